@@ -1,0 +1,390 @@
+"""Fixture archives and a loopback package index, built at test time.
+
+Nothing here touches the network beyond 127.0.0.1: wheels are written with
+zipfile, sdists carry a tiny in-tree PEP 517 backend (so building needs no
+setuptools and no index), and the index is a real HTTP server on port 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PEEP = ROOT / "peep.py"
+
+# The environment variable the fixture backend reads to know where to drop
+# its telltale file. Deliberately not PIP_*: peep strips those.
+TELLTALE_ENV = "PEEP_TEST_TELLTALE_DIR"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def peep_hash(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def wheel_bytes(
+    name: str,
+    version: str,
+    *,
+    tag: str = "py3-none-any",
+    requires: Sequence[str] = (),
+    requires_python: Optional[str] = None,
+    payload: str = "",
+) -> Tuple[str, bytes]:
+    """Return (filename, bytes) of a minimal, valid, pure-Python wheel."""
+    dist = name.replace("-", "_")
+    dist_info = f"{dist}-{version}.dist-info"
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    if requires_python:
+        metadata.append(f"Requires-Python: {requires_python}")
+    metadata += [f"Requires-Dist: {req}" for req in requires]
+    files = {
+        f"{dist}.py": f"VERSION = {version!r}\n{payload}".encode(),
+        f"{dist_info}/METADATA": ("\n".join(metadata) + "\n").encode(),
+        f"{dist_info}/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: peep-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+        ).encode(),
+    }
+    record = [_record_line(path, data) for path, data in files.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            archive.writestr(info, data)
+    return f"{dist}-{version}-{tag}.whl", buffer.getvalue()
+
+
+# The PEP 517 backend every fixture sdist carries. Importing it is "running
+# the build", so it drops its telltale at import time: if the file exists,
+# code from the archive ran.
+_BACKEND = '''
+import base64, hashlib, io, os, zipfile
+
+NAME = {name!r}
+VERSION = {version!r}
+EXTRA_BUILD_REQUIRES = {extra_build_requires!r}
+
+_telltale_dir = os.environ.get({telltale_env!r})
+if _telltale_dir:
+    with open(os.path.join(_telltale_dir, NAME + "-" + VERSION + ".ran"), "w") as f:
+        f.write("build code ran\\n")
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return list(EXTRA_BUILD_REQUIRES)
+
+
+def _dist():
+    return NAME.replace("-", "_")
+
+
+def _files():
+    dist_info = _dist() + "-" + VERSION + ".dist-info"
+    metadata = "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION)
+    with open(_dist() + ".py", "rb") as f:
+        module = f.read()
+    return dist_info, {{
+        _dist() + ".py": module,
+        dist_info + "/METADATA": metadata.encode(),
+        dist_info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: fixture\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }}
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    dist_info, files = _files()
+    os.makedirs(os.path.join(metadata_directory, dist_info))
+    for path, data in files.items():
+        if path.startswith(dist_info):
+            with open(os.path.join(metadata_directory, path), "wb") as f:
+                f.write(data)
+    return dist_info
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    dist_info, files = _files()
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+    record.append(dist_info + "/RECORD,,")
+    files[dist_info + "/RECORD"] = ("\\n".join(record) + "\\n").encode()
+    filename = "%s-%s-py3-none-any.whl" % (_dist(), VERSION)
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return filename
+'''
+
+
+def sdist_bytes(
+    name: str,
+    version: str,
+    *,
+    build_requires: Sequence[str] = (),
+    extra_build_requires: Sequence[str] = (),
+    pyproject: Optional[str] = None,
+    payload: str = "",
+) -> Tuple[str, bytes]:
+    """Return (filename, bytes) of an sdist whose in-tree backend drops a telltale."""
+    dist = name.replace("-", "_")
+    root = f"{dist}-{version}"
+    if pyproject is None:
+        pyproject = (
+            "[build-system]\n"
+            f"requires = {json.dumps(list(build_requires))}\n"
+            'build-backend = "fixture_backend"\n'
+            'backend-path = ["."]\n'
+        )
+    files = {
+        f"{root}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{root}/pyproject.toml": pyproject.encode(),
+        f"{root}/fixture_backend.py": _BACKEND.format(
+            name=name,
+            version=version,
+            extra_build_requires=list(extra_build_requires),
+            telltale_env=TELLTALE_ENV,
+        ).encode(),
+        f"{root}/{dist}.py": f"VERSION = {version!r}\n{payload}".encode(),
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mtime = 1577836800
+            archive.addfile(info, io.BytesIO(data))
+    return f"{root}.tar.gz", buffer.getvalue()
+
+
+# --- A loopback index ---------------------------------------------------------
+
+
+@dataclass
+class Served:
+    """One file the index offers."""
+
+    project: str
+    filename: str
+    data: bytes
+    advertise_hash: bool = True
+    requires_python: Optional[str] = None
+    yanked: Optional[str] = None
+
+
+@dataclass
+class LoopbackIndex:
+    """A PEP 503/691 index on 127.0.0.1 that can misbehave on purpose.
+
+    ``requests`` records every request path; ``corrupt`` maps a file name to
+    the bytes served instead of the real ones.
+    """
+
+    files: List[Served] = field(default_factory=list)
+    json_api: bool = True
+    corrupt: Dict[str, bytes] = field(default_factory=dict)
+    status_for: Dict[str, List[int]] = field(default_factory=dict)
+    requests: List[str] = field(default_factory=list)
+    hook: Optional[Callable[[BaseHTTPRequestHandler], bool]] = None
+
+    def add(self, filename_and_bytes: Tuple[str, bytes], project: Optional[str] = None, **kw: object) -> Served:
+        filename, data = filename_and_bytes
+        if project is None:
+            project = filename.split("-")[0]
+        served = Served(project=_normalize(project), filename=filename, data=data, **kw)  # type: ignore[arg-type]
+        self.files.append(served)
+        return served
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/simple/"
+
+    @property
+    def files_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/files/"
+
+    def file_requests(self) -> List[str]:
+        return [path for path in self.requests if path.startswith("/files/")]
+
+    def start(self) -> "LoopbackIndex":
+        index = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                index.requests.append(self.path)
+                if index.hook is not None and index.hook(self):
+                    return
+                statuses = index.status_for.get(self.path)
+                if statuses:
+                    status = statuses.pop(0)
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                path = self.path.split("?", 1)[0]
+                if path.startswith("/simple/") and path.count("/") == 3:
+                    project = path.split("/")[2]
+                    self._project_page(project)
+                elif path.startswith("/files/"):
+                    self._file(path[len("/files/"):])
+                else:
+                    self._send(404, b"not found", "text/plain")
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _project_page(self, project: str) -> None:
+                entries = [f for f in index.files if f.project == _normalize(project)]
+                if not entries:
+                    self._send(404, b"no such project", "text/plain")
+                    return
+                if project != _normalize(project):
+                    self.send_response(301)
+                    self.send_header("Location", f"/simple/{_normalize(project)}/")
+                    self.end_headers()
+                    return
+                accept = self.headers.get("Accept", "")
+                if index.json_api and "application/vnd.pypi.simple.v1+json" in accept:
+                    body = json.dumps(
+                        {
+                            "meta": {"api-version": "1.0"},
+                            "name": project,
+                            "files": [
+                                {
+                                    "filename": f.filename,
+                                    "url": f"../../files/{f.filename}",
+                                    "hashes": {"sha256": sha256_hex(f.data)} if f.advertise_hash else {},
+                                    **({"requires-python": f.requires_python} if f.requires_python else {}),
+                                    **({"yanked": f.yanked} if f.yanked is not None else {}),
+                                }
+                                for f in entries
+                            ],
+                        }
+                    ).encode()
+                    self._send(200, body, "application/vnd.pypi.simple.v1+json")
+                    return
+                links = []
+                for f in entries:
+                    href = f"../../files/{f.filename}"
+                    if f.advertise_hash:
+                        href += f"#sha256={sha256_hex(f.data)}"
+                    attributes = ""
+                    if f.requires_python:
+                        attributes += f' data-requires-python="{_escape(f.requires_python)}"'
+                    if f.yanked is not None:
+                        attributes += f' data-yanked="{_escape(f.yanked)}"'
+                    links.append(f'<a href="{href}"{attributes}>{f.filename}</a><br>')
+                body = ("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n").encode()
+                self._send(200, body, "text/html")
+
+            def _file(self, filename: str) -> None:
+                for f in index.files:
+                    if f.filename == filename:
+                        self._send(200, index.corrupt.get(filename, f.data), "application/octet-stream")
+                        return
+                self._send(404, b"no such file", "text/plain")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _normalize(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# --- Running things -----------------------------------------------------------
+
+
+def hermetic_env(**extra: str) -> Dict[str, str]:
+    """The environment for peep and pip subprocesses: no user pip config at all."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    env.pop("PYTHONPATH", None)
+    env.update(extra)
+    return env
+
+
+def run_peep(
+    *args: str,
+    cwd: Optional[Path] = None,
+    env: Optional[Dict[str, str]] = None,
+    python: str = sys.executable,
+    peep: Path = PEEP,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python peep.py ARGS`` and capture what it says."""
+    return subprocess.run(
+        [python, str(peep), *args],
+        cwd=cwd,
+        env=env if env is not None else hermetic_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def installed_in(target: Path) -> Dict[str, str]:
+    """Map project name -> version for the distributions in a --target dir."""
+    found = {}
+    if target.is_dir():
+        for entry in target.iterdir():
+            if entry.name.endswith(".dist-info"):
+                stem = entry.name[: -len(".dist-info")]
+                name, _, version = stem.rpartition("-")
+                found[_normalize(name)] = version
+    return found
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

@@ -1,0 +1,321 @@
+"""The requirements-file pipeline, item by item against REQFILE.md."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple, Union
+
+import pytest
+
+import peep
+
+H1 = hashlib.sha256(b"one").hexdigest()
+H2 = hashlib.sha256(b"two").hexdigest()
+H3 = hashlib.sha256(b"three").hexdigest()
+P1, P2, P3 = (peep.hex_to_peep(h) for h in (H1, H2, H3))
+S512 = hashlib.sha512(b"one").hexdigest()
+
+
+def parse(
+    tmp_path: Path,
+    text: Union[str, bytes],
+    environ: Optional[Mapping[str, str]] = None,
+    name: str = "requirements.txt",
+) -> List[Union[peep.Requirement, peep.FileOption]]:
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return list(peep.parse_requirements_file(str(path), environ=environ or {}))
+
+
+def summary(record: Union[peep.Requirement, peep.FileOption]) -> Tuple[object, ...]:
+    """A compact, comparable picture of a record (line number last)."""
+    if isinstance(record, peep.FileOption):
+        return ("option", record.name, record.value, record.origin.line)
+    return (
+        record.name,
+        str(record.specifier),
+        record.url,
+        ",".join(sorted(record.extras)),
+        str(record.marker) if record.marker else None,
+        tuple(sorted(record.hashes.sha256)),
+        record.origin.line,
+    )
+
+
+def requirement(
+    name: Optional[str],
+    spec: str = "",
+    *,
+    url: Optional[str] = None,
+    extras: str = "",
+    marker: Optional[str] = None,
+    sha256: Tuple[str, ...] = (),
+    line: int = 1,
+) -> Tuple[object, ...]:
+    return (name, spec, url, extras, marker, tuple(sorted(sha256)), line)
+
+
+# --- What parses, and into what -------------------------------------------------
+
+VALID = [
+    # Named requirements, extras, markers.
+    ("foo==1.0", [requirement("foo", "==1.0")]),
+    ("Foo_Bar[b,a] >= 1.0, <2 ; python_version >= '3'",
+     [requirement("Foo_Bar", "<2,>=1.0", extras="a,b", marker='python_version >= "3"')]),
+    ("foo==1.0;", [requirement("foo", "==1.0")]),  # empty marker accepted, as pip does
+    ("foo==1.0 ;sys_platform == 'nowhere'", [requirement("foo", "==1.0", marker='sys_platform == "nowhere"')]),
+    # peep's hash comments: several, prose and blank lines between, trailing comment.
+    (f"# sha256: {P1}\n# sha256: {P2}\nfoo==1.0", [requirement("foo", "==1.0", sha256=(H1, H2), line=3)]),
+    (f"# sha256: {P1}\n\n# a prose comment\n   # sha256: {P2}  # from the index\nfoo==1.0",
+     [requirement("foo", "==1.0", sha256=(H1, H2), line=5)]),
+    (f"  #   sha256:   {P1}   \nfoo==1.0", [requirement("foo", "==1.0", sha256=(H1,), line=2)]),
+    # A malformed hash line is only a comment.
+    (f"#sha256: {P1}\nfoo==1.0", [requirement("foo", "==1.0", line=2)]),
+    (f"# sha256:{P1}\nfoo==1.0", [requirement("foo", "==1.0", line=2)]),
+    (f"# sha256: {P1} {P2}\nfoo==1.0", [requirement("foo", "==1.0", line=2)]),
+    # A block attaches to the next requirement only; an option line drops it.
+    (f"# sha256: {P1}\nfoo==1.0\nbar==2.0", [requirement("foo", "==1.0", sha256=(H1,), line=2), requirement("bar", "==2.0", line=3)]),
+    (f"# sha256: {P1}\n--pre\nfoo==1.0", [("option", "pre", True, 2), requirement("foo", "==1.0", line=3)]),
+    # pip's --hash options, mixed with peep's; OR'ed; upper-case hex lowered.
+    (f"foo==1.0 --hash=sha256:{H1.upper()} --hash sha256:{H2}", [requirement("foo", "==1.0", sha256=(H1, H2))]),
+    (f"# sha256: {P1}\nfoo==1.0 --hash=sha256:{H2}", [requirement("foo", "==1.0", sha256=(H1, H2), line=2)]),
+    (f"foo==1.0 --ha=sha256:{H1}", [requirement("foo", "==1.0", sha256=(H1,))]),  # unique prefix
+    # Continuations.
+    (f"foo==1.0 \\\n    --hash=sha256:{H1} \\\n    --hash=sha256:{H2}\nbar==2", [requirement("foo", "==1.0", sha256=(H1, H2)), requirement("bar", "==2", line=4)]),
+    ("foo\\\n==1.0", [requirement("foo", "==1.0")]),  # joined with nothing between
+    ("foo==1.0 \\\n# a comment ends it\nbar==2", [requirement("foo", "==1.0"), requirement("bar", "==2", line=3)]),
+    ("foo==1.0 \\", [requirement("foo", "==1.0")]),  # a backslash on the last line is dropped
+    # Comments need whitespace (or line start) before the '#'.
+    ("foo==1.0 # pinned", [requirement("foo", "==1.0")]),
+    ("https://h/foo-1.0.tar.gz#egg=foo", [requirement("foo", url="https://h/foo-1.0.tar.gz#egg=foo")]),
+    # Splitting on \x0c, \x85, \u2028 as str.splitlines() does.
+    ("foo==1.0\x0cbar==2.0", [requirement("foo", "==1.0"), requirement("bar", "==2.0", line=2)]),
+    ("foo==1.0\u2028bar==2.0", [requirement("foo", "==1.0"), requirement("bar", "==2.0", line=2)]),
+    # URLs: egg names, wheel names, fragment hashes, name @ URL.
+    (f"https://h/p/foo-1.0.tar.gz#egg=foo&sha256={H1}",
+     [requirement("foo", url=f"https://h/p/foo-1.0.tar.gz#egg=foo&sha256={H1}", sha256=(H1,))]),
+    ("https://h/p/foo_bar-1.0-py3-none-any.whl", [requirement("foo-bar", url="https://h/p/foo_bar-1.0-py3-none-any.whl")]),
+    ("https://h/p/foo-1.0.tar.gz#egg=foo ; python_version >= '3'",
+     [requirement("foo", url="https://h/p/foo-1.0.tar.gz#egg=foo", marker='python_version >= "3"')]),
+    ("foo[x] @ https://h/p/anything.zip", [requirement("foo", url="https://h/p/anything.zip", extras="x")]),
+    (f"foo @ https://h/p/a.zip#sha256={H2}", [requirement("foo", url=f"https://h/p/a.zip#sha256={H2}", sha256=(H2,))]),
+    # Options, in order.
+    ("-i https://a/simple\n--index-url=https://b/simple\n--extra-index-url https://c/simple",
+     [("option", "index-url", "https://a/simple", 1), ("option", "index-url", "https://b/simple", 2),
+      ("option", "extra-index-url", "https://c/simple", 3)]),
+    ("--no-index\n--trusted-host h\n--pre\n--prefer-binary\n--only-binary :all:\n--no-binary=foo,bar\n--require-hashes\n--use-feature x",
+     [("option", "no-index", True, 1), ("option", "trusted-host", "h", 2), ("option", "pre", True, 3),
+      ("option", "prefer-binary", True, 4), ("option", "only-binary", ":all:", 5),
+      ("option", "no-binary", "foo,bar", 6), ("option", "require-hashes", True, 7),
+      ("option", "use-feature", "x", 8)]),
+    ("-f https://h/links", [("option", "find-links", "https://h/links", 1)]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID, ids=[repr(t[0])[:60] for t in VALID])
+def test_parse(tmp_path: Path, text: str, expected: List[Tuple[object, ...]]) -> None:
+    assert [summary(r) for r in parse(tmp_path, text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected_url"),
+    [
+        ({"HOST": "h.example", "VER": "1.0"}, "https://h.example/foo-1.0.tar.gz#egg=foo"),
+        ({"HOST": "h.example"}, "https://h.example/foo-${VER}.tar.gz#egg=foo"),  # unset stays
+        ({"HOST": "h.example", "VER": ""}, "https://h.example/foo-${VER}.tar.gz#egg=foo"),  # empty stays
+    ],
+)
+def test_env_vars_expand_only_in_braces(tmp_path: Path, environ: Dict[str, str], expected_url: str) -> None:
+    [record] = parse(tmp_path, "https://${HOST}/foo-${VER}.tar.gz#egg=foo", environ)
+    assert isinstance(record, peep.Requirement)
+    assert record.url == expected_url
+
+
+def test_dollar_and_percent_forms_are_not_expanded(tmp_path: Path) -> None:
+    [record] = parse(tmp_path, "https://$HOST/%HOST%/foo.tar.gz#egg=foo", {"HOST": "x"})
+    assert isinstance(record, peep.Requirement)
+    assert record.url == "https://$HOST/%HOST%/foo.tar.gz#egg=foo"
+
+
+def test_config_settings_are_kept_per_requirement(tmp_path: Path) -> None:
+    [record] = parse(tmp_path, "foo==1.0 -C a=b --config-settings=c=d=e")
+    assert isinstance(record, peep.Requirement)
+    assert record.config_settings == (("a", "b"), ("c", "d=e"))
+
+
+def test_sha384_and_sha512_hashes(tmp_path: Path) -> None:
+    s384 = hashlib.sha384(b"one").hexdigest()
+    [record] = parse(tmp_path, f"foo==1.0 --hash=sha384:{s384} --hash=sha512:{S512}")
+    assert isinstance(record, peep.Requirement)
+    assert record.hashes == peep.Hashes(sha384=frozenset({s384}), sha512=frozenset({S512}))
+
+
+# --- Unhashable requirements are records with a reason, not exceptions ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("-e git+https://h/r.git#egg=foo", "an editable install is a live checkout"),
+        ("git+https://h/r.git#egg=foo", "a VCS checkout has no fixed archive to hash"),
+        ("foo @ git+https://h/r.git@v1", "a VCS checkout has no fixed archive to hash"),
+        ("hg+https://h/r#egg=foo", "a VCS checkout"),
+        ("https://h/archive/1234567.zip", "peep cannot tell which project this archive is; add '#egg=NAME'"),
+        ("./subdir", "a directory has no fixed archive to hash"),
+    ],
+)
+def test_unsupported_requirements_carry_their_reason(tmp_path: Path, text: str, reason: str) -> None:
+    (tmp_path / "subdir").mkdir()
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        [record] = list(peep.parse_requirements_file(str(path), environ={}))
+    finally:
+        os.chdir(cwd)
+    assert isinstance(record, peep.Requirement)
+    assert record.unsupported is not None and reason in record.unsupported
+
+
+def test_local_archive_paths_are_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "foo-1.0.tar.gz").write_bytes(b"x")
+    (tmp_path / "reqs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    [record] = parse(tmp_path / "reqs", "./dist/foo-1.0.tar.gz[extra]")
+    assert isinstance(record, peep.Requirement)
+    assert (record.name, record.extras, record.unsupported) == ("foo", frozenset({"extra"}), None)
+    assert record.url == (tmp_path / "dist" / "foo-1.0.tar.gz").as_uri()
+
+
+# --- Encodings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        codecs.BOM_UTF8 + "café==1.0\n".encode("utf-8"),
+        codecs.BOM_UTF16_LE + "café==1.0\n".encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + "café==1.0\n".encode("utf-16-be"),
+        codecs.BOM_UTF32_LE + "café==1.0\n".encode("utf-32-le"),  # not mistaken for UTF-16-LE
+        codecs.BOM_UTF32_BE + "café==1.0\n".encode("utf-32-be"),
+        "# -*- coding: latin-1 -*-\ncafé==1.0\n".encode("latin-1"),
+        "#!/not/really\n# vim: set fileencoding=latin-1 :\ncafé==1.0\n".encode("latin-1"),
+        "café==1.0\n".encode("utf-8"),
+    ],
+)
+def test_decoding(data: bytes) -> None:
+    text = peep.decode_requirements(data, "r.txt")
+    assert "café==1.0" in text
+    assert not text.startswith("\ufeff")
+
+
+def test_unknown_declared_encoding_is_an_error() -> None:
+    with pytest.raises(peep.RequirementsFileError) as info:
+        peep.decode_requirements(b"# coding: no-such-codec\nfoo\n", "r.txt")
+    assert str(info.value) == "r.txt: unknown encoding 'no-such-codec'"
+
+
+# --- Nesting ----------------------------------------------------------------------
+
+
+def test_nested_files_relative_to_the_including_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "base.txt").write_text(f"# sha256: {P1}\nbase==1.0\n-c pins.txt\n")
+    (tmp_path / "sub" / "pins.txt").write_text("pinned==3.0\n")
+    records = parse(tmp_path, "-r sub/base.txt\ntop==2.0\n-r sub/base.txt\n")
+    names = [(r.name, r.is_constraint, str(r.origin)) for r in records if isinstance(r, peep.Requirement)]
+    base = str(tmp_path / "sub" / "base.txt")
+    pins = str(tmp_path / "sub" / "pins.txt")
+    assert names == [
+        ("base", False, f"{base} line 2"),
+        ("pinned", True, f"{pins} line 1"),
+        ("top", False, f"{tmp_path / 'requirements.txt'} line 2"),
+        ("base", False, f"{base} line 2"),  # including a file twice is fine
+        ("pinned", True, f"{pins} line 1"),
+    ]
+
+
+def test_cycle_names_both_files(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("-r b.txt\n")
+    (tmp_path / "b.txt").write_text("foo==1\n-r a.txt\n")
+    with pytest.raises(peep.RequirementsFileError) as info:
+        list(peep.parse_requirements_file(str(tmp_path / "a.txt"), environ={}))
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'b.txt'} line 2: ")
+    assert f"{tmp_path / 'a.txt'} is included again while it is being read" in message
+
+
+def test_missing_nested_file(tmp_path: Path) -> None:
+    with pytest.raises(peep.RequirementsFileError) as info:
+        parse(tmp_path, "foo==1\n-r nope.txt\n")
+    assert str(info.value) == (
+        f"{tmp_path / 'requirements.txt'} line 2: Could not open requirements file "
+        f"{str(tmp_path / 'nope.txt')!r}: No such file or directory"
+    )
+
+
+def test_find_links_relative_to_the_file_when_it_exists_there(tmp_path: Path) -> None:
+    (tmp_path / "wheels").mkdir()
+    records = parse(tmp_path, "-f wheels\n-f elsewhere\n")
+    assert [r.value for r in records if isinstance(r, peep.FileOption)] == [
+        str(tmp_path / "wheels"),
+        "elsewhere",
+    ]
+
+
+# --- Errors: file, line, and what is wrong ----------------------------------------
+
+
+INVALID = [
+    ("foo=1.0", "line 1: invalid requirement 'foo=1.0' (= is not a valid operator; did you mean == ?)"),
+    ("\n\nfoo bar", "line 3: invalid requirement 'foo bar'"),
+    ("./not/there", "line 1: invalid requirement './not/there' (it looks like a path, but './not/there' does not exist)"),
+    ("foo==1.0; python_version >>> '3'", "line 1: invalid marker \"python_version >>> '3'\""),
+    ("foo==1.0 --install-option=x", "line 1: --install-option is not supported in requirements files (pip removed it in 23.1)"),
+    ("--global-option x", "line 1: --global-option is not supported in requirements files"),
+    ("--no-use-wheel", "line 1: --no-use-wheel is not supported in requirements files (pip removed it; use --no-binary)"),
+    ("--frobnicate", "line 1: no such option: --frobnicate"),
+    ("foo==1.0 --pre", "line 1: --pre cannot follow a requirement; put it on a line of its own"),
+    (f"--hash=sha256:{H1}", "line 1: --hash must follow a requirement on the same line"),
+    ("foo==1.0 --hash=md5:abc", "line 1: --hash=md5:abc: 'md5' is not an allowed hash algorithm (use one of sha256, sha384, sha512)"),
+    ("foo==1.0 --hash=sha256:abc", "line 1: --hash=sha256:abc: 'abc' is not a sha256 hash (expected 64 hex digits)"),
+    ("foo==1.0 --hash", "line 1: --hash option requires 1 argument"),
+    ("foo==1.0 -C novalue", "line 1: --config-settings 'novalue' is not of the form KEY=VALUE"),
+    ("# sha256: notahash\nfoo", "line 1: 'notahash' is not a sha256 hash"),
+    ("foo==1.0 --hash='unclosed", "line 1: cannot split options (No closing quotation)"),
+    (f"https://h/foo.tar.gz#egg=foo&sha256={H1[:-2]}", "line 1: '" + H1[:-2] + "' is not a sha256 hash"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), INVALID, ids=[t[0][:40] for t in INVALID])
+def test_invalid_input_names_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(peep.RequirementsFileError) as info:
+        parse(tmp_path, text)
+    assert str(info.value).startswith(f"{tmp_path / 'requirements.txt'} {message}")
+
+
+# --- Helpers used by install --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [("foo==1.0", "1.0"), ("foo===1.0", "1.0"), ("foo>=1.0", None), ("foo==1.*", None), ("foo", None)],
+)
+def test_pinned_version(tmp_path: Path, text: str, version: Optional[str]) -> None:
+    [record] = parse(tmp_path, text)
+    assert isinstance(record, peep.Requirement)
+    pinned = record.pinned_version()
+    assert (str(pinned) if pinned else None) == version
+
+
+def test_split_requirement_and_options_keeps_quotes_in_markers() -> None:
+    assert peep.split_requirement_and_options("foo; os_name == 'x y' --hash=sha256:ab") == (
+        "foo; os_name == 'x y'",
+        "--hash=sha256:ab",
+    )
