@@ -52,20 +52,35 @@ __version__ = "4.0.0.dev1"
 import argparse
 import base64
 import codecs
+import concurrent.futures
 import dataclasses
 import hashlib
+import http.client
+import importlib.metadata
+import importlib.util
+import json
 import locale
 import optparse
 import os
 import platform
 import re
 import shlex
+import shutil
+import site
+import ssl
 import subprocess
 import sys
+import sysconfig
+import tarfile
+import tempfile
+import threading
 import traceback
+import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import (
     IO,
     Callable,
@@ -89,10 +104,10 @@ from typing import (
 # from pip; none of pip's own logic is (see "pip-version independent" in the
 # README).
 if TYPE_CHECKING:  # type-check against the real thing
-    from packaging.markers import InvalidMarker, Marker
+    from packaging.markers import InvalidMarker, Marker, default_environment
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PackagingRequirement
-    from packaging.specifiers import SpecifierSet
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.utils import (
         InvalidSdistFilename,
         InvalidWheelFilename,
@@ -103,10 +118,10 @@ if TYPE_CHECKING:  # type-check against the real thing
     from packaging.version import InvalidVersion, Version
 else:
     try:
-        from packaging.markers import InvalidMarker, Marker
+        from packaging.markers import InvalidMarker, Marker, default_environment
         from packaging.requirements import InvalidRequirement
         from packaging.requirements import Requirement as PackagingRequirement
-        from packaging.specifiers import SpecifierSet
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
         from packaging.utils import (
             InvalidSdistFilename,
             InvalidWheelFilename,
@@ -116,10 +131,10 @@ else:
         )
         from packaging.version import InvalidVersion, Version
     except ImportError:
-        from pip._vendor.packaging.markers import InvalidMarker, Marker
+        from pip._vendor.packaging.markers import InvalidMarker, Marker, default_environment
         from pip._vendor.packaging.requirements import InvalidRequirement
         from pip._vendor.packaging.requirements import Requirement as PackagingRequirement
-        from pip._vendor.packaging.specifiers import SpecifierSet
+        from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
         from pip._vendor.packaging.utils import (
             InvalidSdistFilename,
             InvalidWheelFilename,
@@ -980,6 +995,1479 @@ def _option_line(
             yield FileOption(name, value, origin)
 
 
+# --- Configuration ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FinderSettings:
+    """Where and how to look for archives.
+
+    ``index_url`` None means pip's own default index, asked of pip at run time.
+    """
+
+    index_url: Optional[str] = None
+    extra_index_urls: Tuple[str, ...] = ()
+    no_index: bool = False
+    find_links: Tuple[str, ...] = ()
+    trusted_hosts: FrozenSet[str] = frozenset()
+    pre: bool = False
+    prefer_binary: bool = False
+    no_binary: FrozenSet[str] = frozenset()
+    only_binary: FrozenSet[str] = frozenset()
+
+    def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
+        """Return the settings after one option, applied the way pip applies it."""
+        text = value if isinstance(value, str) else ""
+        if name == "index-url":
+            return dataclasses.replace(self, index_url=text, extra_index_urls=())
+        if name == "extra-index-url":
+            return dataclasses.replace(self, extra_index_urls=self.extra_index_urls + (text,))
+        if name == "no-index":
+            return dataclasses.replace(self, no_index=True)
+        if name == "find-links":
+            return dataclasses.replace(self, find_links=self.find_links + (text,))
+        if name == "trusted-host":
+            return dataclasses.replace(self, trusted_hosts=self.trusted_hosts | {text})
+        if name == "pre":
+            return dataclasses.replace(self, pre=True)
+        if name == "prefer-binary":
+            return dataclasses.replace(self, prefer_binary=True)
+        if name in ("no-binary", "only-binary"):
+            return self._with_format_control(name, text)
+        return self  # --require-hashes is always on; --use-feature is pip's business
+
+    def _with_format_control(self, name: str, value: str) -> FinderSettings:
+        target = set(self.no_binary if name == "no-binary" else self.only_binary)
+        other = set(self.only_binary if name == "no-binary" else self.no_binary)
+        for item in value.split(","):
+            if item == ":all:":
+                target, other = {":all:"}, set()
+            elif item == ":none:":
+                target = set()
+            elif item:
+                other.discard(canonicalize_name(item))
+                target.add(canonicalize_name(item))
+        chosen, others = frozenset(target), frozenset(other)
+        if name == "no-binary":
+            return dataclasses.replace(self, no_binary=chosen, only_binary=others)
+        return dataclasses.replace(self, only_binary=chosen, no_binary=others)
+
+    def allowed_formats(self, name: str) -> FrozenSet[str]:
+        """Return which of "binary" and "source" may be used for project ``name``."""
+        key = canonicalize_name(name)
+        formats = {"binary", "source"}
+        if key in self.only_binary:
+            formats.discard("source")
+        elif key in self.no_binary:
+            formats.discard("binary")
+        elif ":all:" in self.only_binary:
+            formats.discard("source")
+        elif ":all:" in self.no_binary:
+            formats.discard("binary")
+        return frozenset(formats)
+
+    def index_urls(self) -> Tuple[str, ...]:
+        """Return the indexes to search, in order (pip's default resolved)."""
+        if self.no_index:
+            return ()
+        return (self.index_url or pip_default_index(),) + self.extra_index_urls
+
+
+_DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
+_default_index_cache: List[str] = []
+
+
+def pip_default_index() -> str:
+    """Ask the installed pip for its default index (peep names no index itself)."""
+    if not _default_index_cache:
+        result = subprocess.run(
+            pip_command() + ["install", "--help"],
+            capture_output=True,
+            text=True,
+            env=scrubbed_pip_environment(),
+            check=False,
+        )
+        match = _DEFAULT_INDEX_RE.search(result.stdout)
+        if match is None:
+            raise PeepError(
+                "peep could not learn pip's default index from 'pip install --help'; "
+                "name one with --index-url"
+            )
+        _default_index_cache.append(match.group(1))
+    return _default_index_cache[0]
+
+
+def scrubbed_pip_environment() -> Dict[str, str]:
+    """Return this environment minus every PIP_* variable and pip's config files.
+
+    pip (and the pip that an isolated build runs) then sees no index, no
+    find-links and no option the user set for pip: only what peep passes.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
+    environment["PIP_CONFIG_FILE"] = os.devnull
+    return environment
+
+
+class _PassThrough(argparse.Action):
+    """Collect an option, as written, for pip's install command."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Union[str, Sequence[object], None],
+        option_string: Optional[str] = None,
+    ) -> None:
+        collected = list(getattr(namespace, "pip_options", None) or [])
+        collected.append(str(option_string))
+        if isinstance(values, str):
+            collected.append(values)
+        namespace.pip_options = collected
+
+
+class _FinderOption(argparse.Action):
+    """Collect a finder option, in order, to apply like a file option."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Union[str, Sequence[object], None],
+        option_string: Optional[str] = None,
+    ) -> None:
+        collected = list(getattr(namespace, "finder_options", None) or [])
+        collected.append((self.dest, values if isinstance(values, str) else True))
+        namespace.finder_options = collected
+
+
+# pip install's options that peep hands to pip as they are.
+_PIP_VALUE_OPTIONS = (
+    ("-t", "--target"), ("--prefix",), ("--root",), ("--src",), ("-C", "--config-settings"),
+    ("--upgrade-strategy",), ("--progress-bar",), ("--root-user-action",), ("--log",),
+    ("--report",), ("--exists-action",), ("--use-feature",), ("--use-deprecated",),
+)  # fmt: skip
+_PIP_FLAG_OPTIONS = (
+    ("-U", "--upgrade"), ("--force-reinstall",), ("-I", "--ignore-installed"),
+    ("--ignore-requires-python",), ("--no-build-isolation",), ("--use-pep517",),
+    ("--no-use-pep517",), ("--check-build-dependencies",), ("--break-system-packages",),
+    ("--user",), ("--no-compile",), ("--compile",), ("--no-warn-script-location",),
+    ("--no-warn-conflicts",), ("--no-clean",), ("--require-virtualenv",), ("--isolated",),
+    ("--no-color",), ("--no-input",), ("--disable-pip-version-check",), ("--dry-run",),
+    ("-q", "--quiet"), ("-v", "--verbose"),
+)  # fmt: skip
+_FINDER_VALUE_OPTIONS = (
+    (("-i", "--index-url"), "index-url"), (("--extra-index-url",), "extra-index-url"),
+    (("-f", "--find-links"), "find-links"), (("--trusted-host",), "trusted-host"),
+    (("--no-binary",), "no-binary"), (("--only-binary",), "only-binary"),
+)  # fmt: skip
+_FINDER_FLAG_OPTIONS = (
+    (("--no-index",), "no-index"), (("--pre",), "pre"), (("--prefer-binary",), "prefer-binary"),
+)  # fmt: skip
+# Options that would have pip choose files for another interpreter or
+# resolve again; peep chooses and verifies the files itself.
+_REFUSED_INSTALL_OPTIONS = (
+    "--platform", "--python-version", "--implementation", "--abi", "--no-deps-check",
+)  # fmt: skip
+
+
+def install_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep install``'s command line."""
+    parser = _ArgumentParser(
+        prog="peep install",
+        description="Download every requirement, verify it against the hashes in your "
+        "requirements files, and install them all with one pip run, or install nothing.",
+        epilog="Other pip install options (--target, --prefix, --user, --upgrade, -q, -v, ...) "
+        "are passed to pip. Finder options are peep's: pip itself never reaches an index.",
+    )
+    parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT")
+    parser.add_argument("-r", "--requirement", action="append", default=[], dest="files")
+    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints")
+    parser.add_argument("-e", "--editable", action="append", default=[], dest="editables")
+    parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
+    parser.add_argument("--no-deps", action="store_true", help="always on in peep")
+    parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
+    for flags, dest in _FINDER_VALUE_OPTIONS:
+        parser.add_argument(*flags, action=_FinderOption, dest=dest, default=None)
+    for flags, dest in _FINDER_FLAG_OPTIONS:
+        parser.add_argument(*flags, action=_FinderOption, dest=dest, nargs=0, default=None)
+    for flags in _PIP_VALUE_OPTIONS:
+        parser.add_argument(*flags, action=_PassThrough, dest=f"_{flags[-1]}", default=None)
+    for flags in _PIP_FLAG_OPTIONS:
+        parser.add_argument(
+            *flags, action=_PassThrough, nargs=0, dest=f"_{flags[-1]}", default=None
+        )
+    for flag in _REFUSED_INSTALL_OPTIONS:
+        parser.add_argument(flag, dest=f"_refused{flag}", default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """``peep install``'s command line, sorted into peep's part and pip's."""
+
+    files: Tuple[str, ...]
+    constraints: Tuple[str, ...]
+    requirements: Tuple[Requirement, ...]  # given as arguments
+    finder_options: Tuple[Tuple[str, Union[str, bool]], ...]
+    pip_options: Tuple[str, ...]
+
+    def pip_value(self, *flags: str) -> Optional[str]:
+        """Return the last value given to one of pip's options, if any."""
+        found = None
+        for index, word in enumerate(self.pip_options[:-1]):
+            if word in flags:
+                found = self.pip_options[index + 1]
+        return found
+
+    def pip_flag(self, *flags: str) -> bool:
+        """Tell whether one of pip's flags was given."""
+        return any(word in flags for word in self.pip_options)
+
+    def verbosity(self) -> int:
+        """Return -1 for quiet, 0 by default, 1 and up for verbose."""
+        quiet = sum(word in ("-q", "--quiet") for word in self.pip_options)
+        verbose = sum(word in ("-v", "--verbose") for word in self.pip_options)
+        return verbose - quiet
+
+
+def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
+    """Split ``peep install``'s arguments into peep's options and pip's."""
+    args = install_argument_parser().parse_args(list(argv))
+    for flag in _REFUSED_INSTALL_OPTIONS:
+        if getattr(args, f"_refused{flag}", None) is not None:
+            raise UsageError(
+                f"peep install: {flag} is not supported: peep chooses and verifies files "
+                "for the Python that runs it"
+            )
+    if args.pip_python:
+        raise UsageError(
+            "peep install: --python is not supported; run peep with that Python instead"
+        )
+    requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
+    requirements += [
+        Requirement(
+            text=f"-e {value}",
+            origin=COMMAND_LINE,
+            url=value,
+            unsupported="an editable install is a live checkout with no archive to hash",
+        )
+        for value in args.editables
+    ]
+    if not (args.files or requirements):
+        raise UsageError(
+            "peep install: name a requirements file with -r (and hashes in it)\n"
+            + install_argument_parser().format_usage().rstrip()
+        )
+    return InstallOptions(
+        files=tuple(args.files),
+        constraints=tuple(args.constraints),
+        requirements=tuple(requirements),
+        finder_options=tuple(getattr(args, "finder_options", None) or ()),
+        pip_options=tuple(getattr(args, "pip_options", None) or ()),
+    )
+
+
+# --- Finding ------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag, sys_tags
+else:
+    try:
+        from packaging.tags import Tag, sys_tags
+    except ImportError:
+        from pip._vendor.packaging.tags import Tag, sys_tags
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One archive an index or find-links location offers."""
+
+    filename: str
+    url: str
+    name: str  # canonical
+    version: Version
+    is_wheel: bool
+    tags: FrozenSet[Tag] = frozenset()
+    build: Tuple[object, ...] = ()
+    advertised: Tuple[Tuple[str, str], ...] = ()  # (algorithm, hex) the index claims
+    requires_python: Optional[str] = None
+    yanked: Optional[str] = None  # None: not yanked; else the reason ("" if none given)
+
+    def advertised_hashes(self) -> Dict[str, str]:
+        """Return the digests the index claims, by algorithm (never trusted alone)."""
+        return dict(self.advertised)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link found on an index page or a find-links page."""
+
+    url: str
+    requires_python: Optional[str] = None
+    yanked: Optional[str] = None
+    hashes: Tuple[Tuple[str, str], ...] = ()
+
+
+class _LinkParser(HTMLParser):
+    """Collect anchors (and a <base href>) from a PEP 503 page or a listing."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: Optional[str] = None
+        self.anchors: List[Dict[str, Optional[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def parse_html_links(html: str, page_url: str) -> List[Link]:
+    """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
+    parser = _LinkParser()
+    parser.feed(html)
+    parser.close()
+    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    links = []
+    for anchor in parser.anchors:
+        href = anchor.get("href")
+        if not href:
+            continue
+        url = urllib.parse.urljoin(base, href)
+        links.append(
+            Link(
+                url=url,
+                requires_python=anchor.get("data-requires-python") or None,
+                yanked=(anchor.get("data-yanked") or "") if "data-yanked" in anchor else None,
+                hashes=_url_fragment_hashes(url),
+            )
+        )
+    return links
+
+
+def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
+    fragment = urllib.parse.urlsplit(url).fragment
+    return tuple(
+        (key, value.lower())
+        for key, value in urllib.parse.parse_qsl(fragment)
+        if key in HASH_ALGORITHMS
+    )
+
+
+def parse_json_links(data: bytes, page_url: str) -> List[Link]:
+    """Return the links of a PEP 691 JSON project page."""
+    try:
+        document = json.loads(data)
+        files = document["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PeepError(f"{redact_url(page_url)} is not a valid PEP 691 page ({exc})") from exc
+    links = []
+    for entry in files if isinstance(files, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            continue
+        yanked = entry.get("yanked", False)
+        hashes = entry.get("hashes")
+        if not isinstance(hashes, dict):
+            hashes = {}
+        links.append(
+            Link(
+                url=urllib.parse.urljoin(page_url, entry["url"]),
+                requires_python=entry.get("requires-python") or None,
+                yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+                hashes=tuple(
+                    (algorithm, str(value).lower())
+                    for algorithm, value in sorted(hashes.items())
+                    if algorithm in HASH_ALGORITHMS
+                ),
+            )
+        )
+    return links
+
+
+def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
+    """Make a Candidate of a link to one of ``project``'s archives, else None."""
+    filename = url_filename(link.url)
+    if not is_archive_name(filename):
+        return None
+    key = canonicalize_name(project)
+    if filename.endswith(WHEEL_EXTENSION):
+        try:
+            name, version, build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            return None
+        if name != key:
+            return None
+        return Candidate(
+            filename, link.url, key, version, True, frozenset(tags), tuple(build),
+            link.hashes, link.requires_python, link.yanked,
+        )  # fmt: skip
+    sdist_version = _sdist_version(filename, key)
+    if sdist_version is None:
+        return None
+    return Candidate(
+        filename, link.url, key, sdist_version, False, frozenset(), (),
+        link.hashes, link.requires_python, link.yanked,
+    )  # fmt: skip
+
+
+def _sdist_version(filename: str, key: str) -> Optional[Version]:
+    """Return the version in an sdist name, matching the project name as pip does."""
+    stem = next(
+        (filename[: -len(ext)] for ext in SDIST_EXTENSIONS if filename.lower().endswith(ext)),
+        None,
+    )
+    if stem is None:
+        return None
+    for index, char in enumerate(stem):
+        if char == "-" and canonicalize_name(stem[:index]) == key:
+            try:
+                return Version(stem[index + 1 :])
+            except InvalidVersion:
+                return None
+    return None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the installing interpreter can use: its version and wheel tags."""
+
+    python_version: str
+    tags: Tuple[Tag, ...]
+
+    @classmethod
+    def current(cls) -> Environment:
+        """Describe the interpreter running peep (the one pip will run under)."""
+        return cls(".".join(str(part) for part in sys.version_info[:3]), tuple(sys_tags()))
+
+    def tag_rank(self, tags: Iterable[Tag]) -> Optional[int]:
+        """Return the best (lowest) rank among ``tags``, None if none is supported."""
+        ranks = self._ranks()
+        found = [ranks[tag] for tag in tags if tag in ranks]
+        return min(found) if found else None
+
+    def _ranks(self) -> Dict[Tag, int]:
+        cached: Optional[Dict[Tag, int]] = self.__dict__.get("_rank_cache")
+        if cached is None:
+            cached = {}
+            for rank, tag in enumerate(self.tags):
+                cached.setdefault(tag, rank)
+            object.__setattr__(self, "_rank_cache", cached)
+        return cached
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why the files found for a requirement could not be used, for the report."""
+
+    reasons: Tuple[str, ...]
+
+
+def choose_candidates(
+    requirement: Requirement,
+    candidates: Iterable[Candidate],
+    settings: FinderSettings,
+    environment: Environment,
+) -> Union[List[Candidate], Rejection]:
+    """Return the usable files for ``requirement``, best first, or why there are none.
+
+    Hash-aware: a file whose advertised hash is one the user vouched for
+    comes before every other, so a wheel uploaded to an old release later
+    does not displace the sdist that was vetted. The advertised hash only
+    orders the choice; the downloaded bytes are always hashed.
+    """
+    allowed = settings.allowed_formats(requirement.key)
+    pinned = requirement.pinned_version() is not None
+    usable: List[Tuple[Candidate, int]] = []
+    rejected: Dict[str, int] = {}
+
+    def reject(reason: str) -> None:
+        rejected[reason] = rejected.get(reason, 0) + 1
+
+    all_candidates = [c for c in candidates if c.name == requirement.key]
+    versions = {c.version for c in all_candidates}
+    prereleases = True if settings.pre else None
+    matching_versions = set(requirement.specifier.filter(versions, prereleases=prereleases))
+    for candidate in all_candidates:
+        if candidate.version not in matching_versions:
+            reject("version not wanted")
+        elif candidate.yanked is not None and not pinned:
+            reject("yanked")
+        elif not _python_fits(candidate.requires_python, environment.python_version):
+            reject(f"needs Python {candidate.requires_python}")
+        elif candidate.is_wheel and "binary" not in allowed:
+            reject("wheel, and --no-binary")
+        elif not candidate.is_wheel and "source" not in allowed:
+            reject("sdist, and --only-binary")
+        else:
+            rank = environment.tag_rank(candidate.tags) if candidate.is_wheel else 0
+            if rank is None:
+                reject("wheel for another platform or Python")
+            else:
+                usable.append((candidate, rank))
+    if not usable:
+        if not all_candidates:
+            return Rejection(("no files at all",))
+        return Rejection(
+            tuple(f"{count} {reason}" for reason, count in sorted(rejected.items()))
+        )
+
+    def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
+        candidate, rank = item
+        vouched = requirement.hashes.matches(candidate.advertised_hashes())
+        return (
+            vouched,
+            settings.prefer_binary and candidate.is_wheel,
+            candidate.version,
+            candidate.is_wheel,
+            -rank,
+            candidate.build,
+        )
+
+    return [candidate for candidate, _ in sorted(usable, key=preference, reverse=True)]
+
+
+def _python_fits(requires_python: Optional[str], python_version: str) -> bool:
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(python_version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # pip ignores a malformed Requires-Python too
+
+
+# --- Fetching -----------------------------------------------------------------
+
+USER_AGENT = f"peep/{__version__}"
+INDEX_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+)
+_LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+class FetchError(PeepError):
+    """A page or an archive could not be fetched."""
+
+
+def redact_url(url: str) -> str:
+    """Hide any password in a URL before it is shown to anyone."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:****@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
+    """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("https", "file"):
+        return True
+    host = parts.hostname or ""
+    if host in _LOOPBACK_HOSTS or host.startswith("127."):
+        return True
+    return host in trusted_hosts or (
+        parts.port is not None and f"{host}:{parts.port}" in trusted_hosts
+    )
+
+
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if not context.get_ca_certs():
+        # No system store: fall back to the CA bundle pip carries.
+        bundle = _pip_ca_bundle()
+        if bundle:
+            context.load_verify_locations(bundle)
+    return context
+
+
+def _pip_ca_bundle() -> Optional[str]:
+    spec = importlib.util.find_spec("pip")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+class Transport:
+    """Fetch URLs over HTTP(S) and from the local disk."""
+
+    def __init__(self, settings: FinderSettings, *, timeout: float = 60.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+
+    def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
+        """Open ``url`` for streaming; raise FetchError with a clear reason."""
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme == "file":
+            try:
+                return open(_file_url_path(url), "rb")
+            except OSError as exc:
+                raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
+        if scheme not in ("http", "https"):
+            raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
+        if not _is_secure_origin(url, self.settings.trusted_hosts):
+            raise FetchError(
+                f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
+                "with --trusted-host if you really mean it"
+            )
+        host = urllib.parse.urlsplit(url).hostname or ""
+        verify = host not in self.settings.trusted_hosts
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=_ssl_context(verify))
+        )
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": accept})
+        try:
+            return opener.open(request, timeout=self.timeout)  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as exc:
+            raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise FetchError(f"{redact_url(url)}: {reason}") from exc
+
+
+def _file_url_path(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.request.url2pathname(parts.path)
+
+
+def read_links(transport: Transport, url: str, *, is_index_page: bool) -> List[Link]:
+    """Return the links at an index page, a find-links page, or a local directory."""
+    if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
+        path = _file_url_path(url) if _is_url(url) else url
+        if os.path.isdir(path):
+            index_html = os.path.join(path, "index.html")
+            if is_index_page and os.path.isfile(index_html):
+                url, path = _path_to_url(index_html), index_html
+            else:
+                return [
+                    Link(url=_path_to_url(os.path.join(path, name)))
+                    for name in sorted(os.listdir(path))
+                ]
+        if not os.path.exists(path):
+            return []  # pip ignores a missing local location too
+        url = _path_to_url(path)
+    with transport.open(url, accept=INDEX_ACCEPT if is_index_page else "text/html") as response:
+        data = response.read(MAX_PAGE_BYTES + 1)
+        if len(data) > MAX_PAGE_BYTES:
+            raise FetchError(f"{redact_url(url)} is larger than {MAX_PAGE_BYTES} bytes")
+        final_url = getattr(response, "url", url) or url
+        content_type = getattr(response, "headers", {}).get("Content-Type", "") if hasattr(
+            response, "headers"
+        ) else ""
+    if "application/vnd.pypi.simple.v1+json" in content_type:
+        return parse_json_links(data, final_url)
+    return parse_html_links(data.decode("utf-8", "replace"), final_url)
+
+
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
+def find_candidates(
+    transport: Transport, requirement: Requirement, settings: FinderSettings
+) -> Tuple[List[Candidate], List[str]]:
+    """Gather ``requirement``'s files from every index and find-links location.
+
+    Returns the candidates and the places looked in (for messages).
+    """
+    key = requirement.key
+    places = []
+    candidates: List[Candidate] = []
+    sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{key}/"), True)
+               for url in settings.index_urls()]  # fmt: skip
+    sources += [(location, False) for location in settings.find_links]
+    for url, is_index_page in sources:
+        places.append(redact_url(url))
+        try:
+            links = read_links(transport, url, is_index_page=is_index_page)
+        except FetchError as exc:
+            if is_index_page and "HTTP 404" in str(exc):
+                continue  # the index does not have the project: not an error
+            raise
+        for link in links:
+            candidate = candidate_from_link(link, key)
+            if candidate is not None:
+                candidates.append(candidate)
+    return candidates, places
+
+
+def safe_filename(name: str) -> str:
+    """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or os.path.isabs(name)
+    ):
+        raise FetchError(f"refusing the unsafe file name {name!r}")
+    return name
+
+
+def download(
+    transport: Transport, url: str, destination: str, algorithms: Iterable[str]
+) -> Dict[str, str]:
+    """Stream ``url`` into the new file ``destination``, hashing as it goes."""
+    wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+    with transport.open(url) as response:
+        expected_length = _content_length(response)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
+            try:
+                digests = hash_stream(response, wanted, sink=sink.write)
+            except (OSError, http.client.HTTPException) as exc:
+                raise FetchError(f"{redact_url(url)}: download failed ({exc})") from exc
+            written = sink.tell()
+    if expected_length is not None and written != expected_length:
+        raise FetchError(
+            f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
+        )
+    return digests
+
+
+def _content_length(response: IO[bytes]) -> Optional[int]:
+    headers = getattr(response, "headers", None)
+    value = headers.get("Content-Length") if headers is not None else None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --- Verdicts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An archive whose bytes matched: it may be installed."""
+
+    requirement: Requirement
+    path: str
+    filename: str
+    sha256: str
+    version: Optional[Version]
+    install: bool = True  # False: only a build dependency of something else
+
+
+@dataclass(frozen=True)
+class Satisfied:
+    """Installed already at the pinned version: not downloaded, not reinstalled."""
+
+    requirement: Requirement
+    version: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something that stops the install; each kind prints its heading once."""
+
+    requirement: Requirement
+
+    order = 99
+    heading = ""
+
+    def detail(self) -> str:
+        """Return this failure's lines under its kind's heading."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Mismatch(Failure):
+    """The archive's bytes hash to nothing the user vouched for."""
+
+    url: str = ""
+    got: Tuple[Tuple[str, str], ...] = ()
+
+    order = 1
+    heading = (
+        "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
+        "If you have updated the package versions, update the hashes. If not, freak out, "
+        "because someone has tampered with the packages."
+    )
+
+    def detail(self) -> str:
+        name = self.requirement.name or self.requirement.text
+        pad = " " * len(name)
+        lines = []
+        expected = [
+            (algorithm, digest)
+            for algorithm in self.requirement.hashes.algorithms()
+            for digest in sorted(self.requirement.hashes.allowed(algorithm))
+        ]
+        for index, (algorithm, digest) in enumerate(expected):
+            label = f"{name}: expected" if index == 0 else f"{pad}        or"
+            lines.append(f"    {label} {_show_digest(algorithm, digest)}")
+        got = dict(self.got)
+        shown = [a for a in self.requirement.hashes.algorithms() if a in got] or ["sha256"]
+        for index, algorithm in enumerate(shown):
+            label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
+            lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
+        lines.append(f"    {pad}  ({self.requirement.origin}; {redact_url(self.url)})")
+        return "\n".join(lines)
+
+
+def _show_digest(algorithm: str, hexdigest: str) -> str:
+    return hex_to_peep(hexdigest) if algorithm == "sha256" else f"{algorithm}:{hexdigest}"
+
+
+@dataclass(frozen=True)
+class Missing(Failure):
+    """No hash was given; the archive was fetched so its hash can be printed."""
+
+    sha256: str = ""
+    pinned_line: str = ""
+
+    order = 2
+    heading = (
+        'The following packages had no hashes specified in the requirements file, which '
+        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
+        'these "sha256" lines like so:'
+    )
+
+    def detail(self) -> str:
+        return (
+            f"    # sha256: {hex_to_peep(self.sha256)}\n    {self.pinned_line}"
+            f"\n    (for {self.requirement.origin})"
+        )
+
+
+@dataclass(frozen=True)
+class Unsupported(Failure):
+    """peep cannot hash what the requirement names."""
+
+    order = 3
+    heading = "The following requirements can't be verified by hash, so peep won't install them:"
+
+    def detail(self) -> str:
+        return (
+            f"    {self.requirement.text} ({self.requirement.origin}):\n"
+            f"        {self.requirement.unsupported}"
+        )
+
+
+@dataclass(frozen=True)
+class NotFound(Failure):
+    """No usable file was found for the requirement."""
+
+    places: Tuple[str, ...] = ()
+    reasons: Tuple[str, ...] = ()
+
+    order = 4
+    heading = "The following requirements matched no usable file on any index or find-links:"
+
+    def detail(self) -> str:
+        where = ", ".join(self.places) or "nowhere (--no-index and no --find-links)"
+        why = "; ".join(self.reasons)
+        return (
+            f"    {self.requirement.text} ({self.requirement.origin}):\n"
+            f"        looked in {where}" + (f"\n        files skipped: {why}" if why else "")
+        )
+
+
+@dataclass(frozen=True)
+class DownloadError(Failure):
+    """An archive or an index page could not be fetched."""
+
+    reason: str = ""
+
+    order = 5
+    heading = "The following requirements could not be fetched:"
+
+    def detail(self) -> str:
+        return f"    {self.requirement.text} ({self.requirement.origin}):\n        {self.reason}"
+
+
+@dataclass(frozen=True)
+class Conflict(Failure):
+    """Two lines ask for one project in ways no single archive can satisfy."""
+
+    reason: str = ""
+
+    order = 6
+    heading = "The following requirements contradict each other:"
+
+    def detail(self) -> str:
+        return f"    {self.reason}"
+
+
+@dataclass(frozen=True)
+class MissingBuildDependency(Failure):
+    """An sdist's build needs something that is not among the verified files."""
+
+    sdist: str = ""
+    dependency: str = ""
+    source: str = ""
+
+    order = 7
+    heading = (
+        "The following sdists need build dependencies that are not among the verified "
+        "files. Add hashed requirements for them (they will be installed too), or install "
+        "a wheel of the package instead:"
+    )
+
+    def detail(self) -> str:
+        return f"    {self.sdist} needs {self.dependency} ({self.source})"
+
+
+Verdict = Union[Verified, Satisfied, Failure]
+
+
+def format_report(failures: Sequence[Failure]) -> str:
+    """Group failures by kind, each heading once, in a fixed order."""
+    blocks = []
+    for kind in sorted({type(f) for f in failures}, key=lambda k: k.order):
+        members = [f for f in failures if type(f) is kind]
+        blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
+    return "\n\n".join(blocks) + "\n\nNot proceeding to installation.\n"
+
+
+SATISFIED_NOTE = (
+    "These packages were already installed, so we didn't need to download or build them "
+    "again. If you installed them with peep in the first place, you should be safe. If not, "
+    "uninstall them, then re-attempt your install with peep."
+)
+
+
+# --- Installing ---------------------------------------------------------------
+
+if TYPE_CHECKING:
+    import tomllib
+elif sys.version_info >= (3, 11):
+    import tomllib
+else:
+    try:
+        import tomli as tomllib
+    except ImportError:
+        from pip._vendor import tomli as tomllib
+
+# What pip assumes an sdist needs when it says nothing (no [build-system]).
+DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
+MAX_PYPROJECT_BYTES = 1 << 20
+
+
+def read_build_requires(path: str) -> Tuple[Tuple[str, ...], str]:
+    """Return an sdist's build requirements and where they came from.
+
+    The archive is read, never extracted or run.
+    """
+    data = _sdist_member(path, "pyproject.toml")
+    if data is None:
+        return DEFAULT_BUILD_REQUIRES, "pip's default, as it has no pyproject.toml"
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PeepError(f"{os.path.basename(path)}: its pyproject.toml is invalid ({exc})") from exc
+    build_system = document.get("build-system")
+    if not isinstance(build_system, dict) or "requires" not in build_system:
+        return DEFAULT_BUILD_REQUIRES, "pip's default, as its pyproject.toml names none"
+    requires = build_system["requires"]
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise PeepError(
+            f"{os.path.basename(path)}: build-system.requires in its pyproject.toml "
+            "is not a list of strings"
+        )
+    return tuple(requires), "its pyproject.toml"
+
+
+def _sdist_member(path: str, member: str) -> Optional[bytes]:
+    """Return a top-level file of an sdist (``NAME-VER/member``), if present."""
+    def wanted(name: str) -> bool:
+        parts = name.strip("/").split("/")
+        return len(parts) == 2 and parts[1] == member
+
+    try:
+        if path.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    if wanted(info.filename) and info.file_size <= MAX_PYPROJECT_BYTES:
+                        return archive.read(info)
+            return None
+        with tarfile.open(path) as tar:
+            for entry in tar:
+                if entry.isfile() and wanted(entry.name) and entry.size <= MAX_PYPROJECT_BYTES:
+                    extracted = tar.extractfile(entry)
+                    return extracted.read() if extracted is not None else None
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise PeepError(f"{os.path.basename(path)}: not a readable archive ({exc})") from exc
+    return None
+
+
+def check_build_dependencies(
+    verified: Sequence[Verified], marker_environment: Mapping[str, str]
+) -> List[Failure]:
+    """Check every verified sdist's build requirements are met by verified wheels."""
+    wheels = [v for v in verified if v.filename.endswith(WHEEL_EXTENSION) and v.version]
+    failures: List[Failure] = []
+    for item in verified:
+        if item.filename.endswith(WHEEL_EXTENSION):
+            continue
+        requires, source = read_build_requires(item.path)
+        for text in requires:
+            try:
+                needed = PackagingRequirement(text)
+            except InvalidRequirement:
+                failures.append(
+                    MissingBuildDependency(
+                        item.requirement, item.filename, repr(text), f"{source}; not valid"
+                    )
+                )
+                continue
+            environment = dict(marker_environment, extra="")
+            if needed.marker is not None and not needed.marker.evaluate(environment):
+                continue
+            key = canonicalize_name(needed.name)
+            if not any(
+                canonicalize_name(w.requirement.key) == key
+                and w.version is not None
+                and needed.specifier.contains(w.version, prereleases=True)
+                for w in wheels
+            ):
+                failures.append(
+                    MissingBuildDependency(item.requirement, item.filename, text, source)
+                )
+    return failures
+
+
+def build_dependency_names(verified: Sequence[Verified]) -> FrozenSet[str]:
+    """Return the normalised names every verified sdist needs to build."""
+    names = set()
+    for item in verified:
+        if item.filename.endswith(WHEEL_EXTENSION):
+            continue
+        requires, _ = read_build_requires(item.path)
+        for text in requires:
+            try:
+                names.add(canonicalize_name(PackagingRequirement(text).name))
+            except InvalidRequirement:
+                continue
+    return frozenset(names)
+
+
+# --- Commands: install --------------------------------------------------------
+
+
+def load_requirements(
+    options: InstallOptions, environ: Mapping[str, str]
+) -> Tuple[List[Requirement], FinderSettings]:
+    """Read every requirement and apply finder options: command line, then files."""
+    settings = FinderSettings()
+    for name, value in options.finder_options:
+        settings = settings.with_option(name, value)
+    requirements = list(options.requirements)
+    sources = [(path, False) for path in options.files]
+    sources += [(path, True) for path in options.constraints]
+    for path, is_constraint in sources:
+        for record in parse_requirements_file(path, environ=environ, is_constraint=is_constraint):
+            if isinstance(record, FileOption):
+                settings = settings.with_option(record.name, record.value)
+            else:
+                requirements.append(record)
+    return requirements, settings
+
+
+def marker_environment() -> Dict[str, str]:
+    """Return the PEP 508 environment of the running interpreter (no extra)."""
+    environment = {key: str(value) for key, value in default_environment().items()}
+    environment["extra"] = ""
+    return environment
+
+
+def prepare_requirements(
+    records: Sequence[Requirement], environment: Mapping[str, str]
+) -> Tuple[List[Requirement], List[Failure]]:
+    """Drop what does not apply here, then merge duplicates and constraints.
+
+    Unhashable requirements become failures; so do duplicates that no one
+    archive could satisfy.
+    """
+    failures: List[Failure] = []
+    merged: Dict[str, Requirement] = {}
+    constraints: List[Requirement] = []
+    for record in records:
+        if not record.applies(environment):
+            continue
+        if record.unsupported is not None:
+            if not record.is_constraint:
+                failures.append(Unsupported(record))
+            continue
+        if record.is_constraint:
+            constraints.append(record)
+        elif record.key in merged:
+            combined = _merge(merged[record.key], record)
+            if isinstance(combined, Failure):
+                failures.append(combined)
+            else:
+                merged[record.key] = combined
+        else:
+            merged[record.key] = record
+    for constraint in constraints:
+        if constraint.key in merged:
+            combined = _merge(merged[constraint.key], constraint)
+            if isinstance(combined, Failure):
+                failures.append(combined)
+            else:
+                merged[constraint.key] = combined
+    return list(merged.values()), failures
+
+
+def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Failure]:
+    """Combine two requirements for one project, or say why they cannot be."""
+    where = f"{first.text} ({first.origin}) and {second.text} ({second.origin})"
+    if first.url and second.url and first.url != second.url:
+        return Conflict(first, f"{where} name different archives")
+    pins = {v for v in (first.pinned_version(), second.pinned_version()) if v is not None}
+    if len(pins) > 1:
+        return Conflict(first, f"{where} pin different versions")
+    hashes = first.hashes.intersection(second.hashes)
+    if first.hashes and second.hashes and not hashes:
+        return Conflict(first, f"{where} have no hash in common")
+    return dataclasses.replace(
+        first,
+        url=first.url or second.url,
+        specifier=first.specifier & second.specifier,
+        extras=first.extras | second.extras,
+        hashes=hashes,
+        config_settings=first.config_settings + second.config_settings,
+    )
+
+
+def target_site_paths(options: InstallOptions) -> Optional[List[str]]:
+    """Return where pip will install to, for the already-installed check.
+
+    None means "reinstall everything" (--force-reinstall, --ignore-installed).
+    """
+    if options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
+        return None
+    target = options.pip_value("-t", "--target")
+    if target:
+        return [os.path.abspath(target)]
+    prefix = options.pip_value("--prefix")
+    if prefix:
+        base = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)}
+        paths = [sysconfig.get_path(key, vars=base) for key in ("purelib", "platlib")]
+    elif options.pip_flag("--user"):
+        paths = [site.getusersitepackages()]
+    else:
+        paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
+        if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
+            paths.append(site.getusersitepackages())
+    root = options.pip_value("--root")
+    if root:
+        paths = [os.path.join(os.path.abspath(root), p.lstrip(os.sep)) for p in paths]
+    return list(dict.fromkeys(paths))
+
+
+def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
+    """Map each distribution installed in ``paths`` to its version (first wins)."""
+    found: Dict[str, str] = {}
+    for distribution in importlib.metadata.distributions(path=list(paths)):
+        name = distribution.metadata["Name"]
+        if name:
+            found.setdefault(canonicalize_name(name), distribution.version)
+    return found
+
+
+_COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+def archive_version(requirement: Requirement) -> Optional[Version]:
+    """Return the version a requirement's archive will install, if peep can tell.
+
+    An archive named after a commit (``.../archive/1234567.zip``) has no
+    version worth trusting: its version number says nothing of its contents.
+    """
+    if requirement.url is None:
+        return requirement.pinned_version()
+    filename = url_filename(requirement.url)
+    stem = filename
+    for ext in ARCHIVE_EXTENSIONS:
+        if filename.lower().endswith(ext):
+            stem = filename[: -len(ext)]
+    if _COMMIT_SHA_RE.match(stem):
+        return None
+    if filename.endswith(WHEEL_EXTENSION):
+        parsed = _name_from_archive(filename)
+        return parsed[1] if parsed else None
+    return _sdist_version(filename, requirement.key)
+
+
+def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Optional[str]:
+    """Return the installed version if it is the one the requirement pins."""
+    wanted = archive_version(requirement)
+    have = installed.get(requirement.key)
+    if wanted is None or have is None:
+        return None
+    try:
+        return have if Version(have) == wanted else None
+    except InvalidVersion:
+        return None
+
+
+MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
+
+
+@dataclass
+class Fetcher:
+    """Find, download and verify requirements into a private working directory."""
+
+    transport: Transport
+    settings: FinderSettings
+    environment: Environment
+    workdir: str
+    progress: Callable[[str], None]
+
+    def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
+        """Return the verdict for one requirement (never raises for the network)."""
+        try:
+            return self._verify(number, requirement, install)
+        except FetchError as exc:
+            return DownloadError(requirement, str(exc))
+
+    def _verify(self, number: int, requirement: Requirement, install: bool) -> Verdict:
+        if requirement.url is not None:
+            filename = url_filename(requirement.url)
+            tries = [(requirement.url.split("#", 1)[0], filename, archive_version(requirement))]
+        else:
+            found, places = find_candidates(self.transport, requirement, self.settings)
+            chosen = choose_candidates(requirement, found, self.settings, self.environment)
+            if isinstance(chosen, Rejection):
+                reasons = () if chosen.reasons == ("no files at all",) else chosen.reasons
+                return NotFound(requirement, tuple(places), reasons)
+            tries = [(c.url.split("#", 1)[0], c.filename, c.version)
+                     for c in self._worth_trying(requirement, chosen)]  # fmt: skip
+        directory = os.path.join(self.workdir, "downloads", str(number))
+        os.makedirs(directory, exist_ok=True)
+        first_mismatch: Optional[Mismatch] = None
+        for url, filename, version in tries[:MAX_TRIES]:
+            path = os.path.join(directory, safe_filename(filename))
+            if os.path.exists(path):
+                os.remove(path)
+            digests = download(self.transport, url, path, requirement.hashes.algorithms())
+            self.progress(f"{filename} ({os.path.getsize(path)} bytes) from {redact_url(url)}")
+            if not requirement.hashes:
+                return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
+            if requirement.hashes.matches(digests):
+                return Verified(requirement, path, filename, digests["sha256"], version, install)
+            if first_mismatch is None:
+                first_mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            os.remove(path)  # never leave unverified bytes where pip could see them
+        assert first_mismatch is not None
+        return first_mismatch
+
+    @staticmethod
+    def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
+        """Order the files to download: vouched-for first, then unknown ones.
+
+        A file the index says hashes to something else is skipped, unless
+        nothing else is left: then the best one is fetched anyway so that
+        the report shows what its bytes really hash to.
+        """
+        if not requirement.hashes:
+            return [chosen[0]]
+        algorithms = requirement.hashes.algorithms()
+        vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
+        unknown = [c for c in chosen
+                   if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
+        return vouched + unknown or [chosen[0]]
+
+
+def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
+    """Return a paste-ready requirement line pinned to what was downloaded."""
+    if requirement.url is not None or version is None:
+        return requirement.text
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    marker = f"; {requirement.marker}" if requirement.marker is not None else ""
+    return f"{requirement.name}{extras}=={version}{marker}"
+
+
+def verify_all(
+    fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
+) -> List[Verdict]:
+    """Verify requirements in parallel; return verdicts in requirement order."""
+    if not requirements:
+        return []
+    workers = min(8, len(requirements))
+    offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(fetcher.verify, offset + number, requirement, install=install)
+            for number, requirement in enumerate(requirements)
+        ]
+        return [future.result() for future in futures]
+
+
+def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Failure]]:
+    """Gather verified archives into the one directory pip may look in."""
+    directory = os.path.join(workdir, "verified")
+    os.makedirs(directory, exist_ok=True)
+    failures: List[Failure] = []
+    staged: Dict[str, str] = {}
+    for item in verified:
+        if item.requirement.url is not None and not _name_from_archive(item.filename):
+            continue  # installed by path; its name means nothing to pip's finder
+        if item.filename in staged:
+            if staged[item.filename] != item.sha256:
+                failures.append(
+                    Conflict(item.requirement, f"two archives differ but are both {item.filename}")
+                )
+            continue
+        destination = os.path.join(directory, item.filename)
+        try:
+            os.link(item.path, destination)
+        except OSError:  # no hard links here: a private copy is as good
+            shutil.copyfile(item.path, destination)
+        staged[item.filename] = item.sha256
+    return directory, failures
+
+
+def pip_install_command(
+    verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
+) -> List[str]:
+    """Build pip's command line: no index, no dependencies, only verified files."""
+    lines = []
+    for item in verified:
+        if not item.install:
+            continue
+        settings = "".join(
+            f" --config-settings={shlex.quote(f'{key}={value}')}"
+            for key, value in item.requirement.config_settings
+        )
+        url = _path_to_url(item.path)
+        lines.append(f"{item.requirement.key} @ {url} --hash=sha256:{item.sha256}{settings}")
+    with open(requirements_file, "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+    return pip_command() + [
+        "install",
+        "--no-deps",
+        "--no-index",
+        "--find-links", find_links,
+        "--require-hashes",
+        "--disable-pip-version-check",
+        *options.pip_options,
+        "-r", requirements_file,
+    ]  # fmt: skip
+
+
+_NO_DISTRIBUTION_RE = re.compile(r"No matching distribution found for (\S+)")
+
+
+def run_pip(command: Sequence[str], err: IO[str]) -> Tuple[int, str]:
+    """Run pip with its output streaming through; return its status and stderr's tail."""
+    process = subprocess.Popen(
+        list(command),
+        env=scrubbed_pip_environment(),
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    tail: List[str] = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        err.write(line)
+        err.flush()
+        tail = (tail + [line])[-200:]
+    return process.wait(), "".join(tail)
+
+
+def explain_pip_failure(status: int, stderr_tail: str) -> str:
+    """Say in peep's words what a failed pip run means."""
+    message = (
+        f"peep: pip's install step failed (exit status {status}). Every archive it was "
+        "given had been verified; pip's output above says what went wrong."
+    )
+    for needed in dict.fromkeys(_NO_DISTRIBUTION_RE.findall(stderr_tail)):
+        message += (
+            f"\npeep: a build asked for {needed}, which is not among the verified files. "
+            "Builds can only use archives peep verified: add a hashed requirement for it "
+            "(a wheel), then run peep again."
+        )
+    return message
+
+
+def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Verify every requirement, then install them all with one pip run."""
+    options = parse_install_arguments(argv)
+    verbosity = options.verbosity()
+
+    def say(message: str) -> None:
+        if verbosity >= 0:
+            err.write(f"{message}\n")
+            err.flush()
+
+    records, settings = load_requirements(options, os.environ)
+    markers = marker_environment()
+    requirements, failures = prepare_requirements(records, markers)
+    site_paths = target_site_paths(options)
+    installed = installed_versions(site_paths) if site_paths is not None else {}
+    satisfied: List[Satisfied] = []
+    to_fetch: List[Requirement] = []
+    for requirement in requirements:
+        version = satisfied_by(requirement, installed)
+        if version is not None:
+            satisfied.append(Satisfied(requirement, version))
+        else:
+            to_fetch.append(requirement)
+
+    workdir = tempfile.mkdtemp(prefix="peep-")
+    try:
+        os.makedirs(os.path.join(workdir, "downloads"))
+        lock = threading.Lock()
+
+        def progress(message: str) -> None:
+            if verbosity >= 1:
+                with lock:
+                    say(f"peep: downloaded {message}")
+
+        fetcher = Fetcher(Transport(settings), settings, Environment.current(), workdir, progress)
+        if to_fetch:
+            say(f"peep: verifying {len(to_fetch)} requirement(s)")
+        verdicts = verify_all(fetcher, to_fetch)
+        verified = [v for v in verdicts if isinstance(v, Verified)]
+        failures += [v for v in verdicts if isinstance(v, Failure)]
+        if "--no-build-isolation" not in options.pip_options:
+            # An isolated build can only use verified files; a satisfied
+            # build dependency is fetched and verified too, but not reinstalled.
+            needed = build_dependency_names(verified)
+            build_only = [s.requirement for s in satisfied if s.requirement.key in needed]
+            extra = verify_all(fetcher, build_only, install=False)
+            verified += [v for v in extra if isinstance(v, Verified)]
+            failures += [v for v in extra if isinstance(v, Failure)]
+            if not failures:
+                failures += check_build_dependencies(verified, markers)
+        if not failures:
+            find_links, staging_failures = stage_verified(verified, workdir)
+            failures += staging_failures
+        if failures:
+            err.write(format_report(failures))
+            return EXIT_FAILED
+        if satisfied:
+            say(SATISFIED_NOTE + "\n\n" + "\n".join(
+                f"    {s.requirement.name}=={s.version}" for s in satisfied) + "\n")  # fmt: skip
+        if not any(item.install for item in verified):
+            say("peep: nothing to install.")
+            return EXIT_OK
+        command = pip_install_command(
+            verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
+        )
+        say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
+        status, stderr_tail = run_pip(command, err)
+        if status != 0:
+            err.write(explain_pip_failure(status, stderr_tail) + "\n")
+            return EXIT_FAILED
+        return EXIT_OK
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 # --- Commands: hash -----------------------------------------------------------
 
 
@@ -1189,6 +2677,7 @@ def command_fall_through(argv: Sequence[str]) -> int:
 # --- main ---------------------------------------------------------------------
 
 PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = {
+    "install": command_install,
     "hash": command_hash,
     "port": command_port,
 }
@@ -1239,9 +2728,6 @@ def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         out.write(f"peep {__version__} from {os.path.abspath(__file__)}\n{pip_version()}\n")
         return EXIT_OK
     index = _find_command(argv)
-    if index is not None and argv[index] == "install":
-        # Never let "install" reach pip unverified.
-        raise UsageError("peep install: not available in this version of peep")
     if index is not None and argv[index] in PEEP_COMMANDS:
         # pip's general options before the command stay valid after it.
         rest = list(argv[index + 1 :]) + list(argv[:index])

@@ -1,0 +1,282 @@
+"""Pure parts of install: settings, index pages, choosing a file, merging, reports."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import pytest
+
+import peep
+from helpers import sdist_bytes
+
+# --- Finder settings ------------------------------------------------------------------
+
+
+def settings_after(*options: tuple) -> peep.FinderSettings:
+    settings = peep.FinderSettings()
+    for name, value in options:
+        settings = settings.with_option(name, value)
+    return settings
+
+
+def test_index_options_apply_like_pips() -> None:
+    settings = settings_after(
+        ("extra-index-url", "https://x/simple"),
+        ("index-url", "https://a/simple"),  # replaces the list
+        ("extra-index-url", "https://b/simple"),
+        ("find-links", "links"),
+        ("trusted-host", "b"),
+    )
+    assert settings.index_urls() == ("https://a/simple", "https://b/simple")
+    assert settings.find_links == ("links",)
+    assert settings.trusted_hosts == frozenset({"b"})
+    assert settings_after(("index-url", "https://a/simple"), ("no-index", True)).index_urls() == ()
+
+
+@pytest.mark.parametrize(
+    ("options", "name", "allowed"),
+    [
+        ([], "foo", {"binary", "source"}),
+        ([("no-binary", ":all:")], "foo", {"source"}),
+        ([("only-binary", ":all:")], "foo", {"binary"}),
+        ([("only-binary", ":all:"), ("no-binary", "Foo_Bar")], "foo-bar", {"source"}),
+        ([("only-binary", ":all:"), ("no-binary", "foo")], "other", {"binary"}),
+        ([("no-binary", ":all:"), ("no-binary", ":none:")], "foo", {"binary", "source"}),
+        ([("no-binary", "foo,bar"), ("only-binary", "foo")], "foo", {"binary"}),
+        ([("no-binary", "foo,bar"), ("only-binary", "foo")], "bar", {"source"}),
+    ],
+)
+def test_format_control(options: List[tuple], name: str, allowed: set) -> None:
+    assert settings_after(*options).allowed_formats(name) == frozenset(allowed)
+
+
+def test_pip_default_index_comes_from_pip() -> None:
+    url = peep.pip_default_index()
+    assert url.startswith("https://") and url.rstrip("/").endswith("/simple")
+
+
+# --- Index pages ------------------------------------------------------------------------
+
+
+def test_html_links_with_base_attributes_and_fragments() -> None:
+    html = (
+        '<html><head><base href="https://files.example/root/"></head><body>'
+        '<a href="foo-1.0.tar.gz#sha256=ABCDEF">foo-1.0.tar.gz</a>'
+        '<a href="../foo-2.0-py3-none-any.whl" data-requires-python="&gt;=3.8" data-yanked="">w</a>'
+        '<a href="foo-3.0.zip" data-yanked="bad build">z</a>'
+        "<a>no href</a></body></html>"
+    )
+    links = peep.parse_html_links(html, "https://index.example/simple/foo/")
+    assert links == [
+        peep.Link("https://files.example/root/foo-1.0.tar.gz#sha256=ABCDEF", None, None, (("sha256", "abcdef"),)),
+        peep.Link("https://files.example/foo-2.0-py3-none-any.whl", ">=3.8", "", ()),
+        peep.Link("https://files.example/root/foo-3.0.zip", None, "bad build", ()),
+    ]
+
+
+def test_json_links() -> None:
+    document = {
+        "meta": {"api-version": "1.0"},
+        "name": "foo",
+        "files": [
+            {"filename": "foo-1.0.tar.gz", "url": "../../f/foo-1.0.tar.gz", "hashes": {"sha256": "AB", "md5": "x"}},
+            {"filename": "foo-2.0.tar.gz", "url": "https://cdn/foo-2.0.tar.gz", "hashes": {},
+             "requires-python": ">=3", "yanked": "oops"},
+            {"filename": "foo-3.0.tar.gz", "url": "f3", "hashes": {}, "yanked": True},
+            {"filename": "bad", "url": 5},
+        ],
+    }
+    links = peep.parse_json_links(json.dumps(document).encode(), "https://i/simple/foo/")
+    assert links == [
+        peep.Link("https://i/f/foo-1.0.tar.gz", None, None, (("sha256", "ab"),)),
+        peep.Link("https://cdn/foo-2.0.tar.gz", ">=3", "oops", ()),
+        peep.Link("https://i/simple/foo/f3", None, "", ()),
+    ]
+
+
+def test_invalid_json_page_is_an_error_naming_the_page() -> None:
+    with pytest.raises(peep.PeepError) as info:
+        peep.parse_json_links(b"{not json", "https://user:secret@i/simple/foo/")
+    assert "https://user:****@i/simple/foo/ is not a valid PEP 691 page" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("filename", "project", "expected"),
+    [
+        ("foo-1.0.tar.gz", "foo", ("1.0", False)),
+        ("Foo_Bar-1.0.zip", "foo-bar", ("1.0", False)),
+        ("foo-bar-1.0.tar.gz", "foo-bar", ("1.0", False)),
+        ("foo-bar-1.0.tar.gz", "foo", None),  # version "bar-1.0" is invalid
+        ("foo_bar-2.0-py3-none-any.whl", "foo-bar", ("2.0", True)),
+        ("foo-1.0-py3-none-any.whl", "bar", None),
+        ("foo-1.0.exe", "foo", None),
+        ("foo-notaversion.tar.gz", "foo", None),
+        ("foo-1.0-invalid.whl", "foo", None),
+    ],
+)
+def test_candidate_from_link(filename: str, project: str, expected: Optional[tuple]) -> None:
+    candidate = peep.candidate_from_link(peep.Link(f"https://i/{filename}"), project)
+    if expected is None:
+        assert candidate is None
+    else:
+        assert candidate is not None
+        assert (str(candidate.version), candidate.is_wheel) == expected
+
+
+# --- Choosing ---------------------------------------------------------------------------
+
+ENV = peep.Environment("3.11.4", tuple(peep.sys_tags()))
+
+
+def candidates(*filenames: str, advertised: Sequence[str] = ()) -> List[peep.Candidate]:
+    found = []
+    for filename in filenames:
+        fragment = f"#sha256={'a' * 64}" if filename in advertised else ""
+        candidate = peep.candidate_from_link(peep.Link(f"https://i/{filename}{fragment}",
+                                                       hashes=(("sha256", "a" * 64),) if fragment else ()), "foo")
+        assert candidate is not None
+        found.append(candidate)
+    return found
+
+
+def chosen(text: str, found: List[peep.Candidate], settings: Optional[peep.FinderSettings] = None) -> List[str]:
+    requirement = peep.parse_requirement(text, peep.COMMAND_LINE)
+    result = peep.choose_candidates(requirement, found, settings or peep.FinderSettings(), ENV)
+    assert not isinstance(result, peep.Rejection), result
+    return [c.filename for c in result]
+
+
+def test_newest_matching_version_then_wheel_over_sdist() -> None:
+    found = candidates("foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl", "foo-2.0.tar.gz", "foo-3.0b1.tar.gz")
+    assert chosen("foo", found) == ["foo-2.0.tar.gz", "foo-1.0-py3-none-any.whl", "foo-1.0.tar.gz"]
+    assert chosen("foo", found, settings_after(("pre", True)))[0] == "foo-3.0b1.tar.gz"
+    assert chosen("foo==3.0b1", found) == ["foo-3.0b1.tar.gz"]  # an explicit pre-release pin
+    assert chosen("foo", found, settings_after(("prefer-binary", True)))[0] == "foo-1.0-py3-none-any.whl"
+
+
+def test_more_specific_wheel_tags_win() -> None:
+    found = candidates("foo-1.0-py3-none-any.whl", "foo-1.0-py2.py3-none-any.whl", f"foo-1.0-{ENV.tags[0]}.whl")
+    assert chosen("foo==1.0", found)[0] == f"foo-1.0-{ENV.tags[0]}.whl"
+
+
+def test_a_vouched_for_file_comes_first() -> None:
+    found = candidates("foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl", advertised=["foo-1.0.tar.gz"])
+    requirement = peep.parse_requirement("foo==1.0", peep.COMMAND_LINE)
+    vouched = peep.dataclasses.replace(requirement, hashes=peep.Hashes(sha256=frozenset({"a" * 64})))
+    result = peep.choose_candidates(vouched, found, peep.FinderSettings(), ENV)
+    assert [c.filename for c in result] == ["foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl"]  # type: ignore[union-attr]
+
+
+def test_rejection_counts_reasons() -> None:
+    found = candidates("foo-1.0-cp27-cp27m-win32.whl", "foo-2.0.tar.gz")
+    requirement = peep.parse_requirement("foo<2", peep.COMMAND_LINE)
+    result = peep.choose_candidates(requirement, found, peep.FinderSettings(), ENV)
+    assert result == peep.Rejection(("1 version not wanted", "1 wheel for another platform or Python"))
+    assert peep.choose_candidates(requirement, [], peep.FinderSettings(), ENV) == peep.Rejection(("no files at all",))
+
+
+# --- Merging requirements ------------------------------------------------------------
+
+
+def merged(tmp_path: Path, text: str) -> tuple:
+    path = tmp_path / "r.txt"
+    path.write_text(text)
+    records = [r for r in peep.parse_requirements_file(str(path), environ={}) if isinstance(r, peep.Requirement)]
+    return peep.prepare_requirements(records, peep.marker_environment())
+
+
+def test_duplicates_intersect_hashes_and_specifiers(tmp_path: Path) -> None:
+    a, b = "a" * 64, "b" * 64
+    requirements, failures = merged(
+        tmp_path, f"foo>=1 --hash=sha256:{a} --hash=sha256:{b}\nFoo<2 --hash=sha256:{b}\n"
+    )
+    assert failures == []
+    [foo] = requirements
+    assert foo.hashes == peep.Hashes(sha256=frozenset({b}))
+    assert foo.specifier.contains("1.5") and not foo.specifier.contains("2.0")
+
+
+def test_constraints_narrow_but_are_not_installed(tmp_path: Path) -> None:
+    (tmp_path / "c.txt").write_text("foo==1.5\nunrelated==9\n")
+    requirements, failures = merged(tmp_path, "-c c.txt\nfoo>=1\n")
+    assert failures == []
+    assert [(r.name, str(r.pinned_version())) for r in requirements] == [("foo", "1.5")]
+
+
+# --- Archives are read, never run ------------------------------------------------------
+
+
+def test_read_build_requires(tmp_path: Path) -> None:
+    name, data = sdist_bytes("beta", "2.0", build_requires=["helper>=1", "other; python_version<'3'"])
+    (tmp_path / name).write_bytes(data)
+    assert peep.read_build_requires(str(tmp_path / name)) == (
+        ("helper>=1", "other; python_version<'3'"), "its pyproject.toml",
+    )
+    name, data = sdist_bytes("gamma", "1.0", pyproject="[tool.x]\n")
+    (tmp_path / name).write_bytes(data)
+    assert peep.read_build_requires(str(tmp_path / name))[0] == ("setuptools>=40.8.0",)
+    bare = tmp_path / "bare-1.0.tar.gz"
+    with tarfile.open(bare, "w:gz") as tar:
+        info = tarfile.TarInfo("bare-1.0/setup.py")
+        info.size = 0
+        tar.addfile(info, io.BytesIO(b""))
+    assert peep.read_build_requires(str(bare)) == (("setuptools>=40.8.0",), "pip's default, as it has no pyproject.toml")
+    (tmp_path / "junk-1.0.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(peep.PeepError) as info:
+        peep.read_build_requires(str(tmp_path / "junk-1.0.tar.gz"))
+    assert "junk-1.0.tar.gz: not a readable archive" in str(info.value)
+
+
+# --- Small guards ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../x.whl", "a/b.whl", "a\\b.whl", "x\x00.whl", "/etc/passwd"])
+def test_unsafe_file_names_are_refused(name: str) -> None:
+    with pytest.raises(peep.FetchError) as info:
+        peep.safe_filename(name)
+    assert f"refusing the unsafe file name {name!r}" == str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@h/simple/", "https://user:****@h/simple/"),
+        ("https://user:pw@h:8443/x", "https://user:****@h:8443/x"),
+        ("https://h/simple/", "https://h/simple/"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert peep.redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "trusted", "secure"),
+    [
+        ("https://h/", (), True),
+        ("file:///x", (), True),
+        ("http://127.0.0.1:8000/", (), True),
+        ("http://localhost/", (), True),
+        ("http://h/", (), False),
+        ("http://h/", ("h",), True),
+        ("http://h:81/", ("h:81",), True),
+    ],
+)
+def test_secure_origins(url: str, trusted: tuple, secure: bool) -> None:
+    assert peep._is_secure_origin(url, frozenset(trusted)) is secure
+
+
+def test_report_groups_kinds_in_order_with_each_heading_once() -> None:
+    requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
+    report = peep.format_report([
+        peep.NotFound(requirement, ("https://i/simple/foo/",), ()),
+        peep.Missing(requirement, "a" * 64, "foo==1.0"),
+        peep.NotFound(requirement, (), ()),
+    ])
+    assert report.count("matched no usable file") == 1
+    assert report.index("had no hashes specified") < report.index("matched no usable file")
+    assert "looked in nowhere (--no-index and no --find-links)" in report
+    assert report.endswith("\n\nNot proceeding to installation.\n")

@@ -1,0 +1,497 @@
+"""peep install, end to end: real peep, real pip, a loopback index, --target dirs.
+
+Each of DESIGN.md's promises has a test here that fails if it breaks:
+telltale files prove whether build code ran, --target dirs prove what was
+installed, and the index's request log proves what was fetched.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import threading
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+import peep
+from conftest import venv_python
+from helpers import (
+    ROOT,
+    TELLTALE_ENV,
+    LoopbackIndex,
+    hermetic_env,
+    installed_in,
+    peep_hash,
+    run_peep,
+    sdist_bytes,
+    sha256_hex,
+    wheel_bytes,
+)
+
+
+class Deploy:
+    """A requirements file, a --target dir and a telltale dir for one test."""
+
+    def __init__(self, tmp_path: Path, index: LoopbackIndex) -> None:
+        self.tmp_path = tmp_path
+        self.index = index
+        self.target = tmp_path / "target"
+        self.telltales = tmp_path / "telltales"
+        self.telltales.mkdir()
+        self.requirements = tmp_path / "requirements.txt"
+
+    def write(self, text: str) -> Path:
+        self.requirements.write_text(text)
+        return self.requirements
+
+    def install(self, *extra: str, env: Optional[Dict[str, str]] = None, index: bool = True) -> subprocess.CompletedProcess:
+        args = ["install", "-r", str(self.requirements), "--target", str(self.target)]
+        if index:
+            args += ["--index-url", self.index.url]
+        return run_peep(*args, *extra, env=env or hermetic_env(**{TELLTALE_ENV: str(self.telltales)}))
+
+    def installed(self) -> Dict[str, str]:
+        return installed_in(self.target)
+
+    def ran(self) -> List[str]:
+        return sorted(p.name for p in self.telltales.iterdir())
+
+
+@pytest.fixture
+def deploy(tmp_path: Path, index: LoopbackIndex) -> Deploy:
+    return Deploy(tmp_path, index)
+
+
+def block(data: bytes, line: str) -> str:
+    return f"# sha256: {peep_hash(data)}\n{line}\n"
+
+
+# --- Success ----------------------------------------------------------------------
+
+
+def test_installs_hashed_wheels_and_sdists(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0"))
+    deploy.write(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0", "beta": "2.0"}
+    assert deploy.ran() == ["beta-2.0.ran"]  # the verified sdist was built
+    assert (deploy.target / "alpha.py").read_text().startswith("VERSION = '1.0'")
+
+
+def test_pip_format_and_multiple_hashes(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(
+        f"alpha==1.0 --hash=sha256:{sha256_hex(b'the sdist we also vetted')} \\\n"
+        f"    --hash=sha256:{sha256_hex(wheel.data)}\n"
+    )
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+
+def test_sha512_hash(deploy: Deploy) -> None:
+    import hashlib
+
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(f"alpha==1.0 --hash=sha512:{hashlib.sha512(wheel.data).hexdigest()}\n")
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+
+def test_decoy_newer_version_is_never_installed_or_fetched(deploy: Deploy) -> None:
+    old = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.index.add(wheel_bytes("alpha", "2.0"))
+    deploy.index.add(sdist_bytes("alpha", "3.0"))
+    deploy.write(block(old.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    assert deploy.index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
+    assert deploy.ran() == []
+
+
+def test_wheel_preferred_over_sdist_of_the_same_release(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("alpha", "1.0"))
+    deploy.write(f"# sha256: {peep_hash(sdist.data)}\n" + block(wheel.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
+    assert deploy.ran() == []
+
+
+@pytest.mark.parametrize("advertise", [True, False], ids=["advertised", "unadvertised"])
+def test_hash_aware_choice_when_the_index_grows_a_wheel(deploy: Deploy, advertise: bool) -> None:
+    # The deploy vetted the sdist; later a wheel appears for the same release.
+    sdist = deploy.index.add(sdist_bytes("alpha", "1.0"), advertise_hash=advertise)
+    deploy.index.add(wheel_bytes("alpha", "1.0"), advertise_hash=advertise)
+    deploy.write(block(sdist.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    assert deploy.ran() == ["alpha-1.0.ran"]  # the vetted sdist was the one built
+    if advertise:  # the index said which file matches: only that one is fetched
+        assert deploy.index.file_requests() == ["/files/alpha-1.0.tar.gz"]
+    else:  # the best file is tried first, its bytes checked, then the next
+        assert deploy.index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl", "/files/alpha-1.0.tar.gz"]
+
+
+def test_index_url_inside_the_requirements_file(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(f"--index-url {deploy.index.url}\n" + block(wheel.data, "alpha==1.0"))
+    result = deploy.install(index=False)
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+
+def test_json_and_html_pages_both_work(deploy: Deploy) -> None:
+    deploy.index.json_api = False
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+
+
+def test_false_marker_needs_no_hash_and_is_skipped(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0") + 'beta==9.9 ; sys_platform == "nowhere"\n')
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    assert not any("beta" in path for path in deploy.index.requests)
+
+
+def test_already_installed_is_not_downloaded_again(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    other = deploy.index.add(wheel_bytes("beta", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    assert deploy.install().returncode == 0
+    deploy.index.requests.clear()
+    deploy.write(block(wheel.data, "alpha==1.0") + block(other.data, "beta==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert "These packages were already installed, so we didn't need to download or build them again" in result.stderr
+    assert "    alpha==1.0" in result.stderr
+    assert deploy.index.file_requests() == ["/files/beta-1.0-py3-none-any.whl"]
+    assert deploy.installed() == {"alpha": "1.0", "beta": "1.0"}
+
+
+def test_force_reinstall_fetches_and_verifies_again(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    assert deploy.install().returncode == 0
+    deploy.index.requests.clear()
+    result = deploy.install("--upgrade", "--force-reinstall")
+    assert result.returncode == 0, result.stderr
+    assert deploy.index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
+
+
+def test_installs_into_a_venv(tmp_path: Path, index: LoopbackIndex) -> None:
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    (tmp_path / "r.txt").write_text(block(wheel.data, "alpha==1.0"))
+    # peep runs under the venv's Python; pip is found through system site-packages.
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", index.url, python=venv_python(venv))
+    assert result.returncode == 0, result.stderr
+    check = subprocess.run([venv_python(venv), "-c", "import alpha; print(alpha.__file__)"], capture_output=True, text=True)
+    assert str(venv) in check.stdout
+
+
+# --- URL and local archives ---------------------------------------------------------
+
+
+def test_url_requirements(deploy: Deploy) -> None:
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0"))
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(
+        block(sdist.data, f"{deploy.index.files_url}beta-2.0.tar.gz#egg=beta")
+        + f"alpha @ {deploy.index.files_url}alpha-1.0-py3-none-any.whl#sha256={sha256_hex(wheel.data)}\n"
+    )
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0", "beta": "2.0"}
+    assert not any(path.startswith("/simple/") for path in deploy.index.requests)
+
+
+def test_local_archive_path_and_file_url(deploy: Deploy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, data = wheel_bytes("alpha", "1.0")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / name).write_bytes(data)
+    sname, sdata = sdist_bytes("beta", "2.0")
+    (tmp_path / "dist" / sname).write_bytes(sdata)
+    deploy.write(block(data, f"./dist/{name}") + block(sdata, (tmp_path / "dist" / sname).as_uri() + "#egg=beta"))
+    result = run_peep("install", "-r", str(deploy.requirements), "--target", str(deploy.target), "--no-index", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0", "beta": "2.0"}
+
+
+def test_commit_sha_archives_are_always_reinstalled(deploy: Deploy) -> None:
+    first = deploy.index.add(sdist_bytes("useless", "0.1", payload="FLAVOR = 'first'\n"), project="x")
+    first.filename = "1234567.tar.gz"
+    deploy.write(block(first.data, f"{deploy.index.files_url}1234567.tar.gz#egg=useless"))
+    assert deploy.install().returncode == 0
+    assert "first" in (deploy.target / "useless.py").read_text()
+    # Same version number, different commit and contents: installed again.
+    second = deploy.index.add(sdist_bytes("useless", "0.1", payload="FLAVOR = 'second'\n"), project="x")
+    second.filename = "89abcde.tar.gz"
+    deploy.write(block(second.data, f"{deploy.index.files_url}89abcde.tar.gz#egg=useless"))
+    result = deploy.install("--upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "already installed" not in result.stderr
+    assert "second" in (deploy.target / "useless.py").read_text()
+
+
+def test_file_index_find_links_dir_and_a_plain_directory_listing(tmp_path: Path) -> None:
+    wheel_name, wheel = wheel_bytes("alpha", "1.0")
+    sdist_name, sdist = sdist_bytes("beta", "2.0")
+    gamma_name, gamma = wheel_bytes("gamma", "3.0")
+    simple = tmp_path / "simple" / "alpha"
+    simple.mkdir(parents=True)
+    (simple / wheel_name).write_bytes(wheel)  # a file:// index with no index.html
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / sdist_name).write_bytes(sdist)
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / gamma_name).write_bytes(gamma)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        requirements = tmp_path / "r.txt"
+        requirements.write_text(
+            f"--index-url {(tmp_path / 'simple').as_uri()}\n"
+            f"--find-links {links}\n"
+            f"--find-links http://127.0.0.1:{server.server_address[1]}/\n"
+            + block(wheel, "alpha==1.0") + block(sdist, "beta==2.0") + block(gamma, "gamma==3.0")
+        )
+        result = run_peep("install", "-r", str(requirements), "--target", str(tmp_path / "t"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert installed_in(tmp_path / "t") == {"alpha": "1.0", "beta": "2.0", "gamma": "3.0"}
+
+
+# --- Failures: each verdict, and nothing installed -----------------------------------
+
+
+def test_mismatch_is_fearsome_and_nothing_runs_or_installs(deploy: Deploy) -> None:
+    good = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    evil = deploy.index.add(sdist_bytes("beta", "2.0"))
+    vetted = sdist_bytes("beta", "2.0", payload="# the bytes we vetted\n")[1]
+    deploy.write(block(good.data, "alpha==1.0") + block(vetted, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE." in result.stderr
+    assert f"    beta: expected {peep_hash(vetted)}\n" in result.stderr
+    assert f"          got      {peep_hash(evil.data)}\n" in result.stderr
+    assert f"({deploy.requirements} line 4; {deploy.index.files_url}beta-2.0.tar.gz)" in result.stderr
+    assert result.stderr.endswith("Not proceeding to installation.\n")
+    assert deploy.ran() == []  # the tampered sdist's build code never ran
+    assert deploy.installed() == {}  # and the good wheel was not installed either
+
+
+def test_missing_hash_prints_paste_ready_lines_and_installs_nothing(deploy: Deploy) -> None:
+    good = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    unhashed = deploy.index.add(sdist_bytes("beta", "2.0"))
+    deploy.write(block(good.data, "alpha==1.0") + "Beta[extra]>=1.0  # no hash yet\n")
+    result = deploy.install()
+    assert result.returncode == 1
+    assert (
+        "The following packages had no hashes specified in the requirements file, which leaves "
+        "them open to tampering. Vet these packages to your satisfaction, then add these \"sha256\" "
+        "lines like so:\n\n"
+        f"    # sha256: {peep_hash(unhashed.data)}\n"
+        "    Beta[extra]==2.0\n"
+    ) in result.stderr
+    assert deploy.ran() == [] and deploy.installed() == {}
+
+
+def test_every_problem_is_reported_at_once_in_a_fixed_order(deploy: Deploy) -> None:
+    deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.index.add(wheel_bytes("beta", "1.0"))
+    deploy.index.add(wheel_bytes("broken", "1.0"))
+    deploy.index.status_for["/files/broken-1.0-py3-none-any.whl"] = [500] * 10
+    deploy.write(
+        "beta==1.0\n"  # missing
+        f"# sha256: {peep_hash(b'not it')}\nalpha==1.0\n"  # mismatch
+        "-e git+https://example.invalid/r.git#egg=editable\n"  # unsupported
+        f"{deploy.index.files_url}1234567.zip\n"  # malformed: no name
+        f"# sha256: {peep_hash(b'x')}\nnowhere==1.0\n"  # not found
+        f"# sha256: {peep_hash(b'x')}\nbroken==1.0\n"  # download error
+    )
+    result = deploy.install()
+    assert result.returncode == 1
+    headings = [
+        "THE FOLLOWING PACKAGES DIDN'T MATCH",
+        "The following packages had no hashes specified",
+        "The following requirements can't be verified by hash",
+        "The following requirements matched no usable file",
+        "The following requirements could not be fetched",
+        "Not proceeding to installation.",
+    ]
+    positions = [result.stderr.index(h) for h in headings]
+    assert positions == sorted(positions)
+    assert "an editable install is a live checkout" in result.stderr
+    assert "add '#egg=NAME' to the URL" in result.stderr
+    assert f"looked in {deploy.index.url}nowhere/" in result.stderr
+    assert "HTTP 500" in result.stderr
+    assert deploy.installed() == {}
+
+
+def test_not_found_says_why_files_were_skipped(deploy: Deploy) -> None:
+    deploy.index.add(wheel_bytes("alpha", "1.0", requires_python="<3"), requires_python="<3")
+    deploy.index.add(wheel_bytes("alpha", "1.1", tag="cp27-cp27m-win32"))
+    deploy.index.add(wheel_bytes("alpha", "2.0"))
+    deploy.index.add(wheel_bytes("alpha", "0.9"), yanked="broken")
+    deploy.write(f"# sha256: {peep_hash(b'x')}\nalpha<2\n")
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "files skipped: 1 needs Python <3; 1 version not wanted; 1 wheel for another platform or Python; 1 yanked" in result.stderr
+
+
+def test_yanked_file_is_used_when_pinned(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"), yanked="")
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    assert deploy.install().returncode == 0
+
+
+def test_only_binary_and_no_binary(deploy: Deploy) -> None:
+    sdist = deploy.index.add(sdist_bytes("alpha", "1.0"))
+    deploy.write("--only-binary :all:\n" + block(sdist.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "1 sdist, and --only-binary" in result.stderr
+    wheel = deploy.index.add(wheel_bytes("beta", "1.0"))
+    deploy.write("--no-binary beta\n" + block(wheel.data, "beta==1.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "1 wheel, and --no-binary" in result.stderr
+
+
+def test_contradicting_duplicates(deploy: Deploy) -> None:
+    deploy.write(f"# sha256: {peep_hash(b'a')}\nalpha==1.0\n# sha256: {peep_hash(b'b')}\nalpha==1.0\nbeta==1\nbeta==2\n")
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "have no hash in common" in result.stderr
+    assert "pin different versions" in result.stderr
+    assert deploy.index.file_requests() == []
+
+
+def test_usage_errors(deploy: Deploy) -> None:
+    result = run_peep("install")
+    assert result.returncode == 2
+    assert "name a requirements file with -r" in result.stderr
+    result = run_peep("install", "-r", "x.txt", "--platform", "win32")
+    assert result.returncode == 2
+    assert "--platform is not supported" in result.stderr
+    result = run_peep("install", "-r", "x.txt", "--no-such-option")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --no-such-option" in result.stderr
+
+
+def test_bad_requirements_file_exits_1_naming_the_line(deploy: Deploy) -> None:
+    deploy.write("alpha==1.0\nbeta=2\n")
+    result = deploy.install()
+    assert result.returncode == 1
+    assert result.stderr == f"{deploy.requirements} line 2: invalid requirement 'beta=2' (= is not a valid operator; did you mean == ?)\n"
+
+
+def test_command_line_requirement_prints_its_hash(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    result = run_peep("install", "alpha", "-i", deploy.index.url, "--target", str(deploy.target))
+    assert result.returncode == 1
+    assert f"    # sha256: {peep_hash(wheel.data)}\n    alpha==1.0\n" in result.stderr
+
+
+# --- Build dependencies ------------------------------------------------------------
+
+
+def test_build_dependency_missing_is_reported_before_anything_runs(deploy: Deploy) -> None:
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper>=1.0"]))
+    deploy.index.add(wheel_bytes("helper", "1.0"))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "The following sdists need build dependencies that are not among the verified files" in result.stderr
+    assert "    beta-2.0.tar.gz needs helper>=1.0 (its pyproject.toml)" in result.stderr
+    assert deploy.ran() == [] and deploy.installed() == {}
+    assert "/files/helper-1.0-py3-none-any.whl" not in deploy.index.requests
+
+
+def test_build_dependency_present_and_verified(deploy: Deploy) -> None:
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper>=1.0"]))
+    deploy.write(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.ran() == ["beta-2.0.ran"]
+    assert deploy.installed() == {"beta": "2.0", "helper": "1.0"}
+
+
+def test_already_installed_build_dependency_is_verified_and_offered_to_the_build(deploy: Deploy) -> None:
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    deploy.write(block(helper.data, "helper==1.0"))
+    assert deploy.install().returncode == 0
+    deploy.index.requests.clear()
+    deploy.write(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.ran() == ["beta-2.0.ran"]
+    # helper was fetched and verified for the build, but not reinstalled.
+    assert "/files/helper-1.0-py3-none-any.whl" in deploy.index.file_requests()
+    assert "    helper==1.0" in result.stderr
+    assert "Installing collected packages: beta\n" in result.stdout
+
+
+def test_build_cannot_reach_unverified_files_through_pip_config(deploy: Deploy, tmp_path: Path) -> None:
+    # The backend asks for "sneaky" at build time (PEP 517 dynamic requires).
+    # It sits in a find-links dir that the user's pip settings point at; the
+    # build must not be able to use it.
+    sneaky_dir = tmp_path / "sneaky"
+    sneaky_dir.mkdir()
+    name, data = wheel_bytes("sneaky", "1.0")
+    (sneaky_dir / name).write_bytes(data)
+    config = tmp_path / "pip.conf"
+    config.write_text(f"[global]\nfind-links = {sneaky_dir}\n")
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", extra_build_requires=["sneaky"]))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    env = hermetic_env(**{TELLTALE_ENV: str(deploy.telltales)})
+    env.update(PIP_FIND_LINKS=str(sneaky_dir), PIP_CONFIG_FILE=str(config), PIP_INDEX_URL=deploy.index.url)
+    result = deploy.install(env=env)
+    assert result.returncode == 1
+    assert "peep: a build asked for sneaky, which is not among the verified files" in result.stderr
+    assert deploy.installed() == {}
+
+
+# --- The example in the README -----------------------------------------------------
+
+
+@pytest.mark.network
+def test_example_requirements_install_from_the_public_index(tmp_path: Path) -> None:
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    result = run_peep("install", "-r", str(ROOT / "examples" / "requirements.txt"), python=venv_python(venv))
+    assert result.returncode == 0, result.stderr
+    check = subprocess.run([venv_python(venv), "-c", "import six, idna; print(six.__version__, idna.__version__)"],
+                           capture_output=True, text=True)
+    assert check.stdout.split() == ["1.17.0", "3.10"]
+
+
+def test_example_requirements_file_parses_and_is_fully_hashed() -> None:
+    records = list(peep.parse_requirements_file(str(ROOT / "examples" / "requirements.txt"), environ={}))
+    requirements = [r for r in records if isinstance(r, peep.Requirement)]
+    assert requirements and all(r.hashes and r.pinned_version() for r in requirements)
