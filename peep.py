@@ -53,13 +53,16 @@ import argparse
 import base64
 import codecs
 import concurrent.futures
+import configparser
 import dataclasses
+import functools
 import hashlib
 import http.client
 import importlib.metadata
 import importlib.util
 import json
 import locale
+import netrc
 import optparse
 import os
 import platform
@@ -67,6 +70,7 @@ import re
 import shlex
 import shutil
 import site
+import socket
 import ssl
 import subprocess
 import sys
@@ -74,6 +78,7 @@ import sysconfig
 import tarfile
 import tempfile
 import threading
+import time
 import traceback
 import urllib.error
 import urllib.parse
@@ -83,6 +88,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import (
     IO,
+    Any,
     Callable,
     Dict,
     FrozenSet,
@@ -1036,6 +1042,16 @@ class FinderSettings:
             return self._with_format_control(name, text)
         return self  # --require-hashes is always on; --use-feature is pip's business
 
+    def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
+        """Apply a finder option from the command line, on top of pip's configuration.
+
+        Unlike in a requirements file, ``--index-url`` here replaces only the
+        main index: extra indexes from the configuration stay, as in pip.
+        """
+        if name == "index-url" and isinstance(value, str):
+            return dataclasses.replace(self, index_url=value)
+        return self.with_option(name, value)
+
     def _with_format_control(self, name: str, value: str) -> FinderSettings:
         target = set(self.no_binary if name == "no-binary" else self.only_binary)
         other = set(self.only_binary if name == "no-binary" else self.no_binary)
@@ -1066,35 +1082,47 @@ class FinderSettings:
             formats.discard("binary")
         return frozenset(formats)
 
-    def index_urls(self) -> Tuple[str, ...]:
-        """Return the indexes to search, in order (pip's default resolved)."""
+    def index_urls(self, default_index: Callable[[], str]) -> Tuple[str, ...]:
+        """Return the indexes to search, in order; ``default_index`` gives pip's."""
         if self.no_index:
             return ()
-        return (self.index_url or pip_default_index(),) + self.extra_index_urls
+        return (self.index_url or default_index(),) + self.extra_index_urls
 
 
 _DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
-_default_index_cache: List[str] = []
 
 
 def pip_default_index() -> str:
     """Ask the installed pip for its default index (peep names no index itself)."""
-    if not _default_index_cache:
-        result = subprocess.run(
-            pip_command() + ["install", "--help"],
-            capture_output=True,
-            text=True,
-            env=scrubbed_pip_environment(),
-            check=False,
+    result = subprocess.run(
+        pip_command() + ["install", "--help"],
+        capture_output=True,
+        text=True,
+        env=scrubbed_pip_environment(),
+        check=False,
+    )
+    match = _DEFAULT_INDEX_RE.search(result.stdout)
+    if match is None:
+        raise PeepError(
+            "peep could not learn pip's default index from 'pip install --help'; "
+            "name one with --index-url"
         )
-        match = _DEFAULT_INDEX_RE.search(result.stdout)
-        if match is None:
-            raise PeepError(
-                "peep could not learn pip's default index from 'pip install --help'; "
-                "name one with --index-url"
-            )
-        _default_index_cache.append(match.group(1))
-    return _default_index_cache[0]
+    return match.group(1)
+
+
+class Once:
+    """Compute a value on first use only, even when threads ask at once."""
+
+    def __init__(self, compute: Callable[[], str]) -> None:
+        self._compute = compute
+        self._value: Optional[str] = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._value is None:
+                self._value = self._compute()
+            return self._value
 
 
 def scrubbed_pip_environment() -> Dict[str, str]:
@@ -1108,6 +1136,199 @@ def scrubbed_pip_environment() -> Dict[str, str]:
     return environment
 
 
+# pip's configuration is peep's configuration: the same files, sections and
+# PIP_* variables, merged in the same order, so that "peep install" looks
+# where "pip install" would have looked.
+
+CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
+
+
+def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
+    """Return pip's config files by kind, in pip's override order (last wins)."""
+    home = os.path.expanduser("~")
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        program_data = environ.get("PROGRAMDATA", r"C:\ProgramData")
+        global_files = [os.path.join(program_data, "pip", CONFIG_BASENAME)]
+        user_dir = os.path.join(environ.get("APPDATA", home), "pip")
+        legacy = os.path.join(home, "pip", CONFIG_BASENAME)
+    elif sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
+        global_files = [os.path.join("/Library/Application Support/pip", CONFIG_BASENAME)]
+        user_dir = os.path.join(home, "Library", "Application Support", "pip")
+        if not os.path.isdir(user_dir):
+            user_dir = os.path.join(home, ".config", "pip")
+        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
+    else:
+        xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+        global_files = [
+            os.path.join(path, "pip", CONFIG_BASENAME)
+            for path in xdg_dirs.split(os.pathsep)
+            if path
+        ] + [os.path.join("/etc", CONFIG_BASENAME)]
+        user_dir = os.path.join(
+            environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
+        )
+        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
+    return [
+        ("global", global_files),
+        ("user", [legacy, os.path.join(user_dir, CONFIG_BASENAME)]),
+        ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
+    ]
+
+
+def load_pip_configuration(
+    environ: Mapping[str, str], *, isolated: bool = False
+) -> Dict[str, str]:
+    """Return pip's merged configuration as ``{"section.key": value}``.
+
+    This is what ``pip config list`` shows: files in pip's order (global,
+    user, site, then $PIP_CONFIG_FILE; os.devnull means no files at all),
+    then PIP_* variables as ``:env:.key``.
+    """
+    config_file = environ.get("PIP_CONFIG_FILE")
+    merged: Dict[str, str] = {}
+    if config_file != os.devnull:
+        kinds = pip_config_files(environ)
+        skip_user = isolated or bool(config_file and os.path.exists(config_file))
+        for kind, paths in kinds + [("env", [config_file] if config_file else [])]:
+            if kind == "user" and skip_user:
+                continue
+            for path in paths:
+                merged.update(_read_config_file(path))
+    if not isolated:
+        for key, value in environ.items():
+            if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
+                merged[f":env:.{key[4:].lower().replace('_', '-')}"] = value
+    return merged
+
+
+def _read_config_file(path: str) -> Dict[str, str]:
+    if not os.path.isfile(path):
+        return {}
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding=locale.getpreferredencoding(False)) as stream:
+            parser.read_file(stream)
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise PeepError(f"{path}: pip's configuration file could not be read ({exc})") from exc
+    return {
+        f"{section}.{key.replace('_', '-')}": value
+        for section in parser.sections()
+        for key, value in parser.items(section)
+    }
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """How to reach indexes: TLS, proxy, patience and the cache."""
+
+    cert: Optional[str] = None
+    client_cert: Optional[str] = None
+    proxy: Optional[str] = None
+    timeout: float = 15.0
+    retries: int = 5
+    cache_dir: Optional[str] = None  # None: no cache at all
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> str:
+    """Return pip's default cache directory for this user."""
+    if sys.platform == "win32":  # pragma: no cover
+        base = environ.get("LOCALAPPDATA") or os.path.expanduser("~")
+        return os.path.join(base, "pip", "Cache")
+    if sys.platform == "darwin":  # pragma: no cover
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "pip")
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pip")
+
+
+# Config keys peep understands, with pip's aliases, and how values parse.
+_CONFIG_ALIASES = {"default-timeout": "timeout", "index": "index-url"}
+_CONFIG_LISTS = ("extra-index-url", "find-links", "trusted-host")
+_CONFIG_VALUES = ("index-url", "cert", "client-cert", "proxy", "timeout", "retries", "cache-dir")
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
+
+
+def _config_bool(key: str, value: str, where: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+
+
+def settings_from_configuration(
+    config: Mapping[str, str], environ: Mapping[str, str]
+) -> Tuple[FinderSettings, NetworkSettings]:
+    """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
+    finder = FinderSettings()
+    values: Dict[str, object] = {"cache-dir": default_cache_dir(environ)}
+    ordered = [
+        (section_key.split(".", 1), value)
+        for section in ("global", "install", ":env:")
+        for section_key, value in config.items()
+        if section_key.split(".", 1)[0] == section and value
+    ]
+    for (section, key), value in ordered:
+        key = _CONFIG_ALIASES.get(key, key)
+        where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
+        if key in _CONFIG_LISTS:
+            words = tuple(value.split())
+            if key == "extra-index-url":
+                finder = dataclasses.replace(finder, extra_index_urls=words)
+            elif key == "find-links":
+                finder = dataclasses.replace(finder, find_links=words)
+            else:
+                finder = dataclasses.replace(finder, trusted_hosts=frozenset(words))
+        elif key == "no-index":
+            finder = dataclasses.replace(finder, no_index=_config_bool(key, value, where))
+        elif key == "pre":
+            finder = dataclasses.replace(finder, pre=_config_bool(key, value, where))
+        elif key == "prefer-binary":
+            finder = dataclasses.replace(finder, prefer_binary=_config_bool(key, value, where))
+        elif key in ("only-binary", "no-binary"):
+            finder = finder.with_option(key, value)
+        elif key == "no-cache-dir":
+            _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
+            values["cache-dir"] = None
+        elif key in _CONFIG_VALUES:
+            values[key] = value
+        # Anything else is pip's business (or unknown to pip too): ignored, as pip does.
+    if "index-url" in values:
+        finder = dataclasses.replace(finder, index_url=str(values["index-url"]))
+    return finder, _network_settings(values)
+
+
+def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
+    def number(key: str, kind: Callable[[str], Union[int, float]], default: float) -> float:
+        if key not in values:
+            return default
+        try:
+            return float(kind(str(values[key])))
+        except ValueError as exc:
+            raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
+
+    cache = values.get("cache-dir")
+    return NetworkSettings(
+        cert=str(values["cert"]) if "cert" in values else None,
+        client_cert=str(values["client-cert"]) if "client-cert" in values else None,
+        proxy=str(values["proxy"]) if "proxy" in values else None,
+        timeout=number("timeout", float, 15.0),
+        retries=int(number("retries", int, 5)),
+        cache_dir=os.path.expanduser(str(cache)) if cache else None,
+    )
+
+
+def _collect_pip_option(
+    namespace: argparse.Namespace, option_string: Optional[str], values: object
+) -> None:
+    collected = list(getattr(namespace, "pip_options", None) or [])
+    collected.append(str(option_string))
+    if isinstance(values, str):
+        collected.append(values)
+    namespace.pip_options = collected
+
+
 class _PassThrough(argparse.Action):
     """Collect an option, as written, for pip's install command."""
 
@@ -1118,11 +1339,24 @@ class _PassThrough(argparse.Action):
         values: Union[str, Sequence[object], None],
         option_string: Optional[str] = None,
     ) -> None:
-        collected = list(getattr(namespace, "pip_options", None) or [])
-        collected.append(str(option_string))
-        if isinstance(values, str):
-            collected.append(values)
-        namespace.pip_options = collected
+        _collect_pip_option(namespace, option_string, values)
+
+
+class _NetworkOption(argparse.Action):
+    """Collect a network option for peep; cache options also go to pip."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Union[str, Sequence[object], None],
+        option_string: Optional[str] = None,
+    ) -> None:
+        collected = list(getattr(namespace, "network_options", None) or [])
+        collected.append((self.dest, values if isinstance(values, str) else True))
+        namespace.network_options = collected
+        if self.dest in ("cache-dir", "no-cache-dir"):
+            _collect_pip_option(namespace, option_string, values)
 
 
 class _FinderOption(argparse.Action):
@@ -1163,6 +1397,11 @@ _FINDER_VALUE_OPTIONS = (
 _FINDER_FLAG_OPTIONS = (
     (("--no-index",), "no-index"), (("--pre",), "pre"), (("--prefer-binary",), "prefer-binary"),
 )  # fmt: skip
+_NETWORK_VALUE_OPTIONS = (
+    (("--cert",), "cert"), (("--client-cert",), "client-cert"), (("--proxy",), "proxy"),
+    (("--timeout", "--default-timeout"), "timeout"), (("--retries",), "retries"),
+    (("--cache-dir",), "cache-dir"),
+)  # fmt: skip
 # Options that would have pip choose files for another interpreter or
 # resolve again; peep chooses and verifies the files itself.
 _REFUSED_INSTALL_OPTIONS = (
@@ -1190,6 +1429,11 @@ def install_argument_parser() -> argparse.ArgumentParser:
         parser.add_argument(*flags, action=_FinderOption, dest=dest, default=None)
     for flags, dest in _FINDER_FLAG_OPTIONS:
         parser.add_argument(*flags, action=_FinderOption, dest=dest, nargs=0, default=None)
+    for flags, dest in _NETWORK_VALUE_OPTIONS:
+        parser.add_argument(*flags, action=_NetworkOption, dest=dest, default=None)
+    parser.add_argument(
+        "--no-cache-dir", action=_NetworkOption, dest="no-cache-dir", nargs=0, default=None
+    )
     for flags in _PIP_VALUE_OPTIONS:
         parser.add_argument(*flags, action=_PassThrough, dest=f"_{flags[-1]}", default=None)
     for flags in _PIP_FLAG_OPTIONS:
@@ -1210,6 +1454,7 @@ class InstallOptions:
     requirements: Tuple[Requirement, ...]  # given as arguments
     finder_options: Tuple[Tuple[str, Union[str, bool]], ...]
     pip_options: Tuple[str, ...]
+    network_options: Tuple[Tuple[str, Union[str, bool]], ...] = ()
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
@@ -1264,6 +1509,7 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
         requirements=tuple(requirements),
         finder_options=tuple(getattr(args, "finder_options", None) or ()),
         pip_options=tuple(getattr(args, "pip_options", None) or ()),
+        network_options=tuple(getattr(args, "network_options", None) or ()),
     )
 
 
@@ -1323,8 +1569,14 @@ class _LinkParser(HTMLParser):
             self.anchors.append(dict(attrs))
 
 
-def parse_html_links(html: str, page_url: str) -> List[Link]:
-    """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
+def parse_html_links(
+    html: str, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
+) -> List[Link]:
+    """Return the links of a PEP 503 HTML page (or a plain directory listing).
+
+    ``wanted`` sees each link's file name first, so that links to files
+    that cannot matter cost no more than that.
+    """
     parser = _LinkParser()
     parser.feed(html)
     parser.close()
@@ -1332,7 +1584,7 @@ def parse_html_links(html: str, page_url: str) -> List[Link]:
     links = []
     for anchor in parser.anchors:
         href = anchor.get("href")
-        if not href:
+        if not href or not wanted(_href_filename(href)):
             continue
         url = urllib.parse.urljoin(base, href)
         links.append(
@@ -1346,6 +1598,11 @@ def parse_html_links(html: str, page_url: str) -> List[Link]:
     return links
 
 
+def _href_filename(href: str) -> str:
+    path = href.split("#", 1)[0].split("?", 1)[0]
+    return urllib.parse.unquote(path.rsplit("/", 1)[-1])
+
+
 def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
     fragment = urllib.parse.urlsplit(url).fragment
     return tuple(
@@ -1355,7 +1612,9 @@ def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
     )
 
 
-def parse_json_links(data: bytes, page_url: str) -> List[Link]:
+def parse_json_links(
+    data: bytes, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
+) -> List[Link]:
     """Return the links of a PEP 691 JSON project page."""
     try:
         document = json.loads(data)
@@ -1365,6 +1624,8 @@ def parse_json_links(data: bytes, page_url: str) -> List[Link]:
     links = []
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            continue
+        if not wanted(_href_filename(entry["url"])):
             continue
         yanked = entry.get("yanked", False)
         hashes = entry.get("hashes")
@@ -1421,10 +1682,7 @@ def _sdist_version(filename: str, key: str) -> Optional[Version]:
         return None
     for index, char in enumerate(stem):
         if char == "-" and canonicalize_name(stem[:index]) == key:
-            try:
-                return Version(stem[index + 1 :])
-            except InvalidVersion:
-                return None
+            return _parse_version(stem[index + 1 :])
     return None
 
 
@@ -1527,6 +1785,7 @@ def choose_candidates(
     return [candidate for candidate, _ in sorted(usable, key=preference, reverse=True)]
 
 
+@functools.lru_cache(maxsize=1024)
 def _python_fits(requires_python: Optional[str], python_version: str) -> bool:
     if not requires_python:
         return True
@@ -1572,20 +1831,6 @@ def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     )
 
 
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if not context.get_ca_certs():
-        # No system store: fall back to the CA bundle pip carries.
-        bundle = _pip_ca_bundle()
-        if bundle:
-            context.load_verify_locations(bundle)
-    return context
-
-
 def _pip_ca_bundle() -> Optional[str]:
     spec = importlib.util.find_spec("pip")
     if spec is None or not spec.submodule_search_locations:
@@ -1597,41 +1842,340 @@ def _pip_ca_bundle() -> Optional[str]:
     return None
 
 
-class Transport:
-    """Fetch URLs over HTTP(S) and from the local disk."""
+class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to places peep would have fetched from anyway."""
 
-    def __init__(self, settings: FinderSettings, *, timeout: float = 60.0) -> None:
-        self.settings = settings
-        self.timeout = timeout
+    def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
+        super().__init__()
+        self.trusted_hosts = trusted_hosts
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> Optional[urllib.request.Request]:
+        scheme = urllib.parse.urlsplit(newurl).scheme
+        if scheme not in ("http", "https"):
+            raise FetchError(
+                f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
+            )
+        if not _is_secure_origin(newurl, self.trusted_hosts):
+            raise FetchError(
+                f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
+                "refused (mark the host with --trusted-host if you really mean it)"
+            )
+        # Authorization was added as an unredirected header: it stays behind.
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class _Resolver:
+    """Resolve each host once per run.
+
+    urllib opens a new connection for every request, and each would look
+    the host up again: with a slow resolver that cost more than all the
+    downloads. Addresses are cached here and tried in order, as
+    socket.create_connection would.
+    """
+
+    def __init__(self) -> None:
+        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def create_connection(
+        self,
+        address: Tuple[str, int],
+        timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+        source_address: Optional[Tuple[str, int]] = None,
+    ) -> socket.socket:
+        with self._lock:
+            infos = self._addresses.get(address)
+        if infos is None:
+            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
+            with self._lock:
+                self._addresses[address] = infos
+        error: Optional[OSError] = None
+        for family, kind, protocol, _, sockaddr in infos:
+            sock = socket.socket(family, kind, protocol)
+            try:
+                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"cannot resolve {address[0]}")
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, resolver: _Resolver) -> None:
+        super().__init__()
+        self.resolver = resolver
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            made = http.client.HTTPConnection(host, **kwargs)
+            made._create_connection = self.resolver.create_connection  # type: ignore[attr-defined]
+            return made
+
+        return self.do_open(connection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
+        super().__init__(context=context)
+        self.context = context
+        self.resolver = resolver
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
+            made = http.client.HTTPSConnection(host, **kwargs)
+            made._create_connection = self.resolver.create_connection  # type: ignore[attr-defined]
+            return made
+
+        return self.do_open(connection, req, context=self.context)
+
+
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 60.0
+
+
+def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
+    """Return seconds to wait before retry ``attempt`` (0-based)."""
+    if retry_after:
+        try:
+            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
+        except ValueError:
+            pass  # an HTTP date: fall back to the usual backoff
+    return float(min(0.25 * 2.0**attempt, 10.0))
+
+
+class Transport:
+    """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
+
+    TLS is verified against pip's ``cert`` (else the system store, else
+    pip's bundled CAs); only a ``--trusted-host`` may use plain HTTP or
+    skip verification. Credentials from URLs and netrc go only to the host
+    they belong to and never into a message.
+    """
+
+    def __init__(
+        self,
+        finder: FinderSettings,
+        network: NetworkSettings = NetworkSettings(),
+        environ: Optional[Mapping[str, str]] = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.finder = finder
+        self.network = network
+        self.environ = os.environ if environ is None else environ
+        self.sleep = sleep
+        self.credentials = _url_credentials(finder)
+        self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
+        self._lock = threading.Lock()
+        self._resolver = _Resolver()
+
+    def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
+        with self._lock:
+            if verify not in self._openers:
+                if self.network.proxy:
+                    proxies = {"http": self.network.proxy, "https": self.network.proxy}
+                    proxy_handler = urllib.request.ProxyHandler(proxies)
+                else:
+                    proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
+                self._openers[verify] = urllib.request.build_opener(
+                    proxy_handler,
+                    _HTTPHandler(self._resolver),
+                    _HTTPSHandler(self._ssl_context(verify), self._resolver),
+                    _SafeRedirects(self.finder.trusted_hosts),
+                )
+            return self._openers[verify]
+
+    def _ssl_context(self, verify: bool) -> ssl.SSLContext:
+        try:
+            if not verify:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            elif self.network.cert:
+                context = ssl.create_default_context(cafile=self.network.cert)
+            else:
+                context = ssl.create_default_context()
+                if not context.get_ca_certs():  # no system store: pip's own CAs
+                    bundle = _pip_ca_bundle()
+                    if bundle:
+                        context.load_verify_locations(bundle)
+            if self.network.client_cert:
+                context.load_cert_chain(self.network.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise PeepError(f"cannot set up TLS ({exc})") from exc
+        return context
+
+    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
+        host = parts.hostname or ""
+        pair = self.credentials.get((host, parts.port)) or self.credentials.get((host, None))
+        if pair is None:
+            pair = _netrc_credentials(host, self.environ)
+        if pair is None:
+            return None
+        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+        return f"Basic {token}"
 
     def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
-        """Open ``url`` for streaming; raise FetchError with a clear reason."""
-        scheme = urllib.parse.urlsplit(url).scheme
-        if scheme == "file":
+        """Open ``url`` for streaming, retrying what is worth retrying."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme == "file":
             try:
                 return open(_file_url_path(url), "rb")
             except OSError as exc:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
-        if scheme not in ("http", "https"):
+        if parts.scheme not in ("http", "https"):
             raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
-        if not _is_secure_origin(url, self.settings.trusted_hosts):
+        if not _is_secure_origin(url, self.finder.trusted_hosts):
             raise FetchError(
                 f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
                 "with --trusted-host if you really mean it"
             )
-        host = urllib.parse.urlsplit(url).hostname or ""
-        verify = host not in self.settings.trusted_hosts
-        opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=_ssl_context(verify))
-        )
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": accept})
-        try:
-            return opener.open(request, timeout=self.timeout)  # type: ignore[no-any-return]
-        except urllib.error.HTTPError as exc:
-            raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise FetchError(f"{redact_url(url)}: {reason}") from exc
+        host = parts.hostname or ""
+        port_host = f"{host}:{parts.port}" if parts.port else host
+        trusted = self.finder.trusted_hosts
+        verify = host not in trusted and port_host not in trusted
+        authorization = self._authorization(parts)
+        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+        for attempt in range(self.network.retries + 1):
+            request = urllib.request.Request(
+                bare_url, headers={"User-Agent": USER_AGENT, "Accept": accept}
+            )
+            if authorization:
+                request.add_unredirected_header("Authorization", authorization)
+            last = attempt == self.network.retries
+            try:
+                return self._opener(verify).open(  # type: ignore[no-any-return]
+                    request, timeout=self.network.timeout
+                )
+            except urllib.error.HTTPError as exc:
+                if exc.code in _RETRY_STATUSES and not last:
+                    self.sleep(_backoff(attempt, exc.headers.get("Retry-After")))
+                    continue
+                raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
+            except PeepError:
+                raise
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+                if not last:
+                    self.sleep(_backoff(attempt))
+                    continue
+                reason = getattr(exc, "reason", None) or exc
+                raise FetchError(f"{redact_url(url)}: {reason}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def download(
+        self,
+        url: str,
+        destination: str,
+        algorithms: Iterable[str],
+        on_bytes: Callable[[int], None] = lambda count: None,
+    ) -> Dict[str, str]:
+        """Stream ``url`` into the new file ``destination``, hashing as it goes.
+
+        A body cut short (fewer bytes than Content-Length, a reset, a stall)
+        is discarded and fetched again, up to the retry limit.
+        """
+        wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+        for attempt in range(self.network.retries + 1):
+            try:
+                return self._download_once(url, destination, wanted, on_bytes)
+            except _BodyError as exc:
+                _remove_quietly(destination)
+                if attempt == self.network.retries:
+                    raise FetchError(str(exc)) from exc
+                self.sleep(_backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _download_once(
+        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None]
+    ) -> Dict[str, str]:
+        with self.open(url) as response:
+            expected_length = _content_length(response)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
+
+                def write(chunk: memoryview) -> None:
+                    sink.write(chunk)
+                    if expected_length is not None and sink.tell() > expected_length:
+                        raise _BodyError(
+                            f"{redact_url(url)}: more bytes than the {expected_length} announced"
+                        )
+                    if sink.tell() > MAX_ARCHIVE_BYTES:
+                        raise _BodyError(
+                            f"{redact_url(url)}: larger than {MAX_ARCHIVE_BYTES} bytes"
+                        )
+                    on_bytes(len(chunk))
+
+                try:
+                    digests = hash_stream(response, wanted, sink=write)
+                except (OSError, http.client.HTTPException) as exc:
+                    raise _BodyError(f"{redact_url(url)}: download failed ({exc})") from exc
+                written = sink.tell()
+        if expected_length is not None and written != expected_length:
+            raise _BodyError(
+                f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
+            )
+        return digests
+
+
+MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
+
+
+class _BodyError(Exception):
+    """A response body was cut short or overlong; worth one more try."""
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
+    return parts.netloc.rsplit("@", 1)[-1]
+
+
+def _url_credentials(
+    finder: FinderSettings,
+) -> Dict[Tuple[str, Optional[int]], Tuple[str, str]]:
+    """Collect user:password pairs given in index and find-links URLs, by host."""
+    found = {}
+    urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
+    for url in urls + list(finder.find_links):
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is not None and parts.hostname:
+            user = urllib.parse.unquote(parts.username)
+            password = urllib.parse.unquote(parts.password or "")
+            found[(parts.hostname, parts.port)] = (user, password)
+    return found
+
+
+def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
+    """Return the netrc login for ``host``, if the user has one."""
+    path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        entry = netrc.netrc(path).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if entry is None:
+        return None
+    login, _, password = entry
+    return login or "", password or ""
 
 
 def _file_url_path(url: str) -> str:
@@ -1639,7 +2183,13 @@ def _file_url_path(url: str) -> str:
     return urllib.request.url2pathname(parts.path)
 
 
-def read_links(transport: Transport, url: str, *, is_index_page: bool) -> List[Link]:
+def read_links(
+    transport: Transport,
+    url: str,
+    *,
+    is_index_page: bool,
+    wanted: Callable[[str], bool] = lambda filename: True,
+) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
     if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
         path = _file_url_path(url) if _is_url(url) else url
@@ -1651,43 +2201,60 @@ def read_links(transport: Transport, url: str, *, is_index_page: bool) -> List[L
                 return [
                     Link(url=_path_to_url(os.path.join(path, name)))
                     for name in sorted(os.listdir(path))
+                    if wanted(name)
                 ]
         if not os.path.exists(path):
             return []  # pip ignores a missing local location too
         url = _path_to_url(path)
     with transport.open(url, accept=INDEX_ACCEPT if is_index_page else "text/html") as response:
-        data = response.read(MAX_PAGE_BYTES + 1)
-        if len(data) > MAX_PAGE_BYTES:
-            raise FetchError(f"{redact_url(url)} is larger than {MAX_PAGE_BYTES} bytes")
+        data = _read_capped(response, MAX_PAGE_BYTES, url)
         final_url = getattr(response, "url", url) or url
-        content_type = getattr(response, "headers", {}).get("Content-Type", "") if hasattr(
-            response, "headers"
-        ) else ""
+        headers = getattr(response, "headers", None)
+        content_type = headers.get("Content-Type", "") if headers is not None else ""
     if "application/vnd.pypi.simple.v1+json" in content_type:
-        return parse_json_links(data, final_url)
-    return parse_html_links(data.decode("utf-8", "replace"), final_url)
+        return parse_json_links(data, final_url, wanted)
+    return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
+
+
+def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
+    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
+    chunks: List[bytes] = []
+    total = 0
+    while True:
+        chunk = response.read(CHUNK_SIZE)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+        chunks.append(chunk)
 
 
 MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 
 def find_candidates(
-    transport: Transport, requirement: Requirement, settings: FinderSettings
-) -> Tuple[List[Candidate], List[str]]:
+    transport: Transport,
+    requirement: Requirement,
+    settings: FinderSettings,
+    default_index: Callable[[], str] = pip_default_index,
+) -> Tuple[List[Candidate], List[str], int]:
     """Gather ``requirement``'s files from every index and find-links location.
 
-    Returns the candidates and the places looked in (for messages).
+    Returns the candidates, the places looked in, and how many files were
+    passed over at once for their version (for messages).
     """
     key = requirement.key
     places = []
     candidates: List[Candidate] = []
+    wanted = _MayMatch(requirement)
     sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{key}/"), True)
-               for url in settings.index_urls()]  # fmt: skip
+               for url in settings.index_urls(default_index)]  # fmt: skip
     sources += [(location, False) for location in settings.find_links]
     for url, is_index_page in sources:
         places.append(redact_url(url))
         try:
-            links = read_links(transport, url, is_index_page=is_index_page)
+            links = read_links(transport, url, is_index_page=is_index_page, wanted=wanted)
         except FetchError as exc:
             if is_index_page and "HTTP 404" in str(exc):
                 continue  # the index does not have the project: not an error
@@ -1696,7 +2263,50 @@ def find_candidates(
             candidate = candidate_from_link(link, key)
             if candidate is not None:
                 candidates.append(candidate)
-    return candidates, places
+    return candidates, places, wanted.skipped
+
+
+class _MayMatch:
+    """A cheap test of whether a file name could satisfy a requirement.
+
+    Large projects list thousands of files; this skips the ones of other
+    versions before their links are fully parsed, and counts them. It only
+    says "no" when the file name's version is outside the specifier.
+    """
+
+    def __init__(self, requirement: Requirement) -> None:
+        self.requirement = requirement
+        self.skipped = 0
+        self._verdicts: Dict[Version, bool] = {}
+
+    def __call__(self, filename: str) -> bool:
+        version = _filename_version(filename, self.requirement.key)
+        if version is None:
+            return is_archive_name(filename)  # let the full parse decide
+        if version not in self._verdicts:
+            self._verdicts[version] = self.requirement.specifier.contains(
+                version, prereleases=True
+            )
+        if not self._verdicts[version]:
+            self.skipped += 1
+        return self._verdicts[version]
+
+
+def _filename_version(filename: str, key: str) -> Optional[Version]:
+    if filename.endswith(WHEEL_EXTENSION):
+        parts = filename[: -len(WHEEL_EXTENSION)].split("-")
+        if len(parts) in (5, 6) and canonicalize_name(parts[0]) == key:
+            return _parse_version(parts[1])
+        return None
+    return _sdist_version(filename, key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_version(text: str) -> Optional[Version]:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def safe_filename(name: str) -> str:
@@ -1713,27 +2323,6 @@ def safe_filename(name: str) -> str:
     return name
 
 
-def download(
-    transport: Transport, url: str, destination: str, algorithms: Iterable[str]
-) -> Dict[str, str]:
-    """Stream ``url`` into the new file ``destination``, hashing as it goes."""
-    wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
-    with transport.open(url) as response:
-        expected_length = _content_length(response)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
-            try:
-                digests = hash_stream(response, wanted, sink=sink.write)
-            except (OSError, http.client.HTTPException) as exc:
-                raise FetchError(f"{redact_url(url)}: download failed ({exc})") from exc
-            written = sink.tell()
-    if expected_length is not None and written != expected_length:
-        raise FetchError(
-            f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
-        )
-    return digests
-
-
 def _content_length(response: IO[bytes]) -> Optional[int]:
     headers = getattr(response, "headers", None)
     value = headers.get("Content-Length") if headers is not None else None
@@ -1741,6 +2330,181 @@ def _content_length(response: IO[bytes]) -> Optional[int]:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+# --- The verified cache -----------------------------------------------------
+
+
+class ArchiveCache:
+    """Verified archives, stored under their SHA-256 and re-hashed on every use.
+
+    Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with a small
+    ``meta.json`` beside it; ``ROOT/peep-archives/sha384/HEX`` and
+    ``sha512/HEX`` name the sha256 of archives known by those digests.
+    Entries are written to a temporary name and renamed into place, so a
+    reader never sees half a file. A cache that cannot be written degrades
+    to no cache, with one warning.
+    """
+
+    def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
+        self.base = os.path.join(root, "peep-archives") if root else None
+        self.warn = warn
+        self._warned = False
+        self._lock = threading.Lock()
+
+    def _entry_dir(self, sha256: str) -> str:
+        assert self.base is not None
+        return os.path.join(self.base, "sha256", sha256[:2], sha256)
+
+    def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
+        """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
+        if self.base is None:
+            return []
+        wanted = set(hashes.sha256)
+        for algorithm in ("sha384", "sha512"):
+            for digest in hashes.allowed(algorithm):
+                try:
+                    with open(os.path.join(self.base, algorithm, digest), encoding="ascii") as f:
+                        wanted.add(f.read().strip())
+                except OSError:
+                    continue
+        found = []
+        for sha256 in sorted(wanted):
+            directory = self._entry_dir(sha256)
+            try:
+                with open(os.path.join(directory, "meta.json"), encoding="utf-8") as stream:
+                    meta = json.load(stream)
+                path = os.path.join(directory, safe_filename(str(meta["filename"])))
+            except (OSError, ValueError, KeyError, TypeError, FetchError):
+                continue
+            if os.path.isfile(path):
+                found.append((sha256, path, meta))
+        return found
+
+    def store(
+        self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
+    ) -> None:
+        """Copy a verified archive into the cache, atomically; never raise."""
+        if self.base is None:
+            return
+        sha256 = digests["sha256"]
+        directory = self._entry_dir(sha256)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            final = os.path.join(directory, filename)
+            if not os.path.exists(final):
+                handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-")
+                try:
+                    with os.fdopen(handle, "wb") as sink, open(path, "rb") as source:
+                        shutil.copyfileobj(source, sink, CHUNK_SIZE)
+                    os.replace(temporary, final)
+                except BaseException:
+                    _remove_quietly(temporary)
+                    raise
+            self._write_small(os.path.join(directory, "meta.json"),
+                              json.dumps(dict(meta, filename=filename)))  # fmt: skip
+            for algorithm in ("sha384", "sha512"):
+                if algorithm in digests:
+                    os.makedirs(os.path.join(self.base, algorithm), exist_ok=True)
+                    alias = os.path.join(self.base, algorithm, digests[algorithm])
+                    self._write_small(alias, sha256)
+        except OSError as exc:
+            self._disable(f"cannot write to the cache at {self.base} ({exc.strerror or exc})")
+
+    def _write_small(self, path: str, text: str) -> None:
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as sink:
+                sink.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            _remove_quietly(temporary)
+            raise
+
+    def discard(self, sha256: str) -> None:
+        """Remove an entry whose bytes no longer match its name."""
+        if self.base is not None:
+            shutil.rmtree(self._entry_dir(sha256), ignore_errors=True)
+
+    def _disable(self, reason: str) -> None:
+        with self._lock:
+            if not self._warned:
+                self.warn(f"peep: warning: {reason}; continuing without a cache")
+                self._warned = True
+            self.base = None
+
+
+# --- Progress ---------------------------------------------------------------
+
+
+class Progress:
+    """Report downloads: a live line on a terminal, one line per file elsewhere.
+
+    With ``quiet`` nothing is printed (errors are reported elsewhere).
+    """
+
+    def __init__(
+        self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
+    ) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.live = (stream.isatty() if live is None else live) and not quiet
+        self.total = 0
+        self.done = 0
+        self.bytes = 0
+        self.started = time.monotonic()
+        self._drawn = 0.0
+        self._lock = threading.Lock()
+
+    def begin(self, total: int) -> None:
+        """Start counting ``total`` files."""
+        with self._lock:
+            self.total += total
+
+    def advance(self, count: int) -> None:
+        """Count bytes received; redraw the live line now and then."""
+        with self._lock:
+            self.bytes += count
+            if self.live and time.monotonic() - self._drawn > 0.1:
+                self._draw()
+
+    def file_done(self, filename: str, size: int, source: str) -> None:
+        """Count one file fetched (``source``: "downloaded" or "cached")."""
+        with self._lock:
+            self.done += 1
+            if self.live:
+                self._draw()
+            elif not self.quiet:
+                self.stream.write(
+                    f"peep: {source} {filename} ({_human_bytes(size)}) [{self.done}/{self.total}]\n"
+                )
+                self.stream.flush()
+
+    def close(self) -> None:
+        """End the live line, if there is one."""
+        with self._lock:
+            if self.live and self._drawn:
+                self._draw()
+                self.stream.write("\n")
+                self.stream.flush()
+
+    def _draw(self) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self.stream.write(
+            f"\r\x1b[Kpeep: {self.done}/{self.total} files, {_human_bytes(self.bytes)} "
+            f"at {_human_bytes(int(self.bytes / elapsed))}/s"
+        )
+        self.stream.flush()
+        self._drawn = time.monotonic()
+
+
+def _human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"  # pragma: no cover
 
 
 # --- Verdicts -----------------------------------------------------------------
@@ -2057,11 +2821,17 @@ def build_dependency_names(verified: Sequence[Verified]) -> FrozenSet[str]:
 
 def load_requirements(
     options: InstallOptions, environ: Mapping[str, str]
-) -> Tuple[List[Requirement], FinderSettings]:
-    """Read every requirement and apply finder options: command line, then files."""
-    settings = FinderSettings()
+) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+    """Read every requirement and settle the settings, lowest precedence first.
+
+    pip's configuration files, then PIP_* variables, then the command line,
+    then options in requirements files, in the order they appear.
+    """
+    config = load_pip_configuration(environ, isolated=options.pip_flag("--isolated"))
+    settings, network = settings_from_configuration(config, environ)
     for name, value in options.finder_options:
-        settings = settings.with_option(name, value)
+        settings = settings.with_command_line_option(name, value)
+    network = apply_network_options(network, options.network_options)
     requirements = list(options.requirements)
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
@@ -2071,7 +2841,26 @@ def load_requirements(
                 settings = settings.with_option(record.name, record.value)
             else:
                 requirements.append(record)
-    return requirements, settings
+    return requirements, settings, network
+
+
+def apply_network_options(
+    network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
+) -> NetworkSettings:
+    """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
+    values: Dict[str, object] = dataclasses.asdict(network)
+    for name, value in options:
+        if name == "no-cache-dir":
+            values["cache_dir"] = None
+        elif name == "timeout" or name == "retries":
+            kind: Callable[[str], object] = float if name == "timeout" else int
+            try:
+                values[name] = kind(str(value))
+            except ValueError as exc:
+                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
+        else:
+            values[name.replace("-", "_")] = os.path.expanduser(str(value))
+    return NetworkSettings(**values)  # type: ignore[arg-type]
 
 
 def marker_environment() -> Dict[str, str]:
@@ -2217,45 +3006,110 @@ MAX_TRIES = 10  # files tried per requirement when the index advertises no hashe
 
 @dataclass
 class Fetcher:
-    """Find, download and verify requirements into a private working directory."""
+    """Find, download and verify requirements into a private working directory.
+
+    The verified cache is asked first: a cached archive whose hash is
+    expected needs no network at all. It is re-hashed on the way out.
+    """
 
     transport: Transport
     settings: FinderSettings
     environment: Environment
     workdir: str
-    progress: Callable[[str], None]
+    progress: Progress
+    cache: ArchiveCache
+    warn: Callable[[str], None]
+    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
 
     def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
         """Return the verdict for one requirement (never raises for the network)."""
+        directory = os.path.join(self.workdir, "downloads", str(number))
+        os.makedirs(directory, exist_ok=True)
         try:
-            return self._verify(number, requirement, install)
+            cached = self._from_cache(directory, requirement, install)
+            if cached is not None:
+                return cached
+            return self._from_network(directory, requirement, install)
         except FetchError as exc:
             return DownloadError(requirement, str(exc))
 
-    def _verify(self, number: int, requirement: Requirement, install: bool) -> Verdict:
+    def _from_cache(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verified]:
+        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
+        if not entries:
+            return None
         if requirement.url is not None:
-            filename = url_filename(requirement.url)
-            tries = [(requirement.url.split("#", 1)[0], filename, archive_version(requirement))]
+            wanted = url_filename(requirement.url)
+            matching = [(sha, path) for sha, path, _ in entries if os.path.basename(path) == wanted]
+            if not matching:
+                return None
+            (sha256, source), filename = matching[0], wanted
+            version = archive_version(requirement)
         else:
-            found, places = find_candidates(self.transport, requirement, self.settings)
+            sources: Dict[str, Tuple[str, str]] = {}
+            found = []
+            for sha, path, meta in entries:
+                requires_python = meta.get("requires_python")
+                link = Link(
+                    _path_to_url(path),
+                    requires_python=requires_python if isinstance(requires_python, str) else None,
+                    hashes=(("sha256", sha),),
+                )
+                candidate = candidate_from_link(link, requirement.key)
+                if candidate is not None:
+                    found.append(candidate)
+                    sources[candidate.url] = (sha, path)
             chosen = choose_candidates(requirement, found, self.settings, self.environment)
             if isinstance(chosen, Rejection):
-                reasons = () if chosen.reasons == ("no files at all",) else chosen.reasons
-                return NotFound(requirement, tuple(places), reasons)
-            tries = [(c.url.split("#", 1)[0], c.filename, c.version)
+                return None
+            (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
+            version = chosen[0].version
+        destination = os.path.join(directory, safe_filename(filename))
+        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        with open(source, "rb") as stream, open(destination, "wb") as sink:
+            digests = hash_stream(stream, algorithms, sink=sink.write)
+        if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
+            self.warn(
+                f"peep: warning: the cached {filename} no longer matches its hash "
+                "(changed on disk); discarded it and fetching it again"
+            )
+            self.cache.discard(sha256)
+            os.remove(destination)
+            return None
+        self.progress.file_done(filename, os.path.getsize(destination), "cached")
+        return Verified(requirement, destination, filename, sha256, version, install)
+
+    def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
+        tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
+        if requirement.url is not None:
+            filename = url_filename(requirement.url)
+            url = requirement.url.split("#", 1)[0]
+            tries = [(url, filename, archive_version(requirement), None)]
+        else:
+            found, places, skipped = find_candidates(
+                self.transport, requirement, self.settings, self.default_index
+            )
+            chosen = choose_candidates(requirement, found, self.settings, self.environment)
+            if isinstance(chosen, Rejection):
+                reasons = [r for r in chosen.reasons if r != "no files at all"]
+                if skipped:
+                    reasons.append(f"{skipped} version not wanted")
+                return NotFound(requirement, tuple(places), tuple(sorted(reasons)))
+            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c.requires_python)
                      for c in self._worth_trying(requirement, chosen)]  # fmt: skip
-        directory = os.path.join(self.workdir, "downloads", str(number))
-        os.makedirs(directory, exist_ok=True)
         first_mismatch: Optional[Mismatch] = None
-        for url, filename, version in tries[:MAX_TRIES]:
+        for url, filename, version, requires_python in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
-            if os.path.exists(path):
-                os.remove(path)
-            digests = download(self.transport, url, path, requirement.hashes.algorithms())
-            self.progress(f"{filename} ({os.path.getsize(path)} bytes) from {redact_url(url)}")
+            _remove_quietly(path)
+            digests = self.transport.download(
+                url, path, requirement.hashes.algorithms(), self.progress.advance
+            )
+            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             if not requirement.hashes:
                 return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
+                self.cache.store(path, filename, digests, {"requires_python": requires_python})
                 return Verified(requirement, path, filename, digests["sha256"], version, install)
             if first_mismatch is None:
                 first_mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
@@ -2296,6 +3150,7 @@ def verify_all(
     if not requirements:
         return []
     workers = min(8, len(requirements))
+    fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
@@ -2403,7 +3258,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             err.write(f"{message}\n")
             err.flush()
 
-    records, settings = load_requirements(options, os.environ)
+    records, settings, network = load_requirements(options, os.environ)
     markers = marker_environment()
     requirements, failures = prepare_requirements(records, markers)
     site_paths = target_site_paths(options)
@@ -2418,16 +3273,18 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             to_fetch.append(requirement)
 
     workdir = tempfile.mkdtemp(prefix="peep-")
+    progress = Progress(err, quiet=verbosity < 0)
     try:
         os.makedirs(os.path.join(workdir, "downloads"))
-        lock = threading.Lock()
-
-        def progress(message: str) -> None:
-            if verbosity >= 1:
-                with lock:
-                    say(f"peep: downloaded {message}")
-
-        fetcher = Fetcher(Transport(settings), settings, Environment.current(), workdir, progress)
+        fetcher = Fetcher(
+            Transport(settings, network),
+            settings,
+            Environment.current(),
+            workdir,
+            progress,
+            ArchiveCache(network.cache_dir, say),
+            say,
+        )
         if to_fetch:
             say(f"peep: verifying {len(to_fetch)} requirement(s)")
         verdicts = verify_all(fetcher, to_fetch)
@@ -2443,6 +3300,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             failures += [v for v in extra if isinstance(v, Failure)]
             if not failures:
                 failures += check_build_dependencies(verified, markers)
+        progress.close()
         if not failures:
             find_links, staging_failures = stage_verified(verified, workdir)
             failures += staging_failures

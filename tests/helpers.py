@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -209,6 +210,13 @@ class LoopbackIndex:
     status_for: Dict[str, List[int]] = field(default_factory=dict)
     requests: List[str] = field(default_factory=list)
     hook: Optional[Callable[[BaseHTTPRequestHandler], bool]] = None
+    tls: Optional[ssl.SSLContext] = None  # serve HTTPS with this context
+    auth: Optional[str] = None  # the Authorization header every request must carry
+    headers_seen: List[Tuple[str, Dict[str, str]]] = field(default_factory=list)
+    file_delay: float = 0.0  # seconds before each file response
+    truncate: Dict[str, int] = field(default_factory=dict)  # filename -> times to cut short
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def add(self, filename_and_bytes: Tuple[str, bytes], project: Optional[str] = None, **kw: object) -> Served:
         filename, data = filename_and_bytes
@@ -219,12 +227,16 @@ class LoopbackIndex:
         return served
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/simple/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/simple/"
 
     @property
     def files_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/files/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/files/"
 
     def file_requests(self) -> List[str]:
         return [path for path in self.requests if path.startswith("/files/")]
@@ -238,7 +250,14 @@ class LoopbackIndex:
 
             def do_GET(self) -> None:
                 index.requests.append(self.path)
+                index.headers_seen.append((self.path, dict(self.headers.items())))
                 if index.hook is not None and index.hook(self):
+                    return
+                if index.auth is not None and self.headers.get("Authorization") != index.auth:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="test"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 statuses = index.status_for.get(self.path)
                 if statuses:
@@ -308,13 +327,34 @@ class LoopbackIndex:
                 self._send(200, body, "text/html")
 
             def _file(self, filename: str) -> None:
-                for f in index.files:
-                    if f.filename == filename:
-                        self._send(200, index.corrupt.get(filename, f.data), "application/octet-stream")
-                        return
-                self._send(404, b"no such file", "text/plain")
+                with lock:
+                    index.in_flight += 1
+                    index.most_in_flight = max(index.most_in_flight, index.in_flight)
+                try:
+                    if index.file_delay:
+                        time.sleep(index.file_delay)
+                    for f in index.files:
+                        if f.filename == filename:
+                            data = index.corrupt.get(filename, f.data)
+                            if index.truncate.get(filename):
+                                index.truncate[filename] -= 1
+                                self.send_response(200)
+                                self.send_header("Content-Length", str(len(data)))
+                                self.end_headers()
+                                self.wfile.write(data[: len(data) // 2])
+                                self.close_connection = True
+                                return
+                            self._send(200, data, "application/octet-stream")
+                            return
+                    self._send(404, b"no such file", "text/plain")
+                finally:
+                    with lock:
+                        index.in_flight -= 1
 
+        lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -344,6 +384,12 @@ def hermetic_env(**extra: str) -> Dict[str, str]:
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
+    # peep reads PIP_* itself: no user cache, netrc or proxy unless a test asks.
+    env["PIP_NO_CACHE_DIR"] = "1"
+    env["NETRC"] = os.devnull
+    for key in list(env):
+        if key.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            del env[key]
     env.pop("PYTHONPATH", None)
     env.update(extra)
     return env

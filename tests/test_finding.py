@@ -31,10 +31,10 @@ def test_index_options_apply_like_pips() -> None:
         ("find-links", "links"),
         ("trusted-host", "b"),
     )
-    assert settings.index_urls() == ("https://a/simple", "https://b/simple")
+    assert settings.index_urls(lambda: "unused") == ("https://a/simple", "https://b/simple")
     assert settings.find_links == ("links",)
     assert settings.trusted_hosts == frozenset({"b"})
-    assert settings_after(("index-url", "https://a/simple"), ("no-index", True)).index_urls() == ()
+    assert settings_after(("index-url", "https://a/simple"), ("no-index", True)).index_urls(lambda: "unused") == ()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,182 @@
+"""Measure peep against pip in the same run, and print ratios.
+
+Run by hand (it needs the public package index), from the repository root:
+
+    python bench/bench.py [--rounds 3] [--requirements bench/requirements.txt]
+
+Installs (each into a fresh virtual environment, created outside the timing):
+
+    pip cold    pip install --require-hashes -r REQS, empty pip cache
+    pip warm    the same, with pip's cache already filled
+    peep cold   peep install -r REQS, empty peep cache
+    peep warm   the same, with peep's verified cache already filled
+    floor       pip install --no-index --find-links DOWNLOADED --require-hashes -r REQS:
+                pip installing the very same files, already on disk
+
+The scenarios alternate within each round, so a noisy machine disturbs them
+alike; each figure is the median over the rounds. Then peep hash on a large
+file against hashlib on the same file, with peep's peak memory.
+
+Goals: warm peep / floor <= 1.10; warm peep / pip warm <= 0.60;
+cold peep <= cold pip; peep hash / hashlib <= 1.15 with peak RSS < 40 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PEEP = ROOT / "peep.py"
+
+
+def clean_environment() -> Dict[str, str]:
+    """No pip configuration at all: every scenario sees the default index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def run_measured(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, int]:
+    """Run a command; return its wall time and the peak RSS (kB) of its children."""
+    started = time.perf_counter()
+    process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{stderr[-3000:]}")
+    return elapsed, usage.ru_maxrss
+
+
+def fresh_venv(parent: Path, python: str) -> str:
+    location = Path(tempfile.mkdtemp(dir=parent, prefix="venv-"))
+    subprocess.run([python, "-m", "venv", str(location)], check=True)
+    return str(location / "bin" / "python")
+
+
+def install_benchmark(requirements: Path, rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
+    env = clean_environment()
+    pip_cache = work / "pip-cache"
+    peep_cache = work / "peep-cache"
+    downloaded = work / "downloaded"
+    print("preparing: filling caches and downloading the files for the floor ...", flush=True)
+    subprocess.run([python, "-m", "pip", "download", "--no-deps", "--require-hashes", "-q",
+                    "-r", str(requirements), "-d", str(downloaded), "--cache-dir", str(pip_cache)],
+                   check=True, env=env)
+    run_measured([fresh_venv(work, python), str(PEEP), "install", "-q", "-r", str(requirements),
+                  "--cache-dir", str(peep_cache)], env)
+
+    def pip_cold(venv: str) -> List[str]:
+        return [venv, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r", str(requirements),
+                "--cache-dir", tempfile.mkdtemp(dir=work, prefix="empty-")]
+
+    def pip_warm(venv: str) -> List[str]:
+        return [venv, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r", str(requirements),
+                "--cache-dir", str(pip_cache)]
+
+    def peep_cold(venv: str) -> List[str]:
+        return [venv, str(PEEP), "install", "-q", "-r", str(requirements),
+                "--cache-dir", tempfile.mkdtemp(dir=work, prefix="empty-")]
+
+    def peep_warm(venv: str) -> List[str]:
+        return [venv, str(PEEP), "install", "-q", "-r", str(requirements), "--cache-dir", str(peep_cache)]
+
+    def floor(venv: str) -> List[str]:
+        return [venv, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "--no-index",
+                "--find-links", str(downloaded), "-r", str(requirements), "--cache-dir", str(pip_cache)]
+
+    scenarios: Dict[str, Callable[[str], List[str]]] = {
+        "pip cold": pip_cold, "peep cold": peep_cold, "pip warm": pip_warm,
+        "peep warm": peep_warm, "floor": floor,
+    }
+    timings: Dict[str, List[float]] = {name: [] for name in scenarios}
+    for round_number in range(rounds):
+        order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            venv = fresh_venv(work, python)
+            seconds, _ = run_measured(scenarios[name](venv), env)
+            timings[name].append(seconds)
+            print(f"  round {round_number + 1}: {name:<10} {seconds:7.2f} s", flush=True)
+            shutil.rmtree(Path(venv).parent.parent, ignore_errors=True)
+    return timings
+
+
+def hash_benchmark(size_mb: int, rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
+    big = work / "big-archive.tar.gz"
+    with open(big, "wb") as stream:
+        for _ in range(size_mb):
+            stream.write(os.urandom(1 << 20))
+    hashlib_code = (
+        "import hashlib, sys\n"
+        "with open(sys.argv[1], 'rb') as f:\n"
+        "    print(hashlib.file_digest(f, 'sha256').hexdigest() if hasattr(hashlib, 'file_digest')"
+        " else None)\n"
+    )
+    results: Dict[str, List[float]] = {"peep hash": [], "hashlib": [], "peep hash RSS kB": []}
+    env = clean_environment()
+    for round_number in range(rounds):
+        pair = [("peep hash", [python, str(PEEP), "hash", str(big)]),
+                ("hashlib", [python, "-c", hashlib_code, str(big)])]
+        for name, command in pair if round_number % 2 == 0 else reversed(pair):
+            seconds, rss = run_measured(command, env)
+            results[name].append(seconds)
+            if name == "peep hash":
+                results["peep hash RSS kB"].append(float(rss))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requirements", type=Path, default=ROOT / "bench" / "requirements.txt")
+    parser.add_argument("--hash-size-mb", type=int, default=200)
+    parser.add_argument("--skip-install", action="store_true")
+    parser.add_argument("--skip-hash", action="store_true")
+    args = parser.parse_args(argv)
+    python = sys.executable
+    pip_version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
+    print(f"peep benchmark, {datetime.date.today().isoformat()}, Python {sys.version.split()[0]}, "
+          f"pip {pip_version}, {args.rounds} rounds\n", flush=True)
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="peep-bench-") as temporary:
+        work = Path(temporary)
+        if not args.skip_install:
+            t = {k: statistics.median(v) for k, v in install_benchmark(args.requirements, args.rounds, work, python).items()}
+            lines += [f"{name:<22} {seconds:8.2f} s (median)" for name, seconds in t.items()]
+            lines += [
+                _ratio("warm peep / floor", t["peep warm"] / t["floor"], 1.10),
+                _ratio("warm peep / warm pip", t["peep warm"] / t["pip warm"], 0.60),
+                _ratio("cold peep / cold pip", t["peep cold"] / t["pip cold"], 1.00),
+            ]
+        if not args.skip_hash:
+            h = hash_benchmark(args.hash_size_mb, max(args.rounds, 5), work, python)
+            peep_seconds, hashlib_seconds = statistics.median(h["peep hash"]), statistics.median(h["hashlib"])
+            rss_mb = max(h["peep hash RSS kB"]) / 1024
+            lines += [
+                f"peep hash {args.hash_size_mb} MB       {peep_seconds:8.2f} s (median)",
+                f"hashlib.file_digest    {hashlib_seconds:8.2f} s (median)",
+                _ratio("peep hash / hashlib", peep_seconds / hashlib_seconds, 1.15),
+                f"{'peep hash peak RSS':<22} {rss_mb:8.1f} MB   goal < 40 MB: {'met' if rss_mb < 40 else 'MISSED'}",
+            ]
+    print("\n" + "\n".join(lines))
+    return 0
+
+
+def _ratio(name: str, value: float, goal: float) -> str:
+    verdict = "met" if value <= goal else "MISSED"
+    return f"{name:<22} {value:8.2f}     goal <= {goal:.2f}: {verdict}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

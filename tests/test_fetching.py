@@ -1,0 +1,553 @@
+"""pip's configuration, transport (TLS, proxies, auth, retries), the verified
+cache, parallel downloads and progress: all against loopback servers."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import os
+import pty
+import select
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+import trustme
+
+import peep
+from conftest import venv_python
+from helpers import (
+    PEEP,
+    LoopbackIndex,
+    hermetic_env,
+    installed_in,
+    peep_hash,
+    run_peep,
+    wheel_bytes,
+)
+
+
+def block(data: bytes, line: str) -> str:
+    return f"# sha256: {peep_hash(data)}\n{line}\n"
+
+
+def write_requirements(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    return path
+
+
+def install(tmp_path: Path, *args: str, env: Dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return run_peep("install", "-r", str(tmp_path / "requirements.txt"), "--target", str(tmp_path / "target"),
+                    *args, env=env)
+
+
+# --- pip's configuration ----------------------------------------------------------
+
+
+def pip_config_list(python: str, env: Dict[str, str]) -> Dict[str, str]:
+    result = subprocess.run([python, "-m", "pip", "config", "list"], env=env, capture_output=True, text=True, check=True)
+    found = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition("=")
+        found[key] = ast.literal_eval(value)
+    return found
+
+
+def peep_config(python: str, env: Dict[str, str]) -> Dict[str, str]:
+    code = "import json, os, peep; print(json.dumps(peep.load_pip_configuration(os.environ)))"
+    result = subprocess.run([python, "-c", code], env=dict(env, PYTHONPATH=str(PEEP.parent)),
+                            capture_output=True, text=True, check=True)
+    import json
+
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, bare_venv: Path) -> Iterator[Tuple[Path, Dict[str, str]]]:
+    """A HOME and XDG dirs of our own, and the bare venv's site config file."""
+    home = tmp_path / "home"
+    (home / ".pip").mkdir(parents=True)
+    (home / "xdg-config" / "pip").mkdir(parents=True)
+    (tmp_path / "xdg-dirs" / "pip").mkdir(parents=True)
+    env = {k: v for k, v in hermetic_env().items() if not k.startswith("PIP_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "xdg-config"), XDG_CONFIG_DIRS=str(tmp_path / "xdg-dirs"))
+    site_file = bare_venv / "pip.conf"
+    yield tmp_path, env
+    if site_file.exists():
+        site_file.unlink()
+
+
+CONFIG_CASES = {
+    "layers": {
+        "xdg-dirs/pip/pip.conf": "[global]\nindex-url = https://global.invalid/simple\ntimeout = 1\n",
+        "home/.pip/pip.conf": "[global]\nindex-url = https://legacy.invalid/simple\nretries = 2\n",
+        "home/xdg-config/pip/pip.conf": "[global]\nindex-url = https://user.invalid/simple\n[install]\npre = yes\n",
+        "SITE": "[global]\nfind-links = /a /b\n",
+    },
+    "config-file-env-skips-user": {
+        "home/xdg-config/pip/pip.conf": "[global]\nindex-url = https://user.invalid/simple\n",
+        "custom.conf": "[global]\nextra-index-url = https://custom.invalid/simple\n",
+        "ENV": {"PIP_CONFIG_FILE": "custom.conf"},
+    },
+    "devnull-keeps-variables-only": {
+        "home/xdg-config/pip/pip.conf": "[global]\nindex-url = https://user.invalid/simple\n",
+        "ENV": {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "https://env.invalid/simple",
+                "PIP_DEFAULT_TIMEOUT": "9", "PIP_NO_CACHE_DIR": "off"},
+    },
+    "underscores-and-sections": {
+        "home/xdg-config/pip/pip.conf": "[global]\nextra_index_url = https://u.invalid/simple\n[freeze]\nall = yes\n",
+        "ENV": {"PIP_TRUSTED_HOST": "a.invalid b.invalid"},
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+def test_configuration_matches_pip_config_list(case: str, config_home: Tuple[Path, Dict[str, str]], bare_venv: Path) -> None:
+    root, env = config_home
+    for relative, content in CONFIG_CASES[case].items():
+        if relative == "ENV":
+            continue
+        path = bare_venv / "pip.conf" if relative == "SITE" else root / relative
+        path.write_text(content)  # type: ignore[arg-type]
+    for key, value in CONFIG_CASES[case].get("ENV", {}).items():  # type: ignore[union-attr]
+        env[key] = value if value == os.devnull else (str(root / value) if value.endswith(".conf") else value)
+    python = venv_python(bare_venv)
+    expected = pip_config_list(python, env)
+    assert expected, "the case should configure something"
+    assert peep_config(python, env) == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "finder", "network"),
+    [
+        # [install] beats [global] and PIP_* beat both, as in pip.
+        ({"global.index-url": "https://g/", "install.index-url": "https://i/"}, {"index_url": "https://i/"}, {}),
+        ({"install.index-url": "https://i/", ":env:.index-url": "https://e/"}, {"index_url": "https://e/"}, {}),
+        ({"global.extra-index-url": "https://a/ https://b/"}, {"extra_index_urls": ("https://a/", "https://b/")}, {}),
+        ({"global.find-links": "x", ":env:.find-links": "y z"}, {"find_links": ("y", "z")}, {}),
+        ({"global.no-index": "true", ":env:.no-index": "false"}, {"no_index": False}, {}),
+        ({"global.only-binary": ":all:", "install.no-binary": "foo"},
+         {"only_binary": frozenset({":all:"}), "no_binary": frozenset({"foo"})}, {}),
+        ({":env:.default-timeout": "3.5", "global.retries": "1"}, {}, {"timeout": 3.5, "retries": 1}),
+        ({"global.cert": "/ca.pem", "global.client-cert": "/me.pem", "global.proxy": "http://p:3128"}, {},
+         {"cert": "/ca.pem", "client_cert": "/me.pem", "proxy": "http://p:3128"}),
+        ({"global.cache-dir": "/c", ":env:.no-cache-dir": "false"}, {}, {"cache_dir": None}),
+        ({"global.unknown-option": "whatever", "freeze.all": "1"}, {}, {}),
+    ],
+)
+def test_effective_settings(config: Dict[str, str], finder: Dict[str, object], network: Dict[str, object]) -> None:
+    settings, net = peep.settings_from_configuration(config, {"XDG_CACHE_HOME": "/xdg"})
+    for key, value in finder.items():
+        assert getattr(settings, key) == value
+    for key, value in network.items():
+        assert getattr(net, key) == value
+    if "cache_dir" not in network:
+        assert net.cache_dir == "/xdg/pip"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"global.no-index": "maybe"}, "'maybe' is not a valid value for no-index in pip's configuration [global] (use yes or no)"),
+        ({":env:.timeout": "soon"}, "'soon' is not a valid value for timeout"),
+    ],
+)
+def test_invalid_configuration_values(config: Dict[str, str], message: str) -> None:
+    with pytest.raises(peep.PeepError) as info:
+        peep.settings_from_configuration(config, {})
+    assert str(info.value) == message
+
+
+def test_command_line_then_files_over_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\nindex-url = https://config.invalid/simple\nextra-index-url = https://extra.invalid/\n")
+    requirements = write_requirements(tmp_path, "--extra-index-url https://file.invalid/\n")
+    options = peep.parse_install_arguments(["-r", str(requirements), "-i", "https://cli.invalid/", "--timeout", "2"])
+    env = {"PIP_CONFIG_FILE": str(config), "PIP_RETRIES": "7", "HOME": str(tmp_path)}
+    _, finder, network = peep.load_requirements(options, env)
+    assert finder.index_urls(peep.pip_default_index) == ("https://cli.invalid/", "https://extra.invalid/", "https://file.invalid/")
+    assert (network.timeout, network.retries) == (2.0, 7)
+
+
+def test_install_uses_the_index_from_pip_config_and_environment(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    other = LoopbackIndex().start()
+    try:
+        extra = other.add(wheel_bytes("beta", "1.0"))
+        config = tmp_path / "pip.conf"
+        config.write_text(f"[install]\nindex-url = {index.url}\n")
+        write_requirements(tmp_path, block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
+        env = hermetic_env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other.url)
+        result = install(tmp_path, env=env)
+    finally:
+        other.stop()
+    assert result.returncode == 0, result.stderr
+    assert installed_in(tmp_path / "target") == {"alpha": "1.0", "beta": "1.0"}
+
+
+# --- TLS ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def test_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_index(test_ca: trustme.CA) -> Iterator[LoopbackIndex]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    test_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = LoopbackIndex(tls=context).start()
+    yield server
+    server.stop()
+
+
+def test_https_verified_against_the_configured_ca(tmp_path: Path, tls_index: LoopbackIndex, test_ca: trustme.CA) -> None:
+    wheel = tls_index.add(wheel_bytes("alpha", "1.0"))
+    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    ca_file = tmp_path / "ca.pem"
+    test_ca.cert_pem.write_to_path(str(ca_file))
+
+    refused = install(tmp_path, "-i", tls_index.url)
+    assert refused.returncode == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr or "certificate verify failed" in refused.stderr
+    assert installed_in(tmp_path / "target") == {}
+
+    accepted = install(tmp_path, "-i", tls_index.url, "--cert", str(ca_file))
+    assert accepted.returncode == 0, accepted.stderr
+
+    trusted = install(tmp_path, "-i", tls_index.url, "--trusted-host", "127.0.0.1", "--force-reinstall")
+    assert trusted.returncode == 0, trusted.stderr
+
+
+def test_client_certificate(tmp_path: Path, test_ca: trustme.CA) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    test_ca.issue_cert("127.0.0.1").configure_cert(context)
+    test_ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = LoopbackIndex(tls=context).start()
+    try:
+        wheel = server.add(wheel_bytes("alpha", "1.0"))
+        write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+        ca_file, client_file = tmp_path / "ca.pem", tmp_path / "client.pem"
+        test_ca.cert_pem.write_to_path(str(ca_file))
+        client = test_ca.issue_cert("peep-client@example.invalid")
+        client.private_key_and_cert_chain_pem.write_to_path(str(client_file))
+        without = install(tmp_path, "-i", server.url, "--cert", str(ca_file), "--retries", "0")
+        assert without.returncode == 1
+        with_cert = install(tmp_path, "-i", server.url, "--cert", str(ca_file), "--client-cert", str(client_file))
+        assert with_cert.returncode == 0, with_cert.stderr
+    finally:
+        server.stop()
+
+
+def test_plain_http_refused_unless_trusted() -> None:
+    transport = peep.Transport(peep.FinderSettings())
+    with pytest.raises(peep.FetchError) as info:
+        transport.open("http://example.invalid/simple/")
+    assert "refusing plain-HTTP http://example.invalid/simple/" in str(info.value)
+
+
+# --- Proxies -------------------------------------------------------------------------
+
+
+class _Proxy:
+    """A forwarding HTTP proxy on loopback that records what it relayed."""
+
+    def __init__(self) -> None:
+        self.seen: List[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.seen.append(self.path)
+                direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                request = urllib.request.Request(self.path, headers={"Accept": self.headers.get("Accept", "*/*")})
+                try:
+                    with direct.open(request, timeout=10) as upstream:
+                        body = upstream.read()
+                        status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
+                except urllib.error.HTTPError as exc:
+                    body, status, content_type = exc.read(), exc.code, "text/plain"
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy() -> Iterator[_Proxy]:
+    server = _Proxy()
+    yield server
+    server.stop()
+
+
+def test_proxy_option_and_environment(tmp_path: Path, index: LoopbackIndex, proxy: _Proxy) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    result = install(tmp_path, "-i", index.url, "--proxy", proxy.url)
+    assert result.returncode == 0, result.stderr
+    assert f"{index.files_url}alpha-1.0-py3-none-any.whl" in proxy.seen
+
+    proxy.seen.clear()
+    env = hermetic_env(http_proxy=proxy.url)
+    result = install(tmp_path, "-i", index.url, "--force-reinstall", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"{index.url}alpha/" in proxy.seen
+
+    proxy.seen.clear()
+    env = hermetic_env(http_proxy=proxy.url, no_proxy="127.0.0.1")
+    result = install(tmp_path, "-i", index.url, "--force-reinstall", env=env)
+    assert result.returncode == 0, result.stderr
+    assert proxy.seen == []
+
+
+# --- Credentials ---------------------------------------------------------------------
+
+SECRET = "s3cret-never-shown"
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(tmp_path: Path, index: LoopbackIndex) -> None:
+    index.auth = basic("deploy", SECRET)
+    elsewhere = LoopbackIndex().start()
+    try:
+        hosted = elsewhere.add(wheel_bytes("beta", "1.0"))
+        wheel = index.add(wheel_bytes("alpha", "1.0"))
+        write_requirements(
+            tmp_path, block(wheel.data, "alpha==1.0") + block(hosted.data, f"{elsewhere.files_url}beta-1.0-py3-none-any.whl")
+        )
+        authed = index.url.replace("http://", f"http://deploy:{SECRET}@")
+        result = install(tmp_path, "-i", authed)
+        assert result.returncode == 0, result.stderr
+        assert all("Authorization" not in headers for _, headers in elsewhere.headers_seen)
+        assert SECRET not in result.stdout + result.stderr
+
+        wrong = index.url.replace("http://", "http://deploy:wrong-password@")
+        failed = install(tmp_path, "-i", wrong, "--force-reinstall")
+        assert failed.returncode == 1
+        assert "HTTP 401" in failed.stderr
+        assert "http://deploy:****@127.0.0.1" in failed.stderr
+        assert "wrong-password" not in failed.stdout + failed.stderr
+    finally:
+        elsewhere.stop()
+
+
+def test_netrc_credentials(tmp_path: Path, index: LoopbackIndex) -> None:
+    index.auth = basic("robot", SECRET)
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    netrc_file = tmp_path / "netrc"
+    netrc_file.write_text(f"machine 127.0.0.1 login robot password {SECRET}\n")
+    netrc_file.chmod(0o600)
+    result = install(tmp_path, "-i", index.url, env=hermetic_env(NETRC=str(netrc_file)))
+    assert result.returncode == 0, result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    refused = install(tmp_path, "-i", index.url, "--force-reinstall")  # no netrc: 401
+    assert refused.returncode == 1 and "HTTP 401" in refused.stderr
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(index: LoopbackIndex) -> None:
+    target = LoopbackIndex().start()
+    try:
+        def redirect(handler: BaseHTTPRequestHandler) -> bool:
+            handler.send_response(302)
+            handler.send_header("Location", f"http://localhost:{target.port}/files/x.whl")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return True
+
+        index.hook = redirect
+        transport = peep.Transport(peep.FinderSettings(index_url=f"http://u:{SECRET}@127.0.0.1:{index.port}/simple/"))
+        with pytest.raises(peep.FetchError):
+            transport.open(f"http://u:{SECRET}@127.0.0.1:{index.port}/files/x.whl").close()
+        assert index.headers_seen[0][1]["Authorization"] == basic("u", SECRET)
+        assert target.headers_seen and all("Authorization" not in h for _, h in target.headers_seen)
+    finally:
+        target.stop()
+
+
+# --- Retries and short bodies -------------------------------------------------------------
+
+
+def test_retries_5xx_and_429_then_succeeds(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    index.status_for["/simple/alpha/"] = [503]
+    index.status_for["/files/alpha-1.0-py3-none-any.whl"] = [500, 429]
+    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    result = install(tmp_path, "-i", index.url)
+    assert result.returncode == 0, result.stderr
+    assert index.requests.count("/files/alpha-1.0-py3-none-any.whl") == 3
+    assert index.requests.count("/simple/alpha/") == 2
+
+
+def test_retry_after_is_honoured() -> None:
+    assert peep._backoff(0, "2") == 2.0
+    assert peep._backoff(0, "100000") == peep.MAX_RETRY_AFTER
+    assert peep._backoff(3, "Wed, 21 Oct 2015 07:28:00 GMT") == 2.0
+    assert [peep._backoff(n) for n in range(3)] == [0.25, 0.5, 1.0]
+
+
+def test_short_body_is_retried_then_reported(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    index.truncate["alpha-1.0-py3-none-any.whl"] = 1
+    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    result = install(tmp_path, "-i", index.url)
+    assert result.returncode == 0, result.stderr
+    assert index.requests.count("/files/alpha-1.0-py3-none-any.whl") == 2
+
+    index.truncate["alpha-1.0-py3-none-any.whl"] = 100
+    result = install(tmp_path, "-i", index.url, "--retries", "1", "--force-reinstall")
+    assert result.returncode == 1
+    assert f"got {len(wheel.data) // 2} bytes of the {len(wheel.data)} announced" in result.stderr
+
+
+def test_a_stalled_server_times_out(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    index.file_delay = 3.0
+    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    result = install(tmp_path, "-i", index.url, "--timeout", "0.5", "--retries", "0")
+    assert result.returncode == 1
+    assert "could not be fetched" in result.stderr and "timed out" in result.stderr
+
+
+# --- The verified cache ----------------------------------------------------------------
+
+
+def test_warm_cache_needs_no_network_at_all(tmp_path: Path, index: LoopbackIndex) -> None:
+    import hashlib
+
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    beta = index.add(wheel_bytes("beta", "2.0"))
+    cache = tmp_path / "cache"
+    write_requirements(
+        tmp_path, block(alpha.data, "alpha==1.0") + f"beta==2.0 --hash=sha512:{hashlib.sha512(beta.data).hexdigest()}\n"
+    )
+    cold = install(tmp_path, "-i", index.url, "--cache-dir", str(cache))
+    assert cold.returncode == 0, cold.stderr
+    assert len(index.file_requests()) == 2
+    index.requests.clear()
+    shutil.rmtree(tmp_path / "target")
+    warm = install(tmp_path, "-i", index.url, "--cache-dir", str(cache))
+    assert warm.returncode == 0, warm.stderr
+    assert index.requests == []  # not even an index page
+    assert installed_in(tmp_path / "target") == {"alpha": "1.0", "beta": "2.0"}
+    assert not list(cache.rglob(".partial-*"))
+    assert "peep: cached alpha-1.0-py3-none-any.whl" in warm.stderr
+
+
+def test_tampered_cache_entry_is_discarded_and_fetched_again(tmp_path: Path, index: LoopbackIndex) -> None:
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    cache = tmp_path / "cache"
+    write_requirements(tmp_path, block(alpha.data, "alpha==1.0"))
+    assert install(tmp_path, "-i", index.url, "--cache-dir", str(cache)).returncode == 0
+    [entry] = [p for p in cache.rglob("alpha-1.0-py3-none-any.whl")]
+    entry.write_bytes(b"tampered on disk")
+    index.requests.clear()
+    result = install(tmp_path, "-i", index.url, "--cache-dir", str(cache), "--force-reinstall")
+    assert result.returncode == 0, result.stderr
+    assert "peep: warning: the cached alpha-1.0-py3-none-any.whl no longer matches its hash" in result.stderr
+    assert index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
+    assert entry.read_bytes() == alpha.data  # stored again, verified
+
+
+def test_unusable_cache_degrades_to_no_cache_with_one_warning(tmp_path: Path, index: LoopbackIndex) -> None:
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    beta = index.add(wheel_bytes("beta", "1.0"))
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("in the way")
+    write_requirements(tmp_path, block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.0"))
+    result = install(tmp_path, "-i", index.url, "--cache-dir", str(not_a_dir / "cache"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("continuing without a cache") == 1
+
+
+def test_no_cache_dir_writes_nothing(tmp_path: Path, index: LoopbackIndex) -> None:
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    write_requirements(tmp_path, block(alpha.data, "alpha==1.0"))
+    env = hermetic_env(XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
+    del env["PIP_NO_CACHE_DIR"]
+    assert install(tmp_path, "-i", index.url, "--no-cache-dir", env=env).returncode == 0
+    assert not (tmp_path / "xdg-cache" / "pip" / "peep-archives").exists()
+    assert install(tmp_path, "-i", index.url, "--force-reinstall", env=env).returncode == 0
+    assert (tmp_path / "xdg-cache" / "pip" / "peep-archives").is_dir()  # the default location
+
+
+# --- Parallel downloads and progress -------------------------------------------------------
+
+
+def test_parallel_downloads_with_a_deterministic_report(tmp_path: Path, index: LoopbackIndex) -> None:
+    served = [index.add(wheel_bytes(f"pkg{n:02d}", "1.0")) for n in range(12)]
+    index.file_delay = 0.2
+    write_requirements(tmp_path, "".join(f"pkg{n:02d}==1.0\n" for n in range(12)))
+    result = install(tmp_path, "-i", index.url)
+    assert result.returncode == 1
+    assert index.most_in_flight > 1  # several downloads were in progress at once
+    shown = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("# sha256:")]
+    assert shown == [f"# sha256: {peep_hash(s.data)}" for s in served]  # requirement order
+
+
+def test_progress_lines_when_not_a_terminal_and_silence_with_quiet(tmp_path: Path, index: LoopbackIndex) -> None:
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    beta = index.add(wheel_bytes("beta", "1.0"))
+    write_requirements(tmp_path, block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.0"))
+    result = install(tmp_path, "-i", index.url)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("peep: downloaded")]
+    assert sorted(line.split(" (")[0] for line in lines) == [
+        "peep: downloaded alpha-1.0-py3-none-any.whl", "peep: downloaded beta-1.0-py3-none-any.whl"]
+    assert "\r" not in result.stderr
+    quiet = install(tmp_path, "-i", index.url, "-q", "--force-reinstall")
+    assert quiet.returncode == 0
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith("peep")]
+
+
+def test_live_progress_on_a_terminal(tmp_path: Path, index: LoopbackIndex) -> None:
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    write_requirements(tmp_path, block(alpha.data, "alpha==1.0"))
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, str(PEEP), "install", "-r", str(tmp_path / "requirements.txt"),
+         "--target", str(tmp_path / "target"), "-i", index.url],
+        stdout=subprocess.DEVNULL, stderr=follower, env=hermetic_env(),
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert process.wait(timeout=60) == 0
+    assert b"\r\x1b[Kpeep: 1/1 files, " in seen
+    assert b"peep: downloaded" not in seen  # the live line replaces per-file lines
+
