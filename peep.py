@@ -55,6 +55,8 @@ import codecs
 import concurrent.futures
 import configparser
 import dataclasses
+import difflib
+import email.parser
 import functools
 import hashlib
 import http.client
@@ -100,6 +102,7 @@ from typing import (
     NoReturn,
     Optional,
     Sequence,
+    Set,
     Tuple,
     Union,
 )
@@ -1424,16 +1427,18 @@ def install_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("-e", "--editable", action="append", default=[], dest="editables")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
     parser.add_argument("--no-deps", action="store_true", help="always on in peep")
-    parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
-    for flags, dest in _FINDER_VALUE_OPTIONS:
-        parser.add_argument(*flags, action=_FinderOption, dest=dest, default=None)
-    for flags, dest in _FINDER_FLAG_OPTIONS:
-        parser.add_argument(*flags, action=_FinderOption, dest=dest, nargs=0, default=None)
-    for flags, dest in _NETWORK_VALUE_OPTIONS:
-        parser.add_argument(*flags, action=_NetworkOption, dest=dest, default=None)
     parser.add_argument(
-        "--no-cache-dir", action=_NetworkOption, dest="no-cache-dir", nargs=0, default=None
+        "--allow-omitted",
+        action="store_true",
+        help="warn, instead of failing, when a dependency is missing from the requirements",
     )
+    parser.add_argument(
+        "--keep-failed",
+        metavar="DIR",
+        help="keep archives that fail verification in DIR, each with a note of what happened",
+    )
+    parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
+    add_finder_arguments(parser)
     for flags in _PIP_VALUE_OPTIONS:
         parser.add_argument(*flags, action=_PassThrough, dest=f"_{flags[-1]}", default=None)
     for flags in _PIP_FLAG_OPTIONS:
@@ -1455,6 +1460,8 @@ class InstallOptions:
     finder_options: Tuple[Tuple[str, Union[str, bool]], ...]
     pip_options: Tuple[str, ...]
     network_options: Tuple[Tuple[str, Union[str, bool]], ...] = ()
+    allow_omitted: bool = False
+    keep_failed: Optional[str] = None
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
@@ -1510,6 +1517,8 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
         finder_options=tuple(getattr(args, "finder_options", None) or ()),
         pip_options=tuple(getattr(args, "pip_options", None) or ()),
         network_options=tuple(getattr(args, "network_options", None) or ()),
+        allow_omitted=args.allow_omitted,
+        keep_failed=args.keep_failed,
     )
 
 
@@ -2685,13 +2694,15 @@ class MissingBuildDependency(Failure):
 Verdict = Union[Verified, Satisfied, Failure]
 
 
-def format_report(failures: Sequence[Failure]) -> str:
+def format_report(
+    failures: Sequence[Failure], closing: str = "Not proceeding to installation."
+) -> str:
     """Group failures by kind, each heading once, in a fixed order."""
     blocks = []
-    for kind in sorted({type(f) for f in failures}, key=lambda k: k.order):
+    for kind in sorted({type(f) for f in failures}, key=lambda k: (k.order, k.heading)):
         members = [f for f in failures if type(f) is kind]
         blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
-    return "\n\n".join(blocks) + "\n\nNot proceeding to installation.\n"
+    return "\n\n".join(blocks) + f"\n\n{closing}\n"
 
 
 SATISFIED_NOTE = (
@@ -2816,6 +2827,126 @@ def build_dependency_names(verified: Sequence[Verified]) -> FrozenSet[str]:
     return frozenset(names)
 
 
+# Omitted dependencies: peep installs with --no-deps, so a dependency left
+# out of the requirements files would leave a broken environment behind,
+# silently. Each verified archive's metadata is read (never run) instead.
+
+
+def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
+
+    A wheel's METADATA is authoritative. An sdist's PKG-INFO counts only
+    from Metadata-Version 2.2 on, and only when Requires-Dist is not
+    declared Dynamic (PEP 643); anything else would need a build.
+    """
+    if item.filename.endswith(WHEEL_EXTENSION):
+        data = _wheel_metadata(item.path)
+    else:
+        data = _sdist_member(item.path, "PKG-INFO")
+    if data is None:
+        return None
+    message = email.parser.BytesHeaderParser().parsebytes(data)
+    if not item.filename.endswith(WHEEL_EXTENSION):
+        version = _parse_version(str(message.get("Metadata-Version", "0")))
+        dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
+        if version is None or version < Version("2.2") or "requires-dist" in dynamic:
+            return None
+    return tuple(str(value) for value in message.get_all("Requires-Dist") or [])
+
+
+def _wheel_metadata(path: str) -> Optional[bytes]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                parts = info.filename.split("/")
+                if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+                    return archive.read(info) if info.file_size <= MAX_PYPROJECT_BYTES else None
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise PeepError(f"{os.path.basename(path)}: not a readable wheel ({exc})") from exc
+    return None
+
+
+@dataclass(frozen=True)
+class OmittedDependency(Failure):
+    """A verified archive needs a project the requirements do not provide."""
+
+    dependency: str = ""
+    needed_by: str = ""
+    suggestion: str = ""
+
+    order = 8
+    heading = (
+        "The following dependencies are needed by packages being installed but are "
+        "missing from the requirements files, or pinned there to a version that does not "
+        "satisfy them (peep installs with --no-deps, so nothing else would install them). "
+        "Vet them, then add lines like these:"
+    )
+
+    def detail(self) -> str:
+        return (
+            f"    {self.dependency}, needed by {self.needed_by} ({self.requirement.origin}):\n"
+            + "\n".join(f"        {line}" for line in self.suggestion.splitlines())
+        )
+
+
+def find_omitted_dependencies(
+    verified: Sequence[Verified],
+    provided: Mapping[str, Optional[Version]],
+    installed: Mapping[str, str],
+    markers: Mapping[str, str],
+) -> List[Tuple[Verified, PackagingRequirement]]:
+    """Return (who needs it, what) for each dependency nothing provides.
+
+    ``provided`` maps each required project to the version it will have
+    (None when not known); what is installed in the target counts too.
+    Extras asked for by a requirement or by a dependent are honoured.
+    """
+    dependencies = {
+        item.requirement.key: read_dependencies(item) for item in verified if item.install
+    }
+    wanted_extras: Dict[str, Set[str]] = {key: set() for key in dependencies}
+    for item in verified:
+        wanted_extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
+    parsed: Dict[str, List[PackagingRequirement]] = {}
+    for key, texts in dependencies.items():
+        parsed[key] = []
+        for text in texts or ():
+            try:
+                parsed[key].append(PackagingRequirement(text))
+            except InvalidRequirement:
+                continue  # a malformed dependency is pip's to complain about
+        for dependency in parsed[key]:
+            wanted_extras.setdefault(canonicalize_name(dependency.name), set()).update(
+                dependency.extras
+            )
+    missing = []
+    for item in verified:
+        for dependency in parsed.get(item.requirement.key, []) if item.install else []:
+            extras = wanted_extras.get(item.requirement.key, set())
+            if dependency.marker is not None and not any(
+                dependency.marker.evaluate(dict(markers, extra=extra))
+                for extra in [""] + sorted(extras)
+            ):
+                continue
+            key = canonicalize_name(dependency.name)
+            if key in provided:
+                # What the requirements provide replaces what is installed.
+                version = provided[key]
+                if version is None or dependency.specifier.contains(version, prereleases=True):
+                    continue
+                missing.append((item, dependency))
+                continue
+            have = installed.get(key)
+            if have is not None:
+                have_version = _parse_version(have)
+                if have_version is not None and dependency.specifier.contains(
+                    have_version, prereleases=True
+                ):
+                    continue
+            missing.append((item, dependency))
+    return missing
+
+
 # --- Commands: install --------------------------------------------------------
 
 
@@ -2929,12 +3060,15 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Failur
     )
 
 
-def target_site_paths(options: InstallOptions) -> Optional[List[str]]:
+def target_site_paths(
+    options: InstallOptions, *, honour_reinstall: bool = True
+) -> Optional[List[str]]:
     """Return where pip will install to, for the already-installed check.
 
-    None means "reinstall everything" (--force-reinstall, --ignore-installed).
+    None means "reinstall everything" (--force-reinstall, --ignore-installed),
+    unless ``honour_reinstall`` is false.
     """
-    if options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
+    if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
         return None
     target = options.pip_value("-t", "--target")
     if target:
@@ -3020,6 +3154,7 @@ class Fetcher:
     cache: ArchiveCache
     warn: Callable[[str], None]
     default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
+    keep_failed: Optional[str] = None
 
     def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
         """Return the verdict for one requirement (never raises for the network)."""
@@ -3111,9 +3246,12 @@ class Fetcher:
             if requirement.hashes.matches(digests):
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
                 return Verified(requirement, path, filename, digests["sha256"], version, install)
+            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
             if first_mismatch is None:
-                first_mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
-            os.remove(path)  # never leave unverified bytes where pip could see them
+                first_mismatch = mismatch
+            if self.keep_failed:
+                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+            _remove_quietly(path)  # never leave unverified bytes where pip could see them
         assert first_mismatch is not None
         return first_mismatch
 
@@ -3132,6 +3270,39 @@ class Fetcher:
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
         return vouched + unknown or [chosen[0]]
+
+
+def keep_failed_archive(
+    path: str, directory: str, mismatch: Mismatch, warn: Callable[[str], None]
+) -> None:
+    """Move an archive that failed verification aside, with a note of why."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        name = os.path.basename(path)
+        destination = os.path.join(directory, name)
+        number = 1
+        while os.path.exists(destination):
+            destination = os.path.join(directory, f"{name}.{number}")
+            number += 1
+        shutil.move(path, destination)
+        expected = [
+            f"{algorithm}:{digest}"
+            for algorithm in mismatch.requirement.hashes.algorithms()
+            for digest in sorted(mismatch.requirement.hashes.allowed(algorithm))
+        ]
+        note = (
+            f"peep {__version__} kept this archive because it failed verification.\n"
+            f"file: {os.path.basename(destination)}\n"
+            f"from: {redact_url(mismatch.url)}\n"
+            f"requirement: {mismatch.requirement.text} ({mismatch.requirement.origin})\n"
+            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
+            + "".join(f"expected: {line}\n" for line in expected)
+            + "".join(f"got: {a}:{d}\n" for a, d in mismatch.got)
+        )
+        with open(destination + ".peep.txt", "w", encoding="utf-8") as stream:
+            stream.write(note)
+    except OSError as exc:
+        warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
 
 
 def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
@@ -3158,6 +3329,50 @@ def verify_all(
             for number, requirement in enumerate(requirements)
         ]
         return [future.result() for future in futures]
+
+
+def omitted_dependency_failures(
+    fetcher: Fetcher,
+    verified: Sequence[Verified],
+    satisfied: Sequence[Satisfied],
+    options: InstallOptions,
+    markers: Mapping[str, str],
+) -> List[Failure]:
+    """Report each dependency nothing provides, with a hash block to paste."""
+    provided: Dict[str, Optional[Version]] = {
+        s.requirement.key: _parse_version(s.version) for s in satisfied
+    }
+    provided.update({v.requirement.key: v.version for v in verified})
+    paths = target_site_paths(options, honour_reinstall=False) or []
+    omitted = find_omitted_dependencies(verified, provided, installed_versions(paths), markers)
+    suggestions = verify_all(
+        fetcher,
+        [
+            Requirement(
+                text=str(dependency.name) + str(dependency.specifier),
+                origin=item.requirement.origin,
+                name=dependency.name,
+                specifier=dependency.specifier,
+                extras=frozenset(dependency.extras),
+            )
+            for item, dependency in omitted
+        ],
+        install=False,
+    )
+    failures: List[Failure] = []
+    for index, (item, dependency) in enumerate(omitted):
+        suggestion = suggestions[index]
+        if isinstance(suggestion, Missing):
+            text = f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}"
+        elif isinstance(suggestion, NotFound):
+            text = "(no file on the indexes satisfies it)"
+        else:
+            text = f"(could not fetch it: {getattr(suggestion, 'reason', suggestion)})"
+        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
+        extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
+        wanted = f"{dependency.name}{extras}{dependency.specifier}"
+        failures.append(OmittedDependency(item.requirement, wanted, needed_by, text))
+    return failures
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Failure]]:
@@ -3284,6 +3499,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             progress,
             ArchiveCache(network.cache_dir, say),
             say,
+            keep_failed=options.keep_failed,
         )
         if to_fetch:
             say(f"peep: verifying {len(to_fetch)} requirement(s)")
@@ -3300,6 +3516,15 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             failures += [v for v in extra if isinstance(v, Failure)]
             if not failures:
                 failures += check_build_dependencies(verified, markers)
+        if not failures:
+            omitted = omitted_dependency_failures(
+                fetcher, verified, satisfied, options, markers
+            )
+            if omitted and options.allow_omitted:
+                say("peep: warning (--allow-omitted): " + format_report(omitted).rsplit(
+                    "\n\nNot proceeding", 1)[0] + "\n")
+            else:
+                failures += omitted
         progress.close()
         if not failures:
             find_links, staging_failures = stage_verified(verified, workdir)
@@ -3356,13 +3581,174 @@ def format_hash_line(algorithm: str, hexdigest: str, style: str) -> str:
     return f"# sha256: {hex_to_peep(hexdigest)}"
 
 
+def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add peep's finder and network options (as ``peep install`` takes them)."""
+    for flags, dest in _FINDER_VALUE_OPTIONS:
+        parser.add_argument(*flags, action=_FinderOption, dest=dest, default=None)
+    for flags, dest in _FINDER_FLAG_OPTIONS:
+        parser.add_argument(*flags, action=_FinderOption, dest=dest, nargs=0, default=None)
+    for flags, dest in _NETWORK_VALUE_OPTIONS:
+        parser.add_argument(*flags, action=_NetworkOption, dest=dest, default=None)
+    parser.add_argument(
+        "--no-cache-dir", action=_NetworkOption, dest="no-cache-dir", nargs=0, default=None
+    )
+
+
+def settings_from_arguments(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> Tuple[FinderSettings, NetworkSettings]:
+    """Settle finder and network settings: pip's configuration, then the command line."""
+    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
+    for name, value in getattr(args, "finder_options", None) or ():
+        finder = finder.with_command_line_option(name, value)
+    return finder, apply_network_options(network, getattr(args, "network_options", None) or ())
+
+
+def _fits_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
+    """Tell whether a file could install on Python ``version`` (sdists always could)."""
+    if not candidate.is_wheel:
+        return True
+    major, minor = version
+    for tag in candidate.tags:
+        if tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"):
+            return True
+        if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}"):
+            tag_minor = tag.interpreter[len(f"cp{major}") :]
+            if tag_minor.isdigit() and int(tag_minor) <= minor:
+                return True
+    return False
+
+
+def _fits_platform(candidate: Candidate, platforms: Sequence[str]) -> bool:
+    if not candidate.is_wheel:
+        return True
+    return any(tag.platform == "any" or tag.platform in platforms for tag in candidate.tags)
+
+
+def select_release_files(
+    candidates: Sequence[Candidate],
+    *,
+    python_versions: Sequence[Tuple[int, int]] = (),
+    platforms: Sequence[str] = (),
+    compatible: bool = False,
+    environment: Optional[Environment] = None,
+) -> List[Candidate]:
+    """Keep the files of a release that pass hashin-style filters."""
+    environment = environment or Environment.current()
+    kept = []
+    for candidate in candidates:
+        if python_versions and not any(_fits_python(candidate, v) for v in python_versions):
+            continue
+        if platforms and not _fits_platform(candidate, platforms):
+            continue
+        if compatible and (
+            (candidate.is_wheel and environment.tag_rank(candidate.tags) is None)
+            or not _python_fits(candidate.requires_python, environment.python_version)
+        ):
+            continue
+        kept.append(candidate)
+    return kept
+
+
+def _python_version_argument(text: str) -> Tuple[int, int]:
+    match = re.fullmatch(r"(\d+)\.(\d+)", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form X.Y (3.11, say)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def hash_release(
+    text: str,
+    args: argparse.Namespace,
+    out: IO[str],
+    err: IO[str],
+) -> int:
+    """Download and hash every file of a pinned release; print one paste-ready block."""
+    try:
+        requirement = parse_requirement(text, COMMAND_LINE)
+    except RequirementsFileError as exc:
+        raise UsageError(f"peep hash: {exc.message}") from exc
+    pinned = requirement.pinned_version()
+    if requirement.name is None or requirement.url is not None or pinned is None:
+        raise UsageError(
+            f"peep hash: {text!r} is neither a file nor a pinned requirement "
+            "(write NAME==VERSION, e.g. requests==2.32.3)"
+        )
+    finder, network = settings_from_arguments(args, os.environ)
+    transport = Transport(finder, network)
+    found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
+    release = [c for c in found if c.version == pinned]
+    chosen = select_release_files(
+        release,
+        python_versions=args.python_version or (),
+        platforms=args.platform or (),
+        compatible=args.compatible,
+    )
+    if not chosen:
+        where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
+        err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
+        return EXIT_FAILED
+    workdir = tempfile.mkdtemp(prefix="peep-")
+    progress = Progress(err, quiet=args.quiet)
+    progress.begin(len(chosen))
+    algorithms = ("sha256", args.algorithm)
+    try:
+
+        def fetch(
+            number: int, candidate: Candidate
+        ) -> Tuple[Candidate, Union[Dict[str, str], str]]:
+            path = os.path.join(workdir, str(number))
+            os.makedirs(path)
+            destination = os.path.join(path, safe_filename(candidate.filename))
+            try:
+                digests = transport.download(candidate.url.split("#", 1)[0], destination,
+                                             algorithms, progress.advance)  # fmt: skip
+            except FetchError as exc:
+                return candidate, str(exc)
+            progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
+            return candidate, digests
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
+            results = list(pool.map(fetch, range(len(chosen)), chosen))
+    finally:
+        progress.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    status = EXIT_OK
+    digests_found = []
+    for candidate, outcome in results:
+        if isinstance(outcome, str):
+            err.write(f"peep hash: {candidate.filename}: {outcome}\n")
+            status = EXIT_FAILED
+            continue
+        advertised = candidate.advertised_hashes()
+        wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
+        if wrong:
+            err.write(
+                f"peep hash: {candidate.filename}: the index says {wrong[0]} "
+                f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
+                "left out (someone may have tampered with it)\n"
+            )
+            status = EXIT_FAILED
+            continue
+        digests_found.append(outcome[args.algorithm])
+    pin = f"{requirement.name}=={pinned}"
+    lines = sorted(dict.fromkeys(digests_found))
+    if args.format == "pip":
+        out.write(pin + "".join(f" \\\n    --hash={args.algorithm}:{d}" for d in lines) + "\n")
+    else:
+        out.write("".join(f"# sha256: {hex_to_peep(d)}\n" for d in lines) + pin + "\n")
+    return status
+
+
 def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Print a hash line for each archive named."""
+    """Print a hash line for each archive, or a block for each pinned release."""
     parser = _ArgumentParser(
         prog="peep hash",
-        description="Print a hash line for each file, to paste above its requirement.",
+        description="Print a hash line for each FILE, to paste above its requirement; or, "
+        "for NAME==VERSION, download every file of that release from the index and print "
+        "one block to paste.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256")
     parser.add_argument(
         "--format",
@@ -3370,6 +3756,26 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         default="peep",
         help="peep: '# sha256: ...' comment lines (the default); pip: '--hash=ALGO:HEX'",
     )
+    parser.add_argument(
+        "--python-version",
+        action="append",
+        type=_python_version_argument,
+        metavar="X.Y",
+        help="for a release: only files that could install on this Python (repeatable)",
+    )
+    parser.add_argument(
+        "--platform",
+        action="append",
+        metavar="TAG",
+        help="for a release: only wheels for this platform tag, and sdists (repeatable)",
+    )
+    parser.add_argument(
+        "--compatible",
+        action="store_true",
+        help="for a release: only files the Python running peep could install",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_finder_arguments(parser)
     args = parser.parse_args(argv)
     if args.format == "peep" and args.algorithm != "sha256":
         raise UsageError(
@@ -3378,6 +3784,9 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         )
     status = EXIT_OK
     for path in args.files:
+        if not os.path.exists(path) and not _looks_like_path(path):
+            status = max(status, hash_release(path, args, out, err))
+            continue
         try:
             digest = hash_file(path, (args.algorithm,))[args.algorithm]
         except OSError as exc:
@@ -3481,7 +3890,7 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
 
 
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Print requirements files with peep's hash comments as pip options."""
+    """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     parser = _ArgumentParser(
         prog="peep port",
         description="Print each file with its '# sha256:' comments rewritten as "
@@ -3489,18 +3898,244 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         "named on stderr if it needs porting too.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--write", action="store_true", help="rewrite each FILE in place, keeping FILE.bak"
+    )
+    mode.add_argument(
+        "--dry-run", action="store_true", help="print a unified diff; change nothing"
+    )
     args = parser.parse_args(argv)
     for index, path in enumerate(args.files):
         try:
             data = read_requirements_source(path)
         except OSError as exc:
             raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
-        ported, notes = port_text(decode_requirements(data, path), path)
-        if len(args.files) > 1:
-            out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
-        out.write(ported)
+        original = decode_requirements(data, path)
+        ported, notes = port_text(original, path)
+        if "\r\n" in original:
+            ported = ported.replace("\n", "\r\n")
+        if args.dry_run:
+            out.writelines(
+                difflib.unified_diff(
+                    original.splitlines(keepends=True),
+                    ported.splitlines(keepends=True),
+                    fromfile=path,
+                    tofile=f"{path} (ported)",
+                )
+            )
+        elif args.write:
+            if ported != original:
+                rewrite_in_place(path, data, ported)
+                err.write(f"peep port: rewrote {path} (the original is in {path}.bak)\n")
+            else:
+                err.write(f"peep port: {path} needs no change\n")
+        else:
+            if len(args.files) > 1:
+                out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
+            out.write(ported)
         for note in notes:
             err.write(f"peep port: {note}\n")
+    return EXIT_OK
+
+
+def rewrite_in_place(path: str, original: bytes, text: str) -> None:
+    """Replace a file's text atomically, after saving its bytes as FILE.bak.
+
+    Only UTF-8 files are rewritten, so that the new file reads as the old did.
+    """
+    try:
+        original.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(
+            path, "is not UTF-8, so peep will not rewrite it; port it to stdout instead"
+        ) from exc
+    prefix = codecs.BOM_UTF8 if original.startswith(codecs.BOM_UTF8) else b""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        with open(path + ".bak", "wb") as backup:
+            backup.write(original)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-port-")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(prefix + text.encode("utf-8"))
+            shutil.copymode(path, temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            _remove_quietly(temporary)
+            raise
+    except OSError as exc:
+        raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
+
+
+# --- Commands: check ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotInstalled(Failure):
+    """A requirement that is not installed at all."""
+
+    order = 1
+    heading = "The following requirements are not installed:"
+
+    def detail(self) -> str:
+        return f"    {self.requirement.text} ({self.requirement.origin})"
+
+
+@dataclass(frozen=True)
+class WrongVersion(Failure):
+    """A requirement installed at a version it does not allow."""
+
+    installed: str = ""
+
+    order = 2
+    heading = "The following requirements are installed at a version they don't allow:"
+
+    def detail(self) -> str:
+        return (
+            f"    {self.requirement.text} ({self.requirement.origin}): "
+            f"{self.installed} is installed"
+        )
+
+
+@dataclass(frozen=True)
+class Unlisted(Failure):
+    """An installed distribution that no requirement names."""
+
+    order = 3
+    heading = "The following installed distributions are named by no requirement:"
+
+    def detail(self) -> str:
+        return f"    {self.requirement.text}"
+
+
+@dataclass(frozen=True)
+class Tampered(Failure):
+    """An installed file whose bytes differ from its distribution's RECORD."""
+
+    path: str = ""
+    problem: str = ""
+
+    order = 4
+    heading = (
+        "The following installed files no longer match the hashes their distribution "
+        "recorded at install time (RECORD). Something changed them after installation: "
+        "find out what before trusting this environment:"
+    )
+
+    def detail(self) -> str:
+        return f"    {self.requirement.text}: {self.path} ({self.problem})"
+
+
+# Always in an environment peep runs in, and never in a requirements file.
+_CHECK_IGNORED = frozenset({"pip"})
+
+
+def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[str, str]]:
+    """Return (path, problem) for each RECORDed file that is gone or changed."""
+    problems = []
+    for entry in distribution.files or []:
+        if entry.hash is None or entry.hash.mode not in hashlib.algorithms_available:
+            continue
+        location = str(distribution.locate_file(entry))
+        try:
+            digest = hash_file(location, (entry.hash.mode,))[entry.hash.mode]
+        except FileNotFoundError:
+            problems.append((str(entry), "missing"))
+            continue
+        except OSError as exc:
+            problems.append((str(entry), f"unreadable: {exc.strerror or exc}"))
+            continue
+        encoded = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode("ascii").rstrip("=")
+        if encoded != entry.hash.value:
+            problems.append(
+                (str(entry), f"{entry.hash.mode} is {encoded}, RECORD says {entry.hash.value}")
+            )
+    return problems
+
+
+def check_environment(
+    requirements: Sequence[Requirement], paths: Sequence[str], *, strict: bool
+) -> Tuple[List[Failure], List[Failure]]:
+    """Compare what is installed in ``paths`` with the requirements.
+
+    Returns (errors, notes): unlisted distributions are errors only when
+    ``strict``.
+    """
+    distributions: Dict[str, importlib.metadata.Distribution] = {}
+    for distribution in importlib.metadata.distributions(path=list(paths)):
+        name = distribution.metadata["Name"]
+        if name:
+            distributions.setdefault(canonicalize_name(name), distribution)
+    errors: List[Failure] = []
+    for requirement in requirements:
+        found = distributions.get(requirement.key)
+        if found is None:
+            errors.append(NotInstalled(requirement))
+            continue
+        wanted = archive_version(requirement) if requirement.url else None
+        version = _parse_version(found.version)
+        if version is None or (
+            wanted is not None and version != wanted
+        ) or not requirement.specifier.contains(version, prereleases=True):
+            errors.append(WrongVersion(requirement, found.version))
+    named = {requirement.key for requirement in requirements}
+    unlisted: List[Failure] = [
+        Unlisted(Requirement(text=f"{d.metadata['Name']}=={d.version}", origin=Origin("")))
+        for key, d in sorted(distributions.items())
+        if key not in named and key not in _CHECK_IGNORED
+    ]
+    for _, distribution in sorted(distributions.items()):
+        label = Requirement(
+            text=f"{distribution.metadata['Name']}=={distribution.version}", origin=Origin("")
+        )
+        errors += [Tampered(label, path, problem) for path, problem in verify_record(distribution)]
+    return (errors + unlisted, []) if strict else (errors, unlisted)
+
+
+def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Report, without installing anything, how an environment differs from its files."""
+    parser = _ArgumentParser(
+        prog="peep check",
+        description="Check an installed environment against requirements files: "
+        "missing or wrong versions, unlisted distributions, and installed files "
+        "changed since installation. Installs nothing.",
+    )
+    parser.add_argument("-r", "--requirement", action="append", required=True, dest="files")
+    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints")
+    location = parser.add_mutually_exclusive_group()
+    location.add_argument("-t", "--target", metavar="DIR", help="check a pip --target directory")
+    location.add_argument("--path", metavar="DIR", help="check the distributions in DIR")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="make installed distributions that no requirement names an error",
+    )
+    args = parser.parse_args(argv)
+    records: List[Requirement] = []
+    sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
+    for path, is_constraint in sources:
+        records += [
+            r for r in parse_requirements_file(path, is_constraint=is_constraint)
+            if isinstance(r, Requirement)
+        ]  # fmt: skip
+    requirements, failures = prepare_requirements(records, marker_environment())
+    directory = args.target or args.path
+    if directory is not None:
+        paths = [os.path.abspath(directory)]
+    else:
+        paths = target_site_paths(InstallOptions((), (), (), (), ())) or []
+    errors, notes = check_environment(
+        [r for r in requirements if r.name], paths, strict=args.strict
+    )
+    errors = failures + errors
+    if notes:
+        err.write(format_report(notes, closing="(Not an error without --strict.)") + "\n")
+    if errors:
+        err.write(format_report(errors, closing="peep check found problems.") + "\n")
+        return EXIT_FAILED
+    out.write(f"peep check: all {len(requirements)} requirement(s) are installed as written, "
+              "and every installed file matches its RECORD.\n")  # fmt: skip
     return EXIT_OK
 
 
@@ -3536,6 +4171,7 @@ def command_fall_through(argv: Sequence[str]) -> int:
 
 PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = {
     "install": command_install,
+    "check": command_check,
     "hash": command_hash,
     "port": command_port,
 }
@@ -3548,7 +4184,12 @@ Usage:
                          download, verify against the hashes in FILE, then install
   peep hash FILE...      print a '# sha256:' line for each archive
                          (--algorithm sha256|sha384|sha512, --format peep|pip)
+  peep hash NAME==VER    download every file of a release; print one block to paste
+                         (--python-version X.Y, --platform TAG, --compatible)
+  peep check -r FILE     report how the installed environment differs from FILE,
+                         and installed files changed since installation
   peep port FILE...      print FILE with its '# sha256:' comments as pip --hash options
+                         (--write: rewrite in place, keeping FILE.bak; --dry-run: diff)
   peep --version         print peep's and pip's versions
 
 Every other command and option is pip's: peep hands it to pip unchanged.

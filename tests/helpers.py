@@ -149,6 +149,7 @@ def sdist_bytes(
     extra_build_requires: Sequence[str] = (),
     pyproject: Optional[str] = None,
     payload: str = "",
+    pkg_info: Optional[str] = None,
 ) -> Tuple[str, bytes]:
     """Return (filename, bytes) of an sdist whose in-tree backend drops a telltale."""
     dist = name.replace("-", "_")
@@ -161,7 +162,9 @@ def sdist_bytes(
             'backend-path = ["."]\n'
         )
     files = {
-        f"{root}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{root}/PKG-INFO": (
+            pkg_info or f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        ).encode(),
         f"{root}/pyproject.toml": pyproject.encode(),
         f"{root}/fixture_backend.py": _BACKEND.format(
             name=name,
