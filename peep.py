@@ -71,6 +71,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import site
 import socket
 import ssl
@@ -86,6 +87,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import (
@@ -196,6 +198,19 @@ class RequirementsFileError(PeepError):
         super().__init__(f"{origin}: {message}")
         self.origin = origin
         self.message = message
+
+
+class Interrupted(BaseException):
+    """A signal asked peep to stop (a BaseException, like KeyboardInterrupt).
+
+    Raised in the main thread so that every ``finally`` runs: temporary
+    directories go, and the cache keeps only whole files.
+    """
+
+    def __init__(self, signum: int, *, during_pip: bool = False) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.during_pip = during_pip
 
 
 class InvalidHash(ValueError):
@@ -450,7 +465,17 @@ def _decode_as(data: bytes, encoding: str, source: str) -> str:
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.
 
 _HASH_COMMENT_RE = re.compile(r"^\s*#\s+sha256:\s+(\S+)\s*(#.*)?$")
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+# pip strips r"(^|\s+)#.*$"; searched for, that pattern takes quadratic time
+# on a long run of spaces. These find the same '#' in linear time: one at
+# the start of the line or just after whitespace.
+_COMMENT_LINE_RE = re.compile(r"\s*#")
+_COMMENT_START_RE = re.compile(r"(?:^|(?<=\s))#")
+
+
+def strip_comment(text: str) -> str:
+    """Remove a comment the way pip does: from a '#' at line start or after whitespace."""
+    match = _COMMENT_START_RE.search(text)
+    return text[: match.start()] if match else text
 _ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
@@ -505,7 +530,7 @@ def _join_continuations(
             pending.clear()
 
     for line in lines:
-        if isinstance(line, HashComment) or _COMMENT_RE.match(line.text):
+        if isinstance(line, HashComment) or _COMMENT_LINE_RE.match(line.text):
             yield from flush()
             yield line
         elif line.text.endswith("\\"):
@@ -527,7 +552,7 @@ def _clean_lines(
         if isinstance(line, HashComment):
             yield line
             continue
-        text = _COMMENT_RE.sub("", line.text).strip()
+        text = strip_comment(line.text).strip()
         if not text:
             continue
 
@@ -654,7 +679,7 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
 # Step 8: the requirement itself.
 
 _EGG_RE = re.compile(r"^([A-Za-z0-9._-]+)")
-_EXTRAS_RE = re.compile(r"^(.+?)(\[[^\]]*\])$")
+
 
 
 def _is_url(text: str) -> bool:
@@ -774,9 +799,10 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
     if _is_url(body):
         return _link_requirement(text, body, origin, name=None, extras=frozenset(), marker=marker)
     path, extras_text = body, ""
-    extras_match = _EXTRAS_RE.match(body)
-    if extras_match and _looks_like_path(extras_match.group(1)):
-        path, extras_text = extras_match.groups()
+    bracket = body.rfind("[")
+    if body.endswith("]") and bracket > 0 and "]" not in body[bracket:-1]:
+        if _looks_like_path(body[:bracket]):
+            path, extras_text = body[:bracket], body[bracket:]
     extras = frozenset(e.strip() for e in extras_text.strip("[]").split(",") if e.strip())
     if _looks_like_path(path) and os.path.isdir(path):
         return _link_requirement(
@@ -876,6 +902,9 @@ def read_requirements_source(location: str) -> bytes:
         return stream.read()
 
 
+MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack
+
+
 def _nested_location(including: str, name: str) -> str:
     """Resolve a ``-r``/``-c`` argument relative to the file that names it."""
     if _is_url(name):
@@ -903,6 +932,11 @@ def parse_requirements_file(
     Errors name the file and line; a ``-r`` cycle names both files.
     """
     environ = os.environ if environ is None else environ
+    if len(_chain) >= MAX_NESTING:
+        raise RequirementsFileError(
+            _included_at or location,
+            f"requirements files are nested more than {MAX_NESTING} deep here",
+        )
     identity = _identity(location)
     for previous_identity, previous_location in _chain:
         if previous_identity == identity:
@@ -1596,6 +1630,8 @@ def parse_html_links(
         if not href or not wanted(_href_filename(href)):
             continue
         url = urllib.parse.urljoin(base, href)
+        if not _link_allowed(page_url, url):
+            continue
         links.append(
             Link(
                 url=url,
@@ -1605,6 +1641,19 @@ def parse_html_links(
             )
         )
     return links
+
+
+def _link_allowed(page_url: str, link_url: str) -> bool:
+    """Tell whether a page may send peep to a link.
+
+    A remote page may point only at http(s) URLs: never at the local disk
+    (file:) nor at javascript:, data: and the like. A local page may point
+    at local files too.
+    """
+    page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
+    link_scheme = urllib.parse.urlsplit(link_url).scheme.lower()
+    allowed = ("http", "https") if page_scheme in ("http", "https") else ("http", "https", "file")
+    return link_scheme in allowed
 
 
 def _href_filename(href: str) -> str:
@@ -1635,6 +1684,8 @@ def parse_json_links(
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
         if not wanted(_href_filename(entry["url"])):
+            continue
+        if not _link_allowed(page_url, urllib.parse.urljoin(page_url, entry["url"])):
             continue
         yanked = entry.get("yanked", False)
         hashes = entry.get("hashes")
@@ -1979,13 +2030,11 @@ class Transport:
         finder: FinderSettings,
         network: NetworkSettings = NetworkSettings(),
         environ: Optional[Mapping[str, str]] = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.finder = finder
         self.network = network
         self.environ = os.environ if environ is None else environ
-        self.sleep = sleep
+        self.cancelled = threading.Event()
         self.credentials = _url_credentials(finder)
         self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
         self._lock = threading.Lock()
@@ -2037,8 +2086,18 @@ class Transport:
         token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
         return f"Basic {token}"
 
+    def cancel(self) -> None:
+        """Stop every download and retry in progress, at its next chunk."""
+        self.cancelled.set()
+
+    def _pause(self, seconds: float) -> None:
+        if self.cancelled.wait(seconds):
+            raise FetchError("cancelled")
+
     def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
+        if self.cancelled.is_set():
+            raise FetchError("cancelled")
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "file":
             try:
@@ -2059,8 +2118,12 @@ class Transport:
         authorization = self._authorization(parts)
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
         for attempt in range(self.network.retries + 1):
+            # Archives are hashed exactly as sent (as pip does): never ask for
+            # them compressed. Index pages may come gzipped; read_links decodes.
+            encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
             request = urllib.request.Request(
-                bare_url, headers={"User-Agent": USER_AGENT, "Accept": accept}
+                bare_url,
+                headers={"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": encoding},
             )
             if authorization:
                 request.add_unredirected_header("Authorization", authorization)
@@ -2071,14 +2134,14 @@ class Transport:
                 )
             except urllib.error.HTTPError as exc:
                 if exc.code in _RETRY_STATUSES and not last:
-                    self.sleep(_backoff(attempt, exc.headers.get("Retry-After")))
+                    self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
                     continue
                 raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
             except PeepError:
                 raise
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 if not last:
-                    self.sleep(_backoff(attempt))
+                    self._pause(_backoff(attempt))
                     continue
                 reason = getattr(exc, "reason", None) or exc
                 raise FetchError(f"{redact_url(url)}: {reason}") from exc
@@ -2104,7 +2167,7 @@ class Transport:
                 _remove_quietly(destination)
                 if attempt == self.network.retries:
                     raise FetchError(str(exc)) from exc
-                self.sleep(_backoff(attempt))
+                self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download_once(
@@ -2116,6 +2179,8 @@ class Transport:
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
                 def write(chunk: memoryview) -> None:
+                    if self.cancelled.is_set():
+                        raise FetchError("cancelled")
                     sink.write(chunk)
                     if expected_length is not None and sink.tell() > expected_length:
                         raise _BodyError(
@@ -2220,9 +2285,23 @@ def read_links(
         final_url = getattr(response, "url", url) or url
         headers = getattr(response, "headers", None)
         content_type = headers.get("Content-Type", "") if headers is not None else ""
+        if headers is not None and "gzip" in headers.get("Content-Encoding", "").lower():
+            data = _gunzip_capped(data, MAX_PAGE_BYTES, url)
     if "application/vnd.pypi.simple.v1+json" in content_type:
         return parse_json_links(data, final_url, wanted)
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
+
+
+def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
+    """Decompress a gzip body, refusing to grow past ``limit`` (no gzip bombs)."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        result = decompressor.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise FetchError(f"{redact_url(url)}: gzip body that does not decompress ({exc})") from exc
+    if len(result) > limit or decompressor.unconsumed_tail:
+        raise FetchError(f"{redact_url(url)} decompresses to more than {limit} bytes")
+    return result
 
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
@@ -3323,12 +3402,20 @@ def verify_all(
     workers = min(8, len(requirements))
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    try:
         futures = [
             pool.submit(fetcher.verify, offset + number, requirement, install=install)
             for number, requirement in enumerate(requirements)
         ]
         return [future.result() for future in futures]
+    except BaseException:
+        # Interrupted: stop the downloads in flight, then let cleanup run.
+        fetcher.transport.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def omitted_dependency_failures(
@@ -3441,11 +3528,23 @@ def run_pip(command: Sequence[str], err: IO[str]) -> Tuple[int, str]:
     )
     tail: List[str] = []
     assert process.stderr is not None
-    for line in process.stderr:
-        err.write(line)
-        err.flush()
-        tail = (tail + [line])[-200:]
-    return process.wait(), "".join(tail)
+    try:
+        for line in process.stderr:
+            err.write(line)
+            err.flush()
+            tail = (tail + [line])[-200:]
+        return process.wait(), "".join(tail)
+    except BaseException as exc:
+        # Stop pip as well, and wait for it, so that nothing outlives peep.
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        raise Interrupted(signum, during_pip=True) from exc
 
 
 def explain_pip_failure(status: int, stderr_tail: str) -> str:
@@ -3709,7 +3808,11 @@ def hash_release(
             return candidate, digests
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
-            results = list(pool.map(fetch, range(len(chosen)), chosen))
+            try:
+                results = list(pool.map(fetch, range(len(chosen)), chosen))
+            except BaseException:
+                transport.cancel()  # interrupted: stop the downloads in flight
+                raise
     finally:
         progress.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -3799,7 +3902,6 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 # --- Commands: port -----------------------------------------------------------
 
-_TRAILING_COMMENT_RE = re.compile(r"\s+#.*$")
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
@@ -3853,9 +3955,8 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
 
 def _with_hash_lines(last_line: str, hexdigests: Sequence[str]) -> List[str]:
     """Append ``--hash`` continuation lines to a requirement's last line."""
-    trailing = _TRAILING_COMMENT_RE.search(last_line)
-    code = last_line[: trailing.start()] if trailing else last_line
-    comment = trailing.group(0).strip() if trailing else ""
+    code = strip_comment(last_line)
+    comment = last_line[len(code) :].strip() if code.strip() else ""
     code = code.rstrip()
     if code.endswith("\\"):  # a continuation that a comment line ended
         code = code.rstrip("\\").rstrip()
@@ -4248,9 +4349,32 @@ def bug_report(argv: Sequence[str]) -> str:
     )
 
 
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def interruption_message(exc: BaseException) -> str:
+    """Say what an interruption left behind."""
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    name = signal.Signals(signum).name
+    if isinstance(exc, Interrupted) and exc.during_pip:
+        return (
+            f"peep: interrupted ({name}) while pip was installing; pip was stopped too. "
+            "Some packages may already be installed: run peep again to finish."
+        )
+    return (
+        f"peep: interrupted ({name}); nothing was installed, temporary files were "
+        "removed, and the cache holds only whole, verified files."
+    )
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run peep with ``argv`` (default: the process's) and return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM would otherwise end the process without running cleanup.
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         return run(argv, sys.stdout, sys.stderr)
     except _EarlyExit as exc:
@@ -4258,12 +4382,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except PeepError as exc:
         sys.stderr.write(f"{exc}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("peep: interrupted; nothing more was done.\n")
-        return EXIT_FAILED
+    except (Interrupted, KeyboardInterrupt) as exc:
+        sys.stderr.write("\n" + interruption_message(exc) + "\n")
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        return 128 + int(signum)
     except Exception:
         sys.stderr.write(bug_report(argv))
         return EXIT_BUG
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,9 @@ _telltale_dir = os.environ.get({telltale_env!r})
 if _telltale_dir:
     with open(os.path.join(_telltale_dir, NAME + "-" + VERSION + ".ran"), "w") as f:
         f.write("build code ran\\n")
+if os.environ.get("PEEP_TEST_BUILD_SLEEP"):
+    import time
+    time.sleep(float(os.environ["PEEP_TEST_BUILD_SLEEP"]))
 
 
 def get_requires_for_build_wheel(config_settings=None):
