@@ -86,6 +86,7 @@ import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -368,6 +369,18 @@ class Origin:
 COMMAND_LINE = Origin("the command line")
 
 
+def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> bool:
+    """Evaluate a marker; raise ValueError, saying why, if it cannot be evaluated.
+
+    Some markers parse but fail to compare (``python_version ~= "3"``);
+    packaging raises assorted errors for those.
+    """
+    try:
+        return bool(marker.evaluate(dict(environment) if environment else None))
+    except Exception as exc:  # noqa: BLE001 - packaging's errors vary by version
+        raise ValueError(f"marker {str(marker)!r} cannot be evaluated here ({exc})") from exc
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One requirement as written, with everything peep needs to verify it.
@@ -398,7 +411,11 @@ class Requirement:
         """Tell whether the marker (if any) is true for ``environment``."""
         if self.marker is None:
             return True
-        return bool(self.marker.evaluate(dict(environment) if environment else None))
+        try:
+            return marker_applies(self.marker, environment)
+        except ValueError as exc:
+            raise RequirementsFileError(self.origin, str(exc)) from exc
+
 
     def pinned_version(self) -> Optional[Version]:
         """Return the version an ``==`` (or ``===``) specifier pins, if one does."""
@@ -936,6 +953,10 @@ def parse_requirements_file(
         raise RequirementsFileError(
             _included_at or location,
             f"requirements files are nested more than {MAX_NESTING} deep here",
+        )
+    if "\x00" in location:
+        raise RequirementsFileError(
+            _included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
         )
     identity = _identity(location)
     for previous_identity, previous_location in _chain:
@@ -1944,6 +1965,22 @@ class _Resolver:
     def __init__(self) -> None:
         self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+
+    def track(self, sock: socket.socket) -> None:
+        """Remember a socket so that abort() can unblock whoever waits on it."""
+        with self._lock:
+            self._sockets.add(sock)
+
+    def abort(self) -> None:
+        """Shut down every socket still open, waking any thread blocked on one."""
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
 
     def create_connection(
         self,
@@ -1960,6 +1997,7 @@ class _Resolver:
         error: Optional[OSError] = None
         for family, kind, protocol, _, sockaddr in infos:
             sock = socket.socket(family, kind, protocol)
+            self.track(sock)
             try:
                 if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
                     sock.settimeout(timeout)
@@ -1973,6 +2011,28 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
+class _HTTPConnection(http.client.HTTPConnection):
+    """A connection whose sockets come from, and are known to, a _Resolver."""
+
+    resolver: _Resolver
+
+    def connect(self) -> None:
+        self._create_connection = self.resolver.create_connection
+        super().connect()
+        self.resolver.track(self.sock)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """The TLS kind: the wrapped socket is tracked too, once made."""
+
+    resolver: _Resolver
+
+    def connect(self) -> None:
+        self._create_connection = self.resolver.create_connection
+        super().connect()
+        self.resolver.track(self.sock)
+
+
 class _HTTPHandler(urllib.request.HTTPHandler):
     def __init__(self, resolver: _Resolver) -> None:
         super().__init__()
@@ -1980,8 +2040,8 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            made = http.client.HTTPConnection(host, **kwargs)
-            made._create_connection = self.resolver.create_connection  # type: ignore[attr-defined]
+            made = _HTTPConnection(host, **kwargs)
+            made.resolver = self.resolver
             return made
 
         return self.do_open(connection, req)
@@ -1995,8 +2055,8 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         def connection(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
-            made = http.client.HTTPSConnection(host, **kwargs)
-            made._create_connection = self.resolver.create_connection  # type: ignore[attr-defined]
+            made = _HTTPSConnection(host, **kwargs)
+            made.resolver = self.resolver
             return made
 
         return self.do_open(connection, req, context=self.context)
@@ -2087,8 +2147,9 @@ class Transport:
         return f"Basic {token}"
 
     def cancel(self) -> None:
-        """Stop every download and retry in progress, at its next chunk."""
+        """Stop every download and retry in progress, now."""
         self.cancelled.set()
+        self._resolver.abort()
 
     def _pause(self, seconds: float) -> None:
         if self.cancelled.wait(seconds):
@@ -2140,6 +2201,10 @@ class Transport:
             except PeepError:
                 raise
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                if isinstance(reason, ssl.SSLCertVerificationError) or self.cancelled.is_set():
+                    # A certificate that fails today fails again in a second.
+                    raise FetchError(f"{redact_url(url)}: {reason}") from exc
                 if not last:
                     self._pause(_backoff(attempt))
                     continue
@@ -2876,7 +2941,8 @@ def check_build_dependencies(
                 )
                 continue
             environment = dict(marker_environment, extra="")
-            if needed.marker is not None and not needed.marker.evaluate(environment):
+            marker = needed.marker
+            if marker is not None and not _metadata_marker_applies(marker, environment):
                 continue
             key = canonicalize_name(needed.name)
             if not any(
@@ -2931,6 +2997,14 @@ def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
         if version is None or version < Version("2.2") or "requires-dist" in dynamic:
             return None
     return tuple(str(value) for value in message.get_all("Requires-Dist") or [])
+
+
+def _metadata_marker_applies(marker: Marker, environment: Mapping[str, str]) -> bool:
+    """Evaluate a marker from a package's metadata; one that cannot be is skipped."""
+    try:
+        return marker_applies(marker, environment)
+    except ValueError:
+        return False  # the package's metadata is broken; pip skips such a line too
 
 
 def _wheel_metadata(path: str) -> Optional[bytes]:
@@ -3003,7 +3077,7 @@ def find_omitted_dependencies(
         for dependency in parsed.get(item.requirement.key, []) if item.install else []:
             extras = wanted_extras.get(item.requirement.key, set())
             if dependency.marker is not None and not any(
-                dependency.marker.evaluate(dict(markers, extra=extra))
+                _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
                 for extra in [""] + sorted(extras)
             ):
                 continue

@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 import trustme
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import peep
@@ -349,6 +349,7 @@ TOKENS = st.sampled_from([
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.lists(TOKENS, max_size=40).map("".join) | st.text(max_size=200))
+@example(text="-r\x00")  # once crashed os.path.realpath
 def test_parser_and_port_never_crash(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.txt"
     path.write_text(text, encoding="utf-8", errors="surrogatepass") if "\ud800" not in text else None

@@ -330,7 +330,7 @@ def test_every_problem_is_reported_at_once_in_a_fixed_order(deploy: Deploy) -> N
         f"# sha256: {peep_hash(b'x')}\nnowhere==1.0\n"  # not found
         f"# sha256: {peep_hash(b'x')}\nbroken==1.0\n"  # download error
     )
-    result = deploy.install()
+    result = deploy.install("--retries", "1")
     assert result.returncode == 1
     headings = [
         "THE FOLLOWING PACKAGES DIDN'T MATCH",

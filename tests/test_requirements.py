@@ -314,6 +314,16 @@ def test_pinned_version(tmp_path: Path, text: str, version: Optional[str]) -> No
     assert (str(pinned) if pinned else None) == version
 
 
+@pytest.mark.parametrize("marker", ['python_version ~= "3"', 'os_name === "posix"', 'platform_release ~= "x"'])
+def test_markers_that_cannot_be_evaluated_name_the_line(tmp_path: Path, marker: str) -> None:
+    [record] = parse(tmp_path, f"\n\nfoo==1.0 ; {marker}\n")
+    assert isinstance(record, peep.Requirement)
+    with pytest.raises(peep.RequirementsFileError) as info:
+        record.applies(peep.marker_environment())
+    assert str(info.value).startswith(f"{tmp_path / 'requirements.txt'} line 3: marker ")
+    assert "cannot be evaluated here" in str(info.value)
+
+
 def test_split_requirement_and_options_keeps_quotes_in_markers() -> None:
     assert peep.split_requirement_and_options("foo; os_name == 'x y' --hash=sha256:ab") == (
         "foo; os_name == 'x y'",
