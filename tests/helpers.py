@@ -40,6 +40,11 @@ def peep_hash(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
 
 
+def block(data: bytes, line: str) -> str:
+    """A requirement line with a peep hash comment for ``data`` above it."""
+    return f"# sha256: {peep_hash(data)}\n{line}\n"
+
+
 def _record_line(path: str, data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
     return f"{path},sha256={digest},{len(data)}"

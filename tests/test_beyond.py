@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-
-import peep
 from helpers import (
     LoopbackIndex,
+    block,
     hermetic_env,
     installed_in,
     peep_hash,
@@ -21,9 +20,7 @@ from helpers import (
     wheel_bytes,
 )
 
-
-def block(data: bytes, line: str) -> str:
-    return f"# sha256: {peep_hash(data)}\n{line}\n"
+import peep
 
 
 def install(tmp_path: Path, index: LoopbackIndex, *extra: str) -> subprocess.CompletedProcess:

@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import peep
 from conftest import venv_python
 from helpers import (
     LoopbackIndex,
@@ -21,6 +19,8 @@ from helpers import (
     sha256_hex,
     wheel_bytes,
 )
+
+import peep
 
 # --- hash ---------------------------------------------------------------------------
 
@@ -309,3 +309,11 @@ def test_embedded_copy_runs_in_a_venv_with_only_pip(tmp_path: Path, bare_venv: P
         cwd=elsewhere, capture_output=True, text=True, env=hermetic_env(),
     )
     assert vendored.stdout.strip() == "pip._vendor.packaging.version", vendored.stderr
+
+
+def test_setup_py_takes_its_version_from_peep_py_without_importing_it(tmp_path: Path) -> None:
+    root = Path(peep.__file__).parent
+    result = subprocess.run([sys.executable, str(root / "setup.py"), "--version"], cwd=tmp_path,
+                            capture_output=True, text=True, env=hermetic_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == peep.__version__

@@ -20,12 +20,11 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import trustme
-
-import peep
 from conftest import venv_python
 from helpers import (
     PEEP,
     LoopbackIndex,
+    block,
     hermetic_env,
     installed_in,
     peep_hash,
@@ -33,9 +32,7 @@ from helpers import (
     wheel_bytes,
 )
 
-
-def block(data: bytes, line: str) -> str:
-    return f"# sha256: {peep_hash(data)}\n{line}\n"
+import peep
 
 
 def write_requirements(tmp_path: Path, text: str) -> Path:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pytest
+from helpers import sdist_bytes
 
 import peep
-from helpers import sdist_bytes
 
 # --- Finder settings ------------------------------------------------------------------
 

@@ -19,22 +19,22 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 import trustme
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-
-import peep
 from helpers import (
     PEEP,
     TELLTALE_ENV,
     LoopbackIndex,
+    block,
     hermetic_env,
     installed_in,
-    peep_hash,
     run_peep,
     sdist_bytes,
     sha256_hex,
     wheel_bytes,
 )
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import peep
 
 # --- A sandbox that notices stray writes ------------------------------------------
 
@@ -79,10 +79,6 @@ class Sandbox:
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
     return Sandbox(tmp_path)
-
-
-def block(data: bytes, line: str) -> str:
-    return f"# sha256: {peep_hash(data)}\n{line}\n"
 
 
 def respond(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import pytest
-
-import peep
 from conftest import venv_python
 from helpers import (
     ROOT,
     TELLTALE_ENV,
     LoopbackIndex,
+    block,
     hermetic_env,
     installed_in,
     peep_hash,
@@ -30,6 +29,8 @@ from helpers import (
     sha256_hex,
     wheel_bytes,
 )
+
+import peep
 
 
 class Deploy:
@@ -63,10 +64,6 @@ class Deploy:
 @pytest.fixture
 def deploy(tmp_path: Path, index: LoopbackIndex) -> Deploy:
     return Deploy(tmp_path, index)
-
-
-def block(data: bytes, line: str) -> str:
-    return f"# sha256: {peep_hash(data)}\n{line}\n"
 
 
 # --- Success ----------------------------------------------------------------------
