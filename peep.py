@@ -54,6 +54,7 @@ import base64
 import codecs
 import concurrent.futures
 import configparser
+import csv
 import dataclasses
 import difflib
 import email.parser
@@ -4207,25 +4208,31 @@ _CHECK_IGNORED = frozenset({"pip"})
 
 
 def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[str, str]]:
-    """Return (path, problem) for each RECORDed file that is gone or changed."""
+    """Return (path, problem) for each RECORDed file that is gone or changed.
+
+    RECORD is read directly: Distribution.files leaves out missing files
+    since Python 3.12, and a missing file is exactly what this must report.
+    """
     problems = []
-    for entry in distribution.files or []:
-        if entry.hash is None or entry.hash.mode not in hashlib.algorithms_available:
+    record = distribution.read_text("RECORD") or ""
+    for row in csv.reader(record.splitlines()):
+        if len(row) < 2 or not row[1] or "=" not in row[1]:
+            continue  # RECORD itself, and .pyc files, carry no hash
+        path, (mode, _, expected) = row[0], row[1].partition("=")
+        if mode not in hashlib.algorithms_available:
             continue
-        location = str(distribution.locate_file(entry))
+        location = str(distribution.locate_file(path))
         try:
-            digest = hash_file(location, (entry.hash.mode,))[entry.hash.mode]
+            digest = hash_file(location, (mode,))[mode]
         except FileNotFoundError:
-            problems.append((str(entry), "missing"))
+            problems.append((path, "missing"))
             continue
         except OSError as exc:
-            problems.append((str(entry), f"unreadable: {exc.strerror or exc}"))
+            problems.append((path, f"unreadable: {exc.strerror or exc}"))
             continue
         encoded = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode("ascii").rstrip("=")
-        if encoded != entry.hash.value:
-            problems.append(
-                (str(entry), f"{entry.hash.mode} is {encoded}, RECORD says {entry.hash.value}")
-            )
+        if encoded != expected:
+            problems.append((path, f"{mode} is {encoded}, RECORD says {expected}"))
     return problems
 
 
