@@ -909,10 +909,13 @@ def _apply_requirement_options(
 
 
 def read_requirements_source(location: str) -> bytes:
-    """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL."""
+    """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL.
+
+    URLs are fetched under the same rules as archives (see Transport): a
+    requirements file holds the hashes, so it must not travel unprotected.
+    """
     if _is_url(location) and not location.lower().startswith("file:"):
-        with urllib.request.urlopen(location, timeout=60) as response:  # noqa: S310
-            return response.read()  # type: ignore[no-any-return]
+        return fetch_requirements_file(Transport(FinderSettings()), location)
     path = location
     if location.lower().startswith("file:"):
         path = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
@@ -969,7 +972,7 @@ def parse_requirements_file(
             )
     try:
         data = reader(location)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, PeepError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise RequirementsFileError(
             _included_at or location, f"Could not open requirements file {location!r}: {reason}"
@@ -2370,6 +2373,12 @@ def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
     return result
 
 
+def fetch_requirements_file(transport: Transport, url: str) -> bytes:
+    """Fetch a requirements file named by an HTTP(S) URL, within the page size cap."""
+    with transport.open(url, accept="text/plain, */*") as response:
+        return _read_capped(response, MAX_PAGE_BYTES, url)
+
+
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     """Read a whole response in chunks, refusing more than ``limit`` bytes."""
     chunks: List[bytes] = []
@@ -3117,11 +3126,21 @@ def load_requirements(
     for name, value in options.finder_options:
         settings = settings.with_command_line_option(name, value)
     network = apply_network_options(network, options.network_options)
+    # Requirements files named by URL are fetched with the same TLS, proxy,
+    # trusted-host and credential rules as everything else.
+    transport = Transport(settings, network)
+
+    def reader(location: str) -> bytes:
+        if _is_url(location) and not location.lower().startswith("file:"):
+            return fetch_requirements_file(transport, location)
+        return read_requirements_source(location)
     requirements = list(options.requirements)
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
     for path, is_constraint in sources:
-        for record in parse_requirements_file(path, environ=environ, is_constraint=is_constraint):
+        for record in parse_requirements_file(
+            path, environ=environ, is_constraint=is_constraint, reader=reader
+        ):
             if isinstance(record, FileOption):
                 settings = settings.with_option(record.name, record.value)
             else:

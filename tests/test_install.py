@@ -492,3 +492,32 @@ def test_example_requirements_file_parses_and_is_fully_hashed() -> None:
     records = list(peep.parse_requirements_file(str(ROOT / "examples" / "requirements.txt"), environ={}))
     requirements = [r for r in records if isinstance(r, peep.Requirement)]
     assert requirements and all(r.hashes and r.pinned_version() for r in requirements)
+
+
+def test_requirements_file_by_url_goes_through_the_same_rules(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    remote = block(wheel.data, "alpha==1.0").encode()
+
+    def serve(handler):  # type: ignore[no-untyped-def]
+        if handler.path == "/reqs/remote.txt":
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(remote)))
+            handler.end_headers()
+            handler.wfile.write(remote)
+            return True
+        return False
+
+    deploy.index.hook = serve
+    deploy.write(f"-r http://127.0.0.1:{deploy.index.port}/reqs/remote.txt\n")
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+    # Plain HTTP to anywhere but loopback is refused: it would carry the hashes.
+    deploy.write("\n-r http://peep-test.invalid/reqs.txt\n")
+    result = deploy.install()
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"{deploy.requirements} line 2: Could not open requirements file "
+        "'http://peep-test.invalid/reqs.txt': refusing plain-HTTP http://peep-test.invalid/reqs.txt"
+    )
