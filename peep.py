@@ -3067,9 +3067,6 @@ def find_omitted_dependencies(
     dependencies = {
         item.requirement.key: read_dependencies(item) for item in verified if item.install
     }
-    wanted_extras: Dict[str, Set[str]] = {key: set() for key in dependencies}
-    for item in verified:
-        wanted_extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
     parsed: Dict[str, List[PackagingRequirement]] = {}
     for key, texts in dependencies.items():
         parsed[key] = []
@@ -3078,18 +3075,32 @@ def find_omitted_dependencies(
                 parsed[key].append(PackagingRequirement(text))
             except InvalidRequirement:
                 continue  # a malformed dependency is pip's to complain about
-        for dependency in parsed[key]:
-            wanted_extras.setdefault(canonicalize_name(dependency.name), set()).update(
-                dependency.extras
-            )
+    wanted_extras: Dict[str, Set[str]] = {key: set() for key in dependencies}
+    for item in verified:
+        wanted_extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
+
+    def applies(dependency: PackagingRequirement, extras: Set[str]) -> bool:
+        return dependency.marker is None or any(
+            _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
+            for extra in [""] + sorted(extras)
+        )
+
+    # Extras flow along dependencies that apply, and they in turn make more
+    # dependencies apply: repeat until nothing changes (extras are finite).
+    changed = True
+    while changed:
+        changed = False
+        for key, requirements in parsed.items():
+            for dependency in requirements:
+                if dependency.extras and applies(dependency, wanted_extras.get(key, set())):
+                    target = wanted_extras.setdefault(canonicalize_name(dependency.name), set())
+                    if not set(dependency.extras) <= target:
+                        target.update(dependency.extras)
+                        changed = True
     missing = []
     for item in verified:
         for dependency in parsed.get(item.requirement.key, []) if item.install else []:
-            extras = wanted_extras.get(item.requirement.key, set())
-            if dependency.marker is not None and not any(
-                _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
-                for extra in [""] + sorted(extras)
-            ):
+            if not applies(dependency, wanted_extras.get(item.requirement.key, set())):
                 continue
             key = canonicalize_name(dependency.name)
             if key in provided:

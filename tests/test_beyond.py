@@ -82,6 +82,22 @@ def test_extras_bring_their_dependencies(tmp_path: Path, index: LoopbackIndex) -
     assert "fast, needed by alpha==1.0" in result.stderr
 
 
+def test_extras_flow_only_along_dependencies_that_apply(tmp_path: Path, index: LoopbackIndex) -> None:
+    # As in real metadata: celery has "kombu[msgpack]; extra == 'msgpack'" and
+    # kombu has "msgpack==1.0; extra == 'msgpack'". Without celery[msgpack],
+    # msgpack is not needed.
+    celery = index.add(wheel_bytes("celery", "1.0", requires=["kombu", 'kombu[msgpack]; extra == "msgpack"']))
+    kombu = index.add(wheel_bytes("kombu", "1.0", requires=['msgpack==1.0; extra == "msgpack"']))
+    index.add(wheel_bytes("msgpack", "1.0"))
+    (tmp_path / "r.txt").write_text(block(celery.data, "celery==1.0") + block(kombu.data, "kombu==1.0"))
+    result = install(tmp_path, index)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "r.txt").write_text(block(celery.data, "celery[msgpack]==1.0") + block(kombu.data, "kombu==1.0"))
+    result = install(tmp_path, index, "--force-reinstall")
+    assert result.returncode == 1
+    assert "msgpack==1.0, needed by kombu==1.0" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("pkg_info", "checked"),
     [
