@@ -96,6 +96,17 @@ def page(*hrefs: str) -> bytes:
     return ("<html><body>" + "".join(f'<a href="{h}">x</a>' for h in hrefs) + "</body></html>").encode()
 
 
+def on_files(index: LoopbackIndex, answer: Callable[[BaseHTTPRequestHandler], None]) -> None:
+    """Have the index answer every request for an archive with ``answer``."""
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        if handler.path.startswith("/files/"):
+            answer(handler)
+            return True
+        return False
+
+    index.hook = hook
+
+
 def serve_page(index: LoopbackIndex, project: str, body: bytes, headers: Optional[Dict[str, str]] = None) -> None:
     previous = index.hook
 
@@ -147,13 +158,8 @@ def test_unsafe_name_in_a_url_requirement_is_refused(sandbox: Sandbox, index: Lo
 def test_content_disposition_is_ignored(sandbox: Sandbox, index: LoopbackIndex) -> None:
     served = index.add(wheel_bytes("alpha", "1.0"))
 
-    def hook(handler: BaseHTTPRequestHandler) -> bool:
-        if handler.path.startswith("/files/"):
-            respond(handler, 200, served.data, {"Content-Disposition": 'attachment; filename="../../../cwd/evil.whl"'})
-            return True
-        return False
-
-    index.hook = hook
+    on_files(index, lambda handler: respond(
+        handler, 200, served.data, {"Content-Disposition": 'attachment; filename="../../../cwd/evil.whl"'}))
     sandbox.requirements.write_text(block(served.data, "alpha==1.0"))
     result = sandbox.install(index)
     assert result.returncode == 0, result.stderr
@@ -165,13 +171,7 @@ def test_content_disposition_is_ignored(sandbox: Sandbox, index: LoopbackIndex) 
 
 
 def redirect_files_to(index: LoopbackIndex, location: Callable[[str], str]) -> None:
-    def hook(handler: BaseHTTPRequestHandler) -> bool:
-        if handler.path.startswith("/files/"):
-            respond(handler, 302, headers={"Location": location(handler.path)})
-            return True
-        return False
-
-    index.hook = hook
+    on_files(index, lambda handler: respond(handler, 302, headers={"Location": location(handler.path)}))
 
 
 def test_redirect_to_another_host_is_followed(sandbox: Sandbox, index: LoopbackIndex) -> None:
@@ -223,14 +223,8 @@ def test_redirect_loop(sandbox: Sandbox, index: LoopbackIndex) -> None:
 def test_body_longer_than_its_content_length_is_cut_to_it(sandbox: Sandbox, index: LoopbackIndex) -> None:
     served = index.add(wheel_bytes("alpha", "1.0"))
 
-    def hook(handler: BaseHTTPRequestHandler) -> bool:
-        if handler.path.startswith("/files/"):
-            respond(handler, 200, served.data + b"trailing junk" * 1000,
-                    {"Content-Length": str(len(served.data)), "Connection": "close"})
-            return True
-        return False
-
-    index.hook = hook
+    on_files(index, lambda handler: respond(handler, 200, served.data + b"trailing junk" * 1000,
+                                            {"Content-Length": str(len(served.data)), "Connection": "close"}))
     sandbox.requirements.write_text(block(served.data, "alpha==1.0"))
     result = sandbox.install(index)
     assert result.returncode == 0, result.stderr
