@@ -63,12 +63,14 @@ import hashlib
 import http.client
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import locale
 import netrc
 import optparse
 import os
 import platform
+import posixpath
 import re
 import shlex
 import shutil
@@ -1471,6 +1473,15 @@ _REFUSED_INSTALL_OPTIONS = (
 )  # fmt: skip
 
 
+# pip options that would let a build reach code nobody verified.
+_REFUSED_BUILD_OPTIONS = {
+    "--no-use-pep517": "it makes pip run setup.py itself, and setuptools then fetches "
+    "setup_requires on its own; peep builds every sdist through PEP 517",
+    "--no-build-isolation": "it lets a build import whatever is installed; peep builds "
+    "every sdist in an environment of verified wheels only",
+}
+
+
 def install_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep install``'s command line."""
     parser = _ArgumentParser(
@@ -1495,6 +1506,14 @@ def install_argument_parser() -> argparse.ArgumentParser:
         "--keep-failed",
         metavar="DIR",
         help="keep archives that fail verification in DIR, each with a note of what happened",
+    )
+    parser.add_argument(
+        "--build-network",
+        choices=("closed", "none"),
+        default="closed",
+        help="closed (default): builds get no index, no pip configuration and proxies that "
+        "lead nowhere; none: also run build code in a network namespace with no interfaces "
+        "(Linux)",
     )
     parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
     add_finder_arguments(parser)
@@ -1521,6 +1540,16 @@ class InstallOptions:
     network_options: Tuple[Tuple[str, Union[str, bool]], ...] = ()
     allow_omitted: bool = False
     keep_failed: Optional[str] = None
+    build_network: str = "closed"
+
+    def config_settings(self) -> List[Tuple[str, str]]:
+        """Return the -C KEY=VALUE settings given on the command line, for every build."""
+        found = []
+        for index, word in enumerate(self.pip_options[:-1]):
+            if word in ("-C", "--config-settings"):
+                key, _, value = self.pip_options[index + 1].partition("=")
+                found.append((key, value))
+        return found
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
@@ -1550,6 +1579,9 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
                 f"peep install: {flag} is not supported: peep chooses and verifies files "
                 "for the Python that runs it"
             )
+    for flag, reason in _REFUSED_BUILD_OPTIONS.items():
+        if flag in (getattr(args, "pip_options", None) or ()):
+            raise UsageError(f"peep install: {flag} is not supported: {reason}")
     if args.pip_python:
         raise UsageError(
             "peep install: --python is not supported; run peep with that Python instead"
@@ -1578,6 +1610,7 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
         network_options=tuple(getattr(args, "network_options", None) or ()),
         allow_omitted=args.allow_omitted,
         keep_failed=args.keep_failed,
+        build_network=args.build_network,
     )
 
 
@@ -2683,6 +2716,7 @@ class Verified:
     sha256: str
     version: Optional[Version]
     install: bool = True  # False: only a build dependency of something else
+    facts: Optional[ArchiveFacts] = None  # what peep read from it, once read
 
 
 @dataclass(frozen=True)
@@ -2833,16 +2867,20 @@ class MissingBuildDependency(Failure):
     sdist: str = ""
     dependency: str = ""
     source: str = ""
+    suggestion: str = ""
 
     order = 7
     heading = (
         "The following sdists need build dependencies that are not among the verified "
-        "files. Add hashed requirements for them (they will be installed too), or install "
-        "a wheel of the package instead:"
+        "files (build dependencies must be wheels). Vet them, then add lines like these "
+        "(they will be installed too), or install a wheel of the package instead:"
     )
 
     def detail(self) -> str:
-        return f"    {self.sdist} needs {self.dependency} ({self.source})"
+        line = f"    {self.sdist} needs {self.dependency} ({self.source})"
+        if self.suggestion:
+            line += ":\n" + "\n".join(f"        {text}" for text in self.suggestion.splitlines())
+        return line
 
 
 Verdict = Union[Verified, Satisfied, Failure]
@@ -2866,6 +2904,466 @@ SATISFIED_NOTE = (
 )
 
 
+# --- Reading archives ---------------------------------------------------------
+#
+# A verified archive is read once, strictly, before anything else looks at
+# it, and the same reading is what peep later extracts for a build. An
+# archive that two tools could read differently (a second member of the same
+# name, a path that leaves the archive, a link out, bytes that are also
+# another archive format) is refused rather than guessed at: pip, a build
+# backend and peep must all see one and the same tree.
+
+MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO and METADATA
+TAR_MODES = (
+    (".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
+    (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"),
+)  # fmt: skip
+
+
+class ArchiveError(PeepError):
+    """An archive peep will not read (and so will not let anything else read).
+
+    The message starts with the archive's file name.
+    """
+
+    def reason(self) -> str:
+        """Return the message without the archive's name in front."""
+        return str(self).split(": ", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ArchiveFacts:
+    """What peep read from a verified archive, once."""
+
+    kind: str  # "wheel" or "sdist"
+    name: str  # canonical project name, from the file name
+    version: Optional[Version]
+    top: str  # an sdist's one top-level directory ("" for wheels)
+    pyproject: Optional[bytes] = None  # an sdist's top-level pyproject.toml
+    metadata: Optional[bytes] = None  # a wheel's METADATA, an sdist's PKG-INFO
+
+
+def archive_name_version(
+    filename: str, project: Optional[str] = None
+) -> Tuple[str, Optional[Version]]:
+    """Return the canonical name and version a wheel's or sdist's file name gives.
+
+    An sdist fetched by URL may have any file name (a commit's archive, say):
+    then ``project``, the name its requirement gives, is used, with no version.
+    """
+    named = _name_from_archive(filename)
+    if named is not None:
+        return canonicalize_name(named[0]), named[1]
+    stem = filename
+    for extension, _ in TAR_MODES + ((".zip", ""),):
+        if filename.lower().endswith(extension):
+            stem = filename[: -len(extension)]
+            break
+    name, _, version = stem.rpartition("-")
+    parsed = _parse_version(version) if name else None
+    if filename.endswith(WHEEL_EXTENSION) or (parsed is None and project is None):
+        raise ArchiveError(f"{filename}: the file name gives no project name and version")
+    if parsed is None:
+        return canonicalize_name(str(project)), None
+    return canonicalize_name(name), parsed
+
+
+def _member_path(name: str, archive: str) -> str:
+    """Return a member's path, normalised, or refuse one that could escape."""
+    if "\x00" in name or "\\" in name:
+        raise ArchiveError(f"{archive}: member {name!r} has a NUL or a backslash in its name")
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        raise ArchiveError(f"{archive}: member {name!r} has an absolute path")
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise ArchiveError(f"{archive}: member {name!r} leaves the archive ('..')")
+    return "/".join(parts)
+
+
+class _Tree:
+    """The members seen so far, to refuse duplicates and paths through links."""
+
+    def __init__(self, archive: str, *, single_top: bool) -> None:
+        self.archive = archive
+        self.single_top = single_top
+        self.kinds: Dict[str, str] = {}  # casefolded path -> "dir", "file" or "link"
+        self.top: Optional[str] = None
+
+    def add(self, path: str, kind: str) -> None:
+        if not path:
+            if kind == "dir":
+                return  # "./": the archive's own root
+            raise ArchiveError(f"{self.archive}: a member has an empty name")
+        parts = path.split("/")
+        if self.single_top:
+            if self.top is None:
+                self.top = parts[0]
+            elif parts[0] != self.top:
+                raise ArchiveError(
+                    f"{self.archive}: members lie outside one top-level directory "
+                    f"({self.top!r} and {parts[0]!r})"
+                )
+            if len(parts) == 1 and kind != "dir":
+                raise ArchiveError(f"{self.archive}: member {path!r} is not in a directory")
+        for depth in range(1, len(parts)):
+            parent = self.kinds.get("/".join(parts[:depth]).casefold())
+            if parent is not None and parent != "dir":
+                raise ArchiveError(
+                    f"{self.archive}: member {path!r} lies under a {parent}, not a directory"
+                )
+            self.kinds.setdefault("/".join(parts[:depth]).casefold(), "dir")
+        key = path.casefold()
+        if key in self.kinds and not (kind == "dir" and self.kinds[key] == "dir"):
+            raise ArchiveError(
+                f"{self.archive}: member {path!r} appears twice (or differs only in case)"
+            )
+        self.kinds[key] = kind
+
+    def contains(self, path: str) -> bool:
+        return path.casefold() in self.kinds
+
+
+def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
+    """Return the member a link names, or refuse a link that leaves the archive.
+
+    Links are never made on disk: each is extracted as a copy of the file it
+    names, so no path can be resolved through one, and a link must name a
+    regular file of the archive (checked once every member is known).
+    """
+    if hard:
+        resolved = _member_path(target, tree.archive)
+        if tree.kinds.get(resolved.casefold()) != "file":
+            raise ArchiveError(
+                f"{tree.archive}: hard link {path!r} points at {target!r}, "
+                "which is not an earlier file of the archive"
+            )
+        return resolved
+    if target.startswith("/") or "\x00" in target or "\\" in target:
+        raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    inside = tree.top + "/" if tree.single_top and tree.top else ""
+    if resolved == ".." or resolved.startswith("../") or not (resolved + "/").startswith(inside):
+        raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
+    return resolved
+
+
+def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str) -> bytes:
+    if size > MAX_METADATA_BYTES:
+        raise ArchiveError(
+            f"{archive}: {path} is {size} bytes, more than peep reads "
+            f"({MAX_METADATA_BYTES}); refusing rather than guessing at its contents"
+        )
+    return data()
+
+
+def read_archive(
+    path: str, filename: str, *, project: Optional[str] = None, extract_to: Optional[str] = None
+) -> ArchiveFacts:
+    """Read a verified archive strictly; optionally extract exactly what was read.
+
+    Raises ArchiveError, naming the archive and the reason, for anything that
+    two tools could read differently.
+    """
+    name, version = archive_name_version(filename, project)
+    lowered = filename.lower()
+    wheel = lowered.endswith(WHEEL_EXTENSION)
+    if wheel or lowered.endswith(".zip"):
+        _refuse_second_format(path, filename, "a tar archive", _opens_as_tar)
+        facts = _read_zip(path, filename, wheel, name, version, extract_to)
+    else:
+        mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
+        if mode is None:
+            raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
+        _refuse_second_format(path, filename, "a zip archive", _opens_as_zip)
+        facts = _read_tar(path, filename, mode, name, version, extract_to)
+    _check_metadata(facts, filename)
+    return facts
+
+
+def _refuse_second_format(
+    path: str, filename: str, other: str, opens: Callable[[str], bool]
+) -> None:
+    if opens(path):
+        raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
+
+
+def _opens_as_zip(path: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
+def _opens_as_tar(path: str) -> bool:
+    try:
+        with tarfile.open(path) as archive:
+            return archive.next() is not None
+    except (tarfile.TarError, OSError, ValueError, EOFError, zlib.error):
+        return False
+
+
+def _read_tar(
+    path: str,
+    filename: str,
+    mode: str,
+    name: str,
+    version: Optional[Version],
+    extract_to: Optional[str],
+) -> ArchiveFacts:
+    tree = _Tree(filename, single_top=True)
+    found: Dict[str, bytes] = {}
+    written: Dict[str, str] = {}  # casefolded member path -> where it was extracted
+    symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
+    try:
+        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
+            for member in archive:
+                member_path = _member_path(member.name, filename)
+                if member.isdir():
+                    tree.add(member_path, "dir")
+                    if extract_to:
+                        os.makedirs(os.path.join(extract_to, member_path), exist_ok=True)
+                    continue
+                if member.issym() or member.islnk():
+                    if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
+                        raise ArchiveError(f"{filename}: member {member.name!r} is a link")
+                    tree.add(member_path, "link" if member.issym() else "file")
+                    target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
+                    if member.issym():
+                        symlinks.append((member_path, target, member.linkname))
+                    elif extract_to:
+                        written[member_path.casefold()] = _extract_copy(
+                            extract_to, member_path, written[target.casefold()]
+                        )
+                    continue
+                if not member.isreg():
+                    raise ArchiveError(
+                        f"{filename}: member {member.name!r} is not a file, directory or link"
+                    )
+                tree.add(member_path, "file")
+                wanted = _wanted_member(member_path, tree.top or "")
+                if wanted or extract_to:
+                    stream = archive.extractfile(member)
+                    assert stream is not None  # a regular file always has data
+                    if wanted:
+                        found[wanted] = _small_member(stream.read, member.size, filename, wanted)
+                        stream.seek(0)
+                    if extract_to:
+                        written[member_path.casefold()] = _extract_file(
+                            extract_to, member_path, stream, member.mode
+                        )
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
+    if tree.top is None:
+        raise ArchiveError(f"{filename}: the archive is empty")
+    for member_path, target, written_as in symlinks:
+        if tree.kinds.get(target.casefold()) != "file":
+            raise ArchiveError(
+                f"{filename}: link {member_path!r} points at {written_as!r}, "
+                "which is not a file of the archive"
+            )
+        if extract_to:
+            _extract_copy(extract_to, member_path, written[target.casefold()])
+    return ArchiveFacts(
+        "sdist", name, version, tree.top, found.get("pyproject.toml"), found.get("PKG-INFO")
+    )
+
+
+def _wanted_member(member_path: str, top: str) -> Optional[str]:
+    """Name the sdist files peep itself reads: top-level pyproject.toml and PKG-INFO."""
+    for wanted in ("pyproject.toml", "PKG-INFO"):
+        if member_path == f"{top}/{wanted}":
+            return wanted
+    return None
+
+
+def _extract_file(root: str, member_path: str, stream: IO[bytes], mode: int) -> str:
+    destination = os.path.join(root, member_path)
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    # O_EXCL: never write through something already there.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(destination, flags, 0o755 if mode & 0o111 else 0o644)
+    with os.fdopen(descriptor, "wb") as sink:
+        shutil.copyfileobj(stream, sink)
+    return destination
+
+
+def _extract_copy(root: str, member_path: str, source: str) -> str:
+    """Extract a link member as a copy of the file it names."""
+    with open(source, "rb") as stream:
+        return _extract_file(root, member_path, stream, os.stat(source).st_mode)
+
+
+def _read_zip(
+    path: str,
+    filename: str,
+    wheel: bool,
+    name: str,
+    version: Optional[Version],
+    extract_to: Optional[str],
+) -> ArchiveFacts:
+    tree = _Tree(filename, single_top=not wheel)
+    found: Dict[str, bytes] = {}
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(4) != b"PK\x03\x04":
+                raise ArchiveError(f"{filename}: does not start with a zip member")
+            with zipfile.ZipFile(raw) as archive:
+                for info in archive.infolist():
+                    member_path = _member_path(info.filename, filename)
+                    _check_zip_member(raw, info, filename)
+                    if info.is_dir():
+                        tree.add(member_path, "dir")
+                        continue
+                    tree.add(member_path, "file")
+                    wanted = _wanted_zip_member(member_path, tree.top or "", wheel)
+                    if wanted:
+                        found[wanted] = _small_member(
+                            functools.partial(archive.read, info),
+                            info.file_size, filename, member_path,
+                        )
+                    if extract_to:
+                        with archive.open(info) as stream:
+                            _extract_file(
+                                extract_to, member_path, stream, info.external_attr >> 16
+                            )
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
+        raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
+    if wheel:
+        return ArchiveFacts(
+            "wheel", name, version, "", None, _wheel_metadata_member(tree, found, filename)
+        )
+    if tree.top is None:
+        raise ArchiveError(f"{filename}: the archive is empty")
+    return ArchiveFacts(
+        "sdist", name, version, tree.top, found.get("pyproject.toml"), found.get("PKG-INFO")
+    )
+
+
+def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> None:
+    """Refuse what unzip tools disagree on: links, encryption, renamed local headers."""
+    if (info.external_attr >> 16) & 0o170000 == 0o120000:
+        raise ArchiveError(f"{filename}: member {info.filename!r} is a symbolic link")
+    if info.flag_bits & 0x1:
+        raise ArchiveError(f"{filename}: member {info.filename!r} is encrypted")
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise ArchiveError(f"{filename}: member {info.filename!r} has no local header")
+    name_length = int.from_bytes(header[26:28], "little")
+    local_name = raw.read(name_length)
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    if local_name != info.orig_filename.encode(encoding, "replace"):
+        raise ArchiveError(
+            f"{filename}: member {info.filename!r} has another name in its local header "
+            f"({local_name!r})"
+        )
+
+
+def _wanted_zip_member(member_path: str, top: str, wheel: bool) -> Optional[str]:
+    if not wheel:
+        return _wanted_member(member_path, top)
+    parts = member_path.split("/")
+    if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+        return member_path
+    return None
+
+
+def _wheel_metadata_member(tree: _Tree, found: Mapping[str, bytes], filename: str) -> bytes:
+    """Return the METADATA of a wheel's one .dist-info directory."""
+    dist_infos = sorted(
+        key for key, kind in tree.kinds.items()
+        if "/" not in key and kind == "dir" and key.endswith(".dist-info")
+    )  # fmt: skip
+    if len(dist_infos) != 1:
+        raise ArchiveError(
+            f"{filename}: a wheel needs exactly one .dist-info directory, not {len(dist_infos)}"
+        )
+    stem = dist_infos[0][: -len(".dist-info")]
+    dist_name, _, dist_version = stem.rpartition("-")
+    name, version = archive_name_version(filename)
+    if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
+        raise ArchiveError(
+            f"{filename}: its .dist-info directory is for {dist_name} {dist_version}, "
+            "not the project and version its file name gives"
+        )
+    metadata = [
+        data for key, data in found.items() if key.split("/")[0].casefold() == dist_infos[0]
+    ]
+    if not metadata:
+        raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+    return metadata[0]
+
+
+def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
+    """Refuse metadata whose Name or Version disagrees with the file name."""
+    if facts.metadata is None:
+        return  # an sdist without PKG-INFO: nothing to disagree with
+    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    label = "METADATA" if facts.kind == "wheel" else "PKG-INFO"
+    declared_name, declared_version = message.get("Name"), message.get("Version")
+    if declared_name is None or declared_version is None:
+        raise ArchiveError(f"{filename}: its {label} has no Name or no Version")
+    if canonicalize_name(str(declared_name).strip()) != facts.name:
+        raise ArchiveError(
+            f"{filename}: its {label} names the project {str(declared_name).strip()!r}, "
+            "not the one its file name gives"
+        )
+    if facts.version is not None and _parse_version(str(declared_version).strip()) != facts.version:
+        raise ArchiveError(
+            f"{filename}: its {label} gives version {str(declared_version).strip()!r}, "
+            "not the one its file name gives"
+        )
+
+
+@dataclass(frozen=True)
+class RefusedArchive(Failure):
+    """A verified archive that peep will not read, so nothing else may either."""
+
+    reason: str = ""
+
+    order = 6
+    heading = (
+        "The following archives matched their hashes, but peep refuses them because "
+        "they are not well-formed, or could be read differently by different tools:"
+    )
+
+    def detail(self) -> str:
+        return f"    {self.reason}\n        ({self.requirement.origin})"
+
+
+def read_verified_archives(
+    verified: Sequence[Verified],
+) -> Tuple[List[Verified], List[Failure]]:
+    """Read every verified archive once; refuse those whose names or members disagree."""
+    read: List[Verified] = []
+    failures: List[Failure] = []
+    for item in verified:
+        try:
+            facts = read_archive(item.path, item.filename, project=item.requirement.name)
+            _check_requirement_matches(item, facts)
+        except ArchiveError as exc:
+            failures.append(RefusedArchive(item.requirement, str(exc)))
+            continue
+        read.append(dataclasses.replace(item, facts=facts))
+    return read, failures
+
+
+def _check_requirement_matches(item: Verified, facts: ArchiveFacts) -> None:
+    requirement = item.requirement
+    if requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
+        raise ArchiveError(
+            f"{item.filename}: it is a file of {facts.name!r}, but was found for "
+            f"{requirement.name!r}"
+        )
+    if facts.version is not None and not requirement.specifier.contains(
+        facts.version, prereleases=True
+    ):
+        raise ArchiveError(
+            f"{item.filename}: version {facts.version} does not satisfy {requirement.text!r}"
+        )
+
+
 # --- Installing ---------------------------------------------------------------
 
 if TYPE_CHECKING:
@@ -2878,108 +3376,170 @@ else:
     except ImportError:
         from pip._vendor import tomli as tomllib
 
-# What pip assumes an sdist needs when it says nothing (no [build-system]).
+# What pip assumes an sdist needs when it says nothing (no [build-system]),
+# and the backend it then uses: setuptools through PEP 517, never setup.py
+# run directly.
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
-MAX_PYPROJECT_BYTES = 1 << 20
+LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
 
-def read_build_requires(path: str) -> Tuple[Tuple[str, ...], str]:
-    """Return an sdist's build requirements and where they came from.
+@dataclass(frozen=True)
+class BuildSystem:
+    """An sdist's [build-system], as read from its pyproject.toml."""
 
-    The archive is read, never extracted or run.
-    """
-    data = _sdist_member(path, "pyproject.toml")
-    if data is None:
-        return DEFAULT_BUILD_REQUIRES, "pip's default, as it has no pyproject.toml"
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PeepError(f"{os.path.basename(path)}: its pyproject.toml is invalid ({exc})") from exc
-    build_system = document.get("build-system")
-    if not isinstance(build_system, dict) or "requires" not in build_system:
-        return DEFAULT_BUILD_REQUIRES, "pip's default, as its pyproject.toml names none"
-    requires = build_system["requires"]
-    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        raise PeepError(
-            f"{os.path.basename(path)}: build-system.requires in its pyproject.toml "
-            "is not a list of strings"
+    requires: Tuple[str, ...]
+    backend: str
+    backend_path: Tuple[str, ...]
+    source: str  # where the requirements came from, for messages
+
+
+def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
+    """Return an sdist's build system; raise ArchiveError if it is not usable."""
+    if facts.pyproject is None:
+        return BuildSystem(
+            DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), "pip's default, as it has no pyproject.toml"
         )
-    return tuple(requires), "its pyproject.toml"
-
-
-def _sdist_member(path: str, member: str) -> Optional[bytes]:
-    """Return a top-level file of an sdist (``NAME-VER/member``), if present."""
-    def wanted(name: str) -> bool:
-        parts = name.strip("/").split("/")
-        return len(parts) == 2 and parts[1] == member
-
     try:
-        if path.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                for info in archive.infolist():
-                    if wanted(info.filename) and info.file_size <= MAX_PYPROJECT_BYTES:
-                        return archive.read(info)
-            return None
-        with tarfile.open(path) as tar:
-            for entry in tar:
-                if entry.isfile() and wanted(entry.name) and entry.size <= MAX_PYPROJECT_BYTES:
-                    extracted = tar.extractfile(entry)
-                    return extracted.read() if extracted is not None else None
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-        raise PeepError(f"{os.path.basename(path)}: not a readable archive ({exc})") from exc
-    return None
+        document = tomllib.loads(facts.pyproject.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
+    build_system = document.get("build-system")
+    if build_system is None:
+        return BuildSystem(
+            DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (),
+            "pip's default, as its pyproject.toml has no [build-system]",
+        )  # fmt: skip
+    requires = build_system.get("requires") if isinstance(build_system, dict) else None
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise ArchiveError(
+            f"{filename}: build-system.requires in its pyproject.toml is missing or "
+            "not a list of strings"
+        )
+    backend = build_system.get("build-backend", LEGACY_BACKEND)
+    backend_path = build_system.get("backend-path", [])
+    if not isinstance(backend, str) or not re.fullmatch(
+        r"\s*[\w.]+\s*(:\s*[\w.]+\s*)?", backend
+    ):
+        raise ArchiveError(f"{filename}: build-system.build-backend {backend!r} is not valid")
+    if not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path):
+        raise ArchiveError(f"{filename}: build-system.backend-path is not a list of strings")
+    for entry in backend_path:
+        if os.path.isabs(entry) or ".." in re.split(r"[\\/]", entry):
+            raise ArchiveError(
+                f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
+            )
+    return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
 
 
-def check_build_dependencies(
-    verified: Sequence[Verified], marker_environment: Mapping[str, str]
-) -> List[Failure]:
-    """Check every verified sdist's build requirements are met by verified wheels."""
-    wheels = [v for v in verified if v.filename.endswith(WHEEL_EXTENSION) and v.version]
-    failures: List[Failure] = []
-    for item in verified:
-        if item.filename.endswith(WHEEL_EXTENSION):
+@dataclass(frozen=True)
+class BuildRefused(Failure):
+    """An sdist that peep will not build: its build could reach unverified code."""
+
+    sdist: str = ""
+    reason: str = ""
+
+    order = 7
+    heading = "The following sdists can't be built safely, so peep won't build them:"
+
+    def detail(self) -> str:
+        return f"    {self.sdist}: {self.reason}\n        ({self.requirement.origin})"
+
+
+def _requirement_dependencies(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
+    """Return a wheel's Requires-Dist lines that parse (pip skips the rest too)."""
+    if facts is None or facts.metadata is None:
+        return []
+    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    found = []
+    for text in message.get_all("Requires-Dist") or []:
+        try:
+            found.append(PackagingRequirement(str(text)))
+        except InvalidRequirement:
             continue
-        requires, source = read_build_requires(item.path)
-        for text in requires:
-            try:
-                needed = PackagingRequirement(text)
-            except InvalidRequirement:
-                failures.append(
-                    MissingBuildDependency(
-                        item.requirement, item.filename, repr(text), f"{source}; not valid"
-                    )
+    return found
+
+
+@dataclass
+class BuildPlan:
+    """The verified wheels one sdist's build environment holds, and what is missing."""
+
+    wheels: Dict[str, Verified] = field(default_factory=dict)  # key -> wheel
+    missing: List[Tuple[str, str]] = field(default_factory=list)  # (requirement, why)
+    refused: List[str] = field(default_factory=list)
+
+
+def plan_build(
+    requires: Iterable[Tuple[str, str]],
+    verified: Sequence[Verified],
+    markers: Mapping[str, str],
+) -> BuildPlan:
+    """Choose verified wheels for build requirements and everything they depend on.
+
+    Build dependencies are installed with --no-deps, so their own
+    dependencies must be verified wheels too. A direct URL anywhere in the
+    chain is refused: it is exactly the route by which pip would fetch
+    something nobody hashed.
+    """
+    by_key: Dict[str, List[Verified]] = {}
+    for wheel in verified:
+        if wheel.facts is not None and wheel.facts.kind == "wheel":
+            by_key.setdefault(wheel.facts.name, []).append(wheel)
+    for candidates in by_key.values():
+        candidates.sort(key=lambda w: (w.facts.version if w.facts else None) or Version("0"))
+    plan = BuildPlan()
+    expanded: Set[Tuple[str, FrozenSet[str]]] = set()
+    sdists = [v for v in verified if v.facts is not None and v.facts.kind == "sdist"]
+    pending: List[Tuple[str, str, FrozenSet[str]]] = [
+        (text, why, frozenset()) for text, why in requires
+    ]
+    while pending:
+        text, why, extras = pending.pop(0)
+        try:
+            needed = PackagingRequirement(text)
+        except InvalidRequirement as exc:
+            plan.refused.append(f"build requirement {text!r} ({why}) is not valid: {exc}")
+            continue
+        if needed.marker is not None and not any(
+            _metadata_marker_applies(needed.marker, dict(markers, extra=extra))
+            for extra in [""] + sorted(extras)
+        ):
+            continue
+        if needed.url:
+            plan.refused.append(
+                f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
+                f"unverified; list {needed.name} in your requirements with its hash instead, "
+                "and name it without a URL"
+            )
+            continue
+        key = canonicalize_name(needed.name)
+        chosen = plan.wheels.get(key)
+        if chosen is None:
+            fitting = [
+                w for w in by_key.get(key, [])
+                if w.facts and w.facts.version is not None
+                and needed.specifier.contains(w.facts.version, prereleases=True)
+            ]  # fmt: skip
+            if not fitting:
+                only_sdist = any(s.requirement.key == key for s in sdists)
+                plan.missing.append(
+                    (text, why + ("; only an sdist of it was verified" if only_sdist else ""))
                 )
                 continue
-            environment = dict(marker_environment, extra="")
-            marker = needed.marker
-            if marker is not None and not _metadata_marker_applies(marker, environment):
-                continue
-            key = canonicalize_name(needed.name)
-            if not any(
-                canonicalize_name(w.requirement.key) == key
-                and w.version is not None
-                and needed.specifier.contains(w.version, prereleases=True)
-                for w in wheels
-            ):
-                failures.append(
-                    MissingBuildDependency(item.requirement, item.filename, text, source)
-                )
-    return failures
-
-
-def build_dependency_names(verified: Sequence[Verified]) -> FrozenSet[str]:
-    """Return the normalised names every verified sdist needs to build."""
-    names = set()
-    for item in verified:
-        if item.filename.endswith(WHEEL_EXTENSION):
+            chosen = plan.wheels[key] = fitting[-1]
+        elif chosen.version is not None and not needed.specifier.contains(
+            chosen.version, prereleases=True
+        ):
+            plan.missing.append((text, f"{why}; {needed.name} {chosen.version} is chosen already"))
             continue
-        requires, _ = read_build_requires(item.path)
-        for text in requires:
-            try:
-                names.add(canonicalize_name(PackagingRequirement(text).name))
-            except InvalidRequirement:
-                continue
-    return frozenset(names)
+        wanted = (key, frozenset(needed.extras))
+        if wanted not in expanded:
+            expanded.add(wanted)
+            label = f"{needed.name} {chosen.version}"
+            pending += [
+                (str(dependency), f"a dependency of {label}", frozenset(needed.extras))
+                for dependency in _requirement_dependencies(chosen.facts)
+            ]
+    return plan
 
 
 # Omitted dependencies: peep installs with --no-deps, so a dependency left
@@ -2994,14 +3554,11 @@ def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
     from Metadata-Version 2.2 on, and only when Requires-Dist is not
     declared Dynamic (PEP 643); anything else would need a build.
     """
-    if item.filename.endswith(WHEEL_EXTENSION):
-        data = _wheel_metadata(item.path)
-    else:
-        data = _sdist_member(item.path, "PKG-INFO")
-    if data is None:
+    facts = item.facts or read_archive(item.path, item.filename, project=item.requirement.name)
+    if facts.metadata is None:
         return None
-    message = email.parser.BytesHeaderParser().parsebytes(data)
-    if not item.filename.endswith(WHEEL_EXTENSION):
+    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    if facts.kind == "sdist":
         version = _parse_version(str(message.get("Metadata-Version", "0")))
         dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
         if version is None or version < Version("2.2") or "requires-dist" in dynamic:
@@ -3015,18 +3572,6 @@ def _metadata_marker_applies(marker: Marker, environment: Mapping[str, str]) -> 
         return marker_applies(marker, environment)
     except ValueError:
         return False  # the package's metadata is broken; pip skips such a line too
-
-
-def _wheel_metadata(path: str) -> Optional[bytes]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                parts = info.filename.split("/")
-                if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
-                    return archive.read(info) if info.file_size <= MAX_PYPROJECT_BYTES else None
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise PeepError(f"{os.path.basename(path)}: not a readable wheel ({exc})") from exc
-    return None
 
 
 @dataclass(frozen=True)
@@ -3119,6 +3664,438 @@ def find_omitted_dependencies(
                     continue
             missing.append((item, dependency))
     return missing
+
+
+# --- Building sdists ----------------------------------------------------------
+#
+# peep is the build frontend: pip never builds anything. For each verified
+# sdist peep extracts exactly what it read, installs the verified wheels the
+# build needs into a private directory (pip --target, --no-deps --no-index
+# --require-hashes), and calls the PEP 517 hooks itself in a fresh
+# interpreter that sees that directory and the standard library only (-I -S).
+# pip and every process a build starts find no index, no configuration and
+# proxies that lead to a closed port; with --build-network=none the hooks
+# also run in a network namespace with no interfaces at all.
+
+BUILD_NETWORK_MODES = ("closed", "none")
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
+BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+
+# Run in the build interpreter (python -I -S): it imports the backend from
+# the build environment and calls one hook. Kept to the standard library.
+_HOOK_RUNNER = r"""
+import ctypes, importlib, json, os, site, sys
+
+with open(sys.argv[1], encoding="utf-8") as stream:
+    spec = json.load(stream)
+
+
+def answer(**reply):
+    with open(spec["output"], "w", encoding="utf-8") as stream:
+        json.dump(reply, stream)
+
+
+if spec["no_network"]:
+    # A network namespace with no interfaces; an unprivileged user needs a
+    # user namespace to own one.
+    flags = 0x40000000 if os.geteuid() == 0 else 0x40000000 | 0x10000000
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(flags) != 0:
+        answer(unavailable=os.strerror(ctypes.get_errno()))
+        sys.exit(0)
+if spec["hook"] is None:
+    answer(result=None)
+    sys.exit(0)
+for directory in spec["site_dirs"]:
+    site.addsitedir(directory)
+sys.path[:0] = spec["backend_path"]
+os.chdir(spec["source"])
+module, _, attributes = spec["backend"].partition(":")
+backend = importlib.import_module(module.strip())
+for attribute in filter(None, attributes.strip().split(".")):
+    backend = getattr(backend, attribute)
+hook = getattr(backend, spec["hook"], None)
+if hook is None:
+    answer(missing=True)
+else:
+    answer(result=hook(**spec["kwargs"]))
+"""
+
+# Child interpreters a build starts (PYTHONPATH points here) lose the
+# interpreter's own site-packages and see the build environment instead.
+_CHILD_SITECUSTOMIZE = """
+import site, sys
+_outside = set(site.getsitepackages() + [site.getusersitepackages()])
+sys.path[:] = [entry for entry in sys.path if entry not in _outside]
+site.addsitedir({environment!r})
+"""
+
+
+class ClosedPort:
+    """A loopback port that refuses every connection, held for a whole run.
+
+    The socket is bound but never listens, so nothing else can take the
+    port while proxies point at it.
+    """
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+def closed_network_environment(port: int) -> Dict[str, str]:
+    """Return the environment for pip and builds: no index, no config, no way out.
+
+    Every proxy variable leads to a port that refuses connections and
+    no_proxy is empty, so HTTP clients that honour them (pip, setuptools,
+    urllib) reach nothing; PIP_NO_INDEX and no retries make a nested pip
+    give up at once.
+    """
+    environment = scrubbed_pip_environment()
+    for key in list(environment):
+        if key.lower() in PROXY_VARIABLES or key in ("PYTHONPATH", "PYTHONSTARTUP"):
+            del environment[key]
+    for key in PROXY_VARIABLES:
+        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
+        environment[key] = environment[key.upper()] = value
+    environment.update(PIP_NO_INDEX="1", PIP_RETRIES="0", PYTHONNOUSERSITE="1")
+    return environment
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a child process and wait for it, so that nothing outlives peep."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str) -> int:
+    """Run a command with its output going to a log file; return its status."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            list(command), env=dict(environment), stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            return process.wait()
+        except BaseException as exc:
+            _stop(process)  # nothing is installed before every build is done
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            raise Interrupted(signum) from exc
+
+
+def _log_tail(log_path: str) -> str:
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as stream:
+            lines = stream.read().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(f"        | {line}" for line in lines[-BUILD_LOG_TAIL:])
+
+
+class BuildError(PeepError):
+    """A build step failed; ``log`` holds what it printed."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
+@dataclass(frozen=True)
+class BuildFailed(Failure):
+    """A verified sdist whose own build failed."""
+
+    sdist: str = ""
+    reason: str = ""
+    log: str = ""
+
+    order = 9
+    heading = "The following sdists failed to build:"
+
+    def detail(self) -> str:
+        return f"    {self.sdist}: {self.reason}" + (f"\n{self.log}" if self.log else "")
+
+
+class Builder:
+    """Build environments (shared between sdists that need the same wheels) and hooks."""
+
+    def __init__(
+        self,
+        workdir: str,
+        *,
+        network: str,
+        port: int,
+        say: Callable[[str], None],
+        echo: Optional[Callable[[str], None]],
+    ) -> None:
+        self.root = os.path.join(workdir, "build")
+        os.makedirs(self.root, exist_ok=True)
+        self.network = network
+        self.environment = closed_network_environment(port)
+        self.say = say
+        self.echo = echo  # where build output goes as it is made (-v), if anywhere
+        self._environments: Dict[Tuple[str, ...], str] = {}
+        self._lock = threading.Lock()
+        self._counter = itertools.count()
+        self.environments_made = 0
+
+    def _new_directory(self, kind: str) -> str:
+        directory = os.path.join(self.root, f"{kind}-{next(self._counter)}")
+        os.makedirs(directory)
+        return directory
+
+    def check_isolation(self) -> Optional[str]:
+        """Return why --build-network=none cannot work here, or None if it can."""
+        try:
+            self.call_hook(self.root, self.root, None, None, {}, self._new_directory("probe"))
+        except BuildError as exc:
+            return str(exc)
+        return None
+
+    def build_environment(self, wheels: Mapping[str, Verified]) -> str:
+        """Return a directory holding exactly these verified wheels, installed by pip."""
+        key = tuple(sorted(wheel.sha256 for wheel in wheels.values()))
+        with self._lock:
+            if key in self._environments:
+                return self._environments[key]
+            directory = self._new_directory("env")
+            target = os.path.join(directory, "site")
+            log_path = os.path.join(directory, "pip.log")
+            if wheels:
+                self.say(
+                    "peep: preparing a build environment with "
+                    + ", ".join(f"{name} {wheel.version}" for name, wheel in sorted(wheels.items()))
+                )
+                listing = os.path.join(directory, "requirements.txt")
+                with open(listing, "w", encoding="utf-8") as stream:
+                    for name, wheel in sorted(wheels.items()):
+                        stream.write(
+                            f"{name} @ {_path_to_url(wheel.path)} --hash=sha256:{wheel.sha256}\n"
+                        )
+                status = run_logged(
+                    pip_command() + [
+                        "install", "--no-deps", "--no-index", "--require-hashes",
+                        "--only-binary", ":all:", "--no-compile", "--disable-pip-version-check",
+                        "--target", target, "-r", listing,
+                    ],
+                    self.environment,
+                    log_path,
+                )  # fmt: skip
+                if status != 0:
+                    raise BuildError(
+                        f"pip could not install the build dependencies (exit status {status})",
+                        _log_tail(log_path),
+                    )
+            else:
+                os.makedirs(target)
+            shim = os.path.join(directory, "shim")
+            os.makedirs(shim)
+            with open(os.path.join(shim, "sitecustomize.py"), "w", encoding="utf-8") as stream:
+                stream.write(_CHILD_SITECUSTOMIZE.format(environment=target))
+            self._environments[key] = directory
+            self.environments_made += 1
+            return directory
+
+    def call_hook(
+        self,
+        environment: str,
+        source: str,
+        system: Optional[BuildSystem],
+        hook: Optional[str],
+        kwargs: Mapping[str, object],
+        workspace: str,
+    ) -> object:
+        """Call one PEP 517 hook in a fresh build interpreter; return its result."""
+        spec_path = os.path.join(workspace, "hook.json")
+        output = os.path.join(workspace, "hook-output.json")
+        log_path = os.path.join(workspace, "build.log")
+        _remove_quietly(output)
+        spec = {
+            "output": output,
+            "no_network": self.network == "none",
+            "hook": hook,
+            "site_dirs": [os.path.join(environment, "site")],
+            "backend_path": [
+                os.path.join(source, entry) for entry in (system.backend_path if system else ())
+            ],
+            "source": source,
+            "backend": system.backend if system else "",
+            "kwargs": dict(kwargs),
+        }
+        with open(spec_path, "w", encoding="utf-8") as stream:
+            json.dump(spec, stream)
+        child_environment = dict(self.environment, PYTHONPATH=os.path.join(environment, "shim"))
+        command = [sys.executable, "-I", "-S", "-c", _HOOK_RUNNER, spec_path]
+        status = run_logged(command, child_environment, log_path)
+        if self.echo is not None and os.path.exists(log_path):
+            with open(log_path, encoding="utf-8", errors="replace") as stream:
+                self.echo(stream.read())
+        try:
+            with open(output, encoding="utf-8") as stream:
+                reply = json.load(stream)
+        except (OSError, ValueError):
+            reply = None
+        if status != 0 or not isinstance(reply, dict):
+            raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
+        if "unavailable" in reply:
+            raise BuildError(
+                "--build-network=none needs a network namespace, which this system refused "
+                f"({reply['unavailable']})"
+            )
+        if reply.get("missing"):
+            if hook == "get_requires_for_build_wheel":
+                return []
+            raise BuildError(f"the backend {spec['backend']!r} has no {hook} hook")
+        return reply.get("result")
+
+
+@dataclass
+class PendingBuild:
+    """A verified sdist on its way to a wheel."""
+
+    item: Verified
+    system: BuildSystem
+    workspace: str
+    source: str = ""
+    dynamic: Tuple[str, ...] = ()
+    plan: BuildPlan = field(default_factory=BuildPlan)
+
+    def requires(self) -> List[Tuple[str, str]]:
+        static = [(text, self.system.source) for text in self.system.requires]
+        hook = "its backend's get_requires_for_build_wheel"
+        return static + [(text, hook) for text in self.dynamic]
+
+
+def config_settings(
+    item: Verified, command_line: Sequence[Tuple[str, str]]
+) -> Dict[str, Union[str, List[str]]]:
+    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
+    merged: Dict[str, Union[str, List[str]]] = {}
+    for key, value in list(command_line) + list(item.requirement.config_settings):
+        if key in merged:
+            previous = merged[key]
+            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def plan_failures(build: PendingBuild) -> List[Failure]:
+    """Turn what a build plan could not satisfy into failures for the report."""
+    item = build.item
+    failures: List[Failure] = [
+        BuildRefused(item.requirement, item.filename, reason) for reason in build.plan.refused
+    ]
+    failures += [
+        MissingBuildDependency(item.requirement, item.filename, text, why)
+        for text, why in build.plan.missing
+    ]
+    return failures
+
+
+def start_builds(
+    builder: Builder, verified: Sequence[Verified]
+) -> Tuple[List[PendingBuild], List[Failure]]:
+    """Read each verified sdist's build system; refuse the ones that cannot be used."""
+    pending: List[PendingBuild] = []
+    failures: List[Failure] = []
+    for item in verified:
+        if item.facts is None or item.facts.kind != "sdist":
+            continue
+        try:
+            system = read_build_system(item.facts, item.filename)
+        except ArchiveError as exc:
+            failures.append(BuildRefused(item.requirement, item.filename, exc.reason()))
+            continue
+        pending.append(PendingBuild(item, system, builder._new_directory("sdist")))
+    return pending, failures
+
+
+def discover_dynamic_requirements(
+    builder: Builder, build: PendingBuild, settings: Mapping[str, object]
+) -> Optional[Failure]:
+    """Extract the sdist and ask its backend what else it needs (PEP 517)."""
+    item = build.item
+    try:
+        extracted = os.path.join(build.workspace, "src")
+        read_archive(
+            item.path, item.filename, project=item.requirement.name, extract_to=extracted
+        )
+        assert item.facts is not None
+        build.source = os.path.join(extracted, item.facts.top)
+        for entry in build.system.backend_path:
+            resolved = os.path.realpath(os.path.join(build.source, entry))
+            if os.path.commonpath([resolved, os.path.realpath(build.source)]) != os.path.realpath(
+                build.source
+            ):
+                raise ArchiveError(
+                    f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
+                )
+        environment = builder.build_environment(build.plan.wheels)
+        found = builder.call_hook(
+            environment, build.source, build.system, "get_requires_for_build_wheel",
+            {"config_settings": dict(settings)}, build.workspace,
+        )  # fmt: skip
+    except ArchiveError as exc:
+        return BuildRefused(item.requirement, item.filename, exc.reason())
+    except BuildError as exc:
+        return BuildFailed(item.requirement, item.filename, str(exc), exc.log)
+    if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
+        return BuildRefused(
+            item.requirement, item.filename,
+            f"get_requires_for_build_wheel returned {found!r}, not a list of strings",
+        )  # fmt: skip
+    build.dynamic = tuple(found)
+    return None
+
+
+def build_wheel(
+    builder: Builder, build: PendingBuild, settings: Mapping[str, object]
+) -> Union[Verified, Failure]:
+    """Build one sdist into a wheel; check it is the project and version asked for."""
+    item = build.item
+    output = os.path.join(build.workspace, "wheel")
+    os.makedirs(output, exist_ok=True)
+    try:
+        environment = builder.build_environment(build.plan.wheels)
+        name = builder.call_hook(
+            environment, build.source, build.system, "build_wheel",
+            {"wheel_directory": output, "config_settings": dict(settings),
+             "metadata_directory": None},
+            build.workspace,
+        )  # fmt: skip
+    except BuildError as exc:
+        return BuildFailed(item.requirement, item.filename, str(exc), exc.log)
+    if (
+        not isinstance(name, str)
+        or os.path.basename(name) != name
+        or not name.endswith(WHEEL_EXTENSION)
+        or not os.path.isfile(os.path.join(output, name))
+    ):
+        return BuildFailed(
+            item.requirement, item.filename, f"build_wheel returned {name!r}, not a wheel it made"
+        )
+    path = os.path.join(output, name)
+    try:
+        facts = read_archive(path, name)
+    except ArchiveError as exc:
+        return BuildFailed(item.requirement, item.filename, f"it built a bad wheel: {exc}")
+    assert item.facts is not None
+    if facts.name != item.facts.name or item.facts.version not in (None, facts.version):
+        return BuildFailed(
+            item.requirement, item.filename,
+            f"it built {name}, which is not {item.facts.name} {item.facts.version}",
+        )  # fmt: skip
+    sha256 = hash_file(path)["sha256"]
+    return dataclasses.replace(item, path=path, filename=name, sha256=sha256, facts=facts)
 
 
 # --- Commands: install --------------------------------------------------------
@@ -3523,6 +4500,38 @@ def verify_all(
         pool.shutdown(wait=True)
 
 
+def hash_suggestions(
+    fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
+) -> List[str]:
+    """Return, for each project wanted, a hash block to paste (or why there is none).
+
+    The newest file that satisfies it is fetched and hashed, never run.
+    """
+    suggestions = verify_all(
+        fetcher,
+        [
+            Requirement(
+                text=str(dependency.name) + str(dependency.specifier),
+                origin=origin,
+                name=dependency.name,
+                specifier=dependency.specifier,
+                extras=frozenset(dependency.extras),
+            )
+            for origin, dependency in wanted
+        ],
+        install=False,
+    )
+    texts = []
+    for suggestion in suggestions:
+        if isinstance(suggestion, Missing):
+            texts.append(f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}")
+        elif isinstance(suggestion, NotFound):
+            texts.append("(no file on the indexes satisfies it)")
+        else:
+            texts.append(f"(could not fetch it: {getattr(suggestion, 'reason', suggestion)})")
+    return texts
+
+
 def omitted_dependency_failures(
     fetcher: Fetcher,
     verified: Sequence[Verified],
@@ -3537,34 +4546,124 @@ def omitted_dependency_failures(
     provided.update({v.requirement.key: v.version for v in verified})
     paths = target_site_paths(options, honour_reinstall=False) or []
     omitted = find_omitted_dependencies(verified, provided, installed_versions(paths), markers)
-    suggestions = verify_all(
-        fetcher,
-        [
-            Requirement(
-                text=str(dependency.name) + str(dependency.specifier),
-                origin=item.requirement.origin,
-                name=dependency.name,
-                specifier=dependency.specifier,
-                extras=frozenset(dependency.extras),
-            )
-            for item, dependency in omitted
-        ],
-        install=False,
+    suggestions = hash_suggestions(
+        fetcher, [(item.requirement.origin, dependency) for item, dependency in omitted]
     )
     failures: List[Failure] = []
     for index, (item, dependency) in enumerate(omitted):
-        suggestion = suggestions[index]
-        if isinstance(suggestion, Missing):
-            text = f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}"
-        elif isinstance(suggestion, NotFound):
-            text = "(no file on the indexes satisfies it)"
-        else:
-            text = f"(could not fetch it: {getattr(suggestion, 'reason', suggestion)})"
+        text = suggestions[index]
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
         wanted = f"{dependency.name}{extras}{dependency.specifier}"
         failures.append(OmittedDependency(item.requirement, wanted, needed_by, text))
     return failures
+
+
+def _missing_key(text: str) -> Optional[str]:
+    try:
+        return canonicalize_name(PackagingRequirement(text).name)
+    except InvalidRequirement:
+        return None
+
+
+def _plan_with_satisfied(
+    fetcher: Fetcher,
+    builds: Sequence[PendingBuild],
+    verified: List[Verified],
+    offered: Dict[str, Requirement],
+    markers: Mapping[str, str],
+) -> Tuple[List[Verified], List[Failure]]:
+    """Plan builds; a build dependency installed already is fetched and verified too.
+
+    It is offered to the build but not reinstalled. ``offered`` (the
+    satisfied requirements not fetched yet) shrinks as they are fetched.
+    """
+    failures: List[Failure] = []
+    while True:
+        for build in builds:
+            build.plan = plan_build(build.requires(), verified, markers)
+        wanted = {
+            key for build in builds for text, _ in build.plan.missing
+            for key in [_missing_key(text)] if key in offered
+        }  # fmt: skip
+        if not wanted:
+            return verified, failures
+        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
+        read, refused = read_verified_archives([v for v in fetched if isinstance(v, Verified)])
+        failures += [v for v in fetched if isinstance(v, Failure)] + refused
+        verified = verified + read
+
+
+def with_suggestions(fetcher: Fetcher, failures: Sequence[Failure]) -> List[Failure]:
+    """Give each missing build dependency a hash block to paste."""
+    wanted = []
+    for failure in failures:
+        if isinstance(failure, MissingBuildDependency):
+            try:
+                dependency = PackagingRequirement(failure.dependency)
+            except InvalidRequirement:
+                continue
+            if dependency.url is None:
+                wanted.append((failure, dependency))
+    texts = hash_suggestions(fetcher, [(f.requirement.origin, d) for f, d in wanted])
+    replaced = {
+        id(failure): dataclasses.replace(failure, suggestion=texts[index])
+        for index, (failure, _) in enumerate(wanted)
+    }
+    return [replaced.get(id(failure), failure) for failure in failures]
+
+
+def plan_builds(
+    fetcher: Fetcher,
+    builder: Builder,
+    verified: List[Verified],
+    satisfied: Sequence[Satisfied],
+    markers: Mapping[str, str],
+    settings: Sequence[Tuple[str, str]],
+) -> Tuple[List[Verified], List[PendingBuild], List[Failure]]:
+    """Plan each sdist's build from verified wheels, its backend's wishes included.
+
+    The static requirements come from pyproject.toml; the dynamic ones from
+    get_requires_for_build_wheel, run (verified code only) in an
+    environment of the static ones. Every problem is returned, not raised.
+    """
+    pending, failures = start_builds(builder, verified)
+    offered = {s.requirement.key: s.requirement for s in satisfied}
+    verified, more = _plan_with_satisfied(fetcher, pending, verified, offered, markers)
+    failures += more
+    ready = []
+    for build in pending:
+        problems = plan_failures(build)
+        problem = problems or discover_dynamic_requirements(
+            builder, build, config_settings(build.item, settings)
+        )
+        if problem:
+            failures += problem if isinstance(problem, list) else [problem]
+        else:
+            ready.append(build)
+    verified, more = _plan_with_satisfied(fetcher, ready, verified, offered, markers)
+    failures += more
+    for build in ready:
+        failures += plan_failures(build)
+    return verified, [b for b in ready if not plan_failures(b)], failures
+
+
+def build_all(
+    builder: Builder,
+    builds: Sequence[PendingBuild],
+    verified: Sequence[Verified],
+    settings: Sequence[Tuple[str, str]],
+) -> Tuple[List[Verified], List[Failure]]:
+    """Build every planned sdist; return the archives to install, wheels only."""
+    built: Dict[int, Verified] = {}
+    failures: List[Failure] = []
+    for build in builds:
+        outcome = build_wheel(builder, build, config_settings(build.item, settings))
+        if isinstance(outcome, Failure):
+            failures.append(outcome)
+        else:
+            built[id(build.item)] = outcome
+    return [built.get(id(item), item) for item in verified], failures
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Failure]]:
@@ -3613,20 +4712,20 @@ def pip_install_command(
         "--no-index",
         "--find-links", find_links,
         "--require-hashes",
+        "--only-binary", ":all:",  # peep built every sdist; pip builds nothing
         "--disable-pip-version-check",
         *options.pip_options,
         "-r", requirements_file,
     ]  # fmt: skip
 
 
-_NO_DISTRIBUTION_RE = re.compile(r"No matching distribution found for (\S+)")
-
-
-def run_pip(command: Sequence[str], err: IO[str]) -> Tuple[int, str]:
+def run_pip(
+    command: Sequence[str], err: IO[str], environment: Optional[Mapping[str, str]] = None
+) -> Tuple[int, str]:
     """Run pip with its output streaming through; return its status and stderr's tail."""
     process = subprocess.Popen(
         list(command),
-        env=scrubbed_pip_environment(),
+        env=dict(environment) if environment is not None else scrubbed_pip_environment(),
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
@@ -3640,31 +4739,17 @@ def run_pip(command: Sequence[str], err: IO[str]) -> Tuple[int, str]:
             tail = (tail + [line])[-200:]
         return process.wait(), "".join(tail)
     except BaseException as exc:
-        # Stop pip as well, and wait for it, so that nothing outlives peep.
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _stop(process)
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         raise Interrupted(signum, during_pip=True) from exc
 
 
-def explain_pip_failure(status: int, stderr_tail: str) -> str:
+def explain_pip_failure(status: int) -> str:
     """Say in peep's words what a failed pip run means."""
-    message = (
+    return (
         f"peep: pip's install step failed (exit status {status}). Every archive it was "
         "given had been verified; pip's output above says what went wrong."
     )
-    for needed in dict.fromkeys(_NO_DISTRIBUTION_RE.findall(stderr_tail)):
-        message += (
-            f"\npeep: a build asked for {needed}, which is not among the verified files. "
-            "Builds can only use archives peep verified: add a hashed requirement for it "
-            "(a wheel), then run peep again."
-        )
-    return message
 
 
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
@@ -3693,8 +4778,18 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress = Progress(err, quiet=verbosity < 0)
+    closed = ClosedPort()
     try:
         os.makedirs(os.path.join(workdir, "downloads"))
+        builder = Builder(
+            workdir, network=options.build_network, port=closed.port, say=say,
+            echo=say if verbosity > 0 else None,
+        )  # fmt: skip
+        if options.build_network == "none":
+            problem = builder.check_isolation()
+            if problem is not None:
+                err.write(f"peep: {problem}\n")
+                return EXIT_FAILED
         fetcher = Fetcher(
             Transport(settings, network),
             settings,
@@ -3708,18 +4803,15 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         if to_fetch:
             say(f"peep: verifying {len(to_fetch)} requirement(s)")
         verdicts = verify_all(fetcher, to_fetch)
-        verified = [v for v in verdicts if isinstance(v, Verified)]
-        failures += [v for v in verdicts if isinstance(v, Failure)]
-        if "--no-build-isolation" not in options.pip_options:
-            # An isolated build can only use verified files; a satisfied
-            # build dependency is fetched and verified too, but not reinstalled.
-            needed = build_dependency_names(verified)
-            build_only = [s.requirement for s in satisfied if s.requirement.key in needed]
-            extra = verify_all(fetcher, build_only, install=False)
-            verified += [v for v in extra if isinstance(v, Verified)]
-            failures += [v for v in extra if isinstance(v, Failure)]
-            if not failures:
-                failures += check_build_dependencies(verified, markers)
+        verified, refused = read_verified_archives([v for v in verdicts if isinstance(v, Verified)])
+        failures += [v for v in verdicts if isinstance(v, Failure)] + refused
+        build_settings = options.config_settings()
+        builds: List[PendingBuild] = []
+        if not failures:
+            verified, builds, build_failures = plan_builds(
+                fetcher, builder, verified, satisfied, markers, build_settings
+            )
+            failures += with_suggestions(fetcher, build_failures)
         if not failures:
             omitted = omitted_dependency_failures(
                 fetcher, verified, satisfied, options, markers
@@ -3730,6 +4822,10 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             else:
                 failures += omitted
         progress.close()
+        if not failures and builds:
+            say(f"peep: building {len(builds)} sdist(s) with verified build dependencies only")
+            verified, build_failures = build_all(builder, builds, verified, build_settings)
+            failures += build_failures
         if not failures:
             find_links, staging_failures = stage_verified(verified, workdir)
             failures += staging_failures
@@ -3746,12 +4842,13 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
         )
         say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
-        status, stderr_tail = run_pip(command, err)
+        status, _ = run_pip(command, err, closed_network_environment(closed.port))
         if status != 0:
-            err.write(explain_pip_failure(status, stderr_tail) + "\n")
+            err.write(explain_pip_failure(status) + "\n")
             return EXIT_FAILED
         return EXIT_OK
     finally:
+        closed.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

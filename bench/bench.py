@@ -17,7 +17,13 @@ The scenarios alternate within each round, so a noisy machine disturbs them
 alike; each figure is the median over the rounds. Then peep hash on a large
 file against hashlib on the same file, with peep's peak memory.
 
-Goals: warm peep / floor <= 1.10; warm peep / pip warm <= 0.60;
+Then five sdists that share one build backend (setuptools, downloaded
+once; the sdists are made here), installed from a local find-links
+directory by pip install --require-hashes and by peep install, each into a
+fresh virtual environment: peep builds each sdist in an environment of
+verified wheels, pip in its own isolated one.
+
+Goals: 5 sdists peep / pip <= 1.20; warm peep / floor <= 1.10; warm peep / pip warm <= 0.60;
 cold peep <= cold pip; peep hash / hashlib <= 1.15 with peak RSS < 40 MB.
 The hash comparison runs at two sizes, so that the per-byte cost (the
 streaming loop) can be told apart from start-up (compiling and importing).
@@ -114,6 +120,68 @@ def install_benchmark(requirements: Path, rounds: int, work: Path, python: str) 
     return timings
 
 
+def make_sdists(count: int, directory: Path) -> List[Path]:
+    """Write ``count`` setuptools-built sdists of 20 modules each into ``directory``."""
+    import io
+    import tarfile
+
+    made = []
+    for number in range(count):
+        name = f"peepbench{number}"
+        root = f"{name}-1.0"
+        files = {
+            f"{root}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
+            f"{root}/pyproject.toml": (
+                '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                f'[project]\nname = "{name}"\nversion = "1.0"\n'
+                f'[tool.setuptools]\npackages = ["{name}"]\n'
+            ).encode(),
+            f"{root}/{name}/__init__.py": b"",
+        }
+        for module in range(20):
+            files[f"{root}/{name}/m{module}.py"] = ("def f(x):\n    return x + %d\n" % module).encode() * 50
+        path = directory / f"{root}.tar.gz"
+        with tarfile.open(path, "w:gz") as archive:
+            for member, data in files.items():
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        made.append(path)
+    return made
+
+
+def build_benchmark(rounds: int, work: Path, python: str, count: int = 5) -> Dict[str, List[float]]:
+    """Install ``count`` sdists that share setuptools: peep's builds against pip's."""
+    env = clean_environment()
+    links = work / "build-links"
+    links.mkdir()
+    subprocess.run([python, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+                    "-d", str(links), "setuptools"], check=True)
+    lines = []
+    for path in make_sdists(count, links) + sorted(links.glob("setuptools-*.whl")):
+        digest = subprocess.run([python, str(PEEP), "hash", "--format", "pip", str(path)],
+                                capture_output=True, text=True, check=True).stdout.split()[-1]
+        name, version = path.name.replace(".tar.gz", "").split("-")[:2]
+        lines.append(f"{name}=={version} {digest}")
+    requirements = work / "build-requirements.txt"
+    requirements.write_text("\n".join(lines) + "\n")
+    common = ["-q", "--no-index", "--find-links", str(links), "-r", str(requirements), "--no-cache-dir"]
+    scenarios: Dict[str, Callable[[str], List[str]]] = {
+        "pip builds": lambda venv: [venv, "-m", "pip", "install", "--require-hashes", "--no-deps", *common],
+        "peep builds": lambda venv: [venv, str(PEEP), "install", *common],
+    }
+    timings: Dict[str, List[float]] = {name: [] for name in scenarios}
+    for round_number in range(rounds):
+        order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            venv = fresh_venv(work, python)
+            seconds, _ = run_measured(scenarios[name](venv), env)
+            timings[name].append(seconds)
+            print(f"  round {round_number + 1}: {name:<12} {seconds:7.2f} s", flush=True)
+            shutil.rmtree(Path(venv).parent.parent, ignore_errors=True)
+    return timings
+
+
 def hash_benchmark(sizes_mb: Sequence[int], rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
     """Time peep hash and hashlib.file_digest on the same files, alternating."""
     hashlib_code = (
@@ -148,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hash-size-mb", type=int, default=200, help="also hashed at 5 times this size")
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-hash", action="store_true")
+    parser.add_argument("--skip-build", action="store_true")
     args = parser.parse_args(argv)
     python = sys.executable
     pip_version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
@@ -164,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _ratio("warm peep / warm pip", t["peep warm"] / t["pip warm"], 0.60),
                 _ratio("cold peep / cold pip", t["peep cold"] / t["pip cold"], 1.00),
             ]
+        if not args.skip_build:
+            b = {k: statistics.median(v) for k, v in build_benchmark(args.rounds, work, python).items()}
+            lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in b.items()]
+            lines.append(_ratio("5 sdists: peep / pip", b["peep builds"] / b["pip builds"], 1.20))
         if not args.skip_hash:
             small, large = args.hash_size_mb, 5 * args.hash_size_mb
             h = {k: statistics.median(v) for k, v in

@@ -58,6 +58,7 @@ def wheel_bytes(
     requires: Sequence[str] = (),
     requires_python: Optional[str] = None,
     payload: str = "",
+    extra_files: Optional[Dict[str, bytes]] = None,
 ) -> Tuple[str, bytes]:
     """Return (filename, bytes) of a minimal, valid, pure-Python wheel."""
     dist = name.replace("-", "_")
@@ -73,6 +74,7 @@ def wheel_bytes(
             f"Wheel-Version: 1.0\nGenerator: peep-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
         ).encode(),
     }
+    files.update(extra_files or {})
     record = [_record_line(path, data) for path, data in files.items()]
     record.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
@@ -94,6 +96,7 @@ NAME = {name!r}
 VERSION = {version!r}
 EXTRA_BUILD_REQUIRES = {extra_build_requires!r}
 
+{backend_code}
 _telltale_dir = os.environ.get({telltale_env!r})
 if _telltale_dir:
     with open(os.path.join(_telltale_dir, NAME + "-" + VERSION + ".ran"), "w") as f:
@@ -158,8 +161,13 @@ def sdist_bytes(
     pyproject: Optional[str] = None,
     payload: str = "",
     pkg_info: Optional[str] = None,
+    backend_code: str = "",
+    extra_files: Optional[Dict[str, bytes]] = None,
 ) -> Tuple[str, bytes]:
-    """Return (filename, bytes) of an sdist whose in-tree backend drops a telltale."""
+    """Return (filename, bytes) of an sdist whose in-tree backend drops a telltale.
+
+    ``backend_code`` runs when the backend is imported, before any hook.
+    """
     dist = name.replace("-", "_")
     root = f"{dist}-{version}"
     if pyproject is None:
@@ -179,9 +187,11 @@ def sdist_bytes(
             version=version,
             extra_build_requires=list(extra_build_requires),
             telltale_env=TELLTALE_ENV,
+            backend_code=backend_code,
         ).encode(),
         f"{root}/{dist}.py": f"VERSION = {version!r}\n{payload}".encode(),
     }
+    files.update({f"{root}/{path}": data for path, data in (extra_files or {}).items()})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for path, data in files.items():
@@ -190,6 +200,42 @@ def sdist_bytes(
             info.mtime = 1577836800
             archive.addfile(info, io.BytesIO(data))
     return f"{root}.tar.gz", buffer.getvalue()
+
+
+def tar_gz_bytes(members: Sequence[Tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    """Return a .tar.gz holding exactly these members, in this order."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info, data in members:
+            if info.isreg():
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            else:
+                archive.addfile(info)
+    return buffer.getvalue()
+
+
+def wheel_from_installed(project: str) -> Tuple[str, bytes]:
+    """Return (filename, bytes) of a wheel made from an installed pure-Python project.
+
+    It packs the files its RECORD lists, so tests can offer a real build
+    backend (setuptools) as a verified wheel without any index.
+    """
+    import importlib.metadata
+
+    dist = importlib.metadata.distribution(project)
+    version = dist.version
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in dist.files or []:
+            text = str(path)
+            if text.startswith("..") or "__pycache__" in text or text.endswith((".pyc", "INSTALLER", "REQUESTED", "direct_url.json")):
+                continue
+            located = Path(str(dist.locate_file(path)))
+            if located.is_file():
+                archive.write(located, text)
+    name = dist.metadata["Name"].replace("-", "_")
+    return f"{name}-{version}-py3-none-any.whl", buffer.getvalue()
 
 
 # --- A loopback index ---------------------------------------------------------

