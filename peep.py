@@ -3845,9 +3845,8 @@ class Builder:
         self._environments: Dict[Tuple[str, ...], str] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count()
-        self.environments_made = 0
 
-    def _new_directory(self, kind: str) -> str:
+    def new_directory(self, kind: str) -> str:
         directory = os.path.join(self.root, f"{kind}-{next(self._counter)}")
         os.makedirs(directory)
         return directory
@@ -3855,7 +3854,7 @@ class Builder:
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            self.call_hook(self.root, self.root, None, None, {}, self._new_directory("probe"))
+            self.call_hook(self.root, self.root, None, None, {}, self.new_directory("probe"))
         except BuildError as exc:
             return str(exc)
         return None
@@ -3866,7 +3865,7 @@ class Builder:
         with self._lock:
             if key in self._environments:
                 return self._environments[key]
-            directory = self._new_directory("env")
+            directory = self.new_directory("env")
             target = os.path.join(directory, "site")
             log_path = os.path.join(directory, "pip.log")
             if wheels:
@@ -3901,7 +3900,6 @@ class Builder:
             with open(os.path.join(shim, "sitecustomize.py"), "w", encoding="utf-8") as stream:
                 stream.write(_CHILD_SITECUSTOMIZE.format(environment=target))
             self._environments[key] = directory
-            self.environments_made += 1
             return directory
 
     def call_hook(
@@ -4015,7 +4013,7 @@ def start_builds(
         except ArchiveError as exc:
             failures.append(BuildRefused(item.requirement, item.filename, exc.reason()))
             continue
-        pending.append(PendingBuild(item, system, builder._new_directory("sdist")))
+        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
     return pending, failures
 
 
