@@ -63,6 +63,7 @@ import hashlib
 import http.client
 import importlib.metadata
 import importlib.util
+import ipaddress
 import json
 import locale
 import netrc
@@ -78,6 +79,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import stat
 import sysconfig
 import tarfile
 import tempfile
@@ -1887,20 +1889,51 @@ INDEX_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
     "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 )
-_LOOPBACK_HOSTS = ("localhost", "::1")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FetchError(PeepError):
     """A page or an archive could not be fetched."""
 
 
-def redact_url(url: str) -> str:
-    """Hide any password in a URL before it is shown to anyone."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:****@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+# The authority part of every URL in a text: scheme "://" then up to the path.
+_URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#\s]*)")
+
+
+def redact_url(text: str) -> str:
+    """Hide the credentials of every URL in ``text`` before it is shown to anyone.
+
+    ``text`` may be a URL, a requirement line or a whole message. A password
+    becomes ``****``, and so does a user name given alone: that is how
+    tokens are passed (``https://TOKEN@host/``), and peep sends it as a
+    credential. Every message, report and warning goes through here.
+    """
+
+    def hide(match: "re.Match[str]") -> str:
+        userinfo, at, host = match["authority"].rpartition("@")
+        if not at:
+            return match[0]
+        user, colon, _ = userinfo.partition(":")
+        return f"{match['scheme']}{user + ':****' if colon else '****'}@{host}"
+
+    return _URL_AUTHORITY_RE.sub(hide, text)
+
+
+def _is_loopback(host: str) -> bool:
+    """Say whether ``host`` is a loopback address written as one, or ``localhost``.
+
+    A name is only a name: ``127.example.net`` resolves wherever its owner
+    likes, and through a proxy it is not even resolved here. So only a
+    literal address that ipaddress parses and calls loopback (127.0.0.0/8,
+    ::1) counts, and of names only ``localhost``. Abbreviated forms such as
+    ``127.1`` are names to ipaddress, and so to peep.
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
@@ -1909,11 +1942,25 @@ def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     if parts.scheme in ("https", "file"):
         return True
     host = parts.hostname or ""
-    if host in _LOOPBACK_HOSTS or host.startswith("127."):
+    if not host:
+        return False
+    if _is_loopback(host):
         return True
-    return host in trusted_hosts or (
-        parts.port is not None and f"{host}:{parts.port}" in trusted_hosts
-    )
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
+
+
+def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
+    """Return a URL's origin: scheme, host and port, the scheme's default port filled in."""
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def _pip_ca_bundle() -> Optional[str]:
@@ -2141,10 +2188,12 @@ class Transport:
         return context
 
     def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
-        host = parts.hostname or ""
-        pair = self.credentials.get((host, parts.port)) or self.credentials.get((host, None))
+        # Credentials from a URL belong to its origin, as a browser's would:
+        # not to another port or scheme of the same host. netrc names a
+        # machine, and is read as such.
+        pair = self.credentials.get(_origin(parts))
         if pair is None:
-            pair = _netrc_credentials(host, self.environ)
+            pair = _netrc_credentials(parts.hostname or "", self.environ)
         if pair is None:
             return None
         token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
@@ -2293,8 +2342,8 @@ def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
 
 def _url_credentials(
     finder: FinderSettings,
-) -> Dict[Tuple[str, Optional[int]], Tuple[str, str]]:
-    """Collect user:password pairs given in index and find-links URLs, by host."""
+) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
+    """Collect user:password pairs given in index and find-links URLs, by origin."""
     found = {}
     urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
     for url in urls + list(finder.find_links):
@@ -2302,7 +2351,7 @@ def _url_credentials(
         if parts.username is not None and parts.hostname:
             user = urllib.parse.unquote(parts.username)
             password = urllib.parse.unquote(parts.password or "")
-            found[(parts.hostname, parts.port)] = (user, password)
+            found[_origin(parts)] = (user, password)
     return found
 
 
@@ -2507,17 +2556,88 @@ class ArchiveCache:
     Entries are written to a temporary name and renamed into place, so a
     reader never sees half a file. A cache that cannot be written degrades
     to no cache, with one warning.
+
+    The cache follows no links: below ROOT, every directory must be a real
+    directory and every file a regular file, or it is ignored with a
+    warning; nothing is read or written through it. (ROOT itself is the
+    user's choice, and may be a link.)
     """
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
+        self.root = root
         self.base = os.path.join(root, "peep-archives") if root else None
         self.warn = warn
         self._warned = False
+        self._ignored: Set[str] = set()
         self._lock = threading.Lock()
 
-    def _entry_dir(self, sha256: str) -> str:
-        assert self.base is not None
-        return os.path.join(self.base, "sha256", sha256[:2], sha256)
+    def _directory(self, *names: str, create: bool) -> Optional[str]:
+        """Return ``base/names...`` if each step below ROOT is a real directory, else None.
+
+        Missing directories are made when ``create``; os.mkdir never follows
+        a link, and each step is checked with lstat before the next.
+        """
+        if self.base is None or self.root is None:
+            return None
+        if create:
+            os.makedirs(self.root, exist_ok=True)
+        path = self.root
+        for name in ("peep-archives",) + names:
+            path = os.path.join(path, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                if not create:
+                    return None
+                try:
+                    os.mkdir(path)
+                except FileExistsError:
+                    pass  # made by a concurrent run, or planted: looked at below
+                mode = os.lstat(path).st_mode
+            if not stat.S_ISDIR(mode):
+                self._ignore(path, "not a real directory")
+                return None
+        return path
+
+    def _entry_dir(self, sha256: str, *, create: bool = False) -> Optional[str]:
+        if not _SHA256_RE.match(sha256):
+            return None  # a forged alias must not name a path
+        return self._directory("sha256", sha256[:2], sha256, create=create)
+
+    def _ignore(self, path: str, why: str) -> None:
+        with self._lock:
+            if path in self._ignored:
+                return
+            self._ignored.add(path)
+        self.warn(f"peep: warning: ignoring {path} in the cache: {why} (a planted link?)")
+
+    def open_file(self, path: str) -> Optional[IO[bytes]]:
+        """Open a cache file for reading if it is a regular file, never through a link."""
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                self._ignore(path, "not a regular file")
+                return None
+            # O_NOFOLLOW and fstat close the gap between lstat and open where
+            # the platform allows; O_NONBLOCK keeps a FIFO from hanging peep.
+            flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+            handle = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._ignore(path, f"cannot be opened safely ({exc.strerror or exc})")
+            return None
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            os.close(handle)
+            self._ignore(path, "not a regular file")
+            return None
+        return os.fdopen(handle, "rb")
+
+    def _read_small(self, path: str) -> Optional[str]:
+        stream = self.open_file(path)
+        if stream is None:
+            return None
+        with stream:
+            return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
 
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
@@ -2526,23 +2646,35 @@ class ArchiveCache:
         wanted = set(hashes.sha256)
         for algorithm in ("sha384", "sha512"):
             for digest in hashes.allowed(algorithm):
-                try:
-                    with open(os.path.join(self.base, algorithm, digest), encoding="ascii") as f:
-                        wanted.add(f.read().strip())
-                except OSError:
-                    continue
+                named = self._read_entry(algorithm, digest)
+                if named is not None:
+                    wanted.add(named.strip())
         found = []
         for sha256 in sorted(wanted):
-            directory = self._entry_dir(sha256)
             try:
-                with open(os.path.join(directory, "meta.json"), encoding="utf-8") as stream:
-                    meta = json.load(stream)
-                path = os.path.join(directory, safe_filename(str(meta["filename"])))
+                meta = json.loads(self._read_entry("sha256", sha256[:2], sha256, "meta.json") or "")
+                directory = self._entry_dir(sha256)
+                path = os.path.join(str(directory), safe_filename(str(meta["filename"])))
             except (OSError, ValueError, KeyError, TypeError, FetchError):
                 continue
-            if os.path.isfile(path):
+            stream = self.open_file(path)
+            if stream is not None:
+                stream.close()
                 found.append((sha256, path, meta))
         return found
+
+    def _read_entry(self, *names: str) -> Optional[str]:
+        """Return the text of the small file ``base/names...``, if it is a safe one."""
+        *directories, filename = names
+        if not all(_CACHE_NAME_RE.match(name) for name in directories) or not (
+            filename == "meta.json" or _CACHE_NAME_RE.match(filename)
+        ):
+            return None
+        try:
+            directory = self._directory(*directories, create=False)
+        except OSError:
+            return None
+        return None if directory is None else self._read_small(os.path.join(directory, filename))
 
     def store(
         self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
@@ -2551,11 +2683,14 @@ class ArchiveCache:
         if self.base is None:
             return
         sha256 = digests["sha256"]
-        directory = self._entry_dir(sha256)
         try:
-            os.makedirs(directory, exist_ok=True)
+            directory = self._entry_dir(sha256, create=True)
+            if directory is None:
+                return
             final = os.path.join(directory, filename)
-            if not os.path.exists(final):
+            if not self._is_regular(final):
+                # mkstemp creates with O_EXCL, and a rename replaces a name
+                # without following it: nothing is written through a link.
                 handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-")
                 try:
                     with os.fdopen(handle, "wb") as sink, open(path, "rb") as source:
@@ -2567,12 +2702,22 @@ class ArchiveCache:
             self._write_small(os.path.join(directory, "meta.json"),
                               json.dumps(dict(meta, filename=filename)))  # fmt: skip
             for algorithm in ("sha384", "sha512"):
-                if algorithm in digests:
-                    os.makedirs(os.path.join(self.base, algorithm), exist_ok=True)
-                    alias = os.path.join(self.base, algorithm, digests[algorithm])
-                    self._write_small(alias, sha256)
+                if algorithm in digests and _CACHE_NAME_RE.match(digests[algorithm]):
+                    aliases = self._directory(algorithm, create=True)
+                    if aliases is not None:
+                        self._write_small(os.path.join(aliases, digests[algorithm]), sha256)
         except OSError as exc:
             self._disable(f"cannot write to the cache at {self.base} ({exc.strerror or exc})")
+
+    def _is_regular(self, path: str) -> bool:
+        """Say whether ``path`` is a regular file; anything else is ignored, with a warning."""
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(mode):
+            self._ignore(path, "not a regular file")
+        return stat.S_ISREG(mode)
 
     def _write_small(self, path: str, text: str) -> None:
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
@@ -2586,8 +2731,9 @@ class ArchiveCache:
 
     def discard(self, sha256: str) -> None:
         """Remove an entry whose bytes no longer match its name."""
-        if self.base is not None:
-            shutil.rmtree(self._entry_dir(sha256), ignore_errors=True)
+        directory = self._entry_dir(sha256)
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)  # rmtree does not follow links within
 
     def _disable(self, reason: str) -> None:
         with self._lock:
@@ -2595,6 +2741,15 @@ class ArchiveCache:
                 self.warn(f"peep: warning: {reason}; continuing without a cache")
                 self._warned = True
             self.base = None
+
+
+# The names peep gives below peep-archives: algorithms, two-digit prefixes,
+# hex digests. A name read from the cache is used only if it is one.
+_CACHE_NAME_RE = re.compile(
+    r"(sha256|sha384|sha512|[0-9a-f]{2}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\Z"
+)
+_SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
+MAX_CACHE_META_BYTES = 64 * 1024
 
 
 # --- Progress ---------------------------------------------------------------
@@ -2856,7 +3011,8 @@ def format_report(
     for kind in sorted({type(f) for f in failures}, key=lambda k: (k.order, k.heading)):
         members = [f for f in failures if type(f) is kind]
         blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
-    return "\n\n".join(blocks) + f"\n\n{closing}\n"
+    # Details quote requirement lines and URLs, which may carry credentials.
+    return redact_url("\n\n".join(blocks) + f"\n\n{closing}\n")
 
 
 SATISFIED_NOTE = (
@@ -3386,7 +3542,10 @@ class Fetcher:
             version = chosen[0].version
         destination = os.path.join(directory, safe_filename(filename))
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
-        with open(source, "rb") as stream, open(destination, "wb") as sink:
+        stream = self.cache.open_file(source)
+        if stream is None:
+            return None
+        with stream, open(destination, "wb") as sink:
             digests = hash_stream(stream, algorithms, sink=sink.write)
         if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
             self.warn(
@@ -3478,7 +3637,8 @@ def keep_failed_archive(
             f"peep {__version__} kept this archive because it failed verification.\n"
             f"file: {os.path.basename(destination)}\n"
             f"from: {redact_url(mismatch.url)}\n"
-            f"requirement: {mismatch.requirement.text} ({mismatch.requirement.origin})\n"
+            f"requirement: {redact_url(mismatch.requirement.text)} "
+            f"({mismatch.requirement.origin})\n"
             f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
             + "".join(f"expected: {line}\n" for line in expected)
             + "".join(f"got: {a}:{d}\n" for a, d in mismatch.got)
@@ -3674,7 +3834,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
     def say(message: str) -> None:
         if verbosity >= 0:
-            err.write(f"{message}\n")
+            err.write(f"{redact_url(message)}\n")
             err.flush()
 
     records, settings, network = load_requirements(options, os.environ)
@@ -4455,8 +4615,8 @@ def bug_report(argv: Sequence[str]) -> str:
         f"python: {platform.python_version()} ({sys.executable})\n"
         f"platform: {platform.platform()}\n"
         f"pip: {pip_version()}\n"
-        f"argv: {list(argv)!r}\n\n"
-        f"{traceback.format_exc()}"
+        f"argv: {redact_url(repr(list(argv)))}\n\n"
+        f"{redact_url(traceback.format_exc())}"
     )
 
 
@@ -4491,7 +4651,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except _EarlyExit as exc:
         return exc.status
     except PeepError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(f"{redact_url(str(exc))}\n")
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
         sys.stderr.write("\n" + interruption_message(exc) + "\n")
