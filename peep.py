@@ -66,6 +66,7 @@ import importlib.util
 import ipaddress
 import json
 import locale
+import marshal
 import netrc
 import optparse
 import os
@@ -86,6 +87,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -4393,8 +4395,33 @@ class Tampered(Failure):
         return f"    {self.requirement.text}: {self.path} ({self.problem})"
 
 
+@dataclass(frozen=True)
+class Unrecorded(Failure):
+    """A file that can run code, in site-packages, that no RECORD vouches for."""
+
+    why: str = ""
+
+    order = 5
+    heading = (
+        "The following files in the checked site-packages can run code (.pth files at "
+        "every start, modules when imported), but no installed distribution's RECORD "
+        "lists them with a hash. Find out where they came from:"
+    )
+
+    def detail(self) -> str:
+        return f"    {self.requirement.text}" + (f" ({self.why})" if self.why else "")
+
+
 # Always in an environment peep runs in, and never in a requirements file.
 _CHECK_IGNORED = frozenset({"pip"})
+
+
+def _record_rows(distribution: importlib.metadata.Distribution) -> Iterator[Tuple[str, str]]:
+    """Yield (path, hash field) for each row of a distribution's RECORD."""
+    record = distribution.read_text("RECORD") or ""
+    for row in csv.reader(record.splitlines()):
+        if row and row[0]:
+            yield row[0], row[1] if len(row) > 1 else ""
 
 
 def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[str, str]]:
@@ -4404,11 +4431,10 @@ def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[s
     since Python 3.12, and a missing file is exactly what this must report.
     """
     problems = []
-    record = distribution.read_text("RECORD") or ""
-    for row in csv.reader(record.splitlines()):
-        if len(row) < 2 or not row[1] or "=" not in row[1]:
-            continue  # RECORD itself, and .pyc files, carry no hash
-        path, (mode, _, expected) = row[0], row[1].partition("=")
+    for path, hash_field in _record_rows(distribution):
+        if "=" not in hash_field:
+            continue  # RECORD itself, and .pyc files, carry no hash (check_site_files)
+        mode, _, expected = hash_field.partition("=")
         if mode not in hashlib.algorithms_available:
             continue
         location = str(distribution.locate_file(path))
@@ -4424,6 +4450,187 @@ def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[s
         if encoded != expected:
             problems.append((path, f"{mode} is {encoded}, RECORD says {expected}"))
     return problems
+
+
+# What Python imports or runs at start-up: where code would be hidden to persist.
+_CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
+
+# Written by the tool that made the environment, which peep trusts as it trusts
+# the interpreter; no distribution records them. The .pth is allowed only with
+# exactly this content (None: any content).
+_CHECK_ALLOWED: Dict[str, Optional[bytes]] = {
+    "_virtualenv.pth": b"import _virtualenv",
+    "_virtualenv.py": None,
+}
+
+
+def check_site_files(
+    paths: Sequence[str],
+) -> Tuple[List[Tuple[str, str, str]], List[Tuple[str, str]]]:
+    """Find code in ``paths`` that no RECORD's hash vouches for.
+
+    Returns (owner, path, problem) for each .pyc file that is not what its
+    recorded, hash-checked source compiles to, and (path, why) for each
+    other file of code that no RECORD lists with a hash. pip records the
+    .pyc files it compiles without a hash, and Python writes more at import:
+    those are compiled afresh from their source and compared.
+    """
+    recorded = _recorded_files(paths)
+    compiled: List[Tuple[str, str, str, str, int, str]] = []  # owner, relative, pyc, source...
+    unrecorded: List[Tuple[str, str]] = []
+    walked: Set[str] = set()
+    for site_dir in map(os.path.abspath, paths):
+        if os.path.realpath(site_dir) in walked:
+            continue  # purelib and platlib are often one directory
+        walked.add(os.path.realpath(site_dir))
+        for path, relative in _site_code_files(site_dir, unrecorded):
+            owner, hashed = recorded.get(_path_key(path), ("", False))
+            if hashed or _allowed_unrecorded(site_dir, path):
+                continue  # verify_record checks its hash
+            source = _pyc_source(path) if path.endswith(".pyc") else None
+            if source is not None:
+                source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
+                if source_hashed or _allowed_unrecorded(site_dir, source[0]):
+                    compiled.append((source_owner or owner, relative, path) + source)
+                    continue
+            unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
+    problems = _pyc_problems([job[2:] for job in compiled])
+    tampered = [
+        (compiled[index][0], compiled[index][1], problem)
+        for index, problem in enumerate(problems)
+        if problem
+    ]
+    return tampered, unrecorded
+
+
+def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
+    """Yield (path, path relative to ``site_dir``) of each file of code under it.
+
+    Links to directories are not followed; each is noted in ``unrecorded``.
+    """
+    for directory, subdirectories, filenames in os.walk(site_dir):
+        subdirectories.sort()
+        for name in subdirectories:
+            if os.path.islink(os.path.join(directory, name)):
+                link = os.path.relpath(os.path.join(directory, name), site_dir)
+                unrecorded.append((link, "a link to a directory, not followed"))
+        for name in sorted(filenames):
+            if name.endswith(_CODE_SUFFIXES):
+                path = os.path.join(directory, name)
+                yield path, os.path.relpath(path, site_dir)
+
+
+def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
+    """Run _pyc_problem over ``jobs``, on every core when there are many.
+
+    Compiling is nearly all of peep check's time: about 3 ms a module.
+    """
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) >= PARALLEL_PYC_CHECKS and workers > 1:
+        try:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+                chunk = max(1, len(jobs) // (workers * 4))
+                return list(pool.map(_pyc_problem_star, jobs, chunksize=chunk))
+        except (OSError, concurrent.futures.BrokenExecutor):
+            pass  # no processes to be had here: do it in this one
+    return [_pyc_problem(*job) for job in jobs]
+
+
+PARALLEL_PYC_CHECKS = 64
+
+
+def _pyc_problem_star(job: Tuple[str, str, int, str]) -> str:
+    return _pyc_problem(*job)
+
+
+def _path_key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _recorded_files(paths: Sequence[str]) -> Dict[str, Tuple[str, bool]]:
+    """Map every RECORDed file in ``paths`` to (its distribution, whether it has a hash)."""
+    recorded: Dict[str, Tuple[str, bool]] = {}
+    for distribution in importlib.metadata.distributions(path=list(paths)):
+        label = f"{distribution.metadata['Name']}=={distribution.version}"
+        for path, hash_field in _record_rows(distribution):
+            key = _path_key(str(distribution.locate_file(path)))
+            if key not in recorded or "=" in hash_field:
+                recorded[key] = (label, "=" in hash_field)
+    return recorded
+
+
+def _allowed_unrecorded(site_dir: str, path: str) -> bool:
+    """Say whether ``path`` is on the short list of files no RECORD is expected to hold."""
+    if os.path.dirname(path) != site_dir or os.path.basename(path) not in _CHECK_ALLOWED:
+        return False
+    content = _CHECK_ALLOWED[os.path.basename(path)]
+    if content is None:
+        return True
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(content) + 64).strip() == content
+    except OSError:
+        return False
+
+
+def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
+    """Return (source path, optimisation level, cache tag) for ``__pycache__/M.TAG[.opt-N].pyc``."""
+    directory, name = os.path.split(path)
+    parts = name.split(".")
+    if os.path.basename(directory) != "__pycache__" or len(parts) not in (3, 4):
+        return None
+    level = 0
+    if len(parts) == 4:
+        if parts[2] not in ("opt-1", "opt-2"):
+            return None
+        level = int(parts[2][len("opt-"):])
+    return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
+
+
+def _pyc_problem(path: str, source: str, level: int, tag: str) -> str:
+    """Say how a .pyc differs from what its source compiles to ("" if it does not).
+
+    The 16-byte header (magic, flags, then a timestamp and size or a source
+    hash) decides only whether Python trusts the file, and an attacker keeps
+    it; what runs is the code object after it. That is compared with a fresh
+    compilation at the file's optimisation level, not the header.
+    """
+    if tag != sys.implementation.cache_tag:
+        return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        with open(source, "rb") as stream:
+            text = stream.read()
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    flags = int.from_bytes(data[4:8], "little")
+    if data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
+        return "not a .pyc file of this interpreter"
+    try:
+        # The loader runs marshal on this very file at import; so does this.
+        loaded = marshal.loads(data[16:])
+    except (EOFError, ValueError, TypeError):
+        return "not a .pyc file of this interpreter"
+    try:
+        fresh = compile(text, source, "exec", dont_inherit=True, optimize=level)
+    except (SyntaxError, ValueError):
+        return "its recorded source does not compile, so nothing should have compiled it"
+    return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
+
+
+def _same_code(loaded: object, fresh: types.CodeType) -> bool:
+    """Compare code objects: == covers bytecode, constants and names, not co_filename."""
+    return isinstance(loaded, types.CodeType) and loaded == fresh and _same_stacks(loaded, fresh)
+
+
+def _same_stacks(loaded: types.CodeType, fresh: types.CodeType) -> bool:
+    """Compare the stack sizes of two equal code objects and of the code within them."""
+    return loaded.co_stacksize == fresh.co_stacksize and all(
+        _same_stacks(inner, fresh.co_consts[index])
+        for index, inner in enumerate(loaded.co_consts)  # as many as fresh's: they are ==
+        if isinstance(inner, types.CodeType) and isinstance(fresh.co_consts[index], types.CodeType)
+    )
 
 
 def check_environment(
@@ -4462,6 +4669,11 @@ def check_environment(
             text=f"{distribution.metadata['Name']}=={distribution.version}", origin=Origin("")
         )
         errors += [Tampered(label, path, problem) for path, problem in verify_record(distribution)]
+    tampered, unrecorded = check_site_files(paths)
+    errors += [Tampered(Requirement(text=owner, origin=Origin("")), path, problem)
+               for owner, path, problem in tampered]  # fmt: skip
+    unlisted += [Unrecorded(Requirement(text=path, origin=Origin("")), why)
+                 for path, why in unrecorded]  # fmt: skip
     return (errors + unlisted, []) if strict else (errors, unlisted)
 
 
@@ -4470,8 +4682,9 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser = _ArgumentParser(
         prog="peep check",
         description="Check an installed environment against requirements files: "
-        "missing or wrong versions, unlisted distributions, and installed files "
-        "changed since installation. Installs nothing.",
+        "missing or wrong versions, unlisted distributions, installed files "
+        "changed since installation, .pyc files that are not their source's "
+        "compilation, and code that no RECORD lists. Installs nothing.",
     )
     parser.add_argument("-r", "--requirement", action="append", required=True, dest="files")
     parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints")
@@ -4481,7 +4694,8 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="make installed distributions that no requirement names an error",
+        help="make installed distributions that no requirement names, and code in "
+        "site-packages that no RECORD lists, an error",
     )
     args = parser.parse_args(argv)
     records: List[Requirement] = []

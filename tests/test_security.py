@@ -5,6 +5,7 @@ links planted in the cache, and what ``peep check`` sees in site-packages."""
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -17,7 +18,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 from helpers import LoopbackIndex, block, hermetic_env, installed_in, run_peep, sha256_hex, wheel_bytes
@@ -461,3 +462,32 @@ def test_check_end_to_end_after_a_real_install(tmp_path: Path, index: LoopbackIn
     assert tampered.returncode == 1
     assert f"alpha==1.0: __pycache__/{pyc.name} (not what its recorded source compiles to)" in tampered.stderr
     assert "    evil.pth" in tampered.stderr
+
+
+def test_check_compares_pyc_files_in_parallel_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site(tmp_path / "site")
+    pyc = _pyc(site, 1)
+    pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(compile("import os", "x", "exec", optimize=1)))
+    serial, _ = run_check(site, strict=False)
+    pools: List[object] = []
+
+    class CountedPool(concurrent.futures.ProcessPoolExecutor):
+        def map(self, *args: object, **kwargs: object) -> Iterator[object]:  # type: ignore[override]
+            pools.append(self)
+            return super().map(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(peep, "PARALLEL_PYC_CHECKS", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
+    assert run_check(site, strict=False)[0] == serial
+    assert len(pools) == 1
+    assert os.path.relpath(pyc, site) in serial
+
+
+def test_check_finds_a_pyc_with_a_smaller_stack(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", levels=(0,))
+    pyc = _pyc(site)
+    code = marshal.loads(pyc.read_bytes()[16:])
+    pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(code.replace(co_stacksize=code.co_stacksize + 1)))
+    errors, _ = run_check(site, strict=False)
+    assert os.path.relpath(pyc, site) in errors
