@@ -4554,8 +4554,9 @@ def _recorded_files(paths: Sequence[str]) -> Dict[str, Tuple[str, bool]]:
         label = f"{distribution.metadata['Name']}=={distribution.version}"
         for path, hash_field in _record_rows(distribution):
             key = _path_key(str(distribution.locate_file(path)))
-            if key not in recorded or "=" in hash_field:
-                recorded[key] = (label, "=" in hash_field)
+            hashed = hash_field.partition("=")[0] in hashlib.algorithms_available
+            if key not in recorded or hashed:
+                recorded[key] = (label, hashed)
     return recorded
 
 

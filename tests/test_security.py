@@ -491,3 +491,11 @@ def test_check_finds_a_pyc_with_a_smaller_stack(tmp_path: Path) -> None:
     pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(code.replace(co_stacksize=code.co_stacksize + 1)))
     errors, _ = run_check(site, strict=False)
     assert os.path.relpath(pyc, site) in errors
+
+
+def test_check_reports_a_module_recorded_with_a_made_up_algorithm(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    record = site / "alpha-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("alpha/__init__.py,sha256=", "alpha/__init__.py,nohash="))
+    errors, _ = run_check(site, strict=True)
+    assert "alpha/__init__.py (listed in RECORD without a hash)" in errors
