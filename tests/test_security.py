@@ -1,0 +1,501 @@
+"""Smaller promises of the Security section, tried as an attacker would:
+which hosts count as loopback, secrets in messages, credentials and origins,
+links planted in the cache, and what ``peep check`` sees in site-packages."""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import hashlib
+import importlib.machinery
+import importlib.util
+import marshal
+import os
+import py_compile
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+from helpers import LoopbackIndex, block, hermetic_env, installed_in, run_peep, sha256_hex, wheel_bytes
+
+import peep
+
+SECRET = "s3cret-never-shown"
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+# --- Loopback is decided by address, not by spelling ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"),
+    [
+        ("http://127.0.0.1/", True),
+        ("http://127.8.9.10:8000/", True),
+        ("http://[::1]:8000/", True),
+        ("http://localhost/", True),
+        ("http://LOCALHOST:81/", True),
+        ("http://127.example.net/", False),
+        ("http://127.0.0.1.example.net/", False),
+        ("http://localhost.example.net/", False),
+        ("http://example-localhost/", False),
+        ("http://127.1/", False),  # not an address ipaddress accepts: a name, resolved by DNS
+        ("http://2130706433/", False),
+        ("http://[::2]/", False),
+        ("http://10.0.0.1/", False),
+        ("http:///", False),
+    ],
+)
+def test_loopback_is_an_address_not_a_spelling(url: str, secure: bool) -> None:
+    assert peep._is_secure_origin(url, frozenset()) is secure
+
+
+class _AnyHostProxy:
+    """An HTTP proxy that answers every request from one loopback index, whatever its host."""
+
+    def __init__(self, index: LoopbackIndex) -> None:
+        self.seen: List[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.seen.append(self.path)
+                path = urllib.parse.urlsplit(self.path).path
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                    f"http://127.0.0.1:{index.port}{path}", timeout=10
+                ) as upstream:
+                    body, content_type = upstream.read(), upstream.headers.get("Content-Type", "")
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_host_named_like_loopback_gets_no_plain_http(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    remote = block(wheel.data, "alpha==1.0").encode()
+
+    def serve_requirements(handler: BaseHTTPRequestHandler) -> bool:
+        if handler.path != "/reqs/r.txt":
+            return False
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(remote)))
+        handler.end_headers()
+        handler.wfile.write(remote)
+        return True
+
+    index.hook = serve_requirements
+    proxy = _AnyHostProxy(index)
+    try:
+        result = run_peep(
+            "install", "-r", f"http://127.example.net:{index.port}/reqs/r.txt", "-i", index.url,
+            "--target", str(tmp_path / "target"), env=hermetic_env(http_proxy=proxy.url),
+        )
+    finally:
+        proxy.stop()
+    assert result.returncode == 1, result.stderr
+    assert f"refusing plain-HTTP http://127.example.net:{index.port}/reqs/r.txt" in result.stderr
+    assert proxy.seen == []
+    assert installed_in(tmp_path / "target") == {}
+
+
+# --- One redaction for every printed URL and requirement ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://TOKEN@h/simple/", "https://****@h/simple/"),
+        ("https://user:pw@h:8443/x", "https://user:****@h:8443/x"),
+        ("https://user:@h/x", "https://user:****@h/x"),
+        ("https://us%40er:p%40ss@h/x", "https://us%40er:****@h/x"),
+        ("https://a@b:pw@h/x", "https://a@b:****@h/x"),
+        ("https://h/simple/", "https://h/simple/"),
+        ("https://h/a@b/c", "https://h/a@b/c"),
+        ("file:///home/me/a@b.whl", "file:///home/me/a@b.whl"),
+        ("alpha @ https://u:pw@h/alpha-1.0.whl ; python_version > '3'",
+         "alpha @ https://u:****@h/alpha-1.0.whl ; python_version > '3'"),
+        ("-e git+https://TOKEN@h/r.git#egg=x", "-e git+https://****@h/r.git#egg=x"),
+        ("looked in https://T@a/, http://u:p@b/", "looked in https://****@a/, http://u:****@b/"),
+        ("user@example: no URL here", "user@example: no URL here"),
+    ],
+)
+def test_redaction(text: str, shown: str) -> None:
+    assert peep.redact_url(text) == shown
+    assert peep.redact_url(shown) == shown
+
+
+def _secret_requirement() -> peep.Requirement:
+    return peep.parse_requirement(
+        f"alpha @ https://deploy:{SECRET}@h/alpha-1.0-py3-none-any.whl", peep.Origin("r.txt", 1)
+    )
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda r: peep.Missing(r, "a" * 64, peep._pinned_line(r, None)),
+        lambda r: peep.Mismatch(r, r.url or "", (("sha256", "b" * 64),)),
+        lambda r: peep.Unsupported(r),
+        lambda r: peep.NotFound(r, (f"https://{SECRET}@h/simple/alpha/",), ()),
+        lambda r: peep.DownloadError(r, "HTTP 500"),
+        lambda r: peep.NotInstalled(r),
+        lambda r: peep.WrongVersion(r, "0.9"),
+        lambda r: peep.Tampered(r, "alpha.py", "missing"),
+    ],
+)
+def test_no_report_shows_a_secret(failure: object) -> None:
+    report = peep.format_report([failure(_secret_requirement())])  # type: ignore[operator]
+    assert SECRET not in report
+    assert "deploy:****@h" in report or "https://****@h" in report
+
+
+def test_a_token_without_password_is_not_shown(tmp_path: Path, index: LoopbackIndex) -> None:
+    (tmp_path / "r.txt").write_text(block(b"x", "nothing==1.0"))
+    with_token = index.url.replace("http://", f"http://{SECRET}@")
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", with_token,
+                      "--target", str(tmp_path / "target"))
+    assert result.returncode == 1
+    assert f"looked in http://****@127.0.0.1:{index.port}/simple/nothing/" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_url_requirement_with_a_password_is_not_shown(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    url = f"{index.files_url}{wheel.filename}".replace("http://", f"http://deploy:{SECRET}@")
+    (tmp_path / "r.txt").write_text(f"alpha @ {url}\n")  # no hash: the report prints the line
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "--target", str(tmp_path / "target"))
+    assert result.returncode == 1
+    assert "had no hashes specified" in result.stderr
+    assert f"alpha @ http://deploy:****@127.0.0.1:{index.port}/files/" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_an_error_naming_a_line_with_a_password_does_not_show_it(tmp_path: Path) -> None:
+    (tmp_path / "r.txt").write_text(f"alpha @ https://deploy:{SECRET}@h/alpha.whl ; ;;\n")
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "--target", str(tmp_path / "target"))
+    assert result.returncode in (1, 2)
+    assert "r.txt line 1" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+# --- Credentials belong to an origin -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "url", "sent"),
+    [
+        ("http://u:pw@h/simple/", "http://h/files/a.whl", True),
+        ("http://u:pw@h/simple/", "http://h:80/files/a.whl", True),
+        ("http://u:pw@h:80/simple/", "http://h/files/a.whl", True),
+        ("https://u:pw@h/simple/", "https://h:443/files/a.whl", True),
+        ("http://u:pw@H/simple/", "http://h/files/a.whl", True),
+        ("http://u:pw@h/simple/", "http://h:8702/files/a.whl", False),
+        ("http://u:pw@h:8702/simple/", "http://h/files/a.whl", False),
+        ("https://u:pw@h/simple/", "http://h/files/a.whl", False),
+        ("https://u:pw@h/simple/", "http://h:443/files/a.whl", False),
+        ("http://u:pw@h/simple/", "https://h/files/a.whl", False),
+        ("http://u:pw@h/simple/", "http://h.evil/files/a.whl", False),
+    ],
+)
+def test_credentials_go_only_to_their_origin(given: str, url: str, sent: bool) -> None:
+    transport = peep.Transport(peep.FinderSettings(index_url=given), environ={"NETRC": os.devnull})
+    authorization = transport._authorization(urllib.parse.urlsplit(url))
+    assert authorization == (basic("u", "pw") if sent else None)
+
+
+def test_credentials_for_port_80_are_not_sent_to_another_port(index: LoopbackIndex) -> None:
+    index.add(wheel_bytes("alpha", "1.0"))
+    finder = peep.FinderSettings(index_url=f"http://u:{SECRET}@127.0.0.1/simple/")
+    transport = peep.Transport(finder, environ={"NETRC": os.devnull})
+    transport.open(f"{index.files_url}alpha-1.0-py3-none-any.whl").close()
+    assert index.headers_seen and all("Authorization" not in h for _, h in index.headers_seen)
+
+
+# --- The cache follows no links ------------------------------------------------------------
+
+
+def _archive(tmp_path: Path) -> tuple:
+    data = b"verified archive bytes"
+    path = tmp_path / "alpha-1.0-py3-none-any.whl"
+    path.write_bytes(data)
+    digests = {"sha256": sha256_hex(data), "sha512": hashlib.sha512(data).hexdigest()}
+    return path, data, digests
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["peep-archives", "peep-archives/sha256", "peep-archives/sha256/PREFIX",
+     "peep-archives/sha256/PREFIX/SHA256", "peep-archives/sha512"],
+)
+def test_the_cache_never_writes_through_a_link(tmp_path: Path, planted: str) -> None:
+    path, data, digests = _archive(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    link = tmp_path / "cache" / planted.replace("PREFIX", digests["sha256"][:2]).replace("SHA256", digests["sha256"])
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    warnings: List[str] = []
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), warnings.append)
+    cache.store(str(path), path.name, digests, {"url": "x"})
+    assert list(outside.iterdir()) == []
+    assert any("not a real directory" in w and "ignor" in w for w in warnings), warnings
+    assert link.is_symlink()  # left alone, not removed
+
+
+def test_the_cache_never_reads_through_a_link(tmp_path: Path) -> None:
+    path, data, digests = _archive(tmp_path)
+    warnings: List[str] = []
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), warnings.append)
+    cache.store(str(path), path.name, digests, {"url": "x"})
+    hashes = peep.Hashes(sha256=frozenset({digests["sha256"]}))
+    (stored_sha, stored, meta), = cache.lookup(hashes)
+    assert Path(stored).read_bytes() == data
+    outside = tmp_path / "outside.whl"
+    outside.write_bytes(data)  # even the right bytes: a link is not a cache entry
+    os.remove(stored)
+    os.symlink(outside, stored)
+    assert cache.lookup(hashes) == []
+    assert any("not a regular file" in w for w in warnings), warnings
+    meta_path = Path(stored).parent / "meta.json"
+    os.remove(stored)
+    Path(stored).write_bytes(data)
+    (tmp_path / "meta.json").write_text(meta_path.read_text())
+    meta_path.unlink()
+    meta_path.symlink_to(tmp_path / "meta.json")
+    assert cache.lookup(hashes) == []
+
+
+def test_a_forged_alias_cannot_point_outside_the_cache(tmp_path: Path) -> None:
+    path, data, digests = _archive(tmp_path)
+    victim = tmp_path / "victim"
+    (victim / "precious").mkdir(parents=True)
+    (victim / "meta.json").write_text('{"filename": "precious"}')
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), lambda message: None)
+    cache.store(str(path), path.name, digests, {})
+    alias = tmp_path / "cache" / "peep-archives" / "sha512" / digests["sha512"]
+    alias.write_text("../../victim")
+    found = cache.lookup(peep.Hashes(sha512=frozenset({digests["sha512"]})))
+    assert found == []
+    for sha256, _, _ in found:
+        cache.discard(sha256)
+    cache.discard("../../victim")
+    assert (victim / "precious").is_dir()
+
+
+def test_install_with_a_link_planted_in_the_cache(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    (tmp_path / "r.txt").write_text(block(wheel.data, "alpha==1.0"))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "cache" / "peep-archives").mkdir(parents=True)
+    (tmp_path / "cache" / "peep-archives" / "sha256").symlink_to(outside, target_is_directory=True)
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", index.url, "--target",
+                      str(tmp_path / "target"), "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    assert installed_in(tmp_path / "target") == {"alpha": "1.0"}
+    assert list(outside.iterdir()) == []
+    assert "not a real directory" in result.stderr
+
+
+# --- peep check: what no RECORD lists, and .pyc files ---------------------------------------
+
+
+def _record_row(relative: str, data: Optional[bytes]) -> str:
+    if data is None:
+        return f"{relative},,"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    return f"{relative},sha256={digest},{len(data)}"
+
+
+SOURCE = b'"""Docstring."""\nVERSION = "1.0"\nassert VERSION\n\ndef f():\n    return 1\n'
+
+
+def make_site(site: Path, *, levels: tuple = (0, 1, 2), invalidation: str = "TIMESTAMP") -> Path:
+    """Install 'alpha' 1.0 into ``site`` the way pip would: RECORD, .pyc files without hashes."""
+    site.mkdir(parents=True, exist_ok=True)
+    dist_info = "alpha-1.0.dist-info"
+    (site / dist_info).mkdir()
+    files: Dict[str, bytes] = {
+        "alpha/__init__.py": SOURCE,
+        "alpha/data.txt": b"not code",
+        f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n",
+        f"{dist_info}/INSTALLER": b"pip\n",
+    }
+    for relative, data in files.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_bytes(data)
+    rows = [_record_row(relative, data) for relative, data in files.items()]
+    source = site / "alpha" / "__init__.py"
+    for level in levels:
+        cached = importlib.util.cache_from_source(str(source), optimization="" if level == 0 else level)
+        py_compile.compile(str(source), cfile=cached, optimize=level, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode[invalidation])
+        rows.append(_record_row(os.path.relpath(cached, site), None))
+    rows.append(f"{dist_info}/RECORD,,")
+    (site / dist_info / "RECORD").write_text("\n".join(rows) + "\n")
+    return site
+
+
+def run_check(site: Path, *, strict: bool = True) -> tuple:
+    requirement = peep.parse_requirement("alpha==1.0", peep.Origin("r.txt", 1))
+    errors, notes = peep.check_environment([requirement], [str(site)], strict=strict)
+    return peep.format_report(errors) if errors else "", peep.format_report(notes) if notes else ""
+
+
+@pytest.mark.parametrize("invalidation", ["TIMESTAMP", "CHECKED_HASH", "UNCHECKED_HASH"])
+def test_check_accepts_a_faithful_site(tmp_path: Path, invalidation: str) -> None:
+    site = make_site(tmp_path / "site", invalidation=invalidation)
+    assert run_check(site) == ("", "")
+
+
+def _pyc(site: Path, level: int = 0) -> Path:
+    source = site / "alpha" / "__init__.py"
+    return Path(importlib.util.cache_from_source(str(source), optimization="" if level == 0 else level))
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_check_finds_a_rewritten_pyc_that_keeps_its_header(tmp_path: Path, level: int) -> None:
+    site = make_site(tmp_path / "site")
+    pyc = _pyc(site, level)
+    header = pyc.read_bytes()[:16]
+    evil = compile(SOURCE + b"import os\n", str(site / "alpha" / "__init__.py"), "exec",
+                   dont_inherit=True, optimize=level)
+    pyc.write_bytes(header + marshal.dumps(evil))
+    errors, _ = run_check(site, strict=False)
+    assert f"alpha==1.0: {os.path.relpath(pyc, site)} (not what its recorded source compiles to)" in errors
+
+
+def test_check_compares_each_pyc_at_its_own_optimisation_level(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    # The level-2 code (no docstring, no assert) in the level-0 file: it loads, but is not the same.
+    _pyc(site, 0).write_bytes(_pyc(site, 0).read_bytes()[:16] + _pyc(site, 2).read_bytes()[16:])
+    errors, _ = run_check(site, strict=False)
+    assert os.path.relpath(_pyc(site, 0), site) in errors
+
+
+def test_check_finds_a_pyc_that_is_not_a_pyc(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    _pyc(site, 1).write_bytes(b"garbage")
+    errors, _ = run_check(site, strict=False)
+    assert os.path.relpath(_pyc(site, 1), site) in errors
+
+
+def test_check_compares_an_unrecorded_pyc_with_its_source(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", levels=())  # installed with --no-compile
+    source = site / "alpha" / "__init__.py"
+    py_compile.compile(str(source), doraise=True)  # what Python writes at first import
+    assert run_check(site) == ("", "")
+    pyc = _pyc(site)
+    pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(compile("import os", "x", "exec")))
+    errors, _ = run_check(site, strict=False)
+    assert os.path.relpath(pyc, site) in errors
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["evil.pth", "sitecustomize.py", "alpha/extra.py", "sneaky.pyc", f"__pycache__/sneaky.{sys.implementation.cache_tag}.pyc",
+     f"native{importlib.machinery.EXTENSION_SUFFIXES[0]}"],
+)
+def test_check_reports_importable_files_no_record_lists(tmp_path: Path, planted: str) -> None:
+    site = make_site(tmp_path / "site")
+    (site / planted).parent.mkdir(parents=True, exist_ok=True)
+    (site / planted).write_bytes(b"import os\n")
+    errors, notes = run_check(site, strict=False)
+    assert errors == ""
+    assert f"    {planted}\n" in notes + "\n" or f"    {planted} (" in notes
+    errors, _ = run_check(site, strict=True)
+    assert planted in errors
+
+
+def test_check_reports_an_importable_file_recorded_without_a_hash(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    record = site / "alpha-1.0.dist-info" / "RECORD"
+    rows = [row if not row.startswith("alpha/__init__.py,") else "alpha/__init__.py,," for row in record.read_text().splitlines()]
+    record.write_text("\n".join(rows) + "\n")
+    (site / "alpha" / "__init__.py").write_bytes(b"import os\n")
+    errors, _ = run_check(site, strict=True)
+    assert "alpha/__init__.py" in errors
+
+
+def test_check_ignores_data_files_and_the_allow_list(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    (site / "README.txt").write_text("This directory exists so that 3rd party packages can be installed here.\n")
+    (site / "alpha" / "notes.json").write_text("{}")
+    assert run_check(site) == ("", "")
+
+
+def test_check_end_to_end_after_a_real_install(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0", payload="def f():\n    return 1\n"))
+    (tmp_path / "r.txt").write_text(block(wheel.data, "alpha==1.0"))
+    target = tmp_path / "target"
+    installed = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", index.url, "--target", str(target))
+    assert installed.returncode == 0, installed.stderr
+    check = ("check", "-r", str(tmp_path / "r.txt"), "--target", str(target), "--strict")
+    clean = run_peep(*check)
+    assert clean.returncode == 0, clean.stderr
+    pyc, = (target / "__pycache__").glob(f"alpha.{sys.implementation.cache_tag}.pyc")
+    code = compile((target / "alpha.py").read_bytes() + b"\nimport os\n", str(target / "alpha.py"), "exec", dont_inherit=True)
+    pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(code))
+    (target / "evil.pth").write_text("import os\n")
+    tampered = run_peep(*check)
+    assert tampered.returncode == 1
+    assert f"alpha==1.0: __pycache__/{pyc.name} (not what its recorded source compiles to)" in tampered.stderr
+    assert "    evil.pth" in tampered.stderr
+
+
+def test_check_compares_pyc_files_in_parallel_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site(tmp_path / "site")
+    pyc = _pyc(site, 1)
+    pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(compile("import os", "x", "exec", optimize=1)))
+    serial, _ = run_check(site, strict=False)
+    pools: List[object] = []
+
+    class CountedPool(concurrent.futures.ProcessPoolExecutor):
+        def map(self, *args: object, **kwargs: object) -> Iterator[object]:  # type: ignore[override]
+            pools.append(self)
+            return super().map(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(peep, "PARALLEL_PYC_CHECKS", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
+    assert run_check(site, strict=False)[0] == serial
+    assert len(pools) == 1
+    assert os.path.relpath(pyc, site) in serial
+
+
+def test_check_finds_a_pyc_with_a_smaller_stack(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", levels=(0,))
+    pyc = _pyc(site)
+    code = marshal.loads(pyc.read_bytes()[16:])
+    pyc.write_bytes(pyc.read_bytes()[:16] + marshal.dumps(code.replace(co_stacksize=code.co_stacksize + 1)))
+    errors, _ = run_check(site, strict=False)
+    assert os.path.relpath(pyc, site) in errors
+
+
+def test_check_reports_a_module_recorded_with_a_made_up_algorithm(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    record = site / "alpha-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("alpha/__init__.py,sha256=", "alpha/__init__.py,nohash="))
+    errors, _ = run_check(site, strict=True)
+    assert "alpha/__init__.py (listed in RECORD without a hash)" in errors
