@@ -3827,22 +3827,24 @@ def find_omitted_dependencies(
 # --- Building sdists ----------------------------------------------------------
 #
 # peep is the build frontend: pip never builds anything. For each verified
-# sdist peep extracts exactly what it read, installs the verified wheels the
-# build needs into a private directory (pip --target, --no-deps --no-index
-# --require-hashes), and calls the PEP 517 hooks itself in a fresh
-# interpreter that sees that directory and the standard library only (-I -S).
-# pip and every process a build starts find no index, no configuration and
-# proxies that lead to a closed port; with --build-network=none the hooks
-# also run in a network namespace with no interfaces at all.
+# sdist peep extracts exactly what it read, makes a bare virtual environment
+# (no pip, no system site-packages), has pip install the verified wheels the
+# build needs into it (--no-deps --no-index --require-hashes), and calls the
+# PEP 517 hooks itself with that environment's interpreter, so the build and
+# every Python process it starts see that environment and the standard
+# library only. pip and every process a build starts find no index, no
+# configuration and proxies that lead to a closed port; with
+# --build-network=none the hooks also run in a network namespace with no
+# interfaces and cannot make Unix sockets.
 
 BUILD_NETWORK_MODES = ("closed", "none")
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
 
-# Run in the build interpreter (python -I -S): it imports the backend from
-# the build environment and calls one hook. Kept to the standard library.
+# Run by the build environment's interpreter (python -I): it calls one hook
+# of the backend. Kept to the standard library.
 _HOOK_RUNNER = r"""
-import ctypes, importlib, json, os, site, sys
+import ctypes, importlib, json, os, struct, sys
 
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
@@ -3851,21 +3853,51 @@ with open(sys.argv[1], encoding="utf-8") as stream:
 def answer(**reply):
     with open(spec["output"], "w", encoding="utf-8") as stream:
         json.dump(reply, stream)
+    sys.exit(0)
+
+
+def isolate():
+    # A user namespace always, root included: without one, root keeps the
+    # right to setns() back into peep's network namespace.
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+        return "no network namespace: " + os.strerror(ctypes.get_errno())
+    for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                       ("gid_map", "%d %d 1" % (gid, gid))):
+        try:
+            with open("/proc/self/" + name, "w") as stream:
+                stream.write(text)
+        except OSError:
+            pass  # ids stay unmapped; files are still checked against the real ones
+    # A network namespace does not hold Unix sockets with a path in the file
+    # system: refuse to make any (socketpair stays), and refuse io_uring and
+    # other ABIs, which could make them past the filter.
+    arch, socket_call = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}.get(
+        os.uname().machine, (None, None))
+    if arch is None:
+        return "no Unix socket filter for " + os.uname().machine
+    deny, allow = 0x00050000 | 13, 0x7FFF0000  # SECCOMP_RET_ERRNO | EACCES, RET_ALLOW
+    program = [
+        (0x20, 0, 0, 4), (0x15, 1, 0, arch), (0x06, 0, 0, deny),
+        (0x20, 0, 0, 0), (0x35, 0, 1, 0x40000000), (0x06, 0, 0, deny),
+        (0x15, 0, 1, 425), (0x06, 0, 0, deny),
+        (0x15, 0, 3, socket_call), (0x20, 0, 0, 16), (0x15, 0, 1, 1), (0x06, 0, 0, deny),
+        (0x06, 0, 0, allow),
+    ]
+    filters = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
+    fprog = struct.pack("HxxxxxxP", len(program), ctypes.addressof(filters))
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) != 0:
+        return "no seccomp filter: " + os.strerror(ctypes.get_errno())
+    return None
 
 
 if spec["no_network"]:
-    # A network namespace with no interfaces; an unprivileged user needs a
-    # user namespace to own one.
-    flags = 0x40000000 if os.geteuid() == 0 else 0x40000000 | 0x10000000
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(flags) != 0:
-        answer(unavailable=os.strerror(ctypes.get_errno()))
-        sys.exit(0)
+    problem = isolate()
+    if problem:
+        answer(unavailable=problem)
 if spec["hook"] is None:
     answer(result=None)
-    sys.exit(0)
-for directory in spec["site_dirs"]:
-    site.addsitedir(directory)
 sys.path[:0] = spec["backend_path"]
 os.chdir(spec["source"])
 module, _, attributes = spec["backend"].partition(":")
@@ -3875,18 +3907,38 @@ for attribute in filter(None, attributes.strip().split(".")):
 hook = getattr(backend, spec["hook"], None)
 if hook is None:
     answer(missing=True)
-else:
-    answer(result=hook(**spec["kwargs"]))
+answer(result=hook(**spec["kwargs"]))
 """
 
-# Child interpreters a build starts (PYTHONPATH points here) lose the
-# interpreter's own site-packages and see the build environment instead.
-_CHILD_SITECUSTOMIZE = """
-import site, sys
-_outside = set(site.getsitepackages() + [site.getusersitepackages()])
-sys.path[:] = [entry for entry in sys.path if entry not in _outside]
-site.addsitedir({environment!r})
-"""
+
+def make_bare_environment(directory: str) -> str:
+    """Make a virtual environment with nothing in it; return its interpreter.
+
+    No pip and no system site-packages: its interpreter, and every Python
+    process started with it, imports the standard library and what peep
+    puts into its site-packages, nothing else, whatever flags it is given.
+    """
+    import venv  # only builds need it
+
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(directory)
+    if os.name == "nt":  # pragma: no cover
+        return os.path.join(directory, "Scripts", "python.exe")
+    return os.path.join(directory, "bin", "python")
+
+
+def pip_runner() -> str:
+    """Return what runs this interpreter's pip under another interpreter.
+
+    pip's own __pip-runner__.py (pip 22.3 and later) puts only pip on the
+    path; older pips run from their package directory. pip is found, not
+    imported.
+    """
+    spec = importlib.util.find_spec("pip")
+    if spec is None or not spec.submodule_search_locations:
+        raise BuildError("pip is not importable by the Python running peep")
+    location = list(spec.submodule_search_locations)[0]
+    runner = os.path.join(location, "__pip-runner__.py")
+    return runner if os.path.exists(runner) else location
 
 
 class ClosedPort:
@@ -4012,19 +4064,20 @@ class Builder:
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            self.call_hook(self.root, self.root, None, None, {}, self.new_directory("probe"))
+            environment = self.build_environment({})
+            self.call_hook(environment, self.root, None, None, {}, self.new_directory("probe"))
         except BuildError as exc:
             return str(exc)
         return None
 
     def build_environment(self, wheels: Mapping[str, Verified]) -> str:
-        """Return a directory holding exactly these verified wheels, installed by pip."""
+        """Return a bare virtual environment holding exactly these verified wheels."""
         key = tuple(sorted(wheel.sha256 for wheel in wheels.values()))
         with self._lock:
             if key in self._environments:
                 return self._environments[key]
             directory = self.new_directory("env")
-            target = os.path.join(directory, "site")
+            python = make_bare_environment(os.path.join(directory, "venv"))
             log_path = os.path.join(directory, "pip.log")
             if wheels:
                 self.say(
@@ -4037,12 +4090,14 @@ class Builder:
                         stream.write(
                             f"{name} @ {_path_to_url(wheel.path)} --hash=sha256:{wheel.sha256}\n"
                         )
+                # pip runs with the environment's own interpreter, so the wheels
+                # and their scripts land in it; --ignore-installed, since pip's own
+                # directory (and what lies beside it) is on that pip's path.
                 status = run_logged(
-                    pip_command() + [
-                        "install", "--no-deps", "--no-index", "--require-hashes",
-                        "--only-binary", ":all:", "--no-compile", "--disable-pip-version-check",
-                        "--target", target, "-r", listing,
-                    ],
+                    [python, "-I", pip_runner(),
+                     "install", "--ignore-installed", "--no-deps", "--no-index",
+                     "--require-hashes", "--only-binary", ":all:", "--no-compile",
+                     "--disable-pip-version-check", "-r", listing],
                     self.environment,
                     log_path,
                 )  # fmt: skip
@@ -4051,25 +4106,19 @@ class Builder:
                         f"pip could not install the build dependencies (exit status {status})",
                         _log_tail(log_path),
                     )
-            else:
-                os.makedirs(target)
-            shim = os.path.join(directory, "shim")
-            os.makedirs(shim)
-            with open(os.path.join(shim, "sitecustomize.py"), "w", encoding="utf-8") as stream:
-                stream.write(_CHILD_SITECUSTOMIZE.format(environment=target))
-            self._environments[key] = directory
-            return directory
+            self._environments[key] = python
+            return python
 
     def call_hook(
         self,
-        environment: str,
+        python: str,
         source: str,
         system: Optional[BuildSystem],
         hook: Optional[str],
         kwargs: Mapping[str, object],
         workspace: str,
     ) -> object:
-        """Call one PEP 517 hook in a fresh build interpreter; return its result."""
+        """Call one PEP 517 hook with a build environment's interpreter; return its result."""
         spec_path = os.path.join(workspace, "hook.json")
         output = os.path.join(workspace, "hook-output.json")
         log_path = os.path.join(workspace, "build.log")
@@ -4078,7 +4127,6 @@ class Builder:
             "output": output,
             "no_network": self.network == "none",
             "hook": hook,
-            "site_dirs": [os.path.join(environment, "site")],
             "backend_path": [
                 os.path.join(source, entry) for entry in (system.backend_path if system else ())
             ],
@@ -4088,9 +4136,11 @@ class Builder:
         }
         with open(spec_path, "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        child_environment = dict(self.environment, PYTHONPATH=os.path.join(environment, "shim"))
-        command = [sys.executable, "-I", "-S", "-c", _HOOK_RUNNER, spec_path]
-        status = run_logged(command, child_environment, log_path)
+        # The environment's commands come first, as in pip's own builds.
+        scripts = os.path.dirname(python)
+        path = scripts + os.pathsep + self.environment.get("PATH", os.defpath)
+        command = [python, "-I", "-c", _HOOK_RUNNER, spec_path]
+        status = run_logged(command, dict(self.environment, PATH=path), log_path)
         if self.echo is not None and os.path.exists(log_path):
             with open(log_path, encoding="utf-8", errors="replace") as stream:
                 self.echo(stream.read())
@@ -4103,7 +4153,7 @@ class Builder:
             raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
         if "unavailable" in reply:
             raise BuildError(
-                "--build-network=none needs a network namespace, which this system refused "
+                "--build-network=none cannot isolate builds on this system "
                 f"({reply['unavailable']})"
             )
         if reply.get("missing"):

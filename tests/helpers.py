@@ -82,6 +82,8 @@ def wheel_bytes(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():
             info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            if ".data/scripts/" in path:  # as wheel builders mark commands
+                info.external_attr = 0o100755 << 16
             archive.writestr(info, data)
     return f"{dist}-{version}-{tag}.whl", buffer.getvalue()
 

@@ -1,0 +1,246 @@
+"""Attacks by a verified sdist's build on the environment peep builds it in.
+
+Each test here tries one way for a verified sdist's build to reach or run
+code that nobody verified, or to leave the network it was shut out of.
+The unverified code is really there (served at /evil/ on the loopback
+server, or planted where the attack needs it) and writes a telltale if it
+runs; each test asserts that it did not.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from helpers import TELLTALE_ENV, block, hermetic_env, installed_in, sdist_bytes, wheel_bytes
+from test_build import Build, build  # noqa: F401  (the fixture)
+
+
+def _outer_environment(tmp_path: Path) -> str:
+    """A virtual environment whose site-packages holds a .pth file with code in it.
+
+    The .pth file also puts the test interpreter's site-packages (pip,
+    packaging) on the path, so that peep runs from it as from any
+    environment. Its code writes a telltale, but only in a process that a
+    build started (marked by PEEP_TEST_BUILD_CHILD), never in peep or pip.
+    """
+    venv = tmp_path / "outer"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    code = (
+        "import os; d = os.environ.get('PEEP_TEST_BUILD_CHILD'); "
+        "d and open(os.path.join(d, 'outer-pth.ran'), 'w').write('outer code ran')\n"
+    )
+    Path(site_packages, "outer_telltale.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n" + code
+    )
+    return str(python)
+
+
+def test_child_interpreters_of_a_build_do_not_run_the_outer_environments_pth_files(
+    build: Build, tmp_path: Path  # noqa: F811
+) -> None:
+    """README: child Python processes a build starts see only the build environment.
+
+    site.py runs every .pth file of the interpreter's own site-packages at
+    start-up, so filtering sys.path afterwards would be too late: the build
+    interpreter must have no site-packages but the build environment's.
+    """
+    python = _outer_environment(tmp_path)
+    code = f"""
+import os, subprocess, sys
+_child = subprocess.run(
+    [sys.executable, "-c", "import pytest"],
+    env=dict(os.environ, PEEP_TEST_BUILD_CHILD=os.environ[{TELLTALE_ENV!r}]),
+)
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "child-imports.txt"), "w") as f:
+    f.write("visible" if _child.returncode == 0 else "hidden")
+"""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    result = build.install(block(sdist.data, "beta==2.0"), python=python)
+    assert result.returncode == 0, result.stderr
+    assert installed_in(build.target) == {"beta": "2.0"}
+    assert not (build.telltales / "outer-pth.ran").exists()  # the outer .pth's code ran
+    assert (build.telltales / "child-imports.txt").read_text() == "hidden"
+
+
+def _unix_relay(path: str, port: int) -> None:
+    """Serve a Unix socket that passes each connection on to 127.0.0.1:port.
+
+    Such sockets are common on a developer's machine or a CI runner (a local
+    proxy, a container engine's API, an agent): they live in the file
+    system, not in a network namespace.
+    """
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(4)
+
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                sink.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", port))
+            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def _namespaces_work() -> bool:
+    code = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+            "raise SystemExit(libc.unshare(0x50000000))")  # a user and a network namespace
+    return subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
+def test_build_network_none_stops_unix_sockets_too(build: Build, tmp_path: Path) -> None:  # noqa: F811
+    """README: with --build-network=none "no socket can reach anything".
+
+    A network namespace holds IP and abstract Unix sockets only; a Unix
+    socket with a path is reached through the file system, and whatever
+    listens there (here, a relay to the loopback server) carries the build
+    wherever it goes.
+    """
+    if not _namespaces_work():
+        pytest.skip("this system refuses network namespaces")
+    relay = str(tmp_path / "relay.sock")
+    _unix_relay(relay, build.index.port)
+    code = f"""
+import os, socket
+try:
+    _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    _s.settimeout(10)
+    _s.connect({relay!r})
+    _s.sendall(b"GET /evil/unix-socket HTTP/1.0\\r\\n\\r\\n")
+    _reached = "reached" if _s.recv(100) else "blocked"
+except OSError:
+    _reached = "blocked"
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
+    f.write(_reached)
+"""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    result = build.install(block(sdist.data, "beta==2.0"), "--build-network=none")
+    assert result.returncode == 0, result.stderr
+    assert build.evil_requests() == []
+    assert (build.telltales / "socket.txt").read_text() == "blocked"
+
+
+def test_a_build_runs_its_verified_build_dependencys_command_not_the_outer_one(
+    build: Build, tmp_path: Path  # noqa: F811
+) -> None:
+    """A build dependency's command (cython, cmake, ninja...) must be the verified one.
+
+    pip installs the verified wheel's scripts into the build environment's
+    bin directory, but peep never puts that directory on PATH: a build
+    that runs the command by name runs whatever the user's PATH finds first
+    (an activated environment's copy, say), code this run never verified.
+    pip's own isolated builds put the environment's scripts first on PATH.
+    """
+    outer_bin = tmp_path / "outer-bin"
+    outer_bin.mkdir()
+    outer_tool = outer_bin / "tool"
+    outer_tool.write_text(
+        "#!/bin/sh\n"
+        f'echo "outer tool ran" > "${TELLTALE_ENV}/outer-tool.ran"\n'
+        "echo outer\n"
+    )
+    outer_tool.chmod(0o755)
+    tool = build.index.add(wheel_bytes(
+        "tool", "1.0", extra_files={"tool-1.0.data/scripts/tool": b"#!python\nprint('verified')\n"}
+    ))
+    code = f"""
+import os, subprocess
+_out = subprocess.run(["tool"], capture_output=True, text=True).stdout.strip()
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "tool.txt"), "w") as f:
+    f.write(_out)
+"""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=["tool"], backend_code=code))
+    env = hermetic_env(**{TELLTALE_ENV: str(build.telltales)})
+    env["PATH"] = f"{outer_bin}{os.pathsep}{env.get('PATH', os.defpath)}"
+    result = build.install(block(sdist.data, "beta==2.0") + block(tool.data, "tool==1.0"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert not (build.telltales / "outer-tool.ran").exists()
+    assert (build.telltales / "tool.txt").read_text() == "verified"
+
+
+@pytest.mark.parametrize("flag", ["-I", "-E"])
+def test_child_interpreters_started_with_isolation_flags_still_see_only_the_build_environment(
+    build: Build, flag: str  # noqa: F811
+) -> None:
+    """-I (and -E) drop PYTHONPATH but not site-packages: the interpreter itself must be bare.
+
+    Tools do start Python this way (``-I`` is the usual advice for running
+    a helper safely), and such a child of a build imports the packages
+    installed where peep runs: pytest here, anything at all in general.
+    """
+    code = f"""
+import os, subprocess, sys
+_child = subprocess.run([sys.executable, {flag!r}, "-c", "import pytest"])
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "child-imports.txt"), "w") as f:
+    f.write("visible" if _child.returncode == 0 else "hidden")
+"""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    result = build.install(block(sdist.data, "beta==2.0"))
+    assert result.returncode == 0, result.stderr
+    assert (build.telltales / "child-imports.txt").read_text() == "hidden"
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
+                    reason="only root keeps the right to re-enter the host's network namespace")
+def test_build_network_none_cannot_be_left_by_a_build_running_as_root(build: Build) -> None:  # noqa: F811
+    """As root (a container build, a CI job), a build must not be able to setns() back.
+
+    A root process that only unshared its network namespace keeps
+    CAP_SYS_ADMIN in the initial user namespace, so it may setns() back
+    into the network namespace of its parent, peep, and reach whatever peep
+    can. In a user namespace of its own it has no such right.
+    """
+    if not _namespaces_work():
+        pytest.skip("this system refuses network namespaces")
+    code = f"""
+import ctypes, os, socket
+_libc = ctypes.CDLL(None, use_errno=True)
+try:
+    _fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
+    _libc.setns(_fd, 0x40000000)
+    _s = socket.create_connection(("127.0.0.1", {build.index.port}), timeout=10)
+    _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
+    _reached = "reached" if _s.recv(100) else "blocked"
+except OSError:
+    _reached = "blocked"
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
+    f.write(_reached)
+"""
+    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    result = build.install(block(sdist.data, "beta==2.0"), "--build-network=none")
+    assert result.returncode == 0, result.stderr
+    assert build.evil_requests() == []
+    assert (build.telltales / "socket.txt").read_text() == "blocked"
