@@ -45,7 +45,20 @@ needs nothing but pip.
 # OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 # SOFTWARE.
 
-from __future__ import annotations
+from __future__ import annotations  # peep needs Python 3.9 or newer
+
+import sys
+
+# Said before anything else runs, in code that Python 3.7 and 3.8 can read.
+# (Older Pythons stop at the line above, whose comment then says why.)
+if sys.version_info < (3, 9):
+    _TOO_OLD = "peep needs Python 3.9 or newer; this is Python %d.%d.%d (%s)" % (
+        sys.version_info[:3] + (sys.executable,)
+    )
+    if __name__ == "__main__":
+        sys.stderr.write(_TOO_OLD + "\n")
+        sys.exit(2)  # EXIT_USAGE: the wrong interpreter is a usage error
+    raise ImportError(_TOO_OLD)
 
 __version__ = "4.0.0.dev1"
 
@@ -77,7 +90,6 @@ import site
 import socket
 import ssl
 import subprocess
-import sys
 import sysconfig
 import tarfile
 import tempfile
@@ -115,12 +127,16 @@ from typing import (
 # it is there and new enough, else from the copy pip vendors, so that peep runs
 # with nothing but pip installed. Only these pure data modules are borrowed
 # from pip; none of pip's own logic is (see "pip-version independent" in the
-# README).
+# README). Every name comes from one copy: "new enough" means that all of
+# them import, and a top-level copy that lacks one (packaging < 20.9 has no
+# parse_wheel_filename) is not used at all, since the Tag of one copy never
+# equals the Tag of the other.
 if TYPE_CHECKING:  # type-check against the real thing
     from packaging.markers import InvalidMarker, Marker, default_environment
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PackagingRequirement
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.tags import Tag, sys_tags
     from packaging.utils import (
         InvalidSdistFilename,
         InvalidWheelFilename,
@@ -135,6 +151,7 @@ else:
         from packaging.requirements import InvalidRequirement
         from packaging.requirements import Requirement as PackagingRequirement
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from packaging.tags import Tag, sys_tags
         from packaging.utils import (
             InvalidSdistFilename,
             InvalidWheelFilename,
@@ -148,6 +165,7 @@ else:
         from pip._vendor.packaging.requirements import InvalidRequirement
         from pip._vendor.packaging.requirements import Requirement as PackagingRequirement
         from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from pip._vendor.packaging.tags import Tag, sys_tags
         from pip._vendor.packaging.utils import (
             InvalidSdistFilename,
             InvalidWheelFilename,
@@ -1747,14 +1765,6 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
 
 
 # --- Finding ------------------------------------------------------------------
-
-if TYPE_CHECKING:
-    from packaging.tags import Tag, sys_tags
-else:
-    try:
-        from packaging.tags import Tag, sys_tags
-    except ImportError:
-        from pip._vendor.packaging.tags import Tag, sys_tags
 
 
 @dataclass(frozen=True)
