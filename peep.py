@@ -1346,12 +1346,25 @@ def pip_default_index() -> str:
         check=False,
     )
     match = _DEFAULT_INDEX_RE.search(result.stdout)
+    if result.returncode != 0:
+        raise PeepError(_pip_failed_message(result))
     if match is None:
         raise PeepError(
             "peep could not learn pip's default index from 'pip install --help'; "
             "name one with --index-url"
         )
     return match.group(1)
+
+
+def _pip_failed_message(result: subprocess.CompletedProcess[str]) -> str:
+    """Say that pip itself failed, with the last lines of what it said."""
+    said = (result.stderr or result.stdout).strip().splitlines()[-5:]
+    return (
+        f"pip itself failed (exit status {result.returncode}) when peep ran "
+        f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
+        + "".join(f"    {line}\n" for line in said)
+        + "Fix pip, or name an index with --index-url"
+    )
 
 
 class Once:
@@ -3827,6 +3840,8 @@ def run_pip(command: Sequence[str], err: IO[str]) -> Tuple[int, str]:
                 process.wait()
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         raise Interrupted(signum, during_pip=True) from exc
+    finally:
+        process.stderr.close()
 
 
 def explain_pip_failure(status: int, stderr_tail: str) -> str:
@@ -4040,6 +4055,25 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _one_per_filename(candidates: Sequence[Candidate], err: IO[str]) -> List[Candidate]:
+    """Keep the first of files that several indexes serve under one name.
+
+    One name is one file to vet; pip would take it from the first index too.
+    Indexes that advertise different hashes for it are named, not merged.
+    """
+    first: Dict[str, Candidate] = {}
+    for candidate in candidates:
+        kept = first.setdefault(candidate.filename, candidate)
+        if kept is not candidate:
+            theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
+            if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
+                err.write(
+                    f"peep hash: {redact_url(candidate.url)} advertises other bytes for "
+                    f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
+                )
+    return list(first.values())
+
+
 def hash_release(
     text: str,
     args: argparse.Namespace,
@@ -4067,6 +4101,7 @@ def hash_release(
         platforms=args.platform or (),
         compatible=args.compatible,
     )
+    chosen = _one_per_filename(chosen, err)
     if not chosen:
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")

@@ -118,3 +118,63 @@ def test_the_version_check_comes_before_anything_that_needs_3_9() -> None:
     assert text.index("from __future__ import annotations") < check < text.index("__version__ =")
     assert text.index("import argparse") > check
     assert peep.sys.version_info >= (3, 9)
+
+
+# --- Small things: pipes, duplicate files, a broken pip ---------------------------------
+
+
+def test_run_pip_closes_its_stderr_pipe() -> None:
+    import gc
+    import io
+    import warnings
+
+    err = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        status, tail = peep.run_pip([sys.executable, "-c", "import sys; sys.stderr.write('said\\n')"], err)
+        gc.collect()
+    assert (status, tail, err.getvalue()) == (0, "said\n", "said\n")
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_hash_release_fetches_a_file_two_indexes_serve_once(index: LoopbackIndex) -> None:
+    second = LoopbackIndex().start()
+    try:
+        wheel = wheel_bytes("alpha", "1.0")
+        index.add(wheel)
+        second.add(wheel)
+        result = run_peep("hash", "alpha==1.0", "-i", index.url, "--extra-index-url", second.url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == block(wheel[1], "alpha==1.0")
+        assert result.stderr.count("alpha-1.0-py3-none-any.whl") == 1, result.stderr
+        assert (index.file_requests(), second.file_requests()) == (["/files/alpha-1.0-py3-none-any.whl"], [])
+    finally:
+        second.stop()
+
+
+def test_two_indexes_advertising_different_bytes_for_one_file_are_named() -> None:
+    import io
+
+    def candidate(url: str, digest: str) -> peep.Candidate:
+        return peep.Candidate(filename="a-1.0.tar.gz", url=url, name="a", version=peep.Version("1.0"),
+                              is_wheel=False, advertised=(("sha256", digest),))
+
+    err = io.StringIO()
+    kept = peep._one_per_filename([candidate("https://one/a-1.0.tar.gz", "1" * 64),
+                                   candidate("https://two/a-1.0.tar.gz", "2" * 64)], err)
+    assert [c.url for c in kept] == ["https://one/a-1.0.tar.gz"]
+    assert err.getvalue() == (
+        "peep hash: https://two/a-1.0.tar.gz advertises other bytes for a-1.0.tar.gz "
+        "than https://one/a-1.0.tar.gz; only the latter is hashed\n"
+    )
+
+
+def test_a_broken_pip_is_named_as_the_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = [sys.executable, "-c", "import sys; sys.stderr.write('ImportError: pip is broken\\n'); sys.exit(1)"]
+    monkeypatch.setattr(peep, "pip_command", lambda: broken)
+    with pytest.raises(peep.PeepError) as info:
+        peep.pip_default_index()
+    assert str(info.value) == (
+        f"pip itself failed (exit status 1) when peep ran '{' '.join(broken)} install --help' "
+        "to learn its default index:\n    ImportError: pip is broken\nFix pip, or name an index with --index-url"
+    )
