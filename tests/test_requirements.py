@@ -108,11 +108,11 @@ VALID = [
     ("-i https://a/simple\n--index-url=https://b/simple\n--extra-index-url https://c/simple",
      [("option", "index-url", "https://a/simple", 1), ("option", "index-url", "https://b/simple", 2),
       ("option", "extra-index-url", "https://c/simple", 3)]),
-    ("--no-index\n--trusted-host h\n--pre\n--prefer-binary\n--only-binary :all:\n--no-binary=foo,bar\n--require-hashes\n--use-feature x",
+    ("--no-index\n--trusted-host h\n--pre\n--prefer-binary\n--only-binary :all:\n--no-binary=foo,bar\n--require-hashes\n--use-feature fast-deps",
      [("option", "no-index", True, 1), ("option", "trusted-host", "h", 2), ("option", "pre", True, 3),
       ("option", "prefer-binary", True, 4), ("option", "only-binary", ":all:", 5),
       ("option", "no-binary", "foo,bar", 6), ("option", "require-hashes", True, 7),
-      ("option", "use-feature", "x", 8)]),
+      ("option", "use-feature", "fast-deps", 8)]),
     ("-f https://h/links", [("option", "find-links", "https://h/links", 1)]),
     # Option values are values, never flags, even when they start with "--".
     ('foo --config-settings "--build-option=--verbose"', [requirement("foo")]),
