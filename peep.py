@@ -512,7 +512,9 @@ _COMMENT_START_RE = re.compile(r"(?:^|(?<=\s))#")
 # "# sha256:X", "# SHA256: X", "# sha256: X and words". peep does not guess
 # at these; it reads only the exact form, and says so about the rest.
 _NEAR_MISS_HASH_RE = re.compile(r"^\s*#+\s*sha-?256\s*[:=]", re.IGNORECASE)
-HASH_LINE_FORM = "'# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
+HASH_LINE_FORM = (
+    "'# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
+)
 
 
 def near_miss_hash_lines(text: str, source: str) -> List[str]:
@@ -1050,7 +1052,7 @@ def parse_requirements_file(
     environ: Optional[Mapping[str, str]] = None,
     is_constraint: bool = False,
     reader: Callable[[str], bytes] = read_requirements_source,
-    warn: Optional[Callable[[str], None]] = None,
+    warn: Optional[Callable[[str], object]] = None,
     _chain: Tuple[Tuple[str, str], ...] = (),
     _included_at: Optional[Origin] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
@@ -1123,7 +1125,7 @@ def _check_option_line(
     options: Sequence[Tuple[str, Union[str, bool]]],
     origin: Origin,
     is_constraint: bool,
-    warn: Callable[[str], None],
+    warn: Callable[[str], object],
 ) -> None:
     """Refuse or warn about option lines that pip reads differently from how they look."""
     names = [name for name, _ in options]
@@ -1175,7 +1177,7 @@ def _option_line(
     reader: Callable[[str], bytes],
     chain: Tuple[Tuple[str, str], ...],
     is_constraint: bool,
-    warn: Callable[[str], None],
+    warn: Callable[[str], object],
 ) -> Iterator[Union[Requirement, FileOption]]:
     editable = any(name == "editable" for name, _ in options)
     for name, value in options:
@@ -3315,7 +3317,7 @@ def find_omitted_dependencies(
 def load_requirements(
     options: InstallOptions,
     environ: Mapping[str, str],
-    warn: Optional[Callable[[str], None]] = None,
+    warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement and settle the settings, lowest precedence first.
 
