@@ -178,3 +178,16 @@ def test_a_broken_pip_is_named_as_the_problem(monkeypatch: pytest.MonkeyPatch) -
         f"pip itself failed (exit status 1) when peep ran '{' '.join(broken)} install --help' "
         "to learn its default index:\n    ImportError: pip is broken\nFix pip, or name an index with --index-url"
     )
+
+
+def test_a_near_miss_hash_line_vouches_for_nothing_and_install_says_why(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    near_miss = block(wheel.data, "alpha==1.0").replace("# sha256: ", "#sha256: ")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(near_miss)
+    target = tmp_path / "target"
+    result = run_peep("install", "-r", str(requirements), "--target", str(target), "-i", index.url)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"peep: warning: {requirements} line 1: '#sha256: "), result.stderr
+    assert "had no hashes specified" in result.stderr
+    assert installed_in(target) == {}

@@ -188,6 +188,7 @@ def test_sha384_and_sha512_hashes(tmp_path: Path) -> None:
     ("text", "reason"),
     [
         ("-e git+https://h/r.git#egg=foo", "an editable install is a live checkout"),
+        ("-e https://h/foo-1.0.tar.gz#egg=foo --config-settings k=v", "an editable install is a live checkout"),
         ("git+https://h/r.git#egg=foo", "a VCS checkout has no fixed archive to hash"),
         ("foo @ git+https://h/r.git@v1", "a VCS checkout has no fixed archive to hash"),
         ("hg+https://h/r#egg=foo", "a VCS checkout"),
