@@ -45,7 +45,20 @@ needs nothing but pip.
 # OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 # SOFTWARE.
 
-from __future__ import annotations
+from __future__ import annotations  # peep needs Python 3.9 or newer
+
+import sys
+
+# Said before anything else runs, in code that Python 3.7 and 3.8 can read.
+# (Older Pythons stop at the line above, whose comment then says why.)
+if sys.version_info < (3, 9):
+    _TOO_OLD = "peep needs Python 3.9 or newer; this is Python %d.%d.%d (%s)" % (
+        sys.version_info[:3] + (sys.executable,)
+    )
+    if __name__ == "__main__":
+        sys.stderr.write(_TOO_OLD + "\n")
+        sys.exit(2)  # EXIT_USAGE: the wrong interpreter is a usage error
+    raise ImportError(_TOO_OLD)
 
 __version__ = "4.0.0.dev1"
 
@@ -80,9 +93,8 @@ import signal
 import site
 import socket
 import ssl
-import subprocess
-import sys
 import stat
+import subprocess
 import sysconfig
 import tarfile
 import tempfile
@@ -121,12 +133,16 @@ from typing import (
 # it is there and new enough, else from the copy pip vendors, so that peep runs
 # with nothing but pip installed. Only these pure data modules are borrowed
 # from pip; none of pip's own logic is (see "pip-version independent" in the
-# README).
+# README). Every name comes from one copy: "new enough" means that all of
+# them import, and a top-level copy that lacks one (packaging < 20.9 has no
+# parse_wheel_filename) is not used at all, since the Tag of one copy never
+# equals the Tag of the other.
 if TYPE_CHECKING:  # type-check against the real thing
     from packaging.markers import InvalidMarker, Marker, default_environment
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PackagingRequirement
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.tags import Tag, sys_tags
     from packaging.utils import (
         InvalidSdistFilename,
         InvalidWheelFilename,
@@ -141,6 +157,7 @@ else:
         from packaging.requirements import InvalidRequirement
         from packaging.requirements import Requirement as PackagingRequirement
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from packaging.tags import Tag, sys_tags
         from packaging.utils import (
             InvalidSdistFilename,
             InvalidWheelFilename,
@@ -154,6 +171,7 @@ else:
         from pip._vendor.packaging.requirements import InvalidRequirement
         from pip._vendor.packaging.requirements import Requirement as PackagingRequirement
         from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from pip._vendor.packaging.tags import Tag, sys_tags
         from pip._vendor.packaging.utils import (
             InvalidSdistFilename,
             InvalidWheelFilename,
@@ -496,6 +514,27 @@ _COMMENT_LINE_RE = re.compile(r"\s*#")
 _COMMENT_START_RE = re.compile(r"(?:^|(?<=\s))#")
 
 
+# Anything a person may have meant as a peep hash line: "#sha256: X",
+# "# sha256:X", "# SHA256: X", "# sha256: X and words". peep does not guess
+# at these; it reads only the exact form, and says so about the rest.
+_NEAR_MISS_HASH_RE = re.compile(r"^\s*#+\s*sha-?256\s*[:=]", re.IGNORECASE)
+HASH_LINE_FORM = (
+    "'# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
+)
+
+
+def near_miss_hash_lines(text: str, source: str) -> List[str]:
+    """Return a warning for each line that looks like a hash line but is not read as one."""
+    warnings = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _NEAR_MISS_HASH_RE.match(line) and not _HASH_COMMENT_RE.match(line):
+            warnings.append(
+                f"{Origin(source, number)}: {line.strip()!r} is not a hash line, so it is "
+                f"ignored; peep reads only {HASH_LINE_FORM}"
+            )
+    return warnings
+
+
 def strip_comment(text: str) -> str:
     """Remove a comment the way pip does: from a '#' at line start or after whitespace."""
     match = _COMMENT_START_RE.search(text)
@@ -530,10 +569,22 @@ def _physical_lines(text: str, source: str) -> Iterator[Union[HashComment, Logic
             try:
                 hexdigest = peep_to_hex(match.group(1))
             except InvalidHash as exc:
-                raise RequirementsFileError(origin, str(exc)) from exc
+                raise RequirementsFileError(origin, _hash_line_error(match.group(1), exc)) from exc
             yield HashComment(origin, hexdigest, match.group(2) or "")
         else:
             yield LogicalLine(origin, number, line)
+
+
+def _hash_line_error(digest: str, exc: InvalidHash) -> str:
+    """Explain a bad digest on a hash line, and how to write a hex one."""
+    try:
+        return (
+            f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe base64: "
+            f"'# sha256: {hex_to_peep(normalize_hex('sha256', digest))}' "
+            f"(or write --hash=sha256:{digest.lower()} after the requirement)"
+        )
+    except InvalidHash:
+        return str(exc)
 
 
 def _join_continuations(
@@ -636,6 +687,8 @@ _LINE_OPTIONS = (
     (("--prefer-binary",), False, False),
     (("--require-hashes",), False, False),
     (("--pre",), False, False),
+    (("--all-releases",), True, False),
+    (("--only-final",), True, False),
     (("--trusted-host",), True, False),
     (("--use-feature",), True, False),
     (("--hash",), True, True),
@@ -650,6 +703,7 @@ _REMOVED_OPTIONS = {
     "--allow-unverified": "pip removed it",
     "--allow-all-external": "pip removed it",
     "--process-dependency-links": "pip removed it",
+    "--no-require-hashes": "peep always checks hashes; nothing turns that off",
 }
 
 
@@ -681,17 +735,19 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
         words = shlex.split(options_text)
     except ValueError as exc:
         raise RequirementsFileError(origin, f"cannot split options ({exc})") from exc
-    for word in words:
-        flag = word.split("=", 1)[0]
-        if flag in _REMOVED_OPTIONS:
-            raise RequirementsFileError(
-                origin, f"{flag} is not supported in requirements files ({_REMOVED_OPTIONS[flag]})"
-            )
     parser = _line_option_parser()
     values = optparse.Values({"seen": []})
     try:
         _, leftover = parser.parse_args(words, values)
     except _OptionError as exc:
+        # Only a word in an option's place is an option: the parser has
+        # already taken "-C '--build-option=x'" as a value, not a flag.
+        unknown = re.fullmatch(r"no such option: (\S+)", str(exc))
+        if unknown and unknown.group(1) in _REMOVED_OPTIONS:
+            flag = unknown.group(1)
+            raise RequirementsFileError(
+                origin, f"{flag} is not supported in requirements files ({_REMOVED_OPTIONS[flag]})"
+            ) from exc
         raise RequirementsFileError(origin, str(exc)) from exc
     if leftover:
         raise RequirementsFileError(
@@ -702,8 +758,9 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
 
 # Step 8: the requirement itself.
 
-_EGG_RE = re.compile(r"^([A-Za-z0-9._-]+)")
-
+# What pip 26 accepts after "#egg=": a PEP 508 project name and nothing else.
+_EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def _is_url(text: str) -> bool:
@@ -739,8 +796,13 @@ def _fragment_hashes(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
     hashes = Hashes()
     for key, value in urllib.parse.parse_qsl(fragment):
         if key == "egg":
-            match = _EGG_RE.match(value)
-            egg = match.group(1) if match else None
+            if not _EGG_NAME_RE.match(value):
+                raise RequirementsFileError(
+                    origin,
+                    f"'#egg={value}' is not a project name; only the name may follow "
+                    "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
+                )
+            egg = value
         elif key in HASH_ALGORITHMS:
             try:
                 hashes = hashes.with_digest(key, value)
@@ -773,6 +835,7 @@ def _link_requirement(
     marker: Optional[Marker],
 ) -> Requirement:
     """Build the record of a requirement that points at a URL or a path."""
+    _check_url_scheme(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
         return dataclasses.replace(
@@ -790,11 +853,10 @@ def _link_requirement(
             )
     egg, hashes = _fragment_hashes(url, origin)
     filename = url_filename(url)
+    if filename.endswith(WHEEL_EXTENSION):
+        name = _wheel_project(filename, (name, egg), origin)
     if name is None:
         name = egg
-    if name is None and filename.endswith(WHEEL_EXTENSION):
-        parsed = _name_from_archive(filename)
-        name = parsed[0] if parsed else None
     if name is None:
         return dataclasses.replace(
             base,
@@ -803,6 +865,44 @@ def _link_requirement(
             f"add '#egg=NAME' to the URL or write 'NAME @ {url}'",
         )
     return dataclasses.replace(base, name=name, hashes=hashes)
+
+
+def _check_url_scheme(url: str, origin: Origin) -> None:
+    """Refuse a URL whose scheme peep cannot fetch, naming the scheme."""
+    if not _is_url(url):
+        scheme = url.split(":", 1)[0]
+        raise RequirementsFileError(
+            origin,
+            f"{url!r}: peep cannot fetch {scheme}: URLs (only http, https and file; "
+            "VCS URLs are reported as unhashable)",
+        )
+
+
+def _wheel_project(
+    filename: str, claimed: Tuple[Optional[str], Optional[str]], origin: Origin
+) -> str:
+    """Return the project a wheel's file name says it is; refuse a line that disagrees.
+
+    pip installs a wheel under the name in its file name. A different name
+    in "NAME @ URL" or "#egg=" would have peep check one project's hashes
+    and find another's files: a way to slip one project in as another.
+    """
+    parsed = _name_from_archive(filename)
+    if parsed is None:
+        raise RequirementsFileError(
+            origin,
+            f"{filename!r} is not a valid wheel file name "
+            "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)",
+        )
+    wheel_name = parsed[0]
+    for name in claimed:
+        if name is not None and canonicalize_name(name) != canonicalize_name(wheel_name):
+            raise RequirementsFileError(
+                origin,
+                f"the wheel {filename!r} is project {wheel_name!r}, but the line names "
+                f"{name!r}; a name that disagrees with the wheel is refused",
+            )
+    return claimed[0] or wheel_name
 
 
 def parse_requirement(text: str, origin: Origin) -> Requirement:
@@ -820,7 +920,7 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
                     origin, f"invalid marker {marker_text.strip()!r} ({exc})"
                 ) from exc
     body = body.strip()
-    if _is_url(body):
+    if _is_url(body) or _SCHEME_RE.match(body):
         return _link_requirement(text, body, origin, name=None, extras=frozenset(), marker=marker)
     path, extras_text = body, ""
     bracket = body.rfind("[")
@@ -838,7 +938,14 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
         before_at, at, _ = body.partition("@")
         if at and not _looks_like_path(before_at):
             return _named_requirement(text, body, marker, origin)
-    if is_archive_name(path) and (os.path.isfile(path) or _looks_like_path(path)):
+        # pip takes anything named like an archive as a path, never as a
+        # project name; a missing file is an error here rather than later.
+        raise RequirementsFileError(
+            origin,
+            f"{path!r} looks like an archive file name, but there is no such file "
+            f"({os.path.abspath(path)})",
+        )
+    if is_archive_name(path):
         parsed = _name_from_archive(os.path.basename(path))
         return _link_requirement(
             text,
@@ -951,14 +1058,18 @@ def parse_requirements_file(
     environ: Optional[Mapping[str, str]] = None,
     is_constraint: bool = False,
     reader: Callable[[str], bytes] = read_requirements_source,
+    warn: Optional[Callable[[str], object]] = None,
     _chain: Tuple[Tuple[str, str], ...] = (),
     _included_at: Optional[Origin] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
     """Yield the requirements and finder options of a file, nested files inline.
 
-    Errors name the file and line; a ``-r`` cycle names both files.
+    Errors name the file and line; a ``-r`` cycle names both files. Lines
+    peep reads differently from how they look (or from pip) are passed to
+    ``warn`` (default: standard error), never dropped in silence.
     """
     environ = os.environ if environ is None else environ
+    warn = warn or _warn_on_stderr
     if len(_chain) >= MAX_NESTING:
         raise RequirementsFileError(
             _included_at or location,
@@ -985,6 +1096,8 @@ def parse_requirements_file(
         ) from exc
     chain = _chain + ((identity, location),)
     text = decode_requirements(data, location)
+    for warning in near_miss_hash_lines(text, location):
+        warn(warning)
     pending: List[HashComment] = []
     for line in scan_requirements_text(text, location, environ):
         if isinstance(line, HashComment):
@@ -997,10 +1110,47 @@ def parse_requirements_file(
                 requirement_text, options, pending, line.origin, is_constraint
             )
         else:
+            _check_option_line(options, line.origin, is_constraint, warn)
             yield from _option_line(
-                options, line.origin, location, environ, reader, chain, is_constraint
+                options, line.origin, location, environ, reader, chain, is_constraint, warn
             )
         pending = []
+
+
+def _warn_on_stderr(message: str) -> None:
+    sys.stderr.write(f"peep: warning: {message}\n")
+
+
+# Options after which pip drops the rest of the line without a word: it
+# reads only the first -r/-c and the first -f, and an editable's line only
+# for --config-settings.
+_ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
+
+
+def _check_option_line(
+    options: Sequence[Tuple[str, Union[str, bool]]],
+    origin: Origin,
+    is_constraint: bool,
+    warn: Callable[[str], object],
+) -> None:
+    """Refuse or warn about option lines that pip reads differently from how they look."""
+    names = [name for name, _ in options]
+    for index, name in enumerate(names):
+        others = names[:index] + names[index + 1 :]
+        if name == "editable":
+            others = [other for other in others if other != "config-settings"]
+        if name in _ALONE_ON_A_LINE and others:
+            flags = ", ".join(f"--{other}" for other in names)
+            raise RequirementsFileError(
+                origin,
+                f"{flags} on one line: pip would act on --{name} and drop the rest "
+                "without a word; put each on a line of its own",
+            )
+    if is_constraint and "requirement" in names:
+        warn(
+            f"{origin}: -r in a constraints file: peep reads the named file's lines "
+            "as constraints too (pip turns them into requirements)"
+        )
 
 
 def _requirement_from_line(
@@ -1033,8 +1183,12 @@ def _option_line(
     reader: Callable[[str], bytes],
     chain: Tuple[Tuple[str, str], ...],
     is_constraint: bool,
+    warn: Callable[[str], object],
 ) -> Iterator[Union[Requirement, FileOption]]:
+    editable = any(name == "editable" for name, _ in options)
     for name, value in options:
+        if name == "config-settings" and editable:
+            continue  # pip passes it to the editable's build; peep never builds one
         if name in _PER_REQUIREMENT_OPTIONS:
             raise RequirementsFileError(
                 origin,
@@ -1048,6 +1202,7 @@ def _option_line(
                 environ=environ,
                 is_constraint=is_constraint or name == "constraint",
                 reader=reader,
+                warn=warn,
                 _chain=chain,
                 _included_at=origin,
             )
@@ -1088,10 +1243,14 @@ class FinderSettings:
     prefer_binary: bool = False
     no_binary: FrozenSet[str] = frozenset()
     only_binary: FrozenSet[str] = frozenset()
+    all_releases: FrozenSet[str] = frozenset()
+    only_final: FrozenSet[str] = frozenset()
 
     def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Return the settings after one option, applied the way pip applies it."""
         text = value if isinstance(value, str) else ""
+        if name == "index-url" and not text:
+            return self  # pip ignores an empty --index-url= and keeps the extra indexes
         if name == "index-url":
             return dataclasses.replace(self, index_url=text, extra_index_urls=())
         if name == "extra-index-url":
@@ -1108,6 +1267,8 @@ class FinderSettings:
             return dataclasses.replace(self, prefer_binary=True)
         if name in ("no-binary", "only-binary"):
             return self._with_format_control(name, text)
+        if name in ("all-releases", "only-final"):
+            return self._with_release_control(name, text)
         return self  # --require-hashes is always on; --use-feature is pip's business
 
     def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
@@ -1135,6 +1296,29 @@ class FinderSettings:
         if name == "no-binary":
             return dataclasses.replace(self, no_binary=chosen, only_binary=others)
         return dataclasses.replace(self, only_binary=chosen, no_binary=others)
+
+    def _with_release_control(self, name: str, value: str) -> FinderSettings:
+        # pip 26's --all-releases/--only-final: per-project pre-release choice,
+        # kept the way --no-binary/--only-binary keep theirs.
+        flipped = dataclasses.replace(
+            FinderSettings(), no_binary=self.all_releases, only_binary=self.only_final
+        )._with_format_control("no-binary" if name == "all-releases" else "only-binary", value)
+        return dataclasses.replace(
+            self, all_releases=flipped.no_binary, only_final=flipped.only_binary
+        )
+
+    def allows_prereleases(self, name: str) -> Optional[bool]:
+        """Return True or False if pre-releases of ``name`` are settled, None for the default."""
+        key = canonicalize_name(name)
+        if key in self.all_releases:
+            return True
+        if key in self.only_final:
+            return False
+        if ":all:" in self.all_releases or self.pre:
+            return True
+        if ":all:" in self.only_final:
+            return False
+        return None
 
     def allowed_formats(self, name: str) -> FrozenSet[str]:
         """Return which of "binary" and "source" may be used for project ``name``."""
@@ -1170,12 +1354,25 @@ def pip_default_index() -> str:
         check=False,
     )
     match = _DEFAULT_INDEX_RE.search(result.stdout)
+    if result.returncode != 0:
+        raise PeepError(_pip_failed_message(result))
     if match is None:
         raise PeepError(
             "peep could not learn pip's default index from 'pip install --help'; "
             "name one with --index-url"
         )
     return match.group(1)
+
+
+def _pip_failed_message(result: subprocess.CompletedProcess[str]) -> str:
+    """Say that pip itself failed, with the last lines of what it said."""
+    said = (result.stderr or result.stdout).strip().splitlines()[-5:]
+    return (
+        f"pip itself failed (exit status {result.returncode}) when peep ran "
+        f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
+        + "".join(f"    {line}\n" for line in said)
+        + "Fix pip, or name an index with --index-url"
+    )
 
 
 class Once:
@@ -1461,6 +1658,7 @@ _FINDER_VALUE_OPTIONS = (
     (("-i", "--index-url"), "index-url"), (("--extra-index-url",), "extra-index-url"),
     (("-f", "--find-links"), "find-links"), (("--trusted-host",), "trusted-host"),
     (("--no-binary",), "no-binary"), (("--only-binary",), "only-binary"),
+    (("--all-releases",), "all-releases"), (("--only-final",), "only-final"),
 )  # fmt: skip
 _FINDER_FLAG_OPTIONS = (
     (("--no-index",), "no-index"), (("--pre",), "pre"), (("--prefer-binary",), "prefer-binary"),
@@ -1619,14 +1817,6 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
 
 
 # --- Finding ------------------------------------------------------------------
-
-if TYPE_CHECKING:
-    from packaging.tags import Tag, sys_tags
-else:
-    try:
-        from packaging.tags import Tag, sys_tags
-    except ImportError:
-        from pip._vendor.packaging.tags import Tag, sys_tags
 
 
 @dataclass(frozen=True)
@@ -1866,7 +2056,7 @@ def choose_candidates(
 
     all_candidates = [c for c in candidates if c.name == requirement.key]
     versions = {c.version for c in all_candidates}
-    prereleases = True if settings.pre else None
+    prereleases = settings.allows_prereleases(requirement.key)
     matching_versions = set(requirement.specifier.filter(versions, prereleases=prereleases))
     for candidate in all_candidates:
         if candidate.version not in matching_versions:
@@ -4308,7 +4498,9 @@ def build_wheel(
 
 
 def load_requirements(
-    options: InstallOptions, environ: Mapping[str, str]
+    options: InstallOptions,
+    environ: Mapping[str, str],
+    warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement and settle the settings, lowest precedence first.
 
@@ -4333,7 +4525,7 @@ def load_requirements(
     sources += [(path, True) for path in options.constraints]
     for path, is_constraint in sources:
         for record in parse_requirements_file(
-            path, environ=environ, is_constraint=is_constraint, reader=reader
+            path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
         ):
             if isinstance(record, FileOption):
                 settings = settings.with_option(record.name, record.value)
@@ -4952,6 +5144,8 @@ def run_pip(
         _stop(process)
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         raise Interrupted(signum, during_pip=True) from exc
+    finally:
+        process.stderr.close()
 
 
 def explain_pip_failure(status: int) -> str:
@@ -4972,7 +5166,9 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             err.write(f"{redact_url(message)}\n")
             err.flush()
 
-    records, settings, network = load_requirements(options, os.environ)
+    records, settings, network = load_requirements(
+        options, os.environ, warn=lambda message: err.write(f"peep: warning: {message}\n")
+    )
     markers = marker_environment()
     requirements, failures = prepare_requirements(records, markers)
     site_paths = target_site_paths(options)
@@ -5168,6 +5364,25 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _one_per_filename(candidates: Sequence[Candidate], err: IO[str]) -> List[Candidate]:
+    """Keep the first of files that several indexes serve under one name.
+
+    One name is one file to vet; pip would take it from the first index too.
+    Indexes that advertise different hashes for it are named, not merged.
+    """
+    first: Dict[str, Candidate] = {}
+    for candidate in candidates:
+        kept = first.setdefault(candidate.filename, candidate)
+        if kept is not candidate:
+            theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
+            if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
+                err.write(
+                    f"peep hash: {redact_url(candidate.url)} advertises other bytes for "
+                    f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
+                )
+    return list(first.values())
+
+
 def hash_release(
     text: str,
     args: argparse.Namespace,
@@ -5195,6 +5410,7 @@ def hash_release(
         platforms=args.platform or (),
         compatible=args.compatible,
     )
+    chosen = _one_per_filename(chosen, err)
     if not chosen:
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
@@ -5327,7 +5543,7 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
     """
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
-    notes: List[str] = []
+    notes: List[str] = near_miss_hash_lines(text, source)
     pending: List[HashComment] = []
     for line in scan_requirements_text(text, source, environ={}):
         if isinstance(line, HashComment):
@@ -5848,7 +6064,12 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
     for path, is_constraint in sources:
         records += [
-            r for r in parse_requirements_file(path, is_constraint=is_constraint)
+            r
+            for r in parse_requirements_file(
+                path,
+                is_constraint=is_constraint,
+                warn=lambda message: err.write(f"peep check: warning: {message}\n"),
+            )
             if isinstance(r, Requirement)
         ]  # fmt: skip
     requirements, failures = prepare_requirements(records, marker_environment())

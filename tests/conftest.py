@@ -35,14 +35,28 @@ def _no_user_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with nothing in it but pip (and what venv adds)."""
+    """A virtual environment with nothing in it but the pip running these tests.
+
+    That pip (not the one venv would bundle) is linked in, so that a tox
+    environment pinned to the oldest or newest pip tests peep with that pip.
+    """
+    import pip
+
     location = tmp_path_factory.mktemp("bare-venv")
     subprocess.run(
-        [sys.executable, "-m", "venv", str(location)],
+        [sys.executable, "-m", "venv", "--without-pip", str(location)],
         check=True,
         env=hermetic_env(),
         capture_output=True,
     )
+    purelib = subprocess.run(
+        [venv_python(location), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, env=hermetic_env(), capture_output=True, text=True,
+    ).stdout.strip()
+    only_pip = location / "only-pip"
+    only_pip.mkdir()
+    (only_pip / "pip").symlink_to(Path(pip.__file__).parent, target_is_directory=True)
+    Path(purelib, "only-pip.pth").write_text(str(only_pip) + "\n")
     return location
 
 

@@ -148,10 +148,19 @@ def test_hostile_links_are_not_followed(sandbox: Sandbox, index: LoopbackIndex, 
 
 
 def test_unsafe_name_in_a_url_requirement_is_refused(sandbox: Sandbox, index: LoopbackIndex) -> None:
+    sandbox.requirements.write_text(f"evil @ {index.files_url}..%2F..%2Fevil-1.0.tar.gz --hash=sha256:{'a' * 64}\n")
+    result = sandbox.install(index)
+    assert result.returncode == 1
+    assert "refusing the unsafe file name '../../evil-1.0.tar.gz'" in result.stderr
+    sandbox.assert_nothing_written_outside()
+
+
+def test_unsafe_wheel_name_in_a_url_is_refused_before_any_request(sandbox: Sandbox, index: LoopbackIndex) -> None:
     sandbox.requirements.write_text(f"evil @ {index.files_url}..%2F..%2Fevil.whl --hash=sha256:{'a' * 64}\n")
     result = sandbox.install(index)
     assert result.returncode == 1
-    assert "refusing the unsafe file name '../../evil.whl'" in result.stderr
+    assert "'../../evil.whl' is not a valid wheel file name" in result.stderr
+    assert index.file_requests() == []
     sandbox.assert_nothing_written_outside()
 
 

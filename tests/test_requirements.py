@@ -23,10 +23,17 @@ def parse(
     text: Union[str, bytes],
     environ: Optional[Mapping[str, str]] = None,
     name: str = "requirements.txt",
+    warnings: Optional[List[str]] = None,
 ) -> List[Union[peep.Requirement, peep.FileOption]]:
+    """Parse ``text`` as a file; a warning fails the test unless ``warnings`` collects it."""
     path = tmp_path / name
     path.write_bytes(text.encode() if isinstance(text, str) else text)
-    return list(peep.parse_requirements_file(str(path), environ=environ or {}))
+
+    def unexpected(message: str) -> None:
+        raise AssertionError(f"unexpected warning: {message}")
+
+    warn = unexpected if warnings is None else warnings.append
+    return list(peep.parse_requirements_file(str(path), environ=environ or {}, warn=warn))
 
 
 def summary(record: Union[peep.Requirement, peep.FileOption]) -> Tuple[object, ...]:
@@ -71,10 +78,6 @@ VALID = [
     (f"# sha256: {P1}\n\n# a prose comment\n   # sha256: {P2}  # from the index\nfoo==1.0",
      [requirement("foo", "==1.0", sha256=(H1, H2), line=5)]),
     (f"  #   sha256:   {P1}   \nfoo==1.0", [requirement("foo", "==1.0", sha256=(H1,), line=2)]),
-    # A malformed hash line is only a comment.
-    (f"#sha256: {P1}\nfoo==1.0", [requirement("foo", "==1.0", line=2)]),
-    (f"# sha256:{P1}\nfoo==1.0", [requirement("foo", "==1.0", line=2)]),
-    (f"# sha256: {P1} {P2}\nfoo==1.0", [requirement("foo", "==1.0", line=2)]),
     # A block attaches to the next requirement only; an option line drops it.
     (f"# sha256: {P1}\nfoo==1.0\nbar==2.0", [requirement("foo", "==1.0", sha256=(H1,), line=2), requirement("bar", "==2.0", line=3)]),
     (f"# sha256: {P1}\n--pre\nfoo==1.0", [("option", "pre", True, 2), requirement("foo", "==1.0", line=3)]),
@@ -105,12 +108,30 @@ VALID = [
     ("-i https://a/simple\n--index-url=https://b/simple\n--extra-index-url https://c/simple",
      [("option", "index-url", "https://a/simple", 1), ("option", "index-url", "https://b/simple", 2),
       ("option", "extra-index-url", "https://c/simple", 3)]),
-    ("--no-index\n--trusted-host h\n--pre\n--prefer-binary\n--only-binary :all:\n--no-binary=foo,bar\n--require-hashes\n--use-feature x",
+    ("--no-index\n--trusted-host h\n--pre\n--prefer-binary\n--only-binary :all:\n--no-binary=foo,bar\n--require-hashes\n--use-feature fast-deps",
      [("option", "no-index", True, 1), ("option", "trusted-host", "h", 2), ("option", "pre", True, 3),
       ("option", "prefer-binary", True, 4), ("option", "only-binary", ":all:", 5),
       ("option", "no-binary", "foo,bar", 6), ("option", "require-hashes", True, 7),
-      ("option", "use-feature", "x", 8)]),
+      ("option", "use-feature", "fast-deps", 8)]),
     ("-f https://h/links", [("option", "find-links", "https://h/links", 1)]),
+    # Option values are values, never flags, even when they start with "--".
+    ('foo --config-settings "--build-option=--verbose"', [requirement("foo")]),
+    ("foo -C --global-option=x", [requirement("foo")]),
+    # An editable takes --config-settings on its line (and is reported as unhashable).
+    ("-e https://h/p/foo-1.0.tar.gz#egg=foo --config-settings k=v",
+     [requirement("foo", url="https://h/p/foo-1.0.tar.gz#egg=foo")]),
+    # pip 26's release control.
+    ("--all-releases foo,bar\n--only-final=:all:",
+     [("option", "all-releases", "foo,bar", 1), ("option", "only-final", ":all:", 2)]),
+    # A wheel's own name wins; an #egg= that agrees with it (normalised) is fine.
+    ("https://h/p/foo_bar-1.0-py3-none-any.whl#egg=Foo.Bar",
+     [requirement("foo-bar", url="https://h/p/foo_bar-1.0-py3-none-any.whl#egg=Foo.Bar")]),
+    ("Foo.Bar @ https://h/p/foo_bar-1.0-py3-none-any.whl",
+     [requirement("Foo.Bar", url="https://h/p/foo_bar-1.0-py3-none-any.whl")]),
+    ("https://h/p/foo-1.0.tar.gz#egg=foo-bar.baz_1",
+     [requirement("foo-bar.baz_1", url="https://h/p/foo-1.0.tar.gz#egg=foo-bar.baz_1")]),
+    # An empty --index-url= is read (and then ignored by the settings, as pip does).
+    ("--index-url=", [("option", "index-url", "", 1)]),
 ]
 
 
@@ -139,10 +160,18 @@ def test_dollar_and_percent_forms_are_not_expanded(tmp_path: Path) -> None:
     assert record.url == "https://$HOST/%HOST%/foo.tar.gz#egg=foo"
 
 
-def test_config_settings_are_kept_per_requirement(tmp_path: Path) -> None:
-    [record] = parse(tmp_path, "foo==1.0 -C a=b --config-settings=c=d=e")
+@pytest.mark.parametrize(
+    ("line", "settings"),
+    [
+        ("foo==1.0 -C a=b --config-settings=c=d=e", (("a", "b"), ("c", "d=e"))),
+        ('foo --config-settings "--build-option=--verbose"', (("--build-option", "--verbose"),)),
+        ("foo -C --build-option=--install-option", (("--build-option", "--install-option"),)),
+    ],
+)
+def test_config_settings_are_kept_per_requirement(tmp_path: Path, line: str, settings: Tuple[Tuple[str, str], ...]) -> None:
+    [record] = parse(tmp_path, line)
     assert isinstance(record, peep.Requirement)
-    assert record.config_settings == (("a", "b"), ("c", "d=e"))
+    assert record.config_settings == settings
 
 
 def test_sha384_and_sha512_hashes(tmp_path: Path) -> None:
@@ -159,6 +188,7 @@ def test_sha384_and_sha512_hashes(tmp_path: Path) -> None:
     ("text", "reason"),
     [
         ("-e git+https://h/r.git#egg=foo", "an editable install is a live checkout"),
+        ("-e https://h/foo-1.0.tar.gz#egg=foo --config-settings k=v", "an editable install is a live checkout"),
         ("git+https://h/r.git#egg=foo", "a VCS checkout has no fixed archive to hash"),
         ("foo @ git+https://h/r.git@v1", "a VCS checkout has no fixed archive to hash"),
         ("hg+https://h/r#egg=foo", "a VCS checkout"),
@@ -285,6 +315,32 @@ INVALID = [
     (f"--hash=sha256:{H1}", "line 1: --hash must follow a requirement on the same line"),
     ("foo==1.0 --hash=md5:abc", "line 1: --hash=md5:abc: 'md5' is not an allowed hash algorithm (use one of sha256, sha384, sha512)"),
     ("foo==1.0 --hash=sha256:abc", "line 1: --hash=sha256:abc: 'abc' is not a sha256 hash (expected 64 hex digits)"),
+    # Unsupported URL schemes are refused by name, never taken as paths.
+    ("ftp://host/pub/foo-1.0.tar.gz", "line 1: 'ftp://host/pub/foo-1.0.tar.gz': peep cannot fetch ftp: URLs (only http, https and file; VCS URLs are reported as unhashable)"),
+    ("foo @ ftp://host/pub/foo-1.0.tar.gz", "line 1: 'ftp://host/pub/foo-1.0.tar.gz': peep cannot fetch ftp: URLs"),
+    ("sftp://host/foo-1.0-py3-none-any.whl", "line 1: 'sftp://host/foo-1.0-py3-none-any.whl': peep cannot fetch sftp: URLs"),
+    # A bare archive file name is a path, as in pip, never a project name.
+    ("simple-0.1-py2.py3-none-any.whl", "line 1: 'simple-0.1-py2.py3-none-any.whl' looks like an archive file name, but there is no such file ("),
+    ("sampleproject-1.0.tar.gz", "line 1: 'sampleproject-1.0.tar.gz' looks like an archive file name, but there is no such file ("),
+    ("./dist/foo-1.0.tar.gz", "line 1: './dist/foo-1.0.tar.gz' looks like an archive file name, but there is no such file ("),
+    ("https://h/p/notawheel.whl", "line 1: 'notawheel.whl' is not a valid wheel file name (NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)"),
+    # A wheel's name wins; a line that names another project is refused.
+    ("https://h/test-0.4-py2.py3-none-any.whl#egg=other", "line 1: the wheel 'test-0.4-py2.py3-none-any.whl' is project 'test', but the line names 'other'; a name that disagrees with the wheel is refused"),
+    ("other @ https://h/test-0.4-py2.py3-none-any.whl", "line 1: the wheel 'test-0.4-py2.py3-none-any.whl' is project 'test', but the line names 'other'"),
+    # #egg= holds a project name and nothing else (pip 26 refuses the rest too).
+    ("https://h/foo-1.0.tar.gz#egg=name==1.2.1", "line 1: '#egg=name==1.2.1' is not a project name; only the name may follow '#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)"),
+    ("https://h/foo-1.0.tar.gz#egg=name[extra]", "line 1: '#egg=name[extra]' is not a project name"),
+    ("https://h/foo-1.0.tar.gz#egg=name;python_version>'3'", "line 1: '#egg=name;python_version>'3'' is not a project name"),
+    ("-e git+https://h/r.git#egg=foo==1.0", "line 1: '#egg=foo==1.0' is not a project name"),
+    # pip 26's --no-require-hashes has no place in peep.
+    ("--no-require-hashes", "line 1: --no-require-hashes is not supported in requirements files (peep always checks hashes; nothing turns that off)"),
+    # Lines whose later options pip drops without a word.
+    ("-r a.txt -r b.txt", "line 1: --requirement, --requirement on one line: pip would act on --requirement and drop the rest without a word; put each on a line of its own"),
+    ("-f https://a/links -f https://b/links", "line 1: --find-links, --find-links on one line: pip would act on --find-links and drop the rest"),
+    ("-c pins.txt --pre", "line 1: --constraint, --pre on one line: pip would act on --constraint and drop the rest"),
+    ("-e https://h/foo.tar.gz#egg=foo --pre", "line 1: --editable, --pre on one line: pip would act on --editable and drop the rest"),
+    # A hex digest on a '# sha256:' line: say how to write it.
+    (f"# sha256: {H1}\nfoo", f"line 1: '{H1}' is a hex digest; a '# sha256:' line takes URL-safe base64: '# sha256: {P1}' (or write --hash=sha256:{H1} after the requirement)"),
     ("foo==1.0 --hash", "line 1: --hash option requires 1 argument"),
     ("foo==1.0 -C novalue", "line 1: --config-settings 'novalue' is not of the form KEY=VALUE"),
     ("# sha256: notahash\nfoo", "line 1: 'notahash' is not a sha256 hash"),
@@ -298,6 +354,132 @@ def test_invalid_input_names_file_and_line(tmp_path: Path, text: str, message: s
     with pytest.raises(peep.RequirementsFileError) as info:
         parse(tmp_path, text)
     assert str(info.value).startswith(f"{tmp_path / 'requirements.txt'} {message}")
+
+
+def test_an_invalid_local_wheel_name_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "foo.whl").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(peep.RequirementsFileError) as info:
+        parse(tmp_path, "foo.whl")
+    assert str(info.value).endswith("line 1: 'foo.whl' is not a valid wheel file name (NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)")
+
+
+def test_a_bare_archive_name_that_exists_is_a_local_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "simple-0.1-py2.py3-none-any.whl").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    [record] = parse(tmp_path, "simple-0.1-py2.py3-none-any.whl")
+    assert isinstance(record, peep.Requirement)
+    assert (record.name, record.url) == ("simple", (tmp_path / "simple-0.1-py2.py3-none-any.whl").as_uri())
+
+
+# --- Warnings: near-miss hash lines and known differences from pip -----------------
+
+NEAR_MISS = [
+    f"#sha256: {P1}",
+    f"# sha256:{P1}",
+    f"# SHA256: {P1}",
+    f"# Sha256: {P1}",
+    f"# sha256: {P1} trailing words",
+    f"# sha256: {P1} {P2}",
+    f"## sha256: {P1}",
+    f"# sha-256: {P1}",
+    f"# sha256 = {P1}",
+]
+
+
+@pytest.mark.parametrize("line", NEAR_MISS)
+def test_near_miss_hash_lines_are_warned_about_never_read(tmp_path: Path, line: str) -> None:
+    warnings: List[str] = []
+    records = parse(tmp_path, f"# a prose comment\n{line}\nfoo==1.0\n", warnings=warnings)
+    assert [summary(r) for r in records] == [requirement("foo", "==1.0", line=3)]
+    assert warnings == [
+        f"{tmp_path / 'requirements.txt'} line 2: {line!r} is not a hash line, so it is ignored; "
+        "peep reads only '# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [f"# sha256: {P1}", f"  #   sha256:   {P1}  # from the index", "# sha256 hashes are below", "# the sha256: of it", "#"],
+)
+def test_hash_lines_and_prose_are_not_near_misses(line: str) -> None:
+    assert peep.near_miss_hash_lines(f"{line}\nfoo==1.0\n", "r.txt") == []
+
+
+def test_port_notes_near_miss_hash_lines() -> None:
+    _, notes = peep.port_text(f"#sha256: {P1}\nfoo==1.0\n", "r.txt")
+    assert notes == [f"r.txt line 1: '#sha256: {P1}' is not a hash line, so it is ignored; peep reads only {peep.HASH_LINE_FORM}"]
+
+
+def test_near_miss_warnings_reach_stderr_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text(f"# sha256:{P1}\nfoo==1.0\n")
+    list(peep.parse_requirements_file(str(path), environ={}))
+    assert capsys.readouterr().err.startswith(f"peep: warning: {path} line 1: '# sha256:{P1}' is not a hash line")
+
+
+def test_requirement_file_named_by_a_constraints_file_stays_constraints_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "pins.txt").write_text("-r more.txt\n")
+    (tmp_path / "more.txt").write_text("bar==2.0\n")
+    warnings: List[str] = []
+    records = parse(tmp_path, "foo==1.0\n-c pins.txt\n", warnings=warnings)
+    assert [(r.name, r.is_constraint) for r in records if isinstance(r, peep.Requirement)] == [("foo", False), ("bar", True)]
+    assert warnings == [
+        f"{tmp_path / 'pins.txt'} line 1: -r in a constraints file: peep reads the named file's lines "
+        "as constraints too (pip turns them into requirements)"
+    ]
+
+
+# --- Finder settings from file options ----------------------------------------------------
+
+
+def settings_after(*options: Tuple[str, Union[str, bool]]) -> peep.FinderSettings:
+    settings = peep.FinderSettings()
+    for name, value in options:
+        settings = settings.with_option(name, value)
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("options", "indexes"),
+    [
+        ((("extra-index-url", "X"), ("index-url", "")), ("DEFAULT", "X")),  # empty is ignored, as pip does
+        ((("extra-index-url", "X"), ("index-url", "I")), ("I",)),  # a real one replaces the list
+        ((("index-url", "I"), ("index-url", ""), ("extra-index-url", "X")), ("I", "X")),
+    ],
+)
+def test_index_options_in_files(options: Tuple[Tuple[str, str], ...], indexes: Tuple[str, ...]) -> None:
+    assert settings_after(*options).index_urls(lambda: "DEFAULT") == indexes
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ((), {"foo": None, "bar": None}),
+        ((("pre", True),), {"foo": True, "bar": True}),
+        ((("all-releases", "FOO"),), {"foo": True, "bar": None}),
+        ((("only-final", ":all:"),), {"foo": False, "bar": False}),
+        ((("only-final", ":all:"), ("all-releases", "foo")), {"foo": True, "bar": False}),
+        ((("all-releases", ":all:"), ("only-final", "bar")), {"foo": True, "bar": False}),
+        ((("all-releases", "foo"), ("all-releases", ":none:")), {"foo": None, "bar": None}),
+        ((("pre", True), ("only-final", "bar")), {"foo": True, "bar": False}),
+    ],
+)
+def test_release_control(options: Tuple[Tuple[str, Union[str, bool]], ...], expected: Dict[str, Optional[bool]]) -> None:
+    settings = settings_after(*options)
+    assert {name: settings.allows_prereleases(name) for name in expected} == expected
+
+
+def test_only_final_keeps_pre_releases_out_of_the_choice() -> None:
+    requirement = peep.parse_requirement("foo", peep.COMMAND_LINE)
+    candidates = [
+        peep.Candidate(filename=f"foo-{v}.tar.gz", url=f"https://h/foo-{v}.tar.gz", name="foo", version=peep.Version(v), is_wheel=False)
+        for v in ("1.0", "2.0b1")
+    ]
+    environment = peep.Environment.current()
+    for options, best in (((), "1.0"), ((("all-releases", "foo"),), "2.0b1"), ((("pre", True), ("only-final", "foo")), "1.0")):
+        chosen = peep.choose_candidates(requirement, candidates, settings_after(*options), environment)
+        assert isinstance(chosen, list) and str(chosen[0].version) == best, options
 
 
 # --- Helpers used by install --------------------------------------------------------
