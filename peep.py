@@ -402,6 +402,8 @@ class Requirement:
     config_settings: Tuple[Tuple[str, str], ...] = ()
     is_constraint: bool = False
     unsupported: Optional[str] = None
+    size: Optional[int] = None  # bytes, when a lock file says
+    locked: bool = False  # one file named by a lock file, which mirrors may serve
 
     @property
     def key(self) -> str:
@@ -1471,6 +1473,18 @@ _REFUSED_INSTALL_OPTIONS = (
 )  # fmt: skip
 
 
+def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose what to take from a PEP 751 lock file."""
+    parser.add_argument(
+        "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
+        help="from a lock file, also install what extra EXTRA needs",
+    )
+    parser.add_argument(
+        "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
+        help="from a lock file, install dependency group GROUP (instead of its default groups)",
+    )
+
+
 def install_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep install``'s command line."""
     parser = _ArgumentParser(
@@ -1497,6 +1511,7 @@ def install_argument_parser() -> argparse.ArgumentParser:
         help="keep archives that fail verification in DIR, each with a note of what happened",
     )
     parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
+    add_lock_arguments(parser)
     add_finder_arguments(parser)
     for flags in _PIP_VALUE_OPTIONS:
         parser.add_argument(*flags, action=_PassThrough, dest=f"_{flags[-1]}", default=None)
@@ -1521,6 +1536,8 @@ class InstallOptions:
     network_options: Tuple[Tuple[str, Union[str, bool]], ...] = ()
     allow_omitted: bool = False
     keep_failed: Optional[str] = None
+    lock_extras: Tuple[str, ...] = ()
+    lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
@@ -1578,7 +1595,249 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
         network_options=tuple(getattr(args, "network_options", None) or ()),
         allow_omitted=args.allow_omitted,
         keep_failed=args.keep_failed,
+        lock_extras=tuple(args.lock_extras),
+        lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
     )
+
+
+# --- Lock files (PEP 751) -------------------------------------------------------
+
+# PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml"; that name is
+# what tells a lock file from a requirements file.
+_LOCK_NAME_RE = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
+LOCK_PACKAGING = "26.1"  # the first packaging whose pylock module can select
+
+
+def is_lock_file(location: str) -> bool:
+    """Tell whether a path or URL names a PEP 751 lock file."""
+    path = urllib.parse.urlsplit(location).path if _is_url(location) else location
+    return bool(_LOCK_NAME_RE.match(os.path.basename(path.replace("\\", "/"))))
+
+
+def _module_version(name: str) -> str:
+    try:
+        return str(importlib.import_module(name).__version__)
+    except ImportError:
+        return "not installed"
+    except AttributeError:
+        return "of unknown version"
+
+
+def pylock_module() -> Any:
+    """Return ``packaging.pylock`` (top level, else pip's copy), new enough to select.
+
+    Imported only when a lock file is read, so requirements files cost nothing.
+    """
+    for package in ("packaging", "pip._vendor.packaging"):
+        try:
+            module = importlib.import_module(f"{package}.pylock")
+        except ImportError:
+            continue
+        if hasattr(module.Pylock, "select"):
+            return module
+    upgrades = [f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"]
+    if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
+        upgrades.insert(0, f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'")
+    raise PeepError(
+        f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or newer (its "
+        "pylock module selects what to install), and there is none here: packaging is "
+        f"{_module_version('packaging')}, and pip {_module_version('pip')} vendors packaging "
+        f"{_module_version('pip._vendor.packaging')}. Upgrade "
+        + (f"one of them: {upgrades[0]} or {upgrades[1]}." if len(upgrades) == 2
+           else f"packaging: {upgrades[0]}.")  # fmt: skip
+    )
+
+
+def _toml_module() -> Any:
+    for name in ("tomllib", "tomli", "pip._vendor.tomli"):  # 3.11+, then the backport
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise PeepError("peep: reading a lock file needs tomllib (Python 3.11+) or tomli")
+
+
+def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
+    """Read, parse and validate a lock file; return packaging's ``Pylock``."""
+    module = pylock_module()
+    toml = _toml_module()
+    try:
+        text = reader(location).decode("utf-8")
+    except OSError as exc:
+        raise RequirementsFileError(
+            location, f"Could not open lock file ({exc.strerror or exc})"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
+    try:
+        document = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
+        raise RequirementsFileError(location, f"is not valid TOML ({exc})") from exc
+    try:
+        return module.Pylock.from_dict(document)
+    except module.PylockValidationError as exc:
+        raise RequirementsFileError(location, f"is not a valid PEP 751 lock file: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class LockChoice:
+    """What selection made of one package of a lock: a file, or why there is none."""
+
+    index: int
+    package: Any  # packaging.pylock.Package
+    source: Any = None  # PackageWheel, PackageSdist, PackageArchive, PackageVcs, ...
+    problem: Optional[str] = None
+
+
+def select_from_lock(
+    location: str,
+    lock: Any,
+    *,
+    environment: Optional[Mapping[str, str]] = None,
+    extras: Sequence[str] = (),
+    groups: Optional[Sequence[str]] = None,
+    settings: FinderSettings = FinderSettings(),
+) -> List[LockChoice]:
+    """Run PEP 751's selection for this interpreter; keep every problem.
+
+    packaging stops at the first package it cannot place, so on failure the
+    packages are selected one at a time to report all of them at once.
+    """
+    module = pylock_module()
+    options: Dict[str, Any] = {
+        "environment": dict(environment) if environment is not None else None,
+        "extras": [canonicalize_name(e) for e in extras],
+        "dependency_groups": None if groups is None else list(groups),
+    }
+    where = {id(package): index for index, package in enumerate(lock.packages)}
+    try:
+        chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
+    except module.PylockSelectError as exc:
+        chosen = _select_one_by_one(location, lock, module, options, exc)
+    return [_apply_format_control(choice, settings, module) for choice in chosen]
+
+
+def _select_one_by_one(
+    location: str, lock: Any, module: Any, options: Mapping[str, Any], first: Exception
+) -> List[LockChoice]:
+    try:  # the lock's own requires-python and environments apply to every package
+        list(dataclasses.replace(lock, packages=[]).select(**options))
+    except module.PylockSelectError as exc:
+        raise RequirementsFileError(location, f"cannot be installed here: {exc}") from exc
+    choices = []
+    for index, package in enumerate(lock.packages):
+        alone = dataclasses.replace(lock, packages=[package])
+        try:
+            choices += [LockChoice(index, p, s) for p, s in alone.select(**options)]
+        except module.PylockSelectError as exc:
+            problem = str(exc).replace("packages[0]", f"packages[{index}]")
+            choices.append(LockChoice(index, package, problem=problem))
+    if all(choice.problem is None for choice in choices):
+        # Each package is fine alone, so the lock selects one project twice.
+        raise RequirementsFileError(location, f"is ambiguous here: {first}")
+    return choices
+
+
+def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
+    """Honour --no-binary and --only-binary on what selection chose."""
+    if choice.problem is not None:
+        return choice
+    formats = settings.allowed_formats(choice.package.name)
+    sdist = choice.package.sdist
+    if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
+        if sdist is None:
+            return dataclasses.replace(choice, problem="--no-binary, but the lock has no sdist")
+        return dataclasses.replace(choice, source=sdist)
+    if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
+        return dataclasses.replace(
+            choice, problem="--only-binary, but the lock has no wheel for this interpreter"
+        )
+    return choice
+
+
+def _lock_file_url(location: str, path: str) -> str:
+    """Resolve a lock entry's ``path``, which is relative to the lock file."""
+    if _is_url(location):
+        return urllib.parse.urljoin(location, urllib.parse.quote(path.replace(os.sep, "/")))
+    return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
+
+
+def _lock_hashes(hashes: Mapping[str, str]) -> Tuple[Hashes, List[str]]:
+    """Return the hashes peep can check, and the names of those it cannot."""
+    result, unknown = Hashes(), []
+    for algorithm, value in hashes.items():
+        if algorithm in HASH_ALGORITHMS:
+            result = result.with_digest(algorithm, value)
+        else:
+            unknown.append(algorithm)
+    return result, unknown
+
+
+def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
+    """Make the requirement record for one selected file, as a requirements line would."""
+    package, source = choice.package, choice.source
+    version = package.version
+    origin = Origin(f"{location}: packages[{choice.index}]" + _lock_part(package, source))
+    text = f"{package.name}=={version}" if version is not None else str(package.name)
+    record = Requirement(
+        text=text,
+        origin=origin,
+        name=str(package.name),
+        specifier=SpecifierSet(f"=={version}") if version is not None else SpecifierSet(),
+    )
+    if choice.problem is not None:
+        return dataclasses.replace(record, unsupported=choice.problem)
+    if isinstance(source, module.PackageVcs):
+        return dataclasses.replace(
+            record, unsupported="a VCS checkout has no archive to hash (lock entry 'vcs')"
+        )
+    if isinstance(source, module.PackageDirectory):
+        return dataclasses.replace(
+            record, unsupported="a local directory has no archive to hash (lock entry "
+            "'directory')"
+        )
+    try:
+        hashes, unknown = _lock_hashes(source.hashes)
+    except InvalidHash as exc:
+        return dataclasses.replace(record, unsupported=f"hashes: {exc}")
+    if not hashes:
+        return dataclasses.replace(
+            record, unsupported=f"its only hashes ({', '.join(unknown)}) are of algorithms "
+            f"peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})"
+        )
+    url = source.url if source.path is None else _lock_file_url(location, source.path)
+    if source.url is not None and source.path is not None and _is_url(location):
+        url = source.url  # a remote lock's local path means nothing here
+    return dataclasses.replace(record, url=url, hashes=hashes, size=source.size, locked=True)
+
+
+def _lock_part(package: Any, source: Any) -> str:
+    if source is None:
+        return ""
+    for index, wheel in enumerate(package.wheels or ()):
+        if wheel is source:
+            return f".wheels[{index}]"
+    if source is package.sdist:
+        return ".sdist"
+    return "." + type(source).__name__[len("Package"):].lower()
+
+
+def lock_file_requirements(
+    location: str,
+    reader: Callable[[str], bytes],
+    *,
+    settings: FinderSettings = FinderSettings(),
+    extras: Sequence[str] = (),
+    groups: Optional[Sequence[str]] = None,
+    environment: Optional[Mapping[str, str]] = None,
+) -> List[Requirement]:
+    """Read a lock file and return one requirement record per selected file."""
+    lock = read_lock_file(location, reader)
+    module = pylock_module()
+    choices = select_from_lock(
+        location, lock, environment=environment, extras=extras, groups=groups, settings=settings
+    )
+    return [lock_requirement(location, choice, module) for choice in choices]
 
 
 # --- Finding ------------------------------------------------------------------
@@ -2845,6 +3104,27 @@ class MissingBuildDependency(Failure):
         return f"    {self.sdist} needs {self.dependency} ({self.source})"
 
 
+@dataclass(frozen=True)
+class WrongSize(Failure):
+    """The file's hash matched, but not the size its lock file recorded."""
+
+    expected: int = 0
+    actual: int = 0
+
+    order = 1
+    heading = (
+        "The following files matched their hashes but not the sizes their lock file "
+        "records, so the lock file contradicts itself; regenerate it or find out who "
+        "edited it:"
+    )
+
+    def detail(self) -> str:
+        return (
+            f"    {self.requirement.text} ({self.requirement.origin}): the lock says "
+            f"{self.expected} bytes, the file has {self.actual}"
+        )
+
+
 Verdict = Union[Verified, Satisfied, Failure]
 
 
@@ -3149,6 +3429,10 @@ def load_requirements(
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
     for path, is_constraint in sources:
+        if is_lock_file(path) and not is_constraint:
+            requirements += lock_file_requirements(path, reader, settings=settings,
+                extras=options.lock_extras, groups=options.lock_groups)  # fmt: skip
+            continue
         for record in parse_requirements_file(
             path, environ=environ, is_constraint=is_constraint, reader=reader
         ):
@@ -3345,12 +3629,56 @@ class Fetcher:
         directory = os.path.join(self.workdir, "downloads", str(number))
         os.makedirs(directory, exist_ok=True)
         try:
-            cached = self._from_cache(directory, requirement, install)
-            if cached is not None:
-                return cached
-            return self._from_network(directory, requirement, install)
+            verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
+            if verdict is None and requirement.locked:
+                verdict = self._from_mirrors(directory, requirement, install)
+            if verdict is None:
+                verdict = self._from_network(directory, requirement, install)
         except FetchError as exc:
             return DownloadError(requirement, str(exc))
+        return check_size(verdict)
+
+    def _from_mirrors(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verdict]:
+        """Fetch a lock file's file from the configured indexes, by its file name.
+
+        A mirror that lacks the file (or cannot be reached) leaves the lock's
+        own URL to try; one that serves other bytes under its name fails the
+        install, as tampering must.
+        """
+        settings = mirror_settings(self.settings)
+        if settings is None or requirement.url is None:
+            return None
+        filename = url_filename(requirement.url)
+        unpinned = dataclasses.replace(requirement, url=None)
+        try:
+            found, _, _ = find_candidates(self.transport, unpinned, settings, self.default_index)
+        except FetchError as exc:
+            self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
+            return None
+        for candidate in [c for c in found if c.filename == filename][:1]:
+            url = candidate.url.split("#", 1)[0]
+            path = os.path.join(directory, safe_filename(filename))
+            try:
+                digests = self.transport.download(
+                    url, path, requirement.hashes.algorithms(), self.progress.advance
+                )
+            except FetchError as exc:
+                self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
+                          "using the lock's URL")  # fmt: skip
+                return None
+            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
+            if requirement.hashes.matches(digests):
+                self.cache.store(path, filename, digests, {})
+                return Verified(requirement, path, filename, digests["sha256"],
+                                archive_version(requirement), install)  # fmt: skip
+            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            if self.keep_failed:
+                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+            _remove_quietly(path)
+            return mismatch
+        return None
 
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
@@ -3454,6 +3782,33 @@ class Fetcher:
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
         return vouched + unknown or [chosen[0]]
+
+
+def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
+    """Return the settings that reach only the indexes and find-links the user set.
+
+    pip's default index is no mirror: without a configured place, a lock
+    file's files come from the URLs it records.
+    """
+    indexes = () if settings.no_index else (
+        ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+    )  # fmt: skip
+    if not indexes and not settings.find_links:
+        return None
+    if not indexes:
+        return dataclasses.replace(settings, no_index=True)
+    return dataclasses.replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+
+
+def check_size(verdict: Verdict) -> Verdict:
+    """Hold a verified file to the size its lock file recorded, if one did."""
+    if not isinstance(verdict, Verified) or verdict.requirement.size is None:
+        return verdict
+    actual = os.path.getsize(verdict.path)
+    if actual == verdict.requirement.size:
+        return verdict
+    _remove_quietly(verdict.path)
+    return WrongSize(verdict.requirement, verdict.requirement.size, actual)
 
 
 def keep_failed_archive(
