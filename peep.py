@@ -4678,10 +4678,15 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         action="store_true",
         help="make installed distributions that no requirement names an error",
     )
+    add_lock_arguments(parser)
     args = parser.parse_args(argv)
     records: List[Requirement] = []
     sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
     for path, is_constraint in sources:
+        if is_lock_file(path) and not is_constraint:
+            records += lock_file_requirements(path, read_requirements_source,
+                extras=args.lock_extras, groups=args.lock_groups)  # fmt: skip
+            continue
         records += [
             r for r in parse_requirements_file(path, is_constraint=is_constraint)
             if isinstance(r, Requirement)

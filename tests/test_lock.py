@@ -382,3 +382,32 @@ def test_pips_vendored_pylock_serves_when_the_top_level_one_cannot(monkeypatch: 
     monkeypatch.setitem(sys.modules, "packaging.pylock", Old)
     monkeypatch.setitem(sys.modules, "pip._vendor.packaging.pylock", real)
     assert peep.pylock_module() is real
+
+
+# --- peep check ---------------------------------------------------------------------
+
+
+def test_check_an_environment_against_its_lock(lock: LockDeploy) -> None:
+    alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
+    beta = lock.index.add(wheel_bytes("beta", "2.0"))
+    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
+                package("beta", "2.0", wheels=[file_entry(lock.index, beta)])])
+    assert lock.install().returncode == 0
+    check = ["check", "-r", str(lock.lock), "--target", str(lock.target)]
+    ok = run_peep(*check)
+    assert ok.returncode == 0, ok.stderr
+    assert "all 2 requirement(s) are installed as written" in ok.stdout
+    (lock.target / "alpha.py").write_text("changed after installation\n")
+    newer = lock.index.add(wheel_bytes("beta", "3.0"))
+    gamma = lock.index.add(wheel_bytes("gamma", "1.0"))
+    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
+                package("beta", "3.0", wheels=[file_entry(lock.index, newer)]),
+                package("gamma", "1.0", wheels=[file_entry(lock.index, gamma)])])
+    bad = run_peep(*check)
+    assert bad.returncode == 1
+    assert "beta==3.0 (" in bad.stderr and "2.0 is installed" in bad.stderr
+    assert "gamma==1.0 (" in bad.stderr and "pylock.toml: packages[2].wheels[0]" in bad.stderr
+    assert "alpha.py (sha256 is" in bad.stderr
+    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)])])
+    strict = run_peep(*check, "--strict")
+    assert strict.returncode == 1 and "beta==2.0" in strict.stderr
