@@ -4450,6 +4450,210 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
     return notes
 
 
+def _lock_marker_problem(package: Any) -> Optional[str]:
+    marker = str(package.marker) if package.marker is not None else ""
+    if re.search(r"\b(extras|dependency_groups)\b", marker):
+        return (
+            f"its marker {marker!r} tests extras or dependency groups, which a "
+            "requirements file cannot express"
+        )
+    return None
+
+
+def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
+    """Write a lock file as a requirements file: one line per package, every file's hash.
+
+    The result installs with ``pip install --require-hashes --no-deps -r``.
+    Packages peep cannot write as a hashed line are all named in one error.
+    """
+    lock = read_lock_file(location, reader)
+    lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
+    if lock.requires_python is not None:
+        lines.append(f"# The lock requires Python {lock.requires_python}.")
+    for marker in lock.environments or ():
+        lines.append(f"# The lock is for environments where: {marker}")
+    problems = []
+    for index, package in enumerate(lock.packages):
+        files = list(package.wheels or ()) + ([package.sdist] if package.sdist else [])
+        files += [package.archive] if package.archive is not None else []
+        problem = _lock_marker_problem(package)
+        if package.vcs is not None or package.directory is not None:
+            problem = "a VCS checkout or a directory has no archive to hash"
+        options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
+                   if a in HASH_ALGORITHMS]  # fmt: skip
+        if problem is None and not options:
+            problem = f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+        if problem is not None:
+            problems.append(f"packages[{index}] ({package.name}): {problem}")
+            continue
+        if package.archive is not None:
+            url = package.archive.url or _lock_file_url(location, str(package.archive.path))
+            head = f"{package.name} @ {url}"
+        else:
+            head = f"{package.name}=={package.version or _lock_file_version(files[0])}"
+        if package.marker is not None:
+            head += f" ; {package.marker}"
+        lines.append(" \\\n    ".join([head] + list(dict.fromkeys(options))))
+    if problems:
+        raise RequirementsFileError(
+            location, "cannot be written as a requirements file:\n    " + "\n    ".join(problems)
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _lock_file_version(source: Any) -> str:
+    parsed = _name_from_archive(source.filename)
+    if parsed is not None and parsed[1] is not None:
+        return str(parsed[1])
+    return str(parse_sdist_filename(source.filename)[1])
+
+
+@dataclass
+class LockWriter:
+    """Find every hashed file of pinned requirements on the indexes, for a lock file."""
+
+    transport: Transport
+    settings: FinderSettings
+    cache: ArchiveCache
+    workdir: str
+    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
+
+    def package(self, requirement: Requirement) -> Union[Dict[str, Any], str]:
+        """Return the lock entry for one requirement, or what is wrong with it."""
+        where = f"{requirement.origin}: {requirement.text!r}"
+        if requirement.unsupported is not None:
+            return f"{where}: {requirement.unsupported}"
+        if not requirement.hashes:
+            return f"{where} has no hash, so there is nothing to lock"
+        version = archive_version(requirement)
+        if version is None:
+            return f"{where} is not pinned (write NAME==VERSION)"
+        if requirement.url is not None:
+            url = requirement.url.split("#", 1)[0]
+            offers = [(url, url_filename(url))]
+            places = [redact_url(url)]
+        else:
+            found, places, _ = find_candidates(
+                self.transport, requirement, self.settings, self.default_index
+            )
+            offers = [(c.url.split("#", 1)[0], c.filename)
+                      for c in self._worth_fetching(requirement, found, version)]  # fmt: skip
+        files = [f for f in (self._locked(requirement, u, n) for u, n in offers) if f]
+        unserved = [
+            f"{algorithm}:{digest}"
+            for algorithm in requirement.hashes.algorithms()
+            for digest in sorted(requirement.hashes.allowed(algorithm))
+            if not any(f["hashes"].get(algorithm) == digest for f in files)
+        ]
+        if unserved:
+            looked = ", ".join(places) or "nowhere"
+            return (f"{where}: no index or find-links serves a file with hash "
+                    f"{', '.join(unserved)} (looked in {looked})")  # fmt: skip
+        entry: Dict[str, Any] = {"name": canonicalize_name(str(requirement.name)),
+                                 "version": str(version)}  # fmt: skip
+        if requirement.marker is not None:
+            entry["marker"] = str(requirement.marker)
+        wheels = [f for f in files if f["name"].endswith(WHEEL_EXTENSION)]
+        sdists = [f for f in files if not f["name"].endswith(WHEEL_EXTENSION)]
+        if wheels:
+            entry["wheels"] = wheels
+        if sdists:
+            entry["sdist"] = sdists[0]
+        if len(sdists) > 1:
+            return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
+        return entry
+
+    @staticmethod
+    def _worth_fetching(
+        requirement: Requirement, found: Sequence[Candidate], version: Version
+    ) -> List[Candidate]:
+        """Keep the release's files whose advertised hash is expected, or unknown."""
+        algorithms = requirement.hashes.algorithms()
+        kept = []
+        for candidate in found:
+            advertised = candidate.advertised_hashes()
+            if candidate.version == version and (
+                requirement.hashes.matches(advertised)
+                or not any(a in advertised for a in algorithms)
+            ):
+                kept.append(candidate)
+        return kept[:MAX_TRIES]
+
+    def _locked(
+        self, requirement: Requirement, url: str, filename: str
+    ) -> Optional[Dict[str, Any]]:
+        """Describe one file if its bytes match the requirement (cache first)."""
+        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        for sha256, path, _ in self.cache.lookup(requirement.hashes):
+            if os.path.basename(path) == safe_filename(filename):
+                digests = hash_file(path, algorithms)
+                if digests["sha256"] == sha256:
+                    return self._entry(filename, url, os.path.getsize(path), digests)
+        path = os.path.join(self.workdir, safe_filename(filename))
+        digests = self.transport.download(url, path, algorithms)
+        try:
+            if not requirement.hashes.matches(digests):
+                return None
+            self.cache.store(path, filename, digests, {})
+            return self._entry(filename, url, os.path.getsize(path), digests)
+        finally:
+            _remove_quietly(path)
+
+    @staticmethod
+    def _entry(filename: str, url: str, size: int, digests: Mapping[str, str]) -> Dict[str, Any]:
+        return {"name": filename, "url": url, "size": size, "hashes": dict(sorted(digests.items()))}
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON's escapes are all valid in TOML basic strings
+    if isinstance(value, list):
+        return "[\n" + "".join(f"    {_toml(item)},\n" for item in value) + "]"
+    return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
+
+
+def format_lock(packages: Sequence[Mapping[str, Any]]) -> str:
+    """Render lock entries as a ``pylock.toml``, and check it reads back as valid."""
+    lines = ['lock-version = "1.0"', f"created-by = {_toml(f'peep {__version__}')}"]
+    for package in sorted(packages, key=lambda p: (p["name"], Version(p["version"]))):
+        lines += ["", "[[packages]]"] + [f"{k} = {_toml(v)}" for k, v in package.items()]
+    text = "\n".join(lines) + "\n"
+    pylock_module().Pylock.from_dict(_toml_module().loads(text))
+    return text
+
+
+def requirements_to_lock(
+    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
+) -> str:
+    """Write hashed requirements files as a lock file, finding each file by its hash."""
+    pylock_module()  # fail early, before any download, if the output cannot be checked
+    finder, network = settings_from_arguments(args, os.environ)
+    records: List[Requirement] = []
+    for path in paths:
+        for record in parse_requirements_file(path):
+            if isinstance(record, FileOption):
+                finder = finder.with_option(record.name, record.value)
+            elif not record.is_constraint:
+                records.append(record)
+    workdir = tempfile.mkdtemp(prefix="peep-port-")
+    try:
+        writer = LockWriter(
+            Transport(finder, network), finder,
+            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
+        )  # fmt: skip
+        results = [writer.package(record) for record in records]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    problems = [r for r in results if isinstance(r, str)]
+    if problems:
+        raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
+    return format_lock([r for r in results if not isinstance(r, str)])
+
+
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     parser = _ArgumentParser(
@@ -4466,7 +4670,13 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     mode.add_argument(
         "--dry-run", action="store_true", help="print a unified diff; change nothing"
     )
+    parser.add_argument("--to", choices=("requirements", "pylock"), default="requirements",
+                        help="pylock: write the requirements files as one PEP 751 lock file")
+    parser.add_argument("-o", "--output", metavar="FILE", help="with --to pylock: write FILE")
+    add_finder_arguments(parser)
     args = parser.parse_args(argv)
+    if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
+        return port_lock(args, out, err)
     for index, path in enumerate(args.files):
         try:
             data = read_requirements_source(path)
@@ -4497,6 +4707,27 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             out.write(ported)
         for note in notes:
             err.write(f"peep port: {note}\n")
+    return EXIT_OK
+
+
+def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Convert between lock files and requirements files, one way or the other."""
+    if args.write or args.dry_run:
+        raise UsageError("peep port: --write and --dry-run are for requirements files only")
+    if args.to == "pylock":
+        if any(is_lock_file(path) for path in args.files):
+            raise UsageError("peep port --to pylock: give requirements files, not lock files")
+        text = requirements_to_lock(args.files, args, err)
+    else:
+        if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
+            raise UsageError("peep port: give one lock file, or requirements files only")
+        text = lock_to_requirements(args.files[0], read_requirements_source)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        err.write(f"peep port: wrote {args.output}\n")
+    else:
+        out.write(text)
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -21,6 +22,7 @@ from helpers import (
     block,
     hermetic_env,
     installed_in,
+    peep_hash,
     run_peep,
     sdist_bytes,
     sha256_hex,
@@ -411,3 +413,98 @@ def test_check_an_environment_against_its_lock(lock: LockDeploy) -> None:
     lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)])])
     strict = run_peep(*check, "--strict")
     assert strict.returncode == 1 and "beta==2.0" in strict.stderr
+
+
+# --- peep port, both ways -------------------------------------------------------------
+
+
+def test_port_a_lock_to_a_requirements_file_pip_installs(lock: LockDeploy, tmp_path: Path) -> None:
+    alpha_wheel = lock.index.add(wheel_bytes("alpha", "1.0"))
+    alpha_sdist = lock.index.add(sdist_bytes("alpha", "1.0"))
+    beta = lock.index.add(wheel_bytes("beta", "2.0"))
+    lock.write([
+        package("alpha", "1.0", wheels=[file_entry(lock.index, alpha_wheel)], sdist=file_entry(lock.index, alpha_sdist)),
+        package("beta", "2.0", wheels=[file_entry(lock.index, beta)], marker='python_version >= "3"'),
+    ], **{"requires-python": ">=3.9"})
+    result = run_peep("port", str(lock.lock))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "# The lock requires Python >=3.9.",
+        "alpha==1.0 \\",
+        f"    --hash=sha256:{sha256_hex(alpha_wheel.data)} \\",
+        f"    --hash=sha256:{sha256_hex(alpha_sdist.data)}",
+        'beta==2.0 ; python_version >= "3" \\',
+        f"    --hash=sha256:{sha256_hex(beta.data)}",
+    ]
+    ported = tmp_path / "requirements.txt"
+    ported.write_text(result.stdout)
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--require-hashes", "--no-deps", "-r", str(ported),
+         "--target", str(lock.target), "--index-url", lock.index.url, "--only-binary", ":all:"],
+        env=hermetic_env(), capture_output=True, text=True, check=False)
+    assert pip.returncode == 0, pip.stderr
+    assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
+
+
+def test_port_names_every_package_a_requirements_file_cannot_hold(lock: LockDeploy) -> None:
+    alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
+    lock.write([
+        {"name": "zeta", "vcs": {"type": "git", "url": "https://127.0.0.1:9/z.git", "commit-id": "0" * 40}},
+        package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)], marker="'dev' in dependency_groups"),
+    ])
+    result = run_peep("port", str(lock.lock))
+    assert result.returncode == 1
+    assert "packages[0] (zeta): a VCS checkout" in result.stderr
+    assert "packages[1] (alpha): its marker" in result.stderr
+    assert result.stdout == ""
+
+
+def test_port_requirements_to_a_lock_that_installs(lock: LockDeploy, tmp_path: Path) -> None:
+    alpha_wheel = lock.index.add(wheel_bytes("alpha", "1.0"))
+    alpha_sdist = lock.index.add(sdist_bytes("alpha", "1.0"), advertise_hash=False)
+    lock.index.add(wheel_bytes("alpha", "1.0", tag="py2-none-any"))  # not vetted: not locked
+    beta = lock.index.add(wheel_bytes("beta", "2.0"))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        f"# sha256: {peep_hash(alpha_sdist.data)}\n" + block(alpha_wheel.data, "alpha==1.0")
+        + f'beta==2.0 ; python_version >= "3" --hash=sha256:{sha256_hex(beta.data)}\n'
+    )
+    result = run_peep("port", "--to", "pylock", str(requirements), "-i", lock.index.url,
+                      "-o", str(lock.lock), "--no-cache-dir")
+    assert result.returncode == 0, result.stderr
+    from packaging.pylock import Pylock
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    document = tomllib.loads(lock.lock.read_text())
+    parsed = Pylock.from_dict(document)
+    alpha, beta_entry = parsed.packages
+    assert [w.name for w in alpha.wheels or ()] == [alpha_wheel.filename]
+    assert alpha.sdist is not None and alpha.sdist.size == len(alpha_sdist.data)
+    assert alpha.sdist.url == lock.index.files_url + alpha_sdist.filename
+    assert str(beta_entry.marker) == 'python_version >= "3"'
+    installed = lock.install()
+    assert installed.returncode == 0, installed.stderr
+    assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("alpha>=1.0 --hash=sha256:{wheel}", "is not pinned"),
+        ("alpha==1.0", "has no hash"),
+        ("alpha==1.0 --hash=sha256:{other}", "no index or find-links serves a file with hash sha256:{other}"),
+        ("-e ./src", "editable"),
+    ],
+)
+def test_port_to_a_lock_names_the_line(index: LoopbackIndex, tmp_path: Path, line: str, message: str) -> None:
+    served = index.add(wheel_bytes("alpha", "1.0"))
+    other = sha256_hex(b"nothing serves this")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(line.format(wheel=sha256_hex(served.data), other=other) + "\n")
+    result = run_peep("port", "--to", "pylock", str(requirements), "-i", index.url)
+    assert result.returncode == 1
+    assert f"{requirements} line 1" in result.stderr
+    assert message.format(other=other) in result.stderr
+    assert result.stdout == ""
