@@ -508,3 +508,61 @@ def test_port_to_a_lock_names_the_line(index: LoopbackIndex, tmp_path: Path, lin
     assert f"{requirements} line 1" in result.stderr
     assert message.format(other=other) in result.stderr
     assert result.stdout == ""
+
+
+# --- Mirrors --------------------------------------------------------------------------
+
+
+def unreachable(served: Served) -> Dict[str, Any]:
+    """A lock entry whose URL nothing answers (port 9 on loopback is closed)."""
+    return {"name": served.filename, "url": f"http://127.0.0.1:9/files/{served.filename}",
+            "size": len(served.data), "hashes": {"sha256": sha256_hex(served.data)}}
+
+
+def test_a_configured_mirror_serves_the_lock_by_file_name(lock: LockDeploy) -> None:
+    alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
+    beta = lock.index.add(sdist_bytes("beta", "2.0"), advertise_hash=False)
+    lock.write([package("alpha", "1.0", wheels=[unreachable(alpha)]),
+                package("beta", "2.0", sdist=unreachable(beta))])
+    result = lock.install("-i", lock.index.url, no_index=False)
+    assert result.returncode == 0, result.stderr
+    assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
+    assert sorted(lock.index.file_requests()) == [f"/files/{alpha.filename}", f"/files/{beta.filename}"]
+
+
+def test_find_links_serve_as_a_mirror_too(lock: LockDeploy, tmp_path: Path) -> None:
+    filename, data = wheel_bytes("alpha", "1.0")
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / filename).write_bytes(data)
+    served = Served("alpha", filename, data)
+    lock.write([package("alpha", "1.0", wheels=[unreachable(served)])])
+    result = lock.install("--find-links", str(tmp_path / "wheels"))
+    assert result.returncode == 0, result.stderr
+    assert lock.installed() == {"alpha": "1.0"}
+
+
+def test_a_mirror_serving_other_bytes_fails_the_install(lock: LockDeploy, index: LoopbackIndex) -> None:
+    origin = LoopbackIndex().start()
+    try:
+        alpha = origin.add(wheel_bytes("alpha", "1.0"))
+        lock.index.add((alpha.filename, wheel_bytes("alpha", "1.0", payload="# evil")[1]), advertise_hash=False)
+        lock.write([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])])
+        result = lock.install("-i", lock.index.url, no_index=False)
+        assert result.returncode == 1
+        assert "DIDN'T MATCH THE HASHES" in result.stderr and lock.installed() == {}
+        assert origin.file_requests() == []  # tampering is reported, not routed around
+    finally:
+        origin.stop()
+
+
+def test_a_mirror_without_the_file_leaves_the_lock_url(lock: LockDeploy) -> None:
+    origin = LoopbackIndex().start()
+    try:
+        alpha = origin.add(wheel_bytes("alpha", "1.0"))
+        lock.index.add(wheel_bytes("alpha", "1.0", tag="py2-none-any"))  # another file only
+        lock.write([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])])
+        result = lock.install("-i", lock.index.url, no_index=False)
+        assert result.returncode == 0, result.stderr
+        assert lock.index.file_requests() == [] and origin.file_requests() == [f"/files/{alpha.filename}"]
+    finally:
+        origin.stop()
