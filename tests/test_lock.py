@@ -7,12 +7,16 @@ skip when those are not installed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
 from helpers import (
@@ -566,3 +570,93 @@ def test_a_mirror_without_the_file_leaves_the_lock_url(lock: LockDeploy) -> None
         assert lock.index.file_requests() == [] and origin.file_requests() == [f"/files/{alpha.filename}"]
     finally:
         origin.stop()
+
+
+# --- Real lock files: pip lock and uv, compared with pip's own install ----------------------
+
+
+def _pip_version(python: str) -> Optional[Tuple[int, int]]:
+    result = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, env=hermetic_env(), check=False)
+    match = re.match(r"pip (\d+)\.(\d+)", result.stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@functools.lru_cache(maxsize=None)
+def pip_with_locks() -> Optional[str]:
+    """A Python whose pip reads and writes lock files (26.1+), if there is one."""
+    for python in (sys.executable, os.environ.get("PEEP_TEST_PIP26_PYTHON")):
+        if python and (_pip_version(python) or (0, 0)) >= (26, 1):
+            return python
+    return None
+
+
+def uv_executable() -> Optional[str]:
+    found = os.environ.get("PEEP_TEST_UV") or shutil.which("uv")
+    python = pip_with_locks()
+    if found is None and python is not None:
+        beside = Path(python).parent / "uv"
+        found = str(beside) if beside.exists() else None
+    return found
+
+
+needs_pip26 = pytest.mark.skipif(pip_with_locks() is None, reason="needs pip>=26.1 (or PEEP_TEST_PIP26_PYTHON)")
+
+
+def fixture_project(index: LoopbackIndex) -> None:
+    """A small project whose resolution forks on the Python version."""
+    index.add(wheel_bytes("alpha", "1.0", requires=['beta<2; python_version < "3.10"', 'beta>=2; python_version >= "3.10"', "gamma"]))
+    index.add(wheel_bytes("beta", "1.5"))
+    index.add(wheel_bytes("beta", "2.0"))
+    index.add(sdist_bytes("beta", "2.0"))
+    index.add(wheel_bytes("gamma", "1.0"))
+
+
+def same_install_as_pip(lock_path: Path, tmp_path: Path) -> Dict[str, str]:
+    """Install a lock with peep and with pip 26; return what both installed."""
+    python = pip_with_locks()
+    assert python is not None
+    by_peep, by_pip = tmp_path / "by-peep", tmp_path / "by-pip"
+    ours = run_peep("install", "-r", str(lock_path), "--target", str(by_peep), "--no-index")
+    assert ours.returncode == 0, ours.stderr
+    theirs = subprocess.run([python, "-m", "pip", "install", "-r", str(lock_path), "--target", str(by_pip), "--no-index"],
+                            capture_output=True, text=True, env=hermetic_env(), check=False)
+    assert theirs.returncode == 0, theirs.stderr
+    assert installed_in(by_peep) == installed_in(by_pip)
+    files = {p.relative_to(by_peep).as_posix() for p in by_peep.rglob("*.py")}
+    assert files == {p.relative_to(by_pip).as_posix() for p in by_pip.rglob("*.py")}
+    return installed_in(by_peep)
+
+
+@needs_pip26
+def test_a_lock_written_by_pip_installs_as_pip_installs_it(index: LoopbackIndex, tmp_path: Path) -> None:
+    python = pip_with_locks()
+    assert python is not None
+    fixture_project(index)
+    (tmp_path / "requirements.in").write_text("alpha==1.0\n")
+    lock_path = tmp_path / "pylock.toml"
+    written = subprocess.run([python, "-m", "pip", "lock", "-r", str(tmp_path / "requirements.in"), "--index-url", index.url, "-o", str(lock_path)],
+                             capture_output=True, text=True, env=hermetic_env(), check=False)
+    assert written.returncode == 0, written.stderr
+    assert same_install_as_pip(lock_path, tmp_path) == {"alpha": "1.0", "beta": "2.0", "gamma": "1.0"}
+
+
+@needs_pip26
+@pytest.mark.skipif(uv_executable() is None, reason="needs uv (or PEEP_TEST_UV)")
+def test_a_universal_lock_written_by_uv_installs_as_pip_installs_it(index: LoopbackIndex, tmp_path: Path) -> None:
+    fixture_project(index)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for served in index.files:
+        (wheels / served.filename).write_bytes(served.data)
+    (tmp_path / "requirements.in").write_text("alpha==1.0\n")
+    lock_path = tmp_path / "pylock.toml"
+    env = hermetic_env(UV_NO_CONFIG="1", UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    written = subprocess.run([str(uv_executable()), "pip", "compile", str(tmp_path / "requirements.in"), "--format", "pylock.toml", "--universal",
+                              "--python-version", "3.9", "--no-index", "--find-links", str(wheels), "-o", str(lock_path)],
+                             capture_output=True, text=True, env=env, check=False)
+    assert written.returncode == 0, written.stderr
+    text = lock_path.read_text()
+    assert text.count('name = "beta"') == 2  # one per fork, each with its marker
+    lock_path.write_text(text.replace(wheels.as_uri() + "/", index.files_url))  # serve it from loopback
+    assert same_install_as_pip(lock_path, tmp_path) == {"alpha": "1.0", "beta": "2.0", "gamma": "1.0"}
+    assert sorted(set(index.file_requests())) == sorted(f"/files/{n}" for n in ("alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl", "gamma-1.0-py3-none-any.whl"))
