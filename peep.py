@@ -4985,6 +4985,7 @@ peep {__version__}: a "pip install" that is cryptographically guaranteed repeata
 Usage:
   peep install -r FILE [pip install options]
                          download, verify against the hashes in FILE, then install
+                         (FILE may be a PEP 751 pylock.toml: --extra, --group)
   peep hash FILE...      print a '# sha256:' line for each archive
                          (--algorithm sha256|sha384|sha512, --format peep|pip)
   peep hash NAME==VER    download every file of a release; print one block to paste
@@ -4993,6 +4994,8 @@ Usage:
                          and installed files changed since installation
   peep port FILE...      print FILE with its '# sha256:' comments as pip --hash options
                          (--write: rewrite in place, keeping FILE.bak; --dry-run: diff)
+  peep port pylock.toml  print a PEP 751 lock file as a hashed requirements file;
+                         --to pylock FILE... writes requirements files as a lock file
   peep --version         print peep's and pip's versions
 
 Every other command and option is pip's: peep hands it to pip unchanged.
