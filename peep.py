@@ -1714,6 +1714,8 @@ def select_from_lock(
         chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
     except module.PylockSelectError as exc:
         chosen = _select_one_by_one(location, lock, module, options, exc)
+    except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
+        raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
     return [_apply_format_control(choice, settings, module) for choice in chosen]
 
 

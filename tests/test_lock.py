@@ -660,3 +660,11 @@ def test_a_universal_lock_written_by_uv_installs_as_pip_installs_it(index: Loopb
     lock_path.write_text(text.replace(wheels.as_uri() + "/", index.files_url))  # serve it from loopback
     assert same_install_as_pip(lock_path, tmp_path) == {"alpha": "1.0", "beta": "2.0", "gamma": "1.0"}
     assert sorted(set(index.file_requests())) == sorted(f"/files/{n}" for n in ("alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl", "gamma-1.0-py3-none-any.whl"))
+
+
+def test_hostile_lock_entries_are_reported_not_crashed_on(tmp_path: Path) -> None:
+    bad_hex = package("a", "1.0", wheels=[{**wheel("a", "1.0"), "hashes": {"sha256": "not hex"}}])
+    assert "is not a sha256 hash" in selected(tmp_path, [bad_hex])["a"]
+    odd_marker = package("b", "1.0", wheels=[wheel("b", "1.0")], marker='python_version ~= "3"')
+    with pytest.raises(peep.RequirementsFileError, match="cannot be evaluated here"):
+        selected(tmp_path, [odd_marker])
