@@ -16,6 +16,7 @@ the files that match: all or nothing.
 Commands::
 
     peep install -r FILE ...   verify everything, then install it with one pip run
+                               (FILE may be a PEP 751 lock file, pylock.toml)
     peep hash FILE...          print a "# sha256:" line for each archive
     peep port FILE...          rewrite peep's hash comments as pip's --hash options
     peep COMMAND ...           anything else is handed to pip unchanged
