@@ -16,6 +16,7 @@ the files that match: all or nothing.
 Commands::
 
     peep install -r FILE ...   verify everything, then install it with one pip run
+                               (FILE may be a PEP 751 lock file, pylock.toml)
     peep hash FILE...          print a "# sha256:" line for each archive
     peep port FILE...          rewrite peep's hash comments as pip's --hash options
     peep COMMAND ...           anything else is handed to pip unchanged
@@ -426,6 +427,8 @@ class Requirement:
     config_settings: Tuple[Tuple[str, str], ...] = ()
     is_constraint: bool = False
     unsupported: Optional[str] = None
+    size: Optional[int] = None  # bytes, when a lock file says
+    locked: bool = False  # one file named by a lock file, which mirrors may serve
 
     @property
     def key(self) -> str:
@@ -1684,6 +1687,18 @@ _REFUSED_BUILD_OPTIONS = {
 }
 
 
+def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose what to take from a PEP 751 lock file."""
+    parser.add_argument(
+        "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
+        help="from a lock file, also install what extra EXTRA needs",
+    )
+    parser.add_argument(
+        "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
+        help="from a lock file, install dependency group GROUP (instead of its default groups)",
+    )
+
+
 def install_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep install``'s command line."""
     parser = _ArgumentParser(
@@ -1718,6 +1733,7 @@ def install_argument_parser() -> argparse.ArgumentParser:
         "(Linux)",
     )
     parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
+    add_lock_arguments(parser)
     add_finder_arguments(parser)
     for flags in _PIP_VALUE_OPTIONS:
         parser.add_argument(*flags, action=_PassThrough, dest=f"_{flags[-1]}", default=None)
@@ -1743,6 +1759,8 @@ class InstallOptions:
     allow_omitted: bool = False
     keep_failed: Optional[str] = None
     build_network: str = "closed"
+    lock_extras: Tuple[str, ...] = ()
+    lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
 
     def config_settings(self) -> List[Tuple[str, str]]:
         """Return the -C KEY=VALUE settings given on the command line, for every build."""
@@ -1813,7 +1831,251 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
         allow_omitted=args.allow_omitted,
         keep_failed=args.keep_failed,
         build_network=args.build_network,
+        lock_extras=tuple(args.lock_extras),
+        lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
     )
+
+
+# --- Lock files (PEP 751) -------------------------------------------------------
+
+# PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml"; that name is
+# what tells a lock file from a requirements file.
+_LOCK_NAME_RE = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
+LOCK_PACKAGING = "26.1"  # the first packaging whose pylock module can select
+
+
+def is_lock_file(location: str) -> bool:
+    """Tell whether a path or URL names a PEP 751 lock file."""
+    path = urllib.parse.urlsplit(location).path if _is_url(location) else location
+    return bool(_LOCK_NAME_RE.match(os.path.basename(path.replace("\\", "/"))))
+
+
+def _module_version(name: str) -> str:
+    try:
+        return str(importlib.import_module(name).__version__)
+    except ImportError:
+        return "not installed"
+    except AttributeError:
+        return "of unknown version"
+
+
+def pylock_module() -> Any:
+    """Return ``packaging.pylock`` (top level, else pip's copy), new enough to select.
+
+    Imported only when a lock file is read, so requirements files cost nothing.
+    """
+    for package in ("packaging", "pip._vendor.packaging"):
+        try:
+            module = importlib.import_module(f"{package}.pylock")
+        except ImportError:
+            continue
+        if hasattr(module.Pylock, "select"):
+            return module
+    upgrades = [f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"]
+    if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
+        upgrades.insert(0, f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'")
+    raise PeepError(
+        f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or newer (its "
+        "pylock module selects what to install), and there is none here: packaging is "
+        f"{_module_version('packaging')}, and pip {_module_version('pip')} vendors packaging "
+        f"{_module_version('pip._vendor.packaging')}. Upgrade "
+        + (f"one of them: {upgrades[0]} or {upgrades[1]}." if len(upgrades) == 2
+           else f"packaging: {upgrades[0]}.")  # fmt: skip
+    )
+
+
+def _toml_module() -> Any:
+    for name in ("tomllib", "tomli", "pip._vendor.tomli"):  # 3.11+, then the backport
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise PeepError("peep: reading a lock file needs tomllib (Python 3.11+) or tomli")
+
+
+def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
+    """Read, parse and validate a lock file; return packaging's ``Pylock``."""
+    module = pylock_module()
+    toml = _toml_module()
+    try:
+        text = reader(location).decode("utf-8")
+    except OSError as exc:
+        raise RequirementsFileError(
+            location, f"Could not open lock file ({exc.strerror or exc})"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
+    try:
+        document = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
+        raise RequirementsFileError(location, f"is not valid TOML ({exc})") from exc
+    try:
+        return module.Pylock.from_dict(document)
+    except module.PylockValidationError as exc:
+        raise RequirementsFileError(location, f"is not a valid PEP 751 lock file: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class LockChoice:
+    """What selection made of one package of a lock: a file, or why there is none."""
+
+    index: int
+    package: Any  # packaging.pylock.Package
+    source: Any = None  # PackageWheel, PackageSdist, PackageArchive, PackageVcs, ...
+    problem: Optional[str] = None
+
+
+def select_from_lock(
+    location: str,
+    lock: Any,
+    *,
+    environment: Optional[Mapping[str, str]] = None,
+    extras: Sequence[str] = (),
+    groups: Optional[Sequence[str]] = None,
+    settings: FinderSettings = FinderSettings(),
+) -> List[LockChoice]:
+    """Run PEP 751's selection for this interpreter; keep every problem.
+
+    packaging stops at the first package it cannot place, so on failure the
+    packages are selected one at a time to report all of them at once.
+    """
+    module = pylock_module()
+    options: Dict[str, Any] = {
+        "environment": dict(environment) if environment is not None else None,
+        "extras": [canonicalize_name(e) for e in extras],
+        "dependency_groups": None if groups is None else list(groups),
+    }
+    where = {id(package): index for index, package in enumerate(lock.packages)}
+    try:
+        chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
+    except module.PylockSelectError as exc:
+        chosen = _select_one_by_one(location, lock, module, options, exc)
+    except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
+        raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
+    return [_apply_format_control(choice, settings, module) for choice in chosen]
+
+
+def _select_one_by_one(
+    location: str, lock: Any, module: Any, options: Mapping[str, Any], first: Exception
+) -> List[LockChoice]:
+    try:  # the lock's own requires-python and environments apply to every package
+        list(dataclasses.replace(lock, packages=[]).select(**options))
+    except module.PylockSelectError as exc:
+        raise RequirementsFileError(location, f"cannot be installed here: {exc}") from exc
+    choices = []
+    for index, package in enumerate(lock.packages):
+        alone = dataclasses.replace(lock, packages=[package])
+        try:
+            choices += [LockChoice(index, p, s) for p, s in alone.select(**options)]
+        except module.PylockSelectError as exc:
+            problem = str(exc).replace("packages[0]", f"packages[{index}]")
+            choices.append(LockChoice(index, package, problem=problem))
+    if all(choice.problem is None for choice in choices):
+        # Each package is fine alone, so the lock selects one project twice.
+        raise RequirementsFileError(location, f"is ambiguous here: {first}")
+    return choices
+
+
+def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
+    """Honour --no-binary and --only-binary on what selection chose."""
+    if choice.problem is not None:
+        return choice
+    formats = settings.allowed_formats(choice.package.name)
+    sdist = choice.package.sdist
+    if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
+        if sdist is None:
+            return dataclasses.replace(choice, problem="--no-binary, but the lock has no sdist")
+        return dataclasses.replace(choice, source=sdist)
+    if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
+        return dataclasses.replace(
+            choice, problem="--only-binary, but the lock has no wheel for this interpreter"
+        )
+    return choice
+
+
+def _lock_file_url(location: str, path: str) -> str:
+    """Resolve a lock entry's ``path``, which is relative to the lock file."""
+    if _is_url(location):
+        return urllib.parse.urljoin(location, urllib.parse.quote(path.replace(os.sep, "/")))
+    return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
+
+
+def _lock_hashes(hashes: Mapping[str, str]) -> Tuple[Hashes, List[str]]:
+    """Return the hashes peep can check, and the names of those it cannot."""
+    result, unknown = Hashes(), []
+    for algorithm, value in hashes.items():
+        if algorithm in HASH_ALGORITHMS:
+            result = result.with_digest(algorithm, value)
+        else:
+            unknown.append(algorithm)
+    return result, unknown
+
+
+def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
+    """Make the requirement record for one selected file, as a requirements line would."""
+    package, source = choice.package, choice.source
+    version = package.version
+    origin = Origin(f"{location}: packages[{choice.index}]" + _lock_part(package, source))
+    text = f"{package.name}=={version}" if version is not None else str(package.name)
+    record = Requirement(
+        text=text,
+        origin=origin,
+        name=str(package.name),
+        specifier=SpecifierSet(f"=={version}") if version is not None else SpecifierSet(),
+    )
+    if choice.problem is not None:
+        return dataclasses.replace(record, unsupported=choice.problem)
+    if isinstance(source, module.PackageVcs):
+        return dataclasses.replace(
+            record, unsupported="a VCS checkout has no archive to hash (lock entry 'vcs')"
+        )
+    if isinstance(source, module.PackageDirectory):
+        return dataclasses.replace(
+            record, unsupported="a local directory has no archive to hash (lock entry "
+            "'directory')"
+        )
+    try:
+        hashes, unknown = _lock_hashes(source.hashes)
+    except InvalidHash as exc:
+        return dataclasses.replace(record, unsupported=f"hashes: {exc}")
+    if not hashes:
+        return dataclasses.replace(
+            record, unsupported=f"its only hashes ({', '.join(unknown)}) are of algorithms "
+            f"peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})"
+        )
+    url = source.url if source.path is None else _lock_file_url(location, source.path)
+    if source.url is not None and source.path is not None and _is_url(location):
+        url = source.url  # a remote lock's local path means nothing here
+    return dataclasses.replace(record, url=url, hashes=hashes, size=source.size, locked=True)
+
+
+def _lock_part(package: Any, source: Any) -> str:
+    if source is None:
+        return ""
+    for index, wheel in enumerate(package.wheels or ()):
+        if wheel is source:
+            return f".wheels[{index}]"
+    if source is package.sdist:
+        return ".sdist"
+    return "." + type(source).__name__[len("Package"):].lower()
+
+
+def lock_file_requirements(
+    location: str,
+    reader: Callable[[str], bytes],
+    *,
+    settings: FinderSettings = FinderSettings(),
+    extras: Sequence[str] = (),
+    groups: Optional[Sequence[str]] = None,
+    environment: Optional[Mapping[str, str]] = None,
+) -> List[Requirement]:
+    """Read a lock file and return one requirement record per selected file."""
+    lock = read_lock_file(location, reader)
+    module = pylock_module()
+    choices = select_from_lock(
+        location, lock, environment=environment, extras=extras, groups=groups, settings=settings
+    )
+    return [lock_requirement(location, choice, module) for choice in choices]
 
 
 # --- Finding ------------------------------------------------------------------
@@ -3230,6 +3492,27 @@ class MissingBuildDependency(Failure):
         return line
 
 
+@dataclass(frozen=True)
+class WrongSize(Failure):
+    """The file's hash matched, but not the size its lock file recorded."""
+
+    expected: int = 0
+    actual: int = 0
+
+    order = 1
+    heading = (
+        "The following files matched their hashes but not the sizes their lock file "
+        "records, so the lock file contradicts itself; regenerate it or find out who "
+        "edited it:"
+    )
+
+    def detail(self) -> str:
+        return (
+            f"    {self.requirement.text} ({self.requirement.origin}): the lock says "
+            f"{self.expected} bytes, the file has {self.actual}"
+        )
+
+
 Verdict = Union[Verified, Satisfied, Failure]
 
 
@@ -4524,6 +4807,10 @@ def load_requirements(
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
     for path, is_constraint in sources:
+        if is_lock_file(path) and not is_constraint:
+            requirements += lock_file_requirements(path, reader, settings=settings,
+                extras=options.lock_extras, groups=options.lock_groups)  # fmt: skip
+            continue
         for record in parse_requirements_file(
             path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
         ):
@@ -4720,12 +5007,56 @@ class Fetcher:
         directory = os.path.join(self.workdir, "downloads", str(number))
         os.makedirs(directory, exist_ok=True)
         try:
-            cached = self._from_cache(directory, requirement, install)
-            if cached is not None:
-                return cached
-            return self._from_network(directory, requirement, install)
+            verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
+            if verdict is None and requirement.locked:
+                verdict = self._from_mirrors(directory, requirement, install)
+            if verdict is None:
+                verdict = self._from_network(directory, requirement, install)
         except FetchError as exc:
             return DownloadError(requirement, str(exc))
+        return check_size(verdict)
+
+    def _from_mirrors(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verdict]:
+        """Fetch a lock file's file from the configured indexes, by its file name.
+
+        A mirror that lacks the file (or cannot be reached) leaves the lock's
+        own URL to try; one that serves other bytes under its name fails the
+        install, as tampering must.
+        """
+        settings = mirror_settings(self.settings)
+        if settings is None or requirement.url is None:
+            return None
+        filename = url_filename(requirement.url)
+        unpinned = dataclasses.replace(requirement, url=None)
+        try:
+            found, _, _ = find_candidates(self.transport, unpinned, settings, self.default_index)
+        except FetchError as exc:
+            self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
+            return None
+        for candidate in [c for c in found if c.filename == filename][:1]:
+            url = candidate.url.split("#", 1)[0]
+            path = os.path.join(directory, safe_filename(filename))
+            try:
+                digests = self.transport.download(
+                    url, path, requirement.hashes.algorithms(), self.progress.advance
+                )
+            except FetchError as exc:
+                self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
+                          "using the lock's URL")  # fmt: skip
+                return None
+            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
+            if requirement.hashes.matches(digests):
+                self.cache.store(path, filename, digests, {})
+                return Verified(requirement, path, filename, digests["sha256"],
+                                archive_version(requirement), install)  # fmt: skip
+            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            if self.keep_failed:
+                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+            _remove_quietly(path)
+            return mismatch
+        return None
 
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
@@ -4832,6 +5163,33 @@ class Fetcher:
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
         return vouched + unknown or [chosen[0]]
+
+
+def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
+    """Return the settings that reach only the indexes and find-links the user set.
+
+    pip's default index is no mirror: without a configured place, a lock
+    file's files come from the URLs it records.
+    """
+    indexes = () if settings.no_index else (
+        ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+    )  # fmt: skip
+    if not indexes and not settings.find_links:
+        return None
+    if not indexes:
+        return dataclasses.replace(settings, no_index=True)
+    return dataclasses.replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+
+
+def check_size(verdict: Verdict) -> Verdict:
+    """Hold a verified file to the size its lock file recorded, if one did."""
+    if not isinstance(verdict, Verified) or verdict.requirement.size is None:
+        return verdict
+    actual = os.path.getsize(verdict.path)
+    if actual == verdict.requirement.size:
+        return verdict
+    _remove_quietly(verdict.path)
+    return WrongSize(verdict.requirement, verdict.requirement.size, actual)
 
 
 def keep_failed_archive(
@@ -5618,6 +5976,210 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
     return notes
 
 
+def _lock_marker_problem(package: Any) -> Optional[str]:
+    marker = str(package.marker) if package.marker is not None else ""
+    if re.search(r"\b(extras|dependency_groups)\b", marker):
+        return (
+            f"its marker {marker!r} tests extras or dependency groups, which a "
+            "requirements file cannot express"
+        )
+    return None
+
+
+def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
+    """Write a lock file as a requirements file: one line per package, every file's hash.
+
+    The result installs with ``pip install --require-hashes --no-deps -r``.
+    Packages peep cannot write as a hashed line are all named in one error.
+    """
+    lock = read_lock_file(location, reader)
+    lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
+    if lock.requires_python is not None:
+        lines.append(f"# The lock requires Python {lock.requires_python}.")
+    for marker in lock.environments or ():
+        lines.append(f"# The lock is for environments where: {marker}")
+    problems = []
+    for index, package in enumerate(lock.packages):
+        files = list(package.wheels or ()) + ([package.sdist] if package.sdist else [])
+        files += [package.archive] if package.archive is not None else []
+        problem = _lock_marker_problem(package)
+        if package.vcs is not None or package.directory is not None:
+            problem = "a VCS checkout or a directory has no archive to hash"
+        options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
+                   if a in HASH_ALGORITHMS]  # fmt: skip
+        if problem is None and not options:
+            problem = f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+        if problem is not None:
+            problems.append(f"packages[{index}] ({package.name}): {problem}")
+            continue
+        if package.archive is not None:
+            url = package.archive.url or _lock_file_url(location, str(package.archive.path))
+            head = f"{package.name} @ {url}"
+        else:
+            head = f"{package.name}=={package.version or _lock_file_version(files[0])}"
+        if package.marker is not None:
+            head += f" ; {package.marker}"
+        lines.append(" \\\n    ".join([head] + list(dict.fromkeys(options))))
+    if problems:
+        raise RequirementsFileError(
+            location, "cannot be written as a requirements file:\n    " + "\n    ".join(problems)
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _lock_file_version(source: Any) -> str:
+    parsed = _name_from_archive(source.filename)
+    if parsed is not None and parsed[1] is not None:
+        return str(parsed[1])
+    return str(parse_sdist_filename(source.filename)[1])
+
+
+@dataclass
+class LockWriter:
+    """Find every hashed file of pinned requirements on the indexes, for a lock file."""
+
+    transport: Transport
+    settings: FinderSettings
+    cache: ArchiveCache
+    workdir: str
+    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
+
+    def package(self, requirement: Requirement) -> Union[Dict[str, Any], str]:
+        """Return the lock entry for one requirement, or what is wrong with it."""
+        where = f"{requirement.origin}: {requirement.text!r}"
+        if requirement.unsupported is not None:
+            return f"{where}: {requirement.unsupported}"
+        if not requirement.hashes:
+            return f"{where} has no hash, so there is nothing to lock"
+        version = archive_version(requirement)
+        if version is None:
+            return f"{where} is not pinned (write NAME==VERSION)"
+        if requirement.url is not None:
+            url = requirement.url.split("#", 1)[0]
+            offers = [(url, url_filename(url))]
+            places = [redact_url(url)]
+        else:
+            found, places, _ = find_candidates(
+                self.transport, requirement, self.settings, self.default_index
+            )
+            offers = [(c.url.split("#", 1)[0], c.filename)
+                      for c in self._worth_fetching(requirement, found, version)]  # fmt: skip
+        files = [f for f in (self._locked(requirement, u, n) for u, n in offers) if f]
+        unserved = [
+            f"{algorithm}:{digest}"
+            for algorithm in requirement.hashes.algorithms()
+            for digest in sorted(requirement.hashes.allowed(algorithm))
+            if not any(f["hashes"].get(algorithm) == digest for f in files)
+        ]
+        if unserved:
+            looked = ", ".join(places) or "nowhere"
+            return (f"{where}: no index or find-links serves a file with hash "
+                    f"{', '.join(unserved)} (looked in {looked})")  # fmt: skip
+        entry: Dict[str, Any] = {"name": canonicalize_name(str(requirement.name)),
+                                 "version": str(version)}  # fmt: skip
+        if requirement.marker is not None:
+            entry["marker"] = str(requirement.marker)
+        wheels = [f for f in files if f["name"].endswith(WHEEL_EXTENSION)]
+        sdists = [f for f in files if not f["name"].endswith(WHEEL_EXTENSION)]
+        if wheels:
+            entry["wheels"] = wheels
+        if sdists:
+            entry["sdist"] = sdists[0]
+        if len(sdists) > 1:
+            return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
+        return entry
+
+    @staticmethod
+    def _worth_fetching(
+        requirement: Requirement, found: Sequence[Candidate], version: Version
+    ) -> List[Candidate]:
+        """Keep the release's files whose advertised hash is expected, or unknown."""
+        algorithms = requirement.hashes.algorithms()
+        kept = []
+        for candidate in found:
+            advertised = candidate.advertised_hashes()
+            if candidate.version == version and (
+                requirement.hashes.matches(advertised)
+                or not any(a in advertised for a in algorithms)
+            ):
+                kept.append(candidate)
+        return kept[:MAX_TRIES]
+
+    def _locked(
+        self, requirement: Requirement, url: str, filename: str
+    ) -> Optional[Dict[str, Any]]:
+        """Describe one file if its bytes match the requirement (cache first)."""
+        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        for sha256, path, _ in self.cache.lookup(requirement.hashes):
+            if os.path.basename(path) == safe_filename(filename):
+                digests = hash_file(path, algorithms)
+                if digests["sha256"] == sha256:
+                    return self._entry(filename, url, os.path.getsize(path), digests)
+        path = os.path.join(self.workdir, safe_filename(filename))
+        digests = self.transport.download(url, path, algorithms)
+        try:
+            if not requirement.hashes.matches(digests):
+                return None
+            self.cache.store(path, filename, digests, {})
+            return self._entry(filename, url, os.path.getsize(path), digests)
+        finally:
+            _remove_quietly(path)
+
+    @staticmethod
+    def _entry(filename: str, url: str, size: int, digests: Mapping[str, str]) -> Dict[str, Any]:
+        return {"name": filename, "url": url, "size": size, "hashes": dict(sorted(digests.items()))}
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON's escapes are all valid in TOML basic strings
+    if isinstance(value, list):
+        return "[\n" + "".join(f"    {_toml(item)},\n" for item in value) + "]"
+    return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
+
+
+def format_lock(packages: Sequence[Mapping[str, Any]]) -> str:
+    """Render lock entries as a ``pylock.toml``, and check it reads back as valid."""
+    lines = ['lock-version = "1.0"', f"created-by = {_toml(f'peep {__version__}')}"]
+    for package in sorted(packages, key=lambda p: (p["name"], Version(p["version"]))):
+        lines += ["", "[[packages]]"] + [f"{k} = {_toml(v)}" for k, v in package.items()]
+    text = "\n".join(lines) + "\n"
+    pylock_module().Pylock.from_dict(_toml_module().loads(text))
+    return text
+
+
+def requirements_to_lock(
+    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
+) -> str:
+    """Write hashed requirements files as a lock file, finding each file by its hash."""
+    pylock_module()  # fail early, before any download, if the output cannot be checked
+    finder, network = settings_from_arguments(args, os.environ)
+    records: List[Requirement] = []
+    for path in paths:
+        for record in parse_requirements_file(path):
+            if isinstance(record, FileOption):
+                finder = finder.with_option(record.name, record.value)
+            elif not record.is_constraint:
+                records.append(record)
+    workdir = tempfile.mkdtemp(prefix="peep-port-")
+    try:
+        writer = LockWriter(
+            Transport(finder, network), finder,
+            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
+        )  # fmt: skip
+        results = [writer.package(record) for record in records]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    problems = [r for r in results if isinstance(r, str)]
+    if problems:
+        raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
+    return format_lock([r for r in results if not isinstance(r, str)])
+
+
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     parser = _ArgumentParser(
@@ -5634,7 +6196,13 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     mode.add_argument(
         "--dry-run", action="store_true", help="print a unified diff; change nothing"
     )
+    parser.add_argument("--to", choices=("requirements", "pylock"), default="requirements",
+                        help="pylock: write the requirements files as one PEP 751 lock file")
+    parser.add_argument("-o", "--output", metavar="FILE", help="with --to pylock: write FILE")
+    add_finder_arguments(parser)
     args = parser.parse_args(argv)
+    if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
+        return port_lock(args, out, err)
     for index, path in enumerate(args.files):
         try:
             data = read_requirements_source(path)
@@ -5665,6 +6233,27 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             out.write(ported)
         for note in notes:
             err.write(f"peep port: {note}\n")
+    return EXIT_OK
+
+
+def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Convert between lock files and requirements files, one way or the other."""
+    if args.write or args.dry_run:
+        raise UsageError("peep port: --write and --dry-run are for requirements files only")
+    if args.to == "pylock":
+        if any(is_lock_file(path) for path in args.files):
+            raise UsageError("peep port --to pylock: give requirements files, not lock files")
+        text = requirements_to_lock(args.files, args, err)
+    else:
+        if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
+            raise UsageError("peep port: give one lock file, or requirements files only")
+        text = lock_to_requirements(args.files[0], read_requirements_source)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        err.write(f"peep port: wrote {args.output}\n")
+    else:
+        out.write(text)
     return EXIT_OK
 
 
@@ -6059,10 +6648,15 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         help="make installed distributions that no requirement names, and code in "
         "site-packages that no RECORD lists, an error",
     )
+    add_lock_arguments(parser)
     args = parser.parse_args(argv)
     records: List[Requirement] = []
     sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
     for path, is_constraint in sources:
+        if is_lock_file(path) and not is_constraint:
+            records += lock_file_requirements(path, read_requirements_source,
+                extras=args.lock_extras, groups=args.lock_groups)  # fmt: skip
+            continue
         records += [
             r
             for r in parse_requirements_file(
@@ -6135,6 +6729,7 @@ peep {__version__}: a "pip install" that is cryptographically guaranteed repeata
 Usage:
   peep install -r FILE [pip install options]
                          download, verify against the hashes in FILE, then install
+                         (FILE may be a PEP 751 pylock.toml: --extra, --group)
   peep hash FILE...      print a '# sha256:' line for each archive
                          (--algorithm sha256|sha384|sha512, --format peep|pip)
   peep hash NAME==VER    download every file of a release; print one block to paste
@@ -6143,6 +6738,8 @@ Usage:
                          and installed files changed since installation
   peep port FILE...      print FILE with its '# sha256:' comments as pip --hash options
                          (--write: rewrite in place, keeping FILE.bak; --dry-run: diff)
+  peep port pylock.toml  print a PEP 751 lock file as a hashed requirements file;
+                         --to pylock FILE... writes requirements files as a lock file
   peep --version         print peep's and pip's versions
 
 Every other command and option is pip's: peep hands it to pip unchanged.

@@ -17,6 +17,10 @@ The scenarios alternate within each round, so a noisy machine disturbs them
 alike; each figure is the median over the rounds. Then peep hash on a large
 file against hashlib on the same file, with peep's peak memory.
 
+Then the same packages as a PEP 751 lock written by pip 26's ``pip lock``,
+installed cold and warm by peep and by pip 26 (``pip install -r pylock.toml``),
+every venv holding pip 26 (--skip-lock to leave this out).
+
 Then five sdists that share one build backend (setuptools, downloaded
 once; the sdists are made here), installed from a local find-links
 directory by pip install --require-hashes and by peep install, each into a
@@ -24,7 +28,8 @@ fresh virtual environment: peep builds each sdist in an environment of
 verified wheels, pip in its own isolated one.
 
 Goals: 5 sdists peep / pip <= 1.20; warm peep / floor <= 1.10; warm peep / pip warm <= 0.60;
-cold peep <= cold pip; peep hash / hashlib <= 1.15 with peak RSS < 40 MB.
+cold peep <= cold pip; lock files: cold peep <= cold pip 26, warm peep <=
+1.10 x warm pip 26; peep hash / hashlib <= 1.15 with peak RSS < 40 MB.
 The hash comparison runs at two sizes, so that the per-byte cost (the
 streaming loop) can be told apart from start-up (compiling and importing).
 """
@@ -182,6 +187,54 @@ def build_benchmark(rounds: int, work: Path, python: str, count: int = 5) -> Dic
     return timings
 
 
+def lock_benchmark(requirements: Path, rounds: int, work: Path, python: str) -> Tuple[Dict[str, List[float]], int]:
+    """Install one PEP 751 lock (written by pip lock) with peep and with pip 26, cold and warm.
+
+    Every venv gets pip 26 before the timing starts: pip's side needs it to
+    read the lock, and peep's side then uses pip 26's vendored packaging.pylock.
+    """
+    env = clean_environment()
+    wheels = work / "pip26"
+    subprocess.run([python, "-m", "pip", "download", "-q", "--no-deps", "pip>=26.1", "-d", str(wheels)], check=True, env=env)
+    pip26 = str(next(wheels.glob("pip-*.whl")))
+
+    def venv26() -> str:
+        venv = fresh_venv(work, python)
+        subprocess.run([venv, "-m", "pip", "install", "-q", "--no-deps", pip26], check=True, env=env)
+        return venv
+
+    lock = work / "pylock.toml"
+    print("preparing: pip lock, then filling both caches ...", flush=True)
+    subprocess.run([venv26(), "-m", "pip", "lock", "-q", "-r", str(requirements), "-o", str(lock)], check=True, env=env)
+    packages = lock.read_text().count("[[packages]]")
+    pip_cache, peep_cache = work / "pip-lock-cache", work / "peep-lock-cache"
+    run_measured([venv26(), "-m", "pip", "install", "-q", "-r", str(lock), "--cache-dir", str(pip_cache)], env)
+    run_measured([venv26(), str(PEEP), "install", "-q", "-r", str(lock), "--cache-dir", str(peep_cache)], env)
+
+    def command(tool: str, cache: Path) -> Callable[[str], List[str]]:
+        def build(venv: str) -> List[str]:
+            head = [venv, "-m", "pip"] if tool == "pip" else [venv, str(PEEP)]
+            return head + ["install", "-q", "-r", str(lock), "--cache-dir", str(cache)]
+        return build
+
+    scenarios: Dict[str, Callable[[str], List[str]]] = {
+        "pip26 lock cold": lambda venv: command("pip", Path(tempfile.mkdtemp(dir=work, prefix="empty-")))(venv),
+        "peep lock cold": lambda venv: command("peep", Path(tempfile.mkdtemp(dir=work, prefix="empty-")))(venv),
+        "pip26 lock warm": command("pip", pip_cache),
+        "peep lock warm": command("peep", peep_cache),
+    }
+    timings: Dict[str, List[float]] = {name: [] for name in scenarios}
+    for round_number in range(rounds):
+        order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            venv = venv26()
+            seconds, _ = run_measured(scenarios[name](venv), env)
+            timings[name].append(seconds)
+            print(f"  round {round_number + 1}: {name:<16} {seconds:7.2f} s", flush=True)
+            shutil.rmtree(Path(venv).parent.parent, ignore_errors=True)
+    return timings, packages
+
+
 def hash_benchmark(sizes_mb: Sequence[int], rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
     """Time peep hash and hashlib.file_digest on the same files, alternating."""
     hashlib_code = (
@@ -217,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-hash", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--skip-lock", action="store_true", help="skip the pylock.toml comparison with pip 26")
     args = parser.parse_args(argv)
     python = sys.executable
     pip_version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
@@ -237,6 +291,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             b = {k: statistics.median(v) for k, v in build_benchmark(args.rounds, work, python).items()}
             lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in b.items()]
             lines.append(_ratio("5 sdists: peep / pip", b["peep builds"] / b["pip builds"], 1.20))
+        if not args.skip_lock:
+            timings, packages = lock_benchmark(args.requirements, args.rounds, work, python)
+            t = {k: statistics.median(v) for k, v in timings.items()}
+            lines.append(f"pylock.toml from pip lock: {packages} packages")
+            lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in t.items()]
+            lines += [
+                _ratio("lock: cold peep / cold pip26", t["peep lock cold"] / t["pip26 lock cold"], 1.00),
+                _ratio("lock: warm peep / warm pip26", t["peep lock warm"] / t["pip26 lock warm"], 1.10),
+            ]
         if not args.skip_hash:
             small, large = args.hash_size_mb, 5 * args.hash_size_mb
             h = {k: statistics.median(v) for k, v in
