@@ -3,7 +3,6 @@ cache, parallel downloads and progress: all against loopback servers."""
 
 from __future__ import annotations
 
-import ast
 import base64
 import os
 import pty
@@ -49,21 +48,36 @@ def install(tmp_path: Path, *args: str, env: Dict[str, str] | None = None) -> su
 # --- pip's configuration ----------------------------------------------------------
 
 
+# pip's own merged view of its configuration, from pip's Configuration
+# object (pip's internals are fine in tests). "pip config list" stopped
+# being a merged view in pip 26: it lists every file's values, so a key set
+# in two files appears twice there. Configuration.items() gives (key, value)
+# pairs up to pip 25 and (file, values) pairs, in override order, from 26.
+_PIP_MERGED_CONFIG = """
+import json
+from pip._internal.configuration import Configuration
+configuration = Configuration(isolated=False)
+configuration.load()
+merged = {}
+for key, value in configuration.items():
+    if isinstance(value, dict):
+        merged.update(value)
+    else:
+        merged[key] = value
+print(json.dumps(merged))
+"""
+
+
 def pip_config_list(python: str, env: Dict[str, str]) -> Dict[str, str]:
-    result = subprocess.run([python, "-m", "pip", "config", "list"], env=env, capture_output=True, text=True, check=True)
-    found = {}
-    for line in result.stdout.splitlines():
-        key, _, value = line.partition("=")
-        found[key] = ast.literal_eval(value)
-    return found
+    """What pip's configuration amounts to, in pip's own words."""
+    result = subprocess.run([python, "-c", _PIP_MERGED_CONFIG], env=env, capture_output=True, text=True, check=True)
+    return dict(json.loads(result.stdout))
 
 
 def peep_config(python: str, env: Dict[str, str]) -> Dict[str, str]:
     code = "import json, os, peep; print(json.dumps(peep.load_pip_configuration(os.environ)))"
     result = subprocess.run([python, "-c", code], env=dict(env, PYTHONPATH=str(PEEP.parent)),
                             capture_output=True, text=True, check=True)
-    import json
-
     return json.loads(result.stdout)
 
 

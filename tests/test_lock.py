@@ -260,7 +260,10 @@ def test_without_a_pylock_module_say_what_to_upgrade(tmp_path: Path, monkeypatch
     assert peep.main(["install", "-r", str(path)]) == peep.EXIT_FAILED
     message = capsys.readouterr().err
     assert "needs packaging 26.1 or newer" in message
-    assert "python -m pip install --upgrade \"pip>=26.1\"" in message
+    assert "python -m pip install --upgrade \"packaging>=26.1\"" in message
+    # pip 26.1, which vendors a packaging that can, needs Python 3.10.
+    upgrade_pip = "python -m pip install --upgrade \"pip>=26.1\""
+    assert (upgrade_pip in message) == (sys.version_info >= (3, 10))
     assert "Traceback" not in message
 
 
