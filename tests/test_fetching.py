@@ -4,6 +4,7 @@ cache, parallel downloads and progress: all against loopback servers."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import pty
 import select
