@@ -3667,6 +3667,306 @@ def explain_pip_failure(status: int, stderr_tail: str) -> str:
     return message
 
 
+# --- Byte-compiling after pip -------------------------------------------------
+#
+# pip byte-compiles every .py file it installs, one after another in its one
+# process; on a large install that is most of its time. So peep runs pip with
+# --no-compile and then compiles exactly those files itself, on every CPU, the
+# way pip would have: compileall.compile_file(path, force=True, quiet=1) run
+# by the interpreter pip installs for (so its optimisation level, cache tag and
+# pycache prefix), py_compile's default invalidation mode (checked hashes when
+# SOURCE_DATE_EPOCH is set), warnings ignored, a file that does not compile
+# left without a .pyc, and each .pyc listed in its RECORD with no hash or size.
+
+# Run as ``python -W ignore -c PROGRAM``; reads {"sources", "workers",
+# "results"} as JSON on stdin and appends [source, pyc] to the results file for
+# each file that compiled, as soon as it has, so that an interrupted run still
+# says what it left. compile_file prints its errors on stdout, as under pip.
+_COMPILE_PROGRAM = """\
+import compileall, concurrent.futures, functools, importlib.util, json, sys
+request = json.load(sys.stdin)
+sources, workers = request["sources"], request["workers"]
+compile_one = functools.partial(compileall.compile_file, force=True, quiet=1)
+done = 0
+with open(request["results"], "a", encoding="utf-8") as results:
+    def report(source, compiled):
+        if compiled:
+            pyc = importlib.util.cache_from_source(source)
+            results.write(json.dumps([source, pyc]) + "\\n")
+            results.flush()
+    if workers > 1 and len(sources) > workers:
+        chunk = max(1, min(16, len(sources) // (4 * workers)))
+        try:
+            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+                for compiled in pool.map(compile_one, sources, chunksize=chunk):
+                    report(sources[done], compiled)
+                    done += 1
+        except Exception as exc:  # no worker processes here: go on alone
+            print(f"compiling in parallel failed ({exc!r}); going on in one process")
+    for source in sources[done:]:
+        report(source, compile_one(source))
+"""
+
+
+def compile_worker_count() -> int:
+    """Return one worker per CPU this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def pip_would_compile(options: InstallOptions) -> bool:
+    """Tell whether pip would byte-compile: the last of --compile/--no-compile wins."""
+    if options.pip_flag("--dry-run"):
+        return False
+    chosen = [word for word in options.pip_options if word in ("--compile", "--no-compile")]
+    return not chosen or chosen[-1] == "--compile"
+
+
+RecordIdentity = Tuple[int, int, int]
+
+
+def record_identities(site_paths: Sequence[str]) -> Dict[str, RecordIdentity]:
+    """Map each distribution's RECORD file in ``site_paths`` to what identifies its write."""
+    found: Dict[str, RecordIdentity] = {}
+    for directory in site_paths:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith(".dist-info"):
+                continue
+            record = os.path.join(entry.path, "RECORD")
+            try:
+                status = os.stat(record)
+            except OSError:
+                continue
+            found[record] = (status.st_ino, status.st_mtime_ns, status.st_size)
+    return found
+
+
+@dataclass(frozen=True)
+class CompilePlan:
+    """What to compile after pip: the RECORDs it writes, for the names it installs."""
+
+    site_paths: Tuple[str, ...]
+    names: FrozenSet[str]
+    before: Mapping[str, RecordIdentity]
+    target: bool = False
+
+    @classmethod
+    def prepare(
+        cls, options: InstallOptions, verified: Sequence[Verified]
+    ) -> Optional[CompilePlan]:
+        """Note the RECORDs there are before pip runs; None if pip is not to compile."""
+        if not pip_would_compile(options):
+            return None
+        site_paths = target_site_paths(options, honour_reinstall=False) or []
+        names = frozenset(item.requirement.key for item in verified if item.install)
+        target = options.pip_value("-t", "--target") is not None
+        return cls(tuple(site_paths), names, record_identities(site_paths), target)
+
+    def written_records(self) -> List[str]:
+        """Return the RECORDs pip wrote (or rewrote) since, for the names it installed."""
+        written = []
+        for record, identity in sorted(record_identities(self.site_paths).items()):
+            stem = os.path.basename(os.path.dirname(record))[: -len(".dist-info")]
+            name = canonicalize_name(stem.rpartition("-")[0] or stem)
+            if name in self.names and self.before.get(record) != identity:
+                written.append(record)
+        return written
+
+
+def pip_target_scheme() -> Tuple[str, str]:
+    """Return a stand-in for the home pip installs --target into first, and its lib directory.
+
+    pip installs into a "home" scheme in a temporary directory, then moves
+    the lib directory's contents, and the home's other directories (bin,
+    share, ...), into the target. The RECORD keeps paths relative to the
+    temporary lib directory (a script is ``../../bin/tool``).
+    """
+    home = os.path.abspath(os.path.join(os.sep, "pip-target-home"))
+    get_preferred_scheme = getattr(sysconfig, "get_preferred_scheme", None)
+    if get_preferred_scheme is not None:
+        scheme = get_preferred_scheme("home")
+    else:  # pragma: no cover - Python 3.9
+        scheme = "nt" if os.name == "nt" else "posix_home"
+    library = sysconfig.get_path("purelib", scheme, vars={"base": home, "platbase": home})
+    return home, library
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def record_sources(record: str, *, target: bool) -> Tuple[List[List[str]], Dict[str, str]]:
+    """Read a RECORD; return its rows and {each .py file it lists: the path pip compiled}.
+
+    pip compiles every file it installed whose name ends in ".py", at the
+    path it gets by joining the row to the directory that holds the
+    .dist-info directory (for --target, the temporary one: see
+    pip_target_scheme).
+    """
+    library = os.path.dirname(os.path.dirname(record))
+    home, seen_library = pip_target_scheme() if target else (library, library)
+    with open(record, encoding="utf-8", newline="") as stream:
+        rows = [row for row in csv.reader(stream) if row]
+    sources: Dict[str, str] = {}
+    for row in rows:
+        if not row[0].endswith(".py"):
+            continue
+        seen = os.path.join(seen_library, row[0])
+        if not target:
+            sources[seen] = seen
+            continue
+        staged = os.path.normpath(seen)
+        for base in (seen_library, home):
+            if _within(staged, base):
+                sources[os.path.join(library, os.path.relpath(staged, base))] = seen
+                break
+    return rows, sources
+
+
+def rewrite_record(
+    record: str, rows: Sequence[Sequence[str]], pycs: Iterable[str], *, target: bool
+) -> None:
+    """Add each .pyc to a RECORD as pip does (no hash, no size); replace it atomically.
+
+    ``pycs`` are the paths pip would have written them at (for --target,
+    in its temporary directory).
+    """
+    library = pip_target_scheme()[1] if target else os.path.dirname(os.path.dirname(record))
+    new_rows = [(row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else "")
+                for row in rows]  # fmt: skip
+    for pyc in pycs:
+        if os.path.splitdrive(pyc)[0].lower() == os.path.splitdrive(library)[0].lower():
+            pyc = os.path.relpath(pyc, library)
+        new_rows.append((pyc.replace(os.path.sep, "/"), "", ""))
+    descriptor, temporary = tempfile.mkstemp(prefix=".RECORD-", dir=os.path.dirname(record))
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream).writerows(sorted(new_rows))  # sorted, as pip writes them
+        shutil.copymode(record, temporary)
+        os.replace(temporary, record)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def seen_pyc(source: str, seen: str, pyc: str) -> str:
+    """Return where pip would have written ``pyc`` had it compiled ``source`` at ``seen``."""
+    if source == seen:
+        return pyc
+    return os.path.join(os.path.dirname(seen), os.path.relpath(pyc, os.path.dirname(source)))
+
+
+def run_compiler(
+    sources: Sequence[str], workers: int, workdir: str
+) -> Tuple[Dict[str, str], Optional[int], str]:
+    """Compile ``sources`` in a child Python; return {source: pyc}, its status and output.
+
+    If peep is interrupted meanwhile, the child and its workers are stopped
+    and the status is None; what they compiled by then is still returned.
+    """
+    results = os.path.join(workdir, "compiled.jsonl")
+    request = json.dumps({"sources": list(sources), "workers": workers, "results": results})
+    process = subprocess.Popen(
+        [pip_command()[0], "-W", "ignore", "-c", _COMPILE_PROGRAM],
+        env=scrubbed_pip_environment(),
+        cwd=workdir,  # nothing in the user's directory shadows the standard library
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        # Its own process group, so that stopping it stops its workers too.
+        start_new_session=os.name == "posix",
+    )
+    status: Optional[int] = None
+    output = ""
+    try:
+        output, _ = process.communicate(request)
+        status = process.returncode
+    except BaseException:  # interrupted: the installation stands, the rest stays uncompiled
+        _stop_process_group(process)
+    return _read_compiled(results), status, output
+
+
+def _stop_process_group(process: "subprocess.Popen[str]") -> None:
+    """Kill a child started in its own session, with everything it started."""
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover
+            process.kill()
+    except OSError:
+        pass
+    process.wait()
+
+
+def _read_compiled(results: str) -> Dict[str, str]:
+    """Read the child's record of what it compiled (a torn last line is ignored)."""
+    compiled: Dict[str, str] = {}
+    try:
+        with open(results, encoding="utf-8") as stream:
+            for line in stream:
+                try:
+                    source, pyc = json.loads(line)
+                except ValueError:
+                    continue
+                compiled[str(source)] = str(pyc)
+    except OSError:
+        pass
+    return compiled
+
+
+def compile_installed(plan: CompilePlan, workdir: str, err: IO[str], verbosity: int) -> None:
+    """Byte-compile what pip just installed, in parallel, and list it in each RECORD.
+
+    Never fails the install: files without a .pyc still import (Python
+    compiles them then), so a problem here is a warning.
+    """
+    started = time.monotonic()
+    problems: List[str] = []
+    listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
+    for record in plan.written_records():
+        try:
+            listed[record] = record_sources(record, target=plan.target)
+        except (OSError, UnicodeError, csv.Error) as exc:
+            problems.append(f"could not read {record}: {exc}")
+    sources = sorted({source for _, found in listed.values() for source in found})
+    workers = min(compile_worker_count(), max(1, len(sources)))
+    compiled, status, output = run_compiler(sources, workers, workdir) if sources else ({}, 0, "")
+    for record, (rows, found) in listed.items():
+        pycs = [seen_pyc(source, seen, compiled[source])
+                for source, seen in sorted(found.items()) if source in compiled]  # fmt: skip
+        try:
+            if pycs:
+                rewrite_record(record, rows, pycs, target=plan.target)
+        except OSError as exc:
+            problems.append(f"could not rewrite {record}: {exc}")
+    if verbosity >= 1:
+        err.write(output)
+        err.write(
+            f"peep: byte-compiled {len(compiled)} of {len(sources)} .py file(s) with "
+            f"{workers} worker(s) in {time.monotonic() - started:.1f} s\n"
+        )
+    if status is None:
+        problems.insert(0, "byte-compiling was interrupted")
+    elif status != 0:
+        problems.insert(0, f"byte-compiling failed (exit status {status}):\n{output[-2000:]}")
+    if problems:
+        err.write(
+            "peep: warning: " + "\npeep: warning: ".join(problems) + "\n"
+            f"peep: {len(sources) - len(compiled)} of {len(sources)} installed .py file(s) "
+            "have no .pyc. The installation is complete and works: Python compiles a "
+            "module when it is first imported (if it may write there). Run peep again "
+            "with --force-reinstall to compile them all.\n"
+        )
+    err.flush()
+
+
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     options = parse_install_arguments(argv)
@@ -3745,8 +4045,13 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         command = pip_install_command(
             verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
         )
+        compiling = CompilePlan.prepare(options, verified)
+        if compiling is not None:  # pip would compile one file at a time: peep does it faster
+            command.append("--no-compile")
         say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
         status, stderr_tail = run_pip(command, err)
+        if compiling is not None:
+            compile_installed(compiling, workdir, err, verbosity)
         if status != 0:
             err.write(explain_pip_failure(status, stderr_tail) + "\n")
             return EXIT_FAILED
