@@ -3754,6 +3754,7 @@ class CompilePlan:
     names: FrozenSet[str]
     before: Mapping[str, RecordIdentity]
     target: bool = False
+    bounds: Tuple[str, ...] = ()  # only files under these are compiled (see install_bases)
 
     @classmethod
     def prepare(
@@ -3765,7 +3766,8 @@ class CompilePlan:
         site_paths = target_site_paths(options, honour_reinstall=False) or []
         names = frozenset(item.requirement.key for item in verified if item.install)
         target = options.pip_value("-t", "--target") is not None
-        return cls(tuple(site_paths), names, record_identities(site_paths), target)
+        before = record_identities(site_paths)
+        return cls(tuple(site_paths), names, before, target, install_bases(options))
 
     def written_records(self) -> List[str]:
         """Return the RECORDs pip wrote (or rewrote) since, for the names it installed."""
@@ -3776,6 +3778,28 @@ class CompilePlan:
             if name in self.names and self.before.get(record) != identity:
                 written.append(record)
         return written
+
+
+def install_bases(options: InstallOptions) -> Tuple[str, ...]:
+    """Return the directories pip installs under: lib, scripts and data files alike.
+
+    A RECORD may list a path outside them that pip did not install (pip
+    keeps a wheel's own rows for files it did not hold); peep compiles
+    nothing there.
+    """
+    target, prefix = options.pip_value("-t", "--target"), options.pip_value("--prefix")
+    if target:
+        bases = [os.path.abspath(target)]
+    elif prefix:
+        bases = [os.path.abspath(prefix)]
+    elif options.pip_flag("--user"):
+        bases = [site.getuserbase()]
+    else:  # outside a virtual environment pip may fall back to a user install
+        bases = [sys.prefix] + ([site.getuserbase()] if sys.prefix == sys.base_prefix else [])
+    root = options.pip_value("--root")
+    if root:
+        bases = [os.path.join(os.path.abspath(root), base.lstrip(os.sep)) for base in bases]
+    return tuple(os.path.normpath(base) for base in bases)
 
 
 def pip_target_scheme() -> Tuple[str, str]:
@@ -3800,13 +3824,24 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def record_sources(record: str, *, target: bool) -> Tuple[List[List[str]], Dict[str, str]]:
+def _moved_into_target(seen: str, target: str, home: str, library: str) -> Optional[str]:
+    """Return where pip moved a file it had installed at ``seen`` in its temporary home."""
+    staged = os.path.normpath(seen)
+    for base in (library, home):
+        if _within(staged, base):
+            return os.path.join(target, os.path.relpath(staged, base))
+    return None
+
+
+def record_sources(
+    record: str, *, target: bool, bounds: Sequence[str]
+) -> Tuple[List[List[str]], Dict[str, str]]:
     """Read a RECORD; return its rows and {each .py file it lists: the path pip compiled}.
 
     pip compiles every file it installed whose name ends in ".py", at the
     path it gets by joining the row to the directory that holds the
     .dist-info directory (for --target, the temporary one: see
-    pip_target_scheme).
+    pip_target_scheme). Files outside ``bounds`` are left alone.
     """
     library = os.path.dirname(os.path.dirname(record))
     home, seen_library = pip_target_scheme() if target else (library, library)
@@ -3817,14 +3852,9 @@ def record_sources(record: str, *, target: bool) -> Tuple[List[List[str]], Dict[
         if not row[0].endswith(".py"):
             continue
         seen = os.path.join(seen_library, row[0])
-        if not target:
-            sources[seen] = seen
-            continue
-        staged = os.path.normpath(seen)
-        for base in (seen_library, home):
-            if _within(staged, base):
-                sources[os.path.join(library, os.path.relpath(staged, base))] = seen
-                break
+        installed = _moved_into_target(seen, library, home, seen_library) if target else seen
+        if installed and any(_within(os.path.normpath(installed), bound) for bound in bounds):
+            sources[installed] = seen
     return rows, sources
 
 
@@ -3932,7 +3962,7 @@ def compile_installed(plan: CompilePlan, workdir: str, err: IO[str], verbosity: 
     listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
     for record in plan.written_records():
         try:
-            listed[record] = record_sources(record, target=plan.target)
+            listed[record] = record_sources(record, target=plan.target, bounds=plan.bounds)
         except (OSError, UnicodeError, csv.Error) as exc:
             problems.append(f"could not read {record}: {exc}")
     sources = sorted({source for _, found in listed.values() for source in found})

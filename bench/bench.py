@@ -12,12 +12,16 @@ Installs (each into a fresh virtual environment, created outside the timing):
     peep warm   the same, with peep's verified cache already filled
     floor       pip install --no-index --find-links DOWNLOADED --require-hashes -r REQS:
                 pip installing the very same files, already on disk
+    peep warm --no-compile, floor --no-compile
+                the same two with --no-compile on both sides: peep's own cost
+                over pip's, without the byte-compiling that peep does in parallel
 
 The scenarios alternate within each round, so a noisy machine disturbs them
 alike; each figure is the median over the rounds. Then peep hash on a large
 file against hashlib on the same file, with peep's peak memory.
 
-Goals: warm peep / floor <= 1.10; warm peep / pip warm <= 0.60;
+Goals: warm peep / floor <= 0.85 (peep byte-compiles on every CPU, pip on one);
+warm peep / floor, both --no-compile, <= 1.10; warm peep / pip warm <= 0.60;
 cold peep <= cold pip; peep hash / hashlib <= 1.15 with peak RSS < 40 MB.
 The hash comparison runs at two sizes, so that the per-byte cost (the
 streaming loop) can be told apart from start-up (compiling and importing).
@@ -67,7 +71,8 @@ def fresh_venv(parent: Path, python: str) -> str:
     return str(location / "bin" / "python")
 
 
-def install_benchmark(requirements: Path, rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
+def install_benchmark(requirements: Path, rounds: int, work: Path, python: str,
+                      only: Sequence[str] = ()) -> Dict[str, List[float]]:
     env = clean_environment()
     pip_cache = work / "pip-cache"
     peep_cache = work / "peep-cache"
@@ -98,10 +103,15 @@ def install_benchmark(requirements: Path, rounds: int, work: Path, python: str) 
         return [venv, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "--no-index",
                 "--find-links", str(downloaded), "-r", str(requirements), "--cache-dir", str(pip_cache)]
 
+    def no_compile(command: Callable[[str], List[str]]) -> Callable[[str], List[str]]:
+        return lambda venv: command(venv) + ["--no-compile"]
+
     scenarios: Dict[str, Callable[[str], List[str]]] = {
         "pip cold": pip_cold, "peep cold": peep_cold, "pip warm": pip_warm,
         "peep warm": peep_warm, "floor": floor,
+        "peep warm --no-compile": no_compile(peep_warm), "floor --no-compile": no_compile(floor),
     }
+    scenarios = {name: command for name, command in scenarios.items() if not only or name in only}
     timings: Dict[str, List[float]] = {name: [] for name in scenarios}
     for round_number in range(rounds):
         order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
@@ -148,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hash-size-mb", type=int, default=200, help="also hashed at 5 times this size")
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-hash", action="store_true")
+    parser.add_argument("--only", action="append", default=[], metavar="SCENARIO",
+                        help="run only this install scenario (repeatable), e.g. 'peep warm'")
     args = parser.parse_args(argv)
     python = sys.executable
     pip_version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
@@ -157,13 +169,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="peep-bench-") as temporary:
         work = Path(temporary)
         if not args.skip_install:
-            t = {k: statistics.median(v) for k, v in install_benchmark(args.requirements, args.rounds, work, python).items()}
+            t = {k: statistics.median(v) for k, v in
+                 install_benchmark(args.requirements, args.rounds, work, python, args.only).items()}
             lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in t.items()]
-            lines += [
-                _ratio("warm peep / floor", t["peep warm"] / t["floor"], 1.10),
-                _ratio("warm peep / warm pip", t["peep warm"] / t["pip warm"], 0.60),
-                _ratio("cold peep / cold pip", t["peep cold"] / t["pip cold"], 1.00),
+            lines.append(f"{'byte-compiling workers':<30} {_workers(python):8d}")
+            ratios = [
+                ("warm peep / floor", "peep warm", "floor", 0.85),
+                ("  the same, --no-compile", "peep warm --no-compile", "floor --no-compile", 1.10),
+                ("warm peep / warm pip", "peep warm", "pip warm", 0.60),
+                ("cold peep / cold pip", "peep cold", "pip cold", 1.00),
             ]
+            lines += [_ratio(name, t[top] / t[bottom], goal)
+                      for name, top, bottom, goal in ratios if top in t and bottom in t]
         if not args.skip_hash:
             small, large = args.hash_size_mb, 5 * args.hash_size_mb
             h = {k: statistics.median(v) for k, v in
@@ -185,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"{rss_large:.1f} MB at {large} MB   goal < 40 MB: {met}")
     print("\n" + "\n".join(lines))
     return 0
+
+
+def _workers(python: str) -> int:
+    """The number of processes peep byte-compiles with on this machine."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import peep; print(peep.compile_worker_count())"
+    return int(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 def _ratio(name: str, value: float, goal: float) -> str:

@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import zipfile
 from pathlib import Path
@@ -41,7 +42,9 @@ def _record_row(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def wheel_with(name: str, version: str, files: Dict[str, bytes], *, purelib: bool = True) -> Tuple[str, bytes]:
+def wheel_with(
+    name: str, version: str, files: Dict[str, bytes], *, purelib: bool = True, extra_rows: Sequence[str] = ()
+) -> Tuple[str, bytes]:
     """A wheel holding ``files`` besides its metadata, with a console script."""
     dist_info = f"{name}-{version}.dist-info"
     files = dict(files)
@@ -51,7 +54,7 @@ def wheel_with(name: str, version: str, files: Dict[str, bytes], *, purelib: boo
         "Tag: py3-none-any\n"
     ).encode()
     files[f"{dist_info}/entry_points.txt"] = f"[console_scripts]\n{name}-cli = {name}:main\n".encode()
-    rows = [_record_row(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,"]
+    rows = [_record_row(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,", *extra_rows]
     files[f"{dist_info}/RECORD"] = ("\n".join(rows) + "\n").encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -201,6 +204,25 @@ def test_installed_tree_is_what_pip_compiling_leaves(
         assert got[path] == expected[path], path
 
 
+def test_a_record_row_for_a_file_outside_the_install_is_not_compiled(tmp_path: Path, index: LoopbackIndex) -> None:
+    # pip keeps a wheel's own RECORD rows for files it did not hold; such a row
+    # must not make peep write a .pyc next to a file elsewhere on the machine.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "evil.py").write_text("X = 1\n")
+    installs = Installs(tmp_path, index, "--prefix")
+    root = installs._place("peep")[0]
+    library = sysconfig.get_path("purelib", vars={"base": str(root), "platbase": str(root)})
+    row = os.path.relpath(victim / "evil.py", library).replace(os.sep, "/")
+    installs.add(wheel_with("gamma", "1.0", {"gamma.py": b"G = 1\n"}, extra_rows=[f"{row},sha256=x,6"]))
+    _, result = installs.by_peep(hermetic_env())
+    assert result.returncode == 0, result.stderr
+    record = (Path(library) / "gamma-1.0.dist-info" / "RECORD").read_text()
+    assert f"{row},sha256=x,6" in record  # the row is there ...
+    assert list(victim.iterdir()) == [victim / "evil.py"]  # ... and nothing was written there
+    assert f"gamma.{sys.implementation.cache_tag}.pyc" in record
+
+
 def test_no_compile_leaves_no_pyc(tmp_path: Path, index: LoopbackIndex) -> None:
     installs = Installs(tmp_path, index, "--target")
     installs.add(ALPHA, BETA)
@@ -276,7 +298,7 @@ def test_rewrite_record_is_sorted_crlf_and_atomic(tmp_path: Path) -> None:
     library = tmp_path / "site"
     record = _distribution(library, "alpha", "1.0", {"alpha/__init__.py": "", "alpha/z.py": ""})
     os.chmod(record, 0o640)
-    rows, sources = peep.record_sources(str(record), target=False)
+    rows, sources = peep.record_sources(str(record), target=False, bounds=[str(library)])
     assert sources == {str(library / "alpha/__init__.py"): str(library / "alpha/__init__.py"),
                        str(library / "alpha/z.py"): str(library / "alpha/z.py")}  # fmt: skip
     pyc = importlib.util.cache_from_source(str(library / "alpha/z.py"))
@@ -303,15 +325,44 @@ def test_target_rows_are_read_relative_to_pips_temporary_home(tmp_path: Path) ->
     (target / "bin" / "tool.py").write_text("")
     with open(record, "ab") as stream:
         stream.write(f"{up}/bin/tool.py,sha256=x,0\r\n{up}/../../escapes.py,sha256=x,0\r\n".encode())
-    rows, sources = peep.record_sources(str(record), target=True)
+    rows, sources = peep.record_sources(str(record), target=True, bounds=[str(target)])
     assert sources == {
         str(target / "alpha" / "a.py"): os.path.join(library, "alpha/a.py"),
         str(target / "bin" / "tool.py"): os.path.join(library, f"{up}/bin/tool.py"),
     }  # nothing outside the target is compiled
 
 
+def test_files_outside_the_install_are_never_compiled(tmp_path: Path) -> None:
+    library = tmp_path / "prefix" / "lib" / "site-packages"
+    (tmp_path / "elsewhere.py").write_text("")
+    (tmp_path / "prefix" / "share").mkdir(parents=True)
+    (tmp_path / "prefix" / "share" / "data.py").write_text("")
+    record = _distribution(library, "alpha", "1.0", {"alpha.py": ""})
+    with open(record, "ab") as stream:
+        stream.write(b"../../../elsewhere.py,sha256=x,0\r\n../../share/data.py,sha256=x,0\r\n")
+    _, sources = peep.record_sources(str(record), target=False, bounds=[str(tmp_path / "prefix")])
+    assert sorted(sources) == [str(library / "../../share/data.py"), str(library / "alpha.py")]
+
+
+@pytest.mark.parametrize(
+    "words, bases",
+    [
+        (("--target", "t"), ["t"]),
+        (("--prefix", "p"), ["p"]),
+        (("--prefix", "p", "--root", "r"), ["r/p"]),
+    ],
+)
+def test_install_bases(words: Tuple[str, ...], bases: List[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    options = peep.parse_install_arguments(["-r", "r.txt", *words])
+    expected = tuple(os.path.normpath(tmp_path / base) for base in bases)
+    if "--root" in words:  # the prefix is absolute, then re-rooted
+        expected = (os.path.join(str(tmp_path / "r"), str(tmp_path / "p").lstrip(os.sep)),)
+    assert peep.install_bases(options) == expected
+
+
 def _plan_for(library: Path, files: Dict[str, str]) -> Tuple[peep.CompilePlan, Path]:
-    plan = peep.CompilePlan((str(library),), frozenset({"alpha"}), {})
+    plan = peep.CompilePlan((str(library),), frozenset({"alpha"}), {}, bounds=(str(library),))
     return plan, _distribution(library, "alpha", "1.0", files)
 
 
@@ -396,7 +447,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_a_missing_record_directory_compiles_nothing(tmp_path: Path) -> None:
-    plan = peep.CompilePlan((str(tmp_path / "nowhere"),), frozenset({"alpha"}), {})
+    plan = peep.CompilePlan((str(tmp_path / "nowhere"),), frozenset({"alpha"}), {}, bounds=(str(tmp_path),))
     err = io.StringIO()
     peep.compile_installed(plan, str(tmp_path), err, verbosity=0)
     assert err.getvalue() == ""
