@@ -53,7 +53,10 @@ def clean_environment() -> Dict[str, str]:
     return env
 
 
-def run_measured(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, int]:
+CPU_SECONDS: Dict[str, List[float]] = {}  # user + system time of each scenario's whole tree
+
+
+def run_measured(command: Sequence[str], env: Dict[str, str], label: str = "") -> Tuple[float, int]:
     """Run a command; return its wall time and the peak RSS (kB) of its children."""
     started = time.perf_counter()
     process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -62,6 +65,8 @@ def run_measured(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, in
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{stderr[-3000:]}")
+    if label:  # the usage covers every descendant waited for: pip, builds, compile workers
+        CPU_SECONDS.setdefault(label, []).append(usage.ru_utime + usage.ru_stime)
     return elapsed, usage.ru_maxrss
 
 
@@ -117,9 +122,10 @@ def install_benchmark(requirements: Path, rounds: int, work: Path, python: str,
         order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
         for name in order:
             venv = fresh_venv(work, python)
-            seconds, _ = run_measured(scenarios[name](venv), env)
+            seconds, _ = run_measured(scenarios[name](venv), env, name)
             timings[name].append(seconds)
-            print(f"  round {round_number + 1}: {name:<10} {seconds:7.2f} s", flush=True)
+            print(f"  round {round_number + 1}: {name:<22} {seconds:7.2f} s, "
+                  f"cpu {CPU_SECONDS[name][-1]:6.2f} s, load {os.getloadavg()[0]:.1f}", flush=True)
             shutil.rmtree(Path(venv).parent.parent, ignore_errors=True)
     return timings
 
@@ -171,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_install:
             t = {k: statistics.median(v) for k, v in
                  install_benchmark(args.requirements, args.rounds, work, python, args.only).items()}
-            lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in t.items()]
+            lines += [f"{name:<30} {seconds:8.2f} s (median), cpu {statistics.median(CPU_SECONDS[name]):6.2f} s"
+                      for name, seconds in t.items()]
             lines.append(f"{'byte-compiling workers':<30} {_workers(python):8d}")
             ratios = [
                 ("warm peep / floor", "peep warm", "floor", 0.85),
