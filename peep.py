@@ -3678,33 +3678,48 @@ def explain_pip_failure(status: int, stderr_tail: str) -> str:
 # SOURCE_DATE_EPOCH is set), warnings ignored, a file that does not compile
 # left without a .pyc, and each .pyc listed in its RECORD with no hash or size.
 
-# Run as ``python -W ignore -c PROGRAM``; reads {"sources", "workers",
-# "results"} as JSON on stdin and appends [source, pyc] to the results file for
-# each file that compiled, as soon as it has, so that an interrupted run still
-# says what it left. compile_file prints its errors on stdout, as under pip.
+# Run as ``python -W ignore -c PROGRAM WORKERS RESULTS``. It reads lists of
+# files to compile, one JSON list a line, from stdin until it closes, hands
+# them to its workers in small batches as they come, and appends [source, pyc]
+# to RESULTS for each file that compiled, as soon as it has, so that even an
+# interrupted run says what it left. compile_file prints errors on stdout.
 _COMPILE_PROGRAM = """\
-import compileall, concurrent.futures, functools, importlib.util, json, sys
-request = json.load(sys.stdin)
-sources, workers = request["sources"], request["workers"]
+import compileall, concurrent.futures, functools, importlib.util, json, os, sys, threading
+workers, results = int(sys.argv[1]), open(sys.argv[2], "a", encoding="utf-8")
 compile_one = functools.partial(compileall.compile_file, force=True, quiet=1)
-done = 0
-with open(request["results"], "a", encoding="utf-8") as results:
-    def report(source, compiled):
-        if compiled:
-            pyc = importlib.util.cache_from_source(source)
-            results.write(json.dumps([source, pyc]) + "\\n")
-            results.flush()
-    if workers > 1 and len(sources) > workers:
-        chunk = max(1, min(16, len(sources) // (4 * workers)))
-        try:
-            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-                for compiled in pool.map(compile_one, sources, chunksize=chunk):
-                    report(sources[done], compiled)
-                    done += 1
-        except Exception as exc:  # no worker processes here: go on alone
-            print(f"compiling in parallel failed ({exc!r}); going on in one process")
-    for source in sources[done:]:
-        report(source, compile_one(source))
+lock, again = threading.Lock(), []
+def report(sources, compiled):
+    for source, ok in zip(sources, compiled):
+        pyc = importlib.util.cache_from_source(source)
+        if ok and os.path.exists(pyc):
+            with lock:
+                results.write(json.dumps([source, pyc]) + "\\n")
+                results.flush()
+def done(batch, future):
+    try:
+        report(batch, future.result())
+    except Exception:  # the pool broke: compile these here
+        again.extend(batch)
+try:
+    pool = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
+except Exception as exc:  # no worker processes here (no /dev/shm, say): go on alone
+    print(f"compiling in one process: {exc!r}")
+    pool = None
+for line in sys.stdin:
+    sources = json.loads(line)
+    for start in range(0, len(sources), 8):
+        batch = sources[start:start + 8]
+        if pool is None:
+            again.extend(batch)
+            continue
+        try:  # a map object travels to the worker, which lists it
+            pool.submit(list, map(compile_one, batch)).add_done_callback(
+                functools.partial(done, batch))
+        except Exception:  # the pool broke
+            again.extend(batch)
+if pool is not None:
+    pool.shutdown()
+report(again, [compile_one(source) for source in again])
 """
 
 
@@ -3853,7 +3868,9 @@ def record_sources(
             continue
         seen = os.path.join(seen_library, row[0])
         installed = _moved_into_target(seen, library, home, seen_library) if target else seen
-        if installed and any(_within(os.path.normpath(installed), bound) for bound in bounds):
+        if not installed or not any(_within(os.path.normpath(installed), b) for b in bounds):
+            continue
+        if os.path.isfile(installed):
             sources[installed] = seen
     return rows, sources
 
@@ -3891,40 +3908,145 @@ def seen_pyc(source: str, seen: str, pyc: str) -> str:
     return os.path.join(os.path.dirname(seen), os.path.relpath(pyc, os.path.dirname(source)))
 
 
-def run_compiler(
-    sources: Sequence[str], workers: int, workdir: str
-) -> Tuple[Dict[str, str], Optional[int], str]:
-    """Compile ``sources`` in a child Python; return {source: pyc}, its status and output.
+class BackgroundCompile:
+    """Compile each distribution's files as soon as pip has installed it.
 
-    If peep is interrupted meanwhile, the child and its workers are stopped
-    and the status is None; what they compiled by then is still returned.
+    pip installs one distribution after another on one CPU; a thread
+    watches for each new RECORD and hands its .py files to a child Python
+    compiling on every CPU, so that most of the compiling is done by the
+    time pip is. (With --target, pip moves everything into place at the
+    end, so compiling starts then.)
     """
-    results = os.path.join(workdir, "compiled.jsonl")
-    request = json.dumps({"sources": list(sources), "workers": workers, "results": results})
-    process = subprocess.Popen(
-        [pip_command()[0], "-W", "ignore", "-c", _COMPILE_PROGRAM],
-        env=scrubbed_pip_environment(),
-        cwd=workdir,  # nothing in the user's directory shadows the standard library
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        # Its own process group, so that stopping it stops its workers too.
-        start_new_session=os.name == "posix",
-    )
-    status: Optional[int] = None
-    output = ""
-    try:
-        output, _ = process.communicate(request)
-        status = process.returncode
-    except BaseException:  # interrupted: the installation stands, the rest stays uncompiled
-        _stop_process_group(process)
-    return _read_compiled(results), status, output
+
+    def __init__(self, plan: CompilePlan, workdir: str) -> None:
+        self.plan = plan
+        self.workers = compile_worker_count()
+        self.results = os.path.join(workdir, "compiled.jsonl")
+        self.log = os.path.join(workdir, "compile.log")
+        self.listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
+        self.problems: List[str] = []
+        self.started = time.monotonic()
+        with open(self.log, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                [pip_command()[0], "-W", "ignore", "-c", _COMPILE_PROGRAM,
+                 str(self.workers), self.results],
+                env=scrubbed_pip_environment(),
+                cwd=workdir,  # nothing in the user's directory shadows the standard library
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                # Its own process group: stopping it stops its workers too.
+                start_new_session=os.name == "posix",
+            )  # fmt: skip
+        # If peep ends before finish() (pip interrupted), nothing outlives it.
+        self._finalizer = weakref.finalize(self, _stop_process_group, self.process)
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+
+    @classmethod
+    def start(
+        cls, options: InstallOptions, verified: Sequence[Verified], workdir: str
+    ) -> Optional[BackgroundCompile]:
+        """Start compiling alongside pip; None if pip is not to compile at all."""
+        plan = CompilePlan.prepare(options, verified)
+        return None if plan is None else cls(plan, workdir)
+
+    def _watch(self) -> None:
+        try:
+            while not self._stop.wait(0.2):
+                self._feed()
+        except Exception as exc:  # pragma: no cover - finish() looks once more
+            self.problems.append(f"watching for installed files failed: {exc!r}")
+
+    def _feed(self) -> None:
+        """Hand the child the .py files of each RECORD pip has written since the last look."""
+        for record in self.plan.written_records():
+            if record in self.listed:
+                continue
+            try:
+                rows, found = record_sources(
+                    record, target=self.plan.target, bounds=self.plan.bounds
+                )
+            except (OSError, UnicodeError, csv.Error) as exc:
+                rows, found = [], {}
+                self.problems.append(f"could not read {record}: {exc}")
+            self.listed[record] = rows, found
+            if found and self.process.stdin is not None:
+                try:
+                    self.process.stdin.write(json.dumps(sorted(found)) + "\n")
+                    self.process.stdin.flush()
+                except OSError:
+                    pass  # it died; its exit status says so
+
+    def finish(self, err: IO[str], verbosity: int) -> None:
+        """Compile what is left, list every .pyc in its RECORD, and say how it went.
+
+        Never fails the install: a module without a .pyc still imports
+        (Python compiles it then), so a problem here is a warning.
+        """
+        self._stop.set()
+        self._watcher.join()
+        self._feed()  # the last distributions, or all of them with --target
+        status: Optional[int] = None
+        try:
+            if self.process.stdin is not None:
+                try:
+                    self.process.stdin.close()
+                except OSError:
+                    pass
+            status = self.process.wait()
+        except BaseException:  # interrupted: the installation stands, the rest stays uncompiled
+            _stop_process_group(self.process)
+        self._finalizer.detach()
+        compiled = _read_compiled(self.results)
+        for record, (rows, found) in self.listed.items():
+            pycs = [seen_pyc(source, seen, compiled[source])
+                    for source, seen in sorted(found.items()) if source in compiled]  # fmt: skip
+            try:
+                if pycs:
+                    rewrite_record(record, rows, pycs, target=self.plan.target)
+            except OSError as exc:
+                self.problems.append(f"could not rewrite {record}: {exc}")
+        self._report(err, verbosity, status, compiled)
+
+    def _report(
+        self, err: IO[str], verbosity: int, status: Optional[int], compiled: Mapping[str, str]
+    ) -> None:
+        sources = {source for _, found in self.listed.values() for source in found}
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as stream:
+                output = stream.read()
+        except OSError:
+            output = ""
+        if verbosity >= 1:
+            err.write(output)
+            err.write(
+                f"peep: byte-compiled {len(compiled)} of {len(sources)} .py file(s) with "
+                f"{self.workers} worker(s); done {time.monotonic() - self.started:.1f} s "
+                "after pip started\n"
+            )
+        problems = list(self.problems)
+        if status is None:
+            problems.insert(0, "byte-compiling was interrupted")
+        elif status != 0:
+            problems.insert(0, f"byte-compiling failed (exit status {status}):\n{output[-2000:]}")
+        if problems:
+            err.write(
+                "peep: warning: " + "\npeep: warning: ".join(problems) + "\n"
+                f"peep: {len(sources) - len(compiled)} of {len(sources)} installed .py file(s) "
+                "have no .pyc. The installation is complete and works: Python compiles a "
+                "module when it is first imported (if it may write there). Run peep again "
+                "with --force-reinstall to compile them all.\n"
+            )
+        err.flush()
 
 
 def _stop_process_group(process: "subprocess.Popen[str]") -> None:
     """Kill a child started in its own session, with everything it started."""
+    if process.poll() is not None:
+        return
     try:
         if os.name == "posix":
             os.killpg(process.pid, signal.SIGKILL)
@@ -3949,52 +4071,6 @@ def _read_compiled(results: str) -> Dict[str, str]:
     except OSError:
         pass
     return compiled
-
-
-def compile_installed(plan: CompilePlan, workdir: str, err: IO[str], verbosity: int) -> None:
-    """Byte-compile what pip just installed, in parallel, and list it in each RECORD.
-
-    Never fails the install: files without a .pyc still import (Python
-    compiles them then), so a problem here is a warning.
-    """
-    started = time.monotonic()
-    problems: List[str] = []
-    listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
-    for record in plan.written_records():
-        try:
-            listed[record] = record_sources(record, target=plan.target, bounds=plan.bounds)
-        except (OSError, UnicodeError, csv.Error) as exc:
-            problems.append(f"could not read {record}: {exc}")
-    sources = sorted({source for _, found in listed.values() for source in found})
-    workers = min(compile_worker_count(), max(1, len(sources)))
-    compiled, status, output = run_compiler(sources, workers, workdir) if sources else ({}, 0, "")
-    for record, (rows, found) in listed.items():
-        pycs = [seen_pyc(source, seen, compiled[source])
-                for source, seen in sorted(found.items()) if source in compiled]  # fmt: skip
-        try:
-            if pycs:
-                rewrite_record(record, rows, pycs, target=plan.target)
-        except OSError as exc:
-            problems.append(f"could not rewrite {record}: {exc}")
-    if verbosity >= 1:
-        err.write(output)
-        err.write(
-            f"peep: byte-compiled {len(compiled)} of {len(sources)} .py file(s) with "
-            f"{workers} worker(s) in {time.monotonic() - started:.1f} s\n"
-        )
-    if status is None:
-        problems.insert(0, "byte-compiling was interrupted")
-    elif status != 0:
-        problems.insert(0, f"byte-compiling failed (exit status {status}):\n{output[-2000:]}")
-    if problems:
-        err.write(
-            "peep: warning: " + "\npeep: warning: ".join(problems) + "\n"
-            f"peep: {len(sources) - len(compiled)} of {len(sources)} installed .py file(s) "
-            "have no .pyc. The installation is complete and works: Python compiles a "
-            "module when it is first imported (if it may write there). Run peep again "
-            "with --force-reinstall to compile them all.\n"
-        )
-    err.flush()
 
 
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
@@ -4075,13 +4151,13 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         command = pip_install_command(
             verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
         )
-        compiling = CompilePlan.prepare(options, verified)
+        compiling = BackgroundCompile.start(options, verified, workdir)
         if compiling is not None:  # pip would compile one file at a time: peep does it faster
             command.append("--no-compile")
         say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
         status, stderr_tail = run_pip(command, err)
         if compiling is not None:
-            compile_installed(compiling, workdir, err, verbosity)
+            compiling.finish(err, verbosity)
         if status != 0:
             err.write(explain_pip_failure(status, stderr_tail) + "\n")
             return EXIT_FAILED

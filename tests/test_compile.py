@@ -366,15 +366,29 @@ def _plan_for(library: Path, files: Dict[str, str]) -> Tuple[peep.CompilePlan, P
     return plan, _distribution(library, "alpha", "1.0", files)
 
 
-def test_compile_installed_lists_what_compiled(tmp_path: Path) -> None:
+def _compile(plan: peep.CompilePlan, workdir: Path, verbosity: int = 0) -> str:
+    workdir.mkdir()
+    err = io.StringIO()
+    peep.BackgroundCompile(plan, str(workdir)).finish(err, verbosity)
+    return err.getvalue()
+
+
+LAST_LINE = "report(again, [compile_one(source) for source in again])"
+
+
+@pytest.mark.parametrize("pool", ["works", "cannot start"])
+def test_background_compile_lists_what_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str) -> None:
+    if pool == "cannot start":
+        monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(
+            "concurrent.futures.ProcessPoolExecutor(workers)", "concurrent.futures.NoSuchPool(workers)"))  # fmt: skip
+    monkeypatch.setattr(peep, "compile_worker_count", lambda: 2)
     files = {f"alpha/m{i}.py": f"N = {i}\n" for i in range(40)}
     files["alpha/bad.py"] = "def (:\n"
     plan, record = _plan_for(tmp_path / "site", files)
-    (tmp_path / "work").mkdir()
-    err = io.StringIO()
-    peep.compile_installed(plan, str(tmp_path / "work"), err, verbosity=1)
-    assert "peep: byte-compiled 40 of 41 .py file(s) with" in err.getvalue()
-    assert "bad.py" in err.getvalue() and "warning" not in err.getvalue()
+    said = _compile(plan, tmp_path / "work", verbosity=1)
+    assert "peep: byte-compiled 40 of 41 .py file(s) with 2 worker(s)" in said
+    assert "bad.py" in said and "warning" not in said
+    assert ("compiling in one process" in said) == (pool == "cannot start")
     rows = record.read_text().splitlines()
     assert sum(row.endswith(".pyc,,") for row in rows) == 40
     assert not any("bad." in row and ".pyc" in row for row in rows)
@@ -382,14 +396,13 @@ def test_compile_installed_lists_what_compiled(tmp_path: Path) -> None:
 
 def test_a_failed_compile_warns_and_keeps_what_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan, record = _plan_for(tmp_path / "site", {"alpha/a.py": "A = 1\n", "alpha/b.py": "B = 1\n"})
+    monkeypatch.setattr(peep, "compile_worker_count", lambda: 1)  # all compiled by LAST_LINE
     # The child compiles the first file, then dies.
     monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(
-        "report(source, compile_one(source))", "report(source, compile_one(source)); sys.exit(7)"))  # fmt: skip
-    (tmp_path / "work").mkdir()
-    err = io.StringIO()
-    peep.compile_installed(plan, str(tmp_path / "work"), err, verbosity=0)
-    assert "peep: warning: byte-compiling failed (exit status 7)" in err.getvalue()
-    assert "1 of 2 installed .py file(s) have no .pyc" in err.getvalue()
+        LAST_LINE, "report(again[:1], [compile_one(again[0])]); sys.exit(7)"))  # fmt: skip
+    said = _compile(plan, tmp_path / "work")
+    assert "peep: warning: byte-compiling failed (exit status 7)" in said
+    assert "1 of 2 installed .py file(s) have no .pyc" in said
     assert [row for row in record.read_text().splitlines() if ".pyc" in row] == [
         f"alpha/__pycache__/a.{sys.implementation.cache_tag}.pyc,,"
     ]
@@ -401,16 +414,14 @@ def test_an_interrupted_compile_stops_its_workers_and_keeps_what_compiled(
 ) -> None:
     plan, record = _plan_for(tmp_path / "site", {"alpha/a.py": "A = 1\n", "alpha/b.py": "B = 1\n"})
     pids = tmp_path / "pids"
+    monkeypatch.setattr(peep, "compile_worker_count", lambda: 1)
     # The child compiles one file, starts a "worker" and hangs.
-    monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(
-        "report(source, compile_one(source))",
-        "report(source, compile_one(source))\n"
-        "        import subprocess, time\n"
-        "        worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"        open({str(pids)!r}, 'w').write(str(worker.pid))\n"
-        "        time.sleep(60)"))  # fmt: skip
-    (tmp_path / "work").mkdir()
-    err = io.StringIO()
+    monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(LAST_LINE,
+        "report(again[:1], [compile_one(again[0])])\n"
+        "import subprocess, time\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pids)!r}, 'w').write(str(worker.pid))\n"
+        "time.sleep(60)"))  # fmt: skip
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -419,17 +430,16 @@ def test_an_interrupted_compile_stops_its_workers_and_keeps_what_compiled(
     started = time.monotonic()
     try:
         signal.setitimer(signal.ITIMER_REAL, 3.0)
-        peep.compile_installed(plan, str(tmp_path / "work"), err, verbosity=0)
+        said = _compile(plan, tmp_path / "work")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started < 30
-    assert "peep: warning: byte-compiling was interrupted" in err.getvalue()
+    assert "peep: warning: byte-compiling was interrupted" in said
     assert [row for row in record.read_text().splitlines() if ".pyc" in row] == [
         f"alpha/__pycache__/a.{sys.implementation.cache_tag}.pyc,,"
     ]
-    worker = int(pids.read_text())
-    assert _gone(worker)
+    assert _gone(int(pids.read_text()))
 
 
 def _gone(pid: int) -> bool:
@@ -448,6 +458,4 @@ def _gone(pid: int) -> bool:
 
 def test_a_missing_record_directory_compiles_nothing(tmp_path: Path) -> None:
     plan = peep.CompilePlan((str(tmp_path / "nowhere"),), frozenset({"alpha"}), {}, bounds=(str(tmp_path),))
-    err = io.StringIO()
-    peep.compile_installed(plan, str(tmp_path), err, verbosity=0)
-    assert err.getvalue() == ""
+    assert _compile(plan, tmp_path / "work") == ""
