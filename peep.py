@@ -3915,7 +3915,7 @@ class BackgroundCompile:
     watches for each new RECORD and hands its .py files to a child Python
     compiling on every CPU, so that most of the compiling is done by the
     time pip is. (With --target, pip moves everything into place at the
-    end, so compiling starts then.)
+    end, one item after another: compiling starts once it is done.)
     """
 
     def __init__(self, plan: CompilePlan, workdir: str) -> None:
@@ -3943,7 +3943,8 @@ class BackgroundCompile:
         self._finalizer = weakref.finalize(self, _stop_process_group, self.process)
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
-        self._watcher.start()
+        if not plan.target:  # pip moves a --target install into place item by item, at the end
+            self._watcher.start()
 
     @classmethod
     def start(
@@ -3987,7 +3988,8 @@ class BackgroundCompile:
         (Python compiles it then), so a problem here is a warning.
         """
         self._stop.set()
-        self._watcher.join()
+        if self._watcher.is_alive():
+            self._watcher.join()
         self._feed()  # the last distributions, or all of them with --target
         status: Optional[int] = None
         try:
