@@ -3784,14 +3784,14 @@ class CompilePlan:
         before = record_identities(site_paths)
         return cls(tuple(site_paths), names, before, target, install_bases(options))
 
-    def written_records(self) -> List[str]:
+    def written_records(self) -> Dict[str, RecordIdentity]:
         """Return the RECORDs pip wrote (or rewrote) since, for the names it installed."""
-        written = []
+        written = {}
         for record, identity in sorted(record_identities(self.site_paths).items()):
             stem = os.path.basename(os.path.dirname(record))[: -len(".dist-info")]
             name = canonicalize_name(stem.rpartition("-")[0] or stem)
             if name in self.names and self.before.get(record) != identity:
-                written.append(record)
+                written[record] = identity
         return written
 
 
@@ -3924,6 +3924,7 @@ class BackgroundCompile:
         self.results = os.path.join(workdir, "compiled.jsonl")
         self.log = os.path.join(workdir, "compile.log")
         self.listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
+        self.fed: Dict[str, RecordIdentity] = {}
         self.problems: List[str] = []
         self.started = time.monotonic()
         with open(self.log, "w", encoding="utf-8") as log:
@@ -3961,18 +3962,30 @@ class BackgroundCompile:
         except Exception as exc:  # pragma: no cover - finish() looks once more
             self.problems.append(f"watching for installed files failed: {exc!r}")
 
-    def _feed(self) -> None:
-        """Hand the child the .py files of each RECORD pip has written since the last look."""
-        for record in self.plan.written_records():
-            if record in self.listed:
+    def _feed(self, *, final: bool = False) -> None:
+        """Hand the child the .py files of each RECORD pip has written since the last look.
+
+        pip first unpacks the wheel's own RECORD with the other files, and
+        writes its own in its place last: a RECORD is taken while pip runs
+        only once it lists the INSTALLER file pip writes just before it.
+        One that changes after it was taken is taken again, and all its
+        files compiled again.
+        """
+        for record, identity in self.plan.written_records().items():
+            if self.fed.get(record) == identity:
                 continue
             try:
                 rows, found = record_sources(
                     record, target=self.plan.target, bounds=self.plan.bounds
                 )
             except (OSError, UnicodeError, csv.Error) as exc:
-                rows, found = [], {}
-                self.problems.append(f"could not read {record}: {exc}")
+                if final:
+                    self.problems.append(f"could not read {record}: {exc}")
+                continue
+            installer = os.path.basename(os.path.dirname(record)) + "/INSTALLER"
+            if not final and not any(row[0] == installer for row in rows):
+                continue  # still the wheel's own
+            self.fed[record] = identity
             self.listed[record] = rows, found
             if found and self.process.stdin is not None:
                 try:
@@ -3990,7 +4003,7 @@ class BackgroundCompile:
         self._stop.set()
         if self._watcher.is_alive():
             self._watcher.join()
-        self._feed()  # the last distributions, or all of them with --target
+        self._feed(final=True)  # the last distributions, or all of them with --target
         status: Optional[int] = None
         try:
             if self.process.stdin is not None:
@@ -4022,6 +4035,8 @@ class BackgroundCompile:
                 output = stream.read()
         except OSError:
             output = ""
+        if verbosity >= 1 and not self.listed:
+            err.write(f"peep: pip wrote no RECORD in {', '.join(self.plan.site_paths)}\n")
         if verbosity >= 1:
             err.write(output)
             err.write(

@@ -291,7 +291,7 @@ def test_only_records_written_since_and_named_are_compiled(tmp_path: Path) -> No
     # ... and writes one for a new distribution; "stranger" was not installed by this run.
     new = _distribution(library, "new", "2.0", {"new.py": "C = 1\n"})
     _distribution(library, "stranger", "1.0", {"stranger.py": "D = 1\n"})
-    assert plan.written_records() == sorted([str(new), str(rewritten)])
+    assert sorted(plan.written_records()) == sorted([str(new), str(rewritten)])
 
 
 def test_rewrite_record_is_sorted_crlf_and_atomic(tmp_path: Path) -> None:
@@ -371,6 +371,30 @@ def _compile(plan: peep.CompilePlan, workdir: Path, verbosity: int = 0) -> str:
     err = io.StringIO()
     peep.BackgroundCompile(plan, str(workdir)).finish(err, verbosity)
     return err.getvalue()
+
+
+def test_the_wheels_own_record_is_not_taken_for_pips(tmp_path: Path) -> None:
+    # pip unpacks the wheel's RECORD with the other files and writes its own
+    # (with INSTALLER, scripts, and so on) in its place last; peep watches
+    # while pip runs, and must neither miss files nor write the wheel's rows back.
+    library = tmp_path / "site"
+    plan = peep.CompilePlan((str(library),), frozenset({"alpha"}), {}, bounds=(str(library),))
+    (tmp_path / "work").mkdir()
+    compiling = peep.BackgroundCompile(plan, str(tmp_path / "work"))
+    wheels = _distribution(library, "alpha", "1.0", {"alpha/a.py": "A = 1\n"})
+    time.sleep(0.6)  # the watcher looks every 0.2 s
+    (library / "alpha" / "b.py").write_text("B = 1\n")
+    final = wheels.read_text() + "alpha-1.0.dist-info/INSTALLER,sha256=x,4\r\nalpha/b.py,sha256=x,6\r\n"
+    replacement = wheels.with_name("RECORD.new")
+    replacement.write_bytes(final.encode())
+    os.replace(replacement, wheels)
+    err = io.StringIO()
+    compiling.finish(err, 0)
+    assert err.getvalue() == ""
+    rows = wheels.read_text().splitlines()
+    assert "alpha-1.0.dist-info/INSTALLER,sha256=x,4" in rows
+    tag = sys.implementation.cache_tag
+    assert [row for row in rows if ".pyc" in row] == [f"alpha/__pycache__/a.{tag}.pyc,,", f"alpha/__pycache__/b.{tag}.pyc,,"]
 
 
 LAST_LINE = "report(again, [compile_one(source) for source in again])"
@@ -459,3 +483,5 @@ def _gone(pid: int) -> bool:
 def test_a_missing_record_directory_compiles_nothing(tmp_path: Path) -> None:
     plan = peep.CompilePlan((str(tmp_path / "nowhere"),), frozenset({"alpha"}), {}, bounds=(str(tmp_path),))
     assert _compile(plan, tmp_path / "work") == ""
+    said = _compile(plan, tmp_path / "work-v", verbosity=1)
+    assert f"peep: pip wrote no RECORD in {tmp_path / 'nowhere'}" in said
