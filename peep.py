@@ -5514,6 +5514,429 @@ def explain_pip_failure(status: int) -> str:
     )
 
 
+# --- Byte-compiling after pip -------------------------------------------------
+#
+# pip byte-compiles every .py file it installs, one after another in its one
+# process; on a large install that is most of its time. So peep runs pip with
+# --no-compile and then compiles exactly those files itself, on every CPU, the
+# way pip would have: compileall.compile_file(path, force=True, quiet=1) run
+# by the interpreter pip installs for (so its optimisation level, cache tag and
+# pycache prefix), py_compile's default invalidation mode (checked hashes when
+# SOURCE_DATE_EPOCH is set), warnings ignored, a file that does not compile
+# left without a .pyc, and each .pyc listed in its RECORD with no hash or size.
+
+# Run as ``python -W ignore -c PROGRAM WORKERS RESULTS``. It reads lists of
+# files to compile, one JSON list a line, from stdin until it closes, hands
+# them to its workers in small batches as they come, and appends [source, pyc]
+# to RESULTS for each file that compiled, as soon as it has, so that even an
+# interrupted run says what it left. compile_file prints errors on stdout.
+_COMPILE_PROGRAM = """\
+import compileall, concurrent.futures, functools, importlib.util, json, os, sys, threading
+workers, results = int(sys.argv[1]), open(sys.argv[2], "a", encoding="utf-8")
+compile_one = functools.partial(compileall.compile_file, force=True, quiet=1)
+lock, again = threading.Lock(), []
+def report(sources, compiled):
+    for source, ok in zip(sources, compiled):
+        pyc = importlib.util.cache_from_source(source)
+        if ok and os.path.exists(pyc):
+            with lock:
+                results.write(json.dumps([source, pyc]) + "\\n")
+                results.flush()
+def done(batch, future):
+    try:
+        report(batch, future.result())
+    except Exception:  # the pool broke: compile these here
+        again.extend(batch)
+try:
+    pool = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
+except Exception as exc:  # no worker processes here (no /dev/shm, say): go on alone
+    print(f"compiling in one process: {exc!r}")
+    pool = None
+for line in sys.stdin:
+    sources = json.loads(line)
+    for start in range(0, len(sources), 8):
+        batch = sources[start:start + 8]
+        if pool is None:
+            again.extend(batch)
+            continue
+        try:  # a map object travels to the worker, which lists it
+            pool.submit(list, map(compile_one, batch)).add_done_callback(
+                functools.partial(done, batch))
+        except Exception:  # the pool broke
+            again.extend(batch)
+if pool is not None:
+    pool.shutdown()
+report(again, [compile_one(source) for source in again])
+"""
+
+
+def compile_worker_count() -> int:
+    """Return one worker per CPU this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def pip_would_compile(options: InstallOptions) -> bool:
+    """Tell whether pip would byte-compile: the last of --compile/--no-compile wins."""
+    if options.pip_flag("--dry-run"):
+        return False
+    chosen = [word for word in options.pip_options if word in ("--compile", "--no-compile")]
+    return not chosen or chosen[-1] == "--compile"
+
+
+RecordIdentity = Tuple[int, int, int]
+
+
+def record_identities(site_paths: Sequence[str]) -> Dict[str, RecordIdentity]:
+    """Map each distribution's RECORD file in ``site_paths`` to what identifies its write."""
+    found: Dict[str, RecordIdentity] = {}
+    for directory in site_paths:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith(".dist-info"):
+                continue
+            record = os.path.join(entry.path, "RECORD")
+            try:
+                status = os.stat(record)
+            except OSError:
+                continue
+            found[record] = (status.st_ino, status.st_mtime_ns, status.st_size)
+    return found
+
+
+@dataclass(frozen=True)
+class CompilePlan:
+    """What to compile after pip: the RECORDs it writes, for the names it installs."""
+
+    site_paths: Tuple[str, ...]
+    names: FrozenSet[str]
+    before: Mapping[str, RecordIdentity]
+    target: bool = False
+    bounds: Tuple[str, ...] = ()  # only files under these are compiled (see install_bases)
+
+    @classmethod
+    def prepare(
+        cls, options: InstallOptions, verified: Sequence[Verified]
+    ) -> Optional[CompilePlan]:
+        """Note the RECORDs there are before pip runs; None if pip is not to compile."""
+        if not pip_would_compile(options):
+            return None
+        site_paths = target_site_paths(options, honour_reinstall=False) or []
+        names = frozenset(item.requirement.key for item in verified if item.install)
+        target = options.pip_value("-t", "--target") is not None
+        before = record_identities(site_paths)
+        return cls(tuple(site_paths), names, before, target, install_bases(options))
+
+    def written_records(self) -> Dict[str, RecordIdentity]:
+        """Return the RECORDs pip wrote (or rewrote) since, for the names it installed."""
+        written = {}
+        for record, identity in sorted(record_identities(self.site_paths).items()):
+            stem = os.path.basename(os.path.dirname(record))[: -len(".dist-info")]
+            name = canonicalize_name(stem.rpartition("-")[0] or stem)
+            if name in self.names and self.before.get(record) != identity:
+                written[record] = identity
+        return written
+
+
+def install_bases(options: InstallOptions) -> Tuple[str, ...]:
+    """Return the directories pip installs under: lib, scripts and data files alike.
+
+    A RECORD may list a path outside them that pip did not install (pip
+    keeps a wheel's own rows for files it did not hold); peep compiles
+    nothing there.
+    """
+    target, prefix = options.pip_value("-t", "--target"), options.pip_value("--prefix")
+    if target:
+        bases = [os.path.abspath(target)]
+    elif prefix:
+        bases = [os.path.abspath(prefix)]
+    elif options.pip_flag("--user"):
+        bases = [site.getuserbase()]
+    else:  # outside a virtual environment pip may fall back to a user install
+        bases = [sys.prefix] + ([site.getuserbase()] if sys.prefix == sys.base_prefix else [])
+    root = options.pip_value("--root")
+    if root:
+        bases = [os.path.join(os.path.abspath(root), base.lstrip(os.sep)) for base in bases]
+    return tuple(os.path.normpath(base) for base in bases)
+
+
+def pip_target_scheme() -> Tuple[str, str]:
+    """Return a stand-in for the home pip installs --target into first, and its lib directory.
+
+    pip installs into a "home" scheme in a temporary directory, then moves
+    the lib directory's contents, and the home's other directories (bin,
+    share, ...), into the target. The RECORD keeps paths relative to the
+    temporary lib directory (a script is ``../../bin/tool``).
+    """
+    home = os.path.abspath(os.path.join(os.sep, "pip-target-home"))
+    get_preferred_scheme = getattr(sysconfig, "get_preferred_scheme", None)
+    if get_preferred_scheme is not None:
+        scheme = get_preferred_scheme("home")
+    else:  # pragma: no cover - Python 3.9
+        scheme = "nt" if os.name == "nt" else "posix_home"
+    library = sysconfig.get_path("purelib", scheme, vars={"base": home, "platbase": home})
+    return home, library
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _moved_into_target(seen: str, target: str, home: str, library: str) -> Optional[str]:
+    """Return where pip moved a file it had installed at ``seen`` in its temporary home."""
+    staged = os.path.normpath(seen)
+    for base in (library, home):
+        if _within(staged, base):
+            return os.path.join(target, os.path.relpath(staged, base))
+    return None
+
+
+def record_sources(
+    record: str, *, target: bool, bounds: Sequence[str]
+) -> Tuple[List[List[str]], Dict[str, str]]:
+    """Read a RECORD; return its rows and {each .py file it lists: the path pip compiled}.
+
+    pip compiles every file it installed whose name ends in ".py", at the
+    path it gets by joining the row to the directory that holds the
+    .dist-info directory (for --target, the temporary one: see
+    pip_target_scheme). Files outside ``bounds`` are left alone.
+    """
+    library = os.path.dirname(os.path.dirname(record))
+    home, seen_library = pip_target_scheme() if target else (library, library)
+    with open(record, encoding="utf-8", newline="") as stream:
+        rows = [row for row in csv.reader(stream) if row]
+    sources: Dict[str, str] = {}
+    for row in rows:
+        if not row[0].endswith(".py"):
+            continue
+        seen = os.path.join(seen_library, row[0])
+        installed = _moved_into_target(seen, library, home, seen_library) if target else seen
+        if not installed or not any(_within(os.path.normpath(installed), b) for b in bounds):
+            continue
+        if os.path.isfile(installed):
+            sources[installed] = seen
+    return rows, sources
+
+
+def rewrite_record(
+    record: str, rows: Sequence[Sequence[str]], pycs: Iterable[str], *, target: bool
+) -> None:
+    """Add each .pyc to a RECORD as pip does (no hash, no size); replace it atomically.
+
+    ``pycs`` are the paths pip would have written them at (for --target,
+    in its temporary directory).
+    """
+    library = pip_target_scheme()[1] if target else os.path.dirname(os.path.dirname(record))
+    new_rows = [(row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else "")
+                for row in rows]  # fmt: skip
+    for pyc in pycs:
+        if os.path.splitdrive(pyc)[0].lower() == os.path.splitdrive(library)[0].lower():
+            pyc = os.path.relpath(pyc, library)
+        new_rows.append((pyc.replace(os.path.sep, "/"), "", ""))
+    descriptor, temporary = tempfile.mkstemp(prefix=".RECORD-", dir=os.path.dirname(record))
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream).writerows(sorted(new_rows))  # sorted, as pip writes them
+        shutil.copymode(record, temporary)
+        os.replace(temporary, record)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def seen_pyc(source: str, seen: str, pyc: str) -> str:
+    """Return where pip would have written ``pyc`` had it compiled ``source`` at ``seen``."""
+    if source == seen:
+        return pyc
+    return os.path.join(os.path.dirname(seen), os.path.relpath(pyc, os.path.dirname(source)))
+
+
+class BackgroundCompile:
+    """Compile each distribution's files as soon as pip has installed it.
+
+    pip installs one distribution after another on one CPU; a thread
+    watches for each new RECORD and hands its .py files to a child Python
+    compiling on every CPU, so that most of the compiling is done by the
+    time pip is. (With --target, pip moves everything into place at the
+    end, one item after another: compiling starts once it is done.)
+    """
+
+    def __init__(self, plan: CompilePlan, workdir: str) -> None:
+        self.plan = plan
+        self.workers = compile_worker_count()
+        self.results = os.path.join(workdir, "compiled.jsonl")
+        self.log = os.path.join(workdir, "compile.log")
+        self.listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
+        self.fed: Dict[str, RecordIdentity] = {}
+        self.problems: List[str] = []
+        self.started = time.monotonic()
+        with open(self.log, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                [pip_command()[0], "-W", "ignore", "-c", _COMPILE_PROGRAM,
+                 str(self.workers), self.results],
+                env=scrubbed_pip_environment(),
+                cwd=workdir,  # nothing in the user's directory shadows the standard library
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                # Its own process group: stopping it stops its workers too.
+                start_new_session=os.name == "posix",
+            )  # fmt: skip
+        # If peep ends before finish() (pip interrupted), nothing outlives it.
+        self._finalizer = weakref.finalize(self, _stop_process_group, self.process)
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        if not plan.target:  # pip moves a --target install into place item by item, at the end
+            self._watcher.start()
+
+    @classmethod
+    def start(
+        cls, options: InstallOptions, verified: Sequence[Verified], workdir: str
+    ) -> Optional[BackgroundCompile]:
+        """Start compiling alongside pip; None if pip is not to compile at all."""
+        plan = CompilePlan.prepare(options, verified)
+        return None if plan is None else cls(plan, workdir)
+
+    def _watch(self) -> None:
+        try:
+            while not self._stop.wait(0.2):
+                self._feed()
+        except Exception as exc:  # pragma: no cover - finish() looks once more
+            self.problems.append(f"watching for installed files failed: {exc!r}")
+
+    def _feed(self, *, final: bool = False) -> None:
+        """Hand the child the .py files of each RECORD pip has written since the last look.
+
+        pip first unpacks the wheel's own RECORD with the other files, and
+        writes its own in its place last: a RECORD is taken while pip runs
+        only once it lists the INSTALLER file pip writes just before it.
+        One that changes after it was taken is taken again, and all its
+        files compiled again.
+        """
+        for record, identity in self.plan.written_records().items():
+            if self.fed.get(record) == identity:
+                continue
+            try:
+                rows, found = record_sources(
+                    record, target=self.plan.target, bounds=self.plan.bounds
+                )
+            except (OSError, UnicodeError, csv.Error) as exc:
+                if final:
+                    self.problems.append(f"could not read {record}: {exc}")
+                continue
+            installer = os.path.basename(os.path.dirname(record)) + "/INSTALLER"
+            if not final and not any(row[0] == installer for row in rows):
+                continue  # still the wheel's own
+            self.fed[record] = identity
+            self.listed[record] = rows, found
+            if found and self.process.stdin is not None:
+                try:
+                    self.process.stdin.write(json.dumps(sorted(found)) + "\n")
+                    self.process.stdin.flush()
+                except OSError:
+                    pass  # it died; its exit status says so
+
+    def finish(self, err: IO[str], verbosity: int) -> None:
+        """Compile what is left, list every .pyc in its RECORD, and say how it went.
+
+        Never fails the install: a module without a .pyc still imports
+        (Python compiles it then), so a problem here is a warning.
+        """
+        self._stop.set()
+        if self._watcher.is_alive():
+            self._watcher.join()
+        self._feed(final=True)  # the last distributions, or all of them with --target
+        status: Optional[int] = None
+        try:
+            if self.process.stdin is not None:
+                try:
+                    self.process.stdin.close()
+                except OSError:
+                    pass
+            status = self.process.wait()
+        except BaseException:  # interrupted: the installation stands, the rest stays uncompiled
+            _stop_process_group(self.process)
+        self._finalizer.detach()
+        compiled = _read_compiled(self.results)
+        for record, (rows, found) in self.listed.items():
+            pycs = [seen_pyc(source, seen, compiled[source])
+                    for source, seen in sorted(found.items()) if source in compiled]  # fmt: skip
+            try:
+                if pycs:
+                    rewrite_record(record, rows, pycs, target=self.plan.target)
+            except OSError as exc:
+                self.problems.append(f"could not rewrite {record}: {exc}")
+        self._report(err, verbosity, status, compiled)
+
+    def _report(
+        self, err: IO[str], verbosity: int, status: Optional[int], compiled: Mapping[str, str]
+    ) -> None:
+        sources = {source for _, found in self.listed.values() for source in found}
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as stream:
+                output = stream.read()
+        except OSError:
+            output = ""
+        if verbosity >= 1 and not self.listed:
+            err.write(f"peep: pip wrote no RECORD in {', '.join(self.plan.site_paths)}\n")
+        if verbosity >= 1:
+            err.write(output)
+            err.write(
+                f"peep: byte-compiled {len(compiled)} of {len(sources)} .py file(s) with "
+                f"{self.workers} worker(s); done {time.monotonic() - self.started:.1f} s "
+                "after pip started\n"
+            )
+        problems = list(self.problems)
+        if status is None:
+            problems.insert(0, "byte-compiling was interrupted")
+        elif status != 0:
+            problems.insert(0, f"byte-compiling failed (exit status {status}):\n{output[-2000:]}")
+        if problems:
+            err.write(
+                "peep: warning: " + "\npeep: warning: ".join(problems) + "\n"
+                f"peep: {len(sources) - len(compiled)} of {len(sources)} installed .py file(s) "
+                "have no .pyc. The installation is complete and works: Python compiles a "
+                "module when it is first imported (if it may write there). Run peep again "
+                "with --force-reinstall to compile them all.\n"
+            )
+        err.flush()
+
+
+def _stop_process_group(process: "subprocess.Popen[str]") -> None:
+    """Kill a child started in its own session, with everything it started."""
+    if process.poll() is not None:
+        return
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover
+            process.kill()
+    except OSError:
+        pass
+    process.wait()
+
+
+def _read_compiled(results: str) -> Dict[str, str]:
+    """Read the child's record of what it compiled (a torn last line is ignored)."""
+    compiled: Dict[str, str] = {}
+    try:
+        with open(results, encoding="utf-8") as stream:
+            for line in stream:
+                try:
+                    source, pyc = json.loads(line)
+                except ValueError:
+                    continue
+                compiled[str(source)] = str(pyc)
+    except OSError:
+        pass
+    return compiled
+
+
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     options = parse_install_arguments(argv)
@@ -5605,8 +6028,13 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         command = pip_install_command(
             verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
         )
+        compiling = BackgroundCompile.start(options, verified, workdir)
+        if compiling is not None:  # pip would compile one file at a time: peep does it faster
+            command.append("--no-compile")
         say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
         status, _ = run_pip(command, err, closed_network_environment(closed.port))
+        if compiling is not None:
+            compiling.finish(err, verbosity)
         if status != 0:
             err.write(explain_pip_failure(status) + "\n")
             return EXIT_FAILED

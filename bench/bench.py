@@ -12,6 +12,9 @@ Installs (each into a fresh virtual environment, created outside the timing):
     peep warm   the same, with peep's verified cache already filled
     floor       pip install --no-index --find-links DOWNLOADED --require-hashes -r REQS:
                 pip installing the very same files, already on disk
+    peep warm --no-compile, floor --no-compile
+                the same two with --no-compile on both sides: peep's own cost
+                over pip's, without the byte-compiling that peep does in parallel
 
 The scenarios alternate within each round, so a noisy machine disturbs them
 alike; each figure is the median over the rounds. Then peep hash on a large
@@ -27,9 +30,11 @@ directory by pip install --require-hashes and by peep install, each into a
 fresh virtual environment: peep builds each sdist in an environment of
 verified wheels, pip in its own isolated one.
 
-Goals: 5 sdists peep / pip <= 1.20; warm peep / floor <= 1.10; warm peep / pip warm <= 0.60;
+Goals: warm peep / floor <= 0.85 (peep byte-compiles on every CPU, pip on one);
+warm peep / floor, both --no-compile, <= 1.10; warm peep / pip warm <= 0.60;
 cold peep <= cold pip; lock files: cold peep <= cold pip 26, warm peep <=
-1.10 x warm pip 26; peep hash / hashlib <= 1.15 with peak RSS < 40 MB.
+1.10 x warm pip 26; 5 sdists peep / pip <= 1.20; peep hash / hashlib <= 1.15
+with peak RSS < 40 MB.
 The hash comparison runs at two sizes, so that the per-byte cost (the
 streaming loop) can be told apart from start-up (compiling and importing).
 """
@@ -60,7 +65,10 @@ def clean_environment() -> Dict[str, str]:
     return env
 
 
-def run_measured(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, int]:
+CPU_SECONDS: Dict[str, List[float]] = {}  # user + system time of each scenario's whole tree
+
+
+def run_measured(command: Sequence[str], env: Dict[str, str], label: str = "") -> Tuple[float, int]:
     """Run a command; return its wall time and the peak RSS (kB) of its children."""
     started = time.perf_counter()
     process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -69,6 +77,8 @@ def run_measured(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, in
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{stderr[-3000:]}")
+    if label:  # the usage covers every descendant waited for: pip, builds, compile workers
+        CPU_SECONDS.setdefault(label, []).append(usage.ru_utime + usage.ru_stime)
     return elapsed, usage.ru_maxrss
 
 
@@ -78,7 +88,8 @@ def fresh_venv(parent: Path, python: str) -> str:
     return str(location / "bin" / "python")
 
 
-def install_benchmark(requirements: Path, rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
+def install_benchmark(requirements: Path, rounds: int, work: Path, python: str,
+                      only: Sequence[str] = ()) -> Dict[str, List[float]]:
     env = clean_environment()
     pip_cache = work / "pip-cache"
     peep_cache = work / "peep-cache"
@@ -109,18 +120,24 @@ def install_benchmark(requirements: Path, rounds: int, work: Path, python: str) 
         return [venv, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "--no-index",
                 "--find-links", str(downloaded), "-r", str(requirements), "--cache-dir", str(pip_cache)]
 
+    def no_compile(command: Callable[[str], List[str]]) -> Callable[[str], List[str]]:
+        return lambda venv: command(venv) + ["--no-compile"]
+
     scenarios: Dict[str, Callable[[str], List[str]]] = {
         "pip cold": pip_cold, "peep cold": peep_cold, "pip warm": pip_warm,
         "peep warm": peep_warm, "floor": floor,
+        "peep warm --no-compile": no_compile(peep_warm), "floor --no-compile": no_compile(floor),
     }
+    scenarios = {name: command for name, command in scenarios.items() if not only or name in only}
     timings: Dict[str, List[float]] = {name: [] for name in scenarios}
     for round_number in range(rounds):
         order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
         for name in order:
             venv = fresh_venv(work, python)
-            seconds, _ = run_measured(scenarios[name](venv), env)
+            seconds, _ = run_measured(scenarios[name](venv), env, name)
             timings[name].append(seconds)
-            print(f"  round {round_number + 1}: {name:<10} {seconds:7.2f} s", flush=True)
+            print(f"  round {round_number + 1}: {name:<22} {seconds:7.2f} s, "
+                  f"cpu {CPU_SECONDS[name][-1]:6.2f} s, load {os.getloadavg()[0]:.1f}", flush=True)
             shutil.rmtree(Path(venv).parent.parent, ignore_errors=True)
     return timings
 
@@ -271,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-hash", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-lock", action="store_true", help="skip the pylock.toml comparison with pip 26")
+    parser.add_argument("--only", action="append", default=[], metavar="SCENARIO",
+                        help="run only this install scenario (repeatable), e.g. 'peep warm'")
     args = parser.parse_args(argv)
     python = sys.executable
     pip_version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
@@ -280,13 +299,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="peep-bench-") as temporary:
         work = Path(temporary)
         if not args.skip_install:
-            t = {k: statistics.median(v) for k, v in install_benchmark(args.requirements, args.rounds, work, python).items()}
-            lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in t.items()]
-            lines += [
-                _ratio("warm peep / floor", t["peep warm"] / t["floor"], 1.10),
-                _ratio("warm peep / warm pip", t["peep warm"] / t["pip warm"], 0.60),
-                _ratio("cold peep / cold pip", t["peep cold"] / t["pip cold"], 1.00),
+            t = {k: statistics.median(v) for k, v in
+                 install_benchmark(args.requirements, args.rounds, work, python, args.only).items()}
+            lines += [f"{name:<30} {seconds:8.2f} s (median), cpu {statistics.median(CPU_SECONDS[name]):6.2f} s"
+                      for name, seconds in t.items()]
+            lines.append(f"{'byte-compiling workers':<30} {_workers(python):8d}")
+            ratios = [
+                ("warm peep / floor", "peep warm", "floor", 0.85),
+                ("  the same, --no-compile", "peep warm --no-compile", "floor --no-compile", 1.10),
+                ("warm peep / warm pip", "peep warm", "pip warm", 0.60),
+                ("cold peep / cold pip", "peep cold", "pip cold", 1.00),
             ]
+            lines += [_ratio(name, t[top] / t[bottom], goal)
+                      for name, top, bottom, goal in ratios if top in t and bottom in t]
         if not args.skip_build:
             b = {k: statistics.median(v) for k, v in build_benchmark(args.rounds, work, python).items()}
             lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in b.items()]
@@ -321,6 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"{rss_large:.1f} MB at {large} MB   goal < 40 MB: {met}")
     print("\n" + "\n".join(lines))
     return 0
+
+
+def _workers(python: str) -> int:
+    """The number of processes peep byte-compiles with on this machine."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import peep; print(peep.compile_worker_count())"
+    return int(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 def _ratio(name: str, value: float, goal: float) -> str:
