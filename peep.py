@@ -908,21 +908,25 @@ def _wheel_project(
     return claimed[0] or wheel_name
 
 
+def _split_marker(text: str, origin: Origin) -> Tuple[str, Optional[Marker]]:
+    """Split a requirement from its environment marker (after "; " in a URL's case)."""
+    marker_separator = "; " if _is_url(text) else ";"
+    if marker_separator not in text:
+        return text.strip(), None
+    body, marker_text = text.split(marker_separator, 1)
+    if not marker_text.strip():
+        return body.strip(), None
+    try:
+        return body.strip(), Marker(marker_text.strip())
+    except InvalidMarker as exc:
+        raise RequirementsFileError(
+            origin, f"invalid marker {marker_text.strip()!r} ({exc})"
+        ) from exc
+
+
 def parse_requirement(text: str, origin: Origin) -> Requirement:
     """Parse the requirement part of a line (no options) into a record."""
-    marker_separator = "; " if _is_url(text) else ";"
-    marker: Optional[Marker] = None
-    body = text
-    if marker_separator in text:
-        body, marker_text = text.split(marker_separator, 1)
-        if marker_text.strip():
-            try:
-                marker = Marker(marker_text.strip())
-            except InvalidMarker as exc:
-                raise RequirementsFileError(
-                    origin, f"invalid marker {marker_text.strip()!r} ({exc})"
-                ) from exc
-    body = body.strip()
+    body, marker = _split_marker(text, origin)
     if _is_url(body) or _SCHEME_RE.match(body):
         return _link_requirement(text, body, origin, name=None, extras=frozenset(), marker=marker)
     path, extras_text = body, ""
@@ -2233,17 +2237,35 @@ def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
             return None
         if name != key:
             return None
-        return Candidate(
-            filename, link.url, key, version, True, frozenset(tags), tuple(build),
-            link.hashes, link.requires_python, link.yanked,
-        )  # fmt: skip
+        return _link_candidate(link, filename, key, version, tags=frozenset(tags),
+                               build=tuple(build))  # fmt: skip
     sdist_version = _sdist_version(filename, key)
     if sdist_version is None:
         return None
+    return _link_candidate(link, filename, key, sdist_version)
+
+
+def _link_candidate(
+    link: Link,
+    filename: str,
+    name: str,
+    version: Version,
+    *,
+    tags: FrozenSet[Tag] = frozenset(),
+    build: Tuple[object, ...] = (),
+) -> Candidate:
     return Candidate(
-        filename, link.url, key, sdist_version, False, frozenset(), (),
-        link.hashes, link.requires_python, link.yanked,
-    )  # fmt: skip
+        filename=filename,
+        url=link.url,
+        name=name,
+        version=version,
+        is_wheel=filename.endswith(WHEEL_EXTENSION),
+        tags=tags,
+        build=build,
+        advertised=link.hashes,
+        requires_python=link.requires_python,
+        yanked=link.yanked,
+    )
 
 
 def _sdist_version(filename: str, key: str) -> Optional[Version]:
@@ -2260,9 +2282,12 @@ def _sdist_version(filename: str, key: str) -> Optional[Version]:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Environment:
-    """What the installing interpreter can use: its version and wheel tags."""
+    """What the installing interpreter can use: its version and wheel tags.
+
+    Not frozen only so that the rank of each tag is worked out once, on first use.
+    """
 
     python_version: str
     tags: Tuple[Tag, ...]
@@ -2274,18 +2299,16 @@ class Environment:
 
     def tag_rank(self, tags: Iterable[Tag]) -> Optional[int]:
         """Return the best (lowest) rank among ``tags``, None if none is supported."""
-        ranks = self._ranks()
+        ranks = self._ranks
         found = [ranks[tag] for tag in tags if tag in ranks]
         return min(found) if found else None
 
+    @functools.cached_property
     def _ranks(self) -> Dict[Tag, int]:
-        cached: Optional[Dict[Tag, int]] = self.__dict__.get("_rank_cache")
-        if cached is None:
-            cached = {}
-            for rank, tag in enumerate(self.tags):
-                cached.setdefault(tag, rank)
-            object.__setattr__(self, "_rank_cache", cached)
-        return cached
+        ranks: Dict[Tag, int] = {}
+        for rank, tag in enumerate(self.tags):
+            ranks.setdefault(tag, rank)
+        return ranks
 
 
 @dataclass(frozen=True)
@@ -2310,33 +2333,21 @@ def choose_candidates(
     """
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
-    usable: List[Tuple[Candidate, int]] = []
-    rejected: Dict[str, int] = {}
-
-    def reject(reason: str) -> None:
-        rejected[reason] = rejected.get(reason, 0) + 1
-
     all_candidates = [c for c in candidates if c.name == requirement.key]
     versions = {c.version for c in all_candidates}
     prereleases = settings.allows_prereleases(requirement.key)
     matching_versions = set(requirement.specifier.filter(versions, prereleases=prereleases))
+    usable: List[Tuple[Candidate, int]] = []
+    rejected: Dict[str, int] = {}
     for candidate in all_candidates:
         if candidate.version not in matching_versions:
-            reject("version not wanted")
-        elif candidate.yanked is not None and not pinned:
-            reject("yanked")
-        elif not _python_fits(candidate.requires_python, environment.python_version):
-            reject(f"needs Python {candidate.requires_python}")
-        elif candidate.is_wheel and "binary" not in allowed:
-            reject("wheel, and --no-binary")
-        elif not candidate.is_wheel and "source" not in allowed:
-            reject("sdist, and --only-binary")
+            reason: Union[str, int] = "version not wanted"
         else:
-            rank = environment.tag_rank(candidate.tags) if candidate.is_wheel else 0
-            if rank is None:
-                reject("wheel for another platform or Python")
-            else:
-                usable.append((candidate, rank))
+            reason = _rank_or_rejection(candidate, allowed, pinned, environment)
+        if isinstance(reason, str):
+            rejected[reason] = rejected.get(reason, 0) + 1
+        else:
+            usable.append((candidate, reason))
     if not usable:
         if not all_candidates:
             return Rejection(("no files at all",))
@@ -2359,8 +2370,24 @@ def choose_candidates(
     return [candidate for candidate, _ in sorted(usable, key=preference, reverse=True)]
 
 
+def _rank_or_rejection(
+    candidate: Candidate, allowed: FrozenSet[str], pinned: bool, environment: Environment
+) -> Union[int, str]:
+    """Return a wanted file's tag rank (0 for an sdist), or why it cannot be used."""
+    if candidate.yanked is not None and not pinned:
+        return "yanked"
+    if not _requires_python_allows(candidate.requires_python, environment.python_version):
+        return f"needs Python {candidate.requires_python}"
+    if candidate.is_wheel and "binary" not in allowed:
+        return "wheel, and --no-binary"
+    if not candidate.is_wheel and "source" not in allowed:
+        return "sdist, and --only-binary"
+    rank = environment.tag_rank(candidate.tags) if candidate.is_wheel else 0
+    return "wheel for another platform or Python" if rank is None else rank
+
+
 @functools.lru_cache(maxsize=1024)
-def _python_fits(requires_python: Optional[str], python_version: str) -> bool:
+def _requires_python_allows(requires_python: Optional[str], python_version: str) -> bool:
     if not requires_python:
         return True
     try:
@@ -2556,48 +2583,35 @@ class _HTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         self._create_connection = self.resolver.create_connection
-        super().connect()
+        super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
         self.resolver.track(self.sock)
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
+class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
     """The TLS kind: the wrapped socket is tracked too, once made."""
 
-    resolver: _Resolver
 
-    def connect(self) -> None:
-        self._create_connection = self.resolver.create_connection
-        super().connect()
-        self.resolver.track(self.sock)
+class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """Open http and https URLs over connections that a _Resolver sets up."""
 
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, resolver: _Resolver) -> None:
-        super().__init__()
-        self.resolver = resolver
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            made = _HTTPConnection(host, **kwargs)
-            made.resolver = self.resolver
-            return made
-
-        return self.do_open(connection, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
         super().__init__(context=context)
         self.context = context
         self.resolver = resolver
 
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connection(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
-            made = _HTTPSConnection(host, **kwargs)
+    def _connection(self, kind: Callable[..., _HTTPConnection]) -> Callable[..., _HTTPConnection]:
+        def connection(host: str, **kwargs: Any) -> _HTTPConnection:
+            made = kind(host, **kwargs)
             made.resolver = self.resolver
             return made
 
-        return self.do_open(connection, req, context=self.context)
+        return connection
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection(_HTTPConnection), req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
 
 
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -2648,8 +2662,7 @@ class Transport:
                     proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
                 self._openers[verify] = urllib.request.build_opener(
                     proxy_handler,
-                    _HTTPHandler(self._resolver),
-                    _HTTPSHandler(self._ssl_context(verify), self._resolver),
+                    _ResolvingHandler(self._ssl_context(verify), self._resolver),
                     _SafeRedirects(self.finder.trusted_hosts),
                 )
             return self._openers[verify]
@@ -2695,6 +2708,21 @@ class Transport:
         if self.cancelled.wait(seconds):
             raise FetchError("cancelled")
 
+    def _request(self, parts: urllib.parse.SplitResult, accept: str) -> urllib.request.Request:
+        """Build a request for a URL, its credentials moved out of the URL into a header."""
+        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+        # Archives are hashed exactly as sent (as pip does): never ask for
+        # them compressed. Index pages may come gzipped; read_links decodes.
+        encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
+        request = urllib.request.Request(
+            bare_url,
+            headers={"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": encoding},
+        )
+        authorization = self._authorization(parts)
+        if authorization:
+            request.add_unredirected_header("Authorization", authorization)
+        return request
+
     def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
         if self.cancelled.is_set():
@@ -2716,18 +2744,8 @@ class Transport:
         port_host = f"{host}:{parts.port}" if parts.port else host
         trusted = self.finder.trusted_hosts
         verify = host not in trusted and port_host not in trusted
-        authorization = self._authorization(parts)
-        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
         for attempt in range(self.network.retries + 1):
-            # Archives are hashed exactly as sent (as pip does): never ask for
-            # them compressed. Index pages may come gzipped; read_links decodes.
-            encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
-            request = urllib.request.Request(
-                bare_url,
-                headers={"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": encoding},
-            )
-            if authorization:
-                request.add_unredirected_header("Authorization", authorization)
+            request = self._request(parts, accept)
             last = attempt == self.network.retries
             try:
                 return self._opener(verify).open(  # type: ignore[no-any-return]
@@ -6097,7 +6115,7 @@ def settings_from_arguments(
     return finder, apply_network_options(network, getattr(args, "network_options", None) or ())
 
 
-def _fits_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
+def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
     if not candidate.is_wheel:
         return True
@@ -6130,13 +6148,13 @@ def select_release_files(
     environment = environment or Environment.current()
     kept = []
     for candidate in candidates:
-        if python_versions and not any(_fits_python(candidate, v) for v in python_versions):
+        if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
             continue
         if platforms and not _fits_platform(candidate, platforms):
             continue
         if compatible and (
             (candidate.is_wheel and environment.tag_rank(candidate.tags) is None)
-            or not _python_fits(candidate.requires_python, environment.python_version)
+            or not _requires_python_allows(candidate.requires_python, environment.python_version)
         ):
             continue
         kept.append(candidate)
