@@ -1028,14 +1028,19 @@ def _apply_requirement_options(
 # Files: reading, nesting, and the records they hold.
 
 
-def read_requirements_source(location: str) -> bytes:
+def read_requirements_source(
+    location: str, transport: Optional[Callable[[], Transport]] = None
+) -> bytes:
     """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL.
 
     URLs are fetched under the same rules as archives (see Transport): a
     requirements file holds the hashes, so it must not travel unprotected.
+    ``transport`` makes the transport for a URL; without it, pip's
+    configuration sets one up.
     """
     if _is_url(location) and not location.lower().startswith("file:"):
-        return fetch_requirements_file(Transport(FinderSettings()), location)
+        made = transport() if transport is not None else configured_transport(os.environ)
+        return fetch_requirements_file(made, location)
     path = location
     if location.lower().startswith("file:"):
         path = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
@@ -2933,6 +2938,33 @@ def fetch_requirements_file(transport: Transport, url: str) -> bytes:
         return _read_capped(response, MAX_PAGE_BYTES, url)
 
 
+def make_transport(
+    finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
+) -> Transport:
+    """Return the transport a command fetches through, set up by the settings it settled.
+
+    Every command gets its transport here, so that pages, archives and
+    requirements files named by URL all travel under the same TLS, proxy,
+    trusted-host and credential rules.
+    """
+    return Transport(finder, network, environ)
+
+
+def configured_transport(environ: Mapping[str, str]) -> Transport:
+    """Return a transport set up by pip's configuration alone (files and PIP_*)."""
+    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
+    return make_transport(finder, network, environ)
+
+
+def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
+    """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
+
+    The transport is made once, at the first URL, so that reading local
+    files never depends on the network settings.
+    """
+    return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
+
+
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     """Read a whole response in chunks, refusing more than ``limit`` bytes."""
     chunks: List[bytes] = []
@@ -4815,12 +4847,7 @@ def load_requirements(
     network = apply_network_options(network, options.network_options)
     # Requirements files named by URL are fetched with the same TLS, proxy,
     # trusted-host and credential rules as everything else.
-    transport = Transport(settings, network)
-
-    def reader(location: str) -> bytes:
-        if _is_url(location) and not location.lower().startswith("file:"):
-            return fetch_requirements_file(transport, location)
-        return read_requirements_source(location)
+    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
     requirements = list(options.requirements)
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
@@ -5996,7 +6023,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                 err.write(f"peep: {problem}\n")
                 return EXIT_FAILED
         fetcher = Fetcher(
-            Transport(settings, network),
+            make_transport(settings, network),
             settings,
             Environment.current(),
             workdir,
@@ -6205,7 +6232,7 @@ def hash_release(
             "(write NAME==VERSION, e.g. requests==2.32.3)"
         )
     finder, network = settings_from_arguments(args, os.environ)
-    transport = Transport(finder, network)
+    transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
     release = [c for c in found if c.version == pinned]
     chosen = select_release_files(
@@ -6605,8 +6632,9 @@ def requirements_to_lock(
     pylock_module()  # fail early, before any download, if the output cannot be checked
     finder, network = settings_from_arguments(args, os.environ)
     records: List[Requirement] = []
+    reader = requirements_reader(functools.partial(make_transport, finder, network))
     for path in paths:
-        for record in parse_requirements_file(path):
+        for record in parse_requirements_file(path, reader=reader):
             if isinstance(record, FileOption):
                 finder = finder.with_option(record.name, record.value)
             elif not record.is_constraint:
@@ -6614,7 +6642,7 @@ def requirements_to_lock(
     workdir = tempfile.mkdtemp(prefix="peep-port-")
     try:
         writer = LockWriter(
-            Transport(finder, network), finder,
+            make_transport(finder, network), finder,
             ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
         )  # fmt: skip
         results = [writer.package(record) for record in records]
@@ -6649,9 +6677,10 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     args = parser.parse_args(argv)
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, out, err)
+    reader = requirements_reader(lambda: make_transport(*settings_from_arguments(args, os.environ)))
     for index, path in enumerate(args.files):
         try:
-            data = read_requirements_source(path)
+            data = reader(path)
         except OSError as exc:
             raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
         original = decode_requirements(data, path)
@@ -6693,7 +6722,8 @@ def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     else:
         if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
             raise UsageError("peep port: give one lock file, or requirements files only")
-        text = lock_to_requirements(args.files[0], read_requirements_source)
+        text = lock_to_requirements(args.files[0], requirements_reader(
+            lambda: make_transport(*settings_from_arguments(args, os.environ))))  # fmt: skip
     if args.output:
         with open(args.output, "w", encoding="utf-8") as stream:
             stream.write(text)

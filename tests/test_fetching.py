@@ -261,6 +261,49 @@ def test_client_certificate(tmp_path: Path, test_ca: trustme.CA) -> None:
         server.stop()
 
 
+def _serve_text(path: str, text: str):  # type: ignore[no-untyped-def]
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        if handler.path != path:
+            return False
+        body = text.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        return True
+
+    return hook
+
+
+@pytest.mark.parametrize("command", ["check", "port"])
+def test_a_requirements_file_by_url_is_fetched_as_pip_is_configured(
+    tmp_path: Path, tls_index: LoopbackIndex, test_ca: trustme.CA, command: str
+) -> None:
+    # check and port read "-r URL" with the same transport as install: the
+    # CA (PIP_CERT) and trusted hosts of pip's configuration apply to them too.
+    digest = "a" * 64
+    tls_index.hook = _serve_text("/requirements.txt", f"alpha==1.0 --hash=sha256:{digest}\n")
+    url = f"https://127.0.0.1:{tls_index.port}/requirements.txt"
+    args = ["check", "-r", url, "--path", str(tmp_path)] if command == "check" else ["port", url]
+    ca_file = tmp_path / "ca.pem"
+    test_ca.cert_pem.write_to_path(str(ca_file))
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\ntrusted-host = 127.0.0.1\n")
+
+    refused = run_peep(*args)
+    assert "certificate verify failed" in refused.stderr.lower(), refused.stderr
+    for env in (hermetic_env(PIP_CERT=str(ca_file)), hermetic_env(PIP_CONFIG_FILE=str(config))):
+        before = len(tls_index.requests)
+        result = run_peep(*args, env=env)
+        assert "certificate" not in result.stderr.lower(), result.stderr
+        assert tls_index.requests[before:] == ["/requirements.txt"]
+        if command == "check":  # the file was read: its requirement is reported missing
+            assert result.returncode == 1 and "alpha" in result.stderr, result.stderr
+        else:
+            assert result.returncode == 0 and f"--hash=sha256:{digest}" in result.stdout, result.stderr
+
+
 def test_plain_http_refused_unless_trusted() -> None:
     transport = peep.Transport(peep.FinderSettings())
     with pytest.raises(peep.FetchError) as info:
