@@ -792,26 +792,36 @@ def url_filename(url: str) -> str:
     return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
 
 
-def _fragment_hashes(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and the ``#sha256=``-style hashes of a URL."""
+def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
+    """Return the ``#egg=`` name and the ``#sha256=``-style hashes of a URL.
+
+    Keys may be joined with "&". Every digest must be whole hex of its
+    algorithm's length, and an egg a bare project name: otherwise this raises
+    ValueError (InvalidHash for a digest), naming the value. Other keys
+    (``subdirectory=``, ``md5=`` and the like) are no business of peep's.
+    """
     fragment = urllib.parse.urlsplit(url).fragment
     egg: Optional[str] = None
     hashes = Hashes()
     for key, value in urllib.parse.parse_qsl(fragment):
         if key == "egg":
             if not _EGG_NAME_RE.match(value):
-                raise RequirementsFileError(
-                    origin,
+                raise ValueError(
                     f"'#egg={value}' is not a project name; only the name may follow "
                     "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
                 )
             egg = value
         elif key in HASH_ALGORITHMS:
-            try:
-                hashes = hashes.with_digest(key, value)
-            except InvalidHash as exc:
-                raise RequirementsFileError(origin, str(exc)) from exc
+            hashes = hashes.with_digest(key, value)
     return egg, hashes
+
+
+def _fragment_hashes(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
+    """Read a requirement URL's fragment; an invalid one is an error of its line."""
+    try:
+        return read_url_fragment(url)
+    except ValueError as exc:
+        raise RequirementsFileError(origin, str(exc)) from exc
 
 
 def _name_from_archive(filename: str) -> Optional[Tuple[str, Optional[Version]]]:
@@ -2185,12 +2195,17 @@ def _href_filename(href: str) -> str:
 
 
 def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
-    fragment = urllib.parse.urlsplit(url).fragment
-    return tuple(
-        (key, value.lower())
-        for key, value in urllib.parse.parse_qsl(fragment)
-        if key in HASH_ALGORITHMS
-    )
+    """Return the hashes a link's fragment claims; a malformed claim is no claim.
+
+    A page's claims only order the choice and are checked against the
+    bytes, which are always hashed; they are never trusted alone.
+    """
+    try:
+        _, hashes = read_url_fragment(url)
+    except ValueError:
+        return ()
+    return tuple((name, hexdigest) for name in hashes.algorithms()
+                 for hexdigest in sorted(hashes.allowed(name)))  # fmt: skip
 
 
 def parse_json_links(

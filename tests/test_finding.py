@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -65,17 +66,63 @@ def test_pip_default_index_comes_from_pip() -> None:
 def test_html_links_with_base_attributes_and_fragments() -> None:
     html = (
         '<html><head><base href="https://files.example/root/"></head><body>'
-        '<a href="foo-1.0.tar.gz#sha256=ABCDEF">foo-1.0.tar.gz</a>'
+        f'<a href="foo-1.0.tar.gz#sha256={"ABCDEF" * 10}ABCD">foo-1.0.tar.gz</a>'
         '<a href="../foo-2.0-py3-none-any.whl" data-requires-python="&gt;=3.8" data-yanked="">w</a>'
         '<a href="foo-3.0.zip" data-yanked="bad build">z</a>'
         "<a>no href</a></body></html>"
     )
     links = peep.parse_html_links(html, "https://index.example/simple/foo/")
     assert links == [
-        peep.Link("https://files.example/root/foo-1.0.tar.gz#sha256=ABCDEF", None, None, (("sha256", "abcdef"),)),
+        peep.Link(f"https://files.example/root/foo-1.0.tar.gz#sha256={'ABCDEF' * 10}ABCD", None, None,
+                  (("sha256", "abcdef" * 10 + "abcd"),)),
         peep.Link("https://files.example/foo-2.0-py3-none-any.whl", ">=3.8", "", ()),
         peep.Link("https://files.example/root/foo-3.0.zip", None, "bad build", ()),
     ]
+
+
+H64 = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    ("url", "egg", "sha256", "sha512"),
+    [
+        ("https://h/foo-1.0.tar.gz", None, (), ()),
+        (f"https://h/foo-1.0.tar.gz#sha256={H64.upper()}", None, (H64,), ()),
+        (f"https://h/foo-1.0.tar.gz#egg=foo&sha256={H64}", "foo", (H64,), ()),
+        (f"https://h/foo-1.0.tar.gz#sha256={H64}&egg=foo", "foo", (H64,), ()),
+        # Several digests: any one of them may match, as with several --hash.
+        (f"https://h/f.zip#sha256={H64}&sha256={'f' * 64}&sha512={'e' * 128}", None, (H64, "f" * 64), ("e" * 128,)),
+        # Keys peep does not read: md5 (not allowed), subdirectory, an empty fragment.
+        ("https://h/f.zip#md5=d41d8cd98f00b204e9800998ecf8427e&subdirectory=x", None, (), ()),
+        ("https://h/f.zip#", None, (), ()),
+    ],
+)
+def test_url_fragment(url: str, egg: object, sha256: tuple, sha512: tuple) -> None:
+    assert peep.read_url_fragment(url) == (
+        egg, peep.Hashes(sha256=frozenset(sha256), sha512=frozenset(sha512))
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://h/f.zip#sha256=ABCDEF", "'ABCDEF' is not a sha256 hash (expected 64 hex digits)"),
+        (f"https://h/f.zip#sha256={'g' * 64}", f"'{'g' * 64}' is not a sha256 hash (expected 64 hex digits)"),
+        (f"https://h/f.zip#sha256={H64}0", "is not a sha256 hash (expected 64 hex digits)"),
+        (f"https://h/f.zip#sha512={H64}", "is not a sha512 hash (expected 128 hex digits)"),
+        (f"https://h/f.zip#sha256={H64}&sha256=x", "'x' is not a sha256 hash"),
+        (f"https://h/f.zip#egg=foo==1.0&sha256={H64}", "'#egg=foo==1.0' is not a project name"),
+    ],
+)
+def test_url_fragment_refused(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        peep.read_url_fragment(url)
+
+
+def test_a_link_with_a_malformed_hash_claims_nothing() -> None:
+    html = f'<a href="foo-1.0.tar.gz#sha256=ABCDEF">a</a><a href="foo-2.0.tar.gz#egg=x==1&sha256={H64}">b</a>'
+    links = peep.parse_html_links(html, "https://index.example/simple/foo/")
+    assert [link.hashes for link in links] == [(), ()]
 
 
 def test_json_links() -> None:
