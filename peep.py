@@ -824,15 +824,44 @@ def _fragment_hashes(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
         raise RequirementsFileError(origin, str(exc)) from exc
 
 
-def _name_from_archive(filename: str) -> Optional[Tuple[str, Optional[Version]]]:
-    """Return (name, version) from a wheel's or sdist's file name, if it parses."""
+@dataclass(frozen=True)
+class ArchiveName:
+    """What a wheel's or an sdist's file name says of the archive."""
+
+    name: str  # canonical
+    version: Version
+    is_wheel: bool
+    build: Tuple[object, ...] = ()
+    tags: FrozenSet[Tag] = frozenset()
+
+
+@functools.lru_cache(maxsize=4096)  # an index page's links are parsed to filter, then to use
+def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
+    """Return what a wheel's or an sdist's file name says, or None if it does not parse.
+
+    packaging parses a wheel's name, and an sdist's (".tar.gz" or ".zip",
+    as PEP 625 has them) when no ``project`` is given. Given the project a
+    requirement names, an sdist of any ending pip reads is split as pip's
+    finder splits it: after the project's name, so that a legacy version
+    with a "-" in it ("foo-1.0-2.tar.gz") still reads as that version.
+    """
     try:
         if filename.endswith(WHEEL_EXTENSION):
-            name, version, _, _ = parse_wheel_filename(filename)
-            return str(name), version
-        if filename.endswith((".tar.gz", ".zip")):
+            name, version, build, tags = parse_wheel_filename(filename)
+            return ArchiveName(name=str(name), version=version, is_wheel=True,
+                               build=tuple(build), tags=frozenset(tags))  # fmt: skip
+        if project is None:
+            if not filename.endswith((".tar.gz", ".zip")):
+                return None
             name, version = parse_sdist_filename(filename)
-            return str(name), version
+            return ArchiveName(name=str(name), version=version, is_wheel=False)
+        key = canonicalize_name(project)
+        lowered = filename.lower()
+        ending = next((ext for ext in SDIST_EXTENSIONS if lowered.endswith(ext)), None)
+        stem = filename[: -len(ending)] if ending else ""
+        for index, char in enumerate(stem):
+            if char == "-" and canonicalize_name(stem[:index]) == key:
+                return ArchiveName(name=key, version=Version(stem[index + 1 :]), is_wheel=False)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
     return None
@@ -900,14 +929,14 @@ def _wheel_project(
     in "NAME @ URL" or "#egg=" would have peep check one project's hashes
     and find another's files: a way to slip one project in as another.
     """
-    parsed = _name_from_archive(filename)
+    parsed = parse_archive_name(filename)
     if parsed is None:
         raise RequirementsFileError(
             origin,
             f"{filename!r} is not a valid wheel file name "
             "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)",
         )
-    wheel_name = parsed[0]
+    wheel_name = parsed.name
     for name in claimed:
         if name is not None and canonicalize_name(name) != canonicalize_name(wheel_name):
             raise RequirementsFileError(
@@ -963,12 +992,12 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
             f"({os.path.abspath(path)})",
         )
     if is_archive_name(path):
-        parsed = _name_from_archive(os.path.basename(path))
+        parsed = parse_archive_name(os.path.basename(path))
         return _link_requirement(
             text,
             _path_to_url(path),
             origin,
-            name=parsed[0] if parsed else None,
+            name=parsed.name if parsed else None,
             extras=extras,
             marker=marker,
         )
@@ -2250,56 +2279,21 @@ def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
     if not is_archive_name(filename):
         return None
     key = canonicalize_name(project)
-    if filename.endswith(WHEEL_EXTENSION):
-        try:
-            name, version, build, tags = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            return None
-        if name != key:
-            return None
-        return _link_candidate(link, filename, key, version, tags=frozenset(tags),
-                               build=tuple(build))  # fmt: skip
-    sdist_version = _sdist_version(filename, key)
-    if sdist_version is None:
+    parsed = parse_archive_name(filename, key)
+    if parsed is None or parsed.name != key:
         return None
-    return _link_candidate(link, filename, key, sdist_version)
-
-
-def _link_candidate(
-    link: Link,
-    filename: str,
-    name: str,
-    version: Version,
-    *,
-    tags: FrozenSet[Tag] = frozenset(),
-    build: Tuple[object, ...] = (),
-) -> Candidate:
     return Candidate(
         filename=filename,
         url=link.url,
-        name=name,
-        version=version,
-        is_wheel=filename.endswith(WHEEL_EXTENSION),
-        tags=tags,
-        build=build,
+        name=key,
+        version=parsed.version,
+        is_wheel=parsed.is_wheel,
+        tags=parsed.tags,
+        build=parsed.build,
         advertised=link.hashes,
         requires_python=link.requires_python,
         yanked=link.yanked,
     )
-
-
-def _sdist_version(filename: str, key: str) -> Optional[Version]:
-    """Return the version in an sdist name, matching the project name as pip does."""
-    stem = next(
-        (filename[: -len(ext)] for ext in SDIST_EXTENSIONS if filename.lower().endswith(ext)),
-        None,
-    )
-    if stem is None:
-        return None
-    for index, char in enumerate(stem):
-        if char == "-" and canonicalize_name(stem[:index]) == key:
-            return _parse_version(stem[index + 1 :])
-    return None
 
 
 @dataclass
@@ -3057,12 +3051,8 @@ class _MayMatch:
 
 
 def _filename_version(filename: str, key: str) -> Optional[Version]:
-    if filename.endswith(WHEEL_EXTENSION):
-        parts = filename[: -len(WHEEL_EXTENSION)].split("-")
-        if len(parts) in (5, 6) and canonicalize_name(parts[0]) == key:
-            return _parse_version(parts[1])
-        return None
-    return _sdist_version(filename, key)
+    parsed = parse_archive_name(filename, key)
+    return parsed.version if parsed is not None and parsed.name == key else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -3647,9 +3637,9 @@ def archive_name_version(
     An sdist fetched by URL may have any file name (a commit's archive, say):
     then ``project``, the name its requirement gives, is used, with no version.
     """
-    named = _name_from_archive(filename)
+    named = parse_archive_name(filename)
     if named is not None:
-        return canonicalize_name(named[0]), named[1]
+        return named.name, named.version
     stem = filename
     for extension, _ in TAR_MODES + ((".zip", ""),):
         if filename.lower().endswith(extension):
@@ -5023,10 +5013,8 @@ def archive_version(requirement: Requirement) -> Optional[Version]:
             stem = filename[: -len(ext)]
     if _COMMIT_SHA_RE.match(stem):
         return None
-    if filename.endswith(WHEEL_EXTENSION):
-        parsed = _name_from_archive(filename)
-        return parsed[1] if parsed else None
-    return _sdist_version(filename, requirement.key)
+    parsed = parse_archive_name(filename, requirement.key)
+    return parsed.version if parsed else None
 
 
 def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Optional[str]:
@@ -5493,7 +5481,7 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     failures: List[Failure] = []
     staged: Dict[str, str] = {}
     for item in verified:
-        if item.requirement.url is not None and not _name_from_archive(item.filename):
+        if item.requirement.url is not None and not parse_archive_name(item.filename):
             continue  # installed by path; its name means nothing to pip's finder
         if item.filename in staged:
             if staged[item.filename] != item.sha256:
@@ -6516,9 +6504,9 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
 
 
 def _lock_file_version(source: Any) -> str:
-    parsed = _name_from_archive(source.filename)
-    if parsed is not None and parsed[1] is not None:
-        return str(parsed[1])
+    parsed = parse_archive_name(source.filename)
+    if parsed is not None:
+        return str(parsed.version)
     return str(parse_sdist_filename(source.filename)[1])
 
 

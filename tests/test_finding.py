@@ -125,6 +125,29 @@ def test_a_link_with_a_malformed_hash_claims_nothing() -> None:
     assert [link.hashes for link in links] == [(), ()]
 
 
+@pytest.mark.parametrize(
+    ("filename", "project", "expected"),
+    [
+        ("Foo_Bar-1.0-py3-none-any.whl", None, ("foo-bar", "1.0", True)),
+        ("Foo_Bar-1.0-py3-none-any.whl", "other", ("foo-bar", "1.0", True)),  # a wheel names itself
+        ("foo-1.0-1-py3-none-any.whl", None, ("foo", "1.0", True)),
+        ("foo-1.0-py3-none.whl", None, None),
+        ("foo-1.0.tar.gz", None, ("foo", "1.0", False)),
+        ("foo-1.0.zip", None, ("foo", "1.0", False)),
+        ("foo-1.0.tar.bz2", None, None),  # packaging reads only the PEP 625 endings
+        ("foo-1.0.tar.bz2", "foo", ("foo", "1.0", False)),
+        ("foo-bar-1.0-2.tar.gz", "Foo.Bar", ("foo-bar", "1.0.post2", False)),  # split after the project
+        ("foo-bar-1.0.tar.gz", "foo", None),
+        ("foo-1.0.TAR.GZ", "foo", ("foo", "1.0", False)),
+        ("foo-latest.tar.gz", "foo", None),
+        ("foo-1.0.exe", "foo", None),
+    ],
+)
+def test_parse_archive_name(filename: str, project: Optional[str], expected: Optional[tuple]) -> None:
+    parsed = peep.parse_archive_name(filename, project)
+    assert (parsed and (parsed.name, str(parsed.version), parsed.is_wheel)) == expected
+
+
 def test_json_links() -> None:
     document = {
         "meta": {"api-version": "1.0"},
