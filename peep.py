@@ -687,7 +687,8 @@ class FinderOption:
 
     flags: Tuple[str, ...]
     setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
-    kind: str  # "value" (last wins), "list" (each adds), "names" (projects, comma-separated), "flag"
+    # "value" (last wins), "list" (each adds), "names" (projects, comma-separated) or "flag"
+    kind: str
     metavar: Optional[str]  # None for a flag
     help: str
     config: Tuple[str, ...] = ()  # the configuration keys read (also as PIP_* variables)
@@ -1122,6 +1123,39 @@ def _identity(location: str) -> str:
     return location if _is_url(location) else os.path.realpath(location)
 
 
+def _read_nested_file(
+    location: str,
+    reader: Callable[[str], bytes],
+    chain: Tuple[Tuple[str, str], ...],
+    included_at: Optional[Origin],
+) -> bytes:
+    """Read a requirements file, refusing one nested too deep or in a cycle."""
+    if len(chain) >= MAX_NESTING:
+        raise RequirementsFileError(
+            included_at or location,
+            f"requirements files are nested more than {MAX_NESTING} deep here",
+        )
+    if "\x00" in location:
+        raise RequirementsFileError(
+            included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
+        )
+    identity = _identity(location)
+    for previous_identity, previous_location in chain:
+        if previous_identity == identity:
+            raise RequirementsFileError(
+                included_at or location,
+                f"{location} is included again while it is being read "
+                f"(a cycle through {previous_location})",
+            )
+    try:
+        return reader(location)
+    except (OSError, ValueError, PeepError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise RequirementsFileError(
+            included_at or location, f"Could not open requirements file {location!r}: {reason}"
+        ) from exc
+
+
 def parse_requirements_file(
     location: str,
     *,
@@ -1140,31 +1174,8 @@ def parse_requirements_file(
     """
     environ = os.environ if environ is None else environ
     warn = warn or _warn_on_stderr
-    if len(_chain) >= MAX_NESTING:
-        raise RequirementsFileError(
-            _included_at or location,
-            f"requirements files are nested more than {MAX_NESTING} deep here",
-        )
-    if "\x00" in location:
-        raise RequirementsFileError(
-            _included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
-        )
-    identity = _identity(location)
-    for previous_identity, previous_location in _chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(
-                _included_at or location,
-                f"{location} is included again while it is being read "
-                f"(a cycle through {previous_location})",
-            )
-    try:
-        data = reader(location)
-    except (OSError, ValueError, PeepError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise RequirementsFileError(
-            _included_at or location, f"Could not open requirements file {location!r}: {reason}"
-        ) from exc
-    chain = _chain + ((identity, location),)
+    data = _read_nested_file(location, reader, _chain, _included_at)
+    chain = _chain + ((_identity(location), location),)
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         warn(warning)
@@ -6136,7 +6147,9 @@ def format_hash_line(algorithm: str, hexdigest: str, style: str) -> str:
 
 def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     """Add peep's finder and network options (as ``peep install`` takes them)."""
-    group = parser.add_argument_group("finder and network options (peep's own: pip never reaches an index)")
+    group = parser.add_argument_group(
+        "finder and network options (peep's own: pip never reaches an index)"
+    )
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
         group.add_argument(
@@ -6321,16 +6334,18 @@ def hash_release(
     return status
 
 
-def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Print a hash line for each archive, or a block for each pinned release."""
+def hash_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep hash``'s command line."""
     parser = _ArgumentParser(
         prog="peep hash",
         description="Print a hash line for each FILE, to paste above its requirement; or, "
         "for NAME==VERSION, download every file of that release from the index and print "
         "one block to paste.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION")
-    parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256")
+    parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION",
+                        help="an archive to hash, or a pinned release to download and hash")
+    parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
+                        help="the digest to print (default sha256; others need --format pip)")
     parser.add_argument(
         "--format",
         choices=("peep", "pip"),
@@ -6357,7 +6372,12 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_finder_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Print a hash line for each archive, or a block for each pinned release."""
+    args = hash_argument_parser().parse_args(argv)
     if args.format == "peep" and args.algorithm != "sha256":
         raise UsageError(
             f"peep hash: peep's comment format holds sha256 only; "
@@ -6672,15 +6692,14 @@ def requirements_to_lock(
     return format_lock([r for r in results if not isinstance(r, str)])
 
 
-def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Print (or rewrite) requirements files with peep's hash comments as pip options."""
-    parser = _ArgumentParser(
-        prog="peep port",
-        description="Print each file with its '# sha256:' comments rewritten as "
-        "pip's --hash options. Nested -r/-c files are not rewritten: each is "
-        "named on stderr if it needs porting too.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+def port_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep port``'s command line."""
+    parser = _ArgumentParser(prog="peep port", description="Print each file with its "
+                             "'# sha256:' comments rewritten as pip's --hash options. Nested "
+                             "-r/-c files are not rewritten: each is named on stderr if it "
+                             "needs porting too.")  # fmt: skip
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="a requirements file, or one PEP 751 lock file, to port")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--write", action="store_true", help="rewrite each FILE in place, keeping FILE.bak"
@@ -6692,7 +6711,12 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                         help="pylock: write the requirements files as one PEP 751 lock file")
     parser.add_argument("-o", "--output", metavar="FILE", help="with --to pylock: write FILE")
     add_finder_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Print (or rewrite) requirements files with peep's hash comments as pip options."""
+    args = port_argument_parser().parse_args(argv)
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, out, err)
     for index, path in enumerate(args.files):
@@ -7120,8 +7144,8 @@ def check_environment(
     return (errors + unlisted, []) if strict else (errors, unlisted)
 
 
-def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Report, without installing anything, how an environment differs from its files."""
+def check_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep check``'s command line."""
     parser = _ArgumentParser(
         prog="peep check",
         description="Check an installed environment against requirements files: "
@@ -7129,8 +7153,11 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         "changed since installation, .pyc files that are not their source's "
         "compilation, and code that no RECORD lists. Installs nothing.",
     )
-    parser.add_argument("-r", "--requirement", action="append", required=True, dest="files")
-    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints")
+    parser.add_argument("-r", "--requirement", action="append", required=True, dest="files",
+                        metavar="FILE", help="a requirements file or PEP 751 lock file to "
+                        "check against (repeatable; at least one)")
+    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints",
+                        metavar="FILE", help="a constraints file (repeatable)")
     location = parser.add_mutually_exclusive_group()
     location.add_argument("-t", "--target", metavar="DIR", help="check a pip --target directory")
     location.add_argument("--path", metavar="DIR", help="check the distributions in DIR")
@@ -7141,7 +7168,12 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         "site-packages that no RECORD lists, an error",
     )
     add_lock_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Report, without installing anything, how an environment differs from its files."""
+    args = check_argument_parser().parse_args(argv)
     records: List[Requirement] = []
     sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
     for path, is_constraint in sources:
@@ -7233,6 +7265,7 @@ Usage:
   peep port pylock.toml  print a PEP 751 lock file as a hashed requirements file;
                          --to pylock FILE... writes requirements files as a lock file
   peep --version         print peep's and pip's versions
+  peep [COMMAND] --help  print this help, or every option of a command
 
 Every other command and option is pip's: peep hands it to pip unchanged.
 """
