@@ -751,6 +751,8 @@ FINDER_OPTIONS = (
 )  # fmt: skip
 
 
+_FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+
 # Options only a requirements file takes: (flags, takes a value, allowed on
 # a requirement's own line). The finder options come from FINDER_OPTIONS.
 _FILE_ONLY_OPTIONS = (
@@ -1329,28 +1331,25 @@ class FinderSettings:
 
     def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Return the settings after one option, applied the way pip applies it."""
+        option = _FINDER_OPTION_NAMED.get(name)
+        if option is None or option.network:
+            return self  # --require-hashes is always on; --use-feature is pip's business
         text = value if isinstance(value, str) else ""
-        if name == "index-url" and not text:
-            return self  # pip ignores an empty --index-url= and keeps the extra indexes
         if name == "index-url":
-            return dataclasses.replace(self, index_url=text, extra_index_urls=())
-        if name == "extra-index-url":
-            return dataclasses.replace(self, extra_index_urls=self.extra_index_urls + (text,))
-        if name == "no-index":
-            return dataclasses.replace(self, no_index=True)
-        if name == "find-links":
-            return dataclasses.replace(self, find_links=self.find_links + (text,))
-        if name == "trusted-host":
-            return dataclasses.replace(self, trusted_hosts=self.trusted_hosts | {text})
-        if name == "pre":
-            return dataclasses.replace(self, pre=True)
-        if name == "prefer-binary":
-            return dataclasses.replace(self, prefer_binary=True)
+            # pip ignores an empty --index-url= and keeps the extra indexes.
+            return dataclasses.replace(self, index_url=text, extra_index_urls=()) if text else self
         if name in ("no-binary", "only-binary"):
             return self._with_format_control(name, text)
-        if name in ("all-releases", "only-final"):
+        if option.kind == "names":
             return self._with_release_control(name, text)
-        return self  # --require-hashes is always on; --use-feature is pip's business
+        setting: Any = getattr(self, option.setting)
+        if option.kind == "flag":
+            setting = True
+        elif isinstance(setting, frozenset):
+            setting = setting | {text}
+        else:
+            setting = setting + (text,)
+        return dataclasses.replace(self, **{option.setting: setting})
 
     def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Apply a finder option from the command line, on top of pip's configuration.

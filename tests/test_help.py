@@ -143,6 +143,11 @@ def test_each_configuration_key_changes_its_setting(option: peep.FinderOption) -
             assert getattr(finder, option.setting) != getattr(default[0], option.setting), key
 
 
+def test_only_pip_26_release_options_are_not_read_from_configuration() -> None:
+    unread = {option.name for option in peep.FINDER_OPTIONS if not option.config}
+    assert unread == {"all-releases", "only-final"}
+
+
 def test_unknown_configuration_keys_are_ignored() -> None:
     config = {"global.no-such-key": "1", "install.all-releases": ":all:", "global.hash": "x"}
     assert peep.settings_from_configuration(config, {}) == peep.settings_from_configuration({}, {})
