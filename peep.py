@@ -1751,11 +1751,11 @@ def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose what to take from a PEP 751 lock file."""
     parser.add_argument(
         "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
-        help="from a lock file, also install what extra EXTRA needs",
+        help="from a lock file, also take what extra EXTRA needs",
     )
     parser.add_argument(
         "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
-        help="from a lock file, install dependency group GROUP (instead of its default groups)",
+        help="from a lock file, take dependency group GROUP (instead of its default groups)",
     )
 
 
