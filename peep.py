@@ -676,26 +676,96 @@ class _LineOptionParser(optparse.OptionParser):
         raise _OptionError(msg or "")
 
 
-# (flags, takes a value, allowed on a requirement's own line)
-_LINE_OPTIONS = (
-    (("-i", "--index-url"), True, False),
-    (("--extra-index-url",), True, False),
-    (("--no-index",), False, False),
+@dataclass(frozen=True)
+class FinderOption:
+    """One of pip's options for finding archives or reaching indexes, as peep reads it.
+
+    One entry serves the requirements-file parser, every command line that
+    takes finder options, and pip's configuration and PIP_* variables, as
+    pip's own option objects serve both its files and its command line.
+    """
+
+    flags: Tuple[str, ...]
+    setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
+    # "value" (last wins), "list" (each adds), "names" (projects, comma-separated) or "flag"
+    kind: str
+    metavar: Optional[str]  # None for a flag
+    help: str
+    config: Tuple[str, ...] = ()  # the configuration keys read (also as PIP_* variables)
+    in_file: bool = False  # allowed on a requirements file's option line
+    network: bool = False  # a NetworkSettings value rather than a FinderSettings one
+    also_pip: bool = False  # handed to pip too, as written
+
+    @property
+    def name(self) -> str:
+        """Return the long name, without dashes, that settings and file options go by."""
+        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
+
+
+_NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
+FINDER_OPTIONS = (
+    FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
+        "the main package index (default: pip's own)", ("index-url", "index"), in_file=True),
+    FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
+        "another index, searched after the main one (repeatable)", ("extra-index-url",),
+        in_file=True),
+    FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
+        "also look for archives on this HTML page or in this directory (repeatable)",
+        ("find-links",), in_file=True),
+    FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
+        "let this host use plain HTTP or an unverified certificate (repeatable)",
+        ("trusted-host",), in_file=True),
+    FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
+        f"take no wheels of these projects ({_NAMES_HELP})", ("no-binary",), in_file=True),
+    FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
+        f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
+    FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
+        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
+    FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
+        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
+    FinderOption(("--no-index",), "no_index", "flag", None,
+        "search no index, only --find-links places", ("no-index",), in_file=True),
+    FinderOption(("--pre",), "pre", "flag", None,
+        "allow pre-releases and development releases", ("pre",), in_file=True),
+    FinderOption(("--prefer-binary",), "prefer_binary", "flag", None,
+        "prefer an older version's wheel to a newer version's sdist", ("prefer-binary",),
+        in_file=True),
+    FinderOption(("--cert",), "cert", "value", "PATH",
+        "verify HTTPS against this CA bundle", ("cert",), network=True),
+    FinderOption(("--client-cert",), "client_cert", "value", "PATH",
+        "present this client certificate (one PEM file with its key)", ("client-cert",),
+        network=True),
+    FinderOption(("--proxy",), "proxy", "value", "URL",
+        "reach indexes through this proxy ([user:password@]host:port)", ("proxy",),
+        network=True),
+    FinderOption(("--timeout", "--default-timeout"), "timeout", "value", "SECONDS",
+        "give up on a silent connection after SECONDS (default 15)",
+        ("timeout", "default-timeout"), network=True),
+    FinderOption(("--retries",), "retries", "value", "N",
+        "retry a failed request up to N times (default 5)", ("retries",), network=True),
+    FinderOption(("--cache-dir",), "cache_dir", "value", "DIR",
+        "keep verified archives in DIR (given to pip too)", ("cache-dir",), network=True,
+        also_pip=True),
+    FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
+        "use no cache (given to pip too)", ("no-cache-dir",), network=True, also_pip=True),
+)  # fmt: skip
+
+
+_FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+
+# Options only a requirements file takes: (flags, takes a value, allowed on
+# a requirement's own line). The finder options come from FINDER_OPTIONS.
+_FILE_ONLY_OPTIONS = (
     (("-c", "--constraint"), True, False),
     (("-r", "--requirement"), True, False),
     (("-e", "--editable"), True, False),
-    (("-f", "--find-links"), True, False),
-    (("--no-binary",), True, False),
-    (("--only-binary",), True, False),
-    (("--prefer-binary",), False, False),
     (("--require-hashes",), False, False),
-    (("--pre",), False, False),
-    (("--all-releases",), True, False),
-    (("--only-final",), True, False),
-    (("--trusted-host",), True, False),
     (("--use-feature",), True, False),
     (("--hash",), True, True),
     (("-C", "--config-settings"), True, True),
+)
+_LINE_OPTIONS = _FILE_ONLY_OPTIONS + tuple(
+    (option.flags, option.kind != "flag", False) for option in FINDER_OPTIONS if option.in_file
 )
 _REMOVED_OPTIONS = {
     "--install-option": "pip removed it in 23.1",
@@ -1103,6 +1173,39 @@ def _identity(location: str) -> str:
     return location if _is_url(location) else os.path.realpath(location)
 
 
+def _read_nested_file(
+    location: str,
+    reader: Callable[[str], bytes],
+    chain: Tuple[Tuple[str, str], ...],
+    included_at: Optional[Origin],
+) -> bytes:
+    """Read a requirements file, refusing one nested too deep or in a cycle."""
+    if len(chain) >= MAX_NESTING:
+        raise RequirementsFileError(
+            included_at or location,
+            f"requirements files are nested more than {MAX_NESTING} deep here",
+        )
+    if "\x00" in location:
+        raise RequirementsFileError(
+            included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
+        )
+    identity = _identity(location)
+    for previous_identity, previous_location in chain:
+        if previous_identity == identity:
+            raise RequirementsFileError(
+                included_at or location,
+                f"{location} is included again while it is being read "
+                f"(a cycle through {previous_location})",
+            )
+    try:
+        return reader(location)
+    except (OSError, ValueError, PeepError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise RequirementsFileError(
+            included_at or location, f"Could not open requirements file {location!r}: {reason}"
+        ) from exc
+
+
 def parse_requirements_file(
     location: str,
     *,
@@ -1121,31 +1224,8 @@ def parse_requirements_file(
     """
     environ = os.environ if environ is None else environ
     warn = warn or _warn_on_stderr
-    if len(_chain) >= MAX_NESTING:
-        raise RequirementsFileError(
-            _included_at or location,
-            f"requirements files are nested more than {MAX_NESTING} deep here",
-        )
-    if "\x00" in location:
-        raise RequirementsFileError(
-            _included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
-        )
-    identity = _identity(location)
-    for previous_identity, previous_location in _chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(
-                _included_at or location,
-                f"{location} is included again while it is being read "
-                f"(a cycle through {previous_location})",
-            )
-    try:
-        data = reader(location)
-    except (OSError, ValueError, PeepError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise RequirementsFileError(
-            _included_at or location, f"Could not open requirements file {location!r}: {reason}"
-        ) from exc
-    chain = _chain + ((identity, location),)
+    data = _read_nested_file(location, reader, _chain, _included_at)
+    chain = _chain + ((_identity(location), location),)
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         warn(warning)
@@ -1299,28 +1379,25 @@ class FinderSettings:
 
     def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Return the settings after one option, applied the way pip applies it."""
+        option = _FINDER_OPTION_NAMED.get(name)
+        if option is None or option.network:
+            return self  # --require-hashes is always on; --use-feature is pip's business
         text = value if isinstance(value, str) else ""
-        if name == "index-url" and not text:
-            return self  # pip ignores an empty --index-url= and keeps the extra indexes
         if name == "index-url":
-            return dataclasses.replace(self, index_url=text, extra_index_urls=())
-        if name == "extra-index-url":
-            return dataclasses.replace(self, extra_index_urls=self.extra_index_urls + (text,))
-        if name == "no-index":
-            return dataclasses.replace(self, no_index=True)
-        if name == "find-links":
-            return dataclasses.replace(self, find_links=self.find_links + (text,))
-        if name == "trusted-host":
-            return dataclasses.replace(self, trusted_hosts=self.trusted_hosts | {text})
-        if name == "pre":
-            return dataclasses.replace(self, pre=True)
-        if name == "prefer-binary":
-            return dataclasses.replace(self, prefer_binary=True)
+            # pip ignores an empty --index-url= and keeps the extra indexes.
+            return dataclasses.replace(self, index_url=text, extra_index_urls=()) if text else self
         if name in ("no-binary", "only-binary"):
             return self._with_format_control(name, text)
-        if name in ("all-releases", "only-final"):
+        if option.kind == "names":
             return self._with_release_control(name, text)
-        return self  # --require-hashes is always on; --use-feature is pip's business
+        setting: Any = getattr(self, option.setting)
+        if option.kind == "flag":
+            setting = True
+        elif isinstance(setting, frozenset):
+            setting = setting | {text}
+        else:
+            setting = setting + (text,)
+        return dataclasses.replace(self, **{option.setting: setting})
 
     def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Apply a finder option from the command line, on top of pip's configuration.
@@ -1556,10 +1633,8 @@ def default_cache_dir(environ: Mapping[str, str]) -> str:
     return os.path.join(base, "pip")
 
 
-# Config keys peep understands, with pip's aliases, and how values parse.
-_CONFIG_ALIASES = {"default-timeout": "timeout", "index": "index-url"}
-_CONFIG_LISTS = ("extra-index-url", "find-links", "trusted-host")
-_CONFIG_VALUES = ("index-url", "cert", "client-cert", "proxy", "timeout", "retries", "cache-dir")
+# Config keys peep understands (pip's aliases included), each with its option.
+_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
 
@@ -1586,33 +1661,33 @@ def settings_from_configuration(
         if section_key.split(".", 1)[0] == section and value
     ]
     for (section, key), value in ordered:
-        key = _CONFIG_ALIASES.get(key, key)
+        option = _CONFIG_KEYS.get(key)
+        if option is None:
+            continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        if key in _CONFIG_LISTS:
-            words = tuple(value.split())
-            if key == "extra-index-url":
-                finder = dataclasses.replace(finder, extra_index_urls=words)
-            elif key == "find-links":
-                finder = dataclasses.replace(finder, find_links=words)
-            else:
-                finder = dataclasses.replace(finder, trusted_hosts=frozenset(words))
-        elif key == "no-index":
-            finder = dataclasses.replace(finder, no_index=_config_bool(key, value, where))
-        elif key == "pre":
-            finder = dataclasses.replace(finder, pre=_config_bool(key, value, where))
-        elif key == "prefer-binary":
-            finder = dataclasses.replace(finder, prefer_binary=_config_bool(key, value, where))
-        elif key in ("only-binary", "no-binary"):
-            finder = finder.with_option(key, value)
-        elif key == "no-cache-dir":
+        if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
             _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
             values["cache-dir"] = None
-        elif key in _CONFIG_VALUES:
-            values[key] = value
-        # Anything else is pip's business (or unknown to pip too): ignored, as pip does.
-    if "index-url" in values:
-        finder = dataclasses.replace(finder, index_url=str(values["index-url"]))
+        elif option.network:
+            values[option.name] = value
+        else:
+            finder = _configured(finder, option, value, where)
     return finder, _network_settings(values)
+
+
+def _configured(
+    finder: FinderSettings, option: FinderOption, value: str, where: str
+) -> FinderSettings:
+    """Apply one finder setting from pip's configuration, where lists replace lists."""
+    if option.kind == "names":
+        return finder.with_option(option.name, value)
+    setting: Any = value
+    if option.kind == "flag":
+        setting = _config_bool(option.name, value, where)
+    elif option.kind == "list":
+        kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
+        setting = kind(value.split())
+    return dataclasses.replace(finder, **{option.setting: setting})
 
 
 def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
@@ -1635,18 +1710,16 @@ def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
     )
 
 
-def _collect_pip_option(
-    namespace: argparse.Namespace, option_string: Optional[str], values: object
-) -> None:
-    collected = list(getattr(namespace, "pip_options", None) or [])
-    collected.append(str(option_string))
-    if isinstance(values, str):
-        collected.append(values)
-    namespace.pip_options = collected
+class _Collect(argparse.Action):
+    """Collect an option in order: for peep's finder or network settings, or for pip.
 
+    ``into`` names the lists it joins: "finder_options" and "network_options"
+    take ``(name, value)`` pairs; "pip_options" takes the words as written.
+    """
 
-class _PassThrough(argparse.Action):
-    """Collect an option, as written, for pip's install command."""
+    def __init__(self, *args: Any, into: Tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.into = into
 
     def __call__(
         self,
@@ -1655,69 +1728,56 @@ class _PassThrough(argparse.Action):
         values: Union[str, Sequence[object], None],
         option_string: Optional[str] = None,
     ) -> None:
-        _collect_pip_option(namespace, option_string, values)
+        for into in self.into:
+            collected = list(getattr(namespace, into, None) or [])
+            if into == "pip_options":
+                collected.append(str(option_string))
+                collected += [values] if isinstance(values, str) else []
+            else:
+                collected.append((self.dest, values if isinstance(values, str) else True))
+            setattr(namespace, into, collected)
 
 
-class _NetworkOption(argparse.Action):
-    """Collect a network option for peep; cache options also go to pip."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Union[str, Sequence[object], None],
-        option_string: Optional[str] = None,
-    ) -> None:
-        collected = list(getattr(namespace, "network_options", None) or [])
-        collected.append((self.dest, values if isinstance(values, str) else True))
-        namespace.network_options = collected
-        if self.dest in ("cache-dir", "no-cache-dir"):
-            _collect_pip_option(namespace, option_string, values)
-
-
-class _FinderOption(argparse.Action):
-    """Collect a finder option, in order, to apply like a file option."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Union[str, Sequence[object], None],
-        option_string: Optional[str] = None,
-    ) -> None:
-        collected = list(getattr(namespace, "finder_options", None) or [])
-        collected.append((self.dest, values if isinstance(values, str) else True))
-        namespace.finder_options = collected
-
-
-# pip install's options that peep hands to pip as they are.
-_PIP_VALUE_OPTIONS = (
-    ("-t", "--target"), ("--prefix",), ("--root",), ("--src",), ("-C", "--config-settings"),
-    ("--upgrade-strategy",), ("--progress-bar",), ("--root-user-action",), ("--log",),
-    ("--report",), ("--exists-action",), ("--use-feature",), ("--use-deprecated",),
-)  # fmt: skip
-_PIP_FLAG_OPTIONS = (
-    ("-U", "--upgrade"), ("--force-reinstall",), ("-I", "--ignore-installed"),
-    ("--ignore-requires-python",), ("--no-build-isolation",), ("--use-pep517",),
-    ("--no-use-pep517",), ("--check-build-dependencies",), ("--break-system-packages",),
-    ("--user",), ("--no-compile",), ("--compile",), ("--no-warn-script-location",),
-    ("--no-warn-conflicts",), ("--no-clean",), ("--require-virtualenv",), ("--isolated",),
-    ("--no-color",), ("--no-input",), ("--disable-pip-version-check",), ("--dry-run",),
-    ("-q", "--quiet"), ("-v", "--verbose"),
-)  # fmt: skip
-_FINDER_VALUE_OPTIONS = (
-    (("-i", "--index-url"), "index-url"), (("--extra-index-url",), "extra-index-url"),
-    (("-f", "--find-links"), "find-links"), (("--trusted-host",), "trusted-host"),
-    (("--no-binary",), "no-binary"), (("--only-binary",), "only-binary"),
-    (("--all-releases",), "all-releases"), (("--only-final",), "only-final"),
-)  # fmt: skip
-_FINDER_FLAG_OPTIONS = (
-    (("--no-index",), "no-index"), (("--pre",), "pre"), (("--prefer-binary",), "prefer-binary"),
-)  # fmt: skip
-_NETWORK_VALUE_OPTIONS = (
-    (("--cert",), "cert"), (("--client-cert",), "client-cert"), (("--proxy",), "proxy"),
-    (("--timeout", "--default-timeout"), "timeout"), (("--retries",), "retries"),
-    (("--cache-dir",), "cache-dir"),
+# pip install's options that peep hands to pip as they are:
+# (flags, metavar, or None for a flag, and what the option does in pip).
+_PIP_OPTIONS: Tuple[Tuple[Tuple[str, ...], Optional[str], str], ...] = (
+    (("-t", "--target"), "DIR", "install into DIR"),
+    (("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
+    (("--root",), "DIR", "install relative to this root directory"),
+    (("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
+    (("-C", "--config-settings"), "KEY=VALUE",
+        "a setting for every sdist's build backend (peep's builds take it; repeatable)"),
+    (("--upgrade-strategy",), "STRATEGY", "pip's upgrade strategy (eager, only-if-needed)"),
+    (("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
+    (("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
+    (("--log",), "PATH", "append pip's verbose log to PATH"),
+    (("--report",), "PATH", "write pip's JSON installation report to PATH"),
+    (("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
+    (("--use-feature",), "FEATURE", "turn on an experimental pip feature"),
+    (("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour"),
+    (("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
+    (("--force-reinstall",), None, "reinstall even what is already up to date"),
+    (("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
+    (("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
+    (("--no-build-isolation",), None, argparse.SUPPRESS),  # refused, with the reason
+    (("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
+    (("--no-use-pep517",), None, argparse.SUPPRESS),  # refused, with the reason
+    (("--check-build-dependencies",), None, "have pip check build dependencies"),
+    (("--break-system-packages",), None, "let pip change an externally managed Python"),
+    (("--user",), None, "install into your user site-packages"),
+    (("--no-compile",), None, "byte-compile nothing"),
+    (("--compile",), None, "byte-compile what is installed (the default)"),
+    (("--no-warn-script-location",), None, "no warning for scripts installed outside PATH"),
+    (("--no-warn-conflicts",), None, "no warning about broken dependencies"),
+    (("--no-clean",), None, "keep pip's temporary build directories"),
+    (("--require-virtualenv",), None, "have pip refuse to run outside a virtual environment"),
+    (("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
+    (("--no-color",), None, "no colours in pip's output"),
+    (("--no-input",), None, "have pip never prompt"),
+    (("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
+    (("--dry-run",), None, "verify everything, then have pip install nothing"),
+    (("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)"),
+    (("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)"),
 )  # fmt: skip
 # Options that would have pip choose files for another interpreter or
 # resolve again; peep chooses and verifies the files itself.
@@ -1739,12 +1799,21 @@ def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose what to take from a PEP 751 lock file."""
     parser.add_argument(
         "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
-        help="from a lock file, also install what extra EXTRA needs",
+        help="from a lock file, also take what extra EXTRA needs",
     )
     parser.add_argument(
         "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
-        help="from a lock file, install dependency group GROUP (instead of its default groups)",
+        help="from a lock file, take dependency group GROUP (instead of its default groups)",
     )
+
+
+def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the pip install options that peep hands to pip as they are."""
+    group = parser.add_argument_group("pip install options (given to pip as written)")
+    for flags, metavar, help_text in _PIP_OPTIONS:
+        group.add_argument(*flags, action=_Collect, into=("pip_options",), metavar=metavar,
+                           nargs=None if metavar else 0, dest=f"_{flags[-1]}", default=None,
+                           help=help_text)  # fmt: skip
 
 
 def install_argument_parser() -> argparse.ArgumentParser:
@@ -1756,10 +1825,16 @@ def install_argument_parser() -> argparse.ArgumentParser:
         epilog="Other pip install options (--target, --prefix, --user, --upgrade, -q, -v, ...) "
         "are passed to pip. Finder options are peep's: pip itself never reaches an index.",
     )
-    parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT")
-    parser.add_argument("-r", "--requirement", action="append", default=[], dest="files")
-    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints")
-    parser.add_argument("-e", "--editable", action="append", default=[], dest="editables")
+    parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
+                        help="a requirement to install, written as in a requirements file")
+    parser.add_argument("-r", "--requirement", action="append", default=[], dest="files",
+                        metavar="FILE", help="a requirements file or PEP 751 lock file "
+                        "(repeatable)")
+    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints",
+                        metavar="FILE", help="a constraints file (repeatable)")
+    parser.add_argument("-e", "--editable", action="append", default=[], dest="editables",
+                        metavar="PATH|URL", help="refused: an editable install has no archive "
+                        "to hash")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
     parser.add_argument("--no-deps", action="store_true", help="always on in peep")
     parser.add_argument(
@@ -1783,12 +1858,7 @@ def install_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
     add_lock_arguments(parser)
     add_finder_arguments(parser)
-    for flags in _PIP_VALUE_OPTIONS:
-        parser.add_argument(*flags, action=_PassThrough, dest=f"_{flags[-1]}", default=None)
-    for flags in _PIP_FLAG_OPTIONS:
-        parser.add_argument(
-            *flags, action=_PassThrough, nargs=0, dest=f"_{flags[-1]}", default=None
-        )
+    add_pip_arguments(parser)
     for flag in _REFUSED_INSTALL_OPTIONS:
         parser.add_argument(flag, dest=f"_refused{flag}", default=None, help=argparse.SUPPRESS)
     return parser
@@ -6124,15 +6194,21 @@ def format_hash_line(algorithm: str, hexdigest: str, style: str) -> str:
 
 def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     """Add peep's finder and network options (as ``peep install`` takes them)."""
-    for flags, dest in _FINDER_VALUE_OPTIONS:
-        parser.add_argument(*flags, action=_FinderOption, dest=dest, default=None)
-    for flags, dest in _FINDER_FLAG_OPTIONS:
-        parser.add_argument(*flags, action=_FinderOption, dest=dest, nargs=0, default=None)
-    for flags, dest in _NETWORK_VALUE_OPTIONS:
-        parser.add_argument(*flags, action=_NetworkOption, dest=dest, default=None)
-    parser.add_argument(
-        "--no-cache-dir", action=_NetworkOption, dest="no-cache-dir", nargs=0, default=None
+    group = parser.add_argument_group(
+        "finder and network options (peep's own: pip never reaches an index)"
     )
+    for option in FINDER_OPTIONS:
+        into = ("network_options",) if option.network else ("finder_options",)
+        group.add_argument(
+            *option.flags,
+            action=_Collect,
+            into=into + (("pip_options",) if option.also_pip else ()),
+            dest=option.name,
+            metavar=option.metavar,
+            nargs=0 if option.kind == "flag" else None,
+            default=None,
+            help=option.help,
+        )
 
 
 def settings_from_arguments(
@@ -6305,16 +6381,18 @@ def hash_release(
     return status
 
 
-def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Print a hash line for each archive, or a block for each pinned release."""
+def hash_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep hash``'s command line."""
     parser = _ArgumentParser(
         prog="peep hash",
         description="Print a hash line for each FILE, to paste above its requirement; or, "
         "for NAME==VERSION, download every file of that release from the index and print "
         "one block to paste.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION")
-    parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256")
+    parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION",
+                        help="an archive to hash, or a pinned release to download and hash")
+    parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
+                        help="the digest to print (default sha256; others need --format pip)")
     parser.add_argument(
         "--format",
         choices=("peep", "pip"),
@@ -6341,7 +6419,12 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_finder_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Print a hash line for each archive, or a block for each pinned release."""
+    args = hash_argument_parser().parse_args(argv)
     if args.format == "peep" and args.algorithm != "sha256":
         raise UsageError(
             f"peep hash: peep's comment format holds sha256 only; "
@@ -6657,15 +6740,14 @@ def requirements_to_lock(
     return format_lock([r for r in results if not isinstance(r, str)])
 
 
-def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Print (or rewrite) requirements files with peep's hash comments as pip options."""
-    parser = _ArgumentParser(
-        prog="peep port",
-        description="Print each file with its '# sha256:' comments rewritten as "
-        "pip's --hash options. Nested -r/-c files are not rewritten: each is "
-        "named on stderr if it needs porting too.",
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+def port_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep port``'s command line."""
+    parser = _ArgumentParser(prog="peep port", description="Print each file with its "
+                             "'# sha256:' comments rewritten as pip's --hash options. Nested "
+                             "-r/-c files are not rewritten: each is named on stderr if it "
+                             "needs porting too.")  # fmt: skip
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="a requirements file, or one PEP 751 lock file, to port")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--write", action="store_true", help="rewrite each FILE in place, keeping FILE.bak"
@@ -6677,7 +6759,12 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                         help="pylock: write the requirements files as one PEP 751 lock file")
     parser.add_argument("-o", "--output", metavar="FILE", help="with --to pylock: write FILE")
     add_finder_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Print (or rewrite) requirements files with peep's hash comments as pip options."""
+    args = port_argument_parser().parse_args(argv)
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, out, err)
     reader = requirements_reader(lambda: make_transport(*settings_from_arguments(args, os.environ)))
@@ -7107,8 +7194,8 @@ def check_environment(
     return (errors + unlisted, []) if strict else (errors, unlisted)
 
 
-def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Report, without installing anything, how an environment differs from its files."""
+def check_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep check``'s command line."""
     parser = _ArgumentParser(
         prog="peep check",
         description="Check an installed environment against requirements files: "
@@ -7116,8 +7203,11 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         "changed since installation, .pyc files that are not their source's "
         "compilation, and code that no RECORD lists. Installs nothing.",
     )
-    parser.add_argument("-r", "--requirement", action="append", required=True, dest="files")
-    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints")
+    parser.add_argument("-r", "--requirement", action="append", required=True, dest="files",
+                        metavar="FILE", help="a requirements file or PEP 751 lock file to "
+                        "check against (repeatable; at least one)")
+    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints",
+                        metavar="FILE", help="a constraints file (repeatable)")
     location = parser.add_mutually_exclusive_group()
     location.add_argument("-t", "--target", metavar="DIR", help="check a pip --target directory")
     location.add_argument("--path", metavar="DIR", help="check the distributions in DIR")
@@ -7128,7 +7218,12 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         "site-packages that no RECORD lists, an error",
     )
     add_lock_arguments(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Report, without installing anything, how an environment differs from its files."""
+    args = check_argument_parser().parse_args(argv)
     records: List[Requirement] = []
     sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
     for path, is_constraint in sources:
@@ -7220,6 +7315,7 @@ Usage:
   peep port pylock.toml  print a PEP 751 lock file as a hashed requirements file;
                          --to pylock FILE... writes requirements files as a lock file
   peep --version         print peep's and pip's versions
+  peep [COMMAND] --help  print this help, or every option of a command
 
 Every other command and option is pip's: peep hands it to pip unchanged.
 """
