@@ -3695,25 +3695,35 @@ def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str)
 
 
 def read_archive(
-    path: str, filename: str, *, project: Optional[str] = None, extract_to: Optional[str] = None
+    path: str,
+    filename: str,
+    *,
+    project: Optional[str] = None,
+    extract_to: Optional[str] = None,
+    read_before: Optional[ArchiveFacts] = None,
 ) -> ArchiveFacts:
     """Read a verified archive strictly; optionally extract exactly what was read.
 
     Raises ArchiveError, naming the archive and the reason, for anything that
-    two tools could read differently.
+    two tools could read differently. ``read_before`` is what reading these
+    same bytes returned already: the files peep reads itself (pyproject.toml,
+    PKG-INFO, METADATA) are then not read again, and it is what is returned.
     """
+    collect = read_before is None
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
     if wheel or lowered.endswith(".zip"):
         _refuse_second_format(path, filename, "a tar archive", _opens_as_tar)
-        facts = _read_zip(path, filename, wheel, name, version, extract_to)
+        facts = _read_zip(path, filename, wheel, name, version, extract_to, collect)
     else:
         mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
         if mode is None:
             raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
         _refuse_second_format(path, filename, "a zip archive", _opens_as_zip)
-        facts = _read_tar(path, filename, mode, name, version, extract_to)
+        facts = _read_tar(path, filename, mode, name, version, extract_to, collect)
+    if read_before is not None:
+        return read_before
     _check_metadata(facts, filename)
     return facts
 
@@ -3741,6 +3751,75 @@ def _opens_as_tar(path: str) -> bool:
         return False
 
 
+class _TarReading:
+    """What reading a tar's members has found so far, and where it extracted them."""
+
+    def __init__(self, filename: str, extract_to: Optional[str], collect: bool) -> None:
+        self.filename = filename
+        self.extract_to = extract_to
+        self.collect = collect  # whether to keep the files peep reads itself
+        self.tree = _Tree(filename, single_top=True)
+        self.found: Dict[str, bytes] = {}
+        self.written: Dict[str, str] = {}  # casefolded member path -> where it was extracted
+        self.symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
+
+    def add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        """Take in one member: a directory, a link or a regular file, and nothing else."""
+        member_path = _member_path(member.name, self.filename)
+        if member.isdir():
+            self.tree.add(member_path, "dir")
+            if self.extract_to:
+                os.makedirs(os.path.join(self.extract_to, member_path), exist_ok=True)
+        elif member.issym() or member.islnk():
+            self._add_link(member, member_path)
+        elif member.isreg():
+            self._add_file(archive, member, member_path)
+        else:
+            raise ArchiveError(
+                f"{self.filename}: member {member.name!r} is not a file, directory or link"
+            )
+
+    def _add_link(self, member: tarfile.TarInfo, member_path: str) -> None:
+        tree = self.tree
+        if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
+        tree.add(member_path, "link" if member.issym() else "file")
+        target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
+        if member.issym():
+            self.symlinks.append((member_path, target, member.linkname))
+        elif self.extract_to:
+            self.written[member_path.casefold()] = _extract_copy(
+                self.extract_to, member_path, self.written[target.casefold()]
+            )
+
+    def _add_file(
+        self, archive: tarfile.TarFile, member: tarfile.TarInfo, member_path: str
+    ) -> None:
+        self.tree.add(member_path, "file")
+        wanted = _wanted_member(member_path, self.tree.top or "") if self.collect else None
+        if wanted or self.extract_to:
+            stream = archive.extractfile(member)
+            assert stream is not None  # a regular file always has data
+            if wanted:
+                self.found[wanted] = _small_member(stream.read, member.size, self.filename, wanted)
+                stream.seek(0)
+            if self.extract_to:
+                self.written[member_path.casefold()] = _extract_file(
+                    self.extract_to, member_path, stream, member.mode
+                )
+
+    def resolve_symlinks(self) -> None:
+        """Refuse a symbolic link to anything but a file; extract the rest as copies."""
+        for member_path, target, written_as in self.symlinks:
+            if self.tree.kinds.get(target.casefold()) != "file":
+                raise ArchiveError(
+                    f"{self.filename}: link {member_path!r} points at {written_as!r}, "
+                    "which is not a file of the archive"
+                )
+            if self.extract_to:
+                _extract_copy(self.extract_to, member_path, self.written[target.casefold()])
+
+
 def _read_tar(
     path: str,
     filename: str,
@@ -3748,62 +3827,25 @@ def _read_tar(
     name: str,
     version: Optional[Version],
     extract_to: Optional[str],
+    collect: bool,
 ) -> ArchiveFacts:
-    tree = _Tree(filename, single_top=True)
-    found: Dict[str, bytes] = {}
-    written: Dict[str, str] = {}  # casefolded member path -> where it was extracted
-    symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
+    reading = _TarReading(filename, extract_to, collect)
     try:
         with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
             for member in archive:
-                member_path = _member_path(member.name, filename)
-                if member.isdir():
-                    tree.add(member_path, "dir")
-                    if extract_to:
-                        os.makedirs(os.path.join(extract_to, member_path), exist_ok=True)
-                    continue
-                if member.issym() or member.islnk():
-                    if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
-                        raise ArchiveError(f"{filename}: member {member.name!r} is a link")
-                    tree.add(member_path, "link" if member.issym() else "file")
-                    target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
-                    if member.issym():
-                        symlinks.append((member_path, target, member.linkname))
-                    elif extract_to:
-                        written[member_path.casefold()] = _extract_copy(
-                            extract_to, member_path, written[target.casefold()]
-                        )
-                    continue
-                if not member.isreg():
-                    raise ArchiveError(
-                        f"{filename}: member {member.name!r} is not a file, directory or link"
-                    )
-                tree.add(member_path, "file")
-                wanted = _wanted_member(member_path, tree.top or "")
-                if wanted or extract_to:
-                    stream = archive.extractfile(member)
-                    assert stream is not None  # a regular file always has data
-                    if wanted:
-                        found[wanted] = _small_member(stream.read, member.size, filename, wanted)
-                        stream.seek(0)
-                    if extract_to:
-                        written[member_path.casefold()] = _extract_file(
-                            extract_to, member_path, stream, member.mode
-                        )
+                reading.add(archive, member)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
-    if tree.top is None:
+    if reading.tree.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
-    for member_path, target, written_as in symlinks:
-        if tree.kinds.get(target.casefold()) != "file":
-            raise ArchiveError(
-                f"{filename}: link {member_path!r} points at {written_as!r}, "
-                "which is not a file of the archive"
-            )
-        if extract_to:
-            _extract_copy(extract_to, member_path, written[target.casefold()])
+    reading.resolve_symlinks()
     return ArchiveFacts(
-        "sdist", name, version, tree.top, found.get("pyproject.toml"), found.get("PKG-INFO")
+        kind="sdist",
+        name=name,
+        version=version,
+        top=reading.tree.top,
+        pyproject=reading.found.get("pyproject.toml"),
+        metadata=reading.found.get("PKG-INFO"),
     )
 
 
@@ -3839,6 +3881,7 @@ def _read_zip(
     name: str,
     version: Optional[Version],
     extract_to: Optional[str],
+    collect: bool,
 ) -> ArchiveFacts:
     tree = _Tree(filename, single_top=not wheel)
     found: Dict[str, bytes] = {}
@@ -3855,7 +3898,7 @@ def _read_zip(
                         continue
                     tree.add(member_path, "file")
                     wanted = _wanted_zip_member(member_path, tree.top or "", wheel)
-                    if wanted:
+                    if wanted and collect:
                         found[wanted] = _small_member(
                             functools.partial(archive.read, info),
                             info.file_size, filename, member_path,
@@ -3868,13 +3911,17 @@ def _read_zip(
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
         raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
     if wheel:
-        return ArchiveFacts(
-            "wheel", name, version, "", None, _wheel_metadata_member(tree, found, filename)
-        )
+        metadata = _wheel_metadata_member(tree, found, filename) if collect else None
+        return ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     if tree.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
     return ArchiveFacts(
-        "sdist", name, version, tree.top, found.get("pyproject.toml"), found.get("PKG-INFO")
+        kind="sdist",
+        name=name,
+        version=version,
+        top=tree.top,
+        pyproject=found.get("pyproject.toml"),
+        metadata=found.get("PKG-INFO"),
     )
 
 
@@ -4657,6 +4704,7 @@ class Builder:
         output = os.path.join(workspace, "hook-output.json")
         log_path = os.path.join(workspace, "build.log")
         _remove_quietly(output)
+        backend = system.backend if system else ""
         spec = {
             "output": output,
             "no_network": self.network == "none",
@@ -4665,7 +4713,7 @@ class Builder:
                 os.path.join(source, entry) for entry in (system.backend_path if system else ())
             ],
             "source": source,
-            "backend": system.backend if system else "",
+            "backend": backend,
             "kwargs": dict(kwargs),
         }
         with open(spec_path, "w", encoding="utf-8") as stream:
@@ -4678,23 +4726,30 @@ class Builder:
         if self.echo is not None and os.path.exists(log_path):
             with open(log_path, encoding="utf-8", errors="replace") as stream:
                 self.echo(stream.read())
-        try:
-            with open(output, encoding="utf-8") as stream:
-                reply = json.load(stream)
-        except (OSError, ValueError):
-            reply = None
-        if status != 0 or not isinstance(reply, dict):
-            raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
-        if "unavailable" in reply:
-            raise BuildError(
-                "--build-network=none cannot isolate builds on this system "
-                f"({reply['unavailable']})"
-            )
-        if reply.get("missing"):
-            if hook == "get_requires_for_build_wheel":
-                return []
-            raise BuildError(f"the backend {spec['backend']!r} has no {hook} hook")
-        return reply.get("result")
+        return _hook_result(hook, backend, status, output, log_path)
+
+
+def _hook_result(
+    hook: Optional[str], backend: str, status: int, output: str, log_path: str
+) -> object:
+    """Return what a hook's run answered, or raise BuildError saying why it did not."""
+    try:
+        with open(output, encoding="utf-8") as stream:
+            reply = json.load(stream)
+    except (OSError, ValueError):
+        reply = None
+    if status != 0 or not isinstance(reply, dict):
+        raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
+    if "unavailable" in reply:
+        raise BuildError(
+            "--build-network=none cannot isolate builds on this system "
+            f"({reply['unavailable']})"
+        )
+    if reply.get("missing"):
+        if hook == "get_requires_for_build_wheel":
+            return []
+        raise BuildError(f"the backend {backend!r} has no {hook} hook")
+    return reply.get("result")
 
 
 @dataclass
@@ -4767,8 +4822,9 @@ def discover_dynamic_requirements(
     try:
         extracted = os.path.join(build.workspace, "src")
         read_archive(
-            item.path, item.filename, project=item.requirement.name, extract_to=extracted
-        )
+            item.path, item.filename, project=item.requirement.name, extract_to=extracted,
+            read_before=item.facts,
+        )  # fmt: skip
         assert item.facts is not None
         build.source = os.path.join(extracted, item.facts.top)
         for entry in build.system.backend_path:
