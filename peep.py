@@ -318,10 +318,6 @@ class Hashes:
         value = normalize_hex(algorithm, hexdigest)
         return dataclasses.replace(self, **{algorithm: self.allowed(algorithm) | {value}})
 
-    def union(self, other: Hashes) -> Hashes:
-        """Return the hashes allowed by either."""
-        return Hashes(*(self.allowed(a) | other.allowed(a) for a in HASH_ALGORITHMS))
-
     def intersection(self, other: Hashes) -> Hashes:
         """Return what both allow, where "no hashes" allows anything.
 
