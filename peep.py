@@ -3476,10 +3476,16 @@ class Conflict(Failure):
 
 
 @dataclass(frozen=True)
-class MissingBuildDependency(Failure):
+class SdistFailure(Failure):
+    """Something that stops one verified sdist from being built."""
+
+    sdist: str = ""  # its file name
+
+
+@dataclass(frozen=True)
+class MissingBuildDependency(SdistFailure):
     """An sdist's build needs something that is not among the verified files."""
 
-    sdist: str = ""
     dependency: str = ""
     source: str = ""
     suggestion: str = ""
@@ -4074,22 +4080,24 @@ class BuildSystem:
     source: str  # where the requirements came from, for messages
 
 
+def _default_build_system(source: str) -> BuildSystem:
+    """Return what pip builds with when an sdist does not say."""
+    return BuildSystem(
+        requires=DEFAULT_BUILD_REQUIRES, backend=LEGACY_BACKEND, backend_path=(), source=source
+    )
+
+
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
     if facts.pyproject is None:
-        return BuildSystem(
-            DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), "pip's default, as it has no pyproject.toml"
-        )
+        return _default_build_system("pip's default, as it has no pyproject.toml")
     try:
         document = tomllib.loads(facts.pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
     build_system = document.get("build-system")
     if build_system is None:
-        return BuildSystem(
-            DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (),
-            "pip's default, as its pyproject.toml has no [build-system]",
-        )  # fmt: skip
+        return _default_build_system("pip's default, as its pyproject.toml has no [build-system]")
     requires = build_system.get("requires") if isinstance(build_system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise ArchiveError(
@@ -4109,14 +4117,18 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
             raise ArchiveError(
                 f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
             )
-    return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
+    return BuildSystem(
+        requires=tuple(requires),
+        backend=backend,
+        backend_path=tuple(backend_path),
+        source="its pyproject.toml",
+    )
 
 
 @dataclass(frozen=True)
-class BuildRefused(Failure):
+class BuildRefused(SdistFailure):
     """An sdist that peep will not build: its build could reach unverified code."""
 
-    sdist: str = ""
     reason: str = ""
 
     order = 7
@@ -4597,10 +4609,9 @@ class BuildError(PeepError):
 
 
 @dataclass(frozen=True)
-class BuildFailed(Failure):
+class BuildFailed(SdistFailure):
     """A verified sdist whose own build failed."""
 
-    sdist: str = ""
     reason: str = ""
     log: str = ""
 
@@ -4786,7 +4797,9 @@ def plan_failures(build: PendingBuild) -> List[Failure]:
         BuildRefused(item.requirement, item.filename, reason) for reason in build.plan.refused
     ]
     failures += [
-        MissingBuildDependency(item.requirement, item.filename, text, why)
+        MissingBuildDependency(
+            requirement=item.requirement, sdist=item.filename, dependency=text, source=why
+        )
         for text, why in build.plan.missing
     ]
     return failures
@@ -4839,7 +4852,9 @@ def discover_dynamic_requirements(
     except ArchiveError as exc:
         return BuildRefused(item.requirement, item.filename, exc.reason())
     except BuildError as exc:
-        return BuildFailed(item.requirement, item.filename, str(exc), exc.log)
+        return BuildFailed(
+            requirement=item.requirement, sdist=item.filename, reason=str(exc), log=exc.log
+        )
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
         return BuildRefused(
             item.requirement, item.filename,
@@ -4865,7 +4880,9 @@ def build_wheel(
             build.workspace,
         )  # fmt: skip
     except BuildError as exc:
-        return BuildFailed(item.requirement, item.filename, str(exc), exc.log)
+        return BuildFailed(
+            requirement=item.requirement, sdist=item.filename, reason=str(exc), log=exc.log
+        )
     if (
         not isinstance(name, str)
         or os.path.basename(name) != name
@@ -4873,19 +4890,24 @@ def build_wheel(
         or not os.path.isfile(os.path.join(output, name))
     ):
         return BuildFailed(
-            item.requirement, item.filename, f"build_wheel returned {name!r}, not a wheel it made"
+            requirement=item.requirement,
+            sdist=item.filename,
+            reason=f"build_wheel returned {name!r}, not a wheel it made",
         )
     path = os.path.join(output, name)
     try:
         facts = read_archive(path, name)
     except ArchiveError as exc:
-        return BuildFailed(item.requirement, item.filename, f"it built a bad wheel: {exc}")
+        return BuildFailed(
+            requirement=item.requirement, sdist=item.filename, reason=f"it built a bad wheel: {exc}"
+        )
     assert item.facts is not None
     if facts.name != item.facts.name or item.facts.version not in (None, facts.version):
         return BuildFailed(
-            item.requirement, item.filename,
-            f"it built {name}, which is not {item.facts.name} {item.facts.version}",
-        )  # fmt: skip
+            requirement=item.requirement,
+            sdist=item.filename,
+            reason=f"it built {name}, which is not {item.facts.name} {item.facts.version}",
+        )
     sha256 = hash_file(path)["sha256"]
     return dataclasses.replace(item, path=path, filename=name, sha256=sha256, facts=facts)
 
@@ -5158,8 +5180,14 @@ class Fetcher:
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             if requirement.hashes.matches(digests):
                 self.cache.store(path, filename, digests, {})
-                return Verified(requirement, path, filename, digests["sha256"],
-                                archive_version(requirement), install)  # fmt: skip
+                return Verified(
+                    requirement=requirement,
+                    path=path,
+                    filename=filename,
+                    sha256=digests["sha256"],
+                    version=archive_version(requirement),
+                    install=install,
+                )
             mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
             if self.keep_failed:
                 keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
@@ -5167,9 +5195,10 @@ class Fetcher:
             return mismatch
         return None
 
-    def _from_cache(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verified]:
+    def _choose_cached(
+        self, requirement: Requirement
+    ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
+        """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
         entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
         if not entries:
             return None
@@ -5199,6 +5228,15 @@ class Fetcher:
                 return None
             (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
             version = chosen[0].version
+        return sha256, source, filename, version
+
+    def _from_cache(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verified]:
+        choice = self._choose_cached(requirement)
+        if choice is None:
+            return None
+        sha256, source, filename, version = choice
         destination = os.path.join(directory, safe_filename(filename))
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         stream = self.cache.open_file(source)
@@ -5215,7 +5253,14 @@ class Fetcher:
             os.remove(destination)
             return None
         self.progress.file_done(filename, os.path.getsize(destination), "cached")
-        return Verified(requirement, destination, filename, sha256, version, install)
+        return Verified(
+            requirement=requirement,
+            path=destination,
+            filename=filename,
+            sha256=sha256,
+            version=version,
+            install=install,
+        )
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
         tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
@@ -5247,7 +5292,14 @@ class Fetcher:
                 return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
-                return Verified(requirement, path, filename, digests["sha256"], version, install)
+                return Verified(
+                    requirement=requirement,
+                    path=path,
+                    filename=filename,
+                    sha256=digests["sha256"],
+                    version=version,
+                    install=install,
+                )
             mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
             if first_mismatch is None:
                 first_mismatch = mismatch
@@ -5424,7 +5476,9 @@ def omitted_dependency_failures(
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
         wanted = f"{dependency.name}{extras}{dependency.specifier}"
-        failures.append(OmittedDependency(item.requirement, wanted, needed_by, text))
+        failures.append(OmittedDependency(
+            requirement=item.requirement, dependency=wanted, needed_by=needed_by, suggestion=text
+        ))  # fmt: skip
     return failures
 
 
