@@ -318,10 +318,6 @@ class Hashes:
         value = normalize_hex(algorithm, hexdigest)
         return dataclasses.replace(self, **{algorithm: self.allowed(algorithm) | {value}})
 
-    def union(self, other: Hashes) -> Hashes:
-        """Return the hashes allowed by either."""
-        return Hashes(*(self.allowed(a) | other.allowed(a) for a in HASH_ALGORITHMS))
-
     def intersection(self, other: Hashes) -> Hashes:
         """Return what both allow, where "no hashes" allows anything.
 
@@ -3470,8 +3466,24 @@ class Failure:
     order = 99
     heading = ""
 
+    # Most kinds print the requirement's line and where it came from, then
+    # each reason indented below it: such a kind supplies only its reasons.
+    # The others say what failed in their own words, in the same frame.
     def detail(self) -> str:
         """Return this failure's lines under its kind's heading."""
+        return self.framed(f"{self.named()}:", self.reasons())
+
+    @staticmethod
+    def framed(what: str, below: Iterable[str]) -> str:
+        """Return ``what`` indented under the heading, and each line of ``below`` under it."""
+        return f"    {what}" + "".join(f"\n        {line}" for line in below)
+
+    def named(self) -> str:
+        """Return the requirement as the user wrote it, and where."""
+        return f"{self.requirement.text} ({self.requirement.origin})"
+
+    def reasons(self) -> List[str]:
+        """Return why this requirement failed, one line each."""
         raise NotImplementedError
 
 
@@ -3542,11 +3554,8 @@ class Unsupported(Failure):
     order = 3
     heading = "The following requirements can't be verified by hash, so peep won't install them:"
 
-    def detail(self) -> str:
-        return (
-            f"    {self.requirement.text} ({self.requirement.origin}):\n"
-            f"        {self.requirement.unsupported}"
-        )
+    def reasons(self) -> List[str]:
+        return [str(self.requirement.unsupported)]
 
 
 @dataclass(frozen=True)
@@ -3554,18 +3563,15 @@ class NotFound(Failure):
     """No usable file was found for the requirement."""
 
     places: Tuple[str, ...] = ()
-    reasons: Tuple[str, ...] = ()
+    skipped: Tuple[str, ...] = ()  # why files found were passed over
 
     order = 4
     heading = "The following requirements matched no usable file on any index or find-links:"
 
-    def detail(self) -> str:
+    def reasons(self) -> List[str]:
         where = ", ".join(self.places) or "nowhere (--no-index and no --find-links)"
-        why = "; ".join(self.reasons)
-        return (
-            f"    {self.requirement.text} ({self.requirement.origin}):\n"
-            f"        looked in {where}" + (f"\n        files skipped: {why}" if why else "")
-        )
+        skipped = "; ".join(self.skipped)
+        return [f"looked in {where}"] + ([f"files skipped: {skipped}"] if skipped else [])
 
 
 @dataclass(frozen=True)
@@ -3577,8 +3583,8 @@ class DownloadError(Failure):
     order = 5
     heading = "The following requirements could not be fetched:"
 
-    def detail(self) -> str:
-        return f"    {self.requirement.text} ({self.requirement.origin}):\n        {self.reason}"
+    def reasons(self) -> List[str]:
+        return [self.reason]
 
 
 @dataclass(frozen=True)
@@ -3591,14 +3597,20 @@ class Conflict(Failure):
     heading = "The following requirements contradict each other:"
 
     def detail(self) -> str:
-        return f"    {self.reason}"
+        return self.framed(self.reason, [])
 
 
 @dataclass(frozen=True)
-class MissingBuildDependency(Failure):
+class SdistFailure(Failure):
+    """Something that stops one verified sdist from being built."""
+
+    sdist: str = ""  # its file name
+
+
+@dataclass(frozen=True)
+class MissingBuildDependency(SdistFailure):
     """An sdist's build needs something that is not among the verified files."""
 
-    sdist: str = ""
     dependency: str = ""
     source: str = ""
     suggestion: str = ""
@@ -3611,10 +3623,8 @@ class MissingBuildDependency(Failure):
     )
 
     def detail(self) -> str:
-        line = f"    {self.sdist} needs {self.dependency} ({self.source})"
-        if self.suggestion:
-            line += ":\n" + "\n".join(f"        {text}" for text in self.suggestion.splitlines())
-        return line
+        needs = f"{self.sdist} needs {self.dependency} ({self.source})"
+        return self.framed(f"{needs}:" if self.suggestion else needs, self.suggestion.splitlines())
 
 
 @dataclass(frozen=True)
@@ -3632,25 +3642,24 @@ class WrongSize(Failure):
     )
 
     def detail(self) -> str:
-        return (
-            f"    {self.requirement.text} ({self.requirement.origin}): the lock says "
-            f"{self.expected} bytes, the file has {self.actual}"
-        )
+        says = f"the lock says {self.expected} bytes, the file has {self.actual}"
+        return self.framed(f"{self.named()}: {says}", [])
 
 
 Verdict = Union[Verified, Satisfied, Failure]
 
 
 def format_report(
-    failures: Sequence[Failure], closing: str = "Not proceeding to installation."
+    failures: Sequence[Failure], closing: Optional[str] = "Not proceeding to installation."
 ) -> str:
-    """Group failures by kind, each heading once, in a fixed order."""
+    """Group failures by kind, each heading once, in a fixed order, then ``closing``."""
     blocks = []
     for kind in sorted({type(f) for f in failures}, key=lambda k: (k.order, k.heading)):
         members = [f for f in failures if type(f) is kind]
         blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
     # Details quote requirement lines and URLs, which may carry credentials.
-    return redact_url("\n\n".join(blocks) + f"\n\n{closing}\n")
+    ending = "\n" if closing is None else f"\n\n{closing}\n"
+    return redact_url("\n\n".join(blocks) + ending)
 
 
 SATISFIED_NOTE = (
@@ -3813,25 +3822,35 @@ def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str)
 
 
 def read_archive(
-    path: str, filename: str, *, project: Optional[str] = None, extract_to: Optional[str] = None
+    path: str,
+    filename: str,
+    *,
+    project: Optional[str] = None,
+    extract_to: Optional[str] = None,
+    read_before: Optional[ArchiveFacts] = None,
 ) -> ArchiveFacts:
     """Read a verified archive strictly; optionally extract exactly what was read.
 
     Raises ArchiveError, naming the archive and the reason, for anything that
-    two tools could read differently.
+    two tools could read differently. ``read_before`` is what reading these
+    same bytes returned already: the files peep reads itself (pyproject.toml,
+    PKG-INFO, METADATA) are then not read again, and it is what is returned.
     """
+    collect = read_before is None
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
     if wheel or lowered.endswith(".zip"):
         _refuse_second_format(path, filename, "a tar archive", _opens_as_tar)
-        facts = _read_zip(path, filename, wheel, name, version, extract_to)
+        facts = _read_zip(path, filename, wheel, name, version, extract_to, collect)
     else:
         mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
         if mode is None:
             raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
         _refuse_second_format(path, filename, "a zip archive", _opens_as_zip)
-        facts = _read_tar(path, filename, mode, name, version, extract_to)
+        facts = _read_tar(path, filename, mode, name, version, extract_to, collect)
+    if read_before is not None:
+        return read_before
     _check_metadata(facts, filename)
     return facts
 
@@ -3859,6 +3878,75 @@ def _opens_as_tar(path: str) -> bool:
         return False
 
 
+class _TarReading:
+    """What reading a tar's members has found so far, and where it extracted them."""
+
+    def __init__(self, filename: str, extract_to: Optional[str], collect: bool) -> None:
+        self.filename = filename
+        self.extract_to = extract_to
+        self.collect = collect  # whether to keep the files peep reads itself
+        self.tree = _Tree(filename, single_top=True)
+        self.found: Dict[str, bytes] = {}
+        self.written: Dict[str, str] = {}  # casefolded member path -> where it was extracted
+        self.symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
+
+    def add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        """Take in one member: a directory, a link or a regular file, and nothing else."""
+        member_path = _member_path(member.name, self.filename)
+        if member.isdir():
+            self.tree.add(member_path, "dir")
+            if self.extract_to:
+                os.makedirs(os.path.join(self.extract_to, member_path), exist_ok=True)
+        elif member.issym() or member.islnk():
+            self._add_link(member, member_path)
+        elif member.isreg():
+            self._add_file(archive, member, member_path)
+        else:
+            raise ArchiveError(
+                f"{self.filename}: member {member.name!r} is not a file, directory or link"
+            )
+
+    def _add_link(self, member: tarfile.TarInfo, member_path: str) -> None:
+        tree = self.tree
+        if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
+        tree.add(member_path, "link" if member.issym() else "file")
+        target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
+        if member.issym():
+            self.symlinks.append((member_path, target, member.linkname))
+        elif self.extract_to:
+            self.written[member_path.casefold()] = _extract_copy(
+                self.extract_to, member_path, self.written[target.casefold()]
+            )
+
+    def _add_file(
+        self, archive: tarfile.TarFile, member: tarfile.TarInfo, member_path: str
+    ) -> None:
+        self.tree.add(member_path, "file")
+        wanted = _wanted_member(member_path, self.tree.top or "") if self.collect else None
+        if wanted or self.extract_to:
+            stream = archive.extractfile(member)
+            assert stream is not None  # a regular file always has data
+            if wanted:
+                self.found[wanted] = _small_member(stream.read, member.size, self.filename, wanted)
+                stream.seek(0)
+            if self.extract_to:
+                self.written[member_path.casefold()] = _extract_file(
+                    self.extract_to, member_path, stream, member.mode
+                )
+
+    def resolve_symlinks(self) -> None:
+        """Refuse a symbolic link to anything but a file; extract the rest as copies."""
+        for member_path, target, written_as in self.symlinks:
+            if self.tree.kinds.get(target.casefold()) != "file":
+                raise ArchiveError(
+                    f"{self.filename}: link {member_path!r} points at {written_as!r}, "
+                    "which is not a file of the archive"
+                )
+            if self.extract_to:
+                _extract_copy(self.extract_to, member_path, self.written[target.casefold()])
+
+
 def _read_tar(
     path: str,
     filename: str,
@@ -3866,62 +3954,25 @@ def _read_tar(
     name: str,
     version: Optional[Version],
     extract_to: Optional[str],
+    collect: bool,
 ) -> ArchiveFacts:
-    tree = _Tree(filename, single_top=True)
-    found: Dict[str, bytes] = {}
-    written: Dict[str, str] = {}  # casefolded member path -> where it was extracted
-    symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
+    reading = _TarReading(filename, extract_to, collect)
     try:
         with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
             for member in archive:
-                member_path = _member_path(member.name, filename)
-                if member.isdir():
-                    tree.add(member_path, "dir")
-                    if extract_to:
-                        os.makedirs(os.path.join(extract_to, member_path), exist_ok=True)
-                    continue
-                if member.issym() or member.islnk():
-                    if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
-                        raise ArchiveError(f"{filename}: member {member.name!r} is a link")
-                    tree.add(member_path, "link" if member.issym() else "file")
-                    target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
-                    if member.issym():
-                        symlinks.append((member_path, target, member.linkname))
-                    elif extract_to:
-                        written[member_path.casefold()] = _extract_copy(
-                            extract_to, member_path, written[target.casefold()]
-                        )
-                    continue
-                if not member.isreg():
-                    raise ArchiveError(
-                        f"{filename}: member {member.name!r} is not a file, directory or link"
-                    )
-                tree.add(member_path, "file")
-                wanted = _wanted_member(member_path, tree.top or "")
-                if wanted or extract_to:
-                    stream = archive.extractfile(member)
-                    assert stream is not None  # a regular file always has data
-                    if wanted:
-                        found[wanted] = _small_member(stream.read, member.size, filename, wanted)
-                        stream.seek(0)
-                    if extract_to:
-                        written[member_path.casefold()] = _extract_file(
-                            extract_to, member_path, stream, member.mode
-                        )
+                reading.add(archive, member)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
-    if tree.top is None:
+    if reading.tree.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
-    for member_path, target, written_as in symlinks:
-        if tree.kinds.get(target.casefold()) != "file":
-            raise ArchiveError(
-                f"{filename}: link {member_path!r} points at {written_as!r}, "
-                "which is not a file of the archive"
-            )
-        if extract_to:
-            _extract_copy(extract_to, member_path, written[target.casefold()])
+    reading.resolve_symlinks()
     return ArchiveFacts(
-        "sdist", name, version, tree.top, found.get("pyproject.toml"), found.get("PKG-INFO")
+        kind="sdist",
+        name=name,
+        version=version,
+        top=reading.tree.top,
+        pyproject=reading.found.get("pyproject.toml"),
+        metadata=reading.found.get("PKG-INFO"),
     )
 
 
@@ -3957,6 +4008,7 @@ def _read_zip(
     name: str,
     version: Optional[Version],
     extract_to: Optional[str],
+    collect: bool,
 ) -> ArchiveFacts:
     tree = _Tree(filename, single_top=not wheel)
     found: Dict[str, bytes] = {}
@@ -3973,7 +4025,7 @@ def _read_zip(
                         continue
                     tree.add(member_path, "file")
                     wanted = _wanted_zip_member(member_path, tree.top or "", wheel)
-                    if wanted:
+                    if wanted and collect:
                         found[wanted] = _small_member(
                             functools.partial(archive.read, info),
                             info.file_size, filename, member_path,
@@ -3986,13 +4038,17 @@ def _read_zip(
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
         raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
     if wheel:
-        return ArchiveFacts(
-            "wheel", name, version, "", None, _wheel_metadata_member(tree, found, filename)
-        )
+        metadata = _wheel_metadata_member(tree, found, filename) if collect else None
+        return ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     if tree.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
     return ArchiveFacts(
-        "sdist", name, version, tree.top, found.get("pyproject.toml"), found.get("PKG-INFO")
+        kind="sdist",
+        name=name,
+        version=version,
+        top=tree.top,
+        pyproject=found.get("pyproject.toml"),
+        metadata=found.get("PKG-INFO"),
     )
 
 
@@ -4085,7 +4141,7 @@ class RefusedArchive(Failure):
     )
 
     def detail(self) -> str:
-        return f"    {self.reason}\n        ({self.requirement.origin})"
+        return self.framed(self.reason, [f"({self.requirement.origin})"])
 
 
 def read_verified_archives(
@@ -4149,22 +4205,24 @@ class BuildSystem:
     source: str  # where the requirements came from, for messages
 
 
+def _default_build_system(source: str) -> BuildSystem:
+    """Return what pip builds with when an sdist does not say."""
+    return BuildSystem(
+        requires=DEFAULT_BUILD_REQUIRES, backend=LEGACY_BACKEND, backend_path=(), source=source
+    )
+
+
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
     if facts.pyproject is None:
-        return BuildSystem(
-            DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), "pip's default, as it has no pyproject.toml"
-        )
+        return _default_build_system("pip's default, as it has no pyproject.toml")
     try:
         document = tomllib.loads(facts.pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
     build_system = document.get("build-system")
     if build_system is None:
-        return BuildSystem(
-            DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (),
-            "pip's default, as its pyproject.toml has no [build-system]",
-        )  # fmt: skip
+        return _default_build_system("pip's default, as its pyproject.toml has no [build-system]")
     requires = build_system.get("requires") if isinstance(build_system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise ArchiveError(
@@ -4184,21 +4242,25 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
             raise ArchiveError(
                 f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
             )
-    return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
+    return BuildSystem(
+        requires=tuple(requires),
+        backend=backend,
+        backend_path=tuple(backend_path),
+        source="its pyproject.toml",
+    )
 
 
 @dataclass(frozen=True)
-class BuildRefused(Failure):
+class BuildRefused(SdistFailure):
     """An sdist that peep will not build: its build could reach unverified code."""
 
-    sdist: str = ""
     reason: str = ""
 
     order = 7
     heading = "The following sdists can't be built safely, so peep won't build them:"
 
     def detail(self) -> str:
-        return f"    {self.sdist}: {self.reason}\n        ({self.requirement.origin})"
+        return self.framed(f"{self.sdist}: {self.reason}", [f"({self.requirement.origin})"])
 
 
 def _requirement_dependencies(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
@@ -4223,6 +4285,68 @@ class BuildPlan:
     missing: List[Tuple[str, str]] = field(default_factory=list)  # (requirement, why)
     refused: List[str] = field(default_factory=list)
 
+    def choose_wheel(
+        self,
+        needed: PackagingRequirement,
+        why: str,
+        available: Mapping[str, Sequence[Verified]],
+        sdist_keys: Set[str],
+    ) -> Union[Verified, str]:
+        """Return the wheel that serves ``needed``, or why none can (for ``missing``).
+
+        The newest fitting wheel is chosen once per project; a later
+        requirement that it does not satisfy is missing, not re-chosen.
+        """
+        key = canonicalize_name(needed.name)
+        chosen = self.wheels.get(key)
+        if chosen is None:
+            fitting = [
+                w for w in available.get(key, [])
+                if w.facts and w.facts.version is not None
+                and needed.specifier.contains(w.facts.version, prereleases=True)
+            ]  # fmt: skip
+            if not fitting:
+                return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
+            chosen = self.wheels[key] = fitting[-1]
+        elif chosen.version is not None and not needed.specifier.contains(
+            chosen.version, prereleases=True
+        ):
+            return f"{why}; {needed.name} {chosen.version} is chosen already"
+        return chosen
+
+
+def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]]:
+    """Return the verified wheels of each project, oldest version first."""
+    by_key: Dict[str, List[Verified]] = {}
+    for wheel in verified:
+        if wheel.facts is not None and wheel.facts.kind == "wheel":
+            by_key.setdefault(wheel.facts.name, []).append(wheel)
+    for candidates in by_key.values():
+        candidates.sort(key=lambda w: (w.facts.version if w.facts else None) or Version("0"))
+    return by_key
+
+
+def _parse_build_requirement(
+    text: str, why: str, extras: FrozenSet[str], markers: Mapping[str, str]
+) -> Union[PackagingRequirement, str, None]:
+    """Return a build requirement, None if its marker leaves it out here, or why it is refused."""
+    try:
+        needed = PackagingRequirement(text)
+    except InvalidRequirement as exc:
+        return f"build requirement {text!r} ({why}) is not valid: {exc}"
+    if needed.marker is not None and not any(
+        _metadata_marker_applies(needed.marker, dict(markers, extra=extra))
+        for extra in [""] + sorted(extras)
+    ):
+        return None
+    if needed.url:
+        return (
+            f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
+            f"unverified; list {needed.name} in your requirements with its hash instead, "
+            "and name it without a URL"
+        )
+    return needed
+
 
 def plan_build(
     requires: Iterable[Tuple[str, str]],
@@ -4236,58 +4360,27 @@ def plan_build(
     chain is refused: it is exactly the route by which pip would fetch
     something nobody hashed.
     """
-    by_key: Dict[str, List[Verified]] = {}
-    for wheel in verified:
-        if wheel.facts is not None and wheel.facts.kind == "wheel":
-            by_key.setdefault(wheel.facts.name, []).append(wheel)
-    for candidates in by_key.values():
-        candidates.sort(key=lambda w: (w.facts.version if w.facts else None) or Version("0"))
+    available = _wheels_by_project(verified)
+    sdist_keys = {
+        v.requirement.key for v in verified if v.facts is not None and v.facts.kind == "sdist"
+    }
     plan = BuildPlan()
     expanded: Set[Tuple[str, FrozenSet[str]]] = set()
-    sdists = [v for v in verified if v.facts is not None and v.facts.kind == "sdist"]
     pending: List[Tuple[str, str, FrozenSet[str]]] = [
         (text, why, frozenset()) for text, why in requires
     ]
     while pending:
         text, why, extras = pending.pop(0)
-        try:
-            needed = PackagingRequirement(text)
-        except InvalidRequirement as exc:
-            plan.refused.append(f"build requirement {text!r} ({why}) is not valid: {exc}")
+        needed = _parse_build_requirement(text, why, extras, markers)
+        if isinstance(needed, str):
+            plan.refused.append(needed)
+        if not isinstance(needed, PackagingRequirement):
             continue
-        if needed.marker is not None and not any(
-            _metadata_marker_applies(needed.marker, dict(markers, extra=extra))
-            for extra in [""] + sorted(extras)
-        ):
+        chosen = plan.choose_wheel(needed, why, available, sdist_keys)
+        if isinstance(chosen, str):
+            plan.missing.append((text, chosen))
             continue
-        if needed.url:
-            plan.refused.append(
-                f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
-                f"unverified; list {needed.name} in your requirements with its hash instead, "
-                "and name it without a URL"
-            )
-            continue
-        key = canonicalize_name(needed.name)
-        chosen = plan.wheels.get(key)
-        if chosen is None:
-            fitting = [
-                w for w in by_key.get(key, [])
-                if w.facts and w.facts.version is not None
-                and needed.specifier.contains(w.facts.version, prereleases=True)
-            ]  # fmt: skip
-            if not fitting:
-                only_sdist = any(s.requirement.key == key for s in sdists)
-                plan.missing.append(
-                    (text, why + ("; only an sdist of it was verified" if only_sdist else ""))
-                )
-                continue
-            chosen = plan.wheels[key] = fitting[-1]
-        elif chosen.version is not None and not needed.specifier.contains(
-            chosen.version, prereleases=True
-        ):
-            plan.missing.append((text, f"{why}; {needed.name} {chosen.version} is chosen already"))
-            continue
-        wanted = (key, frozenset(needed.extras))
+        wanted = (canonicalize_name(needed.name), frozenset(needed.extras))
         if wanted not in expanded:
             expanded.add(wanted)
             label = f"{needed.name} {chosen.version}"
@@ -4347,10 +4440,77 @@ class OmittedDependency(Failure):
     )
 
     def detail(self) -> str:
-        return (
-            f"    {self.dependency}, needed by {self.needed_by} ({self.requirement.origin}):\n"
-            + "\n".join(f"        {line}" for line in self.suggestion.splitlines())
-        )
+        needs = f"{self.dependency}, needed by {self.needed_by} ({self.requirement.origin})"
+        return self.framed(f"{needs}:", self.suggestion.splitlines())
+
+
+def _parsed_dependencies(verified: Sequence[Verified]) -> Dict[str, List[PackagingRequirement]]:
+    """Return the dependencies of each archive to be installed, by project key."""
+    parsed: Dict[str, List[PackagingRequirement]] = {}
+    for item in verified:
+        if not item.install:
+            continue
+        parsed[item.requirement.key] = []
+        for text in read_dependencies(item) or ():
+            try:
+                parsed[item.requirement.key].append(PackagingRequirement(text))
+            except InvalidRequirement:
+                continue  # a malformed dependency is pip's to complain about
+    return parsed
+
+
+def _dependency_applies(
+    dependency: PackagingRequirement, extras: Set[str], markers: Mapping[str, str]
+) -> bool:
+    """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
+    return dependency.marker is None or any(
+        _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
+        for extra in [""] + sorted(extras)
+    )
+
+
+def _wanted_extras(
+    verified: Sequence[Verified],
+    parsed: Mapping[str, Sequence[PackagingRequirement]],
+    markers: Mapping[str, str],
+) -> Dict[str, Set[str]]:
+    """Return the extras asked of each project, by requirements or by dependents."""
+    wanted: Dict[str, Set[str]] = {key: set() for key in parsed}
+    for item in verified:
+        wanted.setdefault(item.requirement.key, set()).update(item.requirement.extras)
+    # Extras flow along dependencies that apply, and they in turn make more
+    # dependencies apply: repeat until nothing changes (extras are finite).
+    changed = True
+    while changed:
+        changed = False
+        for key, requirements in parsed.items():
+            for dependency in requirements:
+                if dependency.extras and _dependency_applies(
+                    dependency, wanted.get(key, set()), markers
+                ):
+                    target = wanted.setdefault(canonicalize_name(dependency.name), set())
+                    if not set(dependency.extras) <= target:
+                        target.update(dependency.extras)
+                        changed = True
+    return wanted
+
+
+def _dependency_met(
+    dependency: PackagingRequirement,
+    provided: Mapping[str, Optional[Version]],
+    installed: Mapping[str, str],
+) -> bool:
+    """Say whether what is provided, or else installed, satisfies a dependency."""
+    key = canonicalize_name(dependency.name)
+    if key in provided:
+        # What the requirements provide replaces what is installed.
+        version = provided[key]
+        return version is None or dependency.specifier.contains(version, prereleases=True)
+    have = installed.get(key)
+    have_version = _parse_version(have) if have is not None else None
+    return have_version is not None and dependency.specifier.contains(
+        have_version, prereleases=True
+    )
 
 
 def find_omitted_dependencies(
@@ -4365,60 +4525,16 @@ def find_omitted_dependencies(
     (None when not known); what is installed in the target counts too.
     Extras asked for by a requirement or by a dependent are honoured.
     """
-    dependencies = {
-        item.requirement.key: read_dependencies(item) for item in verified if item.install
-    }
-    parsed: Dict[str, List[PackagingRequirement]] = {}
-    for key, texts in dependencies.items():
-        parsed[key] = []
-        for text in texts or ():
-            try:
-                parsed[key].append(PackagingRequirement(text))
-            except InvalidRequirement:
-                continue  # a malformed dependency is pip's to complain about
-    wanted_extras: Dict[str, Set[str]] = {key: set() for key in dependencies}
-    for item in verified:
-        wanted_extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
-
-    def applies(dependency: PackagingRequirement, extras: Set[str]) -> bool:
-        return dependency.marker is None or any(
-            _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
-            for extra in [""] + sorted(extras)
-        )
-
-    # Extras flow along dependencies that apply, and they in turn make more
-    # dependencies apply: repeat until nothing changes (extras are finite).
-    changed = True
-    while changed:
-        changed = False
-        for key, requirements in parsed.items():
-            for dependency in requirements:
-                if dependency.extras and applies(dependency, wanted_extras.get(key, set())):
-                    target = wanted_extras.setdefault(canonicalize_name(dependency.name), set())
-                    if not set(dependency.extras) <= target:
-                        target.update(dependency.extras)
-                        changed = True
+    parsed = _parsed_dependencies(verified)
+    wanted_extras = _wanted_extras(verified, parsed, markers)
     missing = []
     for item in verified:
         for dependency in parsed.get(item.requirement.key, []) if item.install else []:
-            if not applies(dependency, wanted_extras.get(item.requirement.key, set())):
+            extras = wanted_extras.get(item.requirement.key, set())
+            if not _dependency_applies(dependency, extras, markers):
                 continue
-            key = canonicalize_name(dependency.name)
-            if key in provided:
-                # What the requirements provide replaces what is installed.
-                version = provided[key]
-                if version is None or dependency.specifier.contains(version, prereleases=True):
-                    continue
+            if not _dependency_met(dependency, provided, installed):
                 missing.append((item, dependency))
-                continue
-            have = installed.get(key)
-            if have is not None:
-                have_version = _parse_version(have)
-                if have_version is not None and dependency.specifier.contains(
-                    have_version, prereleases=True
-                ):
-                    continue
-            missing.append((item, dependency))
     return missing
 
 
@@ -4618,10 +4734,9 @@ class BuildError(PeepError):
 
 
 @dataclass(frozen=True)
-class BuildFailed(Failure):
+class BuildFailed(SdistFailure):
     """A verified sdist whose own build failed."""
 
-    sdist: str = ""
     reason: str = ""
     log: str = ""
 
@@ -4721,6 +4836,7 @@ class Builder:
         output = os.path.join(workspace, "hook-output.json")
         log_path = os.path.join(workspace, "build.log")
         _remove_quietly(output)
+        backend = system.backend if system else ""
         spec = {
             "output": output,
             "no_network": self.network == "none",
@@ -4729,7 +4845,7 @@ class Builder:
                 os.path.join(source, entry) for entry in (system.backend_path if system else ())
             ],
             "source": source,
-            "backend": system.backend if system else "",
+            "backend": backend,
             "kwargs": dict(kwargs),
         }
         with open(spec_path, "w", encoding="utf-8") as stream:
@@ -4742,23 +4858,30 @@ class Builder:
         if self.echo is not None and os.path.exists(log_path):
             with open(log_path, encoding="utf-8", errors="replace") as stream:
                 self.echo(stream.read())
-        try:
-            with open(output, encoding="utf-8") as stream:
-                reply = json.load(stream)
-        except (OSError, ValueError):
-            reply = None
-        if status != 0 or not isinstance(reply, dict):
-            raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
-        if "unavailable" in reply:
-            raise BuildError(
-                "--build-network=none cannot isolate builds on this system "
-                f"({reply['unavailable']})"
-            )
-        if reply.get("missing"):
-            if hook == "get_requires_for_build_wheel":
-                return []
-            raise BuildError(f"the backend {spec['backend']!r} has no {hook} hook")
-        return reply.get("result")
+        return _hook_result(hook, backend, status, output, log_path)
+
+
+def _hook_result(
+    hook: Optional[str], backend: str, status: int, output: str, log_path: str
+) -> object:
+    """Return what a hook's run answered, or raise BuildError saying why it did not."""
+    try:
+        with open(output, encoding="utf-8") as stream:
+            reply = json.load(stream)
+    except (OSError, ValueError):
+        reply = None
+    if status != 0 or not isinstance(reply, dict):
+        raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
+    if "unavailable" in reply:
+        raise BuildError(
+            "--build-network=none cannot isolate builds on this system "
+            f"({reply['unavailable']})"
+        )
+    if reply.get("missing"):
+        if hook == "get_requires_for_build_wheel":
+            return []
+        raise BuildError(f"the backend {backend!r} has no {hook} hook")
+    return reply.get("result")
 
 
 @dataclass
@@ -4799,7 +4922,9 @@ def plan_failures(build: PendingBuild) -> List[Failure]:
         BuildRefused(item.requirement, item.filename, reason) for reason in build.plan.refused
     ]
     failures += [
-        MissingBuildDependency(item.requirement, item.filename, text, why)
+        MissingBuildDependency(
+            requirement=item.requirement, sdist=item.filename, dependency=text, source=why
+        )
         for text, why in build.plan.missing
     ]
     return failures
@@ -4831,8 +4956,9 @@ def discover_dynamic_requirements(
     try:
         extracted = os.path.join(build.workspace, "src")
         read_archive(
-            item.path, item.filename, project=item.requirement.name, extract_to=extracted
-        )
+            item.path, item.filename, project=item.requirement.name, extract_to=extracted,
+            read_before=item.facts,
+        )  # fmt: skip
         assert item.facts is not None
         build.source = os.path.join(extracted, item.facts.top)
         for entry in build.system.backend_path:
@@ -4851,7 +4977,9 @@ def discover_dynamic_requirements(
     except ArchiveError as exc:
         return BuildRefused(item.requirement, item.filename, exc.reason())
     except BuildError as exc:
-        return BuildFailed(item.requirement, item.filename, str(exc), exc.log)
+        return BuildFailed(
+            requirement=item.requirement, sdist=item.filename, reason=str(exc), log=exc.log
+        )
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
         return BuildRefused(
             item.requirement, item.filename,
@@ -4877,7 +5005,9 @@ def build_wheel(
             build.workspace,
         )  # fmt: skip
     except BuildError as exc:
-        return BuildFailed(item.requirement, item.filename, str(exc), exc.log)
+        return BuildFailed(
+            requirement=item.requirement, sdist=item.filename, reason=str(exc), log=exc.log
+        )
     if (
         not isinstance(name, str)
         or os.path.basename(name) != name
@@ -4885,19 +5015,24 @@ def build_wheel(
         or not os.path.isfile(os.path.join(output, name))
     ):
         return BuildFailed(
-            item.requirement, item.filename, f"build_wheel returned {name!r}, not a wheel it made"
+            requirement=item.requirement,
+            sdist=item.filename,
+            reason=f"build_wheel returned {name!r}, not a wheel it made",
         )
     path = os.path.join(output, name)
     try:
         facts = read_archive(path, name)
     except ArchiveError as exc:
-        return BuildFailed(item.requirement, item.filename, f"it built a bad wheel: {exc}")
+        return BuildFailed(
+            requirement=item.requirement, sdist=item.filename, reason=f"it built a bad wheel: {exc}"
+        )
     assert item.facts is not None
     if facts.name != item.facts.name or item.facts.version not in (None, facts.version):
         return BuildFailed(
-            item.requirement, item.filename,
-            f"it built {name}, which is not {item.facts.name} {item.facts.version}",
-        )  # fmt: skip
+            requirement=item.requirement,
+            sdist=item.filename,
+            reason=f"it built {name}, which is not {item.facts.name} {item.facts.version}",
+        )
     sha256 = hash_file(path)["sha256"]
     return dataclasses.replace(item, path=path, filename=name, sha256=sha256, facts=facts)
 
@@ -4976,7 +5111,7 @@ def prepare_requirements(
     archive could satisfy.
     """
     failures: List[Failure] = []
-    merged: Dict[str, Requirement] = {}
+    wanted: List[Requirement] = []
     constraints: List[Requirement] = []
     for record in records:
         if not record.applies(environment):
@@ -4985,23 +5120,19 @@ def prepare_requirements(
             if not record.is_constraint:
                 failures.append(Unsupported(record))
             continue
-        if record.is_constraint:
-            constraints.append(record)
-        elif record.key in merged:
-            combined = _merge(merged[record.key], record)
-            if isinstance(combined, Failure):
-                failures.append(combined)
-            else:
-                merged[record.key] = combined
+        (constraints if record.is_constraint else wanted).append(record)
+    merged: Dict[str, Requirement] = {}
+    # Constraints come last: they narrow what is wanted, but install nothing.
+    for record in wanted + constraints:
+        if record.key not in merged:
+            if not record.is_constraint:
+                merged[record.key] = record
+            continue
+        combined = _merge(merged[record.key], record)
+        if isinstance(combined, Failure):
+            failures.append(combined)
         else:
-            merged[record.key] = record
-    for constraint in constraints:
-        if constraint.key in merged:
-            combined = _merge(merged[constraint.key], constraint)
-            if isinstance(combined, Failure):
-                failures.append(combined)
-            else:
-                merged[constraint.key] = combined
+            merged[record.key] = combined
     return list(merged.values()), failures
 
 
@@ -5167,8 +5298,14 @@ class Fetcher:
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             if requirement.hashes.matches(digests):
                 self.cache.store(path, filename, digests, {})
-                return Verified(requirement, path, filename, digests["sha256"],
-                                archive_version(requirement), install)  # fmt: skip
+                return Verified(
+                    requirement=requirement,
+                    path=path,
+                    filename=filename,
+                    sha256=digests["sha256"],
+                    version=archive_version(requirement),
+                    install=install,
+                )
             mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
             if self.keep_failed:
                 keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
@@ -5176,9 +5313,10 @@ class Fetcher:
             return mismatch
         return None
 
-    def _from_cache(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verified]:
+    def _choose_cached(
+        self, requirement: Requirement
+    ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
+        """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
         entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
         if not entries:
             return None
@@ -5208,6 +5346,15 @@ class Fetcher:
                 return None
             (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
             version = chosen[0].version
+        return sha256, source, filename, version
+
+    def _from_cache(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verified]:
+        choice = self._choose_cached(requirement)
+        if choice is None:
+            return None
+        sha256, source, filename, version = choice
         destination = os.path.join(directory, safe_filename(filename))
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         stream = self.cache.open_file(source)
@@ -5224,7 +5371,14 @@ class Fetcher:
             os.remove(destination)
             return None
         self.progress.file_done(filename, os.path.getsize(destination), "cached")
-        return Verified(requirement, destination, filename, sha256, version, install)
+        return Verified(
+            requirement=requirement,
+            path=destination,
+            filename=filename,
+            sha256=sha256,
+            version=version,
+            install=install,
+        )
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
         tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
@@ -5256,7 +5410,14 @@ class Fetcher:
                 return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
-                return Verified(requirement, path, filename, digests["sha256"], version, install)
+                return Verified(
+                    requirement=requirement,
+                    path=path,
+                    filename=filename,
+                    sha256=digests["sha256"],
+                    version=version,
+                    install=install,
+                )
             mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
             if first_mismatch is None:
                 first_mismatch = mismatch
@@ -5433,7 +5594,9 @@ def omitted_dependency_failures(
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
         wanted = f"{dependency.name}{extras}{dependency.specifier}"
-        failures.append(OmittedDependency(item.requirement, wanted, needed_by, text))
+        failures.append(OmittedDependency(
+            requirement=item.requirement, dependency=wanted, needed_by=needed_by, suggestion=text
+        ))  # fmt: skip
     return failures
 
 
@@ -6055,6 +6218,131 @@ def _read_compiled(results: str) -> Dict[str, str]:
     return compiled
 
 
+def partition_satisfied(
+    requirements: Sequence[Requirement], options: InstallOptions
+) -> Tuple[List[Satisfied], List[Requirement]]:
+    """Split off what is installed already at its pin from what must be fetched."""
+    site_paths = target_site_paths(options)
+    installed = installed_versions(site_paths) if site_paths is not None else {}
+    satisfied: List[Satisfied] = []
+    to_fetch: List[Requirement] = []
+    for requirement in requirements:
+        version = satisfied_by(requirement, installed)
+        if version is not None:
+            satisfied.append(Satisfied(requirement, version))
+        else:
+            to_fetch.append(requirement)
+    return satisfied, to_fetch
+
+
+def verify_and_plan(
+    fetcher: Fetcher,
+    builder: Builder,
+    to_fetch: Sequence[Requirement],
+    satisfied: Sequence[Satisfied],
+    failures: Sequence[Failure],
+    options: InstallOptions,
+    markers: Mapping[str, str],
+    say: Callable[[str], None],
+) -> Tuple[List[Verified], List[PendingBuild], List[Failure]]:
+    """Fetch and verify, read the archives, and plan every sdist's build.
+
+    Everything is fetched and verified, whatever ``failures`` (those found
+    so far) holds; the later steps run only while there are none, so no
+    backend runs for an install that will not happen.
+    """
+    if to_fetch:
+        say(f"peep: verifying {len(to_fetch)} requirement(s)")
+    verdicts = verify_all(fetcher, to_fetch)
+    verified, refused = read_verified_archives([v for v in verdicts if isinstance(v, Verified)])
+    found = [*failures, *(v for v in verdicts if isinstance(v, Failure)), *refused]
+    builds: List[PendingBuild] = []
+    if not found:
+        verified, builds, build_failures = plan_builds(
+            fetcher, builder, verified, satisfied, markers, options.config_settings()
+        )
+        found += with_suggestions(fetcher, build_failures)
+    if not found:
+        omitted = omitted_dependency_failures(fetcher, verified, satisfied, options, markers)
+        if omitted and options.allow_omitted:
+            say("peep: warning (--allow-omitted): " + format_report(omitted, closing=None))
+        else:
+            found += omitted
+    return verified, builds, found
+
+
+def build_and_stage(
+    builder: Builder,
+    builds: Sequence[PendingBuild],
+    verified: List[Verified],
+    options: InstallOptions,
+    workdir: str,
+    say: Callable[[str], None],
+) -> Tuple[List[Verified], str, List[Failure]]:
+    """Build the planned sdists, then stage every archive pip is to see."""
+    if builds:
+        say(f"peep: building {len(builds)} sdist(s) with verified build dependencies only")
+        verified, failures = build_all(builder, builds, verified, options.config_settings())
+        if failures:
+            return verified, "", failures
+    find_links, failures = stage_verified(verified, workdir)
+    return verified, find_links, failures
+
+
+def install_fetcher(
+    options: InstallOptions,
+    settings: FinderSettings,
+    network: NetworkSettings,
+    workdir: str,
+    progress: Progress,
+    say: Callable[[str], None],
+) -> Fetcher:
+    """Return the fetcher for one install: its downloads go below ``workdir``."""
+    os.makedirs(os.path.join(workdir, "downloads"))
+    return Fetcher(
+        transport=make_transport(settings, network),
+        settings=settings,
+        environment=Environment.current(),
+        workdir=workdir,
+        progress=progress,
+        cache=ArchiveCache(network.cache_dir, say),
+        warn=say,
+        keep_failed=options.keep_failed,
+    )
+
+
+def install_verified(
+    verified: Sequence[Verified],
+    options: InstallOptions,
+    find_links: str,
+    workdir: str,
+    port: int,
+    err: IO[str],
+    say: Callable[[str], None],
+) -> int:
+    """Run pip once on the staged archives, compiling alongside it; return the exit code."""
+    command = pip_install_command(
+        verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
+    )
+    compiling = BackgroundCompile.start(options, verified, workdir)
+    if compiling is not None:  # pip would compile one file at a time: peep does it faster
+        command.append("--no-compile")
+    say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
+    status, _ = run_pip(command, err, closed_network_environment(port))
+    if compiling is not None:
+        compiling.finish(err, options.verbosity())
+    if status != 0:
+        err.write(explain_pip_failure(status) + "\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
+    """Return the note that lists what was installed already, and what that means."""
+    pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
+    return f"{SATISFIED_NOTE}\n\n{pins}\n"
+
+
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     options = parse_install_arguments(argv)
@@ -6070,93 +6358,37 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     )
     markers = marker_environment()
     requirements, failures = prepare_requirements(records, markers)
-    site_paths = target_site_paths(options)
-    installed = installed_versions(site_paths) if site_paths is not None else {}
-    satisfied: List[Satisfied] = []
-    to_fetch: List[Requirement] = []
-    for requirement in requirements:
-        version = satisfied_by(requirement, installed)
-        if version is not None:
-            satisfied.append(Satisfied(requirement, version))
-        else:
-            to_fetch.append(requirement)
-
+    satisfied, to_fetch = partition_satisfied(requirements, options)
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress = Progress(err, quiet=verbosity < 0)
     closed = ClosedPort()
     try:
-        os.makedirs(os.path.join(workdir, "downloads"))
         builder = Builder(
             workdir, network=options.build_network, port=closed.port, say=say,
             echo=say if verbosity > 0 else None,
         )  # fmt: skip
-        if options.build_network == "none":
-            problem = builder.check_isolation()
-            if problem is not None:
-                err.write(f"peep: {problem}\n")
-                return EXIT_FAILED
-        fetcher = Fetcher(
-            make_transport(settings, network),
-            settings,
-            Environment.current(),
-            workdir,
-            progress,
-            ArchiveCache(network.cache_dir, say),
-            say,
-            keep_failed=options.keep_failed,
+        problem = builder.check_isolation() if options.build_network == "none" else None
+        if problem is not None:
+            err.write(f"peep: {problem}\n")
+            return EXIT_FAILED
+        fetcher = install_fetcher(options, settings, network, workdir, progress, say)
+        verified, builds, failures = verify_and_plan(
+            fetcher, builder, to_fetch, satisfied, failures, options, markers, say
         )
-        if to_fetch:
-            say(f"peep: verifying {len(to_fetch)} requirement(s)")
-        verdicts = verify_all(fetcher, to_fetch)
-        verified, refused = read_verified_archives([v for v in verdicts if isinstance(v, Verified)])
-        failures += [v for v in verdicts if isinstance(v, Failure)] + refused
-        build_settings = options.config_settings()
-        builds: List[PendingBuild] = []
-        if not failures:
-            verified, builds, build_failures = plan_builds(
-                fetcher, builder, verified, satisfied, markers, build_settings
-            )
-            failures += with_suggestions(fetcher, build_failures)
-        if not failures:
-            omitted = omitted_dependency_failures(
-                fetcher, verified, satisfied, options, markers
-            )
-            if omitted and options.allow_omitted:
-                say("peep: warning (--allow-omitted): " + format_report(omitted).rsplit(
-                    "\n\nNot proceeding", 1)[0] + "\n")
-            else:
-                failures += omitted
         progress.close()
-        if not failures and builds:
-            say(f"peep: building {len(builds)} sdist(s) with verified build dependencies only")
-            verified, build_failures = build_all(builder, builds, verified, build_settings)
-            failures += build_failures
         if not failures:
-            find_links, staging_failures = stage_verified(verified, workdir)
-            failures += staging_failures
+            verified, find_links, failures = build_and_stage(
+                builder, builds, verified, options, workdir, say
+            )
         if failures:
             err.write(format_report(failures))
             return EXIT_FAILED
         if satisfied:
-            say(SATISFIED_NOTE + "\n\n" + "\n".join(
-                f"    {s.requirement.name}=={s.version}" for s in satisfied) + "\n")  # fmt: skip
+            say(format_satisfied(satisfied))
         if not any(item.install for item in verified):
             say("peep: nothing to install.")
             return EXIT_OK
-        command = pip_install_command(
-            verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
-        )
-        compiling = BackgroundCompile.start(options, verified, workdir)
-        if compiling is not None:  # pip would compile one file at a time: peep does it faster
-            command.append("--no-compile")
-        say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
-        status, _ = run_pip(command, err, closed_network_environment(closed.port))
-        if compiling is not None:
-            compiling.finish(err, verbosity)
-        if status != 0:
-            err.write(explain_pip_failure(status) + "\n")
-            return EXIT_FAILED
-        return EXIT_OK
+        return install_verified(verified, options, find_links, workdir, closed.port, err, say)
     finally:
         closed.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -6293,13 +6525,8 @@ def _one_per_filename(candidates: Sequence[Candidate], err: IO[str]) -> List[Can
     return list(first.values())
 
 
-def hash_release(
-    text: str,
-    args: argparse.Namespace,
-    out: IO[str],
-    err: IO[str],
-) -> int:
-    """Download and hash every file of a pinned release; print one paste-ready block."""
+def pinned_release(text: str) -> Tuple[Requirement, Version]:
+    """Parse ``NAME==VERSION`` from the command line, or say why it is not one."""
     try:
         requirement = parse_requirement(text, COMMAND_LINE)
     except RequirementsFileError as exc:
@@ -6310,25 +6537,20 @@ def hash_release(
             f"peep hash: {text!r} is neither a file nor a pinned requirement "
             "(write NAME==VERSION, e.g. requests==2.32.3)"
         )
-    finder, network = settings_from_arguments(args, os.environ)
-    transport = make_transport(finder, network)
-    found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
-    release = [c for c in found if c.version == pinned]
-    chosen = select_release_files(
-        release,
-        python_versions=args.python_version or (),
-        platforms=args.platform or (),
-        compatible=args.compatible,
-    )
-    chosen = _one_per_filename(chosen, err)
-    if not chosen:
-        where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
-        err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
-        return EXIT_FAILED
+    return requirement, pinned
+
+
+def download_release(
+    transport: Transport,
+    chosen: Sequence[Candidate],
+    algorithms: Tuple[str, ...],
+    quiet: bool,
+    err: IO[str],
+) -> List[Tuple[Candidate, Union[Dict[str, str], str]]]:
+    """Download the files at once, hashing as they arrive; a failure is its message."""
     workdir = tempfile.mkdtemp(prefix="peep-")
-    progress = Progress(err, quiet=args.quiet)
+    progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
-    algorithms = ("sha256", args.algorithm)
     try:
 
         def fetch(
@@ -6347,13 +6569,19 @@ def hash_release(
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
             try:
-                results = list(pool.map(fetch, range(len(chosen)), chosen))
+                return list(pool.map(fetch, range(len(chosen)), chosen))
             except BaseException:
                 transport.cancel()  # interrupted: stop the downloads in flight
                 raise
     finally:
         progress.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def trusted_digests(
+    results: Sequence[Tuple[Candidate, Union[Dict[str, str], str]]], algorithm: str, err: IO[str]
+) -> Tuple[List[str], int]:
+    """Return the digests of files that downloaded and match what the index says."""
     status = EXIT_OK
     digests_found = []
     for candidate, outcome in results:
@@ -6371,7 +6599,35 @@ def hash_release(
             )
             status = EXIT_FAILED
             continue
-        digests_found.append(outcome[args.algorithm])
+        digests_found.append(outcome[algorithm])
+    return digests_found, status
+
+
+def hash_release(
+    text: str,
+    args: argparse.Namespace,
+    out: IO[str],
+    err: IO[str],
+) -> int:
+    """Download and hash every file of a pinned release; print one paste-ready block."""
+    requirement, pinned = pinned_release(text)
+    finder, network = settings_from_arguments(args, os.environ)
+    transport = make_transport(finder, network)
+    found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
+    release = [c for c in found if c.version == pinned]
+    chosen = select_release_files(
+        release,
+        python_versions=args.python_version or (),
+        platforms=args.platform or (),
+        compatible=args.compatible,
+    )
+    chosen = _one_per_filename(chosen, err)
+    if not chosen:
+        where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
+        err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
+        return EXIT_FAILED
+    results = download_release(transport, chosen, ("sha256", args.algorithm), args.quiet, err)
+    digests_found, status = trusted_digests(results, args.algorithm, err)
     pin = f"{requirement.name}=={pinned}"
     lines = sorted(dict.fromkeys(digests_found))
     if args.format == "pip":

@@ -52,6 +52,7 @@ def test_allow_omitted_warns_and_installs(tmp_path: Path, index: LoopbackIndex) 
     result = install(tmp_path, index, "--allow-omitted")
     assert result.returncode == 0, result.stderr
     assert "peep: warning (--allow-omitted)" in result.stderr and "beta, needed by alpha==1.0" in result.stderr
+    assert "Not proceeding" not in result.stderr
     assert installed_in(tmp_path / "target") == {"alpha": "1.0"}
 
 

@@ -483,6 +483,44 @@ def test_a_well_formed_sdist_extracts_exactly_what_was_read(tmp_path: Path) -> N
         assert (root / copy).read_bytes() == b"X = 1\n" and not (root / copy).is_symlink()
 
 
+def _zip_of(members: Dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("filename, data", [
+    ("beta-2.0.tar.gz", tar_gz_bytes([
+        (_info("beta-2.0/PKG-INFO"), b"Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n"),
+        (_info("beta-2.0/pyproject.toml"), b"[build-system]\nrequires = []\n"),
+    ])),
+    ("beta-2.0.zip", _zip_of({
+        "beta-2.0/PKG-INFO": b"Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n",
+        "beta-2.0/pyproject.toml": b"[build-system]\nrequires = []\n",
+    })),
+])
+def test_extracting_reads_pyproject_and_pkg_info_only_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filename: str, data: bytes
+) -> None:
+    path = tmp_path / filename
+    path.write_bytes(data)
+    facts = peep.read_archive(str(path), filename)
+    assert facts.pyproject == b"[build-system]\nrequires = []\n"
+    read_again: List[str] = []
+
+    def small_member(read: object, size: int, archive: str, member: str) -> bytes:
+        read_again.append(member)
+        return b""
+
+    monkeypatch.setattr(peep, "_small_member", small_member)
+    out = tmp_path / "out"
+    assert peep.read_archive(str(path), filename, extract_to=str(out), read_before=facts) is facts
+    assert read_again == []
+    assert (out / "beta-2.0" / "pyproject.toml").read_bytes() == facts.pyproject
+
+
 def test_refused_sdist_is_reported_and_never_built(build: Build) -> None:
     name, good = sdist_bytes("beta", "2.0")
     with tarfile.open(fileobj=io.BytesIO(good)) as archive:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import json
 import re
@@ -360,3 +362,44 @@ def test_report_groups_kinds_in_order_with_each_heading_once() -> None:
     assert report.index("had no hashes specified") < report.index("matched no usable file")
     assert "looked in nowhere (--no-index and no --find-links)" in report
     assert report.endswith("\n\nNot proceeding to installation.\n")
+
+
+def _failure_details() -> list:
+    requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
+    unsupported = dataclasses.replace(requirement, unsupported="it names a directory")
+    return [
+        (peep.Unsupported(unsupported), "    foo==1.0 (r.txt line 3):\n        it names a directory"),
+        (peep.NotFound(requirement, ("https://i/simple/foo/",), ("2 wheels for other Pythons",)),
+         "    foo==1.0 (r.txt line 3):\n        looked in https://i/simple/foo/"
+         "\n        files skipped: 2 wheels for other Pythons"),
+        (peep.DownloadError(requirement, "HTTP 500"), "    foo==1.0 (r.txt line 3):\n        HTTP 500"),
+        (peep.Conflict(requirement, "a and b pin different versions"), "    a and b pin different versions"),
+        (peep.MissingBuildDependency(requirement, "foo-1.0.tar.gz", "flit", "its pyproject.toml"),
+         "    foo-1.0.tar.gz needs flit (its pyproject.toml)"),
+        (peep.MissingBuildDependency(requirement, "foo-1.0.tar.gz", "flit", "its pyproject.toml", "a\nb"),
+         "    foo-1.0.tar.gz needs flit (its pyproject.toml):\n        a\n        b"),
+        (peep.WrongSize(requirement, 10, 11),
+         "    foo==1.0 (r.txt line 3): the lock says 10 bytes, the file has 11"),
+        (peep.RefusedArchive(requirement, "foo-1.0.tar.gz: the archive is empty"),
+         "    foo-1.0.tar.gz: the archive is empty\n        (r.txt line 3)"),
+        (peep.BuildRefused(requirement, "foo-1.0.tar.gz", "it says no"),
+         "    foo-1.0.tar.gz: it says no\n        (r.txt line 3)"),
+        (peep.OmittedDependency(requirement, "bar>=2", "foo==1.0", "# sha256: x\nbar==2.0"),
+         "    bar>=2, needed by foo==1.0 (r.txt line 3):\n        # sha256: x\n        bar==2.0"),
+        (peep.BuildFailed(requirement, "foo-1.0.tar.gz", "build_wheel failed", "        | boom"),
+         "    foo-1.0.tar.gz: build_wheel failed\n        | boom"),
+    ]
+
+
+def test_each_failure_kind_frames_its_detail() -> None:
+    for failure, detail in _failure_details():
+        assert failure.detail() == detail, type(failure).__name__
+
+
+def test_report_without_closing_ends_after_its_last_block() -> None:
+    requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
+    report = peep.format_report([peep.DownloadError(requirement, "HTTP 500")], closing=None)
+    assert report == (
+        "The following requirements could not be fetched:\n\n"
+        "    foo==1.0 (r.txt line 3):\n        HTTP 500\n"
+    )
