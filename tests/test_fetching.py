@@ -12,9 +12,8 @@ import shutil
 import ssl
 import subprocess
 import sys
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
@@ -28,6 +27,9 @@ from helpers import (
     block,
     hermetic_env,
     peep_hash,
+    respond,
+    serve_http,
+    stop_http,
     wheel_bytes,
 )
 
@@ -268,35 +270,23 @@ class _Proxy:
 
     def __init__(self) -> None:
         self.seen: List[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.seen.append(self.path)
-                direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                request = urllib.request.Request(self.path, headers={"Accept": self.headers.get("Accept", "*/*")})
-                try:
-                    with direct.open(request, timeout=10) as upstream:
-                        body = upstream.read()
-                        status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
-                except urllib.error.HTTPError as exc:
-                    body, status, content_type = exc.read(), exc.code, "text/plain"
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_http(self._relay)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
+        self.seen.append(handler.path)
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        request = urllib.request.Request(handler.path, headers={"Accept": handler.headers.get("Accept", "*/*")})
+        try:
+            with direct.open(request, timeout=10) as upstream:
+                body = upstream.read()
+                status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            body, status, content_type = exc.read(), exc.code, "text/plain"
+        respond(handler, status, body, {"Content-Type": content_type})
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from helpers import (
     block,
     hermetic_env,
     installed_in,
+    respond,
     run_peep,
     sdist_bytes,
     sha256_hex,
@@ -81,17 +82,6 @@ class Sandbox:
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
     return Sandbox(tmp_path)
-
-
-def respond(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
-            headers: Optional[Dict[str, str]] = None) -> None:
-    handler.send_response(status)
-    for key, value in (headers or {}).items():
-        handler.send_header(key, value)
-    if "Content-Length" not in (headers or {}):
-        handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 def page(*hrefs: str) -> bytes:
