@@ -572,6 +572,13 @@ class Deploy:
             env=env if env is not None else self.env(), python=python, cwd=cwd,
         )
 
+    def install_first(self, text: str) -> None:
+        """Install ``text``, then forget its requests: where a second install starts from."""
+        self.write(text)
+        result = self.install()
+        assert result.returncode == 0, result.stderr
+        self.index.requests.clear()
+
     def installed(self) -> Dict[str, str]:
         return installed_in(self.target)
 

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,28 @@ def _namespaces_work() -> bool:
     return subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+def assert_isolated_build_reaches_nothing(deploy: Deploy, attempt: str) -> None:
+    """Build an sdist whose backend runs ``attempt`` with --build-network=none; it must reach nothing.
+
+    ``attempt`` sets ``_reached``; an OSError on the way counts as blocked.
+    """
+    code = f"""
+import os, socket
+try:
+{textwrap.indent(attempt.strip(), "    ")}
+except OSError:
+    _reached = "blocked"
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
+    f.write(_reached)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install("--build-network=none")
+    assert result.returncode == 0, result.stderr
+    assert deploy.index.evil_requests() == []
+    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
 def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Path) -> None:
     """README: with --build-network=none "no socket can reach anything".
@@ -133,25 +156,13 @@ def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Pat
         pytest.skip("this system refuses network namespaces")
     relay = str(tmp_path / "relay.sock")
     _unix_relay(relay, deploy.index.port)
-    code = f"""
-import os, socket
-try:
-    _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    _s.settimeout(10)
-    _s.connect({relay!r})
-    _s.sendall(b"GET /evil/unix-socket HTTP/1.0\\r\\n\\r\\n")
-    _reached = "reached" if _s.recv(100) else "blocked"
-except OSError:
-    _reached = "blocked"
-with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
-    f.write(_reached)
-"""
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    deploy.write(block(sdist.data, "beta==2.0"))
-    result = deploy.install("--build-network=none")
-    assert result.returncode == 0, result.stderr
-    assert deploy.index.evil_requests() == []
-    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
+    assert_isolated_build_reaches_nothing(deploy, f"""
+_s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+_s.settimeout(10)
+_s.connect({relay!r})
+_s.sendall(b"GET /evil/unix-socket HTTP/1.0\\r\\n\\r\\n")
+_reached = "reached" if _s.recv(100) else "blocked"
+""")
 
 
 def test_a_build_runs_its_verified_build_dependencys_command_not_the_outer_one(
@@ -228,23 +239,12 @@ def test_build_network_none_cannot_be_left_by_a_build_running_as_root(deploy: De
     """
     if not _namespaces_work():
         pytest.skip("this system refuses network namespaces")
-    code = f"""
-import ctypes, os, socket
+    assert_isolated_build_reaches_nothing(deploy, f"""
+import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
-try:
-    _fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
-    _libc.setns(_fd, 0x40000000)
-    _s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
-    _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
-    _reached = "reached" if _s.recv(100) else "blocked"
-except OSError:
-    _reached = "blocked"
-with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
-    f.write(_reached)
-"""
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    deploy.write(block(sdist.data, "beta==2.0"))
-    result = deploy.install("--build-network=none")
-    assert result.returncode == 0, result.stderr
-    assert deploy.index.evil_requests() == []
-    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
+_fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
+_libc.setns(_fd, 0x40000000)
+_s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
+_s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
+_reached = "reached" if _s.recv(100) else "blocked"
+""")

@@ -132,9 +132,7 @@ def test_false_marker_needs_no_hash_and_is_skipped(deploy: Deploy) -> None:
 def test_already_installed_is_not_downloaded_again(deploy: Deploy) -> None:
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
     other = deploy.index.add(wheel_bytes("beta", "1.0"))
-    deploy.write(block(wheel.data, "alpha==1.0"))
-    assert deploy.install().returncode == 0
-    deploy.index.requests.clear()
+    deploy.install_first(block(wheel.data, "alpha==1.0"))
     deploy.write(block(wheel.data, "alpha==1.0") + block(other.data, "beta==1.0"))
     result = deploy.install()
     assert result.returncode == 0, result.stderr
@@ -146,9 +144,7 @@ def test_already_installed_is_not_downloaded_again(deploy: Deploy) -> None:
 
 def test_force_reinstall_fetches_and_verifies_again(deploy: Deploy) -> None:
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
-    deploy.write(block(wheel.data, "alpha==1.0"))
-    assert deploy.install().returncode == 0
-    deploy.index.requests.clear()
+    deploy.install_first(block(wheel.data, "alpha==1.0"))
     result = deploy.install("--upgrade", "--force-reinstall")
     assert result.returncode == 0, result.stderr
     assert deploy.index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
@@ -404,9 +400,7 @@ def test_build_dependency_present_and_verified(deploy: Deploy) -> None:
 def test_already_installed_build_dependency_is_verified_and_offered_to_the_build(deploy: Deploy) -> None:
     helper = deploy.index.add(wheel_bytes("helper", "1.0"))
     sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
-    deploy.write(block(helper.data, "helper==1.0"))
-    assert deploy.install().returncode == 0
-    deploy.index.requests.clear()
+    deploy.install_first(block(helper.data, "helper==1.0"))
     deploy.write(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
     result = deploy.install()
     assert result.returncode == 0, result.stderr
