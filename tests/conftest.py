@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import LoopbackIndex, hermetic_env  # noqa: E402
+from helpers import Deploy, LoopbackIndex, hermetic_env  # noqa: E402
 
 
 @pytest.fixture
@@ -22,6 +22,12 @@ def index() -> Iterator[LoopbackIndex]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def deploy(tmp_path: Path, index: LoopbackIndex) -> Deploy:
+    """A requirements file, a --target dir and a telltale dir, installed from ``index``."""
+    return Deploy(tmp_path, index)
 
 
 @pytest.fixture(autouse=True)

@@ -255,12 +255,85 @@ class Served:
     yanked: Optional[str] = None
 
 
+def respond(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
+            headers: Optional[Dict[str, str]] = None) -> None:
+    """Answer one request: ``status``, ``headers`` (with a Content-Length), ``body``."""
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    if "Content-Length" not in (headers or {}):
+        handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def serve_http(answer: Callable[[BaseHTTPRequestHandler], None],
+               tls: Optional[ssl.SSLContext] = None) -> ThreadingHTTPServer:
+    """Start a server on 127.0.0.1, port 0, that lets ``answer`` reply to every GET."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            answer(self)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_http(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+def _json_page(project: str, entries: Sequence[Served]) -> bytes:
+    """A PEP 691 project page."""
+    files = []
+    for f in entries:
+        entry: Dict[str, object] = {
+            "filename": f.filename,
+            "url": f"../../files/{f.filename}",
+            "hashes": {"sha256": sha256_hex(f.data)} if f.advertise_hash else {},
+        }
+        if f.requires_python:
+            entry["requires-python"] = f.requires_python
+        if f.yanked is not None:
+            entry["yanked"] = f.yanked
+        files.append(entry)
+    return json.dumps({"meta": {"api-version": "1.0"}, "name": project, "files": files}).encode()
+
+
+def _html_page(entries: Sequence[Served]) -> bytes:
+    """A PEP 503 project page."""
+    links = []
+    for f in entries:
+        href = f"../../files/{f.filename}"
+        if f.advertise_hash:
+            href += f"#sha256={sha256_hex(f.data)}"
+        attributes = ""
+        if f.requires_python:
+            attributes += f' data-requires-python="{_escape(f.requires_python)}"'
+        if f.yanked is not None:
+            attributes += f' data-yanked="{_escape(f.yanked)}"'
+        links.append(f'<a href="{href}"{attributes}>{f.filename}</a><br>')
+    return ("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n").encode()
+
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
 @dataclass
 class LoopbackIndex:
     """A PEP 503/691 index on 127.0.0.1 that can misbehave on purpose.
 
     ``requests`` records every request path; ``corrupt`` maps a file name to
-    the bytes served instead of the real ones.
+    the bytes served instead of the real ones; ``pages`` maps a path to
+    bytes served as they are (a requirements or lock file by URL); files
+    ``plant``-ed are served, unverified, under /evil/.
     """
 
     files: List[Served] = field(default_factory=list)
@@ -274,6 +347,8 @@ class LoopbackIndex:
     headers_seen: List[Tuple[str, Dict[str, str]]] = field(default_factory=list)
     file_delay: float = 0.0  # seconds before each file response
     truncate: Dict[str, int] = field(default_factory=dict)  # filename -> times to cut short
+    pages: Dict[str, bytes] = field(default_factory=dict)  # path -> body, served as is
+    planted: Dict[str, bytes] = field(default_factory=dict)  # filename -> bytes at /evil/
     in_flight: int = 0
     most_in_flight: int = 0
 
@@ -284,6 +359,18 @@ class LoopbackIndex:
         served = Served(project=_normalize(project), filename=filename, data=data, **kw)  # type: ignore[arg-type]
         self.files.append(served)
         return served
+
+    def plant(self, filename_and_bytes: Tuple[str, bytes]) -> str:
+        """Serve an archive nobody hashed at /evil/; return its URL."""
+        filename, data = filename_and_bytes
+        self.planted[filename] = data
+        return self.evil_url(filename)
+
+    def evil_url(self, filename: str) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}/evil/{filename}"
+
+    def evil_requests(self) -> List[str]:
+        return [path for path in self.requests if path.startswith("/evil/")]
 
     @property
     def scheme(self) -> str:
@@ -301,127 +388,87 @@ class LoopbackIndex:
         return [path for path in self.requests if path.startswith("/files/")]
 
     def start(self) -> "LoopbackIndex":
-        index = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                index.requests.append(self.path)
-                index.headers_seen.append((self.path, dict(self.headers.items())))
-                if index.hook is not None and index.hook(self):
-                    return
-                if index.auth is not None and self.headers.get("Authorization") != index.auth:
-                    self.send_response(401)
-                    self.send_header("WWW-Authenticate", 'Basic realm="test"')
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                statuses = index.status_for.get(self.path)
-                if statuses:
-                    status = statuses.pop(0)
-                    self.send_response(status)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                path = self.path.split("?", 1)[0]
-                if path.startswith("/simple/") and path.count("/") == 3:
-                    project = path.split("/")[2]
-                    self._project_page(project)
-                elif path.startswith("/files/"):
-                    self._file(path[len("/files/"):])
-                else:
-                    self._send(404, b"not found", "text/plain")
-
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _project_page(self, project: str) -> None:
-                entries = [f for f in index.files if f.project == _normalize(project)]
-                if not entries:
-                    self._send(404, b"no such project", "text/plain")
-                    return
-                if project != _normalize(project):
-                    self.send_response(301)
-                    self.send_header("Location", f"/simple/{_normalize(project)}/")
-                    self.end_headers()
-                    return
-                accept = self.headers.get("Accept", "")
-                if index.json_api and "application/vnd.pypi.simple.v1+json" in accept:
-                    body = json.dumps(
-                        {
-                            "meta": {"api-version": "1.0"},
-                            "name": project,
-                            "files": [
-                                {
-                                    "filename": f.filename,
-                                    "url": f"../../files/{f.filename}",
-                                    "hashes": {"sha256": sha256_hex(f.data)} if f.advertise_hash else {},
-                                    **({"requires-python": f.requires_python} if f.requires_python else {}),
-                                    **({"yanked": f.yanked} if f.yanked is not None else {}),
-                                }
-                                for f in entries
-                            ],
-                        }
-                    ).encode()
-                    self._send(200, body, "application/vnd.pypi.simple.v1+json")
-                    return
-                links = []
-                for f in entries:
-                    href = f"../../files/{f.filename}"
-                    if f.advertise_hash:
-                        href += f"#sha256={sha256_hex(f.data)}"
-                    attributes = ""
-                    if f.requires_python:
-                        attributes += f' data-requires-python="{_escape(f.requires_python)}"'
-                    if f.yanked is not None:
-                        attributes += f' data-yanked="{_escape(f.yanked)}"'
-                    links.append(f'<a href="{href}"{attributes}>{f.filename}</a><br>')
-                body = ("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n").encode()
-                self._send(200, body, "text/html")
-
-            def _file(self, filename: str) -> None:
-                with lock:
-                    index.in_flight += 1
-                    index.most_in_flight = max(index.most_in_flight, index.in_flight)
-                try:
-                    if index.file_delay:
-                        time.sleep(index.file_delay)
-                    for f in index.files:
-                        if f.filename == filename:
-                            data = index.corrupt.get(filename, f.data)
-                            if index.truncate.get(filename):
-                                index.truncate[filename] -= 1
-                                self.send_response(200)
-                                self.send_header("Content-Length", str(len(data)))
-                                self.end_headers()
-                                self.wfile.write(data[: len(data) // 2])
-                                self.close_connection = True
-                                return
-                            self._send(200, data, "application/octet-stream")
-                            return
-                    self._send(404, b"no such file", "text/plain")
-                finally:
-                    with lock:
-                        index.in_flight -= 1
-
-        lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if self.tls is not None:
-            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
+        self._lock = threading.Lock()
+        self.server = serve_http(self._answer, self.tls)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
+
+    # Answering a request: record it, let the test's hook and the misbehaviour
+    # it asked for go first, then route by path.
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        self.requests.append(handler.path)
+        self.headers_seen.append((handler.path, dict(handler.headers.items())))
+        if self.hook is not None and self.hook(handler):
+            return
+        if self.auth is not None and handler.headers.get("Authorization") != self.auth:
+            respond(handler, 401, headers={"WWW-Authenticate": 'Basic realm="test"'})
+            return
+        statuses = self.status_for.get(handler.path)
+        if statuses:
+            respond(handler, statuses.pop(0))
+            return
+        self._route(handler, handler.path.split("?", 1)[0])
+
+    def _route(self, handler: BaseHTTPRequestHandler, path: str) -> None:
+        if path in self.pages:
+            respond(handler, 200, self.pages[path])
+        elif path.startswith("/simple/") and path.count("/") == 3:
+            self._project_page(handler, path.split("/")[2])
+        elif path.startswith("/files/"):
+            self._counting_in_flight(handler, path[len("/files/"):])
+        elif path.startswith("/evil/"):
+            self._evil(handler, path[len("/evil/"):].strip("/"))
+        else:
+            respond(handler, 404, b"not found", {"Content-Type": "text/plain"})
+
+    def _project_page(self, handler: BaseHTTPRequestHandler, project: str) -> None:
+        entries = [f for f in self.files if f.project == _normalize(project)]
+        if not entries:
+            respond(handler, 404, b"no such project", {"Content-Type": "text/plain"})
+        elif project != _normalize(project):
+            respond(handler, 301, headers={"Location": f"/simple/{_normalize(project)}/"})
+        elif self.json_api and JSON_TYPE in handler.headers.get("Accept", ""):
+            respond(handler, 200, _json_page(project, entries), {"Content-Type": JSON_TYPE})
+        else:
+            respond(handler, 200, _html_page(entries), {"Content-Type": "text/html"})
+
+    def _counting_in_flight(self, handler: BaseHTTPRequestHandler, filename: str) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.file_delay:
+                time.sleep(self.file_delay)
+            self._file(handler, filename)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _file(self, handler: BaseHTTPRequestHandler, filename: str) -> None:
+        served = next((f for f in self.files if f.filename == filename), None)
+        if served is None:
+            respond(handler, 404, b"no such file", {"Content-Type": "text/plain"})
+            return
+        data = self.corrupt.get(filename, served.data)
+        if self.truncate.get(filename):  # announce it all, send half, hang up
+            self.truncate[filename] -= 1
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data[: len(data) // 2])
+            handler.close_connection = True
+            return
+        respond(handler, 200, data, {"Content-Type": "application/octet-stream"})
+
+    def _evil(self, handler: BaseHTTPRequestHandler, name: str) -> None:
+        if name in self.planted:
+            respond(handler, 200, self.planted[name])
+        else:  # a find-links page, or a simple index page, of every planted file
+            respond(handler, 200, "".join(f'<a href="/evil/{n}">{n}</a>\n' for n in self.planted).encode())
 
 
 def _normalize(name: str) -> str:
@@ -484,6 +531,59 @@ def installed_in(target: Path) -> Dict[str, str]:
                 name, _, version = stem.rpartition("-")
                 found[_normalize(name)] = version
     return found
+
+
+class Deploy:
+    """One ``peep install`` against a loopback index: its files, and what it did.
+
+    A requirements (or lock) file, a --target dir and a telltale dir that
+    sdists' build code writes to; ``installed`` says what the target holds,
+    ``ran`` which build code ran, ``index.requests`` what the server saw.
+    ``finder`` is the index options every install passes (by default the
+    loopback index; ``()`` for none, when the file or the test names them).
+    """
+
+    def __init__(self, tmp_path: Path, index: LoopbackIndex, *, requirements: str = "requirements.txt",
+                 finder: Optional[Sequence[str]] = None) -> None:
+        self.root = tmp_path
+        self.index = index
+        self.target = tmp_path / "target"
+        self.telltales = tmp_path / "telltales"
+        self.telltales.mkdir(exist_ok=True)
+        self.requirements = tmp_path / requirements
+        self.cache = tmp_path / "cache"
+        self.finder = list(finder) if finder is not None else ["--index-url", index.url]
+
+    def write(self, text: str) -> Path:
+        self.requirements.parent.mkdir(parents=True, exist_ok=True)
+        self.requirements.write_text(text)
+        return self.requirements
+
+    def env(self, **extra: str) -> Dict[str, str]:
+        """The hermetic environment, with the telltale dir for build code."""
+        return hermetic_env(**{TELLTALE_ENV: str(self.telltales)}, **extra)
+
+    def install(self, *options: str, finder: Optional[Sequence[str]] = None, env: Optional[Dict[str, str]] = None,
+                python: str = sys.executable, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
+        """Run ``peep install -r FILE --target DIR`` with the finder options and ``options``."""
+        return run_peep(
+            "install", "-r", str(self.requirements), "--target", str(self.target),
+            *(self.finder if finder is None else finder), *options,
+            env=env if env is not None else self.env(), python=python, cwd=cwd,
+        )
+
+    def install_first(self, text: str) -> None:
+        """Install ``text``, then forget its requests: where a second install starts from."""
+        self.write(text)
+        result = self.install()
+        assert result.returncode == 0, result.stderr
+        self.index.requests.clear()
+
+    def installed(self) -> Dict[str, str]:
+        return installed_in(self.target)
+
+    def ran(self) -> List[str]:
+        return sorted(p.name for p in self.telltales.iterdir())
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:

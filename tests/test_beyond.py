@@ -9,10 +9,10 @@ from typing import Dict, List
 
 import pytest
 from helpers import (
+    Deploy,
     LoopbackIndex,
     block,
     hermetic_env,
-    installed_in,
     peep_hash,
     run_peep,
     sdist_bytes,
@@ -23,78 +23,73 @@ from helpers import (
 import peep
 
 
-def install(tmp_path: Path, index: LoopbackIndex, *extra: str) -> subprocess.CompletedProcess:
-    return run_peep("install", "-r", str(tmp_path / "r.txt"), "--target", str(tmp_path / "target"),
-                    "-i", index.url, *extra)
-
-
 # --- Omitted dependencies -------------------------------------------------------------
 
 
-def test_omitted_dependency_is_reported_with_a_paste_ready_block(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_omitted_dependency_is_reported_with_a_paste_ready_block(deploy: Deploy, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0", requires=["beta>=1.0", 'gamma; python_version < "3"']))
     index.add(wheel_bytes("beta", "1.0"))
     newest = index.add(wheel_bytes("beta", "2.0"))
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha==1.0"))
-    result = install(tmp_path, index)
+    deploy.write(block(alpha.data, "alpha==1.0"))
+    result = deploy.install()
     assert result.returncode == 1
     assert "missing from the requirements files, or pinned there to a version" in result.stderr
-    assert f"    beta>=1.0, needed by alpha==1.0 ({tmp_path / 'r.txt'} line 2):\n" in result.stderr
+    assert f"    beta>=1.0, needed by alpha==1.0 ({deploy.requirements} line 2):\n" in result.stderr
     assert f"        # sha256: {peep_hash(newest.data)}\n        beta==2.0\n" in result.stderr
     assert "gamma" not in result.stderr  # its marker is false here
-    assert installed_in(tmp_path / "target") == {}
+    assert deploy.installed() == {}
 
 
-def test_allow_omitted_warns_and_installs(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_allow_omitted_warns_and_installs(deploy: Deploy, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0", requires=["beta"]))
     index.add(wheel_bytes("beta", "1.0"))
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha==1.0"))
-    result = install(tmp_path, index, "--allow-omitted")
+    deploy.write(block(alpha.data, "alpha==1.0"))
+    result = deploy.install("--allow-omitted")
     assert result.returncode == 0, result.stderr
     assert "peep: warning (--allow-omitted)" in result.stderr and "beta, needed by alpha==1.0" in result.stderr
     assert "Not proceeding" not in result.stderr
-    assert installed_in(tmp_path / "target") == {"alpha": "1.0"}
+    assert deploy.installed() == {"alpha": "1.0"}
 
 
-def test_dependencies_met_by_the_set_by_the_target_or_not_by_a_wrong_pin(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_dependencies_met_by_the_set_by_the_target_or_not_by_a_wrong_pin(deploy: Deploy, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0", requires=["beta>=1.0", "delta==3.0"]))
     beta = index.add(wheel_bytes("beta", "1.5"))
     delta = index.add(wheel_bytes("delta", "3.0"))
-    (tmp_path / "r.txt").write_text(block(delta.data, "delta==3.0"))
-    assert install(tmp_path, index).returncode == 0  # delta now installed in the target
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.5"))
-    result = install(tmp_path, index)
+    deploy.write(block(delta.data, "delta==3.0"))
+    assert deploy.install().returncode == 0  # delta now installed in the target
+    deploy.write(block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.5"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
     old_beta = index.add(wheel_bytes("beta", "0.5"))
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha==1.0") + block(old_beta.data, "beta==0.5"))
-    result = install(tmp_path, index, "--force-reinstall")
+    deploy.write(block(alpha.data, "alpha==1.0") + block(old_beta.data, "beta==0.5"))
+    result = deploy.install("--force-reinstall")
     assert result.returncode == 1
     assert "beta>=1.0, needed by alpha==1.0" in result.stderr
 
 
-def test_extras_bring_their_dependencies(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_extras_bring_their_dependencies(deploy: Deploy, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0", requires=['fast; extra == "speed"']))
     index.add(wheel_bytes("fast", "1.0"))
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha==1.0"))
-    assert install(tmp_path, index).returncode == 0
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha[speed]==1.0"))
-    result = install(tmp_path, index, "--force-reinstall")
+    deploy.write(block(alpha.data, "alpha==1.0"))
+    assert deploy.install().returncode == 0
+    deploy.write(block(alpha.data, "alpha[speed]==1.0"))
+    result = deploy.install("--force-reinstall")
     assert result.returncode == 1
     assert "fast, needed by alpha==1.0" in result.stderr
 
 
-def test_extras_flow_only_along_dependencies_that_apply(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_extras_flow_only_along_dependencies_that_apply(deploy: Deploy, index: LoopbackIndex) -> None:
     # As in real metadata: celery has "kombu[msgpack]; extra == 'msgpack'" and
     # kombu has "msgpack==1.0; extra == 'msgpack'". Without celery[msgpack],
     # msgpack is not needed.
     celery = index.add(wheel_bytes("celery", "1.0", requires=["kombu", 'kombu[msgpack]; extra == "msgpack"']))
     kombu = index.add(wheel_bytes("kombu", "1.0", requires=['msgpack==1.0; extra == "msgpack"']))
     index.add(wheel_bytes("msgpack", "1.0"))
-    (tmp_path / "r.txt").write_text(block(celery.data, "celery==1.0") + block(kombu.data, "kombu==1.0"))
-    result = install(tmp_path, index)
+    deploy.write(block(celery.data, "celery==1.0") + block(kombu.data, "kombu==1.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    (tmp_path / "r.txt").write_text(block(celery.data, "celery[msgpack]==1.0") + block(kombu.data, "kombu==1.0"))
-    result = install(tmp_path, index, "--force-reinstall")
+    deploy.write(block(celery.data, "celery[msgpack]==1.0") + block(kombu.data, "kombu==1.0"))
+    result = deploy.install("--force-reinstall")
     assert result.returncode == 1
     assert "msgpack==1.0, needed by kombu==1.0" in result.stderr
 
@@ -108,10 +103,10 @@ def test_extras_flow_only_along_dependencies_that_apply(tmp_path: Path, index: L
     ],
     ids=["static-2.2", "dynamic", "old-metadata"],
 )
-def test_sdist_dependencies_only_when_static(tmp_path: Path, index: LoopbackIndex, pkg_info: str, checked: bool) -> None:
+def test_sdist_dependencies_only_when_static(deploy: Deploy, index: LoopbackIndex, pkg_info: str, checked: bool) -> None:
     sdist = index.add(sdist_bytes("beta", "2.0", pkg_info=pkg_info))
-    (tmp_path / "r.txt").write_text(block(sdist.data, "beta==2.0"))
-    result = install(tmp_path, index)
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     if checked:
         assert result.returncode == 1
         assert "missing-dep, needed by beta==2.0" in result.stderr
@@ -123,19 +118,19 @@ def test_sdist_dependencies_only_when_static(tmp_path: Path, index: LoopbackInde
 # --- --keep-failed ------------------------------------------------------------------------
 
 
-def test_keep_failed_keeps_the_archive_and_a_note(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_keep_failed_keeps_the_archive_and_a_note(deploy: Deploy, index: LoopbackIndex, tmp_path: Path) -> None:
     evil = index.add(wheel_bytes("alpha", "1.0"))
-    (tmp_path / "r.txt").write_text(block(b"what we vetted", "alpha==1.0"))
-    result = install(tmp_path, index, "--keep-failed", str(tmp_path / "kept"))
+    deploy.write(block(b"what we vetted", "alpha==1.0"))
+    result = deploy.install("--keep-failed", str(tmp_path / "kept"))
     assert result.returncode == 1
     kept = tmp_path / "kept" / "alpha-1.0-py3-none-any.whl"
     assert kept.read_bytes() == evil.data
     note = (tmp_path / "kept" / "alpha-1.0-py3-none-any.whl.peep.txt").read_text()
     assert f"from: {index.files_url}alpha-1.0-py3-none-any.whl\n" in note
-    assert f"requirement: alpha==1.0 ({tmp_path / 'r.txt'} line 2)\n" in note
+    assert f"requirement: alpha==1.0 ({deploy.requirements} line 2)\n" in note
     assert f"expected: sha256:{sha256_hex(b'what we vetted')}\n" in note
     assert f"got: sha256:{sha256_hex(evil.data)}\n" in note
-    assert installed_in(tmp_path / "target") == {}
+    assert deploy.installed() == {}
 
 
 # --- peep hash NAME==VERSION -----------------------------------------------------------
@@ -230,46 +225,46 @@ def test_hash_release_not_found(index: LoopbackIndex) -> None:
 
 
 @pytest.fixture
-def installed_target(tmp_path: Path, index: LoopbackIndex) -> Path:
+def installed_target(deploy: Deploy, index: LoopbackIndex) -> Path:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     beta = index.add(wheel_bytes("beta", "2.0"))
-    (tmp_path / "r.txt").write_text(block(alpha.data, "alpha==1.0") + block(beta.data, "beta==2.0"))
-    assert install(tmp_path, index).returncode == 0
-    return tmp_path / "target"
+    deploy.write(block(alpha.data, "alpha==1.0") + block(beta.data, "beta==2.0"))
+    assert deploy.install().returncode == 0
+    return deploy.target
 
 
-def check(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_peep("check", "-r", str(tmp_path / "r.txt"), "--target", str(tmp_path / "target"), *args)
+def check(deploy: Deploy, *args: str) -> subprocess.CompletedProcess:
+    return run_peep("check", "-r", str(deploy.requirements), "--target", str(deploy.target), *args)
 
 
-def test_check_passes_on_a_faithful_install(tmp_path: Path, installed_target: Path) -> None:
-    result = check(tmp_path)
+def test_check_passes_on_a_faithful_install(deploy: Deploy, installed_target: Path) -> None:
+    result = check(deploy)
     assert result.returncode == 0, result.stderr
     assert "all 2 requirement(s) are installed as written, and every installed file matches its RECORD" in result.stdout
 
 
-def test_check_reports_missing_and_wrong_versions(tmp_path: Path, installed_target: Path) -> None:
-    (tmp_path / "r.txt").write_text("alpha==2.0\nbeta==2.0\ngamma==1.0\n")
-    result = check(tmp_path)
+def test_check_reports_missing_and_wrong_versions(deploy: Deploy, installed_target: Path) -> None:
+    deploy.write("alpha==2.0\nbeta==2.0\ngamma==1.0\n")
+    result = check(deploy)
     assert result.returncode == 1
-    assert f"The following requirements are not installed:\n\n    gamma==1.0 ({tmp_path / 'r.txt'} line 3)" in result.stderr
-    assert f"    alpha==2.0 ({tmp_path / 'r.txt'} line 1): 1.0 is installed" in result.stderr
+    assert f"The following requirements are not installed:\n\n    gamma==1.0 ({deploy.requirements} line 3)" in result.stderr
+    assert f"    alpha==2.0 ({deploy.requirements} line 1): 1.0 is installed" in result.stderr
 
 
-def test_check_unlisted_is_an_error_only_when_strict(tmp_path: Path, installed_target: Path) -> None:
-    (tmp_path / "r.txt").write_text("alpha==1.0\n")
-    result = check(tmp_path)
+def test_check_unlisted_is_an_error_only_when_strict(deploy: Deploy, installed_target: Path) -> None:
+    deploy.write("alpha==1.0\n")
+    result = check(deploy)
     assert result.returncode == 0
     assert "named by no requirement:\n\n    beta==2.0" in result.stderr
-    strict = check(tmp_path, "--strict")
+    strict = check(deploy, "--strict")
     assert strict.returncode == 1
     assert "    beta==2.0" in strict.stderr
 
 
-def test_check_finds_files_changed_after_installation(tmp_path: Path, installed_target: Path) -> None:
+def test_check_finds_files_changed_after_installation(deploy: Deploy, installed_target: Path) -> None:
     (installed_target / "alpha.py").write_text("import os  # injected\n")
     (installed_target / "beta.py").unlink()
-    result = check(tmp_path)
+    result = check(deploy)
     assert result.returncode == 1
     assert "no longer match the hashes their distribution recorded at install time" in result.stderr
     assert "    alpha==1.0: alpha.py (sha256 is " in result.stderr

@@ -16,18 +16,14 @@ import sys
 import tarfile
 import warnings
 import zipfile
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import pytest
 from helpers import (
     TELLTALE_ENV,
-    LoopbackIndex,
+    Deploy,
     block,
-    hermetic_env,
-    installed_in,
-    run_peep,
     sdist_bytes,
     tar_gz_bytes,
     wheel_bytes,
@@ -46,230 +42,188 @@ def pth_telltale(name: str) -> Dict[str, bytes]:
     return {f"{name}_telltale.pth": code.encode()}
 
 
-class Build:
-    """A requirements file, a --target dir, telltales, and unverified files at /evil/."""
-
-    def __init__(self, tmp_path: Path, index: LoopbackIndex) -> None:
-        self.tmp_path = tmp_path
-        self.index = index
-        self.target = tmp_path / "target"
-        self.telltales = tmp_path / "telltales"
-        self.telltales.mkdir()
-        self.requirements = tmp_path / "requirements.txt"
-        self.evil: Dict[str, bytes] = {}
-        index.hook = self._serve_evil
-
-    def _serve_evil(self, handler: BaseHTTPRequestHandler) -> bool:
-        if not handler.path.startswith("/evil/"):
-            return False
-        name = handler.path[len("/evil/"):].split("?")[0].strip("/")
-        if name in self.evil:
-            body = self.evil[name]
-        else:  # a find-links page, or a simple index page, of every evil file
-            body = "".join(f'<a href="/evil/{n}">{n}</a>\n' for n in self.evil).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-        return True
-
-    def evil_url(self, filename: str) -> str:
-        return f"http://127.0.0.1:{self.index.port}/evil/{filename}"
-
-    def plant(self, filename_and_bytes: tuple) -> str:
-        """Serve an unverified archive at /evil/; return its URL."""
-        filename, data = filename_and_bytes
-        self.evil[filename] = data
-        return self.evil_url(filename)
-
-    def evil_requests(self) -> List[str]:
-        return [path for path in self.index.requests if path.startswith("/evil/")]
-
-    def install(self, text: str, *extra: str, env: Optional[Dict[str, str]] = None,
-                python: str = sys.executable) -> subprocess.CompletedProcess:
-        self.requirements.write_text(text)
-        return run_peep(
-            "install", "-r", str(self.requirements), "--target", str(self.target),
-            "--index-url", self.index.url, *extra,
-            env=env or hermetic_env(**{TELLTALE_ENV: str(self.telltales)}), python=python,
-        )
-
-    def ran(self) -> List[str]:
-        return sorted(p.name for p in self.telltales.iterdir())
-
-    def assert_nothing_unverified_reached(self, result: subprocess.CompletedProcess) -> None:
-        assert self.evil_requests() == [], result.stderr
-        assert not any(name.startswith("evil") for name in self.ran())
-        assert installed_in(self.target) == {}
-
-
-@pytest.fixture
-def build(tmp_path: Path, index: LoopbackIndex) -> Build:
-    return Build(tmp_path, index)
+def assert_nothing_unverified_reached(deploy: Deploy, result: subprocess.CompletedProcess) -> None:
+    """No request for a planted file, no telltale of its code, nothing installed."""
+    assert deploy.index.evil_requests() == [], result.stderr
+    assert not any(name.startswith("evil") for name in deploy.ran())
+    assert deploy.installed() == {}
 
 
 # --- Routes to unverified archives ----------------------------------------------------
 
 
-def test_direct_url_in_static_build_requirements_is_refused(build: Build) -> None:
-    url = build.plant(wheel_bytes("helper", "1.0", extra_files=pth_telltale("evil")))
-    helper = build.index.add(wheel_bytes("helper", "1.0"))
-    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=[f"helper @ {url}"]))
+def test_direct_url_in_static_build_requirements_is_refused(deploy: Deploy) -> None:
+    url = deploy.index.plant(wheel_bytes("helper", "1.0", extra_files=pth_telltale("evil")))
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=[f"helper @ {url}"]))
     # A hashed helper==1.0 is listed too: peep must not be satisfied by the name.
-    result = build.install(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    deploy.write(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    result = deploy.install()
     assert result.returncode == 1, result.stderr
     assert "The following sdists can't be built safely, so peep won't build them:" in result.stderr
     assert f"beta-2.0.tar.gz: build requirement 'helper @ {url}' (its pyproject.toml) is a direct URL" in result.stderr
     assert "list helper in your requirements with its hash instead" in result.stderr
-    build.assert_nothing_unverified_reached(result)
-    assert build.ran() == []  # not even the verified sdist's backend ran
+    assert_nothing_unverified_reached(deploy, result)
+    assert deploy.ran() == []  # not even the verified sdist's backend ran
 
 
-def test_direct_url_from_get_requires_for_build_wheel_is_refused(build: Build) -> None:
-    url = build.plant(wheel_bytes("helper", "1.0", extra_files=pth_telltale("evil")))
-    sdist = build.index.add(sdist_bytes("beta", "2.0", extra_build_requires=[f"helper @ {url}"]))
-    result = build.install(block(sdist.data, "beta==2.0"))
+def test_direct_url_from_get_requires_for_build_wheel_is_refused(deploy: Deploy) -> None:
+    url = deploy.index.plant(wheel_bytes("helper", "1.0", extra_files=pth_telltale("evil")))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", extra_build_requires=[f"helper @ {url}"]))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 1, result.stderr
     assert (f"beta-2.0.tar.gz: build requirement 'helper @ {url}' "
             "(its backend's get_requires_for_build_wheel) is a direct URL") in result.stderr
-    build.assert_nothing_unverified_reached(result)
-    assert build.ran() == ["beta-2.0.ran"]  # the verified backend was asked, nothing more
+    assert_nothing_unverified_reached(deploy, result)
+    assert deploy.ran() == ["beta-2.0.ran"]  # the verified backend was asked, nothing more
 
 
-def test_direct_url_in_a_build_dependencys_own_requirements_is_refused(build: Build) -> None:
-    url = build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
-    helper = build.index.add(wheel_bytes("helper", "1.0", requires=[f"sneaky @ {url}"]))
-    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
-    result = build.install(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+def test_direct_url_in_a_build_dependencys_own_requirements_is_refused(deploy: Deploy) -> None:
+    url = deploy.index.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    helper = deploy.index.add(wheel_bytes("helper", "1.0", requires=[f"sneaky @ {url}"]))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    deploy.write(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
+    result = deploy.install()
     assert result.returncode == 1, result.stderr
     assert f"build requirement 'sneaky @ {url}' (a dependency of helper 1.0) is a direct URL" in result.stderr
-    build.assert_nothing_unverified_reached(result)
+    assert_nothing_unverified_reached(deploy, result)
 
 
-def test_build_dependencies_of_build_dependencies_must_be_verified_wheels(build: Build) -> None:
-    build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
-    sneaky = build.index.add(wheel_bytes("sneaky", "1.0"))
-    helper = build.index.add(wheel_bytes("helper", "1.0", requires=["sneaky>=1"]))
-    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+def test_build_dependencies_of_build_dependencies_must_be_verified_wheels(deploy: Deploy) -> None:
+    deploy.index.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    sneaky = deploy.index.add(wheel_bytes("sneaky", "1.0"))
+    helper = deploy.index.add(wheel_bytes("helper", "1.0", requires=["sneaky>=1"]))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
     text = block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0")
-    result = build.install(text)
+    deploy.write(text)
+    result = deploy.install()
     assert result.returncode == 1, result.stderr
     assert "    beta-2.0.tar.gz needs sneaky>=1 (a dependency of helper 1.0):" in result.stderr
-    build.assert_nothing_unverified_reached(result)
+    assert_nothing_unverified_reached(deploy, result)
     # With sneaky hashed too, the build gets helper and sneaky, and succeeds.
-    result = build.install(text + block(sneaky.data, "sneaky==1.0"))
+    deploy.write(text + block(sneaky.data, "sneaky==1.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    assert installed_in(build.target) == {"beta": "2.0", "helper": "1.0", "sneaky": "1.0"}
+    assert deploy.installed() == {"beta": "2.0", "helper": "1.0", "sneaky": "1.0"}
 
 
-def test_missing_dynamic_build_dependency_gets_a_paste_ready_hash(build: Build) -> None:
-    sneaky = build.index.add(wheel_bytes("sneaky", "1.0"))
-    sdist = build.index.add(sdist_bytes("beta", "2.0", extra_build_requires=["sneaky>=1"]))
-    result = build.install(block(sdist.data, "beta==2.0"))
+def test_missing_dynamic_build_dependency_gets_a_paste_ready_hash(deploy: Deploy) -> None:
+    sneaky = deploy.index.add(wheel_bytes("sneaky", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", extra_build_requires=["sneaky>=1"]))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 1, result.stderr
     expected = block(sneaky.data, "sneaky==1.0").splitlines()
     assert (
         "    beta-2.0.tar.gz needs sneaky>=1 (its backend's get_requires_for_build_wheel):\n"
         f"        {expected[0]}\n        {expected[1]}\n"
     ) in result.stderr
-    assert installed_in(build.target) == {}
+    assert deploy.installed() == {}
     # The pasted block is all it takes.
-    result = build.install(block(sdist.data, "beta==2.0") + block(sneaky.data, "sneaky==1.0"))
+    deploy.write(block(sdist.data, "beta==2.0") + block(sneaky.data, "sneaky==1.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
 
 
-def test_nested_pip_and_urllib_in_a_build_reach_nothing(build: Build) -> None:
+def test_nested_pip_and_urllib_in_a_build_reach_nothing(deploy: Deploy) -> None:
     """The backend tries pip (with an index and find-links of its own) and urllib."""
-    build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
-    index_url, links = build.evil_url(""), build.evil_url("")
+    deploy.index.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    index_url, links = deploy.index.evil_url(""), deploy.index.evil_url("")
     code = f"""
 import subprocess, sys, urllib.request
 _pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", "fetched",
                        "--index-url", {index_url!r}, "--find-links", {links!r}, "sneaky"],
                       capture_output=True, text=True)
 try:
-    urllib.request.urlopen({build.evil_url("phone-home")!r}, timeout=10)
+    urllib.request.urlopen({deploy.index.evil_url("phone-home")!r}, timeout=10)
     _urllib = "reached"
 except Exception as exc:
     _urllib = "blocked"
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "attempts.txt"), "w") as f:
     f.write("pip %d urllib %s" % (_pip.returncode, _urllib))
 """
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code="import os\n" + code))
-    result = build.install(block(sdist.data, "beta==2.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code="import os\n" + code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    assert build.evil_requests() == []
-    assert (build.telltales / "attempts.txt").read_text() == "pip 1 urllib blocked"
+    assert deploy.index.evil_requests() == []
+    assert (deploy.telltales / "attempts.txt").read_text() == "pip 1 urllib blocked"
 
 
-def test_legacy_setup_py_sdist_fetches_no_setup_requires(build: Build, tmp_path: Path) -> None:
+def test_legacy_setup_py_sdist_fetches_no_setup_requires(deploy: Deploy, tmp_path: Path) -> None:
     """No pyproject.toml, setuptools and wheel installed: setup_requires and find_links."""
     python = sys.executable  # the test environment: a venv with setuptools and wheel
     subprocess.run([python, "-c", "import setuptools, wheel"], check=True)
-    build.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
-    setuptools = build.index.add(wheel_from_installed("setuptools"))
+    deploy.index.plant(wheel_bytes("sneaky", "1.0", extra_files=pth_telltale("evil")))
+    setuptools = deploy.index.add(wheel_from_installed("setuptools"))
     members = {
         "legacy-1.0/setup.py": b"from setuptools import setup\n"
                                b"setup(name='legacy', version='1.0', py_modules=['legacy'],"
                                b" setup_requires=['sneaky'])\n",
-        "legacy-1.0/setup.cfg": f"[easy_install]\nfind_links = {build.evil_url('')}\n".encode(),
+        "legacy-1.0/setup.cfg": f"[easy_install]\nfind_links = {deploy.index.evil_url('')}\n".encode(),
         "legacy-1.0/legacy.py": b"VERSION = '1.0'\n",
         "legacy-1.0/PKG-INFO": b"Metadata-Version: 2.1\nName: legacy\nVersion: 1.0\n",
     }
     data = tar_gz_bytes([(tarfile.TarInfo(name), body) for name, body in members.items()])
-    sdist = build.index.add(("legacy-1.0.tar.gz", data))
+    sdist = deploy.index.add(("legacy-1.0.tar.gz", data))
     text = block(sdist.data, "legacy==1.0") + block(setuptools.data, f"setuptools=={setuptools.filename.split('-')[1]}")
-    result = build.install(text, python=python)
+    deploy.write(text)
+    result = deploy.install(python=python)
     assert result.returncode == 1, result.stderr
     assert "    legacy-1.0.tar.gz needs sneaky (its backend's get_requires_for_build_wheel)" in result.stderr
-    build.assert_nothing_unverified_reached(result)
+    assert_nothing_unverified_reached(deploy, result)
     # pip's own legacy route is refused outright.
-    result = build.install(text, "--no-use-pep517", python=python)
+    deploy.write(text)
+    result = deploy.install("--no-use-pep517", python=python)
     assert result.returncode == 2
     assert "--no-use-pep517 is not supported: it makes pip run setup.py itself" in result.stderr
-    assert build.evil_requests() == []
+    assert deploy.index.evil_requests() == []
 
 
-def test_setup_py_sdist_builds_through_pep_517_with_a_verified_setuptools(build: Build) -> None:
+def test_setup_py_sdist_builds_through_pep_517_with_a_verified_setuptools(deploy: Deploy) -> None:
     # setuptools, and what older releases of it ask for (wheel, which needs packaging).
-    backend = [build.index.add(wheel_from_installed(p)) for p in ("setuptools", "wheel", "packaging")]
+    backend = [deploy.index.add(wheel_from_installed(p)) for p in ("setuptools", "wheel", "packaging")]
     members = {
         "plain-1.0/setup.py": b"from setuptools import setup\n"
                               b"setup(name='plain', version='1.0', py_modules=['plain'])\n",
         "plain-1.0/plain.py": b"VERSION = '1.0'\n",
     }
     data = tar_gz_bytes([(tarfile.TarInfo(name), body) for name, body in members.items()])
-    sdist = build.index.add(("plain-1.0.tar.gz", data))
+    sdist = deploy.index.add(("plain-1.0.tar.gz", data))
     pins = {w.project: w.filename.split("-")[1] for w in backend}
-    result = build.install(block(sdist.data, "plain==1.0")
-                           + "".join(block(w.data, f"{w.project}=={pins[w.project]}") for w in backend))
+    deploy.write(block(sdist.data, "plain==1.0")
+                 + "".join(block(w.data, f"{w.project}=={pins[w.project]}") for w in backend))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    assert installed_in(build.target) == dict(pins, plain="1.0")
-    assert (build.target / "plain.py").read_text() == "VERSION = '1.0'\n"
+    assert deploy.installed() == dict(pins, plain="1.0")
+    assert (deploy.target / "plain.py").read_text() == "VERSION = '1.0'\n"
     assert "setup.py install" not in result.stdout + result.stderr
 
 
-def test_refused_build_options(build: Build) -> None:
-    sdist = build.index.add(sdist_bytes("beta", "2.0"))
-    result = build.install(block(sdist.data, "beta==2.0"), "--no-build-isolation")
+def test_refused_build_options(deploy: Deploy) -> None:
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0"))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install("--no-build-isolation")
     assert result.returncode == 2
     assert "--no-build-isolation is not supported: it lets a build import whatever is installed" in result.stderr
-    assert build.ran() == []
+    assert deploy.ran() == []
 
 
-def test_two_sdists_share_one_build_environment(build: Build) -> None:
-    helper = build.index.add(wheel_bytes("helper", "1.0"))
-    beta = build.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
-    gamma = build.index.add(sdist_bytes("gamma", "3.0", build_requires=["helper>=1"]))
+def test_two_sdists_share_one_build_environment(deploy: Deploy) -> None:
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    beta = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    gamma = deploy.index.add(sdist_bytes("gamma", "3.0", build_requires=["helper>=1"]))
     text = block(beta.data, "beta==2.0") + block(gamma.data, "gamma==3.0") + block(helper.data, "helper==1.0")
-    result = build.install(text)
+    deploy.write(text)
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("peep: preparing a build environment with helper 1.0") == 1
-    assert build.ran() == ["beta-2.0.ran", "gamma-3.0.ran"]
-    assert installed_in(build.target) == {"beta": "2.0", "gamma": "3.0", "helper": "1.0"}
+    assert deploy.ran() == ["beta-2.0.ran", "gamma-3.0.ran"]
+    assert deploy.installed() == {"beta": "2.0", "gamma": "3.0", "helper": "1.0"}
 
 
-def test_build_sees_only_its_environment_not_the_interpreters_packages(build: Build) -> None:
+def test_build_sees_only_its_environment_not_the_interpreters_packages(deploy: Deploy) -> None:
     """The build interpreter cannot import what peep's own Python has installed."""
     code = """
 import os
@@ -281,10 +235,11 @@ except ImportError:
 with open(os.path.join(os.environ[%r], "imports.txt"), "w") as f:
     f.write(_seen)
 """ % TELLTALE_ENV
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(sdist.data, "beta==2.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    assert (build.telltales / "imports.txt").read_text() == "hidden"
+    assert (deploy.telltales / "imports.txt").read_text() == "hidden"
 
 
 # --- --build-network ---------------------------------------------------------------------
@@ -312,16 +267,17 @@ def _namespaces_work() -> bool:
     return subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_closed_network_does_not_stop_raw_sockets(build: Build) -> None:
+def test_closed_network_does_not_stop_raw_sockets(deploy: Deploy) -> None:
     """What the README says the default mode does not stop: verified code's own sockets."""
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=phone_home_code(build.index.port)))
-    result = build.install(block(sdist.data, "beta==2.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=phone_home_code(deploy.index.port)))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    assert (build.telltales / "socket.txt").read_text() == "reached"
+    assert (deploy.telltales / "socket.txt").read_text() == "reached"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
-def test_build_network_none_stops_raw_sockets(build: Build) -> None:
+def test_build_network_none_stops_raw_sockets(deploy: Deploy) -> None:
     pair = f"""
 import socket
 _a, _b = socket.socketpair()  # what asyncio and multiprocessing need keeps working
@@ -329,18 +285,19 @@ _a.sendall(b"ok")
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "pair.txt"), "wb") as f:
     f.write(_b.recv(2))
 """
-    code = phone_home_code(build.index.port) + pair
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(sdist.data, "beta==2.0"), "--build-network=none")
+    code = phone_home_code(deploy.index.port) + pair
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install("--build-network=none")
     if not _namespaces_work():
         assert result.returncode == 1
         assert "--build-network=none cannot isolate builds on this system" in result.stderr
         return
     assert result.returncode == 0, result.stderr
-    assert (build.telltales / "socket.txt").read_text() == "blocked"
-    assert (build.telltales / "pair.txt").read_text() == "ok"
-    assert build.evil_requests() == []
-    assert installed_in(build.target) == {"beta": "2.0"}
+    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
+    assert (deploy.telltales / "pair.txt").read_text() == "ok"
+    assert deploy.index.evil_requests() == []
+    assert deploy.installed() == {"beta": "2.0"}
 
 
 # --- One reading of every archive --------------------------------------------------------
@@ -521,49 +478,53 @@ def test_extracting_reads_pyproject_and_pkg_info_only_once(
     assert (out / "beta-2.0" / "pyproject.toml").read_bytes() == facts.pyproject
 
 
-def test_refused_sdist_is_reported_and_never_built(build: Build) -> None:
+def test_refused_sdist_is_reported_and_never_built(deploy: Deploy) -> None:
     name, good = sdist_bytes("beta", "2.0")
     with tarfile.open(fileobj=io.BytesIO(good)) as archive:
         members = [(m, archive.extractfile(m).read()) for m in archive.getmembers()]  # type: ignore[union-attr]
     second = tarfile.TarInfo("beta-2.0/pyproject.toml")
     evil = b'[build-system]\nrequires = []\nbuild-backend = "evil"\n'
-    served = build.index.add((name, tar_gz_bytes(members + [(second, evil)])))
-    result = build.install(block(served.data, "beta==2.0"))
+    served = deploy.index.add((name, tar_gz_bytes(members + [(second, evil)])))
+    deploy.write(block(served.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 1
     assert "The following archives matched their hashes, but peep refuses them" in result.stderr
     assert "beta-2.0.tar.gz: member 'beta-2.0/pyproject.toml' appears twice" in result.stderr
-    assert build.ran() == [] and installed_in(build.target) == {}
+    assert deploy.ran() == [] and deploy.installed() == {}
 
 
-def test_wheel_whose_metadata_disagrees_with_its_name_installs_nothing(build: Build) -> None:
-    good = build.index.add(wheel_bytes("alpha", "1.0"))
+def test_wheel_whose_metadata_disagrees_with_its_name_installs_nothing(deploy: Deploy) -> None:
+    good = deploy.index.add(wheel_bytes("alpha", "1.0"))
     name, data = wheel_bytes("beta", "1.0")
-    liar = build.index.add(("gamma-1.0-py3-none-any.whl", data), project="gamma")
-    result = build.install(block(good.data, "alpha==1.0") + block(liar.data, "gamma==1.0"))
+    liar = deploy.index.add(("gamma-1.0-py3-none-any.whl", data), project="gamma")
+    deploy.write(block(good.data, "alpha==1.0") + block(liar.data, "gamma==1.0"))
+    result = deploy.install()
     assert result.returncode == 1
     assert "gamma-1.0-py3-none-any.whl: its .dist-info directory is for beta 1.0" in result.stderr
-    assert installed_in(build.target) == {}
+    assert deploy.installed() == {}
 
 
-def test_backend_that_builds_another_project_is_refused(build: Build) -> None:
+def test_backend_that_builds_another_project_is_refused(deploy: Deploy) -> None:
     code = "NAME = 'other'\n"  # the backend's wheel is other-2.0
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code, extra_files={"other.py": b""}))
-    result = build.install(block(sdist.data, "beta==2.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code, extra_files={"other.py": b""}))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 1
     assert "The following sdists failed to build:" in result.stderr
     assert "beta-2.0.tar.gz: it built other-2.0-py3-none-any.whl, which is not beta 2.0" in result.stderr
-    assert installed_in(build.target) == {}
+    assert deploy.installed() == {}
 
 
-def test_failing_build_shows_its_output_and_installs_nothing(build: Build) -> None:
-    wheel = build.index.add(wheel_bytes("alpha", "1.0"))
+def test_failing_build_shows_its_output_and_installs_nothing(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
     code = "import sys\nprint('compiler exploded', file=sys.stderr)\nraise SystemExit(7)\n"
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 1
     assert "beta-2.0.tar.gz: get_requires_for_build_wheel failed (exit status 7)" in result.stderr
     assert "        | compiler exploded" in result.stderr
-    assert installed_in(build.target) == {}
+    assert deploy.installed() == {}
 
 
 @pytest.mark.parametrize("pyproject, message", [
@@ -573,11 +534,12 @@ def test_failing_build_shows_its_output_and_installs_nothing(build: Build) -> No
      "build-system.backend-path '../..' leaves the source tree"),
     ('[build-system]\nrequires = []\nbuild-backend = "os; import evil"\n', "build-system.build-backend 'os; import evil' is not valid"),
 ])
-def test_unusable_build_systems_join_the_report(build: Build, pyproject: str, message: str) -> None:
-    wheel = build.index.add(wheel_bytes("alpha", "1.0"))
-    sdist = build.index.add(sdist_bytes("beta", "2.0", pyproject=pyproject))
-    result = build.install(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+def test_unusable_build_systems_join_the_report(deploy: Deploy, pyproject: str, message: str) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", pyproject=pyproject))
+    deploy.write(block(wheel.data, "alpha==1.0") + block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 1
     assert "The following sdists can't be built safely, so peep won't build them:" in result.stderr
     assert f"    beta-2.0.tar.gz: {message}" in result.stderr
-    assert build.ran() == [] and installed_in(build.target) == {}
+    assert deploy.ran() == [] and deploy.installed() == {}

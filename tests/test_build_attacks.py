@@ -13,11 +13,11 @@ import os
 import subprocess
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import TELLTALE_ENV, block, hermetic_env, installed_in, sdist_bytes, wheel_bytes
-from test_build import Build, build  # noqa: F401  (the fixture)
+from helpers import TELLTALE_ENV, Deploy, block, sdist_bytes, wheel_bytes
 
 
 def _outer_environment(tmp_path: Path) -> str:
@@ -46,7 +46,7 @@ def _outer_environment(tmp_path: Path) -> str:
 
 
 def test_child_interpreters_of_a_build_do_not_run_the_outer_environments_pth_files(
-    build: Build, tmp_path: Path  # noqa: F811
+    deploy: Deploy, tmp_path: Path
 ) -> None:
     """README: child Python processes a build starts see only the build environment.
 
@@ -64,12 +64,13 @@ _child = subprocess.run(
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "child-imports.txt"), "w") as f:
     f.write("visible" if _child.returncode == 0 else "hidden")
 """
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(sdist.data, "beta==2.0"), python=python)
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install(python=python)
     assert result.returncode == 0, result.stderr
-    assert installed_in(build.target) == {"beta": "2.0"}
-    assert not (build.telltales / "outer-pth.ran").exists()  # the outer .pth's code ran
-    assert (build.telltales / "child-imports.txt").read_text() == "hidden"
+    assert deploy.installed() == {"beta": "2.0"}
+    assert not (deploy.telltales / "outer-pth.ran").exists()  # the outer .pth's code ran
+    assert (deploy.telltales / "child-imports.txt").read_text() == "hidden"
 
 
 def _unix_relay(path: str, port: int) -> None:
@@ -120,8 +121,30 @@ def _namespaces_work() -> bool:
     return subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+def assert_isolated_build_reaches_nothing(deploy: Deploy, attempt: str) -> None:
+    """Build an sdist whose backend runs ``attempt`` with --build-network=none; it must reach nothing.
+
+    ``attempt`` sets ``_reached``; an OSError on the way counts as blocked.
+    """
+    code = f"""
+import os, socket
+try:
+{textwrap.indent(attempt.strip(), "    ")}
+except OSError:
+    _reached = "blocked"
+with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
+    f.write(_reached)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install("--build-network=none")
+    assert result.returncode == 0, result.stderr
+    assert deploy.index.evil_requests() == []
+    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
-def test_build_network_none_stops_unix_sockets_too(build: Build, tmp_path: Path) -> None:  # noqa: F811
+def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Path) -> None:
     """README: with --build-network=none "no socket can reach anything".
 
     A network namespace holds IP and abstract Unix sockets only; a Unix
@@ -132,29 +155,18 @@ def test_build_network_none_stops_unix_sockets_too(build: Build, tmp_path: Path)
     if not _namespaces_work():
         pytest.skip("this system refuses network namespaces")
     relay = str(tmp_path / "relay.sock")
-    _unix_relay(relay, build.index.port)
-    code = f"""
-import os, socket
-try:
-    _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    _s.settimeout(10)
-    _s.connect({relay!r})
-    _s.sendall(b"GET /evil/unix-socket HTTP/1.0\\r\\n\\r\\n")
-    _reached = "reached" if _s.recv(100) else "blocked"
-except OSError:
-    _reached = "blocked"
-with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
-    f.write(_reached)
-"""
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(sdist.data, "beta==2.0"), "--build-network=none")
-    assert result.returncode == 0, result.stderr
-    assert build.evil_requests() == []
-    assert (build.telltales / "socket.txt").read_text() == "blocked"
+    _unix_relay(relay, deploy.index.port)
+    assert_isolated_build_reaches_nothing(deploy, f"""
+_s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+_s.settimeout(10)
+_s.connect({relay!r})
+_s.sendall(b"GET /evil/unix-socket HTTP/1.0\\r\\n\\r\\n")
+_reached = "reached" if _s.recv(100) else "blocked"
+""")
 
 
 def test_a_build_runs_its_verified_build_dependencys_command_not_the_outer_one(
-    build: Build, tmp_path: Path  # noqa: F811
+    deploy: Deploy, tmp_path: Path
 ) -> None:
     """A build dependency's command (cython, cmake, ninja...) must be the verified one.
 
@@ -173,7 +185,7 @@ def test_a_build_runs_its_verified_build_dependencys_command_not_the_outer_one(
         "echo outer\n"
     )
     outer_tool.chmod(0o755)
-    tool = build.index.add(wheel_bytes(
+    tool = deploy.index.add(wheel_bytes(
         "tool", "1.0", extra_files={"tool-1.0.data/scripts/tool": b"#!python\nprint('verified')\n"}
     ))
     code = f"""
@@ -182,18 +194,19 @@ _out = subprocess.run(["tool"], capture_output=True, text=True).stdout.strip()
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "tool.txt"), "w") as f:
     f.write(_out)
 """
-    sdist = build.index.add(sdist_bytes("beta", "2.0", build_requires=["tool"], backend_code=code))
-    env = hermetic_env(**{TELLTALE_ENV: str(build.telltales)})
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["tool"], backend_code=code))
+    env = deploy.env()
     env["PATH"] = f"{outer_bin}{os.pathsep}{env.get('PATH', os.defpath)}"
-    result = build.install(block(sdist.data, "beta==2.0") + block(tool.data, "tool==1.0"), env=env)
+    deploy.write(block(sdist.data, "beta==2.0") + block(tool.data, "tool==1.0"))
+    result = deploy.install(env=env)
     assert result.returncode == 0, result.stderr
-    assert not (build.telltales / "outer-tool.ran").exists()
-    assert (build.telltales / "tool.txt").read_text() == "verified"
+    assert not (deploy.telltales / "outer-tool.ran").exists()
+    assert (deploy.telltales / "tool.txt").read_text() == "verified"
 
 
 @pytest.mark.parametrize("flag", ["-I", "-E"])
 def test_child_interpreters_started_with_isolation_flags_still_see_only_the_build_environment(
-    build: Build, flag: str  # noqa: F811
+    deploy: Deploy, flag: str
 ) -> None:
     """-I (and -E) drop PYTHONPATH but not site-packages: the interpreter itself must be bare.
 
@@ -207,15 +220,16 @@ _child = subprocess.run([sys.executable, {flag!r}, "-c", "import pytest"])
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "child-imports.txt"), "w") as f:
     f.write("visible" if _child.returncode == 0 else "hidden")
 """
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(sdist.data, "beta==2.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
-    assert (build.telltales / "child-imports.txt").read_text() == "hidden"
+    assert (deploy.telltales / "child-imports.txt").read_text() == "hidden"
 
 
 @pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
                     reason="only root keeps the right to re-enter the host's network namespace")
-def test_build_network_none_cannot_be_left_by_a_build_running_as_root(build: Build) -> None:  # noqa: F811
+def test_build_network_none_cannot_be_left_by_a_build_running_as_root(deploy: Deploy) -> None:
     """As root (a container build, a CI job), a build must not be able to setns() back.
 
     A root process that only unshared its network namespace keeps
@@ -225,22 +239,12 @@ def test_build_network_none_cannot_be_left_by_a_build_running_as_root(build: Bui
     """
     if not _namespaces_work():
         pytest.skip("this system refuses network namespaces")
-    code = f"""
-import ctypes, os, socket
+    assert_isolated_build_reaches_nothing(deploy, f"""
+import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
-try:
-    _fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
-    _libc.setns(_fd, 0x40000000)
-    _s = socket.create_connection(("127.0.0.1", {build.index.port}), timeout=10)
-    _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
-    _reached = "reached" if _s.recv(100) else "blocked"
-except OSError:
-    _reached = "blocked"
-with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
-    f.write(_reached)
-"""
-    sdist = build.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    result = build.install(block(sdist.data, "beta==2.0"), "--build-network=none")
-    assert result.returncode == 0, result.stderr
-    assert build.evil_requests() == []
-    assert (build.telltales / "socket.txt").read_text() == "blocked"
+_fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
+_libc.setns(_fd, 0x40000000)
+_s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
+_s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
+_reached = "reached" if _s.recv(100) else "blocked"
+""")

@@ -150,6 +150,18 @@ def _pip_install_require_hashes(requirements: Path, index: LoopbackIndex, target
     )
 
 
+def _port_then_pip_install(source: Path, index: LoopbackIndex, target: Path) -> subprocess.CompletedProcess:
+    """Port ``source``; pip --require-hashes must install what it names (alpha and beta) from it."""
+    result = run_peep("port", str(source))
+    assert result.returncode == 0, result.stderr
+    ported = source.with_name("ported.txt")
+    ported.write_text(result.stdout)
+    installed = _pip_install_require_hashes(ported, index, target)
+    assert installed.returncode == 0, installed.stderr
+    assert installed_in(target) == {"alpha": "1.0", "beta": "2.0"}
+    return result
+
+
 def test_ported_peep_file_installs_with_pip_require_hashes(tmp_path: Path, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     beta = index.add(wheel_bytes("beta", "2.0"))
@@ -163,13 +175,7 @@ def test_ported_peep_file_installs_with_pip_require_hashes(tmp_path: Path, index
         f"# sha256: {peep_hash(beta.data)}\n"
         "beta==2.0\n"
     )
-    result = run_peep("port", str(peep_style))
-    assert result.returncode == 0, result.stderr
-    ported = tmp_path / "ported.txt"
-    ported.write_text(result.stdout)
-    installed = _pip_install_require_hashes(ported, index, tmp_path / "target")
-    assert installed.returncode == 0, installed.stderr
-    assert installed_in(tmp_path / "target") == {"alpha": "1.0", "beta": "2.0"}
+    result = _port_then_pip_install(peep_style, index, tmp_path / "target")
 
     # And the port really carries the hashes: a wrong one makes pip refuse.
     (tmp_path / "tampered.txt").write_text(result.stdout.replace(sha256_hex(beta.data), sha256_hex(b"evil")))
@@ -191,12 +197,8 @@ def test_ported_pip_compile_file_installs_with_pip_require_hashes(tmp_path: Path
         "    # via -r requirements.in\n"
         f"beta==2.0 --hash=sha256:{sha256_hex(beta.data)}\n"
     )
-    result = run_peep("port", str(compiled))
-    assert result.returncode == 0, result.stderr
+    result = _port_then_pip_install(compiled, index, tmp_path / "target")
     assert result.stdout == compiled.read_text()  # nothing to change
-    installed = _pip_install_require_hashes(compiled, index, tmp_path / "target")
-    assert installed.returncode == 0, installed.stderr
-    assert installed_in(tmp_path / "target") == {"alpha": "1.0", "beta": "2.0"}
 
 
 # --- fall-through, help, version ---------------------------------------------------

@@ -12,9 +12,8 @@ import shutil
 import ssl
 import subprocess
 import sys
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
@@ -23,27 +22,19 @@ import trustme
 from conftest import venv_python
 from helpers import (
     PEEP,
+    Deploy,
     LoopbackIndex,
     block,
     hermetic_env,
-    installed_in,
     peep_hash,
+    respond,
     run_peep,
+    serve_http,
+    stop_http,
     wheel_bytes,
 )
 
 import peep
-
-
-def write_requirements(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "requirements.txt"
-    path.write_text(text)
-    return path
-
-
-def install(tmp_path: Path, *args: str, env: Dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return run_peep("install", "-r", str(tmp_path / "requirements.txt"), "--target", str(tmp_path / "target"),
-                    *args, env=env)
 
 
 # --- pip's configuration ----------------------------------------------------------
@@ -181,7 +172,8 @@ def test_invalid_configuration_values(config: Dict[str, str], message: str) -> N
 def test_command_line_then_files_over_configuration(tmp_path: Path) -> None:
     config = tmp_path / "pip.conf"
     config.write_text("[global]\nindex-url = https://config.invalid/simple\nextra-index-url = https://extra.invalid/\n")
-    requirements = write_requirements(tmp_path, "--extra-index-url https://file.invalid/\n")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("--extra-index-url https://file.invalid/\n")
     options = peep.parse_install_arguments(["-r", str(requirements), "-i", "https://cli.invalid/", "--timeout", "2"])
     env = {"PIP_CONFIG_FILE": str(config), "PIP_RETRIES": "7", "HOME": str(tmp_path)}
     _, finder, network = peep.load_requirements(options, env)
@@ -189,105 +181,93 @@ def test_command_line_then_files_over_configuration(tmp_path: Path) -> None:
     assert (network.timeout, network.retries) == (2.0, 7)
 
 
-def test_install_uses_the_index_from_pip_config_and_environment(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_install_uses_the_index_from_pip_config_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     other = LoopbackIndex().start()
     try:
         extra = other.add(wheel_bytes("beta", "1.0"))
         config = tmp_path / "pip.conf"
         config.write_text(f"[install]\nindex-url = {index.url}\n")
-        write_requirements(tmp_path, block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
-        env = hermetic_env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other.url)
-        result = install(tmp_path, env=env)
+        deploy.write(block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
+        env = deploy.env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other.url)
+        result = deploy.install(finder=(), env=env)
     finally:
         other.stop()
     assert result.returncode == 0, result.stderr
-    assert installed_in(tmp_path / "target") == {"alpha": "1.0", "beta": "1.0"}
+    assert deploy.installed() == {"alpha": "1.0", "beta": "1.0"}
 
 
 # --- TLS ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def test_ca() -> trustme.CA:
+def loopback_ca() -> trustme.CA:
+    """The certificate authority behind the loopback servers' certificates."""
     return trustme.CA()
 
 
 @pytest.fixture
-def tls_index(test_ca: trustme.CA) -> Iterator[LoopbackIndex]:
+def tls_index(loopback_ca: trustme.CA) -> Iterator[LoopbackIndex]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    test_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    loopback_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     server = LoopbackIndex(tls=context).start()
     yield server
     server.stop()
 
 
-def test_https_verified_against_the_configured_ca(tmp_path: Path, tls_index: LoopbackIndex, test_ca: trustme.CA) -> None:
+def test_https_verified_against_the_configured_ca(tmp_path: Path, tls_index: LoopbackIndex, loopback_ca: trustme.CA) -> None:
+    deploy = Deploy(tmp_path, tls_index)
     wheel = tls_index.add(wheel_bytes("alpha", "1.0"))
-    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
     ca_file = tmp_path / "ca.pem"
-    test_ca.cert_pem.write_to_path(str(ca_file))
+    loopback_ca.cert_pem.write_to_path(str(ca_file))
 
-    refused = install(tmp_path, "-i", tls_index.url)
+    refused = deploy.install()
     assert refused.returncode == 1
     assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr or "certificate verify failed" in refused.stderr
-    assert installed_in(tmp_path / "target") == {}
+    assert deploy.installed() == {}
 
-    accepted = install(tmp_path, "-i", tls_index.url, "--cert", str(ca_file))
+    accepted = deploy.install("--cert", str(ca_file))
     assert accepted.returncode == 0, accepted.stderr
 
-    trusted = install(tmp_path, "-i", tls_index.url, "--trusted-host", "127.0.0.1", "--force-reinstall")
+    trusted = deploy.install("--trusted-host", "127.0.0.1", "--force-reinstall")
     assert trusted.returncode == 0, trusted.stderr
 
 
-def test_client_certificate(tmp_path: Path, test_ca: trustme.CA) -> None:
+def test_client_certificate(tmp_path: Path, loopback_ca: trustme.CA) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    test_ca.issue_cert("127.0.0.1").configure_cert(context)
-    test_ca.configure_trust(context)
+    loopback_ca.issue_cert("127.0.0.1").configure_cert(context)
+    loopback_ca.configure_trust(context)
     context.verify_mode = ssl.CERT_REQUIRED
     server = LoopbackIndex(tls=context).start()
+    deploy = Deploy(tmp_path, server)
     try:
         wheel = server.add(wheel_bytes("alpha", "1.0"))
-        write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+        deploy.write(block(wheel.data, "alpha==1.0"))
         ca_file, client_file = tmp_path / "ca.pem", tmp_path / "client.pem"
-        test_ca.cert_pem.write_to_path(str(ca_file))
-        client = test_ca.issue_cert("peep-client@example.invalid")
+        loopback_ca.cert_pem.write_to_path(str(ca_file))
+        client = loopback_ca.issue_cert("peep-client@example.invalid")
         client.private_key_and_cert_chain_pem.write_to_path(str(client_file))
-        without = install(tmp_path, "-i", server.url, "--cert", str(ca_file), "--retries", "0")
+        without = deploy.install("--cert", str(ca_file), "--retries", "0")
         assert without.returncode == 1
-        with_cert = install(tmp_path, "-i", server.url, "--cert", str(ca_file), "--client-cert", str(client_file))
+        with_cert = deploy.install("--cert", str(ca_file), "--client-cert", str(client_file))
         assert with_cert.returncode == 0, with_cert.stderr
     finally:
         server.stop()
 
 
-def _serve_text(path: str, text: str):  # type: ignore[no-untyped-def]
-    def hook(handler: BaseHTTPRequestHandler) -> bool:
-        if handler.path != path:
-            return False
-        body = text.encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/plain")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-        return True
-
-    return hook
-
-
 @pytest.mark.parametrize("command", ["check", "port"])
 def test_a_requirements_file_by_url_is_fetched_as_pip_is_configured(
-    tmp_path: Path, tls_index: LoopbackIndex, test_ca: trustme.CA, command: str
+    tmp_path: Path, tls_index: LoopbackIndex, loopback_ca: trustme.CA, command: str
 ) -> None:
     # check and port read "-r URL" with the same transport as install: the
     # CA (PIP_CERT) and trusted hosts of pip's configuration apply to them too.
     digest = "a" * 64
-    tls_index.hook = _serve_text("/requirements.txt", f"alpha==1.0 --hash=sha256:{digest}\n")
+    tls_index.pages["/requirements.txt"] = f"alpha==1.0 --hash=sha256:{digest}\n".encode()
     url = f"https://127.0.0.1:{tls_index.port}/requirements.txt"
     args = ["check", "-r", url, "--path", str(tmp_path)] if command == "check" else ["port", url]
     ca_file = tmp_path / "ca.pem"
-    test_ca.cert_pem.write_to_path(str(ca_file))
+    loopback_ca.cert_pem.write_to_path(str(ca_file))
     config = tmp_path / "pip.conf"
     config.write_text("[global]\ntrusted-host = 127.0.0.1\n")
 
@@ -319,35 +299,23 @@ class _Proxy:
 
     def __init__(self) -> None:
         self.seen: List[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.seen.append(self.path)
-                direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                request = urllib.request.Request(self.path, headers={"Accept": self.headers.get("Accept", "*/*")})
-                try:
-                    with direct.open(request, timeout=10) as upstream:
-                        body = upstream.read()
-                        status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
-                except urllib.error.HTTPError as exc:
-                    body, status, content_type = exc.read(), exc.code, "text/plain"
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_http(self._relay)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
+        self.seen.append(handler.path)
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        request = urllib.request.Request(handler.path, headers={"Accept": handler.headers.get("Accept", "*/*")})
+        try:
+            with direct.open(request, timeout=10) as upstream:
+                body = upstream.read()
+                status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            body, status, content_type = exc.read(), exc.code, "text/plain"
+        respond(handler, status, body, {"Content-Type": content_type})
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 @pytest.fixture
@@ -357,22 +325,22 @@ def proxy() -> Iterator[_Proxy]:
     server.stop()
 
 
-def test_proxy_option_and_environment(tmp_path: Path, index: LoopbackIndex, proxy: _Proxy) -> None:
+def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex, proxy: _Proxy) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
-    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
-    result = install(tmp_path, "-i", index.url, "--proxy", proxy.url)
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install("--proxy", proxy.url)
     assert result.returncode == 0, result.stderr
     assert f"{index.files_url}alpha-1.0-py3-none-any.whl" in proxy.seen
 
     proxy.seen.clear()
     env = hermetic_env(http_proxy=proxy.url)
-    result = install(tmp_path, "-i", index.url, "--force-reinstall", env=env)
+    result = deploy.install("--force-reinstall", env=env)
     assert result.returncode == 0, result.stderr
     assert f"{index.url}alpha/" in proxy.seen
 
     proxy.seen.clear()
     env = hermetic_env(http_proxy=proxy.url, no_proxy="127.0.0.1")
-    result = install(tmp_path, "-i", index.url, "--force-reinstall", env=env)
+    result = deploy.install("--force-reinstall", env=env)
     assert result.returncode == 0, result.stderr
     assert proxy.seen == []
 
@@ -386,23 +354,22 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     index.auth = basic("deploy", SECRET)
     elsewhere = LoopbackIndex().start()
     try:
         hosted = elsewhere.add(wheel_bytes("beta", "1.0"))
         wheel = index.add(wheel_bytes("alpha", "1.0"))
-        write_requirements(
-            tmp_path, block(wheel.data, "alpha==1.0") + block(hosted.data, f"{elsewhere.files_url}beta-1.0-py3-none-any.whl")
+        deploy.write(block(wheel.data, "alpha==1.0") + block(hosted.data, f"{elsewhere.files_url}beta-1.0-py3-none-any.whl")
         )
         authed = index.url.replace("http://", f"http://deploy:{SECRET}@")
-        result = install(tmp_path, "-i", authed)
+        result = deploy.install(finder=["-i", authed])
         assert result.returncode == 0, result.stderr
         assert all("Authorization" not in headers for _, headers in elsewhere.headers_seen)
         assert SECRET not in result.stdout + result.stderr
 
         wrong = index.url.replace("http://", "http://deploy:wrong-password@")
-        failed = install(tmp_path, "-i", wrong, "--force-reinstall")
+        failed = deploy.install("--force-reinstall", finder=["-i", wrong])
         assert failed.returncode == 1
         assert "HTTP 401" in failed.stderr
         assert "http://deploy:****@127.0.0.1" in failed.stderr
@@ -411,17 +378,17 @@ def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(tmp_pa
         elsewhere.stop()
 
 
-def test_netrc_credentials(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_netrc_credentials(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     index.auth = basic("robot", SECRET)
     wheel = index.add(wheel_bytes("alpha", "1.0"))
-    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
     netrc_file = tmp_path / "netrc"
     netrc_file.write_text(f"machine 127.0.0.1 login robot password {SECRET}\n")
     netrc_file.chmod(0o600)
-    result = install(tmp_path, "-i", index.url, env=hermetic_env(NETRC=str(netrc_file)))
+    result = deploy.install(env=hermetic_env(NETRC=str(netrc_file)))
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.stdout + result.stderr
-    refused = install(tmp_path, "-i", index.url, "--force-reinstall")  # no netrc: 401
+    refused = deploy.install("--force-reinstall")  # no netrc: 401
     assert refused.returncode == 1 and "HTTP 401" in refused.stderr
 
 
@@ -448,12 +415,12 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(index: LoopbackInd
 # --- Retries and short bodies -------------------------------------------------------------
 
 
-def test_retries_5xx_and_429_then_succeeds(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_retries_5xx_and_429_then_succeeds(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     index.status_for["/simple/alpha/"] = [503]
     index.status_for["/files/alpha-1.0-py3-none-any.whl"] = [500, 429]
-    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
-    result = install(tmp_path, "-i", index.url)
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
     assert index.requests.count("/files/alpha-1.0-py3-none-any.whl") == 3
     assert index.requests.count("/simple/alpha/") == 2
@@ -466,25 +433,25 @@ def test_retry_after_is_honoured() -> None:
     assert [peep._backoff(n) for n in range(3)] == [0.25, 0.5, 1.0]
 
 
-def test_short_body_is_retried_then_reported(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_short_body_is_retried_then_reported(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     index.truncate["alpha-1.0-py3-none-any.whl"] = 1
-    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
-    result = install(tmp_path, "-i", index.url)
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install()
     assert result.returncode == 0, result.stderr
     assert index.requests.count("/files/alpha-1.0-py3-none-any.whl") == 2
 
     index.truncate["alpha-1.0-py3-none-any.whl"] = 100
-    result = install(tmp_path, "-i", index.url, "--retries", "1", "--force-reinstall")
+    result = deploy.install("--retries", "1", "--force-reinstall")
     assert result.returncode == 1
     assert f"got {len(wheel.data) // 2} bytes of the {len(wheel.data)} announced" in result.stderr
 
 
-def test_a_stalled_server_times_out(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_a_stalled_server_times_out(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     index.file_delay = 3.0
-    write_requirements(tmp_path, block(wheel.data, "alpha==1.0"))
-    result = install(tmp_path, "-i", index.url, "--timeout", "0.5", "--retries", "0")
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install("--timeout", "0.5", "--retries", "0")
     assert result.returncode == 1
     assert "could not be fetched" in result.stderr and "timed out" in result.stderr
 
@@ -492,100 +459,99 @@ def test_a_stalled_server_times_out(tmp_path: Path, index: LoopbackIndex) -> Non
 # --- The verified cache ----------------------------------------------------------------
 
 
-def test_warm_cache_needs_no_network_at_all(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_warm_cache_needs_no_network_at_all(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     import hashlib
 
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     beta = index.add(wheel_bytes("beta", "2.0"))
     cache = tmp_path / "cache"
-    write_requirements(
-        tmp_path, block(alpha.data, "alpha==1.0") + f"beta==2.0 --hash=sha512:{hashlib.sha512(beta.data).hexdigest()}\n"
+    deploy.write(block(alpha.data, "alpha==1.0") + f"beta==2.0 --hash=sha512:{hashlib.sha512(beta.data).hexdigest()}\n"
     )
-    cold = install(tmp_path, "-i", index.url, "--cache-dir", str(cache))
+    cold = deploy.install("--cache-dir", str(cache))
     assert cold.returncode == 0, cold.stderr
     assert len(index.file_requests()) == 2
     index.requests.clear()
-    shutil.rmtree(tmp_path / "target")
-    warm = install(tmp_path, "-i", index.url, "--cache-dir", str(cache))
+    shutil.rmtree(deploy.target)
+    warm = deploy.install("--cache-dir", str(cache))
     assert warm.returncode == 0, warm.stderr
     assert index.requests == []  # not even an index page
-    assert installed_in(tmp_path / "target") == {"alpha": "1.0", "beta": "2.0"}
+    assert deploy.installed() == {"alpha": "1.0", "beta": "2.0"}
     assert not list(cache.rglob(".partial-*"))
     assert "peep: cached alpha-1.0-py3-none-any.whl" in warm.stderr
 
 
-def test_tampered_cache_entry_is_discarded_and_fetched_again(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_tampered_cache_entry_is_discarded_and_fetched_again(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     cache = tmp_path / "cache"
-    write_requirements(tmp_path, block(alpha.data, "alpha==1.0"))
-    assert install(tmp_path, "-i", index.url, "--cache-dir", str(cache)).returncode == 0
+    deploy.write(block(alpha.data, "alpha==1.0"))
+    assert deploy.install("--cache-dir", str(cache)).returncode == 0
     [entry] = [p for p in cache.rglob("alpha-1.0-py3-none-any.whl")]
     entry.write_bytes(b"tampered on disk")
     index.requests.clear()
-    result = install(tmp_path, "-i", index.url, "--cache-dir", str(cache), "--force-reinstall")
+    result = deploy.install("--cache-dir", str(cache), "--force-reinstall")
     assert result.returncode == 0, result.stderr
     assert "peep: warning: the cached alpha-1.0-py3-none-any.whl no longer matches its hash" in result.stderr
     assert index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
     assert entry.read_bytes() == alpha.data  # stored again, verified
 
 
-def test_unusable_cache_degrades_to_no_cache_with_one_warning(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_unusable_cache_degrades_to_no_cache_with_one_warning(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     beta = index.add(wheel_bytes("beta", "1.0"))
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("in the way")
-    write_requirements(tmp_path, block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.0"))
-    result = install(tmp_path, "-i", index.url, "--cache-dir", str(not_a_dir / "cache"))
+    deploy.write(block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.0"))
+    result = deploy.install("--cache-dir", str(not_a_dir / "cache"))
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("continuing without a cache") == 1
 
 
-def test_no_cache_dir_writes_nothing(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_no_cache_dir_writes_nothing(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
-    write_requirements(tmp_path, block(alpha.data, "alpha==1.0"))
+    deploy.write(block(alpha.data, "alpha==1.0"))
     env = hermetic_env(XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
     del env["PIP_NO_CACHE_DIR"]
-    assert install(tmp_path, "-i", index.url, "--no-cache-dir", env=env).returncode == 0
+    assert deploy.install("--no-cache-dir", env=env).returncode == 0
     assert not (tmp_path / "xdg-cache" / "pip" / "peep-archives").exists()
-    assert install(tmp_path, "-i", index.url, "--force-reinstall", env=env).returncode == 0
+    assert deploy.install("--force-reinstall", env=env).returncode == 0
     assert (tmp_path / "xdg-cache" / "pip" / "peep-archives").is_dir()  # the default location
 
 
 # --- Parallel downloads and progress -------------------------------------------------------
 
 
-def test_parallel_downloads_with_a_deterministic_report(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_parallel_downloads_with_a_deterministic_report(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     served = [index.add(wheel_bytes(f"pkg{n:02d}", "1.0")) for n in range(12)]
     index.file_delay = 0.2
-    write_requirements(tmp_path, "".join(f"pkg{n:02d}==1.0\n" for n in range(12)))
-    result = install(tmp_path, "-i", index.url)
+    deploy.write("".join(f"pkg{n:02d}==1.0\n" for n in range(12)))
+    result = deploy.install()
     assert result.returncode == 1
     assert index.most_in_flight > 1  # several downloads were in progress at once
     shown = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("# sha256:")]
     assert shown == [f"# sha256: {peep_hash(s.data)}" for s in served]  # requirement order
 
 
-def test_progress_lines_when_not_a_terminal_and_silence_with_quiet(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_progress_lines_when_not_a_terminal_and_silence_with_quiet(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     beta = index.add(wheel_bytes("beta", "1.0"))
-    write_requirements(tmp_path, block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.0"))
-    result = install(tmp_path, "-i", index.url)
+    deploy.write(block(alpha.data, "alpha==1.0") + block(beta.data, "beta==1.0"))
+    result = deploy.install()
     lines = [line for line in result.stderr.splitlines() if line.startswith("peep: downloaded")]
     assert sorted(line.split(" (")[0] for line in lines) == [
         "peep: downloaded alpha-1.0-py3-none-any.whl", "peep: downloaded beta-1.0-py3-none-any.whl"]
     assert "\r" not in result.stderr
-    quiet = install(tmp_path, "-i", index.url, "-q", "--force-reinstall")
+    quiet = deploy.install("-q", "--force-reinstall")
     assert quiet.returncode == 0
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("peep")]
 
 
-def test_live_progress_on_a_terminal(tmp_path: Path, index: LoopbackIndex) -> None:
+def test_live_progress_on_a_terminal(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
     alpha = index.add(wheel_bytes("alpha", "1.0"))
-    write_requirements(tmp_path, block(alpha.data, "alpha==1.0"))
+    deploy.write(block(alpha.data, "alpha==1.0"))
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, str(PEEP), "install", "-r", str(tmp_path / "requirements.txt"),
-         "--target", str(tmp_path / "target"), "-i", index.url],
+        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements),
+         "--target", str(deploy.target), "-i", index.url],
         stdout=subprocess.DEVNULL, stderr=follower, env=hermetic_env(),
     )
     os.close(follower)

@@ -12,16 +12,14 @@ import http.server
 import subprocess
 import threading
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 from conftest import venv_python
 from helpers import (
     ROOT,
-    TELLTALE_ENV,
+    Deploy,
     LoopbackIndex,
     block,
-    hermetic_env,
     installed_in,
     peep_hash,
     run_peep,
@@ -31,39 +29,6 @@ from helpers import (
 )
 
 import peep
-
-
-class Deploy:
-    """A requirements file, a --target dir and a telltale dir for one test."""
-
-    def __init__(self, tmp_path: Path, index: LoopbackIndex) -> None:
-        self.tmp_path = tmp_path
-        self.index = index
-        self.target = tmp_path / "target"
-        self.telltales = tmp_path / "telltales"
-        self.telltales.mkdir()
-        self.requirements = tmp_path / "requirements.txt"
-
-    def write(self, text: str) -> Path:
-        self.requirements.write_text(text)
-        return self.requirements
-
-    def install(self, *extra: str, env: Optional[Dict[str, str]] = None, index: bool = True) -> subprocess.CompletedProcess:
-        args = ["install", "-r", str(self.requirements), "--target", str(self.target)]
-        if index:
-            args += ["--index-url", self.index.url]
-        return run_peep(*args, *extra, env=env or hermetic_env(**{TELLTALE_ENV: str(self.telltales)}))
-
-    def installed(self) -> Dict[str, str]:
-        return installed_in(self.target)
-
-    def ran(self) -> List[str]:
-        return sorted(p.name for p in self.telltales.iterdir())
-
-
-@pytest.fixture
-def deploy(tmp_path: Path, index: LoopbackIndex) -> Deploy:
-    return Deploy(tmp_path, index)
 
 
 # --- Success ----------------------------------------------------------------------
@@ -142,7 +107,7 @@ def test_hash_aware_choice_when_the_index_grows_a_wheel(deploy: Deploy, advertis
 def test_index_url_inside_the_requirements_file(deploy: Deploy) -> None:
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
     deploy.write(f"--index-url {deploy.index.url}\n" + block(wheel.data, "alpha==1.0"))
-    result = deploy.install(index=False)
+    result = deploy.install(finder=())
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0"}
 
@@ -167,9 +132,7 @@ def test_false_marker_needs_no_hash_and_is_skipped(deploy: Deploy) -> None:
 def test_already_installed_is_not_downloaded_again(deploy: Deploy) -> None:
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
     other = deploy.index.add(wheel_bytes("beta", "1.0"))
-    deploy.write(block(wheel.data, "alpha==1.0"))
-    assert deploy.install().returncode == 0
-    deploy.index.requests.clear()
+    deploy.install_first(block(wheel.data, "alpha==1.0"))
     deploy.write(block(wheel.data, "alpha==1.0") + block(other.data, "beta==1.0"))
     result = deploy.install()
     assert result.returncode == 0, result.stderr
@@ -181,9 +144,7 @@ def test_already_installed_is_not_downloaded_again(deploy: Deploy) -> None:
 
 def test_force_reinstall_fetches_and_verifies_again(deploy: Deploy) -> None:
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
-    deploy.write(block(wheel.data, "alpha==1.0"))
-    assert deploy.install().returncode == 0
-    deploy.index.requests.clear()
+    deploy.install_first(block(wheel.data, "alpha==1.0"))
     result = deploy.install("--upgrade", "--force-reinstall")
     assert result.returncode == 0, result.stderr
     assert deploy.index.file_requests() == ["/files/alpha-1.0-py3-none-any.whl"]
@@ -226,7 +187,7 @@ def test_local_archive_path_and_file_url(deploy: Deploy, tmp_path: Path, monkeyp
     sname, sdata = sdist_bytes("beta", "2.0")
     (tmp_path / "dist" / sname).write_bytes(sdata)
     deploy.write(block(data, f"./dist/{name}") + block(sdata, (tmp_path / "dist" / sname).as_uri() + "#egg=beta"))
-    result = run_peep("install", "-r", str(deploy.requirements), "--target", str(deploy.target), "--no-index", cwd=tmp_path)
+    result = deploy.install(finder=["--no-index"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0", "beta": "2.0"}
 
@@ -439,9 +400,7 @@ def test_build_dependency_present_and_verified(deploy: Deploy) -> None:
 def test_already_installed_build_dependency_is_verified_and_offered_to_the_build(deploy: Deploy) -> None:
     helper = deploy.index.add(wheel_bytes("helper", "1.0"))
     sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
-    deploy.write(block(helper.data, "helper==1.0"))
-    assert deploy.install().returncode == 0
-    deploy.index.requests.clear()
+    deploy.install_first(block(helper.data, "helper==1.0"))
     deploy.write(block(sdist.data, "beta==2.0") + block(helper.data, "helper==1.0"))
     result = deploy.install()
     assert result.returncode == 0, result.stderr
@@ -464,8 +423,7 @@ def test_build_cannot_reach_unverified_files_through_pip_config(deploy: Deploy, 
     config.write_text(f"[global]\nfind-links = {sneaky_dir}\n")
     sdist = deploy.index.add(sdist_bytes("beta", "2.0", extra_build_requires=["sneaky"]))
     deploy.write(block(sdist.data, "beta==2.0"))
-    env = hermetic_env(**{TELLTALE_ENV: str(deploy.telltales)})
-    env.update(PIP_FIND_LINKS=str(sneaky_dir), PIP_CONFIG_FILE=str(config), PIP_INDEX_URL=deploy.index.url)
+    env = deploy.env(PIP_FIND_LINKS=str(sneaky_dir), PIP_CONFIG_FILE=str(config), PIP_INDEX_URL=deploy.index.url)
     result = deploy.install(env=env)
     assert result.returncode == 1
     assert "    beta-2.0.tar.gz needs sneaky (its backend's get_requires_for_build_wheel)" in result.stderr
@@ -496,18 +454,7 @@ def test_example_requirements_file_parses_and_is_fully_hashed() -> None:
 
 def test_requirements_file_by_url_goes_through_the_same_rules(deploy: Deploy) -> None:
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
-    remote = block(wheel.data, "alpha==1.0").encode()
-
-    def serve(handler):  # type: ignore[no-untyped-def]
-        if handler.path == "/reqs/remote.txt":
-            handler.send_response(200)
-            handler.send_header("Content-Length", str(len(remote)))
-            handler.end_headers()
-            handler.wfile.write(remote)
-            return True
-        return False
-
-    deploy.index.hook = serve
+    deploy.index.pages["/reqs/remote.txt"] = block(wheel.data, "alpha==1.0").encode()
     deploy.write(f"-r http://127.0.0.1:{deploy.index.port}/reqs/remote.txt\n")
     result = deploy.install()
     assert result.returncode == 0, result.stderr

@@ -16,11 +16,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import pytest
 from helpers import (
-    TELLTALE_ENV,
+    Deploy,
     LoopbackIndex,
     Served,
     block,
@@ -79,39 +79,10 @@ def package(name: str, version: str, *, wheels: Sequence[Dict[str, Any]] = (), s
     return entry
 
 
-class LockDeploy:
-    """A lock file, a --target dir and a telltale dir for one test."""
-
-    def __init__(self, tmp_path: Path, index: LoopbackIndex, name: str = "pylock.toml") -> None:
-        self.index = index
-        self.target = tmp_path / "target"
-        self.telltales = tmp_path / "telltales"
-        self.telltales.mkdir()
-        self.lock = tmp_path / name
-        self.cache = tmp_path / "cache"
-
-    def write(self, packages: Sequence[Mapping[str, Any]], **top: Any) -> Path:
-        self.lock.write_text(lock_text(packages, **top))
-        return self.lock
-
-    def install(self, *extra: str, cache: bool = False, no_index: bool = True) -> Any:
-        args = ["install", "-r", str(self.lock), "--target", str(self.target)]
-        if no_index:
-            args.append("--no-index")
-        if cache:
-            args += ["--cache-dir", str(self.cache)]
-        return run_peep(*args, *extra, env=hermetic_env(**{TELLTALE_ENV: str(self.telltales)}))
-
-    def installed(self) -> Dict[str, str]:
-        return installed_in(self.target)
-
-    def ran(self) -> List[str]:
-        return sorted(p.name for p in self.telltales.iterdir())
-
-
 @pytest.fixture
-def lock(tmp_path: Path, index: LoopbackIndex) -> LockDeploy:
-    return LockDeploy(tmp_path, index)
+def lock(tmp_path: Path, index: LoopbackIndex) -> Deploy:
+    """A lock file and a --target dir, installed with --no-index unless a test says otherwise."""
+    return Deploy(tmp_path, index, requirements="pylock.toml", finder=["--no-index"])
 
 
 # --- Recognising and reading -------------------------------------------------------
@@ -270,15 +241,15 @@ def test_without_a_pylock_module_say_what_to_upgrade(tmp_path: Path, monkeypatch
 # --- Install, end to end -----------------------------------------------------------
 
 
-def test_install_from_a_lock_builds_only_verified_sdists(lock: LockDeploy) -> None:
+def test_install_from_a_lock_builds_only_verified_sdists(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0"))
     skipped = lock.index.add(wheel_bytes("gamma", "3.0"))
-    lock.write([
+    lock.write(lock_text([
         package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
         package("beta", "2.0", sdist=file_entry(lock.index, beta)),
         package("gamma", "3.0", wheels=[file_entry(lock.index, skipped)], marker='sys_platform == "nowhere"'),
-    ])
+    ]))
     result = lock.install()
     assert result.returncode == 0, result.stderr
     assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
@@ -286,18 +257,18 @@ def test_install_from_a_lock_builds_only_verified_sdists(lock: LockDeploy) -> No
     assert sorted(lock.index.file_requests()) == ["/files/alpha-1.0-py3-none-any.whl", "/files/beta-2.0.tar.gz"]
 
 
-def test_tampered_lock_files_install_nothing_and_report_everything(lock: LockDeploy) -> None:
+def test_tampered_lock_files_install_nothing_and_report_everything(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0"))
     good = lock.index.add(wheel_bytes("delta", "1.0"))
     lock.index.corrupt[alpha.filename] = wheel_bytes("alpha", "1.0", payload="import os  # evil")[1]
     lock.index.corrupt[beta.filename] = sdist_bytes("beta", "2.0", payload="# evil")[1]
-    lock.write([
+    lock.write(lock_text([
         package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
         package("beta", "2.0", sdist=file_entry(lock.index, beta)),
         package("delta", "1.0", wheels=[file_entry(lock.index, good)]),
         {"name": "zeta", "vcs": {"type": "git", "url": "https://127.0.0.1:9/z.git", "commit-id": "0" * 40}},
-    ])
+    ]))
     result = lock.install()
     assert result.returncode == 1
     assert lock.installed() == {}
@@ -308,72 +279,62 @@ def test_tampered_lock_files_install_nothing_and_report_everything(lock: LockDep
     assert "a VCS checkout has no archive to hash" in result.stderr
 
 
-def test_a_wrong_size_in_the_lock_is_reported(lock: LockDeploy) -> None:
+def test_a_wrong_size_in_the_lock_is_reported(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
-    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha, size=len(alpha.data) + 1)])])
+    lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha, size=len(alpha.data) + 1)])]))
     result = lock.install()
     assert result.returncode == 1
     assert f"the lock says {len(alpha.data) + 1} bytes, the file has {len(alpha.data)}" in result.stderr
     assert lock.installed() == {}
 
 
-def test_warm_lock_install_makes_no_request(lock: LockDeploy, tmp_path: Path) -> None:
+def test_warm_lock_install_makes_no_request(lock: Deploy, tmp_path: Path) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0"))
-    lock.write([
+    lock.write(lock_text([
         package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
         package("beta", "2.0", sdist=file_entry(lock.index, beta)),
-    ])
-    cold = lock.install(cache=True)
+    ]))
+    cold = lock.install("--cache-dir", str(lock.cache))
     assert cold.returncode == 0, cold.stderr
     seen = len(lock.index.requests)
     lock.target = tmp_path / "target2"
-    warm = lock.install(cache=True)
+    warm = lock.install("--cache-dir", str(lock.cache))
     assert warm.returncode == 0, warm.stderr
     assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
     assert len(lock.index.requests) == seen
 
 
 def test_paths_are_relative_to_the_lock_file(tmp_path: Path, index: LoopbackIndex) -> None:
-    deploy = LockDeploy(tmp_path, index, name="deploy/pylock.prod.toml")
+    deploy = Deploy(tmp_path, index, requirements="deploy/pylock.prod.toml")
     (tmp_path / "deploy" / "dist").mkdir(parents=True)
     filename, data = wheel_bytes("alpha", "1.0")
     (tmp_path / "deploy" / "dist" / filename).write_bytes(data)
-    deploy.write([package("alpha", "1.0", wheels=[{"path": f"dist/{filename}", "hashes": {"sha256": sha256_hex(data)}}])])
+    deploy.write(lock_text([package("alpha", "1.0", wheels=[{"path": f"dist/{filename}", "hashes": {"sha256": sha256_hex(data)}}])]))
     result = run_peep("install", "-r", "deploy/pylock.prod.toml", "--target", str(deploy.target), "--no-index", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0"}
 
 
-def test_a_lock_and_a_requirements_file_together(lock: LockDeploy, tmp_path: Path) -> None:
+def test_a_lock_and_a_requirements_file_together(lock: Deploy, tmp_path: Path) -> None:
     # The lock holds an sdist; its build dependency is vetted in a requirements file.
     tool = lock.index.add(wheel_bytes("buildtool", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0", build_requires=["buildtool"]))
-    lock.write([package("beta", "2.0", sdist=file_entry(lock.index, beta))])
-    alone = lock.install("-i", lock.index.url, no_index=False)
+    lock.write(lock_text([package("beta", "2.0", sdist=file_entry(lock.index, beta))]))
+    alone = lock.install("-i", lock.index.url, finder=())
     assert alone.returncode == 1
     assert "buildtool" in alone.stderr and lock.ran() == []
     build = tmp_path / "build.txt"
     build.write_text(block(tool.data, "buildtool==1.0"))
-    both = lock.install("-r", str(build), "-i", lock.index.url, no_index=False)
+    both = lock.install("-r", str(build), "-i", lock.index.url, finder=())
     assert both.returncode == 0, both.stderr
     assert lock.installed() == {"beta": "2.0", "buildtool": "1.0"}
 
 
-def test_a_lock_file_by_url(lock: LockDeploy) -> None:
+def test_a_lock_file_by_url(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     text = lock_text([package("alpha", "1.0", wheels=[{"name": alpha.filename, "path": f"../files/{alpha.filename}", "hashes": {"sha256": sha256_hex(alpha.data)}}])])
-
-    def serve_lock(handler: Any) -> bool:
-        if handler.path != "/locks/pylock.toml":
-            return False
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(text)))
-        handler.end_headers()
-        handler.wfile.write(text.encode())
-        return True
-
-    lock.index.hook = serve_lock
+    lock.index.pages["/locks/pylock.toml"] = text.encode()
     url = lock.index.files_url.replace("/files/", "/locks/pylock.toml")
     result = run_peep("install", "-r", url, "--target", str(lock.target), "--no-index")
     assert result.returncode == 0, result.stderr
@@ -396,28 +357,28 @@ def test_pips_vendored_pylock_serves_when_the_top_level_one_cannot(monkeypatch: 
 # --- peep check ---------------------------------------------------------------------
 
 
-def test_check_an_environment_against_its_lock(lock: LockDeploy) -> None:
+def test_check_an_environment_against_its_lock(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(wheel_bytes("beta", "2.0"))
-    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
-                package("beta", "2.0", wheels=[file_entry(lock.index, beta)])])
+    lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
+                          package("beta", "2.0", wheels=[file_entry(lock.index, beta)])]))
     assert lock.install().returncode == 0
-    check = ["check", "-r", str(lock.lock), "--target", str(lock.target)]
+    check = ["check", "-r", str(lock.requirements), "--target", str(lock.target)]
     ok = run_peep(*check)
     assert ok.returncode == 0, ok.stderr
     assert "all 2 requirement(s) are installed as written" in ok.stdout
     (lock.target / "alpha.py").write_text("changed after installation\n")
     newer = lock.index.add(wheel_bytes("beta", "3.0"))
     gamma = lock.index.add(wheel_bytes("gamma", "1.0"))
-    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
-                package("beta", "3.0", wheels=[file_entry(lock.index, newer)]),
-                package("gamma", "1.0", wheels=[file_entry(lock.index, gamma)])])
+    lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)]),
+                          package("beta", "3.0", wheels=[file_entry(lock.index, newer)]),
+                          package("gamma", "1.0", wheels=[file_entry(lock.index, gamma)])]))
     bad = run_peep(*check)
     assert bad.returncode == 1
     assert "beta==3.0 (" in bad.stderr and "2.0 is installed" in bad.stderr
     assert "gamma==1.0 (" in bad.stderr and "pylock.toml: packages[2].wheels[0]" in bad.stderr
     assert "alpha.py (sha256 is" in bad.stderr
-    lock.write([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)])])
+    lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)])]))
     strict = run_peep(*check, "--strict")
     assert strict.returncode == 1 and "beta==2.0" in strict.stderr
 
@@ -425,15 +386,15 @@ def test_check_an_environment_against_its_lock(lock: LockDeploy) -> None:
 # --- peep port, both ways -------------------------------------------------------------
 
 
-def test_port_a_lock_to_a_requirements_file_pip_installs(lock: LockDeploy, tmp_path: Path) -> None:
+def test_port_a_lock_to_a_requirements_file_pip_installs(lock: Deploy, tmp_path: Path) -> None:
     alpha_wheel = lock.index.add(wheel_bytes("alpha", "1.0"))
     alpha_sdist = lock.index.add(sdist_bytes("alpha", "1.0"))
     beta = lock.index.add(wheel_bytes("beta", "2.0"))
-    lock.write([
+    lock.write(lock_text([
         package("alpha", "1.0", wheels=[file_entry(lock.index, alpha_wheel)], sdist=file_entry(lock.index, alpha_sdist)),
         package("beta", "2.0", wheels=[file_entry(lock.index, beta)], marker='python_version >= "3"'),
-    ], **{"requires-python": ">=3.9"})
-    result = run_peep("port", str(lock.lock))
+    ], **{"requires-python": ">=3.9"}))
+    result = run_peep("port", str(lock.requirements))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == [
         "# The lock requires Python >=3.9.",
@@ -453,20 +414,20 @@ def test_port_a_lock_to_a_requirements_file_pip_installs(lock: LockDeploy, tmp_p
     assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
 
 
-def test_port_names_every_package_a_requirements_file_cannot_hold(lock: LockDeploy) -> None:
+def test_port_names_every_package_a_requirements_file_cannot_hold(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
-    lock.write([
+    lock.write(lock_text([
         {"name": "zeta", "vcs": {"type": "git", "url": "https://127.0.0.1:9/z.git", "commit-id": "0" * 40}},
         package("alpha", "1.0", wheels=[file_entry(lock.index, alpha)], marker="'dev' in dependency_groups"),
-    ])
-    result = run_peep("port", str(lock.lock))
+    ]))
+    result = run_peep("port", str(lock.requirements))
     assert result.returncode == 1
     assert "packages[0] (zeta): a VCS checkout" in result.stderr
     assert "packages[1] (alpha): its marker" in result.stderr
     assert result.stdout == ""
 
 
-def test_port_requirements_to_a_lock_that_installs(lock: LockDeploy, tmp_path: Path) -> None:
+def test_port_requirements_to_a_lock_that_installs(lock: Deploy, tmp_path: Path) -> None:
     alpha_wheel = lock.index.add(wheel_bytes("alpha", "1.0"))
     alpha_sdist = lock.index.add(sdist_bytes("alpha", "1.0"), advertise_hash=False)
     lock.index.add(wheel_bytes("alpha", "1.0", tag="py2-none-any"))  # not vetted: not locked
@@ -477,14 +438,14 @@ def test_port_requirements_to_a_lock_that_installs(lock: LockDeploy, tmp_path: P
         + f'beta==2.0 ; python_version >= "3" --hash=sha256:{sha256_hex(beta.data)}\n'
     )
     result = run_peep("port", "--to", "pylock", str(requirements), "-i", lock.index.url,
-                      "-o", str(lock.lock), "--no-cache-dir")
+                      "-o", str(lock.requirements), "--no-cache-dir")
     assert result.returncode == 0, result.stderr
     from packaging.pylock import Pylock
     try:
         import tomllib
     except ImportError:  # Python < 3.11
         import tomli as tomllib  # type: ignore[no-redef]
-    document = tomllib.loads(lock.lock.read_text())
+    document = tomllib.loads(lock.requirements.read_text())
     parsed = Pylock.from_dict(document)
     alpha, beta_entry = parsed.packages
     assert [w.name for w in alpha.wheels or ()] == [alpha_wheel.filename]
@@ -526,35 +487,35 @@ def unreachable(served: Served) -> Dict[str, Any]:
             "size": len(served.data), "hashes": {"sha256": sha256_hex(served.data)}}
 
 
-def test_a_configured_mirror_serves_the_lock_by_file_name(lock: LockDeploy) -> None:
+def test_a_configured_mirror_serves_the_lock_by_file_name(lock: Deploy) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0"), advertise_hash=False)
-    lock.write([package("alpha", "1.0", wheels=[unreachable(alpha)]),
-                package("beta", "2.0", sdist=unreachable(beta))])
-    result = lock.install("-i", lock.index.url, no_index=False)
+    lock.write(lock_text([package("alpha", "1.0", wheels=[unreachable(alpha)]),
+                          package("beta", "2.0", sdist=unreachable(beta))]))
+    result = lock.install("-i", lock.index.url, finder=())
     assert result.returncode == 0, result.stderr
     assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
     assert sorted(lock.index.file_requests()) == [f"/files/{alpha.filename}", f"/files/{beta.filename}"]
 
 
-def test_find_links_serve_as_a_mirror_too(lock: LockDeploy, tmp_path: Path) -> None:
+def test_find_links_serve_as_a_mirror_too(lock: Deploy, tmp_path: Path) -> None:
     filename, data = wheel_bytes("alpha", "1.0")
     (tmp_path / "wheels").mkdir()
     (tmp_path / "wheels" / filename).write_bytes(data)
     served = Served("alpha", filename, data)
-    lock.write([package("alpha", "1.0", wheels=[unreachable(served)])])
+    lock.write(lock_text([package("alpha", "1.0", wheels=[unreachable(served)])]))
     result = lock.install("--find-links", str(tmp_path / "wheels"))
     assert result.returncode == 0, result.stderr
     assert lock.installed() == {"alpha": "1.0"}
 
 
-def test_a_mirror_serving_other_bytes_fails_the_install(lock: LockDeploy, index: LoopbackIndex) -> None:
+def test_a_mirror_serving_other_bytes_fails_the_install(lock: Deploy, index: LoopbackIndex) -> None:
     origin = LoopbackIndex().start()
     try:
         alpha = origin.add(wheel_bytes("alpha", "1.0"))
         lock.index.add((alpha.filename, wheel_bytes("alpha", "1.0", payload="# evil")[1]), advertise_hash=False)
-        lock.write([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])])
-        result = lock.install("-i", lock.index.url, no_index=False)
+        lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])]))
+        result = lock.install("-i", lock.index.url, finder=())
         assert result.returncode == 1
         assert "DIDN'T MATCH THE HASHES" in result.stderr and lock.installed() == {}
         assert origin.file_requests() == []  # tampering is reported, not routed around
@@ -562,13 +523,13 @@ def test_a_mirror_serving_other_bytes_fails_the_install(lock: LockDeploy, index:
         origin.stop()
 
 
-def test_a_mirror_without_the_file_leaves_the_lock_url(lock: LockDeploy) -> None:
+def test_a_mirror_without_the_file_leaves_the_lock_url(lock: Deploy) -> None:
     origin = LoopbackIndex().start()
     try:
         alpha = origin.add(wheel_bytes("alpha", "1.0"))
         lock.index.add(wheel_bytes("alpha", "1.0", tag="py2-none-any"))  # another file only
-        lock.write([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])])
-        result = lock.install("-i", lock.index.url, no_index=False)
+        lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])]))
+        result = lock.install("-i", lock.index.url, finder=())
         assert result.returncode == 0, result.stderr
         assert lock.index.file_requests() == [] and origin.file_requests() == [f"/files/{alpha.filename}"]
     finally:

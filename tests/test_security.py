@@ -13,15 +13,25 @@ import marshal
 import os
 import py_compile
 import sys
-import threading
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 import pytest
-from helpers import LoopbackIndex, block, hermetic_env, installed_in, run_peep, sha256_hex, wheel_bytes
+from helpers import (
+    LoopbackIndex,
+    block,
+    hermetic_env,
+    installed_in,
+    respond,
+    run_peep,
+    serve_http,
+    sha256_hex,
+    stop_http,
+    wheel_bytes,
+)
 
 import peep
 
@@ -63,48 +73,26 @@ class _AnyHostProxy:
 
     def __init__(self, index: LoopbackIndex) -> None:
         self.seen: List[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.seen.append(self.path)
-                path = urllib.parse.urlsplit(self.path).path
-                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                    f"http://127.0.0.1:{index.port}{path}", timeout=10
-                ) as upstream:
-                    body, content_type = upstream.read(), upstream.headers.get("Content-Type", "")
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.index = index
+        self.server = serve_http(self._relay)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
+        self.seen.append(handler.path)
+        path = urllib.parse.urlsplit(handler.path).path
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"http://127.0.0.1:{self.index.port}{path}", timeout=10
+        ) as upstream:
+            body, content_type = upstream.read(), upstream.headers.get("Content-Type", "")
+        respond(handler, 200, body, {"Content-Type": content_type})
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def test_a_host_named_like_loopback_gets_no_plain_http(tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
-    remote = block(wheel.data, "alpha==1.0").encode()
-
-    def serve_requirements(handler: BaseHTTPRequestHandler) -> bool:
-        if handler.path != "/reqs/r.txt":
-            return False
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(remote)))
-        handler.end_headers()
-        handler.wfile.write(remote)
-        return True
-
-    index.hook = serve_requirements
+    index.pages["/reqs/r.txt"] = block(wheel.data, "alpha==1.0").encode()
     proxy = _AnyHostProxy(index)
     try:
         result = run_peep(
