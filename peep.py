@@ -78,15 +78,12 @@ import importlib
 import itertools
 import locale
 import marshal
-import optparse
 import os
 import posixpath
 import re
 import signal
 import site
-import socket
 import stat
-import threading
 import time
 import types
 import weakref
@@ -114,6 +111,8 @@ if TYPE_CHECKING:
     import http.client
     import importlib.metadata
     import importlib.util
+    import optparse
+    import socket
     import ssl
     import subprocess
     import urllib.error
@@ -683,14 +682,21 @@ class _OptionError(Exception):
     pass
 
 
-class _LineOptionParser(optparse.OptionParser):
-    """An optparse parser that raises instead of exiting."""
+@functools.lru_cache(maxsize=None)
+def _line_option_parser_class() -> Any:
+    """Return the class that parses options on requirement lines (optparse, when needed)."""
+    import optparse
 
-    def error(self, msg: str) -> NoReturn:
-        raise _OptionError(msg)
+    class _LineOptionParser(optparse.OptionParser):
+        """An optparse parser that raises instead of exiting."""
 
-    def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
-        raise _OptionError(msg or "")
+        def error(self, msg: str) -> NoReturn:
+            raise _OptionError(msg)
+
+        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
+            raise _OptionError(msg or "")
+
+    return _LineOptionParser
 
 
 # (flags, takes a value, allowed on a requirement's own line)
@@ -727,8 +733,8 @@ _REMOVED_OPTIONS = {
 }
 
 
-def _line_option_parser() -> _LineOptionParser:
-    parser = _LineOptionParser(add_help_option=False)
+def _line_option_parser() -> optparse.OptionParser:
+    parser: optparse.OptionParser = _line_option_parser_class()(add_help_option=False)
 
     def record(
         option: optparse.Option, flag: str, value: object, parser: optparse.OptionParser
@@ -751,6 +757,7 @@ _PER_REQUIREMENT_OPTIONS = {flags[-1][2:] for flags, _, per_req in _LINE_OPTIONS
 
 def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Union[str, bool]]]:
     """Parse the options part of a line into ``(long name, value)`` pairs, in order."""
+    import optparse
     import shlex
     try:
         words = shlex.split(options_text)
@@ -1410,6 +1417,7 @@ class Once:
     """Compute a value on first use only, even when threads ask at once."""
 
     def __init__(self, compute: Callable[[], str]) -> None:
+        import threading
         self._compute = compute
         self._value: Optional[str] = None
         self._lock = threading.Lock()
@@ -2556,6 +2564,7 @@ class _Resolver:
     """
 
     def __init__(self) -> None:
+        import threading
         self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
         self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
@@ -2567,6 +2576,7 @@ class _Resolver:
 
     def abort(self) -> None:
         """Shut down every socket still open, waking any thread blocked on one."""
+        import socket
         with self._lock:
             sockets = list(self._sockets)
         for sock in sockets:
@@ -2578,9 +2588,10 @@ class _Resolver:
     def create_connection(
         self,
         address: Tuple[str, int],
-        timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+        timeout: Any,  # http.client always passes one
         source_address: Optional[Tuple[str, int]] = None,
     ) -> socket.socket:
+        import socket
         with self._lock:
             infos = self._addresses.get(address)
         if infos is None:
@@ -2692,6 +2703,7 @@ class Transport:
         network: NetworkSettings = NetworkSettings(),
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
+        import threading
         self.finder = finder
         self.network = network
         self.environ = os.environ if environ is None else environ
@@ -3130,6 +3142,7 @@ class ArchiveCache:
     """
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
+        import threading
         self.root = root
         self.base = os.path.join(root, "peep-archives") if root else None
         self.warn = warn
@@ -3336,6 +3349,7 @@ class Progress:
     def __init__(
         self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
     ) -> None:
+        import threading
         self.stream = stream
         self.quiet = quiet
         self.live = (stream.isatty() if live is None else live) and not quiet
@@ -4510,6 +4524,7 @@ class ClosedPort:
     """
 
     def __init__(self) -> None:
+        import socket
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
@@ -4609,6 +4624,7 @@ class Builder:
         say: Callable[[str], None],
         echo: Optional[Callable[[str], None]],
     ) -> None:
+        import threading
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
         self.network = network
@@ -5869,6 +5885,7 @@ class BackgroundCompile:
     """
 
     def __init__(self, plan: CompilePlan, workdir: str) -> None:
+        import threading
         import subprocess
         self.plan = plan
         self.workers = compile_worker_count()
@@ -7391,10 +7408,11 @@ def interruption_message(exc: BaseException) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run peep with ``argv`` (default: the process's) and return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
+    try:
         # SIGTERM would otherwise end the process without running cleanup.
         previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    except ValueError:  # not the main thread, whose signals are not ours to take
+        previous = None
     try:
         return run(argv, sys.stdout, sys.stderr)
     except _EarlyExit as exc:
