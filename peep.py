@@ -67,8 +67,9 @@ __version__ = "4.0.0.dev1"
 # is imported here. The rest (urllib.request, http.client, ssl, email.parser,
 # html.parser, concurrent.futures, tarfile, zipfile, subprocess, ...) is
 # imported inside the functions that use it, so that "peep hash FILE" or a
-# command handed to pip does not pay for what only "install" needs; the same
-# modules are imported below for the type checker alone.
+# command handed to pip does not pay for what only "install" needs (a test
+# holds each such use to an import in its function). Those that annotations
+# name are imported again under TYPE_CHECKING, for the type checker alone.
 import argparse
 import codecs
 import dataclasses
