@@ -336,7 +336,7 @@ def startup_benchmark(rounds: int, work: Path, python: str, peep: Path) -> Tuple
     for round_number in range(rounds):
         order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
         for name in order:
-            seconds, _ = run_measured(scenarios[name], env, cwd=installed)
+            seconds, _ = run_measured(scenarios[name], env, f"startup: {name}", cwd=installed)
             timings[name].append(seconds)
         print(f"  startup round {round_number + 1} done, load {os.getloadavg()[0]:.1f}", flush=True)
     code = ("import sys, time\nsource = open(sys.argv[1]).read()\ntimes = []\nfor _ in range(5):\n"
@@ -359,20 +359,25 @@ def startup_lines(t: Dict[str, float], imports: List[str]) -> List[str]:
     """Say what start-up costs, and whether the goals are met."""
     bare = t["python -c pass"]
 
-    def over(name: str, base: float, goal_ms: float | None) -> str:
+    def cpu(name: str) -> float:
+        return statistics.median(CPU_SECONDS[f"startup: {name}"])
+
+    def over(name: str, base: float, goal_ms: float | None, base_name: str = "python -c pass") -> str:
         extra = 1000 * (t[name] - base)
         verdict = "" if goal_ms is None else f"goal <= {goal_ms:.0f} ms: {'met' if extra <= goal_ms else 'MISSED'}"
-        return f"{name:<30} {1000 * t[name]:8.1f} ms, {extra:+6.1f} ms   {verdict}"
+        return (f"{name:<30} {1000 * t[name]:8.1f} ms, {extra:+6.1f} ms; cpu {1000 * cpu(name):6.1f} ms, "
+                f"{1000 * (cpu(name) - cpu(base_name)):+6.1f} ms   {verdict}")
 
     return [
-        f"{'python -c pass':<30} {1000 * bare:8.1f} ms (medians; +ms: over python -c pass unless said)",
+        f"{'python -c pass':<30} {1000 * bare:8.1f} ms; cpu {1000 * cpu('python -c pass'):6.1f} ms "
+        "(medians of wall and of user+system time; +ms: over python -c pass unless said)",
         over("hashlib script, 1 MB", bare, None),
         over("peep hash 1 MB (-m)", bare, 60),
         over("peep hash 1 MB (script)", bare, 60),
         f"{'  of which compiling peep.py':<30} {1000 * t['compiling peep.py']:8.1f} ms (every script run)",
         over("peep --version (-m)", bare, 150),
-        f"{'pip list':<30} {1000 * t['pip list']:8.1f} ms",
-        over("peep list (-m)", t["pip list"], 60).replace("ms   goal", "ms over pip list   goal"),
+        f"{'pip list':<30} {1000 * t['pip list']:8.1f} ms; cpu {1000 * cpu('pip list'):6.1f} ms",
+        over("peep list (-m)", t["pip list"], 60, "pip list") + " (+ms: over pip list)",
         _ratio("peep hash / hashlib 200 MB", t["peep hash 200 MB (-m)"] / t["hashlib script, 200 MB"], 1.10),
         "imports of peep hash FILE (cumulative ms): " + ", ".join(imports),
     ]
