@@ -63,54 +63,32 @@ if sys.version_info < (3, 9):
 
 __version__ = "4.0.0.dev1"
 
+# Only what every command needs, or what this module's own definitions need,
+# is imported here. The rest (urllib.request, http.client, ssl, email.parser,
+# html.parser, concurrent.futures, tarfile, zipfile, subprocess, ...) is
+# imported inside the functions that use it, so that "peep hash FILE" or a
+# command handed to pip does not pay for what only "install" needs (a test
+# holds each such use to an import in its function). Those that annotations
+# name are imported again under TYPE_CHECKING, for the type checker alone.
 import argparse
-import base64
 import codecs
-import concurrent.futures
-import configparser
-import csv
 import dataclasses
-import difflib
-import email.parser
 import functools
 import hashlib
-import http.client
-import importlib.metadata
-import importlib.util
-import ipaddress
+import importlib
 import itertools
-import json
 import locale
 import marshal
-import netrc
-import optparse
 import os
-import platform
 import posixpath
 import re
-import shlex
-import shutil
 import signal
 import site
-import socket
-import ssl
 import stat
-import subprocess
-import sysconfig
-import tarfile
-import tempfile
-import threading
 import time
-import traceback
 import types
-import urllib.error
-import urllib.parse
-import urllib.request
 import weakref
-import zipfile
-import zlib
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import (
     IO,
     Any,
@@ -130,6 +108,20 @@ from typing import (
     Union,
 )
 
+if TYPE_CHECKING:
+    import http.client
+    import importlib.metadata
+    import importlib.util
+    import optparse
+    import socket
+    import ssl
+    import subprocess
+    import tarfile
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    import zipfile
+
 # packaging does the PEP 440/508 work. It is imported from the top level when
 # it is there and new enough, else from the copy pip vendors, so that peep runs
 # with nothing but pip installed. Only these pure data modules are borrowed
@@ -138,6 +130,12 @@ from typing import (
 # them import, and a top-level copy that lacks one (packaging < 20.9 has no
 # parse_wheel_filename) is not used at all, since the Tag of one copy never
 # equals the Tag of the other.
+#
+# The names are bound by load_packaging(), which main() calls for the commands
+# that need them ("peep hash FILE" and commands handed to pip do not), and
+# which importing peep as a module from elsewhere triggers on first use of
+# one of them (see __getattr__ below). The imports under TYPE_CHECKING say
+# the same for the type checker; _PACKAGING_IMPORTS is what runs.
 if TYPE_CHECKING:  # type-check against the real thing
     from packaging.markers import InvalidMarker, Marker, default_environment
     from packaging.requirements import InvalidRequirement
@@ -152,35 +150,53 @@ if TYPE_CHECKING:  # type-check against the real thing
         parse_wheel_filename,
     )
     from packaging.version import InvalidVersion, Version
-else:
-    try:
-        from packaging.markers import InvalidMarker, Marker, default_environment
-        from packaging.requirements import InvalidRequirement
-        from packaging.requirements import Requirement as PackagingRequirement
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-        from packaging.tags import Tag, sys_tags
-        from packaging.utils import (
-            InvalidSdistFilename,
-            InvalidWheelFilename,
-            canonicalize_name,
-            parse_sdist_filename,
-            parse_wheel_filename,
-        )
-        from packaging.version import InvalidVersion, Version
-    except ImportError:
-        from pip._vendor.packaging.markers import InvalidMarker, Marker, default_environment
-        from pip._vendor.packaging.requirements import InvalidRequirement
-        from pip._vendor.packaging.requirements import Requirement as PackagingRequirement
-        from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
-        from pip._vendor.packaging.tags import Tag, sys_tags
-        from pip._vendor.packaging.utils import (
-            InvalidSdistFilename,
-            InvalidWheelFilename,
-            canonicalize_name,
-            parse_sdist_filename,
-            parse_wheel_filename,
-        )
-        from pip._vendor.packaging.version import InvalidVersion, Version
+
+# (module under packaging, name in that module, name in peep)
+_PACKAGING_IMPORTS = (
+    ("markers", "InvalidMarker", "InvalidMarker"),
+    ("markers", "Marker", "Marker"),
+    ("markers", "default_environment", "default_environment"),
+    ("requirements", "InvalidRequirement", "InvalidRequirement"),
+    ("requirements", "Requirement", "PackagingRequirement"),
+    ("specifiers", "InvalidSpecifier", "InvalidSpecifier"),
+    ("specifiers", "SpecifierSet", "SpecifierSet"),
+    ("tags", "Tag", "Tag"),
+    ("tags", "sys_tags", "sys_tags"),
+    ("utils", "InvalidSdistFilename", "InvalidSdistFilename"),
+    ("utils", "InvalidWheelFilename", "InvalidWheelFilename"),
+    ("utils", "canonicalize_name", "canonicalize_name"),
+    ("utils", "parse_sdist_filename", "parse_sdist_filename"),
+    ("utils", "parse_wheel_filename", "parse_wheel_filename"),
+    ("version", "InvalidVersion", "InvalidVersion"),
+    ("version", "Version", "Version"),
+)
+_PACKAGING_NAMES = frozenset(bound for _, _, bound in _PACKAGING_IMPORTS)
+
+
+def load_packaging() -> None:
+    """Bind packaging's names in this module: the top-level copy, else pip's."""
+    if "Version" in globals():
+        return
+    for package in ("packaging", "pip._vendor.packaging"):
+        try:
+            found = {
+                bound: getattr(importlib.import_module(f"{package}.{module}"), name)
+                for module, name, bound in _PACKAGING_IMPORTS
+            }
+        except (ImportError, AttributeError):
+            if package == "packaging":
+                continue  # absent or too old: pip's copy serves, whole
+            raise
+        globals().update(found)
+        return
+
+
+def __getattr__(name: str) -> Any:
+    """Give ``peep.Version`` and the like to code that imported peep."""
+    if name in _PACKAGING_NAMES:
+        load_packaging()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- Exit codes and constants ------------------------------------------------
@@ -252,12 +268,14 @@ _PEEP_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 def hex_to_peep(hexdigest: str) -> str:
     """Encode a hex sha256 digest the way peep's comments write it."""
+    import base64
     digest = bytes.fromhex(hexdigest)
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def peep_to_hex(encoded: str) -> str:
     """Decode a peep-style sha256 (urlsafe base64, padding stripped) to hex."""
+    import base64
     unpadded = encoded.rstrip("=")
     if not _PEEP_HASH_RE.fullmatch(unpadded):
         raise InvalidHash(
@@ -347,8 +365,10 @@ def hash_stream(
     ``sink``, when given, sees every chunk too (to write a download to disk
     while hashing it), so no archive is ever read twice or held whole.
     """
+    import mmap
+
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
-    buffer = bytearray(CHUNK_SIZE)
+    buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
     view = memoryview(buffer)
     readinto = getattr(stream, "readinto", None)
     while True:
@@ -415,7 +435,7 @@ class Requirement:
     text: str
     origin: Origin
     name: Optional[str] = None
-    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    specifier: SpecifierSet = field(default_factory=lambda: SpecifierSet())
     url: Optional[str] = None
     extras: FrozenSet[str] = frozenset()
     marker: Optional[Marker] = None
@@ -662,14 +682,21 @@ class _OptionError(Exception):
     pass
 
 
-class _LineOptionParser(optparse.OptionParser):
-    """An optparse parser that raises instead of exiting."""
+@functools.lru_cache(maxsize=None)
+def _line_option_parser_class() -> Any:
+    """Return the class that parses options on requirement lines (optparse, when needed)."""
+    import optparse
 
-    def error(self, msg: str) -> NoReturn:
-        raise _OptionError(msg)
+    class _LineOptionParser(optparse.OptionParser):
+        """An optparse parser that raises instead of exiting."""
 
-    def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
-        raise _OptionError(msg or "")
+        def error(self, msg: str) -> NoReturn:
+            raise _OptionError(msg)
+
+        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
+            raise _OptionError(msg or "")
+
+    return _LineOptionParser
 
 
 @dataclass(frozen=True)
@@ -776,8 +803,8 @@ _REMOVED_OPTIONS = {
 }
 
 
-def _line_option_parser() -> _LineOptionParser:
-    parser = _LineOptionParser(add_help_option=False)
+def _line_option_parser() -> optparse.OptionParser:
+    parser: optparse.OptionParser = _line_option_parser_class()(add_help_option=False)
 
     def record(
         option: optparse.Option, flag: str, value: object, parser: optparse.OptionParser
@@ -800,6 +827,8 @@ _PER_REQUIREMENT_OPTIONS = {flags[-1][2:] for flags, _, per_req in _LINE_OPTIONS
 
 def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Union[str, bool]]]:
     """Parse the options part of a line into ``(long name, value)`` pairs, in order."""
+    import optparse
+    import shlex
     try:
         words = shlex.split(options_text)
     except ValueError as exc:
@@ -855,6 +884,7 @@ def is_archive_name(filename: str) -> bool:
 
 def url_filename(url: str) -> str:
     """Return the unquoted last path segment of ``url``."""
+    import urllib.parse
     return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
 
 
@@ -866,6 +896,7 @@ def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
     ValueError (InvalidHash for a digest), naming the value. Other keys
     (``subdirectory=``, ``md5=`` and the like) are no business of peep's.
     """
+    import urllib.parse
     fragment = urllib.parse.urlsplit(url).fragment
     egg: Optional[str] = None
     hashes = Hashes()
@@ -943,6 +974,8 @@ def _link_requirement(
     marker: Optional[Marker],
 ) -> Requirement:
     """Build the record of a requirement that points at a URL or a path."""
+    import urllib.parse
+    import urllib.request
     _check_url_scheme(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
@@ -1071,6 +1104,8 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
 
 
 def _path_to_url(path: str) -> str:
+    import urllib.parse
+    import urllib.request
     return urllib.parse.urljoin("file:", urllib.request.pathname2url(os.path.abspath(path)))
 
 
@@ -1143,6 +1178,8 @@ def read_requirements_source(
     ``transport`` makes the transport for a URL; without it, pip's
     configuration sets one up.
     """
+    import urllib.parse
+    import urllib.request
     if _is_url(location) and not location.lower().startswith("file:"):
         made = transport() if transport is not None else configured_transport(os.environ)
         return fetch_requirements_file(made, location)
@@ -1158,6 +1195,7 @@ MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's sta
 
 def _nested_location(including: str, name: str) -> str:
     """Resolve a ``-r``/``-c`` argument relative to the file that names it."""
+    import urllib.parse
     if _is_url(name):
         return name
     if _is_url(including):
@@ -1470,6 +1508,7 @@ _DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 
 def pip_default_index() -> str:
     """Ask the installed pip for its default index (peep names no index itself)."""
+    import subprocess
     result = subprocess.run(
         pip_command() + ["install", "--help"],
         capture_output=True,
@@ -1503,6 +1542,7 @@ class Once:
     """Compute a value on first use only, even when threads ask at once."""
 
     def __init__(self, compute: Callable[[], str]) -> None:
+        import threading
         self._compute = compute
         self._value: Optional[str] = None
         self._lock = threading.Lock()
@@ -1591,6 +1631,7 @@ def load_pip_configuration(
 
 
 def _read_config_file(path: str) -> Dict[str, str]:
+    import configparser
     if not os.path.isfile(path):
         return {}
     parser = configparser.RawConfigParser()
@@ -1960,6 +2001,7 @@ LOCK_PACKAGING = "26.1"  # the first packaging whose pylock module can select
 
 def is_lock_file(location: str) -> bool:
     """Tell whether a path or URL names a PEP 751 lock file."""
+    import urllib.parse
     path = urllib.parse.urlsplit(location).path if _is_url(location) else location
     return bool(_LOCK_NAME_RE.match(os.path.basename(path.replace("\\", "/"))))
 
@@ -2109,6 +2151,7 @@ def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: 
 
 def _lock_file_url(location: str, path: str) -> str:
     """Resolve a lock entry's ``path``, which is relative to the lock file."""
+    import urllib.parse
     if _is_url(location):
         return urllib.parse.urljoin(location, urllib.parse.quote(path.replace(os.sep, "/")))
     return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
@@ -2225,19 +2268,26 @@ class Link:
     hashes: Tuple[Tuple[str, str], ...] = ()
 
 
-class _LinkParser(HTMLParser):
-    """Collect anchors (and a <base href>) from a PEP 503 page or a listing."""
+@functools.lru_cache(maxsize=None)
+def _link_parser_class() -> Any:
+    """Return the class that parses index pages (html.parser is needed only then)."""
+    from html.parser import HTMLParser
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: Optional[str] = None
-        self.anchors: List[Dict[str, Optional[str]]] = []
+    class _LinkParser(HTMLParser):
+        """Collect anchors (and a <base href>) from a PEP 503 page or a listing."""
 
-    def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self.anchors.append(dict(attrs))
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.base: Optional[str] = None
+            self.anchors: List[Dict[str, Optional[str]]] = []
+
+        def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
+            if tag == "base" and self.base is None:
+                self.base = dict(attrs).get("href")
+            elif tag == "a":
+                self.anchors.append(dict(attrs))
+
+    return _LinkParser
 
 
 def parse_html_links(
@@ -2248,7 +2298,8 @@ def parse_html_links(
     ``wanted`` sees each link's file name first, so that links to files
     that cannot matter cost no more than that.
     """
-    parser = _LinkParser()
+    import urllib.parse
+    parser = _link_parser_class()()
     parser.feed(html)
     parser.close()
     base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
@@ -2278,6 +2329,7 @@ def _link_allowed(page_url: str, link_url: str) -> bool:
     (file:) nor at javascript:, data: and the like. A local page may point
     at local files too.
     """
+    import urllib.parse
     page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
     link_scheme = urllib.parse.urlsplit(link_url).scheme.lower()
     allowed = ("http", "https") if page_scheme in ("http", "https") else ("http", "https", "file")
@@ -2285,6 +2337,7 @@ def _link_allowed(page_url: str, link_url: str) -> bool:
 
 
 def _href_filename(href: str) -> str:
+    import urllib.parse
     path = href.split("#", 1)[0].split("?", 1)[0]
     return urllib.parse.unquote(path.rsplit("/", 1)[-1])
 
@@ -2307,6 +2360,8 @@ def parse_json_links(
     data: bytes, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
 ) -> List[Link]:
     """Return the links of a PEP 691 JSON project page."""
+    import json
+    import urllib.parse
     try:
         document = json.loads(data)
         files = document["files"]
@@ -2522,6 +2577,7 @@ def _is_loopback(host: str) -> bool:
     ::1) counts, and of names only ``localhost``. Abbreviated forms such as
     ``127.1`` are names to ipaddress, and so to peep.
     """
+    import ipaddress
     if host == "localhost":
         return True
     try:
@@ -2532,6 +2588,7 @@ def _is_loopback(host: str) -> bool:
 
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
+    import urllib.parse
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("https", "file"):
         return True
@@ -2558,6 +2615,7 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
 
 
 def _pip_ca_bundle() -> Optional[str]:
+    import importlib.util
     spec = importlib.util.find_spec("pip")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -2568,34 +2626,42 @@ def _pip_ca_bundle() -> Optional[str]:
     return None
 
 
-class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to places peep would have fetched from anyway."""
+@functools.lru_cache(maxsize=None)
+def _safe_redirects_class() -> Any:
+    """Return the redirect handler class (urllib.request is needed only to fetch)."""
+    import urllib.parse
+    import urllib.request
 
-    def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
-        super().__init__()
-        self.trusted_hosts = trusted_hosts
+    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+        """Follow redirects only to places peep would have fetched from anyway."""
 
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
-    ) -> Optional[urllib.request.Request]:
-        scheme = urllib.parse.urlsplit(newurl).scheme
-        if scheme not in ("http", "https"):
-            raise FetchError(
-                f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
-            )
-        if not _is_secure_origin(newurl, self.trusted_hosts):
-            raise FetchError(
-                f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
-                "refused (mark the host with --trusted-host if you really mean it)"
-            )
-        # Authorization was added as an unredirected header: it stays behind.
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
+            super().__init__()
+            self.trusted_hosts = trusted_hosts
+
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: IO[bytes],
+            code: int,
+            msg: str,
+            headers: http.client.HTTPMessage,
+            newurl: str,
+        ) -> Optional[urllib.request.Request]:
+            scheme = urllib.parse.urlsplit(newurl).scheme
+            if scheme not in ("http", "https"):
+                raise FetchError(
+                    f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
+                )
+            if not _is_secure_origin(newurl, self.trusted_hosts):
+                raise FetchError(
+                    f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
+                    "refused (mark the host with --trusted-host if you really mean it)"
+                )
+            # Authorization was added as an unredirected header: it stays behind.
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return _SafeRedirects
 
 
 class _Resolver:
@@ -2608,6 +2674,7 @@ class _Resolver:
     """
 
     def __init__(self) -> None:
+        import threading
         self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
         self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
@@ -2619,6 +2686,7 @@ class _Resolver:
 
     def abort(self) -> None:
         """Shut down every socket still open, waking any thread blocked on one."""
+        import socket
         with self._lock:
             sockets = list(self._sockets)
         for sock in sockets:
@@ -2630,9 +2698,10 @@ class _Resolver:
     def create_connection(
         self,
         address: Tuple[str, int],
-        timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+        timeout: Any,  # http.client always passes one
         source_address: Optional[Tuple[str, int]] = None,
     ) -> socket.socket:
+        import socket
         with self._lock:
             infos = self._addresses.get(address)
         if infos is None:
@@ -2656,42 +2725,54 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
-class _HTTPConnection(http.client.HTTPConnection):
-    """A connection whose sockets come from, and are known to, a _Resolver."""
+@functools.lru_cache(maxsize=None)
+def _resolving_handler_class() -> Any:
+    """Return the handler class that opens http and https URLs through a _Resolver.
 
-    resolver: _Resolver
+    It is made on first use: http.client and urllib.request are needed only
+    to fetch.
+    """
+    import http.client
+    import urllib.request
 
-    def connect(self) -> None:
-        self._create_connection = self.resolver.create_connection
-        super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
-        self.resolver.track(self.sock)
+    class _HTTPConnection(http.client.HTTPConnection):
+        """A connection whose sockets come from, and are known to, a _Resolver."""
 
+        resolver: _Resolver
 
-class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
-    """The TLS kind: the wrapped socket is tracked too, once made."""
+        def connect(self) -> None:
+            self._create_connection = self.resolver.create_connection
+            super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
+            self.resolver.track(self.sock)
 
+    class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
+        """The TLS kind: the wrapped socket is tracked too, once made."""
 
-class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-    """Open http and https URLs over connections that a _Resolver sets up."""
+    class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+        """Open http and https URLs over connections that a _Resolver sets up."""
 
-    def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
-        super().__init__(context=context)
-        self.context = context
-        self.resolver = resolver
+        def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
+            super().__init__(context=context)
+            self.context = context
+            self.resolver = resolver
 
-    def _connection(self, kind: Callable[..., _HTTPConnection]) -> Callable[..., _HTTPConnection]:
-        def connection(host: str, **kwargs: Any) -> _HTTPConnection:
-            made = kind(host, **kwargs)
-            made.resolver = self.resolver
-            return made
+        def _connection(
+            self, kind: Callable[..., _HTTPConnection]
+        ) -> Callable[..., _HTTPConnection]:
+            def connection(host: str, **kwargs: Any) -> _HTTPConnection:
+                made = kind(host, **kwargs)
+                made.resolver = self.resolver
+                return made
 
-        return connection
+            return connection
 
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection(_HTTPConnection), req)
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(self._connection(_HTTPConnection), req)
 
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
+
+    return _ResolvingHandler
 
 
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -2723,6 +2804,7 @@ class Transport:
         network: NetworkSettings = NetworkSettings(),
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
+        import threading
         self.finder = finder
         self.network = network
         self.environ = os.environ if environ is None else environ
@@ -2733,6 +2815,7 @@ class Transport:
         self._resolver = _Resolver()
 
     def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
+        import urllib.request
         with self._lock:
             if verify not in self._openers:
                 if self.network.proxy:
@@ -2742,12 +2825,13 @@ class Transport:
                     proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
                 self._openers[verify] = urllib.request.build_opener(
                     proxy_handler,
-                    _ResolvingHandler(self._ssl_context(verify), self._resolver),
-                    _SafeRedirects(self.finder.trusted_hosts),
+                    _resolving_handler_class()(self._ssl_context(verify), self._resolver),
+                    _safe_redirects_class()(self.finder.trusted_hosts),
                 )
             return self._openers[verify]
 
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
+        import ssl
         try:
             if not verify:
                 context = ssl.create_default_context()
@@ -2771,6 +2855,7 @@ class Transport:
         # Credentials from a URL belong to its origin, as a browser's would:
         # not to another port or scheme of the same host. netrc names a
         # machine, and is read as such.
+        import base64
         pair = self.credentials.get(_origin(parts))
         if pair is None:
             pair = _netrc_credentials(parts.hostname or "", self.environ)
@@ -2790,6 +2875,8 @@ class Transport:
 
     def _request(self, parts: urllib.parse.SplitResult, accept: str) -> urllib.request.Request:
         """Build a request for a URL, its credentials moved out of the URL into a header."""
+        import urllib.parse
+        import urllib.request
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
         # Archives are hashed exactly as sent (as pip does): never ask for
         # them compressed. Index pages may come gzipped; read_links decodes.
@@ -2805,6 +2892,11 @@ class Transport:
 
     def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
+        import http.client
+        import ssl
+        import urllib.error
+        import urllib.parse
+        import urllib.request
         if self.cancelled.is_set():
             raise FetchError("cancelled")
         parts = urllib.parse.urlsplit(url)
@@ -2876,6 +2968,7 @@ class Transport:
     def _download_once(
         self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None]
     ) -> Dict[str, str]:
+        import http.client
         with self.open(url) as response:
             expected_length = _content_length(response)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -2929,6 +3022,7 @@ def _url_credentials(
     finder: FinderSettings,
 ) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
     """Collect user:password pairs given in index and find-links URLs, by origin."""
+    import urllib.parse
     found = {}
     urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
     for url in urls + list(finder.find_links):
@@ -2942,6 +3036,7 @@ def _url_credentials(
 
 def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
     """Return the netrc login for ``host``, if the user has one."""
+    import netrc
     path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
     if not os.path.isfile(path):
         return None
@@ -2956,6 +3051,8 @@ def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[
 
 
 def _file_url_path(url: str) -> str:
+    import urllib.parse
+    import urllib.request
     parts = urllib.parse.urlsplit(url)
     return urllib.request.url2pathname(parts.path)
 
@@ -2968,6 +3065,7 @@ def read_links(
     wanted: Callable[[str], bool] = lambda filename: True,
 ) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
+    import urllib.parse
     if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
         path = _file_url_path(url) if _is_url(url) else url
         if os.path.isdir(path):
@@ -2997,6 +3095,7 @@ def read_links(
 
 def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
     """Decompress a gzip body, refusing to grow past ``limit`` (no gzip bombs)."""
+    import zlib
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         result = decompressor.decompress(data, limit + 1)
@@ -3068,6 +3167,7 @@ def find_candidates(
     Returns the candidates, the places looked in, and how many files were
     passed over at once for their version (for messages).
     """
+    import urllib.parse
     key = requirement.key
     places = []
     candidates: List[Candidate] = []
@@ -3172,6 +3272,7 @@ class ArchiveCache:
     """
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
+        import threading
         self.root = root
         self.base = os.path.join(root, "peep-archives") if root else None
         self.warn = warn
@@ -3249,6 +3350,7 @@ class ArchiveCache:
 
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
+        import json
         if self.base is None:
             return []
         wanted = set(hashes.sha256)
@@ -3288,6 +3390,9 @@ class ArchiveCache:
         self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
     ) -> None:
         """Copy a verified archive into the cache, atomically; never raise."""
+        import json
+        import shutil
+        import tempfile
         if self.base is None:
             return
         sha256 = digests["sha256"]
@@ -3328,6 +3433,7 @@ class ArchiveCache:
         return stat.S_ISREG(mode)
 
     def _write_small(self, path: str, text: str) -> None:
+        import tempfile
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as sink:
@@ -3339,6 +3445,7 @@ class ArchiveCache:
 
     def discard(self, sha256: str) -> None:
         """Remove an entry whose bytes no longer match its name."""
+        import shutil
         directory = self._entry_dir(sha256)
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)  # rmtree does not follow links within
@@ -3372,6 +3479,7 @@ class Progress:
     def __init__(
         self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
     ) -> None:
+        import threading
         self.stream = stream
         self.quiet = quiet
         self.live = (stream.isatty() if live is None else live) and not quiet
@@ -3863,6 +3971,7 @@ def _refuse_second_format(
 
 
 def _opens_as_zip(path: str) -> bool:
+    import zipfile
     try:
         with zipfile.ZipFile(path) as archive:
             return bool(archive.infolist())
@@ -3871,6 +3980,8 @@ def _opens_as_zip(path: str) -> bool:
 
 
 def _opens_as_tar(path: str) -> bool:
+    import tarfile
+    import zlib
     try:
         with tarfile.open(path) as archive:
             return archive.next() is not None
@@ -3956,6 +4067,8 @@ def _read_tar(
     extract_to: Optional[str],
     collect: bool,
 ) -> ArchiveFacts:
+    import tarfile
+    import zlib
     reading = _TarReading(filename, extract_to, collect)
     try:
         with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
@@ -3985,6 +4098,7 @@ def _wanted_member(member_path: str, top: str) -> Optional[str]:
 
 
 def _extract_file(root: str, member_path: str, stream: IO[bytes], mode: int) -> str:
+    import shutil
     destination = os.path.join(root, member_path)
     os.makedirs(os.path.dirname(destination), exist_ok=True)
     # O_EXCL: never write through something already there.
@@ -4010,6 +4124,8 @@ def _read_zip(
     extract_to: Optional[str],
     collect: bool,
 ) -> ArchiveFacts:
+    import zipfile
+    import zlib
     tree = _Tree(filename, single_top=not wheel)
     found: Dict[str, bytes] = {}
     try:
@@ -4109,6 +4225,7 @@ def _wheel_metadata_member(tree: _Tree, found: Mapping[str, bytes], filename: st
 
 def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
     """Refuse metadata whose Name or Version disagrees with the file name."""
+    import email.parser
     if facts.metadata is None:
         return  # an sdist without PKG-INFO: nothing to disagree with
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
@@ -4178,16 +4295,6 @@ def _check_requirement_matches(item: Verified, facts: ArchiveFacts) -> None:
 
 # --- Installing ---------------------------------------------------------------
 
-if TYPE_CHECKING:
-    import tomllib
-elif sys.version_info >= (3, 11):
-    import tomllib
-else:
-    try:
-        import tomli as tomllib
-    except ImportError:
-        from pip._vendor import tomli as tomllib
-
 # What pip assumes an sdist needs when it says nothing (no [build-system]),
 # and the backend it then uses: setuptools through PEP 517, never setup.py
 # run directly.
@@ -4214,6 +4321,7 @@ def _default_build_system(source: str) -> BuildSystem:
 
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
+    tomllib = _toml_module()
     if facts.pyproject is None:
         return _default_build_system("pip's default, as it has no pyproject.toml")
     try:
@@ -4265,6 +4373,7 @@ class BuildRefused(SdistFailure):
 
 def _requirement_dependencies(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
     """Return a wheel's Requires-Dist lines that parse (pip skips the rest too)."""
+    import email.parser
     if facts is None or facts.metadata is None:
         return []
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
@@ -4403,6 +4512,7 @@ def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
     from Metadata-Version 2.2 on, and only when Requires-Dist is not
     declared Dynamic (PEP 643); anything else would need a build.
     """
+    import email.parser
     facts = item.facts or read_archive(item.path, item.filename, project=item.requirement.name)
     if facts.metadata is None:
         return None
@@ -4647,6 +4757,7 @@ def pip_runner() -> str:
     path; older pips run from their package directory. pip is found, not
     imported.
     """
+    import importlib.util
     spec = importlib.util.find_spec("pip")
     if spec is None or not spec.submodule_search_locations:
         raise BuildError("pip is not importable by the Python running peep")
@@ -4663,6 +4774,7 @@ class ClosedPort:
     """
 
     def __init__(self) -> None:
+        import socket
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
@@ -4692,6 +4804,7 @@ def closed_network_environment(port: int) -> Dict[str, str]:
 
 def _stop(process: subprocess.Popen[Any]) -> None:
     """Stop a child process and wait for it, so that nothing outlives peep."""
+    import subprocess
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
@@ -4703,6 +4816,7 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 
 def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str) -> int:
     """Run a command with its output going to a log file; return its status."""
+    import subprocess
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             list(command), env=dict(environment), stdin=subprocess.DEVNULL,
@@ -4759,6 +4873,7 @@ class Builder:
         say: Callable[[str], None],
         echo: Optional[Callable[[str], None]],
     ) -> None:
+        import threading
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
         self.network = network
@@ -4832,6 +4947,7 @@ class Builder:
         workspace: str,
     ) -> object:
         """Call one PEP 517 hook with a build environment's interpreter; return its result."""
+        import json
         spec_path = os.path.join(workspace, "hook.json")
         output = os.path.join(workspace, "hook-output.json")
         log_path = os.path.join(workspace, "build.log")
@@ -4865,6 +4981,7 @@ def _hook_result(
     hook: Optional[str], backend: str, status: int, output: str, log_path: str
 ) -> object:
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
+    import json
     try:
         with open(output, encoding="utf-8") as stream:
             reply = json.load(stream)
@@ -5165,6 +5282,7 @@ def target_site_paths(
     None means "reinstall everything" (--force-reinstall, --ignore-installed),
     unless ``honour_reinstall`` is false.
     """
+    import sysconfig
     if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
         return None
     target = options.pip_value("-t", "--target")
@@ -5188,6 +5306,7 @@ def target_site_paths(
 
 def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
     """Map each distribution installed in ``paths`` to its version (first wins)."""
+    import importlib.metadata
     found: Dict[str, str] = {}
     for distribution in importlib.metadata.distributions(path=list(paths)):
         name = distribution.metadata["Name"]
@@ -5475,6 +5594,7 @@ def keep_failed_archive(
     path: str, directory: str, mismatch: Mismatch, warn: Callable[[str], None]
 ) -> None:
     """Move an archive that failed verification aside, with a note of why."""
+    import shutil
     try:
         os.makedirs(directory, exist_ok=True)
         name = os.path.basename(path)
@@ -5518,6 +5638,7 @@ def verify_all(
     fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
 ) -> List[Verdict]:
     """Verify requirements in parallel; return verdicts in requirement order."""
+    import concurrent.futures
     if not requirements:
         return []
     workers = min(8, len(requirements))
@@ -5709,6 +5830,7 @@ def build_all(
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Failure]]:
     """Gather verified archives into the one directory pip may look in."""
+    import shutil
     directory = os.path.join(workdir, "verified")
     os.makedirs(directory, exist_ok=True)
     failures: List[Failure] = []
@@ -5735,6 +5857,7 @@ def pip_install_command(
     verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
 ) -> List[str]:
     """Build pip's command line: no index, no dependencies, only verified files."""
+    import shlex
     lines = []
     for item in verified:
         if not item.install:
@@ -5764,6 +5887,7 @@ def run_pip(
     command: Sequence[str], err: IO[str], environment: Optional[Mapping[str, str]] = None
 ) -> Tuple[int, str]:
     """Run pip with its output streaming through; return its status and stderr's tail."""
+    import subprocess
     process = subprocess.Popen(
         list(command),
         env=dict(environment) if environment is not None else scrubbed_pip_environment(),
@@ -5953,6 +6077,7 @@ def pip_target_scheme() -> Tuple[str, str]:
     share, ...), into the target. The RECORD keeps paths relative to the
     temporary lib directory (a script is ``../../bin/tool``).
     """
+    import sysconfig
     home = os.path.abspath(os.path.join(os.sep, "pip-target-home"))
     get_preferred_scheme = getattr(sysconfig, "get_preferred_scheme", None)
     if get_preferred_scheme is not None:
@@ -5986,6 +6111,7 @@ def record_sources(
     .dist-info directory (for --target, the temporary one: see
     pip_target_scheme). Files outside ``bounds`` are left alone.
     """
+    import csv
     library = os.path.dirname(os.path.dirname(record))
     home, seen_library = pip_target_scheme() if target else (library, library)
     with open(record, encoding="utf-8", newline="") as stream:
@@ -6011,6 +6137,9 @@ def rewrite_record(
     ``pycs`` are the paths pip would have written them at (for --target,
     in its temporary directory).
     """
+    import csv
+    import shutil
+    import tempfile
     library = pip_target_scheme()[1] if target else os.path.dirname(os.path.dirname(record))
     new_rows = [(row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else "")
                 for row in rows]  # fmt: skip
@@ -6047,6 +6176,8 @@ class BackgroundCompile:
     """
 
     def __init__(self, plan: CompilePlan, workdir: str) -> None:
+        import threading
+        import subprocess
         self.plan = plan
         self.workers = compile_worker_count()
         self.results = os.path.join(workdir, "compiled.jsonl")
@@ -6099,6 +6230,8 @@ class BackgroundCompile:
         One that changes after it was taken is taken again, and all its
         files compiled again.
         """
+        import csv
+        import json
         for record, identity in self.plan.written_records().items():
             if self.fed.get(record) == identity:
                 continue
@@ -6204,6 +6337,7 @@ def _stop_process_group(process: "subprocess.Popen[str]") -> None:
 
 def _read_compiled(results: str) -> Dict[str, str]:
     """Read the child's record of what it compiled (a torn last line is ignored)."""
+    import json
     compiled: Dict[str, str] = {}
     try:
         with open(results, encoding="utf-8") as stream:
@@ -6345,6 +6479,8 @@ def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
 
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
+    import shutil
+    import tempfile
     options = parse_install_arguments(argv)
     verbosity = options.verbosity()
 
@@ -6548,6 +6684,9 @@ def download_release(
     err: IO[str],
 ) -> List[Tuple[Candidate, Union[Dict[str, str], str]]]:
     """Download the files at once, hashing as they arrive; a failure is its message."""
+    import concurrent.futures
+    import shutil
+    import tempfile
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
@@ -6946,6 +7085,7 @@ class LockWriter:
 
 
 def _toml(value: Any) -> str:
+    import json
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -6971,6 +7111,8 @@ def requirements_to_lock(
     paths: Sequence[str], args: argparse.Namespace, err: IO[str]
 ) -> str:
     """Write hashed requirements files as a lock file, finding each file by its hash."""
+    import shutil
+    import tempfile
     pylock_module()  # fail early, before any download, if the output cannot be checked
     finder, network = settings_from_arguments(args, os.environ)
     records: List[Requirement] = []
@@ -7020,6 +7162,7 @@ def port_argument_parser() -> argparse.ArgumentParser:
 
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
+    import difflib
     args = port_argument_parser().parse_args(argv)
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, out, err)
@@ -7084,6 +7227,8 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 
     Only UTF-8 files are rewritten, so that the new file reads as the old did.
     """
+    import shutil
+    import tempfile
     try:
         original.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -7190,6 +7335,7 @@ _CHECK_IGNORED = frozenset({"pip"})
 
 def _record_rows(distribution: importlib.metadata.Distribution) -> Iterator[Tuple[str, str]]:
     """Yield (path, hash field) for each row of a distribution's RECORD."""
+    import csv
     record = distribution.read_text("RECORD") or ""
     for row in csv.reader(record.splitlines()):
         if row and row[0]:
@@ -7202,6 +7348,7 @@ def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[s
     RECORD is read directly: Distribution.files leaves out missing files
     since Python 3.12, and a missing file is exactly what this must report.
     """
+    import base64
     problems = []
     for path, hash_field in _record_rows(distribution):
         if "=" not in hash_field:
@@ -7297,6 +7444,7 @@ def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
 
     Compiling is nearly all of peep check's time: about 3 ms a module.
     """
+    import concurrent.futures
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) >= PARALLEL_PYC_CHECKS and workers > 1:
         try:
@@ -7321,6 +7469,7 @@ def _path_key(path: str) -> str:
 
 def _recorded_files(paths: Sequence[str]) -> Dict[str, Tuple[str, bool]]:
     """Map every RECORDed file in ``paths`` to (its distribution, whether it has a hash)."""
+    import importlib.metadata
     recorded: Dict[str, Tuple[str, bool]] = {}
     for distribution in importlib.metadata.distributions(path=list(paths)):
         label = f"{distribution.metadata['Name']}=={distribution.version}"
@@ -7368,6 +7517,7 @@ def _pyc_problem(path: str, source: str, level: int, tag: str) -> str:
     it; what runs is the code object after it. That is compared with a fresh
     compilation at the file's optimisation level, not the header.
     """
+    import importlib.util
     if tag != sys.implementation.cache_tag:
         return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
     try:
@@ -7414,6 +7564,7 @@ def check_environment(
     Returns (errors, notes): unlisted distributions are errors only when
     ``strict``.
     """
+    import importlib.metadata
     distributions: Dict[str, importlib.metadata.Distribution] = {}
     for distribution in importlib.metadata.distributions(path=list(paths)):
         name = distribution.metadata["Name"]
@@ -7525,22 +7676,36 @@ def pip_command() -> List[str]:
 
 
 def pip_version() -> str:
-    """Return pip's version line, or why it could not be had."""
+    """Return the version line of the pip that pip_command() runs, or why there is none.
+
+    pip is neither run nor imported for this (``pip --version`` takes most of
+    a second): the same interpreter's import system finds pip's package, and
+    its ``__version__`` is read from its ``__init__.py`` as text. The line has
+    the form ``pip --version`` prints.
+    """
+    import importlib.util
+
     try:
-        result = subprocess.run(
-            pip_command() + ["--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        spec = importlib.util.find_spec("pip")
+    except (ImportError, ValueError) as exc:
         return f"unknown ({exc})"
-    return result.stdout.strip() or f"unknown (pip exited {result.returncode})"
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return f"unknown (no pip for {sys.executable})"
+    try:
+        with open(spec.origin, encoding="utf-8") as stream:
+            source = stream.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"unknown ({exc})"
+    found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
+    if found is None:
+        return f"unknown (no __version__ in {spec.origin})"
+    python = "%d.%d" % sys.version_info[:2]
+    return f"pip {found.group(1)} from {os.path.dirname(spec.origin)} (python {python})"
 
 
 def command_fall_through(argv: Sequence[str]) -> int:
     """Hand the command line to pip unchanged and return pip's status."""
+    import subprocess
     return subprocess.call(pip_command() + list(argv))
 
 
@@ -7611,12 +7776,16 @@ def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if index is not None and argv[index] in PEEP_COMMANDS:
         # pip's general options before the command stay valid after it.
         rest = list(argv[index + 1 :]) + list(argv[:index])
+        if argv[index] != "hash":  # hash loads it only for a release, not for a FILE
+            load_packaging()
         return PEEP_COMMANDS[argv[index]](rest, out, err)
     return command_fall_through(argv)
 
 
 def bug_report(argv: Sequence[str]) -> str:
     """Describe the crash in progress well enough to fix it."""
+    import platform
+    import traceback
     return (
         "peep hit an unexpected error. This is a bug in peep, not in your files: "
         "please report it, with everything below.\n\n"
@@ -7651,10 +7820,11 @@ def interruption_message(exc: BaseException) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run peep with ``argv`` (default: the process's) and return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
+    try:
         # SIGTERM would otherwise end the process without running cleanup.
         previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    except ValueError:  # not the main thread, whose signals are not ours to take
+        previous = None
     try:
         return run(argv, sys.stdout, sys.stderr)
     except _EarlyExit as exc:

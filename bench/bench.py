@@ -20,6 +20,12 @@ The scenarios alternate within each round, so a noisy machine disturbs them
 alike; each figure is the median over the rounds. Then peep hash on a large
 file against hashlib on the same file, with peep's peak memory.
 
+Then start-up (--only startup): peep hash on a 1 MB file, peep --version
+and a command handed to pip (peep list), against python -c pass, a
+hashlib script and pip list, with peep run as an installed module (bytecode
+cached) and as a script (compiled on every run); and peep hash against the
+hashlib script on 200 MB.
+
 Then the same packages as a PEP 751 lock written by pip 26's ``pip lock``,
 installed cold and warm by peep and by pip 26 (``pip install -r pylock.toml``),
 every venv holding pip 26 (--skip-lock to leave this out).
@@ -34,7 +40,9 @@ Goals: warm peep / floor <= 0.85 (peep byte-compiles on every CPU, pip on one);
 warm peep / floor, both --no-compile, <= 1.10; warm peep / pip warm <= 0.60;
 cold peep <= cold pip; lock files: cold peep <= cold pip 26, warm peep <=
 1.10 x warm pip 26; 5 sdists peep / pip <= 1.20; peep hash / hashlib <= 1.15
-with peak RSS < 40 MB.
+with peak RSS < 40 MB; start-up: peep hash FILE <= 60 ms over python -c
+pass, peep --version <= 150 ms over it, peep list <= 60 ms over pip list,
+peep hash / hashlib on 200 MB <= 1.10.
 The hash comparison runs at two sizes, so that the per-byte cost (the
 streaming loop) can be told apart from start-up (compiling and importing).
 """
@@ -68,10 +76,12 @@ def clean_environment() -> Dict[str, str]:
 CPU_SECONDS: Dict[str, List[float]] = {}  # user + system time of each scenario's whole tree
 
 
-def run_measured(command: Sequence[str], env: Dict[str, str], label: str = "") -> Tuple[float, int]:
+def run_measured(command: Sequence[str], env: Dict[str, str], label: str = "",
+                 cwd: Path | None = None) -> Tuple[float, int]:
     """Run a command; return its wall time and the peak RSS (kB) of its children."""
     started = time.perf_counter()
-    process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=cwd)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
@@ -279,6 +289,100 @@ def hash_benchmark(sizes_mb: Sequence[int], rounds: int, work: Path, python: str
     return results
 
 
+# Reads and hashes a file in 1 MiB chunks: what peep hash does, with nothing else.
+HASHLIB_CHUNKS = (
+    "import hashlib, sys\n"
+    "digest = hashlib.sha256()\n"
+    "with open(sys.argv[1], 'rb') as f:\n"
+    "    for chunk in iter(lambda: f.read(1 << 20), b''):\n"
+    "        digest.update(chunk)\n"
+    "print(digest.hexdigest())\n"
+)
+
+
+def startup_benchmark(rounds: int, work: Path, python: str, peep: Path) -> Tuple[Dict[str, List[float]], List[str]]:
+    """Time what start-up costs: peep's commands against a bare interpreter, hashlib and pip.
+
+    peep is run both ways it is used: as an installed module, whose bytecode
+    Python caches in __pycache__ (``python -m peep``; the console script
+    imports the same way), and as a script (``python peep.py``), which Python
+    compiles on every run.
+    """
+    env = clean_environment()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    installed = work / "startup"
+    installed.mkdir()
+    shutil.copy(peep, installed / "peep.py")
+    subprocess.run([python, "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
+                    str(installed / "peep.py")], check=True)  # the __pycache__ an install writes
+    small, large = work / "small-1MB.tar.gz", work / "large-200MB.tar.gz"
+    small.write_bytes(os.urandom(1 << 20))
+    with open(large, "wb") as stream:
+        for _ in range(200):
+            stream.write(os.urandom(1 << 20))
+    module, script = [python, "-m", "peep"], [python, str(installed / "peep.py")]
+    scenarios: Dict[str, List[str]] = {
+        "python -c pass": [python, "-c", "pass"],
+        "hashlib script, 1 MB": [python, "-c", HASHLIB_CHUNKS, str(small)],
+        "peep hash 1 MB (-m)": module + ["hash", str(small)],
+        "peep hash 1 MB (script)": script + ["hash", str(small)],
+        "peep --version (-m)": module + ["--version"],
+        "pip list": [python, "-m", "pip", "list"],
+        "peep list (-m)": module + ["list"],
+        "hashlib script, 200 MB": [python, "-c", HASHLIB_CHUNKS, str(large)],
+        "peep hash 200 MB (-m)": module + ["hash", str(large)],
+    }
+    timings: Dict[str, List[float]] = {name: [] for name in scenarios}
+    for round_number in range(rounds):
+        order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            seconds, _ = run_measured(scenarios[name], env, f"startup: {name}", cwd=installed)
+            timings[name].append(seconds)
+        print(f"  startup round {round_number + 1} done, load {os.getloadavg()[0]:.1f}", flush=True)
+    code = ("import sys, time\nsource = open(sys.argv[1]).read()\ntimes = []\nfor _ in range(5):\n"
+            "    t = time.perf_counter(); compile(source, sys.argv[1], 'exec'); times.append(time.perf_counter() - t)\n"
+            "print(sorted(times)[2])")
+    compiling = float(subprocess.run([python, "-c", code, str(peep)], capture_output=True, text=True,
+                                     check=True).stdout)
+    timings["compiling peep.py"] = [compiling]
+    imports = subprocess.run(module + ["hash", str(small)], env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
+                             capture_output=True, text=True, cwd=installed, check=True).stderr
+    top = []
+    for line in imports.splitlines():  # "import time: self | cumulative | name", nesting by indent
+        fields = line.split("|")
+        if len(fields) == 3 and fields[1].strip().isdigit() and not fields[2].startswith("  "):
+            top.append((int(fields[1]), fields[2].strip()))
+    return timings, [f"{name} {micros / 1000:.1f}" for micros, name in sorted(top, reverse=True)[:8]]
+
+
+def startup_lines(t: Dict[str, float], imports: List[str]) -> List[str]:
+    """Say what start-up costs, and whether the goals are met."""
+    bare = t["python -c pass"]
+
+    def cpu(name: str) -> float:
+        return statistics.median(CPU_SECONDS[f"startup: {name}"])
+
+    def over(name: str, base: float, goal_ms: float | None, base_name: str = "python -c pass") -> str:
+        extra = 1000 * (t[name] - base)
+        verdict = "" if goal_ms is None else f"goal <= {goal_ms:.0f} ms: {'met' if extra <= goal_ms else 'MISSED'}"
+        return (f"{name:<30} {1000 * t[name]:8.1f} ms, {extra:+6.1f} ms; cpu {1000 * cpu(name):6.1f} ms, "
+                f"{1000 * (cpu(name) - cpu(base_name)):+6.1f} ms   {verdict}")
+
+    return [
+        f"{'python -c pass':<30} {1000 * bare:8.1f} ms; cpu {1000 * cpu('python -c pass'):6.1f} ms "
+        "(medians of wall and of user+system time; +ms: over python -c pass unless said)",
+        over("hashlib script, 1 MB", bare, None),
+        over("peep hash 1 MB (-m)", bare, 60),
+        over("peep hash 1 MB (script)", bare, 60),
+        f"{'  of which compiling peep.py':<30} {1000 * t['compiling peep.py']:8.1f} ms (every script run)",
+        over("peep --version (-m)", bare, 150),
+        f"{'pip list':<30} {1000 * t['pip list']:8.1f} ms; cpu {1000 * cpu('pip list'):6.1f} ms",
+        over("peep list (-m)", t["pip list"], 60, "pip list") + " (+ms: over pip list)",
+        _ratio("peep hash / hashlib 200 MB", t["peep hash 200 MB (-m)"] / t["hashlib script, 200 MB"], 1.10),
+        "imports of peep hash FILE (cumulative ms): " + ", ".join(imports),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
@@ -288,9 +392,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-hash", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-lock", action="store_true", help="skip the pylock.toml comparison with pip 26")
+    parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument("--startup-rounds", type=int, default=15)
+    parser.add_argument("--peep", type=Path, default=PEEP, help="the peep.py to time start-up of")
     parser.add_argument("--only", action="append", default=[], metavar="SCENARIO",
-                        help="run only this install scenario (repeatable), e.g. 'peep warm'")
+                        help="run only this install scenario (repeatable), e.g. 'peep warm'; "
+                        "or only this part: install, build, lock, hash, startup")
     args = parser.parse_args(argv)
+    parts = {"install", "build", "lock", "hash", "startup"}
+    if parts & set(args.only):
+        for part in parts - set(args.only):
+            setattr(args, f"skip_{part}", True)
+        args.only = [name for name in args.only if name not in parts]
     python = sys.executable
     pip_version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1]
     print(f"peep benchmark, {datetime.date.today().isoformat()}, Python {sys.version.split()[0]}, "
@@ -344,6 +457,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             met = "met" if max(rss_small, rss_large) < 40 else "MISSED"
             lines.append(f"{'peep hash peak RSS':<30} {rss_small:8.1f} MB at {small} MB, "
                          f"{rss_large:.1f} MB at {large} MB   goal < 40 MB: {met}")
+        if not args.skip_startup:
+            timings, imports = startup_benchmark(args.startup_rounds, work, python, args.peep)
+            lines += startup_lines({k: statistics.median(v) for k, v in timings.items()}, imports)
     print("\n" + "\n".join(lines))
     return 0
 
