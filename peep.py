@@ -2905,17 +2905,7 @@ class Transport:
                 return open(_file_url_path(url), "rb")
             except OSError as exc:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
-        if not _is_secure_origin(url, self.finder.trusted_hosts):
-            raise FetchError(
-                f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
-                "with --trusted-host if you really mean it"
-            )
-        host = parts.hostname or ""
-        port_host = f"{host}:{parts.port}" if parts.port else host
-        trusted = self.finder.trusted_hosts
-        verify = host not in trusted and port_host not in trusted
+        verify = self._verify_certificate(url, parts)
         for attempt in range(self.network.retries + 1):
             request = self._request(parts, accept)
             last = attempt == self.network.retries
@@ -2938,9 +2928,22 @@ class Transport:
                 if not last:
                     self._pause(_backoff(attempt))
                     continue
-                reason = getattr(exc, "reason", None) or exc
                 raise FetchError(f"{redact_url(url)}: {reason}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _verify_certificate(self, url: str, parts: urllib.parse.SplitResult) -> bool:
+        """Refuse a URL peep never fetches; say whether its host's certificate is checked."""
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
+        if not _is_secure_origin(url, self.finder.trusted_hosts):
+            raise FetchError(
+                f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
+                "with --trusted-host if you really mean it"
+            )
+        host = parts.hostname or ""
+        port_host = f"{host}:{parts.port}" if parts.port else host
+        trusted = self.finder.trusted_hosts
+        return host not in trusted and port_host not in trusted
 
     def download(
         self,
@@ -4158,14 +4161,8 @@ def _read_zip(
         return ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     if tree.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
-    return ArchiveFacts(
-        kind="sdist",
-        name=name,
-        version=version,
-        top=tree.top,
-        pyproject=found.get("pyproject.toml"),
-        metadata=found.get("PKG-INFO"),
-    )
+    return ArchiveFacts(kind="sdist", name=name, version=version, top=tree.top,
+                        pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
 
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> None:
@@ -6477,18 +6474,24 @@ def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
     return f"{SATISFIED_NOTE}\n\n{pins}\n"
 
 
+def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
+    """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
+
+    def say(message: str) -> None:
+        if not quiet:
+            err.write(f"{redact_url(message)}\n")
+            err.flush()
+
+    return say
+
+
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     import shutil
     import tempfile
     options = parse_install_arguments(argv)
     verbosity = options.verbosity()
-
-    def say(message: str) -> None:
-        if verbosity >= 0:
-            err.write(f"{redact_url(message)}\n")
-            err.flush()
-
+    say = message_writer(err, quiet=verbosity < 0)
     records, settings, network = load_requirements(
         options, os.environ, warn=lambda message: err.write(f"peep: warning: {message}\n")
     )
@@ -6749,6 +6752,7 @@ def hash_release(
     err: IO[str],
 ) -> int:
     """Download and hash every file of a pinned release; print one paste-ready block."""
+    load_packaging()  # "peep hash FILE" needs none of it
     requirement, pinned = pinned_release(text)
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
