@@ -46,6 +46,33 @@ needs nothing but pip.
 # OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 # SOFTWARE.
 
+# What is where. Each section below uses only what the sections above it
+# define (main's dispatch aside), so the file reads top to bottom:
+#
+#   Imports and helpers used everywhere  exit codes, errors, argument parsing, pip's command line
+#   Hashes                               the Hashes value, peep's and pip's digest forms
+#   Configuration                        pip's configuration; the one table of finder options
+#   Fetching                             HTTP(S) under pip's TLS, proxy and credential settings
+#   Requirements                         requirements files read into frozen line records
+#   Lock files (PEP 751)                 pylock.toml read as requirements
+#   Command-line options                 install's options; the finder options every command takes
+#   Finding                              index pages and find-links into candidates; the choice
+#   The verified cache                   archives kept under their hash
+#   Progress                             progress lines on the error stream
+#   Reading archives                     one strict reading of every verified archive
+#   Verdicts                             what verification found, and the grouped report
+#   Verifying                            requirements into verified archives, all or nothing
+#   Planning builds                      build systems, build dependencies, omitted dependencies
+#   Building sdists                      PEP 517 hooks in bare, closed environments
+#   Installing with pip                  the one pip run over verified files
+#   Byte-compiling after pip             compiling what pip wrote, in parallel
+#   Commands: install                    peep install
+#   Commands: hash                       peep hash
+#   Commands: port                       peep port
+#   Commands: check                      peep check
+#   Commands: fall-through to pip        every other command
+#   main                                 the command line, dispatch, the bug report
+
 from __future__ import annotations  # peep needs Python 3.9 or newer
 
 import sys
@@ -62,6 +89,9 @@ if sys.version_info < (3, 9):
     raise ImportError(_TOO_OLD)
 
 __version__ = "4.0.0.dev1"
+
+
+# --- Imports and helpers used everywhere --------------------------------------
 
 # Only what every command needs, or what this module's own definitions need,
 # is imported here. The rest (urllib.request, http.client, ssl, email.parser,
@@ -107,7 +137,6 @@ from typing import (
     Tuple,
     Union,
 )
-
 if TYPE_CHECKING:
     import http.client
     import importlib.metadata
@@ -121,6 +150,7 @@ if TYPE_CHECKING:
     import urllib.parse
     import urllib.request
     import zipfile
+
 
 # packaging does the PEP 440/508 work. It is imported from the top level when
 # it is there and new enough, else from the copy pip vendors, so that peep runs
@@ -150,6 +180,7 @@ if TYPE_CHECKING:  # type-check against the real thing
         parse_wheel_filename,
     )
     from packaging.version import InvalidVersion, Version
+
 
 # (module under packaging, name in that module, name in peep)
 _PACKAGING_IMPORTS = (
@@ -199,15 +230,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# --- Exit codes and constants ------------------------------------------------
-
 EXIT_OK = 0  # everything asked for was done
 EXIT_FAILED = 1  # verification or installation failed; the report says why
 EXIT_USAGE = 2  # the command line was wrong
 EXIT_BUG = 3  # peep itself broke; the bug report block says how
-
 HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
 CHUNK_SIZE = 1 << 20  # large enough for hashlib's speed, small enough for flat memory
+
 
 # Archive endings pip will install from (wheels plus every sdist form it reads).
 WHEEL_EXTENSION = ".whl"
@@ -217,9 +246,6 @@ SDIST_EXTENSIONS = (
 )  # fmt: skip
 ARCHIVE_EXTENSIONS = (WHEEL_EXTENSION,) + SDIST_EXTENSIONS
 VCS_SCHEMES = ("git", "hg", "svn", "bzr")
-
-
-# --- Errors -------------------------------------------------------------------
 
 
 class PeepError(Exception):
@@ -232,15 +258,6 @@ class UsageError(PeepError):
     """The command line asked for something peep cannot do as written."""
 
     exit_code = EXIT_USAGE
-
-
-class RequirementsFileError(PeepError):
-    """A requirements file could not be read or says something invalid."""
-
-    def __init__(self, origin: Origin | str, message: str) -> None:
-        super().__init__(f"{origin}: {message}")
-        self.origin = origin
-        self.message = message
 
 
 class Interrupted(BaseException):
@@ -258,6 +275,54 @@ class Interrupted(BaseException):
 
 class InvalidHash(ValueError):
     """A hash is not of the form its algorithm requires."""
+
+
+# The authority part of every URL in a text: scheme "://" then up to the path.
+_URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#\s]*)")
+
+
+def redact_url(text: str) -> str:
+    """Hide the credentials of every URL in ``text`` before it is shown to anyone.
+
+    ``text`` may be a URL, a requirement line or a whole message. A password
+    becomes ``****``, and so does a user name given alone: that is how
+    tokens are passed (``https://TOKEN@host/``), and peep sends it as a
+    credential. Every message, report and warning goes through here.
+    """
+
+    def hide(match: "re.Match[str]") -> str:
+        userinfo, at, host = match["authority"].rpartition("@")
+        if not at:
+            return match[0]
+        user, colon, _ = userinfo.partition(":")
+        return f"{match['scheme']}{user + ':****' if colon else '****'}@{host}"
+
+    return _URL_AUTHORITY_RE.sub(hide, text)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser that raises instead of exiting, so main() decides."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().rstrip()}")
+
+    def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _EarlyExit(status)
+
+
+class _EarlyExit(Exception):
+    """--help or --version finished the job; carry the status to main()."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def pip_command() -> List[str]:
+    """Return the command that runs the pip of the interpreter running peep."""
+    return [sys.executable, "-m", "pip"]
 
 
 # --- Hashes -------------------------------------------------------------------
@@ -394,7 +459,1052 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
         return hash_stream(stream, algorithms)
 
 
+# --- Configuration ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FinderOption:
+    """One of pip's options for finding archives or reaching indexes, as peep reads it.
+
+    One entry serves the requirements-file parser, every command line that
+    takes finder options, and pip's configuration and PIP_* variables, as
+    pip's own option objects serve both its files and its command line.
+    """
+
+    flags: Tuple[str, ...]
+    setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
+    # "value" (last wins), "list" (each adds), "names" (projects, comma-separated) or "flag"
+    kind: str
+    metavar: Optional[str]  # None for a flag
+    help: str
+    config: Tuple[str, ...] = ()  # the configuration keys read (also as PIP_* variables)
+    in_file: bool = False  # allowed on a requirements file's option line
+    network: bool = False  # a NetworkSettings value rather than a FinderSettings one
+    also_pip: bool = False  # handed to pip too, as written
+
+    @property
+    def name(self) -> str:
+        """Return the long name, without dashes, that settings and file options go by."""
+        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
+
+
+_NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
+FINDER_OPTIONS = (
+    FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
+        "the main package index (default: pip's own)", ("index-url", "index"), in_file=True),
+    FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
+        "another index, searched after the main one (repeatable)", ("extra-index-url",),
+        in_file=True),
+    FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
+        "also look for archives on this HTML page or in this directory (repeatable)",
+        ("find-links",), in_file=True),
+    FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
+        "let this host use plain HTTP or an unverified certificate (repeatable)",
+        ("trusted-host",), in_file=True),
+    FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
+        f"take no wheels of these projects ({_NAMES_HELP})", ("no-binary",), in_file=True),
+    FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
+        f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
+    FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
+        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
+    FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
+        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
+    FinderOption(("--no-index",), "no_index", "flag", None,
+        "search no index, only --find-links places", ("no-index",), in_file=True),
+    FinderOption(("--pre",), "pre", "flag", None,
+        "allow pre-releases and development releases", ("pre",), in_file=True),
+    FinderOption(("--prefer-binary",), "prefer_binary", "flag", None,
+        "prefer an older version's wheel to a newer version's sdist", ("prefer-binary",),
+        in_file=True),
+    FinderOption(("--cert",), "cert", "value", "PATH",
+        "verify HTTPS against this CA bundle", ("cert",), network=True),
+    FinderOption(("--client-cert",), "client_cert", "value", "PATH",
+        "present this client certificate (one PEM file with its key)", ("client-cert",),
+        network=True),
+    FinderOption(("--proxy",), "proxy", "value", "URL",
+        "reach indexes through this proxy ([user:password@]host:port)", ("proxy",),
+        network=True),
+    FinderOption(("--timeout", "--default-timeout"), "timeout", "value", "SECONDS",
+        "give up on a silent connection after SECONDS (default 15)",
+        ("timeout", "default-timeout"), network=True),
+    FinderOption(("--retries",), "retries", "value", "N",
+        "retry a failed request up to N times (default 5)", ("retries",), network=True),
+    FinderOption(("--cache-dir",), "cache_dir", "value", "DIR",
+        "keep verified archives in DIR (given to pip too)", ("cache-dir",), network=True,
+        also_pip=True),
+    FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
+        "use no cache (given to pip too)", ("no-cache-dir",), network=True, also_pip=True),
+)  # fmt: skip
+_FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+
+
+@dataclass(frozen=True)
+class FinderSettings:
+    """Where and how to look for archives.
+
+    ``index_url`` None means pip's own default index, asked of pip at run time.
+    """
+
+    index_url: Optional[str] = None
+    extra_index_urls: Tuple[str, ...] = ()
+    no_index: bool = False
+    find_links: Tuple[str, ...] = ()
+    trusted_hosts: FrozenSet[str] = frozenset()
+    pre: bool = False
+    prefer_binary: bool = False
+    no_binary: FrozenSet[str] = frozenset()
+    only_binary: FrozenSet[str] = frozenset()
+    all_releases: FrozenSet[str] = frozenset()
+    only_final: FrozenSet[str] = frozenset()
+
+    def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
+        """Return the settings after one option, applied the way pip applies it."""
+        option = _FINDER_OPTION_NAMED.get(name)
+        if option is None or option.network:
+            return self  # --require-hashes is always on; --use-feature is pip's business
+        text = value if isinstance(value, str) else ""
+        if name == "index-url":
+            # pip ignores an empty --index-url= and keeps the extra indexes.
+            return dataclasses.replace(self, index_url=text, extra_index_urls=()) if text else self
+        if name in ("no-binary", "only-binary"):
+            return self._with_format_control(name, text)
+        if option.kind == "names":
+            return self._with_release_control(name, text)
+        setting: Any = getattr(self, option.setting)
+        if option.kind == "flag":
+            setting = True
+        elif isinstance(setting, frozenset):
+            setting = setting | {text}
+        else:
+            setting = setting + (text,)
+        return dataclasses.replace(self, **{option.setting: setting})
+
+    def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
+        """Apply a finder option from the command line, on top of pip's configuration.
+
+        Unlike in a requirements file, ``--index-url`` here replaces only the
+        main index: extra indexes from the configuration stay, as in pip.
+        """
+        if name == "index-url" and isinstance(value, str):
+            return dataclasses.replace(self, index_url=value)
+        return self.with_option(name, value)
+
+    def _with_format_control(self, name: str, value: str) -> FinderSettings:
+        target = set(self.no_binary if name == "no-binary" else self.only_binary)
+        other = set(self.only_binary if name == "no-binary" else self.no_binary)
+        for item in value.split(","):
+            if item == ":all:":
+                target, other = {":all:"}, set()
+            elif item == ":none:":
+                target = set()
+            elif item:
+                other.discard(canonicalize_name(item))
+                target.add(canonicalize_name(item))
+        chosen, others = frozenset(target), frozenset(other)
+        if name == "no-binary":
+            return dataclasses.replace(self, no_binary=chosen, only_binary=others)
+        return dataclasses.replace(self, only_binary=chosen, no_binary=others)
+
+    def _with_release_control(self, name: str, value: str) -> FinderSettings:
+        # pip 26's --all-releases/--only-final: per-project pre-release choice,
+        # kept the way --no-binary/--only-binary keep theirs.
+        flipped = dataclasses.replace(
+            FinderSettings(), no_binary=self.all_releases, only_binary=self.only_final
+        )._with_format_control("no-binary" if name == "all-releases" else "only-binary", value)
+        return dataclasses.replace(
+            self, all_releases=flipped.no_binary, only_final=flipped.only_binary
+        )
+
+    def allows_prereleases(self, name: str) -> Optional[bool]:
+        """Return True or False if pre-releases of ``name`` are settled, None for the default."""
+        key = canonicalize_name(name)
+        if key in self.all_releases:
+            return True
+        if key in self.only_final:
+            return False
+        if ":all:" in self.all_releases or self.pre:
+            return True
+        if ":all:" in self.only_final:
+            return False
+        return None
+
+    def allowed_formats(self, name: str) -> FrozenSet[str]:
+        """Return which of "binary" and "source" may be used for project ``name``."""
+        key = canonicalize_name(name)
+        formats = {"binary", "source"}
+        if key in self.only_binary:
+            formats.discard("source")
+        elif key in self.no_binary:
+            formats.discard("binary")
+        elif ":all:" in self.only_binary:
+            formats.discard("source")
+        elif ":all:" in self.no_binary:
+            formats.discard("binary")
+        return frozenset(formats)
+
+    def index_urls(self, default_index: Callable[[], str]) -> Tuple[str, ...]:
+        """Return the indexes to search, in order; ``default_index`` gives pip's."""
+        if self.no_index:
+            return ()
+        return (self.index_url or default_index(),) + self.extra_index_urls
+
+
+_DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
+
+
+def pip_default_index() -> str:
+    """Ask the installed pip for its default index (peep names no index itself)."""
+    import subprocess
+    result = subprocess.run(
+        pip_command() + ["install", "--help"],
+        capture_output=True,
+        text=True,
+        env=scrubbed_pip_environment(),
+        check=False,
+    )
+    match = _DEFAULT_INDEX_RE.search(result.stdout)
+    if result.returncode != 0:
+        raise PeepError(_pip_failed_message(result))
+    if match is None:
+        raise PeepError(
+            "peep could not learn pip's default index from 'pip install --help'; "
+            "name one with --index-url"
+        )
+    return match.group(1)
+
+
+def _pip_failed_message(result: subprocess.CompletedProcess[str]) -> str:
+    """Say that pip itself failed, with the last lines of what it said."""
+    said = (result.stderr or result.stdout).strip().splitlines()[-5:]
+    return (
+        f"pip itself failed (exit status {result.returncode}) when peep ran "
+        f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
+        + "".join(f"    {line}\n" for line in said)
+        + "Fix pip, or name an index with --index-url"
+    )
+
+
+class Once:
+    """Compute a value on first use only, even when threads ask at once."""
+
+    def __init__(self, compute: Callable[[], str]) -> None:
+        import threading
+        self._compute = compute
+        self._value: Optional[str] = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._value is None:
+                self._value = self._compute()
+            return self._value
+
+
+def scrubbed_pip_environment() -> Dict[str, str]:
+    """Return this environment minus every PIP_* variable and pip's config files.
+
+    pip (and the pip that an isolated build runs) then sees no index, no
+    find-links and no option the user set for pip: only what peep passes.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
+    environment["PIP_CONFIG_FILE"] = os.devnull
+    return environment
+
+
+# pip's configuration is peep's configuration: the same files, sections and
+# PIP_* variables, merged in the same order, so that "peep install" looks
+# where "pip install" would have looked.
+
+CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
+
+
+def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
+    """Return pip's config files by kind, in pip's override order (last wins)."""
+    home = os.path.expanduser("~")
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        program_data = environ.get("PROGRAMDATA", r"C:\ProgramData")
+        global_files = [os.path.join(program_data, "pip", CONFIG_BASENAME)]
+        user_dir = os.path.join(environ.get("APPDATA", home), "pip")
+        legacy = os.path.join(home, "pip", CONFIG_BASENAME)
+    elif sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
+        global_files = [os.path.join("/Library/Application Support/pip", CONFIG_BASENAME)]
+        user_dir = os.path.join(home, "Library", "Application Support", "pip")
+        if not os.path.isdir(user_dir):
+            user_dir = os.path.join(home, ".config", "pip")
+        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
+    else:
+        xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+        global_files = [
+            os.path.join(path, "pip", CONFIG_BASENAME)
+            for path in xdg_dirs.split(os.pathsep)
+            if path
+        ] + [os.path.join("/etc", CONFIG_BASENAME)]
+        user_dir = os.path.join(
+            environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
+        )
+        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
+    return [
+        ("global", global_files),
+        ("user", [legacy, os.path.join(user_dir, CONFIG_BASENAME)]),
+        ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
+    ]
+
+
+def load_pip_configuration(
+    environ: Mapping[str, str], *, isolated: bool = False
+) -> Dict[str, str]:
+    """Return pip's merged configuration as ``{"section.key": value}``.
+
+    This is what ``pip config list`` shows: files in pip's order (global,
+    user, site, then $PIP_CONFIG_FILE; os.devnull means no files at all),
+    then PIP_* variables as ``:env:.key``.
+    """
+    config_file = environ.get("PIP_CONFIG_FILE")
+    merged: Dict[str, str] = {}
+    if config_file != os.devnull:
+        kinds = pip_config_files(environ)
+        skip_user = isolated or bool(config_file and os.path.exists(config_file))
+        for kind, paths in kinds + [("env", [config_file] if config_file else [])]:
+            if kind == "user" and skip_user:
+                continue
+            for path in paths:
+                merged.update(_read_config_file(path))
+    if not isolated:
+        for key, value in environ.items():
+            if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
+                merged[f":env:.{key[4:].lower().replace('_', '-')}"] = value
+    return merged
+
+
+def _read_config_file(path: str) -> Dict[str, str]:
+    import configparser
+    if not os.path.isfile(path):
+        return {}
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding=locale.getpreferredencoding(False)) as stream:
+            parser.read_file(stream)
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise PeepError(f"{path}: pip's configuration file could not be read ({exc})") from exc
+    return {
+        f"{section}.{key.replace('_', '-')}": value
+        for section in parser.sections()
+        for key, value in parser.items(section)
+    }
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """How to reach indexes: TLS, proxy, patience and the cache."""
+
+    cert: Optional[str] = None
+    client_cert: Optional[str] = None
+    proxy: Optional[str] = None
+    timeout: float = 15.0
+    retries: int = 5
+    cache_dir: Optional[str] = None  # None: no cache at all
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> str:
+    """Return pip's default cache directory for this user."""
+    if sys.platform == "win32":  # pragma: no cover
+        base = environ.get("LOCALAPPDATA") or os.path.expanduser("~")
+        return os.path.join(base, "pip", "Cache")
+    if sys.platform == "darwin":  # pragma: no cover
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "pip")
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pip")
+
+
+# Config keys peep understands (pip's aliases included), each with its option.
+_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
+
+
+def _config_bool(key: str, value: str, where: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+
+
+def settings_from_configuration(
+    config: Mapping[str, str], environ: Mapping[str, str]
+) -> Tuple[FinderSettings, NetworkSettings]:
+    """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
+    finder = FinderSettings()
+    values: Dict[str, object] = {"cache-dir": default_cache_dir(environ)}
+    ordered = [
+        (section_key.split(".", 1), value)
+        for section in ("global", "install", ":env:")
+        for section_key, value in config.items()
+        if section_key.split(".", 1)[0] == section and value
+    ]
+    for (section, key), value in ordered:
+        option = _CONFIG_KEYS.get(key)
+        if option is None:
+            continue  # pip's business (or unknown to pip too): ignored, as pip does
+        where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
+        if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
+            _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
+            values["cache-dir"] = None
+        elif option.network:
+            values[option.name] = value
+        else:
+            finder = _configured(finder, option, value, where)
+    return finder, _network_settings(values)
+
+
+def _configured(
+    finder: FinderSettings, option: FinderOption, value: str, where: str
+) -> FinderSettings:
+    """Apply one finder setting from pip's configuration, where lists replace lists."""
+    if option.kind == "names":
+        return finder.with_option(option.name, value)
+    setting: Any = value
+    if option.kind == "flag":
+        setting = _config_bool(option.name, value, where)
+    elif option.kind == "list":
+        kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
+        setting = kind(value.split())
+    return dataclasses.replace(finder, **{option.setting: setting})
+
+
+def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
+    def number(key: str, kind: Callable[[str], Union[int, float]], default: float) -> float:
+        if key not in values:
+            return default
+        try:
+            return float(kind(str(values[key])))
+        except ValueError as exc:
+            raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
+
+    cache = values.get("cache-dir")
+    return NetworkSettings(
+        cert=str(values["cert"]) if "cert" in values else None,
+        client_cert=str(values["client-cert"]) if "client-cert" in values else None,
+        proxy=str(values["proxy"]) if "proxy" in values else None,
+        timeout=number("timeout", float, 15.0),
+        retries=int(number("retries", int, 5)),
+        cache_dir=os.path.expanduser(str(cache)) if cache else None,
+    )
+
+
+def apply_network_options(
+    network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
+) -> NetworkSettings:
+    """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
+    values: Dict[str, object] = dataclasses.asdict(network)
+    for name, value in options:
+        if name == "no-cache-dir":
+            values["cache_dir"] = None
+        elif name == "timeout" or name == "retries":
+            kind: Callable[[str], object] = float if name == "timeout" else int
+            try:
+                values[name] = kind(str(value))
+            except ValueError as exc:
+                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
+        else:
+            values[name.replace("-", "_")] = os.path.expanduser(str(value))
+    return NetworkSettings(**values)  # type: ignore[arg-type]
+
+
+# --- Fetching -----------------------------------------------------------------
+
+USER_AGENT = f"peep/{__version__}"
+INDEX_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class FetchError(PeepError):
+    """A page or an archive could not be fetched."""
+
+
+def _is_loopback(host: str) -> bool:
+    """Say whether ``host`` is a loopback address written as one, or ``localhost``.
+
+    A name is only a name: ``127.example.net`` resolves wherever its owner
+    likes, and through a proxy it is not even resolved here. So only a
+    literal address that ipaddress parses and calls loopback (127.0.0.0/8,
+    ::1) counts, and of names only ``localhost``. Abbreviated forms such as
+    ``127.1`` are names to ipaddress, and so to peep.
+    """
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
+    """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("https", "file"):
+        return True
+    host = parts.hostname or ""
+    if not host:
+        return False
+    if _is_loopback(host):
+        return True
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
+
+
+def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
+    """Return a URL's origin: scheme, host and port, the scheme's default port filled in."""
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def _pip_ca_bundle() -> Optional[str]:
+    import importlib.util
+    spec = importlib.util.find_spec("pip")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _safe_redirects_class() -> Any:
+    """Return the redirect handler class (urllib.request is needed only to fetch)."""
+    import urllib.parse
+    import urllib.request
+
+    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+        """Follow redirects only to places peep would have fetched from anyway."""
+
+        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
+            super().__init__()
+            self.trusted_hosts = trusted_hosts
+
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: IO[bytes],
+            code: int,
+            msg: str,
+            headers: http.client.HTTPMessage,
+            newurl: str,
+        ) -> Optional[urllib.request.Request]:
+            scheme = urllib.parse.urlsplit(newurl).scheme
+            if scheme not in ("http", "https"):
+                raise FetchError(
+                    f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
+                )
+            if not _is_secure_origin(newurl, self.trusted_hosts):
+                raise FetchError(
+                    f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
+                    "refused (mark the host with --trusted-host if you really mean it)"
+                )
+            # Authorization was added as an unredirected header: it stays behind.
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return _SafeRedirects
+
+
+class _Resolver:
+    """Resolve each host once per run.
+
+    urllib opens a new connection for every request, and each would look
+    the host up again: with a slow resolver that cost more than all the
+    downloads. Addresses are cached here and tried in order, as
+    socket.create_connection would.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+
+    def track(self, sock: socket.socket) -> None:
+        """Remember a socket so that abort() can unblock whoever waits on it."""
+        with self._lock:
+            self._sockets.add(sock)
+
+    def abort(self) -> None:
+        """Shut down every socket still open, waking any thread blocked on one."""
+        import socket
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    def create_connection(
+        self,
+        address: Tuple[str, int],
+        timeout: Any,  # http.client always passes one
+        source_address: Optional[Tuple[str, int]] = None,
+    ) -> socket.socket:
+        import socket
+        with self._lock:
+            infos = self._addresses.get(address)
+        if infos is None:
+            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
+            with self._lock:
+                self._addresses[address] = infos
+        error: Optional[OSError] = None
+        for family, kind, protocol, _, sockaddr in infos:
+            sock = socket.socket(family, kind, protocol)
+            self.track(sock)
+            try:
+                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"cannot resolve {address[0]}")
+
+
+@functools.lru_cache(maxsize=None)
+def _resolving_handler_class() -> Any:
+    """Return the handler class that opens http and https URLs through a _Resolver.
+
+    It is made on first use: http.client and urllib.request are needed only
+    to fetch.
+    """
+    import http.client
+    import urllib.request
+
+    class _HTTPConnection(http.client.HTTPConnection):
+        """A connection whose sockets come from, and are known to, a _Resolver."""
+
+        resolver: _Resolver
+
+        def connect(self) -> None:
+            self._create_connection = self.resolver.create_connection
+            super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
+            self.resolver.track(self.sock)
+
+    class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
+        """The TLS kind: the wrapped socket is tracked too, once made."""
+
+    class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+        """Open http and https URLs over connections that a _Resolver sets up."""
+
+        def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
+            super().__init__(context=context)
+            self.context = context
+            self.resolver = resolver
+
+        def _connection(
+            self, kind: Callable[..., _HTTPConnection]
+        ) -> Callable[..., _HTTPConnection]:
+            def connection(host: str, **kwargs: Any) -> _HTTPConnection:
+                made = kind(host, **kwargs)
+                made.resolver = self.resolver
+                return made
+
+            return connection
+
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(self._connection(_HTTPConnection), req)
+
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
+
+    return _ResolvingHandler
+
+
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 60.0
+
+
+def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
+    """Return seconds to wait before retry ``attempt`` (0-based)."""
+    if retry_after:
+        try:
+            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
+        except ValueError:
+            pass  # an HTTP date: fall back to the usual backoff
+    return float(min(0.25 * 2.0**attempt, 10.0))
+
+
+class Transport:
+    """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
+
+    TLS is verified against pip's ``cert`` (else the system store, else
+    pip's bundled CAs); only a ``--trusted-host`` may use plain HTTP or
+    skip verification. Credentials from URLs and netrc go only to the host
+    they belong to and never into a message.
+    """
+
+    def __init__(
+        self,
+        finder: FinderSettings,
+        network: NetworkSettings = NetworkSettings(),
+        environ: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        import threading
+        self.finder = finder
+        self.network = network
+        self.environ = os.environ if environ is None else environ
+        self.cancelled = threading.Event()
+        self.credentials = _url_credentials(finder)
+        self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
+        self._lock = threading.Lock()
+        self._resolver = _Resolver()
+
+    def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
+        import urllib.request
+        with self._lock:
+            if verify not in self._openers:
+                if self.network.proxy:
+                    proxies = {"http": self.network.proxy, "https": self.network.proxy}
+                    proxy_handler = urllib.request.ProxyHandler(proxies)
+                else:
+                    proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
+                self._openers[verify] = urllib.request.build_opener(
+                    proxy_handler,
+                    _resolving_handler_class()(self._ssl_context(verify), self._resolver),
+                    _safe_redirects_class()(self.finder.trusted_hosts),
+                )
+            return self._openers[verify]
+
+    def _ssl_context(self, verify: bool) -> ssl.SSLContext:
+        import ssl
+        try:
+            if not verify:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            elif self.network.cert:
+                context = ssl.create_default_context(cafile=self.network.cert)
+            else:
+                context = ssl.create_default_context()
+                if not context.get_ca_certs():  # no system store: pip's own CAs
+                    bundle = _pip_ca_bundle()
+                    if bundle:
+                        context.load_verify_locations(bundle)
+            if self.network.client_cert:
+                context.load_cert_chain(self.network.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise PeepError(f"cannot set up TLS ({exc})") from exc
+        return context
+
+    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
+        # Credentials from a URL belong to its origin, as a browser's would:
+        # not to another port or scheme of the same host. netrc names a
+        # machine, and is read as such.
+        import base64
+        pair = self.credentials.get(_origin(parts))
+        if pair is None:
+            pair = _netrc_credentials(parts.hostname or "", self.environ)
+        if pair is None:
+            return None
+        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def cancel(self) -> None:
+        """Stop every download and retry in progress, now."""
+        self.cancelled.set()
+        self._resolver.abort()
+
+    def _pause(self, seconds: float) -> None:
+        if self.cancelled.wait(seconds):
+            raise FetchError("cancelled")
+
+    def _request(self, parts: urllib.parse.SplitResult, accept: str) -> urllib.request.Request:
+        """Build a request for a URL, its credentials moved out of the URL into a header."""
+        import urllib.parse
+        import urllib.request
+        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+        # Archives are hashed exactly as sent (as pip does): never ask for
+        # them compressed. Index pages may come gzipped; read_links decodes.
+        encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
+        request = urllib.request.Request(
+            bare_url,
+            headers={"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": encoding},
+        )
+        authorization = self._authorization(parts)
+        if authorization:
+            request.add_unredirected_header("Authorization", authorization)
+        return request
+
+    def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
+        """Open ``url`` for streaming, retrying what is worth retrying."""
+        import http.client
+        import ssl
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+        if self.cancelled.is_set():
+            raise FetchError("cancelled")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme == "file":
+            try:
+                return open(_file_url_path(url), "rb")
+            except OSError as exc:
+                raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
+        verify = self._verify_certificate(url, parts)
+        for attempt in range(self.network.retries + 1):
+            request = self._request(parts, accept)
+            last = attempt == self.network.retries
+            try:
+                return self._opener(verify).open(  # type: ignore[no-any-return]
+                    request, timeout=self.network.timeout
+                )
+            except urllib.error.HTTPError as exc:
+                if exc.code in _RETRY_STATUSES and not last:
+                    self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
+                    continue
+                raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
+            except PeepError:
+                raise
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                if isinstance(reason, ssl.SSLCertVerificationError) or self.cancelled.is_set():
+                    # A certificate that fails today fails again in a second.
+                    raise FetchError(f"{redact_url(url)}: {reason}") from exc
+                if not last:
+                    self._pause(_backoff(attempt))
+                    continue
+                raise FetchError(f"{redact_url(url)}: {reason}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _verify_certificate(self, url: str, parts: urllib.parse.SplitResult) -> bool:
+        """Refuse a URL peep never fetches; say whether its host's certificate is checked."""
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
+        if not _is_secure_origin(url, self.finder.trusted_hosts):
+            raise FetchError(
+                f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
+                "with --trusted-host if you really mean it"
+            )
+        host = parts.hostname or ""
+        port_host = f"{host}:{parts.port}" if parts.port else host
+        trusted = self.finder.trusted_hosts
+        return host not in trusted and port_host not in trusted
+
+    def download(
+        self,
+        url: str,
+        destination: str,
+        algorithms: Iterable[str],
+        on_bytes: Callable[[int], None] = lambda count: None,
+    ) -> Dict[str, str]:
+        """Stream ``url`` into the new file ``destination``, hashing as it goes.
+
+        A body cut short (fewer bytes than Content-Length, a reset, a stall)
+        is discarded and fetched again, up to the retry limit.
+        """
+        wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+        for attempt in range(self.network.retries + 1):
+            try:
+                return self._download_once(url, destination, wanted, on_bytes)
+            except _BodyError as exc:
+                _remove_quietly(destination)
+                if attempt == self.network.retries:
+                    raise FetchError(str(exc)) from exc
+                self._pause(_backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _download_once(
+        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None]
+    ) -> Dict[str, str]:
+        import http.client
+        with self.open(url) as response:
+            expected_length = _content_length(response)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
+
+                def write(chunk: memoryview) -> None:
+                    if self.cancelled.is_set():
+                        raise FetchError("cancelled")
+                    sink.write(chunk)
+                    if expected_length is not None and sink.tell() > expected_length:
+                        raise _BodyError(
+                            f"{redact_url(url)}: more bytes than the {expected_length} announced"
+                        )
+                    if sink.tell() > MAX_ARCHIVE_BYTES:
+                        raise _BodyError(
+                            f"{redact_url(url)}: larger than {MAX_ARCHIVE_BYTES} bytes"
+                        )
+                    on_bytes(len(chunk))
+
+                try:
+                    digests = hash_stream(response, wanted, sink=write)
+                except (OSError, http.client.HTTPException) as exc:
+                    raise _BodyError(f"{redact_url(url)}: download failed ({exc})") from exc
+                written = sink.tell()
+        if expected_length is not None and written != expected_length:
+            raise _BodyError(
+                f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
+            )
+        return digests
+
+
+MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
+
+
+class _BodyError(Exception):
+    """A response body was cut short or overlong; worth one more try."""
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
+    return parts.netloc.rsplit("@", 1)[-1]
+
+
+def _url_credentials(
+    finder: FinderSettings,
+) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
+    """Collect user:password pairs given in index and find-links URLs, by origin."""
+    import urllib.parse
+    found = {}
+    urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
+    for url in urls + list(finder.find_links):
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is not None and parts.hostname:
+            user = urllib.parse.unquote(parts.username)
+            password = urllib.parse.unquote(parts.password or "")
+            found[_origin(parts)] = (user, password)
+    return found
+
+
+def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
+    """Return the netrc login for ``host``, if the user has one."""
+    import netrc
+    path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        entry = netrc.netrc(path).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if entry is None:
+        return None
+    login, _, password = entry
+    return login or "", password or ""
+
+
+def _file_url_path(url: str) -> str:
+    import urllib.parse
+    import urllib.request
+    parts = urllib.parse.urlsplit(url)
+    return urllib.request.url2pathname(parts.path)
+
+
+def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
+    """Decompress a gzip body, refusing to grow past ``limit`` (no gzip bombs)."""
+    import zlib
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        result = decompressor.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise FetchError(f"{redact_url(url)}: gzip body that does not decompress ({exc})") from exc
+    if len(result) > limit or decompressor.unconsumed_tail:
+        raise FetchError(f"{redact_url(url)} decompresses to more than {limit} bytes")
+    return result
+
+
+def fetch_requirements_file(transport: Transport, url: str) -> bytes:
+    """Fetch a requirements file named by an HTTP(S) URL, within the page size cap."""
+    with transport.open(url, accept="text/plain, */*") as response:
+        return _read_capped(response, MAX_PAGE_BYTES, url)
+
+
+def make_transport(
+    finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
+) -> Transport:
+    """Return the transport a command fetches through, set up by the settings it settled.
+
+    Every command gets its transport here, so that pages, archives and
+    requirements files named by URL all travel under the same TLS, proxy,
+    trusted-host and credential rules.
+    """
+    return Transport(finder, network, environ)
+
+
+def configured_transport(environ: Mapping[str, str]) -> Transport:
+    """Return a transport set up by pip's configuration alone (files and PIP_*)."""
+    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
+    return make_transport(finder, network, environ)
+
+
+def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
+    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
+    chunks: List[bytes] = []
+    total = 0
+    while True:
+        chunk = response.read(CHUNK_SIZE)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+        chunks.append(chunk)
+
+
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
+def safe_filename(name: str) -> str:
+    """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or os.path.isabs(name)
+    ):
+        raise FetchError(f"refusing the unsafe file name {name!r}")
+    return name
+
+
+def _content_length(response: IO[bytes]) -> Optional[int]:
+    headers = getattr(response, "headers", None)
+    value = headers.get("Content-Length") if headers is not None else None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 # --- Requirements -------------------------------------------------------------
+
+
+class RequirementsFileError(PeepError):
+    """A requirements file could not be read or says something invalid."""
+
+    def __init__(self, origin: Origin | str, message: str) -> None:
+        super().__init__(f"{origin}: {message}")
+        self.origin = origin
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -526,6 +1636,8 @@ def _decode_as(data: bytes, encoding: str, source: str) -> str:
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.
 
 _HASH_COMMENT_RE = re.compile(r"^\s*#\s+sha256:\s+(\S+)\s*(#.*)?$")
+
+
 # pip strips r"(^|\s+)#.*$"; searched for, that pattern takes quadratic time
 # on a long run of spaces. These find the same '#' in linear time: one at
 # the start of the line or just after whitespace.
@@ -558,6 +1670,8 @@ def strip_comment(text: str) -> str:
     """Remove a comment the way pip does: from a '#' at line start or after whitespace."""
     match = _COMMENT_START_RE.search(text)
     return text[: match.start()] if match else text
+
+
 _ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
@@ -698,83 +1812,6 @@ def _line_option_parser_class() -> Any:
 
     return _LineOptionParser
 
-
-@dataclass(frozen=True)
-class FinderOption:
-    """One of pip's options for finding archives or reaching indexes, as peep reads it.
-
-    One entry serves the requirements-file parser, every command line that
-    takes finder options, and pip's configuration and PIP_* variables, as
-    pip's own option objects serve both its files and its command line.
-    """
-
-    flags: Tuple[str, ...]
-    setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
-    # "value" (last wins), "list" (each adds), "names" (projects, comma-separated) or "flag"
-    kind: str
-    metavar: Optional[str]  # None for a flag
-    help: str
-    config: Tuple[str, ...] = ()  # the configuration keys read (also as PIP_* variables)
-    in_file: bool = False  # allowed on a requirements file's option line
-    network: bool = False  # a NetworkSettings value rather than a FinderSettings one
-    also_pip: bool = False  # handed to pip too, as written
-
-    @property
-    def name(self) -> str:
-        """Return the long name, without dashes, that settings and file options go by."""
-        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
-
-
-_NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
-FINDER_OPTIONS = (
-    FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
-        "the main package index (default: pip's own)", ("index-url", "index"), in_file=True),
-    FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
-        "another index, searched after the main one (repeatable)", ("extra-index-url",),
-        in_file=True),
-    FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
-        "also look for archives on this HTML page or in this directory (repeatable)",
-        ("find-links",), in_file=True),
-    FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
-        "let this host use plain HTTP or an unverified certificate (repeatable)",
-        ("trusted-host",), in_file=True),
-    FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
-        f"take no wheels of these projects ({_NAMES_HELP})", ("no-binary",), in_file=True),
-    FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
-        f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
-    FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
-        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
-    FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
-        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
-    FinderOption(("--no-index",), "no_index", "flag", None,
-        "search no index, only --find-links places", ("no-index",), in_file=True),
-    FinderOption(("--pre",), "pre", "flag", None,
-        "allow pre-releases and development releases", ("pre",), in_file=True),
-    FinderOption(("--prefer-binary",), "prefer_binary", "flag", None,
-        "prefer an older version's wheel to a newer version's sdist", ("prefer-binary",),
-        in_file=True),
-    FinderOption(("--cert",), "cert", "value", "PATH",
-        "verify HTTPS against this CA bundle", ("cert",), network=True),
-    FinderOption(("--client-cert",), "client_cert", "value", "PATH",
-        "present this client certificate (one PEM file with its key)", ("client-cert",),
-        network=True),
-    FinderOption(("--proxy",), "proxy", "value", "URL",
-        "reach indexes through this proxy ([user:password@]host:port)", ("proxy",),
-        network=True),
-    FinderOption(("--timeout", "--default-timeout"), "timeout", "value", "SECONDS",
-        "give up on a silent connection after SECONDS (default 15)",
-        ("timeout", "default-timeout"), network=True),
-    FinderOption(("--retries",), "retries", "value", "N",
-        "retry a failed request up to N times (default 5)", ("retries",), network=True),
-    FinderOption(("--cache-dir",), "cache_dir", "value", "DIR",
-        "keep verified archives in DIR (given to pip too)", ("cache-dir",), network=True,
-        also_pip=True),
-    FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
-        "use no cache (given to pip too)", ("no-cache-dir",), network=True, also_pip=True),
-)  # fmt: skip
-
-
-_FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
 
 # Options only a requirements file takes: (flags, takes a value, allowed on
 # a requirement's own line). The finder options come from FINDER_OPTIONS.
@@ -1389,609 +2426,16 @@ def _option_line(
             yield FileOption(name, value, origin)
 
 
-# --- Configuration ------------------------------------------------------------
+def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
+    """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
 
-
-@dataclass(frozen=True)
-class FinderSettings:
-    """Where and how to look for archives.
-
-    ``index_url`` None means pip's own default index, asked of pip at run time.
+    The transport is made once, at the first URL, so that reading local
+    files never depends on the network settings.
     """
+    return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
 
-    index_url: Optional[str] = None
-    extra_index_urls: Tuple[str, ...] = ()
-    no_index: bool = False
-    find_links: Tuple[str, ...] = ()
-    trusted_hosts: FrozenSet[str] = frozenset()
-    pre: bool = False
-    prefer_binary: bool = False
-    no_binary: FrozenSet[str] = frozenset()
-    only_binary: FrozenSet[str] = frozenset()
-    all_releases: FrozenSet[str] = frozenset()
-    only_final: FrozenSet[str] = frozenset()
 
-    def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
-        """Return the settings after one option, applied the way pip applies it."""
-        option = _FINDER_OPTION_NAMED.get(name)
-        if option is None or option.network:
-            return self  # --require-hashes is always on; --use-feature is pip's business
-        text = value if isinstance(value, str) else ""
-        if name == "index-url":
-            # pip ignores an empty --index-url= and keeps the extra indexes.
-            return dataclasses.replace(self, index_url=text, extra_index_urls=()) if text else self
-        if name in ("no-binary", "only-binary"):
-            return self._with_format_control(name, text)
-        if option.kind == "names":
-            return self._with_release_control(name, text)
-        setting: Any = getattr(self, option.setting)
-        if option.kind == "flag":
-            setting = True
-        elif isinstance(setting, frozenset):
-            setting = setting | {text}
-        else:
-            setting = setting + (text,)
-        return dataclasses.replace(self, **{option.setting: setting})
-
-    def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
-        """Apply a finder option from the command line, on top of pip's configuration.
-
-        Unlike in a requirements file, ``--index-url`` here replaces only the
-        main index: extra indexes from the configuration stay, as in pip.
-        """
-        if name == "index-url" and isinstance(value, str):
-            return dataclasses.replace(self, index_url=value)
-        return self.with_option(name, value)
-
-    def _with_format_control(self, name: str, value: str) -> FinderSettings:
-        target = set(self.no_binary if name == "no-binary" else self.only_binary)
-        other = set(self.only_binary if name == "no-binary" else self.no_binary)
-        for item in value.split(","):
-            if item == ":all:":
-                target, other = {":all:"}, set()
-            elif item == ":none:":
-                target = set()
-            elif item:
-                other.discard(canonicalize_name(item))
-                target.add(canonicalize_name(item))
-        chosen, others = frozenset(target), frozenset(other)
-        if name == "no-binary":
-            return dataclasses.replace(self, no_binary=chosen, only_binary=others)
-        return dataclasses.replace(self, only_binary=chosen, no_binary=others)
-
-    def _with_release_control(self, name: str, value: str) -> FinderSettings:
-        # pip 26's --all-releases/--only-final: per-project pre-release choice,
-        # kept the way --no-binary/--only-binary keep theirs.
-        flipped = dataclasses.replace(
-            FinderSettings(), no_binary=self.all_releases, only_binary=self.only_final
-        )._with_format_control("no-binary" if name == "all-releases" else "only-binary", value)
-        return dataclasses.replace(
-            self, all_releases=flipped.no_binary, only_final=flipped.only_binary
-        )
-
-    def allows_prereleases(self, name: str) -> Optional[bool]:
-        """Return True or False if pre-releases of ``name`` are settled, None for the default."""
-        key = canonicalize_name(name)
-        if key in self.all_releases:
-            return True
-        if key in self.only_final:
-            return False
-        if ":all:" in self.all_releases or self.pre:
-            return True
-        if ":all:" in self.only_final:
-            return False
-        return None
-
-    def allowed_formats(self, name: str) -> FrozenSet[str]:
-        """Return which of "binary" and "source" may be used for project ``name``."""
-        key = canonicalize_name(name)
-        formats = {"binary", "source"}
-        if key in self.only_binary:
-            formats.discard("source")
-        elif key in self.no_binary:
-            formats.discard("binary")
-        elif ":all:" in self.only_binary:
-            formats.discard("source")
-        elif ":all:" in self.no_binary:
-            formats.discard("binary")
-        return frozenset(formats)
-
-    def index_urls(self, default_index: Callable[[], str]) -> Tuple[str, ...]:
-        """Return the indexes to search, in order; ``default_index`` gives pip's."""
-        if self.no_index:
-            return ()
-        return (self.index_url or default_index(),) + self.extra_index_urls
-
-
-_DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
-
-
-def pip_default_index() -> str:
-    """Ask the installed pip for its default index (peep names no index itself)."""
-    import subprocess
-    result = subprocess.run(
-        pip_command() + ["install", "--help"],
-        capture_output=True,
-        text=True,
-        env=scrubbed_pip_environment(),
-        check=False,
-    )
-    match = _DEFAULT_INDEX_RE.search(result.stdout)
-    if result.returncode != 0:
-        raise PeepError(_pip_failed_message(result))
-    if match is None:
-        raise PeepError(
-            "peep could not learn pip's default index from 'pip install --help'; "
-            "name one with --index-url"
-        )
-    return match.group(1)
-
-
-def _pip_failed_message(result: subprocess.CompletedProcess[str]) -> str:
-    """Say that pip itself failed, with the last lines of what it said."""
-    said = (result.stderr or result.stdout).strip().splitlines()[-5:]
-    return (
-        f"pip itself failed (exit status {result.returncode}) when peep ran "
-        f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
-        + "".join(f"    {line}\n" for line in said)
-        + "Fix pip, or name an index with --index-url"
-    )
-
-
-class Once:
-    """Compute a value on first use only, even when threads ask at once."""
-
-    def __init__(self, compute: Callable[[], str]) -> None:
-        import threading
-        self._compute = compute
-        self._value: Optional[str] = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> str:
-        with self._lock:
-            if self._value is None:
-                self._value = self._compute()
-            return self._value
-
-
-def scrubbed_pip_environment() -> Dict[str, str]:
-    """Return this environment minus every PIP_* variable and pip's config files.
-
-    pip (and the pip that an isolated build runs) then sees no index, no
-    find-links and no option the user set for pip: only what peep passes.
-    """
-    environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
-    environment["PIP_CONFIG_FILE"] = os.devnull
-    return environment
-
-
-# pip's configuration is peep's configuration: the same files, sections and
-# PIP_* variables, merged in the same order, so that "peep install" looks
-# where "pip install" would have looked.
-
-CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
-
-
-def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
-    """Return pip's config files by kind, in pip's override order (last wins)."""
-    home = os.path.expanduser("~")
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        program_data = environ.get("PROGRAMDATA", r"C:\ProgramData")
-        global_files = [os.path.join(program_data, "pip", CONFIG_BASENAME)]
-        user_dir = os.path.join(environ.get("APPDATA", home), "pip")
-        legacy = os.path.join(home, "pip", CONFIG_BASENAME)
-    elif sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
-        global_files = [os.path.join("/Library/Application Support/pip", CONFIG_BASENAME)]
-        user_dir = os.path.join(home, "Library", "Application Support", "pip")
-        if not os.path.isdir(user_dir):
-            user_dir = os.path.join(home, ".config", "pip")
-        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
-    else:
-        xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_files = [
-            os.path.join(path, "pip", CONFIG_BASENAME)
-            for path in xdg_dirs.split(os.pathsep)
-            if path
-        ] + [os.path.join("/etc", CONFIG_BASENAME)]
-        user_dir = os.path.join(
-            environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
-        )
-        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
-    return [
-        ("global", global_files),
-        ("user", [legacy, os.path.join(user_dir, CONFIG_BASENAME)]),
-        ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
-    ]
-
-
-def load_pip_configuration(
-    environ: Mapping[str, str], *, isolated: bool = False
-) -> Dict[str, str]:
-    """Return pip's merged configuration as ``{"section.key": value}``.
-
-    This is what ``pip config list`` shows: files in pip's order (global,
-    user, site, then $PIP_CONFIG_FILE; os.devnull means no files at all),
-    then PIP_* variables as ``:env:.key``.
-    """
-    config_file = environ.get("PIP_CONFIG_FILE")
-    merged: Dict[str, str] = {}
-    if config_file != os.devnull:
-        kinds = pip_config_files(environ)
-        skip_user = isolated or bool(config_file and os.path.exists(config_file))
-        for kind, paths in kinds + [("env", [config_file] if config_file else [])]:
-            if kind == "user" and skip_user:
-                continue
-            for path in paths:
-                merged.update(_read_config_file(path))
-    if not isolated:
-        for key, value in environ.items():
-            if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
-                merged[f":env:.{key[4:].lower().replace('_', '-')}"] = value
-    return merged
-
-
-def _read_config_file(path: str) -> Dict[str, str]:
-    import configparser
-    if not os.path.isfile(path):
-        return {}
-    parser = configparser.RawConfigParser()
-    try:
-        with open(path, encoding=locale.getpreferredencoding(False)) as stream:
-            parser.read_file(stream)
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-        raise PeepError(f"{path}: pip's configuration file could not be read ({exc})") from exc
-    return {
-        f"{section}.{key.replace('_', '-')}": value
-        for section in parser.sections()
-        for key, value in parser.items(section)
-    }
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    """How to reach indexes: TLS, proxy, patience and the cache."""
-
-    cert: Optional[str] = None
-    client_cert: Optional[str] = None
-    proxy: Optional[str] = None
-    timeout: float = 15.0
-    retries: int = 5
-    cache_dir: Optional[str] = None  # None: no cache at all
-
-
-def default_cache_dir(environ: Mapping[str, str]) -> str:
-    """Return pip's default cache directory for this user."""
-    if sys.platform == "win32":  # pragma: no cover
-        base = environ.get("LOCALAPPDATA") or os.path.expanduser("~")
-        return os.path.join(base, "pip", "Cache")
-    if sys.platform == "darwin":  # pragma: no cover
-        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "pip")
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pip")
-
-
-# Config keys peep understands (pip's aliases included), each with its option.
-_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
-_TRUE = ("y", "yes", "t", "true", "on", "1")
-_FALSE = ("n", "no", "f", "false", "off", "0")
-
-
-def _config_bool(key: str, value: str, where: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
-
-
-def settings_from_configuration(
-    config: Mapping[str, str], environ: Mapping[str, str]
-) -> Tuple[FinderSettings, NetworkSettings]:
-    """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
-    finder = FinderSettings()
-    values: Dict[str, object] = {"cache-dir": default_cache_dir(environ)}
-    ordered = [
-        (section_key.split(".", 1), value)
-        for section in ("global", "install", ":env:")
-        for section_key, value in config.items()
-        if section_key.split(".", 1)[0] == section and value
-    ]
-    for (section, key), value in ordered:
-        option = _CONFIG_KEYS.get(key)
-        if option is None:
-            continue  # pip's business (or unknown to pip too): ignored, as pip does
-        where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
-            _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            values["cache-dir"] = None
-        elif option.network:
-            values[option.name] = value
-        else:
-            finder = _configured(finder, option, value, where)
-    return finder, _network_settings(values)
-
-
-def _configured(
-    finder: FinderSettings, option: FinderOption, value: str, where: str
-) -> FinderSettings:
-    """Apply one finder setting from pip's configuration, where lists replace lists."""
-    if option.kind == "names":
-        return finder.with_option(option.name, value)
-    setting: Any = value
-    if option.kind == "flag":
-        setting = _config_bool(option.name, value, where)
-    elif option.kind == "list":
-        kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
-        setting = kind(value.split())
-    return dataclasses.replace(finder, **{option.setting: setting})
-
-
-def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
-    def number(key: str, kind: Callable[[str], Union[int, float]], default: float) -> float:
-        if key not in values:
-            return default
-        try:
-            return float(kind(str(values[key])))
-        except ValueError as exc:
-            raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
-
-    cache = values.get("cache-dir")
-    return NetworkSettings(
-        cert=str(values["cert"]) if "cert" in values else None,
-        client_cert=str(values["client-cert"]) if "client-cert" in values else None,
-        proxy=str(values["proxy"]) if "proxy" in values else None,
-        timeout=number("timeout", float, 15.0),
-        retries=int(number("retries", int, 5)),
-        cache_dir=os.path.expanduser(str(cache)) if cache else None,
-    )
-
-
-class _Collect(argparse.Action):
-    """Collect an option in order: for peep's finder or network settings, or for pip.
-
-    ``into`` names the lists it joins: "finder_options" and "network_options"
-    take ``(name, value)`` pairs; "pip_options" takes the words as written.
-    """
-
-    def __init__(self, *args: Any, into: Tuple[str, ...], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.into = into
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Union[str, Sequence[object], None],
-        option_string: Optional[str] = None,
-    ) -> None:
-        for into in self.into:
-            collected = list(getattr(namespace, into, None) or [])
-            if into == "pip_options":
-                collected.append(str(option_string))
-                collected += [values] if isinstance(values, str) else []
-            else:
-                collected.append((self.dest, values if isinstance(values, str) else True))
-            setattr(namespace, into, collected)
-
-
-# pip install's options that peep hands to pip as they are:
-# (flags, metavar, or None for a flag, and what the option does in pip).
-_PIP_OPTIONS: Tuple[Tuple[Tuple[str, ...], Optional[str], str], ...] = (
-    (("-t", "--target"), "DIR", "install into DIR"),
-    (("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
-    (("--root",), "DIR", "install relative to this root directory"),
-    (("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
-    (("-C", "--config-settings"), "KEY=VALUE",
-        "a setting for every sdist's build backend (peep's builds take it; repeatable)"),
-    (("--upgrade-strategy",), "STRATEGY", "pip's upgrade strategy (eager, only-if-needed)"),
-    (("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
-    (("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
-    (("--log",), "PATH", "append pip's verbose log to PATH"),
-    (("--report",), "PATH", "write pip's JSON installation report to PATH"),
-    (("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
-    (("--use-feature",), "FEATURE", "turn on an experimental pip feature"),
-    (("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour"),
-    (("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
-    (("--force-reinstall",), None, "reinstall even what is already up to date"),
-    (("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
-    (("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
-    (("--no-build-isolation",), None, argparse.SUPPRESS),  # refused, with the reason
-    (("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
-    (("--no-use-pep517",), None, argparse.SUPPRESS),  # refused, with the reason
-    (("--check-build-dependencies",), None, "have pip check build dependencies"),
-    (("--break-system-packages",), None, "let pip change an externally managed Python"),
-    (("--user",), None, "install into your user site-packages"),
-    (("--no-compile",), None, "byte-compile nothing"),
-    (("--compile",), None, "byte-compile what is installed (the default)"),
-    (("--no-warn-script-location",), None, "no warning for scripts installed outside PATH"),
-    (("--no-warn-conflicts",), None, "no warning about broken dependencies"),
-    (("--no-clean",), None, "keep pip's temporary build directories"),
-    (("--require-virtualenv",), None, "have pip refuse to run outside a virtual environment"),
-    (("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
-    (("--no-color",), None, "no colours in pip's output"),
-    (("--no-input",), None, "have pip never prompt"),
-    (("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
-    (("--dry-run",), None, "verify everything, then have pip install nothing"),
-    (("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)"),
-    (("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)"),
-)  # fmt: skip
-# Options that would have pip choose files for another interpreter or
-# resolve again; peep chooses and verifies the files itself.
-_REFUSED_INSTALL_OPTIONS = (
-    "--platform", "--python-version", "--implementation", "--abi", "--no-deps-check",
-)  # fmt: skip
-
-
-# pip options that would let a build reach code nobody verified.
-_REFUSED_BUILD_OPTIONS = {
-    "--no-use-pep517": "it makes pip run setup.py itself, and setuptools then fetches "
-    "setup_requires on its own; peep builds every sdist through PEP 517",
-    "--no-build-isolation": "it lets a build import whatever is installed; peep builds "
-    "every sdist in an environment of verified wheels only",
-}
-
-
-def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options that choose what to take from a PEP 751 lock file."""
-    parser.add_argument(
-        "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
-        help="from a lock file, also take what extra EXTRA needs",
-    )
-    parser.add_argument(
-        "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
-        help="from a lock file, take dependency group GROUP (instead of its default groups)",
-    )
-
-
-def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the pip install options that peep hands to pip as they are."""
-    group = parser.add_argument_group("pip install options (given to pip as written)")
-    for flags, metavar, help_text in _PIP_OPTIONS:
-        group.add_argument(*flags, action=_Collect, into=("pip_options",), metavar=metavar,
-                           nargs=None if metavar else 0, dest=f"_{flags[-1]}", default=None,
-                           help=help_text)  # fmt: skip
-
-
-def install_argument_parser() -> argparse.ArgumentParser:
-    """Build the parser for ``peep install``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep install",
-        description="Download every requirement, verify it against the hashes in your "
-        "requirements files, and install them all with one pip run, or install nothing.",
-        epilog="Other pip install options (--target, --prefix, --user, --upgrade, -q, -v, ...) "
-        "are passed to pip. Finder options are peep's: pip itself never reaches an index.",
-    )
-    parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
-                        help="a requirement to install, written as in a requirements file")
-    parser.add_argument("-r", "--requirement", action="append", default=[], dest="files",
-                        metavar="FILE", help="a requirements file or PEP 751 lock file "
-                        "(repeatable)")
-    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints",
-                        metavar="FILE", help="a constraints file (repeatable)")
-    parser.add_argument("-e", "--editable", action="append", default=[], dest="editables",
-                        metavar="PATH|URL", help="refused: an editable install has no archive "
-                        "to hash")
-    parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
-    parser.add_argument("--no-deps", action="store_true", help="always on in peep")
-    parser.add_argument(
-        "--allow-omitted",
-        action="store_true",
-        help="warn, instead of failing, when a dependency is missing from the requirements",
-    )
-    parser.add_argument(
-        "--keep-failed",
-        metavar="DIR",
-        help="keep archives that fail verification in DIR, each with a note of what happened",
-    )
-    parser.add_argument(
-        "--build-network",
-        choices=("closed", "none"),
-        default="closed",
-        help="closed (default): builds get no index, no pip configuration and proxies that "
-        "lead nowhere; none: also run build code in a network namespace with no interfaces "
-        "(Linux)",
-    )
-    parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
-    add_lock_arguments(parser)
-    add_finder_arguments(parser)
-    add_pip_arguments(parser)
-    for flag in _REFUSED_INSTALL_OPTIONS:
-        parser.add_argument(flag, dest=f"_refused{flag}", default=None, help=argparse.SUPPRESS)
-    return parser
-
-
-@dataclass(frozen=True)
-class InstallOptions:
-    """``peep install``'s command line, sorted into peep's part and pip's."""
-
-    files: Tuple[str, ...]
-    constraints: Tuple[str, ...]
-    requirements: Tuple[Requirement, ...]  # given as arguments
-    finder_options: Tuple[Tuple[str, Union[str, bool]], ...]
-    pip_options: Tuple[str, ...]
-    network_options: Tuple[Tuple[str, Union[str, bool]], ...] = ()
-    allow_omitted: bool = False
-    keep_failed: Optional[str] = None
-    build_network: str = "closed"
-    lock_extras: Tuple[str, ...] = ()
-    lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
-
-    def config_settings(self) -> List[Tuple[str, str]]:
-        """Return the -C KEY=VALUE settings given on the command line, for every build."""
-        found = []
-        for index, word in enumerate(self.pip_options[:-1]):
-            if word in ("-C", "--config-settings"):
-                key, _, value = self.pip_options[index + 1].partition("=")
-                found.append((key, value))
-        return found
-
-    def pip_value(self, *flags: str) -> Optional[str]:
-        """Return the last value given to one of pip's options, if any."""
-        found = None
-        for index, word in enumerate(self.pip_options[:-1]):
-            if word in flags:
-                found = self.pip_options[index + 1]
-        return found
-
-    def pip_flag(self, *flags: str) -> bool:
-        """Tell whether one of pip's flags was given."""
-        return any(word in flags for word in self.pip_options)
-
-    def verbosity(self) -> int:
-        """Return -1 for quiet, 0 by default, 1 and up for verbose."""
-        quiet = sum(word in ("-q", "--quiet") for word in self.pip_options)
-        verbose = sum(word in ("-v", "--verbose") for word in self.pip_options)
-        return verbose - quiet
-
-
-def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
-    """Split ``peep install``'s arguments into peep's options and pip's."""
-    args = install_argument_parser().parse_args(list(argv))
-    for flag in _REFUSED_INSTALL_OPTIONS:
-        if getattr(args, f"_refused{flag}", None) is not None:
-            raise UsageError(
-                f"peep install: {flag} is not supported: peep chooses and verifies files "
-                "for the Python that runs it"
-            )
-    for flag, reason in _REFUSED_BUILD_OPTIONS.items():
-        if flag in (getattr(args, "pip_options", None) or ()):
-            raise UsageError(f"peep install: {flag} is not supported: {reason}")
-    if args.pip_python:
-        raise UsageError(
-            "peep install: --python is not supported; run peep with that Python instead"
-        )
-    requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
-    requirements += [
-        Requirement(
-            text=f"-e {value}",
-            origin=COMMAND_LINE,
-            url=value,
-            unsupported="an editable install is a live checkout with no archive to hash",
-        )
-        for value in args.editables
-    ]
-    if not (args.files or requirements):
-        raise UsageError(
-            "peep install: name a requirements file with -r (and hashes in it)\n"
-            + install_argument_parser().format_usage().rstrip()
-        )
-    return InstallOptions(
-        files=tuple(args.files),
-        constraints=tuple(args.constraints),
-        requirements=tuple(requirements),
-        finder_options=tuple(getattr(args, "finder_options", None) or ()),
-        pip_options=tuple(getattr(args, "pip_options", None) or ()),
-        network_options=tuple(getattr(args, "network_options", None) or ()),
-        allow_omitted=args.allow_omitted,
-        keep_failed=args.keep_failed,
-        build_network=args.build_network,
-        lock_extras=tuple(args.lock_extras),
-        lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
-    )
-
-
-# --- Lock files (PEP 751) -------------------------------------------------------
+# --- Lock files (PEP 751) -----------------------------------------------------
 
 # PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml"; that name is
 # what tells a lock file from a requirements file.
@@ -2233,6 +2677,284 @@ def lock_file_requirements(
         location, lock, environment=environment, extras=extras, groups=groups, settings=settings
     )
     return [lock_requirement(location, choice, module) for choice in choices]
+
+
+# --- Command-line options -----------------------------------------------------
+
+
+class _Collect(argparse.Action):
+    """Collect an option in order: for peep's finder or network settings, or for pip.
+
+    ``into`` names the lists it joins: "finder_options" and "network_options"
+    take ``(name, value)`` pairs; "pip_options" takes the words as written.
+    """
+
+    def __init__(self, *args: Any, into: Tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.into = into
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Union[str, Sequence[object], None],
+        option_string: Optional[str] = None,
+    ) -> None:
+        for into in self.into:
+            collected = list(getattr(namespace, into, None) or [])
+            if into == "pip_options":
+                collected.append(str(option_string))
+                collected += [values] if isinstance(values, str) else []
+            else:
+                collected.append((self.dest, values if isinstance(values, str) else True))
+            setattr(namespace, into, collected)
+
+
+# pip install's options that peep hands to pip as they are:
+# (flags, metavar, or None for a flag, and what the option does in pip).
+_PIP_OPTIONS: Tuple[Tuple[Tuple[str, ...], Optional[str], str], ...] = (
+    (("-t", "--target"), "DIR", "install into DIR"),
+    (("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
+    (("--root",), "DIR", "install relative to this root directory"),
+    (("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
+    (("-C", "--config-settings"), "KEY=VALUE",
+        "a setting for every sdist's build backend (peep's builds take it; repeatable)"),
+    (("--upgrade-strategy",), "STRATEGY", "pip's upgrade strategy (eager, only-if-needed)"),
+    (("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
+    (("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
+    (("--log",), "PATH", "append pip's verbose log to PATH"),
+    (("--report",), "PATH", "write pip's JSON installation report to PATH"),
+    (("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
+    (("--use-feature",), "FEATURE", "turn on an experimental pip feature"),
+    (("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour"),
+    (("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
+    (("--force-reinstall",), None, "reinstall even what is already up to date"),
+    (("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
+    (("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
+    (("--no-build-isolation",), None, argparse.SUPPRESS),  # refused, with the reason
+    (("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
+    (("--no-use-pep517",), None, argparse.SUPPRESS),  # refused, with the reason
+    (("--check-build-dependencies",), None, "have pip check build dependencies"),
+    (("--break-system-packages",), None, "let pip change an externally managed Python"),
+    (("--user",), None, "install into your user site-packages"),
+    (("--no-compile",), None, "byte-compile nothing"),
+    (("--compile",), None, "byte-compile what is installed (the default)"),
+    (("--no-warn-script-location",), None, "no warning for scripts installed outside PATH"),
+    (("--no-warn-conflicts",), None, "no warning about broken dependencies"),
+    (("--no-clean",), None, "keep pip's temporary build directories"),
+    (("--require-virtualenv",), None, "have pip refuse to run outside a virtual environment"),
+    (("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
+    (("--no-color",), None, "no colours in pip's output"),
+    (("--no-input",), None, "have pip never prompt"),
+    (("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
+    (("--dry-run",), None, "verify everything, then have pip install nothing"),
+    (("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)"),
+    (("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)"),
+)  # fmt: skip
+
+
+# Options that would have pip choose files for another interpreter or
+# resolve again; peep chooses and verifies the files itself.
+_REFUSED_INSTALL_OPTIONS = (
+    "--platform", "--python-version", "--implementation", "--abi", "--no-deps-check",
+)  # fmt: skip
+
+
+# pip options that would let a build reach code nobody verified.
+_REFUSED_BUILD_OPTIONS = {
+    "--no-use-pep517": "it makes pip run setup.py itself, and setuptools then fetches "
+    "setup_requires on its own; peep builds every sdist through PEP 517",
+    "--no-build-isolation": "it lets a build import whatever is installed; peep builds "
+    "every sdist in an environment of verified wheels only",
+}
+
+
+def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose what to take from a PEP 751 lock file."""
+    parser.add_argument(
+        "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
+        help="from a lock file, also take what extra EXTRA needs",
+    )
+    parser.add_argument(
+        "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
+        help="from a lock file, take dependency group GROUP (instead of its default groups)",
+    )
+
+
+def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the pip install options that peep hands to pip as they are."""
+    group = parser.add_argument_group("pip install options (given to pip as written)")
+    for flags, metavar, help_text in _PIP_OPTIONS:
+        group.add_argument(*flags, action=_Collect, into=("pip_options",), metavar=metavar,
+                           nargs=None if metavar else 0, dest=f"_{flags[-1]}", default=None,
+                           help=help_text)  # fmt: skip
+
+
+def install_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep install``'s command line."""
+    parser = _ArgumentParser(
+        prog="peep install",
+        description="Download every requirement, verify it against the hashes in your "
+        "requirements files, and install them all with one pip run, or install nothing.",
+        epilog="Other pip install options (--target, --prefix, --user, --upgrade, -q, -v, ...) "
+        "are passed to pip. Finder options are peep's: pip itself never reaches an index.",
+    )
+    parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
+                        help="a requirement to install, written as in a requirements file")
+    parser.add_argument("-r", "--requirement", action="append", default=[], dest="files",
+                        metavar="FILE", help="a requirements file or PEP 751 lock file "
+                        "(repeatable)")
+    parser.add_argument("-c", "--constraint", action="append", default=[], dest="constraints",
+                        metavar="FILE", help="a constraints file (repeatable)")
+    parser.add_argument("-e", "--editable", action="append", default=[], dest="editables",
+                        metavar="PATH|URL", help="refused: an editable install has no archive "
+                        "to hash")
+    parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
+    parser.add_argument("--no-deps", action="store_true", help="always on in peep")
+    parser.add_argument(
+        "--allow-omitted",
+        action="store_true",
+        help="warn, instead of failing, when a dependency is missing from the requirements",
+    )
+    parser.add_argument(
+        "--keep-failed",
+        metavar="DIR",
+        help="keep archives that fail verification in DIR, each with a note of what happened",
+    )
+    parser.add_argument(
+        "--build-network",
+        choices=("closed", "none"),
+        default="closed",
+        help="closed (default): builds get no index, no pip configuration and proxies that "
+        "lead nowhere; none: also run build code in a network namespace with no interfaces "
+        "(Linux)",
+    )
+    parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
+    add_lock_arguments(parser)
+    add_finder_arguments(parser)
+    add_pip_arguments(parser)
+    for flag in _REFUSED_INSTALL_OPTIONS:
+        parser.add_argument(flag, dest=f"_refused{flag}", default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """``peep install``'s command line, sorted into peep's part and pip's."""
+
+    files: Tuple[str, ...]
+    constraints: Tuple[str, ...]
+    requirements: Tuple[Requirement, ...]  # given as arguments
+    finder_options: Tuple[Tuple[str, Union[str, bool]], ...]
+    pip_options: Tuple[str, ...]
+    network_options: Tuple[Tuple[str, Union[str, bool]], ...] = ()
+    allow_omitted: bool = False
+    keep_failed: Optional[str] = None
+    build_network: str = "closed"
+    lock_extras: Tuple[str, ...] = ()
+    lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
+
+    def config_settings(self) -> List[Tuple[str, str]]:
+        """Return the -C KEY=VALUE settings given on the command line, for every build."""
+        found = []
+        for index, word in enumerate(self.pip_options[:-1]):
+            if word in ("-C", "--config-settings"):
+                key, _, value = self.pip_options[index + 1].partition("=")
+                found.append((key, value))
+        return found
+
+    def pip_value(self, *flags: str) -> Optional[str]:
+        """Return the last value given to one of pip's options, if any."""
+        found = None
+        for index, word in enumerate(self.pip_options[:-1]):
+            if word in flags:
+                found = self.pip_options[index + 1]
+        return found
+
+    def pip_flag(self, *flags: str) -> bool:
+        """Tell whether one of pip's flags was given."""
+        return any(word in flags for word in self.pip_options)
+
+    def verbosity(self) -> int:
+        """Return -1 for quiet, 0 by default, 1 and up for verbose."""
+        quiet = sum(word in ("-q", "--quiet") for word in self.pip_options)
+        verbose = sum(word in ("-v", "--verbose") for word in self.pip_options)
+        return verbose - quiet
+
+
+def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
+    """Split ``peep install``'s arguments into peep's options and pip's."""
+    args = install_argument_parser().parse_args(list(argv))
+    for flag in _REFUSED_INSTALL_OPTIONS:
+        if getattr(args, f"_refused{flag}", None) is not None:
+            raise UsageError(
+                f"peep install: {flag} is not supported: peep chooses and verifies files "
+                "for the Python that runs it"
+            )
+    for flag, reason in _REFUSED_BUILD_OPTIONS.items():
+        if flag in (getattr(args, "pip_options", None) or ()):
+            raise UsageError(f"peep install: {flag} is not supported: {reason}")
+    if args.pip_python:
+        raise UsageError(
+            "peep install: --python is not supported; run peep with that Python instead"
+        )
+    requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
+    requirements += [
+        Requirement(
+            text=f"-e {value}",
+            origin=COMMAND_LINE,
+            url=value,
+            unsupported="an editable install is a live checkout with no archive to hash",
+        )
+        for value in args.editables
+    ]
+    if not (args.files or requirements):
+        raise UsageError(
+            "peep install: name a requirements file with -r (and hashes in it)\n"
+            + install_argument_parser().format_usage().rstrip()
+        )
+    return InstallOptions(
+        files=tuple(args.files),
+        constraints=tuple(args.constraints),
+        requirements=tuple(requirements),
+        finder_options=tuple(getattr(args, "finder_options", None) or ()),
+        pip_options=tuple(getattr(args, "pip_options", None) or ()),
+        network_options=tuple(getattr(args, "network_options", None) or ()),
+        allow_omitted=args.allow_omitted,
+        keep_failed=args.keep_failed,
+        build_network=args.build_network,
+        lock_extras=tuple(args.lock_extras),
+        lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
+    )
+
+
+def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add peep's finder and network options (as ``peep install`` takes them)."""
+    group = parser.add_argument_group(
+        "finder and network options (peep's own: pip never reaches an index)"
+    )
+    for option in FINDER_OPTIONS:
+        into = ("network_options",) if option.network else ("finder_options",)
+        group.add_argument(
+            *option.flags,
+            action=_Collect,
+            into=into + (("pip_options",) if option.also_pip else ()),
+            dest=option.name,
+            metavar=option.metavar,
+            nargs=0 if option.kind == "flag" else None,
+            default=None,
+            help=option.help,
+        )
+
+
+def settings_from_arguments(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> Tuple[FinderSettings, NetworkSettings]:
+    """Settle finder and network settings: pip's configuration, then the command line."""
+    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
+    for name, value in getattr(args, "finder_options", None) or ():
+        finder = finder.with_command_line_option(name, value)
+    return finder, apply_network_options(network, getattr(args, "network_options", None) or ())
 
 
 # --- Finding ------------------------------------------------------------------
@@ -2531,535 +3253,6 @@ def _requires_python_allows(requires_python: Optional[str], python_version: str)
         return True  # pip ignores a malformed Requires-Python too
 
 
-# --- Fetching -----------------------------------------------------------------
-
-USER_AGENT = f"peep/{__version__}"
-INDEX_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, "
-    "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
-)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class FetchError(PeepError):
-    """A page or an archive could not be fetched."""
-
-
-# The authority part of every URL in a text: scheme "://" then up to the path.
-_URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#\s]*)")
-
-
-def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text`` before it is shown to anyone.
-
-    ``text`` may be a URL, a requirement line or a whole message. A password
-    becomes ``****``, and so does a user name given alone: that is how
-    tokens are passed (``https://TOKEN@host/``), and peep sends it as a
-    credential. Every message, report and warning goes through here.
-    """
-
-    def hide(match: "re.Match[str]") -> str:
-        userinfo, at, host = match["authority"].rpartition("@")
-        if not at:
-            return match[0]
-        user, colon, _ = userinfo.partition(":")
-        return f"{match['scheme']}{user + ':****' if colon else '****'}@{host}"
-
-    return _URL_AUTHORITY_RE.sub(hide, text)
-
-
-def _is_loopback(host: str) -> bool:
-    """Say whether ``host`` is a loopback address written as one, or ``localhost``.
-
-    A name is only a name: ``127.example.net`` resolves wherever its owner
-    likes, and through a proxy it is not even resolved here. So only a
-    literal address that ipaddress parses and calls loopback (127.0.0.0/8,
-    ::1) counts, and of names only ``localhost``. Abbreviated forms such as
-    ``127.1`` are names to ipaddress, and so to peep.
-    """
-    import ipaddress
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
-    """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
-    import urllib.parse
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("https", "file"):
-        return True
-    host = parts.hostname or ""
-    if not host:
-        return False
-    if _is_loopback(host):
-        return True
-    try:
-        port = parts.port
-    except ValueError:
-        return False
-    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
-
-
-def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
-    """Return a URL's origin: scheme, host and port, the scheme's default port filled in."""
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
-
-
-def _pip_ca_bundle() -> Optional[str]:
-    import importlib.util
-    spec = importlib.util.find_spec("pip")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _safe_redirects_class() -> Any:
-    """Return the redirect handler class (urllib.request is needed only to fetch)."""
-    import urllib.parse
-    import urllib.request
-
-    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-        """Follow redirects only to places peep would have fetched from anyway."""
-
-        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
-            super().__init__()
-            self.trusted_hosts = trusted_hosts
-
-        def redirect_request(
-            self,
-            req: urllib.request.Request,
-            fp: IO[bytes],
-            code: int,
-            msg: str,
-            headers: http.client.HTTPMessage,
-            newurl: str,
-        ) -> Optional[urllib.request.Request]:
-            scheme = urllib.parse.urlsplit(newurl).scheme
-            if scheme not in ("http", "https"):
-                raise FetchError(
-                    f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
-                )
-            if not _is_secure_origin(newurl, self.trusted_hosts):
-                raise FetchError(
-                    f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
-                    "refused (mark the host with --trusted-host if you really mean it)"
-                )
-            # Authorization was added as an unredirected header: it stays behind.
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    return _SafeRedirects
-
-
-class _Resolver:
-    """Resolve each host once per run.
-
-    urllib opens a new connection for every request, and each would look
-    the host up again: with a slow resolver that cost more than all the
-    downloads. Addresses are cached here and tried in order, as
-    socket.create_connection would.
-    """
-
-    def __init__(self) -> None:
-        import threading
-        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
-        self._lock = threading.Lock()
-        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
-
-    def track(self, sock: socket.socket) -> None:
-        """Remember a socket so that abort() can unblock whoever waits on it."""
-        with self._lock:
-            self._sockets.add(sock)
-
-    def abort(self) -> None:
-        """Shut down every socket still open, waking any thread blocked on one."""
-        import socket
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
-
-    def create_connection(
-        self,
-        address: Tuple[str, int],
-        timeout: Any,  # http.client always passes one
-        source_address: Optional[Tuple[str, int]] = None,
-    ) -> socket.socket:
-        import socket
-        with self._lock:
-            infos = self._addresses.get(address)
-        if infos is None:
-            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
-            with self._lock:
-                self._addresses[address] = infos
-        error: Optional[OSError] = None
-        for family, kind, protocol, _, sockaddr in infos:
-            sock = socket.socket(family, kind, protocol)
-            self.track(sock)
-            try:
-                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
-                    sock.settimeout(timeout)
-                if source_address:
-                    sock.bind(source_address)
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                error = exc
-                sock.close()
-        raise error or OSError(f"cannot resolve {address[0]}")
-
-
-@functools.lru_cache(maxsize=None)
-def _resolving_handler_class() -> Any:
-    """Return the handler class that opens http and https URLs through a _Resolver.
-
-    It is made on first use: http.client and urllib.request are needed only
-    to fetch.
-    """
-    import http.client
-    import urllib.request
-
-    class _HTTPConnection(http.client.HTTPConnection):
-        """A connection whose sockets come from, and are known to, a _Resolver."""
-
-        resolver: _Resolver
-
-        def connect(self) -> None:
-            self._create_connection = self.resolver.create_connection
-            super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
-            self.resolver.track(self.sock)
-
-    class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
-        """The TLS kind: the wrapped socket is tracked too, once made."""
-
-    class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-        """Open http and https URLs over connections that a _Resolver sets up."""
-
-        def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
-            super().__init__(context=context)
-            self.context = context
-            self.resolver = resolver
-
-        def _connection(
-            self, kind: Callable[..., _HTTPConnection]
-        ) -> Callable[..., _HTTPConnection]:
-            def connection(host: str, **kwargs: Any) -> _HTTPConnection:
-                made = kind(host, **kwargs)
-                made.resolver = self.resolver
-                return made
-
-            return connection
-
-        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(self._connection(_HTTPConnection), req)
-
-        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
-
-    return _ResolvingHandler
-
-
-_RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_RETRY_AFTER = 60.0
-
-
-def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
-    """Return seconds to wait before retry ``attempt`` (0-based)."""
-    if retry_after:
-        try:
-            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
-        except ValueError:
-            pass  # an HTTP date: fall back to the usual backoff
-    return float(min(0.25 * 2.0**attempt, 10.0))
-
-
-class Transport:
-    """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
-
-    TLS is verified against pip's ``cert`` (else the system store, else
-    pip's bundled CAs); only a ``--trusted-host`` may use plain HTTP or
-    skip verification. Credentials from URLs and netrc go only to the host
-    they belong to and never into a message.
-    """
-
-    def __init__(
-        self,
-        finder: FinderSettings,
-        network: NetworkSettings = NetworkSettings(),
-        environ: Optional[Mapping[str, str]] = None,
-    ) -> None:
-        import threading
-        self.finder = finder
-        self.network = network
-        self.environ = os.environ if environ is None else environ
-        self.cancelled = threading.Event()
-        self.credentials = _url_credentials(finder)
-        self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
-        self._lock = threading.Lock()
-        self._resolver = _Resolver()
-
-    def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
-        import urllib.request
-        with self._lock:
-            if verify not in self._openers:
-                if self.network.proxy:
-                    proxies = {"http": self.network.proxy, "https": self.network.proxy}
-                    proxy_handler = urllib.request.ProxyHandler(proxies)
-                else:
-                    proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
-                self._openers[verify] = urllib.request.build_opener(
-                    proxy_handler,
-                    _resolving_handler_class()(self._ssl_context(verify), self._resolver),
-                    _safe_redirects_class()(self.finder.trusted_hosts),
-                )
-            return self._openers[verify]
-
-    def _ssl_context(self, verify: bool) -> ssl.SSLContext:
-        import ssl
-        try:
-            if not verify:
-                context = ssl.create_default_context()
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            elif self.network.cert:
-                context = ssl.create_default_context(cafile=self.network.cert)
-            else:
-                context = ssl.create_default_context()
-                if not context.get_ca_certs():  # no system store: pip's own CAs
-                    bundle = _pip_ca_bundle()
-                    if bundle:
-                        context.load_verify_locations(bundle)
-            if self.network.client_cert:
-                context.load_cert_chain(self.network.client_cert)
-        except (OSError, ssl.SSLError) as exc:
-            raise PeepError(f"cannot set up TLS ({exc})") from exc
-        return context
-
-    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
-        # Credentials from a URL belong to its origin, as a browser's would:
-        # not to another port or scheme of the same host. netrc names a
-        # machine, and is read as such.
-        import base64
-        pair = self.credentials.get(_origin(parts))
-        if pair is None:
-            pair = _netrc_credentials(parts.hostname or "", self.environ)
-        if pair is None:
-            return None
-        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
-        return f"Basic {token}"
-
-    def cancel(self) -> None:
-        """Stop every download and retry in progress, now."""
-        self.cancelled.set()
-        self._resolver.abort()
-
-    def _pause(self, seconds: float) -> None:
-        if self.cancelled.wait(seconds):
-            raise FetchError("cancelled")
-
-    def _request(self, parts: urllib.parse.SplitResult, accept: str) -> urllib.request.Request:
-        """Build a request for a URL, its credentials moved out of the URL into a header."""
-        import urllib.parse
-        import urllib.request
-        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
-        # Archives are hashed exactly as sent (as pip does): never ask for
-        # them compressed. Index pages may come gzipped; read_links decodes.
-        encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
-        request = urllib.request.Request(
-            bare_url,
-            headers={"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": encoding},
-        )
-        authorization = self._authorization(parts)
-        if authorization:
-            request.add_unredirected_header("Authorization", authorization)
-        return request
-
-    def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
-        """Open ``url`` for streaming, retrying what is worth retrying."""
-        import http.client
-        import ssl
-        import urllib.error
-        import urllib.parse
-        import urllib.request
-        if self.cancelled.is_set():
-            raise FetchError("cancelled")
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == "file":
-            try:
-                return open(_file_url_path(url), "rb")
-            except OSError as exc:
-                raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
-        verify = self._verify_certificate(url, parts)
-        for attempt in range(self.network.retries + 1):
-            request = self._request(parts, accept)
-            last = attempt == self.network.retries
-            try:
-                return self._opener(verify).open(  # type: ignore[no-any-return]
-                    request, timeout=self.network.timeout
-                )
-            except urllib.error.HTTPError as exc:
-                if exc.code in _RETRY_STATUSES and not last:
-                    self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
-                    continue
-                raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
-            except PeepError:
-                raise
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                if isinstance(reason, ssl.SSLCertVerificationError) or self.cancelled.is_set():
-                    # A certificate that fails today fails again in a second.
-                    raise FetchError(f"{redact_url(url)}: {reason}") from exc
-                if not last:
-                    self._pause(_backoff(attempt))
-                    continue
-                raise FetchError(f"{redact_url(url)}: {reason}") from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _verify_certificate(self, url: str, parts: urllib.parse.SplitResult) -> bool:
-        """Refuse a URL peep never fetches; say whether its host's certificate is checked."""
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
-        if not _is_secure_origin(url, self.finder.trusted_hosts):
-            raise FetchError(
-                f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
-                "with --trusted-host if you really mean it"
-            )
-        host = parts.hostname or ""
-        port_host = f"{host}:{parts.port}" if parts.port else host
-        trusted = self.finder.trusted_hosts
-        return host not in trusted and port_host not in trusted
-
-    def download(
-        self,
-        url: str,
-        destination: str,
-        algorithms: Iterable[str],
-        on_bytes: Callable[[int], None] = lambda count: None,
-    ) -> Dict[str, str]:
-        """Stream ``url`` into the new file ``destination``, hashing as it goes.
-
-        A body cut short (fewer bytes than Content-Length, a reset, a stall)
-        is discarded and fetched again, up to the retry limit.
-        """
-        wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
-        for attempt in range(self.network.retries + 1):
-            try:
-                return self._download_once(url, destination, wanted, on_bytes)
-            except _BodyError as exc:
-                _remove_quietly(destination)
-                if attempt == self.network.retries:
-                    raise FetchError(str(exc)) from exc
-                self._pause(_backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _download_once(
-        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None]
-    ) -> Dict[str, str]:
-        import http.client
-        with self.open(url) as response:
-            expected_length = _content_length(response)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
-
-                def write(chunk: memoryview) -> None:
-                    if self.cancelled.is_set():
-                        raise FetchError("cancelled")
-                    sink.write(chunk)
-                    if expected_length is not None and sink.tell() > expected_length:
-                        raise _BodyError(
-                            f"{redact_url(url)}: more bytes than the {expected_length} announced"
-                        )
-                    if sink.tell() > MAX_ARCHIVE_BYTES:
-                        raise _BodyError(
-                            f"{redact_url(url)}: larger than {MAX_ARCHIVE_BYTES} bytes"
-                        )
-                    on_bytes(len(chunk))
-
-                try:
-                    digests = hash_stream(response, wanted, sink=write)
-                except (OSError, http.client.HTTPException) as exc:
-                    raise _BodyError(f"{redact_url(url)}: download failed ({exc})") from exc
-                written = sink.tell()
-        if expected_length is not None and written != expected_length:
-            raise _BodyError(
-                f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
-            )
-        return digests
-
-
-MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
-
-
-class _BodyError(Exception):
-    """A response body was cut short or overlong; worth one more try."""
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
-    return parts.netloc.rsplit("@", 1)[-1]
-
-
-def _url_credentials(
-    finder: FinderSettings,
-) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
-    """Collect user:password pairs given in index and find-links URLs, by origin."""
-    import urllib.parse
-    found = {}
-    urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
-    for url in urls + list(finder.find_links):
-        parts = urllib.parse.urlsplit(url)
-        if parts.username is not None and parts.hostname:
-            user = urllib.parse.unquote(parts.username)
-            password = urllib.parse.unquote(parts.password or "")
-            found[_origin(parts)] = (user, password)
-    return found
-
-
-def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
-    """Return the netrc login for ``host``, if the user has one."""
-    import netrc
-    path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    if not os.path.isfile(path):
-        return None
-    try:
-        entry = netrc.netrc(path).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    if entry is None:
-        return None
-    login, _, password = entry
-    return login or "", password or ""
-
-
-def _file_url_path(url: str) -> str:
-    import urllib.parse
-    import urllib.request
-    parts = urllib.parse.urlsplit(url)
-    return urllib.request.url2pathname(parts.path)
-
-
 def read_links(
     transport: Transport,
     url: str,
@@ -3094,69 +3287,6 @@ def read_links(
     if "application/vnd.pypi.simple.v1+json" in content_type:
         return parse_json_links(data, final_url, wanted)
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
-
-
-def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
-    """Decompress a gzip body, refusing to grow past ``limit`` (no gzip bombs)."""
-    import zlib
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        result = decompressor.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise FetchError(f"{redact_url(url)}: gzip body that does not decompress ({exc})") from exc
-    if len(result) > limit or decompressor.unconsumed_tail:
-        raise FetchError(f"{redact_url(url)} decompresses to more than {limit} bytes")
-    return result
-
-
-def fetch_requirements_file(transport: Transport, url: str) -> bytes:
-    """Fetch a requirements file named by an HTTP(S) URL, within the page size cap."""
-    with transport.open(url, accept="text/plain, */*") as response:
-        return _read_capped(response, MAX_PAGE_BYTES, url)
-
-
-def make_transport(
-    finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
-) -> Transport:
-    """Return the transport a command fetches through, set up by the settings it settled.
-
-    Every command gets its transport here, so that pages, archives and
-    requirements files named by URL all travel under the same TLS, proxy,
-    trusted-host and credential rules.
-    """
-    return Transport(finder, network, environ)
-
-
-def configured_transport(environ: Mapping[str, str]) -> Transport:
-    """Return a transport set up by pip's configuration alone (files and PIP_*)."""
-    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    return make_transport(finder, network, environ)
-
-
-def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
-    """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
-
-    The transport is made once, at the first URL, so that reading local
-    files never depends on the network settings.
-    """
-    return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
-
-
-def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
-    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
-    chunks: List[bytes] = []
-    total = 0
-    while True:
-        chunk = response.read(CHUNK_SIZE)
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
-        chunks.append(chunk)
-
-
-MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 
 def find_candidates(
@@ -3232,30 +3362,7 @@ def _parse_version(text: str) -> Optional[Version]:
         return None
 
 
-def safe_filename(name: str) -> str:
-    """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
-    if (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-        or os.path.isabs(name)
-    ):
-        raise FetchError(f"refusing the unsafe file name {name!r}")
-    return name
-
-
-def _content_length(response: IO[bytes]) -> Optional[int]:
-    headers = getattr(response, "headers", None)
-    value = headers.get("Content-Length") if headers is not None else None
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-# --- The verified cache -----------------------------------------------------
+# --- The verified cache -------------------------------------------------------
 
 
 class ArchiveCache:
@@ -3470,7 +3577,7 @@ _SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
 MAX_CACHE_META_BYTES = 64 * 1024
 
 
-# --- Progress ---------------------------------------------------------------
+# --- Progress -----------------------------------------------------------------
 
 
 class Progress:
@@ -3542,242 +3649,6 @@ def _human_bytes(count: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"  # pragma: no cover
-
-
-# --- Verdicts -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verified:
-    """An archive whose bytes matched: it may be installed."""
-
-    requirement: Requirement
-    path: str
-    filename: str
-    sha256: str
-    version: Optional[Version]
-    install: bool = True  # False: only a build dependency of something else
-    facts: Optional[ArchiveFacts] = None  # what peep read from it, once read
-
-
-@dataclass(frozen=True)
-class Satisfied:
-    """Installed already at the pinned version: not downloaded, not reinstalled."""
-
-    requirement: Requirement
-    version: str
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Something that stops the install; each kind prints its heading once."""
-
-    requirement: Requirement
-
-    order = 99
-    heading = ""
-
-    # Most kinds print the requirement's line and where it came from, then
-    # each reason indented below it: such a kind supplies only its reasons.
-    # The others say what failed in their own words, in the same frame.
-    def detail(self) -> str:
-        """Return this failure's lines under its kind's heading."""
-        return self.framed(f"{self.named()}:", self.reasons())
-
-    @staticmethod
-    def framed(what: str, below: Iterable[str]) -> str:
-        """Return ``what`` indented under the heading, and each line of ``below`` under it."""
-        return f"    {what}" + "".join(f"\n        {line}" for line in below)
-
-    def named(self) -> str:
-        """Return the requirement as the user wrote it, and where."""
-        return f"{self.requirement.text} ({self.requirement.origin})"
-
-    def reasons(self) -> List[str]:
-        """Return why this requirement failed, one line each."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Mismatch(Failure):
-    """The archive's bytes hash to nothing the user vouched for."""
-
-    url: str = ""
-    got: Tuple[Tuple[str, str], ...] = ()
-
-    order = 1
-    heading = (
-        "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
-        "If you have updated the package versions, update the hashes. If not, freak out, "
-        "because someone has tampered with the packages."
-    )
-
-    def detail(self) -> str:
-        name = self.requirement.name or self.requirement.text
-        pad = " " * len(name)
-        lines = []
-        expected = [
-            (algorithm, digest)
-            for algorithm in self.requirement.hashes.algorithms()
-            for digest in sorted(self.requirement.hashes.allowed(algorithm))
-        ]
-        for index, (algorithm, digest) in enumerate(expected):
-            label = f"{name}: expected" if index == 0 else f"{pad}        or"
-            lines.append(f"    {label} {_show_digest(algorithm, digest)}")
-        got = dict(self.got)
-        shown = [a for a in self.requirement.hashes.algorithms() if a in got] or ["sha256"]
-        for index, algorithm in enumerate(shown):
-            label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
-            lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
-        lines.append(f"    {pad}  ({self.requirement.origin}; {redact_url(self.url)})")
-        return "\n".join(lines)
-
-
-def _show_digest(algorithm: str, hexdigest: str) -> str:
-    return hex_to_peep(hexdigest) if algorithm == "sha256" else f"{algorithm}:{hexdigest}"
-
-
-@dataclass(frozen=True)
-class Missing(Failure):
-    """No hash was given; the archive was fetched so its hash can be printed."""
-
-    sha256: str = ""
-    pinned_line: str = ""
-
-    order = 2
-    heading = (
-        'The following packages had no hashes specified in the requirements file, which '
-        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
-        'these "sha256" lines like so:'
-    )
-
-    def detail(self) -> str:
-        return (
-            f"    # sha256: {hex_to_peep(self.sha256)}\n    {self.pinned_line}"
-            f"\n    (for {self.requirement.origin})"
-        )
-
-
-@dataclass(frozen=True)
-class Unsupported(Failure):
-    """peep cannot hash what the requirement names."""
-
-    order = 3
-    heading = "The following requirements can't be verified by hash, so peep won't install them:"
-
-    def reasons(self) -> List[str]:
-        return [str(self.requirement.unsupported)]
-
-
-@dataclass(frozen=True)
-class NotFound(Failure):
-    """No usable file was found for the requirement."""
-
-    places: Tuple[str, ...] = ()
-    skipped: Tuple[str, ...] = ()  # why files found were passed over
-
-    order = 4
-    heading = "The following requirements matched no usable file on any index or find-links:"
-
-    def reasons(self) -> List[str]:
-        where = ", ".join(self.places) or "nowhere (--no-index and no --find-links)"
-        skipped = "; ".join(self.skipped)
-        return [f"looked in {where}"] + ([f"files skipped: {skipped}"] if skipped else [])
-
-
-@dataclass(frozen=True)
-class DownloadError(Failure):
-    """An archive or an index page could not be fetched."""
-
-    reason: str = ""
-
-    order = 5
-    heading = "The following requirements could not be fetched:"
-
-    def reasons(self) -> List[str]:
-        return [self.reason]
-
-
-@dataclass(frozen=True)
-class Conflict(Failure):
-    """Two lines ask for one project in ways no single archive can satisfy."""
-
-    reason: str = ""
-
-    order = 6
-    heading = "The following requirements contradict each other:"
-
-    def detail(self) -> str:
-        return self.framed(self.reason, [])
-
-
-@dataclass(frozen=True)
-class SdistFailure(Failure):
-    """Something that stops one verified sdist from being built."""
-
-    sdist: str = ""  # its file name
-
-
-@dataclass(frozen=True)
-class MissingBuildDependency(SdistFailure):
-    """An sdist's build needs something that is not among the verified files."""
-
-    dependency: str = ""
-    source: str = ""
-    suggestion: str = ""
-
-    order = 7
-    heading = (
-        "The following sdists need build dependencies that are not among the verified "
-        "files (build dependencies must be wheels). Vet them, then add lines like these "
-        "(they will be installed too), or install a wheel of the package instead:"
-    )
-
-    def detail(self) -> str:
-        needs = f"{self.sdist} needs {self.dependency} ({self.source})"
-        return self.framed(f"{needs}:" if self.suggestion else needs, self.suggestion.splitlines())
-
-
-@dataclass(frozen=True)
-class WrongSize(Failure):
-    """The file's hash matched, but not the size its lock file recorded."""
-
-    expected: int = 0
-    actual: int = 0
-
-    order = 1
-    heading = (
-        "The following files matched their hashes but not the sizes their lock file "
-        "records, so the lock file contradicts itself; regenerate it or find out who "
-        "edited it:"
-    )
-
-    def detail(self) -> str:
-        says = f"the lock says {self.expected} bytes, the file has {self.actual}"
-        return self.framed(f"{self.named()}: {says}", [])
-
-
-Verdict = Union[Verified, Satisfied, Failure]
-
-
-def format_report(
-    failures: Sequence[Failure], closing: Optional[str] = "Not proceeding to installation."
-) -> str:
-    """Group failures by kind, each heading once, in a fixed order, then ``closing``."""
-    blocks = []
-    for kind in sorted({type(f) for f in failures}, key=lambda k: (k.order, k.heading)):
-        members = [f for f in failures if type(f) is kind]
-        blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
-    # Details quote requirement lines and URLs, which may carry credentials.
-    ending = "\n" if closing is None else f"\n\n{closing}\n"
-    return redact_url("\n\n".join(blocks) + ending)
-
-
-SATISFIED_NOTE = (
-    "These packages were already installed, so we didn't need to download or build them "
-    "again. If you installed them with peep in the first place, you should be safe. If not, "
-    "uninstall them, then re-attempt your install with peep."
-)
 
 
 # --- Reading archives ---------------------------------------------------------
@@ -4242,6 +4113,242 @@ def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
         )
 
 
+# --- Verdicts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An archive whose bytes matched: it may be installed."""
+
+    requirement: Requirement
+    path: str
+    filename: str
+    sha256: str
+    version: Optional[Version]
+    install: bool = True  # False: only a build dependency of something else
+    facts: Optional[ArchiveFacts] = None  # what peep read from it, once read
+
+
+@dataclass(frozen=True)
+class Satisfied:
+    """Installed already at the pinned version: not downloaded, not reinstalled."""
+
+    requirement: Requirement
+    version: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something that stops the install; each kind prints its heading once."""
+
+    requirement: Requirement
+
+    order = 99
+    heading = ""
+
+    # Most kinds print the requirement's line and where it came from, then
+    # each reason indented below it: such a kind supplies only its reasons.
+    # The others say what failed in their own words, in the same frame.
+    def detail(self) -> str:
+        """Return this failure's lines under its kind's heading."""
+        return self.framed(f"{self.named()}:", self.reasons())
+
+    @staticmethod
+    def framed(what: str, below: Iterable[str]) -> str:
+        """Return ``what`` indented under the heading, and each line of ``below`` under it."""
+        return f"    {what}" + "".join(f"\n        {line}" for line in below)
+
+    def named(self) -> str:
+        """Return the requirement as the user wrote it, and where."""
+        return f"{self.requirement.text} ({self.requirement.origin})"
+
+    def reasons(self) -> List[str]:
+        """Return why this requirement failed, one line each."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Mismatch(Failure):
+    """The archive's bytes hash to nothing the user vouched for."""
+
+    url: str = ""
+    got: Tuple[Tuple[str, str], ...] = ()
+
+    order = 1
+    heading = (
+        "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
+        "If you have updated the package versions, update the hashes. If not, freak out, "
+        "because someone has tampered with the packages."
+    )
+
+    def detail(self) -> str:
+        name = self.requirement.name or self.requirement.text
+        pad = " " * len(name)
+        lines = []
+        expected = [
+            (algorithm, digest)
+            for algorithm in self.requirement.hashes.algorithms()
+            for digest in sorted(self.requirement.hashes.allowed(algorithm))
+        ]
+        for index, (algorithm, digest) in enumerate(expected):
+            label = f"{name}: expected" if index == 0 else f"{pad}        or"
+            lines.append(f"    {label} {_show_digest(algorithm, digest)}")
+        got = dict(self.got)
+        shown = [a for a in self.requirement.hashes.algorithms() if a in got] or ["sha256"]
+        for index, algorithm in enumerate(shown):
+            label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
+            lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
+        lines.append(f"    {pad}  ({self.requirement.origin}; {redact_url(self.url)})")
+        return "\n".join(lines)
+
+
+def _show_digest(algorithm: str, hexdigest: str) -> str:
+    return hex_to_peep(hexdigest) if algorithm == "sha256" else f"{algorithm}:{hexdigest}"
+
+
+@dataclass(frozen=True)
+class Missing(Failure):
+    """No hash was given; the archive was fetched so its hash can be printed."""
+
+    sha256: str = ""
+    pinned_line: str = ""
+
+    order = 2
+    heading = (
+        'The following packages had no hashes specified in the requirements file, which '
+        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
+        'these "sha256" lines like so:'
+    )
+
+    def detail(self) -> str:
+        return (
+            f"    # sha256: {hex_to_peep(self.sha256)}\n    {self.pinned_line}"
+            f"\n    (for {self.requirement.origin})"
+        )
+
+
+@dataclass(frozen=True)
+class Unsupported(Failure):
+    """peep cannot hash what the requirement names."""
+
+    order = 3
+    heading = "The following requirements can't be verified by hash, so peep won't install them:"
+
+    def reasons(self) -> List[str]:
+        return [str(self.requirement.unsupported)]
+
+
+@dataclass(frozen=True)
+class NotFound(Failure):
+    """No usable file was found for the requirement."""
+
+    places: Tuple[str, ...] = ()
+    skipped: Tuple[str, ...] = ()  # why files found were passed over
+
+    order = 4
+    heading = "The following requirements matched no usable file on any index or find-links:"
+
+    def reasons(self) -> List[str]:
+        where = ", ".join(self.places) or "nowhere (--no-index and no --find-links)"
+        skipped = "; ".join(self.skipped)
+        return [f"looked in {where}"] + ([f"files skipped: {skipped}"] if skipped else [])
+
+
+@dataclass(frozen=True)
+class DownloadError(Failure):
+    """An archive or an index page could not be fetched."""
+
+    reason: str = ""
+
+    order = 5
+    heading = "The following requirements could not be fetched:"
+
+    def reasons(self) -> List[str]:
+        return [self.reason]
+
+
+@dataclass(frozen=True)
+class Conflict(Failure):
+    """Two lines ask for one project in ways no single archive can satisfy."""
+
+    reason: str = ""
+
+    order = 6
+    heading = "The following requirements contradict each other:"
+
+    def detail(self) -> str:
+        return self.framed(self.reason, [])
+
+
+@dataclass(frozen=True)
+class SdistFailure(Failure):
+    """Something that stops one verified sdist from being built."""
+
+    sdist: str = ""  # its file name
+
+
+@dataclass(frozen=True)
+class MissingBuildDependency(SdistFailure):
+    """An sdist's build needs something that is not among the verified files."""
+
+    dependency: str = ""
+    source: str = ""
+    suggestion: str = ""
+
+    order = 7
+    heading = (
+        "The following sdists need build dependencies that are not among the verified "
+        "files (build dependencies must be wheels). Vet them, then add lines like these "
+        "(they will be installed too), or install a wheel of the package instead:"
+    )
+
+    def detail(self) -> str:
+        needs = f"{self.sdist} needs {self.dependency} ({self.source})"
+        return self.framed(f"{needs}:" if self.suggestion else needs, self.suggestion.splitlines())
+
+
+@dataclass(frozen=True)
+class WrongSize(Failure):
+    """The file's hash matched, but not the size its lock file recorded."""
+
+    expected: int = 0
+    actual: int = 0
+
+    order = 1
+    heading = (
+        "The following files matched their hashes but not the sizes their lock file "
+        "records, so the lock file contradicts itself; regenerate it or find out who "
+        "edited it:"
+    )
+
+    def detail(self) -> str:
+        says = f"the lock says {self.expected} bytes, the file has {self.actual}"
+        return self.framed(f"{self.named()}: {says}", [])
+
+
+Verdict = Union[Verified, Satisfied, Failure]
+
+
+def format_report(
+    failures: Sequence[Failure], closing: Optional[str] = "Not proceeding to installation."
+) -> str:
+    """Group failures by kind, each heading once, in a fixed order, then ``closing``."""
+    blocks = []
+    for kind in sorted({type(f) for f in failures}, key=lambda k: (k.order, k.heading)):
+        members = [f for f in failures if type(f) is kind]
+        blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
+    # Details quote requirement lines and URLs, which may carry credentials.
+    ending = "\n" if closing is None else f"\n\n{closing}\n"
+    return redact_url("\n\n".join(blocks) + ending)
+
+
+SATISFIED_NOTE = (
+    "These packages were already installed, so we didn't need to download or build them "
+    "again. If you installed them with peep in the first place, you should be safe. If not, "
+    "uninstall them, then re-attempt your install with peep."
+)
+
+
 @dataclass(frozen=True)
 class RefusedArchive(Failure):
     """A verified archive that peep will not read, so nothing else may either."""
@@ -4256,6 +4363,9 @@ class RefusedArchive(Failure):
 
     def detail(self) -> str:
         return self.framed(self.reason, [f"({self.requirement.origin})"])
+
+
+# --- Verifying ----------------------------------------------------------------
 
 
 def read_verified_archives(
@@ -4290,7 +4400,523 @@ def _check_requirement_matches(item: Verified, facts: ArchiveFacts) -> None:
         )
 
 
-# --- Installing ---------------------------------------------------------------
+def load_requirements(
+    options: InstallOptions,
+    environ: Mapping[str, str],
+    warn: Optional[Callable[[str], object]] = None,
+) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+    """Read every requirement and settle the settings, lowest precedence first.
+
+    pip's configuration files, then PIP_* variables, then the command line,
+    then options in requirements files, in the order they appear.
+    """
+    config = load_pip_configuration(environ, isolated=options.pip_flag("--isolated"))
+    settings, network = settings_from_configuration(config, environ)
+    for name, value in options.finder_options:
+        settings = settings.with_command_line_option(name, value)
+    network = apply_network_options(network, options.network_options)
+    # Requirements files named by URL are fetched with the same TLS, proxy,
+    # trusted-host and credential rules as everything else.
+    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    requirements = list(options.requirements)
+    sources = [(path, False) for path in options.files]
+    sources += [(path, True) for path in options.constraints]
+    for path, is_constraint in sources:
+        if is_lock_file(path) and not is_constraint:
+            requirements += lock_file_requirements(path, reader, settings=settings,
+                extras=options.lock_extras, groups=options.lock_groups)  # fmt: skip
+            continue
+        for record in parse_requirements_file(
+            path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
+        ):
+            if isinstance(record, FileOption):
+                settings = settings.with_option(record.name, record.value)
+            else:
+                requirements.append(record)
+    return requirements, settings, network
+
+
+def marker_environment() -> Dict[str, str]:
+    """Return the PEP 508 environment of the running interpreter (no extra)."""
+    environment = {key: str(value) for key, value in default_environment().items()}
+    environment["extra"] = ""
+    return environment
+
+
+def prepare_requirements(
+    records: Sequence[Requirement], environment: Mapping[str, str]
+) -> Tuple[List[Requirement], List[Failure]]:
+    """Drop what does not apply here, then merge duplicates and constraints.
+
+    Unhashable requirements become failures; so do duplicates that no one
+    archive could satisfy.
+    """
+    failures: List[Failure] = []
+    wanted: List[Requirement] = []
+    constraints: List[Requirement] = []
+    for record in records:
+        if not record.applies(environment):
+            continue
+        if record.unsupported is not None:
+            if not record.is_constraint:
+                failures.append(Unsupported(record))
+            continue
+        (constraints if record.is_constraint else wanted).append(record)
+    merged: Dict[str, Requirement] = {}
+    # Constraints come last: they narrow what is wanted, but install nothing.
+    for record in wanted + constraints:
+        if record.key not in merged:
+            if not record.is_constraint:
+                merged[record.key] = record
+            continue
+        combined = _merge(merged[record.key], record)
+        if isinstance(combined, Failure):
+            failures.append(combined)
+        else:
+            merged[record.key] = combined
+    return list(merged.values()), failures
+
+
+def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Failure]:
+    """Combine two requirements for one project, or say why they cannot be."""
+    where = f"{first.text} ({first.origin}) and {second.text} ({second.origin})"
+    if first.url and second.url and first.url != second.url:
+        return Conflict(first, f"{where} name different archives")
+    pins = {v for v in (first.pinned_version(), second.pinned_version()) if v is not None}
+    if len(pins) > 1:
+        return Conflict(first, f"{where} pin different versions")
+    hashes = first.hashes.intersection(second.hashes)
+    if first.hashes and second.hashes and not hashes:
+        return Conflict(first, f"{where} have no hash in common")
+    return dataclasses.replace(
+        first,
+        url=first.url or second.url,
+        specifier=first.specifier & second.specifier,
+        extras=first.extras | second.extras,
+        hashes=hashes,
+        config_settings=first.config_settings + second.config_settings,
+    )
+
+
+def target_site_paths(
+    options: InstallOptions, *, honour_reinstall: bool = True
+) -> Optional[List[str]]:
+    """Return where pip will install to, for the already-installed check.
+
+    None means "reinstall everything" (--force-reinstall, --ignore-installed),
+    unless ``honour_reinstall`` is false.
+    """
+    import sysconfig
+    if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
+        return None
+    target = options.pip_value("-t", "--target")
+    if target:
+        return [os.path.abspath(target)]
+    prefix = options.pip_value("--prefix")
+    if prefix:
+        base = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)}
+        paths = [sysconfig.get_path(key, vars=base) for key in ("purelib", "platlib")]
+    elif options.pip_flag("--user"):
+        paths = [site.getusersitepackages()]
+    else:
+        paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
+        if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
+            paths.append(site.getusersitepackages())
+    root = options.pip_value("--root")
+    if root:
+        paths = [os.path.join(os.path.abspath(root), p.lstrip(os.sep)) for p in paths]
+    return list(dict.fromkeys(paths))
+
+
+def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
+    """Map each distribution installed in ``paths`` to its version (first wins)."""
+    import importlib.metadata
+    found: Dict[str, str] = {}
+    for distribution in importlib.metadata.distributions(path=list(paths)):
+        name = distribution.metadata["Name"]
+        if name:
+            found.setdefault(canonicalize_name(name), distribution.version)
+    return found
+
+
+_COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+def archive_version(requirement: Requirement) -> Optional[Version]:
+    """Return the version a requirement's archive will install, if peep can tell.
+
+    An archive named after a commit (``.../archive/1234567.zip``) has no
+    version worth trusting: its version number says nothing of its contents.
+    """
+    if requirement.url is None:
+        return requirement.pinned_version()
+    filename = url_filename(requirement.url)
+    stem = filename
+    for ext in ARCHIVE_EXTENSIONS:
+        if filename.lower().endswith(ext):
+            stem = filename[: -len(ext)]
+    if _COMMIT_SHA_RE.match(stem):
+        return None
+    parsed = parse_archive_name(filename, requirement.key)
+    return parsed.version if parsed else None
+
+
+def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Optional[str]:
+    """Return the installed version if it is the one the requirement pins."""
+    wanted = archive_version(requirement)
+    have = installed.get(requirement.key)
+    if wanted is None or have is None:
+        return None
+    try:
+        return have if Version(have) == wanted else None
+    except InvalidVersion:
+        return None
+
+
+MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
+
+
+@dataclass
+class Fetcher:
+    """Find, download and verify requirements into a private working directory.
+
+    The verified cache is asked first: a cached archive whose hash is
+    expected needs no network at all. It is re-hashed on the way out.
+    """
+
+    transport: Transport
+    settings: FinderSettings
+    environment: Environment
+    workdir: str
+    progress: Progress
+    cache: ArchiveCache
+    warn: Callable[[str], None]
+    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
+    keep_failed: Optional[str] = None
+
+    def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
+        """Return the verdict for one requirement (never raises for the network)."""
+        directory = os.path.join(self.workdir, "downloads", str(number))
+        os.makedirs(directory, exist_ok=True)
+        try:
+            verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
+            if verdict is None and requirement.locked:
+                verdict = self._from_mirrors(directory, requirement, install)
+            if verdict is None:
+                verdict = self._from_network(directory, requirement, install)
+        except FetchError as exc:
+            return DownloadError(requirement, str(exc))
+        return check_size(verdict)
+
+    def _from_mirrors(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verdict]:
+        """Fetch a lock file's file from the configured indexes, by its file name.
+
+        A mirror that lacks the file (or cannot be reached) leaves the lock's
+        own URL to try; one that serves other bytes under its name fails the
+        install, as tampering must.
+        """
+        settings = mirror_settings(self.settings)
+        if settings is None or requirement.url is None:
+            return None
+        filename = url_filename(requirement.url)
+        unpinned = dataclasses.replace(requirement, url=None)
+        try:
+            found, _, _ = find_candidates(self.transport, unpinned, settings, self.default_index)
+        except FetchError as exc:
+            self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
+            return None
+        for candidate in [c for c in found if c.filename == filename][:1]:
+            url = candidate.url.split("#", 1)[0]
+            path = os.path.join(directory, safe_filename(filename))
+            try:
+                digests = self.transport.download(
+                    url, path, requirement.hashes.algorithms(), self.progress.advance
+                )
+            except FetchError as exc:
+                self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
+                          "using the lock's URL")  # fmt: skip
+                return None
+            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
+            if requirement.hashes.matches(digests):
+                self.cache.store(path, filename, digests, {})
+                return Verified(
+                    requirement=requirement,
+                    path=path,
+                    filename=filename,
+                    sha256=digests["sha256"],
+                    version=archive_version(requirement),
+                    install=install,
+                )
+            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            if self.keep_failed:
+                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+            _remove_quietly(path)
+            return mismatch
+        return None
+
+    def _choose_cached(
+        self, requirement: Requirement
+    ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
+        """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
+        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
+        if not entries:
+            return None
+        if requirement.url is not None:
+            wanted = url_filename(requirement.url)
+            matching = [(sha, path) for sha, path, _ in entries if os.path.basename(path) == wanted]
+            if not matching:
+                return None
+            (sha256, source), filename = matching[0], wanted
+            version = archive_version(requirement)
+        else:
+            sources: Dict[str, Tuple[str, str]] = {}
+            found = []
+            for sha, path, meta in entries:
+                requires_python = meta.get("requires_python")
+                link = Link(
+                    _path_to_url(path),
+                    requires_python=requires_python if isinstance(requires_python, str) else None,
+                    hashes=(("sha256", sha),),
+                )
+                candidate = candidate_from_link(link, requirement.key)
+                if candidate is not None:
+                    found.append(candidate)
+                    sources[candidate.url] = (sha, path)
+            chosen = choose_candidates(requirement, found, self.settings, self.environment)
+            if isinstance(chosen, Rejection):
+                return None
+            (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
+            version = chosen[0].version
+        return sha256, source, filename, version
+
+    def _from_cache(
+        self, directory: str, requirement: Requirement, install: bool
+    ) -> Optional[Verified]:
+        choice = self._choose_cached(requirement)
+        if choice is None:
+            return None
+        sha256, source, filename, version = choice
+        destination = os.path.join(directory, safe_filename(filename))
+        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        stream = self.cache.open_file(source)
+        if stream is None:
+            return None
+        with stream, open(destination, "wb") as sink:
+            digests = hash_stream(stream, algorithms, sink=sink.write)
+        if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
+            self.warn(
+                f"peep: warning: the cached {filename} no longer matches its hash "
+                "(changed on disk); discarded it and fetching it again"
+            )
+            self.cache.discard(sha256)
+            os.remove(destination)
+            return None
+        self.progress.file_done(filename, os.path.getsize(destination), "cached")
+        return Verified(
+            requirement=requirement,
+            path=destination,
+            filename=filename,
+            sha256=sha256,
+            version=version,
+            install=install,
+        )
+
+    def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
+        tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
+        if requirement.url is not None:
+            filename = url_filename(requirement.url)
+            url = requirement.url.split("#", 1)[0]
+            tries = [(url, filename, archive_version(requirement), None)]
+        else:
+            found, places, skipped = find_candidates(
+                self.transport, requirement, self.settings, self.default_index
+            )
+            chosen = choose_candidates(requirement, found, self.settings, self.environment)
+            if isinstance(chosen, Rejection):
+                reasons = [r for r in chosen.reasons if r != "no files at all"]
+                if skipped:
+                    reasons.append(f"{skipped} version not wanted")
+                return NotFound(requirement, tuple(places), tuple(sorted(reasons)))
+            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c.requires_python)
+                     for c in self._worth_trying(requirement, chosen)]  # fmt: skip
+        first_mismatch: Optional[Mismatch] = None
+        for url, filename, version, requires_python in tries[:MAX_TRIES]:
+            path = os.path.join(directory, safe_filename(filename))
+            _remove_quietly(path)
+            digests = self.transport.download(
+                url, path, requirement.hashes.algorithms(), self.progress.advance
+            )
+            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
+            if not requirement.hashes:
+                return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
+            if requirement.hashes.matches(digests):
+                self.cache.store(path, filename, digests, {"requires_python": requires_python})
+                return Verified(
+                    requirement=requirement,
+                    path=path,
+                    filename=filename,
+                    sha256=digests["sha256"],
+                    version=version,
+                    install=install,
+                )
+            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            if first_mismatch is None:
+                first_mismatch = mismatch
+            if self.keep_failed:
+                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+            _remove_quietly(path)  # never leave unverified bytes where pip could see them
+        assert first_mismatch is not None
+        return first_mismatch
+
+    @staticmethod
+    def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
+        """Order the files to download: vouched-for first, then unknown ones.
+
+        A file the index says hashes to something else is skipped, unless
+        nothing else is left: then the best one is fetched anyway so that
+        the report shows what its bytes really hash to.
+        """
+        if not requirement.hashes:
+            return [chosen[0]]
+        algorithms = requirement.hashes.algorithms()
+        vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
+        unknown = [c for c in chosen
+                   if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
+        return vouched + unknown or [chosen[0]]
+
+
+def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
+    """Return the settings that reach only the indexes and find-links the user set.
+
+    pip's default index is no mirror: without a configured place, a lock
+    file's files come from the URLs it records.
+    """
+    indexes = () if settings.no_index else (
+        ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+    )  # fmt: skip
+    if not indexes and not settings.find_links:
+        return None
+    if not indexes:
+        return dataclasses.replace(settings, no_index=True)
+    return dataclasses.replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+
+
+def check_size(verdict: Verdict) -> Verdict:
+    """Hold a verified file to the size its lock file recorded, if one did."""
+    if not isinstance(verdict, Verified) or verdict.requirement.size is None:
+        return verdict
+    actual = os.path.getsize(verdict.path)
+    if actual == verdict.requirement.size:
+        return verdict
+    _remove_quietly(verdict.path)
+    return WrongSize(verdict.requirement, verdict.requirement.size, actual)
+
+
+def keep_failed_archive(
+    path: str, directory: str, mismatch: Mismatch, warn: Callable[[str], None]
+) -> None:
+    """Move an archive that failed verification aside, with a note of why."""
+    import shutil
+    try:
+        os.makedirs(directory, exist_ok=True)
+        name = os.path.basename(path)
+        destination = os.path.join(directory, name)
+        number = 1
+        while os.path.exists(destination):
+            destination = os.path.join(directory, f"{name}.{number}")
+            number += 1
+        shutil.move(path, destination)
+        expected = [
+            f"{algorithm}:{digest}"
+            for algorithm in mismatch.requirement.hashes.algorithms()
+            for digest in sorted(mismatch.requirement.hashes.allowed(algorithm))
+        ]
+        note = (
+            f"peep {__version__} kept this archive because it failed verification.\n"
+            f"file: {os.path.basename(destination)}\n"
+            f"from: {redact_url(mismatch.url)}\n"
+            f"requirement: {redact_url(mismatch.requirement.text)} "
+            f"({mismatch.requirement.origin})\n"
+            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
+            + "".join(f"expected: {line}\n" for line in expected)
+            + "".join(f"got: {a}:{d}\n" for a, d in mismatch.got)
+        )
+        with open(destination + ".peep.txt", "w", encoding="utf-8") as stream:
+            stream.write(note)
+    except OSError as exc:
+        warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
+
+
+def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
+    """Return a paste-ready requirement line pinned to what was downloaded."""
+    if requirement.url is not None or version is None:
+        return requirement.text
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    marker = f"; {requirement.marker}" if requirement.marker is not None else ""
+    return f"{requirement.name}{extras}=={version}{marker}"
+
+
+def verify_all(
+    fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
+) -> List[Verdict]:
+    """Verify requirements in parallel; return verdicts in requirement order."""
+    import concurrent.futures
+    if not requirements:
+        return []
+    workers = min(8, len(requirements))
+    fetcher.progress.begin(len(requirements))
+    offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [
+            pool.submit(fetcher.verify, offset + number, requirement, install=install)
+            for number, requirement in enumerate(requirements)
+        ]
+        return [future.result() for future in futures]
+    except BaseException:
+        # Interrupted: stop the downloads in flight, then let cleanup run.
+        fetcher.transport.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def hash_suggestions(
+    fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
+) -> List[str]:
+    """Return, for each project wanted, a hash block to paste (or why there is none).
+
+    The newest file that satisfies it is fetched and hashed, never run.
+    """
+    suggestions = verify_all(
+        fetcher,
+        [
+            Requirement(
+                text=str(dependency.name) + str(dependency.specifier),
+                origin=origin,
+                name=dependency.name,
+                specifier=dependency.specifier,
+                extras=frozenset(dependency.extras),
+            )
+            for origin, dependency in wanted
+        ],
+        install=False,
+    )
+    texts = []
+    for suggestion in suggestions:
+        if isinstance(suggestion, Missing):
+            texts.append(f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}")
+        elif isinstance(suggestion, NotFound):
+            texts.append("(no file on the indexes satisfies it)")
+        else:
+            texts.append(f"(could not fetch it: {getattr(suggestion, 'reason', suggestion)})")
+    return texts
+
+
+# --- Planning builds ----------------------------------------------------------
 
 # What pip assumes an sdist needs when it says nothing (no [build-system]),
 # and the backend it then uses: setuptools through PEP 517, never setup.py
@@ -4645,6 +5271,61 @@ def find_omitted_dependencies(
     return missing
 
 
+def omitted_dependency_failures(
+    fetcher: Fetcher,
+    verified: Sequence[Verified],
+    satisfied: Sequence[Satisfied],
+    options: InstallOptions,
+    markers: Mapping[str, str],
+) -> List[Failure]:
+    """Report each dependency nothing provides, with a hash block to paste."""
+    provided: Dict[str, Optional[Version]] = {
+        s.requirement.key: _parse_version(s.version) for s in satisfied
+    }
+    provided.update({v.requirement.key: v.version for v in verified})
+    paths = target_site_paths(options, honour_reinstall=False) or []
+    omitted = find_omitted_dependencies(verified, provided, installed_versions(paths), markers)
+    suggestions = hash_suggestions(
+        fetcher, [(item.requirement.origin, dependency) for item, dependency in omitted]
+    )
+    failures: List[Failure] = []
+    for index, (item, dependency) in enumerate(omitted):
+        text = suggestions[index]
+        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
+        extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
+        wanted = f"{dependency.name}{extras}{dependency.specifier}"
+        failures.append(OmittedDependency(
+            requirement=item.requirement, dependency=wanted, needed_by=needed_by, suggestion=text
+        ))  # fmt: skip
+    return failures
+
+
+def _missing_key(text: str) -> Optional[str]:
+    try:
+        return canonicalize_name(PackagingRequirement(text).name)
+    except InvalidRequirement:
+        return None
+
+
+def with_suggestions(fetcher: Fetcher, failures: Sequence[Failure]) -> List[Failure]:
+    """Give each missing build dependency a hash block to paste."""
+    wanted = []
+    for failure in failures:
+        if isinstance(failure, MissingBuildDependency):
+            try:
+                dependency = PackagingRequirement(failure.dependency)
+            except InvalidRequirement:
+                continue
+            if dependency.url is None:
+                wanted.append((failure, dependency))
+    texts = hash_suggestions(fetcher, [(f.requirement.origin, d) for f, d in wanted])
+    replaced = {
+        id(failure): dataclasses.replace(failure, suggestion=texts[index])
+        for index, (failure, _) in enumerate(wanted)
+    }
+    return [replaced.get(id(failure), failure) for failure in failures]
+
+
 # --- Building sdists ----------------------------------------------------------
 #
 # peep is the build frontend: pip never builds anything. For each verified
@@ -4661,6 +5342,7 @@ def find_omitted_dependencies(
 BUILD_NETWORK_MODES = ("closed", "none")
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+
 
 # Run by the build environment's interpreter (python -I): it calls one hook
 # of the backend. Kept to the standard library.
@@ -5151,580 +5833,6 @@ def build_wheel(
     return dataclasses.replace(item, path=path, filename=name, sha256=sha256, facts=facts)
 
 
-# --- Commands: install --------------------------------------------------------
-
-
-def load_requirements(
-    options: InstallOptions,
-    environ: Mapping[str, str],
-    warn: Optional[Callable[[str], object]] = None,
-) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
-    """Read every requirement and settle the settings, lowest precedence first.
-
-    pip's configuration files, then PIP_* variables, then the command line,
-    then options in requirements files, in the order they appear.
-    """
-    config = load_pip_configuration(environ, isolated=options.pip_flag("--isolated"))
-    settings, network = settings_from_configuration(config, environ)
-    for name, value in options.finder_options:
-        settings = settings.with_command_line_option(name, value)
-    network = apply_network_options(network, options.network_options)
-    # Requirements files named by URL are fetched with the same TLS, proxy,
-    # trusted-host and credential rules as everything else.
-    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
-    requirements = list(options.requirements)
-    sources = [(path, False) for path in options.files]
-    sources += [(path, True) for path in options.constraints]
-    for path, is_constraint in sources:
-        if is_lock_file(path) and not is_constraint:
-            requirements += lock_file_requirements(path, reader, settings=settings,
-                extras=options.lock_extras, groups=options.lock_groups)  # fmt: skip
-            continue
-        for record in parse_requirements_file(
-            path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
-        ):
-            if isinstance(record, FileOption):
-                settings = settings.with_option(record.name, record.value)
-            else:
-                requirements.append(record)
-    return requirements, settings, network
-
-
-def apply_network_options(
-    network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
-) -> NetworkSettings:
-    """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
-    values: Dict[str, object] = dataclasses.asdict(network)
-    for name, value in options:
-        if name == "no-cache-dir":
-            values["cache_dir"] = None
-        elif name == "timeout" or name == "retries":
-            kind: Callable[[str], object] = float if name == "timeout" else int
-            try:
-                values[name] = kind(str(value))
-            except ValueError as exc:
-                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        else:
-            values[name.replace("-", "_")] = os.path.expanduser(str(value))
-    return NetworkSettings(**values)  # type: ignore[arg-type]
-
-
-def marker_environment() -> Dict[str, str]:
-    """Return the PEP 508 environment of the running interpreter (no extra)."""
-    environment = {key: str(value) for key, value in default_environment().items()}
-    environment["extra"] = ""
-    return environment
-
-
-def prepare_requirements(
-    records: Sequence[Requirement], environment: Mapping[str, str]
-) -> Tuple[List[Requirement], List[Failure]]:
-    """Drop what does not apply here, then merge duplicates and constraints.
-
-    Unhashable requirements become failures; so do duplicates that no one
-    archive could satisfy.
-    """
-    failures: List[Failure] = []
-    wanted: List[Requirement] = []
-    constraints: List[Requirement] = []
-    for record in records:
-        if not record.applies(environment):
-            continue
-        if record.unsupported is not None:
-            if not record.is_constraint:
-                failures.append(Unsupported(record))
-            continue
-        (constraints if record.is_constraint else wanted).append(record)
-    merged: Dict[str, Requirement] = {}
-    # Constraints come last: they narrow what is wanted, but install nothing.
-    for record in wanted + constraints:
-        if record.key not in merged:
-            if not record.is_constraint:
-                merged[record.key] = record
-            continue
-        combined = _merge(merged[record.key], record)
-        if isinstance(combined, Failure):
-            failures.append(combined)
-        else:
-            merged[record.key] = combined
-    return list(merged.values()), failures
-
-
-def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Failure]:
-    """Combine two requirements for one project, or say why they cannot be."""
-    where = f"{first.text} ({first.origin}) and {second.text} ({second.origin})"
-    if first.url and second.url and first.url != second.url:
-        return Conflict(first, f"{where} name different archives")
-    pins = {v for v in (first.pinned_version(), second.pinned_version()) if v is not None}
-    if len(pins) > 1:
-        return Conflict(first, f"{where} pin different versions")
-    hashes = first.hashes.intersection(second.hashes)
-    if first.hashes and second.hashes and not hashes:
-        return Conflict(first, f"{where} have no hash in common")
-    return dataclasses.replace(
-        first,
-        url=first.url or second.url,
-        specifier=first.specifier & second.specifier,
-        extras=first.extras | second.extras,
-        hashes=hashes,
-        config_settings=first.config_settings + second.config_settings,
-    )
-
-
-def target_site_paths(
-    options: InstallOptions, *, honour_reinstall: bool = True
-) -> Optional[List[str]]:
-    """Return where pip will install to, for the already-installed check.
-
-    None means "reinstall everything" (--force-reinstall, --ignore-installed),
-    unless ``honour_reinstall`` is false.
-    """
-    import sysconfig
-    if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
-        return None
-    target = options.pip_value("-t", "--target")
-    if target:
-        return [os.path.abspath(target)]
-    prefix = options.pip_value("--prefix")
-    if prefix:
-        base = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)}
-        paths = [sysconfig.get_path(key, vars=base) for key in ("purelib", "platlib")]
-    elif options.pip_flag("--user"):
-        paths = [site.getusersitepackages()]
-    else:
-        paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
-        if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
-            paths.append(site.getusersitepackages())
-    root = options.pip_value("--root")
-    if root:
-        paths = [os.path.join(os.path.abspath(root), p.lstrip(os.sep)) for p in paths]
-    return list(dict.fromkeys(paths))
-
-
-def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
-    """Map each distribution installed in ``paths`` to its version (first wins)."""
-    import importlib.metadata
-    found: Dict[str, str] = {}
-    for distribution in importlib.metadata.distributions(path=list(paths)):
-        name = distribution.metadata["Name"]
-        if name:
-            found.setdefault(canonicalize_name(name), distribution.version)
-    return found
-
-
-_COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
-
-
-def archive_version(requirement: Requirement) -> Optional[Version]:
-    """Return the version a requirement's archive will install, if peep can tell.
-
-    An archive named after a commit (``.../archive/1234567.zip``) has no
-    version worth trusting: its version number says nothing of its contents.
-    """
-    if requirement.url is None:
-        return requirement.pinned_version()
-    filename = url_filename(requirement.url)
-    stem = filename
-    for ext in ARCHIVE_EXTENSIONS:
-        if filename.lower().endswith(ext):
-            stem = filename[: -len(ext)]
-    if _COMMIT_SHA_RE.match(stem):
-        return None
-    parsed = parse_archive_name(filename, requirement.key)
-    return parsed.version if parsed else None
-
-
-def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Optional[str]:
-    """Return the installed version if it is the one the requirement pins."""
-    wanted = archive_version(requirement)
-    have = installed.get(requirement.key)
-    if wanted is None or have is None:
-        return None
-    try:
-        return have if Version(have) == wanted else None
-    except InvalidVersion:
-        return None
-
-
-MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
-
-
-@dataclass
-class Fetcher:
-    """Find, download and verify requirements into a private working directory.
-
-    The verified cache is asked first: a cached archive whose hash is
-    expected needs no network at all. It is re-hashed on the way out.
-    """
-
-    transport: Transport
-    settings: FinderSettings
-    environment: Environment
-    workdir: str
-    progress: Progress
-    cache: ArchiveCache
-    warn: Callable[[str], None]
-    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
-    keep_failed: Optional[str] = None
-
-    def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
-        """Return the verdict for one requirement (never raises for the network)."""
-        directory = os.path.join(self.workdir, "downloads", str(number))
-        os.makedirs(directory, exist_ok=True)
-        try:
-            verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
-            if verdict is None and requirement.locked:
-                verdict = self._from_mirrors(directory, requirement, install)
-            if verdict is None:
-                verdict = self._from_network(directory, requirement, install)
-        except FetchError as exc:
-            return DownloadError(requirement, str(exc))
-        return check_size(verdict)
-
-    def _from_mirrors(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verdict]:
-        """Fetch a lock file's file from the configured indexes, by its file name.
-
-        A mirror that lacks the file (or cannot be reached) leaves the lock's
-        own URL to try; one that serves other bytes under its name fails the
-        install, as tampering must.
-        """
-        settings = mirror_settings(self.settings)
-        if settings is None or requirement.url is None:
-            return None
-        filename = url_filename(requirement.url)
-        unpinned = dataclasses.replace(requirement, url=None)
-        try:
-            found, _, _ = find_candidates(self.transport, unpinned, settings, self.default_index)
-        except FetchError as exc:
-            self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
-            return None
-        for candidate in [c for c in found if c.filename == filename][:1]:
-            url = candidate.url.split("#", 1)[0]
-            path = os.path.join(directory, safe_filename(filename))
-            try:
-                digests = self.transport.download(
-                    url, path, requirement.hashes.algorithms(), self.progress.advance
-                )
-            except FetchError as exc:
-                self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
-                          "using the lock's URL")  # fmt: skip
-                return None
-            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            if requirement.hashes.matches(digests):
-                self.cache.store(path, filename, digests, {})
-                return Verified(
-                    requirement=requirement,
-                    path=path,
-                    filename=filename,
-                    sha256=digests["sha256"],
-                    version=archive_version(requirement),
-                    install=install,
-                )
-            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
-            if self.keep_failed:
-                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
-            _remove_quietly(path)
-            return mismatch
-        return None
-
-    def _choose_cached(
-        self, requirement: Requirement
-    ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
-        """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
-        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
-        if not entries:
-            return None
-        if requirement.url is not None:
-            wanted = url_filename(requirement.url)
-            matching = [(sha, path) for sha, path, _ in entries if os.path.basename(path) == wanted]
-            if not matching:
-                return None
-            (sha256, source), filename = matching[0], wanted
-            version = archive_version(requirement)
-        else:
-            sources: Dict[str, Tuple[str, str]] = {}
-            found = []
-            for sha, path, meta in entries:
-                requires_python = meta.get("requires_python")
-                link = Link(
-                    _path_to_url(path),
-                    requires_python=requires_python if isinstance(requires_python, str) else None,
-                    hashes=(("sha256", sha),),
-                )
-                candidate = candidate_from_link(link, requirement.key)
-                if candidate is not None:
-                    found.append(candidate)
-                    sources[candidate.url] = (sha, path)
-            chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
-                return None
-            (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
-            version = chosen[0].version
-        return sha256, source, filename, version
-
-    def _from_cache(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verified]:
-        choice = self._choose_cached(requirement)
-        if choice is None:
-            return None
-        sha256, source, filename, version = choice
-        destination = os.path.join(directory, safe_filename(filename))
-        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
-        stream = self.cache.open_file(source)
-        if stream is None:
-            return None
-        with stream, open(destination, "wb") as sink:
-            digests = hash_stream(stream, algorithms, sink=sink.write)
-        if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
-            self.warn(
-                f"peep: warning: the cached {filename} no longer matches its hash "
-                "(changed on disk); discarded it and fetching it again"
-            )
-            self.cache.discard(sha256)
-            os.remove(destination)
-            return None
-        self.progress.file_done(filename, os.path.getsize(destination), "cached")
-        return Verified(
-            requirement=requirement,
-            path=destination,
-            filename=filename,
-            sha256=sha256,
-            version=version,
-            install=install,
-        )
-
-    def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
-        tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
-        if requirement.url is not None:
-            filename = url_filename(requirement.url)
-            url = requirement.url.split("#", 1)[0]
-            tries = [(url, filename, archive_version(requirement), None)]
-        else:
-            found, places, skipped = find_candidates(
-                self.transport, requirement, self.settings, self.default_index
-            )
-            chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
-                reasons = [r for r in chosen.reasons if r != "no files at all"]
-                if skipped:
-                    reasons.append(f"{skipped} version not wanted")
-                return NotFound(requirement, tuple(places), tuple(sorted(reasons)))
-            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c.requires_python)
-                     for c in self._worth_trying(requirement, chosen)]  # fmt: skip
-        first_mismatch: Optional[Mismatch] = None
-        for url, filename, version, requires_python in tries[:MAX_TRIES]:
-            path = os.path.join(directory, safe_filename(filename))
-            _remove_quietly(path)
-            digests = self.transport.download(
-                url, path, requirement.hashes.algorithms(), self.progress.advance
-            )
-            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            if not requirement.hashes:
-                return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
-            if requirement.hashes.matches(digests):
-                self.cache.store(path, filename, digests, {"requires_python": requires_python})
-                return Verified(
-                    requirement=requirement,
-                    path=path,
-                    filename=filename,
-                    sha256=digests["sha256"],
-                    version=version,
-                    install=install,
-                )
-            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
-            if first_mismatch is None:
-                first_mismatch = mismatch
-            if self.keep_failed:
-                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
-            _remove_quietly(path)  # never leave unverified bytes where pip could see them
-        assert first_mismatch is not None
-        return first_mismatch
-
-    @staticmethod
-    def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
-        """Order the files to download: vouched-for first, then unknown ones.
-
-        A file the index says hashes to something else is skipped, unless
-        nothing else is left: then the best one is fetched anyway so that
-        the report shows what its bytes really hash to.
-        """
-        if not requirement.hashes:
-            return [chosen[0]]
-        algorithms = requirement.hashes.algorithms()
-        vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-        unknown = [c for c in chosen
-                   if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
-        return vouched + unknown or [chosen[0]]
-
-
-def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
-    """Return the settings that reach only the indexes and find-links the user set.
-
-    pip's default index is no mirror: without a configured place, a lock
-    file's files come from the URLs it records.
-    """
-    indexes = () if settings.no_index else (
-        ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-    )  # fmt: skip
-    if not indexes and not settings.find_links:
-        return None
-    if not indexes:
-        return dataclasses.replace(settings, no_index=True)
-    return dataclasses.replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
-
-
-def check_size(verdict: Verdict) -> Verdict:
-    """Hold a verified file to the size its lock file recorded, if one did."""
-    if not isinstance(verdict, Verified) or verdict.requirement.size is None:
-        return verdict
-    actual = os.path.getsize(verdict.path)
-    if actual == verdict.requirement.size:
-        return verdict
-    _remove_quietly(verdict.path)
-    return WrongSize(verdict.requirement, verdict.requirement.size, actual)
-
-
-def keep_failed_archive(
-    path: str, directory: str, mismatch: Mismatch, warn: Callable[[str], None]
-) -> None:
-    """Move an archive that failed verification aside, with a note of why."""
-    import shutil
-    try:
-        os.makedirs(directory, exist_ok=True)
-        name = os.path.basename(path)
-        destination = os.path.join(directory, name)
-        number = 1
-        while os.path.exists(destination):
-            destination = os.path.join(directory, f"{name}.{number}")
-            number += 1
-        shutil.move(path, destination)
-        expected = [
-            f"{algorithm}:{digest}"
-            for algorithm in mismatch.requirement.hashes.algorithms()
-            for digest in sorted(mismatch.requirement.hashes.allowed(algorithm))
-        ]
-        note = (
-            f"peep {__version__} kept this archive because it failed verification.\n"
-            f"file: {os.path.basename(destination)}\n"
-            f"from: {redact_url(mismatch.url)}\n"
-            f"requirement: {redact_url(mismatch.requirement.text)} "
-            f"({mismatch.requirement.origin})\n"
-            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
-            + "".join(f"expected: {line}\n" for line in expected)
-            + "".join(f"got: {a}:{d}\n" for a, d in mismatch.got)
-        )
-        with open(destination + ".peep.txt", "w", encoding="utf-8") as stream:
-            stream.write(note)
-    except OSError as exc:
-        warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
-
-
-def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
-    """Return a paste-ready requirement line pinned to what was downloaded."""
-    if requirement.url is not None or version is None:
-        return requirement.text
-    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-    marker = f"; {requirement.marker}" if requirement.marker is not None else ""
-    return f"{requirement.name}{extras}=={version}{marker}"
-
-
-def verify_all(
-    fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
-) -> List[Verdict]:
-    """Verify requirements in parallel; return verdicts in requirement order."""
-    import concurrent.futures
-    if not requirements:
-        return []
-    workers = min(8, len(requirements))
-    fetcher.progress.begin(len(requirements))
-    offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
-    try:
-        futures = [
-            pool.submit(fetcher.verify, offset + number, requirement, install=install)
-            for number, requirement in enumerate(requirements)
-        ]
-        return [future.result() for future in futures]
-    except BaseException:
-        # Interrupted: stop the downloads in flight, then let cleanup run.
-        fetcher.transport.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
-def hash_suggestions(
-    fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
-) -> List[str]:
-    """Return, for each project wanted, a hash block to paste (or why there is none).
-
-    The newest file that satisfies it is fetched and hashed, never run.
-    """
-    suggestions = verify_all(
-        fetcher,
-        [
-            Requirement(
-                text=str(dependency.name) + str(dependency.specifier),
-                origin=origin,
-                name=dependency.name,
-                specifier=dependency.specifier,
-                extras=frozenset(dependency.extras),
-            )
-            for origin, dependency in wanted
-        ],
-        install=False,
-    )
-    texts = []
-    for suggestion in suggestions:
-        if isinstance(suggestion, Missing):
-            texts.append(f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}")
-        elif isinstance(suggestion, NotFound):
-            texts.append("(no file on the indexes satisfies it)")
-        else:
-            texts.append(f"(could not fetch it: {getattr(suggestion, 'reason', suggestion)})")
-    return texts
-
-
-def omitted_dependency_failures(
-    fetcher: Fetcher,
-    verified: Sequence[Verified],
-    satisfied: Sequence[Satisfied],
-    options: InstallOptions,
-    markers: Mapping[str, str],
-) -> List[Failure]:
-    """Report each dependency nothing provides, with a hash block to paste."""
-    provided: Dict[str, Optional[Version]] = {
-        s.requirement.key: _parse_version(s.version) for s in satisfied
-    }
-    provided.update({v.requirement.key: v.version for v in verified})
-    paths = target_site_paths(options, honour_reinstall=False) or []
-    omitted = find_omitted_dependencies(verified, provided, installed_versions(paths), markers)
-    suggestions = hash_suggestions(
-        fetcher, [(item.requirement.origin, dependency) for item, dependency in omitted]
-    )
-    failures: List[Failure] = []
-    for index, (item, dependency) in enumerate(omitted):
-        text = suggestions[index]
-        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
-        extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
-        wanted = f"{dependency.name}{extras}{dependency.specifier}"
-        failures.append(OmittedDependency(
-            requirement=item.requirement, dependency=wanted, needed_by=needed_by, suggestion=text
-        ))  # fmt: skip
-    return failures
-
-
-def _missing_key(text: str) -> Optional[str]:
-    try:
-        return canonicalize_name(PackagingRequirement(text).name)
-    except InvalidRequirement:
-        return None
-
-
 def _plan_with_satisfied(
     fetcher: Fetcher,
     builds: Sequence[PendingBuild],
@@ -5751,25 +5859,6 @@ def _plan_with_satisfied(
         read, refused = read_verified_archives([v for v in fetched if isinstance(v, Verified)])
         failures += [v for v in fetched if isinstance(v, Failure)] + refused
         verified = verified + read
-
-
-def with_suggestions(fetcher: Fetcher, failures: Sequence[Failure]) -> List[Failure]:
-    """Give each missing build dependency a hash block to paste."""
-    wanted = []
-    for failure in failures:
-        if isinstance(failure, MissingBuildDependency):
-            try:
-                dependency = PackagingRequirement(failure.dependency)
-            except InvalidRequirement:
-                continue
-            if dependency.url is None:
-                wanted.append((failure, dependency))
-    texts = hash_suggestions(fetcher, [(f.requirement.origin, d) for f, d in wanted])
-    replaced = {
-        id(failure): dataclasses.replace(failure, suggestion=texts[index])
-        for index, (failure, _) in enumerate(wanted)
-    }
-    return [replaced.get(id(failure), failure) for failure in failures]
 
 
 def plan_builds(
@@ -5823,6 +5912,9 @@ def build_all(
         else:
             built[id(build.item)] = outcome
     return [built.get(id(item), item) for item in verified], failures
+
+
+# --- Installing with pip ------------------------------------------------------
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Failure]]:
@@ -6349,6 +6441,20 @@ def _read_compiled(results: str) -> Dict[str, str]:
     return compiled
 
 
+def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
+    """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
+
+    def say(message: str) -> None:
+        if not quiet:
+            err.write(f"{redact_url(message)}\n")
+            err.flush()
+
+    return say
+
+
+# --- Commands: install --------------------------------------------------------
+
+
 def partition_satisfied(
     requirements: Sequence[Requirement], options: InstallOptions
 ) -> Tuple[List[Satisfied], List[Requirement]]:
@@ -6474,17 +6580,6 @@ def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
     return f"{SATISFIED_NOTE}\n\n{pins}\n"
 
 
-def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
-    """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
-
-    def say(message: str) -> None:
-        if not quiet:
-            err.write(f"{redact_url(message)}\n")
-            err.flush()
-
-    return say
-
-
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     import shutil
@@ -6536,60 +6631,11 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 # --- Commands: hash -----------------------------------------------------------
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser that raises instead of exiting, so main() decides."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().rstrip()}")
-
-    def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
-        if message:
-            sys.stderr.write(message)
-        raise _EarlyExit(status)
-
-
-class _EarlyExit(Exception):
-    """--help or --version finished the job; carry the status to main()."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
 def format_hash_line(algorithm: str, hexdigest: str, style: str) -> str:
     """Render one digest as a paste-ready line in peep's or pip's format."""
     if style == "pip":
         return f"--hash={algorithm}:{hexdigest}"
     return f"# sha256: {hex_to_peep(hexdigest)}"
-
-
-def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add peep's finder and network options (as ``peep install`` takes them)."""
-    group = parser.add_argument_group(
-        "finder and network options (peep's own: pip never reaches an index)"
-    )
-    for option in FINDER_OPTIONS:
-        into = ("network_options",) if option.network else ("finder_options",)
-        group.add_argument(
-            *option.flags,
-            action=_Collect,
-            into=into + (("pip_options",) if option.also_pip else ()),
-            dest=option.name,
-            metavar=option.metavar,
-            nargs=0 if option.kind == "flag" else None,
-            default=None,
-            help=option.help,
-        )
-
-
-def settings_from_arguments(
-    args: argparse.Namespace, environ: Mapping[str, str]
-) -> Tuple[FinderSettings, NetworkSettings]:
-    """Settle finder and network settings: pip's configuration, then the command line."""
-    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    for name, value in getattr(args, "finder_options", None) or ():
-        finder = finder.with_command_line_option(name, value)
-    return finder, apply_network_options(network, getattr(args, "network_options", None) or ())
 
 
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
@@ -6845,7 +6891,6 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 # --- Commands: port -----------------------------------------------------------
-
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
@@ -7378,6 +7423,7 @@ def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[s
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
+
 # Written by the tool that made the environment, which peep trusts as it trusts
 # the interpreter; no distribution records them. The .pth is allowed only with
 # exactly this content (None: any content).
@@ -7671,12 +7717,7 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     return EXIT_OK
 
 
-# --- Commands: fall-through to pip ------------------------------------------
-
-
-def pip_command() -> List[str]:
-    """Return the command that runs the pip of the interpreter running peep."""
-    return [sys.executable, "-m", "pip"]
+# --- Commands: fall-through to pip --------------------------------------------
 
 
 def pip_version() -> str:
@@ -7721,7 +7762,6 @@ PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = {
     "hash": command_hash,
     "port": command_port,
 }
-
 HELP = f"""\
 peep {__version__}: a "pip install" that is cryptographically guaranteed repeatable
 
