@@ -4146,6 +4146,10 @@ class Failure:
     order = 99
     heading = ""
 
+    def kind(self) -> Tuple[int, str]:
+        """Return the order and heading of this failure's block in the report."""
+        return self.order, self.heading
+
     # Most kinds print the requirement's line and where it came from, then
     # each reason indented below it: such a kind supplies only its reasons.
     # The others say what failed in their own words, in the same frame.
@@ -4255,23 +4259,24 @@ class NotFound(Failure):
 
 
 @dataclass(frozen=True)
-class DownloadError(Failure):
-    """An archive or an index page could not be fetched."""
+class ReasonedFailure(Failure):
+    """A kind of failure that says why in one sentence of its own."""
 
     reason: str = ""
-
-    order = 5
-    heading = "The following requirements could not be fetched:"
 
     def reasons(self) -> List[str]:
         return [self.reason]
 
 
-@dataclass(frozen=True)
-class Conflict(Failure):
-    """Two lines ask for one project in ways no single archive can satisfy."""
+class DownloadError(ReasonedFailure):
+    """An archive or an index page could not be fetched."""
 
-    reason: str = ""
+    order = 5
+    heading = "The following requirements could not be fetched:"
+
+
+class Conflict(ReasonedFailure):
+    """Two lines ask for one project in ways no single archive can satisfy."""
 
     order = 6
     heading = "The following requirements contradict each other:"
@@ -4288,12 +4293,28 @@ class SdistFailure(Failure):
 
 
 @dataclass(frozen=True)
-class MissingBuildDependency(SdistFailure):
-    """An sdist's build needs something that is not among the verified files."""
+class UnmetDependency(Failure):
+    """A verified archive needs a project that is not among the verified files.
+
+    ``suggestion`` holds the lines to paste once that project is vetted.
+    """
 
     dependency: str = ""
-    source: str = ""
     suggestion: str = ""
+
+    def needs(self) -> str:
+        """Return who needs what, and where that need was found."""
+        raise NotImplementedError
+
+    def detail(self) -> str:
+        return self.framed(self.needs(), self.suggestion.splitlines())
+
+
+@dataclass(frozen=True)
+class MissingBuildDependency(SdistFailure, UnmetDependency):
+    """An sdist's build needs something that is not among the verified files."""
+
+    source: str = ""
 
     order = 7
     heading = (
@@ -4302,9 +4323,9 @@ class MissingBuildDependency(SdistFailure):
         "(they will be installed too), or install a wheel of the package instead:"
     )
 
-    def detail(self) -> str:
+    def needs(self) -> str:
         needs = f"{self.sdist} needs {self.dependency} ({self.source})"
-        return self.framed(f"{needs}:" if self.suggestion else needs, self.suggestion.splitlines())
+        return f"{needs}:" if self.suggestion else needs
 
 
 @dataclass(frozen=True)
@@ -4334,9 +4355,9 @@ def format_report(
 ) -> str:
     """Group failures by kind, each heading once, in a fixed order, then ``closing``."""
     blocks = []
-    for kind in sorted({type(f) for f in failures}, key=lambda k: (k.order, k.heading)):
-        members = [f for f in failures if type(f) is kind]
-        blocks.append(kind.heading + "\n\n" + "\n\n".join(f.detail() for f in members))
+    for kind in sorted({f.kind() for f in failures}):
+        members = [f for f in failures if f.kind() == kind]
+        blocks.append(kind[1] + "\n\n" + "\n\n".join(f.detail() for f in members))
     # Details quote requirement lines and URLs, which may carry credentials.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
     return redact_url("\n\n".join(blocks) + ending)
@@ -4349,11 +4370,8 @@ SATISFIED_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class RefusedArchive(Failure):
+class RefusedArchive(ReasonedFailure):
     """A verified archive that peep will not read, so nothing else may either."""
-
-    reason: str = ""
 
     order = 6
     heading = (
@@ -5157,12 +5175,10 @@ def _metadata_marker_applies(marker: Marker, environment: Mapping[str, str]) -> 
 
 
 @dataclass(frozen=True)
-class OmittedDependency(Failure):
+class OmittedDependency(UnmetDependency):
     """A verified archive needs a project the requirements do not provide."""
 
-    dependency: str = ""
     needed_by: str = ""
-    suggestion: str = ""
 
     order = 8
     heading = (
@@ -5172,9 +5188,8 @@ class OmittedDependency(Failure):
         "Vet them, then add lines like these:"
     )
 
-    def detail(self) -> str:
-        needs = f"{self.dependency}, needed by {self.needed_by} ({self.requirement.origin})"
-        return self.framed(f"{needs}:", self.suggestion.splitlines())
+    def needs(self) -> str:
+        return f"{self.dependency}, needed by {self.needed_by} ({self.requirement.origin}):"
 
 
 def _parsed_dependencies(verified: Sequence[Verified]) -> Dict[str, List[PackagingRequirement]]:
@@ -7305,77 +7320,42 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 # --- Commands: check ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NotInstalled(Failure):
-    """A requirement that is not installed at all."""
-
-    order = 1
-    heading = "The following requirements are not installed:"
-
-    def detail(self) -> str:
-        return f"    {self.requirement.text} ({self.requirement.origin})"
-
-
-@dataclass(frozen=True)
-class WrongVersion(Failure):
-    """A requirement installed at a version it does not allow."""
-
-    installed: str = ""
-
-    order = 2
-    heading = "The following requirements are installed at a version they don't allow:"
-
-    def detail(self) -> str:
-        return (
-            f"    {self.requirement.text} ({self.requirement.origin}): "
-            f"{self.installed} is installed"
-        )
-
-
-@dataclass(frozen=True)
-class Unlisted(Failure):
-    """An installed distribution that no requirement names."""
-
-    order = 3
-    heading = "The following installed distributions are named by no requirement:"
-
-    def detail(self) -> str:
-        return f"    {self.requirement.text}"
-
-
-@dataclass(frozen=True)
-class Tampered(Failure):
-    """An installed file whose bytes differ from its distribution's RECORD."""
-
-    path: str = ""
-    problem: str = ""
-
-    order = 4
-    heading = (
+# What "peep check" finds, by kind: the order and heading of its block.
+CHECK_KINDS = {
+    "not installed": (1, "The following requirements are not installed:"),
+    "wrong version": (2, "The following requirements are installed at a version they don't allow:"),
+    "unlisted": (3, "The following installed distributions are named by no requirement:"),
+    "tampered": (4, (
         "The following installed files no longer match the hashes their distribution "
         "recorded at install time (RECORD). Something changed them after installation: "
         "find out what before trusting this environment:"
-    )
-
-    def detail(self) -> str:
-        return f"    {self.requirement.text}: {self.path} ({self.problem})"
-
-
-@dataclass(frozen=True)
-class Unrecorded(Failure):
-    """A file that can run code, in site-packages, that no RECORD vouches for."""
-
-    why: str = ""
-
-    order = 5
-    heading = (
+    )),
+    "unrecorded": (5, (
         "The following files in the checked site-packages can run code (.pth files at "
         "every start, modules when imported), but no installed distribution's RECORD "
         "lists them with a hash. Find out where they came from:"
-    )
+    )),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding(Failure):
+    """What ``peep check`` found wrong: one line under its kind's heading.
+
+    ``what`` is one of CHECK_KINDS: a requirement not installed, or installed
+    at a version it does not allow; an installed distribution no requirement
+    names; an installed file whose bytes differ from its RECORD; a file that
+    can run code that no RECORD vouches for.
+    """
+
+    what: str = ""
+    line: str = ""
+
+    def kind(self) -> Tuple[int, str]:
+        return CHECK_KINDS[self.what]
 
     def detail(self) -> str:
-        return f"    {self.requirement.text}" + (f" ({self.why})" if self.why else "")
+        return self.framed(self.line, ())
 
 
 # Always in an environment peep runs in, and never in a requirements file.
@@ -7623,32 +7603,52 @@ def check_environment(
     errors: List[Failure] = []
     for requirement in requirements:
         found = distributions.get(requirement.key)
+        named = f"{requirement.text} ({requirement.origin})"
         if found is None:
-            errors.append(NotInstalled(requirement))
+            errors.append(Finding(requirement, "not installed", named))
             continue
         wanted = archive_version(requirement) if requirement.url else None
         version = _parse_version(found.version)
         if version is None or (
             wanted is not None and version != wanted
         ) or not requirement.specifier.contains(version, prereleases=True):
-            errors.append(WrongVersion(requirement, found.version))
+            errors.append(
+                Finding(requirement, "wrong version", f"{named}: {found.version} is installed")
+            )
+    tampered, unlisted = _site_problems(requirements, distributions, paths)
+    errors += tampered
+    return (errors + unlisted, []) if strict else (errors, unlisted)
+
+
+def _site_problems(
+    requirements: Sequence[Requirement],
+    distributions: Mapping[str, importlib.metadata.Distribution],
+    paths: Sequence[str],
+) -> Tuple[List[Failure], List[Failure]]:
+    """Return (tampered files, then unlisted distributions and unrecorded code) of a site."""
+
+    def about(text: str) -> Requirement:
+        return Requirement(text=text, origin=Origin(""))
+
     named = {requirement.key for requirement in requirements}
     unlisted: List[Failure] = [
-        Unlisted(Requirement(text=f"{d.metadata['Name']}=={d.version}", origin=Origin("")))
-        for key, d in sorted(distributions.items())
+        Finding(about(name), "unlisted", name)
+        for key, name in sorted(
+            (key, f"{d.metadata['Name']}=={d.version}") for key, d in distributions.items()
+        )
         if key not in named and key not in _CHECK_IGNORED
     ]
+    tampered: List[Failure] = []
     for _, distribution in sorted(distributions.items()):
-        label = Requirement(
-            text=f"{distribution.metadata['Name']}=={distribution.version}", origin=Origin("")
-        )
-        errors += [Tampered(label, path, problem) for path, problem in verify_record(distribution)]
-    tampered, unrecorded = check_site_files(paths)
-    errors += [Tampered(Requirement(text=owner, origin=Origin("")), path, problem)
-               for owner, path, problem in tampered]  # fmt: skip
-    unlisted += [Unrecorded(Requirement(text=path, origin=Origin("")), why)
+        label = f"{distribution.metadata['Name']}=={distribution.version}"
+        tampered += [Finding(about(label), "tampered", f"{label}: {path} ({problem})")
+                     for path, problem in verify_record(distribution)]  # fmt: skip
+    site_tampered, unrecorded = check_site_files(paths)
+    tampered += [Finding(about(owner), "tampered", f"{owner}: {path} ({problem})")
+                 for owner, path, problem in site_tampered]  # fmt: skip
+    unlisted += [Finding(about(path), "unrecorded", path + (f" ({why})" if why else ""))
                  for path, why in unrecorded]  # fmt: skip
-    return (errors + unlisted, []) if strict else (errors, unlisted)
+    return tampered, unlisted
 
 
 def check_argument_parser() -> argparse.ArgumentParser:

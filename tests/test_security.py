@@ -147,9 +147,9 @@ def _secret_requirement() -> peep.Requirement:
         lambda r: peep.Unsupported(r),
         lambda r: peep.NotFound(r, (f"https://{SECRET}@h/simple/alpha/",), ()),
         lambda r: peep.DownloadError(r, "HTTP 500"),
-        lambda r: peep.NotInstalled(r),
-        lambda r: peep.WrongVersion(r, "0.9"),
-        lambda r: peep.Tampered(r, "alpha.py", "missing"),
+        lambda r: peep.Finding(r, "not installed", f"{r.text} ({r.origin})"),
+        lambda r: peep.Finding(r, "wrong version", f"{r.text} ({r.origin}): 0.9 is installed"),
+        lambda r: peep.Finding(r, "tampered", f"{r.text}: alpha.py (missing)"),
     ],
 )
 def test_no_report_shows_a_secret(failure: object) -> None:
