@@ -101,8 +101,8 @@ __version__ = "4.0.0.dev1"
 # holds each such use to an import in its function). Those that annotations
 # name are imported again under TYPE_CHECKING, for the type checker alone.
 import argparse
+import _thread
 import codecs
-import dataclasses
 import functools
 import hashlib
 import importlib
@@ -118,7 +118,6 @@ import stat
 import time
 import types
 import weakref
-from dataclasses import dataclass, field
 from typing import (
     IO,
     Any,
@@ -130,6 +129,7 @@ from typing import (
     List,
     Mapping,
     TYPE_CHECKING,
+    NamedTuple,
     NoReturn,
     Optional,
     Sequence,
@@ -150,6 +150,77 @@ if TYPE_CHECKING:
     import urllib.parse
     import urllib.request
     import zipfile
+
+
+# peep's forty-odd records are dataclasses, and making a dataclass's methods
+# costs about a millisecond a class: more than "peep hash FILE" spends on
+# anything else. So each class becomes a dataclass just before its first
+# instance is made (its bases first), and what a command never builds is
+# never made; the commands that start threads make them all first, with
+# make_records(). The type checker sees the real dataclasses.
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, replace
+else:
+
+    def dataclass(cls=None, /, **options):
+        """Mark ``cls`` to be made a dataclass with ``options`` when first built."""
+
+        def defer(cls):
+            if "__init__" in vars(cls):  # written by hand: nothing to stand in for
+                return _make_dataclass(cls, options)
+            _UNMADE[cls] = options
+            cls.__init__ = _make_then_init
+            return cls
+
+        return defer if cls is None else defer(cls)
+
+    def field(**options):
+        """Stand for ``dataclasses.field(**options)`` until the class is made."""
+        return _UnmadeField(options)
+
+    def replace(record, /, **changes):
+        """Return a copy of ``record`` with ``changes`` (``dataclasses.replace``)."""
+        import dataclasses
+
+        return dataclasses.replace(record, **changes)
+
+
+_UNMADE: Dict[type, Dict[str, Any]] = {}  # class -> its dataclass options
+_MAKING = _thread.RLock()  # one thread makes a class; another waits for it
+
+
+class _UnmadeField:
+    def __init__(self, options: Dict[str, Any]) -> None:
+        self.options = options
+
+
+def _make_dataclass(cls: Any, options: Dict[str, Any]) -> Any:
+    import dataclasses
+
+    for name, value in list(vars(cls).items()):
+        if isinstance(value, _UnmadeField):
+            setattr(cls, name, dataclasses.field(**value.options))
+    return dataclasses.dataclass(cls, **options)
+
+
+def _make_then_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    """Stand in for ``__init__`` once: make the class and its bases, then build."""
+    make_records(type(self))
+    type(self).__init__(self, *args, **kwargs)
+
+
+def make_records(cls: Optional[type] = None) -> None:
+    """Make ``cls`` and its bases dataclasses now; with no class, every record.
+
+    The commands that start threads call this first, so that no class is
+    ever made while another thread may be building one.
+    """
+    with _MAKING:
+        for base in reversed(cls.__mro__) if cls is not None else list(_UNMADE):
+            options = _UNMADE.pop(base, None)
+            if options is not None:
+                delattr(base, "__init__")
+                _make_dataclass(base, options)
 
 
 # packaging does the PEP 440/508 work. It is imported from the top level when
@@ -399,7 +470,7 @@ class Hashes:
     def with_digest(self, algorithm: str, hexdigest: str) -> Hashes:
         """Return a copy that also allows ``hexdigest``."""
         value = normalize_hex(algorithm, hexdigest)
-        return dataclasses.replace(self, **{algorithm: self.allowed(algorithm) | {value}})
+        return replace(self, **{algorithm: self.allowed(algorithm) | {value}})
 
     def intersection(self, other: Hashes) -> Hashes:
         """Return what both allow, where "no hashes" allows anything.
@@ -462,8 +533,7 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 # --- Configuration ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FinderOption:
+class FinderOption(NamedTuple):
     """One of pip's options for finding archives or reaching indexes, as peep reads it.
 
     One entry serves the requirements-file parser, every command line that
@@ -565,7 +635,7 @@ class FinderSettings:
         text = value if isinstance(value, str) else ""
         if name == "index-url":
             # pip ignores an empty --index-url= and keeps the extra indexes.
-            return dataclasses.replace(self, index_url=text, extra_index_urls=()) if text else self
+            return replace(self, index_url=text, extra_index_urls=()) if text else self
         if name in ("no-binary", "only-binary"):
             return self._with_format_control(name, text)
         if option.kind == "names":
@@ -577,7 +647,7 @@ class FinderSettings:
             setting = setting | {text}
         else:
             setting = setting + (text,)
-        return dataclasses.replace(self, **{option.setting: setting})
+        return replace(self, **{option.setting: setting})
 
     def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Apply a finder option from the command line, on top of pip's configuration.
@@ -586,7 +656,7 @@ class FinderSettings:
         main index: extra indexes from the configuration stay, as in pip.
         """
         if name == "index-url" and isinstance(value, str):
-            return dataclasses.replace(self, index_url=value)
+            return replace(self, index_url=value)
         return self.with_option(name, value)
 
     def _with_format_control(self, name: str, value: str) -> FinderSettings:
@@ -602,16 +672,16 @@ class FinderSettings:
                 target.add(canonicalize_name(item))
         chosen, others = frozenset(target), frozenset(other)
         if name == "no-binary":
-            return dataclasses.replace(self, no_binary=chosen, only_binary=others)
-        return dataclasses.replace(self, only_binary=chosen, no_binary=others)
+            return replace(self, no_binary=chosen, only_binary=others)
+        return replace(self, only_binary=chosen, no_binary=others)
 
     def _with_release_control(self, name: str, value: str) -> FinderSettings:
         # pip 26's --all-releases/--only-final: per-project pre-release choice,
         # kept the way --no-binary/--only-binary keep theirs.
-        flipped = dataclasses.replace(
+        flipped = replace(
             FinderSettings(), no_binary=self.all_releases, only_binary=self.only_final
         )._with_format_control("no-binary" if name == "all-releases" else "only-binary", value)
-        return dataclasses.replace(
+        return replace(
             self, all_releases=flipped.no_binary, only_final=flipped.only_binary
         )
 
@@ -870,7 +940,7 @@ def _configured(
     elif option.kind == "list":
         kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
         setting = kind(value.split())
-    return dataclasses.replace(finder, **{option.setting: setting})
+    return replace(finder, **{option.setting: setting})
 
 
 def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
@@ -897,6 +967,7 @@ def apply_network_options(
     network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
 ) -> NetworkSettings:
     """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
+    import dataclasses
     values: Dict[str, object] = dataclasses.asdict(network)
     for name, value in options:
         if name == "no-cache-dir":
@@ -1159,12 +1230,12 @@ class Transport:
     def __init__(
         self,
         finder: FinderSettings,
-        network: NetworkSettings = NetworkSettings(),
+        network: Optional[NetworkSettings] = None,
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
         import threading
         self.finder = finder
-        self.network = network
+        self.network = NetworkSettings() if network is None else network
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
         self.credentials = _url_credentials(finder)
@@ -1507,8 +1578,7 @@ class RequirementsFileError(PeepError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where something was written: a file (or URL) and a 1-based line."""
 
     source: str
@@ -1549,7 +1619,7 @@ class Requirement:
     url: Optional[str] = None
     extras: FrozenSet[str] = frozenset()
     marker: Optional[Marker] = None
-    hashes: Hashes = Hashes()
+    hashes: Hashes = field(default_factory=Hashes)
     config_settings: Tuple[Tuple[str, str], ...] = ()
     is_constraint: bool = False
     unsupported: Optional[str] = None
@@ -1743,7 +1813,7 @@ def _join_continuations(
             yield line
         elif line.text.endswith("\\"):
             # pip strips backslashes from both ends; so do we, to join alike.
-            pending.append(dataclasses.replace(line, text=line.text.strip("\\")))
+            pending.append(replace(line, text=line.text.strip("\\")))
         elif pending:
             pending.append(line)
             yield from flush()
@@ -1767,7 +1837,7 @@ def _clean_lines(
         def expand(match: re.Match[str]) -> str:
             return environ.get(match.group(1)) or match.group(0)
 
-        yield dataclasses.replace(line, text=_ENV_VAR_RE.sub(expand, text))
+        yield replace(line, text=_ENV_VAR_RE.sub(expand, text))
 
 
 def scan_requirements_text(
@@ -2016,7 +2086,7 @@ def _link_requirement(
     _check_url_scheme(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
-        return dataclasses.replace(
+        return replace(
             base,
             unsupported="a VCS checkout has no fixed archive to hash; "
             "point at a release archive or a wheel instead",
@@ -2024,7 +2094,7 @@ def _link_requirement(
     if url.lower().startswith("file:"):
         path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
         if os.path.isdir(path):
-            return dataclasses.replace(
+            return replace(
                 base,
                 unsupported="a directory has no fixed archive to hash; "
                 "build an sdist or a wheel and require that",
@@ -2036,13 +2106,13 @@ def _link_requirement(
     if name is None:
         name = egg
     if name is None:
-        return dataclasses.replace(
+        return replace(
             base,
             hashes=hashes,
             unsupported="peep cannot tell which project this archive is; "
             f"add '#egg=NAME' to the URL or write 'NAME @ {url}'",
         )
-    return dataclasses.replace(base, name=name, hashes=hashes)
+    return replace(base, name=name, hashes=hashes)
 
 
 def _check_url_scheme(url: str, origin: Origin) -> None:
@@ -2199,7 +2269,7 @@ def _apply_requirement_options(
                     origin, f"--config-settings {value!r} is not of the form KEY=VALUE"
                 )
             settings.append((key, setting))
-    return dataclasses.replace(requirement, hashes=hashes, config_settings=tuple(settings))
+    return replace(requirement, hashes=hashes, config_settings=tuple(settings))
 
 
 # Files: reading, nesting, and the records they hold.
@@ -2373,7 +2443,7 @@ def _requirement_from_line(
     hashes = requirement.hashes
     for comment in hash_comments:
         hashes = hashes.with_digest("sha256", comment.hexdigest)
-    requirement = dataclasses.replace(requirement, hashes=hashes, is_constraint=is_constraint)
+    requirement = replace(requirement, hashes=hashes, is_constraint=is_constraint)
     return _apply_requirement_options(requirement, options, origin)
 
 
@@ -2532,7 +2602,7 @@ def select_from_lock(
     environment: Optional[Mapping[str, str]] = None,
     extras: Sequence[str] = (),
     groups: Optional[Sequence[str]] = None,
-    settings: FinderSettings = FinderSettings(),
+    settings: Optional[FinderSettings] = None,
 ) -> List[LockChoice]:
     """Run PEP 751's selection for this interpreter; keep every problem.
 
@@ -2552,6 +2622,7 @@ def select_from_lock(
         chosen = _select_one_by_one(location, lock, module, options, exc)
     except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
         raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
+    settings = FinderSettings() if settings is None else settings
     return [_apply_format_control(choice, settings, module) for choice in chosen]
 
 
@@ -2559,12 +2630,12 @@ def _select_one_by_one(
     location: str, lock: Any, module: Any, options: Mapping[str, Any], first: Exception
 ) -> List[LockChoice]:
     try:  # the lock's own requires-python and environments apply to every package
-        list(dataclasses.replace(lock, packages=[]).select(**options))
+        list(replace(lock, packages=[]).select(**options))
     except module.PylockSelectError as exc:
         raise RequirementsFileError(location, f"cannot be installed here: {exc}") from exc
     choices = []
     for index, package in enumerate(lock.packages):
-        alone = dataclasses.replace(lock, packages=[package])
+        alone = replace(lock, packages=[package])
         try:
             choices += [LockChoice(index, p, s) for p, s in alone.select(**options)]
         except module.PylockSelectError as exc:
@@ -2584,10 +2655,10 @@ def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: 
     sdist = choice.package.sdist
     if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
         if sdist is None:
-            return dataclasses.replace(choice, problem="--no-binary, but the lock has no sdist")
-        return dataclasses.replace(choice, source=sdist)
+            return replace(choice, problem="--no-binary, but the lock has no sdist")
+        return replace(choice, source=sdist)
     if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
-        return dataclasses.replace(
+        return replace(
             choice, problem="--only-binary, but the lock has no wheel for this interpreter"
         )
     return choice
@@ -2625,29 +2696,29 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
         specifier=SpecifierSet(f"=={version}") if version is not None else SpecifierSet(),
     )
     if choice.problem is not None:
-        return dataclasses.replace(record, unsupported=choice.problem)
+        return replace(record, unsupported=choice.problem)
     if isinstance(source, module.PackageVcs):
-        return dataclasses.replace(
+        return replace(
             record, unsupported="a VCS checkout has no archive to hash (lock entry 'vcs')"
         )
     if isinstance(source, module.PackageDirectory):
-        return dataclasses.replace(
+        return replace(
             record, unsupported="a local directory has no archive to hash (lock entry "
             "'directory')"
         )
     try:
         hashes, unknown = _lock_hashes(source.hashes)
     except InvalidHash as exc:
-        return dataclasses.replace(record, unsupported=f"hashes: {exc}")
+        return replace(record, unsupported=f"hashes: {exc}")
     if not hashes:
-        return dataclasses.replace(
+        return replace(
             record, unsupported=f"its only hashes ({', '.join(unknown)}) are of algorithms "
             f"peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})"
         )
     url = source.url if source.path is None else _lock_file_url(location, source.path)
     if source.url is not None and source.path is not None and _is_url(location):
         url = source.url  # a remote lock's local path means nothing here
-    return dataclasses.replace(record, url=url, hashes=hashes, size=source.size, locked=True)
+    return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
 
 
 def _lock_part(package: Any, source: Any) -> str:
@@ -2665,7 +2736,7 @@ def lock_file_requirements(
     location: str,
     reader: Callable[[str], bytes],
     *,
-    settings: FinderSettings = FinderSettings(),
+    settings: Optional[FinderSettings] = None,
     extras: Sequence[str] = (),
     groups: Optional[Sequence[str]] = None,
     environment: Optional[Mapping[str, str]] = None,
@@ -4399,7 +4470,7 @@ def read_verified_archives(
         except ArchiveError as exc:
             failures.append(RefusedArchive(item.requirement, str(exc)))
             continue
-        read.append(dataclasses.replace(item, facts=facts))
+        read.append(replace(item, facts=facts))
     return read, failures
 
 
@@ -4506,7 +4577,7 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Failur
     hashes = first.hashes.intersection(second.hashes)
     if first.hashes and second.hashes and not hashes:
         return Conflict(first, f"{where} have no hash in common")
-    return dataclasses.replace(
+    return replace(
         first,
         url=first.url or second.url,
         specifier=first.specifier & second.specifier,
@@ -4639,7 +4710,7 @@ class Fetcher:
         if settings is None or requirement.url is None:
             return None
         filename = url_filename(requirement.url)
-        unpinned = dataclasses.replace(requirement, url=None)
+        unpinned = replace(requirement, url=None)
         try:
             found, _, _ = find_candidates(self.transport, unpinned, settings, self.default_index)
         except FetchError as exc:
@@ -4817,8 +4888,8 @@ def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
     if not indexes and not settings.find_links:
         return None
     if not indexes:
-        return dataclasses.replace(settings, no_index=True)
-    return dataclasses.replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+        return replace(settings, no_index=True)
+    return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
 
 
 def check_size(verdict: Verdict) -> Verdict:
@@ -5335,7 +5406,7 @@ def with_suggestions(fetcher: Fetcher, failures: Sequence[Failure]) -> List[Fail
                 wanted.append((failure, dependency))
     texts = hash_suggestions(fetcher, [(f.requirement.origin, d) for f, d in wanted])
     replaced = {
-        id(failure): dataclasses.replace(failure, suggestion=texts[index])
+        id(failure): replace(failure, suggestion=texts[index])
         for index, (failure, _) in enumerate(wanted)
     }
     return [replaced.get(id(failure), failure) for failure in failures]
@@ -5845,7 +5916,7 @@ def build_wheel(
             reason=f"it built {name}, which is not {item.facts.name} {item.facts.version}",
         )
     sha256 = hash_file(path)["sha256"]
-    return dataclasses.replace(item, path=path, filename=name, sha256=sha256, facts=facts)
+    return replace(item, path=path, filename=name, sha256=sha256, facts=facts)
 
 
 def _plan_with_satisfied(
@@ -6813,7 +6884,8 @@ def hash_release(
     err: IO[str],
 ) -> int:
     """Download and hash every file of a pinned release; print one paste-ready block."""
-    load_packaging()  # "peep hash FILE" needs none of it
+    load_packaging()  # "peep hash FILE" needs none of this
+    make_records()
     requirement, pinned = pinned_release(text)
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
@@ -7820,8 +7892,9 @@ def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if index is not None and argv[index] in PEEP_COMMANDS:
         # pip's general options before the command stay valid after it.
         rest = list(argv[index + 1 :]) + list(argv[:index])
-        if argv[index] != "hash":  # hash loads it only for a release, not for a FILE
+        if argv[index] != "hash":  # hash needs them only for a release, not for a FILE
             load_packaging()
+            make_records()
         return PEEP_COMMANDS[argv[index]](rest, out, err)
     return command_fall_through(argv)
 

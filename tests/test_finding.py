@@ -238,7 +238,7 @@ def test_more_specific_wheel_tags_win() -> None:
 def test_a_vouched_for_file_comes_first() -> None:
     found = candidates("foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl", advertised=["foo-1.0.tar.gz"])
     requirement = peep.parse_requirement("foo==1.0", peep.COMMAND_LINE)
-    vouched = peep.dataclasses.replace(requirement, hashes=peep.Hashes(sha256=frozenset({"a" * 64})))
+    vouched = dataclasses.replace(requirement, hashes=peep.Hashes(sha256=frozenset({"a" * 64})))
     result = peep.choose_candidates(vouched, found, peep.FinderSettings(), ENV)
     assert [c.filename for c in result] == ["foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl"]  # type: ignore[union-attr]
 

@@ -22,11 +22,12 @@ from helpers import hermetic_env, peep_hash
 PEEP = Path(peep.__file__).resolve()
 
 # What only some commands need. None of it may be imported by "peep hash
-# FILE", "peep --version" or a command handed to pip.
+# FILE", "peep --version" or a command handed to pip (peep's records become
+# dataclasses only when first built, so not even dataclasses).
 HEAVY = (
     "packaging", "pip", "urllib.request", "urllib.parse", "http.client", "ssl", "email.parser",
     "html.parser", "concurrent.futures", "tarfile", "zipfile", "importlib.metadata", "json",
-    "tempfile", "csv", "platform", "configparser", "netrc", "difflib",
+    "tempfile", "csv", "platform", "configparser", "netrc", "difflib", "dataclasses", "inspect",
 )  # fmt: skip
 
 # Runs peep the way each entry point does, then reports what the process
