@@ -162,8 +162,8 @@ if TYPE_CHECKING:
     from dataclasses import dataclass, field, replace
 else:
 
-    def dataclass(cls=None, /, **options):
-        """Mark ``cls`` to be made a dataclass with ``options`` when first built."""
+    def dataclass(_cls=None, **options):  # (no "/": Python 3.7 must read this file)
+        """Mark a class to be made a dataclass with ``options`` when first built."""
 
         def defer(cls):
             if "__init__" in vars(cls):  # written by hand: nothing to stand in for
@@ -172,17 +172,17 @@ else:
             cls.__init__ = _make_then_init
             return cls
 
-        return defer if cls is None else defer(cls)
+        return defer if _cls is None else defer(_cls)
 
     def field(**options):
         """Stand for ``dataclasses.field(**options)`` until the class is made."""
         return _UnmadeField(options)
 
-    def replace(record, /, **changes):
-        """Return a copy of ``record`` with ``changes`` (``dataclasses.replace``)."""
+    def replace(_record, **changes):
+        """Return a copy of a record with ``changes`` (``dataclasses.replace``)."""
         import dataclasses
 
-        return dataclasses.replace(record, **changes)
+        return dataclasses.replace(_record, **changes)
 
 
 _UNMADE: Dict[type, Dict[str, Any]] = {}  # class -> its dataclass options
