@@ -3136,17 +3136,18 @@ def _href_filename(href: str) -> str:
 
 
 def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
-    """Return the hashes a link's fragment claims; a malformed claim is no claim.
+    """Return the hashes a link's fragment claims, each as written (lower-cased).
 
     A page's claims only order the choice and are checked against the
-    bytes, which are always hashed; they are never trusted alone.
+    bytes, which are always hashed; they are never trusted alone. So they
+    are not validated as a requirement line's are: a malformed digest stays
+    a claim that no bytes match (peep hash leaves such a file out), and
+    neither it nor an odd ``#egg=`` erases the link's other claims.
     """
-    try:
-        _, hashes = read_url_fragment(url)
-    except ValueError:
-        return ()
-    return tuple((name, hexdigest) for name in hashes.algorithms()
-                 for hexdigest in sorted(hashes.allowed(name)))  # fmt: skip
+    import urllib.parse
+    fragment = urllib.parse.urlsplit(url).fragment
+    return tuple((key, value.lower()) for key, value in urllib.parse.parse_qsl(fragment)
+                 if key in HASH_ALGORITHMS)  # fmt: skip
 
 
 def parse_json_links(

@@ -121,10 +121,13 @@ def test_url_fragment_refused(url: str, message: str) -> None:
         peep.read_url_fragment(url)
 
 
-def test_a_link_with_a_malformed_hash_claims_nothing() -> None:
+def test_a_links_malformed_hash_claim_matches_nothing_and_erases_nothing() -> None:
+    # A link's claim is checked against the bytes, never trusted alone: a
+    # malformed one stays a claim that no bytes match, and neither it nor an
+    # odd #egg= erases the link's well-formed claims (tests/test_review.py).
     html = f'<a href="foo-1.0.tar.gz#sha256=ABCDEF">a</a><a href="foo-2.0.tar.gz#egg=x==1&sha256={H64}">b</a>'
     links = peep.parse_html_links(html, "https://index.example/simple/foo/")
-    assert [link.hashes for link in links] == [(), ()]
+    assert [link.hashes for link in links] == [(("sha256", "abcdef"),), (("sha256", H64.lower()),)]
 
 
 @pytest.mark.parametrize(
