@@ -233,10 +233,11 @@ def make_records(cls: Optional[type] = None) -> None:
 # equals the Tag of the other.
 #
 # The names are bound by load_packaging(), which main() calls for the commands
-# that need them ("peep hash FILE" and commands handed to pip do not), and
-# which importing peep as a module from elsewhere triggers on first use of
-# one of them (see __getattr__ below). The imports under TYPE_CHECKING say
-# the same for the type checker; _PACKAGING_IMPORTS is what runs.
+# that need them ("peep hash FILE" and commands handed to pip do not). Code
+# that imports peep must call it too before calling peep's functions; only
+# its own ``peep.Version`` and the like load them by themselves (see
+# __getattr__ below). The imports under TYPE_CHECKING say the same for the
+# type checker; _PACKAGING_IMPORTS is what runs.
 if TYPE_CHECKING:  # type-check against the real thing
     from packaging.markers import InvalidMarker, Marker, default_environment
     from packaging.requirements import InvalidRequirement
@@ -1995,19 +1996,28 @@ def url_filename(url: str) -> str:
     return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
 
 
-def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and the ``#sha256=``-style hashes of a URL.
+def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
+    """Return the fragment's ``egg`` and hash fields of a URL, in order, as written.
 
-    Keys may be joined with "&". Every digest must be whole hex of its
-    algorithm's length, and an egg a bare project name: otherwise this raises
-    ValueError (InvalidHash for a digest), naming the value. Other keys
-    (``subdirectory=``, ``md5=`` and the like) are no business of peep's.
+    Keys may be joined with "&". Other keys (``subdirectory=``, ``md5=`` and
+    the like) are no business of peep's.
     """
     import urllib.parse
     fragment = urllib.parse.urlsplit(url).fragment
+    return [(key, value) for key, value in urllib.parse.parse_qsl(fragment)
+            if key == "egg" or key in HASH_ALGORITHMS]  # fmt: skip
+
+
+def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
+    """Return the ``#egg=`` name and the ``#sha256=``-style hashes of a requirement's URL.
+
+    Every digest must be whole hex of its algorithm's length, and an egg a
+    bare project name: otherwise this raises ValueError (InvalidHash for a
+    digest), naming the value.
+    """
     egg: Optional[str] = None
     hashes = Hashes()
-    for key, value in urllib.parse.parse_qsl(fragment):
+    for key, value in url_fragment_fields(url):
         if key == "egg":
             if not _EGG_NAME_RE.match(value):
                 raise ValueError(
@@ -2015,7 +2025,7 @@ def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
                     "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
                 )
             egg = value
-        elif key in HASH_ALGORITHMS:
+        else:
             hashes = hashes.with_digest(key, value)
     return egg, hashes
 
@@ -3144,10 +3154,7 @@ def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
     a claim that no bytes match (peep hash leaves such a file out), and
     neither it nor an odd ``#egg=`` erases the link's other claims.
     """
-    import urllib.parse
-    fragment = urllib.parse.urlsplit(url).fragment
-    return tuple((key, value.lower()) for key, value in urllib.parse.parse_qsl(fragment)
-                 if key in HASH_ALGORITHMS)  # fmt: skip
+    return tuple((key, value.lower()) for key, value in url_fragment_fields(url) if key != "egg")
 
 
 def parse_json_links(

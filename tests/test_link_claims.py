@@ -1,4 +1,4 @@
-"""Promises the restructuring must keep, each tried as an attacker would."""
+"""A link's hash claims on an index page: read as written, never trusted alone."""
 
 from __future__ import annotations
 
