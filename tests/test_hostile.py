@@ -454,11 +454,22 @@ def test_deeply_nested_and_cyclic_files(tmp_path: Path) -> None:
 
 
 def start_peep(sandbox: Sandbox, index: LoopbackIndex, **env: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(PEEP), "install", "-r", str(sandbox.requirements), "--target",
-         str(sandbox.root / "target"), "--cache-dir", str(sandbox.root / "cache"), "-i", index.url],
-        cwd=sandbox.root / "cwd", env=sandbox.env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    # peep is started as from a terminal, with SIGINT at its default. Run as
+    # a shell's background job, these tests would hand on an ignored SIGINT,
+    # which Python (and so peep) rightly keeps ignoring.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [sys.executable, str(PEEP), "install", "-r", str(sandbox.requirements), "--target",
+             str(sandbox.root / "target"), "--cache-dir", str(sandbox.root / "cache"), "-i", index.url],
+            cwd=sandbox.root / "cwd", env=sandbox.env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60) -> None:
