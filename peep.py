@@ -101,7 +101,6 @@ __version__ = "4.0.0.dev1"
 # holds each such use to an import in its function). Those that annotations
 # name are imported again under TYPE_CHECKING, for the type checker alone.
 import argparse
-import _thread
 import codecs
 import functools
 import hashlib
@@ -152,93 +151,31 @@ if TYPE_CHECKING:
     import zipfile
 
 
-# peep's forty-odd records are dataclasses, and making a dataclass's methods
-# costs about a millisecond a class: more than "peep hash FILE" spends on
-# anything else. So each class becomes a dataclass just before its first
-# instance is made (its bases first), and what a command never builds is
-# never made; the commands that start threads make them all first, with
-# make_records(). The type checker sees the real dataclasses.
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field, replace
-else:
-
-    def dataclass(_cls=None, **options):  # (no "/": Python 3.7 must read this file)
-        """Mark a class to be made a dataclass with ``options`` when first built."""
-
-        def defer(cls):
-            if "__init__" in vars(cls):  # written by hand: nothing to stand in for
-                return _make_dataclass(cls, options)
-            _UNMADE[cls] = options
-            cls.__init__ = _make_then_init
-            return cls
-
-        return defer if _cls is None else defer(_cls)
-
-    def field(**options):
-        """Stand for ``dataclasses.field(**options)`` until the class is made."""
-        return _UnmadeField(options)
-
-    def replace(_record, **changes):
-        """Return a copy of a record with ``changes`` (``dataclasses.replace``)."""
-        import dataclasses
-
-        return dataclasses.replace(_record, **changes)
+from dataclasses import dataclass, field, replace
 
 
-_UNMADE: Dict[type, Dict[str, Any]] = {}  # class -> its dataclass options
-_MAKING = _thread.RLock()  # one thread makes a class; another waits for it
+def packaging_modules() -> Tuple[types.ModuleType, ...]:
+    """Import the packaging modules peep uses: the top-level copy, else pip's.
 
-
-class _UnmadeField:
-    def __init__(self, options: Dict[str, Any]) -> None:
-        self.options = options
-
-
-def _make_dataclass(cls: Any, options: Dict[str, Any]) -> Any:
-    import dataclasses
-
-    for name, value in list(vars(cls).items()):
-        if isinstance(value, _UnmadeField):
-            setattr(cls, name, dataclasses.field(**value.options))
-    return dataclasses.dataclass(cls, **options)
-
-
-def _make_then_init(self: Any, *args: Any, **kwargs: Any) -> None:
-    """Stand in for ``__init__`` once: make the class and its bases, then build."""
-    make_records(type(self))
-    type(self).__init__(self, *args, **kwargs)
-
-
-def make_records(cls: Optional[type] = None) -> None:
-    """Make ``cls`` and its bases dataclasses now; with no class, every record.
-
-    The commands that start threads call this first, so that no class is
-    ever made while another thread may be building one.
+    packaging does the PEP 440/508 work. The top-level copy is used when all
+    of it imports (packaging < 20.9 has no parse_wheel_filename), else the
+    copy pip vendors, so that peep runs with nothing but pip installed. Every
+    name comes from one copy: a Tag of one never equals a Tag of the other.
+    Only these pure data modules are borrowed from pip, none of its logic.
     """
-    with _MAKING:
-        for base in reversed(cls.__mro__) if cls is not None else list(_UNMADE):
-            options = _UNMADE.pop(base, None)
-            if options is not None:
-                delattr(base, "__init__")
-                _make_dataclass(base, options)
+    names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
+    for package in ("packaging", "pip._vendor.packaging"):
+        try:
+            modules = tuple(importlib.import_module(f"{package}.{name}") for name in names)
+            modules[4].parse_wheel_filename  # noqa: B018 (absent before 20.9)
+            return modules
+        except (ImportError, AttributeError):
+            if package != "packaging":
+                raise
+    raise AssertionError("unreachable")
 
 
-# packaging does the PEP 440/508 work. It is imported from the top level when
-# it is there and new enough, else from the copy pip vendors, so that peep runs
-# with nothing but pip installed. Only these pure data modules are borrowed
-# from pip; none of pip's own logic is (see "pip-version independent" in the
-# README). Every name comes from one copy: "new enough" means that all of
-# them import, and a top-level copy that lacks one (packaging < 20.9 has no
-# parse_wheel_filename) is not used at all, since the Tag of one copy never
-# equals the Tag of the other.
-#
-# The names are bound by load_packaging(), which main() calls for the commands
-# that need them ("peep hash FILE" and commands handed to pip do not). Code
-# that imports peep must call it too before calling peep's functions; only
-# its own ``peep.Version`` and the like load them by themselves (see
-# __getattr__ below). The imports under TYPE_CHECKING say the same for the
-# type checker; _PACKAGING_IMPORTS is what runs.
-if TYPE_CHECKING:  # type-check against the real thing
+if TYPE_CHECKING:  # the type checker reads the top-level copy
     from packaging.markers import InvalidMarker, Marker, default_environment
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PackagingRequirement
@@ -252,54 +189,20 @@ if TYPE_CHECKING:  # type-check against the real thing
         parse_wheel_filename,
     )
     from packaging.version import InvalidVersion, Version
-
-
-# (module under packaging, name in that module, name in peep)
-_PACKAGING_IMPORTS = (
-    ("markers", "InvalidMarker", "InvalidMarker"),
-    ("markers", "Marker", "Marker"),
-    ("markers", "default_environment", "default_environment"),
-    ("requirements", "InvalidRequirement", "InvalidRequirement"),
-    ("requirements", "Requirement", "PackagingRequirement"),
-    ("specifiers", "InvalidSpecifier", "InvalidSpecifier"),
-    ("specifiers", "SpecifierSet", "SpecifierSet"),
-    ("tags", "Tag", "Tag"),
-    ("tags", "sys_tags", "sys_tags"),
-    ("utils", "InvalidSdistFilename", "InvalidSdistFilename"),
-    ("utils", "InvalidWheelFilename", "InvalidWheelFilename"),
-    ("utils", "canonicalize_name", "canonicalize_name"),
-    ("utils", "parse_sdist_filename", "parse_sdist_filename"),
-    ("utils", "parse_wheel_filename", "parse_wheel_filename"),
-    ("version", "InvalidVersion", "InvalidVersion"),
-    ("version", "Version", "Version"),
-)
-_PACKAGING_NAMES = frozenset(bound for _, _, bound in _PACKAGING_IMPORTS)
-
-
-def load_packaging() -> None:
-    """Bind packaging's names in this module: the top-level copy, else pip's."""
-    if "Version" in globals():
-        return
-    for package in ("packaging", "pip._vendor.packaging"):
-        try:
-            found = {
-                bound: getattr(importlib.import_module(f"{package}.{module}"), name)
-                for module, name, bound in _PACKAGING_IMPORTS
-            }
-        except (ImportError, AttributeError):
-            if package == "packaging":
-                continue  # absent or too old: pip's copy serves, whole
-            raise
-        globals().update(found)
-        return
-
-
-def __getattr__(name: str) -> Any:
-    """Give ``peep.Version`` and the like to code that imported peep."""
-    if name in _PACKAGING_NAMES:
-        load_packaging()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+else:
+    _markers, _requirements, _specifiers, _tags, _utils, _version = packaging_modules()
+    InvalidMarker, Marker = _markers.InvalidMarker, _markers.Marker
+    default_environment = _markers.default_environment
+    InvalidRequirement = _requirements.InvalidRequirement
+    PackagingRequirement = _requirements.Requirement
+    InvalidSpecifier, SpecifierSet = _specifiers.InvalidSpecifier, _specifiers.SpecifierSet
+    Tag, sys_tags = _tags.Tag, _tags.sys_tags
+    InvalidSdistFilename = _utils.InvalidSdistFilename
+    InvalidWheelFilename = _utils.InvalidWheelFilename
+    canonicalize_name = _utils.canonicalize_name
+    parse_sdist_filename = _utils.parse_sdist_filename
+    parse_wheel_filename = _utils.parse_wheel_filename
+    InvalidVersion, Version = _version.InvalidVersion, _version.Version
 
 
 EXIT_OK = 0  # everything asked for was done
@@ -6892,8 +6795,6 @@ def hash_release(
     err: IO[str],
 ) -> int:
     """Download and hash every file of a pinned release; print one paste-ready block."""
-    load_packaging()  # "peep hash FILE" needs none of this
-    make_records()
     requirement, pinned = pinned_release(text)
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
@@ -7900,9 +7801,6 @@ def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if index is not None and argv[index] in PEEP_COMMANDS:
         # pip's general options before the command stay valid after it.
         rest = list(argv[index + 1 :]) + list(argv[:index])
-        if argv[index] != "hash":  # hash needs them only for a release, not for a FILE
-            load_packaging()
-            make_records()
         return PEEP_COMMANDS[argv[index]](rest, out, err)
     return command_fall_through(argv)
 

@@ -14,10 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers import Deploy, LoopbackIndex, hermetic_env  # noqa: E402
 import peep  # noqa: E402
 
-# main() binds packaging's names for the commands that need them; the tests
-# call those commands' functions directly, so bind them once here.
-peep.load_packaging()
-
 
 @pytest.fixture
 def index() -> Iterator[LoopbackIndex]:

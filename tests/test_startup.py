@@ -22,12 +22,13 @@ from helpers import hermetic_env, peep_hash
 PEEP = Path(peep.__file__).resolve()
 
 # What only some commands need. None of it may be imported by "peep hash
-# FILE", "peep --version" or a command handed to pip (peep's records become
-# dataclasses only when first built, so not even dataclasses).
+# FILE", "peep --version" or a command handed to pip. (packaging and
+# dataclasses, with platform for packaging.tags, are imported when peep is:
+# a library caller gets working names.)
 HEAVY = (
-    "packaging", "pip", "urllib.request", "urllib.parse", "http.client", "ssl", "email.parser",
+    "pip", "urllib.request", "urllib.parse", "http.client", "ssl", "email.parser",
     "html.parser", "concurrent.futures", "tarfile", "zipfile", "importlib.metadata", "json",
-    "tempfile", "csv", "platform", "configparser", "netrc", "difflib", "dataclasses", "inspect",
+    "tempfile", "csv", "configparser", "netrc", "difflib",
 )  # fmt: skip
 
 # Runs peep the way each entry point does, then reports what the process
@@ -209,18 +210,3 @@ def test_every_lazily_imported_module_is_imported_by_the_function_that_uses_it()
     ]
     assert missing == []
     assert len(uses.found) > 100  # the check saw the uses it is about
-
-
-def test_packaging_names_are_listed_once_for_the_run_and_match_the_type_checkers() -> None:
-    tree = ast.parse(PEEP.read_text(encoding="utf-8"))
-    typed = {
-        (node.module.split(".", 1)[1], alias.name, alias.asname or alias.name)
-        for block in tree.body
-        if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
-        for node in block.body
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("packaging.")
-        for alias in node.names
-    }
-    assert typed == set(peep._PACKAGING_IMPORTS)
-    loaded = {bound: getattr(peep, bound).__module__.rsplit(".", 1)[0] for _, _, bound in peep._PACKAGING_IMPORTS}
-    assert len(set(loaded.values())) == 1  # every name from one copy
