@@ -4119,228 +4119,156 @@ class Satisfied:
     version: str
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Something that stops the install; each kind prints its heading once."""
+class Kind(NamedTuple):
+    """A kind of problem: its place in the report, and its heading, which says what to do."""
 
-    requirement: Requirement
-
-    order = 99
-    heading = ""
-
-    def kind(self) -> Tuple[int, str]:
-        """Return the order and heading of this failure's block in the report."""
-        return self.order, self.heading
-
-    # Most kinds print the requirement's line and where it came from, then
-    # each reason indented below it: such a kind supplies only its reasons.
-    # The others say what failed in their own words, in the same frame.
-    def detail(self) -> str:
-        """Return this failure's lines under its kind's heading."""
-        return self.framed(f"{self.named()}:", self.reasons())
-
-    @staticmethod
-    def framed(what: str, below: Iterable[str]) -> str:
-        """Return ``what`` indented under the heading, and each line of ``below`` under it."""
-        return f"    {what}" + "".join(f"\n        {line}" for line in below)
-
-    def named(self) -> str:
-        """Return the requirement as the user wrote it, and where."""
-        return f"{self.requirement.text} ({self.requirement.origin})"
-
-    def reasons(self) -> List[str]:
-        """Return why this requirement failed, one line each."""
-        raise NotImplementedError
+    order: int
+    heading: str
 
 
-@dataclass(frozen=True)
-class Mismatch(Failure):
-    """The archive's bytes hash to nothing the user vouched for."""
-
-    url: str = ""
-    got: Tuple[Tuple[str, str], ...] = ()
-
-    order = 1
-    heading = (
+# Every kind of problem peep reports, each defined here once. Install's kinds
+# are all reported together before anything installs; check's once it has
+# looked at everything. Every one of them makes peep exit with EXIT_FAILED.
+KINDS: Dict[str, Kind] = {
+    "mismatch": Kind(1, (
         "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
         "If you have updated the package versions, update the hashes. If not, freak out, "
         "because someone has tampered with the packages."
-    )
+    )),
+    "wrong size": Kind(2, (
+        "The following files matched their hashes but not the sizes their lock file "
+        "records, so the lock file contradicts itself; regenerate it or find out who "
+        "edited it:"
+    )),
+    "missing": Kind(3, (
+        'The following packages had no hashes specified in the requirements file, which '
+        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
+        'these "sha256" lines like so:'
+    )),
+    "unsupported": Kind(4, (
+        "The following requirements can't be verified by hash, so peep won't install them:"
+    )),
+    "not found": Kind(5, (
+        "The following requirements matched no usable file on any index or find-links:"
+    )),
+    "download": Kind(6, "The following requirements could not be fetched:"),
+    "conflict": Kind(7, "The following requirements contradict each other:"),
+    "refused archive": Kind(8, (
+        "The following archives matched their hashes, but peep refuses them because "
+        "they are not well-formed, or could be read differently by different tools:"
+    )),
+    "build dependency": Kind(9, (
+        "The following sdists need build dependencies that are not among the verified "
+        "files (build dependencies must be wheels). Vet them, then add lines like these "
+        "(they will be installed too), or install a wheel of the package instead:"
+    )),
+    "refused build": Kind(10, (
+        "The following sdists can't be built safely, so peep won't build them:"
+    )),
+    "omitted": Kind(11, (
+        "The following dependencies are needed by packages being installed but are "
+        "missing from the requirements files, or pinned there to a version that does not "
+        "satisfy them (peep installs with --no-deps, so nothing else would install them). "
+        "Vet them, then add lines like these:"
+    )),
+    "build failed": Kind(12, "The following sdists failed to build:"),
+    # peep check
+    "not installed": Kind(21, "The following requirements are not installed:"),
+    "wrong version": Kind(22, (
+        "The following requirements are installed at a version they don't allow:"
+    )),
+    "unlisted": Kind(23, "The following installed distributions are named by no requirement:"),
+    "tampered": Kind(24, (
+        "The following installed files no longer match the hashes their distribution "
+        "recorded at install time (RECORD). Something changed them after installation: "
+        "find out what before trusting this environment:"
+    )),
+    "unrecorded": Kind(25, (
+        "The following files in the checked site-packages can run code (.pth files at "
+        "every start, modules when imported), but no installed distribution's RECORD "
+        "lists them with a hash. Find out where they came from:"
+    )),
+}  # fmt: skip
 
-    def detail(self) -> str:
-        name = self.requirement.name or self.requirement.text
-        pad = " " * len(name)
-        lines = []
-        expected = [
-            (algorithm, digest)
-            for algorithm in self.requirement.hashes.algorithms()
-            for digest in sorted(self.requirement.hashes.allowed(algorithm))
-        ]
-        for index, (algorithm, digest) in enumerate(expected):
-            label = f"{name}: expected" if index == 0 else f"{pad}        or"
-            lines.append(f"    {label} {_show_digest(algorithm, digest)}")
-        got = dict(self.got)
-        shown = [a for a in self.requirement.hashes.algorithms() if a in got] or ["sha256"]
-        for index, algorithm in enumerate(shown):
-            label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
-            lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
-        lines.append(f"    {pad}  ({self.requirement.origin}; {redact_url(self.url)})")
-        return "\n".join(lines)
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that stops the install (or that check found): one entry of the report.
+
+    ``text`` is the entry's lines under its kind's heading. The other fields
+    carry what a later step needs: the hash a missing requirement's archive
+    had, and the project a build or an archive needs.
+    """
+
+    kind: str  # a key of KINDS
+    requirement: Requirement
+    text: str
+    sha256: str = ""
+    pinned_line: str = ""
+    dependency: str = ""
+
+
+def framed(kind: str, requirement: Requirement, what: str, *below: str) -> Problem:
+    """Return a problem shown as ``what``, with each line of ``below`` indented under it."""
+    text = f"    {what}" + "".join(f"\n        {line}" for line in below)
+    return Problem(kind, requirement, text)
+
+
+def as_written(requirement: Requirement) -> str:
+    """Return a requirement as the user wrote it, and where."""
+    return f"{requirement.text} ({requirement.origin})"
+
+
+def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Problem:
+    """Return the fearsome entry: what the user vouched for, and what the bytes hash to."""
+    name = requirement.name or requirement.text
+    pad = " " * len(name)
+    lines = []
+    expected = [
+        (algorithm, digest)
+        for algorithm in requirement.hashes.algorithms()
+        for digest in sorted(requirement.hashes.allowed(algorithm))
+    ]
+    for index, (algorithm, digest) in enumerate(expected):
+        label = f"{name}: expected" if index == 0 else f"{pad}        or"
+        lines.append(f"    {label} {_show_digest(algorithm, digest)}")
+    shown = [a for a in requirement.hashes.algorithms() if a in got] or ["sha256"]
+    for index, algorithm in enumerate(shown):
+        label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
+        lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
+    lines.append(f"    {pad}  ({requirement.origin}; {redact_url(url)})")
+    return Problem("mismatch", requirement, "\n".join(lines))
 
 
 def _show_digest(algorithm: str, hexdigest: str) -> str:
     return hex_to_peep(hexdigest) if algorithm == "sha256" else f"{algorithm}:{hexdigest}"
 
 
-@dataclass(frozen=True)
-class Missing(Failure):
-    """No hash was given; the archive was fetched so its hash can be printed."""
-
-    sha256: str = ""
-    pinned_line: str = ""
-
-    order = 2
-    heading = (
-        'The following packages had no hashes specified in the requirements file, which '
-        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
-        'these "sha256" lines like so:'
-    )
-
-    def detail(self) -> str:
-        return (
-            f"    # sha256: {hex_to_peep(self.sha256)}\n    {self.pinned_line}"
-            f"\n    (for {self.requirement.origin})"
-        )
+def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence[str]) -> Problem:
+    """Return why no file would do: where peep looked, and what it passed over."""
+    where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
+    reasons = [f"looked in {where}"] + ([f"files skipped: {'; '.join(skipped)}"] if skipped else [])
+    return framed("not found", requirement, f"{as_written(requirement)}:", *reasons)
 
 
-@dataclass(frozen=True)
-class Unsupported(Failure):
-    """peep cannot hash what the requirement names."""
-
-    order = 3
-    heading = "The following requirements can't be verified by hash, so peep won't install them:"
-
-    def reasons(self) -> List[str]:
-        return [str(self.requirement.unsupported)]
+def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
+    """Return the paste-ready hash block for a requirement that had no hash."""
+    text = f"    # sha256: {hex_to_peep(sha256)}\n    {pinned_line}\n    (for {requirement.origin})"
+    return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
 
-@dataclass(frozen=True)
-class NotFound(Failure):
-    """No usable file was found for the requirement."""
-
-    places: Tuple[str, ...] = ()
-    skipped: Tuple[str, ...] = ()  # why files found were passed over
-
-    order = 4
-    heading = "The following requirements matched no usable file on any index or find-links:"
-
-    def reasons(self) -> List[str]:
-        where = ", ".join(self.places) or "nowhere (--no-index and no --find-links)"
-        skipped = "; ".join(self.skipped)
-        return [f"looked in {where}"] + ([f"files skipped: {skipped}"] if skipped else [])
-
-
-@dataclass(frozen=True)
-class ReasonedFailure(Failure):
-    """A kind of failure that says why in one sentence of its own."""
-
-    reason: str = ""
-
-    def reasons(self) -> List[str]:
-        return [self.reason]
-
-
-class DownloadError(ReasonedFailure):
-    """An archive or an index page could not be fetched."""
-
-    order = 5
-    heading = "The following requirements could not be fetched:"
-
-
-class Conflict(ReasonedFailure):
-    """Two lines ask for one project in ways no single archive can satisfy."""
-
-    order = 6
-    heading = "The following requirements contradict each other:"
-
-    def detail(self) -> str:
-        return self.framed(self.reason, [])
-
-
-@dataclass(frozen=True)
-class SdistFailure(Failure):
-    """Something that stops one verified sdist from being built."""
-
-    sdist: str = ""  # its file name
-
-
-@dataclass(frozen=True)
-class UnmetDependency(Failure):
-    """A verified archive needs a project that is not among the verified files.
-
-    ``suggestion`` holds the lines to paste once that project is vetted.
-    """
-
-    dependency: str = ""
-    suggestion: str = ""
-
-    def needs(self) -> str:
-        """Return who needs what, and where that need was found."""
-        raise NotImplementedError
-
-    def detail(self) -> str:
-        return self.framed(self.needs(), self.suggestion.splitlines())
-
-
-@dataclass(frozen=True)
-class MissingBuildDependency(SdistFailure, UnmetDependency):
-    """An sdist's build needs something that is not among the verified files."""
-
-    source: str = ""
-
-    order = 7
-    heading = (
-        "The following sdists need build dependencies that are not among the verified "
-        "files (build dependencies must be wheels). Vet them, then add lines like these "
-        "(they will be installed too), or install a wheel of the package instead:"
-    )
-
-    def needs(self) -> str:
-        needs = f"{self.sdist} needs {self.dependency} ({self.source})"
-        return f"{needs}:" if self.suggestion else needs
-
-
-@dataclass(frozen=True)
-class WrongSize(Failure):
-    """The file's hash matched, but not the size its lock file recorded."""
-
-    expected: int = 0
-    actual: int = 0
-
-    order = 1
-    heading = (
-        "The following files matched their hashes but not the sizes their lock file "
-        "records, so the lock file contradicts itself; regenerate it or find out who "
-        "edited it:"
-    )
-
-    def detail(self) -> str:
-        says = f"the lock says {self.expected} bytes, the file has {self.actual}"
-        return self.framed(f"{self.named()}: {says}", [])
-
-
-Verdict = Union[Verified, Satisfied, Failure]
+Verdict = Union[Verified, Satisfied, Problem]
 
 
 def format_report(
-    failures: Sequence[Failure], closing: Optional[str] = "Not proceeding to installation."
+    problems: Sequence[Problem], closing: Optional[str] = "Not proceeding to installation."
 ) -> str:
-    """Group failures by kind, each heading once, in a fixed order, then ``closing``."""
+    """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
-    for kind in sorted({f.kind() for f in failures}):
-        members = [f for f in failures if f.kind() == kind]
-        blocks.append(kind[1] + "\n\n" + "\n\n".join(f.detail() for f in members))
-    # Details quote requirement lines and URLs, which may carry credentials.
+    for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
+        members = [p.text for p in problems if p.kind == kind]
+        blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(members))
+    # Entries quote requirement lines and URLs, which may carry credentials.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
     return redact_url("\n\n".join(blocks) + ending)
 
@@ -4352,34 +4280,22 @@ SATISFIED_NOTE = (
 )
 
 
-class RefusedArchive(ReasonedFailure):
-    """A verified archive that peep will not read, so nothing else may either."""
-
-    order = 6
-    heading = (
-        "The following archives matched their hashes, but peep refuses them because "
-        "they are not well-formed, or could be read differently by different tools:"
-    )
-
-    def detail(self) -> str:
-        return self.framed(self.reason, [f"({self.requirement.origin})"])
-
-
 # --- Verifying ----------------------------------------------------------------
 
 
 def read_verified_archives(
     verified: Sequence[Verified],
-) -> Tuple[List[Verified], List[Failure]]:
+) -> Tuple[List[Verified], List[Problem]]:
     """Read every verified archive once; refuse those whose names or members disagree."""
     read: List[Verified] = []
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     for item in verified:
         try:
             facts = read_archive(item.path, item.filename, project=item.requirement.name)
             _check_requirement_matches(item, facts)
         except ArchiveError as exc:
-            failures.append(RefusedArchive(item.requirement, str(exc)))
+            failures.append(framed("refused archive", item.requirement, str(exc),
+                                    f"({item.requirement.origin})"))
             continue
         read.append(replace(item, facts=facts))
     return read, failures
@@ -4445,13 +4361,13 @@ def marker_environment() -> Dict[str, str]:
 
 def prepare_requirements(
     records: Sequence[Requirement], environment: Mapping[str, str]
-) -> Tuple[List[Requirement], List[Failure]]:
+) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, then merge duplicates and constraints.
 
     Unhashable requirements become failures; so do duplicates that no one
     archive could satisfy.
     """
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     wanted: List[Requirement] = []
     constraints: List[Requirement] = []
     for record in records:
@@ -4459,7 +4375,9 @@ def prepare_requirements(
             continue
         if record.unsupported is not None:
             if not record.is_constraint:
-                failures.append(Unsupported(record))
+                failures.append(framed(
+                    "unsupported", record, f"{as_written(record)}:", str(record.unsupported)
+                ))
             continue
         (constraints if record.is_constraint else wanted).append(record)
     merged: Dict[str, Requirement] = {}
@@ -4470,24 +4388,24 @@ def prepare_requirements(
                 merged[record.key] = record
             continue
         combined = _merge(merged[record.key], record)
-        if isinstance(combined, Failure):
+        if isinstance(combined, Problem):
             failures.append(combined)
         else:
             merged[record.key] = combined
     return list(merged.values()), failures
 
 
-def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Failure]:
+def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Problem]:
     """Combine two requirements for one project, or say why they cannot be."""
     where = f"{first.text} ({first.origin}) and {second.text} ({second.origin})"
     if first.url and second.url and first.url != second.url:
-        return Conflict(first, f"{where} name different archives")
+        return framed("conflict", first, f"{where} name different archives")
     pins = {v for v in (first.pinned_version(), second.pinned_version()) if v is not None}
     if len(pins) > 1:
-        return Conflict(first, f"{where} pin different versions")
+        return framed("conflict", first, f"{where} pin different versions")
     hashes = first.hashes.intersection(second.hashes)
     if first.hashes and second.hashes and not hashes:
-        return Conflict(first, f"{where} have no hash in common")
+        return framed("conflict", first, f"{where} have no hash in common")
     return replace(
         first,
         url=first.url or second.url,
@@ -4605,7 +4523,7 @@ class Fetcher:
             if verdict is None:
                 verdict = self._from_network(directory, requirement, install)
         except FetchError as exc:
-            return DownloadError(requirement, str(exc))
+            return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
         return check_size(verdict)
 
     def _from_mirrors(
@@ -4649,11 +4567,11 @@ class Fetcher:
                     version=archive_version(requirement),
                     install=install,
                 )
-            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            refused = mismatch(requirement, url, digests)
             if self.keep_failed:
-                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+                keep_failed_archive(path, self.keep_failed, refused, self.warn)
             _remove_quietly(path)
-            return mismatch
+            return refused
         return None
 
     def _choose_cached(
@@ -4738,10 +4656,10 @@ class Fetcher:
                 reasons = [r for r in chosen.reasons if r != "no files at all"]
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
-                return NotFound(requirement, tuple(places), tuple(sorted(reasons)))
+                return not_found(requirement, places, sorted(reasons))
             tries = [(c.url.split("#", 1)[0], c.filename, c.version, c.requires_python)
                      for c in self._worth_trying(requirement, chosen)]  # fmt: skip
-        first_mismatch: Optional[Mismatch] = None
+        first_mismatch: Optional[Problem] = None
         for url, filename, version, requires_python in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
@@ -4750,7 +4668,7 @@ class Fetcher:
             )
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             if not requirement.hashes:
-                return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
+                return missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
                 return Verified(
@@ -4761,11 +4679,11 @@ class Fetcher:
                     version=version,
                     install=install,
                 )
-            mismatch = Mismatch(requirement, url, tuple(sorted(digests.items())))
+            refused = mismatch(requirement, url, digests)
             if first_mismatch is None:
-                first_mismatch = mismatch
+                first_mismatch = refused
             if self.keep_failed:
-                keep_failed_archive(path, self.keep_failed, mismatch, self.warn)
+                keep_failed_archive(path, self.keep_failed, refused, self.warn)
             _remove_quietly(path)  # never leave unverified bytes where pip could see them
         assert first_mismatch is not None
         return first_mismatch
@@ -4811,11 +4729,12 @@ def check_size(verdict: Verdict) -> Verdict:
     if actual == verdict.requirement.size:
         return verdict
     _remove_quietly(verdict.path)
-    return WrongSize(verdict.requirement, verdict.requirement.size, actual)
+    says = f"the lock says {verdict.requirement.size} bytes, the file has {actual}"
+    return framed("wrong size", verdict.requirement, f"{as_written(verdict.requirement)}: {says}")
 
 
 def keep_failed_archive(
-    path: str, directory: str, mismatch: Mismatch, warn: Callable[[str], None]
+    path: str, directory: str, refused: Problem, warn: Callable[[str], None]
 ) -> None:
     """Move an archive that failed verification aside, with a note of why."""
     import shutil
@@ -4828,20 +4747,11 @@ def keep_failed_archive(
             destination = os.path.join(directory, f"{name}.{number}")
             number += 1
         shutil.move(path, destination)
-        expected = [
-            f"{algorithm}:{digest}"
-            for algorithm in mismatch.requirement.hashes.algorithms()
-            for digest in sorted(mismatch.requirement.hashes.allowed(algorithm))
-        ]
         note = (
             f"peep {__version__} kept this archive because it failed verification.\n"
             f"file: {os.path.basename(destination)}\n"
-            f"from: {redact_url(mismatch.url)}\n"
-            f"requirement: {redact_url(mismatch.requirement.text)} "
-            f"({mismatch.requirement.origin})\n"
-            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
-            + "".join(f"expected: {line}\n" for line in expected)
-            + "".join(f"got: {a}:{d}\n" for a, d in mismatch.got)
+            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
+            f"{KINDS[refused.kind].heading}\n\n{refused.text}\n"
         )
         with open(destination + ".peep.txt", "w", encoding="utf-8") as stream:
             stream.write(note)
@@ -4907,12 +4817,15 @@ def hash_suggestions(
     )
     texts = []
     for suggestion in suggestions:
-        if isinstance(suggestion, Missing):
+        if isinstance(suggestion, Problem) and suggestion.kind == "missing":
             texts.append(f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}")
-        elif isinstance(suggestion, NotFound):
+        elif isinstance(suggestion, Problem) and suggestion.kind == "not found":
             texts.append("(no file on the indexes satisfies it)")
+        elif isinstance(suggestion, Problem):
+            reason = suggestion.text.splitlines()[-1].strip()
+            texts.append(f"(could not fetch it: {reason})")
         else:
-            texts.append(f"(could not fetch it: {getattr(suggestion, 'reason', suggestion)})")
+            texts.append("(it is vetted already)")
     return texts
 
 
@@ -4981,17 +4894,6 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     )
 
 
-@dataclass(frozen=True)
-class BuildRefused(SdistFailure):
-    """An sdist that peep will not build: its build could reach unverified code."""
-
-    reason: str = ""
-
-    order = 7
-    heading = "The following sdists can't be built safely, so peep won't build them:"
-
-    def detail(self) -> str:
-        return self.framed(f"{self.sdist}: {self.reason}", [f"({self.requirement.origin})"])
 
 
 def _requirement_dependencies(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
@@ -5156,22 +5058,6 @@ def _metadata_marker_applies(marker: Marker, environment: Mapping[str, str]) -> 
         return False  # the package's metadata is broken; pip skips such a line too
 
 
-@dataclass(frozen=True)
-class OmittedDependency(UnmetDependency):
-    """A verified archive needs a project the requirements do not provide."""
-
-    needed_by: str = ""
-
-    order = 8
-    heading = (
-        "The following dependencies are needed by packages being installed but are "
-        "missing from the requirements files, or pinned there to a version that does not "
-        "satisfy them (peep installs with --no-deps, so nothing else would install them). "
-        "Vet them, then add lines like these:"
-    )
-
-    def needs(self) -> str:
-        return f"{self.dependency}, needed by {self.needed_by} ({self.requirement.origin}):"
 
 
 def _parsed_dependencies(verified: Sequence[Verified]) -> Dict[str, List[PackagingRequirement]]:
@@ -5274,7 +5160,7 @@ def omitted_dependency_failures(
     satisfied: Sequence[Satisfied],
     options: InstallOptions,
     markers: Mapping[str, str],
-) -> List[Failure]:
+) -> List[Problem]:
     """Report each dependency nothing provides, with a hash block to paste."""
     provided: Dict[str, Optional[Version]] = {
         s.requirement.key: _parse_version(s.version) for s in satisfied
@@ -5285,15 +5171,14 @@ def omitted_dependency_failures(
     suggestions = hash_suggestions(
         fetcher, [(item.requirement.origin, dependency) for item, dependency in omitted]
     )
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     for index, (item, dependency) in enumerate(omitted):
         text = suggestions[index]
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
         wanted = f"{dependency.name}{extras}{dependency.specifier}"
-        failures.append(OmittedDependency(
-            requirement=item.requirement, dependency=wanted, needed_by=needed_by, suggestion=text
-        ))  # fmt: skip
+        needs = f"{wanted}, needed by {needed_by} ({item.requirement.origin}):"
+        failures.append(framed("omitted", item.requirement, needs, *text.splitlines()))
     return failures
 
 
@@ -5304,11 +5189,11 @@ def _missing_key(text: str) -> Optional[str]:
         return None
 
 
-def with_suggestions(fetcher: Fetcher, failures: Sequence[Failure]) -> List[Failure]:
+def with_suggestions(fetcher: Fetcher, failures: Sequence[Problem]) -> List[Problem]:
     """Give each missing build dependency a hash block to paste."""
     wanted = []
     for failure in failures:
-        if isinstance(failure, MissingBuildDependency):
+        if failure.kind == "build dependency":
             try:
                 dependency = PackagingRequirement(failure.dependency)
             except InvalidRequirement:
@@ -5317,7 +5202,8 @@ def with_suggestions(fetcher: Fetcher, failures: Sequence[Failure]) -> List[Fail
                 wanted.append((failure, dependency))
     texts = hash_suggestions(fetcher, [(f.requirement.origin, d) for f, d in wanted])
     replaced = {
-        id(failure): replace(failure, suggestion=texts[index])
+        id(failure): replace(failure, text=failure.text + ":" + "".join(
+            f"\n        {line}" for line in texts[index].splitlines()))
         for index, (failure, _) in enumerate(wanted)
     }
     return [replaced.get(id(failure), failure) for failure in failures]
@@ -5523,18 +5409,6 @@ class BuildError(PeepError):
         self.log = log
 
 
-@dataclass(frozen=True)
-class BuildFailed(SdistFailure):
-    """A verified sdist whose own build failed."""
-
-    reason: str = ""
-    log: str = ""
-
-    order = 9
-    heading = "The following sdists failed to build:"
-
-    def detail(self) -> str:
-        return f"    {self.sdist}: {self.reason}" + (f"\n{self.log}" if self.log else "")
 
 
 class Builder:
@@ -5708,34 +5582,42 @@ def config_settings(
     return merged
 
 
-def plan_failures(build: PendingBuild) -> List[Failure]:
+def refused_build(item: Verified, reason: str) -> Problem:
+    """Return why peep will not build a verified sdist: its build could reach unverified code."""
+    return framed("refused build", item.requirement, f"{item.filename}: {reason}",
+                   f"({item.requirement.origin})")
+
+
+def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
+    """Return a verified sdist's failed build, with the tail of what it printed."""
+    text = f"    {item.filename}: {reason}" + (f"\n{log}" if log else "")
+    return Problem("build failed", item.requirement, text)
+
+
+def plan_failures(build: PendingBuild) -> List[Problem]:
     """Turn what a build plan could not satisfy into failures for the report."""
     item = build.item
-    failures: List[Failure] = [
-        BuildRefused(item.requirement, item.filename, reason) for reason in build.plan.refused
-    ]
-    failures += [
-        MissingBuildDependency(
-            requirement=item.requirement, sdist=item.filename, dependency=text, source=why
-        )
-        for text, why in build.plan.missing
-    ]
+    failures = [refused_build(item, reason) for reason in build.plan.refused]
+    for text, why in build.plan.missing:
+        needs = f"{item.filename} needs {text} ({why})"
+        failures.append(replace(framed("build dependency", item.requirement, needs),
+                                dependency=text))
     return failures
 
 
 def start_builds(
     builder: Builder, verified: Sequence[Verified]
-) -> Tuple[List[PendingBuild], List[Failure]]:
+) -> Tuple[List[PendingBuild], List[Problem]]:
     """Read each verified sdist's build system; refuse the ones that cannot be used."""
     pending: List[PendingBuild] = []
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     for item in verified:
         if item.facts is None or item.facts.kind != "sdist":
             continue
         try:
             system = read_build_system(item.facts, item.filename)
         except ArchiveError as exc:
-            failures.append(BuildRefused(item.requirement, item.filename, exc.reason()))
+            failures.append(refused_build(item, exc.reason()))
             continue
         pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
     return pending, failures
@@ -5743,7 +5625,7 @@ def start_builds(
 
 def discover_dynamic_requirements(
     builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> Optional[Failure]:
+) -> Optional[Problem]:
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
@@ -5768,23 +5650,20 @@ def discover_dynamic_requirements(
             {"config_settings": dict(settings)}, build.workspace,
         )  # fmt: skip
     except ArchiveError as exc:
-        return BuildRefused(item.requirement, item.filename, exc.reason())
+        return refused_build(item, exc.reason())
     except BuildError as exc:
-        return BuildFailed(
-            requirement=item.requirement, sdist=item.filename, reason=str(exc), log=exc.log
-        )
+        return build_failed(item, str(exc), exc.log)
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
-        return BuildRefused(
-            item.requirement, item.filename,
-            f"get_requires_for_build_wheel returned {found!r}, not a list of strings",
-        )  # fmt: skip
+        return refused_build(
+            item, f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
+        )
     build.dynamic = tuple(found)
     return None
 
 
 def build_wheel(
     builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> Union[Verified, Failure]:
+) -> Union[Verified, Problem]:
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
     output = os.path.join(build.workspace, "wheel")
@@ -5798,33 +5677,23 @@ def build_wheel(
             build.workspace,
         )  # fmt: skip
     except BuildError as exc:
-        return BuildFailed(
-            requirement=item.requirement, sdist=item.filename, reason=str(exc), log=exc.log
-        )
+        return build_failed(item, str(exc), exc.log)
     if (
         not isinstance(name, str)
         or os.path.basename(name) != name
         or not name.endswith(WHEEL_EXTENSION)
         or not os.path.isfile(os.path.join(output, name))
     ):
-        return BuildFailed(
-            requirement=item.requirement,
-            sdist=item.filename,
-            reason=f"build_wheel returned {name!r}, not a wheel it made",
-        )
+        return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
     try:
         facts = read_archive(path, name)
     except ArchiveError as exc:
-        return BuildFailed(
-            requirement=item.requirement, sdist=item.filename, reason=f"it built a bad wheel: {exc}"
-        )
+        return build_failed(item, f"it built a bad wheel: {exc}")
     assert item.facts is not None
     if facts.name != item.facts.name or item.facts.version not in (None, facts.version):
-        return BuildFailed(
-            requirement=item.requirement,
-            sdist=item.filename,
-            reason=f"it built {name}, which is not {item.facts.name} {item.facts.version}",
+        return build_failed(
+            item, f"it built {name}, which is not {item.facts.name} {item.facts.version}"
         )
     sha256 = hash_file(path)["sha256"]
     return replace(item, path=path, filename=name, sha256=sha256, facts=facts)
@@ -5836,13 +5705,13 @@ def _plan_with_satisfied(
     verified: List[Verified],
     offered: Dict[str, Requirement],
     markers: Mapping[str, str],
-) -> Tuple[List[Verified], List[Failure]]:
+) -> Tuple[List[Verified], List[Problem]]:
     """Plan builds; a build dependency installed already is fetched and verified too.
 
     It is offered to the build but not reinstalled. ``offered`` (the
     satisfied requirements not fetched yet) shrinks as they are fetched.
     """
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     while True:
         for build in builds:
             build.plan = plan_build(build.requires(), verified, markers)
@@ -5854,7 +5723,7 @@ def _plan_with_satisfied(
             return verified, failures
         fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
         read, refused = read_verified_archives([v for v in fetched if isinstance(v, Verified)])
-        failures += [v for v in fetched if isinstance(v, Failure)] + refused
+        failures += [v for v in fetched if isinstance(v, Problem)] + refused
         verified = verified + read
 
 
@@ -5865,7 +5734,7 @@ def plan_builds(
     satisfied: Sequence[Satisfied],
     markers: Mapping[str, str],
     settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[PendingBuild], List[Failure]]:
+) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
     """Plan each sdist's build from verified wheels, its backend's wishes included.
 
     The static requirements come from pyproject.toml; the dynamic ones from
@@ -5898,13 +5767,13 @@ def build_all(
     builds: Sequence[PendingBuild],
     verified: Sequence[Verified],
     settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[Failure]]:
+) -> Tuple[List[Verified], List[Problem]]:
     """Build every planned sdist; return the archives to install, wheels only."""
     built: Dict[int, Verified] = {}
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     for build in builds:
         outcome = build_wheel(builder, build, config_settings(build.item, settings))
-        if isinstance(outcome, Failure):
+        if isinstance(outcome, Problem):
             failures.append(outcome)
         else:
             built[id(build.item)] = outcome
@@ -5914,12 +5783,12 @@ def build_all(
 # --- Installing with pip ------------------------------------------------------
 
 
-def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Failure]]:
+def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
     import shutil
     directory = os.path.join(workdir, "verified")
     os.makedirs(directory, exist_ok=True)
-    failures: List[Failure] = []
+    failures: List[Problem] = []
     staged: Dict[str, str] = {}
     for item in verified:
         if item.requirement.url is not None and not parse_archive_name(item.filename):
@@ -5927,7 +5796,8 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
         if item.filename in staged:
             if staged[item.filename] != item.sha256:
                 failures.append(
-                    Conflict(item.requirement, f"two archives differ but are both {item.filename}")
+                    framed("conflict", item.requirement,
+                            f"two archives differ but are both {item.filename}")
                 )
             continue
         destination = os.path.join(directory, item.filename)
@@ -6474,11 +6344,11 @@ def verify_and_plan(
     builder: Builder,
     to_fetch: Sequence[Requirement],
     satisfied: Sequence[Satisfied],
-    failures: Sequence[Failure],
+    failures: Sequence[Problem],
     options: InstallOptions,
     markers: Mapping[str, str],
     say: Callable[[str], None],
-) -> Tuple[List[Verified], List[PendingBuild], List[Failure]]:
+) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
     """Fetch and verify, read the archives, and plan every sdist's build.
 
     Everything is fetched and verified, whatever ``failures`` (those found
@@ -6489,7 +6359,7 @@ def verify_and_plan(
         say(f"peep: verifying {len(to_fetch)} requirement(s)")
     verdicts = verify_all(fetcher, to_fetch)
     verified, refused = read_verified_archives([v for v in verdicts if isinstance(v, Verified)])
-    found = [*failures, *(v for v in verdicts if isinstance(v, Failure)), *refused]
+    found = [*failures, *(v for v in verdicts if isinstance(v, Problem)), *refused]
     builds: List[PendingBuild] = []
     if not found:
         verified, builds, build_failures = plan_builds(
@@ -6512,7 +6382,7 @@ def build_and_stage(
     options: InstallOptions,
     workdir: str,
     say: Callable[[str], None],
-) -> Tuple[List[Verified], str, List[Failure]]:
+) -> Tuple[List[Verified], str, List[Problem]]:
     """Build the planned sdists, then stage every archive pip is to see."""
     if builds:
         say(f"peep: building {len(builds)} sdist(s) with verified build dependencies only")
@@ -7301,44 +7171,6 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 # --- Commands: check ----------------------------------------------------------
 
 
-# What "peep check" finds, by kind: the order and heading of its block.
-CHECK_KINDS = {
-    "not installed": (1, "The following requirements are not installed:"),
-    "wrong version": (2, "The following requirements are installed at a version they don't allow:"),
-    "unlisted": (3, "The following installed distributions are named by no requirement:"),
-    "tampered": (4, (
-        "The following installed files no longer match the hashes their distribution "
-        "recorded at install time (RECORD). Something changed them after installation: "
-        "find out what before trusting this environment:"
-    )),
-    "unrecorded": (5, (
-        "The following files in the checked site-packages can run code (.pth files at "
-        "every start, modules when imported), but no installed distribution's RECORD "
-        "lists them with a hash. Find out where they came from:"
-    )),
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Finding(Failure):
-    """What ``peep check`` found wrong: one line under its kind's heading.
-
-    ``what`` is one of CHECK_KINDS: a requirement not installed, or installed
-    at a version it does not allow; an installed distribution no requirement
-    names; an installed file whose bytes differ from its RECORD; a file that
-    can run code that no RECORD vouches for.
-    """
-
-    what: str = ""
-    line: str = ""
-
-    def kind(self) -> Tuple[int, str]:
-        return CHECK_KINDS[self.what]
-
-    def detail(self) -> str:
-        return self.framed(self.line, ())
-
-
 # Always in an environment peep runs in, and never in a requirements file.
 _CHECK_IGNORED = frozenset({"pip"})
 
@@ -7569,7 +7401,7 @@ def _same_stacks(loaded: types.CodeType, fresh: types.CodeType) -> bool:
 
 def check_environment(
     requirements: Sequence[Requirement], paths: Sequence[str], *, strict: bool
-) -> Tuple[List[Failure], List[Failure]]:
+) -> Tuple[List[Problem], List[Problem]]:
     """Compare what is installed in ``paths`` with the requirements.
 
     Returns (errors, notes): unlisted distributions are errors only when
@@ -7581,12 +7413,11 @@ def check_environment(
         name = distribution.metadata["Name"]
         if name:
             distributions.setdefault(canonicalize_name(name), distribution)
-    errors: List[Failure] = []
+    errors: List[Problem] = []
     for requirement in requirements:
         found = distributions.get(requirement.key)
-        named = f"{requirement.text} ({requirement.origin})"
         if found is None:
-            errors.append(Finding(requirement, "not installed", named))
+            errors.append(framed("not installed", requirement, as_written(requirement)))
             continue
         wanted = archive_version(requirement) if requirement.url else None
         version = _parse_version(found.version)
@@ -7594,7 +7425,8 @@ def check_environment(
             wanted is not None and version != wanted
         ) or not requirement.specifier.contains(version, prereleases=True):
             errors.append(
-                Finding(requirement, "wrong version", f"{named}: {found.version} is installed")
+                framed("wrong version", requirement,
+                        f"{as_written(requirement)}: {found.version} is installed")
             )
     tampered, unlisted = _site_problems(requirements, distributions, paths)
     errors += tampered
@@ -7605,29 +7437,29 @@ def _site_problems(
     requirements: Sequence[Requirement],
     distributions: Mapping[str, importlib.metadata.Distribution],
     paths: Sequence[str],
-) -> Tuple[List[Failure], List[Failure]]:
+) -> Tuple[List[Problem], List[Problem]]:
     """Return (tampered files, then unlisted distributions and unrecorded code) of a site."""
 
     def about(text: str) -> Requirement:
         return Requirement(text=text, origin=Origin(""))
 
     named = {requirement.key for requirement in requirements}
-    unlisted: List[Failure] = [
-        Finding(about(name), "unlisted", name)
+    unlisted: List[Problem] = [
+        framed("unlisted", about(name), name)
         for key, name in sorted(
             (key, f"{d.metadata['Name']}=={d.version}") for key, d in distributions.items()
         )
         if key not in named and key not in _CHECK_IGNORED
     ]
-    tampered: List[Failure] = []
+    tampered: List[Problem] = []
     for _, distribution in sorted(distributions.items()):
         label = f"{distribution.metadata['Name']}=={distribution.version}"
-        tampered += [Finding(about(label), "tampered", f"{label}: {path} ({problem})")
-                     for path, problem in verify_record(distribution)]  # fmt: skip
+        tampered += [framed("tampered", about(label), f"{label}: {path} ({why})")
+                     for path, why in verify_record(distribution)]  # fmt: skip
     site_tampered, unrecorded = check_site_files(paths)
-    tampered += [Finding(about(owner), "tampered", f"{owner}: {path} ({problem})")
-                 for owner, path, problem in site_tampered]  # fmt: skip
-    unlisted += [Finding(about(path), "unrecorded", path + (f" ({why})" if why else ""))
+    tampered += [framed("tampered", about(owner), f"{owner}: {path} ({why})")
+                 for owner, path, why in site_tampered]  # fmt: skip
+    unlisted += [framed("unrecorded", about(path), path + (f" ({why})" if why else ""))
                  for path, why in unrecorded]  # fmt: skip
     return tampered, unlisted
 

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import Deploy, LoopbackIndex, hermetic_env  # noqa: E402
-import peep  # noqa: E402
+import peep  # noqa: E402,F401 (imported once, before any test imports it)
 
 
 @pytest.fixture

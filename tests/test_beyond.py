@@ -126,10 +126,9 @@ def test_keep_failed_keeps_the_archive_and_a_note(deploy: Deploy, index: Loopbac
     kept = tmp_path / "kept" / "alpha-1.0-py3-none-any.whl"
     assert kept.read_bytes() == evil.data
     note = (tmp_path / "kept" / "alpha-1.0-py3-none-any.whl.peep.txt").read_text()
-    assert f"from: {index.files_url}alpha-1.0-py3-none-any.whl\n" in note
-    assert f"requirement: alpha==1.0 ({deploy.requirements} line 2)\n" in note
-    assert f"expected: sha256:{sha256_hex(b'what we vetted')}\n" in note
-    assert f"got: sha256:{sha256_hex(evil.data)}\n" in note
+    assert f"({deploy.requirements} line 2; {index.files_url}alpha-1.0-py3-none-any.whl)" in note
+    assert f"alpha: expected {peep_hash(b'what we vetted')}\n" in note
+    assert f"got      {peep_hash(evil.data)}\n" in note
     assert deploy.installed() == {}
 
 

@@ -357,9 +357,9 @@ def test_secure_origins(url: str, trusted: tuple, secure: bool) -> None:
 def test_report_groups_kinds_in_order_with_each_heading_once() -> None:
     requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
     report = peep.format_report([
-        peep.NotFound(requirement, ("https://i/simple/foo/",), ()),
-        peep.Missing(requirement, "a" * 64, "foo==1.0"),
-        peep.NotFound(requirement, (), ()),
+        peep.not_found(requirement, ("https://i/simple/foo/",), ()),
+        peep.missing(requirement, "a" * 64, "foo==1.0"),
+        peep.not_found(requirement, (), ()),
     ])
     assert report.count("matched no usable file") == 1
     assert report.index("had no hashes specified") < report.index("matched no usable file")
@@ -367,44 +367,46 @@ def test_report_groups_kinds_in_order_with_each_heading_once() -> None:
     assert report.endswith("\n\nNot proceeding to installation.\n")
 
 
-def _failure_details() -> list:
+def _problem_texts() -> list:
     requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
-    unsupported = dataclasses.replace(requirement, unsupported="it names a directory")
+    sdist = peep.Verified(requirement, "/x/foo-1.0.tar.gz", "foo-1.0.tar.gz", "a" * 64, None)
     return [
-        (peep.Unsupported(unsupported), "    foo==1.0 (r.txt line 3):\n        it names a directory"),
-        (peep.NotFound(requirement, ("https://i/simple/foo/",), ("2 wheels for other Pythons",)),
+        (peep.framed("unsupported", requirement, "foo==1.0 (r.txt line 3):", "it names a directory"),
+         "    foo==1.0 (r.txt line 3):\n        it names a directory"),
+        (peep.not_found(requirement, ("https://i/simple/foo/",), ("2 wheels for other Pythons",)),
          "    foo==1.0 (r.txt line 3):\n        looked in https://i/simple/foo/"
          "\n        files skipped: 2 wheels for other Pythons"),
-        (peep.DownloadError(requirement, "HTTP 500"), "    foo==1.0 (r.txt line 3):\n        HTTP 500"),
-        (peep.Conflict(requirement, "a and b pin different versions"), "    a and b pin different versions"),
-        (peep.MissingBuildDependency(requirement, sdist="foo-1.0.tar.gz", dependency="flit",
-                                     source="its pyproject.toml"),
-         "    foo-1.0.tar.gz needs flit (its pyproject.toml)"),
-        (peep.MissingBuildDependency(requirement, sdist="foo-1.0.tar.gz", dependency="flit",
-                                     source="its pyproject.toml", suggestion="a\nb"),
-         "    foo-1.0.tar.gz needs flit (its pyproject.toml):\n        a\n        b"),
-        (peep.WrongSize(requirement, 10, 11),
-         "    foo==1.0 (r.txt line 3): the lock says 10 bytes, the file has 11"),
-        (peep.RefusedArchive(requirement, "foo-1.0.tar.gz: the archive is empty"),
-         "    foo-1.0.tar.gz: the archive is empty\n        (r.txt line 3)"),
-        (peep.BuildRefused(requirement, "foo-1.0.tar.gz", "it says no"),
-         "    foo-1.0.tar.gz: it says no\n        (r.txt line 3)"),
-        (peep.OmittedDependency(requirement, dependency="bar>=2", needed_by="foo==1.0",
-                                suggestion="# sha256: x\nbar==2.0"),
-         "    bar>=2, needed by foo==1.0 (r.txt line 3):\n        # sha256: x\n        bar==2.0"),
-        (peep.BuildFailed(requirement, "foo-1.0.tar.gz", "build_wheel failed", "        | boom"),
+        (peep.framed("conflict", requirement, "a and b pin different versions"),
+         "    a and b pin different versions"),
+        (peep.missing(requirement, "0" * 64, "foo==1.0"),
+         "    # sha256: " + peep.hex_to_peep("0" * 64) + "\n    foo==1.0\n    (for r.txt line 3)"),
+        (peep.refused_build(sdist, "it says no"), "    foo-1.0.tar.gz: it says no\n        (r.txt line 3)"),
+        (peep.build_failed(sdist, "build_wheel failed", "        | boom"),
          "    foo-1.0.tar.gz: build_wheel failed\n        | boom"),
     ]
 
 
-def test_each_failure_kind_frames_its_detail() -> None:
-    for failure, detail in _failure_details():
-        assert failure.detail() == detail, type(failure).__name__
+def test_each_problem_frames_its_lines() -> None:
+    for found, text in _problem_texts():
+        assert found.text == text, found.kind
+
+
+def test_every_kind_of_problem_is_one_row_of_the_table() -> None:
+    # The report's order is the table's; no two kinds share a place, and
+    # every kind peep.py names is a row of it (a typo would be a KeyError
+    # at the worst time: while reporting).
+    orders = [kind.order for kind in peep.KINDS.values()]
+    assert len(set(orders)) == len(orders)
+    source = Path(peep.__file__).read_text(encoding="utf-8")
+    named = set(re.findall(r'(?:framed|Problem)\(\s*"([a-z ]+)"', source))
+    assert named and named <= set(peep.KINDS), named - set(peep.KINDS)
+    assert set(peep.KINDS) - named <= {"mismatch", "missing"}  # made by their own functions
 
 
 def test_report_without_closing_ends_after_its_last_block() -> None:
     requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
-    report = peep.format_report([peep.DownloadError(requirement, "HTTP 500")], closing=None)
+    report = peep.format_report([peep.framed("download", requirement, "foo==1.0 (r.txt line 3):", "HTTP 500")],
+                                closing=None)
     assert report == (
         "The following requirements could not be fetched:\n\n"
         "    foo==1.0 (r.txt line 3):\n        HTTP 500\n"

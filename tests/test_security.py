@@ -142,14 +142,14 @@ def _secret_requirement() -> peep.Requirement:
 @pytest.mark.parametrize(
     "failure",
     [
-        lambda r: peep.Missing(r, "a" * 64, peep._pinned_line(r, None)),
-        lambda r: peep.Mismatch(r, r.url or "", (("sha256", "b" * 64),)),
-        lambda r: peep.Unsupported(r),
-        lambda r: peep.NotFound(r, (f"https://{SECRET}@h/simple/alpha/",), ()),
-        lambda r: peep.DownloadError(r, "HTTP 500"),
-        lambda r: peep.Finding(r, "not installed", f"{r.text} ({r.origin})"),
-        lambda r: peep.Finding(r, "wrong version", f"{r.text} ({r.origin}): 0.9 is installed"),
-        lambda r: peep.Finding(r, "tampered", f"{r.text}: alpha.py (missing)"),
+        lambda r: peep.missing(r, "a" * 64, peep._pinned_line(r, None)),
+        lambda r: peep.mismatch(r, r.url or "", {"sha256": "b" * 64}),
+        lambda r: peep.framed("unsupported", r, peep.as_written(r) + ":", "a directory"),
+        lambda r: peep.not_found(r, (f"https://{SECRET}@h/simple/alpha/",), ()),
+        lambda r: peep.framed("download", r, peep.as_written(r) + ":", "HTTP 500"),
+        lambda r: peep.framed("not installed", r, peep.as_written(r)),
+        lambda r: peep.framed("wrong version", r, f"{peep.as_written(r)}: 0.9 is installed"),
+        lambda r: peep.framed("tampered", r, f"{r.text}: alpha.py (missing)"),
     ],
 )
 def test_no_report_shows_a_secret(failure: object) -> None:
