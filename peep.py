@@ -279,7 +279,9 @@ class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().rstrip()}")
+        # The error comes last, where the eye lands, after a pointer to the
+        # full usage rather than the usage itself (twenty-odd lines).
+        raise UsageError(f"(run '{self.prog} --help' for every option)\n{self.prog}: {message}")
 
     def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
         if message:
@@ -7594,8 +7596,10 @@ Usage:
                          --to pylock FILE... writes requirements files as a lock file
   peep --version         print peep's and pip's versions
   peep [COMMAND] --help  print this help, or every option of a command
+  peep help [COMMAND]    the same
 
-Every other command and option is pip's: peep hands it to pip unchanged.
+Every other command and option is pip's: peep hands it to pip unchanged
+("peep help list" shows pip's help for "pip list").
 """
 
 
@@ -7623,9 +7627,11 @@ _PIP_GENERAL_OPTIONS_WITH_VALUE = frozenset(
 
 def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Dispatch one command line; errors propagate to main()."""
-    if list(argv) in (["-h"], ["--help"], ["help"]):
+    if list(argv) in ([], ["-h"], ["--help"], ["help"]):
         out.write(HELP)
         return EXIT_OK
+    if len(argv) == 2 and argv[0] == "help" and argv[1] in PEEP_COMMANDS:
+        argv = [argv[1], "--help"]  # peep's own help for its own commands
     if list(argv) in (["-V"], ["--version"]):
         out.write(f"peep {__version__} from {os.path.abspath(__file__)}\n{pip_version()}\n")
         return EXIT_OK

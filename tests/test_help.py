@@ -170,3 +170,25 @@ def test_each_file_option_is_read_from_a_requirements_file(option: peep.FinderOp
 def test_network_options_are_not_requirements_file_options(option: peep.FinderOption) -> None:
     with pytest.raises(peep.RequirementsFileError, match="no such option"):
         peep.parse_line_options(f"{option.flags[0]} x", peep.Origin("requirements.txt", 1))
+
+
+@pytest.mark.parametrize("argv", [[], ["help"], ["--help"], ["-h"]])
+def test_peep_alone_or_help_shows_peeps_own_usage(argv: List[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert peep.main(argv) == peep.EXIT_OK
+    out = capsys.readouterr().out
+    assert out == peep.HELP and "peep install -r FILE" in out
+
+
+@pytest.mark.parametrize("command", sorted(PARSERS))
+def test_help_command_shows_peeps_help_for_its_own_commands(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert peep.main(["help", command]) == peep.EXIT_OK
+    assert capsys.readouterr().out.startswith(f"usage: peep {command} ")
+
+
+def test_a_usage_error_ends_with_the_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert peep.main(["install", "--bogus-option"]) == peep.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.rstrip().splitlines()[-1] == "peep install: unrecognized arguments: --bogus-option"
+    assert len(err.splitlines()) <= 3  # a pointer to --help, not twenty lines of usage
