@@ -92,7 +92,8 @@ def hidden_options() -> List[str]:
 def test_install_hides_only_options_it_refuses() -> None:
     assert set(hidden_options()) == {
         "--python", "--platform", "--python-version", "--implementation", "--abi",
-        "--no-deps-check", "--no-build-isolation", "--no-use-pep517",
+        "--no-build-isolation", "--no-use-pep517", "--global-option", "--build-option",
+        "--keyring-provider",
     }  # fmt: skip
 
 

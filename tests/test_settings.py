@@ -1,0 +1,208 @@
+"""pip's install settings: from its files, PIP_* and the command line, honoured or refused.
+
+Every pip install option is one row of peep.PIP_OPTIONS (or peep.FINDER_OPTIONS);
+these tests read the words peep hands to pip, or the refusal naming where a
+setting came from. None may be dropped without a word.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+import pytest
+from conftest import venv_python
+from helpers import Deploy, block, hermetic_env, installed_in, peep_hash, run_peep, wheel_bytes
+
+import peep
+
+
+def settle(
+    tmp_path: Path,
+    config: Optional[str] = None,
+    env: Optional[Dict[str, str]] = None,
+    argv: Sequence[str] = (),
+) -> peep.InstallOptions:
+    """Parse ``peep install -r r.txt ARGV`` under a pip.conf of ``config`` and ``env``."""
+    environ = {"HOME": str(tmp_path), "XDG_CONFIG_DIRS": str(tmp_path / "xdg")}
+    environ["PIP_CONFIG_FILE"] = os.devnull
+    if config is not None:
+        (tmp_path / "pip.conf").write_text(config)
+        environ["PIP_CONFIG_FILE"] = str(tmp_path / "pip.conf")
+    environ.update(env or {})
+    return peep.parse_install_arguments(["-r", "r.txt", *argv], environ)
+
+
+# --- one row per setting: where it is set, and the words pip gets -------------------
+
+HONOURED = [
+    ("[install]\ntarget = /f\n", {}, [], ("--target", "/f")),
+    (None, {"PIP_TARGET": "/e"}, [], ("--target", "/e")),
+    ("[install]\ntarget = /f\n", {"PIP_TARGET": "/e"}, [], ("--target", "/e")),
+    (None, {"PIP_TARGET": "/e"}, ["--target", "/c"], ("--target", "/e", "--target", "/c")),
+    ("[global]\nprefix = /g\n[install]\nprefix = /i\n", {}, [], ("--prefix", "/i")),
+    (None, {"PIP_ROOT": "/r"}, [], ("--root", "/r")),
+    (None, {"PIP_USER": "yes"}, [], ("--user",)),
+    ("[install]\nuser = yes\n", {"PIP_USER": "no"}, [], ()),
+    # pip reads a --no-X setting's yes/no as X's: PIP_NO_COMPILE=0 means "do not compile".
+    (None, {"PIP_NO_COMPILE": "0"}, [], ("--no-compile",)),
+    (None, {"PIP_NO_COMPILE": "1"}, [], ("--compile",)),
+    (None, {"PIP_NO_COMPILE": "0"}, ["--compile"], ("--no-compile", "--compile")),
+    (None, {"PIP_NO_WARN_SCRIPT_LOCATION": "false"}, [], ("--no-warn-script-location",)),
+    (None, {"PIP_NO_WARN_SCRIPT_LOCATION": "true"}, [], ()),
+    (None, {"PIP_BREAK_SYSTEM_PACKAGES": "1"}, [], ("--break-system-packages",)),
+    (None, {"PIP_REQUIRE_VIRTUALENV": "true"}, [], ("--require-virtualenv",)),
+    (None, {"PIP_UPGRADE": "1"}, [], ("--upgrade",)),
+    (None, {"PIP_FORCE_REINSTALL": "on"}, [], ("--force-reinstall",)),
+    ("[install]\nignore-installed = yes\n", {}, [], ("--ignore-installed",)),
+    ("[global]\nprogress-bar = on\n[install]\nprogress_bar = off\n", {}, [], ("--progress-bar", "off")),
+    (None, {"PIP_ROOT_USER_ACTION": "ignore"}, [], ("--root-user-action", "ignore")),
+    (None, {"PIP_UPGRADE_STRATEGY": "eager"}, [], ("--upgrade-strategy", "eager")),
+    (None, {"PIP_SRC": "/s"}, [], ("--src", "/s")),
+    (None, {"PIP_EXISTS_ACTION": "w"}, [], ("--exists-action", "w")),
+    (None, {"PIP_USE_PEP517": "1"}, [], ("--use-pep517",)),
+    (None, {"PIP_VERBOSE": "2"}, [], ("--verbose", "--verbose")),
+    (None, {"PIP_CONFIG_SETTINGS": "a=1 b=2"}, [], ("--config-settings", "a=1", "--config-settings", "b=2")),
+    (None, {"PIP_NO_DEPS": "1", "PIP_REQUIRE_HASHES": "1"}, [], ()),  # always on in peep
+    (None, {"PIP_TARGET": "/e"}, ["--isolated"], ("--isolated",)),  # --isolated: no PIP_*
+]
+
+
+@pytest.mark.parametrize("config, env, argv, words", HONOURED)
+def test_each_install_setting_reaches_pip_as_an_option(
+    tmp_path: Path, config: Optional[str], env: Dict[str, str], argv: Sequence[str], words: Tuple[str, ...]
+) -> None:
+    assert settle(tmp_path, config, env, argv).pip_options == words
+
+
+def test_the_command_line_wins_over_the_environment_over_files(tmp_path: Path) -> None:
+    options = settle(tmp_path, "[install]\ntarget = /f\nroot = /rf\n", {"PIP_TARGET": "/e"}, ["-t", "/c"])
+    assert (options.pip_value("-t", "--target"), options.pip_value("--root")) == ("/c", "/rf")
+    command = peep.pip_install_command([], options, "links", str(tmp_path / "reqs.txt"))
+    given = command[command.index("--disable-pip-version-check") + 1:command.index("-r")]
+    assert given == ["--target", "/e", "--root", "/rf", "-t", "/c"]
+
+
+def test_constraint_and_build_constraint_files_are_read_by_peep(tmp_path: Path) -> None:
+    options = settle(
+        tmp_path,
+        "[install]\nconstraint = f1.txt f2.txt\nbuild-constraint = b1.txt\n",
+        {"PIP_BUILD_CONSTRAINT": "b2.txt"},
+        ["-c", "c.txt", "--build-constraint", "b3.txt"],
+    )
+    assert options.constraints == ("f1.txt", "f2.txt", "c.txt")
+    assert options.build_constraints == ("b2.txt", "b3.txt")
+    assert options.pip_options == ()  # neither reaches pip
+
+
+# --- refused, saying where ----------------------------------------------------------
+
+BUILD_ISOLATION = "it lets a build import whatever is installed"
+REFUSED = [
+    ({"PIP_NO_BUILD_ISOLATION": "0"}, "PIP_NO_BUILD_ISOLATION (--no-build-isolation)", BUILD_ISOLATION),
+    ({"PIP_NO_USE_PEP517": "1"}, "PIP_NO_USE_PEP517 (--no-use-pep517)", "it makes pip run setup.py"),
+    ({"PIP_PLATFORM": "win32"}, "PIP_PLATFORM (--platform)", "peep chooses and verifies files"),
+    ({"PIP_PYTHON": "/usr/bin/python3"}, "PIP_PYTHON (--python)", "run peep with that Python instead"),
+    ({"PIP_KEYRING_PROVIDER": "subprocess"}, "PIP_KEYRING_PROVIDER (--keyring-provider)", "no keyring"),
+    ({"PIP_EDITABLE": "."}, "PIP_EDITABLE (--editable)", "no archive to hash"),
+    ({"PIP_GROUP": "dev"}, "PIP_GROUP (--group)", "dependency groups from lock files only"),
+]
+
+
+@pytest.mark.parametrize("env, where, why", REFUSED)
+def test_a_refused_setting_from_the_environment_names_the_variable(
+    tmp_path: Path, env: Dict[str, str], where: str, why: str
+) -> None:
+    with pytest.raises(peep.UsageError) as info:
+        settle(tmp_path, env=env)
+    assert str(info.value).startswith(f"peep install: {where} is not supported: ")
+    assert why in str(info.value)
+
+
+def test_a_refused_setting_from_a_file_names_the_file_section_and_key(tmp_path: Path) -> None:
+    with pytest.raises(peep.UsageError) as info:
+        settle(tmp_path, "[global]\nno-build-isolation = false\n")
+    assert str(info.value).startswith(
+        f"peep install: 'no-build-isolation' in {tmp_path / 'pip.conf'} [global] "
+        "(--no-build-isolation) is not supported: it lets a build import"
+    )
+
+
+def test_a_bad_yes_or_no_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(peep.PeepError, match=r"^'maybe' is not a valid value for --user in PIP_USER \(use yes or no\)$"):
+        settle(tmp_path, env={"PIP_USER": "maybe"})
+
+
+# --- the whole table: every row from PIP_*, a file and the command line ------------
+
+SAMPLE = {"value": "/x", "list": "a=1", "flag": "yes", "inverted": "no", "count": "1", "peep": "f.txt"}
+
+
+def _expected_words(option: peep.PipOption) -> Tuple[str, ...]:
+    flag = "--" + option.name
+    return () if option.how == "peep" else (flag,) if option.metavar is None else (flag, SAMPLE[option.how])
+
+
+@pytest.mark.parametrize("option, place", [
+    (option, place) for option in peep.PIP_OPTIONS for place in ("env", "file", "command line")
+    if place != "command line" or option.how != "peep"  # there, peep's own options
+], ids=lambda value: getattr(value, "name", value))
+def test_every_pip_install_option_is_honoured_or_refused_from_everywhere(
+    tmp_path: Path, option: peep.PipOption, place: str
+) -> None:
+    value = SAMPLE[option.how]
+    if place == "env":
+        call = lambda: settle(tmp_path, env={"PIP_" + option.name.upper().replace("-", "_"): value})  # noqa: E731
+    elif place == "file":
+        call = lambda: settle(tmp_path, f"[install]\n{option.name} = {value}\n")  # noqa: E731
+    else:
+        call = lambda: settle(tmp_path, argv=[option.flags[-1]] + ([value] if option.metavar else []))  # noqa: E731
+    if option.refused:
+        with pytest.raises(peep.UsageError, match=f"is not supported: {option.refused[:20]}"):
+            call()
+    else:
+        assert call().pip_options == _expected_words(option)
+
+
+# --- end to end: the real pip gets the setting ---------------------------------------
+
+
+def test_pip_target_from_the_environment_and_from_a_file_is_where_pip_installs(
+    deploy: Deploy, tmp_path: Path, bare_venv: Path
+) -> None:
+    # Run by a throwaway venv's Python: were the setting dropped, pip would install there.
+    python = venv_python(bare_venv)
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    from_env = tmp_path / "from-env"
+    result = run_peep("install", "-r", str(deploy.requirements), *deploy.finder,
+                      env=hermetic_env(PIP_TARGET=str(from_env)), python=python)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert installed_in(from_env) == {"alpha": "1.0"}
+    from_file = tmp_path / "from-file"
+    (tmp_path / "pip.conf").write_text(f"[install]\ntarget = {from_file}\n")
+    result = run_peep("install", "-r", str(deploy.requirements), *deploy.finder, python=python,
+                      env=hermetic_env(PIP_CONFIG_FILE=str(tmp_path / "pip.conf")))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert installed_in(from_file) == {"alpha": "1.0"}
+
+
+def test_a_refused_variable_stops_the_install_before_anything_is_fetched(deploy: Deploy) -> None:
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install(env=deploy.env(PIP_NO_BUILD_ISOLATION="0"))
+    assert result.returncode == peep.EXIT_USAGE
+    assert "PIP_NO_BUILD_ISOLATION (--no-build-isolation) is not supported" in result.stderr
+    assert deploy.index.requests == [] and deploy.installed() == {}
+
+
+def test_pip_constraint_from_the_environment_narrows_what_is_installed(deploy: Deploy, tmp_path: Path) -> None:
+    old = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    new = deploy.index.add(wheel_bytes("alpha", "2.0"))
+    deploy.write(f"# sha256: {peep_hash(old.data)}\n# sha256: {peep_hash(new.data)}\nalpha\n")
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("alpha==1.0\n")
+    result = deploy.install(env=deploy.env(PIP_CONSTRAINT=str(constraints)))
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
