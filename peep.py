@@ -577,9 +577,14 @@ FINDER_OPTIONS = (
     FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
         f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
     FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
-        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
+        f"allow pre-releases of these projects ({_NAMES_HELP})", ("all-releases",),
+        in_file=True),
     FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
-        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
+        f"allow only final releases of these projects ({_NAMES_HELP})", ("only-final",),
+        in_file=True),
+    FinderOption(("--uploaded-prior-to",), "uploaded_prior_to", "value", "WHEN",
+        "take only index files uploaded before WHEN: an ISO 8601 date-time (without a zone: "
+        "local time) or PnD, n days ago", ("uploaded-prior-to",)),
     FinderOption(("--no-index",), "no_index", "flag", None,
         "search no index, only --find-links places", ("no-index",), in_file=True),
     FinderOption(("--pre",), "pre", "flag", None,
@@ -627,6 +632,7 @@ class FinderSettings:
     only_binary: FrozenSet[str] = frozenset()
     all_releases: FrozenSet[str] = frozenset()
     only_final: FrozenSet[str] = frozenset()
+    uploaded_prior_to: Optional[float] = None  # POSIX time; see upload_cutoff
 
     def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Return the settings after one option, applied the way pip applies it."""
@@ -639,6 +645,8 @@ class FinderSettings:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
         if name in ("no-binary", "only-binary"):
             return self._with_format_control(name, text)
+        if name == "uploaded-prior-to":
+            return replace(self, uploaded_prior_to=upload_cutoff(text, "the command line"))
         if option.kind == "names":
             return self._with_release_control(name, text)
         setting: Any = getattr(self, option.setting)
@@ -718,6 +726,33 @@ class FinderSettings:
         if self.no_index:
             return ()
         return (self.index_url or default_index(),) + self.extra_index_urls
+
+
+_DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
+
+
+def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
+    """Return --uploaded-prior-to's moment as POSIX time, as pip 26 reads it.
+
+    An ISO 8601 date or date-time (one without a zone is local time, as in
+    pip) or ``P<n>D``, n days before now: a team can wait out the days in
+    which most hijacked releases are found and pulled.
+    """
+    import datetime
+    import time
+    days = _DAYS_AGO_RE.fullmatch(text.strip())
+    if days:
+        return (time.time() if now is None else now) - int(days.group(1)) * 86400
+    try:
+        # Python before 3.11 reads no "Z"; it means what "+00:00" means.
+        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))
+    except ValueError as exc:
+        raise UsageError(
+            f"peep: --uploaded-prior-to {text!r} (from {where}) is not a moment: give an "
+            "ISO 8601 date-time such as 2026-03-01T12:00:00Z (without a zone: local time) "
+            "or P<n>D for n days ago"
+        ) from exc
+    return moment.timestamp()  # a naive moment is taken as local time
 
 
 _DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
@@ -949,6 +984,8 @@ def _configured(
     """Apply one finder setting from pip's configuration, where lists replace lists."""
     if option.kind == "names":
         return finder.with_option(option.name, value)
+    if option.name == "uploaded-prior-to":
+        return replace(finder, uploaded_prior_to=upload_cutoff(value, where))
     setting: Any = value
     if option.kind == "flag":
         setting = _config_bool(option.name, value, where)
@@ -3219,6 +3256,7 @@ class Link:
     requires_python: Optional[str] = None
     yanked: Optional[str] = None
     hashes: Tuple[Tuple[str, str], ...] = ()
+    upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
 @functools.lru_cache(maxsize=None)
@@ -3340,6 +3378,8 @@ def parse_json_links(
                     for algorithm, value in sorted(hashes.items())
                     if algorithm in HASH_ALGORITHMS
                 ),
+                upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str)
+                else None,
             )
         )
     return links
@@ -3545,11 +3585,38 @@ def find_candidates(
             if is_index_page and "HTTP 404" in str(exc):
                 continue  # the index does not have the project: not an error
             raise
+        local = not _is_url(url) or url.lower().startswith("file:")
+        if settings.uploaded_prior_to is not None and is_index_page and not local:
+            links = uploaded_before(links, settings.uploaded_prior_to, url)
         for link in links:
             candidate = candidate_from_link(link, key)
             if candidate is not None:
                 candidates.append(candidate)
     return candidates, places, wanted.skipped
+
+
+def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
+    """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to).
+
+    A link with no upload time (every link of an HTML page) is an error, not
+    a guess: the option exists to keep fresh uploads out. Local indexes and
+    find-links places carry no upload times and are exempt, as in pip.
+    """
+    import datetime
+    kept = []
+    for link in links:
+        try:
+            text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
+            uploaded = datetime.datetime.fromisoformat(text).timestamp()
+        except ValueError as exc:
+            raise PeepError(
+                f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
+                "so --uploaded-prior-to cannot be applied (it needs an index that serves "
+                "PEP 691 JSON pages with PEP 700 upload-time)"
+            ) from exc
+        if uploaded < cutoff:
+            kept.append(link)
+    return kept
 
 
 class _MayMatch:

@@ -7,13 +7,28 @@ setting came from. None may be dropped without a word.
 
 from __future__ import annotations
 
+import json
 import os
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
-from helpers import Deploy, block, hermetic_env, installed_in, peep_hash, run_peep, wheel_bytes
+from helpers import (
+    JSON_TYPE,
+    Deploy,
+    LoopbackIndex,
+    Served,
+    _json_page,
+    block,
+    hermetic_env,
+    installed_in,
+    peep_hash,
+    respond,
+    run_peep,
+    wheel_bytes,
+)
 
 import peep
 
@@ -206,3 +221,100 @@ def test_pip_constraint_from_the_environment_narrows_what_is_installed(deploy: D
     result = deploy.install(env=deploy.env(PIP_CONSTRAINT=str(constraints)))
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0"}
+
+
+# --- --uploaded-prior-to ------------------------------------------------------------
+
+
+def serve_upload_times(index: LoopbackIndex, times: Dict[str, str]) -> None:
+    """Have the index's PEP 691 pages give each file in ``times`` that upload-time."""
+
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        parts = handler.path.split("/")
+        if len(parts) != 4 or parts[1] != "simple" or JSON_TYPE not in handler.headers.get("Accept", ""):
+            return False
+        page = json.loads(_json_page(parts[2], [f for f in index.files if f.project == parts[2]]))
+        for entry in page["files"]:
+            if entry["filename"] in times:
+                entry["upload-time"] = times[entry["filename"]]
+        respond(handler, 200, json.dumps(page).encode(), {"Content-Type": JSON_TYPE})
+        return True
+
+    index.hook = hook
+
+
+def two_releases(deploy: Deploy) -> Tuple[Served, Served]:
+    """alpha 1.0 uploaded in January, 2.0 on 2026-03-24; the file takes either."""
+    old = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    new = deploy.index.add(wheel_bytes("alpha", "2.0"))
+    deploy.write(f"# sha256: {peep_hash(old.data)}\n# sha256: {peep_hash(new.data)}\nalpha\n")
+    return old, new
+
+
+@pytest.mark.parametrize("when", ["2026-03-01T00:00:00Z", "2026-03-24T10:00:00+00:00"])
+def test_uploaded_prior_to_passes_over_newer_uploads(deploy: Deploy, when: str) -> None:
+    old, new = two_releases(deploy)
+    serve_upload_times(deploy.index, {old.filename: "2026-01-05T08:00:00.123456Z",
+                                      new.filename: "2026-03-24T10:39:00Z"})  # fmt: skip
+    result = deploy.install("--uploaded-prior-to", when)
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    assert f"/files/{new.filename}" not in deploy.index.file_requests()
+
+
+def test_uploaded_prior_to_from_the_environment_in_days(deploy: Deploy) -> None:
+    old, new = two_releases(deploy)
+    serve_upload_times(deploy.index, {old.filename: "2000-01-01T00:00:00Z",
+                                      new.filename: "2999-01-01T00:00:00Z"})  # fmt: skip
+    result = deploy.install(env=deploy.env(PIP_UPLOADED_PRIOR_TO="P7D"))
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+
+def test_uploaded_prior_to_refuses_an_index_page_without_upload_times(deploy: Deploy) -> None:
+    two_releases(deploy)
+    deploy.index.json_api = False
+    result = deploy.install("--uploaded-prior-to", "P3D")
+    assert result.returncode == 1
+    assert "gives no upload time for 'alpha-1.0-py3-none-any.whl', so --uploaded-prior-to cannot be applied" in result.stderr
+    assert deploy.installed() == {}
+
+
+def test_uploaded_prior_to_leaves_find_links_places_alone(deploy: Deploy, tmp_path: Path) -> None:
+    filename, data = wheel_bytes("alpha", "1.0")
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / filename).write_bytes(data)
+    deploy.write(block(data, "alpha==1.0"))
+    result = deploy.install("--uploaded-prior-to", "P3D", finder=["--no-index", "-f", str(tmp_path / "links")])
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+
+@pytest.mark.parametrize("command", ["install", "hash"])
+def test_a_bad_uploaded_prior_to_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    (tmp_path / "r.txt").write_text("")
+    words = ["-r", str(tmp_path / "r.txt")] if command == "install" else ["alpha==1.0"]
+    result = run_peep(command, *words, "--uploaded-prior-to", "last tuesday", "--index-url", "http://127.0.0.1:9/")
+    assert result.returncode == peep.EXIT_USAGE, result.stderr
+    assert "--uploaded-prior-to 'last tuesday' (from the command line) is not a moment" in result.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("P3D", 1_000_000.0 - 3 * 86400),
+    ("P0D", 1_000_000.0),
+    ("2026-03-24T10:39:00Z", 1774348740.0),
+    ("2026-03-24T12:39:00+02:00", 1774348740.0),
+])
+def test_upload_cutoff_grammar(text: str, expected: float) -> None:
+    assert peep.upload_cutoff(text, "x", now=1_000_000.0) == expected
+
+
+def test_a_naive_uploaded_prior_to_is_local_time() -> None:
+    import datetime
+    assert peep.upload_cutoff("2026-03-24T10:39:00", "x") == datetime.datetime(2026, 3, 24, 10, 39).timestamp()
+
+
+@pytest.mark.parametrize("text", ["", "P3", "3D", "P-1D", "PT3H", "2026-13-01", "yesterday"])
+def test_upload_cutoff_refuses_what_it_cannot_read(text: str) -> None:
+    with pytest.raises(peep.UsageError, match="is not a moment"):
+        peep.upload_cutoff(text, "x")
