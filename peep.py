@@ -4750,6 +4750,32 @@ def load_requirements(
     return requirements, settings, network
 
 
+def load_build_pins(
+    options: InstallOptions,
+    settings: FinderSettings,
+    network: NetworkSettings,
+    environ: Mapping[str, str],
+) -> Tuple[Requirement, ...]:
+    """Read the --build-constraint files: hashed pins that builds may use, never installed.
+
+    As in pip 25.3, they are for build environments only. A build that needs
+    one has it fetched and verified like any archive; pip never sees it.
+    """
+    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    markers = marker_environment()
+    pins = []
+    for path in options.build_constraints:
+        for record in parse_requirements_file(path, environ=environ, reader=reader):
+            if isinstance(record, FileOption):
+                raise PeepError(f"{record.origin}: --{record.name} in a build-constraint "
+                                "file: peep reads only hashed pins from it")  # fmt: skip
+            if record.unsupported is not None:
+                raise PeepError(f"{record.origin}: {record.text!r}: {record.unsupported}")
+            if record.applies(markers):
+                pins.append(record)
+    return tuple(pins)
+
+
 def marker_environment() -> Dict[str, str]:
     """Return the PEP 508 environment of the running interpreter (no extra)."""
     environment = {key: str(value) for key, value in default_environment().items()}
@@ -4907,6 +4933,7 @@ class Fetcher:
     warn: Callable[[str], None]
     default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
     keep_failed: Optional[str] = None
+    build_pins: Tuple[Requirement, ...] = ()  # --build-constraint: for builds, never installed
 
     def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
         """Return the verdict for one requirement (never raises for the network)."""
@@ -6188,6 +6215,7 @@ def plan_builds(
     """
     pending, failures = start_builds(builder, verified)
     offered = {s.requirement.key: s.requirement for s in satisfied}
+    offered.update((pin.key, pin) for pin in fetcher.build_pins)
     verified, more = _plan_with_satisfied(fetcher, pending, verified, offered, markers)
     failures += more
     ready = []
@@ -6856,6 +6884,7 @@ def install_fetcher(
         cache=ArchiveCache(network.cache_dir, say),
         warn=say,
         keep_failed=options.keep_failed,
+        build_pins=load_build_pins(options, settings, network, os.environ),
     )
 
 

@@ -27,6 +27,7 @@ from helpers import (
     peep_hash,
     respond,
     run_peep,
+    sdist_bytes,
     wheel_bytes,
 )
 
@@ -318,3 +319,47 @@ def test_a_naive_uploaded_prior_to_is_local_time() -> None:
 def test_upload_cutoff_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(peep.UsageError, match="is not a moment"):
         peep.upload_cutoff(text, "x")
+
+
+# --- --build-constraint -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("place", ["command line", "env"])
+def test_a_build_dependency_hashed_only_in_the_build_constraint_file_builds_and_is_not_installed(
+    deploy: Deploy, tmp_path: Path, place: str
+) -> None:
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper>=1.0"]))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    pins = tmp_path / "build-constraints.txt"
+    pins.write_text(block(helper.data, "helper==1.0"))
+    if place == "env":
+        result = deploy.install(env=deploy.env(PIP_BUILD_CONSTRAINT=str(pins)))
+    else:
+        result = deploy.install("--build-constraint", str(pins))
+    assert result.returncode == 0, result.stderr
+    assert deploy.ran() == ["beta-2.0.ran"]
+    assert f"/files/{helper.filename}" in deploy.index.file_requests()
+    assert deploy.installed() == {"beta": "2.0"}  # helper served the build only
+
+
+def test_a_build_constraint_pin_is_verified_like_any_archive(deploy: Deploy, tmp_path: Path) -> None:
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    pins = tmp_path / "build-constraints.txt"
+    pins.write_text(block(b"not the helper", "helper==1.0"))
+    result = deploy.install("--build-constraint", str(pins))
+    assert result.returncode == 1
+    assert "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES" in result.stderr
+    assert f"({pins} line 2; {deploy.index.files_url}{helper.filename})" in result.stderr
+    assert deploy.ran() == [] and deploy.installed() == {}
+
+
+def test_a_build_constraint_file_takes_no_finder_options(deploy: Deploy, tmp_path: Path) -> None:
+    deploy.write("")
+    pins = tmp_path / "build-constraints.txt"
+    pins.write_text("--index-url http://127.0.0.1:9/\n")
+    result = deploy.install("--build-constraint", str(pins))
+    assert result.returncode == 1
+    assert f"{pins} line 1: --index-url in a build-constraint file: peep reads only hashed pins from it" in result.stderr
