@@ -363,3 +363,16 @@ def test_a_build_constraint_file_takes_no_finder_options(deploy: Deploy, tmp_pat
     result = deploy.install("--build-constraint", str(pins))
     assert result.returncode == 1
     assert f"{pins} line 1: --index-url in a build-constraint file: peep reads only hashed pins from it" in result.stderr
+
+
+def test_a_constraints_file_from_pip_constraint_does_not_reach_builds(deploy: Deploy, tmp_path: Path) -> None:
+    # As in pip 26: constraints narrow what is installed; builds take --build-constraint.
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(block(helper.data, "helper==1.0"))
+    result = deploy.install(env=deploy.env(PIP_CONSTRAINT=str(constraints)))
+    assert result.returncode == 1
+    assert "beta-2.0.tar.gz needs helper (its pyproject.toml)" in result.stderr
+    assert deploy.ran() == [] and deploy.installed() == {}
