@@ -2879,6 +2879,9 @@ _PEP517_ONLY = (
     "it makes pip run setup.py itself, and setuptools then fetches setup_requires on its "
     "own; peep builds every sdist through PEP 517"
 )
+_SETUP_PY_OPTIONS = (
+    "it is for setup.py, which peep never runs; give the build backend -C KEY=VALUE instead"
+)
 PIP_OPTIONS = (
     PipOption(("-t", "--target"), "DIR", "install into DIR"),
     PipOption(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
@@ -2926,8 +2929,8 @@ PIP_OPTIONS = (
         "whatever is installed; peep builds every sdist in an environment of verified "
         "wheels only"),
     PipOption(("--no-use-pep517",), None, "", "inverted", _PEP517_ONLY),
-    PipOption(("--global-option",), "OPTION", "", "list", _PEP517_ONLY),
-    PipOption(("--build-option",), "OPTION", "", "list", _PEP517_ONLY),
+    PipOption(("--global-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
+    PipOption(("--build-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
     PipOption(("--platform",), "PLATFORM", "", "list", _OTHER_PYTHON),
     PipOption(("--python-version",), "VERSION", "", refused=_OTHER_PYTHON),
     PipOption(("--implementation",), "IMPL", "", refused=_OTHER_PYTHON),
