@@ -482,9 +482,14 @@ FINDER_OPTIONS = (
     FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
         f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
     FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
-        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
+        f"allow pre-releases of these projects ({_NAMES_HELP})", ("all-releases",),
+        in_file=True),
     FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
-        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
+        f"allow only final releases of these projects ({_NAMES_HELP})", ("only-final",),
+        in_file=True),
+    FinderOption(("--uploaded-prior-to",), "uploaded_prior_to", "value", "WHEN",
+        "take only index files uploaded before WHEN: an ISO 8601 date-time (without a zone: "
+        "local time) or PnD, n days ago", ("uploaded-prior-to",)),
     FinderOption(("--no-index",), "no_index", "flag", None,
         "search no index, only --find-links places", ("no-index",), in_file=True),
     FinderOption(("--pre",), "pre", "flag", None,
@@ -532,6 +537,7 @@ class FinderSettings:
     only_binary: FrozenSet[str] = frozenset()
     all_releases: FrozenSet[str] = frozenset()
     only_final: FrozenSet[str] = frozenset()
+    uploaded_prior_to: Optional[float] = None  # POSIX time; see upload_cutoff
 
     def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
         """Return the settings after one option, applied the way pip applies it."""
@@ -544,6 +550,8 @@ class FinderSettings:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
         if name in ("no-binary", "only-binary"):
             return self._with_format_control(name, text)
+        if name == "uploaded-prior-to":
+            return replace(self, uploaded_prior_to=upload_cutoff(text, "the command line"))
         if option.kind == "names":
             return self._with_release_control(name, text)
         setting: Any = getattr(self, option.setting)
@@ -623,6 +631,33 @@ class FinderSettings:
         if self.no_index:
             return ()
         return (self.index_url or default_index(),) + self.extra_index_urls
+
+
+_DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
+
+
+def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
+    """Return --uploaded-prior-to's moment as POSIX time, as pip 26 reads it.
+
+    An ISO 8601 date or date-time (one without a zone is local time, as in
+    pip) or ``P<n>D``, n days before now: a team can wait out the days in
+    which most hijacked releases are found and pulled.
+    """
+    import datetime
+    import time
+    days = _DAYS_AGO_RE.fullmatch(text.strip())
+    if days:
+        return (time.time() if now is None else now) - int(days.group(1)) * 86400
+    try:
+        # Python before 3.11 reads no "Z"; it means what "+00:00" means.
+        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))
+    except ValueError as exc:
+        raise UsageError(
+            f"peep: --uploaded-prior-to {text!r} (from {where}) is not a moment: give an "
+            "ISO 8601 date-time such as 2026-03-01T12:00:00Z (without a zone: local time) "
+            "or P<n>D for n days ago"
+        ) from exc
+    return moment.timestamp()  # a naive moment is taken as local time
 
 
 _DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
@@ -735,8 +770,20 @@ def load_pip_configuration(
     user, site, then $PIP_CONFIG_FILE; os.devnull means no files at all),
     then PIP_* variables as ``:env:.key``.
     """
+    items = pip_configuration_items(environ, isolated=isolated)
+    return {key: value for key, (value, _) in items.items()}
+
+
+def pip_configuration_items(
+    environ: Mapping[str, str], *, isolated: bool = False
+) -> Dict[str, Tuple[str, str]]:
+    """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
+
+    "Where" names the file, section and key, or the variable, so that a
+    setting peep refuses can be found and removed.
+    """
     config_file = environ.get("PIP_CONFIG_FILE")
-    merged: Dict[str, str] = {}
+    merged: Dict[str, Tuple[str, str]] = {}
     if config_file != os.devnull:
         kinds = pip_config_files(environ)
         skip_user = isolated or bool(config_file and os.path.exists(config_file))
@@ -744,11 +791,13 @@ def load_pip_configuration(
             if kind == "user" and skip_user:
                 continue
             for path in paths:
-                merged.update(_read_config_file(path))
+                for key, value in _read_config_file(path).items():
+                    section, _, name = key.partition(".")
+                    merged[key] = (value, f"{name!r} in {path} [{section}]")
     if not isolated:
         for key, value in environ.items():
             if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
-                merged[f":env:.{key[4:].lower().replace('_', '-')}"] = value
+                merged[f":env:.{key[4:].lower().replace('_', '-')}"] = (value, key)
     return merged
 
 
@@ -840,6 +889,8 @@ def _configured(
     """Apply one finder setting from pip's configuration, where lists replace lists."""
     if option.kind == "names":
         return finder.with_option(option.name, value)
+    if option.name == "uploaded-prior-to":
+        return replace(finder, uploaded_prior_to=upload_cutoff(value, where))
     setting: Any = value
     if option.kind == "flag":
         setting = _config_bool(option.name, value, where)
@@ -2696,63 +2747,115 @@ class _Collect(argparse.Action):
             setattr(namespace, into, collected)
 
 
-# pip install's options that peep hands to pip as they are:
-# (flags, metavar, or None for a flag, and what the option does in pip).
-_PIP_OPTIONS: Tuple[Tuple[Tuple[str, ...], Optional[str], str], ...] = (
-    (("-t", "--target"), "DIR", "install into DIR"),
-    (("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
-    (("--root",), "DIR", "install relative to this root directory"),
-    (("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
-    (("-C", "--config-settings"), "KEY=VALUE",
-        "a setting for every sdist's build backend (peep's builds take it; repeatable)"),
-    (("--upgrade-strategy",), "STRATEGY", "pip's upgrade strategy (eager, only-if-needed)"),
-    (("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
-    (("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
-    (("--log",), "PATH", "append pip's verbose log to PATH"),
-    (("--report",), "PATH", "write pip's JSON installation report to PATH"),
-    (("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
-    (("--use-feature",), "FEATURE", "turn on an experimental pip feature"),
-    (("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour"),
-    (("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
-    (("--force-reinstall",), None, "reinstall even what is already up to date"),
-    (("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
-    (("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
-    (("--no-build-isolation",), None, argparse.SUPPRESS),  # refused, with the reason
-    (("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
-    (("--no-use-pep517",), None, argparse.SUPPRESS),  # refused, with the reason
-    (("--check-build-dependencies",), None, "have pip check build dependencies"),
-    (("--break-system-packages",), None, "let pip change an externally managed Python"),
-    (("--user",), None, "install into your user site-packages"),
-    (("--no-compile",), None, "byte-compile nothing"),
-    (("--compile",), None, "byte-compile what is installed (the default)"),
-    (("--no-warn-script-location",), None, "no warning for scripts installed outside PATH"),
-    (("--no-warn-conflicts",), None, "no warning about broken dependencies"),
-    (("--no-clean",), None, "keep pip's temporary build directories"),
-    (("--require-virtualenv",), None, "have pip refuse to run outside a virtual environment"),
-    (("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
-    (("--no-color",), None, "no colours in pip's output"),
-    (("--no-input",), None, "have pip never prompt"),
-    (("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
-    (("--dry-run",), None, "verify everything, then have pip install nothing"),
-    (("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)"),
-    (("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)"),
+# Every pip install option, what peep does with it, and why when it refuses.
+class PipOption(NamedTuple):
+    """One of pip install's options, and what peep does with it wherever it is set.
+
+    One row serves the command line and pip's configuration: the long name,
+    without dashes, is the config key (``target``) and the PIP_* variable
+    (``PIP_TARGET``), as in pip. ``kind`` says how a configured value
+    becomes pip's words: "value", "list" (whitespace-separated, each its own
+    option), "flag" (a yes/no), "inverted" (a ``--no-X`` flag, whose
+    configured yes/no pip reads as X's: ``PIP_NO_COMPILE=0`` means no
+    compiling), "count" (-v, -q) or "peep" (peep reads it itself and it
+    never reaches pip as written). ``refused`` says why peep will not take
+    it from anywhere (for "peep" rows: from pip's configuration).
+    """
+
+    flags: Tuple[str, ...]
+    metavar: Optional[str]  # None for a flag
+    help: str
+    kind: str = ""  # "" means "value" with a metavar, else "flag"
+    refused: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        """Return the long name without dashes: the config key."""
+        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
+
+    @property
+    def how(self) -> str:
+        """Return the kind, "value" or "flag" when the row leaves it to the metavar."""
+        return self.kind or ("value" if self.metavar else "flag")
+
+
+_OTHER_PYTHON = "peep chooses and verifies files for the Python that runs it"
+_PEP517_ONLY = (
+    "it makes pip run setup.py itself, and setuptools then fetches setup_requires on its "
+    "own; peep builds every sdist through PEP 517"
+)
+_SETUP_PY_OPTIONS = (
+    "it is for setup.py, which peep never runs; give the build backend -C KEY=VALUE instead"
+)
+PIP_OPTIONS = (
+    PipOption(("-t", "--target"), "DIR", "install into DIR"),
+    PipOption(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
+    PipOption(("--root",), "DIR", "install relative to this root directory"),
+    PipOption(("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
+    PipOption(("-C", "--config-settings"), "KEY=VALUE",
+        "a setting for every sdist's build backend (peep's builds take it; repeatable)",
+        "list"),
+    PipOption(("--upgrade-strategy",), "STRATEGY",
+        "pip's upgrade strategy (eager, only-if-needed)"),
+    PipOption(("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
+    PipOption(("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
+    PipOption(("--log",), "PATH", "append pip's verbose log to PATH"),
+    PipOption(("--report",), "PATH", "write pip's JSON installation report to PATH"),
+    PipOption(("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
+    PipOption(("--use-feature",), "FEATURE", "turn on an experimental pip feature", "list"),
+    PipOption(("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour", "list"),
+    PipOption(("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
+    PipOption(("--force-reinstall",), None, "reinstall even what is already up to date"),
+    PipOption(("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
+    PipOption(("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
+    PipOption(("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
+    PipOption(("--check-build-dependencies",), None, "have pip check build dependencies"),
+    PipOption(("--break-system-packages",), None, "let pip change an externally managed Python"),
+    PipOption(("--user",), None, "install into your user site-packages"),
+    PipOption(("--no-compile",), None, "byte-compile nothing", "inverted"),
+    PipOption(("--compile",), None, "byte-compile what is installed (the default)"),
+    PipOption(("--no-warn-script-location",), None,
+        "no warning for scripts installed outside PATH", "inverted"),
+    PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies",
+        "inverted"),
+    PipOption(("--no-clean",), None, "keep pip's temporary build directories"),
+    PipOption(("--require-virtualenv",), None,
+        "have pip refuse to run outside a virtual environment"),
+    PipOption(("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
+    PipOption(("--no-color",), None, "no colours in pip's output"),
+    PipOption(("--no-input",), None, "have pip never prompt"),
+    PipOption(("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
+    PipOption(("--debug",), None, "let pip's unhandled exceptions propagate"),
+    PipOption(("--dry-run",), None, "verify everything, then have pip install nothing"),
+    PipOption(("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)", "count"),
+    PipOption(("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)", "count"),
+    # Refused wherever they are set.
+    PipOption(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
+        "whatever is installed; peep builds every sdist in an environment of verified "
+        "wheels only"),
+    PipOption(("--no-use-pep517",), None, "", "inverted", _PEP517_ONLY),
+    PipOption(("--global-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
+    PipOption(("--build-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
+    PipOption(("--platform",), "PLATFORM", "", "list", _OTHER_PYTHON),
+    PipOption(("--python-version",), "VERSION", "", refused=_OTHER_PYTHON),
+    PipOption(("--implementation",), "IMPL", "", refused=_OTHER_PYTHON),
+    PipOption(("--abi",), "ABI", "", "list", _OTHER_PYTHON),
+    PipOption(("--python",), "PYTHON", "", refused="run peep with that Python instead"),
+    PipOption(("--keyring-provider",), "PROVIDER", "", refused="peep asks no keyring for "
+        "credentials; give them in a .netrc file or as ${VARIABLES} in the index URL"),
+    # Read by peep itself; on its command line they are peep's own options.
+    PipOption(("-r", "--requirement"), "FILE", "", "peep"),
+    PipOption(("-c", "--constraint"), "FILE", "", "peep"),
+    PipOption(("--build-constraint",), "FILE", "", "peep"),
+    PipOption(("--no-deps",), None, "", "peep"),  # always on
+    PipOption(("--require-hashes",), None, "", "peep"),  # always on
+    PipOption(("--resume-retries",), "N", "", "peep"),  # peep downloads, pip does not
+    PipOption(("-e", "--editable"), "PATH|URL", "", "peep",
+        "an editable install is a live checkout with no archive to hash"),
+    PipOption(("--group",), "GROUP", "", "peep", "peep reads dependency groups from lock "
+        "files only, named with --group on its command line"),
 )  # fmt: skip
-
-
-# Options that would have pip choose files for another interpreter or
-# resolve again; peep chooses and verifies the files itself.
-_REFUSED_INSTALL_OPTIONS = (
-    "--platform", "--python-version", "--implementation", "--abi", "--no-deps-check",
-)  # fmt: skip
-
-
-# pip options that would let a build reach code nobody verified.
-_REFUSED_BUILD_OPTIONS = {
-    "--no-use-pep517": "it makes pip run setup.py itself, and setuptools then fetches "
-    "setup_requires on its own; peep builds every sdist through PEP 517",
-    "--no-build-isolation": "it lets a build import whatever is installed; peep builds "
-    "every sdist in an environment of verified wheels only",
-}
+_PIP_OPTION_NAMED = {option.name: option for option in PIP_OPTIONS}
 
 
 def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
@@ -2768,12 +2871,21 @@ def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the pip install options that peep hands to pip as they are."""
+    """Add the pip install options that peep hands to pip, and those it refuses."""
     group = parser.add_argument_group("pip install options (given to pip as written)")
-    for flags, metavar, help_text in _PIP_OPTIONS:
-        group.add_argument(*flags, action=_Collect, into=("pip_options",), metavar=metavar,
-                           nargs=None if metavar else 0, dest=f"_{flags[-1]}", default=None,
-                           help=help_text)  # fmt: skip
+    for option in PIP_OPTIONS:
+        if option.how == "peep":
+            continue  # peep's own parser defines these
+        group.add_argument(
+            *option.flags,
+            action=_Collect,
+            into=("refused",) if option.refused else ("pip_options",),
+            metavar=option.metavar,
+            nargs=None if option.metavar else 0,
+            dest=option.name,
+            default=None,
+            help=argparse.SUPPRESS if option.refused else option.help,
+        )
 
 
 def install_argument_parser() -> argparse.ArgumentParser:
@@ -2815,12 +2927,12 @@ def install_argument_parser() -> argparse.ArgumentParser:
         "lead nowhere; none: also run build code in a network namespace with no interfaces "
         "(Linux)",
     )
-    parser.add_argument("--python", dest="pip_python", help=argparse.SUPPRESS)
+    parser.add_argument("--build-constraint", action="append", default=[],
+                        dest="build_constraints", metavar="FILE", help="hashed pins for "
+                        "builds only, never installed (repeatable)")
     add_lock_arguments(parser)
     add_finder_arguments(parser)
     add_pip_arguments(parser)
-    for flag in _REFUSED_INSTALL_OPTIONS:
-        parser.add_argument(flag, dest=f"_refused{flag}", default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -2839,6 +2951,7 @@ class InstallOptions:
     build_network: str = "closed"
     lock_extras: Tuple[str, ...] = ()
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
+    build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
 
     def config_settings(self) -> List[Tuple[str, str]]:
         """Return the -C KEY=VALUE settings given on the command line, for every build."""
@@ -2868,38 +2981,29 @@ class InstallOptions:
         return verbose - quiet
 
 
-def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
-    """Split ``peep install``'s arguments into peep's options and pip's."""
+def parse_install_arguments(
+    argv: Sequence[str], environ: Optional[Mapping[str, str]] = None
+) -> InstallOptions:
+    """Split ``peep install``'s arguments into peep's options and pip's.
+
+    With ``environ``, pip's install settings from its configuration files
+    and PIP_* variables are merged in beneath the command line.
+    """
     args = install_argument_parser().parse_args(list(argv))
-    for flag in _REFUSED_INSTALL_OPTIONS:
-        if getattr(args, f"_refused{flag}", None) is not None:
-            raise UsageError(
-                f"peep install: {flag} is not supported: peep chooses and verifies files "
-                "for the Python that runs it"
-            )
-    for flag, reason in _REFUSED_BUILD_OPTIONS.items():
-        if flag in (getattr(args, "pip_options", None) or ()):
-            raise UsageError(f"peep install: {flag} is not supported: {reason}")
-    if args.pip_python:
-        raise UsageError(
-            "peep install: --python is not supported; run peep with that Python instead"
-        )
+    for name, _ in getattr(args, "refused", None) or ():
+        option = _PIP_OPTION_NAMED[name]
+        raise UsageError(f"peep install: {option.flags[-1]} is not supported: {option.refused}")
     requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
     requirements += [
         Requirement(
             text=f"-e {value}",
             origin=COMMAND_LINE,
             url=value,
-            unsupported="an editable install is a live checkout with no archive to hash",
+            unsupported=_PIP_OPTION_NAMED["editable"].refused,
         )
         for value in args.editables
     ]
-    if not (args.files or requirements):
-        raise UsageError(
-            "peep install: name a requirements file with -r (and hashes in it)\n"
-            + install_argument_parser().format_usage().rstrip()
-        )
-    return InstallOptions(
+    options = InstallOptions(
         files=tuple(args.files),
         constraints=tuple(args.constraints),
         requirements=tuple(requirements),
@@ -2911,7 +3015,93 @@ def parse_install_arguments(argv: Sequence[str]) -> InstallOptions:
         build_network=args.build_network,
         lock_extras=tuple(args.lock_extras),
         lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
+        build_constraints=tuple(args.build_constraints),
     )
+    if environ is not None:
+        options = with_pip_configuration(options, environ)
+    if not (options.files or options.requirements):
+        raise UsageError(
+            "peep install: name a requirements file with -r (and hashes in it)\n"
+            + install_argument_parser().format_usage().rstrip()
+        )
+    return options
+
+
+def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
+    """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
+
+    The one place peep install's settings are merged: pip's files, then
+    PIP_*, then the command line, whose words come last so that they win
+    wherever pip's last word wins. Lists add up, as pip's do. A setting
+    peep refuses is an error that says where it was set: none is dropped.
+    """
+    words: List[str] = []
+    files: Dict[str, Tuple[str, ...]] = dict.fromkeys(
+        ("requirement", "constraint", "build-constraint"), ()
+    )
+    isolated = options.pip_flag("--isolated")
+    for option, value, where in configured_pip_options(environ, isolated=isolated):
+        if option.refused:
+            raise UsageError(
+                f"peep install: {where} ({option.flags[-1]}) is not supported: {option.refused}"
+            )
+        if option.name in files:
+            files[option.name] = tuple(value.split())
+        elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
+            words += _configured_words(option, value, where)
+    return replace(
+        options,
+        files=files["requirement"] + options.files,
+        constraints=files["constraint"] + options.constraints,
+        build_constraints=files["build-constraint"] + options.build_constraints,
+        pip_options=tuple(words) + options.pip_options,
+    )
+
+
+def configured_pip_options(
+    environ: Mapping[str, str], *, isolated: bool = False
+) -> List[Tuple[PipOption, str, str]]:
+    """Return each pip install option that pip's configuration sets: option, value, where.
+
+    pip's order: [global], then [install], then PIP_*; the last one set wins.
+    """
+    items = pip_configuration_items(environ, isolated=isolated)
+    chosen: Dict[str, Tuple[PipOption, str, str]] = {}
+    for section in ("global", "install", ":env:"):
+        for section_key, (value, where) in items.items():
+            place, _, key = section_key.partition(".")
+            option = _PIP_OPTION_NAMED.get(key)
+            if place == section and option is not None and value:
+                chosen[key] = (option, value, where)
+    return list(chosen.values())
+
+
+def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
+    """Return the words that give pip a setting from its configuration."""
+    flag = "--" + option.name
+    if option.how == "value":
+        return [flag, value]
+    if option.how == "list":
+        return [word for item in value.split() for word in (flag, item)]
+    if option.how == "count":
+        return [flag] * _config_count(value, where)
+    enabled = _config_bool(flag, value, where)
+    if option.how == "inverted":  # pip reads PIP_NO_X's yes/no as X's (see PipOption)
+        if not enabled:
+            return [flag]
+        positive = _PIP_OPTION_NAMED.get(option.name[len("no-"):])
+        return ["--" + positive.name] if positive else []
+    return [flag] if enabled else []
+
+
+def _config_count(value: str, where: str) -> int:
+    """Read -v or -q's count from pip's configuration: yes/no or a number, as pip does."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE or lowered in _FALSE:
+        return int(lowered in _TRUE)
+    if lowered.isdigit():
+        return int(lowered)
+    raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
 
 
 def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -2974,6 +3164,7 @@ class Link:
     requires_python: Optional[str] = None
     yanked: Optional[str] = None
     hashes: Tuple[Tuple[str, str], ...] = ()
+    upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
 @functools.lru_cache(maxsize=None)
@@ -3095,6 +3286,8 @@ def parse_json_links(
                     for algorithm, value in sorted(hashes.items())
                     if algorithm in HASH_ALGORITHMS
                 ),
+                upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str)
+                else None,
             )
         )
     return links
@@ -3300,11 +3493,38 @@ def find_candidates(
             if is_index_page and "HTTP 404" in str(exc):
                 continue  # the index does not have the project: not an error
             raise
+        local = not _is_url(url) or url.lower().startswith("file:")
+        if settings.uploaded_prior_to is not None and is_index_page and not local:
+            links = uploaded_before(links, settings.uploaded_prior_to, url)
         for link in links:
             candidate = candidate_from_link(link, key)
             if candidate is not None:
                 candidates.append(candidate)
     return candidates, places, wanted.skipped
+
+
+def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
+    """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to).
+
+    A link with no upload time (every link of an HTML page) is an error, not
+    a guess: the option exists to keep fresh uploads out. Local indexes and
+    find-links places carry no upload times and are exempt, as in pip.
+    """
+    import datetime
+    kept = []
+    for link in links:
+        try:
+            text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
+            uploaded = datetime.datetime.fromisoformat(text).timestamp()
+        except ValueError as exc:
+            raise PeepError(
+                f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
+                "so --uploaded-prior-to cannot be applied (it needs an index that serves "
+                "PEP 691 JSON pages with PEP 700 upload-time)"
+            ) from exc
+        if uploaded < cutoff:
+            kept.append(link)
+    return kept
 
 
 class _MayMatch:
@@ -4354,6 +4574,32 @@ def load_requirements(
     return requirements, settings, network
 
 
+def load_build_pins(
+    options: InstallOptions,
+    settings: FinderSettings,
+    network: NetworkSettings,
+    environ: Mapping[str, str],
+) -> Tuple[Requirement, ...]:
+    """Read the --build-constraint files: hashed pins that builds may use, never installed.
+
+    As in pip 25.3, they are for build environments only. A build that needs
+    one has it fetched and verified like any archive; pip never sees it.
+    """
+    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    markers = marker_environment()
+    pins = []
+    for path in options.build_constraints:
+        for record in parse_requirements_file(path, environ=environ, reader=reader):
+            if isinstance(record, FileOption):
+                raise PeepError(f"{record.origin}: --{record.name} in a build-constraint "
+                                "file: peep reads only hashed pins from it")  # fmt: skip
+            if record.unsupported is not None:
+                raise PeepError(f"{record.origin}: {record.text!r}: {record.unsupported}")
+            if record.applies(markers):
+                pins.append(record)
+    return tuple(pins)
+
+
 def marker_environment() -> Dict[str, str]:
     """Return the PEP 508 environment of the running interpreter (no extra)."""
     environment = {key: str(value) for key, value in default_environment().items()}
@@ -4513,6 +4759,7 @@ class Fetcher:
     warn: Callable[[str], None]
     default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
     keep_failed: Optional[str] = None
+    build_pins: Tuple[Requirement, ...] = ()  # --build-constraint: for builds, never installed
 
     def verify(self, number: int, requirement: Requirement, *, install: bool = True) -> Verdict:
         """Return the verdict for one requirement (never raises for the network)."""
@@ -5745,6 +5992,7 @@ def plan_builds(
     """
     pending, failures = start_builds(builder, verified)
     offered = {s.requirement.key: s.requirement for s in satisfied}
+    offered.update((pin.key, pin) for pin in fetcher.build_pins)
     verified, more = _plan_with_satisfied(fetcher, pending, verified, offered, markers)
     failures += more
     ready = []
@@ -6414,6 +6662,7 @@ def install_fetcher(
         cache=ArchiveCache(network.cache_dir, say),
         warn=say,
         keep_failed=options.keep_failed,
+        build_pins=load_build_pins(options, settings, network, os.environ),
     )
 
 
@@ -6453,7 +6702,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     import shutil
     import tempfile
-    options = parse_install_arguments(argv)
+    options = parse_install_arguments(argv, os.environ)
     verbosity = options.verbosity()
     say = message_writer(err, quiet=verbosity < 0)
     records, settings, network = load_requirements(
