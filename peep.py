@@ -4190,10 +4190,12 @@ class _ZipReading:
         self.tree = _Tree(filename, single_top=not wheel)
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
+        self.spans: List[Tuple[int, int, bool]] = []  # (start, end, descriptor follows)
 
     def add(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
-        _check_zip_member(raw, info, self.filename)
+        end = _check_zip_member(raw, info, self.filename)
+        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
         member_path = _member_path(info.orig_filename, self.filename)
         if info.is_dir():
             self.tree.add(member_path, "dir")
@@ -4244,13 +4246,17 @@ def _read_zip(path: str, reading: _ZipReading) -> _ZipReading:
             with zipfile.ZipFile(raw) as archive:
                 for info in archive.infolist():
                     reading.add(raw, archive, info)
+                _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     return reading
 
 
-def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> None:
-    """Refuse what unzip tools disagree on: links, encryption, names read two ways."""
+def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
+    """Refuse what unzip tools disagree on: links, encryption, names read two ways.
+
+    Return where the member's data ends.
+    """
     name = info.orig_filename
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
@@ -4274,6 +4280,29 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> N
         )
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
+    return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
+
+
+DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
+
+
+def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
+    """Refuse bytes between members that the central directory does not account for.
+
+    peep and pip read a zip by its central directory, streaming readers by
+    its local headers in order: a member hidden in a gap, a second archive
+    in front of the one the directory lists, or two members sharing bytes
+    are seen by one and not the other. From byte 0 to the central directory
+    each member must follow the one before, and its data descriptor if any.
+    """
+    position, descriptor = 0, False
+    for start, stop, has_descriptor in sorted(spans) + [(end, end, False)]:
+        if start - position not in (DATA_DESCRIPTOR_SIZES if descriptor else (0,)):
+            raise ArchiveError(
+                f"{filename}: bytes {position} to {start} are not the members its central "
+                "directory lists, one after another"
+            )
+        position, descriptor = stop, has_descriptor
 
 
 UNICODE_PATH_EXTRA_FIELD = 0x7075
@@ -4308,9 +4337,10 @@ def _wheel_dist_info(
     tree: _Tree, filename: str, name: str, version: Optional[Version]
 ) -> str:
     """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
+    # A file of that name counts too, as pip counts every top-level name.
     dist_infos = sorted(
         path for path in tree.spelled.values()
-        if "/" not in path and path.casefold().endswith(".dist-info") and tree.kind(path) == "dir"
+        if "/" not in path and path.casefold().endswith(".dist-info")
     )  # fmt: skip
     if len(dist_infos) != 1:
         raise ArchiveError(

@@ -127,6 +127,25 @@ def _utf8_flag_only_in_central() -> bytes:
     return bytes(data)
 
 
+def _hidden_member() -> bytes:
+    """A wheel with a member between two others that its central directory does not list."""
+    files = _wheel_files()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("alpha.py", files["alpha.py"])
+        archive.writestr("alpha/hidden.py", b"evil()\n")
+        hidden = archive.filelist.pop()  # its bytes stay; the directory will not list them
+        del archive.NameToInfo[hidden.filename]
+        for path, data in files.items():
+            if path != "alpha.py":
+                archive.writestr(path, data)
+        archive.writestr(f"{DIST_INFO}/RECORD", _record(files))
+    return buffer.getvalue()
+
+
+IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
+
+
 def _rows(**replace: str) -> bytes:
     """RECORD for the good files, each row replaced by ``replace[name]`` (keys: alpha_py, ...)."""
     files = _wheel_files()
@@ -166,7 +185,14 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      f"member 'Alpha-1.0.dist-info/LICENSE' {TWICE} 'alpha-1.0.dist-info'"),
     ("a member twice", _zip([*_wheel_files().items(), ("alpha.py", b"Y = 2\n")]),
      "member 'alpha.py' appears twice"),
+    # Bytes only a streaming reader, going by local headers, would see.
+    ("a zip in front of the wheel", IN_FRONT + wheel(),
+     f"bytes 0 to {len(IN_FRONT)} are not the members its central directory lists, one after"),
+    ("a member the central directory does not list", _hidden_member(),
+     "bytes 44 to 96 are not the members its central directory lists"),  # 30 + 15 + 7 bytes
     # The wheel spec's rules pip applies while it installs.
+    ("a top-level file named like a .dist-info directory", wheel({"beta-1.0.dist-info": b""}),
+     "a wheel needs exactly one .dist-info directory, not 2"),
     ("two .dist-info directories", wheel({"beta-1.0.dist-info/METADATA": b"Name: beta\n"}),
      "a wheel needs exactly one .dist-info directory, not 2"),
     ("no WHEEL", wheel({f"{DIST_INFO}/WHEEL": None}), "its .dist-info directory has no WHEEL"),
@@ -275,7 +301,8 @@ def test_helper_wheels_are_read(tmp_path: Path) -> None:
 # The end-to-end cases: one for each rule, served beside a good wheel.
 END_TO_END = [
     "0x7075 in the central directory only", "0x7075 in the local header only", "NFC and NFD",
-    "A.py and a.py", "dist-info twice, differing in case", "no WHEEL", "Wheel-Version 2.0",
+    "A.py and a.py", "dist-info twice, differing in case", "a member the central directory does "
+    "not list", "no WHEEL", "Wheel-Version 2.0",
     "unknown .data key", "'..' inside .data", "console script without ':'",
     "Requires-Python that does not parse", "a member not in RECORD", "RECORD with another hash",
     "duplicate RECORD rows",
