@@ -4278,6 +4278,11 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
             f"{filename}: member {name!r} has another name in its local header "
             f"({local_name!r})"
         )
+    local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
+    # A streaming reader goes by the local sizes (zip64's and a data descriptor's are elsewhere).
+    streamed = info.flag_bits & 0x8 or 0xFFFFFFFF in local_sizes
+    if not streamed and local_sizes != (info.CRC, info.compress_size, info.file_size):
+        raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
     return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size

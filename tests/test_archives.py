@@ -143,6 +143,40 @@ def _hidden_member() -> bytes:
     return buffer.getvalue()
 
 
+def _local_size_differs() -> bytes:
+    """A wheel whose local header gives alpha.py another compressed size than its directory."""
+    data = bytearray(wheel())
+    data[18:22] = (2).to_bytes(4, "little")  # alpha.py is the first member, at offset 0
+    return bytes(data)
+
+
+class _Unseekable(io.RawIOBase):
+    """A stream zipfile cannot seek in, so that it writes data descriptors."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.written += data
+        return len(data)
+
+
+def _streamed() -> bytes:
+    """A good wheel as a streaming writer makes it: each member followed by a data descriptor."""
+    files = _wheel_files()
+    files[f"{DIST_INFO}/RECORD"] = _record(files)
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
+    data = bytes(sink.written)
+    assert all(info.flag_bits & 0x8 for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    return data
+
+
 IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
 
 
@@ -188,6 +222,8 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
     # Bytes only a streaming reader, going by local headers, would see.
     ("a zip in front of the wheel", IN_FRONT + wheel(),
      f"bytes 0 to {len(IN_FRONT)} are not the members its central directory lists, one after"),
+    ("a local header with another size", _local_size_differs(),
+     "member 'alpha.py' has other sizes in its local header"),
     ("a member the central directory does not list", _hidden_member(),
      "bytes 44 to 96 are not the members its central directory lists"),  # 30 + 15 + 7 bytes
     # The wheel spec's rules pip applies while it installs.
@@ -267,6 +303,7 @@ GOOD_WHEELS = [
     ("a good wheel", wheel()),
     ("a Unicode Comment field (0x6375): no name in it", wheel(extras=UNICODE_COMMENT)),
     ("NFC name alone, marked UTF-8", wheel({NFC: b""})),
+    ("data descriptors after members, as a streaming writer makes them", _streamed()),
     ("Requires-Python this Python does not meet: another verdict's question",
      wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: <3\n"})),
     ("Wheel-Version 1.9", wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.9\n"})),
