@@ -3737,7 +3737,8 @@ def _human_bytes(count: int) -> str:
 # archive that two tools could read differently (a second member of the same
 # name, a path that leaves the archive, a link out, bytes that are also
 # another archive format) is refused rather than guessed at: pip, a build
-# backend and peep must all see one and the same tree.
+# backend and peep must all see one and the same tree. A wheel pip's
+# installer would stop at half way is refused here too, before pip runs.
 
 MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry_points.txt
 MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
