@@ -3862,9 +3862,13 @@ def _human_bytes(count: int) -> str:
 # archive that two tools could read differently (a second member of the same
 # name, a path that leaves the archive, a link out, bytes that are also
 # another archive format) is refused rather than guessed at: pip, a build
-# backend and peep must all see one and the same tree.
+# backend and peep must all see one and the same tree. A wheel pip's
+# installer would stop at half way is refused here too, before pip runs.
 
-MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO and METADATA
+MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry_points.txt
+MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
+MAX_MEMBERS = 500_000  # the largest wheels hold some 100,000 files
+MAX_UNPACKED_BYTES = 16 << 30  # what an archive's members add up to, as it declares them
 TAR_MODES = (
     (".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
     (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"),
@@ -3931,16 +3935,33 @@ def _member_path(name: str, archive: str) -> str:
     return "/".join(parts)
 
 
+def _name_key(path: str) -> str:
+    """Return what a case-folding, Unicode-normalising file system makes of a path.
+
+    macOS and Windows fold case and macOS normalises Unicode: two members
+    with one key land in one file there and in two on Linux. This is
+    Unicode's canonical caseless match (NFD, casefold, NFD).
+    """
+    import unicodedata
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+
+
 class _Tree:
-    """The members seen so far, to refuse duplicates and paths through links."""
+    """The members seen so far, to refuse duplicates, names one file system merges, and links.
+
+    It also refuses paths through links, and more members or bytes than peep reads.
+    """
 
     def __init__(self, archive: str, *, single_top: bool) -> None:
         self.archive = archive
         self.single_top = single_top
-        self.kinds: Dict[str, str] = {}  # casefolded path -> "dir", "file" or "link"
+        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
+        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
         self.top: Optional[str] = None
+        self.members: List[str] = []  # each member's path, in order
+        self.unpacked = 0  # the bytes the members say they hold
 
-    def add(self, path: str, kind: str) -> None:
+    def add(self, path: str, kind: str, size: int = 0) -> None:
         if not path:
             if kind == "dir":
                 return  # "./": the archive's own root
@@ -3956,22 +3977,40 @@ class _Tree:
                 )
             if len(parts) == 1 and kind != "dir":
                 raise ArchiveError(f"{self.archive}: member {path!r} is not in a directory")
-        for depth in range(1, len(parts)):
-            parent = self.kinds.get("/".join(parts[:depth]).casefold())
-            if parent is not None and parent != "dir":
-                raise ArchiveError(
-                    f"{self.archive}: member {path!r} lies under a {parent}, not a directory"
-                )
-            self.kinds.setdefault("/".join(parts[:depth]).casefold(), "dir")
-        key = path.casefold()
-        if key in self.kinds and not (kind == "dir" and self.kinds[key] == "dir"):
+        self.members.append(path)
+        self.unpacked += size
+        if len(self.members) > MAX_MEMBERS or self.unpacked > MAX_UNPACKED_BYTES:
             raise ArchiveError(
-                f"{self.archive}: member {path!r} appears twice (or differs only in case)"
+                f"{self.archive}: more than {MAX_MEMBERS} members or {MAX_UNPACKED_BYTES} "
+                "bytes unpacked, more than peep reads"
             )
-        self.kinds[key] = kind
+        for depth in range(1, len(parts)):
+            self._note("/".join(parts[:depth]), "dir", path)
+        self._note(path, kind, path)
 
-    def contains(self, path: str) -> bool:
-        return path.casefold() in self.kinds
+    def _note(self, path: str, kind: str, member: str) -> None:
+        """Record ``path`` (``member`` or a directory above it) as ``kind``."""
+        key = _name_key(path)
+        seen = self.kinds.get(key)
+        if seen is None:
+            self.kinds[key], self.spelled[key] = kind, path
+        elif self.spelled[key] != path:
+            raise ArchiveError(
+                f"{self.archive}: member {member!r} appears twice (or differs only in case) "
+                f"as {self.spelled[key]!r}: one file where file systems fold case or "
+                "normalize Unicode"
+            )
+        elif path != member and seen != "dir":
+            raise ArchiveError(
+                f"{self.archive}: member {member!r} lies under a {seen}, not a directory"
+            )
+        elif path == member and not (kind == "dir" and seen == "dir"):
+            raise ArchiveError(f"{self.archive}: member {path!r} appears twice")
+
+    def kind(self, path: str) -> Optional[str]:
+        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
+        key = _name_key(path)
+        return self.kinds[key] if self.spelled.get(key) == path else None
 
 
 def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
@@ -3983,7 +4022,7 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
     """
     if hard:
         resolved = _member_path(target, tree.archive)
-        if tree.kinds.get(resolved.casefold()) != "file":
+        if tree.kind(resolved) != "file":
             raise ArchiveError(
                 f"{tree.archive}: hard link {path!r} points at {target!r}, "
                 "which is not an earlier file of the archive"
@@ -3998,13 +4037,94 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
     return resolved
 
 
-def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str) -> bytes:
-    if size > MAX_METADATA_BYTES:
+def _small_member(
+    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int = MAX_METADATA_BYTES
+) -> bytes:
+    if size > limit:
         raise ArchiveError(
             f"{archive}: {path} is {size} bytes, more than peep reads "
-            f"({MAX_METADATA_BYTES}); refusing rather than guessing at its contents"
+            f"({limit}); refusing rather than guessing at its contents"
         )
     return data()
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+class _Extraction:
+    """A fresh private directory an sdist is extracted into, never through a link.
+
+    peep makes the directory itself, mode 0700, as mkdtemp does: it must not
+    exist, so nothing was planted in it, and no one else can change it. Below
+    it every directory is opened relative to the one above, without following
+    a link, and only directories peep made are entered; files are created,
+    never opened. A link or a path put there after the archive was checked
+    is refused, never written or read through.
+    """
+
+    def __init__(self, root: str, archive: str) -> None:
+        self.archive = archive
+        self.made: Set[str] = set()  # the directories peep made below root
+        try:
+            os.mkdir(root, 0o700)
+            self.root = os.open(root, _DIRECTORY_FLAGS)
+        except OSError as exc:
+            raise ArchiveError(
+                f"{archive}: cannot extract into {root!r} ({exc.strerror}); "
+                "peep extracts only into a directory it has just made"
+            ) from exc
+
+    def close(self) -> None:
+        os.close(self.root)
+
+    def directory(self, path: str) -> None:
+        os.close(self._enter(path.split("/")))
+
+    def write(self, path: str, stream: IO[bytes], mode: int) -> None:
+        import shutil
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = self._open(path, flags, 0o755 if mode & 0o111 else 0o644)
+        with os.fdopen(descriptor, "wb") as sink:
+            shutil.copyfileobj(stream, sink, CHUNK_SIZE)
+
+    def copy(self, path: str, source: str) -> None:
+        """Extract a link member as a copy of the file it names."""
+        descriptor = self._open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), 0)
+        with os.fdopen(descriptor, "rb") as stream:
+            self.write(path, stream, os.fstat(stream.fileno()).st_mode)
+
+    def _open(self, path: str, flags: int, mode: int) -> int:
+        parts = path.split("/")
+        parent = self._enter(parts[:-1])
+        try:
+            return os.open(parts[-1], flags, mode, dir_fd=parent)
+        except OSError as exc:
+            raise self._refusal(path, exc) from exc
+        finally:
+            os.close(parent)
+
+    def _enter(self, parts: Sequence[str]) -> int:
+        """Open the directory ``parts`` names, making what peep has not made yet."""
+        descriptor = os.dup(self.root)
+        for depth, part in enumerate(parts, 1):
+            made = "/".join(parts[:depth])
+            try:
+                if made not in self.made:
+                    os.mkdir(part, 0o755, dir_fd=descriptor)  # fails if anything is there
+                    self.made.add(made)
+                child = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
+            except OSError as exc:
+                raise self._refusal(made, exc) from exc
+            finally:
+                os.close(descriptor)
+            descriptor = child
+        return descriptor
+
+    def _refusal(self, path: str, exc: OSError) -> ArchiveError:
+        return ArchiveError(
+            f"{self.archive}: cannot extract {path!r} ({exc.strerror}); "
+            "refusing to write through anything peep did not make"
+        )
 
 
 def read_archive(
@@ -4018,25 +4138,56 @@ def read_archive(
     """Read a verified archive strictly; optionally extract exactly what was read.
 
     Raises ArchiveError, naming the archive and the reason, for anything that
-    two tools could read differently. ``read_before`` is what reading these
-    same bytes returned already: the files peep reads itself (pyproject.toml,
-    PKG-INFO, METADATA) are then not read again, and it is what is returned.
+    two tools could read differently, and for a wheel pip would reject.
+    ``extract_to`` must not exist: peep makes it. ``read_before`` is what
+    reading these same bytes returned already: the files peep reads itself
+    (pyproject.toml, PKG-INFO, METADATA) are then not read again, and it is
+    what is returned.
     """
     collect = read_before is None
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
+    mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
     if wheel or lowered.endswith(".zip"):
         _refuse_second_format(path, filename, "a tar archive", _opens_as_tar)
-        facts = _read_zip(path, filename, wheel, name, version, extract_to, collect)
-    else:
-        mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
-        if mode is None:
-            raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
+    elif mode is not None:
         _refuse_second_format(path, filename, "a zip archive", _opens_as_zip)
-        facts = _read_tar(path, filename, mode, name, version, extract_to, collect)
+    else:
+        raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
+    extraction = _Extraction(extract_to, filename) if extract_to else None
+    reading: Union[_ZipReading, _TarReading]
+    try:
+        if mode is None:
+            reading = _read_zip(path, _ZipReading(filename, wheel, extraction, collect))
+        else:
+            reading = _read_tar(path, mode, _TarReading(filename, extraction, collect))
+    finally:
+        if extraction is not None:
+            extraction.close()
     if read_before is not None:
         return read_before
+    return _facts_read(reading, name, version)
+
+
+def _facts_read(
+    reading: Union[_ZipReading, _TarReading], name: str, version: Optional[Version]
+) -> ArchiveFacts:
+    """Return what was read; refuse an archive whose metadata disagrees with it."""
+    filename, found = reading.filename, reading.found
+    if isinstance(reading, _ZipReading) and reading.wheel:
+        dist_info = _wheel_dist_info(reading.tree, filename, name, version)
+        metadata = found.get(f"{dist_info}/METADATA")
+        if metadata is None:
+            raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+        facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
+        _check_metadata(facts, filename)
+        _check_wheel(reading, dist_info)
+        return facts
+    if reading.tree.top is None:
+        raise ArchiveError(f"{filename}: the archive is empty")
+    facts = ArchiveFacts(kind="sdist", name=name, version=version, top=reading.tree.top,
+                         pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
     _check_metadata(facts, filename)
     return facts
 
@@ -4068,15 +4219,14 @@ def _opens_as_tar(path: str) -> bool:
 
 
 class _TarReading:
-    """What reading a tar's members has found so far, and where it extracted them."""
+    """What reading a tar's members has found so far, and what it extracted."""
 
-    def __init__(self, filename: str, extract_to: Optional[str], collect: bool) -> None:
+    def __init__(self, filename: str, extraction: Optional[_Extraction], collect: bool) -> None:
         self.filename = filename
-        self.extract_to = extract_to
+        self.extraction = extraction
         self.collect = collect  # whether to keep the files peep reads itself
         self.tree = _Tree(filename, single_top=True)
         self.found: Dict[str, bytes] = {}
-        self.written: Dict[str, str] = {}  # casefolded member path -> where it was extracted
         self.symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
 
     def add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
@@ -4084,8 +4234,8 @@ class _TarReading:
         member_path = _member_path(member.name, self.filename)
         if member.isdir():
             self.tree.add(member_path, "dir")
-            if self.extract_to:
-                os.makedirs(os.path.join(self.extract_to, member_path), exist_ok=True)
+            if self.extraction and member_path:
+                self.extraction.directory(member_path)
         elif member.issym() or member.islnk():
             self._add_link(member, member_path)
         elif member.isreg():
@@ -4103,68 +4253,46 @@ class _TarReading:
         target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
         if member.issym():
             self.symlinks.append((member_path, target, member.linkname))
-        elif self.extract_to:
-            self.written[member_path.casefold()] = _extract_copy(
-                self.extract_to, member_path, self.written[target.casefold()]
-            )
+        elif self.extraction:
+            self.extraction.copy(member_path, target)
 
     def _add_file(
         self, archive: tarfile.TarFile, member: tarfile.TarInfo, member_path: str
     ) -> None:
-        self.tree.add(member_path, "file")
+        self.tree.add(member_path, "file", member.size)
         wanted = _wanted_member(member_path, self.tree.top or "") if self.collect else None
-        if wanted or self.extract_to:
+        if wanted or self.extraction:
             stream = archive.extractfile(member)
             assert stream is not None  # a regular file always has data
             if wanted:
                 self.found[wanted] = _small_member(stream.read, member.size, self.filename, wanted)
                 stream.seek(0)
-            if self.extract_to:
-                self.written[member_path.casefold()] = _extract_file(
-                    self.extract_to, member_path, stream, member.mode
-                )
+            if self.extraction:
+                self.extraction.write(member_path, stream, member.mode)
 
     def resolve_symlinks(self) -> None:
         """Refuse a symbolic link to anything but a file; extract the rest as copies."""
         for member_path, target, written_as in self.symlinks:
-            if self.tree.kinds.get(target.casefold()) != "file":
+            if self.tree.kind(target) != "file":
                 raise ArchiveError(
                     f"{self.filename}: link {member_path!r} points at {written_as!r}, "
                     "which is not a file of the archive"
                 )
-            if self.extract_to:
-                _extract_copy(self.extract_to, member_path, self.written[target.casefold()])
+            if self.extraction:
+                self.extraction.copy(member_path, target)
 
 
-def _read_tar(
-    path: str,
-    filename: str,
-    mode: str,
-    name: str,
-    version: Optional[Version],
-    extract_to: Optional[str],
-    collect: bool,
-) -> ArchiveFacts:
+def _read_tar(path: str, mode: str, reading: _TarReading) -> _TarReading:
     import tarfile
     import zlib
-    reading = _TarReading(filename, extract_to, collect)
     try:
         with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
             for member in archive:
                 reading.add(archive, member)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
-    if reading.tree.top is None:
-        raise ArchiveError(f"{filename}: the archive is empty")
+        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     reading.resolve_symlinks()
-    return ArchiveFacts(
-        kind="sdist",
-        name=name,
-        version=version,
-        top=reading.tree.top,
-        pyproject=reading.found.get("pyproject.toml"),
-        metadata=reading.found.get("PKG-INFO"),
-    )
+    return reading
 
 
 def _wanted_member(member_path: str, top: str) -> Optional[str]:
@@ -4175,105 +4303,175 @@ def _wanted_member(member_path: str, top: str) -> Optional[str]:
     return None
 
 
-def _extract_file(root: str, member_path: str, stream: IO[bytes], mode: int) -> str:
-    import shutil
-    destination = os.path.join(root, member_path)
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
-    # O_EXCL: never write through something already there.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(destination, flags, 0o755 if mode & 0o111 else 0o644)
-    with os.fdopen(descriptor, "wb") as sink:
-        shutil.copyfileobj(stream, sink)
-    return destination
+class _ZipReading:
+    """What reading a zip's members has found so far, and what it extracted."""
+
+    def __init__(
+        self, filename: str, wheel: bool, extraction: Optional[_Extraction], collect: bool
+    ) -> None:
+        self.filename = filename
+        self.wheel = wheel
+        self.extraction = extraction
+        self.collect = collect  # whether to keep the files peep reads itself
+        self.tree = _Tree(filename, single_top=not wheel)
+        self.found: Dict[str, bytes] = {}  # the files peep reads itself
+        self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
+        self.spans: List[Tuple[int, int, bool]] = []  # (start, end, descriptor follows)
+
+    def add(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        """Take in one member: a directory or a regular file, and nothing else."""
+        end = _check_zip_member(raw, info, self.filename)
+        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
+        member_path = _member_path(info.orig_filename, self.filename)
+        if info.is_dir():
+            self.tree.add(member_path, "dir")
+            if self.extraction and member_path:
+                self.extraction.directory(member_path)
+            return
+        self.tree.add(member_path, "file", info.file_size)
+        wanted = self._wanted(member_path) if self.collect else None
+        if wanted:
+            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
+            self.found[wanted] = _small_member(
+                functools.partial(archive.read, info), info.file_size, self.filename,
+                member_path, limit,
+            )  # fmt: skip
+        if self.wheel and self.collect:  # every file, for RECORD to vouch for
+            with archive.open(info) as stream:
+                self.digests[member_path] = _record_digest(stream)
+        if self.extraction:
+            with archive.open(info) as stream:
+                self.extraction.write(member_path, stream, info.external_attr >> 16)
+
+    def _wanted(self, member_path: str) -> Optional[str]:
+        """Name the files peep reads itself: an sdist's, or a wheel's .dist-info ones."""
+        if not self.wheel:
+            return _wanted_member(member_path, self.tree.top or "")
+        parts = member_path.split("/")
+        if len(parts) == 2 and parts[0].casefold().endswith(".dist-info") and parts[1] in (
+            "METADATA", "WHEEL", "RECORD", "entry_points.txt"
+        ):
+            return member_path
+        return None
 
 
-def _extract_copy(root: str, member_path: str, source: str) -> str:
-    """Extract a link member as a copy of the file it names."""
-    with open(source, "rb") as stream:
-        return _extract_file(root, member_path, stream, os.stat(source).st_mode)
+def _record_digest(stream: IO[bytes]) -> Tuple[str, int]:
+    """Return a member's sha256 as RECORD writes it, and its size."""
+    sizes: List[int] = []
+    hexdigest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))["sha256"]
+    return f"sha256={hex_to_peep(hexdigest)}", sum(sizes)
 
 
-def _read_zip(
-    path: str,
-    filename: str,
-    wheel: bool,
-    name: str,
-    version: Optional[Version],
-    extract_to: Optional[str],
-    collect: bool,
-) -> ArchiveFacts:
+def _read_zip(path: str, reading: _ZipReading) -> _ZipReading:
     import zipfile
     import zlib
-    tree = _Tree(filename, single_top=not wheel)
-    found: Dict[str, bytes] = {}
     try:
         with open(path, "rb") as raw:
             if raw.read(4) != b"PK\x03\x04":
-                raise ArchiveError(f"{filename}: does not start with a zip member")
+                raise ArchiveError(f"{reading.filename}: does not start with a zip member")
             with zipfile.ZipFile(raw) as archive:
                 for info in archive.infolist():
-                    member_path = _member_path(info.filename, filename)
-                    _check_zip_member(raw, info, filename)
-                    if info.is_dir():
-                        tree.add(member_path, "dir")
-                        continue
-                    tree.add(member_path, "file")
-                    wanted = _wanted_zip_member(member_path, tree.top or "", wheel)
-                    if wanted and collect:
-                        found[wanted] = _small_member(
-                            functools.partial(archive.read, info),
-                            info.file_size, filename, member_path,
-                        )
-                    if extract_to:
-                        with archive.open(info) as stream:
-                            _extract_file(
-                                extract_to, member_path, stream, info.external_attr >> 16
-                            )
+                    reading.add(raw, archive, info)
+                _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
-        raise ArchiveError(f"{filename}: not a readable archive ({exc})") from exc
-    if wheel:
-        metadata = _wheel_metadata_member(tree, found, filename) if collect else None
-        return ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
-    if tree.top is None:
-        raise ArchiveError(f"{filename}: the archive is empty")
-    return ArchiveFacts(kind="sdist", name=name, version=version, top=tree.top,
-                        pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
+        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
+    return reading
 
 
-def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> None:
-    """Refuse what unzip tools disagree on: links, encryption, renamed local headers."""
+def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
+    """Refuse what unzip tools disagree on: links, encryption, names read two ways.
+
+    Return where the member's data ends.
+    """
+    name = info.orig_filename
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
-        raise ArchiveError(f"{filename}: member {info.filename!r} is a symbolic link")
+        raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
     if info.flag_bits & 0x1:
-        raise ArchiveError(f"{filename}: member {info.filename!r} is encrypted")
+        raise ArchiveError(f"{filename}: member {name!r} is encrypted")
+    if not info.flag_bits & 0x800 and not name.isascii():
+        # Without the UTF-8 flag Python reads the name as cp437, unzip in the locale's charset.
+        raise ArchiveError(f"{filename}: member {name!r} has a non-ASCII name not marked UTF-8")
     raw.seek(info.header_offset)
     header = raw.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ArchiveError(f"{filename}: member {info.filename!r} has no local header")
-    name_length = int.from_bytes(header[26:28], "little")
-    local_name = raw.read(name_length)
+        raise ArchiveError(f"{filename}: member {name!r} has no local header")
+    local_name = raw.read(int.from_bytes(header[26:28], "little"))
+    local_extra = raw.read(int.from_bytes(header[28:30], "little"))
     encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    if local_name != info.orig_filename.encode(encoding, "replace"):
+    local_utf8 = int.from_bytes(header[6:8], "little") & 0x800
+    if local_name != name.encode(encoding, "replace") or local_utf8 != info.flag_bits & 0x800:
         raise ArchiveError(
-            f"{filename}: member {info.filename!r} has another name in its local header "
+            f"{filename}: member {name!r} has another name in its local header "
             f"({local_name!r})"
         )
+    local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
+    # A streaming reader goes by the local sizes (zip64's and a data descriptor's are elsewhere).
+    streamed = info.flag_bits & 0x8 or 0xFFFFFFFF in local_sizes
+    if not streamed and local_sizes != (info.CRC, info.compress_size, info.file_size):
+        raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
+    _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
+    _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
+    return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
 
 
-def _wanted_zip_member(member_path: str, top: str, wheel: bool) -> Optional[str]:
-    if not wheel:
-        return _wanted_member(member_path, top)
-    parts = member_path.split("/")
-    if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
-        return member_path
-    return None
+DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
 
 
-def _wheel_metadata_member(tree: _Tree, found: Mapping[str, bytes], filename: str) -> bytes:
-    """Return the METADATA of a wheel's one .dist-info directory."""
+def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
+    """Refuse bytes between members that the central directory does not account for.
+
+    peep and pip read a zip by its central directory, streaming readers by
+    its local headers in order: a member hidden in a gap, a second archive
+    in front of the one the directory lists, or two members sharing bytes
+    are seen by one and not the other. From byte 0 to the central directory
+    each member must follow the one before, and its data descriptor if any.
+    """
+    position, descriptor = 0, False
+    for start, stop, has_descriptor in sorted(spans) + [(end, end, False)]:
+        if start - position not in (DATA_DESCRIPTOR_SIZES if descriptor else (0,)):
+            raise ArchiveError(
+                f"{filename}: bytes {position} to {start} are not the members its central "
+                "directory lists, one after another"
+            )
+        position, descriptor = stop, has_descriptor
+
+
+UNICODE_PATH_EXTRA_FIELD = 0x7075
+
+
+def _check_extra_field(extra: bytes, member: str, where: str) -> None:
+    """Refuse an extra field that names a member again, or that does not parse.
+
+    Info-ZIP's Unicode Path field (0x7075) carries a second name: unzip and
+    Python 3.12+ use it, Python 3.11 the header's, so the same member lands
+    under two names. Its Unicode Comment field (0x6375) carries a comment
+    nothing installs, so it is let through. The records (id, size, data)
+    must fill the field exactly: where readers disagree on where one ends,
+    they disagree on what the next says. A field is at most 65,535 bytes.
+    """
+    offset = 0
+    while offset < len(extra):
+        if len(extra) - offset < 4:
+            raise ArchiveError(f"{member} has a malformed extra field in its {where}")
+        field_id = int.from_bytes(extra[offset : offset + 2], "little")
+        if field_id == UNICODE_PATH_EXTRA_FIELD:
+            raise ArchiveError(
+                f"{member} carries a second name (a Unicode Path extra field, 0x7075) "
+                f"in its {where}"
+            )
+        offset += 4 + int.from_bytes(extra[offset + 2 : offset + 4], "little")
+        if offset > len(extra):
+            raise ArchiveError(f"{member} has a malformed extra field in its {where}")
+
+
+def _wheel_dist_info(
+    tree: _Tree, filename: str, name: str, version: Optional[Version]
+) -> str:
+    """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
+    # A file of that name counts too, as pip counts every top-level name.
     dist_infos = sorted(
-        key for key, kind in tree.kinds.items()
-        if "/" not in key and kind == "dir" and key.endswith(".dist-info")
+        path for path in tree.spelled.values()
+        if "/" not in path and path.casefold().endswith(".dist-info")
     )  # fmt: skip
     if len(dist_infos) != 1:
         raise ArchiveError(
@@ -4281,18 +4479,174 @@ def _wheel_metadata_member(tree: _Tree, found: Mapping[str, bytes], filename: st
         )
     stem = dist_infos[0][: -len(".dist-info")]
     dist_name, _, dist_version = stem.rpartition("-")
-    name, version = archive_name_version(filename)
     if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
         raise ArchiveError(
             f"{filename}: its .dist-info directory is for {dist_name} {dist_version}, "
             "not the project and version its file name gives"
         )
-    metadata = [
-        data for key, data in found.items() if key.split("/")[0].casefold() == dist_infos[0]
-    ]
-    if not metadata:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
-    return metadata[0]
+    return dist_infos[0]
+
+
+def _check_wheel(reading: _ZipReading, dist_info: str) -> None:
+    """Refuse a verified wheel that pip's installer would reject, or install unchecked.
+
+    pip checks some of the wheel spec's rules only while it installs, and
+    stops part way through; peep checks them for every wheel before pip
+    runs at all. It also checks what pip never does: that RECORD vouches
+    for every file with the file's own hash, as `peep check` relies on.
+    """
+    filename, found = reading.filename, reading.found
+    _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
+    _check_wheel_data(reading.tree, filename, dist_info[: -len(".dist-info")] + ".data")
+    entry_points = f"{dist_info}/entry_points.txt"
+    if entry_points in found:
+        _check_entry_points(filename, entry_points, found[entry_points])
+    _check_requires_python(filename, f"{dist_info}/METADATA", found[f"{dist_info}/METADATA"])
+    record = f"{dist_info}/RECORD"
+    if record not in found:
+        raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
+    rows = _wheel_record_rows(filename, record, found[record])
+    _check_record(filename, record, rows, reading.digests)
+
+
+def _member_text(filename: str, path: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(f"{filename}: member {path!r} is not UTF-8 ({exc})") from exc
+
+
+def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> None:
+    """Refuse a wheel without WHEEL, or whose Wheel-Version pip does not install (not 1.x)."""
+    import email.parser
+    if data is None:
+        raise ArchiveError(f"{filename}: its .dist-info directory has no WHEEL")
+    message = email.parser.HeaderParser().parsestr(_member_text(filename, path, data))
+    versions = [str(value).strip() for value in message.get_all("Wheel-Version") or []]
+    if len(versions) != 1 or not re.fullmatch(r"1(\.[0-9]+)*", versions[0]):
+        raise ArchiveError(
+            f"{filename}: member {path!r} gives Wheel-Version {', '.join(versions) or 'none'}, "
+            "not one 1.x"
+        )
+
+
+WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
+
+
+def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
+    """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's.
+
+    pip stops part way through an install at an unknown key; a .data
+    directory named for another wheel it would install as a package.
+    """
+    for path in tree.members:
+        parts = path.split("/")
+        if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
+            continue
+        if parts[0] != data_dir:
+            raise ArchiveError(
+                f"{filename}: member {path!r} is in a .data directory not named {data_dir!r}"
+            )
+        if parts[1] not in WHEEL_DATA_KEYS:
+            raise ArchiveError(
+                f"{filename}: member {path!r} is not under one of "
+                f"{', '.join(data_dir + '/' + key for key in WHEEL_DATA_KEYS)}"
+            )
+        if len(parts) == 2 and tree.kind(path) != "dir":
+            raise ArchiveError(f"{filename}: member {path!r} is a file; pip needs a directory")
+
+
+_SCRIPT_NAME = re.compile(r"[\w.+-]+")
+_ENTRY_POINT = re.compile(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?")
+
+
+def _check_entry_points(filename: str, path: str, data: bytes) -> None:
+    """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr'.
+
+    pip stops part way through an install at an entry without ':'; a name
+    is a file pip writes in the scripts directory, so it holds no '/'.
+    """
+    section = ""
+    for line in _member_text(filename, path, data).splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+            continue
+        if section not in ("console_scripts", "gui_scripts"):
+            continue
+        name, _, value = (part.strip() for part in line.partition("="))
+        if not (_SCRIPT_NAME.fullmatch(name) and name.strip(".") and _ENTRY_POINT.fullmatch(value)):
+            raise ArchiveError(
+                f"{filename}: member {path!r} has {section} entry {line!r}, "
+                "not 'name = module:attr'"
+            )
+
+
+def _check_requires_python(filename: str, path: str, data: bytes) -> None:
+    """Refuse a Requires-Python that is not one version specifier.
+
+    Whether it admits this Python is another question, asked elsewhere. Tools
+    differ on what they do with one they cannot parse: ignore it, or refuse.
+    """
+    import email.parser
+    message = email.parser.BytesHeaderParser().parsebytes(data)
+    values = [str(value).strip() for value in message.get_all("Requires-Python") or []]
+    if len(values) > 1:
+        raise ArchiveError(f"{filename}: member {path!r} gives Requires-Python more than once")
+    for value in values:
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier as exc:
+            raise ArchiveError(
+                f"{filename}: member {path!r} gives Requires-Python {value!r}, "
+                "which is not a version specifier"
+            ) from exc
+
+
+def _wheel_record_rows(filename: str, path: str, data: bytes) -> Dict[str, Tuple[str, str]]:
+    """Return a RECORD's rows as {file: (hash, size)}; refuse one read two ways."""
+    import csv
+    rows: Dict[str, Tuple[str, str]] = {}
+    try:
+        for row in csv.reader(_member_text(filename, path, data).splitlines()):
+            if len(row) != 3:
+                raise ArchiveError(f"{filename}: member {path!r} has a row {row!r}, not 3 fields")
+            if row[0] in rows:
+                raise ArchiveError(f"{filename}: member {path!r} lists {row[0]!r} twice")
+            rows[row[0]] = (row[1], row[2])
+    except csv.Error as exc:
+        raise ArchiveError(f"{filename}: member {path!r} is not a CSV file ({exc})") from exc
+    return rows
+
+
+def _check_record(
+    filename: str,
+    record: str,
+    rows: Mapping[str, Tuple[str, str]],
+    digests: Mapping[str, Tuple[str, int]],
+) -> None:
+    """Refuse a wheel with a file its RECORD does not vouch for by its own sha256 and size.
+
+    RECORD itself and its signatures cannot hash themselves.
+    """
+    unhashed = (record, f"{record}.jws", f"{record}.p7s")
+    for path, (digest, size) in digests.items():
+        if path in unhashed:
+            continue
+        if path not in rows:
+            raise ArchiveError(f"{filename}: member {path!r} is not in its RECORD")
+        recorded_hash, recorded_size = rows[path]
+        if recorded_hash.rstrip("=") != digest:
+            raise ArchiveError(
+                f"{filename}: member {path!r} has {digest}, but its RECORD says {recorded_hash!r}"
+            )
+        if recorded_size not in ("", str(size)):
+            raise ArchiveError(
+                f"{filename}: member {path!r} is {size} bytes, "
+                f"but its RECORD says {recorded_size!r}"
+            )
 
 
 def _check_metadata(facts: ArchiveFacts, filename: str) -> None:

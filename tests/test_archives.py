@@ -1,0 +1,506 @@
+"""Archives two tools could read differently, and wheels pip would reject.
+
+Each case is a tiny archive built here with zipfile or tarfile that breaks
+one rule. The table tests call read_archive directly; the end-to-end tests
+serve each bad wheel beside a good one on the loopback index and check that
+peep installs neither.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import unicodedata
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import pytest
+from helpers import Deploy, _record_line, block, tar_gz_bytes, wheel_bytes
+
+import peep
+
+DIST_INFO = "alpha-1.0.dist-info"
+WHEEL_NAME = "alpha-1.0-py3-none-any.whl"
+GOOD_WHEEL = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+NFC = unicodedata.normalize("NFC", "alpha/caf\u00e9.py")
+NFD = unicodedata.normalize("NFD", NFC)
+
+
+def _wheel_files(**changes: Optional[bytes]) -> Dict[str, bytes]:
+    """The files of a good wheel of alpha 1.0, with ``changes`` (None: left out)."""
+    files: Dict[str, Optional[bytes]] = {
+        "alpha.py": b"X = 1\n",
+        f"{DIST_INFO}/METADATA": b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n",
+        f"{DIST_INFO}/WHEEL": GOOD_WHEEL,
+    }
+    files.update(changes)
+    return {path: data for path, data in files.items() if data is not None}
+
+
+def _record(files: Mapping[str, bytes], *extra_rows: str) -> bytes:
+    rows = [_record_line(path, data) for path, data in files.items()]
+    return ("\n".join([*rows, f"{DIST_INFO}/RECORD,,", *extra_rows]) + "\n").encode()
+
+
+def _zip(
+    members: Sequence[Tuple[str, bytes]], extras: Optional[Mapping[str, bytes]] = None
+) -> bytes:
+    """Zip ``members`` in order; ``extras`` gives a member's extra field (local and central)."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # a duplicate name is the point of some cases
+        for path, data in members:
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            info.extra = (extras or {}).get(path, b"")
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def wheel(
+    changes: Optional[Mapping[str, Optional[bytes]]] = None,
+    *,
+    record: Optional[bytes] = None,
+    unrecorded: Optional[Mapping[str, bytes]] = None,
+    extras: Optional[Mapping[str, bytes]] = None,
+) -> bytes:
+    """A wheel of alpha 1.0: ``changes`` recorded in RECORD, ``unrecorded`` files not."""
+    files = _wheel_files(**(changes or {}))
+    record = record if record is not None else _record(files)
+    members = [*files.items(), (f"{DIST_INFO}/RECORD", record)]
+    return _zip(members + list((unrecorded or {}).items()), extras)
+
+
+def _unicode_path(name: str) -> bytes:
+    """An Info-ZIP Unicode Path extra field (0x7075) giving ``name``."""
+    encoded = name.encode()
+    body = b"\x01" + zlib.crc32(encoded).to_bytes(4, "little") + encoded
+    return b"\x75\x70" + len(body).to_bytes(2, "little") + body
+
+
+def _replace_nth(data: bytes, old: bytes, new: bytes, nth: int) -> bytes:
+    """Replace the ``nth`` occurrence of ``old`` (0: the local header's, 1: the central one's)."""
+    assert len(old) == len(new) and data.count(old) == 2
+    at = data.find(old)
+    if nth:
+        at = data.find(old, at + 1)
+    return data[:at] + new + data[at + len(old):]
+
+
+UNICODE_PATH = {"alpha.py": _unicode_path("evil.py")}
+SECOND_NAME = "carries a second name (a Unicode Path extra field, 0x7075)"
+TWICE = "appears twice (or differs only in case) as"
+UNICODE_COMMENT = {"alpha.py": b"\x75\x63\x05\x00\x01abcd"}
+UNKNOWN_FIELD = b"\x99\x99"
+
+
+def _unicode_path_in_one_header(nth: int) -> bytes:
+    """A wheel whose 0x7075 field is in one header only: the other has an unknown id."""
+    data = wheel(extras=UNICODE_PATH)
+    field = UNICODE_PATH["alpha.py"]
+    return _replace_nth(data, b"alpha.py" + field, b"alpha.py" + UNKNOWN_FIELD + field[2:], 1 - nth)
+
+
+def _local_extra_overruns() -> bytes:
+    """A wheel whose local extra field says its record is longer than the field."""
+    data = wheel(extras={"alpha.py": b"\x99\x99\x04\x00abcd"})
+    return _replace_nth(data, b"alpha.py\x99\x99\x04\x00", b"alpha.py\x99\x99\x09\x00", 0)
+
+
+def _cp437_name() -> bytes:
+    """A wheel with a non-ASCII name not flagged UTF-8: cp437 to Python, raw bytes to unzip."""
+    files = _wheel_files(**{"alpha/cafX.py": b""})
+    data = _zip([*files.items(), (f"{DIST_INFO}/RECORD", _record(files))])
+    return data.replace(b"alpha/cafX.py", b"alpha/caf\x82.py")
+
+
+def _utf8_flag_only_in_central() -> bytes:
+    """A wheel whose local header does not mark its name UTF-8, though its directory does."""
+    data = bytearray(wheel({NFC: b""}))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        offset = archive.getinfo(NFC).header_offset
+    data[offset + 7] &= ~0x08  # general purpose flag bit 11, 0x800
+    return bytes(data)
+
+
+def _hidden_member() -> bytes:
+    """A wheel with a member between two others that its central directory does not list."""
+    files = _wheel_files()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("alpha.py", files["alpha.py"])
+        archive.writestr("alpha/hidden.py", b"evil()\n")
+        hidden = archive.filelist.pop()  # its bytes stay; the directory will not list them
+        del archive.NameToInfo[hidden.filename]
+        for path, data in files.items():
+            if path != "alpha.py":
+                archive.writestr(path, data)
+        archive.writestr(f"{DIST_INFO}/RECORD", _record(files))
+    return buffer.getvalue()
+
+
+def _local_size_differs() -> bytes:
+    """A wheel whose local header gives alpha.py another compressed size than its directory."""
+    data = bytearray(wheel())
+    data[18:22] = (2).to_bytes(4, "little")  # alpha.py is the first member, at offset 0
+    return bytes(data)
+
+
+class _Unseekable(io.RawIOBase):
+    """A stream zipfile cannot seek in, so that it writes data descriptors."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.written += data
+        return len(data)
+
+
+def _streamed() -> bytes:
+    """A good wheel as a streaming writer makes it: each member followed by a data descriptor."""
+    files = _wheel_files()
+    files[f"{DIST_INFO}/RECORD"] = _record(files)
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
+    data = bytes(sink.written)
+    assert all(info.flag_bits & 0x8 for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    return data
+
+
+IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
+
+
+def _rows(**replace: str) -> bytes:
+    """RECORD for the good files, each row replaced by ``replace[name]`` (keys: alpha_py, ...)."""
+    files = _wheel_files()
+    rows = [
+        replace.get(path.replace(".", "_"), _record_line(path, data))
+        for path, data in files.items()
+    ]
+    return ("\n".join([*rows, f"{DIST_INFO}/RECORD,,"]) + "\n").encode()
+
+
+GOOD_ROW = _record_line("alpha.py", b"X = 1\n")
+META = f"{DIST_INFO}/METADATA"
+ENTRY_POINTS = f"{DIST_INFO}/entry_points.txt"
+
+# (what is wrong, the wheel, what peep says)
+BAD_WHEELS: List[Tuple[str, bytes, str]] = [
+    # Names two tools read differently.
+    ("0x7075 in both headers", wheel(extras=UNICODE_PATH),
+     f"member 'alpha.py' {SECOND_NAME} in its central directory"),
+    ("0x7075 in the central directory only", _unicode_path_in_one_header(1),
+     f"member 'alpha.py' {SECOND_NAME} in its central directory"),
+    ("0x7075 in the local header only", _unicode_path_in_one_header(0),
+     f"member 'alpha.py' {SECOND_NAME} in its local header"),
+    ("local extra field overruns", _local_extra_overruns(),
+     "member 'alpha.py' has a malformed extra field in its local header"),
+    ("non-ASCII name not marked UTF-8", _cp437_name(),
+     "member 'alpha/café.py' has a non-ASCII name not marked UTF-8"),
+    ("UTF-8 flag only in the central directory", _utf8_flag_only_in_central(),
+     f"member {NFC!r} has another name in its local header"),
+    ("NFC and NFD", wheel({NFC: b"", NFD: b""}),
+     f"member {NFD!r} appears twice (or differs only in case) as {NFC!r}"),
+    ("A.py and a.py", wheel({"alpha/A.py": b"", "alpha/a.py": b""}),
+     "member 'alpha/a.py' appears twice (or differs only in case) as 'alpha/A.py'"),
+    ("two directories differing in case", wheel({"Alpha/x.py": b"", "alpha/y.py": b""}),
+     "member 'alpha/y.py' appears twice (or differs only in case) as 'Alpha'"),
+    ("dist-info twice, differing in case", wheel({"Alpha-1.0.dist-info/LICENSE": b""}),
+     f"member 'Alpha-1.0.dist-info/LICENSE' {TWICE} 'alpha-1.0.dist-info'"),
+    ("a member twice", _zip([*_wheel_files().items(), ("alpha.py", b"Y = 2\n")]),
+     "member 'alpha.py' appears twice"),
+    # Bytes only a streaming reader, going by local headers, would see.
+    ("a zip in front of the wheel", IN_FRONT + wheel(),
+     f"bytes 0 to {len(IN_FRONT)} are not the members its central directory lists, one after"),
+    ("a local header with another size", _local_size_differs(),
+     "member 'alpha.py' has other sizes in its local header"),
+    ("a member the central directory does not list", _hidden_member(),
+     "bytes 44 to 96 are not the members its central directory lists"),  # 30 + 15 + 7 bytes
+    # The wheel spec's rules pip applies while it installs.
+    ("a top-level file named like a .dist-info directory", wheel({"beta-1.0.dist-info": b""}),
+     "a wheel needs exactly one .dist-info directory, not 2"),
+    ("two .dist-info directories", wheel({"beta-1.0.dist-info/METADATA": b"Name: beta\n"}),
+     "a wheel needs exactly one .dist-info directory, not 2"),
+    ("no WHEEL", wheel({f"{DIST_INFO}/WHEEL": None}), "its .dist-info directory has no WHEEL"),
+    ("Wheel-Version 2.0", wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 2.0\n"}),
+     f"member '{DIST_INFO}/WHEEL' gives Wheel-Version 2.0, not one 1.x"),
+    ("no Wheel-Version", wheel({f"{DIST_INFO}/WHEEL": b"Generator: x\n"}),
+     f"member '{DIST_INFO}/WHEEL' gives Wheel-Version none, not one 1.x"),
+    ("Wheel-Version twice",
+     wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.0\nWheel-Version: 2.0\n"}),
+     f"member '{DIST_INFO}/WHEEL' gives Wheel-Version 1.0, 2.0, not one 1.x"),
+    ("unknown .data key", wheel({"alpha-1.0.data/lib/x.py": b""}),
+     "member 'alpha-1.0.data/lib/x.py' is not under one of alpha-1.0.data/purelib"),
+    ("a file where a .data key goes", wheel({"alpha-1.0.data/scripts": b""}),
+     "member 'alpha-1.0.data/scripts' is a file; pip needs a directory"),
+    ("another wheel's .data", wheel({"beta-1.0.data/purelib/x.py": b""}),
+     "member 'beta-1.0.data/purelib/x.py' is in a .data directory not named 'alpha-1.0.data'"),
+    ("'..' inside .data", wheel({"alpha-1.0.data/purelib/../../evil.py": b""}),
+     "member 'alpha-1.0.data/purelib/../../evil.py' leaves the archive ('..')"),
+    ("an absolute path", wheel({"/tmp/evil.py": b""}),
+     "member '/tmp/evil.py' has an absolute path"),
+    ("a backslash", wheel({"alpha\\evil.py": b""}),
+     "member 'alpha\\\\evil.py' has a NUL or a backslash"),
+    ("console script without ':'", wheel({ENTRY_POINTS: b"[console_scripts]\nalpha = alpha\n"}),
+     f"member '{ENTRY_POINTS}' has console_scripts entry 'alpha = alpha', not 'name = "),
+    ("gui script without '='", wheel({ENTRY_POINTS: b"[gui_scripts]\nalpha\n"}),
+     f"member '{ENTRY_POINTS}' has gui_scripts entry 'alpha', not 'name = module:attr'"),
+    ("console script named out of the scripts directory",
+     wheel({ENTRY_POINTS: b"[console_scripts]\n../../evil = alpha:main\n"}),
+     f"member '{ENTRY_POINTS}' has console_scripts entry '../../evil = alpha:main'"),
+    ("Requires-Python that does not parse",
+     wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: >=3.x\n"}),
+     f"member '{META}' gives Requires-Python '>=3.x', which is not a version specifier"),
+    ("Requires-Python twice",
+     wheel({META: b"Name: alpha\nVersion: 1.0\nRequires-Python: >=3\nRequires-Python: <3\n"}),
+     f"member '{META}' gives Requires-Python more than once"),
+    # RECORD: every file, with its own hash, once.
+    ("no RECORD", _zip(list(_wheel_files().items())), "its .dist-info directory has no RECORD"),
+    ("a member not in RECORD", wheel(unrecorded={"alpha/evil.py": b"evil()\n"}),
+     "member 'alpha/evil.py' is not in its RECORD"),
+    ("RECORD with another hash", wheel(record=_rows(alpha_py=_record_line("alpha.py", b"X = 2\n"))),
+     "member 'alpha.py' has sha256="),
+    ("RECORD with another size", wheel(record=_rows(alpha_py=GOOD_ROW.replace(",6", ",7"))),
+     "member 'alpha.py' is 6 bytes, but its RECORD says '7'"),
+    ("RECORD with no hash for a member", wheel(record=_rows(alpha_py="alpha.py,,")),
+     "member 'alpha.py' has sha256="),
+    ("RECORD with sha512 only", wheel(record=_rows(alpha_py="alpha.py,sha512=abc,6")),
+     "but its RECORD says 'sha512=abc'"),
+    ("duplicate RECORD rows", wheel(record=_rows(alpha_py=GOOD_ROW + "\n" + GOOD_ROW)),
+     f"member '{DIST_INFO}/RECORD' lists 'alpha.py' twice"),
+    ("RECORD rows for one file with two hashes",
+     wheel(record=_rows(alpha_py=GOOD_ROW + "\n" + _record_line("alpha.py", b"X = 2\n"))),
+     f"member '{DIST_INFO}/RECORD' lists 'alpha.py' twice"),
+    ("a RECORD row of two fields", wheel(record=_rows(alpha_py="alpha.py,sha256=x")),
+     f"member '{DIST_INFO}/RECORD' has a row ['alpha.py', 'sha256=x'], not 3 fields"),
+    ("RECORD not UTF-8", wheel(record=b"\xff\xfe"), f"member '{DIST_INFO}/RECORD' is not UTF-8"),
+]
+
+
+@pytest.mark.parametrize(
+    "data, message", [case[1:] for case in BAD_WHEELS], ids=[case[0] for case in BAD_WHEELS]
+)
+def test_bad_wheels_are_refused(tmp_path: Path, data: bytes, message: str) -> None:
+    path = tmp_path / WHEEL_NAME
+    path.write_bytes(data)
+    with pytest.raises(peep.ArchiveError) as caught:
+        peep.read_archive(str(path), WHEEL_NAME)
+    assert str(caught.value).startswith(f"{WHEEL_NAME}: ")
+    assert message in str(caught.value)
+
+
+GOOD_WHEELS = [
+    ("a good wheel", wheel()),
+    ("a Unicode Comment field (0x6375): no name in it", wheel(extras=UNICODE_COMMENT)),
+    ("NFC name alone, marked UTF-8", wheel({NFC: b""})),
+    ("data descriptors after members, as a streaming writer makes them", _streamed()),
+    ("Requires-Python this Python does not meet: another verdict's question",
+     wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: <3\n"})),
+    ("Wheel-Version 1.9", wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.9\n"})),
+    ("entry points with extras, and sections pip does not make scripts of",
+     wheel({ENTRY_POINTS: b"# comment\n[console_scripts]\nalpha-cli = alpha.cli:main [extra]\n"
+                          b"[alpha.plugins]\nanything = goes here\n"})),
+    ("every .data key", wheel({f"alpha-1.0.data/{key}/x": b"" for key in peep.WHEEL_DATA_KEYS})),
+    ("RECORD's signature, not in RECORD", wheel(unrecorded={f"{DIST_INFO}/RECORD.jws": b"{}"})),
+    ("RECORD rows without sizes, and for files the wheel lacks",
+     wheel(record=_rows(alpha_py=GOOD_ROW.rsplit(",", 1)[0] + ",") + b"gone.py,sha256=x,1\n")),
+]
+
+
+@pytest.mark.parametrize(
+    "data", [case[1] for case in GOOD_WHEELS], ids=[case[0] for case in GOOD_WHEELS]
+)
+def test_wheels_pip_installs_are_read(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / WHEEL_NAME
+    path.write_bytes(data)
+    facts = peep.read_archive(str(path), WHEEL_NAME)
+    assert (facts.kind, facts.name, str(facts.version)) == ("wheel", "alpha", "1.0")
+
+
+def test_helper_wheels_are_read(tmp_path: Path) -> None:
+    """The wheels other tests build pass every rule: the rules do not refuse good wheels."""
+    script = {"beta-1.0.data/scripts/beta": b"#!python\n"}
+    filename, data = wheel_bytes("beta", "1.0", extra_files=script)
+    (tmp_path / filename).write_bytes(data)
+    assert peep.read_archive(str(tmp_path / filename), filename).name == "beta"
+
+
+# The end-to-end cases: one for each rule, served beside a good wheel.
+END_TO_END = [
+    "0x7075 in the central directory only", "0x7075 in the local header only", "NFC and NFD",
+    "A.py and a.py", "dist-info twice, differing in case", "a member the central directory does "
+    "not list", "no WHEEL", "Wheel-Version 2.0",
+    "unknown .data key", "'..' inside .data", "console script without ':'",
+    "Requires-Python that does not parse", "a member not in RECORD", "RECORD with another hash",
+    "duplicate RECORD rows",
+]
+
+
+@pytest.mark.parametrize("case", END_TO_END)
+def test_a_bad_wheel_installs_nothing_at_all(deploy: Deploy, case: str) -> None:
+    _, data, message = next(bad for bad in BAD_WHEELS if bad[0] == case)
+    bad = deploy.index.add((WHEEL_NAME, data))
+    good = deploy.index.add(wheel_bytes("beta", "1.0"))
+    deploy.write(block(good.data, "beta==1.0") + block(bad.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "matched their hashes, but peep refuses them" in result.stderr
+    assert f"{WHEEL_NAME}: {message}" in result.stderr
+    assert deploy.installed() == {}
+    assert not deploy.target.exists() or not any(deploy.target.iterdir())
+
+
+# --- Sdists: names two tools read differently ------------------------------------------------
+
+
+def _tar_member(name: str, kind: bytes = tarfile.REGTYPE) -> Tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+    return info, b"x = 1\n"
+
+
+def _tar(*names: str) -> bytes:
+    return tar_gz_bytes([_tar_member(name) for name in names])
+
+
+BAD_SDISTS = [
+    ("beta-2.0.tar.gz", _tar("beta-2.0/x.py", "beta-2.0/x.py"),
+     "member 'beta-2.0/x.py' appears twice"),
+    ("beta-2.0.tar.gz", _tar("beta-2.0/" + NFC, "beta-2.0/" + NFD),
+     "appears twice (or differs only in case) as 'beta-2.0/alpha/café.py'"),
+    ("beta-2.0.tar.gz", _tar("beta-2.0/Setup.py", "beta-2.0/setup.py"),
+     "member 'beta-2.0/setup.py' appears twice (or differs only in case) as 'beta-2.0/Setup.py'"),
+    ("beta-2.0.zip", _zip([("beta-2.0/x.py", b""), ("beta-2.0/X.py", b"")]),
+     "member 'beta-2.0/X.py' appears twice (or differs only in case) as 'beta-2.0/x.py'"),
+    ("beta-2.0.zip",
+     _zip([("beta-2.0/x.py", b"")], {"beta-2.0/x.py": _unicode_path("beta-2.0/y.py")}),
+     "member 'beta-2.0/x.py' carries a second name"),
+]
+
+
+@pytest.mark.parametrize("filename, data, message", BAD_SDISTS)
+def test_bad_sdists_are_refused(tmp_path: Path, filename: str, data: bytes, message: str) -> None:
+    path = tmp_path / filename
+    path.write_bytes(data)
+    with pytest.raises(peep.ArchiveError) as caught:
+        peep.read_archive(str(path), filename)
+    assert message in str(caught.value)
+
+
+# --- Sdists: extracting into a directory peep makes, never through a link ------------------
+
+
+SDIST = tar_gz_bytes([
+    _tar_member("beta-2.0", tarfile.DIRTYPE),
+    _tar_member("beta-2.0/sub", tarfile.DIRTYPE),
+    _tar_member("beta-2.0/sub/x.py"),
+])
+
+
+def _extract(tmp_path: Path, out: Path) -> peep.ArchiveFacts:
+    path = tmp_path / "beta-2.0.tar.gz"
+    path.write_bytes(SDIST)
+    return peep.read_archive(str(path), path.name, extract_to=str(out))
+
+
+def test_extraction_makes_its_own_private_directory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _extract(tmp_path, out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert (out / "beta-2.0" / "sub" / "x.py").read_bytes() == b"x = 1\n"
+
+
+@pytest.mark.parametrize("plant", ["symlink", "directory"])
+def test_extraction_into_a_path_already_there_is_refused(tmp_path: Path, plant: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    if plant == "symlink":
+        out.symlink_to(elsewhere)
+    else:
+        out.mkdir()
+    with pytest.raises(peep.ArchiveError, match="only into a directory it has just made"):
+        _extract(tmp_path, out)
+    assert list(elsewhere.iterdir()) == [] and (plant == "symlink" or list(out.iterdir()) == [])
+
+
+Swap = Callable[[Path, Path], None]
+
+
+def _to_link(path: Path, elsewhere: Path) -> None:
+    if path.exists():
+        os.rename(path, path.with_name("moved-away"))
+    path.symlink_to(elsewhere, target_is_directory=True)
+
+
+def _to_foreign_directory(path: Path, elsewhere: Path) -> None:
+    if path.exists():
+        os.rename(path, path.with_name("moved-away"))
+    path.mkdir()
+
+
+@pytest.mark.parametrize("swap", [_to_link, _to_foreign_directory])
+@pytest.mark.parametrize("when", ["before peep makes it", "after peep made it"])
+def test_a_directory_swapped_during_extraction_is_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: Swap, when: str
+) -> None:
+    """Another process swaps beta-2.0/sub just before peep makes it, or writes into it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    method = "directory" if when == "before peep makes it" else "write"
+    original = getattr(peep._Extraction, method)
+
+    def racing(self: peep._Extraction, path: str, *args: object) -> None:
+        if path.startswith("beta-2.0/sub"):
+            swap(out / "beta-2.0" / "sub", elsewhere)
+        original(self, path, *args)
+
+    monkeypatch.setattr(peep._Extraction, method, racing)
+    if swap is _to_foreign_directory and when == "after peep made it":
+        _extract(tmp_path, out)  # a directory, not a link: peep may write in it, never outside
+    else:
+        with pytest.raises(peep.ArchiveError, match="refusing to write through anything"):
+            _extract(tmp_path, out)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_link_member_is_copied_without_following_a_swapped_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file a link member names is swapped for a link to a secret before it is copied."""
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"secret")
+    members = [_tar_member("beta-2.0/x.py"), (_link("beta-2.0/copy.py", "x.py"), b"")]
+    path = tmp_path / "beta-2.0.tar.gz"
+    path.write_bytes(tar_gz_bytes(members))
+    out = tmp_path / "out"
+    original = peep._Extraction.copy
+
+    def racing(self: peep._Extraction, member: str, source: str) -> None:
+        os.unlink(out / source)
+        (out / source).symlink_to(secret)
+        original(self, member, source)
+
+    monkeypatch.setattr(peep._Extraction, "copy", racing)
+    with pytest.raises(peep.ArchiveError, match="cannot extract 'beta-2.0/x.py'"):
+        peep.read_archive(str(path), path.name, extract_to=str(out))
+    assert not (out / "beta-2.0" / "copy.py").exists()
+
+
+def _link(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    return info
