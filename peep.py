@@ -5233,8 +5233,13 @@ def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
     from Metadata-Version 2.2 on, and only when Requires-Dist is not
     declared Dynamic (PEP 643); anything else would need a build.
     """
-    import email.parser
     facts = item.facts or read_archive(item.path, item.filename, project=item.requirement.name)
+    return static_dependencies(facts)
+
+
+def static_dependencies(facts: ArchiveFacts) -> Optional[Tuple[str, ...]]:
+    """Return the Requires-Dist that an archive's metadata fixes, or None (see above)."""
+    import email.parser
     if facts.metadata is None:
         return None
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
@@ -7413,7 +7418,7 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 
 _VIA_RE = re.compile(r"^\s*#\s*via(?:\s+(\S.*?))?\s*$")
 _VIA_MORE_RE = re.compile(r"^\s*#\s{2,}(\S.*?)\s*$")
-_NO_MATCH_RE = re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_NO_MATCH_RE = re.compile(r"No matching distribution found for ([^\n]+)")
 
 
 @dataclass(frozen=True)
@@ -7532,9 +7537,10 @@ def resolution_input(
         record = entry.requirement
         pinned = record.pinned_version()
         if entry.top_level and record.key not in asked:
-            keep = record if pinned is None else replace(record, specifier=SpecifierSet())
+            moves = pinned is not None and record.key in moving
+            keep = replace(record, specifier=SpecifierSet()) if moves else record
             requirements.append(_requirement_text(keep))
-        if pinned is not None and record.url is None and record.key not in moving:
+        if pinned is not None and not entry.top_level and record.key not in moving:
             constraints.append(f"{record.name}=={pinned}")
     for record in elsewhere:
         (constraints if record.is_constraint else requirements).append(_requirement_text(record))
@@ -7633,27 +7639,137 @@ def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
     return parents
 
 
-def explain_resolution_failure(
-    failure: ResolutionFailed, transport: Transport, finder: FinderSettings
-) -> PeepError:
-    """Say why pip found nothing; name a project that has only sdists, and what to do."""
+def _missing_wheels(
+    failure: ResolutionFailed, pinned: Mapping[str, Version], transport: Transport,
+    finder: FinderSettings,
+) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
+    """Name the projects pip may have found no wheel of, with their files, if only sdists.
+
+    pip names the project when nothing fits; when a pin conflicts instead,
+    every pinned project is looked up.
+    """
+    import concurrent.futures
     match = _NO_MATCH_RE.search(failure.said)
-    if match is not None:
-        name = match.group(1)
-        requirement = parse_requirement(name, COMMAND_LINE)
+    asked = [match.group(1).strip()] if match else [f"{k}=={v}" for k, v in pinned.items()]
+
+    def sdists_only(text: str) -> Optional[Tuple[PackagingRequirement, List[Candidate]]]:
+        try:
+            wanted = PackagingRequirement(text)
+        except InvalidRequirement:
+            return None
+        requirement = parse_requirement(wanted.name, COMMAND_LINE)
         found, _, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
-        if found and not any(candidate.is_wheel for candidate in found):
-            return PeepError(
-                f"peep lock: {name} has no wheel; peep lock does not build sdists to learn "
-                f"their dependencies (that would run {name}'s build code unvetted): add "
-                f"{name}'s dependencies by hand, or choose a version of {name} that has a "
-                "wheel. Nothing was written."
-            )
+        fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
+        return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
+        return [found for found in pool.map(sdists_only, asked) if found is not None]
+
+
+def _no_wheel_error(name: str, failure: Optional[ResolutionFailed] = None) -> PeepError:
+    if failure is None:
+        return PeepError(
+            f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
+            "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
+            f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
+            f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
+            f"dependencies by hand, or choose a version of {name} that has a wheel. "
+            "Nothing was written."
+        )
     said = "".join(f"    {line}\n" for line in failure.said.strip().splitlines()[-8:])
     return PeepError(
         f"peep lock: pip's resolver found no set of wheels that fits; nothing was written. "
         f"pip said:\n{said.rstrip()}"
     )
+
+
+def _newest_sdist(
+    wanted: PackagingRequirement, found: Sequence[Candidate], pinned: Optional[Version]
+) -> Optional[Candidate]:
+    """Choose the sdist pip would: the pinned version, else the newest that fits here."""
+    fitting = [c for c in select_release_files(found, compatible=True) if c.yanked is None
+               and (c.version == pinned if pinned else c.version in wanted.specifier)]  # fmt: skip
+    return max(fitting, key=lambda candidate: candidate.version, default=None)
+
+
+def _metadata_stub(directory: str, name: str, version: Version, message: Any,
+                   requires: Sequence[str]) -> None:  # fmt: skip
+    """Write a wheel of metadata alone, for pip's resolver to read (it never installs)."""
+    import zipfile
+    dist = f"{re.sub(r'[-_.]+', '_', name)}-{version}"
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Python: {v}" for v in message.get_all("Requires-Python") or []]
+    lines += [f"Provides-Extra: {v}" for v in message.get_all("Provides-Extra") or []]
+    lines += [f"Requires-Dist: {v}" for v in requires]
+    files = {f"{dist}.dist-info/METADATA": "\n".join(lines) + "\n",
+             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+             "Tag: py3-none-any\n", f"{dist}.dist-info/RECORD": ""}  # fmt: skip
+    os.makedirs(directory, exist_ok=True)
+    with zipfile.ZipFile(os.path.join(directory, f"{dist}-py3-none-any.whl"), "w") as stub:
+        for member, text in files.items():
+            stub.writestr(member, text)
+
+
+def stub_sdist_only(
+    missing: Tuple[PackagingRequirement, List[Candidate]],
+    pinned: Tuple[Mapping[str, Version], FrozenSet[str]],
+    transport: Transport,
+    workdir: str,
+) -> Candidate:
+    """Let pip resolve a project that has only sdists, from its static metadata.
+
+    The sdist is downloaded and read (never built); its PKG-INFO 2.2+ gives
+    the dependencies unless it declares them dynamic. A project the file
+    pins and hashes by hand is taken with no dependencies (they are listed
+    by hand). A metadata-only wheel tells pip; the sdist is what is pinned.
+    """
+    import email.parser
+    wanted, found = missing
+    (pins, by_hand), key = pinned, canonicalize_name(wanted.name)
+    sdist = _newest_sdist(wanted, found, pins.get(key))
+    if sdist is None:
+        raise _no_wheel_error(wanted.name)
+    path = os.path.join(workdir, safe_filename(sdist.filename))
+    digests = transport.download(sdist.url.split("#", 1)[0], path, ("sha256",))
+    advertised = sdist.advertised_hashes().get("sha256")
+    if advertised and advertised != digests["sha256"]:
+        raise PeepError(f"peep lock: {sdist.filename}: the index says sha256 {advertised}, but "
+                        f"its bytes hash to {digests['sha256']}; nothing was written")  # fmt: skip
+    facts = read_archive(path, sdist.filename, project=key)
+    requires = static_dependencies(facts)
+    if requires is None and key not in by_hand:
+        raise _no_wheel_error(wanted.name)
+    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
+    _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
+    return sdist
+
+
+def resolve_closure(
+    wanted: LockInput, entries: Sequence[LockEntry], settings: Tuple[FinderSettings,
+    NetworkSettings], transport: Transport, workdir: str,
+) -> List[Pin]:  # fmt: skip
+    """Resolve with pip; for each project with only sdists, retry with its static metadata."""
+    finder, network = settings
+    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
+    pinned = {key: version for key, version in pins.items() if version is not None}
+    by_hand = frozenset(e.requirement.key for e in entries
+                        if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
+    stubbed: Dict[str, Candidate] = {}
+    stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
+    while True:
+        try:
+            picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
+        except ResolutionFailed as failure:
+            missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
+                       if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
+            if not missing:
+                raise _no_wheel_error("", failure) from failure
+            for project in missing:
+                sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
+                stubbed[sdist.name] = sdist
+            continue
+        return [replace(p, url=stubbed[p.key].url.split("#", 1)[0]) if p.key in stubbed else p
+                for p in picks]  # fmt: skip
 
 
 def _release_files(
@@ -7954,10 +8070,7 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     wanted = resolution_input(entries, specs, upgrade, nested)
     transport = make_transport(finder, network)
     with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        try:
-            picks = resolve_with_pip(wanted, finder, network, workdir)
-        except ResolutionFailed as failure:
-            raise explain_resolution_failure(failure, transport, finder) from failure
+        picks = resolve_closure(wanted, entries, (finder, network), transport, workdir)
     elsewhere = frozenset(r.key for r in nested)
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip

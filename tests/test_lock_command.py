@@ -176,7 +176,8 @@ def test_a_project_with_only_an_sdist_is_reported_and_no_build_code_runs(
     served.add(wheel_bytes("needs-sdonly", "1.0", requires=["sdonly"]), project="needs-sdonly")
     result = lock(deploy, "alpha", wanted)
     assert result.returncode == 1
-    assert "sdonly has no wheel; peep lock does not build sdists" in result.stderr
+    assert "sdonly has no wheel, and its sdist does not declare its dependencies" in result.stderr
+    assert "peep lock does not build sdists" in result.stderr
     assert "Nothing was written" in result.stderr
     assert not deploy.requirements.exists()
     assert deploy.ran() == []
@@ -223,3 +224,34 @@ def test_help(argv: List[str], capsys: pytest.CaptureFixture[str]) -> None:
     for flag in ("--dry-run", "--upgrade-package", "--index-url"):
         assert flag in text
     assert "peep lock -r FILE" in peep.HELP
+
+
+STATIC = sdist_bytes("static", "1.0", pkg_info="Metadata-Version: 2.2\nName: static\nVersion: 1.0\n"
+                     "Requires-Dist: beta\n")
+
+
+def test_an_sdist_with_static_metadata_is_locked_unbuilt(deploy: Deploy, served: LoopbackIndex) -> None:
+    served.add(STATIC)
+    result = lock(deploy, "static")
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == (
+        pip_entry(BETA, "beta==1.0") + "    # via static\n" + pip_entry(STATIC, "static==1.0")
+    )
+    served.add(wheel_bytes("needs-static", "1.0", requires=["static"]), project="needs-static")
+    again = lock(deploy, "needs-static", "--dry-run")  # static==1.0 is now a pin to keep
+    assert again.returncode == 1, again.stderr
+    assert "1 added (needs-static==1.0)" in again.stderr and "updated" not in again.stderr
+    assert again.stdout.count("\n-") == 0 and "+needs-static==1.0" in again.stdout
+    assert deploy.ran() == []
+
+
+def test_an_sdist_pinned_by_hand_is_kept_with_its_dependencies_by_hand(
+    deploy: Deploy, served: LoopbackIndex
+) -> None:
+    served.add(sdist_bytes("sdonly", "1.0"))
+    original = pip_entry(sdist_bytes("sdonly", "1.0"), "sdonly==1.0") + pip_entry(BETA, "beta==1.0")
+    deploy.write(original)
+    result = lock(deploy, "alpha")
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == original + pip_entry(ALPHA, "alpha==1.0")
+    assert deploy.ran() == []
