@@ -19,6 +19,7 @@ Commands::
                                (FILE may be a PEP 751 lock file, pylock.toml)
     peep hash FILE...          print a "# sha256:" line for each archive
     peep port FILE...          rewrite peep's hash comments as pip's --hash options
+    peep lock -r FILE [SPEC]   complete FILE: pins, the dependency closure, hashes
     peep COMMAND ...           anything else is handed to pip unchanged
 
 Embed it: copy this one file into your repository and run
