@@ -7448,6 +7448,7 @@ class Pin:
     url: str  # the file pip would install here
     extras: FrozenSet[str]
     requires: Tuple[str, ...]
+    digest: Optional[str] = None  # that file's sha256, as the index told pip
 
     @property
     def key(self) -> str:
@@ -7615,12 +7616,15 @@ class ResolutionFailed(PeepError):
 
 def _pin_from_report(item: Mapping[str, Any]) -> Pin:
     metadata = item["metadata"]
+    archive = item["download_info"].get("archive_info") or {}
+    said = (archive.get("hashes") or {}).get("sha256") or archive.get("hash", "=")
     return Pin(
         name=str(metadata["name"]),
         version=Version(str(metadata["version"])),
         url=str(item["download_info"]["url"]),
         extras=frozenset(item.get("requested_extras") or ()),
         requires=tuple(str(text) for text in metadata.get("requires_dist") or ()),
+        digest=str(said).rpartition("sha256=")[2].lower() or None,
     )
 
 
@@ -7769,8 +7773,8 @@ def resolve_closure(
                 sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
                 stubbed[sdist.name] = sdist
             continue
-        return [replace(p, url=stubbed[p.key].url.split("#", 1)[0]) if p.key in stubbed else p
-                for p in picks]  # fmt: skip
+        return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
+                if p.key in stubbed else p for p in picks]  # fmt: skip
 
 
 def _release_files(
@@ -7883,11 +7887,13 @@ class LockPlan:
 
 
 def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
-    """Tell whether an entry stands byte for byte: hashed and pinned to pip's pick, or a URL."""
+    """Tell whether an entry stands byte for byte: pinned to pip's pick with the hash of
+    the file this machine installs (if the index said it), or a URL."""
     record = entry.requirement
     if record.url is not None:
         return True
-    return pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+    return (pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+            and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
 def pins_to_hash(entries: Sequence[LockEntry], pins: Sequence[Pin],
@@ -7934,7 +7940,8 @@ def plan_lock(
             plan.rewrite(entry, _entry_block(head, resolved.hashes.digests[pin.key], style)
                          + _via_text(via))  # fmt: skip
             was = record.pinned_version() or (record.specifier or "unpinned")
-            plan.updated.append(f"{record.name} {was} -> {pin.version}")
+            plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
+                                else f"{record.name} {was} -> {pin.version}")  # fmt: skip
     written = {entry.requirement.key for entry in entries} | resolved.elsewhere
     for key in sorted(set(resolved.pins) - written):
         pin = resolved.pins[key]
@@ -8072,7 +8079,7 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     transport = make_transport(finder, network)
     with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
         picks = resolve_closure(wanted, entries, (finder, network), transport, workdir)
-    elsewhere = frozenset(r.key for r in nested)
+    elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip
     resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
@@ -8087,7 +8094,8 @@ def _finish_lock(path: str, data: bytes, text: str, plan: LockPlan, dry_run: boo
     import difflib
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = plan.apply(text.splitlines())
-    new_text = "".join(line + newline for line in lines)
+    edited = plan.deleted or plan.inserts or plan.appended
+    new_text = "".join(line + newline for line in lines) if edited else text
     changed = new_text != text
     if dry_run:
         out.writelines(difflib.unified_diff(text.splitlines(keepends=True),
@@ -8096,7 +8104,8 @@ def _finish_lock(path: str, data: bytes, text: str, plan: LockPlan, dry_run: boo
     elif changed:
         bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
         write_atomically(path, bom + new_text.encode("utf-8"))
-    err.write(summary)
+    err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
+              if dry_run else summary)  # fmt: skip
     return EXIT_FAILED if dry_run and changed else EXIT_OK
 
 

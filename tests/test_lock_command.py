@@ -255,3 +255,27 @@ def test_an_sdist_pinned_by_hand_is_kept_with_its_dependencies_by_hand(
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == original + pip_entry(ALPHA, "alpha==1.0")
     assert deploy.ran() == []
+
+
+def test_a_pin_without_the_hash_of_the_file_installed_here_gets_every_hash(
+    deploy: Deploy, served: LoopbackIndex
+) -> None:
+    deploy.write(pip_entry(GAMMA_THERE, "gamma==1.0"))
+    result = lock(deploy)
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == pip_entry(GAMMA_HERE, "gamma==1.0", GAMMA_THERE)
+    assert "1 updated (gamma==1.0 (hashes))" in result.stderr
+
+
+def test_a_constraints_file_does_not_keep_a_dependency_out(deploy: Deploy, served: LoopbackIndex) -> None:
+    (deploy.root / "constraints.txt").write_text("beta==1.0\n")
+    deploy.write("-c constraints.txt\n" + pip_entry(ALPHA, "alpha==1.0"))
+    assert lock(deploy).returncode == 0
+    assert deploy.requirements.read_text().endswith(pip_entry(BETA, "beta==1.0") + "    # via alpha\n")
+
+
+def test_a_complete_file_without_a_final_newline_is_unchanged(deploy: Deploy, served: LoopbackIndex) -> None:
+    deploy.write(pip_entry(OMEGA, "omega==1.0").rstrip("\n"))
+    result = lock(deploy, "--dry-run")
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    assert "no requirement changed" in result.stderr
