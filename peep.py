@@ -7551,9 +7551,8 @@ def resolution_input(
 
 def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> List[str]:
     """Return pip's dry-run command line for these settings (index URLs go by environment)."""
-    command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--quiet",
-                               "--only-binary", ":all:", "--disable-pip-version-check",
-                               "--no-input"]  # fmt: skip
+    command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
+                               ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
     command += ["--no-index"] if finder.no_index else []
     for location in finder.find_links:
         command += ["--find-links", location]
@@ -7589,6 +7588,8 @@ def resolve_with_pip(
     """Ask pip's resolver what it would install here; return its picks."""
     import json
     import subprocess
+    if not wanted.requirements:
+        return []  # pip refuses to resolve nothing
     files = {}
     for name, lines in (("requirements", wanted.requirements), ("constraints", wanted.constraints)):
         files[name] = os.path.join(workdir, f"{name}.txt")
@@ -7600,7 +7601,7 @@ def resolve_with_pip(
     result = subprocess.run(command, capture_output=True, text=True, check=False,
                             env=_pip_resolve_environment(finder), stdin=subprocess.DEVNULL)
     if result.returncode != 0:
-        raise ResolutionFailed(result.stderr or result.stdout)
+        raise ResolutionFailed(result.stdout + result.stderr)  # why a conflict is, is on stdout
     with open(report, encoding="utf-8") as stream:
         installs = json.load(stream).get("install", [])
     return [_pin_from_report(item) for item in installs]
@@ -7681,7 +7682,7 @@ def _no_wheel_error(name: str, failure: Optional[ResolutionFailed] = None) -> Pe
             f"dependencies by hand, or choose a version of {name} that has a wheel. "
             "Nothing was written."
         )
-    said = "".join(f"    {line}\n" for line in failure.said.strip().splitlines()[-8:])
+    said = "".join(f"    {line}\n" for line in failure.said.strip().splitlines()[-12:])
     return PeepError(
         f"peep lock: pip's resolver found no set of wheels that fits; nothing was written. "
         f"pip said:\n{said.rstrip()}"

@@ -279,3 +279,19 @@ def test_a_complete_file_without_a_final_newline_is_unchanged(deploy: Deploy, se
     result = lock(deploy, "--dry-run")
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
     assert "no requirement changed" in result.stderr
+
+
+def test_a_conflict_is_explained_and_nothing_written(deploy: Deploy, served: LoopbackIndex) -> None:
+    served.add(wheel_bytes("delta", "1.0", requires=["beta>=2"]))
+    result = lock(deploy, "alpha", "delta", "beta<2")
+    assert result.returncode == 1
+    assert "pip's resolver found no set of wheels that fits; nothing was written" in result.stderr
+    assert "The conflict is caused by" in result.stderr
+    assert not deploy.requirements.exists()
+
+
+def test_an_empty_file_stays_empty(deploy: Deploy, served: LoopbackIndex) -> None:
+    deploy.write("# nothing yet\n")
+    result = lock(deploy)
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == "# nothing yet\n"
