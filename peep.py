@@ -7253,12 +7253,17 @@ def _toml(value: Any) -> str:
     return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
 
 
-def format_lock(packages: Sequence[Mapping[str, Any]]) -> str:
-    """Render lock entries as a ``pylock.toml``, and check it reads back as valid."""
-    lines = ['lock-version = "1.0"', f"created-by = {_toml(f'peep {__version__}')}"]
+def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any] = {},
+                tool: str = "") -> str:  # fmt: skip
+    """Render lock entries as a ``pylock.toml``, and check it reads back as valid.
+
+    ``header`` holds top-level keys (``environments``); ``tool`` a TOML tail.
+    """
+    lines = ['lock-version = "1.0"'] + [f"{k} = {_toml(v)}" for k, v in header.items()]
+    lines += [f"created-by = {_toml(f'peep {__version__}')}"]
     for package in sorted(packages, key=lambda p: (p["name"], Version(p["version"]))):
         lines += ["", "[[packages]]"] + [f"{k} = {_toml(v)}" for k, v in package.items()]
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" + tool
     pylock_module().Pylock.from_dict(_toml_module().loads(text))
     return text
 
@@ -7794,11 +7799,15 @@ def _release_files(
 
 @dataclass
 class LockHashes:
-    """Every file's digest for each release, and where the digests came from."""
+    """Every file of each release with its digest, and where the digests came from."""
 
-    digests: Dict[str, List[str]]  # project -> sorted hex sha256 digests
+    files: Dict[str, List[Tuple[Candidate, str]]]  # project -> (file, hex sha256)
     from_index: int = 0
     downloaded: int = 0
+
+    def digests(self, key: str) -> List[str]:
+        """Return a project's digests, sorted, each once."""
+        return sorted({digest for _, digest in self.files[key]})
 
 
 def hash_pins(
@@ -7816,7 +7825,7 @@ def hash_pins(
         for candidate in release:
             advertised = candidate.advertised_hashes().get("sha256")
             if advertised and candidate.filename != url_filename(pin.url):
-                hashes.digests[pin.key].append(advertised)
+                hashes.files[pin.key].append((candidate, advertised))
                 hashes.from_index += 1
             else:
                 fetch.append(candidate)
@@ -7827,10 +7836,8 @@ def hash_pins(
         raise PeepError("peep lock: some files could not be hashed (above); nothing was written")
     for candidate, outcome in results:
         if not isinstance(outcome, str):
-            hashes.digests[owner[candidate.filename]].append(outcome["sha256"])
+            hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
     hashes.downloaded = len(digests)
-    for key in hashes.digests:
-        hashes.digests[key] = sorted(set(hashes.digests[key]))
     return hashes
 
 
@@ -7938,7 +7945,7 @@ def plan_lock(
                 plan.renote(entry, via)
         else:
             head = _requirement_text(asked.get(record.key, record), str(pin.version))
-            plan.rewrite(entry, _entry_block(head, resolved.hashes.digests[pin.key], style)
+            plan.rewrite(entry, _entry_block(head, resolved.hashes.digests(pin.key), style)
                          + _via_text(via))  # fmt: skip
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
@@ -7949,7 +7956,7 @@ def plan_lock(
         head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
             f"{key}=={pin.version}")  # fmt: skip
         via = [] if key in asked else resolved.parents.get(key, [])
-        plan.appended += _entry_block(head, resolved.hashes.digests[key], style) + _via_text(via)
+        plan.appended += _entry_block(head, resolved.hashes.digests(key), style) + _via_text(via)
         plan.added.append(f"{key}=={pin.version}")
     return plan
 
@@ -8067,11 +8074,10 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     import tempfile
     args = lock_argument_parser().parse_args(argv)
     path = args.file
-    if is_lock_file(path):
-        raise UsageError("peep lock: writing PEP 751 lock files is not supported yet; lock a "
-                         "requirements file, then 'peep port --to pylock' it")  # fmt: skip
     specs = [_lock_spec(text) for text in args.specs]
     data, text = _read_lock_target(path)
+    if is_lock_file(path):
+        return lock_pylock(args, specs, (data, text), out, err)
     records, finder, network = _read_lock_records(path, args)
     entries = lock_entries(text, path, records)
     nested = [r for r in records if r.origin.source != path]
@@ -8085,18 +8091,19 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                        args.quiet, err)  # fmt: skip
     resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
     plan = plan_lock(entries, specs, resolved, _hash_style(text))
+    newline = "\r\n" if "\r\n" in text else "\n"
+    edited = plan.deleted or plan.inserts or plan.appended
+    new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     summary = lock_summary(path, plan, hashes)
-    return _finish_lock(path, data, text, plan, args.dry_run, summary, out, err)
+    return _finish_lock(path, data, (text, new_text if edited else text), args.dry_run,
+                        summary, out, err)  # fmt: skip
 
 
-def _finish_lock(path: str, data: bytes, text: str, plan: LockPlan, dry_run: bool,
+def _finish_lock(path: str, data: bytes, texts: Tuple[str, str], dry_run: bool,
                  summary: str, out: IO[str], err: IO[str]) -> int:  # fmt: skip
     """Show the diff (--dry-run) or write the file; say what changed."""
     import difflib
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = plan.apply(text.splitlines())
-    edited = plan.deleted or plan.inserts or plan.appended
-    new_text = "".join(line + newline for line in lines) if edited else text
+    text, new_text = texts
     changed = new_text != text
     if dry_run:
         out.writelines(difflib.unified_diff(text.splitlines(keepends=True),
@@ -8108,6 +8115,75 @@ def _finish_lock(path: str, data: bytes, text: str, plan: LockPlan, dry_run: boo
     err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
               if dry_run else summary)  # fmt: skip
     return EXIT_FAILED if dry_run and changed else EXIT_OK
+
+
+def _this_environment() -> str:
+    """Return a marker that holds where this lock was resolved (PEP 751 'environments')."""
+    environment = default_environment()
+    return " and ".join(f"{key} == {_toml(str(environment[key]))}".replace('"', "'") for key in
+                        ("implementation_name", "sys_platform", "platform_machine",
+                         "python_version"))  # fmt: skip
+
+
+def _pylock_package(pin: Pin, files: Sequence[Tuple[Candidate, str]],
+                    needs: Sequence[str]) -> Dict[str, Any]:  # fmt: skip
+    """Describe one pinned release for a lock file: every file with its hash."""
+    package: Dict[str, Any] = {"name": pin.key, "version": str(pin.version)}
+    if needs:
+        package["dependencies"] = [{"name": name} for name in needs]
+    described: List[Dict[str, Any]] = [
+        {"name": c.filename, "url": c.url.split("#", 1)[0], "hashes": {"sha256": d}}
+        for c, d in sorted(files, key=lambda f: f[0].filename)
+    ]
+    sdists = [f for f in described if not f["name"].endswith(WHEEL_EXTENSION)]
+    if sdists:
+        package["sdist"] = sdists[0]  # a lock holds one sdist per release
+    wheels = [f for f in described if f["name"].endswith(WHEEL_EXTENSION)]
+    return dict(package, wheels=wheels) if wheels else package
+
+
+def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
+                out: IO[str], err: IO[str]) -> int:  # fmt: skip
+    """Write a PEP 751 lock for the SPECs and the lock's own top-level requirements.
+
+    A lock has no place for them, so peep keeps them in ``[tool.peep]``;
+    the lock's versions are kept where they still fit.
+    """
+    import tempfile
+    finder, network = settings_from_arguments(args, os.environ)
+    old = read_lock_file(args.file, requirements_reader(
+        functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
+    top = [str(t) for t in ((old.tool or {}).get("peep") or {}).get("requirements", [])] if old \
+        else []  # fmt: skip
+    if old and not top:  # another tool's lock: every package is taken as asked for
+        top = [str(canonicalize_name(package.name)) for package in old.packages]
+    asked = {spec.key for spec in specs}
+    top = [_requirement_text(s) for s in specs] + [
+        t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
+    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
+                           for p in (old.packages if old else ())}  # fmt: skip
+    moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
+    keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
+    transport = make_transport(finder, network)
+    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
+        picks = resolve_closure(LockInput(tuple(top), keep), [], (finder, network), transport,
+                                workdir)  # fmt: skip
+    hashes = hash_pins(picks, transport, finder, args.quiet, err)
+    needs: Dict[str, List[str]] = {p.key: [] for p in picks}
+    for child, parents in dependency_parents(picks).items():
+        for parent in parents:
+            needs[parent].append(child)
+    packages = [_pylock_package(p, hashes.files[p.key], sorted(needs[p.key])) for p in picks]
+    tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
+    new_text = format_lock(packages, {"environments": [_this_environment()]}, tool)
+    plan = LockPlan("pylock")
+    now = {p.key: p.version for p in picks}
+    plan.added = [f"{k}=={v}" for k, v in sorted(now.items()) if k not in was]
+    plan.updated = [f"{k} {was[k]} -> {v}" for k, v in sorted(now.items())
+                    if k in was and was[k] != v]  # fmt: skip
+    plan.removed = [f"{k}=={v}" for k, v in sorted(was.items()) if k not in now]
+    summary = lock_summary(args.file, plan, hashes)
+    return _finish_lock(args.file, read[0], (read[1], new_text), args.dry_run, summary, out, err)
 
 
 # --- Commands: check ----------------------------------------------------------
@@ -8576,7 +8652,8 @@ Usage:
   peep lock -r FILE [SPEC...]
                          complete FILE: add SPECs, pin the dependency closure pip's
                          resolver picks here, hash every file of each release
-                         (--upgrade-package NAME; --dry-run: diff, exit 1 if changed)
+                         (--upgrade-package NAME; --dry-run: diff, exit 1 if changed;
+                         FILE may be a PEP 751 pylock.toml)
   peep --version         print peep's and pip's versions
   peep [COMMAND] --help  print this help, or every option of a command
 

@@ -295,3 +295,30 @@ def test_an_empty_file_stays_empty(deploy: Deploy, served: LoopbackIndex) -> Non
     result = lock(deploy)
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == "# nothing yet\n"
+
+
+def test_a_pylock_file_is_written_read_back_and_installs(tmp_path: Path, served: LoopbackIndex) -> None:
+    deploy = Deploy(tmp_path, served, requirements="pylock.toml")
+    result = lock(deploy, "alpha", "gamma")
+    assert result.returncode == 0, result.stderr
+    assert "3 added (alpha==1.0, beta==1.0, gamma==1.0)" in result.stderr
+    text = deploy.requirements.read_text()
+    assert "environments = [" in text and 'requirements = [\n    "alpha",\n    "gamma",\n]' in text
+    for _, data in (ALPHA, BETA, GAMMA_HERE, GAMMA_THERE):
+        assert f'sha256 = "{sha256_hex(data)}"' in text
+    assert 'dependencies = [\n    { name = "beta" },\n]' in text
+    again = lock(deploy, "--dry-run")  # the top-level requirements come from the lock
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+    installed = deploy.install()
+    assert installed.returncode == 0, installed.stderr
+    assert deploy.installed() == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
+
+
+def test_another_tools_pylock_keeps_every_package(tmp_path: Path, served: LoopbackIndex) -> None:
+    deploy = Deploy(tmp_path, served, requirements="pylock.toml")
+    assert lock(deploy, "alpha").returncode == 0
+    text = deploy.requirements.read_text()
+    deploy.write(text[: text.index("\n[tool.peep]")] + "\n")  # as a lock from elsewhere
+    result = lock(deploy, "omega")
+    assert result.returncode == 0, result.stderr
+    assert "1 added (omega==1.0)" in result.stderr and "removed" not in result.stderr
