@@ -7662,6 +7662,7 @@ def _missing_wheels(
     import concurrent.futures
     match = _NO_MATCH_RE.search(failure.said)
     asked = [match.group(1).strip()] if match else [f"{k}=={v}" for k, v in pinned.items()]
+    default_index = Once(pip_default_index)  # asked of pip once, not once a thread
 
     def sdists_only(text: str) -> Optional[Tuple[PackagingRequirement, List[Candidate]]]:
         try:
@@ -7669,7 +7670,7 @@ def _missing_wheels(
         except InvalidRequirement:
             return None
         requirement = parse_requirement(wanted.name, COMMAND_LINE)
-        found, _, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
+        found, _, _ = find_candidates(transport, requirement, finder, default_index)
         fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
         return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
 
@@ -7746,6 +7747,8 @@ def stub_sdist_only(
     if advertised and advertised != digests["sha256"]:
         raise PeepError(f"peep lock: {sdist.filename}: the index says sha256 {advertised}, but "
                         f"its bytes hash to {digests['sha256']}; nothing was written")  # fmt: skip
+    # Read strictly, never run; nothing is installed from it, and the lock
+    # records its hash for every later install to check.
     facts = read_archive(path, sdist.filename, project=key)
     requires = static_dependencies(facts)
     if requires is None and key not in by_hand:
@@ -7755,16 +7758,23 @@ def stub_sdist_only(
     return sdist
 
 
+def kept_pins(
+    entries: Sequence[LockEntry], moving: FrozenSet[str]
+) -> Tuple[Dict[str, Version], FrozenSet[str]]:
+    """Return the pins that stay (not upgraded), and which of them were hashed by hand."""
+    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
+    pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
+    return pinned, frozenset(e.requirement.key for e in entries
+                             if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
+
+
 def resolve_closure(
-    wanted: LockInput, entries: Sequence[LockEntry], settings: Tuple[FinderSettings,
-    NetworkSettings], transport: Transport, workdir: str,
+    wanted: LockInput, kept: Tuple[Dict[str, Version], FrozenSet[str]],
+    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport, workdir: str,
 ) -> List[Pin]:  # fmt: skip
     """Resolve with pip; for each project with only sdists, retry with its static metadata."""
     finder, network = settings
-    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
-    pinned = {key: version for key, version in pins.items() if version is not None}
-    by_hand = frozenset(e.requirement.key for e in entries
-                        if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
+    pinned, by_hand = kept
     stubbed: Dict[str, Candidate] = {}
     stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
     while True:
@@ -7784,11 +7794,12 @@ def resolve_closure(
 
 
 def _release_files(
-    transport: Transport, finder: FinderSettings, pin: Pin, err: IO[str]
-) -> List[Candidate]:
+    transport: Transport, finder: FinderSettings, pin: Pin, default_index: Callable[[], str],
+    err: IO[str],
+) -> List[Candidate]:  # fmt: skip
     """Return every file of a pinned release, and the one pip chose even if unlisted."""
     requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
-    found, _, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
+    found, _, _ = find_candidates(transport, requirement, finder, default_index)
     release = [candidate for candidate in found if candidate.version == pin.version]
     release = _one_per_filename(release, err, command="peep lock")
     if not any(candidate.filename == url_filename(pin.url) for candidate in release):
@@ -7816,8 +7827,10 @@ def hash_pins(
     """Hash every file of each release: the index's digests where it gives them, else
     a download; the file this machine installs is always downloaded and checked."""
     import concurrent.futures
+    default_index = Once(pip_default_index)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(pins)))) as pool:
-        releases = list(pool.map(lambda p: (p, _release_files(transport, finder, p, err)), pins))
+        releases = list(pool.map(
+            lambda p: (p, _release_files(transport, finder, p, default_index, err)), pins))
     hashes = LockHashes({pin.key: [] for pin in pins})
     fetch: List[Candidate] = []
     owner: Dict[str, str] = {}  # file name -> project
@@ -8085,7 +8098,9 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     wanted = resolution_input(entries, specs, upgrade, nested)
     transport = make_transport(finder, network)
     with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        picks = resolve_closure(wanted, entries, (finder, network), transport, workdir)
+        moving = upgrade | {spec.key for spec in specs}
+        kept = kept_pins(entries, moving)
+        picks = resolve_closure(wanted, kept, (finder, network), transport, workdir)
     elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip
@@ -8166,8 +8181,8 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
     transport = make_transport(finder, network)
     with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        picks = resolve_closure(LockInput(tuple(top), keep), [], (finder, network), transport,
-                                workdir)  # fmt: skip
+        picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()),
+                                (finder, network), transport, workdir)  # fmt: skip
     hashes = hash_pins(picks, transport, finder, args.quiet, err)
     needs: Dict[str, List[str]] = {p.key: [] for p in picks}
     for child, parents in dependency_parents(picks).items():
