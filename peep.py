@@ -7764,8 +7764,8 @@ def kept_pins(
     """Return the pins that stay (not upgraded), and which of them were hashed by hand."""
     pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
     pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
-    return pinned, frozenset(e.requirement.key for e in entries
-                             if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
+    by_hand = [e.requirement.key for e in entries if e.top_level and e.requirement.hashes]
+    return pinned, frozenset(key for key in by_hand if key in pinned)
 
 
 def resolve_closure(
