@@ -19,6 +19,7 @@ Commands::
                                (FILE may be a PEP 751 lock file, pylock.toml)
     peep hash FILE...          print a "# sha256:" line for each archive
     peep port FILE...          rewrite peep's hash comments as pip's --hash options
+    peep lock -r FILE [SPEC]   complete FILE: pins, the dependency closure, hashes
     peep COMMAND ...           anything else is handed to pip unchanged
 
 Embed it: copy this one file into your repository and run
@@ -69,6 +70,7 @@ needs nothing but pip.
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
+#   Commands: lock                       peep lock: pip's resolver, dry, wheels only
 #   Commands: check                      peep check
 #   Commands: fall-through to pip        every other command
 #   main                                 the command line, dispatch, the bug report
@@ -5640,8 +5642,13 @@ def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
     from Metadata-Version 2.2 on, and only when Requires-Dist is not
     declared Dynamic (PEP 643); anything else would need a build.
     """
-    import email.parser
     facts = item.facts or read_archive(item.path, item.filename, project=item.requirement.name)
+    return static_dependencies(facts)
+
+
+def static_dependencies(facts: ArchiveFacts) -> Optional[Tuple[str, ...]]:
+    """Return the Requires-Dist that an archive's metadata fixes, or None (see above)."""
+    import email.parser
     if facts.metadata is None:
         return None
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
@@ -7163,7 +7170,9 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _one_per_filename(candidates: Sequence[Candidate], err: IO[str]) -> List[Candidate]:
+def _one_per_filename(
+    candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
+) -> List[Candidate]:
     """Keep the first of files that several indexes serve under one name.
 
     One name is one file to vet; pip would take it from the first index too.
@@ -7176,7 +7185,7 @@ def _one_per_filename(candidates: Sequence[Candidate], err: IO[str]) -> List[Can
             theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
             if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
                 err.write(
-                    f"peep hash: {redact_url(candidate.url)} advertises other bytes for "
+                    f"{command}: {redact_url(candidate.url)} advertises other bytes for "
                     f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
                 )
     return list(first.values())
@@ -7239,21 +7248,24 @@ def download_release(
 
 
 def trusted_digests(
-    results: Sequence[Tuple[Candidate, Union[Dict[str, str], str]]], algorithm: str, err: IO[str]
+    results: Sequence[Tuple[Candidate, Union[Dict[str, str], str]]],
+    algorithm: str,
+    err: IO[str],
+    command: str = "peep hash",
 ) -> Tuple[List[str], int]:
     """Return the digests of files that downloaded and match what the index says."""
     status = EXIT_OK
     digests_found = []
     for candidate, outcome in results:
         if isinstance(outcome, str):
-            err.write(f"peep hash: {candidate.filename}: {outcome}\n")
+            err.write(f"{command}: {candidate.filename}: {outcome}\n")
             status = EXIT_FAILED
             continue
         advertised = candidate.advertised_hashes()
         wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
         if wrong:
             err.write(
-                f"peep hash: {candidate.filename}: the index says {wrong[0]} "
+                f"{command}: {candidate.filename}: the index says {wrong[0]} "
                 f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
                 "left out (someone may have tampered with it)\n"
             )
@@ -7617,12 +7629,17 @@ def _toml(value: Any) -> str:
     return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
 
 
-def format_lock(packages: Sequence[Mapping[str, Any]]) -> str:
-    """Render lock entries as a ``pylock.toml``, and check it reads back as valid."""
-    lines = ['lock-version = "1.0"', f"created-by = {_toml(f'peep {__version__}')}"]
+def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any] = {},
+                tool: str = "") -> str:  # fmt: skip
+    """Render lock entries as a ``pylock.toml``, and check it reads back as valid.
+
+    ``header`` holds top-level keys (``environments``); ``tool`` a TOML tail.
+    """
+    lines = ['lock-version = "1.0"'] + [f"{k} = {_toml(v)}" for k, v in header.items()]
+    lines += [f"created-by = {_toml(f'peep {__version__}')}"]
     for package in sorted(packages, key=lambda p: (p["name"], Version(p["version"]))):
         lines += ["", "[[packages]]"] + [f"{k} = {_toml(v)}" for k, v in package.items()]
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" + tool
     pylock_module().Pylock.from_dict(_toml_module().loads(text))
     return text
 
@@ -7771,6 +7788,793 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
             raise
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
+
+
+# --- Commands: lock -----------------------------------------------------------
+
+# "peep lock" learns the dependency closure from pip's own resolver, run as
+# "pip install --dry-run --only-binary :all:": pip then reads wheels'
+# metadata and runs no project's code (a dry run would otherwise build
+# sdists to learn their dependencies, unconfined). Nothing here makes a file
+# verified: what lock writes is checked again, byte by byte, by every install.
+
+_VIA_RE = re.compile(r"^\s*#\s*via(?:\s+(\S.*?))?\s*$")
+_VIA_MORE_RE = re.compile(r"^\s*#\s{2,}(\S.*?)\s*$")
+_NO_MATCH_RE = re.compile(r"No matching distribution found for ([^\n]+)")
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """A requirement of the file being locked, with the physical lines it spans."""
+
+    requirement: Requirement
+    first: int  # the requirement's first and last physical lines (1-based)
+    last: int
+    hash_lines: Tuple[int, ...]  # its '# sha256:' comment lines
+    via: Tuple[str, ...]  # what its '# via' notes name: only dependencies have them
+    via_lines: Tuple[int, ...]
+
+    @property
+    def top_level(self) -> bool:
+        """Tell whether the user asked for it (pip-compile's "-r FILE" notes say so too)."""
+        return not self.via or any(parent.startswith(("-r", "-c")) for parent in self.via)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One release pip's resolver picked, from its installation report."""
+
+    name: str
+    version: Version
+    url: str  # the file pip would install here
+    extras: FrozenSet[str]
+    requires: Tuple[str, ...]
+    digest: Optional[str] = None  # that file's sha256, as the index told pip
+
+    @property
+    def key(self) -> str:
+        return canonicalize_name(self.name)
+
+
+def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
+    """Read the '# via' notes (pip-compile's forms) right after a requirement's lines."""
+    parents: List[str] = []
+    numbers: List[int] = []
+    index = last  # 0-based index of the line after the requirement
+    match = _VIA_RE.match(physical[index]) if index < len(physical) else None
+    if match is None:
+        return (), ()
+    parents += [match.group(1)] if match.group(1) else []
+    numbers.append(index + 1)
+    index += 1
+    while index < len(physical) and not match.group(1):
+        more = _VIA_MORE_RE.match(physical[index])
+        if more is None or _HASH_COMMENT_RE.match(physical[index]):
+            break
+        parents.append(more.group(1))
+        numbers.append(index + 1)
+        index += 1
+    return tuple(parents), tuple(numbers)
+
+
+def lock_entries(text: str, path: str, records: Sequence[Requirement]) -> List[LockEntry]:
+    """Find each of the file's own requirements in its text, with its hash and via lines."""
+    physical = text.splitlines()
+    by_line = {r.origin.line: r for r in records if r.origin.source == path}
+    entries = []
+    pending: List[int] = []
+    for line in scan_requirements_text(text, path, os.environ):
+        if isinstance(line, HashComment):
+            pending.append(line.origin.line)
+            continue
+        record = by_line.get(line.origin.line)
+        if record is not None:
+            via, via_lines = _via_notes(physical, line.last)
+            entries.append(LockEntry(record, line.origin.line, line.last, tuple(pending),
+                                     via, via_lines))  # fmt: skip
+        pending = []
+    return entries
+
+
+def _requirement_text(record: Requirement, pinned: Optional[str] = None) -> str:
+    """Write a requirement for pip or for the file: name, extras, version or URL, marker."""
+    extras = f"[{','.join(sorted(record.extras))}]" if record.extras else ""
+    if record.url is not None:
+        head = f"{record.name}{extras} @ {record.url}"
+    elif pinned is not None:
+        head = f"{record.name}{extras}=={pinned}"
+    else:
+        head = f"{record.name}{extras}{record.specifier}"
+    return head + (f" ; {record.marker}" if record.marker is not None else "")
+
+
+def _lockable(record: Requirement) -> Optional[str]:
+    """Say why a requirement cannot be locked, if it cannot."""
+    if record.unsupported is not None:
+        return record.unsupported
+    if record.url is not None and not url_filename(record.url).endswith(WHEEL_EXTENSION):
+        return "pip would build this URL's archive to learn its dependencies"
+    return None
+
+
+@dataclass(frozen=True)
+class LockInput:
+    """What the resolver is asked: requirements, and the pins it must keep."""
+
+    requirements: Tuple[str, ...]
+    constraints: Tuple[str, ...]
+
+
+def resolution_input(
+    entries: Sequence[LockEntry],
+    specs: Sequence[Requirement],
+    upgrade: FrozenSet[str],
+    elsewhere: Sequence[Requirement],
+) -> LockInput:
+    """Ask for every top-level requirement and SPEC; keep every pin not being upgraded."""
+    asked = {spec.key for spec in specs}
+    moving = upgrade | asked
+    requirements = [_requirement_text(spec) for spec in specs]
+    constraints = []
+    for entry in entries:
+        record = entry.requirement
+        pinned = record.pinned_version()
+        if entry.top_level and record.key not in asked:
+            moves = pinned is not None and record.key in moving
+            keep = replace(record, specifier=SpecifierSet()) if moves else record
+            requirements.append(_requirement_text(keep))
+        if pinned is not None and not entry.top_level and record.key not in moving:
+            constraints.append(f"{record.name}=={pinned}")
+    for record in elsewhere:
+        (constraints if record.is_constraint else requirements).append(_requirement_text(record))
+    return LockInput(tuple(requirements), tuple(constraints))
+
+
+def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> List[str]:
+    """Return pip's dry-run command line for these settings (index URLs go by environment)."""
+    command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
+                               ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
+    command += ["--no-index"] if finder.no_index else []
+    for location in finder.find_links:
+        command += ["--find-links", location]
+    for host in sorted(finder.trusted_hosts):
+        command += ["--trusted-host", host]
+    command += ["--pre"] if finder.pre else []
+    for flag, value in (("--cert", network.cert), ("--client-cert", network.client_cert),
+                        ("--proxy", network.proxy)):  # fmt: skip
+        command += [flag, value] if value else []
+    command += ["--timeout", str(network.timeout), "--retries", str(network.retries)]
+    if network.cache_dir is None:
+        return command + ["--no-cache-dir"]
+    return command + ["--cache-dir", network.cache_dir]
+
+
+def _pip_resolve_environment(finder: FinderSettings) -> Dict[str, str]:
+    """Return pip's environment: none of the user's PIP_*, and peep's indexes.
+
+    Index URLs may carry credentials, so they travel in the environment,
+    which other users cannot read, rather than on the command line.
+    """
+    environment = scrubbed_pip_environment()
+    if finder.index_url:  # else pip's own default, as everywhere in peep
+        environment["PIP_INDEX_URL"] = finder.index_url
+    if finder.extra_index_urls:
+        environment["PIP_EXTRA_INDEX_URL"] = " ".join(finder.extra_index_urls)
+    return environment
+
+
+def resolve_with_pip(
+    wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
+) -> List[Pin]:
+    """Ask pip's resolver what it would install here; return its picks."""
+    import json
+    import subprocess
+    if not wanted.requirements:
+        return []  # pip refuses to resolve nothing
+    files = {}
+    for name, lines in (("requirements", wanted.requirements), ("constraints", wanted.constraints)):
+        files[name] = os.path.join(workdir, f"{name}.txt")
+        with open(files[name], "w", encoding="utf-8") as stream:
+            stream.write("".join(f"{line}\n" for line in lines))
+    report = os.path.join(workdir, "report.json")
+    command = _pip_resolve_command(finder, network) + [
+        "--report", report, "-r", files["requirements"], "-c", files["constraints"]]
+    result = subprocess.run(command, capture_output=True, text=True, check=False,
+                            env=_pip_resolve_environment(finder), stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise ResolutionFailed(result.stdout + result.stderr)  # why a conflict is, is on stdout
+    with open(report, encoding="utf-8") as stream:
+        installs = json.load(stream).get("install", [])
+    return [_pin_from_report(item) for item in installs]
+
+
+class ResolutionFailed(PeepError):
+    """pip's resolver found no set of wheels that fits; ``said`` is pip's stderr."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+
+def _pin_from_report(item: Mapping[str, Any]) -> Pin:
+    metadata = item["metadata"]
+    archive = item["download_info"].get("archive_info") or {}
+    said = (archive.get("hashes") or {}).get("sha256") or archive.get("hash", "=")
+    return Pin(
+        name=str(metadata["name"]),
+        version=Version(str(metadata["version"])),
+        url=str(item["download_info"]["url"]),
+        extras=frozenset(item.get("requested_extras") or ()),
+        requires=tuple(str(text) for text in metadata.get("requires_dist") or ()),
+        digest=str(said).rpartition("sha256=")[2].lower() or None,
+    )
+
+
+def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
+    """Map each pinned project to the pinned projects that need it, for '# via' notes."""
+    keys = {pin.key for pin in pins}
+    markers = {key: str(value) for key, value in default_environment().items()}
+    parents: Dict[str, List[str]] = {key: [] for key in keys}
+    for pin in sorted(pins, key=lambda p: p.key):
+        for text in pin.requires:
+            dependency = PackagingRequirement(text)
+            key = canonicalize_name(dependency.name)
+            if key in keys and key != pin.key and _dependency_applies(
+                dependency, set(pin.extras), markers
+            ) and pin.key not in parents[key]:
+                parents[key].append(pin.key)
+    return parents
+
+
+def _missing_wheels(
+    failure: ResolutionFailed, pinned: Mapping[str, Version], transport: Transport,
+    finder: FinderSettings,
+) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
+    """Name the projects pip may have found no wheel of, with their files, if only sdists.
+
+    pip names the project when nothing fits; when a pin conflicts instead,
+    every pinned project is looked up.
+    """
+    import concurrent.futures
+    match = _NO_MATCH_RE.search(failure.said)
+    asked = [match.group(1).strip()] if match else [f"{k}=={v}" for k, v in pinned.items()]
+    default_index = Once(pip_default_index)  # asked of pip once, not once a thread
+
+    def sdists_only(text: str) -> Optional[Tuple[PackagingRequirement, List[Candidate]]]:
+        try:
+            wanted = PackagingRequirement(text)
+        except InvalidRequirement:
+            return None
+        requirement = parse_requirement(wanted.name, COMMAND_LINE)
+        found, _, _ = find_candidates(transport, requirement, finder, default_index)
+        fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
+        return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
+        return [found for found in pool.map(sdists_only, asked) if found is not None]
+
+
+def _no_wheel_error(name: str, failure: Optional[ResolutionFailed] = None) -> PeepError:
+    if failure is None:
+        return PeepError(
+            f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
+            "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
+            f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
+            f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
+            f"dependencies by hand, or choose a version of {name} that has a wheel. "
+            "Nothing was written."
+        )
+    said = "".join(f"    {line}\n" for line in failure.said.strip().splitlines()[-12:])
+    return PeepError(
+        f"peep lock: pip's resolver found no set of wheels that fits; nothing was written. "
+        f"pip said:\n{said.rstrip()}"
+    )
+
+
+def _newest_sdist(
+    wanted: PackagingRequirement, found: Sequence[Candidate], pinned: Optional[Version]
+) -> Optional[Candidate]:
+    """Choose the sdist pip would: the pinned version, else the newest that fits here."""
+    fitting = [c for c in select_release_files(found, compatible=True) if c.yanked is None
+               and (c.version == pinned if pinned else c.version in wanted.specifier)]  # fmt: skip
+    return max(fitting, key=lambda candidate: candidate.version, default=None)
+
+
+def _metadata_stub(directory: str, name: str, version: Version, message: Any,
+                   requires: Sequence[str]) -> None:  # fmt: skip
+    """Write a wheel of metadata alone, for pip's resolver to read (it never installs)."""
+    import zipfile
+    dist = f"{re.sub(r'[-_.]+', '_', name)}-{version}"
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Python: {v}" for v in message.get_all("Requires-Python") or []]
+    lines += [f"Provides-Extra: {v}" for v in message.get_all("Provides-Extra") or []]
+    lines += [f"Requires-Dist: {v}" for v in requires]
+    files = {f"{dist}.dist-info/METADATA": "\n".join(lines) + "\n",
+             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+             "Tag: py3-none-any\n", f"{dist}.dist-info/RECORD": ""}  # fmt: skip
+    os.makedirs(directory, exist_ok=True)
+    with zipfile.ZipFile(os.path.join(directory, f"{dist}-py3-none-any.whl"), "w") as stub:
+        for member, text in files.items():
+            stub.writestr(member, text)
+
+
+def stub_sdist_only(
+    missing: Tuple[PackagingRequirement, List[Candidate]],
+    pinned: Tuple[Mapping[str, Version], FrozenSet[str]],
+    transport: Transport,
+    workdir: str,
+) -> Candidate:
+    """Let pip resolve a project that has only sdists, from its static metadata.
+
+    The sdist is downloaded and read (never built); its PKG-INFO 2.2+ gives
+    the dependencies unless it declares them dynamic. A project the file
+    pins and hashes by hand is taken with no dependencies (they are listed
+    by hand). A metadata-only wheel tells pip; the sdist is what is pinned.
+    """
+    import email.parser
+    wanted, found = missing
+    (pins, by_hand), key = pinned, canonicalize_name(wanted.name)
+    sdist = _newest_sdist(wanted, found, pins.get(key))
+    if sdist is None:
+        raise _no_wheel_error(wanted.name)
+    path = os.path.join(workdir, safe_filename(sdist.filename))
+    digests = transport.download(sdist.url.split("#", 1)[0], path, ("sha256",))
+    advertised = sdist.advertised_hashes().get("sha256")
+    if advertised and advertised != digests["sha256"]:
+        raise PeepError(f"peep lock: {sdist.filename}: the index says sha256 {advertised}, but "
+                        f"its bytes hash to {digests['sha256']}; nothing was written")  # fmt: skip
+    # Read strictly, never run; nothing is installed from it, and the lock
+    # records its hash for every later install to check.
+    facts = read_archive(path, sdist.filename, project=key)
+    requires = static_dependencies(facts)
+    if requires is None and key not in by_hand:
+        raise _no_wheel_error(wanted.name)
+    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
+    _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
+    return sdist
+
+
+def kept_pins(
+    entries: Sequence[LockEntry], moving: FrozenSet[str]
+) -> Tuple[Dict[str, Version], FrozenSet[str]]:
+    """Return the pins that stay (not upgraded), and which of them were hashed by hand."""
+    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
+    pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
+    by_hand = [e.requirement.key for e in entries if e.top_level and e.requirement.hashes]
+    return pinned, frozenset(key for key in by_hand if key in pinned)
+
+
+def resolve_closure(
+    wanted: LockInput, kept: Tuple[Dict[str, Version], FrozenSet[str]],
+    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport, workdir: str,
+) -> List[Pin]:  # fmt: skip
+    """Resolve with pip; for each project with only sdists, retry with its static metadata."""
+    finder, network = settings
+    pinned, by_hand = kept
+    stubbed: Dict[str, Candidate] = {}
+    stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
+    while True:
+        try:
+            picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
+        except ResolutionFailed as failure:
+            missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
+                       if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
+            if not missing:
+                raise _no_wheel_error("", failure) from failure
+            for project in missing:
+                sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
+                stubbed[sdist.name] = sdist
+            continue
+        return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
+                if p.key in stubbed else p for p in picks]  # fmt: skip
+
+
+def _release_files(
+    transport: Transport, finder: FinderSettings, pin: Pin, default_index: Callable[[], str],
+    err: IO[str],
+) -> List[Candidate]:  # fmt: skip
+    """Return every file of a pinned release, and the one pip chose even if unlisted."""
+    requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
+    found, _, _ = find_candidates(transport, requirement, finder, default_index)
+    release = [candidate for candidate in found if candidate.version == pin.version]
+    release = _one_per_filename(release, err, command="peep lock")
+    if not any(candidate.filename == url_filename(pin.url) for candidate in release):
+        chosen = candidate_from_link(Link(url=pin.url), pin.key)
+        release += [chosen] if chosen is not None else []
+    return release
+
+
+@dataclass
+class LockHashes:
+    """Every file of each release with its digest, and where the digests came from."""
+
+    files: Dict[str, List[Tuple[Candidate, str]]]  # project -> (file, hex sha256)
+    from_index: int = 0
+    downloaded: int = 0
+
+    def digests(self, key: str) -> List[str]:
+        """Return a project's digests, sorted, each once."""
+        return sorted({digest for _, digest in self.files[key]})
+
+
+def hash_pins(
+    pins: Sequence[Pin], transport: Transport, finder: FinderSettings, quiet: bool, err: IO[str]
+) -> LockHashes:
+    """Hash every file of each release: the index's digests where it gives them, else
+    a download; the file this machine installs is always downloaded and checked."""
+    import concurrent.futures
+    default_index = Once(pip_default_index)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(pins)))) as pool:
+        releases = list(pool.map(
+            lambda p: (p, _release_files(transport, finder, p, default_index, err)), pins))
+    hashes = LockHashes({pin.key: [] for pin in pins})
+    fetch: List[Candidate] = []
+    owner: Dict[str, str] = {}  # file name -> project
+    for pin, release in releases:
+        for candidate in release:
+            advertised = candidate.advertised_hashes().get("sha256")
+            if advertised and candidate.filename != url_filename(pin.url):
+                hashes.files[pin.key].append((candidate, advertised))
+                hashes.from_index += 1
+            else:
+                fetch.append(candidate)
+                owner[candidate.filename] = pin.key
+    results = download_release(transport, fetch, ("sha256",), quiet, err) if fetch else []
+    digests, status = trusted_digests(results, "sha256", err, command="peep lock")
+    if status != EXIT_OK:
+        raise PeepError("peep lock: some files could not be hashed (above); nothing was written")
+    for candidate, outcome in results:
+        if not isinstance(outcome, str):
+            hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
+    hashes.downloaded = len(digests)
+    return hashes
+
+
+def _hash_style(text: str) -> str:
+    """Return the file's hash format: peep's comments if it mostly uses them, else pip's."""
+    comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
+    return "peep" if comments > text.count("--hash=") else "pip"
+
+
+def _via_text(parents: Sequence[str]) -> List[str]:
+    """Write '# via' notes the way pip-compile does."""
+    if len(parents) == 1:
+        return [f"    # via {parents[0]}"]
+    return ["    # via"] + [f"    #   {parent}" for parent in parents] if parents else []
+
+
+def _entry_block(head: str, digests: Sequence[str], style: str) -> List[str]:
+    if style == "peep":
+        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
+    return _with_hash_lines(head, digests) if digests else [head]
+
+
+@dataclass
+class LockPlan:
+    """The edits that complete a file: lines deleted, lines inserted, and what changed."""
+
+    style: str
+    deleted: Set[int] = field(default_factory=set)
+    inserts: Dict[int, List[str]] = field(default_factory=dict)  # before physical line N
+    appended: List[str] = field(default_factory=list)
+    added: List[str] = field(default_factory=list)
+    updated: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+
+    def drop(self, entry: LockEntry) -> None:
+        self.deleted.update(entry.hash_lines + entry.via_lines)
+        self.deleted.update(range(entry.first, entry.last + 1))
+
+    def rewrite(self, entry: LockEntry, lines: List[str]) -> None:
+        self.drop(entry)
+        self.inserts.setdefault(entry.first, []).extend(lines)
+
+    def renote(self, entry: LockEntry, via: Sequence[str]) -> None:
+        self.deleted.update(entry.via_lines)
+        self.inserts.setdefault(entry.last + 1, []).extend(_via_text(via))
+
+    def apply(self, physical: Sequence[str]) -> List[str]:
+        """Return the file's lines with the edits made."""
+        lines: List[str] = []
+        for number, line in enumerate(physical, start=1):
+            lines.extend(self.inserts.get(number, []))
+            if number not in self.deleted:
+                lines.append(line)
+        return lines + self.inserts.get(len(physical) + 1, []) + self.appended
+
+
+def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
+    """Tell whether an entry stands byte for byte: pinned to pip's pick with the hash of
+    the file this machine installs (if the index said it), or a URL."""
+    record = entry.requirement
+    if record.url is not None:
+        return True
+    return (pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+            and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
+
+
+def pins_to_hash(entries: Sequence[LockEntry], pins: Sequence[Pin],
+                 elsewhere: FrozenSet[str]) -> List[Pin]:  # fmt: skip
+    """Return the picks whose files need hashing: new ones, and those whose pin moved."""
+    written = {entry.requirement.key: entry for entry in entries}
+    return [
+        pin for pin in pins
+        if pin.key not in elsewhere
+        and not (pin.key in written and _kept_as_written(written[pin.key], pin))
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What pip picked, who needs what, and the digests of the releases to write."""
+
+    pins: Dict[str, Pin]
+    parents: Dict[str, List[str]]
+    hashes: LockHashes
+    elsewhere: FrozenSet[str]  # projects that nested -r files hold
+
+
+def plan_lock(
+    entries: Sequence[LockEntry], specs: Sequence[Requirement], resolved: Resolution, style: str
+) -> LockPlan:
+    """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
+    plan = LockPlan(style)
+    asked = {spec.key: spec for spec in specs}
+    for entry in entries:
+        record = entry.requirement
+        pin = resolved.pins.get(record.key)
+        top_level = entry.top_level or record.key in asked
+        via = list(entry.via) if entry.top_level else [] if top_level else (
+            resolved.parents.get(record.key, []))  # fmt: skip
+        if pin is None and not top_level:
+            plan.drop(entry)
+            plan.removed.append(_requirement_text(record).strip())
+        elif pin is None or _kept_as_written(entry, pin):
+            if tuple(via) != entry.via and pin is not None:
+                plan.renote(entry, via)
+        else:
+            head = _requirement_text(asked.get(record.key, record), str(pin.version))
+            plan.rewrite(entry, _entry_block(head, resolved.hashes.digests(pin.key), style)
+                         + _via_text(via))  # fmt: skip
+            was = record.pinned_version() or (record.specifier or "unpinned")
+            plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
+                                else f"{record.name} {was} -> {pin.version}")  # fmt: skip
+    written = {entry.requirement.key for entry in entries} | resolved.elsewhere
+    for key in sorted(set(resolved.pins) - written):
+        pin = resolved.pins[key]
+        head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
+            f"{key}=={pin.version}")  # fmt: skip
+        via = [] if key in asked else resolved.parents.get(key, [])
+        plan.appended += _entry_block(head, resolved.hashes.digests(key), style) + _via_text(via)
+        plan.added.append(f"{key}=={pin.version}")
+    return plan
+
+
+def lock_summary(path: str, plan: LockPlan, hashes: LockHashes) -> str:
+    """Say in one line what locking changed, and where the digests came from."""
+    parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in
+             (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
+             if items]  # fmt: skip
+    changes = "; ".join(parts) if parts else "no requirement changed"
+    return (
+        f"peep lock: {path}: {changes}; {hashes.from_index} hashes taken from the index's "
+        f"digests, {hashes.downloaded} files downloaded and hashed by peep\n"
+    )
+
+
+def _read_lock_target(path: str) -> Tuple[bytes, str]:
+    """Read the file to complete (none yet is an empty one); refuse links and non-UTF-8."""
+    if os.path.islink(path):
+        raise UsageError(f"peep lock: {path!r} is a symbolic link; peep lock writes no file "
+                         "through a link (name the file it points to)")  # fmt: skip
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        return b"", ""
+    except OSError as exc:
+        raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(path, "is not UTF-8, so peep lock will not rewrite it") from exc
+    return data, decode_requirements(data, path)
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once: a new file beside it, then a rename.
+
+    mkstemp opens with O_EXCL, so a name planted in the directory is never
+    written through; os.replace swaps in the new file in one step.
+    """
+    import shutil
+    import tempfile
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-lock-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        if os.path.exists(path):
+            shutil.copymode(path, temporary)
+        else:
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        if os.path.islink(path):
+            raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def lock_argument_parser() -> argparse.ArgumentParser:
+    """Build the parser for ``peep lock``'s command line."""
+    parser = _ArgumentParser(
+        prog="peep lock",
+        description="Complete FILE in place: add each SPEC, pin what pip's resolver picks for "
+        "this environment, add the whole dependency closure with '# via' notes, and hash "
+        "every file of each pinned release, in FILE's own hash format.",
+    )
+    parser.add_argument("-r", "--requirement", dest="file", metavar="FILE", required=True,
+                        help="the requirements file to complete (made if it does not exist)")
+    parser.add_argument("specs", nargs="*", metavar="SPEC",
+                        help="a requirement to add to FILE, such as 'requests>=2'")
+    parser.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME",
+                        help="let NAME move to the newest version that fits (repeatable)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print a unified diff and write nothing; exit 1 if FILE would change")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_finder_arguments(parser)
+    return parser
+
+
+def _lock_spec(text: str) -> Requirement:
+    spec = parse_requirement(text, COMMAND_LINE)
+    if spec.name is None or spec.url is not None:
+        raise UsageError(f"peep lock: {text!r} is not a requirement by name (write NAME or "
+                         "NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
+    return spec
+
+
+def _read_lock_records(
+    path: str, args: argparse.Namespace
+) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+    """Read FILE's requirements (and nested files'), its finder options on top of peep's."""
+    finder, network = settings_from_arguments(args, os.environ)
+    records: List[Requirement] = []
+    if not os.path.exists(path):
+        return records, finder, network
+    reader = requirements_reader(functools.partial(make_transport, finder, network))
+    for record in parse_requirements_file(path, reader=reader):
+        if isinstance(record, FileOption):
+            finder = finder.with_option(record.name, record.value)
+        else:
+            records.append(record)
+    problems = [f"{r.origin}: {r.text!r}: {_lockable(r)}" for r in records if _lockable(r)]
+    if problems:
+        raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
+            problems))  # fmt: skip
+    return records, finder, network
+
+
+def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Complete a requirements file: pins, the dependency closure, every file's hash."""
+    import tempfile
+    args = lock_argument_parser().parse_args(argv)
+    path = args.file
+    specs = [_lock_spec(text) for text in args.specs]
+    data, text = _read_lock_target(path)
+    if is_lock_file(path):
+        return lock_pylock(args, specs, (data, text), out, err)
+    records, finder, network = _read_lock_records(path, args)
+    entries = lock_entries(text, path, records)
+    nested = [r for r in records if r.origin.source != path]
+    upgrade = frozenset(canonicalize_name(name) for name in args.upgrade_package)
+    wanted = resolution_input(entries, specs, upgrade, nested)
+    transport = make_transport(finder, network)
+    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
+        moving = upgrade | {spec.key for spec in specs}
+        kept = kept_pins(entries, moving)
+        picks = resolve_closure(wanted, kept, (finder, network), transport, workdir)
+    elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
+    hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
+                       args.quiet, err)  # fmt: skip
+    resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
+    plan = plan_lock(entries, specs, resolved, _hash_style(text))
+    newline = "\r\n" if "\r\n" in text else "\n"
+    edited = plan.deleted or plan.inserts or plan.appended
+    new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
+    summary = lock_summary(path, plan, hashes)
+    return _finish_lock(path, data, (text, new_text if edited else text), args.dry_run,
+                        summary, out, err)  # fmt: skip
+
+
+def _finish_lock(path: str, data: bytes, texts: Tuple[str, str], dry_run: bool,
+                 summary: str, out: IO[str], err: IO[str]) -> int:  # fmt: skip
+    """Show the diff (--dry-run) or write the file; say what changed."""
+    import difflib
+    text, new_text = texts
+    changed = new_text != text
+    if dry_run:
+        out.writelines(difflib.unified_diff(text.splitlines(keepends=True),
+                       new_text.splitlines(keepends=True), fromfile=path,
+                       tofile=f"{path} (locked)"))  # fmt: skip
+    elif changed:
+        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+        write_atomically(path, bom + new_text.encode("utf-8"))
+    err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
+              if dry_run else summary)  # fmt: skip
+    return EXIT_FAILED if dry_run and changed else EXIT_OK
+
+
+def _this_environment() -> str:
+    """Return a marker that holds where this lock was resolved (PEP 751 'environments')."""
+    environment = default_environment()
+    return " and ".join(f"{key} == {_toml(str(environment[key]))}".replace('"', "'") for key in
+                        ("implementation_name", "sys_platform", "platform_machine",
+                         "python_version"))  # fmt: skip
+
+
+def _pylock_package(pin: Pin, files: Sequence[Tuple[Candidate, str]],
+                    needs: Sequence[str]) -> Dict[str, Any]:  # fmt: skip
+    """Describe one pinned release for a lock file: every file with its hash."""
+    package: Dict[str, Any] = {"name": pin.key, "version": str(pin.version)}
+    if needs:
+        package["dependencies"] = [{"name": name} for name in needs]
+    described: List[Dict[str, Any]] = [
+        {"name": c.filename, "url": c.url.split("#", 1)[0], "hashes": {"sha256": d}}
+        for c, d in sorted(files, key=lambda f: f[0].filename)
+    ]
+    sdists = [f for f in described if not f["name"].endswith(WHEEL_EXTENSION)]
+    if sdists:
+        package["sdist"] = sdists[0]  # a lock holds one sdist per release
+    wheels = [f for f in described if f["name"].endswith(WHEEL_EXTENSION)]
+    return dict(package, wheels=wheels) if wheels else package
+
+
+def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
+                out: IO[str], err: IO[str]) -> int:  # fmt: skip
+    """Write a PEP 751 lock for the SPECs and the lock's own top-level requirements.
+
+    A lock has no place for them, so peep keeps them in ``[tool.peep]``;
+    the lock's versions are kept where they still fit.
+    """
+    import tempfile
+    finder, network = settings_from_arguments(args, os.environ)
+    old = read_lock_file(args.file, requirements_reader(
+        functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
+    top = [str(t) for t in ((old.tool or {}).get("peep") or {}).get("requirements", [])] if old \
+        else []  # fmt: skip
+    if old and not top:  # another tool's lock: every package is taken as asked for
+        top = [str(canonicalize_name(package.name)) for package in old.packages]
+    asked = {spec.key for spec in specs}
+    top = [_requirement_text(s) for s in specs] + [
+        t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
+    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
+                           for p in (old.packages if old else ())}  # fmt: skip
+    moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
+    keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
+    transport = make_transport(finder, network)
+    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
+        picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()),
+                                (finder, network), transport, workdir)  # fmt: skip
+    hashes = hash_pins(picks, transport, finder, args.quiet, err)
+    needs: Dict[str, List[str]] = {p.key: [] for p in picks}
+    for child, parents in dependency_parents(picks).items():
+        for parent in parents:
+            needs[parent].append(child)
+    packages = [_pylock_package(p, hashes.files[p.key], sorted(needs[p.key])) for p in picks]
+    tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
+    new_text = format_lock(packages, {"environments": [_this_environment()]}, tool)
+    plan = LockPlan("pylock")
+    now = {p.key: p.version for p in picks}
+    plan.added = [f"{k}=={v}" for k, v in sorted(now.items()) if k not in was]
+    plan.updated = [f"{k} {was[k]} -> {v}" for k, v in sorted(now.items())
+                    if k in was and was[k] != v]  # fmt: skip
+    plan.removed = [f"{k}=={v}" for k, v in sorted(was.items()) if k not in now]
+    summary = lock_summary(args.file, plan, hashes)
+    return _finish_lock(args.file, read[0], (read[1], new_text), args.dry_run, summary, out, err)
 
 
 # --- Commands: check ----------------------------------------------------------
@@ -8179,6 +8983,7 @@ PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = {
     "check": command_check,
     "hash": command_hash,
     "port": command_port,
+    "lock": command_lock,
 }
 HELP = f"""\
 peep {__version__}: a "pip install" that is cryptographically guaranteed repeatable
@@ -8197,6 +9002,11 @@ Usage:
                          (--write: rewrite in place, keeping FILE.bak; --dry-run: diff)
   peep port pylock.toml  print a PEP 751 lock file as a hashed requirements file;
                          --to pylock FILE... writes requirements files as a lock file
+  peep lock -r FILE [SPEC...]
+                         complete FILE: add SPECs, pin the dependency closure pip's
+                         resolver picks here, hash every file of each release
+                         (--upgrade-package NAME; --dry-run: diff, exit 1 if changed;
+                         FILE may be a PEP 751 pylock.toml)
   peep --version         print peep's and pip's versions
   peep [COMMAND] --help  print this help, or every option of a command
   peep help [COMMAND]    the same
