@@ -372,6 +372,21 @@ def redact_url(text: str) -> str:
     return _URL_AUTHORITY_RE.sub(hide, text)
 
 
+# C0 controls but newline and tab, DEL, and C1: each can move the cursor,
+# recolour or retitle a terminal, or hide the text printed before it.
+_CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` fit to print: credentials hidden, control characters escaped.
+
+    Pages, archives, servers and build logs choose the text peep prints
+    (names, reason phrases, messages); every message peep writes goes
+    through here, so none can send escape sequences to the terminal.
+    """
+    return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
@@ -1985,9 +2000,17 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or bool(os.altsep and os.altsep in text) or text.startswith(".")
 
 
+# No file system takes a longer file name, so no real archive has one; and
+# splitting an sdist's name costs the square of its length.
+MAX_FILENAME_BYTES = 255
+
+
 def is_archive_name(filename: str) -> bool:
-    """Tell whether a file name has an ending pip installs from."""
-    return filename.lower().endswith(ARCHIVE_EXTENSIONS)
+    """Tell whether a file name has an ending pip installs from (and a length one can have)."""
+    return (
+        len(filename.encode("utf-8", "surrogatepass")) <= MAX_FILENAME_BYTES
+        and filename.lower().endswith(ARCHIVE_EXTENSIONS)
+    )
 
 
 def url_filename(url: str) -> str:
@@ -2059,6 +2082,8 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
     finder splits it: after the project's name, so that a legacy version
     with a "-" in it ("foo-1.0-2.tar.gz") still reads as that version.
     """
+    if not is_archive_name(filename):
+        return None
     try:
         if filename.endswith(WHEEL_EXTENSION):
             name, version, build, tags = parse_wheel_filename(filename)
@@ -2400,7 +2425,7 @@ def parse_requirements_file(
 
 
 def _warn_on_stderr(message: str) -> None:
-    sys.stderr.write(f"peep: warning: {message}\n")
+    sys.stderr.write(printable(f"peep: warning: {message}\n"))
 
 
 # Options after which pip drops the rest of the line without a word: it
@@ -3071,26 +3096,46 @@ class Link:
     hashes: Tuple[Tuple[str, str], ...] = ()
 
 
-@functools.lru_cache(maxsize=None)
-def _link_parser_class() -> Any:
-    """Return the class that parses index pages (html.parser is needed only then)."""
-    from html.parser import HTMLParser
+# Index pages are read by a scan of their own, not by html.parser: that is
+# quadratic on malformed pages ('<a href="x' repeated takes minutes for a
+# quarter megabyte) and raises AssertionError on some. Each character is
+# looked at a bounded number of times here. Only start tags matter, and
+# comments, where a link must not be found.
+_START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
+# A start tag's attributes up to its ">", quoted values kept whole.
+_TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
+_ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
-    class _LinkParser(HTMLParser):
-        """Collect anchors (and a <base href>) from a PEP 503 page or a listing."""
 
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.base: Optional[str] = None
-            self.anchors: List[Dict[str, Optional[str]]] = []
-
-        def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
-            if tag == "base" and self.base is None:
-                self.base = dict(attrs).get("href")
-            elif tag == "a":
-                self.anchors.append(dict(attrs))
-
-    return _LinkParser
+def _start_tags(html: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
+    """Yield each start tag's lower-cased name and attributes, in one pass."""
+    import html as html_module
+    position = 0
+    while True:
+        start = html.find("<", position)
+        if start < 0:
+            return
+        if html.startswith("<!--", start):
+            end = html.find("-->", start + 4)
+            if end < 0:
+                return  # an unclosed comment hides the rest, as in a browser
+            position = end + 3
+            continue
+        tag = _START_TAG_RE.match(html, start)
+        if tag is None:
+            position = start + 1
+            continue
+        body = _TAG_BODY_RE.match(html, tag.end())
+        if body is None or body.end() >= len(html):
+            return  # a tag that never closes ends the page
+        attributes: Dict[str, Optional[str]] = {}
+        for attribute in _ATTRIBUTE_RE.finditer(body[0]):
+            value = attribute[2]
+            if value is not None and value[:1] in ("'", '"'):
+                value = value[1:-1]
+            attributes[attribute[1].lower()] = value and html_module.unescape(value)
+        yield tag[1].lower(), attributes
+        position = body.end() + 1
 
 
 def parse_html_links(
@@ -3102,12 +3147,11 @@ def parse_html_links(
     that cannot matter cost no more than that.
     """
     import urllib.parse
-    parser = _link_parser_class()()
-    parser.feed(html)
-    parser.close()
-    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    tags = list(_start_tags(html))
+    base_href = next((attrs.get("href") for tag, attrs in tags if tag == "base"), None)
+    base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
-    for anchor in parser.anchors:
+    for anchor in (attrs for tag, attrs in tags if tag == "a"):
         href = anchor.get("href")
         if not href or not wanted(_href_filename(href)):
             continue
@@ -3699,7 +3743,8 @@ class Progress:
                 self._draw()
             elif not self.quiet:
                 self.stream.write(
-                    f"peep: {source} {filename} ({_human_bytes(size)}) [{self.done}/{self.total}]\n"
+                    f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
+                    f"[{self.done}/{self.total}]\n"
                 )
                 self.stream.flush()
 
@@ -4437,9 +4482,9 @@ def format_report(
     for kind in sorted({f.kind() for f in failures}):
         members = [f for f in failures if f.kind() == kind]
         blocks.append(kind[1] + "\n\n" + "\n\n".join(f.detail() for f in members))
-    # Details quote requirement lines and URLs, which may carry credentials.
+    # Details quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
-    return redact_url("\n\n".join(blocks) + ending)
+    return printable("\n\n".join(blocks) + ending)
 
 
 SATISFIED_NOTE = (
@@ -7340,7 +7385,7 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                 out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
             out.write(ported)
         for note in notes:
-            err.write(f"peep port: {note}\n")
+            err.write(printable(f"peep port: {note}\n"))
     return EXIT_OK
 
 
@@ -7918,8 +7963,8 @@ def bug_report(argv: Sequence[str]) -> str:
         f"python: {platform.python_version()} ({sys.executable})\n"
         f"platform: {platform.platform()}\n"
         f"pip: {pip_version()}\n"
-        f"argv: {redact_url(repr(list(argv)))}\n\n"
-        f"{redact_url(traceback.format_exc())}"
+        f"argv: {printable(repr(list(argv)))}\n\n"
+        f"{printable(traceback.format_exc())}"
     )
 
 
@@ -7955,7 +8000,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except _EarlyExit as exc:
         return exc.status
     except PeepError as exc:
-        sys.stderr.write(f"{redact_url(str(exc))}\n")
+        sys.stderr.write(f"{printable(str(exc))}\n")
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
         sys.stderr.write("\n" + interruption_message(exc) + "\n")
