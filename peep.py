@@ -387,6 +387,28 @@ def printable(text: str) -> str:
     return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
 
 
+# JSON index pages and TOML lock files nest a few levels deep. Their
+# parsers recurse once a level, so a document of ten thousand "[" would end
+# in RecursionError: deeper than this is refused before parsing.
+MAX_BRACKET_DEPTH = 64
+# A string (on one line: JSON's and TOML's basic and literal strings are),
+# a TOML comment, or a bracket. Brackets in strings and comments do not nest.
+_NESTING_TOKEN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'|#[^\n]*|[\[\]{}]""")
+
+
+def check_nesting(text: str) -> None:
+    """Raise ValueError if ``text`` nests brackets deeper than MAX_BRACKET_DEPTH (one pass)."""
+    depth = 0
+    for token in _NESTING_TOKEN_RE.finditer(text):
+        bracket = token[0]
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_BRACKET_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
@@ -1386,7 +1408,11 @@ class Transport:
                 "with --trusted-host if you really mean it"
             )
         host = parts.hostname or ""
-        port_host = f"{host}:{parts.port}" if parts.port else host
+        try:
+            port = parts.port
+        except ValueError as exc:  # out of range, or not a number
+            raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
+        port_host = f"{host}:{port}" if port else host
         trusted = self.finder.trusted_hosts
         return host not in trusted and port_host not in trusted
 
@@ -2611,8 +2637,9 @@ def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
     try:
+        check_nesting(text)
         document = toml.loads(text)
-    except toml.TOMLDecodeError as exc:
+    except (ValueError, toml.TOMLDecodeError) as exc:
         raise RequirementsFileError(location, f"is not valid TOML ({exc})") from exc
     try:
         return module.Pylock.from_dict(document)
@@ -3208,6 +3235,7 @@ def parse_json_links(
     import json
     import urllib.parse
     try:
+        check_nesting(data.decode("utf-8", "replace"))
         document = json.loads(data)
         files = document["files"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -3221,13 +3249,14 @@ def parse_json_links(
         if not _link_allowed(page_url, urllib.parse.urljoin(page_url, entry["url"])):
             continue
         yanked = entry.get("yanked", False)
+        requires_python = entry.get("requires-python")
         hashes = entry.get("hashes")
         if not isinstance(hashes, dict):
             hashes = {}
         links.append(
             Link(
                 url=urllib.parse.urljoin(page_url, entry["url"]),
-                requires_python=entry.get("requires-python") or None,
+                requires_python=requires_python if isinstance(requires_python, str) else None,
                 yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
                 hashes=tuple(
                     (algorithm, str(value).lower())

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import peep
-from helpers import ROOT
+from helpers import (
+    JSON_TYPE, ROOT, Deploy, LoopbackIndex, block, respond, run_peep, sha256_hex, wheel_bytes,
+)
 
 
 # --- Printing -----------------------------------------------------------------
@@ -84,3 +88,76 @@ def test_page_scan_reads_tags_like_html() -> None:
         ("https://host/files/a-1.0.tar.gz#sha256=AB", ">=3.8", ""),
         ("https://host/files/b-1.0.zip", None, None),
     ]
+
+
+# --- Depth, and values of the wrong type --------------------------------------
+
+
+@pytest.fixture
+def index():
+    served = LoopbackIndex().start()
+    yield served
+    served.stop()
+
+
+def _json_page_hook(path: str, body: bytes):
+    def hook(handler) -> bool:
+        if handler.path != path:
+            return False
+        respond(handler, 200, body, {"Content-Type": JSON_TYPE})
+        return True
+    return hook
+
+
+def _clean_failure(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode in (1, 2), result.stderr
+    assert "Traceback" not in result.stderr and "bug in peep" not in result.stderr
+
+
+def test_deep_json_page_is_a_clean_error(tmp_path: Path, index: LoopbackIndex) -> None:
+    index.add(wheel_bytes("foo", "1.0"))
+    deep = b"[" * 100000 + b"]" * 100000
+    index.hook = _json_page_hook("/simple/foo/", b"{\"files\": " + deep + b"}")
+    deploy = Deploy(tmp_path, index)
+    deploy.write(block(index.files[0].data, "foo==1.0"))
+    result = deploy.install()
+    _clean_failure(result)
+    assert "/simple/foo/" in result.stderr and "nested deeper than 64" in result.stderr
+    assert deploy.installed() == {}
+
+
+def test_list_valued_requires_python_is_ignored(tmp_path: Path, index: LoopbackIndex) -> None:
+    filename, data = wheel_bytes("foo", "1.0")
+    index.add((filename, data))
+    page = {"meta": {"api-version": "1.0"}, "name": "foo", "files": [{
+        "filename": filename, "url": f"../../files/{filename}",
+        "hashes": {"sha256": sha256_hex(data)}, "requires-python": [">=3"]}]}
+    index.hook = _json_page_hook("/simple/foo/", json.dumps(page).encode())
+    deploy = Deploy(tmp_path, index)
+    deploy.write(block(data, "foo==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"foo": "1.0"}
+
+
+def test_deep_lock_file_is_a_clean_error(tmp_path: Path) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_text('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "a"\n'
+                    'x = ' + "[" * 100000 + "]" * 100000 + "\n")
+    result = run_peep("install", "-r", str(lock), "--target", str(tmp_path / "t"))
+    _clean_failure(result)
+    assert "pylock.toml" in result.stderr and "nested deeper than 64" in result.stderr
+
+
+def test_nesting_check_ignores_brackets_in_strings() -> None:
+    peep.check_nesting('{"a": "' + "[" * 100 + '", "b": [\'{{{{\'], "c": "\\\\\\"["}')
+    peep.check_nesting("# " + "[" * 100 + "\nx = [[1], [2]]\n")
+    with pytest.raises(ValueError, match="nested deeper than 64"):
+        peep.check_nesting("[" * 65)
+
+
+def test_out_of_range_port_is_a_clean_error(tmp_path: Path) -> None:
+    result = run_peep("install", "--index-url", "http://127.0.0.1:99999/", "--target",
+                      str(tmp_path / "t"), "foo==1.0")
+    _clean_failure(result)
+    assert "127.0.0.1:99999" in result.stderr
