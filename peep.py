@@ -409,6 +409,30 @@ def check_nesting(text: str) -> None:
             depth -= 1
 
 
+def open_regular_file(path: str) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file; else raise OSError.
+
+    The open does not block, so a FIFO cannot hang it, and the file is
+    checked once open (fstat), so what was checked is what is read: a FIFO,
+    a device such as /dev/zero, or a directory is refused, never read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    stream = os.fdopen(os.open(path, flags), "rb")
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise OSError(f"{path!r} is not a regular file")
+    return stream
+
+
+def read_regular_file(path: str, limit: int) -> bytes:
+    """Read a whole regular file of at most ``limit`` bytes; else raise OSError."""
+    with open_regular_file(path) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"{path!r} is larger than {limit} bytes")
+    return data
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
@@ -1369,7 +1393,7 @@ class Transport:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "file":
             try:
-                return open(_file_url_path(url), "rb")
+                return open_regular_file(_file_url_path(url))
             except OSError as exc:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
         verify = self._verify_certificate(url, parts)
@@ -1544,10 +1568,15 @@ def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
     return result
 
 
+# Requirements and lock files, local or fetched: ten times the largest
+# real one seen, and little enough to hold in memory.
+MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+
+
 def fetch_requirements_file(transport: Transport, url: str) -> bytes:
-    """Fetch a requirements file named by an HTTP(S) URL, within the page size cap."""
+    """Fetch a requirements file named by an HTTP(S) URL, within its size cap."""
     with transport.open(url, accept="text/plain, */*") as response:
-        return _read_capped(response, MAX_PAGE_BYTES, url)
+        return _read_capped(response, MAX_REQUIREMENTS_BYTES, url)
 
 
 def make_transport(
@@ -2354,8 +2383,7 @@ def read_requirements_source(
     path = location
     if location.lower().startswith("file:"):
         path = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
-    with open(path, "rb") as stream:
-        return stream.read()
+    return read_regular_file(path, MAX_REQUIREMENTS_BYTES)
 
 
 MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -161,3 +162,25 @@ def test_out_of_range_port_is_a_clean_error(tmp_path: Path) -> None:
                       str(tmp_path / "t"), "foo==1.0")
     _clean_failure(result)
     assert "127.0.0.1:99999" in result.stderr
+
+
+# --- Files that are not files -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "pylock.toml"])
+def test_fifo_and_device_are_refused_not_read(tmp_path: Path, name: str) -> None:
+    fifo = tmp_path / name
+    os.mkfifo(fifo)  # nobody writes: reading it would wait forever
+    for path in (str(fifo), "/dev/zero"):
+        result = run_peep("install", "-r", path, "--target", str(tmp_path / "t"), timeout=60)
+        _clean_failure(result)
+        assert "is not a regular file" in result.stderr and path in result.stderr
+
+
+def test_requirements_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "requirements.txt"
+    with open(big, "wb") as stream:
+        stream.truncate(peep.MAX_REQUIREMENTS_BYTES + 1)  # sparse: costs no disk
+    result = run_peep("install", "-r", str(big), "--target", str(tmp_path / "t"))
+    _clean_failure(result)
+    assert f"larger than {peep.MAX_REQUIREMENTS_BYTES} bytes" in result.stderr
