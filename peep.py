@@ -1446,16 +1446,24 @@ class Transport:
         destination: str,
         algorithms: Iterable[str],
         on_bytes: Callable[[int], None] = lambda count: None,
+        *,
+        max_bytes: Optional[int] = None,
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
         A body cut short (fewer bytes than Content-Length, a reset, a stall)
-        is discarded and fetched again, up to the retry limit.
+        is discarded and fetched again, up to the retry limit. One longer
+        than ``max_bytes`` (a lock file's ``size``), or than any archive
+        can be, is refused at once: sent again, it would be as long.
         """
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+        limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
         for attempt in range(self.network.retries + 1):
             try:
-                return self._download_once(url, destination, wanted, on_bytes)
+                return self._download_once(url, destination, wanted, on_bytes, limit)
+            except FetchError:
+                _remove_quietly(destination)
+                raise
             except _BodyError as exc:
                 _remove_quietly(destination)
                 if attempt == self.network.retries:
@@ -1464,7 +1472,12 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download_once(
-        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None]
+        self,
+        url: str,
+        destination: str,
+        wanted: Sequence[str],
+        on_bytes: Callable[[int], None],
+        limit: int,
     ) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
@@ -1480,10 +1493,8 @@ class Transport:
                         raise _BodyError(
                             f"{redact_url(url)}: more bytes than the {expected_length} announced"
                         )
-                    if sink.tell() > MAX_ARCHIVE_BYTES:
-                        raise _BodyError(
-                            f"{redact_url(url)}: larger than {MAX_ARCHIVE_BYTES} bytes"
-                        )
+                    if sink.tell() > limit:
+                        raise TooLarge(f"{redact_url(url)}: more than the {limit} bytes allowed")
                     on_bytes(len(chunk))
 
                 try:
@@ -1499,6 +1510,10 @@ class Transport:
 
 
 MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
+
+
+class TooLarge(FetchError):
+    """A body longer than any archive, or than the size a lock file records."""
 
 
 class _BodyError(Exception):
@@ -4831,8 +4846,11 @@ class Fetcher:
             path = os.path.join(directory, safe_filename(filename))
             try:
                 digests = self.transport.download(
-                    url, path, requirement.hashes.algorithms(), self.progress.advance
+                    url, path, requirement.hashes.algorithms(), self.progress.advance,
+                    max_bytes=requirement.size,
                 )
+            except TooLarge:
+                raise  # other bytes than the lock's: tampering, not to be routed around
             except FetchError as exc:
                 self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
                           "using the lock's URL")  # fmt: skip
@@ -4945,7 +4963,8 @@ class Fetcher:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
             digests = self.transport.download(
-                url, path, requirement.hashes.algorithms(), self.progress.advance
+                url, path, requirement.hashes.algorithms(), self.progress.advance,
+                max_bytes=requirement.size,
             )
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             if not requirement.hashes:

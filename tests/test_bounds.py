@@ -13,7 +13,8 @@ import pytest
 
 import peep
 from helpers import (
-    JSON_TYPE, ROOT, Deploy, LoopbackIndex, block, respond, run_peep, sha256_hex, wheel_bytes,
+    JSON_TYPE, ROOT, Deploy, LoopbackIndex, block, respond, run_peep, serve_http, sha256_hex,
+    stop_http, wheel_bytes,
 )
 
 
@@ -184,3 +185,42 @@ def test_requirements_file_over_the_limit_is_refused(tmp_path: Path) -> None:
     result = run_peep("install", "-r", str(big), "--target", str(tmp_path / "t"))
     _clean_failure(result)
     assert f"larger than {peep.MAX_REQUIREMENTS_BYTES} bytes" in result.stderr
+
+
+# --- A lock's size caps its download ------------------------------------------
+
+
+def test_lock_size_caps_the_download(tmp_path: Path, index: LoopbackIndex) -> None:
+    filename, data = wheel_bytes("alpha", "1.0", payload="x" * 4096)
+    index.add((filename, data))
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(textwrap.dedent(f"""\
+        lock-version = "1.0"
+        created-by = "tests"
+        [[packages]]
+        name = "alpha"
+        version = "1.0"
+        [[packages.wheels]]
+        url = "{index.files_url}{filename}"
+        size = 100
+        hashes = {{sha256 = "{sha256_hex(data)}"}}
+    """))
+    result = run_peep("install", "-r", str(lock), "--target", str(tmp_path / "t"), "--no-index")
+    assert result.returncode == 1, result.stderr
+    assert "could not be fetched" in result.stderr
+    assert "more than the 100 bytes allowed" in result.stderr
+    assert not (tmp_path / "t").exists() or not any((tmp_path / "t").iterdir())
+
+
+def test_download_stops_at_max_bytes(tmp_path: Path) -> None:
+    sent = b"x" * (8 * 1024 * 1024)
+    server = serve_http(lambda handler: respond(handler, 200, sent))
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/f.whl"
+        transport = peep.Transport(peep.FinderSettings())
+        destination = tmp_path / "f.whl"
+        with pytest.raises(peep.FetchError, match="more than the 1000 bytes allowed"):
+            transport.download(url, str(destination), ["sha256"], max_bytes=1000)
+        assert not destination.exists()
+    finally:
+        stop_http(server)
