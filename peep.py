@@ -1671,7 +1671,9 @@ class Origin(NamedTuple):
     line: int = 0
 
     def __str__(self) -> str:
-        return f"{self.source} line {self.line}" if self.line else self.source
+        # A file named by URL may carry a password, and every message names its origin.
+        source = redact_url(self.source)
+        return f"{source} line {self.line}" if self.line else source
 
 
 COMMAND_LINE = Origin("the command line")
@@ -2176,6 +2178,22 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
     return None
 
 
+def _refuse_local_in_remote(target: str, origin: Origin) -> None:
+    """Refuse a local file or directory that a requirements file fetched over HTTP(S) names.
+
+    A file from the network must not make peep read the deploy host's disk
+    (pip 26 reads it: one of peep's deliberate differences, in the README).
+    """
+    import urllib.parse
+    if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
+        return
+    if urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target):
+        raise RequirementsFileError(
+            origin, f"{target!r} is on the local disk, which a requirements file "
+            "fetched over the network may not name",
+        )
+
+
 def _link_requirement(
     text: str,
     url: str,
@@ -2189,6 +2207,7 @@ def _link_requirement(
     import urllib.parse
     import urllib.request
     _check_url_scheme(url, origin)
+    _refuse_local_in_remote(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
         return replace(
@@ -2573,6 +2592,7 @@ def _option_line(
             )
         if name in ("requirement", "constraint"):
             assert isinstance(value, str)
+            _refuse_local_in_remote(_nested_location(location, value), origin)
             yield from parse_requirements_file(
                 _nested_location(location, value),
                 environ=environ,
@@ -2593,7 +2613,10 @@ def _option_line(
                 is_constraint=is_constraint,
                 unsupported="an editable install is a live checkout with no archive to hash",
             )
-        elif name == "find-links" and isinstance(value, str) and not _is_url(location):
+        elif name == "find-links" and isinstance(value, str) and _is_url(location):
+            _refuse_local_in_remote(value, origin)
+            yield FileOption(name, value, origin)
+        elif name == "find-links" and isinstance(value, str):
             beside_file = os.path.join(os.path.dirname(os.path.abspath(location)), value)
             yield FileOption(name, beside_file if os.path.exists(beside_file) else value, origin)
         else:

@@ -224,3 +224,53 @@ def test_download_stops_at_max_bytes(tmp_path: Path) -> None:
         assert not destination.exists()
     finally:
         stop_http(server)
+
+
+# --- What a remote requirements file may name ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-r file:///etc/hostname",
+        "-c file:///etc/hostname",
+        "-r C:\\\\reqs\\\\local.txt",
+        "foo @ file:///tmp/foo-1.0.tar.gz",
+        "file:///tmp/foo-1.0.tar.gz#egg=foo",
+        "-f file:///tmp/wheels",
+        "-f /tmp/wheels",
+    ],
+)
+def test_remote_file_may_not_name_local_files(
+    tmp_path: Path, index: LoopbackIndex, line: str
+) -> None:
+    index.pages["/reqs/r.txt"] = f"# a remote file\n{line}\n".encode()
+    url = index.files_url.replace("/files/", "/reqs/r.txt")
+    result = run_peep("install", "-r", url, "--target", str(tmp_path / "t"))
+    _clean_failure(result)
+    assert f"{url} line 2" in result.stderr
+    assert "which a requirements file fetched over the network may not name" in result.stderr
+
+
+def test_remote_file_may_include_remote_files(tmp_path: Path, index: LoopbackIndex) -> None:
+    filename, data = wheel_bytes("foo", "1.0")
+    index.add((filename, data))
+    index.pages["/reqs/r.txt"] = b"-r more.txt\n"
+    index.pages["/reqs/more.txt"] = block(data, "foo==1.0").encode()
+    url = index.files_url.replace("/files/", "/reqs/r.txt")
+    result = run_peep("install", "-r", url, "--target", str(tmp_path / "t"), "-i", index.url)
+    assert result.returncode == 0, result.stderr
+
+
+def test_nested_url_credentials_never_printed(tmp_path: Path, index: LoopbackIndex) -> None:
+    filename, data = wheel_bytes("foo", "1.0")
+    index.add((filename, data))
+    nested = index.files_url.replace("/files/", "/reqs/more.txt").replace("://", "://me:s3cret@")
+    index.pages["/reqs/more.txt"] = ("#sha256: near-miss\n" + block(data, "foo==1.0")).encode()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"-r {nested}\n")
+    result = run_peep("install", "-r", str(requirements), "--target", str(tmp_path / "t"),
+                      "-i", index.url)
+    assert result.returncode == 0, result.stderr
+    assert "warning" in result.stderr and "me:****@" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
