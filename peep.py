@@ -3173,6 +3173,7 @@ class Candidate:
     advertised: Tuple[Tuple[str, str], ...] = ()  # (algorithm, hex) the index claims
     requires_python: Optional[str] = None
     yanked: Optional[str] = None  # None: not yanked; else the reason ("" if none given)
+    page: str = ""  # the index or find-links location that listed it
 
     def advertised_hashes(self) -> Dict[str, str]:
         """Return the digests the index claims, by algorithm (never trusted alone)."""
@@ -3334,8 +3335,8 @@ def parse_json_links(
     return links
 
 
-def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
-    """Make a Candidate of a link to one of ``project``'s archives, else None."""
+def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Candidate]:
+    """Make a Candidate of a link to one of ``project``'s archives (on ``page``), else None."""
     filename = url_filename(link.url)
     if not is_archive_name(filename):
         return None
@@ -3354,7 +3355,25 @@ def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
         advertised=link.hashes,
         requires_python=link.requires_python,
         yanked=link.yanked,
+        page=page,
     )
+
+
+def false_claim(candidate: Candidate, digests: Mapping[str, str]) -> Optional[str]:
+    """Return a warning if the bytes sent for ``candidate`` differ from what was advertised.
+
+    Another file may still be the one vouched for, so this is no failure;
+    but an index that lies about its files is worth telling the user about.
+    """
+    advertised = candidate.advertised_hashes()
+    for algorithm in sorted(set(advertised) & set(digests)):
+        if advertised[algorithm] != digests[algorithm]:
+            return printable(
+                f"peep: warning: {candidate.page} advertises {algorithm} "
+                f"{advertised[algorithm]} for {candidate.filename}, but the bytes sent "
+                f"hash to {digests[algorithm]}"
+            )
+    return None
 
 
 @dataclass
@@ -3535,7 +3554,7 @@ def find_candidates(
                 continue  # the index does not have the project: not an error
             raise
         for link in links:
-            candidate = candidate_from_link(link, key)
+            candidate = candidate_from_link(link, key, url)
             if candidate is not None:
                 candidates.append(candidate)
     return candidates, places, wanted.skipped
@@ -4964,7 +4983,7 @@ class Fetcher:
         )
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
-        tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
+        tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
         if requirement.url is not None:
             filename = url_filename(requirement.url)
             url = requirement.url.split("#", 1)[0]
@@ -4979,10 +4998,10 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return NotFound(requirement, tuple(places), tuple(sorted(reasons)))
-            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c.requires_python)
+            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
                      for c in self._worth_trying(requirement, chosen)]  # fmt: skip
         first_mismatch: Optional[Mismatch] = None
-        for url, filename, version, requires_python in tries[:MAX_TRIES]:
+        for url, filename, version, candidate in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
             digests = self.transport.download(
@@ -4990,9 +5009,13 @@ class Fetcher:
                 max_bytes=requirement.size,
             )
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
+            claim = false_claim(candidate, digests) if candidate is not None else None
+            if claim is not None:
+                self.warn(claim)
             if not requirement.hashes:
                 return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
+                requires_python = candidate.requires_python if candidate is not None else None
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
                 return Verified(
                     requirement=requirement,

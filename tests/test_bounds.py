@@ -14,7 +14,7 @@ import pytest
 import peep
 from helpers import (
     JSON_TYPE, ROOT, Deploy, LoopbackIndex, block, respond, run_peep, serve_http, sha256_hex,
-    stop_http, wheel_bytes,
+    sdist_bytes, stop_http, wheel_bytes,
 )
 
 
@@ -274,3 +274,21 @@ def test_nested_url_credentials_never_printed(tmp_path: Path, index: LoopbackInd
     assert result.returncode == 0, result.stderr
     assert "warning" in result.stderr and "me:****@" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout
+
+
+# --- An index that lies about its files ---------------------------------------
+
+
+def test_false_advertised_digest_is_warned_about(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel = index.add(wheel_bytes("foo", "1.0"))
+    sdist = index.add(sdist_bytes("foo", "1.0"))
+    index.corrupt[wheel.filename] = wheel_bytes("foo", "1.0", payload="# evil")[1]
+    deploy = Deploy(tmp_path, index, finder=["-i", index.url.replace("://", "://me:pw@")])
+    deploy.write(f"foo==1.0 --hash=sha256:{sha256_hex(wheel.data)} "
+                 f"--hash=sha256:{sha256_hex(sdist.data)}\n")
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr  # routed around to the sdist, as vouched
+    assert deploy.installed() == {"foo": "1.0"}
+    warning = f"advertises sha256 {sha256_hex(wheel.data)} for {wheel.filename}, but"
+    assert warning in result.stderr
+    assert "me:****@127.0.0.1" in result.stderr and ":pw@" not in result.stderr
