@@ -433,6 +433,37 @@ def read_regular_file(path: str, limit: int) -> bytes:
     return data
 
 
+def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Make ``path`` a file holding ``data``, never writing through a planted link.
+
+    The bytes go to a new file in the same directory (mkstemp opens it with
+    O_CREAT | O_EXCL | O_NOFOLLOW: never an existing file or link), which
+    then replaces ``path`` by rename, so a reader sees the old file or the
+    new one. A ``path`` that is a symbolic link is refused: someone may have
+    planted it to point at a file of yours. Raises OSError.
+    """
+    import tempfile
+    if os.path.islink(path):
+        raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                         prefix=".peep-")  # fmt: skip
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
@@ -1518,13 +1549,6 @@ class TooLarge(FetchError):
 
 class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
@@ -5088,7 +5112,7 @@ def keep_failed_archive(
         name = os.path.basename(path)
         destination = os.path.join(directory, name)
         number = 1
-        while os.path.exists(destination):
+        while os.path.lexists(destination):
             destination = os.path.join(directory, f"{name}.{number}")
             number += 1
         shutil.move(path, destination)
@@ -5107,8 +5131,7 @@ def keep_failed_archive(
             + "".join(f"expected: {line}\n" for line in expected)
             + "".join(f"got: {a}:{d}\n" for a, d in mismatch.got)
         )
-        with open(destination + ".peep.txt", "w", encoding="utf-8") as stream:
-            stream.write(note)
+        write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
     except OSError as exc:
         warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
 
@@ -7525,8 +7548,12 @@ def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         text = lock_to_requirements(args.files[0], requirements_reader(
             lambda: make_transport(*settings_from_arguments(args, os.environ))))  # fmt: skip
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        try:
+            write_file_safely(args.output, text.encode("utf-8"))
+        except OSError as exc:
+            raise PeepError(
+                f"peep port: cannot write {args.output!r} ({exc.strerror or exc})"
+            ) from exc
         err.write(f"peep port: wrote {args.output}\n")
     else:
         out.write(text)
@@ -7538,8 +7565,6 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 
     Only UTF-8 files are rewritten, so that the new file reads as the old did.
     """
-    import shutil
-    import tempfile
     try:
         original.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -7547,19 +7572,10 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
             path, "is not UTF-8, so peep will not rewrite it; port it to stdout instead"
         ) from exc
     prefix = codecs.BOM_UTF8 if original.startswith(codecs.BOM_UTF8) else b""
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        with open(path + ".bak", "wb") as backup:
-            backup.write(original)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-port-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(prefix + text.encode("utf-8"))
-            shutil.copymode(path, temporary)
-            os.replace(temporary, path)
-        except BaseException:
-            _remove_quietly(temporary)
-            raise
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
+        write_file_safely(path + ".bak", original, mode)
+        write_file_safely(path, prefix + text.encode("utf-8"), mode)
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
 

@@ -13,7 +13,8 @@ import pytest
 
 import peep
 from helpers import (
-    JSON_TYPE, ROOT, Deploy, LoopbackIndex, block, respond, run_peep, serve_http, sha256_hex,
+    JSON_TYPE, ROOT, Deploy, LoopbackIndex, block, peep_hash, respond, run_peep, serve_http,
+    sha256_hex,
     sdist_bytes, stop_http, wheel_bytes,
 )
 
@@ -292,3 +293,69 @@ def test_false_advertised_digest_is_warned_about(tmp_path: Path, index: Loopback
     warning = f"advertises sha256 {sha256_hex(wheel.data)} for {wheel.filename}, but"
     assert warning in result.stderr
     assert "me:****@127.0.0.1" in result.stderr and ":pw@" not in result.stderr
+
+
+# --- Writes never follow a planted link ---------------------------------------
+
+PEEP_STYLE = f"# sha256: {peep_hash(b'x')}\nalpha==1.0\n"
+
+
+def test_port_write_does_not_follow_a_planted_backup_link(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.txt"
+    mine.write_text("my own file\n")
+    path = tmp_path / "r.txt"
+    path.write_text(PEEP_STYLE)
+    (tmp_path / "r.txt.bak").symlink_to(mine)
+    result = run_peep("port", "--write", str(path))
+    assert result.returncode == 1
+    assert "is a symbolic link, which peep does not write through" in result.stderr
+    assert mine.read_text() == "my own file\n" and path.read_text() == PEEP_STYLE
+
+
+_LOCK = textwrap.dedent(f"""\
+    lock-version = "1.0"
+    created-by = "tests"
+    [[packages]]
+    name = "alpha"
+    version = "1.0"
+    [[packages.wheels]]
+    url = "https://127.0.0.1:9/alpha-1.0-py3-none-any.whl"
+    hashes = {{sha256 = "{"0" * 64}"}}
+""")
+
+
+@pytest.mark.parametrize("planted", ["r.txt", "out.txt"])
+def test_port_output_and_write_refuse_a_link(tmp_path: Path, planted: str) -> None:
+    mine = tmp_path / "mine.txt"
+    mine.write_text("my own file\n")
+    path = tmp_path / "r.txt"
+    if planted == "r.txt":
+        path.symlink_to(mine)
+        args = ["--write", str(path)]
+        mine.write_text(PEEP_STYLE)
+    else:
+        lock = tmp_path / "pylock.toml"
+        lock.write_text(_LOCK)
+        (tmp_path / planted).symlink_to(mine)
+        args = ["--output", str(tmp_path / planted), str(lock)]
+    before = mine.read_text()
+    result = run_peep("port", *args)
+    _clean_failure(result)
+    assert "symbolic link" in result.stderr and mine.read_text() == before
+
+
+def test_keep_failed_note_does_not_follow_a_planted_link(
+    tmp_path: Path, index: LoopbackIndex
+) -> None:
+    index.add(wheel_bytes("alpha", "1.0"))
+    mine = tmp_path / "mine.txt"
+    mine.write_text("my own file\n")
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "alpha-1.0-py3-none-any.whl.peep.txt").symlink_to(mine)
+    deploy = Deploy(tmp_path, index)
+    deploy.write(block(b"what we vetted", "alpha==1.0"))
+    result = deploy.install("--keep-failed", str(kept))
+    assert result.returncode == 1
+    assert mine.read_text() == "my own file\n"
+    assert deploy.installed() == {}
