@@ -2870,6 +2870,15 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     url = source.url if source.path is None else _lock_file_url(location, source.path)
     if source.url is not None and source.path is not None and _is_url(location):
         url = source.url  # a remote lock's local path means nothing here
+    # Selection read the file's tags from its "name", but pip reads them from
+    # the name of the file peep hands it, the last part of its URL: the two
+    # must be one name, or pip would be given a file selection did not choose.
+    named = getattr(source, "name", None)
+    if named is not None and url_filename(url) != named:
+        return replace(
+            record, unsupported=f"its name {named!r} is not the file its URL or path names "
+            f"({url_filename(url)!r})",
+        )
     return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
 
 

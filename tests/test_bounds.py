@@ -359,3 +359,30 @@ def test_keep_failed_note_does_not_follow_a_planted_link(
     assert result.returncode == 1
     assert mine.read_text() == "my own file\n"
     assert deploy.installed() == {}
+
+
+# --- A lock's file names ------------------------------------------------------
+
+
+def test_lock_wheel_name_must_be_the_file_its_url_names(
+    tmp_path: Path, index: LoopbackIndex
+) -> None:
+    filename, data = wheel_bytes("alpha", "1.0", tag="cp27-cp27m-win32")
+    index.add((filename, data))
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(textwrap.dedent(f"""\
+        lock-version = "1.0"
+        created-by = "tests"
+        [[packages]]
+        name = "alpha"
+        version = "1.0"
+        [[packages.wheels]]
+        name = "alpha-1.0-py3-none-any.whl"
+        url = "{index.files_url}{filename}"
+        hashes = {{sha256 = "{sha256_hex(data)}"}}
+    """))
+    result = run_peep("install", "-r", str(lock), "--target", str(tmp_path / "t"), "--no-index")
+    assert result.returncode == 1, result.stderr
+    assert "its name 'alpha-1.0-py3-none-any.whl' is not the file its URL or path names " \
+        f"('{filename}')" in result.stderr
+    assert index.file_requests() == []
