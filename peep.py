@@ -1525,7 +1525,7 @@ class Transport:
                             f"{redact_url(url)}: more bytes than the {expected_length} announced"
                         )
                     if sink.tell() > limit:
-                        raise TooLarge(f"{redact_url(url)}: more than the {limit} bytes allowed")
+                        raise TooLarge(f"{redact_url(url)}: larger than {limit} bytes")
                     on_bytes(len(chunk))
 
                 try:
