@@ -2477,6 +2477,8 @@ def _read_nested_file(
         raise RequirementsFileError(
             included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
         )
+    if included_at is not None:
+        _refuse_local_in_remote(location, included_at)
     identity = _identity(location)
     for previous_identity, previous_location in chain:
         if previous_identity == identity:
@@ -2616,7 +2618,6 @@ def _option_line(
             )
         if name in ("requirement", "constraint"):
             assert isinstance(value, str)
-            _refuse_local_in_remote(_nested_location(location, value), origin)
             yield from parse_requirements_file(
                 _nested_location(location, value),
                 environ=environ,
@@ -3392,21 +3393,21 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
     )
 
 
-def false_claim(candidate: Candidate, digests: Mapping[str, str]) -> Optional[str]:
-    """Return a warning if the bytes sent for ``candidate`` differ from what was advertised.
+def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
+    """Return a warning for each digest advertised for ``candidate`` that its bytes lack.
 
     Another file may still be the one vouched for, so this is no failure;
     but an index that lies about its files is worth telling the user about.
     """
-    advertised = candidate.advertised_hashes()
-    for algorithm in sorted(set(advertised) & set(digests)):
-        if advertised[algorithm] != digests[algorithm]:
-            return printable(
-                f"peep: warning: {candidate.page} advertises {algorithm} "
-                f"{advertised[algorithm]} for {candidate.filename}, but the bytes sent "
-                f"hash to {digests[algorithm]}"
-            )
-    return None
+    advertised = candidate.advertised_hashes() if candidate is not None else {}
+    return [
+        printable(
+            f"peep: warning: {candidate.page} advertises {algorithm} {advertised[algorithm]} "
+            f"for {candidate.filename}, but the bytes sent hash to {digests[algorithm]}"
+        )
+        for algorithm in sorted(set(advertised) & set(digests))
+        if candidate is not None and advertised[algorithm] != digests[algorithm]
+    ]
 
 
 @dataclass
@@ -5042,13 +5043,12 @@ class Fetcher:
                 max_bytes=requirement.size,
             )
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            claim = false_claim(candidate, digests) if candidate is not None else None
-            if claim is not None:
+            for claim in false_claims(candidate, digests):
                 self.warn(claim)
             if not requirement.hashes:
                 return Missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
-                requires_python = candidate.requires_python if candidate is not None else None
+                requires_python = getattr(candidate, "requires_python", None)
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
                 return Verified(
                     requirement=requirement,
