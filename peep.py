@@ -3235,33 +3235,33 @@ _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
-def _start_tags(html: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
+def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
     """Yield each start tag's lower-cased name and attributes, in one pass."""
-    import html as html_module
+    from html import unescape
     position = 0
     while True:
-        start = html.find("<", position)
+        start = page.find("<", position)
         if start < 0:
             return
-        if html.startswith("<!--", start):
-            end = html.find("-->", start + 4)
+        if page.startswith("<!--", start):
+            end = page.find("-->", start + 4)
             if end < 0:
                 return  # an unclosed comment hides the rest, as in a browser
             position = end + 3
             continue
-        tag = _START_TAG_RE.match(html, start)
+        tag = _START_TAG_RE.match(page, start)
         if tag is None:
             position = start + 1
             continue
-        body = _TAG_BODY_RE.match(html, tag.end())
-        if body is None or body.end() >= len(html):
+        body = _TAG_BODY_RE.match(page, tag.end())
+        if body is None or body.end() >= len(page):
             return  # a tag that never closes ends the page
         attributes: Dict[str, Optional[str]] = {}
         for attribute in _ATTRIBUTE_RE.finditer(body[0]):
             value = attribute[2]
             if value is not None and value[:1] in ("'", '"'):
                 value = value[1:-1]
-            attributes[attribute[1].lower()] = value and html_module.unescape(value)
+            attributes[attribute[1].lower()] = value and unescape(value)
         yield tag[1].lower(), attributes
         position = body.end() + 1
 
