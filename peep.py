@@ -277,6 +277,98 @@ def redact_url(text: str) -> str:
     return _URL_AUTHORITY_RE.sub(hide, text)
 
 
+# C0 controls but newline and tab, DEL, and C1: each can move the cursor,
+# recolour or retitle a terminal, or hide the text printed before it.
+_CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` fit to print: credentials hidden, control characters escaped.
+
+    Pages, archives, servers and build logs choose the text peep prints
+    (names, reason phrases, messages); every message peep writes goes
+    through here, so none can send escape sequences to the terminal.
+    """
+    return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
+
+
+# JSON index pages and TOML lock files nest a few levels deep. Their
+# parsers recurse once a level, so a document of ten thousand "[" would end
+# in RecursionError: deeper than this is refused before parsing.
+MAX_BRACKET_DEPTH = 64
+# A string (on one line: JSON's and TOML's basic and literal strings are),
+# a TOML comment, or a bracket. Brackets in strings and comments do not nest.
+_NESTING_TOKEN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'|#[^\n]*|[\[\]{}]""")
+
+
+def check_nesting(text: str) -> None:
+    """Raise ValueError if ``text`` nests brackets deeper than MAX_BRACKET_DEPTH (one pass)."""
+    depth = 0
+    for token in _NESTING_TOKEN_RE.finditer(text):
+        bracket = token[0]
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_BRACKET_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
+def open_regular_file(path: str) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file; else raise OSError.
+
+    The open does not block, so a FIFO cannot hang it, and the file is
+    checked once open (fstat), so what was checked is what is read: a FIFO,
+    a device such as /dev/zero, or a directory is refused, never read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    stream = os.fdopen(os.open(path, flags), "rb")
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise OSError(f"{path!r} is not a regular file")
+    return stream
+
+
+def read_regular_file(path: str, limit: int) -> bytes:
+    """Read a whole regular file of at most ``limit`` bytes; else raise OSError."""
+    with open_regular_file(path) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"{path!r} is larger than {limit} bytes")
+    return data
+
+
+def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Make ``path`` a file holding ``data``, never writing through a planted link.
+
+    The bytes go to a new file in the same directory (mkstemp opens it with
+    O_CREAT | O_EXCL | O_NOFOLLOW: never an existing file or link), which
+    then replaces ``path`` by rename, so a reader sees the old file or the
+    new one. A ``path`` that is a symbolic link is refused: someone may have
+    planted it to point at a file of yours. Raises OSError.
+    """
+    import tempfile
+    if os.path.islink(path):
+        raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                         prefix=".peep-")  # fmt: skip
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
@@ -1290,7 +1382,7 @@ class Transport:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "file":
             try:
-                return open(_file_url_path(url), "rb")
+                return open_regular_file(_file_url_path(url))
             except OSError as exc:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
         verify = self._verify_certificate(url, parts)
@@ -1329,7 +1421,11 @@ class Transport:
                 "with --trusted-host if you really mean it"
             )
         host = parts.hostname or ""
-        port_host = f"{host}:{parts.port}" if parts.port else host
+        try:
+            port = parts.port
+        except ValueError as exc:  # out of range, or not a number
+            raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
+        port_host = f"{host}:{port}" if port else host
         trusted = self.finder.trusted_hosts
         return host not in trusted and port_host not in trusted
 
@@ -1339,16 +1435,24 @@ class Transport:
         destination: str,
         algorithms: Iterable[str],
         on_bytes: Callable[[int], None] = lambda count: None,
+        *,
+        max_bytes: Optional[int] = None,
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
         A body cut short (fewer bytes than Content-Length, a reset, a stall)
-        is discarded and fetched again, up to the retry limit.
+        is discarded and fetched again, up to the retry limit. One longer
+        than ``max_bytes`` (a lock file's ``size``), or than any archive
+        can be, is refused at once: sent again, it would be as long.
         """
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+        limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
         for attempt in range(self.network.retries + 1):
             try:
-                return self._download_once(url, destination, wanted, on_bytes)
+                return self._download_once(url, destination, wanted, on_bytes, limit)
+            except FetchError:
+                _remove_quietly(destination)
+                raise
             except _BodyError as exc:
                 _remove_quietly(destination)
                 if attempt == self.network.retries:
@@ -1357,7 +1461,12 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download_once(
-        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None]
+        self,
+        url: str,
+        destination: str,
+        wanted: Sequence[str],
+        on_bytes: Callable[[int], None],
+        limit: int,
     ) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
@@ -1373,10 +1482,8 @@ class Transport:
                         raise _BodyError(
                             f"{redact_url(url)}: more bytes than the {expected_length} announced"
                         )
-                    if sink.tell() > MAX_ARCHIVE_BYTES:
-                        raise _BodyError(
-                            f"{redact_url(url)}: larger than {MAX_ARCHIVE_BYTES} bytes"
-                        )
+                    if sink.tell() > limit:
+                        raise TooLarge(f"{redact_url(url)}: larger than {limit} bytes")
                     on_bytes(len(chunk))
 
                 try:
@@ -1394,15 +1501,12 @@ class Transport:
 MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
 
 
+class TooLarge(FetchError):
+    """A body longer than any archive, or than the size a lock file records."""
+
+
 class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
@@ -1461,10 +1565,15 @@ def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
     return result
 
 
+# Requirements and lock files, local or fetched: ten times the largest
+# real one seen, and little enough to hold in memory.
+MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+
+
 def fetch_requirements_file(transport: Transport, url: str) -> bytes:
-    """Fetch a requirements file named by an HTTP(S) URL, within the page size cap."""
+    """Fetch a requirements file named by an HTTP(S) URL, within its size cap."""
     with transport.open(url, accept="text/plain, */*") as response:
-        return _read_capped(response, MAX_PAGE_BYTES, url)
+        return _read_capped(response, MAX_REQUIREMENTS_BYTES, url)
 
 
 def make_transport(
@@ -1544,7 +1653,9 @@ class Origin(NamedTuple):
     line: int = 0
 
     def __str__(self) -> str:
-        return f"{self.source} line {self.line}" if self.line else self.source
+        # A file named by URL may carry a password, and every message names its origin.
+        source = redact_url(self.source)
+        return f"{source} line {self.line}" if self.line else source
 
 
 COMMAND_LINE = Origin("the command line")
@@ -1943,9 +2054,17 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or bool(os.altsep and os.altsep in text) or text.startswith(".")
 
 
+# No file system takes a longer file name, so no real archive has one; and
+# splitting an sdist's name costs the square of its length.
+MAX_FILENAME_BYTES = 255
+
+
 def is_archive_name(filename: str) -> bool:
-    """Tell whether a file name has an ending pip installs from."""
-    return filename.lower().endswith(ARCHIVE_EXTENSIONS)
+    """Tell whether a file name has an ending pip installs from (and a length one can have)."""
+    return (
+        len(filename.encode("utf-8", "surrogatepass")) <= MAX_FILENAME_BYTES
+        and filename.lower().endswith(ARCHIVE_EXTENSIONS)
+    )
 
 
 def url_filename(url: str) -> str:
@@ -2017,6 +2136,8 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
     finder splits it: after the project's name, so that a legacy version
     with a "-" in it ("foo-1.0-2.tar.gz") still reads as that version.
     """
+    if not is_archive_name(filename):
+        return None
     try:
         if filename.endswith(WHEEL_EXTENSION):
             name, version, build, tags = parse_wheel_filename(filename)
@@ -2039,6 +2160,22 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
     return None
 
 
+def _refuse_local_in_remote(target: str, origin: Origin) -> None:
+    """Refuse a local file or directory that a requirements file fetched over HTTP(S) names.
+
+    A file from the network must not make peep read the deploy host's disk
+    (pip 26 reads it: one of peep's deliberate differences, in the README).
+    """
+    import urllib.parse
+    if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
+        return
+    if urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target):
+        raise RequirementsFileError(
+            origin, f"{target!r} is on the local disk, which a requirements file "
+            "fetched over the network may not name",
+        )
+
+
 def _link_requirement(
     text: str,
     url: str,
@@ -2052,6 +2189,7 @@ def _link_requirement(
     import urllib.parse
     import urllib.request
     _check_url_scheme(url, origin)
+    _refuse_local_in_remote(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
         return replace(
@@ -2261,8 +2399,7 @@ def read_requirements_source(
     path = location
     if location.lower().startswith("file:"):
         path = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
-    with open(path, "rb") as stream:
-        return stream.read()
+    return read_regular_file(path, MAX_REQUIREMENTS_BYTES)
 
 
 MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack
@@ -2298,6 +2435,8 @@ def _read_nested_file(
         raise RequirementsFileError(
             included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
         )
+    if included_at is not None:
+        _refuse_local_in_remote(location, included_at)
     identity = _identity(location)
     for previous_identity, previous_location in chain:
         if previous_identity == identity:
@@ -2358,7 +2497,7 @@ def parse_requirements_file(
 
 
 def _warn_on_stderr(message: str) -> None:
-    sys.stderr.write(f"peep: warning: {message}\n")
+    sys.stderr.write(printable(f"peep: warning: {message}\n"))
 
 
 # Options after which pip drops the rest of the line without a word: it
@@ -2457,7 +2596,10 @@ def _option_line(
                 is_constraint=is_constraint,
                 unsupported="an editable install is a live checkout with no archive to hash",
             )
-        elif name == "find-links" and isinstance(value, str) and not _is_url(location):
+        elif name == "find-links" and isinstance(value, str) and _is_url(location):
+            _refuse_local_in_remote(value, origin)
+            yield FileOption(name, value, origin)
+        elif name == "find-links" and isinstance(value, str):
             beside_file = os.path.join(os.path.dirname(os.path.abspath(location)), value)
             yield FileOption(name, beside_file if os.path.exists(beside_file) else value, origin)
         else:
@@ -2544,8 +2686,9 @@ def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
     try:
+        check_nesting(text)
         document = toml.loads(text)
-    except toml.TOMLDecodeError as exc:
+    except (ValueError, toml.TOMLDecodeError) as exc:
         raise RequirementsFileError(location, f"is not valid TOML ({exc})") from exc
     try:
         return module.Pylock.from_dict(document)
@@ -2686,6 +2829,15 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     url = source.url if source.path is None else _lock_file_url(location, source.path)
     if source.url is not None and source.path is not None and _is_url(location):
         url = source.url  # a remote lock's local path means nothing here
+    # Selection read the file's tags from its "name", but pip reads them from
+    # the name of the file peep hands it, the last part of its URL: the two
+    # must be one name, or pip would be given a file selection did not choose.
+    named = getattr(source, "name", None)
+    if named is not None and url_filename(url) != named:
+        return replace(
+            record, unsupported=f"its name {named!r} is not the file its URL or path names "
+            f"({url_filename(url)!r})",
+        )
     return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
 
 
@@ -3152,6 +3304,7 @@ class Candidate:
     advertised: Tuple[Tuple[str, str], ...] = ()  # (algorithm, hex) the index claims
     requires_python: Optional[str] = None
     yanked: Optional[str] = None  # None: not yanked; else the reason ("" if none given)
+    page: str = ""  # the index or find-links location that listed it
 
     def advertised_hashes(self) -> Dict[str, str]:
         """Return the digests the index claims, by algorithm (never trusted alone)."""
@@ -3169,26 +3322,46 @@ class Link:
     upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
-@functools.lru_cache(maxsize=None)
-def _link_parser_class() -> Any:
-    """Return the class that parses index pages (html.parser is needed only then)."""
-    from html.parser import HTMLParser
+# Index pages are read by a scan of their own, not by html.parser: that is
+# quadratic on malformed pages ('<a href="x' repeated takes minutes for a
+# quarter megabyte) and raises AssertionError on some. Each character is
+# looked at a bounded number of times here. Only start tags matter, and
+# comments, where a link must not be found.
+_START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
+# A start tag's attributes up to its ">", quoted values kept whole.
+_TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
+_ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
-    class _LinkParser(HTMLParser):
-        """Collect anchors (and a <base href>) from a PEP 503 page or a listing."""
 
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.base: Optional[str] = None
-            self.anchors: List[Dict[str, Optional[str]]] = []
-
-        def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
-            if tag == "base" and self.base is None:
-                self.base = dict(attrs).get("href")
-            elif tag == "a":
-                self.anchors.append(dict(attrs))
-
-    return _LinkParser
+def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
+    """Yield each start tag's lower-cased name and attributes, in one pass."""
+    from html import unescape
+    position = 0
+    while True:
+        start = page.find("<", position)
+        if start < 0:
+            return
+        if page.startswith("<!--", start):
+            end = page.find("-->", start + 4)
+            if end < 0:
+                return  # an unclosed comment hides the rest, as in a browser
+            position = end + 3
+            continue
+        tag = _START_TAG_RE.match(page, start)
+        if tag is None:
+            position = start + 1
+            continue
+        body = _TAG_BODY_RE.match(page, tag.end())
+        if body is None or body.end() >= len(page):
+            return  # a tag that never closes ends the page
+        attributes: Dict[str, Optional[str]] = {}
+        for attribute in _ATTRIBUTE_RE.finditer(body[0]):
+            value = attribute[2]
+            if value is not None and value[:1] in ("'", '"'):
+                value = value[1:-1]
+            attributes[attribute[1].lower()] = value and unescape(value)
+        yield tag[1].lower(), attributes
+        position = body.end() + 1
 
 
 def parse_html_links(
@@ -3200,12 +3373,11 @@ def parse_html_links(
     that cannot matter cost no more than that.
     """
     import urllib.parse
-    parser = _link_parser_class()()
-    parser.feed(html)
-    parser.close()
-    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    tags = list(_start_tags(html))
+    base_href = next((attrs.get("href") for tag, attrs in tags if tag == "base"), None)
+    base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
-    for anchor in parser.anchors:
+    for anchor in (attrs for tag, attrs in tags if tag == "a"):
         href = anchor.get("href")
         if not href or not wanted(_href_filename(href)):
             continue
@@ -3262,6 +3434,7 @@ def parse_json_links(
     import json
     import urllib.parse
     try:
+        check_nesting(data.decode("utf-8", "replace"))
         document = json.loads(data)
         files = document["files"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -3275,13 +3448,14 @@ def parse_json_links(
         if not _link_allowed(page_url, urllib.parse.urljoin(page_url, entry["url"])):
             continue
         yanked = entry.get("yanked", False)
+        requires_python = entry.get("requires-python")
         hashes = entry.get("hashes")
         if not isinstance(hashes, dict):
             hashes = {}
         links.append(
             Link(
                 url=urllib.parse.urljoin(page_url, entry["url"]),
-                requires_python=entry.get("requires-python") or None,
+                requires_python=requires_python if isinstance(requires_python, str) else None,
                 yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
                 hashes=tuple(
                     (algorithm, str(value).lower())
@@ -3295,8 +3469,8 @@ def parse_json_links(
     return links
 
 
-def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
-    """Make a Candidate of a link to one of ``project``'s archives, else None."""
+def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Candidate]:
+    """Make a Candidate of a link to one of ``project``'s archives (on ``page``), else None."""
     filename = url_filename(link.url)
     if not is_archive_name(filename):
         return None
@@ -3315,7 +3489,25 @@ def candidate_from_link(link: Link, project: str) -> Optional[Candidate]:
         advertised=link.hashes,
         requires_python=link.requires_python,
         yanked=link.yanked,
+        page=page,
     )
+
+
+def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
+    """Return a warning for each digest advertised for ``candidate`` that its bytes lack.
+
+    Another file may still be the one vouched for, so this is no failure;
+    but an index that lies about its files is worth telling the user about.
+    """
+    advertised = candidate.advertised_hashes() if candidate is not None else {}
+    return [
+        printable(
+            f"peep: warning: {candidate.page} advertises {algorithm} {advertised[algorithm]} "
+            f"for {candidate.filename}, but the bytes sent hash to {digests[algorithm]}"
+        )
+        for algorithm in sorted(set(advertised) & set(digests))
+        if candidate is not None and advertised[algorithm] != digests[algorithm]
+    ]
 
 
 @dataclass
@@ -3499,7 +3691,7 @@ def find_candidates(
         if settings.uploaded_prior_to is not None and is_index_page and not local:
             links = uploaded_before(links, settings.uploaded_prior_to, url)
         for link in links:
-            candidate = candidate_from_link(link, key)
+            candidate = candidate_from_link(link, key, url)
             if candidate is not None:
                 candidates.append(candidate)
     return candidates, places, wanted.skipped
@@ -3826,7 +4018,8 @@ class Progress:
                 self._draw()
             elif not self.quiet:
                 self.stream.write(
-                    f"peep: {source} {filename} ({_human_bytes(size)}) [{self.done}/{self.total}]\n"
+                    f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
+                    f"[{self.done}/{self.total}]\n"
                 )
                 self.stream.flush()
 
@@ -4846,9 +5039,9 @@ def format_report(
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
         members = [p.text for p in problems if p.kind == kind]
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(members))
-    # Entries quote requirement lines and URLs, which may carry credentials.
+    # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
-    return redact_url("\n\n".join(blocks) + ending)
+    return printable("\n\n".join(blocks) + ending)
 
 
 SATISFIED_NOTE = (
@@ -5155,8 +5348,11 @@ class Fetcher:
             path = os.path.join(directory, safe_filename(filename))
             try:
                 digests = self.transport.download(
-                    url, path, requirement.hashes.algorithms(), self.progress.advance
+                    url, path, requirement.hashes.algorithms(), self.progress.advance,
+                    max_bytes=requirement.size,
                 )
+            except TooLarge:
+                raise  # other bytes than the lock's: tampering, not to be routed around
             except FetchError as exc:
                 self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
                           "using the lock's URL")  # fmt: skip
@@ -5247,7 +5443,7 @@ class Fetcher:
         )
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
-        tries: List[Tuple[str, str, Optional[Version], Optional[str]]]
+        tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
         if requirement.url is not None:
             filename = url_filename(requirement.url)
             url = requirement.url.split("#", 1)[0]
@@ -5262,19 +5458,23 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return not_found(requirement, places, sorted(reasons))
-            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c.requires_python)
+            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
                      for c in self._worth_trying(requirement, chosen)]  # fmt: skip
         first_mismatch: Optional[Problem] = None
-        for url, filename, version, requires_python in tries[:MAX_TRIES]:
+        for url, filename, version, candidate in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
             digests = self.transport.download(
-                url, path, requirement.hashes.algorithms(), self.progress.advance
+                url, path, requirement.hashes.algorithms(), self.progress.advance,
+                max_bytes=requirement.size,
             )
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
+            for claim in false_claims(candidate, digests):
+                self.warn(claim)
             if not requirement.hashes:
                 return missing(requirement, digests["sha256"], _pinned_line(requirement, version))
             if requirement.hashes.matches(digests):
+                requires_python = getattr(candidate, "requires_python", None)
                 self.cache.store(path, filename, digests, {"requires_python": requires_python})
                 return Verified(
                     requirement=requirement,
@@ -5348,7 +5548,7 @@ def keep_failed_archive(
         name = os.path.basename(path)
         destination = os.path.join(directory, name)
         number = 1
-        while os.path.exists(destination):
+        while os.path.lexists(destination):
             destination = os.path.join(directory, f"{name}.{number}")
             number += 1
         shutil.move(path, destination)
@@ -5358,8 +5558,7 @@ def keep_failed_archive(
             f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
             f"{KINDS[refused.kind].heading}\n\n{refused.text}\n"
         )
-        with open(destination + ".peep.txt", "w", encoding="utf-8") as stream:
-            stream.write(note)
+        write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
     except OSError as exc:
         warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
 
@@ -7733,7 +7932,7 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                 out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
             out.write(ported)
         for note in notes:
-            err.write(f"peep port: {note}\n")
+            err.write(printable(f"peep port: {note}\n"))
     return EXIT_OK
 
 
@@ -7751,8 +7950,12 @@ def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         text = lock_to_requirements(args.files[0], requirements_reader(
             lambda: make_transport(*settings_from_arguments(args, os.environ))))  # fmt: skip
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        try:
+            write_file_safely(args.output, text.encode("utf-8"))
+        except OSError as exc:
+            raise PeepError(
+                f"peep port: cannot write {args.output!r} ({exc.strerror or exc})"
+            ) from exc
         err.write(f"peep port: wrote {args.output}\n")
     else:
         out.write(text)
@@ -7764,8 +7967,6 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 
     Only UTF-8 files are rewritten, so that the new file reads as the old did.
     """
-    import shutil
-    import tempfile
     try:
         original.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -7773,19 +7974,10 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
             path, "is not UTF-8, so peep will not rewrite it; port it to stdout instead"
         ) from exc
     prefix = codecs.BOM_UTF8 if original.startswith(codecs.BOM_UTF8) else b""
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        with open(path + ".bak", "wb") as backup:
-            backup.write(original)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-port-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(prefix + text.encode("utf-8"))
-            shutil.copymode(path, temporary)
-            os.replace(temporary, path)
-        except BaseException:
-            _remove_quietly(temporary)
-            raise
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
+        write_file_safely(path + ".bak", original, mode)
+        write_file_safely(path, prefix + text.encode("utf-8"), mode)
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
 
@@ -9067,8 +9259,8 @@ def bug_report(argv: Sequence[str]) -> str:
         f"python: {platform.python_version()} ({sys.executable})\n"
         f"platform: {platform.platform()}\n"
         f"pip: {pip_version()}\n"
-        f"argv: {redact_url(repr(list(argv)))}\n\n"
-        f"{redact_url(traceback.format_exc())}"
+        f"argv: {printable(repr(list(argv)))}\n\n"
+        f"{printable(traceback.format_exc())}"
     )
 
 
@@ -9104,7 +9296,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except _EarlyExit as exc:
         return exc.status
     except PeepError as exc:
-        sys.stderr.write(f"{redact_url(str(exc))}\n")
+        sys.stderr.write(f"{printable(str(exc))}\n")
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
         sys.stderr.write("\n" + interruption_message(exc) + "\n")
