@@ -738,7 +738,6 @@ def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     which most hijacked releases are found and pulled.
     """
     import datetime
-    import time
     days = _DAYS_AGO_RE.fullmatch(text.strip())
     if days:
         return (time.time() if now is None else now) - int(days.group(1)) * 86400
