@@ -7632,6 +7632,8 @@ _SCRIPT_WRAPPER = (
     "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
     "    sys.exit({function}())\n"
 )
+# pip names its own scripts, and setuptools', for the Python installing them.
+_VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
 _INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
 
 
@@ -7740,7 +7742,8 @@ def _pip_generated(
     if row.endswith(".pyc") or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
             name in _PIP_WRITTEN):
         return True  # .pyc files are compared with their source's compilation
-    if name not in scripts or not _outside_site(row):
+    wrapper = scripts.get(_VERSIONED_SCRIPT.sub(r"\1\2", name)) or scripts.get(name)
+    if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
     data, _ = _read_regular(located) if located else (None, "")
@@ -7748,7 +7751,7 @@ def _pip_generated(
         return False
     interpreter, body = _split_shebang(data)
     body = body[len(b"# -*- coding: utf-8 -*-\n"):] if body.startswith(b"# -*- coding") else body
-    return bool(_INTERPRETER_LINE.match(interpreter)) and body == scripts[name].encode()
+    return bool(_INTERPRETER_LINE.match(interpreter)) and body == wrapper.encode()
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:

@@ -239,3 +239,16 @@ def test_check_json_gives_each_finding_its_kind(tmp_path: Path) -> None:
     kinds = {(f["kind"], f["subject"], f["error"]) for f in report["findings"]}
     assert kinds == {("not installed", "missing==1.0", True), ("unrecorded", "evil.pth", False),
                      ("record only", "gamma==1.0", False)}
+
+
+def test_check_accepts_the_scripts_pip_names_for_the_python_installing_it(tmp_path: Path) -> None:
+    scripts = b"[console_scripts]\npip = pip:main\npip3 = pip:main\npip3.99 = pip:main\n"
+    name, data = wheel_bytes("pip", "0.1", payload="def main():\n    return 0\n",
+                             extra_files={"pip-0.1.dist-info/entry_points.txt": scripts})
+    (tmp_path / name).write_bytes(data)
+    target = pip_target(tmp_path, tmp_path / name)
+    assert (target / "bin" / f"pip{sys.version_info[0]}.{sys.version_info[1]}").exists()
+    text = f"pip==0.1 --hash=sha256:{sha256_hex(data)}\n"
+    result = check_target(tmp_path, target, "--strict", text=text, env=cached(tmp_path, tmp_path / name, data))
+    assert result.returncode == 0, result.stderr
+    assert "RECORD only" not in result.stderr
