@@ -7778,36 +7778,30 @@ def bundled_wheels() -> Dict[Tuple[str, str], str]:
 
 
 def vetted_wheel(
-    requirement: Requirement, copy: Installed, cache: ArchiveCache, workdir: str
+    requirement: Requirement, copy: Installed, fetcher: Fetcher, number: int
 ) -> Tuple[Optional[str], str]:
-    """Return (a copy of the vetted wheel installed as ``copy``, "") or (None, why not).
+    """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none).
 
-    The installed WHEEL's Tag lines choose among a release's vetted wheels;
-    the cached file is hashed again as it is copied, and used only if it matches.
+    Found as install finds it (the verified cache first, re-hashed on the
+    way out; else fetched and verified), among wheels only, and only those
+    with a tag the installed WHEEL names: they choose among a release's files.
     """
-    wheel_tags = {line.partition(":")[2].strip() for line in (copy.read("WHEEL") or "").splitlines()
-                  if line.startswith("Tag:")}  # fmt: skip
-    entries = cache.lookup(requirement.hashes) if requirement.hashes else []
-    for sha256, path, meta in entries:
-        filename = str(meta.get("filename", ""))
-        try:
-            _, _, _, tags = parse_wheel_filename(filename)
-        except (ValueError, InvalidWheelFilename):
-            continue
-        if not {str(tag) for tag in tags} & wheel_tags:
-            continue
-        stream = cache.open_file(path)
-        if stream is None:
-            continue
-        kept = os.path.join(workdir, safe_filename(filename))
-        with stream, open(kept, "wb") as sink:
-            got = hash_stream(stream, sink=sink.write)["sha256"]
-        if got == sha256:
-            return kept, ""
-        cache.discard(sha256)
-    if any(not str(meta.get("filename", "")).endswith(".whl") for _, _, meta in entries):
+    tags = [Tag(*line.partition(":")[2].strip().split("-"))
+            for line in (copy.read("WHEEL") or "").splitlines()
+            if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
+    if not requirement.hashes or not tags:
+        return None, "no hash to find its vetted wheel by: checked against its RECORD only"
+    finder = replace(fetcher, environment=Environment(fetcher.environment.python_version,
+                                                      tuple(tags)),
+                     settings=fetcher.settings.with_option("only-binary", ":all:"))  # fmt: skip
+    verdict = finder.verify(number, requirement)
+    if isinstance(verdict, Verified):
+        return verdict.path, ""
+    cached = fetcher.cache.lookup(requirement.hashes)
+    if any(not str(meta.get("filename", "")).endswith(".whl") for _, _, meta in cached):
         return None, "built from an sdist: checked against its RECORD only"
-    return None, "its vetted wheel is not in peep's verified cache: checked against its RECORD only"
+    why = " ".join(verdict.text.split()) if isinstance(verdict, Problem) else "none found"
+    return None, f"no vetted wheel to compare with ({why}): checked against its RECORD only"
 
 
 def check_environment(
@@ -7815,26 +7809,21 @@ def check_environment(
     site: Union[CheckedSite, Sequence[str]],
     *,
     strict: bool,
-    cache: Optional[ArchiveCache] = None,
+    fetcher: Optional[Fetcher] = None,
 ) -> Tuple[List[Problem], List[Problem]]:
     """Compare what is installed in ``site`` with the requirements: (errors, notes).
 
+    With a ``fetcher``, installed files are compared with the vetted wheels.
     Unlisted distributions and unrecorded code are errors only when ``strict``.
     """
-    import shutil
-    import tempfile
     if not isinstance(site, CheckedSite):
         paths = tuple(os.path.normpath(os.path.abspath(p)) for p in site)
         site = CheckedSite(paths, tuple(_prefix_of(p) for p in paths))
     distributions = installed_distributions(site.paths)
     findings = _requirement_problems(requirements, distributions)
-    workdir = tempfile.mkdtemp(prefix="peep-check-")
-    try:
-        named = {requirement.key: requirement for requirement in requirements}
-        for name, copies in sorted(distributions.items()):
-            findings += _distribution_problems(named.get(name), copies, site, (cache, workdir))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    named = {requirement.key: requirement for requirement in requirements}
+    for number, (name, copies) in enumerate(sorted(distributions.items())):
+        findings += _distribution_problems(named.get(name), copies, site, (fetcher, number))
     findings += _code_problems(distributions, site)
     errors = [p for p in findings
               if p.kind not in _NOTE_KINDS or (strict and p.kind in _STRICT_KINDS)]
@@ -7873,7 +7862,7 @@ def _distribution_problems(
     requirement: Optional[Requirement],
     copies: Sequence[Installed],
     site: CheckedSite,
-    vetting: Tuple[Optional[ArchiveCache], str],
+    vetting: Tuple[Optional[Fetcher], int],
 ) -> List[Problem]:
     """Check one project's installed copies: how many, named or not, and their files."""
     first = copies[0]
@@ -7884,9 +7873,9 @@ def _distribution_problems(
         problems.append(framed("shadowed", about, f"{first.label}: {where}"))
     differences = [why for copy in copies for why in verify_record(copy, site)]
     wheel, how = None, "checked against its RECORD only"
-    cache, workdir = vetting
-    if requirement is not None and cache is not None:
-        wheel, how = vetted_wheel(requirement, first, cache, workdir)
+    fetcher, number = vetting
+    if requirement is not None and fetcher is not None:
+        wheel, how = vetted_wheel(requirement, first, fetcher, number)
     elif requirement is None and first.name in _INSTALLER_TOOLS:
         wheel = bundled_wheels().get((first.name, first.version))
         how = "the wheel Python bundles" if wheel else how
@@ -7899,7 +7888,7 @@ def _distribution_problems(
         problems.append(framed("listed apart", about, f"{first.label}: an installer; {shown}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))
-    elif wheel is None and cache is not None:
+    elif wheel is None and fetcher is not None:
         problems.append(framed("record only", about, f"{first.label}: {how}"))
     return problems
 
@@ -7950,40 +7939,46 @@ def check_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true",
                         help="print the findings as JSON, one object per finding")
     add_lock_arguments(parser)
+    add_finder_arguments(parser)
     return parser
-
-
-def _check_requirements(args: argparse.Namespace, err: IO[str]) -> List[Requirement]:
-    """Read the requirements and constraints ``peep check`` compares with."""
-    records: List[Requirement] = []
-    sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
-    for path, is_constraint in sources:
-        if is_lock_file(path) and not is_constraint:
-            records += lock_file_requirements(path, read_requirements_source,
-                extras=args.lock_extras, groups=args.lock_groups)  # fmt: skip
-            continue
-        def warn(message: str) -> None:
-            err.write(f"peep check: warning: {message}\n")
-
-        records += [r for r in parse_requirements_file(path, is_constraint=is_constraint, warn=warn)
-                    if isinstance(r, Requirement)]  # fmt: skip
-    return records
 
 
 def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Report, without installing anything, how an environment differs from its files."""
-    import json
+    import shutil
+    import tempfile
     args = check_argument_parser().parse_args(argv)
-    requirements, failures = prepare_requirements(_check_requirements(args, err),
-                                                  marker_environment())  # fmt: skip
-    cache = ArchiveCache(settings_from_arguments(args, os.environ)[1].cache_dir,
-                         lambda message: print(message, file=err))  # fmt: skip
-    errors, notes = check_environment([r for r in requirements if r.name], checked_site(args),
-                                      strict=args.strict, cache=cache)  # fmt: skip
-    errors = failures + errors
-    if args.json:
+    options = InstallOptions(
+        tuple(args.files), tuple(args.constraints), (),
+        tuple(getattr(args, "finder_options", None) or ()), (),
+        network_options=tuple(getattr(args, "network_options", None) or ()),
+        lock_extras=tuple(args.lock_extras or ()), lock_groups=args.lock_groups,
+    )  # fmt: skip
+    say = message_writer(err, quiet=False)
+    records, settings, network = load_requirements(
+        options, os.environ, warn=lambda message: err.write(f"peep check: warning: {message}\n"))
+    requirements, failures = prepare_requirements(records, marker_environment())
+    workdir = tempfile.mkdtemp(prefix="peep-check-")
+    try:
+        fetcher = install_fetcher(options, settings, network, workdir, Progress(err, quiet=True),
+                                  say)  # fmt: skip
+        errors, notes = check_environment([r for r in requirements if r.name],
+            checked_site(args), strict=args.strict, fetcher=fetcher)  # fmt: skip
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return _check_report(failures + errors, notes, len(requirements), args.json, (out, err))
+
+
+def _check_report(
+    errors: Sequence[Problem], notes: Sequence[Problem], count: int, as_json: bool,
+    streams: Tuple[IO[str], IO[str]],
+) -> int:
+    """Write check's findings, as text or JSON; return the exit status."""
+    import json
+    out, err = streams
+    if as_json:
         findings = [{"kind": p.kind, "error": p in errors, "subject": p.requirement.text,
-                     "text": redact_url(" ".join(p.text.split()))} for p in errors + notes]
+                     "text": redact_url(" ".join(p.text.split()))} for p in [*errors, *notes]]
         out.write(json.dumps({"ok": not errors, "findings": findings}, indent=1) + "\n")
         return EXIT_FAILED if errors else EXIT_OK
     if notes:
@@ -7991,7 +7986,7 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if errors:
         err.write(format_report(errors, closing="peep check found problems.") + "\n")
         return EXIT_FAILED
-    out.write(f"peep check: all {len(requirements)} requirement(s) are installed as written, "
+    out.write(f"peep check: all {count} requirement(s) are installed as written, "
               "and every installed file matches its RECORD.\n")  # fmt: skip
     return EXIT_OK
 

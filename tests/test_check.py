@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, Tuple
 
 import pytest
-from helpers import hermetic_env, run_peep, sha256_hex, wheel_bytes
+from helpers import LoopbackIndex, hermetic_env, run_peep, sha256_hex, wheel_bytes
 
 import peep
 
@@ -47,8 +47,10 @@ def requirements(tmp_path: Path, text: str) -> str:
 
 def check_target(tmp_path: Path, target: Path, *args: str, text: str = "gamma==1.0\n",
                  env: Dict[str, str] = {}) -> subprocess.CompletedProcess:  # noqa: B006
+    """Run peep check on a --target directory, with no index unless ``args`` name one."""
+    offline = () if "-i" in args else ("--no-index",)
     return run_peep("check", "-r", requirements(tmp_path, text), "--target", str(target), *args,
-                    env=hermetic_env(**env), timeout=120)
+                    *offline, env=hermetic_env(**env), timeout=120)
 
 
 def _record_row(path: str, data: bytes) -> str:
@@ -223,7 +225,20 @@ def test_check_says_when_it_fell_back_to_record(tmp_path: Path) -> None:
     result = check_target(tmp_path, target, text=text, env={"PIP_CACHE_DIR": str(tmp_path / "none"),
                                                             "PIP_NO_CACHE_DIR": ""})
     assert result.returncode == 0
-    assert "gamma==1.0: its vetted wheel is not in peep's verified cache: checked against its RECORD only" in result.stderr
+    assert "    gamma==1.0: no vetted wheel to compare with (gamma==1.0 " in result.stderr
+    assert "--no-index and no --find-links)): checked against its RECORD only" in result.stderr
+
+
+def test_check_fetches_and_verifies_a_vetted_wheel_the_cache_lacks(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    index.add((wheel.name, data))
+    target = pip_target(tmp_path, wheel)
+    rewrite_with_record(target, "gamma.py", b"import os\n")
+    next((target / "__pycache__").glob("gamma.*.pyc")).unlink()
+    result = check_target(tmp_path, target, "-i", index.url, text=f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n")
+    assert result.returncode == 1
+    assert "    gamma==1.0: gamma.py (not the vetted wheel's file)" in result.stderr
+    assert any(path.endswith(wheel.name) for path in index.requests)
 
 
 # --- output --------------------------------------------------------------------------------
