@@ -81,6 +81,17 @@ def test_check_strict_passes_a_fresh_venv_and_lists_its_installers_apart(tmp_pat
     assert f"    pip=={pip_version}: an installer; matches the wheel Python bundles" in result.stderr
 
 
+def test_check_accounts_for_start_up_hooks_outside_the_site(tmp_path: Path, bare_venv: Path) -> None:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text("import os\n")
+    result = run_peep("check", "-r", requirements(tmp_path, ""), "--no-index",
+                      python=str(bare_venv / "bin" / "python"), env=hermetic_env(PYTHONPATH=str(hooks)))
+    assert result.returncode == 0, result.stderr
+    assert "The following are listed apart, not errors" in result.stderr
+    assert f"    {hooks / 'sitecustomize.py'}: a start-up hook outside the checked site" in result.stderr
+
+
 def test_check_target_finds_console_and_data_scripts(tmp_path: Path) -> None:
     target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
     assert (target / "bin" / "gam").exists()
