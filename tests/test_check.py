@@ -278,3 +278,28 @@ def test_check_accepts_the_scripts_pip_names_for_the_python_installing_it(tmp_pa
     result = check_target(tmp_path, target, "--strict", text=text, env=cached(tmp_path, tmp_path / name, data))
     assert result.returncode == 0, result.stderr
     assert "RECORD only" not in result.stderr
+
+
+def test_check_lets_the_installed_wheel_tags_choose_among_vetted_wheels(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    preferred = f"cp{sys.version_info[0]}{sys.version_info[1]}-none-any"  # ranks above py3-none-any here
+    other = wheel_bytes("gamma", "1.0", tag=preferred, payload="OTHER = 1\n")
+    index.add((wheel.name, data))
+    index.add(other)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)} --hash=sha256:{sha256_hex(other[1])}\n"
+    result = check_target(tmp_path, target, "--strict", "-i", index.url, text=text)
+    assert result.returncode == 0, result.stderr
+    assert not any(path.endswith(other[0]) for path in index.requests)
+
+
+def test_check_prefix(tmp_path: Path) -> None:
+    wheel, _ = gamma_wheel(tmp_path)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--prefix",
+                    str(tmp_path / "prefix"), str(wheel)], env=hermetic_env(), check=True, capture_output=True)
+    args = ("check", "-r", requirements(tmp_path, "gamma==1.0\n"), "--no-index", "--strict", "--prefix")
+    result = run_peep(*args, str(tmp_path / "prefix"))
+    assert result.returncode == 0, result.stderr
+    assert "all 1 requirement(s) are installed" in result.stdout
+    (tmp_path / "prefix" / "bin" / "gs").write_text("#!/bin/sh\n")
+    assert run_peep(*args, str(tmp_path / "prefix")).returncode == 1
