@@ -7884,7 +7884,7 @@ def _distribution_problems(
     problems += [framed("tampered", about, f"{first.label}: {path} ({why})")
                  for path, why in dict.fromkeys(differences)]  # fmt: skip
     if requirement is None and first.name in _INSTALLER_TOOLS:
-        shown = "matches " + how if how.startswith("the wheel") else how
+        shown = "checked against " + how if how.startswith("the wheel") else how
         problems.append(framed("listed apart", about, f"{first.label}: an installer; {shown}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))

@@ -78,7 +78,7 @@ def test_check_strict_passes_a_fresh_venv_and_lists_its_installers_apart(tmp_pat
     assert "The following are listed apart, not errors" in result.stderr
     pip_version = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('pip'))"],
                                  capture_output=True, text=True, check=True).stdout.strip()
-    assert f"    pip=={pip_version}: an installer; matches the wheel Python bundles" in result.stderr
+    assert f"    pip=={pip_version}: an installer; checked against the wheel Python bundles" in result.stderr
 
 
 def test_check_accounts_for_start_up_hooks_outside_the_site(tmp_path: Path, bare_venv: Path) -> None:
