@@ -4958,6 +4958,21 @@ KINDS: Dict[str, Kind] = {
         "every start, modules when imported), but no installed distribution's RECORD "
         "lists them with a hash. Find out where they came from:"
     )),
+    "shadowed": Kind(26, (
+        "The following distributions are installed more than once (a second .dist-info "
+        "or .egg-info beside the first): tools and imports may see either, so remove the "
+        "one that should not be there:"
+    )),
+    "listed apart": Kind(27, (
+        "The following are listed apart, not errors (--strict or not): installers no "
+        "requirement names, files the tool that made this environment wrote, and "
+        "start-up hooks outside the checked site. Each says what peep checked:"
+    )),
+    "record only": Kind(28, (
+        "The following were compared with their installed RECORD only, which whoever "
+        "changed a file could have rewritten too; peep check compares with the vetted "
+        "wheel itself when it is in peep's verified cache:"
+    )),
 }  # fmt: skip
 
 
@@ -8769,100 +8784,275 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
 
 
 # --- Commands: check ----------------------------------------------------------
+#
+# What check trusts, most first: the members of the vetted wheel itself (from
+# the verified cache, re-hashed as read); else the installed RECORD, which whoever
+# rewrote a file could rewrite too (a note says so); for .pyc files, what their
+# source compiles to. Every file of code and every start-up hook must be vouched
+# for by one of these. It reads only regular files, never through a link.
 
 
-# Always in an environment peep runs in, and never in a requirements file.
-_CHECK_IGNORED = frozenset({"pip"})
+# Installers a site holds though no requirement names them: seeded by `python -m
+# venv` (ensurepip) or upgraded in place. Listed apart, not errors (--strict too),
+# unless two copies exist or their files differ from their RECORD or bundled wheel.
+_INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
+
+# Notes that --strict makes errors; the other notes only say what check could not vouch for.
+_STRICT_KINDS = frozenset({"unlisted", "unrecorded"})
+
+CHECK_READ_LIMIT = 1 << 31  # no installed file check reads is larger
+_METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
 
 
-def _record_rows(distribution: importlib.metadata.Distribution) -> Iterator[Tuple[str, str]]:
-    """Yield (path, hash field) for each row of a distribution's RECORD."""
-    import csv
-    record = distribution.read_text("RECORD") or ""
-    for row in csv.reader(record.splitlines()):
-        if row and row[0]:
-            yield row[0], row[1] if len(row) > 1 else ""
+@dataclass(frozen=True)
+class CheckedSite:
+    """Where check looks, and where the files a RECORD names may lie."""
+
+    paths: Tuple[str, ...]  # site directories: imported from, their .pth files run
+    roots: Tuple[str, ...]  # a RECORD path outside every one of these is not read
+    target: Optional[str] = None  # a pip --target directory
+    hook_files: Tuple[str, ...] = ()  # start-up hooks elsewhere that Python runs
+
+    def locate(self, site_dir: str, path: str) -> Optional[str]:
+        """Return the file a RECORD path in ``site_dir`` names; None if it lies outside."""
+        if self.target is not None:
+            # pip --target installs into a temporary home scheme, then moves its
+            # lib/python and its other directories (bin, share) into the target:
+            # RECORD paths are relative to that lib/python, so bin/x is ../../bin/x.
+            lib = os.path.join(self.target, "lib", "python")
+            located = os.path.normpath(os.path.join(lib, path))
+            if located.startswith(lib + os.sep):
+                located = os.path.join(self.target, located[len(lib) + 1:])
+        else:
+            located = os.path.normpath(os.path.join(site_dir, path))
+        inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
+        return located if inside else None
 
 
-def verify_record(distribution: importlib.metadata.Distribution) -> List[Tuple[str, str]]:
-    """Return (path, problem) for each RECORDed file that is gone or changed.
+def _prefix_of(site_dir: str) -> str:
+    """Return the prefix above ``.../lib/pythonX.Y/site-packages`` (else the directory)."""
+    parts = os.path.normpath(os.path.abspath(site_dir)).split(os.sep)
+    while len(parts) > 2 and (
+        parts[-1] in ("site-packages", "dist-packages", "lib", "lib64", "Lib")
+        or parts[-1].startswith("python")
+    ):
+        parts.pop()
+    return os.sep.join(parts) or os.sep
 
-    RECORD is read directly: Distribution.files leaves out missing files
-    since Python 3.12, and a missing file is exactly what this must report.
+
+def checked_site(args: argparse.Namespace) -> CheckedSite:
+    """Return the site the options name: --target, --path, --prefix, --user, else this one."""
+    import sysconfig
+    if args.target:
+        target = os.path.abspath(args.target)
+        return CheckedSite((target,), (target,), target=target)
+    if args.path:
+        directory = os.path.abspath(args.path)
+        return CheckedSite((directory,), (_prefix_of(directory),))
+    if args.prefix:
+        prefix = os.path.abspath(args.prefix)
+        variables = {"base": prefix, "platbase": prefix}
+        paths = [sysconfig.get_path(key, vars=variables) for key in ("purelib", "platlib")]
+        return CheckedSite(tuple(dict.fromkeys(paths)), (prefix,))
+    if args.user:
+        return CheckedSite((site.getusersitepackages(),), (site.getuserbase(),))
+    paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
+    roots = [sys.prefix, sys.exec_prefix]
+    if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
+        paths.append(site.getusersitepackages())
+        roots.append(site.getuserbase())
+    normal = tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in paths))
+    return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
+                       hook_files=_hooks_elsewhere(normal))  # fmt: skip
+
+
+def _hooks_elsewhere(paths: Sequence[str]) -> Tuple[str, ...]:
+    """Return the start-up hooks this interpreter runs from outside ``paths``.
+
+    site runs the .pth files of every site directory (a venv's system
+    site-packages, a distribution's dist-packages), and the first
+    sitecustomize and usercustomize on sys.path, wherever it is.
     """
+    import importlib.machinery
+    hooks = []
+    for directory in site.getsitepackages():
+        if os.path.normpath(directory) not in paths and os.path.isdir(directory):
+            hooks += [os.path.join(directory, name) for name in sorted(os.listdir(directory))
+                      if name.endswith(".pth")]  # fmt: skip
+    for module in ("sitecustomize", "usercustomize"):
+        spec = importlib.machinery.PathFinder.find_spec(module)
+        origin = spec.origin if spec is not None else None
+        if origin and os.path.dirname(os.path.normpath(origin)) not in paths:
+            hooks.append(origin)
+    return tuple(hooks)
+
+
+def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
+    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why).
+
+    O_NONBLOCK because opening a FIFO would otherwise wait for a writer; fstat
+    then refuses it, and devices such as /dev/zero, before a byte is read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:
+        if os.path.islink(path):
+            return None, "a link, not followed"
+        return None, f"unreadable: {exc.strerror or exc}"
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > CHECK_READ_LIMIT:
+        os.close(descriptor)
+        what = "not a regular file" if not stat.S_ISREG(status.st_mode) else "too large"
+        return None, f"{what}, so not read"
+    return os.fdopen(descriptor, "rb"), ""
+
+
+def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:
+    """Return the bytes of a small regular file, or (None, why not)."""
+    stream, why = _open_regular(path)
+    if stream is None:
+        return None, why
+    with stream:
+        data = stream.read(limit + 1)
+    return (None, "too large, so not read") if len(data) > limit else (data, "")
+
+
+def _digest_regular(path: str, algorithm: str = "sha256") -> Tuple[str, str]:
+    """Return (hex digest, "") of a regular file, or ("", why not)."""
+    stream, why = _open_regular(path)
+    if stream is None:
+        return "", why
+    with stream:
+        return hash_stream(stream, (algorithm,))[algorithm], ""
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One installed distribution's metadata directory (.dist-info or .egg-info)."""
+
+    name: str  # canonical
+    label: str  # NAME==VERSION as its metadata says
+    version: str
+    site_dir: str
+    metadata_dir: str
+
+    def read(self, filename: str) -> Optional[str]:
+        """Return the text of a file in the metadata directory, if it is a regular file."""
+        path = self.metadata_dir if os.path.isfile(self.metadata_dir) else os.path.join(
+            self.metadata_dir, filename)  # a bare NAME.egg-info file is PKG-INFO itself
+        data, _ = _read_regular(path)
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def record_rows(self) -> Iterator[Tuple[str, str, str]]:
+        """Yield (path, hash field, size field) for each row of RECORD."""
+        import csv
+        for row in csv.reader((self.read("RECORD") or "").splitlines()):
+            if row and row[0]:
+                yield row[0], (row + ["", ""])[1], (row + ["", ""])[2]
+
+
+def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
+    """Map each project to every copy of its metadata in ``site_dirs``, first the one imported."""
+    import email.parser
+    found: Dict[str, List[Installed]] = {}
+    for site_dir in site_dirs:
+        try:
+            entries = sorted(os.listdir(site_dir))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith((".dist-info", ".egg-info")):
+                continue
+            path = os.path.join(site_dir, entry)
+            text = Installed("", "", "", site_dir, path).read(
+                "METADATA" if entry.endswith(".dist-info") else "PKG-INFO") or ""
+            headers = email.parser.HeaderParser().parsestr(text)
+            name = headers.get("Name") or entry.rsplit(".", 1)[0].split("-")[0]
+            version = headers.get("Version") or "?"
+            copy = Installed(canonicalize_name(name), f"{name}=={version}", version, site_dir, path)
+            found.setdefault(copy.name, []).append(copy)
+    return found
+
+
+def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
+    """Return (path, problem) for each RECORDed file that is gone or changed."""
     import base64
     problems = []
-    for path, hash_field in _record_rows(distribution):
-        if "=" not in hash_field:
-            continue  # RECORD itself, and .pyc files, carry no hash (check_site_files)
+    for path, hash_field, _ in copy.record_rows():
+        located = site.locate(copy.site_dir, path)
+        if located is None:
+            problems.append((path, "outside the checked installation, so not read"))
+            continue
         mode, _, expected = hash_field.partition("=")
         if mode not in hashlib.algorithms_available:
-            continue
-        location = str(distribution.locate_file(path))
-        try:
-            digest = hash_file(location, (mode,))[mode]
-        except FileNotFoundError:
-            problems.append((path, "missing"))
-            continue
-        except OSError as exc:
-            problems.append((path, f"unreadable: {exc.strerror or exc}"))
-            continue
+            continue  # RECORD itself, and .pyc files, carry no hash (check_site_files)
+        digest, why = _digest_regular(located, mode)
         encoded = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode("ascii").rstrip("=")
-        if encoded != expected:
-            problems.append((path, f"{mode} is {encoded}, RECORD says {expected}"))
+        if why or encoded != expected:
+            problems.append((path, why or f"{mode} is {encoded}, RECORD says {expected}"))
     return problems
 
 
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
-
-# Written by the tool that made the environment, which peep trusts as it trusts
-# the interpreter; no distribution records them. The .pth is allowed only with
-# exactly this content (None: any content).
-_CHECK_ALLOWED: Dict[str, Optional[bytes]] = {
-    "_virtualenv.pth": b"import _virtualenv",
-    "_virtualenv.py": None,
-}
+# What virtualenv writes into a site that no RECORD lists. The .pth is known by
+# its content; _virtualenv.py varies with virtualenv's version, so it is listed
+# apart as unvouched for unless virtualenv is here to say what it writes.
+_VIRTUALENV_PTH = b"import _virtualenv"
 
 
 def check_site_files(
-    paths: Sequence[str],
-) -> Tuple[List[Tuple[str, str, str]], List[Tuple[str, str]]]:
-    """Find code in ``paths`` that no RECORD's hash vouches for.
+    site: CheckedSite, recorded: Mapping[str, Tuple[str, bool]]
+) -> Tuple[List[Tuple[str, str, str]], List[Tuple[str, str]], List[str]]:
+    """Find code in the site that no RECORD's hash vouches for.
 
     Returns (owner, path, problem) for each .pyc file that is not what its
-    recorded, hash-checked source compiles to, and (path, why) for each
-    other file of code that no RECORD lists with a hash. pip records the
-    .pyc files it compiles without a hash, and Python writes more at import:
-    those are compiled afresh from their source and compared.
+    recorded, hash-checked source compiles to; (path, why) for each other
+    file of code that no RECORD lists with a hash; and the virtualenv files
+    peep cannot vouch for. pip records the .pyc files it compiles without a
+    hash, and Python writes more at import: those are compiled afresh.
     """
-    recorded = _recorded_files(paths)
     compiled: List[Tuple[str, str, str, str, int, str]] = []  # owner, relative, pyc, source...
     unrecorded: List[Tuple[str, str]] = []
+    seeded: List[str] = []
     walked: Set[str] = set()
-    for site_dir in map(os.path.abspath, paths):
+    for site_dir in site.paths:
         if os.path.realpath(site_dir) in walked:
             continue  # purelib and platlib are often one directory
         walked.add(os.path.realpath(site_dir))
         for path, relative in _site_code_files(site_dir, unrecorded):
             owner, hashed = recorded.get(_path_key(path), ("", False))
-            if hashed or _allowed_unrecorded(site_dir, path):
+            if hashed or _virtualenv_file(site_dir, path, seeded):
                 continue  # verify_record checks its hash
             source = _pyc_source(path) if path.endswith(".pyc") else None
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
-                if source_hashed or _allowed_unrecorded(site_dir, source[0]):
+                if source_hashed or _virtualenv_file(site_dir, source[0], []):
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
     problems = _pyc_problems([job[2:] for job in compiled])
-    tampered = [
-        (compiled[index][0], compiled[index][1], problem)
-        for index, problem in enumerate(problems)
-        if problem
-    ]
-    return tampered, unrecorded
+    tampered = [(job[0], job[1], problem) for job, problem in zip(compiled, problems) if problem]  # noqa: B905 (3.9)
+    return tampered, unrecorded, seeded
+
+
+def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
+    """Say whether ``path`` is a file virtualenv writes; note it in ``seeded`` if unvouched."""
+    name = os.path.basename(path)
+    if os.path.dirname(path) != site_dir or name not in ("_virtualenv.pth", "_virtualenv.py"):
+        return False
+    data, _ = _read_regular(path)
+    if name == "_virtualenv.pth" and data is not None and data.strip() == _VIRTUALENV_PTH:
+        return True
+    if name == "_virtualenv.py" and data is not None:
+        seeded.append(f"{name}: virtualenv's start-up patch, by its name; peep cannot "
+                      "know its content, so read it")  # fmt: skip
+        return True
+    return False
 
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
@@ -8910,32 +9100,22 @@ def _path_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _recorded_files(paths: Sequence[str]) -> Dict[str, Tuple[str, bool]]:
-    """Map every RECORDed file in ``paths`` to (its distribution, whether it has a hash)."""
-    import importlib.metadata
+def _recorded_files(
+    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
+) -> Dict[str, Tuple[str, bool]]:
+    """Map every RECORDed file to (its distribution, whether it has a hash)."""
     recorded: Dict[str, Tuple[str, bool]] = {}
-    for distribution in importlib.metadata.distributions(path=list(paths)):
-        label = f"{distribution.metadata['Name']}=={distribution.version}"
-        for path, hash_field in _record_rows(distribution):
-            key = _path_key(str(distribution.locate_file(path)))
-            hashed = hash_field.partition("=")[0] in hashlib.algorithms_available
-            if key not in recorded or hashed:
-                recorded[key] = (label, hashed)
+    for copies in distributions.values():
+        for copy in copies:
+            for path, hash_field, _ in copy.record_rows():
+                located = site.locate(copy.site_dir, path)
+                if located is None:
+                    continue  # verify_record reports it
+                key = _path_key(located)
+                hashed = hash_field.partition("=")[0] in hashlib.algorithms_available
+                if key not in recorded or hashed:
+                    recorded[key] = (copy.label, hashed)
     return recorded
-
-
-def _allowed_unrecorded(site_dir: str, path: str) -> bool:
-    """Say whether ``path`` is on the short list of files no RECORD is expected to hold."""
-    if os.path.dirname(path) != site_dir or os.path.basename(path) not in _CHECK_ALLOWED:
-        return False
-    content = _CHECK_ALLOWED[os.path.basename(path)]
-    if content is None:
-        return True
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(len(content) + 64).strip() == content
-    except OSError:
-        return False
 
 
 def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
@@ -8955,113 +9135,379 @@ def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
 def _pyc_problem(path: str, source: str, level: int, tag: str) -> str:
     """Say how a .pyc differs from what its source compiles to ("" if it does not).
 
-    The 16-byte header (magic, flags, then a timestamp and size or a source
-    hash) decides only whether Python trusts the file, and an attacker keeps
-    it; what runs is the code object after it. That is compared with a fresh
-    compilation at the file's optimisation level, not the header.
+    First the bytes compileall would write; they differ between processes on
+    some Pythons and with the path compiled at, so then the code objects,
+    field by field with their raw instruction bytes.
     """
-    import importlib.util
     if tag != sys.implementation.cache_tag:
         return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
+    data, why = _read_regular(path)
+    text, source_why = _read_regular(source)
+    if data is None or text is None:
+        return why or f"its source is {source_why}"
+    header = _pyc_header_problem(data, text)
+    if header:
+        return header
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-        with open(source, "rb") as stream:
-            text = stream.read()
-    except OSError as exc:
-        return f"unreadable: {exc.strerror or exc}"
-    flags = int.from_bytes(data[4:8], "little")
-    if data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
-        return "not a .pyc file of this interpreter"
+        fresh = compile(text, source, "exec", dont_inherit=True, optimize=level)
+    except (SyntaxError, ValueError):
+        return "its recorded source does not compile, so nothing should have compiled it"
+    if data[16:] == marshal.dumps(fresh):
+        return ""
     try:
         # The loader runs marshal on this very file at import; so does this.
         loaded = marshal.loads(data[16:])
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
-    try:
-        fresh = compile(text, source, "exec", dont_inherit=True, optimize=level)
-    except (SyntaxError, ValueError):
-        return "its recorded source does not compile, so nothing should have compiled it"
     return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
 
 
+def _pyc_header_problem(data: bytes, source: bytes) -> str:
+    """Check a .pyc's header (magic, flags, source hash) against its source.
+
+    A timestamp header that does not match makes Python recompile rather than
+    load the file, so only its form is checked; a hash-based one that does
+    not match would be loaded (unchecked) or trusted by tools, so it must.
+    """
+    import importlib.util
+    flags = int.from_bytes(data[4:8], "little")
+    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
+        return "not a .pyc file of this interpreter"
+    if flags and data[8:16] != importlib.util.source_hash(source):
+        return "its header names other source than the one recorded"
+    return ""
+
+
+# Every field of a code object but co_filename (where it was compiled, which
+# differs under pip --target) and those derived from these; co_lnotab only
+# where co_linetable (its successor, 3.10+) is missing.
+_CODE_FIELDS = tuple(
+    name for name in (
+        "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals",
+        "co_stacksize", "co_flags", "co_firstlineno", "co_code", "_co_code_adaptive",
+        "co_names", "co_varnames", "co_freevars", "co_cellvars", "co_name", "co_qualname",
+        "co_linetable", "co_exceptiontable",
+    ) + (() if hasattr(types.CodeType, "co_linetable") else ("co_lnotab",))
+    if hasattr(types.CodeType, name)
+)  # fmt: skip
+
+
 def _same_code(loaded: object, fresh: types.CodeType) -> bool:
-    """Compare code objects: == covers bytecode, constants and names, not co_filename."""
-    return isinstance(loaded, types.CodeType) and loaded == fresh and _same_stacks(loaded, fresh)
+    """Compare code objects by their raw fields and constants, recursively.
 
-
-def _same_stacks(loaded: types.CodeType, fresh: types.CodeType) -> bool:
-    """Compare the stack sizes of two equal code objects and of the code within them."""
-    return loaded.co_stacksize == fresh.co_stacksize and all(
-        _same_stacks(inner, fresh.co_consts[index])
-        for index, inner in enumerate(loaded.co_consts)  # as many as fresh's: they are ==
-        if isinstance(inner, types.CodeType) and isinstance(fresh.co_consts[index], types.CodeType)
+    == on code objects compares deoptimized bytecode on 3.11+, so a .pyc
+    holding a specialized instruction would pass it: raw bytes are compared.
+    """
+    if not isinstance(loaded, types.CodeType):
+        return False
+    if any(getattr(loaded, name) != getattr(fresh, name) for name in _CODE_FIELDS):
+        return False
+    return len(loaded.co_consts) == len(fresh.co_consts) and all(
+        map(_same_constant, loaded.co_consts, fresh.co_consts)
     )
 
 
-def check_environment(
-    requirements: Sequence[Requirement], paths: Sequence[str], *, strict: bool
-) -> Tuple[List[Problem], List[Problem]]:
-    """Compare what is installed in ``paths`` with the requirements.
+def _same_constant(loaded: object, fresh: object) -> bool:
+    """Compare constants by type and value (-0.0 is not 0.0, nor 1 True)."""
+    if type(loaded) is not type(fresh):
+        return False
+    if isinstance(fresh, types.CodeType):
+        return _same_code(loaded, fresh)
+    if isinstance(fresh, tuple) and isinstance(loaded, tuple):
+        return len(loaded) == len(fresh) and all(map(_same_constant, loaded, fresh))
+    if isinstance(fresh, frozenset) and isinstance(loaded, frozenset):
+        return sorted(map(repr, loaded)) == sorted(map(repr, fresh))
+    if isinstance(fresh, (float, complex)):
+        return repr(loaded) == repr(fresh)
+    return loaded == fresh
 
-    Returns (errors, notes): unlisted distributions are errors only when
-    ``strict``.
+
+# What pip writes into a metadata directory itself: no wheel holds it.
+_PIP_WRITTEN = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+
+# The console-script wrapper pip (distlib) writes for an entry point, after its
+# #! line; older pips add a coding line first.
+_SCRIPT_WRAPPER = (
+    "import re\nimport sys\nfrom {module} import {name}\nif __name__ == '__main__':\n"
+    "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+    "    sys.exit({function}())\n"
+)
+# pip names its own scripts, and setuptools', for the Python installing them.
+_VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
+_INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
+
+
+def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> List[Tuple[str, str]]:
+    """Return (path, problem) where the installed files differ from a vetted wheel's members.
+
+    Members map to the paths RECORD lists (a .data/scripts member to the row
+    outside the site ending in its name); what pip generates is checked by
+    its form; every other row must be a member.
     """
-    import importlib.metadata
-    distributions: Dict[str, importlib.metadata.Distribution] = {}
-    for distribution in importlib.metadata.distributions(path=list(paths)):
-        name = distribution.metadata["Name"]
-        if name:
-            distributions.setdefault(canonicalize_name(name), distribution)
-    errors: List[Problem] = []
+    import zipfile
+    rows = [path for path, _, _ in copy.record_rows()]
+    with zipfile.ZipFile(wheel_path) as archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        scripts = _entry_point_scripts(archive, os.path.basename(copy.metadata_dir))
+        problems, matched = [], set()
+        for info in members:
+            row = _row_of_member(info.filename, rows, os.path.basename(copy.metadata_dir))
+            if row is None or row in matched:
+                if not info.filename.endswith("/RECORD"):
+                    problems.append((info.filename, "in the vetted wheel, not installed"))
+                continue
+            matched.add(row)
+            with archive.open(info) as stream:
+                wanted = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
+                digest = "" if wanted else hash_stream(stream)["sha256"]
+            why = _member_problem(site.locate(copy.site_dir, row), digest, wanted)
+            problems += [(row, why)] if why else []
+    for row in rows:
+        if row not in matched and not _pip_generated(row, copy, site, scripts):
+            problems.append((row, "not in the vetted wheel"))
+    return problems
+
+
+def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Optional[str]:
+    """Return the RECORD row a wheel member was installed as, if any."""
+    if member == f"{metadata_name}/RECORD":
+        return None
+    head, _, rest = member.partition("/")
+    if not head.endswith(".data") or "/" not in rest:
+        return member if member in rows else None
+    scheme, _, rest = rest.partition("/")
+    if scheme in ("purelib", "platlib"):
+        return rest if rest in rows else None
+    outside = [r for r in rows if _outside_site(r) and r.endswith("/" + rest)]
+    return outside[0] if outside else None
+
+
+def _outside_site(row: str) -> bool:
+    return row.startswith("../") or os.path.isabs(row)
+
+
+def _member_problem(located: Optional[str], digest: str, script: bytes) -> str:
+    """Compare one installed file with its member: by hash, or a script after its #! line."""
+    if located is None:
+        return "outside the checked installation, so not read"
+    if not script:
+        found, why = _digest_regular(located)
+        return why or ("" if found == digest else "not the vetted wheel's file")
+    data, why = _read_regular(located, CHECK_READ_LIMIT)
+    if data is None:
+        return why
+    if script.startswith(b"#!python"):  # pip rewrites it to name the interpreter
+        interpreter, body = _split_shebang(data)
+        same = _INTERPRETER_LINE.match(interpreter) and body == script.partition(b"\n")[2]
+        return "" if same else "not the vetted wheel's script (its #! line rewritten)"
+    return "" if data == script else "not the vetted wheel's file"
+
+
+def _split_shebang(data: bytes) -> Tuple[bytes, bytes]:
+    """Return (the interpreter line, the rest) of a script pip wrote, whichever form."""
+    first, _, rest = data.partition(b"\n")
+    if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
+        line, _, rest = rest.partition(b"\n")
+        closing, _, rest = rest.partition(b"\n")
+        if closing == b"' '''":
+            first = b"#!" + line[len(b"'''exec' "):].split(b' "$0"')[0]
+    return first, rest
+
+
+def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, str]:
+    """Map each console and GUI script a wheel declares to its wrapper's text after #!."""
+    import configparser
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        with archive.open(f"{metadata_name}/entry_points.txt") as stream:
+            parser.read_string(stream.read(_METADATA_LIMIT).decode("utf-8"))
+    except (KeyError, UnicodeDecodeError, configparser.Error):
+        return {}
+    wrappers = {}
+    for section in ("console_scripts", "gui_scripts"):
+        for script, value in (parser.items(section) if parser.has_section(section) else []):
+            module, _, function = value.split("[")[0].strip().partition(":")
+            wrappers[script] = _SCRIPT_WRAPPER.format(
+                module=module.strip(), name=function.strip().split(".")[0],
+                function=function.strip())  # fmt: skip
+    return wrappers
+
+
+def _pip_generated(
+    row: str, copy: Installed, site: CheckedSite, scripts: Mapping[str, str]
+) -> bool:
+    """Say whether a RECORD row no wheel member explains is one pip writes, in its form."""
+    name = posixpath.basename(row)
+    if row.endswith(".pyc") or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
+            name in _PIP_WRITTEN):
+        return True  # .pyc files are compared with their source's compilation
+    wrapper = scripts.get(_VERSIONED_SCRIPT.sub(r"\1\2", name)) or scripts.get(name)
+    if wrapper is None or not _outside_site(row):
+        return False
+    located = site.locate(copy.site_dir, row)
+    data, _ = _read_regular(located) if located else (None, "")
+    if data is None:
+        return False
+    interpreter, body = _split_shebang(data)
+    body = body[len(b"# -*- coding: utf-8 -*-\n"):] if body.startswith(b"# -*- coding") else body
+    return bool(_INTERPRETER_LINE.match(interpreter)) and body == wrapper.encode()
+
+
+def bundled_wheels() -> Dict[Tuple[str, str], str]:
+    """Map (project, version) to each wheel this interpreter bundles for ensurepip.
+
+    Found by path, never imported: ensurepip's _bundled directory, or where
+    a distribution keeps them instead (the WHEEL_PKG_DIR ensurepip reads).
+    """
+    import importlib.util
+    import sysconfig
+    spec = importlib.util.find_spec("ensurepip")
+    places = [sysconfig.get_config_var("WHEEL_PKG_DIR") or ""]
+    if spec is not None and spec.origin:
+        places.append(os.path.join(os.path.dirname(spec.origin), "_bundled"))
+    found: Dict[Tuple[str, str], str] = {}
+    for place in filter(os.path.isdir, places):
+        for filename in sorted(os.listdir(place)):
+            try:
+                name, version, _, _ = parse_wheel_filename(filename)
+            except (ValueError, InvalidWheelFilename):
+                continue
+            found.setdefault((name, str(version)), os.path.join(place, filename))
+    return found
+
+
+def vetted_wheel(
+    requirement: Requirement, copy: Installed, fetcher: Fetcher, number: int
+) -> Tuple[Optional[str], str]:
+    """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none).
+
+    Found as install finds it (the verified cache first, re-hashed on the
+    way out; else fetched and verified), among wheels only, and only those
+    with a tag the installed WHEEL names: they choose among a release's files.
+    """
+    tags = [Tag(*line.partition(":")[2].strip().split("-"))
+            for line in (copy.read("WHEEL") or "").splitlines()
+            if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
+    if not requirement.hashes or not tags:
+        return None, "no hash to find its vetted wheel by: checked against its RECORD only"
+    finder = replace(fetcher, environment=Environment(fetcher.environment.python_version,
+                                                      tuple(tags)),
+                     settings=fetcher.settings.with_option("only-binary", ":all:"))  # fmt: skip
+    verdict = finder.verify(number, requirement)
+    if isinstance(verdict, Verified):
+        return verdict.path, ""
+    cached = fetcher.cache.lookup(requirement.hashes)
+    if any(not str(meta.get("filename", "")).endswith(".whl") for _, _, meta in cached):
+        return None, "built from an sdist: checked against its RECORD only"
+    why = " ".join(verdict.text.split()) if isinstance(verdict, Problem) else "none found"
+    return None, f"no vetted wheel to compare with ({why}): checked against its RECORD only"
+
+
+def check_environment(
+    requirements: Sequence[Requirement],
+    site: Union[CheckedSite, Sequence[str]],
+    *,
+    strict: bool,
+    fetcher: Optional[Fetcher] = None,
+) -> Tuple[List[Problem], List[Problem]]:
+    """Compare what is installed in ``site`` with the requirements: (errors, notes).
+
+    With a ``fetcher``, installed files are compared with the vetted wheels.
+    Unlisted distributions and unrecorded code are errors only when ``strict``.
+    """
+    if not isinstance(site, CheckedSite):
+        paths = tuple(os.path.normpath(os.path.abspath(p)) for p in site)
+        site = CheckedSite(paths, tuple(_prefix_of(p) for p in paths))
+    distributions = installed_distributions(site.paths)
+    findings = _requirement_problems(requirements, distributions)
+    named = {requirement.key: requirement for requirement in requirements}
+    for number, (name, copies) in enumerate(sorted(distributions.items())):
+        findings += _distribution_problems(named.get(name), copies, site, (fetcher, number))
+    findings += _code_problems(distributions, site)
+    errors = [p for p in findings
+              if p.kind not in _NOTE_KINDS or (strict and p.kind in _STRICT_KINDS)]
+    return errors, [p for p in findings if p not in errors]
+
+
+# Findings that are notes (not errors) unless --strict makes them so (_STRICT_KINDS).
+_NOTE_KINDS = frozenset({"unlisted", "unrecorded", "listed apart", "record only"})
+
+
+def _about(text: str) -> Requirement:
+    return Requirement(text=text, origin=Origin(""))
+
+
+def _requirement_problems(
+    requirements: Sequence[Requirement], distributions: Mapping[str, Sequence[Installed]]
+) -> List[Problem]:
+    """Report each requirement that is not installed, or installed at a version it refuses."""
+    problems = []
     for requirement in requirements:
-        found = distributions.get(requirement.key)
-        if found is None:
-            errors.append(framed("not installed", requirement, as_written(requirement)))
+        copies = distributions.get(requirement.key)
+        if not copies:
+            problems.append(framed("not installed", requirement, as_written(requirement)))
             continue
         wanted = archive_version(requirement) if requirement.url else None
-        version = _parse_version(found.version)
+        version = _parse_version(copies[0].version)
         if version is None or (
             wanted is not None and version != wanted
         ) or not requirement.specifier.contains(version, prereleases=True):
-            errors.append(
-                framed("wrong version", requirement,
-                        f"{as_written(requirement)}: {found.version} is installed")
-            )
-    tampered, unlisted = _site_problems(requirements, distributions, paths)
-    errors += tampered
-    return (errors + unlisted, []) if strict else (errors, unlisted)
+            problems.append(framed("wrong version", requirement,
+                                   f"{as_written(requirement)}: {copies[0].version} is installed"))
+    return problems
 
 
-def _site_problems(
-    requirements: Sequence[Requirement],
-    distributions: Mapping[str, importlib.metadata.Distribution],
-    paths: Sequence[str],
-) -> Tuple[List[Problem], List[Problem]]:
-    """Return (tampered files, then unlisted distributions and unrecorded code) of a site."""
+def _distribution_problems(
+    requirement: Optional[Requirement],
+    copies: Sequence[Installed],
+    site: CheckedSite,
+    vetting: Tuple[Optional[Fetcher], int],
+) -> List[Problem]:
+    """Check one project's installed copies: how many, named or not, and their files."""
+    first = copies[0]
+    about = _about(first.label)
+    problems = []
+    if len(copies) > 1:
+        where = ", ".join(os.path.relpath(c.metadata_dir, c.site_dir) for c in copies)
+        problems.append(framed("shadowed", about, f"{first.label}: {where}"))
+    differences = [why for copy in copies for why in verify_record(copy, site)]
+    wheel, how = None, "checked against its RECORD only"
+    fetcher, number = vetting
+    if requirement is not None and fetcher is not None:
+        wheel, how = vetted_wheel(requirement, first, fetcher, number)
+    elif requirement is None and first.name in _INSTALLER_TOOLS:
+        wheel = bundled_wheels().get((first.name, first.version))
+        how = "the wheel Python bundles" if wheel else how
+    if wheel is not None:
+        differences += wheel_differences(first, site, wheel)
+    problems += [framed("tampered", about, f"{first.label}: {path} ({why})")
+                 for path, why in dict.fromkeys(differences)]  # fmt: skip
+    if requirement is None and first.name in _INSTALLER_TOOLS:
+        shown = "checked against " + how if how.startswith("the wheel") else how
+        problems.append(framed("listed apart", about, f"{first.label}: an installer; {shown}"))
+    elif requirement is None:
+        problems.append(framed("unlisted", about, first.label))
+    elif wheel is None and fetcher is not None:
+        problems.append(framed("record only", about, f"{first.label}: {how}"))
+    return problems
 
-    def about(text: str) -> Requirement:
-        return Requirement(text=text, origin=Origin(""))
 
-    named = {requirement.key for requirement in requirements}
-    unlisted: List[Problem] = [
-        framed("unlisted", about(name), name)
-        for key, name in sorted(
-            (key, f"{d.metadata['Name']}=={d.version}") for key, d in distributions.items()
-        )
-        if key not in named and key not in _CHECK_IGNORED
-    ]
-    tampered: List[Problem] = []
-    for _, distribution in sorted(distributions.items()):
-        label = f"{distribution.metadata['Name']}=={distribution.version}"
-        tampered += [framed("tampered", about(label), f"{label}: {path} ({why})")
-                     for path, why in verify_record(distribution)]  # fmt: skip
-    site_tampered, unrecorded = check_site_files(paths)
-    tampered += [framed("tampered", about(owner), f"{owner}: {path} ({why})")
-                 for owner, path, why in site_tampered]  # fmt: skip
-    unlisted += [framed("unrecorded", about(path), path + (f" ({why})" if why else ""))
+def _code_problems(
+    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
+) -> List[Problem]:
+    """Report code no RECORD vouches for, .pyc files that are not their source's, and hooks."""
+    recorded = _recorded_files(distributions, site)
+    tampered, unrecorded, seeded = check_site_files(site, recorded)
+    problems = [framed("tampered", _about(owner), f"{owner}: {path} ({why})")
+                for owner, path, why in tampered]  # fmt: skip
+    problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
                  for path, why in unrecorded]  # fmt: skip
-    return tampered, unlisted
+    problems += [framed("listed apart", _about(text), text) for text in seeded]
+    problems += [framed("listed apart", _about(path), f"{path}: a start-up hook outside the "
+                        "checked site, so no RECORD peep read vouches for it")
+                 for path in site.hook_files]  # fmt: skip
+    return problems
 
 
 def check_argument_parser() -> argparse.ArgumentParser:
@@ -9069,9 +9515,10 @@ def check_argument_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog="peep check",
         description="Check an installed environment against requirements files: "
-        "missing or wrong versions, unlisted distributions, installed files "
-        "changed since installation, .pyc files that are not their source's "
-        "compilation, and code that no RECORD lists. Installs nothing.",
+        "missing or wrong versions, unlisted or doubled distributions, installed "
+        "files that differ from the vetted wheels in peep's cache (else from their "
+        "RECORD), .pyc files that are not their source's compilation, and code that "
+        "no RECORD lists. Installs nothing.",
     )
     parser.add_argument("-r", "--requirement", action="append", required=True, dest="files",
                         metavar="FILE", help="a requirements file or PEP 751 lock file to "
@@ -9080,6 +9527,8 @@ def check_argument_parser() -> argparse.ArgumentParser:
                         metavar="FILE", help="a constraints file (repeatable)")
     location = parser.add_mutually_exclusive_group()
     location.add_argument("-t", "--target", metavar="DIR", help="check a pip --target directory")
+    location.add_argument("--prefix", metavar="DIR", help="check a pip --prefix installation")
+    location.add_argument("--user", action="store_true", help="check the user site-packages")
     location.add_argument("--path", metavar="DIR", help="check the distributions in DIR")
     parser.add_argument(
         "--strict",
@@ -9087,45 +9536,57 @@ def check_argument_parser() -> argparse.ArgumentParser:
         help="make installed distributions that no requirement names, and code in "
         "site-packages that no RECORD lists, an error",
     )
+    parser.add_argument("--json", action="store_true",
+                        help="print the findings as JSON, one object per finding")
     add_lock_arguments(parser)
+    add_finder_arguments(parser)
     return parser
 
 
 def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Report, without installing anything, how an environment differs from its files."""
+    import shutil
+    import tempfile
     args = check_argument_parser().parse_args(argv)
-    records: List[Requirement] = []
-    sources = [(f, False) for f in args.files] + [(c, True) for c in args.constraints]
-    for path, is_constraint in sources:
-        if is_lock_file(path) and not is_constraint:
-            records += lock_file_requirements(path, read_requirements_source,
-                extras=args.lock_extras, groups=args.lock_groups)  # fmt: skip
-            continue
-        records += [
-            r
-            for r in parse_requirements_file(
-                path,
-                is_constraint=is_constraint,
-                warn=lambda message: err.write(f"peep check: warning: {message}\n"),
-            )
-            if isinstance(r, Requirement)
-        ]  # fmt: skip
+    options = InstallOptions(
+        tuple(args.files), tuple(args.constraints), (),
+        tuple(getattr(args, "finder_options", None) or ()), (),
+        network_options=tuple(getattr(args, "network_options", None) or ()),
+        lock_extras=tuple(args.lock_extras or ()), lock_groups=args.lock_groups,
+    )  # fmt: skip
+    say = message_writer(err, quiet=False)
+    records, settings, network = load_requirements(
+        options, os.environ, warn=lambda message: err.write(f"peep check: warning: {message}\n"))
     requirements, failures = prepare_requirements(records, marker_environment())
-    directory = args.target or args.path
-    if directory is not None:
-        paths = [os.path.abspath(directory)]
-    else:
-        paths = target_site_paths(InstallOptions((), (), (), (), ())) or []
-    errors, notes = check_environment(
-        [r for r in requirements if r.name], paths, strict=args.strict
-    )
-    errors = failures + errors
+    workdir = tempfile.mkdtemp(prefix="peep-check-")
+    try:
+        fetcher = install_fetcher(options, settings, network, workdir, Progress(err, quiet=True),
+                                  say)  # fmt: skip
+        errors, notes = check_environment([r for r in requirements if r.name],
+            checked_site(args), strict=args.strict, fetcher=fetcher)  # fmt: skip
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return _check_report(failures + errors, notes, len(requirements), args.json, (out, err))
+
+
+def _check_report(
+    errors: Sequence[Problem], notes: Sequence[Problem], count: int, as_json: bool,
+    streams: Tuple[IO[str], IO[str]],
+) -> int:
+    """Write check's findings, as text or JSON; return the exit status."""
+    import json
+    out, err = streams
+    if as_json:
+        findings = [{"kind": p.kind, "error": p in errors, "subject": p.requirement.text,
+                     "text": redact_url(" ".join(p.text.split()))} for p in [*errors, *notes]]
+        out.write(json.dumps({"ok": not errors, "findings": findings}, indent=1) + "\n")
+        return EXIT_FAILED if errors else EXIT_OK
     if notes:
-        err.write(format_report(notes, closing="(Not an error without --strict.)") + "\n")
+        err.write(format_report(notes, closing="(Notes, not errors.)") + "\n")
     if errors:
         err.write(format_report(errors, closing="peep check found problems.") + "\n")
         return EXIT_FAILED
-    out.write(f"peep check: all {len(requirements)} requirement(s) are installed as written, "
+    out.write(f"peep check: all {count} requirement(s) are installed as written, "
               "and every installed file matches its RECORD.\n")  # fmt: skip
     return EXIT_OK
 

@@ -233,7 +233,7 @@ def installed_target(deploy: Deploy, index: LoopbackIndex) -> Path:
 
 
 def check(deploy: Deploy, *args: str) -> subprocess.CompletedProcess:
-    return run_peep("check", "-r", str(deploy.requirements), "--target", str(deploy.target), *args)
+    return run_peep("check", "-r", str(deploy.requirements), "--target", str(deploy.target), *deploy.finder, *args)
 
 
 def test_check_passes_on_a_faithful_install(deploy: Deploy, installed_target: Path) -> None:

@@ -439,7 +439,7 @@ def test_check_end_to_end_after_a_real_install(tmp_path: Path, index: LoopbackIn
     target = tmp_path / "target"
     installed = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", index.url, "--target", str(target))
     assert installed.returncode == 0, installed.stderr
-    check = ("check", "-r", str(tmp_path / "r.txt"), "--target", str(target), "--strict")
+    check = ("check", "-r", str(tmp_path / "r.txt"), "--target", str(target), "--strict", "-i", index.url)
     clean = run_peep(*check)
     assert clean.returncode == 0, clean.stderr
     pyc, = (target / "__pycache__").glob(f"alpha.{sys.implementation.cache_tag}.pyc")

@@ -1,0 +1,305 @@
+"""peep check: an auditor without false alarms, blind spots or hangs."""
+
+from __future__ import annotations
+
+import base64
+import dis
+import hashlib
+import json
+import marshal
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Tuple
+
+import pytest
+from helpers import LoopbackIndex, hermetic_env, run_peep, sha256_hex, wheel_bytes
+
+import peep
+
+ENTRY_POINTS = b"[console_scripts]\ngam = gamma:main\n"
+
+
+def gamma_wheel(tmp_path: Path) -> Tuple[Path, bytes]:
+    """A wheel with a console script and a #!python data script, written to ``tmp_path``."""
+    name, data = wheel_bytes("gamma", "1.0", payload="def main():\n    return 0\n", extra_files={
+        "gamma-1.0.dist-info/entry_points.txt": ENTRY_POINTS,
+        "gamma-1.0.data/scripts/gs": b"#!python\nprint(1)\n",
+    })
+    (tmp_path / name).write_bytes(data)
+    return tmp_path / name, data
+
+
+def pip_target(tmp_path: Path, wheel: Path) -> Path:
+    """Install ``wheel`` with pip itself into a --target directory."""
+    target = tmp_path / "target"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--target", str(target), str(wheel)], env=hermetic_env(), check=True,
+                   capture_output=True)
+    return target
+
+
+def requirements(tmp_path: Path, text: str) -> str:
+    (tmp_path / "r.txt").write_text(text)
+    return str(tmp_path / "r.txt")
+
+
+def check_target(tmp_path: Path, target: Path, *args: str, text: str = "gamma==1.0\n",
+                 env: Dict[str, str] = {}) -> subprocess.CompletedProcess:  # noqa: B006
+    """Run peep check on a --target directory, with no index unless ``args`` name one."""
+    offline = () if "-i" in args else ("--no-index",)
+    return run_peep("check", "-r", requirements(tmp_path, text), "--target", str(target), *args,
+                    *offline, env=hermetic_env(**env), timeout=120)
+
+
+def _record_row(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def rewrite_with_record(target: Path, relative: str, data: bytes) -> None:
+    """Change an installed file and its RECORD row together, as an attacker would."""
+    (target / relative).write_bytes(data)
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    rows = [_record_row(relative, data) if row.startswith(relative + ",") else row
+            for row in record.read_text().splitlines()]
+    record.write_text("\n".join(rows) + "\n")
+
+
+# --- no false alarms ---------------------------------------------------------------------
+
+
+def test_check_strict_passes_a_fresh_venv_and_lists_its_installers_apart(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    result = run_peep("check", "-r", requirements(tmp_path, ""), "--strict", python=python)
+    assert result.returncode == 0, result.stderr
+    assert "The following are listed apart, not errors" in result.stderr
+    pip_version = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('pip'))"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    assert f"    pip=={pip_version}: an installer; checked against the wheel Python bundles" in result.stderr
+
+
+def test_check_accounts_for_start_up_hooks_outside_the_site(tmp_path: Path, bare_venv: Path) -> None:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text("import os\n")
+    result = run_peep("check", "-r", requirements(tmp_path, ""), "--no-index",
+                      python=str(bare_venv / "bin" / "python"), env=hermetic_env(PYTHONPATH=str(hooks)))
+    assert result.returncode == 0, result.stderr
+    assert "The following are listed apart, not errors" in result.stderr
+    assert f"    {hooks / 'sitecustomize.py'}: a start-up hook outside the checked site" in result.stderr
+
+
+def test_check_target_finds_console_and_data_scripts(tmp_path: Path) -> None:
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    assert (target / "bin" / "gam").exists()
+    result = check_target(tmp_path, target, "--strict")
+    assert result.returncode == 0, result.stderr
+    (target / "bin" / "gam").write_text("#!/bin/sh\nrm -rf ~\n")
+    changed = check_target(tmp_path, target)
+    assert changed.returncode == 1
+    assert "    gamma==1.0: ../../bin/gam (sha256 is " in changed.stderr
+
+
+def test_check_user_site(tmp_path: Path) -> None:
+    wheel, _ = gamma_wheel(tmp_path)
+    env = hermetic_env(PYTHONUSERBASE=str(tmp_path / "userbase"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--user",
+                    "--break-system-packages", str(wheel)], env=env, check=True, capture_output=True)
+    args = ("check", "-r", requirements(tmp_path, "gamma==1.0\n"), "--user")
+    result = run_peep(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "all 1 requirement(s) are installed" in result.stdout
+    assert run_peep(*args, env=hermetic_env(PYTHONUSERBASE=str(tmp_path / "empty"))).returncode == 1
+
+
+# --- blind spots ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shadow", ["dir", "file"])
+def test_check_reports_a_shadow_egg_info(tmp_path: Path, shadow: str) -> None:
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    info = b"Metadata-Version: 1.1\nName: gamma\nVersion: 9.0\n"
+    if shadow == "dir":
+        (target / "gamma.egg-info").mkdir()
+        (target / "gamma.egg-info" / "PKG-INFO").write_bytes(info)
+    else:
+        (target / "gamma.egg-info").write_bytes(info)
+    result = check_target(tmp_path, target)
+    assert result.returncode == 1
+    assert "installed more than once" in result.stderr
+    assert "    gamma==1.0: gamma-1.0.dist-info, gamma.egg-info" in result.stderr
+
+
+def test_check_a_planted_pip_is_not_exempt(tmp_path: Path) -> None:
+    name, data = wheel_bytes("pip", "0.1", payload="import os\n")
+    (tmp_path / name).write_bytes(data)
+    target = pip_target(tmp_path, tmp_path / name)
+    assert check_target(tmp_path, target, "--strict", text="").returncode == 0  # listed apart
+    (target / "pip.py").write_text("import os  # changed\n")
+    result = check_target(tmp_path, target, "--strict", text="")
+    assert result.returncode == 1
+    assert "    pip==0.1: pip.py (sha256 is " in result.stderr
+
+
+def test_check_virtualenv_files_are_exempt_only_as_virtualenv_writes_them(tmp_path: Path) -> None:
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    (target / "_virtualenv.pth").write_text("import _virtualenv")
+    (target / "_virtualenv.py").write_text("print('patched')\n")
+    result = check_target(tmp_path, target, "--strict")
+    assert result.returncode == 0, result.stderr
+    assert "    _virtualenv.py: virtualenv's start-up patch, by its name; peep cannot know" in result.stderr
+    (target / "_virtualenv.pth").write_text("import _virtualenv; import os")
+    result = check_target(tmp_path, target, "--strict")
+    assert result.returncode == 1
+    assert "    _virtualenv.pth\n" in result.stderr
+
+
+@pytest.mark.parametrize("row", ["/dev/zero", "fifo", "../../../outside.py", "link"])
+def test_check_reads_only_regular_files_inside_the_site(tmp_path: Path, row: str) -> None:
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    if row == "fifo":
+        os.mkfifo(target / "fifo")
+    if row == "link":
+        os.symlink("/dev/zero", target / "link")
+    with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
+        record.write(f"{row},sha256=AAAA,1\n")
+    result = check_target(tmp_path, target)
+    assert result.returncode == 1
+    why = {"fifo": "not a regular file, so not read", "link": "a link, not followed"}
+    assert f"    gamma==1.0: {row} ({why.get(row, 'outside the checked installation, so not read')})" in result.stderr
+
+
+# --- .pyc ----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="specialized instructions are 3.11+")
+def test_check_finds_a_pyc_differing_by_a_specialized_instruction(tmp_path: Path) -> None:
+    name, data = wheel_bytes("gamma", "1.0", payload="def add(a, b):\n    return a + b\n")
+    (tmp_path / name).write_bytes(data)
+    target = pip_target(tmp_path, tmp_path / name)
+    assert check_target(tmp_path, target).returncode == 0
+    pyc = next((target / "__pycache__").glob("gamma.*.pyc"))
+    add = next(c for c in marshal.loads(pyc.read_bytes()[16:]).co_consts if hasattr(c, "co_code"))
+    body = pyc.read_bytes()
+    at = body.index(add.co_code) + add.co_code.index(bytes([dis.opmap["BINARY_OP"]]))
+    specialized = dis._all_opmap["BINARY_OP_ADD_INT"]  # type: ignore[attr-defined]
+    pyc.write_bytes(body[:at] + bytes([specialized]) + body[at + 1:])
+    assert marshal.loads(pyc.read_bytes()[16:]) == marshal.loads(body[16:])  # why == is not enough
+    result = check_target(tmp_path, target)
+    assert result.returncode == 1
+    assert f"gamma==1.0: __pycache__/{pyc.name} (not what its recorded source compiles to)" in result.stderr
+
+
+def test_check_a_hash_based_pyc_header_must_name_its_source(tmp_path: Path) -> None:
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    pyc = next((target / "__pycache__").glob("gamma.*.pyc"))
+    body = pyc.read_bytes()
+    pyc.write_bytes(body[:4] + (1).to_bytes(4, "little") + b"\0" * 8 + body[16:])
+    result = check_target(tmp_path, target)
+    assert result.returncode == 1
+    assert "(its header names other source than the one recorded)" in result.stderr
+
+
+# --- the vetted archive itself -------------------------------------------------------------
+
+
+def cached(tmp_path: Path, wheel: Path, data: bytes) -> Dict[str, str]:
+    """Put a wheel in a verified cache as install would; return check's environment for it."""
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), print)
+    cache.store(str(wheel), wheel.name, {"sha256": sha256_hex(data)}, {})
+    return {"PIP_CACHE_DIR": str(tmp_path / "cache"), "PIP_NO_CACHE_DIR": ""}
+
+
+def test_check_compares_with_the_vetted_wheel_not_the_rewritten_record(tmp_path: Path) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    env = cached(tmp_path, wheel, data)
+    clean = check_target(tmp_path, target, "--strict", text=text, env=env)
+    assert clean.returncode == 0, clean.stderr
+    assert "RECORD only" not in clean.stderr
+    rewrite_with_record(target, "gamma.py", b"import os\n")
+    next((target / "__pycache__").glob("gamma.*.pyc")).unlink()  # else its .pyc gives it away
+    assert check_target(tmp_path, target, text=text).returncode == 0  # RECORD alone is fooled
+    result = check_target(tmp_path, target, text=text, env=env)
+    assert result.returncode == 1
+    assert "    gamma==1.0: gamma.py (not the vetted wheel's file)" in result.stderr
+
+
+def test_check_says_when_it_fell_back_to_record(tmp_path: Path) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    result = check_target(tmp_path, target, text=text, env={"PIP_CACHE_DIR": str(tmp_path / "none"),
+                                                            "PIP_NO_CACHE_DIR": ""})
+    assert result.returncode == 0
+    assert "    gamma==1.0: no vetted wheel to compare with (gamma==1.0 " in result.stderr
+    assert "--no-index and no --find-links)): checked against its RECORD only" in result.stderr
+
+
+def test_check_fetches_and_verifies_a_vetted_wheel_the_cache_lacks(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    index.add((wheel.name, data))
+    target = pip_target(tmp_path, wheel)
+    rewrite_with_record(target, "gamma.py", b"import os\n")
+    next((target / "__pycache__").glob("gamma.*.pyc")).unlink()
+    result = check_target(tmp_path, target, "-i", index.url, text=f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n")
+    assert result.returncode == 1
+    assert "    gamma==1.0: gamma.py (not the vetted wheel's file)" in result.stderr
+    assert any(path.endswith(wheel.name) for path in index.requests)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def test_check_json_gives_each_finding_its_kind(tmp_path: Path) -> None:
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    (target / "evil.pth").write_text("import os\n")
+    result = check_target(tmp_path, target, "--json", text="gamma==1.0\nmissing==1.0\n")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    kinds = {(f["kind"], f["subject"], f["error"]) for f in report["findings"]}
+    assert kinds == {("not installed", "missing==1.0", True), ("unrecorded", "evil.pth", False),
+                     ("record only", "gamma==1.0", False)}
+
+
+def test_check_accepts_the_scripts_pip_names_for_the_python_installing_it(tmp_path: Path) -> None:
+    scripts = b"[console_scripts]\npip = pip:main\npip3 = pip:main\npip3.99 = pip:main\n"
+    name, data = wheel_bytes("pip", "0.1", payload="def main():\n    return 0\n",
+                             extra_files={"pip-0.1.dist-info/entry_points.txt": scripts})
+    (tmp_path / name).write_bytes(data)
+    target = pip_target(tmp_path, tmp_path / name)
+    assert (target / "bin" / f"pip{sys.version_info[0]}.{sys.version_info[1]}").exists()
+    text = f"pip==0.1 --hash=sha256:{sha256_hex(data)}\n"
+    result = check_target(tmp_path, target, "--strict", text=text, env=cached(tmp_path, tmp_path / name, data))
+    assert result.returncode == 0, result.stderr
+    assert "RECORD only" not in result.stderr
+
+
+def test_check_lets_the_installed_wheel_tags_choose_among_vetted_wheels(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    preferred = f"cp{sys.version_info[0]}{sys.version_info[1]}-none-any"  # ranks above py3-none-any here
+    other = wheel_bytes("gamma", "1.0", tag=preferred, payload="OTHER = 1\n")
+    index.add((wheel.name, data))
+    index.add(other)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)} --hash=sha256:{sha256_hex(other[1])}\n"
+    result = check_target(tmp_path, target, "--strict", "-i", index.url, text=text)
+    assert result.returncode == 0, result.stderr
+    assert not any(path.endswith(other[0]) for path in index.requests)
+
+
+def test_check_prefix(tmp_path: Path) -> None:
+    wheel, _ = gamma_wheel(tmp_path)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--prefix",
+                    str(tmp_path / "prefix"), str(wheel)], env=hermetic_env(), check=True, capture_output=True)
+    args = ("check", "-r", requirements(tmp_path, "gamma==1.0\n"), "--no-index", "--strict", "--prefix")
+    result = run_peep(*args, str(tmp_path / "prefix"))
+    assert result.returncode == 0, result.stderr
+    assert "all 1 requirement(s) are installed" in result.stdout
+    (tmp_path / "prefix" / "bin" / "gs").write_text("#!/bin/sh\n")
+    assert run_peep(*args, str(tmp_path / "prefix")).returncode == 1
