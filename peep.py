@@ -6131,7 +6131,9 @@ def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     return found
 
 
-def describe_changes(before: Mapping[str, RecordState], after: Mapping[str, RecordState]) -> str:
+def describe_changes(
+    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
+) -> str:
     """Say which distributions pip added, removed or rewrote between two snapshots."""
 
     def label(path: str) -> str:
@@ -6144,10 +6146,8 @@ def describe_changes(before: Mapping[str, RecordState], after: Mapping[str, Reco
         ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
     )
     parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
-    places = sorted({os.path.dirname(p) for p in (*before, *after)})
     if not parts:
-        return "peep: pip changed no installed distribution (checked " + (
-            ", ".join(places) or "the install location") + ")"  # fmt: skip
+        return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
     return "peep: pip changed: " + "; ".join(parts)
 
 
@@ -6557,11 +6557,12 @@ def install_verified(run: PipRun, port: int, err: IO[str], say: Callable[[str], 
     try:
         status, _ = run_pip(command, err, closed_network_environment(port))
     except Interrupted:
-        err.write("\n" + describe_changes(before, snapshot_distributions(site_paths)) + "\n")
+        after = snapshot_distributions(site_paths)
+        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
         raise
     after = snapshot_distributions(site_paths)
     if status != 0:
-        err.write(explain_pip_failure(status, describe_changes(before, after)) + "\n")
+        err.write(explain_pip_failure(status, describe_changes(before, after, site_paths)) + "\n")
         return EXIT_FAILED
     written = {path for path, state in after.items() if before.get(path) != state}
     finish_install(run, written, say)

@@ -15,15 +15,12 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import importlib.util
 import io
 import marshal
 import os
-import signal
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -272,3 +269,46 @@ def test_compile_after_no_compile_compiles(tmp_path: Path, index: LoopbackIndex)
 def test_pip_would_compile(words: Tuple[str, ...], compiles: bool) -> None:
     options = peep.parse_install_arguments(["-r", "r.txt", *words])
     assert peep.pip_would_compile(options) is compiles
+
+
+def test_a_record_row_naming_another_distributions_file_is_not_compiled(tmp_path: Path, index: LoopbackIndex) -> None:
+    # Only the wheel's own .py members are compiled, never what its RECORD names.
+    installs = Installs(tmp_path, index, "--target")
+    root = installs._place("peep")[0]
+    root.mkdir()
+    (root / "other.py").write_text("O = 1\n")  # another distribution's file, not compiled
+    installs.add(wheel_with("gamma", "1.0", {"gamma.py": b"G = 1\n"}, extra_rows=["other.py,sha256=x,6"]))
+    _, result = installs.by_peep(hermetic_env())
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (root / "__pycache__").iterdir()) == [f"gamma.{sys.implementation.cache_tag}.pyc"]
+
+
+def test_python_uses_the_pyc_files_as_written(tmp_path: Path, index: LoopbackIndex) -> None:
+    installs = Installs(tmp_path, index, "--target")
+    installs.add(ALPHA, BETA)
+    root, result = installs.by_peep(hermetic_env())
+    assert result.returncode == 0, result.stderr
+    assert "peep: byte-compiling 10 file(s)" in result.stderr  # broken.py too, which makes no .pyc
+    pycs = {path: path.stat().st_mtime_ns for path in root.rglob("*.pyc")}
+    assert len(pycs) == 9
+    modules = "alpha, alpha.sub.mod, alpha_pure, beta, nsroot.alpha_part.x, nsroot.beta_part"
+    subprocess.run([sys.executable, "-c", f"import {modules}"], env=hermetic_env(PYTHONPATH=str(root)), check=True)
+    # A .pyc Python did not accept would have been written again.
+    assert {path: path.stat().st_mtime_ns for path in root.rglob("*.pyc")} == pycs
+
+
+@pytest.mark.parametrize(
+    "words, keys",
+    [
+        (("--target", "t"), {"purelib": "t", "platlib": "t", "scripts": "t/bin", "data": "t"}),
+        (("--prefix", "p"), {"purelib": "p/LIB", "scripts": "p/bin", "data": "p"}),
+        (("--prefix", "p", "--root", "r"), {"purelib": "r/ABS/p/LIB", "data": "r/ABS/p"}),
+    ],
+)
+def test_install_scheme(words: Tuple[str, ...], keys: Dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    scheme = peep.install_scheme(peep.parse_install_arguments(["-r", "r.txt", *words]))
+    library = os.path.relpath(sysconfig.get_path("purelib"), sysconfig.get_path("data"))
+    for key, expected in keys.items():
+        expected = expected.replace("ABS", str(tmp_path).lstrip(os.sep)).replace("LIB", library)
+        assert scheme[key] == str(tmp_path / expected), key
