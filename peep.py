@@ -6565,7 +6565,12 @@ def install_verified(run: PipRun, port: int, err: IO[str], say: Callable[[str], 
         err.write(explain_pip_failure(status, describe_changes(before, after, site_paths)) + "\n")
         return EXIT_FAILED
     written = {path for path, state in after.items() if before.get(path) != state}
-    finish_install(run, written, say)
+    try:
+        finish_install(run, written, say)
+    except (Interrupted, KeyboardInterrupt) as exc:  # pip is done: never "nothing installed"
+        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        raise Interrupted(signum, during_pip=True) from exc
     return EXIT_OK
 
 
@@ -7856,8 +7861,8 @@ def interruption_message(exc: BaseException) -> str:
     name = signal.Signals(signum).name
     if isinstance(exc, Interrupted) and exc.during_pip:
         return (
-            f"peep: interrupted ({name}) while pip was installing; pip was stopped too. "
-            "What pip changed is listed above: run peep again to finish."
+            f"peep: interrupted ({name}) in the install step; pip was stopped if it was "
+            "still running. What pip changed is listed above: run peep again to finish."
         )
     return (
         f"peep: interrupted ({name}); nothing was installed, temporary files were "

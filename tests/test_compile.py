@@ -1,13 +1,13 @@
 """Byte-compiling after pip: the installed tree is what pip's own compiling leaves.
 
-peep runs pip with --no-compile and compiles the installed .py files itself,
-in parallel. These tests install the same wheels once with pip compiling
-(the reference) and once with peep, and compare the two trees file by file:
-the same files, the same RECORD rows, and .pyc files that hold the same code
-under the same header flags. Only what differs by nature is left out: the
-source mtime inside a timestamp-checked .pyc header, the file name Python
-stamps into code objects (import replaces it with the real one), and
-direct_url.json, which names the path each installer read the wheel from.
+peep runs pip with --no-compile and then compiles the .py files of the wheels
+it handed pip, in parallel. These tests install the same wheels once with pip
+compiling (the reference, from a find-links directory as peep hands them) and
+once with peep, and compare the two trees file by file: the same files, the
+same RECORD rows, and .pyc files that hold the same code under the same header
+flags. Only what differs by nature is left out: the source mtime inside a
+timestamp-checked .pyc header and the file name Python stamps into code
+objects (import replaces it with the real one).
 """
 
 from __future__ import annotations
@@ -96,10 +96,8 @@ def _pyc_summary(data: bytes) -> Tuple[object, ...]:
 def _record_rows(data: bytes, pyc_rows: bool) -> List[Tuple[str, ...]]:
     rows = [tuple(row) for row in csv.reader(io.StringIO(data.decode("utf-8"), newline=""))]
     rows = [row for row in rows if pyc_rows or not row[0].endswith(".pyc")]
-    # direct_url.json names where each installer read the wheel, and a script's #! line
-    # may name the root: their hashes and sizes differ (the files are compared themselves).
-    return [row[:1] + ("", "") if row[0].endswith("/direct_url.json") or "bin/" in row[0] else row
-            for row in rows]  # fmt: skip
+    # A script's #! line may name the root: its hash and size differ (the files are compared).
+    return [row[:1] + ("", "") if "bin/" in row[0] else row for row in rows]
 
 
 def tree(root: Path, *, ignore: Sequence[str] = (), pyc_rows: bool = True) -> Dict[str, object]:
@@ -118,8 +116,6 @@ def tree(root: Path, *, ignore: Sequence[str] = (), pyc_rows: bool = True) -> Di
             found[relative] = _pyc_summary(data)
         elif path.name == "RECORD":
             found[relative] = ("RECORD", _record_rows(data, pyc_rows))
-        elif path.name == "direct_url.json":
-            found[relative] = "direct_url.json"
         else:  # a script's #! line names the root
             found[relative] = data.replace(bytes(root), b"ROOT")
     return found

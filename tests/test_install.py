@@ -600,23 +600,31 @@ def test_a_failed_pip_run_says_exactly_what_it_changed(deploy: Deploy, tmp_path:
     assert f"peep: pip changed: {'; '.join(parts)}\n" in result.stderr
 
 
-def test_an_interrupted_pip_run_says_exactly_what_it_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("stage", ["pip", "compiling"])
+def test_an_interrupted_install_step_says_exactly_what_pip_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
     import io
     import signal
 
     target = tmp_path / "target"
-    (target / "old-0.1.dist-info").mkdir(parents=True)
-    (target / "old-0.1.dist-info" / "RECORD").write_text("")
-    (target / "kept-1.0.dist-info").mkdir()
-    (target / "kept-1.0.dist-info" / "RECORD").write_text("")
+    for name in ("old-0.1.dist-info", "kept-1.0.dist-info"):
+        (target / name).mkdir(parents=True)
+        (target / name / "RECORD").write_text("")
 
-    def interrupted_pip(command: Sequence[str], err: object, environment: object = None) -> Tuple[int, str]:
+    def pip(command: Sequence[str], err: object, environment: object = None) -> Tuple[int, str]:
         (target / "old-0.1.dist-info" / "RECORD").unlink()
         (target / "old-0.1.dist-info").rmdir()
         (target / "alpha-1.0.dist-info").mkdir()  # stopped before it wrote RECORD
-        raise peep.Interrupted(signal.SIGINT, during_pip=True)
+        if stage == "pip":
+            raise peep.Interrupted(signal.SIGINT, during_pip=True)
+        return 0, ""
 
-    monkeypatch.setattr(peep, "run_pip", interrupted_pip)
+    def finish(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(peep, "run_pip", pip)
+    monkeypatch.setattr(peep, "finish_install", finish)
     item = peep.Verified(peep.Requirement("alpha==1.0", peep.COMMAND_LINE, name="alpha"), str(tmp_path / "a.whl"),
                          "alpha-1.0-py3-none-any.whl", "0" * 64, None)  # fmt: skip
     options = peep.parse_install_arguments(["-r", "r.txt", "--target", str(target)])
@@ -625,4 +633,5 @@ def test_an_interrupted_pip_run_says_exactly_what_it_changed(tmp_path: Path, mon
     with pytest.raises(peep.Interrupted) as raised:
         peep.install_verified(run, 9, err, lambda message: None)
     assert err.getvalue().endswith("\npeep: pip changed: added alpha 1.0 (no RECORD); removed old 0.1\n")
-    assert "What pip changed is listed above" in peep.interruption_message(raised.value)
+    message = peep.interruption_message(raised.value)
+    assert "What pip changed is listed above" in message and "nothing was installed" not in message
