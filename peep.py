@@ -6355,7 +6355,8 @@ def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
         installed = os.path.normpath(os.path.join(scheme[key], rest))
         if _within(installed, scheme[key]) and os.path.isfile(installed):
             sources.append(installed)
-    return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(sources))
+    # A root member and a .data/purelib one may land on the same file: compile it once.
+    return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(dict.fromkeys(sources)))
 
 
 def _within(path: str, directory: str) -> bool:
