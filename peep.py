@@ -6375,9 +6375,9 @@ def _compile_quietly(source: str) -> bool:
     import compileall
     import contextlib
     import io
-    import warnings
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
+    from warnings import catch_warnings, simplefilter
+    with catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        simplefilter("ignore")
         return bool(compileall.compile_file(source, force=True, quiet=1))
 
 
@@ -6540,21 +6540,21 @@ class PipRun:
     urls: Mapping[str, Tuple[str, str]]  # project: (its URL, its archive's sha256)
 
 
-def install_verified(run: PipRun, port: int, err: IO[str], say: Callable[[str], None]) -> int:
+def install_verified(pip_run: PipRun, port: int, err: IO[str], say: Callable[[str], None]) -> int:
     """Run pip once on the staged archives, then finish what it left; return the exit code."""
-    site_paths = target_site_paths(run.options, honour_reinstall=False) or []
+    site_paths = target_site_paths(pip_run.options, honour_reinstall=False) or []
     command = pip_install_command(
-        run.verified, run.options, run.find_links,
-        os.path.join(run.workdir, "install-requirements.txt"),
+        pip_run.verified, pip_run.options, pip_run.find_links,
+        os.path.join(pip_run.workdir, "install-requirements.txt"),
     )  # fmt: skip
-    if reinstall_needed(run.verified, run.urls, site_paths):
+    if reinstall_needed(pip_run.verified, pip_run.urls, site_paths):
         # One run with --force-reinstall is enough: every other wheel pip is
         # handed is not installed at its version (else peep would have found
         # it satisfied), so the flag changes nothing for them. (With --target
         # pip ignores what is installed anyway; --upgrade decides there.)
         command[-2:-2] = ["--force-reinstall"]
     before = snapshot_distributions(site_paths)
-    say(f"peep: all {len(run.verified)} archive(s) verified; installing with pip")
+    say(f"peep: all {len(pip_run.verified)} archive(s) verified; installing with pip")
     try:
         status, _ = run_pip(command, err, closed_network_environment(port))
     except Interrupted:
@@ -6567,7 +6567,7 @@ def install_verified(run: PipRun, port: int, err: IO[str], say: Callable[[str], 
         return EXIT_FAILED
     written = {path for path, state in after.items() if before.get(path) != state}
     try:
-        finish_install(run, written, say)
+        finish_install(pip_run, written, say)
     except (Interrupted, KeyboardInterrupt) as exc:  # pip is done: never "nothing installed"
         err.write("\n" + describe_changes(before, after, site_paths) + "\n")
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
@@ -6575,23 +6575,23 @@ def install_verified(run: PipRun, port: int, err: IO[str], say: Callable[[str], 
     return EXIT_OK
 
 
-def finish_install(run: PipRun, written: Set[str], say: Callable[[str], None]) -> None:
+def finish_install(pip_run: PipRun, written: Set[str], say: Callable[[str], None]) -> None:
     """Record URL requirements' direct_url.json and byte-compile, for what pip installed.
 
     Only the .dist-info directories pip wrote count: one it left alone
     (--target without --upgrade, --dry-run) keeps what it had.
     """
-    scheme = install_scheme(run.options)
+    scheme = install_scheme(pip_run.options)
     wheels = {}
-    for item in run.verified:
+    for item in pip_run.verified:
         if item.install:
-            wheel = installed_wheel(os.path.join(run.find_links, item.filename), scheme)
+            wheel = installed_wheel(os.path.join(pip_run.find_links, item.filename), scheme)
             if wheel.dist_info in written:
                 wheels[item.requirement.key] = wheel
-    for key, (url, sha256) in run.urls.items():
+    for key, (url, sha256) in pip_run.urls.items():
         if key in wheels:
             record_direct_url(wheels[key].dist_info, url, sha256)
-    if pip_would_compile(run.options):
+    if pip_would_compile(pip_run.options):
         compile_installed(list(wheels.values()), say)
 
 
@@ -6644,8 +6644,8 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         if not any(item.install for item in verified):
             say("peep: nothing to install.")
             return EXIT_OK
-        run = PipRun(verified, options, find_links, workdir, urls)
-        return install_verified(run, closed.port, err, say)
+        pip_run = PipRun(verified, options, find_links, workdir, urls)
+        return install_verified(pip_run, closed.port, err, say)
     finally:
         closed.close()
         shutil.rmtree(workdir, ignore_errors=True)

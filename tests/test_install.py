@@ -628,10 +628,10 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
     item = peep.Verified(peep.Requirement("alpha==1.0", peep.COMMAND_LINE, name="alpha"), str(tmp_path / "a.whl"),
                          "alpha-1.0-py3-none-any.whl", "0" * 64, None)  # fmt: skip
     options = peep.parse_install_arguments(["-r", "r.txt", "--target", str(target)])
-    run = peep.PipRun([item], options, str(tmp_path), str(tmp_path), {})
+    pip_run = peep.PipRun([item], options, str(tmp_path), str(tmp_path), {})
     err = io.StringIO()
     with pytest.raises(peep.Interrupted) as raised:
-        peep.install_verified(run, 9, err, lambda message: None)
+        peep.install_verified(pip_run, 9, err, lambda message: None)
     assert err.getvalue().endswith("\npeep: pip changed: added alpha 1.0 (no RECORD); removed old 0.1\n")
     message = peep.interruption_message(raised.value)
     assert "What pip changed is listed above" in message and "nothing was installed" not in message
