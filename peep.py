@@ -6605,6 +6605,13 @@ def build_all(
 
 
 # --- Installing with pip ------------------------------------------------------
+#
+# pip is handed the verified wheels the way its own index install sees them:
+# one private find-links directory and ``name==VERSION --hash=sha256:HEX``
+# lines. So it records what an index install records: no direct_url.json,
+# and `pip freeze` says name==VERSION, never a path of peep's temporary files.
+# For URL requirements peep writes the direct_url.json pip would have written
+# (the original URL) itself, once pip is done.
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -6615,8 +6622,6 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     failures: List[Problem] = []
     staged: Dict[str, str] = {}
     for item in verified:
-        if item.requirement.url is not None and not parse_archive_name(item.filename):
-            continue  # installed by path; its name means nothing to pip's finder
         if item.filename in staged:
             if staged[item.filename] != item.sha256:
                 failures.append(
@@ -6633,21 +6638,24 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     return directory, failures
 
 
+def _pinned_wheel_line(item: Verified) -> str:
+    """Return the line that makes pip take exactly this staged wheel: name, version, hash."""
+    import shlex
+    named = parse_archive_name(item.filename)
+    if named is None or not named.is_wheel:  # peep built every sdist; reading refused the rest
+        raise AssertionError(f"not a wheel's file name: {item.filename!r}")
+    settings = "".join(
+        f" --config-settings={shlex.quote(f'{key}={value}')}"
+        for key, value in item.requirement.config_settings
+    )
+    return f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}"
+
+
 def pip_install_command(
     verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
 ) -> List[str]:
     """Build pip's command line: no index, no dependencies, only verified files."""
-    import shlex
-    lines = []
-    for item in verified:
-        if not item.install:
-            continue
-        settings = "".join(
-            f" --config-settings={shlex.quote(f'{key}={value}')}"
-            for key, value in item.requirement.config_settings
-        )
-        url = _path_to_url(item.path)
-        lines.append(f"{item.requirement.key} @ {url} --hash=sha256:{item.sha256}{settings}")
+    lines = [_pinned_wheel_line(item) for item in verified if item.install]
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
     return pip_command() + [
@@ -6659,6 +6667,7 @@ def pip_install_command(
         "--only-binary", ":all:",  # peep built every sdist; pip builds nothing
         "--disable-pip-version-check",
         *options.pip_options,
+        "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
         "-r", requirements_file,
     ]  # fmt: skip
 
@@ -6691,75 +6700,191 @@ def run_pip(
         process.stderr.close()
 
 
-def explain_pip_failure(status: int) -> str:
-    """Say in peep's words what a failed pip run means."""
+RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
+
+
+def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
+    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
+
+    Taken before and after pip, it says exactly what pip added, removed or
+    wrote again (the same content, reinstalled, is a new file), even when
+    pip failed or was stopped halfway.
+    """
+    found: Dict[str, RecordState] = {}
+    for directory in site_paths:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                path = os.path.join(directory, name)
+                record = os.path.join(path, "RECORD")
+                try:
+                    status = os.stat(record)
+                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
+                except OSError:
+                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
+    return found
+
+
+def describe_changes(
+    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
+) -> str:
+    """Say which distributions pip added, removed or rewrote between two snapshots."""
+
+    def label(path: str) -> str:
+        name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
+        return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
+
+    groups = (
+        ("added", [label(p) for p in after if p not in before]),
+        ("removed", [label(p) for p in before if p not in after]),
+        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
+    )
+    parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
+    if not parts:
+        return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
+    return "peep: pip changed: " + "; ".join(parts)
+
+
+def explain_pip_failure(status: int, changes: str) -> str:
+    """Say in peep's words what a failed pip run means, and what it changed."""
     return (
         f"peep: pip's install step failed (exit status {status}). Every archive it was "
-        "given had been verified; pip's output above says what went wrong."
+        f"given had been verified; pip's output above says what went wrong.\n{changes}"
     )
+
+
+# PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
+_ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
+
+
+def direct_url_json(url: str, sha256: str) -> bytes:
+    """Return the direct_url.json pip writes for an archive installed from ``url``.
+
+    Like pip: no fragment, credentials dropped unless they are PEP 610's
+    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
+    peep never installs), keys sorted.
+    """
+    import json
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
+    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
+    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
+
+
+def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
+    """Map each project installed from a URL to that URL and its verified archive's sha256.
+
+    Taken before building, so an sdist's own hash is recorded, as pip does.
+    A lock file's entries are index files, however they are named.
+    """
+    return {
+        item.requirement.key: (item.requirement.url, item.sha256)
+        for item in verified
+        if item.install and item.requirement.url is not None and not item.requirement.locked
+    }
+
+
+def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
+    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds."""
+    import importlib.metadata
+    import json
+    found: Dict[str, Dict[str, str]] = {}
+    for distribution in importlib.metadata.distributions(path=list(site_paths)):
+        name = distribution.metadata["Name"]
+        try:
+            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
+            hashes = dict(recorded["archive_info"]["hashes"])
+        except (ValueError, KeyError, TypeError, OSError):
+            continue
+        if name:
+            found.setdefault(canonicalize_name(name), hashes)
+    return found
+
+
+def reinstall_needed(
+    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
+) -> bool:
+    """Tell whether a URL archive is installed at its version already, with other content.
+
+    peep got it this far only because its installed direct_url.json names
+    another archive; pip, handed ``name==VERSION``, would keep what is there.
+    """
+    if not urls:
+        return False
+    installed = installed_versions(site_paths)
+    for item in verified:
+        named = parse_archive_name(item.filename)
+        if item.install and item.requirement.key in urls and named is not None:
+            have = installed.get(item.requirement.key)
+            if have is not None and _same_version(have, named.version):
+                return True
+    return False
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+def _replace_file(path: str, data: bytes, mode_from: str) -> None:
+    """Write ``path`` whole through a temporary file: a link planted there is replaced."""
+    import shutil
+    import tempfile
+    descriptor, temporary = tempfile.mkstemp(prefix=".peep-", dir=os.path.dirname(path))
+    try:
+        with open(descriptor, "wb") as stream:
+            stream.write(data)
+        shutil.copymode(mode_from, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
+    """Add or replace RECORD rows {path: (hash, size)}, paths relative to the site dir.
+
+    Sorted and in csv's default dialect, as pip writes a RECORD.
+    """
+    import csv
+    import io
+    record = os.path.join(dist_info, "RECORD")
+    with open(record, encoding="utf-8", newline="") as stream:
+        kept = [row for row in csv.reader(stream) if row and row[0] not in rows]
+    new_rows = [tuple((row + ["", ""])[:3]) for row in kept]
+    new_rows += [(path, digest, size) for path, (digest, size) in rows.items()]
+    text = io.StringIO()
+    csv.writer(text).writerows(sorted(new_rows))
+    _replace_file(record, text.getvalue().encode("utf-8"), record)
+
+
+def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
+    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
+    import base64
+    data = direct_url_json(url, sha256)
+    path = os.path.join(dist_info, "direct_url.json")
+    _replace_file(path, data, os.path.join(dist_info, "RECORD"))
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    row = f"{os.path.basename(dist_info)}/direct_url.json"
+    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
 # --- Byte-compiling after pip -------------------------------------------------
 #
-# pip byte-compiles every .py file it installs, one after another in its one
-# process; on a large install that is most of its time. So peep runs pip with
-# --no-compile and then compiles exactly those files itself, on every CPU, the
-# way pip would have: compileall.compile_file(path, force=True, quiet=1) run
-# by the interpreter pip installs for (so its optimisation level, cache tag and
-# pycache prefix), py_compile's default invalidation mode (checked hashes when
-# SOURCE_DATE_EPOCH is set), warnings ignored, a file that does not compile
-# left without a .pyc, and each .pyc listed in its RECORD with no hash or size.
-
-# Run as ``python -W ignore -c PROGRAM WORKERS RESULTS``. It reads lists of
-# files to compile, one JSON list a line, from stdin until it closes, hands
-# them to its workers in small batches as they come, and appends [source, pyc]
-# to RESULTS for each file that compiled, as soon as it has, so that even an
-# interrupted run says what it left. compile_file prints errors on stdout.
-_COMPILE_PROGRAM = """\
-import compileall, concurrent.futures, functools, importlib.util, json, os, sys, threading
-workers, results = int(sys.argv[1]), open(sys.argv[2], "a", encoding="utf-8")
-compile_one = functools.partial(compileall.compile_file, force=True, quiet=1)
-lock, again = threading.Lock(), []
-def report(sources, compiled):
-    for source, ok in zip(sources, compiled):
-        pyc = importlib.util.cache_from_source(source)
-        if ok and os.path.exists(pyc):
-            with lock:
-                results.write(json.dumps([source, pyc]) + "\\n")
-                results.flush()
-def done(batch, future):
-    try:
-        report(batch, future.result())
-    except Exception:  # the pool broke: compile these here
-        again.extend(batch)
-try:
-    pool = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
-except Exception as exc:  # no worker processes here (no /dev/shm, say): go on alone
-    print(f"compiling in one process: {exc!r}")
-    pool = None
-for line in sys.stdin:
-    sources = json.loads(line)
-    for start in range(0, len(sources), 8):
-        batch = sources[start:start + 8]
-        if pool is None:
-            again.extend(batch)
-            continue
-        try:  # a map object travels to the worker, which lists it
-            pool.submit(list, map(compile_one, batch)).add_done_callback(
-                functools.partial(done, batch))
-        except Exception:  # the pool broke
-            again.extend(batch)
-if pool is not None:
-    pool.shutdown()
-report(again, [compile_one(source) for source in again])
-"""
-
-
-def compile_worker_count() -> int:
-    """Return one worker per CPU this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+# pip compiles one file after another; peep runs it with --no-compile and then
+# compiles on every CPU, the way pip would (compileall.compile_file with
+# force=True, quiet=1, at the interpreter's own optimisation level, warnings
+# ignored), and lists each .pyc in its RECORD with no hash or size as pip does.
+# What is compiled comes from the verified wheels themselves, mapped through
+# the install scheme: never from a RECORD, which may name any file at all.
 
 
 def pip_would_compile(options: InstallOptions) -> bool:
@@ -6770,366 +6895,122 @@ def pip_would_compile(options: InstallOptions) -> bool:
     return not chosen or chosen[-1] == "--compile"
 
 
-RecordIdentity = Tuple[int, int, int]
-
-
-def record_identities(site_paths: Sequence[str]) -> Dict[str, RecordIdentity]:
-    """Map each distribution's RECORD file in ``site_paths`` to what identifies its write."""
-    found: Dict[str, RecordIdentity] = {}
-    for directory in site_paths:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue
-        for entry in entries:
-            if not entry.name.endswith(".dist-info"):
-                continue
-            record = os.path.join(entry.path, "RECORD")
-            try:
-                status = os.stat(record)
-            except OSError:
-                continue
-            found[record] = (status.st_ino, status.st_mtime_ns, status.st_size)
-    return found
+def install_scheme(options: InstallOptions) -> Dict[str, str]:
+    """Return the directory pip installs each part of a wheel into (headers left out)."""
+    import sysconfig
+    target = options.pip_value("-t", "--target")
+    if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
+        base = os.path.abspath(target)
+        return {"purelib": base, "platlib": base, "scripts": os.path.join(base, "bin"),
+                "data": base}  # fmt: skip
+    prefix = options.pip_value("--prefix")
+    kind = "user" if options.pip_flag("--user") and not prefix else "prefix"
+    preferred = getattr(sysconfig, "get_preferred_scheme", None)
+    if preferred is not None:
+        scheme = preferred(kind)
+    else:  # pragma: no cover - Python 3.9
+        scheme = f"{os.name}_user" if kind == "user" else sysconfig.get_default_scheme()
+    bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
+    paths = sysconfig.get_paths(scheme, vars=bases)
+    root = options.pip_value("--root")
+    keys = ("purelib", "platlib", "scripts", "data")
+    if root:
+        return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) for key in keys}
+    return {key: paths[key] for key in keys}
 
 
 @dataclass(frozen=True)
-class CompilePlan:
-    """What to compile after pip: the RECORDs it writes, for the names it installs."""
+class InstalledWheel:
+    """Where pip put one verified wheel: its .dist-info directory and its .py files."""
 
-    site_paths: Tuple[str, ...]
-    names: FrozenSet[str]
-    before: Mapping[str, RecordIdentity]
-    target: bool = False
-    bounds: Tuple[str, ...] = ()  # only files under these are compiled (see install_bases)
-
-    @classmethod
-    def prepare(
-        cls, options: InstallOptions, verified: Sequence[Verified]
-    ) -> Optional[CompilePlan]:
-        """Note the RECORDs there are before pip runs; None if pip is not to compile."""
-        if not pip_would_compile(options):
-            return None
-        site_paths = target_site_paths(options, honour_reinstall=False) or []
-        names = frozenset(item.requirement.key for item in verified if item.install)
-        target = options.pip_value("-t", "--target") is not None
-        before = record_identities(site_paths)
-        return cls(tuple(site_paths), names, before, target, install_bases(options))
-
-    def written_records(self) -> Dict[str, RecordIdentity]:
-        """Return the RECORDs pip wrote (or rewrote) since, for the names it installed."""
-        written = {}
-        for record, identity in sorted(record_identities(self.site_paths).items()):
-            stem = os.path.basename(os.path.dirname(record))[: -len(".dist-info")]
-            name = canonicalize_name(stem.rpartition("-")[0] or stem)
-            if name in self.names and self.before.get(record) != identity:
-                written[record] = identity
-        return written
+    dist_info: str
+    sources: Tuple[str, ...]
 
 
-def install_bases(options: InstallOptions) -> Tuple[str, ...]:
-    """Return the directories pip installs under: lib, scripts and data files alike.
+def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
+    """Map a verified wheel's members to the paths pip installed them at.
 
-    A RECORD may list a path outside them that pip did not install (pip
-    keeps a wheel's own rows for files it did not hold); peep compiles
-    nothing there.
+    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/``
+    members to the scheme's KEY directory, as pip installs them.
     """
-    target, prefix = options.pip_value("-t", "--target"), options.pip_value("--prefix")
-    if target:
-        bases = [os.path.abspath(target)]
-    elif prefix:
-        bases = [os.path.abspath(prefix)]
-    elif options.pip_flag("--user"):
-        bases = [site.getuserbase()]
-    else:  # outside a virtual environment pip may fall back to a user install
-        bases = [sys.prefix] + ([site.getuserbase()] if sys.prefix == sys.base_prefix else [])
-    root = options.pip_value("--root")
-    if root:
-        bases = [os.path.join(os.path.abspath(root), base.lstrip(os.sep)) for base in bases]
-    return tuple(os.path.normpath(base) for base in bases)
-
-
-def pip_target_scheme() -> Tuple[str, str]:
-    """Return a stand-in for the home pip installs --target into first, and its lib directory.
-
-    pip installs into a "home" scheme in a temporary directory, then moves
-    the lib directory's contents, and the home's other directories (bin,
-    share, ...), into the target. The RECORD keeps paths relative to the
-    temporary lib directory (a script is ``../../bin/tool``).
-    """
-    import sysconfig
-    home = os.path.abspath(os.path.join(os.sep, "pip-target-home"))
-    get_preferred_scheme = getattr(sysconfig, "get_preferred_scheme", None)
-    if get_preferred_scheme is not None:
-        scheme = get_preferred_scheme("home")
-    else:  # pragma: no cover - Python 3.9
-        scheme = "nt" if os.name == "nt" else "posix_home"
-    library = sysconfig.get_path("purelib", scheme, vars={"base": home, "platbase": home})
-    return home, library
+    import zipfile
+    with zipfile.ZipFile(wheel) as archive:
+        members = archive.namelist()
+        dist_info = next(m.split("/")[0] for m in members if m.split("/")[0].endswith(".dist-info"))
+        facts = archive.read(f"{dist_info}/WHEEL").decode("utf-8", "replace").lower()
+    root = "purelib" if re.search(r"^root-is-purelib:\s*true\s*$", facts, re.M) else "platlib"
+    sources = []
+    for member in members:
+        top, _, rest = member.partition("/")
+        key = root
+        if top == dist_info[: -len("dist-info")] + "data":
+            key, _, rest = rest.partition("/")
+        else:
+            rest = member
+        if not member.endswith(".py") or key not in scheme:
+            continue
+        installed = os.path.normpath(os.path.join(scheme[key], rest))
+        if _within(installed, scheme[key]) and os.path.isfile(installed):
+            sources.append(installed)
+    # A root member and a .data/purelib one may land on the same file: compile it once.
+    return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(dict.fromkeys(sources)))
 
 
 def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def _moved_into_target(seen: str, target: str, home: str, library: str) -> Optional[str]:
-    """Return where pip moved a file it had installed at ``seen`` in its temporary home."""
-    staged = os.path.normpath(seen)
-    for base in (library, home):
-        if _within(staged, base):
-            return os.path.join(target, os.path.relpath(staged, base))
-    return None
+def compile_worker_count() -> int:
+    """Return one worker per CPU this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
-def record_sources(
-    record: str, *, target: bool, bounds: Sequence[str]
-) -> Tuple[List[List[str]], Dict[str, str]]:
-    """Read a RECORD; return its rows and {each .py file it lists: the path pip compiled}.
-
-    pip compiles every file it installed whose name ends in ".py", at the
-    path it gets by joining the row to the directory that holds the
-    .dist-info directory (for --target, the temporary one: see
-    pip_target_scheme). Files outside ``bounds`` are left alone.
-    """
-    import csv
-    library = os.path.dirname(os.path.dirname(record))
-    home, seen_library = pip_target_scheme() if target else (library, library)
-    with open(record, encoding="utf-8", newline="") as stream:
-        rows = [row for row in csv.reader(stream) if row]
-    sources: Dict[str, str] = {}
-    for row in rows:
-        if not row[0].endswith(".py"):
-            continue
-        seen = os.path.join(seen_library, row[0])
-        installed = _moved_into_target(seen, library, home, seen_library) if target else seen
-        if not installed or not any(_within(os.path.normpath(installed), b) for b in bounds):
-            continue
-        if os.path.isfile(installed):
-            sources[installed] = seen
-    return rows, sources
+def _compile_quietly(source: str) -> bool:
+    """Compile one file as pip does: its errors printed nowhere, its warnings ignored."""
+    import compileall
+    import contextlib
+    import io
+    from warnings import catch_warnings, simplefilter
+    with catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        simplefilter("ignore")
+        return bool(compileall.compile_file(source, force=True, quiet=1))
 
 
-def rewrite_record(
-    record: str, rows: Sequence[Sequence[str]], pycs: Iterable[str], *, target: bool
-) -> None:
-    """Add each .pyc to a RECORD as pip does (no hash, no size); replace it atomically.
-
-    ``pycs`` are the paths pip would have written them at (for --target,
-    in its temporary directory).
-    """
-    import csv
-    import shutil
-    import tempfile
-    library = pip_target_scheme()[1] if target else os.path.dirname(os.path.dirname(record))
-    new_rows = [(row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else "")
-                for row in rows]  # fmt: skip
-    for pyc in pycs:
-        if os.path.splitdrive(pyc)[0].lower() == os.path.splitdrive(library)[0].lower():
-            pyc = os.path.relpath(pyc, library)
-        new_rows.append((pyc.replace(os.path.sep, "/"), "", ""))
-    descriptor, temporary = tempfile.mkstemp(prefix=".RECORD-", dir=os.path.dirname(record))
-    try:
-        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
-            csv.writer(stream).writerows(sorted(new_rows))  # sorted, as pip writes them
-        shutil.copymode(record, temporary)
-        os.replace(temporary, record)
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
-
-
-def seen_pyc(source: str, seen: str, pyc: str) -> str:
-    """Return where pip would have written ``pyc`` had it compiled ``source`` at ``seen``."""
-    if source == seen:
-        return pyc
-    return os.path.join(os.path.dirname(seen), os.path.relpath(pyc, os.path.dirname(source)))
-
-
-class BackgroundCompile:
-    """Compile each distribution's files as soon as pip has installed it.
-
-    pip installs one distribution after another on one CPU; a thread
-    watches for each new RECORD and hands its .py files to a child Python
-    compiling on every CPU, so that most of the compiling is done by the
-    time pip is. (With --target, pip moves everything into place at the
-    end, one item after another: compiling starts once it is done.)
-    """
-
-    def __init__(self, plan: CompilePlan, workdir: str) -> None:
-        import threading
-        import subprocess
-        self.plan = plan
-        self.workers = compile_worker_count()
-        self.results = os.path.join(workdir, "compiled.jsonl")
-        self.log = os.path.join(workdir, "compile.log")
-        self.listed: Dict[str, Tuple[List[List[str]], Dict[str, str]]] = {}
-        self.fed: Dict[str, RecordIdentity] = {}
-        self.problems: List[str] = []
-        self.started = time.monotonic()
-        with open(self.log, "w", encoding="utf-8") as log:
-            self.process = subprocess.Popen(
-                [pip_command()[0], "-W", "ignore", "-c", _COMPILE_PROGRAM,
-                 str(self.workers), self.results],
-                env=scrubbed_pip_environment(),
-                cwd=workdir,  # nothing in the user's directory shadows the standard library
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-                # Its own process group: stopping it stops its workers too.
-                start_new_session=os.name == "posix",
-            )  # fmt: skip
-        # If peep ends before finish() (pip interrupted), nothing outlives it.
-        self._finalizer = weakref.finalize(self, _stop_process_group, self.process)
-        self._stop = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, daemon=True)
-        if not plan.target:  # pip moves a --target install into place item by item, at the end
-            self._watcher.start()
-
-    @classmethod
-    def start(
-        cls, options: InstallOptions, verified: Sequence[Verified], workdir: str
-    ) -> Optional[BackgroundCompile]:
-        """Start compiling alongside pip; None if pip is not to compile at all."""
-        plan = CompilePlan.prepare(options, verified)
-        return None if plan is None else cls(plan, workdir)
-
-    def _watch(self) -> None:
+def compile_sources(sources: Sequence[str]) -> List[bool]:
+    """Compile every file, on every CPU when there are enough files to pay for the workers."""
+    import concurrent.futures
+    workers = min(compile_worker_count(), len(sources) // 32)
+    if workers > 1:
         try:
-            while not self._stop.wait(0.2):
-                self._feed()
-        except Exception as exc:  # pragma: no cover - finish() looks once more
-            self.problems.append(f"watching for installed files failed: {exc!r}")
-
-    def _feed(self, *, final: bool = False) -> None:
-        """Hand the child the .py files of each RECORD pip has written since the last look.
-
-        pip first unpacks the wheel's own RECORD with the other files, and
-        writes its own in its place last: a RECORD is taken while pip runs
-        only once it lists the INSTALLER file pip writes just before it.
-        One that changes after it was taken is taken again, and all its
-        files compiled again.
-        """
-        import csv
-        import json
-        for record, identity in self.plan.written_records().items():
-            if self.fed.get(record) == identity:
-                continue
-            try:
-                rows, found = record_sources(
-                    record, target=self.plan.target, bounds=self.plan.bounds
-                )
-            except (OSError, UnicodeError, csv.Error) as exc:
-                if final:
-                    self.problems.append(f"could not read {record}: {exc}")
-                continue
-            installer = os.path.basename(os.path.dirname(record)) + "/INSTALLER"
-            if not final and not any(row[0] == installer for row in rows):
-                continue  # still the wheel's own
-            self.fed[record] = identity
-            self.listed[record] = rows, found
-            if found and self.process.stdin is not None:
-                try:
-                    self.process.stdin.write(json.dumps(sorted(found)) + "\n")
-                    self.process.stdin.flush()
-                except OSError:
-                    pass  # it died; its exit status says so
-
-    def finish(self, err: IO[str], verbosity: int) -> None:
-        """Compile what is left, list every .pyc in its RECORD, and say how it went.
-
-        Never fails the install: a module without a .pyc still imports
-        (Python compiles it then), so a problem here is a warning.
-        """
-        self._stop.set()
-        if self._watcher.is_alive():
-            self._watcher.join()
-        self._feed(final=True)  # the last distributions, or all of them with --target
-        status: Optional[int] = None
-        try:
-            if self.process.stdin is not None:
-                try:
-                    self.process.stdin.close()
-                except OSError:
-                    pass
-            status = self.process.wait()
-        except BaseException:  # interrupted: the installation stands, the rest stays uncompiled
-            _stop_process_group(self.process)
-        self._finalizer.detach()
-        compiled = _read_compiled(self.results)
-        for record, (rows, found) in self.listed.items():
-            pycs = [seen_pyc(source, seen, compiled[source])
-                    for source, seen in sorted(found.items()) if source in compiled]  # fmt: skip
-            try:
-                if pycs:
-                    rewrite_record(record, rows, pycs, target=self.plan.target)
-            except OSError as exc:
-                self.problems.append(f"could not rewrite {record}: {exc}")
-        self._report(err, verbosity, status, compiled)
-
-    def _report(
-        self, err: IO[str], verbosity: int, status: Optional[int], compiled: Mapping[str, str]
-    ) -> None:
-        sources = {source for _, found in self.listed.values() for source in found}
-        try:
-            with open(self.log, encoding="utf-8", errors="replace") as stream:
-                output = stream.read()
-        except OSError:
-            output = ""
-        if verbosity >= 1 and not self.listed:
-            err.write(f"peep: pip wrote no RECORD in {', '.join(self.plan.site_paths)}\n")
-        if verbosity >= 1:
-            err.write(output)
-            err.write(
-                f"peep: byte-compiled {len(compiled)} of {len(sources)} .py file(s) with "
-                f"{self.workers} worker(s); done {time.monotonic() - self.started:.1f} s "
-                "after pip started\n"
-            )
-        problems = list(self.problems)
-        if status is None:
-            problems.insert(0, "byte-compiling was interrupted")
-        elif status != 0:
-            problems.insert(0, f"byte-compiling failed (exit status {status}):\n{output[-2000:]}")
-        if problems:
-            err.write(
-                "peep: warning: " + "\npeep: warning: ".join(problems) + "\n"
-                f"peep: {len(sources) - len(compiled)} of {len(sources)} installed .py file(s) "
-                "have no .pyc. The installation is complete and works: Python compiles a "
-                "module when it is first imported (if it may write there). Run peep again "
-                "with --force-reinstall to compile them all.\n"
-            )
-        err.flush()
+            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+                return list(pool.map(_compile_quietly, sources, chunksize=16))
+        except Exception:  # no worker processes here (no /dev/shm, say): compile alone
+            pass
+    return [_compile_quietly(source) for source in sources]
 
 
-def _stop_process_group(process: "subprocess.Popen[str]") -> None:
-    """Kill a child started in its own session, with everything it started."""
-    if process.poll() is not None:
+def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], None]) -> None:
+    """Byte-compile the installed wheels' .py files; list each .pyc in its RECORD as pip does.
+
+    A file that does not compile is left without a .pyc, as pip leaves it.
+    """
+    import importlib.util
+    sources = [source for wheel in wheels for source in wheel.sources]
+    if not sources:
         return
-    try:
-        if os.name == "posix":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # pragma: no cover
-            process.kill()
-    except OSError:
-        pass
-    process.wait()
-
-
-def _read_compiled(results: str) -> Dict[str, str]:
-    """Read the child's record of what it compiled (a torn last line is ignored)."""
-    import json
-    compiled: Dict[str, str] = {}
-    try:
-        with open(results, encoding="utf-8") as stream:
-            for line in stream:
-                try:
-                    source, pyc = json.loads(line)
-                except ValueError:
-                    continue
-                compiled[str(source)] = str(pyc)
-    except OSError:
-        pass
-    return compiled
+    say(f"peep: byte-compiling {len(sources)} file(s)")
+    compiled = set(itertools.compress(sources, compile_sources(sources)))
+    for wheel in wheels:
+        library = os.path.dirname(wheel.dist_info)
+        rows = {}
+        for source in wheel.sources:
+            pyc = importlib.util.cache_from_source(source)
+            if source in compiled and os.path.isfile(pyc):
+                rows[os.path.relpath(pyc, library).replace(os.sep, "/")] = ("", "")
+        if rows:
+            update_record(wheel.dist_info, rows)
 
 
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
@@ -7152,10 +7033,16 @@ def partition_satisfied(
     """Split off what is installed already at its pin from what must be fetched."""
     site_paths = target_site_paths(options)
     installed = installed_versions(site_paths) if site_paths is not None else {}
+    from_urls = [r for r in requirements if r.url is not None and not r.locked]
+    url_hashes = installed_url_hashes(site_paths) if site_paths and from_urls else {}
     satisfied: List[Satisfied] = []
     to_fetch: List[Requirement] = []
     for requirement in requirements:
         version = satisfied_by(requirement, installed)
+        if requirement in from_urls and not requirement.hashes.matches(
+            url_hashes.get(requirement.key, {})
+        ):
+            version = None  # installed from another archive: new content at the same version
         if version is not None:
             satisfied.append(Satisfied(requirement, version))
         else:
@@ -7240,30 +7127,70 @@ def install_fetcher(
     )
 
 
-def install_verified(
-    verified: Sequence[Verified],
-    options: InstallOptions,
-    find_links: str,
-    workdir: str,
-    port: int,
-    err: IO[str],
-    say: Callable[[str], None],
-) -> int:
-    """Run pip once on the staged archives, compiling alongside it; return the exit code."""
+@dataclass(frozen=True)
+class PipRun:
+    """What the one pip run is handed: the verified wheels, staged, and which came from URLs."""
+
+    verified: Sequence[Verified]
+    options: InstallOptions
+    find_links: str
+    workdir: str
+    urls: Mapping[str, Tuple[str, str]]  # project: (its URL, its archive's sha256)
+
+
+def install_verified(pip_run: PipRun, port: int, err: IO[str], say: Callable[[str], None]) -> int:
+    """Run pip once on the staged archives, then finish what it left; return the exit code."""
+    site_paths = target_site_paths(pip_run.options, honour_reinstall=False) or []
     command = pip_install_command(
-        verified, options, find_links, os.path.join(workdir, "install-requirements.txt")
-    )
-    compiling = BackgroundCompile.start(options, verified, workdir)
-    if compiling is not None:  # pip would compile one file at a time: peep does it faster
-        command.append("--no-compile")
-    say(f"peep: all {len(verified)} archive(s) verified; installing with pip")
-    status, _ = run_pip(command, err, closed_network_environment(port))
-    if compiling is not None:
-        compiling.finish(err, options.verbosity())
+        pip_run.verified, pip_run.options, pip_run.find_links,
+        os.path.join(pip_run.workdir, "install-requirements.txt"),
+    )  # fmt: skip
+    if reinstall_needed(pip_run.verified, pip_run.urls, site_paths):
+        # One run with --force-reinstall is enough: every other wheel pip is
+        # handed is not installed at its version (else peep would have found
+        # it satisfied), so the flag changes nothing for them. (With --target
+        # pip ignores what is installed anyway; --upgrade decides there.)
+        command[-2:-2] = ["--force-reinstall"]
+    before = snapshot_distributions(site_paths)
+    say(f"peep: all {len(pip_run.verified)} archive(s) verified; installing with pip")
+    try:
+        status, _ = run_pip(command, err, closed_network_environment(port))
+    except Interrupted:
+        after = snapshot_distributions(site_paths)
+        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
+        raise
+    after = snapshot_distributions(site_paths)
     if status != 0:
-        err.write(explain_pip_failure(status) + "\n")
+        err.write(explain_pip_failure(status, describe_changes(before, after, site_paths)) + "\n")
         return EXIT_FAILED
+    written = {path for path, state in after.items() if before.get(path) != state}
+    try:
+        finish_install(pip_run, written, say)
+    except (Interrupted, KeyboardInterrupt) as exc:  # pip is done: never "nothing installed"
+        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        raise Interrupted(signum, during_pip=True) from exc
     return EXIT_OK
+
+
+def finish_install(pip_run: PipRun, written: Set[str], say: Callable[[str], None]) -> None:
+    """Record URL requirements' direct_url.json and byte-compile, for what pip installed.
+
+    Only the .dist-info directories pip wrote count: one it left alone
+    (--target without --upgrade, --dry-run) keeps what it had.
+    """
+    scheme = install_scheme(pip_run.options)
+    wheels = {}
+    for item in pip_run.verified:
+        if item.install:
+            wheel = installed_wheel(os.path.join(pip_run.find_links, item.filename), scheme)
+            if wheel.dist_info in written:
+                wheels[item.requirement.key] = wheel
+    for key, (url, sha256) in pip_run.urls.items():
+        if key in wheels:
+            record_direct_url(wheels[key].dist_info, url, sha256)
+    if pip_would_compile(pip_run.options):
+        compile_installed(list(wheels.values()), say)
 
 
 def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
@@ -7302,6 +7229,7 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             fetcher, builder, to_fetch, satisfied, failures, options, markers, say
         )
         progress.close()
+        urls = url_archives(verified)  # before building: an sdist's own hash is the one recorded
         if not failures:
             verified, find_links, failures = build_and_stage(
                 builder, builds, verified, options, workdir, say
@@ -7314,7 +7242,8 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         if not any(item.install for item in verified):
             say("peep: nothing to install.")
             return EXIT_OK
-        return install_verified(verified, options, find_links, workdir, closed.port, err, say)
+        pip_run = PipRun(verified, options, find_links, workdir, urls)
+        return install_verified(pip_run, closed.port, err, say)
     finally:
         closed.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -9734,8 +9663,8 @@ def interruption_message(exc: BaseException) -> str:
     name = signal.Signals(signum).name
     if isinstance(exc, Interrupted) and exc.during_pip:
         return (
-            f"peep: interrupted ({name}) while pip was installing; pip was stopped too. "
-            "Some packages may already be installed: run peep again to finish."
+            f"peep: interrupted ({name}) in the install step; pip was stopped if it was "
+            "still running. What pip changed is listed above: run peep again to finish."
         )
     return (
         f"peep: interrupted ({name}); nothing was installed, temporary files were "

@@ -1,13 +1,13 @@
 """Byte-compiling after pip: the installed tree is what pip's own compiling leaves.
 
-peep runs pip with --no-compile and compiles the installed .py files itself,
-in parallel. These tests install the same wheels once with pip compiling
-(the reference) and once with peep, and compare the two trees file by file:
-the same files, the same RECORD rows, and .pyc files that hold the same code
-under the same header flags. Only what differs by nature is left out: the
-source mtime inside a timestamp-checked .pyc header, the file name Python
-stamps into code objects (import replaces it with the real one), and
-direct_url.json, which names the path each installer read the wheel from.
+peep runs pip with --no-compile and then compiles the .py files of the wheels
+it handed pip, in parallel. These tests install the same wheels once with pip
+compiling (the reference, from a find-links directory as peep hands them) and
+once with peep, and compare the two trees file by file: the same files, the
+same RECORD rows, and .pyc files that hold the same code under the same header
+flags. Only what differs by nature is left out: the source mtime inside a
+timestamp-checked .pyc header and the file name Python stamps into code
+objects (import replaces it with the real one).
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import importlib.util
 import io
 import marshal
 import os
-import signal
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -96,16 +93,19 @@ def _pyc_summary(data: bytes) -> Tuple[object, ...]:
     return magic, flags, checked, marshal.loads(data[16:])  # code objects compare by content
 
 
-def _record_rows(data: bytes) -> List[Tuple[str, ...]]:
+def _record_rows(data: bytes, pyc_rows: bool) -> List[Tuple[str, ...]]:
     rows = [tuple(row) for row in csv.reader(io.StringIO(data.decode("utf-8"), newline=""))]
-    # direct_url.json names where each installer read the wheel, and a script's #! line
-    # may name the root: their hashes and sizes differ (the files are compared themselves).
-    return [row[:1] + ("", "") if row[0].endswith("/direct_url.json") or "bin/" in row[0] else row
-            for row in rows]  # fmt: skip
+    rows = [row for row in rows if pyc_rows or not row[0].endswith(".pyc")]
+    # A script's #! line may name the root: its hash and size differ (the files are compared).
+    return [row[:1] + ("", "") if "bin/" in row[0] else row for row in rows]
 
 
-def tree(root: Path, *, ignore: Sequence[str] = ()) -> Dict[str, object]:
-    """Map each file under ``root`` to a comparable summary of its content."""
+def tree(root: Path, *, ignore: Sequence[str] = (), pyc_rows: bool = True) -> Dict[str, object]:
+    """Map each file under ``root`` to a comparable summary of its content.
+
+    ``pyc_rows`` false leaves out RECORD's .pyc rows: with --target, pip
+    writes them relative to the temporary directory it installed into.
+    """
     found: Dict[str, object] = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root).as_posix()
@@ -115,9 +115,7 @@ def tree(root: Path, *, ignore: Sequence[str] = ()) -> Dict[str, object]:
         if path.suffix == ".pyc":
             found[relative] = _pyc_summary(data)
         elif path.name == "RECORD":
-            found[relative] = ("RECORD", data.count(b"\r\n"), _record_rows(data))
-        elif path.name == "direct_url.json":
-            found[relative] = "direct_url.json"
+            found[relative] = ("RECORD", _record_rows(data, pyc_rows))
         else:  # a script's #! line names the root
             found[relative] = data.replace(bytes(root), b"ROOT")
     return found
@@ -154,11 +152,11 @@ class Installs:
         before = tree(root) if root.exists() else {}
         requirements = self.tmp_path / "pip-requirements.txt"
         requirements.write_text("".join(
-            f"{filename.split('-')[0]} @ {(self.wheels / filename).as_uri()}\n"
+            f"{filename.split('-')[0]}=={filename.split('-')[1]}\n"
             for filename in sorted(os.listdir(self.wheels))))  # fmt: skip
         subprocess.run(
             [python, "-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check",
-             "-q", *options, "-r", str(requirements)],
+             "--find-links", str(self.wheels), "-q", *options, "-r", str(requirements)],
             check=True, env=env, capture_output=True,
         )  # fmt: skip
         return root, sorted(before)
@@ -194,7 +192,9 @@ def test_installed_tree_is_what_pip_compiling_leaves(
     pip_root, existing = installs.by_pip(env)
     peep_root, result = installs.by_peep(env)
     assert result.returncode == 0, result.stderr
-    expected, got = tree(pip_root, ignore=existing), tree(peep_root, ignore=existing)
+    pyc_rows = location != "--target"
+    expected = tree(pip_root, ignore=existing, pyc_rows=pyc_rows)
+    got = tree(peep_root, ignore=existing, pyc_rows=pyc_rows)
     pycs = sorted(path for path in expected if path.endswith(".pyc"))
     assert len(pycs) == 9  # every .py file but broken.py, wherever pip put it
     assert all(("opt-2" in path) == ("PYTHONOPTIMIZE" in settings) for path in pycs)
@@ -202,6 +202,9 @@ def test_installed_tree_is_what_pip_compiling_leaves(
     assert sorted(got) == sorted(expected)
     for path in expected:
         assert got[path] == expected[path], path
+    for record in peep_root.rglob("*.dist-info/RECORD"):  # every .pyc row names its file
+        pycs = [row[0] for row in csv.reader(io.StringIO(record.read_text())) if row[0].endswith(".pyc")]
+        assert pycs and all((record.parent.parent / pyc).is_file() for pyc in pycs), record
 
 
 def test_a_record_row_for_a_file_outside_the_install_is_not_compiled(tmp_path: Path, index: LoopbackIndex) -> None:
@@ -240,7 +243,7 @@ def test_compile_after_no_compile_compiles(tmp_path: Path, index: LoopbackIndex)
     installs.add(BETA)
     root, result = installs.by_peep(hermetic_env(), "--no-compile", "--compile", "-v")
     assert result.returncode == 0, result.stderr
-    assert "peep: byte-compiled 2 of 2 .py file(s) with" in result.stderr
+    assert "peep: byte-compiling 2 file(s)" in result.stderr
     assert (root / "__pycache__" / f"beta.{sys.implementation.cache_tag}.pyc").is_file()
 
 
@@ -264,224 +267,44 @@ def test_pip_would_compile(words: Tuple[str, ...], compiles: bool) -> None:
     assert peep.pip_would_compile(options) is compiles
 
 
-def _distribution(library: Path, name: str, version: str, files: Dict[str, str]) -> Path:
-    """Lay out an installed distribution, with a RECORD as pip writes them."""
-    rows = []
-    for relative, text in files.items():
-        (library / relative).parent.mkdir(parents=True, exist_ok=True)
-        (library / relative).write_text(text)
-        rows.append(f"{relative},sha256=x,{len(text)}")
-    record = library / f"{name}-{version}.dist-info" / "RECORD"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    rows.append(f"{name}-{version}.dist-info/RECORD,,")
-    record.write_bytes(("\r\n".join(sorted(rows)) + "\r\n").encode())
-    return record
+def test_a_record_row_naming_another_distributions_file_is_not_compiled(tmp_path: Path, index: LoopbackIndex) -> None:
+    # Only the wheel's own .py members are compiled, never what its RECORD names.
+    installs = Installs(tmp_path, index, "--target")
+    root = installs._place("peep")[0]
+    root.mkdir()
+    (root / "other.py").write_text("O = 1\n")  # another distribution's file, not compiled
+    installs.add(wheel_with("gamma", "1.0", {"gamma.py": b"G = 1\n"}, extra_rows=["other.py,sha256=x,6"]))
+    _, result = installs.by_peep(hermetic_env())
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (root / "__pycache__").iterdir()) == [f"gamma.{sys.implementation.cache_tag}.pyc"]
 
 
-def test_only_records_written_since_and_named_are_compiled(tmp_path: Path) -> None:
-    library = tmp_path / "site"
-    _distribution(library, "old", "1.0", {"old.py": "A = 1\n"})
-    rewritten = _distribution(library, "rewritten", "1.0", {"re.py": "B = 1\n"})
-    names = frozenset({"old", "rewritten", "new"})
-    plan = peep.CompilePlan((str(library), str(tmp_path / "absent")), names, peep.record_identities([str(library)]))
-    # pip puts a new RECORD in place (a reinstall of the same version) ...
-    replacement = rewritten.with_name("RECORD.new")
-    replacement.write_bytes(rewritten.read_bytes())
-    os.replace(replacement, rewritten)
-    # ... and writes one for a new distribution; "stranger" was not installed by this run.
-    new = _distribution(library, "new", "2.0", {"new.py": "C = 1\n"})
-    _distribution(library, "stranger", "1.0", {"stranger.py": "D = 1\n"})
-    assert sorted(plan.written_records()) == sorted([str(new), str(rewritten)])
-
-
-def test_rewrite_record_is_sorted_crlf_and_atomic(tmp_path: Path) -> None:
-    library = tmp_path / "site"
-    record = _distribution(library, "alpha", "1.0", {"alpha/__init__.py": "", "alpha/z.py": ""})
-    os.chmod(record, 0o640)
-    rows, sources = peep.record_sources(str(record), target=False, bounds=[str(library)])
-    assert sources == {str(library / "alpha/__init__.py"): str(library / "alpha/__init__.py"),
-                       str(library / "alpha/z.py"): str(library / "alpha/z.py")}  # fmt: skip
-    pyc = importlib.util.cache_from_source(str(library / "alpha/z.py"))
-    inode = os.stat(record).st_ino
-    peep.rewrite_record(str(record), rows, [pyc], target=False)
-    assert os.stat(record).st_ino != inode  # a new file put in place, never a half-written one
-    assert os.stat(record).st_mode & 0o777 == 0o640
-    assert record.read_bytes().decode().split("\r\n") == [
-        "alpha-1.0.dist-info/RECORD,,",
-        "alpha/__init__.py,sha256=x,0",
-        f"alpha/__pycache__/z.{sys.implementation.cache_tag}.pyc,,",
-        "alpha/z.py,sha256=x,0",
-        "",
-    ]
-    assert [p.name for p in record.parent.iterdir()] == ["RECORD"]  # no temporary file left
-
-
-def test_target_rows_are_read_relative_to_pips_temporary_home(tmp_path: Path) -> None:
-    target = tmp_path / "target"
-    home, library = peep.pip_target_scheme()
-    up = os.path.relpath(home, library).replace(os.sep, "/")  # "../.." on POSIX
-    record = _distribution(target, "alpha", "1.0", {"alpha/a.py": ""})
-    (target / "bin").mkdir()
-    (target / "bin" / "tool.py").write_text("")
-    with open(record, "ab") as stream:
-        stream.write(f"{up}/bin/tool.py,sha256=x,0\r\n{up}/../../escapes.py,sha256=x,0\r\n".encode())
-    rows, sources = peep.record_sources(str(record), target=True, bounds=[str(target)])
-    assert sources == {
-        str(target / "alpha" / "a.py"): os.path.join(library, "alpha/a.py"),
-        str(target / "bin" / "tool.py"): os.path.join(library, f"{up}/bin/tool.py"),
-    }  # nothing outside the target is compiled
-
-
-def test_files_outside_the_install_are_never_compiled(tmp_path: Path) -> None:
-    library = tmp_path / "prefix" / "lib" / "site-packages"
-    (tmp_path / "elsewhere.py").write_text("")
-    (tmp_path / "prefix" / "share").mkdir(parents=True)
-    (tmp_path / "prefix" / "share" / "data.py").write_text("")
-    record = _distribution(library, "alpha", "1.0", {"alpha.py": ""})
-    with open(record, "ab") as stream:
-        stream.write(b"../../../elsewhere.py,sha256=x,0\r\n../../share/data.py,sha256=x,0\r\n")
-    _, sources = peep.record_sources(str(record), target=False, bounds=[str(tmp_path / "prefix")])
-    assert sorted(sources) == [str(library / "../../share/data.py"), str(library / "alpha.py")]
+def test_python_uses_the_pyc_files_as_written(tmp_path: Path, index: LoopbackIndex) -> None:
+    installs = Installs(tmp_path, index, "--target")
+    installs.add(ALPHA, BETA)
+    root, result = installs.by_peep(hermetic_env())
+    assert result.returncode == 0, result.stderr
+    assert "peep: byte-compiling 10 file(s)" in result.stderr  # broken.py too, which makes no .pyc
+    pycs = {path: path.stat().st_mtime_ns for path in root.rglob("*.pyc")}
+    assert len(pycs) == 9
+    modules = "alpha, alpha.sub.mod, alpha_pure, beta, nsroot.alpha_part.x, nsroot.beta_part"
+    subprocess.run([sys.executable, "-c", f"import {modules}"], env=hermetic_env(PYTHONPATH=str(root)), check=True)
+    # A .pyc Python did not accept would have been written again.
+    assert {path: path.stat().st_mtime_ns for path in root.rglob("*.pyc")} == pycs
 
 
 @pytest.mark.parametrize(
-    "words, bases",
+    "words, keys",
     [
-        (("--target", "t"), ["t"]),
-        (("--prefix", "p"), ["p"]),
-        (("--prefix", "p", "--root", "r"), ["r/p"]),
+        (("--target", "t"), {"purelib": "t", "platlib": "t", "scripts": "t/bin", "data": "t"}),
+        (("--prefix", "p"), {"purelib": "p/LIB", "scripts": "p/bin", "data": "p"}),
+        (("--prefix", "p", "--root", "r"), {"purelib": "r/ABS/p/LIB", "data": "r/ABS/p"}),
     ],
 )
-def test_install_bases(words: Tuple[str, ...], bases: List[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_install_scheme(words: Tuple[str, ...], keys: Dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    options = peep.parse_install_arguments(["-r", "r.txt", *words])
-    expected = tuple(os.path.normpath(tmp_path / base) for base in bases)
-    if "--root" in words:  # the prefix is absolute, then re-rooted
-        expected = (os.path.join(str(tmp_path / "r"), str(tmp_path / "p").lstrip(os.sep)),)
-    assert peep.install_bases(options) == expected
-
-
-def _plan_for(library: Path, files: Dict[str, str]) -> Tuple[peep.CompilePlan, Path]:
-    plan = peep.CompilePlan((str(library),), frozenset({"alpha"}), {}, bounds=(str(library),))
-    return plan, _distribution(library, "alpha", "1.0", files)
-
-
-def _compile(plan: peep.CompilePlan, workdir: Path, verbosity: int = 0) -> str:
-    workdir.mkdir()
-    err = io.StringIO()
-    peep.BackgroundCompile(plan, str(workdir)).finish(err, verbosity)
-    return err.getvalue()
-
-
-def test_the_wheels_own_record_is_not_taken_for_pips(tmp_path: Path) -> None:
-    # pip unpacks the wheel's RECORD with the other files and writes its own
-    # (with INSTALLER, scripts, and so on) in its place last; peep watches
-    # while pip runs, and must neither miss files nor write the wheel's rows back.
-    library = tmp_path / "site"
-    plan = peep.CompilePlan((str(library),), frozenset({"alpha"}), {}, bounds=(str(library),))
-    (tmp_path / "work").mkdir()
-    compiling = peep.BackgroundCompile(plan, str(tmp_path / "work"))
-    wheels = _distribution(library, "alpha", "1.0", {"alpha/a.py": "A = 1\n"})
-    time.sleep(0.6)  # the watcher looks every 0.2 s
-    (library / "alpha" / "b.py").write_text("B = 1\n")
-    final = wheels.read_text() + "alpha-1.0.dist-info/INSTALLER,sha256=x,4\r\nalpha/b.py,sha256=x,6\r\n"
-    replacement = wheels.with_name("RECORD.new")
-    replacement.write_bytes(final.encode())
-    os.replace(replacement, wheels)
-    err = io.StringIO()
-    compiling.finish(err, 0)
-    assert err.getvalue() == ""
-    rows = wheels.read_text().splitlines()
-    assert "alpha-1.0.dist-info/INSTALLER,sha256=x,4" in rows
-    tag = sys.implementation.cache_tag
-    assert [row for row in rows if ".pyc" in row] == [f"alpha/__pycache__/a.{tag}.pyc,,", f"alpha/__pycache__/b.{tag}.pyc,,"]
-
-
-LAST_LINE = "report(again, [compile_one(source) for source in again])"
-
-
-@pytest.mark.parametrize("pool", ["works", "cannot start"])
-def test_background_compile_lists_what_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str) -> None:
-    if pool == "cannot start":
-        monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(
-            "concurrent.futures.ProcessPoolExecutor(workers)", "concurrent.futures.NoSuchPool(workers)"))  # fmt: skip
-    monkeypatch.setattr(peep, "compile_worker_count", lambda: 2)
-    files = {f"alpha/m{i}.py": f"N = {i}\n" for i in range(40)}
-    files["alpha/bad.py"] = "def (:\n"
-    plan, record = _plan_for(tmp_path / "site", files)
-    said = _compile(plan, tmp_path / "work", verbosity=1)
-    assert "peep: byte-compiled 40 of 41 .py file(s) with 2 worker(s)" in said
-    assert "bad.py" in said and "warning" not in said
-    assert ("compiling in one process" in said) == (pool == "cannot start")
-    rows = record.read_text().splitlines()
-    assert sum(row.endswith(".pyc,,") for row in rows) == 40
-    assert not any("bad." in row and ".pyc" in row for row in rows)
-
-
-def test_a_failed_compile_warns_and_keeps_what_compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    plan, record = _plan_for(tmp_path / "site", {"alpha/a.py": "A = 1\n", "alpha/b.py": "B = 1\n"})
-    monkeypatch.setattr(peep, "compile_worker_count", lambda: 1)  # all compiled by LAST_LINE
-    # The child compiles the first file, then dies.
-    monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(
-        LAST_LINE, "report(again[:1], [compile_one(again[0])]); sys.exit(7)"))  # fmt: skip
-    said = _compile(plan, tmp_path / "work")
-    assert "peep: warning: byte-compiling failed (exit status 7)" in said
-    assert "1 of 2 installed .py file(s) have no .pyc" in said
-    assert [row for row in record.read_text().splitlines() if ".pyc" in row] == [
-        f"alpha/__pycache__/a.{sys.implementation.cache_tag}.pyc,,"
-    ]
-
-
-@pytest.mark.skipif(os.name != "posix", reason="signals and process groups")
-def test_an_interrupted_compile_stops_its_workers_and_keeps_what_compiled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plan, record = _plan_for(tmp_path / "site", {"alpha/a.py": "A = 1\n", "alpha/b.py": "B = 1\n"})
-    pids = tmp_path / "pids"
-    monkeypatch.setattr(peep, "compile_worker_count", lambda: 1)
-    # The child compiles one file, starts a "worker" and hangs.
-    monkeypatch.setattr(peep, "_COMPILE_PROGRAM", peep._COMPILE_PROGRAM.replace(LAST_LINE,
-        "report(again[:1], [compile_one(again[0])])\n"
-        "import subprocess, time\n"
-        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"open({str(pids)!r}, 'w').write(str(worker.pid))\n"
-        "time.sleep(60)"))  # fmt: skip
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    started = time.monotonic()
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 3.0)
-        said = _compile(plan, tmp_path / "work")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    assert time.monotonic() - started < 30
-    assert "peep: warning: byte-compiling was interrupted" in said
-    assert [row for row in record.read_text().splitlines() if ".pyc" in row] == [
-        f"alpha/__pycache__/a.{sys.implementation.cache_tag}.pyc,,"
-    ]
-    assert _gone(int(pids.read_text()))
-
-
-def _gone(pid: int) -> bool:
-    """Tell whether a process has ended (a zombie awaiting its reaper counts)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            return True
-        if "\nState:\tZ" in status:
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def test_a_missing_record_directory_compiles_nothing(tmp_path: Path) -> None:
-    plan = peep.CompilePlan((str(tmp_path / "nowhere"),), frozenset({"alpha"}), {}, bounds=(str(tmp_path),))
-    assert _compile(plan, tmp_path / "work") == ""
-    said = _compile(plan, tmp_path / "work-v", verbosity=1)
-    assert f"peep: pip wrote no RECORD in {tmp_path / 'nowhere'}" in said
+    scheme = peep.install_scheme(peep.parse_install_arguments(["-r", "r.txt", *words]))
+    library = os.path.relpath(sysconfig.get_path("purelib"), sysconfig.get_path("data"))
+    for key, expected in keys.items():
+        expected = expected.replace("ABS", str(tmp_path).lstrip(os.sep)).replace("LIB", library)
+        assert scheme[key] == str(tmp_path / expected), key

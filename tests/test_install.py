@@ -7,11 +7,16 @@ installed, and the index's request log proves what was fetched.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import http.server
+import json
 import subprocess
+import sys
 import threading
 from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
@@ -20,6 +25,7 @@ from helpers import (
     Deploy,
     LoopbackIndex,
     block,
+    hermetic_env,
     installed_in,
     peep_hash,
     run_peep,
@@ -468,3 +474,164 @@ def test_requirements_file_by_url_goes_through_the_same_rules(deploy: Deploy) ->
         f"{deploy.requirements} line 2: Could not open requirements file "
         "'http://peep-test.invalid/reqs.txt': refusing plain-HTTP http://peep-test.invalid/reqs.txt"
     )
+
+
+# --- What pip records: as its own install from the index (DESIGN.md promise 4) ----------
+
+
+def _comparable_tree(root: Path) -> Dict[str, bytes]:
+    """Every installed file by content; .pyc files and RECORD's .pyc rows left out.
+
+    pip compiles as it goes, peep after pip (tests/test_compile.py compares those).
+    """
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_dir() or path.suffix == ".pyc":
+            continue
+        data = path.read_bytes()
+        if path.name == "RECORD":
+            data = b"".join(line for line in data.splitlines(True) if b".pyc," not in line)
+        found[path.relative_to(root).as_posix()] = data
+    return found
+
+
+def _freeze(target: Path) -> List[str]:
+    command = [sys.executable, "-m", "pip", "freeze", "--path", str(target)]
+    return subprocess.run(command, capture_output=True, text=True, check=True, env=hermetic_env()).stdout.splitlines()
+
+
+def test_installed_files_and_freeze_are_pips_own(deploy: Deploy) -> None:
+    alpha = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    gamma = deploy.index.add(wheel_bytes("gamma", "3.0"))
+    # A URL requirement, with credentials pip must not record.
+    url = deploy.index.files_url.replace("://", "://user:secret@") + gamma.filename
+    deploy.write(f"alpha==1.0 --hash=sha256:{sha256_hex(alpha.data)}\n"
+                 f"gamma @ {url} --hash=sha256:{sha256_hex(gamma.data)}\n")  # fmt: skip
+    by_pip = deploy.root / "by-pip"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--index-url", deploy.index.url,
+         "--target", str(by_pip), "-r", str(deploy.requirements)],
+        check=True, env=hermetic_env(), capture_output=True,
+    )  # fmt: skip
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    expected, got = _comparable_tree(by_pip), _comparable_tree(deploy.target)
+    assert sorted(got) == sorted(expected)
+    assert "alpha-1.0.dist-info/direct_url.json" not in got  # an index file: none
+    assert b"secret" not in got["gamma-3.0.dist-info/direct_url.json"]
+    for path in expected:
+        assert got[path] == expected[path], path
+    assert _freeze(deploy.target) == _freeze(by_pip)
+    assert _freeze(deploy.target)[0] == "alpha==1.0"
+
+
+def _record_row(path: Path, root: Path) -> str:
+    data = path.read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}"
+
+
+def test_url_sdist_records_its_url_and_its_own_hash(deploy: Deploy) -> None:
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0"))
+    url = f"{deploy.index.files_url}beta-2.0.tar.gz"
+    deploy.write(block(sdist.data, f"beta @ {url}#egg=beta"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    direct_url = deploy.target / "beta-2.0.dist-info" / "direct_url.json"
+    digest = sha256_hex(sdist.data)  # the archive vetted, not the wheel peep built from it
+    assert json.loads(direct_url.read_text()) == {
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+        "url": url,
+    }
+    record = (deploy.target / "beta-2.0.dist-info" / "RECORD").read_text()
+    assert _record_row(direct_url, deploy.target) in record.splitlines()
+
+
+def test_url_archive_with_new_content_at_the_same_version_is_reinstalled(tmp_path: Path, index: LoopbackIndex) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    first = index.add(wheel_bytes("alpha", "1.0", payload="FLAVOR = 'first'\n"))
+    second = index.add(wheel_bytes("alpha", "1.0", tag="py2.py3-none-any", payload="FLAVOR = 'second'\n"))
+    requirements = tmp_path / "r.txt"
+    check = [venv_python(venv), "-c", "import alpha; print(alpha.FLAVOR)"]
+    for served, flavor in ((first, "first"), (second, "second")):
+        requirements.write_text(block(served.data, f"alpha @ {index.files_url}{served.filename}"))
+        result = run_peep("install", "-r", str(requirements), python=venv_python(venv))
+        assert result.returncode == 0, result.stderr
+        assert "already installed" not in result.stderr
+        assert subprocess.run(check, capture_output=True, text=True).stdout == f"{flavor}\n"
+    # And once more: now it is the one installed, recorded by its hash.
+    result = run_peep("install", "-r", str(requirements), python=venv_python(venv))
+    assert result.returncode == 0, result.stderr
+    assert "These packages were already installed" in result.stderr
+
+
+# --- When pip fails: what it changed, exactly (DESIGN.md promise 2) ----------------------
+
+
+def _dist_infos(site: Path) -> List[str]:
+    return sorted(p.name for p in site.glob("*.dist-info")) if site.is_dir() else []
+
+
+def test_a_failed_pip_run_says_exactly_what_it_changed(deploy: Deploy, tmp_path: Path) -> None:
+    import sysconfig
+
+    prefix = tmp_path / "prefix"
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(prefix), "platbase": str(prefix)}))
+    old = deploy.index.add(wheel_bytes("gamma", "1.0"))
+    new = deploy.index.add(wheel_bytes("gamma", "2.0"))
+    beta = deploy.index.add(wheel_bytes("beta", "1.0", extra_files={"beta/__init__.py": b""}))
+    install = ["install", "-r", str(deploy.requirements), "-i", deploy.index.url, "--prefix", str(prefix)]
+    deploy.write(block(old.data, "gamma==1.0"))
+    assert run_peep(*install).returncode == 0
+    (site / "beta").write_text("a file where pip must make a directory\n")  # pip fails on it
+    before = _dist_infos(site)
+    deploy.write(block(new.data, "gamma==2.0") + block(beta.data, "beta==1.0"))
+    result = run_peep(*install)
+    after = _dist_infos(site)
+    assert result.returncode == 1, result.stderr
+    assert "pip's install step failed" in result.stderr
+    label = lambda name: name[: -len(".dist-info")].replace("-", " ") + (  # noqa: E731
+        "" if (site / name / "RECORD").exists() else " (no RECORD)")  # fmt: skip
+    added = [label(name) for name in after if name not in before]
+    removed = [label(name) for name in before if name not in after]
+    assert added or removed  # pip got some way before it failed
+    parts = [f"{word} {', '.join(names)}" for word, names in (("added", added), ("removed", removed)) if names]
+    assert f"peep: pip changed: {'; '.join(parts)}\n" in result.stderr
+
+
+@pytest.mark.parametrize("stage", ["pip", "compiling"])
+def test_an_interrupted_install_step_says_exactly_what_pip_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    import io
+    import signal
+
+    target = tmp_path / "target"
+    for name in ("old-0.1.dist-info", "kept-1.0.dist-info"):
+        (target / name).mkdir(parents=True)
+        (target / name / "RECORD").write_text("")
+
+    def pip(command: Sequence[str], err: object, environment: object = None) -> Tuple[int, str]:
+        (target / "old-0.1.dist-info" / "RECORD").unlink()
+        (target / "old-0.1.dist-info").rmdir()
+        (target / "alpha-1.0.dist-info").mkdir()  # stopped before it wrote RECORD
+        if stage == "pip":
+            raise peep.Interrupted(signal.SIGINT, during_pip=True)
+        return 0, ""
+
+    def finish(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(peep, "run_pip", pip)
+    monkeypatch.setattr(peep, "finish_install", finish)
+    item = peep.Verified(peep.Requirement("alpha==1.0", peep.COMMAND_LINE, name="alpha"), str(tmp_path / "a.whl"),
+                         "alpha-1.0-py3-none-any.whl", "0" * 64, None)  # fmt: skip
+    options = peep.parse_install_arguments(["-r", "r.txt", "--target", str(target)])
+    pip_run = peep.PipRun([item], options, str(tmp_path), str(tmp_path), {})
+    err = io.StringIO()
+    with pytest.raises(peep.Interrupted) as raised:
+        peep.install_verified(pip_run, 9, err, lambda message: None)
+    assert err.getvalue().endswith("\npeep: pip changed: added alpha 1.0 (no RECORD); removed old 0.1\n")
+    message = peep.interruption_message(raised.value)
+    assert "What pip changed is listed above" in message and "nothing was installed" not in message
