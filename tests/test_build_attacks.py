@@ -13,11 +13,38 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 from pathlib import Path
+from typing import Dict, Iterator, Sequence
 
 import pytest
-from helpers import TELLTALE_ENV, Deploy, block, sdist_bytes, wheel_bytes
+from helpers import (
+    TELLTALE_ENV,
+    Deploy,
+    Served,
+    block,
+    confinement_refused,
+    report,
+    reports,
+    sdist_bytes,
+    wheel_bytes,
+)
+
+
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A directory of the test's outside /tmp, which a confined build sees (read-only).
+
+    Under --build-network=none the build's /tmp is a private one: what the
+    test keeps under /tmp (tmp_path) the build does not even see.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="peep-test-", dir="/var/tmp"))
+    try:
+        yield directory
+    finally:
+        import shutil
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _outer_environment(tmp_path: Path) -> str:
@@ -115,10 +142,28 @@ def _unix_relay(path: str, port: int) -> None:
     threading.Thread(target=serve, daemon=True).start()
 
 
-def _namespaces_work() -> bool:
-    code = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
-            "raise SystemExit(libc.unshare(0x50000000))")  # a user and a network namespace
-    return subprocess.run([sys.executable, "-c", code]).returncode == 0
+def confined_build(
+    deploy: Deploy, network: str, code: str, *extra: Served, build_requires: Sequence[str] = ()
+) -> Dict[str, object]:
+    """Build an sdist whose backend runs ``code``; return what it reported.
+
+    Under --build-network=none the build cannot write the telltale dir
+    (it is outside the build's own directories), so it is not passed on:
+    the build reports on its output instead, which -v shows.
+    """
+    if network == "none":
+        refused = confinement_refused()
+        if refused:
+            pytest.skip(refused)
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code,
+                                         build_requires=list(build_requires)))
+    deploy.write(block(sdist.data, "beta==2.0") + "".join(block(s.data, s.filename.split("-")[0]
+                                                                + "==1.0") for s in extra))
+    env = deploy.env(PEEP_BUILD_ENV="") if network == "none" else deploy.env()
+    result = deploy.install(f"--build-network={network}", "-v", env=env)
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"beta": "2.0", **{s.project: "1.0" for s in extra}}
+    return reports(result.stderr)
 
 
 def assert_isolated_build_reaches_nothing(deploy: Deploy, attempt: str) -> None:
@@ -132,19 +177,13 @@ try:
 {textwrap.indent(attempt.strip(), "    ")}
 except OSError:
     _reached = "blocked"
-with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
-    f.write(_reached)
-"""
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    deploy.write(block(sdist.data, "beta==2.0"))
-    result = deploy.install("--build-network=none")
-    assert result.returncode == 0, result.stderr
+{report("socket", "_reached")}"""
+    assert confined_build(deploy, "none", code)["socket"] == "blocked"
     assert deploy.index.evil_requests() == []
-    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
-def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Path) -> None:
+def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, outside: Path) -> None:
     """README: with --build-network=none "no socket can reach anything".
 
     A network namespace holds IP and abstract Unix sockets only; a Unix
@@ -152,9 +191,7 @@ def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Pat
     listens there (here, a relay to the loopback server) carries the build
     wherever it goes.
     """
-    if not _namespaces_work():
-        pytest.skip("this system refuses network namespaces")
-    relay = str(tmp_path / "relay.sock")
+    relay = str(outside / "relay.sock")
     _unix_relay(relay, deploy.index.port)
     assert_isolated_build_reaches_nothing(deploy, f"""
 _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -237,8 +274,6 @@ def test_build_network_none_cannot_be_left_by_a_build_running_as_root(deploy: De
     into the network namespace of its parent, peep, and reach whatever peep
     can. In a user namespace of its own it has no such right.
     """
-    if not _namespaces_work():
-        pytest.skip("this system refuses network namespaces")
     assert_isolated_build_reaches_nothing(deploy, f"""
 import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -248,3 +283,73 @@ _s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
 _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
 _reached = "reached" if _s.recv(100) else "blocked"
 """)
+
+
+# --- Confinement: what every build gets, and what --build-network=none adds ---------------
+
+# Build code that reports how each attempt ended: "reached" if nothing stopped
+# it, or the name of the error that did.
+ATTEMPT = """
+import ctypes, errno, fcntl, os, socket, termios
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _attempt(name, action):
+    try:
+        action()
+        outcome = "reached"
+    except OSError as exc:
+        outcome = errno.errorcode.get(exc.errno, str(exc.errno))
+    {report}
+
+
+def _check(status):
+    if status < 0:
+        raise OSError(ctypes.get_errno(), "refused")
+""".format(report=report("name", "outcome").replace("'name'", "name").strip())
+
+
+def _own_terminal() -> str:
+    """Code that gives the build a terminal of its own to push input into.
+
+    A session leader (as peep makes every build) may take a new pty as its
+    controlling terminal, where the kernel allows TIOCSTI to anyone: only the
+    filter stands in the way.
+    """
+    return """
+def _tiocsti():
+    _master, _slave = os.openpty()
+    fcntl.ioctl(_slave, termios.TIOCSCTTY, 0)
+    fcntl.ioctl(_slave, termios.TIOCSTI, b"x")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_dependencys_pth_runs_only_once_the_build_is_confined(
+    deploy: Deploy, network: str
+) -> None:
+    """A .pth in a verified build dependency runs at start-up: after confinement, not before.
+
+    The hook runner starts with site off (python -I -S), confines itself,
+    and only then lets site process the build environment's .pth files.
+    """
+    probe = ATTEMPT + _own_terminal() + f"""
+_status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+{report("pth_seccomp", "_status['Seccomp'].strip()")}
+_attempt("pth_tiocsti", _tiocsti)
+def _phone_home():
+    with socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10) as s:
+        s.sendall(b"GET /evil/pth HTTP/1.0\\r\\n\\r\\n")
+        s.recv(100)
+_attempt("pth_connect", _phone_home)
+"""
+    helper = deploy.index.add(wheel_bytes("helper", "1.0", extra_files={
+        "helper_probe.pth": b"import helper_probe\n", "helper_probe.py": probe.encode(),
+    }))
+    found = confined_build(deploy, network, "", helper, build_requires=["helper"])
+    assert found["pth_seccomp"] == "2"  # SECCOMP_MODE_FILTER, in place when the .pth ran
+    assert found["pth_tiocsti"] == "EPERM"
+    if network == "none":
+        assert found["pth_connect"] != "reached"
+        assert deploy.index.evil_requests() == []
