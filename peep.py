@@ -5820,6 +5820,8 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
         except subprocess.TimeoutExpired:
             send(signal.SIGKILL)
             process.wait()
+    if group:  # what the build started and left behind, ignoring SIGINT or not
+        send(signal.SIGKILL)
 
 
 def run_logged(
