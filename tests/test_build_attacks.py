@@ -20,6 +20,7 @@ from typing import Dict, Iterator, Optional
 
 import pytest
 from helpers import (
+    PEEP,
     TELLTALE_ENV,
     Deploy,
     Served,
@@ -28,8 +29,11 @@ from helpers import (
     report,
     reports,
     sdist_bytes,
+    wait_for,
     wheel_bytes,
 )
+
+import peep
 
 
 @pytest.fixture
@@ -165,7 +169,8 @@ def confined_build(
     lines = block(sdist.data, "beta==2.0") + (block(helper.data, f"{helper.project}==1.0")
                                                if helper else "")
     deploy.write(lines)
-    env = deploy.env(**(env or {}), **({"PEEP_BUILD_ENV": ""} if network == "none" else {}))
+    variables = {"PEEP_BUILD_ENV": ""} if network == "none" else {}
+    env = deploy.env(**{**variables, **(env or {})})
     result = deploy.install(f"--build-network={network}", "-v", env=env)
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"beta": "2.0", **({helper.project: "1.0"} if helper else {})}
@@ -507,3 +512,148 @@ def test_build_network_none_leaves_the_build_only_its_own_directories_to_write(
     assert found["proc_root"] != "reached" and not (outside / "via-proc").exists()
     assert found["undo_read_only"] == found["undo_in_a_new_namespace"] == "EPERM"
     assert not (outside / "undone").exists()
+
+
+SECRETS = {
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-9f2c",
+    "GITHUB_TOKEN": "ghp_secret-77ab",
+    "SSH_AUTH_SOCK": "/run/agent-secret.sock",
+    "SOME_RANDOM_SECRET": "random-secret-31d0",
+}
+
+
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_sees_only_the_allowlisted_part_of_your_environment(
+    deploy: Deploy, network: str
+) -> None:
+    """README: no token or credential of yours reaches a build, only the allowlist.
+
+    What the build does name by PEEP_BUILD_ENV reaches it, but never a
+    PIP_* or PYTHON* variable, and the proxies stay peep's closed ones.
+    """
+    code = report("environment", "dict(os.environ)")
+    env = dict(SECRETS, LC_ALL="C.UTF-8", CFLAGS="-O1", MY_SETTING="kept",
+               PYTHONPATH="/nowhere", PIP_INDEX_URL="http://127.0.0.1:9/",
+               PEEP_BUILD_ENV="MY_SETTING PYTHONPATH PIP_INDEX_URL https_proxy")
+    found = confined_build(deploy, network, code, env=env)["environment"]
+    assert isinstance(found, dict)
+    assert not [key for key, value in found.items() if key in SECRETS or value in SECRETS.values()]
+    assert (found["LC_ALL"], found["CFLAGS"], found["MY_SETTING"]) == ("C.UTF-8", "-O1", "kept")
+    assert "PYTHONPATH" not in found and "PIP_INDEX_URL" not in found
+    assert found["https_proxy"].startswith("http://127.0.0.1:") and found["PIP_NO_INDEX"] == "1"
+    assert found["TMPDIR"].endswith(os.sep + "tmp") and "peep-" in found["TMPDIR"]
+    assert (found["HOME"] == os.environ["HOME"]) == (network == "closed")
+
+
+def test_the_pip_that_prepares_a_build_environment_gets_the_allowlist_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PEEP_BUILD_ENV", "PIP_CERT")
+    monkeypatch.setenv("PIP_CERT", "/etc/yours.pem")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    variables = peep.build_variables(9, "/private/tmp")
+    assert not set(SECRETS) & set(variables) and "PIP_CERT" not in variables
+    assert variables["LANG"] == "C.UTF-8" and variables["TMPDIR"] == "/private/tmp"
+    assert variables["PIP_CONFIG_FILE"] == os.devnull and variables["PIP_NO_INDEX"] == "1"
+    assert variables["http_proxy"] == "http://127.0.0.1:9"
+
+
+# peep as started from a terminal: in a session of its own, the pty its
+# controlling terminal and its stdin.
+_FROM_A_TERMINAL = (
+    "import fcntl, os, runpy, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_cannot_type_into_the_terminal_peep_runs_in(deploy: Deploy, network: str) -> None:
+    """TIOCSTI pushes input into a terminal: a build could type commands into your shell.
+
+    A session of its own takes the terminal away from the build (/dev/tty
+    fails), but the device stays openable by its path, and root (or a
+    process with CAP_SYS_ADMIN) may push input into any terminal: the
+    filter refuses TIOCSTI, and TIOCLINUX, whatever the terminal.
+    """
+    if network == "none" and confinement_refused():
+        pytest.skip(confinement_refused())
+    master, slave = os.openpty()
+    terminal = os.ttyname(slave)
+    code = ATTEMPT + f"""
+_attempt("dev_tty", lambda: os.close(os.open("/dev/tty", os.O_RDWR)))
+def _ioctl(request, argument):
+    fd = os.open({terminal!r}, os.O_RDWR | os.O_NOCTTY)
+    fcntl.ioctl(fd, request, argument)
+_attempt("tiocsti", lambda: _ioctl(termios.TIOCSTI, b"x"))
+_attempt("tioclinux", lambda: _ioctl(0x541C, bytes([17])))  # TIOCL_GETKMSGREDIRECT
+{report("stdin", "os.read(0, 10)")}"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _FROM_A_TERMINAL, str(PEEP), "install", "-r",
+             str(deploy.requirements), "--target", str(deploy.target), *deploy.finder,
+             f"--build-network={network}", "-v"],
+            stdin=slave, capture_output=True, text=True, timeout=300,
+            env=deploy.env(PEEP_BUILD_ENV=""),
+        )  # fmt: skip
+        os.set_blocking(master, False)
+        try:
+            typed = os.read(master, 100)
+        except BlockingIOError:
+            typed = b""
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert result.returncode == 0, result.stderr
+    assert reports(result.stderr) == {
+        "dev_tty": "ENXIO", "tiocsti": "EPERM", "tioclinux": "EPERM", "stdin": b""}
+    assert b"x" not in typed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return stream.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> None:
+    """A build's children share its process group, and the group is stopped with it.
+
+    The child ignores SIGINT, as a daemon a build leaves behind may: it is
+    killed once the build itself has stopped.
+    """
+    import signal
+
+    pid_file = deploy.telltales / "child.pid"
+    child = (
+        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"open({str(pid_file)!r} + '.part', 'w').write(str(__import__('os').getpid())); "
+        f"__import__('os').rename({str(pid_file)!r} + '.part', {str(pid_file)!r}); time.sleep(600)"
+    )
+    code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {child!r}])\n"
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code + "time.sleep(600)\n"))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    process = subprocess.Popen(
+        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
+         str(deploy.target), *deploy.finder],
+        env=deploy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pid = 0
+    try:
+        assert wait_for(pid_file.exists, timeout=120)
+        pid = int(pid_file.read_text())
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 128 + signal.SIGTERM, stderr
+        assert wait_for(lambda: not _alive(pid), timeout=30), "the build's child outlived peep"
+    finally:
+        process.kill()
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
