@@ -5478,6 +5478,8 @@ def limit_resources():
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
 MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
+PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
+CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -5540,18 +5542,32 @@ def confine_file_system():
         if not problem and writable:
             problem = set_read_only(path, False, 0)
         os.close(handle)
-    # /proc as it was: the second user namespace maps its ids through it.
-    return problem or set_read_only("/proc", False, 0)
+    return problem
+
+
+def drop_capabilities():
+    # The user namespace gave this process every capability over its mounts:
+    # with them the build could make them writable again. The bounding set
+    # goes too, so that nothing it runs (as root in the namespace, when peep
+    # runs as root) gets them back; a namespace the build makes itself has
+    # copies of these mounts, locked read-only.
+    with open("/proc/sys/kernel/cap_last_cap") as stream:
+        last = int(stream.read())
+    for capability in range(last + 1):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            return failed("cannot drop capabilities")
+    header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
+    if libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
+        return failed("cannot drop capabilities")
+    return None
 
 
 def isolate():
     # A user namespace always, root included: without one, root keeps the
-    # right to setns() back into peep's network namespace. The second user
-    # namespace leaves the build no right over the mounts set up in the
-    # first, so it cannot make them writable again.
+    # right to setns() back into peep's network namespace.
     return (enter_user_namespace(CLONE_NEWNET | CLONE_NEWNS)
             or confine_file_system()
-            or enter_user_namespace(0))
+            or drop_capabilities())
 
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the

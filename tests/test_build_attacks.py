@@ -449,6 +449,9 @@ _attempt("private_home", lambda: _write(os.path.expanduser("~/written")))
 _attempt("environment", lambda: _write(os.path.join(sys.prefix, "written")))
 _outside = os.path.dirname({str(places["outside"])!r})
 _attempt("proc_root", lambda: _write("/proc/%d/root%s/via-proc" % (os.getppid(), _outside)))
+# Opened for writing, never written: as root, either would change the host.
+_attempt("proc_sys", lambda: os.close(os.open("/proc/sys/kernel/core_pattern", os.O_WRONLY)))
+_attempt("sysrq", lambda: os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY)))
 
 
 def _undo(unshare_first):
@@ -510,6 +513,7 @@ def test_build_network_none_leaves_the_build_only_its_own_directories_to_write(
         "outside": "EROFS", "home": "EROFS", "environment": "EROFS"}
     assert found["test_tmp"] == found["shared_tmp"] == "reached"  # in the private /tmp
     assert found["proc_root"] != "reached" and not (outside / "via-proc").exists()
+    assert found["proc_sys"] != "reached" and found["sysrq"] != "reached"
     assert found["undo_read_only"] == found["undo_in_a_new_namespace"] == "EPERM"
     assert not (outside / "undone").exists()
 
