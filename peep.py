@@ -5855,11 +5855,14 @@ def run_logged(
             stdout=log, stderr=subprocess.STDOUT, start_new_session=session,
         )  # fmt: skip
         try:
-            return process.wait()
+            status = process.wait()
         except BaseException as exc:
             _stop(process, group=session)  # nothing is installed before every build is done
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum) from exc
+    if session:
+        _stop(process, group=True)  # what it left running in its group
+    return status
 
 
 def _log_tail(log_path: str) -> str:
@@ -5980,15 +5983,18 @@ class Builder:
     ) -> object:
         """Call one PEP 517 hook with a build environment's interpreter; return its result."""
         import json
-        spec_path = os.path.join(workspace, "hook.json")
+        # The spec and the log are outside the workspace, which the build may
+        # write: a process it left behind cannot loosen the next hook's
+        # confinement, nor make peep's reading of the log hang on a FIFO.
+        stem = os.path.join(self.root, f"hook-{next(self._counter)}")
+        spec_path, log_path = stem + ".json", stem + ".log"
         output = os.path.join(workspace, "hook-output.json")
-        log_path = os.path.join(workspace, "build.log")
         _remove_quietly(output)
         backend = system.backend if system else ""
         spec = {
             "output": output,
             "network": self.network,
-            "writable": [workspace],  # source, wheel directory, hook.json, private tmp
+            "writable": [workspace],  # source, wheel directory, reply, private tmp and home
             "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
             "hook": hook,
             "backend_path": [
@@ -6033,10 +6039,8 @@ def _hook_result(
     hook: Optional[str], backend: str, status: int, output: str, log_path: str
 ) -> object:
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
-    import json
     try:
-        with open(output, encoding="utf-8") as stream:
-            reply = json.load(stream)
+        reply = _read_reply(output)
     except (OSError, ValueError):
         reply = None
     if status != 0 or not isinstance(reply, dict):
@@ -6051,6 +6055,20 @@ def _hook_result(
             return []
         raise BuildError(f"the backend {backend!r} has no {hook} hook")
     return reply.get("result")
+
+
+HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
+
+
+def _read_reply(path: str) -> object:
+    """Read a hook's JSON reply, which the build could have replaced with a link or a FIFO."""
+    import json
+    import stat
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise ValueError(f"{path!r} is not a regular file")
+        return json.loads(stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8"))
 
 
 @dataclass

@@ -626,6 +626,40 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _lingering_child(pid_file: Path) -> str:
+    """Build code that starts a child ignoring SIGINT, and records its pid once it does."""
+    child = ("import os, signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+             "os.write(int(sys.argv[1]), b'x'); time.sleep(600)")
+    return f"""
+import os, subprocess, sys
+_read, _write = os.pipe()
+_child = subprocess.Popen([sys.executable, "-c", {child!r}, str(_write)], pass_fds=(_write,))
+os.close(_write)
+os.read(_read, 1)  # it ignores SIGINT from here on
+with open({str(pid_file)!r} + ".part", "w") as f:
+    f.write(str(_child.pid))
+os.rename({str(pid_file)!r} + ".part", {str(pid_file)!r})
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_what_a_build_leaves_running_is_stopped_when_its_hook_ends(deploy: Deploy) -> None:
+    """A daemon a build starts (and does not wait for) does not run on after the hook."""
+    import signal
+
+    pid_file = deploy.telltales / "child.pid"
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=_lingering_child(pid_file)))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    pid = int(pid_file.read_text())
+    try:
+        assert result.returncode == 0, result.stderr
+        assert wait_for(lambda: not _alive(pid), timeout=30), "the build's child outlived its hook"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> None:
     """A build's children share its process group, and the group is stopped with it.
@@ -636,13 +670,8 @@ def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> Non
     import signal
 
     pid_file = deploy.telltales / "child.pid"
-    child = (
-        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-        f"open({str(pid_file)!r} + '.part', 'w').write(str(__import__('os').getpid())); "
-        f"__import__('os').rename({str(pid_file)!r} + '.part', {str(pid_file)!r}); time.sleep(600)"
-    )
-    code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {child!r}])\n"
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code + "time.sleep(600)\n"))
+    code = _lingering_child(pid_file) + "import time\ntime.sleep(600)\n"
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
     deploy.write(block(sdist.data, "beta==2.0"))
     process = subprocess.Popen(
         [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
@@ -661,3 +690,38 @@ def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> Non
         process.kill()
         if pid and _alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_a_build_under_none_cannot_loosen_the_next_hooks_confinement(deploy: Deploy) -> None:
+    """The runner reads its spec (network: none) from a file: the build must not write it.
+
+    get_requires_for_build_wheel runs before build_wheel; a process it left
+    behind could rewrite the next spec to "closed" between peep writing it
+    and the next runner reading it. Each hook is told where its spec is
+    (sys.argv[1]); it must be out of the build's reach, as must the reply
+    peep reads back, which must not make peep hang (a FIFO) or follow a link.
+    """
+    code = ATTEMPT + """
+import sys
+_attempt("spec", lambda: open(sys.argv[1], "r+").close())
+"""
+    assert confined_build(deploy, "none", code)["spec"] in ("ENOENT", "EROFS")
+
+
+def test_a_build_that_leaves_a_fifo_for_a_reply_fails_and_peep_does_not_hang(
+    deploy: Deploy,
+) -> None:
+    # At import, in the first hook: the reply becomes a link to a FIFO.
+    code = """
+import os
+_reply = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), "hook-output.json")
+os.mkfifo("fifo")
+os.symlink(os.path.abspath("fifo"), _reply)
+os._exit(0)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "get_requires_for_build_wheel failed" in result.stderr
