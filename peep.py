@@ -5574,9 +5574,9 @@ def isolate():
 # seccomp data, compare it, jump, return a verdict.
 BPF_LOAD, BPF_JEQ, BPF_JSET, BPF_AND, BPF_RETURN = 0x20, 0x15, 0x45, 0x54, 0x06
 DATA_NR, DATA_ARCH = 0, 4  # offsets of the call's number and architecture
-DATA_ARG_LOW = 16  # argument N's low 32 bits are at 16 + 8 * N (little-endian)
+DATA_ARGS, DATA_ARG_SIZE = 16, 8  # 64-bit arguments; low word first (little-endian)
 ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
-X32_CALL = 0x40000000  # x86-64's x32 ABI: another table, which this filter does not name
+X32_CALL = 0x40000000  # x86-64's x32 ABI, another table; no call has it elsewhere
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C  # push input into a terminal; Linux console commands
 AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
 SOCK_STREAM, SOCK_FLAGS = 1, 0o4000 | 0o2000000  # SOCK_NONBLOCK | SOCK_CLOEXEC
@@ -5593,6 +5593,10 @@ PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
 def load(offset):
     return (BPF_LOAD, offset, None, None)
+
+
+def load_argument(number):
+    return load(DATA_ARGS + DATA_ARG_SIZE * number)  # its low 32 bits
 
 
 def refuse_if(value):
@@ -5622,14 +5626,14 @@ def filter_steps(calls, no_network):
     if no_network:
         steps += [(BPF_JEQ, calls["socket"], "socket", None),
                   (BPF_JEQ, calls["socketpair"], "socketpair", None)]
-    steps += [verdict(ALLOW),
-              "ioctl", load(DATA_ARG_LOW + 8), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
+    steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
+              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
               verdict(ALLOW),
-              "socket", load(DATA_ARG_LOW), (BPF_JEQ, AF_INET, "allow", None),
+              "socket", load_argument(0), (BPF_JEQ, AF_INET, "allow", None),
               (BPF_JEQ, AF_INET6, "allow", None), (BPF_JEQ, AF_NETLINK, "allow", None),
               verdict(REFUSE),
-              "socketpair", load(DATA_ARG_LOW), (BPF_JEQ, AF_UNIX, None, "refuse"),
-              load(DATA_ARG_LOW + 8), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
+              "socketpair", load_argument(0), (BPF_JEQ, AF_UNIX, None, "refuse"),
+              load_argument(1), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
               (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
               "allow", verdict(ALLOW), "refuse", verdict(REFUSE)]
     return steps
