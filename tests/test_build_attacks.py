@@ -725,3 +725,37 @@ os._exit(0)
     result = deploy.install()
     assert result.returncode == 1
     assert "get_requires_for_build_wheel failed" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_what_real_builds_need_still_works_and_what_none_costs(
+    deploy: Deploy, network: str
+) -> None:
+    """README: the limits are ones real builds survive; under none, forkserver is the cost.
+
+    A process pool (fork), pipes, semaphores in /dev/shm and a temporary
+    directory work in both modes; multiprocessing's forkserver listens on
+    a Unix socket with a path, which none refuses.
+    """
+    code = ATTEMPT + f"""
+import multiprocessing, resource, tempfile
+{report("limits", "[resource.getrlimit(getattr(resource, 'RLIMIT_' + name))"
+        " for name in ('CORE', 'FSIZE', 'NOFILE', 'AS', 'NPROC')]")}
+def _pool(method):
+    with multiprocessing.get_context(method).Pool(2) as pool:
+        assert pool.map(abs, [-1, -2]) == [1, 2]
+_attempt("fork_pool", lambda: _pool("fork"))
+_attempt("forkserver_pool", lambda: _pool("forkserver"))
+_attempt("tempfile", lambda: tempfile.NamedTemporaryFile().close())
+"""
+    found = confined_build(deploy, network, code)
+    limits = found.pop("limits")
+    assert isinstance(limits, list)
+    core, size, files, memory, processes = limits
+    assert core == (0, 0) and 0 < size[0] <= 4 << 30 and 0 < files[1] <= 65536
+    import resource
+    assert (memory, processes) == (resource.getrlimit(resource.RLIMIT_AS),
+                                   resource.getrlimit(resource.RLIMIT_NPROC))
+    assert found == {"fork_pool": "reached", "tempfile": "reached",
+                     "forkserver_pool": "reached" if network == "closed" else "EPERM"}
