@@ -5480,7 +5480,7 @@ MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x4
 MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
 CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
-libc = ctypes.CDLL(None, use_errno=True)
+libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 def failed(what):
@@ -5565,9 +5565,12 @@ def drop_capabilities():
 def isolate():
     # A user namespace always, root included: without one, root keeps the
     # right to setns() back into peep's network namespace.
-    return (enter_user_namespace(CLONE_NEWNET | CLONE_NEWNS)
-            or confine_file_system()
-            or drop_capabilities())
+    try:
+        return (enter_user_namespace(CLONE_NEWNET | CLONE_NEWNS)
+                or confine_file_system()
+                or drop_capabilities())
+    except OSError as exc:
+        return "cannot confine the file system: " + str(exc)
 
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
