@@ -540,11 +540,16 @@ def test_a_build_sees_only_the_allowlisted_part_of_your_environment(
     What the build does name by PEEP_BUILD_ENV reaches it, but never a
     PIP_* or PYTHON* variable, and the proxies stay peep's closed ones.
     """
-    code = report("environment", "dict(os.environ)")
+    code = ATTEMPT + report("environment", "dict(os.environ)") + """
+_attempt("peeps_environment", lambda: open("/proc/%d/environ" % os.getppid(), "rb").read())
+"""
     env = dict(SECRETS, LC_ALL="C.UTF-8", CFLAGS="-O1", MY_SETTING="kept",
                PYTHONPATH="/nowhere", PIP_INDEX_URL="http://127.0.0.1:9/",
                PEEP_BUILD_ENV="MY_SETTING PYTHONPATH PIP_INDEX_URL https_proxy")
-    found = confined_build(deploy, network, code, env=env)["environment"]
+    reported = confined_build(deploy, network, code, env=env)
+    # peep's own environment, in /proc, is out of reach under none only.
+    assert (reported["peeps_environment"] == "reached") == (network == "closed")
+    found = reported["environment"]
     assert isinstance(found, dict)
     assert not [key for key, value in found.items() if key in SECRETS or value in SECRETS.values()]
     assert (found["LC_ALL"], found["CFLAGS"], found["MY_SETTING"]) == ("C.UTF-8", "-O1", "kept")
