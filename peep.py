@@ -5833,8 +5833,8 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
                 os.killpg(process.pid, signum)
             else:
                 process.send_signal(signum)
-        except ProcessLookupError:
-            pass
+        except (ProcessLookupError, PermissionError):
+            pass  # gone already, group and all
 
     if process.poll() is None:
         send(signal.SIGINT)
