@@ -5476,7 +5476,7 @@ def limit_resources():
 
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
 CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
@@ -5535,6 +5535,11 @@ def confine_file_system():
     for private in ("/tmp", "/dev/shm"):
         if not problem and os.path.isdir(private):
             problem = mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it
+    # cannot write escape sequences that make your terminal type a reply.
+    if not problem and os.path.isdir("/dev/pts"):
+        problem = mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                        "newinstance,ptmxmode=0666,mode=0620")
     for path, writable, handle in handles:
         if not problem:
             os.makedirs(path, exist_ok=True)

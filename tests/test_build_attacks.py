@@ -590,7 +590,10 @@ def test_a_build_cannot_type_into_the_terminal_peep_runs_in(deploy: Deploy, netw
     A session of its own takes the terminal away from the build (/dev/tty
     fails), but the device stays openable by its path, and root (or a
     process with CAP_SYS_ADMIN) may push input into any terminal: the
-    filter refuses TIOCSTI, and TIOCLINUX, whatever the terminal.
+    filter refuses TIOCSTI, and TIOCLINUX, whatever the terminal. Under
+    none the build has terminals of its own and does not see yours at all
+    (escape sequences can make a terminal type a reply); under closed it
+    can write to it, as the README says.
     """
     if network == "none" and confinement_refused():
         pytest.skip(confinement_refused())
@@ -603,6 +606,10 @@ def _ioctl(request, argument):
     fcntl.ioctl(fd, request, argument)
 _attempt("tiocsti", lambda: _ioctl(termios.TIOCSTI, b"x"))
 _attempt("tioclinux", lambda: _ioctl(0x541C, bytes([17])))  # TIOCL_GETKMSGREDIRECT
+def _write():
+    fd = os.open({terminal!r}, os.O_WRONLY | os.O_NOCTTY)
+    os.write(fd, b"y")
+_attempt("write", _write)
 {report("stdin", "os.read(0, 10)")}"""
     sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
     deploy.write(block(sdist.data, "beta==2.0"))
@@ -623,9 +630,11 @@ _attempt("tioclinux", lambda: _ioctl(0x541C, bytes([17])))  # TIOCL_GETKMSGREDIR
         os.close(master)
         os.close(slave)
     assert result.returncode == 0, result.stderr
-    assert reports(result.stderr) == {
-        "dev_tty": "ENXIO", "tiocsti": "EPERM", "tioclinux": "EPERM", "stdin": b""}
-    assert b"x" not in typed
+    expected = {"dev_tty": "ENXIO", "tiocsti": "EPERM", "tioclinux": "EPERM", "write": "reached"}
+    if network == "none":  # the terminal is out of sight: the build has terminals of its own
+        expected.update(tiocsti="ENOENT", tioclinux="ENOENT", write="ENOENT")
+    assert reports(result.stderr) == dict(expected, stdin=b"")
+    assert b"x" not in typed and (b"y" in typed) == (network == "closed")
 
 
 def _alive(pid: int) -> bool:
