@@ -5758,22 +5758,29 @@ class ClosedPort:
         self._socket.close()
 
 
-def closed_network_environment(port: int) -> Dict[str, str]:
-    """Return the environment for pip and builds: no index, no config, no way out.
+def closed_network_variables(port: int) -> Dict[str, str]:
+    """Return what closes the network to pip and builds: no index, no config, no way out.
 
     Every proxy variable leads to a port that refuses connections and
     no_proxy is empty, so HTTP clients that honour them (pip, setuptools,
     urllib) reach nothing; PIP_NO_INDEX and no retries make a nested pip
     give up at once.
     """
+    variables = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_RETRIES": "0",
+                 "PYTHONNOUSERSITE": "1"}
+    for key in PROXY_VARIABLES:
+        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
+        variables[key] = variables[key.upper()] = value
+    return variables
+
+
+def closed_network_environment(port: int) -> Dict[str, str]:
+    """Return the environment of the pip that installs: yours, its network closed."""
     environment = scrubbed_pip_environment()
     for key in list(environment):
         if key.lower() in PROXY_VARIABLES or key in ("PYTHONPATH", "PYTHONSTARTUP"):
             del environment[key]
-    for key in PROXY_VARIABLES:
-        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
-        environment[key] = environment[key.upper()] = value
-    environment.update(PIP_NO_INDEX="1", PIP_RETRIES="0", PYTHONNOUSERSITE="1")
+    environment.update(closed_network_variables(port))
     return environment
 
 
@@ -5816,8 +5823,7 @@ def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> 
         key: value for key, value in os.environ.items()
         if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES)) and _passed_on(key)
     }  # fmt: skip
-    closed = closed_network_environment(port)
-    environment.update((key, closed[key]) for key in closed if not _passed_on(key))
+    environment.update(closed_network_variables(port))
     environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
     if home is not None:
         environment["HOME"] = home

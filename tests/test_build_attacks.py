@@ -528,6 +528,7 @@ SECRETS = {
     "GITHUB_TOKEN": "ghp_secret-77ab",
     "SSH_AUTH_SOCK": "/run/agent-secret.sock",
     "SOME_RANDOM_SECRET": "random-secret-31d0",
+    "PYTHON_UPLOAD_TOKEN": "pypi-secret-0c4e",
 }
 
 
