@@ -6040,20 +6040,26 @@ def with_suggestions(fetcher: Fetcher, failures: Sequence[Problem]) -> List[Prob
 # build needs into it (--no-deps --no-index --require-hashes), and calls the
 # PEP 517 hooks itself with that environment's interpreter, so the build and
 # every Python process it starts see that environment and the standard
-# library only. pip and every process a build starts find no index, no
-# configuration and proxies that lead to a closed port; with
-# --build-network=none the hooks also run in a network namespace with no
-# interfaces and cannot make Unix sockets.
+# library only. pip and every process a build starts get an allowlist of
+# the user's variables, no index, no configuration and proxies that lead to
+# a closed port. Every hook runs in a session of its own, stdin /dev/null,
+# under rlimits and a seccomp filter (no TIOCSTI); with --build-network=none
+# also in user, network and mount namespaces: no interfaces, sockets only of
+# the families those isolate, and a read-only file system but for the
+# build's own directories and a private /tmp.
 
 BUILD_NETWORK_MODES = ("closed", "none")
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
 
 
-# Run by the build environment's interpreter (python -I): it calls one hook
-# of the backend. Kept to the standard library.
+# Run by the build environment's interpreter as ``python -I -S``: without
+# site, nothing of the build environment (its site-packages, the .pth files
+# in them) runs before the runner has confined itself; then site.main() adds
+# that site-packages and the backend is imported. Kept to the standard
+# library, and every number it hands the kernel has a name.
 _HOOK_RUNNER = r"""
-import ctypes, importlib, json, os, struct, sys
+import ctypes, json, os, struct, sys
 
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
@@ -6065,48 +6071,244 @@ def answer(**reply):
     sys.exit(0)
 
 
-def isolate():
-    # A user namespace always, root included: without one, root keeps the
-    # right to setns() back into peep's network namespace.
-    libc = ctypes.CDLL(None, use_errno=True)
+# Limits real builds survive: no core files (they would hold the build's
+# memory), no file over 4 GiB, a sane number of open files. No memory or
+# process caps: compilers and parallel builds legitimately use both.
+LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
+
+
+def limit_resources():
+    import resource
+    for name, cap in LIMITS:
+        which = getattr(resource, name)
+        soft, hard = resource.getrlimit(which)
+        capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
+        resource.setrlimit(which, tuple(capped))
+
+
+# Linux's names for what the namespaces and mounts below ask for.
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
+MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
+PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
+CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
+libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def failed(what):
+    return what + ": " + os.strerror(ctypes.get_errno())
+
+
+def enter_user_namespace(flags):
+    # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
-        return "no network namespace: " + os.strerror(ctypes.get_errno())
-    for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
-                       ("gid_map", "%d %d 1" % (gid, gid))):
-        try:
+    if libc.unshare(CLONE_NEWUSER | flags) != 0:
+        return failed("no user namespace")
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                           ("gid_map", "%d %d 1" % (gid, gid))):
             with open("/proc/self/" + name, "w") as stream:
                 stream.write(text)
-        except OSError:
-            pass  # ids stay unmapped; files are still checked against the real ones
-    # A network namespace does not hold Unix sockets with a path in the file
-    # system: refuse to make any (socketpair stays), and refuse io_uring and
-    # other ABIs, which could make them past the filter.
-    arch, socket_call = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}.get(
-        os.uname().machine, (None, None))
-    if arch is None:
-        return "no Unix socket filter for " + os.uname().machine
-    deny, allow = 0x00050000 | 13, 0x7FFF0000  # SECCOMP_RET_ERRNO | EACCES, RET_ALLOW
-    program = [
-        (0x20, 0, 0, 4), (0x15, 1, 0, arch), (0x06, 0, 0, deny),
-        (0x20, 0, 0, 0), (0x35, 0, 1, 0x40000000), (0x06, 0, 0, deny),
-        (0x15, 0, 1, 425), (0x06, 0, 0, deny),
-        (0x15, 0, 3, socket_call), (0x20, 0, 0, 16), (0x15, 0, 1, 1), (0x06, 0, 0, deny),
-        (0x06, 0, 0, allow),
-    ]
-    filters = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
-    fprog = struct.pack("HxxxxxxP", len(program), ctypes.addressof(filters))
-    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) != 0:
-        return "no seccomp filter: " + os.strerror(ctypes.get_errno())
+    except OSError as exc:
+        return "cannot map ids in a user namespace: " + exc.strerror
     return None
 
 
-if spec["no_network"]:
-    problem = isolate()
-    if problem:
-        answer(unavailable=problem)
+def set_read_only(path, read_only, flags):
+    attributes = struct.pack("QQQQ", MOUNT_ATTR_RDONLY if read_only else 0,
+                             0 if read_only else MOUNT_ATTR_RDONLY, 0, 0)
+    if libc.syscall(MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, attributes,
+                    len(attributes)) != 0:
+        return failed("cannot make %s %s (Linux 5.12 or later is needed)"
+                      % (path, "read-only" if read_only else "writable"))
+    return None
+
+
+def mount(source, target, kind, flags, data=None):
+    if libc.mount(source and source.encode(), target.encode(), kind and kind.encode(),
+                  flags, data and data.encode()) != 0:
+        return failed("cannot mount " + target)
+    return None
+
+
+def confine_file_system():
+    # Everything read-only, a private /tmp (and /dev/shm), and the build's
+    # own directories, found through descriptors opened before /tmp was
+    # covered, mounted again at their own paths: the writable ones (the
+    # build's workspace) writable, the others (its environment, the
+    # interpreter's standard library) read-only.
+    readable = spec["readable"] + [sys.base_prefix, sys.base_exec_prefix]
+    keep = [(path, False) for path in readable if path != "/"]
+    keep += [(path, True) for path in spec["writable"]]
+    keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first
+    handles = [(path, writable, os.open(path, os.O_PATH)) for path, writable in keep]
+    problem = (mount(None, "/", None, MS_REC | MS_PRIVATE)
+               or set_read_only("/", True, AT_RECURSIVE))
+    for private in ("/tmp", "/dev/shm"):
+        if not problem and os.path.isdir(private):
+            problem = mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it
+    # cannot write escape sequences that make your terminal type a reply.
+    if not problem and os.path.isdir("/dev/pts"):
+        problem = mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                        "newinstance,ptmxmode=0666,mode=0620")
+    for path, writable, handle in handles:
+        if not problem:
+            os.makedirs(path, exist_ok=True)
+            problem = mount("/proc/self/fd/%d" % handle, path, None, MS_BIND | MS_REC)
+        if not problem and writable:
+            problem = set_read_only(path, False, 0)
+        os.close(handle)
+    return problem
+
+
+def drop_capabilities():
+    # The user namespace gave this process every capability over its mounts:
+    # with them the build could make them writable again. The bounding set
+    # goes too, so that nothing it runs (as root in the namespace, when peep
+    # runs as root) gets them back; a namespace the build makes itself has
+    # copies of these mounts, locked read-only.
+    with open("/proc/sys/kernel/cap_last_cap") as stream:
+        last = int(stream.read())
+    for capability in range(last + 1):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            return failed("cannot drop capabilities")
+    header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
+    if libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
+        return failed("cannot drop capabilities")
+    return None
+
+
+def isolate():
+    # A user namespace always, root included: without one, root keeps the
+    # right to setns() back into peep's network namespace.
+    try:
+        return (enter_user_namespace(CLONE_NEWNET | CLONE_NEWNS)
+                or confine_file_system()
+                or drop_capabilities())
+    except OSError as exc:
+        return "cannot confine the file system: " + str(exc)
+
+
+# The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
+# seccomp data, compare it, jump, return a verdict.
+BPF_LOAD, BPF_JEQ, BPF_JSET, BPF_AND, BPF_RETURN = 0x20, 0x15, 0x45, 0x54, 0x06
+DATA_NR, DATA_ARCH = 0, 4  # offsets of the call's number and architecture
+DATA_ARGS, DATA_ARG_SIZE = 16, 8  # 64-bit arguments; low word first (little-endian)
+ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+X32_CALL = 0x40000000  # x86-64's x32 ABI, another table; no call has it elsewhere
+TIOCSTI, TIOCLINUX = 0x5412, 0x541C  # push input into a terminal; Linux console commands
+AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
+SOCK_STREAM, SOCK_FLAGS = 1, 0o4000 | 0o2000000  # SOCK_NONBLOCK | SOCK_CLOEXEC
+IO_URING = (425, 426, 427)  # setup, enter, register: the same numbers on both
+PIDFD_GETFD = 438  # take a descriptor from another process: the same on both
+SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
+    "x86_64": dict(arch=0xC000003E, ioctl=16, socket=41, socketpair=53, ptrace=101,
+                   process_vm_readv=310, process_vm_writev=311),
+    "aarch64": dict(arch=0xC00000B7, ioctl=29, socket=198, socketpair=199, ptrace=117,
+                    process_vm_readv=270, process_vm_writev=271),
+}
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+
+
+def load(offset):
+    return (BPF_LOAD, offset, None, None)
+
+
+def load_argument(number):
+    return load(DATA_ARGS + DATA_ARG_SIZE * number)  # its low 32 bits
+
+
+def refuse_if(value):
+    return (BPF_JEQ, value, "refuse", None)
+
+
+def verdict(value):
+    return (BPF_RETURN, value, None, None)
+
+
+def filter_steps(calls, no_network):
+    # Both modes: only this architecture's calls; no io_uring (its requests
+    # are system calls the filter never sees); no TIOCSTI or TIOCLINUX,
+    # whose request number (an unsigned int) is argument 1's low word.
+    # --build-network=none also: sockets only of the families the network
+    # namespace isolates; stream socketpairs only (a datagram pair can still
+    # sendto() a path); no reaching into another of your processes, which
+    # has the network.
+    refused = IO_URING
+    if no_network:
+        refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
+                    PIDFD_GETFD)
+    steps = [load(DATA_ARCH), (BPF_JEQ, calls["arch"], None, "refuse"),
+             load(DATA_NR), (BPF_JSET, X32_CALL, "refuse", None)]
+    steps += [refuse_if(number) for number in refused]
+    steps += [(BPF_JEQ, calls["ioctl"], "ioctl", None)]
+    if no_network:
+        steps += [(BPF_JEQ, calls["socket"], "socket", None),
+                  (BPF_JEQ, calls["socketpair"], "socketpair", None)]
+    steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
+              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
+              verdict(ALLOW),
+              "socket", load_argument(0), (BPF_JEQ, AF_INET, "allow", None),
+              (BPF_JEQ, AF_INET6, "allow", None), (BPF_JEQ, AF_NETLINK, "allow", None),
+              verdict(REFUSE),
+              "socketpair", load_argument(0), (BPF_JEQ, AF_UNIX, None, "refuse"),
+              load_argument(1), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
+              (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
+              "allow", verdict(ALLOW), "refuse", verdict(REFUSE)]
+    return steps
+
+
+def assemble(steps):
+    # A string names the next step; a jump names a step, or None: the next.
+    labels, program = {}, []
+    for step in steps:
+        if isinstance(step, str):
+            labels[step] = len(program)
+        else:
+            program.append(step)
+
+    def offset(label, here):
+        return 0 if label is None else labels[label] - here - 1
+    return [struct.pack("HBBI", code, offset(yes, here), offset(no, here), value)
+            for here, (code, value, yes, no) in enumerate(program)]
+
+
+def install_filter(no_network):
+    calls = SYSTEM_CALLS.get(os.uname().machine)
+    if calls is None:
+        return "no seccomp filter for " + os.uname().machine
+    program = assemble(filter_steps(calls, no_network))
+    code = ctypes.create_string_buffer(b"".join(program))
+    header = struct.pack("HxxxxxxP", len(program), ctypes.addressof(code))
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(
+            PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0) != 0:
+        return failed("no seccomp filter")
+    return None
+
+
+def confine():
+    # peep started this process in a session of its own, stdin /dev/null.
+    no_network = spec["network"] == "none"
+    if os.name == "posix":
+        limit_resources()
+    if not sys.platform.startswith("linux"):
+        return "namespaces and seccomp are Linux's" if no_network else None
+    if no_network:
+        return isolate() or install_filter(True)
+    if os.uname().machine not in SYSTEM_CALLS:
+        return None  # the new session alone stops TIOCSTI, unless peep runs as root
+    return install_filter(False)
+
+
+problem = confine()
+if problem:
+    answer(unavailable=problem, network=spec["network"])
+import site  # the build environment's site-packages, and its .pth files, now
+site.main()
 if spec["hook"] is None:
     answer(result=None)
+import importlib
 sys.path[:0] = spec["backend_path"]
 os.chdir(spec["source"])
 module, _, attributes = spec["backend"].partition(":")
@@ -6168,51 +6370,129 @@ class ClosedPort:
         self._socket.close()
 
 
-def closed_network_environment(port: int) -> Dict[str, str]:
-    """Return the environment for pip and builds: no index, no config, no way out.
+def closed_network_variables(port: int) -> Dict[str, str]:
+    """Return what closes the network to pip and builds: no index, no config, no way out.
 
     Every proxy variable leads to a port that refuses connections and
     no_proxy is empty, so HTTP clients that honour them (pip, setuptools,
     urllib) reach nothing; PIP_NO_INDEX and no retries make a nested pip
     give up at once.
     """
+    variables = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_RETRIES": "0",
+                 "PYTHONNOUSERSITE": "1"}
+    for key in PROXY_VARIABLES:
+        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
+        variables[key] = variables[key.upper()] = value
+    return variables
+
+
+def closed_network_environment(port: int) -> Dict[str, str]:
+    """Return the environment of the pip that installs: yours, its network closed."""
     environment = scrubbed_pip_environment()
     for key in list(environment):
         if key.lower() in PROXY_VARIABLES or key in ("PYTHONPATH", "PYTHONSTARTUP"):
             del environment[key]
-    for key in PROXY_VARIABLES:
-        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
-        environment[key] = environment[key.upper()] = value
-    environment.update(PIP_NO_INDEX="1", PIP_RETRIES="0", PYTHONNOUSERSITE="1")
+    environment.update(closed_network_variables(port))
     return environment
 
 
-def _stop(process: subprocess.Popen[Any]) -> None:
-    """Stop a child process and wait for it, so that nothing outlives peep."""
+# A build's environment is made from this allowlist of your variables (and
+# those you name in PEEP_BUILD_ENV), never from the whole of yours: your
+# tokens, cloud credentials and agent sockets stay out of every build.
+BUILD_VARIABLES = (
+    # where things are, who you are, how text is shown
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH",
+    "SOURCE_DATE_EPOCH",
+    # compilers and build tools
+    "CC", "CXX", "CPP", "LD", "AR", "ARFLAGS", "RANLIB", "NM", "STRIP", "FC", "CFLAGS",
+    "CXXFLAGS", "CPPFLAGS", "FFLAGS", "LDFLAGS", "LDSHARED", "MAKEFLAGS", "PKG_CONFIG",
+    "PKG_CONFIG_PATH", "CMAKE_ARGS", "CMAKE_GENERATOR", "CMAKE_BUILD_PARALLEL_LEVEL",
+    "CMAKE_PREFIX_PATH", "MACOSX_DEPLOYMENT_TARGET", "ARCHFLAGS", "CARGO_HOME", "RUSTUP_HOME",
+    # what Windows programs need to start, and where MSVC's files are
+    "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "USERPROFILE", "APPDATA", "LOCALAPPDATA",
+    "PROGRAMDATA", "PROGRAMFILES", "PROGRAMFILES(X86)", "NUMBER_OF_PROCESSORS",
+    "PROCESSOR_ARCHITECTURE", "INCLUDE", "LIB", "LIBPATH",
+)
+BUILD_VARIABLE_PREFIXES = ("LC_",)
+BUILD_VARIABLES_NAMED = "PEEP_BUILD_ENV"  # more names to pass on, by spaces or commas
+
+
+def _passed_on(key: str) -> bool:
+    """Say whether a variable may reach a build even if named: never pip's or Python's own."""
+    upper = key.upper()
+    return not (upper.startswith(("PIP_", "PYTHON")) or key.lower() in PROXY_VARIABLES)
+
+
+def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
+    """Return the environment of a build, and of the pip that prepares one.
+
+    The allowlist, then what closes the network (as for pip), a temporary
+    directory of the build's own and, if given, a home of its own.
+    """
+    named = set(BUILD_VARIABLES)
+    named.update(os.environ.get(BUILD_VARIABLES_NAMED, "").replace(",", " ").split())
+    environment = {
+        key: value for key, value in os.environ.items()
+        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES)) and _passed_on(key)
+    }  # fmt: skip
+    environment.update(closed_network_variables(port))
+    environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
+    if home is not None:
+        environment["HOME"] = home
+    return environment
+
+
+def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
+    """Stop a child process and wait for it, so that nothing outlives peep.
+
+    ``group``: the child leads a session of its own (a build), and what it
+    started is stopped with it.
+    """
     import subprocess
+
+    def send(signum: int) -> None:
+        try:
+            if group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+        except (ProcessLookupError, PermissionError):
+            pass  # gone already, group and all
+
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        send(signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            send(signal.SIGKILL)
             process.wait()
+    if group:  # what the build started and left behind, ignoring SIGINT or not
+        send(signal.SIGKILL)
 
 
-def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str) -> int:
-    """Run a command with its output going to a log file; return its status."""
+def run_logged(
+    command: Sequence[str], environment: Mapping[str, str], log_path: str, *, session: bool = False
+) -> int:
+    """Run a command with its output going to a log file; return its status.
+
+    ``session``: start it in a session of its own, with no controlling
+    terminal to write into (TIOCSTI) or to be signalled from.
+    """
     import subprocess
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             list(command), env=dict(environment), stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=session,
         )  # fmt: skip
         try:
-            return process.wait()
+            status = process.wait()
         except BaseException as exc:
-            _stop(process)  # nothing is installed before every build is done
+            _stop(process, group=session)  # nothing is installed before every build is done
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum) from exc
+    if session:
+        _stop(process, group=True)  # what it left running in its group
+    return status
 
 
 def _log_tail(log_path: str) -> str:
@@ -6250,7 +6530,7 @@ class Builder:
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
         self.network = network
-        self.environment = closed_network_environment(port)
+        self.port = port
         self.say = say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
@@ -6299,7 +6579,7 @@ class Builder:
                      "install", "--ignore-installed", "--no-deps", "--no-index",
                      "--require-hashes", "--only-binary", ":all:", "--no-compile",
                      "--disable-pip-version-check", "-r", listing],
-                    self.environment,
+                    build_variables(self.port, _private_directory(directory, "tmp")),
                     log_path,
                 )  # fmt: skip
                 if status != 0:
@@ -6321,14 +6601,19 @@ class Builder:
     ) -> object:
         """Call one PEP 517 hook with a build environment's interpreter; return its result."""
         import json
-        spec_path = os.path.join(workspace, "hook.json")
+        # The spec and the log are outside the workspace, which the build may
+        # write: a process it left behind cannot loosen the next hook's
+        # confinement, nor make peep's reading of the log hang on a FIFO.
+        stem = os.path.join(self.root, f"hook-{next(self._counter)}")
+        spec_path, log_path = stem + ".json", stem + ".log"
         output = os.path.join(workspace, "hook-output.json")
-        log_path = os.path.join(workspace, "build.log")
         _remove_quietly(output)
         backend = system.backend if system else ""
         spec = {
             "output": output,
-            "no_network": self.network == "none",
+            "network": self.network,
+            "writable": [workspace],  # source, wheel directory, reply, private tmp and home
+            "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
             "hook": hook,
             "backend_path": [
                 os.path.join(source, entry) for entry in (system.backend_path if system else ())
@@ -6339,32 +6624,48 @@ class Builder:
         }
         with open(spec_path, "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        # The environment's commands come first, as in pip's own builds.
-        scripts = os.path.dirname(python)
-        path = scripts + os.pathsep + self.environment.get("PATH", os.defpath)
-        command = [python, "-I", "-c", _HOOK_RUNNER, spec_path]
-        status = run_logged(command, dict(self.environment, PATH=path), log_path)
+        # -S: the runner confines itself before site runs anything (see above).
+        command = [python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path]
+        status = run_logged(
+            command, self.hook_variables(python, workspace), log_path, session=os.name == "posix"
+        )
         if self.echo is not None and os.path.exists(log_path):
             with open(log_path, encoding="utf-8", errors="replace") as stream:
                 self.echo(stream.read())
         return _hook_result(hook, backend, status, output, log_path)
+
+    def hook_variables(self, python: str, workspace: str) -> Dict[str, str]:
+        """Return a hook's environment: the environment's commands first on PATH, as in pip.
+
+        Under --build-network=none your home is read-only, so the build gets
+        one of its own, as it gets a temporary directory of its own.
+        """
+        home = _private_directory(workspace, "home") if self.network == "none" else None
+        environment = build_variables(self.port, _private_directory(workspace, "tmp"), home)
+        scripts = os.path.dirname(python)
+        environment["PATH"] = scripts + os.pathsep + environment.get("PATH", os.defpath)
+        return environment
+
+
+def _private_directory(parent: str, name: str) -> str:
+    directory = os.path.join(parent, name)
+    os.makedirs(directory, exist_ok=True)
+    return directory
 
 
 def _hook_result(
     hook: Optional[str], backend: str, status: int, output: str, log_path: str
 ) -> object:
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
-    import json
     try:
-        with open(output, encoding="utf-8") as stream:
-            reply = json.load(stream)
+        reply = _read_reply(output)
     except (OSError, ValueError):
         reply = None
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
     if "unavailable" in reply:
         raise BuildError(
-            "--build-network=none cannot isolate builds on this system "
+            f"--build-network={reply.get('network')} cannot isolate builds on this system "
             f"({reply['unavailable']})"
         )
     if reply.get("missing"):
@@ -6372,6 +6673,20 @@ def _hook_result(
             return []
         raise BuildError(f"the backend {backend!r} has no {hook} hook")
     return reply.get("result")
+
+
+HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
+
+
+def _read_reply(path: str) -> object:
+    """Read a hook's JSON reply, which the build could have replaced with a link or a FIFO."""
+    import json
+    import stat
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise ValueError(f"{path!r} is not a regular file")
+        return json.loads(stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8"))
 
 
 @dataclass

@@ -510,6 +510,8 @@ def hermetic_env(**extra: str) -> Dict[str, str]:
         if key.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             del env[key]
     env.pop("PYTHONPATH", None)
+    # Builds see an allowlist of variables, and those named here.
+    env["PEEP_BUILD_ENV"] = f"{TELLTALE_ENV} PEEP_TEST_BUILD_SLEEP"
     env.update(extra)
     return env
 
@@ -606,3 +608,51 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+# --- Confined builds ----------------------------------------------------------
+
+# Under --build-network=none a build cannot write outside its own directories,
+# the telltale dir included: it reports instead, on its output, which -v shows.
+REPORT = "peep-test-report"
+
+
+def report(name: str, expression: str) -> str:
+    """Return build code that reports ``name``'s value where ``reports`` finds it."""
+    return f"print({REPORT!r}, {name!r}, repr({expression}), flush=True)\n"
+
+
+def reports(output: str) -> Dict[str, object]:
+    """Return what a build reported (a name's last value wins): -v output in, values out."""
+    import ast
+
+    found = {}
+    for line in output.splitlines():
+        _, marker, rest = line.partition(REPORT + " ")
+        if marker:
+            name, _, value = rest.partition(" ")
+            found[name] = ast.literal_eval(value)
+    return found
+
+
+def confinement_refused() -> Optional[str]:
+    """Return why this kernel refuses what --build-network=none needs, or None.
+
+    Asked of the kernel directly, in a child process, not of peep: user,
+    network and mount namespaces, and a recursive read-only remount.
+    """
+    code = """if 1:
+        import ctypes, os, struct
+        libc = ctypes.CDLL(None, use_errno=True)
+        def check(status, what):
+            if status != 0:
+                raise SystemExit(what + ": " + os.strerror(ctypes.get_errno()))
+        check(libc.unshare(0x10000000 | 0x40000000 | 0x00020000), "namespaces")
+        check(libc.mount(None, b"/", None, 0x4000 | 0x40000, None), "private mounts")
+        attributes = struct.pack("QQQQ", 1, 0, 0, 0)
+        check(libc.syscall(442, -100, b"/", 0x8000, attributes, 32), "mount_setattr")
+    """
+    if sys.platform != "linux":
+        return "namespaces are Linux's"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return None if result.returncode == 0 else f"this system refuses {result.stderr.strip()}"

@@ -13,11 +13,42 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 from pathlib import Path
+from typing import Dict, Iterator, Optional
 
 import pytest
-from helpers import TELLTALE_ENV, Deploy, block, sdist_bytes, wheel_bytes
+from helpers import (
+    PEEP,
+    TELLTALE_ENV,
+    Deploy,
+    Served,
+    block,
+    confinement_refused,
+    report,
+    reports,
+    sdist_bytes,
+    wait_for,
+    wheel_bytes,
+)
+
+import peep
+
+
+@pytest.fixture
+def outside() -> Iterator[Path]:
+    """A directory of the test's outside /tmp, which a confined build sees (read-only).
+
+    Under --build-network=none the build's /tmp is a private one: what the
+    test keeps under /tmp (tmp_path) the build does not even see.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="peep-test-", dir="/var/tmp"))
+    try:
+        yield directory
+    finally:
+        import shutil
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _outer_environment(tmp_path: Path) -> str:
@@ -115,10 +146,35 @@ def _unix_relay(path: str, port: int) -> None:
     threading.Thread(target=serve, daemon=True).start()
 
 
-def _namespaces_work() -> bool:
-    code = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
-            "raise SystemExit(libc.unshare(0x50000000))")  # a user and a network namespace
-    return subprocess.run([sys.executable, "-c", code]).returncode == 0
+def confined_build(
+    deploy: Deploy,
+    network: str,
+    code: str,
+    helper: Optional[Served] = None,
+    env: Optional[Dict[str, str]] = None,
+) -> Dict[str, object]:
+    """Build an sdist whose backend runs ``code``; return what it reported.
+
+    ``helper``: a wheel the build requires; ``env``: more variables for peep.
+    Under --build-network=none the build cannot write the telltale dir (it
+    is outside the build's own directories), so it is not passed on: the
+    build reports on its output instead, which -v shows.
+    """
+    if network == "none":
+        refused = confinement_refused()
+        if refused:
+            pytest.skip(refused)
+    requires = [helper.project] if helper else []
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code, build_requires=requires))
+    lines = block(sdist.data, "beta==2.0") + (block(helper.data, f"{helper.project}==1.0")
+                                               if helper else "")
+    deploy.write(lines)
+    variables = {"PEEP_BUILD_ENV": ""} if network == "none" else {}
+    env = deploy.env(**{**variables, **(env or {})})
+    result = deploy.install(f"--build-network={network}", "-v", env=env)
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"beta": "2.0", **({helper.project: "1.0"} if helper else {})}
+    return reports(result.stderr)
 
 
 def assert_isolated_build_reaches_nothing(deploy: Deploy, attempt: str) -> None:
@@ -132,19 +188,13 @@ try:
 {textwrap.indent(attempt.strip(), "    ")}
 except OSError:
     _reached = "blocked"
-with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "socket.txt"), "w") as f:
-    f.write(_reached)
-"""
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    deploy.write(block(sdist.data, "beta==2.0"))
-    result = deploy.install("--build-network=none")
-    assert result.returncode == 0, result.stderr
+{report("socket", "_reached")}"""
+    assert confined_build(deploy, "none", code)["socket"] == "blocked"
     assert deploy.index.evil_requests() == []
-    assert (deploy.telltales / "socket.txt").read_text() == "blocked"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
-def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Path) -> None:
+def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, outside: Path) -> None:
     """README: with --build-network=none "no socket can reach anything".
 
     A network namespace holds IP and abstract Unix sockets only; a Unix
@@ -152,9 +202,7 @@ def test_build_network_none_stops_unix_sockets_too(deploy: Deploy, tmp_path: Pat
     listens there (here, a relay to the loopback server) carries the build
     wherever it goes.
     """
-    if not _namespaces_work():
-        pytest.skip("this system refuses network namespaces")
-    relay = str(tmp_path / "relay.sock")
+    relay = str(outside / "relay.sock")
     _unix_relay(relay, deploy.index.port)
     assert_isolated_build_reaches_nothing(deploy, f"""
 _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -237,8 +285,6 @@ def test_build_network_none_cannot_be_left_by_a_build_running_as_root(deploy: De
     into the network namespace of its parent, peep, and reach whatever peep
     can. In a user namespace of its own it has no such right.
     """
-    if not _namespaces_work():
-        pytest.skip("this system refuses network namespaces")
     assert_isolated_build_reaches_nothing(deploy, f"""
 import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -248,3 +294,488 @@ _s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
 _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
 _reached = "reached" if _s.recv(100) else "blocked"
 """)
+
+
+# --- Confinement: what every build gets, and what --build-network=none adds ---------------
+
+# Build code that reports how each attempt ended: "reached" if nothing stopped
+# it, or the name of the error that did.
+ATTEMPT = """
+import ctypes, errno, fcntl, os, socket, termios
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _attempt(name, action):
+    try:
+        action()
+        outcome = "reached"
+    except OSError as exc:
+        outcome = errno.errorcode.get(exc.errno, str(exc.errno))
+    {report}
+
+
+def _check(status):
+    if status < 0:
+        raise OSError(ctypes.get_errno(), "refused")
+""".format(report=report("name", "outcome").replace("'name'", "name").strip())
+
+
+def _own_terminal() -> str:
+    """Code that gives the build a terminal of its own to push input into.
+
+    A session leader (as peep makes every build) may take a new pty as its
+    controlling terminal, where the kernel allows TIOCSTI to anyone: only the
+    filter stands in the way.
+    """
+    return """
+def _tiocsti():
+    _master, _slave = os.openpty()
+    fcntl.ioctl(_slave, termios.TIOCSCTTY, 0)
+    fcntl.ioctl(_slave, termios.TIOCSTI, b"x")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_dependencys_pth_runs_only_once_the_build_is_confined(
+    deploy: Deploy, network: str
+) -> None:
+    """A .pth in a verified build dependency runs at start-up: after confinement, not before.
+
+    The hook runner starts with site off (python -I -S), confines itself,
+    and only then lets site process the build environment's .pth files.
+    """
+    probe = ATTEMPT + _own_terminal() + f"""
+_status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+{report("pth_seccomp", "_status['Seccomp'].strip()")}
+_attempt("pth_tiocsti", _tiocsti)
+def _phone_home():
+    with socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10) as s:
+        s.sendall(b"GET /evil/pth HTTP/1.0\\r\\n\\r\\n")
+        s.recv(100)
+_attempt("pth_connect", _phone_home)
+"""
+    helper = deploy.index.add(wheel_bytes("helper", "1.0", extra_files={
+        "helper_probe.pth": b"import helper_probe\n", "helper_probe.py": probe.encode(),
+    }))
+    found = confined_build(deploy, network, "", helper)
+    assert found["pth_seccomp"] == "2"  # SECCOMP_MODE_FILTER, in place when the .pth ran
+    assert found["pth_tiocsti"] == "EPERM"
+    if network == "none":
+        assert found["pth_connect"] != "reached"
+        assert deploy.index.evil_requests() == []
+
+
+def _socket_attempts(outside: Path) -> str:
+    """Code that tries every way this test knows to a Unix socket outside, or past the filter."""
+    stream, datagram = outside / "stream.sock", outside / "datagram.sock"
+    return ATTEMPT + f"""
+_stream, _datagram = {str(stream)!r}, {str(datagram)!r}
+_attempt("unix_stream", lambda: socket.socket(socket.AF_UNIX).connect(_stream))
+_attempt("unix_datagram",
+         lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"x", _datagram))
+for _name, _kind in (("datagram_pair", socket.SOCK_DGRAM),
+                     ("datagram_cloexec_pair", socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)):
+    _attempt(_name, lambda: socket.socketpair(socket.AF_UNIX, _kind)[0].sendto(b"x", _datagram))
+_attempt("seqpacket_pair", lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
+_attempt("stream_pair_connect", lambda: socket.socketpair()[0].connect(_stream))
+_attempt("stream_pair_sendmsg", lambda: socket.socketpair()[0].sendmsg([b"x"], [], 0, _datagram))
+_attempt("vsock", lambda: socket.socket(40, socket.SOCK_STREAM))  # AF_VSOCK: the host's
+_attempt("packet", lambda: socket.socket(17, socket.SOCK_RAW))  # AF_PACKET
+_attempt("io_uring", lambda: _check(_libc.syscall(425, 8, ctypes.create_string_buffer(120))))
+if os.uname().machine == "x86_64":  # getpid through the x32 ABI, and the i386 one
+    _attempt("x32", lambda: _check(_libc.syscall(39 | 0x40000000)))
+    import mmap
+    _code = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    _code.write(bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3]))  # mov eax, 20; int 0x80; ret
+    _int80 = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(_code)))
+    {report("i386", "_int80()")}
+_pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+_pair[0].sendall(b"ok")
+{report("stream_pair", "_pair[1].recv(2)")}"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_build_network_none_leaves_sockets_only_of_the_families_it_isolates(
+    deploy: Deploy, outside: Path, network: str
+) -> None:
+    """README: under none, IP and netlink sockets (in the empty namespace) and stream pairs only.
+
+    The test listens on Unix sockets with a path outside /tmp, which a
+    build under none sees: a datagram socketpair could sendto() them, and
+    nothing in a network namespace stops that. Under closed (the default)
+    they are reached: the README says so. io_uring and the x32 ABI, which
+    would pass the filter by, are refused in both modes.
+    """
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(outside / "stream.sock"))
+    listener.listen(8)
+    datagrams = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    datagrams.bind(str(outside / "datagram.sock"))
+    found = confined_build(deploy, network, _socket_attempts(outside))
+    outside_reached = ["unix_stream", "unix_datagram", "datagram_pair", "datagram_cloexec_pair",
+                       "seqpacket_pair"]
+    expected = {name: "EPERM" for name in outside_reached}
+    if network == "closed":
+        expected = {name: "reached" for name in outside_reached}
+    expected.update(stream_pair_connect="EISCONN", stream_pair_sendmsg="EISCONN",
+                    io_uring="EPERM", stream_pair=b"ok")
+    if os.uname().machine == "x86_64":  # -1: -EPERM, not the pid (or -ENOSYS, -38)
+        expected.update(x32="EPERM", i386=-1)
+    if network == "none":
+        expected.update(vsock="EPERM", packet="EPERM")
+    else:  # whether these work outside depends on the kernel and on root: not compared
+        del found["vsock"], found["packet"]
+    assert found == expected
+    listener.setblocking(False)
+    datagrams.setblocking(False)
+    if network == "none":  # nothing arrived: the build has finished, so it would be queued
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+        with pytest.raises(BlockingIOError):
+            datagrams.recv(10)
+
+
+def _write_attempts(places: Dict[str, Path]) -> str:
+    """Code that tries to write a file in each place, and to undo the read-only mounts."""
+    return ATTEMPT + f"""
+import sys
+def _write(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as stream:
+        stream.write("written by a build")
+for _name, _path in {({k: str(v) for k, v in places.items()})!r}.items():
+    _attempt(_name, lambda: _write(_path))
+_attempt("own_workspace", lambda: _write(os.path.join(os.getcwd(), "written")))
+_attempt("private_home", lambda: _write(os.path.expanduser("~/written")))
+_attempt("environment", lambda: _write(os.path.join(sys.prefix, "written")))
+_outside = os.path.dirname({str(places["outside"])!r})
+_attempt("proc_root", lambda: _write("/proc/%d/root%s/via-proc" % (os.getppid(), _outside)))
+# Opened for writing, never written: as root, either would change the host.
+_attempt("proc_sys", lambda: os.close(os.open("/proc/sys/kernel/core_pattern", os.O_WRONLY)))
+_attempt("sysrq", lambda: os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY)))
+
+
+def _undo(unshare_first):
+    # mount_setattr("/", AT_RECURSIVE, clear MOUNT_ATTR_RDONLY), in a child
+    child = os.fork()
+    if child == 0:
+        import struct
+        if unshare_first and _libc.unshare(0x10000000 | 0x00020000) != 0:
+            os._exit(ctypes.get_errno())
+        attributes = struct.pack("QQQQ", 0, 1, 0, 0)
+        if _libc.syscall(442, -100, b"/", 0x8000, attributes, 32) != 0:
+            os._exit(ctypes.get_errno())
+        try:
+            _write(os.path.join(_outside, "undone"))
+        except OSError as exc:
+            os._exit(exc.errno)
+        os._exit(0)
+    status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if status:
+        raise OSError(status, "refused")
+_attempt("undo_read_only", lambda: _undo(False))
+_attempt("undo_in_a_new_namespace", lambda: _undo(True))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_build_network_none_leaves_the_build_only_its_own_directories_to_write(
+    deploy: Deploy, outside: Path, tmp_path: Path, network: str
+) -> None:
+    """README: under none everything is read-only but the build's own directories and /tmp.
+
+    /tmp is a private one: what a build writes there, it writes for itself.
+    Under closed (the default) the file system is not confined, and the
+    README says so: there every write reaches its place.
+    """
+    import uuid
+
+    home = outside / "home"
+    home.mkdir()
+    places = {
+        "outside": outside / "written",
+        "test_tmp": tmp_path / "written",
+        "shared_tmp": Path("/tmp", f"peep-test-{uuid.uuid4().hex}", "written"),
+        "home": home / "written",
+    }
+    try:
+        found = confined_build(deploy, network, _write_attempts(places), env={"HOME": str(home)})
+        written = {name: path.exists() for name, path in places.items()}
+    finally:
+        import shutil
+        shutil.rmtree(places["shared_tmp"].parent, ignore_errors=True)
+    assert found["own_workspace"] == found["private_home"] == "reached"
+    if network == "closed":
+        assert written == {name: True for name in places}
+        return
+    assert written == {name: False for name in places}
+    assert {name: found[name] for name in ("outside", "home", "environment")} == {
+        "outside": "EROFS", "home": "EROFS", "environment": "EROFS"}
+    assert found["test_tmp"] == found["shared_tmp"] == "reached"  # in the private /tmp
+    assert found["proc_root"] != "reached" and not (outside / "via-proc").exists()
+    assert found["proc_sys"] != "reached" and found["sysrq"] != "reached"
+    assert found["undo_read_only"] == found["undo_in_a_new_namespace"] == "EPERM"
+    assert not (outside / "undone").exists()
+
+
+SECRETS = {
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-9f2c",
+    "GITHUB_TOKEN": "ghp_secret-77ab",
+    "SSH_AUTH_SOCK": "/run/agent-secret.sock",
+    "SOME_RANDOM_SECRET": "random-secret-31d0",
+    "PYTHON_UPLOAD_TOKEN": "pypi-secret-0c4e",
+}
+
+
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_sees_only_the_allowlisted_part_of_your_environment(
+    deploy: Deploy, network: str
+) -> None:
+    """README: no token or credential of yours reaches a build, only the allowlist.
+
+    What the build does name by PEEP_BUILD_ENV reaches it, but never a
+    PIP_* or PYTHON* variable, and the proxies stay peep's closed ones.
+    """
+    code = ATTEMPT + report("environment", "dict(os.environ)") + """
+_attempt("peeps_environment", lambda: open("/proc/%d/environ" % os.getppid(), "rb").read())
+"""
+    env = dict(SECRETS, LC_ALL="C.UTF-8", CFLAGS="-O1", MY_SETTING="kept",
+               PYTHONPATH="/nowhere", PIP_INDEX_URL="http://127.0.0.1:9/",
+               PEEP_BUILD_ENV="MY_SETTING PYTHONPATH PIP_INDEX_URL https_proxy")
+    reported = confined_build(deploy, network, code, env=env)
+    # peep's own environment, in /proc, is out of reach under none only.
+    assert (reported["peeps_environment"] == "reached") == (network == "closed")
+    found = reported["environment"]
+    assert isinstance(found, dict)
+    assert not [key for key, value in found.items() if key in SECRETS or value in SECRETS.values()]
+    assert (found["LC_ALL"], found["CFLAGS"], found["MY_SETTING"]) == ("C.UTF-8", "-O1", "kept")
+    assert "PYTHONPATH" not in found and "PIP_INDEX_URL" not in found
+    assert found["https_proxy"].startswith("http://127.0.0.1:") and found["PIP_NO_INDEX"] == "1"
+    assert found["TMPDIR"].endswith(os.sep + "tmp") and "peep-" in found["TMPDIR"]
+    assert (found["HOME"] == os.environ["HOME"]) == (network == "closed")
+
+
+def test_the_pip_that_prepares_a_build_environment_gets_the_allowlist_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PEEP_BUILD_ENV", "PIP_CERT")
+    monkeypatch.setenv("PIP_CERT", "/etc/yours.pem")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    variables = peep.build_variables(9, "/private/tmp")
+    assert not set(SECRETS) & set(variables) and "PIP_CERT" not in variables
+    assert variables["LANG"] == "C.UTF-8" and variables["TMPDIR"] == "/private/tmp"
+    assert variables["PIP_CONFIG_FILE"] == os.devnull and variables["PIP_NO_INDEX"] == "1"
+    assert variables["http_proxy"] == "http://127.0.0.1:9"
+
+
+# peep as started from a terminal: in a session of its own, the pty its
+# controlling terminal and its stdin.
+_FROM_A_TERMINAL = (
+    "import fcntl, os, runpy, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_cannot_type_into_the_terminal_peep_runs_in(deploy: Deploy, network: str) -> None:
+    """TIOCSTI pushes input into a terminal: a build could type commands into your shell.
+
+    A session of its own takes the terminal away from the build (/dev/tty
+    fails), but the device stays openable by its path, and root (or a
+    process with CAP_SYS_ADMIN) may push input into any terminal: the
+    filter refuses TIOCSTI, and TIOCLINUX, whatever the terminal. Under
+    none the build has terminals of its own and does not see yours at all
+    (escape sequences can make a terminal type a reply); under closed it
+    can write to it, as the README says.
+    """
+    if network == "none" and confinement_refused():
+        pytest.skip(confinement_refused())
+    master, slave = os.openpty()
+    terminal = os.ttyname(slave)
+    code = ATTEMPT + f"""
+_attempt("dev_tty", lambda: os.close(os.open("/dev/tty", os.O_RDWR)))
+def _ioctl(request, argument):
+    fd = os.open({terminal!r}, os.O_RDWR | os.O_NOCTTY)
+    fcntl.ioctl(fd, request, argument)
+_attempt("tiocsti", lambda: _ioctl(termios.TIOCSTI, b"x"))
+_attempt("tioclinux", lambda: _ioctl(0x541C, bytes([17])))  # TIOCL_GETKMSGREDIRECT
+def _write():
+    fd = os.open({terminal!r}, os.O_WRONLY | os.O_NOCTTY)
+    os.write(fd, b"y")
+_attempt("write", _write)
+{report("stdin", "os.read(0, 10)")}"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _FROM_A_TERMINAL, str(PEEP), "install", "-r",
+             str(deploy.requirements), "--target", str(deploy.target), *deploy.finder,
+             f"--build-network={network}", "-v"],
+            stdin=slave, capture_output=True, text=True, timeout=300,
+            env=deploy.env(PEEP_BUILD_ENV=""),
+        )  # fmt: skip
+        os.set_blocking(master, False)
+        try:
+            typed = os.read(master, 100)
+        except BlockingIOError:
+            typed = b""
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert result.returncode == 0, result.stderr
+    expected = {"dev_tty": "ENXIO", "tiocsti": "EPERM", "tioclinux": "EPERM", "write": "reached"}
+    if network == "none":  # the terminal is out of sight: the build has terminals of its own
+        expected.update(tiocsti="ENOENT", tioclinux="ENOENT", write="ENOENT")
+    assert reports(result.stderr) == dict(expected, stdin=b"")
+    assert b"x" not in typed and (b"y" in typed) == (network == "closed")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return stream.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _lingering_child(pid_file: Path) -> str:
+    """Build code that starts a child ignoring SIGINT, and records its pid once it does."""
+    child = ("import os, signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+             "os.write(int(sys.argv[1]), b'x'); time.sleep(600)")
+    return f"""
+import os, subprocess, sys
+_read, _write = os.pipe()
+_child = subprocess.Popen([sys.executable, "-c", {child!r}, str(_write)], pass_fds=(_write,))
+os.close(_write)
+os.read(_read, 1)  # it ignores SIGINT from here on
+with open({str(pid_file)!r} + ".part", "w") as f:
+    f.write(str(_child.pid))
+os.rename({str(pid_file)!r} + ".part", {str(pid_file)!r})
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_what_a_build_leaves_running_is_stopped_when_its_hook_ends(deploy: Deploy) -> None:
+    """A daemon a build starts (and does not wait for) does not run on after the hook."""
+    import signal
+
+    pid_file = deploy.telltales / "child.pid"
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=_lingering_child(pid_file)))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    pid = int(pid_file.read_text())
+    try:
+        assert result.returncode == 0, result.stderr
+        assert wait_for(lambda: not _alive(pid), timeout=30), "the build's child outlived its hook"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> None:
+    """A build's children share its process group, and the group is stopped with it.
+
+    The child ignores SIGINT, as a daemon a build leaves behind may: it is
+    killed once the build itself has stopped.
+    """
+    import signal
+
+    pid_file = deploy.telltales / "child.pid"
+    code = _lingering_child(pid_file) + "import time\ntime.sleep(600)\n"
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    process = subprocess.Popen(
+        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
+         str(deploy.target), *deploy.finder],
+        env=deploy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pid = 0
+    try:
+        assert wait_for(pid_file.exists, timeout=120)
+        pid = int(pid_file.read_text())
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 128 + signal.SIGTERM, stderr
+        assert wait_for(lambda: not _alive(pid), timeout=30), "the build's child outlived peep"
+    finally:
+        process.kill()
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_a_build_under_none_cannot_loosen_the_next_hooks_confinement(deploy: Deploy) -> None:
+    """The runner reads its spec (network: none) from a file: the build must not write it.
+
+    get_requires_for_build_wheel runs before build_wheel; a process it left
+    behind could rewrite the next spec to "closed" between peep writing it
+    and the next runner reading it. Each hook is told where its spec is
+    (sys.argv[1]); it must be out of the build's reach, as must the reply
+    peep reads back, which must not make peep hang (a FIFO) or follow a link.
+    """
+    code = ATTEMPT + """
+import sys
+_attempt("spec", lambda: open(sys.argv[1], "r+").close())
+"""
+    assert confined_build(deploy, "none", code)["spec"] in ("ENOENT", "EROFS")
+
+
+def test_a_build_that_leaves_a_fifo_for_a_reply_fails_and_peep_does_not_hang(
+    deploy: Deploy,
+) -> None:
+    # At import, in the first hook: the reply becomes a link to a FIFO.
+    code = """
+import os
+_reply = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), "hook-output.json")
+os.mkfifo("fifo")
+os.symlink(os.path.abspath("fifo"), _reply)
+os._exit(0)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "get_requires_for_build_wheel failed" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_what_real_builds_need_still_works_and_what_none_costs(
+    deploy: Deploy, network: str
+) -> None:
+    """README: the limits are ones real builds survive; under none, forkserver is the cost.
+
+    A process pool (fork), pipes, semaphores in /dev/shm and a temporary
+    directory work in both modes; multiprocessing's forkserver listens on
+    a Unix socket with a path, which none refuses.
+    """
+    code = ATTEMPT + f"""
+import multiprocessing, resource, tempfile
+{report("limits", "[resource.getrlimit(getattr(resource, 'RLIMIT_' + name))"
+        " for name in ('CORE', 'FSIZE', 'NOFILE', 'AS', 'NPROC')]")}
+def _pool(method):
+    with multiprocessing.get_context(method).Pool(2) as pool:
+        assert pool.map(abs, [-1, -2]) == [1, 2]
+_attempt("fork_pool", lambda: _pool("fork"))
+_attempt("forkserver_pool", lambda: _pool("forkserver"))
+_attempt("tempfile", lambda: tempfile.NamedTemporaryFile().close())
+"""
+    found = confined_build(deploy, network, code)
+    limits = found.pop("limits")
+    assert isinstance(limits, list)
+    core, size, files, memory, processes = limits
+    assert core == (0, 0) and 0 < size[0] <= 4 << 30 and 0 < files[1] <= 65536
+    import resource
+    assert (memory, processes) == (resource.getrlimit(resource.RLIMIT_AS),
+                                   resource.getrlimit(resource.RLIMIT_NPROC))
+    assert found == {"fork_pool": "reached", "tempfile": "reached",
+                     "forkserver_pool": "reached" if network == "closed" else "EPERM"}
