@@ -48,30 +48,37 @@ needs nothing but pip.
 # SOFTWARE.
 
 # What is where. Each section below uses only what the sections above it
-# define (main's dispatch aside), so the file reads top to bottom:
+# define (main's dispatch aside), so the file reads top to bottom.
 #
-#   Imports and helpers used everywhere  exit codes, errors, argument parsing, pip's command line
-#   Hashes                               the Hashes value, peep's and pip's digest forms
-#   Configuration                        pip's configuration; the one table of finder options
+# The trust path is the sections marked [trust]: the code whose bug could
+# let unverified bytes run or be installed, or let a build out of its
+# confinement. Read them alone to know what peep guarantees. Everything else
+# only proposes files to accept() or reports on them: a bug there can make
+# peep fail or choose badly, never install or run what did not match.
+#
+#   Imports and helpers used everywhere  exit codes, errors, the printer, pip's command line
+#   Hashes [trust]                       the Hashes value, streaming digests, peep's and pip's forms
+#   Configuration                        pip's configuration; the tables of pip's options
 #   Fetching                             HTTP(S) under pip's TLS, proxy and credential settings
 #   Requirements                         requirements files read into frozen line records
 #   Lock files (PEP 751)                 pylock.toml read as requirements
 #   Command-line options                 install's options; the finder options every command takes
 #   Finding                              index pages and find-links into candidates; the choice
-#   The verified cache                   archives kept under their hash
+#   The verified cache [trust]           archives kept under their hash, link-proof
 #   Progress                             progress lines on the error stream
-#   Reading archives                     one strict reading of every verified archive
-#   Verdicts                             what verification found, and the grouped report
-#   Verifying                            requirements into verified archives, all or nothing
+#   Reading archives [trust]             one strict reading of every archive, and extraction
+#   Verdicts                             the Problem record, the KINDS table, the grouped report
+#   Accepting [trust]                    accept(): the one place a file becomes Verified
+#   Verifying                            requirements into accepted archives, all or nothing
 #   Planning builds                      build systems, build dependencies, omitted dependencies
-#   Building sdists                      PEP 517 hooks in bare, closed environments
-#   Installing with pip                  the one pip run over verified files
-#   Byte-compiling after pip             compiling what pip wrote, in parallel
+#   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
+#   Installing with pip [trust]          the one pip run over verified wheels, what it changed
+#   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
 #   Commands: lock                       peep lock: pip's resolver, dry, wheels only
-#   Commands: check                      peep check
+#   Commands: check [trust]              peep check: the installed files against the vetted wheels
 #   Commands: fall-through to pip        every other command
 #   main                                 the command line, dispatch, the bug report
 
@@ -396,7 +403,7 @@ def pip_command() -> List[str]:
     return [sys.executable, "-m", "pip"]
 
 
-# --- Hashes -------------------------------------------------------------------
+# --- Hashes [trust] -----------------------------------------------------------
 
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _PEEP_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -1352,24 +1359,24 @@ class Transport:
         if self.cancelled.wait(seconds):
             raise FetchError("cancelled")
 
-    def _request(self, parts: urllib.parse.SplitResult, accept: str) -> urllib.request.Request:
+    def _request(self, parts: urllib.parse.SplitResult, wanted: str) -> urllib.request.Request:
         """Build a request for a URL, its credentials moved out of the URL into a header."""
         import urllib.parse
         import urllib.request
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
         # Archives are hashed exactly as sent (as pip does): never ask for
         # them compressed. Index pages may come gzipped; read_links decodes.
-        encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
+        encoding = "gzip" if wanted == INDEX_ACCEPT else "identity"
         request = urllib.request.Request(
             bare_url,
-            headers={"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": encoding},
+            headers={"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding},
         )
         authorization = self._authorization(parts)
         if authorization:
             request.add_unredirected_header("Authorization", authorization)
         return request
 
-    def open(self, url: str, accept: str = "*/*") -> IO[bytes]:
+    def open(self, url: str, wanted: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
         import http.client
         import ssl
@@ -1386,7 +1393,7 @@ class Transport:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
         verify = self._verify_certificate(url, parts)
         for attempt in range(self.network.retries + 1):
-            request = self._request(parts, accept)
+            request = self._request(parts, wanted)
             last = attempt == self.network.retries
             try:
                 return self._opener(verify).open(  # type: ignore[no-any-return]
@@ -1571,7 +1578,7 @@ MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
 
 def fetch_requirements_file(transport: Transport, url: str) -> bytes:
     """Fetch a requirements file named by an HTTP(S) URL, within its size cap."""
-    with transport.open(url, accept="text/plain, */*") as response:
+    with transport.open(url, wanted="text/plain, */*") as response:
         return _read_capped(response, MAX_REQUIREMENTS_BYTES, url)
 
 
@@ -3647,7 +3654,7 @@ def read_links(
         if not os.path.exists(path):
             return []  # pip ignores a missing local location too
         url = _path_to_url(path)
-    with transport.open(url, accept=INDEX_ACCEPT if is_index_page else "text/html") as response:
+    with transport.open(url, wanted=INDEX_ACCEPT if is_index_page else "text/html") as response:
         data = _read_capped(response, MAX_PAGE_BYTES, url)
         final_url = getattr(response, "url", url) or url
         headers = getattr(response, "headers", None)
@@ -3759,7 +3766,7 @@ def _parse_version(text: str) -> Optional[Version]:
         return None
 
 
-# --- The verified cache -------------------------------------------------------
+# --- The verified cache [trust] -----------------------------------------------
 
 
 class ArchiveCache:
@@ -4049,7 +4056,7 @@ def _human_bytes(count: int) -> str:
     return f"{size:.1f} GB"  # pragma: no cover
 
 
-# --- Reading archives ---------------------------------------------------------
+# --- Reading archives [trust] -------------------------------------------------
 #
 # A verified archive is read once, strictly, before anything else looks at
 # it, and the same reading is what peep later extracts for a build. An
@@ -4870,15 +4877,16 @@ def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
 
 @dataclass(frozen=True)
 class Verified:
-    """An archive whose bytes matched: it may be installed."""
+    """An archive peep accepted: only accept() makes one."""
 
     requirement: Requirement
     path: str
     filename: str
     sha256: str
     version: Optional[Version]
+    facts: ArchiveFacts  # what peep's one strict reading of it found
+    provenance: str  # where its trust comes from: "FILE line N", "built from verified S"
     install: bool = True  # False: only a build dependency of something else
-    facts: Optional[ArchiveFacts] = None  # what peep read from it, once read
 
 
 @dataclass(frozen=True)
@@ -5065,40 +5073,91 @@ SATISFIED_NOTE = (
 )
 
 
-# --- Verifying ----------------------------------------------------------------
+# --- Accepting [trust] --------------------------------------------------------
+#
+# The one place a file becomes Verified. Finding, downloading and the cache
+# only propose files; builds and pip take only Verified records. A file in
+# peep's private directory is accepted when the digests of its bytes, taken
+# as they were written there, match a hash the user vouched for (a built
+# wheel: when the sdist it was built from was accepted), it has the size a
+# lock file records, and peep's one strict reading of it succeeds.
 
 
-def read_verified_archives(
-    verified: Sequence[Verified],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Read every verified archive once; refuse those whose names or members disagree."""
-    read: List[Verified] = []
-    failures: List[Problem] = []
-    for item in verified:
-        try:
-            facts = read_archive(item.path, item.filename, project=item.requirement.name)
-            _check_requirement_matches(item, facts)
-        except ArchiveError as exc:
-            failures.append(framed("refused archive", item.requirement, str(exc),
-                                    f"({item.requirement.origin})"))
-            continue
-        read.append(replace(item, facts=facts))
-    return read, failures
+@dataclass(frozen=True)
+class Arrived:
+    """A file written into peep's private directory, and the digests of its bytes."""
+
+    requirement: Requirement
+    path: str
+    filename: str
+    digests: Mapping[str, str]  # at least sha256, and every algorithm the requirement uses
+    version: Optional[Version]
+    install: bool = True
+    url: str = ""  # where it came from, for the report
 
 
-def _check_requirement_matches(item: Verified, facts: ArchiveFacts) -> None:
-    requirement = item.requirement
+def accept(
+    arrived: Arrived, built_from: Optional[Verified] = None
+) -> Union[Verified, Problem]:
+    """Return ``arrived`` as Verified, or the problem that stops it: the only way to Verified."""
+    requirement = arrived.requirement
+    if built_from is not None:
+        provenance = f"built from verified {built_from.filename} ({built_from.provenance})"
+    elif not requirement.hashes:
+        pinned = _pinned_line(requirement, arrived.version)
+        return missing(requirement, arrived.digests["sha256"], pinned)
+    elif not requirement.hashes.matches(arrived.digests):
+        return mismatch(requirement, arrived.url, arrived.digests)
+    else:
+        provenance = str(requirement.origin)
+    size = os.path.getsize(arrived.path)
+    if built_from is None and requirement.size not in (None, size):
+        says = f"the lock says {requirement.size} bytes, the file has {size}"
+        return framed("wrong size", requirement, f"{as_written(requirement)}: {says}")
+    try:
+        facts = read_archive(arrived.path, arrived.filename, project=requirement.name)
+        _check_archive_is_wanted(arrived, facts, built_from)
+    except ArchiveError as exc:
+        return framed("refused archive", requirement, str(exc), f"({provenance})")
+    return Verified(
+        requirement, arrived.path, arrived.filename, arrived.digests["sha256"],
+        arrived.version, facts, provenance, arrived.install,
+    )  # fmt: skip
+
+
+def _check_archive_is_wanted(
+    arrived: Arrived, facts: ArchiveFacts, built_from: Optional[Verified]
+) -> None:
+    """Refuse an archive of another project or version than the one asked for."""
+    requirement = arrived.requirement
+    if built_from is not None:
+        sdist = built_from.facts
+        if facts.name != sdist.name or sdist.version not in (None, facts.version):
+            raise ArchiveError(f"{arrived.filename} is not {sdist.name} {sdist.version}")
+        return
     if requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
         raise ArchiveError(
-            f"{item.filename}: it is a file of {facts.name!r}, but was found for "
+            f"{arrived.filename}: it is a file of {facts.name!r}, but was found for "
             f"{requirement.name!r}"
         )
     if facts.version is not None and not requirement.specifier.contains(
         facts.version, prereleases=True
     ):
         raise ArchiveError(
-            f"{item.filename}: version {facts.version} does not satisfy {requirement.text!r}"
+            f"{arrived.filename}: version {facts.version} does not satisfy {requirement.text!r}"
         )
+
+
+def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
+    """Return a paste-ready requirement line pinned to what was downloaded."""
+    if requirement.url is not None or version is None:
+        return requirement.text
+    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    marker = f"; {requirement.marker}" if requirement.marker is not None else ""
+    return f"{requirement.name}{extras}=={version}{marker}"
+
+
+# --- Verifying ----------------------------------------------------------------
 
 
 def load_requirements(
@@ -5336,7 +5395,7 @@ class Fetcher:
                 verdict = self._from_network(directory, requirement, install)
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
-        return check_size(verdict)
+        return verdict
 
     def _from_mirrors(
         self, directory: str, requirement: Requirement, install: bool
@@ -5372,22 +5431,21 @@ class Fetcher:
                           "using the lock's URL")  # fmt: skip
                 return None
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            if requirement.hashes.matches(digests):
-                self.cache.store(path, filename, digests, {})
-                return Verified(
-                    requirement=requirement,
-                    path=path,
-                    filename=filename,
-                    sha256=digests["sha256"],
-                    version=archive_version(requirement),
-                    install=install,
-                )
-            refused = mismatch(requirement, url, digests)
-            if self.keep_failed:
-                keep_failed_archive(path, self.keep_failed, refused, self.warn)
-            _remove_quietly(path)
-            return refused
+            arrived = Arrived(requirement, path, filename, digests,
+                              archive_version(requirement), install, url)  # fmt: skip
+            return self._settle(arrived, {})
         return None
+
+    def _settle(self, arrived: Arrived, meta: Dict[str, object]) -> Verdict:
+        """Accept a downloaded file and cache it, or keep it aside and remove it."""
+        verdict = accept(arrived)
+        if isinstance(verdict, Verified):
+            self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
+            return verdict
+        if verdict.kind == "mismatch" and self.keep_failed:
+            keep_failed_archive(arrived.path, self.keep_failed, verdict, self.warn)
+        _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
+        return verdict
 
     def _choose_cached(
         self, requirement: Requirement
@@ -5426,7 +5484,7 @@ class Fetcher:
 
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verified]:
+    ) -> Optional[Verdict]:
         choice = self._choose_cached(requirement)
         if choice is None:
             return None
@@ -5447,14 +5505,7 @@ class Fetcher:
             os.remove(destination)
             return None
         self.progress.file_done(filename, os.path.getsize(destination), "cached")
-        return Verified(
-            requirement=requirement,
-            path=destination,
-            filename=filename,
-            sha256=sha256,
-            version=version,
-            install=install,
-        )
+        return accept(Arrived(requirement, destination, filename, digests, version, install))
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
         tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
@@ -5485,25 +5536,13 @@ class Fetcher:
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             for claim in false_claims(candidate, digests):
                 self.warn(claim)
-            if not requirement.hashes:
-                return missing(requirement, digests["sha256"], _pinned_line(requirement, version))
-            if requirement.hashes.matches(digests):
-                requires_python = getattr(candidate, "requires_python", None)
-                self.cache.store(path, filename, digests, {"requires_python": requires_python})
-                return Verified(
-                    requirement=requirement,
-                    path=path,
-                    filename=filename,
-                    sha256=digests["sha256"],
-                    version=version,
-                    install=install,
-                )
-            refused = mismatch(requirement, url, digests)
-            if first_mismatch is None:
-                first_mismatch = refused
-            if self.keep_failed:
-                keep_failed_archive(path, self.keep_failed, refused, self.warn)
-            _remove_quietly(path)  # never leave unverified bytes where pip could see them
+            arrived = Arrived(requirement, path, filename, digests, version, install, url)
+            verdict = self._settle(
+                arrived, {"requires_python": getattr(candidate, "requires_python", None)}
+            )
+            if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
+                return verdict
+            first_mismatch = first_mismatch or verdict  # another file may be the vetted one
         assert first_mismatch is not None
         return first_mismatch
 
@@ -5540,18 +5579,6 @@ def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
     return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
 
 
-def check_size(verdict: Verdict) -> Verdict:
-    """Hold a verified file to the size its lock file recorded, if one did."""
-    if not isinstance(verdict, Verified) or verdict.requirement.size is None:
-        return verdict
-    actual = os.path.getsize(verdict.path)
-    if actual == verdict.requirement.size:
-        return verdict
-    _remove_quietly(verdict.path)
-    says = f"the lock says {verdict.requirement.size} bytes, the file has {actual}"
-    return framed("wrong size", verdict.requirement, f"{as_written(verdict.requirement)}: {says}")
-
-
 def keep_failed_archive(
     path: str, directory: str, refused: Problem, warn: Callable[[str], None]
 ) -> None:
@@ -5575,15 +5602,6 @@ def keep_failed_archive(
         write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
     except OSError as exc:
         warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
-
-
-def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
-    """Return a paste-ready requirement line pinned to what was downloaded."""
-    if requirement.url is not None or version is None:
-        return requirement.text
-    extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-    marker = f"; {requirement.marker}" if requirement.marker is not None else ""
-    return f"{requirement.name}{extras}=={version}{marker}"
 
 
 def verify_all(
@@ -5754,7 +5772,7 @@ class BuildPlan:
         if chosen is None:
             fitting = [
                 w for w in available.get(key, [])
-                if w.facts and w.facts.version is not None
+                if w.facts.version is not None
                 and needed.specifier.contains(w.facts.version, prereleases=True)
             ]  # fmt: skip
             if not fitting:
@@ -5771,10 +5789,10 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
     """Return the verified wheels of each project, oldest version first."""
     by_key: Dict[str, List[Verified]] = {}
     for wheel in verified:
-        if wheel.facts is not None and wheel.facts.kind == "wheel":
+        if wheel.facts.kind == "wheel":
             by_key.setdefault(wheel.facts.name, []).append(wheel)
     for candidates in by_key.values():
-        candidates.sort(key=lambda w: (w.facts.version if w.facts else None) or Version("0"))
+        candidates.sort(key=lambda w: w.facts.version or Version("0"))
     return by_key
 
 
@@ -5814,7 +5832,7 @@ def plan_build(
     """
     available = _wheels_by_project(verified)
     sdist_keys = {
-        v.requirement.key for v in verified if v.facts is not None and v.facts.kind == "sdist"
+        v.requirement.key for v in verified if v.facts.kind == "sdist"
     }
     plan = BuildPlan()
     expanded: Set[Tuple[str, FrozenSet[str]]] = set()
@@ -5855,8 +5873,7 @@ def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
     from Metadata-Version 2.2 on, and only when Requires-Dist is not
     declared Dynamic (PEP 643); anything else would need a build.
     """
-    facts = item.facts or read_archive(item.path, item.filename, project=item.requirement.name)
-    return static_dependencies(facts)
+    return static_dependencies(item.facts)
 
 
 def static_dependencies(facts: ArchiveFacts) -> Optional[Tuple[str, ...]]:
@@ -6032,7 +6049,7 @@ def with_suggestions(fetcher: Fetcher, failures: Sequence[Problem]) -> List[Prob
     return [replaced.get(id(failure), failure) for failure in failures]
 
 
-# --- Building sdists ----------------------------------------------------------
+# --- Building sdists [trust] --------------------------------------------------
 #
 # peep is the build frontend: pip never builds anything. For each verified
 # sdist peep extracts exactly what it read, makes a bare virtual environment
@@ -6750,7 +6767,7 @@ def start_builds(
     pending: List[PendingBuild] = []
     failures: List[Problem] = []
     for item in verified:
-        if item.facts is None or item.facts.kind != "sdist":
+        if item.facts.kind != "sdist":
             continue
         try:
             system = read_build_system(item.facts, item.filename)
@@ -6772,7 +6789,6 @@ def discover_dynamic_requirements(
             item.path, item.filename, project=item.requirement.name, extract_to=extracted,
             read_before=item.facts,
         )  # fmt: skip
-        assert item.facts is not None
         build.source = os.path.join(extracted, item.facts.top)
         for entry in build.system.backend_path:
             resolved = os.path.realpath(os.path.join(build.source, entry))
@@ -6824,17 +6840,11 @@ def build_wheel(
     ):
         return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
-    try:
-        facts = read_archive(path, name)
-    except ArchiveError as exc:
-        return build_failed(item, f"it built a bad wheel: {exc}")
-    assert item.facts is not None
-    if facts.name != item.facts.name or item.facts.version not in (None, facts.version):
-        return build_failed(
-            item, f"it built {name}, which is not {item.facts.name} {item.facts.version}"
-        )
-    sha256 = hash_file(path)["sha256"]
-    return replace(item, path=path, filename=name, sha256=sha256, facts=facts)
+    built = Arrived(item.requirement, path, name, hash_file(path), item.version, item.install)
+    verdict = accept(built, built_from=item)
+    if isinstance(verdict, Problem):
+        return build_failed(item, "it built a bad wheel: " + verdict.text.splitlines()[0].strip())
+    return verdict
 
 
 def _plan_with_satisfied(
@@ -6860,9 +6870,8 @@ def _plan_with_satisfied(
         if not wanted:
             return verified, failures
         fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
-        read, refused = read_verified_archives([v for v in fetched if isinstance(v, Verified)])
-        failures += [v for v in fetched if isinstance(v, Problem)] + refused
-        verified = verified + read
+        failures += [v for v in fetched if isinstance(v, Problem)]
+        verified = verified + [v for v in fetched if isinstance(v, Verified)]
 
 
 def plan_builds(
@@ -6919,7 +6928,7 @@ def build_all(
     return [built.get(id(item), item) for item in verified], failures
 
 
-# --- Installing with pip ------------------------------------------------------
+# --- Installing with pip [trust] ----------------------------------------------
 #
 # pip is handed the verified wheels the way its own index install sees them:
 # one private find-links directory and ``name==VERSION --hash=sha256:HEX``
@@ -7192,7 +7201,7 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
-# --- Byte-compiling after pip -------------------------------------------------
+# --- Byte-compiling after pip [trust] -----------------------------------------
 #
 # pip compiles one file after another; peep runs it with --no-compile and then
 # compiles on every CPU, the way pip would (compileall.compile_file with
@@ -7384,8 +7393,8 @@ def verify_and_plan(
     if to_fetch:
         say(f"peep: verifying {len(to_fetch)} requirement(s)")
     verdicts = verify_all(fetcher, to_fetch)
-    verified, refused = read_verified_archives([v for v in verdicts if isinstance(v, Verified)])
-    found = [*failures, *(v for v in verdicts if isinstance(v, Problem)), *refused]
+    verified = [v for v in verdicts if isinstance(v, Verified)]
+    found = [*failures, *(v for v in verdicts if isinstance(v, Problem))]
     builds: List[PendingBuild] = []
     if not found:
         verified, builds, build_failures = plan_builds(
@@ -9027,7 +9036,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     return _finish_lock(args.file, read[0], (read[1], new_text), args.dry_run, summary, out, err)
 
 
-# --- Commands: check ----------------------------------------------------------
+# --- Commands: check [trust] --------------------------------------------------
 #
 # What check trusts, most first: the members of the vetted wheel itself (from
 # the verified cache, re-hashed as read); else the installed RECORD, which whoever

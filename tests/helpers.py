@@ -656,3 +656,20 @@ def confinement_refused() -> Optional[str]:
         return "namespaces are Linux's"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return None if result.returncode == 0 else f"this system refuses {result.stderr.strip()}"
+
+
+def accepted(directory: Path, filename: str, data: bytes, line: str) -> "peep.Verified":  # noqa: F821
+    """Write ``data`` as ``filename`` and have peep accept it for requirement ``line``.
+
+    Tests get their Verified records the one way peep does: the requirement
+    carries the file's own hash, and accept() reads the archive strictly.
+    """
+    import peep
+
+    path = directory / filename
+    path.write_bytes(data)
+    requirement = peep.replace(peep.parse_requirement(line, peep.Origin("r.txt", 1)),
+                               hashes=peep.Hashes(sha256=frozenset({sha256_hex(data)})))
+    verdict = peep.accept(peep.Arrived(requirement, str(path), filename, {"sha256": sha256_hex(data)}, None))
+    assert isinstance(verdict, peep.Verified), verdict
+    return verdict

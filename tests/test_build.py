@@ -509,7 +509,7 @@ def test_backend_that_builds_another_project_is_refused(deploy: Deploy) -> None:
     result = deploy.install()
     assert result.returncode == 1
     assert "The following sdists failed to build:" in result.stderr
-    assert "beta-2.0.tar.gz: it built other-2.0-py3-none-any.whl, which is not beta 2.0" in result.stderr
+    assert "beta-2.0.tar.gz: it built a bad wheel: other-2.0-py3-none-any.whl is not beta 2.0" in result.stderr
     assert deploy.installed() == {}
 
 

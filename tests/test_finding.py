@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pytest
-from helpers import sdist_bytes
+from helpers import accepted, sdist_bytes
 
 import peep
 
@@ -367,9 +367,10 @@ def test_report_groups_kinds_in_order_with_each_heading_once() -> None:
     assert report.endswith("\n\nNot proceeding to installation.\n")
 
 
-def _problem_texts() -> list:
+def _problem_texts(directory: Path) -> list:
     requirement = peep.parse_requirement("foo==1.0", peep.Origin("r.txt", 3))
-    sdist = peep.Verified(requirement, "/x/foo-1.0.tar.gz", "foo-1.0.tar.gz", "a" * 64, None)
+    sdist = dataclasses.replace(accepted(directory, *sdist_bytes("foo", "1.0"), "foo==1.0"),
+                                requirement=requirement)
     return [
         (peep.framed("unsupported", requirement, "foo==1.0 (r.txt line 3):", "it names a directory"),
          "    foo==1.0 (r.txt line 3):\n        it names a directory"),
@@ -386,8 +387,8 @@ def _problem_texts() -> list:
     ]
 
 
-def test_each_problem_frames_its_lines() -> None:
-    for found, text in _problem_texts():
+def test_each_problem_frames_its_lines(tmp_path: Path) -> None:
+    for found, text in _problem_texts(tmp_path):
         assert found.text == text, found.kind
 
 

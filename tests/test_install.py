@@ -22,6 +22,7 @@ import pytest
 from conftest import venv_python
 from helpers import (
     ROOT,
+    accepted,
     Deploy,
     LoopbackIndex,
     block,
@@ -625,8 +626,7 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
 
     monkeypatch.setattr(peep, "run_pip", pip)
     monkeypatch.setattr(peep, "finish_install", finish)
-    item = peep.Verified(peep.Requirement("alpha==1.0", peep.COMMAND_LINE, name="alpha"), str(tmp_path / "a.whl"),
-                         "alpha-1.0-py3-none-any.whl", "0" * 64, None)  # fmt: skip
+    item = accepted(tmp_path, *wheel_bytes("alpha", "1.0"), "alpha==1.0")
     options = peep.parse_install_arguments(["-r", "r.txt", "--target", str(target)])
     pip_run = peep.PipRun([item], options, str(tmp_path), str(tmp_path), {})
     err = io.StringIO()

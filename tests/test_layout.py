@@ -115,3 +115,28 @@ def test_the_checks_see_what_they_look_for() -> None:
         "line 4: 'First' uses late from 'Second'",
     ]
     assert long_functions(sample) == ["late (line 13): 52 lines"]
+
+
+def trust_sections(source: str) -> Dict[str, int]:
+    """Return the length in lines of each section whose banner says [trust]."""
+    found = banners(source) + [(len(source.splitlines()) + 1, "end")]
+    return {title: end - start for (start, title), (end, _) in zip(found, found[1:])
+            if title.endswith("[trust]")}
+
+
+def test_only_accept_makes_a_verified_record() -> None:
+    # The trust path's choke point: a reviewer reads accept() to know when a
+    # file becomes Verified, because nothing else builds one.
+    makers = sorted({
+        function.name
+        for function in ast.walk(ast.parse(SOURCE)) if isinstance(function, ast.FunctionDef)
+        for call in ast.walk(function)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Verified"
+    })
+    assert makers == ["accept"]
+    assert "Accepting [trust]" in trust_sections(SOURCE)
+
+
+def test_the_map_marks_the_trust_path() -> None:
+    marked = [title for title in map_titles(SOURCE) if title.endswith("[trust]")]
+    assert marked == list(trust_sections(SOURCE)) and len(marked) >= 5
