@@ -6990,6 +6990,7 @@ def pip_install_command(
         "--require-hashes",
         "--only-binary", ":all:",  # peep built every sdist; pip builds nothing
         "--disable-pip-version-check",
+        *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
         *options.pip_options,
         "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
         "-r", requirements_file,
@@ -7342,7 +7343,7 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 
     def say(message: str) -> None:
         if not quiet:
-            err.write(f"{redact_url(message)}\n")
+            err.write(f"{printable(message)}\n")
             err.flush()
 
     return say
@@ -7374,80 +7375,29 @@ def partition_satisfied(
     return satisfied, to_fetch
 
 
-def verify_and_plan(
-    fetcher: Fetcher,
-    builder: Builder,
-    to_fetch: Sequence[Requirement],
-    satisfied: Sequence[Satisfied],
-    failures: Sequence[Problem],
-    options: InstallOptions,
-    markers: Mapping[str, str],
-    say: Callable[[str], None],
-) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
-    """Fetch and verify, read the archives, and plan every sdist's build.
+class FetchPlace(NamedTuple):
+    """Where a run's archives come from, and where its downloads go."""
 
-    Everything is fetched and verified, whatever ``failures`` (those found
-    so far) holds; the later steps run only while there are none, so no
-    backend runs for an install that will not happen.
-    """
-    if to_fetch:
-        say(f"peep: verifying {len(to_fetch)} requirement(s)")
-    verdicts = verify_all(fetcher, to_fetch)
-    verified = [v for v in verdicts if isinstance(v, Verified)]
-    found = [*failures, *(v for v in verdicts if isinstance(v, Problem))]
-    builds: List[PendingBuild] = []
-    if not found:
-        verified, builds, build_failures = plan_builds(
-            fetcher, builder, verified, satisfied, markers, options.config_settings()
-        )
-        found += with_suggestions(fetcher, build_failures)
-    if not found:
-        omitted = omitted_dependency_failures(fetcher, verified, satisfied, options, markers)
-        if omitted and options.allow_omitted:
-            say("peep: warning (--allow-omitted): " + format_report(omitted, closing=None))
-        else:
-            found += omitted
-    return verified, builds, found
-
-
-def build_and_stage(
-    builder: Builder,
-    builds: Sequence[PendingBuild],
-    verified: List[Verified],
-    options: InstallOptions,
-    workdir: str,
-    say: Callable[[str], None],
-) -> Tuple[List[Verified], str, List[Problem]]:
-    """Build the planned sdists, then stage every archive pip is to see."""
-    if builds:
-        say(f"peep: building {len(builds)} sdist(s) with verified build dependencies only")
-        verified, failures = build_all(builder, builds, verified, options.config_settings())
-        if failures:
-            return verified, "", failures
-    find_links, failures = stage_verified(verified, workdir)
-    return verified, find_links, failures
+    settings: FinderSettings
+    network: NetworkSettings
+    workdir: str
 
 
 def install_fetcher(
-    options: InstallOptions,
-    settings: FinderSettings,
-    network: NetworkSettings,
-    workdir: str,
-    progress: Progress,
-    say: Callable[[str], None],
+    options: InstallOptions, place: FetchPlace, progress: Progress, say: Callable[[str], None]
 ) -> Fetcher:
-    """Return the fetcher for one install: its downloads go below ``workdir``."""
-    os.makedirs(os.path.join(workdir, "downloads"))
+    """Return the fetcher for one install: its downloads go below the place's workdir."""
+    os.makedirs(os.path.join(place.workdir, "downloads"))
     return Fetcher(
-        transport=make_transport(settings, network),
-        settings=settings,
+        transport=make_transport(place.settings, place.network),
+        settings=place.settings,
         environment=Environment.current(),
-        workdir=workdir,
+        workdir=place.workdir,
         progress=progress,
-        cache=ArchiveCache(network.cache_dir, say),
+        cache=ArchiveCache(place.network.cache_dir, say),
         warn=say,
         keep_failed=options.keep_failed,
-        build_pins=load_build_pins(options, settings, network, os.environ),
+        build_pins=load_build_pins(options, place.settings, place.network, os.environ),
     )
 
 
@@ -7523,51 +7473,125 @@ def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
     return f"{SATISFIED_NOTE}\n\n{pins}\n"
 
 
+class InstallRun:
+    """One ``peep install``, a method per step in the order they run.
+
+    Read the requirements; fetch and accept an archive for each; plan the
+    builds and find what is missing; report every problem at once, or
+    build, hand the verified wheels to pip once, and finish what pip left.
+    Problems gather in ``problems``: a step whose input has one does not
+    run, so no backend runs for an install that will not happen.
+    """
+
+    def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
+        self.options, self.err, self.workdir, self.port = options, err, workdir, port
+        quiet = options.verbosity() < 0
+        self.say = message_writer(err, quiet=quiet)
+        self.progress = Progress(err, quiet=quiet)
+        self.markers = marker_environment()
+        self.problems: List[Problem] = []
+        self.verified: List[Verified] = []
+        self.builds: List[PendingBuild] = []
+
+    def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
+        """Read every requirement; split off what is installed already."""
+        warn = functools.partial(_warn, self.err)
+        records, settings, network = load_requirements(self.options, os.environ, warn=warn)
+        requirements, self.problems = prepare_requirements(records, self.markers)
+        satisfied, to_fetch = partition_satisfied(requirements, self.options)
+        return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
+
+    def fetch(self, fetcher: Fetcher, to_fetch: Sequence[Requirement]) -> None:
+        """Fetch every requirement and accept what matches, whatever else failed."""
+        if to_fetch:
+            self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
+        verdicts = verify_all(fetcher, to_fetch)
+        self.progress.close()
+        self.verified = [v for v in verdicts if isinstance(v, Verified)]
+        self.problems += [v for v in verdicts if isinstance(v, Problem)]
+
+    def plan(self, fetcher: Fetcher, builder: Builder, satisfied: Sequence[Satisfied]) -> None:
+        """Plan each sdist's build from verified wheels; find omitted dependencies."""
+        self.verified, self.builds, build_problems = plan_builds(
+            fetcher, builder, self.verified, satisfied, self.markers,
+            self.options.config_settings(),
+        )  # fmt: skip
+        self.problems += with_suggestions(fetcher, build_problems)
+        if self.problems:
+            return
+        omitted = omitted_dependency_failures(
+            fetcher, self.verified, satisfied, self.options, self.markers
+        )
+        if omitted and self.options.allow_omitted:
+            self.say("peep: warning (--allow-omitted): " + format_report(omitted, closing=None))
+        else:
+            self.problems += omitted
+
+    def build(self, builder: Builder) -> str:
+        """Build the planned sdists; stage every wheel pip is to see; return that directory."""
+        if self.builds:
+            self.say(f"peep: building {len(self.builds)} sdist(s) "
+                     "with verified build dependencies only")  # fmt: skip
+            self.verified, self.problems = build_all(
+                builder, self.builds, self.verified, self.options.config_settings()
+            )
+            if self.problems:
+                return ""
+        find_links, self.problems = stage_verified(self.verified, self.workdir)
+        return find_links
+
+    def install(self, find_links: str, urls: Mapping[str, Tuple[str, str]]) -> int:
+        """Hand the verified wheels to pip once; end with one line of what was done."""
+        started = time.monotonic()
+        pip_run = PipRun(self.verified, self.options, find_links, self.workdir, urls)
+        status = install_verified(pip_run, self.port, self.err, self.say)
+        if status == EXIT_OK:
+            wheels = [item for item in self.verified if item.install]
+            size = sum(os.path.getsize(item.path) for item in wheels)
+            self.say(f"peep: installed {len(wheels)} verified distribution(s) "
+                     f"({size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")  # fmt: skip
+        return status
+
+    def run(self, builder: Builder) -> int:
+        """Walk the steps; report every problem at once, or install."""
+        satisfied, to_fetch, place = self.read()
+        fetcher = install_fetcher(self.options, place, self.progress, self.say)
+        self.fetch(fetcher, to_fetch)
+        if not self.problems:
+            self.plan(fetcher, builder, satisfied)
+        urls = url_archives(self.verified)  # before building: an sdist's own hash is recorded
+        find_links = self.build(builder) if not self.problems else ""
+        if self.problems:
+            self.err.write(format_report(self.problems))
+            return EXIT_FAILED
+        if satisfied:
+            self.say(format_satisfied(satisfied))
+        if not any(item.install for item in self.verified):
+            self.say("peep: nothing to install.")
+            return EXIT_OK
+        return self.install(find_links, urls)
+
+
+def _warn(err: IO[str], message: str) -> None:
+    err.write(printable(f"peep: warning: {message}") + "\n")
+
+
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     import shutil
     import tempfile
     options = parse_install_arguments(argv, os.environ)
-    verbosity = options.verbosity()
-    say = message_writer(err, quiet=verbosity < 0)
-    records, settings, network = load_requirements(
-        options, os.environ, warn=lambda message: err.write(f"peep: warning: {message}\n")
-    )
-    markers = marker_environment()
-    requirements, failures = prepare_requirements(records, markers)
-    satisfied, to_fetch = partition_satisfied(requirements, options)
     workdir = tempfile.mkdtemp(prefix="peep-")
-    progress = Progress(err, quiet=verbosity < 0)
     closed = ClosedPort()
     try:
-        builder = Builder(
-            workdir, network=options.build_network, port=closed.port, say=say,
-            echo=say if verbosity > 0 else None,
-        )  # fmt: skip
+        echo = message_writer(err, quiet=False) if options.verbosity() > 0 else None
+        builder = Builder(workdir, network=options.build_network, port=closed.port,
+                          say=message_writer(err, quiet=options.verbosity() < 0), echo=echo)
         problem = builder.check_isolation() if options.build_network == "none" else None
         if problem is not None:
             err.write(f"peep: {problem}\n")
             return EXIT_FAILED
-        fetcher = install_fetcher(options, settings, network, workdir, progress, say)
-        verified, builds, failures = verify_and_plan(
-            fetcher, builder, to_fetch, satisfied, failures, options, markers, say
-        )
-        progress.close()
-        urls = url_archives(verified)  # before building: an sdist's own hash is the one recorded
-        if not failures:
-            verified, find_links, failures = build_and_stage(
-                builder, builds, verified, options, workdir, say
-            )
-        if failures:
-            err.write(format_report(failures))
-            return EXIT_FAILED
-        if satisfied:
-            say(format_satisfied(satisfied))
-        if not any(item.install for item in verified):
-            say("peep: nothing to install.")
-            return EXIT_OK
-        pip_run = PipRun(verified, options, find_links, workdir, urls)
-        return install_verified(pip_run, closed.port, err, say)
+        return InstallRun(options, err, workdir, closed.port).run(builder)
     finally:
         closed.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -9813,8 +9837,8 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     requirements, failures = prepare_requirements(records, marker_environment())
     workdir = tempfile.mkdtemp(prefix="peep-check-")
     try:
-        fetcher = install_fetcher(options, settings, network, workdir, Progress(err, quiet=True),
-                                  say)  # fmt: skip
+        place = FetchPlace(settings, network, workdir)
+        fetcher = install_fetcher(options, place, Progress(err, quiet=True), say)
         errors, notes = check_environment([r for r in requirements if r.name],
             checked_site(args), strict=args.strict, fetcher=fetcher)  # fmt: skip
     finally:
