@@ -7547,9 +7547,10 @@ class InstallRun:
         status = install_verified(pip_run, self.port, self.err, self.say)
         if status == EXIT_OK:
             wheels = [item for item in self.verified if item.install]
+            names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
             size = sum(os.path.getsize(item.path) for item in wheels)
-            self.say(f"peep: installed {len(wheels)} verified distribution(s) "
-                     f"({size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")  # fmt: skip
+            self.say(f"peep: installed {names} ({len(wheels)} verified, {size / 1e6:.1f} MB, "
+                     f"{time.monotonic() - started:.1f} s)")  # fmt: skip
         return status
 
     def run(self, builder: Builder) -> int:

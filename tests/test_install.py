@@ -415,7 +415,7 @@ def test_already_installed_build_dependency_is_verified_and_offered_to_the_build
     # helper was fetched and verified for the build, but not reinstalled.
     assert "/files/helper-1.0-py3-none-any.whl" in deploy.index.file_requests()
     assert "    helper==1.0" in result.stderr
-    assert "Installing collected packages: beta\n" in result.stdout
+    assert "\npeep: installed beta 2.0 (1 verified, " in result.stderr  # and not helper
 
 
 def test_build_cannot_reach_unverified_files_through_pip_config(deploy: Deploy, tmp_path: Path) -> None:
