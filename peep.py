@@ -1661,11 +1661,7 @@ COMMAND_LINE = Origin("the command line")
 
 
 def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> bool:
-    """Evaluate a marker; raise ValueError, saying why, if it cannot be evaluated.
-
-    Some markers parse but fail to compare (``python_version ~= "3"``);
-    packaging raises assorted errors for those.
-    """
+    """Evaluate a marker; raise ValueError, saying why, if it cannot be evaluated."""
     try:
         return bool(marker.evaluate(dict(environment) if environment else None))
     except Exception as exc:  # noqa: BLE001 - packaging's errors vary by version
@@ -1709,7 +1705,6 @@ class Requirement:
         except ValueError as exc:
             raise RequirementsFileError(self.origin, str(exc)) from exc
 
-
     def pinned_version(self) -> Optional[Version]:
         """Return the version an ``==`` (or ``===``) specifier pins, if one does."""
         for spec in self.specifier:
@@ -1723,10 +1718,7 @@ class Requirement:
 
 @dataclass(frozen=True)
 class FileOption:
-    """A finder option given on a line of its own in a requirements file.
-
-    ``name`` is the option's long form without dashes (``index-url``).
-    """
+    """A finder option on a line of its own; ``name`` is its long form (``index-url``)."""
 
     name: str
     value: Union[str, bool]
@@ -1862,11 +1854,7 @@ def _hash_line_error(digest: str, exc: InvalidHash) -> str:
 def _join_continuations(
     lines: Iterable[Union[HashComment, LogicalLine]],
 ) -> Iterator[Union[HashComment, LogicalLine]]:
-    """Join lines ending in a backslash to the next, as pip does.
-
-    A comment line never continues and ends a pending continuation; a
-    backslash on the last line is dropped.
-    """
+    """Join lines ending in a backslash to the next; a comment line ends a continuation."""
     pending: List[LogicalLine] = []
 
     def flush() -> Iterator[LogicalLine]:
@@ -1895,18 +1883,17 @@ def _clean_lines(
     lines: Iterable[Union[HashComment, LogicalLine]], environ: Mapping[str, str]
 ) -> Iterator[Union[HashComment, LogicalLine]]:
     """Strip comments and blank lines, then expand ``${VAR}`` from ``environ``."""
+
+    def expand(match: re.Match[str]) -> str:
+        return environ.get(match.group(1)) or match.group(0)
+
     for line in lines:
         if isinstance(line, HashComment):
             yield line
             continue
         text = strip_comment(line.text).strip()
-        if not text:
-            continue
-
-        def expand(match: re.Match[str]) -> str:
-            return environ.get(match.group(1)) or match.group(0)
-
-        yield replace(line, text=_ENV_VAR_RE.sub(expand, text))
+        if text:
+            yield replace(line, text=_ENV_VAR_RE.sub(expand, text))
 
 
 def scan_requirements_text(
@@ -1917,10 +1904,7 @@ def scan_requirements_text(
 
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
-    """Split a line into the requirement part and the options after it.
-
-    Only the options are shlex-split, so markers with quotes survive.
-    """
+    """Split a line into the requirement and the options (only these are shlex-split)."""
     tokens = line.split(" ")
     for index, token in enumerate(tokens):
         if token.startswith("-"):
@@ -1933,23 +1917,6 @@ def split_requirement_and_options(line: str) -> Tuple[str, str]:
 
 class _OptionError(Exception):
     pass
-
-
-@functools.lru_cache(maxsize=None)
-def _line_option_parser_class() -> Any:
-    """Return the class that parses options on requirement lines (optparse, when needed)."""
-    import optparse
-
-    class _LineOptionParser(optparse.OptionParser):
-        """An optparse parser that raises instead of exiting."""
-
-        def error(self, msg: str) -> NoReturn:
-            raise _OptionError(msg)
-
-        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
-            raise _OptionError(msg or "")
-
-    return _LineOptionParser
 
 
 # Options only a requirements file takes: (flags, takes a value, allowed on
@@ -1980,7 +1947,16 @@ _REMOVED_OPTIONS = {
 
 
 def _line_option_parser() -> optparse.OptionParser:
-    parser: optparse.OptionParser = _line_option_parser_class()(add_help_option=False)
+    import optparse
+
+    class LineOptionParser(optparse.OptionParser):
+        """An optparse parser that raises instead of exiting."""
+
+        def error(self, msg: str) -> NoReturn:
+            raise _OptionError(msg)
+
+        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
+            raise _OptionError(msg or "")
 
     def record(
         option: optparse.Option, flag: str, value: object, parser: optparse.OptionParser
@@ -1988,13 +1964,10 @@ def _line_option_parser() -> optparse.OptionParser:
         seen = getattr(parser.values, "seen")  # noqa: B009 - set by parse_line_options
         seen.append((option.get_opt_string()[2:], value))
 
+    parser = LineOptionParser(add_help_option=False)
     for flags, takes_value, _ in _LINE_OPTIONS:
-        parser.add_option(
-            *flags,
-            action="callback",
-            callback=record,
-            type="string" if takes_value else None,
-        )
+        kind = "string" if takes_value else None
+        parser.add_option(*flags, action="callback", callback=record, type=kind)
     return parser
 
 
@@ -2037,16 +2010,14 @@ _EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNOR
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def _is_url(text: str) -> bool:
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    return scheme in ("http", "https", "file") or any(
-        scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in VCS_SCHEMES
-    )
-
-
 def _is_vcs_url(url: str) -> bool:
     scheme = url.split(":", 1)[0].lower()
     return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in VCS_SCHEMES)
+
+
+def _is_url(text: str) -> bool:
+    scheme = text.split(":", 1)[0].lower()
+    return ":" in text and (scheme in ("http", "https", "file") or _is_vcs_url(text))
 
 
 def _looks_like_path(text: str) -> bool:
@@ -2073,11 +2044,7 @@ def url_filename(url: str) -> str:
 
 
 def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
-    """Return the fragment's ``egg`` and hash fields of a URL, in order, as written.
-
-    Keys may be joined with "&". Other keys (``subdirectory=``, ``md5=`` and
-    the like) are no business of peep's.
-    """
+    """Return the ``egg`` and hash fields of a URL's fragment, in order, as written."""
     import urllib.parse
     fragment = urllib.parse.urlsplit(url).fragment
     return [(key, value) for key, value in urllib.parse.parse_qsl(fragment)
@@ -2176,59 +2143,32 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
 
 
 def _link_requirement(
-    text: str,
-    url: str,
-    origin: Origin,
-    *,
-    name: Optional[str],
-    extras: FrozenSet[str],
+    text: str, url: str, origin: Origin, *, name: Optional[str], extras: FrozenSet[str],
     marker: Optional[Marker],
 ) -> Requirement:
     """Build the record of a requirement that points at a URL or a path."""
-    import urllib.parse
-    import urllib.request
-    _check_url_scheme(url, origin)
+    if not _is_url(url):
+        raise RequirementsFileError(
+            origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: URLs (only http, "
+            "https and file; VCS URLs are reported as unhashable)",
+        )
     _refuse_local_in_remote(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
-        return replace(
-            base,
-            unsupported="a VCS checkout has no fixed archive to hash; "
-            "point at a release archive or a wheel instead",
-        )
-    if url.lower().startswith("file:"):
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
-        if os.path.isdir(path):
-            return replace(
-                base,
-                unsupported="a directory has no fixed archive to hash; "
-                "build an sdist or a wheel and require that",
-            )
+        return replace(base, unsupported="a VCS checkout has no fixed archive to hash; "
+                       "point at a release archive or a wheel instead")  # fmt: skip
+    if url.lower().startswith("file:") and os.path.isdir(_file_url_path(url)):
+        return replace(base, unsupported="a directory has no fixed archive to hash; "
+                       "build an sdist or a wheel and require that")  # fmt: skip
     egg, hashes = _fragment_hashes(url, origin)
     filename = url_filename(url)
     if filename.endswith(WHEEL_EXTENSION):
         name = _wheel_project(filename, (name, egg), origin)
+    name = name or egg
     if name is None:
-        name = egg
-    if name is None:
-        return replace(
-            base,
-            hashes=hashes,
-            unsupported="peep cannot tell which project this archive is; "
-            f"add '#egg=NAME' to the URL or write 'NAME @ {url}'",
-        )
+        return replace(base, hashes=hashes, unsupported="peep cannot tell which project this "
+                       f"archive is; add '#egg=NAME' to the URL or write 'NAME @ {url}'")
     return replace(base, name=name, hashes=hashes)
-
-
-def _check_url_scheme(url: str, origin: Origin) -> None:
-    """Refuse a URL whose scheme peep cannot fetch, naming the scheme."""
-    if not _is_url(url):
-        scheme = url.split(":", 1)[0]
-        raise RequirementsFileError(
-            origin,
-            f"{url!r}: peep cannot fetch {scheme}: URLs (only http, https and file; "
-            "VCS URLs are reported as unhashable)",
-        )
 
 
 def _wheel_project(
@@ -2243,16 +2183,14 @@ def _wheel_project(
     parsed = parse_archive_name(filename)
     if parsed is None:
         raise RequirementsFileError(
-            origin,
-            f"{filename!r} is not a valid wheel file name "
+            origin, f"{filename!r} is not a valid wheel file name "
             "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)",
         )
     wheel_name = parsed.name
     for name in claimed:
         if name is not None and canonicalize_name(name) != canonicalize_name(wheel_name):
             raise RequirementsFileError(
-                origin,
-                f"the wheel {filename!r} is project {wheel_name!r}, but the line names "
+                origin, f"the wheel {filename!r} is project {wheel_name!r}, but the line names "
                 f"{name!r}; a name that disagrees with the wheel is refused",
             )
     return claimed[0] or wheel_name
@@ -2289,28 +2227,23 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
         return _link_requirement(
             text, _path_to_url(path), origin, name=None, extras=extras, marker=marker
         )
-    if is_archive_name(path) and not os.path.isfile(path):
-        # "name @ https://.../x.zip" looks like a path too; pip takes it as a
-        # PEP 508 URL requirement when the part before the "@" is no path.
-        before_at, at, _ = body.partition("@")
-        if at and not _looks_like_path(before_at):
-            return _named_requirement(text, body, marker, origin)
-        # pip takes anything named like an archive as a path, never as a
-        # project name; a missing file is an error here rather than later.
-        raise RequirementsFileError(
-            origin,
-            f"{path!r} looks like an archive file name, but there is no such file "
-            f"({os.path.abspath(path)})",
-        )
     if is_archive_name(path):
+        if not os.path.isfile(path):
+            # "name @ https://.../x.zip" looks like a path too; pip takes it as a
+            # PEP 508 URL requirement when the part before the "@" is no path.
+            before_at, at, _ = body.partition("@")
+            if at and not _looks_like_path(before_at):
+                return _named_requirement(text, body, marker, origin)
+            # pip takes anything named like an archive as a path, never as a
+            # project name; a missing file is an error here rather than later.
+            raise RequirementsFileError(
+                origin, f"{path!r} looks like an archive file name, but there is no such "
+                f"file ({os.path.abspath(path)})",
+            )
         parsed = parse_archive_name(os.path.basename(path))
+        name = parsed.name if parsed else None
         return _link_requirement(
-            text,
-            _path_to_url(path),
-            origin,
-            name=parsed.name if parsed else None,
-            extras=extras,
-            marker=marker,
+            text, _path_to_url(path), origin, name=name, extras=extras, marker=marker
         )
     return _named_requirement(text, body, marker, origin)
 
@@ -2333,25 +2266,13 @@ def _named_requirement(
         elif _looks_like_path(body):
             hint = f" (it looks like a path, but {body!r} does not exist)"
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    if parsed.marker is not None:  # only when packaging split it (never here)
-        marker = parsed.marker  # pragma: no cover
+    extras = frozenset(parsed.extras)
     if parsed.url:
         return _link_requirement(
-            text,
-            parsed.url,
-            origin,
-            name=parsed.name,
-            extras=frozenset(parsed.extras),
-            marker=marker,
+            text, parsed.url, origin, name=parsed.name, extras=extras, marker=marker
         )
-    return Requirement(
-        text=text,
-        origin=origin,
-        name=parsed.name,
-        specifier=parsed.specifier,
-        extras=frozenset(parsed.extras),
-        marker=marker,
-    )
+    return Requirement(text=text, origin=origin, name=parsed.name,
+                       specifier=parsed.specifier, extras=extras, marker=marker)  # fmt: skip
 
 
 def _apply_requirement_options(
@@ -2390,15 +2311,12 @@ def read_requirements_source(
     ``transport`` makes the transport for a URL; without it, pip's
     configuration sets one up.
     """
-    import urllib.parse
-    import urllib.request
-    if _is_url(location) and not location.lower().startswith("file:"):
+    if location.lower().startswith("file:"):
+        return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
+    if _is_url(location):
         made = transport() if transport is not None else configured_transport(os.environ)
         return fetch_requirements_file(made, location)
-    path = location
-    if location.lower().startswith("file:"):
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
-    return read_regular_file(path, MAX_REQUIREMENTS_BYTES)
+    return read_regular_file(location, MAX_REQUIREMENTS_BYTES)
 
 
 MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack
@@ -2419,48 +2337,37 @@ def _identity(location: str) -> str:
 
 
 def _read_nested_file(
-    location: str,
-    reader: Callable[[str], bytes],
-    chain: Tuple[Tuple[str, str], ...],
+    location: str, reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
     included_at: Optional[Origin],
 ) -> bytes:
     """Read a requirements file, refusing one nested too deep or in a cycle."""
+    where = included_at or location
     if len(chain) >= MAX_NESTING:
         raise RequirementsFileError(
-            included_at or location,
-            f"requirements files are nested more than {MAX_NESTING} deep here",
+            where, f"requirements files are nested more than {MAX_NESTING} deep here"
         )
     if "\x00" in location:
-        raise RequirementsFileError(
-            included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
-        )
+        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
     if included_at is not None:
         _refuse_local_in_remote(location, included_at)
     identity = _identity(location)
     for previous_identity, previous_location in chain:
         if previous_identity == identity:
-            raise RequirementsFileError(
-                included_at or location,
-                f"{location} is included again while it is being read "
-                f"(a cycle through {previous_location})",
-            )
+            raise RequirementsFileError(where, f"{location} is included again while it is "
+                                        f"being read (a cycle through {previous_location})")
     try:
         return reader(location)
     except (OSError, ValueError, PeepError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise RequirementsFileError(
-            included_at or location, f"Could not open requirements file {location!r}: {reason}"
+            where, f"Could not open requirements file {location!r}: {reason}"
         ) from exc
 
 
 def parse_requirements_file(
-    location: str,
-    *,
-    environ: Optional[Mapping[str, str]] = None,
-    is_constraint: bool = False,
+    location: str, *, environ: Optional[Mapping[str, str]] = None, is_constraint: bool = False,
     reader: Callable[[str], bytes] = read_requirements_source,
-    warn: Optional[Callable[[str], object]] = None,
-    _chain: Tuple[Tuple[str, str], ...] = (),
+    warn: Optional[Callable[[str], object]] = None, _chain: Tuple[Tuple[str, str], ...] = (),
     _included_at: Optional[Origin] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
     """Yield the requirements and finder options of a file, nested files inline.
@@ -2506,9 +2413,7 @@ _ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
 
 
 def _check_option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]],
-    origin: Origin,
-    is_constraint: bool,
+    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, is_constraint: bool,
     warn: Callable[[str], object],
 ) -> None:
     """Refuse or warn about option lines that pip reads differently from how they look."""
@@ -2520,8 +2425,7 @@ def _check_option_line(
         if name in _ALONE_ON_A_LINE and others:
             flags = ", ".join(f"--{other}" for other in names)
             raise RequirementsFileError(
-                origin,
-                f"{flags} on one line: pip would act on --{name} and drop the rest "
+                origin, f"{flags} on one line: pip would act on --{name} and drop the rest "
                 "without a word; put each on a line of its own",
             )
     if is_constraint and "requirement" in names:
@@ -2532,17 +2436,13 @@ def _check_option_line(
 
 
 def _requirement_from_line(
-    requirement_text: str,
-    options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment],
-    origin: Origin,
-    is_constraint: bool,
+    requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
+    hash_comments: Sequence[HashComment], origin: Origin, is_constraint: bool,
 ) -> Requirement:
     for name, _ in options:
         if name not in _PER_REQUIREMENT_OPTIONS:
             raise RequirementsFileError(
-                origin,
-                f"--{name} cannot follow a requirement; put it on a line of its own "
+                origin, f"--{name} cannot follow a requirement; put it on a line of its own "
                 "(only --hash and --config-settings belong on a requirement's line)",
             )
     requirement = parse_requirement(requirement_text.strip(), origin)
@@ -2554,14 +2454,9 @@ def _requirement_from_line(
 
 
 def _option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]],
-    origin: Origin,
-    location: str,
-    environ: Mapping[str, str],
-    reader: Callable[[str], bytes],
-    chain: Tuple[Tuple[str, str], ...],
-    is_constraint: bool,
-    warn: Callable[[str], object],
+    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, location: str,
+    environ: Mapping[str, str], reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
+    is_constraint: bool, warn: Callable[[str], object],
 ) -> Iterator[Union[Requirement, FileOption]]:
     editable = any(name == "editable" for name, _ in options)
     for name, value in options:
@@ -2569,32 +2464,23 @@ def _option_line(
             continue  # pip passes it to the editable's build; peep never builds one
         if name in _PER_REQUIREMENT_OPTIONS:
             raise RequirementsFileError(
-                origin,
-                f"--{name} must follow a requirement on the same line "
+                origin, f"--{name} must follow a requirement on the same line "
                 "(end the requirement's line with a backslash to continue it)",
             )
         if name in ("requirement", "constraint"):
             assert isinstance(value, str)
             yield from parse_requirements_file(
-                _nested_location(location, value),
-                environ=environ,
+                _nested_location(location, value), environ=environ, reader=reader, warn=warn,
                 is_constraint=is_constraint or name == "constraint",
-                reader=reader,
-                warn=warn,
-                _chain=chain,
-                _included_at=origin,
-            )
+                _chain=chain, _included_at=origin,
+            )  # fmt: skip
         elif name == "editable":
             assert isinstance(value, str)
             egg = _fragment_hashes(value, origin)[0] if "#" in value else None
             yield Requirement(
-                text=f"-e {value}",
-                origin=origin,
-                name=egg,
-                url=value,
-                is_constraint=is_constraint,
+                text=f"-e {value}", origin=origin, name=egg, url=value, is_constraint=is_constraint,
                 unsupported="an editable install is a live checkout with no archive to hash",
-            )
+            )  # fmt: skip
         elif name == "find-links" and isinstance(value, str) and _is_url(location):
             _refuse_local_in_remote(value, origin)
             yield FileOption(name, value, origin)
