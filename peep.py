@@ -2525,10 +2525,7 @@ def _module_version(name: str) -> str:
 
 
 def pylock_module() -> Any:
-    """Return ``packaging.pylock`` (top level, else pip's copy), new enough to select.
-
-    Imported only when a lock file is read, so requirements files cost nothing.
-    """
+    """Return ``packaging.pylock`` (top level, else pip's copy), new enough to select."""
     for package in ("packaging", "pip._vendor.packaging"):
         try:
             module = importlib.import_module(f"{package}.pylock")
@@ -2536,16 +2533,16 @@ def pylock_module() -> Any:
             continue
         if hasattr(module.Pylock, "select"):
             return module
-    upgrades = [f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"]
+    packaging = f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"
+    pip = f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'"
+    upgrade = f"packaging: {packaging}."
     if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
-        upgrades.insert(0, f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'")
+        upgrade = f"one of them: {pip} or {packaging}."
     raise PeepError(
         f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or newer (its "
         "pylock module selects what to install), and there is none here: packaging is "
         f"{_module_version('packaging')}, and pip {_module_version('pip')} vendors packaging "
-        f"{_module_version('pip._vendor.packaging')}. Upgrade "
-        + (f"one of them: {upgrades[0]} or {upgrades[1]}." if len(upgrades) == 2
-           else f"packaging: {upgrades[0]}.")  # fmt: skip
+        f"{_module_version('pip._vendor.packaging')}. Upgrade {upgrade}"
     )
 
 
@@ -2592,12 +2589,8 @@ class LockChoice:
 
 
 def select_from_lock(
-    location: str,
-    lock: Any,
-    *,
-    environment: Optional[Mapping[str, str]] = None,
-    extras: Sequence[str] = (),
-    groups: Optional[Sequence[str]] = None,
+    location: str, lock: Any, *, environment: Optional[Mapping[str, str]] = None,
+    extras: Sequence[str] = (), groups: Optional[Sequence[str]] = None,
     settings: Optional[FinderSettings] = None,
 ) -> List[LockChoice]:
     """Run PEP 751's selection for this interpreter; keep every problem.
@@ -2682,26 +2675,18 @@ def _lock_hashes(hashes: Mapping[str, str]) -> Tuple[Hashes, List[str]]:
 def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
     """Make the requirement record for one selected file, as a requirements line would."""
     package, source = choice.package, choice.source
-    version = package.version
     origin = Origin(f"{location}: packages[{choice.index}]" + _lock_part(package, source))
-    text = f"{package.name}=={version}" if version is not None else str(package.name)
-    record = Requirement(
-        text=text,
-        origin=origin,
-        name=str(package.name),
-        specifier=SpecifierSet(f"=={version}") if version is not None else SpecifierSet(),
-    )
+    pin = f"=={package.version}" if package.version is not None else ""
+    record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
+                         specifier=SpecifierSet(pin))  # fmt: skip
     if choice.problem is not None:
         return replace(record, unsupported=choice.problem)
     if isinstance(source, module.PackageVcs):
-        return replace(
-            record, unsupported="a VCS checkout has no archive to hash (lock entry 'vcs')"
-        )
+        return replace(record, unsupported="a VCS checkout has no archive to hash "
+                       "(lock entry 'vcs')")  # fmt: skip
     if isinstance(source, module.PackageDirectory):
-        return replace(
-            record, unsupported="a local directory has no archive to hash (lock entry "
-            "'directory')"
-        )
+        return replace(record, unsupported="a local directory has no archive to hash "
+                       "(lock entry 'directory')")  # fmt: skip
     try:
         hashes, unknown = _lock_hashes(source.hashes)
     except InvalidHash as exc:
@@ -2738,12 +2723,8 @@ def _lock_part(package: Any, source: Any) -> str:
 
 
 def lock_file_requirements(
-    location: str,
-    reader: Callable[[str], bytes],
-    *,
-    settings: Optional[FinderSettings] = None,
-    extras: Sequence[str] = (),
-    groups: Optional[Sequence[str]] = None,
+    location: str, reader: Callable[[str], bytes], *, settings: Optional[FinderSettings] = None,
+    extras: Sequence[str] = (), groups: Optional[Sequence[str]] = None,
     environment: Optional[Mapping[str, str]] = None,
 ) -> List[Requirement]:
     """Read a lock file and return one requirement record per selected file."""
