@@ -1065,22 +1065,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
+    """Tell whether --trusted-host names the URL's host (ValueError for a bad port)."""
+    host = parts.hostname or ""
+    port = parts.port
+    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
+
+
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("https", "file"):
         return True
-    host = parts.hostname or ""
-    if not host:
+    if not parts.hostname:
         return False
-    if _is_loopback(host):
-        return True
     try:
-        port = parts.port
+        return _is_loopback(parts.hostname) or _is_trusted_host(parts, trusted_hosts)
     except ValueError:
         return False
-    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
 
 
 def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
@@ -1119,13 +1122,8 @@ def _safe_redirects_class() -> Any:
             self.trusted_hosts = trusted_hosts
 
         def redirect_request(
-            self,
-            req: urllib.request.Request,
-            fp: IO[bytes],
-            code: int,
-            msg: str,
-            headers: http.client.HTTPMessage,
-            newurl: str,
+            self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+            headers: http.client.HTTPMessage, newurl: str,
         ) -> Optional[urllib.request.Request]:
             scheme = urllib.parse.urlsplit(newurl).scheme
             if scheme not in ("http", "https"):
@@ -1175,9 +1173,7 @@ class _Resolver:
                 pass  # already closed
 
     def create_connection(
-        self,
-        address: Tuple[str, int],
-        timeout: Any,  # http.client always passes one
+        self, address: Tuple[str, int], timeout: Any,  # http.client always passes one
         source_address: Optional[Tuple[str, int]] = None,
     ) -> socket.socket:
         import socket
@@ -1206,11 +1202,7 @@ class _Resolver:
 
 @functools.lru_cache(maxsize=None)
 def _resolving_handler_class() -> Any:
-    """Return the handler class that opens http and https URLs through a _Resolver.
-
-    It is made on first use: http.client and urllib.request are needed only
-    to fetch.
-    """
+    """Return the handler class that opens http and https URLs through a _Resolver."""
     import http.client
     import urllib.request
 
@@ -1278,9 +1270,7 @@ class Transport:
     """
 
     def __init__(
-        self,
-        finder: FinderSettings,
-        network: Optional[NetworkSettings] = None,
+        self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
         import threading
@@ -1297,13 +1287,11 @@ class Transport:
         import urllib.request
         with self._lock:
             if verify not in self._openers:
-                if self.network.proxy:
-                    proxies = {"http": self.network.proxy, "https": self.network.proxy}
-                    proxy_handler = urllib.request.ProxyHandler(proxies)
-                else:
-                    proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
+                proxy = self.network.proxy
+                # With None, ProxyHandler reads *_proxy and no_proxy.
+                proxies = {"http": proxy, "https": proxy} if proxy else None
                 self._openers[verify] = urllib.request.build_opener(
-                    proxy_handler,
+                    urllib.request.ProxyHandler(proxies),
                     _resolving_handler_class()(self._ssl_context(verify), self._resolver),
                     _safe_redirects_class()(self.finder.trusted_hosts),
                 )
@@ -1335,9 +1323,9 @@ class Transport:
         # not to another port or scheme of the same host. netrc names a
         # machine, and is read as such.
         import base64
-        pair = self.credentials.get(_origin(parts))
-        if pair is None:
-            pair = _netrc_credentials(parts.hostname or "", self.environ)
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
+            parts.hostname or "", self.environ
+        )
         if pair is None:
             return None
         token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
@@ -1356,7 +1344,7 @@ class Transport:
         """Build a request for a URL, its credentials moved out of the URL into a header."""
         import urllib.parse
         import urllib.request
-        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
         # Archives are hashed exactly as sent (as pip does): never ask for
         # them compressed. Index pages may come gzipped; read_links decodes.
         encoding = "gzip" if accept == INDEX_ACCEPT else "identity"
@@ -1375,7 +1363,6 @@ class Transport:
         import ssl
         import urllib.error
         import urllib.parse
-        import urllib.request
         if self.cancelled.is_set():
             raise FetchError("cancelled")
         parts = urllib.parse.urlsplit(url)
@@ -1419,23 +1406,14 @@ class Transport:
                 f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
                 "with --trusted-host if you really mean it"
             )
-        host = parts.hostname or ""
         try:
-            port = parts.port
+            return not _is_trusted_host(parts, self.finder.trusted_hosts)
         except ValueError as exc:  # out of range, or not a number
             raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
-        port_host = f"{host}:{port}" if port else host
-        trusted = self.finder.trusted_hosts
-        return host not in trusted and port_host not in trusted
 
     def download(
-        self,
-        url: str,
-        destination: str,
-        algorithms: Iterable[str],
-        on_bytes: Callable[[int], None] = lambda count: None,
-        *,
-        max_bytes: Optional[int] = None,
+        self, url: str, destination: str, algorithms: Iterable[str],
+        on_bytes: Callable[[int], None] = lambda count: None, *, max_bytes: Optional[int] = None,
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
@@ -1460,11 +1438,7 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download_once(
-        self,
-        url: str,
-        destination: str,
-        wanted: Sequence[str],
-        on_bytes: Callable[[int], None],
+        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None],
         limit: int,
     ) -> Dict[str, str]:
         import http.client
@@ -1508,10 +1482,6 @@ class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
 
 
-def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
-    return parts.netloc.rsplit("@", 1)[-1]
-
-
 def _url_credentials(
     finder: FinderSettings,
 ) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
@@ -1547,8 +1517,7 @@ def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[
 def _file_url_path(url: str) -> str:
     import urllib.parse
     import urllib.request
-    parts = urllib.parse.urlsplit(url)
-    return urllib.request.url2pathname(parts.path)
+    return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
 
 
 def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
@@ -1578,12 +1547,7 @@ def fetch_requirements_file(transport: Transport, url: str) -> bytes:
 def make_transport(
     finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
 ) -> Transport:
-    """Return the transport a command fetches through, set up by the settings it settled.
-
-    Every command gets its transport here, so that pages, archives and
-    requirements files named by URL all travel under the same TLS, proxy,
-    trusted-host and credential rules.
-    """
+    """Return the transport a command fetches pages, archives and requirements files through."""
     return Transport(finder, network, environ)
 
 
@@ -1612,14 +1576,7 @@ MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 def safe_filename(name: str) -> str:
     """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
-    if (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-        or os.path.isabs(name)
-    ):
+    if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
 
