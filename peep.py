@@ -3205,16 +3205,10 @@ def parse_html_links(
         if not href or not wanted(_href_filename(href)):
             continue
         url = urllib.parse.urljoin(base, href)
-        if not _link_allowed(page_url, url):
-            continue
-        links.append(
-            Link(
-                url=url,
-                requires_python=anchor.get("data-requires-python") or None,
-                yanked=(anchor.get("data-yanked") or "") if "data-yanked" in anchor else None,
-                hashes=_url_fragment_hashes(url),
-            )
-        )
+        if _link_allowed(page_url, url):
+            yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
+            requires_python = anchor.get("data-requires-python") or None
+            links.append(Link(url, requires_python, yanked, _url_fragment_hashes(url)))
     return links
 
 
@@ -3266,54 +3260,42 @@ def parse_json_links(
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
-        if not wanted(_href_filename(entry["url"])):
-            continue
-        if not _link_allowed(page_url, urllib.parse.urljoin(page_url, entry["url"])):
+        url = urllib.parse.urljoin(page_url, entry["url"])
+        if not wanted(_href_filename(entry["url"])) or not _link_allowed(page_url, url):
             continue
         yanked = entry.get("yanked", False)
-        requires_python = entry.get("requires-python")
-        hashes = entry.get("hashes")
-        if not isinstance(hashes, dict):
-            hashes = {}
+        hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
         links.append(
             Link(
-                url=urllib.parse.urljoin(page_url, entry["url"]),
-                requires_python=requires_python if isinstance(requires_python, str) else None,
+                url=url,
+                requires_python=_json_text(entry, "requires-python"),
                 yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-                hashes=tuple(
-                    (algorithm, str(value).lower())
-                    for algorithm, value in sorted(hashes.items())
-                    if algorithm in HASH_ALGORITHMS
-                ),
-                upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str)
-                else None,
+                hashes=tuple((algorithm, str(value).lower())
+                             for algorithm, value in sorted(hashes.items())
+                             if algorithm in HASH_ALGORITHMS),  # fmt: skip
+                upload_time=_json_text(entry, "upload-time"),
             )
         )
     return links
 
 
+def _json_text(entry: Mapping[str, object], key: str) -> Optional[str]:
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
+
+
 def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Candidate]:
     """Make a Candidate of a link to one of ``project``'s archives (on ``page``), else None."""
     filename = url_filename(link.url)
-    if not is_archive_name(filename):
-        return None
     key = canonicalize_name(project)
     parsed = parse_archive_name(filename, key)
     if parsed is None or parsed.name != key:
         return None
     return Candidate(
-        filename=filename,
-        url=link.url,
-        name=key,
-        version=parsed.version,
-        is_wheel=parsed.is_wheel,
-        tags=parsed.tags,
-        build=parsed.build,
-        advertised=link.hashes,
-        requires_python=link.requires_python,
-        yanked=link.yanked,
-        page=page,
-    )
+        filename=filename, url=link.url, name=key, version=parsed.version,
+        is_wheel=parsed.is_wheel, tags=parsed.tags, build=parsed.build, advertised=link.hashes,
+        requires_python=link.requires_python, yanked=link.yanked, page=page,
+    )  # fmt: skip
 
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
@@ -3350,9 +3332,7 @@ class Environment:
 
     def tag_rank(self, tags: Iterable[Tag]) -> Optional[int]:
         """Return the best (lowest) rank among ``tags``, None if none is supported."""
-        ranks = self._ranks
-        found = [ranks[tag] for tag in tags if tag in ranks]
-        return min(found) if found else None
+        return min((self._ranks[tag] for tag in tags if tag in self._ranks), default=None)
 
     @functools.cached_property
     def _ranks(self) -> Dict[Tag, int]:
@@ -3370,9 +3350,7 @@ class Rejection:
 
 
 def choose_candidates(
-    requirement: Requirement,
-    candidates: Iterable[Candidate],
-    settings: FinderSettings,
+    requirement: Requirement, candidates: Iterable[Candidate], settings: FinderSettings,
     environment: Environment,
 ) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none.
@@ -3402,21 +3380,13 @@ def choose_candidates(
     if not usable:
         if not all_candidates:
             return Rejection(("no files at all",))
-        return Rejection(
-            tuple(f"{count} {reason}" for reason, count in sorted(rejected.items()))
-        )
+        return Rejection(tuple(f"{count} {reason}" for reason, count in sorted(rejected.items())))
 
     def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
         candidate, rank = item
         vouched = requirement.hashes.matches(candidate.advertised_hashes())
-        return (
-            vouched,
-            settings.prefer_binary and candidate.is_wheel,
-            candidate.version,
-            candidate.is_wheel,
-            -rank,
-            candidate.build,
-        )
+        return (vouched, settings.prefer_binary and candidate.is_wheel, candidate.version,
+                candidate.is_wheel, -rank, candidate.build)  # fmt: skip
 
     return [candidate for candidate, _ in sorted(usable, key=preference, reverse=True)]
 
@@ -3448,10 +3418,7 @@ def _requires_python_allows(requires_python: Optional[str], python_version: str)
 
 
 def read_links(
-    transport: Transport,
-    url: str,
-    *,
-    is_index_page: bool,
+    transport: Transport, url: str, *, is_index_page: bool,
     wanted: Callable[[str], bool] = lambda filename: True,
 ) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
@@ -3484,9 +3451,7 @@ def read_links(
 
 
 def find_candidates(
-    transport: Transport,
-    requirement: Requirement,
-    settings: FinderSettings,
+    transport: Transport, requirement: Requirement, settings: FinderSettings,
     default_index: Callable[[], str] = pip_default_index,
 ) -> Tuple[List[Candidate], List[str], int]:
     """Gather ``requirement``'s files from every index and find-links location.
@@ -3513,10 +3478,8 @@ def find_candidates(
         local = not _is_url(url) or url.lower().startswith("file:")
         if settings.uploaded_prior_to is not None and is_index_page and not local:
             links = uploaded_before(links, settings.uploaded_prior_to, url)
-        for link in links:
-            candidate = candidate_from_link(link, key, url)
-            if candidate is not None:
-                candidates.append(candidate)
+        found = (candidate_from_link(link, key, url) for link in links)
+        candidates += [candidate for candidate in found if candidate is not None]
     return candidates, places, wanted.skipped
 
 
@@ -3558,9 +3521,10 @@ class _MayMatch:
         self._verdicts: Dict[Version, bool] = {}
 
     def __call__(self, filename: str) -> bool:
-        version = _filename_version(filename, self.requirement.key)
-        if version is None:
+        parsed = parse_archive_name(filename, self.requirement.key)
+        if parsed is None or parsed.name != self.requirement.key:
             return is_archive_name(filename)  # let the full parse decide
+        version = parsed.version
         if version not in self._verdicts:
             self._verdicts[version] = self.requirement.specifier.contains(
                 version, prereleases=True
@@ -3568,11 +3532,6 @@ class _MayMatch:
         if not self._verdicts[version]:
             self.skipped += 1
         return self._verdicts[version]
-
-
-def _filename_version(filename: str, key: str) -> Optional[Version]:
-    parsed = parse_archive_name(filename, key)
-    return parsed.version if parsed is not None and parsed.name == key else None
 
 
 @functools.lru_cache(maxsize=4096)
