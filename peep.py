@@ -3761,10 +3761,7 @@ MAX_CACHE_META_BYTES = 64 * 1024
 
 
 class Progress:
-    """Report downloads: a live line on a terminal, one line per file elsewhere.
-
-    With ``quiet`` nothing is printed (errors are reported elsewhere).
-    """
+    """Report downloads: a live line on a terminal, one line per file elsewhere, or nothing."""
 
     def __init__(
         self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
