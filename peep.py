@@ -3545,6 +3545,24 @@ def _parse_version(text: str) -> Optional[Version]:
 # --- The verified cache -------------------------------------------------------
 
 
+def _write_atomically(path: str, source: IO[bytes]) -> None:
+    """Write ``source`` to a temporary file beside ``path``, then rename it to ``path``.
+
+    mkstemp creates with O_EXCL, and a rename replaces a name without
+    following it: nothing is written through a link.
+    """
+    import shutil
+    import tempfile
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            shutil.copyfileobj(source, sink, CHUNK_SIZE)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
 class ArchiveCache:
     """Verified archives, stored under their SHA-256 and re-hashed on every use.
 
@@ -3631,13 +3649,6 @@ class ArchiveCache:
             return None
         return os.fdopen(handle, "rb")
 
-    def _read_small(self, path: str) -> Optional[str]:
-        stream = self.open_file(path)
-        if stream is None:
-            return None
-        with stream:
-            return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
-
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
         import json
@@ -3674,15 +3685,17 @@ class ArchiveCache:
             directory = self._directory(*directories, create=False)
         except OSError:
             return None
-        return None if directory is None else self._read_small(os.path.join(directory, filename))
+        stream = None if directory is None else self.open_file(os.path.join(directory, filename))
+        if stream is None:
+            return None
+        with stream:
+            return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
 
     def store(
         self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
     ) -> None:
         """Copy a verified archive into the cache, atomically; never raise."""
         import json
-        import shutil
-        import tempfile
         if self.base is None:
             return
         sha256 = digests["sha256"]
@@ -3692,16 +3705,8 @@ class ArchiveCache:
                 return
             final = os.path.join(directory, filename)
             if not self._is_regular(final):
-                # mkstemp creates with O_EXCL, and a rename replaces a name
-                # without following it: nothing is written through a link.
-                handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-")
-                try:
-                    with os.fdopen(handle, "wb") as sink, open(path, "rb") as source:
-                        shutil.copyfileobj(source, sink, CHUNK_SIZE)
-                    os.replace(temporary, final)
-                except BaseException:
-                    _remove_quietly(temporary)
-                    raise
+                with open(path, "rb") as source:
+                    _write_atomically(final, source)
             self._write_small(os.path.join(directory, "meta.json"),
                               json.dumps(dict(meta, filename=filename)))  # fmt: skip
             for algorithm in ("sha384", "sha512"):
@@ -3723,15 +3728,8 @@ class ArchiveCache:
         return stat.S_ISREG(mode)
 
     def _write_small(self, path: str, text: str) -> None:
-        import tempfile
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as sink:
-                sink.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            _remove_quietly(temporary)
-            raise
+        import io
+        _write_atomically(path, io.BytesIO(text.encode("utf-8")))
 
     def discard(self, sha256: str) -> None:
         """Remove an entry whose bytes no longer match its name."""
