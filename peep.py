@@ -1072,22 +1072,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
+    """Tell whether --trusted-host names the URL's host (ValueError for a bad port)."""
+    host = parts.hostname or ""
+    port = parts.port
+    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
+
+
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in ("https", "file"):
         return True
-    host = parts.hostname or ""
-    if not host:
+    if not parts.hostname:
         return False
-    if _is_loopback(host):
-        return True
     try:
-        port = parts.port
+        return _is_loopback(parts.hostname) or _is_trusted_host(parts, trusted_hosts)
     except ValueError:
         return False
-    return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
 
 
 def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
@@ -1126,13 +1129,8 @@ def _safe_redirects_class() -> Any:
             self.trusted_hosts = trusted_hosts
 
         def redirect_request(
-            self,
-            req: urllib.request.Request,
-            fp: IO[bytes],
-            code: int,
-            msg: str,
-            headers: http.client.HTTPMessage,
-            newurl: str,
+            self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+            headers: http.client.HTTPMessage, newurl: str,
         ) -> Optional[urllib.request.Request]:
             scheme = urllib.parse.urlsplit(newurl).scheme
             if scheme not in ("http", "https"):
@@ -1182,9 +1180,7 @@ class _Resolver:
                 pass  # already closed
 
     def create_connection(
-        self,
-        address: Tuple[str, int],
-        timeout: Any,  # http.client always passes one
+        self, address: Tuple[str, int], timeout: Any,  # http.client always passes one
         source_address: Optional[Tuple[str, int]] = None,
     ) -> socket.socket:
         import socket
@@ -1213,11 +1209,7 @@ class _Resolver:
 
 @functools.lru_cache(maxsize=None)
 def _resolving_handler_class() -> Any:
-    """Return the handler class that opens http and https URLs through a _Resolver.
-
-    It is made on first use: http.client and urllib.request are needed only
-    to fetch.
-    """
+    """Return the handler class that opens http and https URLs through a _Resolver."""
     import http.client
     import urllib.request
 
@@ -1285,9 +1277,7 @@ class Transport:
     """
 
     def __init__(
-        self,
-        finder: FinderSettings,
-        network: Optional[NetworkSettings] = None,
+        self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
         import threading
@@ -1304,13 +1294,11 @@ class Transport:
         import urllib.request
         with self._lock:
             if verify not in self._openers:
-                if self.network.proxy:
-                    proxies = {"http": self.network.proxy, "https": self.network.proxy}
-                    proxy_handler = urllib.request.ProxyHandler(proxies)
-                else:
-                    proxy_handler = urllib.request.ProxyHandler()  # *_proxy and no_proxy
+                proxy = self.network.proxy
+                # With None, ProxyHandler reads *_proxy and no_proxy.
+                proxies = {"http": proxy, "https": proxy} if proxy else None
                 self._openers[verify] = urllib.request.build_opener(
-                    proxy_handler,
+                    urllib.request.ProxyHandler(proxies),
                     _resolving_handler_class()(self._ssl_context(verify), self._resolver),
                     _safe_redirects_class()(self.finder.trusted_hosts),
                 )
@@ -1342,9 +1330,9 @@ class Transport:
         # not to another port or scheme of the same host. netrc names a
         # machine, and is read as such.
         import base64
-        pair = self.credentials.get(_origin(parts))
-        if pair is None:
-            pair = _netrc_credentials(parts.hostname or "", self.environ)
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
+            parts.hostname or "", self.environ
+        )
         if pair is None:
             return None
         token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
@@ -1363,7 +1351,7 @@ class Transport:
         """Build a request for a URL, its credentials moved out of the URL into a header."""
         import urllib.parse
         import urllib.request
-        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+        bare_url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
         # Archives are hashed exactly as sent (as pip does): never ask for
         # them compressed. Index pages may come gzipped; read_links decodes.
         encoding = "gzip" if wanted == INDEX_ACCEPT else "identity"
@@ -1382,7 +1370,6 @@ class Transport:
         import ssl
         import urllib.error
         import urllib.parse
-        import urllib.request
         if self.cancelled.is_set():
             raise FetchError("cancelled")
         parts = urllib.parse.urlsplit(url)
@@ -1426,23 +1413,14 @@ class Transport:
                 f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
                 "with --trusted-host if you really mean it"
             )
-        host = parts.hostname or ""
         try:
-            port = parts.port
+            return not _is_trusted_host(parts, self.finder.trusted_hosts)
         except ValueError as exc:  # out of range, or not a number
             raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
-        port_host = f"{host}:{port}" if port else host
-        trusted = self.finder.trusted_hosts
-        return host not in trusted and port_host not in trusted
 
     def download(
-        self,
-        url: str,
-        destination: str,
-        algorithms: Iterable[str],
-        on_bytes: Callable[[int], None] = lambda count: None,
-        *,
-        max_bytes: Optional[int] = None,
+        self, url: str, destination: str, algorithms: Iterable[str],
+        on_bytes: Callable[[int], None] = lambda count: None, *, max_bytes: Optional[int] = None,
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
@@ -1467,11 +1445,7 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _download_once(
-        self,
-        url: str,
-        destination: str,
-        wanted: Sequence[str],
-        on_bytes: Callable[[int], None],
+        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None],
         limit: int,
     ) -> Dict[str, str]:
         import http.client
@@ -1515,10 +1489,6 @@ class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
 
 
-def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
-    return parts.netloc.rsplit("@", 1)[-1]
-
-
 def _url_credentials(
     finder: FinderSettings,
 ) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
@@ -1554,8 +1524,7 @@ def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[
 def _file_url_path(url: str) -> str:
     import urllib.parse
     import urllib.request
-    parts = urllib.parse.urlsplit(url)
-    return urllib.request.url2pathname(parts.path)
+    return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
 
 
 def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
@@ -1585,12 +1554,7 @@ def fetch_requirements_file(transport: Transport, url: str) -> bytes:
 def make_transport(
     finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
 ) -> Transport:
-    """Return the transport a command fetches through, set up by the settings it settled.
-
-    Every command gets its transport here, so that pages, archives and
-    requirements files named by URL all travel under the same TLS, proxy,
-    trusted-host and credential rules.
-    """
+    """Return the transport a command fetches pages, archives and requirements files through."""
     return Transport(finder, network, environ)
 
 
@@ -1619,14 +1583,7 @@ MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 def safe_filename(name: str) -> str:
     """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
-    if (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-        or os.path.isabs(name)
-    ):
+    if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
 
@@ -1668,11 +1625,7 @@ COMMAND_LINE = Origin("the command line")
 
 
 def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> bool:
-    """Evaluate a marker; raise ValueError, saying why, if it cannot be evaluated.
-
-    Some markers parse but fail to compare (``python_version ~= "3"``);
-    packaging raises assorted errors for those.
-    """
+    """Evaluate a marker; raise ValueError, saying why, if it cannot be evaluated."""
     try:
         return bool(marker.evaluate(dict(environment) if environment else None))
     except Exception as exc:  # noqa: BLE001 - packaging's errors vary by version
@@ -1716,7 +1669,6 @@ class Requirement:
         except ValueError as exc:
             raise RequirementsFileError(self.origin, str(exc)) from exc
 
-
     def pinned_version(self) -> Optional[Version]:
         """Return the version an ``==`` (or ``===``) specifier pins, if one does."""
         for spec in self.specifier:
@@ -1730,10 +1682,7 @@ class Requirement:
 
 @dataclass(frozen=True)
 class FileOption:
-    """A finder option given on a line of its own in a requirements file.
-
-    ``name`` is the option's long form without dashes (``index-url``).
-    """
+    """A finder option on a line of its own; ``name`` is its long form (``index-url``)."""
 
     name: str
     value: Union[str, bool]
@@ -1869,11 +1818,7 @@ def _hash_line_error(digest: str, exc: InvalidHash) -> str:
 def _join_continuations(
     lines: Iterable[Union[HashComment, LogicalLine]],
 ) -> Iterator[Union[HashComment, LogicalLine]]:
-    """Join lines ending in a backslash to the next, as pip does.
-
-    A comment line never continues and ends a pending continuation; a
-    backslash on the last line is dropped.
-    """
+    """Join lines ending in a backslash to the next; a comment line ends a continuation."""
     pending: List[LogicalLine] = []
 
     def flush() -> Iterator[LogicalLine]:
@@ -1902,18 +1847,17 @@ def _clean_lines(
     lines: Iterable[Union[HashComment, LogicalLine]], environ: Mapping[str, str]
 ) -> Iterator[Union[HashComment, LogicalLine]]:
     """Strip comments and blank lines, then expand ``${VAR}`` from ``environ``."""
+
+    def expand(match: re.Match[str]) -> str:
+        return environ.get(match.group(1)) or match.group(0)
+
     for line in lines:
         if isinstance(line, HashComment):
             yield line
             continue
         text = strip_comment(line.text).strip()
-        if not text:
-            continue
-
-        def expand(match: re.Match[str]) -> str:
-            return environ.get(match.group(1)) or match.group(0)
-
-        yield replace(line, text=_ENV_VAR_RE.sub(expand, text))
+        if text:
+            yield replace(line, text=_ENV_VAR_RE.sub(expand, text))
 
 
 def scan_requirements_text(
@@ -1924,10 +1868,7 @@ def scan_requirements_text(
 
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
-    """Split a line into the requirement part and the options after it.
-
-    Only the options are shlex-split, so markers with quotes survive.
-    """
+    """Split a line into the requirement and the options (only these are shlex-split)."""
     tokens = line.split(" ")
     for index, token in enumerate(tokens):
         if token.startswith("-"):
@@ -1940,23 +1881,6 @@ def split_requirement_and_options(line: str) -> Tuple[str, str]:
 
 class _OptionError(Exception):
     pass
-
-
-@functools.lru_cache(maxsize=None)
-def _line_option_parser_class() -> Any:
-    """Return the class that parses options on requirement lines (optparse, when needed)."""
-    import optparse
-
-    class _LineOptionParser(optparse.OptionParser):
-        """An optparse parser that raises instead of exiting."""
-
-        def error(self, msg: str) -> NoReturn:
-            raise _OptionError(msg)
-
-        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
-            raise _OptionError(msg or "")
-
-    return _LineOptionParser
 
 
 # Options only a requirements file takes: (flags, takes a value, allowed on
@@ -1987,7 +1911,16 @@ _REMOVED_OPTIONS = {
 
 
 def _line_option_parser() -> optparse.OptionParser:
-    parser: optparse.OptionParser = _line_option_parser_class()(add_help_option=False)
+    import optparse
+
+    class LineOptionParser(optparse.OptionParser):
+        """An optparse parser that raises instead of exiting."""
+
+        def error(self, msg: str) -> NoReturn:
+            raise _OptionError(msg)
+
+        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
+            raise _OptionError(msg or "")
 
     def record(
         option: optparse.Option, flag: str, value: object, parser: optparse.OptionParser
@@ -1995,13 +1928,10 @@ def _line_option_parser() -> optparse.OptionParser:
         seen = getattr(parser.values, "seen")  # noqa: B009 - set by parse_line_options
         seen.append((option.get_opt_string()[2:], value))
 
+    parser = LineOptionParser(add_help_option=False)
     for flags, takes_value, _ in _LINE_OPTIONS:
-        parser.add_option(
-            *flags,
-            action="callback",
-            callback=record,
-            type="string" if takes_value else None,
-        )
+        kind = "string" if takes_value else None
+        parser.add_option(*flags, action="callback", callback=record, type=kind)
     return parser
 
 
@@ -2044,16 +1974,14 @@ _EGG_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNOR
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def _is_url(text: str) -> bool:
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    return scheme in ("http", "https", "file") or any(
-        scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in VCS_SCHEMES
-    )
-
-
 def _is_vcs_url(url: str) -> bool:
     scheme = url.split(":", 1)[0].lower()
     return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in VCS_SCHEMES)
+
+
+def _is_url(text: str) -> bool:
+    scheme = text.split(":", 1)[0].lower()
+    return ":" in text and (scheme in ("http", "https", "file") or _is_vcs_url(text))
 
 
 def _looks_like_path(text: str) -> bool:
@@ -2080,11 +2008,7 @@ def url_filename(url: str) -> str:
 
 
 def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
-    """Return the fragment's ``egg`` and hash fields of a URL, in order, as written.
-
-    Keys may be joined with "&". Other keys (``subdirectory=``, ``md5=`` and
-    the like) are no business of peep's.
-    """
+    """Return the ``egg`` and hash fields of a URL's fragment, in order, as written."""
     import urllib.parse
     fragment = urllib.parse.urlsplit(url).fragment
     return [(key, value) for key, value in urllib.parse.parse_qsl(fragment)
@@ -2183,59 +2107,32 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
 
 
 def _link_requirement(
-    text: str,
-    url: str,
-    origin: Origin,
-    *,
-    name: Optional[str],
-    extras: FrozenSet[str],
+    text: str, url: str, origin: Origin, *, name: Optional[str], extras: FrozenSet[str],
     marker: Optional[Marker],
 ) -> Requirement:
     """Build the record of a requirement that points at a URL or a path."""
-    import urllib.parse
-    import urllib.request
-    _check_url_scheme(url, origin)
+    if not _is_url(url):
+        raise RequirementsFileError(
+            origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: URLs (only http, "
+            "https and file; VCS URLs are reported as unhashable)",
+        )
     _refuse_local_in_remote(url, origin)
     base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
-        return replace(
-            base,
-            unsupported="a VCS checkout has no fixed archive to hash; "
-            "point at a release archive or a wheel instead",
-        )
-    if url.lower().startswith("file:"):
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
-        if os.path.isdir(path):
-            return replace(
-                base,
-                unsupported="a directory has no fixed archive to hash; "
-                "build an sdist or a wheel and require that",
-            )
+        return replace(base, unsupported="a VCS checkout has no fixed archive to hash; "
+                       "point at a release archive or a wheel instead")  # fmt: skip
+    if url.lower().startswith("file:") and os.path.isdir(_file_url_path(url)):
+        return replace(base, unsupported="a directory has no fixed archive to hash; "
+                       "build an sdist or a wheel and require that")  # fmt: skip
     egg, hashes = _fragment_hashes(url, origin)
     filename = url_filename(url)
     if filename.endswith(WHEEL_EXTENSION):
         name = _wheel_project(filename, (name, egg), origin)
+    name = name or egg
     if name is None:
-        name = egg
-    if name is None:
-        return replace(
-            base,
-            hashes=hashes,
-            unsupported="peep cannot tell which project this archive is; "
-            f"add '#egg=NAME' to the URL or write 'NAME @ {url}'",
-        )
+        return replace(base, hashes=hashes, unsupported="peep cannot tell which project this "
+                       f"archive is; add '#egg=NAME' to the URL or write 'NAME @ {url}'")
     return replace(base, name=name, hashes=hashes)
-
-
-def _check_url_scheme(url: str, origin: Origin) -> None:
-    """Refuse a URL whose scheme peep cannot fetch, naming the scheme."""
-    if not _is_url(url):
-        scheme = url.split(":", 1)[0]
-        raise RequirementsFileError(
-            origin,
-            f"{url!r}: peep cannot fetch {scheme}: URLs (only http, https and file; "
-            "VCS URLs are reported as unhashable)",
-        )
 
 
 def _wheel_project(
@@ -2250,16 +2147,14 @@ def _wheel_project(
     parsed = parse_archive_name(filename)
     if parsed is None:
         raise RequirementsFileError(
-            origin,
-            f"{filename!r} is not a valid wheel file name "
+            origin, f"{filename!r} is not a valid wheel file name "
             "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)",
         )
     wheel_name = parsed.name
     for name in claimed:
         if name is not None and canonicalize_name(name) != canonicalize_name(wheel_name):
             raise RequirementsFileError(
-                origin,
-                f"the wheel {filename!r} is project {wheel_name!r}, but the line names "
+                origin, f"the wheel {filename!r} is project {wheel_name!r}, but the line names "
                 f"{name!r}; a name that disagrees with the wheel is refused",
             )
     return claimed[0] or wheel_name
@@ -2296,28 +2191,23 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
         return _link_requirement(
             text, _path_to_url(path), origin, name=None, extras=extras, marker=marker
         )
-    if is_archive_name(path) and not os.path.isfile(path):
-        # "name @ https://.../x.zip" looks like a path too; pip takes it as a
-        # PEP 508 URL requirement when the part before the "@" is no path.
-        before_at, at, _ = body.partition("@")
-        if at and not _looks_like_path(before_at):
-            return _named_requirement(text, body, marker, origin)
-        # pip takes anything named like an archive as a path, never as a
-        # project name; a missing file is an error here rather than later.
-        raise RequirementsFileError(
-            origin,
-            f"{path!r} looks like an archive file name, but there is no such file "
-            f"({os.path.abspath(path)})",
-        )
     if is_archive_name(path):
+        if not os.path.isfile(path):
+            # "name @ https://.../x.zip" looks like a path too; pip takes it as a
+            # PEP 508 URL requirement when the part before the "@" is no path.
+            before_at, at, _ = body.partition("@")
+            if at and not _looks_like_path(before_at):
+                return _named_requirement(text, body, marker, origin)
+            # pip takes anything named like an archive as a path, never as a
+            # project name; a missing file is an error here rather than later.
+            raise RequirementsFileError(
+                origin, f"{path!r} looks like an archive file name, but there is no such "
+                f"file ({os.path.abspath(path)})",
+            )
         parsed = parse_archive_name(os.path.basename(path))
+        name = parsed.name if parsed else None
         return _link_requirement(
-            text,
-            _path_to_url(path),
-            origin,
-            name=parsed.name if parsed else None,
-            extras=extras,
-            marker=marker,
+            text, _path_to_url(path), origin, name=name, extras=extras, marker=marker
         )
     return _named_requirement(text, body, marker, origin)
 
@@ -2340,25 +2230,13 @@ def _named_requirement(
         elif _looks_like_path(body):
             hint = f" (it looks like a path, but {body!r} does not exist)"
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    if parsed.marker is not None:  # only when packaging split it (never here)
-        marker = parsed.marker  # pragma: no cover
+    extras = frozenset(parsed.extras)
     if parsed.url:
         return _link_requirement(
-            text,
-            parsed.url,
-            origin,
-            name=parsed.name,
-            extras=frozenset(parsed.extras),
-            marker=marker,
+            text, parsed.url, origin, name=parsed.name, extras=extras, marker=marker
         )
-    return Requirement(
-        text=text,
-        origin=origin,
-        name=parsed.name,
-        specifier=parsed.specifier,
-        extras=frozenset(parsed.extras),
-        marker=marker,
-    )
+    return Requirement(text=text, origin=origin, name=parsed.name,
+                       specifier=parsed.specifier, extras=extras, marker=marker)  # fmt: skip
 
 
 def _apply_requirement_options(
@@ -2397,15 +2275,12 @@ def read_requirements_source(
     ``transport`` makes the transport for a URL; without it, pip's
     configuration sets one up.
     """
-    import urllib.parse
-    import urllib.request
-    if _is_url(location) and not location.lower().startswith("file:"):
+    if location.lower().startswith("file:"):
+        return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
+    if _is_url(location):
         made = transport() if transport is not None else configured_transport(os.environ)
         return fetch_requirements_file(made, location)
-    path = location
-    if location.lower().startswith("file:"):
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
-    return read_regular_file(path, MAX_REQUIREMENTS_BYTES)
+    return read_regular_file(location, MAX_REQUIREMENTS_BYTES)
 
 
 MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack
@@ -2426,48 +2301,37 @@ def _identity(location: str) -> str:
 
 
 def _read_nested_file(
-    location: str,
-    reader: Callable[[str], bytes],
-    chain: Tuple[Tuple[str, str], ...],
+    location: str, reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
     included_at: Optional[Origin],
 ) -> bytes:
     """Read a requirements file, refusing one nested too deep or in a cycle."""
+    where = included_at or location
     if len(chain) >= MAX_NESTING:
         raise RequirementsFileError(
-            included_at or location,
-            f"requirements files are nested more than {MAX_NESTING} deep here",
+            where, f"requirements files are nested more than {MAX_NESTING} deep here"
         )
     if "\x00" in location:
-        raise RequirementsFileError(
-            included_at or location, f"{location!r} is not a file name (it holds a NUL byte)"
-        )
+        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
     if included_at is not None:
         _refuse_local_in_remote(location, included_at)
     identity = _identity(location)
     for previous_identity, previous_location in chain:
         if previous_identity == identity:
-            raise RequirementsFileError(
-                included_at or location,
-                f"{location} is included again while it is being read "
-                f"(a cycle through {previous_location})",
-            )
+            raise RequirementsFileError(where, f"{location} is included again while it is "
+                                        f"being read (a cycle through {previous_location})")
     try:
         return reader(location)
     except (OSError, ValueError, PeepError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise RequirementsFileError(
-            included_at or location, f"Could not open requirements file {location!r}: {reason}"
+            where, f"Could not open requirements file {location!r}: {reason}"
         ) from exc
 
 
 def parse_requirements_file(
-    location: str,
-    *,
-    environ: Optional[Mapping[str, str]] = None,
-    is_constraint: bool = False,
+    location: str, *, environ: Optional[Mapping[str, str]] = None, is_constraint: bool = False,
     reader: Callable[[str], bytes] = read_requirements_source,
-    warn: Optional[Callable[[str], object]] = None,
-    _chain: Tuple[Tuple[str, str], ...] = (),
+    warn: Optional[Callable[[str], object]] = None, _chain: Tuple[Tuple[str, str], ...] = (),
     _included_at: Optional[Origin] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
     """Yield the requirements and finder options of a file, nested files inline.
@@ -2513,9 +2377,7 @@ _ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
 
 
 def _check_option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]],
-    origin: Origin,
-    is_constraint: bool,
+    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, is_constraint: bool,
     warn: Callable[[str], object],
 ) -> None:
     """Refuse or warn about option lines that pip reads differently from how they look."""
@@ -2527,8 +2389,7 @@ def _check_option_line(
         if name in _ALONE_ON_A_LINE and others:
             flags = ", ".join(f"--{other}" for other in names)
             raise RequirementsFileError(
-                origin,
-                f"{flags} on one line: pip would act on --{name} and drop the rest "
+                origin, f"{flags} on one line: pip would act on --{name} and drop the rest "
                 "without a word; put each on a line of its own",
             )
     if is_constraint and "requirement" in names:
@@ -2539,17 +2400,13 @@ def _check_option_line(
 
 
 def _requirement_from_line(
-    requirement_text: str,
-    options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment],
-    origin: Origin,
-    is_constraint: bool,
+    requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
+    hash_comments: Sequence[HashComment], origin: Origin, is_constraint: bool,
 ) -> Requirement:
     for name, _ in options:
         if name not in _PER_REQUIREMENT_OPTIONS:
             raise RequirementsFileError(
-                origin,
-                f"--{name} cannot follow a requirement; put it on a line of its own "
+                origin, f"--{name} cannot follow a requirement; put it on a line of its own "
                 "(only --hash and --config-settings belong on a requirement's line)",
             )
     requirement = parse_requirement(requirement_text.strip(), origin)
@@ -2561,14 +2418,9 @@ def _requirement_from_line(
 
 
 def _option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]],
-    origin: Origin,
-    location: str,
-    environ: Mapping[str, str],
-    reader: Callable[[str], bytes],
-    chain: Tuple[Tuple[str, str], ...],
-    is_constraint: bool,
-    warn: Callable[[str], object],
+    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, location: str,
+    environ: Mapping[str, str], reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
+    is_constraint: bool, warn: Callable[[str], object],
 ) -> Iterator[Union[Requirement, FileOption]]:
     editable = any(name == "editable" for name, _ in options)
     for name, value in options:
@@ -2576,32 +2428,23 @@ def _option_line(
             continue  # pip passes it to the editable's build; peep never builds one
         if name in _PER_REQUIREMENT_OPTIONS:
             raise RequirementsFileError(
-                origin,
-                f"--{name} must follow a requirement on the same line "
+                origin, f"--{name} must follow a requirement on the same line "
                 "(end the requirement's line with a backslash to continue it)",
             )
         if name in ("requirement", "constraint"):
             assert isinstance(value, str)
             yield from parse_requirements_file(
-                _nested_location(location, value),
-                environ=environ,
+                _nested_location(location, value), environ=environ, reader=reader, warn=warn,
                 is_constraint=is_constraint or name == "constraint",
-                reader=reader,
-                warn=warn,
-                _chain=chain,
-                _included_at=origin,
-            )
+                _chain=chain, _included_at=origin,
+            )  # fmt: skip
         elif name == "editable":
             assert isinstance(value, str)
             egg = _fragment_hashes(value, origin)[0] if "#" in value else None
             yield Requirement(
-                text=f"-e {value}",
-                origin=origin,
-                name=egg,
-                url=value,
-                is_constraint=is_constraint,
+                text=f"-e {value}", origin=origin, name=egg, url=value, is_constraint=is_constraint,
                 unsupported="an editable install is a live checkout with no archive to hash",
-            )
+            )  # fmt: skip
         elif name == "find-links" and isinstance(value, str) and _is_url(location):
             _refuse_local_in_remote(value, origin)
             yield FileOption(name, value, origin)
@@ -2646,10 +2489,7 @@ def _module_version(name: str) -> str:
 
 
 def pylock_module() -> Any:
-    """Return ``packaging.pylock`` (top level, else pip's copy), new enough to select.
-
-    Imported only when a lock file is read, so requirements files cost nothing.
-    """
+    """Return ``packaging.pylock`` (top level, else pip's copy), new enough to select."""
     for package in ("packaging", "pip._vendor.packaging"):
         try:
             module = importlib.import_module(f"{package}.pylock")
@@ -2657,16 +2497,16 @@ def pylock_module() -> Any:
             continue
         if hasattr(module.Pylock, "select"):
             return module
-    upgrades = [f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"]
+    packaging = f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"
+    pip = f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'"
+    upgrade = f"packaging: {packaging}."
     if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
-        upgrades.insert(0, f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'")
+        upgrade = f"one of them: {pip} or {packaging}."
     raise PeepError(
         f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or newer (its "
         "pylock module selects what to install), and there is none here: packaging is "
         f"{_module_version('packaging')}, and pip {_module_version('pip')} vendors packaging "
-        f"{_module_version('pip._vendor.packaging')}. Upgrade "
-        + (f"one of them: {upgrades[0]} or {upgrades[1]}." if len(upgrades) == 2
-           else f"packaging: {upgrades[0]}.")  # fmt: skip
+        f"{_module_version('pip._vendor.packaging')}. Upgrade {upgrade}"
     )
 
 
@@ -2713,12 +2553,8 @@ class LockChoice:
 
 
 def select_from_lock(
-    location: str,
-    lock: Any,
-    *,
-    environment: Optional[Mapping[str, str]] = None,
-    extras: Sequence[str] = (),
-    groups: Optional[Sequence[str]] = None,
+    location: str, lock: Any, *, environment: Optional[Mapping[str, str]] = None,
+    extras: Sequence[str] = (), groups: Optional[Sequence[str]] = None,
     settings: Optional[FinderSettings] = None,
 ) -> List[LockChoice]:
     """Run PEP 751's selection for this interpreter; keep every problem.
@@ -2803,26 +2639,18 @@ def _lock_hashes(hashes: Mapping[str, str]) -> Tuple[Hashes, List[str]]:
 def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
     """Make the requirement record for one selected file, as a requirements line would."""
     package, source = choice.package, choice.source
-    version = package.version
     origin = Origin(f"{location}: packages[{choice.index}]" + _lock_part(package, source))
-    text = f"{package.name}=={version}" if version is not None else str(package.name)
-    record = Requirement(
-        text=text,
-        origin=origin,
-        name=str(package.name),
-        specifier=SpecifierSet(f"=={version}") if version is not None else SpecifierSet(),
-    )
+    pin = f"=={package.version}" if package.version is not None else ""
+    record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
+                         specifier=SpecifierSet(pin))  # fmt: skip
     if choice.problem is not None:
         return replace(record, unsupported=choice.problem)
     if isinstance(source, module.PackageVcs):
-        return replace(
-            record, unsupported="a VCS checkout has no archive to hash (lock entry 'vcs')"
-        )
+        return replace(record, unsupported="a VCS checkout has no archive to hash "
+                       "(lock entry 'vcs')")  # fmt: skip
     if isinstance(source, module.PackageDirectory):
-        return replace(
-            record, unsupported="a local directory has no archive to hash (lock entry "
-            "'directory')"
-        )
+        return replace(record, unsupported="a local directory has no archive to hash "
+                       "(lock entry 'directory')")  # fmt: skip
     try:
         hashes, unknown = _lock_hashes(source.hashes)
     except InvalidHash as exc:
@@ -2859,12 +2687,8 @@ def _lock_part(package: Any, source: Any) -> str:
 
 
 def lock_file_requirements(
-    location: str,
-    reader: Callable[[str], bytes],
-    *,
-    settings: Optional[FinderSettings] = None,
-    extras: Sequence[str] = (),
-    groups: Optional[Sequence[str]] = None,
+    location: str, reader: Callable[[str], bytes], *, settings: Optional[FinderSettings] = None,
+    extras: Sequence[str] = (), groups: Optional[Sequence[str]] = None,
     environment: Optional[Mapping[str, str]] = None,
 ) -> List[Requirement]:
     """Read a lock file and return one requirement record per selected file."""
@@ -3388,16 +3212,10 @@ def parse_html_links(
         if not href or not wanted(_href_filename(href)):
             continue
         url = urllib.parse.urljoin(base, href)
-        if not _link_allowed(page_url, url):
-            continue
-        links.append(
-            Link(
-                url=url,
-                requires_python=anchor.get("data-requires-python") or None,
-                yanked=(anchor.get("data-yanked") or "") if "data-yanked" in anchor else None,
-                hashes=_url_fragment_hashes(url),
-            )
-        )
+        if _link_allowed(page_url, url):
+            yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
+            requires_python = anchor.get("data-requires-python") or None
+            links.append(Link(url, requires_python, yanked, _url_fragment_hashes(url)))
     return links
 
 
@@ -3449,54 +3267,42 @@ def parse_json_links(
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
-        if not wanted(_href_filename(entry["url"])):
-            continue
-        if not _link_allowed(page_url, urllib.parse.urljoin(page_url, entry["url"])):
+        url = urllib.parse.urljoin(page_url, entry["url"])
+        if not wanted(_href_filename(entry["url"])) or not _link_allowed(page_url, url):
             continue
         yanked = entry.get("yanked", False)
-        requires_python = entry.get("requires-python")
-        hashes = entry.get("hashes")
-        if not isinstance(hashes, dict):
-            hashes = {}
+        hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
         links.append(
             Link(
-                url=urllib.parse.urljoin(page_url, entry["url"]),
-                requires_python=requires_python if isinstance(requires_python, str) else None,
+                url=url,
+                requires_python=_json_text(entry, "requires-python"),
                 yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-                hashes=tuple(
-                    (algorithm, str(value).lower())
-                    for algorithm, value in sorted(hashes.items())
-                    if algorithm in HASH_ALGORITHMS
-                ),
-                upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str)
-                else None,
+                hashes=tuple((algorithm, str(value).lower())
+                             for algorithm, value in sorted(hashes.items())
+                             if algorithm in HASH_ALGORITHMS),  # fmt: skip
+                upload_time=_json_text(entry, "upload-time"),
             )
         )
     return links
 
 
+def _json_text(entry: Mapping[str, object], key: str) -> Optional[str]:
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
+
+
 def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Candidate]:
     """Make a Candidate of a link to one of ``project``'s archives (on ``page``), else None."""
     filename = url_filename(link.url)
-    if not is_archive_name(filename):
-        return None
     key = canonicalize_name(project)
     parsed = parse_archive_name(filename, key)
     if parsed is None or parsed.name != key:
         return None
     return Candidate(
-        filename=filename,
-        url=link.url,
-        name=key,
-        version=parsed.version,
-        is_wheel=parsed.is_wheel,
-        tags=parsed.tags,
-        build=parsed.build,
-        advertised=link.hashes,
-        requires_python=link.requires_python,
-        yanked=link.yanked,
-        page=page,
-    )
+        filename=filename, url=link.url, name=key, version=parsed.version,
+        is_wheel=parsed.is_wheel, tags=parsed.tags, build=parsed.build, advertised=link.hashes,
+        requires_python=link.requires_python, yanked=link.yanked, page=page,
+    )  # fmt: skip
 
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
@@ -3533,9 +3339,7 @@ class Environment:
 
     def tag_rank(self, tags: Iterable[Tag]) -> Optional[int]:
         """Return the best (lowest) rank among ``tags``, None if none is supported."""
-        ranks = self._ranks
-        found = [ranks[tag] for tag in tags if tag in ranks]
-        return min(found) if found else None
+        return min((self._ranks[tag] for tag in tags if tag in self._ranks), default=None)
 
     @functools.cached_property
     def _ranks(self) -> Dict[Tag, int]:
@@ -3553,9 +3357,7 @@ class Rejection:
 
 
 def choose_candidates(
-    requirement: Requirement,
-    candidates: Iterable[Candidate],
-    settings: FinderSettings,
+    requirement: Requirement, candidates: Iterable[Candidate], settings: FinderSettings,
     environment: Environment,
 ) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none.
@@ -3585,21 +3387,13 @@ def choose_candidates(
     if not usable:
         if not all_candidates:
             return Rejection(("no files at all",))
-        return Rejection(
-            tuple(f"{count} {reason}" for reason, count in sorted(rejected.items()))
-        )
+        return Rejection(tuple(f"{count} {reason}" for reason, count in sorted(rejected.items())))
 
     def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
         candidate, rank = item
         vouched = requirement.hashes.matches(candidate.advertised_hashes())
-        return (
-            vouched,
-            settings.prefer_binary and candidate.is_wheel,
-            candidate.version,
-            candidate.is_wheel,
-            -rank,
-            candidate.build,
-        )
+        return (vouched, settings.prefer_binary and candidate.is_wheel, candidate.version,
+                candidate.is_wheel, -rank, candidate.build)  # fmt: skip
 
     return [candidate for candidate, _ in sorted(usable, key=preference, reverse=True)]
 
@@ -3631,10 +3425,7 @@ def _requires_python_allows(requires_python: Optional[str], python_version: str)
 
 
 def read_links(
-    transport: Transport,
-    url: str,
-    *,
-    is_index_page: bool,
+    transport: Transport, url: str, *, is_index_page: bool,
     wanted: Callable[[str], bool] = lambda filename: True,
 ) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
@@ -3667,9 +3458,7 @@ def read_links(
 
 
 def find_candidates(
-    transport: Transport,
-    requirement: Requirement,
-    settings: FinderSettings,
+    transport: Transport, requirement: Requirement, settings: FinderSettings,
     default_index: Callable[[], str] = pip_default_index,
 ) -> Tuple[List[Candidate], List[str], int]:
     """Gather ``requirement``'s files from every index and find-links location.
@@ -3696,10 +3485,8 @@ def find_candidates(
         local = not _is_url(url) or url.lower().startswith("file:")
         if settings.uploaded_prior_to is not None and is_index_page and not local:
             links = uploaded_before(links, settings.uploaded_prior_to, url)
-        for link in links:
-            candidate = candidate_from_link(link, key, url)
-            if candidate is not None:
-                candidates.append(candidate)
+        found = (candidate_from_link(link, key, url) for link in links)
+        candidates += [candidate for candidate in found if candidate is not None]
     return candidates, places, wanted.skipped
 
 
@@ -3741,9 +3528,10 @@ class _MayMatch:
         self._verdicts: Dict[Version, bool] = {}
 
     def __call__(self, filename: str) -> bool:
-        version = _filename_version(filename, self.requirement.key)
-        if version is None:
+        parsed = parse_archive_name(filename, self.requirement.key)
+        if parsed is None or parsed.name != self.requirement.key:
             return is_archive_name(filename)  # let the full parse decide
+        version = parsed.version
         if version not in self._verdicts:
             self._verdicts[version] = self.requirement.specifier.contains(
                 version, prereleases=True
@@ -3751,11 +3539,6 @@ class _MayMatch:
         if not self._verdicts[version]:
             self.skipped += 1
         return self._verdicts[version]
-
-
-def _filename_version(filename: str, key: str) -> Optional[Version]:
-    parsed = parse_archive_name(filename, key)
-    return parsed.version if parsed is not None and parsed.name == key else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -3767,6 +3550,24 @@ def _parse_version(text: str) -> Optional[Version]:
 
 
 # --- The verified cache [trust] -----------------------------------------------
+
+
+def _write_atomically(path: str, source: IO[bytes]) -> None:
+    """Write ``source`` to a temporary file beside ``path``, then rename it to ``path``.
+
+    mkstemp creates with O_EXCL, and a rename replaces a name without
+    following it: nothing is written through a link.
+    """
+    import shutil
+    import tempfile
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            shutil.copyfileobj(source, sink, CHUNK_SIZE)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
 
 
 class ArchiveCache:
@@ -3855,13 +3656,6 @@ class ArchiveCache:
             return None
         return os.fdopen(handle, "rb")
 
-    def _read_small(self, path: str) -> Optional[str]:
-        stream = self.open_file(path)
-        if stream is None:
-            return None
-        with stream:
-            return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
-
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
         import json
@@ -3898,15 +3692,17 @@ class ArchiveCache:
             directory = self._directory(*directories, create=False)
         except OSError:
             return None
-        return None if directory is None else self._read_small(os.path.join(directory, filename))
+        stream = None if directory is None else self.open_file(os.path.join(directory, filename))
+        if stream is None:
+            return None
+        with stream:
+            return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
 
     def store(
         self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
     ) -> None:
         """Copy a verified archive into the cache, atomically; never raise."""
         import json
-        import shutil
-        import tempfile
         if self.base is None:
             return
         sha256 = digests["sha256"]
@@ -3916,16 +3712,8 @@ class ArchiveCache:
                 return
             final = os.path.join(directory, filename)
             if not self._is_regular(final):
-                # mkstemp creates with O_EXCL, and a rename replaces a name
-                # without following it: nothing is written through a link.
-                handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-")
-                try:
-                    with os.fdopen(handle, "wb") as sink, open(path, "rb") as source:
-                        shutil.copyfileobj(source, sink, CHUNK_SIZE)
-                    os.replace(temporary, final)
-                except BaseException:
-                    _remove_quietly(temporary)
-                    raise
+                with open(path, "rb") as source:
+                    _write_atomically(final, source)
             self._write_small(os.path.join(directory, "meta.json"),
                               json.dumps(dict(meta, filename=filename)))  # fmt: skip
             for algorithm in ("sha384", "sha512"):
@@ -3947,15 +3735,8 @@ class ArchiveCache:
         return stat.S_ISREG(mode)
 
     def _write_small(self, path: str, text: str) -> None:
-        import tempfile
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as sink:
-                sink.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            _remove_quietly(temporary)
-            raise
+        import io
+        _write_atomically(path, io.BytesIO(text.encode("utf-8")))
 
     def discard(self, sha256: str) -> None:
         """Remove an entry whose bytes no longer match its name."""
@@ -3985,10 +3766,7 @@ MAX_CACHE_META_BYTES = 64 * 1024
 
 
 class Progress:
-    """Report downloads: a live line on a terminal, one line per file elsewhere.
-
-    With ``quiet`` nothing is printed (errors are reported elsewhere).
-    """
+    """Report downloads: a live line on a terminal, one line per file elsewhere, or nothing."""
 
     def __init__(
         self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
