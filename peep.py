@@ -7103,13 +7103,6 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 # --- Commands: hash -----------------------------------------------------------
 
 
-def format_hash_line(algorithm: str, hexdigest: str, style: str) -> str:
-    """Render one digest as a paste-ready line in peep's or pip's format."""
-    if style == "pip":
-        return f"--hash={algorithm}:{hexdigest}"
-    return f"# sha256: {hex_to_peep(hexdigest)}"
-
-
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
     if not candidate.is_wheel:
@@ -7123,12 +7116,6 @@ def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
             if tag_minor.isdigit() and int(tag_minor) <= minor:
                 return True
     return False
-
-
-def _fits_platform(candidate: Candidate, platforms: Sequence[str]) -> bool:
-    if not candidate.is_wheel:
-        return True
-    return any(tag.platform == "any" or tag.platform in platforms for tag in candidate.tags)
 
 
 def select_release_files(
@@ -7145,7 +7132,9 @@ def select_release_files(
     for candidate in candidates:
         if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
             continue
-        if platforms and not _fits_platform(candidate, platforms):
+        if platforms and candidate.is_wheel and not any(
+            tag.platform == "any" or tag.platform in platforms for tag in candidate.tags
+        ):
             continue
         if compatible and (
             (candidate.is_wheel and environment.tag_rank(candidate.tags) is None)
@@ -7172,13 +7161,12 @@ def _one_per_filename(candidates: Sequence[Candidate], err: IO[str]) -> List[Can
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
-        if kept is not candidate:
-            theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
-            if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
-                err.write(
-                    f"peep hash: {redact_url(candidate.url)} advertises other bytes for "
-                    f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
-                )
+        theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
+        if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
+            err.write(
+                f"peep hash: {redact_url(candidate.url)} advertises other bytes for "
+                f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
+            )
     return list(first.values())
 
 
@@ -7197,13 +7185,13 @@ def pinned_release(text: str) -> Tuple[Requirement, Version]:
     return requirement, pinned
 
 
+Outcome = Tuple[Candidate, Union[Dict[str, str], str]]  # the digests, or why the download failed
+
+
 def download_release(
-    transport: Transport,
-    chosen: Sequence[Candidate],
-    algorithms: Tuple[str, ...],
-    quiet: bool,
-    err: IO[str],
-) -> List[Tuple[Candidate, Union[Dict[str, str], str]]]:
+    transport: Transport, chosen: Sequence[Candidate], algorithms: Tuple[str, ...],
+    quiet: bool, err: IO[str],
+) -> List[Outcome]:
     """Download the files at once, hashing as they arrive; a failure is its message."""
     import concurrent.futures
     import shutil
@@ -7211,22 +7199,20 @@ def download_release(
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
+
+    def fetch(number: int, candidate: Candidate) -> Outcome:
+        path = os.path.join(workdir, str(number))
+        os.makedirs(path)
+        destination = os.path.join(path, safe_filename(candidate.filename))
+        try:
+            digests = transport.download(candidate.url.split("#", 1)[0], destination,
+                                         algorithms, progress.advance)  # fmt: skip
+        except FetchError as exc:
+            return candidate, str(exc)
+        progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
+        return candidate, digests
+
     try:
-
-        def fetch(
-            number: int, candidate: Candidate
-        ) -> Tuple[Candidate, Union[Dict[str, str], str]]:
-            path = os.path.join(workdir, str(number))
-            os.makedirs(path)
-            destination = os.path.join(path, safe_filename(candidate.filename))
-            try:
-                digests = transport.download(candidate.url.split("#", 1)[0], destination,
-                                             algorithms, progress.advance)  # fmt: skip
-            except FetchError as exc:
-                return candidate, str(exc)
-            progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
-            return candidate, digests
-
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
             try:
                 return list(pool.map(fetch, range(len(chosen)), chosen))
@@ -7239,7 +7225,7 @@ def download_release(
 
 
 def trusted_digests(
-    results: Sequence[Tuple[Candidate, Union[Dict[str, str], str]]], algorithm: str, err: IO[str]
+    results: Sequence[Outcome], algorithm: str, err: IO[str]
 ) -> Tuple[List[str], int]:
     """Return the digests of files that downloaded and match what the index says."""
     status = EXIT_OK
@@ -7263,24 +7249,16 @@ def trusted_digests(
     return digests_found, status
 
 
-def hash_release(
-    text: str,
-    args: argparse.Namespace,
-    out: IO[str],
-    err: IO[str],
-) -> int:
+def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Download and hash every file of a pinned release; print one paste-ready block."""
     requirement, pinned = pinned_release(text)
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
-    release = [c for c in found if c.version == pinned]
     chosen = select_release_files(
-        release,
-        python_versions=args.python_version or (),
-        platforms=args.platform or (),
-        compatible=args.compatible,
-    )
+        [c for c in found if c.version == pinned], python_versions=args.python_version or (),
+        platforms=args.platform or (), compatible=args.compatible,
+    )  # fmt: skip
     chosen = _one_per_filename(chosen, err)
     if not chosen:
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
@@ -7309,30 +7287,16 @@ def hash_argument_parser() -> argparse.ArgumentParser:
                         help="an archive to hash, or a pinned release to download and hash")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
                         help="the digest to print (default sha256; others need --format pip)")
-    parser.add_argument(
-        "--format",
-        choices=("peep", "pip"),
-        default="peep",
-        help="peep: '# sha256: ...' comment lines (the default); pip: '--hash=ALGO:HEX'",
-    )
-    parser.add_argument(
-        "--python-version",
-        action="append",
-        type=_python_version_argument,
-        metavar="X.Y",
-        help="for a release: only files that could install on this Python (repeatable)",
-    )
-    parser.add_argument(
-        "--platform",
-        action="append",
-        metavar="TAG",
-        help="for a release: only wheels for this platform tag, and sdists (repeatable)",
-    )
-    parser.add_argument(
-        "--compatible",
-        action="store_true",
-        help="for a release: only files the Python running peep could install",
-    )
+    parser.add_argument("--format", choices=("peep", "pip"), default="peep",
+                        help="peep: '# sha256: ...' comment lines (the default); "
+                        "pip: '--hash=ALGO:HEX'")
+    parser.add_argument("--python-version", action="append", type=_python_version_argument,
+                        metavar="X.Y", help="for a release: only files that could install "
+                        "on this Python (repeatable)")
+    parser.add_argument("--platform", action="append", metavar="TAG", help="for a release: "
+                        "only wheels for this platform tag, and sdists (repeatable)")
+    parser.add_argument("--compatible", action="store_true", help="for a release: only files "
+                        "the Python running peep could install")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_finder_arguments(parser)
     return parser
@@ -7357,7 +7321,10 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             err.write(f"peep hash: cannot read {path!r}: {exc.strerror or exc}\n")
             status = EXIT_FAILED
             continue
-        out.write(format_hash_line(args.algorithm, digest, args.format) + "\n")
+        if args.format == "pip":
+            out.write(f"--hash={args.algorithm}:{digest}\n")
+        else:
+            out.write(f"# sha256: {hex_to_peep(digest)}\n")
     return status
 
 
