@@ -3876,10 +3876,7 @@ TAR_MODES = (
 
 
 class ArchiveError(PeepError):
-    """An archive peep will not read (and so will not let anything else read).
-
-    The message starts with the archive's file name.
-    """
+    """An archive peep will not read, nor let anything else read; the message names it first."""
 
     def reason(self) -> str:
         """Return the message without the archive's name in front."""
@@ -3947,10 +3944,8 @@ def _name_key(path: str) -> str:
 
 
 class _Tree:
-    """The members seen so far, to refuse duplicates, names one file system merges, and links.
-
-    It also refuses paths through links, and more members or bytes than peep reads.
-    """
+    """The members seen so far: refuses duplicates, names a file system merges, paths
+    through links, and more members or bytes than peep reads."""
 
     def __init__(self, archive: str, *, single_top: bool) -> None:
         self.archive = archive
@@ -4028,11 +4023,10 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
                 "which is not an earlier file of the archive"
             )
         return resolved
-    if target.startswith("/") or "\x00" in target or "\\" in target:
-        raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
     inside = tree.top + "/" if tree.single_top and tree.top else ""
-    if resolved == ".." or resolved.startswith("../") or not (resolved + "/").startswith(inside):
+    if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
+            or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
         raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
     return resolved
 
@@ -4048,7 +4042,8 @@ def _small_member(
     return data()
 
 
-_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
 
 class _Extraction:
@@ -4082,15 +4077,14 @@ class _Extraction:
 
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
         descriptor = self._open(path, flags, 0o755 if mode & 0o111 else 0o644)
         with os.fdopen(descriptor, "wb") as sink:
             shutil.copyfileobj(stream, sink, CHUNK_SIZE)
 
     def copy(self, path: str, source: str) -> None:
         """Extract a link member as a copy of the file it names."""
-        descriptor = self._open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), 0)
-        with os.fdopen(descriptor, "rb") as stream:
+        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW, 0), "rb") as stream:
             self.write(path, stream, os.fstat(stream.fileno()).st_mode)
 
     def _open(self, path: str, flags: int, mode: int) -> int:
@@ -4144,38 +4138,35 @@ def read_archive(
     (pyproject.toml, PKG-INFO, METADATA) are then not read again, and it is
     what is returned.
     """
-    collect = read_before is None
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
     mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
-    if wheel or lowered.endswith(".zip"):
-        _refuse_second_format(path, filename, "a tar archive", _opens_as_tar)
-    elif mode is not None:
-        _refuse_second_format(path, filename, "a zip archive", _opens_as_zip)
-    else:
+    if mode is None and not (wheel or lowered.endswith(".zip")):
         raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
+    if mode is None:
+        other, opens = "a tar archive", _opens_as_tar
+    else:
+        other, opens = "a zip archive", _opens_as_zip
+    if opens(path):
+        raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
     extraction = _Extraction(extract_to, filename) if extract_to else None
-    reading: Union[_ZipReading, _TarReading]
+    reading = _Reading(filename, wheel, extraction, collect=read_before is None)
     try:
         if mode is None:
-            reading = _read_zip(path, _ZipReading(filename, wheel, extraction, collect))
+            _read_zip(path, reading)
         else:
-            reading = _read_tar(path, mode, _TarReading(filename, extraction, collect))
+            _read_tar(path, mode, reading)
     finally:
         if extraction is not None:
             extraction.close()
-    if read_before is not None:
-        return read_before
-    return _facts_read(reading, name, version)
+    return read_before or _facts_read(reading, name, version)
 
 
-def _facts_read(
-    reading: Union[_ZipReading, _TarReading], name: str, version: Optional[Version]
-) -> ArchiveFacts:
+def _facts_read(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
     """Return what was read; refuse an archive whose metadata disagrees with it."""
     filename, found = reading.filename, reading.found
-    if isinstance(reading, _ZipReading) and reading.wheel:
+    if reading.wheel:
         dist_info = _wheel_dist_info(reading.tree, filename, name, version)
         metadata = found.get(f"{dist_info}/METADATA")
         if metadata is None:
@@ -4190,13 +4181,6 @@ def _facts_read(
                          pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
     _check_metadata(facts, filename)
     return facts
-
-
-def _refuse_second_format(
-    path: str, filename: str, other: str, opens: Callable[[str], bool]
-) -> None:
-    if opens(path):
-        raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
 
 
 def _opens_as_zip(path: str) -> bool:
@@ -4218,83 +4202,6 @@ def _opens_as_tar(path: str) -> bool:
         return False
 
 
-class _TarReading:
-    """What reading a tar's members has found so far, and what it extracted."""
-
-    def __init__(self, filename: str, extraction: Optional[_Extraction], collect: bool) -> None:
-        self.filename = filename
-        self.extraction = extraction
-        self.collect = collect  # whether to keep the files peep reads itself
-        self.tree = _Tree(filename, single_top=True)
-        self.found: Dict[str, bytes] = {}
-        self.symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
-
-    def add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        """Take in one member: a directory, a link or a regular file, and nothing else."""
-        member_path = _member_path(member.name, self.filename)
-        if member.isdir():
-            self.tree.add(member_path, "dir")
-            if self.extraction and member_path:
-                self.extraction.directory(member_path)
-        elif member.issym() or member.islnk():
-            self._add_link(member, member_path)
-        elif member.isreg():
-            self._add_file(archive, member, member_path)
-        else:
-            raise ArchiveError(
-                f"{self.filename}: member {member.name!r} is not a file, directory or link"
-            )
-
-    def _add_link(self, member: tarfile.TarInfo, member_path: str) -> None:
-        tree = self.tree
-        if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
-            raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-        tree.add(member_path, "link" if member.issym() else "file")
-        target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
-        if member.issym():
-            self.symlinks.append((member_path, target, member.linkname))
-        elif self.extraction:
-            self.extraction.copy(member_path, target)
-
-    def _add_file(
-        self, archive: tarfile.TarFile, member: tarfile.TarInfo, member_path: str
-    ) -> None:
-        self.tree.add(member_path, "file", member.size)
-        wanted = _wanted_member(member_path, self.tree.top or "") if self.collect else None
-        if wanted or self.extraction:
-            stream = archive.extractfile(member)
-            assert stream is not None  # a regular file always has data
-            if wanted:
-                self.found[wanted] = _small_member(stream.read, member.size, self.filename, wanted)
-                stream.seek(0)
-            if self.extraction:
-                self.extraction.write(member_path, stream, member.mode)
-
-    def resolve_symlinks(self) -> None:
-        """Refuse a symbolic link to anything but a file; extract the rest as copies."""
-        for member_path, target, written_as in self.symlinks:
-            if self.tree.kind(target) != "file":
-                raise ArchiveError(
-                    f"{self.filename}: link {member_path!r} points at {written_as!r}, "
-                    "which is not a file of the archive"
-                )
-            if self.extraction:
-                self.extraction.copy(member_path, target)
-
-
-def _read_tar(path: str, mode: str, reading: _TarReading) -> _TarReading:
-    import tarfile
-    import zlib
-    try:
-        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
-            for member in archive:
-                reading.add(archive, member)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
-    reading.resolve_symlinks()
-    return reading
-
-
 def _wanted_member(member_path: str, top: str) -> Optional[str]:
     """Name the sdist files peep itself reads: top-level pyproject.toml and PKG-INFO."""
     for wanted in ("pyproject.toml", "PKG-INFO"):
@@ -4303,8 +4210,8 @@ def _wanted_member(member_path: str, top: str) -> Optional[str]:
     return None
 
 
-class _ZipReading:
-    """What reading a zip's members has found so far, and what it extracted."""
+class _Reading:
+    """What reading an archive's members has found so far, and what it extracted."""
 
     def __init__(
         self, filename: str, wheel: bool, extraction: Optional[_Extraction], collect: bool
@@ -4316,34 +4223,15 @@ class _ZipReading:
         self.tree = _Tree(filename, single_top=not wheel)
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
-        self.spans: List[Tuple[int, int, bool]] = []  # (start, end, descriptor follows)
+        self.spans: List[Tuple[int, int, bool]] = []  # a zip's (start, end, descriptor follows)
+        self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
 
-    def add(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-        """Take in one member: a directory or a regular file, and nothing else."""
-        end = _check_zip_member(raw, info, self.filename)
-        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
-        member_path = _member_path(info.orig_filename, self.filename)
-        if info.is_dir():
-            self.tree.add(member_path, "dir")
-            if self.extraction and member_path:
-                self.extraction.directory(member_path)
-            return
-        self.tree.add(member_path, "file", info.file_size)
-        wanted = self._wanted(member_path) if self.collect else None
-        if wanted:
-            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
-            self.found[wanted] = _small_member(
-                functools.partial(archive.read, info), info.file_size, self.filename,
-                member_path, limit,
-            )  # fmt: skip
-        if self.wheel and self.collect:  # every file, for RECORD to vouch for
-            with archive.open(info) as stream:
-                self.digests[member_path] = _record_digest(stream)
-        if self.extraction:
-            with archive.open(info) as stream:
-                self.extraction.write(member_path, stream, info.external_attr >> 16)
+    def directory(self, member_path: str) -> None:
+        self.tree.add(member_path, "dir")
+        if self.extraction and member_path:
+            self.extraction.directory(member_path)
 
-    def _wanted(self, member_path: str) -> Optional[str]:
+    def wanted(self, member_path: str) -> Optional[str]:
         """Name the files peep reads itself: an sdist's, or a wheel's .dist-info ones."""
         if not self.wheel:
             return _wanted_member(member_path, self.tree.top or "")
@@ -4354,15 +4242,84 @@ class _ZipReading:
             return member_path
         return None
 
+    def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        """Take in one member: a directory, a link or a regular file, and nothing else."""
+        member_path = _member_path(member.name, self.filename)
+        if member.isdir():
+            self.directory(member_path)
+        elif member.issym() or member.islnk():
+            if _wanted_member(member_path, self.tree.top or member_path.split("/")[0]):
+                raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
+            self.tree.add(member_path, "link" if member.issym() else "file")
+            target = _link_target(self.tree, member_path, member.linkname, hard=member.islnk())
+            if member.issym():
+                self.symlinks.append((member_path, target, member.linkname))
+            elif self.extraction:
+                self.extraction.copy(member_path, target)
+        elif member.isreg():
+            self.tree.add(member_path, "file", member.size)
+            wanted = self.wanted(member_path) if self.collect else None
+            if wanted or self.extraction:
+                stream = archive.extractfile(member)
+                assert stream is not None  # a regular file always has data
+                if wanted:
+                    self.found[wanted] = _small_member(
+                        stream.read, member.size, self.filename, wanted)
+                    stream.seek(0)
+                if self.extraction:
+                    self.extraction.write(member_path, stream, member.mode)
+        else:
+            raise ArchiveError(
+                f"{self.filename}: member {member.name!r} is not a file, directory or link"
+            )
 
-def _record_digest(stream: IO[bytes]) -> Tuple[str, int]:
-    """Return a member's sha256 as RECORD writes it, and its size."""
-    sizes: List[int] = []
-    hexdigest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))["sha256"]
-    return f"sha256={hex_to_peep(hexdigest)}", sum(sizes)
+    def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        """Take in one member: a directory or a regular file, and nothing else."""
+        end = _check_zip_member(raw, info, self.filename)
+        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
+        member_path = _member_path(info.orig_filename, self.filename)
+        if info.is_dir():
+            self.directory(member_path)
+            return
+        self.tree.add(member_path, "file", info.file_size)
+        wanted = self.wanted(member_path) if self.collect else None
+        if wanted:
+            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
+            self.found[wanted] = _small_member(
+                functools.partial(archive.read, info), info.file_size, self.filename,
+                member_path, limit,
+            )  # fmt: skip
+        if self.wheel and self.collect:  # every file, for RECORD to vouch for
+            sizes: List[int] = []
+            with archive.open(info) as stream:
+                digest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))
+            self.digests[member_path] = (f"sha256={hex_to_peep(digest['sha256'])}", sum(sizes))
+        if self.extraction:
+            with archive.open(info) as stream:
+                self.extraction.write(member_path, stream, info.external_attr >> 16)
 
 
-def _read_zip(path: str, reading: _ZipReading) -> _ZipReading:
+def _read_tar(path: str, mode: str, reading: _Reading) -> None:
+    import tarfile
+    import zlib
+    try:
+        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
+            for member in archive:
+                reading.add_tar(archive, member)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
+    # Only now is every member known: a symbolic link must name a file, and is copied.
+    for member_path, target, written_as in reading.symlinks:
+        if reading.tree.kind(target) != "file":
+            raise ArchiveError(
+                f"{reading.filename}: link {member_path!r} points at {written_as!r}, "
+                "which is not a file of the archive"
+            )
+        if reading.extraction:
+            reading.extraction.copy(member_path, target)
+
+
+def _read_zip(path: str, reading: _Reading) -> None:
     import zipfile
     import zlib
     try:
@@ -4371,18 +4328,15 @@ def _read_zip(path: str, reading: _ZipReading) -> _ZipReading:
                 raise ArchiveError(f"{reading.filename}: does not start with a zip member")
             with zipfile.ZipFile(raw) as archive:
                 for info in archive.infolist():
-                    reading.add(raw, archive, info)
+                    reading.add_zip(raw, archive, info)
                 _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
-    return reading
 
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
-    """Refuse what unzip tools disagree on: links, encryption, names read two ways.
-
-    Return where the member's data ends.
-    """
+    """Refuse what unzip tools disagree on (links, encryption, names read two ways);
+    return where the member's data ends."""
     name = info.orig_filename
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
@@ -4464,9 +4418,7 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
             raise ArchiveError(f"{member} has a malformed extra field in its {where}")
 
 
-def _wheel_dist_info(
-    tree: _Tree, filename: str, name: str, version: Optional[Version]
-) -> str:
+def _wheel_dist_info(tree: _Tree, filename: str, name: str, version: Optional[Version]) -> str:
     """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
     # A file of that name counts too, as pip counts every top-level name.
     dist_infos = sorted(
@@ -4487,7 +4439,7 @@ def _wheel_dist_info(
     return dist_infos[0]
 
 
-def _check_wheel(reading: _ZipReading, dist_info: str) -> None:
+def _check_wheel(reading: _Reading, dist_info: str) -> None:
     """Refuse a verified wheel that pip's installer would reject, or install unchecked.
 
     pip checks some of the wheel spec's rules only while it installs, and
@@ -4505,8 +4457,8 @@ def _check_wheel(reading: _ZipReading, dist_info: str) -> None:
     record = f"{dist_info}/RECORD"
     if record not in found:
         raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
-    rows = _wheel_record_rows(filename, record, found[record])
-    _check_record(filename, record, rows, reading.digests)
+    _check_record(filename, record, _wheel_record_rows(filename, record, found[record]),
+                  reading.digests)
 
 
 def _member_text(filename: str, path: str, data: bytes) -> str:
@@ -4621,17 +4573,10 @@ def _wheel_record_rows(filename: str, path: str, data: bytes) -> Dict[str, Tuple
     return rows
 
 
-def _check_record(
-    filename: str,
-    record: str,
-    rows: Mapping[str, Tuple[str, str]],
-    digests: Mapping[str, Tuple[str, int]],
-) -> None:
-    """Refuse a wheel with a file its RECORD does not vouch for by its own sha256 and size.
-
-    RECORD itself and its signatures cannot hash themselves.
-    """
-    unhashed = (record, f"{record}.jws", f"{record}.p7s")
+def _check_record(filename: str, record: str, rows: Mapping[str, Tuple[str, str]],
+                  digests: Mapping[str, Tuple[str, int]]) -> None:
+    """Refuse a wheel with a file its RECORD does not vouch for by its own sha256 and size."""
+    unhashed = (record, f"{record}.jws", f"{record}.p7s")  # they cannot hash themselves
     for path, (digest, size) in digests.items():
         if path in unhashed:
             continue
@@ -4656,19 +4601,15 @@ def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
         return  # an sdist without PKG-INFO: nothing to disagree with
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
     label = "METADATA" if facts.kind == "wheel" else "PKG-INFO"
-    declared_name, declared_version = message.get("Name"), message.get("Version")
-    if declared_name is None or declared_version is None:
+    if message.get("Name") is None or message.get("Version") is None:
         raise ArchiveError(f"{filename}: its {label} has no Name or no Version")
-    if canonicalize_name(str(declared_name).strip()) != facts.name:
-        raise ArchiveError(
-            f"{filename}: its {label} names the project {str(declared_name).strip()!r}, "
-            "not the one its file name gives"
-        )
-    if facts.version is not None and _parse_version(str(declared_version).strip()) != facts.version:
-        raise ArchiveError(
-            f"{filename}: its {label} gives version {str(declared_version).strip()!r}, "
-            "not the one its file name gives"
-        )
+    declared_name, declared_version = (str(message[key]).strip() for key in ("Name", "Version"))
+    if canonicalize_name(declared_name) != facts.name:
+        raise ArchiveError(f"{filename}: its {label} names the project {declared_name!r}, "
+                           "not the one its file name gives")
+    if facts.version is not None and _parse_version(declared_version) != facts.version:
+        raise ArchiveError(f"{filename}: its {label} gives version {declared_version!r}, "
+                           "not the one its file name gives")
 
 
 # --- Verdicts -----------------------------------------------------------------
