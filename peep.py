@@ -442,9 +442,8 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 class FinderOption(NamedTuple):
     """One of pip's options for finding archives or reaching indexes, as peep reads it.
 
-    One entry serves the requirements-file parser, every command line that
-    takes finder options, and pip's configuration and PIP_* variables, as
-    pip's own option objects serve both its files and its command line.
+    One entry serves requirements files, every command line that takes finder
+    options, and pip's configuration and PIP_* variables, as in pip.
     """
 
     flags: Tuple[str, ...]
@@ -453,7 +452,7 @@ class FinderOption(NamedTuple):
     kind: str
     metavar: Optional[str]  # None for a flag
     help: str
-    config: Tuple[str, ...] = ()  # the configuration keys read (also as PIP_* variables)
+    aliases: Tuple[str, ...] = ()  # configuration keys besides the long flags' names
     in_file: bool = False  # allowed on a requirements file's option line
     network: bool = False  # a NetworkSettings value rather than a FinderSettings one
     also_pip: bool = False  # handed to pip too, as written
@@ -463,58 +462,54 @@ class FinderOption(NamedTuple):
         """Return the long name, without dashes, that settings and file options go by."""
         return next(flag for flag in self.flags if flag.startswith("--"))[2:]
 
+    @property
+    def config(self) -> Tuple[str, ...]:
+        """Return the configuration keys read (also as PIP_* variables): pip's, as flags."""
+        return tuple(flag[2:] for flag in self.flags if flag.startswith("--")) + self.aliases
+
 
 _NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
 FINDER_OPTIONS = (
     FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
-        "the main package index (default: pip's own)", ("index-url", "index"), in_file=True),
+        "the main package index (default: pip's own)", ("index",), in_file=True),
     FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
-        "another index, searched after the main one (repeatable)", ("extra-index-url",),
-        in_file=True),
+        "another index, searched after the main one (repeatable)", in_file=True),
     FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
         "also look for archives on this HTML page or in this directory (repeatable)",
-        ("find-links",), in_file=True),
+        in_file=True),
     FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
-        "let this host use plain HTTP or an unverified certificate (repeatable)",
-        ("trusted-host",), in_file=True),
+        "let this host use plain HTTP or an unverified certificate (repeatable)", in_file=True),
     FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
-        f"take no wheels of these projects ({_NAMES_HELP})", ("no-binary",), in_file=True),
+        f"take no wheels of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
-        f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
+        f"take no sdists of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
-        f"allow pre-releases of these projects ({_NAMES_HELP})", ("all-releases",),
-        in_file=True),
+        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
-        f"allow only final releases of these projects ({_NAMES_HELP})", ("only-final",),
-        in_file=True),
+        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--uploaded-prior-to",), "uploaded_prior_to", "value", "WHEN",
         "take only index files uploaded before WHEN: an ISO 8601 date-time (without a zone: "
-        "local time) or PnD, n days ago", ("uploaded-prior-to",)),
+        "local time) or PnD, n days ago"),
     FinderOption(("--no-index",), "no_index", "flag", None,
-        "search no index, only --find-links places", ("no-index",), in_file=True),
+        "search no index, only --find-links places", in_file=True),
     FinderOption(("--pre",), "pre", "flag", None,
-        "allow pre-releases and development releases", ("pre",), in_file=True),
+        "allow pre-releases and development releases", in_file=True),
     FinderOption(("--prefer-binary",), "prefer_binary", "flag", None,
-        "prefer an older version's wheel to a newer version's sdist", ("prefer-binary",),
-        in_file=True),
+        "prefer an older version's wheel to a newer version's sdist", in_file=True),
     FinderOption(("--cert",), "cert", "value", "PATH",
-        "verify HTTPS against this CA bundle", ("cert",), network=True),
+        "verify HTTPS against this CA bundle", network=True),
     FinderOption(("--client-cert",), "client_cert", "value", "PATH",
-        "present this client certificate (one PEM file with its key)", ("client-cert",),
-        network=True),
+        "present this client certificate (one PEM file with its key)", network=True),
     FinderOption(("--proxy",), "proxy", "value", "URL",
-        "reach indexes through this proxy ([user:password@]host:port)", ("proxy",),
-        network=True),
+        "reach indexes through this proxy ([user:password@]host:port)", network=True),
     FinderOption(("--timeout", "--default-timeout"), "timeout", "value", "SECONDS",
-        "give up on a silent connection after SECONDS (default 15)",
-        ("timeout", "default-timeout"), network=True),
+        "give up on a silent connection after SECONDS (default 15)", network=True),
     FinderOption(("--retries",), "retries", "value", "N",
-        "retry a failed request up to N times (default 5)", ("retries",), network=True),
+        "retry a failed request up to N times (default 5)", network=True),
     FinderOption(("--cache-dir",), "cache_dir", "value", "DIR",
-        "keep verified archives in DIR (given to pip too)", ("cache-dir",), network=True,
-        also_pip=True),
+        "keep verified archives in DIR (given to pip too)", network=True, also_pip=True),
     FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
-        "use no cache (given to pip too)", ("no-cache-dir",), network=True, also_pip=True),
+        "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
 _FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
 
@@ -614,17 +609,12 @@ class FinderSettings:
 
     def allowed_formats(self, name: str) -> FrozenSet[str]:
         """Return which of "binary" and "source" may be used for project ``name``."""
-        key = canonicalize_name(name)
-        formats = {"binary", "source"}
-        if key in self.only_binary:
-            formats.discard("source")
-        elif key in self.no_binary:
-            formats.discard("binary")
-        elif ":all:" in self.only_binary:
-            formats.discard("source")
-        elif ":all:" in self.no_binary:
-            formats.discard("binary")
-        return frozenset(formats)
+        for key in (canonicalize_name(name), ":all:"):  # the project's own choice first
+            if key in self.only_binary:
+                return frozenset({"binary"})
+            if key in self.no_binary:
+                return frozenset({"source"})
+        return frozenset({"binary", "source"})
 
     def index_urls(self, default_index: Callable[[], str]) -> Tuple[str, ...]:
         """Return the indexes to search, in order; ``default_index`` gives pip's."""
@@ -666,33 +656,23 @@ _DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 def pip_default_index() -> str:
     """Ask the installed pip for its default index (peep names no index itself)."""
     import subprocess
-    result = subprocess.run(
-        pip_command() + ["install", "--help"],
-        capture_output=True,
-        text=True,
-        env=scrubbed_pip_environment(),
-        check=False,
-    )
-    match = _DEFAULT_INDEX_RE.search(result.stdout)
+    result = subprocess.run(pip_command() + ["install", "--help"], capture_output=True,
+                            text=True, env=scrubbed_pip_environment(), check=False)
     if result.returncode != 0:
-        raise PeepError(_pip_failed_message(result))
+        said = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        raise PeepError(
+            f"pip itself failed (exit status {result.returncode}) when peep ran "
+            f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
+            + "".join(f"    {line}\n" for line in said)
+            + "Fix pip, or name an index with --index-url"
+        )
+    match = _DEFAULT_INDEX_RE.search(result.stdout)
     if match is None:
         raise PeepError(
             "peep could not learn pip's default index from 'pip install --help'; "
             "name one with --index-url"
         )
     return match.group(1)
-
-
-def _pip_failed_message(result: subprocess.CompletedProcess[str]) -> str:
-    """Say that pip itself failed, with the last lines of what it said."""
-    said = (result.stderr or result.stdout).strip().splitlines()[-5:]
-    return (
-        f"pip itself failed (exit status {result.returncode}) when peep ran "
-        f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
-        + "".join(f"    {line}\n" for line in said)
-        + "Fix pip, or name an index with --index-url"
-    )
 
 
 class Once:
@@ -761,15 +741,8 @@ def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
     ]
 
 
-def load_pip_configuration(
-    environ: Mapping[str, str], *, isolated: bool = False
-) -> Dict[str, str]:
-    """Return pip's merged configuration as ``{"section.key": value}``.
-
-    This is what ``pip config list`` shows: files in pip's order (global,
-    user, site, then $PIP_CONFIG_FILE; os.devnull means no files at all),
-    then PIP_* variables as ``:env:.key``.
-    """
+def load_pip_configuration(environ: Mapping[str, str], *, isolated: bool = False) -> Dict[str, str]:
+    """Return pip's merged configuration as ``{"section.key": value}``, as ``pip config list``."""
     items = pip_configuration_items(environ, isolated=isolated)
     return {key: value for key, (value, _) in items.items()}
 
@@ -779,15 +752,17 @@ def pip_configuration_items(
 ) -> Dict[str, Tuple[str, str]]:
     """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
 
+    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE;
+    os.devnull means no files at all), then PIP_* variables as ``:env:.key``.
     "Where" names the file, section and key, or the variable, so that a
     setting peep refuses can be found and removed.
     """
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
     if config_file != os.devnull:
-        kinds = pip_config_files(environ)
         skip_user = isolated or bool(config_file and os.path.exists(config_file))
-        for kind, paths in kinds + [("env", [config_file] if config_file else [])]:
+        env_file = [("env", [config_file] if config_file else [])]
+        for kind, paths in pip_config_files(environ) + env_file:
             if kind == "user" and skip_user:
                 continue
             for path in paths:
