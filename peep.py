@@ -2695,23 +2695,16 @@ def lock_file_requirements(
 
 
 class _Collect(argparse.Action):
-    """Collect an option in order: for peep's finder or network settings, or for pip.
-
-    ``into`` names the lists it joins: "finder_options" and "network_options"
-    take ``(name, value)`` pairs; "pip_options" takes the words as written.
-    """
+    """Collect an option in order into the lists ``into`` names: "pip_options" takes the
+    words as written, the others (finder, network, refused) ``(name, value)`` pairs."""
 
     def __init__(self, *args: Any, into: Tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.into = into
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Union[str, Sequence[object], None],
-        option_string: Optional[str] = None,
-    ) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Union[str, Sequence[object], None], option_string: Optional[str] = None,
+                 ) -> None:
         for into in self.into:
             collected = list(getattr(namespace, into, None) or [])
             if into == "pip_options":
@@ -2722,7 +2715,6 @@ class _Collect(argparse.Action):
             setattr(namespace, into, collected)
 
 
-# Every pip install option, what peep does with it, and why when it refuses.
 class PipOption(NamedTuple):
     """One of pip install's options, and what peep does with it wherever it is set.
 
@@ -2835,14 +2827,11 @@ _PIP_OPTION_NAMED = {option.name: option for option in PIP_OPTIONS}
 
 def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose what to take from a PEP 751 lock file."""
-    parser.add_argument(
-        "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
-        help="from a lock file, also take what extra EXTRA needs",
-    )
-    parser.add_argument(
-        "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
-        help="from a lock file, take dependency group GROUP (instead of its default groups)",
-    )
+    parser.add_argument("--extra", action="append", default=[], dest="lock_extras",
+                        metavar="EXTRA", help="from a lock file, also take what extra EXTRA needs")
+    parser.add_argument("--group", action="append", default=None, dest="lock_groups",
+                        metavar="GROUP", help="from a lock file, take dependency group GROUP "
+                        "(instead of its default groups)")
 
 
 def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
@@ -2852,13 +2841,9 @@ def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
         if option.how == "peep":
             continue  # peep's own parser defines these
         group.add_argument(
-            *option.flags,
-            action=_Collect,
-            into=("refused",) if option.refused else ("pip_options",),
-            metavar=option.metavar,
+            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
+            into=("refused",) if option.refused else ("pip_options",), default=None,
             nargs=None if option.metavar else 0,
-            dest=option.name,
-            default=None,
             help=argparse.SUPPRESS if option.refused else option.help,
         )
 
@@ -2884,24 +2869,14 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         "to hash")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
     parser.add_argument("--no-deps", action="store_true", help="always on in peep")
-    parser.add_argument(
-        "--allow-omitted",
-        action="store_true",
-        help="warn, instead of failing, when a dependency is missing from the requirements",
-    )
-    parser.add_argument(
-        "--keep-failed",
-        metavar="DIR",
-        help="keep archives that fail verification in DIR, each with a note of what happened",
-    )
-    parser.add_argument(
-        "--build-network",
-        choices=("closed", "none"),
-        default="closed",
-        help="closed (default): builds get no index, no pip configuration and proxies that "
-        "lead nowhere; none: also run build code in a network namespace with no interfaces "
-        "(Linux)",
-    )
+    parser.add_argument("--allow-omitted", action="store_true", help="warn, instead of "
+                        "failing, when a dependency is missing from the requirements")
+    parser.add_argument("--keep-failed", metavar="DIR", help="keep archives that fail "
+                        "verification in DIR, each with a note of what happened")
+    parser.add_argument("--build-network", choices=("closed", "none"), default="closed",
+                        help="closed (default): builds get no index, no pip configuration and "
+                        "proxies that lead nowhere; none: also run build code in a network "
+                        "namespace with no interfaces (Linux)")
     parser.add_argument("--build-constraint", action="append", default=[],
                         dest="build_constraints", metavar="FILE", help="hashed pins for "
                         "builds only, never installed (repeatable)")
@@ -2928,22 +2903,20 @@ class InstallOptions:
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
 
+    def pip_values(self, *flags: str) -> List[str]:
+        """Return the values given to one of pip's options, in order."""
+        words = self.pip_options
+        return [words[index + 1] for index, word in enumerate(words[:-1]) if word in flags]
+
     def config_settings(self) -> List[Tuple[str, str]]:
         """Return the -C KEY=VALUE settings given on the command line, for every build."""
-        found = []
-        for index, word in enumerate(self.pip_options[:-1]):
-            if word in ("-C", "--config-settings"):
-                key, _, value = self.pip_options[index + 1].partition("=")
-                found.append((key, value))
-        return found
+        pairs = (value.partition("=") for value in self.pip_values("-C", "--config-settings"))
+        return [(key, value) for key, _, value in pairs]
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
-        found = None
-        for index, word in enumerate(self.pip_options[:-1]):
-            if word in flags:
-                found = self.pip_options[index + 1]
-        return found
+        values = self.pip_values(*flags)
+        return values[-1] if values else None
 
     def pip_flag(self, *flags: str) -> bool:
         """Tell whether one of pip's flags was given."""
@@ -2970,12 +2943,8 @@ def parse_install_arguments(
         raise UsageError(f"peep install: {option.flags[-1]} is not supported: {option.refused}")
     requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
     requirements += [
-        Requirement(
-            text=f"-e {value}",
-            origin=COMMAND_LINE,
-            url=value,
-            unsupported=_PIP_OPTION_NAMED["editable"].refused,
-        )
+        Requirement(text=f"-e {value}", origin=COMMAND_LINE, url=value,
+                    unsupported=_PIP_OPTION_NAMED["editable"].refused)
         for value in args.editables
     ]
     options = InstallOptions(
@@ -3011,9 +2980,8 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     peep refuses is an error that says where it was set: none is dropped.
     """
     words: List[str] = []
-    files: Dict[str, Tuple[str, ...]] = dict.fromkeys(
-        ("requirement", "constraint", "build-constraint"), ()
-    )
+    files: Dict[str, Tuple[str, ...]] = {}
+    files.update(dict.fromkeys(("requirement", "constraint", "build-constraint"), ()))
     isolated = options.pip_flag("--isolated")
     for option, value, where in configured_pip_options(environ, isolated=isolated):
         if option.refused:
@@ -3087,14 +3055,9 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
         group.add_argument(
-            *option.flags,
-            action=_Collect,
-            into=into + (("pip_options",) if option.also_pip else ()),
-            dest=option.name,
-            metavar=option.metavar,
-            nargs=0 if option.kind == "flag" else None,
-            default=None,
-            help=option.help,
+            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
+            into=into + (("pip_options",) if option.also_pip else ()), default=None,
+            nargs=0 if option.kind == "flag" else None, help=option.help,
         )
 
 
