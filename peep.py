@@ -118,24 +118,9 @@ import time
 import types
 import weakref
 from typing import (
-    IO,
-    Any,
-    Callable,
-    Dict,
-    FrozenSet,
-    Iterable,
-    Iterator,
-    List,
-    Mapping,
-    TYPE_CHECKING,
-    NamedTuple,
-    NoReturn,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-    Union,
-)
+    IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
+    NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
+)  # fmt: skip
 if TYPE_CHECKING:
     import http.client
     import importlib.metadata
@@ -157,11 +142,10 @@ from dataclasses import dataclass, field, replace
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
     """Import the packaging modules peep uses: the top-level copy, else pip's.
 
-    packaging does the PEP 440/508 work. The top-level copy is used when all
-    of it imports (packaging < 20.9 has no parse_wheel_filename), else the
-    copy pip vendors, so that peep runs with nothing but pip installed. Every
-    name comes from one copy: a Tag of one never equals a Tag of the other.
-    Only these pure data modules are borrowed from pip, none of its logic.
+    The top-level copy when all of it imports (packaging < 20.9 has no
+    parse_wheel_filename), else pip's, so that peep needs nothing but pip.
+    Every name comes from one copy: a Tag of one never equals a Tag of the
+    other. Only these pure data modules are borrowed from pip, none of its logic.
     """
     names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
     for package in ("packaging", "pip._vendor.packaging"):
@@ -257,12 +241,11 @@ _URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<aut
 
 
 def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text`` before it is shown to anyone.
+    """Hide the credentials of every URL in ``text`` (a URL, a line or a whole message).
 
-    ``text`` may be a URL, a requirement line or a whole message. A password
-    becomes ``****``, and so does a user name given alone: that is how
-    tokens are passed (``https://TOKEN@host/``), and peep sends it as a
-    credential. Every message, report and warning goes through here.
+    A password becomes ``****``, and so does a user name given alone: that
+    is how tokens are passed (``https://TOKEN@host/``). Every message,
+    report and warning goes through here.
     """
 
     def hide(match: "re.Match[str]") -> str:
