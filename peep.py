@@ -4559,82 +4559,65 @@ class Kind(NamedTuple):
 # are all reported together before anything installs; check's once it has
 # looked at everything. Every one of them makes peep exit with EXIT_FAILED.
 KINDS: Dict[str, Kind] = {
-    "mismatch": Kind(1, (
+    "mismatch": Kind(1,
         "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
         "If you have updated the package versions, update the hashes. If not, freak out, "
-        "because someone has tampered with the packages."
-    )),
-    "wrong size": Kind(2, (
+        "because someone has tampered with the packages."),
+    "wrong size": Kind(2,
         "The following files matched their hashes but not the sizes their lock file "
         "records, so the lock file contradicts itself; regenerate it or find out who "
-        "edited it:"
-    )),
-    "missing": Kind(3, (
+        "edited it:"),
+    "missing": Kind(3,
         'The following packages had no hashes specified in the requirements file, which '
         'leaves them open to tampering. Vet these packages to your satisfaction, then add '
-        'these "sha256" lines like so:'
-    )),
-    "unsupported": Kind(4, (
-        "The following requirements can't be verified by hash, so peep won't install them:"
-    )),
-    "not found": Kind(5, (
-        "The following requirements matched no usable file on any index or find-links:"
-    )),
+        'these "sha256" lines like so:'),
+    "unsupported": Kind(4,
+        "The following requirements can't be verified by hash, so peep won't install them:"),
+    "not found": Kind(5,
+        "The following requirements matched no usable file on any index or find-links:"),
     "download": Kind(6, "The following requirements could not be fetched:"),
     "conflict": Kind(7, "The following requirements contradict each other:"),
-    "refused archive": Kind(8, (
+    "refused archive": Kind(8,
         "The following archives matched their hashes, but peep refuses them because "
-        "they are not well-formed, or could be read differently by different tools:"
-    )),
-    "build dependency": Kind(9, (
+        "they are not well-formed, or could be read differently by different tools:"),
+    "build dependency": Kind(9,
         "The following sdists need build dependencies that are not among the verified "
         "files (build dependencies must be wheels). Vet them, then add lines like these "
-        "(they will be installed too), or install a wheel of the package instead:"
-    )),
-    "refused build": Kind(10, (
-        "The following sdists can't be built safely, so peep won't build them:"
-    )),
-    "omitted": Kind(11, (
+        "(they will be installed too), or install a wheel of the package instead:"),
+    "refused build": Kind(10,
+        "The following sdists can't be built safely, so peep won't build them:"),
+    "omitted": Kind(11,
         "The following dependencies are needed by packages being installed but are "
         "missing from the requirements files, or pinned there to a version that does not "
         "satisfy them (peep installs with --no-deps, so nothing else would install them). "
-        "Vet them, then add lines like these:"
-    )),
+        "Vet them, then add lines like these:"),
     "build failed": Kind(12, "The following sdists failed to build:"),
     # peep check
     "not installed": Kind(21, "The following requirements are not installed:"),
-    "wrong version": Kind(22, (
-        "The following requirements are installed at a version they don't allow:"
-    )),
+    "wrong version": Kind(22,
+        "The following requirements are installed at a version they don't allow:"),
     "unlisted": Kind(23, "The following installed distributions are named by no requirement:"),
-    "tampered": Kind(24, (
+    "tampered": Kind(24,
         "The following installed files no longer match the hashes their distribution "
         "recorded at install time (RECORD). Something changed them after installation: "
-        "find out what before trusting this environment:"
-    )),
-    "unrecorded": Kind(25, (
+        "find out what before trusting this environment:"),
+    "unrecorded": Kind(25,
         "The following files in the checked site-packages can run code (.pth files at "
         "every start, modules when imported), but no installed distribution's RECORD "
-        "lists them with a hash. Find out where they came from:"
-    )),
+        "lists them with a hash. Find out where they came from:"),
 }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Something that stops the install (or that check found): one entry of the report.
-
-    ``text`` is the entry's lines under its kind's heading. The other fields
-    carry what a later step needs: the hash a missing requirement's archive
-    had, and the project a build or an archive needs.
-    """
+    """Something that stops the install (or that check found): one entry of the report."""
 
     kind: str  # a key of KINDS
     requirement: Requirement
-    text: str
-    sha256: str = ""
+    text: str  # the entry's lines under its kind's heading
+    sha256: str = ""  # for a missing hash: the hash its archive had
     pinned_line: str = ""
-    dependency: str = ""
+    dependency: str = ""  # the project a build or an archive needs
 
 
 def framed(kind: str, requirement: Requirement, what: str, *below: str) -> Problem:
