@@ -490,12 +490,9 @@ _FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
 
 @dataclass(frozen=True)
 class FinderSettings:
-    """Where and how to look for archives.
+    """Where and how to look for archives."""
 
-    ``index_url`` None means pip's own default index, asked of pip at run time.
-    """
-
-    index_url: Optional[str] = None
+    index_url: Optional[str] = None  # None: pip's own default index, asked of pip at run time
     extra_index_urls: Tuple[str, ...] = ()
     no_index: bool = False
     find_links: Tuple[str, ...] = ()
@@ -608,7 +605,6 @@ def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     which most hijacked releases are found and pulled.
     """
     import datetime
-    import time
     days = _DAYS_AGO_RE.fullmatch(text.strip())
     if days:
         return (time.time() if now is None else now) - int(days.group(1)) * 86400
@@ -699,11 +695,9 @@ def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
         legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
     else:
         xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_files = [
-            os.path.join(path, "pip", CONFIG_BASENAME)
-            for path in xdg_dirs.split(os.pathsep)
-            if path
-        ] + [os.path.join("/etc", CONFIG_BASENAME)]
+        global_files = [os.path.join(path, "pip", CONFIG_BASENAME)
+                        for path in xdg_dirs.split(os.pathsep) if path]
+        global_files.append(os.path.join("/etc", CONFIG_BASENAME))
         user_dir = os.path.join(
             environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
         )
