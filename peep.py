@@ -2972,10 +2972,8 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
 def configured_pip_options(
     environ: Mapping[str, str], *, isolated: bool = False
 ) -> List[Tuple[PipOption, str, str]]:
-    """Return each pip install option that pip's configuration sets: option, value, where.
-
-    pip's order: [global], then [install], then PIP_*; the last one set wins.
-    """
+    """Return each pip install option pip's configuration sets (option, value, where);
+    in pip's order, [global], then [install], then PIP_*, the last one set wins."""
     items = pip_configuration_items(environ, isolated=isolated)
     chosen: Dict[str, Tuple[PipOption, str, str]] = {}
     for section in ("global", "install", ":env:"):
