@@ -4361,8 +4361,7 @@ def _check_wheel(reading: _Reading, dist_info: str) -> None:
     record = f"{dist_info}/RECORD"
     if record not in found:
         raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
-    _check_record(filename, record, _wheel_record_rows(filename, record, found[record]),
-                  reading.digests)
+    _check_record(filename, record, found[record], reading.digests)
 
 
 def _member_text(filename: str, path: str, data: bytes) -> str:
@@ -4461,25 +4460,21 @@ def _check_requires_python(filename: str, path: str, data: bytes) -> None:
             ) from exc
 
 
-def _wheel_record_rows(filename: str, path: str, data: bytes) -> Dict[str, Tuple[str, str]]:
-    """Return a RECORD's rows as {file: (hash, size)}; refuse one read two ways."""
+def _check_record(
+    filename: str, record: str, data: bytes, digests: Mapping[str, Tuple[str, int]]
+) -> None:
+    """Refuse a RECORD read two ways, or a file it does not vouch for by its sha256 and size."""
     import csv
     rows: Dict[str, Tuple[str, str]] = {}
     try:
-        for row in csv.reader(_member_text(filename, path, data).splitlines()):
+        for row in csv.reader(_member_text(filename, record, data).splitlines()):
             if len(row) != 3:
-                raise ArchiveError(f"{filename}: member {path!r} has a row {row!r}, not 3 fields")
+                raise ArchiveError(f"{filename}: member {record!r} has a row {row!r}, not 3 fields")
             if row[0] in rows:
-                raise ArchiveError(f"{filename}: member {path!r} lists {row[0]!r} twice")
+                raise ArchiveError(f"{filename}: member {record!r} lists {row[0]!r} twice")
             rows[row[0]] = (row[1], row[2])
     except csv.Error as exc:
-        raise ArchiveError(f"{filename}: member {path!r} is not a CSV file ({exc})") from exc
-    return rows
-
-
-def _check_record(filename: str, record: str, rows: Mapping[str, Tuple[str, str]],
-                  digests: Mapping[str, Tuple[str, int]]) -> None:
-    """Refuse a wheel with a file its RECORD does not vouch for by its own sha256 and size."""
+        raise ArchiveError(f"{filename}: member {record!r} is not a CSV file ({exc})") from exc
     unhashed = (record, f"{record}.jws", f"{record}.p7s")  # they cannot hash themselves
     for path, (digest, size) in digests.items():
         if path in unhashed:
