@@ -486,6 +486,8 @@ FINDER_OPTIONS = (
         "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
 _FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+_OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
+                   "all_releases": "only_final", "only_final": "all_releases"}
 
 
 @dataclass(frozen=True)
@@ -514,12 +516,10 @@ class FinderSettings:
         if name == "index-url":
             # pip ignores an empty --index-url= and keeps the extra indexes.
             return replace(self, index_url=text, extra_index_urls=()) if text else self
-        if name in ("no-binary", "only-binary"):
-            return self._with_format_control(name, text)
         if name == "uploaded-prior-to":
             return replace(self, uploaded_prior_to=upload_cutoff(text, "the command line"))
         if option.kind == "names":
-            return self._with_release_control(name, text)
+            return self._with_names(option.setting, text)
         setting: Any = getattr(self, option.setting)
         if option.kind == "flag":
             setting = True
@@ -539,31 +539,21 @@ class FinderSettings:
             return replace(self, index_url=value)
         return self.with_option(name, value)
 
-    def _with_format_control(self, name: str, value: str) -> FinderSettings:
-        target = set(self.no_binary if name == "no-binary" else self.only_binary)
-        other = set(self.only_binary if name == "no-binary" else self.no_binary)
+    def _with_names(self, setting: str, value: str) -> FinderSettings:
+        """Apply a list of project names the way pip keeps --no-binary/--only-binary (and
+        pip 26 --all-releases/--only-final): a name given to one leaves its opposite."""
+        opposite = _OPPOSITE_NAMES[setting]
+        chosen, other = set(getattr(self, setting)), set(getattr(self, opposite))
         for item in value.split(","):
             if item == ":all:":
-                target, other = {":all:"}, set()
+                chosen, other = {":all:"}, set()
             elif item == ":none:":
-                target = set()
+                chosen = set()
             elif item:
                 other.discard(canonicalize_name(item))
-                target.add(canonicalize_name(item))
-        chosen, others = frozenset(target), frozenset(other)
-        if name == "no-binary":
-            return replace(self, no_binary=chosen, only_binary=others)
-        return replace(self, only_binary=chosen, no_binary=others)
-
-    def _with_release_control(self, name: str, value: str) -> FinderSettings:
-        # pip 26's --all-releases/--only-final: per-project pre-release choice,
-        # kept the way --no-binary/--only-binary keep theirs.
-        flipped = replace(
-            FinderSettings(), no_binary=self.all_releases, only_binary=self.only_final
-        )._with_format_control("no-binary" if name == "all-releases" else "only-binary", value)
-        return replace(
-            self, all_releases=flipped.no_binary, only_final=flipped.only_binary
-        )
+                chosen.add(canonicalize_name(item))
+        changes: Dict[str, Any] = {setting: frozenset(chosen), opposite: frozenset(other)}
+        return replace(self, **changes)
 
     def allows_prereleases(self, name: str) -> Optional[bool]:
         """Return True or False if pre-releases of ``name`` are settled, None for the default."""
