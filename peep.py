@@ -2660,16 +2660,17 @@ class _Collect(argparse.Action):
         super().__init__(*args, **kwargs)
         self.into = into
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Union[str, Sequence[object], None], option_string: Optional[str] = None,
-                 ) -> None:
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+        values: Union[str, Sequence[object], None], option_string: Optional[str] = None,
+    ) -> None:
+        value = values if isinstance(values, str) else None  # None: a flag
         for into in self.into:
             collected = list(getattr(namespace, into, None) or [])
             if into == "pip_options":
-                collected.append(str(option_string))
-                collected += [values] if isinstance(values, str) else []
+                collected += [str(option_string)] + ([value] if value is not None else [])
             else:
-                collected.append((self.dest, values if isinstance(values, str) else True))
+                collected.append((self.dest, True if value is None else value))
             setattr(namespace, into, collected)
 
 
@@ -2906,16 +2907,13 @@ def parse_install_arguments(
         for value in args.editables
     ]
     options = InstallOptions(
-        files=tuple(args.files),
-        constraints=tuple(args.constraints),
+        files=tuple(args.files), constraints=tuple(args.constraints),
         requirements=tuple(requirements),
         finder_options=tuple(getattr(args, "finder_options", None) or ()),
         pip_options=tuple(getattr(args, "pip_options", None) or ()),
         network_options=tuple(getattr(args, "network_options", None) or ()),
-        allow_omitted=args.allow_omitted,
-        keep_failed=args.keep_failed,
-        build_network=args.build_network,
-        lock_extras=tuple(args.lock_extras),
+        allow_omitted=args.allow_omitted, keep_failed=args.keep_failed,
+        build_network=args.build_network, lock_extras=tuple(args.lock_extras),
         lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
         build_constraints=tuple(args.build_constraints),
     )
