@@ -378,9 +378,7 @@ class Hashes:
 
 
 def hash_stream(
-    stream: IO[bytes],
-    algorithms: Iterable[str] = ("sha256",),
-    *,
+    stream: IO[bytes], algorithms: Iterable[str] = ("sha256",), *,
     sink: Optional[Callable[[memoryview], object]] = None,
 ) -> Dict[str, str]:
     """Hash ``stream`` to its end in fixed-size chunks; return hex digests.
