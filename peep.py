@@ -4012,12 +4012,8 @@ class _Extraction:
 
 
 def read_archive(
-    path: str,
-    filename: str,
-    *,
-    project: Optional[str] = None,
-    extract_to: Optional[str] = None,
-    read_before: Optional[ArchiveFacts] = None,
+    path: str, filename: str, *, project: Optional[str] = None,
+    extract_to: Optional[str] = None, read_before: Optional[ArchiveFacts] = None,
 ) -> ArchiveFacts:
     """Read a verified archive strictly; optionally extract exactly what was read.
 
