@@ -6924,11 +6924,8 @@ def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
 
 
 def select_release_files(
-    candidates: Sequence[Candidate],
-    *,
-    python_versions: Sequence[Tuple[int, int]] = (),
-    platforms: Sequence[str] = (),
-    compatible: bool = False,
+    candidates: Sequence[Candidate], *, python_versions: Sequence[Tuple[int, int]] = (),
+    platforms: Sequence[str] = (), compatible: bool = False,
     environment: Optional[Environment] = None,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
