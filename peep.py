@@ -792,7 +792,7 @@ def settings_from_configuration(
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
     finder = FinderSettings()
-    values: Dict[str, object] = {"cache-dir": default_cache_dir(environ)}
+    values: Dict[str, object] = {"cache_dir": default_cache_dir(environ)}  # NetworkSettings
     ordered = [
         (section_key.split(".", 1), value)
         for section in ("global", "install", ":env:")
@@ -806,9 +806,9 @@ def settings_from_configuration(
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
         if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
             _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            values["cache-dir"] = None
+            values["cache_dir"] = None
         elif option.network:
-            values[option.name] = value
+            values[option.setting] = value
         else:
             finder = _configured(finder, option, value, where)
     return finder, _network_settings(values)
@@ -831,24 +831,17 @@ def _configured(
     return replace(finder, **{option.setting: setting})
 
 
-def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
-    def number(key: str, kind: Callable[[str], Union[int, float]], default: float) -> float:
-        if key not in values:
-            return default
-        try:
-            return float(kind(str(values[key])))
-        except ValueError as exc:
-            raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
-
-    cache = values.get("cache-dir")
-    return NetworkSettings(
-        cert=str(values["cert"]) if "cert" in values else None,
-        client_cert=str(values["client-cert"]) if "client-cert" in values else None,
-        proxy=str(values["proxy"]) if "proxy" in values else None,
-        timeout=number("timeout", float, 15.0),
-        retries=int(number("retries", int, 5)),
-        cache_dir=os.path.expanduser(str(cache)) if cache else None,
-    )
+def _network_settings(values: Dict[str, object]) -> NetworkSettings:
+    number: Callable[[str], object]
+    for key, number in (("timeout", float), ("retries", int)):
+        if key in values:
+            try:
+                values[key] = number(str(values[key]))
+            except ValueError as exc:
+                raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
+    cache = values["cache_dir"]
+    values["cache_dir"] = os.path.expanduser(str(cache)) if cache else None
+    return NetworkSettings(**values)  # type: ignore[arg-type]
 
 
 def apply_network_options(
