@@ -3789,12 +3789,9 @@ def archive_name_version(
     named = parse_archive_name(filename)
     if named is not None:
         return named.name, named.version
-    stem = filename
-    for extension, _ in TAR_MODES + ((".zip", ""),):
-        if filename.lower().endswith(extension):
-            stem = filename[: -len(extension)]
-            break
-    name, _, version = stem.rpartition("-")
+    endings = [extension for extension, _ in TAR_MODES] + [".zip"]
+    ending = next((ext for ext in endings if filename.lower().endswith(ext)), "")
+    name, _, version = filename[: len(filename) - len(ending)].rpartition("-")
     parsed = _parse_version(version) if name else None
     if filename.endswith(WHEEL_EXTENSION) or (parsed is None and project is None):
         raise ArchiveError(f"{filename}: the file name gives no project name and version")
@@ -4374,9 +4371,8 @@ def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
         if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
             continue
         if parts[0] != data_dir:
-            raise ArchiveError(
-                f"{filename}: member {path!r} is in a .data directory not named {data_dir!r}"
-            )
+            raise ArchiveError(f"{filename}: member {path!r} is in a .data directory "
+                               f"not named {data_dir!r}")
         if parts[1] not in WHEEL_DATA_KEYS:
             raise ArchiveError(
                 f"{filename}: member {path!r} is not under one of "
