@@ -127,24 +127,9 @@ import time
 import types
 import weakref
 from typing import (
-    IO,
-    Any,
-    Callable,
-    Dict,
-    FrozenSet,
-    Iterable,
-    Iterator,
-    List,
-    Mapping,
-    TYPE_CHECKING,
-    NamedTuple,
-    NoReturn,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-    Union,
-)
+    IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
+    NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
+)  # fmt: skip
 if TYPE_CHECKING:
     import http.client
     import importlib.metadata
@@ -166,11 +151,10 @@ from dataclasses import dataclass, field, replace
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
     """Import the packaging modules peep uses: the top-level copy, else pip's.
 
-    packaging does the PEP 440/508 work. The top-level copy is used when all
-    of it imports (packaging < 20.9 has no parse_wheel_filename), else the
-    copy pip vendors, so that peep runs with nothing but pip installed. Every
-    name comes from one copy: a Tag of one never equals a Tag of the other.
-    Only these pure data modules are borrowed from pip, none of its logic.
+    The top-level copy when all of it imports (packaging < 20.9 has no
+    parse_wheel_filename), else pip's, so that peep needs nothing but pip.
+    Every name comes from one copy: a Tag of one never equals a Tag of the
+    other. Only these pure data modules are borrowed from pip, none of its logic.
     """
     names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
     for package in ("packaging", "pip._vendor.packaging"):
@@ -266,12 +250,11 @@ _URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<aut
 
 
 def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text`` before it is shown to anyone.
+    """Hide the credentials of every URL in ``text`` (a URL, a line or a whole message).
 
-    ``text`` may be a URL, a requirement line or a whole message. A password
-    becomes ``****``, and so does a user name given alone: that is how
-    tokens are passed (``https://TOKEN@host/``), and peep sends it as a
-    credential. Every message, report and warning goes through here.
+    A password becomes ``****``, and so does a user name given alone: that
+    is how tokens are passed (``https://TOKEN@host/``). Every message,
+    report and warning goes through here.
     """
 
     def hide(match: "re.Match[str]") -> str:
@@ -441,9 +424,7 @@ def normalize_hex(algorithm: str, value: str) -> str:
             f"(use one of {', '.join(HASH_ALGORITHMS)})"
         )
     lowered = value.lower()
-    if len(lowered) != _DIGEST_HEX_LENGTHS[algorithm] or not re.fullmatch(
-        "[0-9a-f]+", lowered
-    ):
+    if not re.fullmatch("[0-9a-f]{%d}" % _DIGEST_HEX_LENGTHS[algorithm], lowered):
         raise InvalidHash(
             f"{value!r} is not a {algorithm} hash "
             f"(expected {_DIGEST_HEX_LENGTHS[algorithm]} hex digits)"
@@ -498,9 +479,7 @@ class Hashes:
 
 
 def hash_stream(
-    stream: IO[bytes],
-    algorithms: Iterable[str] = ("sha256",),
-    *,
+    stream: IO[bytes], algorithms: Iterable[str] = ("sha256",), *,
     sink: Optional[Callable[[memoryview], object]] = None,
 ) -> Dict[str, str]:
     """Hash ``stream`` to its end in fixed-size chunks; return hex digests.
@@ -513,21 +492,14 @@ def hash_stream(
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
     view = memoryview(buffer)
-    readinto = getattr(stream, "readinto", None)
     while True:
-        if readinto is not None:
-            count = readinto(buffer)
-            chunk = view[:count] if count else view[:0]
-        else:  # pragma: no cover - every stream peep opens has readinto
-            data = stream.read(CHUNK_SIZE)
-            count = len(data)
-            chunk = memoryview(data)
+        count = stream.readinto(buffer)  # type: ignore[attr-defined]
         if not count:
             break
         for hasher in hashers.values():
-            hasher.update(chunk)
+            hasher.update(view[:count])
         if sink is not None:
-            sink(chunk)
+            sink(view[:count])
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}
 
 
@@ -543,9 +515,8 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 class FinderOption(NamedTuple):
     """One of pip's options for finding archives or reaching indexes, as peep reads it.
 
-    One entry serves the requirements-file parser, every command line that
-    takes finder options, and pip's configuration and PIP_* variables, as
-    pip's own option objects serve both its files and its command line.
+    One entry serves requirements files, every command line that takes finder
+    options, and pip's configuration and PIP_* variables, as in pip.
     """
 
     flags: Tuple[str, ...]
@@ -554,7 +525,7 @@ class FinderOption(NamedTuple):
     kind: str
     metavar: Optional[str]  # None for a flag
     help: str
-    config: Tuple[str, ...] = ()  # the configuration keys read (also as PIP_* variables)
+    aliases: Tuple[str, ...] = ()  # configuration keys besides the long flags' names
     in_file: bool = False  # allowed on a requirements file's option line
     network: bool = False  # a NetworkSettings value rather than a FinderSettings one
     also_pip: bool = False  # handed to pip too, as written
@@ -564,70 +535,65 @@ class FinderOption(NamedTuple):
         """Return the long name, without dashes, that settings and file options go by."""
         return next(flag for flag in self.flags if flag.startswith("--"))[2:]
 
+    @property
+    def config(self) -> Tuple[str, ...]:
+        """Return the configuration keys read (also as PIP_* variables): pip's, as flags."""
+        return tuple(flag[2:] for flag in self.flags if flag.startswith("--")) + self.aliases
+
 
 _NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
 FINDER_OPTIONS = (
     FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
-        "the main package index (default: pip's own)", ("index-url", "index"), in_file=True),
+        "the main package index (default: pip's own)", ("index",), in_file=True),
     FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
-        "another index, searched after the main one (repeatable)", ("extra-index-url",),
-        in_file=True),
+        "another index, searched after the main one (repeatable)", in_file=True),
     FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
         "also look for archives on this HTML page or in this directory (repeatable)",
-        ("find-links",), in_file=True),
+        in_file=True),
     FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
-        "let this host use plain HTTP or an unverified certificate (repeatable)",
-        ("trusted-host",), in_file=True),
+        "let this host use plain HTTP or an unverified certificate (repeatable)", in_file=True),
     FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
-        f"take no wheels of these projects ({_NAMES_HELP})", ("no-binary",), in_file=True),
+        f"take no wheels of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
-        f"take no sdists of these projects ({_NAMES_HELP})", ("only-binary",), in_file=True),
+        f"take no sdists of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
-        f"allow pre-releases of these projects ({_NAMES_HELP})", ("all-releases",),
-        in_file=True),
+        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
-        f"allow only final releases of these projects ({_NAMES_HELP})", ("only-final",),
-        in_file=True),
+        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
     FinderOption(("--uploaded-prior-to",), "uploaded_prior_to", "value", "WHEN",
         "take only index files uploaded before WHEN: an ISO 8601 date-time (without a zone: "
-        "local time) or PnD, n days ago", ("uploaded-prior-to",)),
+        "local time) or PnD, n days ago"),
     FinderOption(("--no-index",), "no_index", "flag", None,
-        "search no index, only --find-links places", ("no-index",), in_file=True),
+        "search no index, only --find-links places", in_file=True),
     FinderOption(("--pre",), "pre", "flag", None,
-        "allow pre-releases and development releases", ("pre",), in_file=True),
+        "allow pre-releases and development releases", in_file=True),
     FinderOption(("--prefer-binary",), "prefer_binary", "flag", None,
-        "prefer an older version's wheel to a newer version's sdist", ("prefer-binary",),
-        in_file=True),
+        "prefer an older version's wheel to a newer version's sdist", in_file=True),
     FinderOption(("--cert",), "cert", "value", "PATH",
-        "verify HTTPS against this CA bundle", ("cert",), network=True),
+        "verify HTTPS against this CA bundle", network=True),
     FinderOption(("--client-cert",), "client_cert", "value", "PATH",
-        "present this client certificate (one PEM file with its key)", ("client-cert",),
-        network=True),
+        "present this client certificate (one PEM file with its key)", network=True),
     FinderOption(("--proxy",), "proxy", "value", "URL",
-        "reach indexes through this proxy ([user:password@]host:port)", ("proxy",),
-        network=True),
+        "reach indexes through this proxy ([user:password@]host:port)", network=True),
     FinderOption(("--timeout", "--default-timeout"), "timeout", "value", "SECONDS",
-        "give up on a silent connection after SECONDS (default 15)",
-        ("timeout", "default-timeout"), network=True),
+        "give up on a silent connection after SECONDS (default 15)", network=True),
     FinderOption(("--retries",), "retries", "value", "N",
-        "retry a failed request up to N times (default 5)", ("retries",), network=True),
+        "retry a failed request up to N times (default 5)", network=True),
     FinderOption(("--cache-dir",), "cache_dir", "value", "DIR",
-        "keep verified archives in DIR (given to pip too)", ("cache-dir",), network=True,
-        also_pip=True),
+        "keep verified archives in DIR (given to pip too)", network=True, also_pip=True),
     FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
-        "use no cache (given to pip too)", ("no-cache-dir",), network=True, also_pip=True),
+        "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
 _FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+_OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
+                   "all_releases": "only_final", "only_final": "all_releases"}
 
 
 @dataclass(frozen=True)
 class FinderSettings:
-    """Where and how to look for archives.
+    """Where and how to look for archives."""
 
-    ``index_url`` None means pip's own default index, asked of pip at run time.
-    """
-
-    index_url: Optional[str] = None
+    index_url: Optional[str] = None  # None: pip's own default index, asked of pip at run time
     extra_index_urls: Tuple[str, ...] = ()
     no_index: bool = False
     find_links: Tuple[str, ...] = ()
@@ -649,12 +615,10 @@ class FinderSettings:
         if name == "index-url":
             # pip ignores an empty --index-url= and keeps the extra indexes.
             return replace(self, index_url=text, extra_index_urls=()) if text else self
-        if name in ("no-binary", "only-binary"):
-            return self._with_format_control(name, text)
         if name == "uploaded-prior-to":
             return replace(self, uploaded_prior_to=upload_cutoff(text, "the command line"))
         if option.kind == "names":
-            return self._with_release_control(name, text)
+            return self._with_names(option.setting, text)
         setting: Any = getattr(self, option.setting)
         if option.kind == "flag":
             setting = True
@@ -674,31 +638,21 @@ class FinderSettings:
             return replace(self, index_url=value)
         return self.with_option(name, value)
 
-    def _with_format_control(self, name: str, value: str) -> FinderSettings:
-        target = set(self.no_binary if name == "no-binary" else self.only_binary)
-        other = set(self.only_binary if name == "no-binary" else self.no_binary)
+    def _with_names(self, setting: str, value: str) -> FinderSettings:
+        """Apply a list of project names the way pip keeps --no-binary/--only-binary (and
+        pip 26 --all-releases/--only-final): a name given to one leaves its opposite."""
+        opposite = _OPPOSITE_NAMES[setting]
+        chosen, other = set(getattr(self, setting)), set(getattr(self, opposite))
         for item in value.split(","):
             if item == ":all:":
-                target, other = {":all:"}, set()
+                chosen, other = {":all:"}, set()
             elif item == ":none:":
-                target = set()
+                chosen = set()
             elif item:
                 other.discard(canonicalize_name(item))
-                target.add(canonicalize_name(item))
-        chosen, others = frozenset(target), frozenset(other)
-        if name == "no-binary":
-            return replace(self, no_binary=chosen, only_binary=others)
-        return replace(self, only_binary=chosen, no_binary=others)
-
-    def _with_release_control(self, name: str, value: str) -> FinderSettings:
-        # pip 26's --all-releases/--only-final: per-project pre-release choice,
-        # kept the way --no-binary/--only-binary keep theirs.
-        flipped = replace(
-            FinderSettings(), no_binary=self.all_releases, only_binary=self.only_final
-        )._with_format_control("no-binary" if name == "all-releases" else "only-binary", value)
-        return replace(
-            self, all_releases=flipped.no_binary, only_final=flipped.only_binary
-        )
+                chosen.add(canonicalize_name(item))
+        changes: Dict[str, Any] = {setting: frozenset(chosen), opposite: frozenset(other)}
+        return replace(self, **changes)
 
     def allows_prereleases(self, name: str) -> Optional[bool]:
         """Return True or False if pre-releases of ``name`` are settled, None for the default."""
@@ -715,17 +669,12 @@ class FinderSettings:
 
     def allowed_formats(self, name: str) -> FrozenSet[str]:
         """Return which of "binary" and "source" may be used for project ``name``."""
-        key = canonicalize_name(name)
-        formats = {"binary", "source"}
-        if key in self.only_binary:
-            formats.discard("source")
-        elif key in self.no_binary:
-            formats.discard("binary")
-        elif ":all:" in self.only_binary:
-            formats.discard("source")
-        elif ":all:" in self.no_binary:
-            formats.discard("binary")
-        return frozenset(formats)
+        for key in (canonicalize_name(name), ":all:"):  # the project's own choice first
+            if key in self.only_binary:
+                return frozenset({"binary"})
+            if key in self.no_binary:
+                return frozenset({"source"})
+        return frozenset({"binary", "source"})
 
     def index_urls(self, default_index: Callable[[], str]) -> Tuple[str, ...]:
         """Return the indexes to search, in order; ``default_index`` gives pip's."""
@@ -766,33 +715,23 @@ _DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 def pip_default_index() -> str:
     """Ask the installed pip for its default index (peep names no index itself)."""
     import subprocess
-    result = subprocess.run(
-        pip_command() + ["install", "--help"],
-        capture_output=True,
-        text=True,
-        env=scrubbed_pip_environment(),
-        check=False,
-    )
-    match = _DEFAULT_INDEX_RE.search(result.stdout)
+    result = subprocess.run(pip_command() + ["install", "--help"], capture_output=True,
+                            text=True, env=scrubbed_pip_environment(), check=False)
     if result.returncode != 0:
-        raise PeepError(_pip_failed_message(result))
+        said = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        raise PeepError(
+            f"pip itself failed (exit status {result.returncode}) when peep ran "
+            f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
+            + "".join(f"    {line}\n" for line in said)
+            + "Fix pip, or name an index with --index-url"
+        )
+    match = _DEFAULT_INDEX_RE.search(result.stdout)
     if match is None:
         raise PeepError(
             "peep could not learn pip's default index from 'pip install --help'; "
             "name one with --index-url"
         )
     return match.group(1)
-
-
-def _pip_failed_message(result: subprocess.CompletedProcess[str]) -> str:
-    """Say that pip itself failed, with the last lines of what it said."""
-    said = (result.stderr or result.stdout).strip().splitlines()[-5:]
-    return (
-        f"pip itself failed (exit status {result.returncode}) when peep ran "
-        f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
-        + "".join(f"    {line}\n" for line in said)
-        + "Fix pip, or name an index with --index-url"
-    )
 
 
 class Once:
@@ -845,11 +784,9 @@ def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
         legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
     else:
         xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_files = [
-            os.path.join(path, "pip", CONFIG_BASENAME)
-            for path in xdg_dirs.split(os.pathsep)
-            if path
-        ] + [os.path.join("/etc", CONFIG_BASENAME)]
+        global_files = [os.path.join(path, "pip", CONFIG_BASENAME)
+                        for path in xdg_dirs.split(os.pathsep) if path]
+        global_files.append(os.path.join("/etc", CONFIG_BASENAME))
         user_dir = os.path.join(
             environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
         )
@@ -861,15 +798,8 @@ def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
     ]
 
 
-def load_pip_configuration(
-    environ: Mapping[str, str], *, isolated: bool = False
-) -> Dict[str, str]:
-    """Return pip's merged configuration as ``{"section.key": value}``.
-
-    This is what ``pip config list`` shows: files in pip's order (global,
-    user, site, then $PIP_CONFIG_FILE; os.devnull means no files at all),
-    then PIP_* variables as ``:env:.key``.
-    """
+def load_pip_configuration(environ: Mapping[str, str], *, isolated: bool = False) -> Dict[str, str]:
+    """Return pip's merged configuration as ``{"section.key": value}``, as ``pip config list``."""
     items = pip_configuration_items(environ, isolated=isolated)
     return {key: value for key, (value, _) in items.items()}
 
@@ -879,15 +809,17 @@ def pip_configuration_items(
 ) -> Dict[str, Tuple[str, str]]:
     """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
 
+    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE;
+    os.devnull means no files at all), then PIP_* variables as ``:env:.key``.
     "Where" names the file, section and key, or the variable, so that a
     setting peep refuses can be found and removed.
     """
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
     if config_file != os.devnull:
-        kinds = pip_config_files(environ)
         skip_user = isolated or bool(config_file and os.path.exists(config_file))
-        for kind, paths in kinds + [("env", [config_file] if config_file else [])]:
+        env_file = [("env", [config_file] if config_file else [])]
+        for kind, paths in pip_config_files(environ) + env_file:
             if kind == "user" and skip_user:
                 continue
             for path in paths:
@@ -961,7 +893,7 @@ def settings_from_configuration(
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
     finder = FinderSettings()
-    values: Dict[str, object] = {"cache-dir": default_cache_dir(environ)}
+    values: Dict[str, object] = {"cache_dir": default_cache_dir(environ)}  # NetworkSettings
     ordered = [
         (section_key.split(".", 1), value)
         for section in ("global", "install", ":env:")
@@ -975,9 +907,9 @@ def settings_from_configuration(
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
         if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
             _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            values["cache-dir"] = None
+            values["cache_dir"] = None
         elif option.network:
-            values[option.name] = value
+            values[option.setting] = value
         else:
             finder = _configured(finder, option, value, where)
     return finder, _network_settings(values)
@@ -1000,24 +932,17 @@ def _configured(
     return replace(finder, **{option.setting: setting})
 
 
-def _network_settings(values: Mapping[str, object]) -> NetworkSettings:
-    def number(key: str, kind: Callable[[str], Union[int, float]], default: float) -> float:
-        if key not in values:
-            return default
-        try:
-            return float(kind(str(values[key])))
-        except ValueError as exc:
-            raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
-
-    cache = values.get("cache-dir")
-    return NetworkSettings(
-        cert=str(values["cert"]) if "cert" in values else None,
-        client_cert=str(values["client-cert"]) if "client-cert" in values else None,
-        proxy=str(values["proxy"]) if "proxy" in values else None,
-        timeout=number("timeout", float, 15.0),
-        retries=int(number("retries", int, 5)),
-        cache_dir=os.path.expanduser(str(cache)) if cache else None,
-    )
+def _network_settings(values: Dict[str, object]) -> NetworkSettings:
+    number: Callable[[str], object]
+    for key, number in (("timeout", float), ("retries", int)):
+        if key in values:
+            try:
+                values[key] = number(str(values[key]))
+            except ValueError as exc:
+                raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
+    cache = values["cache_dir"]
+    values["cache_dir"] = os.path.expanduser(str(cache)) if cache else None
+    return NetworkSettings(**values)  # type: ignore[arg-type]
 
 
 def apply_network_options(
@@ -2704,34 +2629,27 @@ def lock_file_requirements(
 
 
 class _Collect(argparse.Action):
-    """Collect an option in order: for peep's finder or network settings, or for pip.
-
-    ``into`` names the lists it joins: "finder_options" and "network_options"
-    take ``(name, value)`` pairs; "pip_options" takes the words as written.
-    """
+    """Collect an option in order into the lists ``into`` names: "pip_options" takes the
+    words as written, the others (finder, network, refused) ``(name, value)`` pairs."""
 
     def __init__(self, *args: Any, into: Tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.into = into
 
     def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Union[str, Sequence[object], None],
-        option_string: Optional[str] = None,
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+        values: Union[str, Sequence[object], None], option_string: Optional[str] = None,
     ) -> None:
+        value = values if isinstance(values, str) else None  # None: a flag
         for into in self.into:
             collected = list(getattr(namespace, into, None) or [])
             if into == "pip_options":
-                collected.append(str(option_string))
-                collected += [values] if isinstance(values, str) else []
+                collected += [str(option_string)] + ([value] if value is not None else [])
             else:
-                collected.append((self.dest, values if isinstance(values, str) else True))
+                collected.append((self.dest, True if value is None else value))
             setattr(namespace, into, collected)
 
 
-# Every pip install option, what peep does with it, and why when it refuses.
 class PipOption(NamedTuple):
     """One of pip install's options, and what peep does with it wherever it is set.
 
@@ -2844,14 +2762,11 @@ _PIP_OPTION_NAMED = {option.name: option for option in PIP_OPTIONS}
 
 def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose what to take from a PEP 751 lock file."""
-    parser.add_argument(
-        "--extra", action="append", default=[], dest="lock_extras", metavar="EXTRA",
-        help="from a lock file, also take what extra EXTRA needs",
-    )
-    parser.add_argument(
-        "--group", action="append", default=None, dest="lock_groups", metavar="GROUP",
-        help="from a lock file, take dependency group GROUP (instead of its default groups)",
-    )
+    parser.add_argument("--extra", action="append", default=[], dest="lock_extras",
+                        metavar="EXTRA", help="from a lock file, also take what extra EXTRA needs")
+    parser.add_argument("--group", action="append", default=None, dest="lock_groups",
+                        metavar="GROUP", help="from a lock file, take dependency group GROUP "
+                        "(instead of its default groups)")
 
 
 def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
@@ -2861,13 +2776,9 @@ def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
         if option.how == "peep":
             continue  # peep's own parser defines these
         group.add_argument(
-            *option.flags,
-            action=_Collect,
-            into=("refused",) if option.refused else ("pip_options",),
-            metavar=option.metavar,
+            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
+            into=("refused",) if option.refused else ("pip_options",), default=None,
             nargs=None if option.metavar else 0,
-            dest=option.name,
-            default=None,
             help=argparse.SUPPRESS if option.refused else option.help,
         )
 
@@ -2893,24 +2804,14 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         "to hash")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
     parser.add_argument("--no-deps", action="store_true", help="always on in peep")
-    parser.add_argument(
-        "--allow-omitted",
-        action="store_true",
-        help="warn, instead of failing, when a dependency is missing from the requirements",
-    )
-    parser.add_argument(
-        "--keep-failed",
-        metavar="DIR",
-        help="keep archives that fail verification in DIR, each with a note of what happened",
-    )
-    parser.add_argument(
-        "--build-network",
-        choices=("closed", "none"),
-        default="closed",
-        help="closed (default): builds get no index, no pip configuration and proxies that "
-        "lead nowhere; none: also run build code in a network namespace with no interfaces "
-        "(Linux)",
-    )
+    parser.add_argument("--allow-omitted", action="store_true", help="warn, instead of "
+                        "failing, when a dependency is missing from the requirements")
+    parser.add_argument("--keep-failed", metavar="DIR", help="keep archives that fail "
+                        "verification in DIR, each with a note of what happened")
+    parser.add_argument("--build-network", choices=("closed", "none"), default="closed",
+                        help="closed (default): builds get no index, no pip configuration and "
+                        "proxies that lead nowhere; none: also run build code in a network "
+                        "namespace with no interfaces (Linux)")
     parser.add_argument("--build-constraint", action="append", default=[],
                         dest="build_constraints", metavar="FILE", help="hashed pins for "
                         "builds only, never installed (repeatable)")
@@ -2937,22 +2838,20 @@ class InstallOptions:
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
 
+    def pip_values(self, *flags: str) -> List[str]:
+        """Return the values given to one of pip's options, in order."""
+        words = self.pip_options
+        return [words[index + 1] for index, word in enumerate(words[:-1]) if word in flags]
+
     def config_settings(self) -> List[Tuple[str, str]]:
         """Return the -C KEY=VALUE settings given on the command line, for every build."""
-        found = []
-        for index, word in enumerate(self.pip_options[:-1]):
-            if word in ("-C", "--config-settings"):
-                key, _, value = self.pip_options[index + 1].partition("=")
-                found.append((key, value))
-        return found
+        pairs = (value.partition("=") for value in self.pip_values("-C", "--config-settings"))
+        return [(key, value) for key, _, value in pairs]
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
-        found = None
-        for index, word in enumerate(self.pip_options[:-1]):
-            if word in flags:
-                found = self.pip_options[index + 1]
-        return found
+        values = self.pip_values(*flags)
+        return values[-1] if values else None
 
     def pip_flag(self, *flags: str) -> bool:
         """Tell whether one of pip's flags was given."""
@@ -2979,25 +2878,18 @@ def parse_install_arguments(
         raise UsageError(f"peep install: {option.flags[-1]} is not supported: {option.refused}")
     requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
     requirements += [
-        Requirement(
-            text=f"-e {value}",
-            origin=COMMAND_LINE,
-            url=value,
-            unsupported=_PIP_OPTION_NAMED["editable"].refused,
-        )
+        Requirement(text=f"-e {value}", origin=COMMAND_LINE, url=value,
+                    unsupported=_PIP_OPTION_NAMED["editable"].refused)
         for value in args.editables
     ]
     options = InstallOptions(
-        files=tuple(args.files),
-        constraints=tuple(args.constraints),
+        files=tuple(args.files), constraints=tuple(args.constraints),
         requirements=tuple(requirements),
         finder_options=tuple(getattr(args, "finder_options", None) or ()),
         pip_options=tuple(getattr(args, "pip_options", None) or ()),
         network_options=tuple(getattr(args, "network_options", None) or ()),
-        allow_omitted=args.allow_omitted,
-        keep_failed=args.keep_failed,
-        build_network=args.build_network,
-        lock_extras=tuple(args.lock_extras),
+        allow_omitted=args.allow_omitted, keep_failed=args.keep_failed,
+        build_network=args.build_network, lock_extras=tuple(args.lock_extras),
         lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
         build_constraints=tuple(args.build_constraints),
     )
@@ -3020,9 +2912,8 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     peep refuses is an error that says where it was set: none is dropped.
     """
     words: List[str] = []
-    files: Dict[str, Tuple[str, ...]] = dict.fromkeys(
-        ("requirement", "constraint", "build-constraint"), ()
-    )
+    files: Dict[str, Tuple[str, ...]] = {}
+    files.update(dict.fromkeys(("requirement", "constraint", "build-constraint"), ()))
     isolated = options.pip_flag("--isolated")
     for option, value, where in configured_pip_options(environ, isolated=isolated):
         if option.refused:
@@ -3045,10 +2936,8 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
 def configured_pip_options(
     environ: Mapping[str, str], *, isolated: bool = False
 ) -> List[Tuple[PipOption, str, str]]:
-    """Return each pip install option that pip's configuration sets: option, value, where.
-
-    pip's order: [global], then [install], then PIP_*; the last one set wins.
-    """
+    """Return each pip install option pip's configuration sets (option, value, where);
+    in pip's order, [global], then [install], then PIP_*, the last one set wins."""
     items = pip_configuration_items(environ, isolated=isolated)
     chosen: Dict[str, Tuple[PipOption, str, str]] = {}
     for section in ("global", "install", ":env:"):
@@ -3096,14 +2985,9 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
         group.add_argument(
-            *option.flags,
-            action=_Collect,
-            into=into + (("pip_options",) if option.also_pip else ()),
-            dest=option.name,
-            metavar=option.metavar,
-            nargs=0 if option.kind == "flag" else None,
-            default=None,
-            help=option.help,
+            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
+            into=into + (("pip_options",) if option.also_pip else ()), default=None,
+            nargs=0 if option.kind == "flag" else None, help=option.help,
         )
 
 
@@ -3855,10 +3739,7 @@ TAR_MODES = (
 
 
 class ArchiveError(PeepError):
-    """An archive peep will not read (and so will not let anything else read).
-
-    The message starts with the archive's file name.
-    """
+    """An archive peep will not read, nor let anything else read; the message names it first."""
 
     def reason(self) -> str:
         """Return the message without the archive's name in front."""
@@ -3888,12 +3769,9 @@ def archive_name_version(
     named = parse_archive_name(filename)
     if named is not None:
         return named.name, named.version
-    stem = filename
-    for extension, _ in TAR_MODES + ((".zip", ""),):
-        if filename.lower().endswith(extension):
-            stem = filename[: -len(extension)]
-            break
-    name, _, version = stem.rpartition("-")
+    endings = [extension for extension, _ in TAR_MODES] + [".zip"]
+    ending = next((ext for ext in endings if filename.lower().endswith(ext)), "")
+    name, _, version = filename[: len(filename) - len(ending)].rpartition("-")
     parsed = _parse_version(version) if name else None
     if filename.endswith(WHEEL_EXTENSION) or (parsed is None and project is None):
         raise ArchiveError(f"{filename}: the file name gives no project name and version")
@@ -3926,10 +3804,8 @@ def _name_key(path: str) -> str:
 
 
 class _Tree:
-    """The members seen so far, to refuse duplicates, names one file system merges, and links.
-
-    It also refuses paths through links, and more members or bytes than peep reads.
-    """
+    """The members seen so far: refuses duplicates, names a file system merges, paths
+    through links, and more members or bytes than peep reads."""
 
     def __init__(self, archive: str, *, single_top: bool) -> None:
         self.archive = archive
@@ -4007,11 +3883,10 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
                 "which is not an earlier file of the archive"
             )
         return resolved
-    if target.startswith("/") or "\x00" in target or "\\" in target:
-        raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
     inside = tree.top + "/" if tree.single_top and tree.top else ""
-    if resolved == ".." or resolved.startswith("../") or not (resolved + "/").startswith(inside):
+    if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
+            or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
         raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
     return resolved
 
@@ -4027,7 +3902,8 @@ def _small_member(
     return data()
 
 
-_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
 
 class _Extraction:
@@ -4061,15 +3937,14 @@ class _Extraction:
 
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
         descriptor = self._open(path, flags, 0o755 if mode & 0o111 else 0o644)
         with os.fdopen(descriptor, "wb") as sink:
             shutil.copyfileobj(stream, sink, CHUNK_SIZE)
 
     def copy(self, path: str, source: str) -> None:
         """Extract a link member as a copy of the file it names."""
-        descriptor = self._open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), 0)
-        with os.fdopen(descriptor, "rb") as stream:
+        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW, 0), "rb") as stream:
             self.write(path, stream, os.fstat(stream.fileno()).st_mode)
 
     def _open(self, path: str, flags: int, mode: int) -> int:
@@ -4107,12 +3982,8 @@ class _Extraction:
 
 
 def read_archive(
-    path: str,
-    filename: str,
-    *,
-    project: Optional[str] = None,
-    extract_to: Optional[str] = None,
-    read_before: Optional[ArchiveFacts] = None,
+    path: str, filename: str, *, project: Optional[str] = None,
+    extract_to: Optional[str] = None, read_before: Optional[ArchiveFacts] = None,
 ) -> ArchiveFacts:
     """Read a verified archive strictly; optionally extract exactly what was read.
 
@@ -4123,38 +3994,35 @@ def read_archive(
     (pyproject.toml, PKG-INFO, METADATA) are then not read again, and it is
     what is returned.
     """
-    collect = read_before is None
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
     mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
-    if wheel or lowered.endswith(".zip"):
-        _refuse_second_format(path, filename, "a tar archive", _opens_as_tar)
-    elif mode is not None:
-        _refuse_second_format(path, filename, "a zip archive", _opens_as_zip)
-    else:
+    if mode is None and not (wheel or lowered.endswith(".zip")):
         raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
+    if mode is None:
+        other, opens = "a tar archive", _opens_as_tar
+    else:
+        other, opens = "a zip archive", _opens_as_zip
+    if opens(path):
+        raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
     extraction = _Extraction(extract_to, filename) if extract_to else None
-    reading: Union[_ZipReading, _TarReading]
+    reading = _Reading(filename, wheel, extraction, collect=read_before is None)
     try:
         if mode is None:
-            reading = _read_zip(path, _ZipReading(filename, wheel, extraction, collect))
+            _read_zip(path, reading)
         else:
-            reading = _read_tar(path, mode, _TarReading(filename, extraction, collect))
+            _read_tar(path, mode, reading)
     finally:
         if extraction is not None:
             extraction.close()
-    if read_before is not None:
-        return read_before
-    return _facts_read(reading, name, version)
+    return read_before or _facts_read(reading, name, version)
 
 
-def _facts_read(
-    reading: Union[_ZipReading, _TarReading], name: str, version: Optional[Version]
-) -> ArchiveFacts:
+def _facts_read(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
     """Return what was read; refuse an archive whose metadata disagrees with it."""
     filename, found = reading.filename, reading.found
-    if isinstance(reading, _ZipReading) and reading.wheel:
+    if reading.wheel:
         dist_info = _wheel_dist_info(reading.tree, filename, name, version)
         metadata = found.get(f"{dist_info}/METADATA")
         if metadata is None:
@@ -4169,13 +4037,6 @@ def _facts_read(
                          pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
     _check_metadata(facts, filename)
     return facts
-
-
-def _refuse_second_format(
-    path: str, filename: str, other: str, opens: Callable[[str], bool]
-) -> None:
-    if opens(path):
-        raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
 
 
 def _opens_as_zip(path: str) -> bool:
@@ -4197,83 +4058,6 @@ def _opens_as_tar(path: str) -> bool:
         return False
 
 
-class _TarReading:
-    """What reading a tar's members has found so far, and what it extracted."""
-
-    def __init__(self, filename: str, extraction: Optional[_Extraction], collect: bool) -> None:
-        self.filename = filename
-        self.extraction = extraction
-        self.collect = collect  # whether to keep the files peep reads itself
-        self.tree = _Tree(filename, single_top=True)
-        self.found: Dict[str, bytes] = {}
-        self.symlinks: List[Tuple[str, str, str]] = []  # (member, what it names, as written)
-
-    def add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        """Take in one member: a directory, a link or a regular file, and nothing else."""
-        member_path = _member_path(member.name, self.filename)
-        if member.isdir():
-            self.tree.add(member_path, "dir")
-            if self.extraction and member_path:
-                self.extraction.directory(member_path)
-        elif member.issym() or member.islnk():
-            self._add_link(member, member_path)
-        elif member.isreg():
-            self._add_file(archive, member, member_path)
-        else:
-            raise ArchiveError(
-                f"{self.filename}: member {member.name!r} is not a file, directory or link"
-            )
-
-    def _add_link(self, member: tarfile.TarInfo, member_path: str) -> None:
-        tree = self.tree
-        if _wanted_member(member_path, tree.top or member_path.split("/")[0]):
-            raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-        tree.add(member_path, "link" if member.issym() else "file")
-        target = _link_target(tree, member_path, member.linkname, hard=member.islnk())
-        if member.issym():
-            self.symlinks.append((member_path, target, member.linkname))
-        elif self.extraction:
-            self.extraction.copy(member_path, target)
-
-    def _add_file(
-        self, archive: tarfile.TarFile, member: tarfile.TarInfo, member_path: str
-    ) -> None:
-        self.tree.add(member_path, "file", member.size)
-        wanted = _wanted_member(member_path, self.tree.top or "") if self.collect else None
-        if wanted or self.extraction:
-            stream = archive.extractfile(member)
-            assert stream is not None  # a regular file always has data
-            if wanted:
-                self.found[wanted] = _small_member(stream.read, member.size, self.filename, wanted)
-                stream.seek(0)
-            if self.extraction:
-                self.extraction.write(member_path, stream, member.mode)
-
-    def resolve_symlinks(self) -> None:
-        """Refuse a symbolic link to anything but a file; extract the rest as copies."""
-        for member_path, target, written_as in self.symlinks:
-            if self.tree.kind(target) != "file":
-                raise ArchiveError(
-                    f"{self.filename}: link {member_path!r} points at {written_as!r}, "
-                    "which is not a file of the archive"
-                )
-            if self.extraction:
-                self.extraction.copy(member_path, target)
-
-
-def _read_tar(path: str, mode: str, reading: _TarReading) -> _TarReading:
-    import tarfile
-    import zlib
-    try:
-        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
-            for member in archive:
-                reading.add(archive, member)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
-    reading.resolve_symlinks()
-    return reading
-
-
 def _wanted_member(member_path: str, top: str) -> Optional[str]:
     """Name the sdist files peep itself reads: top-level pyproject.toml and PKG-INFO."""
     for wanted in ("pyproject.toml", "PKG-INFO"):
@@ -4282,8 +4066,8 @@ def _wanted_member(member_path: str, top: str) -> Optional[str]:
     return None
 
 
-class _ZipReading:
-    """What reading a zip's members has found so far, and what it extracted."""
+class _Reading:
+    """What reading an archive's members has found so far, and what it extracted."""
 
     def __init__(
         self, filename: str, wheel: bool, extraction: Optional[_Extraction], collect: bool
@@ -4295,34 +4079,15 @@ class _ZipReading:
         self.tree = _Tree(filename, single_top=not wheel)
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
-        self.spans: List[Tuple[int, int, bool]] = []  # (start, end, descriptor follows)
+        self.spans: List[Tuple[int, int, bool]] = []  # a zip's (start, end, descriptor follows)
+        self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
 
-    def add(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-        """Take in one member: a directory or a regular file, and nothing else."""
-        end = _check_zip_member(raw, info, self.filename)
-        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
-        member_path = _member_path(info.orig_filename, self.filename)
-        if info.is_dir():
-            self.tree.add(member_path, "dir")
-            if self.extraction and member_path:
-                self.extraction.directory(member_path)
-            return
-        self.tree.add(member_path, "file", info.file_size)
-        wanted = self._wanted(member_path) if self.collect else None
-        if wanted:
-            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
-            self.found[wanted] = _small_member(
-                functools.partial(archive.read, info), info.file_size, self.filename,
-                member_path, limit,
-            )  # fmt: skip
-        if self.wheel and self.collect:  # every file, for RECORD to vouch for
-            with archive.open(info) as stream:
-                self.digests[member_path] = _record_digest(stream)
-        if self.extraction:
-            with archive.open(info) as stream:
-                self.extraction.write(member_path, stream, info.external_attr >> 16)
+    def directory(self, member_path: str) -> None:
+        self.tree.add(member_path, "dir")
+        if self.extraction and member_path:
+            self.extraction.directory(member_path)
 
-    def _wanted(self, member_path: str) -> Optional[str]:
+    def wanted(self, member_path: str) -> Optional[str]:
         """Name the files peep reads itself: an sdist's, or a wheel's .dist-info ones."""
         if not self.wheel:
             return _wanted_member(member_path, self.tree.top or "")
@@ -4333,15 +4098,84 @@ class _ZipReading:
             return member_path
         return None
 
+    def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        """Take in one member: a directory, a link or a regular file, and nothing else."""
+        member_path = _member_path(member.name, self.filename)
+        if member.isdir():
+            self.directory(member_path)
+        elif member.issym() or member.islnk():
+            if _wanted_member(member_path, self.tree.top or member_path.split("/")[0]):
+                raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
+            self.tree.add(member_path, "link" if member.issym() else "file")
+            target = _link_target(self.tree, member_path, member.linkname, hard=member.islnk())
+            if member.issym():
+                self.symlinks.append((member_path, target, member.linkname))
+            elif self.extraction:
+                self.extraction.copy(member_path, target)
+        elif member.isreg():
+            self.tree.add(member_path, "file", member.size)
+            wanted = self.wanted(member_path) if self.collect else None
+            if wanted or self.extraction:
+                stream = archive.extractfile(member)
+                assert stream is not None  # a regular file always has data
+                if wanted:
+                    self.found[wanted] = _small_member(
+                        stream.read, member.size, self.filename, wanted)
+                    stream.seek(0)
+                if self.extraction:
+                    self.extraction.write(member_path, stream, member.mode)
+        else:
+            raise ArchiveError(
+                f"{self.filename}: member {member.name!r} is not a file, directory or link"
+            )
 
-def _record_digest(stream: IO[bytes]) -> Tuple[str, int]:
-    """Return a member's sha256 as RECORD writes it, and its size."""
-    sizes: List[int] = []
-    hexdigest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))["sha256"]
-    return f"sha256={hex_to_peep(hexdigest)}", sum(sizes)
+    def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        """Take in one member: a directory or a regular file, and nothing else."""
+        end = _check_zip_member(raw, info, self.filename)
+        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
+        member_path = _member_path(info.orig_filename, self.filename)
+        if info.is_dir():
+            self.directory(member_path)
+            return
+        self.tree.add(member_path, "file", info.file_size)
+        wanted = self.wanted(member_path) if self.collect else None
+        if wanted:
+            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
+            self.found[wanted] = _small_member(
+                functools.partial(archive.read, info), info.file_size, self.filename,
+                member_path, limit,
+            )  # fmt: skip
+        if self.wheel and self.collect:  # every file, for RECORD to vouch for
+            sizes: List[int] = []
+            with archive.open(info) as stream:
+                digest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))
+            self.digests[member_path] = (f"sha256={hex_to_peep(digest['sha256'])}", sum(sizes))
+        if self.extraction:
+            with archive.open(info) as stream:
+                self.extraction.write(member_path, stream, info.external_attr >> 16)
 
 
-def _read_zip(path: str, reading: _ZipReading) -> _ZipReading:
+def _read_tar(path: str, mode: str, reading: _Reading) -> None:
+    import tarfile
+    import zlib
+    try:
+        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
+            for member in archive:
+                reading.add_tar(archive, member)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
+    # Only now is every member known: a symbolic link must name a file, and is copied.
+    for member_path, target, written_as in reading.symlinks:
+        if reading.tree.kind(target) != "file":
+            raise ArchiveError(
+                f"{reading.filename}: link {member_path!r} points at {written_as!r}, "
+                "which is not a file of the archive"
+            )
+        if reading.extraction:
+            reading.extraction.copy(member_path, target)
+
+
+def _read_zip(path: str, reading: _Reading) -> None:
     import zipfile
     import zlib
     try:
@@ -4350,18 +4184,15 @@ def _read_zip(path: str, reading: _ZipReading) -> _ZipReading:
                 raise ArchiveError(f"{reading.filename}: does not start with a zip member")
             with zipfile.ZipFile(raw) as archive:
                 for info in archive.infolist():
-                    reading.add(raw, archive, info)
+                    reading.add_zip(raw, archive, info)
                 _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
-    return reading
 
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
-    """Refuse what unzip tools disagree on: links, encryption, names read two ways.
-
-    Return where the member's data ends.
-    """
+    """Refuse what unzip tools disagree on (links, encryption, names read two ways);
+    return where the member's data ends."""
     name = info.orig_filename
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
@@ -4443,9 +4274,7 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
             raise ArchiveError(f"{member} has a malformed extra field in its {where}")
 
 
-def _wheel_dist_info(
-    tree: _Tree, filename: str, name: str, version: Optional[Version]
-) -> str:
+def _wheel_dist_info(tree: _Tree, filename: str, name: str, version: Optional[Version]) -> str:
     """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
     # A file of that name counts too, as pip counts every top-level name.
     dist_infos = sorted(
@@ -4466,7 +4295,7 @@ def _wheel_dist_info(
     return dist_infos[0]
 
 
-def _check_wheel(reading: _ZipReading, dist_info: str) -> None:
+def _check_wheel(reading: _Reading, dist_info: str) -> None:
     """Refuse a verified wheel that pip's installer would reject, or install unchecked.
 
     pip checks some of the wheel spec's rules only while it installs, and
@@ -4484,8 +4313,7 @@ def _check_wheel(reading: _ZipReading, dist_info: str) -> None:
     record = f"{dist_info}/RECORD"
     if record not in found:
         raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
-    rows = _wheel_record_rows(filename, record, found[record])
-    _check_record(filename, record, rows, reading.digests)
+    _check_record(filename, record, found[record], reading.digests)
 
 
 def _member_text(filename: str, path: str, data: bytes) -> str:
@@ -4523,9 +4351,8 @@ def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
         if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
             continue
         if parts[0] != data_dir:
-            raise ArchiveError(
-                f"{filename}: member {path!r} is in a .data directory not named {data_dir!r}"
-            )
+            raise ArchiveError(f"{filename}: member {path!r} is in a .data directory "
+                               f"not named {data_dir!r}")
         if parts[1] not in WHEEL_DATA_KEYS:
             raise ArchiveError(
                 f"{filename}: member {path!r} is not under one of "
@@ -4584,33 +4411,22 @@ def _check_requires_python(filename: str, path: str, data: bytes) -> None:
             ) from exc
 
 
-def _wheel_record_rows(filename: str, path: str, data: bytes) -> Dict[str, Tuple[str, str]]:
-    """Return a RECORD's rows as {file: (hash, size)}; refuse one read two ways."""
+def _check_record(
+    filename: str, record: str, data: bytes, digests: Mapping[str, Tuple[str, int]]
+) -> None:
+    """Refuse a RECORD read two ways, or a file it does not vouch for by its sha256 and size."""
     import csv
     rows: Dict[str, Tuple[str, str]] = {}
     try:
-        for row in csv.reader(_member_text(filename, path, data).splitlines()):
+        for row in csv.reader(_member_text(filename, record, data).splitlines()):
             if len(row) != 3:
-                raise ArchiveError(f"{filename}: member {path!r} has a row {row!r}, not 3 fields")
+                raise ArchiveError(f"{filename}: member {record!r} has a row {row!r}, not 3 fields")
             if row[0] in rows:
-                raise ArchiveError(f"{filename}: member {path!r} lists {row[0]!r} twice")
+                raise ArchiveError(f"{filename}: member {record!r} lists {row[0]!r} twice")
             rows[row[0]] = (row[1], row[2])
     except csv.Error as exc:
-        raise ArchiveError(f"{filename}: member {path!r} is not a CSV file ({exc})") from exc
-    return rows
-
-
-def _check_record(
-    filename: str,
-    record: str,
-    rows: Mapping[str, Tuple[str, str]],
-    digests: Mapping[str, Tuple[str, int]],
-) -> None:
-    """Refuse a wheel with a file its RECORD does not vouch for by its own sha256 and size.
-
-    RECORD itself and its signatures cannot hash themselves.
-    """
-    unhashed = (record, f"{record}.jws", f"{record}.p7s")
+        raise ArchiveError(f"{filename}: member {record!r} is not a CSV file ({exc})") from exc
+    unhashed = (record, f"{record}.jws", f"{record}.p7s")  # they cannot hash themselves
     for path, (digest, size) in digests.items():
         if path in unhashed:
             continue
@@ -4635,19 +4451,15 @@ def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
         return  # an sdist without PKG-INFO: nothing to disagree with
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
     label = "METADATA" if facts.kind == "wheel" else "PKG-INFO"
-    declared_name, declared_version = message.get("Name"), message.get("Version")
-    if declared_name is None or declared_version is None:
+    if message.get("Name") is None or message.get("Version") is None:
         raise ArchiveError(f"{filename}: its {label} has no Name or no Version")
-    if canonicalize_name(str(declared_name).strip()) != facts.name:
-        raise ArchiveError(
-            f"{filename}: its {label} names the project {str(declared_name).strip()!r}, "
-            "not the one its file name gives"
-        )
-    if facts.version is not None and _parse_version(str(declared_version).strip()) != facts.version:
-        raise ArchiveError(
-            f"{filename}: its {label} gives version {str(declared_version).strip()!r}, "
-            "not the one its file name gives"
-        )
+    declared_name, declared_version = (str(message[key]).strip() for key in ("Name", "Version"))
+    if canonicalize_name(declared_name) != facts.name:
+        raise ArchiveError(f"{filename}: its {label} names the project {declared_name!r}, "
+                           "not the one its file name gives")
+    if facts.version is not None and _parse_version(declared_version) != facts.version:
+        raise ArchiveError(f"{filename}: its {label} gives version {declared_version!r}, "
+                           "not the one its file name gives")
 
 
 # --- Verdicts -----------------------------------------------------------------
@@ -4686,97 +4498,77 @@ class Kind(NamedTuple):
 # are all reported together before anything installs; check's once it has
 # looked at everything. Every one of them makes peep exit with EXIT_FAILED.
 KINDS: Dict[str, Kind] = {
-    "mismatch": Kind(1, (
+    "mismatch": Kind(1,
         "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
         "If you have updated the package versions, update the hashes. If not, freak out, "
-        "because someone has tampered with the packages."
-    )),
-    "wrong size": Kind(2, (
+        "because someone has tampered with the packages."),
+    "wrong size": Kind(2,
         "The following files matched their hashes but not the sizes their lock file "
         "records, so the lock file contradicts itself; regenerate it or find out who "
-        "edited it:"
-    )),
-    "missing": Kind(3, (
+        "edited it:"),
+    "missing": Kind(3,
         'The following packages had no hashes specified in the requirements file, which '
         'leaves them open to tampering. Vet these packages to your satisfaction, then add '
-        'these "sha256" lines like so:'
-    )),
-    "unsupported": Kind(4, (
-        "The following requirements can't be verified by hash, so peep won't install them:"
-    )),
-    "not found": Kind(5, (
-        "The following requirements matched no usable file on any index or find-links:"
-    )),
+        'these "sha256" lines like so:'),
+    "unsupported": Kind(4,
+        "The following requirements can't be verified by hash, so peep won't install them:"),
+    "not found": Kind(5,
+        "The following requirements matched no usable file on any index or find-links:"),
     "download": Kind(6, "The following requirements could not be fetched:"),
     "conflict": Kind(7, "The following requirements contradict each other:"),
-    "refused archive": Kind(8, (
+    "refused archive": Kind(8,
         "The following archives matched their hashes, but peep refuses them because "
-        "they are not well-formed, or could be read differently by different tools:"
-    )),
-    "build dependency": Kind(9, (
+        "they are not well-formed, or could be read differently by different tools:"),
+    "build dependency": Kind(9,
         "The following sdists need build dependencies that are not among the verified "
         "files (build dependencies must be wheels). Vet them, then add lines like these "
-        "(they will be installed too), or install a wheel of the package instead:"
-    )),
-    "refused build": Kind(10, (
-        "The following sdists can't be built safely, so peep won't build them:"
-    )),
-    "omitted": Kind(11, (
+        "(they will be installed too), or install a wheel of the package instead:"),
+    "refused build": Kind(10,
+        "The following sdists can't be built safely, so peep won't build them:"),
+    "omitted": Kind(11,
         "The following dependencies are needed by packages being installed but are "
         "missing from the requirements files, or pinned there to a version that does not "
         "satisfy them (peep installs with --no-deps, so nothing else would install them). "
-        "Vet them, then add lines like these:"
-    )),
+        "Vet them, then add lines like these:"),
     "build failed": Kind(12, "The following sdists failed to build:"),
     # peep check
     "not installed": Kind(21, "The following requirements are not installed:"),
-    "wrong version": Kind(22, (
-        "The following requirements are installed at a version they don't allow:"
-    )),
+    "wrong version": Kind(22,
+        "The following requirements are installed at a version they don't allow:"),
     "unlisted": Kind(23, "The following installed distributions are named by no requirement:"),
-    "tampered": Kind(24, (
+    "tampered": Kind(24,
         "The following installed files no longer match the hashes their distribution "
         "recorded at install time (RECORD). Something changed them after installation: "
-        "find out what before trusting this environment:"
-    )),
-    "unrecorded": Kind(25, (
+        "find out what before trusting this environment:"),
+    "unrecorded": Kind(25,
         "The following files in the checked site-packages can run code (.pth files at "
         "every start, modules when imported), but no installed distribution's RECORD "
-        "lists them with a hash. Find out where they came from:"
-    )),
-    "shadowed": Kind(26, (
+        "lists them with a hash. Find out where they came from:"),
+    "shadowed": Kind(26,
         "The following distributions are installed more than once (a second .dist-info "
         "or .egg-info beside the first): tools and imports may see either, so remove the "
-        "one that should not be there:"
-    )),
-    "listed apart": Kind(27, (
+        "one that should not be there:"),
+    "listed apart": Kind(27,
         "The following are listed apart, not errors (--strict or not): installers no "
         "requirement names, files the tool that made this environment wrote, and "
-        "start-up hooks outside the checked site. Each says what peep checked:"
-    )),
-    "record only": Kind(28, (
+        "start-up hooks outside the checked site. Each says what peep checked:"),
+    "record only": Kind(28,
         "The following were compared with their installed RECORD only, which whoever "
         "changed a file could have rewritten too; peep check compares with the vetted "
-        "wheel itself when it is in peep's verified cache:"
-    )),
+        "wheel itself when it is in peep's verified cache:"),
 }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Something that stops the install (or that check found): one entry of the report.
-
-    ``text`` is the entry's lines under its kind's heading. The other fields
-    carry what a later step needs: the hash a missing requirement's archive
-    had, and the project a build or an archive needs.
-    """
+    """Something that stops the install (or that check found): one entry of the report."""
 
     kind: str  # a key of KINDS
     requirement: Requirement
-    text: str
-    sha256: str = ""
+    text: str  # the entry's lines under its kind's heading
+    sha256: str = ""  # for a missing hash: the hash its archive had
     pinned_line: str = ""
-    dependency: str = ""
+    dependency: str = ""  # the project a build or an archive needs
 
 
 def framed(kind: str, requirement: Requirement, what: str, *below: str) -> Problem:
@@ -7379,13 +7171,6 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 # --- Commands: hash -----------------------------------------------------------
 
 
-def format_hash_line(algorithm: str, hexdigest: str, style: str) -> str:
-    """Render one digest as a paste-ready line in peep's or pip's format."""
-    if style == "pip":
-        return f"--hash={algorithm}:{hexdigest}"
-    return f"# sha256: {hex_to_peep(hexdigest)}"
-
-
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
     if not candidate.is_wheel:
@@ -7401,18 +7186,9 @@ def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     return False
 
 
-def _fits_platform(candidate: Candidate, platforms: Sequence[str]) -> bool:
-    if not candidate.is_wheel:
-        return True
-    return any(tag.platform == "any" or tag.platform in platforms for tag in candidate.tags)
-
-
 def select_release_files(
-    candidates: Sequence[Candidate],
-    *,
-    python_versions: Sequence[Tuple[int, int]] = (),
-    platforms: Sequence[str] = (),
-    compatible: bool = False,
+    candidates: Sequence[Candidate], *, python_versions: Sequence[Tuple[int, int]] = (),
+    platforms: Sequence[str] = (), compatible: bool = False,
     environment: Optional[Environment] = None,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
@@ -7421,7 +7197,9 @@ def select_release_files(
     for candidate in candidates:
         if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
             continue
-        if platforms and not _fits_platform(candidate, platforms):
+        if platforms and candidate.is_wheel and not any(
+            tag.platform == "any" or tag.platform in platforms for tag in candidate.tags
+        ):
             continue
         if compatible and (
             (candidate.is_wheel and environment.tag_rank(candidate.tags) is None)
@@ -7450,13 +7228,12 @@ def _one_per_filename(
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
-        if kept is not candidate:
-            theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
-            if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
-                err.write(
-                    f"{command}: {redact_url(candidate.url)} advertises other bytes for "
-                    f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
-                )
+        theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
+        if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
+            err.write(
+                f"{command}: {redact_url(candidate.url)} advertises other bytes for "
+                f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
+            )
     return list(first.values())
 
 
@@ -7475,13 +7252,13 @@ def pinned_release(text: str) -> Tuple[Requirement, Version]:
     return requirement, pinned
 
 
+Outcome = Tuple[Candidate, Union[Dict[str, str], str]]  # the digests, or why the download failed
+
+
 def download_release(
-    transport: Transport,
-    chosen: Sequence[Candidate],
-    algorithms: Tuple[str, ...],
-    quiet: bool,
-    err: IO[str],
-) -> List[Tuple[Candidate, Union[Dict[str, str], str]]]:
+    transport: Transport, chosen: Sequence[Candidate], algorithms: Tuple[str, ...],
+    quiet: bool, err: IO[str],
+) -> List[Outcome]:
     """Download the files at once, hashing as they arrive; a failure is its message."""
     import concurrent.futures
     import shutil
@@ -7489,22 +7266,20 @@ def download_release(
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
+
+    def fetch(number: int, candidate: Candidate) -> Outcome:
+        path = os.path.join(workdir, str(number))
+        os.makedirs(path)
+        destination = os.path.join(path, safe_filename(candidate.filename))
+        try:
+            digests = transport.download(candidate.url.split("#", 1)[0], destination,
+                                         algorithms, progress.advance)  # fmt: skip
+        except FetchError as exc:
+            return candidate, str(exc)
+        progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
+        return candidate, digests
+
     try:
-
-        def fetch(
-            number: int, candidate: Candidate
-        ) -> Tuple[Candidate, Union[Dict[str, str], str]]:
-            path = os.path.join(workdir, str(number))
-            os.makedirs(path)
-            destination = os.path.join(path, safe_filename(candidate.filename))
-            try:
-                digests = transport.download(candidate.url.split("#", 1)[0], destination,
-                                             algorithms, progress.advance)  # fmt: skip
-            except FetchError as exc:
-                return candidate, str(exc)
-            progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
-            return candidate, digests
-
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
             try:
                 return list(pool.map(fetch, range(len(chosen)), chosen))
@@ -7517,10 +7292,7 @@ def download_release(
 
 
 def trusted_digests(
-    results: Sequence[Tuple[Candidate, Union[Dict[str, str], str]]],
-    algorithm: str,
-    err: IO[str],
-    command: str = "peep hash",
+    results: Sequence[Outcome], algorithm: str, err: IO[str], command: str = "peep hash"
 ) -> Tuple[List[str], int]:
     """Return the digests of files that downloaded and match what the index says."""
     status = EXIT_OK
@@ -7544,24 +7316,16 @@ def trusted_digests(
     return digests_found, status
 
 
-def hash_release(
-    text: str,
-    args: argparse.Namespace,
-    out: IO[str],
-    err: IO[str],
-) -> int:
+def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Download and hash every file of a pinned release; print one paste-ready block."""
     requirement, pinned = pinned_release(text)
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
-    release = [c for c in found if c.version == pinned]
     chosen = select_release_files(
-        release,
-        python_versions=args.python_version or (),
-        platforms=args.platform or (),
-        compatible=args.compatible,
-    )
+        [c for c in found if c.version == pinned], python_versions=args.python_version or (),
+        platforms=args.platform or (), compatible=args.compatible,
+    )  # fmt: skip
     chosen = _one_per_filename(chosen, err)
     if not chosen:
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
@@ -7590,30 +7354,16 @@ def hash_argument_parser() -> argparse.ArgumentParser:
                         help="an archive to hash, or a pinned release to download and hash")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
                         help="the digest to print (default sha256; others need --format pip)")
-    parser.add_argument(
-        "--format",
-        choices=("peep", "pip"),
-        default="peep",
-        help="peep: '# sha256: ...' comment lines (the default); pip: '--hash=ALGO:HEX'",
-    )
-    parser.add_argument(
-        "--python-version",
-        action="append",
-        type=_python_version_argument,
-        metavar="X.Y",
-        help="for a release: only files that could install on this Python (repeatable)",
-    )
-    parser.add_argument(
-        "--platform",
-        action="append",
-        metavar="TAG",
-        help="for a release: only wheels for this platform tag, and sdists (repeatable)",
-    )
-    parser.add_argument(
-        "--compatible",
-        action="store_true",
-        help="for a release: only files the Python running peep could install",
-    )
+    parser.add_argument("--format", choices=("peep", "pip"), default="peep",
+                        help="peep: '# sha256: ...' comment lines (the default); "
+                        "pip: '--hash=ALGO:HEX'")
+    parser.add_argument("--python-version", action="append", type=_python_version_argument,
+                        metavar="X.Y", help="for a release: only files that could install "
+                        "on this Python (repeatable)")
+    parser.add_argument("--platform", action="append", metavar="TAG", help="for a release: "
+                        "only wheels for this platform tag, and sdists (repeatable)")
+    parser.add_argument("--compatible", action="store_true", help="for a release: only files "
+                        "the Python running peep could install")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_finder_arguments(parser)
     return parser
@@ -7638,7 +7388,10 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             err.write(f"peep hash: cannot read {path!r}: {exc.strerror or exc}\n")
             status = EXIT_FAILED
             continue
-        out.write(format_hash_line(args.algorithm, digest, args.format) + "\n")
+        if args.format == "pip":
+            out.write(f"--hash={args.algorithm}:{digest}\n")
+        else:
+            out.write(f"# sha256: {hex_to_peep(digest)}\n")
     return status
 
 
