@@ -6268,7 +6268,6 @@ HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
 def _read_reply(path: str) -> object:
     """Read a hook's JSON reply, which the build could have replaced with a link or a FIFO."""
     import json
-    import stat
     handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(handle, "rb") as stream:
         if not stat.S_ISREG(os.fstat(handle).st_mode):
