@@ -6685,7 +6685,13 @@ def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
 
 
 def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
-    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds."""
+    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
+
+    A record an earlier peep left, naming one of its own temporary files
+    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
+    is fetched, verified and reinstalled once, and pip then records it as an
+    index install.
+    """
     import importlib.metadata
     import json
     found: Dict[str, Dict[str, str]] = {}
@@ -6693,8 +6699,9 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
         name = distribution.metadata["Name"]
         try:
             recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
-            hashes = dict(recorded["archive_info"]["hashes"])
-        except (ValueError, KeyError, TypeError, OSError):
+            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
+            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
+        except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue
         if name:
             found.setdefault(canonicalize_name(name), hashes)
@@ -6704,17 +6711,20 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
 def reinstall_needed(
     verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
 ) -> bool:
-    """Tell whether a URL archive is installed at its version already, with other content.
+    """Tell whether a wheel to install is at its version already: pip must replace it.
 
     peep got it this far only because its installed direct_url.json names
-    another archive; pip, handed ``name==VERSION``, would keep what is there.
+    another archive, or an earlier peep's temporary file; pip, handed
+    ``name==VERSION``, would keep what is there.
     """
-    if not urls:
+    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
+    if not urls and not stale:
         return False
     installed = installed_versions(site_paths)
     for item in verified:
         named = parse_archive_name(item.filename)
-        if item.install and item.requirement.key in urls and named is not None:
+        key = item.requirement.key
+        if item.install and (key in urls or key in stale) and named is not None:
             have = installed.get(item.requirement.key)
             if have is not None and _same_version(have, named.version):
                 return True
@@ -6928,15 +6938,16 @@ def partition_satisfied(
     site_paths = target_site_paths(options)
     installed = installed_versions(site_paths) if site_paths is not None else {}
     from_urls = [r for r in requirements if r.url is not None and not r.locked]
-    url_hashes = installed_url_hashes(site_paths) if site_paths and from_urls else {}
+    url_hashes = installed_url_hashes(site_paths) if site_paths else {}
+    left_by_peep = {key for key, hashes in url_hashes.items() if not hashes}
     satisfied: List[Satisfied] = []
     to_fetch: List[Requirement] = []
     for requirement in requirements:
         version = satisfied_by(requirement, installed)
-        if requirement in from_urls and not requirement.hashes.matches(
-            url_hashes.get(requirement.key, {})
+        if requirement.key in left_by_peep or requirement in from_urls and not (
+            requirement.hashes.matches(url_hashes.get(requirement.key, {}))
         ):
-            version = None  # installed from another archive: new content at the same version
+            version = None  # another archive, or an earlier peep's temporary file, is installed
         if version is not None:
             satisfied.append(Satisfied(requirement, version))
         else:

@@ -567,6 +567,33 @@ def test_url_archive_with_new_content_at_the_same_version_is_reinstalled(tmp_pat
     assert "These packages were already installed" in result.stderr
 
 
+def test_a_record_an_earlier_peep_left_is_repaired_by_reinstalling(tmp_path: Path, index: LoopbackIndex) -> None:
+    # Earlier peeps handed pip file URLs, so pip recorded peep's deleted
+    # temporary file as where a distribution came from. The next install
+    # fetches, verifies and reinstalls it, and pip records an index install.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    alpha = index.add(wheel_bytes("alpha", "1.0"))
+    requirements = tmp_path / "r.txt"
+    requirements.write_text(block(alpha.data, "alpha==1.0"))
+    install = ["install", "-r", str(requirements), "-i", index.url]
+    assert run_peep(*install, python=venv_python(venv)).returncode == 0
+    purelib = subprocess.run([venv_python(venv), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    record = Path(purelib, "alpha-1.0.dist-info", "direct_url.json")
+    stale = {"url": "file:///tmp/peep-k2j4h1/verified/alpha-1.0-py3-none-any.whl",
+             "archive_info": {"hashes": {"sha256": sha256_hex(alpha.data)}}}
+    record.write_text(json.dumps(stale))
+    with open(record.parent / "RECORD", "a") as rows:  # as the pip that wrote it listed it
+        rows.write("alpha-1.0.dist-info/direct_url.json,,\n")
+    result = run_peep(*install, python=venv_python(venv))
+    assert result.returncode == 0, result.stderr
+    assert "These packages were already installed" not in result.stderr
+    assert not record.exists()  # an index install, as pip records one
+    again = run_peep(*install, python=venv_python(venv))
+    assert "These packages were already installed" in again.stderr  # repaired once, then kept
+
+
 # --- When pip fails: what it changed, exactly (DESIGN.md promise 2) ----------------------
 
 
