@@ -72,27 +72,18 @@ def test_a_file_served_differently_to_a_second_request_is_never_what_pip_install
 
 
 def test_a_wheel_whose_metadata_gives_another_version_is_refused(tmp_path: Path) -> None:
-    """The file name says 1.0 (what the requirement pins), METADATA says 2.0."""
-    filename, data = wheel_bytes("meta", "1.0")
-    import io
-    import zipfile
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for info in source.infolist():
-            body = source.read(info)
-            if info.filename.endswith("/METADATA"):
-                body = body.replace(b"Version: 1.0", b"Version: 2.0")
-            archive.writestr(info, body)
+    """The file name says 1.0 (what the requirement pins), METADATA says 2.0; RECORD agrees."""
+    metadata = b"Metadata-Version: 2.1\nName: meta\nVersion: 2.0\n"
+    filename, data = wheel_bytes("meta", "1.0", extra_files={"meta-1.0.dist-info/METADATA": metadata})
     path = tmp_path / filename
-    path.write_bytes(out.getvalue())
+    path.write_bytes(data)
     requirement = peep.replace(
         peep.parse_requirement("meta==1.0", peep.Origin("r.txt", 1)),
-        hashes=peep.Hashes(sha256=frozenset({sha256_hex(out.getvalue())})),
+        hashes=peep.Hashes(sha256=frozenset({sha256_hex(data)})),
     )
-    verdict = peep.accept(peep.Arrived(requirement, str(path), filename,
-                                       {"sha256": sha256_hex(out.getvalue())}, None))
+    verdict = peep.accept(peep.Arrived(requirement, str(path), filename, {"sha256": sha256_hex(data)}, None))
     assert isinstance(verdict, peep.Problem)
+    assert "METADATA" in verdict.text
 
 
 def test_an_sdist_whose_pkg_info_names_another_project_is_refused_before_it_builds(
@@ -108,7 +99,7 @@ def test_an_sdist_whose_pkg_info_names_another_project_is_refused_before_it_buil
 
 
 _OTHER_BACKEND = '''
-import os, zipfile
+import base64, hashlib, os, zipfile
 def get_requires_for_build_wheel(config_settings=None):
     return []
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
@@ -116,10 +107,16 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     dist, version = {dist!r}, {version!r}
     info = dist + "-" + version + ".dist-info"
     with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
-        archive.writestr(dist + ".py", "EVIL = True\\n")
-        archive.writestr(info + "/METADATA", "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (dist, version))
-        archive.writestr(info + "/WHEEL", "Wheel-Version: 1.0\\nGenerator: x\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
-        archive.writestr(info + "/RECORD", "")
+        rows = []
+        files = {{dist + ".py": b"EVIL = True\\n",
+                 info + "/METADATA": ("Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (dist, version)).encode(),
+                 info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: x\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}}
+        for path, data in files.items():
+            archive.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+            rows.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+        rows.append(info + "/RECORD,,")
+        archive.writestr(info + "/RECORD", "\\n".join(rows) + "\\n")
     return name
 '''
 
