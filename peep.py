@@ -131,6 +131,7 @@ from typing import (
     NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
 )  # fmt: skip
 if TYPE_CHECKING:
+    import concurrent.futures
     import http.client
     import importlib.metadata
     import importlib.util
@@ -319,6 +320,21 @@ def open_regular_file(path: str) -> IO[bytes]:
     return stream
 
 
+def forked_workers(count: int) -> Optional[concurrent.futures.ProcessPoolExecutor]:
+    """Return a pool of ``count`` forked worker processes, or None where there is none.
+
+    Forked, never spawned: a spawned worker is a new interpreter, which runs
+    the start-up files (.pth, sitecustomize) of the environment peep just
+    installed into, and so a package's code inside peep's own run.
+    """
+    import concurrent.futures
+    import multiprocessing
+    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("fork")
+    return concurrent.futures.ProcessPoolExecutor(count, mp_context=context)
+
+
 def read_regular_file(path: str, limit: int) -> bytes:
     """Read a whole regular file of at most ``limit`` bytes; else raise OSError."""
     with open_regular_file(path) as stream:
@@ -504,8 +520,8 @@ def hash_stream(
 
 
 def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, str]:
-    """Hash the file at ``path`` without reading it into memory."""
-    with open(path, "rb", buffering=0) as stream:
+    """Hash the regular file at ``path`` without reading it into memory (a FIFO: OSError)."""
+    with open_regular_file(path) as stream:
         return hash_stream(stream, algorithms)
 
 
@@ -6884,14 +6900,13 @@ def _compile_quietly(source: str) -> bool:
 
 def compile_sources(sources: Sequence[str]) -> List[bool]:
     """Compile every file, on every CPU when there are enough files to pay for the workers."""
-    import concurrent.futures
-    workers = min(compile_worker_count(), len(sources) // 32)
-    if workers > 1:
-        try:
-            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+    try:
+        pool = forked_workers(min(compile_worker_count(), len(sources) // 32))
+        if pool is not None:
+            with pool:
                 return list(pool.map(_compile_quietly, sources, chunksize=16))
-        except Exception:  # no worker processes here (no /dev/shm, say): compile alone
-            pass
+    except Exception:  # no worker processes here (no /dev/shm, say): compile alone
+        pass
     return [_compile_quietly(source) for source in sources]
 
 
@@ -8898,13 +8913,14 @@ def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
     """
     import concurrent.futures
     workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) >= PARALLEL_PYC_CHECKS and workers > 1:
-        try:
-            with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    try:
+        pool = forked_workers(workers) if len(jobs) >= PARALLEL_PYC_CHECKS else None
+        if pool is not None:
+            with pool:
                 chunk = max(1, len(jobs) // (workers * 4))
                 return list(pool.map(_pyc_problem_star, jobs, chunksize=chunk))
-        except (OSError, concurrent.futures.BrokenExecutor):
-            pass  # no processes to be had here: do it in this one
+    except (OSError, concurrent.futures.BrokenExecutor):
+        pass  # no processes to be had here: do it in this one
     return [_pyc_problem(*job) for job in jobs]
 
 

@@ -7,16 +7,12 @@ requests the loopback server saw, what was installed and what was printed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import stat
 import subprocess
 import sys
-import textwrap
-import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import pytest
 from helpers import (
@@ -25,7 +21,6 @@ from helpers import (
     Deploy,
     LoopbackIndex,
     block,
-    hermetic_env,
     reports,
     respond,
     run_peep,
@@ -255,9 +250,6 @@ def test_a_planted_sha512_alias_cannot_swap_a_cached_archive(deploy: Deploy, ind
     assert "GOOD" in (deploy.target / "alias.py").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="hash_file opens the path with a blocking open(): "
-                   "a FIFO nobody writes to hangs peep hash (and a RECORD planted as a FIFO "
-                   "hangs install's snapshot of the site)")
 def test_peep_hash_of_a_fifo_does_not_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "x-1.0-py3-none-any.whl"
     os.mkfifo(fifo)
@@ -293,18 +285,10 @@ sys.exit(peep.main(sys.argv[1:]))
 """
 
 
-_PTH_RUNS = pytest.mark.xfail(
-    strict=True,
-    reason="compile_sources starts ProcessPoolExecutor workers with the default start method; "
-    "under spawn/forkserver (macOS, Python 3.14 on Linux) each is a fresh interpreter whose "
-    "site runs the .pth pip has just installed",
-)
-
-
 @pytest.mark.parametrize("start_method", [
     "fork",
-    pytest.param("spawn", marks=_PTH_RUNS),
-    pytest.param("forkserver", marks=_PTH_RUNS),
+    "spawn",
+    "forkserver",
 ])
 def test_a_verified_wheels_pth_does_not_run_while_peep_installs_and_compiles(
     deploy: Deploy, index: LoopbackIndex, tmp_path: Path, start_method: str
@@ -337,8 +321,6 @@ def test_a_verified_wheels_pth_does_not_run_while_peep_installs_and_compiles(
     assert deploy.ran() == [], "the installed .pth ran inside peep's own run"
 
 
-@pytest.mark.xfail(strict=True, reason="snapshot_distributions hashes each RECORD with hash_file, "
-                   "a blocking open(): a RECORD planted as a FIFO in the target hangs install")
 def test_a_fifo_planted_as_a_record_in_the_target_does_not_hang_install(
     deploy: Deploy, index: LoopbackIndex
 ) -> None:
