@@ -7601,6 +7601,7 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
+    unfollowed = "kept a '# sha256:' line that no requirement follows (it was not in effect)"
     pending: List[HashComment] = []
     for line in scan_requirements_text(text, source, environ={}):
         if isinstance(line, HashComment):
@@ -7608,30 +7609,19 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
             continue
         requirement_text, options_text = split_requirement_and_options(line.text)
         if requirement_text and pending:
-            present = set(re.findall(r"sha256:([0-9a-fA-F]{64})", options_text))
-            present = {digest.lower() for digest in present}
-            new = [c.hexdigest for c in pending if c.hexdigest not in present]
-            new = list(dict.fromkeys(new))
+            present = {d.lower() for d in re.findall(r"sha256:([0-9a-fA-F]{64})", options_text)}
+            new = list(dict.fromkeys(c.hexdigest for c in pending if c.hexdigest not in present))
             for comment in pending:
-                replacements[comment.origin.line] = (
-                    [comment.trailing_comment] if comment.trailing_comment else []
-                )
+                kept = comment.trailing_comment
+                replacements[comment.origin.line] = [kept] if kept else []
             if new:
                 replacements[line.last] = _with_hash_lines(physical[line.last - 1], new)
         else:
-            for comment in pending:
-                notes.append(
-                    f"{comment.origin}: kept a '# sha256:' line that no requirement "
-                    "follows (it was not in effect)"
-                )
+            notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
             if not requirement_text:
-                notes.extend(_nested_notes(options_text, source, line.origin))
+                notes += _nested_notes(options_text, source, line.origin)
         pending = []
-    for comment in pending:
-        notes.append(
-            f"{comment.origin}: kept a '# sha256:' line that no requirement "
-            "follows (it was not in effect)"
-        )
+    notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
     output: List[str] = []
     for number, original in enumerate(physical, start=1):
         output.extend(replacements.get(number, [original]))
@@ -7639,18 +7629,14 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
 
 
 def _with_hash_lines(last_line: str, hexdigests: Sequence[str]) -> List[str]:
-    """Append ``--hash`` continuation lines to a requirement's last line."""
+    """Append ``--hash`` continuation lines (at least one) to a requirement's last line."""
     code = strip_comment(last_line)
     comment = last_line[len(code) :].strip() if code.strip() else ""
     code = code.rstrip()
     if code.endswith("\\"):  # a continuation that a comment line ended
         code = code.rstrip("\\").rstrip()
-    lines = [f"{code} \\"]
-    for index, digest in enumerate(hexdigests):
-        last = index == len(hexdigests) - 1
-        suffix = (f"  {comment}" if comment else "") if last else " \\"
-        lines.append(f"    --hash=sha256:{digest}{suffix}")
-    return lines
+    lines = [f"{code} \\"] + [f"    --hash=sha256:{digest} \\" for digest in hexdigests[:-1]]
+    return lines + [f"    --hash=sha256:{hexdigests[-1]}" + (f"  {comment}" if comment else "")]
 
 
 def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
@@ -7675,14 +7661,20 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
     return notes
 
 
-def _lock_marker_problem(package: Any) -> Optional[str]:
+def _unportable(package: Any, hashed: bool) -> Optional[str]:
+    """Say why a lock's package cannot be a hashed requirement line, if it cannot."""
+    if package.vcs is not None or package.directory is not None:
+        return "a VCS checkout or a directory has no archive to hash"
     marker = str(package.marker) if package.marker is not None else ""
     if re.search(r"\b(extras|dependency_groups)\b", marker):
-        return (
-            f"its marker {marker!r} tests extras or dependency groups, which a "
-            "requirements file cannot express"
-        )
-    return None
+        return (f"its marker {marker!r} tests extras or dependency groups, which a "
+                "requirements file cannot express")  # fmt: skip
+    return None if hashed else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+
+
+def _lock_file_version(source: Any) -> str:
+    parsed = parse_archive_name(source.filename)
+    return str(parsed.version if parsed is not None else parse_sdist_filename(source.filename)[1])
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
@@ -7695,19 +7687,14 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
     lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
     if lock.requires_python is not None:
         lines.append(f"# The lock requires Python {lock.requires_python}.")
-    for marker in lock.environments or ():
-        lines.append(f"# The lock is for environments where: {marker}")
+    lines += [f"# The lock is for environments where: {m}" for m in lock.environments or ()]
     problems = []
     for index, package in enumerate(lock.packages):
         files = list(package.wheels or ()) + ([package.sdist] if package.sdist else [])
         files += [package.archive] if package.archive is not None else []
-        problem = _lock_marker_problem(package)
-        if package.vcs is not None or package.directory is not None:
-            problem = "a VCS checkout or a directory has no archive to hash"
         options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
                    if a in HASH_ALGORITHMS]  # fmt: skip
-        if problem is None and not options:
-            problem = f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+        problem = _unportable(package, bool(options))
         if problem is not None:
             problems.append(f"packages[{index}] ({package.name}): {problem}")
             continue
@@ -7724,13 +7711,6 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
             location, "cannot be written as a requirements file:\n    " + "\n    ".join(problems)
         )
     return "\n".join(lines) + "\n"
-
-
-def _lock_file_version(source: Any) -> str:
-    parsed = parse_archive_name(source.filename)
-    if parsed is not None:
-        return str(parsed.version)
-    return str(parse_sdist_filename(source.filename)[1])
 
 
 @dataclass
@@ -7794,14 +7774,9 @@ class LockWriter:
     ) -> List[Candidate]:
         """Keep the release's files whose advertised hash is expected, or unknown."""
         algorithms = requirement.hashes.algorithms()
-        kept = []
-        for candidate in found:
-            advertised = candidate.advertised_hashes()
-            if candidate.version == version and (
-                requirement.hashes.matches(advertised)
-                or not any(a in advertised for a in algorithms)
-            ):
-                kept.append(candidate)
+        kept = [c for c in found if c.version == version and (
+            requirement.hashes.matches(c.advertised_hashes())
+            or not any(a in c.advertised_hashes() for a in algorithms))]  # fmt: skip
         return kept[:MAX_TRIES]
 
     def _locked(
@@ -7844,10 +7819,7 @@ def _toml(value: Any) -> str:
 
 def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any] = {},
                 tool: str = "") -> str:  # fmt: skip
-    """Render lock entries as a ``pylock.toml``, and check it reads back as valid.
-
-    ``header`` holds top-level keys (``environments``); ``tool`` a TOML tail.
-    """
+    """Render lock entries, top-level keys and a TOML tail as a ``pylock.toml``; check it."""
     lines = ['lock-version = "1.0"'] + [f"{k} = {_toml(v)}" for k, v in header.items()]
     lines += [f"created-by = {_toml(f'peep {__version__}')}"]
     for package in sorted(packages, key=lambda p: (p["name"], Version(p["version"]))):
@@ -7897,12 +7869,9 @@ def port_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="a requirements file, or one PEP 751 lock file, to port")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--write", action="store_true", help="rewrite each FILE in place, keeping FILE.bak"
-    )
-    mode.add_argument(
-        "--dry-run", action="store_true", help="print a unified diff; change nothing"
-    )
+    mode.add_argument("--write", action="store_true",
+                      help="rewrite each FILE in place, keeping FILE.bak")
+    mode.add_argument("--dry-run", action="store_true", help="print a unified diff; change nothing")
     parser.add_argument("--to", choices=("requirements", "pylock"), default="requirements",
                         help="pylock: write the requirements files as one PEP 751 lock file")
     parser.add_argument("-o", "--output", metavar="FILE", help="with --to pylock: write FILE")
@@ -7912,7 +7881,6 @@ def port_argument_parser() -> argparse.ArgumentParser:
 
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
-    import difflib
     args = port_argument_parser().parse_args(argv)
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, out, err)
@@ -7927,14 +7895,7 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         if "\r\n" in original:
             ported = ported.replace("\n", "\r\n")
         if args.dry_run:
-            out.writelines(
-                difflib.unified_diff(
-                    original.splitlines(keepends=True),
-                    ported.splitlines(keepends=True),
-                    fromfile=path,
-                    tofile=f"{path} (ported)",
-                )
-            )
+            write_diff(out, path, (original, ported), "ported")
         elif args.write:
             if ported != original:
                 rewrite_in_place(path, data, ported)
@@ -7974,6 +7935,13 @@ def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     else:
         out.write(text)
     return EXIT_OK
+
+
+def write_diff(out: IO[str], path: str, texts: Tuple[str, str], label: str) -> None:
+    """Print how a file's text changes, as a unified diff."""
+    import difflib
+    old, new = (text.splitlines(keepends=True) for text in texts)
+    out.writelines(difflib.unified_diff(old, new, fromfile=path, tofile=f"{path} ({label})"))
 
 
 def rewrite_in_place(path: str, original: bytes, text: str) -> None:
