@@ -8012,22 +8012,19 @@ class Pin:
 
 def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
     """Read the '# via' notes (pip-compile's forms) right after a requirement's lines."""
-    parents: List[str] = []
-    numbers: List[int] = []
-    index = last  # 0-based index of the line after the requirement
-    match = _VIA_RE.match(physical[index]) if index < len(physical) else None
+    match = _VIA_RE.match(physical[last]) if last < len(physical) else None
     if match is None:
         return (), ()
-    parents += [match.group(1)] if match.group(1) else []
-    numbers.append(index + 1)
-    index += 1
-    while index < len(physical) and not match.group(1):
+    if match.group(1):  # "# via PARENT", on one line
+        return (match.group(1),), (last + 1,)
+    parents: List[str] = []
+    numbers = [last + 1]
+    for index in range(last + 1, len(physical)):
         more = _VIA_MORE_RE.match(physical[index])
         if more is None or _HASH_COMMENT_RE.match(physical[index]):
             break
         parents.append(more.group(1))
         numbers.append(index + 1)
-        index += 1
     return tuple(parents), tuple(numbers)
 
 
@@ -8163,11 +8160,7 @@ def resolve_with_pip(
 
 
 class ResolutionFailed(PeepError):
-    """pip's resolver found no set of wheels that fits; ``said`` is pip's stderr."""
-
-    def __init__(self, said: str) -> None:
-        super().__init__(said)
-        self.said = said
+    """pip's resolver found no set of wheels that fits; the message is what pip said."""
 
 
 def _pin_from_report(item: Mapping[str, Any]) -> Pin:
@@ -8210,7 +8203,7 @@ def _missing_wheels(
     every pinned project is looked up.
     """
     import concurrent.futures
-    match = _NO_MATCH_RE.search(failure.said)
+    match = _NO_MATCH_RE.search(str(failure))
     asked = [match.group(1).strip()] if match else [f"{k}=={v}" for k, v in pinned.items()]
     default_index = Once(pip_default_index)  # asked of pip once, not once a thread
 
@@ -8228,20 +8221,14 @@ def _missing_wheels(
         return [found for found in pool.map(sdists_only, asked) if found is not None]
 
 
-def _no_wheel_error(name: str, failure: Optional[ResolutionFailed] = None) -> PeepError:
-    if failure is None:
-        return PeepError(
-            f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
-            "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
-            f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
-            f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
-            f"dependencies by hand, or choose a version of {name} that has a wheel. "
-            "Nothing was written."
-        )
-    said = "".join(f"    {line}\n" for line in failure.said.strip().splitlines()[-12:])
+def _no_wheel_error(name: str) -> PeepError:
     return PeepError(
-        f"peep lock: pip's resolver found no set of wheels that fits; nothing was written. "
-        f"pip said:\n{said.rstrip()}"
+        f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
+        "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
+        f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
+        f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
+        f"dependencies by hand, or choose a version of {name} that has a wheel. "
+        "Nothing was written."
     )
 
 
@@ -8308,39 +8295,34 @@ def stub_sdist_only(
     return sdist
 
 
-def kept_pins(
-    entries: Sequence[LockEntry], moving: FrozenSet[str]
-) -> Tuple[Dict[str, Version], FrozenSet[str]]:
-    """Return the pins that stay (not upgraded), and which of them were hashed by hand."""
-    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
-    pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
-    by_hand = [e.requirement.key for e in entries if e.top_level and e.requirement.hashes]
-    return pinned, frozenset(key for key in by_hand if key in pinned)
-
-
 def resolve_closure(
     wanted: LockInput, kept: Tuple[Dict[str, Version], FrozenSet[str]],
-    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport, workdir: str,
+    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport,
 ) -> List[Pin]:  # fmt: skip
     """Resolve with pip; for each project with only sdists, retry with its static metadata."""
+    import tempfile
     finder, network = settings
     pinned, by_hand = kept
     stubbed: Dict[str, Candidate] = {}
-    stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
-    while True:
-        try:
-            picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
-        except ResolutionFailed as failure:
-            missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
-                       if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
-            if not missing:
-                raise _no_wheel_error("", failure) from failure
-            for project in missing:
-                sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
-                stubbed[sdist.name] = sdist
-            continue
-        return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
-                if p.key in stubbed else p for p in picks]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
+        stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
+        while True:
+            try:
+                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
+            except ResolutionFailed as failure:
+                missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
+                           if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
+                if not missing:
+                    said = [f"    {line}" for line in str(failure).strip().splitlines()[-12:]]
+                    raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
+                                    "nothing was written. pip said:\n"
+                                    + "\n".join(said).rstrip()) from failure
+                for project in missing:
+                    sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
+                    stubbed[sdist.name] = sdist
+                continue
+            return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
+                    if p.key in stubbed else p for p in picks]  # fmt: skip
 
 
 def _release_files(
@@ -8427,7 +8409,6 @@ def _entry_block(head: str, digests: Sequence[str], style: str) -> List[str]:
 class LockPlan:
     """The edits that complete a file: lines deleted, lines inserted, and what changed."""
 
-    style: str
     deleted: Set[int] = field(default_factory=set)
     inserts: Dict[int, List[str]] = field(default_factory=dict)  # before physical line N
     appended: List[str] = field(default_factory=list)
@@ -8492,7 +8473,7 @@ def plan_lock(
     entries: Sequence[LockEntry], specs: Sequence[Requirement], resolved: Resolution, style: str
 ) -> LockPlan:
     """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
-    plan = LockPlan(style)
+    plan = LockPlan()
     asked = {spec.key: spec for spec in specs}
     for entry in entries:
         record = entry.requirement
@@ -8555,31 +8536,17 @@ def _read_lock_target(path: str) -> Tuple[bytes, str]:
     return data, decode_requirements(data, path)
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` at once: a new file beside it, then a rename.
-
-    mkstemp opens with O_EXCL, so a name planted in the directory is never
-    written through; os.replace swaps in the new file in one step.
-    """
-    import shutil
-    import tempfile
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-lock-")
+def write_locked_file(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once, keeping its mode (a new file's follows umask)."""
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        if os.path.exists(path):
-            shutil.copymode(path, temporary)
-        else:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        if os.path.islink(path):
-            raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
-        os.replace(temporary, path)
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    if os.path.islink(path):
+        raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
+    write_file_safely(path, data, mode)
 
 
 def lock_argument_parser() -> argparse.ArgumentParser:
@@ -8634,7 +8601,6 @@ def _read_lock_records(
 
 def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Complete a requirements file: pins, the dependency closure, every file's hash."""
-    import tempfile
     args = lock_argument_parser().parse_args(argv)
     path = args.file
     specs = [_lock_spec(text) for text in args.specs]
@@ -8647,10 +8613,12 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     upgrade = frozenset(canonicalize_name(name) for name in args.upgrade_package)
     wanted = resolution_input(entries, specs, upgrade, nested)
     transport = make_transport(finder, network)
-    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        moving = upgrade | {spec.key for spec in specs}
-        kept = kept_pins(entries, moving)
-        picks = resolve_closure(wanted, kept, (finder, network), transport, workdir)
+    moving = upgrade | {spec.key for spec in specs}
+    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
+    pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
+    by_hand = frozenset(e.requirement.key for e in entries
+                        if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
+    picks = resolve_closure(wanted, (pinned, by_hand), (finder, network), transport)
     elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip
@@ -8667,16 +8635,13 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def _finish_lock(path: str, data: bytes, texts: Tuple[str, str], dry_run: bool,
                  summary: str, out: IO[str], err: IO[str]) -> int:  # fmt: skip
     """Show the diff (--dry-run) or write the file; say what changed."""
-    import difflib
     text, new_text = texts
     changed = new_text != text
     if dry_run:
-        out.writelines(difflib.unified_diff(text.splitlines(keepends=True),
-                       new_text.splitlines(keepends=True), fromfile=path,
-                       tofile=f"{path} (locked)"))  # fmt: skip
+        write_diff(out, path, texts, "locked")
     elif changed:
         bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-        write_atomically(path, bom + new_text.encode("utf-8"))
+        write_locked_file(path, bom + new_text.encode("utf-8"))
     err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
               if dry_run else summary)  # fmt: skip
     return EXIT_FAILED if dry_run and changed else EXIT_OK
@@ -8714,7 +8679,6 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     A lock has no place for them, so peep keeps them in ``[tool.peep]``;
     the lock's versions are kept where they still fit.
     """
-    import tempfile
     finder, network = settings_from_arguments(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
         functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
@@ -8730,9 +8694,8 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
     transport = make_transport(finder, network)
-    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()),
-                                (finder, network), transport, workdir)  # fmt: skip
+    picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()), (finder, network),
+                            transport)  # fmt: skip
     hashes = hash_pins(picks, transport, finder, args.quiet, err)
     needs: Dict[str, List[str]] = {p.key: [] for p in picks}
     for child, parents in dependency_parents(picks).items():
@@ -8741,7 +8704,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     packages = [_pylock_package(p, hashes.files[p.key], sorted(needs[p.key])) for p in picks]
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
     new_text = format_lock(packages, {"environments": [_this_environment()]}, tool)
-    plan = LockPlan("pylock")
+    plan = LockPlan()
     now = {p.key: p.version for p in picks}
     plan.added = [f"{k}=={v}" for k, v in sorted(now.items()) if k not in was]
     plan.updated = [f"{k} {was[k]} -> {v}" for k, v in sorted(now.items())
