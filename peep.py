@@ -8936,17 +8936,15 @@ _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
-def check_site_files(
-    site: CheckedSite, recorded: Mapping[str, Tuple[str, bool]]
-) -> Tuple[List[Tuple[str, str, str]], List[Tuple[str, str]], List[str]]:
-    """Find code in the site that no RECORD's hash vouches for.
+def _code_problems(
+    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
+) -> List[Problem]:
+    """Report code no RECORD's hash vouches for, .pyc files that are not their source's, hooks.
 
-    Returns (owner, path, problem) for each .pyc file that is not what its
-    recorded, hash-checked source compiles to; (path, why) for each other
-    file of code that no RECORD lists with a hash; and the virtualenv files
-    peep cannot vouch for. pip records the .pyc files it compiles without a
-    hash, and Python writes more at import: those are compiled afresh.
+    pip records the .pyc files it compiles without a hash, and Python writes
+    more at import: each is compiled afresh from its hash-checked source.
     """
+    recorded = _recorded_files(distributions, site)
     compiled: List[Tuple[str, str, str, str, int, str]] = []  # owner, relative, pyc, source...
     unrecorded: List[Tuple[str, str]] = []
     seeded: List[str] = []
@@ -8966,9 +8964,16 @@ def check_site_files(
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
-    problems = _pyc_problems([job[2:] for job in compiled])
-    tampered = [(job[0], job[1], problem) for job, problem in zip(compiled, problems) if problem]  # noqa: B905 (3.9)
-    return tampered, unrecorded, seeded
+    pyc_problems = _pyc_problems([job[2:] for job in compiled])
+    problems = [framed("tampered", _about(job[0]), f"{job[0]}: {job[1]} ({why})")
+                for job, why in zip(compiled, pyc_problems) if why]  # noqa: B905 (3.9)
+    problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
+                 for path, why in unrecorded]  # fmt: skip
+    problems += [framed("listed apart", _about(text), text) for text in seeded]
+    problems += [framed("listed apart", _about(path), f"{path}: a start-up hook outside the "
+                        "checked site, so no RECORD peep read vouches for it")
+                 for path in site.hook_files]  # fmt: skip
+    return problems
 
 
 def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
@@ -8987,10 +8992,7 @@ def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
 
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
-    """Yield (path, path relative to ``site_dir``) of each file of code under it.
-
-    Links to directories are not followed; each is noted in ``unrecorded``.
-    """
+    """Yield (path, relative path) of each file of code under ``site_dir``; note dir links."""
     for directory, subdirectories, filenames in os.walk(site_dir):
         subdirectories.sort()
         for name in subdirectories:
@@ -9014,17 +9016,13 @@ def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
         try:
             with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
                 chunk = max(1, len(jobs) // (workers * 4))
-                return list(pool.map(_pyc_problem_star, jobs, chunksize=chunk))
+                return list(pool.map(_pyc_problem, jobs, chunksize=chunk))
         except (OSError, concurrent.futures.BrokenExecutor):
             pass  # no processes to be had here: do it in this one
-    return [_pyc_problem(*job) for job in jobs]
+    return list(map(_pyc_problem, jobs))
 
 
 PARALLEL_PYC_CHECKS = 64
-
-
-def _pyc_problem_star(job: Tuple[str, str, int, str]) -> str:
-    return _pyc_problem(*job)
 
 
 def _path_key(path: str) -> str:
@@ -9063,13 +9061,14 @@ def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
 
 
-def _pyc_problem(path: str, source: str, level: int, tag: str) -> str:
-    """Say how a .pyc differs from what its source compiles to ("" if it does not).
+def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
+    """Say how a .pyc (path, source, level, tag) differs from what its source compiles to.
 
     First the bytes compileall would write; they differ between processes on
     some Pythons and with the path compiled at, so then the code objects,
-    field by field with their raw instruction bytes.
+    field by field with their raw instruction bytes. "" if it does not differ.
     """
+    path, source, level, tag = job
     if tag != sys.implementation.cache_tag:
         return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
     data, why = _read_regular(path)
@@ -9209,8 +9208,7 @@ def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Opti
     scheme, _, rest = rest.partition("/")
     if scheme in ("purelib", "platlib"):
         return rest if rest in rows else None
-    outside = [r for r in rows if _outside_site(r) and r.endswith("/" + rest)]
-    return outside[0] if outside else None
+    return next((r for r in rows if _outside_site(r) and r.endswith("/" + rest)), None)
 
 
 def _outside_site(row: str) -> bool:
@@ -9424,23 +9422,6 @@ def _distribution_problems(
     return problems
 
 
-def _code_problems(
-    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
-) -> List[Problem]:
-    """Report code no RECORD vouches for, .pyc files that are not their source's, and hooks."""
-    recorded = _recorded_files(distributions, site)
-    tampered, unrecorded, seeded = check_site_files(site, recorded)
-    problems = [framed("tampered", _about(owner), f"{owner}: {path} ({why})")
-                for owner, path, why in tampered]  # fmt: skip
-    problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
-                 for path, why in unrecorded]  # fmt: skip
-    problems += [framed("listed apart", _about(text), text) for text in seeded]
-    problems += [framed("listed apart", _about(path), f"{path}: a start-up hook outside the "
-                        "checked site, so no RECORD peep read vouches for it")
-                 for path in site.hook_files]  # fmt: skip
-    return problems
-
-
 def check_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep check``'s command line."""
     parser = _ArgumentParser(
@@ -9461,12 +9442,9 @@ def check_argument_parser() -> argparse.ArgumentParser:
     location.add_argument("--prefix", metavar="DIR", help="check a pip --prefix installation")
     location.add_argument("--user", action="store_true", help="check the user site-packages")
     location.add_argument("--path", metavar="DIR", help="check the distributions in DIR")
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="make installed distributions that no requirement names, and code in "
-        "site-packages that no RECORD lists, an error",
-    )
+    parser.add_argument("--strict", action="store_true", help="make installed distributions "
+                        "that no requirement names, and code in site-packages that no RECORD "
+                        "lists, an error")
     parser.add_argument("--json", action="store_true",
                         help="print the findings as JSON, one object per finding")
     add_lock_arguments(parser)
