@@ -7829,13 +7829,10 @@ def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any]
     return text
 
 
-def requirements_to_lock(
-    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
-) -> str:
-    """Write hashed requirements files as a lock file, finding each file by its hash."""
-    import shutil
-    import tempfile
-    pylock_module()  # fail early, before any download, if the output cannot be checked
+def read_requirement_files(
+    paths: Sequence[str], args: argparse.Namespace
+) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+    """Read requirements files (and nested ones), their finder options on top of peep's."""
     finder, network = settings_from_arguments(args, os.environ)
     records: List[Requirement] = []
     reader = requirements_reader(functools.partial(make_transport, finder, network))
@@ -7843,15 +7840,26 @@ def requirements_to_lock(
         for record in parse_requirements_file(path, reader=reader):
             if isinstance(record, FileOption):
                 finder = finder.with_option(record.name, record.value)
-            elif not record.is_constraint:
+            else:
                 records.append(record)
+    return records, finder, network
+
+
+def requirements_to_lock(
+    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
+) -> str:
+    """Write hashed requirements files as a lock file, finding each file by its hash."""
+    import shutil
+    import tempfile
+    pylock_module()  # fail early, before any download, if the output cannot be checked
+    records, finder, network = read_requirement_files(paths, args)
     workdir = tempfile.mkdtemp(prefix="peep-port-")
     try:
         writer = LockWriter(
             make_transport(finder, network), finder,
             ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
         )  # fmt: skip
-        results = [writer.package(record) for record in records]
+        results = [writer.package(record) for record in records if not record.is_constraint]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     problems = [r for r in results if isinstance(r, str)]
@@ -8581,17 +8589,8 @@ def _lock_spec(text: str) -> Requirement:
 def _read_lock_records(
     path: str, args: argparse.Namespace
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
-    """Read FILE's requirements (and nested files'), its finder options on top of peep's."""
-    finder, network = settings_from_arguments(args, os.environ)
-    records: List[Requirement] = []
-    if not os.path.exists(path):
-        return records, finder, network
-    reader = requirements_reader(functools.partial(make_transport, finder, network))
-    for record in parse_requirements_file(path, reader=reader):
-        if isinstance(record, FileOption):
-            finder = finder.with_option(record.name, record.value)
-        else:
-            records.append(record)
+    """Read FILE's requirements (none if it does not exist yet); refuse what cannot be locked."""
+    records, finder, network = read_requirement_files([path] if os.path.exists(path) else [], args)
     problems = [f"{r.origin}: {r.text!r}: {_lockable(r)}" for r in records if _lockable(r)]
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
