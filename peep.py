@@ -7435,6 +7435,7 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
+    unfollowed = "kept a '# sha256:' line that no requirement follows (it was not in effect)"
     pending: List[HashComment] = []
     for line in scan_requirements_text(text, source, environ={}):
         if isinstance(line, HashComment):
@@ -7442,30 +7443,19 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
             continue
         requirement_text, options_text = split_requirement_and_options(line.text)
         if requirement_text and pending:
-            present = set(re.findall(r"sha256:([0-9a-fA-F]{64})", options_text))
-            present = {digest.lower() for digest in present}
-            new = [c.hexdigest for c in pending if c.hexdigest not in present]
-            new = list(dict.fromkeys(new))
+            present = {d.lower() for d in re.findall(r"sha256:([0-9a-fA-F]{64})", options_text)}
+            new = list(dict.fromkeys(c.hexdigest for c in pending if c.hexdigest not in present))
             for comment in pending:
-                replacements[comment.origin.line] = (
-                    [comment.trailing_comment] if comment.trailing_comment else []
-                )
+                kept = comment.trailing_comment
+                replacements[comment.origin.line] = [kept] if kept else []
             if new:
                 replacements[line.last] = _with_hash_lines(physical[line.last - 1], new)
         else:
-            for comment in pending:
-                notes.append(
-                    f"{comment.origin}: kept a '# sha256:' line that no requirement "
-                    "follows (it was not in effect)"
-                )
+            notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
             if not requirement_text:
-                notes.extend(_nested_notes(options_text, source, line.origin))
+                notes += _nested_notes(options_text, source, line.origin)
         pending = []
-    for comment in pending:
-        notes.append(
-            f"{comment.origin}: kept a '# sha256:' line that no requirement "
-            "follows (it was not in effect)"
-        )
+    notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
     output: List[str] = []
     for number, original in enumerate(physical, start=1):
         output.extend(replacements.get(number, [original]))
@@ -7473,18 +7463,14 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
 
 
 def _with_hash_lines(last_line: str, hexdigests: Sequence[str]) -> List[str]:
-    """Append ``--hash`` continuation lines to a requirement's last line."""
+    """Append ``--hash`` continuation lines (at least one) to a requirement's last line."""
     code = strip_comment(last_line)
     comment = last_line[len(code) :].strip() if code.strip() else ""
     code = code.rstrip()
     if code.endswith("\\"):  # a continuation that a comment line ended
         code = code.rstrip("\\").rstrip()
-    lines = [f"{code} \\"]
-    for index, digest in enumerate(hexdigests):
-        last = index == len(hexdigests) - 1
-        suffix = (f"  {comment}" if comment else "") if last else " \\"
-        lines.append(f"    --hash=sha256:{digest}{suffix}")
-    return lines
+    lines = [f"{code} \\"] + [f"    --hash=sha256:{digest} \\" for digest in hexdigests[:-1]]
+    return lines + [f"    --hash=sha256:{hexdigests[-1]}" + (f"  {comment}" if comment else "")]
 
 
 def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
@@ -7509,14 +7495,20 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
     return notes
 
 
-def _lock_marker_problem(package: Any) -> Optional[str]:
+def _unportable(package: Any, hashed: bool) -> Optional[str]:
+    """Say why a lock's package cannot be a hashed requirement line, if it cannot."""
+    if package.vcs is not None or package.directory is not None:
+        return "a VCS checkout or a directory has no archive to hash"
     marker = str(package.marker) if package.marker is not None else ""
     if re.search(r"\b(extras|dependency_groups)\b", marker):
-        return (
-            f"its marker {marker!r} tests extras or dependency groups, which a "
-            "requirements file cannot express"
-        )
-    return None
+        return (f"its marker {marker!r} tests extras or dependency groups, which a "
+                "requirements file cannot express")  # fmt: skip
+    return None if hashed else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+
+
+def _lock_file_version(source: Any) -> str:
+    parsed = parse_archive_name(source.filename)
+    return str(parsed.version if parsed is not None else parse_sdist_filename(source.filename)[1])
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
@@ -7529,19 +7521,14 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
     lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
     if lock.requires_python is not None:
         lines.append(f"# The lock requires Python {lock.requires_python}.")
-    for marker in lock.environments or ():
-        lines.append(f"# The lock is for environments where: {marker}")
+    lines += [f"# The lock is for environments where: {m}" for m in lock.environments or ()]
     problems = []
     for index, package in enumerate(lock.packages):
         files = list(package.wheels or ()) + ([package.sdist] if package.sdist else [])
         files += [package.archive] if package.archive is not None else []
-        problem = _lock_marker_problem(package)
-        if package.vcs is not None or package.directory is not None:
-            problem = "a VCS checkout or a directory has no archive to hash"
         options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
                    if a in HASH_ALGORITHMS]  # fmt: skip
-        if problem is None and not options:
-            problem = f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+        problem = _unportable(package, bool(options))
         if problem is not None:
             problems.append(f"packages[{index}] ({package.name}): {problem}")
             continue
@@ -7558,13 +7545,6 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
             location, "cannot be written as a requirements file:\n    " + "\n    ".join(problems)
         )
     return "\n".join(lines) + "\n"
-
-
-def _lock_file_version(source: Any) -> str:
-    parsed = parse_archive_name(source.filename)
-    if parsed is not None:
-        return str(parsed.version)
-    return str(parse_sdist_filename(source.filename)[1])
 
 
 @dataclass
@@ -7628,14 +7608,9 @@ class LockWriter:
     ) -> List[Candidate]:
         """Keep the release's files whose advertised hash is expected, or unknown."""
         algorithms = requirement.hashes.algorithms()
-        kept = []
-        for candidate in found:
-            advertised = candidate.advertised_hashes()
-            if candidate.version == version and (
-                requirement.hashes.matches(advertised)
-                or not any(a in advertised for a in algorithms)
-            ):
-                kept.append(candidate)
+        kept = [c for c in found if c.version == version and (
+            requirement.hashes.matches(c.advertised_hashes())
+            or not any(a in c.advertised_hashes() for a in algorithms))]  # fmt: skip
         return kept[:MAX_TRIES]
 
     def _locked(
@@ -7678,10 +7653,7 @@ def _toml(value: Any) -> str:
 
 def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any] = {},
                 tool: str = "") -> str:  # fmt: skip
-    """Render lock entries as a ``pylock.toml``, and check it reads back as valid.
-
-    ``header`` holds top-level keys (``environments``); ``tool`` a TOML tail.
-    """
+    """Render lock entries, top-level keys and a TOML tail as a ``pylock.toml``; check it."""
     lines = ['lock-version = "1.0"'] + [f"{k} = {_toml(v)}" for k, v in header.items()]
     lines += [f"created-by = {_toml(f'peep {__version__}')}"]
     for package in sorted(packages, key=lambda p: (p["name"], Version(p["version"]))):
@@ -7691,13 +7663,10 @@ def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any]
     return text
 
 
-def requirements_to_lock(
-    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
-) -> str:
-    """Write hashed requirements files as a lock file, finding each file by its hash."""
-    import shutil
-    import tempfile
-    pylock_module()  # fail early, before any download, if the output cannot be checked
+def read_requirement_files(
+    paths: Sequence[str], args: argparse.Namespace
+) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+    """Read requirements files (and nested ones), their finder options on top of peep's."""
     finder, network = settings_from_arguments(args, os.environ)
     records: List[Requirement] = []
     reader = requirements_reader(functools.partial(make_transport, finder, network))
@@ -7705,15 +7674,26 @@ def requirements_to_lock(
         for record in parse_requirements_file(path, reader=reader):
             if isinstance(record, FileOption):
                 finder = finder.with_option(record.name, record.value)
-            elif not record.is_constraint:
+            else:
                 records.append(record)
+    return records, finder, network
+
+
+def requirements_to_lock(
+    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
+) -> str:
+    """Write hashed requirements files as a lock file, finding each file by its hash."""
+    import shutil
+    import tempfile
+    pylock_module()  # fail early, before any download, if the output cannot be checked
+    records, finder, network = read_requirement_files(paths, args)
     workdir = tempfile.mkdtemp(prefix="peep-port-")
     try:
         writer = LockWriter(
             make_transport(finder, network), finder,
             ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
         )  # fmt: skip
-        results = [writer.package(record) for record in records]
+        results = [writer.package(record) for record in records if not record.is_constraint]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     problems = [r for r in results if isinstance(r, str)]
@@ -7731,12 +7711,9 @@ def port_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="a requirements file, or one PEP 751 lock file, to port")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--write", action="store_true", help="rewrite each FILE in place, keeping FILE.bak"
-    )
-    mode.add_argument(
-        "--dry-run", action="store_true", help="print a unified diff; change nothing"
-    )
+    mode.add_argument("--write", action="store_true",
+                      help="rewrite each FILE in place, keeping FILE.bak")
+    mode.add_argument("--dry-run", action="store_true", help="print a unified diff; change nothing")
     parser.add_argument("--to", choices=("requirements", "pylock"), default="requirements",
                         help="pylock: write the requirements files as one PEP 751 lock file")
     parser.add_argument("-o", "--output", metavar="FILE", help="with --to pylock: write FILE")
@@ -7746,7 +7723,6 @@ def port_argument_parser() -> argparse.ArgumentParser:
 
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
-    import difflib
     args = port_argument_parser().parse_args(argv)
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, out, err)
@@ -7761,14 +7737,7 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         if "\r\n" in original:
             ported = ported.replace("\n", "\r\n")
         if args.dry_run:
-            out.writelines(
-                difflib.unified_diff(
-                    original.splitlines(keepends=True),
-                    ported.splitlines(keepends=True),
-                    fromfile=path,
-                    tofile=f"{path} (ported)",
-                )
-            )
+            write_diff(out, path, (original, ported), "ported")
         elif args.write:
             if ported != original:
                 rewrite_in_place(path, data, ported)
@@ -7808,6 +7777,13 @@ def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     else:
         out.write(text)
     return EXIT_OK
+
+
+def write_diff(out: IO[str], path: str, texts: Tuple[str, str], label: str) -> None:
+    """Print how a file's text changes, as a unified diff."""
+    import difflib
+    old, new = (text.splitlines(keepends=True) for text in texts)
+    out.writelines(difflib.unified_diff(old, new, fromfile=path, tofile=f"{path} ({label})"))
 
 
 def rewrite_in_place(path: str, original: bytes, text: str) -> None:
@@ -7878,22 +7854,19 @@ class Pin:
 
 def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
     """Read the '# via' notes (pip-compile's forms) right after a requirement's lines."""
-    parents: List[str] = []
-    numbers: List[int] = []
-    index = last  # 0-based index of the line after the requirement
-    match = _VIA_RE.match(physical[index]) if index < len(physical) else None
+    match = _VIA_RE.match(physical[last]) if last < len(physical) else None
     if match is None:
         return (), ()
-    parents += [match.group(1)] if match.group(1) else []
-    numbers.append(index + 1)
-    index += 1
-    while index < len(physical) and not match.group(1):
+    if match.group(1):  # "# via PARENT", on one line
+        return (match.group(1),), (last + 1,)
+    parents: List[str] = []
+    numbers = [last + 1]
+    for index in range(last + 1, len(physical)):
         more = _VIA_MORE_RE.match(physical[index])
         if more is None or _HASH_COMMENT_RE.match(physical[index]):
             break
         parents.append(more.group(1))
         numbers.append(index + 1)
-        index += 1
     return tuple(parents), tuple(numbers)
 
 
@@ -8029,11 +8002,7 @@ def resolve_with_pip(
 
 
 class ResolutionFailed(PeepError):
-    """pip's resolver found no set of wheels that fits; ``said`` is pip's stderr."""
-
-    def __init__(self, said: str) -> None:
-        super().__init__(said)
-        self.said = said
+    """pip's resolver found no set of wheels that fits; the message is what pip said."""
 
 
 def _pin_from_report(item: Mapping[str, Any]) -> Pin:
@@ -8076,7 +8045,7 @@ def _missing_wheels(
     every pinned project is looked up.
     """
     import concurrent.futures
-    match = _NO_MATCH_RE.search(failure.said)
+    match = _NO_MATCH_RE.search(str(failure))
     asked = [match.group(1).strip()] if match else [f"{k}=={v}" for k, v in pinned.items()]
     default_index = Once(pip_default_index)  # asked of pip once, not once a thread
 
@@ -8094,20 +8063,14 @@ def _missing_wheels(
         return [found for found in pool.map(sdists_only, asked) if found is not None]
 
 
-def _no_wheel_error(name: str, failure: Optional[ResolutionFailed] = None) -> PeepError:
-    if failure is None:
-        return PeepError(
-            f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
-            "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
-            f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
-            f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
-            f"dependencies by hand, or choose a version of {name} that has a wheel. "
-            "Nothing was written."
-        )
-    said = "".join(f"    {line}\n" for line in failure.said.strip().splitlines()[-12:])
+def _no_wheel_error(name: str) -> PeepError:
     return PeepError(
-        f"peep lock: pip's resolver found no set of wheels that fits; nothing was written. "
-        f"pip said:\n{said.rstrip()}"
+        f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
+        "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
+        f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
+        f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
+        f"dependencies by hand, or choose a version of {name} that has a wheel. "
+        "Nothing was written."
     )
 
 
@@ -8174,39 +8137,34 @@ def stub_sdist_only(
     return sdist
 
 
-def kept_pins(
-    entries: Sequence[LockEntry], moving: FrozenSet[str]
-) -> Tuple[Dict[str, Version], FrozenSet[str]]:
-    """Return the pins that stay (not upgraded), and which of them were hashed by hand."""
-    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
-    pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
-    by_hand = [e.requirement.key for e in entries if e.top_level and e.requirement.hashes]
-    return pinned, frozenset(key for key in by_hand if key in pinned)
-
-
 def resolve_closure(
     wanted: LockInput, kept: Tuple[Dict[str, Version], FrozenSet[str]],
-    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport, workdir: str,
+    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport,
 ) -> List[Pin]:  # fmt: skip
     """Resolve with pip; for each project with only sdists, retry with its static metadata."""
+    import tempfile
     finder, network = settings
     pinned, by_hand = kept
     stubbed: Dict[str, Candidate] = {}
-    stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
-    while True:
-        try:
-            picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
-        except ResolutionFailed as failure:
-            missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
-                       if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
-            if not missing:
-                raise _no_wheel_error("", failure) from failure
-            for project in missing:
-                sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
-                stubbed[sdist.name] = sdist
-            continue
-        return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
-                if p.key in stubbed else p for p in picks]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
+        stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
+        while True:
+            try:
+                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
+            except ResolutionFailed as failure:
+                missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
+                           if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
+                if not missing:
+                    said = [f"    {line}" for line in str(failure).strip().splitlines()[-12:]]
+                    raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
+                                    "nothing was written. pip said:\n"
+                                    + "\n".join(said).rstrip()) from failure
+                for project in missing:
+                    sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
+                    stubbed[sdist.name] = sdist
+                continue
+            return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
+                    if p.key in stubbed else p for p in picks]  # fmt: skip
 
 
 def _release_files(
@@ -8293,7 +8251,6 @@ def _entry_block(head: str, digests: Sequence[str], style: str) -> List[str]:
 class LockPlan:
     """The edits that complete a file: lines deleted, lines inserted, and what changed."""
 
-    style: str
     deleted: Set[int] = field(default_factory=set)
     inserts: Dict[int, List[str]] = field(default_factory=dict)  # before physical line N
     appended: List[str] = field(default_factory=list)
@@ -8358,7 +8315,7 @@ def plan_lock(
     entries: Sequence[LockEntry], specs: Sequence[Requirement], resolved: Resolution, style: str
 ) -> LockPlan:
     """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
-    plan = LockPlan(style)
+    plan = LockPlan()
     asked = {spec.key: spec for spec in specs}
     for entry in entries:
         record = entry.requirement
@@ -8421,31 +8378,17 @@ def _read_lock_target(path: str) -> Tuple[bytes, str]:
     return data, decode_requirements(data, path)
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` at once: a new file beside it, then a rename.
-
-    mkstemp opens with O_EXCL, so a name planted in the directory is never
-    written through; os.replace swaps in the new file in one step.
-    """
-    import shutil
-    import tempfile
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-lock-")
+def write_locked_file(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once, keeping its mode (a new file's follows umask)."""
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        if os.path.exists(path):
-            shutil.copymode(path, temporary)
-        else:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        if os.path.islink(path):
-            raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
-        os.replace(temporary, path)
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    if os.path.islink(path):
+        raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
+    write_file_safely(path, data, mode)
 
 
 def lock_argument_parser() -> argparse.ArgumentParser:
@@ -8480,17 +8423,8 @@ def _lock_spec(text: str) -> Requirement:
 def _read_lock_records(
     path: str, args: argparse.Namespace
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
-    """Read FILE's requirements (and nested files'), its finder options on top of peep's."""
-    finder, network = settings_from_arguments(args, os.environ)
-    records: List[Requirement] = []
-    if not os.path.exists(path):
-        return records, finder, network
-    reader = requirements_reader(functools.partial(make_transport, finder, network))
-    for record in parse_requirements_file(path, reader=reader):
-        if isinstance(record, FileOption):
-            finder = finder.with_option(record.name, record.value)
-        else:
-            records.append(record)
+    """Read FILE's requirements (none if it does not exist yet); refuse what cannot be locked."""
+    records, finder, network = read_requirement_files([path] if os.path.exists(path) else [], args)
     problems = [f"{r.origin}: {r.text!r}: {_lockable(r)}" for r in records if _lockable(r)]
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
@@ -8500,7 +8434,6 @@ def _read_lock_records(
 
 def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Complete a requirements file: pins, the dependency closure, every file's hash."""
-    import tempfile
     args = lock_argument_parser().parse_args(argv)
     path = args.file
     specs = [_lock_spec(text) for text in args.specs]
@@ -8513,10 +8446,12 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     upgrade = frozenset(canonicalize_name(name) for name in args.upgrade_package)
     wanted = resolution_input(entries, specs, upgrade, nested)
     transport = make_transport(finder, network)
-    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        moving = upgrade | {spec.key for spec in specs}
-        kept = kept_pins(entries, moving)
-        picks = resolve_closure(wanted, kept, (finder, network), transport, workdir)
+    moving = upgrade | {spec.key for spec in specs}
+    pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
+    pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
+    by_hand = frozenset(e.requirement.key for e in entries
+                        if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
+    picks = resolve_closure(wanted, (pinned, by_hand), (finder, network), transport)
     elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip
@@ -8533,16 +8468,13 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def _finish_lock(path: str, data: bytes, texts: Tuple[str, str], dry_run: bool,
                  summary: str, out: IO[str], err: IO[str]) -> int:  # fmt: skip
     """Show the diff (--dry-run) or write the file; say what changed."""
-    import difflib
     text, new_text = texts
     changed = new_text != text
     if dry_run:
-        out.writelines(difflib.unified_diff(text.splitlines(keepends=True),
-                       new_text.splitlines(keepends=True), fromfile=path,
-                       tofile=f"{path} (locked)"))  # fmt: skip
+        write_diff(out, path, texts, "locked")
     elif changed:
         bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-        write_atomically(path, bom + new_text.encode("utf-8"))
+        write_locked_file(path, bom + new_text.encode("utf-8"))
     err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
               if dry_run else summary)  # fmt: skip
     return EXIT_FAILED if dry_run and changed else EXIT_OK
@@ -8580,7 +8512,6 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     A lock has no place for them, so peep keeps them in ``[tool.peep]``;
     the lock's versions are kept where they still fit.
     """
-    import tempfile
     finder, network = settings_from_arguments(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
         functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
@@ -8596,9 +8527,8 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
     transport = make_transport(finder, network)
-    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()),
-                                (finder, network), transport, workdir)  # fmt: skip
+    picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()), (finder, network),
+                            transport)  # fmt: skip
     hashes = hash_pins(picks, transport, finder, args.quiet, err)
     needs: Dict[str, List[str]] = {p.key: [] for p in picks}
     for child, parents in dependency_parents(picks).items():
@@ -8607,7 +8537,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     packages = [_pylock_package(p, hashes.files[p.key], sorted(needs[p.key])) for p in picks]
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
     new_text = format_lock(packages, {"environments": [_this_environment()]}, tool)
-    plan = LockPlan("pylock")
+    plan = LockPlan()
     now = {p.key: p.version for p in picks}
     plan.added = [f"{k}=={v}" for k, v in sorted(now.items()) if k not in was]
     plan.updated = [f"{k} {was[k]} -> {v}" for k, v in sorted(now.items())
@@ -8839,17 +8769,15 @@ _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
-def check_site_files(
-    site: CheckedSite, recorded: Mapping[str, Tuple[str, bool]]
-) -> Tuple[List[Tuple[str, str, str]], List[Tuple[str, str]], List[str]]:
-    """Find code in the site that no RECORD's hash vouches for.
+def _code_problems(
+    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
+) -> List[Problem]:
+    """Report code no RECORD's hash vouches for, .pyc files that are not their source's, hooks.
 
-    Returns (owner, path, problem) for each .pyc file that is not what its
-    recorded, hash-checked source compiles to; (path, why) for each other
-    file of code that no RECORD lists with a hash; and the virtualenv files
-    peep cannot vouch for. pip records the .pyc files it compiles without a
-    hash, and Python writes more at import: those are compiled afresh.
+    pip records the .pyc files it compiles without a hash, and Python writes
+    more at import: each is compiled afresh from its hash-checked source.
     """
+    recorded = _recorded_files(distributions, site)
     compiled: List[Tuple[str, str, str, str, int, str]] = []  # owner, relative, pyc, source...
     unrecorded: List[Tuple[str, str]] = []
     seeded: List[str] = []
@@ -8869,9 +8797,16 @@ def check_site_files(
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
-    problems = _pyc_problems([job[2:] for job in compiled])
-    tampered = [(job[0], job[1], problem) for job, problem in zip(compiled, problems) if problem]  # noqa: B905 (3.9)
-    return tampered, unrecorded, seeded
+    pyc_problems = _pyc_problems([job[2:] for job in compiled])
+    problems = [framed("tampered", _about(job[0]), f"{job[0]}: {job[1]} ({why})")
+                for job, why in zip(compiled, pyc_problems) if why]  # noqa: B905 (3.9)
+    problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
+                 for path, why in unrecorded]  # fmt: skip
+    problems += [framed("listed apart", _about(text), text) for text in seeded]
+    problems += [framed("listed apart", _about(path), f"{path}: a start-up hook outside the "
+                        "checked site, so no RECORD peep read vouches for it")
+                 for path in site.hook_files]  # fmt: skip
+    return problems
 
 
 def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
@@ -8890,10 +8825,7 @@ def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
 
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
-    """Yield (path, path relative to ``site_dir``) of each file of code under it.
-
-    Links to directories are not followed; each is noted in ``unrecorded``.
-    """
+    """Yield (path, relative path) of each file of code under ``site_dir``; note dir links."""
     for directory, subdirectories, filenames in os.walk(site_dir):
         subdirectories.sort()
         for name in subdirectories:
@@ -8918,17 +8850,13 @@ def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
         if pool is not None:
             with pool:
                 chunk = max(1, len(jobs) // (workers * 4))
-                return list(pool.map(_pyc_problem_star, jobs, chunksize=chunk))
+                return list(pool.map(_pyc_problem, jobs, chunksize=chunk))
     except (OSError, concurrent.futures.BrokenExecutor):
         pass  # no processes to be had here: do it in this one
-    return [_pyc_problem(*job) for job in jobs]
+    return list(map(_pyc_problem, jobs))
 
 
 PARALLEL_PYC_CHECKS = 64
-
-
-def _pyc_problem_star(job: Tuple[str, str, int, str]) -> str:
-    return _pyc_problem(*job)
 
 
 def _path_key(path: str) -> str:
@@ -8967,13 +8895,14 @@ def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
 
 
-def _pyc_problem(path: str, source: str, level: int, tag: str) -> str:
-    """Say how a .pyc differs from what its source compiles to ("" if it does not).
+def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
+    """Say how a .pyc (path, source, level, tag) differs from what its source compiles to.
 
     First the bytes compileall would write; they differ between processes on
     some Pythons and with the path compiled at, so then the code objects,
-    field by field with their raw instruction bytes.
+    field by field with their raw instruction bytes. "" if it does not differ.
     """
+    path, source, level, tag = job
     if tag != sys.implementation.cache_tag:
         return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
     data, why = _read_regular(path)
@@ -9113,8 +9042,7 @@ def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Opti
     scheme, _, rest = rest.partition("/")
     if scheme in ("purelib", "platlib"):
         return rest if rest in rows else None
-    outside = [r for r in rows if _outside_site(r) and r.endswith("/" + rest)]
-    return outside[0] if outside else None
+    return next((r for r in rows if _outside_site(r) and r.endswith("/" + rest)), None)
 
 
 def _outside_site(row: str) -> bool:
@@ -9328,23 +9256,6 @@ def _distribution_problems(
     return problems
 
 
-def _code_problems(
-    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
-) -> List[Problem]:
-    """Report code no RECORD vouches for, .pyc files that are not their source's, and hooks."""
-    recorded = _recorded_files(distributions, site)
-    tampered, unrecorded, seeded = check_site_files(site, recorded)
-    problems = [framed("tampered", _about(owner), f"{owner}: {path} ({why})")
-                for owner, path, why in tampered]  # fmt: skip
-    problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
-                 for path, why in unrecorded]  # fmt: skip
-    problems += [framed("listed apart", _about(text), text) for text in seeded]
-    problems += [framed("listed apart", _about(path), f"{path}: a start-up hook outside the "
-                        "checked site, so no RECORD peep read vouches for it")
-                 for path in site.hook_files]  # fmt: skip
-    return problems
-
-
 def check_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep check``'s command line."""
     parser = _ArgumentParser(
@@ -9365,12 +9276,9 @@ def check_argument_parser() -> argparse.ArgumentParser:
     location.add_argument("--prefix", metavar="DIR", help="check a pip --prefix installation")
     location.add_argument("--user", action="store_true", help="check the user site-packages")
     location.add_argument("--path", metavar="DIR", help="check the distributions in DIR")
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="make installed distributions that no requirement names, and code in "
-        "site-packages that no RECORD lists, an error",
-    )
+    parser.add_argument("--strict", action="store_true", help="make installed distributions "
+                        "that no requirement names, and code in site-packages that no RECORD "
+                        "lists, an error")
     parser.add_argument("--json", action="store_true",
                         help="print the findings as JSON, one object per finding")
     add_lock_arguments(parser)
