@@ -2047,18 +2047,15 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
         )
 
 
-def _link_requirement(
-    text: str, url: str, origin: Origin, *, name: Optional[str], extras: FrozenSet[str],
-    marker: Optional[Marker],
-) -> Requirement:
-    """Build the record of a requirement that points at a URL or a path."""
+def _link_requirement(base: Requirement) -> Requirement:
+    """Complete the record of a requirement that points at a URL or a path."""
+    url, origin, name = base.url or "", base.origin, base.name
     if not _is_url(url):
         raise RequirementsFileError(
             origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: URLs (only http, "
             "https and file; VCS URLs are reported as unhashable)",
         )
     _refuse_local_in_remote(url, origin)
-    base = Requirement(text=text, origin=origin, name=name, url=url, extras=extras, marker=marker)
     if _is_vcs_url(url):
         return replace(base, unsupported="a VCS checkout has no fixed archive to hash; "
                        "point at a release archive or a wheel instead")  # fmt: skip
@@ -2121,17 +2118,20 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
     """Parse the requirement part of a line (no options) into a record."""
     body, marker = _split_marker(text, origin)
     if _is_url(body) or _SCHEME_RE.match(body):
-        return _link_requirement(text, body, origin, name=None, extras=frozenset(), marker=marker)
+        return _link_requirement(Requirement(text, origin, url=body, marker=marker))
     path, extras_text = body, ""
     bracket = body.rfind("[")
     if body.endswith("]") and bracket > 0 and "]" not in body[bracket:-1]:
         if _looks_like_path(body[:bracket]):
             path, extras_text = body[:bracket], body[bracket:]
     extras = frozenset(e.strip() for e in extras_text.strip("[]").split(",") if e.strip())
+    def local(name: Optional[str]) -> Requirement:
+        url = _path_to_url(path)
+        return _link_requirement(Requirement(text, origin, name, url=url, extras=extras,
+                                             marker=marker))  # fmt: skip
+
     if _looks_like_path(path) and os.path.isdir(path):
-        return _link_requirement(
-            text, _path_to_url(path), origin, name=None, extras=extras, marker=marker
-        )
+        return local(None)
     if is_archive_name(path):
         if not os.path.isfile(path):
             # "name @ https://.../x.zip" looks like a path too; pip takes it as a
@@ -2146,10 +2146,7 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
                 f"file ({os.path.abspath(path)})",
             )
         parsed = parse_archive_name(os.path.basename(path))
-        name = parsed.name if parsed else None
-        return _link_requirement(
-            text, _path_to_url(path), origin, name=name, extras=extras, marker=marker
-        )
+        return local(parsed.name if parsed else None)
     return _named_requirement(text, body, marker, origin)
 
 
@@ -2173,9 +2170,8 @@ def _named_requirement(
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
     extras = frozenset(parsed.extras)
     if parsed.url:
-        return _link_requirement(
-            text, parsed.url, origin, name=parsed.name, extras=extras, marker=marker
-        )
+        return _link_requirement(Requirement(text, origin, name=parsed.name, url=parsed.url,
+                                             extras=extras, marker=marker))  # fmt: skip
     return Requirement(text=text, origin=origin, name=parsed.name,
                        specifier=parsed.specifier, extras=extras, marker=marker)  # fmt: skip
 
@@ -2269,11 +2265,20 @@ def _read_nested_file(
         ) from exc
 
 
+class Reading(NamedTuple):
+    """How a requirements file is being read: what nested files inherit."""
+
+    environ: Mapping[str, str]
+    reader: Callable[[str], bytes]
+    warn: Callable[[str], object]
+    is_constraint: bool = False
+    chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
+
+
 def parse_requirements_file(
     location: str, *, environ: Optional[Mapping[str, str]] = None, is_constraint: bool = False,
     reader: Callable[[str], bytes] = read_requirements_source,
-    warn: Optional[Callable[[str], object]] = None, _chain: Tuple[Tuple[str, str], ...] = (),
-    _included_at: Optional[Origin] = None,
+    warn: Optional[Callable[[str], object]] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
     """Yield the requirements and finder options of a file, nested files inline.
 
@@ -2281,10 +2286,17 @@ def parse_requirements_file(
     peep reads differently from how they look (or from pip) are passed to
     ``warn`` (default: standard error), never dropped in silence.
     """
-    environ = os.environ if environ is None else environ
-    warn = warn or _warn_on_stderr
-    data = _read_nested_file(location, reader, _chain, _included_at)
-    chain = _chain + ((_identity(location), location),)
+    reading = Reading(os.environ if environ is None else environ, reader,
+                      warn or _warn_on_stderr, is_constraint)  # fmt: skip
+    return _read_file(location, reading, None)
+
+
+def _read_file(
+    location: str, reading: Reading, included_at: Optional[Origin]
+) -> Iterator[Union[Requirement, FileOption]]:
+    environ, reader, warn, is_constraint, chain = reading
+    data = _read_nested_file(location, reader, chain, included_at)
+    reading = reading._replace(chain=chain + ((_identity(location), location),))
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         warn(warning)
@@ -2301,9 +2313,7 @@ def parse_requirements_file(
             )
         else:
             _check_option_line(options, line.origin, is_constraint, warn)
-            yield from _option_line(
-                options, line.origin, location, environ, reader, chain, is_constraint, warn
-            )
+            yield from _option_line(options, line.origin, location, reading)
         pending = []
 
 
@@ -2360,9 +2370,9 @@ def _requirement_from_line(
 
 def _option_line(
     options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, location: str,
-    environ: Mapping[str, str], reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
-    is_constraint: bool, warn: Callable[[str], object],
+    reading: Reading,
 ) -> Iterator[Union[Requirement, FileOption]]:
+    is_constraint = reading.is_constraint
     editable = any(name == "editable" for name, _ in options)
     for name, value in options:
         if name == "config-settings" and editable:
@@ -2374,11 +2384,8 @@ def _option_line(
             )
         if name in ("requirement", "constraint"):
             assert isinstance(value, str)
-            yield from parse_requirements_file(
-                _nested_location(location, value), environ=environ, reader=reader, warn=warn,
-                is_constraint=is_constraint or name == "constraint",
-                _chain=chain, _included_at=origin,
-            )  # fmt: skip
+            nested = reading._replace(is_constraint=is_constraint or name == "constraint")
+            yield from _read_file(_nested_location(location, value), nested, origin)
         elif name == "editable":
             assert isinstance(value, str)
             egg = _fragment_hashes(value, origin)[0] if "#" in value else None
@@ -2493,17 +2500,23 @@ class LockChoice:
     problem: Optional[str] = None
 
 
-def select_from_lock(
-    location: str, lock: Any, *, environment: Optional[Mapping[str, str]] = None,
-    extras: Sequence[str] = (), groups: Optional[Sequence[str]] = None,
-    settings: Optional[FinderSettings] = None,
-) -> List[LockChoice]:
+class LockSelection(NamedTuple):
+    """What PEP 751's selection is asked for, and the finder settings that narrow it."""
+
+    environment: Optional[Mapping[str, str]] = None  # PEP 508 markers; None: this interpreter
+    extras: Sequence[str] = ()
+    groups: Optional[Sequence[str]] = None
+    settings: Optional[FinderSettings] = None
+
+
+def select_from_lock(location: str, lock: Any, asked: LockSelection) -> List[LockChoice]:
     """Run PEP 751's selection for this interpreter; keep every problem.
 
     packaging stops at the first package it cannot place, so on failure the
     packages are selected one at a time to report all of them at once.
     """
     module = pylock_module()
+    environment, extras, groups, settings = asked
     options: Dict[str, Any] = {
         "environment": dict(environment) if environment is not None else None,
         "extras": [canonicalize_name(e) for e in extras],
@@ -2628,16 +2641,12 @@ def _lock_part(package: Any, source: Any) -> str:
 
 
 def lock_file_requirements(
-    location: str, reader: Callable[[str], bytes], *, settings: Optional[FinderSettings] = None,
-    extras: Sequence[str] = (), groups: Optional[Sequence[str]] = None,
-    environment: Optional[Mapping[str, str]] = None,
+    location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
 ) -> List[Requirement]:
     """Read a lock file and return one requirement record per selected file."""
     lock = read_lock_file(location, reader)
     module = pylock_module()
-    choices = select_from_lock(
-        location, lock, environment=environment, extras=extras, groups=groups, settings=settings
-    )
+    choices = select_from_lock(location, lock, asked or LockSelection())
     return [lock_requirement(location, choice, module) for choice in choices]
 
 
@@ -4769,8 +4778,8 @@ def load_requirements(
     sources += [(path, True) for path in options.constraints]
     for path, is_constraint in sources:
         if is_lock_file(path) and not is_constraint:
-            requirements += lock_file_requirements(path, reader, settings=settings,
-                extras=options.lock_extras, groups=options.lock_groups)  # fmt: skip
+            asked = LockSelection(None, options.lock_extras, options.lock_groups, settings)
+            requirements += lock_file_requirements(path, reader, asked)
             continue
         for record in parse_requirements_file(
             path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
@@ -6117,6 +6126,14 @@ class BuildError(PeepError):
 
 
 
+class HookPlace(NamedTuple):
+    """Where a PEP 517 hook runs: the source tree, its build system, the writable workspace."""
+
+    source: str
+    system: Optional[BuildSystem]
+    workspace: str
+
+
 class Builder:
     """Build environments (shared between sdists that need the same wheels) and hooks."""
 
@@ -6149,7 +6166,8 @@ class Builder:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
             environment = self.build_environment({})
-            self.call_hook(environment, self.root, None, None, {}, self.new_directory("probe"))
+            probe = HookPlace(self.root, None, self.new_directory("probe"))
+            self.call_hook(environment, probe, None, {})
         except BuildError as exc:
             return str(exc)
         return None
@@ -6194,16 +6212,11 @@ class Builder:
             return python
 
     def call_hook(
-        self,
-        python: str,
-        source: str,
-        system: Optional[BuildSystem],
-        hook: Optional[str],
-        kwargs: Mapping[str, object],
-        workspace: str,
+        self, python: str, place: HookPlace, hook: Optional[str], kwargs: Mapping[str, object]
     ) -> object:
         """Call one PEP 517 hook with a build environment's interpreter; return its result."""
         import json
+        source, system, workspace = place
         # The spec and the log are outside the workspace, which the build may
         # write: a process it left behind cannot loosen the next hook's
         # confinement, nor make peep's reading of the log hang on a FIFO.
@@ -6384,10 +6397,9 @@ def discover_dynamic_requirements(
                     f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
                 )
         environment = builder.build_environment(build.plan.wheels)
-        found = builder.call_hook(
-            environment, build.source, build.system, "get_requires_for_build_wheel",
-            {"config_settings": dict(settings)}, build.workspace,
-        )  # fmt: skip
+        place = HookPlace(build.source, build.system, build.workspace)
+        found = builder.call_hook(environment, place, "get_requires_for_build_wheel",
+                                  {"config_settings": dict(settings)})  # fmt: skip  # fmt: skip
     except ArchiveError as exc:
         return refused_build(item, exc.reason())
     except BuildError as exc:
@@ -6410,10 +6422,9 @@ def build_wheel(
     try:
         environment = builder.build_environment(build.plan.wheels)
         name = builder.call_hook(
-            environment, build.source, build.system, "build_wheel",
+            environment, HookPlace(build.source, build.system, build.workspace), "build_wheel",
             {"wheel_directory": output, "config_settings": dict(settings),
              "metadata_directory": None},
-            build.workspace,
         )  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
@@ -6464,7 +6475,6 @@ def plan_builds(
     builder: Builder,
     verified: List[Verified],
     satisfied: Sequence[Satisfied],
-    markers: Mapping[str, str],
     settings: Sequence[Tuple[str, str]],
 ) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
     """Plan each sdist's build from verified wheels, its backend's wishes included.
@@ -6473,6 +6483,7 @@ def plan_builds(
     get_requires_for_build_wheel, run (verified code only) in an
     environment of the static ones. Every problem is returned, not raised.
     """
+    markers = marker_environment()  # builds run with this interpreter
     pending, failures = start_builds(builder, verified)
     offered = {s.requirement.key: s.requirement for s in satisfied}
     offered.update((pin.key, pin) for pin in fetcher.build_pins)
@@ -7108,9 +7119,8 @@ class InstallRun:
     def plan(self, fetcher: Fetcher, builder: Builder, satisfied: Sequence[Satisfied]) -> None:
         """Plan each sdist's build from verified wheels; find omitted dependencies."""
         self.verified, self.builds, build_problems = plan_builds(
-            fetcher, builder, self.verified, satisfied, self.markers,
-            self.options.config_settings(),
-        )  # fmt: skip
+            fetcher, builder, self.verified, satisfied, self.options.config_settings()
+        )
         self.problems += with_suggestions(fetcher, build_problems)
         if self.problems:
             return
@@ -8461,14 +8471,14 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     edited = plan.deleted or plan.inserts or plan.appended
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     summary = lock_summary(path, plan, hashes)
-    return _finish_lock(path, data, (text, new_text if edited else text), args.dry_run,
-                        summary, out, err)  # fmt: skip
+    return _finish_lock(args, (data, text), new_text if edited else text, summary, (out, err))
 
 
-def _finish_lock(path: str, data: bytes, texts: Tuple[str, str], dry_run: bool,
-                 summary: str, out: IO[str], err: IO[str]) -> int:  # fmt: skip
-    """Show the diff (--dry-run) or write the file; say what changed."""
-    text, new_text = texts
+def _finish_lock(args: argparse.Namespace, read: Tuple[bytes, str], new_text: str,
+                 summary: str, streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
+    """Show the diff (--dry-run) or write FILE; say what changed."""
+    (data, text), (out, err) = read, streams
+    path, dry_run, texts = args.file, args.dry_run, (text, new_text)
     changed = new_text != text
     if dry_run:
         write_diff(out, path, texts, "locked")
@@ -8544,7 +8554,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
                     if k in was and was[k] != v]  # fmt: skip
     plan.removed = [f"{k}=={v}" for k, v in sorted(was.items()) if k not in now]
     summary = lock_summary(args.file, plan, hashes)
-    return _finish_lock(args.file, read[0], (read[1], new_text), args.dry_run, summary, out, err)
+    return _finish_lock(args, (read[0], read[1]), new_text, summary, (out, err))
 
 
 # --- Commands: check [trust] --------------------------------------------------

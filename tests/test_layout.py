@@ -140,3 +140,28 @@ def test_only_accept_makes_a_verified_record() -> None:
 def test_the_map_marks_the_trust_path() -> None:
     marked = [title for title in map_titles(SOURCE) if title.endswith("[trust]")]
     assert marked == list(trust_sections(SOURCE)) and len(marked) >= 5
+
+
+# Methods whose signature the standard library sets (urllib's redirect hook).
+STDLIB_SIGNATURES = {"redirect_request"}
+WIDEST_SIGNATURE = 5
+
+
+def wide_functions(source: str) -> List[str]:
+    """Every function taking more than five parameters (self aside, keyword-only counted)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name not in STDLIB_SIGNATURES:
+            arguments = node.args
+            names = [a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+            names += [a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            if names[:1] in (["self"], ["cls"]):
+                names = names[1:]
+            if len(names) > WIDEST_SIGNATURE:
+                found.append(f"{node.name} (line {node.lineno}): {len(names)} parameters")
+    return found
+
+
+def test_no_function_takes_more_than_five_parameters() -> None:
+    assert wide_functions(SOURCE) == []
+    assert wide_functions("def f(a, b, c, *, d, e, g):\n    pass\n") == ["f (line 1): 6 parameters"]

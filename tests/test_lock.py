@@ -135,7 +135,7 @@ def selected(tmp_path: Path, packages: Sequence[Mapping[str, Any]], **kw: Any) -
     top = kw.pop("top", {})
     path = tmp_path / "pylock.toml"
     path.write_text(lock_text(packages, **top))
-    records = peep.lock_file_requirements(str(path), peep.read_requirements_source, **kw)
+    records = peep.lock_file_requirements(str(path), peep.read_requirements_source, peep.LockSelection(**kw))
     return {r.name: (r.unsupported or peep.url_filename(r.url or "")) for r in records}
 
 
