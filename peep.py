@@ -1230,6 +1230,9 @@ class Transport:
         self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
         self._lock = threading.Lock()
         self._resolver = _Resolver()
+        # Hosts that refused a connection or have no address: the next request
+        # to one fails at once with the same words, never after retries.
+        self.unreachable: Dict[str, str] = {}
 
     def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
         import urllib.request
@@ -1308,6 +1311,7 @@ class Transport:
     def open(self, url: str, wanted: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
         import http.client
+        import socket
         import ssl
         import urllib.error
         import urllib.parse
@@ -1319,6 +1323,9 @@ class Transport:
                 return open_regular_file(_file_url_path(url))
             except OSError as exc:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
+        host = f"{parts.hostname}:{parts.port or ''}".rstrip(":")
+        if host in self.unreachable:
+            raise FetchError(self.unreachable[host])
         verify = self._verify_certificate(url, parts)
         for attempt in range(self.network.retries + 1):
             request = self._request(parts, wanted)
@@ -1336,6 +1343,10 @@ class Transport:
                 raise
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", None) or exc
+                if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
+                    # Retrying cannot help: nothing listens there, or no such name.
+                    self.unreachable[host] = f"cannot reach {host}: {reason}"
+                    raise FetchError(self.unreachable[host]) from exc
                 if isinstance(reason, ssl.SSLCertVerificationError) or self.cancelled.is_set():
                     # A certificate that fails today fails again in a second.
                     raise FetchError(f"{redact_url(url)}: {reason}") from exc
@@ -4654,11 +4665,28 @@ def format_report(
     """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
-        members = [p.text for p in problems if p.kind == kind]
+        members = _grouped([p.text for p in problems if p.kind == kind])
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(members))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
     return printable("\n\n".join(blocks) + ending)
+
+
+def _grouped(texts: Sequence[str]) -> List[str]:
+    """Merge entries that give the same reason under them: one unreachable index, one entry."""
+    merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
+    for text in texts:
+        first, _, below = text.partition("\n")
+        merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
+    entries = []
+    for key, firsts in merged.items():
+        if not key.startswith(" " * 8):
+            entries.append(key)  # a whole entry, said once
+        elif len(firsts) == 1:
+            entries.append(f"{firsts[0]}\n{key}")
+        else:
+            entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
+    return entries
 
 
 SATISFIED_NOTE = (
@@ -9272,9 +9300,9 @@ def check_argument_parser() -> argparse.ArgumentParser:
         prog="peep check",
         description="Check an installed environment against requirements files: "
         "missing or wrong versions, unlisted or doubled distributions, installed "
-        "files that differ from the vetted wheels in peep's cache (else from their "
-        "RECORD), .pyc files that are not their source's compilation, and code that "
-        "no RECORD lists. Installs nothing.",
+        "files that differ from the vetted wheels (from peep's cache, else fetched and "
+        "verified again; RECORD for what was built from an sdist), .pyc files that are not "
+        "their source's compilation, and code that no RECORD lists. Installs nothing.",
     )
     parser.add_argument("-r", "--requirement", action="append", required=True, dest="files",
                         metavar="FILE", help="a requirements file or PEP 751 lock file to "
@@ -9309,7 +9337,8 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     )  # fmt: skip
     say = message_writer(err, quiet=False)
     records, settings, network = load_requirements(
-        options, os.environ, warn=lambda message: err.write(f"peep check: warning: {message}\n"))
+        options, os.environ,
+        warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, failures = prepare_requirements(records, marker_environment())
     workdir = tempfile.mkdtemp(prefix="peep-check-")
     try:

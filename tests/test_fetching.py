@@ -572,3 +572,29 @@ def test_live_progress_on_a_terminal(deploy: Deploy, tmp_path: Path, index: Loop
     assert b"\r\x1b[Kpeep: 1/1 files, " in seen
     assert b"peep: downloaded" not in seen  # the live line replaces per-file lines
 
+
+
+def test_an_unreachable_index_fails_at_once_and_is_reported_once(tmp_path: Path) -> None:
+    # Nothing listens on the port: retrying cannot help, and thirty-five
+    # requirements must not wait out thirty-five rounds of back-off, nor
+    # print the same reason thirty-five times.
+    closed = peep.ClosedPort()
+    try:
+        url = f"http://127.0.0.1:{closed.port}/simple/"
+        transport = peep.Transport(peep.FinderSettings(index_url=url), peep.NetworkSettings(retries=5))
+        attempts = []
+        real_opener = transport._opener
+        transport._opener = lambda verify: attempts.append(verify) or real_opener(verify)  # type: ignore[method-assign]
+        for project in ("alpha", "beta"):
+            with pytest.raises(peep.FetchError, match=f"cannot reach 127.0.0.1:{closed.port}: "):
+                transport.open(url + project + "/")
+        assert len(attempts) == 1  # one refused connection, no retry, then no second try at all
+        requirements = tmp_path / "r.txt"
+        requirements.write_text("".join(f"{name}==1.0\n" for name in ("alpha", "beta", "gamma")))
+        result = run_peep("install", "-r", str(requirements), "-i", url, "--target", str(tmp_path / "t"))
+    finally:
+        closed.close()
+    assert result.returncode == 1
+    assert result.stderr.count(f"cannot reach 127.0.0.1:{closed.port}") == 1, result.stderr
+    for name in ("alpha", "beta", "gamma"):
+        assert f"{name}==1.0 ({requirements} line" in result.stderr
