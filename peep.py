@@ -4542,6 +4542,10 @@ KINDS: Dict[str, Kind] = {
         "The following files matched their hashes but not the sizes their lock file "
         "records, so the lock file contradicts itself; regenerate it or find out who "
         "edited it:"),
+    "other platforms": Kind(13,
+        "The following requirements were vetted only as files for other platforms or "
+        "Pythons; no vetted file installs here (nothing was tampered with). Vet a file "
+        "that fits this one too, and add its hash:"),
     "missing": Kind(3,
         'The following packages had no hashes specified in the requirements file, which '
         'leaves them open to tampering. Vet these packages to your satisfaction, then add '
@@ -5146,6 +5150,9 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return not_found(requirement, places, sorted(reasons))
+            elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
+            if elsewhere is not None:
+                return elsewhere
             tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
                      for c in self._worth_trying(requirement, chosen)]  # fmt: skip
         first_mismatch: Optional[Problem] = None
@@ -5184,6 +5191,33 @@ class Fetcher:
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
         return vouched + unknown or [chosen[0]]
+
+
+def vetted_elsewhere(
+    requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
+    environment: Environment,
+) -> Optional[Problem]:
+    """Say so when the vetted files are all for other platforms, rather than "tampered".
+
+    Only when the index vouches for it: every file that fits here advertises
+    a digest the user did not vet, and a file that does not fit here
+    advertises one the user did. Anything less is downloaded and checked.
+    """
+    algorithms = requirement.hashes.algorithms()
+    if not requirement.hashes or any(
+        requirement.hashes.matches(c.advertised_hashes())
+        or not any(a in c.advertised_hashes() for a in algorithms)
+        for c in chosen
+    ):
+        return None
+    vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
+    if not vetted:
+        return None
+    here = ", ".join([f"Python {environment.python_version}", *map(str, environment.tags[:1])])
+    release = f"{requirement.name}=={chosen[0].version}"
+    return framed("other platforms", requirement, f"{as_written(requirement)}:",
+                  f"vetted: {', '.join(sorted(vetted))}", f"none of them installs on {here}",
+                  f"'peep hash {release}' prints a hash for every file of the release")
 
 
 def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:

@@ -662,3 +662,18 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
     assert err.getvalue().endswith("\npeep: pip changed: added alpha 1.0 (no RECORD); removed old 0.1\n")
     message = peep.interruption_message(raised.value)
     assert "What pip changed is listed above" in message and "nothing was installed" not in message
+
+
+def test_files_vetted_only_for_other_platforms_are_not_called_tampered(deploy: Deploy) -> None:
+    # The user vetted the Windows wheel; this machine would install the pure
+    # one, whose digest the index advertises. That is a file to vet, not an
+    # attack: say so, and download nothing to find it out.
+    vetted = deploy.index.add(wheel_bytes("alpha", "1.0", tag="cp27-cp27m-win32"))
+    deploy.index.add(wheel_bytes("alpha", "1.0", tag="py3-none-any"))
+    deploy.write(block(vetted.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "no vetted file installs here (nothing was tampered with)" in result.stderr
+    assert f"vetted: {vetted.filename}" in result.stderr and "'peep hash alpha==1.0'" in result.stderr
+    assert "DIDN'T MATCH" not in result.stderr
+    assert deploy.index.file_requests() == [] and deploy.installed() == {}
