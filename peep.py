@@ -1323,7 +1323,7 @@ class Transport:
                 return open_regular_file(_file_url_path(url))
             except OSError as exc:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from exc
-        host = f"{parts.hostname}:{parts.port or ''}".rstrip(":")
+        host = parts.netloc.rpartition("@")[2]  # never the credentials
         if host in self.unreachable:
             raise FetchError(self.unreachable[host])
         verify = self._verify_certificate(url, parts)
