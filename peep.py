@@ -6901,8 +6901,9 @@ def install_scheme(options: InstallOptions) -> Dict[str, str]:
     preferred = getattr(sysconfig, "get_preferred_scheme", None)
     if preferred is not None:
         scheme = preferred(kind)
-    else:  # pragma: no cover - Python 3.9
-        scheme = f"{os.name}_user" if kind == "user" else sysconfig.get_default_scheme()
+    else:  # Python 3.9, whose sysconfig names its default schemes only privately
+        scheme = f"{os.name}_user" if kind == "user" else (
+            "posix_prefix" if os.name == "posix" else os.name)
     bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
     paths = sysconfig.get_paths(scheme, vars=bases)
     root = options.pip_value("--root")
@@ -9061,12 +9062,15 @@ def _same_constant(loaded: object, fresh: object) -> bool:
 # What pip writes into a metadata directory itself: no wheel holds it.
 _PIP_WRITTEN = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
 
-# The console-script wrapper pip (distlib) writes for an entry point, after its
-# #! line; older pips add a coding line first.
-_SCRIPT_WRAPPER = (
+# The console-script wrappers pip writes for an entry point, after its #! line:
+# distlib's (older pips add a coding line first), and the one newer pips write.
+_SCRIPT_WRAPPERS = (
     "import re\nimport sys\nfrom {module} import {name}\nif __name__ == '__main__':\n"
     "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
-    "    sys.exit({function}())\n"
+    "    sys.exit({function}())\n",
+    "import sys\nfrom {module} import {name}\nif __name__ == '__main__':\n"
+    "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
+    "    sys.exit({function}())\n",
 )
 # pip names its own scripts, and setuptools', for the Python installing them.
 _VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
@@ -9149,8 +9153,8 @@ def _split_shebang(data: bytes) -> Tuple[bytes, bytes]:
     return first, rest
 
 
-def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, str]:
-    """Map each console and GUI script a wheel declares to its wrapper's text after #!."""
+def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
+    """Map each console and GUI script a wheel declares to its wrappers' texts after #!."""
     import configparser
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -9163,14 +9167,14 @@ def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, str]:
     for section in ("console_scripts", "gui_scripts"):
         for script, value in (parser.items(section) if parser.has_section(section) else []):
             module, _, function = value.split("[")[0].strip().partition(":")
-            wrappers[script] = _SCRIPT_WRAPPER.format(
+            wrappers[script] = tuple(template.format(
                 module=module.strip(), name=function.strip().split(".")[0],
-                function=function.strip())  # fmt: skip
+                function=function.strip()).encode() for template in _SCRIPT_WRAPPERS)  # fmt: skip
     return wrappers
 
 
 def _pip_generated(
-    row: str, copy: Installed, site: CheckedSite, scripts: Mapping[str, str]
+    row: str, copy: Installed, site: CheckedSite, scripts: Mapping[str, Tuple[bytes, ...]]
 ) -> bool:
     """Say whether a RECORD row no wheel member explains is one pip writes, in its form."""
     name = posixpath.basename(row)
@@ -9186,7 +9190,7 @@ def _pip_generated(
         return False
     interpreter, body = _split_shebang(data)
     body = body[len(b"# -*- coding: utf-8 -*-\n"):] if body.startswith(b"# -*- coding") else body
-    return bool(_INTERPRETER_LINE.match(interpreter)) and body == wrapper.encode()
+    return bool(_INTERPRETER_LINE.match(interpreter)) and body in wrapper
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:

@@ -233,6 +233,8 @@ def wheel_from_installed(project: str) -> Tuple[str, bytes]:
             text = str(path)
             if text.startswith("..") or "__pycache__" in text or text.endswith((".pyc", "INSTALLER", "REQUESTED", "direct_url.json")):
                 continue
+            if path.hash is None and not text.endswith("RECORD"):
+                continue  # what an installer added (virtualenv's marker), not the wheel's
             located = Path(str(dist.locate_file(path)))
             if located.is_file():
                 archive.write(located, text)

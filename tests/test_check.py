@@ -104,15 +104,22 @@ def test_check_target_finds_console_and_data_scripts(tmp_path: Path) -> None:
 
 
 def test_check_user_site(tmp_path: Path) -> None:
+    # A virtual environment has no user site: use the interpreter it was made from.
+    python = sys.executable
+    if sys.prefix != sys.base_prefix:
+        python = os.path.join(sys.base_prefix, "bin", "python%d.%d" % sys.version_info[:2])
+    if subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode != 0:
+        pytest.skip(f"no pip for {python}, the interpreter with a user site")
     wheel, _ = gamma_wheel(tmp_path)
     env = hermetic_env(PYTHONUSERBASE=str(tmp_path / "userbase"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--user",
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--user",
                     "--break-system-packages", str(wheel)], env=env, check=True, capture_output=True)
     args = ("check", "-r", requirements(tmp_path, "gamma==1.0\n"), "--user")
-    result = run_peep(*args, env=env)
+    result = run_peep(*args, env=env, python=python)
     assert result.returncode == 0, result.stderr
     assert "all 1 requirement(s) are installed" in result.stdout
-    assert run_peep(*args, env=hermetic_env(PYTHONUSERBASE=str(tmp_path / "empty"))).returncode == 1
+    empty = hermetic_env(PYTHONUSERBASE=str(tmp_path / "empty"))
+    assert run_peep(*args, env=empty, python=python).returncode == 1
 
 
 # --- blind spots ---------------------------------------------------------------------------
