@@ -4948,7 +4948,7 @@ def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
     import importlib.metadata
     found: Dict[str, str] = {}
     for distribution in importlib.metadata.distributions(path=list(paths)):
-        name = distribution.metadata["Name"]
+        name = (distribution.metadata.get_all("Name") or [None])[0]
         if name:
             found.setdefault(canonicalize_name(name), distribution.version)
     return found
@@ -6785,7 +6785,7 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
     import json
     found: Dict[str, Dict[str, str]] = {}
     for distribution in importlib.metadata.distributions(path=list(site_paths)):
-        name = distribution.metadata["Name"]
+        name = (distribution.metadata.get_all("Name") or [None])[0]
         try:
             recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
             left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
@@ -8119,7 +8119,9 @@ def _missing_wheels(
     """
     import concurrent.futures
     match = _NO_MATCH_RE.search(str(failure))
-    asked = [match.group(1).strip()] if match else [f"{k}=={v}" for k, v in pinned.items()]
+    # pip 26 adds who needs it: "... found for sdonly (from needs-sdonly)".
+    named = match.group(1).split(" (from ")[0].strip() if match else ""
+    asked = [named] if match else [f"{k}=={v}" for k, v in pinned.items()]
     default_index = Once(pip_default_index)  # asked of pip once, not once a thread
 
     def sdists_only(text: str) -> Optional[Tuple[PackagingRequirement, List[Candidate]]]:
@@ -8228,7 +8230,7 @@ def resolve_closure(
                 missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
                            if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
                 if not missing:
-                    said = [f"    {line}" for line in str(failure).strip().splitlines()[-12:]]
+                    said = [f"    {line}" for line in str(failure).strip().splitlines()[-30:]]
                     raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
                                     "nothing was written. pip said:\n"
                                     + "\n".join(said).rstrip()) from failure
