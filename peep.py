@@ -3491,7 +3491,11 @@ def _write_atomically(path: str, source: IO[bytes]) -> None:
 
 
 class ArchiveCache:
-    """Verified archives, stored under their SHA-256 and re-hashed on every use.
+    """Archives stored under their SHA-256 and re-hashed on every use.
+
+    Verified ones, and those fetched only to suggest a hash to paste: the
+    cache serves a file only to a requirement that vouches for its hash,
+    and accept() then takes it or not, as it would a download.
 
     Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with a small
     ``meta.json`` beside it; ``ROOT/peep-archives/sha384/HEX`` and
@@ -5071,8 +5075,12 @@ class Fetcher:
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: read strictly, never run, for
+            # Fetched only to suggest its hash: cached under the hash it was
+            # written with, so the run after the user pastes it needs no
+            # network (the cache serves it only to a requirement that vouches
+            # for that hash, through accept()); read strictly, never run, for
             # what it needs in turn.
+            self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             verdict = replace(verdict, facts=_read_quietly(arrived))
         elif verdict.kind == "mismatch" and self.keep_failed:
             keep_failed_archive(arrived.path, self.keep_failed, verdict, self.warn)

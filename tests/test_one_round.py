@@ -3,10 +3,13 @@
 Build dependencies, their own dependencies and omitted runtime dependencies
 are found from what archives say (read, never run) before any build
 environment is made; each missing project gets one block to paste, of one
-version that fits everyone who needs it.
+version that fits everyone who needs it; files fetched only for those
+blocks are cached, so the run after pasting needs no network for them.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from helpers import Deploy, block, sdist_bytes, wheel_bytes
 
@@ -120,3 +123,23 @@ def test_no_binary_all_converges_with_build_dependencies_as_wheels(deploy: Deplo
     assert deploy.installed() == {"beta": "2.0", "flitlike": "1.0"}
     assert deploy.ran() == ["beta-2.0.ran"]  # flitlike's own sdist was never built
 
+
+def test_files_fetched_only_for_a_suggestion_are_cached(deploy: Deploy, tmp_path: Path) -> None:
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    alpha = deploy.index.add(wheel_bytes("alpha", "1.0", requires=["gamma"]))
+    gamma = deploy.index.add(wheel_bytes("gamma", "3.0"))
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    beta = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    deploy.write(block(beta.data, "beta==2.0") + "alpha==1.0\n")
+    result = deploy.install(*cache)
+    assert result.returncode == 1, result.stderr
+    for data, line in ((alpha.data, "alpha==1.0"), (gamma.data, "gamma==3.0"),
+                       (helper.data, "helper==1.0")):
+        assert block(data, line).splitlines()[0] in result.stderr
+    deploy.index.requests.clear()
+    deploy.write(block(beta.data, "beta==2.0") + block(alpha.data, "alpha==1.0")
+                 + block(gamma.data, "gamma==3.0") + block(helper.data, "helper==1.0"))
+    result = deploy.install(*cache)
+    assert result.returncode == 0, result.stderr
+    assert deploy.index.file_requests() == []  # every pasted file came from the cache
+    assert deploy.installed() == {"alpha": "1.0", "beta": "2.0", "gamma": "3.0", "helper": "1.0"}
