@@ -3491,7 +3491,11 @@ def _write_atomically(path: str, source: IO[bytes]) -> None:
 
 
 class ArchiveCache:
-    """Verified archives, stored under their SHA-256 and re-hashed on every use.
+    """Archives stored under their SHA-256 and re-hashed on every use.
+
+    Verified ones, and those fetched only to suggest a hash to paste: the
+    cache serves a file only to a requirement that vouches for its hash,
+    and accept() then takes it or not, as it would a download.
 
     Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with a small
     ``meta.json`` beside it; ``ROOT/peep-archives/sha384/HEX`` and
@@ -4609,6 +4613,7 @@ class Problem:
     sha256: str = ""  # for a missing hash: the hash its archive had
     pinned_line: str = ""
     dependency: str = ""  # the project a build or an archive needs
+    facts: Optional[ArchiveFacts] = None  # for a missing hash: its archive, read, never run
 
 
 def framed(kind: str, requirement: Requirement, what: str, *below: str) -> Problem:
@@ -5069,7 +5074,15 @@ class Fetcher:
         if isinstance(verdict, Verified):
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             return verdict
-        if verdict.kind == "mismatch" and self.keep_failed:
+        if verdict.kind == "missing":
+            # Fetched only to suggest its hash: cached under the hash it was
+            # written with, so the run after the user pastes it needs no
+            # network (the cache serves it only to a requirement that vouches
+            # for that hash, through accept()); read strictly, never run, for
+            # what it needs in turn.
+            self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
+            verdict = replace(verdict, facts=_read_quietly(arrived))
+        elif verdict.kind == "mismatch" and self.keep_failed:
             keep_failed_archive(arrived.path, self.keep_failed, verdict, self.warn)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
@@ -5193,6 +5206,14 @@ class Fetcher:
         return vouched + unknown or [chosen[0]]
 
 
+def _read_quietly(arrived: Arrived) -> Optional[ArchiveFacts]:
+    """Return what peep's strict reading of an unvetted archive finds, or None."""
+    try:
+        return read_archive(arrived.path, arrived.filename, project=arrived.requirement.name)
+    except ArchiveError:
+        return None
+
+
 def vetted_elsewhere(
     requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
     environment: Environment,
@@ -5289,10 +5310,11 @@ def verify_all(
 
 def hash_suggestions(
     fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
-) -> List[str]:
+) -> List[Tuple[str, Optional[ArchiveFacts]]]:
     """Return, for each project wanted, a hash block to paste (or why there is none).
 
-    The newest file that satisfies it is fetched and hashed, never run.
+    The newest file that satisfies it is fetched and hashed, never run; what
+    peep's strict reading of it found comes with its block.
     """
     suggestions = verify_all(
         fetcher,
@@ -5308,17 +5330,18 @@ def hash_suggestions(
         ],
         install=False,
     )
-    texts = []
+    texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
     for suggestion in suggestions:
         if isinstance(suggestion, Problem) and suggestion.kind == "missing":
-            texts.append(f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}")
+            block = f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}"
+            texts.append((block, suggestion.facts))
         elif isinstance(suggestion, Problem) and suggestion.kind == "not found":
-            texts.append("(no file on the indexes satisfies it)")
+            texts.append(("(no file on the indexes satisfies it)", None))
         elif isinstance(suggestion, Problem):
             reason = suggestion.text.splitlines()[-1].strip()
-            texts.append(f"(could not fetch it: {reason})")
+            texts.append((f"(could not fetch it: {reason})", None))
         else:
-            texts.append("(it is vetted already)")
+            texts.append(("(it is vetted already)", None))
     return texts
 
 
@@ -5652,31 +5675,27 @@ def find_omitted_dependencies(
 
 
 def omitted_dependency_failures(
-    fetcher: Fetcher,
     verified: Sequence[Verified],
-    satisfied: Sequence[Satisfied],
-    options: InstallOptions,
+    provided: Mapping[str, Optional[Version]],
+    installed: Mapping[str, str],
     markers: Mapping[str, str],
 ) -> List[Problem]:
-    """Report each dependency nothing provides, with a hash block to paste."""
-    provided: Dict[str, Optional[Version]] = {
-        s.requirement.key: _parse_version(s.version) for s in satisfied
-    }
-    provided.update({v.requirement.key: v.version for v in verified})
-    paths = target_site_paths(options, honour_reinstall=False) or []
-    omitted = find_omitted_dependencies(verified, provided, installed_versions(paths), markers)
-    suggestions = hash_suggestions(
-        fetcher, [(item.requirement.origin, dependency) for item, dependency in omitted]
-    )
+    """Report each dependency nothing provides (with_suggestions adds what to paste)."""
     failures: List[Problem] = []
-    for index, (item, dependency) in enumerate(omitted):
-        text = suggestions[index]
+    for item, dependency in find_omitted_dependencies(verified, provided, installed, markers):
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
-        extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
-        wanted = f"{dependency.name}{extras}{dependency.specifier}"
-        needs = f"{wanted}, needed by {needed_by} ({item.requirement.origin}):"
-        failures.append(framed("omitted", item.requirement, needs, *text.splitlines()))
+        failures.append(_omitted(item.requirement, dependency, needed_by))
     return failures
+
+
+def _omitted(
+    requirement: Requirement, dependency: PackagingRequirement, needed_by: str
+) -> Problem:
+    """Return the entry for a dependency that nothing provides."""
+    extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
+    wanted = f"{dependency.name}{extras}{dependency.specifier}"
+    needs = f"{wanted}, needed by {needed_by} ({requirement.origin})"
+    return replace(framed("omitted", requirement, needs), dependency=wanted)
 
 
 def _missing_key(text: str) -> Optional[str]:
@@ -5686,24 +5705,144 @@ def _missing_key(text: str) -> Optional[str]:
         return None
 
 
-def with_suggestions(fetcher: Fetcher, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing build dependency a hash block to paste."""
-    wanted = []
+def wheel_fits(
+    available: Mapping[str, Sequence[Verified]], dependency: PackagingRequirement
+) -> bool:
+    """Say whether a verified wheel satisfies ``dependency``: what a build can use."""
+    return any(
+        wheel.facts.version is not None
+        and dependency.specifier.contains(wheel.facts.version, prereleases=True)
+        for wheel in available.get(canonicalize_name(dependency.name), [])
+    )
+
+
+def _one_for_all(texts: Sequence[str]) -> Optional[PackagingRequirement]:
+    """Return one requirement that allows only what every one of ``texts`` allows."""
+    combined: Optional[PackagingRequirement] = None
+    for text in texts:
+        try:
+            needed = PackagingRequirement(text)
+        except InvalidRequirement:
+            continue
+        if needed.url is not None:
+            continue
+        if combined is None:
+            combined = needed
+        else:
+            combined.specifier &= needed.specifier
+            combined.extras |= needed.extras
+    return combined
+
+
+class Suggesting(NamedTuple):
+    """What with_suggestions asks of the index: by whom, and what counts as provided."""
+
+    fetcher: Fetcher
+    is_met: Callable[[PackagingRequirement], bool]
+    markers: Mapping[str, str]
+    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
+
+
+def _unmet_needs(
+    asking: Suggesting, facts: Optional[ArchiveFacts], extras: Set[str]
+) -> List[PackagingRequirement]:
+    """Return what an unvetted file's own metadata needs that nothing provides."""
+    needs = []
+    for text in (static_dependencies(facts) or ()) if facts is not None else ():
+        try:
+            dependency = PackagingRequirement(text)
+        except InvalidRequirement:
+            continue
+        if dependency.url is None and not asking.is_met(dependency) and _dependency_applies(
+            dependency, extras, asking.markers
+        ):
+            needs.append(dependency)
+    return needs
+
+
+def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[Problem]:
+    """Report what the files fetched for missing hashes need, nothing providing it.
+
+    Their metadata was read (never run) as they arrived, so what they
+    depend on is reported in the same run as their own hash blocks.
+    """
+    return [
+        _omitted(problem.requirement, dependency, problem.pinned_line)
+        for problem in problems if problem.kind == "missing"
+        for dependency in _unmet_needs(asking, problem.facts, set(problem.requirement.extras))
+    ]
+
+
+def _suggestion_blocks(
+    asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
+) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
+    """Return a block per project, with those of what the suggested files need in turn.
+
+    Rounds of downloads, never of runs: each round's files are read for
+    their dependencies, until no new project is needed. Also returned: each
+    project found that way, as (who needs it, it, the file that needs it).
+    """
+    blocks: Dict[str, str] = {}
+    found: List[Tuple[str, PackagingRequirement, str]] = []
+    while pending:
+        keys = sorted(pending)
+        suggested = hash_suggestions(asking.fetcher, [(origin, pending[key]) for key in keys])
+        following: Dict[str, PackagingRequirement] = {}
+        for index, key in enumerate(keys):
+            text, facts = suggested[index]
+            settings = asking.binary_from
+            if settings is not None and "binary" not in settings.allowed_formats(key):
+                text = f"--only-binary {pending[key].name}\n{text}"
+            blocks[key] = text
+            for dependency in _unmet_needs(asking, facts, set(pending[key].extras)):
+                needed = canonicalize_name(dependency.name)
+                if needed not in blocks and needed not in pending and needed not in following:
+                    following[needed] = dependency
+                    label = f"{facts.name} {facts.version}" if facts is not None else key
+                    found.append((key, dependency, label))
+        pending = following
+    return blocks, found
+
+
+def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
+    """Give each missing project one hash block to paste, and add what that file needs.
+
+    Every failure that names a project gets the same block, of the newest
+    file that fits them all (the report shows it once, under them all). A
+    suggested file's own dependencies that nothing provides are reported
+    too, with blocks: one run finds them all.
+    """
+    by_key: Dict[str, List[Problem]] = {}
     for failure in failures:
-        if failure.kind == "build dependency":
-            try:
-                dependency = PackagingRequirement(failure.dependency)
-            except InvalidRequirement:
-                continue
-            if dependency.url is None:
-                wanted.append((failure, dependency))
-    texts = hash_suggestions(fetcher, [(f.requirement.origin, d) for f, d in wanted])
-    replaced = {
-        id(failure): replace(failure, text=failure.text + ":" + "".join(
-            f"\n        {line}" for line in texts[index].splitlines()))
-        for index, (failure, _) in enumerate(wanted)
-    }
-    return [replaced.get(id(failure), failure) for failure in failures]
+        key = _missing_key(failure.dependency) if failure.dependency else None
+        if key is not None:
+            by_key.setdefault(key, []).append(failure)
+    pending = {}
+    for key, group in by_key.items():
+        combined = _one_for_all([failure.dependency for failure in group])
+        if combined is not None:
+            pending[key] = combined
+    if not pending:
+        return list(failures)
+    blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement.origin)
+    more = []
+    for needer, dependency, label in found:
+        parent = by_key[needer][0]
+        wanted = f"{dependency.name}{dependency.specifier}"
+        added = framed(parent.kind, parent.requirement,
+                       f"{wanted}, a dependency of {label} (suggested above)")
+        more.append(replace(added, dependency=wanted))
+        by_key[canonicalize_name(dependency.name)] = [more[-1]]
+    return [_with_block(failure, blocks) for failure in list(failures) + more]
+
+
+def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
+    """Return ``failure`` with its project's block to paste indented under it."""
+    key = _missing_key(failure.dependency) if failure.dependency else None
+    if key is None or key not in blocks:
+        return failure
+    below = "".join(f"\n        {line}" for line in blocks[key].splitlines())
+    return replace(failure, text=f"{failure.text}:{below}")
 
 
 # --- Building sdists [trust] --------------------------------------------------
@@ -6532,42 +6671,6 @@ def _plan_with_satisfied(
         verified = verified + [v for v in fetched if isinstance(v, Verified)]
 
 
-def plan_builds(
-    fetcher: Fetcher,
-    builder: Builder,
-    verified: List[Verified],
-    satisfied: Sequence[Satisfied],
-    settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
-    """Plan each sdist's build from verified wheels, its backend's wishes included.
-
-    The static requirements come from pyproject.toml; the dynamic ones from
-    get_requires_for_build_wheel, run (verified code only) in an
-    environment of the static ones. Every problem is returned, not raised.
-    """
-    markers = marker_environment()  # builds run with this interpreter
-    pending, failures = start_builds(builder, verified)
-    offered = {s.requirement.key: s.requirement for s in satisfied}
-    offered.update((pin.key, pin) for pin in fetcher.build_pins)
-    verified, more = _plan_with_satisfied(fetcher, pending, verified, offered, markers)
-    failures += more
-    ready = []
-    for build in pending:
-        problems = plan_failures(build)
-        problem = problems or discover_dynamic_requirements(
-            builder, build, config_settings(build.item, settings)
-        )
-        if problem:
-            failures += problem if isinstance(problem, list) else [problem]
-        else:
-            ready.append(build)
-    verified, more = _plan_with_satisfied(fetcher, ready, verified, offered, markers)
-    failures += more
-    for build in ready:
-        failures += plan_failures(build)
-    return verified, [b for b in ready if not plan_failures(b)], failures
-
-
 def build_all(
     builder: Builder,
     builds: Sequence[PendingBuild],
@@ -7161,6 +7264,7 @@ class InstallRun:
         self.problems: List[Problem] = []
         self.verified: List[Verified] = []
         self.builds: List[PendingBuild] = []
+        self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
         """Read every requirement; split off what is installed already."""
@@ -7180,20 +7284,65 @@ class InstallRun:
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
     def plan(self, fetcher: Fetcher, builder: Builder, satisfied: Sequence[Satisfied]) -> None:
-        """Plan each sdist's build from verified wheels; find omitted dependencies."""
-        self.verified, self.builds, build_problems = plan_builds(
-            fetcher, builder, self.verified, satisfied, self.options.config_settings()
-        )
-        self.problems += with_suggestions(fetcher, build_problems)
-        if self.problems:
-            return
-        omitted = omitted_dependency_failures(
-            fetcher, self.verified, satisfied, self.options, self.markers
-        )
+        """Plan each sdist's build from its static requirements; find omitted dependencies.
+
+        Everything here is read from archives, never run, so every problem
+        is found in this one round, before any build environment is made.
+        """
+        self.builds, refused = start_builds(builder, self.verified)
+        if self.builds and fetcher.settings.no_binary:
+            self.say("peep: build dependencies are taken as wheels even under --no-binary")
+        reported = {problem.requirement.key for problem in self.problems}
+        self.offered = {s.requirement.key: s.requirement for s in satisfied}
+        self.offered.update((pin.key, pin) for pin in fetcher.build_pins)
+        self.problems += refused + self.plan_round(fetcher, reported)
+        # A requirement with a problem of its own provides its project (its
+        # version is not known yet); a build dependency alone provides none.
+        provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
+        provided.update((s.requirement.key, _parse_version(s.version)) for s in satisfied)
+        provided.update((v.requirement.key, v.version) for v in self.verified if v.install)
+        installed = installed_versions(target_site_paths(self.options, honour_reinstall=False)
+                                       or [])  # fmt: skip
+        omitted = omitted_dependency_failures(self.verified, provided, installed, self.markers)
+        met = functools.partial(_dependency_met, provided=provided, installed=installed)
+        asking = Suggesting(fetcher, met, self.markers)
+        omitted = with_suggestions(asking, omitted + needs_of_unvetted(asking, self.problems))
         if omitted and self.options.allow_omitted:
             self.say("peep: warning (--allow-omitted): " + format_report(omitted, closing=None))
         else:
             self.problems += omitted
+
+    def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
+        """Choose verified wheels for every build; return what is missing, with blocks to paste.
+
+        Build dependencies are always wheels (a backend cannot be built
+        without a backend), even under --no-binary; one the report names
+        already, as a requirement of its own, is not named again.
+        """
+        wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
+        self.verified, problems = _plan_with_satisfied(
+            wheels, self.builds, self.verified, self.offered, self.markers
+        )
+        missing = [p for build in self.builds for p in plan_failures(build)
+                   if _missing_key(p.dependency) not in reported]  # fmt: skip
+        met = functools.partial(wheel_fits, _wheels_by_project(self.verified))
+        return problems + with_suggestions(
+            Suggesting(wheels, met, self.markers, fetcher.settings), missing
+        )
+
+    def plan_dynamic(self, fetcher: Fetcher, builder: Builder) -> None:
+        """Ask each backend what else it needs, confined, in its static requirements' environment.
+
+        Only once the first round found nothing missing: this runs verified
+        code, and only what it returns can still be missing.
+        """
+        for build in self.builds:
+            problem = discover_dynamic_requirements(
+                builder, build, config_settings(build.item, self.options.config_settings())
+            )
+            if problem is not None:
+                self.problems.append(problem)
+        self.problems += self.plan_round(fetcher, set())
 
     def build(self, builder: Builder) -> str:
         """Build the planned sdists; stage every wheel pip is to see; return that directory."""
@@ -7226,8 +7375,9 @@ class InstallRun:
         satisfied, to_fetch, place = self.read()
         fetcher = install_fetcher(self.options, place, self.progress, self.say)
         self.fetch(fetcher, to_fetch)
+        self.plan(fetcher, builder, satisfied)
         if not self.problems:
-            self.plan(fetcher, builder, satisfied)
+            self.plan_dynamic(fetcher, builder)
         urls = url_archives(self.verified)  # before building: an sdist's own hash is recorded
         find_links = self.build(builder) if not self.problems else ""
         if self.problems:
