@@ -7641,15 +7641,18 @@ class LockWriter:
             return f"{where} is not pinned (write NAME==VERSION)"
         if requirement.url is not None:
             url = requirement.url.split("#", 1)[0]
-            offers = [(url, url_filename(url))]
+            filename = url_filename(url)
+            offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
             found, places, _ = find_candidates(
                 self.transport, requirement, self.settings, self.default_index
             )
-            offers = [(c.url.split("#", 1)[0], c.filename)
-                      for c in self._worth_fetching(requirement, found, version)]  # fmt: skip
-        files = [f for f in (self._locked(requirement, u, n) for u, n in offers) if f]
+            offers = [c for c in found if c.version == version]
+        named: Dict[str, Candidate] = {}
+        for offer in offers:
+            named.setdefault(offer.filename, offer)  # the first index's, as pip would take it
+        files = [f for f in (self._locked(requirement, c) for c in named.values()) if f]
         unserved = [
             f"{algorithm}:{digest}"
             for algorithm in requirement.hashes.algorithms()
@@ -7674,21 +7677,14 @@ class LockWriter:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
         return entry
 
-    @staticmethod
-    def _worth_fetching(
-        requirement: Requirement, found: Sequence[Candidate], version: Version
-    ) -> List[Candidate]:
-        """Keep the release's files whose advertised hash is expected, or unknown."""
-        algorithms = requirement.hashes.algorithms()
-        kept = [c for c in found if c.version == version and (
-            requirement.hashes.matches(c.advertised_hashes())
-            or not any(a in c.advertised_hashes() for a in algorithms))]  # fmt: skip
-        return kept[:MAX_TRIES]
-
-    def _locked(
-        self, requirement: Requirement, url: str, filename: str
-    ) -> Optional[Dict[str, Any]]:
-        """Describe one file if its bytes match the requirement (cache first)."""
+    def _locked(self, requirement: Requirement, offer: Candidate) -> Optional[Dict[str, Any]]:
+        """Describe one file if it is vouched for: by the index's digests when they
+        settle it, else by its bytes (cache first). Every install checks them again."""
+        url, filename = offer.url.split("#", 1)[0], offer.filename
+        advertised = {a: d for a, d in offer.advertised_hashes().items() if a in HASH_ALGORITHMS}
+        if any(a in advertised for a in requirement.hashes.algorithms()):
+            matched = requirement.hashes.matches(advertised)
+            return self._entry(filename, url, None, advertised) if matched else None
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):
@@ -7706,8 +7702,14 @@ class LockWriter:
             _remove_quietly(path)
 
     @staticmethod
-    def _entry(filename: str, url: str, size: int, digests: Mapping[str, str]) -> Dict[str, Any]:
-        return {"name": filename, "url": url, "size": size, "hashes": dict(sorted(digests.items()))}
+    def _entry(
+        filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
+    ) -> Dict[str, Any]:
+        entry: Dict[str, Any] = {"name": filename, "url": url}
+        if size is not None:
+            entry["size"] = size
+        entry["hashes"] = dict(sorted(digests.items()))
+        return entry
 
 
 def _toml(value: Any) -> str:

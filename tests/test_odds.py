@@ -1,0 +1,65 @@
+"""Port to a lock for releases of many files, against a loopback index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict
+
+from helpers import (
+    LoopbackIndex,
+    block,
+    peep_hash,
+    run_peep,
+    sdist_bytes,
+    sha256_hex,
+    wheel_bytes,
+)
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+# --- port --to pylock: every vouched file of a release of many files -------------------
+
+PLATFORMS = [
+    "manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "manylinux_2_28_ppc64le",
+    "manylinux_2_28_s390x", "musllinux_1_1_x86_64", "musllinux_1_1_aarch64",
+    "macosx_10_9_x86_64", "macosx_11_0_arm64", "win32", "win_amd64", "win_arm64", "any",
+]
+BIG_WHEELS = [wheel_bytes("big", "1.0", tag=f"py3-none-{platform}") for platform in PLATFORMS]
+BIG_SDIST = sdist_bytes("big", "1.0")
+UNADVERTISED = {BIG_WHEELS[0][0], BIG_WHEELS[7][0], BIG_SDIST[0]}
+
+
+def port_big_release(index: LoopbackIndex, tmp_path: Path) -> Dict[str, Any]:
+    """Serve 12 wheels and an sdist, some without digests; port a file hashing all 13."""
+    for archive in BIG_WHEELS + [BIG_SDIST]:
+        index.add(archive, advertise_hash=archive[0] not in UNADVERTISED)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("".join(f"# sha256: {peep_hash(data)}\n" for _, data in BIG_WHEELS)
+                            + block(BIG_SDIST[1], "big==1.0"))
+    output = tmp_path / "pylock.toml"
+    result = run_peep("port", "--to", "pylock", str(requirements), "-i", index.url,
+                      "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    (package,) = tomllib.loads(output.read_text())["packages"]
+    return dict(package)
+
+
+def test_port_to_pylock_writes_every_vouched_file_of_a_release_of_many(
+    index: LoopbackIndex, tmp_path: Path
+) -> None:
+    package = port_big_release(index, tmp_path)
+    wheels = {wheel["name"]: wheel["hashes"]["sha256"] for wheel in package["wheels"]}
+    assert wheels == {name: sha256_hex(data) for name, data in BIG_WHEELS}
+    assert package["sdist"]["name"] == BIG_SDIST[0]
+    assert package["sdist"]["hashes"] == {"sha256": sha256_hex(BIG_SDIST[1])}
+
+
+def test_port_to_pylock_downloads_only_the_files_without_advertised_digests(
+    index: LoopbackIndex, tmp_path: Path
+) -> None:
+    port_big_release(index, tmp_path)
+    assert sorted(index.file_requests()) == sorted(f"/files/{name}" for name in UNADVERTISED)
