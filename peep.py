@@ -1606,6 +1606,7 @@ class Requirement:
     unsupported: Optional[str] = None
     size: Optional[int] = None  # bytes, when a lock file says
     locked: bool = False  # one file named by a lock file, which mirrors may serve
+    hash_style: str = "peep"  # how its file writes hashes: "peep" comments or "pip" options
 
     @property
     def key(self) -> str:
@@ -2302,6 +2303,18 @@ def parse_requirements_file(
     return _read_file(location, reading, None)
 
 
+def hash_style(text: str, default: str = "peep") -> str:
+    """Return how a requirements file writes hashes: "peep" comments or "pip" options.
+
+    The form it uses more wins; a file that uses neither (or both equally) gets ``default``.
+    """
+    comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
+    options = text.count("--hash=")
+    if comments == options:
+        return default
+    return "peep" if comments > options else "pip"
+
+
 def _read_file(
     location: str, reading: Reading, included_at: Optional[Origin]
 ) -> Iterator[Union[Requirement, FileOption]]:
@@ -2311,6 +2324,7 @@ def _read_file(
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         warn(warning)
+    style = hash_style(text)
     pending: List[HashComment] = []
     for line in scan_requirements_text(text, location, environ):
         if isinstance(line, HashComment):
@@ -2319,9 +2333,10 @@ def _read_file(
         requirement_text, options_text = split_requirement_and_options(line.text)
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
-            yield _requirement_from_line(
+            record = _requirement_from_line(
                 requirement_text, options, pending, line.origin, is_constraint
             )
+            yield replace(record, hash_style=style)
         else:
             _check_option_line(options, line.origin, is_constraint, warn)
             yield from _option_line(options, line.origin, location, reading)
@@ -4655,8 +4670,13 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
 
 
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
-    """Return the paste-ready hash block for a requirement that had no hash."""
-    text = f"    # sha256: {hex_to_peep(sha256)}\n    {pinned_line}\n    (for {requirement.origin})"
+    """Return the paste-ready hash block for a requirement that had no hash, in its file's
+    own format."""
+    if requirement.hash_style == "pip":
+        block = f"    {pinned_line} \\\n        --hash=sha256:{sha256}"
+    else:
+        block = f"    # sha256: {hex_to_peep(sha256)}\n    {pinned_line}"
+    text = f"{block}\n    (for {requirement.origin})"
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
 
@@ -8302,12 +8322,6 @@ def hash_pins(
     return hashes
 
 
-def _hash_style(text: str) -> str:
-    """Return the file's hash format: peep's comments if it mostly uses them, else pip's."""
-    comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
-    return "peep" if comments > text.count("--hash=") else "pip"
-
-
 def _via_text(parents: Sequence[str]) -> List[str]:
     """Write '# via' notes the way pip-compile does."""
     if len(parents) == 1:
@@ -8530,7 +8544,7 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip
     resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
-    plan = plan_lock(entries, specs, resolved, _hash_style(text))
+    plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
     edited = plan.deleted or plan.inserts or plan.appended
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))

@@ -1,11 +1,13 @@
-"""Port to a lock for releases of many files, against a loopback index."""
+"""Port to a lock for releases of many files, and hash lines in the file's own format,
+against a loopback index."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from helpers import (
+    Deploy,
     LoopbackIndex,
     block,
     peep_hash,
@@ -63,3 +65,27 @@ def test_port_to_pylock_downloads_only_the_files_without_advertised_digests(
 ) -> None:
     port_big_release(index, tmp_path)
     assert sorted(index.file_requests()) == sorted(f"/files/{name}" for name in UNADVERTISED)
+
+
+# --- Hash lines in the file's own format --------------------------------------------------
+
+ALPHA = wheel_bytes("alpha", "1.0")
+BETA = wheel_bytes("beta", "1.0")
+
+
+def test_a_missing_hash_is_suggested_in_the_files_own_format(deploy: Deploy) -> None:
+    deploy.index.add(ALPHA)
+    deploy.index.add(BETA)
+    said: List[str] = []
+    for text in (f"alpha==1.0 --hash=sha256:{sha256_hex(ALPHA[1])}\nbeta==1.0\n",
+                 block(ALPHA[1], "alpha==1.0") + "beta==1.0\n", "beta==1.0\n"):
+        deploy.write(text)
+        result = deploy.install()
+        assert result.returncode == 1, result.stderr
+        said.append(result.stderr)
+    pips, peeps, plain = said
+    assert f"    beta==1.0 \\\n        --hash=sha256:{sha256_hex(BETA[1])}\n" in pips
+    assert "# sha256:" not in pips
+    for stderr in (peeps, plain):  # peep's comments, also where the file has no hash yet
+        assert f"    # sha256: {peep_hash(BETA[1])}\n    beta==1.0\n" in stderr
+    assert deploy.installed() == {}
