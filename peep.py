@@ -7940,6 +7940,7 @@ class Pin:
     extras: FrozenSet[str]
     requires: Tuple[str, ...]
     digest: Optional[str] = None  # that file's sha256, as the index told pip
+    build_requires: Tuple[str, ...] = ()  # an sdist's [build-system] requires
 
     @property
     def key(self) -> str:
@@ -8200,13 +8201,14 @@ def stub_sdist_only(
     pinned: Tuple[Mapping[str, Version], FrozenSet[str]],
     transport: Transport,
     workdir: str,
-) -> Candidate:
+) -> Tuple[Candidate, Tuple[str, ...]]:
     """Let pip resolve a project that has only sdists, from its static metadata.
 
     The sdist is downloaded and read (never built); its PKG-INFO 2.2+ gives
     the dependencies unless it declares them dynamic. A project the file
     pins and hashes by hand is taken with no dependencies (they are listed
-    by hand). A metadata-only wheel tells pip; the sdist is what is pinned.
+    by hand). A metadata-only wheel tells pip; the sdist is what is pinned,
+    returned with its static build requirements.
     """
     import email.parser
     wanted, found = missing
@@ -8228,7 +8230,7 @@ def stub_sdist_only(
         raise _no_wheel_error(wanted.name)
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
     _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
-    return sdist
+    return sdist, read_build_system(facts, sdist.filename).requires
 
 
 def resolve_closure(
@@ -8239,7 +8241,7 @@ def resolve_closure(
     import tempfile
     finder, network = settings
     pinned, by_hand = kept
-    stubbed: Dict[str, Candidate] = {}
+    stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
     with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
         stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
         while True:
@@ -8254,11 +8256,12 @@ def resolve_closure(
                                     "nothing was written. pip said:\n"
                                     + "\n".join(said).rstrip()) from failure
                 for project in missing:
-                    sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
-                    stubbed[sdist.name] = sdist
+                    sdist, build = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
+                    stubbed[sdist.name] = (sdist, build)
                 continue
-            return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
-                    if p.key in stubbed else p for p in picks]  # fmt: skip
+            return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
+                            build_requires=stubbed[p.key][1]) if p.key in stubbed else p
+                    for p in picks]  # fmt: skip
 
 
 def _release_files(
@@ -8320,6 +8323,25 @@ def hash_pins(
             hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
     hashes.downloaded = len(digests)
     return hashes
+
+
+def lock_build_constraints(
+    picks: Sequence[Pin], settings: Tuple[FinderSettings, NetworkSettings],
+    transport: Transport, quiet: bool, err: IO[str],
+) -> Tuple[List[Pin], LockHashes]:
+    """Pin the build dependencies of the closure's sdists (and of theirs), one version each
+    that fits them all: pip's resolver picks them, wheels only, as it picks the closure."""
+    requires: Set[str] = set()
+    builds: List[Pin] = []
+    sdists = list(picks)
+    while True:
+        more = {text for pin in sdists for text in pin.build_requires} - requires
+        if not more:
+            break
+        requires |= more
+        builds = sdists = resolve_closure(LockInput(tuple(sorted(requires)), ()),
+                                          ({}, frozenset()), settings, transport)  # fmt: skip
+    return builds, hash_pins(builds, transport, settings[0], quiet, err)
 
 
 def _via_text(parents: Sequence[str]) -> List[str]:
@@ -8495,6 +8517,9 @@ def lock_argument_parser() -> argparse.ArgumentParser:
                         help="let NAME move to the newest version that fits (repeatable)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print a unified diff and write nothing; exit 1 if FILE would change")
+    parser.add_argument("--build-constraint", metavar="FILE",
+                        help="write the build dependencies of every sdist in the closure, "
+                        "pinned and hashed, to FILE (for install's --build-constraint)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_finder_arguments(parser)
     return parser
@@ -8549,7 +8574,10 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     edited = plan.deleted or plan.inserts or plan.appended
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     summary = lock_summary(path, plan, hashes)
-    return _finish_lock(args, (data, text), new_text if edited else text, summary, (out, err))
+    builds_changed = args.build_constraint is not None and _lock_build_file(
+        args, picks, (finder, network), transport, (out, err))
+    status = _finish_lock(args, (data, text), new_text if edited else text, summary, (out, err))
+    return EXIT_FAILED if args.dry_run and builds_changed else status
 
 
 def _finish_lock(args: argparse.Namespace, read: Tuple[bytes, str], new_text: str,
@@ -8566,6 +8594,31 @@ def _finish_lock(args: argparse.Namespace, read: Tuple[bytes, str], new_text: st
     err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
               if dry_run else summary)  # fmt: skip
     return EXIT_FAILED if dry_run and changed else EXIT_OK
+
+
+def _lock_build_file(
+    args: argparse.Namespace, picks: Sequence[Pin],
+    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport,
+    streams: Tuple[IO[str], IO[str]],
+) -> bool:
+    """Write --build-constraint FILE whole (its diff, with --dry-run); tell if it changes."""
+    out, err = streams
+    path = args.build_constraint
+    builds, hashes = lock_build_constraints(picks, settings, transport, args.quiet, err)
+    data, text = _read_lock_target(path)
+    style = hash_style(text, default="pip")
+    lines = ["# Build dependencies of the sdists peep lock pinned, for --build-constraint:",
+             "# builds use them; they are never installed into the target."]  # fmt: skip
+    for pin in sorted(builds, key=lambda p: p.key):
+        lines += _entry_block(f"{pin.key}=={pin.version}", hashes.digests(pin.key), style)
+    new_text = "".join(line + "\n" for line in lines)
+    if args.dry_run:
+        write_diff(out, path, (text, new_text), "locked")
+    elif new_text != text:
+        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+        write_locked_file(path, bom + new_text.encode("utf-8"))
+    err.write(f"peep lock: {path}: {len(builds)} build dependencies pinned\n")
+    return new_text != text
 
 
 def _this_environment() -> str:
@@ -8632,7 +8685,10 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
                     if k in was and was[k] != v]  # fmt: skip
     plan.removed = [f"{k}=={v}" for k, v in sorted(was.items()) if k not in now]
     summary = lock_summary(args.file, plan, hashes)
-    return _finish_lock(args, (read[0], read[1]), new_text, summary, (out, err))
+    builds_changed = args.build_constraint is not None and _lock_build_file(
+        args, picks, (finder, network), transport, (out, err))
+    status = _finish_lock(args, (read[0], read[1]), new_text, summary, (out, err))
+    return EXIT_FAILED if args.dry_run and builds_changed else status
 
 
 # --- Commands: check [trust] --------------------------------------------------

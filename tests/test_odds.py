@@ -1,8 +1,9 @@
-"""Port to a lock for releases of many files, and hash lines in the file's own format,
-against a loopback index."""
+"""Port to a lock for releases of many files, hash lines in the file's own format, and
+build dependencies locked into a --build-constraint file, all against a loopback index."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -89,3 +90,33 @@ def test_a_missing_hash_is_suggested_in_the_files_own_format(deploy: Deploy) -> 
     for stderr in (peeps, plain):  # peep's comments, also where the file has no hash yet
         assert f"    # sha256: {peep_hash(BETA[1])}\n    beta==1.0\n" in stderr
     assert deploy.installed() == {}
+
+
+# --- peep lock --build-constraint ---------------------------------------------------------
+
+BUILT = sdist_bytes("built", "1.0", build_requires=["buildtool>=1"],
+                    pkg_info="Metadata-Version: 2.2\nName: built\nVersion: 1.0\n")
+BUILDTOOL = wheel_bytes("buildtool", "1.0")
+
+
+def lock(deploy: Deploy, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_peep("lock", "-r", str(deploy.requirements), *args, *deploy.finder,
+                    env=deploy.env())
+
+
+def test_lock_pins_the_closures_build_dependencies_into_the_build_constraint_file(
+    deploy: Deploy, tmp_path: Path
+) -> None:
+    deploy.index.add(BUILT)
+    deploy.index.add(BUILDTOOL)
+    pins = tmp_path / "build-constraints.txt"
+    result = lock(deploy, "built", "--build-constraint", str(pins))
+    assert result.returncode == 0, result.stderr
+    assert pins.read_text().endswith(
+        f"buildtool==1.0 \\\n    --hash=sha256:{sha256_hex(BUILDTOOL[1])}\n")
+    assert "buildtool" not in deploy.requirements.read_text()
+    assert lock(deploy, "--build-constraint", str(pins), "--dry-run").returncode == 0
+    installed = deploy.install("--build-constraint", str(pins))
+    assert installed.returncode == 0, installed.stderr
+    assert deploy.ran() == ["built-1.0.ran"]
+    assert deploy.installed() == {"built": "1.0"}  # buildtool served the build only
