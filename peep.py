@@ -1606,6 +1606,7 @@ class Requirement:
     unsupported: Optional[str] = None
     size: Optional[int] = None  # bytes, when a lock file says
     locked: bool = False  # one file named by a lock file, which mirrors may serve
+    hash_style: str = "peep"  # how its file writes hashes: "peep" comments or "pip" options
 
     @property
     def key(self) -> str:
@@ -2302,6 +2303,18 @@ def parse_requirements_file(
     return _read_file(location, reading, None)
 
 
+def hash_style(text: str, default: str = "peep") -> str:
+    """Return how a requirements file writes hashes: "peep" comments or "pip" options.
+
+    The form it uses more wins; a file that uses neither (or both equally) gets ``default``.
+    """
+    comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
+    options = text.count("--hash=")
+    if comments == options:
+        return default
+    return "peep" if comments > options else "pip"
+
+
 def _read_file(
     location: str, reading: Reading, included_at: Optional[Origin]
 ) -> Iterator[Union[Requirement, FileOption]]:
@@ -2311,6 +2324,7 @@ def _read_file(
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         warn(warning)
+    style = hash_style(text)
     pending: List[HashComment] = []
     for line in scan_requirements_text(text, location, environ):
         if isinstance(line, HashComment):
@@ -2319,9 +2333,10 @@ def _read_file(
         requirement_text, options_text = split_requirement_and_options(line.text)
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
-            yield _requirement_from_line(
+            record = _requirement_from_line(
                 requirement_text, options, pending, line.origin, is_constraint
             )
+            yield replace(record, hash_style=style)
         else:
             _check_option_line(options, line.origin, is_constraint, warn)
             yield from _option_line(options, line.origin, location, reading)
@@ -4660,8 +4675,13 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
 
 
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
-    """Return the paste-ready hash block for a requirement that had no hash."""
-    text = f"    # sha256: {hex_to_peep(sha256)}\n    {pinned_line}\n    (for {requirement.origin})"
+    """Return the paste-ready hash block for a requirement that had no hash, in its file's
+    own format."""
+    if requirement.hash_style == "pip":
+        block = f"    {pinned_line} \\\n        --hash=sha256:{sha256}"
+    else:
+        block = f"    # sha256: {hex_to_peep(sha256)}\n    {pinned_line}"
+    text = f"{block}\n    (for {requirement.origin})"
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
 
@@ -7792,15 +7812,18 @@ class LockWriter:
             return f"{where} is not pinned (write NAME==VERSION)"
         if requirement.url is not None:
             url = requirement.url.split("#", 1)[0]
-            offers = [(url, url_filename(url))]
+            filename = url_filename(url)
+            offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
             found, places, _ = find_candidates(
                 self.transport, requirement, self.settings, self.default_index
             )
-            offers = [(c.url.split("#", 1)[0], c.filename)
-                      for c in self._worth_fetching(requirement, found, version)]  # fmt: skip
-        files = [f for f in (self._locked(requirement, u, n) for u, n in offers) if f]
+            offers = [c for c in found if c.version == version]
+        named: Dict[str, Candidate] = {}
+        for offer in offers:
+            named.setdefault(offer.filename, offer)  # the first index's, as pip would take it
+        files = [f for f in (self._locked(requirement, c) for c in named.values()) if f]
         unserved = [
             f"{algorithm}:{digest}"
             for algorithm in requirement.hashes.algorithms()
@@ -7825,21 +7848,14 @@ class LockWriter:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
         return entry
 
-    @staticmethod
-    def _worth_fetching(
-        requirement: Requirement, found: Sequence[Candidate], version: Version
-    ) -> List[Candidate]:
-        """Keep the release's files whose advertised hash is expected, or unknown."""
-        algorithms = requirement.hashes.algorithms()
-        kept = [c for c in found if c.version == version and (
-            requirement.hashes.matches(c.advertised_hashes())
-            or not any(a in c.advertised_hashes() for a in algorithms))]  # fmt: skip
-        return kept[:MAX_TRIES]
-
-    def _locked(
-        self, requirement: Requirement, url: str, filename: str
-    ) -> Optional[Dict[str, Any]]:
-        """Describe one file if its bytes match the requirement (cache first)."""
+    def _locked(self, requirement: Requirement, offer: Candidate) -> Optional[Dict[str, Any]]:
+        """Describe one file if it is vouched for: by the index's digests when they
+        settle it, else by its bytes (cache first). Every install checks them again."""
+        url, filename = offer.url.split("#", 1)[0], offer.filename
+        advertised = {a: d for a, d in offer.advertised_hashes().items() if a in HASH_ALGORITHMS}
+        if any(a in advertised for a in requirement.hashes.algorithms()):
+            matched = requirement.hashes.matches(advertised)
+            return self._entry(filename, url, None, advertised) if matched else None
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):
@@ -7857,8 +7873,14 @@ class LockWriter:
             _remove_quietly(path)
 
     @staticmethod
-    def _entry(filename: str, url: str, size: int, digests: Mapping[str, str]) -> Dict[str, Any]:
-        return {"name": filename, "url": url, "size": size, "hashes": dict(sorted(digests.items()))}
+    def _entry(
+        filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
+    ) -> Dict[str, Any]:
+        entry: Dict[str, Any] = {"name": filename, "url": url}
+        if size is not None:
+            entry["size"] = size
+        entry["hashes"] = dict(sorted(digests.items()))
+        return entry
 
 
 def _toml(value: Any) -> str:
@@ -8069,6 +8091,7 @@ class Pin:
     extras: FrozenSet[str]
     requires: Tuple[str, ...]
     digest: Optional[str] = None  # that file's sha256, as the index told pip
+    build_requires: Tuple[str, ...] = ()  # an sdist's [build-system] requires
 
     @property
     def key(self) -> str:
@@ -8331,13 +8354,14 @@ def stub_sdist_only(
     pinned: Tuple[Mapping[str, Version], FrozenSet[str]],
     transport: Transport,
     workdir: str,
-) -> Candidate:
+) -> Tuple[Candidate, Tuple[str, ...]]:
     """Let pip resolve a project that has only sdists, from its static metadata.
 
     The sdist is downloaded and read (never built); its PKG-INFO 2.2+ gives
     the dependencies unless it declares them dynamic. A project the file
     pins and hashes by hand is taken with no dependencies (they are listed
-    by hand). A metadata-only wheel tells pip; the sdist is what is pinned.
+    by hand). A metadata-only wheel tells pip; the sdist is what is pinned,
+    returned with its static build requirements.
     """
     import email.parser
     wanted, found = missing
@@ -8359,7 +8383,7 @@ def stub_sdist_only(
         raise _no_wheel_error(wanted.name)
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
     _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
-    return sdist
+    return sdist, read_build_system(facts, sdist.filename).requires
 
 
 def resolve_closure(
@@ -8370,7 +8394,7 @@ def resolve_closure(
     import tempfile
     finder, network = settings
     pinned, by_hand = kept
-    stubbed: Dict[str, Candidate] = {}
+    stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
     with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
         stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
         while True:
@@ -8385,11 +8409,12 @@ def resolve_closure(
                                     "nothing was written. pip said:\n"
                                     + "\n".join(said).rstrip()) from failure
                 for project in missing:
-                    sdist = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
-                    stubbed[sdist.name] = sdist
+                    sdist, build = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
+                    stubbed[sdist.name] = (sdist, build)
                 continue
-            return [replace(p, url=stubbed[p.key].url.split("#", 1)[0], digest=None)
-                    if p.key in stubbed else p for p in picks]  # fmt: skip
+            return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
+                            build_requires=stubbed[p.key][1]) if p.key in stubbed else p
+                    for p in picks]  # fmt: skip
 
 
 def _release_files(
@@ -8453,10 +8478,23 @@ def hash_pins(
     return hashes
 
 
-def _hash_style(text: str) -> str:
-    """Return the file's hash format: peep's comments if it mostly uses them, else pip's."""
-    comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
-    return "peep" if comments > text.count("--hash=") else "pip"
+def lock_build_constraints(
+    picks: Sequence[Pin], settings: Tuple[FinderSettings, NetworkSettings],
+    transport: Transport, quiet: bool, err: IO[str],
+) -> Tuple[List[Pin], LockHashes]:
+    """Pin the build dependencies of the closure's sdists (and of theirs), one version each
+    that fits them all: pip's resolver picks them, wheels only, as it picks the closure."""
+    requires: Set[str] = set()
+    builds: List[Pin] = []
+    sdists = list(picks)
+    while True:
+        more = {text for pin in sdists for text in pin.build_requires} - requires
+        if not more:
+            break
+        requires |= more
+        builds = sdists = resolve_closure(LockInput(tuple(sorted(requires)), ()),
+                                          ({}, frozenset()), settings, transport)  # fmt: skip
+    return builds, hash_pins(builds, transport, settings[0], quiet, err)
 
 
 def _via_text(parents: Sequence[str]) -> List[str]:
@@ -8632,6 +8670,9 @@ def lock_argument_parser() -> argparse.ArgumentParser:
                         help="let NAME move to the newest version that fits (repeatable)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print a unified diff and write nothing; exit 1 if FILE would change")
+    parser.add_argument("--build-constraint", metavar="FILE",
+                        help="write the build dependencies of every sdist in the closure, "
+                        "pinned and hashed, to FILE (for install's --build-constraint)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_finder_arguments(parser)
     return parser
@@ -8681,12 +8722,15 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
                        args.quiet, err)  # fmt: skip
     resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
-    plan = plan_lock(entries, specs, resolved, _hash_style(text))
+    plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
     edited = plan.deleted or plan.inserts or plan.appended
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     summary = lock_summary(path, plan, hashes)
-    return _finish_lock(args, (data, text), new_text if edited else text, summary, (out, err))
+    builds_changed = args.build_constraint is not None and _lock_build_file(
+        args, picks, (finder, network), transport, (out, err))
+    status = _finish_lock(args, (data, text), new_text if edited else text, summary, (out, err))
+    return EXIT_FAILED if args.dry_run and builds_changed else status
 
 
 def _finish_lock(args: argparse.Namespace, read: Tuple[bytes, str], new_text: str,
@@ -8703,6 +8747,31 @@ def _finish_lock(args: argparse.Namespace, read: Tuple[bytes, str], new_text: st
     err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
               if dry_run else summary)  # fmt: skip
     return EXIT_FAILED if dry_run and changed else EXIT_OK
+
+
+def _lock_build_file(
+    args: argparse.Namespace, picks: Sequence[Pin],
+    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport,
+    streams: Tuple[IO[str], IO[str]],
+) -> bool:
+    """Write --build-constraint FILE whole (its diff, with --dry-run); tell if it changes."""
+    out, err = streams
+    path = args.build_constraint
+    builds, hashes = lock_build_constraints(picks, settings, transport, args.quiet, err)
+    data, text = _read_lock_target(path)
+    style = hash_style(text, default="pip")
+    lines = ["# Build dependencies of the sdists peep lock pinned, for --build-constraint:",
+             "# builds use them; they are never installed into the target."]  # fmt: skip
+    for pin in sorted(builds, key=lambda p: p.key):
+        lines += _entry_block(f"{pin.key}=={pin.version}", hashes.digests(pin.key), style)
+    new_text = "".join(line + "\n" for line in lines)
+    if args.dry_run:
+        write_diff(out, path, (text, new_text), "locked")
+    elif new_text != text:
+        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+        write_locked_file(path, bom + new_text.encode("utf-8"))
+    err.write(f"peep lock: {path}: {len(builds)} build dependencies pinned\n")
+    return new_text != text
 
 
 def _this_environment() -> str:
@@ -8769,7 +8838,10 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
                     if k in was and was[k] != v]  # fmt: skip
     plan.removed = [f"{k}=={v}" for k, v in sorted(was.items()) if k not in now]
     summary = lock_summary(args.file, plan, hashes)
-    return _finish_lock(args, (read[0], read[1]), new_text, summary, (out, err))
+    builds_changed = args.build_constraint is not None and _lock_build_file(
+        args, picks, (finder, network), transport, (out, err))
+    status = _finish_lock(args, (read[0], read[1]), new_text, summary, (out, err))
+    return EXIT_FAILED if args.dry_run and builds_changed else status
 
 
 # --- Commands: check [trust] --------------------------------------------------

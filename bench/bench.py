@@ -28,7 +28,16 @@ hashlib script on 200 MB.
 
 Then the same packages as a PEP 751 lock written by pip 26's ``pip lock``,
 installed cold and warm by peep and by pip 26 (``pip install -r pylock.toml``),
-every venv holding pip 26 (--skip-lock to leave this out).
+every venv holding pip 26 (--skip-pylock to leave this out).
+
+Then peep check on the installed stack (its verified cache warm) beside
+pip check, in one virtual environment (--skip-check).
+
+Then peep lock of the stack's top-level names (bench/requirements.in) into
+an empty file, cold and warm, beside pip's own resolve (pip install
+--dry-run --report, cold and warm) and pip-compile --generate-hashes, from
+pip-tools installed in a throwaway venv (left out if that install fails)
+(--skip-lock).
 
 Then five sdists that share one build backend (setuptools, downloaded
 once; the sdists are made here), installed from a local find-links
@@ -39,7 +48,7 @@ verified wheels, pip in its own isolated one.
 Goals: warm peep / floor <= 0.85 (peep byte-compiles on every CPU, pip on one);
 warm peep / floor, both --no-compile, <= 1.10; warm peep / pip warm <= 0.60;
 cold peep <= cold pip; lock files: cold peep <= cold pip 26, warm peep <=
-1.10 x warm pip 26; 5 sdists peep / pip <= 1.20; peep hash / hashlib <= 1.15
+1.10 x warm pip 26; peep lock <= 1.5 x pip's resolve and <= 0.5 x pip-compile; 5 sdists peep / pip <= 1.20; peep hash / hashlib <= 1.15
 with peak RSS < 40 MB; start-up: peep hash FILE <= 60 ms over python -c
 pass, peep --version <= 150 ms over it, peep list <= 60 ms over pip list,
 peep hash / hashlib on 200 MB <= 1.10.
@@ -262,6 +271,81 @@ def lock_benchmark(requirements: Path, rounds: int, work: Path, python: str) -> 
     return timings, packages
 
 
+def check_benchmark(requirements: Path, rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
+    """Time peep check on the installed stack against pip check, alternating, in one venv."""
+    env = clean_environment()
+    cache = work / "peep-check-cache"
+    venv = fresh_venv(work, python)
+    print("preparing: peep install of the stack, for check ...", flush=True)
+    run_measured([venv, str(PEEP), "install", "-q", "-r", str(requirements), "--cache-dir", str(cache)], env)
+    scenarios: Dict[str, List[str]] = {
+        "pip check": [venv, "-m", "pip", "check"],
+        "peep check": [venv, str(PEEP), "check", "-r", str(requirements), "--cache-dir", str(cache)],
+    }
+    timings: Dict[str, List[float]] = {name: [] for name in scenarios}
+    for round_number in range(rounds):
+        order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            seconds, _ = run_measured(scenarios[name], env, name)
+            timings[name].append(seconds)
+            print(f"  round {round_number + 1}: {name:<12} {seconds:7.2f} s", flush=True)
+    shutil.rmtree(Path(venv).parent.parent, ignore_errors=True)
+    return timings
+
+
+def pip_compile(work: Path, python: str, env: Dict[str, str]) -> str | None:
+    """Install pip-tools into a throwaway venv; return its pip-compile, or None if it fails."""
+    venv = fresh_venv(work, python)
+    installed = subprocess.run([venv, "-m", "pip", "install", "-q", "pip-tools"], env=env,
+                               capture_output=True, text=True)
+    if installed.returncode != 0:
+        print(f"  pip-tools did not install; pip-compile is left out:\n{installed.stderr[-500:]}")
+        return None
+    return str(Path(venv).parent / "pip-compile")
+
+
+def resolve_benchmark(top_level: Path, rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
+    """Time peep lock of the top-level names, cold and warm, against pip's resolve and pip-compile."""
+    env = clean_environment()
+    names = [line.strip() for line in top_level.read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    peep_cache, pip_cache = work / "peep-resolve-cache", work / "pip-resolve-cache"
+    compile_command = pip_compile(work, python, env)
+
+    def empty(prefix: str) -> str:
+        return tempfile.mkdtemp(dir=work, prefix=prefix)
+
+    def peep_lock(cache: Callable[[], str]) -> Callable[[], List[str]]:
+        return lambda: [python, str(PEEP), "lock", "-q", "-r", str(Path(empty("out-")) / "requirements.txt"),
+                        *names, "--cache-dir", cache()]
+
+    def pip_resolve(cache: Callable[[], str]) -> Callable[[], List[str]]:
+        return lambda: [python, "-m", "pip", "install", "-q", "--dry-run", "--ignore-installed",
+                        "--report", str(Path(empty("out-")) / "report.json"), *names, "--cache-dir", cache()]
+
+    scenarios: Dict[str, Callable[[], List[str]]] = {
+        "pip resolve cold": pip_resolve(lambda: empty("empty-")),
+        "peep lock cold": peep_lock(lambda: empty("empty-")),
+        "pip resolve warm": pip_resolve(lambda: str(pip_cache)),
+        "peep lock warm": peep_lock(lambda: str(peep_cache)),
+    }
+    if compile_command is not None:
+        scenarios["pip-compile --generate-hashes"] = lambda: [
+            compile_command, "-q", "--generate-hashes", "--allow-unsafe", "--rebuild",
+            "--cache-dir", empty("empty-"), "-o", str(Path(empty("out-")) / "requirements.txt"), str(top_level)]
+    print("preparing: filling the warm caches ...", flush=True)
+    run_measured(scenarios["pip resolve warm"](), env)
+    run_measured(scenarios["peep lock warm"](), env)
+    timings: Dict[str, List[float]] = {name: [] for name in scenarios}
+    for round_number in range(rounds):
+        order = list(scenarios) if round_number % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            seconds, _ = run_measured(scenarios[name](), env, name, cwd=work)
+            timings[name].append(seconds)
+            print(f"  round {round_number + 1}: {name:<30} {seconds:7.2f} s", flush=True)
+    return timings
+
+
 def hash_benchmark(sizes_mb: Sequence[int], rounds: int, work: Path, python: str) -> Dict[str, List[float]]:
     """Time peep hash and hashlib.file_digest on the same files, alternating."""
     hashlib_code = (
@@ -391,15 +475,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-hash", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
-    parser.add_argument("--skip-lock", action="store_true", help="skip the pylock.toml comparison with pip 26")
+    parser.add_argument("--skip-pylock", action="store_true", help="skip the pylock.toml comparison with pip 26")
+    parser.add_argument("--skip-check", action="store_true", help="skip peep check beside pip check")
+    parser.add_argument("--skip-lock", action="store_true",
+                        help="skip peep lock beside pip's resolve and pip-compile")
+    parser.add_argument("--top-level", type=Path, default=ROOT / "bench" / "requirements.in",
+                        help="the top-level names peep lock resolves")
     parser.add_argument("--skip-startup", action="store_true")
     parser.add_argument("--startup-rounds", type=int, default=15)
     parser.add_argument("--peep", type=Path, default=PEEP, help="the peep.py to time start-up of")
     parser.add_argument("--only", action="append", default=[], metavar="SCENARIO",
                         help="run only this install scenario (repeatable), e.g. 'peep warm'; "
-                        "or only this part: install, build, lock, hash, startup")
+                        "or only this part: install, build, pylock, check, lock, hash, startup")
     args = parser.parse_args(argv)
-    parts = {"install", "build", "lock", "hash", "startup"}
+    parts = {"install", "build", "pylock", "check", "lock", "hash", "startup"}
     if parts & set(args.only):
         for part in parts - set(args.only):
             setattr(args, f"skip_{part}", True)
@@ -429,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             b = {k: statistics.median(v) for k, v in build_benchmark(args.rounds, work, python).items()}
             lines += [f"{name:<30} {seconds:8.2f} s (median)" for name, seconds in b.items()]
             lines.append(_ratio("5 sdists: peep / pip", b["peep builds"] / b["pip builds"], 1.20))
-        if not args.skip_lock:
+        if not args.skip_pylock:
             timings, packages = lock_benchmark(args.requirements, args.rounds, work, python)
             t = {k: statistics.median(v) for k, v in timings.items()}
             lines.append(f"pylock.toml from pip lock: {packages} packages")
@@ -438,6 +527,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _ratio("lock: cold peep / cold pip26", t["peep lock cold"] / t["pip26 lock cold"], 1.00),
                 _ratio("lock: warm peep / warm pip26", t["peep lock warm"] / t["pip26 lock warm"], 1.10),
             ]
+        if not args.skip_check:
+            c = {k: statistics.median(v) for k, v in check_benchmark(args.requirements, args.rounds, work, python).items()}
+            lines += [f"{name:<30} {seconds:8.2f} s (median), cpu {statistics.median(CPU_SECONDS[name]):6.2f} s"
+                      for name, seconds in c.items()]
+            lines.append(f"{'check: peep / pip':<30} {c['peep check'] / c['pip check']:8.2f}")
+        if not args.skip_lock:
+            r = {k: statistics.median(v) for k, v in resolve_benchmark(args.top_level, args.rounds, work, python).items()}
+            lines += [f"{name:<30} {seconds:8.2f} s (median), cpu {statistics.median(CPU_SECONDS[name]):6.2f} s"
+                      for name, seconds in r.items()]
+            lines += [_ratio("lock: cold peep / pip resolve", r["peep lock cold"] / r["pip resolve cold"], 1.50),
+                      _ratio("lock: warm peep / pip resolve", r["peep lock warm"] / r["pip resolve warm"], 1.50)]
+            if "pip-compile --generate-hashes" in r:
+                lines.append(_ratio("lock: cold peep / pip-compile",
+                                    r["peep lock cold"] / r["pip-compile --generate-hashes"], 0.50))
         if not args.skip_hash:
             small, large = args.hash_size_mb, 5 * args.hash_size_mb
             h = {k: statistics.median(v) for k, v in
