@@ -4036,11 +4036,8 @@ def read_archive(
     mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
     if mode is None and not (wheel or lowered.endswith(".zip")):
         raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
-    if mode is None:
-        other, opens = "a tar archive", _opens_as_tar
-    else:
-        other, opens = "a zip archive", _opens_as_zip
-    if opens(path):
+    if _opens_as_other(path, tar=mode is None):
+        other = "a tar archive" if mode is None else "a zip archive"
         raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
     extraction = _Extraction(extract_to, filename) if extract_to else None
     reading = _Reading(filename, wheel, extraction, collect=read_before is None)
@@ -4075,22 +4072,18 @@ def _facts_read(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     return facts
 
 
-def _opens_as_zip(path: str) -> bool:
-    import zipfile
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return bool(archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return False
-
-
-def _opens_as_tar(path: str) -> bool:
+def _opens_as_other(path: str, *, tar: bool) -> bool:
+    """Say whether the bytes also open, with members, as a tar archive (``tar``) or a zip."""
     import tarfile
+    import zipfile
     import zlib
     try:
-        with tarfile.open(path) as archive:
-            return archive.next() is not None
-    except (tarfile.TarError, OSError, ValueError, EOFError, zlib.error):
+        if tar:
+            with tarfile.open(path) as archive:
+                return archive.next() is not None
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.infolist())
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
         return False
 
 
