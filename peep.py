@@ -74,6 +74,7 @@ needs nothing but pip.
 #   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
 #   Installing with pip [trust]          the one pip run over verified wheels, what it changed
 #   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
+#   Running builds                       the order of the build steps, from plans to wheels
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
@@ -6055,10 +6056,9 @@ def closed_network_variables(port: int) -> Dict[str, str]:
 
 def closed_network_environment(port: int) -> Dict[str, str]:
     """Return the environment of the pip that installs: yours, its network closed."""
-    environment = scrubbed_pip_environment()
-    for key in list(environment):
-        if key.lower() in PROXY_VARIABLES or key in ("PYTHONPATH", "PYTHONSTARTUP"):
-            del environment[key]
+    environment = {key: value for key, value in scrubbed_pip_environment().items()
+                   if key.lower() not in PROXY_VARIABLES
+                   and key not in ("PYTHONPATH", "PYTHONSTARTUP")}  # fmt: skip
     environment.update(closed_network_variables(port))
     return environment
 
@@ -6084,23 +6084,14 @@ BUILD_VARIABLE_PREFIXES = ("LC_",)
 BUILD_VARIABLES_NAMED = "PEEP_BUILD_ENV"  # more names to pass on, by spaces or commas
 
 
-def _passed_on(key: str) -> bool:
-    """Say whether a variable may reach a build even if named: never pip's or Python's own."""
-    upper = key.upper()
-    return not (upper.startswith(("PIP_", "PYTHON")) or key.lower() in PROXY_VARIABLES)
-
-
 def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
-    """Return the environment of a build, and of the pip that prepares one.
-
-    The allowlist, then what closes the network (as for pip), a temporary
-    directory of the build's own and, if given, a home of its own.
-    """
+    """Return the environment of a build, and of the pip that prepares one."""
     named = set(BUILD_VARIABLES)
     named.update(os.environ.get(BUILD_VARIABLES_NAMED, "").replace(",", " ").split())
-    environment = {
+    environment = {  # never pip's or Python's own, even if named
         key: value for key, value in os.environ.items()
-        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES)) and _passed_on(key)
+        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES))
+        and not key.upper().startswith(("PIP_", "PYTHON")) and key.lower() not in PROXY_VARIABLES
     }  # fmt: skip
     environment.update(closed_network_variables(port))
     environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
@@ -6179,8 +6170,6 @@ class BuildError(PeepError):
         self.log = log
 
 
-
-
 class HookPlace(NamedTuple):
     """Where a PEP 517 hook runs: the source tree, its build system, the writable workspace."""
 
@@ -6192,21 +6181,12 @@ class HookPlace(NamedTuple):
 class Builder:
     """Build environments (shared between sdists that need the same wheels) and hooks."""
 
-    def __init__(
-        self,
-        workdir: str,
-        *,
-        network: str,
-        port: int,
-        say: Callable[[str], None],
-        echo: Optional[Callable[[str], None]],
-    ) -> None:
+    def __init__(self, workdir: str, *, network: str, port: int, say: Callable[[str], None],
+                 echo: Optional[Callable[[str], None]]) -> None:  # fmt: skip
         import threading
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
-        self.network = network
-        self.port = port
-        self.say = say
+        self.network, self.port, self.say = network, port, say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
         self._lock = threading.Lock()
@@ -6243,10 +6223,9 @@ class Builder:
                 )
                 listing = os.path.join(directory, "requirements.txt")
                 with open(listing, "w", encoding="utf-8") as stream:
-                    for name, wheel in sorted(wheels.items()):
-                        stream.write(
-                            f"{name} @ {_path_to_url(wheel.path)} --hash=sha256:{wheel.sha256}\n"
-                        )
+                    stream.writelines(f"{name} @ {_path_to_url(wheel.path)} "
+                                      f"--hash=sha256:{wheel.sha256}\n"
+                                      for name, wheel in sorted(wheels.items()))  # fmt: skip
                 # pip runs with the environment's own interpreter, so the wheels
                 # and their scripts land in it; --ignore-installed, since pip's own
                 # directory (and what lies beside it) is on that pip's path.
@@ -6281,25 +6260,19 @@ class Builder:
         _remove_quietly(output)
         backend = system.backend if system else ""
         spec = {
-            "output": output,
-            "network": self.network,
+            "output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
             "writable": [workspace],  # source, wheel directory, reply, private tmp and home
             "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
-            "hook": hook,
-            "backend_path": [
-                os.path.join(source, entry) for entry in (system.backend_path if system else ())
-            ],
-            "source": source,
-            "backend": backend,
-            "kwargs": dict(kwargs),
-        }
+            "backend_path": [os.path.join(source, entry) for entry in
+                             (system.backend_path if system else ())],
+            "source": source, "backend": backend,
+        }  # fmt: skip
         with open(spec_path, "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
         # -S: the runner confines itself before site runs anything (see above).
-        command = [python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path]
-        status = run_logged(
-            command, self.hook_variables(python, workspace), log_path, session=os.name == "posix"
-        )
+        status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path],
+                            self.hook_variables(python, workspace), log_path,
+                            session=os.name == "posix")  # fmt: skip
         if self.echo is not None and os.path.exists(log_path):
             with open(log_path, encoding="utf-8", errors="replace") as stream:
                 self.echo(stream.read())
@@ -6376,20 +6349,6 @@ class PendingBuild:
         return static + [(text, hook) for text in self.dynamic]
 
 
-def config_settings(
-    item: Verified, command_line: Sequence[Tuple[str, str]]
-) -> Dict[str, Union[str, List[str]]]:
-    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
-    merged: Dict[str, Union[str, List[str]]] = {}
-    for key, value in list(command_line) + list(item.requirement.config_settings):
-        if key in merged:
-            previous = merged[key]
-            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            merged[key] = value
-    return merged
-
-
 def refused_build(item: Verified, reason: str) -> Problem:
     """Return why peep will not build a verified sdist: its build could reach unverified code."""
     return framed("refused build", item.requirement, f"{item.filename}: {reason}",
@@ -6402,69 +6361,37 @@ def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
     return Problem("build failed", item.requirement, text)
 
 
-def plan_failures(build: PendingBuild) -> List[Problem]:
-    """Turn what a build plan could not satisfy into failures for the report."""
-    item = build.item
-    failures = [refused_build(item, reason) for reason in build.plan.refused]
-    for text, why in build.plan.missing:
-        needs = f"{item.filename} needs {text} ({why})"
-        failures.append(replace(framed("build dependency", item.requirement, needs),
-                                dependency=text))
-    return failures
-
-
-def start_builds(
-    builder: Builder, verified: Sequence[Verified]
-) -> Tuple[List[PendingBuild], List[Problem]]:
-    """Read each verified sdist's build system; refuse the ones that cannot be used."""
-    pending: List[PendingBuild] = []
-    failures: List[Problem] = []
-    for item in verified:
-        if item.facts.kind != "sdist":
-            continue
-        try:
-            system = read_build_system(item.facts, item.filename)
-        except ArchiveError as exc:
-            failures.append(refused_build(item, exc.reason()))
-            continue
-        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
-    return pending, failures
-
-
 def discover_dynamic_requirements(
     builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> Optional[Problem]:
+) -> List[Problem]:
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
         extracted = os.path.join(build.workspace, "src")
-        read_archive(
-            item.path, item.filename, project=item.requirement.name, extract_to=extracted,
-            read_before=item.facts,
-        )  # fmt: skip
+        read_archive(item.path, item.filename, project=item.requirement.name,
+                     extract_to=extracted, read_before=item.facts)  # fmt: skip
         build.source = os.path.join(extracted, item.facts.top)
+        tree = os.path.realpath(build.source)
         for entry in build.system.backend_path:
             resolved = os.path.realpath(os.path.join(build.source, entry))
-            if os.path.commonpath([resolved, os.path.realpath(build.source)]) != os.path.realpath(
-                build.source
-            ):
+            if os.path.commonpath([resolved, tree]) != tree:
                 raise ArchiveError(
                     f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
                 )
         environment = builder.build_environment(build.plan.wheels)
         place = HookPlace(build.source, build.system, build.workspace)
         found = builder.call_hook(environment, place, "get_requires_for_build_wheel",
-                                  {"config_settings": dict(settings)})  # fmt: skip  # fmt: skip
+                                  {"config_settings": dict(settings)})  # fmt: skip
     except ArchiveError as exc:
-        return refused_build(item, exc.reason())
+        return [refused_build(item, exc.reason())]
     except BuildError as exc:
-        return build_failed(item, str(exc), exc.log)
+        return [build_failed(item, str(exc), exc.log)]
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
-        return refused_build(
+        return [refused_build(
             item, f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
-        )
+        )]  # fmt: skip
     build.dynamic = tuple(found)
-    return None
+    return []
 
 
 def build_wheel(
@@ -6483,12 +6410,8 @@ def build_wheel(
         )  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
-    if (
-        not isinstance(name, str)
-        or os.path.basename(name) != name
-        or not name.endswith(WHEEL_EXTENSION)
-        or not os.path.isfile(os.path.join(output, name))
-    ):
+    if not (isinstance(name, str) and os.path.basename(name) == name
+            and name.endswith(WHEEL_EXTENSION) and os.path.isfile(os.path.join(output, name))):
         return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
     built = Arrived(item.requirement, path, name, hash_file(path), item.version, item.install)
@@ -6496,87 +6419,6 @@ def build_wheel(
     if isinstance(verdict, Problem):
         return build_failed(item, "it built a bad wheel: " + verdict.text.splitlines()[0].strip())
     return verdict
-
-
-def _plan_with_satisfied(
-    fetcher: Fetcher,
-    builds: Sequence[PendingBuild],
-    verified: List[Verified],
-    offered: Dict[str, Requirement],
-    markers: Mapping[str, str],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency installed already is fetched and verified too.
-
-    It is offered to the build but not reinstalled. ``offered`` (the
-    satisfied requirements not fetched yet) shrinks as they are fetched.
-    """
-    failures: List[Problem] = []
-    while True:
-        for build in builds:
-            build.plan = plan_build(build.requires(), verified, markers)
-        wanted = {
-            key for build in builds for text, _ in build.plan.missing
-            for key in [_missing_key(text)] if key in offered
-        }  # fmt: skip
-        if not wanted:
-            return verified, failures
-        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
-        failures += [v for v in fetched if isinstance(v, Problem)]
-        verified = verified + [v for v in fetched if isinstance(v, Verified)]
-
-
-def plan_builds(
-    fetcher: Fetcher,
-    builder: Builder,
-    verified: List[Verified],
-    satisfied: Sequence[Satisfied],
-    settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
-    """Plan each sdist's build from verified wheels, its backend's wishes included.
-
-    The static requirements come from pyproject.toml; the dynamic ones from
-    get_requires_for_build_wheel, run (verified code only) in an
-    environment of the static ones. Every problem is returned, not raised.
-    """
-    markers = marker_environment()  # builds run with this interpreter
-    pending, failures = start_builds(builder, verified)
-    offered = {s.requirement.key: s.requirement for s in satisfied}
-    offered.update((pin.key, pin) for pin in fetcher.build_pins)
-    verified, more = _plan_with_satisfied(fetcher, pending, verified, offered, markers)
-    failures += more
-    ready = []
-    for build in pending:
-        problems = plan_failures(build)
-        problem = problems or discover_dynamic_requirements(
-            builder, build, config_settings(build.item, settings)
-        )
-        if problem:
-            failures += problem if isinstance(problem, list) else [problem]
-        else:
-            ready.append(build)
-    verified, more = _plan_with_satisfied(fetcher, ready, verified, offered, markers)
-    failures += more
-    for build in ready:
-        failures += plan_failures(build)
-    return verified, [b for b in ready if not plan_failures(b)], failures
-
-
-def build_all(
-    builder: Builder,
-    builds: Sequence[PendingBuild],
-    verified: Sequence[Verified],
-    settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Build every planned sdist; return the archives to install, wheels only."""
-    built: Dict[int, Verified] = {}
-    failures: List[Problem] = []
-    for build in builds:
-        outcome = build_wheel(builder, build, config_settings(build.item, settings))
-        if isinstance(outcome, Problem):
-            failures.append(outcome)
-        else:
-            built[id(build.item)] = outcome
-    return [built.get(id(item), item) for item in verified], failures
 
 
 # --- Installing with pip [trust] ----------------------------------------------
@@ -7007,6 +6849,121 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
             err.flush()
 
     return say
+
+
+# --- Running builds -----------------------------------------------------------
+#
+# The order of the build steps: plan each sdist's build, ask its backend
+# what more it needs, build. Every archive here is Verified already, every
+# hook runs through the Builder above and every wheel built goes through
+# accept(): a bug here can make a build fail or be refused, never run or
+# install what did not match.
+
+
+def config_settings(
+    item: Verified, command_line: Sequence[Tuple[str, str]]
+) -> Dict[str, Union[str, List[str]]]:
+    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
+    merged: Dict[str, Union[str, List[str]]] = {}
+    for key, value in list(command_line) + list(item.requirement.config_settings):
+        if key in merged:
+            previous = merged[key]
+            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def plan_failures(build: PendingBuild) -> List[Problem]:
+    """Turn what a build plan could not satisfy into failures for the report."""
+    item = build.item
+    failures = [refused_build(item, reason) for reason in build.plan.refused]
+    for text, why in build.plan.missing:
+        needs = f"{item.filename} needs {text} ({why})"
+        failures.append(replace(framed("build dependency", item.requirement, needs),
+                                dependency=text))
+    return failures
+
+
+def _plan_with_satisfied(
+    fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
+    offered: Dict[str, Requirement], markers: Mapping[str, str],
+) -> Tuple[List[Verified], List[Problem]]:
+    """Plan builds; a build dependency installed already is fetched and verified too.
+
+    It is offered to the build but not reinstalled. ``offered`` (the
+    satisfied requirements not fetched yet) shrinks as they are fetched.
+    """
+    failures: List[Problem] = []
+    while True:
+        for build in builds:
+            build.plan = plan_build(build.requires(), verified, markers)
+        wanted = {
+            key for build in builds for text, _ in build.plan.missing
+            for key in [_missing_key(text)] if key in offered
+        }  # fmt: skip
+        if not wanted:
+            return verified, failures
+        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
+        failures += [v for v in fetched if isinstance(v, Problem)]
+        verified = verified + [v for v in fetched if isinstance(v, Verified)]
+
+
+def plan_builds(
+    fetcher: Fetcher, builder: Builder, verified: List[Verified], satisfied: Sequence[Satisfied],
+    settings: Sequence[Tuple[str, str]],
+) -> Tuple[List[Verified], List[PendingBuild], List[Problem]]:
+    """Plan each sdist's build from verified wheels, its backend's wishes included.
+
+    The static requirements come from pyproject.toml; the dynamic ones from
+    get_requires_for_build_wheel, run (verified code only) in an
+    environment of the static ones. Every problem is returned, not raised.
+    """
+    markers = marker_environment()  # builds run with this interpreter
+    pending: List[PendingBuild] = []
+    failures: List[Problem] = []
+    for item in verified:
+        if item.facts.kind != "sdist":
+            continue
+        try:
+            system = read_build_system(item.facts, item.filename)
+        except ArchiveError as exc:
+            failures.append(refused_build(item, exc.reason()))
+            continue
+        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
+    offered = {s.requirement.key: s.requirement for s in satisfied}
+    offered.update((pin.key, pin) for pin in fetcher.build_pins)
+    verified, more = _plan_with_satisfied(fetcher, pending, verified, offered, markers)
+    failures += more
+    ready = []
+    for build in pending:
+        problems = plan_failures(build) or discover_dynamic_requirements(
+            builder, build, config_settings(build.item, settings)
+        )
+        failures += problems
+        if not problems:
+            ready.append(build)
+    verified, more = _plan_with_satisfied(fetcher, ready, verified, offered, markers)
+    failures += more
+    for build in ready:
+        failures += plan_failures(build)
+    return verified, [b for b in ready if not plan_failures(b)], failures
+
+
+def build_all(
+    builder: Builder, builds: Sequence[PendingBuild], verified: Sequence[Verified],
+    settings: Sequence[Tuple[str, str]],
+) -> Tuple[List[Verified], List[Problem]]:
+    """Build every planned sdist; return the archives to install, wheels only."""
+    built: Dict[int, Verified] = {}
+    failures: List[Problem] = []
+    for build in builds:
+        outcome = build_wheel(builder, build, config_settings(build.item, settings))
+        if isinstance(outcome, Problem):
+            failures.append(outcome)
+        else:
+            built[id(build.item)] = outcome
+    return [built.get(id(item), item) for item in verified], failures
 
 
 # --- Commands: install --------------------------------------------------------
