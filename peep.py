@@ -6767,32 +6767,21 @@ def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
         dist_info = next(m.split("/")[0] for m in members if m.split("/")[0].endswith(".dist-info"))
         facts = archive.read(f"{dist_info}/WHEEL").decode("utf-8", "replace").lower()
     root = "purelib" if re.search(r"^root-is-purelib:\s*true\s*$", facts, re.M) else "platlib"
+    data_dir = dist_info[: -len("dist-info")] + "data"
     sources = []
     for member in members:
         top, _, rest = member.partition("/")
-        key = root
-        if top == dist_info[: -len("dist-info")] + "data":
-            key, _, rest = rest.partition("/")
-        else:
-            rest = member
-        if not member.endswith(".py") or key not in scheme:
-            continue
-        installed = os.path.normpath(os.path.join(scheme[key], rest))
-        if _within(installed, scheme[key]) and os.path.isfile(installed):
-            sources.append(installed)
+        key, _, rest = rest.partition("/") if top == data_dir else (root, "", member)
+        if member.endswith(".py") and key in scheme:
+            installed = os.path.normpath(os.path.join(scheme[key], rest))
+            if _within(installed, scheme[key]) and os.path.isfile(installed):
+                sources.append(installed)
     # A root member and a .data/purelib one may land on the same file: compile it once.
     return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(dict.fromkeys(sources)))
 
 
 def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
-
-
-def compile_worker_count() -> int:
-    """Return one worker per CPU this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def _compile_quietly(source: str) -> bool:
@@ -6808,8 +6797,10 @@ def _compile_quietly(source: str) -> bool:
 
 def compile_sources(sources: Sequence[str]) -> List[bool]:
     """Compile every file, on every CPU when there are enough files to pay for the workers."""
+    affinity = getattr(os, "sched_getaffinity", None)  # the CPUs this process may run on
+    cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
     try:
-        pool = forked_workers(min(compile_worker_count(), len(sources) // 32))
+        pool = forked_workers(min(cpus, len(sources) // 32))
         if pool is not None:
             with pool:
                 return list(pool.map(_compile_quietly, sources, chunksize=16))
