@@ -72,9 +72,10 @@ needs nothing but pip.
 #   Verifying                            requirements into accepted archives, all or nothing
 #   Planning builds                      build systems, build dependencies, omitted dependencies
 #   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
-#   Installing with pip [trust]          the one pip run over verified wheels, what it changed
+#   Installing with pip [trust]          the one pip run over verified wheels
 #   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
 #   Running builds                       the order of the build steps, from plans to wheels
+#   Around pip                           what is installed; what pip changed; direct_url.json
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
@@ -3473,11 +3474,12 @@ def _parse_version(text: str) -> Optional[Version]:
 # --- The verified cache [trust] -----------------------------------------------
 
 
-def _write_atomically(path: str, source: IO[bytes]) -> None:
+def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = None) -> None:
     """Write ``source`` to a temporary file beside ``path``, then rename it to ``path``.
 
     mkstemp creates with O_EXCL, and a rename replaces a name without
-    following it: nothing is written through a link.
+    following it: nothing is written through a link, and a link planted at
+    ``path`` is replaced. ``mode_from``: a file whose permissions it takes.
     """
     import shutil
     import tempfile
@@ -3485,6 +3487,8 @@ def _write_atomically(path: str, source: IO[bytes]) -> None:
     try:
         with os.fdopen(handle, "wb") as sink:
             shutil.copyfileobj(source, sink, CHUNK_SIZE)
+        if mode_from is not None:
+            shutil.copymode(mode_from, temporary)
         os.replace(temporary, path)
     except BaseException:
         _remove_quietly(temporary)
@@ -6427,8 +6431,8 @@ def build_wheel(
 # one private find-links directory and ``name==VERSION --hash=sha256:HEX``
 # lines. So it records what an index install records: no direct_url.json,
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
-# For URL requirements peep writes the direct_url.json pip would have written
-# (the original URL) itself, once pip is done.
+# (For URL requirements peep writes the direct_url.json pip would have written
+# itself, once pip is done: see "Around pip".)
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -6441,10 +6445,8 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     for item in verified:
         if item.filename in staged:
             if staged[item.filename] != item.sha256:
-                failures.append(
-                    framed("conflict", item.requirement,
-                            f"two archives differ but are both {item.filename}")
-                )
+                failures.append(framed("conflict", item.requirement,
+                                       f"two archives differ but are both {item.filename}"))
             continue
         destination = os.path.join(directory, item.filename)
         try:
@@ -6496,12 +6498,9 @@ def run_pip(
     """Run pip with its output streaming through; return its status and stderr's tail."""
     import subprocess
     process = subprocess.Popen(
-        list(command),
+        list(command), stderr=subprocess.PIPE, text=True, errors="replace",
         env=dict(environment) if environment is not None else scrubbed_pip_environment(),
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
+    )  # fmt: skip
     tail: List[str] = []
     assert process.stderr is not None
     try:
@@ -6518,165 +6517,6 @@ def run_pip(
         process.stderr.close()
 
 
-RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
-
-
-def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
-    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
-
-    Taken before and after pip, it says exactly what pip added, removed or
-    wrote again (the same content, reinstalled, is a new file), even when
-    pip failed or was stopped halfway.
-    """
-    found: Dict[str, RecordState] = {}
-    for directory in site_paths:
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in names:
-            if name.endswith(".dist-info"):
-                path = os.path.join(directory, name)
-                record = os.path.join(path, "RECORD")
-                try:
-                    status = os.stat(record)
-                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
-                except OSError:
-                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
-    return found
-
-
-def describe_changes(
-    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
-) -> str:
-    """Say which distributions pip added, removed or rewrote between two snapshots."""
-
-    def label(path: str) -> str:
-        name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
-        return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
-
-    groups = (
-        ("added", [label(p) for p in after if p not in before]),
-        ("removed", [label(p) for p in before if p not in after]),
-        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
-    )
-    parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
-    if not parts:
-        return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
-    return "peep: pip changed: " + "; ".join(parts)
-
-
-def explain_pip_failure(status: int, changes: str) -> str:
-    """Say in peep's words what a failed pip run means, and what it changed."""
-    return (
-        f"peep: pip's install step failed (exit status {status}). Every archive it was "
-        f"given had been verified; pip's output above says what went wrong.\n{changes}"
-    )
-
-
-# PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
-_ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
-
-
-def direct_url_json(url: str, sha256: str) -> bytes:
-    """Return the direct_url.json pip writes for an archive installed from ``url``.
-
-    Like pip: no fragment, credentials dropped unless they are PEP 610's
-    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
-    peep never installs), keys sorted.
-    """
-    import json
-    import urllib.parse
-    parts = urllib.parse.urlsplit(url)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
-    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
-    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
-
-
-def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
-    """Map each project installed from a URL to that URL and its verified archive's sha256.
-
-    Taken before building, so an sdist's own hash is recorded, as pip does.
-    A lock file's entries are index files, however they are named.
-    """
-    return {
-        item.requirement.key: (item.requirement.url, item.sha256)
-        for item in verified
-        if item.install and item.requirement.url is not None and not item.requirement.locked
-    }
-
-
-def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
-    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
-
-    A record an earlier peep left, naming one of its own temporary files
-    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
-    is fetched, verified and reinstalled once, and pip then records it as an
-    index install.
-    """
-    import importlib.metadata
-    import json
-    found: Dict[str, Dict[str, str]] = {}
-    for distribution in importlib.metadata.distributions(path=list(site_paths)):
-        name = distribution.metadata["Name"]
-        try:
-            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
-            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
-            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
-        except (ValueError, KeyError, TypeError, OSError, AttributeError):
-            continue
-        if name:
-            found.setdefault(canonicalize_name(name), hashes)
-    return found
-
-
-def reinstall_needed(
-    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
-) -> bool:
-    """Tell whether a wheel to install is at its version already: pip must replace it.
-
-    peep got it this far only because its installed direct_url.json names
-    another archive, or an earlier peep's temporary file; pip, handed
-    ``name==VERSION``, would keep what is there.
-    """
-    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
-    if not urls and not stale:
-        return False
-    installed = installed_versions(site_paths)
-    for item in verified:
-        named = parse_archive_name(item.filename)
-        key = item.requirement.key
-        if item.install and (key in urls or key in stale) and named is not None:
-            have = installed.get(item.requirement.key)
-            if have is not None and _same_version(have, named.version):
-                return True
-    return False
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version(text) == version
-    except InvalidVersion:
-        return False
-
-
-def _replace_file(path: str, data: bytes, mode_from: str) -> None:
-    """Write ``path`` whole through a temporary file: a link planted there is replaced."""
-    import shutil
-    import tempfile
-    descriptor, temporary = tempfile.mkstemp(prefix=".peep-", dir=os.path.dirname(path))
-    try:
-        with open(descriptor, "wb") as stream:
-            stream.write(data)
-        shutil.copymode(mode_from, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
-
-
 def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     """Add or replace RECORD rows {path: (hash, size)}, paths relative to the site dir.
 
@@ -6691,18 +6531,7 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     new_rows += [(path, digest, size) for path, (digest, size) in rows.items()]
     text = io.StringIO()
     csv.writer(text).writerows(sorted(new_rows))
-    _replace_file(record, text.getvalue().encode("utf-8"), record)
-
-
-def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
-    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
-    import base64
-    data = direct_url_json(url, sha256)
-    path = os.path.join(dist_info, "direct_url.json")
-    _replace_file(path, data, os.path.join(dist_info, "RECORD"))
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    row = f"{os.path.basename(dist_info)}/direct_url.json"
-    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
+    _write_atomically(record, io.BytesIO(text.getvalue().encode("utf-8")), record)
 
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
@@ -6831,17 +6660,6 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
             update_record(wheel.dist_info, rows)
 
 
-def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
-    """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
-
-    def say(message: str) -> None:
-        if not quiet:
-            err.write(f"{printable(message)}\n")
-            err.flush()
-
-    return say
-
-
 # --- Running builds -----------------------------------------------------------
 #
 # The order of the build steps: plan each sdist's build, ask its backend
@@ -6955,6 +6773,181 @@ def build_all(
         else:
             built[id(build.item)] = outcome
     return [built.get(id(item), item) for item in verified], failures
+
+
+# --- Around pip ---------------------------------------------------------------
+#
+# What is installed already (to find requirements satisfied, and whether
+# pip must replace one), what pip changed, the direct_url.json pip would
+# have written for a URL requirement, install's messages. Nothing here
+# hands pip a file: a bug here can misreport, or leave an installed
+# distribution in place, never install what did not match.
+
+
+def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
+    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
+
+    A record an earlier peep left, naming one of its own temporary files
+    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
+    is fetched, verified and reinstalled once, and pip then records it as an
+    index install.
+    """
+    import importlib.metadata
+    import json
+    found: Dict[str, Dict[str, str]] = {}
+    for distribution in importlib.metadata.distributions(path=list(site_paths)):
+        name = distribution.metadata["Name"]
+        try:
+            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
+            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
+            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
+        except (ValueError, KeyError, TypeError, OSError, AttributeError):
+            continue
+        if name:
+            found.setdefault(canonicalize_name(name), hashes)
+    return found
+
+
+def reinstall_needed(
+    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
+) -> bool:
+    """Tell whether a wheel to install is at its version already: pip must replace it.
+
+    peep got it this far only because its installed direct_url.json names
+    another archive, or an earlier peep's temporary file; pip, handed
+    ``name==VERSION``, would keep what is there.
+    """
+    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
+    if not urls and not stale:
+        return False
+    installed = installed_versions(site_paths)
+    for item in verified:
+        named = parse_archive_name(item.filename)
+        key = item.requirement.key
+        if item.install and (key in urls or key in stale) and named is not None:
+            have = installed.get(item.requirement.key)
+            if have is not None and _same_version(have, named.version):
+                return True
+    return False
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
+
+
+def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
+    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
+
+    Taken before and after pip, it says exactly what pip added, removed or
+    wrote again (the same content, reinstalled, is a new file), even when
+    pip failed or was stopped halfway.
+    """
+    found: Dict[str, RecordState] = {}
+    for directory in site_paths:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                path = os.path.join(directory, name)
+                record = os.path.join(path, "RECORD")
+                try:
+                    status = os.stat(record)
+                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
+                except OSError:
+                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
+    return found
+
+
+def describe_changes(
+    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
+) -> str:
+    """Say which distributions pip added, removed or rewrote between two snapshots."""
+
+    def label(path: str) -> str:
+        name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
+        return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
+
+    groups = (
+        ("added", [label(p) for p in after if p not in before]),
+        ("removed", [label(p) for p in before if p not in after]),
+        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
+    )
+    parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
+    if not parts:
+        return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
+    return "peep: pip changed: " + "; ".join(parts)
+
+
+def explain_pip_failure(status: int, changes: str) -> str:
+    """Say in peep's words what a failed pip run means, and what it changed."""
+    return (
+        f"peep: pip's install step failed (exit status {status}). Every archive it was "
+        f"given had been verified; pip's output above says what went wrong.\n{changes}"
+    )
+
+
+# PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
+_ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
+
+def direct_url_json(url: str, sha256: str) -> bytes:
+    """Return the direct_url.json pip writes for an archive installed from ``url``.
+
+    Like pip: no fragment, credentials dropped unless they are PEP 610's
+    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
+    peep never installs), keys sorted.
+    """
+    import json
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
+    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
+    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
+
+
+def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
+    """Map each project installed from a URL to that URL and its verified archive's sha256.
+
+    Taken before building, so an sdist's own hash is recorded, as pip does.
+    A lock file's entries are index files, however they are named.
+    """
+    return {
+        item.requirement.key: (item.requirement.url, item.sha256)
+        for item in verified
+        if item.install and item.requirement.url is not None and not item.requirement.locked
+    }
+
+
+def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
+    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
+    import base64
+    import io
+    data = direct_url_json(url, sha256)
+    path = os.path.join(dist_info, "direct_url.json")
+    _write_atomically(path, io.BytesIO(data), os.path.join(dist_info, "RECORD"))
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    row = f"{os.path.basename(dist_info)}/direct_url.json"
+    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
+
+
+def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
+    """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
+
+    def say(message: str) -> None:
+        if not quiet:
+            err.write(f"{printable(message)}\n")
+            err.flush()
+
+    return say
 
 
 # --- Commands: install --------------------------------------------------------
