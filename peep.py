@@ -72,8 +72,10 @@ needs nothing but pip.
 #   Verifying                            requirements into accepted archives, all or nothing
 #   Planning builds                      build systems, build dependencies, omitted dependencies
 #   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
-#   Installing with pip [trust]          the one pip run over verified wheels, what it changed
+#   Installing with pip [trust]          the one pip run over verified wheels
 #   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
+#   Running builds                       the order of the build steps, from plans to wheels
+#   Around pip                           what is installed; what pip changed; direct_url.json
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
@@ -3487,11 +3489,12 @@ def _parse_version(text: str) -> Optional[Version]:
 # --- The verified cache [trust] -----------------------------------------------
 
 
-def _write_atomically(path: str, source: IO[bytes]) -> None:
+def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = None) -> None:
     """Write ``source`` to a temporary file beside ``path``, then rename it to ``path``.
 
     mkstemp creates with O_EXCL, and a rename replaces a name without
-    following it: nothing is written through a link.
+    following it: nothing is written through a link, and a link planted at
+    ``path`` is replaced. ``mode_from``: a file whose permissions it takes.
     """
     import shutil
     import tempfile
@@ -3499,6 +3502,8 @@ def _write_atomically(path: str, source: IO[bytes]) -> None:
     try:
         with os.fdopen(handle, "wb") as sink:
             shutil.copyfileobj(source, sink, CHUNK_SIZE)
+        if mode_from is not None:
+            shutil.copymode(mode_from, temporary)
         os.replace(temporary, path)
     except BaseException:
         _remove_quietly(temporary)
@@ -4055,11 +4060,8 @@ def read_archive(
     mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
     if mode is None and not (wheel or lowered.endswith(".zip")):
         raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
-    if mode is None:
-        other, opens = "a tar archive", _opens_as_tar
-    else:
-        other, opens = "a zip archive", _opens_as_zip
-    if opens(path):
+    if _opens_as_other(path, tar=mode is None):
+        other = "a tar archive" if mode is None else "a zip archive"
         raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
     extraction = _Extraction(extract_to, filename) if extract_to else None
     reading = _Reading(filename, wheel, extraction, collect=read_before is None)
@@ -4094,22 +4096,18 @@ def _facts_read(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     return facts
 
 
-def _opens_as_zip(path: str) -> bool:
-    import zipfile
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return bool(archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return False
-
-
-def _opens_as_tar(path: str) -> bool:
+def _opens_as_other(path: str, *, tar: bool) -> bool:
+    """Say whether the bytes also open, with members, as a tar archive (``tar``) or a zip."""
     import tarfile
+    import zipfile
     import zlib
     try:
-        with tarfile.open(path) as archive:
-            return archive.next() is not None
-    except (tarfile.TarError, OSError, ValueError, EOFError, zlib.error):
+        if tar:
+            with tarfile.open(path) as archive:
+                return archive.next() is not None
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.infolist())
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
         return False
 
 
@@ -6221,10 +6219,9 @@ def closed_network_variables(port: int) -> Dict[str, str]:
 
 def closed_network_environment(port: int) -> Dict[str, str]:
     """Return the environment of the pip that installs: yours, its network closed."""
-    environment = scrubbed_pip_environment()
-    for key in list(environment):
-        if key.lower() in PROXY_VARIABLES or key in ("PYTHONPATH", "PYTHONSTARTUP"):
-            del environment[key]
+    environment = {key: value for key, value in scrubbed_pip_environment().items()
+                   if key.lower() not in PROXY_VARIABLES
+                   and key not in ("PYTHONPATH", "PYTHONSTARTUP")}  # fmt: skip
     environment.update(closed_network_variables(port))
     return environment
 
@@ -6250,23 +6247,14 @@ BUILD_VARIABLE_PREFIXES = ("LC_",)
 BUILD_VARIABLES_NAMED = "PEEP_BUILD_ENV"  # more names to pass on, by spaces or commas
 
 
-def _passed_on(key: str) -> bool:
-    """Say whether a variable may reach a build even if named: never pip's or Python's own."""
-    upper = key.upper()
-    return not (upper.startswith(("PIP_", "PYTHON")) or key.lower() in PROXY_VARIABLES)
-
-
 def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
-    """Return the environment of a build, and of the pip that prepares one.
-
-    The allowlist, then what closes the network (as for pip), a temporary
-    directory of the build's own and, if given, a home of its own.
-    """
+    """Return the environment of a build, and of the pip that prepares one."""
     named = set(BUILD_VARIABLES)
     named.update(os.environ.get(BUILD_VARIABLES_NAMED, "").replace(",", " ").split())
-    environment = {
+    environment = {  # never pip's or Python's own, even if named
         key: value for key, value in os.environ.items()
-        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES)) and _passed_on(key)
+        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES))
+        and not key.upper().startswith(("PIP_", "PYTHON")) and key.lower() not in PROXY_VARIABLES
     }  # fmt: skip
     environment.update(closed_network_variables(port))
     environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
@@ -6345,8 +6333,6 @@ class BuildError(PeepError):
         self.log = log
 
 
-
-
 class HookPlace(NamedTuple):
     """Where a PEP 517 hook runs: the source tree, its build system, the writable workspace."""
 
@@ -6358,21 +6344,12 @@ class HookPlace(NamedTuple):
 class Builder:
     """Build environments (shared between sdists that need the same wheels) and hooks."""
 
-    def __init__(
-        self,
-        workdir: str,
-        *,
-        network: str,
-        port: int,
-        say: Callable[[str], None],
-        echo: Optional[Callable[[str], None]],
-    ) -> None:
+    def __init__(self, workdir: str, *, network: str, port: int, say: Callable[[str], None],
+                 echo: Optional[Callable[[str], None]]) -> None:  # fmt: skip
         import threading
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
-        self.network = network
-        self.port = port
-        self.say = say
+        self.network, self.port, self.say = network, port, say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
         self._lock = threading.Lock()
@@ -6409,10 +6386,9 @@ class Builder:
                 )
                 listing = os.path.join(directory, "requirements.txt")
                 with open(listing, "w", encoding="utf-8") as stream:
-                    for name, wheel in sorted(wheels.items()):
-                        stream.write(
-                            f"{name} @ {_path_to_url(wheel.path)} --hash=sha256:{wheel.sha256}\n"
-                        )
+                    stream.writelines(f"{name} @ {_path_to_url(wheel.path)} "
+                                      f"--hash=sha256:{wheel.sha256}\n"
+                                      for name, wheel in sorted(wheels.items()))  # fmt: skip
                 # pip runs with the environment's own interpreter, so the wheels
                 # and their scripts land in it; --ignore-installed, since pip's own
                 # directory (and what lies beside it) is on that pip's path.
@@ -6447,25 +6423,19 @@ class Builder:
         _remove_quietly(output)
         backend = system.backend if system else ""
         spec = {
-            "output": output,
-            "network": self.network,
+            "output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
             "writable": [workspace],  # source, wheel directory, reply, private tmp and home
             "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
-            "hook": hook,
-            "backend_path": [
-                os.path.join(source, entry) for entry in (system.backend_path if system else ())
-            ],
-            "source": source,
-            "backend": backend,
-            "kwargs": dict(kwargs),
-        }
+            "backend_path": [os.path.join(source, entry) for entry in
+                             (system.backend_path if system else ())],
+            "source": source, "backend": backend,
+        }  # fmt: skip
         with open(spec_path, "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
         # -S: the runner confines itself before site runs anything (see above).
-        command = [python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path]
-        status = run_logged(
-            command, self.hook_variables(python, workspace), log_path, session=os.name == "posix"
-        )
+        status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path],
+                            self.hook_variables(python, workspace), log_path,
+                            session=os.name == "posix")  # fmt: skip
         if self.echo is not None and os.path.exists(log_path):
             with open(log_path, encoding="utf-8", errors="replace") as stream:
                 self.echo(stream.read())
@@ -6542,20 +6512,6 @@ class PendingBuild:
         return static + [(text, hook) for text in self.dynamic]
 
 
-def config_settings(
-    item: Verified, command_line: Sequence[Tuple[str, str]]
-) -> Dict[str, Union[str, List[str]]]:
-    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
-    merged: Dict[str, Union[str, List[str]]] = {}
-    for key, value in list(command_line) + list(item.requirement.config_settings):
-        if key in merged:
-            previous = merged[key]
-            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            merged[key] = value
-    return merged
-
-
 def refused_build(item: Verified, reason: str) -> Problem:
     """Return why peep will not build a verified sdist: its build could reach unverified code."""
     return framed("refused build", item.requirement, f"{item.filename}: {reason}",
@@ -6568,69 +6524,37 @@ def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
     return Problem("build failed", item.requirement, text)
 
 
-def plan_failures(build: PendingBuild) -> List[Problem]:
-    """Turn what a build plan could not satisfy into failures for the report."""
-    item = build.item
-    failures = [refused_build(item, reason) for reason in build.plan.refused]
-    for text, why in build.plan.missing:
-        needs = f"{item.filename} needs {text} ({why})"
-        failures.append(replace(framed("build dependency", item.requirement, needs),
-                                dependency=text))
-    return failures
-
-
-def start_builds(
-    builder: Builder, verified: Sequence[Verified]
-) -> Tuple[List[PendingBuild], List[Problem]]:
-    """Read each verified sdist's build system; refuse the ones that cannot be used."""
-    pending: List[PendingBuild] = []
-    failures: List[Problem] = []
-    for item in verified:
-        if item.facts.kind != "sdist":
-            continue
-        try:
-            system = read_build_system(item.facts, item.filename)
-        except ArchiveError as exc:
-            failures.append(refused_build(item, exc.reason()))
-            continue
-        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
-    return pending, failures
-
-
 def discover_dynamic_requirements(
     builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> Optional[Problem]:
+) -> List[Problem]:
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
         extracted = os.path.join(build.workspace, "src")
-        read_archive(
-            item.path, item.filename, project=item.requirement.name, extract_to=extracted,
-            read_before=item.facts,
-        )  # fmt: skip
+        read_archive(item.path, item.filename, project=item.requirement.name,
+                     extract_to=extracted, read_before=item.facts)  # fmt: skip
         build.source = os.path.join(extracted, item.facts.top)
+        tree = os.path.realpath(build.source)
         for entry in build.system.backend_path:
             resolved = os.path.realpath(os.path.join(build.source, entry))
-            if os.path.commonpath([resolved, os.path.realpath(build.source)]) != os.path.realpath(
-                build.source
-            ):
+            if os.path.commonpath([resolved, tree]) != tree:
                 raise ArchiveError(
                     f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
                 )
         environment = builder.build_environment(build.plan.wheels)
         place = HookPlace(build.source, build.system, build.workspace)
         found = builder.call_hook(environment, place, "get_requires_for_build_wheel",
-                                  {"config_settings": dict(settings)})  # fmt: skip  # fmt: skip
+                                  {"config_settings": dict(settings)})  # fmt: skip
     except ArchiveError as exc:
-        return refused_build(item, exc.reason())
+        return [refused_build(item, exc.reason())]
     except BuildError as exc:
-        return build_failed(item, str(exc), exc.log)
+        return [build_failed(item, str(exc), exc.log)]
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
-        return refused_build(
+        return [refused_build(
             item, f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
-        )
+        )]  # fmt: skip
     build.dynamic = tuple(found)
-    return None
+    return []
 
 
 def build_wheel(
@@ -6649,12 +6573,8 @@ def build_wheel(
         )  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
-    if (
-        not isinstance(name, str)
-        or os.path.basename(name) != name
-        or not name.endswith(WHEEL_EXTENSION)
-        or not os.path.isfile(os.path.join(output, name))
-    ):
+    if not (isinstance(name, str) and os.path.basename(name) == name
+            and name.endswith(WHEEL_EXTENSION) and os.path.isfile(os.path.join(output, name))):
         return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
     built = Arrived(item.requirement, path, name, hash_file(path), item.version, item.install)
@@ -6664,59 +6584,14 @@ def build_wheel(
     return verdict
 
 
-def _plan_with_satisfied(
-    fetcher: Fetcher,
-    builds: Sequence[PendingBuild],
-    verified: List[Verified],
-    offered: Dict[str, Requirement],
-    markers: Mapping[str, str],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency installed already is fetched and verified too.
-
-    It is offered to the build but not reinstalled. ``offered`` (the
-    satisfied requirements not fetched yet) shrinks as they are fetched.
-    """
-    failures: List[Problem] = []
-    while True:
-        for build in builds:
-            build.plan = plan_build(build.requires(), verified, markers)
-        wanted = {
-            key for build in builds for text, _ in build.plan.missing
-            for key in [_missing_key(text)] if key in offered
-        }  # fmt: skip
-        if not wanted:
-            return verified, failures
-        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
-        failures += [v for v in fetched if isinstance(v, Problem)]
-        verified = verified + [v for v in fetched if isinstance(v, Verified)]
-
-
-def build_all(
-    builder: Builder,
-    builds: Sequence[PendingBuild],
-    verified: Sequence[Verified],
-    settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Build every planned sdist; return the archives to install, wheels only."""
-    built: Dict[int, Verified] = {}
-    failures: List[Problem] = []
-    for build in builds:
-        outcome = build_wheel(builder, build, config_settings(build.item, settings))
-        if isinstance(outcome, Problem):
-            failures.append(outcome)
-        else:
-            built[id(build.item)] = outcome
-    return [built.get(id(item), item) for item in verified], failures
-
-
 # --- Installing with pip [trust] ----------------------------------------------
 #
 # pip is handed the verified wheels the way its own index install sees them:
 # one private find-links directory and ``name==VERSION --hash=sha256:HEX``
 # lines. So it records what an index install records: no direct_url.json,
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
-# For URL requirements peep writes the direct_url.json pip would have written
-# (the original URL) itself, once pip is done.
+# (For URL requirements peep writes the direct_url.json pip would have written
+# itself, once pip is done: see "Around pip".)
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -6729,10 +6604,8 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     for item in verified:
         if item.filename in staged:
             if staged[item.filename] != item.sha256:
-                failures.append(
-                    framed("conflict", item.requirement,
-                            f"two archives differ but are both {item.filename}")
-                )
+                failures.append(framed("conflict", item.requirement,
+                                       f"two archives differ but are both {item.filename}"))
             continue
         destination = os.path.join(directory, item.filename)
         try:
@@ -6784,12 +6657,9 @@ def run_pip(
     """Run pip with its output streaming through; return its status and stderr's tail."""
     import subprocess
     process = subprocess.Popen(
-        list(command),
+        list(command), stderr=subprocess.PIPE, text=True, errors="replace",
         env=dict(environment) if environment is not None else scrubbed_pip_environment(),
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
+    )  # fmt: skip
     tail: List[str] = []
     assert process.stderr is not None
     try:
@@ -6806,165 +6676,6 @@ def run_pip(
         process.stderr.close()
 
 
-RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
-
-
-def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
-    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
-
-    Taken before and after pip, it says exactly what pip added, removed or
-    wrote again (the same content, reinstalled, is a new file), even when
-    pip failed or was stopped halfway.
-    """
-    found: Dict[str, RecordState] = {}
-    for directory in site_paths:
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in names:
-            if name.endswith(".dist-info"):
-                path = os.path.join(directory, name)
-                record = os.path.join(path, "RECORD")
-                try:
-                    status = os.stat(record)
-                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
-                except OSError:
-                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
-    return found
-
-
-def describe_changes(
-    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
-) -> str:
-    """Say which distributions pip added, removed or rewrote between two snapshots."""
-
-    def label(path: str) -> str:
-        name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
-        return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
-
-    groups = (
-        ("added", [label(p) for p in after if p not in before]),
-        ("removed", [label(p) for p in before if p not in after]),
-        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
-    )
-    parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
-    if not parts:
-        return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
-    return "peep: pip changed: " + "; ".join(parts)
-
-
-def explain_pip_failure(status: int, changes: str) -> str:
-    """Say in peep's words what a failed pip run means, and what it changed."""
-    return (
-        f"peep: pip's install step failed (exit status {status}). Every archive it was "
-        f"given had been verified; pip's output above says what went wrong.\n{changes}"
-    )
-
-
-# PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
-_ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
-
-
-def direct_url_json(url: str, sha256: str) -> bytes:
-    """Return the direct_url.json pip writes for an archive installed from ``url``.
-
-    Like pip: no fragment, credentials dropped unless they are PEP 610's
-    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
-    peep never installs), keys sorted.
-    """
-    import json
-    import urllib.parse
-    parts = urllib.parse.urlsplit(url)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
-    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
-    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
-
-
-def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
-    """Map each project installed from a URL to that URL and its verified archive's sha256.
-
-    Taken before building, so an sdist's own hash is recorded, as pip does.
-    A lock file's entries are index files, however they are named.
-    """
-    return {
-        item.requirement.key: (item.requirement.url, item.sha256)
-        for item in verified
-        if item.install and item.requirement.url is not None and not item.requirement.locked
-    }
-
-
-def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
-    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
-
-    A record an earlier peep left, naming one of its own temporary files
-    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
-    is fetched, verified and reinstalled once, and pip then records it as an
-    index install.
-    """
-    import importlib.metadata
-    import json
-    found: Dict[str, Dict[str, str]] = {}
-    for distribution in importlib.metadata.distributions(path=list(site_paths)):
-        name = (distribution.metadata.get_all("Name") or [None])[0]
-        try:
-            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
-            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
-            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
-        except (ValueError, KeyError, TypeError, OSError, AttributeError):
-            continue
-        if name:
-            found.setdefault(canonicalize_name(name), hashes)
-    return found
-
-
-def reinstall_needed(
-    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
-) -> bool:
-    """Tell whether a wheel to install is at its version already: pip must replace it.
-
-    peep got it this far only because its installed direct_url.json names
-    another archive, or an earlier peep's temporary file; pip, handed
-    ``name==VERSION``, would keep what is there.
-    """
-    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
-    if not urls and not stale:
-        return False
-    installed = installed_versions(site_paths)
-    for item in verified:
-        named = parse_archive_name(item.filename)
-        key = item.requirement.key
-        if item.install and (key in urls or key in stale) and named is not None:
-            have = installed.get(item.requirement.key)
-            if have is not None and _same_version(have, named.version):
-                return True
-    return False
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version(text) == version
-    except InvalidVersion:
-        return False
-
-
-def _replace_file(path: str, data: bytes, mode_from: str) -> None:
-    """Write ``path`` whole through a temporary file: a link planted there is replaced."""
-    import shutil
-    import tempfile
-    descriptor, temporary = tempfile.mkstemp(prefix=".peep-", dir=os.path.dirname(path))
-    try:
-        with open(descriptor, "wb") as stream:
-            stream.write(data)
-        shutil.copymode(mode_from, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
-
-
 def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     """Add or replace RECORD rows {path: (hash, size)}, paths relative to the site dir.
 
@@ -6979,18 +6690,7 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     new_rows += [(path, digest, size) for path, (digest, size) in rows.items()]
     text = io.StringIO()
     csv.writer(text).writerows(sorted(new_rows))
-    _replace_file(record, text.getvalue().encode("utf-8"), record)
-
-
-def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
-    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
-    import base64
-    data = direct_url_json(url, sha256)
-    path = os.path.join(dist_info, "direct_url.json")
-    _replace_file(path, data, os.path.join(dist_info, "RECORD"))
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    row = f"{os.path.basename(dist_info)}/direct_url.json"
-    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
+    _write_atomically(record, io.BytesIO(text.getvalue().encode("utf-8")), record)
 
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
@@ -7056,32 +6756,21 @@ def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
         dist_info = next(m.split("/")[0] for m in members if m.split("/")[0].endswith(".dist-info"))
         facts = archive.read(f"{dist_info}/WHEEL").decode("utf-8", "replace").lower()
     root = "purelib" if re.search(r"^root-is-purelib:\s*true\s*$", facts, re.M) else "platlib"
+    data_dir = dist_info[: -len("dist-info")] + "data"
     sources = []
     for member in members:
         top, _, rest = member.partition("/")
-        key = root
-        if top == dist_info[: -len("dist-info")] + "data":
-            key, _, rest = rest.partition("/")
-        else:
-            rest = member
-        if not member.endswith(".py") or key not in scheme:
-            continue
-        installed = os.path.normpath(os.path.join(scheme[key], rest))
-        if _within(installed, scheme[key]) and os.path.isfile(installed):
-            sources.append(installed)
+        key, _, rest = rest.partition("/") if top == data_dir else (root, "", member)
+        if member.endswith(".py") and key in scheme:
+            installed = os.path.normpath(os.path.join(scheme[key], rest))
+            if _within(installed, scheme[key]) and os.path.isfile(installed):
+                sources.append(installed)
     # A root member and a .data/purelib one may land on the same file: compile it once.
     return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(dict.fromkeys(sources)))
 
 
 def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
-
-
-def compile_worker_count() -> int:
-    """Return one worker per CPU this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def _compile_quietly(source: str) -> bool:
@@ -7097,8 +6786,10 @@ def _compile_quietly(source: str) -> bool:
 
 def compile_sources(sources: Sequence[str]) -> List[bool]:
     """Compile every file, on every CPU when there are enough files to pay for the workers."""
+    affinity = getattr(os, "sched_getaffinity", None)  # the CPUs this process may run on
+    cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
     try:
-        pool = forked_workers(min(compile_worker_count(), len(sources) // 32))
+        pool = forked_workers(min(cpus, len(sources) // 32))
         if pool is not None:
             with pool:
                 return list(pool.map(_compile_quietly, sources, chunksize=16))
@@ -7127,6 +6818,262 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
                 rows[os.path.relpath(pyc, library).replace(os.sep, "/")] = ("", "")
         if rows:
             update_record(wheel.dist_info, rows)
+
+
+# --- Running builds -----------------------------------------------------------
+#
+# The order of the build steps: plan each sdist's build, ask its backend
+# what more it needs, build. Every archive here is Verified already, every
+# hook runs through the Builder above and every wheel built goes through
+# accept(): a bug here can make a build fail or be refused, never run or
+# install what did not match.
+
+
+def config_settings(
+    item: Verified, command_line: Sequence[Tuple[str, str]]
+) -> Dict[str, Union[str, List[str]]]:
+    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
+    merged: Dict[str, Union[str, List[str]]] = {}
+    for key, value in list(command_line) + list(item.requirement.config_settings):
+        if key in merged:
+            previous = merged[key]
+            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def plan_failures(build: PendingBuild) -> List[Problem]:
+    """Turn what a build plan could not satisfy into failures for the report."""
+    item = build.item
+    failures = [refused_build(item, reason) for reason in build.plan.refused]
+    for text, why in build.plan.missing:
+        needs = f"{item.filename} needs {text} ({why})"
+        failures.append(replace(framed("build dependency", item.requirement, needs),
+                                dependency=text))
+    return failures
+
+
+def _plan_with_satisfied(
+    fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
+    offered: Dict[str, Requirement], markers: Mapping[str, str],
+) -> Tuple[List[Verified], List[Problem]]:
+    """Plan builds; a build dependency installed already is fetched and verified too.
+
+    It is offered to the build but not reinstalled. ``offered`` (the
+    satisfied requirements not fetched yet) shrinks as they are fetched.
+    """
+    failures: List[Problem] = []
+    while True:
+        for build in builds:
+            build.plan = plan_build(build.requires(), verified, markers)
+        wanted = {
+            key for build in builds for text, _ in build.plan.missing
+            for key in [_missing_key(text)] if key in offered
+        }  # fmt: skip
+        if not wanted:
+            return verified, failures
+        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
+        failures += [v for v in fetched if isinstance(v, Problem)]
+        verified = verified + [v for v in fetched if isinstance(v, Verified)]
+
+
+def start_builds(
+    builder: Builder, verified: Sequence[Verified]
+) -> Tuple[List[PendingBuild], List[Problem]]:
+    """Read each verified sdist's build system; refuse the ones that cannot be used."""
+    pending: List[PendingBuild] = []
+    failures: List[Problem] = []
+    for item in verified:
+        if item.facts.kind != "sdist":
+            continue
+        try:
+            system = read_build_system(item.facts, item.filename)
+        except ArchiveError as exc:
+            failures.append(refused_build(item, exc.reason()))
+            continue
+        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
+    return pending, failures
+
+
+def build_all(
+    builder: Builder, builds: Sequence[PendingBuild], verified: Sequence[Verified],
+    settings: Sequence[Tuple[str, str]],
+) -> Tuple[List[Verified], List[Problem]]:
+    """Build every planned sdist; return the archives to install, wheels only."""
+    built: Dict[int, Verified] = {}
+    failures: List[Problem] = []
+    for build in builds:
+        outcome = build_wheel(builder, build, config_settings(build.item, settings))
+        if isinstance(outcome, Problem):
+            failures.append(outcome)
+        else:
+            built[id(build.item)] = outcome
+    return [built.get(id(item), item) for item in verified], failures
+
+
+# --- Around pip ---------------------------------------------------------------
+#
+# What is installed already (to find requirements satisfied, and whether
+# pip must replace one), what pip changed, the direct_url.json pip would
+# have written for a URL requirement, install's messages. Nothing here
+# hands pip a file: a bug here can misreport, or leave an installed
+# distribution in place, never install what did not match.
+
+
+def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
+    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
+
+    A record an earlier peep left, naming one of its own temporary files
+    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
+    is fetched, verified and reinstalled once, and pip then records it as an
+    index install.
+    """
+    import importlib.metadata
+    import json
+    found: Dict[str, Dict[str, str]] = {}
+    for distribution in importlib.metadata.distributions(path=list(site_paths)):
+        name = (distribution.metadata.get_all("Name") or [None])[0]
+        try:
+            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
+            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
+            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
+        except (ValueError, KeyError, TypeError, OSError, AttributeError):
+            continue
+        if name:
+            found.setdefault(canonicalize_name(name), hashes)
+    return found
+
+
+def reinstall_needed(
+    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
+) -> bool:
+    """Tell whether a wheel to install is at its version already: pip must replace it.
+
+    peep got it this far only because its installed direct_url.json names
+    another archive, or an earlier peep's temporary file; pip, handed
+    ``name==VERSION``, would keep what is there.
+    """
+    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
+    if not urls and not stale:
+        return False
+    installed = installed_versions(site_paths)
+    for item in verified:
+        named = parse_archive_name(item.filename)
+        key = item.requirement.key
+        if item.install and (key in urls or key in stale) and named is not None:
+            have = installed.get(item.requirement.key)
+            if have is not None and _same_version(have, named.version):
+                return True
+    return False
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
+
+
+def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
+    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
+
+    Taken before and after pip, it says exactly what pip added, removed or
+    wrote again (the same content, reinstalled, is a new file), even when
+    pip failed or was stopped halfway.
+    """
+    found: Dict[str, RecordState] = {}
+    for directory in site_paths:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                path = os.path.join(directory, name)
+                record = os.path.join(path, "RECORD")
+                try:
+                    status = os.stat(record)
+                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
+                except OSError:
+                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
+    return found
+
+
+def describe_changes(
+    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
+) -> str:
+    """Say which distributions pip added, removed or rewrote between two snapshots."""
+
+    def label(path: str) -> str:
+        name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
+        return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
+
+    groups = (
+        ("added", [label(p) for p in after if p not in before]),
+        ("removed", [label(p) for p in before if p not in after]),
+        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
+    )
+    parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
+    if not parts:
+        return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
+    return "peep: pip changed: " + "; ".join(parts)
+
+
+def explain_pip_failure(status: int, changes: str) -> str:
+    """Say in peep's words what a failed pip run means, and what it changed."""
+    return (
+        f"peep: pip's install step failed (exit status {status}). Every archive it was "
+        f"given had been verified; pip's output above says what went wrong.\n{changes}"
+    )
+
+
+# PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
+_ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
+
+def direct_url_json(url: str, sha256: str) -> bytes:
+    """Return the direct_url.json pip writes for an archive installed from ``url``.
+
+    Like pip: no fragment, credentials dropped unless they are PEP 610's
+    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
+    peep never installs), keys sorted.
+    """
+    import json
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
+    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
+    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
+
+
+def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
+    """Map each project installed from a URL to that URL and its verified archive's sha256.
+
+    Taken before building, so an sdist's own hash is recorded, as pip does.
+    A lock file's entries are index files, however they are named.
+    """
+    return {
+        item.requirement.key: (item.requirement.url, item.sha256)
+        for item in verified
+        if item.install and item.requirement.url is not None and not item.requirement.locked
+    }
+
+
+def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
+    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
+    import base64
+    import io
+    data = direct_url_json(url, sha256)
+    path = os.path.join(dist_info, "direct_url.json")
+    _write_atomically(path, io.BytesIO(data), os.path.join(dist_info, "RECORD"))
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    row = f"{os.path.basename(dist_info)}/direct_url.json"
+    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
@@ -7357,11 +7304,9 @@ class InstallRun:
         code, and only what it returns can still be missing.
         """
         for build in self.builds:
-            problem = discover_dynamic_requirements(
+            self.problems += discover_dynamic_requirements(
                 builder, build, config_settings(build.item, self.options.config_settings())
             )
-            if problem is not None:
-                self.problems.append(problem)
         self.problems += self.plan_round(fetcher, set())
 
     def build(self, builder: Builder) -> str:
