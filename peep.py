@@ -80,7 +80,8 @@ needs nothing but pip.
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
 #   Commands: lock                       peep lock: pip's resolver, dry, wheels only
-#   Commands: check [trust]              peep check: the installed files against the vetted wheels
+#   Checking installed files [trust]     an installed site against the vetted wheels themselves
+#   Commands: check                      peep check: its command line and its report
 #   Commands: fall-through to pip        every other command
 #   main                                 the command line, dispatch, the bug report
 
@@ -8789,7 +8790,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     return EXIT_FAILED if args.dry_run and builds_changed else status
 
 
-# --- Commands: check [trust] --------------------------------------------------
+# --- Checking installed files [trust] -----------------------------------------
 #
 # What check trusts, most first: the members of the vetted wheel itself (from
 # the verified cache, re-hashed as read); else the installed RECORD, which whoever
@@ -9499,6 +9500,9 @@ def _distribution_problems(
     elif wheel is None and fetcher is not None:
         problems.append(framed("record only", about, f"{first.label}: {how}"))
     return problems
+
+
+# --- Commands: check ----------------------------------------------------------
 
 
 def check_argument_parser() -> argparse.ArgumentParser:
