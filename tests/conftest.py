@@ -42,14 +42,18 @@ def _no_user_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with nothing in it but the pip running these tests.
+    """A virtual environment with nothing in it but the pip running these tests."""
+    return make_bare_venv(tmp_path_factory.mktemp("bare-venv"))
+
+
+def make_bare_venv(location: Path) -> Path:
+    """Make a virtual environment at ``location`` holding only the pip running these tests.
 
     That pip (not the one venv would bundle) is linked in, so that a tox
     environment pinned to the oldest or newest pip tests peep with that pip.
     """
     import pip
 
-    location = tmp_path_factory.mktemp("bare-venv")
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(location)],
         check=True,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from conftest import make_bare_venv
 from helpers import (
     PEEP,
     TELLTALE_ENV,
@@ -260,22 +261,6 @@ def test_peep_hash_of_a_fifo_does_not_hang(tmp_path: Path) -> None:
 # --- A verified wheel's start-up hook does not run during peep's own run ------
 
 
-def _venv(tmp_path: Path) -> Path:
-    import pip
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   capture_output=True)
-    purelib = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()
-    only_pip = venv / "only-pip"
-    only_pip.mkdir()
-    (only_pip / "pip").symlink_to(Path(pip.__file__).parent, target_is_directory=True)
-    Path(purelib, "only-pip.pth").write_text(str(only_pip) + "\n")
-    return venv
-
-
 _LAUNCHER = """
 import multiprocessing, sys
 multiprocessing.set_start_method(sys.argv.pop(1))
@@ -308,7 +293,7 @@ def test_a_verified_wheels_pth_does_not_run_while_peep_installs_and_compiles(
     good = wheel_bytes("hooked", "1.0", extra_files=modules)
     index.add(good)
     deploy.write(block(good[1], "hooked==1.0"))
-    venv = _venv(tmp_path)
+    venv = make_bare_venv(tmp_path / "venv")
     launcher = tmp_path / "launcher.py"
     launcher.write_text(_LAUNCHER)
     python = str(venv / "bin" / "python")
