@@ -188,21 +188,21 @@ def test_requirements_file_over_the_limit_is_refused(tmp_path: Path) -> None:
 # --- A lock's size caps its download ------------------------------------------
 
 
+def one_wheel_lock(tmp_path: Path, wheel_keys: str, data: bytes) -> Path:
+    """Write a pylock.toml of one package, alpha 1.0, whose one wheel has ``wheel_keys``."""
+    lock = tmp_path / "pylock.toml"
+    lock.write_text('lock-version = "1.0"\ncreated-by = "tests"\n[[packages]]\nname = "alpha"\n'
+                    f'version = "1.0"\n[[packages.wheels]]\n{wheel_keys}\n'
+                    f'hashes = {{sha256 = "{sha256_hex(data)}"}}\n')
+    return lock
+
+
+
+
 def test_lock_size_caps_the_download(tmp_path: Path, index: LoopbackIndex) -> None:
     filename, data = wheel_bytes("alpha", "1.0", payload="x" * 4096)
     index.add((filename, data))
-    lock = tmp_path / "pylock.toml"
-    lock.write_text(textwrap.dedent(f"""\
-        lock-version = "1.0"
-        created-by = "tests"
-        [[packages]]
-        name = "alpha"
-        version = "1.0"
-        [[packages.wheels]]
-        url = "{index.files_url}{filename}"
-        size = 100
-        hashes = {{sha256 = "{sha256_hex(data)}"}}
-    """))
+    lock = one_wheel_lock(tmp_path, f'url = "{index.files_url}{filename}"\nsize = 100', data)
     result = run_peep("install", "-r", str(lock), "--target", str(tmp_path / "t"), "--no-index")
     assert result.returncode == 1, result.stderr
     assert "could not be fetched" in result.stderr
@@ -366,18 +366,8 @@ def test_lock_wheel_name_must_be_the_file_its_url_names(
 ) -> None:
     filename, data = wheel_bytes("alpha", "1.0", tag="cp27-cp27m-win32")
     index.add((filename, data))
-    lock = tmp_path / "pylock.toml"
-    lock.write_text(textwrap.dedent(f"""\
-        lock-version = "1.0"
-        created-by = "tests"
-        [[packages]]
-        name = "alpha"
-        version = "1.0"
-        [[packages.wheels]]
-        name = "alpha-1.0-py3-none-any.whl"
-        url = "{index.files_url}{filename}"
-        hashes = {{sha256 = "{sha256_hex(data)}"}}
-    """))
+    wheel = f'name = "alpha-1.0-py3-none-any.whl"\nurl = "{index.files_url}{filename}"'
+    lock = one_wheel_lock(tmp_path, wheel, data)
     result = run_peep("install", "-r", str(lock), "--target", str(tmp_path / "t"), "--no-index")
     assert result.returncode == 1, result.stderr
     assert "its name 'alpha-1.0-py3-none-any.whl' is not the file its URL or path names " \
