@@ -8804,8 +8804,9 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
 # unless two copies exist or their files differ from their RECORD or bundled wheel.
 _INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 
-# Notes that --strict makes errors; the other notes only say what check could not vouch for.
+# Findings that only say what check could not vouch for; --strict makes the first two errors.
 _STRICT_KINDS = frozenset({"unlisted", "unrecorded"})
+_NOTE_KINDS = _STRICT_KINDS | {"listed apart", "record only"}
 
 CHECK_READ_LIMIT = 1 << 31  # no installed file check reads is larger
 _METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
@@ -8876,9 +8877,8 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
 def _hooks_elsewhere(paths: Sequence[str]) -> Tuple[str, ...]:
     """Return the start-up hooks this interpreter runs from outside ``paths``.
 
-    site runs the .pth files of every site directory (a venv's system
-    site-packages, a distribution's dist-packages), and the first
-    sitecustomize and usercustomize on sys.path, wherever it is.
+    site runs the .pth files of every site directory (a venv's system site-packages),
+    and the first sitecustomize and usercustomize on sys.path, wherever it is.
     """
     import importlib.machinery
     hooks = []
@@ -8897,8 +8897,8 @@ def _hooks_elsewhere(paths: Sequence[str]) -> Tuple[str, ...]:
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
     """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why).
 
-    O_NONBLOCK because opening a FIFO would otherwise wait for a writer; fstat
-    then refuses it, and devices such as /dev/zero, before a byte is read.
+    O_NONBLOCK: opening a FIFO would wait for a writer; fstat then refuses it,
+    and devices such as /dev/zero, before a byte is read.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
@@ -8953,12 +8953,12 @@ class Installed:
         data, _ = _read_regular(path)
         return None if data is None else data.decode("utf-8", "replace")
 
-    def record_rows(self) -> Iterator[Tuple[str, str, str]]:
-        """Yield (path, hash field, size field) for each row of RECORD."""
+    def record_rows(self) -> Iterator[Tuple[str, str]]:
+        """Yield (path, hash field) for each row of RECORD."""
         import csv
         for row in csv.reader((self.read("RECORD") or "").splitlines()):
             if row and row[0]:
-                yield row[0], (row + ["", ""])[1], (row + ["", ""])[2]
+                yield row[0], (row + [""])[1]
 
 
 def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
@@ -8988,7 +8988,7 @@ def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
     """Return (path, problem) for each RECORDed file that is gone or changed."""
     import base64
     problems = []
-    for path, hash_field, _ in copy.record_rows():
+    for path, hash_field in copy.record_rows():
         located = site.locate(copy.site_dir, path)
         if located is None:
             problems.append((path, "outside the checked installation, so not read"))
@@ -9113,7 +9113,7 @@ def _recorded_files(
     recorded: Dict[str, Tuple[str, bool]] = {}
     for copies in distributions.values():
         for copy in copies:
-            for path, hash_field, _ in copy.record_rows():
+            for path, hash_field in copy.record_rows():
                 located = site.locate(copy.site_dir, path)
                 if located is None:
                     continue  # verify_record reports it
@@ -9234,7 +9234,7 @@ _PIP_WRITTEN = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
 
 # The console-script wrappers pip writes for an entry point, after its #! line:
 # distlib's (older pips add a coding line first), and the one newer pips write.
-_SCRIPT_WRAPPERS = (
+_SCRIPT_WRAPPERS: Tuple[str, ...] = (
     "import re\nimport sys\nfrom {module} import {name}\nif __name__ == '__main__':\n"
     "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
     "    sys.exit({function}())\n",
@@ -9242,6 +9242,7 @@ _SCRIPT_WRAPPERS = (
     "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
     "    sys.exit({function}())\n",
 )
+_SCRIPT_WRAPPERS += tuple("# -*- coding: utf-8 -*-\n" + wrapper for wrapper in _SCRIPT_WRAPPERS)
 # pip names its own scripts, and setuptools', for the Python installing them.
 _VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
 _INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
@@ -9254,8 +9255,9 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
     outside the site ending in its name); what pip generates is checked by
     its form; every other row must be a member.
     """
+    import io
     import zipfile
-    rows = [path for path, _, _ in copy.record_rows()]
+    rows = [path for path, _ in copy.record_rows()]
     with zipfile.ZipFile(wheel_path) as archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
         scripts = _entry_point_scripts(archive, os.path.basename(copy.metadata_dir))
@@ -9268,9 +9270,9 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
                 continue
             matched.add(row)
             with archive.open(info) as stream:
-                wanted = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
-                digest = "" if wanted else hash_stream(stream)["sha256"]
-            why = _member_problem(site.locate(copy.site_dir, row), digest, wanted)
+                script = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
+                digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
+            why = _member_problem(site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
     for row in rows:
         if row not in matched and not _pip_generated(row, copy, site, scripts):
@@ -9299,28 +9301,25 @@ def _member_problem(located: Optional[str], digest: str, script: bytes) -> str:
     """Compare one installed file with its member: by hash, or a script after its #! line."""
     if located is None:
         return "outside the checked installation, so not read"
-    if not script:
-        found, why = _digest_regular(located)
-        return why or ("" if found == digest else "not the vetted wheel's file")
-    data, why = _read_regular(located, CHECK_READ_LIMIT)
-    if data is None:
-        return why
     if script.startswith(b"#!python"):  # pip rewrites it to name the interpreter
-        interpreter, body = _split_shebang(data)
-        same = _INTERPRETER_LINE.match(interpreter) and body == script.partition(b"\n")[2]
-        return "" if same else "not the vetted wheel's script (its #! line rewritten)"
-    return "" if data == script else "not the vetted wheel's file"
+        data, why = _read_regular(located, CHECK_READ_LIMIT)
+        same = _pip_wrote(data, (script.partition(b"\n")[2],))
+        return why or ("" if same else "not the vetted wheel's script (its #! line rewritten)")
+    found, why = _digest_regular(located)
+    return why or ("" if found == digest else "not the vetted wheel's file")
 
 
-def _split_shebang(data: bytes) -> Tuple[bytes, bytes]:
-    """Return (the interpreter line, the rest) of a script pip wrote, whichever form."""
+def _pip_wrote(data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote."""
+    if data is None:
+        return False
     first, _, rest = data.partition(b"\n")
     if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
         line, _, rest = rest.partition(b"\n")
         closing, _, rest = rest.partition(b"\n")
         if closing == b"' '''":
             first = b"#!" + line[len(b"'''exec' "):].split(b' "$0"')[0]
-    return first, rest
+    return bool(_INTERPRETER_LINE.match(first)) and rest in bodies
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
@@ -9355,12 +9354,7 @@ def _pip_generated(
     if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
-    data, _ = _read_regular(located) if located else (None, "")
-    if data is None:
-        return False
-    interpreter, body = _split_shebang(data)
-    body = body[len(b"# -*- coding: utf-8 -*-\n"):] if body.startswith(b"# -*- coding") else body
-    return bool(_INTERPRETER_LINE.match(interpreter)) and body in wrapper
+    return located is not None and _pip_wrote(_read_regular(located)[0], wrapper)
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:
@@ -9437,10 +9431,6 @@ def check_environment(
     errors = [p for p in findings
               if p.kind not in _NOTE_KINDS or (strict and p.kind in _STRICT_KINDS)]
     return errors, [p for p in findings if p not in errors]
-
-
-# Findings that are notes (not errors) unless --strict makes them so (_STRICT_KINDS).
-_NOTE_KINDS = frozenset({"unlisted", "unrecorded", "listed apart", "record only"})
 
 
 def _about(text: str) -> Requirement:
