@@ -8995,7 +8995,7 @@ def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
             continue
         mode, _, expected = hash_field.partition("=")
         if mode not in hashlib.algorithms_available:
-            continue  # RECORD itself, and .pyc files, carry no hash (check_site_files)
+            continue  # RECORD itself, and .pyc files, carry no hash (_code_problems)
         digest, why = _digest_regular(located, mode)
         encoded = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode("ascii").rstrip("=")
         if why or encoded != expected:
@@ -9082,10 +9082,7 @@ def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterat
 
 
 def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
-    """Run _pyc_problem over ``jobs``, on every core when there are many.
-
-    Compiling is nearly all of peep check's time: about 3 ms a module.
-    """
+    """Run _pyc_problem over ``jobs``, on every core when there are many (3 ms a module)."""
     import concurrent.futures
     workers = min(os.cpu_count() or 1, 8)
     try:
@@ -9145,6 +9142,7 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     some Pythons and with the path compiled at, so then the code objects,
     field by field with their raw instruction bytes. "" if it does not differ.
     """
+    import importlib.util
     path, source, level, tag = job
     if tag != sys.implementation.cache_tag:
         return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
@@ -9152,9 +9150,14 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     text, source_why = _read_regular(source)
     if data is None or text is None:
         return why or f"its source is {source_why}"
-    header = _pyc_header_problem(data, text)
-    if header:
-        return header
+    # A timestamp header that does not match makes Python recompile rather than
+    # load the file, so only its form is checked; a hash-based one that does not
+    # match would be loaded (unchecked) or trusted by tools, so it must match.
+    flags = int.from_bytes(data[4:8], "little")
+    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
+        return "not a .pyc file of this interpreter"
+    if flags and data[8:16] != importlib.util.source_hash(text):
+        return "its header names other source than the one recorded"
     try:
         fresh = compile(text, source, "exec", dont_inherit=True, optimize=level)
     except (SyntaxError, ValueError):
@@ -9167,22 +9170,6 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
     return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
-
-
-def _pyc_header_problem(data: bytes, source: bytes) -> str:
-    """Check a .pyc's header (magic, flags, source hash) against its source.
-
-    A timestamp header that does not match makes Python recompile rather than
-    load the file, so only its form is checked; a hash-based one that does
-    not match would be loaded (unchecked) or trusted by tools, so it must.
-    """
-    import importlib.util
-    flags = int.from_bytes(data[4:8], "little")
-    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
-        return "not a .pyc file of this interpreter"
-    if flags and data[8:16] != importlib.util.source_hash(source):
-        return "its header names other source than the one recorded"
-    return ""
 
 
 # Every field of a code object but co_filename (where it was compiled, which
@@ -9258,12 +9245,13 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
     import io
     import zipfile
     rows = [path for path, _ in copy.record_rows()]
+    metadata_name = os.path.basename(copy.metadata_dir)
     with zipfile.ZipFile(wheel_path) as archive:
+        scripts = _entry_point_scripts(archive, metadata_name)
         members = [info for info in archive.infolist() if not info.is_dir()]
-        scripts = _entry_point_scripts(archive, os.path.basename(copy.metadata_dir))
         problems, matched = [], set()
         for info in members:
-            row = _row_of_member(info.filename, rows, os.path.basename(copy.metadata_dir))
+            row = _row_of_member(info.filename, rows, metadata_name)
             if row is None or row in matched:
                 if not info.filename.endswith("/RECORD"):
                     problems.append((info.filename, "in the vetted wheel, not installed"))
@@ -9408,11 +9396,8 @@ def vetted_wheel(
 
 
 def check_environment(
-    requirements: Sequence[Requirement],
-    site: Union[CheckedSite, Sequence[str]],
-    *,
-    strict: bool,
-    fetcher: Optional[Fetcher] = None,
+    requirements: Sequence[Requirement], site: Union[CheckedSite, Sequence[str]], *,
+    strict: bool, fetcher: Optional[Fetcher] = None,
 ) -> Tuple[List[Problem], List[Problem]]:
     """Compare what is installed in ``site`` with the requirements: (errors, notes).
 
@@ -9449,18 +9434,15 @@ def _requirement_problems(
             continue
         wanted = archive_version(requirement) if requirement.url else None
         version = _parse_version(copies[0].version)
-        if version is None or (
-            wanted is not None and version != wanted
-        ) or not requirement.specifier.contains(version, prereleases=True):
+        allowed = version is not None and requirement.specifier.contains(version, prereleases=True)
+        if not allowed or wanted is not None and version != wanted:
             problems.append(framed("wrong version", requirement,
                                    f"{as_written(requirement)}: {copies[0].version} is installed"))
     return problems
 
 
 def _distribution_problems(
-    requirement: Optional[Requirement],
-    copies: Sequence[Installed],
-    site: CheckedSite,
+    requirement: Optional[Requirement], copies: Sequence[Installed], site: CheckedSite,
     vetting: Tuple[Optional[Fetcher], int],
 ) -> List[Problem]:
     """Check one project's installed copies: how many, named or not, and their files."""
@@ -9534,8 +9516,7 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         tuple(args.files), tuple(args.constraints), (),
         tuple(getattr(args, "finder_options", None) or ()), (),
         network_options=tuple(getattr(args, "network_options", None) or ()),
-        lock_extras=tuple(args.lock_extras or ()), lock_groups=args.lock_groups,
-    )  # fmt: skip
+        lock_extras=tuple(args.lock_extras), lock_groups=args.lock_groups)
     say = message_writer(err, quiet=False)
     records, settings, network = load_requirements(
         options, os.environ,
@@ -9552,10 +9533,8 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     return _check_report(failures + errors, notes, len(requirements), args.json, (out, err))
 
 
-def _check_report(
-    errors: Sequence[Problem], notes: Sequence[Problem], count: int, as_json: bool,
-    streams: Tuple[IO[str], IO[str]],
-) -> int:
+def _check_report(errors: Sequence[Problem], notes: Sequence[Problem], count: int,
+                  as_json: bool, streams: Tuple[IO[str], IO[str]]) -> int:
     """Write check's findings, as text or JSON; return the exit status."""
     import json
     out, err = streams
@@ -9578,15 +9557,12 @@ def _check_report(
 
 
 def pip_version() -> str:
-    """Return the version line of the pip that pip_command() runs, or why there is none.
+    """Return the line ``pip --version`` prints for pip_command()'s pip, or why there is none.
 
-    pip is neither run nor imported for this (``pip --version`` takes most of
-    a second): the same interpreter's import system finds pip's package, and
-    its ``__version__`` is read from its ``__init__.py`` as text. The line has
-    the form ``pip --version`` prints.
+    Read from pip's __init__.py as text, found by this interpreter's import
+    system: running or importing pip would take most of a second.
     """
     import importlib.util
-
     try:
         spec = importlib.util.find_spec("pip")
     except (ImportError, ValueError) as exc:
