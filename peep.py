@@ -8986,7 +8986,6 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
 
 def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
     """Return (path, problem) for each RECORDed file that is gone or changed."""
-    import base64
     problems = []
     for path, hash_field in copy.record_rows():
         located = site.locate(copy.site_dir, path)
@@ -8997,7 +8996,7 @@ def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
         if mode not in hashlib.algorithms_available:
             continue  # RECORD itself, and .pyc files, carry no hash (_code_problems)
         digest, why = _digest_regular(located, mode)
-        encoded = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode("ascii").rstrip("=")
+        encoded = hex_to_peep(digest)  # RECORD's form: urlsafe base64, unpadded
         if why or encoded != expected:
             problems.append((path, why or f"{mode} is {encoded}, RECORD says {expected}"))
     return problems
@@ -9399,11 +9398,7 @@ def check_environment(
     requirements: Sequence[Requirement], site: Union[CheckedSite, Sequence[str]], *,
     strict: bool, fetcher: Optional[Fetcher] = None,
 ) -> Tuple[List[Problem], List[Problem]]:
-    """Compare what is installed in ``site`` with the requirements: (errors, notes).
-
-    With a ``fetcher``, installed files are compared with the vetted wheels.
-    Unlisted distributions and unrecorded code are errors only when ``strict``.
-    """
+    """Compare what is installed in ``site`` with the requirements: (errors, notes)."""
     if not isinstance(site, CheckedSite):
         paths = tuple(os.path.normpath(os.path.abspath(p)) for p in site)
         site = CheckedSite(paths, tuple(_prefix_of(p) for p in paths))
@@ -9517,17 +9512,16 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         tuple(getattr(args, "finder_options", None) or ()), (),
         network_options=tuple(getattr(args, "network_options", None) or ()),
         lock_extras=tuple(args.lock_extras), lock_groups=args.lock_groups)
-    say = message_writer(err, quiet=False)
     records, settings, network = load_requirements(
         options, os.environ,
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, failures = prepare_requirements(records, marker_environment())
     workdir = tempfile.mkdtemp(prefix="peep-check-")
     try:
-        place = FetchPlace(settings, network, workdir)
-        fetcher = install_fetcher(options, place, Progress(err, quiet=True), say)
+        fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
+                                  Progress(err, quiet=True), message_writer(err, quiet=False))
         errors, notes = check_environment([r for r in requirements if r.name],
-            checked_site(args), strict=args.strict, fetcher=fetcher)  # fmt: skip
+                                          checked_site(args), strict=args.strict, fetcher=fetcher)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return _check_report(failures + errors, notes, len(requirements), args.json, (out, err))
