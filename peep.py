@@ -9454,14 +9454,13 @@ def _distribution_problems(
         wheel, how = vetted_wheel(requirement, first, fetcher, number)
     elif requirement is None and first.name in _INSTALLER_TOOLS:
         wheel = bundled_wheels().get((first.name, first.version))
-        how = "the wheel Python bundles" if wheel else how
+        how = "checked against the wheel Python bundles" if wheel else how
     if wheel is not None:
         differences += wheel_differences(first, site, wheel)
     problems += [framed("tampered", about, f"{first.label}: {path} ({why})")
-                 for path, why in dict.fromkeys(differences)]  # fmt: skip
+                 for path, why in dict.fromkeys(differences)]
     if requirement is None and first.name in _INSTALLER_TOOLS:
-        shown = "checked against " + how if how.startswith("the wheel") else how
-        problems.append(framed("listed apart", about, f"{first.label}: an installer; {shown}"))
+        problems.append(framed("listed apart", about, f"{first.label}: an installer; {how}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))
     elif wheel is None and fetcher is not None:
