@@ -9623,14 +9623,9 @@ Every other command and option is pip's: peep hands it to pip unchanged
 def _find_command(argv: Sequence[str]) -> Optional[int]:
     """Return the index of the command word, skipping pip's general options."""
     index = 0
-    while index < len(argv):
-        word = argv[index]
-        if not word.startswith("-"):
-            return index
-        if word in _PIP_GENERAL_OPTIONS_WITH_VALUE:
-            index += 1
-        index += 1
-    return None
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] in _PIP_GENERAL_OPTIONS_WITH_VALUE else 1
+    return index if index < len(argv) else None
 
 
 # pip's general options that take a separate value, so that the value is not
