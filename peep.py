@@ -9381,9 +9381,9 @@ def vetted_wheel(
             if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
     if not requirement.hashes or not tags:
         return None, "no hash to find its vetted wheel by: checked against its RECORD only"
-    finder = replace(fetcher, environment=Environment(fetcher.environment.python_version,
-                                                      tuple(tags)),
-                     settings=fetcher.settings.with_option("only-binary", ":all:"))  # fmt: skip
+    environment = Environment(fetcher.environment.python_version, tuple(tags))
+    finder = replace(fetcher, environment=environment,
+                     settings=fetcher.settings.with_option("only-binary", ":all:"))
     verdict = finder.verify(number, requirement)
     if isinstance(verdict, Verified):
         return verdict.path, ""
