@@ -8804,8 +8804,9 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
 # unless two copies exist or their files differ from their RECORD or bundled wheel.
 _INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 
-# Notes that --strict makes errors; the other notes only say what check could not vouch for.
+# Findings that only say what check could not vouch for; --strict makes the first two errors.
 _STRICT_KINDS = frozenset({"unlisted", "unrecorded"})
+_NOTE_KINDS = _STRICT_KINDS | {"listed apart", "record only"}
 
 CHECK_READ_LIMIT = 1 << 31  # no installed file check reads is larger
 _METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
@@ -8876,9 +8877,8 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
 def _hooks_elsewhere(paths: Sequence[str]) -> Tuple[str, ...]:
     """Return the start-up hooks this interpreter runs from outside ``paths``.
 
-    site runs the .pth files of every site directory (a venv's system
-    site-packages, a distribution's dist-packages), and the first
-    sitecustomize and usercustomize on sys.path, wherever it is.
+    site runs the .pth files of every site directory (a venv's system site-packages),
+    and the first sitecustomize and usercustomize on sys.path, wherever it is.
     """
     import importlib.machinery
     hooks = []
@@ -8897,8 +8897,8 @@ def _hooks_elsewhere(paths: Sequence[str]) -> Tuple[str, ...]:
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
     """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why).
 
-    O_NONBLOCK because opening a FIFO would otherwise wait for a writer; fstat
-    then refuses it, and devices such as /dev/zero, before a byte is read.
+    O_NONBLOCK: opening a FIFO would wait for a writer; fstat then refuses it,
+    and devices such as /dev/zero, before a byte is read.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
@@ -8953,12 +8953,12 @@ class Installed:
         data, _ = _read_regular(path)
         return None if data is None else data.decode("utf-8", "replace")
 
-    def record_rows(self) -> Iterator[Tuple[str, str, str]]:
-        """Yield (path, hash field, size field) for each row of RECORD."""
+    def record_rows(self) -> Iterator[Tuple[str, str]]:
+        """Yield (path, hash field) for each row of RECORD."""
         import csv
         for row in csv.reader((self.read("RECORD") or "").splitlines()):
             if row and row[0]:
-                yield row[0], (row + ["", ""])[1], (row + ["", ""])[2]
+                yield row[0], (row + [""])[1]
 
 
 def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
@@ -8986,18 +8986,17 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
 
 def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
     """Return (path, problem) for each RECORDed file that is gone or changed."""
-    import base64
     problems = []
-    for path, hash_field, _ in copy.record_rows():
+    for path, hash_field in copy.record_rows():
         located = site.locate(copy.site_dir, path)
         if located is None:
             problems.append((path, "outside the checked installation, so not read"))
             continue
         mode, _, expected = hash_field.partition("=")
         if mode not in hashlib.algorithms_available:
-            continue  # RECORD itself, and .pyc files, carry no hash (check_site_files)
+            continue  # RECORD itself, and .pyc files, carry no hash (_code_problems)
         digest, why = _digest_regular(located, mode)
-        encoded = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode("ascii").rstrip("=")
+        encoded = hex_to_peep(digest)  # RECORD's form: urlsafe base64, unpadded
         if why or encoded != expected:
             problems.append((path, why or f"{mode} is {encoded}, RECORD says {expected}"))
     return problems
@@ -9082,10 +9081,7 @@ def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterat
 
 
 def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
-    """Run _pyc_problem over ``jobs``, on every core when there are many.
-
-    Compiling is nearly all of peep check's time: about 3 ms a module.
-    """
+    """Run _pyc_problem over ``jobs``, on every core when there are many (3 ms a module)."""
     import concurrent.futures
     workers = min(os.cpu_count() or 1, 8)
     try:
@@ -9113,7 +9109,7 @@ def _recorded_files(
     recorded: Dict[str, Tuple[str, bool]] = {}
     for copies in distributions.values():
         for copy in copies:
-            for path, hash_field, _ in copy.record_rows():
+            for path, hash_field in copy.record_rows():
                 located = site.locate(copy.site_dir, path)
                 if located is None:
                     continue  # verify_record reports it
@@ -9145,6 +9141,7 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     some Pythons and with the path compiled at, so then the code objects,
     field by field with their raw instruction bytes. "" if it does not differ.
     """
+    import importlib.util
     path, source, level, tag = job
     if tag != sys.implementation.cache_tag:
         return f"compiled for {tag}, so this interpreter cannot check it; run peep check with it"
@@ -9152,9 +9149,14 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     text, source_why = _read_regular(source)
     if data is None or text is None:
         return why or f"its source is {source_why}"
-    header = _pyc_header_problem(data, text)
-    if header:
-        return header
+    # A timestamp header that does not match makes Python recompile rather than
+    # load the file, so only its form is checked; a hash-based one that does not
+    # match would be loaded (unchecked) or trusted by tools, so it must match.
+    flags = int.from_bytes(data[4:8], "little")
+    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
+        return "not a .pyc file of this interpreter"
+    if flags and data[8:16] != importlib.util.source_hash(text):
+        return "its header names other source than the one recorded"
     try:
         fresh = compile(text, source, "exec", dont_inherit=True, optimize=level)
     except (SyntaxError, ValueError):
@@ -9167,22 +9169,6 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
     return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
-
-
-def _pyc_header_problem(data: bytes, source: bytes) -> str:
-    """Check a .pyc's header (magic, flags, source hash) against its source.
-
-    A timestamp header that does not match makes Python recompile rather than
-    load the file, so only its form is checked; a hash-based one that does
-    not match would be loaded (unchecked) or trusted by tools, so it must.
-    """
-    import importlib.util
-    flags = int.from_bytes(data[4:8], "little")
-    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER or flags not in (0, 1, 3):
-        return "not a .pyc file of this interpreter"
-    if flags and data[8:16] != importlib.util.source_hash(source):
-        return "its header names other source than the one recorded"
-    return ""
 
 
 # Every field of a code object but co_filename (where it was compiled, which
@@ -9234,7 +9220,7 @@ _PIP_WRITTEN = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
 
 # The console-script wrappers pip writes for an entry point, after its #! line:
 # distlib's (older pips add a coding line first), and the one newer pips write.
-_SCRIPT_WRAPPERS = (
+_SCRIPT_WRAPPERS: Tuple[str, ...] = (
     "import re\nimport sys\nfrom {module} import {name}\nif __name__ == '__main__':\n"
     "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
     "    sys.exit({function}())\n",
@@ -9242,6 +9228,7 @@ _SCRIPT_WRAPPERS = (
     "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n"
     "    sys.exit({function}())\n",
 )
+_SCRIPT_WRAPPERS += tuple("# -*- coding: utf-8 -*-\n" + wrapper for wrapper in _SCRIPT_WRAPPERS)
 # pip names its own scripts, and setuptools', for the Python installing them.
 _VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
 _INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
@@ -9254,23 +9241,25 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
     outside the site ending in its name); what pip generates is checked by
     its form; every other row must be a member.
     """
+    import io
     import zipfile
-    rows = [path for path, _, _ in copy.record_rows()]
+    rows = [path for path, _ in copy.record_rows()]
+    metadata_name = os.path.basename(copy.metadata_dir)
     with zipfile.ZipFile(wheel_path) as archive:
+        scripts = _entry_point_scripts(archive, metadata_name)
         members = [info for info in archive.infolist() if not info.is_dir()]
-        scripts = _entry_point_scripts(archive, os.path.basename(copy.metadata_dir))
         problems, matched = [], set()
         for info in members:
-            row = _row_of_member(info.filename, rows, os.path.basename(copy.metadata_dir))
+            row = _row_of_member(info.filename, rows, metadata_name)
             if row is None or row in matched:
                 if not info.filename.endswith("/RECORD"):
                     problems.append((info.filename, "in the vetted wheel, not installed"))
                 continue
             matched.add(row)
             with archive.open(info) as stream:
-                wanted = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
-                digest = "" if wanted else hash_stream(stream)["sha256"]
-            why = _member_problem(site.locate(copy.site_dir, row), digest, wanted)
+                script = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
+                digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
+            why = _member_problem(site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
     for row in rows:
         if row not in matched and not _pip_generated(row, copy, site, scripts):
@@ -9299,28 +9288,25 @@ def _member_problem(located: Optional[str], digest: str, script: bytes) -> str:
     """Compare one installed file with its member: by hash, or a script after its #! line."""
     if located is None:
         return "outside the checked installation, so not read"
-    if not script:
-        found, why = _digest_regular(located)
-        return why or ("" if found == digest else "not the vetted wheel's file")
-    data, why = _read_regular(located, CHECK_READ_LIMIT)
-    if data is None:
-        return why
     if script.startswith(b"#!python"):  # pip rewrites it to name the interpreter
-        interpreter, body = _split_shebang(data)
-        same = _INTERPRETER_LINE.match(interpreter) and body == script.partition(b"\n")[2]
-        return "" if same else "not the vetted wheel's script (its #! line rewritten)"
-    return "" if data == script else "not the vetted wheel's file"
+        data, why = _read_regular(located, CHECK_READ_LIMIT)
+        same = _pip_wrote(data, (script.partition(b"\n")[2],))
+        return why or ("" if same else "not the vetted wheel's script (its #! line rewritten)")
+    found, why = _digest_regular(located)
+    return why or ("" if found == digest else "not the vetted wheel's file")
 
 
-def _split_shebang(data: bytes) -> Tuple[bytes, bytes]:
-    """Return (the interpreter line, the rest) of a script pip wrote, whichever form."""
+def _pip_wrote(data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote."""
+    if data is None:
+        return False
     first, _, rest = data.partition(b"\n")
     if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
         line, _, rest = rest.partition(b"\n")
         closing, _, rest = rest.partition(b"\n")
         if closing == b"' '''":
             first = b"#!" + line[len(b"'''exec' "):].split(b' "$0"')[0]
-    return first, rest
+    return bool(_INTERPRETER_LINE.match(first)) and rest in bodies
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
@@ -9355,12 +9341,7 @@ def _pip_generated(
     if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
-    data, _ = _read_regular(located) if located else (None, "")
-    if data is None:
-        return False
-    interpreter, body = _split_shebang(data)
-    body = body[len(b"# -*- coding: utf-8 -*-\n"):] if body.startswith(b"# -*- coding") else body
-    return bool(_INTERPRETER_LINE.match(interpreter)) and body in wrapper
+    return located is not None and _pip_wrote(_read_regular(located)[0], wrapper)
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:
@@ -9400,9 +9381,9 @@ def vetted_wheel(
             if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
     if not requirement.hashes or not tags:
         return None, "no hash to find its vetted wheel by: checked against its RECORD only"
-    finder = replace(fetcher, environment=Environment(fetcher.environment.python_version,
-                                                      tuple(tags)),
-                     settings=fetcher.settings.with_option("only-binary", ":all:"))  # fmt: skip
+    environment = Environment(fetcher.environment.python_version, tuple(tags))
+    finder = replace(fetcher, environment=environment,
+                     settings=fetcher.settings.with_option("only-binary", ":all:"))
     verdict = finder.verify(number, requirement)
     if isinstance(verdict, Verified):
         return verdict.path, ""
@@ -9414,17 +9395,10 @@ def vetted_wheel(
 
 
 def check_environment(
-    requirements: Sequence[Requirement],
-    site: Union[CheckedSite, Sequence[str]],
-    *,
-    strict: bool,
-    fetcher: Optional[Fetcher] = None,
+    requirements: Sequence[Requirement], site: Union[CheckedSite, Sequence[str]], *,
+    strict: bool, fetcher: Optional[Fetcher] = None,
 ) -> Tuple[List[Problem], List[Problem]]:
-    """Compare what is installed in ``site`` with the requirements: (errors, notes).
-
-    With a ``fetcher``, installed files are compared with the vetted wheels.
-    Unlisted distributions and unrecorded code are errors only when ``strict``.
-    """
+    """Compare what is installed in ``site`` with the requirements: (errors, notes)."""
     if not isinstance(site, CheckedSite):
         paths = tuple(os.path.normpath(os.path.abspath(p)) for p in site)
         site = CheckedSite(paths, tuple(_prefix_of(p) for p in paths))
@@ -9437,10 +9411,6 @@ def check_environment(
     errors = [p for p in findings
               if p.kind not in _NOTE_KINDS or (strict and p.kind in _STRICT_KINDS)]
     return errors, [p for p in findings if p not in errors]
-
-
-# Findings that are notes (not errors) unless --strict makes them so (_STRICT_KINDS).
-_NOTE_KINDS = frozenset({"unlisted", "unrecorded", "listed apart", "record only"})
 
 
 def _about(text: str) -> Requirement:
@@ -9459,18 +9429,15 @@ def _requirement_problems(
             continue
         wanted = archive_version(requirement) if requirement.url else None
         version = _parse_version(copies[0].version)
-        if version is None or (
-            wanted is not None and version != wanted
-        ) or not requirement.specifier.contains(version, prereleases=True):
+        allowed = version is not None and requirement.specifier.contains(version, prereleases=True)
+        if not allowed or wanted is not None and version != wanted:
             problems.append(framed("wrong version", requirement,
                                    f"{as_written(requirement)}: {copies[0].version} is installed"))
     return problems
 
 
 def _distribution_problems(
-    requirement: Optional[Requirement],
-    copies: Sequence[Installed],
-    site: CheckedSite,
+    requirement: Optional[Requirement], copies: Sequence[Installed], site: CheckedSite,
     vetting: Tuple[Optional[Fetcher], int],
 ) -> List[Problem]:
     """Check one project's installed copies: how many, named or not, and their files."""
@@ -9487,14 +9454,13 @@ def _distribution_problems(
         wheel, how = vetted_wheel(requirement, first, fetcher, number)
     elif requirement is None and first.name in _INSTALLER_TOOLS:
         wheel = bundled_wheels().get((first.name, first.version))
-        how = "the wheel Python bundles" if wheel else how
+        how = "checked against the wheel Python bundles" if wheel else how
     if wheel is not None:
         differences += wheel_differences(first, site, wheel)
     problems += [framed("tampered", about, f"{first.label}: {path} ({why})")
-                 for path, why in dict.fromkeys(differences)]  # fmt: skip
+                 for path, why in dict.fromkeys(differences)]
     if requirement is None and first.name in _INSTALLER_TOOLS:
-        shown = "checked against " + how if how.startswith("the wheel") else how
-        problems.append(framed("listed apart", about, f"{first.label}: an installer; {shown}"))
+        problems.append(framed("listed apart", about, f"{first.label}: an installer; {how}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))
     elif wheel is None and fetcher is not None:
@@ -9544,28 +9510,24 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         tuple(args.files), tuple(args.constraints), (),
         tuple(getattr(args, "finder_options", None) or ()), (),
         network_options=tuple(getattr(args, "network_options", None) or ()),
-        lock_extras=tuple(args.lock_extras or ()), lock_groups=args.lock_groups,
-    )  # fmt: skip
-    say = message_writer(err, quiet=False)
+        lock_extras=tuple(args.lock_extras), lock_groups=args.lock_groups)
     records, settings, network = load_requirements(
         options, os.environ,
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, failures = prepare_requirements(records, marker_environment())
     workdir = tempfile.mkdtemp(prefix="peep-check-")
     try:
-        place = FetchPlace(settings, network, workdir)
-        fetcher = install_fetcher(options, place, Progress(err, quiet=True), say)
+        fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
+                                  Progress(err, quiet=True), message_writer(err, quiet=False))
         errors, notes = check_environment([r for r in requirements if r.name],
-            checked_site(args), strict=args.strict, fetcher=fetcher)  # fmt: skip
+                                          checked_site(args), strict=args.strict, fetcher=fetcher)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return _check_report(failures + errors, notes, len(requirements), args.json, (out, err))
 
 
-def _check_report(
-    errors: Sequence[Problem], notes: Sequence[Problem], count: int, as_json: bool,
-    streams: Tuple[IO[str], IO[str]],
-) -> int:
+def _check_report(errors: Sequence[Problem], notes: Sequence[Problem], count: int,
+                  as_json: bool, streams: Tuple[IO[str], IO[str]]) -> int:
     """Write check's findings, as text or JSON; return the exit status."""
     import json
     out, err = streams
@@ -9588,15 +9550,12 @@ def _check_report(
 
 
 def pip_version() -> str:
-    """Return the version line of the pip that pip_command() runs, or why there is none.
+    """Return the line ``pip --version`` prints for pip_command()'s pip, or why there is none.
 
-    pip is neither run nor imported for this (``pip --version`` takes most of
-    a second): the same interpreter's import system finds pip's package, and
-    its ``__version__`` is read from its ``__init__.py`` as text. The line has
-    the form ``pip --version`` prints.
+    Read from pip's __init__.py as text, found by this interpreter's import
+    system: running or importing pip would take most of a second.
     """
     import importlib.util
-
     try:
         spec = importlib.util.find_spec("pip")
     except (ImportError, ValueError) as exc:
@@ -9664,14 +9623,9 @@ Every other command and option is pip's: peep hands it to pip unchanged
 def _find_command(argv: Sequence[str]) -> Optional[int]:
     """Return the index of the command word, skipping pip's general options."""
     index = 0
-    while index < len(argv):
-        word = argv[index]
-        if not word.startswith("-"):
-            return index
-        if word in _PIP_GENERAL_OPTIONS_WITH_VALUE:
-            index += 1
-        index += 1
-    return None
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] in _PIP_GENERAL_OPTIONS_WITH_VALUE else 1
+    return index if index < len(argv) else None
 
 
 # pip's general options that take a separate value, so that the value is not
