@@ -1670,9 +1670,8 @@ def decode_requirements(data: bytes, source: str) -> str:
     except LookupError as exc:
         raise RequirementsFileError(source, f"unknown encoding {encoding!r}") from exc
     except UnicodeDecodeError as exc:
-        raise RequirementsFileError(
-            source, f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})"
-        ) from exc
+        message = f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})"
+        raise RequirementsFileError(source, message) from exc
 
 
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.
@@ -1849,9 +1848,8 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
         raise RequirementsFileError(origin, f"cannot split options ({exc})") from exc
     leftover = parser.parse_args(words, optparse.Values())[1]
     if leftover:
-        raise RequirementsFileError(
-            origin, f"unexpected {leftover[0]!r} after the options (quote it, or put it first)"
-        )
+        message = f"unexpected {leftover[0]!r} after the options (quote it, or put it first)"
+        raise RequirementsFileError(origin, message)
     return seen
 
 
@@ -1904,11 +1902,7 @@ def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
 
 
 def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and the ``#sha256=``-style hashes of a requirement's URL.
-
-    A digest that is not whole hex of its algorithm's length, or an egg that is not a bare
-    project name, raises ValueError (InvalidHash for a digest), naming the value.
-    """
+    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a URL; ValueError if invalid."""
     egg: Optional[str] = None
     hashes = Hashes()
     for key, value in url_fragment_fields(url):
@@ -1947,10 +1941,8 @@ class ArchiveName:
 def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
     """Return what a wheel's or an sdist's file name says, or None if it does not parse.
 
-    Without ``project``, packaging parses a wheel's name and a PEP 625 sdist's (".tar.gz"
-    or ".zip"). Given the project a requirement names, an sdist of any ending pip reads is
-    split after the project's name, as pip's finder does, so that a legacy version with a
-    "-" in it ("foo-1.0-2.tar.gz") still reads as that version.
+    Given ``project``, an sdist of any ending pip reads is split after the project's name, as
+    pip's finder does, so that a legacy "foo-1.0-2.tar.gz" still reads as version "1.0-2".
     """
     if not is_archive_name(filename):
         return None
@@ -2039,9 +2031,8 @@ def _split_marker(text: str, origin: Origin) -> Tuple[str, Optional[Marker]]:
     try:
         return body.strip(), Marker(marker_text.strip())
     except InvalidMarker as exc:
-        raise RequirementsFileError(
-            origin, f"invalid marker {marker_text.strip()!r} ({exc})"
-        ) from exc
+        message = f"invalid marker {marker_text.strip()!r} ({exc})"
+        raise RequirementsFileError(origin, message) from exc
 
 
 def parse_requirement(text: str, origin: Origin) -> Requirement:
@@ -2127,9 +2118,8 @@ def _requirement_from_line(
         else:
             key, equals, setting = text.partition("=")
             if not equals:
-                raise RequirementsFileError(
-                    origin, f"--config-settings {text!r} is not of the form KEY=VALUE"
-                )
+                message = f"--config-settings {text!r} is not of the form KEY=VALUE"
+                raise RequirementsFileError(origin, message)
             settings.append((key, setting))
     return replace(requirement, hashes=hashes, config_settings=tuple(settings),
                    is_constraint=is_constraint)  # fmt: skip
@@ -2143,8 +2133,7 @@ def read_requirements_source(
 ) -> bytes:
     """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL.
 
-    A requirements file holds the hashes, so a URL is fetched under the same rules as
-    archives (see Transport), through ``transport()`` or one that pip's configuration sets up.
+    It holds the hashes, so a URL is fetched under the same rules as archives (see Transport).
     """
     if location.lower().startswith("file:"):
         return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
@@ -2178,25 +2167,22 @@ def _read_nested_file(
     """Read a requirements file, refusing one nested too deep or in a cycle."""
     where = included_at or location
     if len(chain) >= MAX_NESTING:
-        raise RequirementsFileError(
-            where, f"requirements files are nested more than {MAX_NESTING} deep here"
-        )
+        message = f"requirements files are nested more than {MAX_NESTING} deep here"
+        raise RequirementsFileError(where, message)
     if "\x00" in location:
         raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
     if included_at is not None:
         _refuse_local_in_remote(location, included_at)
-    identity = _identity(location)
     for previous_identity, previous_location in chain:
-        if previous_identity == identity:
+        if previous_identity == _identity(location):
             raise RequirementsFileError(where, f"{location} is included again while it is "
                                         f"being read (a cycle through {previous_location})")
     try:
         return reader(location)
     except (OSError, ValueError, PeepError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise RequirementsFileError(
-            where, f"Could not open requirements file {location!r}: {reason}"
-        ) from exc
+        message = f"Could not open requirements file {location!r}: {reason}"
+        raise RequirementsFileError(where, message) from exc
 
 
 class Reading(NamedTuple):
@@ -2216,8 +2202,7 @@ def parse_requirements_file(
 ) -> Iterator[Union[Requirement, FileOption]]:
     """Yield the requirements and finder options of a file, nested files inline.
 
-    Errors name the file and line; a ``-r`` cycle names both files. Lines peep reads
-    differently from how they look (or from pip) go to ``warn`` (default: standard error).
+    Lines peep reads otherwise than they look (or than pip) go to ``warn`` (default: stderr).
     """
     reading = Reading(os.environ if environ is None else environ, reader,
                       warn or _warn_on_stderr, is_constraint)  # fmt: skip
@@ -2225,10 +2210,7 @@ def parse_requirements_file(
 
 
 def hash_style(text: str, default: str = "peep") -> str:
-    """Return how a file writes hashes, "peep" comments or "pip" options: the form used more.
-
-    A file that uses neither (or both equally) gets ``default``.
-    """
+    """Return the hash form a file uses more: "peep" comments or "pip" options (else default)."""
     comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
     options = text.count("--hash=")
     if comments == options:
@@ -2320,8 +2302,7 @@ def _option_line(
 def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
     """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
 
-    The transport is made once, at the first URL, so that reading local
-    files never depends on the network settings.
+    It is made at the first URL, so that reading local files never depends on network settings.
     """
     return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
 
@@ -2388,9 +2369,8 @@ def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
     try:
         text = reader(location).decode("utf-8")
     except OSError as exc:
-        raise RequirementsFileError(
-            location, f"Could not open lock file ({exc.strerror or exc})"
-        ) from exc
+        message = f"Could not open lock file ({exc.strerror or exc})"
+        raise RequirementsFileError(location, message) from exc
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
     try:
@@ -2426,8 +2406,8 @@ class LockSelection(NamedTuple):
 def select_from_lock(location: str, lock: Any, asked: LockSelection) -> List[LockChoice]:
     """Run PEP 751's selection for this interpreter; keep every problem.
 
-    packaging stops at the first package it cannot place, so on failure the
-    packages are selected one at a time to report all of them at once.
+    packaging stops at the first package it cannot place, so on failure the packages are
+    selected one at a time to report all of them at once.
     """
     module = pylock_module()
     environment, extras, groups, settings = asked
@@ -2479,9 +2459,8 @@ def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: 
             return replace(choice, problem="--no-binary, but the lock has no sdist")
         return replace(choice, source=sdist)
     if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
-        return replace(
-            choice, problem="--only-binary, but the lock has no wheel for this interpreter"
-        )
+        problem = "--only-binary, but the lock has no wheel for this interpreter"
+        return replace(choice, problem=problem)
     return choice
 
 
@@ -2491,17 +2470,6 @@ def _lock_file_url(location: str, path: str) -> str:
     if _is_url(location):
         return urllib.parse.urljoin(location, urllib.parse.quote(path.replace(os.sep, "/")))
     return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
-
-
-def _lock_hashes(hashes: Mapping[str, str]) -> Tuple[Hashes, List[str]]:
-    """Return the hashes peep can check, and the names of those it cannot."""
-    result, unknown = Hashes(), []
-    for algorithm, value in hashes.items():
-        if algorithm in HASH_ALGORITHMS:
-            result = result.with_digest(algorithm, value)
-        else:
-            unknown.append(algorithm)
-    return result, unknown
 
 
 def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
@@ -2519,27 +2487,25 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     if isinstance(source, module.PackageDirectory):
         return replace(record, unsupported="a local directory has no archive to hash "
                        "(lock entry 'directory')")  # fmt: skip
+    hashes = Hashes()
     try:
-        hashes, unknown = _lock_hashes(source.hashes)
+        for algorithm, value in source.hashes.items():
+            if algorithm in HASH_ALGORITHMS:
+                hashes = hashes.with_digest(algorithm, value)
     except InvalidHash as exc:
         return replace(record, unsupported=f"hashes: {exc}")
-    if not hashes:
-        return replace(
-            record, unsupported=f"its only hashes ({', '.join(unknown)}) are of algorithms "
-            f"peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})"
-        )
+    if not hashes:  # then none of them is of an algorithm peep knows
+        return replace(record, unsupported=f"its only hashes ({', '.join(source.hashes)}) are "
+                       f"of algorithms peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})")
     url = source.url if source.path is None else _lock_file_url(location, source.path)
     if source.url is not None and source.path is not None and _is_url(location):
         url = source.url  # a remote lock's local path means nothing here
-    # Selection read the file's tags from its "name", but pip reads them from
-    # the name of the file peep hands it, the last part of its URL: the two
-    # must be one name, or pip would be given a file selection did not choose.
+    # Selection read the file's tags from its "name", but pip reads them from the last part
+    # of its URL: the two must be one name, or pip would get a file selection did not choose.
     named = getattr(source, "name", None)
     if named is not None and url_filename(url) != named:
-        return replace(
-            record, unsupported=f"its name {named!r} is not the file its URL or path names "
-            f"({url_filename(url)!r})",
-        )
+        return replace(record, unsupported=f"its name {named!r} is not the file its URL or "
+                       f"path names ({url_filename(url)!r})")
     return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
 
 
