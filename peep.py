@@ -1642,11 +1642,9 @@ class FileOption:
 
 
 # Step 1: decode. UTF-32 comes first: the UTF-16-LE mark is a prefix of the UTF-32-LE one.
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-)  # fmt: skip
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"))  # fmt: skip
 _CODING_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 
@@ -1881,10 +1879,8 @@ MAX_FILENAME_BYTES = 255
 
 def is_archive_name(filename: str) -> bool:
     """Tell whether a file name has an ending pip installs from (and a length one can have)."""
-    return (
-        len(filename.encode("utf-8", "surrogatepass")) <= MAX_FILENAME_BYTES
-        and filename.lower().endswith(ARCHIVE_EXTENSIONS)
-    )
+    size = len(filename.encode("utf-8", "surrogatepass"))
+    return size <= MAX_FILENAME_BYTES and filename.lower().endswith(ARCHIVE_EXTENSIONS)
 
 
 def url_filename(url: str) -> str:
@@ -1978,20 +1974,17 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
         return
     if urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target):
-        raise RequirementsFileError(
-            origin, f"{target!r} is on the local disk, which a requirements file "
-            "fetched over the network may not name",
-        )
+        raise RequirementsFileError(origin, f"{target!r} is on the local disk, which a "
+                                    "requirements file fetched over the network may not name")
 
 
 def _link_requirement(base: Requirement) -> Requirement:
     """Complete the record of a requirement that points at a URL or a path."""
     url, origin = base.url or "", base.origin
     if not _is_url(url):
-        raise RequirementsFileError(
-            origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: URLs (only http, "
-            "https and file; VCS URLs are reported as unhashable)",
-        )
+        raise RequirementsFileError(origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: "
+                                    "URLs (only http, https and file; VCS URLs are reported as "
+                                    "unhashable)")
     _refuse_local_in_remote(url, origin)
     if _is_vcs_url(url):
         return replace(base, unsupported="a VCS checkout has no fixed archive to hash; "
@@ -2057,10 +2050,8 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
             return _named_requirement(text, body, marker, origin)
         # pip takes anything named like an archive as a path, never as a
         # project name; a missing file is an error here rather than later.
-        raise RequirementsFileError(
-            origin, f"{path!r} looks like an archive file name, but there is no such "
-            f"file ({os.path.abspath(path)})",
-        )
+        raise RequirementsFileError(origin, f"{path!r} looks like an archive file name, but "
+                                    f"there is no such file ({os.path.abspath(path)})")
     parsed = None if is_directory else parse_archive_name(os.path.basename(path))
     return _link_requirement(Requirement(text, origin, parsed.name if parsed else None,
                                          url=_path_to_url(path), extras=extras, marker=marker))
@@ -2098,10 +2089,9 @@ def _requirement_from_line(
     """Read a requirement's line: the requirement, its hash comments and its options."""
     for name, _ in options:
         if name not in _PER_REQUIREMENT_OPTIONS:
-            raise RequirementsFileError(
-                origin, f"--{name} cannot follow a requirement; put it on a line of its own "
-                "(only --hash and --config-settings belong on a requirement's line)",
-            )
+            raise RequirementsFileError(origin, f"--{name} cannot follow a requirement; put it "
+                                        "on a line of its own (only --hash and --config-settings "
+                                        "belong on a requirement's line)")
     requirement = parse_requirement(requirement_text.strip(), origin)
     hashes = requirement.hashes
     for comment in hash_comments:
@@ -2173,8 +2163,9 @@ def _read_nested_file(
         raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
     if included_at is not None:
         _refuse_local_in_remote(location, included_at)
+    identity = _identity(location)
     for previous_identity, previous_location in chain:
-        if previous_identity == _identity(location):
+        if previous_identity == identity:
             raise RequirementsFileError(where, f"{location} is included again while it is "
                                         f"being read (a cycle through {previous_location})")
     try:
@@ -2275,10 +2266,9 @@ def _option_line(
         if name == "config-settings" and "editable" in names:
             continue  # pip passes it to the editable's build; peep never builds one
         if name in _PER_REQUIREMENT_OPTIONS:
-            raise RequirementsFileError(
-                origin, f"--{name} must follow a requirement on the same line "
-                "(end the requirement's line with a backslash to continue it)",
-            )
+            raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
+                                        "line (end the requirement's line with a backslash to "
+                                        "continue it)")
         if name in ("requirement", "constraint"):
             nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
