@@ -2393,30 +2393,6 @@ class LockSelection(NamedTuple):
     settings: Optional[FinderSettings] = None
 
 
-def select_from_lock(location: str, lock: Any, asked: LockSelection) -> List[LockChoice]:
-    """Run PEP 751's selection for this interpreter; keep every problem.
-
-    packaging stops at the first package it cannot place, so on failure the packages are
-    selected one at a time to report all of them at once.
-    """
-    module = pylock_module()
-    environment, extras, groups, settings = asked
-    options: Dict[str, Any] = {
-        "environment": dict(environment) if environment is not None else None,
-        "extras": [canonicalize_name(e) for e in extras],
-        "dependency_groups": None if groups is None else list(groups),
-    }
-    where = {id(package): index for index, package in enumerate(lock.packages)}
-    try:
-        chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
-    except module.PylockSelectError as exc:
-        chosen = _select_one_by_one(location, lock, module, options, exc)
-    except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
-        raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
-    settings = FinderSettings() if settings is None else settings
-    return [_apply_format_control(choice, settings, module) for choice in chosen]
-
-
 def _select_one_by_one(
     location: str, lock: Any, module: Any, options: Mapping[str, Any], first: Exception
 ) -> List[LockChoice]:
@@ -2513,11 +2489,29 @@ def _lock_part(package: Any, source: Any) -> str:
 def lock_file_requirements(
     location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
 ) -> List[Requirement]:
-    """Read a lock file and return one requirement record per selected file."""
+    """Read a lock file; return a record per file PEP 751's selection takes, or per problem.
+
+    packaging stops at the first package it cannot place, so on failure the packages are
+    selected one at a time to report all of them at once.
+    """
     lock = read_lock_file(location, reader)
     module = pylock_module()
-    choices = select_from_lock(location, lock, asked or LockSelection())
-    return [lock_requirement(location, choice, module) for choice in choices]
+    environment, extras, groups, settings = asked or LockSelection()
+    options: Dict[str, Any] = {
+        "environment": dict(environment) if environment is not None else None,
+        "extras": [canonicalize_name(e) for e in extras],
+        "dependency_groups": None if groups is None else list(groups),
+    }
+    where = {id(package): index for index, package in enumerate(lock.packages)}
+    try:
+        chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
+    except module.PylockSelectError as exc:
+        chosen = _select_one_by_one(location, lock, module, options, exc)
+    except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
+        raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
+    settings = FinderSettings() if settings is None else settings
+    chosen = [_apply_format_control(choice, settings, module) for choice in chosen]
+    return [lock_requirement(location, choice, module) for choice in chosen]
 
 
 # --- Command-line options -----------------------------------------------------
