@@ -2150,32 +2150,6 @@ def _identity(location: str) -> str:
     return location if _is_url(location) else os.path.realpath(location)
 
 
-def _read_nested_file(
-    location: str, reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
-    included_at: Optional[Origin],
-) -> bytes:
-    """Read a requirements file, refusing one nested too deep or in a cycle."""
-    where = included_at or location
-    if len(chain) >= MAX_NESTING:
-        message = f"requirements files are nested more than {MAX_NESTING} deep here"
-        raise RequirementsFileError(where, message)
-    if "\x00" in location:
-        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
-    if included_at is not None:
-        _refuse_local_in_remote(location, included_at)
-    identity = _identity(location)
-    for previous_identity, previous_location in chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(where, f"{location} is included again while it is "
-                                        f"being read (a cycle through {previous_location})")
-    try:
-        return reader(location)
-    except (OSError, ValueError, PeepError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        message = f"Could not open requirements file {location!r}: {reason}"
-        raise RequirementsFileError(where, message) from exc
-
-
 class Reading(NamedTuple):
     """How a requirements file is being read: what nested files inherit."""
 
@@ -2184,6 +2158,29 @@ class Reading(NamedTuple):
     warn: Callable[[str], object]
     is_constraint: bool = False
     chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
+
+
+def _read_nested_file(location: str, reading: Reading, included_at: Optional[Origin]) -> bytes:
+    """Read a requirements file, refusing one nested too deep or in a cycle."""
+    where = included_at or location
+    if len(reading.chain) >= MAX_NESTING:
+        message = f"requirements files are nested more than {MAX_NESTING} deep here"
+        raise RequirementsFileError(where, message)
+    if "\x00" in location:
+        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
+    if included_at is not None:
+        _refuse_local_in_remote(location, included_at)
+    identity = _identity(location)
+    for previous_identity, previous_location in reading.chain:
+        if previous_identity == identity:
+            raise RequirementsFileError(where, f"{location} is included again while it is "
+                                        f"being read (a cycle through {previous_location})")
+    try:
+        return reading.reader(location)
+    except (OSError, ValueError, PeepError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        message = f"Could not open requirements file {location!r}: {reason}"
+        raise RequirementsFileError(where, message) from exc
 
 
 def parse_requirements_file(
@@ -2212,7 +2209,7 @@ def hash_style(text: str, default: str = "peep") -> str:
 def _read_file(
     location: str, reading: Reading, included_at: Optional[Origin]
 ) -> Iterator[Union[Requirement, FileOption]]:
-    data = _read_nested_file(location, reading.reader, reading.chain, included_at)
+    data = _read_nested_file(location, reading, included_at)
     reading = reading._replace(chain=reading.chain + ((_identity(location), location),))
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
