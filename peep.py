@@ -2043,8 +2043,8 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
     if not is_directory and not is_archive_name(path):
         return _named_requirement(text, body, marker, origin)
     if not is_directory and not os.path.isfile(path):
-        # "name @ https://.../x.zip" looks like a path too; pip takes it as a
-        # PEP 508 URL requirement when the part before the "@" is no path.
+        # "name @ https://.../x.zip" looks like a path too; pip takes it as a PEP 508 URL
+        # requirement when the part before the "@" is no path.
         before_at, at, _ = body.partition("@")
         if at and not _looks_like_path(before_at):
             return _named_requirement(text, body, marker, origin)
@@ -2236,9 +2236,8 @@ def _warn_on_stderr(message: str) -> None:
     sys.stderr.write(printable(f"peep: warning: {message}\n"))
 
 
-# Options after which pip drops the rest of the line without a word: it
-# reads only the first -r/-c and the first -f, and an editable's line only
-# for --config-settings.
+# Options after which pip drops the rest of the line without a word: it reads only the first
+# -r/-c and the first -f, and an editable's line only for --config-settings.
 _ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
 
 
@@ -2296,8 +2295,7 @@ def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]
 
 # --- Lock files (PEP 751) -----------------------------------------------------
 
-# PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml"; that name is
-# what tells a lock file from a requirements file.
+# PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml": the name tells them apart.
 _LOCK_NAME_RE = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
 LOCK_PACKAGING = "26.1"  # the first packaging whose pylock module can select
 
