@@ -1560,7 +1560,6 @@ class RequirementsFileError(PeepError):
 
     def __init__(self, origin: Origin | str, message: str) -> None:
         super().__init__(f"{origin}: {message}")
-        self.origin = origin
         self.message = message
 
 
@@ -1591,9 +1590,8 @@ def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> 
 class Requirement:
     """One requirement as written, with everything peep needs to verify it.
 
-    ``unsupported`` holds the reason when peep cannot hash what the line
-    names (editable, VCS, a directory, a URL without a project name); such
-    records are kept, not raised, so every problem is reported at once.
+    ``unsupported`` says why peep cannot hash what the line names; such records are kept,
+    not raised, so that every problem is reported at once.
     """
 
     text: str
@@ -1618,10 +1616,8 @@ class Requirement:
 
     def applies(self, environment: Optional[Mapping[str, str]] = None) -> bool:
         """Tell whether the marker (if any) is true for ``environment``."""
-        if self.marker is None:
-            return True
         try:
-            return marker_applies(self.marker, environment)
+            return self.marker is None or marker_applies(self.marker, environment)
         except ValueError as exc:
             raise RequirementsFileError(self.origin, str(exc)) from exc
 
@@ -1645,85 +1641,67 @@ class FileOption:
     origin: Origin
 
 
-# Step 1: decode.
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    # UTF-32 first: the UTF-16-LE mark is a prefix of the UTF-32-LE one.
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-)
+# Step 1: decode. UTF-32 comes first: the UTF-16-LE mark is a prefix of the UTF-32-LE one.
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"))  # fmt: skip
 _CODING_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 
 def decode_requirements(data: bytes, source: str) -> str:
     """Decode a requirements file's bytes the way pip does."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return _decode_as(data[len(bom) :], encoding, source)
+    encoding = None
+    for bom, name in _BOMS:
+        if encoding is None and data.startswith(bom):
+            data, encoding = data[len(bom) :], name
     for line in data.split(b"\n")[:2]:
         match = _CODING_RE.search(line)
-        if line[:1] == b"#" and match:
-            return _decode_as(data, match.group(1).decode("ascii"), source)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _decode_as(data, locale.getpreferredencoding(False), source)
-
-
-def _decode_as(data: bytes, encoding: str, source: str) -> str:
+        if encoding is None and line[:1] == b"#" and match:
+            encoding = match.group(1).decode("ascii")
+    if encoding is None:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding = locale.getpreferredencoding(False)
     try:
         return data.decode(encoding)
     except LookupError as exc:
         raise RequirementsFileError(source, f"unknown encoding {encoding!r}") from exc
     except UnicodeDecodeError as exc:
-        raise RequirementsFileError(
-            source, f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})"
-        ) from exc
+        message = f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})"
+        raise RequirementsFileError(source, message) from exc
 
 
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.
 
 _HASH_COMMENT_RE = re.compile(r"^\s*#\s+sha256:\s+(\S+)\s*(#.*)?$")
-
-
-# pip strips r"(^|\s+)#.*$"; searched for, that pattern takes quadratic time
-# on a long run of spaces. These find the same '#' in linear time: one at
-# the start of the line or just after whitespace.
+# pip strips r"(^|\s+)#.*$", which takes quadratic time on a long run of spaces; these
+# find the same '#' in linear time: one at the start of the line or after whitespace.
 _COMMENT_LINE_RE = re.compile(r"\s*#")
 _COMMENT_START_RE = re.compile(r"(?:^|(?<=\s))#")
-
-
-# Anything a person may have meant as a peep hash line: "#sha256: X",
-# "# sha256:X", "# SHA256: X", "# sha256: X and words". peep does not guess
-# at these; it reads only the exact form, and says so about the rest.
+# Anything a person may have meant as a peep hash line ("#sha256: X", "# SHA256: X",
+# "# sha256: X and words"): peep reads only the exact form, and says so about the rest.
 _NEAR_MISS_HASH_RE = re.compile(r"^\s*#+\s*sha-?256\s*[:=]", re.IGNORECASE)
 HASH_LINE_FORM = (
     "'# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
 )
+_ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
 def near_miss_hash_lines(text: str, source: str) -> List[str]:
     """Return a warning for each line that looks like a hash line but is not read as one."""
-    warnings = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _NEAR_MISS_HASH_RE.match(line) and not _HASH_COMMENT_RE.match(line):
-            warnings.append(
-                f"{Origin(source, number)}: {line.strip()!r} is not a hash line, so it is "
-                f"ignored; peep reads only {HASH_LINE_FORM}"
-            )
-    return warnings
+    return [
+        f"{Origin(source, number)}: {line.strip()!r} is not a hash line, so it is ignored; "
+        f"peep reads only {HASH_LINE_FORM}"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if _NEAR_MISS_HASH_RE.match(line) and not _HASH_COMMENT_RE.match(line)
+    ]
 
 
 def strip_comment(text: str) -> str:
     """Remove a comment the way pip does: from a '#' at line start or after whitespace."""
     match = _COMMENT_START_RE.search(text)
     return text[: match.start()] if match else text
-
-
-_ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
 @dataclass(frozen=True)
@@ -1737,7 +1715,7 @@ class HashComment:
 
 @dataclass(frozen=True)
 class LogicalLine:
-    """A line after continuations are joined: ``first`` to ``last`` physical lines."""
+    """A line after continuations are joined: ``origin.line`` to ``last`` physical lines."""
 
     origin: Origin
     last: int
@@ -1749,26 +1727,22 @@ def _physical_lines(text: str, source: str) -> Iterator[Union[HashComment, Logic
     for number, line in enumerate(text.splitlines(), start=1):
         origin = Origin(source, number)
         match = _HASH_COMMENT_RE.match(line)
-        if match:
-            try:
-                hexdigest = peep_to_hex(match.group(1))
-            except InvalidHash as exc:
-                raise RequirementsFileError(origin, _hash_line_error(match.group(1), exc)) from exc
-            yield HashComment(origin, hexdigest, match.group(2) or "")
-        else:
+        if match is None:
             yield LogicalLine(origin, number, line)
-
-
-def _hash_line_error(digest: str, exc: InvalidHash) -> str:
-    """Explain a bad digest on a hash line, and how to write a hex one."""
-    try:
-        return (
-            f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe base64: "
-            f"'# sha256: {hex_to_peep(normalize_hex('sha256', digest))}' "
-            f"(or write --hash=sha256:{digest.lower()} after the requirement)"
-        )
-    except InvalidHash:
-        return str(exc)
+            continue
+        digest = match.group(1)
+        try:
+            hexdigest = peep_to_hex(digest)
+        except InvalidHash as exc:
+            message = str(exc)
+            if re.fullmatch("[0-9a-f]{64}", digest.lower()):
+                message = (
+                    f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe base64: "
+                    f"'# sha256: {hex_to_peep(digest.lower())}' "
+                    f"(or write --hash=sha256:{digest.lower()} after the requirement)"
+                )
+            raise RequirementsFileError(origin, message) from exc
+        yield HashComment(origin, hexdigest, match.group(2) or "")
 
 
 def _join_continuations(
@@ -1779,9 +1753,7 @@ def _join_continuations(
 
     def flush() -> Iterator[LogicalLine]:
         if pending:
-            yield LogicalLine(
-                pending[0].origin, pending[-1].last, "".join(p.text for p in pending)
-            )
+            yield LogicalLine(pending[0].origin, pending[-1].last, "".join(p.text for p in pending))
             pending.clear()
 
     for line in lines:
@@ -1791,36 +1763,27 @@ def _join_continuations(
         elif line.text.endswith("\\"):
             # pip strips backslashes from both ends; so do we, to join alike.
             pending.append(replace(line, text=line.text.strip("\\")))
-        elif pending:
+        else:
             pending.append(line)
             yield from flush()
-        else:
-            yield line
     yield from flush()
-
-
-def _clean_lines(
-    lines: Iterable[Union[HashComment, LogicalLine]], environ: Mapping[str, str]
-) -> Iterator[Union[HashComment, LogicalLine]]:
-    """Strip comments and blank lines, then expand ``${VAR}`` from ``environ``."""
-
-    def expand(match: re.Match[str]) -> str:
-        return environ.get(match.group(1)) or match.group(0)
-
-    for line in lines:
-        if isinstance(line, HashComment):
-            yield line
-            continue
-        text = strip_comment(line.text).strip()
-        if text:
-            yield replace(line, text=_ENV_VAR_RE.sub(expand, text))
 
 
 def scan_requirements_text(
     text: str, source: str, environ: Mapping[str, str]
 ) -> Iterator[Union[HashComment, LogicalLine]]:
-    """Turn a decoded requirements file into hash comments and logical lines."""
-    return _clean_lines(_join_continuations(_physical_lines(text, source)), environ)
+    """Turn a decoded file into hash comments and logical lines, stripped and expanded."""
+
+    def expand(match: re.Match[str]) -> str:
+        return environ.get(match.group(1)) or match.group(0)
+
+    for line in _join_continuations(_physical_lines(text, source)):
+        if isinstance(line, HashComment):
+            yield line
+            continue
+        stripped = strip_comment(line.text).strip()
+        if stripped:
+            yield replace(line, text=_ENV_VAR_RE.sub(expand, stripped))
 
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
@@ -1832,27 +1795,14 @@ def split_requirement_and_options(line: str) -> Tuple[str, str]:
     return line, ""
 
 
-# Step 7: options, with pip's option names and unique-prefix matching.
-
-
-class _OptionError(Exception):
-    pass
-
-
-# Options only a requirements file takes: (flags, takes a value, allowed on
-# a requirement's own line). The finder options come from FINDER_OPTIONS.
-_FILE_ONLY_OPTIONS = (
-    (("-c", "--constraint"), True, False),
-    (("-r", "--requirement"), True, False),
-    (("-e", "--editable"), True, False),
-    (("--require-hashes",), False, False),
-    (("--use-feature",), True, False),
-    (("--hash",), True, True),
-    (("-C", "--config-settings"), True, True),
-)
-_LINE_OPTIONS = _FILE_ONLY_OPTIONS + tuple(
-    (option.flags, option.kind != "flag", False) for option in FINDER_OPTIONS if option.in_file
-)
+# Step 7: options, with pip's option names and unique-prefix matching: the options only a
+# requirements file takes (flags, takes a value), then the finder options.
+_LINE_OPTIONS = (
+    (("-c", "--constraint"), True), (("-r", "--requirement"), True),
+    (("-e", "--editable"), True), (("--require-hashes",), False), (("--use-feature",), True),
+    (("--hash",), True), (("-C", "--config-settings"), True),
+) + tuple((option.flags, option.kind != "flag") for option in FINDER_OPTIONS if option.in_file)
+_PER_REQUIREMENT_OPTIONS = ("hash", "config-settings")
 _REMOVED_OPTIONS = {
     "--install-option": "pip removed it in 23.1",
     "--global-option": "peep cannot pass it through safely; use --config-settings",
@@ -1866,61 +1816,39 @@ _REMOVED_OPTIONS = {
 }
 
 
-def _line_option_parser() -> optparse.OptionParser:
-    import optparse
-
-    class LineOptionParser(optparse.OptionParser):
-        """An optparse parser that raises instead of exiting."""
-
-        def error(self, msg: str) -> NoReturn:
-            raise _OptionError(msg)
-
-        def exit(self, status: int = 0, msg: Optional[str] = None) -> NoReturn:
-            raise _OptionError(msg or "")
-
-    def record(
-        option: optparse.Option, flag: str, value: object, parser: optparse.OptionParser
-    ) -> None:
-        seen = getattr(parser.values, "seen")  # noqa: B009 - set by parse_line_options
-        seen.append((option.get_opt_string()[2:], value))
-
-    parser = LineOptionParser(add_help_option=False)
-    for flags, takes_value, _ in _LINE_OPTIONS:
-        kind = "string" if takes_value else None
-        parser.add_option(*flags, action="callback", callback=record, type=kind)
-    return parser
-
-
-_PER_REQUIREMENT_OPTIONS = {flags[-1][2:] for flags, _, per_req in _LINE_OPTIONS if per_req}
-
-
 def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Union[str, bool]]]:
     """Parse the options part of a line into ``(long name, value)`` pairs, in order."""
     import optparse
     import shlex
+
+    class LineOptionParser(optparse.OptionParser):
+        def error(self, msg: str) -> NoReturn:
+            # Only a word in an option's place is an option: the parser has already
+            # taken "-C '--build-option=x'" as a value, not a flag.
+            unknown = re.fullmatch(r"no such option: (\S+)", msg)
+            if unknown and unknown.group(1) in _REMOVED_OPTIONS:
+                flag = unknown.group(1)
+                msg = f"{flag} is not supported in requirements files ({_REMOVED_OPTIONS[flag]})"
+            raise RequirementsFileError(origin, msg)
+
+    seen: List[Tuple[str, Union[str, bool]]] = []
+
+    def record(option: optparse.Option, flag: str, value: Optional[str], parser: object) -> None:
+        seen.append((option.get_opt_string()[2:], True if value is None else value))
+
+    parser = LineOptionParser(add_help_option=False)
+    for flags, takes_value in _LINE_OPTIONS:
+        kind = "string" if takes_value else None
+        parser.add_option(*flags, action="callback", callback=record, type=kind)
     try:
         words = shlex.split(options_text)
     except ValueError as exc:
         raise RequirementsFileError(origin, f"cannot split options ({exc})") from exc
-    parser = _line_option_parser()
-    values = optparse.Values({"seen": []})
-    try:
-        _, leftover = parser.parse_args(words, values)
-    except _OptionError as exc:
-        # Only a word in an option's place is an option: the parser has
-        # already taken "-C '--build-option=x'" as a value, not a flag.
-        unknown = re.fullmatch(r"no such option: (\S+)", str(exc))
-        if unknown and unknown.group(1) in _REMOVED_OPTIONS:
-            flag = unknown.group(1)
-            raise RequirementsFileError(
-                origin, f"{flag} is not supported in requirements files ({_REMOVED_OPTIONS[flag]})"
-            ) from exc
-        raise RequirementsFileError(origin, str(exc)) from exc
+    leftover = parser.parse_args(words, optparse.Values())[1]
     if leftover:
-        raise RequirementsFileError(
-            origin, f"unexpected {leftover[0]!r} after the options (quote it, or put it first)"
-        )
-    return [(name, True if value is None else value) for name, value in values.seen]
+        message = f"unexpected {leftover[0]!r} after the options (quote it, or put it first)"
+        raise RequirementsFileError(origin, message)
+    return seen
 
 
 # Step 8: the requirement itself.
@@ -1951,10 +1879,8 @@ MAX_FILENAME_BYTES = 255
 
 def is_archive_name(filename: str) -> bool:
     """Tell whether a file name has an ending pip installs from (and a length one can have)."""
-    return (
-        len(filename.encode("utf-8", "surrogatepass")) <= MAX_FILENAME_BYTES
-        and filename.lower().endswith(ARCHIVE_EXTENSIONS)
-    )
+    size = len(filename.encode("utf-8", "surrogatepass"))
+    return size <= MAX_FILENAME_BYTES and filename.lower().endswith(ARCHIVE_EXTENSIONS)
 
 
 def url_filename(url: str) -> str:
@@ -1972,24 +1898,19 @@ def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
 
 
 def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and the ``#sha256=``-style hashes of a requirement's URL.
-
-    Every digest must be whole hex of its algorithm's length, and an egg a
-    bare project name: otherwise this raises ValueError (InvalidHash for a
-    digest), naming the value.
-    """
+    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a URL; ValueError if invalid."""
     egg: Optional[str] = None
     hashes = Hashes()
     for key, value in url_fragment_fields(url):
-        if key == "egg":
-            if not _EGG_NAME_RE.match(value):
-                raise ValueError(
-                    f"'#egg={value}' is not a project name; only the name may follow "
-                    "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
-                )
+        if key != "egg":
+            hashes = hashes.with_digest(key, value)
+        elif _EGG_NAME_RE.match(value):
             egg = value
         else:
-            hashes = hashes.with_digest(key, value)
+            raise ValueError(
+                f"'#egg={value}' is not a project name; only the name may follow "
+                "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
+            )
     return egg, hashes
 
 
@@ -2016,11 +1937,8 @@ class ArchiveName:
 def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
     """Return what a wheel's or an sdist's file name says, or None if it does not parse.
 
-    packaging parses a wheel's name, and an sdist's (".tar.gz" or ".zip",
-    as PEP 625 has them) when no ``project`` is given. Given the project a
-    requirement names, an sdist of any ending pip reads is split as pip's
-    finder splits it: after the project's name, so that a legacy version
-    with a "-" in it ("foo-1.0-2.tar.gz") still reads as that version.
+    Given ``project``, an sdist of any ending pip reads is split after the project's name, as
+    pip's finder does, so that a legacy "foo-1.0-2.tar.gz" still reads as version "1.0-2".
     """
     if not is_archive_name(filename):
         return None
@@ -2056,20 +1974,17 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
         return
     if urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target):
-        raise RequirementsFileError(
-            origin, f"{target!r} is on the local disk, which a requirements file "
-            "fetched over the network may not name",
-        )
+        raise RequirementsFileError(origin, f"{target!r} is on the local disk, which a "
+                                    "requirements file fetched over the network may not name")
 
 
 def _link_requirement(base: Requirement) -> Requirement:
     """Complete the record of a requirement that points at a URL or a path."""
-    url, origin, name = base.url or "", base.origin, base.name
+    url, origin = base.url or "", base.origin
     if not _is_url(url):
-        raise RequirementsFileError(
-            origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: URLs (only http, "
-            "https and file; VCS URLs are reported as unhashable)",
-        )
+        raise RequirementsFileError(origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: "
+                                    "URLs (only http, https and file; VCS URLs are reported as "
+                                    "unhashable)")
     _refuse_local_in_remote(url, origin)
     if _is_vcs_url(url):
         return replace(base, unsupported="a VCS checkout has no fixed archive to hash; "
@@ -2079,54 +1994,38 @@ def _link_requirement(base: Requirement) -> Requirement:
                        "build an sdist or a wheel and require that")  # fmt: skip
     egg, hashes = _fragment_hashes(url, origin)
     filename = url_filename(url)
+    name = base.name or egg
     if filename.endswith(WHEEL_EXTENSION):
-        name = _wheel_project(filename, (name, egg), origin)
-    name = name or egg
+        # pip installs a wheel under the name in its file name. A different name on the
+        # line would have peep check one project's hashes and find another's files.
+        parsed = parse_archive_name(filename)
+        if parsed is None:
+            raise RequirementsFileError(origin, f"{filename!r} is not a valid wheel file name "
+                                        "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)")
+        for claimed in (base.name, egg):
+            if claimed is not None and canonicalize_name(claimed) != parsed.name:
+                raise RequirementsFileError(
+                    origin, f"the wheel {filename!r} is project {parsed.name!r}, but the line "
+                    f"names {claimed!r}; a name that disagrees with the wheel is refused",
+                )
+        name = base.name or parsed.name
     if name is None:
         return replace(base, hashes=hashes, unsupported="peep cannot tell which project this "
                        f"archive is; add '#egg=NAME' to the URL or write 'NAME @ {url}'")
     return replace(base, name=name, hashes=hashes)
 
 
-def _wheel_project(
-    filename: str, claimed: Tuple[Optional[str], Optional[str]], origin: Origin
-) -> str:
-    """Return the project a wheel's file name says it is; refuse a line that disagrees.
-
-    pip installs a wheel under the name in its file name. A different name
-    in "NAME @ URL" or "#egg=" would have peep check one project's hashes
-    and find another's files: a way to slip one project in as another.
-    """
-    parsed = parse_archive_name(filename)
-    if parsed is None:
-        raise RequirementsFileError(
-            origin, f"{filename!r} is not a valid wheel file name "
-            "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)",
-        )
-    wheel_name = parsed.name
-    for name in claimed:
-        if name is not None and canonicalize_name(name) != canonicalize_name(wheel_name):
-            raise RequirementsFileError(
-                origin, f"the wheel {filename!r} is project {wheel_name!r}, but the line names "
-                f"{name!r}; a name that disagrees with the wheel is refused",
-            )
-    return claimed[0] or wheel_name
-
-
 def _split_marker(text: str, origin: Origin) -> Tuple[str, Optional[Marker]]:
     """Split a requirement from its environment marker (after "; " in a URL's case)."""
     marker_separator = "; " if _is_url(text) else ";"
-    if marker_separator not in text:
-        return text.strip(), None
-    body, marker_text = text.split(marker_separator, 1)
+    body, _, marker_text = text.partition(marker_separator)
     if not marker_text.strip():
         return body.strip(), None
     try:
         return body.strip(), Marker(marker_text.strip())
     except InvalidMarker as exc:
-        raise RequirementsFileError(
-            origin, f"invalid marker {marker_text.strip()!r} ({exc})"
-        ) from exc
+        message = f"invalid marker {marker_text.strip()!r} ({exc})"
+        raise RequirementsFileError(origin, message) from exc
 
 
 def parse_requirement(text: str, origin: Origin) -> Requirement:
@@ -2138,31 +2037,24 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
     bracket = body.rfind("[")
     if body.endswith("]") and bracket > 0 and "]" not in body[bracket:-1]:
         if _looks_like_path(body[:bracket]):
-            path, extras_text = body[:bracket], body[bracket:]
-    extras = frozenset(e.strip() for e in extras_text.strip("[]").split(",") if e.strip())
-    def local(name: Optional[str]) -> Requirement:
-        url = _path_to_url(path)
-        return _link_requirement(Requirement(text, origin, name, url=url, extras=extras,
-                                             marker=marker))  # fmt: skip
-
-    if _looks_like_path(path) and os.path.isdir(path):
-        return local(None)
-    if is_archive_name(path):
-        if not os.path.isfile(path):
-            # "name @ https://.../x.zip" looks like a path too; pip takes it as a
-            # PEP 508 URL requirement when the part before the "@" is no path.
-            before_at, at, _ = body.partition("@")
-            if at and not _looks_like_path(before_at):
-                return _named_requirement(text, body, marker, origin)
-            # pip takes anything named like an archive as a path, never as a
-            # project name; a missing file is an error here rather than later.
-            raise RequirementsFileError(
-                origin, f"{path!r} looks like an archive file name, but there is no such "
-                f"file ({os.path.abspath(path)})",
-            )
-        parsed = parse_archive_name(os.path.basename(path))
-        return local(parsed.name if parsed else None)
-    return _named_requirement(text, body, marker, origin)
+            path, extras_text = body[:bracket], body[bracket + 1 : -1]
+    extras = frozenset(e.strip() for e in extras_text.split(",") if e.strip())
+    is_directory = _looks_like_path(path) and os.path.isdir(path)
+    if not is_directory and not is_archive_name(path):
+        return _named_requirement(text, body, marker, origin)
+    if not is_directory and not os.path.isfile(path):
+        # "name @ https://.../x.zip" looks like a path too; pip takes it as a PEP 508 URL
+        # requirement when the part before the "@" is no path.
+        before_at, at, _ = body.partition("@")
+        if at and not _looks_like_path(before_at):
+            return _named_requirement(text, body, marker, origin)
+        # pip takes anything named like an archive as a path, never as a
+        # project name; a missing file is an error here rather than later.
+        raise RequirementsFileError(origin, f"{path!r} looks like an archive file name, but "
+                                    f"there is no such file ({os.path.abspath(path)})")
+    parsed = None if is_directory else parse_archive_name(os.path.basename(path))
+    return _link_requirement(Requirement(text, origin, parsed.name if parsed else None,
+                                         url=_path_to_url(path), extras=extras, marker=marker))
 
 
 def _path_to_url(path: str) -> str:
@@ -2183,35 +2075,44 @@ def _named_requirement(
         elif _looks_like_path(body):
             hint = f" (it looks like a path, but {body!r} does not exist)"
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    extras = frozenset(parsed.extras)
+    record = Requirement(text=text, origin=origin, name=parsed.name, url=parsed.url,
+                         extras=frozenset(parsed.extras), marker=marker)  # fmt: skip
     if parsed.url:
-        return _link_requirement(Requirement(text, origin, name=parsed.name, url=parsed.url,
-                                             extras=extras, marker=marker))  # fmt: skip
-    return Requirement(text=text, origin=origin, name=parsed.name,
-                       specifier=parsed.specifier, extras=extras, marker=marker)  # fmt: skip
+        return _link_requirement(record)
+    return replace(record, specifier=parsed.specifier)
 
 
-def _apply_requirement_options(
-    requirement: Requirement, options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
+def _requirement_from_line(
+    requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
+    hash_comments: Sequence[HashComment], origin: Origin, is_constraint: bool,
 ) -> Requirement:
+    """Read a requirement's line: the requirement, its hash comments and its options."""
+    for name, _ in options:
+        if name not in _PER_REQUIREMENT_OPTIONS:
+            raise RequirementsFileError(origin, f"--{name} cannot follow a requirement; put it "
+                                        "on a line of its own (only --hash and --config-settings "
+                                        "belong on a requirement's line)")
+    requirement = parse_requirement(requirement_text.strip(), origin)
     hashes = requirement.hashes
-    settings = list(requirement.config_settings)
+    for comment in hash_comments:
+        hashes = hashes.with_digest("sha256", comment.hexdigest)
+    settings = []
     for name, value in options:
-        assert isinstance(value, str)  # both per-requirement options take a value
+        text = str(value)  # both per-requirement options take a value
         if name == "hash":
-            algorithm, _, digest = value.partition(":")
+            algorithm, _, digest = text.partition(":")
             try:
                 hashes = hashes.with_digest(algorithm, digest)
             except InvalidHash as exc:
-                raise RequirementsFileError(origin, f"--hash={value}: {exc}") from exc
-        elif name == "config-settings":
-            key, equals, setting = value.partition("=")
+                raise RequirementsFileError(origin, f"--hash={text}: {exc}") from exc
+        else:
+            key, equals, setting = text.partition("=")
             if not equals:
-                raise RequirementsFileError(
-                    origin, f"--config-settings {value!r} is not of the form KEY=VALUE"
-                )
+                message = f"--config-settings {text!r} is not of the form KEY=VALUE"
+                raise RequirementsFileError(origin, message)
             settings.append((key, setting))
-    return replace(requirement, hashes=hashes, config_settings=tuple(settings))
+    return replace(requirement, hashes=hashes, config_settings=tuple(settings),
+                   is_constraint=is_constraint)  # fmt: skip
 
 
 # Files: reading, nesting, and the records they hold.
@@ -2222,10 +2123,7 @@ def read_requirements_source(
 ) -> bytes:
     """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL.
 
-    URLs are fetched under the same rules as archives (see Transport): a
-    requirements file holds the hashes, so it must not travel unprotected.
-    ``transport`` makes the transport for a URL; without it, pip's
-    configuration sets one up.
+    It holds the hashes, so a URL is fetched under the same rules as archives (see Transport).
     """
     if location.lower().startswith("file:"):
         return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
@@ -2252,34 +2150,6 @@ def _identity(location: str) -> str:
     return location if _is_url(location) else os.path.realpath(location)
 
 
-def _read_nested_file(
-    location: str, reader: Callable[[str], bytes], chain: Tuple[Tuple[str, str], ...],
-    included_at: Optional[Origin],
-) -> bytes:
-    """Read a requirements file, refusing one nested too deep or in a cycle."""
-    where = included_at or location
-    if len(chain) >= MAX_NESTING:
-        raise RequirementsFileError(
-            where, f"requirements files are nested more than {MAX_NESTING} deep here"
-        )
-    if "\x00" in location:
-        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
-    if included_at is not None:
-        _refuse_local_in_remote(location, included_at)
-    identity = _identity(location)
-    for previous_identity, previous_location in chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(where, f"{location} is included again while it is "
-                                        f"being read (a cycle through {previous_location})")
-    try:
-        return reader(location)
-    except (OSError, ValueError, PeepError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise RequirementsFileError(
-            where, f"Could not open requirements file {location!r}: {reason}"
-        ) from exc
-
-
 class Reading(NamedTuple):
     """How a requirements file is being read: what nested files inherit."""
 
@@ -2290,6 +2160,29 @@ class Reading(NamedTuple):
     chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
 
 
+def _read_nested_file(location: str, reading: Reading, included_at: Optional[Origin]) -> bytes:
+    """Read a requirements file, refusing one nested too deep or in a cycle."""
+    where = included_at or location
+    if len(reading.chain) >= MAX_NESTING:
+        message = f"requirements files are nested more than {MAX_NESTING} deep here"
+        raise RequirementsFileError(where, message)
+    if "\x00" in location:
+        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
+    if included_at is not None:
+        _refuse_local_in_remote(location, included_at)
+    identity = _identity(location)
+    for previous_identity, previous_location in reading.chain:
+        if previous_identity == identity:
+            raise RequirementsFileError(where, f"{location} is included again while it is "
+                                        f"being read (a cycle through {previous_location})")
+    try:
+        return reading.reader(location)
+    except (OSError, ValueError, PeepError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        message = f"Could not open requirements file {location!r}: {reason}"
+        raise RequirementsFileError(where, message) from exc
+
+
 def parse_requirements_file(
     location: str, *, environ: Optional[Mapping[str, str]] = None, is_constraint: bool = False,
     reader: Callable[[str], bytes] = read_requirements_source,
@@ -2297,9 +2190,7 @@ def parse_requirements_file(
 ) -> Iterator[Union[Requirement, FileOption]]:
     """Yield the requirements and finder options of a file, nested files inline.
 
-    Errors name the file and line; a ``-r`` cycle names both files. Lines
-    peep reads differently from how they look (or from pip) are passed to
-    ``warn`` (default: standard error), never dropped in silence.
+    Lines peep reads otherwise than they look (or than pip) go to ``warn`` (default: stderr).
     """
     reading = Reading(os.environ if environ is None else environ, reader,
                       warn or _warn_on_stderr, is_constraint)  # fmt: skip
@@ -2307,10 +2198,7 @@ def parse_requirements_file(
 
 
 def hash_style(text: str, default: str = "peep") -> str:
-    """Return how a requirements file writes hashes: "peep" comments or "pip" options.
-
-    The form it uses more wins; a file that uses neither (or both equally) gets ``default``.
-    """
+    """Return the hash form a file uses more: "peep" comments or "pip" options (else default)."""
     comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
     options = text.count("--hash=")
     if comments == options:
@@ -2321,15 +2209,14 @@ def hash_style(text: str, default: str = "peep") -> str:
 def _read_file(
     location: str, reading: Reading, included_at: Optional[Origin]
 ) -> Iterator[Union[Requirement, FileOption]]:
-    environ, reader, warn, is_constraint, chain = reading
-    data = _read_nested_file(location, reader, chain, included_at)
-    reading = reading._replace(chain=chain + ((_identity(location), location),))
+    data = _read_nested_file(location, reading, included_at)
+    reading = reading._replace(chain=reading.chain + ((_identity(location), location),))
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
-        warn(warning)
+        reading.warn(warning)
     style = hash_style(text)
     pending: List[HashComment] = []
-    for line in scan_requirements_text(text, location, environ):
+    for line in scan_requirements_text(text, location, reading.environ):
         if isinstance(line, HashComment):
             pending.append(line)
             continue
@@ -2337,12 +2224,11 @@ def _read_file(
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
             record = _requirement_from_line(
-                requirement_text, options, pending, line.origin, is_constraint
+                requirement_text, options, pending, line.origin, reading.is_constraint
             )
             yield replace(record, hash_style=style)
         else:
-            _check_option_line(options, line.origin, is_constraint, warn)
-            yield from _option_line(options, line.origin, location, reading)
+            yield from _option_line(options, line.origin, reading)
         pending = []
 
 
@@ -2350,84 +2236,51 @@ def _warn_on_stderr(message: str) -> None:
     sys.stderr.write(printable(f"peep: warning: {message}\n"))
 
 
-# Options after which pip drops the rest of the line without a word: it
-# reads only the first -r/-c and the first -f, and an editable's line only
-# for --config-settings.
+# Options after which pip drops the rest of the line without a word: it reads only the first
+# -r/-c and the first -f, and an editable's line only for --config-settings.
 _ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
 
 
-def _check_option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, is_constraint: bool,
-    warn: Callable[[str], object],
-) -> None:
-    """Refuse or warn about option lines that pip reads differently from how they look."""
-    names = [name for name, _ in options]
-    for index, name in enumerate(names):
-        others = names[:index] + names[index + 1 :]
-        if name == "editable":
-            others = [other for other in others if other != "config-settings"]
-        if name in _ALONE_ON_A_LINE and others:
-            flags = ", ".join(f"--{other}" for other in names)
-            raise RequirementsFileError(
-                origin, f"{flags} on one line: pip would act on --{name} and drop the rest "
-                "without a word; put each on a line of its own",
-            )
-    if is_constraint and "requirement" in names:
-        warn(
-            f"{origin}: -r in a constraints file: peep reads the named file's lines "
-            "as constraints too (pip turns them into requirements)"
-        )
-
-
-def _requirement_from_line(
-    requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment], origin: Origin, is_constraint: bool,
-) -> Requirement:
-    for name, _ in options:
-        if name not in _PER_REQUIREMENT_OPTIONS:
-            raise RequirementsFileError(
-                origin, f"--{name} cannot follow a requirement; put it on a line of its own "
-                "(only --hash and --config-settings belong on a requirement's line)",
-            )
-    requirement = parse_requirement(requirement_text.strip(), origin)
-    hashes = requirement.hashes
-    for comment in hash_comments:
-        hashes = hashes.with_digest("sha256", comment.hexdigest)
-    requirement = replace(requirement, hashes=hashes, is_constraint=is_constraint)
-    return _apply_requirement_options(requirement, options, origin)
-
-
 def _option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, location: str,
-    reading: Reading,
+    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, reading: Reading
 ) -> Iterator[Union[Requirement, FileOption]]:
-    is_constraint = reading.is_constraint
-    editable = any(name == "editable" for name, _ in options)
+    """Read a line of options; refuse or warn about those pip reads otherwise than they look."""
+    names = [name for name, _ in options]
+    for name in names:
+        others = len(names) - 1
+        if name == "editable":
+            others -= names.count("config-settings")
+        if name in _ALONE_ON_A_LINE and others:
+            raise RequirementsFileError(
+                origin, f"{', '.join(f'--{other}' for other in names)} on one line: pip would "
+                f"act on --{name} and drop the rest without a word; put each on a line of its own",
+            )
+    if reading.is_constraint and "requirement" in names:
+        reading.warn(f"{origin}: -r in a constraints file: peep reads the named file's lines "
+                     "as constraints too (pip turns them into requirements)")  # fmt: skip
     for name, value in options:
-        if name == "config-settings" and editable:
+        if name == "config-settings" and "editable" in names:
             continue  # pip passes it to the editable's build; peep never builds one
         if name in _PER_REQUIREMENT_OPTIONS:
-            raise RequirementsFileError(
-                origin, f"--{name} must follow a requirement on the same line "
-                "(end the requirement's line with a backslash to continue it)",
-            )
+            raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
+                                        "line (end the requirement's line with a backslash to "
+                                        "continue it)")
         if name in ("requirement", "constraint"):
-            assert isinstance(value, str)
-            nested = reading._replace(is_constraint=is_constraint or name == "constraint")
-            yield from _read_file(_nested_location(location, value), nested, origin)
+            nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
+            yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
         elif name == "editable":
-            assert isinstance(value, str)
-            egg = _fragment_hashes(value, origin)[0] if "#" in value else None
+            egg = _fragment_hashes(str(value), origin)[0] if "#" in str(value) else None
             yield Requirement(
-                text=f"-e {value}", origin=origin, name=egg, url=value, is_constraint=is_constraint,
+                text=f"-e {value}", origin=origin, name=egg, url=str(value),
+                is_constraint=reading.is_constraint,
                 unsupported="an editable install is a live checkout with no archive to hash",
-            )  # fmt: skip
-        elif name == "find-links" and isinstance(value, str) and _is_url(location):
-            _refuse_local_in_remote(value, origin)
-            yield FileOption(name, value, origin)
+            )
         elif name == "find-links" and isinstance(value, str):
-            beside_file = os.path.join(os.path.dirname(os.path.abspath(location)), value)
-            yield FileOption(name, beside_file if os.path.exists(beside_file) else value, origin)
+            _refuse_local_in_remote(value, origin)
+            beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
+            if not _is_url(origin.source) and os.path.exists(beside_file):
+                value = beside_file
+            yield FileOption(name, value, origin)
         else:
             yield FileOption(name, value, origin)
 
@@ -2435,16 +2288,14 @@ def _option_line(
 def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
     """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
 
-    The transport is made once, at the first URL, so that reading local
-    files never depends on the network settings.
+    It is made at the first URL, so that reading local files never depends on network settings.
     """
     return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
 
 
 # --- Lock files (PEP 751) -----------------------------------------------------
 
-# PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml"; that name is
-# what tells a lock file from a requirements file.
+# PEP 751 names lock files "pylock.toml" or "pylock.NAME.toml": the name tells them apart.
 _LOCK_NAME_RE = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
 LOCK_PACKAGING = "26.1"  # the first packaging whose pylock module can select
 
@@ -2503,9 +2354,8 @@ def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
     try:
         text = reader(location).decode("utf-8")
     except OSError as exc:
-        raise RequirementsFileError(
-            location, f"Could not open lock file ({exc.strerror or exc})"
-        ) from exc
+        message = f"Could not open lock file ({exc.strerror or exc})"
+        raise RequirementsFileError(location, message) from exc
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
     try:
@@ -2536,30 +2386,6 @@ class LockSelection(NamedTuple):
     extras: Sequence[str] = ()
     groups: Optional[Sequence[str]] = None
     settings: Optional[FinderSettings] = None
-
-
-def select_from_lock(location: str, lock: Any, asked: LockSelection) -> List[LockChoice]:
-    """Run PEP 751's selection for this interpreter; keep every problem.
-
-    packaging stops at the first package it cannot place, so on failure the
-    packages are selected one at a time to report all of them at once.
-    """
-    module = pylock_module()
-    environment, extras, groups, settings = asked
-    options: Dict[str, Any] = {
-        "environment": dict(environment) if environment is not None else None,
-        "extras": [canonicalize_name(e) for e in extras],
-        "dependency_groups": None if groups is None else list(groups),
-    }
-    where = {id(package): index for index, package in enumerate(lock.packages)}
-    try:
-        chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
-    except module.PylockSelectError as exc:
-        chosen = _select_one_by_one(location, lock, module, options, exc)
-    except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
-        raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
-    settings = FinderSettings() if settings is None else settings
-    return [_apply_format_control(choice, settings, module) for choice in chosen]
 
 
 def _select_one_by_one(
@@ -2594,9 +2420,8 @@ def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: 
             return replace(choice, problem="--no-binary, but the lock has no sdist")
         return replace(choice, source=sdist)
     if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
-        return replace(
-            choice, problem="--only-binary, but the lock has no wheel for this interpreter"
-        )
+        problem = "--only-binary, but the lock has no wheel for this interpreter"
+        return replace(choice, problem=problem)
     return choice
 
 
@@ -2606,17 +2431,6 @@ def _lock_file_url(location: str, path: str) -> str:
     if _is_url(location):
         return urllib.parse.urljoin(location, urllib.parse.quote(path.replace(os.sep, "/")))
     return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
-
-
-def _lock_hashes(hashes: Mapping[str, str]) -> Tuple[Hashes, List[str]]:
-    """Return the hashes peep can check, and the names of those it cannot."""
-    result, unknown = Hashes(), []
-    for algorithm, value in hashes.items():
-        if algorithm in HASH_ALGORITHMS:
-            result = result.with_digest(algorithm, value)
-        else:
-            unknown.append(algorithm)
-    return result, unknown
 
 
 def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
@@ -2634,27 +2448,25 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     if isinstance(source, module.PackageDirectory):
         return replace(record, unsupported="a local directory has no archive to hash "
                        "(lock entry 'directory')")  # fmt: skip
+    hashes = Hashes()
     try:
-        hashes, unknown = _lock_hashes(source.hashes)
+        for algorithm, value in source.hashes.items():
+            if algorithm in HASH_ALGORITHMS:
+                hashes = hashes.with_digest(algorithm, value)
     except InvalidHash as exc:
         return replace(record, unsupported=f"hashes: {exc}")
-    if not hashes:
-        return replace(
-            record, unsupported=f"its only hashes ({', '.join(unknown)}) are of algorithms "
-            f"peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})"
-        )
+    if not hashes:  # then none of them is of an algorithm peep knows
+        return replace(record, unsupported=f"its only hashes ({', '.join(source.hashes)}) are "
+                       f"of algorithms peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})")
     url = source.url if source.path is None else _lock_file_url(location, source.path)
     if source.url is not None and source.path is not None and _is_url(location):
         url = source.url  # a remote lock's local path means nothing here
-    # Selection read the file's tags from its "name", but pip reads them from
-    # the name of the file peep hands it, the last part of its URL: the two
-    # must be one name, or pip would be given a file selection did not choose.
+    # Selection read the file's tags from its "name", but pip reads them from the last part
+    # of its URL: the two must be one name, or pip would get a file selection did not choose.
     named = getattr(source, "name", None)
     if named is not None and url_filename(url) != named:
-        return replace(
-            record, unsupported=f"its name {named!r} is not the file its URL or path names "
-            f"({url_filename(url)!r})",
-        )
+        return replace(record, unsupported=f"its name {named!r} is not the file its URL or "
+                       f"path names ({url_filename(url)!r})")
     return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
 
 
@@ -2672,11 +2484,29 @@ def _lock_part(package: Any, source: Any) -> str:
 def lock_file_requirements(
     location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
 ) -> List[Requirement]:
-    """Read a lock file and return one requirement record per selected file."""
+    """Read a lock file; return a record per file PEP 751's selection takes, or per problem.
+
+    packaging stops at the first package it cannot place, so on failure the packages are
+    selected one at a time to report all of them at once.
+    """
     lock = read_lock_file(location, reader)
     module = pylock_module()
-    choices = select_from_lock(location, lock, asked or LockSelection())
-    return [lock_requirement(location, choice, module) for choice in choices]
+    environment, extras, groups, settings = asked or LockSelection()
+    options: Dict[str, Any] = {
+        "environment": dict(environment) if environment is not None else None,
+        "extras": [canonicalize_name(e) for e in extras],
+        "dependency_groups": None if groups is None else list(groups),
+    }
+    where = {id(package): index for index, package in enumerate(lock.packages)}
+    try:
+        chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
+    except module.PylockSelectError as exc:
+        chosen = _select_one_by_one(location, lock, module, options, exc)
+    except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
+        raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
+    settings = FinderSettings() if settings is None else settings
+    chosen = [_apply_format_control(choice, settings, module) for choice in chosen]
+    return [lock_requirement(location, choice, module) for choice in chosen]
 
 
 # --- Command-line options -----------------------------------------------------
