@@ -3491,12 +3491,9 @@ def _parse_version(text: str) -> Optional[Version]:
 
 
 def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = None) -> None:
-    """Write ``source`` to a temporary file beside ``path``, then rename it to ``path``.
-
-    mkstemp creates with O_EXCL, and a rename replaces a name without
-    following it: nothing is written through a link, and a link planted at
-    ``path`` is replaced. ``mode_from``: a file whose permissions it takes.
-    """
+    """Write ``source`` beside ``path``, then rename it to ``path`` (``mode_from``: a file whose
+    permissions it takes). mkstemp's O_EXCL and a rename never follow a link: a link planted
+    at ``path`` is replaced, never written through."""
     import shutil
     import tempfile
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
@@ -3514,21 +3511,14 @@ def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = N
 class ArchiveCache:
     """Archives stored under their SHA-256 and re-hashed on every use.
 
-    Verified ones, and those fetched only to suggest a hash to paste: the
-    cache serves a file only to a requirement that vouches for its hash,
-    and accept() then takes it or not, as it would a download.
-
-    Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with a small
-    ``meta.json`` beside it; ``ROOT/peep-archives/sha384/HEX`` and
-    ``sha512/HEX`` name the sha256 of archives known by those digests.
-    Entries are written to a temporary name and renamed into place, so a
-    reader never sees half a file. A cache that cannot be written degrades
-    to no cache, with one warning.
-
-    The cache follows no links: below ROOT, every directory must be a real
-    directory and every file a regular file, or it is ignored with a
-    warning; nothing is read or written through it. (ROOT itself is the
-    user's choice, and may be a link.)
+    It serves a file only to a requirement that vouches for its hash, and
+    accept() then takes it or not, as it would a download. Layout:
+    ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside
+    it; ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by
+    those digests. Entries are renamed into place, so no reader sees half a
+    file. Below ROOT (the user's choice, maybe a link) a directory or file
+    that is not a real one is ignored with a warning, never read or written
+    through. A cache that cannot be written degrades to none, with one warning.
     """
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
@@ -3543,8 +3533,7 @@ class ArchiveCache:
     def _directory(self, *names: str, create: bool) -> Optional[str]:
         """Return ``base/names...`` if each step below ROOT is a real directory, else None.
 
-        Missing directories are made when ``create``; os.mkdir never follows
-        a link, and each step is checked with lstat before the next.
+        ``create`` makes missing ones: os.mkdir never follows a link, and lstat checks each step.
         """
         if self.base is None or self.root is None:
             return None
@@ -4564,16 +4553,14 @@ def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Prob
     """Return the fearsome entry: what the user vouched for, and what the bytes hash to."""
     name = requirement.name or requirement.text
     pad = " " * len(name)
+    hashes = requirement.hashes
+    expected = [(algorithm, digest) for algorithm in hashes.algorithms()
+                for digest in sorted(hashes.allowed(algorithm))]
     lines = []
-    expected = [
-        (algorithm, digest)
-        for algorithm in requirement.hashes.algorithms()
-        for digest in sorted(requirement.hashes.allowed(algorithm))
-    ]
     for index, (algorithm, digest) in enumerate(expected):
         label = f"{name}: expected" if index == 0 else f"{pad}        or"
         lines.append(f"    {label} {_show_digest(algorithm, digest)}")
-    shown = [a for a in requirement.hashes.algorithms() if a in got] or ["sha256"]
+    shown = [a for a in hashes.algorithms() if a in got] or ["sha256"]
     for index, algorithm in enumerate(shown):
         label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
         lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
@@ -4593,8 +4580,7 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
 
 
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
-    """Return the paste-ready hash block for a requirement that had no hash, in its file's
-    own format."""
+    """Return the paste-ready hash block for a requirement with no hash, in its file's format."""
     if requirement.hash_style == "pip":
         block = f"    {pinned_line} \\\n        --hash=sha256:{sha256}"
     else:
@@ -4636,11 +4622,9 @@ def _grouped(texts: Sequence[str]) -> List[str]:
     return entries
 
 
-SATISFIED_NOTE = (
-    "These packages were already installed, so we didn't need to download or build them "
-    "again. If you installed them with peep in the first place, you should be safe. If not, "
-    "uninstall them, then re-attempt your install with peep."
-)
+SATISFIED_NOTE = ("These packages were already installed, so we didn't need to download or build "
+                  "them again. If you installed them with peep in the first place, you should be "
+                  "safe. If not, uninstall them, then re-attempt your install with peep.")
 
 
 # --- Accepting [trust] --------------------------------------------------------
@@ -4666,9 +4650,7 @@ class Arrived:
     url: str = ""  # where it came from, for the report
 
 
-def accept(
-    arrived: Arrived, built_from: Optional[Verified] = None
-) -> Union[Verified, Problem]:
+def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Verified, Problem]:
     """Return ``arrived`` as Verified, or the problem that stops it: the only way to Verified."""
     requirement = arrived.requirement
     if built_from is not None:
@@ -4689,10 +4671,8 @@ def accept(
         _check_archive_is_wanted(arrived, facts, built_from)
     except ArchiveError as exc:
         return framed("refused archive", requirement, str(exc), f"({provenance})")
-    return Verified(
-        requirement, arrived.path, arrived.filename, arrived.digests["sha256"],
-        arrived.version, facts, provenance, arrived.install,
-    )  # fmt: skip
+    return Verified(requirement, arrived.path, arrived.filename, arrived.digests["sha256"],
+                    arrived.version, facts, provenance, arrived.install)
 
 
 def _check_archive_is_wanted(
@@ -4706,16 +4686,12 @@ def _check_archive_is_wanted(
             raise ArchiveError(f"{arrived.filename} is not {sdist.name} {sdist.version}")
         return
     if requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
-        raise ArchiveError(
-            f"{arrived.filename}: it is a file of {facts.name!r}, but was found for "
-            f"{requirement.name!r}"
-        )
-    if facts.version is not None and not requirement.specifier.contains(
-        facts.version, prereleases=True
-    ):
-        raise ArchiveError(
-            f"{arrived.filename}: version {facts.version} does not satisfy {requirement.text!r}"
-        )
+        raise ArchiveError(f"{arrived.filename}: it is a file of {facts.name!r}, but was found "
+                           f"for {requirement.name!r}")
+    if facts.version is None or requirement.specifier.contains(facts.version, prereleases=True):
+        return
+    raise ArchiveError(f"{arrived.filename}: version {facts.version} does not satisfy "
+                       f"{requirement.text!r}")
 
 
 def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
