@@ -3509,16 +3509,14 @@ def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = N
 
 
 class ArchiveCache:
-    """Archives stored under their SHA-256 and re-hashed on every use.
+    """Archives stored under their SHA-256 and re-hashed on every use, served only to a
+    requirement that vouches for the hash: accept() then takes one or not, as it would a download.
 
-    It serves a file only to a requirement that vouches for its hash, and
-    accept() then takes it or not, as it would a download. Layout:
-    ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside
-    it; ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by
-    those digests. Entries are renamed into place, so no reader sees half a
-    file. Below ROOT (the user's choice, maybe a link) a directory or file
-    that is not a real one is ignored with a warning, never read or written
-    through. A cache that cannot be written degrades to none, with one warning.
+    Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside it;
+    ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by those digests.
+    Entries are renamed into place, so no reader sees half a file. Below ROOT (the user's
+    choice, maybe a link) a directory or file that is not a real one is ignored with a warning,
+    never read or written through. A cache that cannot be written degrades to none, warning once.
     """
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
@@ -3531,10 +3529,8 @@ class ArchiveCache:
         self._lock = threading.Lock()
 
     def _directory(self, *names: str, create: bool) -> Optional[str]:
-        """Return ``base/names...`` if each step below ROOT is a real directory, else None.
-
-        ``create`` makes missing ones: os.mkdir never follows a link, and lstat checks each step.
-        """
+        """Return ``base/names...`` if each step below ROOT is a real directory, else None;
+        ``create`` makes missing ones: os.mkdir never follows a link, and lstat checks each step."""
         if self.base is None or self.root is None:
             return None
         if create:
@@ -3645,9 +3641,12 @@ class ArchiveCache:
             if directory is None:
                 return
             final = os.path.join(directory, filename)
-            if not self._is_regular(final):
+            kept = self.open_file(final)  # a regular file is kept; anything else is replaced
+            if kept is None:
                 with open(path, "rb") as source:
                     _write_atomically(final, source)
+            else:
+                kept.close()
             self._write_small(os.path.join(directory, "meta.json"),
                               json.dumps(dict(meta, filename=filename)))  # fmt: skip
             for algorithm in ("sha384", "sha512"):
@@ -3657,16 +3656,6 @@ class ArchiveCache:
                         self._write_small(os.path.join(aliases, digests[algorithm]), sha256)
         except OSError as exc:
             self._disable(f"cannot write to the cache at {self.base} ({exc.strerror or exc})")
-
-    def _is_regular(self, path: str) -> bool:
-        """Say whether ``path`` is a regular file; anything else is ignored, with a warning."""
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            return False
-        if not stat.S_ISREG(mode):
-            self._ignore(path, "not a regular file")
-        return stat.S_ISREG(mode)
 
     def _write_small(self, path: str, text: str) -> None:
         import io
@@ -3770,13 +3759,12 @@ def _human_bytes(count: int) -> str:
 
 # --- Reading archives [trust] -------------------------------------------------
 #
-# A verified archive is read once, strictly, before anything else looks at
-# it, and the same reading is what peep later extracts for a build. An
-# archive that two tools could read differently (a second member of the same
-# name, a path that leaves the archive, a link out, bytes that are also
-# another archive format) is refused rather than guessed at: pip, a build
-# backend and peep must all see one and the same tree. A wheel pip's
-# installer would stop at half way is refused here too, before pip runs.
+# A verified archive is read once, strictly, before anything else looks at it, and the same
+# reading is what peep later extracts for a build. An archive that two tools could read
+# differently (a second member of the same name, a path that leaves the archive, a link out,
+# bytes that are also another archive format) is refused rather than guessed at: pip, a build
+# backend and peep must all see one and the same tree. A wheel pip's installer would stop at
+# half way is refused here too, before pip runs.
 
 MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry_points.txt
 MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
@@ -3811,11 +3799,8 @@ class ArchiveFacts:
 
 
 def archive_name_version(filename: str, project: Optional[str]) -> Tuple[str, Optional[Version]]:
-    """Return the canonical name and version a wheel's or sdist's file name gives.
-
-    An sdist fetched by URL may have any file name (a commit's archive, say):
-    then ``project``, the name its requirement gives, is used, with no version.
-    """
+    """Return the canonical name and version a wheel's or sdist's file name gives; for an sdist
+    fetched by URL under any other name (a commit's archive, say), ``project`` and no version."""
     named = parse_archive_name(filename)
     if named is not None:
         return named.name, named.version
@@ -3843,11 +3828,8 @@ def _member_path(name: str, archive: str) -> str:
 
 
 def _name_key(path: str) -> str:
-    """Return Unicode's canonical caseless form of a path (NFD, casefold, NFD).
-
-    macOS and Windows fold case and macOS normalises Unicode: two members
-    with one key land in one file there and in two on Linux.
-    """
+    """Return Unicode's canonical caseless form of a path (NFD, casefold, NFD): macOS and Windows
+    fold case and macOS normalises Unicode, so two members with one key are one file there."""
     import unicodedata
     return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
 
@@ -3913,11 +3895,9 @@ class _Tree:
 
 
 def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
-    """Return the member a link names, or refuse a link that leaves the archive.
-
-    Links are never made on disk: each is extracted as a copy of the regular
-    file it names (checked once every member is known), so no path resolves through one.
-    """
+    """Return the member a link names, or refuse a link that leaves the archive. No link is made
+    on disk: each is extracted as a copy of the regular file it names (checked once every member
+    is known), so no path resolves through one."""
     if hard:
         resolved = _member_path(target, tree.archive)
         if tree.kind(resolved) != "file":
@@ -3946,12 +3926,10 @@ _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
 
 class _Extraction:
-    """A fresh private directory an sdist is extracted into, never through a link.
-
-    peep makes it, mode 0700, so nothing was planted in it and no one else
-    can change it. Below it each directory is one peep made, opened relative
-    to its parent without following a link; files are created, never opened.
-    """
+    """A fresh private directory an sdist is extracted into, never through a link: peep makes
+    it, mode 0700, so nothing was planted in it and no one else can change it. Below it each
+    directory is one peep made, opened relative to its parent without following a link; files
+    are created, never opened."""
 
     def __init__(self, root: str, archive: str) -> None:
         self.archive = archive
@@ -4015,10 +3993,8 @@ def read_archive(
     extract_to: Optional[str] = None, read_before: Optional[ArchiveFacts] = None,
 ) -> ArchiveFacts:
     """Read a verified archive strictly, or raise ArchiveError; optionally extract what was read.
-
-    ``extract_to`` must not exist: peep makes it. ``read_before``, what reading
-    these same bytes returned already, is returned, and nothing is read twice.
-    """
+    ``extract_to`` must not exist: peep makes it. ``read_before``, what reading these same bytes
+    returned already, is returned, and nothing is read twice."""
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
@@ -4210,12 +4186,9 @@ DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64
 
 
 def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
-    """Refuse bytes between members that the central directory does not account for.
-
-    pip reads a zip by its central directory, streaming readers by its local
-    headers in order: a member hidden in a gap, an archive in front, or two
-    members sharing bytes are seen by one and not the other.
-    """
+    """Refuse bytes between members that the central directory does not account for: pip reads
+    a zip by its central directory, streaming readers by its local headers in order, so a member
+    hidden in a gap, an archive in front, or members sharing bytes are seen by one only."""
     position, descriptor = 0, False
     for start, stop, has_descriptor in sorted(spans) + [(end, end, False)]:
         if start - position not in (DATA_DESCRIPTOR_SIZES if descriptor else (0,)):
@@ -4228,12 +4201,9 @@ UNICODE_PATH_EXTRA_FIELD = 0x7075
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
-    """Refuse an extra field that names a member again, or that does not parse.
-
-    Info-ZIP's Unicode Path field (0x7075) carries a second name, which unzip
-    and Python 3.12+ use and Python 3.11 does not. Records that do not fill
-    the field exactly are read differently by different readers.
-    """
+    """Refuse an extra field that names a member again, or that does not parse: Info-ZIP's
+    Unicode Path field (0x7075) carries a second name, which unzip and Python 3.12+ use and 3.11
+    does not, and records that do not fill the field exactly are read differently by readers."""
     offset = 0
     while offset < len(extra):
         if len(extra) - offset < 4:
@@ -4249,11 +4219,8 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
     """Return a wheel's facts; refuse one pip's installer would reject, or install unchecked.
-
-    pip checks some of the wheel spec's rules only while it installs, and
-    stops part way through; peep checks them before pip runs at all, and that
-    RECORD vouches for every file with its own hash, as `peep check` relies on.
-    """
+    pip checks some of the wheel spec's rules only while it installs, stopping part way; peep
+    checks them before pip runs, and that RECORD vouches for every file with its own hash."""
     filename, found = reading.filename, reading.found
     dist_info = _wheel_dist_info(reading.tree, filename, name, version)
     metadata = found.get(f"{dist_info}/METADATA")
@@ -4315,11 +4282,8 @@ WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
 
 def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
-    """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's.
-
-    pip stops part way through an install at an unknown key; a .data
-    directory named for another wheel it would install as a package.
-    """
+    """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's
+    (pip stops part way through at an unknown key, and installs another's .data as a package)."""
     for path in tree.members:
         parts = path.split("/")
         if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
@@ -4339,11 +4303,8 @@ _ENTRY_POINT = re.compile(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?")
 
 
 def _check_entry_points(filename: str, path: str, data: bytes) -> None:
-    """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr'.
-
-    pip stops part way through an install at an entry without ':'; a name
-    is a file pip writes in the scripts directory, so it holds no '/'.
-    """
+    """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr' (pip stops
+    part way through at an entry without ':'); a name, a file in the scripts dir, has no '/'."""
     section = ""
     for line in _member_text(filename, path, data).splitlines():
         line = line.strip()
@@ -4629,12 +4590,11 @@ SATISFIED_NOTE = ("These packages were already installed, so we didn't need to d
 
 # --- Accepting [trust] --------------------------------------------------------
 #
-# The one place a file becomes Verified. Finding, downloading and the cache
-# only propose files; builds and pip take only Verified records. A file in
-# peep's private directory is accepted when the digests of its bytes, taken
-# as they were written there, match a hash the user vouched for (a built
-# wheel: when the sdist it was built from was accepted), it has the size a
-# lock file records, and peep's one strict reading of it succeeds.
+# The one place a file becomes Verified. Finding, downloading and the cache only propose files;
+# builds and pip take only Verified records. A file in peep's private directory is accepted when
+# the digests of its bytes, taken as they were written there, match a hash the user vouched for
+# (a built wheel: when the sdist it was built from was accepted), it has the size a lock file
+# records, and peep's one strict reading of it succeeds.
 
 
 @dataclass(frozen=True)
