@@ -3776,6 +3776,9 @@ TAR_MODES = (
 )  # fmt: skip
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
+WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
+DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
+UNICODE_PATH_EXTRA_FIELD = 0x7075  # Info-ZIP's: a member's name again
 
 
 class ArchiveError(PeepError):
@@ -3877,11 +3880,9 @@ class _Tree:
         if seen is None:
             self.kinds[key], self.spelled[key] = kind, path
         elif self.spelled[key] != path:
-            raise ArchiveError(
-                f"{self.archive}: member {member!r} appears twice (or differs only in case) "
-                f"as {self.spelled[key]!r}: one file where file systems fold case or "
-                "normalize Unicode"
-            )
+            raise ArchiveError(f"{self.archive}: member {member!r} appears twice (or differs only "
+                               f"in case) as {self.spelled[key]!r}: one file where file systems "
+                               "fold case or normalize Unicode")
         elif path != member and seen != "dir":
             raise ArchiveError(f"{self.archive}: member {member!r} lies under a {seen}, "
                                "not a directory")
@@ -3913,7 +3914,7 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
 
 
 def _small_member(
-    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int = MAX_METADATA_BYTES
+    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int
 ) -> bytes:
     if size > limit:
         raise ArchiveError(f"{archive}: {path} is {size} bytes, more than peep reads "
@@ -4182,9 +4183,6 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
 
 
-DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
-
-
 def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
     """Refuse bytes between members that the central directory does not account for: pip reads
     a zip by its central directory, streaming readers by its local headers in order, so a member
@@ -4195,9 +4193,6 @@ def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: in
             raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
                                "its central directory lists, one after another")
         position, descriptor = stop, has_descriptor
-
-
-UNICODE_PATH_EXTRA_FIELD = 0x7075
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
@@ -4244,10 +4239,8 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
 def _wheel_dist_info(tree: _Tree, filename: str, name: str, version: Optional[Version]) -> str:
     """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
     # A file of that name counts too, as pip counts every top-level name.
-    dist_infos = sorted(
-        path for path in tree.spelled.values()
-        if "/" not in path and path.casefold().endswith(".dist-info")
-    )  # fmt: skip
+    dist_infos = sorted(path for path in tree.spelled.values()
+                        if "/" not in path and path.casefold().endswith(".dist-info"))
     if len(dist_infos) != 1:
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
                            f"not {len(dist_infos)}")
@@ -4276,9 +4269,6 @@ def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> Non
     if len(versions) != 1 or not re.fullmatch(r"1(\.[0-9]+)*", versions[0]):
         raise ArchiveError(f"{filename}: member {path!r} gives Wheel-Version "
                            f"{', '.join(versions) or 'none'}, not one 1.x")
-
-
-WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
 
 def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
