@@ -3509,8 +3509,9 @@ def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = N
 
 
 class ArchiveCache:
-    """Archives stored under their SHA-256 and re-hashed on every use, served only to a
-    requirement that vouches for the hash: accept() then takes one or not, as it would a download.
+    """Archives stored under their SHA-256: verified ones, and those fetched only to suggest a
+    hash to paste. One is served only to a requirement that vouches for its hash, re-hashed on
+    every use, and accept() then takes it or not, as it would a download.
 
     Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside it;
     ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by those digests.
