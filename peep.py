@@ -4199,7 +4199,8 @@ def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: in
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
     """Refuse an extra field that names a member again, or that does not parse: Info-ZIP's
     Unicode Path field (0x7075) carries a second name, which unzip and Python 3.12+ use and 3.11
-    does not, and records that do not fill the field exactly are read differently by readers."""
+    does not (its Unicode Comment field, 0x6375, nothing installs, so it is let through), and
+    records that do not fill the field exactly are read differently by different readers."""
     offset = 0
     while offset < len(extra):
         if len(extra) - offset < 4:
