@@ -4217,7 +4217,8 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
     """Return a wheel's facts; refuse one pip's installer would reject, or install unchecked.
     pip checks some of the wheel spec's rules only while it installs, stopping part way; peep
-    checks them before pip runs, and that RECORD vouches for every file with its own hash."""
+    checks them before pip runs, and that RECORD vouches for every file with its own hash (as
+    `peep check` relies on)."""
     filename, found = reading.filename, reading.found
     dist_info = _wheel_dist_info(reading.tree, filename, name, version)
     metadata = found.get(f"{dist_info}/METADATA")
