@@ -3321,12 +3321,9 @@ def _parse_version(text: str) -> Optional[Version]:
 
 
 def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = None) -> None:
-    """Write ``source`` to a temporary file beside ``path``, then rename it to ``path``.
-
-    mkstemp creates with O_EXCL, and a rename replaces a name without
-    following it: nothing is written through a link, and a link planted at
-    ``path`` is replaced. ``mode_from``: a file whose permissions it takes.
-    """
+    """Write ``source`` beside ``path``, then rename it to ``path`` (``mode_from``: a file whose
+    permissions it takes). mkstemp's O_EXCL and a rename never follow a link: a link planted
+    at ``path`` is replaced, never written through."""
     import shutil
     import tempfile
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
@@ -3342,23 +3339,15 @@ def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = N
 
 
 class ArchiveCache:
-    """Archives stored under their SHA-256 and re-hashed on every use.
+    """Archives stored under their SHA-256: verified ones, and those fetched only to suggest a
+    hash to paste. One is served only to a requirement that vouches for its hash, re-hashed on
+    every use, and accept() then takes it or not, as it would a download.
 
-    Verified ones, and those fetched only to suggest a hash to paste: the
-    cache serves a file only to a requirement that vouches for its hash,
-    and accept() then takes it or not, as it would a download.
-
-    Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with a small
-    ``meta.json`` beside it; ``ROOT/peep-archives/sha384/HEX`` and
-    ``sha512/HEX`` name the sha256 of archives known by those digests.
-    Entries are written to a temporary name and renamed into place, so a
-    reader never sees half a file. A cache that cannot be written degrades
-    to no cache, with one warning.
-
-    The cache follows no links: below ROOT, every directory must be a real
-    directory and every file a regular file, or it is ignored with a
-    warning; nothing is read or written through it. (ROOT itself is the
-    user's choice, and may be a link.)
+    Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside it;
+    ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by those digests.
+    Entries are renamed into place, so no reader sees half a file. Below ROOT (the user's
+    choice, maybe a link) a directory or file that is not a real one is ignored with a warning,
+    never read or written through. A cache that cannot be written degrades to none, warning once.
     """
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
@@ -3371,11 +3360,8 @@ class ArchiveCache:
         self._lock = threading.Lock()
 
     def _directory(self, *names: str, create: bool) -> Optional[str]:
-        """Return ``base/names...`` if each step below ROOT is a real directory, else None.
-
-        Missing directories are made when ``create``; os.mkdir never follows
-        a link, and each step is checked with lstat before the next.
-        """
+        """Return ``base/names...`` if each step below ROOT is a real directory, else None;
+        ``create`` makes missing ones: os.mkdir never follows a link, and lstat checks each step."""
         if self.base is None or self.root is None:
             return None
         if create:
@@ -3486,9 +3472,12 @@ class ArchiveCache:
             if directory is None:
                 return
             final = os.path.join(directory, filename)
-            if not self._is_regular(final):
+            kept = self.open_file(final)  # a regular file is kept; anything else is replaced
+            if kept is None:
                 with open(path, "rb") as source:
                     _write_atomically(final, source)
+            else:
+                kept.close()
             self._write_small(os.path.join(directory, "meta.json"),
                               json.dumps(dict(meta, filename=filename)))  # fmt: skip
             for algorithm in ("sha384", "sha512"):
@@ -3498,16 +3487,6 @@ class ArchiveCache:
                         self._write_small(os.path.join(aliases, digests[algorithm]), sha256)
         except OSError as exc:
             self._disable(f"cannot write to the cache at {self.base} ({exc.strerror or exc})")
-
-    def _is_regular(self, path: str) -> bool:
-        """Say whether ``path`` is a regular file; anything else is ignored, with a warning."""
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            return False
-        if not stat.S_ISREG(mode):
-            self._ignore(path, "not a regular file")
-        return stat.S_ISREG(mode)
 
     def _write_small(self, path: str, text: str) -> None:
         import io
@@ -3611,13 +3590,12 @@ def _human_bytes(count: int) -> str:
 
 # --- Reading archives [trust] -------------------------------------------------
 #
-# A verified archive is read once, strictly, before anything else looks at
-# it, and the same reading is what peep later extracts for a build. An
-# archive that two tools could read differently (a second member of the same
-# name, a path that leaves the archive, a link out, bytes that are also
-# another archive format) is refused rather than guessed at: pip, a build
-# backend and peep must all see one and the same tree. A wheel pip's
-# installer would stop at half way is refused here too, before pip runs.
+# A verified archive is read once, strictly, before anything else looks at it, and the same
+# reading is what peep later extracts for a build. An archive that two tools could read
+# differently (a second member of the same name, a path that leaves the archive, a link out,
+# bytes that are also another archive format) is refused rather than guessed at: pip, a build
+# backend and peep must all see one and the same tree. A wheel pip's installer would stop at
+# half way is refused here too, before pip runs.
 
 MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry_points.txt
 MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
@@ -3627,6 +3605,11 @@ TAR_MODES = (
     (".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
     (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"),
 )  # fmt: skip
+SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
+WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
+WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
+DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
+UNICODE_PATH_EXTRA_FIELD = 0x7075  # Info-ZIP's: a member's name again
 
 
 class ArchiveError(PeepError):
@@ -3649,14 +3632,9 @@ class ArchiveFacts:
     metadata: Optional[bytes] = None  # a wheel's METADATA, an sdist's PKG-INFO
 
 
-def archive_name_version(
-    filename: str, project: Optional[str] = None
-) -> Tuple[str, Optional[Version]]:
-    """Return the canonical name and version a wheel's or sdist's file name gives.
-
-    An sdist fetched by URL may have any file name (a commit's archive, say):
-    then ``project``, the name its requirement gives, is used, with no version.
-    """
+def archive_name_version(filename: str, project: Optional[str]) -> Tuple[str, Optional[Version]]:
+    """Return the canonical name and version a wheel's or sdist's file name gives; for an sdist
+    fetched by URL under any other name (a commit's archive, say), ``project`` and no version."""
     named = parse_archive_name(filename)
     if named is not None:
         return named.name, named.version
@@ -3684,12 +3662,8 @@ def _member_path(name: str, archive: str) -> str:
 
 
 def _name_key(path: str) -> str:
-    """Return what a case-folding, Unicode-normalising file system makes of a path.
-
-    macOS and Windows fold case and macOS normalises Unicode: two members
-    with one key land in one file there and in two on Linux. This is
-    Unicode's canonical caseless match (NFD, casefold, NFD).
-    """
+    """Return Unicode's canonical caseless form of a path (NFD, casefold, NFD): macOS and Windows
+    fold case and macOS normalises Unicode, so two members with one key are one file there."""
     import unicodedata
     return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
 
@@ -3717,19 +3691,15 @@ class _Tree:
             if self.top is None:
                 self.top = parts[0]
             elif parts[0] != self.top:
-                raise ArchiveError(
-                    f"{self.archive}: members lie outside one top-level directory "
-                    f"({self.top!r} and {parts[0]!r})"
-                )
+                raise ArchiveError(f"{self.archive}: members lie outside one top-level "
+                                   f"directory ({self.top!r} and {parts[0]!r})")
             if len(parts) == 1 and kind != "dir":
                 raise ArchiveError(f"{self.archive}: member {path!r} is not in a directory")
         self.members.append(path)
         self.unpacked += size
         if len(self.members) > MAX_MEMBERS or self.unpacked > MAX_UNPACKED_BYTES:
-            raise ArchiveError(
-                f"{self.archive}: more than {MAX_MEMBERS} members or {MAX_UNPACKED_BYTES} "
-                "bytes unpacked, more than peep reads"
-            )
+            raise ArchiveError(f"{self.archive}: more than {MAX_MEMBERS} members or "
+                               f"{MAX_UNPACKED_BYTES} bytes unpacked, more than peep reads")
         for depth in range(1, len(parts)):
             self._note("/".join(parts[:depth]), "dir", path)
         self._note(path, kind, path)
@@ -3741,15 +3711,12 @@ class _Tree:
         if seen is None:
             self.kinds[key], self.spelled[key] = kind, path
         elif self.spelled[key] != path:
-            raise ArchiveError(
-                f"{self.archive}: member {member!r} appears twice (or differs only in case) "
-                f"as {self.spelled[key]!r}: one file where file systems fold case or "
-                "normalize Unicode"
-            )
+            raise ArchiveError(f"{self.archive}: member {member!r} appears twice (or differs only "
+                               f"in case) as {self.spelled[key]!r}: one file where file systems "
+                               "fold case or normalize Unicode")
         elif path != member and seen != "dir":
-            raise ArchiveError(
-                f"{self.archive}: member {member!r} lies under a {seen}, not a directory"
-            )
+            raise ArchiveError(f"{self.archive}: member {member!r} lies under a {seen}, "
+                               "not a directory")
         elif path == member and not (kind == "dir" and seen == "dir"):
             raise ArchiveError(f"{self.archive}: member {path!r} appears twice")
 
@@ -3760,19 +3727,14 @@ class _Tree:
 
 
 def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
-    """Return the member a link names, or refuse a link that leaves the archive.
-
-    Links are never made on disk: each is extracted as a copy of the file it
-    names, so no path can be resolved through one, and a link must name a
-    regular file of the archive (checked once every member is known).
-    """
+    """Return the member a link names, or refuse a link that leaves the archive. No link is made
+    on disk: each is extracted as a copy of the regular file it names (checked once every member
+    is known), so no path resolves through one."""
     if hard:
         resolved = _member_path(target, tree.archive)
         if tree.kind(resolved) != "file":
-            raise ArchiveError(
-                f"{tree.archive}: hard link {path!r} points at {target!r}, "
-                "which is not an earlier file of the archive"
-            )
+            raise ArchiveError(f"{tree.archive}: hard link {path!r} points at {target!r}, "
+                               "which is not an earlier file of the archive")
         return resolved
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
     inside = tree.top + "/" if tree.single_top and tree.top else ""
@@ -3783,13 +3745,11 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
 
 
 def _small_member(
-    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int = MAX_METADATA_BYTES
+    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int
 ) -> bytes:
     if size > limit:
-        raise ArchiveError(
-            f"{archive}: {path} is {size} bytes, more than peep reads "
-            f"({limit}); refusing rather than guessing at its contents"
-        )
+        raise ArchiveError(f"{archive}: {path} is {size} bytes, more than peep reads "
+                           f"({limit}); refusing rather than guessing at its contents")
     return data()
 
 
@@ -3798,15 +3758,10 @@ _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
 
 class _Extraction:
-    """A fresh private directory an sdist is extracted into, never through a link.
-
-    peep makes the directory itself, mode 0700, as mkdtemp does: it must not
-    exist, so nothing was planted in it, and no one else can change it. Below
-    it every directory is opened relative to the one above, without following
-    a link, and only directories peep made are entered; files are created,
-    never opened. A link or a path put there after the archive was checked
-    is refused, never written or read through.
-    """
+    """A fresh private directory an sdist is extracted into, never through a link: peep makes
+    it, mode 0700, so nothing was planted in it and no one else can change it. Below it each
+    directory is one peep made, opened relative to its parent without following a link; files
+    are created, never opened."""
 
     def __init__(self, root: str, archive: str) -> None:
         self.archive = archive
@@ -3815,13 +3770,8 @@ class _Extraction:
             os.mkdir(root, 0o700)
             self.root = os.open(root, _DIRECTORY_FLAGS)
         except OSError as exc:
-            raise ArchiveError(
-                f"{archive}: cannot extract into {root!r} ({exc.strerror}); "
-                "peep extracts only into a directory it has just made"
-            ) from exc
-
-    def close(self) -> None:
-        os.close(self.root)
+            raise ArchiveError(f"{archive}: cannot extract into {root!r} ({exc.strerror}); "
+                               "peep extracts only into a directory it has just made") from exc
 
     def directory(self, path: str) -> None:
         os.close(self._enter(path.split("/")))
@@ -3866,25 +3816,17 @@ class _Extraction:
         return descriptor
 
     def _refusal(self, path: str, exc: OSError) -> ArchiveError:
-        return ArchiveError(
-            f"{self.archive}: cannot extract {path!r} ({exc.strerror}); "
-            "refusing to write through anything peep did not make"
-        )
+        return ArchiveError(f"{self.archive}: cannot extract {path!r} ({exc.strerror}); "
+                            "refusing to write through anything peep did not make")
 
 
 def read_archive(
     path: str, filename: str, *, project: Optional[str] = None,
     extract_to: Optional[str] = None, read_before: Optional[ArchiveFacts] = None,
 ) -> ArchiveFacts:
-    """Read a verified archive strictly; optionally extract exactly what was read.
-
-    Raises ArchiveError, naming the archive and the reason, for anything that
-    two tools could read differently, and for a wheel pip would reject.
-    ``extract_to`` must not exist: peep makes it. ``read_before`` is what
-    reading these same bytes returned already: the files peep reads itself
-    (pyproject.toml, PKG-INFO, METADATA) are then not read again, and it is
-    what is returned.
-    """
+    """Read a verified archive strictly, or raise ArchiveError; optionally extract what was read.
+    ``extract_to`` must not exist: peep makes it. ``read_before``, what reading these same bytes
+    returned already, is returned, and nothing is read twice."""
     name, version = archive_name_version(filename, project)
     lowered = filename.lower()
     wheel = lowered.endswith(WHEEL_EXTENSION)
@@ -3897,30 +3839,17 @@ def read_archive(
     extraction = _Extraction(extract_to, filename) if extract_to else None
     reading = _Reading(filename, wheel, extraction, collect=read_before is None)
     try:
-        if mode is None:
-            _read_zip(path, reading)
-        else:
-            _read_tar(path, mode, reading)
+        _read_members(path, mode, reading)
     finally:
         if extraction is not None:
-            extraction.close()
-    return read_before or _facts_read(reading, name, version)
-
-
-def _facts_read(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
-    """Return what was read; refuse an archive whose metadata disagrees with it."""
-    filename, found = reading.filename, reading.found
-    if reading.wheel:
-        dist_info = _wheel_dist_info(reading.tree, filename, name, version)
-        metadata = found.get(f"{dist_info}/METADATA")
-        if metadata is None:
-            raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
-        facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
-        _check_metadata(facts, filename)
-        _check_wheel(reading, dist_info)
-        return facts
+            os.close(extraction.root)
+    if read_before is not None:
+        return read_before
+    if wheel:
+        return _read_wheel(reading, name, version)
     if reading.tree.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
+    found = reading.found
     facts = ArchiveFacts(kind="sdist", name=name, version=version, top=reading.tree.top,
                          pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
     _check_metadata(facts, filename)
@@ -3942,14 +3871,6 @@ def _opens_as_other(path: str, *, tar: bool) -> bool:
         return False
 
 
-def _wanted_member(member_path: str, top: str) -> Optional[str]:
-    """Name the sdist files peep itself reads: top-level pyproject.toml and PKG-INFO."""
-    for wanted in ("pyproject.toml", "PKG-INFO"):
-        if member_path == f"{top}/{wanted}":
-            return wanted
-    return None
-
-
 class _Reading:
     """What reading an archive's members has found so far, and what it extracted."""
 
@@ -3966,112 +3887,99 @@ class _Reading:
         self.spans: List[Tuple[int, int, bool]] = []  # a zip's (start, end, descriptor follows)
         self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
 
-    def directory(self, member_path: str) -> None:
-        self.tree.add(member_path, "dir")
-        if self.extraction and member_path:
-            self.extraction.directory(member_path)
+    def wanted(self, path: str) -> Optional[str]:
+        """Name a file peep reads itself: at an sdist's top, or in a wheel's .dist-info."""
+        top, _, rest = path.partition("/")
+        if self.wheel:
+            return path if top.casefold().endswith(".dist-info") and rest in WHEEL_READS else None
+        return rest if top == (self.tree.top or top) and rest in SDIST_READS else None
 
-    def wanted(self, member_path: str) -> Optional[str]:
-        """Name the files peep reads itself: an sdist's, or a wheel's .dist-info ones."""
-        if not self.wheel:
-            return _wanted_member(member_path, self.tree.top or "")
-        parts = member_path.split("/")
-        if len(parts) == 2 and parts[0].casefold().endswith(".dist-info") and parts[1] in (
-            "METADATA", "WHEEL", "RECORD", "entry_points.txt"
-        ):
-            return member_path
-        return None
+    def directory(self, path: str) -> None:
+        self.tree.add(path, "dir")
+        if self.extraction and path:
+            self.extraction.directory(path)
+
+    def file(self, path: str, size: int, mode: int, open_member: Callable[[], IO[bytes]]) -> None:
+        """Take in a regular file: keep it if peep reads it, hash it for RECORD, extract it."""
+        self.tree.add(path, "file", size)
+        wanted = self.wanted(path) if self.collect else None
+        if wanted:
+            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
+            with open_member() as stream:
+                self.found[wanted] = _small_member(stream.read, size, self.filename, wanted, limit)
+        if self.wheel and self.collect:  # every file, for RECORD to vouch for
+            sizes: List[int] = []
+            with open_member() as stream:
+                digest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))
+            self.digests[path] = (f"sha256={hex_to_peep(digest['sha256'])}", sum(sizes))
+        if self.extraction:
+            with open_member() as stream:
+                self.extraction.write(path, stream, mode)
 
     def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         """Take in one member: a directory, a link or a regular file, and nothing else."""
-        member_path = _member_path(member.name, self.filename)
+        path = _member_path(member.name, self.filename)
         if member.isdir():
-            self.directory(member_path)
+            self.directory(path)
         elif member.issym() or member.islnk():
-            if _wanted_member(member_path, self.tree.top or member_path.split("/")[0]):
+            if self.wanted(path):
                 raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-            self.tree.add(member_path, "link" if member.issym() else "file")
-            target = _link_target(self.tree, member_path, member.linkname, hard=member.islnk())
+            self.tree.add(path, "link" if member.issym() else "file")
+            target = _link_target(self.tree, path, member.linkname, hard=member.islnk())
             if member.issym():
-                self.symlinks.append((member_path, target, member.linkname))
+                self.symlinks.append((path, target, member.linkname))
             elif self.extraction:
-                self.extraction.copy(member_path, target)
+                self.extraction.copy(path, target)
         elif member.isreg():
-            self.tree.add(member_path, "file", member.size)
-            wanted = self.wanted(member_path) if self.collect else None
-            if wanted or self.extraction:
+            def open_member() -> IO[bytes]:
                 stream = archive.extractfile(member)
                 assert stream is not None  # a regular file always has data
-                if wanted:
-                    self.found[wanted] = _small_member(
-                        stream.read, member.size, self.filename, wanted)
-                    stream.seek(0)
-                if self.extraction:
-                    self.extraction.write(member_path, stream, member.mode)
+                return stream
+            self.file(path, member.size, member.mode, open_member)
         else:
-            raise ArchiveError(
-                f"{self.filename}: member {member.name!r} is not a file, directory or link"
-            )
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is not a file, "
+                               "directory or link")
 
     def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
         end = _check_zip_member(raw, info, self.filename)
         self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
-        member_path = _member_path(info.orig_filename, self.filename)
+        path = _member_path(info.orig_filename, self.filename)
         if info.is_dir():
-            self.directory(member_path)
-            return
-        self.tree.add(member_path, "file", info.file_size)
-        wanted = self.wanted(member_path) if self.collect else None
-        if wanted:
-            limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
-            self.found[wanted] = _small_member(
-                functools.partial(archive.read, info), info.file_size, self.filename,
-                member_path, limit,
-            )  # fmt: skip
-        if self.wheel and self.collect:  # every file, for RECORD to vouch for
-            sizes: List[int] = []
-            with archive.open(info) as stream:
-                digest = hash_stream(stream, sink=lambda chunk: sizes.append(len(chunk)))
-            self.digests[member_path] = (f"sha256={hex_to_peep(digest['sha256'])}", sum(sizes))
-        if self.extraction:
-            with archive.open(info) as stream:
-                self.extraction.write(member_path, stream, info.external_attr >> 16)
+            self.directory(path)
+        else:
+            opener = functools.partial(archive.open, info)
+            self.file(path, info.file_size, info.external_attr >> 16, opener)
 
 
-def _read_tar(path: str, mode: str, reading: _Reading) -> None:
+def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
+    """Take in every member, of a tar archive opened in ``mode``, or of a zip."""
     import tarfile
+    import zipfile
     import zlib
     try:
-        with tarfile.open(path, mode) as archive:  # type: ignore[call-overload]
-            for member in archive:
-                reading.add_tar(archive, member)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        if mode is not None:
+            with tarfile.open(path, mode) as tar:  # type: ignore[call-overload]
+                for member in tar:
+                    reading.add_tar(tar, member)
+        else:
+            with open(path, "rb") as raw:
+                if raw.read(4) != b"PK\x03\x04":
+                    raise ArchiveError(f"{reading.filename}: does not start with a zip member")
+                with zipfile.ZipFile(raw) as archive:
+                    for info in archive.infolist():
+                        reading.add_zip(raw, archive, info)
+                    _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
+            RuntimeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
     for member_path, target, written_as in reading.symlinks:
         if reading.tree.kind(target) != "file":
-            raise ArchiveError(
-                f"{reading.filename}: link {member_path!r} points at {written_as!r}, "
-                "which is not a file of the archive"
-            )
+            raise ArchiveError(f"{reading.filename}: link {member_path!r} points at "
+                               f"{written_as!r}, which is not a file of the archive")
         if reading.extraction:
             reading.extraction.copy(member_path, target)
-
-
-def _read_zip(path: str, reading: _Reading) -> None:
-    import zipfile
-    import zlib
-    try:
-        with open(path, "rb") as raw:
-            if raw.read(4) != b"PK\x03\x04":
-                raise ArchiveError(f"{reading.filename}: does not start with a zip member")
-            with zipfile.ZipFile(raw) as archive:
-                for info in archive.infolist():
-                    reading.add_zip(raw, archive, info)
-                _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError) as exc:
-        raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
 
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
@@ -4094,10 +4002,8 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
     local_utf8 = int.from_bytes(header[6:8], "little") & 0x800
     if local_name != name.encode(encoding, "replace") or local_utf8 != info.flag_bits & 0x800:
-        raise ArchiveError(
-            f"{filename}: member {name!r} has another name in its local header "
-            f"({local_name!r})"
-        )
+        raise ArchiveError(f"{filename}: member {name!r} has another name in its local "
+                           f"header ({local_name!r})")
     local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
     # A streaming reader goes by the local sizes (zip64's and a data descriptor's are elsewhere).
     streamed = info.flag_bits & 0x8 or 0xFFFFFFFF in local_sizes
@@ -4108,96 +4014,75 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
 
 
-DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
-
-
 def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
-    """Refuse bytes between members that the central directory does not account for.
-
-    peep and pip read a zip by its central directory, streaming readers by
-    its local headers in order: a member hidden in a gap, a second archive
-    in front of the one the directory lists, or two members sharing bytes
-    are seen by one and not the other. From byte 0 to the central directory
-    each member must follow the one before, and its data descriptor if any.
-    """
+    """Refuse bytes between members that the central directory does not account for: pip reads
+    a zip by its central directory, streaming readers by its local headers in order, so a member
+    hidden in a gap, an archive in front, or members sharing bytes are seen by one only."""
     position, descriptor = 0, False
     for start, stop, has_descriptor in sorted(spans) + [(end, end, False)]:
         if start - position not in (DATA_DESCRIPTOR_SIZES if descriptor else (0,)):
-            raise ArchiveError(
-                f"{filename}: bytes {position} to {start} are not the members its central "
-                "directory lists, one after another"
-            )
+            raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
+                               "its central directory lists, one after another")
         position, descriptor = stop, has_descriptor
 
 
-UNICODE_PATH_EXTRA_FIELD = 0x7075
-
-
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
-    """Refuse an extra field that names a member again, or that does not parse.
-
-    Info-ZIP's Unicode Path field (0x7075) carries a second name: unzip and
-    Python 3.12+ use it, Python 3.11 the header's, so the same member lands
-    under two names. Its Unicode Comment field (0x6375) carries a comment
-    nothing installs, so it is let through. The records (id, size, data)
-    must fill the field exactly: where readers disagree on where one ends,
-    they disagree on what the next says. A field is at most 65,535 bytes.
-    """
+    """Refuse an extra field that names a member again, or that does not parse: Info-ZIP's
+    Unicode Path field (0x7075) carries a second name, which unzip and Python 3.12+ use and 3.11
+    does not (its Unicode Comment field, 0x6375, nothing installs, so it is let through), and
+    records that do not fill the field exactly are read differently by different readers."""
     offset = 0
     while offset < len(extra):
         if len(extra) - offset < 4:
             raise ArchiveError(f"{member} has a malformed extra field in its {where}")
         field_id = int.from_bytes(extra[offset : offset + 2], "little")
         if field_id == UNICODE_PATH_EXTRA_FIELD:
-            raise ArchiveError(
-                f"{member} carries a second name (a Unicode Path extra field, 0x7075) "
-                f"in its {where}"
-            )
+            raise ArchiveError(f"{member} carries a second name (a Unicode Path extra field, "
+                               f"0x7075) in its {where}")
         offset += 4 + int.from_bytes(extra[offset + 2 : offset + 4], "little")
         if offset > len(extra):
             raise ArchiveError(f"{member} has a malformed extra field in its {where}")
 
 
-def _wheel_dist_info(tree: _Tree, filename: str, name: str, version: Optional[Version]) -> str:
-    """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
-    # A file of that name counts too, as pip counts every top-level name.
-    dist_infos = sorted(
-        path for path in tree.spelled.values()
-        if "/" not in path and path.casefold().endswith(".dist-info")
-    )  # fmt: skip
-    if len(dist_infos) != 1:
-        raise ArchiveError(
-            f"{filename}: a wheel needs exactly one .dist-info directory, not {len(dist_infos)}"
-        )
-    stem = dist_infos[0][: -len(".dist-info")]
-    dist_name, _, dist_version = stem.rpartition("-")
-    if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
-        raise ArchiveError(
-            f"{filename}: its .dist-info directory is for {dist_name} {dist_version}, "
-            "not the project and version its file name gives"
-        )
-    return dist_infos[0]
-
-
-def _check_wheel(reading: _Reading, dist_info: str) -> None:
-    """Refuse a verified wheel that pip's installer would reject, or install unchecked.
-
-    pip checks some of the wheel spec's rules only while it installs, and
-    stops part way through; peep checks them for every wheel before pip
-    runs at all. It also checks what pip never does: that RECORD vouches
-    for every file with the file's own hash, as `peep check` relies on.
-    """
+def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
+    """Return a wheel's facts; refuse one pip's installer would reject, or install unchecked.
+    pip checks some of the wheel spec's rules only while it installs, stopping part way; peep
+    checks them before pip runs, and that RECORD vouches for every file with its own hash (as
+    `peep check` relies on)."""
     filename, found = reading.filename, reading.found
+    dist_info = _wheel_dist_info(reading.tree, filename, name, version)
+    metadata = found.get(f"{dist_info}/METADATA")
+    if metadata is None:
+        raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+    facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
+    _check_metadata(facts, filename)
     _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
     _check_wheel_data(reading.tree, filename, dist_info[: -len(".dist-info")] + ".data")
     entry_points = f"{dist_info}/entry_points.txt"
     if entry_points in found:
         _check_entry_points(filename, entry_points, found[entry_points])
-    _check_requires_python(filename, f"{dist_info}/METADATA", found[f"{dist_info}/METADATA"])
+    _check_requires_python(filename, f"{dist_info}/METADATA", metadata)
     record = f"{dist_info}/RECORD"
     if record not in found:
         raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
     _check_record(filename, record, found[record], reading.digests)
+    return facts
+
+
+def _wheel_dist_info(tree: _Tree, filename: str, name: str, version: Optional[Version]) -> str:
+    """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
+    # A file of that name counts too, as pip counts every top-level name.
+    dist_infos = sorted(path for path in tree.spelled.values()
+                        if "/" not in path and path.casefold().endswith(".dist-info"))
+    if len(dist_infos) != 1:
+        raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
+                           f"not {len(dist_infos)}")
+    stem = dist_infos[0][: -len(".dist-info")]
+    dist_name, _, dist_version = stem.rpartition("-")
+    if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
+        raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "
+                           f"{dist_version}, not the project and version its file name gives")
+    return dist_infos[0]
 
 
 def _member_text(filename: str, path: str, data: bytes) -> str:
@@ -4215,21 +4100,13 @@ def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> Non
     message = email.parser.HeaderParser().parsestr(_member_text(filename, path, data))
     versions = [str(value).strip() for value in message.get_all("Wheel-Version") or []]
     if len(versions) != 1 or not re.fullmatch(r"1(\.[0-9]+)*", versions[0]):
-        raise ArchiveError(
-            f"{filename}: member {path!r} gives Wheel-Version {', '.join(versions) or 'none'}, "
-            "not one 1.x"
-        )
-
-
-WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
+        raise ArchiveError(f"{filename}: member {path!r} gives Wheel-Version "
+                           f"{', '.join(versions) or 'none'}, not one 1.x")
 
 
 def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
-    """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's.
-
-    pip stops part way through an install at an unknown key; a .data
-    directory named for another wheel it would install as a package.
-    """
+    """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's
+    (pip stops part way through at an unknown key, and installs another's .data as a package)."""
     for path in tree.members:
         parts = path.split("/")
         if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
@@ -4238,10 +4115,8 @@ def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
             raise ArchiveError(f"{filename}: member {path!r} is in a .data directory "
                                f"not named {data_dir!r}")
         if parts[1] not in WHEEL_DATA_KEYS:
-            raise ArchiveError(
-                f"{filename}: member {path!r} is not under one of "
-                f"{', '.join(data_dir + '/' + key for key in WHEEL_DATA_KEYS)}"
-            )
+            keys = ", ".join(data_dir + "/" + key for key in WHEEL_DATA_KEYS)
+            raise ArchiveError(f"{filename}: member {path!r} is not under one of {keys}")
         if len(parts) == 2 and tree.kind(path) != "dir":
             raise ArchiveError(f"{filename}: member {path!r} is a file; pip needs a directory")
 
@@ -4251,11 +4126,8 @@ _ENTRY_POINT = re.compile(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?")
 
 
 def _check_entry_points(filename: str, path: str, data: bytes) -> None:
-    """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr'.
-
-    pip stops part way through an install at an entry without ':'; a name
-    is a file pip writes in the scripts directory, so it holds no '/'.
-    """
+    """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr' (pip stops
+    part way through at an entry without ':'); a name, a file in the scripts dir, has no '/'."""
     section = ""
     for line in _member_text(filename, path, data).splitlines():
         line = line.strip()
@@ -4268,18 +4140,13 @@ def _check_entry_points(filename: str, path: str, data: bytes) -> None:
             continue
         name, _, value = (part.strip() for part in line.partition("="))
         if not (_SCRIPT_NAME.fullmatch(name) and name.strip(".") and _ENTRY_POINT.fullmatch(value)):
-            raise ArchiveError(
-                f"{filename}: member {path!r} has {section} entry {line!r}, "
-                "not 'name = module:attr'"
-            )
+            raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
+                               "not 'name = module:attr'")
 
 
 def _check_requires_python(filename: str, path: str, data: bytes) -> None:
-    """Refuse a Requires-Python that is not one version specifier.
-
-    Whether it admits this Python is another question, asked elsewhere. Tools
-    differ on what they do with one they cannot parse: ignore it, or refuse.
-    """
+    """Refuse a Requires-Python that is not one version specifier: tools differ on what
+    they do with one they cannot parse (whether it admits this Python is asked elsewhere)."""
     import email.parser
     message = email.parser.BytesHeaderParser().parsebytes(data)
     values = [str(value).strip() for value in message.get_all("Requires-Python") or []]
@@ -4289,10 +4156,8 @@ def _check_requires_python(filename: str, path: str, data: bytes) -> None:
         try:
             SpecifierSet(value)
         except InvalidSpecifier as exc:
-            raise ArchiveError(
-                f"{filename}: member {path!r} gives Requires-Python {value!r}, "
-                "which is not a version specifier"
-            ) from exc
+            raise ArchiveError(f"{filename}: member {path!r} gives Requires-Python {value!r}, "
+                               "which is not a version specifier") from exc
 
 
 def _check_record(
@@ -4318,14 +4183,11 @@ def _check_record(
             raise ArchiveError(f"{filename}: member {path!r} is not in its RECORD")
         recorded_hash, recorded_size = rows[path]
         if recorded_hash.rstrip("=") != digest:
-            raise ArchiveError(
-                f"{filename}: member {path!r} has {digest}, but its RECORD says {recorded_hash!r}"
-            )
+            raise ArchiveError(f"{filename}: member {path!r} has {digest}, "
+                               f"but its RECORD says {recorded_hash!r}")
         if recorded_size not in ("", str(size)):
-            raise ArchiveError(
-                f"{filename}: member {path!r} is {size} bytes, "
-                f"but its RECORD says {recorded_size!r}"
-            )
+            raise ArchiveError(f"{filename}: member {path!r} is {size} bytes, "
+                               f"but its RECORD says {recorded_size!r}")
 
 
 def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
@@ -4475,16 +4337,14 @@ def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Prob
     """Return the fearsome entry: what the user vouched for, and what the bytes hash to."""
     name = requirement.name or requirement.text
     pad = " " * len(name)
+    hashes = requirement.hashes
+    expected = [(algorithm, digest) for algorithm in hashes.algorithms()
+                for digest in sorted(hashes.allowed(algorithm))]
     lines = []
-    expected = [
-        (algorithm, digest)
-        for algorithm in requirement.hashes.algorithms()
-        for digest in sorted(requirement.hashes.allowed(algorithm))
-    ]
     for index, (algorithm, digest) in enumerate(expected):
         label = f"{name}: expected" if index == 0 else f"{pad}        or"
         lines.append(f"    {label} {_show_digest(algorithm, digest)}")
-    shown = [a for a in requirement.hashes.algorithms() if a in got] or ["sha256"]
+    shown = [a for a in hashes.algorithms() if a in got] or ["sha256"]
     for index, algorithm in enumerate(shown):
         label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
         lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
@@ -4504,8 +4364,7 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
 
 
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
-    """Return the paste-ready hash block for a requirement that had no hash, in its file's
-    own format."""
+    """Return the paste-ready hash block for a requirement with no hash, in its file's format."""
     if requirement.hash_style == "pip":
         block = f"    {pinned_line} \\\n        --hash=sha256:{sha256}"
     else:
@@ -4547,21 +4406,18 @@ def _grouped(texts: Sequence[str]) -> List[str]:
     return entries
 
 
-SATISFIED_NOTE = (
-    "These packages were already installed, so we didn't need to download or build them "
-    "again. If you installed them with peep in the first place, you should be safe. If not, "
-    "uninstall them, then re-attempt your install with peep."
-)
+SATISFIED_NOTE = ("These packages were already installed, so we didn't need to download or build "
+                  "them again. If you installed them with peep in the first place, you should be "
+                  "safe. If not, uninstall them, then re-attempt your install with peep.")
 
 
 # --- Accepting [trust] --------------------------------------------------------
 #
-# The one place a file becomes Verified. Finding, downloading and the cache
-# only propose files; builds and pip take only Verified records. A file in
-# peep's private directory is accepted when the digests of its bytes, taken
-# as they were written there, match a hash the user vouched for (a built
-# wheel: when the sdist it was built from was accepted), it has the size a
-# lock file records, and peep's one strict reading of it succeeds.
+# The one place a file becomes Verified. Finding, downloading and the cache only propose files;
+# builds and pip take only Verified records. A file in peep's private directory is accepted when
+# the digests of its bytes, taken as they were written there, match a hash the user vouched for
+# (a built wheel: when the sdist it was built from was accepted), it has the size a lock file
+# records, and peep's one strict reading of it succeeds.
 
 
 @dataclass(frozen=True)
@@ -4577,9 +4433,7 @@ class Arrived:
     url: str = ""  # where it came from, for the report
 
 
-def accept(
-    arrived: Arrived, built_from: Optional[Verified] = None
-) -> Union[Verified, Problem]:
+def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Verified, Problem]:
     """Return ``arrived`` as Verified, or the problem that stops it: the only way to Verified."""
     requirement = arrived.requirement
     if built_from is not None:
@@ -4600,10 +4454,8 @@ def accept(
         _check_archive_is_wanted(arrived, facts, built_from)
     except ArchiveError as exc:
         return framed("refused archive", requirement, str(exc), f"({provenance})")
-    return Verified(
-        requirement, arrived.path, arrived.filename, arrived.digests["sha256"],
-        arrived.version, facts, provenance, arrived.install,
-    )  # fmt: skip
+    return Verified(requirement, arrived.path, arrived.filename, arrived.digests["sha256"],
+                    arrived.version, facts, provenance, arrived.install)
 
 
 def _check_archive_is_wanted(
@@ -4617,16 +4469,12 @@ def _check_archive_is_wanted(
             raise ArchiveError(f"{arrived.filename} is not {sdist.name} {sdist.version}")
         return
     if requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
-        raise ArchiveError(
-            f"{arrived.filename}: it is a file of {facts.name!r}, but was found for "
-            f"{requirement.name!r}"
-        )
-    if facts.version is not None and not requirement.specifier.contains(
-        facts.version, prereleases=True
-    ):
-        raise ArchiveError(
-            f"{arrived.filename}: version {facts.version} does not satisfy {requirement.text!r}"
-        )
+        raise ArchiveError(f"{arrived.filename}: it is a file of {facts.name!r}, but was found "
+                           f"for {requirement.name!r}")
+    if facts.version is None or requirement.specifier.contains(facts.version, prereleases=True):
+        return
+    raise ArchiveError(f"{arrived.filename}: version {facts.version} does not satisfy "
+                       f"{requirement.text!r}")
 
 
 def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
