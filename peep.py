@@ -105,13 +105,9 @@ __version__ = "4.0.0.dev1"
 
 # --- Imports and helpers used everywhere --------------------------------------
 
-# Only what every command needs, or what this module's own definitions need,
-# is imported here. The rest (urllib.request, http.client, ssl, email.parser,
-# html.parser, concurrent.futures, tarfile, zipfile, subprocess, ...) is
-# imported inside the functions that use it, so that "peep hash FILE" or a
-# command handed to pip does not pay for what only "install" needs (a test
-# holds each such use to an import in its function). Those that annotations
-# name are imported again under TYPE_CHECKING, for the type checker alone.
+# Only what every command needs is imported here; the rest is imported inside
+# the functions that use it (a test holds each to that), so that "peep hash
+# FILE" or a command handed to pip does not pay for what only "install" needs.
 import argparse
 import codecs
 import functools
@@ -133,7 +129,7 @@ from typing import (
     IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
     NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
 )  # fmt: skip
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import concurrent.futures
     import http.client
     import importlib.metadata
@@ -155,21 +151,17 @@ from dataclasses import dataclass, field, replace
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
     """Import the packaging modules peep uses: the top-level copy, else pip's.
 
-    The top-level copy when all of it imports (packaging < 20.9 has no
-    parse_wheel_filename), else pip's, so that peep needs nothing but pip.
-    Every name comes from one copy: a Tag of one never equals a Tag of the
-    other. Only these pure data modules are borrowed from pip, none of its logic.
+    All from one copy (a Tag of one never equals a Tag of the other), and the
+    top-level one only if it has parse_wheel_filename (packaging 20.9), so that
+    peep needs nothing but pip. Only these pure data modules are borrowed from pip.
     """
     names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
-    for package in ("packaging", "pip._vendor.packaging"):
-        try:
-            modules = tuple(importlib.import_module(f"{package}.{name}") for name in names)
-            modules[4].parse_wheel_filename  # noqa: B018 (absent before 20.9)
-            return modules
-        except (ImportError, AttributeError):
-            if package != "packaging":
-                raise
-    raise AssertionError("unreachable")
+    try:
+        modules = tuple(importlib.import_module(f"packaging.{name}") for name in names)
+        modules[4].parse_wheel_filename  # noqa: B018 (absent before 20.9)
+        return modules
+    except (ImportError, AttributeError):
+        return tuple(importlib.import_module(f"pip._vendor.packaging.{name}") for name in names)
 
 
 if TYPE_CHECKING:  # the type checker reads the top-level copy
@@ -179,12 +171,9 @@ if TYPE_CHECKING:  # the type checker reads the top-level copy
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.tags import Tag, sys_tags
     from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        canonicalize_name,
-        parse_sdist_filename,
+        InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename,
         parse_wheel_filename,
-    )
+    )  # fmt: skip
     from packaging.version import InvalidVersion, Version
 else:
     _markers, _requirements, _specifiers, _tags, _utils, _version = packaging_modules()
@@ -254,11 +243,9 @@ _URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<aut
 
 
 def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text`` (a URL, a line or a whole message).
+    """Hide the credentials of every URL in ``text``: the password, or a user name given alone.
 
-    A password becomes ``****``, and so does a user name given alone: that
-    is how tokens are passed (``https://TOKEN@host/``). Every message,
-    report and warning goes through here.
+    A user name alone is how tokens are passed (``https://TOKEN@host/``).
     """
 
     def hide(match: "re.Match[str]") -> str:
@@ -277,11 +264,10 @@ _CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """Return ``text`` fit to print: credentials hidden, control characters escaped.
+    """Return ``text`` with credentials hidden and control characters escaped.
 
-    Pages, archives, servers and build logs choose the text peep prints
-    (names, reason phrases, messages); every message peep writes goes
-    through here, so none can send escape sequences to the terminal.
+    Pages, archives, servers and build logs choose much of what peep prints;
+    every message goes through here, so none can send escapes to the terminal.
     """
     return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
 
@@ -311,9 +297,8 @@ def check_nesting(text: str) -> None:
 def open_regular_file(path: str) -> IO[bytes]:
     """Open ``path`` for reading if it is a regular file; else raise OSError.
 
-    The open does not block, so a FIFO cannot hang it, and the file is
-    checked once open (fstat), so what was checked is what is read: a FIFO,
-    a device such as /dev/zero, or a directory is refused, never read.
+    Opened without blocking (a FIFO cannot hang it), then checked with fstat,
+    so what was checked is what is read: never a FIFO, a device or a directory.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     stream = os.fdopen(os.open(path, flags), "rb")
@@ -348,19 +333,18 @@ def read_regular_file(path: str, limit: int) -> bytes:
 
 
 def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Make ``path`` a file holding ``data``, never writing through a planted link.
+    """Replace ``path`` by a new file holding ``data``, never writing through a planted link.
 
-    The bytes go to a new file in the same directory (mkstemp opens it with
-    O_CREAT | O_EXCL | O_NOFOLLOW: never an existing file or link), which
-    then replaces ``path`` by rename, so a reader sees the old file or the
-    new one. A ``path`` that is a symbolic link is refused: someone may have
-    planted it to point at a file of yours. Raises OSError.
+    mkstemp creates the new file (O_EXCL | O_NOFOLLOW) beside ``path``, and a
+    rename puts it in place, so a reader sees the old file or the new one. A
+    ``path`` that is a symbolic link (perhaps planted at a file of yours) is
+    refused. Raises OSError.
     """
     import tempfile
     if os.path.islink(path):
         raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                                         prefix=".peep-")  # fmt: skip
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-")
     try:
         with os.fdopen(handle, "wb") as stream:
             os.fchmod(stream.fileno(), mode)
@@ -414,8 +398,7 @@ _PEEP_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 def hex_to_peep(hexdigest: str) -> str:
     """Encode a hex sha256 digest the way peep's comments write it."""
     import base64
-    digest = bytes.fromhex(hexdigest)
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return base64.urlsafe_b64encode(bytes.fromhex(hexdigest)).decode("ascii").rstrip("=")
 
 
 def peep_to_hex(encoded: str) -> str:
@@ -423,10 +406,8 @@ def peep_to_hex(encoded: str) -> str:
     import base64
     unpadded = encoded.rstrip("=")
     if not _PEEP_HASH_RE.fullmatch(unpadded):
-        raise InvalidHash(
-            f"{encoded!r} is not a sha256 hash (expected 43 characters of "
-            "URL-safe base64, as 'peep hash' prints)"
-        )
+        raise InvalidHash(f"{encoded!r} is not a sha256 hash (expected 43 characters of "
+                          "URL-safe base64, as 'peep hash' prints)")  # fmt: skip
     hexdigest = base64.urlsafe_b64decode(unpadded + "=").hex()
     # A different last character can decode to the same bytes; only the
     # canonical spelling is accepted so that a typo there is not hidden.
@@ -437,18 +418,13 @@ def peep_to_hex(encoded: str) -> str:
 
 def normalize_hex(algorithm: str, value: str) -> str:
     """Check a hex digest of ``algorithm`` and return it lower-cased."""
-    if algorithm not in _DIGEST_HEX_LENGTHS:
-        raise InvalidHash(
-            f"{algorithm!r} is not an allowed hash algorithm "
-            f"(use one of {', '.join(HASH_ALGORITHMS)})"
-        )
-    lowered = value.lower()
-    if not re.fullmatch("[0-9a-f]{%d}" % _DIGEST_HEX_LENGTHS[algorithm], lowered):
-        raise InvalidHash(
-            f"{value!r} is not a {algorithm} hash "
-            f"(expected {_DIGEST_HEX_LENGTHS[algorithm]} hex digits)"
-        )
-    return lowered
+    length = _DIGEST_HEX_LENGTHS.get(algorithm)
+    if length is None:
+        raise InvalidHash(f"{algorithm!r} is not an allowed hash algorithm "
+                          f"(use one of {', '.join(HASH_ALGORITHMS)})")  # fmt: skip
+    if not re.fullmatch("[0-9a-f]{%d}" % length, value.lower()):
+        raise InvalidHash(f"{value!r} is not a {algorithm} hash (expected {length} hex digits)")
+    return value.lower()
 
 
 @dataclass(frozen=True)
@@ -507,7 +483,6 @@ def hash_stream(
     while hashing it), so no archive is ever read twice or held whole.
     """
     import mmap
-
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
     view = memoryview(buffer)
