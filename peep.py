@@ -509,14 +509,13 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 class FinderOption(NamedTuple):
     """One of pip's options for finding archives or reaching indexes, as peep reads it.
 
-    One entry serves requirements files, every command line that takes finder
+    One row serves requirements files, every command line that takes finder
     options, and pip's configuration and PIP_* variables, as in pip.
     """
 
     flags: Tuple[str, ...]
     setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
-    # "value" (last wins), "list" (each adds), "names" (projects, comma-separated) or "flag"
-    kind: str
+    kind: str  # "value" (last wins), "list" (each adds), "names" (projects) or "flag"
     metavar: Optional[str]  # None for a flag
     help: str
     aliases: Tuple[str, ...] = ()  # configuration keys besides the long flags' names
@@ -579,6 +578,7 @@ FINDER_OPTIONS = (
         "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
 _FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
 _OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
                    "all_releases": "only_final", "only_final": "all_releases"}
 
@@ -600,41 +600,38 @@ class FinderSettings:
     only_final: FrozenSet[str] = frozenset()
     uploaded_prior_to: Optional[float] = None  # POSIX time; see upload_cutoff
 
-    def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
-        """Return the settings after one option, applied the way pip applies it."""
+    def with_option(
+        self, name: str, value: Union[str, bool], where: Optional[str] = None
+    ) -> FinderSettings:
+        """Return the settings after one option from ``where``, or from a requirements file.
+
+        Only in a file does ``--index-url`` drop the extra indexes (and an empty
+        one is ignored); elsewhere it replaces the main index alone, as in pip.
+        """
         option = _FINDER_OPTION_NAMED.get(name)
         if option is None or option.network:
             return self  # --require-hashes is always on; --use-feature is pip's business
         text = value if isinstance(value, str) else ""
-        if name == "index-url":
-            # pip ignores an empty --index-url= and keeps the extra indexes.
+        if name == "index-url" and where is None:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
         if name == "uploaded-prior-to":
-            return replace(self, uploaded_prior_to=upload_cutoff(text, "the command line"))
+            return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
         if option.kind == "names":
             return self._with_names(option.setting, text)
         setting: Any = getattr(self, option.setting)
         if option.kind == "flag":
-            setting = True
+            setting = bool(value)  # True, or from pip's configuration True or False
+        elif option.kind == "value":
+            setting = text
         elif isinstance(setting, frozenset):
             setting = setting | {text}
         else:
             setting = setting + (text,)
         return replace(self, **{option.setting: setting})
 
-    def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
-        """Apply a finder option from the command line, on top of pip's configuration.
-
-        Unlike in a requirements file, ``--index-url`` here replaces only the
-        main index: extra indexes from the configuration stay, as in pip.
-        """
-        if name == "index-url" and isinstance(value, str):
-            return replace(self, index_url=value)
-        return self.with_option(name, value)
-
     def _with_names(self, setting: str, value: str) -> FinderSettings:
-        """Apply a list of project names the way pip keeps --no-binary/--only-binary (and
-        pip 26 --all-releases/--only-final): a name given to one leaves its opposite."""
+        """Apply project names as pip keeps --no-binary/--only-binary (and pip 26
+        --all-releases/--only-final): a name given to one leaves its opposite."""
         opposite = _OPPOSITE_NAMES[setting]
         chosen, other = set(getattr(self, setting)), set(getattr(self, opposite))
         for item in value.split(","):
@@ -683,9 +680,8 @@ _DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     """Return --uploaded-prior-to's moment as POSIX time, as pip 26 reads it.
 
-    An ISO 8601 date or date-time (one without a zone is local time, as in
-    pip) or ``P<n>D``, n days before now: a team can wait out the days in
-    which most hijacked releases are found and pulled.
+    An ISO 8601 date-time (without a zone: local time, as in pip) or ``P<n>D``, n
+    days ago: a team can wait out the days in which most hijacked releases are found.
     """
     import datetime
     days = _DAYS_AGO_RE.fullmatch(text.strip())
@@ -721,10 +717,8 @@ def pip_default_index() -> str:
         )
     match = _DEFAULT_INDEX_RE.search(result.stdout)
     if match is None:
-        raise PeepError(
-            "peep could not learn pip's default index from 'pip install --help'; "
-            "name one with --index-url"
-        )
+        raise PeepError("peep could not learn pip's default index from 'pip install --help'; "
+                        "name one with --index-url")  # fmt: skip
     return match.group(1)
 
 
@@ -765,29 +759,25 @@ CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
 def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
     """Return pip's config files by kind, in pip's override order (last wins)."""
     home = os.path.expanduser("~")
+    legacy_dir = os.path.join(home, ".pip")
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        program_data = environ.get("PROGRAMDATA", r"C:\ProgramData")
-        global_files = [os.path.join(program_data, "pip", CONFIG_BASENAME)]
+        global_dirs = [os.path.join(environ.get("PROGRAMDATA", r"C:\ProgramData"), "pip")]
         user_dir = os.path.join(environ.get("APPDATA", home), "pip")
-        legacy = os.path.join(home, "pip", CONFIG_BASENAME)
+        legacy_dir = os.path.join(home, "pip")
     elif sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
-        global_files = [os.path.join("/Library/Application Support/pip", CONFIG_BASENAME)]
+        global_dirs = ["/Library/Application Support/pip"]
         user_dir = os.path.join(home, "Library", "Application Support", "pip")
         if not os.path.isdir(user_dir):
             user_dir = os.path.join(home, ".config", "pip")
-        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
     else:
         xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_files = [os.path.join(path, "pip", CONFIG_BASENAME)
-                        for path in xdg_dirs.split(os.pathsep) if path]
-        global_files.append(os.path.join("/etc", CONFIG_BASENAME))
-        user_dir = os.path.join(
-            environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
-        )
-        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
+        global_dirs = [os.path.join(path, "pip") for path in xdg_dirs.split(os.pathsep) if path]
+        global_dirs.append("/etc")
+        user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+                                "pip")  # fmt: skip
     return [
-        ("global", global_files),
-        ("user", [legacy, os.path.join(user_dir, CONFIG_BASENAME)]),
+        ("global", [os.path.join(path, CONFIG_BASENAME) for path in global_dirs]),
+        ("user", [os.path.join(path, CONFIG_BASENAME) for path in (legacy_dir, user_dir)]),
         ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
     ]
 
@@ -837,11 +827,31 @@ def _read_config_file(path: str) -> Dict[str, str]:
             parser.read_file(stream)
     except (OSError, UnicodeDecodeError, configparser.Error) as exc:
         raise PeepError(f"{path}: pip's configuration file could not be read ({exc})") from exc
-    return {
-        f"{section}.{key.replace('_', '-')}": value
-        for section in parser.sections()
-        for key, value in parser.items(section)
-    }
+    return {f"{section}.{key.replace('_', '-')}": value
+            for section in parser.sections() for key, value in parser.items(section)}
+
+
+def in_pip_order(config: Mapping[str, str]) -> Iterator[Tuple[str, str, str]]:
+    """Yield each set ``(section, key, value)`` of [global], then [install], then PIP_*.
+
+    That is pip's order of precedence: where one key is set twice, the last wins.
+    """
+    for section in ("global", "install", ":env:"):
+        for section_key, value in config.items():
+            place, _, key = section_key.partition(".")
+            if place == section and value:
+                yield section, key, value
+
+
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
+
+
+def _config_bool(key: str, value: str, where: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in _TRUE + _FALSE:
+        raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+    return lowered in _TRUE
 
 
 @dataclass(frozen=True)
@@ -858,28 +868,12 @@ class NetworkSettings:
 
 def default_cache_dir(environ: Mapping[str, str]) -> str:
     """Return pip's default cache directory for this user."""
+    home = os.path.expanduser("~")
     if sys.platform == "win32":  # pragma: no cover
-        base = environ.get("LOCALAPPDATA") or os.path.expanduser("~")
-        return os.path.join(base, "pip", "Cache")
+        return os.path.join(environ.get("LOCALAPPDATA") or home, "pip", "Cache")
     if sys.platform == "darwin":  # pragma: no cover
-        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "pip")
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pip")
-
-
-# Config keys peep understands (pip's aliases included), each with its option.
-_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
-_TRUE = ("y", "yes", "t", "true", "on", "1")
-_FALSE = ("n", "no", "f", "false", "off", "0")
-
-
-def _config_bool(key: str, value: str, where: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+        return os.path.join(home, "Library", "Caches", "pip")
+    return os.path.join(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "pip")
 
 
 def settings_from_configuration(
@@ -887,76 +881,63 @@ def settings_from_configuration(
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
     finder = FinderSettings()
-    values: Dict[str, object] = {"cache_dir": default_cache_dir(environ)}  # NetworkSettings
-    ordered = [
-        (section_key.split(".", 1), value)
-        for section in ("global", "install", ":env:")
-        for section_key, value in config.items()
-        if section_key.split(".", 1)[0] == section and value
-    ]
-    for (section, key), value in ordered:
+    network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}  # read at the end
+    for section, key, value in in_pip_order(config):
         option = _CONFIG_KEYS.get(key)
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
+        if option.kind == "flag" and option.network:  # --no-cache-dir
             _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            values["cache_dir"] = None
+            network["cache_dir"] = None
         elif option.network:
-            values[option.setting] = value
+            network[option.setting] = value
+        elif option.kind == "flag":
+            finder = finder.with_option(option.name, _config_bool(key, value, where), where)
+        elif option.kind == "list":  # from configuration, a list replaces the one before
+            kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
+            finder = replace(finder, **{option.setting: kind(value.split())})
         else:
-            finder = _configured(finder, option, value, where)
-    return finder, _network_settings(values)
-
-
-def _configured(
-    finder: FinderSettings, option: FinderOption, value: str, where: str
-) -> FinderSettings:
-    """Apply one finder setting from pip's configuration, where lists replace lists."""
-    if option.kind == "names":
-        return finder.with_option(option.name, value)
-    if option.name == "uploaded-prior-to":
-        return replace(finder, uploaded_prior_to=upload_cutoff(value, where))
-    setting: Any = value
-    if option.kind == "flag":
-        setting = _config_bool(option.name, value, where)
-    elif option.kind == "list":
-        kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
-        setting = kind(value.split())
-    return replace(finder, **{option.setting: setting})
-
-
-def _network_settings(values: Dict[str, object]) -> NetworkSettings:
+            finder = finder.with_option(option.name, value, where)
     number: Callable[[str], object]
     for key, number in (("timeout", float), ("retries", int)):
-        if key in values:
+        if key in network:
             try:
-                values[key] = number(str(values[key]))
+                network[key] = number(network[key])
             except ValueError as exc:
-                raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
-    cache = values["cache_dir"]
-    values["cache_dir"] = os.path.expanduser(str(cache)) if cache else None
-    return NetworkSettings(**values)  # type: ignore[arg-type]
+                raise PeepError(f"{network[key]!r} is not a valid value for {key}") from exc
+    cache = network["cache_dir"]
+    network["cache_dir"] = os.path.expanduser(cache) if cache else None
+    return finder, NetworkSettings(**network)
 
 
 def apply_network_options(
     network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
 ) -> NetworkSettings:
     """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
-    import dataclasses
-    values: Dict[str, object] = dataclasses.asdict(network)
     for name, value in options:
-        if name == "no-cache-dir":
-            values["cache_dir"] = None
-        elif name == "timeout" or name == "retries":
-            kind: Callable[[str], object] = float if name == "timeout" else int
+        setting: Any = None  # --no-cache-dir
+        if name == "timeout" or name == "retries":
             try:
-                values[name] = kind(str(value))
+                setting = (float if name == "timeout" else int)(str(value))
             except ValueError as exc:
                 raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        else:
-            values[name.replace("-", "_")] = os.path.expanduser(str(value))
-    return NetworkSettings(**values)  # type: ignore[arg-type]
+        elif name != "no-cache-dir":
+            setting = os.path.expanduser(str(value))
+        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+    return network
+
+
+def settle_settings(
+    environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]] = (),
+    network_options: Sequence[Tuple[str, Union[str, bool]]] = (), *, isolated: bool = False,
+) -> Tuple[FinderSettings, NetworkSettings]:
+    """Settle finder and network settings: pip's files, PIP_*, then the command line."""
+    config = load_pip_configuration(environ, isolated=isolated)
+    finder, network = settings_from_configuration(config, environ)
+    for name, value in finder_options:
+        finder = finder.with_option(name, value, "the command line")
+    return finder, apply_network_options(network, network_options)
 
 
 # --- Fetching -----------------------------------------------------------------
@@ -2671,7 +2652,7 @@ class _Collect(argparse.Action):
     ) -> None:
         value = values if isinstance(values, str) else None  # None: a flag
         for into in self.into:
-            collected = list(getattr(namespace, into, None) or [])
+            collected = list(getattr(namespace, into))
             if into == "pip_options":
                 collected += [str(option_string)] + ([value] if value is not None else [])
             else:
@@ -2682,15 +2663,13 @@ class _Collect(argparse.Action):
 class PipOption(NamedTuple):
     """One of pip install's options, and what peep does with it wherever it is set.
 
-    One row serves the command line and pip's configuration: the long name,
-    without dashes, is the config key (``target``) and the PIP_* variable
-    (``PIP_TARGET``), as in pip. ``kind`` says how a configured value
-    becomes pip's words: "value", "list" (whitespace-separated, each its own
-    option), "flag" (a yes/no), "inverted" (a ``--no-X`` flag, whose
-    configured yes/no pip reads as X's: ``PIP_NO_COMPILE=0`` means no
-    compiling), "count" (-v, -q) or "peep" (peep reads it itself and it
-    never reaches pip as written). ``refused`` says why peep will not take
-    it from anywhere (for "peep" rows: from pip's configuration).
+    The long name without dashes is also the config key (``target``) and, as
+    ``PIP_TARGET``, the variable, as in pip. ``kind`` says how a configured value
+    becomes pip's words: "value"; "list" (whitespace-separated, each its own
+    option); "flag" (yes/no); "inverted" (a ``--no-X`` flag, whose yes/no pip
+    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); or
+    "peep" (read by peep itself, never given to pip as written). ``refused`` says
+    why peep takes it from nowhere (for "peep" rows: from pip's configuration).
     """
 
     flags: Tuple[str, ...]
@@ -2711,21 +2690,17 @@ class PipOption(NamedTuple):
 
 
 _OTHER_PYTHON = "peep chooses and verifies files for the Python that runs it"
-_PEP517_ONLY = (
-    "it makes pip run setup.py itself, and setuptools then fetches setup_requires on its "
-    "own; peep builds every sdist through PEP 517"
-)
-_SETUP_PY_OPTIONS = (
-    "it is for setup.py, which peep never runs; give the build backend -C KEY=VALUE instead"
-)
+_PEP517_ONLY = ("it makes pip run setup.py itself, and setuptools then fetches setup_requires on "
+                "its own; peep builds every sdist through PEP 517")  # fmt: skip
+_SETUP_PY_OPTIONS = ("it is for setup.py, which peep never runs; give the build backend "
+                     "-C KEY=VALUE instead")  # fmt: skip
 PIP_OPTIONS = (
     PipOption(("-t", "--target"), "DIR", "install into DIR"),
     PipOption(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
     PipOption(("--root",), "DIR", "install relative to this root directory"),
     PipOption(("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
     PipOption(("-C", "--config-settings"), "KEY=VALUE",
-        "a setting for every sdist's build backend (peep's builds take it; repeatable)",
-        "list"),
+        "a setting for every sdist's build backend (peep's builds take it; repeatable)", "list"),
     PipOption(("--upgrade-strategy",), "STRATEGY",
         "pip's upgrade strategy (eager, only-if-needed)"),
     PipOption(("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
@@ -2747,8 +2722,7 @@ PIP_OPTIONS = (
     PipOption(("--compile",), None, "byte-compile what is installed (the default)"),
     PipOption(("--no-warn-script-location",), None,
         "no warning for scripts installed outside PATH", "inverted"),
-    PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies",
-        "inverted"),
+    PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies", "inverted"),
     PipOption(("--no-clean",), None, "keep pip's temporary build directories"),
     PipOption(("--require-virtualenv",), None,
         "have pip refuse to run outside a virtual environment"),
@@ -2798,9 +2772,24 @@ def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
                         "(instead of its default groups)")
 
 
+def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add peep's finder and network options (as ``peep install`` takes them)."""
+    group = parser.add_argument_group(
+        "finder and network options (peep's own: pip never reaches an index)")
+    parser.set_defaults(finder_options=(), network_options=(), pip_options=())
+    for option in FINDER_OPTIONS:
+        into = ("network_options",) if option.network else ("finder_options",)
+        group.add_argument(
+            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
+            into=into + (("pip_options",) if option.also_pip else ()), default=None,
+            nargs=0 if option.kind == "flag" else None, help=option.help,
+        )
+
+
 def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the pip install options that peep hands to pip, and those it refuses."""
     group = parser.add_argument_group("pip install options (given to pip as written)")
+    parser.set_defaults(refused=())
     for option in PIP_OPTIONS:
         if option.how == "peep":
             continue  # peep's own parser defines these
@@ -2889,8 +2878,7 @@ class InstallOptions:
     def verbosity(self) -> int:
         """Return -1 for quiet, 0 by default, 1 and up for verbose."""
         quiet = sum(word in ("-q", "--quiet") for word in self.pip_options)
-        verbose = sum(word in ("-v", "--verbose") for word in self.pip_options)
-        return verbose - quiet
+        return sum(word in ("-v", "--verbose") for word in self.pip_options) - quiet
 
 
 def parse_install_arguments(
@@ -2902,21 +2890,17 @@ def parse_install_arguments(
     and PIP_* variables are merged in beneath the command line.
     """
     args = install_argument_parser().parse_args(list(argv))
-    for name, _ in getattr(args, "refused", None) or ():
+    for name, _ in args.refused:
         option = _PIP_OPTION_NAMED[name]
         raise UsageError(f"peep install: {option.flags[-1]} is not supported: {option.refused}")
     requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
-    requirements += [
-        Requirement(text=f"-e {value}", origin=COMMAND_LINE, url=value,
-                    unsupported=_PIP_OPTION_NAMED["editable"].refused)
-        for value in args.editables
-    ]
+    requirements += [Requirement(text=f"-e {value}", origin=COMMAND_LINE, url=value,
+                                 unsupported=_PIP_OPTION_NAMED["editable"].refused)
+                     for value in args.editables]  # fmt: skip
     options = InstallOptions(
         files=tuple(args.files), constraints=tuple(args.constraints),
-        requirements=tuple(requirements),
-        finder_options=tuple(getattr(args, "finder_options", None) or ()),
-        pip_options=tuple(getattr(args, "pip_options", None) or ()),
-        network_options=tuple(getattr(args, "network_options", None) or ()),
+        requirements=tuple(requirements), finder_options=tuple(args.finder_options),
+        pip_options=tuple(args.pip_options), network_options=tuple(args.network_options),
         allow_omitted=args.allow_omitted, keep_failed=args.keep_failed,
         build_network=args.build_network, lock_extras=tuple(args.lock_extras),
         lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
@@ -2925,26 +2909,28 @@ def parse_install_arguments(
     if environ is not None:
         options = with_pip_configuration(options, environ)
     if not (options.files or options.requirements):
-        raise UsageError(
-            "peep install: name a requirements file with -r (and hashes in it)\n"
-            + install_argument_parser().format_usage().rstrip()
-        )
+        raise UsageError("peep install: name a requirements file with -r (and hashes in it)\n"
+                         + install_argument_parser().format_usage().rstrip())  # fmt: skip
     return options
 
 
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
 
-    The one place peep install's settings are merged: pip's files, then
-    PIP_*, then the command line, whose words come last so that they win
-    wherever pip's last word wins. Lists add up, as pip's do. A setting
-    peep refuses is an error that says where it was set: none is dropped.
+    The one place peep install's settings are merged: pip's files, then PIP_*,
+    then the command line, whose words come last so that they win wherever
+    pip's last word wins. Lists add up, as pip's do. A setting peep refuses is
+    an error that says where it was set: none is dropped.
     """
+    items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
+    chosen: Dict[str, Tuple[PipOption, str, str]] = {}  # the last one set wins
+    for section, key, value in in_pip_order({key: value for key, (value, _) in items.items()}):
+        if key in _PIP_OPTION_NAMED:
+            chosen[key] = (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])
     words: List[str] = []
     files: Dict[str, Tuple[str, ...]] = {}
     files.update(dict.fromkeys(("requirement", "constraint", "build-constraint"), ()))
-    isolated = options.pip_flag("--isolated")
-    for option, value, where in configured_pip_options(environ, isolated=isolated):
+    for option, value, where in chosen.values():
         if option.refused:
             raise UsageError(
                 f"peep install: {where} ({option.flags[-1]}) is not supported: {option.refused}"
@@ -2954,28 +2940,11 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
         elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
             words += _configured_words(option, value, where)
     return replace(
-        options,
-        files=files["requirement"] + options.files,
+        options, files=files["requirement"] + options.files,
         constraints=files["constraint"] + options.constraints,
         build_constraints=files["build-constraint"] + options.build_constraints,
         pip_options=tuple(words) + options.pip_options,
     )
-
-
-def configured_pip_options(
-    environ: Mapping[str, str], *, isolated: bool = False
-) -> List[Tuple[PipOption, str, str]]:
-    """Return each pip install option pip's configuration sets (option, value, where);
-    in pip's order, [global], then [install], then PIP_*, the last one set wins."""
-    items = pip_configuration_items(environ, isolated=isolated)
-    chosen: Dict[str, Tuple[PipOption, str, str]] = {}
-    for section in ("global", "install", ":env:"):
-        for section_key, (value, where) in items.items():
-            place, _, key = section_key.partition(".")
-            option = _PIP_OPTION_NAMED.get(key)
-            if place == section and option is not None and value:
-                chosen[key] = (option, value, where)
-    return list(chosen.values())
 
 
 def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
@@ -2985,8 +2954,13 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
         return [flag, value]
     if option.how == "list":
         return [word for item in value.split() for word in (flag, item)]
-    if option.how == "count":
-        return [flag] * _config_count(value, where)
+    if option.how == "count":  # yes/no or a number, as pip reads it
+        lowered = value.strip().lower()
+        if lowered.isdigit():
+            return [flag] * int(lowered)
+        if lowered not in _TRUE + _FALSE:
+            raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
+        return [flag] if lowered in _TRUE else []
     enabled = _config_bool(flag, value, where)
     if option.how == "inverted":  # pip reads PIP_NO_X's yes/no as X's (see PipOption)
         if not enabled:
@@ -2996,38 +2970,11 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
     return [flag] if enabled else []
 
 
-def _config_count(value: str, where: str) -> int:
-    """Read -v or -q's count from pip's configuration: yes/no or a number, as pip does."""
-    lowered = value.strip().lower()
-    if lowered in _TRUE or lowered in _FALSE:
-        return int(lowered in _TRUE)
-    if lowered.isdigit():
-        return int(lowered)
-    raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
-
-
-def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add peep's finder and network options (as ``peep install`` takes them)."""
-    group = parser.add_argument_group(
-        "finder and network options (peep's own: pip never reaches an index)"
-    )
-    for option in FINDER_OPTIONS:
-        into = ("network_options",) if option.network else ("finder_options",)
-        group.add_argument(
-            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
-            into=into + (("pip_options",) if option.also_pip else ()), default=None,
-            nargs=0 if option.kind == "flag" else None, help=option.help,
-        )
-
-
 def settings_from_arguments(
     args: argparse.Namespace, environ: Mapping[str, str]
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's configuration, then the command line."""
-    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    for name, value in getattr(args, "finder_options", None) or ():
-        finder = finder.with_command_line_option(name, value)
-    return finder, apply_network_options(network, getattr(args, "network_options", None) or ())
+    return settle_settings(environ, args.finder_options, args.network_options)
 
 
 # --- Finding ------------------------------------------------------------------
@@ -4796,11 +4743,8 @@ def load_requirements(
     pip's configuration files, then PIP_* variables, then the command line,
     then options in requirements files, in the order they appear.
     """
-    config = load_pip_configuration(environ, isolated=options.pip_flag("--isolated"))
-    settings, network = settings_from_configuration(config, environ)
-    for name, value in options.finder_options:
-        settings = settings.with_command_line_option(name, value)
-    network = apply_network_options(network, options.network_options)
+    settings, network = settle_settings(environ, options.finder_options, options.network_options,
+                                        isolated=options.pip_flag("--isolated"))
     # Requirements files named by URL are fetched with the same TLS, proxy,
     # trusted-host and credential rules as everything else.
     reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
