@@ -125,6 +125,7 @@ import stat
 import time
 import types
 import weakref
+from dataclasses import dataclass, field, replace
 from typing import (
     IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
     NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
@@ -145,9 +146,6 @@ if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import zipfile
 
 
-from dataclasses import dataclass, field, replace
-
-
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
     """Import the packaging modules peep uses: the top-level copy, else pip's.
 
@@ -165,30 +163,24 @@ def packaging_modules() -> Tuple[types.ModuleType, ...]:
 
 
 if TYPE_CHECKING:  # the type checker reads the top-level copy
-    from packaging.markers import InvalidMarker, Marker, default_environment
-    from packaging.requirements import InvalidRequirement
-    from packaging.requirements import Requirement as PackagingRequirement
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.tags import Tag, sys_tags
-    from packaging.utils import (
-        InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename,
-        parse_wheel_filename,
-    )  # fmt: skip
-    from packaging.version import InvalidVersion, Version
+    from packaging import markers as _markers, requirements as _requirements, tags as _tags
+    from packaging import specifiers as _specifiers, utils as _utils, version as _version
 else:
     _markers, _requirements, _specifiers, _tags, _utils, _version = packaging_modules()
-    InvalidMarker, Marker = _markers.InvalidMarker, _markers.Marker
-    default_environment = _markers.default_environment
-    InvalidRequirement = _requirements.InvalidRequirement
-    PackagingRequirement = _requirements.Requirement
-    InvalidSpecifier, SpecifierSet = _specifiers.InvalidSpecifier, _specifiers.SpecifierSet
-    Tag, sys_tags = _tags.Tag, _tags.sys_tags
-    InvalidSdistFilename = _utils.InvalidSdistFilename
-    InvalidWheelFilename = _utils.InvalidWheelFilename
-    canonicalize_name = _utils.canonicalize_name
-    parse_sdist_filename = _utils.parse_sdist_filename
-    parse_wheel_filename = _utils.parse_wheel_filename
-    InvalidVersion, Version = _version.InvalidVersion, _version.Version
+InvalidMarker, default_environment = _markers.InvalidMarker, _markers.default_environment
+Marker = _markers.Marker
+InvalidRequirement = _requirements.InvalidRequirement
+PackagingRequirement = _requirements.Requirement
+InvalidSpecifier = _specifiers.InvalidSpecifier
+SpecifierSet = _specifiers.SpecifierSet
+Tag = _tags.Tag
+sys_tags = _tags.sys_tags
+InvalidSdistFilename = _utils.InvalidSdistFilename
+InvalidWheelFilename = _utils.InvalidWheelFilename
+canonicalize_name, parse_sdist_filename = _utils.canonicalize_name, _utils.parse_sdist_filename
+parse_wheel_filename = _utils.parse_wheel_filename
+InvalidVersion = _version.InvalidVersion
+Version = _version.Version
 
 
 EXIT_OK = 0  # everything asked for was done
