@@ -639,15 +639,11 @@ class FinderSettings:
 
     def allows_prereleases(self, name: str) -> Optional[bool]:
         """Return True or False if pre-releases of ``name`` are settled, None for the default."""
-        key = canonicalize_name(name)
-        if key in self.all_releases:
-            return True
-        if key in self.only_final:
-            return False
-        if ":all:" in self.all_releases or self.pre:
-            return True
-        if ":all:" in self.only_final:
-            return False
+        for key in (canonicalize_name(name), ":all:"):  # the project's own choice first
+            if key in self.all_releases or (key == ":all:" and self.pre):
+                return True
+            if key in self.only_final:
+                return False
         return None
 
     def allowed_formats(self, name: str) -> FrozenSet[str]:
@@ -741,10 +737,8 @@ def scrubbed_pip_environment() -> Dict[str, str]:
     return environment
 
 
-# pip's configuration is peep's configuration: the same files, sections and
-# PIP_* variables, merged in the same order, so that "peep install" looks
-# where "pip install" would have looked.
-
+# pip's configuration is peep's: the same files, sections and PIP_* variables,
+# merged in pip's order, so "peep install" looks where "pip install" would have.
 CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
 
 
@@ -785,10 +779,9 @@ def pip_configuration_items(
 ) -> Dict[str, Tuple[str, str]]:
     """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
 
-    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE;
-    os.devnull means no files at all), then PIP_* variables as ``:env:.key``.
-    "Where" names the file, section and key, or the variable, so that a
-    setting peep refuses can be found and removed.
+    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE, where
+    os.devnull means none), then PIP_* variables as ``:env:.key``. "Where" names
+    the file, section and key, or the variable: a refused setting can be found.
     """
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
@@ -903,23 +896,6 @@ def settings_from_configuration(
     return finder, NetworkSettings(**network)
 
 
-def apply_network_options(
-    network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
-) -> NetworkSettings:
-    """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
-    for name, value in options:
-        setting: Any = None  # --no-cache-dir
-        if name == "timeout" or name == "retries":
-            try:
-                setting = (float if name == "timeout" else int)(str(value))
-            except ValueError as exc:
-                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        elif name != "no-cache-dir":
-            setting = os.path.expanduser(str(value))
-        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
-    return network
-
-
 def settle_settings(
     environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]] = (),
     network_options: Sequence[Tuple[str, Union[str, bool]]] = (), *, isolated: bool = False,
@@ -929,7 +905,17 @@ def settle_settings(
     finder, network = settings_from_configuration(config, environ)
     for name, value in finder_options:
         finder = finder.with_option(name, value, "the command line")
-    return finder, apply_network_options(network, network_options)
+    for name, value in network_options:
+        setting: Any = None  # --no-cache-dir
+        if name == "timeout" or name == "retries":
+            try:
+                setting = (float if name == "timeout" else int)(str(value))
+            except ValueError as exc:
+                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
+        elif name != "no-cache-dir":
+            setting = os.path.expanduser(str(value))
+        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+    return finder, network
 
 
 # --- Fetching -----------------------------------------------------------------
@@ -2660,15 +2646,14 @@ class PipOption(NamedTuple):
     becomes pip's words: "value"; "list" (whitespace-separated, each its own
     option); "flag" (yes/no); "inverted" (a ``--no-X`` flag, whose yes/no pip
     reads as X's: ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); or
-    "peep" (read by peep itself, never given to pip as written). ``refused`` says
-    why peep takes it from nowhere (for "peep" rows: from pip's configuration).
+    "peep" (read by peep itself, never given to pip as written).
     """
 
     flags: Tuple[str, ...]
     metavar: Optional[str]  # None for a flag
     help: str
     kind: str = ""  # "" means "value" with a metavar, else "flag"
-    refused: Optional[str] = None
+    refused: Optional[str] = None  # why peep takes it from nowhere ("peep" rows: from no config)
 
     @property
     def name(self) -> str:
