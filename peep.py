@@ -327,10 +327,8 @@ def read_regular_file(path: str, limit: int) -> bytes:
 def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` by a new file holding ``data``, never writing through a planted link.
 
-    mkstemp creates the new file (O_EXCL | O_NOFOLLOW) beside ``path``, and a
-    rename puts it in place, so a reader sees the old file or the new one. A
-    ``path`` that is a symbolic link (perhaps planted at a file of yours) is
-    refused. Raises OSError.
+    mkstemp makes the file beside ``path`` (O_EXCL | O_NOFOLLOW), a rename puts it in
+    place (a reader sees the old file or the new), and a symbolic link is refused.
     """
     import tempfile
     if os.path.islink(path):
@@ -729,8 +727,7 @@ class Once:
 def scrubbed_pip_environment() -> Dict[str, str]:
     """Return this environment minus every PIP_* variable and pip's config files.
 
-    pip (and the pip that an isolated build runs) then sees no index, no
-    find-links and no option the user set for pip: only what peep passes.
+    pip (and the pip an isolated build runs) then sees only the options peep passes.
     """
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
     environment["PIP_CONFIG_FILE"] = os.devnull
@@ -2667,8 +2664,6 @@ class PipOption(NamedTuple):
 
 
 _OTHER_PYTHON = "peep chooses and verifies files for the Python that runs it"
-_PEP517_ONLY = ("it makes pip run setup.py itself, and setuptools then fetches setup_requires on "
-                "its own; peep builds every sdist through PEP 517")  # fmt: skip
 _SETUP_PY_OPTIONS = ("it is for setup.py, which peep never runs; give the build backend "
                      "-C KEY=VALUE instead")  # fmt: skip
 PIP_OPTIONS = (
@@ -2715,7 +2710,9 @@ PIP_OPTIONS = (
     PipOption(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
         "whatever is installed; peep builds every sdist in an environment of verified "
         "wheels only"),
-    PipOption(("--no-use-pep517",), None, "", "inverted", _PEP517_ONLY),
+    PipOption(("--no-use-pep517",), None, "", "inverted", "it makes pip run setup.py itself, "
+        "and setuptools then fetches setup_requires on its own; peep builds every sdist through "
+        "PEP 517"),
     PipOption(("--global-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
     PipOption(("--build-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
     PipOption(("--platform",), "PLATFORM", "", "list", _OTHER_PYTHON),
@@ -2863,8 +2860,7 @@ def parse_install_arguments(
 ) -> InstallOptions:
     """Split ``peep install``'s arguments into peep's options and pip's.
 
-    With ``environ``, pip's install settings from its configuration files
-    and PIP_* variables are merged in beneath the command line.
+    With ``environ``, pip's install settings from its files and PIP_* go beneath them.
     """
     args = install_argument_parser().parse_args(list(argv))
     for name, _ in args.refused:
@@ -2894,10 +2890,8 @@ def parse_install_arguments(
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
 
-    The one place peep install's settings are merged: pip's files, then PIP_*,
-    then the command line, whose words come last so that they win wherever
-    pip's last word wins. Lists add up, as pip's do. A setting peep refuses is
-    an error that says where it was set: none is dropped.
+    The command line's words come last, so they win wherever pip's last word wins;
+    lists add up, as in pip. A refused setting is an error saying where it was set.
     """
     items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
     chosen: Dict[str, Tuple[PipOption, str, str]] = {}  # the last one set wins
