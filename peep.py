@@ -608,15 +608,10 @@ class FinderSettings:
             return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
         if option.kind == "names":
             return self._with_names(option.setting, text)
-        setting: Any = getattr(self, option.setting)
-        if option.kind == "flag":
-            setting = bool(value)  # True, or from pip's configuration True or False
-        elif option.kind == "value":
-            setting = text
-        elif isinstance(setting, frozenset):
-            setting = setting | {text}
-        else:
-            setting = setting + (text,)
+        setting: Any = bool(value) if option.kind == "flag" else text  # configured flags: yes/no
+        if option.kind == "list":  # each adds, to a tuple or to the frozenset of hosts
+            current = getattr(self, option.setting)
+            setting = current | {text} if isinstance(current, frozenset) else current + (text,)
         return replace(self, **{option.setting: setting})
 
     def _with_names(self, setting: str, value: str) -> FinderSettings:
@@ -814,10 +809,7 @@ def _read_config_file(path: str) -> Dict[str, str]:
 
 
 def in_pip_order(config: Mapping[str, str]) -> Iterator[Tuple[str, str, str]]:
-    """Yield each set ``(section, key, value)`` of [global], then [install], then PIP_*.
-
-    That is pip's order of precedence: where one key is set twice, the last wins.
-    """
+    """Yield ``(section, key, value)`` set in [global], then [install], then PIP_* (last wins)."""
     for section in ("global", "install", ":env:"):
         for section_key, value in config.items():
             place, _, key = section_key.partition(".")
@@ -2763,7 +2755,7 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
 def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the pip install options that peep hands to pip, and those it refuses."""
     group = parser.add_argument_group("pip install options (given to pip as written)")
-    parser.set_defaults(refused=())
+    parser.set_defaults(refused=(), pip_options=())
     for option in PIP_OPTIONS:
         if option.how == "peep":
             continue  # peep's own parser defines these
