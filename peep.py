@@ -608,7 +608,9 @@ class FinderSettings:
             return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
         if option.kind == "names":
             return self._with_names(option.setting, text)
-        setting: Any = bool(value) if option.kind == "flag" else text  # configured flags: yes/no
+        setting: Any = text
+        if option.kind == "flag":
+            setting = value is not False  # False: pip's configuration said no
         if option.kind == "list":  # each adds, to a tuple or to the frozenset of hosts
             current = getattr(self, option.setting)
             setting = current | {text} if isinstance(current, frozenset) else current + (text,)
