@@ -852,6 +852,9 @@ def default_cache_dir(environ: Mapping[str, str]) -> str:
     return os.path.join(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "pip")
 
 
+_NETWORK_NUMBERS: Dict[str, Callable[[str], object]] = {"timeout": float, "retries": int}
+
+
 def settings_from_configuration(
     config: Mapping[str, str], environ: Mapping[str, str]
 ) -> Tuple[FinderSettings, NetworkSettings]:
@@ -875,8 +878,7 @@ def settings_from_configuration(
             finder = replace(finder, **{option.setting: kind(value.split())})
         else:
             finder = finder.with_option(option.name, value, where)
-    number: Callable[[str], object]
-    for key, number in (("timeout", float), ("retries", int)):
+    for key, number in _NETWORK_NUMBERS.items():
         if key in network:
             try:
                 network[key] = number(network[key])
@@ -888,8 +890,8 @@ def settings_from_configuration(
 
 
 def settle_settings(
-    environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]] = (),
-    network_options: Sequence[Tuple[str, Union[str, bool]]] = (), *, isolated: bool = False,
+    environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]],
+    network_options: Sequence[Tuple[str, Union[str, bool]]], *, isolated: bool = False,
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's files, PIP_*, then the command line."""
     config = load_pip_configuration(environ, isolated=isolated)
@@ -898,9 +900,10 @@ def settle_settings(
         finder = finder.with_option(name, value, "the command line")
     for name, value in network_options:
         setting: Any = None  # --no-cache-dir
-        if name == "timeout" or name == "retries":
+        number = _NETWORK_NUMBERS.get(name)
+        if number is not None:
             try:
-                setting = (float if name == "timeout" else int)(str(value))
+                setting = number(str(value))
             except ValueError as exc:
                 raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
         elif name != "no-cache-dir":
