@@ -105,13 +105,9 @@ __version__ = "4.0.0.dev1"
 
 # --- Imports and helpers used everywhere --------------------------------------
 
-# Only what every command needs, or what this module's own definitions need,
-# is imported here. The rest (urllib.request, http.client, ssl, email.parser,
-# html.parser, concurrent.futures, tarfile, zipfile, subprocess, ...) is
-# imported inside the functions that use it, so that "peep hash FILE" or a
-# command handed to pip does not pay for what only "install" needs (a test
-# holds each such use to an import in its function). Those that annotations
-# name are imported again under TYPE_CHECKING, for the type checker alone.
+# Only what every command needs is imported here; the rest is imported inside
+# the functions that use it (a test holds each to that), so that "peep hash
+# FILE" or a command handed to pip does not pay for what only "install" needs.
 import argparse
 import codecs
 import functools
@@ -129,11 +125,12 @@ import stat
 import time
 import types
 import weakref
+from dataclasses import dataclass, field, replace
 from typing import (
     IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
     NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
 )  # fmt: skip
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import concurrent.futures
     import http.client
     import importlib.metadata
@@ -149,57 +146,41 @@ if TYPE_CHECKING:
     import zipfile
 
 
-from dataclasses import dataclass, field, replace
-
-
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
     """Import the packaging modules peep uses: the top-level copy, else pip's.
 
-    The top-level copy when all of it imports (packaging < 20.9 has no
-    parse_wheel_filename), else pip's, so that peep needs nothing but pip.
-    Every name comes from one copy: a Tag of one never equals a Tag of the
-    other. Only these pure data modules are borrowed from pip, none of its logic.
+    All from one copy (a Tag of one never equals a Tag of the other), and the
+    top-level one only if it has parse_wheel_filename (packaging 20.9), so that
+    peep needs nothing but pip. Only these pure data modules are borrowed from pip.
     """
     names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
-    for package in ("packaging", "pip._vendor.packaging"):
-        try:
-            modules = tuple(importlib.import_module(f"{package}.{name}") for name in names)
-            modules[4].parse_wheel_filename  # noqa: B018 (absent before 20.9)
-            return modules
-        except (ImportError, AttributeError):
-            if package != "packaging":
-                raise
-    raise AssertionError("unreachable")
+    try:
+        modules = tuple(importlib.import_module(f"packaging.{name}") for name in names)
+        modules[4].parse_wheel_filename  # noqa: B018 (absent before 20.9)
+        return modules
+    except (ImportError, AttributeError):
+        return tuple(importlib.import_module(f"pip._vendor.packaging.{name}") for name in names)
 
 
 if TYPE_CHECKING:  # the type checker reads the top-level copy
-    from packaging.markers import InvalidMarker, Marker, default_environment
-    from packaging.requirements import InvalidRequirement
-    from packaging.requirements import Requirement as PackagingRequirement
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.tags import Tag, sys_tags
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        canonicalize_name,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-    from packaging.version import InvalidVersion, Version
+    from packaging import markers as _markers, requirements as _requirements, tags as _tags
+    from packaging import specifiers as _specifiers, utils as _utils, version as _version
 else:
     _markers, _requirements, _specifiers, _tags, _utils, _version = packaging_modules()
-    InvalidMarker, Marker = _markers.InvalidMarker, _markers.Marker
-    default_environment = _markers.default_environment
-    InvalidRequirement = _requirements.InvalidRequirement
-    PackagingRequirement = _requirements.Requirement
-    InvalidSpecifier, SpecifierSet = _specifiers.InvalidSpecifier, _specifiers.SpecifierSet
-    Tag, sys_tags = _tags.Tag, _tags.sys_tags
-    InvalidSdistFilename = _utils.InvalidSdistFilename
-    InvalidWheelFilename = _utils.InvalidWheelFilename
-    canonicalize_name = _utils.canonicalize_name
-    parse_sdist_filename = _utils.parse_sdist_filename
-    parse_wheel_filename = _utils.parse_wheel_filename
-    InvalidVersion, Version = _version.InvalidVersion, _version.Version
+InvalidMarker, default_environment = _markers.InvalidMarker, _markers.default_environment
+Marker = _markers.Marker
+InvalidRequirement = _requirements.InvalidRequirement
+PackagingRequirement = _requirements.Requirement
+InvalidSpecifier = _specifiers.InvalidSpecifier
+SpecifierSet = _specifiers.SpecifierSet
+Tag = _tags.Tag
+sys_tags = _tags.sys_tags
+InvalidSdistFilename = _utils.InvalidSdistFilename
+InvalidWheelFilename = _utils.InvalidWheelFilename
+canonicalize_name, parse_sdist_filename = _utils.canonicalize_name, _utils.parse_sdist_filename
+parse_wheel_filename = _utils.parse_wheel_filename
+InvalidVersion = _version.InvalidVersion
+Version = _version.Version
 
 
 EXIT_OK = 0  # everything asked for was done
@@ -254,11 +235,9 @@ _URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<aut
 
 
 def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text`` (a URL, a line or a whole message).
+    """Hide the credentials of every URL in ``text``: the password, or a user name given alone.
 
-    A password becomes ``****``, and so does a user name given alone: that
-    is how tokens are passed (``https://TOKEN@host/``). Every message,
-    report and warning goes through here.
+    A user name alone is how tokens are passed (``https://TOKEN@host/``).
     """
 
     def hide(match: "re.Match[str]") -> str:
@@ -277,11 +256,10 @@ _CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """Return ``text`` fit to print: credentials hidden, control characters escaped.
+    """Return ``text`` with credentials hidden and control characters escaped.
 
-    Pages, archives, servers and build logs choose the text peep prints
-    (names, reason phrases, messages); every message peep writes goes
-    through here, so none can send escape sequences to the terminal.
+    Pages, archives, servers and build logs choose much of what peep prints;
+    every message goes through here, so none can send escapes to the terminal.
     """
     return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
 
@@ -311,9 +289,8 @@ def check_nesting(text: str) -> None:
 def open_regular_file(path: str) -> IO[bytes]:
     """Open ``path`` for reading if it is a regular file; else raise OSError.
 
-    The open does not block, so a FIFO cannot hang it, and the file is
-    checked once open (fstat), so what was checked is what is read: a FIFO,
-    a device such as /dev/zero, or a directory is refused, never read.
+    Opened without blocking (a FIFO cannot hang it), then checked with fstat,
+    so what was checked is what is read: never a FIFO, a device or a directory.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     stream = os.fdopen(os.open(path, flags), "rb")
@@ -348,19 +325,16 @@ def read_regular_file(path: str, limit: int) -> bytes:
 
 
 def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Make ``path`` a file holding ``data``, never writing through a planted link.
+    """Replace ``path`` by a new file holding ``data``, never writing through a planted link.
 
-    The bytes go to a new file in the same directory (mkstemp opens it with
-    O_CREAT | O_EXCL | O_NOFOLLOW: never an existing file or link), which
-    then replaces ``path`` by rename, so a reader sees the old file or the
-    new one. A ``path`` that is a symbolic link is refused: someone may have
-    planted it to point at a file of yours. Raises OSError.
+    mkstemp makes the file beside ``path`` (O_EXCL | O_NOFOLLOW), a rename puts it in
+    place (a reader sees the old file or the new), and a symbolic link is refused.
     """
     import tempfile
     if os.path.islink(path):
         raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                                         prefix=".peep-")  # fmt: skip
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-")
     try:
         with os.fdopen(handle, "wb") as stream:
             os.fchmod(stream.fileno(), mode)
@@ -414,8 +388,7 @@ _PEEP_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 def hex_to_peep(hexdigest: str) -> str:
     """Encode a hex sha256 digest the way peep's comments write it."""
     import base64
-    digest = bytes.fromhex(hexdigest)
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return base64.urlsafe_b64encode(bytes.fromhex(hexdigest)).decode("ascii").rstrip("=")
 
 
 def peep_to_hex(encoded: str) -> str:
@@ -423,10 +396,8 @@ def peep_to_hex(encoded: str) -> str:
     import base64
     unpadded = encoded.rstrip("=")
     if not _PEEP_HASH_RE.fullmatch(unpadded):
-        raise InvalidHash(
-            f"{encoded!r} is not a sha256 hash (expected 43 characters of "
-            "URL-safe base64, as 'peep hash' prints)"
-        )
+        raise InvalidHash(f"{encoded!r} is not a sha256 hash (expected 43 characters of "
+                          "URL-safe base64, as 'peep hash' prints)")  # fmt: skip
     hexdigest = base64.urlsafe_b64decode(unpadded + "=").hex()
     # A different last character can decode to the same bytes; only the
     # canonical spelling is accepted so that a typo there is not hidden.
@@ -437,18 +408,13 @@ def peep_to_hex(encoded: str) -> str:
 
 def normalize_hex(algorithm: str, value: str) -> str:
     """Check a hex digest of ``algorithm`` and return it lower-cased."""
-    if algorithm not in _DIGEST_HEX_LENGTHS:
-        raise InvalidHash(
-            f"{algorithm!r} is not an allowed hash algorithm "
-            f"(use one of {', '.join(HASH_ALGORITHMS)})"
-        )
-    lowered = value.lower()
-    if not re.fullmatch("[0-9a-f]{%d}" % _DIGEST_HEX_LENGTHS[algorithm], lowered):
-        raise InvalidHash(
-            f"{value!r} is not a {algorithm} hash "
-            f"(expected {_DIGEST_HEX_LENGTHS[algorithm]} hex digits)"
-        )
-    return lowered
+    length = _DIGEST_HEX_LENGTHS.get(algorithm)
+    if length is None:
+        raise InvalidHash(f"{algorithm!r} is not an allowed hash algorithm "
+                          f"(use one of {', '.join(HASH_ALGORITHMS)})")  # fmt: skip
+    if not re.fullmatch("[0-9a-f]{%d}" % length, value.lower()):
+        raise InvalidHash(f"{value!r} is not a {algorithm} hash (expected {length} hex digits)")
+    return value.lower()
 
 
 @dataclass(frozen=True)
@@ -507,7 +473,6 @@ def hash_stream(
     while hashing it), so no archive is ever read twice or held whole.
     """
     import mmap
-
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
     view = memoryview(buffer)
@@ -534,14 +499,13 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 class FinderOption(NamedTuple):
     """One of pip's options for finding archives or reaching indexes, as peep reads it.
 
-    One entry serves requirements files, every command line that takes finder
+    One row serves requirements files, every command line that takes finder
     options, and pip's configuration and PIP_* variables, as in pip.
     """
 
     flags: Tuple[str, ...]
     setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
-    # "value" (last wins), "list" (each adds), "names" (projects, comma-separated) or "flag"
-    kind: str
+    kind: str  # "value" (last wins), "list" (each adds), "names" (projects) or "flag"
     metavar: Optional[str]  # None for a flag
     help: str
     aliases: Tuple[str, ...] = ()  # configuration keys besides the long flags' names
@@ -604,6 +568,7 @@ FINDER_OPTIONS = (
         "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
 _FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
+_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
 _OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
                    "all_releases": "only_final", "only_final": "all_releases"}
 
@@ -625,41 +590,35 @@ class FinderSettings:
     only_final: FrozenSet[str] = frozenset()
     uploaded_prior_to: Optional[float] = None  # POSIX time; see upload_cutoff
 
-    def with_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
-        """Return the settings after one option, applied the way pip applies it."""
+    def with_option(
+        self, name: str, value: Union[str, bool], where: Optional[str] = None
+    ) -> FinderSettings:
+        """Return the settings after one option from ``where``, or from a requirements file.
+
+        Only in a file does ``--index-url`` drop the extra indexes (and an empty
+        one is ignored); elsewhere it replaces the main index alone, as in pip.
+        """
         option = _FINDER_OPTION_NAMED.get(name)
         if option is None or option.network:
             return self  # --require-hashes is always on; --use-feature is pip's business
         text = value if isinstance(value, str) else ""
-        if name == "index-url":
-            # pip ignores an empty --index-url= and keeps the extra indexes.
+        if name == "index-url" and where is None:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
         if name == "uploaded-prior-to":
-            return replace(self, uploaded_prior_to=upload_cutoff(text, "the command line"))
+            return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
         if option.kind == "names":
             return self._with_names(option.setting, text)
-        setting: Any = getattr(self, option.setting)
+        setting: Any = text
         if option.kind == "flag":
-            setting = True
-        elif isinstance(setting, frozenset):
-            setting = setting | {text}
-        else:
-            setting = setting + (text,)
+            setting = value is not False  # False: pip's configuration said no
+        if option.kind == "list":  # each adds, to a tuple or to the frozenset of hosts
+            current = getattr(self, option.setting)
+            setting = current | {text} if isinstance(current, frozenset) else current + (text,)
         return replace(self, **{option.setting: setting})
 
-    def with_command_line_option(self, name: str, value: Union[str, bool]) -> FinderSettings:
-        """Apply a finder option from the command line, on top of pip's configuration.
-
-        Unlike in a requirements file, ``--index-url`` here replaces only the
-        main index: extra indexes from the configuration stay, as in pip.
-        """
-        if name == "index-url" and isinstance(value, str):
-            return replace(self, index_url=value)
-        return self.with_option(name, value)
-
     def _with_names(self, setting: str, value: str) -> FinderSettings:
-        """Apply a list of project names the way pip keeps --no-binary/--only-binary (and
-        pip 26 --all-releases/--only-final): a name given to one leaves its opposite."""
+        """Apply project names as pip keeps --no-binary/--only-binary (and pip 26
+        --all-releases/--only-final): a name given to one leaves its opposite."""
         opposite = _OPPOSITE_NAMES[setting]
         chosen, other = set(getattr(self, setting)), set(getattr(self, opposite))
         for item in value.split(","):
@@ -675,15 +634,11 @@ class FinderSettings:
 
     def allows_prereleases(self, name: str) -> Optional[bool]:
         """Return True or False if pre-releases of ``name`` are settled, None for the default."""
-        key = canonicalize_name(name)
-        if key in self.all_releases:
-            return True
-        if key in self.only_final:
-            return False
-        if ":all:" in self.all_releases or self.pre:
-            return True
-        if ":all:" in self.only_final:
-            return False
+        for key in (canonicalize_name(name), ":all:"):  # the project's own choice first
+            if key in self.all_releases or (key == ":all:" and self.pre):
+                return True
+            if key in self.only_final:
+                return False
         return None
 
     def allowed_formats(self, name: str) -> FrozenSet[str]:
@@ -708,9 +663,8 @@ _DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     """Return --uploaded-prior-to's moment as POSIX time, as pip 26 reads it.
 
-    An ISO 8601 date or date-time (one without a zone is local time, as in
-    pip) or ``P<n>D``, n days before now: a team can wait out the days in
-    which most hijacked releases are found and pulled.
+    An ISO 8601 date-time (without a zone: local time, as in pip) or ``P<n>D``, n
+    days ago: a team can wait out the days in which most hijacked releases are found.
     """
     import datetime
     days = _DAYS_AGO_RE.fullmatch(text.strip())
@@ -746,10 +700,8 @@ def pip_default_index() -> str:
         )
     match = _DEFAULT_INDEX_RE.search(result.stdout)
     if match is None:
-        raise PeepError(
-            "peep could not learn pip's default index from 'pip install --help'; "
-            "name one with --index-url"
-        )
+        raise PeepError("peep could not learn pip's default index from 'pip install --help'; "
+                        "name one with --index-url")  # fmt: skip
     return match.group(1)
 
 
@@ -772,47 +724,40 @@ class Once:
 def scrubbed_pip_environment() -> Dict[str, str]:
     """Return this environment minus every PIP_* variable and pip's config files.
 
-    pip (and the pip that an isolated build runs) then sees no index, no
-    find-links and no option the user set for pip: only what peep passes.
+    pip (and the pip an isolated build runs) then sees only the options peep passes.
     """
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
     environment["PIP_CONFIG_FILE"] = os.devnull
     return environment
 
 
-# pip's configuration is peep's configuration: the same files, sections and
-# PIP_* variables, merged in the same order, so that "peep install" looks
-# where "pip install" would have looked.
-
+# pip's configuration is peep's: the same files, sections and PIP_* variables,
+# merged in pip's order, so "peep install" looks where "pip install" would have.
 CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
 
 
 def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
     """Return pip's config files by kind, in pip's override order (last wins)."""
     home = os.path.expanduser("~")
+    legacy_dir = os.path.join(home, ".pip")
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        program_data = environ.get("PROGRAMDATA", r"C:\ProgramData")
-        global_files = [os.path.join(program_data, "pip", CONFIG_BASENAME)]
+        global_dirs = [os.path.join(environ.get("PROGRAMDATA", r"C:\ProgramData"), "pip")]
         user_dir = os.path.join(environ.get("APPDATA", home), "pip")
-        legacy = os.path.join(home, "pip", CONFIG_BASENAME)
+        legacy_dir = os.path.join(home, "pip")
     elif sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
-        global_files = [os.path.join("/Library/Application Support/pip", CONFIG_BASENAME)]
+        global_dirs = ["/Library/Application Support/pip"]
         user_dir = os.path.join(home, "Library", "Application Support", "pip")
         if not os.path.isdir(user_dir):
             user_dir = os.path.join(home, ".config", "pip")
-        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
     else:
         xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_files = [os.path.join(path, "pip", CONFIG_BASENAME)
-                        for path in xdg_dirs.split(os.pathsep) if path]
-        global_files.append(os.path.join("/etc", CONFIG_BASENAME))
-        user_dir = os.path.join(
-            environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip"
-        )
-        legacy = os.path.join(home, ".pip", CONFIG_BASENAME)
+        global_dirs = [os.path.join(path, "pip") for path in xdg_dirs.split(os.pathsep) if path]
+        global_dirs.append("/etc")
+        user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+                                "pip")  # fmt: skip
     return [
-        ("global", global_files),
-        ("user", [legacy, os.path.join(user_dir, CONFIG_BASENAME)]),
+        ("global", [os.path.join(path, CONFIG_BASENAME) for path in global_dirs]),
+        ("user", [os.path.join(path, CONFIG_BASENAME) for path in (legacy_dir, user_dir)]),
         ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
     ]
 
@@ -828,10 +773,9 @@ def pip_configuration_items(
 ) -> Dict[str, Tuple[str, str]]:
     """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
 
-    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE;
-    os.devnull means no files at all), then PIP_* variables as ``:env:.key``.
-    "Where" names the file, section and key, or the variable, so that a
-    setting peep refuses can be found and removed.
+    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE, where
+    os.devnull means none), then PIP_* variables as ``:env:.key``. "Where" names
+    the file, section and key, or the variable: a refused setting can be found.
     """
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
@@ -862,11 +806,28 @@ def _read_config_file(path: str) -> Dict[str, str]:
             parser.read_file(stream)
     except (OSError, UnicodeDecodeError, configparser.Error) as exc:
         raise PeepError(f"{path}: pip's configuration file could not be read ({exc})") from exc
-    return {
-        f"{section}.{key.replace('_', '-')}": value
-        for section in parser.sections()
-        for key, value in parser.items(section)
-    }
+    return {f"{section}.{key.replace('_', '-')}": value
+            for section in parser.sections() for key, value in parser.items(section)}
+
+
+def in_pip_order(config: Mapping[str, str]) -> Iterator[Tuple[str, str, str]]:
+    """Yield ``(section, key, value)`` set in [global], then [install], then PIP_* (last wins)."""
+    for section in ("global", "install", ":env:"):
+        for section_key, value in config.items():
+            place, _, key = section_key.partition(".")
+            if place == section and value:
+                yield section, key, value
+
+
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
+
+
+def _config_bool(key: str, value: str, where: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in _TRUE + _FALSE:
+        raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+    return lowered in _TRUE
 
 
 @dataclass(frozen=True)
@@ -883,28 +844,15 @@ class NetworkSettings:
 
 def default_cache_dir(environ: Mapping[str, str]) -> str:
     """Return pip's default cache directory for this user."""
+    home = os.path.expanduser("~")
     if sys.platform == "win32":  # pragma: no cover
-        base = environ.get("LOCALAPPDATA") or os.path.expanduser("~")
-        return os.path.join(base, "pip", "Cache")
+        return os.path.join(environ.get("LOCALAPPDATA") or home, "pip", "Cache")
     if sys.platform == "darwin":  # pragma: no cover
-        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "pip")
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pip")
+        return os.path.join(home, "Library", "Caches", "pip")
+    return os.path.join(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "pip")
 
 
-# Config keys peep understands (pip's aliases included), each with its option.
-_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
-_TRUE = ("y", "yes", "t", "true", "on", "1")
-_FALSE = ("n", "no", "f", "false", "off", "0")
-
-
-def _config_bool(key: str, value: str, where: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+_NETWORK_NUMBERS: Dict[str, Callable[[str], object]] = {"timeout": float, "retries": int}
 
 
 def settings_from_configuration(
@@ -912,76 +860,56 @@ def settings_from_configuration(
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
     finder = FinderSettings()
-    values: Dict[str, object] = {"cache_dir": default_cache_dir(environ)}  # NetworkSettings
-    ordered = [
-        (section_key.split(".", 1), value)
-        for section in ("global", "install", ":env:")
-        for section_key, value in config.items()
-        if section_key.split(".", 1)[0] == section and value
-    ]
-    for (section, key), value in ordered:
+    network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}  # read at the end
+    for section, key, value in in_pip_order(config):
         option = _CONFIG_KEYS.get(key)
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        if option.network and option.kind == "flag":  # no-cache-dir, the one network flag
+        if option.kind == "flag" and option.network:  # --no-cache-dir
             _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            values["cache_dir"] = None
+            network["cache_dir"] = None
         elif option.network:
-            values[option.setting] = value
+            network[option.setting] = value
+        elif option.kind == "flag":
+            finder = finder.with_option(option.name, _config_bool(key, value, where), where)
+        elif option.kind == "list":  # from configuration, a list replaces the one before
+            kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
+            finder = replace(finder, **{option.setting: kind(value.split())})
         else:
-            finder = _configured(finder, option, value, where)
-    return finder, _network_settings(values)
-
-
-def _configured(
-    finder: FinderSettings, option: FinderOption, value: str, where: str
-) -> FinderSettings:
-    """Apply one finder setting from pip's configuration, where lists replace lists."""
-    if option.kind == "names":
-        return finder.with_option(option.name, value)
-    if option.name == "uploaded-prior-to":
-        return replace(finder, uploaded_prior_to=upload_cutoff(value, where))
-    setting: Any = value
-    if option.kind == "flag":
-        setting = _config_bool(option.name, value, where)
-    elif option.kind == "list":
-        kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
-        setting = kind(value.split())
-    return replace(finder, **{option.setting: setting})
-
-
-def _network_settings(values: Dict[str, object]) -> NetworkSettings:
-    number: Callable[[str], object]
-    for key, number in (("timeout", float), ("retries", int)):
-        if key in values:
+            finder = finder.with_option(option.name, value, where)
+    for key, number in _NETWORK_NUMBERS.items():
+        if key in network:
             try:
-                values[key] = number(str(values[key]))
+                network[key] = number(network[key])
             except ValueError as exc:
-                raise PeepError(f"{values[key]!r} is not a valid value for {key}") from exc
-    cache = values["cache_dir"]
-    values["cache_dir"] = os.path.expanduser(str(cache)) if cache else None
-    return NetworkSettings(**values)  # type: ignore[arg-type]
+                raise PeepError(f"{network[key]!r} is not a valid value for {key}") from exc
+    cache = network["cache_dir"]
+    network["cache_dir"] = os.path.expanduser(cache) if cache else None
+    return finder, NetworkSettings(**network)
 
 
-def apply_network_options(
-    network: NetworkSettings, options: Sequence[Tuple[str, Union[str, bool]]]
-) -> NetworkSettings:
-    """Apply --cert, --proxy, --timeout, --retries, --cache-dir and --no-cache-dir."""
-    import dataclasses
-    values: Dict[str, object] = dataclasses.asdict(network)
-    for name, value in options:
-        if name == "no-cache-dir":
-            values["cache_dir"] = None
-        elif name == "timeout" or name == "retries":
-            kind: Callable[[str], object] = float if name == "timeout" else int
+def settle_settings(
+    environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]],
+    network_options: Sequence[Tuple[str, Union[str, bool]]], *, isolated: bool = False,
+) -> Tuple[FinderSettings, NetworkSettings]:
+    """Settle finder and network settings: pip's files, PIP_*, then the command line."""
+    config = load_pip_configuration(environ, isolated=isolated)
+    finder, network = settings_from_configuration(config, environ)
+    for name, value in finder_options:
+        finder = finder.with_option(name, value, "the command line")
+    for name, value in network_options:
+        setting: Any = None  # --no-cache-dir
+        number = _NETWORK_NUMBERS.get(name)
+        if number is not None:
             try:
-                values[name] = kind(str(value))
+                setting = number(str(value))
             except ValueError as exc:
                 raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        else:
-            values[name.replace("-", "_")] = os.path.expanduser(str(value))
-    return NetworkSettings(**values)  # type: ignore[arg-type]
+        elif name != "no-cache-dir":
+            setting = os.path.expanduser(str(value))
+        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+    return finder, network
 
 
 # --- Fetching -----------------------------------------------------------------
@@ -2526,7 +2454,7 @@ class _Collect(argparse.Action):
     ) -> None:
         value = values if isinstance(values, str) else None  # None: a flag
         for into in self.into:
-            collected = list(getattr(namespace, into, None) or [])
+            collected = list(getattr(namespace, into))
             if into == "pip_options":
                 collected += [str(option_string)] + ([value] if value is not None else [])
             else:
@@ -2537,22 +2465,19 @@ class _Collect(argparse.Action):
 class PipOption(NamedTuple):
     """One of pip install's options, and what peep does with it wherever it is set.
 
-    One row serves the command line and pip's configuration: the long name,
-    without dashes, is the config key (``target``) and the PIP_* variable
-    (``PIP_TARGET``), as in pip. ``kind`` says how a configured value
-    becomes pip's words: "value", "list" (whitespace-separated, each its own
-    option), "flag" (a yes/no), "inverted" (a ``--no-X`` flag, whose
-    configured yes/no pip reads as X's: ``PIP_NO_COMPILE=0`` means no
-    compiling), "count" (-v, -q) or "peep" (peep reads it itself and it
-    never reaches pip as written). ``refused`` says why peep will not take
-    it from anywhere (for "peep" rows: from pip's configuration).
+    The long name without dashes is also the config key (``target``) and, as
+    ``PIP_TARGET``, the variable, as in pip. ``kind`` says how a configured value
+    becomes pip's words: "value"; "list" (whitespace-separated, each its own
+    option); "flag" (yes/no); "inverted" (a ``--no-X`` flag, whose yes/no pip
+    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); or
+    "peep" (read by peep itself, never given to pip as written).
     """
 
     flags: Tuple[str, ...]
     metavar: Optional[str]  # None for a flag
     help: str
     kind: str = ""  # "" means "value" with a metavar, else "flag"
-    refused: Optional[str] = None
+    refused: Optional[str] = None  # why peep takes it from nowhere ("peep" rows: from no config)
 
     @property
     def name(self) -> str:
@@ -2566,21 +2491,15 @@ class PipOption(NamedTuple):
 
 
 _OTHER_PYTHON = "peep chooses and verifies files for the Python that runs it"
-_PEP517_ONLY = (
-    "it makes pip run setup.py itself, and setuptools then fetches setup_requires on its "
-    "own; peep builds every sdist through PEP 517"
-)
-_SETUP_PY_OPTIONS = (
-    "it is for setup.py, which peep never runs; give the build backend -C KEY=VALUE instead"
-)
+_SETUP_PY_OPTIONS = ("it is for setup.py, which peep never runs; give the build backend "
+                     "-C KEY=VALUE instead")  # fmt: skip
 PIP_OPTIONS = (
     PipOption(("-t", "--target"), "DIR", "install into DIR"),
     PipOption(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
     PipOption(("--root",), "DIR", "install relative to this root directory"),
     PipOption(("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
     PipOption(("-C", "--config-settings"), "KEY=VALUE",
-        "a setting for every sdist's build backend (peep's builds take it; repeatable)",
-        "list"),
+        "a setting for every sdist's build backend (peep's builds take it; repeatable)", "list"),
     PipOption(("--upgrade-strategy",), "STRATEGY",
         "pip's upgrade strategy (eager, only-if-needed)"),
     PipOption(("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
@@ -2602,8 +2521,7 @@ PIP_OPTIONS = (
     PipOption(("--compile",), None, "byte-compile what is installed (the default)"),
     PipOption(("--no-warn-script-location",), None,
         "no warning for scripts installed outside PATH", "inverted"),
-    PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies",
-        "inverted"),
+    PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies", "inverted"),
     PipOption(("--no-clean",), None, "keep pip's temporary build directories"),
     PipOption(("--require-virtualenv",), None,
         "have pip refuse to run outside a virtual environment"),
@@ -2619,7 +2537,9 @@ PIP_OPTIONS = (
     PipOption(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
         "whatever is installed; peep builds every sdist in an environment of verified "
         "wheels only"),
-    PipOption(("--no-use-pep517",), None, "", "inverted", _PEP517_ONLY),
+    PipOption(("--no-use-pep517",), None, "", "inverted", "it makes pip run setup.py itself, "
+        "and setuptools then fetches setup_requires on its own; peep builds every sdist through "
+        "PEP 517"),
     PipOption(("--global-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
     PipOption(("--build-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
     PipOption(("--platform",), "PLATFORM", "", "list", _OTHER_PYTHON),
@@ -2653,9 +2573,24 @@ def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
                         "(instead of its default groups)")
 
 
+def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add peep's finder and network options (as ``peep install`` takes them)."""
+    group = parser.add_argument_group(
+        "finder and network options (peep's own: pip never reaches an index)")
+    parser.set_defaults(finder_options=(), network_options=(), pip_options=())
+    for option in FINDER_OPTIONS:
+        into = ("network_options",) if option.network else ("finder_options",)
+        group.add_argument(
+            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
+            into=into + (("pip_options",) if option.also_pip else ()), default=None,
+            nargs=0 if option.kind == "flag" else None, help=option.help,
+        )
+
+
 def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the pip install options that peep hands to pip, and those it refuses."""
     group = parser.add_argument_group("pip install options (given to pip as written)")
+    parser.set_defaults(refused=(), pip_options=())
     for option in PIP_OPTIONS:
         if option.how == "peep":
             continue  # peep's own parser defines these
@@ -2744,8 +2679,7 @@ class InstallOptions:
     def verbosity(self) -> int:
         """Return -1 for quiet, 0 by default, 1 and up for verbose."""
         quiet = sum(word in ("-q", "--quiet") for word in self.pip_options)
-        verbose = sum(word in ("-v", "--verbose") for word in self.pip_options)
-        return verbose - quiet
+        return sum(word in ("-v", "--verbose") for word in self.pip_options) - quiet
 
 
 def parse_install_arguments(
@@ -2753,25 +2687,20 @@ def parse_install_arguments(
 ) -> InstallOptions:
     """Split ``peep install``'s arguments into peep's options and pip's.
 
-    With ``environ``, pip's install settings from its configuration files
-    and PIP_* variables are merged in beneath the command line.
+    With ``environ``, pip's install settings from its files and PIP_* go beneath them.
     """
     args = install_argument_parser().parse_args(list(argv))
-    for name, _ in getattr(args, "refused", None) or ():
+    for name, _ in args.refused:
         option = _PIP_OPTION_NAMED[name]
         raise UsageError(f"peep install: {option.flags[-1]} is not supported: {option.refused}")
     requirements = [parse_requirement(text, COMMAND_LINE) for text in args.requirements]
-    requirements += [
-        Requirement(text=f"-e {value}", origin=COMMAND_LINE, url=value,
-                    unsupported=_PIP_OPTION_NAMED["editable"].refused)
-        for value in args.editables
-    ]
+    requirements += [Requirement(text=f"-e {value}", origin=COMMAND_LINE, url=value,
+                                 unsupported=_PIP_OPTION_NAMED["editable"].refused)
+                     for value in args.editables]  # fmt: skip
     options = InstallOptions(
         files=tuple(args.files), constraints=tuple(args.constraints),
-        requirements=tuple(requirements),
-        finder_options=tuple(getattr(args, "finder_options", None) or ()),
-        pip_options=tuple(getattr(args, "pip_options", None) or ()),
-        network_options=tuple(getattr(args, "network_options", None) or ()),
+        requirements=tuple(requirements), finder_options=tuple(args.finder_options),
+        pip_options=tuple(args.pip_options), network_options=tuple(args.network_options),
         allow_omitted=args.allow_omitted, keep_failed=args.keep_failed,
         build_network=args.build_network, lock_extras=tuple(args.lock_extras),
         lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
@@ -2780,26 +2709,26 @@ def parse_install_arguments(
     if environ is not None:
         options = with_pip_configuration(options, environ)
     if not (options.files or options.requirements):
-        raise UsageError(
-            "peep install: name a requirements file with -r (and hashes in it)\n"
-            + install_argument_parser().format_usage().rstrip()
-        )
+        raise UsageError("peep install: name a requirements file with -r (and hashes in it)\n"
+                         + install_argument_parser().format_usage().rstrip())  # fmt: skip
     return options
 
 
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
 
-    The one place peep install's settings are merged: pip's files, then
-    PIP_*, then the command line, whose words come last so that they win
-    wherever pip's last word wins. Lists add up, as pip's do. A setting
-    peep refuses is an error that says where it was set: none is dropped.
+    The command line's words come last, so they win wherever pip's last word wins;
+    lists add up, as in pip. A refused setting is an error saying where it was set.
     """
+    items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
+    chosen: Dict[str, Tuple[PipOption, str, str]] = {}  # the last one set wins
+    for section, key, value in in_pip_order({key: value for key, (value, _) in items.items()}):
+        if key in _PIP_OPTION_NAMED:
+            chosen[key] = (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])
     words: List[str] = []
     files: Dict[str, Tuple[str, ...]] = {}
     files.update(dict.fromkeys(("requirement", "constraint", "build-constraint"), ()))
-    isolated = options.pip_flag("--isolated")
-    for option, value, where in configured_pip_options(environ, isolated=isolated):
+    for option, value, where in chosen.values():
         if option.refused:
             raise UsageError(
                 f"peep install: {where} ({option.flags[-1]}) is not supported: {option.refused}"
@@ -2809,28 +2738,11 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
         elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
             words += _configured_words(option, value, where)
     return replace(
-        options,
-        files=files["requirement"] + options.files,
+        options, files=files["requirement"] + options.files,
         constraints=files["constraint"] + options.constraints,
         build_constraints=files["build-constraint"] + options.build_constraints,
         pip_options=tuple(words) + options.pip_options,
     )
-
-
-def configured_pip_options(
-    environ: Mapping[str, str], *, isolated: bool = False
-) -> List[Tuple[PipOption, str, str]]:
-    """Return each pip install option pip's configuration sets (option, value, where);
-    in pip's order, [global], then [install], then PIP_*, the last one set wins."""
-    items = pip_configuration_items(environ, isolated=isolated)
-    chosen: Dict[str, Tuple[PipOption, str, str]] = {}
-    for section in ("global", "install", ":env:"):
-        for section_key, (value, where) in items.items():
-            place, _, key = section_key.partition(".")
-            option = _PIP_OPTION_NAMED.get(key)
-            if place == section and option is not None and value:
-                chosen[key] = (option, value, where)
-    return list(chosen.values())
 
 
 def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
@@ -2840,8 +2752,13 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
         return [flag, value]
     if option.how == "list":
         return [word for item in value.split() for word in (flag, item)]
-    if option.how == "count":
-        return [flag] * _config_count(value, where)
+    if option.how == "count":  # yes/no or a number, as pip reads it
+        lowered = value.strip().lower()
+        if lowered.isdigit():
+            return [flag] * int(lowered)
+        if lowered not in _TRUE + _FALSE:
+            raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
+        return [flag] if lowered in _TRUE else []
     enabled = _config_bool(flag, value, where)
     if option.how == "inverted":  # pip reads PIP_NO_X's yes/no as X's (see PipOption)
         if not enabled:
@@ -2851,38 +2768,11 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
     return [flag] if enabled else []
 
 
-def _config_count(value: str, where: str) -> int:
-    """Read -v or -q's count from pip's configuration: yes/no or a number, as pip does."""
-    lowered = value.strip().lower()
-    if lowered in _TRUE or lowered in _FALSE:
-        return int(lowered in _TRUE)
-    if lowered.isdigit():
-        return int(lowered)
-    raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
-
-
-def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add peep's finder and network options (as ``peep install`` takes them)."""
-    group = parser.add_argument_group(
-        "finder and network options (peep's own: pip never reaches an index)"
-    )
-    for option in FINDER_OPTIONS:
-        into = ("network_options",) if option.network else ("finder_options",)
-        group.add_argument(
-            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
-            into=into + (("pip_options",) if option.also_pip else ()), default=None,
-            nargs=0 if option.kind == "flag" else None, help=option.help,
-        )
-
-
 def settings_from_arguments(
     args: argparse.Namespace, environ: Mapping[str, str]
 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's configuration, then the command line."""
-    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    for name, value in getattr(args, "finder_options", None) or ():
-        finder = finder.with_command_line_option(name, value)
-    return finder, apply_network_options(network, getattr(args, "network_options", None) or ())
+    return settle_settings(environ, args.finder_options, args.network_options)
 
 
 # --- Finding ------------------------------------------------------------------
@@ -4499,11 +4389,8 @@ def load_requirements(
     pip's configuration files, then PIP_* variables, then the command line,
     then options in requirements files, in the order they appear.
     """
-    config = load_pip_configuration(environ, isolated=options.pip_flag("--isolated"))
-    settings, network = settings_from_configuration(config, environ)
-    for name, value in options.finder_options:
-        settings = settings.with_command_line_option(name, value)
-    network = apply_network_options(network, options.network_options)
+    settings, network = settle_settings(environ, options.finder_options, options.network_options,
+                                        isolated=options.pip_flag("--isolated"))
     # Requirements files named by URL are fetched with the same TLS, proxy,
     # trusted-host and credential rules as everything else.
     reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
