@@ -3316,8 +3316,8 @@ class ArchiveCache:
         for algorithm in ("sha384", "sha512"):
             for digest in hashes.allowed(algorithm):
                 named = self._read_entry(algorithm, digest)
-                if named is not None:
-                    wanted.add(named.strip())
+                if named is not None and _SHA256_RE.match(named.strip()):
+                    wanted.add(named.strip())  # a forged alias names no other path
         found = []
         for sha256 in sorted(wanted):
             try:
@@ -3848,6 +3848,10 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
     import zipfile
     import zlib
     try:
+        from lzma import LZMAError
+    except ImportError:  # a Python without lzma reads no .tar.xz at all
+        LZMAError = zlib.error  # type: ignore[assignment,misc]
+    try:
         if mode is not None:
             with tarfile.open(path, mode) as tar:  # type: ignore[call-overload]
                 for member in tar:
@@ -3860,7 +3864,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                     for info in archive.infolist():
                         reading.add_zip(raw, archive, info)
                     _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
             RuntimeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
@@ -8558,8 +8562,8 @@ def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
             problems.append((path, "outside the checked installation, so not read"))
             continue
         mode, _, expected = hash_field.partition("=")
-        if mode not in hashlib.algorithms_available:
-            continue  # RECORD itself, and .pyc files, carry no hash (_code_problems)
+        if mode not in HASH_ALGORITHMS:
+            continue  # RECORD itself, .pyc files and weak hashes vouch for nothing (_code_problems)
         digest, why = _digest_regular(located, mode)
         encoded = hex_to_peep(digest)  # RECORD's form: urlsafe base64, unpadded
         if why or encoded != expected:
@@ -8679,7 +8683,7 @@ def _recorded_files(
                 if located is None:
                     continue  # verify_record reports it
                 key = _path_key(located)
-                hashed = hash_field.partition("=")[0] in hashlib.algorithms_available
+                hashed = hash_field.partition("=")[0] in HASH_ALGORITHMS
                 if key not in recorded or hashed:
                     recorded[key] = (copy.label, hashed)
     return recorded

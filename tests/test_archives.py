@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import stat
 import tarfile
 import unicodedata
@@ -374,6 +375,21 @@ def _tar(*names: str) -> bytes:
     return tar_gz_bytes([_tar_member(name) for name in names])
 
 
+def _damaged(compression: str) -> bytes:
+    """Return a compressed tar whose compressed data is damaged after its header."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=f"w:{compression}") as tar:
+        for number in range(20):
+            info, _ = _tar_member(f"beta-2.0/x{number}.py")
+            data = random.Random(number).randbytes(4096)  # incompressible, and the same each run
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = bytearray(buffer.getvalue())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)
+    return bytes(data)
+
+
 BAD_SDISTS = [
     ("beta-2.0.tar.gz", _tar("beta-2.0/x.py", "beta-2.0/x.py"),
      "member 'beta-2.0/x.py' appears twice"),
@@ -386,6 +402,12 @@ BAD_SDISTS = [
     ("beta-2.0.zip",
      _zip([("beta-2.0/x.py", b"")], {"beta-2.0/x.py": _unicode_path("beta-2.0/y.py")}),
      "member 'beta-2.0/x.py' carries a second name"),
+    # Damaged compressed data is refused like any unreadable archive, whatever its compression
+    # (gzip checks its CRC only at the end, which tarfile need not reach).
+    pytest.param("beta-2.0.tar.xz", _damaged("xz"), "beta-2.0.tar.xz: not a readable archive",
+                 id="damaged-xz"),
+    pytest.param("beta-2.0.tar.bz2", _damaged("bz2"), "beta-2.0.tar.bz2: not a readable archive",
+                 id="damaged-bz2"),
 ]
 
 

@@ -310,3 +310,15 @@ def test_check_prefix(tmp_path: Path) -> None:
     assert "all 1 requirement(s) are installed" in result.stdout
     (tmp_path / "prefix" / "bin" / "gs").write_text("#!/bin/sh\n")
     assert run_peep(*args, str(tmp_path / "prefix")).returncode == 1
+
+
+@pytest.mark.parametrize("algorithm", ["shake_128", "md5", "sha1"])
+def test_check_a_record_row_of_another_hash_vouches_for_nothing(tmp_path: Path, algorithm: str) -> None:
+    """Only sha256, sha384 and sha512 rows are hashes to check (shake_128 once crashed check)."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    (target / "extra.py").write_text("EVIL = True\n")
+    with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
+        record.write(f"extra.py,{algorithm}=AAAA,12\n")
+    result = check_target(tmp_path, target, "--strict")
+    assert result.returncode == 1, result.stderr
+    assert "extra.py" in result.stderr

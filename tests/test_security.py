@@ -291,6 +291,24 @@ def test_a_forged_alias_cannot_point_outside_the_cache(tmp_path: Path) -> None:
     assert (victim / "precious").is_dir()
 
 
+def test_a_forged_alias_of_the_wrong_length_names_no_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alias holding a longer hex string, with a planted meta.json for it, opens nothing."""
+    path, data, digests = _archive(tmp_path)
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), lambda message: None)
+    cache.store(str(path), path.name, digests, {})
+    forged = "ab" * 48
+    planted = tmp_path / "cache" / "peep-archives" / "sha256" / forged[:2] / forged
+    planted.mkdir(parents=True)
+    (planted / "meta.json").write_text('{"filename": "precious"}')
+    (tmp_path / "cache" / "peep-archives" / "sha512" / digests["sha512"]).write_text(forged)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "None").mkdir()
+    (tmp_path / "None" / "precious").write_bytes(data)  # where a path built from None would lead
+    assert cache.lookup(peep.Hashes(sha512=frozenset({digests["sha512"]}))) == []
+
+
 def test_install_with_a_link_planted_in_the_cache(tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     (tmp_path / "r.txt").write_text(block(wheel.data, "alpha==1.0"))
