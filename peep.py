@@ -7433,20 +7433,16 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
 def _one_per_filename(
     candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
 ) -> List[Candidate]:
-    """Keep the first of files that several indexes serve under one name.
-
-    One name is one file to vet; pip would take it from the first index too.
-    Indexes that advertise different hashes for it are named, not merged.
-    """
+    """Keep the first of files several indexes serve under one name, as pip would: one name
+    is one file to vet. Indexes that advertise other hashes for it are named, not merged."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
         theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
         if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
-            err.write(
-                f"{command}: {redact_url(candidate.url)} advertises other bytes for "
-                f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
-            )
+            err.write(f"{command}: {redact_url(candidate.url)} advertises other bytes for "
+                      f"{candidate.filename} than {redact_url(kept.url)}; only the latter is "
+                      "hashed\n")
     return list(first.values())
 
 
@@ -7503,11 +7499,9 @@ def trusted_digests(
         advertised = candidate.advertised_hashes()
         wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
         if wrong:
-            err.write(
-                f"{command}: {candidate.filename}: the index says {wrong[0]} "
-                f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
-                "left out (someone may have tampered with it)\n"
-            )
+            err.write(f"{command}: {candidate.filename}: the index says {wrong[0]} "
+                      f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
+                      "left out (someone may have tampered with it)\n")
             status = EXIT_FAILED
             continue
         digests_found.append(outcome[algorithm])
@@ -7536,11 +7530,9 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
-    chosen = select_release_files(
+    chosen = _one_per_filename(select_release_files(
         [c for c in found if c.version == pinned], python_versions=args.python_version or (),
-        platforms=args.platform or (), compatible=args.compatible,
-    )  # fmt: skip
-    chosen = _one_per_filename(chosen, err)
+        platforms=args.platform or (), compatible=args.compatible), err)  # fmt: skip
     if not chosen:
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
@@ -7555,12 +7547,10 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
 
 def hash_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep hash``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep hash",
-        description="Print a hash line for each FILE, to paste above its requirement; or, "
-        "for NAME==VERSION, download every file of that release from the index and print "
-        "one block to paste.",
-    )
+    parser = _ArgumentParser(prog="peep hash", description="Print a hash line for each FILE, "
+                             "to paste above its requirement; or, for NAME==VERSION, download "
+                             "every file of that release from the index and print one block to "
+                             "paste.")  # fmt: skip
     parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION",
                         help="an archive to hash, or a pinned release to download and hash")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
@@ -7584,10 +7574,8 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print a hash line for each archive, or a block for each pinned release."""
     args = hash_argument_parser().parse_args(argv)
     if args.format == "peep" and args.algorithm != "sha256":
-        raise UsageError(
-            f"peep hash: peep's comment format holds sha256 only; "
-            f"use --format pip for {args.algorithm}"
-        )
+        raise UsageError("peep hash: peep's comment format holds sha256 only; "
+                         f"use --format pip for {args.algorithm}")  # fmt: skip
     status = EXIT_OK
     for path in args.files:
         if not os.path.exists(path) and not _looks_like_path(path):
@@ -7687,11 +7675,8 @@ def _unportable(package: Any, hashed: bool) -> Optional[str]:
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
-    """Write a lock file as a requirements file: one line per package, every file's hash.
-
-    The result installs with ``pip install --require-hashes --no-deps -r``.
-    Packages peep cannot write as a hashed line are all named in one error.
-    """
+    """Write a lock file as a requirements file for ``pip install --require-hashes --no-deps``:
+    one line per package, every file's hash; name in one error every package that cannot be."""
     lock = read_lock_file(location, reader)
     lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
     if lock.requires_python is not None:
@@ -7720,9 +7705,8 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
             head += f" ; {package.marker}"
         lines.append(" \\\n    ".join([head] + list(dict.fromkeys(options))))
     if problems:
-        raise RequirementsFileError(
-            location, "cannot be written as a requirements file:\n    " + "\n    ".join(problems)
-        )
+        raise RequirementsFileError(location, "cannot be written as a requirements file:\n    "
+                                    + "\n    ".join(problems))  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -7773,20 +7757,16 @@ class LockWriter:
             offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
-            found, places, _ = find_candidates(
-                self.transport, requirement, self.settings, self.default_index
-            )
+            found, places, _ = find_candidates(self.transport, requirement, self.settings,
+                                               self.default_index)  # fmt: skip
             offers = [c for c in found if c.version == version]
         named: Dict[str, Candidate] = {}
         for offer in offers:
             named.setdefault(offer.filename, offer)  # the first index's, as pip would take it
         files = [f for f in (self._locked(requirement, c) for c in named.values()) if f]
-        unserved = [
-            f"{algorithm}:{digest}"
-            for algorithm in requirement.hashes.algorithms()
-            for digest in sorted(requirement.hashes.allowed(algorithm))
-            if not any(f["hashes"].get(algorithm) == digest for f in files)
-        ]
+        unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
+                    for digest in sorted(requirement.hashes.allowed(algorithm))
+                    if not any(f["hashes"].get(algorithm) == digest for f in files)]  # fmt: skip
         if unserved:
             looked = ", ".join(places) or "nowhere"
             return (f"{where}: no index or find-links serves a file with hash "
@@ -7952,9 +7932,8 @@ def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[
         try:
             write_file_safely(args.output, text.encode("utf-8"))
         except OSError as exc:
-            raise PeepError(
-                f"peep port: cannot write {args.output!r} ({exc.strerror or exc})"
-            ) from exc
+            message = f"peep port: cannot write {args.output!r} ({exc.strerror or exc})"
+            raise PeepError(message) from exc
         err.write(f"peep port: wrote {args.output}\n")
     else:
         out.write(text)
@@ -7981,16 +7960,12 @@ def write_text_keeping_mode(path: str, original: bytes, text: str) -> None:
 
 
 def rewrite_in_place(path: str, original: bytes, text: str) -> None:
-    """Replace a file's text atomically, after saving its bytes as FILE.bak.
-
-    Only UTF-8 files are rewritten, so that the new file reads as the old did.
-    """
+    """Replace a UTF-8 file's text atomically (so it reads as before), saving it as FILE.bak."""
     try:
         original.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RequirementsFileError(
-            path, "is not UTF-8, so peep will not rewrite it; port it to stdout instead"
-        ) from exc
+        raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
+                                    "to stdout instead") from exc  # fmt: skip
     try:
         write_file_safely(path + ".bak", original, stat.S_IMODE(os.stat(path).st_mode))
         write_text_keeping_mode(path, original, text)
@@ -8354,11 +8329,8 @@ class Locking:
 
     def _missing_wheels(self, failure: ResolutionFailed, pinned: Mapping[str, Version]
                         ) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
-        """Name the projects pip may have found no wheel of, with their files, if only sdists.
-
-        pip names the project when nothing fits; when a pin conflicts instead,
-        every pinned project is looked up.
-        """
+        """Name the projects pip may have found no wheel of, with their files, if only sdists
+        (pip names the project when nothing fits; if a pin conflicts, each pin is looked up)."""
         import concurrent.futures
         match = _NO_MATCH_RE.search(str(failure))
         # pip 26 adds who needs it: "... found for sdonly (from needs-sdonly)".
@@ -8383,14 +8355,9 @@ class Locking:
         self, missing: Tuple[PackagingRequirement, List[Candidate]],
         pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
     ) -> Tuple[Candidate, Tuple[str, ...]]:
-        """Let pip resolve a project that has only sdists, from its static metadata.
-
-        The sdist is downloaded and read (never built); its PKG-INFO 2.2+ gives the
-        dependencies unless it declares them dynamic. A project the file pins and hashes
-        by hand is taken with no dependencies (they are listed by hand). A metadata-only
-        wheel tells pip; the sdist is what is pinned, returned with its static build
-        requirements.
-        """
+        """Let pip resolve a project that has only sdists, from its static metadata: the sdist
+        is read, never built, and its PKG-INFO 2.2+ dependencies (none if the file pins and
+        hashes it by hand) go to pip in a metadata-only wheel. Return it and its build needs."""
         import email.parser
         wanted, found = missing
         key = canonicalize_name(wanted.name)
@@ -8569,12 +8536,10 @@ def plan_lock(
 
 def lock_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep lock``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep lock",
-        description="Complete FILE in place: add each SPEC, pin what pip's resolver picks for "
-        "this environment, add the whole dependency closure with '# via' notes, and hash "
-        "every file of each pinned release, in FILE's own hash format.",
-    )
+    parser = _ArgumentParser(prog="peep lock", description="Complete FILE in place: add each "
+                             "SPEC, pin what pip's resolver picks for this environment, add the "
+                             "whole dependency closure with '# via' notes, and hash every file of "
+                             "each pinned release, in FILE's own hash format.")  # fmt: skip
     parser.add_argument("-r", "--requirement", dest="file", metavar="FILE", required=True,
                         help="the requirements file to complete (made if it does not exist)")
     parser.add_argument("specs", nargs="*", metavar="SPEC",
@@ -8678,11 +8643,8 @@ def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str,
 
 def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
                 streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
-    """Write a PEP 751 lock for the SPECs and the lock's own top-level requirements.
-
-    A lock has no place for them, so peep keeps them in ``[tool.peep]``;
-    the lock's versions are kept where they still fit.
-    """
+    """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
+    ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
     finder, network = settings_from_arguments(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
         functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
