@@ -7846,19 +7846,13 @@ def read_requirement_files(
 
 def requirements_to_lock(paths: Sequence[str], args: argparse.Namespace, err: IO[str]) -> str:
     """Write hashed requirements files as a lock file, finding each file by its hash."""
-    import shutil
     import tempfile
     pylock_module()  # fail early, before any download, if the output cannot be checked
     records, finder, network = read_requirement_files(paths, args)
-    workdir = tempfile.mkdtemp(prefix="peep-port-")
-    try:
-        writer = LockWriter(
-            make_transport(finder, network), finder,
-            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
-        )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
+        writer = LockWriter(make_transport(finder, network), finder,
+                            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir)
         results = [writer.package(record) for record in records if not record.is_constraint]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     problems = [r for r in results if isinstance(r, str)]
     if problems:
         raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
@@ -8007,17 +8001,13 @@ class LockEntry:
 class Pin:
     """One release pip's resolver picked, from its installation report."""
 
-    name: str
+    key: str  # the project's canonical name
     version: Version
     url: str  # the file pip would install here
     extras: FrozenSet[str]
     requires: Tuple[str, ...]
     digest: Optional[str] = None  # that file's sha256, as the index told pip
     build_requires: Tuple[str, ...] = ()  # an sdist's [build-system] requires
-
-    @property
-    def key(self) -> str:
-        return canonicalize_name(self.name)
 
 
 def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
@@ -8103,10 +8093,8 @@ def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> Li
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
                                ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
     command += ["--no-index"] if finder.no_index else []
-    for location in finder.find_links:
-        command += ["--find-links", location]
-    for host in sorted(finder.trusted_hosts):
-        command += ["--trusted-host", host]
+    command += [word for location in finder.find_links for word in ("--find-links", location)]
+    command += [word for host in sorted(finder.trusted_hosts) for word in ("--trusted-host", host)]
     command += ["--pre"] if finder.pre else []
     for flag, value in (("--cert", network.cert), ("--client-cert", network.client_cert),
                         ("--proxy", network.proxy)):  # fmt: skip
@@ -8157,7 +8145,7 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
     archive = item["download_info"].get("archive_info") or {}
     said = (archive.get("hashes") or {}).get("sha256") or archive.get("hash", "=")
     return Pin(
-        name=str(metadata["name"]),
+        key=canonicalize_name(str(metadata["name"])),
         version=Version(str(metadata["version"])),
         url=str(item["download_info"]["url"]),
         extras=frozenset(item.get("requested_extras") or ()),
@@ -8482,10 +8470,9 @@ def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
     """Tell whether an entry stands byte for byte: pinned to pip's pick with the hash of
     the file this machine installs (if the index said it), or a URL."""
     record = entry.requirement
-    if record.url is not None:
-        return True
-    return (pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
-            and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
+    return record.url is not None or (
+        pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+        and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
 @dataclass(frozen=True)
