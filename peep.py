@@ -7461,10 +7461,9 @@ def download_release(
     progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
 
-    def fetch(number: int, candidate: Candidate) -> Outcome:
-        path = os.path.join(workdir, str(number))
-        os.makedirs(path)
-        destination = os.path.join(path, safe_filename(candidate.filename))
+    def fetch(candidate: Candidate) -> Outcome:
+        # A directory of its own: two files may share a name.
+        destination = os.path.join(tempfile.mkdtemp(dir=workdir), safe_filename(candidate.filename))
         try:
             digests = transport.download(candidate.url.split("#", 1)[0], destination,
                                          algorithms, progress.advance)  # fmt: skip
@@ -7476,7 +7475,7 @@ def download_release(
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
             try:
-                return list(pool.map(fetch, range(len(chosen)), chosen))
+                return list(pool.map(fetch, chosen))
             except BaseException:
                 transport.cancel()  # interrupted: stop the downloads in flight
                 raise
