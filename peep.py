@@ -6972,10 +6972,9 @@ def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
 def select_release_files(
     candidates: Sequence[Candidate], *, python_versions: Sequence[Tuple[int, int]] = (),
     platforms: Sequence[str] = (), compatible: bool = False,
-    environment: Optional[Environment] = None,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
-    environment = environment or Environment.current()
+    environment = Environment.current()
     kept = []
     for candidate in candidates:
         if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
@@ -7003,36 +7002,17 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
 def _one_per_filename(
     candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
 ) -> List[Candidate]:
-    """Keep the first of files that several indexes serve under one name.
-
-    One name is one file to vet; pip would take it from the first index too.
-    Indexes that advertise different hashes for it are named, not merged.
-    """
+    """Keep the first of files several indexes serve under one name, as pip would: one name
+    is one file to vet. Indexes that advertise other hashes for it are named, not merged."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
         theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
         if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
-            err.write(
-                f"{command}: {redact_url(candidate.url)} advertises other bytes for "
-                f"{candidate.filename} than {redact_url(kept.url)}; only the latter is hashed\n"
-            )
+            err.write(f"{command}: {redact_url(candidate.url)} advertises other bytes for "
+                      f"{candidate.filename} than {redact_url(kept.url)}; only the latter is "
+                      "hashed\n")
     return list(first.values())
-
-
-def pinned_release(text: str) -> Tuple[Requirement, Version]:
-    """Parse ``NAME==VERSION`` from the command line, or say why it is not one."""
-    try:
-        requirement = parse_requirement(text, COMMAND_LINE)
-    except RequirementsFileError as exc:
-        raise UsageError(f"peep hash: {exc.message}") from exc
-    pinned = requirement.pinned_version()
-    if requirement.name is None or requirement.url is not None or pinned is None:
-        raise UsageError(
-            f"peep hash: {text!r} is neither a file nor a pinned requirement "
-            "(write NAME==VERSION, e.g. requests==2.32.3)"
-        )
-    return requirement, pinned
 
 
 Outcome = Tuple[Candidate, Union[Dict[str, str], str]]  # the digests, or why the download failed
@@ -7050,10 +7030,9 @@ def download_release(
     progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
 
-    def fetch(number: int, candidate: Candidate) -> Outcome:
-        path = os.path.join(workdir, str(number))
-        os.makedirs(path)
-        destination = os.path.join(path, safe_filename(candidate.filename))
+    def fetch(candidate: Candidate) -> Outcome:
+        # A directory of its own: two files may share a name.
+        destination = os.path.join(tempfile.mkdtemp(dir=workdir), safe_filename(candidate.filename))
         try:
             digests = transport.download(candidate.url.split("#", 1)[0], destination,
                                          algorithms, progress.advance)  # fmt: skip
@@ -7065,7 +7044,7 @@ def download_release(
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
             try:
-                return list(pool.map(fetch, range(len(chosen)), chosen))
+                return list(pool.map(fetch, chosen))
             except BaseException:
                 transport.cancel()  # interrupted: stop the downloads in flight
                 raise
@@ -7088,51 +7067,58 @@ def trusted_digests(
         advertised = candidate.advertised_hashes()
         wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
         if wrong:
-            err.write(
-                f"{command}: {candidate.filename}: the index says {wrong[0]} "
-                f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
-                "left out (someone may have tampered with it)\n"
-            )
+            err.write(f"{command}: {candidate.filename}: the index says {wrong[0]} "
+                      f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
+                      "left out (someone may have tampered with it)\n")
             status = EXIT_FAILED
             continue
         digests_found.append(outcome[algorithm])
     return digests_found, status
 
 
+def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
+               ) -> List[str]:  # fmt: skip
+    """Write a requirement with its hashes: "peep" comment lines above it, or "pip" options."""
+    if style == "peep":
+        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
+    lines = [head] + [f"    --hash={algorithm}:{digest}" for digest in digests]
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
+
+
 def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Download and hash every file of a pinned release; print one paste-ready block."""
-    requirement, pinned = pinned_release(text)
+    try:
+        requirement = parse_requirement(text, COMMAND_LINE)
+    except RequirementsFileError as exc:
+        raise UsageError(f"peep hash: {exc.message}") from exc
+    pinned = requirement.pinned_version()
+    if requirement.name is None or requirement.url is not None or pinned is None:
+        raise UsageError(f"peep hash: {text!r} is neither a file nor a pinned requirement "
+                         "(write NAME==VERSION, e.g. requests==2.32.3)")  # fmt: skip
     finder, network = settings_from_arguments(args, os.environ)
     transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
-    chosen = select_release_files(
+    chosen = _one_per_filename(select_release_files(
         [c for c in found if c.version == pinned], python_versions=args.python_version or (),
-        platforms=args.platform or (), compatible=args.compatible,
-    )  # fmt: skip
-    chosen = _one_per_filename(chosen, err)
+        platforms=args.platform or (), compatible=args.compatible), err)  # fmt: skip
     if not chosen:
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
         return EXIT_FAILED
     results = download_release(transport, chosen, ("sha256", args.algorithm), args.quiet, err)
-    digests_found, status = trusted_digests(results, args.algorithm, err)
-    pin = f"{requirement.name}=={pinned}"
-    lines = sorted(dict.fromkeys(digests_found))
-    if args.format == "pip":
-        out.write(pin + "".join(f" \\\n    --hash={args.algorithm}:{d}" for d in lines) + "\n")
-    else:
-        out.write("".join(f"# sha256: {hex_to_peep(d)}\n" for d in lines) + pin + "\n")
+    digests, status = trusted_digests(results, args.algorithm, err)
+    lines = hash_lines(f"{requirement.name}=={pinned}", sorted(set(digests)), args.format,
+                       args.algorithm)  # fmt: skip
+    out.write("".join(line + "\n" for line in lines))
     return status
 
 
 def hash_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep hash``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep hash",
-        description="Print a hash line for each FILE, to paste above its requirement; or, "
-        "for NAME==VERSION, download every file of that release from the index and print "
-        "one block to paste.",
-    )
+    parser = _ArgumentParser(prog="peep hash", description="Print a hash line for each FILE, "
+                             "to paste above its requirement; or, for NAME==VERSION, download "
+                             "every file of that release from the index and print one block to "
+                             "paste.")  # fmt: skip
     parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION",
                         help="an archive to hash, or a pinned release to download and hash")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
@@ -7156,10 +7142,8 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print a hash line for each archive, or a block for each pinned release."""
     args = hash_argument_parser().parse_args(argv)
     if args.format == "peep" and args.algorithm != "sha256":
-        raise UsageError(
-            f"peep hash: peep's comment format holds sha256 only; "
-            f"use --format pip for {args.algorithm}"
-        )
+        raise UsageError("peep hash: peep's comment format holds sha256 only; "
+                         f"use --format pip for {args.algorithm}")  # fmt: skip
     status = EXIT_OK
     for path in args.files:
         if not os.path.exists(path) and not _looks_like_path(path):
@@ -7182,13 +7166,11 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
-    """Rewrite peep's hash comments as pip ``--hash`` options, losing nothing.
+    """Rewrite peep's hash comments as pip ``--hash`` options, losing nothing; return notes too.
 
-    Returns the new text and a list of notes for the user. Hash comments
-    move onto their requirement as continuation lines; prose comments,
-    blank lines, options and URLs stay where they were. A trailing comment
-    on a requirement moves to its last ``--hash`` line, and one on a hash
-    line stays behind as a comment line of its own.
+    Hash comments move onto their requirement as continuation lines; prose comments, blank
+    lines, options and URLs stay. A requirement's trailing comment moves to its last ``--hash``
+    line; one on a hash line stays behind as a comment line of its own.
     """
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
@@ -7224,11 +7206,9 @@ def _with_hash_lines(last_line: str, hexdigests: Sequence[str]) -> List[str]:
     """Append ``--hash`` continuation lines (at least one) to a requirement's last line."""
     code = strip_comment(last_line)
     comment = last_line[len(code) :].strip() if code.strip() else ""
-    code = code.rstrip()
-    if code.endswith("\\"):  # a continuation that a comment line ended
-        code = code.rstrip("\\").rstrip()
-    lines = [f"{code} \\"] + [f"    --hash=sha256:{digest} \\" for digest in hexdigests[:-1]]
-    return lines + [f"    --hash=sha256:{hexdigests[-1]}" + (f"  {comment}" if comment else "")]
+    # A trailing backslash is a continuation that a comment line ended.
+    lines = hash_lines(code.rstrip().rstrip("\\").rstrip(), hexdigests, "pip")
+    return lines[:-1] + [lines[-1] + (f"  {comment}" if comment else "")]
 
 
 def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
@@ -7246,10 +7226,8 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
             except (OSError, ValueError, PeepError):
                 continue
             if any(_HASH_COMMENT_RE.match(line) for line in nested_text.splitlines()):
-                notes.append(
-                    f"{origin}: {nested} has peep-style hashes too; "
-                    f"port it as well (peep port {nested})"
-                )
+                notes.append(f"{origin}: {nested} has peep-style hashes too; "
+                             f"port it as well (peep port {nested})")  # fmt: skip
     return notes
 
 
@@ -7264,17 +7242,9 @@ def _unportable(package: Any, hashed: bool) -> Optional[str]:
     return None if hashed else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
 
 
-def _lock_file_version(source: Any) -> str:
-    parsed = parse_archive_name(source.filename)
-    return str(parsed.version if parsed is not None else parse_sdist_filename(source.filename)[1])
-
-
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
-    """Write a lock file as a requirements file: one line per package, every file's hash.
-
-    The result installs with ``pip install --require-hashes --no-deps -r``.
-    Packages peep cannot write as a hashed line are all named in one error.
-    """
+    """Write a lock file as a requirements file for ``pip install --require-hashes --no-deps``:
+    one line per package, every file's hash; name in one error every package that cannot be."""
     lock = read_lock_file(location, reader)
     lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
     if lock.requires_python is not None:
@@ -7293,16 +7263,40 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
         if package.archive is not None:
             url = package.archive.url or _lock_file_url(location, str(package.archive.path))
             head = f"{package.name} @ {url}"
-        else:
-            head = f"{package.name}=={package.version or _lock_file_version(files[0])}"
+        elif package.version is not None:
+            head = f"{package.name}=={package.version}"
+        else:  # the version a file's name gives
+            parsed = parse_archive_name(files[0].filename)
+            version = parsed.version if parsed else parse_sdist_filename(files[0].filename)[1]
+            head = f"{package.name}=={version}"
         if package.marker is not None:
             head += f" ; {package.marker}"
         lines.append(" \\\n    ".join([head] + list(dict.fromkeys(options))))
     if problems:
-        raise RequirementsFileError(
-            location, "cannot be written as a requirements file:\n    " + "\n    ".join(problems)
-        )
+        raise RequirementsFileError(location, "cannot be written as a requirements file:\n    "
+                                    + "\n    ".join(problems))  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def pylock_file(filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
+                ) -> Dict[str, Any]:  # fmt: skip
+    """Describe one file of a release for a lock file."""
+    entry: Dict[str, Any] = {"name": filename, "url": url}
+    if size is not None:
+        entry["size"] = size
+    return dict(entry, hashes=dict(sorted(digests.items())))
+
+
+def pylock_package(name: str, version: str, files: Sequence[Dict[str, Any]],
+                   more: Mapping[str, Any]) -> Dict[str, Any]:  # fmt: skip
+    """Describe one release for a lock file: ``more``'s keys, its sdist, its wheels."""
+    package = {"name": name, "version": version, **more}
+    files = sorted(files, key=lambda file: str(file["name"]))
+    sdists = [f for f in files if not f["name"].endswith(WHEEL_EXTENSION)]
+    if sdists:
+        package["sdist"] = sdists[0]  # a lock holds one sdist per release
+    wheels = [f for f in files if f["name"].endswith(WHEEL_EXTENSION)]
+    return dict(package, wheels=wheels) if wheels else package
 
 
 @dataclass
@@ -7331,37 +7325,26 @@ class LockWriter:
             offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
-            found, places, _ = find_candidates(
-                self.transport, requirement, self.settings, self.default_index
-            )
+            found, places, _ = find_candidates(self.transport, requirement, self.settings,
+                                               self.default_index)  # fmt: skip
             offers = [c for c in found if c.version == version]
         named: Dict[str, Candidate] = {}
         for offer in offers:
             named.setdefault(offer.filename, offer)  # the first index's, as pip would take it
         files = [f for f in (self._locked(requirement, c) for c in named.values()) if f]
-        unserved = [
-            f"{algorithm}:{digest}"
-            for algorithm in requirement.hashes.algorithms()
-            for digest in sorted(requirement.hashes.allowed(algorithm))
-            if not any(f["hashes"].get(algorithm) == digest for f in files)
-        ]
+        unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
+                    for digest in sorted(requirement.hashes.allowed(algorithm))
+                    if not any(f["hashes"].get(algorithm) == digest for f in files)]  # fmt: skip
         if unserved:
             looked = ", ".join(places) or "nowhere"
             return (f"{where}: no index or find-links serves a file with hash "
                     f"{', '.join(unserved)} (looked in {looked})")  # fmt: skip
-        entry: Dict[str, Any] = {"name": canonicalize_name(str(requirement.name)),
-                                 "version": str(version)}  # fmt: skip
-        if requirement.marker is not None:
-            entry["marker"] = str(requirement.marker)
-        wheels = [f for f in files if f["name"].endswith(WHEEL_EXTENSION)]
         sdists = [f for f in files if not f["name"].endswith(WHEEL_EXTENSION)]
-        if wheels:
-            entry["wheels"] = wheels
-        if sdists:
-            entry["sdist"] = sdists[0]
         if len(sdists) > 1:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
-        return entry
+        marker = {"marker": str(requirement.marker)} if requirement.marker is not None else {}
+        return pylock_package(canonicalize_name(str(requirement.name)), str(version), files,
+                              marker)  # fmt: skip
 
     def _locked(self, requirement: Requirement, offer: Candidate) -> Optional[Dict[str, Any]]:
         """Describe one file if it is vouched for: by the index's digests when they
@@ -7370,32 +7353,22 @@ class LockWriter:
         advertised = {a: d for a, d in offer.advertised_hashes().items() if a in HASH_ALGORITHMS}
         if any(a in advertised for a in requirement.hashes.algorithms()):
             matched = requirement.hashes.matches(advertised)
-            return self._entry(filename, url, None, advertised) if matched else None
+            return pylock_file(filename, url, None, advertised) if matched else None
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):
                 digests = hash_file(path, algorithms)
                 if digests["sha256"] == sha256:
-                    return self._entry(filename, url, os.path.getsize(path), digests)
+                    return pylock_file(filename, url, os.path.getsize(path), digests)
         path = os.path.join(self.workdir, safe_filename(filename))
         digests = self.transport.download(url, path, algorithms)
         try:
             if not requirement.hashes.matches(digests):
                 return None
             self.cache.store(path, filename, digests, {})
-            return self._entry(filename, url, os.path.getsize(path), digests)
+            return pylock_file(filename, url, os.path.getsize(path), digests)
         finally:
             _remove_quietly(path)
-
-    @staticmethod
-    def _entry(
-        filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
-    ) -> Dict[str, Any]:
-        entry: Dict[str, Any] = {"name": filename, "url": url}
-        if size is not None:
-            entry["size"] = size
-        entry["hashes"] = dict(sorted(digests.items()))
-        return entry
 
 
 def _toml(value: Any) -> str:
@@ -7439,23 +7412,15 @@ def read_requirement_files(
     return records, finder, network
 
 
-def requirements_to_lock(
-    paths: Sequence[str], args: argparse.Namespace, err: IO[str]
-) -> str:
+def requirements_to_lock(paths: Sequence[str], args: argparse.Namespace, err: IO[str]) -> str:
     """Write hashed requirements files as a lock file, finding each file by its hash."""
-    import shutil
     import tempfile
     pylock_module()  # fail early, before any download, if the output cannot be checked
     records, finder, network = read_requirement_files(paths, args)
-    workdir = tempfile.mkdtemp(prefix="peep-port-")
-    try:
-        writer = LockWriter(
-            make_transport(finder, network), finder,
-            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir,
-        )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
+        writer = LockWriter(make_transport(finder, network), finder,
+                            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir)
         results = [writer.package(record) for record in records if not record.is_constraint]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     problems = [r for r in results if isinstance(r, str)]
     if problems:
         raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
@@ -7484,9 +7449,9 @@ def port_argument_parser() -> argparse.ArgumentParser:
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     args = port_argument_parser().parse_args(argv)
-    if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
-        return port_lock(args, out, err)
     reader = requirements_reader(lambda: make_transport(*settings_from_arguments(args, os.environ)))
+    if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
+        return port_lock(args, reader, out, err)
     for index, path in enumerate(args.files):
         try:
             data = reader(path)
@@ -7498,12 +7463,11 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             ported = ported.replace("\n", "\r\n")
         if args.dry_run:
             write_diff(out, path, (original, ported), "ported")
+        elif args.write and ported != original:
+            rewrite_in_place(path, data, ported)
+            err.write(f"peep port: rewrote {path} (the original is in {path}.bak)\n")
         elif args.write:
-            if ported != original:
-                rewrite_in_place(path, data, ported)
-                err.write(f"peep port: rewrote {path} (the original is in {path}.bak)\n")
-            else:
-                err.write(f"peep port: {path} needs no change\n")
+            err.write(f"peep port: {path} needs no change\n")
         else:
             if len(args.files) > 1:
                 out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
@@ -7513,7 +7477,8 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     return EXIT_OK
 
 
-def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[str],
+              err: IO[str]) -> int:  # fmt: skip
     """Convert between lock files and requirements files, one way or the other."""
     if args.write or args.dry_run:
         raise UsageError("peep port: --write and --dry-run are for requirements files only")
@@ -7524,15 +7489,13 @@ def port_lock(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     else:
         if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
             raise UsageError("peep port: give one lock file, or requirements files only")
-        text = lock_to_requirements(args.files[0], requirements_reader(
-            lambda: make_transport(*settings_from_arguments(args, os.environ))))  # fmt: skip
+        text = lock_to_requirements(args.files[0], reader)
     if args.output:
         try:
             write_file_safely(args.output, text.encode("utf-8"))
         except OSError as exc:
-            raise PeepError(
-                f"peep port: cannot write {args.output!r} ({exc.strerror or exc})"
-            ) from exc
+            message = f"peep port: cannot write {args.output!r} ({exc.strerror or exc})"
+            raise PeepError(message) from exc
         err.write(f"peep port: wrote {args.output}\n")
     else:
         out.write(text)
@@ -7546,22 +7509,28 @@ def write_diff(out: IO[str], path: str, texts: Tuple[str, str], label: str) -> N
     out.writelines(difflib.unified_diff(old, new, fromfile=path, tofile=f"{path} ({label})"))
 
 
-def rewrite_in_place(path: str, original: bytes, text: str) -> None:
-    """Replace a file's text atomically, after saving its bytes as FILE.bak.
+def write_text_keeping_mode(path: str, original: bytes, text: str) -> None:
+    """Replace a file's text at once, keeping its BOM and mode (a new file's follows umask)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    bom = codecs.BOM_UTF8 if original.startswith(codecs.BOM_UTF8) else b""
+    write_file_safely(path, bom + text.encode("utf-8"), mode)
 
-    Only UTF-8 files are rewritten, so that the new file reads as the old did.
-    """
+
+def rewrite_in_place(path: str, original: bytes, text: str) -> None:
+    """Replace a UTF-8 file's text atomically (so it reads as before), saving it as FILE.bak."""
     try:
         original.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RequirementsFileError(
-            path, "is not UTF-8, so peep will not rewrite it; port it to stdout instead"
-        ) from exc
-    prefix = codecs.BOM_UTF8 if original.startswith(codecs.BOM_UTF8) else b""
+        raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
+                                    "to stdout instead") from exc  # fmt: skip
     try:
-        mode = stat.S_IMODE(os.lstat(path).st_mode)
-        write_file_safely(path + ".bak", original, mode)
-        write_file_safely(path, prefix + text.encode("utf-8"), mode)
+        write_file_safely(path + ".bak", original, stat.S_IMODE(os.stat(path).st_mode))
+        write_text_keeping_mode(path, original, text)
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
 
@@ -7600,17 +7569,13 @@ class LockEntry:
 class Pin:
     """One release pip's resolver picked, from its installation report."""
 
-    name: str
+    key: str  # the project's canonical name
     version: Version
     url: str  # the file pip would install here
     extras: FrozenSet[str]
     requires: Tuple[str, ...]
     digest: Optional[str] = None  # that file's sha256, as the index told pip
     build_requires: Tuple[str, ...] = ()  # an sdist's [build-system] requires
-
-    @property
-    def key(self) -> str:
-        return canonicalize_name(self.name)
 
 
 def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
@@ -7662,17 +7627,7 @@ def _requirement_text(record: Requirement, pinned: Optional[str] = None) -> str:
     return head + (f" ; {record.marker}" if record.marker is not None else "")
 
 
-def _lockable(record: Requirement) -> Optional[str]:
-    """Say why a requirement cannot be locked, if it cannot."""
-    if record.unsupported is not None:
-        return record.unsupported
-    if record.url is not None and not url_filename(record.url).endswith(WHEEL_EXTENSION):
-        return "pip would build this URL's archive to learn its dependencies"
-    return None
-
-
-@dataclass(frozen=True)
-class LockInput:
+class LockInput(NamedTuple):
     """What the resolver is asked: requirements, and the pins it must keep."""
 
     requirements: Tuple[str, ...]
@@ -7680,14 +7635,11 @@ class LockInput:
 
 
 def resolution_input(
-    entries: Sequence[LockEntry],
-    specs: Sequence[Requirement],
-    upgrade: FrozenSet[str],
+    entries: Sequence[LockEntry], specs: Sequence[Requirement], moving: FrozenSet[str],
     elsewhere: Sequence[Requirement],
 ) -> LockInput:
-    """Ask for every top-level requirement and SPEC; keep every pin not being upgraded."""
+    """Ask for every top-level requirement and SPEC; keep every pin that is not ``moving``."""
     asked = {spec.key for spec in specs}
-    moving = upgrade | asked
     requirements = [_requirement_text(spec) for spec in specs]
     constraints = []
     for entry in entries:
@@ -7709,10 +7661,8 @@ def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> Li
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
                                ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
     command += ["--no-index"] if finder.no_index else []
-    for location in finder.find_links:
-        command += ["--find-links", location]
-    for host in sorted(finder.trusted_hosts):
-        command += ["--trusted-host", host]
+    command += [word for location in finder.find_links for word in ("--find-links", location)]
+    command += [word for host in sorted(finder.trusted_hosts) for word in ("--trusted-host", host)]
     command += ["--pre"] if finder.pre else []
     for flag, value in (("--cert", network.cert), ("--client-cert", network.client_cert),
                         ("--proxy", network.proxy)):  # fmt: skip
@@ -7723,18 +7673,8 @@ def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> Li
     return command + ["--cache-dir", network.cache_dir]
 
 
-def _pip_resolve_environment(finder: FinderSettings) -> Dict[str, str]:
-    """Return pip's environment: none of the user's PIP_*, and peep's indexes.
-
-    Index URLs may carry credentials, so they travel in the environment,
-    which other users cannot read, rather than on the command line.
-    """
-    environment = scrubbed_pip_environment()
-    if finder.index_url:  # else pip's own default, as everywhere in peep
-        environment["PIP_INDEX_URL"] = finder.index_url
-    if finder.extra_index_urls:
-        environment["PIP_EXTRA_INDEX_URL"] = " ".join(finder.extra_index_urls)
-    return environment
+class ResolutionFailed(PeepError):
+    """pip's resolver found no set of wheels that fits; the message is what pip said."""
 
 
 def resolve_with_pip(
@@ -7745,25 +7685,27 @@ def resolve_with_pip(
     import subprocess
     if not wanted.requirements:
         return []  # pip refuses to resolve nothing
-    files = {}
-    for name, lines in (("requirements", wanted.requirements), ("constraints", wanted.constraints)):
-        files[name] = os.path.join(workdir, f"{name}.txt")
-        with open(files[name], "w", encoding="utf-8") as stream:
-            stream.write("".join(f"{line}\n" for line in lines))
     report = os.path.join(workdir, "report.json")
-    command = _pip_resolve_command(finder, network) + [
-        "--report", report, "-r", files["requirements"], "-c", files["constraints"]]
+    command = _pip_resolve_command(finder, network) + ["--report", report]
+    for option, name, lines in (("-r", "requirements", wanted.requirements),
+                                ("-c", "constraints", wanted.constraints)):  # fmt: skip
+        path = os.path.join(workdir, f"{name}.txt")
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write("".join(f"{line}\n" for line in lines))
+        command += [option, path]
+    # Index URLs may carry credentials, so they travel in the environment,
+    # which other users cannot read, rather than on the command line.
+    environment = scrubbed_pip_environment()
+    if finder.index_url:  # else pip's own default, as everywhere in peep
+        environment["PIP_INDEX_URL"] = finder.index_url
+    if finder.extra_index_urls:
+        environment["PIP_EXTRA_INDEX_URL"] = " ".join(finder.extra_index_urls)
     result = subprocess.run(command, capture_output=True, text=True, check=False,
-                            env=_pip_resolve_environment(finder), stdin=subprocess.DEVNULL)
+                            env=environment, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise ResolutionFailed(result.stdout + result.stderr)  # why a conflict is, is on stdout
     with open(report, encoding="utf-8") as stream:
-        installs = json.load(stream).get("install", [])
-    return [_pin_from_report(item) for item in installs]
-
-
-class ResolutionFailed(PeepError):
-    """pip's resolver found no set of wheels that fits; the message is what pip said."""
+        return [_pin_from_report(item) for item in json.load(stream).get("install", [])]
 
 
 def _pin_from_report(item: Mapping[str, Any]) -> Pin:
@@ -7771,7 +7713,7 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
     archive = item["download_info"].get("archive_info") or {}
     said = (archive.get("hashes") or {}).get("sha256") or archive.get("hash", "=")
     return Pin(
-        name=str(metadata["name"]),
+        key=canonicalize_name(str(metadata["name"])),
         version=Version(str(metadata["version"])),
         url=str(item["download_info"]["url"]),
         extras=frozenset(item.get("requested_extras") or ()),
@@ -7796,36 +7738,6 @@ def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
     return parents
 
 
-def _missing_wheels(
-    failure: ResolutionFailed, pinned: Mapping[str, Version], transport: Transport,
-    finder: FinderSettings,
-) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
-    """Name the projects pip may have found no wheel of, with their files, if only sdists.
-
-    pip names the project when nothing fits; when a pin conflicts instead,
-    every pinned project is looked up.
-    """
-    import concurrent.futures
-    match = _NO_MATCH_RE.search(str(failure))
-    # pip 26 adds who needs it: "... found for sdonly (from needs-sdonly)".
-    named = match.group(1).split(" (from ")[0].strip() if match else ""
-    asked = [named] if match else [f"{k}=={v}" for k, v in pinned.items()]
-    default_index = Once(pip_default_index)  # asked of pip once, not once a thread
-
-    def sdists_only(text: str) -> Optional[Tuple[PackagingRequirement, List[Candidate]]]:
-        try:
-            wanted = PackagingRequirement(text)
-        except InvalidRequirement:
-            return None
-        requirement = parse_requirement(wanted.name, COMMAND_LINE)
-        found, _, _ = find_candidates(transport, requirement, finder, default_index)
-        fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
-        return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
-        return [found for found in pool.map(sdists_only, asked) if found is not None]
-
-
 def _no_wheel_error(name: str) -> PeepError:
     return PeepError(
         f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
@@ -7835,15 +7747,6 @@ def _no_wheel_error(name: str) -> PeepError:
         f"dependencies by hand, or choose a version of {name} that has a wheel. "
         "Nothing was written."
     )
-
-
-def _newest_sdist(
-    wanted: PackagingRequirement, found: Sequence[Candidate], pinned: Optional[Version]
-) -> Optional[Candidate]:
-    """Choose the sdist pip would: the pinned version, else the newest that fits here."""
-    fitting = [c for c in select_release_files(found, compatible=True) if c.yanked is None
-               and (c.version == pinned if pinned else c.version in wanted.specifier)]  # fmt: skip
-    return max(fitting, key=lambda candidate: candidate.version, default=None)
 
 
 def _metadata_stub(directory: str, name: str, version: Version, message: Any,
@@ -7864,89 +7767,6 @@ def _metadata_stub(directory: str, name: str, version: Version, message: Any,
             stub.writestr(member, text)
 
 
-def stub_sdist_only(
-    missing: Tuple[PackagingRequirement, List[Candidate]],
-    pinned: Tuple[Mapping[str, Version], FrozenSet[str]],
-    transport: Transport,
-    workdir: str,
-) -> Tuple[Candidate, Tuple[str, ...]]:
-    """Let pip resolve a project that has only sdists, from its static metadata.
-
-    The sdist is downloaded and read (never built); its PKG-INFO 2.2+ gives
-    the dependencies unless it declares them dynamic. A project the file
-    pins and hashes by hand is taken with no dependencies (they are listed
-    by hand). A metadata-only wheel tells pip; the sdist is what is pinned,
-    returned with its static build requirements.
-    """
-    import email.parser
-    wanted, found = missing
-    (pins, by_hand), key = pinned, canonicalize_name(wanted.name)
-    sdist = _newest_sdist(wanted, found, pins.get(key))
-    if sdist is None:
-        raise _no_wheel_error(wanted.name)
-    path = os.path.join(workdir, safe_filename(sdist.filename))
-    digests = transport.download(sdist.url.split("#", 1)[0], path, ("sha256",))
-    advertised = sdist.advertised_hashes().get("sha256")
-    if advertised and advertised != digests["sha256"]:
-        raise PeepError(f"peep lock: {sdist.filename}: the index says sha256 {advertised}, but "
-                        f"its bytes hash to {digests['sha256']}; nothing was written")  # fmt: skip
-    # Read strictly, never run; nothing is installed from it, and the lock
-    # records its hash for every later install to check.
-    facts = read_archive(path, sdist.filename, project=key)
-    requires = static_dependencies(facts)
-    if requires is None and key not in by_hand:
-        raise _no_wheel_error(wanted.name)
-    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
-    _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
-    return sdist, read_build_system(facts, sdist.filename).requires
-
-
-def resolve_closure(
-    wanted: LockInput, kept: Tuple[Dict[str, Version], FrozenSet[str]],
-    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport,
-) -> List[Pin]:  # fmt: skip
-    """Resolve with pip; for each project with only sdists, retry with its static metadata."""
-    import tempfile
-    finder, network = settings
-    pinned, by_hand = kept
-    stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
-    with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-        stubs = replace(finder, find_links=finder.find_links + (os.path.join(workdir, "stubs"),))
-        while True:
-            try:
-                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
-            except ResolutionFailed as failure:
-                missing = [m for m in _missing_wheels(failure, pinned, transport, finder)
-                           if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
-                if not missing:
-                    said = [f"    {line}" for line in str(failure).strip().splitlines()[-30:]]
-                    raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
-                                    "nothing was written. pip said:\n"
-                                    + "\n".join(said).rstrip()) from failure
-                for project in missing:
-                    sdist, build = stub_sdist_only(project, (pinned, by_hand), transport, workdir)
-                    stubbed[sdist.name] = (sdist, build)
-                continue
-            return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
-                            build_requires=stubbed[p.key][1]) if p.key in stubbed else p
-                    for p in picks]  # fmt: skip
-
-
-def _release_files(
-    transport: Transport, finder: FinderSettings, pin: Pin, default_index: Callable[[], str],
-    err: IO[str],
-) -> List[Candidate]:  # fmt: skip
-    """Return every file of a pinned release, and the one pip chose even if unlisted."""
-    requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
-    found, _, _ = find_candidates(transport, requirement, finder, default_index)
-    release = [candidate for candidate in found if candidate.version == pin.version]
-    release = _one_per_filename(release, err, command="peep lock")
-    if not any(candidate.filename == url_filename(pin.url) for candidate in release):
-        chosen = candidate_from_link(Link(url=pin.url), pin.key)
-        release += [chosen] if chosen is not None else []
-    return release
-
-
 @dataclass
 class LockHashes:
     """Every file of each release with its digest, and where the digests came from."""
@@ -7960,69 +7780,11 @@ class LockHashes:
         return sorted({digest for _, digest in self.files[key]})
 
 
-def hash_pins(
-    pins: Sequence[Pin], transport: Transport, finder: FinderSettings, quiet: bool, err: IO[str]
-) -> LockHashes:
-    """Hash every file of each release: the index's digests where it gives them, else
-    a download; the file this machine installs is always downloaded and checked."""
-    import concurrent.futures
-    default_index = Once(pip_default_index)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(pins)))) as pool:
-        releases = list(pool.map(
-            lambda p: (p, _release_files(transport, finder, p, default_index, err)), pins))
-    hashes = LockHashes({pin.key: [] for pin in pins})
-    fetch: List[Candidate] = []
-    owner: Dict[str, str] = {}  # file name -> project
-    for pin, release in releases:
-        for candidate in release:
-            advertised = candidate.advertised_hashes().get("sha256")
-            if advertised and candidate.filename != url_filename(pin.url):
-                hashes.files[pin.key].append((candidate, advertised))
-                hashes.from_index += 1
-            else:
-                fetch.append(candidate)
-                owner[candidate.filename] = pin.key
-    results = download_release(transport, fetch, ("sha256",), quiet, err) if fetch else []
-    digests, status = trusted_digests(results, "sha256", err, command="peep lock")
-    if status != EXIT_OK:
-        raise PeepError("peep lock: some files could not be hashed (above); nothing was written")
-    for candidate, outcome in results:
-        if not isinstance(outcome, str):
-            hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
-    hashes.downloaded = len(digests)
-    return hashes
-
-
-def lock_build_constraints(
-    picks: Sequence[Pin], settings: Tuple[FinderSettings, NetworkSettings],
-    transport: Transport, quiet: bool, err: IO[str],
-) -> Tuple[List[Pin], LockHashes]:
-    """Pin the build dependencies of the closure's sdists (and of theirs), one version each
-    that fits them all: pip's resolver picks them, wheels only, as it picks the closure."""
-    requires: Set[str] = set()
-    builds: List[Pin] = []
-    sdists = list(picks)
-    while True:
-        more = {text for pin in sdists for text in pin.build_requires} - requires
-        if not more:
-            break
-        requires |= more
-        builds = sdists = resolve_closure(LockInput(tuple(sorted(requires)), ()),
-                                          ({}, frozenset()), settings, transport)  # fmt: skip
-    return builds, hash_pins(builds, transport, settings[0], quiet, err)
-
-
 def _via_text(parents: Sequence[str]) -> List[str]:
     """Write '# via' notes the way pip-compile does."""
     if len(parents) == 1:
         return [f"    # via {parents[0]}"]
     return ["    # via"] + [f"    #   {parent}" for parent in parents] if parents else []
-
-
-def _entry_block(head: str, digests: Sequence[str], style: str) -> List[str]:
-    if style == "peep":
-        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
-    return _with_hash_lines(head, digests) if digests else [head]
 
 
 @dataclass
@@ -8058,25 +7820,227 @@ class LockPlan:
         return lines + self.inserts.get(len(physical) + 1, []) + self.appended
 
 
+def _read_lock_target(path: str) -> Tuple[bytes, str]:
+    """Read the file to complete (none yet is an empty one); refuse links and non-UTF-8."""
+    if os.path.islink(path):
+        raise UsageError(f"peep lock: {path!r} is a symbolic link; peep lock writes no file "
+                         "through a link (name the file it points to)")  # fmt: skip
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        return b"", ""
+    except OSError as exc:
+        raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(path, "is not UTF-8, so peep lock will not rewrite it") from exc
+    return data, decode_requirements(data, path)
+
+
+@dataclass
+class Locking:
+    """One run of ``peep lock``: pip's resolver, the hashing of releases, the files written."""
+
+    args: argparse.Namespace
+    finder: FinderSettings
+    network: NetworkSettings
+    out: IO[str]
+    err: IO[str]
+    transport: Transport = field(init=False)
+    default_index: Once = field(init=False)  # asked of pip once, not once a thread
+
+    def __post_init__(self) -> None:
+        self.transport = make_transport(self.finder, self.network)
+        self.default_index = Once(pip_default_index)
+
+    def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
+                by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
+        """Resolve with pip; for each project with only sdists, retry with its static metadata."""
+        import tempfile
+        stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
+        with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
+            stubs = replace(self.finder,
+                            find_links=self.finder.find_links + (os.path.join(workdir, "stubs"),))
+            while True:
+                try:
+                    picks = resolve_with_pip(wanted, stubs if stubbed else self.finder,
+                                             self.network, workdir)  # fmt: skip
+                except ResolutionFailed as failure:
+                    missing = [m for m in self._missing_wheels(failure, pinned)
+                               if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
+                    if not missing:
+                        said = [f"    {line}" for line in str(failure).strip().splitlines()[-30:]]
+                        raise PeepError("peep lock: pip's resolver found no set of wheels that "
+                                        "fits; nothing was written. pip said:\n"
+                                        + "\n".join(said).rstrip()) from failure
+                    for project in missing:
+                        sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
+                        stubbed[sdist.name] = (sdist, build)
+                    continue
+                return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
+                                build_requires=stubbed[p.key][1]) if p.key in stubbed else p
+                        for p in picks]  # fmt: skip
+
+    def _missing_wheels(self, failure: ResolutionFailed, pinned: Mapping[str, Version]
+                        ) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
+        """Name the projects pip may have found no wheel of, with their files, if only sdists
+        (pip names the project when nothing fits; if a pin conflicts, each pin is looked up)."""
+        import concurrent.futures
+        match = _NO_MATCH_RE.search(str(failure))
+        # pip 26 adds who needs it: "... found for sdonly (from needs-sdonly)".
+        named = match.group(1).split(" (from ")[0].strip() if match else ""
+        asked = [named] if match else [f"{k}=={v}" for k, v in pinned.items()]
+
+        def sdists_only(text: str) -> Optional[Tuple[PackagingRequirement, List[Candidate]]]:
+            try:
+                wanted = PackagingRequirement(text)
+            except InvalidRequirement:
+                return None
+            requirement = parse_requirement(wanted.name, COMMAND_LINE)
+            found, _, _ = find_candidates(self.transport, requirement, self.finder,
+                                          self.default_index)  # fmt: skip
+            fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
+            return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
+            return [found for found in pool.map(sdists_only, asked) if found is not None]
+
+    def _stub_sdist_only(
+        self, missing: Tuple[PackagingRequirement, List[Candidate]],
+        pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
+    ) -> Tuple[Candidate, Tuple[str, ...]]:
+        """Let pip resolve a project that has only sdists, from its static metadata: the sdist
+        is read, never built, and its PKG-INFO 2.2+ dependencies (none if the file pins and
+        hashes it by hand) go to pip in a metadata-only wheel. Return it and its build needs."""
+        import email.parser
+        wanted, found = missing
+        key = canonicalize_name(wanted.name)
+        pin = pinned.get(key)
+        # The sdist pip would take: the pinned version, else the newest that fits here.
+        fitting = [c for c in select_release_files(found, compatible=True) if c.yanked is None
+                   and (c.version == pin if pin else c.version in wanted.specifier)]  # fmt: skip
+        sdist = max(fitting, key=lambda candidate: candidate.version, default=None)
+        if sdist is None:
+            raise _no_wheel_error(wanted.name)
+        path = os.path.join(workdir, safe_filename(sdist.filename))
+        digests = self.transport.download(sdist.url.split("#", 1)[0], path, ("sha256",))
+        advertised = sdist.advertised_hashes().get("sha256")
+        if advertised and advertised != digests["sha256"]:
+            raise PeepError(f"peep lock: {sdist.filename}: the index says sha256 {advertised}, "
+                            f"but its bytes hash to {digests['sha256']}; nothing was written")
+        # Read strictly, never run; nothing is installed from it, and the lock
+        # records its hash for every later install to check.
+        facts = read_archive(path, sdist.filename, project=key)
+        requires = static_dependencies(facts)
+        if requires is None and key not in by_hand:
+            raise _no_wheel_error(wanted.name)
+        message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
+        _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
+        return sdist, read_build_system(facts, sdist.filename).requires
+
+    def _release_files(self, pin: Pin) -> List[Candidate]:
+        """Return every file of a pinned release, and the one pip chose even if unlisted."""
+        requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
+        found, _, _ = find_candidates(self.transport, requirement, self.finder,
+                                      self.default_index)  # fmt: skip
+        release = [candidate for candidate in found if candidate.version == pin.version]
+        release = _one_per_filename(release, self.err, command="peep lock")
+        if not any(candidate.filename == url_filename(pin.url) for candidate in release):
+            chosen = candidate_from_link(Link(url=pin.url), pin.key)
+            release += [chosen] if chosen is not None else []
+        return release
+
+    def hash_releases(self, pins: Sequence[Pin]) -> LockHashes:
+        """Hash every file of each release: the index's digests where it gives them, else
+        a download; the file this machine installs is always downloaded and checked."""
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(pins)))) as pool:
+            releases = list(pool.map(lambda pin: (pin, self._release_files(pin)), pins))
+        hashes = LockHashes({pin.key: [] for pin in pins})
+        fetch: List[Candidate] = []
+        owner: Dict[str, str] = {}  # file name -> project
+        for pin, release in releases:
+            for candidate in release:
+                advertised = candidate.advertised_hashes().get("sha256")
+                if advertised and candidate.filename != url_filename(pin.url):
+                    hashes.files[pin.key].append((candidate, advertised))
+                    hashes.from_index += 1
+                else:
+                    fetch.append(candidate)
+                    owner[candidate.filename] = pin.key
+        results = download_release(self.transport, fetch, ("sha256",), self.args.quiet,
+                                   self.err) if fetch else []  # fmt: skip
+        digests, status = trusted_digests(results, "sha256", self.err, command="peep lock")
+        if status != EXIT_OK:
+            raise PeepError("peep lock: some files could not be hashed (above); "
+                            "nothing was written")
+        for candidate, outcome in results:
+            if not isinstance(outcome, str):
+                hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
+        hashes.downloaded = len(digests)
+        return hashes
+
+    def write_build_constraints(self, picks: Sequence[Pin]) -> bool:
+        """Pin the build dependencies of the closure's sdists (and of theirs), one version each
+        that fits them all, as pip's resolver picks them (wheels only), into --build-constraint
+        FILE whole (its diff, with --dry-run); tell whether it changes."""
+        requires: Set[str] = set()
+        builds: List[Pin] = []
+        sdists = list(picks)
+        while True:
+            more = {text for pin in sdists for text in pin.build_requires} - requires
+            if not more:
+                break
+            requires |= more
+            builds = sdists = self.resolve(LockInput(tuple(sorted(requires)), ()), {}, frozenset())
+        hashes = self.hash_releases(builds)
+        path = self.args.build_constraint
+        read = _read_lock_target(path)
+        style = hash_style(read[1], default="pip")
+        lines = ["# Build dependencies of the sdists peep lock pinned, for --build-constraint:",
+                 "# builds use them; they are never installed into the target."]  # fmt: skip
+        for pin in sorted(builds, key=lambda p: p.key):
+            lines += hash_lines(f"{pin.key}=={pin.version}", hashes.digests(pin.key), style)
+        changed = self._write_or_diff(path, read, "".join(line + "\n" for line in lines))
+        self.err.write(f"peep lock: {path}: {len(builds)} build dependencies pinned\n")
+        return changed
+
+    def _write_or_diff(self, path: str, read: Tuple[bytes, str], new_text: str) -> bool:
+        """Print the diff (--dry-run) or write the file if it changes; tell whether it does."""
+        if self.args.dry_run:
+            write_diff(self.out, path, (read[1], new_text), "locked")
+        elif new_text != read[1]:
+            if os.path.islink(path):
+                raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
+            write_text_keeping_mode(path, read[0], new_text)
+        return new_text != read[1]
+
+    def finish(self, read: Tuple[bytes, str], new_text: str, plan: LockPlan,
+               hashes: LockHashes, picks: Sequence[Pin]) -> int:  # fmt: skip
+        """Write --build-constraint FILE and FILE, or show their diffs; say what changed."""
+        args = self.args
+        builds_changed = args.build_constraint is not None and self.write_build_constraints(picks)
+        changed = self._write_or_diff(args.file, read, new_text)
+        parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in
+                 (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
+                 if items]  # fmt: skip
+        changes = "; ".join(parts) or "no requirement changed"
+        dry_run = " (dry run)" if args.dry_run else ""
+        self.err.write(f"peep lock: {args.file}{dry_run}: {changes}; "
+                       f"{hashes.from_index} hashes taken from the index's digests, "
+                       f"{hashes.downloaded} files downloaded and hashed by peep\n")
+        return EXIT_FAILED if args.dry_run and (changed or builds_changed) else EXIT_OK
+
+
 def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
     """Tell whether an entry stands byte for byte: pinned to pip's pick with the hash of
     the file this machine installs (if the index said it), or a URL."""
     record = entry.requirement
-    if record.url is not None:
-        return True
-    return (pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
-            and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
-
-
-def pins_to_hash(entries: Sequence[LockEntry], pins: Sequence[Pin],
-                 elsewhere: FrozenSet[str]) -> List[Pin]:  # fmt: skip
-    """Return the picks whose files need hashing: new ones, and those whose pin moved."""
-    written = {entry.requirement.key: entry for entry in entries}
-    return [
-        pin for pin in pins
-        if pin.key not in elsewhere
-        and not (pin.key in written and _kept_as_written(written[pin.key], pin))
-    ]  # fmt: skip
+    return record.url is not None or (
+        pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+        and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
 @dataclass(frozen=True)
@@ -8109,7 +8073,7 @@ def plan_lock(
                 plan.renote(entry, via)
         else:
             head = _requirement_text(asked.get(record.key, record), str(pin.version))
-            plan.rewrite(entry, _entry_block(head, resolved.hashes.digests(pin.key), style)
+            plan.rewrite(entry, hash_lines(head, resolved.hashes.digests(pin.key), style)
                          + _via_text(via))  # fmt: skip
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
@@ -8120,63 +8084,17 @@ def plan_lock(
         head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
             f"{key}=={pin.version}")  # fmt: skip
         via = [] if key in asked else resolved.parents.get(key, [])
-        plan.appended += _entry_block(head, resolved.hashes.digests(key), style) + _via_text(via)
+        plan.appended += hash_lines(head, resolved.hashes.digests(key), style) + _via_text(via)
         plan.added.append(f"{key}=={pin.version}")
     return plan
 
 
-def lock_summary(path: str, plan: LockPlan, hashes: LockHashes) -> str:
-    """Say in one line what locking changed, and where the digests came from."""
-    parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in
-             (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
-             if items]  # fmt: skip
-    changes = "; ".join(parts) if parts else "no requirement changed"
-    return (
-        f"peep lock: {path}: {changes}; {hashes.from_index} hashes taken from the index's "
-        f"digests, {hashes.downloaded} files downloaded and hashed by peep\n"
-    )
-
-
-def _read_lock_target(path: str) -> Tuple[bytes, str]:
-    """Read the file to complete (none yet is an empty one); refuse links and non-UTF-8."""
-    if os.path.islink(path):
-        raise UsageError(f"peep lock: {path!r} is a symbolic link; peep lock writes no file "
-                         "through a link (name the file it points to)")  # fmt: skip
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-    except FileNotFoundError:
-        return b"", ""
-    except OSError as exc:
-        raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RequirementsFileError(path, "is not UTF-8, so peep lock will not rewrite it") from exc
-    return data, decode_requirements(data, path)
-
-
-def write_locked_file(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` at once, keeping its mode (a new file's follows umask)."""
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    if os.path.islink(path):
-        raise UsageError(f"peep lock: {path!r} became a symbolic link; not written")
-    write_file_safely(path, data, mode)
-
-
 def lock_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep lock``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep lock",
-        description="Complete FILE in place: add each SPEC, pin what pip's resolver picks for "
-        "this environment, add the whole dependency closure with '# via' notes, and hash "
-        "every file of each pinned release, in FILE's own hash format.",
-    )
+    parser = _ArgumentParser(prog="peep lock", description="Complete FILE in place: add each "
+                             "SPEC, pin what pip's resolver picks for this environment, add the "
+                             "whole dependency closure with '# via' notes, and hash every file of "
+                             "each pinned release, in FILE's own hash format.")  # fmt: skip
     parser.add_argument("-r", "--requirement", dest="file", metavar="FILE", required=True,
                         help="the requirements file to complete (made if it does not exist)")
     parser.add_argument("specs", nargs="*", metavar="SPEC",
@@ -8193,6 +8111,15 @@ def lock_argument_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lockable(record: Requirement) -> Optional[str]:
+    """Say why a requirement cannot be locked, if it cannot."""
+    if record.unsupported is not None:
+        return record.unsupported
+    if record.url is not None and not url_filename(record.url).endswith(WHEEL_EXTENSION):
+        return "pip would build this URL's archive to learn its dependencies"
+    return None
+
+
 def _lock_spec(text: str) -> Requirement:
     spec = parse_requirement(text, COMMAND_LINE)
     if spec.name is None or spec.url is not None:
@@ -8201,92 +8128,48 @@ def _lock_spec(text: str) -> Requirement:
     return spec
 
 
-def _read_lock_records(
-    path: str, args: argparse.Namespace
-) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
-    """Read FILE's requirements (none if it does not exist yet); refuse what cannot be locked."""
+def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+    """Complete a requirements file: pins, the dependency closure, every file's hash."""
+    args = lock_argument_parser().parse_args(argv)
+    specs = [_lock_spec(text) for text in args.specs]
+    read = _read_lock_target(args.file)
+    if is_lock_file(args.file):
+        return lock_pylock(args, specs, read, (out, err))
+    path = args.file
     records, finder, network = read_requirement_files([path] if os.path.exists(path) else [], args)
     problems = [f"{r.origin}: {r.text!r}: {_lockable(r)}" for r in records if _lockable(r)]
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
             problems))  # fmt: skip
-    return records, finder, network
+    return lock_requirements(Locking(args, finder, network, out, err), specs, records, read)
 
 
-def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Complete a requirements file: pins, the dependency closure, every file's hash."""
-    args = lock_argument_parser().parse_args(argv)
-    path = args.file
-    specs = [_lock_spec(text) for text in args.specs]
-    data, text = _read_lock_target(path)
-    if is_lock_file(path):
-        return lock_pylock(args, specs, (data, text), out, err)
-    records, finder, network = _read_lock_records(path, args)
+def lock_requirements(
+    locking: Locking, specs: Sequence[Requirement], records: Sequence[Requirement],
+    read: Tuple[bytes, str],
+) -> int:
+    """Pin what pip picks, add the dependency closure, hash each moved pin's release."""
+    path, text = locking.args.file, read[1]
     entries = lock_entries(text, path, records)
     nested = [r for r in records if r.origin.source != path]
-    upgrade = frozenset(canonicalize_name(name) for name in args.upgrade_package)
-    wanted = resolution_input(entries, specs, upgrade, nested)
-    transport = make_transport(finder, network)
+    upgrade = frozenset(canonicalize_name(name) for name in locking.args.upgrade_package)
     moving = upgrade | {spec.key for spec in specs}
     pins = {e.requirement.key: e.requirement.pinned_version() for e in entries}
     pinned = {k: v for k, v in pins.items() if v is not None and k not in moving}
     by_hand = frozenset(e.requirement.key for e in entries
                         if e.top_level and e.requirement.hashes and e.requirement.key in pinned)
-    picks = resolve_closure(wanted, (pinned, by_hand), (finder, network), transport)
+    picks = locking.resolve(resolution_input(entries, specs, moving, nested), pinned, by_hand)
     elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
-    hashes = hash_pins(pins_to_hash(entries, picks, elsewhere), transport, finder,
-                       args.quiet, err)  # fmt: skip
+    written = {entry.requirement.key: entry for entry in entries}
+    moved = [p for p in picks if p.key not in elsewhere
+             and not (p.key in written and _kept_as_written(written[p.key], p))]  # fmt: skip
+    hashes = locking.hash_releases(moved)
     resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
     plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
-    edited = plan.deleted or plan.inserts or plan.appended
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
-    summary = lock_summary(path, plan, hashes)
-    builds_changed = args.build_constraint is not None and _lock_build_file(
-        args, picks, (finder, network), transport, (out, err))
-    status = _finish_lock(args, (data, text), new_text if edited else text, summary, (out, err))
-    return EXIT_FAILED if args.dry_run and builds_changed else status
-
-
-def _finish_lock(args: argparse.Namespace, read: Tuple[bytes, str], new_text: str,
-                 summary: str, streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
-    """Show the diff (--dry-run) or write FILE; say what changed."""
-    (data, text), (out, err) = read, streams
-    path, dry_run, texts = args.file, args.dry_run, (text, new_text)
-    changed = new_text != text
-    if dry_run:
-        write_diff(out, path, texts, "locked")
-    elif changed:
-        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-        write_locked_file(path, bom + new_text.encode("utf-8"))
-    err.write(summary.replace(f"peep lock: {path}:", f"peep lock: {path} (dry run):")
-              if dry_run else summary)  # fmt: skip
-    return EXIT_FAILED if dry_run and changed else EXIT_OK
-
-
-def _lock_build_file(
-    args: argparse.Namespace, picks: Sequence[Pin],
-    settings: Tuple[FinderSettings, NetworkSettings], transport: Transport,
-    streams: Tuple[IO[str], IO[str]],
-) -> bool:
-    """Write --build-constraint FILE whole (its diff, with --dry-run); tell if it changes."""
-    out, err = streams
-    path = args.build_constraint
-    builds, hashes = lock_build_constraints(picks, settings, transport, args.quiet, err)
-    data, text = _read_lock_target(path)
-    style = hash_style(text, default="pip")
-    lines = ["# Build dependencies of the sdists peep lock pinned, for --build-constraint:",
-             "# builds use them; they are never installed into the target."]  # fmt: skip
-    for pin in sorted(builds, key=lambda p: p.key):
-        lines += _entry_block(f"{pin.key}=={pin.version}", hashes.digests(pin.key), style)
-    new_text = "".join(line + "\n" for line in lines)
-    if args.dry_run:
-        write_diff(out, path, (text, new_text), "locked")
-    elif new_text != text:
-        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-        write_locked_file(path, bom + new_text.encode("utf-8"))
-    err.write(f"peep lock: {path}: {len(builds)} build dependencies pinned\n")
-    return new_text != text
+    edited = plan.deleted or plan.inserts or plan.appended
+    return locking.finish(read, new_text if edited else text, plan, hashes, picks)
 
 
 def _this_environment() -> str:
@@ -8297,66 +8180,53 @@ def _this_environment() -> str:
                          "python_version"))  # fmt: skip
 
 
-def _pylock_package(pin: Pin, files: Sequence[Tuple[Candidate, str]],
-                    needs: Sequence[str]) -> Dict[str, Any]:  # fmt: skip
-    """Describe one pinned release for a lock file: every file with its hash."""
-    package: Dict[str, Any] = {"name": pin.key, "version": str(pin.version)}
-    if needs:
-        package["dependencies"] = [{"name": name} for name in needs]
-    described: List[Dict[str, Any]] = [
-        {"name": c.filename, "url": c.url.split("#", 1)[0], "hashes": {"sha256": d}}
-        for c, d in sorted(files, key=lambda f: f[0].filename)
-    ]
-    sdists = [f for f in described if not f["name"].endswith(WHEEL_EXTENSION)]
-    if sdists:
-        package["sdist"] = sdists[0]  # a lock holds one sdist per release
-    wheels = [f for f in described if f["name"].endswith(WHEEL_EXTENSION)]
-    return dict(package, wheels=wheels) if wheels else package
-
-
-def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
-                out: IO[str], err: IO[str]) -> int:  # fmt: skip
-    """Write a PEP 751 lock for the SPECs and the lock's own top-level requirements.
-
-    A lock has no place for them, so peep keeps them in ``[tool.peep]``;
-    the lock's versions are kept where they still fit.
-    """
-    finder, network = settings_from_arguments(args, os.environ)
-    old = read_lock_file(args.file, requirements_reader(
-        functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
-    top = [str(t) for t in ((old.tool or {}).get("peep") or {}).get("requirements", [])] if old \
-        else []  # fmt: skip
-    if old and not top:  # another tool's lock: every package is taken as asked for
-        top = [str(canonicalize_name(package.name)) for package in old.packages]
-    asked = {spec.key for spec in specs}
-    top = [_requirement_text(s) for s in specs] + [
-        t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
-    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
-                           for p in (old.packages if old else ())}  # fmt: skip
-    moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
-    keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
-    transport = make_transport(finder, network)
-    picks = resolve_closure(LockInput(tuple(top), keep), ({}, frozenset()), (finder, network),
-                            transport)  # fmt: skip
-    hashes = hash_pins(picks, transport, finder, args.quiet, err)
-    needs: Dict[str, List[str]] = {p.key: [] for p in picks}
+def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str, Any]]:
+    """Describe each pinned release for a lock file: what it needs, every file's hash."""
+    needs: Dict[str, List[str]] = {pin.key: [] for pin in picks}
     for child, parents in dependency_parents(picks).items():
         for parent in parents:
             needs[parent].append(child)
-    packages = [_pylock_package(p, hashes.files[p.key], sorted(needs[p.key])) for p in picks]
+    packages = []
+    for pin in picks:
+        files = [pylock_file(c.filename, c.url.split("#", 1)[0], None, {"sha256": digest})
+                 for c, digest in hashes.files[pin.key]]  # fmt: skip
+        more = {"dependencies": [{"name": name} for name in sorted(needs[pin.key])]}
+        packages.append(pylock_package(pin.key, str(pin.version), files,
+                                       more if needs[pin.key] else {}))  # fmt: skip
+    return packages
+
+
+def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
+                streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
+    """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
+    ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
+    finder, network = settings_from_arguments(args, os.environ)
+    old = read_lock_file(args.file, requirements_reader(
+        functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
+    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
+                           for p in (old.packages if old else ())}  # fmt: skip
+    top: List[str] = []
+    if old is not None:
+        top = [str(t) for t in ((old.tool or {}).get("peep") or {}).get("requirements", [])]
+        if not top:  # another tool's lock: every package is taken as asked for
+            top = [str(canonicalize_name(package.name)) for package in old.packages]
+    asked = {spec.key for spec in specs}
+    top = [_requirement_text(s) for s in specs] + [
+        t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
+    moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
+    keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
+    locking = Locking(args, finder, network, *streams)
+    picks = locking.resolve(LockInput(tuple(top), keep), {}, frozenset())
+    hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
-    new_text = format_lock(packages, {"environments": [_this_environment()]}, tool)
-    plan = LockPlan()
+    header = {"environments": [_this_environment()]}
+    new_text = format_lock(_pylock_packages(picks, hashes), header, tool)
     now = {p.key: p.version for p in picks}
-    plan.added = [f"{k}=={v}" for k, v in sorted(now.items()) if k not in was]
-    plan.updated = [f"{k} {was[k]} -> {v}" for k, v in sorted(now.items())
-                    if k in was and was[k] != v]  # fmt: skip
-    plan.removed = [f"{k}=={v}" for k, v in sorted(was.items()) if k not in now]
-    summary = lock_summary(args.file, plan, hashes)
-    builds_changed = args.build_constraint is not None and _lock_build_file(
-        args, picks, (finder, network), transport, (out, err))
-    status = _finish_lock(args, (read[0], read[1]), new_text, summary, (out, err))
-    return EXIT_FAILED if args.dry_run and builds_changed else status
+    plan = LockPlan(added=[f"{k}=={v}" for k, v in sorted(now.items()) if k not in was],
+                    updated=[f"{k} {was[k]} -> {v}" for k, v in sorted(now.items())
+                             if k in was and was[k] != v],
+                    removed=[f"{k}=={v}" for k, v in sorted(was.items()) if k not in now])
+    return locking.finish(read, new_text, plan, hashes, picks)
 
 
 # --- Checking installed files [trust] -----------------------------------------
