@@ -324,6 +324,12 @@ def read_regular_file(path: str, limit: int) -> bytes:
     return data
 
 
+def refuse_link(path: str) -> None:
+    """Raise OSError if ``path`` is a symbolic link: peep writes through none."""
+    if os.path.islink(path):
+        raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
+
+
 def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` by a new file holding ``data``, never writing through a planted link.
 
@@ -331,8 +337,7 @@ def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
     place (a reader sees the old file or the new), and a symbolic link is refused.
     """
     import tempfile
-    if os.path.islink(path):
-        raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
+    refuse_link(path)
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-")
     try:
@@ -7529,6 +7534,7 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
         raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
                                     "to stdout instead") from exc  # fmt: skip
     try:
+        refuse_link(path)  # before FILE.bak is written
         write_file_safely(path + ".bak", original, stat.S_IMODE(os.stat(path).st_mode))
         write_text_keeping_mode(path, original, text)
     except OSError as exc:

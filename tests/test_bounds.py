@@ -339,6 +339,7 @@ def test_port_output_and_write_refuse_a_link(tmp_path: Path, planted: str) -> No
     result = run_peep("port", *args)
     _clean_failure(result)
     assert "symbolic link" in result.stderr and mine.read_text() == before
+    assert not (tmp_path / "r.txt.bak").exists()  # nothing written before the refusal
 
 
 def test_keep_failed_note_does_not_follow_a_planted_link(
