@@ -999,13 +999,10 @@ class FetchError(PeepError):
 
 
 def _is_loopback(host: str) -> bool:
-    """Say whether ``host`` is a loopback address written as one, or ``localhost``.
+    """Say whether ``host`` is ``localhost`` or a literal loopback address.
 
-    A name is only a name: ``127.example.net`` resolves wherever its owner
-    likes, and through a proxy it is not even resolved here. So only a
-    literal address that ipaddress parses and calls loopback (127.0.0.0/8,
-    ::1) counts, and of names only ``localhost``. Abbreviated forms such as
-    ``127.1`` are names to ipaddress, and so to peep.
+    Any other name resolves wherever its owner likes (through a proxy, not
+    even here); ``127.1`` is such a name to ipaddress, and so to peep.
     """
     import ipaddress
     if host == "localhost":
@@ -1038,7 +1035,7 @@ def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
 
 
 def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
-    """Return a URL's origin: scheme, host and port, the scheme's default port filled in."""
+    """Return a URL's scheme, host and port, the scheme's default port filled in."""
     scheme = parts.scheme.lower()
     try:
         port = parts.port
@@ -1050,13 +1047,64 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
 def _pip_ca_bundle() -> Optional[str]:
     import importlib.util
     spec = importlib.util.find_spec("pip")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
+    for location in (spec.submodule_search_locations if spec else None) or ():
         candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
         if os.path.isfile(candidate):
             return candidate
     return None
+
+
+class _Resolver:
+    """Resolve each host once per run, and keep the sockets so that abort() can reach them.
+
+    urllib looks a host up again for every connection: with a slow resolver
+    that cost more than all the downloads.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def abort(self) -> None:
+        """Shut down every socket still open, waking any thread blocked on one."""
+        import socket
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    def create_connection(
+        self, address: Tuple[str, int], timeout: float, _source_address: object = None
+    ) -> socket.socket:
+        """Connect as socket.create_connection does, trying each cached address in turn."""
+        import socket
+        with self._lock:
+            infos = self._addresses.get(address)
+        if infos is None:
+            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
+            with self._lock:
+                self._addresses[address] = infos
+        error: Optional[OSError] = None
+        for family, kind, protocol, _, sockaddr in infos:
+            sock = socket.socket(family, kind, protocol)
+            self.track(sock)
+            try:
+                sock.settimeout(timeout)  # Transport.open always gives one
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"cannot resolve {address[0]}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -1076,8 +1124,7 @@ def _safe_redirects_class() -> Any:
             self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
             headers: http.client.HTTPMessage, newurl: str,
         ) -> Optional[urllib.request.Request]:
-            scheme = urllib.parse.urlsplit(newurl).scheme
-            if scheme not in ("http", "https"):
+            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
                 raise FetchError(
                     f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
                 )
@@ -1092,65 +1139,6 @@ def _safe_redirects_class() -> Any:
     return _SafeRedirects
 
 
-class _Resolver:
-    """Resolve each host once per run.
-
-    urllib opens a new connection for every request, and each would look
-    the host up again: with a slow resolver that cost more than all the
-    downloads. Addresses are cached here and tried in order, as
-    socket.create_connection would.
-    """
-
-    def __init__(self) -> None:
-        import threading
-        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
-        self._lock = threading.Lock()
-        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
-
-    def track(self, sock: socket.socket) -> None:
-        """Remember a socket so that abort() can unblock whoever waits on it."""
-        with self._lock:
-            self._sockets.add(sock)
-
-    def abort(self) -> None:
-        """Shut down every socket still open, waking any thread blocked on one."""
-        import socket
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
-
-    def create_connection(
-        self, address: Tuple[str, int], timeout: Any,  # http.client always passes one
-        source_address: Optional[Tuple[str, int]] = None,
-    ) -> socket.socket:
-        import socket
-        with self._lock:
-            infos = self._addresses.get(address)
-        if infos is None:
-            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
-            with self._lock:
-                self._addresses[address] = infos
-        error: Optional[OSError] = None
-        for family, kind, protocol, _, sockaddr in infos:
-            sock = socket.socket(family, kind, protocol)
-            self.track(sock)
-            try:
-                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
-                    sock.settimeout(timeout)
-                if source_address:
-                    sock.bind(source_address)
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                error = exc
-                sock.close()
-        raise error or OSError(f"cannot resolve {address[0]}")
-
-
 @functools.lru_cache(maxsize=None)
 def _resolving_handler_class() -> Any:
     """Return the handler class that opens http and https URLs through a _Resolver."""
@@ -1160,10 +1148,12 @@ def _resolving_handler_class() -> Any:
     class _HTTPConnection(http.client.HTTPConnection):
         """A connection whose sockets come from, and are known to, a _Resolver."""
 
-        resolver: _Resolver
+        def __init__(self, host: str, *, resolver: _Resolver, **kwargs: Any) -> None:
+            super().__init__(host, **kwargs)
+            self.resolver = resolver
+            self._create_connection = resolver.create_connection
 
         def connect(self) -> None:
-            self._create_connection = self.resolver.create_connection
             super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
             self.resolver.track(self.sock)
 
@@ -1178,21 +1168,12 @@ def _resolving_handler_class() -> Any:
             self.context = context
             self.resolver = resolver
 
-        def _connection(
-            self, kind: Callable[..., _HTTPConnection]
-        ) -> Callable[..., _HTTPConnection]:
-            def connection(host: str, **kwargs: Any) -> _HTTPConnection:
-                made = kind(host, **kwargs)
-                made.resolver = self.resolver
-                return made
-
-            return connection
-
         def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(self._connection(_HTTPConnection), req)
+            return self.do_open(functools.partial(_HTTPConnection, resolver=self.resolver), req)
 
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
+            connection = functools.partial(_HTTPSConnection, resolver=self.resolver)
+            return self.do_open(connection, req, context=self.context)
 
     return _ResolvingHandler
 
@@ -1226,7 +1207,7 @@ class Transport:
     ) -> None:
         import threading
         self.finder = finder
-        self.network = NetworkSettings() if network is None else network
+        self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
         self.credentials = _url_credentials(finder)
@@ -1243,9 +1224,8 @@ class Transport:
             if verify not in self._openers:
                 proxy = self.network.proxy
                 # With None, ProxyHandler reads *_proxy and no_proxy.
-                proxies = {"http": proxy, "https": proxy} if proxy else None
                 self._openers[verify] = urllib.request.build_opener(
-                    urllib.request.ProxyHandler(proxies),
+                    urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else None),
                     _resolving_handler_class()(self._ssl_context(verify), self._resolver),
                     _safe_redirects_class()(self.finder.trusted_hosts),
                 )
@@ -1262,28 +1242,14 @@ class Transport:
                 context = ssl.create_default_context(cafile=self.network.cert)
             else:
                 context = ssl.create_default_context()
-                if not context.get_ca_certs():  # no system store: pip's own CAs
-                    bundle = _pip_ca_bundle()
-                    if bundle:
-                        context.load_verify_locations(bundle)
+                bundle = None if context.get_ca_certs() else _pip_ca_bundle()
+                if bundle:  # no system store: pip's own CAs
+                    context.load_verify_locations(bundle)
             if self.network.client_cert:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
         return context
-
-    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
-        # Credentials from a URL belong to its origin, as a browser's would:
-        # not to another port or scheme of the same host. netrc names a
-        # machine, and is read as such.
-        import base64
-        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
-            parts.hostname or "", self.environ
-        )
-        if pair is None:
-            return None
-        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
-        return f"Basic {token}"
 
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
@@ -1311,6 +1277,19 @@ class Transport:
             request.add_unredirected_header("Authorization", authorization)
         return request
 
+    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
+        # Credentials from a URL belong to its origin, as a browser's would:
+        # not to another port or scheme of the same host. netrc names a
+        # machine, and is read as such.
+        import base64
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
+            parts.hostname or "", self.environ
+        )
+        if pair is None:
+            return None
+        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+        return f"Basic {token}"
+
     def open(self, url: str, wanted: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
         import http.client
@@ -1331,32 +1310,27 @@ class Transport:
             raise FetchError(self.unreachable[host])
         verify = self._verify_certificate(url, parts)
         for attempt in range(self.network.retries + 1):
-            request = self._request(parts, wanted)
             last = attempt == self.network.retries
             try:
                 return self._opener(verify).open(  # type: ignore[no-any-return]
-                    request, timeout=self.network.timeout
+                    self._request(parts, wanted), timeout=self.network.timeout
                 )
             except urllib.error.HTTPError as exc:
-                if exc.code in _RETRY_STATUSES and not last:
-                    self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
-                    continue
-                raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
-            except PeepError:
-                raise
+                if exc.code not in _RETRY_STATUSES or last:
+                    raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
+                self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
                     # Retrying cannot help: nothing listens there, or no such name.
                     self.unreachable[host] = f"cannot reach {host}: {reason}"
                     raise FetchError(self.unreachable[host]) from exc
-                if isinstance(reason, ssl.SSLCertVerificationError) or self.cancelled.is_set():
-                    # A certificate that fails today fails again in a second.
+                # A certificate that fails today fails again in a second.
+                if last or self.cancelled.is_set() or isinstance(
+                    reason, ssl.SSLCertVerificationError
+                ):
                     raise FetchError(f"{redact_url(url)}: {reason}") from exc
-                if not last:
-                    self._pause(_backoff(attempt))
-                    continue
-                raise FetchError(f"{redact_url(url)}: {reason}") from exc
+                self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _verify_certificate(self, url: str, parts: urllib.parse.SplitResult) -> bool:
@@ -1379,10 +1353,10 @@ class Transport:
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
-        A body cut short (fewer bytes than Content-Length, a reset, a stall)
-        is discarded and fetched again, up to the retry limit. One longer
-        than ``max_bytes`` (a lock file's ``size``), or than any archive
-        can be, is refused at once: sent again, it would be as long.
+        A body cut short (a reset, a stall, fewer bytes than Content-Length)
+        is fetched again, up to the retry limit. One longer than
+        ``max_bytes`` (a lock file's ``size``), or than any archive can be,
+        is refused at once: sent again, it would be as long.
         """
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
@@ -1405,7 +1379,7 @@ class Transport:
     ) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
-            expected_length = _content_length(response)
+            expected = _content_length(response)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
@@ -1413,9 +1387,9 @@ class Transport:
                     if self.cancelled.is_set():
                         raise FetchError("cancelled")
                     sink.write(chunk)
-                    if expected_length is not None and sink.tell() > expected_length:
+                    if expected is not None and sink.tell() > expected:
                         raise _BodyError(
-                            f"{redact_url(url)}: more bytes than the {expected_length} announced"
+                            f"{redact_url(url)}: more bytes than the {expected} announced"
                         )
                     if sink.tell() > limit:
                         raise TooLarge(f"{redact_url(url)}: larger than {limit} bytes")
@@ -1426,10 +1400,8 @@ class Transport:
                 except (OSError, http.client.HTTPException) as exc:
                     raise _BodyError(f"{redact_url(url)}: download failed ({exc})") from exc
                 written = sink.tell()
-        if expected_length is not None and written != expected_length:
-            raise _BodyError(
-                f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
-            )
+        if expected is not None and written != expected:
+            raise _BodyError(f"{redact_url(url)}: got {written} bytes of the {expected} announced")
         return digests
 
 
@@ -1444,19 +1416,26 @@ class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
 
 
+def _content_length(response: IO[bytes]) -> Optional[int]:
+    headers = getattr(response, "headers", None)  # a local file has none
+    value = headers.get("Content-Length") if headers is not None else None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _url_credentials(
     finder: FinderSettings,
 ) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
     """Collect user:password pairs given in index and find-links URLs, by origin."""
     import urllib.parse
     found = {}
-    urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
-    for url in urls + list(finder.find_links):
+    for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
         parts = urllib.parse.urlsplit(url)
         if parts.username is not None and parts.hostname:
             user = urllib.parse.unquote(parts.username)
-            password = urllib.parse.unquote(parts.password or "")
-            found[_origin(parts)] = (user, password)
+            found[_origin(parts)] = (user, urllib.parse.unquote(parts.password or ""))
     return found
 
 
@@ -1470,10 +1449,7 @@ def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[
         entry = netrc.netrc(path).authenticators(host)
     except (OSError, netrc.NetrcParseError):
         return None
-    if entry is None:
-        return None
-    login, _, password = entry
-    return login or "", password or ""
+    return None if entry is None else (entry[0] or "", entry[2] or "")
 
 
 def _file_url_path(url: str) -> str:
@@ -1498,6 +1474,19 @@ def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
 # Requirements and lock files, local or fetched: ten times the largest
 # real one seen, and little enough to hold in memory.
 MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
+def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
+    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
+    chunks: List[bytes] = []
+    total = 0
+    for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
+        total += len(chunk)
+        if total > limit:
+            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def fetch_requirements_file(transport: Transport, url: str) -> bytes:
@@ -1516,24 +1505,7 @@ def make_transport(
 def configured_transport(environ: Mapping[str, str]) -> Transport:
     """Return a transport set up by pip's configuration alone (files and PIP_*)."""
     finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    return make_transport(finder, network, environ)
-
-
-def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
-    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
-    chunks: List[bytes] = []
-    total = 0
-    while True:
-        chunk = response.read(CHUNK_SIZE)
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
-        chunks.append(chunk)
-
-
-MAX_PAGE_BYTES = 64 * 1024 * 1024
+    return Transport(finder, network, environ)
 
 
 def safe_filename(name: str) -> str:
@@ -1541,15 +1513,6 @@ def safe_filename(name: str) -> str:
     if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
-
-
-def _content_length(response: IO[bytes]) -> Optional[int]:
-    headers = getattr(response, "headers", None)
-    value = headers.get("Content-Length") if headers is not None else None
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 # --- Requirements -------------------------------------------------------------
