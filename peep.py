@@ -3054,10 +3054,9 @@ class Link:
 
 
 # Index pages are read by a scan of their own, not by html.parser: that is
-# quadratic on malformed pages ('<a href="x' repeated takes minutes for a
-# quarter megabyte) and raises AssertionError on some. Each character is
-# looked at a bounded number of times here. Only start tags matter, and
-# comments, where a link must not be found.
+# quadratic on malformed pages and raises AssertionError on some. Here each
+# character is looked at a bounded number of times. Only start tags matter,
+# and comments, where a link must not be found.
 _START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
 # A start tag's attributes up to its ">", quoted values kept whole.
 _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
@@ -3095,58 +3094,49 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
         position = body.end() + 1
 
 
+def _link_url(
+    href: str, base: str, page_url: str, wanted: Callable[[str], bool]
+) -> Optional[str]:
+    """Return the absolute URL of a wanted link the page may send peep to, else None.
+
+    ``wanted`` sees the file name first, so that links to files that cannot
+    matter cost no more than that. A remote page may point only at http(s)
+    URLs: never at the local disk (file:) nor at javascript:, data: and the
+    like. A local page may point at local files too.
+    """
+    import urllib.parse
+    if not href or not wanted(url_filename(href)):
+        return None
+    url = urllib.parse.urljoin(base, href)
+    remote = urllib.parse.urlsplit(page_url).scheme.lower() in ("http", "https")
+    allowed = ("http", "https") if remote else ("http", "https", "file")
+    return url if urllib.parse.urlsplit(url).scheme.lower() in allowed else None
+
+
 def parse_html_links(
     html: str, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
 ) -> List[Link]:
-    """Return the links of a PEP 503 HTML page (or a plain directory listing).
-
-    ``wanted`` sees each link's file name first, so that links to files
-    that cannot matter cost no more than that.
-    """
+    """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
     import urllib.parse
     tags = list(_start_tags(html))
     base_href = next((attrs.get("href") for tag, attrs in tags if tag == "base"), None)
     base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
     for anchor in (attrs for tag, attrs in tags if tag == "a"):
-        href = anchor.get("href")
-        if not href or not wanted(_href_filename(href)):
-            continue
-        url = urllib.parse.urljoin(base, href)
-        if _link_allowed(page_url, url):
+        url = _link_url(anchor.get("href") or "", base, page_url, wanted)
+        if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             requires_python = anchor.get("data-requires-python") or None
             links.append(Link(url, requires_python, yanked, _url_fragment_hashes(url)))
     return links
 
 
-def _link_allowed(page_url: str, link_url: str) -> bool:
-    """Tell whether a page may send peep to a link.
-
-    A remote page may point only at http(s) URLs: never at the local disk
-    (file:) nor at javascript:, data: and the like. A local page may point
-    at local files too.
-    """
-    import urllib.parse
-    page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
-    link_scheme = urllib.parse.urlsplit(link_url).scheme.lower()
-    allowed = ("http", "https") if page_scheme in ("http", "https") else ("http", "https", "file")
-    return link_scheme in allowed
-
-
-def _href_filename(href: str) -> str:
-    import urllib.parse
-    path = href.split("#", 1)[0].split("?", 1)[0]
-    return urllib.parse.unquote(path.rsplit("/", 1)[-1])
-
-
 def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
     """Return the hashes a link's fragment claims, each as written (lower-cased).
 
-    A page's claims only order the choice and are checked against the
-    bytes, which are always hashed; they are never trusted alone. So they
-    are not validated as a requirement line's are: a malformed digest stays
-    a claim that no bytes match (peep hash leaves such a file out), and
+    A page's claims only order the choice and are checked against the bytes,
+    so they are not validated as a requirement line's are: a malformed digest
+    stays a claim that no bytes match (peep hash leaves such a file out), and
     neither it nor an odd ``#egg=`` erases the link's other claims.
     """
     return tuple((key, value.lower()) for key, value in url_fragment_fields(url) if key != "egg")
@@ -3157,7 +3147,6 @@ def parse_json_links(
 ) -> List[Link]:
     """Return the links of a PEP 691 JSON project page."""
     import json
-    import urllib.parse
     try:
         check_nesting(data.decode("utf-8", "replace"))
         document = json.loads(data)
@@ -3168,22 +3157,20 @@ def parse_json_links(
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
-        url = urllib.parse.urljoin(page_url, entry["url"])
-        if not wanted(_href_filename(entry["url"])) or not _link_allowed(page_url, url):
+        url = _link_url(entry["url"], page_url, page_url, wanted)
+        if url is None:
             continue
         yanked = entry.get("yanked", False)
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
-        links.append(
-            Link(
-                url=url,
-                requires_python=_json_text(entry, "requires-python"),
-                yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-                hashes=tuple((algorithm, str(value).lower())
-                             for algorithm, value in sorted(hashes.items())
-                             if algorithm in HASH_ALGORITHMS),  # fmt: skip
-                upload_time=_json_text(entry, "upload-time"),
-            )
-        )
+        links.append(Link(
+            url=url,
+            requires_python=_json_text(entry, "requires-python"),
+            yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+            hashes=tuple((algorithm, str(value).lower())
+                         for algorithm, value in sorted(hashes.items())
+                         if algorithm in HASH_ALGORITHMS),
+            upload_time=_json_text(entry, "upload-time"),
+        ))  # fmt: skip
     return links
 
 
@@ -3271,9 +3258,9 @@ def choose_candidates(
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
     all_candidates = [c for c in candidates if c.name == requirement.key]
-    versions = {c.version for c in all_candidates}
     prereleases = settings.allows_prereleases(requirement.key)
-    matching_versions = set(requirement.specifier.filter(versions, prereleases=prereleases))
+    matching_versions = set(requirement.specifier.filter(
+        {c.version for c in all_candidates}, prereleases=prereleases))  # fmt: skip
     usable: List[Tuple[Candidate, int]] = []
     rejected: Dict[str, int] = {}
     for candidate in all_candidates:
@@ -3336,13 +3323,10 @@ def read_links(
         if os.path.isdir(path):
             index_html = os.path.join(path, "index.html")
             if is_index_page and os.path.isfile(index_html):
-                url, path = _path_to_url(index_html), index_html
+                path = index_html
             else:
-                return [
-                    Link(url=_path_to_url(os.path.join(path, name)))
-                    for name in sorted(os.listdir(path))
-                    if wanted(name)
-                ]
+                names = [name for name in sorted(os.listdir(path)) if wanted(name)]
+                return [Link(_path_to_url(os.path.join(path, name))) for name in names]
         if not os.path.exists(path):
             return []  # pip ignores a missing local location too
         url = _path_to_url(path)
