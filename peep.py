@@ -3660,22 +3660,18 @@ MAX_CACHE_META_BYTES = 64 * 1024
 class Progress:
     """Report downloads: a live line on a terminal, one line per file elsewhere, or nothing."""
 
-    def __init__(
-        self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
-    ) -> None:
+    def __init__(self, stream: IO[str], *, quiet: bool = False) -> None:
         import threading
         self.stream = stream
         self.quiet = quiet
-        self.live = (stream.isatty() if live is None else live) and not quiet
-        self.total = 0
-        self.done = 0
-        self.bytes = 0
+        self.live = stream.isatty() and not quiet
+        self.total = self.done = self.bytes = 0
         self.started = time.monotonic()
         self._drawn = 0.0
         self._lock = threading.Lock()
 
     def begin(self, total: int) -> None:
-        """Start counting ``total`` files."""
+        """Start counting ``total`` more files."""
         with self._lock:
             self.total += total
 
@@ -3693,10 +3689,8 @@ class Progress:
             if self.live:
                 self._draw()
             elif not self.quiet:
-                self.stream.write(
-                    f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
-                    f"[{self.done}/{self.total}]\n"
-                )
+                self.stream.write(f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
+                                  f"[{self.done}/{self.total}]\n")  # fmt: skip
                 self.stream.flush()
 
     def close(self) -> None:
@@ -3708,22 +3702,22 @@ class Progress:
                 self.stream.flush()
 
     def _draw(self) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        self.stream.write(
-            f"\r\x1b[Kpeep: {self.done}/{self.total} files, {_human_bytes(self.bytes)} "
-            f"at {_human_bytes(int(self.bytes / elapsed))}/s"
-        )
+        rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
+        self.stream.write(f"\r\x1b[Kpeep: {self.done}/{self.total} files, "
+                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s")  # fmt: skip
         self.stream.flush()
         self._drawn = time.monotonic()
 
 
 def _human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+    if count < 1000:
+        return f"{count} bytes"
+    size = count / 1000
+    for unit in ("kB", "MB"):
+        if size < 1000:
+            return f"{size:.1f} {unit}"
         size /= 1000
-    return f"{size:.1f} GB"  # pragma: no cover
+    return f"{size:.1f} GB"
 
 
 # --- Reading archives [trust] -------------------------------------------------
