@@ -998,21 +998,6 @@ class FetchError(PeepError):
     """A page or an archive could not be fetched."""
 
 
-def _is_loopback(host: str) -> bool:
-    """Say whether ``host`` is ``localhost`` or a literal loopback address.
-
-    Any other name resolves wherever its owner likes (through a proxy, not
-    even here); ``127.1`` is such a name to ipaddress, and so to peep.
-    """
-    import ipaddress
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
     """Tell whether --trusted-host names the URL's host (ValueError for a bad port)."""
     host = parts.hostname or ""
@@ -1021,15 +1006,24 @@ def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[s
 
 
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
-    """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
+    """Apply pip's rule: https, file:, loopback, or a --trusted-host.
+
+    Loopback is ``localhost`` or a literal loopback address: any other name
+    resolves wherever its owner likes (through a proxy, not even here), and
+    ``127.1`` is such a name to ipaddress, and so to peep.
+    """
+    import ipaddress
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("https", "file"):
+    if parts.scheme in ("https", "file") or parts.hostname == "localhost":
         return True
-    if not parts.hostname:
-        return False
     try:
-        return _is_loopback(parts.hostname) or _is_trusted_host(parts, trusted_hosts)
+        if ipaddress.ip_address(parts.hostname or "").is_loopback:
+            return True
+    except ValueError:
+        pass  # a name, or no host at all
+    try:
+        return bool(parts.hostname) and _is_trusted_host(parts, trusted_hosts)
     except ValueError:
         return False
 
@@ -1055,10 +1049,10 @@ def _pip_ca_bundle() -> Optional[str]:
 
 
 class _Resolver:
-    """Resolve each host once per run, and keep the sockets so that abort() can reach them.
+    """Resolve each host once per run, and keep every socket for abort().
 
-    urllib looks a host up again for every connection: with a slow resolver
-    that cost more than all the downloads.
+    urllib looks a host up for every connection: with a slow resolver that
+    cost more than all the downloads.
     """
 
     def __init__(self) -> None:
@@ -1195,10 +1189,9 @@ def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
 class Transport:
     """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
 
-    TLS is verified against pip's ``cert`` (else the system store, else
-    pip's bundled CAs); only a ``--trusted-host`` may use plain HTTP or
-    skip verification. Credentials from URLs and netrc go only to the host
-    they belong to and never into a message.
+    TLS is verified against pip's ``cert``, else the system store, else pip's CAs; only a
+    ``--trusted-host`` may use plain HTTP or skip verification. Credentials from URLs and
+    netrc go only to the host they belong to and never into a message.
     """
 
     def __init__(
@@ -1353,10 +1346,9 @@ class Transport:
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
-        A body cut short (a reset, a stall, fewer bytes than Content-Length)
-        is fetched again, up to the retry limit. One longer than
-        ``max_bytes`` (a lock file's ``size``), or than any archive can be,
-        is refused at once: sent again, it would be as long.
+        A body cut short (a reset, a stall, fewer bytes than Content-Length) is fetched again.
+        One longer than ``max_bytes`` (a lock file's ``size``), or than any archive can be, is
+        refused at once: sent again, it would be as long.
         """
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
@@ -3053,10 +3045,9 @@ class Link:
     upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
-# Index pages are read by a scan of their own, not by html.parser: that is
-# quadratic on malformed pages and raises AssertionError on some. Here each
-# character is looked at a bounded number of times. Only start tags matter,
-# and comments, where a link must not be found.
+# Index pages are read by a scan of their own, not by html.parser: that is quadratic on
+# malformed pages and raises AssertionError on some. Here each character is looked at a
+# bounded number of times. Only start tags matter, and comments (where no link is found).
 _START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
 # A start tag's attributes up to its ">", quoted values kept whole.
 _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
@@ -3099,10 +3090,9 @@ def _link_url(
 ) -> Optional[str]:
     """Return the absolute URL of a wanted link the page may send peep to, else None.
 
-    ``wanted`` sees the file name first, so that links to files that cannot
-    matter cost no more than that. A remote page may point only at http(s)
-    URLs: never at the local disk (file:) nor at javascript:, data: and the
-    like. A local page may point at local files too.
+    ``wanted`` sees the file name first: links to files that cannot matter cost no more. A
+    remote page may point only at http(s) URLs, never at the local disk (file:) nor at
+    javascript:, data: and the like; a local page may point at local files too.
     """
     import urllib.parse
     if not href or not wanted(url_filename(href)):
@@ -3134,10 +3124,9 @@ def parse_html_links(
 def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
     """Return the hashes a link's fragment claims, each as written (lower-cased).
 
-    A page's claims only order the choice and are checked against the bytes,
-    so they are not validated as a requirement line's are: a malformed digest
-    stays a claim that no bytes match (peep hash leaves such a file out), and
-    neither it nor an odd ``#egg=`` erases the link's other claims.
+    Claims only order the choice, and the bytes are always hashed: a malformed digest stays a
+    claim no bytes match (peep hash leaves such a file out), and neither it nor an odd
+    ``#egg=`` erases the link's other claims.
     """
     return tuple((key, value.lower()) for key, value in url_fragment_fields(url) if key != "egg")
 
@@ -3196,8 +3185,7 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
     """Return a warning for each digest advertised for ``candidate`` that its bytes lack.
 
-    Another file may still be the one vouched for, so this is no failure;
-    but an index that lies about its files is worth telling the user about.
+    No failure (another file may be the one vouched for), but worth telling the user.
     """
     advertised = candidate.advertised_hashes() if candidate is not None else {}
     return [
@@ -3210,12 +3198,9 @@ def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> 
     ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Environment:
-    """What the installing interpreter can use: its version and wheel tags.
-
-    Not frozen only so that the rank of each tag is worked out once, on first use.
-    """
+    """What the installing interpreter can use: its version and wheel tags."""
 
     python_version: str
     tags: Tuple[Tag, ...]
@@ -3250,10 +3235,8 @@ def choose_candidates(
 ) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none.
 
-    Hash-aware: a file whose advertised hash is one the user vouched for
-    comes before every other, so a wheel uploaded to an old release later
-    does not displace the sdist that was vetted. The advertised hash only
-    orders the choice; the downloaded bytes are always hashed.
+    A file whose advertised hash the user vouched for comes first, so a wheel uploaded to an
+    old release later does not displace the vetted sdist. The bytes are always hashed.
     """
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
@@ -3264,10 +3247,7 @@ def choose_candidates(
     usable: List[Tuple[Candidate, int]] = []
     rejected: Dict[str, int] = {}
     for candidate in all_candidates:
-        if candidate.version not in matching_versions:
-            reason: Union[str, int] = "version not wanted"
-        else:
-            reason = _rank_or_rejection(candidate, allowed, pinned, environment)
+        reason = _rank_or_rejection(candidate, matching_versions, allowed, pinned, environment)
         if isinstance(reason, str):
             rejected[reason] = rejected.get(reason, 0) + 1
         else:
@@ -3287,9 +3267,12 @@ def choose_candidates(
 
 
 def _rank_or_rejection(
-    candidate: Candidate, allowed: FrozenSet[str], pinned: bool, environment: Environment
+    candidate: Candidate, versions: Set[Version], allowed: FrozenSet[str], pinned: bool,
+    environment: Environment,
 ) -> Union[int, str]:
-    """Return a wanted file's tag rank (0 for an sdist), or why it cannot be used."""
+    """Return a file's tag rank (0 for an sdist), or why it cannot be used."""
+    if candidate.version not in versions:
+        return "version not wanted"
     if candidate.yanked is not None and not pinned:
         return "yanked"
     if not _requires_python_allows(candidate.requires_python, environment.python_version):
@@ -3333,9 +3316,9 @@ def read_links(
     with transport.open(url, wanted=INDEX_ACCEPT if is_index_page else "text/html") as response:
         data = _read_capped(response, MAX_PAGE_BYTES, url)
         final_url = getattr(response, "url", url) or url
-        headers = getattr(response, "headers", None)
-        content_type = headers.get("Content-Type", "") if headers is not None else ""
-        if headers is not None and "gzip" in headers.get("Content-Encoding", "").lower():
+        headers = getattr(response, "headers", None) or {}  # a local file has none
+        content_type = headers.get("Content-Type", "")
+        if "gzip" in headers.get("Content-Encoding", "").lower():
             data = _gunzip_capped(data, MAX_PAGE_BYTES, url)
     if "application/vnd.pypi.simple.v1+json" in content_type:
         return parse_json_links(data, final_url, wanted)
@@ -3348,8 +3331,7 @@ def find_candidates(
 ) -> Tuple[List[Candidate], List[str], int]:
     """Gather ``requirement``'s files from every index and find-links location.
 
-    Returns the candidates, the places looked in, and how many files were
-    passed over at once for their version (for messages).
+    Return them, the places looked in, and how many files were passed over for their version.
     """
     import urllib.parse
     key = requirement.key
@@ -3378,9 +3360,8 @@ def find_candidates(
 def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
     """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to).
 
-    A link with no upload time (every link of an HTML page) is an error, not
-    a guess: the option exists to keep fresh uploads out. Local indexes and
-    find-links places carry no upload times and are exempt, as in pip.
+    No upload time (every link of an HTML page) is an error, not a guess: the option exists
+    to keep fresh uploads out. Local indexes and find-links places are exempt, as in pip.
     """
     import datetime
     kept = []
@@ -3400,11 +3381,10 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
 
 
 class _MayMatch:
-    """A cheap test of whether a file name could satisfy a requirement.
+    """A cheap test of whether a file name could satisfy a requirement, counting the misses.
 
-    Large projects list thousands of files; this skips the ones of other
-    versions before their links are fully parsed, and counts them. It only
-    says "no" when the file name's version is outside the specifier.
+    Large projects list thousands of files: those of versions the specifier excludes are
+    skipped before their links are parsed.
     """
 
     def __init__(self, requirement: Requirement) -> None:
@@ -3418,9 +3398,7 @@ class _MayMatch:
             return is_archive_name(filename)  # let the full parse decide
         version = parsed.version
         if version not in self._verdicts:
-            self._verdicts[version] = self.requirement.specifier.contains(
-                version, prereleases=True
-            )
+            self._verdicts[version] = self.requirement.specifier.contains(version, prereleases=True)
         if not self._verdicts[version]:
             self.skipped += 1
         return self._verdicts[version]
