@@ -1048,6 +1048,38 @@ def _pip_ca_bundle() -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _safe_redirects_class() -> Any:
+    """Return the redirect handler class (urllib.request is needed only to fetch)."""
+    import urllib.parse
+    import urllib.request
+
+    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+        """Follow redirects only to places peep would have fetched from anyway."""
+
+        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
+            super().__init__()
+            self.trusted_hosts = trusted_hosts
+
+        def redirect_request(
+            self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+            headers: http.client.HTTPMessage, newurl: str,
+        ) -> Optional[urllib.request.Request]:
+            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+                raise FetchError(
+                    f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
+                )
+            if not _is_secure_origin(newurl, self.trusted_hosts):
+                raise FetchError(
+                    f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
+                    "refused (mark the host with --trusted-host if you really mean it)"
+                )
+            # Authorization was added as an unredirected header: it stays behind.
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return _SafeRedirects
+
+
 class _Resolver:
     """Resolve each host once per run, and keep every socket for abort().
 
@@ -1099,38 +1131,6 @@ class _Resolver:
                 error = exc
                 sock.close()
         raise error or OSError(f"cannot resolve {address[0]}")
-
-
-@functools.lru_cache(maxsize=None)
-def _safe_redirects_class() -> Any:
-    """Return the redirect handler class (urllib.request is needed only to fetch)."""
-    import urllib.parse
-    import urllib.request
-
-    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-        """Follow redirects only to places peep would have fetched from anyway."""
-
-        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
-            super().__init__()
-            self.trusted_hosts = trusted_hosts
-
-        def redirect_request(
-            self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-            headers: http.client.HTTPMessage, newurl: str,
-        ) -> Optional[urllib.request.Request]:
-            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(
-                    f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
-                )
-            if not _is_secure_origin(newurl, self.trusted_hosts):
-                raise FetchError(
-                    f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
-                    "refused (mark the host with --trusted-host if you really mean it)"
-                )
-            # Authorization was added as an unredirected header: it stays behind.
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    return _SafeRedirects
 
 
 @functools.lru_cache(maxsize=None)
@@ -1244,6 +1244,19 @@ class Transport:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
         return context
 
+    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
+        # Credentials from a URL belong to its origin, as a browser's would:
+        # not to another port or scheme of the same host. netrc names a
+        # machine, and is read as such.
+        import base64
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
+            parts.hostname or "", self.environ
+        )
+        if pair is None:
+            return None
+        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+        return f"Basic {token}"
+
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
         self.cancelled.set()
@@ -1269,19 +1282,6 @@ class Transport:
         if authorization:
             request.add_unredirected_header("Authorization", authorization)
         return request
-
-    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
-        # Credentials from a URL belong to its origin, as a browser's would:
-        # not to another port or scheme of the same host. netrc names a
-        # machine, and is read as such.
-        import base64
-        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
-            parts.hostname or "", self.environ
-        )
-        if pair is None:
-            return None
-        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
-        return f"Basic {token}"
 
     def open(self, url: str, wanted: str = "*/*") -> IO[bytes]:
         """Open ``url`` for streaming, retrying what is worth retrying."""
