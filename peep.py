@@ -1227,16 +1227,13 @@ class Transport:
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
         import ssl
         try:
+            context = ssl.create_default_context(cafile=self.network.cert if verify else None)
             if not verify:
-                context = ssl.create_default_context()
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            elif self.network.cert:
-                context = ssl.create_default_context(cafile=self.network.cert)
-            else:
-                context = ssl.create_default_context()
-                bundle = None if context.get_ca_certs() else _pip_ca_bundle()
-                if bundle:  # no system store: pip's own CAs
+            elif not self.network.cert and not context.get_ca_certs():
+                bundle = _pip_ca_bundle()  # no system store: pip's own CAs
+                if bundle:
                     context.load_verify_locations(bundle)
             if self.network.client_cert:
                 context.load_cert_chain(self.network.client_cert)
@@ -3085,9 +3082,7 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
         position = body.end() + 1
 
 
-def _link_url(
-    href: str, base: str, page_url: str, wanted: Callable[[str], bool]
-) -> Optional[str]:
+def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
     """Return the absolute URL of a wanted link the page may send peep to, else None.
 
     ``wanted`` sees the file name first: links to files that cannot matter cost no more. A
