@@ -987,10 +987,8 @@ def apply_network_options(
 # --- Fetching -----------------------------------------------------------------
 
 USER_AGENT = f"peep/{__version__}"
-INDEX_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, "
-    "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
-)
+INDEX_ACCEPT = ("application/vnd.pypi.simple.v1+json, "
+                "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01")  # fmt: skip
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -1316,9 +1314,8 @@ class Transport:
                     self.unreachable[host] = f"cannot reach {host}: {reason}"
                     raise FetchError(self.unreachable[host]) from exc
                 # A certificate that fails today fails again in a second.
-                if last or self.cancelled.is_set() or isinstance(
-                    reason, ssl.SSLCertVerificationError
-                ):
+                bad_certificate = isinstance(reason, ssl.SSLCertVerificationError)
+                if last or self.cancelled.is_set() or bad_certificate:
                     raise FetchError(f"{redact_url(url)}: {reason}") from exc
                 self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
