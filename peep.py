@@ -920,33 +920,13 @@ def settle_settings(
 # --- Fetching -----------------------------------------------------------------
 
 USER_AGENT = f"peep/{__version__}"
-INDEX_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, "
-    "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
-)
+INDEX_ACCEPT = ("application/vnd.pypi.simple.v1+json, "
+                "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01")  # fmt: skip
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FetchError(PeepError):
     """A page or an archive could not be fetched."""
-
-
-def _is_loopback(host: str) -> bool:
-    """Say whether ``host`` is a loopback address written as one, or ``localhost``.
-
-    A name is only a name: ``127.example.net`` resolves wherever its owner
-    likes, and through a proxy it is not even resolved here. So only a
-    literal address that ipaddress parses and calls loopback (127.0.0.0/8,
-    ::1) counts, and of names only ``localhost``. Abbreviated forms such as
-    ``127.1`` are names to ipaddress, and so to peep.
-    """
-    import ipaddress
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
@@ -957,21 +937,30 @@ def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[s
 
 
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
-    """Apply pip's rule: https, file:, loopback, or a --trusted-host."""
+    """Apply pip's rule: https, file:, loopback, or a --trusted-host.
+
+    Loopback is ``localhost`` or a literal loopback address: any other name
+    resolves wherever its owner likes (through a proxy, not even here), and
+    ``127.1`` is such a name to ipaddress, and so to peep.
+    """
+    import ipaddress
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("https", "file"):
+    if parts.scheme in ("https", "file") or parts.hostname == "localhost":
         return True
-    if not parts.hostname:
-        return False
     try:
-        return _is_loopback(parts.hostname) or _is_trusted_host(parts, trusted_hosts)
+        if ipaddress.ip_address(parts.hostname or "").is_loopback:
+            return True
+    except ValueError:
+        pass  # a name, or no host at all
+    try:
+        return bool(parts.hostname) and _is_trusted_host(parts, trusted_hosts)
     except ValueError:
         return False
 
 
 def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
-    """Return a URL's origin: scheme, host and port, the scheme's default port filled in."""
+    """Return a URL's scheme, host and port, the scheme's default port filled in."""
     scheme = parts.scheme.lower()
     try:
         port = parts.port
@@ -983,9 +972,7 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
 def _pip_ca_bundle() -> Optional[str]:
     import importlib.util
     spec = importlib.util.find_spec("pip")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
+    for location in (spec.submodule_search_locations if spec else None) or ():
         candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
         if os.path.isfile(candidate):
             return candidate
@@ -1009,8 +996,7 @@ def _safe_redirects_class() -> Any:
             self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
             headers: http.client.HTTPMessage, newurl: str,
         ) -> Optional[urllib.request.Request]:
-            scheme = urllib.parse.urlsplit(newurl).scheme
-            if scheme not in ("http", "https"):
+            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
                 raise FetchError(
                     f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
                 )
@@ -1026,12 +1012,10 @@ def _safe_redirects_class() -> Any:
 
 
 class _Resolver:
-    """Resolve each host once per run.
+    """Resolve each host once per run, and keep every socket for abort().
 
-    urllib opens a new connection for every request, and each would look
-    the host up again: with a slow resolver that cost more than all the
-    downloads. Addresses are cached here and tried in order, as
-    socket.create_connection would.
+    urllib looks a host up for every connection: with a slow resolver that
+    cost more than all the downloads.
     """
 
     def __init__(self) -> None:
@@ -1041,7 +1025,6 @@ class _Resolver:
         self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
 
     def track(self, sock: socket.socket) -> None:
-        """Remember a socket so that abort() can unblock whoever waits on it."""
         with self._lock:
             self._sockets.add(sock)
 
@@ -1057,9 +1040,9 @@ class _Resolver:
                 pass  # already closed
 
     def create_connection(
-        self, address: Tuple[str, int], timeout: Any,  # http.client always passes one
-        source_address: Optional[Tuple[str, int]] = None,
+        self, address: Tuple[str, int], timeout: float, _source_address: object = None
     ) -> socket.socket:
+        """Connect as socket.create_connection does, trying each cached address in turn."""
         import socket
         with self._lock:
             infos = self._addresses.get(address)
@@ -1072,10 +1055,7 @@ class _Resolver:
             sock = socket.socket(family, kind, protocol)
             self.track(sock)
             try:
-                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
-                    sock.settimeout(timeout)
-                if source_address:
-                    sock.bind(source_address)
+                sock.settimeout(timeout)  # Transport.open always gives one
                 sock.connect(sockaddr)
                 return sock
             except OSError as exc:
@@ -1093,10 +1073,12 @@ def _resolving_handler_class() -> Any:
     class _HTTPConnection(http.client.HTTPConnection):
         """A connection whose sockets come from, and are known to, a _Resolver."""
 
-        resolver: _Resolver
+        def __init__(self, host: str, *, resolver: _Resolver, **kwargs: Any) -> None:
+            super().__init__(host, **kwargs)
+            self.resolver = resolver
+            self._create_connection = resolver.create_connection
 
         def connect(self) -> None:
-            self._create_connection = self.resolver.create_connection
             super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
             self.resolver.track(self.sock)
 
@@ -1111,21 +1093,12 @@ def _resolving_handler_class() -> Any:
             self.context = context
             self.resolver = resolver
 
-        def _connection(
-            self, kind: Callable[..., _HTTPConnection]
-        ) -> Callable[..., _HTTPConnection]:
-            def connection(host: str, **kwargs: Any) -> _HTTPConnection:
-                made = kind(host, **kwargs)
-                made.resolver = self.resolver
-                return made
-
-            return connection
-
         def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(self._connection(_HTTPConnection), req)
+            return self.do_open(functools.partial(_HTTPConnection, resolver=self.resolver), req)
 
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(self._connection(_HTTPSConnection), req, context=self.context)
+            connection = functools.partial(_HTTPSConnection, resolver=self.resolver)
+            return self.do_open(connection, req, context=self.context)
 
     return _ResolvingHandler
 
@@ -1147,10 +1120,9 @@ def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
 class Transport:
     """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
 
-    TLS is verified against pip's ``cert`` (else the system store, else
-    pip's bundled CAs); only a ``--trusted-host`` may use plain HTTP or
-    skip verification. Credentials from URLs and netrc go only to the host
-    they belong to and never into a message.
+    TLS is verified against pip's ``cert``, else the system store, else pip's CAs; only a
+    ``--trusted-host`` may use plain HTTP or skip verification. Credentials from URLs and
+    netrc go only to the host they belong to and never into a message.
     """
 
     def __init__(
@@ -1159,7 +1131,7 @@ class Transport:
     ) -> None:
         import threading
         self.finder = finder
-        self.network = NetworkSettings() if network is None else network
+        self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
         self.credentials = _url_credentials(finder)
@@ -1176,9 +1148,8 @@ class Transport:
             if verify not in self._openers:
                 proxy = self.network.proxy
                 # With None, ProxyHandler reads *_proxy and no_proxy.
-                proxies = {"http": proxy, "https": proxy} if proxy else None
                 self._openers[verify] = urllib.request.build_opener(
-                    urllib.request.ProxyHandler(proxies),
+                    urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else None),
                     _resolving_handler_class()(self._ssl_context(verify), self._resolver),
                     _safe_redirects_class()(self.finder.trusted_hosts),
                 )
@@ -1187,18 +1158,14 @@ class Transport:
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
         import ssl
         try:
+            context = ssl.create_default_context(cafile=self.network.cert if verify else None)
             if not verify:
-                context = ssl.create_default_context()
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            elif self.network.cert:
-                context = ssl.create_default_context(cafile=self.network.cert)
-            else:
-                context = ssl.create_default_context()
-                if not context.get_ca_certs():  # no system store: pip's own CAs
-                    bundle = _pip_ca_bundle()
-                    if bundle:
-                        context.load_verify_locations(bundle)
+            elif not self.network.cert and not context.get_ca_certs():
+                bundle = _pip_ca_bundle()  # no system store: pip's own CAs
+                if bundle:
+                    context.load_verify_locations(bundle)
             if self.network.client_cert:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
@@ -1264,32 +1231,26 @@ class Transport:
             raise FetchError(self.unreachable[host])
         verify = self._verify_certificate(url, parts)
         for attempt in range(self.network.retries + 1):
-            request = self._request(parts, wanted)
             last = attempt == self.network.retries
             try:
                 return self._opener(verify).open(  # type: ignore[no-any-return]
-                    request, timeout=self.network.timeout
+                    self._request(parts, wanted), timeout=self.network.timeout
                 )
             except urllib.error.HTTPError as exc:
-                if exc.code in _RETRY_STATUSES and not last:
-                    self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
-                    continue
-                raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
-            except PeepError:
-                raise
+                if exc.code not in _RETRY_STATUSES or last:
+                    raise FetchError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from exc
+                self._pause(_backoff(attempt, exc.headers.get("Retry-After")))
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
                     # Retrying cannot help: nothing listens there, or no such name.
                     self.unreachable[host] = f"cannot reach {host}: {reason}"
                     raise FetchError(self.unreachable[host]) from exc
-                if isinstance(reason, ssl.SSLCertVerificationError) or self.cancelled.is_set():
-                    # A certificate that fails today fails again in a second.
+                # A certificate that fails today fails again in a second.
+                bad_certificate = isinstance(reason, ssl.SSLCertVerificationError)
+                if last or self.cancelled.is_set() or bad_certificate:
                     raise FetchError(f"{redact_url(url)}: {reason}") from exc
-                if not last:
-                    self._pause(_backoff(attempt))
-                    continue
-                raise FetchError(f"{redact_url(url)}: {reason}") from exc
+                self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _verify_certificate(self, url: str, parts: urllib.parse.SplitResult) -> bool:
@@ -1312,10 +1273,9 @@ class Transport:
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
-        A body cut short (fewer bytes than Content-Length, a reset, a stall)
-        is discarded and fetched again, up to the retry limit. One longer
-        than ``max_bytes`` (a lock file's ``size``), or than any archive
-        can be, is refused at once: sent again, it would be as long.
+        A body cut short (a reset, a stall, fewer bytes than Content-Length) is fetched again.
+        One longer than ``max_bytes`` (a lock file's ``size``), or than any archive can be, is
+        refused at once: sent again, it would be as long.
         """
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
@@ -1338,7 +1298,7 @@ class Transport:
     ) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
-            expected_length = _content_length(response)
+            expected = _content_length(response)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
@@ -1346,9 +1306,9 @@ class Transport:
                     if self.cancelled.is_set():
                         raise FetchError("cancelled")
                     sink.write(chunk)
-                    if expected_length is not None and sink.tell() > expected_length:
+                    if expected is not None and sink.tell() > expected:
                         raise _BodyError(
-                            f"{redact_url(url)}: more bytes than the {expected_length} announced"
+                            f"{redact_url(url)}: more bytes than the {expected} announced"
                         )
                     if sink.tell() > limit:
                         raise TooLarge(f"{redact_url(url)}: larger than {limit} bytes")
@@ -1359,10 +1319,8 @@ class Transport:
                 except (OSError, http.client.HTTPException) as exc:
                     raise _BodyError(f"{redact_url(url)}: download failed ({exc})") from exc
                 written = sink.tell()
-        if expected_length is not None and written != expected_length:
-            raise _BodyError(
-                f"{redact_url(url)}: got {written} bytes of the {expected_length} announced"
-            )
+        if expected is not None and written != expected:
+            raise _BodyError(f"{redact_url(url)}: got {written} bytes of the {expected} announced")
         return digests
 
 
@@ -1377,19 +1335,26 @@ class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
 
 
+def _content_length(response: IO[bytes]) -> Optional[int]:
+    headers = getattr(response, "headers", None)  # a local file has none
+    value = headers.get("Content-Length") if headers is not None else None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _url_credentials(
     finder: FinderSettings,
 ) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
     """Collect user:password pairs given in index and find-links URLs, by origin."""
     import urllib.parse
     found = {}
-    urls = [u for u in (finder.index_url,) if u] + list(finder.extra_index_urls)
-    for url in urls + list(finder.find_links):
+    for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
         parts = urllib.parse.urlsplit(url)
         if parts.username is not None and parts.hostname:
             user = urllib.parse.unquote(parts.username)
-            password = urllib.parse.unquote(parts.password or "")
-            found[_origin(parts)] = (user, password)
+            found[_origin(parts)] = (user, urllib.parse.unquote(parts.password or ""))
     return found
 
 
@@ -1403,10 +1368,7 @@ def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[
         entry = netrc.netrc(path).authenticators(host)
     except (OSError, netrc.NetrcParseError):
         return None
-    if entry is None:
-        return None
-    login, _, password = entry
-    return login or "", password or ""
+    return None if entry is None else (entry[0] or "", entry[2] or "")
 
 
 def _file_url_path(url: str) -> str:
@@ -1431,6 +1393,19 @@ def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
 # Requirements and lock files, local or fetched: ten times the largest
 # real one seen, and little enough to hold in memory.
 MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
+def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
+    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
+    chunks: List[bytes] = []
+    total = 0
+    for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
+        total += len(chunk)
+        if total > limit:
+            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def fetch_requirements_file(transport: Transport, url: str) -> bytes:
@@ -1449,24 +1424,7 @@ def make_transport(
 def configured_transport(environ: Mapping[str, str]) -> Transport:
     """Return a transport set up by pip's configuration alone (files and PIP_*)."""
     finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    return make_transport(finder, network, environ)
-
-
-def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
-    """Read a whole response in chunks, refusing more than ``limit`` bytes."""
-    chunks: List[bytes] = []
-    total = 0
-    while True:
-        chunk = response.read(CHUNK_SIZE)
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
-        chunks.append(chunk)
-
-
-MAX_PAGE_BYTES = 64 * 1024 * 1024
+    return Transport(finder, network, environ)
 
 
 def safe_filename(name: str) -> str:
@@ -1474,15 +1432,6 @@ def safe_filename(name: str) -> str:
     if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
-
-
-def _content_length(response: IO[bytes]) -> Optional[int]:
-    headers = getattr(response, "headers", None)
-    value = headers.get("Content-Length") if headers is not None else None
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 # --- Requirements -------------------------------------------------------------
@@ -2815,11 +2764,9 @@ class Link:
     upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
-# Index pages are read by a scan of their own, not by html.parser: that is
-# quadratic on malformed pages ('<a href="x' repeated takes minutes for a
-# quarter megabyte) and raises AssertionError on some. Each character is
-# looked at a bounded number of times here. Only start tags matter, and
-# comments, where a link must not be found.
+# Index pages are read by a scan of their own, not by html.parser: that is quadratic on
+# malformed pages and raises AssertionError on some. Here each character is looked at a
+# bounded number of times. Only start tags matter, and comments (where no link is found).
 _START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
 # A start tag's attributes up to its ">", quoted values kept whole.
 _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
@@ -2857,59 +2804,46 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
         position = body.end() + 1
 
 
+def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
+    """Return the absolute URL of a wanted link the page may send peep to, else None.
+
+    ``wanted`` sees the file name first: links to files that cannot matter cost no more. A
+    remote page may point only at http(s) URLs, never at the local disk (file:) nor at
+    javascript:, data: and the like; a local page may point at local files too.
+    """
+    import urllib.parse
+    if not href or not wanted(url_filename(href)):
+        return None
+    url = urllib.parse.urljoin(base, href)
+    remote = urllib.parse.urlsplit(page_url).scheme.lower() in ("http", "https")
+    allowed = ("http", "https") if remote else ("http", "https", "file")
+    return url if urllib.parse.urlsplit(url).scheme.lower() in allowed else None
+
+
 def parse_html_links(
     html: str, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
 ) -> List[Link]:
-    """Return the links of a PEP 503 HTML page (or a plain directory listing).
-
-    ``wanted`` sees each link's file name first, so that links to files
-    that cannot matter cost no more than that.
-    """
+    """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
     import urllib.parse
     tags = list(_start_tags(html))
     base_href = next((attrs.get("href") for tag, attrs in tags if tag == "base"), None)
     base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
     for anchor in (attrs for tag, attrs in tags if tag == "a"):
-        href = anchor.get("href")
-        if not href or not wanted(_href_filename(href)):
-            continue
-        url = urllib.parse.urljoin(base, href)
-        if _link_allowed(page_url, url):
+        url = _link_url(anchor.get("href") or "", base, page_url, wanted)
+        if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             requires_python = anchor.get("data-requires-python") or None
             links.append(Link(url, requires_python, yanked, _url_fragment_hashes(url)))
     return links
 
 
-def _link_allowed(page_url: str, link_url: str) -> bool:
-    """Tell whether a page may send peep to a link.
-
-    A remote page may point only at http(s) URLs: never at the local disk
-    (file:) nor at javascript:, data: and the like. A local page may point
-    at local files too.
-    """
-    import urllib.parse
-    page_scheme = urllib.parse.urlsplit(page_url).scheme.lower()
-    link_scheme = urllib.parse.urlsplit(link_url).scheme.lower()
-    allowed = ("http", "https") if page_scheme in ("http", "https") else ("http", "https", "file")
-    return link_scheme in allowed
-
-
-def _href_filename(href: str) -> str:
-    import urllib.parse
-    path = href.split("#", 1)[0].split("?", 1)[0]
-    return urllib.parse.unquote(path.rsplit("/", 1)[-1])
-
-
 def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
     """Return the hashes a link's fragment claims, each as written (lower-cased).
 
-    A page's claims only order the choice and are checked against the
-    bytes, which are always hashed; they are never trusted alone. So they
-    are not validated as a requirement line's are: a malformed digest stays
-    a claim that no bytes match (peep hash leaves such a file out), and
-    neither it nor an odd ``#egg=`` erases the link's other claims.
+    Claims only order the choice, and the bytes are always hashed: a malformed digest stays a
+    claim no bytes match (peep hash leaves such a file out), and neither it nor an odd
+    ``#egg=`` erases the link's other claims.
     """
     return tuple((key, value.lower()) for key, value in url_fragment_fields(url) if key != "egg")
 
@@ -2919,7 +2853,6 @@ def parse_json_links(
 ) -> List[Link]:
     """Return the links of a PEP 691 JSON project page."""
     import json
-    import urllib.parse
     try:
         check_nesting(data.decode("utf-8", "replace"))
         document = json.loads(data)
@@ -2930,22 +2863,20 @@ def parse_json_links(
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
-        url = urllib.parse.urljoin(page_url, entry["url"])
-        if not wanted(_href_filename(entry["url"])) or not _link_allowed(page_url, url):
+        url = _link_url(entry["url"], page_url, page_url, wanted)
+        if url is None:
             continue
         yanked = entry.get("yanked", False)
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
-        links.append(
-            Link(
-                url=url,
-                requires_python=_json_text(entry, "requires-python"),
-                yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-                hashes=tuple((algorithm, str(value).lower())
-                             for algorithm, value in sorted(hashes.items())
-                             if algorithm in HASH_ALGORITHMS),  # fmt: skip
-                upload_time=_json_text(entry, "upload-time"),
-            )
-        )
+        links.append(Link(
+            url=url,
+            requires_python=_json_text(entry, "requires-python"),
+            yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
+            hashes=tuple((algorithm, str(value).lower())
+                         for algorithm, value in sorted(hashes.items())
+                         if algorithm in HASH_ALGORITHMS),
+            upload_time=_json_text(entry, "upload-time"),
+        ))  # fmt: skip
     return links
 
 
@@ -2971,8 +2902,7 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
     """Return a warning for each digest advertised for ``candidate`` that its bytes lack.
 
-    Another file may still be the one vouched for, so this is no failure;
-    but an index that lies about its files is worth telling the user about.
+    No failure (another file may be the one vouched for), but worth telling the user.
     """
     advertised = candidate.advertised_hashes() if candidate is not None else {}
     return [
@@ -2985,12 +2915,9 @@ def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> 
     ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Environment:
-    """What the installing interpreter can use: its version and wheel tags.
-
-    Not frozen only so that the rank of each tag is worked out once, on first use.
-    """
+    """What the installing interpreter can use: its version and wheel tags."""
 
     python_version: str
     tags: Tuple[Tag, ...]
@@ -3025,24 +2952,19 @@ def choose_candidates(
 ) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none.
 
-    Hash-aware: a file whose advertised hash is one the user vouched for
-    comes before every other, so a wheel uploaded to an old release later
-    does not displace the sdist that was vetted. The advertised hash only
-    orders the choice; the downloaded bytes are always hashed.
+    A file whose advertised hash the user vouched for comes first, so a wheel uploaded to an
+    old release later does not displace the vetted sdist. The bytes are always hashed.
     """
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
     all_candidates = [c for c in candidates if c.name == requirement.key]
-    versions = {c.version for c in all_candidates}
     prereleases = settings.allows_prereleases(requirement.key)
-    matching_versions = set(requirement.specifier.filter(versions, prereleases=prereleases))
+    matching_versions = set(requirement.specifier.filter(
+        {c.version for c in all_candidates}, prereleases=prereleases))  # fmt: skip
     usable: List[Tuple[Candidate, int]] = []
     rejected: Dict[str, int] = {}
     for candidate in all_candidates:
-        if candidate.version not in matching_versions:
-            reason: Union[str, int] = "version not wanted"
-        else:
-            reason = _rank_or_rejection(candidate, allowed, pinned, environment)
+        reason = _rank_or_rejection(candidate, matching_versions, allowed, pinned, environment)
         if isinstance(reason, str):
             rejected[reason] = rejected.get(reason, 0) + 1
         else:
@@ -3062,9 +2984,12 @@ def choose_candidates(
 
 
 def _rank_or_rejection(
-    candidate: Candidate, allowed: FrozenSet[str], pinned: bool, environment: Environment
+    candidate: Candidate, versions: Set[Version], allowed: FrozenSet[str], pinned: bool,
+    environment: Environment,
 ) -> Union[int, str]:
-    """Return a wanted file's tag rank (0 for an sdist), or why it cannot be used."""
+    """Return a file's tag rank (0 for an sdist), or why it cannot be used."""
+    if candidate.version not in versions:
+        return "version not wanted"
     if candidate.yanked is not None and not pinned:
         return "yanked"
     if not _requires_python_allows(candidate.requires_python, environment.python_version):
@@ -3098,22 +3023,19 @@ def read_links(
         if os.path.isdir(path):
             index_html = os.path.join(path, "index.html")
             if is_index_page and os.path.isfile(index_html):
-                url, path = _path_to_url(index_html), index_html
+                path = index_html
             else:
-                return [
-                    Link(url=_path_to_url(os.path.join(path, name)))
-                    for name in sorted(os.listdir(path))
-                    if wanted(name)
-                ]
+                names = [name for name in sorted(os.listdir(path)) if wanted(name)]
+                return [Link(_path_to_url(os.path.join(path, name))) for name in names]
         if not os.path.exists(path):
             return []  # pip ignores a missing local location too
         url = _path_to_url(path)
     with transport.open(url, wanted=INDEX_ACCEPT if is_index_page else "text/html") as response:
         data = _read_capped(response, MAX_PAGE_BYTES, url)
         final_url = getattr(response, "url", url) or url
-        headers = getattr(response, "headers", None)
-        content_type = headers.get("Content-Type", "") if headers is not None else ""
-        if headers is not None and "gzip" in headers.get("Content-Encoding", "").lower():
+        headers = getattr(response, "headers", None) or {}  # a local file has none
+        content_type = headers.get("Content-Type", "")
+        if "gzip" in headers.get("Content-Encoding", "").lower():
             data = _gunzip_capped(data, MAX_PAGE_BYTES, url)
     if "application/vnd.pypi.simple.v1+json" in content_type:
         return parse_json_links(data, final_url, wanted)
@@ -3126,8 +3048,7 @@ def find_candidates(
 ) -> Tuple[List[Candidate], List[str], int]:
     """Gather ``requirement``'s files from every index and find-links location.
 
-    Returns the candidates, the places looked in, and how many files were
-    passed over at once for their version (for messages).
+    Return them, the places looked in, and how many files were passed over for their version.
     """
     import urllib.parse
     key = requirement.key
@@ -3156,9 +3077,8 @@ def find_candidates(
 def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
     """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to).
 
-    A link with no upload time (every link of an HTML page) is an error, not
-    a guess: the option exists to keep fresh uploads out. Local indexes and
-    find-links places carry no upload times and are exempt, as in pip.
+    No upload time (every link of an HTML page) is an error, not a guess: the option exists
+    to keep fresh uploads out. Local indexes and find-links places are exempt, as in pip.
     """
     import datetime
     kept = []
@@ -3178,11 +3098,10 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
 
 
 class _MayMatch:
-    """A cheap test of whether a file name could satisfy a requirement.
+    """A cheap test of whether a file name could satisfy a requirement, counting the misses.
 
-    Large projects list thousands of files; this skips the ones of other
-    versions before their links are fully parsed, and counts them. It only
-    says "no" when the file name's version is outside the specifier.
+    Large projects list thousands of files: those of versions the specifier excludes are
+    skipped before their links are parsed.
     """
 
     def __init__(self, requirement: Requirement) -> None:
@@ -3196,9 +3115,7 @@ class _MayMatch:
             return is_archive_name(filename)  # let the full parse decide
         version = parsed.version
         if version not in self._verdicts:
-            self._verdicts[version] = self.requirement.specifier.contains(
-                version, prereleases=True
-            )
+            self._verdicts[version] = self.requirement.specifier.contains(version, prereleases=True)
         if not self._verdicts[version]:
             self.skipped += 1
         return self._verdicts[version]
@@ -3417,22 +3334,18 @@ MAX_CACHE_META_BYTES = 64 * 1024
 class Progress:
     """Report downloads: a live line on a terminal, one line per file elsewhere, or nothing."""
 
-    def __init__(
-        self, stream: IO[str], *, quiet: bool = False, live: Optional[bool] = None
-    ) -> None:
+    def __init__(self, stream: IO[str], *, quiet: bool = False) -> None:
         import threading
         self.stream = stream
         self.quiet = quiet
-        self.live = (stream.isatty() if live is None else live) and not quiet
-        self.total = 0
-        self.done = 0
-        self.bytes = 0
+        self.live = stream.isatty() and not quiet
+        self.total = self.done = self.bytes = 0
         self.started = time.monotonic()
         self._drawn = 0.0
         self._lock = threading.Lock()
 
     def begin(self, total: int) -> None:
-        """Start counting ``total`` files."""
+        """Start counting ``total`` more files."""
         with self._lock:
             self.total += total
 
@@ -3450,10 +3363,8 @@ class Progress:
             if self.live:
                 self._draw()
             elif not self.quiet:
-                self.stream.write(
-                    f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
-                    f"[{self.done}/{self.total}]\n"
-                )
+                self.stream.write(f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
+                                  f"[{self.done}/{self.total}]\n")  # fmt: skip
                 self.stream.flush()
 
     def close(self) -> None:
@@ -3465,22 +3376,22 @@ class Progress:
                 self.stream.flush()
 
     def _draw(self) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        self.stream.write(
-            f"\r\x1b[Kpeep: {self.done}/{self.total} files, {_human_bytes(self.bytes)} "
-            f"at {_human_bytes(int(self.bytes / elapsed))}/s"
-        )
+        rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
+        self.stream.write(f"\r\x1b[Kpeep: {self.done}/{self.total} files, "
+                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s")  # fmt: skip
         self.stream.flush()
         self._drawn = time.monotonic()
 
 
 def _human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+    if count < 1000:
+        return f"{count} bytes"
+    size = count / 1000
+    for unit in ("kB", "MB"):
+        if size < 1000:
+            return f"{size:.1f} {unit}"
         size /= 1000
-    return f"{size:.1f} GB"  # pragma: no cover
+    return f"{size:.1f} GB"
 
 
 # --- Reading archives [trust] -------------------------------------------------
