@@ -3085,7 +3085,10 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     for link in links:
         try:
             text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
-            uploaded = datetime.datetime.fromisoformat(text).timestamp()
+            moment = datetime.datetime.fromisoformat(text)
+            if moment.tzinfo is None:  # PEP 700's times are UTC, never the local time here
+                moment = moment.replace(tzinfo=datetime.timezone.utc)
+            uploaded = moment.timestamp()
         except ValueError as exc:
             raise PeepError(
                 f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "

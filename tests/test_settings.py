@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
@@ -290,6 +291,25 @@ def test_uploaded_prior_to_leaves_find_links_places_alone(deploy: Deploy, tmp_pa
     result = deploy.install("--uploaded-prior-to", "P3D", finder=["--no-index", "-f", str(tmp_path / "links")])
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0"}
+
+
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run in a time zone nine hours ahead of UTC, as a deploy host may."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo")
+@pytest.mark.parametrize("uploaded", ["2026-03-24T10:39:00", "2026-03-24T10:39:00Z"])
+def test_an_index_upload_time_is_utc_even_without_a_zone(uploaded: str) -> None:
+    """PEP 700 times are UTC: local time would make a fresh upload nine hours older here."""
+    cutoff = peep.upload_cutoff("2026-03-24T05:00:00Z", "the command line")
+    link = peep.Link("https://127.0.0.1:9/alpha-2.0-py3-none-any.whl", upload_time=uploaded)
+    assert peep.uploaded_before([link], cutoff, "https://127.0.0.1:9/simple/alpha/") == []
 
 
 @pytest.mark.parametrize("command", ["install", "hash"])
