@@ -5383,37 +5383,31 @@ class BuildSystem:
     source: str  # where the requirements came from, for messages
 
 
-def _default_build_system(source: str) -> BuildSystem:
+def _default_build_system(why: str) -> BuildSystem:
     """Return what pip builds with when an sdist does not say."""
-    return BuildSystem(
-        requires=DEFAULT_BUILD_REQUIRES, backend=LEGACY_BACKEND, backend_path=(), source=source
-    )
+    return BuildSystem(DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), f"pip's default, as {why}")
 
 
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
     tomllib = _toml_module()
     if facts.pyproject is None:
-        return _default_build_system("pip's default, as it has no pyproject.toml")
+        return _default_build_system("it has no pyproject.toml")
     try:
         document = tomllib.loads(facts.pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
     build_system = document.get("build-system")
     if build_system is None:
-        return _default_build_system("pip's default, as its pyproject.toml has no [build-system]")
+        return _default_build_system("its pyproject.toml has no [build-system]")
     requires = build_system.get("requires") if isinstance(build_system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        raise ArchiveError(
-            f"{filename}: build-system.requires in its pyproject.toml is missing or "
-            "not a list of strings"
-        )
+        raise ArchiveError(f"{filename}: build-system.requires in its pyproject.toml is missing "
+                           "or not a list of strings")  # fmt: skip
     backend = build_system.get("build-backend", LEGACY_BACKEND)
-    backend_path = build_system.get("backend-path", [])
-    if not isinstance(backend, str) or not re.fullmatch(
-        r"\s*[\w.]+\s*(:\s*[\w.]+\s*)?", backend
-    ):
+    if not isinstance(backend, str) or not re.fullmatch(r"\s*[\w.]+\s*(:\s*[\w.]+\s*)?", backend):
         raise ArchiveError(f"{filename}: build-system.build-backend {backend!r} is not valid")
+    backend_path = build_system.get("backend-path", [])
     if not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path):
         raise ArchiveError(f"{filename}: build-system.backend-path is not a list of strings")
     for entry in backend_path:
@@ -5421,29 +5415,51 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
             raise ArchiveError(
                 f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
             )
-    return BuildSystem(
-        requires=tuple(requires),
-        backend=backend,
-        backend_path=tuple(backend_path),
-        source="its pyproject.toml",
-    )
+    return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
 
 
+def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
 
-
-def _requirement_dependencies(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
-    """Return a wheel's Requires-Dist lines that parse (pip skips the rest too)."""
+    A wheel's METADATA is authoritative; an sdist's PKG-INFO counts from
+    Metadata-Version 2.2 on, unless Requires-Dist is declared Dynamic (PEP 643).
+    """
     import email.parser
     if facts is None or facts.metadata is None:
-        return []
+        return None
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    if facts.kind == "sdist":
+        version = _parse_version(str(message.get("Metadata-Version", "0")))
+        dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
+        if version is None or version < Version("2.2") or "requires-dist" in dynamic:
+            return None
+    return tuple(str(value) for value in message.get_all("Requires-Dist") or [])
+
+
+def _requires_dist(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
+    """Return the static dependencies that parse (pip skips a malformed one too)."""
     found = []
-    for text in message.get_all("Requires-Dist") or []:
+    for text in static_dependencies(facts) or ():
         try:
-            found.append(PackagingRequirement(str(text)))
+            found.append(PackagingRequirement(text))
         except InvalidRequirement:
             continue
     return found
+
+
+def _dependency_applies(
+    dependency: PackagingRequirement, extras: Iterable[str], markers: Mapping[str, str]
+) -> bool:
+    """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
+    if dependency.marker is None:
+        return True
+    for extra in [""] + sorted(extras):
+        try:
+            if marker_applies(dependency.marker, dict(markers, extra=extra)):
+                return True
+        except ValueError:
+            continue  # the package's metadata is broken; pip skips such a line too
+    return False
 
 
 @dataclass
@@ -5455,11 +5471,8 @@ class BuildPlan:
     refused: List[str] = field(default_factory=list)
 
     def choose_wheel(
-        self,
-        needed: PackagingRequirement,
-        why: str,
-        available: Mapping[str, Sequence[Verified]],
-        sdist_keys: Set[str],
+        self, needed: PackagingRequirement, why: str,
+        available: Mapping[str, Sequence[Verified]], sdist_keys: Set[str],
     ) -> Union[Verified, str]:
         """Return the wheel that serves ``needed``, or why none can (for ``missing``).
 
@@ -5469,11 +5482,8 @@ class BuildPlan:
         key = canonicalize_name(needed.name)
         chosen = self.wheels.get(key)
         if chosen is None:
-            fitting = [
-                w for w in available.get(key, [])
-                if w.facts.version is not None
-                and needed.specifier.contains(w.facts.version, prereleases=True)
-            ]  # fmt: skip
+            fitting = [w for w in available.get(key, []) if w.facts.version is not None
+                       and needed.specifier.contains(w.facts.version, prereleases=True)]
             if not fitting:
                 return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
             chosen = self.wheels[key] = fitting[-1]
@@ -5503,41 +5513,30 @@ def _parse_build_requirement(
         needed = PackagingRequirement(text)
     except InvalidRequirement as exc:
         return f"build requirement {text!r} ({why}) is not valid: {exc}"
-    if needed.marker is not None and not any(
-        _metadata_marker_applies(needed.marker, dict(markers, extra=extra))
-        for extra in [""] + sorted(extras)
-    ):
+    if not _dependency_applies(needed, extras, markers):
         return None
     if needed.url:
-        return (
-            f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
-            f"unverified; list {needed.name} in your requirements with its hash instead, "
-            "and name it without a URL"
-        )
+        return (f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
+                f"unverified; list {needed.name} in your requirements with its hash instead, "
+                "and name it without a URL")  # fmt: skip
     return needed
 
 
 def plan_build(
-    requires: Iterable[Tuple[str, str]],
-    verified: Sequence[Verified],
-    markers: Mapping[str, str],
+    requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
     """Choose verified wheels for build requirements and everything they depend on.
 
     Build dependencies are installed with --no-deps, so their own
     dependencies must be verified wheels too. A direct URL anywhere in the
-    chain is refused: it is exactly the route by which pip would fetch
-    something nobody hashed.
+    chain is refused: it is the route by which pip would fetch something
+    nobody hashed.
     """
     available = _wheels_by_project(verified)
-    sdist_keys = {
-        v.requirement.key for v in verified if v.facts.kind == "sdist"
-    }
+    sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
     expanded: Set[Tuple[str, FrozenSet[str]]] = set()
-    pending: List[Tuple[str, str, FrozenSet[str]]] = [
-        (text, why, frozenset()) for text, why in requires
-    ]
+    pending: List[Tuple[str, str, FrozenSet[str]]] = [(t, why, frozenset()) for t, why in requires]
     while pending:
         text, why, extras = pending.pop(0)
         needed = _parse_build_requirement(text, why, extras, markers)
@@ -5552,11 +5551,8 @@ def plan_build(
         wanted = (canonicalize_name(needed.name), frozenset(needed.extras))
         if wanted not in expanded:
             expanded.add(wanted)
-            label = f"{needed.name} {chosen.version}"
-            pending += [
-                (str(dependency), f"a dependency of {label}", frozenset(needed.extras))
-                for dependency in _requirement_dependencies(chosen.facts)
-            ]
+            label = f"a dependency of {needed.name} {chosen.version}"
+            pending += [(str(d), label, wanted[1]) for d in _requires_dist(chosen.facts)]
     return plan
 
 
@@ -5565,68 +5561,8 @@ def plan_build(
 # silently. Each verified archive's metadata is read (never run) instead.
 
 
-def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
-    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
-
-    A wheel's METADATA is authoritative. An sdist's PKG-INFO counts only
-    from Metadata-Version 2.2 on, and only when Requires-Dist is not
-    declared Dynamic (PEP 643); anything else would need a build.
-    """
-    return static_dependencies(item.facts)
-
-
-def static_dependencies(facts: ArchiveFacts) -> Optional[Tuple[str, ...]]:
-    """Return the Requires-Dist that an archive's metadata fixes, or None (see above)."""
-    import email.parser
-    if facts.metadata is None:
-        return None
-    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
-    if facts.kind == "sdist":
-        version = _parse_version(str(message.get("Metadata-Version", "0")))
-        dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
-        if version is None or version < Version("2.2") or "requires-dist" in dynamic:
-            return None
-    return tuple(str(value) for value in message.get_all("Requires-Dist") or [])
-
-
-def _metadata_marker_applies(marker: Marker, environment: Mapping[str, str]) -> bool:
-    """Evaluate a marker from a package's metadata; one that cannot be is skipped."""
-    try:
-        return marker_applies(marker, environment)
-    except ValueError:
-        return False  # the package's metadata is broken; pip skips such a line too
-
-
-
-
-def _parsed_dependencies(verified: Sequence[Verified]) -> Dict[str, List[PackagingRequirement]]:
-    """Return the dependencies of each archive to be installed, by project key."""
-    parsed: Dict[str, List[PackagingRequirement]] = {}
-    for item in verified:
-        if not item.install:
-            continue
-        parsed[item.requirement.key] = []
-        for text in read_dependencies(item) or ():
-            try:
-                parsed[item.requirement.key].append(PackagingRequirement(text))
-            except InvalidRequirement:
-                continue  # a malformed dependency is pip's to complain about
-    return parsed
-
-
-def _dependency_applies(
-    dependency: PackagingRequirement, extras: Set[str], markers: Mapping[str, str]
-) -> bool:
-    """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
-    return dependency.marker is None or any(
-        _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
-        for extra in [""] + sorted(extras)
-    )
-
-
 def _wanted_extras(
-    verified: Sequence[Verified],
-    parsed: Mapping[str, Sequence[PackagingRequirement]],
+    verified: Sequence[Verified], parsed: Mapping[str, Sequence[PackagingRequirement]],
     markers: Mapping[str, str],
 ) -> Dict[str, Set[str]]:
     """Return the extras asked of each project, by requirements or by dependents."""
@@ -5651,70 +5587,49 @@ def _wanted_extras(
 
 
 def _dependency_met(
-    dependency: PackagingRequirement,
-    provided: Mapping[str, Optional[Version]],
+    dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
     installed: Mapping[str, str],
 ) -> bool:
     """Say whether what is provided, or else installed, satisfies a dependency."""
     key = canonicalize_name(dependency.name)
-    if key in provided:
-        # What the requirements provide replaces what is installed.
+    if key in provided:  # what the requirements provide replaces what is installed
         version = provided[key]
         return version is None or dependency.specifier.contains(version, prereleases=True)
-    have = installed.get(key)
-    have_version = _parse_version(have) if have is not None else None
-    return have_version is not None and dependency.specifier.contains(
-        have_version, prereleases=True
-    )
+    have = _parse_version(installed[key]) if key in installed else None
+    return have is not None and dependency.specifier.contains(have, prereleases=True)
 
 
-def find_omitted_dependencies(
-    verified: Sequence[Verified],
-    provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str],
-    markers: Mapping[str, str],
-) -> List[Tuple[Verified, PackagingRequirement]]:
-    """Return (who needs it, what) for each dependency nothing provides.
-
-    ``provided`` maps each required project to the version it will have
-    (None when not known); what is installed in the target counts too.
-    Extras asked for by a requirement or by a dependent are honoured.
-    """
-    parsed = _parsed_dependencies(verified)
-    wanted_extras = _wanted_extras(verified, parsed, markers)
-    missing = []
-    for item in verified:
-        for dependency in parsed.get(item.requirement.key, []) if item.install else []:
-            extras = wanted_extras.get(item.requirement.key, set())
-            if not _dependency_applies(dependency, extras, markers):
-                continue
-            if not _dependency_met(dependency, provided, installed):
-                missing.append((item, dependency))
-    return missing
-
-
-def omitted_dependency_failures(
-    verified: Sequence[Verified],
-    provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str],
-    markers: Mapping[str, str],
-) -> List[Problem]:
-    """Report each dependency nothing provides (with_suggestions adds what to paste)."""
-    failures: List[Problem] = []
-    for item, dependency in find_omitted_dependencies(verified, provided, installed, markers):
-        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
-        failures.append(_omitted(item.requirement, dependency, needed_by))
-    return failures
-
-
-def _omitted(
-    requirement: Requirement, dependency: PackagingRequirement, needed_by: str
-) -> Problem:
+def _omitted(requirement: Requirement, dependency: PackagingRequirement, needed_by: str) -> Problem:
     """Return the entry for a dependency that nothing provides."""
     extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
     wanted = f"{dependency.name}{extras}{dependency.specifier}"
     needs = f"{wanted}, needed by {needed_by} ({requirement.origin})"
     return replace(framed("omitted", requirement, needs), dependency=wanted)
+
+
+def omitted_dependency_failures(
+    verified: Sequence[Verified], provided: Mapping[str, Optional[Version]],
+    installed: Mapping[str, str], markers: Mapping[str, str],
+) -> List[Problem]:
+    """Report each dependency nothing provides (with_suggestions adds what to paste).
+
+    ``provided`` maps each required project to the version it will have
+    (None when not known); what is installed in the target counts too.
+    """
+    parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
+    wanted_extras = _wanted_extras(verified, parsed, markers)
+    failures: List[Problem] = []
+    for item in verified:
+        if not item.install:
+            continue
+        extras = wanted_extras.get(item.requirement.key, set())
+        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
+        for dependency in parsed[item.requirement.key]:
+            if _dependency_applies(dependency, extras, markers) and not _dependency_met(
+                dependency, provided, installed
+            ):
+                failures.append(_omitted(item.requirement, dependency, needed_by))
+    return failures
 
 
 def _missing_key(text: str) -> Optional[str]:
@@ -5766,17 +5681,9 @@ def _unmet_needs(
     asking: Suggesting, facts: Optional[ArchiveFacts], extras: Set[str]
 ) -> List[PackagingRequirement]:
     """Return what an unvetted file's own metadata needs that nothing provides."""
-    needs = []
-    for text in (static_dependencies(facts) or ()) if facts is not None else ():
-        try:
-            dependency = PackagingRequirement(text)
-        except InvalidRequirement:
-            continue
-        if dependency.url is None and not asking.is_met(dependency) and _dependency_applies(
-            dependency, extras, asking.markers
-        ):
-            needs.append(dependency)
-    return needs
+    return [dependency for dependency in _requires_dist(facts)
+            if dependency.url is None and not asking.is_met(dependency)
+            and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
 
 
 def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[Problem]:
