@@ -4812,8 +4812,7 @@ def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
 
 
 def load_requirements(
-    options: InstallOptions,
-    environ: Mapping[str, str],
+    options: InstallOptions, environ: Mapping[str, str],
     warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement and settle the settings, lowest precedence first.
@@ -4848,16 +4847,10 @@ def load_requirements(
 
 
 def load_build_pins(
-    options: InstallOptions,
-    settings: FinderSettings,
-    network: NetworkSettings,
+    options: InstallOptions, settings: FinderSettings, network: NetworkSettings,
     environ: Mapping[str, str],
 ) -> Tuple[Requirement, ...]:
-    """Read the --build-constraint files: hashed pins that builds may use, never installed.
-
-    As in pip 25.3, they are for build environments only. A build that needs
-    one has it fetched and verified like any archive; pip never sees it.
-    """
+    """Read --build-constraint files (as in pip 25.3): hashed pins for builds, never installed."""
     reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
     markers = marker_environment()
     pins = []
@@ -4883,27 +4876,20 @@ def marker_environment() -> Dict[str, str]:
 def prepare_requirements(
     records: Sequence[Requirement], environment: Mapping[str, str]
 ) -> Tuple[List[Requirement], List[Problem]]:
-    """Drop what does not apply here, then merge duplicates and constraints.
-
-    Unhashable requirements become failures; so do duplicates that no one
-    archive could satisfy.
-    """
+    """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
     failures: List[Problem] = []
-    wanted: List[Requirement] = []
-    constraints: List[Requirement] = []
+    kept: List[Requirement] = []
     for record in records:
         if not record.applies(environment):
             continue
-        if record.unsupported is not None:
-            if not record.is_constraint:
-                failures.append(framed(
-                    "unsupported", record, f"{as_written(record)}:", str(record.unsupported)
-                ))
-            continue
-        (constraints if record.is_constraint else wanted).append(record)
+        if record.unsupported is None:
+            kept.append(record)
+        elif not record.is_constraint:
+            failures.append(framed("unsupported", record, f"{as_written(record)}:",
+                                   str(record.unsupported)))  # fmt: skip
     merged: Dict[str, Requirement] = {}
     # Constraints come last: they narrow what is wanted, but install nothing.
-    for record in wanted + constraints:
+    for record in sorted(kept, key=lambda record: record.is_constraint):
         if record.key not in merged:
             if not record.is_constraint:
                 merged[record.key] = record
@@ -4927,24 +4913,15 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Proble
     hashes = first.hashes.intersection(second.hashes)
     if first.hashes and second.hashes and not hashes:
         return framed("conflict", first, f"{where} have no hash in common")
-    return replace(
-        first,
-        url=first.url or second.url,
-        specifier=first.specifier & second.specifier,
-        extras=first.extras | second.extras,
-        hashes=hashes,
-        config_settings=first.config_settings + second.config_settings,
-    )
+    return replace(first, url=first.url or second.url, specifier=first.specifier & second.specifier,
+                   extras=first.extras | second.extras, hashes=hashes,
+                   config_settings=first.config_settings + second.config_settings)  # fmt: skip
 
 
 def target_site_paths(
     options: InstallOptions, *, honour_reinstall: bool = True
 ) -> Optional[List[str]]:
-    """Return where pip will install to, for the already-installed check.
-
-    None means "reinstall everything" (--force-reinstall, --ignore-installed),
-    unless ``honour_reinstall`` is false.
-    """
+    """Return where pip will install to; None (reinstall everything) for --force-reinstall, -I."""
     import sysconfig
     if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
         return None
@@ -4990,11 +4967,8 @@ def archive_version(requirement: Requirement) -> Optional[Version]:
     if requirement.url is None:
         return requirement.pinned_version()
     filename = url_filename(requirement.url)
-    stem = filename
-    for ext in ARCHIVE_EXTENSIONS:
-        if filename.lower().endswith(ext):
-            stem = filename[: -len(ext)]
-    if _COMMIT_SHA_RE.match(stem):
+    ending = next((ext for ext in ARCHIVE_EXTENSIONS if filename.lower().endswith(ext)), "")
+    if _COMMIT_SHA_RE.match(filename[: len(filename) - len(ending)]):
         return None
     parsed = parse_archive_name(filename, requirement.key)
     return parsed.version if parsed else None
@@ -5006,10 +4980,7 @@ def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Opti
     have = installed.get(requirement.key)
     if wanted is None or have is None:
         return None
-    try:
-        return have if Version(have) == wanted else None
-    except InvalidVersion:
-        return None
+    return have if _parse_version(have) == wanted else None
 
 
 MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
@@ -5019,8 +4990,8 @@ MAX_TRIES = 10  # files tried per requirement when the index advertises no hashe
 class Fetcher:
     """Find, download and verify requirements into a private working directory.
 
-    The verified cache is asked first: a cached archive whose hash is
-    expected needs no network at all. It is re-hashed on the way out.
+    The verified cache is asked first: a cached archive whose hash is expected
+    needs no network at all. It is re-hashed on the way out.
     """
 
     transport: Transport
@@ -5053,9 +5024,8 @@ class Fetcher:
     ) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name.
 
-        A mirror that lacks the file (or cannot be reached) leaves the lock's
-        own URL to try; one that serves other bytes under its name fails the
-        install, as tampering must.
+        A mirror that lacks the file (or cannot be reached) leaves the lock's own URL
+        to try; one that serves other bytes under its name fails, as tampering must.
         """
         settings = mirror_settings(self.settings)
         if settings is None or requirement.url is None:
@@ -5071,10 +5041,8 @@ class Fetcher:
             url = candidate.url.split("#", 1)[0]
             path = os.path.join(directory, safe_filename(filename))
             try:
-                digests = self.transport.download(
-                    url, path, requirement.hashes.algorithms(), self.progress.advance,
-                    max_bytes=requirement.size,
-                )
+                digests = self.transport.download(url, path, requirement.hashes.algorithms(),
+                                                  self.progress.advance, max_bytes=requirement.size)
             except TooLarge:
                 raise  # other bytes than the lock's: tampering, not to be routed around
             except FetchError as exc:
@@ -5094,11 +5062,9 @@ class Fetcher:
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: cached under the hash it was
-            # written with, so the run after the user pastes it needs no
-            # network (the cache serves it only to a requirement that vouches
-            # for that hash, through accept()); read strictly, never run, for
-            # what it needs in turn.
+            # Fetched only to suggest its hash: cached under that hash, so the
+            # run after the user pastes it needs no network (accept() still
+            # decides), and read strictly, never run, for what it needs.
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             verdict = replace(verdict, facts=_read_quietly(arrived))
         elif verdict.kind == "mismatch" and self.keep_failed:
@@ -5111,35 +5077,29 @@ class Fetcher:
     ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
         """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
         entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
-        if not entries:
-            return None
         if requirement.url is not None:
             wanted = url_filename(requirement.url)
-            matching = [(sha, path) for sha, path, _ in entries if os.path.basename(path) == wanted]
-            if not matching:
-                return None
-            (sha256, source), filename = matching[0], wanted
-            version = archive_version(requirement)
-        else:
-            sources: Dict[str, Tuple[str, str]] = {}
-            found = []
-            for sha, path, meta in entries:
-                requires_python = meta.get("requires_python")
-                link = Link(
-                    _path_to_url(path),
-                    requires_python=requires_python if isinstance(requires_python, str) else None,
-                    hashes=(("sha256", sha),),
-                )
-                candidate = candidate_from_link(link, requirement.key)
-                if candidate is not None:
-                    found.append(candidate)
-                    sources[candidate.url] = (sha, path)
-            chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
-                return None
-            (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
-            version = chosen[0].version
-        return sha256, source, filename, version
+            for sha256, path, _ in entries:
+                if os.path.basename(path) == wanted:
+                    return sha256, path, wanted, archive_version(requirement)
+            return None
+        sources: Dict[str, Tuple[str, str]] = {}
+        found = []
+        for sha256, path, meta in entries:
+            python = meta.get("requires_python")
+            link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
+                        requires_python=python if isinstance(python, str) else None)
+            candidate = candidate_from_link(link, requirement.key)
+            if candidate is not None:
+                found.append(candidate)
+                sources[candidate.url] = (sha256, path)
+        if not found:
+            return None
+        chosen = choose_candidates(requirement, found, self.settings, self.environment)
+        if isinstance(chosen, Rejection):
+            return None
+        sha256, path = sources[chosen[0].url]
+        return sha256, path, chosen[0].filename, chosen[0].version
 
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
@@ -5148,18 +5108,16 @@ class Fetcher:
         if choice is None:
             return None
         sha256, source, filename, version = choice
-        destination = os.path.join(directory, safe_filename(filename))
-        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         stream = self.cache.open_file(source)
         if stream is None:
             return None
+        destination = os.path.join(directory, safe_filename(filename))
+        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         with stream, open(destination, "wb") as sink:
             digests = hash_stream(stream, algorithms, sink=sink.write)
         if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
-            self.warn(
-                f"peep: warning: the cached {filename} no longer matches its hash "
-                "(changed on disk); discarded it and fetching it again"
-            )
+            self.warn(f"peep: warning: the cached {filename} no longer matches its hash "
+                      "(changed on disk); discarded it and fetching it again")  # fmt: skip
             self.cache.discard(sha256)
             os.remove(destination)
             return None
@@ -5191,17 +5149,14 @@ class Fetcher:
         for url, filename, version, candidate in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
-            digests = self.transport.download(
-                url, path, requirement.hashes.algorithms(), self.progress.advance,
-                max_bytes=requirement.size,
-            )
+            digests = self.transport.download(url, path, requirement.hashes.algorithms(),
+                                              self.progress.advance, max_bytes=requirement.size)
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             for claim in false_claims(candidate, digests):
                 self.warn(claim)
             arrived = Arrived(requirement, path, filename, digests, version, install, url)
-            verdict = self._settle(
-                arrived, {"requires_python": getattr(candidate, "requires_python", None)}
-            )
+            meta = {"requires_python": getattr(candidate, "requires_python", None)}
+            verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
             first_mismatch = first_mismatch or verdict  # another file may be the vetted one
@@ -5212,9 +5167,8 @@ class Fetcher:
     def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
         """Order the files to download: vouched-for first, then unknown ones.
 
-        A file the index says hashes to something else is skipped, unless
-        nothing else is left: then the best one is fetched anyway so that
-        the report shows what its bytes really hash to.
+        A file the index says hashes to something else is fetched only when
+        nothing else is left, so that the report shows what its bytes hash to.
         """
         if not requirement.hashes:
             return [chosen[0]]
@@ -5239,9 +5193,8 @@ def vetted_elsewhere(
 ) -> Optional[Problem]:
     """Say so when the vetted files are all for other platforms, rather than "tampered".
 
-    Only when the index vouches for it: every file that fits here advertises
-    a digest the user did not vet, and a file that does not fit here
-    advertises one the user did. Anything less is downloaded and checked.
+    Only when the index vouches for it: every file that fits here advertises a
+    digest the user did not vet, and one that does not fit advertises one they did.
     """
     algorithms = requirement.hashes.algorithms()
     if not requirement.hashes or any(
@@ -5261,18 +5214,10 @@ def vetted_elsewhere(
 
 
 def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
-    """Return the settings that reach only the indexes and find-links the user set.
-
-    pip's default index is no mirror: without a configured place, a lock
-    file's files come from the URLs it records.
-    """
-    indexes = () if settings.no_index else (
-        ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-    )  # fmt: skip
-    if not indexes and not settings.find_links:
-        return None
-    if not indexes:
-        return replace(settings, no_index=True)
+    """Return settings reaching only the indexes and find-links the user set (not pip's default)."""
+    indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+    if settings.no_index or not indexes:
+        return replace(settings, no_index=True) if settings.find_links else None
     return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
 
 
@@ -5290,12 +5235,10 @@ def keep_failed_archive(
             destination = os.path.join(directory, f"{name}.{number}")
             number += 1
         shutil.move(path, destination)
-        note = (
-            f"peep {__version__} kept this archive because it failed verification.\n"
-            f"file: {os.path.basename(destination)}\n"
-            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
-            f"{KINDS[refused.kind].heading}\n\n{refused.text}\n"
-        )
+        note = (f"peep {__version__} kept this archive because it failed verification.\n"
+                f"file: {os.path.basename(destination)}\n"
+                f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
+                f"{KINDS[refused.kind].heading}\n\n{refused.text}\n")  # fmt: skip
         write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
     except OSError as exc:
         warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
@@ -5308,15 +5251,12 @@ def verify_all(
     import concurrent.futures
     if not requirements:
         return []
-    workers = min(8, len(requirements))
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements)))
     try:
-        futures = [
-            pool.submit(fetcher.verify, offset + number, requirement, install=install)
-            for number, requirement in enumerate(requirements)
-        ]
+        futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
+                   for number, requirement in enumerate(requirements)]  # fmt: skip
         return [future.result() for future in futures]
     except BaseException:
         # Interrupted: stop the downloads in flight, then let cleanup run.
@@ -5335,32 +5275,24 @@ def hash_suggestions(
     The newest file that satisfies it is fetched and hashed, never run; what
     peep's strict reading of it found comes with its block.
     """
-    suggestions = verify_all(
-        fetcher,
-        [
-            Requirement(
-                text=str(dependency.name) + str(dependency.specifier),
-                origin=origin,
-                name=dependency.name,
-                specifier=dependency.specifier,
-                extras=frozenset(dependency.extras),
-            )
-            for origin, dependency in wanted
-        ],
-        install=False,
-    )
+    requirements = [
+        Requirement(text=str(dependency.name) + str(dependency.specifier), origin=origin,
+                    name=dependency.name, specifier=dependency.specifier,
+                    extras=frozenset(dependency.extras))
+        for origin, dependency in wanted
+    ]  # fmt: skip
     texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
-    for suggestion in suggestions:
-        if isinstance(suggestion, Problem) and suggestion.kind == "missing":
+    for suggestion in verify_all(fetcher, requirements, install=False):
+        if not isinstance(suggestion, Problem):
+            texts.append(("(it is vetted already)", None))
+        elif suggestion.kind == "missing":
             block = f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}"
             texts.append((block, suggestion.facts))
-        elif isinstance(suggestion, Problem) and suggestion.kind == "not found":
+        elif suggestion.kind == "not found":
             texts.append(("(no file on the indexes satisfies it)", None))
-        elif isinstance(suggestion, Problem):
+        else:
             reason = suggestion.text.splitlines()[-1].strip()
             texts.append((f"(could not fetch it: {reason})", None))
-        else:
-            texts.append(("(it is vetted already)", None))
     return texts
 
 
