@@ -4815,11 +4815,7 @@ def load_requirements(
     options: InstallOptions, environ: Mapping[str, str],
     warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
-    """Read every requirement and settle the settings, lowest precedence first.
-
-    pip's configuration files, then PIP_* variables, then the command line,
-    then options in requirements files, in the order they appear.
-    """
+    """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
     config = load_pip_configuration(environ, isolated=options.pip_flag("--isolated"))
     settings, network = settings_from_configuration(config, environ)
     for name, value in options.finder_options:
@@ -4955,15 +4951,13 @@ def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
     return found
 
 
+# An archive named after a commit (.../archive/1234567.zip) has no version
+# worth trusting: its version number says nothing of its contents.
 _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 def archive_version(requirement: Requirement) -> Optional[Version]:
-    """Return the version a requirement's archive will install, if peep can tell.
-
-    An archive named after a commit (``.../archive/1234567.zip``) has no
-    version worth trusting: its version number says nothing of its contents.
-    """
+    """Return the version a requirement's archive will install, if peep can tell."""
     if requirement.url is None:
         return requirement.pinned_version()
     filename = url_filename(requirement.url)
@@ -4988,11 +4982,7 @@ MAX_TRIES = 10  # files tried per requirement when the index advertises no hashe
 
 @dataclass
 class Fetcher:
-    """Find, download and verify requirements into a private working directory.
-
-    The verified cache is asked first: a cached archive whose hash is expected
-    needs no network at all. It is re-hashed on the way out.
-    """
+    """Find, download and verify requirements into a private directory, the verified cache first."""
 
     transport: Transport
     settings: FinderSettings
@@ -5068,7 +5058,7 @@ class Fetcher:
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             verdict = replace(verdict, facts=_read_quietly(arrived))
         elif verdict.kind == "mismatch" and self.keep_failed:
-            keep_failed_archive(arrived.path, self.keep_failed, verdict, self.warn)
+            self._keep_failed(arrived.path, self.keep_failed, verdict)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
 
@@ -5165,11 +5155,7 @@ class Fetcher:
 
     @staticmethod
     def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
-        """Order the files to download: vouched-for first, then unknown ones.
-
-        A file the index says hashes to something else is fetched only when
-        nothing else is left, so that the report shows what its bytes hash to.
-        """
+        """Order the files to fetch: vouched-for, then unknown; else the best, to show its hash."""
         if not requirement.hashes:
             return [chosen[0]]
         algorithms = requirement.hashes.algorithms()
@@ -5177,6 +5163,27 @@ class Fetcher:
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
         return vouched + unknown or [chosen[0]]
+
+    def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
+        """Move an archive that failed verification aside, with a note of why."""
+        import shutil
+        try:
+            os.makedirs(directory, exist_ok=True)
+            name = os.path.basename(path)
+            destination = os.path.join(directory, name)
+            number = 1
+            while os.path.lexists(destination):
+                destination = os.path.join(directory, f"{name}.{number}")
+                number += 1
+            shutil.move(path, destination)
+            note = (f"peep {__version__} kept this archive because it failed verification.\n"
+                    f"file: {os.path.basename(destination)}\n"
+                    f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
+                    f"{KINDS[refused.kind].heading}\n\n{refused.text}\n")  # fmt: skip
+            write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
+        except OSError as exc:
+            self.warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} "
+                      f"({exc})")  # fmt: skip
 
 
 def _read_quietly(arrived: Arrived) -> Optional[ArchiveFacts]:
@@ -5221,29 +5228,6 @@ def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
     return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
 
 
-def keep_failed_archive(
-    path: str, directory: str, refused: Problem, warn: Callable[[str], None]
-) -> None:
-    """Move an archive that failed verification aside, with a note of why."""
-    import shutil
-    try:
-        os.makedirs(directory, exist_ok=True)
-        name = os.path.basename(path)
-        destination = os.path.join(directory, name)
-        number = 1
-        while os.path.lexists(destination):
-            destination = os.path.join(directory, f"{name}.{number}")
-            number += 1
-        shutil.move(path, destination)
-        note = (f"peep {__version__} kept this archive because it failed verification.\n"
-                f"file: {os.path.basename(destination)}\n"
-                f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
-                f"{KINDS[refused.kind].heading}\n\n{refused.text}\n")  # fmt: skip
-        write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
-    except OSError as exc:
-        warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
-
-
 def verify_all(
     fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
 ) -> List[Verdict]:
@@ -5270,10 +5254,9 @@ def verify_all(
 def hash_suggestions(
     fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return, for each project wanted, a hash block to paste (or why there is none).
+    """Return a hash block to paste for each project wanted, of its newest file, or why not.
 
-    The newest file that satisfies it is fetched and hashed, never run; what
-    peep's strict reading of it found comes with its block.
+    Each file is fetched and hashed, never run; what peep's strict reading found comes too.
     """
     requirements = [
         Requirement(text=str(dependency.name) + str(dependency.specifier), origin=origin,
@@ -5298,9 +5281,8 @@ def hash_suggestions(
 
 # --- Planning builds ----------------------------------------------------------
 
-# What pip assumes an sdist needs when it says nothing (no [build-system]),
-# and the backend it then uses: setuptools through PEP 517, never setup.py
-# run directly.
+# What pip assumes an sdist needs when it says nothing (no [build-system]), and the
+# backend it then uses: setuptools through PEP 517, never setup.py run directly.
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
@@ -5406,11 +5388,7 @@ class BuildPlan:
         self, needed: PackagingRequirement, why: str,
         available: Mapping[str, Sequence[Verified]], sdist_keys: Set[str],
     ) -> Union[Verified, str]:
-        """Return the wheel that serves ``needed``, or why none can (for ``missing``).
-
-        The newest fitting wheel is chosen once per project; a later
-        requirement that it does not satisfy is missing, not re-chosen.
-        """
+        """Return the newest wheel that serves ``needed`` (chosen once per project), or why not."""
         key = canonicalize_name(needed.name)
         chosen = self.wheels.get(key)
         if chosen is None:
@@ -5459,10 +5437,8 @@ def plan_build(
 ) -> BuildPlan:
     """Choose verified wheels for build requirements and everything they depend on.
 
-    Build dependencies are installed with --no-deps, so their own
-    dependencies must be verified wheels too. A direct URL anywhere in the
-    chain is refused: it is the route by which pip would fetch something
-    nobody hashed.
+    They are installed with --no-deps, so their dependencies must be verified wheels too; a
+    direct URL anywhere in the chain is refused: pip would fetch it unhashed.
     """
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
@@ -5543,11 +5519,7 @@ def omitted_dependency_failures(
     verified: Sequence[Verified], provided: Mapping[str, Optional[Version]],
     installed: Mapping[str, str], markers: Mapping[str, str],
 ) -> List[Problem]:
-    """Report each dependency nothing provides (with_suggestions adds what to paste).
-
-    ``provided`` maps each required project to the version it will have
-    (None when not known); what is installed in the target counts too.
-    """
+    """Report each dependency that nothing provided or installed satisfies (None: any version)."""
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
     wanted_extras = _wanted_extras(verified, parsed, markers)
     failures: List[Problem] = []
@@ -5619,11 +5591,7 @@ def _unmet_needs(
 
 
 def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[Problem]:
-    """Report what the files fetched for missing hashes need, nothing providing it.
-
-    Their metadata was read (never run) as they arrived, so what they
-    depend on is reported in the same run as their own hash blocks.
-    """
+    """Report what files fetched for missing hashes need (read as they arrived, never run)."""
     return [
         _omitted(problem.requirement, dependency, problem.pinned_line)
         for problem in problems if problem.kind == "missing"
@@ -5634,11 +5602,10 @@ def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[P
 def _suggestion_blocks(
     asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
 ) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a block per project, with those of what the suggested files need in turn.
+    """Return a block per project, and each project the suggested files need in turn.
 
-    Rounds of downloads, never of runs: each round's files are read for
-    their dependencies, until no new project is needed. Also returned: each
-    project found that way, as (who needs it, it, the file that needs it).
+    Rounds of downloads, never of runs, until no new project is needed; each found
+    that way comes as (who needs it, it, the file that needs it).
     """
     blocks: Dict[str, str] = {}
     found: List[Tuple[str, PackagingRequirement, str]] = []
@@ -5663,16 +5630,13 @@ def _suggestion_blocks(
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing project one hash block to paste, and add what that file needs.
+    """Give each missing project one hash block, and report what its file needs, with blocks.
 
-    Every failure that names a project gets the same block, of the newest
-    file that fits them all (the report shows it once, under them all). A
-    suggested file's own dependencies that nothing provides are reported
-    too, with blocks: one run finds them all.
+    One block per project, of the newest file that fits every failure naming it.
     """
     by_key: Dict[str, List[Problem]] = {}
     for failure in failures:
-        key = _missing_key(failure.dependency) if failure.dependency else None
+        key = _missing_key(failure.dependency)
         if key is not None:
             by_key.setdefault(key, []).append(failure)
     pending = {}
@@ -5696,10 +5660,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 
 def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
     """Return ``failure`` with its project's block to paste indented under it."""
-    key = _missing_key(failure.dependency) if failure.dependency else None
-    if key is None or key not in blocks:
+    block = blocks.get(_missing_key(failure.dependency) or "")
+    if block is None:
         return failure
-    below = "".join(f"\n        {line}" for line in blocks[key].splitlines())
+    below = "".join(f"\n        {line}" for line in block.splitlines())
     return replace(failure, text=f"{failure.text}:{below}")
 
 
@@ -6688,9 +6652,9 @@ def plan_failures(build: PendingBuild) -> List[Problem]:
     item = build.item
     failures = [refused_build(item, reason) for reason in build.plan.refused]
     for text, why in build.plan.missing:
-        needs = f"{item.filename} needs {text} ({why})"
-        failures.append(replace(framed("build dependency", item.requirement, needs),
-                                dependency=text))
+        needs = framed("build dependency", item.requirement,
+                       f"{item.filename} needs {text} ({why})")
+        failures.append(replace(needs, dependency=text))
     return failures
 
 
@@ -6698,19 +6662,16 @@ def _plan_with_satisfied(
     fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
     offered: Dict[str, Requirement], markers: Mapping[str, str],
 ) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency installed already is fetched and verified too.
+    """Plan builds; a build dependency ``offered`` holds is fetched and verified, not installed.
 
-    It is offered to the build but not reinstalled. ``offered`` (the
-    satisfied requirements not fetched yet) shrinks as they are fetched.
+    ``offered`` (installed requirements and build pins not fetched yet) shrinks as they are.
     """
     failures: List[Problem] = []
     while True:
         for build in builds:
             build.plan = plan_build(build.requires(), verified, markers)
-        wanted = {
-            key for build in builds for text, _ in build.plan.missing
-            for key in [_missing_key(text)] if key in offered
-        }  # fmt: skip
+        wanted = {key for build in builds for text, _ in build.plan.missing
+                  for key in [_missing_key(text)] if key in offered}  # fmt: skip
         if not wanted:
             return verified, failures
         fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
