@@ -5130,11 +5130,15 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return not_found(requirement, places, sorted(reasons))
-            elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
-            if elsewhere is not None:
-                return elsewhere
+            worth = self._worth_trying(requirement, chosen)
+            if not worth:
+                elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
+                if elsewhere is not None:
+                    return elsewhere
+            # Else the best file, though the index says it hashes to something
+            # else: the report then shows what its bytes really hash to.
             tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
-                     for c in self._worth_trying(requirement, chosen)]  # fmt: skip
+                     for c in worth or chosen[:1]]  # fmt: skip
         first_mismatch: Optional[Problem] = None
         for url, filename, version, candidate in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
@@ -5155,14 +5159,14 @@ class Fetcher:
 
     @staticmethod
     def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
-        """Order the files to fetch: vouched-for, then unknown; else the best, to show its hash."""
+        """Return the files worth fetching: vouched-for ones, then those of unknown hash."""
         if not requirement.hashes:
             return [chosen[0]]
         algorithms = requirement.hashes.algorithms()
         vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
-        return vouched + unknown or [chosen[0]]
+        return vouched + unknown
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
         """Move an archive that failed verification aside, with a note of why."""
@@ -5200,16 +5204,9 @@ def vetted_elsewhere(
 ) -> Optional[Problem]:
     """Say so when the vetted files are all for other platforms, rather than "tampered".
 
-    Only when the index vouches for it: every file that fits here advertises a
-    digest the user did not vet, and one that does not fit advertises one they did.
+    Asked only when the index vouches for it: every file that fits here advertises
+    a digest the user did not vet; said only if one that does not fit advertises one.
     """
-    algorithms = requirement.hashes.algorithms()
-    if not requirement.hashes or any(
-        requirement.hashes.matches(c.advertised_hashes())
-        or not any(a in c.advertised_hashes() for a in algorithms)
-        for c in chosen
-    ):
-        return None
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
     if not vetted:
         return None
@@ -5415,23 +5412,6 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
     return by_key
 
 
-def _parse_build_requirement(
-    text: str, why: str, extras: FrozenSet[str], markers: Mapping[str, str]
-) -> Union[PackagingRequirement, str, None]:
-    """Return a build requirement, None if its marker leaves it out here, or why it is refused."""
-    try:
-        needed = PackagingRequirement(text)
-    except InvalidRequirement as exc:
-        return f"build requirement {text!r} ({why}) is not valid: {exc}"
-    if not _dependency_applies(needed, extras, markers):
-        return None
-    if needed.url:
-        return (f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
-                f"unverified; list {needed.name} in your requirements with its hash instead, "
-                "and name it without a URL")  # fmt: skip
-    return needed
-
-
 def plan_build(
     requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
@@ -5447,10 +5427,19 @@ def plan_build(
     pending: List[Tuple[str, str, FrozenSet[str]]] = [(t, why, frozenset()) for t, why in requires]
     while pending:
         text, why, extras = pending.pop(0)
-        needed = _parse_build_requirement(text, why, extras, markers)
-        if isinstance(needed, str):
-            plan.refused.append(needed)
-        if not isinstance(needed, PackagingRequirement):
+        try:
+            needed = PackagingRequirement(text)
+        except InvalidRequirement as exc:
+            plan.refused.append(f"build requirement {text!r} ({why}) is not valid: {exc}")
+            continue
+        if not _dependency_applies(needed, extras, markers):
+            continue
+        if needed.url:
+            plan.refused.append(
+                f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
+                f"unverified; list {needed.name} in your requirements with its hash instead, "
+                "and name it without a URL"
+            )
             continue
         chosen = plan.choose_wheel(needed, why, available, sdist_keys)
         if isinstance(chosen, str):
