@@ -5249,17 +5249,16 @@ def verify_all(
 
 
 def hash_suggestions(
-    fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
+    fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
     """Return a hash block to paste for each project wanted, of its newest file, or why not.
 
     Each file is fetched and hashed, never run; what peep's strict reading found comes too.
     """
     requirements = [
-        Requirement(text=str(dependency.name) + str(dependency.specifier), origin=origin,
-                    name=dependency.name, specifier=dependency.specifier,
-                    extras=frozenset(dependency.extras))
-        for origin, dependency in wanted
+        Requirement(text=f"{needed.name}{needed.specifier}", origin=origin, name=needed.name,
+                    specifier=needed.specifier, extras=frozenset(needed.extras))
+        for needed in wanted
     ]  # fmt: skip
     texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
     for suggestion in verify_all(fetcher, requirements, install=False):
@@ -5600,7 +5599,7 @@ def _suggestion_blocks(
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
         keys = sorted(pending)
-        suggested = hash_suggestions(asking.fetcher, [(origin, pending[key]) for key in keys])
+        suggested = hash_suggestions(asking.fetcher, origin, [pending[key] for key in keys])
         following: Dict[str, PackagingRequirement] = {}
         for index, key in enumerate(keys):
             text, facts = suggested[index]
