@@ -5403,11 +5403,9 @@ class BuildPlan:
 def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]]:
     """Return the verified wheels of each project, oldest version first."""
     by_key: Dict[str, List[Verified]] = {}
-    for wheel in verified:
+    for wheel in sorted(verified, key=lambda w: w.facts.version or Version("0")):
         if wheel.facts.kind == "wheel":
             by_key.setdefault(wheel.facts.name, []).append(wheel)
-    for candidates in by_key.values():
-        candidates.sort(key=lambda w: w.facts.version or Version("0"))
     return by_key
 
 
@@ -6673,9 +6671,7 @@ def start_builds(
     """Read each verified sdist's build system; refuse the ones that cannot be used."""
     pending: List[PendingBuild] = []
     failures: List[Problem] = []
-    for item in verified:
-        if item.facts.kind != "sdist":
-            continue
+    for item in [v for v in verified if v.facts.kind == "sdist"]:
         try:
             system = read_build_system(item.facts, item.filename)
         except ArchiveError as exc:
