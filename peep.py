@@ -4303,15 +4303,10 @@ def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
 
 
 def load_requirements(
-    options: InstallOptions,
-    environ: Mapping[str, str],
+    options: InstallOptions, environ: Mapping[str, str],
     warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
-    """Read every requirement and settle the settings, lowest precedence first.
-
-    pip's configuration files, then PIP_* variables, then the command line,
-    then options in requirements files, in the order they appear.
-    """
+    """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
     settings, network = settle_settings(environ, options.finder_options, options.network_options,
                                         isolated=options.pip_flag("--isolated"))
     # Requirements files named by URL are fetched with the same TLS, proxy,
@@ -4336,16 +4331,10 @@ def load_requirements(
 
 
 def load_build_pins(
-    options: InstallOptions,
-    settings: FinderSettings,
-    network: NetworkSettings,
+    options: InstallOptions, settings: FinderSettings, network: NetworkSettings,
     environ: Mapping[str, str],
 ) -> Tuple[Requirement, ...]:
-    """Read the --build-constraint files: hashed pins that builds may use, never installed.
-
-    As in pip 25.3, they are for build environments only. A build that needs
-    one has it fetched and verified like any archive; pip never sees it.
-    """
+    """Read --build-constraint files (as in pip 25.3): hashed pins for builds, never installed."""
     reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
     markers = marker_environment()
     pins = []
@@ -4371,27 +4360,20 @@ def marker_environment() -> Dict[str, str]:
 def prepare_requirements(
     records: Sequence[Requirement], environment: Mapping[str, str]
 ) -> Tuple[List[Requirement], List[Problem]]:
-    """Drop what does not apply here, then merge duplicates and constraints.
-
-    Unhashable requirements become failures; so do duplicates that no one
-    archive could satisfy.
-    """
+    """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
     failures: List[Problem] = []
-    wanted: List[Requirement] = []
-    constraints: List[Requirement] = []
+    kept: List[Requirement] = []
     for record in records:
         if not record.applies(environment):
             continue
-        if record.unsupported is not None:
-            if not record.is_constraint:
-                failures.append(framed(
-                    "unsupported", record, f"{as_written(record)}:", str(record.unsupported)
-                ))
-            continue
-        (constraints if record.is_constraint else wanted).append(record)
+        if record.unsupported is None:
+            kept.append(record)
+        elif not record.is_constraint:
+            failures.append(framed("unsupported", record, f"{as_written(record)}:",
+                                   str(record.unsupported)))  # fmt: skip
     merged: Dict[str, Requirement] = {}
     # Constraints come last: they narrow what is wanted, but install nothing.
-    for record in wanted + constraints:
+    for record in sorted(kept, key=lambda record: record.is_constraint):
         if record.key not in merged:
             if not record.is_constraint:
                 merged[record.key] = record
@@ -4415,24 +4397,15 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Proble
     hashes = first.hashes.intersection(second.hashes)
     if first.hashes and second.hashes and not hashes:
         return framed("conflict", first, f"{where} have no hash in common")
-    return replace(
-        first,
-        url=first.url or second.url,
-        specifier=first.specifier & second.specifier,
-        extras=first.extras | second.extras,
-        hashes=hashes,
-        config_settings=first.config_settings + second.config_settings,
-    )
+    return replace(first, url=first.url or second.url, specifier=first.specifier & second.specifier,
+                   extras=first.extras | second.extras, hashes=hashes,
+                   config_settings=first.config_settings + second.config_settings)  # fmt: skip
 
 
 def target_site_paths(
     options: InstallOptions, *, honour_reinstall: bool = True
 ) -> Optional[List[str]]:
-    """Return where pip will install to, for the already-installed check.
-
-    None means "reinstall everything" (--force-reinstall, --ignore-installed),
-    unless ``honour_reinstall`` is false.
-    """
+    """Return where pip will install to; None (reinstall everything) for --force-reinstall, -I."""
     import sysconfig
     if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
         return None
@@ -4466,23 +4439,18 @@ def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
     return found
 
 
+# An archive named after a commit (.../archive/1234567.zip) has no version
+# worth trusting: its version number says nothing of its contents.
 _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 def archive_version(requirement: Requirement) -> Optional[Version]:
-    """Return the version a requirement's archive will install, if peep can tell.
-
-    An archive named after a commit (``.../archive/1234567.zip``) has no
-    version worth trusting: its version number says nothing of its contents.
-    """
+    """Return the version a requirement's archive will install, if peep can tell."""
     if requirement.url is None:
         return requirement.pinned_version()
     filename = url_filename(requirement.url)
-    stem = filename
-    for ext in ARCHIVE_EXTENSIONS:
-        if filename.lower().endswith(ext):
-            stem = filename[: -len(ext)]
-    if _COMMIT_SHA_RE.match(stem):
+    ending = next((ext for ext in ARCHIVE_EXTENSIONS if filename.lower().endswith(ext)), "")
+    if _COMMIT_SHA_RE.match(filename[: len(filename) - len(ending)]):
         return None
     parsed = parse_archive_name(filename, requirement.key)
     return parsed.version if parsed else None
@@ -4494,10 +4462,7 @@ def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Opti
     have = installed.get(requirement.key)
     if wanted is None or have is None:
         return None
-    try:
-        return have if Version(have) == wanted else None
-    except InvalidVersion:
-        return None
+    return have if _parse_version(have) == wanted else None
 
 
 MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
@@ -4505,11 +4470,7 @@ MAX_TRIES = 10  # files tried per requirement when the index advertises no hashe
 
 @dataclass
 class Fetcher:
-    """Find, download and verify requirements into a private working directory.
-
-    The verified cache is asked first: a cached archive whose hash is
-    expected needs no network at all. It is re-hashed on the way out.
-    """
+    """Find, download and verify requirements into a private directory, the verified cache first."""
 
     transport: Transport
     settings: FinderSettings
@@ -4541,9 +4502,8 @@ class Fetcher:
     ) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name.
 
-        A mirror that lacks the file (or cannot be reached) leaves the lock's
-        own URL to try; one that serves other bytes under its name fails the
-        install, as tampering must.
+        A mirror that lacks the file (or cannot be reached) leaves the lock's own URL
+        to try; one that serves other bytes under its name fails, as tampering must.
         """
         settings = mirror_settings(self.settings)
         if settings is None or requirement.url is None:
@@ -4559,10 +4519,8 @@ class Fetcher:
             url = candidate.url.split("#", 1)[0]
             path = os.path.join(directory, safe_filename(filename))
             try:
-                digests = self.transport.download(
-                    url, path, requirement.hashes.algorithms(), self.progress.advance,
-                    max_bytes=requirement.size,
-                )
+                digests = self.transport.download(url, path, requirement.hashes.algorithms(),
+                                                  self.progress.advance, max_bytes=requirement.size)
             except TooLarge:
                 raise  # other bytes than the lock's: tampering, not to be routed around
             except FetchError as exc:
@@ -4582,15 +4540,13 @@ class Fetcher:
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: cached under the hash it was
-            # written with, so the run after the user pastes it needs no
-            # network (the cache serves it only to a requirement that vouches
-            # for that hash, through accept()); read strictly, never run, for
-            # what it needs in turn.
+            # Fetched only to suggest its hash: cached under that hash, so the
+            # run after the user pastes it needs no network (accept() still
+            # decides), and read strictly, never run, for what it needs.
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             verdict = replace(verdict, facts=_read_quietly(arrived))
         elif verdict.kind == "mismatch" and self.keep_failed:
-            keep_failed_archive(arrived.path, self.keep_failed, verdict, self.warn)
+            self._keep_failed(arrived.path, self.keep_failed, verdict)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
 
@@ -4599,35 +4555,29 @@ class Fetcher:
     ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
         """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
         entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
-        if not entries:
-            return None
         if requirement.url is not None:
             wanted = url_filename(requirement.url)
-            matching = [(sha, path) for sha, path, _ in entries if os.path.basename(path) == wanted]
-            if not matching:
-                return None
-            (sha256, source), filename = matching[0], wanted
-            version = archive_version(requirement)
-        else:
-            sources: Dict[str, Tuple[str, str]] = {}
-            found = []
-            for sha, path, meta in entries:
-                requires_python = meta.get("requires_python")
-                link = Link(
-                    _path_to_url(path),
-                    requires_python=requires_python if isinstance(requires_python, str) else None,
-                    hashes=(("sha256", sha),),
-                )
-                candidate = candidate_from_link(link, requirement.key)
-                if candidate is not None:
-                    found.append(candidate)
-                    sources[candidate.url] = (sha, path)
-            chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
-                return None
-            (sha256, source), filename = sources[chosen[0].url], chosen[0].filename
-            version = chosen[0].version
-        return sha256, source, filename, version
+            for sha256, path, _ in entries:
+                if os.path.basename(path) == wanted:
+                    return sha256, path, wanted, archive_version(requirement)
+            return None
+        sources: Dict[str, Tuple[str, str]] = {}
+        found = []
+        for sha256, path, meta in entries:
+            python = meta.get("requires_python")
+            link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
+                        requires_python=python if isinstance(python, str) else None)
+            candidate = candidate_from_link(link, requirement.key)
+            if candidate is not None:
+                found.append(candidate)
+                sources[candidate.url] = (sha256, path)
+        if not found:
+            return None
+        chosen = choose_candidates(requirement, found, self.settings, self.environment)
+        if isinstance(chosen, Rejection):
+            return None
+        sha256, path = sources[chosen[0].url]
+        return sha256, path, chosen[0].filename, chosen[0].version
 
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
@@ -4636,18 +4586,16 @@ class Fetcher:
         if choice is None:
             return None
         sha256, source, filename, version = choice
-        destination = os.path.join(directory, safe_filename(filename))
-        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         stream = self.cache.open_file(source)
         if stream is None:
             return None
+        destination = os.path.join(directory, safe_filename(filename))
+        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         with stream, open(destination, "wb") as sink:
             digests = hash_stream(stream, algorithms, sink=sink.write)
         if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
-            self.warn(
-                f"peep: warning: the cached {filename} no longer matches its hash "
-                "(changed on disk); discarded it and fetching it again"
-            )
+            self.warn(f"peep: warning: the cached {filename} no longer matches its hash "
+                      "(changed on disk); discarded it and fetching it again")  # fmt: skip
             self.cache.discard(sha256)
             os.remove(destination)
             return None
@@ -4670,26 +4618,27 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return not_found(requirement, places, sorted(reasons))
-            elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
-            if elsewhere is not None:
-                return elsewhere
+            worth = self._worth_trying(requirement, chosen)
+            if not worth:
+                elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
+                if elsewhere is not None:
+                    return elsewhere
+            # Else the best file, though the index says it hashes to something
+            # else: the report then shows what its bytes really hash to.
             tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
-                     for c in self._worth_trying(requirement, chosen)]  # fmt: skip
+                     for c in worth or chosen[:1]]  # fmt: skip
         first_mismatch: Optional[Problem] = None
         for url, filename, version, candidate in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
-            digests = self.transport.download(
-                url, path, requirement.hashes.algorithms(), self.progress.advance,
-                max_bytes=requirement.size,
-            )
+            digests = self.transport.download(url, path, requirement.hashes.algorithms(),
+                                              self.progress.advance, max_bytes=requirement.size)
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
             for claim in false_claims(candidate, digests):
                 self.warn(claim)
             arrived = Arrived(requirement, path, filename, digests, version, install, url)
-            verdict = self._settle(
-                arrived, {"requires_python": getattr(candidate, "requires_python", None)}
-            )
+            meta = {"requires_python": getattr(candidate, "requires_python", None)}
+            verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
             first_mismatch = first_mismatch or verdict  # another file may be the vetted one
@@ -4698,19 +4647,35 @@ class Fetcher:
 
     @staticmethod
     def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
-        """Order the files to download: vouched-for first, then unknown ones.
-
-        A file the index says hashes to something else is skipped, unless
-        nothing else is left: then the best one is fetched anyway so that
-        the report shows what its bytes really hash to.
-        """
+        """Return the files worth fetching: vouched-for ones, then those of unknown hash."""
         if not requirement.hashes:
             return [chosen[0]]
         algorithms = requirement.hashes.algorithms()
         vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
         unknown = [c for c in chosen
                    if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
-        return vouched + unknown or [chosen[0]]
+        return vouched + unknown
+
+    def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
+        """Move an archive that failed verification aside, with a note of why."""
+        import shutil
+        try:
+            os.makedirs(directory, exist_ok=True)
+            name = os.path.basename(path)
+            destination = os.path.join(directory, name)
+            number = 1
+            while os.path.lexists(destination):
+                destination = os.path.join(directory, f"{name}.{number}")
+                number += 1
+            shutil.move(path, destination)
+            note = (f"peep {__version__} kept this archive because it failed verification.\n"
+                    f"file: {os.path.basename(destination)}\n"
+                    f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
+                    f"{KINDS[refused.kind].heading}\n\n{refused.text}\n")  # fmt: skip
+            write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
+        except OSError as exc:
+            self.warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} "
+                      f"({exc})")  # fmt: skip
 
 
 def _read_quietly(arrived: Arrived) -> Optional[ArchiveFacts]:
@@ -4727,17 +4692,9 @@ def vetted_elsewhere(
 ) -> Optional[Problem]:
     """Say so when the vetted files are all for other platforms, rather than "tampered".
 
-    Only when the index vouches for it: every file that fits here advertises
-    a digest the user did not vet, and a file that does not fit here
-    advertises one the user did. Anything less is downloaded and checked.
+    Asked only when the index vouches for it: every file that fits here advertises
+    a digest the user did not vet; said only if one that does not fit advertises one.
     """
-    algorithms = requirement.hashes.algorithms()
-    if not requirement.hashes or any(
-        requirement.hashes.matches(c.advertised_hashes())
-        or not any(a in c.advertised_hashes() for a in algorithms)
-        for c in chosen
-    ):
-        return None
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
     if not vetted:
         return None
@@ -4749,44 +4706,11 @@ def vetted_elsewhere(
 
 
 def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
-    """Return the settings that reach only the indexes and find-links the user set.
-
-    pip's default index is no mirror: without a configured place, a lock
-    file's files come from the URLs it records.
-    """
-    indexes = () if settings.no_index else (
-        ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-    )  # fmt: skip
-    if not indexes and not settings.find_links:
-        return None
-    if not indexes:
-        return replace(settings, no_index=True)
+    """Return settings reaching only the indexes and find-links the user set (not pip's default)."""
+    indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+    if settings.no_index or not indexes:
+        return replace(settings, no_index=True) if settings.find_links else None
     return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
-
-
-def keep_failed_archive(
-    path: str, directory: str, refused: Problem, warn: Callable[[str], None]
-) -> None:
-    """Move an archive that failed verification aside, with a note of why."""
-    import shutil
-    try:
-        os.makedirs(directory, exist_ok=True)
-        name = os.path.basename(path)
-        destination = os.path.join(directory, name)
-        number = 1
-        while os.path.lexists(destination):
-            destination = os.path.join(directory, f"{name}.{number}")
-            number += 1
-        shutil.move(path, destination)
-        note = (
-            f"peep {__version__} kept this archive because it failed verification.\n"
-            f"file: {os.path.basename(destination)}\n"
-            f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
-            f"{KINDS[refused.kind].heading}\n\n{refused.text}\n"
-        )
-        write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
-    except OSError as exc:
-        warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} ({exc})")
 
 
 def verify_all(
@@ -4796,15 +4720,12 @@ def verify_all(
     import concurrent.futures
     if not requirements:
         return []
-    workers = min(8, len(requirements))
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements)))
     try:
-        futures = [
-            pool.submit(fetcher.verify, offset + number, requirement, install=install)
-            for number, requirement in enumerate(requirements)
-        ]
+        futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
+                   for number, requirement in enumerate(requirements)]  # fmt: skip
         return [future.result() for future in futures]
     except BaseException:
         # Interrupted: stop the downloads in flight, then let cleanup run.
@@ -4816,47 +4737,36 @@ def verify_all(
 
 
 def hash_suggestions(
-    fetcher: Fetcher, wanted: Sequence[Tuple[Origin, PackagingRequirement]]
+    fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return, for each project wanted, a hash block to paste (or why there is none).
+    """Return a hash block to paste for each project wanted, of its newest file, or why not.
 
-    The newest file that satisfies it is fetched and hashed, never run; what
-    peep's strict reading of it found comes with its block.
+    Each file is fetched and hashed, never run; what peep's strict reading found comes too.
     """
-    suggestions = verify_all(
-        fetcher,
-        [
-            Requirement(
-                text=str(dependency.name) + str(dependency.specifier),
-                origin=origin,
-                name=dependency.name,
-                specifier=dependency.specifier,
-                extras=frozenset(dependency.extras),
-            )
-            for origin, dependency in wanted
-        ],
-        install=False,
-    )
+    requirements = [
+        Requirement(text=f"{needed.name}{needed.specifier}", origin=origin, name=needed.name,
+                    specifier=needed.specifier, extras=frozenset(needed.extras))
+        for needed in wanted
+    ]  # fmt: skip
     texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
-    for suggestion in suggestions:
-        if isinstance(suggestion, Problem) and suggestion.kind == "missing":
+    for suggestion in verify_all(fetcher, requirements, install=False):
+        if not isinstance(suggestion, Problem):
+            texts.append(("(it is vetted already)", None))
+        elif suggestion.kind == "missing":
             block = f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}"
             texts.append((block, suggestion.facts))
-        elif isinstance(suggestion, Problem) and suggestion.kind == "not found":
+        elif suggestion.kind == "not found":
             texts.append(("(no file on the indexes satisfies it)", None))
-        elif isinstance(suggestion, Problem):
+        else:
             reason = suggestion.text.splitlines()[-1].strip()
             texts.append((f"(could not fetch it: {reason})", None))
-        else:
-            texts.append(("(it is vetted already)", None))
     return texts
 
 
 # --- Planning builds ----------------------------------------------------------
 
-# What pip assumes an sdist needs when it says nothing (no [build-system]),
-# and the backend it then uses: setuptools through PEP 517, never setup.py
-# run directly.
+# What pip assumes an sdist needs when it says nothing (no [build-system]), and the
+# backend it then uses: setuptools through PEP 517, never setup.py run directly.
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
@@ -4871,37 +4781,31 @@ class BuildSystem:
     source: str  # where the requirements came from, for messages
 
 
-def _default_build_system(source: str) -> BuildSystem:
+def _default_build_system(why: str) -> BuildSystem:
     """Return what pip builds with when an sdist does not say."""
-    return BuildSystem(
-        requires=DEFAULT_BUILD_REQUIRES, backend=LEGACY_BACKEND, backend_path=(), source=source
-    )
+    return BuildSystem(DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), f"pip's default, as {why}")
 
 
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
     tomllib = _toml_module()
     if facts.pyproject is None:
-        return _default_build_system("pip's default, as it has no pyproject.toml")
+        return _default_build_system("it has no pyproject.toml")
     try:
         document = tomllib.loads(facts.pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
     build_system = document.get("build-system")
     if build_system is None:
-        return _default_build_system("pip's default, as its pyproject.toml has no [build-system]")
+        return _default_build_system("its pyproject.toml has no [build-system]")
     requires = build_system.get("requires") if isinstance(build_system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        raise ArchiveError(
-            f"{filename}: build-system.requires in its pyproject.toml is missing or "
-            "not a list of strings"
-        )
+        raise ArchiveError(f"{filename}: build-system.requires in its pyproject.toml is missing "
+                           "or not a list of strings")  # fmt: skip
     backend = build_system.get("build-backend", LEGACY_BACKEND)
-    backend_path = build_system.get("backend-path", [])
-    if not isinstance(backend, str) or not re.fullmatch(
-        r"\s*[\w.]+\s*(:\s*[\w.]+\s*)?", backend
-    ):
+    if not isinstance(backend, str) or not re.fullmatch(r"\s*[\w.]+\s*(:\s*[\w.]+\s*)?", backend):
         raise ArchiveError(f"{filename}: build-system.build-backend {backend!r} is not valid")
+    backend_path = build_system.get("backend-path", [])
     if not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path):
         raise ArchiveError(f"{filename}: build-system.backend-path is not a list of strings")
     for entry in backend_path:
@@ -4909,29 +4813,51 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
             raise ArchiveError(
                 f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
             )
-    return BuildSystem(
-        requires=tuple(requires),
-        backend=backend,
-        backend_path=tuple(backend_path),
-        source="its pyproject.toml",
-    )
+    return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
 
 
+def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
 
-
-def _requirement_dependencies(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
-    """Return a wheel's Requires-Dist lines that parse (pip skips the rest too)."""
+    A wheel's METADATA is authoritative; an sdist's PKG-INFO counts from
+    Metadata-Version 2.2 on, unless Requires-Dist is declared Dynamic (PEP 643).
+    """
     import email.parser
     if facts is None or facts.metadata is None:
-        return []
+        return None
     message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    if facts.kind == "sdist":
+        version = _parse_version(str(message.get("Metadata-Version", "0")))
+        dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
+        if version is None or version < Version("2.2") or "requires-dist" in dynamic:
+            return None
+    return tuple(str(value) for value in message.get_all("Requires-Dist") or [])
+
+
+def _requires_dist(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
+    """Return the static dependencies that parse (pip skips a malformed one too)."""
     found = []
-    for text in message.get_all("Requires-Dist") or []:
+    for text in static_dependencies(facts) or ():
         try:
-            found.append(PackagingRequirement(str(text)))
+            found.append(PackagingRequirement(text))
         except InvalidRequirement:
             continue
     return found
+
+
+def _dependency_applies(
+    dependency: PackagingRequirement, extras: Iterable[str], markers: Mapping[str, str]
+) -> bool:
+    """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
+    if dependency.marker is None:
+        return True
+    for extra in [""] + sorted(extras):
+        try:
+            if marker_applies(dependency.marker, dict(markers, extra=extra)):
+                return True
+        except ValueError:
+            continue  # the package's metadata is broken; pip skips such a line too
+    return False
 
 
 @dataclass
@@ -4943,25 +4869,15 @@ class BuildPlan:
     refused: List[str] = field(default_factory=list)
 
     def choose_wheel(
-        self,
-        needed: PackagingRequirement,
-        why: str,
-        available: Mapping[str, Sequence[Verified]],
-        sdist_keys: Set[str],
+        self, needed: PackagingRequirement, why: str,
+        available: Mapping[str, Sequence[Verified]], sdist_keys: Set[str],
     ) -> Union[Verified, str]:
-        """Return the wheel that serves ``needed``, or why none can (for ``missing``).
-
-        The newest fitting wheel is chosen once per project; a later
-        requirement that it does not satisfy is missing, not re-chosen.
-        """
+        """Return the newest wheel that serves ``needed`` (chosen once per project), or why not."""
         key = canonicalize_name(needed.name)
         chosen = self.wheels.get(key)
         if chosen is None:
-            fitting = [
-                w for w in available.get(key, [])
-                if w.facts.version is not None
-                and needed.specifier.contains(w.facts.version, prereleases=True)
-            ]  # fmt: skip
+            fitting = [w for w in available.get(key, []) if w.facts.version is not None
+                       and needed.specifier.contains(w.facts.version, prereleases=True)]
             if not fitting:
                 return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
             chosen = self.wheels[key] = fitting[-1]
@@ -4975,63 +4891,40 @@ class BuildPlan:
 def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]]:
     """Return the verified wheels of each project, oldest version first."""
     by_key: Dict[str, List[Verified]] = {}
-    for wheel in verified:
+    for wheel in sorted(verified, key=lambda w: w.facts.version or Version("0")):
         if wheel.facts.kind == "wheel":
             by_key.setdefault(wheel.facts.name, []).append(wheel)
-    for candidates in by_key.values():
-        candidates.sort(key=lambda w: w.facts.version or Version("0"))
     return by_key
 
 
-def _parse_build_requirement(
-    text: str, why: str, extras: FrozenSet[str], markers: Mapping[str, str]
-) -> Union[PackagingRequirement, str, None]:
-    """Return a build requirement, None if its marker leaves it out here, or why it is refused."""
-    try:
-        needed = PackagingRequirement(text)
-    except InvalidRequirement as exc:
-        return f"build requirement {text!r} ({why}) is not valid: {exc}"
-    if needed.marker is not None and not any(
-        _metadata_marker_applies(needed.marker, dict(markers, extra=extra))
-        for extra in [""] + sorted(extras)
-    ):
-        return None
-    if needed.url:
-        return (
-            f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
-            f"unverified; list {needed.name} in your requirements with its hash instead, "
-            "and name it without a URL"
-        )
-    return needed
-
-
 def plan_build(
-    requires: Iterable[Tuple[str, str]],
-    verified: Sequence[Verified],
-    markers: Mapping[str, str],
+    requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
     """Choose verified wheels for build requirements and everything they depend on.
 
-    Build dependencies are installed with --no-deps, so their own
-    dependencies must be verified wheels too. A direct URL anywhere in the
-    chain is refused: it is exactly the route by which pip would fetch
-    something nobody hashed.
+    They are installed with --no-deps, so their dependencies must be verified wheels too; a
+    direct URL anywhere in the chain is refused: pip would fetch it unhashed.
     """
     available = _wheels_by_project(verified)
-    sdist_keys = {
-        v.requirement.key for v in verified if v.facts.kind == "sdist"
-    }
+    sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
     expanded: Set[Tuple[str, FrozenSet[str]]] = set()
-    pending: List[Tuple[str, str, FrozenSet[str]]] = [
-        (text, why, frozenset()) for text, why in requires
-    ]
+    pending: List[Tuple[str, str, FrozenSet[str]]] = [(t, why, frozenset()) for t, why in requires]
     while pending:
         text, why, extras = pending.pop(0)
-        needed = _parse_build_requirement(text, why, extras, markers)
-        if isinstance(needed, str):
-            plan.refused.append(needed)
-        if not isinstance(needed, PackagingRequirement):
+        try:
+            needed = PackagingRequirement(text)
+        except InvalidRequirement as exc:
+            plan.refused.append(f"build requirement {text!r} ({why}) is not valid: {exc}")
+            continue
+        if not _dependency_applies(needed, extras, markers):
+            continue
+        if needed.url:
+            plan.refused.append(
+                f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
+                f"unverified; list {needed.name} in your requirements with its hash instead, "
+                "and name it without a URL"
+            )
             continue
         chosen = plan.choose_wheel(needed, why, available, sdist_keys)
         if isinstance(chosen, str):
@@ -5040,11 +4933,8 @@ def plan_build(
         wanted = (canonicalize_name(needed.name), frozenset(needed.extras))
         if wanted not in expanded:
             expanded.add(wanted)
-            label = f"{needed.name} {chosen.version}"
-            pending += [
-                (str(dependency), f"a dependency of {label}", frozenset(needed.extras))
-                for dependency in _requirement_dependencies(chosen.facts)
-            ]
+            label = f"a dependency of {needed.name} {chosen.version}"
+            pending += [(str(d), label, wanted[1]) for d in _requires_dist(chosen.facts)]
     return plan
 
 
@@ -5053,68 +4943,8 @@ def plan_build(
 # silently. Each verified archive's metadata is read (never run) instead.
 
 
-def read_dependencies(item: Verified) -> Optional[Tuple[str, ...]]:
-    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
-
-    A wheel's METADATA is authoritative. An sdist's PKG-INFO counts only
-    from Metadata-Version 2.2 on, and only when Requires-Dist is not
-    declared Dynamic (PEP 643); anything else would need a build.
-    """
-    return static_dependencies(item.facts)
-
-
-def static_dependencies(facts: ArchiveFacts) -> Optional[Tuple[str, ...]]:
-    """Return the Requires-Dist that an archive's metadata fixes, or None (see above)."""
-    import email.parser
-    if facts.metadata is None:
-        return None
-    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
-    if facts.kind == "sdist":
-        version = _parse_version(str(message.get("Metadata-Version", "0")))
-        dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
-        if version is None or version < Version("2.2") or "requires-dist" in dynamic:
-            return None
-    return tuple(str(value) for value in message.get_all("Requires-Dist") or [])
-
-
-def _metadata_marker_applies(marker: Marker, environment: Mapping[str, str]) -> bool:
-    """Evaluate a marker from a package's metadata; one that cannot be is skipped."""
-    try:
-        return marker_applies(marker, environment)
-    except ValueError:
-        return False  # the package's metadata is broken; pip skips such a line too
-
-
-
-
-def _parsed_dependencies(verified: Sequence[Verified]) -> Dict[str, List[PackagingRequirement]]:
-    """Return the dependencies of each archive to be installed, by project key."""
-    parsed: Dict[str, List[PackagingRequirement]] = {}
-    for item in verified:
-        if not item.install:
-            continue
-        parsed[item.requirement.key] = []
-        for text in read_dependencies(item) or ():
-            try:
-                parsed[item.requirement.key].append(PackagingRequirement(text))
-            except InvalidRequirement:
-                continue  # a malformed dependency is pip's to complain about
-    return parsed
-
-
-def _dependency_applies(
-    dependency: PackagingRequirement, extras: Set[str], markers: Mapping[str, str]
-) -> bool:
-    """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
-    return dependency.marker is None or any(
-        _metadata_marker_applies(dependency.marker, dict(markers, extra=extra))
-        for extra in [""] + sorted(extras)
-    )
-
-
 def _wanted_extras(
-    verified: Sequence[Verified],
-    parsed: Mapping[str, Sequence[PackagingRequirement]],
+    verified: Sequence[Verified], parsed: Mapping[str, Sequence[PackagingRequirement]],
     markers: Mapping[str, str],
 ) -> Dict[str, Set[str]]:
     """Return the extras asked of each project, by requirements or by dependents."""
@@ -5139,70 +4969,45 @@ def _wanted_extras(
 
 
 def _dependency_met(
-    dependency: PackagingRequirement,
-    provided: Mapping[str, Optional[Version]],
+    dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
     installed: Mapping[str, str],
 ) -> bool:
     """Say whether what is provided, or else installed, satisfies a dependency."""
     key = canonicalize_name(dependency.name)
-    if key in provided:
-        # What the requirements provide replaces what is installed.
+    if key in provided:  # what the requirements provide replaces what is installed
         version = provided[key]
         return version is None or dependency.specifier.contains(version, prereleases=True)
-    have = installed.get(key)
-    have_version = _parse_version(have) if have is not None else None
-    return have_version is not None and dependency.specifier.contains(
-        have_version, prereleases=True
-    )
+    have = _parse_version(installed[key]) if key in installed else None
+    return have is not None and dependency.specifier.contains(have, prereleases=True)
 
 
-def find_omitted_dependencies(
-    verified: Sequence[Verified],
-    provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str],
-    markers: Mapping[str, str],
-) -> List[Tuple[Verified, PackagingRequirement]]:
-    """Return (who needs it, what) for each dependency nothing provides.
-
-    ``provided`` maps each required project to the version it will have
-    (None when not known); what is installed in the target counts too.
-    Extras asked for by a requirement or by a dependent are honoured.
-    """
-    parsed = _parsed_dependencies(verified)
-    wanted_extras = _wanted_extras(verified, parsed, markers)
-    missing = []
-    for item in verified:
-        for dependency in parsed.get(item.requirement.key, []) if item.install else []:
-            extras = wanted_extras.get(item.requirement.key, set())
-            if not _dependency_applies(dependency, extras, markers):
-                continue
-            if not _dependency_met(dependency, provided, installed):
-                missing.append((item, dependency))
-    return missing
-
-
-def omitted_dependency_failures(
-    verified: Sequence[Verified],
-    provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str],
-    markers: Mapping[str, str],
-) -> List[Problem]:
-    """Report each dependency nothing provides (with_suggestions adds what to paste)."""
-    failures: List[Problem] = []
-    for item, dependency in find_omitted_dependencies(verified, provided, installed, markers):
-        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
-        failures.append(_omitted(item.requirement, dependency, needed_by))
-    return failures
-
-
-def _omitted(
-    requirement: Requirement, dependency: PackagingRequirement, needed_by: str
-) -> Problem:
+def _omitted(requirement: Requirement, dependency: PackagingRequirement, needed_by: str) -> Problem:
     """Return the entry for a dependency that nothing provides."""
     extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
     wanted = f"{dependency.name}{extras}{dependency.specifier}"
     needs = f"{wanted}, needed by {needed_by} ({requirement.origin})"
     return replace(framed("omitted", requirement, needs), dependency=wanted)
+
+
+def omitted_dependency_failures(
+    verified: Sequence[Verified], provided: Mapping[str, Optional[Version]],
+    installed: Mapping[str, str], markers: Mapping[str, str],
+) -> List[Problem]:
+    """Report each dependency that nothing provided or installed satisfies (None: any version)."""
+    parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
+    wanted_extras = _wanted_extras(verified, parsed, markers)
+    failures: List[Problem] = []
+    for item in verified:
+        if not item.install:
+            continue
+        extras = wanted_extras.get(item.requirement.key, set())
+        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
+        for dependency in parsed[item.requirement.key]:
+            if _dependency_applies(dependency, extras, markers) and not _dependency_met(
+                dependency, provided, installed
+            ):
+                failures.append(_omitted(item.requirement, dependency, needed_by))
+    return failures
 
 
 def _missing_key(text: str) -> Optional[str]:
@@ -5254,25 +5059,13 @@ def _unmet_needs(
     asking: Suggesting, facts: Optional[ArchiveFacts], extras: Set[str]
 ) -> List[PackagingRequirement]:
     """Return what an unvetted file's own metadata needs that nothing provides."""
-    needs = []
-    for text in (static_dependencies(facts) or ()) if facts is not None else ():
-        try:
-            dependency = PackagingRequirement(text)
-        except InvalidRequirement:
-            continue
-        if dependency.url is None and not asking.is_met(dependency) and _dependency_applies(
-            dependency, extras, asking.markers
-        ):
-            needs.append(dependency)
-    return needs
+    return [dependency for dependency in _requires_dist(facts)
+            if dependency.url is None and not asking.is_met(dependency)
+            and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
 
 
 def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[Problem]:
-    """Report what the files fetched for missing hashes need, nothing providing it.
-
-    Their metadata was read (never run) as they arrived, so what they
-    depend on is reported in the same run as their own hash blocks.
-    """
+    """Report what files fetched for missing hashes need (read as they arrived, never run)."""
     return [
         _omitted(problem.requirement, dependency, problem.pinned_line)
         for problem in problems if problem.kind == "missing"
@@ -5283,17 +5076,16 @@ def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[P
 def _suggestion_blocks(
     asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
 ) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a block per project, with those of what the suggested files need in turn.
+    """Return a block per project, and each project the suggested files need in turn.
 
-    Rounds of downloads, never of runs: each round's files are read for
-    their dependencies, until no new project is needed. Also returned: each
-    project found that way, as (who needs it, it, the file that needs it).
+    Rounds of downloads, never of runs, until no new project is needed; each found
+    that way comes as (who needs it, it, the file that needs it).
     """
     blocks: Dict[str, str] = {}
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
         keys = sorted(pending)
-        suggested = hash_suggestions(asking.fetcher, [(origin, pending[key]) for key in keys])
+        suggested = hash_suggestions(asking.fetcher, origin, [pending[key] for key in keys])
         following: Dict[str, PackagingRequirement] = {}
         for index, key in enumerate(keys):
             text, facts = suggested[index]
@@ -5312,16 +5104,13 @@ def _suggestion_blocks(
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing project one hash block to paste, and add what that file needs.
+    """Give each missing project one hash block, and report what its file needs, with blocks.
 
-    Every failure that names a project gets the same block, of the newest
-    file that fits them all (the report shows it once, under them all). A
-    suggested file's own dependencies that nothing provides are reported
-    too, with blocks: one run finds them all.
+    One block per project, of the newest file that fits every failure naming it.
     """
     by_key: Dict[str, List[Problem]] = {}
     for failure in failures:
-        key = _missing_key(failure.dependency) if failure.dependency else None
+        key = _missing_key(failure.dependency)
         if key is not None:
             by_key.setdefault(key, []).append(failure)
     pending = {}
@@ -5345,10 +5134,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 
 def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
     """Return ``failure`` with its project's block to paste indented under it."""
-    key = _missing_key(failure.dependency) if failure.dependency else None
-    if key is None or key not in blocks:
+    block = blocks.get(_missing_key(failure.dependency) or "")
+    if block is None:
         return failure
-    below = "".join(f"\n        {line}" for line in blocks[key].splitlines())
+    below = "".join(f"\n        {line}" for line in block.splitlines())
     return replace(failure, text=f"{failure.text}:{below}")
 
 
@@ -6337,9 +6126,9 @@ def plan_failures(build: PendingBuild) -> List[Problem]:
     item = build.item
     failures = [refused_build(item, reason) for reason in build.plan.refused]
     for text, why in build.plan.missing:
-        needs = f"{item.filename} needs {text} ({why})"
-        failures.append(replace(framed("build dependency", item.requirement, needs),
-                                dependency=text))
+        needs = framed("build dependency", item.requirement,
+                       f"{item.filename} needs {text} ({why})")
+        failures.append(replace(needs, dependency=text))
     return failures
 
 
@@ -6347,19 +6136,16 @@ def _plan_with_satisfied(
     fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
     offered: Dict[str, Requirement], markers: Mapping[str, str],
 ) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency installed already is fetched and verified too.
+    """Plan builds; a build dependency ``offered`` holds is fetched and verified, not installed.
 
-    It is offered to the build but not reinstalled. ``offered`` (the
-    satisfied requirements not fetched yet) shrinks as they are fetched.
+    ``offered`` (installed requirements and build pins not fetched yet) shrinks as they are.
     """
     failures: List[Problem] = []
     while True:
         for build in builds:
             build.plan = plan_build(build.requires(), verified, markers)
-        wanted = {
-            key for build in builds for text, _ in build.plan.missing
-            for key in [_missing_key(text)] if key in offered
-        }  # fmt: skip
+        wanted = {key for build in builds for text, _ in build.plan.missing
+                  for key in [_missing_key(text)] if key in offered}  # fmt: skip
         if not wanted:
             return verified, failures
         fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
@@ -6373,9 +6159,7 @@ def start_builds(
     """Read each verified sdist's build system; refuse the ones that cannot be used."""
     pending: List[PendingBuild] = []
     failures: List[Problem] = []
-    for item in verified:
-        if item.facts.kind != "sdist":
-            continue
+    for item in [v for v in verified if v.facts.kind == "sdist"]:
         try:
             system = read_build_system(item.facts, item.filename)
         except ArchiveError as exc:
