@@ -5866,48 +5866,43 @@ def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
 
 # --- Building sdists [trust] --------------------------------------------------
 #
-# peep is the build frontend: pip never builds anything. For each verified
-# sdist peep extracts exactly what it read, makes a bare virtual environment
-# (no pip, no system site-packages), has pip install the verified wheels the
-# build needs into it (--no-deps --no-index --require-hashes), and calls the
-# PEP 517 hooks itself with that environment's interpreter, so the build and
-# every Python process it starts see that environment and the standard
-# library only. pip and every process a build starts get an allowlist of
-# the user's variables, no index, no configuration and proxies that lead to
-# a closed port. Every hook runs in a session of its own, stdin /dev/null,
-# under rlimits and a seccomp filter (no TIOCSTI); with --build-network=none
-# also in user, network and mount namespaces: no interfaces, sockets only of
-# the families those isolate, and a read-only file system but for the
-# build's own directories and a private /tmp.
+# peep is the build frontend: pip never builds anything. Each verified sdist
+# is extracted as read and its PEP 517 hooks are called by peep with the
+# interpreter of a bare virtual environment (no pip, no system site-packages)
+# into which pip installed only the verified wheels the build needs, so the
+# build and every Python process it starts see those and the standard library
+# only. pip and builds get an allowlist of your variables, no index, no
+# configuration, and proxies that lead to a closed port. Every hook runs in a
+# session of its own, stdin /dev/null, under rlimits and a seccomp filter (no
+# TIOCSTI); --build-network=none adds user, network and mount namespaces: no
+# interfaces, sockets only of the families those isolate, and a read-only file
+# system but for the build's own directories and a private /tmp.
 
-BUILD_NETWORK_MODES = ("closed", "none")
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+# Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
+PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
+                     "--disable-pip-version-check")
 
-
-# Run by the build environment's interpreter as ``python -I -S``: without
-# site, nothing of the build environment (its site-packages, the .pth files
-# in them) runs before the runner has confined itself; then site.main() adds
-# that site-packages and the backend is imported. Kept to the standard
-# library, and every number it hands the kernel has a name.
+# Run by the build environment's interpreter as ``python -I -S``: without site,
+# nothing of the build environment (its site-packages, their .pth files) runs
+# before the runner has confined itself; then site.main() and the backend.
+# Standard library only; every number it hands the kernel has a name.
 _HOOK_RUNNER = r"""
 import ctypes, json, os, struct, sys
 
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 
-
 def answer(**reply):
     with open(spec["output"], "w", encoding="utf-8") as stream:
         json.dump(reply, stream)
     sys.exit(0)
 
-
 # Limits real builds survive: no core files (they would hold the build's
 # memory), no file over 4 GiB, a sane number of open files. No memory or
 # process caps: compilers and parallel builds legitimately use both.
 LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
-
 
 def limit_resources():
     import resource
@@ -5917,7 +5912,6 @@ def limit_resources():
         capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
         resource.setrlimit(which, tuple(capped))
 
-
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
@@ -5926,10 +5920,8 @@ PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
 CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
 libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
-
 def failed(what):
     return what + ": " + os.strerror(ctypes.get_errno())
-
 
 def enter_user_namespace(flags):
     # Keep our own ids; without a mapping they would read as nobody.
@@ -5945,7 +5937,6 @@ def enter_user_namespace(flags):
         return "cannot map ids in a user namespace: " + exc.strerror
     return None
 
-
 def set_read_only(path, read_only, flags):
     attributes = struct.pack("QQQQ", MOUNT_ATTR_RDONLY if read_only else 0,
                              0 if read_only else MOUNT_ATTR_RDONLY, 0, 0)
@@ -5955,13 +5946,11 @@ def set_read_only(path, read_only, flags):
                       % (path, "read-only" if read_only else "writable"))
     return None
 
-
 def mount(source, target, kind, flags, data=None):
     if libc.mount(source and source.encode(), target.encode(), kind and kind.encode(),
                   flags, data and data.encode()) != 0:
         return failed("cannot mount " + target)
     return None
-
 
 def confine_file_system():
     # Everything read-only, a private /tmp (and /dev/shm), and the build's
@@ -5993,7 +5982,6 @@ def confine_file_system():
         os.close(handle)
     return problem
 
-
 def drop_capabilities():
     # The user namespace gave this process every capability over its mounts:
     # with them the build could make them writable again. The bounding set
@@ -6010,7 +5998,6 @@ def drop_capabilities():
         return failed("cannot drop capabilities")
     return None
 
-
 def isolate():
     # A user namespace always, root included: without one, root keeps the
     # right to setns() back into peep's network namespace.
@@ -6020,7 +6007,6 @@ def isolate():
                 or drop_capabilities())
     except OSError as exc:
         return "cannot confine the file system: " + str(exc)
-
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
@@ -6042,22 +6028,17 @@ SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
 }
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
-
 def load(offset):
     return (BPF_LOAD, offset, None, None)
-
 
 def load_argument(number):
     return load(DATA_ARGS + DATA_ARG_SIZE * number)  # its low 32 bits
 
-
 def refuse_if(value):
     return (BPF_JEQ, value, "refuse", None)
 
-
 def verdict(value):
     return (BPF_RETURN, value, None, None)
-
 
 def filter_steps(calls, no_network):
     # Both modes: only this architecture's calls; no io_uring (its requests
@@ -6090,7 +6071,6 @@ def filter_steps(calls, no_network):
               "allow", verdict(ALLOW), "refuse", verdict(REFUSE)]
     return steps
 
-
 def assemble(steps):
     # A string names the next step; a jump names a step, or None: the next.
     labels, program = {}, []
@@ -6105,7 +6085,6 @@ def assemble(steps):
     return [struct.pack("HBBI", code, offset(yes, here), offset(no, here), value)
             for here, (code, value, yes, no) in enumerate(program)]
 
-
 def install_filter(no_network):
     calls = SYSTEM_CALLS.get(os.uname().machine)
     if calls is None:
@@ -6117,7 +6096,6 @@ def install_filter(no_network):
             PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0) != 0:
         return failed("no seccomp filter")
     return None
-
 
 def confine():
     # peep started this process in a session of its own, stdin /dev/null.
@@ -6131,7 +6109,6 @@ def confine():
     if os.uname().machine not in SYSTEM_CALLS:
         return None  # the new session alone stops TIOCSTI, unless peep runs as root
     return install_filter(False)
-
 
 problem = confine()
 if problem:
@@ -6155,12 +6132,7 @@ answer(result=hook(**spec["kwargs"]))
 
 
 def make_bare_environment(directory: str) -> str:
-    """Make a virtual environment with nothing in it; return its interpreter.
-
-    No pip and no system site-packages: its interpreter, and every Python
-    process started with it, imports the standard library and what peep
-    puts into its site-packages, nothing else, whatever flags it is given.
-    """
+    """Make a virtual environment without pip or system site-packages; return its interpreter."""
     import venv  # only builds need it
 
     venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(directory)
@@ -6170,27 +6142,18 @@ def make_bare_environment(directory: str) -> str:
 
 
 def pip_runner() -> str:
-    """Return what runs this interpreter's pip under another interpreter.
-
-    pip's own __pip-runner__.py (pip 22.3 and later) puts only pip on the
-    path; older pips run from their package directory. pip is found, not
-    imported.
-    """
+    """Return what runs this interpreter's pip (found, not imported) under another interpreter."""
     import importlib.util
     spec = importlib.util.find_spec("pip")
     if spec is None or not spec.submodule_search_locations:
         raise BuildError("pip is not importable by the Python running peep")
     location = list(spec.submodule_search_locations)[0]
-    runner = os.path.join(location, "__pip-runner__.py")
+    runner = os.path.join(location, "__pip-runner__.py")  # pip 22.3+: puts only pip on the path
     return runner if os.path.exists(runner) else location
 
 
 class ClosedPort:
-    """A loopback port that refuses every connection, held for a whole run.
-
-    The socket is bound but never listens, so nothing else can take the
-    port while proxies point at it.
-    """
+    """A loopback port held for a whole run, bound but never listening: it refuses everyone."""
 
     def __init__(self) -> None:
         import socket
@@ -6202,29 +6165,27 @@ class ClosedPort:
         self._socket.close()
 
 
-def closed_network_variables(port: int) -> Dict[str, str]:
-    """Return what closes the network to pip and builds: no index, no config, no way out.
+def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
+    """Return ``environment`` with no index, no pip configuration and no way out.
 
-    Every proxy variable leads to a port that refuses connections and
-    no_proxy is empty, so HTTP clients that honour them (pip, setuptools,
-    urllib) reach nothing; PIP_NO_INDEX and no retries make a nested pip
-    give up at once.
+    Every proxy variable, whatever its case, leads to a port that refuses
+    connections and no_proxy is empty, so HTTP clients that honour them (pip,
+    setuptools, urllib) reach nothing; no retries make a nested pip give up at once.
     """
-    variables = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_RETRIES": "0",
-                 "PYTHONNOUSERSITE": "1"}
+    closed = {key: value for key, value in environment.items()
+              if key.lower() not in PROXY_VARIABLES}  # fmt: skip
+    closed.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_RETRIES="0",
+                  PYTHONNOUSERSITE="1")  # fmt: skip
     for key in PROXY_VARIABLES:
-        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
-        variables[key] = variables[key.upper()] = value
-    return variables
+        closed[key] = closed[key.upper()] = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
+    return closed
 
 
 def closed_network_environment(port: int) -> Dict[str, str]:
     """Return the environment of the pip that installs: yours, its network closed."""
-    environment = {key: value for key, value in scrubbed_pip_environment().items()
-                   if key.lower() not in PROXY_VARIABLES
-                   and key not in ("PYTHONPATH", "PYTHONSTARTUP")}  # fmt: skip
-    environment.update(closed_network_variables(port))
-    return environment
+    yours = scrubbed_pip_environment()
+    return closed_network({key: value for key, value in yours.items()
+                           if key not in ("PYTHONPATH", "PYTHONSTARTUP")}, port)  # fmt: skip
 
 
 # A build's environment is made from this allowlist of your variables (and
@@ -6244,20 +6205,17 @@ BUILD_VARIABLES = (
     "PROGRAMDATA", "PROGRAMFILES", "PROGRAMFILES(X86)", "NUMBER_OF_PROCESSORS",
     "PROCESSOR_ARCHITECTURE", "INCLUDE", "LIB", "LIBPATH",
 )
-BUILD_VARIABLE_PREFIXES = ("LC_",)
-BUILD_VARIABLES_NAMED = "PEEP_BUILD_ENV"  # more names to pass on, by spaces or commas
 
 
 def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
     """Return the environment of a build, and of the pip that prepares one."""
     named = set(BUILD_VARIABLES)
-    named.update(os.environ.get(BUILD_VARIABLES_NAMED, "").replace(",", " ").split())
-    environment = {  # never pip's or Python's own, even if named
+    named.update(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
+    environment = closed_network({  # never pip's or Python's own variables, even if named
         key: value for key, value in os.environ.items()
-        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES))
-        and not key.upper().startswith(("PIP_", "PYTHON")) and key.lower() not in PROXY_VARIABLES
-    }  # fmt: skip
-    environment.update(closed_network_variables(port))
+        if (key in named or key.startswith("LC_"))
+        and not key.upper().startswith(("PIP_", "PYTHON"))
+    }, port)  # fmt: skip
     environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
     if home is not None:
         environment["HOME"] = home
@@ -6265,11 +6223,7 @@ def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> 
 
 
 def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
-    """Stop a child process and wait for it, so that nothing outlives peep.
-
-    ``group``: the child leads a session of its own (a build), and what it
-    started is stopped with it.
-    """
+    """Stop a child and wait for it, so nothing outlives peep; ``group``: its session too."""
     import subprocess
 
     def send(signum: int) -> None:
@@ -6295,17 +6249,15 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
 def run_logged(
     command: Sequence[str], environment: Mapping[str, str], log_path: str, *, session: bool = False
 ) -> int:
-    """Run a command with its output going to a log file; return its status.
+    """Run a command, its output to a log file; return its status.
 
-    ``session``: start it in a session of its own, with no controlling
-    terminal to write into (TIOCSTI) or to be signalled from.
+    ``session``: in a session of its own, with no terminal to type into (TIOCSTI) or be
+    signalled from; what it leaves running there is stopped when it ends.
     """
     import subprocess
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            list(command), env=dict(environment), stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=session,
-        )  # fmt: skip
+        process = subprocess.Popen(list(command), env=dict(environment), stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
         try:
             status = process.wait()
         except BaseException as exc:
@@ -6313,7 +6265,7 @@ def run_logged(
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum) from exc
     if session:
-        _stop(process, group=True)  # what it left running in its group
+        _stop(process, group=True)
     return status
 
 
@@ -6347,13 +6299,11 @@ class Builder:
 
     def __init__(self, workdir: str, *, network: str, port: int, say: Callable[[str], None],
                  echo: Optional[Callable[[str], None]]) -> None:  # fmt: skip
-        import threading
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
         self.network, self.port, self.say = network, port, say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
-        self._lock = threading.Lock()
         self._counter = itertools.count()
 
     def new_directory(self, kind: str) -> str:
@@ -6364,9 +6314,7 @@ class Builder:
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            environment = self.build_environment({})
-            probe = HookPlace(self.root, None, self.new_directory("probe"))
-            self.call_hook(environment, probe, None, {})
+            self.call_hook({}, HookPlace(self.root, None, self.new_directory("probe")), None, {})
         except BuildError as exc:
             return str(exc)
         return None
@@ -6374,52 +6322,42 @@ class Builder:
     def build_environment(self, wheels: Mapping[str, Verified]) -> str:
         """Return a bare virtual environment holding exactly these verified wheels."""
         key = tuple(sorted(wheel.sha256 for wheel in wheels.values()))
-        with self._lock:
-            if key in self._environments:
-                return self._environments[key]
-            directory = self.new_directory("env")
-            python = make_bare_environment(os.path.join(directory, "venv"))
-            log_path = os.path.join(directory, "pip.log")
-            if wheels:
-                self.say(
-                    "peep: preparing a build environment with "
-                    + ", ".join(f"{name} {wheel.version}" for name, wheel in sorted(wheels.items()))
-                )
-                listing = os.path.join(directory, "requirements.txt")
-                with open(listing, "w", encoding="utf-8") as stream:
-                    stream.writelines(f"{name} @ {_path_to_url(wheel.path)} "
-                                      f"--hash=sha256:{wheel.sha256}\n"
-                                      for name, wheel in sorted(wheels.items()))  # fmt: skip
-                # pip runs with the environment's own interpreter, so the wheels
-                # and their scripts land in it; --ignore-installed, since pip's own
-                # directory (and what lies beside it) is on that pip's path.
-                status = run_logged(
-                    [python, "-I", pip_runner(),
-                     "install", "--ignore-installed", "--no-deps", "--no-index",
-                     "--require-hashes", "--only-binary", ":all:", "--no-compile",
-                     "--disable-pip-version-check", "-r", listing],
-                    build_variables(self.port, _private_directory(directory, "tmp")),
-                    log_path,
-                )  # fmt: skip
-                if status != 0:
-                    raise BuildError(
-                        f"pip could not install the build dependencies (exit status {status})",
-                        _log_tail(log_path),
-                    )
-            self._environments[key] = python
-            return python
+        if key in self._environments:
+            return self._environments[key]
+        directory = self.new_directory("env")
+        python = make_bare_environment(os.path.join(directory, "venv"))
+        log_path = os.path.join(directory, "pip.log")
+        if wheels:
+            pinned = sorted(wheels.items())
+            self.say("peep: preparing a build environment with "
+                     + ", ".join(f"{name} {wheel.version}" for name, wheel in pinned))
+            listing = os.path.join(directory, "requirements.txt")
+            with open(listing, "w", encoding="utf-8") as stream:
+                stream.writelines(f"{name} @ {_path_to_url(wheel.path)} "
+                                  f"--hash=sha256:{wheel.sha256}\n" for name, wheel in pinned)
+            # The environment's own interpreter runs pip, so the wheels and their scripts land
+            # in it; --ignore-installed, since pip's own directory is on that pip's path.
+            status = run_logged(
+                [python, "-I", pip_runner(), "install", "--ignore-installed", *PIP_VERIFIED_ONLY,
+                 "--no-compile", "-r", listing],
+                build_variables(self.port, _private_directory(directory, "tmp")), log_path)
+            if status != 0:
+                raise BuildError(
+                    f"pip could not install the build dependencies (exit status {status})",
+                    _log_tail(log_path))
+        self._environments[key] = python
+        return python
 
-    def call_hook(
-        self, python: str, place: HookPlace, hook: Optional[str], kwargs: Mapping[str, object]
-    ) -> object:
-        """Call one PEP 517 hook with a build environment's interpreter; return its result."""
+    def call_hook(self, wheels: Mapping[str, Verified], place: HookPlace, hook: Optional[str],
+                  kwargs: Mapping[str, object]) -> object:  # fmt: skip
+        """Call one PEP 517 hook (None: only confine) in the environment of these wheels."""
         import json
+        python = self.build_environment(wheels)
         source, system, workspace = place
         # The spec and the log are outside the workspace, which the build may
         # write: a process it left behind cannot loosen the next hook's
         # confinement, nor make peep's reading of the log hang on a FIFO.
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
-        spec_path, log_path = stem + ".json", stem + ".log"
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
         backend = system.backend if system else ""
@@ -6431,28 +6369,19 @@ class Builder:
                              (system.backend_path if system else ())],
             "source": source, "backend": backend,
         }  # fmt: skip
-        with open(spec_path, "w", encoding="utf-8") as stream:
+        with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        # -S: the runner confines itself before site runs anything (see above).
-        status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path],
-                            self.hook_variables(python, workspace), log_path,
-                            session=os.name == "posix")  # fmt: skip
-        if self.echo is not None and os.path.exists(log_path):
-            with open(log_path, encoding="utf-8", errors="replace") as stream:
-                self.echo(stream.read())
-        return _hook_result(hook, backend, status, output, log_path)
-
-    def hook_variables(self, python: str, workspace: str) -> Dict[str, str]:
-        """Return a hook's environment: the environment's commands first on PATH, as in pip.
-
-        Under --build-network=none your home is read-only, so the build gets
-        one of its own, as it gets a temporary directory of its own.
-        """
+        # Under --build-network=none your home is read-only: the build gets one of its own.
         home = _private_directory(workspace, "home") if self.network == "none" else None
-        environment = build_variables(self.port, _private_directory(workspace, "tmp"), home)
-        scripts = os.path.dirname(python)
-        environment["PATH"] = scripts + os.pathsep + environment.get("PATH", os.defpath)
-        return environment
+        variables = build_variables(self.port, _private_directory(workspace, "tmp"), home)
+        variables["PATH"] = os.path.dirname(python) + os.pathsep + variables.get("PATH", os.defpath)
+        # -S: the runner confines itself before site runs anything (see above).
+        status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, stem + ".json"], variables,
+                            stem + ".log", session=os.name == "posix")  # fmt: skip
+        if self.echo is not None and os.path.exists(stem + ".log"):
+            with open(stem + ".log", encoding="utf-8", errors="replace") as stream:
+                self.echo(stream.read())
+        return _hook_result(hook, backend, status, output, stem + ".log")
 
 
 def _private_directory(parent: str, name: str) -> str:
@@ -6461,14 +6390,23 @@ def _private_directory(parent: str, name: str) -> str:
     return directory
 
 
+HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
+
+
 def _hook_result(
     hook: Optional[str], backend: str, status: int, output: str, log_path: str
 ) -> object:
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
-    try:
-        reply = _read_reply(output)
+    import json
+    reply: object = None
+    try:  # the build could have replaced its reply with a link or a FIFO
+        handle = os.open(output, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(handle, "rb") as stream:
+            if stat.S_ISREG(os.fstat(handle).st_mode):
+                text = stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8")
+                reply = json.loads(text)
     except (OSError, ValueError):
-        reply = None
+        pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
     if "unavailable" in reply:
@@ -6481,19 +6419,6 @@ def _hook_result(
             return []
         raise BuildError(f"the backend {backend!r} has no {hook} hook")
     return reply.get("result")
-
-
-HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
-
-
-def _read_reply(path: str) -> object:
-    """Read a hook's JSON reply, which the build could have replaced with a link or a FIFO."""
-    import json
-    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(handle, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            raise ValueError(f"{path!r} is not a regular file")
-        return json.loads(stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8"))
 
 
 @dataclass
@@ -6512,11 +6437,14 @@ class PendingBuild:
         hook = "its backend's get_requires_for_build_wheel"
         return static + [(text, hook) for text in self.dynamic]
 
+    def place(self) -> HookPlace:
+        return HookPlace(self.source, self.system, self.workspace)
+
 
 def refused_build(item: Verified, reason: str) -> Problem:
     """Return why peep will not build a verified sdist: its build could reach unverified code."""
     return framed("refused build", item.requirement, f"{item.filename}: {reason}",
-                   f"({item.requirement.origin})")
+                  f"({item.requirement.origin})")
 
 
 def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
@@ -6542,9 +6470,7 @@ def discover_dynamic_requirements(
                 raise ArchiveError(
                     f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
                 )
-        environment = builder.build_environment(build.plan.wheels)
-        place = HookPlace(build.source, build.system, build.workspace)
-        found = builder.call_hook(environment, place, "get_requires_for_build_wheel",
+        found = builder.call_hook(build.plan.wheels, build.place(), "get_requires_for_build_wheel",
                                   {"config_settings": dict(settings)})  # fmt: skip
     except ArchiveError as exc:
         return [refused_build(item, exc.reason())]
@@ -6566,12 +6492,9 @@ def build_wheel(
     output = os.path.join(build.workspace, "wheel")
     os.makedirs(output, exist_ok=True)
     try:
-        environment = builder.build_environment(build.plan.wheels)
-        name = builder.call_hook(
-            environment, HookPlace(build.source, build.system, build.workspace), "build_wheel",
-            {"wheel_directory": output, "config_settings": dict(settings),
-             "metadata_directory": None},
-        )  # fmt: skip
+        name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
+            "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
+        })  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
