@@ -6512,10 +6512,9 @@ def build_wheel(
 #
 # pip is handed the verified wheels the way its own index install sees them:
 # one private find-links directory and ``name==VERSION --hash=sha256:HEX``
-# lines. So it records what an index install records: no direct_url.json,
+# lines, so it records what an index install records: no direct_url.json (for
+# URL requirements peep writes pip's own once pip is done: see "Around pip"),
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
-# (For URL requirements peep writes the direct_url.json pip would have written
-# itself, once pip is done: see "Around pip".)
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -6540,34 +6539,23 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     return directory, failures
 
 
-def _pinned_wheel_line(item: Verified) -> str:
-    """Return the line that makes pip take exactly this staged wheel: name, version, hash."""
-    import shlex
-    named = parse_archive_name(item.filename)
-    if named is None or not named.is_wheel:  # peep built every sdist; reading refused the rest
-        raise AssertionError(f"not a wheel's file name: {item.filename!r}")
-    settings = "".join(
-        f" --config-settings={shlex.quote(f'{key}={value}')}"
-        for key, value in item.requirement.config_settings
-    )
-    return f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}"
-
-
 def pip_install_command(
     verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
 ) -> List[str]:
-    """Build pip's command line: no index, no dependencies, only verified files."""
-    lines = [_pinned_wheel_line(item) for item in verified if item.install]
+    """Build pip's command line: no index, no dependencies, each wheel by name, version, hash."""
+    import shlex
+    lines = []
+    for item in [item for item in verified if item.install]:
+        named = parse_archive_name(item.filename)
+        if named is None or not named.is_wheel:  # peep built every sdist; reading refused the rest
+            raise AssertionError(f"not a wheel's file name: {item.filename!r}")
+        settings = "".join(f" --config-settings={shlex.quote(f'{key}={value}')}"
+                           for key, value in item.requirement.config_settings)  # fmt: skip
+        lines.append(f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}")
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
     return pip_command() + [
-        "install",
-        "--no-deps",
-        "--no-index",
-        "--find-links", find_links,
-        "--require-hashes",
-        "--only-binary", ":all:",  # peep built every sdist; pip builds nothing
-        "--disable-pip-version-check",
+        "install", "--find-links", find_links, *PIP_VERIFIED_ONLY,  # pip builds nothing
         *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
         *options.pip_options,
         "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
@@ -6575,23 +6563,17 @@ def pip_install_command(
     ]  # fmt: skip
 
 
-def run_pip(
-    command: Sequence[str], err: IO[str], environment: Optional[Mapping[str, str]] = None
-) -> Tuple[int, str]:
-    """Run pip with its output streaming through; return its status and stderr's tail."""
+def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]) -> int:
+    """Run pip with its stderr streaming through to ``err``; return its status."""
     import subprocess
-    process = subprocess.Popen(
-        list(command), stderr=subprocess.PIPE, text=True, errors="replace",
-        env=dict(environment) if environment is not None else scrubbed_pip_environment(),
-    )  # fmt: skip
-    tail: List[str] = []
+    process = subprocess.Popen(list(command), stderr=subprocess.PIPE, text=True,
+                               errors="replace", env=dict(environment))  # fmt: skip
     assert process.stderr is not None
     try:
         for line in process.stderr:
             err.write(line)
             err.flush()
-            tail = (tail + [line])[-200:]
-        return process.wait(), "".join(tail)
+        return process.wait()
     except BaseException as exc:
         _stop(process)
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
@@ -6601,10 +6583,7 @@ def run_pip(
 
 
 def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
-    """Add or replace RECORD rows {path: (hash, size)}, paths relative to the site dir.
-
-    Sorted and in csv's default dialect, as pip writes a RECORD.
-    """
+    """Add or replace RECORD rows {site-relative path: (hash, size)}, sorted, as pip writes them."""
     import csv
     import io
     record = os.path.join(dist_info, "RECORD")
@@ -6669,10 +6648,9 @@ class InstalledWheel:
 
 
 def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
-    """Map a verified wheel's members to the paths pip installed them at.
+    """Map a verified wheel's .py members to where pip installed them, as pip maps them.
 
-    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/``
-    members to the scheme's KEY directory, as pip installs them.
+    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/`` to KEY.
     """
     import zipfile
     with zipfile.ZipFile(wheel) as archive:
@@ -6687,14 +6665,11 @@ def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
         key, _, rest = rest.partition("/") if top == data_dir else (root, "", member)
         if member.endswith(".py") and key in scheme:
             installed = os.path.normpath(os.path.join(scheme[key], rest))
-            if _within(installed, scheme[key]) and os.path.isfile(installed):
+            inside = installed.startswith(scheme[key].rstrip(os.sep) + os.sep)  # no "../"
+            if inside and os.path.isfile(installed):
                 sources.append(installed)
     # A root member and a .data/purelib one may land on the same file: compile it once.
     return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(dict.fromkeys(sources)))
-
-
-def _within(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def _compile_quietly(source: str) -> bool:
@@ -6723,10 +6698,7 @@ def compile_sources(sources: Sequence[str]) -> List[bool]:
 
 
 def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], None]) -> None:
-    """Byte-compile the installed wheels' .py files; list each .pyc in its RECORD as pip does.
-
-    A file that does not compile is left without a .pyc, as pip leaves it.
-    """
+    """Byte-compile the installed wheels' .py files; list each .pyc in its RECORD as pip does."""
     import importlib.util
     sources = [source for wheel in wheels for source in wheel.sources]
     if not sources:
@@ -6848,10 +6820,8 @@ def build_all(
 def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
     """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
 
-    A record an earlier peep left, naming one of its own temporary files
-    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
-    is fetched, verified and reinstalled once, and pip then records it as an
-    index install.
+    An earlier peep's record, naming its own temporary file (``file:///tmp/peep-.../x.whl``),
+    maps to none: that distribution is verified and reinstalled once, as an index install.
     """
     import importlib.metadata
     import json
@@ -6872,11 +6842,10 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
 def reinstall_needed(
     verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
 ) -> bool:
-    """Tell whether a wheel to install is at its version already: pip must replace it.
+    """Tell whether a wheel to install is at its version already, so pip must replace it.
 
-    peep got it this far only because its installed direct_url.json names
-    another archive, or an earlier peep's temporary file; pip, handed
-    ``name==VERSION``, would keep what is there.
+    Only its direct_url.json, naming another archive or an earlier peep's temporary file, got
+    it this far; pip, handed ``name==VERSION``, would keep what is there.
     """
     stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
     if not urls and not stale:
@@ -6886,7 +6855,7 @@ def reinstall_needed(
         named = parse_archive_name(item.filename)
         key = item.requirement.key
         if item.install and (key in urls or key in stale) and named is not None:
-            have = installed.get(item.requirement.key)
+            have = installed.get(key)
             if have is not None and _same_version(have, named.version):
                 return True
     return False
@@ -6905,9 +6874,8 @@ RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
 def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
 
-    Taken before and after pip, it says exactly what pip added, removed or
-    wrote again (the same content, reinstalled, is a new file), even when
-    pip failed or was stopped halfway.
+    Taken before and after pip, it says what pip added, removed or wrote again (the same
+    content, reinstalled, is a new file), even when pip failed or was stopped halfway.
     """
     found: Dict[str, RecordState] = {}
     for directory in site_paths:
@@ -6947,24 +6915,18 @@ def describe_changes(
     return "peep: pip changed: " + "; ".join(parts)
 
 
-def explain_pip_failure(status: int, changes: str) -> str:
-    """Say in peep's words what a failed pip run means, and what it changed."""
-    return (
-        f"peep: pip's install step failed (exit status {status}). Every archive it was "
-        f"given had been verified; pip's output above says what went wrong.\n{changes}"
-    )
-
-
 # PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
 _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
 
-def direct_url_json(url: str, sha256: str) -> bytes:
-    """Return the direct_url.json pip writes for an archive installed from ``url``.
 
-    Like pip: no fragment, credentials dropped unless they are PEP 610's
-    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
-    peep never installs), keys sorted.
+def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
+    """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
+
+    Like pip: no fragment, credentials dropped unless they are PEP 610's ``${VAR}`` form (the
+    ``git`` user pip also keeps is for VCS URLs, which peep never installs), keys sorted.
     """
+    import base64
+    import io
     import json
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -6972,7 +6934,12 @@ def direct_url_json(url: str, sha256: str) -> bytes:
     netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
     clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
-    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
+    data = json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
+    path = os.path.join(dist_info, "direct_url.json")
+    _write_atomically(path, io.BytesIO(data), os.path.join(dist_info, "RECORD"))
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    row = f"{os.path.basename(dist_info)}/direct_url.json"
+    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
 def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
@@ -6986,18 +6953,6 @@ def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
         for item in verified
         if item.install and item.requirement.url is not None and not item.requirement.locked
     }
-
-
-def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
-    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
-    import base64
-    import io
-    data = direct_url_json(url, sha256)
-    path = os.path.join(dist_info, "direct_url.json")
-    _write_atomically(path, io.BytesIO(data), os.path.join(dist_info, "RECORD"))
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    row = f"{os.path.basename(dist_info)}/direct_url.json"
-    update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
@@ -7020,16 +6975,15 @@ def partition_satisfied(
     """Split off what is installed already at its pin from what must be fetched."""
     site_paths = target_site_paths(options)
     installed = installed_versions(site_paths) if site_paths is not None else {}
-    from_urls = [r for r in requirements if r.url is not None and not r.locked]
     url_hashes = installed_url_hashes(site_paths) if site_paths else {}
     left_by_peep = {key for key, hashes in url_hashes.items() if not hashes}
     satisfied: List[Satisfied] = []
     to_fetch: List[Requirement] = []
     for requirement in requirements:
         version = satisfied_by(requirement, installed)
-        if requirement.key in left_by_peep or requirement in from_urls and not (
-            requirement.hashes.matches(url_hashes.get(requirement.key, {}))
-        ):
+        from_url = requirement.url is not None and not requirement.locked
+        recorded = url_hashes.get(requirement.key, {})
+        if requirement.key in left_by_peep or from_url and not requirement.hashes.matches(recorded):
             version = None  # another archive, or an earlier peep's temporary file, is installed
         if version is not None:
             satisfied.append(Satisfied(requirement, version))
@@ -7052,88 +7006,12 @@ def install_fetcher(
     """Return the fetcher for one install: its downloads go below the place's workdir."""
     os.makedirs(os.path.join(place.workdir, "downloads"))
     return Fetcher(
-        transport=make_transport(place.settings, place.network),
-        settings=place.settings,
-        environment=Environment.current(),
-        workdir=place.workdir,
-        progress=progress,
-        cache=ArchiveCache(place.network.cache_dir, say),
-        warn=say,
+        transport=make_transport(place.settings, place.network), settings=place.settings,
+        environment=Environment.current(), workdir=place.workdir, progress=progress,
+        cache=ArchiveCache(place.network.cache_dir, say), warn=say,
         keep_failed=options.keep_failed,
         build_pins=load_build_pins(options, place.settings, place.network, os.environ),
     )
-
-
-@dataclass(frozen=True)
-class PipRun:
-    """What the one pip run is handed: the verified wheels, staged, and which came from URLs."""
-
-    verified: Sequence[Verified]
-    options: InstallOptions
-    find_links: str
-    workdir: str
-    urls: Mapping[str, Tuple[str, str]]  # project: (its URL, its archive's sha256)
-
-
-def install_verified(pip_run: PipRun, port: int, err: IO[str], say: Callable[[str], None]) -> int:
-    """Run pip once on the staged archives, then finish what it left; return the exit code."""
-    site_paths = target_site_paths(pip_run.options, honour_reinstall=False) or []
-    command = pip_install_command(
-        pip_run.verified, pip_run.options, pip_run.find_links,
-        os.path.join(pip_run.workdir, "install-requirements.txt"),
-    )  # fmt: skip
-    if reinstall_needed(pip_run.verified, pip_run.urls, site_paths):
-        # One run with --force-reinstall is enough: every other wheel pip is
-        # handed is not installed at its version (else peep would have found
-        # it satisfied), so the flag changes nothing for them. (With --target
-        # pip ignores what is installed anyway; --upgrade decides there.)
-        command[-2:-2] = ["--force-reinstall"]
-    before = snapshot_distributions(site_paths)
-    say(f"peep: all {len(pip_run.verified)} archive(s) verified; installing with pip")
-    try:
-        status, _ = run_pip(command, err, closed_network_environment(port))
-    except Interrupted:
-        after = snapshot_distributions(site_paths)
-        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
-        raise
-    after = snapshot_distributions(site_paths)
-    if status != 0:
-        err.write(explain_pip_failure(status, describe_changes(before, after, site_paths)) + "\n")
-        return EXIT_FAILED
-    written = {path for path, state in after.items() if before.get(path) != state}
-    try:
-        finish_install(pip_run, written, say)
-    except (Interrupted, KeyboardInterrupt) as exc:  # pip is done: never "nothing installed"
-        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        raise Interrupted(signum, during_pip=True) from exc
-    return EXIT_OK
-
-
-def finish_install(pip_run: PipRun, written: Set[str], say: Callable[[str], None]) -> None:
-    """Record URL requirements' direct_url.json and byte-compile, for what pip installed.
-
-    Only the .dist-info directories pip wrote count: one it left alone
-    (--target without --upgrade, --dry-run) keeps what it had.
-    """
-    scheme = install_scheme(pip_run.options)
-    wheels = {}
-    for item in pip_run.verified:
-        if item.install:
-            wheel = installed_wheel(os.path.join(pip_run.find_links, item.filename), scheme)
-            if wheel.dist_info in written:
-                wheels[item.requirement.key] = wheel
-    for key, (url, sha256) in pip_run.urls.items():
-        if key in wheels:
-            record_direct_url(wheels[key].dist_info, url, sha256)
-    if pip_would_compile(pip_run.options):
-        compile_installed(list(wheels.values()), say)
-
-
-def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
-    """Return the note that lists what was installed already, and what that means."""
-    pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
-    return f"{SATISFIED_NOTE}\n\n{pins}\n"
 
 
 class InstallRun:
@@ -7206,9 +7084,8 @@ class InstallRun:
     def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
 
-        Build dependencies are always wheels (a backend cannot be built
-        without a backend), even under --no-binary; one the report names
-        already, as a requirement of its own, is not named again.
+        Build dependencies are always wheels (a backend cannot be built without a backend),
+        even under --no-binary; one the report names already, as a requirement, is not repeated.
         """
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
         self.verified, problems = _plan_with_satisfied(
@@ -7247,17 +7124,64 @@ class InstallRun:
         return find_links
 
     def install(self, find_links: str, urls: Mapping[str, Tuple[str, str]]) -> int:
-        """Hand the verified wheels to pip once; end with one line of what was done."""
+        """Hand the verified wheels to pip once, finish what it left; say what was done."""
         started = time.monotonic()
-        pip_run = PipRun(self.verified, self.options, find_links, self.workdir, urls)
-        status = install_verified(pip_run, self.port, self.err, self.say)
-        if status == EXIT_OK:
-            wheels = [item for item in self.verified if item.install]
-            names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
-            size = sum(os.path.getsize(item.path) for item in wheels)
-            self.say(f"peep: installed {names} ({len(wheels)} verified, {size / 1e6:.1f} MB, "
-                     f"{time.monotonic() - started:.1f} s)")  # fmt: skip
-        return status
+        site_paths = target_site_paths(self.options, honour_reinstall=False) or []
+        command = pip_install_command(self.verified, self.options, find_links,
+                                      os.path.join(self.workdir, "install-requirements.txt"))
+        if reinstall_needed(self.verified, urls, site_paths):
+            # One run with --force-reinstall is enough: every other wheel pip is
+            # handed is not installed at its version (else peep would have found
+            # it satisfied), so the flag changes nothing for them. (With --target
+            # pip ignores what is installed anyway; --upgrade decides there.)
+            command[-2:-2] = ["--force-reinstall"]
+        before = snapshot_distributions(site_paths)
+        self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
+        try:
+            status = run_pip(command, self.err, closed_network_environment(self.port))
+            after = snapshot_distributions(site_paths)
+            if status == 0:
+                written = {path for path, state in after.items() if before.get(path) != state}
+                self.finish(find_links, urls, written)
+        except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
+            changes = describe_changes(before, snapshot_distributions(site_paths), site_paths)
+            self.err.write(f"\n{changes}\n")
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            raise Interrupted(signum, during_pip=True) from exc
+        if status != 0:
+            self.err.write(
+                f"peep: pip's install step failed (exit status {status}). Every archive it was "
+                f"given had been verified; pip's output above says what went wrong.\n"
+                f"{describe_changes(before, after, site_paths)}\n"
+            )
+            return EXIT_FAILED
+        wheels = [item for item in self.verified if item.install]
+        names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
+        size = sum(os.path.getsize(item.path) for item in wheels)
+        self.say(f"peep: installed {names} ({len(wheels)} verified, {size / 1e6:.1f} MB, "
+                 f"{time.monotonic() - started:.1f} s)")  # fmt: skip
+        return EXIT_OK
+
+    def finish(
+        self, find_links: str, urls: Mapping[str, Tuple[str, str]], written: Set[str]
+    ) -> None:
+        """Record URL requirements' direct_url.json and byte-compile, for what pip installed.
+
+        Only the .dist-info directories pip wrote count: one it left alone
+        (--target without --upgrade, --dry-run) keeps what it had.
+        """
+        scheme = install_scheme(self.options)
+        wheels = {}
+        for item in self.verified:
+            if item.install:
+                wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
+                if wheel.dist_info in written:
+                    wheels[item.requirement.key] = wheel
+        for key, (url, sha256) in urls.items():
+            if key in wheels:
+                record_direct_url(wheels[key].dist_info, url, sha256)
+        if pip_would_compile(self.options):
+            compile_installed(list(wheels.values()), self.say)
 
     def run(self, builder: Builder) -> int:
         """Walk the steps; report every problem at once, or install."""
@@ -7273,7 +7197,8 @@ class InstallRun:
             self.err.write(format_report(self.problems))
             return EXIT_FAILED
         if satisfied:
-            self.say(format_satisfied(satisfied))
+            pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
+            self.say(f"{SATISFIED_NOTE}\n\n{pins}\n")
         if not any(item.install for item in self.verified):
             self.say("peep: nothing to install.")
             return EXIT_OK
