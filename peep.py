@@ -5866,17 +5866,17 @@ def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
 
 # --- Building sdists [trust] --------------------------------------------------
 #
-# peep is the build frontend: pip never builds anything. Each verified sdist
-# is extracted as read and its PEP 517 hooks are called by peep with the
-# interpreter of a bare virtual environment (no pip, no system site-packages)
-# into which pip installed only the verified wheels the build needs, so the
-# build and every Python process it starts see those and the standard library
-# only. pip and builds get an allowlist of your variables, no index, no
-# configuration, and proxies that lead to a closed port. Every hook runs in a
-# session of its own, stdin /dev/null, under rlimits and a seccomp filter (no
-# TIOCSTI); --build-network=none adds user, network and mount namespaces: no
-# interfaces, sockets only of the families those isolate, and a read-only file
-# system but for the build's own directories and a private /tmp.
+# peep is the build frontend: pip never builds anything. peep extracts each
+# verified sdist as read and calls its PEP 517 hooks with the interpreter of a
+# bare virtual environment (no pip, no system site-packages) holding only the
+# verified wheels the build needs: every Python process the build starts sees
+# those and the standard library only. Builds get an allowlist of your
+# variables, no index, no pip configuration, and proxies that lead to a closed
+# port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
+# and a seccomp filter (no TIOCSTI); --build-network=none adds user, network
+# and mount namespaces: no interfaces, sockets only of the families those
+# isolate, and a read-only file system but for the build's own directories and
+# a private /tmp.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
@@ -5885,9 +5885,8 @@ PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-bina
                      "--disable-pip-version-check")
 
 # Run by the build environment's interpreter as ``python -I -S``: without site,
-# nothing of the build environment (its site-packages, their .pth files) runs
-# before the runner has confined itself; then site.main() and the backend.
-# Standard library only; every number it hands the kernel has a name.
+# nothing of the environment (its .pth files) runs before the runner has
+# confined itself. Standard library only; every number for the kernel is named.
 _HOOK_RUNNER = r"""
 import ctypes, json, os, struct, sys
 
@@ -5953,11 +5952,9 @@ def mount(source, target, kind, flags, data=None):
     return None
 
 def confine_file_system():
-    # Everything read-only, a private /tmp (and /dev/shm), and the build's
-    # own directories, found through descriptors opened before /tmp was
-    # covered, mounted again at their own paths: the writable ones (the
-    # build's workspace) writable, the others (its environment, the
-    # interpreter's standard library) read-only.
+    # Everything read-only, a private /tmp and /dev/shm, and the build's own
+    # directories (opened before /tmp was covered) mounted again at their own
+    # paths: its workspace writable; its environment and stdlib read-only.
     readable = spec["readable"] + [sys.base_prefix, sys.base_exec_prefix]
     keep = [(path, False) for path in readable if path != "/"]
     keep += [(path, True) for path in spec["writable"]]
@@ -5983,11 +5980,10 @@ def confine_file_system():
     return problem
 
 def drop_capabilities():
-    # The user namespace gave this process every capability over its mounts:
-    # with them the build could make them writable again. The bounding set
-    # goes too, so that nothing it runs (as root in the namespace, when peep
-    # runs as root) gets them back; a namespace the build makes itself has
-    # copies of these mounts, locked read-only.
+    # The user namespace gave this process every capability over its mounts,
+    # enough to make them writable again. The bounding set goes too, so that
+    # nothing it runs (as root, when peep runs as root) gets them back; a
+    # namespace the build makes itself has copies of these mounts, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
     for capability in range(last + 1):
@@ -6041,13 +6037,11 @@ def verdict(value):
     return (BPF_RETURN, value, None, None)
 
 def filter_steps(calls, no_network):
-    # Both modes: only this architecture's calls; no io_uring (its requests
-    # are system calls the filter never sees); no TIOCSTI or TIOCLINUX,
-    # whose request number (an unsigned int) is argument 1's low word.
-    # --build-network=none also: sockets only of the families the network
-    # namespace isolates; stream socketpairs only (a datagram pair can still
-    # sendto() a path); no reaching into another of your processes, which
-    # has the network.
+    # Both modes: only this architecture's calls; no io_uring (its requests are
+    # calls the filter never sees); no TIOCSTI or TIOCLINUX (argument 1's low
+    # word). --build-network=none also: sockets only of the families the network
+    # namespace isolates; stream socketpairs only (a datagram pair can sendto()
+    # a path); no reaching into another of your processes, which has the network.
     refused = IO_URING
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
@@ -6191,20 +6185,17 @@ def closed_network_environment(port: int) -> Dict[str, str]:
 # A build's environment is made from this allowlist of your variables (and
 # those you name in PEEP_BUILD_ENV), never from the whole of yours: your
 # tokens, cloud credentials and agent sockets stay out of every build.
-BUILD_VARIABLES = (
+BUILD_VARIABLES = frozenset((
     # where things are, who you are, how text is shown
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH",
-    "SOURCE_DATE_EPOCH",
+    "PATH HOME USER LOGNAME LANG LANGUAGE TZ TERM LD_LIBRARY_PATH SOURCE_DATE_EPOCH "
     # compilers and build tools
-    "CC", "CXX", "CPP", "LD", "AR", "ARFLAGS", "RANLIB", "NM", "STRIP", "FC", "CFLAGS",
-    "CXXFLAGS", "CPPFLAGS", "FFLAGS", "LDFLAGS", "LDSHARED", "MAKEFLAGS", "PKG_CONFIG",
-    "PKG_CONFIG_PATH", "CMAKE_ARGS", "CMAKE_GENERATOR", "CMAKE_BUILD_PARALLEL_LEVEL",
-    "CMAKE_PREFIX_PATH", "MACOSX_DEPLOYMENT_TARGET", "ARCHFLAGS", "CARGO_HOME", "RUSTUP_HOME",
+    "CC CXX CPP LD AR ARFLAGS RANLIB NM STRIP FC CFLAGS CXXFLAGS CPPFLAGS FFLAGS LDFLAGS LDSHARED "
+    "MAKEFLAGS PKG_CONFIG PKG_CONFIG_PATH CMAKE_ARGS CMAKE_GENERATOR CMAKE_BUILD_PARALLEL_LEVEL "
+    "CMAKE_PREFIX_PATH MACOSX_DEPLOYMENT_TARGET ARCHFLAGS CARGO_HOME RUSTUP_HOME "
     # what Windows programs need to start, and where MSVC's files are
-    "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "USERPROFILE", "APPDATA", "LOCALAPPDATA",
-    "PROGRAMDATA", "PROGRAMFILES", "PROGRAMFILES(X86)", "NUMBER_OF_PROCESSORS",
-    "PROCESSOR_ARCHITECTURE", "INCLUDE", "LIB", "LIBPATH",
-)
+    "SYSTEMROOT WINDIR COMSPEC PATHEXT USERPROFILE APPDATA LOCALAPPDATA PROGRAMDATA PROGRAMFILES "
+    "PROGRAMFILES(X86) NUMBER_OF_PROCESSORS PROCESSOR_ARCHITECTURE INCLUDE LIB LIBPATH"
+).split())
 
 
 def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
@@ -6945,14 +6936,11 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
 def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
     """Map each project installed from a URL to that URL and its verified archive's sha256.
 
-    Taken before building, so an sdist's own hash is recorded, as pip does.
-    A lock file's entries are index files, however they are named.
+    Taken before building, so an sdist's own hash is recorded, as pip does. A lock file's
+    entries are index files, however they are named.
     """
-    return {
-        item.requirement.key: (item.requirement.url, item.sha256)
-        for item in verified
-        if item.install and item.requirement.url is not None and not item.requirement.locked
-    }
+    return {item.requirement.key: (item.requirement.url, item.sha256) for item in verified
+            if item.install and item.requirement.url is not None and not item.requirement.locked}
 
 
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
@@ -7017,11 +7005,9 @@ def install_fetcher(
 class InstallRun:
     """One ``peep install``, a method per step in the order they run.
 
-    Read the requirements; fetch and accept an archive for each; plan the
-    builds and find what is missing; report every problem at once, or
-    build, hand the verified wheels to pip once, and finish what pip left.
-    Problems gather in ``problems``: a step whose input has one does not
-    run, so no backend runs for an install that will not happen.
+    Read; fetch and accept; plan builds and find what is missing; report every problem at
+    once, or build, install with pip once and finish. A step whose input has a problem does
+    not run, so no backend runs for an install that will not happen.
     """
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
@@ -7130,10 +7116,9 @@ class InstallRun:
         command = pip_install_command(self.verified, self.options, find_links,
                                       os.path.join(self.workdir, "install-requirements.txt"))
         if reinstall_needed(self.verified, urls, site_paths):
-            # One run with --force-reinstall is enough: every other wheel pip is
-            # handed is not installed at its version (else peep would have found
-            # it satisfied), so the flag changes nothing for them. (With --target
-            # pip ignores what is installed anyway; --upgrade decides there.)
+            # Enough for all: every other wheel pip is handed is not installed at its
+            # version (else peep would have found it satisfied). (With --target pip
+            # ignores what is installed anyway; --upgrade decides there.)
             command[-2:-2] = ["--force-reinstall"]
         before = snapshot_distributions(site_paths)
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
@@ -7165,10 +7150,9 @@ class InstallRun:
     def finish(
         self, find_links: str, urls: Mapping[str, Tuple[str, str]], written: Set[str]
     ) -> None:
-        """Record URL requirements' direct_url.json and byte-compile, for what pip installed.
+        """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only.
 
-        Only the .dist-info directories pip wrote count: one it left alone
-        (--target without --upgrade, --dry-run) keeps what it had.
+        What pip left alone (--target without --upgrade, --dry-run) keeps what it had.
         """
         scheme = install_scheme(self.options)
         wheels = {}
