@@ -6237,9 +6237,8 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
         send(signal.SIGKILL)
 
 
-def run_logged(
-    command: Sequence[str], environment: Mapping[str, str], log_path: str, *, session: bool = False
-) -> int:
+def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str, *,
+               session: bool = False) -> int:  # fmt: skip
     """Run a command, its output to a log file; return its status.
 
     ``session``: in a session of its own, with no terminal to type into (TIOCSTI) or be
@@ -6468,9 +6467,8 @@ def discover_dynamic_requirements(
     except BuildError as exc:
         return [build_failed(item, str(exc), exc.log)]
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
-        return [refused_build(
-            item, f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
-        )]  # fmt: skip
+        reason = f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
+        return [refused_build(item, reason)]
     build.dynamic = tuple(found)
     return []
 
@@ -7015,6 +7013,9 @@ class InstallRun:
         quiet = options.verbosity() < 0
         self.say = message_writer(err, quiet=quiet)
         self.progress = Progress(err, quiet=quiet)
+        echo = message_writer(err, quiet=False) if options.verbosity() > 0 else None
+        self.builder = Builder(workdir, network=options.build_network, port=port, say=self.say,
+                               echo=echo)  # fmt: skip
         self.markers = marker_environment()
         self.problems: List[Problem] = []
         self.verified: List[Verified] = []
@@ -7038,13 +7039,12 @@ class InstallRun:
         self.verified = [v for v in verdicts if isinstance(v, Verified)]
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
-    def plan(self, fetcher: Fetcher, builder: Builder, satisfied: Sequence[Satisfied]) -> None:
+    def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies.
 
-        Everything here is read from archives, never run, so every problem
-        is found in this one round, before any build environment is made.
+        All is read from archives, never run: every problem is found before any build runs.
         """
-        self.builds, refused = start_builds(builder, self.verified)
+        self.builds, refused = start_builds(self.builder, self.verified)
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         reported = {problem.requirement.key for problem in self.problems}
@@ -7084,25 +7084,25 @@ class InstallRun:
             Suggesting(wheels, met, self.markers, fetcher.settings), missing
         )
 
-    def plan_dynamic(self, fetcher: Fetcher, builder: Builder) -> None:
+    def plan_dynamic(self, fetcher: Fetcher) -> None:
         """Ask each backend what else it needs, confined, in its static requirements' environment.
 
-        Only once the first round found nothing missing: this runs verified
-        code, and only what it returns can still be missing.
+        Only once the first round found nothing missing: this runs verified code,
+        and only what it returns can still be missing.
         """
         for build in self.builds:
             self.problems += discover_dynamic_requirements(
-                builder, build, config_settings(build.item, self.options.config_settings())
+                self.builder, build, config_settings(build.item, self.options.config_settings())
             )
         self.problems += self.plan_round(fetcher, set())
 
-    def build(self, builder: Builder) -> str:
+    def build(self) -> str:
         """Build the planned sdists; stage every wheel pip is to see; return that directory."""
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
             self.verified, self.problems = build_all(
-                builder, self.builds, self.verified, self.options.config_settings()
+                self.builder, self.builds, self.verified, self.options.config_settings()
             )
             if self.problems:
                 return ""
@@ -7167,16 +7167,16 @@ class InstallRun:
         if pip_would_compile(self.options):
             compile_installed(list(wheels.values()), self.say)
 
-    def run(self, builder: Builder) -> int:
+    def run(self) -> int:
         """Walk the steps; report every problem at once, or install."""
         satisfied, to_fetch, place = self.read()
         fetcher = install_fetcher(self.options, place, self.progress, self.say)
         self.fetch(fetcher, to_fetch)
-        self.plan(fetcher, builder, satisfied)
+        self.plan(fetcher, satisfied)
         if not self.problems:
-            self.plan_dynamic(fetcher, builder)
+            self.plan_dynamic(fetcher)
         urls = url_archives(self.verified)  # before building: an sdist's own hash is recorded
-        find_links = self.build(builder) if not self.problems else ""
+        find_links = self.build() if not self.problems else ""
         if self.problems:
             self.err.write(format_report(self.problems))
             return EXIT_FAILED
@@ -7201,14 +7201,12 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     workdir = tempfile.mkdtemp(prefix="peep-")
     closed = ClosedPort()
     try:
-        echo = message_writer(err, quiet=False) if options.verbosity() > 0 else None
-        builder = Builder(workdir, network=options.build_network, port=closed.port,
-                          say=message_writer(err, quiet=options.verbosity() < 0), echo=echo)
-        problem = builder.check_isolation() if options.build_network == "none" else None
+        install = InstallRun(options, err, workdir, closed.port)
+        problem = install.builder.check_isolation() if options.build_network == "none" else None
         if problem is not None:
             err.write(f"peep: {problem}\n")
             return EXIT_FAILED
-        return InstallRun(options, err, workdir, closed.port).run(builder)
+        return install.run()
     finally:
         closed.close()
         shutil.rmtree(workdir, ignore_errors=True)
