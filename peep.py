@@ -6845,16 +6845,9 @@ def reinstall_needed(
         key = item.requirement.key
         if item.install and (key in urls or key in stale) and named is not None:
             have = installed.get(key)
-            if have is not None and _same_version(have, named.version):
+            if have is not None and _parse_version(have) == named.version:
                 return True
     return False
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version(text) == version
-    except InvalidVersion:
-        return False
 
 
 RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
