@@ -6276,12 +6276,8 @@ class BuildError(PeepError):
         self.log = log
 
 
-class HookPlace(NamedTuple):
-    """Where a PEP 517 hook runs: the source tree, its build system, the writable workspace."""
-
-    source: str
-    system: Optional[BuildSystem]
-    workspace: str
+# Where a PEP 517 hook runs: its source tree, its build system, its writable workspace.
+HookPlace = Tuple[str, Optional[BuildSystem], str]
 
 
 class Builder:
@@ -6304,7 +6300,7 @@ class Builder:
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            self.call_hook({}, HookPlace(self.root, None, self.new_directory("probe")), None, {})
+            self.call_hook({}, (self.root, None, self.new_directory("probe")), None, {})
         except BuildError as exc:
             return str(exc)
         return None
@@ -6428,7 +6424,7 @@ class PendingBuild:
         return static + [(text, hook) for text in self.dynamic]
 
     def place(self) -> HookPlace:
-        return HookPlace(self.source, self.system, self.workspace)
+        return self.source, self.system, self.workspace
 
 
 def refused_build(item: Verified, reason: str) -> Problem:
