@@ -7105,9 +7105,9 @@ class InstallRun:
         command = pip_install_command(self.verified, self.options, find_links,
                                       os.path.join(self.workdir, "install-requirements.txt"))
         if reinstall_needed(self.verified, urls, site_paths):
-            # Enough for all: every other wheel pip is handed is not installed at its
-            # version (else peep would have found it satisfied). (With --target pip
-            # ignores what is installed anyway; --upgrade decides there.)
+            # It changes nothing for the other wheels: none is installed at its version
+            # (else peep would have found it satisfied). (With --target pip ignores what
+            # is installed anyway; --upgrade decides there.)
             command[-2:-2] = ["--force-reinstall"]
         before = snapshot_distributions(site_paths)
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
