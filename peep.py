@@ -6160,11 +6160,9 @@ class ClosedPort:
 
 
 def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
-    """Return ``environment`` with no index, no pip configuration and no way out.
+    """Return ``environment`` with no index, no pip configuration, no retries and no way out.
 
-    Every proxy variable, whatever its case, leads to a port that refuses
-    connections and no_proxy is empty, so HTTP clients that honour them (pip,
-    setuptools, urllib) reach nothing; no retries make a nested pip give up at once.
+    Proxy variables, in any case, lead to a port that refuses connections; no_proxy is empty.
     """
     closed = {key: value for key, value in environment.items()
               if key.lower() not in PROXY_VARIABLES}  # fmt: skip
@@ -7011,10 +7009,12 @@ class InstallRun:
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
+    def warn(self, message: str) -> None:
+        self.err.write(printable(f"peep: warning: {message}") + "\n")
+
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
         """Read every requirement; split off what is installed already."""
-        warn = functools.partial(_warn, self.err)
-        records, settings, network = load_requirements(self.options, os.environ, warn=warn)
+        records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
         requirements, self.problems = prepare_requirements(records, self.markers)
         satisfied, to_fetch = partition_satisfied(requirements, self.options)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
@@ -7176,10 +7176,6 @@ class InstallRun:
             self.say("peep: nothing to install.")
             return EXIT_OK
         return self.install(find_links, urls)
-
-
-def _warn(err: IO[str], message: str) -> None:
-    err.write(printable(f"peep: warning: {message}") + "\n")
 
 
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
