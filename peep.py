@@ -5143,48 +5143,42 @@ def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
 
 # --- Building sdists [trust] --------------------------------------------------
 #
-# peep is the build frontend: pip never builds anything. For each verified
-# sdist peep extracts exactly what it read, makes a bare virtual environment
-# (no pip, no system site-packages), has pip install the verified wheels the
-# build needs into it (--no-deps --no-index --require-hashes), and calls the
-# PEP 517 hooks itself with that environment's interpreter, so the build and
-# every Python process it starts see that environment and the standard
-# library only. pip and every process a build starts get an allowlist of
-# the user's variables, no index, no configuration and proxies that lead to
-# a closed port. Every hook runs in a session of its own, stdin /dev/null,
-# under rlimits and a seccomp filter (no TIOCSTI); with --build-network=none
-# also in user, network and mount namespaces: no interfaces, sockets only of
-# the families those isolate, and a read-only file system but for the
-# build's own directories and a private /tmp.
+# peep is the build frontend: pip never builds anything. peep extracts each
+# verified sdist as read and calls its PEP 517 hooks with the interpreter of a
+# bare virtual environment (no pip, no system site-packages) holding only the
+# verified wheels the build needs: every Python process the build starts sees
+# those and the standard library only. Builds get an allowlist of your
+# variables, no index, no pip configuration, and proxies that lead to a closed
+# port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
+# and a seccomp filter (no TIOCSTI); --build-network=none adds user, network
+# and mount namespaces: no interfaces, sockets only of the families those
+# isolate, and a read-only file system but for the build's own directories and
+# a private /tmp.
 
-BUILD_NETWORK_MODES = ("closed", "none")
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+# Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
+PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
+                     "--disable-pip-version-check")
 
-
-# Run by the build environment's interpreter as ``python -I -S``: without
-# site, nothing of the build environment (its site-packages, the .pth files
-# in them) runs before the runner has confined itself; then site.main() adds
-# that site-packages and the backend is imported. Kept to the standard
-# library, and every number it hands the kernel has a name.
+# Run by the build environment's interpreter as ``python -I -S``: without site,
+# nothing of the environment (its .pth files) runs before the runner has
+# confined itself. Standard library only; every number for the kernel is named.
 _HOOK_RUNNER = r"""
 import ctypes, json, os, struct, sys
 
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 
-
 def answer(**reply):
     with open(spec["output"], "w", encoding="utf-8") as stream:
         json.dump(reply, stream)
     sys.exit(0)
 
-
 # Limits real builds survive: no core files (they would hold the build's
 # memory), no file over 4 GiB, a sane number of open files. No memory or
 # process caps: compilers and parallel builds legitimately use both.
 LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
-
 
 def limit_resources():
     import resource
@@ -5194,7 +5188,6 @@ def limit_resources():
         capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
         resource.setrlimit(which, tuple(capped))
 
-
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
@@ -5203,10 +5196,8 @@ PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
 CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
 libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
-
 def failed(what):
     return what + ": " + os.strerror(ctypes.get_errno())
-
 
 def enter_user_namespace(flags):
     # Keep our own ids; without a mapping they would read as nobody.
@@ -5222,7 +5213,6 @@ def enter_user_namespace(flags):
         return "cannot map ids in a user namespace: " + exc.strerror
     return None
 
-
 def set_read_only(path, read_only, flags):
     attributes = struct.pack("QQQQ", MOUNT_ATTR_RDONLY if read_only else 0,
                              0 if read_only else MOUNT_ATTR_RDONLY, 0, 0)
@@ -5232,20 +5222,16 @@ def set_read_only(path, read_only, flags):
                       % (path, "read-only" if read_only else "writable"))
     return None
 
-
 def mount(source, target, kind, flags, data=None):
     if libc.mount(source and source.encode(), target.encode(), kind and kind.encode(),
                   flags, data and data.encode()) != 0:
         return failed("cannot mount " + target)
     return None
 
-
 def confine_file_system():
-    # Everything read-only, a private /tmp (and /dev/shm), and the build's
-    # own directories, found through descriptors opened before /tmp was
-    # covered, mounted again at their own paths: the writable ones (the
-    # build's workspace) writable, the others (its environment, the
-    # interpreter's standard library) read-only.
+    # Everything read-only, a private /tmp and /dev/shm, and the build's own
+    # directories (opened before /tmp was covered) mounted again at their own
+    # paths: its workspace writable; its environment and stdlib read-only.
     readable = spec["readable"] + [sys.base_prefix, sys.base_exec_prefix]
     keep = [(path, False) for path in readable if path != "/"]
     keep += [(path, True) for path in spec["writable"]]
@@ -5270,13 +5256,11 @@ def confine_file_system():
         os.close(handle)
     return problem
 
-
 def drop_capabilities():
-    # The user namespace gave this process every capability over its mounts:
-    # with them the build could make them writable again. The bounding set
-    # goes too, so that nothing it runs (as root in the namespace, when peep
-    # runs as root) gets them back; a namespace the build makes itself has
-    # copies of these mounts, locked read-only.
+    # The user namespace gave this process every capability over its mounts,
+    # enough to make them writable again. The bounding set goes too, so that
+    # nothing it runs (as root, when peep runs as root) gets them back; a
+    # namespace the build makes itself has copies of these mounts, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
     for capability in range(last + 1):
@@ -5287,7 +5271,6 @@ def drop_capabilities():
         return failed("cannot drop capabilities")
     return None
 
-
 def isolate():
     # A user namespace always, root included: without one, root keeps the
     # right to setns() back into peep's network namespace.
@@ -5297,7 +5280,6 @@ def isolate():
                 or drop_capabilities())
     except OSError as exc:
         return "cannot confine the file system: " + str(exc)
-
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
@@ -5319,31 +5301,24 @@ SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
 }
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
-
 def load(offset):
     return (BPF_LOAD, offset, None, None)
-
 
 def load_argument(number):
     return load(DATA_ARGS + DATA_ARG_SIZE * number)  # its low 32 bits
 
-
 def refuse_if(value):
     return (BPF_JEQ, value, "refuse", None)
-
 
 def verdict(value):
     return (BPF_RETURN, value, None, None)
 
-
 def filter_steps(calls, no_network):
-    # Both modes: only this architecture's calls; no io_uring (its requests
-    # are system calls the filter never sees); no TIOCSTI or TIOCLINUX,
-    # whose request number (an unsigned int) is argument 1's low word.
-    # --build-network=none also: sockets only of the families the network
-    # namespace isolates; stream socketpairs only (a datagram pair can still
-    # sendto() a path); no reaching into another of your processes, which
-    # has the network.
+    # Both modes: only this architecture's calls; no io_uring (its requests are
+    # calls the filter never sees); no TIOCSTI or TIOCLINUX (argument 1's low
+    # word). --build-network=none also: sockets only of the families the network
+    # namespace isolates; stream socketpairs only (a datagram pair can sendto()
+    # a path); no reaching into another of your processes, which has the network.
     refused = IO_URING
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
@@ -5367,7 +5342,6 @@ def filter_steps(calls, no_network):
               "allow", verdict(ALLOW), "refuse", verdict(REFUSE)]
     return steps
 
-
 def assemble(steps):
     # A string names the next step; a jump names a step, or None: the next.
     labels, program = {}, []
@@ -5382,7 +5356,6 @@ def assemble(steps):
     return [struct.pack("HBBI", code, offset(yes, here), offset(no, here), value)
             for here, (code, value, yes, no) in enumerate(program)]
 
-
 def install_filter(no_network):
     calls = SYSTEM_CALLS.get(os.uname().machine)
     if calls is None:
@@ -5394,7 +5367,6 @@ def install_filter(no_network):
             PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0) != 0:
         return failed("no seccomp filter")
     return None
-
 
 def confine():
     # peep started this process in a session of its own, stdin /dev/null.
@@ -5408,7 +5380,6 @@ def confine():
     if os.uname().machine not in SYSTEM_CALLS:
         return None  # the new session alone stops TIOCSTI, unless peep runs as root
     return install_filter(False)
-
 
 problem = confine()
 if problem:
@@ -5432,12 +5403,7 @@ answer(result=hook(**spec["kwargs"]))
 
 
 def make_bare_environment(directory: str) -> str:
-    """Make a virtual environment with nothing in it; return its interpreter.
-
-    No pip and no system site-packages: its interpreter, and every Python
-    process started with it, imports the standard library and what peep
-    puts into its site-packages, nothing else, whatever flags it is given.
-    """
+    """Make a virtual environment without pip or system site-packages; return its interpreter."""
     import venv  # only builds need it
 
     venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(directory)
@@ -5447,27 +5413,18 @@ def make_bare_environment(directory: str) -> str:
 
 
 def pip_runner() -> str:
-    """Return what runs this interpreter's pip under another interpreter.
-
-    pip's own __pip-runner__.py (pip 22.3 and later) puts only pip on the
-    path; older pips run from their package directory. pip is found, not
-    imported.
-    """
+    """Return what runs this interpreter's pip (found, not imported) under another interpreter."""
     import importlib.util
     spec = importlib.util.find_spec("pip")
     if spec is None or not spec.submodule_search_locations:
         raise BuildError("pip is not importable by the Python running peep")
     location = list(spec.submodule_search_locations)[0]
-    runner = os.path.join(location, "__pip-runner__.py")
+    runner = os.path.join(location, "__pip-runner__.py")  # pip 22.3+: puts only pip on the path
     return runner if os.path.exists(runner) else location
 
 
 class ClosedPort:
-    """A loopback port that refuses every connection, held for a whole run.
-
-    The socket is bound but never listens, so nothing else can take the
-    port while proxies point at it.
-    """
+    """A loopback port held for a whole run, bound but never listening: it refuses everyone."""
 
     def __init__(self) -> None:
         import socket
@@ -5479,62 +5436,52 @@ class ClosedPort:
         self._socket.close()
 
 
-def closed_network_variables(port: int) -> Dict[str, str]:
-    """Return what closes the network to pip and builds: no index, no config, no way out.
+def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
+    """Return ``environment`` with no index, no pip configuration, no retries and no way out.
 
-    Every proxy variable leads to a port that refuses connections and
-    no_proxy is empty, so HTTP clients that honour them (pip, setuptools,
-    urllib) reach nothing; PIP_NO_INDEX and no retries make a nested pip
-    give up at once.
+    Proxy variables, in any case, lead to a port that refuses connections; no_proxy is empty.
     """
-    variables = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_RETRIES": "0",
-                 "PYTHONNOUSERSITE": "1"}
+    closed = {key: value for key, value in environment.items()
+              if key.lower() not in PROXY_VARIABLES}  # fmt: skip
+    closed.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_RETRIES="0",
+                  PYTHONNOUSERSITE="1")  # fmt: skip
     for key in PROXY_VARIABLES:
-        value = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
-        variables[key] = variables[key.upper()] = value
-    return variables
+        closed[key] = closed[key.upper()] = "" if key == "no_proxy" else f"http://127.0.0.1:{port}"
+    return closed
 
 
 def closed_network_environment(port: int) -> Dict[str, str]:
     """Return the environment of the pip that installs: yours, its network closed."""
-    environment = {key: value for key, value in scrubbed_pip_environment().items()
-                   if key.lower() not in PROXY_VARIABLES
-                   and key not in ("PYTHONPATH", "PYTHONSTARTUP")}  # fmt: skip
-    environment.update(closed_network_variables(port))
-    return environment
+    yours = scrubbed_pip_environment()
+    return closed_network({key: value for key, value in yours.items()
+                           if key not in ("PYTHONPATH", "PYTHONSTARTUP")}, port)  # fmt: skip
 
 
 # A build's environment is made from this allowlist of your variables (and
 # those you name in PEEP_BUILD_ENV), never from the whole of yours: your
 # tokens, cloud credentials and agent sockets stay out of every build.
-BUILD_VARIABLES = (
+BUILD_VARIABLES = frozenset((
     # where things are, who you are, how text is shown
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "LD_LIBRARY_PATH",
-    "SOURCE_DATE_EPOCH",
+    "PATH HOME USER LOGNAME LANG LANGUAGE TZ TERM LD_LIBRARY_PATH SOURCE_DATE_EPOCH "
     # compilers and build tools
-    "CC", "CXX", "CPP", "LD", "AR", "ARFLAGS", "RANLIB", "NM", "STRIP", "FC", "CFLAGS",
-    "CXXFLAGS", "CPPFLAGS", "FFLAGS", "LDFLAGS", "LDSHARED", "MAKEFLAGS", "PKG_CONFIG",
-    "PKG_CONFIG_PATH", "CMAKE_ARGS", "CMAKE_GENERATOR", "CMAKE_BUILD_PARALLEL_LEVEL",
-    "CMAKE_PREFIX_PATH", "MACOSX_DEPLOYMENT_TARGET", "ARCHFLAGS", "CARGO_HOME", "RUSTUP_HOME",
+    "CC CXX CPP LD AR ARFLAGS RANLIB NM STRIP FC CFLAGS CXXFLAGS CPPFLAGS FFLAGS LDFLAGS LDSHARED "
+    "MAKEFLAGS PKG_CONFIG PKG_CONFIG_PATH CMAKE_ARGS CMAKE_GENERATOR CMAKE_BUILD_PARALLEL_LEVEL "
+    "CMAKE_PREFIX_PATH MACOSX_DEPLOYMENT_TARGET ARCHFLAGS CARGO_HOME RUSTUP_HOME "
     # what Windows programs need to start, and where MSVC's files are
-    "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "USERPROFILE", "APPDATA", "LOCALAPPDATA",
-    "PROGRAMDATA", "PROGRAMFILES", "PROGRAMFILES(X86)", "NUMBER_OF_PROCESSORS",
-    "PROCESSOR_ARCHITECTURE", "INCLUDE", "LIB", "LIBPATH",
-)
-BUILD_VARIABLE_PREFIXES = ("LC_",)
-BUILD_VARIABLES_NAMED = "PEEP_BUILD_ENV"  # more names to pass on, by spaces or commas
+    "SYSTEMROOT WINDIR COMSPEC PATHEXT USERPROFILE APPDATA LOCALAPPDATA PROGRAMDATA PROGRAMFILES "
+    "PROGRAMFILES(X86) NUMBER_OF_PROCESSORS PROCESSOR_ARCHITECTURE INCLUDE LIB LIBPATH"
+).split())
 
 
 def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
     """Return the environment of a build, and of the pip that prepares one."""
     named = set(BUILD_VARIABLES)
-    named.update(os.environ.get(BUILD_VARIABLES_NAMED, "").replace(",", " ").split())
-    environment = {  # never pip's or Python's own, even if named
+    named.update(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
+    environment = closed_network({  # never pip's or Python's own variables, even if named
         key: value for key, value in os.environ.items()
-        if (key in named or key.startswith(BUILD_VARIABLE_PREFIXES))
-        and not key.upper().startswith(("PIP_", "PYTHON")) and key.lower() not in PROXY_VARIABLES
-    }  # fmt: skip
-    environment.update(closed_network_variables(port))
+        if (key in named or key.startswith("LC_"))
+        and not key.upper().startswith(("PIP_", "PYTHON"))
+    }, port)  # fmt: skip
     environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
     if home is not None:
         environment["HOME"] = home
@@ -5542,11 +5489,7 @@ def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> 
 
 
 def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
-    """Stop a child process and wait for it, so that nothing outlives peep.
-
-    ``group``: the child leads a session of its own (a build), and what it
-    started is stopped with it.
-    """
+    """Stop a child and wait for it, so nothing outlives peep; ``group``: its session too."""
     import subprocess
 
     def send(signum: int) -> None:
@@ -5569,20 +5512,17 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
         send(signal.SIGKILL)
 
 
-def run_logged(
-    command: Sequence[str], environment: Mapping[str, str], log_path: str, *, session: bool = False
-) -> int:
-    """Run a command with its output going to a log file; return its status.
+def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str, *,
+               session: bool = False) -> int:  # fmt: skip
+    """Run a command, its output to a log file; return its status.
 
-    ``session``: start it in a session of its own, with no controlling
-    terminal to write into (TIOCSTI) or to be signalled from.
+    ``session``: in a session of its own, with no terminal to type into (TIOCSTI) or be
+    signalled from; what it leaves running there is stopped when it ends.
     """
     import subprocess
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            list(command), env=dict(environment), stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=session,
-        )  # fmt: skip
+        process = subprocess.Popen(list(command), env=dict(environment), stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
         try:
             status = process.wait()
         except BaseException as exc:
@@ -5590,7 +5530,7 @@ def run_logged(
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum) from exc
     if session:
-        _stop(process, group=True)  # what it left running in its group
+        _stop(process, group=True)
     return status
 
 
@@ -5611,12 +5551,8 @@ class BuildError(PeepError):
         self.log = log
 
 
-class HookPlace(NamedTuple):
-    """Where a PEP 517 hook runs: the source tree, its build system, the writable workspace."""
-
-    source: str
-    system: Optional[BuildSystem]
-    workspace: str
+# Where a PEP 517 hook runs: its source tree, its build system, its writable workspace.
+HookPlace = Tuple[str, Optional[BuildSystem], str]
 
 
 class Builder:
@@ -5624,13 +5560,11 @@ class Builder:
 
     def __init__(self, workdir: str, *, network: str, port: int, say: Callable[[str], None],
                  echo: Optional[Callable[[str], None]]) -> None:  # fmt: skip
-        import threading
         self.root = os.path.join(workdir, "build")
         os.makedirs(self.root, exist_ok=True)
         self.network, self.port, self.say = network, port, say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
-        self._lock = threading.Lock()
         self._counter = itertools.count()
 
     def new_directory(self, kind: str) -> str:
@@ -5641,9 +5575,7 @@ class Builder:
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            environment = self.build_environment({})
-            probe = HookPlace(self.root, None, self.new_directory("probe"))
-            self.call_hook(environment, probe, None, {})
+            self.call_hook({}, (self.root, None, self.new_directory("probe")), None, {})
         except BuildError as exc:
             return str(exc)
         return None
@@ -5651,52 +5583,42 @@ class Builder:
     def build_environment(self, wheels: Mapping[str, Verified]) -> str:
         """Return a bare virtual environment holding exactly these verified wheels."""
         key = tuple(sorted(wheel.sha256 for wheel in wheels.values()))
-        with self._lock:
-            if key in self._environments:
-                return self._environments[key]
-            directory = self.new_directory("env")
-            python = make_bare_environment(os.path.join(directory, "venv"))
-            log_path = os.path.join(directory, "pip.log")
-            if wheels:
-                self.say(
-                    "peep: preparing a build environment with "
-                    + ", ".join(f"{name} {wheel.version}" for name, wheel in sorted(wheels.items()))
-                )
-                listing = os.path.join(directory, "requirements.txt")
-                with open(listing, "w", encoding="utf-8") as stream:
-                    stream.writelines(f"{name} @ {_path_to_url(wheel.path)} "
-                                      f"--hash=sha256:{wheel.sha256}\n"
-                                      for name, wheel in sorted(wheels.items()))  # fmt: skip
-                # pip runs with the environment's own interpreter, so the wheels
-                # and their scripts land in it; --ignore-installed, since pip's own
-                # directory (and what lies beside it) is on that pip's path.
-                status = run_logged(
-                    [python, "-I", pip_runner(),
-                     "install", "--ignore-installed", "--no-deps", "--no-index",
-                     "--require-hashes", "--only-binary", ":all:", "--no-compile",
-                     "--disable-pip-version-check", "-r", listing],
-                    build_variables(self.port, _private_directory(directory, "tmp")),
-                    log_path,
-                )  # fmt: skip
-                if status != 0:
-                    raise BuildError(
-                        f"pip could not install the build dependencies (exit status {status})",
-                        _log_tail(log_path),
-                    )
-            self._environments[key] = python
-            return python
+        if key in self._environments:
+            return self._environments[key]
+        directory = self.new_directory("env")
+        python = make_bare_environment(os.path.join(directory, "venv"))
+        log_path = os.path.join(directory, "pip.log")
+        if wheels:
+            pinned = sorted(wheels.items())
+            self.say("peep: preparing a build environment with "
+                     + ", ".join(f"{name} {wheel.version}" for name, wheel in pinned))
+            listing = os.path.join(directory, "requirements.txt")
+            with open(listing, "w", encoding="utf-8") as stream:
+                stream.writelines(f"{name} @ {_path_to_url(wheel.path)} "
+                                  f"--hash=sha256:{wheel.sha256}\n" for name, wheel in pinned)
+            # The environment's own interpreter runs pip, so the wheels and their scripts land
+            # in it; --ignore-installed, since pip's own directory is on that pip's path.
+            status = run_logged(
+                [python, "-I", pip_runner(), "install", "--ignore-installed", *PIP_VERIFIED_ONLY,
+                 "--no-compile", "-r", listing],
+                build_variables(self.port, _private_directory(directory, "tmp")), log_path)
+            if status != 0:
+                raise BuildError(
+                    f"pip could not install the build dependencies (exit status {status})",
+                    _log_tail(log_path))
+        self._environments[key] = python
+        return python
 
-    def call_hook(
-        self, python: str, place: HookPlace, hook: Optional[str], kwargs: Mapping[str, object]
-    ) -> object:
-        """Call one PEP 517 hook with a build environment's interpreter; return its result."""
+    def call_hook(self, wheels: Mapping[str, Verified], place: HookPlace, hook: Optional[str],
+                  kwargs: Mapping[str, object]) -> object:  # fmt: skip
+        """Call one PEP 517 hook (None: only confine) in the environment of these wheels."""
         import json
+        python = self.build_environment(wheels)
         source, system, workspace = place
         # The spec and the log are outside the workspace, which the build may
         # write: a process it left behind cannot loosen the next hook's
         # confinement, nor make peep's reading of the log hang on a FIFO.
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
-        spec_path, log_path = stem + ".json", stem + ".log"
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
         backend = system.backend if system else ""
@@ -5708,28 +5630,19 @@ class Builder:
                              (system.backend_path if system else ())],
             "source": source, "backend": backend,
         }  # fmt: skip
-        with open(spec_path, "w", encoding="utf-8") as stream:
+        with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        # -S: the runner confines itself before site runs anything (see above).
-        status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, spec_path],
-                            self.hook_variables(python, workspace), log_path,
-                            session=os.name == "posix")  # fmt: skip
-        if self.echo is not None and os.path.exists(log_path):
-            with open(log_path, encoding="utf-8", errors="replace") as stream:
-                self.echo(stream.read())
-        return _hook_result(hook, backend, status, output, log_path)
-
-    def hook_variables(self, python: str, workspace: str) -> Dict[str, str]:
-        """Return a hook's environment: the environment's commands first on PATH, as in pip.
-
-        Under --build-network=none your home is read-only, so the build gets
-        one of its own, as it gets a temporary directory of its own.
-        """
+        # Under --build-network=none your home is read-only: the build gets one of its own.
         home = _private_directory(workspace, "home") if self.network == "none" else None
-        environment = build_variables(self.port, _private_directory(workspace, "tmp"), home)
-        scripts = os.path.dirname(python)
-        environment["PATH"] = scripts + os.pathsep + environment.get("PATH", os.defpath)
-        return environment
+        variables = build_variables(self.port, _private_directory(workspace, "tmp"), home)
+        variables["PATH"] = os.path.dirname(python) + os.pathsep + variables.get("PATH", os.defpath)
+        # -S: the runner confines itself before site runs anything (see above).
+        status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, stem + ".json"], variables,
+                            stem + ".log", session=os.name == "posix")  # fmt: skip
+        if self.echo is not None and os.path.exists(stem + ".log"):
+            with open(stem + ".log", encoding="utf-8", errors="replace") as stream:
+                self.echo(stream.read())
+        return _hook_result(hook, backend, status, output, stem + ".log")
 
 
 def _private_directory(parent: str, name: str) -> str:
@@ -5738,14 +5651,23 @@ def _private_directory(parent: str, name: str) -> str:
     return directory
 
 
+HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
+
+
 def _hook_result(
     hook: Optional[str], backend: str, status: int, output: str, log_path: str
 ) -> object:
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
-    try:
-        reply = _read_reply(output)
+    import json
+    reply: object = None
+    try:  # the build could have replaced its reply with a link or a FIFO
+        handle = os.open(output, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(handle, "rb") as stream:
+            if stat.S_ISREG(os.fstat(handle).st_mode):
+                text = stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8")
+                reply = json.loads(text)
     except (OSError, ValueError):
-        reply = None
+        pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
     if "unavailable" in reply:
@@ -5758,19 +5680,6 @@ def _hook_result(
             return []
         raise BuildError(f"the backend {backend!r} has no {hook} hook")
     return reply.get("result")
-
-
-HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
-
-
-def _read_reply(path: str) -> object:
-    """Read a hook's JSON reply, which the build could have replaced with a link or a FIFO."""
-    import json
-    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(handle, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            raise ValueError(f"{path!r} is not a regular file")
-        return json.loads(stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8"))
 
 
 @dataclass
@@ -5789,11 +5698,14 @@ class PendingBuild:
         hook = "its backend's get_requires_for_build_wheel"
         return static + [(text, hook) for text in self.dynamic]
 
+    def place(self) -> HookPlace:
+        return self.source, self.system, self.workspace
+
 
 def refused_build(item: Verified, reason: str) -> Problem:
     """Return why peep will not build a verified sdist: its build could reach unverified code."""
     return framed("refused build", item.requirement, f"{item.filename}: {reason}",
-                   f"({item.requirement.origin})")
+                  f"({item.requirement.origin})")
 
 
 def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
@@ -5819,18 +5731,15 @@ def discover_dynamic_requirements(
                 raise ArchiveError(
                     f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
                 )
-        environment = builder.build_environment(build.plan.wheels)
-        place = HookPlace(build.source, build.system, build.workspace)
-        found = builder.call_hook(environment, place, "get_requires_for_build_wheel",
+        found = builder.call_hook(build.plan.wheels, build.place(), "get_requires_for_build_wheel",
                                   {"config_settings": dict(settings)})  # fmt: skip
     except ArchiveError as exc:
         return [refused_build(item, exc.reason())]
     except BuildError as exc:
         return [build_failed(item, str(exc), exc.log)]
     if not isinstance(found, list) or not all(isinstance(text, str) for text in found):
-        return [refused_build(
-            item, f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
-        )]  # fmt: skip
+        reason = f"get_requires_for_build_wheel returned {found!r}, not a list of strings"
+        return [refused_build(item, reason)]
     build.dynamic = tuple(found)
     return []
 
@@ -5843,12 +5752,9 @@ def build_wheel(
     output = os.path.join(build.workspace, "wheel")
     os.makedirs(output, exist_ok=True)
     try:
-        environment = builder.build_environment(build.plan.wheels)
-        name = builder.call_hook(
-            environment, HookPlace(build.source, build.system, build.workspace), "build_wheel",
-            {"wheel_directory": output, "config_settings": dict(settings),
-             "metadata_directory": None},
-        )  # fmt: skip
+        name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
+            "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
+        })  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
@@ -5866,10 +5772,9 @@ def build_wheel(
 #
 # pip is handed the verified wheels the way its own index install sees them:
 # one private find-links directory and ``name==VERSION --hash=sha256:HEX``
-# lines. So it records what an index install records: no direct_url.json,
+# lines, so it records what an index install records: no direct_url.json (for
+# URL requirements peep writes pip's own once pip is done: see "Around pip"),
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
-# (For URL requirements peep writes the direct_url.json pip would have written
-# itself, once pip is done: see "Around pip".)
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -5894,34 +5799,23 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     return directory, failures
 
 
-def _pinned_wheel_line(item: Verified) -> str:
-    """Return the line that makes pip take exactly this staged wheel: name, version, hash."""
-    import shlex
-    named = parse_archive_name(item.filename)
-    if named is None or not named.is_wheel:  # peep built every sdist; reading refused the rest
-        raise AssertionError(f"not a wheel's file name: {item.filename!r}")
-    settings = "".join(
-        f" --config-settings={shlex.quote(f'{key}={value}')}"
-        for key, value in item.requirement.config_settings
-    )
-    return f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}"
-
-
 def pip_install_command(
     verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
 ) -> List[str]:
-    """Build pip's command line: no index, no dependencies, only verified files."""
-    lines = [_pinned_wheel_line(item) for item in verified if item.install]
+    """Build pip's command line: no index, no dependencies, each wheel by name, version, hash."""
+    import shlex
+    lines = []
+    for item in [item for item in verified if item.install]:
+        named = parse_archive_name(item.filename)
+        if named is None or not named.is_wheel:  # peep built every sdist; reading refused the rest
+            raise AssertionError(f"not a wheel's file name: {item.filename!r}")
+        settings = "".join(f" --config-settings={shlex.quote(f'{key}={value}')}"
+                           for key, value in item.requirement.config_settings)  # fmt: skip
+        lines.append(f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}")
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
     return pip_command() + [
-        "install",
-        "--no-deps",
-        "--no-index",
-        "--find-links", find_links,
-        "--require-hashes",
-        "--only-binary", ":all:",  # peep built every sdist; pip builds nothing
-        "--disable-pip-version-check",
+        "install", "--find-links", find_links, *PIP_VERIFIED_ONLY,  # pip builds nothing
         *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
         *options.pip_options,
         "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
@@ -5929,23 +5823,17 @@ def pip_install_command(
     ]  # fmt: skip
 
 
-def run_pip(
-    command: Sequence[str], err: IO[str], environment: Optional[Mapping[str, str]] = None
-) -> Tuple[int, str]:
-    """Run pip with its output streaming through; return its status and stderr's tail."""
+def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]) -> int:
+    """Run pip with its stderr streaming through to ``err``; return its status."""
     import subprocess
-    process = subprocess.Popen(
-        list(command), stderr=subprocess.PIPE, text=True, errors="replace",
-        env=dict(environment) if environment is not None else scrubbed_pip_environment(),
-    )  # fmt: skip
-    tail: List[str] = []
+    process = subprocess.Popen(list(command), stderr=subprocess.PIPE, text=True,
+                               errors="replace", env=dict(environment))  # fmt: skip
     assert process.stderr is not None
     try:
         for line in process.stderr:
             err.write(line)
             err.flush()
-            tail = (tail + [line])[-200:]
-        return process.wait(), "".join(tail)
+        return process.wait()
     except BaseException as exc:
         _stop(process)
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
@@ -5955,10 +5843,7 @@ def run_pip(
 
 
 def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
-    """Add or replace RECORD rows {path: (hash, size)}, paths relative to the site dir.
-
-    Sorted and in csv's default dialect, as pip writes a RECORD.
-    """
+    """Add or replace RECORD rows {site-relative path: (hash, size)}, sorted, as pip writes them."""
     import csv
     import io
     record = os.path.join(dist_info, "RECORD")
@@ -6023,10 +5908,9 @@ class InstalledWheel:
 
 
 def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
-    """Map a verified wheel's members to the paths pip installed them at.
+    """Map a verified wheel's .py members to where pip installed them, as pip maps them.
 
-    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/``
-    members to the scheme's KEY directory, as pip installs them.
+    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/`` to KEY.
     """
     import zipfile
     with zipfile.ZipFile(wheel) as archive:
@@ -6041,14 +5925,11 @@ def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
         key, _, rest = rest.partition("/") if top == data_dir else (root, "", member)
         if member.endswith(".py") and key in scheme:
             installed = os.path.normpath(os.path.join(scheme[key], rest))
-            if _within(installed, scheme[key]) and os.path.isfile(installed):
+            inside = installed.startswith(scheme[key].rstrip(os.sep) + os.sep)  # no "../"
+            if inside and os.path.isfile(installed):
                 sources.append(installed)
     # A root member and a .data/purelib one may land on the same file: compile it once.
     return InstalledWheel(os.path.join(scheme[root], dist_info), tuple(dict.fromkeys(sources)))
-
-
-def _within(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def _compile_quietly(source: str) -> bool:
@@ -6077,10 +5958,7 @@ def compile_sources(sources: Sequence[str]) -> List[bool]:
 
 
 def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], None]) -> None:
-    """Byte-compile the installed wheels' .py files; list each .pyc in its RECORD as pip does.
-
-    A file that does not compile is left without a .pyc, as pip leaves it.
-    """
+    """Byte-compile the installed wheels' .py files; list each .pyc in its RECORD as pip does."""
     import importlib.util
     sources = [source for wheel in wheels for source in wheel.sources]
     if not sources:
@@ -6197,10 +6075,8 @@ def build_all(
 def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
     """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
 
-    A record an earlier peep left, naming one of its own temporary files
-    (``file:///tmp/peep-.../x.whl``), maps to no hashes: such a distribution
-    is fetched, verified and reinstalled once, and pip then records it as an
-    index install.
+    An earlier peep's record, naming its own temporary file (``file:///tmp/peep-.../x.whl``),
+    maps to none: that distribution is verified and reinstalled once, as an index install.
     """
     import importlib.metadata
     import json
@@ -6221,11 +6097,10 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
 def reinstall_needed(
     verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
 ) -> bool:
-    """Tell whether a wheel to install is at its version already: pip must replace it.
+    """Tell whether a wheel to install is at its version already, so pip must replace it.
 
-    peep got it this far only because its installed direct_url.json names
-    another archive, or an earlier peep's temporary file; pip, handed
-    ``name==VERSION``, would keep what is there.
+    Only its direct_url.json, naming another archive or an earlier peep's temporary file, got
+    it this far; pip, handed ``name==VERSION``, would keep what is there.
     """
     stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
     if not urls and not stale:
@@ -6235,17 +6110,10 @@ def reinstall_needed(
         named = parse_archive_name(item.filename)
         key = item.requirement.key
         if item.install and (key in urls or key in stale) and named is not None:
-            have = installed.get(item.requirement.key)
-            if have is not None and _same_version(have, named.version):
+            have = installed.get(key)
+            if have is not None and _parse_version(have) == named.version:
                 return True
     return False
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version(text) == version
-    except InvalidVersion:
-        return False
 
 
 RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
@@ -6254,9 +6122,8 @@ RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
 def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
 
-    Taken before and after pip, it says exactly what pip added, removed or
-    wrote again (the same content, reinstalled, is a new file), even when
-    pip failed or was stopped halfway.
+    Taken before and after pip, it says what pip added, removed or wrote again (the same
+    content, reinstalled, is a new file), even when pip failed or was stopped halfway.
     """
     found: Dict[str, RecordState] = {}
     for directory in site_paths:
@@ -6296,24 +6163,18 @@ def describe_changes(
     return "peep: pip changed: " + "; ".join(parts)
 
 
-def explain_pip_failure(status: int, changes: str) -> str:
-    """Say in peep's words what a failed pip run means, and what it changed."""
-    return (
-        f"peep: pip's install step failed (exit status {status}). Every archive it was "
-        f"given had been verified; pip's output above says what went wrong.\n{changes}"
-    )
-
-
 # PEP 610's env-var user (``${USER}`` or ``${USER}:${PASSWORD}``), which pip keeps in a URL.
 _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
 
-def direct_url_json(url: str, sha256: str) -> bytes:
-    """Return the direct_url.json pip writes for an archive installed from ``url``.
 
-    Like pip: no fragment, credentials dropped unless they are PEP 610's
-    ``${VAR}`` form (the ``git`` user pip also keeps is for VCS URLs, which
-    peep never installs), keys sorted.
+def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
+    """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
+
+    Like pip: no fragment, credentials dropped unless they are PEP 610's ``${VAR}`` form (the
+    ``git`` user pip also keeps is for VCS URLs, which peep never installs), keys sorted.
     """
+    import base64
+    import io
     import json
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -6321,32 +6182,22 @@ def direct_url_json(url: str, sha256: str) -> bytes:
     netloc = parts.netloc if not at or _ENV_VAR_USERINFO_RE.match(userinfo) else host
     clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
-    return json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
-
-
-def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
-    """Map each project installed from a URL to that URL and its verified archive's sha256.
-
-    Taken before building, so an sdist's own hash is recorded, as pip does.
-    A lock file's entries are index files, however they are named.
-    """
-    return {
-        item.requirement.key: (item.requirement.url, item.sha256)
-        for item in verified
-        if item.install and item.requirement.url is not None and not item.requirement.locked
-    }
-
-
-def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
-    """Write a URL requirement's direct_url.json into its .dist-info, and list it in RECORD."""
-    import base64
-    import io
-    data = direct_url_json(url, sha256)
+    data = json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
     path = os.path.join(dist_info, "direct_url.json")
     _write_atomically(path, io.BytesIO(data), os.path.join(dist_info, "RECORD"))
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
     row = f"{os.path.basename(dist_info)}/direct_url.json"
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
+
+
+def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
+    """Map each project installed from a URL to that URL and its verified archive's sha256.
+
+    Taken before building, so an sdist's own hash is recorded, as pip does. A lock file's
+    entries are index files, however they are named.
+    """
+    return {item.requirement.key: (item.requirement.url, item.sha256) for item in verified
+            if item.install and item.requirement.url is not None and not item.requirement.locked}
 
 
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
@@ -6369,16 +6220,15 @@ def partition_satisfied(
     """Split off what is installed already at its pin from what must be fetched."""
     site_paths = target_site_paths(options)
     installed = installed_versions(site_paths) if site_paths is not None else {}
-    from_urls = [r for r in requirements if r.url is not None and not r.locked]
     url_hashes = installed_url_hashes(site_paths) if site_paths else {}
     left_by_peep = {key for key, hashes in url_hashes.items() if not hashes}
     satisfied: List[Satisfied] = []
     to_fetch: List[Requirement] = []
     for requirement in requirements:
         version = satisfied_by(requirement, installed)
-        if requirement.key in left_by_peep or requirement in from_urls and not (
-            requirement.hashes.matches(url_hashes.get(requirement.key, {}))
-        ):
+        from_url = requirement.url is not None and not requirement.locked
+        recorded = url_hashes.get(requirement.key, {})
+        if requirement.key in left_by_peep or from_url and not requirement.hashes.matches(recorded):
             version = None  # another archive, or an earlier peep's temporary file, is installed
         if version is not None:
             satisfied.append(Satisfied(requirement, version))
@@ -6401,98 +6251,20 @@ def install_fetcher(
     """Return the fetcher for one install: its downloads go below the place's workdir."""
     os.makedirs(os.path.join(place.workdir, "downloads"))
     return Fetcher(
-        transport=make_transport(place.settings, place.network),
-        settings=place.settings,
-        environment=Environment.current(),
-        workdir=place.workdir,
-        progress=progress,
-        cache=ArchiveCache(place.network.cache_dir, say),
-        warn=say,
+        transport=make_transport(place.settings, place.network), settings=place.settings,
+        environment=Environment.current(), workdir=place.workdir, progress=progress,
+        cache=ArchiveCache(place.network.cache_dir, say), warn=say,
         keep_failed=options.keep_failed,
         build_pins=load_build_pins(options, place.settings, place.network, os.environ),
     )
 
 
-@dataclass(frozen=True)
-class PipRun:
-    """What the one pip run is handed: the verified wheels, staged, and which came from URLs."""
-
-    verified: Sequence[Verified]
-    options: InstallOptions
-    find_links: str
-    workdir: str
-    urls: Mapping[str, Tuple[str, str]]  # project: (its URL, its archive's sha256)
-
-
-def install_verified(pip_run: PipRun, port: int, err: IO[str], say: Callable[[str], None]) -> int:
-    """Run pip once on the staged archives, then finish what it left; return the exit code."""
-    site_paths = target_site_paths(pip_run.options, honour_reinstall=False) or []
-    command = pip_install_command(
-        pip_run.verified, pip_run.options, pip_run.find_links,
-        os.path.join(pip_run.workdir, "install-requirements.txt"),
-    )  # fmt: skip
-    if reinstall_needed(pip_run.verified, pip_run.urls, site_paths):
-        # One run with --force-reinstall is enough: every other wheel pip is
-        # handed is not installed at its version (else peep would have found
-        # it satisfied), so the flag changes nothing for them. (With --target
-        # pip ignores what is installed anyway; --upgrade decides there.)
-        command[-2:-2] = ["--force-reinstall"]
-    before = snapshot_distributions(site_paths)
-    say(f"peep: all {len(pip_run.verified)} archive(s) verified; installing with pip")
-    try:
-        status, _ = run_pip(command, err, closed_network_environment(port))
-    except Interrupted:
-        after = snapshot_distributions(site_paths)
-        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
-        raise
-    after = snapshot_distributions(site_paths)
-    if status != 0:
-        err.write(explain_pip_failure(status, describe_changes(before, after, site_paths)) + "\n")
-        return EXIT_FAILED
-    written = {path for path, state in after.items() if before.get(path) != state}
-    try:
-        finish_install(pip_run, written, say)
-    except (Interrupted, KeyboardInterrupt) as exc:  # pip is done: never "nothing installed"
-        err.write("\n" + describe_changes(before, after, site_paths) + "\n")
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        raise Interrupted(signum, during_pip=True) from exc
-    return EXIT_OK
-
-
-def finish_install(pip_run: PipRun, written: Set[str], say: Callable[[str], None]) -> None:
-    """Record URL requirements' direct_url.json and byte-compile, for what pip installed.
-
-    Only the .dist-info directories pip wrote count: one it left alone
-    (--target without --upgrade, --dry-run) keeps what it had.
-    """
-    scheme = install_scheme(pip_run.options)
-    wheels = {}
-    for item in pip_run.verified:
-        if item.install:
-            wheel = installed_wheel(os.path.join(pip_run.find_links, item.filename), scheme)
-            if wheel.dist_info in written:
-                wheels[item.requirement.key] = wheel
-    for key, (url, sha256) in pip_run.urls.items():
-        if key in wheels:
-            record_direct_url(wheels[key].dist_info, url, sha256)
-    if pip_would_compile(pip_run.options):
-        compile_installed(list(wheels.values()), say)
-
-
-def format_satisfied(satisfied: Sequence[Satisfied]) -> str:
-    """Return the note that lists what was installed already, and what that means."""
-    pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
-    return f"{SATISFIED_NOTE}\n\n{pins}\n"
-
-
 class InstallRun:
     """One ``peep install``, a method per step in the order they run.
 
-    Read the requirements; fetch and accept an archive for each; plan the
-    builds and find what is missing; report every problem at once, or
-    build, hand the verified wheels to pip once, and finish what pip left.
-    Problems gather in ``problems``: a step whose input has one does not
-    run, so no backend runs for an install that will not happen.
+    Read; fetch and accept; plan builds and find what is missing; report every problem at
+    once, or build, install with pip once and finish. A step whose input has a problem does
+    not run, so no backend runs for an install that will not happen.
     """
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
@@ -6500,16 +6272,21 @@ class InstallRun:
         quiet = options.verbosity() < 0
         self.say = message_writer(err, quiet=quiet)
         self.progress = Progress(err, quiet=quiet)
+        echo = message_writer(err, quiet=False) if options.verbosity() > 0 else None
+        self.builder = Builder(workdir, network=options.build_network, port=port, say=self.say,
+                               echo=echo)  # fmt: skip
         self.markers = marker_environment()
         self.problems: List[Problem] = []
         self.verified: List[Verified] = []
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
+    def warn(self, message: str) -> None:
+        self.err.write(printable(f"peep: warning: {message}") + "\n")
+
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
         """Read every requirement; split off what is installed already."""
-        warn = functools.partial(_warn, self.err)
-        records, settings, network = load_requirements(self.options, os.environ, warn=warn)
+        records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
         requirements, self.problems = prepare_requirements(records, self.markers)
         satisfied, to_fetch = partition_satisfied(requirements, self.options)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
@@ -6523,13 +6300,12 @@ class InstallRun:
         self.verified = [v for v in verdicts if isinstance(v, Verified)]
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
-    def plan(self, fetcher: Fetcher, builder: Builder, satisfied: Sequence[Satisfied]) -> None:
+    def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies.
 
-        Everything here is read from archives, never run, so every problem
-        is found in this one round, before any build environment is made.
+        All is read from archives, never run: every problem is found before any build runs.
         """
-        self.builds, refused = start_builds(builder, self.verified)
+        self.builds, refused = start_builds(self.builder, self.verified)
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         reported = {problem.requirement.key for problem in self.problems}
@@ -6555,9 +6331,8 @@ class InstallRun:
     def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
 
-        Build dependencies are always wheels (a backend cannot be built
-        without a backend), even under --no-binary; one the report names
-        already, as a requirement of its own, is not named again.
+        Build dependencies are always wheels (a backend cannot be built without a backend),
+        even under --no-binary; one the report names already, as a requirement, is not repeated.
         """
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
         self.verified, problems = _plan_with_satisfied(
@@ -6570,25 +6345,25 @@ class InstallRun:
             Suggesting(wheels, met, self.markers, fetcher.settings), missing
         )
 
-    def plan_dynamic(self, fetcher: Fetcher, builder: Builder) -> None:
+    def plan_dynamic(self, fetcher: Fetcher) -> None:
         """Ask each backend what else it needs, confined, in its static requirements' environment.
 
-        Only once the first round found nothing missing: this runs verified
-        code, and only what it returns can still be missing.
+        Only once the first round found nothing missing: this runs verified code,
+        and only what it returns can still be missing.
         """
         for build in self.builds:
             self.problems += discover_dynamic_requirements(
-                builder, build, config_settings(build.item, self.options.config_settings())
+                self.builder, build, config_settings(build.item, self.options.config_settings())
             )
         self.problems += self.plan_round(fetcher, set())
 
-    def build(self, builder: Builder) -> str:
+    def build(self) -> str:
         """Build the planned sdists; stage every wheel pip is to see; return that directory."""
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
             self.verified, self.problems = build_all(
-                builder, self.builds, self.verified, self.options.config_settings()
+                self.builder, self.builds, self.verified, self.options.config_settings()
             )
             if self.problems:
                 return ""
@@ -6596,41 +6371,83 @@ class InstallRun:
         return find_links
 
     def install(self, find_links: str, urls: Mapping[str, Tuple[str, str]]) -> int:
-        """Hand the verified wheels to pip once; end with one line of what was done."""
+        """Hand the verified wheels to pip once, finish what it left; say what was done."""
         started = time.monotonic()
-        pip_run = PipRun(self.verified, self.options, find_links, self.workdir, urls)
-        status = install_verified(pip_run, self.port, self.err, self.say)
-        if status == EXIT_OK:
-            wheels = [item for item in self.verified if item.install]
-            names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
-            size = sum(os.path.getsize(item.path) for item in wheels)
-            self.say(f"peep: installed {names} ({len(wheels)} verified, {size / 1e6:.1f} MB, "
-                     f"{time.monotonic() - started:.1f} s)")  # fmt: skip
-        return status
+        site_paths = target_site_paths(self.options, honour_reinstall=False) or []
+        command = pip_install_command(self.verified, self.options, find_links,
+                                      os.path.join(self.workdir, "install-requirements.txt"))
+        if reinstall_needed(self.verified, urls, site_paths):
+            # It changes nothing for the other wheels: none is installed at its version
+            # (else peep would have found it satisfied). (With --target pip ignores what
+            # is installed anyway; --upgrade decides there.)
+            command[-2:-2] = ["--force-reinstall"]
+        before = snapshot_distributions(site_paths)
+        self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
+        try:
+            status = run_pip(command, self.err, closed_network_environment(self.port))
+            after = snapshot_distributions(site_paths)
+            if status == 0:
+                written = {path for path, state in after.items() if before.get(path) != state}
+                self.finish(find_links, urls, written)
+        except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
+            changes = describe_changes(before, snapshot_distributions(site_paths), site_paths)
+            self.err.write(f"\n{changes}\n")
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            raise Interrupted(signum, during_pip=True) from exc
+        if status != 0:
+            self.err.write(
+                f"peep: pip's install step failed (exit status {status}). Every archive it was "
+                f"given had been verified; pip's output above says what went wrong.\n"
+                f"{describe_changes(before, after, site_paths)}\n"
+            )
+            return EXIT_FAILED
+        wheels = [item for item in self.verified if item.install]
+        names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
+        size = sum(os.path.getsize(item.path) for item in wheels)
+        self.say(f"peep: installed {names} ({len(wheels)} verified, {size / 1e6:.1f} MB, "
+                 f"{time.monotonic() - started:.1f} s)")  # fmt: skip
+        return EXIT_OK
 
-    def run(self, builder: Builder) -> int:
+    def finish(
+        self, find_links: str, urls: Mapping[str, Tuple[str, str]], written: Set[str]
+    ) -> None:
+        """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only.
+
+        What pip left alone (--target without --upgrade, --dry-run) keeps what it had.
+        """
+        scheme = install_scheme(self.options)
+        wheels = {}
+        for item in self.verified:
+            if item.install:
+                wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
+                if wheel.dist_info in written:
+                    wheels[item.requirement.key] = wheel
+        for key, (url, sha256) in urls.items():
+            if key in wheels:
+                record_direct_url(wheels[key].dist_info, url, sha256)
+        if pip_would_compile(self.options):
+            compile_installed(list(wheels.values()), self.say)
+
+    def run(self) -> int:
         """Walk the steps; report every problem at once, or install."""
         satisfied, to_fetch, place = self.read()
         fetcher = install_fetcher(self.options, place, self.progress, self.say)
         self.fetch(fetcher, to_fetch)
-        self.plan(fetcher, builder, satisfied)
+        self.plan(fetcher, satisfied)
         if not self.problems:
-            self.plan_dynamic(fetcher, builder)
+            self.plan_dynamic(fetcher)
         urls = url_archives(self.verified)  # before building: an sdist's own hash is recorded
-        find_links = self.build(builder) if not self.problems else ""
+        find_links = self.build() if not self.problems else ""
         if self.problems:
             self.err.write(format_report(self.problems))
             return EXIT_FAILED
         if satisfied:
-            self.say(format_satisfied(satisfied))
+            pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
+            self.say(f"{SATISFIED_NOTE}\n\n{pins}\n")
         if not any(item.install for item in self.verified):
             self.say("peep: nothing to install.")
             return EXIT_OK
         return self.install(find_links, urls)
-
-
-def _warn(err: IO[str], message: str) -> None:
-    err.write(printable(f"peep: warning: {message}") + "\n")
 
 
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
@@ -6641,14 +6458,12 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     workdir = tempfile.mkdtemp(prefix="peep-")
     closed = ClosedPort()
     try:
-        echo = message_writer(err, quiet=False) if options.verbosity() > 0 else None
-        builder = Builder(workdir, network=options.build_network, port=closed.port,
-                          say=message_writer(err, quiet=options.verbosity() < 0), echo=echo)
-        problem = builder.check_isolation() if options.build_network == "none" else None
+        install = InstallRun(options, err, workdir, closed.port)
+        problem = install.builder.check_isolation() if options.build_network == "none" else None
         if problem is not None:
             err.write(f"peep: {problem}\n")
             return EXIT_FAILED
-        return InstallRun(options, err, workdir, closed.port).run(builder)
+        return install.run()
     finally:
         closed.close()
         shutil.rmtree(workdir, ignore_errors=True)

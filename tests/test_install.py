@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import pytest
 from conftest import venv_python
@@ -652,25 +652,26 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
         (target / name).mkdir(parents=True)
         (target / name / "RECORD").write_text("")
 
-    def pip(command: Sequence[str], err: object, environment: object = None) -> Tuple[int, str]:
+    def pip(command: Sequence[str], err: object, environment: object) -> int:
         (target / "old-0.1.dist-info" / "RECORD").unlink()
         (target / "old-0.1.dist-info").rmdir()
         (target / "alpha-1.0.dist-info").mkdir()  # stopped before it wrote RECORD
         if stage == "pip":
             raise peep.Interrupted(signal.SIGINT, during_pip=True)
-        return 0, ""
+        return 0
 
     def finish(*args: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(peep, "run_pip", pip)
-    monkeypatch.setattr(peep, "finish_install", finish)
+    monkeypatch.setattr(peep.InstallRun, "finish", finish)
     item = accepted(tmp_path, *wheel_bytes("alpha", "1.0"), "alpha==1.0")
     options = peep.parse_install_arguments(["-r", "r.txt", "--target", str(target)])
-    pip_run = peep.PipRun([item], options, str(tmp_path), str(tmp_path), {})
     err = io.StringIO()
+    run = peep.InstallRun(options, err, str(tmp_path), 9)
+    run.verified = [item]
     with pytest.raises(peep.Interrupted) as raised:
-        peep.install_verified(pip_run, 9, err, lambda message: None)
+        run.install(str(tmp_path), {})
     assert err.getvalue().endswith("\npeep: pip changed: added alpha 1.0 (no RECORD); removed old 0.1\n")
     message = peep.interruption_message(raised.value)
     assert "What pip changed is listed above" in message and "nothing was installed" not in message
