@@ -3664,9 +3664,8 @@ def _opens_as_other(path: str, *, tar: bool) -> bool:
 class _Reading:
     """What reading an archive's members has found so far, and what it extracted."""
 
-    def __init__(
-        self, filename: str, wheel: bool, extraction: Optional[_Extraction], collect: bool
-    ) -> None:
+    def __init__(self, filename: str, wheel: bool, extraction: Optional[_Extraction],
+                 collect: bool) -> None:
         self.filename = filename
         self.wheel = wheel
         self.extraction = extraction
@@ -3949,9 +3948,8 @@ def _check_requires_python(filename: str, path: str, data: bytes) -> None:
                                "which is not a version specifier") from exc
 
 
-def _check_record(
-    filename: str, record: str, data: bytes, digests: Mapping[str, Tuple[str, int]]
-) -> None:
+def _check_record(filename: str, record: str, data: bytes,
+                  digests: Mapping[str, Tuple[str, int]]) -> None:
     """Refuse a RECORD read two ways, or a file it does not vouch for by its sha256 and size."""
     import csv
     rows: Dict[str, Tuple[str, str]] = {}
@@ -7956,17 +7954,6 @@ class CheckedSite:
         return located if inside else None
 
 
-def _prefix_of(site_dir: str) -> str:
-    """Return the prefix above ``.../lib/pythonX.Y/site-packages`` (else the directory)."""
-    parts = os.path.normpath(os.path.abspath(site_dir)).split(os.sep)
-    while len(parts) > 2 and (
-        parts[-1] in ("site-packages", "dist-packages", "lib", "lib64", "Lib")
-        or parts[-1].startswith("python")
-    ):
-        parts.pop()
-    return os.sep.join(parts) or os.sep
-
-
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
     import importlib.machinery
@@ -7976,7 +7963,11 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
         return CheckedSite((target,), (target,), target=target)
     if args.path:
         directory = os.path.abspath(args.path)
-        return CheckedSite((directory,), (_prefix_of(directory),))
+        parts = directory.split(os.sep)  # to the prefix above .../lib/pythonX.Y/site-packages
+        while len(parts) > 2 and (parts[-1].startswith("python") or parts[-1] in (
+                "site-packages", "dist-packages", "lib", "lib64", "Lib")):
+            parts.pop()
+        return CheckedSite((directory,), (os.sep.join(parts) or os.sep,))
     if args.prefix:
         prefix = os.path.abspath(args.prefix)
         variables = {"base": prefix, "platbase": prefix}
@@ -8544,14 +8535,13 @@ def _distribution_problems(
 
 def check_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep check``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep check",
-        description="Check an installed environment against requirements files: "
-        "missing or wrong versions, unlisted or doubled distributions, installed "
-        "files that differ from the vetted wheels (from peep's cache, else fetched and "
-        "verified again; RECORD for what was built from an sdist), .pyc files that are not "
-        "their source's compilation, and code that no RECORD lists. Installs nothing.",
-    )
+    parser = _ArgumentParser(prog="peep check", description="Check an installed environment "
+                             "against requirements files: missing or wrong versions, unlisted or "
+                             "doubled distributions, installed files that differ from the vetted "
+                             "wheels (from peep's cache, else fetched and verified again; RECORD "
+                             "for what was built from an sdist), .pyc files that are not their "
+                             "source's compilation, and code that no RECORD lists. "
+                             "Installs nothing.")
     parser.add_argument("-r", "--requirement", action="append", required=True, dest="files",
                         metavar="FILE", help="a requirements file or PEP 751 lock file to "
                         "check against (repeatable; at least one)")
@@ -8579,10 +8569,9 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     import tempfile
     args = check_argument_parser().parse_args(argv)
     options = InstallOptions(
-        tuple(args.files), tuple(args.constraints), (),
-        tuple(getattr(args, "finder_options", None) or ()), (),
-        network_options=tuple(getattr(args, "network_options", None) or ()),
-        lock_extras=tuple(args.lock_extras), lock_groups=args.lock_groups)
+        tuple(args.files), tuple(args.constraints), (), tuple(args.finder_options), (),
+        network_options=tuple(args.network_options), lock_extras=tuple(args.lock_extras),
+        lock_groups=args.lock_groups)
     records, settings, network = load_requirements(
         options, os.environ,
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
@@ -8639,13 +8628,9 @@ def pip_version() -> str:
 
 # --- main ---------------------------------------------------------------------
 
-PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = {
-    "install": command_install,
-    "check": command_check,
-    "hash": command_hash,
-    "port": command_port,
-    "lock": command_lock,
-}
+PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = dict(
+    install=command_install, check=command_check, hash=command_hash, port=command_port,
+    lock=command_lock)
 HELP = f"""\
 peep {__version__}: a "pip install" that is cryptographically guaranteed repeatable
 
