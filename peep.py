@@ -3145,7 +3145,6 @@ class ArchiveCache:
     """Archives stored under their SHA-256: verified ones, and those fetched only to suggest a
     hash to paste. One is served only to a requirement that vouches for its hash, re-hashed on
     every use, and accept() then takes it or not, as it would a download.
-
     Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside it;
     ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by those digests.
     Entries are renamed into place, so no reader sees half a file. Below ROOT (the user's
@@ -3260,9 +3259,8 @@ class ArchiveCache:
         with stream:
             return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
 
-    def store(
-        self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
-    ) -> None:
+    def store(self, path: str, filename: str, digests: Mapping[str, str],
+              meta: Dict[str, object]) -> None:
         """Copy a verified archive into the cache, atomically; never raise."""
         import io
         import json
@@ -3534,9 +3532,8 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
     return resolved
 
 
-def _small_member(
-    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int
-) -> bytes:
+def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str,
+                  limit: int) -> bytes:
     if size > limit:
         raise ArchiveError(f"{archive}: {path} is {size} bytes, more than peep reads "
                            f"({limit}); refusing rather than guessing at its contents")
@@ -3548,10 +3545,9 @@ _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
 
 class _Extraction:
-    """A fresh private directory an sdist is extracted into, never through a link: peep makes
-    it, mode 0700, so nothing was planted in it and no one else can change it. Below it each
-    directory is one peep made, opened relative to its parent without following a link; files
-    are created, never opened."""
+    """A fresh directory an sdist is extracted into, made by peep, mode 0700 (nothing was planted
+    in it, no one else can change it): below it each directory is one peep made, opened relative
+    to its parent without following a link; files are created, never opened."""
 
     def __init__(self, root: str, archive: str) -> None:
         self.archive = archive
@@ -3610,10 +3606,9 @@ class _Extraction:
                             "refusing to write through anything peep did not make")
 
 
-def read_archive(
-    path: str, filename: str, *, project: Optional[str] = None,
-    extract_to: Optional[str] = None, read_before: Optional[ArchiveFacts] = None,
-) -> ArchiveFacts:
+def read_archive(path: str, filename: str, *, project: Optional[str] = None,
+                 extract_to: Optional[str] = None,
+                 read_before: Optional[ArchiveFacts] = None) -> ArchiveFacts:
     """Read a verified archive strictly, or raise ArchiveError; optionally extract what was read.
     ``extract_to`` must not exist: peep makes it. ``read_before``, what reading these same bytes
     returned already, is returned, and nothing is read twice."""
@@ -3838,10 +3833,8 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
 
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
-    """Return a wheel's facts; refuse one pip's installer would reject, or install unchecked.
-    pip checks some of the wheel spec's rules only while it installs, stopping part way; peep
-    checks them before pip runs, and that RECORD vouches for every file with its own hash (as
-    `peep check` relies on)."""
+    """Return a wheel's facts; refuse one pip's installer would stop at part way, or install
+    unchecked: peep checks before pip runs, and that RECORD vouches for every file's hash."""
     filename, found = reading.filename, reading.found
     # One .dist-info, for the name and version the file name gives; a file of that name counts
     # too, as pip counts every top-level name.
@@ -4245,9 +4238,8 @@ def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Ver
                     arrived.version, facts, provenance, arrived.install)
 
 
-def _check_archive_is_wanted(
-    arrived: Arrived, facts: ArchiveFacts, built_from: Optional[Verified]
-) -> None:
+def _check_archive_is_wanted(arrived: Arrived, facts: ArchiveFacts,
+                             built_from: Optional[Verified]) -> None:
     """Refuse an archive of another project or version than the one asked for."""
     requirement = arrived.requirement
     if built_from is not None:
@@ -8111,9 +8103,8 @@ _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
-def _code_problems(
-    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
-) -> List[Problem]:
+def _code_problems(distributions: Mapping[str, Sequence[Installed]],
+                   site: CheckedSite) -> List[Problem]:
     """Report code no RECORD's hash vouches for, .pyc files that are not their source's, hooks.
     pip records .pyc files without a hash, Python writes more: each is compiled afresh."""
     recorded = _recorded_files(distributions, site)
@@ -8196,9 +8187,8 @@ def _path_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _recorded_files(
-    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
-) -> Dict[str, Tuple[str, bool]]:
+def _recorded_files(distributions: Mapping[str, Sequence[Installed]],
+                    site: CheckedSite) -> Dict[str, Tuple[str, bool]]:
     """Map every RECORDed file to (its distribution, whether it has a hash)."""
     recorded: Dict[str, Tuple[str, bool]] = {}
     for copies in distributions.values():
@@ -8412,9 +8402,8 @@ def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[by
     return wrappers
 
 
-def _pip_generated(
-    row: str, copy: Installed, site: CheckedSite, scripts: Mapping[str, Tuple[bytes, ...]]
-) -> bool:
+def _pip_generated(row: str, copy: Installed, site: CheckedSite,
+                   scripts: Mapping[str, Tuple[bytes, ...]]) -> bool:
     """Say whether a RECORD row no wheel member explains is one pip writes, in its form."""
     name = posixpath.basename(row)
     if row.endswith(".pyc") or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
@@ -8447,9 +8436,8 @@ def bundled_wheels() -> Dict[Tuple[str, str], str]:
     return found
 
 
-def vetted_wheel(
-    requirement: Requirement, copy: Installed, fetcher: Fetcher, number: int
-) -> Tuple[Optional[str], str]:
+def vetted_wheel(requirement: Requirement, copy: Installed, fetcher: Fetcher,
+                 number: int) -> Tuple[Optional[str], str]:
     """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none). Found as
     install finds it, among wheels only, with a tag the installed WHEEL names."""
     tags = [Tag(*line.partition(":")[2].strip().split("-"))
@@ -8498,10 +8486,9 @@ def _about(text: str) -> Requirement:
     return Requirement(text=text, origin=Origin(""))
 
 
-def _distribution_problems(
-    requirement: Optional[Requirement], copies: Sequence[Installed], site: CheckedSite,
-    vetting: Tuple[Optional[Fetcher], int],
-) -> List[Problem]:
+def _distribution_problems(requirement: Optional[Requirement], copies: Sequence[Installed],
+                           site: CheckedSite,
+                           vetting: Tuple[Optional[Fetcher], int]) -> List[Problem]:
     """Check one project's installed copies: how many, named or not, and their files."""
     first = copies[0]
     about = _about(first.label)
@@ -8667,8 +8654,7 @@ Every other command and option is pip's: peep hands it to pip unchanged
 _PIP_GENERAL_OPTIONS_WITH_VALUE = frozenset(
     "--python --log --log-file --local-log --proxy --retries --timeout "
     "--exists-action --trusted-host --cert --client-cert --cache-dir "
-    "--use-feature --use-deprecated --keyring-provider".split()
-)
+    "--use-feature --use-deprecated --keyring-provider".split())
 
 
 def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
