@@ -424,11 +424,8 @@ def normalize_hex(algorithm: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Hashes:
-    """The digests a requirement's archive may have, by algorithm.
-
-    Any one match is enough (the values are OR'ed). An empty Hashes means
-    "no hash given", which peep treats as an error at install time.
-    """
+    """The digests a requirement's archive may have, by algorithm; any one match is enough.
+    An empty Hashes means "no hash given", which peep treats as an error at install time."""
 
     sha256: FrozenSet[str] = frozenset()
     sha384: FrozenSet[str] = frozenset()
@@ -451,12 +448,8 @@ class Hashes:
         return replace(self, **{algorithm: self.allowed(algorithm) | {value}})
 
     def intersection(self, other: Hashes) -> Hashes:
-        """Return what both allow, where "no hashes" allows anything.
-
-        Two requirements for one project must both be satisfied by the one
-        archive installed, so only digests both accept survive. An algorithm
-        only one side uses cannot be compared and is dropped, as pip does.
-        """
+        """Return what both allow, where "no hashes" allows anything: two requirements for one
+        project must both accept its one archive. An algorithm one side lacks is dropped, as pip."""
         if not self:
             return other
         if not other:
@@ -468,15 +461,10 @@ class Hashes:
         return any(digests.get(name) in self.allowed(name) for name in self.algorithms())
 
 
-def hash_stream(
-    stream: IO[bytes], algorithms: Iterable[str] = ("sha256",), *,
-    sink: Optional[Callable[[memoryview], object]] = None,
-) -> Dict[str, str]:
-    """Hash ``stream`` to its end in fixed-size chunks; return hex digests.
-
-    ``sink``, when given, sees every chunk too (to write a download to disk
-    while hashing it), so no archive is ever read twice or held whole.
-    """
+def hash_stream(stream: IO[bytes], algorithms: Iterable[str] = ("sha256",), *,
+                sink: Optional[Callable[[memoryview], object]] = None) -> Dict[str, str]:
+    """Hash ``stream`` to its end in chunks; return hex digests. ``sink`` sees every chunk too
+    (to write a download while hashing it), so no archive is ever read twice or held whole."""
     import mmap
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
@@ -3157,20 +3145,17 @@ class ArchiveCache:
     """Archives stored under their SHA-256: verified ones, and those fetched only to suggest a
     hash to paste. One is served only to a requirement that vouches for its hash, re-hashed on
     every use, and accept() then takes it or not, as it would a download.
-
     Layout: ``ROOT/peep-archives/sha256/AB/ABCD.../FILENAME`` with ``meta.json`` beside it;
     ``sha384/HEX`` and ``sha512/HEX`` hold the sha256 of archives known by those digests.
     Entries are renamed into place, so no reader sees half a file. Below ROOT (the user's
     choice, maybe a link) a directory or file that is not a real one is ignored with a warning,
-    never read or written through. A cache that cannot be written degrades to none, warning once.
-    """
+    never read or written through. A cache that cannot be written degrades to none, warning once."""
 
     def __init__(self, root: Optional[str], warn: Callable[[str], None]) -> None:
         import threading
         self.root = root
         self.base = os.path.join(root, "peep-archives") if root else None
         self.warn = warn
-        self._warned = False
         self._ignored: Set[str] = set()
         self._lock = threading.Lock()
 
@@ -3274,10 +3259,10 @@ class ArchiveCache:
         with stream:
             return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
 
-    def store(
-        self, path: str, filename: str, digests: Mapping[str, str], meta: Dict[str, object]
-    ) -> None:
+    def store(self, path: str, filename: str, digests: Mapping[str, str],
+              meta: Dict[str, object]) -> None:
         """Copy a verified archive into the cache, atomically; never raise."""
+        import io
         import json
         if self.base is None:
             return
@@ -3293,19 +3278,20 @@ class ArchiveCache:
                     _write_atomically(final, source)
             else:
                 kept.close()
-            self._write_small(os.path.join(directory, "meta.json"),
-                              json.dumps(dict(meta, filename=filename)))  # fmt: skip
+            meta_text = json.dumps(dict(meta, filename=filename))
+            _write_atomically(os.path.join(directory, "meta.json"), io.BytesIO(meta_text.encode()))
             for algorithm in ("sha384", "sha512"):
                 if algorithm in digests and _CACHE_NAME_RE.match(digests[algorithm]):
                     aliases = self._directory(algorithm, create=True)
                     if aliases is not None:
-                        self._write_small(os.path.join(aliases, digests[algorithm]), sha256)
+                        alias = os.path.join(aliases, digests[algorithm])
+                        _write_atomically(alias, io.BytesIO(sha256.encode()))
         except OSError as exc:
-            self._disable(f"cannot write to the cache at {self.base} ({exc.strerror or exc})")
-
-    def _write_small(self, path: str, text: str) -> None:
-        import io
-        _write_atomically(path, io.BytesIO(text.encode("utf-8")))
+            with self._lock:  # warn once, however many threads fail
+                if self.base is not None:
+                    self.warn(f"peep: warning: cannot write to the cache at {self.base} "
+                              f"({exc.strerror or exc}); continuing without a cache")
+                self.base = None
 
     def discard(self, sha256: str) -> None:
         """Remove an entry whose bytes no longer match its name."""
@@ -3313,13 +3299,6 @@ class ArchiveCache:
         directory = self._entry_dir(sha256)
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)  # rmtree does not follow links within
-
-    def _disable(self, reason: str) -> None:
-        with self._lock:
-            if not self._warned:
-                self.warn(f"peep: warning: {reason}; continuing without a cache")
-                self._warned = True
-            self.base = None
 
 
 # The names peep gives below peep-archives: algorithms, two-digit prefixes,
@@ -3553,9 +3532,8 @@ def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
     return resolved
 
 
-def _small_member(
-    data: Callable[[], bytes], size: int, archive: str, path: str, limit: int
-) -> bytes:
+def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str,
+                  limit: int) -> bytes:
     if size > limit:
         raise ArchiveError(f"{archive}: {path} is {size} bytes, more than peep reads "
                            f"({limit}); refusing rather than guessing at its contents")
@@ -3567,10 +3545,9 @@ _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
 
 class _Extraction:
-    """A fresh private directory an sdist is extracted into, never through a link: peep makes
-    it, mode 0700, so nothing was planted in it and no one else can change it. Below it each
-    directory is one peep made, opened relative to its parent without following a link; files
-    are created, never opened."""
+    """A fresh directory an sdist is extracted into, made by peep, mode 0700 (nothing was planted
+    in it, no one else can change it): below it each directory is one peep made, opened relative
+    to its parent without following a link; files are created, never opened."""
 
     def __init__(self, root: str, archive: str) -> None:
         self.archive = archive
@@ -3629,10 +3606,9 @@ class _Extraction:
                             "refusing to write through anything peep did not make")
 
 
-def read_archive(
-    path: str, filename: str, *, project: Optional[str] = None,
-    extract_to: Optional[str] = None, read_before: Optional[ArchiveFacts] = None,
-) -> ArchiveFacts:
+def read_archive(path: str, filename: str, *, project: Optional[str] = None,
+                 extract_to: Optional[str] = None,
+                 read_before: Optional[ArchiveFacts] = None) -> ArchiveFacts:
     """Read a verified archive strictly, or raise ArchiveError; optionally extract what was read.
     ``extract_to`` must not exist: peep makes it. ``read_before``, what reading these same bytes
     returned already, is returned, and nothing is read twice."""
@@ -3683,9 +3659,8 @@ def _opens_as_other(path: str, *, tar: bool) -> bool:
 class _Reading:
     """What reading an archive's members has found so far, and what it extracted."""
 
-    def __init__(
-        self, filename: str, wheel: bool, extraction: Optional[_Extraction], collect: bool
-    ) -> None:
+    def __init__(self, filename: str, wheel: bool, extraction: Optional[_Extraction],
+                 collect: bool) -> None:
         self.filename = filename
         self.wheel = wheel
         self.extraction = extraction
@@ -3858,12 +3833,21 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
 
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
-    """Return a wheel's facts; refuse one pip's installer would reject, or install unchecked.
-    pip checks some of the wheel spec's rules only while it installs, stopping part way; peep
-    checks them before pip runs, and that RECORD vouches for every file with its own hash (as
-    `peep check` relies on)."""
+    """Return a wheel's facts; refuse one pip's installer would stop at part way, or install
+    unchecked: peep checks before pip runs, and that RECORD vouches for every file's hash."""
     filename, found = reading.filename, reading.found
-    dist_info = _wheel_dist_info(reading.tree, filename, name, version)
+    # One .dist-info, for the name and version the file name gives; a file of that name counts
+    # too, as pip counts every top-level name.
+    dist_infos = sorted(path for path in reading.tree.spelled.values()
+                        if "/" not in path and path.casefold().endswith(".dist-info"))
+    if len(dist_infos) != 1:
+        raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
+                           f"not {len(dist_infos)}")
+    dist_info = dist_infos[0]
+    dist_name, _, dist_version = dist_info[: -len(".dist-info")].rpartition("-")
+    if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
+        raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "
+                           f"{dist_version}, not the project and version its file name gives")
     metadata = found.get(f"{dist_info}/METADATA")
     if metadata is None:
         raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
@@ -3880,22 +3864,6 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
         raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
     _check_record(filename, record, found[record], reading.digests)
     return facts
-
-
-def _wheel_dist_info(tree: _Tree, filename: str, name: str, version: Optional[Version]) -> str:
-    """Return a wheel's one .dist-info directory: for the name and version its file name gives."""
-    # A file of that name counts too, as pip counts every top-level name.
-    dist_infos = sorted(path for path in tree.spelled.values()
-                        if "/" not in path and path.casefold().endswith(".dist-info"))
-    if len(dist_infos) != 1:
-        raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
-                           f"not {len(dist_infos)}")
-    stem = dist_infos[0][: -len(".dist-info")]
-    dist_name, _, dist_version = stem.rpartition("-")
-    if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
-        raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "
-                           f"{dist_version}, not the project and version its file name gives")
-    return dist_infos[0]
 
 
 def _member_text(filename: str, path: str, data: bytes) -> str:
@@ -3973,9 +3941,8 @@ def _check_requires_python(filename: str, path: str, data: bytes) -> None:
                                "which is not a version specifier") from exc
 
 
-def _check_record(
-    filename: str, record: str, data: bytes, digests: Mapping[str, Tuple[str, int]]
-) -> None:
+def _check_record(filename: str, record: str, data: bytes,
+                  digests: Mapping[str, Tuple[str, int]]) -> None:
     """Refuse a RECORD read two ways, or a file it does not vouch for by its sha256 and size."""
     import csv
     rows: Dict[str, Tuple[str, str]] = {}
@@ -4271,9 +4238,8 @@ def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Ver
                     arrived.version, facts, provenance, arrived.install)
 
 
-def _check_archive_is_wanted(
-    arrived: Arrived, facts: ArchiveFacts, built_from: Optional[Verified]
-) -> None:
+def _check_archive_is_wanted(arrived: Arrived, facts: ArchiveFacts,
+                             built_from: Optional[Verified]) -> None:
     """Refuse an archive of another project or version than the one asked for."""
     requirement = arrived.requirement
     if built_from is not None:
@@ -7795,26 +7761,20 @@ class CheckedSite:
         return located if inside else None
 
 
-def _prefix_of(site_dir: str) -> str:
-    """Return the prefix above ``.../lib/pythonX.Y/site-packages`` (else the directory)."""
-    parts = os.path.normpath(os.path.abspath(site_dir)).split(os.sep)
-    while len(parts) > 2 and (
-        parts[-1] in ("site-packages", "dist-packages", "lib", "lib64", "Lib")
-        or parts[-1].startswith("python")
-    ):
-        parts.pop()
-    return os.sep.join(parts) or os.sep
-
-
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
+    import importlib.machinery
     import sysconfig
     if args.target:
         target = os.path.abspath(args.target)
         return CheckedSite((target,), (target,), target=target)
     if args.path:
         directory = os.path.abspath(args.path)
-        return CheckedSite((directory,), (_prefix_of(directory),))
+        parts = directory.split(os.sep)  # to the prefix above .../lib/pythonX.Y/site-packages
+        while len(parts) > 2 and (parts[-1].startswith("python") or parts[-1] in (
+                "site-packages", "dist-packages", "lib", "lib64", "Lib")):
+            parts.pop()
+        return CheckedSite((directory,), (os.sep.join(parts) or os.sep,))
     if args.prefix:
         prefix = os.path.abspath(args.prefix)
         variables = {"base": prefix, "platbase": prefix}
@@ -7828,36 +7788,25 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
         paths.append(site.getusersitepackages())
         roots.append(site.getuserbase())
     normal = tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in paths))
-    return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
-                       hook_files=_hooks_elsewhere(normal))  # fmt: skip
-
-
-def _hooks_elsewhere(paths: Sequence[str]) -> Tuple[str, ...]:
-    """Return the start-up hooks this interpreter runs from outside ``paths``.
-
-    site runs the .pth files of every site directory (a venv's system site-packages),
-    and the first sitecustomize and usercustomize on sys.path, wherever it is.
-    """
-    import importlib.machinery
+    # The start-up hooks this interpreter runs from elsewhere: the .pth files of every site
+    # directory (a venv's system site-packages), the first sitecustomize and usercustomize.
     hooks = []
     for directory in site.getsitepackages():
-        if os.path.normpath(directory) not in paths and os.path.isdir(directory):
+        if os.path.normpath(directory) not in normal and os.path.isdir(directory):
             hooks += [os.path.join(directory, name) for name in sorted(os.listdir(directory))
                       if name.endswith(".pth")]  # fmt: skip
     for module in ("sitecustomize", "usercustomize"):
         spec = importlib.machinery.PathFinder.find_spec(module)
         origin = spec.origin if spec is not None else None
-        if origin and os.path.dirname(os.path.normpath(origin)) not in paths:
+        if origin and os.path.dirname(os.path.normpath(origin)) not in normal:
             hooks.append(origin)
-    return tuple(hooks)
+    return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
+                       hook_files=tuple(hooks))  # fmt: skip
 
 
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
     """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why).
-
-    O_NONBLOCK: opening a FIFO would wait for a writer; fstat then refuses it,
-    and devices such as /dev/zero, before a byte is read.
-    """
+    O_NONBLOCK: a FIFO would wait for a writer; fstat refuses it and devices before a read."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         descriptor = os.open(path, flags | getattr(os, "O_BINARY", 0))
@@ -7969,14 +7918,10 @@ _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
-def _code_problems(
-    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
-) -> List[Problem]:
+def _code_problems(distributions: Mapping[str, Sequence[Installed]],
+                   site: CheckedSite) -> List[Problem]:
     """Report code no RECORD's hash vouches for, .pyc files that are not their source's, hooks.
-
-    pip records the .pyc files it compiles without a hash, and Python writes
-    more at import: each is compiled afresh from its hash-checked source.
-    """
+    pip records .pyc files without a hash, Python writes more: each is compiled afresh."""
     recorded = _recorded_files(distributions, site)
     compiled: List[Tuple[str, str, str, str, int, str]] = []  # owner, relative, pyc, source...
     unrecorded: List[Tuple[str, str]] = []
@@ -8015,13 +7960,10 @@ def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
     if os.path.dirname(path) != site_dir or name not in ("_virtualenv.pth", "_virtualenv.py"):
         return False
     data, _ = _read_regular(path)
-    if name == "_virtualenv.pth" and data is not None and data.strip() == _VIRTUALENV_PTH:
-        return True
     if name == "_virtualenv.py" and data is not None:
         seeded.append(f"{name}: virtualenv's start-up patch, by its name; peep cannot "
                       "know its content, so read it")  # fmt: skip
-        return True
-    return False
+    return data is not None and (name == "_virtualenv.py" or data.strip() == _VIRTUALENV_PTH)
 
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
@@ -8060,9 +8002,8 @@ def _path_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _recorded_files(
-    distributions: Mapping[str, Sequence[Installed]], site: CheckedSite
-) -> Dict[str, Tuple[str, bool]]:
+def _recorded_files(distributions: Mapping[str, Sequence[Installed]],
+                    site: CheckedSite) -> Dict[str, Tuple[str, bool]]:
     """Map every RECORDed file to (its distribution, whether it has a hash)."""
     recorded: Dict[str, Tuple[str, bool]] = {}
     for copies in distributions.values():
@@ -8093,12 +8034,8 @@ def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
 
 
 def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
-    """Say how a .pyc (path, source, level, tag) differs from what its source compiles to.
-
-    First the bytes compileall would write; they differ between processes on
-    some Pythons and with the path compiled at, so then the code objects,
-    field by field with their raw instruction bytes. "" if it does not differ.
-    """
+    """Say how a .pyc (path, source, level, tag) differs from what its source compiles to ("": not).
+    First the bytes compileall writes; they vary by process and path, so then the code objects."""
     import importlib.util
     path, source, level, tag = job
     if tag != sys.implementation.cache_tag:
@@ -8144,11 +8081,8 @@ _CODE_FIELDS = tuple(
 
 
 def _same_code(loaded: object, fresh: types.CodeType) -> bool:
-    """Compare code objects by their raw fields and constants, recursively.
-
-    == on code objects compares deoptimized bytecode on 3.11+, so a .pyc
-    holding a specialized instruction would pass it: raw bytes are compared.
-    """
+    """Compare code objects by their raw fields and constants, recursively: == compares
+    deoptimized bytecode on 3.11+, which a .pyc holding a specialized instruction would pass."""
     if not isinstance(loaded, types.CodeType):
         return False
     if any(getattr(loaded, name) != getattr(fresh, name) for name in _CODE_FIELDS):
@@ -8194,11 +8128,7 @@ _INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
 
 def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> List[Tuple[str, str]]:
     """Return (path, problem) where the installed files differ from a vetted wheel's members.
-
-    Members map to the paths RECORD lists (a .data/scripts member to the row
-    outside the site ending in its name); what pip generates is checked by
-    its form; every other row must be a member.
-    """
+    What pip generates is checked by its form; every other RECORD row must be a member."""
     import io
     import zipfile
     rows = [path for path, _ in copy.record_rows()]
@@ -8287,9 +8217,8 @@ def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[by
     return wrappers
 
 
-def _pip_generated(
-    row: str, copy: Installed, site: CheckedSite, scripts: Mapping[str, Tuple[bytes, ...]]
-) -> bool:
+def _pip_generated(row: str, copy: Installed, site: CheckedSite,
+                   scripts: Mapping[str, Tuple[bytes, ...]]) -> bool:
     """Say whether a RECORD row no wheel member explains is one pip writes, in its form."""
     name = posixpath.basename(row)
     if row.endswith(".pyc") or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
@@ -8303,11 +8232,8 @@ def _pip_generated(
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:
-    """Map (project, version) to each wheel this interpreter bundles for ensurepip.
-
-    Found by path, never imported: ensurepip's _bundled directory, or where
-    a distribution keeps them instead (the WHEEL_PKG_DIR ensurepip reads).
-    """
+    """Map (project, version) to each wheel this interpreter bundles for ensurepip, found by
+    path, never imported: ensurepip's _bundled directory, or a distribution's WHEEL_PKG_DIR."""
     import importlib.util
     import sysconfig
     spec = importlib.util.find_spec("ensurepip")
@@ -8325,15 +8251,10 @@ def bundled_wheels() -> Dict[Tuple[str, str], str]:
     return found
 
 
-def vetted_wheel(
-    requirement: Requirement, copy: Installed, fetcher: Fetcher, number: int
-) -> Tuple[Optional[str], str]:
-    """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none).
-
-    Found as install finds it (the verified cache first, re-hashed on the
-    way out; else fetched and verified), among wheels only, and only those
-    with a tag the installed WHEEL names: they choose among a release's files.
-    """
+def vetted_wheel(requirement: Requirement, copy: Installed, fetcher: Fetcher,
+                 number: int) -> Tuple[Optional[str], str]:
+    """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none). Found as
+    install finds it, among wheels only, with a tag the installed WHEEL names."""
     tags = [Tag(*line.partition(":")[2].strip().split("-"))
             for line in (copy.read("WHEEL") or "").splitlines()
             if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
@@ -8352,52 +8273,37 @@ def vetted_wheel(
     return None, f"no vetted wheel to compare with ({why}): checked against its RECORD only"
 
 
-def check_environment(
-    requirements: Sequence[Requirement], site: Union[CheckedSite, Sequence[str]], *,
-    strict: bool, fetcher: Optional[Fetcher] = None,
-) -> Tuple[List[Problem], List[Problem]]:
+def check_environment(requirements: Sequence[Requirement], site: CheckedSite, *, strict: bool,
+                      fetcher: Optional[Fetcher] = None) -> Tuple[List[Problem], List[Problem]]:
     """Compare what is installed in ``site`` with the requirements: (errors, notes)."""
-    if not isinstance(site, CheckedSite):
-        paths = tuple(os.path.normpath(os.path.abspath(p)) for p in site)
-        site = CheckedSite(paths, tuple(_prefix_of(p) for p in paths))
     distributions = installed_distributions(site.paths)
-    findings = _requirement_problems(requirements, distributions)
+    findings: List[Problem] = []
+    for requirement in requirements:
+        copies = distributions.get(requirement.key)
+        if not copies:
+            findings.append(framed("not installed", requirement, as_written(requirement)))
+            continue
+        wanted = archive_version(requirement) if requirement.url else None
+        version = _parse_version(copies[0].version)
+        allowed = version is not None and requirement.specifier.contains(version, prereleases=True)
+        if not allowed or wanted is not None and version != wanted:
+            findings.append(framed("wrong version", requirement,
+                                   f"{as_written(requirement)}: {copies[0].version} is installed"))
     named = {requirement.key: requirement for requirement in requirements}
     for number, (name, copies) in enumerate(sorted(distributions.items())):
         findings += _distribution_problems(named.get(name), copies, site, (fetcher, number))
     findings += _code_problems(distributions, site)
-    errors = [p for p in findings
-              if p.kind not in _NOTE_KINDS or (strict and p.kind in _STRICT_KINDS)]
-    return errors, [p for p in findings if p not in errors]
+    notes = _NOTE_KINDS - _STRICT_KINDS if strict else _NOTE_KINDS
+    return [p for p in findings if p.kind not in notes], [p for p in findings if p.kind in notes]
 
 
 def _about(text: str) -> Requirement:
     return Requirement(text=text, origin=Origin(""))
 
 
-def _requirement_problems(
-    requirements: Sequence[Requirement], distributions: Mapping[str, Sequence[Installed]]
-) -> List[Problem]:
-    """Report each requirement that is not installed, or installed at a version it refuses."""
-    problems = []
-    for requirement in requirements:
-        copies = distributions.get(requirement.key)
-        if not copies:
-            problems.append(framed("not installed", requirement, as_written(requirement)))
-            continue
-        wanted = archive_version(requirement) if requirement.url else None
-        version = _parse_version(copies[0].version)
-        allowed = version is not None and requirement.specifier.contains(version, prereleases=True)
-        if not allowed or wanted is not None and version != wanted:
-            problems.append(framed("wrong version", requirement,
-                                   f"{as_written(requirement)}: {copies[0].version} is installed"))
-    return problems
-
-
-def _distribution_problems(
-    requirement: Optional[Requirement], copies: Sequence[Installed], site: CheckedSite,
-    vetting: Tuple[Optional[Fetcher], int],
-) -> List[Problem]:
+def _distribution_problems(requirement: Optional[Requirement], copies: Sequence[Installed],
+                           site: CheckedSite,
+                           vetting: Tuple[Optional[Fetcher], int]) -> List[Problem]:
     """Check one project's installed copies: how many, named or not, and their files."""
     first = copies[0]
     about = _about(first.label)
@@ -8431,14 +8337,13 @@ def _distribution_problems(
 
 def check_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep check``'s command line."""
-    parser = _ArgumentParser(
-        prog="peep check",
-        description="Check an installed environment against requirements files: "
-        "missing or wrong versions, unlisted or doubled distributions, installed "
-        "files that differ from the vetted wheels (from peep's cache, else fetched and "
-        "verified again; RECORD for what was built from an sdist), .pyc files that are not "
-        "their source's compilation, and code that no RECORD lists. Installs nothing.",
-    )
+    parser = _ArgumentParser(prog="peep check", description="Check an installed environment "
+                             "against requirements files: missing or wrong versions, unlisted or "
+                             "doubled distributions, installed files that differ from the vetted "
+                             "wheels (from peep's cache, else fetched and verified again; RECORD "
+                             "for what was built from an sdist), .pyc files that are not their "
+                             "source's compilation, and code that no RECORD lists. "
+                             "Installs nothing.")
     parser.add_argument("-r", "--requirement", action="append", required=True, dest="files",
                         metavar="FILE", help="a requirements file or PEP 751 lock file to "
                         "check against (repeatable; at least one)")
@@ -8461,37 +8366,31 @@ def check_argument_parser() -> argparse.ArgumentParser:
 
 def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Report, without installing anything, how an environment differs from its files."""
+    import json
     import shutil
     import tempfile
     args = check_argument_parser().parse_args(argv)
     options = InstallOptions(
-        tuple(args.files), tuple(args.constraints), (),
-        tuple(getattr(args, "finder_options", None) or ()), (),
-        network_options=tuple(getattr(args, "network_options", None) or ()),
-        lock_extras=tuple(args.lock_extras), lock_groups=args.lock_groups)
+        tuple(args.files), tuple(args.constraints), (), tuple(args.finder_options), (),
+        network_options=tuple(args.network_options), lock_extras=tuple(args.lock_extras),
+        lock_groups=args.lock_groups)
     records, settings, network = load_requirements(
         options, os.environ,
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
-    requirements, failures = prepare_requirements(records, marker_environment())
+    requirements, errors = prepare_requirements(records, marker_environment())
     workdir = tempfile.mkdtemp(prefix="peep-check-")
     try:
         fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
                                   Progress(err, quiet=True), message_writer(err, quiet=False))
-        errors, notes = check_environment([r for r in requirements if r.name],
-                                          checked_site(args), strict=args.strict, fetcher=fetcher)
+        found, notes = check_environment([r for r in requirements if r.name],
+                                         checked_site(args), strict=args.strict, fetcher=fetcher)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return _check_report(failures + errors, notes, len(requirements), args.json, (out, err))
-
-
-def _check_report(errors: Sequence[Problem], notes: Sequence[Problem], count: int,
-                  as_json: bool, streams: Tuple[IO[str], IO[str]]) -> int:
-    """Write check's findings, as text or JSON; return the exit status."""
-    import json
-    out, err = streams
-    if as_json:
-        findings = [{"kind": p.kind, "error": p in errors, "subject": p.requirement.text,
-                     "text": redact_url(" ".join(p.text.split()))} for p in [*errors, *notes]]
+    errors += found
+    if args.json:
+        findings = [{"kind": p.kind, "error": n < len(errors), "subject": p.requirement.text,
+                     "text": redact_url(" ".join(p.text.split()))}
+                    for n, p in enumerate([*errors, *notes])]
         out.write(json.dumps({"ok": not errors, "findings": findings}, indent=1) + "\n")
         return EXIT_FAILED if errors else EXIT_OK
     if notes:
@@ -8499,7 +8398,7 @@ def _check_report(errors: Sequence[Problem], notes: Sequence[Problem], count: in
     if errors:
         err.write(format_report(errors, closing="peep check found problems.") + "\n")
         return EXIT_FAILED
-    out.write(f"peep check: all {count} requirement(s) are installed as written, "
+    out.write(f"peep check: all {len(requirements)} requirement(s) are installed as written, "
               "and every installed file matches its RECORD.\n")  # fmt: skip
     return EXIT_OK
 
@@ -8509,10 +8408,7 @@ def _check_report(errors: Sequence[Problem], notes: Sequence[Problem], count: in
 
 def pip_version() -> str:
     """Return the line ``pip --version`` prints for pip_command()'s pip, or why there is none.
-
-    Read from pip's __init__.py as text, found by this interpreter's import
-    system: running or importing pip would take most of a second.
-    """
+    Read from pip's __init__.py as text: running or importing pip would take most of a second."""
     import importlib.util
     try:
         spec = importlib.util.find_spec("pip")
@@ -8532,21 +8428,11 @@ def pip_version() -> str:
     return f"pip {found.group(1)} from {os.path.dirname(spec.origin)} (python {python})"
 
 
-def command_fall_through(argv: Sequence[str]) -> int:
-    """Hand the command line to pip unchanged and return pip's status."""
-    import subprocess
-    return subprocess.call(pip_command() + list(argv))
-
-
 # --- main ---------------------------------------------------------------------
 
-PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = {
-    "install": command_install,
-    "check": command_check,
-    "hash": command_hash,
-    "port": command_port,
-    "lock": command_lock,
-}
+PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = dict(
+    install=command_install, check=command_check, hash=command_hash, port=command_port,
+    lock=command_lock)
 HELP = f"""\
 peep {__version__}: a "pip install" that is cryptographically guaranteed repeatable
 
@@ -8578,25 +8464,17 @@ Every other command and option is pip's: peep hands it to pip unchanged
 """
 
 
-def _find_command(argv: Sequence[str]) -> Optional[int]:
-    """Return the index of the command word, skipping pip's general options."""
-    index = 0
-    while index < len(argv) and argv[index].startswith("-"):
-        index += 2 if argv[index] in _PIP_GENERAL_OPTIONS_WITH_VALUE else 1
-    return index if index < len(argv) else None
-
-
 # pip's general options that take a separate value, so that the value is not
 # mistaken for the command in "peep --log x install ...".
 _PIP_GENERAL_OPTIONS_WITH_VALUE = frozenset(
     "--python --log --log-file --local-log --proxy --retries --timeout "
     "--exists-action --trusted-host --cert --client-cert --cache-dir "
-    "--use-feature --use-deprecated --keyring-provider".split()
-)
+    "--use-feature --use-deprecated --keyring-provider".split())
 
 
 def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    """Dispatch one command line; errors propagate to main()."""
+    """Dispatch one command line; errors propagate to main(); the rest is pip's, unchanged."""
+    import subprocess
     if list(argv) in ([], ["-h"], ["--help"], ["help"]):
         out.write(HELP)
         return EXIT_OK
@@ -8605,28 +8483,14 @@ def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if list(argv) in (["-V"], ["--version"]):
         out.write(f"peep {__version__} from {os.path.abspath(__file__)}\n{pip_version()}\n")
         return EXIT_OK
-    index = _find_command(argv)
-    if index is not None and argv[index] in PEEP_COMMANDS:
+    index = 0  # of the command word, after pip's general options
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] in _PIP_GENERAL_OPTIONS_WITH_VALUE else 1
+    if index < len(argv) and argv[index] in PEEP_COMMANDS:
         # pip's general options before the command stay valid after it.
         rest = list(argv[index + 1 :]) + list(argv[:index])
         return PEEP_COMMANDS[argv[index]](rest, out, err)
-    return command_fall_through(argv)
-
-
-def bug_report(argv: Sequence[str]) -> str:
-    """Describe the crash in progress well enough to fix it."""
-    import platform
-    import traceback
-    return (
-        "peep hit an unexpected error. This is a bug in peep, not in your files: "
-        "please report it, with everything below.\n\n"
-        f"peep: {__version__}\n"
-        f"python: {platform.python_version()} ({sys.executable})\n"
-        f"platform: {platform.platform()}\n"
-        f"pip: {pip_version()}\n"
-        f"argv: {printable(repr(list(argv)))}\n\n"
-        f"{printable(traceback.format_exc())}"
-    )
+    return subprocess.call(pip_command() + list(argv))
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:
@@ -8638,14 +8502,10 @@ def interruption_message(exc: BaseException) -> str:
     signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
     name = signal.Signals(signum).name
     if isinstance(exc, Interrupted) and exc.during_pip:
-        return (
-            f"peep: interrupted ({name}) in the install step; pip was stopped if it was "
-            "still running. What pip changed is listed above: run peep again to finish."
-        )
-    return (
-        f"peep: interrupted ({name}); nothing was installed, temporary files were "
-        "removed, and the cache holds only whole, verified files."
-    )
+        return (f"peep: interrupted ({name}) in the install step; pip was stopped if it was "
+                "still running. What pip changed is listed above: run peep again to finish.")
+    return (f"peep: interrupted ({name}); nothing was installed, temporary files were "
+            "removed, and the cache holds only whole, verified files.")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -8667,8 +8527,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stderr.write("\n" + interruption_message(exc) + "\n")
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         return 128 + int(signum)
-    except Exception:
-        sys.stderr.write(bug_report(argv))
+    except Exception:  # a bug: describe it well enough to fix it
+        import platform
+        import traceback
+        sys.stderr.write(
+            "peep hit an unexpected error. This is a bug in peep, not in your files: "
+            "please report it, with everything below.\n\n"
+            f"peep: {__version__}\n"
+            f"python: {platform.python_version()} ({sys.executable})\n"
+            f"platform: {platform.platform()}\n"
+            f"pip: {pip_version()}\n"
+            f"argv: {printable(repr(list(argv)))}\n\n"
+            f"{printable(traceback.format_exc())}"
+        )
         return EXIT_BUG
     finally:
         if previous is not None:

@@ -365,7 +365,8 @@ def make_site(site: Path, *, levels: tuple = (0, 1, 2), invalidation: str = "TIM
 
 def run_check(site: Path, *, strict: bool = True) -> tuple:
     requirement = peep.parse_requirement("alpha==1.0", peep.Origin("r.txt", 1))
-    errors, notes = peep.check_environment([requirement], [str(site)], strict=strict)
+    checked = peep.CheckedSite((str(site),), (str(site),))
+    errors, notes = peep.check_environment([requirement], checked, strict=strict)
     return peep.format_report(errors) if errors else "", peep.format_report(notes) if notes else ""
 
 
