@@ -82,8 +82,7 @@ needs nothing but pip.
 #   Commands: lock                       peep lock: pip's resolver, dry, wheels only
 #   Checking installed files [trust]     an installed site against the vetted wheels themselves
 #   Commands: check                      peep check: its command line and its report
-#   Commands: fall-through to pip        every other command
-#   main                                 the command line, dispatch, the bug report
+#   main                                 the command line, dispatch (all else to pip), the bug report
 
 from __future__ import annotations  # peep needs Python 3.9 or newer
 
@@ -8403,7 +8402,7 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     return EXIT_OK
 
 
-# --- Commands: fall-through to pip --------------------------------------------
+# --- main ---------------------------------------------------------------------
 
 
 def pip_version() -> str:
@@ -8427,8 +8426,6 @@ def pip_version() -> str:
     python = "%d.%d" % sys.version_info[:2]
     return f"pip {found.group(1)} from {os.path.dirname(spec.origin)} (python {python})"
 
-
-# --- main ---------------------------------------------------------------------
 
 PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = dict(
     install=command_install, check=command_check, hash=command_hash, port=command_port,
