@@ -82,7 +82,7 @@ needs nothing but pip.
 #   Commands: lock                       peep lock: pip's resolver, dry, wheels only
 #   Checking installed files [trust]     an installed site against the vetted wheels themselves
 #   Commands: check                      peep check: its command line and its report
-#   main                                 the command line, dispatch (all else to pip), the bug report
+#   main                                 the command line, dispatch (the rest to pip), bug reports
 
 from __future__ import annotations  # peep needs Python 3.9 or newer
 
