@@ -894,29 +894,6 @@ def settings_from_configuration(
     return finder, NetworkSettings(**network)
 
 
-def settle_settings(
-    environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]],
-    network_options: Sequence[Tuple[str, Union[str, bool]]], *, isolated: bool = False,
-) -> Tuple[FinderSettings, NetworkSettings]:
-    """Settle finder and network settings: pip's files, PIP_*, then the command line."""
-    config = load_pip_configuration(environ, isolated=isolated)
-    finder, network = settings_from_configuration(config, environ)
-    for name, value in finder_options:
-        finder = finder.with_option(name, value, "the command line")
-    for name, value in network_options:
-        setting: Any = None  # --no-cache-dir
-        number = _NETWORK_NUMBERS.get(name)
-        if number is not None:
-            try:
-                setting = number(str(value))
-            except ValueError as exc:
-                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        elif name != "no-cache-dir":
-            setting = os.path.expanduser(str(value))
-        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
-    return finder, network
-
-
 # --- Fetching -----------------------------------------------------------------
 
 USER_AGENT = f"peep/{__version__}"
@@ -2722,11 +2699,27 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
     return [flag] if enabled else []
 
 
-def settings_from_arguments(
-    args: argparse.Namespace, environ: Mapping[str, str]
+def settle_settings(
+    args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str], *,
+    isolated: bool = False,
 ) -> Tuple[FinderSettings, NetworkSettings]:
-    """Settle finder and network settings: pip's configuration, then the command line."""
-    return settle_settings(environ, args.finder_options, args.network_options)
+    """Settle finder and network settings: pip's files, PIP_*, then the command line."""
+    config = load_pip_configuration(environ, isolated=isolated)
+    finder, network = settings_from_configuration(config, environ)
+    for name, value in args.finder_options:
+        finder = finder.with_option(name, value, "the command line")
+    for name, value in args.network_options:
+        setting: Any = None  # --no-cache-dir
+        number = _NETWORK_NUMBERS.get(name)
+        if number is not None:
+            try:
+                setting = number(str(value))
+            except ValueError as exc:
+                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
+        elif name != "no-cache-dir":
+            setting = os.path.expanduser(str(value))
+        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+    return finder, network
 
 
 # --- Finding ------------------------------------------------------------------
@@ -4307,8 +4300,7 @@ def load_requirements(
     warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
-    settings, network = settle_settings(environ, options.finder_options, options.network_options,
-                                        isolated=options.pip_flag("--isolated"))
+    settings, network = settle_settings(options, environ, isolated=options.pip_flag("--isolated"))
     # Requirements files named by URL are fetched with the same TLS, proxy,
     # trusted-host and credential rules as everything else.
     reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
@@ -6798,7 +6790,7 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
     if requirement.name is None or requirement.url is not None or pinned is None:
         raise UsageError(f"peep hash: {text!r} is neither a file nor a pinned requirement "
                          "(write NAME==VERSION, e.g. requests==2.32.3)")  # fmt: skip
-    finder, network = settings_from_arguments(args, os.environ)
+    finder, network = settle_settings(args, os.environ)
     transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
     chosen = _one_per_filename(select_release_files(
@@ -7103,7 +7095,7 @@ def read_requirement_files(
     paths: Sequence[str], args: argparse.Namespace
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read requirements files (and nested ones), their finder options on top of peep's."""
-    finder, network = settings_from_arguments(args, os.environ)
+    finder, network = settle_settings(args, os.environ)
     records: List[Requirement] = []
     reader = requirements_reader(functools.partial(make_transport, finder, network))
     for path in paths:
@@ -7152,7 +7144,7 @@ def port_argument_parser() -> argparse.ArgumentParser:
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     args = port_argument_parser().parse_args(argv)
-    reader = requirements_reader(lambda: make_transport(*settings_from_arguments(args, os.environ)))
+    reader = requirements_reader(lambda: make_transport(*settle_settings(args, os.environ)))
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, reader, out, err)
     for index, path in enumerate(args.files):
@@ -7904,7 +7896,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
                 streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
     """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
     ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
-    finder, network = settings_from_arguments(args, os.environ)
+    finder, network = settle_settings(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
         functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
