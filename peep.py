@@ -135,7 +135,6 @@ if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import http.client
     import importlib.metadata
     import importlib.util
-    import optparse
     import socket
     import ssl
     import subprocess
@@ -198,7 +197,6 @@ SDIST_EXTENSIONS = (
     ".tar.lz", ".tar.lzma", ".tar", ".zip",
 )  # fmt: skip
 ARCHIVE_EXTENSIONS = (WHEEL_EXTENSION,) + SDIST_EXTENSIONS
-VCS_SCHEMES = ("git", "hg", "svn", "bzr")
 
 
 class PeepError(Exception):
@@ -313,15 +311,6 @@ def forked_workers(count: int) -> Optional[concurrent.futures.ProcessPoolExecuto
         return None
     context = multiprocessing.get_context("fork")
     return concurrent.futures.ProcessPoolExecutor(count, mp_context=context)
-
-
-def read_regular_file(path: str, limit: int) -> bytes:
-    """Read a whole regular file of at most ``limit`` bytes; else raise OSError."""
-    with open_regular_file(path) as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"{path!r} is larger than {limit} bytes")
-    return data
 
 
 def refuse_link(path: str) -> None:
@@ -502,11 +491,7 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 
 
 class FinderOption(NamedTuple):
-    """One of pip's options for finding archives or reaching indexes, as peep reads it.
-
-    One row serves requirements files, every command line that takes finder
-    options, and pip's configuration and PIP_* variables, as in pip.
-    """
+    """One of pip's finder or network options: a row serves files, command lines and config."""
 
     flags: Tuple[str, ...]
     setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
@@ -600,8 +585,7 @@ class FinderSettings:
     ) -> FinderSettings:
         """Return the settings after one option from ``where``, or from a requirements file.
 
-        Only in a file does ``--index-url`` drop the extra indexes (and an empty
-        one is ignored); elsewhere it replaces the main index alone, as in pip.
+        As in pip, only a file's (non-empty) ``--index-url`` also drops the extra indexes.
         """
         option = _FINDER_OPTION_NAMED.get(name)
         if option is None or option.network:
@@ -666,10 +650,9 @@ _DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
 
 
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
-    """Return --uploaded-prior-to's moment as POSIX time, as pip 26 reads it.
+    """Return --uploaded-prior-to's moment (ISO 8601 or ``P<n>D``) as POSIX time, as pip 26 does.
 
-    An ISO 8601 date-time (without a zone: local time, as in pip) or ``P<n>D``, n
-    days ago: a team can wait out the days in which most hijacked releases are found.
+    Waiting out the days in which most hijacked releases are found is the point.
     """
     import datetime
     days = _DAYS_AGO_RE.fullmatch(text.strip())
@@ -727,10 +710,7 @@ class Once:
 
 
 def scrubbed_pip_environment() -> Dict[str, str]:
-    """Return this environment minus every PIP_* variable and pip's config files.
-
-    pip (and the pip an isolated build runs) then sees only the options peep passes.
-    """
+    """Return this environment minus PIP_* and pip's config files: pip sees only peep's options."""
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
     environment["PIP_CONFIG_FILE"] = os.devnull
     return environment
@@ -778,9 +758,7 @@ def pip_configuration_items(
 ) -> Dict[str, Tuple[str, str]]:
     """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
 
-    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE, where
-    os.devnull means none), then PIP_* variables as ``:env:.key``. "Where" names
-    the file, section and key, or the variable: a refused setting can be found.
+    Files in pip's order ($PIP_CONFIG_FILE last; os.devnull: none), then PIP_* as ``:env:.key``.
     """
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
@@ -1449,8 +1427,7 @@ def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> 
 class Requirement:
     """One requirement as written, with everything peep needs to verify it.
 
-    ``unsupported`` says why peep cannot hash what the line names; such records are kept,
-    not raised, so that every problem is reported at once.
+    ``unsupported`` (why peep cannot hash it) is kept, not raised, to report every problem at once.
     """
 
     text: str
@@ -1719,7 +1696,7 @@ _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 def _is_vcs_url(url: str) -> bool:
     scheme = url.split(":", 1)[0].lower()
-    return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in VCS_SCHEMES)
+    return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in ("git", "hg", "svn", "bzr"))
 
 
 def _is_url(text: str) -> bool:
@@ -1826,8 +1803,7 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
 def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     """Refuse a local file or directory that a requirements file fetched over HTTP(S) names.
 
-    A file from the network must not make peep read the deploy host's disk
-    (pip 26 reads it: one of peep's deliberate differences, in the README).
+    A file from the network must not make peep read this host's disk (pip 26 does; see README).
     """
     import urllib.parse
     if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
@@ -1984,12 +1960,16 @@ def read_requirements_source(
 
     It holds the hashes, so a URL is fetched under the same rules as archives (see Transport).
     """
-    if location.lower().startswith("file:"):
-        return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
-    if _is_url(location):
+    is_file_url = location.lower().startswith("file:")
+    if _is_url(location) and not is_file_url:
         made = transport() if transport is not None else configured_transport(os.environ)
         return fetch_requirements_file(made, location)
-    return read_regular_file(location, MAX_REQUIREMENTS_BYTES)
+    path = _file_url_path(location) if is_file_url else location
+    with open_regular_file(path) as stream:
+        data = stream.read(MAX_REQUIREMENTS_BYTES + 1)
+    if len(data) > MAX_REQUIREMENTS_BYTES:
+        raise OSError(f"{path!r} is larger than {MAX_REQUIREMENTS_BYTES} bytes")
+    return data
 
 
 MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack
@@ -2051,8 +2031,8 @@ def parse_requirements_file(
 
     Lines peep reads otherwise than they look (or than pip) go to ``warn`` (default: stderr).
     """
-    reading = Reading(os.environ if environ is None else environ, reader,
-                      warn or _warn_on_stderr, is_constraint)  # fmt: skip
+    warn = warn or (lambda message: sys.stderr.write(printable(f"peep: warning: {message}\n")))
+    reading = Reading(os.environ if environ is None else environ, reader, warn, is_constraint)
     return _read_file(location, reading, None)
 
 
@@ -2089,10 +2069,6 @@ def _read_file(
         else:
             yield from _option_line(options, line.origin, reading)
         pending = []
-
-
-def _warn_on_stderr(message: str) -> None:
-    sys.stderr.write(printable(f"peep: warning: {message}\n"))
 
 
 # Options after which pip drops the rest of the line without a word: it reads only the first
@@ -2244,7 +2220,7 @@ class LockSelection(NamedTuple):
     environment: Optional[Mapping[str, str]] = None  # PEP 508 markers; None: this interpreter
     extras: Sequence[str] = ()
     groups: Optional[Sequence[str]] = None
-    settings: Optional[FinderSettings] = None
+    settings: FinderSettings = FinderSettings()
 
 
 def _select_one_by_one(
@@ -2363,7 +2339,6 @@ def lock_file_requirements(
         chosen = _select_one_by_one(location, lock, module, options, exc)
     except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
         raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
-    settings = FinderSettings() if settings is None else settings
     chosen = [_apply_format_control(choice, settings, module) for choice in chosen]
     return [lock_requirement(location, choice, module) for choice in chosen]
 
@@ -2394,14 +2369,11 @@ class _Collect(argparse.Action):
 
 
 class PipOption(NamedTuple):
-    """One of pip install's options, and what peep does with it wherever it is set.
+    """One of pip install's options (its long name is also the config key, as in pip).
 
-    The long name without dashes is also the config key (``target``) and, as
-    ``PIP_TARGET``, the variable, as in pip. ``kind`` says how a configured value
-    becomes pip's words: "value"; "list" (whitespace-separated, each its own
-    option); "flag" (yes/no); "inverted" (a ``--no-X`` flag, whose yes/no pip
-    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); or
-    "peep" (read by peep itself, never given to pip as written).
+    ``kind``: how a configured value becomes pip's words: "value"; "list" (each its own option);
+    "flag" (yes/no); "inverted" (``--no-X``, whose yes/no pip reads as X's:
+    ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); "peep" (peep's, never pip's).
     """
 
     flags: Tuple[str, ...]
@@ -2658,20 +2630,19 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
             chosen[key] = (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])
     words: List[str] = []
     files: Dict[str, Tuple[str, ...]] = {}
-    files.update(dict.fromkeys(("requirement", "constraint", "build-constraint"), ()))
     for option, value, where in chosen.values():
         if option.refused:
             raise UsageError(
                 f"peep install: {where} ({option.flags[-1]}) is not supported: {option.refused}"
             )
-        if option.name in files:
+        if option.name in ("requirement", "constraint", "build-constraint"):
             files[option.name] = tuple(value.split())
         elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
             words += _configured_words(option, value, where)
     return replace(
-        options, files=files["requirement"] + options.files,
-        constraints=files["constraint"] + options.constraints,
-        build_constraints=files["build-constraint"] + options.build_constraints,
+        options, files=files.get("requirement", ()) + options.files,
+        constraints=files.get("constraint", ()) + options.constraints,
+        build_constraints=files.get("build-constraint", ()) + options.build_constraints,
         pip_options=tuple(words) + options.pip_options,
     )
 
