@@ -1609,17 +1609,14 @@ def scan_requirements_text(
     text: str, source: str, environ: Mapping[str, str]
 ) -> Iterator[Union[HashComment, LogicalLine]]:
     """Turn a decoded file into hash comments and logical lines, stripped and expanded."""
-
-    def expand(match: re.Match[str]) -> str:
-        return environ.get(match.group(1)) or match.group(0)
-
     for line in _join_continuations(_physical_lines(text, source)):
         if isinstance(line, HashComment):
             yield line
             continue
         stripped = strip_comment(line.text).strip()
         if stripped:
-            yield replace(line, text=_ENV_VAR_RE.sub(expand, stripped))
+            expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
+            yield replace(line, text=expanded)
 
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
@@ -1773,8 +1770,7 @@ class ArchiveName:
 def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
     """Return what a wheel's or an sdist's file name says, or None if it does not parse.
 
-    Given ``project``, an sdist of any ending pip reads is split after the project's name, as
-    pip's finder does, so that a legacy "foo-1.0-2.tar.gz" still reads as version "1.0-2".
+    Given ``project``, any sdist splits after its name, as in pip's finder ("a-1.0-2.zip": 1.0-2).
     """
     if not is_archive_name(filename):
         return None
@@ -1852,15 +1848,12 @@ def _link_requirement(base: Requirement) -> Requirement:
 
 def _split_marker(text: str, origin: Origin) -> Tuple[str, Optional[Marker]]:
     """Split a requirement from its environment marker (after "; " in a URL's case)."""
-    marker_separator = "; " if _is_url(text) else ";"
-    body, _, marker_text = text.partition(marker_separator)
-    if not marker_text.strip():
-        return body.strip(), None
+    body, _, marker_text = text.partition("; " if _is_url(text) else ";")
+    marker_text = marker_text.strip()
     try:
-        return body.strip(), Marker(marker_text.strip())
+        return body.strip(), Marker(marker_text) if marker_text else None
     except InvalidMarker as exc:
-        message = f"invalid marker {marker_text.strip()!r} ({exc})"
-        raise RequirementsFileError(origin, message) from exc
+        raise RequirementsFileError(origin, f"invalid marker {marker_text!r} ({exc})") from exc
 
 
 def parse_requirement(text: str, origin: Origin) -> Requirement:
@@ -2027,10 +2020,7 @@ def parse_requirements_file(
     reader: Callable[[str], bytes] = read_requirements_source,
     warn: Optional[Callable[[str], object]] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
-    """Yield the requirements and finder options of a file, nested files inline.
-
-    Lines peep reads otherwise than they look (or than pip) go to ``warn`` (default: stderr).
-    """
+    """Yield the requirements and finder options of a file, nested files inline."""
     warn = warn or (lambda message: sys.stderr.write(printable(f"peep: warning: {message}\n")))
     reading = Reading(os.environ if environ is None else environ, reader, warn, is_constraint)
     return _read_file(location, reading, None)
@@ -2588,10 +2578,7 @@ class InstallOptions:
 def parse_install_arguments(
     argv: Sequence[str], environ: Optional[Mapping[str, str]] = None
 ) -> InstallOptions:
-    """Split ``peep install``'s arguments into peep's options and pip's.
-
-    With ``environ``, pip's install settings from its files and PIP_* go beneath them.
-    """
+    """Split ``peep install``'s arguments into peep's and pip's, atop pip's ``environ`` settings."""
     args = install_argument_parser().parse_args(list(argv))
     for name, _ in args.refused:
         option = _PIP_OPTION_NAMED[name]
@@ -2620,8 +2607,7 @@ def parse_install_arguments(
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
 
-    The command line's words come last, so they win wherever pip's last word wins;
-    lists add up, as in pip. A refused setting is an error saying where it was set.
+    The command line comes last, so it wins wherever pip's last word wins; lists add up, as in pip.
     """
     items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
     chosen: Dict[str, Tuple[PipOption, str, str]] = {}  # the last one set wins
