@@ -646,16 +646,13 @@ class FinderSettings:
         return (self.index_url or default_index(),) + self.extra_index_urls
 
 
-_DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
-
-
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     """Return --uploaded-prior-to's moment (ISO 8601 or ``P<n>D``) as POSIX time, as pip 26 does.
 
     Waiting out the days in which most hijacked releases are found is the point.
     """
     import datetime
-    days = _DAYS_AGO_RE.fullmatch(text.strip())
+    days = re.fullmatch(r"P([0-9]{1,6})D", text.strip())
     if days:
         return (time.time() if now is None else now) - int(days.group(1)) * 86400
     try:
@@ -668,9 +665,6 @@ def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
             "or P<n>D for n days ago"
         ) from exc
     return moment.timestamp()  # a naive moment is taken as local time
-
-
-_DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 
 
 def pip_default_index() -> str:
@@ -686,7 +680,7 @@ def pip_default_index() -> str:
             + "".join(f"    {line}\n" for line in said)
             + "Fix pip, or name an index with --index-url"
         )
-    match = _DEFAULT_INDEX_RE.search(result.stdout)
+    match = re.search(r"--index-url.*?\(default\s+(\S+?)\)", result.stdout, re.DOTALL)
     if match is None:
         raise PeepError("peep could not learn pip's default index from 'pip install --help'; "
                         "name one with --index-url")  # fmt: skip
@@ -1846,19 +1840,14 @@ def _link_requirement(base: Requirement) -> Requirement:
     return replace(base, name=name, hashes=hashes)
 
 
-def _split_marker(text: str, origin: Origin) -> Tuple[str, Optional[Marker]]:
-    """Split a requirement from its environment marker (after "; " in a URL's case)."""
-    body, _, marker_text = text.partition("; " if _is_url(text) else ";")
-    marker_text = marker_text.strip()
-    try:
-        return body.strip(), Marker(marker_text) if marker_text else None
-    except InvalidMarker as exc:
-        raise RequirementsFileError(origin, f"invalid marker {marker_text!r} ({exc})") from exc
-
-
 def parse_requirement(text: str, origin: Origin) -> Requirement:
     """Parse the requirement part of a line (no options) into a record."""
-    body, marker = _split_marker(text, origin)
+    body, _, marker_text = text.partition("; " if _is_url(text) else ";")  # "; " after a URL
+    body, marker_text = body.strip(), marker_text.strip()
+    try:
+        marker = Marker(marker_text) if marker_text else None
+    except InvalidMarker as exc:
+        raise RequirementsFileError(origin, f"invalid marker {marker_text!r} ({exc})") from exc
     if _is_url(body) or _SCHEME_RE.match(body):
         return _link_requirement(Requirement(text, origin, url=body, marker=marker))
     path, extras_text = body, ""
@@ -2052,9 +2041,8 @@ def _read_file(
         requirement_text, options_text = split_requirement_and_options(line.text)
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
-            record = _requirement_from_line(
-                requirement_text, options, pending, line.origin, reading.is_constraint
-            )
+            record = _requirement_from_line(requirement_text, options, pending, line.origin,
+                                            reading.is_constraint)
             yield replace(record, hash_style=style)
         else:
             yield from _option_line(options, line.origin, reading)
@@ -2480,21 +2468,6 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the pip install options that peep hands to pip, and those it refuses."""
-    group = parser.add_argument_group("pip install options (given to pip as written)")
-    parser.set_defaults(refused=(), pip_options=())
-    for option in PIP_OPTIONS:
-        if option.how == "peep":
-            continue  # peep's own parser defines these
-        group.add_argument(
-            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
-            into=("refused",) if option.refused else ("pip_options",), default=None,
-            nargs=None if option.metavar else 0,
-            help=argparse.SUPPRESS if option.refused else option.help,
-        )
-
-
 def install_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep install``'s command line."""
     parser = _ArgumentParser(
@@ -2529,7 +2502,17 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         "builds only, never installed (repeatable)")
     add_lock_arguments(parser)
     add_finder_arguments(parser)
-    add_pip_arguments(parser)
+    group = parser.add_argument_group("pip install options (given to pip as written)")
+    parser.set_defaults(refused=())
+    for option in PIP_OPTIONS:
+        if option.how == "peep":
+            continue  # defined above
+        group.add_argument(
+            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
+            into=("refused",) if option.refused else ("pip_options",), default=None,
+            nargs=None if option.metavar else 0,
+            help=argparse.SUPPRESS if option.refused else option.help,
+        )
     return parser
 
 
