@@ -134,7 +134,6 @@ if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import http.client
     import importlib.metadata
     import importlib.util
-    import optparse
     import socket
     import ssl
     import subprocess
@@ -197,7 +196,6 @@ SDIST_EXTENSIONS = (
     ".tar.lz", ".tar.lzma", ".tar", ".zip",
 )  # fmt: skip
 ARCHIVE_EXTENSIONS = (WHEEL_EXTENSION,) + SDIST_EXTENSIONS
-VCS_SCHEMES = ("git", "hg", "svn", "bzr")
 
 
 class PeepError(Exception):
@@ -312,15 +310,6 @@ def forked_workers(count: int) -> Optional[concurrent.futures.ProcessPoolExecuto
         return None
     context = multiprocessing.get_context("fork")
     return concurrent.futures.ProcessPoolExecutor(count, mp_context=context)
-
-
-def read_regular_file(path: str, limit: int) -> bytes:
-    """Read a whole regular file of at most ``limit`` bytes; else raise OSError."""
-    with open_regular_file(path) as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"{path!r} is larger than {limit} bytes")
-    return data
 
 
 def refuse_link(path: str) -> None:
@@ -489,11 +478,7 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 
 
 class FinderOption(NamedTuple):
-    """One of pip's options for finding archives or reaching indexes, as peep reads it.
-
-    One row serves requirements files, every command line that takes finder
-    options, and pip's configuration and PIP_* variables, as in pip.
-    """
+    """One of pip's finder or network options: a row serves files, command lines and config."""
 
     flags: Tuple[str, ...]
     setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
@@ -587,8 +572,7 @@ class FinderSettings:
     ) -> FinderSettings:
         """Return the settings after one option from ``where``, or from a requirements file.
 
-        Only in a file does ``--index-url`` drop the extra indexes (and an empty
-        one is ignored); elsewhere it replaces the main index alone, as in pip.
+        As in pip, only a file's (non-empty) ``--index-url`` also drops the extra indexes.
         """
         option = _FINDER_OPTION_NAMED.get(name)
         if option is None or option.network:
@@ -649,17 +633,13 @@ class FinderSettings:
         return (self.index_url or default_index(),) + self.extra_index_urls
 
 
-_DAYS_AGO_RE = re.compile(r"P([0-9]{1,6})D")
-
-
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
-    """Return --uploaded-prior-to's moment as POSIX time, as pip 26 reads it.
+    """Return --uploaded-prior-to's moment (ISO 8601 or ``P<n>D``) as POSIX time, as pip 26 does.
 
-    An ISO 8601 date-time (without a zone: local time, as in pip) or ``P<n>D``, n
-    days ago: a team can wait out the days in which most hijacked releases are found.
+    Waiting out the days in which most hijacked releases are found is the point.
     """
     import datetime
-    days = _DAYS_AGO_RE.fullmatch(text.strip())
+    days = re.fullmatch(r"P([0-9]{1,6})D", text.strip())
     if days:
         return (time.time() if now is None else now) - int(days.group(1)) * 86400
     try:
@@ -672,9 +652,6 @@ def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
             "or P<n>D for n days ago"
         ) from exc
     return moment.timestamp()  # a naive moment is taken as local time
-
-
-_DEFAULT_INDEX_RE = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 
 
 def pip_default_index() -> str:
@@ -690,7 +667,7 @@ def pip_default_index() -> str:
             + "".join(f"    {line}\n" for line in said)
             + "Fix pip, or name an index with --index-url"
         )
-    match = _DEFAULT_INDEX_RE.search(result.stdout)
+    match = re.search(r"--index-url.*?\(default\s+(\S+?)\)", result.stdout, re.DOTALL)
     if match is None:
         raise PeepError("peep could not learn pip's default index from 'pip install --help'; "
                         "name one with --index-url")  # fmt: skip
@@ -714,10 +691,7 @@ class Once:
 
 
 def scrubbed_pip_environment() -> Dict[str, str]:
-    """Return this environment minus every PIP_* variable and pip's config files.
-
-    pip (and the pip an isolated build runs) then sees only the options peep passes.
-    """
+    """Return this environment minus PIP_* and pip's config files: pip sees only peep's options."""
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PIP_")}
     environment["PIP_CONFIG_FILE"] = os.devnull
     return environment
@@ -765,9 +739,7 @@ def pip_configuration_items(
 ) -> Dict[str, Tuple[str, str]]:
     """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
 
-    Files in pip's order (global, user, site, then $PIP_CONFIG_FILE, where
-    os.devnull means none), then PIP_* variables as ``:env:.key``. "Where" names
-    the file, section and key, or the variable: a refused setting can be found.
+    Files in pip's order ($PIP_CONFIG_FILE last; os.devnull: none), then PIP_* as ``:env:.key``.
     """
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
@@ -879,29 +851,6 @@ def settings_from_configuration(
     cache = network["cache_dir"]
     network["cache_dir"] = os.path.expanduser(cache) if cache else None
     return finder, NetworkSettings(**network)
-
-
-def settle_settings(
-    environ: Mapping[str, str], finder_options: Sequence[Tuple[str, Union[str, bool]]],
-    network_options: Sequence[Tuple[str, Union[str, bool]]], *, isolated: bool = False,
-) -> Tuple[FinderSettings, NetworkSettings]:
-    """Settle finder and network settings: pip's files, PIP_*, then the command line."""
-    config = load_pip_configuration(environ, isolated=isolated)
-    finder, network = settings_from_configuration(config, environ)
-    for name, value in finder_options:
-        finder = finder.with_option(name, value, "the command line")
-    for name, value in network_options:
-        setting: Any = None  # --no-cache-dir
-        number = _NETWORK_NUMBERS.get(name)
-        if number is not None:
-            try:
-                setting = number(str(value))
-            except ValueError as exc:
-                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        elif name != "no-cache-dir":
-            setting = os.path.expanduser(str(value))
-        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
-    return finder, network
 
 
 # --- Fetching -----------------------------------------------------------------
@@ -1459,8 +1408,7 @@ def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> 
 class Requirement:
     """One requirement as written, with everything peep needs to verify it.
 
-    ``unsupported`` says why peep cannot hash what the line names; such records are kept,
-    not raised, so that every problem is reported at once.
+    ``unsupported`` (why peep cannot hash it) is kept, not raised, to report every problem at once.
     """
 
     text: str
@@ -1642,17 +1590,14 @@ def scan_requirements_text(
     text: str, source: str, environ: Mapping[str, str]
 ) -> Iterator[Union[HashComment, LogicalLine]]:
     """Turn a decoded file into hash comments and logical lines, stripped and expanded."""
-
-    def expand(match: re.Match[str]) -> str:
-        return environ.get(match.group(1)) or match.group(0)
-
     for line in _join_continuations(_physical_lines(text, source)):
         if isinstance(line, HashComment):
             yield line
             continue
         stripped = strip_comment(line.text).strip()
         if stripped:
-            yield replace(line, text=_ENV_VAR_RE.sub(expand, stripped))
+            expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
+            yield replace(line, text=expanded)
 
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
@@ -1729,7 +1674,7 @@ _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 def _is_vcs_url(url: str) -> bool:
     scheme = url.split(":", 1)[0].lower()
-    return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in VCS_SCHEMES)
+    return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in ("git", "hg", "svn", "bzr"))
 
 
 def _is_url(text: str) -> bool:
@@ -1806,8 +1751,7 @@ class ArchiveName:
 def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
     """Return what a wheel's or an sdist's file name says, or None if it does not parse.
 
-    Given ``project``, an sdist of any ending pip reads is split after the project's name, as
-    pip's finder does, so that a legacy "foo-1.0-2.tar.gz" still reads as version "1.0-2".
+    Given ``project``, any sdist splits after its name, as in pip's finder ("a-1.0-2.zip": 1.0-2).
     """
     if not is_archive_name(filename):
         return None
@@ -1836,8 +1780,7 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
 def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     """Refuse a local file or directory that a requirements file fetched over HTTP(S) names.
 
-    A file from the network must not make peep read the deploy host's disk
-    (pip 26 reads it: one of peep's deliberate differences, in the README).
+    A file from the network must not make peep read this host's disk (pip 26 does; see README).
     """
     import urllib.parse
     if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
@@ -1884,22 +1827,14 @@ def _link_requirement(base: Requirement) -> Requirement:
     return replace(base, name=name, hashes=hashes)
 
 
-def _split_marker(text: str, origin: Origin) -> Tuple[str, Optional[Marker]]:
-    """Split a requirement from its environment marker (after "; " in a URL's case)."""
-    marker_separator = "; " if _is_url(text) else ";"
-    body, _, marker_text = text.partition(marker_separator)
-    if not marker_text.strip():
-        return body.strip(), None
-    try:
-        return body.strip(), Marker(marker_text.strip())
-    except InvalidMarker as exc:
-        message = f"invalid marker {marker_text.strip()!r} ({exc})"
-        raise RequirementsFileError(origin, message) from exc
-
-
 def parse_requirement(text: str, origin: Origin) -> Requirement:
     """Parse the requirement part of a line (no options) into a record."""
-    body, marker = _split_marker(text, origin)
+    body, _, marker_text = text.partition("; " if _is_url(text) else ";")  # "; " after a URL
+    body, marker_text = body.strip(), marker_text.strip()
+    try:
+        marker = Marker(marker_text) if marker_text else None
+    except InvalidMarker as exc:
+        raise RequirementsFileError(origin, f"invalid marker {marker_text!r} ({exc})") from exc
     if _is_url(body) or _SCHEME_RE.match(body):
         return _link_requirement(Requirement(text, origin, url=body, marker=marker))
     path, extras_text = body, ""
@@ -1994,12 +1929,16 @@ def read_requirements_source(
 
     It holds the hashes, so a URL is fetched under the same rules as archives (see Transport).
     """
-    if location.lower().startswith("file:"):
-        return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
-    if _is_url(location):
+    is_file_url = location.lower().startswith("file:")
+    if _is_url(location) and not is_file_url:
         made = transport() if transport is not None else configured_transport(os.environ)
         return fetch_requirements_file(made, location)
-    return read_regular_file(location, MAX_REQUIREMENTS_BYTES)
+    path = _file_url_path(location) if is_file_url else location
+    with open_regular_file(path) as stream:
+        data = stream.read(MAX_REQUIREMENTS_BYTES + 1)
+    if len(data) > MAX_REQUIREMENTS_BYTES:
+        raise OSError(f"{path!r} is larger than {MAX_REQUIREMENTS_BYTES} bytes")
+    return data
 
 
 MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's stack
@@ -2057,12 +1996,9 @@ def parse_requirements_file(
     reader: Callable[[str], bytes] = read_requirements_source,
     warn: Optional[Callable[[str], object]] = None,
 ) -> Iterator[Union[Requirement, FileOption]]:
-    """Yield the requirements and finder options of a file, nested files inline.
-
-    Lines peep reads otherwise than they look (or than pip) go to ``warn`` (default: stderr).
-    """
-    reading = Reading(os.environ if environ is None else environ, reader,
-                      warn or _warn_on_stderr, is_constraint)  # fmt: skip
+    """Yield the requirements and finder options of a file, nested files inline."""
+    warn = warn or (lambda message: sys.stderr.write(printable(f"peep: warning: {message}\n")))
+    reading = Reading(os.environ if environ is None else environ, reader, warn, is_constraint)
     return _read_file(location, reading, None)
 
 
@@ -2092,17 +2028,12 @@ def _read_file(
         requirement_text, options_text = split_requirement_and_options(line.text)
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
-            record = _requirement_from_line(
-                requirement_text, options, pending, line.origin, reading.is_constraint
-            )
+            record = _requirement_from_line(requirement_text, options, pending, line.origin,
+                                            reading.is_constraint)
             yield replace(record, hash_style=style)
         else:
             yield from _option_line(options, line.origin, reading)
         pending = []
-
-
-def _warn_on_stderr(message: str) -> None:
-    sys.stderr.write(printable(f"peep: warning: {message}\n"))
 
 
 # Options after which pip drops the rest of the line without a word: it reads only the first
@@ -2254,7 +2185,7 @@ class LockSelection(NamedTuple):
     environment: Optional[Mapping[str, str]] = None  # PEP 508 markers; None: this interpreter
     extras: Sequence[str] = ()
     groups: Optional[Sequence[str]] = None
-    settings: Optional[FinderSettings] = None
+    settings: FinderSettings = FinderSettings()
 
 
 def _select_one_by_one(
@@ -2373,7 +2304,6 @@ def lock_file_requirements(
         chosen = _select_one_by_one(location, lock, module, options, exc)
     except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
         raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
-    settings = FinderSettings() if settings is None else settings
     chosen = [_apply_format_control(choice, settings, module) for choice in chosen]
     return [lock_requirement(location, choice, module) for choice in chosen]
 
@@ -2404,14 +2334,11 @@ class _Collect(argparse.Action):
 
 
 class PipOption(NamedTuple):
-    """One of pip install's options, and what peep does with it wherever it is set.
+    """One of pip install's options (its long name is also the config key, as in pip).
 
-    The long name without dashes is also the config key (``target``) and, as
-    ``PIP_TARGET``, the variable, as in pip. ``kind`` says how a configured value
-    becomes pip's words: "value"; "list" (whitespace-separated, each its own
-    option); "flag" (yes/no); "inverted" (a ``--no-X`` flag, whose yes/no pip
-    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); or
-    "peep" (read by peep itself, never given to pip as written).
+    ``kind``: how a configured value becomes pip's words: "value"; "list" (each its own option);
+    "flag" (yes/no); "inverted" (``--no-X``, whose yes/no pip reads as X's:
+    ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); "peep" (peep's, never pip's).
     """
 
     flags: Tuple[str, ...]
@@ -2528,21 +2455,6 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def add_pip_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the pip install options that peep hands to pip, and those it refuses."""
-    group = parser.add_argument_group("pip install options (given to pip as written)")
-    parser.set_defaults(refused=(), pip_options=())
-    for option in PIP_OPTIONS:
-        if option.how == "peep":
-            continue  # peep's own parser defines these
-        group.add_argument(
-            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
-            into=("refused",) if option.refused else ("pip_options",), default=None,
-            nargs=None if option.metavar else 0,
-            help=argparse.SUPPRESS if option.refused else option.help,
-        )
-
-
 def install_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep install``'s command line."""
     parser = _ArgumentParser(
@@ -2577,7 +2489,17 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         "builds only, never installed (repeatable)")
     add_lock_arguments(parser)
     add_finder_arguments(parser)
-    add_pip_arguments(parser)
+    group = parser.add_argument_group("pip install options (given to pip as written)")
+    parser.set_defaults(refused=())
+    for option in PIP_OPTIONS:
+        if option.how == "peep":
+            continue  # defined above
+        group.add_argument(
+            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
+            into=("refused",) if option.refused else ("pip_options",), default=None,
+            nargs=None if option.metavar else 0,
+            help=argparse.SUPPRESS if option.refused else option.help,
+        )
     return parser
 
 
@@ -2626,10 +2548,7 @@ class InstallOptions:
 def parse_install_arguments(
     argv: Sequence[str], environ: Optional[Mapping[str, str]] = None
 ) -> InstallOptions:
-    """Split ``peep install``'s arguments into peep's options and pip's.
-
-    With ``environ``, pip's install settings from its files and PIP_* go beneath them.
-    """
+    """Split ``peep install``'s arguments into peep's and pip's, atop pip's ``environ`` settings."""
     args = install_argument_parser().parse_args(list(argv))
     for name, _ in args.refused:
         option = _PIP_OPTION_NAMED[name]
@@ -2658,8 +2577,7 @@ def parse_install_arguments(
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
 
-    The command line's words come last, so they win wherever pip's last word wins;
-    lists add up, as in pip. A refused setting is an error saying where it was set.
+    The command line comes last, so it wins wherever pip's last word wins; lists add up, as in pip.
     """
     items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
     chosen: Dict[str, Tuple[PipOption, str, str]] = {}  # the last one set wins
@@ -2668,20 +2586,19 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
             chosen[key] = (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])
     words: List[str] = []
     files: Dict[str, Tuple[str, ...]] = {}
-    files.update(dict.fromkeys(("requirement", "constraint", "build-constraint"), ()))
     for option, value, where in chosen.values():
         if option.refused:
             raise UsageError(
                 f"peep install: {where} ({option.flags[-1]}) is not supported: {option.refused}"
             )
-        if option.name in files:
+        if option.name in ("requirement", "constraint", "build-constraint"):
             files[option.name] = tuple(value.split())
         elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
             words += _configured_words(option, value, where)
     return replace(
-        options, files=files["requirement"] + options.files,
-        constraints=files["constraint"] + options.constraints,
-        build_constraints=files["build-constraint"] + options.build_constraints,
+        options, files=files.get("requirement", ()) + options.files,
+        constraints=files.get("constraint", ()) + options.constraints,
+        build_constraints=files.get("build-constraint", ()) + options.build_constraints,
         pip_options=tuple(words) + options.pip_options,
     )
 
@@ -2709,11 +2626,27 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
     return [flag] if enabled else []
 
 
-def settings_from_arguments(
-    args: argparse.Namespace, environ: Mapping[str, str]
+def settle_settings(
+    args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str], *,
+    isolated: bool = False,
 ) -> Tuple[FinderSettings, NetworkSettings]:
-    """Settle finder and network settings: pip's configuration, then the command line."""
-    return settle_settings(environ, args.finder_options, args.network_options)
+    """Settle finder and network settings: pip's files, PIP_*, then the command line."""
+    config = load_pip_configuration(environ, isolated=isolated)
+    finder, network = settings_from_configuration(config, environ)
+    for name, value in args.finder_options:
+        finder = finder.with_option(name, value, "the command line")
+    for name, value in args.network_options:
+        setting: Any = None  # --no-cache-dir
+        number = _NETWORK_NUMBERS.get(name)
+        if number is not None:
+            try:
+                setting = number(str(value))
+            except ValueError as exc:
+                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
+        elif name != "no-cache-dir":
+            setting = os.path.expanduser(str(value))
+        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+    return finder, network
 
 
 # --- Finding ------------------------------------------------------------------
@@ -4272,8 +4205,7 @@ def load_requirements(
     warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
-    settings, network = settle_settings(environ, options.finder_options, options.network_options,
-                                        isolated=options.pip_flag("--isolated"))
+    settings, network = settle_settings(options, environ, isolated=options.pip_flag("--isolated"))
     # Requirements files named by URL are fetched with the same TLS, proxy,
     # trusted-host and credential rules as everything else.
     reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
@@ -6578,7 +6510,7 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
     if requirement.name is None or requirement.url is not None or pinned is None:
         raise UsageError(f"peep hash: {text!r} is neither a file nor a pinned requirement "
                          "(write NAME==VERSION, e.g. requests==2.32.3)")  # fmt: skip
-    finder, network = settings_from_arguments(args, os.environ)
+    finder, network = settle_settings(args, os.environ)
     transport = make_transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
     chosen = _one_per_filename(select_release_files(
@@ -6883,7 +6815,7 @@ def read_requirement_files(
     paths: Sequence[str], args: argparse.Namespace
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read requirements files (and nested ones), their finder options on top of peep's."""
-    finder, network = settings_from_arguments(args, os.environ)
+    finder, network = settle_settings(args, os.environ)
     records: List[Requirement] = []
     reader = requirements_reader(functools.partial(make_transport, finder, network))
     for path in paths:
@@ -6932,7 +6864,7 @@ def port_argument_parser() -> argparse.ArgumentParser:
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     args = port_argument_parser().parse_args(argv)
-    reader = requirements_reader(lambda: make_transport(*settings_from_arguments(args, os.environ)))
+    reader = requirements_reader(lambda: make_transport(*settle_settings(args, os.environ)))
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, reader, out, err)
     for index, path in enumerate(args.files):
@@ -7684,7 +7616,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
                 streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
     """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
     ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
-    finder, network = settings_from_arguments(args, os.environ)
+    finder, network = settle_settings(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
         functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
