@@ -939,9 +939,8 @@ def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[s
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     """Apply pip's rule: https, file:, loopback, or a --trusted-host.
 
-    Loopback is ``localhost`` or a literal loopback address: any other name
-    resolves wherever its owner likes (through a proxy, not even here), and
-    ``127.1`` is such a name to ipaddress, and so to peep.
+    Loopback is ``localhost`` or a literal address: another name (``127.1`` too) resolves
+    wherever its owner likes, through a proxy not even here.
     """
     import ipaddress
     import urllib.parse
@@ -967,16 +966,6 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
     except ValueError:
         port = None
     return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
-
-
-def _pip_ca_bundle() -> Optional[str]:
-    import importlib.util
-    spec = importlib.util.find_spec("pip")
-    for location in (spec.submodule_search_locations if spec else None) or ():
-        candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 @functools.lru_cache(maxsize=None)
@@ -1130,11 +1119,18 @@ class Transport:
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
         import threading
+        import urllib.parse
         self.finder = finder
         self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
-        self.credentials = _url_credentials(finder)
+        # user:password pairs given in index and find-links URLs, by origin
+        self.credentials: Dict[Tuple[str, str, Optional[int]], Tuple[str, str]] = {}
+        for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
+            parts = urllib.parse.urlsplit(url)
+            if parts.username is not None and parts.hostname:
+                password = urllib.parse.unquote(parts.password or "")
+                self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
         self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
         self._lock = threading.Lock()
         self._resolver = _Resolver()
@@ -1156,6 +1152,7 @@ class Transport:
             return self._openers[verify]
 
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
+        import importlib.util
         import ssl
         try:
             context = ssl.create_default_context(cafile=self.network.cert if verify else None)
@@ -1163,27 +1160,17 @@ class Transport:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
             elif not self.network.cert and not context.get_ca_certs():
-                bundle = _pip_ca_bundle()  # no system store: pip's own CAs
-                if bundle:
-                    context.load_verify_locations(bundle)
+                pip = importlib.util.find_spec("pip")  # no system store: pip's own CAs
+                for location in (pip.submodule_search_locations if pip else None) or ():
+                    bundle = os.path.join(location, "_vendor", "certifi", "cacert.pem")
+                    if os.path.isfile(bundle):
+                        context.load_verify_locations(bundle)
+                        break
             if self.network.client_cert:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
         return context
-
-    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
-        # Credentials from a URL belong to its origin, as a browser's would:
-        # not to another port or scheme of the same host. netrc names a
-        # machine, and is read as such.
-        import base64
-        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
-            parts.hostname or "", self.environ
-        )
-        if pair is None:
-            return None
-        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
-        return f"Basic {token}"
 
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
@@ -1196,6 +1183,7 @@ class Transport:
 
     def _request(self, parts: urllib.parse.SplitResult, wanted: str) -> urllib.request.Request:
         """Build a request for a URL, its credentials moved out of the URL into a header."""
+        import base64
         import urllib.parse
         import urllib.request
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
@@ -1206,9 +1194,14 @@ class Transport:
             bare_url,
             headers={"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding},
         )
-        authorization = self._authorization(parts)
-        if authorization:
-            request.add_unredirected_header("Authorization", authorization)
+        # Credentials from a URL belong to its origin, as a browser's would: not to another
+        # port or scheme of the same host. netrc names a machine, and is read as such.
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
+            parts.hostname or "", self.environ
+        )
+        if pair is not None:
+            token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+            request.add_unredirected_header("Authorization", f"Basic {token}")
         return request
 
     def open(self, url: str, wanted: str = "*/*") -> IO[bytes]:
@@ -1273,9 +1266,8 @@ class Transport:
     ) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes.
 
-        A body cut short (a reset, a stall, fewer bytes than Content-Length) is fetched again.
-        One longer than ``max_bytes`` (a lock file's ``size``), or than any archive can be, is
-        refused at once: sent again, it would be as long.
+        A body cut short is fetched again; one longer than ``max_bytes`` (a lock file's size) or
+        than any archive is refused at once: sent again, it would be as long.
         """
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
@@ -1298,7 +1290,10 @@ class Transport:
     ) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
-            expected = _content_length(response)
+            try:  # a local file has no headers
+                expected: Optional[int] = int(getattr(response, "headers", {})["Content-Length"])
+            except (KeyError, TypeError, ValueError):
+                expected = None
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
@@ -1335,29 +1330,6 @@ class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
 
 
-def _content_length(response: IO[bytes]) -> Optional[int]:
-    headers = getattr(response, "headers", None)  # a local file has none
-    value = headers.get("Content-Length") if headers is not None else None
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _url_credentials(
-    finder: FinderSettings,
-) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
-    """Collect user:password pairs given in index and find-links URLs, by origin."""
-    import urllib.parse
-    found = {}
-    for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
-        parts = urllib.parse.urlsplit(url)
-        if parts.username is not None and parts.hostname:
-            user = urllib.parse.unquote(parts.username)
-            found[_origin(parts)] = (user, urllib.parse.unquote(parts.password or ""))
-    return found
-
-
 def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
     """Return the netrc login for ``host``, if the user has one."""
     import netrc
@@ -1377,19 +1349,6 @@ def _file_url_path(url: str) -> str:
     return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
 
 
-def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
-    """Decompress a gzip body, refusing to grow past ``limit`` (no gzip bombs)."""
-    import zlib
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        result = decompressor.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise FetchError(f"{redact_url(url)}: gzip body that does not decompress ({exc})") from exc
-    if len(result) > limit or decompressor.unconsumed_tail:
-        raise FetchError(f"{redact_url(url)} decompresses to more than {limit} bytes")
-    return result
-
-
 # Requirements and lock files, local or fetched: ten times the largest
 # real one seen, and little enough to hold in memory.
 MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
@@ -1406,19 +1365,6 @@ def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
             raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def fetch_requirements_file(transport: Transport, url: str) -> bytes:
-    """Fetch a requirements file named by an HTTP(S) URL, within its size cap."""
-    with transport.open(url, wanted="text/plain, */*") as response:
-        return _read_capped(response, MAX_REQUIREMENTS_BYTES, url)
-
-
-def make_transport(
-    finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
-) -> Transport:
-    """Return the transport a command fetches pages, archives and requirements files through."""
-    return Transport(finder, network, environ)
 
 
 def configured_transport(environ: Mapping[str, str]) -> Transport:
@@ -2011,7 +1957,8 @@ def read_requirements_source(
         return read_regular_file(_file_url_path(location), MAX_REQUIREMENTS_BYTES)
     if _is_url(location):
         made = transport() if transport is not None else configured_transport(os.environ)
-        return fetch_requirements_file(made, location)
+        with made.open(location, wanted="text/plain, */*") as response:
+            return _read_capped(response, MAX_REQUIREMENTS_BYTES, location)
     return read_regular_file(location, MAX_REQUIREMENTS_BYTES)
 
 
@@ -3018,6 +2965,7 @@ def read_links(
 ) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
     import urllib.parse
+    import zlib
     if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
         path = _file_url_path(url) if _is_url(url) else url
         if os.path.isdir(path):
@@ -3035,8 +2983,15 @@ def read_links(
         final_url = getattr(response, "url", url) or url
         headers = getattr(response, "headers", None) or {}  # a local file has none
         content_type = headers.get("Content-Type", "")
-        if "gzip" in headers.get("Content-Encoding", "").lower():
-            data = _gunzip_capped(data, MAX_PAGE_BYTES, url)
+    if "gzip" in headers.get("Content-Encoding", "").lower():
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:  # never past the cap: no gzip bombs
+            data = decompressor.decompress(data, MAX_PAGE_BYTES + 1)
+        except zlib.error as exc:
+            message = f"{redact_url(url)}: gzip body that does not decompress ({exc})"
+            raise FetchError(message) from exc
+        if len(data) > MAX_PAGE_BYTES or decompressor.unconsumed_tail:
+            raise FetchError(f"{redact_url(url)} decompresses to more than {MAX_PAGE_BYTES} bytes")
     if "application/vnd.pypi.simple.v1+json" in content_type:
         return parse_json_links(data, final_url, wanted)
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
@@ -3063,7 +3018,7 @@ def find_candidates(
         try:
             links = read_links(transport, url, is_index_page=is_index_page, wanted=wanted)
         except FetchError as exc:
-            if is_index_page and "HTTP 404" in str(exc):
+            if is_index_page and getattr(exc.__cause__, "code", None) == 404:
                 continue  # the index does not have the project: not an error
             raise
         local = not _is_url(url) or url.lower().startswith("file:")
@@ -4311,7 +4266,7 @@ def load_requirements(
                                         isolated=options.pip_flag("--isolated"))
     # Requirements files named by URL are fetched with the same TLS, proxy,
     # trusted-host and credential rules as everything else.
-    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     requirements = list(options.requirements)
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
@@ -4335,7 +4290,7 @@ def load_build_pins(
     environ: Mapping[str, str],
 ) -> Tuple[Requirement, ...]:
     """Read --build-constraint files (as in pip 25.3): hashed pins for builds, never installed."""
-    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     markers = marker_environment()
     pins = []
     for path in options.build_constraints:
@@ -6401,7 +6356,7 @@ def install_fetcher(
     """Return the fetcher for one install: its downloads go below the place's workdir."""
     os.makedirs(os.path.join(place.workdir, "downloads"))
     return Fetcher(
-        transport=make_transport(place.settings, place.network),
+        transport=Transport(place.settings, place.network),
         settings=place.settings,
         environment=Environment.current(),
         workdir=place.workdir,
@@ -6799,7 +6754,7 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
         raise UsageError(f"peep hash: {text!r} is neither a file nor a pinned requirement "
                          "(write NAME==VERSION, e.g. requests==2.32.3)")  # fmt: skip
     finder, network = settings_from_arguments(args, os.environ)
-    transport = make_transport(finder, network)
+    transport = Transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
     chosen = _one_per_filename(select_release_files(
         [c for c in found if c.version == pinned], python_versions=args.python_version or (),
@@ -7105,7 +7060,7 @@ def read_requirement_files(
     """Read requirements files (and nested ones), their finder options on top of peep's."""
     finder, network = settings_from_arguments(args, os.environ)
     records: List[Requirement] = []
-    reader = requirements_reader(functools.partial(make_transport, finder, network))
+    reader = requirements_reader(functools.partial(Transport, finder, network))
     for path in paths:
         for record in parse_requirements_file(path, reader=reader):
             if isinstance(record, FileOption):
@@ -7121,7 +7076,7 @@ def requirements_to_lock(paths: Sequence[str], args: argparse.Namespace, err: IO
     pylock_module()  # fail early, before any download, if the output cannot be checked
     records, finder, network = read_requirement_files(paths, args)
     with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
-        writer = LockWriter(make_transport(finder, network), finder,
+        writer = LockWriter(Transport(finder, network), finder,
                             ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir)
         results = [writer.package(record) for record in records if not record.is_constraint]
     problems = [r for r in results if isinstance(r, str)]
@@ -7152,7 +7107,7 @@ def port_argument_parser() -> argparse.ArgumentParser:
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     args = port_argument_parser().parse_args(argv)
-    reader = requirements_reader(lambda: make_transport(*settings_from_arguments(args, os.environ)))
+    reader = requirements_reader(lambda: Transport(*settings_from_arguments(args, os.environ)))
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, reader, out, err)
     for index, path in enumerate(args.files):
@@ -7556,7 +7511,7 @@ class Locking:
     default_index: Once = field(init=False)  # asked of pip once, not once a thread
 
     def __post_init__(self) -> None:
-        self.transport = make_transport(self.finder, self.network)
+        self.transport = Transport(self.finder, self.network)
         self.default_index = Once(pip_default_index)
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
@@ -7906,7 +7861,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
     finder, network = settings_from_arguments(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
-        functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
+        functools.partial(Transport, finder, network))) if read[1] else None  # fmt: skip
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
                            for p in (old.packages if old else ())}  # fmt: skip
     top: List[str] = []
