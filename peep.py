@@ -2754,9 +2754,8 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
 def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
     """Return the absolute URL of a wanted link the page may send peep to, else None.
 
-    ``wanted`` sees the file name first: links to files that cannot matter cost no more. A
-    remote page may point only at http(s) URLs, never at the local disk (file:) nor at
-    javascript:, data: and the like; a local page may point at local files too.
+    A remote page may point only at http(s) URLs, never at file:, javascript:, data: and the
+    like; a local page may point at local files too.
     """
     import urllib.parse
     if not href or not wanted(url_filename(href)):
@@ -2781,18 +2780,11 @@ def parse_html_links(
         if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             requires_python = anchor.get("data-requires-python") or None
-            links.append(Link(url, requires_python, yanked, _url_fragment_hashes(url)))
+            # Claims only order the choice and the bytes are always hashed: a malformed
+            # digest stays a claim no bytes match, and does not erase the link's others.
+            claims = tuple((k, v.lower()) for k, v in url_fragment_fields(url) if k != "egg")
+            links.append(Link(url, requires_python, yanked, claims))
     return links
-
-
-def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
-    """Return the hashes a link's fragment claims, each as written (lower-cased).
-
-    Claims only order the choice, and the bytes are always hashed: a malformed digest stays a
-    claim no bytes match (peep hash leaves such a file out), and neither it nor an odd
-    ``#egg=`` erases the link's other claims.
-    """
-    return tuple((key, value.lower()) for key, value in url_fragment_fields(url) if key != "egg")
 
 
 def parse_json_links(
@@ -2813,17 +2805,13 @@ def parse_json_links(
         url = _link_url(entry["url"], page_url, page_url, wanted)
         if url is None:
             continue
-        yanked = entry.get("yanked", False)
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
-        links.append(Link(
-            url=url,
-            requires_python=_json_text(entry, "requires-python"),
-            yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-            hashes=tuple((algorithm, str(value).lower())
-                         for algorithm, value in sorted(hashes.items())
-                         if algorithm in HASH_ALGORITHMS),
-            upload_time=_json_text(entry, "upload-time"),
-        ))  # fmt: skip
+        claims = tuple((name, str(digest).lower()) for name, digest in sorted(hashes.items())
+                       if name in HASH_ALGORITHMS)  # fmt: skip
+        yanked = entry.get("yanked", False)
+        reason = (yanked if isinstance(yanked, str) else "") if yanked else None
+        links.append(Link(url, _json_text(entry, "requires-python"), reason, claims,
+                          _json_text(entry, "upload-time")))  # fmt: skip
     return links
 
 
