@@ -937,11 +937,8 @@ def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[s
 
 
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
-    """Apply pip's rule: https, file:, loopback, or a --trusted-host.
-
-    Loopback is ``localhost`` or a literal address: another name (``127.1`` too) resolves
-    wherever its owner likes, through a proxy not even here.
-    """
+    """Apply pip's rule: https, file:, loopback, or a --trusted-host. Loopback is ``localhost``
+    or a literal address: another name (``127.1`` too) resolves wherever its owner likes."""
     import ipaddress
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -1001,11 +998,8 @@ def _safe_redirects_class() -> Any:
 
 
 class _Resolver:
-    """Resolve each host once per run, and keep every socket for abort().
-
-    urllib looks a host up for every connection: with a slow resolver that
-    cost more than all the downloads.
-    """
+    """Resolve each host once per run, and keep every socket for abort(). (urllib looks a host
+    up for every connection: with a slow resolver that cost more than all the downloads.)"""
 
     def __init__(self) -> None:
         import threading
@@ -1107,12 +1101,9 @@ def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
 
 
 class Transport:
-    """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
-
-    TLS is verified against pip's ``cert``, else the system store, else pip's CAs; only a
-    ``--trusted-host`` may use plain HTTP or skip verification. Credentials from URLs and
-    netrc go only to the host they belong to and never into a message.
-    """
+    """Fetch URLs over HTTP(S) and from the local disk, the way pip would. TLS is verified against
+    pip's ``cert``, else the system store, else pip's CAs; only a ``--trusted-host`` may use plain
+    HTTP or skip verification. Credentials go only to their host, and never into a message."""
 
     def __init__(
         self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
@@ -1264,11 +1255,8 @@ class Transport:
         self, url: str, destination: str, algorithms: Iterable[str],
         on_bytes: Callable[[int], None] = lambda count: None, *, max_bytes: Optional[int] = None,
     ) -> Dict[str, str]:
-        """Stream ``url`` into the new file ``destination``, hashing as it goes.
-
-        A body cut short is fetched again; one longer than ``max_bytes`` (a lock file's size) or
-        than any archive is refused at once: sent again, it would be as long.
-        """
+        """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
+        is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
         for attempt in range(self.network.retries + 1):
@@ -2752,11 +2740,8 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
 
 
 def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
-    """Return the absolute URL of a wanted link the page may send peep to, else None.
-
-    A remote page may point only at http(s) URLs, never at file:, javascript:, data: and the
-    like; a local page may point at local files too.
-    """
+    """Return the absolute URL of a wanted link the page may send peep to, else None: a remote
+    page only http(s) ones (never file:, javascript:, data: ...), a local page local files too."""
     import urllib.parse
     if not href or not wanted(url_filename(href)):
         return None
@@ -2835,10 +2820,8 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
 
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
-    """Return a warning for each digest advertised for ``candidate`` that its bytes lack.
-
-    No failure (another file may be the one vouched for), but worth telling the user.
-    """
+    """Return a warning for each digest advertised for ``candidate`` that its bytes lack (not a
+    failure: another file may be the one vouched for)."""
     advertised = candidate.advertised_hashes() if candidate is not None else {}
     return [
         printable(
@@ -2885,11 +2868,8 @@ def choose_candidates(
     requirement: Requirement, candidates: Iterable[Candidate], settings: FinderSettings,
     environment: Environment,
 ) -> Union[List[Candidate], Rejection]:
-    """Return the usable files for ``requirement``, best first, or why there are none.
-
-    A file whose advertised hash the user vouched for comes first, so a wheel uploaded to an
-    old release later does not displace the vetted sdist. The bytes are always hashed.
-    """
+    """Return the usable files for ``requirement``, best first, or why there are none. One whose
+    advertised hash is vouched for comes first: a wheel added later must not displace it."""
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
     all_candidates = [c for c in candidates if c.name == requirement.key]
@@ -2989,10 +2969,8 @@ def find_candidates(
     transport: Transport, requirement: Requirement, settings: FinderSettings,
     default_index: Callable[[], str] = pip_default_index,
 ) -> Tuple[List[Candidate], List[str], int]:
-    """Gather ``requirement``'s files from every index and find-links location.
-
-    Return them, the places looked in, and how many files were passed over for their version.
-    """
+    """Return ``requirement``'s files on every index and find-links location, the places looked
+    in, and how many files were passed over for their version."""
     import urllib.parse
     key = requirement.key
     places = []
@@ -3018,11 +2996,8 @@ def find_candidates(
 
 
 def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
-    """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to).
-
-    No upload time (every link of an HTML page) is an error, not a guess: the option exists
-    to keep fresh uploads out. Local indexes and find-links places are exempt, as in pip.
-    """
+    """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to). No
+    upload time (as on HTML pages) is an error, not a guess: the option keeps fresh uploads out."""
     import datetime
     kept = []
     for link in links:
@@ -3044,11 +3019,8 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
 
 
 class _MayMatch:
-    """A cheap test of whether a file name could satisfy a requirement, counting the misses.
-
-    Large projects list thousands of files: those of versions the specifier excludes are
-    skipped before their links are parsed.
-    """
+    """A cheap test of whether a file name could satisfy a requirement, counting the misses:
+    large projects list thousands of files, and excluded versions' links are never parsed."""
 
     def __init__(self, requirement: Requirement) -> None:
         self.requirement = requirement
@@ -4138,28 +4110,23 @@ def format_report(
     """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
-        members = _grouped([p.text for p in problems if p.kind == kind])
-        blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(members))
+        # Entries that give the same reason under them merge: one unreachable index, one entry.
+        merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
+        for text in [p.text for p in problems if p.kind == kind]:
+            first, _, below = text.partition("\n")
+            merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
+        entries = []
+        for key, firsts in merged.items():
+            if not key.startswith(" " * 8):
+                entries.append(key)  # a whole entry, said once
+            elif len(firsts) == 1:
+                entries.append(f"{firsts[0]}\n{key}")
+            else:
+                entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
+        blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
     return printable("\n\n".join(blocks) + ending)
-
-
-def _grouped(texts: Sequence[str]) -> List[str]:
-    """Merge entries that give the same reason under them: one unreachable index, one entry."""
-    merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
-    for text in texts:
-        first, _, below = text.partition("\n")
-        merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
-    entries = []
-    for key, firsts in merged.items():
-        if not key.startswith(" " * 8):
-            entries.append(key)  # a whole entry, said once
-        elif len(firsts) == 1:
-            entries.append(f"{firsts[0]}\n{key}")
-        else:
-            entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
-    return entries
 
 
 SATISFIED_NOTE = ("These packages were already installed, so we didn't need to download or build "
@@ -4443,11 +4410,8 @@ class Fetcher:
     def _from_mirrors(
         self, directory: str, requirement: Requirement, install: bool
     ) -> Optional[Verdict]:
-        """Fetch a lock file's file from the configured indexes, by its file name.
-
-        A mirror that lacks the file (or cannot be reached) leaves the lock's own URL
-        to try; one that serves other bytes under its name fails, as tampering must.
-        """
+        """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
+        lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
         settings = mirror_settings(self.settings)
         if settings is None or requirement.url is None:
             return None
@@ -4633,11 +4597,8 @@ def vetted_elsewhere(
     requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
     environment: Environment,
 ) -> Optional[Problem]:
-    """Say so when the vetted files are all for other platforms, rather than "tampered".
-
-    Asked only when the index vouches for it: every file that fits here advertises
-    a digest the user did not vet; said only if one that does not fit advertises one.
-    """
+    """Say so when the vetted files are all for other platforms, rather than "tampered": asked
+    when every file that fits here advertises an unvetted digest, said if another advertises one."""
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
     if not vetted:
         return None
@@ -4682,10 +4643,8 @@ def verify_all(
 def hash_suggestions(
     fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block to paste for each project wanted, of its newest file, or why not.
-
-    Each file is fetched and hashed, never run; what peep's strict reading found comes too.
-    """
+    """Return a hash block to paste for each project wanted, of its newest file, or why not, and
+    what peep's strict reading of the file found (fetched and hashed, never run)."""
     requirements = [
         Requirement(text=f"{needed.name}{needed.specifier}", origin=origin, name=needed.name,
                     specifier=needed.specifier, extras=frozenset(needed.extras))
@@ -4760,11 +4719,8 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
 
 
 def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
-    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
-
-    A wheel's METADATA is authoritative; an sdist's PKG-INFO counts from
-    Metadata-Version 2.2 on, unless Requires-Dist is declared Dynamic (PEP 643).
-    """
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt: an sdist's
+    PKG-INFO counts from Metadata-Version 2.2 on, unless it is declared Dynamic (PEP 643)."""
     import email.parser
     if facts is None or facts.metadata is None:
         return None
@@ -4843,11 +4799,8 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
 def plan_build(
     requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
-    """Choose verified wheels for build requirements and everything they depend on.
-
-    They are installed with --no-deps, so their dependencies must be verified wheels too; a
-    direct URL anywhere in the chain is refused: pip would fetch it unhashed.
-    """
+    """Choose verified wheels for build requirements and all they depend on (installed with
+    --no-deps); a direct URL anywhere in the chain is refused: pip would fetch it unhashed."""
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
@@ -5019,11 +4972,8 @@ def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[P
 def _suggestion_blocks(
     asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
 ) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a block per project, and each project the suggested files need in turn.
-
-    Rounds of downloads, never of runs, until no new project is needed; each found
-    that way comes as (who needs it, it, the file that needs it).
-    """
+    """Return a block per project, and each project the suggested files need in turn (rounds of
+    downloads, never runs), as (who needs it, it, the file that needs it)."""
     blocks: Dict[str, str] = {}
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
@@ -5047,10 +4997,8 @@ def _suggestion_blocks(
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing project one hash block, and report what its file needs, with blocks.
-
-    One block per project, of the newest file that fits every failure naming it.
-    """
+    """Give each missing project one hash block (of the newest file that fits every failure
+    naming it), and report what its file needs, with blocks."""
     by_key: Dict[str, List[Problem]] = {}
     for failure in failures:
         key = _missing_key(failure.dependency)
@@ -6079,10 +6027,8 @@ def _plan_with_satisfied(
     fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
     offered: Dict[str, Requirement], markers: Mapping[str, str],
 ) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency ``offered`` holds is fetched and verified, not installed.
-
-    ``offered`` (installed requirements and build pins not fetched yet) shrinks as they are.
-    """
+    """Plan builds; a build dependency ``offered`` (installed requirements and build pins not
+    fetched yet) holds is fetched and verified, not installed, and leaves ``offered``."""
     failures: List[Problem] = []
     while True:
         for build in builds:
