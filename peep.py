@@ -4924,24 +4924,6 @@ def wheel_fits(
     )
 
 
-def _one_for_all(texts: Sequence[str]) -> Optional[PackagingRequirement]:
-    """Return one requirement that allows only what every one of ``texts`` allows."""
-    combined: Optional[PackagingRequirement] = None
-    for text in texts:
-        try:
-            needed = PackagingRequirement(text)
-        except InvalidRequirement:
-            continue
-        if needed.url is not None:
-            continue
-        if combined is None:
-            combined = needed
-        else:
-            combined.specifier &= needed.specifier
-            combined.extras |= needed.extras
-    return combined
-
-
 class Suggesting(NamedTuple):
     """What with_suggestions asks of the index: by whom, and what counts as provided."""
 
@@ -5000,15 +4982,21 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     """Give each missing project one hash block (of the newest file that fits every failure
     naming it), and report what its file needs, with blocks."""
     by_key: Dict[str, List[Problem]] = {}
+    pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
-        key = _missing_key(failure.dependency)
-        if key is not None:
-            by_key.setdefault(key, []).append(failure)
-    pending = {}
-    for key, group in by_key.items():
-        combined = _one_for_all([failure.dependency for failure in group])
-        if combined is not None:
-            pending[key] = combined
+        try:
+            needed = PackagingRequirement(failure.dependency)
+        except InvalidRequirement:
+            continue
+        key = canonicalize_name(needed.name)
+        by_key.setdefault(key, []).append(failure)
+        if needed.url is not None:
+            continue
+        if key in pending:
+            pending[key].specifier &= needed.specifier
+            pending[key].extras |= needed.extras
+        else:
+            pending[key] = needed
     if not pending:
         return list(failures)
     blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement.origin)
@@ -5020,16 +5008,12 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
                        f"{wanted}, a dependency of {label} (suggested above)")
         more.append(replace(added, dependency=wanted))
         by_key[canonicalize_name(dependency.name)] = [more[-1]]
-    return [_with_block(failure, blocks) for failure in list(failures) + more]
-
-
-def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
-    """Return ``failure`` with its project's block to paste indented under it."""
-    block = blocks.get(_missing_key(failure.dependency) or "")
-    if block is None:
-        return failure
-    below = "".join(f"\n        {line}" for line in block.splitlines())
-    return replace(failure, text=f"{failure.text}:{below}")
+    shown = []  # each with its project's block to paste indented under it
+    for failure in list(failures) + more:
+        block = blocks.get(_missing_key(failure.dependency) or "")
+        below = "".join(f"\n        {line}" for line in (block or "").splitlines())
+        shown.append(failure if block is None else replace(failure, text=f"{failure.text}:{below}"))
+    return shown
 
 
 # --- Building sdists [trust] --------------------------------------------------
