@@ -1002,8 +1002,9 @@ class _Resolver:
     up for every connection: with a slow resolver that cost more than all the downloads.)"""
 
     def __init__(self) -> None:
+        import socket
         import threading
-        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
+        self._addresses = functools.lru_cache(maxsize=None)(socket.getaddrinfo)
         self._lock = threading.Lock()
         self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
 
@@ -1027,13 +1028,8 @@ class _Resolver:
     ) -> socket.socket:
         """Connect as socket.create_connection does, trying each cached address in turn."""
         import socket
-        with self._lock:
-            infos = self._addresses.get(address)
-        if infos is None:
-            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
-            with self._lock:
-                self._addresses[address] = infos
         error: Optional[OSError] = None
+        infos = self._addresses(address[0], address[1], 0, socket.SOCK_STREAM)
         for family, kind, protocol, _, sockaddr in infos:
             sock = socket.socket(family, kind, protocol)
             self.track(sock)
@@ -4478,8 +4474,6 @@ class Fetcher:
             if candidate is not None:
                 found.append(candidate)
                 sources[candidate.url] = (sha256, path)
-        if not found:
-            return None
         chosen = choose_candidates(requirement, found, self.settings, self.environment)
         if isinstance(chosen, Rejection):
             return None
@@ -4559,8 +4553,7 @@ class Fetcher:
             return [chosen[0]]
         algorithms = requirement.hashes.algorithms()
         vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-        unknown = [c for c in chosen
-                   if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
+        unknown = [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
         return vouched + unknown
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
@@ -4854,9 +4847,7 @@ def _wanted_extras(
         changed = False
         for key, requirements in parsed.items():
             for dependency in requirements:
-                if dependency.extras and _dependency_applies(
-                    dependency, wanted.get(key, set()), markers
-                ):
+                if dependency.extras and _dependency_applies(dependency, wanted[key], markers):
                     target = wanted.setdefault(canonicalize_name(dependency.name), set())
                     if not set(dependency.extras) <= target:
                         target.update(dependency.extras)
