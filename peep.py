@@ -1121,8 +1121,7 @@ class Transport:
         self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
         self._lock = threading.Lock()
         self._resolver = _Resolver()
-        # Hosts that refused a connection or have no address: the next request
-        # to one fails at once with the same words, never after retries.
+        # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
 
     def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
@@ -1177,15 +1176,12 @@ class Transport:
         # Archives are hashed exactly as sent (as pip does): never ask for
         # them compressed. Index pages may come gzipped; read_links decodes.
         encoding = "gzip" if wanted == INDEX_ACCEPT else "identity"
-        request = urllib.request.Request(
-            bare_url,
-            headers={"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding},
-        )
+        headers = {"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding}
+        request = urllib.request.Request(bare_url, headers=headers)
         # Credentials from a URL belong to its origin, as a browser's would: not to another
         # port or scheme of the same host. netrc names a machine, and is read as such.
-        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
-            parts.hostname or "", self.environ
-        )
+        host = parts.hostname or ""
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(host, self.environ)
         if pair is not None:
             token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
             request.add_unredirected_header("Authorization", f"Basic {token}")
@@ -1333,8 +1329,7 @@ def _file_url_path(url: str) -> str:
     return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
 
 
-# Requirements and lock files, local or fetched: ten times the largest
-# real one seen, and little enough to hold in memory.
+# Requirements and lock files: ten times the largest real one seen, little enough to hold.
 MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
 MAX_PAGE_BYTES = 64 * 1024 * 1024
 
@@ -3964,9 +3959,8 @@ class Kind(NamedTuple):
     heading: str
 
 
-# Every kind of problem peep reports, each defined here once. Install's kinds
-# are all reported together before anything installs; check's once it has
-# looked at everything. Every one of them makes peep exit with EXIT_FAILED.
+# Every kind of problem peep reports, each defined here once. Install's are all reported before
+# anything installs; check's once it has looked at everything. Each makes peep exit EXIT_FAILED.
 KINDS: Dict[str, Kind] = {
     "mismatch": Kind(1,
         "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
@@ -4215,8 +4209,7 @@ def load_requirements(
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
     settings, network = settle_settings(environ, options.finder_options, options.network_options,
                                         isolated=options.pip_flag("--isolated"))
-    # Requirements files named by URL are fetched with the same TLS, proxy,
-    # trusted-host and credential rules as everything else.
+    # Requirements files named by URL: the same TLS, proxy, trusted-host and credential rules.
     reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     requirements = list(options.requirements)
     sources = [(path, False) for path in options.files]
@@ -4345,8 +4338,7 @@ def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
     return found
 
 
-# An archive named after a commit (.../archive/1234567.zip) has no version
-# worth trusting: its version number says nothing of its contents.
+# An archive named after a commit (.../archive/1234567.zip) has no version worth trusting.
 _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 
@@ -4443,9 +4435,8 @@ class Fetcher:
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: cached under that hash, so the
-            # run after the user pastes it needs no network (accept() still
-            # decides), and read strictly, never run, for what it needs.
+            # Fetched only to suggest its hash: cached under it, so the run after the user pastes
+            # it needs no network (accept() still decides); read strictly, never run.
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             verdict = replace(verdict, facts=_read_quietly(arrived))
         elif verdict.kind == "mismatch" and self.keep_failed:
@@ -4510,9 +4501,8 @@ class Fetcher:
             url = requirement.url.split("#", 1)[0]
             tries = [(url, filename, archive_version(requirement), None)]
         else:
-            found, places, skipped = find_candidates(
-                self.transport, requirement, self.settings, self.default_index
-            )
+            found, places, skipped = find_candidates(self.transport, requirement, self.settings,
+                                                     self.default_index)  # fmt: skip
             chosen = choose_candidates(requirement, found, self.settings, self.environment)
             if isinstance(chosen, Rejection):
                 reasons = [r for r in chosen.reasons if r != "no files at all"]
@@ -4827,9 +4817,8 @@ def plan_build(
     return plan
 
 
-# Omitted dependencies: peep installs with --no-deps, so a dependency left
-# out of the requirements files would leave a broken environment behind,
-# silently. Each verified archive's metadata is read (never run) instead.
+# Omitted dependencies: peep installs with --no-deps, so one left out of the requirements would
+# break the environment silently. Each verified archive's metadata is read (never run) instead.
 
 
 def _wanted_extras(
@@ -4890,9 +4879,8 @@ def omitted_dependency_failures(
         extras = wanted_extras.get(item.requirement.key, set())
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         for dependency in parsed[item.requirement.key]:
-            if _dependency_applies(dependency, extras, markers) and not _dependency_met(
-                dependency, provided, installed
-            ):
+            met = _dependency_met(dependency, provided, installed)
+            if _dependency_applies(dependency, extras, markers) and not met:
                 failures.append(_omitted(item.requirement, dependency, needed_by))
     return failures
 
@@ -5966,11 +5954,9 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 
 # --- Running builds -----------------------------------------------------------
 #
-# The order of the build steps: plan each sdist's build, ask its backend
-# what more it needs, build. Every archive here is Verified already, every
-# hook runs through the Builder above and every wheel built goes through
-# accept(): a bug here can make a build fail or be refused, never run or
-# install what did not match.
+# The build steps in order: plan each sdist's build, ask its backend what more it needs, build.
+# Every archive here is Verified, every hook runs through the Builder above and every wheel
+# built goes through accept(): a bug here can fail a build, never run or install a mismatch.
 
 
 def config_settings(
