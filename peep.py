@@ -2811,8 +2811,7 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
 
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
-    """Return a warning for each digest advertised for ``candidate`` that its bytes lack (not a
-    failure: another file may be the one vouched for)."""
+    """Return a warning (no failure) for each digest advertised for ``candidate`` not its own."""
     advertised = candidate.advertised_hashes() if candidate is not None else {}
     return [
         printable(
@@ -2964,14 +2963,12 @@ def find_candidates(
     in, and how many files were passed over for their version."""
     import urllib.parse
     key = requirement.key
-    places = []
     candidates: List[Candidate] = []
     wanted = _MayMatch(requirement)
     sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{key}/"), True)
                for url in settings.index_urls(default_index)]  # fmt: skip
     sources += [(location, False) for location in settings.find_links]
     for url, is_index_page in sources:
-        places.append(redact_url(url))
         try:
             links = read_links(transport, url, is_index_page=is_index_page, wanted=wanted)
         except FetchError as exc:
@@ -2983,7 +2980,7 @@ def find_candidates(
             links = uploaded_before(links, settings.uploaded_prior_to, url)
         found = (candidate_from_link(link, key, url) for link in links)
         candidates += [candidate for candidate in found if candidate is not None]
-    return candidates, places, wanted.skipped
+    return candidates, [redact_url(url) for url, _ in sources], wanted.skipped
 
 
 def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
@@ -4626,8 +4623,7 @@ def verify_all(
 def hash_suggestions(
     fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block to paste for each project wanted, of its newest file, or why not, and
-    what peep's strict reading of the file found (fetched and hashed, never run)."""
+    """Return a hash block for each project wanted (its newest file) or why not, and its facts."""
     requirements = [
         Requirement(text=f"{needed.name}{needed.specifier}", origin=origin, name=needed.name,
                     specifier=needed.specifier, extras=frozenset(needed.extras))
