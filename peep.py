@@ -4624,11 +4624,9 @@ def hash_suggestions(
     fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
     """Return a hash block for each project wanted (its newest file) or why not, and its facts."""
-    requirements = [
-        Requirement(text=f"{needed.name}{needed.specifier}", origin=origin, name=needed.name,
-                    specifier=needed.specifier, extras=frozenset(needed.extras))
-        for needed in wanted
-    ]  # fmt: skip
+    requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=origin,
+                                name=needed.name, specifier=needed.specifier,
+                                extras=frozenset(needed.extras)) for needed in wanted]  # fmt: skip
     texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
     for suggestion in verify_all(fetcher, requirements, install=False):
         if not isinstance(suggestion, Problem):
