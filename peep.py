@@ -2940,7 +2940,6 @@ def read_links(
         data = _read_capped(response, MAX_PAGE_BYTES, url)
         final_url = getattr(response, "url", url) or url
         headers = getattr(response, "headers", None) or {}  # a local file has none
-        content_type = headers.get("Content-Type", "")
     if "gzip" in headers.get("Content-Encoding", "").lower():
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:  # never past the cap: no gzip bombs
@@ -2950,7 +2949,7 @@ def read_links(
             raise FetchError(message) from exc
         if len(data) > MAX_PAGE_BYTES or decompressor.unconsumed_tail:
             raise FetchError(f"{redact_url(url)} decompresses to more than {MAX_PAGE_BYTES} bytes")
-    if "application/vnd.pypi.simple.v1+json" in content_type:
+    if "application/vnd.pypi.simple.v1+json" in headers.get("Content-Type", ""):
         return parse_json_links(data, final_url, wanted)
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
 
