@@ -873,12 +873,8 @@ def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[s
 
 
 def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
-    """Apply pip's rule: https, file:, loopback, or a --trusted-host.
-
-    Loopback is ``localhost`` or a literal loopback address: any other name
-    resolves wherever its owner likes (through a proxy, not even here), and
-    ``127.1`` is such a name to ipaddress, and so to peep.
-    """
+    """Apply pip's rule: https, file:, loopback, or a --trusted-host. Loopback is ``localhost``
+    or a literal address: another name (``127.1`` too) resolves wherever its owner likes."""
     import ipaddress
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -903,16 +899,6 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
     except ValueError:
         port = None
     return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
-
-
-def _pip_ca_bundle() -> Optional[str]:
-    import importlib.util
-    spec = importlib.util.find_spec("pip")
-    for location in (spec.submodule_search_locations if spec else None) or ():
-        candidate = os.path.join(location, "_vendor", "certifi", "cacert.pem")
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 @functools.lru_cache(maxsize=None)
@@ -948,15 +934,13 @@ def _safe_redirects_class() -> Any:
 
 
 class _Resolver:
-    """Resolve each host once per run, and keep every socket for abort().
-
-    urllib looks a host up for every connection: with a slow resolver that
-    cost more than all the downloads.
-    """
+    """Resolve each host once per run, and keep every socket for abort(). (urllib looks a host
+    up for every connection: with a slow resolver that cost more than all the downloads.)"""
 
     def __init__(self) -> None:
+        import socket
         import threading
-        self._addresses: Dict[Tuple[str, int], List[Tuple[Any, ...]]] = {}
+        self._addresses = functools.lru_cache(maxsize=None)(socket.getaddrinfo)
         self._lock = threading.Lock()
         self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
 
@@ -980,13 +964,8 @@ class _Resolver:
     ) -> socket.socket:
         """Connect as socket.create_connection does, trying each cached address in turn."""
         import socket
-        with self._lock:
-            infos = self._addresses.get(address)
-        if infos is None:
-            infos = list(socket.getaddrinfo(address[0], address[1], 0, socket.SOCK_STREAM))
-            with self._lock:
-                self._addresses[address] = infos
         error: Optional[OSError] = None
+        infos = self._addresses(address[0], address[1], 0, socket.SOCK_STREAM)
         for family, kind, protocol, _, sockaddr in infos:
             sock = socket.socket(family, kind, protocol)
             self.track(sock)
@@ -1054,28 +1033,31 @@ def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
 
 
 class Transport:
-    """Fetch URLs over HTTP(S) and from the local disk, the way pip would.
-
-    TLS is verified against pip's ``cert``, else the system store, else pip's CAs; only a
-    ``--trusted-host`` may use plain HTTP or skip verification. Credentials from URLs and
-    netrc go only to the host they belong to and never into a message.
-    """
+    """Fetch URLs over HTTP(S) and from the local disk, the way pip would. TLS is verified against
+    pip's ``cert``, else the system store, else pip's CAs; only a ``--trusted-host`` may use plain
+    HTTP or skip verification. Credentials go only to their host, and never into a message."""
 
     def __init__(
         self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
         environ: Optional[Mapping[str, str]] = None,
     ) -> None:
         import threading
+        import urllib.parse
         self.finder = finder
         self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
-        self.credentials = _url_credentials(finder)
+        # user:password pairs given in index and find-links URLs, by origin
+        self.credentials: Dict[Tuple[str, str, Optional[int]], Tuple[str, str]] = {}
+        for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
+            parts = urllib.parse.urlsplit(url)
+            if parts.username is not None and parts.hostname:
+                password = urllib.parse.unquote(parts.password or "")
+                self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
         self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
         self._lock = threading.Lock()
         self._resolver = _Resolver()
-        # Hosts that refused a connection or have no address: the next request
-        # to one fails at once with the same words, never after retries.
+        # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
 
     def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
@@ -1092,6 +1074,7 @@ class Transport:
             return self._openers[verify]
 
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
+        import importlib.util
         import ssl
         try:
             context = ssl.create_default_context(cafile=self.network.cert if verify else None)
@@ -1099,27 +1082,17 @@ class Transport:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
             elif not self.network.cert and not context.get_ca_certs():
-                bundle = _pip_ca_bundle()  # no system store: pip's own CAs
-                if bundle:
-                    context.load_verify_locations(bundle)
+                pip = importlib.util.find_spec("pip")  # no system store: pip's own CAs
+                for location in (pip.submodule_search_locations if pip else None) or ():
+                    bundle = os.path.join(location, "_vendor", "certifi", "cacert.pem")
+                    if os.path.isfile(bundle):
+                        context.load_verify_locations(bundle)
+                        break
             if self.network.client_cert:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
         return context
-
-    def _authorization(self, parts: urllib.parse.SplitResult) -> Optional[str]:
-        # Credentials from a URL belong to its origin, as a browser's would:
-        # not to another port or scheme of the same host. netrc names a
-        # machine, and is read as such.
-        import base64
-        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(
-            parts.hostname or "", self.environ
-        )
-        if pair is None:
-            return None
-        token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
-        return f"Basic {token}"
 
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
@@ -1132,19 +1105,22 @@ class Transport:
 
     def _request(self, parts: urllib.parse.SplitResult, wanted: str) -> urllib.request.Request:
         """Build a request for a URL, its credentials moved out of the URL into a header."""
+        import base64
         import urllib.parse
         import urllib.request
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
         # Archives are hashed exactly as sent (as pip does): never ask for
         # them compressed. Index pages may come gzipped; read_links decodes.
         encoding = "gzip" if wanted == INDEX_ACCEPT else "identity"
-        request = urllib.request.Request(
-            bare_url,
-            headers={"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding},
-        )
-        authorization = self._authorization(parts)
-        if authorization:
-            request.add_unredirected_header("Authorization", authorization)
+        headers = {"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding}
+        request = urllib.request.Request(bare_url, headers=headers)
+        # Credentials from a URL belong to its origin, as a browser's would: not to another
+        # port or scheme of the same host. netrc names a machine, and is read as such.
+        host = parts.hostname or ""
+        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(host, self.environ)
+        if pair is not None:
+            token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+            request.add_unredirected_header("Authorization", f"Basic {token}")
         return request
 
     def open(self, url: str, wanted: str = "*/*") -> IO[bytes]:
@@ -1207,12 +1183,8 @@ class Transport:
         self, url: str, destination: str, algorithms: Iterable[str],
         on_bytes: Callable[[int], None] = lambda count: None, *, max_bytes: Optional[int] = None,
     ) -> Dict[str, str]:
-        """Stream ``url`` into the new file ``destination``, hashing as it goes.
-
-        A body cut short (a reset, a stall, fewer bytes than Content-Length) is fetched again.
-        One longer than ``max_bytes`` (a lock file's ``size``), or than any archive can be, is
-        refused at once: sent again, it would be as long.
-        """
+        """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
+        is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
         for attempt in range(self.network.retries + 1):
@@ -1234,7 +1206,10 @@ class Transport:
     ) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
-            expected = _content_length(response)
+            try:  # a local file has no headers
+                expected: Optional[int] = int(getattr(response, "headers", {})["Content-Length"])
+            except (KeyError, TypeError, ValueError):
+                expected = None
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
@@ -1271,29 +1246,6 @@ class _BodyError(Exception):
     """A response body was cut short or overlong; worth one more try."""
 
 
-def _content_length(response: IO[bytes]) -> Optional[int]:
-    headers = getattr(response, "headers", None)  # a local file has none
-    value = headers.get("Content-Length") if headers is not None else None
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _url_credentials(
-    finder: FinderSettings,
-) -> Dict[Tuple[str, str, Optional[int]], Tuple[str, str]]:
-    """Collect user:password pairs given in index and find-links URLs, by origin."""
-    import urllib.parse
-    found = {}
-    for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
-        parts = urllib.parse.urlsplit(url)
-        if parts.username is not None and parts.hostname:
-            user = urllib.parse.unquote(parts.username)
-            found[_origin(parts)] = (user, urllib.parse.unquote(parts.password or ""))
-    return found
-
-
 def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
     """Return the netrc login for ``host``, if the user has one."""
     import netrc
@@ -1313,21 +1265,7 @@ def _file_url_path(url: str) -> str:
     return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
 
 
-def _gunzip_capped(data: bytes, limit: int, url: str) -> bytes:
-    """Decompress a gzip body, refusing to grow past ``limit`` (no gzip bombs)."""
-    import zlib
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        result = decompressor.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise FetchError(f"{redact_url(url)}: gzip body that does not decompress ({exc})") from exc
-    if len(result) > limit or decompressor.unconsumed_tail:
-        raise FetchError(f"{redact_url(url)} decompresses to more than {limit} bytes")
-    return result
-
-
-# Requirements and lock files, local or fetched: ten times the largest
-# real one seen, and little enough to hold in memory.
+# Requirements and lock files: ten times the largest real one seen, little enough to hold.
 MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
 MAX_PAGE_BYTES = 64 * 1024 * 1024
 
@@ -1342,19 +1280,6 @@ def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
             raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def fetch_requirements_file(transport: Transport, url: str) -> bytes:
-    """Fetch a requirements file named by an HTTP(S) URL, within its size cap."""
-    with transport.open(url, wanted="text/plain, */*") as response:
-        return _read_capped(response, MAX_REQUIREMENTS_BYTES, url)
-
-
-def make_transport(
-    finder: FinderSettings, network: NetworkSettings, environ: Optional[Mapping[str, str]] = None
-) -> Transport:
-    """Return the transport a command fetches pages, archives and requirements files through."""
-    return Transport(finder, network, environ)
 
 
 def configured_transport(environ: Mapping[str, str]) -> Transport:
@@ -1932,7 +1857,8 @@ def read_requirements_source(
     is_file_url = location.lower().startswith("file:")
     if _is_url(location) and not is_file_url:
         made = transport() if transport is not None else configured_transport(os.environ)
-        return fetch_requirements_file(made, location)
+        with made.open(location, wanted="text/plain, */*") as response:
+            return _read_capped(response, MAX_REQUIREMENTS_BYTES, location)
     path = _file_url_path(location) if is_file_url else location
     with open_regular_file(path) as stream:
         data = stream.read(MAX_REQUIREMENTS_BYTES + 1)
@@ -2725,12 +2651,8 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
 
 
 def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
-    """Return the absolute URL of a wanted link the page may send peep to, else None.
-
-    ``wanted`` sees the file name first: links to files that cannot matter cost no more. A
-    remote page may point only at http(s) URLs, never at the local disk (file:) nor at
-    javascript:, data: and the like; a local page may point at local files too.
-    """
+    """Return the absolute URL of a wanted link the page may send peep to, else None: a remote
+    page only http(s) ones (never file:, javascript:, data: ...), a local page local files too."""
     import urllib.parse
     if not href or not wanted(url_filename(href)):
         return None
@@ -2754,18 +2676,11 @@ def parse_html_links(
         if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             requires_python = anchor.get("data-requires-python") or None
-            links.append(Link(url, requires_python, yanked, _url_fragment_hashes(url)))
+            # Claims only order the choice and the bytes are always hashed: a malformed
+            # digest stays a claim no bytes match, and does not erase the link's others.
+            claims = tuple((k, v.lower()) for k, v in url_fragment_fields(url) if k != "egg")
+            links.append(Link(url, requires_python, yanked, claims))
     return links
-
-
-def _url_fragment_hashes(url: str) -> Tuple[Tuple[str, str], ...]:
-    """Return the hashes a link's fragment claims, each as written (lower-cased).
-
-    Claims only order the choice, and the bytes are always hashed: a malformed digest stays a
-    claim no bytes match (peep hash leaves such a file out), and neither it nor an odd
-    ``#egg=`` erases the link's other claims.
-    """
-    return tuple((key, value.lower()) for key, value in url_fragment_fields(url) if key != "egg")
 
 
 def parse_json_links(
@@ -2786,17 +2701,13 @@ def parse_json_links(
         url = _link_url(entry["url"], page_url, page_url, wanted)
         if url is None:
             continue
-        yanked = entry.get("yanked", False)
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
-        links.append(Link(
-            url=url,
-            requires_python=_json_text(entry, "requires-python"),
-            yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
-            hashes=tuple((algorithm, str(value).lower())
-                         for algorithm, value in sorted(hashes.items())
-                         if algorithm in HASH_ALGORITHMS),
-            upload_time=_json_text(entry, "upload-time"),
-        ))  # fmt: skip
+        claims = tuple((name, str(digest).lower()) for name, digest in sorted(hashes.items())
+                       if name in HASH_ALGORITHMS)  # fmt: skip
+        yanked = entry.get("yanked", False)
+        reason = (yanked if isinstance(yanked, str) else "") if yanked else None
+        links.append(Link(url, _json_text(entry, "requires-python"), reason, claims,
+                          _json_text(entry, "upload-time")))  # fmt: skip
     return links
 
 
@@ -2820,10 +2731,7 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
 
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
-    """Return a warning for each digest advertised for ``candidate`` that its bytes lack.
-
-    No failure (another file may be the one vouched for), but worth telling the user.
-    """
+    """Return a warning (no failure) for each digest advertised for ``candidate`` not its own."""
     advertised = candidate.advertised_hashes() if candidate is not None else {}
     return [
         printable(
@@ -2870,11 +2778,8 @@ def choose_candidates(
     requirement: Requirement, candidates: Iterable[Candidate], settings: FinderSettings,
     environment: Environment,
 ) -> Union[List[Candidate], Rejection]:
-    """Return the usable files for ``requirement``, best first, or why there are none.
-
-    A file whose advertised hash the user vouched for comes first, so a wheel uploaded to an
-    old release later does not displace the vetted sdist. The bytes are always hashed.
-    """
+    """Return the usable files for ``requirement``, best first, or why there are none. One whose
+    advertised hash is vouched for comes first: a wheel added later must not displace it."""
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
     all_candidates = [c for c in candidates if c.name == requirement.key]
@@ -2938,6 +2843,7 @@ def read_links(
 ) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
     import urllib.parse
+    import zlib
     if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
         path = _file_url_path(url) if _is_url(url) else url
         if os.path.isdir(path):
@@ -2954,10 +2860,16 @@ def read_links(
         data = _read_capped(response, MAX_PAGE_BYTES, url)
         final_url = getattr(response, "url", url) or url
         headers = getattr(response, "headers", None) or {}  # a local file has none
-        content_type = headers.get("Content-Type", "")
-        if "gzip" in headers.get("Content-Encoding", "").lower():
-            data = _gunzip_capped(data, MAX_PAGE_BYTES, url)
-    if "application/vnd.pypi.simple.v1+json" in content_type:
+    if "gzip" in headers.get("Content-Encoding", "").lower():
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:  # never past the cap: no gzip bombs
+            data = decompressor.decompress(data, MAX_PAGE_BYTES + 1)
+        except zlib.error as exc:
+            message = f"{redact_url(url)}: gzip body that does not decompress ({exc})"
+            raise FetchError(message) from exc
+        if len(data) > MAX_PAGE_BYTES or decompressor.unconsumed_tail:
+            raise FetchError(f"{redact_url(url)} decompresses to more than {MAX_PAGE_BYTES} bytes")
+    if "application/vnd.pypi.simple.v1+json" in headers.get("Content-Type", ""):
         return parse_json_links(data, final_url, wanted)
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
 
@@ -2966,24 +2878,20 @@ def find_candidates(
     transport: Transport, requirement: Requirement, settings: FinderSettings,
     default_index: Callable[[], str] = pip_default_index,
 ) -> Tuple[List[Candidate], List[str], int]:
-    """Gather ``requirement``'s files from every index and find-links location.
-
-    Return them, the places looked in, and how many files were passed over for their version.
-    """
+    """Return ``requirement``'s files on every index and find-links location, the places looked
+    in, and how many files were passed over for their version."""
     import urllib.parse
     key = requirement.key
-    places = []
     candidates: List[Candidate] = []
     wanted = _MayMatch(requirement)
     sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{key}/"), True)
                for url in settings.index_urls(default_index)]  # fmt: skip
     sources += [(location, False) for location in settings.find_links]
     for url, is_index_page in sources:
-        places.append(redact_url(url))
         try:
             links = read_links(transport, url, is_index_page=is_index_page, wanted=wanted)
         except FetchError as exc:
-            if is_index_page and "HTTP 404" in str(exc):
+            if is_index_page and getattr(exc.__cause__, "code", None) == 404:
                 continue  # the index does not have the project: not an error
             raise
         local = not _is_url(url) or url.lower().startswith("file:")
@@ -2991,15 +2899,12 @@ def find_candidates(
             links = uploaded_before(links, settings.uploaded_prior_to, url)
         found = (candidate_from_link(link, key, url) for link in links)
         candidates += [candidate for candidate in found if candidate is not None]
-    return candidates, places, wanted.skipped
+    return candidates, [redact_url(url) for url, _ in sources], wanted.skipped
 
 
 def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
-    """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to).
-
-    No upload time (every link of an HTML page) is an error, not a guess: the option exists
-    to keep fresh uploads out. Local indexes and find-links places are exempt, as in pip.
-    """
+    """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to). No
+    upload time (as on HTML pages) is an error, not a guess: the option keeps fresh uploads out."""
     import datetime
     kept = []
     for link in links:
@@ -3021,11 +2926,8 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
 
 
 class _MayMatch:
-    """A cheap test of whether a file name could satisfy a requirement, counting the misses.
-
-    Large projects list thousands of files: those of versions the specifier excludes are
-    skipped before their links are parsed.
-    """
+    """A cheap test of whether a file name could satisfy a requirement, counting the misses:
+    large projects list thousands of files, and excluded versions' links are never parsed."""
 
     def __init__(self, requirement: Requirement) -> None:
         self.requirement = requirement
@@ -3952,9 +3854,8 @@ class Kind(NamedTuple):
     heading: str
 
 
-# Every kind of problem peep reports, each defined here once. Install's kinds
-# are all reported together before anything installs; check's once it has
-# looked at everything. Every one of them makes peep exit with EXIT_FAILED.
+# Every kind of problem peep reports, each defined here once. Install's are all reported before
+# anything installs; check's once it has looked at everything. Each makes peep exit EXIT_FAILED.
 KINDS: Dict[str, Kind] = {
     "mismatch": Kind(1,
         "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
@@ -4094,28 +3995,23 @@ def format_report(
     """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
-        members = _grouped([p.text for p in problems if p.kind == kind])
-        blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(members))
+        # Entries that give the same reason under them merge: one unreachable index, one entry.
+        merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
+        for text in [p.text for p in problems if p.kind == kind]:
+            first, _, below = text.partition("\n")
+            merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
+        entries = []
+        for key, firsts in merged.items():
+            if not key.startswith(" " * 8):
+                entries.append(key)  # a whole entry, said once
+            elif len(firsts) == 1:
+                entries.append(f"{firsts[0]}\n{key}")
+            else:
+                entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
+        blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
     return printable("\n\n".join(blocks) + ending)
-
-
-def _grouped(texts: Sequence[str]) -> List[str]:
-    """Merge entries that give the same reason under them: one unreachable index, one entry."""
-    merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
-    for text in texts:
-        first, _, below = text.partition("\n")
-        merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
-    entries = []
-    for key, firsts in merged.items():
-        if not key.startswith(" " * 8):
-            entries.append(key)  # a whole entry, said once
-        elif len(firsts) == 1:
-            entries.append(f"{firsts[0]}\n{key}")
-        else:
-            entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
-    return entries
 
 
 SATISFIED_NOTE = ("These packages were already installed, so we didn't need to download or build "
@@ -4206,9 +4102,8 @@ def load_requirements(
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
     settings, network = settle_settings(options, environ, isolated=options.pip_flag("--isolated"))
-    # Requirements files named by URL are fetched with the same TLS, proxy,
-    # trusted-host and credential rules as everything else.
-    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    # Requirements files named by URL: the same TLS, proxy, trusted-host and credential rules.
+    reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     requirements = list(options.requirements)
     sources = [(path, False) for path in options.files]
     sources += [(path, True) for path in options.constraints]
@@ -4232,7 +4127,7 @@ def load_build_pins(
     environ: Mapping[str, str],
 ) -> Tuple[Requirement, ...]:
     """Read --build-constraint files (as in pip 25.3): hashed pins for builds, never installed."""
-    reader = requirements_reader(functools.partial(make_transport, settings, network, environ))
+    reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     markers = marker_environment()
     pins = []
     for path in options.build_constraints:
@@ -4336,8 +4231,7 @@ def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
     return found
 
 
-# An archive named after a commit (.../archive/1234567.zip) has no version
-# worth trusting: its version number says nothing of its contents.
+# An archive named after a commit (.../archive/1234567.zip) has no version worth trusting.
 _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 
@@ -4397,11 +4291,8 @@ class Fetcher:
     def _from_mirrors(
         self, directory: str, requirement: Requirement, install: bool
     ) -> Optional[Verdict]:
-        """Fetch a lock file's file from the configured indexes, by its file name.
-
-        A mirror that lacks the file (or cannot be reached) leaves the lock's own URL
-        to try; one that serves other bytes under its name fails, as tampering must.
-        """
+        """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
+        lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
         settings = mirror_settings(self.settings)
         if settings is None or requirement.url is None:
             return None
@@ -4437,9 +4328,8 @@ class Fetcher:
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: cached under that hash, so the
-            # run after the user pastes it needs no network (accept() still
-            # decides), and read strictly, never run, for what it needs.
+            # Fetched only to suggest its hash: cached under it, so the run after the user pastes
+            # it needs no network (accept() still decides); read strictly, never run.
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
             verdict = replace(verdict, facts=_read_quietly(arrived))
         elif verdict.kind == "mismatch" and self.keep_failed:
@@ -4468,8 +4358,6 @@ class Fetcher:
             if candidate is not None:
                 found.append(candidate)
                 sources[candidate.url] = (sha256, path)
-        if not found:
-            return None
         chosen = choose_candidates(requirement, found, self.settings, self.environment)
         if isinstance(chosen, Rejection):
             return None
@@ -4506,9 +4394,8 @@ class Fetcher:
             url = requirement.url.split("#", 1)[0]
             tries = [(url, filename, archive_version(requirement), None)]
         else:
-            found, places, skipped = find_candidates(
-                self.transport, requirement, self.settings, self.default_index
-            )
+            found, places, skipped = find_candidates(self.transport, requirement, self.settings,
+                                                     self.default_index)  # fmt: skip
             chosen = choose_candidates(requirement, found, self.settings, self.environment)
             if isinstance(chosen, Rejection):
                 reasons = [r for r in chosen.reasons if r != "no files at all"]
@@ -4549,8 +4436,7 @@ class Fetcher:
             return [chosen[0]]
         algorithms = requirement.hashes.algorithms()
         vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-        unknown = [c for c in chosen
-                   if not any(a in c.advertised_hashes() for a in algorithms)]  # fmt: skip
+        unknown = [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
         return vouched + unknown
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
@@ -4587,11 +4473,8 @@ def vetted_elsewhere(
     requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
     environment: Environment,
 ) -> Optional[Problem]:
-    """Say so when the vetted files are all for other platforms, rather than "tampered".
-
-    Asked only when the index vouches for it: every file that fits here advertises
-    a digest the user did not vet; said only if one that does not fit advertises one.
-    """
+    """Say so when the vetted files are all for other platforms, rather than "tampered": asked
+    when every file that fits here advertises an unvetted digest, said if another advertises one."""
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
     if not vetted:
         return None
@@ -4636,15 +4519,10 @@ def verify_all(
 def hash_suggestions(
     fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block to paste for each project wanted, of its newest file, or why not.
-
-    Each file is fetched and hashed, never run; what peep's strict reading found comes too.
-    """
-    requirements = [
-        Requirement(text=f"{needed.name}{needed.specifier}", origin=origin, name=needed.name,
-                    specifier=needed.specifier, extras=frozenset(needed.extras))
-        for needed in wanted
-    ]  # fmt: skip
+    """Return a hash block for each project wanted (its newest file) or why not, and its facts."""
+    requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=origin,
+                                name=needed.name, specifier=needed.specifier,
+                                extras=frozenset(needed.extras)) for needed in wanted]  # fmt: skip
     texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
     for suggestion in verify_all(fetcher, requirements, install=False):
         if not isinstance(suggestion, Problem):
@@ -4714,11 +4592,8 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
 
 
 def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
-    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt.
-
-    A wheel's METADATA is authoritative; an sdist's PKG-INFO counts from
-    Metadata-Version 2.2 on, unless Requires-Dist is declared Dynamic (PEP 643).
-    """
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt: an sdist's
+    PKG-INFO counts from Metadata-Version 2.2 on, unless it is declared Dynamic (PEP 643)."""
     import email.parser
     if facts is None or facts.metadata is None:
         return None
@@ -4797,11 +4672,8 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
 def plan_build(
     requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
-    """Choose verified wheels for build requirements and everything they depend on.
-
-    They are installed with --no-deps, so their dependencies must be verified wheels too; a
-    direct URL anywhere in the chain is refused: pip would fetch it unhashed.
-    """
+    """Choose verified wheels for build requirements and all they depend on (installed with
+    --no-deps); a direct URL anywhere in the chain is refused: pip would fetch it unhashed."""
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
@@ -4835,9 +4707,8 @@ def plan_build(
     return plan
 
 
-# Omitted dependencies: peep installs with --no-deps, so a dependency left
-# out of the requirements files would leave a broken environment behind,
-# silently. Each verified archive's metadata is read (never run) instead.
+# Omitted dependencies: peep installs with --no-deps, so one left out of the requirements would
+# break the environment silently. Each verified archive's metadata is read (never run) instead.
 
 
 def _wanted_extras(
@@ -4855,9 +4726,7 @@ def _wanted_extras(
         changed = False
         for key, requirements in parsed.items():
             for dependency in requirements:
-                if dependency.extras and _dependency_applies(
-                    dependency, wanted.get(key, set()), markers
-                ):
+                if dependency.extras and _dependency_applies(dependency, wanted[key], markers):
                     target = wanted.setdefault(canonicalize_name(dependency.name), set())
                     if not set(dependency.extras) <= target:
                         target.update(dependency.extras)
@@ -4900,9 +4769,8 @@ def omitted_dependency_failures(
         extras = wanted_extras.get(item.requirement.key, set())
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         for dependency in parsed[item.requirement.key]:
-            if _dependency_applies(dependency, extras, markers) and not _dependency_met(
-                dependency, provided, installed
-            ):
+            met = _dependency_met(dependency, provided, installed)
+            if _dependency_applies(dependency, extras, markers) and not met:
                 failures.append(_omitted(item.requirement, dependency, needed_by))
     return failures
 
@@ -4923,24 +4791,6 @@ def wheel_fits(
         and dependency.specifier.contains(wheel.facts.version, prereleases=True)
         for wheel in available.get(canonicalize_name(dependency.name), [])
     )
-
-
-def _one_for_all(texts: Sequence[str]) -> Optional[PackagingRequirement]:
-    """Return one requirement that allows only what every one of ``texts`` allows."""
-    combined: Optional[PackagingRequirement] = None
-    for text in texts:
-        try:
-            needed = PackagingRequirement(text)
-        except InvalidRequirement:
-            continue
-        if needed.url is not None:
-            continue
-        if combined is None:
-            combined = needed
-        else:
-            combined.specifier &= needed.specifier
-            combined.extras |= needed.extras
-    return combined
 
 
 class Suggesting(NamedTuple):
@@ -4973,11 +4823,8 @@ def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[P
 def _suggestion_blocks(
     asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
 ) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a block per project, and each project the suggested files need in turn.
-
-    Rounds of downloads, never of runs, until no new project is needed; each found
-    that way comes as (who needs it, it, the file that needs it).
-    """
+    """Return a block per project, and each project the suggested files need in turn (rounds of
+    downloads, never runs), as (who needs it, it, the file that needs it)."""
     blocks: Dict[str, str] = {}
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
@@ -5001,20 +4848,24 @@ def _suggestion_blocks(
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing project one hash block, and report what its file needs, with blocks.
-
-    One block per project, of the newest file that fits every failure naming it.
-    """
+    """Give each missing project one hash block (of the newest file that fits every failure
+    naming it), and report what its file needs, with blocks."""
     by_key: Dict[str, List[Problem]] = {}
+    pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
-        key = _missing_key(failure.dependency)
-        if key is not None:
-            by_key.setdefault(key, []).append(failure)
-    pending = {}
-    for key, group in by_key.items():
-        combined = _one_for_all([failure.dependency for failure in group])
-        if combined is not None:
-            pending[key] = combined
+        try:
+            needed = PackagingRequirement(failure.dependency)
+        except InvalidRequirement:
+            continue
+        key = canonicalize_name(needed.name)
+        by_key.setdefault(key, []).append(failure)
+        if needed.url is not None:
+            continue
+        if key in pending:
+            pending[key].specifier &= needed.specifier
+            pending[key].extras |= needed.extras
+        else:
+            pending[key] = needed
     if not pending:
         return list(failures)
     blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement.origin)
@@ -5026,16 +4877,12 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
                        f"{wanted}, a dependency of {label} (suggested above)")
         more.append(replace(added, dependency=wanted))
         by_key[canonicalize_name(dependency.name)] = [more[-1]]
-    return [_with_block(failure, blocks) for failure in list(failures) + more]
-
-
-def _with_block(failure: Problem, blocks: Mapping[str, str]) -> Problem:
-    """Return ``failure`` with its project's block to paste indented under it."""
-    block = blocks.get(_missing_key(failure.dependency) or "")
-    if block is None:
-        return failure
-    below = "".join(f"\n        {line}" for line in block.splitlines())
-    return replace(failure, text=f"{failure.text}:{below}")
+    shown = []  # each with its project's block to paste indented under it
+    for failure in list(failures) + more:
+        block = blocks.get(_missing_key(failure.dependency) or "")
+        below = "".join(f"\n        {line}" for line in (block or "").splitlines())
+        shown.append(failure if block is None else replace(failure, text=f"{failure.text}:{below}"))
+    return shown
 
 
 # --- Building sdists [trust] --------------------------------------------------
@@ -5875,11 +5722,9 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 
 # --- Running builds -----------------------------------------------------------
 #
-# The order of the build steps: plan each sdist's build, ask its backend
-# what more it needs, build. Every archive here is Verified already, every
-# hook runs through the Builder above and every wheel built goes through
-# accept(): a bug here can make a build fail or be refused, never run or
-# install what did not match.
+# The build steps in order: plan each sdist's build, ask its backend what more it needs, build.
+# Every archive here is Verified, every hook runs through the Builder above and every wheel
+# built goes through accept(): a bug here can fail a build, never run or install a mismatch.
 
 
 def config_settings(
@@ -5911,10 +5756,8 @@ def _plan_with_satisfied(
     fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
     offered: Dict[str, Requirement], markers: Mapping[str, str],
 ) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency ``offered`` holds is fetched and verified, not installed.
-
-    ``offered`` (installed requirements and build pins not fetched yet) shrinks as they are.
-    """
+    """Plan builds; a build dependency ``offered`` (installed requirements and build pins not
+    fetched yet) holds is fetched and verified, not installed, and leaves ``offered``."""
     failures: List[Problem] = []
     while True:
         for build in builds:
@@ -6148,7 +5991,7 @@ def install_fetcher(
     """Return the fetcher for one install: its downloads go below the place's workdir."""
     os.makedirs(os.path.join(place.workdir, "downloads"))
     return Fetcher(
-        transport=make_transport(place.settings, place.network), settings=place.settings,
+        transport=Transport(place.settings, place.network), settings=place.settings,
         environment=Environment.current(), workdir=place.workdir, progress=progress,
         cache=ArchiveCache(place.network.cache_dir, say), warn=say,
         keep_failed=options.keep_failed,
@@ -6511,7 +6354,7 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
         raise UsageError(f"peep hash: {text!r} is neither a file nor a pinned requirement "
                          "(write NAME==VERSION, e.g. requests==2.32.3)")  # fmt: skip
     finder, network = settle_settings(args, os.environ)
-    transport = make_transport(finder, network)
+    transport = Transport(finder, network)
     found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
     chosen = _one_per_filename(select_release_files(
         [c for c in found if c.version == pinned], python_versions=args.python_version or (),
@@ -6817,7 +6660,7 @@ def read_requirement_files(
     """Read requirements files (and nested ones), their finder options on top of peep's."""
     finder, network = settle_settings(args, os.environ)
     records: List[Requirement] = []
-    reader = requirements_reader(functools.partial(make_transport, finder, network))
+    reader = requirements_reader(functools.partial(Transport, finder, network))
     for path in paths:
         for record in parse_requirements_file(path, reader=reader):
             if isinstance(record, FileOption):
@@ -6833,7 +6676,7 @@ def requirements_to_lock(paths: Sequence[str], args: argparse.Namespace, err: IO
     pylock_module()  # fail early, before any download, if the output cannot be checked
     records, finder, network = read_requirement_files(paths, args)
     with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
-        writer = LockWriter(make_transport(finder, network), finder,
+        writer = LockWriter(Transport(finder, network), finder,
                             ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir)
         results = [writer.package(record) for record in records if not record.is_constraint]
     problems = [r for r in results if isinstance(r, str)]
@@ -6864,7 +6707,7 @@ def port_argument_parser() -> argparse.ArgumentParser:
 def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Print (or rewrite) requirements files with peep's hash comments as pip options."""
     args = port_argument_parser().parse_args(argv)
-    reader = requirements_reader(lambda: make_transport(*settle_settings(args, os.environ)))
+    reader = requirements_reader(lambda: Transport(*settle_settings(args, os.environ)))
     if args.to == "pylock" or any(is_lock_file(path) for path in args.files):
         return port_lock(args, reader, out, err)
     for index, path in enumerate(args.files):
@@ -7268,7 +7111,7 @@ class Locking:
     default_index: Once = field(init=False)  # asked of pip once, not once a thread
 
     def __post_init__(self) -> None:
-        self.transport = make_transport(self.finder, self.network)
+        self.transport = Transport(self.finder, self.network)
         self.default_index = Once(pip_default_index)
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
@@ -7618,7 +7461,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
     finder, network = settle_settings(args, os.environ)
     old = read_lock_file(args.file, requirements_reader(
-        functools.partial(make_transport, finder, network))) if read[1] else None  # fmt: skip
+        functools.partial(Transport, finder, network))) if read[1] else None  # fmt: skip
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
                            for p in (old.packages if old else ())}  # fmt: skip
     top: List[str] = []

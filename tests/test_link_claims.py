@@ -26,19 +26,22 @@ def _hash_release_status(tmp_path: Path, fragment: str, body: bytes) -> int:
     return status
 
 
+def _claims(url: str) -> Dict[str, str]:
+    """Return the hash claims an index page's link to ``url`` makes."""
+    return dict(peep.parse_html_links(f'<a href="{url}">a</a>', "https://h/")[0].hashes)
+
+
 def test_an_index_claim_stays_a_claim_beside_a_legacy_egg(tmp_path: Path) -> None:
     # A link may carry an "#egg=" that is no project name beside the digest. The
     # egg is no business of a link's; the digest is still the page's claim, and
     # bytes that do not match it must be left out by "peep hash NAME==VERSION".
-    assert dict(peep._url_fragment_hashes(f"https://h/a.tar.gz#egg=alpha[x]&sha256={GOOD}")) == {
-        "sha256": GOOD
-    }
+    assert _claims(f"https://h/a.tar.gz#egg=alpha[x]&sha256={GOOD}") == {"sha256": GOOD}
     status = _hash_release_status(tmp_path, f"egg=alpha[x]&sha256={GOOD}", b"tampered bytes")
     assert status == peep.EXIT_FAILED
 
 
 def test_a_malformed_claim_does_not_erase_a_well_formed_one(tmp_path: Path) -> None:
-    claims = dict(peep._url_fragment_hashes(f"https://h/a.tar.gz#sha512=zz&sha256={GOOD}"))
+    claims = _claims(f"https://h/a.tar.gz#sha512=zz&sha256={GOOD}")
     assert claims.get("sha256") == GOOD
     status = _hash_release_status(tmp_path, f"sha512=zz&sha256={GOOD}", b"tampered bytes")
     assert status == peep.EXIT_FAILED

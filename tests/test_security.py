@@ -208,8 +208,8 @@ def test_an_error_naming_a_line_with_a_password_does_not_show_it(tmp_path: Path)
 )
 def test_credentials_go_only_to_their_origin(given: str, url: str, sent: bool) -> None:
     transport = peep.Transport(peep.FinderSettings(index_url=given), environ={"NETRC": os.devnull})
-    authorization = transport._authorization(urllib.parse.urlsplit(url))
-    assert authorization == (basic("u", "pw") if sent else None)
+    request = transport._request(urllib.parse.urlsplit(url), "*/*")
+    assert request.get_header("Authorization") == (basic("u", "pw") if sent else None)
 
 
 def test_credentials_for_port_80_are_not_sent_to_another_port(index: LoopbackIndex) -> None:
