@@ -5180,14 +5180,6 @@ def answer(**reply):
 # process caps: compilers and parallel builds legitimately use both.
 LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
 
-def limit_resources():
-    import resource
-    for name, cap in LIMITS:
-        which = getattr(resource, name)
-        soft, hard = resource.getrlimit(which)
-        capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
-        resource.setrlimit(which, tuple(capped))
-
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
@@ -5199,10 +5191,10 @@ libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") els
 def failed(what):
     return what + ": " + os.strerror(ctypes.get_errno())
 
-def enter_user_namespace(flags):
+def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(CLONE_NEWUSER | flags) != 0:
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
         return failed("no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
@@ -5263,23 +5255,12 @@ def drop_capabilities():
     # namespace the build makes itself has copies of these mounts, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
-    for capability in range(last + 1):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            return failed("cannot drop capabilities")
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
-    if libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
+    dropped = all(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) == 0
+                  for capability in range(last + 1))
+    if not dropped or libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
         return failed("cannot drop capabilities")
     return None
-
-def isolate():
-    # A user namespace always, root included: without one, root keeps the
-    # right to setns() back into peep's network namespace.
-    try:
-        return (enter_user_namespace(CLONE_NEWNET | CLONE_NEWNS)
-                or confine_file_system()
-                or drop_capabilities())
-    except OSError as exc:
-        return "cannot confine the file system: " + str(exc)
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
@@ -5333,8 +5314,8 @@ def filter_steps(calls, no_network):
     steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
               "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
               verdict(ALLOW),
-              "socket", load_argument(0), (BPF_JEQ, AF_INET, "allow", None),
-              (BPF_JEQ, AF_INET6, "allow", None), (BPF_JEQ, AF_NETLINK, "allow", None),
+              "socket", load_argument(0),
+              *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
               verdict(REFUSE),
               "socketpair", load_argument(0), (BPF_JEQ, AF_UNIX, None, "refuse"),
               load_argument(1), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
@@ -5372,11 +5353,22 @@ def confine():
     # peep started this process in a session of its own, stdin /dev/null.
     no_network = spec["network"] == "none"
     if os.name == "posix":
-        limit_resources()
+        import resource
+        for name, cap in LIMITS:
+            which = getattr(resource, name)
+            soft, hard = resource.getrlimit(which)
+            capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
+            resource.setrlimit(which, tuple(capped))
     if not sys.platform.startswith("linux"):
         return "namespaces and seccomp are Linux's" if no_network else None
     if no_network:
-        return isolate() or install_filter(True)
+        # A user namespace always, root included: without one, root keeps the
+        # right to setns() back into peep's network namespace.
+        try:
+            problem = enter_user_namespace() or confine_file_system() or drop_capabilities()
+        except OSError as exc:
+            return "cannot confine the file system: " + str(exc)
+        return problem or install_filter(True)
     if os.uname().machine not in SYSTEM_CALLS:
         return None  # the new session alone stops TIOCSTI, unless peep runs as root
     return install_filter(False)
