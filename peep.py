@@ -5394,16 +5394,6 @@ answer(result=hook(**spec["kwargs"]))
 """
 
 
-def make_bare_environment(directory: str) -> str:
-    """Make a virtual environment without pip or system site-packages; return its interpreter."""
-    import venv  # only builds need it
-
-    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(directory)
-    if os.name == "nt":  # pragma: no cover
-        return os.path.join(directory, "Scripts", "python.exe")
-    return os.path.join(directory, "bin", "python")
-
-
 def pip_runner() -> str:
     """Return what runs this interpreter's pip (found, not imported) under another interpreter."""
     import importlib.util
@@ -5415,24 +5405,8 @@ def pip_runner() -> str:
     return runner if os.path.exists(runner) else location
 
 
-class ClosedPort:
-    """A loopback port held for a whole run, bound but never listening: it refuses everyone."""
-
-    def __init__(self) -> None:
-        import socket
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-
-    def close(self) -> None:
-        self._socket.close()
-
-
 def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
-    """Return ``environment`` with no index, no pip configuration, no retries and no way out.
-
-    Proxy variables, in any case, lead to a port that refuses connections; no_proxy is empty.
-    """
+    """Return ``environment`` with no index, no pip configuration, no retries and no way out."""
     closed = {key: value for key, value in environment.items()
               if key.lower() not in PROXY_VARIABLES}  # fmt: skip
     closed.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_RETRIES="0",
@@ -5508,8 +5482,7 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
                session: bool = False) -> int:  # fmt: skip
     """Run a command, its output to a log file; return its status.
 
-    ``session``: in a session of its own, with no terminal to type into (TIOCSTI) or be
-    signalled from; what it leaves running there is stopped when it ends.
+    ``session``: its own, with no terminal to type into (TIOCSTI); what it leaves is stopped.
     """
     import subprocess
     with open(log_path, "ab") as log:
@@ -5577,8 +5550,12 @@ class Builder:
         key = tuple(sorted(wheel.sha256 for wheel in wheels.values()))
         if key in self._environments:
             return self._environments[key]
+        import venv  # only builds need it
         directory = self.new_directory("env")
-        python = make_bare_environment(os.path.join(directory, "venv"))
+        bare = os.path.join(directory, "venv")  # no pip, no system site-packages
+        venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(bare)
+        scripts = ("Scripts", "python.exe") if os.name == "nt" else ("bin", "python")
+        python = os.path.join(bare, *scripts)
         log_path = os.path.join(directory, "pip.log")
         if wheels:
             pinned = sorted(wheels.items())
@@ -5646,9 +5623,8 @@ def _private_directory(parent: str, name: str) -> str:
 HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
 
 
-def _hook_result(
-    hook: Optional[str], backend: str, status: int, output: str, log_path: str
-) -> object:
+def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
+                 log_path: str) -> object:  # fmt: skip
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
     import json
     reply: object = None
@@ -5706,9 +5682,8 @@ def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
     return Problem("build failed", item.requirement, text)
 
 
-def discover_dynamic_requirements(
-    builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> List[Problem]:
+def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
+                                  settings: Mapping[str, object]) -> List[Problem]:  # fmt: skip
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
@@ -5736,9 +5711,8 @@ def discover_dynamic_requirements(
     return []
 
 
-def build_wheel(
-    builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> Union[Verified, Problem]:
+def build_wheel(builder: Builder, build: PendingBuild,
+                settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
     output = os.path.join(build.workspace, "wheel")
@@ -6445,12 +6419,14 @@ class InstallRun:
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     import shutil
+    import socket
     import tempfile
     options = parse_install_arguments(argv, os.environ)
     workdir = tempfile.mkdtemp(prefix="peep-")
-    closed = ClosedPort()
-    try:
-        install = InstallRun(options, err, workdir, closed.port)
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:  # a loopback port held for the whole run, bound but never listening: it refuses all
+        closed.bind(("127.0.0.1", 0))
+        install = InstallRun(options, err, workdir, closed.getsockname()[1])
         problem = install.builder.check_isolation() if options.build_network == "none" else None
         if problem is not None:
             err.write(f"peep: {problem}\n")
