@@ -5639,10 +5639,8 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
     if "unavailable" in reply:
-        raise BuildError(
-            f"--build-network={reply.get('network')} cannot isolate builds on this system "
-            f"({reply['unavailable']})"
-        )
+        raise BuildError(f"--build-network={reply.get('network')} cannot isolate builds on this "
+                         f"system ({reply['unavailable']})")
     if reply.get("missing"):
         if hook == "get_requires_for_build_wheel":
             return []
@@ -5695,9 +5693,8 @@ def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
         for entry in build.system.backend_path:
             resolved = os.path.realpath(os.path.join(build.source, entry))
             if os.path.commonpath([resolved, tree]) != tree:
-                raise ArchiveError(
-                    f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
-                )
+                raise ArchiveError(f"{item.filename}: build-system.backend-path {entry!r} "
+                                   "leaves the source tree")
         found = builder.call_hook(build.plan.wheels, build.place(), "get_requires_for_build_wheel",
                                   {"config_settings": dict(settings)})  # fmt: skip
     except ArchiveError as exc:
@@ -6041,8 +6038,7 @@ def build_all(
 def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
     """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
 
-    An earlier peep's record, naming its own temporary file (``file:///tmp/peep-.../x.whl``),
-    maps to none: that distribution is verified and reinstalled once, as an index install.
+    An earlier peep's record of its own temporary file maps to none: it is reinstalled once.
     """
     import importlib.metadata
     import json
@@ -6060,13 +6056,11 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
     return found
 
 
-def reinstall_needed(
-    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
-) -> bool:
+def reinstall_needed(verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]],
+                     site_paths: Sequence[str]) -> bool:  # fmt: skip
     """Tell whether a wheel to install is at its version already, so pip must replace it.
 
-    Only its direct_url.json, naming another archive or an earlier peep's temporary file, got
-    it this far; pip, handed ``name==VERSION``, would keep what is there.
+    It got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it.
     """
     stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
     if not urls and not stale:
@@ -6088,30 +6082,27 @@ RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
 def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
 
-    Taken before and after pip, it says what pip added, removed or wrote again (the same
-    content, reinstalled, is a new file), even when pip failed or was stopped halfway.
+    The identity tells a reinstall (same content, new file), even if pip stopped halfway.
     """
     found: Dict[str, RecordState] = {}
     for directory in site_paths:
         try:
-            names = sorted(os.listdir(directory))
+            names = sorted(name for name in os.listdir(directory) if name.endswith(".dist-info"))
         except OSError:
             continue
         for name in names:
-            if name.endswith(".dist-info"):
-                path = os.path.join(directory, name)
-                record = os.path.join(path, "RECORD")
-                try:
-                    status = os.stat(record)
-                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
-                except OSError:
-                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
+            path = os.path.join(directory, name)
+            record = os.path.join(path, "RECORD")
+            try:
+                status = os.stat(record)
+                found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
+            except OSError:
+                found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
     return found
 
 
-def describe_changes(
-    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
-) -> str:
+def describe_changes(before: Mapping[str, RecordState], after: Mapping[str, RecordState],
+                     site_paths: Sequence[str]) -> str:  # fmt: skip
     """Say which distributions pip added, removed or rewrote between two snapshots."""
 
     def label(path: str) -> str:
@@ -6136,8 +6127,8 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
 
-    Like pip: no fragment, credentials dropped unless they are PEP 610's ``${VAR}`` form (the
-    ``git`` user pip also keeps is for VCS URLs, which peep never installs), keys sorted.
+    Like pip: no fragment, keys sorted, credentials dropped unless PEP 610's ``${VAR}`` (pip
+    keeps a ``git`` user too, for VCS URLs, which peep never installs).
     """
     import base64
     import io
@@ -6156,16 +6147,6 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
-def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
-    """Map each project installed from a URL to that URL and its verified archive's sha256.
-
-    Taken before building, so an sdist's own hash is recorded, as pip does. A lock file's
-    entries are index files, however they are named.
-    """
-    return {item.requirement.key: (item.requirement.url, item.sha256) for item in verified
-            if item.install and item.requirement.url is not None and not item.requirement.locked}
-
-
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
     """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
 
@@ -6178,29 +6159,6 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 
 
 # --- Commands: install --------------------------------------------------------
-
-
-def partition_satisfied(
-    requirements: Sequence[Requirement], options: InstallOptions
-) -> Tuple[List[Satisfied], List[Requirement]]:
-    """Split off what is installed already at its pin from what must be fetched."""
-    site_paths = target_site_paths(options)
-    installed = installed_versions(site_paths) if site_paths is not None else {}
-    url_hashes = installed_url_hashes(site_paths) if site_paths else {}
-    left_by_peep = {key for key, hashes in url_hashes.items() if not hashes}
-    satisfied: List[Satisfied] = []
-    to_fetch: List[Requirement] = []
-    for requirement in requirements:
-        version = satisfied_by(requirement, installed)
-        from_url = requirement.url is not None and not requirement.locked
-        recorded = url_hashes.get(requirement.key, {})
-        if requirement.key in left_by_peep or from_url and not requirement.hashes.matches(recorded):
-            version = None  # another archive, or an earlier peep's temporary file, is installed
-        if version is not None:
-            satisfied.append(Satisfied(requirement, version))
-        else:
-            to_fetch.append(requirement)
-    return satisfied, to_fetch
 
 
 class FetchPlace(NamedTuple):
@@ -6228,9 +6186,7 @@ def install_fetcher(
 class InstallRun:
     """One ``peep install``, a method per step in the order they run.
 
-    Read; fetch and accept; plan builds and find what is missing; report every problem at
-    once, or build, install with pip once and finish. A step whose input has a problem does
-    not run, so no backend runs for an install that will not happen.
+    A step whose input has a problem does not run: no backend runs for an install that won't.
     """
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
@@ -6251,10 +6207,25 @@ class InstallRun:
         self.err.write(printable(f"peep: warning: {message}") + "\n")
 
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
-        """Read every requirement; split off what is installed already."""
+        """Read every requirement; split off what is installed already at its pin."""
         records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
         requirements, self.problems = prepare_requirements(records, self.markers)
-        satisfied, to_fetch = partition_satisfied(requirements, self.options)
+        site_paths = target_site_paths(self.options)
+        installed = installed_versions(site_paths) if site_paths is not None else {}
+        url_hashes = installed_url_hashes(site_paths) if site_paths else {}
+        satisfied: List[Satisfied] = []
+        to_fetch: List[Requirement] = []
+        for requirement in requirements:
+            version = satisfied_by(requirement, installed)
+            from_url = requirement.url is not None and not requirement.locked
+            recorded = url_hashes.get(requirement.key, {})
+            left_by_peep = requirement.key in url_hashes and not recorded
+            if left_by_peep or from_url and not requirement.hashes.matches(recorded):
+                version = None  # another archive, or an earlier peep's temporary file, is installed
+            if version is not None:
+                satisfied.append(Satisfied(requirement, version))
+            else:
+                to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
 
     def fetch(self, fetcher: Fetcher, to_fetch: Sequence[Requirement]) -> None:
@@ -6297,30 +6268,25 @@ class InstallRun:
     def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
 
-        Build dependencies are always wheels (a backend cannot be built without a backend),
-        even under --no-binary; one the report names already, as a requirement, is not repeated.
+        Build dependencies are always wheels, even under --no-binary: a backend needs a backend.
         """
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
-        self.verified, problems = _plan_with_satisfied(
-            wheels, self.builds, self.verified, self.offered, self.markers
-        )
+        self.verified, problems = _plan_with_satisfied(wheels, self.builds, self.verified,
+                                                       self.offered, self.markers)
         missing = [p for build in self.builds for p in plan_failures(build)
                    if _missing_key(p.dependency) not in reported]  # fmt: skip
         met = functools.partial(wheel_fits, _wheels_by_project(self.verified))
-        return problems + with_suggestions(
-            Suggesting(wheels, met, self.markers, fetcher.settings), missing
-        )
+        asking = Suggesting(wheels, met, self.markers, fetcher.settings)
+        return problems + with_suggestions(asking, missing)
 
     def plan_dynamic(self, fetcher: Fetcher) -> None:
         """Ask each backend what else it needs, confined, in its static requirements' environment.
 
-        Only once the first round found nothing missing: this runs verified code,
-        and only what it returns can still be missing.
+        Only once the first round found nothing missing: this runs verified code.
         """
         for build in self.builds:
-            self.problems += discover_dynamic_requirements(
-                self.builder, build, config_settings(build.item, self.options.config_settings())
-            )
+            settings = config_settings(build.item, self.options.config_settings())
+            self.problems += discover_dynamic_requirements(self.builder, build, settings)
         self.problems += self.plan_round(fetcher, set())
 
     def build(self) -> str:
@@ -6328,9 +6294,8 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            self.verified, self.problems = build_all(
-                self.builder, self.builds, self.verified, self.options.config_settings()
-            )
+            self.verified, self.problems = build_all(self.builder, self.builds, self.verified,
+                                                     self.options.config_settings())
             if self.problems:
                 return ""
         find_links, self.problems = stage_verified(self.verified, self.workdir)
@@ -6361,11 +6326,9 @@ class InstallRun:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
-            self.err.write(
-                f"peep: pip's install step failed (exit status {status}). Every archive it was "
-                f"given had been verified; pip's output above says what went wrong.\n"
-                f"{describe_changes(before, after, site_paths)}\n"
-            )
+            self.err.write(f"peep: pip's install step failed (exit status {status}). Every "
+                           "archive it was given had been verified; pip's output above says what "
+                           f"went wrong.\n{describe_changes(before, after, site_paths)}\n")
             return EXIT_FAILED
         wheels = [item for item in self.verified if item.install]
         names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
@@ -6374,9 +6337,8 @@ class InstallRun:
                  f"{time.monotonic() - started:.1f} s)")  # fmt: skip
         return EXIT_OK
 
-    def finish(
-        self, find_links: str, urls: Mapping[str, Tuple[str, str]], written: Set[str]
-    ) -> None:
+    def finish(self, find_links: str, urls: Mapping[str, Tuple[str, str]],
+               written: Set[str]) -> None:  # fmt: skip
         """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only.
 
         What pip left alone (--target without --upgrade, --dry-run) keeps what it had.
@@ -6402,7 +6364,11 @@ class InstallRun:
         self.plan(fetcher, satisfied)
         if not self.problems:
             self.plan_dynamic(fetcher)
-        urls = url_archives(self.verified)  # before building: an sdist's own hash is recorded
+        # Each URL requirement's URL and archive hash, taken before building so that an sdist's
+        # own hash is recorded, as pip does. A lock file's entries are index files, however named.
+        urls = {item.requirement.key: (item.requirement.url, item.sha256)
+                for item in self.verified if item.install and item.requirement.url is not None
+                and not item.requirement.locked}  # fmt: skip
         find_links = self.build() if not self.problems else ""
         if self.problems:
             self.err.write(format_report(self.problems))
