@@ -4924,14 +4924,6 @@ def answer(**reply):
 # process caps: compilers and parallel builds legitimately use both.
 LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
 
-def limit_resources():
-    import resource
-    for name, cap in LIMITS:
-        which = getattr(resource, name)
-        soft, hard = resource.getrlimit(which)
-        capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
-        resource.setrlimit(which, tuple(capped))
-
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
@@ -4943,10 +4935,10 @@ libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") els
 def failed(what):
     return what + ": " + os.strerror(ctypes.get_errno())
 
-def enter_user_namespace(flags):
+def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(CLONE_NEWUSER | flags) != 0:
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
         return failed("no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
@@ -5007,23 +4999,12 @@ def drop_capabilities():
     # namespace the build makes itself has copies of these mounts, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
-    for capability in range(last + 1):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            return failed("cannot drop capabilities")
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
-    if libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
+    dropped = all(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) == 0
+                  for capability in range(last + 1))
+    if not dropped or libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
         return failed("cannot drop capabilities")
     return None
-
-def isolate():
-    # A user namespace always, root included: without one, root keeps the
-    # right to setns() back into peep's network namespace.
-    try:
-        return (enter_user_namespace(CLONE_NEWNET | CLONE_NEWNS)
-                or confine_file_system()
-                or drop_capabilities())
-    except OSError as exc:
-        return "cannot confine the file system: " + str(exc)
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
@@ -5077,8 +5058,8 @@ def filter_steps(calls, no_network):
     steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
               "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
               verdict(ALLOW),
-              "socket", load_argument(0), (BPF_JEQ, AF_INET, "allow", None),
-              (BPF_JEQ, AF_INET6, "allow", None), (BPF_JEQ, AF_NETLINK, "allow", None),
+              "socket", load_argument(0),
+              *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
               verdict(REFUSE),
               "socketpair", load_argument(0), (BPF_JEQ, AF_UNIX, None, "refuse"),
               load_argument(1), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
@@ -5116,11 +5097,22 @@ def confine():
     # peep started this process in a session of its own, stdin /dev/null.
     no_network = spec["network"] == "none"
     if os.name == "posix":
-        limit_resources()
+        import resource
+        for name, cap in LIMITS:
+            which = getattr(resource, name)
+            soft, hard = resource.getrlimit(which)
+            capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
+            resource.setrlimit(which, tuple(capped))
     if not sys.platform.startswith("linux"):
         return "namespaces and seccomp are Linux's" if no_network else None
     if no_network:
-        return isolate() or install_filter(True)
+        # A user namespace always, root included: without one, root keeps the
+        # right to setns() back into peep's network namespace.
+        try:
+            problem = enter_user_namespace() or confine_file_system() or drop_capabilities()
+        except OSError as exc:
+            return "cannot confine the file system: " + str(exc)
+        return problem or install_filter(True)
     if os.uname().machine not in SYSTEM_CALLS:
         return None  # the new session alone stops TIOCSTI, unless peep runs as root
     return install_filter(False)
@@ -5146,16 +5138,6 @@ answer(result=hook(**spec["kwargs"]))
 """
 
 
-def make_bare_environment(directory: str) -> str:
-    """Make a virtual environment without pip or system site-packages; return its interpreter."""
-    import venv  # only builds need it
-
-    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(directory)
-    if os.name == "nt":  # pragma: no cover
-        return os.path.join(directory, "Scripts", "python.exe")
-    return os.path.join(directory, "bin", "python")
-
-
 def pip_runner() -> str:
     """Return what runs this interpreter's pip (found, not imported) under another interpreter."""
     import importlib.util
@@ -5167,24 +5149,8 @@ def pip_runner() -> str:
     return runner if os.path.exists(runner) else location
 
 
-class ClosedPort:
-    """A loopback port held for a whole run, bound but never listening: it refuses everyone."""
-
-    def __init__(self) -> None:
-        import socket
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-
-    def close(self) -> None:
-        self._socket.close()
-
-
 def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
-    """Return ``environment`` with no index, no pip configuration, no retries and no way out.
-
-    Proxy variables, in any case, lead to a port that refuses connections; no_proxy is empty.
-    """
+    """Return ``environment`` with no index, no pip configuration, no retries and no way out."""
     closed = {key: value for key, value in environment.items()
               if key.lower() not in PROXY_VARIABLES}  # fmt: skip
     closed.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_RETRIES="0",
@@ -5260,8 +5226,7 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
                session: bool = False) -> int:  # fmt: skip
     """Run a command, its output to a log file; return its status.
 
-    ``session``: in a session of its own, with no terminal to type into (TIOCSTI) or be
-    signalled from; what it leaves running there is stopped when it ends.
+    ``session``: its own, with no terminal to type into (TIOCSTI); what it leaves is stopped.
     """
     import subprocess
     with open(log_path, "ab") as log:
@@ -5329,8 +5294,12 @@ class Builder:
         key = tuple(sorted(wheel.sha256 for wheel in wheels.values()))
         if key in self._environments:
             return self._environments[key]
+        import venv  # only builds need it
         directory = self.new_directory("env")
-        python = make_bare_environment(os.path.join(directory, "venv"))
+        bare = os.path.join(directory, "venv")  # no pip, no system site-packages
+        venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(bare)
+        scripts = ("Scripts", "python.exe") if os.name == "nt" else ("bin", "python")
+        python = os.path.join(bare, *scripts)
         log_path = os.path.join(directory, "pip.log")
         if wheels:
             pinned = sorted(wheels.items())
@@ -5398,9 +5367,8 @@ def _private_directory(parent: str, name: str) -> str:
 HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
 
 
-def _hook_result(
-    hook: Optional[str], backend: str, status: int, output: str, log_path: str
-) -> object:
+def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
+                 log_path: str) -> object:  # fmt: skip
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
     import json
     reply: object = None
@@ -5415,10 +5383,8 @@ def _hook_result(
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
     if "unavailable" in reply:
-        raise BuildError(
-            f"--build-network={reply.get('network')} cannot isolate builds on this system "
-            f"({reply['unavailable']})"
-        )
+        raise BuildError(f"--build-network={reply.get('network')} cannot isolate builds on this "
+                         f"system ({reply['unavailable']})")
     if reply.get("missing"):
         if hook == "get_requires_for_build_wheel":
             return []
@@ -5458,9 +5424,8 @@ def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
     return Problem("build failed", item.requirement, text)
 
 
-def discover_dynamic_requirements(
-    builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> List[Problem]:
+def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
+                                  settings: Mapping[str, object]) -> List[Problem]:  # fmt: skip
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
@@ -5472,9 +5437,8 @@ def discover_dynamic_requirements(
         for entry in build.system.backend_path:
             resolved = os.path.realpath(os.path.join(build.source, entry))
             if os.path.commonpath([resolved, tree]) != tree:
-                raise ArchiveError(
-                    f"{item.filename}: build-system.backend-path {entry!r} leaves the source tree"
-                )
+                raise ArchiveError(f"{item.filename}: build-system.backend-path {entry!r} "
+                                   "leaves the source tree")
         found = builder.call_hook(build.plan.wheels, build.place(), "get_requires_for_build_wheel",
                                   {"config_settings": dict(settings)})  # fmt: skip
     except ArchiveError as exc:
@@ -5488,9 +5452,8 @@ def discover_dynamic_requirements(
     return []
 
 
-def build_wheel(
-    builder: Builder, build: PendingBuild, settings: Mapping[str, object]
-) -> Union[Verified, Problem]:
+def build_wheel(builder: Builder, build: PendingBuild,
+                settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
     output = os.path.join(build.workspace, "wheel")
@@ -5815,8 +5778,7 @@ def build_all(
 def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
     """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
 
-    An earlier peep's record, naming its own temporary file (``file:///tmp/peep-.../x.whl``),
-    maps to none: that distribution is verified and reinstalled once, as an index install.
+    An earlier peep's record of its own temporary file maps to none: it is reinstalled once.
     """
     import importlib.metadata
     import json
@@ -5834,13 +5796,11 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
     return found
 
 
-def reinstall_needed(
-    verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]], site_paths: Sequence[str]
-) -> bool:
+def reinstall_needed(verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]],
+                     site_paths: Sequence[str]) -> bool:  # fmt: skip
     """Tell whether a wheel to install is at its version already, so pip must replace it.
 
-    Only its direct_url.json, naming another archive or an earlier peep's temporary file, got
-    it this far; pip, handed ``name==VERSION``, would keep what is there.
+    It got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it.
     """
     stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
     if not urls and not stale:
@@ -5862,30 +5822,27 @@ RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
 def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
 
-    Taken before and after pip, it says what pip added, removed or wrote again (the same
-    content, reinstalled, is a new file), even when pip failed or was stopped halfway.
+    The identity tells a reinstall (same content, new file), even if pip stopped halfway.
     """
     found: Dict[str, RecordState] = {}
     for directory in site_paths:
         try:
-            names = sorted(os.listdir(directory))
+            names = sorted(name for name in os.listdir(directory) if name.endswith(".dist-info"))
         except OSError:
             continue
         for name in names:
-            if name.endswith(".dist-info"):
-                path = os.path.join(directory, name)
-                record = os.path.join(path, "RECORD")
-                try:
-                    status = os.stat(record)
-                    found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
-                except OSError:
-                    found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
+            path = os.path.join(directory, name)
+            record = os.path.join(path, "RECORD")
+            try:
+                status = os.stat(record)
+                found[path] = hash_file(record)["sha256"], status.st_ino, status.st_mtime_ns
+            except OSError:
+                found[path] = ("", 0, 0)  # pip writes it last: stopped while installing
     return found
 
 
-def describe_changes(
-    before: Mapping[str, RecordState], after: Mapping[str, RecordState], site_paths: Sequence[str]
-) -> str:
+def describe_changes(before: Mapping[str, RecordState], after: Mapping[str, RecordState],
+                     site_paths: Sequence[str]) -> str:  # fmt: skip
     """Say which distributions pip added, removed or rewrote between two snapshots."""
 
     def label(path: str) -> str:
@@ -5910,8 +5867,8 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
 
-    Like pip: no fragment, credentials dropped unless they are PEP 610's ``${VAR}`` form (the
-    ``git`` user pip also keeps is for VCS URLs, which peep never installs), keys sorted.
+    Like pip: no fragment, keys sorted, credentials dropped unless PEP 610's ``${VAR}`` (pip
+    keeps a ``git`` user too, for VCS URLs, which peep never installs).
     """
     import base64
     import io
@@ -5930,16 +5887,6 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
 
-def url_archives(verified: Sequence[Verified]) -> Dict[str, Tuple[str, str]]:
-    """Map each project installed from a URL to that URL and its verified archive's sha256.
-
-    Taken before building, so an sdist's own hash is recorded, as pip does. A lock file's
-    entries are index files, however they are named.
-    """
-    return {item.requirement.key: (item.requirement.url, item.sha256) for item in verified
-            if item.install and item.requirement.url is not None and not item.requirement.locked}
-
-
 def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
     """Return what writes install's messages to ``err``, credentials masked; quiet drops them."""
 
@@ -5952,29 +5899,6 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 
 
 # --- Commands: install --------------------------------------------------------
-
-
-def partition_satisfied(
-    requirements: Sequence[Requirement], options: InstallOptions
-) -> Tuple[List[Satisfied], List[Requirement]]:
-    """Split off what is installed already at its pin from what must be fetched."""
-    site_paths = target_site_paths(options)
-    installed = installed_versions(site_paths) if site_paths is not None else {}
-    url_hashes = installed_url_hashes(site_paths) if site_paths else {}
-    left_by_peep = {key for key, hashes in url_hashes.items() if not hashes}
-    satisfied: List[Satisfied] = []
-    to_fetch: List[Requirement] = []
-    for requirement in requirements:
-        version = satisfied_by(requirement, installed)
-        from_url = requirement.url is not None and not requirement.locked
-        recorded = url_hashes.get(requirement.key, {})
-        if requirement.key in left_by_peep or from_url and not requirement.hashes.matches(recorded):
-            version = None  # another archive, or an earlier peep's temporary file, is installed
-        if version is not None:
-            satisfied.append(Satisfied(requirement, version))
-        else:
-            to_fetch.append(requirement)
-    return satisfied, to_fetch
 
 
 class FetchPlace(NamedTuple):
@@ -6002,9 +5926,7 @@ def install_fetcher(
 class InstallRun:
     """One ``peep install``, a method per step in the order they run.
 
-    Read; fetch and accept; plan builds and find what is missing; report every problem at
-    once, or build, install with pip once and finish. A step whose input has a problem does
-    not run, so no backend runs for an install that will not happen.
+    A step whose input has a problem does not run: no backend runs for an install that won't.
     """
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
@@ -6025,10 +5947,25 @@ class InstallRun:
         self.err.write(printable(f"peep: warning: {message}") + "\n")
 
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
-        """Read every requirement; split off what is installed already."""
+        """Read every requirement; split off what is installed already at its pin."""
         records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
         requirements, self.problems = prepare_requirements(records, self.markers)
-        satisfied, to_fetch = partition_satisfied(requirements, self.options)
+        site_paths = target_site_paths(self.options)
+        installed = installed_versions(site_paths) if site_paths is not None else {}
+        url_hashes = installed_url_hashes(site_paths) if site_paths else {}
+        satisfied: List[Satisfied] = []
+        to_fetch: List[Requirement] = []
+        for requirement in requirements:
+            version = satisfied_by(requirement, installed)
+            from_url = requirement.url is not None and not requirement.locked
+            recorded = url_hashes.get(requirement.key, {})
+            left_by_peep = requirement.key in url_hashes and not recorded
+            if left_by_peep or from_url and not requirement.hashes.matches(recorded):
+                version = None  # another archive, or an earlier peep's temporary file, is installed
+            if version is not None:
+                satisfied.append(Satisfied(requirement, version))
+            else:
+                to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
 
     def fetch(self, fetcher: Fetcher, to_fetch: Sequence[Requirement]) -> None:
@@ -6071,30 +6008,25 @@ class InstallRun:
     def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
 
-        Build dependencies are always wheels (a backend cannot be built without a backend),
-        even under --no-binary; one the report names already, as a requirement, is not repeated.
+        Build dependencies are always wheels, even under --no-binary: a backend needs a backend.
         """
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
-        self.verified, problems = _plan_with_satisfied(
-            wheels, self.builds, self.verified, self.offered, self.markers
-        )
+        self.verified, problems = _plan_with_satisfied(wheels, self.builds, self.verified,
+                                                       self.offered, self.markers)
         missing = [p for build in self.builds for p in plan_failures(build)
                    if _missing_key(p.dependency) not in reported]  # fmt: skip
         met = functools.partial(wheel_fits, _wheels_by_project(self.verified))
-        return problems + with_suggestions(
-            Suggesting(wheels, met, self.markers, fetcher.settings), missing
-        )
+        asking = Suggesting(wheels, met, self.markers, fetcher.settings)
+        return problems + with_suggestions(asking, missing)
 
     def plan_dynamic(self, fetcher: Fetcher) -> None:
         """Ask each backend what else it needs, confined, in its static requirements' environment.
 
-        Only once the first round found nothing missing: this runs verified code,
-        and only what it returns can still be missing.
+        Only once the first round found nothing missing: this runs verified code.
         """
         for build in self.builds:
-            self.problems += discover_dynamic_requirements(
-                self.builder, build, config_settings(build.item, self.options.config_settings())
-            )
+            settings = config_settings(build.item, self.options.config_settings())
+            self.problems += discover_dynamic_requirements(self.builder, build, settings)
         self.problems += self.plan_round(fetcher, set())
 
     def build(self) -> str:
@@ -6102,9 +6034,8 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            self.verified, self.problems = build_all(
-                self.builder, self.builds, self.verified, self.options.config_settings()
-            )
+            self.verified, self.problems = build_all(self.builder, self.builds, self.verified,
+                                                     self.options.config_settings())
             if self.problems:
                 return ""
         find_links, self.problems = stage_verified(self.verified, self.workdir)
@@ -6135,11 +6066,9 @@ class InstallRun:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
-            self.err.write(
-                f"peep: pip's install step failed (exit status {status}). Every archive it was "
-                f"given had been verified; pip's output above says what went wrong.\n"
-                f"{describe_changes(before, after, site_paths)}\n"
-            )
+            self.err.write(f"peep: pip's install step failed (exit status {status}). Every "
+                           "archive it was given had been verified; pip's output above says what "
+                           f"went wrong.\n{describe_changes(before, after, site_paths)}\n")
             return EXIT_FAILED
         wheels = [item for item in self.verified if item.install]
         names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
@@ -6148,9 +6077,8 @@ class InstallRun:
                  f"{time.monotonic() - started:.1f} s)")  # fmt: skip
         return EXIT_OK
 
-    def finish(
-        self, find_links: str, urls: Mapping[str, Tuple[str, str]], written: Set[str]
-    ) -> None:
+    def finish(self, find_links: str, urls: Mapping[str, Tuple[str, str]],
+               written: Set[str]) -> None:  # fmt: skip
         """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only.
 
         What pip left alone (--target without --upgrade, --dry-run) keeps what it had.
@@ -6176,7 +6104,11 @@ class InstallRun:
         self.plan(fetcher, satisfied)
         if not self.problems:
             self.plan_dynamic(fetcher)
-        urls = url_archives(self.verified)  # before building: an sdist's own hash is recorded
+        # Each URL requirement's URL and archive hash, taken before building so that an sdist's
+        # own hash is recorded, as pip does. A lock file's entries are index files, however named.
+        urls = {item.requirement.key: (item.requirement.url, item.sha256)
+                for item in self.verified if item.install and item.requirement.url is not None
+                and not item.requirement.locked}  # fmt: skip
         find_links = self.build() if not self.problems else ""
         if self.problems:
             self.err.write(format_report(self.problems))
@@ -6193,12 +6125,14 @@ class InstallRun:
 def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Verify every requirement, then install them all with one pip run."""
     import shutil
+    import socket
     import tempfile
     options = parse_install_arguments(argv, os.environ)
     workdir = tempfile.mkdtemp(prefix="peep-")
-    closed = ClosedPort()
-    try:
-        install = InstallRun(options, err, workdir, closed.port)
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:  # a loopback port held for the whole run, bound but never listening: it refuses all
+        closed.bind(("127.0.0.1", 0))
+        install = InstallRun(options, err, workdir, closed.getsockname()[1])
         problem = install.builder.check_isolation() if options.build_network == "none" else None
         if problem is not None:
             err.write(f"peep: {problem}\n")

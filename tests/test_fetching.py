@@ -9,6 +9,7 @@ import os
 import pty
 import select
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -578,15 +579,17 @@ def test_an_unreachable_index_fails_at_once_and_is_reported_once(tmp_path: Path)
     # Nothing listens on the port: retrying cannot help, and thirty-five
     # requirements must not wait out thirty-five rounds of back-off, nor
     # print the same reason thirty-five times.
-    closed = peep.ClosedPort()
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # bound, never listening
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
     try:
-        url = f"http://127.0.0.1:{closed.port}/simple/"
+        url = f"http://127.0.0.1:{port}/simple/"
         transport = peep.Transport(peep.FinderSettings(index_url=url), peep.NetworkSettings(retries=5))
         attempts = []
         real_opener = transport._opener
         transport._opener = lambda verify: attempts.append(verify) or real_opener(verify)  # type: ignore[method-assign]
         for project in ("alpha", "beta"):
-            with pytest.raises(peep.FetchError, match=f"cannot reach 127.0.0.1:{closed.port}: "):
+            with pytest.raises(peep.FetchError, match=f"cannot reach 127.0.0.1:{port}: "):
                 transport.open(url + project + "/")
         assert len(attempts) == 1  # one refused connection, no retry, then no second try at all
         requirements = tmp_path / "r.txt"
@@ -595,6 +598,6 @@ def test_an_unreachable_index_fails_at_once_and_is_reported_once(tmp_path: Path)
     finally:
         closed.close()
     assert result.returncode == 1
-    assert result.stderr.count(f"cannot reach 127.0.0.1:{closed.port}") == 1, result.stderr
+    assert result.stderr.count(f"cannot reach 127.0.0.1:{port}") == 1, result.stderr
     for name in ("alpha", "beta", "gamma"):
         assert f"{name}==1.0 ({requirements} line" in result.stderr
