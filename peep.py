@@ -5787,7 +5787,9 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
         name = (distribution.metadata.get_all("Name") or [None])[0]
         try:
             recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
-            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", str(recorded.get("url", "")))
+            url = str(recorded.get("url", ""))  # an earlier peep's temporary file is gone
+            left_by_peep = re.match(r"file:///.*/peep-[^/]+/", url) and not os.path.exists(
+                _file_url_path(url))
             hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
         except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue

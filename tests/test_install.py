@@ -606,6 +606,22 @@ def test_a_record_an_earlier_peep_left_is_repaired_by_reinstalling(tmp_path: Pat
     assert "These packages were already installed" in again.stderr  # repaired once, then kept
 
 
+@pytest.mark.parametrize("exists", [False, True])
+def test_only_a_vanished_file_of_an_earlier_peep_counts_as_its_record(tmp_path: Path, exists: bool) -> None:
+    """A user's own file:///.../peep-tools/x.whl that is still there is theirs, kept as recorded."""
+    wheel = tmp_path / "peep-tools" / "alpha-1.0-py3-none-any.whl"
+    if exists:
+        wheel.parent.mkdir()
+        wheel.write_bytes(b"the user's own wheel")
+    dist_info = tmp_path / "site" / "alpha-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n")
+    (dist_info / "direct_url.json").write_text(json.dumps(
+        {"url": wheel.as_uri(), "archive_info": {"hashes": {"sha256": "0" * 64}}}))
+    found = peep.installed_url_hashes([str(tmp_path / "site")])
+    assert found == {"alpha": {"sha256": "0" * 64} if exists else {}}
+
+
 # --- When pip fails: what it changed, exactly (DESIGN.md promise 2) ----------------------
 
 
