@@ -105,9 +105,8 @@ __version__ = "4.0.0.dev1"
 
 # --- Imports and helpers used everywhere --------------------------------------
 
-# Only what every command needs is imported here; the rest is imported inside
-# the functions that use it (a test holds each to that), so that "peep hash
-# FILE" or a command handed to pip does not pay for what only "install" needs.
+# Only what every command needs is imported here; the rest where it is used (a test holds
+# each to that), so "peep hash FILE" or a command handed to pip pays nothing for "install".
 import argparse
 import codecs
 import functools
@@ -147,12 +146,8 @@ if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
 
 
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
-    """Import the packaging modules peep uses: the top-level copy, else pip's.
-
-    All from one copy (a Tag of one never equals a Tag of the other), and the
-    top-level one only if it has parse_wheel_filename (packaging 20.9), so that
-    peep needs nothing but pip. Only these pure data modules are borrowed from pip.
-    """
+    """Import packaging's modules, all from one copy (Tags of two copies never compare equal):
+    the top-level one if it has parse_wheel_filename (20.9+), else pip's, so pip is enough."""
     names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
     try:
         modules = tuple(importlib.import_module(f"packaging.{name}") for name in names)
@@ -171,15 +166,13 @@ InvalidMarker, default_environment = _markers.InvalidMarker, _markers.default_en
 Marker = _markers.Marker
 InvalidRequirement = _requirements.InvalidRequirement
 PackagingRequirement = _requirements.Requirement
-InvalidSpecifier = _specifiers.InvalidSpecifier
+InvalidSpecifier, InvalidVersion = _specifiers.InvalidSpecifier, _version.InvalidVersion
 SpecifierSet = _specifiers.SpecifierSet
 Tag = _tags.Tag
-sys_tags = _tags.sys_tags
-InvalidSdistFilename = _utils.InvalidSdistFilename
+InvalidSdistFilename, sys_tags = _utils.InvalidSdistFilename, _tags.sys_tags
 InvalidWheelFilename = _utils.InvalidWheelFilename
-canonicalize_name, parse_sdist_filename = _utils.canonicalize_name, _utils.parse_sdist_filename
 parse_wheel_filename = _utils.parse_wheel_filename
-InvalidVersion = _version.InvalidVersion
+canonicalize_name, parse_sdist_filename = _utils.canonicalize_name, _utils.parse_sdist_filename
 Version = _version.Version
 
 
@@ -214,11 +207,8 @@ class UsageError(PeepError):
 
 
 class Interrupted(BaseException):
-    """A signal asked peep to stop (a BaseException, like KeyboardInterrupt).
-
-    Raised in the main thread so that every ``finally`` runs: temporary
-    directories go, and the cache keeps only whole files.
-    """
+    """A signal asked peep to stop; raised in the main thread so that every ``finally`` runs
+    (temporary directories go, the cache keeps only whole files)."""
 
     def __init__(self, signum: int, *, during_pip: bool = False) -> None:
         super().__init__(signum)
@@ -235,10 +225,7 @@ _URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<aut
 
 
 def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text``: the password, or a user name given alone.
-
-    A user name alone is how tokens are passed (``https://TOKEN@host/``).
-    """
+    """Hide the password of every URL in ``text``, or its user name if alone (a token)."""
 
     def hide(match: "re.Match[str]") -> str:
         userinfo, at, host = match["authority"].rpartition("@")
@@ -256,17 +243,13 @@ _CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """Return ``text`` with credentials hidden and control characters escaped.
-
-    Pages, archives, servers and build logs choose much of what peep prints;
-    every message goes through here, so none can send escapes to the terminal.
-    """
+    """Hide credentials and escape control characters: pages, archives, servers and build logs
+    choose much of what peep prints, and every message goes through here."""
     return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
 
 
-# JSON index pages and TOML lock files nest a few levels deep. Their
-# parsers recurse once a level, so a document of ten thousand "[" would end
-# in RecursionError: deeper than this is refused before parsing.
+# JSON index pages and TOML lock files nest a few levels deep; their parsers recurse once a
+# level, so ten thousand "[" would end in RecursionError: deeper is refused before parsing.
 MAX_BRACKET_DEPTH = 64
 # A string (on one line: JSON's and TOML's basic and literal strings are),
 # a TOML comment, or a bracket. Brackets in strings and comments do not nest.
@@ -287,11 +270,8 @@ def check_nesting(text: str) -> None:
 
 
 def open_regular_file(path: str) -> IO[bytes]:
-    """Open ``path`` for reading if it is a regular file; else raise OSError.
-
-    Opened without blocking (a FIFO cannot hang it), then checked with fstat,
-    so what was checked is what is read: never a FIFO, a device or a directory.
-    """
+    """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
+    FIFO cannot hang it), then checked with fstat, so what was checked is what is read."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     stream = os.fdopen(os.open(path, flags), "rb")
     if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
@@ -301,12 +281,8 @@ def open_regular_file(path: str) -> IO[bytes]:
 
 
 def forked_workers(count: int) -> Optional[concurrent.futures.ProcessPoolExecutor]:
-    """Return a pool of ``count`` forked worker processes, or None where there is none.
-
-    Forked, never spawned: a spawned worker is a new interpreter, which runs
-    the start-up files (.pth, sitecustomize) of the environment peep just
-    installed into, and so a package's code inside peep's own run.
-    """
+    """Return a pool of ``count`` forked workers, or None. Never spawned: a new interpreter runs
+    the .pth files of the environment peep just installed into, so a package's code."""
     import concurrent.futures
     import multiprocessing
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
@@ -331,11 +307,8 @@ def refuse_link(path: str) -> None:
 
 
 def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` by a new file holding ``data``, never writing through a planted link.
-
-    mkstemp makes the file beside ``path`` (O_EXCL | O_NOFOLLOW), a rename puts it in
-    place (a reader sees the old file or the new), and a symbolic link is refused.
-    """
+    """Replace ``path`` by a new file of ``data`` made beside it (mkstemp: O_EXCL|O_NOFOLLOW) and
+    renamed in place, so a reader sees the old file or the new, never a planted link's target."""
     import tempfile
     refuse_link(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -361,8 +334,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
     def error(self, message: str) -> NoReturn:
-        # The error comes last, where the eye lands, after a pointer to the
-        # full usage rather than the usage itself (twenty-odd lines).
+        # The error comes last, where the eye lands, after a pointer to the usage (not all of it).
         raise UsageError(f"(run '{self.prog} --help' for every option)\n{self.prog}: {message}")
 
     def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
