@@ -6730,8 +6730,8 @@ def download_release(
 
 def trusted_digests(
     results: Sequence[Outcome], algorithm: str, err: IO[str], command: str = "peep hash"
-) -> Tuple[List[str], int]:
-    """Return the digests of files that downloaded and match what the index says."""
+) -> Tuple[List[Tuple[Candidate, str]], int]:
+    """Return the files that downloaded and match what the index says, with their digests."""
     status = EXIT_OK
     digests_found = []
     for candidate, outcome in results:
@@ -6747,7 +6747,7 @@ def trusted_digests(
                       "left out (someone may have tampered with it)\n")
             status = EXIT_FAILED
             continue
-        digests_found.append(outcome[algorithm])
+        digests_found.append((candidate, outcome[algorithm]))
     return digests_found, status
 
 
@@ -6781,9 +6781,9 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
         return EXIT_FAILED
     results = download_release(transport, chosen, ("sha256", args.algorithm), args.quiet, err)
-    digests, status = trusted_digests(results, args.algorithm, err)
-    lines = hash_lines(f"{requirement.name}=={pinned}", sorted(set(digests)), args.format,
-                       args.algorithm)  # fmt: skip
+    hashed, status = trusted_digests(results, args.algorithm, err)
+    lines = hash_lines(f"{requirement.name}=={pinned}", sorted({d for _, d in hashed}),
+                       args.format, args.algorithm)  # fmt: skip
     out.write("".join(line + "\n" for line in lines))
     return status
 
@@ -6841,12 +6841,8 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
-    """Rewrite peep's hash comments as pip ``--hash`` options, losing nothing; return notes too.
-
-    Hash comments move onto their requirement as continuation lines; prose comments, blank
-    lines, options and URLs stay. A requirement's trailing comment moves to its last ``--hash``
-    line; one on a hash line stays behind as a comment line of its own.
-    """
+    """Move each hash comment onto its requirement as a ``--hash`` line, losing nothing; return
+    notes too. A hash line's trailing comment stays behind as a comment line of its own."""
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
@@ -6956,10 +6952,8 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
 def pylock_file(filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
                 ) -> Dict[str, Any]:  # fmt: skip
     """Describe one file of a release for a lock file."""
-    entry: Dict[str, Any] = {"name": filename, "url": url}
-    if size is not None:
-        entry["size"] = size
-    return dict(entry, hashes=dict(sorted(digests.items())))
+    sized = {} if size is None else {"size": size}
+    return {"name": filename, "url": url, **sized, "hashes": dict(sorted(digests.items()))}
 
 
 def pylock_package(name: str, version: str, files: Sequence[Dict[str, Any]],
@@ -7018,8 +7012,7 @@ class LockWriter:
         if len(sdists) > 1:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
         marker = {"marker": str(requirement.marker)} if requirement.marker is not None else {}
-        return pylock_package(canonicalize_name(str(requirement.name)), str(version), files,
-                              marker)  # fmt: skip
+        return pylock_package(canonicalize_name(str(requirement.name)), str(version), files, marker)
 
     def _locked(self, requirement: Requirement, offer: Candidate) -> Optional[Dict[str, Any]]:
         """Describe one file if it is vouched for: by the index's digests when they
