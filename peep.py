@@ -7206,11 +7206,9 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 
 # --- Commands: lock -----------------------------------------------------------
 
-# "peep lock" learns the dependency closure from pip's own resolver, run as
-# "pip install --dry-run --only-binary :all:": pip then reads wheels'
-# metadata and runs no project's code (a dry run would otherwise build
-# sdists to learn their dependencies, unconfined). Nothing here makes a file
-# verified: what lock writes is checked again, byte by byte, by every install.
+# "peep lock" learns the dependency closure from "pip install --dry-run --only-binary :all:",
+# which reads wheels' metadata and runs no project's code (else it builds sdists, unconfined).
+# Nothing here makes a file verified: every install checks what lock writes, byte by byte.
 
 _VIA_RE = re.compile(r"^\s*#\s*via(?:\s+(\S.*?))?\s*$")
 _VIA_MORE_RE = re.compile(r"^\s*#\s{2,}(\S.*?)\s*$")
@@ -7362,8 +7360,7 @@ def resolve_with_pip(
         with open(path, "w", encoding="utf-8") as stream:
             stream.write("".join(f"{line}\n" for line in lines))
         command += [option, path]
-    # Index URLs may carry credentials, so they travel in the environment,
-    # which other users cannot read, rather than on the command line.
+    # Index URLs may carry credentials: other users can read a command line, not the environment.
     environment = scrubbed_pip_environment()
     if finder.index_url:  # else pip's own default, as everywhere in peep
         environment["PIP_INDEX_URL"] = finder.index_url
@@ -7471,14 +7468,6 @@ class LockPlan:
         self.deleted.update(entry.hash_lines + entry.via_lines)
         self.deleted.update(range(entry.first, entry.last + 1))
 
-    def rewrite(self, entry: LockEntry, lines: List[str]) -> None:
-        self.drop(entry)
-        self.inserts.setdefault(entry.first, []).extend(lines)
-
-    def renote(self, entry: LockEntry, via: Sequence[str]) -> None:
-        self.deleted.update(entry.via_lines)
-        self.inserts.setdefault(entry.last + 1, []).extend(_via_text(via))
-
     def apply(self, physical: Sequence[str]) -> List[str]:
         """Return the file's lines with the edits made."""
         lines: List[str] = []
@@ -7518,11 +7507,10 @@ class Locking:
     out: IO[str]
     err: IO[str]
     transport: Transport = field(init=False)
-    default_index: Once = field(init=False)  # asked of pip once, not once a thread
+    default_index: Once = field(default_factory=lambda: Once(pip_default_index))  # asked once
 
     def __post_init__(self) -> None:
         self.transport = make_transport(self.finder, self.network)
-        self.default_index = Once(pip_default_index)
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
@@ -7580,9 +7568,8 @@ class Locking:
         self, missing: Tuple[PackagingRequirement, List[Candidate]],
         pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
     ) -> Tuple[Candidate, Tuple[str, ...]]:
-        """Let pip resolve a project that has only sdists, from its static metadata: the sdist
-        is read, never built, and its PKG-INFO 2.2+ dependencies (none if the file pins and
-        hashes it by hand) go to pip in a metadata-only wheel. Return it and its build needs."""
+        """Give pip a metadata-only wheel of an sdist's PKG-INFO 2.2+ dependencies (none if FILE
+        pins and hashes it): the sdist is read, never built. Return it and its build needs."""
         import email.parser
         wanted, found = missing
         key = canonicalize_name(wanted.name)
@@ -7641,20 +7628,18 @@ class Locking:
                     owner[candidate.filename] = pin.key
         results = download_release(self.transport, fetch, ("sha256",), self.args.quiet,
                                    self.err) if fetch else []  # fmt: skip
-        digests, status = trusted_digests(results, "sha256", self.err, command="peep lock")
+        found, status = trusted_digests(results, "sha256", self.err, command="peep lock")
         if status != EXIT_OK:
             raise PeepError("peep lock: some files could not be hashed (above); "
                             "nothing was written")
-        for candidate, outcome in results:
-            if not isinstance(outcome, str):
-                hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
-        hashes.downloaded = len(digests)
+        for candidate, digest in found:
+            hashes.files[owner[candidate.filename]].append((candidate, digest))
+        hashes.downloaded = len(found)
         return hashes
 
     def write_build_constraints(self, picks: Sequence[Pin]) -> bool:
-        """Pin the build dependencies of the closure's sdists (and of theirs), one version each
-        that fits them all, as pip's resolver picks them (wheels only), into --build-constraint
-        FILE whole (its diff, with --dry-run); tell whether it changes."""
+        """Pin, as pip's resolver picks them, the build dependencies of the closure's sdists (and
+        theirs) into --build-constraint FILE (a diff with --dry-run); tell whether it changes."""
         requires: Set[str] = set()
         builds: List[Pin] = []
         sdists = list(picks)
@@ -7739,11 +7724,13 @@ def plan_lock(
             plan.removed.append(_requirement_text(record).strip())
         elif pin is None or _kept_as_written(entry, pin):
             if tuple(via) != entry.via and pin is not None:
-                plan.renote(entry, via)
+                plan.deleted.update(entry.via_lines)
+                plan.inserts.setdefault(entry.last + 1, []).extend(_via_text(via))
         else:
             head = _requirement_text(asked.get(record.key, record), str(pin.version))
-            plan.rewrite(entry, hash_lines(head, resolved.hashes.digests(pin.key), style)
-                         + _via_text(via))  # fmt: skip
+            plan.drop(entry)
+            plan.inserts.setdefault(entry.first, []).extend(
+                hash_lines(head, resolved.hashes.digests(pin.key), style) + _via_text(via))
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
                                 else f"{record.name} {was} -> {pin.version}")  # fmt: skip
@@ -7789,18 +7776,14 @@ def _lockable(record: Requirement) -> Optional[str]:
     return None
 
 
-def _lock_spec(text: str) -> Requirement:
-    spec = parse_requirement(text, COMMAND_LINE)
-    if spec.name is None or spec.url is not None:
-        raise UsageError(f"peep lock: {text!r} is not a requirement by name (write NAME or "
-                         "NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
-    return spec
-
-
 def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Complete a requirements file: pins, the dependency closure, every file's hash."""
     args = lock_argument_parser().parse_args(argv)
-    specs = [_lock_spec(text) for text in args.specs]
+    specs = [parse_requirement(text, COMMAND_LINE) for text in args.specs]
+    for spec in specs:
+        if spec.name is None or spec.url is not None:
+            raise UsageError(f"peep lock: {spec.text!r} is not a requirement by name (write NAME "
+                             "or NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
     read = _read_lock_target(args.file)
     if is_lock_file(args.file):
         return lock_pylock(args, specs, read, (out, err))
@@ -7839,14 +7822,6 @@ def lock_requirements(
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     edited = plan.deleted or plan.inserts or plan.appended
     return locking.finish(read, new_text if edited else text, plan, hashes, picks)
-
-
-def _this_environment() -> str:
-    """Return a marker that holds where this lock was resolved (PEP 751 'environments')."""
-    environment = default_environment()
-    return " and ".join(f"{key} == {_toml(str(environment[key]))}".replace('"', "'") for key in
-                        ("implementation_name", "sys_platform", "platform_machine",
-                         "python_version"))  # fmt: skip
 
 
 def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str, Any]]:
@@ -7888,7 +7863,10 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     picks = locking.resolve(LockInput(tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
-    header = {"environments": [_this_environment()]}
+    here = default_environment()  # a marker that holds where this lock was resolved
+    header = {"environments": [" and ".join(
+        f"{key} == {_toml(str(here[key]))}".replace('"', "'") for key in
+        ("implementation_name", "sys_platform", "platform_machine", "python_version"))]}
     new_text = format_lock(_pylock_packages(picks, hashes), header, tool)
     now = {p.key: p.version for p in picks}
     plan = LockPlan(added=[f"{k}=={v}" for k, v in sorted(now.items()) if k not in was],
