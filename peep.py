@@ -132,14 +132,10 @@ from typing import (
 if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import concurrent.futures
     import http.client
-    import importlib.metadata
-    import importlib.util
-    import optparse
     import socket
     import ssl
     import subprocess
     import tarfile
-    import urllib.error
     import urllib.parse
     import urllib.request
     import zipfile
@@ -260,12 +256,11 @@ def check_nesting(text: str) -> None:
     """Raise ValueError if ``text`` nests brackets deeper than MAX_BRACKET_DEPTH (one pass)."""
     depth = 0
     for token in _NESTING_TOKEN_RE.finditer(text):
-        bracket = token[0]
-        if bracket in "[{":
+        if token[0] in "[{":
             depth += 1
             if depth > MAX_BRACKET_DEPTH:
                 raise ValueError(f"nested deeper than {MAX_BRACKET_DEPTH} levels")
-        elif bracket in "]}":
+        elif token[0] in "]}":
             depth -= 1
 
 
