@@ -6672,8 +6672,7 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
 def _one_per_filename(
     candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
 ) -> List[Candidate]:
-    """Keep the first of files several indexes serve under one name, as pip would: one name
-    is one file to vet. Indexes that advertise other hashes for it are named, not merged."""
+    """Keep the first file of each name, as pip would; name indexes that advertise other bytes."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
@@ -6909,8 +6908,7 @@ def _unportable(package: Any, hashed: bool) -> Optional[str]:
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
-    """Write a lock file as a requirements file for ``pip install --require-hashes --no-deps``:
-    one line per package, every file's hash; name in one error every package that cannot be."""
+    """Write a lock file as hashed requirements, a line per package; name all that cannot be."""
     lock = read_lock_file(location, reader)
     lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
     if lock.requires_python is not None:
@@ -7036,11 +7034,7 @@ class LockWriter:
 
 def _toml(value: Any) -> str:
     import json
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
+    if isinstance(value, (bool, int, str)):
         return json.dumps(value)  # JSON's escapes are all valid in TOML basic strings
     if isinstance(value, list):
         return "[\n" + "".join(f"    {_toml(item)},\n" for item in value) + "]"
@@ -7335,14 +7329,10 @@ def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> Li
     return command + ["--cache-dir", network.cache_dir]
 
 
-class ResolutionFailed(PeepError):
-    """pip's resolver found no set of wheels that fits; the message is what pip said."""
-
-
 def resolve_with_pip(
     wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
-) -> List[Pin]:
-    """Ask pip's resolver what it would install here; return its picks."""
+) -> Union[List[Pin], str]:
+    """Ask pip's resolver what it would install here; return its picks, or what pip said."""
     import json
     import subprocess
     if not wanted.requirements:
@@ -7364,7 +7354,7 @@ def resolve_with_pip(
     result = subprocess.run(command, capture_output=True, text=True, check=False,
                             env=environment, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
-        raise ResolutionFailed(result.stdout + result.stderr)  # why a conflict is, is on stdout
+        return result.stdout + result.stderr  # why a conflict is, is on stdout
     with open(report, encoding="utf-8") as stream:
         return [_pin_from_report(item) for item in json.load(stream).get("install", [])]
 
@@ -7392,9 +7382,8 @@ def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
         for text in pin.requires:
             dependency = PackagingRequirement(text)
             key = canonicalize_name(dependency.name)
-            if key in keys and key != pin.key and _dependency_applies(
-                dependency, set(pin.extras), markers
-            ) and pin.key not in parents[key]:
+            if key in keys and key != pin.key and pin.key not in parents[key] and (
+                    _dependency_applies(dependency, set(pin.extras), markers)):
                 parents[key].append(pin.key)
     return parents
 
@@ -7419,13 +7408,12 @@ def _metadata_stub(directory: str, name: str, version: Version, message: Any,
     lines += [f"Requires-Python: {v}" for v in message.get_all("Requires-Python") or []]
     lines += [f"Provides-Extra: {v}" for v in message.get_all("Provides-Extra") or []]
     lines += [f"Requires-Dist: {v}" for v in requires]
-    files = {f"{dist}.dist-info/METADATA": "\n".join(lines) + "\n",
-             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
-             "Tag: py3-none-any\n", f"{dist}.dist-info/RECORD": ""}  # fmt: skip
     os.makedirs(directory, exist_ok=True)
     with zipfile.ZipFile(os.path.join(directory, f"{dist}-py3-none-any.whl"), "w") as stub:
-        for member, text in files.items():
-            stub.writestr(member, text)
+        stub.writestr(f"{dist}.dist-info/METADATA", "\n".join(lines) + "\n")
+        stub.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                      "Tag: py3-none-any\n")  # fmt: skip
+        stub.writestr(f"{dist}.dist-info/RECORD", "")
 
 
 @dataclass
@@ -7516,31 +7504,27 @@ class Locking:
             stubs = replace(self.finder,
                             find_links=self.finder.find_links + (os.path.join(workdir, "stubs"),))
             while True:
-                try:
-                    picks = resolve_with_pip(wanted, stubs if stubbed else self.finder,
-                                             self.network, workdir)  # fmt: skip
-                except ResolutionFailed as failure:
-                    missing = [m for m in self._missing_wheels(failure, pinned)
-                               if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
-                    if not missing:
-                        said = [f"    {line}" for line in str(failure).strip().splitlines()[-30:]]
-                        raise PeepError("peep lock: pip's resolver found no set of wheels that "
-                                        "fits; nothing was written. pip said:\n"
-                                        + "\n".join(said).rstrip()) from failure
-                    for project in missing:
-                        sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
-                        stubbed[sdist.name] = (sdist, build)
-                    continue
-                return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
-                                build_requires=stubbed[p.key][1]) if p.key in stubbed else p
-                        for p in picks]  # fmt: skip
+                picks = resolve_with_pip(wanted, stubs if stubbed else self.finder, self.network,
+                                         workdir)  # fmt: skip
+                if not isinstance(picks, str):
+                    return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
+                                    build_requires=stubbed[p.key][1]) if p.key in stubbed else p
+                            for p in picks]  # fmt: skip
+                missing = [m for m in self._missing_wheels(picks, pinned)
+                           if canonicalize_name(m[0].name) not in stubbed]
+                if not missing:
+                    said = [f"    {line}" for line in picks.strip().splitlines()[-30:]]
+                    raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
+                                    "nothing was written. pip said:\n" + "\n".join(said).rstrip())
+                for project in missing:
+                    sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
+                    stubbed[sdist.name] = (sdist, build)
 
-    def _missing_wheels(self, failure: ResolutionFailed, pinned: Mapping[str, Version]
+    def _missing_wheels(self, pip_said: str, pinned: Mapping[str, Version]
                         ) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
-        """Name the projects pip may have found no wheel of, with their files, if only sdists
-        (pip names the project when nothing fits; if a pin conflicts, each pin is looked up)."""
+        """Return each project pip's failure may be about that has only sdists, with its files."""
         import concurrent.futures
-        match = _NO_MATCH_RE.search(str(failure))
+        match = _NO_MATCH_RE.search(pip_said)
         # pip 26 adds who needs it: "... found for sdonly (from needs-sdonly)".
         named = match.group(1).split(" (from ")[0].strip() if match else ""
         asked = [named] if match else [f"{k}=={v}" for k, v in pinned.items()]
@@ -7684,8 +7668,7 @@ class Locking:
 
 
 def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
-    """Tell whether an entry stands byte for byte: pinned to pip's pick with the hash of
-    the file this machine installs (if the index said it), or a URL."""
+    """Tell whether an entry stands as written: a URL, or pip's pick with this machine's hash."""
     record = entry.requirement
     return record.url is not None or (
         pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
