@@ -125,10 +125,8 @@ import time
 import types
 import weakref
 from dataclasses import dataclass, field, replace
-from typing import (
-    IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
-    NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
-)  # fmt: skip
+from typing import (IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List,
+                    Mapping, NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union)
 if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import concurrent.futures
     import http.client
@@ -182,10 +180,8 @@ CHUNK_SIZE = 1 << 20  # large enough for hashlib's speed, small enough for flat 
 
 # Archive endings pip will install from (wheels plus every sdist form it reads).
 WHEEL_EXTENSION = ".whl"
-SDIST_EXTENSIONS = (
-    ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz",
-    ".tar.lz", ".tar.lzma", ".tar", ".zip",
-)  # fmt: skip
+SDIST_EXTENSIONS = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz",
+                    ".tar.lzma", ".tar", ".zip")  # fmt: skip
 ARCHIVE_EXTENSIONS = (WHEEL_EXTENSION,) + SDIST_EXTENSIONS
 VCS_SCHEMES = ("git", "hg", "svn", "bzr")
 
