@@ -7065,21 +7065,6 @@ def read_requirement_files(
     return records, finder, network
 
 
-def requirements_to_lock(paths: Sequence[str], args: argparse.Namespace, err: IO[str]) -> str:
-    """Write hashed requirements files as a lock file, finding each file by its hash."""
-    import tempfile
-    pylock_module()  # fail early, before any download, if the output cannot be checked
-    records, finder, network = read_requirement_files(paths, args)
-    with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
-        writer = LockWriter(make_transport(finder, network), finder,
-                            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir)
-        results = [writer.package(record) for record in records if not record.is_constraint]
-    problems = [r for r in results if isinstance(r, str)]
-    if problems:
-        raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
-    return format_lock([r for r in results if not isinstance(r, str)])
-
-
 def port_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep port``'s command line."""
     parser = _ArgumentParser(prog="peep port", description="Print each file with its "
@@ -7133,12 +7118,22 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[str],
               err: IO[str]) -> int:  # fmt: skip
     """Convert between lock files and requirements files, one way or the other."""
+    import tempfile
     if args.write or args.dry_run:
         raise UsageError("peep port: --write and --dry-run are for requirements files only")
-    if args.to == "pylock":
+    if args.to == "pylock":  # find each file of the requirements by its hash
         if any(is_lock_file(path) for path in args.files):
             raise UsageError("peep port --to pylock: give requirements files, not lock files")
-        text = requirements_to_lock(args.files, args, err)
+        pylock_module()  # fail early, before any download, if the output cannot be checked
+        records, finder, network = read_requirement_files(args.files, args)
+        with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
+            cache = ArchiveCache(network.cache_dir, lambda m: print(m, file=err))
+            writer = LockWriter(make_transport(finder, network), finder, cache, workdir)
+            results = [writer.package(record) for record in records if not record.is_constraint]
+        problems = [r for r in results if isinstance(r, str)]
+        if problems:
+            raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
+        text = format_lock([r for r in results if not isinstance(r, str)])
     else:
         if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
             raise UsageError("peep port: give one lock file, or requirements files only")
@@ -7308,8 +7303,15 @@ def resolution_input(
     return LockInput(tuple(requirements), tuple(constraints))
 
 
-def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> List[str]:
-    """Return pip's dry-run command line for these settings (index URLs go by environment)."""
+def resolve_with_pip(
+    wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
+) -> Union[List[Pin], str]:
+    """Ask pip's resolver what it would install here; return its picks, or what pip said."""
+    import json
+    import subprocess
+    if not wanted.requirements:
+        return []  # pip refuses to resolve nothing
+    report = os.path.join(workdir, "report.json")
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
                                ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
     command += ["--no-index"] if finder.no_index else []
@@ -7320,21 +7322,8 @@ def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> Li
                         ("--proxy", network.proxy)):  # fmt: skip
         command += [flag, value] if value else []
     command += ["--timeout", str(network.timeout), "--retries", str(network.retries)]
-    if network.cache_dir is None:
-        return command + ["--no-cache-dir"]
-    return command + ["--cache-dir", network.cache_dir]
-
-
-def resolve_with_pip(
-    wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
-) -> Union[List[Pin], str]:
-    """Ask pip's resolver what it would install here; return its picks, or what pip said."""
-    import json
-    import subprocess
-    if not wanted.requirements:
-        return []  # pip refuses to resolve nothing
-    report = os.path.join(workdir, "report.json")
-    command = _pip_resolve_command(finder, network) + ["--report", report]
+    cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
+    command += cache + ["--report", report]
     for option, name, lines in (("-r", "requirements", wanted.requirements),
                                 ("-c", "constraints", wanted.constraints)):  # fmt: skip
         path = os.path.join(workdir, f"{name}.txt")
@@ -7652,9 +7641,8 @@ class Locking:
         args = self.args
         builds_changed = args.build_constraint is not None and self.write_build_constraints(picks)
         changed = self._write_or_diff(args.file, read, new_text)
-        parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in
-                 (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
-                 if items]  # fmt: skip
+        lists = (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
+        parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in lists if items]
         changes = "; ".join(parts) or "no requirement changed"
         dry_run = " (dry run)" if args.dry_run else ""
         self.err.write(f"peep lock: {args.file}{dry_run}: {changes}; "
