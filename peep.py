@@ -6780,17 +6780,15 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
 
 def hash_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep hash``'s command line."""
-    parser = _ArgumentParser(prog="peep hash", description="Print a hash line for each FILE, "
-                             "to paste above its requirement; or, for NAME==VERSION, download "
-                             "every file of that release from the index and print one block to "
-                             "paste.")  # fmt: skip
+    parser = _ArgumentParser(prog="peep hash", description=(
+        "Print a hash line for each FILE, to paste above its requirement; or, for NAME==VERSION, "
+        "download every file of that release from the index and print one block to paste."))
     parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION",
                         help="an archive to hash, or a pinned release to download and hash")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
                         help="the digest to print (default sha256; others need --format pip)")
-    parser.add_argument("--format", choices=("peep", "pip"), default="peep",
-                        help="peep: '# sha256: ...' comment lines (the default); "
-                        "pip: '--hash=ALGO:HEX'")
+    parser.add_argument("--format", choices=("peep", "pip"), default="peep", help="peep: "
+                        "'# sha256: ...' comment lines (the default); pip: '--hash=ALGO:HEX'")
     parser.add_argument("--python-version", action="append", type=_python_version_argument,
                         metavar="X.Y", help="for a release: only files that could install "
                         "on this Python (repeatable)")
@@ -6912,8 +6910,7 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
     lines += [f"# The lock is for environments where: {m}" for m in lock.environments or ()]
     problems = []
     for index, package in enumerate(lock.packages):
-        files = list(package.wheels or ()) + ([package.sdist] if package.sdist else [])
-        files += [package.archive] if package.archive is not None else []
+        files = [f for f in (*(package.wheels or ()), package.sdist, package.archive) if f]
         options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
                    if a in HASH_ALGORITHMS]  # fmt: skip
         problem = _unportable(package, bool(options))
@@ -7067,10 +7064,9 @@ def read_requirement_files(
 
 def port_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep port``'s command line."""
-    parser = _ArgumentParser(prog="peep port", description="Print each file with its "
-                             "'# sha256:' comments rewritten as pip's --hash options. Nested "
-                             "-r/-c files are not rewritten: each is named on stderr if it "
-                             "needs porting too.")  # fmt: skip
+    parser = _ArgumentParser(prog="peep port", description=(
+        "Print each file with its '# sha256:' comments rewritten as pip's --hash options. "
+        "Nested -r/-c files are not rewritten: each is named on stderr if it needs porting too."))
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="a requirements file, or one PEP 751 lock file, to port")
     mode = parser.add_mutually_exclusive_group()
@@ -7274,11 +7270,7 @@ def _requirement_text(record: Requirement, pinned: Optional[str] = None) -> str:
     return head + (f" ; {record.marker}" if record.marker is not None else "")
 
 
-class LockInput(NamedTuple):
-    """What the resolver is asked: requirements, and the pins it must keep."""
-
-    requirements: Tuple[str, ...]
-    constraints: Tuple[str, ...]
+LockInput = Tuple[Tuple[str, ...], Tuple[str, ...]]  # what pip must install, and pins to keep
 
 
 def resolution_input(
@@ -7300,7 +7292,7 @@ def resolution_input(
             constraints.append(f"{record.name}=={pinned}")
     for record in elsewhere:
         (constraints if record.is_constraint else requirements).append(_requirement_text(record))
-    return LockInput(tuple(requirements), tuple(constraints))
+    return tuple(requirements), tuple(constraints)
 
 
 def resolve_with_pip(
@@ -7309,7 +7301,7 @@ def resolve_with_pip(
     """Ask pip's resolver what it would install here; return its picks, or what pip said."""
     import json
     import subprocess
-    if not wanted.requirements:
+    if not wanted[0]:
         return []  # pip refuses to resolve nothing
     report = os.path.join(workdir, "report.json")
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
@@ -7324,8 +7316,8 @@ def resolve_with_pip(
     command += ["--timeout", str(network.timeout), "--retries", str(network.retries)]
     cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
     command += cache + ["--report", report]
-    for option, name, lines in (("-r", "requirements", wanted.requirements),
-                                ("-c", "constraints", wanted.constraints)):  # fmt: skip
+    for option, name, lines in (("-r", "requirements", wanted[0]),
+                                ("-c", "constraints", wanted[1])):  # fmt: skip
         path = os.path.join(workdir, f"{name}.txt")
         with open(path, "w", encoding="utf-8") as stream:
             stream.write("".join(f"{line}\n" for line in lines))
@@ -7374,14 +7366,12 @@ def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
 
 
 def _no_wheel_error(name: str) -> PeepError:
-    return PeepError(
-        f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
-        "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
-        f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
-        f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
-        f"dependencies by hand, or choose a version of {name} that has a wheel. "
-        "Nothing was written."
-    )
+    return PeepError(f"peep lock: {name} has no wheel, and its sdist does not declare its "
+                     "dependencies statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); "
+                     f"peep lock does not build sdists to learn them (that would run {name}'s "
+                     f"build code unvetted): pin {name} in FILE with its hashes ('peep hash "
+                     f"{name}==VERSION') and add its dependencies by hand, or choose a version of "
+                     f"{name} that has a wheel. Nothing was written.")
 
 
 def _metadata_stub(directory: str, name: str, version: Version, message: Any,
@@ -7612,7 +7602,7 @@ class Locking:
             if not more:
                 break
             requires |= more
-            builds = sdists = self.resolve(LockInput(tuple(sorted(requires)), ()), {}, frozenset())
+            builds = sdists = self.resolve((tuple(sorted(requires)), ()), {}, frozenset())
         hashes = self.hash_releases(builds)
         path = self.args.build_constraint
         read = _read_lock_target(path)
@@ -7822,7 +7812,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
     locking = Locking(args, finder, network, *streams)
-    picks = locking.resolve(LockInput(tuple(top), keep), {}, frozenset())
+    picks = locking.resolve((tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
     here = default_environment()  # a marker that holds where this lock was resolved
