@@ -7251,9 +7251,8 @@ def lock_entries(text: str, path: str, records: Sequence[Requirement]) -> List[L
             continue
         record = by_line.get(line.origin.line)
         if record is not None:
-            via, via_lines = _via_notes(physical, line.last)
-            entries.append(LockEntry(record, line.origin.line, line.last, tuple(pending),
-                                     via, via_lines))  # fmt: skip
+            notes = _via_notes(physical, line.last)
+            entries.append(LockEntry(record, line.origin.line, line.last, tuple(pending), *notes))
         pending = []
     return entries
 
