@@ -7229,14 +7229,12 @@ def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tup
     if match.group(1):  # "# via PARENT", on one line
         return (match.group(1),), (last + 1,)
     parents: List[str] = []
-    numbers = [last + 1]
     for index in range(last + 1, len(physical)):
         more = _VIA_MORE_RE.match(physical[index])
         if more is None or _HASH_COMMENT_RE.match(physical[index]):
             break
         parents.append(more.group(1))
-        numbers.append(index + 1)
-    return tuple(parents), tuple(numbers)
+    return tuple(parents), tuple(range(last + 1, last + 2 + len(parents)))  # "# via", then each
 
 
 def lock_entries(text: str, path: str, records: Sequence[Requirement]) -> List[LockEntry]:
