@@ -104,9 +104,8 @@ __version__ = "4.0.0.dev1"
 
 # --- Imports and helpers used everywhere --------------------------------------
 
-# Only what every command needs is imported here; the rest is imported inside
-# the functions that use it (a test holds each to that), so that "peep hash
-# FILE" or a command handed to pip does not pay for what only "install" needs.
+# Only what every command needs is imported here; the rest where it is used (a test holds
+# each to that), so "peep hash FILE" or a command handed to pip pays nothing for "install".
 import argparse
 import codecs
 import functools
@@ -125,32 +124,23 @@ import time
 import types
 import weakref
 from dataclasses import dataclass, field, replace
-from typing import (
-    IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping,
-    NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union,
-)  # fmt: skip
+from typing import (IO, TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, Iterator, List,
+                    Mapping, NamedTuple, NoReturn, Optional, Sequence, Set, Tuple, Union)
 if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import concurrent.futures
     import http.client
-    import importlib.metadata
-    import importlib.util
     import socket
     import ssl
     import subprocess
     import tarfile
-    import urllib.error
     import urllib.parse
     import urllib.request
     import zipfile
 
 
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
-    """Import the packaging modules peep uses: the top-level copy, else pip's.
-
-    All from one copy (a Tag of one never equals a Tag of the other), and the
-    top-level one only if it has parse_wheel_filename (packaging 20.9), so that
-    peep needs nothing but pip. Only these pure data modules are borrowed from pip.
-    """
+    """Import packaging's modules, all from one copy (Tags of two copies never compare equal):
+    the top-level one if it has parse_wheel_filename (20.9+), else pip's, so pip is enough."""
     names = ("markers", "requirements", "specifiers", "tags", "utils", "version")
     try:
         modules = tuple(importlib.import_module(f"packaging.{name}") for name in names)
@@ -169,15 +159,13 @@ InvalidMarker, default_environment = _markers.InvalidMarker, _markers.default_en
 Marker = _markers.Marker
 InvalidRequirement = _requirements.InvalidRequirement
 PackagingRequirement = _requirements.Requirement
-InvalidSpecifier = _specifiers.InvalidSpecifier
+InvalidSpecifier, InvalidVersion = _specifiers.InvalidSpecifier, _version.InvalidVersion
 SpecifierSet = _specifiers.SpecifierSet
 Tag = _tags.Tag
-sys_tags = _tags.sys_tags
-InvalidSdistFilename = _utils.InvalidSdistFilename
+InvalidSdistFilename, sys_tags = _utils.InvalidSdistFilename, _tags.sys_tags
 InvalidWheelFilename = _utils.InvalidWheelFilename
-canonicalize_name, parse_sdist_filename = _utils.canonicalize_name, _utils.parse_sdist_filename
 parse_wheel_filename = _utils.parse_wheel_filename
-InvalidVersion = _version.InvalidVersion
+canonicalize_name, parse_sdist_filename = _utils.canonicalize_name, _utils.parse_sdist_filename
 Version = _version.Version
 
 
@@ -191,10 +179,8 @@ CHUNK_SIZE = 1 << 20  # large enough for hashlib's speed, small enough for flat 
 
 # Archive endings pip will install from (wheels plus every sdist form it reads).
 WHEEL_EXTENSION = ".whl"
-SDIST_EXTENSIONS = (
-    ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz",
-    ".tar.lz", ".tar.lzma", ".tar", ".zip",
-)  # fmt: skip
+SDIST_EXTENSIONS = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz",
+                    ".tar.lzma", ".tar", ".zip")  # fmt: skip
 ARCHIVE_EXTENSIONS = (WHEEL_EXTENSION,) + SDIST_EXTENSIONS
 
 
@@ -211,11 +197,8 @@ class UsageError(PeepError):
 
 
 class Interrupted(BaseException):
-    """A signal asked peep to stop (a BaseException, like KeyboardInterrupt).
-
-    Raised in the main thread so that every ``finally`` runs: temporary
-    directories go, and the cache keeps only whole files.
-    """
+    """A signal asked peep to stop; raised in the main thread so that every ``finally`` runs
+    (temporary directories go, the cache keeps only whole files)."""
 
     def __init__(self, signum: int, *, during_pip: bool = False) -> None:
         super().__init__(signum)
@@ -232,10 +215,7 @@ _URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<aut
 
 
 def redact_url(text: str) -> str:
-    """Hide the credentials of every URL in ``text``: the password, or a user name given alone.
-
-    A user name alone is how tokens are passed (``https://TOKEN@host/``).
-    """
+    """Hide the password of every URL in ``text``, or its user name if alone (a token)."""
 
     def hide(match: "re.Match[str]") -> str:
         userinfo, at, host = match["authority"].rpartition("@")
@@ -253,17 +233,13 @@ _CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """Return ``text`` with credentials hidden and control characters escaped.
-
-    Pages, archives, servers and build logs choose much of what peep prints;
-    every message goes through here, so none can send escapes to the terminal.
-    """
+    """Hide credentials and escape control characters: pages, archives, servers and build logs
+    choose much of what peep prints, and every message goes through here."""
     return _CONTROL_CHARACTER_RE.sub(lambda match: ascii(match[0])[1:-1], redact_url(text))
 
 
-# JSON index pages and TOML lock files nest a few levels deep. Their
-# parsers recurse once a level, so a document of ten thousand "[" would end
-# in RecursionError: deeper than this is refused before parsing.
+# JSON index pages and TOML lock files nest a few levels deep; their parsers recurse once a
+# level, so ten thousand "[" would end in RecursionError: deeper is refused before parsing.
 MAX_BRACKET_DEPTH = 64
 # A string (on one line: JSON's and TOML's basic and literal strings are),
 # a TOML comment, or a bracket. Brackets in strings and comments do not nest.
@@ -274,21 +250,17 @@ def check_nesting(text: str) -> None:
     """Raise ValueError if ``text`` nests brackets deeper than MAX_BRACKET_DEPTH (one pass)."""
     depth = 0
     for token in _NESTING_TOKEN_RE.finditer(text):
-        bracket = token[0]
-        if bracket in "[{":
+        if token[0] in "[{":
             depth += 1
             if depth > MAX_BRACKET_DEPTH:
                 raise ValueError(f"nested deeper than {MAX_BRACKET_DEPTH} levels")
-        elif bracket in "]}":
+        elif token[0] in "]}":
             depth -= 1
 
 
 def open_regular_file(path: str) -> IO[bytes]:
-    """Open ``path`` for reading if it is a regular file; else raise OSError.
-
-    Opened without blocking (a FIFO cannot hang it), then checked with fstat,
-    so what was checked is what is read: never a FIFO, a device or a directory.
-    """
+    """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
+    FIFO cannot hang it), then checked with fstat, so what was checked is what is read."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     stream = os.fdopen(os.open(path, flags), "rb")
     if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
@@ -298,12 +270,8 @@ def open_regular_file(path: str) -> IO[bytes]:
 
 
 def forked_workers(count: int) -> Optional[concurrent.futures.ProcessPoolExecutor]:
-    """Return a pool of ``count`` forked worker processes, or None where there is none.
-
-    Forked, never spawned: a spawned worker is a new interpreter, which runs
-    the start-up files (.pth, sitecustomize) of the environment peep just
-    installed into, and so a package's code inside peep's own run.
-    """
+    """Return a pool of ``count`` forked workers, or None. Never spawned: a new interpreter runs
+    the .pth files of the environment peep just installed into, so a package's code."""
     import concurrent.futures
     import multiprocessing
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
@@ -319,11 +287,8 @@ def refuse_link(path: str) -> None:
 
 
 def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` by a new file holding ``data``, never writing through a planted link.
-
-    mkstemp makes the file beside ``path`` (O_EXCL | O_NOFOLLOW), a rename puts it in
-    place (a reader sees the old file or the new), and a symbolic link is refused.
-    """
+    """Replace ``path`` by a new file of ``data`` made beside it (mkstemp: O_EXCL|O_NOFOLLOW) and
+    renamed in place, so a reader sees the old file or the new, never a planted link's target."""
     import tempfile
     refuse_link(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -349,8 +314,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so main() decides."""
 
     def error(self, message: str) -> NoReturn:
-        # The error comes last, where the eye lands, after a pointer to the
-        # full usage rather than the usage itself (twenty-odd lines).
+        # The error comes last, where the eye lands, after a pointer to the usage (not all of it).
         raise UsageError(f"(run '{self.prog} --help' for every option)\n{self.prog}: {message}")
 
     def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
@@ -6196,8 +6160,7 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
 def _one_per_filename(
     candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
 ) -> List[Candidate]:
-    """Keep the first of files several indexes serve under one name, as pip would: one name
-    is one file to vet. Indexes that advertise other hashes for it are named, not merged."""
+    """Keep the first file of each name, as pip would; name indexes that advertise other bytes."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
@@ -6249,8 +6212,8 @@ def download_release(
 
 def trusted_digests(
     results: Sequence[Outcome], algorithm: str, err: IO[str], command: str = "peep hash"
-) -> Tuple[List[str], int]:
-    """Return the digests of files that downloaded and match what the index says."""
+) -> Tuple[List[Tuple[Candidate, str]], int]:
+    """Return the files that downloaded and match what the index says, with their digests."""
     status = EXIT_OK
     digests_found = []
     for candidate, outcome in results:
@@ -6266,7 +6229,7 @@ def trusted_digests(
                       "left out (someone may have tampered with it)\n")
             status = EXIT_FAILED
             continue
-        digests_found.append(outcome[algorithm])
+        digests_found.append((candidate, outcome[algorithm]))
     return digests_found, status
 
 
@@ -6300,26 +6263,24 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
         return EXIT_FAILED
     results = download_release(transport, chosen, ("sha256", args.algorithm), args.quiet, err)
-    digests, status = trusted_digests(results, args.algorithm, err)
-    lines = hash_lines(f"{requirement.name}=={pinned}", sorted(set(digests)), args.format,
-                       args.algorithm)  # fmt: skip
+    hashed, status = trusted_digests(results, args.algorithm, err)
+    lines = hash_lines(f"{requirement.name}=={pinned}", sorted({d for _, d in hashed}),
+                       args.format, args.algorithm)  # fmt: skip
     out.write("".join(line + "\n" for line in lines))
     return status
 
 
 def hash_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep hash``'s command line."""
-    parser = _ArgumentParser(prog="peep hash", description="Print a hash line for each FILE, "
-                             "to paste above its requirement; or, for NAME==VERSION, download "
-                             "every file of that release from the index and print one block to "
-                             "paste.")  # fmt: skip
+    parser = _ArgumentParser(prog="peep hash", description=(
+        "Print a hash line for each FILE, to paste above its requirement; or, for NAME==VERSION, "
+        "download every file of that release from the index and print one block to paste."))
     parser.add_argument("files", nargs="+", metavar="FILE|NAME==VERSION",
                         help="an archive to hash, or a pinned release to download and hash")
     parser.add_argument("-a", "--algorithm", choices=HASH_ALGORITHMS, default="sha256",
                         help="the digest to print (default sha256; others need --format pip)")
-    parser.add_argument("--format", choices=("peep", "pip"), default="peep",
-                        help="peep: '# sha256: ...' comment lines (the default); "
-                        "pip: '--hash=ALGO:HEX'")
+    parser.add_argument("--format", choices=("peep", "pip"), default="peep", help="peep: "
+                        "'# sha256: ...' comment lines (the default); pip: '--hash=ALGO:HEX'")
     parser.add_argument("--python-version", action="append", type=_python_version_argument,
                         metavar="X.Y", help="for a release: only files that could install "
                         "on this Python (repeatable)")
@@ -6360,12 +6321,8 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
-    """Rewrite peep's hash comments as pip ``--hash`` options, losing nothing; return notes too.
-
-    Hash comments move onto their requirement as continuation lines; prose comments, blank
-    lines, options and URLs stay. A requirement's trailing comment moves to its last ``--hash``
-    line; one on a hash line stays behind as a comment line of its own.
-    """
+    """Move each hash comment onto its requirement as a ``--hash`` line, losing nothing; return
+    notes too. A hash line's trailing comment stays behind as a comment line of its own."""
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
@@ -6437,8 +6394,7 @@ def _unportable(package: Any, hashed: bool) -> Optional[str]:
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
-    """Write a lock file as a requirements file for ``pip install --require-hashes --no-deps``:
-    one line per package, every file's hash; name in one error every package that cannot be."""
+    """Write a lock file as hashed requirements, a line per package; name all that cannot be."""
     lock = read_lock_file(location, reader)
     lines = [f"# Ported from {location} by peep {__version__}; every file's hash is kept."]
     if lock.requires_python is not None:
@@ -6446,8 +6402,7 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
     lines += [f"# The lock is for environments where: {m}" for m in lock.environments or ()]
     problems = []
     for index, package in enumerate(lock.packages):
-        files = list(package.wheels or ()) + ([package.sdist] if package.sdist else [])
-        files += [package.archive] if package.archive is not None else []
+        files = [f for f in (*(package.wheels or ()), package.sdist, package.archive) if f]
         options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
                    if a in HASH_ALGORITHMS]  # fmt: skip
         problem = _unportable(package, bool(options))
@@ -6475,10 +6430,8 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
 def pylock_file(filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
                 ) -> Dict[str, Any]:  # fmt: skip
     """Describe one file of a release for a lock file."""
-    entry: Dict[str, Any] = {"name": filename, "url": url}
-    if size is not None:
-        entry["size"] = size
-    return dict(entry, hashes=dict(sorted(digests.items())))
+    sized = {} if size is None else {"size": size}
+    return {"name": filename, "url": url, **sized, "hashes": dict(sorted(digests.items()))}
 
 
 def pylock_package(name: str, version: str, files: Sequence[Dict[str, Any]],
@@ -6537,8 +6490,7 @@ class LockWriter:
         if len(sdists) > 1:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
         marker = {"marker": str(requirement.marker)} if requirement.marker is not None else {}
-        return pylock_package(canonicalize_name(str(requirement.name)), str(version), files,
-                              marker)  # fmt: skip
+        return pylock_package(canonicalize_name(str(requirement.name)), str(version), files, marker)
 
     def _locked(self, requirement: Requirement, offer: Candidate) -> Optional[Dict[str, Any]]:
         """Describe one file if it is vouched for: by the index's digests when they
@@ -6567,11 +6519,7 @@ class LockWriter:
 
 def _toml(value: Any) -> str:
     import json
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
+    if isinstance(value, (bool, int, str)):
         return json.dumps(value)  # JSON's escapes are all valid in TOML basic strings
     if isinstance(value, list):
         return "[\n" + "".join(f"    {_toml(item)},\n" for item in value) + "]"
@@ -6606,27 +6554,11 @@ def read_requirement_files(
     return records, finder, network
 
 
-def requirements_to_lock(paths: Sequence[str], args: argparse.Namespace, err: IO[str]) -> str:
-    """Write hashed requirements files as a lock file, finding each file by its hash."""
-    import tempfile
-    pylock_module()  # fail early, before any download, if the output cannot be checked
-    records, finder, network = read_requirement_files(paths, args)
-    with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
-        writer = LockWriter(Transport(finder, network), finder,
-                            ArchiveCache(network.cache_dir, lambda m: print(m, file=err)), workdir)
-        results = [writer.package(record) for record in records if not record.is_constraint]
-    problems = [r for r in results if isinstance(r, str)]
-    if problems:
-        raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
-    return format_lock([r for r in results if not isinstance(r, str)])
-
-
 def port_argument_parser() -> argparse.ArgumentParser:
     """Build the parser for ``peep port``'s command line."""
-    parser = _ArgumentParser(prog="peep port", description="Print each file with its "
-                             "'# sha256:' comments rewritten as pip's --hash options. Nested "
-                             "-r/-c files are not rewritten: each is named on stderr if it "
-                             "needs porting too.")  # fmt: skip
+    parser = _ArgumentParser(prog="peep port", description=(
+        "Print each file with its '# sha256:' comments rewritten as pip's --hash options. "
+        "Nested -r/-c files are not rewritten: each is named on stderr if it needs porting too."))
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="a requirements file, or one PEP 751 lock file, to port")
     mode = parser.add_mutually_exclusive_group()
@@ -6674,12 +6606,22 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[str],
               err: IO[str]) -> int:  # fmt: skip
     """Convert between lock files and requirements files, one way or the other."""
+    import tempfile
     if args.write or args.dry_run:
         raise UsageError("peep port: --write and --dry-run are for requirements files only")
-    if args.to == "pylock":
+    if args.to == "pylock":  # find each file of the requirements by its hash
         if any(is_lock_file(path) for path in args.files):
             raise UsageError("peep port --to pylock: give requirements files, not lock files")
-        text = requirements_to_lock(args.files, args, err)
+        pylock_module()  # fail early, before any download, if the output cannot be checked
+        records, finder, network = read_requirement_files(args.files, args)
+        with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
+            cache = ArchiveCache(network.cache_dir, lambda m: print(m, file=err))
+            writer = LockWriter(Transport(finder, network), finder, cache, workdir)
+            results = [writer.package(record) for record in records if not record.is_constraint]
+        problems = [r for r in results if isinstance(r, str)]
+        if problems:
+            raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
+        text = format_lock([r for r in results if not isinstance(r, str)])
     else:
         if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
             raise UsageError("peep port: give one lock file, or requirements files only")
@@ -6732,11 +6674,9 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
 
 # --- Commands: lock -----------------------------------------------------------
 
-# "peep lock" learns the dependency closure from pip's own resolver, run as
-# "pip install --dry-run --only-binary :all:": pip then reads wheels'
-# metadata and runs no project's code (a dry run would otherwise build
-# sdists to learn their dependencies, unconfined). Nothing here makes a file
-# verified: what lock writes is checked again, byte by byte, by every install.
+# "peep lock" learns the dependency closure from "pip install --dry-run --only-binary :all:",
+# which reads wheels' metadata and runs no project's code (else it builds sdists, unconfined).
+# Nothing here makes a file verified: every install checks what lock writes, byte by byte.
 
 _VIA_RE = re.compile(r"^\s*#\s*via(?:\s+(\S.*?))?\s*$")
 _VIA_MORE_RE = re.compile(r"^\s*#\s{2,}(\S.*?)\s*$")
@@ -6781,14 +6721,12 @@ def _via_notes(physical: Sequence[str], last: int) -> Tuple[Tuple[str, ...], Tup
     if match.group(1):  # "# via PARENT", on one line
         return (match.group(1),), (last + 1,)
     parents: List[str] = []
-    numbers = [last + 1]
     for index in range(last + 1, len(physical)):
         more = _VIA_MORE_RE.match(physical[index])
         if more is None or _HASH_COMMENT_RE.match(physical[index]):
             break
         parents.append(more.group(1))
-        numbers.append(index + 1)
-    return tuple(parents), tuple(numbers)
+    return tuple(parents), tuple(range(last + 1, last + 2 + len(parents)))  # "# via", then each
 
 
 def lock_entries(text: str, path: str, records: Sequence[Requirement]) -> List[LockEntry]:
@@ -6803,9 +6741,8 @@ def lock_entries(text: str, path: str, records: Sequence[Requirement]) -> List[L
             continue
         record = by_line.get(line.origin.line)
         if record is not None:
-            via, via_lines = _via_notes(physical, line.last)
-            entries.append(LockEntry(record, line.origin.line, line.last, tuple(pending),
-                                     via, via_lines))  # fmt: skip
+            notes = _via_notes(physical, line.last)
+            entries.append(LockEntry(record, line.origin.line, line.last, tuple(pending), *notes))
         pending = []
     return entries
 
@@ -6822,11 +6759,7 @@ def _requirement_text(record: Requirement, pinned: Optional[str] = None) -> str:
     return head + (f" ; {record.marker}" if record.marker is not None else "")
 
 
-class LockInput(NamedTuple):
-    """What the resolver is asked: requirements, and the pins it must keep."""
-
-    requirements: Tuple[str, ...]
-    constraints: Tuple[str, ...]
+LockInput = Tuple[Tuple[str, ...], Tuple[str, ...]]  # what pip must install, and pins to keep
 
 
 def resolution_input(
@@ -6848,11 +6781,18 @@ def resolution_input(
             constraints.append(f"{record.name}=={pinned}")
     for record in elsewhere:
         (constraints if record.is_constraint else requirements).append(_requirement_text(record))
-    return LockInput(tuple(requirements), tuple(constraints))
+    return tuple(requirements), tuple(constraints)
 
 
-def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> List[str]:
-    """Return pip's dry-run command line for these settings (index URLs go by environment)."""
+def resolve_with_pip(
+    wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
+) -> Union[List[Pin], str]:
+    """Ask pip's resolver what it would install here; return its picks, or what pip said."""
+    import json
+    import subprocess
+    if not wanted[0]:
+        return []  # pip refuses to resolve nothing
+    report = os.path.join(workdir, "report.json")
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
                                ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
     command += ["--no-index"] if finder.no_index else []
@@ -6863,33 +6803,15 @@ def _pip_resolve_command(finder: FinderSettings, network: NetworkSettings) -> Li
                         ("--proxy", network.proxy)):  # fmt: skip
         command += [flag, value] if value else []
     command += ["--timeout", str(network.timeout), "--retries", str(network.retries)]
-    if network.cache_dir is None:
-        return command + ["--no-cache-dir"]
-    return command + ["--cache-dir", network.cache_dir]
-
-
-class ResolutionFailed(PeepError):
-    """pip's resolver found no set of wheels that fits; the message is what pip said."""
-
-
-def resolve_with_pip(
-    wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
-) -> List[Pin]:
-    """Ask pip's resolver what it would install here; return its picks."""
-    import json
-    import subprocess
-    if not wanted.requirements:
-        return []  # pip refuses to resolve nothing
-    report = os.path.join(workdir, "report.json")
-    command = _pip_resolve_command(finder, network) + ["--report", report]
-    for option, name, lines in (("-r", "requirements", wanted.requirements),
-                                ("-c", "constraints", wanted.constraints)):  # fmt: skip
+    cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
+    command += cache + ["--report", report]
+    for option, name, lines in (("-r", "requirements", wanted[0]),
+                                ("-c", "constraints", wanted[1])):  # fmt: skip
         path = os.path.join(workdir, f"{name}.txt")
         with open(path, "w", encoding="utf-8") as stream:
             stream.write("".join(f"{line}\n" for line in lines))
         command += [option, path]
-    # Index URLs may carry credentials, so they travel in the environment,
-    # which other users cannot read, rather than on the command line.
+    # Index URLs may carry credentials: other users can read a command line, not the environment.
     environment = scrubbed_pip_environment()
     if finder.index_url:  # else pip's own default, as everywhere in peep
         environment["PIP_INDEX_URL"] = finder.index_url
@@ -6898,7 +6820,7 @@ def resolve_with_pip(
     result = subprocess.run(command, capture_output=True, text=True, check=False,
                             env=environment, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
-        raise ResolutionFailed(result.stdout + result.stderr)  # why a conflict is, is on stdout
+        return result.stdout + result.stderr  # why a conflict is, is on stdout
     with open(report, encoding="utf-8") as stream:
         return [_pin_from_report(item) for item in json.load(stream).get("install", [])]
 
@@ -6926,22 +6848,19 @@ def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
         for text in pin.requires:
             dependency = PackagingRequirement(text)
             key = canonicalize_name(dependency.name)
-            if key in keys and key != pin.key and _dependency_applies(
-                dependency, set(pin.extras), markers
-            ) and pin.key not in parents[key]:
+            if key in keys and key != pin.key and pin.key not in parents[key] and (
+                    _dependency_applies(dependency, set(pin.extras), markers)):
                 parents[key].append(pin.key)
     return parents
 
 
 def _no_wheel_error(name: str) -> PeepError:
-    return PeepError(
-        f"peep lock: {name} has no wheel, and its sdist does not declare its dependencies "
-        "statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); peep lock does not "
-        f"build sdists to learn them (that would run {name}'s build code unvetted): pin "
-        f"{name} in FILE with its hashes ('peep hash {name}==VERSION') and add its "
-        f"dependencies by hand, or choose a version of {name} that has a wheel. "
-        "Nothing was written."
-    )
+    return PeepError(f"peep lock: {name} has no wheel, and its sdist does not declare its "
+                     "dependencies statically (PKG-INFO 2.2+ without 'Dynamic: Requires-Dist'); "
+                     f"peep lock does not build sdists to learn them (that would run {name}'s "
+                     f"build code unvetted): pin {name} in FILE with its hashes ('peep hash "
+                     f"{name}==VERSION') and add its dependencies by hand, or choose a version of "
+                     f"{name} that has a wheel. Nothing was written.")
 
 
 def _metadata_stub(directory: str, name: str, version: Version, message: Any,
@@ -6953,13 +6872,12 @@ def _metadata_stub(directory: str, name: str, version: Version, message: Any,
     lines += [f"Requires-Python: {v}" for v in message.get_all("Requires-Python") or []]
     lines += [f"Provides-Extra: {v}" for v in message.get_all("Provides-Extra") or []]
     lines += [f"Requires-Dist: {v}" for v in requires]
-    files = {f"{dist}.dist-info/METADATA": "\n".join(lines) + "\n",
-             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
-             "Tag: py3-none-any\n", f"{dist}.dist-info/RECORD": ""}  # fmt: skip
     os.makedirs(directory, exist_ok=True)
     with zipfile.ZipFile(os.path.join(directory, f"{dist}-py3-none-any.whl"), "w") as stub:
-        for member, text in files.items():
-            stub.writestr(member, text)
+        stub.writestr(f"{dist}.dist-info/METADATA", "\n".join(lines) + "\n")
+        stub.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                      "Tag: py3-none-any\n")  # fmt: skip
+        stub.writestr(f"{dist}.dist-info/RECORD", "")
 
 
 @dataclass
@@ -6996,14 +6914,6 @@ class LockPlan:
     def drop(self, entry: LockEntry) -> None:
         self.deleted.update(entry.hash_lines + entry.via_lines)
         self.deleted.update(range(entry.first, entry.last + 1))
-
-    def rewrite(self, entry: LockEntry, lines: List[str]) -> None:
-        self.drop(entry)
-        self.inserts.setdefault(entry.first, []).extend(lines)
-
-    def renote(self, entry: LockEntry, via: Sequence[str]) -> None:
-        self.deleted.update(entry.via_lines)
-        self.inserts.setdefault(entry.last + 1, []).extend(_via_text(via))
 
     def apply(self, physical: Sequence[str]) -> List[str]:
         """Return the file's lines with the edits made."""
@@ -7044,11 +6954,10 @@ class Locking:
     out: IO[str]
     err: IO[str]
     transport: Transport = field(init=False)
-    default_index: Once = field(init=False)  # asked of pip once, not once a thread
+    default_index: Once = field(default_factory=lambda: Once(pip_default_index))  # asked once
 
     def __post_init__(self) -> None:
         self.transport = Transport(self.finder, self.network)
-        self.default_index = Once(pip_default_index)
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
@@ -7059,31 +6968,27 @@ class Locking:
             stubs = replace(self.finder,
                             find_links=self.finder.find_links + (os.path.join(workdir, "stubs"),))
             while True:
-                try:
-                    picks = resolve_with_pip(wanted, stubs if stubbed else self.finder,
-                                             self.network, workdir)  # fmt: skip
-                except ResolutionFailed as failure:
-                    missing = [m for m in self._missing_wheels(failure, pinned)
-                               if canonicalize_name(m[0].name) not in stubbed]  # fmt: skip
-                    if not missing:
-                        said = [f"    {line}" for line in str(failure).strip().splitlines()[-30:]]
-                        raise PeepError("peep lock: pip's resolver found no set of wheels that "
-                                        "fits; nothing was written. pip said:\n"
-                                        + "\n".join(said).rstrip()) from failure
-                    for project in missing:
-                        sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
-                        stubbed[sdist.name] = (sdist, build)
-                    continue
-                return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
-                                build_requires=stubbed[p.key][1]) if p.key in stubbed else p
-                        for p in picks]  # fmt: skip
+                picks = resolve_with_pip(wanted, stubs if stubbed else self.finder, self.network,
+                                         workdir)  # fmt: skip
+                if not isinstance(picks, str):
+                    return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
+                                    build_requires=stubbed[p.key][1]) if p.key in stubbed else p
+                            for p in picks]  # fmt: skip
+                missing = [m for m in self._missing_wheels(picks, pinned)
+                           if canonicalize_name(m[0].name) not in stubbed]
+                if not missing:
+                    said = [f"    {line}" for line in picks.strip().splitlines()[-30:]]
+                    raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
+                                    "nothing was written. pip said:\n" + "\n".join(said).rstrip())
+                for project in missing:
+                    sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
+                    stubbed[sdist.name] = (sdist, build)
 
-    def _missing_wheels(self, failure: ResolutionFailed, pinned: Mapping[str, Version]
+    def _missing_wheels(self, pip_said: str, pinned: Mapping[str, Version]
                         ) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
-        """Name the projects pip may have found no wheel of, with their files, if only sdists
-        (pip names the project when nothing fits; if a pin conflicts, each pin is looked up)."""
+        """Return each project pip's failure may be about that has only sdists, with its files."""
         import concurrent.futures
-        match = _NO_MATCH_RE.search(str(failure))
+        match = _NO_MATCH_RE.search(pip_said)
         # pip 26 adds who needs it: "... found for sdonly (from needs-sdonly)".
         named = match.group(1).split(" (from ")[0].strip() if match else ""
         asked = [named] if match else [f"{k}=={v}" for k, v in pinned.items()]
@@ -7106,9 +7011,8 @@ class Locking:
         self, missing: Tuple[PackagingRequirement, List[Candidate]],
         pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
     ) -> Tuple[Candidate, Tuple[str, ...]]:
-        """Let pip resolve a project that has only sdists, from its static metadata: the sdist
-        is read, never built, and its PKG-INFO 2.2+ dependencies (none if the file pins and
-        hashes it by hand) go to pip in a metadata-only wheel. Return it and its build needs."""
+        """Give pip a metadata-only wheel of an sdist's PKG-INFO 2.2+ dependencies (none if FILE
+        pins and hashes it): the sdist is read, never built. Return it and its build needs."""
         import email.parser
         wanted, found = missing
         key = canonicalize_name(wanted.name)
@@ -7167,20 +7071,18 @@ class Locking:
                     owner[candidate.filename] = pin.key
         results = download_release(self.transport, fetch, ("sha256",), self.args.quiet,
                                    self.err) if fetch else []  # fmt: skip
-        digests, status = trusted_digests(results, "sha256", self.err, command="peep lock")
+        found, status = trusted_digests(results, "sha256", self.err, command="peep lock")
         if status != EXIT_OK:
             raise PeepError("peep lock: some files could not be hashed (above); "
                             "nothing was written")
-        for candidate, outcome in results:
-            if not isinstance(outcome, str):
-                hashes.files[owner[candidate.filename]].append((candidate, outcome["sha256"]))
-        hashes.downloaded = len(digests)
+        for candidate, digest in found:
+            hashes.files[owner[candidate.filename]].append((candidate, digest))
+        hashes.downloaded = len(found)
         return hashes
 
     def write_build_constraints(self, picks: Sequence[Pin]) -> bool:
-        """Pin the build dependencies of the closure's sdists (and of theirs), one version each
-        that fits them all, as pip's resolver picks them (wheels only), into --build-constraint
-        FILE whole (its diff, with --dry-run); tell whether it changes."""
+        """Pin, as pip's resolver picks them, the build dependencies of the closure's sdists (and
+        theirs) into --build-constraint FILE (a diff with --dry-run); tell whether it changes."""
         requires: Set[str] = set()
         builds: List[Pin] = []
         sdists = list(picks)
@@ -7189,7 +7091,7 @@ class Locking:
             if not more:
                 break
             requires |= more
-            builds = sdists = self.resolve(LockInput(tuple(sorted(requires)), ()), {}, frozenset())
+            builds = sdists = self.resolve((tuple(sorted(requires)), ()), {}, frozenset())
         hashes = self.hash_releases(builds)
         path = self.args.build_constraint
         read = _read_lock_target(path)
@@ -7218,9 +7120,8 @@ class Locking:
         args = self.args
         builds_changed = args.build_constraint is not None and self.write_build_constraints(picks)
         changed = self._write_or_diff(args.file, read, new_text)
-        parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in
-                 (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
-                 if items]  # fmt: skip
+        lists = (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
+        parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in lists if items]
         changes = "; ".join(parts) or "no requirement changed"
         dry_run = " (dry run)" if args.dry_run else ""
         self.err.write(f"peep lock: {args.file}{dry_run}: {changes}; "
@@ -7230,8 +7131,7 @@ class Locking:
 
 
 def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
-    """Tell whether an entry stands byte for byte: pinned to pip's pick with the hash of
-    the file this machine installs (if the index said it), or a URL."""
+    """Tell whether an entry stands as written: a URL, or pip's pick with this machine's hash."""
     record = entry.requirement
     return record.url is not None or (
         pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
@@ -7265,11 +7165,13 @@ def plan_lock(
             plan.removed.append(_requirement_text(record).strip())
         elif pin is None or _kept_as_written(entry, pin):
             if tuple(via) != entry.via and pin is not None:
-                plan.renote(entry, via)
+                plan.deleted.update(entry.via_lines)
+                plan.inserts.setdefault(entry.last + 1, []).extend(_via_text(via))
         else:
             head = _requirement_text(asked.get(record.key, record), str(pin.version))
-            plan.rewrite(entry, hash_lines(head, resolved.hashes.digests(pin.key), style)
-                         + _via_text(via))  # fmt: skip
+            plan.drop(entry)
+            plan.inserts.setdefault(entry.first, []).extend(
+                hash_lines(head, resolved.hashes.digests(pin.key), style) + _via_text(via))
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
                                 else f"{record.name} {was} -> {pin.version}")  # fmt: skip
@@ -7315,18 +7217,14 @@ def _lockable(record: Requirement) -> Optional[str]:
     return None
 
 
-def _lock_spec(text: str) -> Requirement:
-    spec = parse_requirement(text, COMMAND_LINE)
-    if spec.name is None or spec.url is not None:
-        raise UsageError(f"peep lock: {text!r} is not a requirement by name (write NAME or "
-                         "NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
-    return spec
-
-
 def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Complete a requirements file: pins, the dependency closure, every file's hash."""
     args = lock_argument_parser().parse_args(argv)
-    specs = [_lock_spec(text) for text in args.specs]
+    specs = [parse_requirement(text, COMMAND_LINE) for text in args.specs]
+    for spec in specs:
+        if spec.name is None or spec.url is not None:
+            raise UsageError(f"peep lock: {spec.text!r} is not a requirement by name (write NAME "
+                             "or NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
     read = _read_lock_target(args.file)
     if is_lock_file(args.file):
         return lock_pylock(args, specs, read, (out, err))
@@ -7367,14 +7265,6 @@ def lock_requirements(
     return locking.finish(read, new_text if edited else text, plan, hashes, picks)
 
 
-def _this_environment() -> str:
-    """Return a marker that holds where this lock was resolved (PEP 751 'environments')."""
-    environment = default_environment()
-    return " and ".join(f"{key} == {_toml(str(environment[key]))}".replace('"', "'") for key in
-                        ("implementation_name", "sys_platform", "platform_machine",
-                         "python_version"))  # fmt: skip
-
-
 def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str, Any]]:
     """Describe each pinned release for a lock file: what it needs, every file's hash."""
     needs: Dict[str, List[str]] = {pin.key: [] for pin in picks}
@@ -7411,10 +7301,13 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
     locking = Locking(args, finder, network, *streams)
-    picks = locking.resolve(LockInput(tuple(top), keep), {}, frozenset())
+    picks = locking.resolve((tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
-    header = {"environments": [_this_environment()]}
+    here = default_environment()  # a marker that holds where this lock was resolved
+    header = {"environments": [" and ".join(
+        f"{key} == {_toml(str(here[key]))}".replace('"', "'") for key in
+        ("implementation_name", "sys_platform", "platform_machine", "python_version"))]}
     new_text = format_lock(_pylock_packages(picks, hashes), header, tool)
     now = {p.key: p.version for p in picks}
     plan = LockPlan(added=[f"{k}=={v}" for k, v in sorted(now.items()) if k not in was],
