@@ -3940,13 +3940,17 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
     return framed("not found", requirement, f"{as_written(requirement)}:", *reasons)
 
 
+def paste_block(hash_style: str, sha256: str, pinned_line: str) -> str:
+    """Return the lines that vouch for one file, in a file's format: peep's or pip's."""
+    if hash_style == "pip":
+        return f"{pinned_line} \\\n    --hash=sha256:{sha256}"
+    return f"# sha256: {hex_to_peep(sha256)}\n{pinned_line}"
+
+
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
     """Return the paste-ready hash block for a requirement with no hash, in its file's format."""
-    if requirement.hash_style == "pip":
-        block = f"    {pinned_line} \\\n        --hash=sha256:{sha256}"
-    else:
-        block = f"    # sha256: {hex_to_peep(sha256)}\n    {pinned_line}"
-    text = f"{block}\n    (for {requirement.origin})"
+    lines = paste_block(requirement.hash_style, sha256, pinned_line).splitlines()
+    text = "".join(f"    {line}\n" for line in lines) + f"    (for {requirement.origin})"
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
 
@@ -4443,10 +4447,11 @@ def vetted_elsewhere(
     if not vetted:
         return None
     here = ", ".join([f"Python {environment.python_version}", *map(str, environment.tags[:1])])
+    form = " --format pip" if requirement.hash_style == "pip" else ""  # the file's own form
     release = f"{requirement.name}=={chosen[0].version}"
     return framed("other platforms", requirement, f"{as_written(requirement)}:",
                   f"vetted: {', '.join(sorted(vetted))}", f"none of them installs on {here}",
-                  f"'peep hash {release}' prints a hash for every file of the release")
+                  f"'peep hash{form} {release}' prints a hash for every file of the release")
 
 
 def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
@@ -4481,21 +4486,24 @@ def verify_all(
 
 
 def hash_suggestions(
-    fetcher: Fetcher, origin: Origin, wanted: Sequence[PackagingRequirement]
+    fetcher: Fetcher, needer: Requirement, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block for each project wanted (its newest file) or why not, and its facts."""
-    requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=origin,
+    """Return a hash block for each project wanted (its newest file), in the format of the file
+    that needs it, or why there is none; and what peep read of the file."""
+    requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
                                 name=needed.name, specifier=needed.specifier,
-                                extras=frozenset(needed.extras)) for needed in wanted]  # fmt: skip
+                                extras=frozenset(needed.extras), hash_style=needer.hash_style)
+                    for needed in wanted]  # fmt: skip
     texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
     for suggestion in verify_all(fetcher, requirements, install=False):
         if not isinstance(suggestion, Problem):
             texts.append(("(it is vetted already)", None))
         elif suggestion.kind == "missing":
-            block = f"# sha256: {hex_to_peep(suggestion.sha256)}\n{suggestion.pinned_line}"
+            block = paste_block(needer.hash_style, suggestion.sha256, suggestion.pinned_line)
             texts.append((block, suggestion.facts))
         elif suggestion.kind == "not found":
-            texts.append(("(no file on the indexes satisfies it)", None))
+            texts.append((f"(no file on the indexes satisfies {suggestion.requirement.text})",
+                          None))
         else:
             reason = suggestion.text.splitlines()[-1].strip()
             texts.append((f"(could not fetch it: {reason})", None))
@@ -4785,7 +4793,7 @@ def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[P
 
 
 def _suggestion_blocks(
-    asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
+    asking: Suggesting, pending: Dict[str, PackagingRequirement], needer: Requirement
 ) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
     """Return a block per project, and each project the suggested files need in turn (rounds of
     downloads, never runs), as (who needs it, it, the file that needs it)."""
@@ -4793,7 +4801,7 @@ def _suggestion_blocks(
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
         keys = sorted(pending)
-        suggested = hash_suggestions(asking.fetcher, origin, [pending[key] for key in keys])
+        suggested = hash_suggestions(asking.fetcher, needer, [pending[key] for key in keys])
         following: Dict[str, PackagingRequirement] = {}
         for index, key in enumerate(keys):
             text, facts = suggested[index]
@@ -4832,7 +4840,11 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
             pending[key] = needed
     if not pending:
         return list(failures)
-    blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement.origin)
+    blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement)
+    for project, needing in by_key.items():  # builds share one version of a build dependency
+        if len({f.dependency for f in needing}) > 1 and blocks.get(project, "").startswith("(no"):
+            blocks[project] = (f"(no one version fits them all, {pending[project]}: vet a wheel "
+                               "of one of these instead)")
     more = []
     for needer, dependency, label in found:
         parent = by_key[needer][0]

@@ -693,16 +693,19 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
     assert "What pip changed is listed above" in message and "nothing was installed" not in message
 
 
-def test_files_vetted_only_for_other_platforms_are_not_called_tampered(deploy: Deploy) -> None:
+@pytest.mark.parametrize("style", ["peep", "pip"])
+def test_files_vetted_only_for_other_platforms_are_not_called_tampered(deploy: Deploy, style: str) -> None:
     # The user vetted the Windows wheel; this machine would install the pure
     # one, whose digest the index advertises. That is a file to vet, not an
     # attack: say so, and download nothing to find it out.
     vetted = deploy.index.add(wheel_bytes("alpha", "1.0", tag="cp27-cp27m-win32"))
     deploy.index.add(wheel_bytes("alpha", "1.0", tag="py3-none-any"))
-    deploy.write(block(vetted.data, "alpha==1.0"))
+    pip_style = f"alpha==1.0 --hash=sha256:{sha256_hex(vetted.data)}\n"
+    deploy.write(pip_style if style == "pip" else block(vetted.data, "alpha==1.0"))
     result = deploy.install()
     assert result.returncode == 1
     assert "no vetted file installs here (nothing was tampered with)" in result.stderr
-    assert f"vetted: {vetted.filename}" in result.stderr and "'peep hash alpha==1.0'" in result.stderr
+    command = "'peep hash --format pip alpha==1.0'" if style == "pip" else "'peep hash alpha==1.0'"
+    assert f"vetted: {vetted.filename}" in result.stderr and command in result.stderr
     assert "DIDN'T MATCH" not in result.stderr
     assert deploy.index.file_requests() == [] and deploy.installed() == {}

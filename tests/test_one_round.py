@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import Deploy, block, sdist_bytes, wheel_bytes
+from helpers import Deploy, block, sdist_bytes, sha256_hex, wheel_bytes
 
 BUILD_DEPENDENCY = "The following sdists need build dependencies that are not among the verified files"
 OMITTED = "The following dependencies are needed by packages being installed but are"
@@ -70,6 +70,32 @@ def test_what_a_suggested_file_needs_is_suggested_in_the_same_run(deploy: Deploy
     result = deploy.install()
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"beta": "2.0", "flitlike": "1.0", "helper": "1.0"}
+
+
+def test_a_build_dependency_block_is_in_the_format_of_the_file_that_needs_it(deploy: Deploy) -> None:
+    flitlike = deploy.index.add(wheel_bytes("flitlike", "1.0"))
+    beta = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["flitlike"]))
+    deploy.write(f"beta==2.0 --hash=sha256:{sha256_hex(beta.data)}\n")
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert ("    beta-2.0.tar.gz needs flitlike (its pyproject.toml):\n"
+            "        flitlike==1.0 \\\n"
+            f"            --hash=sha256:{sha256_hex(flitlike.data)}\n") in result.stderr
+    assert "# sha256:" not in result.stderr
+
+
+def test_build_dependencies_no_one_version_fits_are_named_with_each_need(deploy: Deploy) -> None:
+    for version in ("3.0", "4.0"):
+        deploy.index.add(wheel_bytes("flitcore", version))
+    beta = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["flitcore<4"]))
+    delta = deploy.index.add(sdist_bytes("delta", "4.0", build_requires=["flitcore>=4"]))
+    deploy.write(block(beta.data, "beta==2.0") + block(delta.data, "delta==4.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert ("    beta-2.0.tar.gz needs flitcore<4 (its pyproject.toml),\n"
+            "    delta-4.0.tar.gz needs flitcore>=4 (its pyproject.toml):\n"
+            "        (no one version fits them all, flitcore<4,>=4: vet a wheel of one of these "
+            "instead)\n") in result.stderr
 
 
 def test_no_backend_runs_while_a_static_build_dependency_is_missing(deploy: Deploy) -> None:
