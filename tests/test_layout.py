@@ -169,7 +169,7 @@ def test_no_function_takes_more_than_five_parameters() -> None:
 
 # The trust path is what a reviewer must read. Its goal is about 2,500 lines;
 # this ceiling only ever comes down.
-TRUST_PATH_CEILING = 2850
+TRUST_PATH_CEILING = 2500
 
 
 def test_the_trust_path_stays_within_its_ceiling() -> None:
