@@ -531,15 +531,12 @@ class FinderSettings:
     only_final: FrozenSet[str] = frozenset()
     uploaded_prior_to: Optional[float] = None  # POSIX time; see upload_cutoff
 
-    def with_option(
-        self, name: str, value: Union[str, bool], where: Optional[str] = None
-    ) -> FinderSettings:
+    def with_option(self, name: str, value: Union[str, bool],
+                    where: Optional[str] = None) -> FinderSettings:
         """Return the settings after one option from ``where``, or from a requirements file.
-
-        As in pip, only a file's (non-empty) ``--index-url`` also drops the extra indexes.
-        """
+        As in pip, only a file's (non-empty) ``--index-url`` also drops the extra indexes."""
         option = _FINDER_OPTION_NAMED.get(name)
-        if option is None or option.network:
+        if option is None:
             return self  # --require-hashes is always on; --use-feature is pip's business
         text = value if isinstance(value, str) else ""
         if name == "index-url" and where is None:
@@ -599,9 +596,7 @@ class FinderSettings:
 
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     """Return --uploaded-prior-to's moment (ISO 8601 or ``P<n>D``) as POSIX time, as pip 26 does.
-
-    Waiting out the days in which most hijacked releases are found is the point.
-    """
+    Waiting out the days in which most hijacked releases are found is the point."""
     import datetime
     days = re.fullmatch(r"P([0-9]{1,6})D", text.strip())
     if days:
@@ -698,13 +693,10 @@ def load_pip_configuration(environ: Mapping[str, str], *, isolated: bool = False
     return {key: value for key, (value, _) in items.items()}
 
 
-def pip_configuration_items(
-    environ: Mapping[str, str], *, isolated: bool = False
-) -> Dict[str, Tuple[str, str]]:
-    """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``.
-
-    Files in pip's order ($PIP_CONFIG_FILE last; os.devnull: none), then PIP_* as ``:env:.key``.
-    """
+def pip_configuration_items(environ: Mapping[str, str], *,
+                            isolated: bool = False) -> Dict[str, Tuple[str, str]]:
+    """Return pip's merged configuration as ``{"section.key": (value, where it was set)}``:
+    files in pip's order ($PIP_CONFIG_FILE last; os.devnull: none), then PIP_* as ``:env:.key``."""
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
     if config_file != os.devnull:
@@ -878,19 +870,16 @@ def _safe_redirects_class() -> Any:
             super().__init__()
             self.trusted_hosts = trusted_hosts
 
-        def redirect_request(
-            self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-            headers: http.client.HTTPMessage, newurl: str,
-        ) -> Optional[urllib.request.Request]:
+        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                             msg: str, headers: http.client.HTTPMessage,
+                             newurl: str) -> Optional[urllib.request.Request]:
             if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(
-                    f"{redact_url(req.full_url)} redirects to {redact_url(newurl)}; refused"
-                )
+                raise FetchError(f"{redact_url(req.full_url)} redirects to "
+                                 f"{redact_url(newurl)}; refused")
             if not _is_secure_origin(newurl, self.trusted_hosts):
-                raise FetchError(
-                    f"{redact_url(req.full_url)} redirects to plain-HTTP {redact_url(newurl)}; "
-                    "refused (mark the host with --trusted-host if you really mean it)"
-                )
+                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
+                                 f"{redact_url(newurl)}; refused (mark the host with "
+                                 "--trusted-host if you really mean it)")
             # Authorization was added as an unredirected header: it stays behind.
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
@@ -923,9 +912,8 @@ class _Resolver:
             except OSError:
                 pass  # already closed
 
-    def create_connection(
-        self, address: Tuple[str, int], timeout: float, _source_address: object = None
-    ) -> socket.socket:
+    def create_connection(self, address: Tuple[str, int], timeout: float,
+                          _source_address: object = None) -> socket.socket:
         """Connect as socket.create_connection does, trying each cached address in turn."""
         import socket
         error: Optional[OSError] = None
@@ -1001,10 +989,8 @@ class Transport:
     pip's ``cert``, else the system store, else pip's CAs; only a ``--trusted-host`` may use plain
     HTTP or skip verification. Credentials go only to their host, and never into a message."""
 
-    def __init__(
-        self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
-        environ: Optional[Mapping[str, str]] = None,
-    ) -> None:
+    def __init__(self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
+                 environ: Optional[Mapping[str, str]] = None) -> None:
         import threading
         import urllib.parse
         self.finder = finder
@@ -1134,19 +1120,16 @@ class Transport:
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
         if not _is_secure_origin(url, self.finder.trusted_hosts):
-            raise FetchError(
-                f"refusing plain-HTTP {redact_url(url)}; use https, or mark the host "
-                "with --trusted-host if you really mean it"
-            )
+            raise FetchError(f"refusing plain-HTTP {redact_url(url)}; use https, or mark the "
+                             "host with --trusted-host if you really mean it")
         try:
             return not _is_trusted_host(parts, self.finder.trusted_hosts)
         except ValueError as exc:  # out of range, or not a number
             raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
 
-    def download(
-        self, url: str, destination: str, algorithms: Iterable[str],
-        on_bytes: Callable[[int], None] = lambda count: None, *, max_bytes: Optional[int] = None,
-    ) -> Dict[str, str]:
+    def download(self, url: str, destination: str, algorithms: Iterable[str],
+                 on_bytes: Callable[[int], None] = lambda count: None, *,
+                 max_bytes: Optional[int] = None) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
         is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
         wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
@@ -1164,10 +1147,8 @@ class Transport:
                 self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _download_once(
-        self, url: str, destination: str, wanted: Sequence[str], on_bytes: Callable[[int], None],
-        limit: int,
-    ) -> Dict[str, str]:
+    def _download_once(self, url: str, destination: str, wanted: Sequence[str],
+                       on_bytes: Callable[[int], None], limit: int) -> Dict[str, str]:
         import http.client
         with self.open(url) as response:
             try:  # a local file has no headers
@@ -1182,9 +1163,8 @@ class Transport:
                         raise FetchError("cancelled")
                     sink.write(chunk)
                     if expected is not None and sink.tell() > expected:
-                        raise _BodyError(
-                            f"{redact_url(url)}: more bytes than the {expected} announced"
-                        )
+                        raise _BodyError(f"{redact_url(url)}: more bytes than the "
+                                         f"{expected} announced")
                     if sink.tell() > limit:
                         raise TooLarge(f"{redact_url(url)}: larger than {limit} bytes")
                     on_bytes(len(chunk))
@@ -2209,10 +2189,9 @@ class _Collect(argparse.Action):
         super().__init__(*args, **kwargs)
         self.into = into
 
-    def __call__(
-        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-        values: Union[str, Sequence[object], None], option_string: Optional[str] = None,
-    ) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Union[str, Sequence[object], None],
+                 option_string: Optional[str] = None) -> None:
         value = values if isinstance(values, str) else None  # None: a flag
         for into in self.into:
             collected = list(getattr(namespace, into))
@@ -2435,9 +2414,8 @@ class InstallOptions:
         return sum(word in ("-v", "--verbose") for word in self.pip_options) - quiet
 
 
-def parse_install_arguments(
-    argv: Sequence[str], environ: Optional[Mapping[str, str]] = None
-) -> InstallOptions:
+def parse_install_arguments(argv: Sequence[str],
+                            environ: Optional[Mapping[str, str]] = None) -> InstallOptions:
     """Split ``peep install``'s arguments into peep's and pip's, atop pip's ``environ`` settings."""
     args = install_argument_parser().parse_args(list(argv))
     for name, _ in args.refused:
@@ -2478,9 +2456,8 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     files: Dict[str, Tuple[str, ...]] = {}
     for option, value, where in chosen.values():
         if option.refused:
-            raise UsageError(
-                f"peep install: {where} ({option.flags[-1]}) is not supported: {option.refused}"
-            )
+            raise UsageError(f"peep install: {where} ({option.flags[-1]}) is not supported: "
+                             f"{option.refused}")
         if option.name in ("requirement", "constraint", "build-constraint"):
             files[option.name] = tuple(value.split())
         elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
@@ -2516,10 +2493,8 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
     return [flag] if enabled else []
 
 
-def settle_settings(
-    args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str], *,
-    isolated: bool = False,
-) -> Tuple[FinderSettings, NetworkSettings]:
+def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str],
+                    *, isolated: bool = False) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's files, PIP_*, then the command line."""
     config = load_pip_configuration(environ, isolated=isolated)
     finder, network = settings_from_configuration(config, environ)
@@ -2626,9 +2601,8 @@ def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]
     return url if urllib.parse.urlsplit(url).scheme.lower() in allowed else None
 
 
-def parse_html_links(
-    html: str, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
-) -> List[Link]:
+def parse_html_links(html: str, page_url: str,
+                     wanted: Callable[[str], bool] = lambda filename: True) -> List[Link]:
     """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
     import urllib.parse
     tags = list(_start_tags(html))
@@ -2647,9 +2621,8 @@ def parse_html_links(
     return links
 
 
-def parse_json_links(
-    data: bytes, page_url: str, wanted: Callable[[str], bool] = lambda filename: True
-) -> List[Link]:
+def parse_json_links(data: bytes, page_url: str,
+                     wanted: Callable[[str], bool] = lambda filename: True) -> List[Link]:
     """Return the links of a PEP 691 JSON project page."""
     import json
     try:
@@ -2738,10 +2711,9 @@ class Rejection:
     reasons: Tuple[str, ...]
 
 
-def choose_candidates(
-    requirement: Requirement, candidates: Iterable[Candidate], settings: FinderSettings,
-    environment: Environment,
-) -> Union[List[Candidate], Rejection]:
+def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
+                      settings: FinderSettings,
+                      environment: Environment) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none. One whose
     advertised hash is vouched for comes first: a wheel added later must not displace it."""
     allowed = settings.allowed_formats(requirement.key)
@@ -2772,10 +2744,8 @@ def choose_candidates(
     return [candidate for candidate, _ in sorted(usable, key=preference, reverse=True)]
 
 
-def _rank_or_rejection(
-    candidate: Candidate, versions: Set[Version], allowed: FrozenSet[str], pinned: bool,
-    environment: Environment,
-) -> Union[int, str]:
+def _rank_or_rejection(candidate: Candidate, versions: Set[Version], allowed: FrozenSet[str],
+                       pinned: bool, environment: Environment) -> Union[int, str]:
     """Return a file's tag rank (0 for an sdist), or why it cannot be used."""
     if candidate.version not in versions:
         return "version not wanted"
@@ -2801,10 +2771,8 @@ def _requires_python_allows(requires_python: Optional[str], python_version: str)
         return True  # pip ignores a malformed Requires-Python too
 
 
-def read_links(
-    transport: Transport, url: str, *, is_index_page: bool,
-    wanted: Callable[[str], bool] = lambda filename: True,
-) -> List[Link]:
+def read_links(transport: Transport, url: str, *, is_index_page: bool,
+               wanted: Callable[[str], bool] = lambda filename: True) -> List[Link]:
     """Return the links at an index page, a find-links page, or a local directory."""
     import urllib.parse
     import zlib
