@@ -823,8 +823,7 @@ class FetchError(PeepError):
 
 def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
     """Tell whether --trusted-host names the URL's host (ValueError for a bad port)."""
-    host = parts.hostname or ""
-    port = parts.port
+    host, port = parts.hostname or "", parts.port
     return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
 
 
@@ -2203,12 +2202,10 @@ class _Collect(argparse.Action):
 
 
 class PipOption(NamedTuple):
-    """One of pip install's options (its long name is also the config key, as in pip).
-
-    ``kind``: how a configured value becomes pip's words: "value"; "list" (each its own option);
-    "flag" (yes/no); "inverted" (``--no-X``, whose yes/no pip reads as X's:
-    ``PIP_NO_COMPILE=0`` means no compiling); "count" (-v, -q); "peep" (peep's, never pip's).
-    """
+    """One of pip install's options (its long name is also the config key, as in pip). ``kind``:
+    how a configured value becomes pip's words: "value"; "list" (each its own option); "flag";
+    "count" (-v, -q); "peep" (peep's, never pip's); "inverted" (``--no-X``, whose yes/no pip
+    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling)."""
 
     flags: Tuple[str, ...]
     metavar: Optional[str]  # None for a flag
@@ -2444,14 +2441,11 @@ def parse_install_arguments(argv: Sequence[str],
 
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
-
-    The command line comes last, so it wins wherever pip's last word wins; lists add up, as in pip.
-    """
+    The command line comes last: it wins wherever pip's last word wins; lists add up, as in pip."""
     items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
-    chosen: Dict[str, Tuple[PipOption, str, str]] = {}  # the last one set wins
-    for section, key, value in in_pip_order({key: value for key, (value, _) in items.items()}):
-        if key in _PIP_OPTION_NAMED:
-            chosen[key] = (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])
+    values = in_pip_order({key: value for key, (value, _) in items.items()})
+    chosen = {key: (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])  # the last wins
+              for section, key, value in values if key in _PIP_OPTION_NAMED}
     words: List[str] = []
     files: Dict[str, Tuple[str, ...]] = {}
     for option, value, where in chosen.values():
@@ -2462,12 +2456,10 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
             files[option.name] = tuple(value.split())
         elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
             words += _configured_words(option, value, where)
-    return replace(
-        options, files=files.get("requirement", ()) + options.files,
-        constraints=files.get("constraint", ()) + options.constraints,
-        build_constraints=files.get("build-constraint", ()) + options.build_constraints,
-        pip_options=tuple(words) + options.pip_options,
-    )
+    return replace(options, files=files.get("requirement", ()) + options.files,
+                   constraints=files.get("constraint", ()) + options.constraints,
+                   build_constraints=files.get("build-constraint", ()) + options.build_constraints,
+                   pip_options=tuple(words) + options.pip_options)
 
 
 def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
@@ -2698,10 +2690,7 @@ class Environment:
 
     @functools.cached_property
     def _ranks(self) -> Dict[Tag, int]:
-        ranks: Dict[Tag, int] = {}
-        for rank, tag in enumerate(self.tags):
-            ranks.setdefault(tag, rank)
-        return ranks
+        return {tag: rank for rank, tag in reversed(list(enumerate(self.tags)))}  # the first wins
 
 
 @dataclass(frozen=True)
