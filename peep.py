@@ -2625,9 +2625,10 @@ def parse_json_links(data: bytes, page_url: str,
         raise PeepError(f"{redact_url(page_url)} is not a valid PEP 691 page ({exc})") from exc
     links = []
     for entry in files if isinstance(files, list) else []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        if not isinstance(entry, dict):
             continue
-        url = _link_url(entry["url"], page_url, page_url, wanted)
+        text = {key: value for key, value in entry.items() if isinstance(value, str)}
+        url = _link_url(text.get("url", ""), page_url, page_url, wanted)
         if url is None:
             continue
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
@@ -2635,14 +2636,9 @@ def parse_json_links(data: bytes, page_url: str,
                        if name in HASH_ALGORITHMS)  # fmt: skip
         yanked = entry.get("yanked", False)
         reason = (yanked if isinstance(yanked, str) else "") if yanked else None
-        links.append(Link(url, _json_text(entry, "requires-python"), reason, claims,
-                          _json_text(entry, "upload-time")))  # fmt: skip
+        upload_time = text.get("upload-time")
+        links.append(Link(url, text.get("requires-python"), reason, claims, upload_time))
     return links
-
-
-def _json_text(entry: Mapping[str, object], key: str) -> Optional[str]:
-    value = entry.get(key)
-    return value if isinstance(value, str) else None
 
 
 def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Candidate]:
