@@ -2314,11 +2314,9 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(finder_options=(), network_options=(), pip_options=())
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
-        group.add_argument(
-            *option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
-            into=into + (("pip_options",) if option.also_pip else ()), default=None,
-            nargs=0 if option.kind == "flag" else None, help=option.help,
-        )
+        group.add_argument(*option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
+                           into=into + (("pip_options",) if option.also_pip else ()), default=None,
+                           nargs=0 if option.kind == "flag" else None, help=option.help)
 
 
 def install_argument_parser() -> argparse.ArgumentParser:
@@ -2360,12 +2358,10 @@ def install_argument_parser() -> argparse.ArgumentParser:
     for option in PIP_OPTIONS:
         if option.how == "peep":
             continue  # defined above
-        group.add_argument(
-            *option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
-            into=("refused",) if option.refused else ("pip_options",), default=None,
-            nargs=None if option.metavar else 0,
-            help=argparse.SUPPRESS if option.refused else option.help,
-        )
+        group.add_argument(*option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
+                           into=("refused",) if option.refused else ("pip_options",), default=None,
+                           nargs=None if option.metavar else 0,
+                           help=argparse.SUPPRESS if option.refused else option.help)
     return parser
 
 
@@ -2648,11 +2644,10 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
     parsed = parse_archive_name(filename, key)
     if parsed is None or parsed.name != key:
         return None
-    return Candidate(
-        filename=filename, url=link.url, name=key, version=parsed.version,
-        is_wheel=parsed.is_wheel, tags=parsed.tags, build=parsed.build, advertised=link.hashes,
-        requires_python=link.requires_python, yanked=link.yanked, page=page,
-    )  # fmt: skip
+    return Candidate(filename=filename, url=link.url, name=key, version=parsed.version,
+                     is_wheel=parsed.is_wheel, tags=parsed.tags, build=parsed.build,
+                     advertised=link.hashes, requires_python=link.requires_python,
+                     yanked=link.yanked, page=page)
 
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
@@ -2791,10 +2786,8 @@ def read_links(transport: Transport, url: str, *, is_index_page: bool,
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
 
 
-def find_candidates(
-    transport: Transport, requirement: Requirement, settings: FinderSettings,
-    default_index: Callable[[], str] = pip_default_index,
-) -> Tuple[List[Candidate], List[str], int]:
+def find_candidates(transport: Transport, requirement: Requirement, settings: FinderSettings,
+                    default_index: Callable[[], str]) -> Tuple[List[Candidate], List[str], int]:
     """Return ``requirement``'s files on every index and find-links location, the places looked
     in, and how many files were passed over for their version."""
     import urllib.parse
