@@ -2652,15 +2652,14 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
 
 def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
     """Return a warning (no failure) for each digest advertised for ``candidate`` not its own."""
-    advertised = candidate.advertised_hashes() if candidate is not None else {}
-    return [
-        printable(
-            f"peep: warning: {candidate.page} advertises {algorithm} {advertised[algorithm]} "
-            f"for {candidate.filename}, but the bytes sent hash to {digests[algorithm]}"
-        )
-        for algorithm in sorted(set(advertised) & set(digests))
-        if candidate is not None and advertised[algorithm] != digests[algorithm]
-    ]
+    if candidate is None:
+        return []
+    advertised = candidate.advertised_hashes()
+    return [printable(f"peep: warning: {candidate.page} advertises {algorithm} "
+                      f"{advertised[algorithm]} for {candidate.filename}, but the bytes sent "
+                      f"hash to {digests[algorithm]}")
+            for algorithm in sorted(set(advertised) & set(digests))
+            if advertised[algorithm] != digests[algorithm]]
 
 
 @dataclass(frozen=True)
