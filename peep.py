@@ -2632,8 +2632,8 @@ def parse_json_links(data: bytes, page_url: str,
                        if name in HASH_ALGORITHMS)  # fmt: skip
         yanked = entry.get("yanked", False)
         reason = (yanked if isinstance(yanked, str) else "") if yanked else None
-        upload_time = text.get("upload-time")
-        links.append(Link(url, text.get("requires-python"), reason, claims, upload_time))
+        links.append(Link(url, text.get("requires-python"), reason, claims,
+                          text.get("upload-time")))
     return links
 
 
