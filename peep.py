@@ -804,8 +804,8 @@ def settings_from_configuration(
                 network[key] = number(network[key])
             except ValueError as exc:
                 raise PeepError(f"{network[key]!r} is not a valid value for {key}") from exc
-    cache = network["cache_dir"]
-    network["cache_dir"] = os.path.expanduser(cache) if cache else None
+    for key in ("cache_dir", "cert", "client_cert"):  # paths: pip expands "~" in them
+        network[key] = os.path.expanduser(network[key]) if network.get(key) else None
     return finder, NetworkSettings(**network)
 
 
@@ -2381,6 +2381,7 @@ class InstallOptions:
     lock_extras: Tuple[str, ...] = ()
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
+    isolated: bool = False  # --isolated on the command line: pip's files and PIP_* unread
 
     def pip_values(self, *flags: str) -> List[str]:
         """Return the values given to one of pip's options, in order."""
@@ -2426,6 +2427,7 @@ def parse_install_arguments(argv: Sequence[str],
         build_network=args.build_network, lock_extras=tuple(args.lock_extras),
         lock_groups=None if args.lock_groups is None else tuple(args.lock_groups),
         build_constraints=tuple(args.build_constraints),
+        isolated="--isolated" in args.pip_options,  # pip too decides it from argv alone
     )
     if environ is not None:
         options = with_pip_configuration(options, environ)
@@ -2438,7 +2440,7 @@ def parse_install_arguments(argv: Sequence[str],
 def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) -> InstallOptions:
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
     The command line comes last: it wins wherever pip's last word wins; lists add up, as in pip."""
-    items = pip_configuration_items(environ, isolated=options.pip_flag("--isolated"))
+    items = pip_configuration_items(environ, isolated=options.isolated)
     values = in_pip_order({key: value for key, (value, _) in items.items()})
     chosen = {key: (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])  # the last wins
               for section, key, value in values if key in _PIP_OPTION_NAMED}
@@ -4014,7 +4016,7 @@ def load_requirements(
     warn: Optional[Callable[[str], object]] = None,
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
-    settings, network = settle_settings(options, environ, isolated=options.pip_flag("--isolated"))
+    settings, network = settle_settings(options, environ, isolated=options.isolated)
     # Requirements files named by URL: the same TLS, proxy, trusted-host and credential rules.
     reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     requirements = list(options.requirements)

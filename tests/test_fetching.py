@@ -144,6 +144,10 @@ def test_configuration_matches_pip_config_list(case: str, config_home: Tuple[Pat
         ({"global.cert": "/ca.pem", "global.client-cert": "/me.pem", "global.proxy": "http://p:3128"}, {},
          {"cert": "/ca.pem", "client_cert": "/me.pem", "proxy": "http://p:3128"}),
         ({"global.cache-dir": "/c", ":env:.no-cache-dir": "false"}, {}, {"cache_dir": None}),
+        # Paths are expanded as pip expands them, from its files as from its command line.
+        ({"global.cert": "~/ca.pem", ":env:.client-cert": "~/me.pem", "global.cache-dir": "~/c"}, {},
+         {"cert": os.path.expanduser("~/ca.pem"), "client_cert": os.path.expanduser("~/me.pem"),
+          "cache_dir": os.path.expanduser("~/c")}),
         ({"global.unknown-option": "whatever", "freeze.all": "1"}, {}, {}),
     ],
 )
@@ -180,6 +184,23 @@ def test_command_line_then_files_over_configuration(tmp_path: Path) -> None:
     _, finder, network = peep.load_requirements(options, env)
     assert finder.index_urls(peep.pip_default_index) == ("https://cli.invalid/", "https://extra.invalid/", "https://file.invalid/")
     assert (network.timeout, network.retries) == (2.0, 7)
+
+
+@pytest.mark.parametrize("where", ["PIP_ISOLATED", "config"])
+def test_isolated_only_from_the_command_line_keeps_pip_configuration_out(tmp_path: Path, where: str) -> None:
+    """As in pip: only --isolated on the command line ignores pip's files and PIP_*."""
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\nisolated = yes\n" if where == "config" else "")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("")
+    env = {"PIP_CONFIG_FILE": str(config), "PIP_INDEX_URL": "https://env.invalid/simple/",
+           "HOME": str(tmp_path), **({"PIP_ISOLATED": "1"} if where == "PIP_ISOLATED" else {})}
+    options = peep.parse_install_arguments(["-r", str(requirements)], env)
+    assert options.pip_flag("--isolated")  # pip is told, as the setting says
+    _, finder, _ = peep.load_requirements(options, env)
+    assert finder.index_url == "https://env.invalid/simple/"
+    isolated = peep.parse_install_arguments(["-r", str(requirements), "--isolated"], env)
+    assert peep.load_requirements(isolated, env)[1].index_url is None
 
 
 def test_install_uses_the_index_from_pip_config_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
