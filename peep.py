@@ -1295,10 +1295,8 @@ def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One requirement as written, with everything peep needs to verify it.
-
-    ``unsupported`` (why peep cannot hash it) is kept, not raised, to report every problem at once.
-    """
+    """One requirement as written; ``unsupported`` (why peep cannot hash it) is kept, not
+    raised, so that every problem is reported at once."""
 
     text: str
     origin: Origin
@@ -1381,16 +1379,12 @@ def decode_requirements(data: bytes, source: str) -> str:
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.
 
 _HASH_COMMENT_RE = re.compile(r"^\s*#\s+sha256:\s+(\S+)\s*(#.*)?$")
-# pip strips r"(^|\s+)#.*$", which takes quadratic time on a long run of spaces; these
-# find the same '#' in linear time: one at the start of the line or after whitespace.
-_COMMENT_LINE_RE = re.compile(r"\s*#")
+# pip strips r"(^|\s+)#.*$", which takes quadratic time on a long run of spaces; this
+# finds the same '#' in linear time: one at the start of the line or after whitespace.
 _COMMENT_START_RE = re.compile(r"(?:^|(?<=\s))#")
 # Anything a person may have meant as a peep hash line ("#sha256: X", "# SHA256: X",
 # "# sha256: X and words"): peep reads only the exact form, and says so about the rest.
 _NEAR_MISS_HASH_RE = re.compile(r"^\s*#+\s*sha-?256\s*[:=]", re.IGNORECASE)
-HASH_LINE_FORM = (
-    "'# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
-)
 _ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
@@ -1398,7 +1392,8 @@ def near_miss_hash_lines(text: str, source: str) -> List[str]:
     """Return a warning for each line that looks like a hash line but is not read as one."""
     return [
         f"{Origin(source, number)}: {line.strip()!r} is not a hash line, so it is ignored; "
-        f"peep reads only {HASH_LINE_FORM}"
+        "peep reads only '# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as "
+        "'peep hash' prints)"
         for number, line in enumerate(text.splitlines(), start=1)
         if _NEAR_MISS_HASH_RE.match(line) and not _HASH_COMMENT_RE.match(line)
     ]
@@ -1463,7 +1458,7 @@ def _join_continuations(
             pending.clear()
 
     for line in lines:
-        if isinstance(line, HashComment) or _COMMENT_LINE_RE.match(line.text):
+        if isinstance(line, HashComment) or line.text.lstrip().startswith("#"):
             yield from flush()
             yield line
         elif line.text.endswith("\\"):
@@ -1575,15 +1570,12 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or bool(os.altsep and os.altsep in text) or text.startswith(".")
 
 
-# No file system takes a longer file name, so no real archive has one; and
-# splitting an sdist's name costs the square of its length.
-MAX_FILENAME_BYTES = 255
-
-
 def is_archive_name(filename: str) -> bool:
     """Tell whether a file name has an ending pip installs from (and a length one can have)."""
+    # No file system takes a name over 255 bytes, so no real archive has one; and
+    # splitting an sdist's name costs the square of its length.
     size = len(filename.encode("utf-8", "surrogatepass"))
-    return size <= MAX_FILENAME_BYTES and filename.lower().endswith(ARCHIVE_EXTENSIONS)
+    return size <= 255 and filename.lower().endswith(ARCHIVE_EXTENSIONS)
 
 
 def url_filename(url: str) -> str:
@@ -1638,10 +1630,8 @@ class ArchiveName:
 
 @functools.lru_cache(maxsize=4096)  # an index page's links are parsed to filter, then to use
 def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
-    """Return what a wheel's or an sdist's file name says, or None if it does not parse.
-
-    Given ``project``, any sdist splits after its name, as in pip's finder ("a-1.0-2.zip": 1.0-2).
-    """
+    """Return what a wheel's or an sdist's file name says, or None if it does not parse; given
+    ``project``, any sdist splits after its name, as in pip's finder ("a-1.0-2.zip": 1.0-2)."""
     if not is_archive_name(filename):
         return None
     try:
@@ -1650,13 +1640,10 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
             return ArchiveName(name=str(name), version=version, is_wheel=True,
                                build=tuple(build), tags=frozenset(tags))  # fmt: skip
         if project is None:
-            if not filename.endswith((".tar.gz", ".zip")):
-                return None
             name, version = parse_sdist_filename(filename)
             return ArchiveName(name=str(name), version=version, is_wheel=False)
         key = canonicalize_name(project)
-        lowered = filename.lower()
-        ending = next((ext for ext in SDIST_EXTENSIONS if lowered.endswith(ext)), None)
+        ending = next((ext for ext in SDIST_EXTENSIONS if filename.lower().endswith(ext)), None)
         stem = filename[: -len(ending)] if ending else ""
         for index, char in enumerate(stem):
             if char == "-" and canonicalize_name(stem[:index]) == key:
@@ -1667,10 +1654,8 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
 
 
 def _refuse_local_in_remote(target: str, origin: Origin) -> None:
-    """Refuse a local file or directory that a requirements file fetched over HTTP(S) names.
-
-    A file from the network must not make peep read this host's disk (pip 26 does; see README).
-    """
+    """Refuse a local path a requirements file fetched over HTTP(S) names: a file from the
+    network must not make peep read this host's disk (pip 26 does; see README)."""
     import urllib.parse
     if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
         return
@@ -1814,10 +1799,8 @@ def _requirement_from_line(
 def read_requirements_source(
     location: str, transport: Optional[Callable[[], Transport]] = None
 ) -> bytes:
-    """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL.
-
-    It holds the hashes, so a URL is fetched under the same rules as archives (see Transport).
-    """
+    """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL; it holds the
+    hashes, so a URL is fetched under the same rules as archives (see Transport)."""
     is_file_url = location.lower().startswith("file:")
     if _is_url(location) and not is_file_url:
         made = transport() if transport is not None else configured_transport(os.environ)
@@ -1976,10 +1959,8 @@ def _option_line(
 
 
 def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
-    """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
-
-    It is made at the first URL, so that reading local files never depends on network settings.
-    """
+    """Return a reader of requirements files that fetches URLs through ``make()``'s transport,
+    made at the first URL so that reading local files never depends on network settings."""
     return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
 
 
@@ -2166,19 +2147,14 @@ def _lock_part(package: Any, source: Any) -> str:
     for index, wheel in enumerate(package.wheels or ()):
         if wheel is source:
             return f".wheels[{index}]"
-    if source is package.sdist:
-        return ".sdist"
     return "." + type(source).__name__[len("Package"):].lower()
 
 
 def lock_file_requirements(
     location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
 ) -> List[Requirement]:
-    """Read a lock file; return a record per file PEP 751's selection takes, or per problem.
-
-    packaging stops at the first package it cannot place, so on failure the packages are
-    selected one at a time to report all of them at once.
-    """
+    """Read a lock file; return a record per file PEP 751's selection takes, or per problem
+    (packaging stops at the first problem: on failure, each is selected alone to report all)."""
     lock = read_lock_file(location, reader)
     module = pylock_module()
     environment, extras, groups, settings = asked or LockSelection()
