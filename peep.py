@@ -1592,29 +1592,23 @@ def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
             if key == "egg" or key in HASH_ALGORITHMS]  # fmt: skip
 
 
-def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a URL; ValueError if invalid."""
+def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
+    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a requirement's URL."""
     egg: Optional[str] = None
     hashes = Hashes()
     for key, value in url_fragment_fields(url):
         if key != "egg":
-            hashes = hashes.with_digest(key, value)
+            try:
+                hashes = hashes.with_digest(key, value)
+            except InvalidHash as exc:
+                raise RequirementsFileError(origin, str(exc)) from exc
         elif _EGG_NAME_RE.match(value):
             egg = value
         else:
-            raise ValueError(
-                f"'#egg={value}' is not a project name; only the name may follow "
-                "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
-            )
+            raise RequirementsFileError(origin, f"'#egg={value}' is not a project name; only the "
+                                        "name may follow '#egg=' (write 'NAME[extras] @ URL ; "
+                                        "marker' for more, as pip 26 requires)")
     return egg, hashes
-
-
-def _fragment_hashes(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
-    """Read a requirement URL's fragment; an invalid one is an error of its line."""
-    try:
-        return read_url_fragment(url)
-    except ValueError as exc:
-        raise RequirementsFileError(origin, str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -1678,7 +1672,7 @@ def _link_requirement(base: Requirement) -> Requirement:
     if url.lower().startswith("file:") and os.path.isdir(_file_url_path(url)):
         return replace(base, unsupported="a directory has no fixed archive to hash; "
                        "build an sdist or a wheel and require that")  # fmt: skip
-    egg, hashes = _fragment_hashes(url, origin)
+    egg, hashes = read_url_fragment(url, origin)
     filename = url_filename(url)
     name = base.name or egg
     if filename.endswith(WHEEL_EXTENSION):
@@ -1827,10 +1821,6 @@ def _nested_location(including: str, name: str) -> str:
     return os.path.join(os.path.dirname(including), name)
 
 
-def _identity(location: str) -> str:
-    return location if _is_url(location) else os.path.realpath(location)
-
-
 class Reading(NamedTuple):
     """How a requirements file is being read: what nested files inherit."""
 
@@ -1839,29 +1829,6 @@ class Reading(NamedTuple):
     warn: Callable[[str], object]
     is_constraint: bool = False
     chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
-
-
-def _read_nested_file(location: str, reading: Reading, included_at: Optional[Origin]) -> bytes:
-    """Read a requirements file, refusing one nested too deep or in a cycle."""
-    where = included_at or location
-    if len(reading.chain) >= MAX_NESTING:
-        message = f"requirements files are nested more than {MAX_NESTING} deep here"
-        raise RequirementsFileError(where, message)
-    if "\x00" in location:
-        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
-    if included_at is not None:
-        _refuse_local_in_remote(location, included_at)
-    identity = _identity(location)
-    for previous_identity, previous_location in reading.chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(where, f"{location} is included again while it is "
-                                        f"being read (a cycle through {previous_location})")
-    try:
-        return reading.reader(location)
-    except (OSError, ValueError, PeepError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        message = f"Could not open requirements file {location!r}: {reason}"
-        raise RequirementsFileError(where, message) from exc
 
 
 def parse_requirements_file(
@@ -1887,8 +1854,27 @@ def hash_style(text: str, default: str = "peep") -> str:
 def _read_file(
     location: str, reading: Reading, included_at: Optional[Origin]
 ) -> Iterator[Union[Requirement, FileOption]]:
-    data = _read_nested_file(location, reading, included_at)
-    reading = reading._replace(chain=reading.chain + ((_identity(location), location),))
+    """Yield a file's records, refusing one nested too deep or in a cycle."""
+    where = included_at or location
+    if len(reading.chain) >= MAX_NESTING:
+        message = f"requirements files are nested more than {MAX_NESTING} deep here"
+        raise RequirementsFileError(where, message)
+    if "\x00" in location:
+        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
+    if included_at is not None:
+        _refuse_local_in_remote(location, included_at)
+    identity = location if _is_url(location) else os.path.realpath(location)
+    for previous_identity, previous_location in reading.chain:
+        if previous_identity == identity:
+            raise RequirementsFileError(where, f"{location} is included again while it is "
+                                        f"being read (a cycle through {previous_location})")
+    try:
+        data = reading.reader(location)
+    except (OSError, ValueError, PeepError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        message = f"Could not open requirements file {location!r}: {reason}"
+        raise RequirementsFileError(where, message) from exc
+    reading = reading._replace(chain=reading.chain + ((identity, location),))
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         reading.warn(warning)
@@ -1942,7 +1928,7 @@ def _option_line(
             nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
         elif name == "editable":
-            egg = _fragment_hashes(str(value), origin)[0] if "#" in str(value) else None
+            egg = read_url_fragment(str(value), origin)[0] if "#" in str(value) else None
             yield Requirement(
                 text=f"-e {value}", origin=origin, name=egg, url=str(value),
                 is_constraint=reading.is_constraint,
