@@ -1477,9 +1477,7 @@ def scan_requirements_text(
     for line in _join_continuations(_physical_lines(text, source)):
         if isinstance(line, HashComment):
             yield line
-            continue
-        stripped = strip_comment(line.text).strip()
-        if stripped:
+        elif stripped := strip_comment(line.text).strip():
             expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
             yield replace(line, text=expanded)
 
@@ -1684,10 +1682,9 @@ def _link_requirement(base: Requirement) -> Requirement:
                                         "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)")
         for claimed in (base.name, egg):
             if claimed is not None and canonicalize_name(claimed) != parsed.name:
-                raise RequirementsFileError(
-                    origin, f"the wheel {filename!r} is project {parsed.name!r}, but the line "
-                    f"names {claimed!r}; a name that disagrees with the wheel is refused",
-                )
+                raise RequirementsFileError(origin, f"the wheel {filename!r} is project "
+                                            f"{parsed.name!r}, but the line names {claimed!r}; "
+                                            "a name that disagrees with the wheel is refused")
         name = base.name or parsed.name
     if name is None:
         return replace(base, hashes=hashes, unsupported="peep cannot tell which project this "
@@ -1747,11 +1744,9 @@ def _named_requirement(
         elif _looks_like_path(body):
             hint = f" (it looks like a path, but {body!r} does not exist)"
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    record = Requirement(text=text, origin=origin, name=parsed.name, url=parsed.url,
+    record = Requirement(text, origin, parsed.name, parsed.specifier, url=parsed.url,
                          extras=frozenset(parsed.extras), marker=marker)  # fmt: skip
-    if parsed.url:
-        return _link_requirement(record)
-    return replace(record, specifier=parsed.specifier)
+    return _link_requirement(record) if parsed.url else record
 
 
 def _requirement_from_line(
@@ -1910,10 +1905,9 @@ def _option_line(
         if name == "editable":
             others -= names.count("config-settings")
         if name in _ALONE_ON_A_LINE and others:
-            raise RequirementsFileError(
-                origin, f"{', '.join(f'--{other}' for other in names)} on one line: pip would "
-                f"act on --{name} and drop the rest without a word; put each on a line of its own",
-            )
+            raise RequirementsFileError(origin, f"{', '.join(f'--{other}' for other in names)} on "
+                                        f"one line: pip would act on --{name} and drop the rest "
+                                        "without a word; put each on a line of its own")
     if reading.is_constraint and "requirement" in names:
         reading.warn(f"{origin}: -r in a constraints file: peep reads the named file's lines "
                      "as constraints too (pip turns them into requirements)")  # fmt: skip
@@ -1929,11 +1923,9 @@ def _option_line(
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
         elif name == "editable":
             egg = read_url_fragment(str(value), origin)[0] if "#" in str(value) else None
-            yield Requirement(
-                text=f"-e {value}", origin=origin, name=egg, url=str(value),
-                is_constraint=reading.is_constraint,
-                unsupported="an editable install is a live checkout with no archive to hash",
-            )
+            yield Requirement(f"-e {value}", origin, egg, url=str(value),
+                              is_constraint=reading.is_constraint, unsupported="an editable "
+                              "install is a live checkout with no archive to hash")
         elif name == "find-links" and isinstance(value, str):
             _refuse_local_in_remote(value, origin)
             beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
