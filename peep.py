@@ -1423,7 +1423,10 @@ class LogicalLine:
     text: str
 
 
-def _physical_lines(text: str, source: str) -> Iterator[Union[HashComment, LogicalLine]]:
+Line = Union[HashComment, LogicalLine]  # what the line pipeline yields
+
+
+def _physical_lines(text: str, source: str) -> Iterator[Line]:
     """Number the lines and pick out peep's hash comments (before comments go)."""
     for number, line in enumerate(text.splitlines(), start=1):
         origin = Origin(source, number)
@@ -1437,18 +1440,14 @@ def _physical_lines(text: str, source: str) -> Iterator[Union[HashComment, Logic
         except InvalidHash as exc:
             message = str(exc)
             if re.fullmatch("[0-9a-f]{64}", digest.lower()):
-                message = (
-                    f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe base64: "
-                    f"'# sha256: {hex_to_peep(digest.lower())}' "
-                    f"(or write --hash=sha256:{digest.lower()} after the requirement)"
-                )
+                message = (f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe "
+                           f"base64: '# sha256: {hex_to_peep(digest.lower())}' (or write "
+                           f"--hash=sha256:{digest.lower()} after the requirement)")
             raise RequirementsFileError(origin, message) from exc
         yield HashComment(origin, hexdigest, match.group(2) or "")
 
 
-def _join_continuations(
-    lines: Iterable[Union[HashComment, LogicalLine]],
-) -> Iterator[Union[HashComment, LogicalLine]]:
+def _join_continuations(lines: Iterable[Line]) -> Iterator[Line]:
     """Join lines ending in a backslash to the next; a comment line ends a continuation."""
     pending: List[LogicalLine] = []
 
@@ -1470,9 +1469,7 @@ def _join_continuations(
     yield from flush()
 
 
-def scan_requirements_text(
-    text: str, source: str, environ: Mapping[str, str]
-) -> Iterator[Union[HashComment, LogicalLine]]:
+def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -> Iterator[Line]:
     """Turn a decoded file into hash comments and logical lines, stripped and expanded."""
     for line in _join_continuations(_physical_lines(text, source)):
         if isinstance(line, HashComment):
@@ -1717,8 +1714,7 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
         before_at, at, _ = body.partition("@")
         if at and not _looks_like_path(before_at):
             return _named_requirement(text, body, marker, origin)
-        # pip takes anything named like an archive as a path, never as a
-        # project name; a missing file is an error here rather than later.
+        # pip takes anything named like an archive as a path: a missing file is an error now.
         raise RequirementsFileError(origin, f"{path!r} looks like an archive file name, but "
                                     f"there is no such file ({os.path.abspath(path)})")
     parsed = None if is_directory else parse_archive_name(os.path.basename(path))
@@ -1979,12 +1975,11 @@ def pylock_module() -> Any:
     upgrade = f"packaging: {packaging}."
     if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
         upgrade = f"one of them: {pip} or {packaging}."
-    raise PeepError(
-        f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or newer (its "
-        "pylock module selects what to install), and there is none here: packaging is "
-        f"{_module_version('packaging')}, and pip {_module_version('pip')} vendors packaging "
-        f"{_module_version('pip._vendor.packaging')}. Upgrade {upgrade}"
-    )
+    raise PeepError(f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or "
+                    "newer (its pylock module selects what to install), and there is none here: "
+                    f"packaging is {_module_version('packaging')}, and pip "
+                    f"{_module_version('pip')} vendors packaging "
+                    f"{_module_version('pip._vendor.packaging')}. Upgrade {upgrade}")
 
 
 def _toml_module() -> Any:
