@@ -1747,7 +1747,7 @@ def _named_requirement(
 
 def _requirement_from_line(
     requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment], origin: Origin, is_constraint: bool,
+    hash_comments: Sequence[HashComment], origin: Origin,
 ) -> Requirement:
     """Read a requirement's line: the requirement, its hash comments and its options."""
     for name, _ in options:
@@ -1774,8 +1774,7 @@ def _requirement_from_line(
                 message = f"--config-settings {text!r} is not of the form KEY=VALUE"
                 raise RequirementsFileError(origin, message)
             settings.append((key, setting))
-    return replace(requirement, hashes=hashes, config_settings=tuple(settings),
-                   is_constraint=is_constraint)  # fmt: skip
+    return replace(requirement, hashes=hashes, config_settings=tuple(settings))
 
 
 # Files: reading, nesting, and the records they hold.
@@ -1878,9 +1877,8 @@ def _read_file(
         requirement_text, options_text = split_requirement_and_options(line.text)
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
-            record = _requirement_from_line(requirement_text, options, pending, line.origin,
-                                            reading.is_constraint)
-            yield replace(record, hash_style=style)
+            record = _requirement_from_line(requirement_text, options, pending, line.origin)
+            yield replace(record, is_constraint=reading.is_constraint, hash_style=style)
         else:
             yield from _option_line(options, line.origin, reading)
         pending = []
