@@ -2052,9 +2052,7 @@ def _select_one_by_one(
 
 
 def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
-    """Honour --no-binary and --only-binary on what selection chose."""
-    if choice.problem is not None:
-        return choice
+    """Honour --no-binary and --only-binary on what selection chose (a problem has no source)."""
     formats = settings.allowed_formats(choice.package.name)
     sdist = choice.package.sdist
     if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
