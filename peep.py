@@ -1912,6 +1912,11 @@ def _option_line(
             raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
                                         "line (end the requirement's line with a backslash to "
                                         "continue it)")
+        if name == "find-links" and isinstance(value, str):
+            _refuse_local_in_remote(value, origin)
+            beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
+            if not _is_url(origin.source) and os.path.exists(beside_file):
+                value = beside_file
         if name in ("requirement", "constraint"):
             nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
@@ -1920,12 +1925,6 @@ def _option_line(
             yield Requirement(f"-e {value}", origin, egg, url=str(value),
                               is_constraint=reading.is_constraint, unsupported="an editable "
                               "install is a live checkout with no archive to hash")
-        elif name == "find-links" and isinstance(value, str):
-            _refuse_local_in_remote(value, origin)
-            beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
-            if not _is_url(origin.source) and os.path.exists(beside_file):
-                value = beside_file
-            yield FileOption(name, value, origin)
         else:
             yield FileOption(name, value, origin)
 
