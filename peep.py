@@ -1274,10 +1274,8 @@ def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One requirement as written, with everything peep needs to verify it.
-
-    ``unsupported`` (why peep cannot hash it) is kept, not raised, to report every problem at once.
-    """
+    """One requirement as written; ``unsupported`` (why peep cannot hash it) is kept, not
+    raised, so that every problem is reported at once."""
 
     text: str
     origin: Origin
@@ -1360,16 +1358,12 @@ def decode_requirements(data: bytes, source: str) -> str:
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.
 
 _HASH_COMMENT_RE = re.compile(r"^\s*#\s+sha256:\s+(\S+)\s*(#.*)?$")
-# pip strips r"(^|\s+)#.*$", which takes quadratic time on a long run of spaces; these
-# find the same '#' in linear time: one at the start of the line or after whitespace.
-_COMMENT_LINE_RE = re.compile(r"\s*#")
+# pip strips r"(^|\s+)#.*$", which takes quadratic time on a long run of spaces; this
+# finds the same '#' in linear time: one at the start of the line or after whitespace.
 _COMMENT_START_RE = re.compile(r"(?:^|(?<=\s))#")
 # Anything a person may have meant as a peep hash line ("#sha256: X", "# SHA256: X",
 # "# sha256: X and words"): peep reads only the exact form, and says so about the rest.
 _NEAR_MISS_HASH_RE = re.compile(r"^\s*#+\s*sha-?256\s*[:=]", re.IGNORECASE)
-HASH_LINE_FORM = (
-    "'# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"
-)
 _ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
@@ -1377,7 +1371,8 @@ def near_miss_hash_lines(text: str, source: str) -> List[str]:
     """Return a warning for each line that looks like a hash line but is not read as one."""
     return [
         f"{Origin(source, number)}: {line.strip()!r} is not a hash line, so it is ignored; "
-        f"peep reads only {HASH_LINE_FORM}"
+        "peep reads only '# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as "
+        "'peep hash' prints)"
         for number, line in enumerate(text.splitlines(), start=1)
         if _NEAR_MISS_HASH_RE.match(line) and not _HASH_COMMENT_RE.match(line)
     ]
@@ -1407,7 +1402,10 @@ class LogicalLine:
     text: str
 
 
-def _physical_lines(text: str, source: str) -> Iterator[Union[HashComment, LogicalLine]]:
+Line = Union[HashComment, LogicalLine]  # what the line pipeline yields
+
+
+def _physical_lines(text: str, source: str) -> Iterator[Line]:
     """Number the lines and pick out peep's hash comments (before comments go)."""
     for number, line in enumerate(text.splitlines(), start=1):
         origin = Origin(source, number)
@@ -1421,18 +1419,14 @@ def _physical_lines(text: str, source: str) -> Iterator[Union[HashComment, Logic
         except InvalidHash as exc:
             message = str(exc)
             if re.fullmatch("[0-9a-f]{64}", digest.lower()):
-                message = (
-                    f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe base64: "
-                    f"'# sha256: {hex_to_peep(digest.lower())}' "
-                    f"(or write --hash=sha256:{digest.lower()} after the requirement)"
-                )
+                message = (f"{digest!r} is a hex digest; a '# sha256:' line takes URL-safe "
+                           f"base64: '# sha256: {hex_to_peep(digest.lower())}' (or write "
+                           f"--hash=sha256:{digest.lower()} after the requirement)")
             raise RequirementsFileError(origin, message) from exc
         yield HashComment(origin, hexdigest, match.group(2) or "")
 
 
-def _join_continuations(
-    lines: Iterable[Union[HashComment, LogicalLine]],
-) -> Iterator[Union[HashComment, LogicalLine]]:
+def _join_continuations(lines: Iterable[Line]) -> Iterator[Line]:
     """Join lines ending in a backslash to the next; a comment line ends a continuation."""
     pending: List[LogicalLine] = []
 
@@ -1442,7 +1436,7 @@ def _join_continuations(
             pending.clear()
 
     for line in lines:
-        if isinstance(line, HashComment) or _COMMENT_LINE_RE.match(line.text):
+        if isinstance(line, HashComment) or line.text.lstrip().startswith("#"):
             yield from flush()
             yield line
         elif line.text.endswith("\\"):
@@ -1454,16 +1448,12 @@ def _join_continuations(
     yield from flush()
 
 
-def scan_requirements_text(
-    text: str, source: str, environ: Mapping[str, str]
-) -> Iterator[Union[HashComment, LogicalLine]]:
+def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -> Iterator[Line]:
     """Turn a decoded file into hash comments and logical lines, stripped and expanded."""
     for line in _join_continuations(_physical_lines(text, source)):
         if isinstance(line, HashComment):
             yield line
-            continue
-        stripped = strip_comment(line.text).strip()
-        if stripped:
+        elif stripped := strip_comment(line.text).strip():
             expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
             yield replace(line, text=expanded)
 
@@ -1554,15 +1544,12 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or bool(os.altsep and os.altsep in text) or text.startswith(".")
 
 
-# No file system takes a longer file name, so no real archive has one; and
-# splitting an sdist's name costs the square of its length.
-MAX_FILENAME_BYTES = 255
-
-
 def is_archive_name(filename: str) -> bool:
     """Tell whether a file name has an ending pip installs from (and a length one can have)."""
+    # No file system takes a name over 255 bytes, so no real archive has one; and
+    # splitting an sdist's name costs the square of its length.
     size = len(filename.encode("utf-8", "surrogatepass"))
-    return size <= MAX_FILENAME_BYTES and filename.lower().endswith(ARCHIVE_EXTENSIONS)
+    return size <= 255 and filename.lower().endswith(ARCHIVE_EXTENSIONS)
 
 
 def url_filename(url: str) -> str:
@@ -1579,29 +1566,23 @@ def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
             if key == "egg" or key in HASH_ALGORITHMS]  # fmt: skip
 
 
-def read_url_fragment(url: str) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a URL; ValueError if invalid."""
+def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
+    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a requirement's URL."""
     egg: Optional[str] = None
     hashes = Hashes()
     for key, value in url_fragment_fields(url):
         if key != "egg":
-            hashes = hashes.with_digest(key, value)
+            try:
+                hashes = hashes.with_digest(key, value)
+            except InvalidHash as exc:
+                raise RequirementsFileError(origin, str(exc)) from exc
         elif _EGG_NAME_RE.match(value):
             egg = value
         else:
-            raise ValueError(
-                f"'#egg={value}' is not a project name; only the name may follow "
-                "'#egg=' (write 'NAME[extras] @ URL ; marker' for more, as pip 26 requires)",
-            )
+            raise RequirementsFileError(origin, f"'#egg={value}' is not a project name; only the "
+                                        "name may follow '#egg=' (write 'NAME[extras] @ URL ; "
+                                        "marker' for more, as pip 26 requires)")
     return egg, hashes
-
-
-def _fragment_hashes(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
-    """Read a requirement URL's fragment; an invalid one is an error of its line."""
-    try:
-        return read_url_fragment(url)
-    except ValueError as exc:
-        raise RequirementsFileError(origin, str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -1617,10 +1598,8 @@ class ArchiveName:
 
 @functools.lru_cache(maxsize=4096)  # an index page's links are parsed to filter, then to use
 def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional[ArchiveName]:
-    """Return what a wheel's or an sdist's file name says, or None if it does not parse.
-
-    Given ``project``, any sdist splits after its name, as in pip's finder ("a-1.0-2.zip": 1.0-2).
-    """
+    """Return what a wheel's or an sdist's file name says, or None if it does not parse; given
+    ``project``, any sdist splits after its name, as in pip's finder ("a-1.0-2.zip": 1.0-2)."""
     if not is_archive_name(filename):
         return None
     try:
@@ -1629,13 +1608,10 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
             return ArchiveName(name=str(name), version=version, is_wheel=True,
                                build=tuple(build), tags=frozenset(tags))  # fmt: skip
         if project is None:
-            if not filename.endswith((".tar.gz", ".zip")):
-                return None
             name, version = parse_sdist_filename(filename)
             return ArchiveName(name=str(name), version=version, is_wheel=False)
         key = canonicalize_name(project)
-        lowered = filename.lower()
-        ending = next((ext for ext in SDIST_EXTENSIONS if lowered.endswith(ext)), None)
+        ending = next((ext for ext in SDIST_EXTENSIONS if filename.lower().endswith(ext)), None)
         stem = filename[: -len(ending)] if ending else ""
         for index, char in enumerate(stem):
             if char == "-" and canonicalize_name(stem[:index]) == key:
@@ -1646,10 +1622,8 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
 
 
 def _refuse_local_in_remote(target: str, origin: Origin) -> None:
-    """Refuse a local file or directory that a requirements file fetched over HTTP(S) names.
-
-    A file from the network must not make peep read this host's disk (pip 26 does; see README).
-    """
+    """Refuse a local path a requirements file fetched over HTTP(S) names: a file from the
+    network must not make peep read this host's disk (pip 26 does; see README)."""
     import urllib.parse
     if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
         return
@@ -1672,7 +1646,7 @@ def _link_requirement(base: Requirement) -> Requirement:
     if url.lower().startswith("file:") and os.path.isdir(_file_url_path(url)):
         return replace(base, unsupported="a directory has no fixed archive to hash; "
                        "build an sdist or a wheel and require that")  # fmt: skip
-    egg, hashes = _fragment_hashes(url, origin)
+    egg, hashes = read_url_fragment(url, origin)
     filename = url_filename(url)
     name = base.name or egg
     if filename.endswith(WHEEL_EXTENSION):
@@ -1684,10 +1658,9 @@ def _link_requirement(base: Requirement) -> Requirement:
                                         "(NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)")
         for claimed in (base.name, egg):
             if claimed is not None and canonicalize_name(claimed) != parsed.name:
-                raise RequirementsFileError(
-                    origin, f"the wheel {filename!r} is project {parsed.name!r}, but the line "
-                    f"names {claimed!r}; a name that disagrees with the wheel is refused",
-                )
+                raise RequirementsFileError(origin, f"the wheel {filename!r} is project "
+                                            f"{parsed.name!r}, but the line names {claimed!r}; "
+                                            "a name that disagrees with the wheel is refused")
         name = base.name or parsed.name
     if name is None:
         return replace(base, hashes=hashes, unsupported="peep cannot tell which project this "
@@ -1720,8 +1693,7 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
         before_at, at, _ = body.partition("@")
         if at and not _looks_like_path(before_at):
             return _named_requirement(text, body, marker, origin)
-        # pip takes anything named like an archive as a path, never as a
-        # project name; a missing file is an error here rather than later.
+        # pip takes anything named like an archive as a path: a missing file is an error now.
         raise RequirementsFileError(origin, f"{path!r} looks like an archive file name, but "
                                     f"there is no such file ({os.path.abspath(path)})")
     parsed = None if is_directory else parse_archive_name(os.path.basename(path))
@@ -1747,16 +1719,14 @@ def _named_requirement(
         elif _looks_like_path(body):
             hint = f" (it looks like a path, but {body!r} does not exist)"
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    record = Requirement(text=text, origin=origin, name=parsed.name, url=parsed.url,
+    record = Requirement(text, origin, parsed.name, parsed.specifier, url=parsed.url,
                          extras=frozenset(parsed.extras), marker=marker)  # fmt: skip
-    if parsed.url:
-        return _link_requirement(record)
-    return replace(record, specifier=parsed.specifier)
+    return _link_requirement(record) if parsed.url else record
 
 
 def _requirement_from_line(
     requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment], origin: Origin, is_constraint: bool,
+    hash_comments: Sequence[HashComment], origin: Origin,
 ) -> Requirement:
     """Read a requirement's line: the requirement, its hash comments and its options."""
     for name, _ in options:
@@ -1783,8 +1753,7 @@ def _requirement_from_line(
                 message = f"--config-settings {text!r} is not of the form KEY=VALUE"
                 raise RequirementsFileError(origin, message)
             settings.append((key, setting))
-    return replace(requirement, hashes=hashes, config_settings=tuple(settings),
-                   is_constraint=is_constraint)  # fmt: skip
+    return replace(requirement, hashes=hashes, config_settings=tuple(settings))
 
 
 # Files: reading, nesting, and the records they hold.
@@ -1793,10 +1762,8 @@ def _requirement_from_line(
 def read_requirements_source(
     location: str, transport: Optional[Callable[[], Transport]] = None
 ) -> bytes:
-    """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL.
-
-    It holds the hashes, so a URL is fetched under the same rules as archives (see Transport).
-    """
+    """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL; it holds the
+    hashes, so a URL is fetched under the same rules as archives (see Transport)."""
     is_file_url = location.lower().startswith("file:")
     if _is_url(location) and not is_file_url:
         made = transport() if transport is not None else configured_transport(os.environ)
@@ -1823,10 +1790,6 @@ def _nested_location(including: str, name: str) -> str:
     return os.path.join(os.path.dirname(including), name)
 
 
-def _identity(location: str) -> str:
-    return location if _is_url(location) else os.path.realpath(location)
-
-
 class Reading(NamedTuple):
     """How a requirements file is being read: what nested files inherit."""
 
@@ -1835,29 +1798,6 @@ class Reading(NamedTuple):
     warn: Callable[[str], object]
     is_constraint: bool = False
     chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
-
-
-def _read_nested_file(location: str, reading: Reading, included_at: Optional[Origin]) -> bytes:
-    """Read a requirements file, refusing one nested too deep or in a cycle."""
-    where = included_at or location
-    if len(reading.chain) >= MAX_NESTING:
-        message = f"requirements files are nested more than {MAX_NESTING} deep here"
-        raise RequirementsFileError(where, message)
-    if "\x00" in location:
-        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
-    if included_at is not None:
-        _refuse_local_in_remote(location, included_at)
-    identity = _identity(location)
-    for previous_identity, previous_location in reading.chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(where, f"{location} is included again while it is "
-                                        f"being read (a cycle through {previous_location})")
-    try:
-        return reading.reader(location)
-    except (OSError, ValueError, PeepError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        message = f"Could not open requirements file {location!r}: {reason}"
-        raise RequirementsFileError(where, message) from exc
 
 
 def parse_requirements_file(
@@ -1883,8 +1823,27 @@ def hash_style(text: str, default: str = "peep") -> str:
 def _read_file(
     location: str, reading: Reading, included_at: Optional[Origin]
 ) -> Iterator[Union[Requirement, FileOption]]:
-    data = _read_nested_file(location, reading, included_at)
-    reading = reading._replace(chain=reading.chain + ((_identity(location), location),))
+    """Yield a file's records, refusing one nested too deep or in a cycle."""
+    where = included_at or location
+    if len(reading.chain) >= MAX_NESTING:
+        message = f"requirements files are nested more than {MAX_NESTING} deep here"
+        raise RequirementsFileError(where, message)
+    if "\x00" in location:
+        raise RequirementsFileError(where, f"{location!r} is not a file name (it holds a NUL byte)")
+    if included_at is not None:
+        _refuse_local_in_remote(location, included_at)
+    identity = location if _is_url(location) else os.path.realpath(location)
+    for previous_identity, previous_location in reading.chain:
+        if previous_identity == identity:
+            raise RequirementsFileError(where, f"{location} is included again while it is "
+                                        f"being read (a cycle through {previous_location})")
+    try:
+        data = reading.reader(location)
+    except (OSError, ValueError, PeepError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        message = f"Could not open requirements file {location!r}: {reason}"
+        raise RequirementsFileError(where, message) from exc
+    reading = reading._replace(chain=reading.chain + ((identity, location),))
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         reading.warn(warning)
@@ -1897,9 +1856,8 @@ def _read_file(
         requirement_text, options_text = split_requirement_and_options(line.text)
         options = parse_line_options(options_text, line.origin) if options_text else []
         if requirement_text:
-            record = _requirement_from_line(requirement_text, options, pending, line.origin,
-                                            reading.is_constraint)
-            yield replace(record, hash_style=style)
+            record = _requirement_from_line(requirement_text, options, pending, line.origin)
+            yield replace(record, is_constraint=reading.is_constraint, hash_style=style)
         else:
             yield from _option_line(options, line.origin, reading)
         pending = []
@@ -1920,10 +1878,9 @@ def _option_line(
         if name == "editable":
             others -= names.count("config-settings")
         if name in _ALONE_ON_A_LINE and others:
-            raise RequirementsFileError(
-                origin, f"{', '.join(f'--{other}' for other in names)} on one line: pip would "
-                f"act on --{name} and drop the rest without a word; put each on a line of its own",
-            )
+            raise RequirementsFileError(origin, f"{', '.join(f'--{other}' for other in names)} on "
+                                        f"one line: pip would act on --{name} and drop the rest "
+                                        "without a word; put each on a line of its own")
     if reading.is_constraint and "requirement" in names:
         reading.warn(f"{origin}: -r in a constraints file: peep reads the named file's lines "
                      "as constraints too (pip turns them into requirements)")  # fmt: skip
@@ -1934,31 +1891,26 @@ def _option_line(
             raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
                                         "line (end the requirement's line with a backslash to "
                                         "continue it)")
-        if name in ("requirement", "constraint"):
-            nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
-            yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
-        elif name == "editable":
-            egg = _fragment_hashes(str(value), origin)[0] if "#" in str(value) else None
-            yield Requirement(
-                text=f"-e {value}", origin=origin, name=egg, url=str(value),
-                is_constraint=reading.is_constraint,
-                unsupported="an editable install is a live checkout with no archive to hash",
-            )
-        elif name == "find-links" and isinstance(value, str):
+        if name == "find-links" and isinstance(value, str):
             _refuse_local_in_remote(value, origin)
             beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
             if not _is_url(origin.source) and os.path.exists(beside_file):
                 value = beside_file
-            yield FileOption(name, value, origin)
+        if name in ("requirement", "constraint"):
+            nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
+            yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
+        elif name == "editable":
+            egg = read_url_fragment(str(value), origin)[0] if "#" in str(value) else None
+            yield Requirement(f"-e {value}", origin, egg, url=str(value),
+                              is_constraint=reading.is_constraint, unsupported="an editable "
+                              "install is a live checkout with no archive to hash")
         else:
             yield FileOption(name, value, origin)
 
 
 def requirements_reader(make: Callable[[], Transport]) -> Callable[[str], bytes]:
-    """Return a reader of requirements files that fetches URLs through ``make()``'s transport.
-
-    It is made at the first URL, so that reading local files never depends on network settings.
-    """
+    """Return a reader of requirements files that fetches URLs through ``make()``'s transport,
+    made at the first URL so that reading local files never depends on network settings."""
     return functools.partial(read_requirements_source, transport=functools.lru_cache()(make))
 
 
@@ -1999,12 +1951,11 @@ def pylock_module() -> Any:
     upgrade = f"packaging: {packaging}."
     if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
         upgrade = f"one of them: {pip} or {packaging}."
-    raise PeepError(
-        f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or newer (its "
-        "pylock module selects what to install), and there is none here: packaging is "
-        f"{_module_version('packaging')}, and pip {_module_version('pip')} vendors packaging "
-        f"{_module_version('pip._vendor.packaging')}. Upgrade {upgrade}"
-    )
+    raise PeepError(f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or "
+                    "newer (its pylock module selects what to install), and there is none here: "
+                    f"packaging is {_module_version('packaging')}, and pip "
+                    f"{_module_version('pip')} vendors packaging "
+                    f"{_module_version('pip._vendor.packaging')}. Upgrade {upgrade}")
 
 
 def _toml_module() -> Any:
@@ -2079,9 +2030,7 @@ def _select_one_by_one(
 
 
 def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
-    """Honour --no-binary and --only-binary on what selection chose."""
-    if choice.problem is not None:
-        return choice
+    """Honour --no-binary and --only-binary on what selection chose (a problem has no source)."""
     formats = settings.allowed_formats(choice.package.name)
     sdist = choice.package.sdist
     if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
@@ -2145,19 +2094,14 @@ def _lock_part(package: Any, source: Any) -> str:
     for index, wheel in enumerate(package.wheels or ()):
         if wheel is source:
             return f".wheels[{index}]"
-    if source is package.sdist:
-        return ".sdist"
     return "." + type(source).__name__[len("Package"):].lower()
 
 
 def lock_file_requirements(
     location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
 ) -> List[Requirement]:
-    """Read a lock file; return a record per file PEP 751's selection takes, or per problem.
-
-    packaging stops at the first package it cannot place, so on failure the packages are
-    selected one at a time to report all of them at once.
-    """
+    """Read a lock file; return a record per file PEP 751's selection takes, or per problem
+    (packaging stops at the first problem: on failure, each is selected alone to report all)."""
     lock = read_lock_file(location, reader)
     module = pylock_module()
     environment, extras, groups, settings = asked or LockSelection()

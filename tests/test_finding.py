@@ -100,7 +100,7 @@ H64 = "0123456789abcdef" * 4
     ],
 )
 def test_url_fragment(url: str, egg: object, sha256: tuple, sha512: tuple) -> None:
-    assert peep.read_url_fragment(url) == (
+    assert peep.read_url_fragment(url, peep.COMMAND_LINE) == (
         egg, peep.Hashes(sha256=frozenset(sha256), sha512=frozenset(sha512))
     )
 
@@ -117,8 +117,9 @@ def test_url_fragment(url: str, egg: object, sha256: tuple, sha512: tuple) -> No
     ],
 )
 def test_url_fragment_refused(url: str, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        peep.read_url_fragment(url)
+    with pytest.raises(peep.RequirementsFileError, match=re.escape(message)) as caught:
+        peep.read_url_fragment(url, peep.COMMAND_LINE)
+    assert str(caught.value).startswith("the command line: ")
 
 
 def test_a_links_malformed_hash_claim_matches_nothing_and_erases_nothing() -> None:

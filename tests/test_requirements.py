@@ -408,7 +408,7 @@ def test_hash_lines_and_prose_are_not_near_misses(line: str) -> None:
 
 def test_port_notes_near_miss_hash_lines() -> None:
     _, notes = peep.port_text(f"#sha256: {P1}\nfoo==1.0\n", "r.txt")
-    assert notes == [f"r.txt line 1: '#sha256: {P1}' is not a hash line, so it is ignored; peep reads only {peep.HASH_LINE_FORM}"]
+    assert notes == [f"r.txt line 1: '#sha256: {P1}' is not a hash line, so it is ignored; peep reads only '# sha256: DIGEST' (DIGEST: 43 characters of URL-safe base64, as 'peep hash' prints)"]
 
 
 def test_near_miss_warnings_reach_stderr_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
