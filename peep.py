@@ -6938,13 +6938,12 @@ class LockPlan:
 
 
 def _read_lock_target(path: str) -> Tuple[bytes, str]:
-    """Read the file to complete (none yet is an empty one); refuse links and non-UTF-8."""
+    """Read the file to complete (absent is empty); refuse links, FIFOs, huge files, non-UTF-8."""
     if os.path.islink(path):
         raise UsageError(f"peep lock: {path!r} is a symbolic link; peep lock writes no file "
                          "through a link (name the file it points to)")  # fmt: skip
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        data = read_requirements_source(os.path.join(os.curdir, path))  # a path, never a URL
     except FileNotFoundError:
         return b"", ""
     except OSError as exc:
@@ -7298,8 +7297,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
     """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
     ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
     finder, network = settle_settings(args, os.environ)
-    old = read_lock_file(args.file, requirements_reader(
-        functools.partial(Transport, finder, network))) if read[1] else None  # fmt: skip
+    old = read_lock_file(args.file, lambda _: read[0]) if read[1] else None
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
                            for p in (old.packages if old else ())}  # fmt: skip
     top: List[str] = []
