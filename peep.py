@@ -6463,7 +6463,6 @@ class LockWriter:
     """Find every hashed file of pinned requirements on the indexes, for a lock file."""
 
     transport: Transport
-    settings: FinderSettings
     cache: ArchiveCache
     workdir: str
     default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
@@ -6484,7 +6483,7 @@ class LockWriter:
             offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
-            found, places, _ = find_candidates(self.transport, requirement, self.settings,
+            found, places, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                                self.default_index)  # fmt: skip
             offers = [c for c in found if c.version == version]
         named: Dict[str, Candidate] = {}
@@ -6628,7 +6627,7 @@ def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[
         records, finder, network = read_requirement_files(args.files, args)
         with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
             cache = ArchiveCache(network.cache_dir, lambda m: print(m, file=err))
-            writer = LockWriter(Transport(finder, network), finder, cache, workdir)
+            writer = LockWriter(Transport(finder, network), cache, workdir)
             results = [writer.package(record) for record in records if not record.is_constraint]
         problems = [r for r in results if isinstance(r, str)]
         if problems:
@@ -6960,26 +6959,21 @@ class Locking:
     """One run of ``peep lock``: pip's resolver, the hashing of releases, the files written."""
 
     args: argparse.Namespace
-    finder: FinderSettings
-    network: NetworkSettings
+    transport: Transport
     out: IO[str]
     err: IO[str]
-    transport: Transport = field(init=False)
     default_index: Once = field(default_factory=lambda: Once(pip_default_index))  # asked once
-
-    def __post_init__(self) -> None:
-        self.transport = Transport(self.finder, self.network)
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
         """Resolve with pip; for each project with only sdists, retry with its static metadata."""
         import tempfile
         stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
+        finder, network = self.transport.finder, self.transport.network
         with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-            stubs = replace(self.finder,
-                            find_links=self.finder.find_links + (os.path.join(workdir, "stubs"),))
+            stubs = replace(finder, find_links=(*finder.find_links, os.path.join(workdir, "stubs")))
             while True:
-                picks = resolve_with_pip(wanted, stubs if stubbed else self.finder, self.network,
+                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network,
                                          workdir)  # fmt: skip
                 if not isinstance(picks, str):
                     return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
@@ -7010,7 +7004,7 @@ class Locking:
             except InvalidRequirement:
                 return None
             requirement = parse_requirement(wanted.name, COMMAND_LINE)
-            found, _, _ = find_candidates(self.transport, requirement, self.finder,
+            found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                           self.default_index)  # fmt: skip
             fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
             return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
@@ -7053,7 +7047,7 @@ class Locking:
     def _release_files(self, pin: Pin) -> List[Candidate]:
         """Return every file of a pinned release, and the one pip chose even if unlisted."""
         requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
-        found, _, _ = find_candidates(self.transport, requirement, self.finder,
+        found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                       self.default_index)  # fmt: skip
         release = [candidate for candidate in found if candidate.version == pin.version]
         release = _one_per_filename(release, self.err, command="peep lock")
@@ -7245,7 +7239,8 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
             problems))  # fmt: skip
-    return lock_requirements(Locking(args, finder, network, out, err), specs, records, read)
+    locking = Locking(args, Transport(finder, network), out, err)
+    return lock_requirements(locking, specs, records, read)
 
 
 def lock_requirements(
@@ -7310,7 +7305,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
         t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
-    locking = Locking(args, finder, network, *streams)
+    locking = Locking(args, Transport(finder, network), *streams)
     picks = locking.resolve((tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
