@@ -6333,8 +6333,7 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
-    """Move each hash comment onto its requirement as a ``--hash`` line, losing nothing; return
-    notes too. A hash line's trailing comment stays behind as a comment line of its own."""
+    """Move each hash comment onto its requirement as a ``--hash`` line; return notes too."""
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
@@ -7064,7 +7063,6 @@ class Locking:
             releases = list(pool.map(lambda pin: (pin, self._release_files(pin)), pins))
         hashes = LockHashes({pin.key: [] for pin in pins})
         fetch: List[Candidate] = []
-        owner: Dict[str, str] = {}  # file name -> project
         for pin, release in releases:
             for candidate in release:
                 advertised = candidate.advertised_hashes().get("sha256")
@@ -7073,7 +7071,6 @@ class Locking:
                     hashes.from_index += 1
                 else:
                     fetch.append(candidate)
-                    owner[candidate.filename] = pin.key
         results = download_release(self.transport, fetch, ("sha256",), self.args.quiet,
                                    self.err) if fetch else []  # fmt: skip
         found, status = trusted_digests(results, "sha256", self.err, command="peep lock")
@@ -7081,13 +7078,12 @@ class Locking:
             raise PeepError("peep lock: some files could not be hashed (above); "
                             "nothing was written")
         for candidate, digest in found:
-            hashes.files[owner[candidate.filename]].append((candidate, digest))
+            hashes.files[candidate.name].append((candidate, digest))  # the name is the pin's key
         hashes.downloaded = len(found)
         return hashes
 
     def write_build_constraints(self, picks: Sequence[Pin]) -> bool:
-        """Pin, as pip's resolver picks them, the build dependencies of the closure's sdists (and
-        theirs) into --build-constraint FILE (a diff with --dry-run); tell whether it changes."""
+        """Pin the build needs of the closure's sdists (and theirs) in --build-constraint FILE."""
         requires: Set[str] = set()
         builds: List[Pin] = []
         sdists = list(picks)
@@ -7289,8 +7285,7 @@ def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str,
 
 def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
                 streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
-    """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
-    ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
+    """Write a PEP 751 lock of the SPECs and the requirements its ``[tool.peep]`` keeps."""
     finder, network = settle_settings(args, os.environ)
     old = read_lock_file(args.file, lambda _: read[0]) if read[1] else None
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
