@@ -6170,14 +6170,14 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
 
 
 def _one_per_filename(
-    candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
+    candidates: Sequence[Candidate], err: Optional[IO[str]], command: str = "peep hash"
 ) -> List[Candidate]:
-    """Keep the first file of each name, as pip would; name indexes that advertise other bytes."""
+    """Keep each name's first file, as pip would; warn ``err`` of indexes that disagree."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
         theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
-        if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
+        if err is not None and any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
             err.write(f"{command}: {redact_url(candidate.url)} advertises other bytes for "
                       f"{candidate.filename} than {redact_url(kept.url)}; only the latter is "
                       "hashed\n")
@@ -6485,10 +6485,8 @@ class LockWriter:
             found, places, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                                self.default_index)  # fmt: skip
             offers = [c for c in found if c.version == version]
-        named: Dict[str, Candidate] = {}
-        for offer in offers:
-            named.setdefault(offer.filename, offer)  # the first index's, as pip would take it
-        files = [f for f in (self._locked(requirement, c) for c in named.values()) if f]
+        firsts = _one_per_filename(offers, None)
+        files = [f for f in (self._locked(requirement, c) for c in firsts) if f]
         unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
                     for digest in sorted(requirement.hashes.allowed(algorithm))
                     if not any(f["hashes"].get(algorithm) == digest for f in files)]  # fmt: skip
