@@ -6838,13 +6838,11 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
     archive = item["download_info"].get("archive_info") or {}
     said = (archive.get("hashes") or {}).get("sha256") or archive.get("hash", "=")
     return Pin(
-        key=canonicalize_name(str(metadata["name"])),
-        version=Version(str(metadata["version"])),
-        url=str(item["download_info"]["url"]),
-        extras=frozenset(item.get("requested_extras") or ()),
+        key=canonicalize_name(str(metadata["name"])), version=Version(str(metadata["version"])),
+        url=str(item["download_info"]["url"]), extras=frozenset(item.get("requested_extras") or ()),
         requires=tuple(str(text) for text in metadata.get("requires_dist") or ()),
         digest=str(said).rpartition("sha256=")[2].lower() or None,
-    )
+    )  # fmt: skip
 
 
 def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
@@ -7137,14 +7135,8 @@ def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
         and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
-@dataclass(frozen=True)
-class Resolution:
-    """What pip picked, who needs what, and the digests of the releases to write."""
-
-    pins: Dict[str, Pin]
-    parents: Dict[str, List[str]]
-    hashes: LockHashes
-    elsewhere: FrozenSet[str]  # projects that nested -r files hold
+# What pip picked by project, who needs what, the digests to write, projects nested -r files hold
+Resolution = Tuple[Dict[str, Pin], Dict[str, List[str]], LockHashes, FrozenSet[str]]
 
 
 def plan_lock(
@@ -7153,12 +7145,13 @@ def plan_lock(
     """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
     plan = LockPlan()
     asked = {spec.key: spec for spec in specs}
+    pins, parents, hashes, elsewhere = resolved
     for entry in entries:
         record = entry.requirement
-        pin = resolved.pins.get(record.key)
+        pin = pins.get(record.key)
         top_level = entry.top_level or record.key in asked
         via = list(entry.via) if entry.top_level else [] if top_level else (
-            resolved.parents.get(record.key, []))  # fmt: skip
+            parents.get(record.key, []))  # fmt: skip
         if pin is None and not top_level:
             plan.drop(entry)
             plan.removed.append(_requirement_text(record).strip())
@@ -7170,17 +7163,17 @@ def plan_lock(
             head = _requirement_text(asked.get(record.key, record), str(pin.version))
             plan.drop(entry)
             plan.inserts.setdefault(entry.first, []).extend(
-                hash_lines(head, resolved.hashes.digests(pin.key), style) + _via_text(via))
+                hash_lines(head, hashes.digests(pin.key), style) + _via_text(via))
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
                                 else f"{record.name} {was} -> {pin.version}")  # fmt: skip
-    written = {entry.requirement.key for entry in entries} | resolved.elsewhere
-    for key in sorted(set(resolved.pins) - written):
-        pin = resolved.pins[key]
+    written = {entry.requirement.key for entry in entries} | elsewhere
+    for key in sorted(set(pins) - written):
+        pin = pins[key]
         head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
             f"{key}=={pin.version}")  # fmt: skip
-        via = [] if key in asked else resolved.parents.get(key, [])
-        plan.appended += hash_lines(head, resolved.hashes.digests(key), style) + _via_text(via)
+        via = [] if key in asked else parents.get(key, [])
+        plan.appended += hash_lines(head, hashes.digests(key), style) + _via_text(via)
         plan.added.append(f"{key}=={pin.version}")
     return plan
 
@@ -7257,7 +7250,7 @@ def lock_requirements(
     moved = [p for p in picks if p.key not in elsewhere
              and not (p.key in written and _kept_as_written(written[p.key], p))]  # fmt: skip
     hashes = locking.hash_releases(moved)
-    resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
+    resolved = ({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
     plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
