@@ -6211,7 +6211,7 @@ def download_release(
         return candidate, digests
 
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
             try:
                 return list(pool.map(fetch, chosen))
             except BaseException:
@@ -7067,8 +7067,7 @@ class Locking:
                     hashes.from_index += 1
                 else:
                     fetch.append(candidate)
-        results = download_release(self.transport, fetch, ("sha256",), self.args.quiet,
-                                   self.err) if fetch else []  # fmt: skip
+        results = download_release(self.transport, fetch, ("sha256",), self.args.quiet, self.err)
         found, status = trusted_digests(results, "sha256", self.err, command="peep lock")
         if status != EXIT_OK:
             raise PeepError("peep lock: some files could not be hashed (above); "
