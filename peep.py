@@ -6061,14 +6061,14 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
 
 
 def _one_per_filename(
-    candidates: Sequence[Candidate], err: IO[str], command: str = "peep hash"
+    candidates: Sequence[Candidate], err: Optional[IO[str]], command: str = "peep hash"
 ) -> List[Candidate]:
-    """Keep the first file of each name, as pip would; name indexes that advertise other bytes."""
+    """Keep each name's first file, as pip would; warn ``err`` of indexes that disagree."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
         kept = first.setdefault(candidate.filename, candidate)
         theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
-        if any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
+        if err is not None and any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
             err.write(f"{command}: {redact_url(candidate.url)} advertises other bytes for "
                       f"{candidate.filename} than {redact_url(kept.url)}; only the latter is "
                       "hashed\n")
@@ -6102,7 +6102,7 @@ def download_release(
         return candidate, digests
 
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
             try:
                 return list(pool.map(fetch, chosen))
             except BaseException:
@@ -6224,8 +6224,7 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
-    """Move each hash comment onto its requirement as a ``--hash`` line, losing nothing; return
-    notes too. A hash line's trailing comment stays behind as a comment line of its own."""
+    """Move each hash comment onto its requirement as a ``--hash`` line; return notes too."""
     physical = text.splitlines()
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
@@ -6354,7 +6353,6 @@ class LockWriter:
     """Find every hashed file of pinned requirements on the indexes, for a lock file."""
 
     transport: Transport
-    settings: FinderSettings
     cache: ArchiveCache
     workdir: str
     default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
@@ -6375,13 +6373,11 @@ class LockWriter:
             offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
-            found, places, _ = find_candidates(self.transport, requirement, self.settings,
+            found, places, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                                self.default_index)  # fmt: skip
             offers = [c for c in found if c.version == version]
-        named: Dict[str, Candidate] = {}
-        for offer in offers:
-            named.setdefault(offer.filename, offer)  # the first index's, as pip would take it
-        files = [f for f in (self._locked(requirement, c) for c in named.values()) if f]
+        firsts = _one_per_filename(offers, None)
+        files = [f for f in (self._locked(requirement, c) for c in firsts) if f]
         unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
                     for digest in sorted(requirement.hashes.allowed(algorithm))
                     if not any(f["hashes"].get(algorithm) == digest for f in files)]  # fmt: skip
@@ -6519,7 +6515,7 @@ def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[
         records, finder, network = read_requirement_files(args.files, args)
         with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
             cache = ArchiveCache(network.cache_dir, lambda m: print(m, file=err))
-            writer = LockWriter(Transport(finder, network), finder, cache, workdir)
+            writer = LockWriter(Transport(finder, network), cache, workdir)
             results = [writer.package(record) for record in records if not record.is_constraint]
         problems = [r for r in results if isinstance(r, str)]
         if problems:
@@ -6733,13 +6729,11 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
     archive = item["download_info"].get("archive_info") or {}
     said = (archive.get("hashes") or {}).get("sha256") or archive.get("hash", "=")
     return Pin(
-        key=canonicalize_name(str(metadata["name"])),
-        version=Version(str(metadata["version"])),
-        url=str(item["download_info"]["url"]),
-        extras=frozenset(item.get("requested_extras") or ()),
+        key=canonicalize_name(str(metadata["name"])), version=Version(str(metadata["version"])),
+        url=str(item["download_info"]["url"]), extras=frozenset(item.get("requested_extras") or ()),
         requires=tuple(str(text) for text in metadata.get("requires_dist") or ()),
         digest=str(said).rpartition("sha256=")[2].lower() or None,
-    )
+    )  # fmt: skip
 
 
 def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
@@ -6829,13 +6823,12 @@ class LockPlan:
 
 
 def _read_lock_target(path: str) -> Tuple[bytes, str]:
-    """Read the file to complete (none yet is an empty one); refuse links and non-UTF-8."""
+    """Read the file to complete (absent is empty); refuse links, FIFOs, huge files, non-UTF-8."""
     if os.path.islink(path):
         raise UsageError(f"peep lock: {path!r} is a symbolic link; peep lock writes no file "
                          "through a link (name the file it points to)")  # fmt: skip
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        data = read_requirements_source(os.path.join(os.curdir, path))  # a path, never a URL
     except FileNotFoundError:
         return b"", ""
     except OSError as exc:
@@ -6852,26 +6845,21 @@ class Locking:
     """One run of ``peep lock``: pip's resolver, the hashing of releases, the files written."""
 
     args: argparse.Namespace
-    finder: FinderSettings
-    network: NetworkSettings
+    transport: Transport
     out: IO[str]
     err: IO[str]
-    transport: Transport = field(init=False)
     default_index: Once = field(default_factory=lambda: Once(pip_default_index))  # asked once
-
-    def __post_init__(self) -> None:
-        self.transport = Transport(self.finder, self.network)
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
         """Resolve with pip; for each project with only sdists, retry with its static metadata."""
         import tempfile
         stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
+        finder, network = self.transport.finder, self.transport.network
         with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
-            stubs = replace(self.finder,
-                            find_links=self.finder.find_links + (os.path.join(workdir, "stubs"),))
+            stubs = replace(finder, find_links=(*finder.find_links, os.path.join(workdir, "stubs")))
             while True:
-                picks = resolve_with_pip(wanted, stubs if stubbed else self.finder, self.network,
+                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network,
                                          workdir)  # fmt: skip
                 if not isinstance(picks, str):
                     return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
@@ -6902,7 +6890,7 @@ class Locking:
             except InvalidRequirement:
                 return None
             requirement = parse_requirement(wanted.name, COMMAND_LINE)
-            found, _, _ = find_candidates(self.transport, requirement, self.finder,
+            found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                           self.default_index)  # fmt: skip
             fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
             return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
@@ -6945,7 +6933,7 @@ class Locking:
     def _release_files(self, pin: Pin) -> List[Candidate]:
         """Return every file of a pinned release, and the one pip chose even if unlisted."""
         requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
-        found, _, _ = find_candidates(self.transport, requirement, self.finder,
+        found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                       self.default_index)  # fmt: skip
         release = [candidate for candidate in found if candidate.version == pin.version]
         release = _one_per_filename(release, self.err, command="peep lock")
@@ -6962,7 +6950,6 @@ class Locking:
             releases = list(pool.map(lambda pin: (pin, self._release_files(pin)), pins))
         hashes = LockHashes({pin.key: [] for pin in pins})
         fetch: List[Candidate] = []
-        owner: Dict[str, str] = {}  # file name -> project
         for pin, release in releases:
             for candidate in release:
                 advertised = candidate.advertised_hashes().get("sha256")
@@ -6971,21 +6958,18 @@ class Locking:
                     hashes.from_index += 1
                 else:
                     fetch.append(candidate)
-                    owner[candidate.filename] = pin.key
-        results = download_release(self.transport, fetch, ("sha256",), self.args.quiet,
-                                   self.err) if fetch else []  # fmt: skip
+        results = download_release(self.transport, fetch, ("sha256",), self.args.quiet, self.err)
         found, status = trusted_digests(results, "sha256", self.err, command="peep lock")
         if status != EXIT_OK:
             raise PeepError("peep lock: some files could not be hashed (above); "
                             "nothing was written")
         for candidate, digest in found:
-            hashes.files[owner[candidate.filename]].append((candidate, digest))
+            hashes.files[candidate.name].append((candidate, digest))  # the name is the pin's key
         hashes.downloaded = len(found)
         return hashes
 
     def write_build_constraints(self, picks: Sequence[Pin]) -> bool:
-        """Pin, as pip's resolver picks them, the build dependencies of the closure's sdists (and
-        theirs) into --build-constraint FILE (a diff with --dry-run); tell whether it changes."""
+        """Pin the build needs of the closure's sdists (and theirs) in --build-constraint FILE."""
         requires: Set[str] = set()
         builds: List[Pin] = []
         sdists = list(picks)
@@ -7041,14 +7025,8 @@ def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
         and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
-@dataclass(frozen=True)
-class Resolution:
-    """What pip picked, who needs what, and the digests of the releases to write."""
-
-    pins: Dict[str, Pin]
-    parents: Dict[str, List[str]]
-    hashes: LockHashes
-    elsewhere: FrozenSet[str]  # projects that nested -r files hold
+# What pip picked by project, who needs what, the digests to write, projects nested -r files hold
+Resolution = Tuple[Dict[str, Pin], Dict[str, List[str]], LockHashes, FrozenSet[str]]
 
 
 def plan_lock(
@@ -7057,12 +7035,13 @@ def plan_lock(
     """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
     plan = LockPlan()
     asked = {spec.key: spec for spec in specs}
+    pins, parents, hashes, elsewhere = resolved
     for entry in entries:
         record = entry.requirement
-        pin = resolved.pins.get(record.key)
+        pin = pins.get(record.key)
         top_level = entry.top_level or record.key in asked
         via = list(entry.via) if entry.top_level else [] if top_level else (
-            resolved.parents.get(record.key, []))  # fmt: skip
+            parents.get(record.key, []))  # fmt: skip
         if pin is None and not top_level:
             plan.drop(entry)
             plan.removed.append(_requirement_text(record).strip())
@@ -7074,17 +7053,17 @@ def plan_lock(
             head = _requirement_text(asked.get(record.key, record), str(pin.version))
             plan.drop(entry)
             plan.inserts.setdefault(entry.first, []).extend(
-                hash_lines(head, resolved.hashes.digests(pin.key), style) + _via_text(via))
+                hash_lines(head, hashes.digests(pin.key), style) + _via_text(via))
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
                                 else f"{record.name} {was} -> {pin.version}")  # fmt: skip
-    written = {entry.requirement.key for entry in entries} | resolved.elsewhere
-    for key in sorted(set(resolved.pins) - written):
-        pin = resolved.pins[key]
+    written = {entry.requirement.key for entry in entries} | elsewhere
+    for key in sorted(set(pins) - written):
+        pin = pins[key]
         head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
             f"{key}=={pin.version}")  # fmt: skip
-        via = [] if key in asked else resolved.parents.get(key, [])
-        plan.appended += hash_lines(head, resolved.hashes.digests(key), style) + _via_text(via)
+        via = [] if key in asked else parents.get(key, [])
+        plan.appended += hash_lines(head, hashes.digests(key), style) + _via_text(via)
         plan.added.append(f"{key}=={pin.version}")
     return plan
 
@@ -7137,7 +7116,8 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
             problems))  # fmt: skip
-    return lock_requirements(Locking(args, finder, network, out, err), specs, records, read)
+    locking = Locking(args, Transport(finder, network), out, err)
+    return lock_requirements(locking, specs, records, read)
 
 
 def lock_requirements(
@@ -7160,7 +7140,7 @@ def lock_requirements(
     moved = [p for p in picks if p.key not in elsewhere
              and not (p.key in written and _kept_as_written(written[p.key], p))]  # fmt: skip
     hashes = locking.hash_releases(moved)
-    resolved = Resolution({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
+    resolved = ({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
     plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
@@ -7186,11 +7166,9 @@ def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str,
 
 def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
                 streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
-    """Write a PEP 751 lock for the SPECs and the top-level requirements peep keeps in its
-    ``[tool.peep]`` (a lock has no place for them), keeping its versions where they fit."""
+    """Write a PEP 751 lock of the SPECs and the requirements its ``[tool.peep]`` keeps."""
     finder, network = settle_settings(args, os.environ)
-    old = read_lock_file(args.file, requirements_reader(
-        functools.partial(Transport, finder, network))) if read[1] else None  # fmt: skip
+    old = read_lock_file(args.file, lambda _: read[0]) if read[1] else None
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
                            for p in (old.packages if old else ())}  # fmt: skip
     top: List[str] = []
@@ -7203,7 +7181,7 @@ def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tu
         t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
-    locking = Locking(args, finder, network, *streams)
+    locking = Locking(args, Transport(finder, network), *streams)
     picks = locking.resolve((tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"

@@ -185,6 +185,22 @@ def test_requirements_file_over_the_limit_is_refused(tmp_path: Path) -> None:
     assert f"larger than {peep.MAX_REQUIREMENTS_BYTES} bytes" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["requirements.txt", "pylock.toml"])
+def test_lock_refuses_a_fifo_or_an_oversized_file_to_complete(tmp_path: Path, name: str) -> None:
+    fifo, big = tmp_path / "fifo" / name, tmp_path / "big" / name
+    fifo.parent.mkdir()
+    big.parent.mkdir()
+    os.mkfifo(fifo)  # nobody writes: reading it would wait forever
+    with open(big, "wb") as stream:
+        stream.truncate(peep.MAX_REQUIREMENTS_BYTES + 1)  # sparse: costs no disk
+    for path, why in ((fifo, "is not a regular file"),
+                      (big, f"larger than {peep.MAX_REQUIREMENTS_BYTES} bytes")):
+        result = run_peep("lock", "-r", str(path), "--no-index", "alpha", timeout=60)
+        _clean_failure(result)
+        assert f"{path}: cannot read it (" in result.stderr and why in result.stderr
+    assert big.stat().st_size == peep.MAX_REQUIREMENTS_BYTES + 1 and fifo.is_fifo()
+
+
 # --- A lock's size caps its download ------------------------------------------
 
 
