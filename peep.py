@@ -4870,10 +4870,11 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 # those and the standard library only. Builds get an allowlist of your
 # variables, no index, no pip configuration, and proxies that lead to a closed
 # port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
-# and a seccomp filter (no TIOCSTI); --build-network=none adds user, network
-# and mount namespaces: no interfaces, sockets only of the families those
-# isolate, and a read-only file system but for the build's own directories and
-# a private /tmp.
+# and a seccomp filter (no TIOCSTI), and what it leaves running is stopped;
+# --build-network=none adds user, network, mount and PID namespaces: no
+# interfaces, sockets only of the families those isolate, a read-only file
+# system but for the build's own directories and a private /tmp, and no
+# process of yours in reach of a signal.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
@@ -4885,7 +4886,7 @@ PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-bina
 # nothing of the environment (its .pth files) runs before the runner has
 # confined itself. Standard library only; every number for the kernel is named.
 _HOOK_RUNNER = r"""
-import ctypes, json, os, struct, sys
+import ctypes, json, os, signal, struct, sys
 
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
@@ -4902,6 +4903,7 @@ LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536
 
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWPID, PR_SET_CHILD_SUBREAPER = 0x20000000, 36
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
@@ -4914,7 +4916,7 @@ def failed(what):
 def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) != 0:
         return failed("no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
@@ -5093,9 +5095,46 @@ def confine():
         return None  # the new session alone stops TIOCSTI, unless peep runs as root
     return install_filter(False)
 
+def children():
+    mine = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % entry) as stream:
+                if int(stream.read().rpartition(")")[2].split()[1]) == os.getpid():
+                    mine.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass  # gone
+    return mine
+
+def supervise():
+    # The hook runs in a child; this process waits, then stops whatever the
+    # build left running, even what left the session (setsid): what is
+    # orphaned comes to this process (a subreaper). Under none the child is
+    # the first process of a PID namespace of its own: when it ends, every
+    # process in it ends, and none of them sees this one, or any of yours.
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    child = os.fork()
+    if child == 0:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # peep's interrupt is the hook's to act on
+    status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    for _ in range(1000):  # a round for each generation that forks while it is stopped
+        left = children()
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    os._exit(status if status >= 0 else 128 - status)
+
 problem = confine()
 if problem:
     answer(unavailable=problem, network=spec["network"])
+if libc is not None:
+    supervise()
 import site  # the build environment's site-packages, and its .pth files, now
 site.main()
 if spec["hook"] is None:

@@ -779,3 +779,61 @@ _attempt("tempfile", lambda: tempfile.NamedTemporaryFile().close())
                                    resource.getrlimit(resource.RLIMIT_NPROC))
     assert found == {"fork_pool": "reached", "tempfile": "reached",
                      "forkserver_pool": "reached" if network == "closed" else "EPERM"}
+
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_what_a_build_leaves_running_in_a_session_of_its_own_is_stopped_too(
+    deploy: Deploy, network: str
+) -> None:
+    """A daemon that leaves the build's session (setsid, as daemons do) is stopped all the same.
+
+    Stopping the build's process group misses it: a compiler cache's server,
+    or anything a build means to keep, would run on after the hook and peep.
+    """
+    import signal
+
+    code = f"""
+import os, time
+_read, _write = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.write(_write, os.readlink("/proc/self").encode())  # its pid outside any namespace
+        time.sleep(600)
+    os._exit(0)
+os.close(_write)
+{report("daemon", "int(os.read(_read, 20))")}"""
+    pid = confined_build(deploy, network, code)["daemon"]
+    assert isinstance(pid, int)
+    try:
+        assert wait_for(lambda: not _alive(pid), timeout=30), "the build's daemon outlived peep"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_under_none_cannot_signal_your_other_processes(
+    deploy: Deploy, network: str
+) -> None:
+    """Under none a build has processes of its own only: yours it cannot stop or kill.
+
+    Under closed it runs as you, with your other processes in reach, as the README says.
+    """
+    yours = subprocess.Popen(["sleep", "600"])
+    try:
+        code = ATTEMPT + f"""
+import signal
+_attempt("signal", lambda: os.kill({yours.pid}, 0))
+_attempt("stop", lambda: os.kill({yours.pid}, signal.SIGCONT))
+"""
+        found = confined_build(deploy, network, code)
+        assert yours.poll() is None
+    finally:
+        yours.kill()
+        yours.wait()
+    expected = "reached" if network == "closed" else "ESRCH"
+    assert found == {"signal": expected, "stop": expected}
