@@ -288,7 +288,10 @@ def test_build_network_none_cannot_be_left_by_a_build_running_as_root(deploy: De
     assert_isolated_build_reaches_nothing(deploy, f"""
 import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
-_fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
+_peep = int(os.readlink("/proc/self"))  # up two: the runner waiting for the hook, then peep
+for _ in range(2):
+    _peep = int(open("/proc/%d/stat" % _peep).read().rpartition(")")[2].split()[1])
+_fd = os.open("/proc/%d/ns/net" % _peep, os.O_RDONLY)
 _libc.setns(_fd, 0x40000000)
 _s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
 _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
@@ -317,6 +320,15 @@ def _attempt(name, action):
 def _check(status):
     if status < 0:
         raise OSError(ctypes.get_errno(), "refused")
+
+
+def _peep():
+    # peep's pid: the hook's grandparent (its parent waits for it), seen from outside any
+    # PID namespace through /proc
+    pid = int(os.readlink("/proc/self"))
+    for _ in range(2):
+        pid = int(open("/proc/%d/stat" % pid).read().rpartition(")")[2].split()[1])
+    return pid
 """.format(report=report("name", "outcome").replace("'name'", "name").strip())
 
 
@@ -453,7 +465,7 @@ _attempt("own_workspace", lambda: _write(os.path.join(os.getcwd(), "written")))
 _attempt("private_home", lambda: _write(os.path.expanduser("~/written")))
 _attempt("environment", lambda: _write(os.path.join(sys.prefix, "written")))
 _outside = os.path.dirname({str(places["outside"])!r})
-_attempt("proc_root", lambda: _write("/proc/%d/root%s/via-proc" % (os.getppid(), _outside)))
+_attempt("proc_root", lambda: _write("/proc/%d/root%s/via-proc" % (_peep(), _outside)))
 # Opened for writing, never written: as root, either would change the host.
 _attempt("proc_sys", lambda: os.close(os.open("/proc/sys/kernel/core_pattern", os.O_WRONLY)))
 _attempt("sysrq", lambda: os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY)))
@@ -542,7 +554,7 @@ def test_a_build_sees_only_the_allowlisted_part_of_your_environment(
     PIP_* or PYTHON* variable, and the proxies stay peep's closed ones.
     """
     code = ATTEMPT + report("environment", "dict(os.environ)") + """
-_attempt("peeps_environment", lambda: open("/proc/%d/environ" % os.getppid(), "rb").read())
+_attempt("peeps_environment", lambda: open("/proc/%d/environ" % _peep(), "rb").read())
 """
     env = dict(SECRETS, LC_ALL="C.UTF-8", CFLAGS="-O1", MY_SETTING="kept",
                PYTHONPATH="/nowhere", PIP_INDEX_URL="http://127.0.0.1:9/",
