@@ -5499,6 +5499,13 @@ def build_wheel(builder: Builder, build: PendingBuild,
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
 
 
+# pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
+# a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+PIP_OUT_OF_THE_CURRENT_DIRECTORY = (
+    "import runpy, sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
+
+
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
     import shutil
@@ -5536,7 +5543,8 @@ def pip_install_command(
         lines.append(f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}")
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
-    return pip_command() + [
+    return [
+        sys.executable, "-c", PIP_OUT_OF_THE_CURRENT_DIRECTORY,  # python -m pip, less your cwd
         "install", "--find-links", find_links, *PIP_VERIFIED_ONLY,  # pip builds nothing
         *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
         *options.pip_options,
