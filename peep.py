@@ -4878,6 +4878,7 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
 # Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
 PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
                      "--disable-pip-version-check")
@@ -5259,9 +5260,11 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
 
 
 def _log_tail(log_path: str) -> str:
+    """Return the last lines of a build's log, read from its last BUILD_LOG_TAIL_BYTES only."""
     try:
-        with open(log_path, encoding="utf-8", errors="replace") as stream:
-            lines = stream.read().splitlines()
+        with open(log_path, "rb") as stream:
+            stream.seek(max(0, os.fstat(stream.fileno()).st_size - BUILD_LOG_TAIL_BYTES))
+            lines = stream.read(BUILD_LOG_TAIL_BYTES).decode("utf-8", "replace").splitlines()
     except OSError:
         return ""
     return "\n".join(f"        | {line}" for line in lines[-BUILD_LOG_TAIL:])
@@ -5369,7 +5372,8 @@ class Builder:
                             stem + ".log", session=os.name == "posix")  # fmt: skip
         if self.echo is not None and os.path.exists(stem + ".log"):
             with open(stem + ".log", encoding="utf-8", errors="replace") as stream:
-                self.echo(stream.read())
+                for line in iter(lambda: stream.readline(BUILD_LOG_TAIL_BYTES), ""):  # bounded
+                    self.echo(line.rstrip("\n"))
         return _hook_result(hook, backend, status, output, stem + ".log")
 
 
