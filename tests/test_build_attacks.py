@@ -849,3 +849,35 @@ _attempt("stop", lambda: os.kill({yours.pid}, signal.SIGCONT))
         yours.wait()
     expected = "reached" if network == "closed" else "ESRCH"
     assert found == {"signal": expected, "stop": expected}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.xfail(strict=True, reason="a read-only mount does not stop writes into a FIFO: "
+                   "it takes Landlock (or the like), which peep does not use yet")
+def test_build_network_none_cannot_write_into_a_fifo_outside(deploy: Deploy, outside: Path) -> None:
+    """A FIFO (a program's control channel, say) carries bytes out as a Unix socket would.
+
+    The file system is read-only under none, but writing into a FIFO changes
+    no file: whatever reads it outside gets what the build writes.
+    """
+    import threading
+
+    fifo = outside / "control"
+    os.mkfifo(fifo)
+    received = []
+
+    def read() -> None:
+        while True:
+            with open(fifo, "rb") as stream:  # a writer's end closing ends one read
+                received.append(stream.read())
+
+    threading.Thread(target=read, daemon=True).start()
+    code = ATTEMPT + f"""
+def _into_fifo():
+    fd = os.open({str(fifo)!r}, os.O_WRONLY | os.O_NONBLOCK)
+    os.write(fd, b"GET /evil/fifo")
+    os.close(fd)
+_attempt("fifo", _into_fifo)
+"""
+    confined_build(deploy, "none", code)
+    assert not wait_for(lambda: any(received), timeout=5), received
