@@ -4873,8 +4873,8 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 # and a seccomp filter (no TIOCSTI), and what it leaves running is stopped;
 # --build-network=none adds user, network, mount and PID namespaces: no
 # interfaces, sockets only of the families those isolate, a read-only file
-# system but for the build's own directories and a private /tmp, and no
-# process of yours in reach of a signal.
+# system but for the build's own directories and a private /tmp, a /dev of
+# its own, and no process of yours in reach of a signal.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
@@ -4943,6 +4943,28 @@ def mount(source, target, kind, flags, data=None):
         return failed("cannot mount " + target)
     return None
 
+# The devices builds use; the rest of /dev (disks, consoles, the kernel log) is
+# not there at all: root may open them for writing, read-only mounts or not.
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
+
+def private_devices():
+    handles = [(name, os.open("/dev/" + name, os.O_PATH)) for name in DEVICES
+               if os.path.exists("/dev/" + name)]
+    problem = mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
+    for name, handle in handles:
+        if not problem:
+            open("/dev/" + name, "w").close()
+            problem = mount("/proc/self/fd/%d" % handle, "/dev/" + name, None, MS_BIND)
+        os.close(handle)
+    if not problem:
+        for name, target in DEVICE_LINKS:
+            os.symlink(target, "/dev/" + name)
+        for name in ("pts", "shm"):
+            os.mkdir("/dev/" + name)
+    return problem
+
 def confine_file_system():
     # Everything read-only, a private /tmp and /dev/shm, and the build's own
     # directories (opened before /tmp was covered) mounted again at their own
@@ -4953,7 +4975,7 @@ def confine_file_system():
     keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first
     handles = [(path, writable, os.open(path, os.O_PATH)) for path, writable in keep]
     problem = (mount(None, "/", None, MS_REC | MS_PRIVATE)
-               or set_read_only("/", True, AT_RECURSIVE))
+               or set_read_only("/", True, AT_RECURSIVE) or private_devices())
     for private in ("/tmp", "/dev/shm"):
         if not problem and os.path.isdir(private):
             problem = mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")

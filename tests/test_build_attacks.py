@@ -881,3 +881,28 @@ _attempt("fifo", _into_fifo)
 """
     confined_build(deploy, "none", code)
     assert not wait_for(lambda: any(received), timeout=5), received
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_build_network_none_leaves_the_build_only_the_devices_builds_use(deploy: Deploy) -> None:
+    """A read-only mount does not stop writes to a device: as root, a build could open them all.
+
+    Your disks (writing their blocks is writing the file system), the console
+    and your virtual terminals, the kernel log: under none /dev is one of the
+    build's own, holding what builds use and nothing else.
+    """
+    host = sorted(name for name in os.listdir("/dev") if name not in (
+        "null", "zero", "full", "random", "urandom", "tty", "fd", "stdin", "stdout", "stderr",
+        "ptmx", "pts", "shm"))
+    code = ATTEMPT + f"""
+for _name in {host!r}:
+    _attempt(_name, lambda: os.close(os.open("/dev/" + _name, os.O_WRONLY | os.O_NONBLOCK)))
+for _name in ("null", "zero", "full", "urandom", "stdout"):
+    _attempt(_name, lambda: os.close(os.open("/dev/" + _name, os.O_WRONLY)))
+_attempt("pty", lambda: [os.close(fd) for fd in os.openpty()])
+_attempt("shm", lambda: open("/dev/shm/written", "w").close())
+"""
+    found = confined_build(deploy, "none", code)
+    assert {name: found.pop(name) for name in host} == {name: "ENOENT" for name in host}
+    assert found == {name: "reached" for name in ("null", "zero", "full", "urandom", "stdout",
+                                                   "pty", "shm")}
