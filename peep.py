@@ -5021,9 +5021,9 @@ IO_URING = (425, 426, 427)  # setup, enter, register: the same numbers on both
 PIDFD_GETFD = 438  # take a descriptor from another process: the same on both
 SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
     "x86_64": dict(arch=0xC000003E, ioctl=16, socket=41, socketpair=53, ptrace=101,
-                   process_vm_readv=310, process_vm_writev=311),
+                   process_vm_readv=310, process_vm_writev=311, keyrings=(248, 249, 250)),
     "aarch64": dict(arch=0xC00000B7, ioctl=29, socket=198, socketpair=199, ptrace=117,
-                    process_vm_readv=270, process_vm_writev=271),
+                    process_vm_readv=270, process_vm_writev=271, keyrings=(217, 218, 219)),
 }
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
@@ -5045,7 +5045,9 @@ def filter_steps(calls, no_network):
     # word). --build-network=none also: sockets only of the families the network
     # namespace isolates; stream socketpairs only (a datagram pair can sendto()
     # a path); no reaching into another of your processes, which has the network.
-    refused = IO_URING
+    # Both modes again: no kernel keyrings (add_key, request_key, keyctl): no
+    # namespace holds them, and yours (Kerberos tickets, say) are credentials.
+    refused = IO_URING + calls["keyrings"]
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
                     PIDFD_GETFD)

@@ -906,3 +906,33 @@ _attempt("shm", lambda: open("/dev/shm/written", "w").close())
     assert {name: found.pop(name) for name in host} == {name: "ENOENT" for name in host}
     assert found == {name: "reached" for name in ("null", "zero", "full", "urandom", "stdout",
                                                    "pty", "shm")}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_cannot_read_your_kernel_keyrings(deploy: Deploy, network: str) -> None:
+    """Kernel keyrings (Kerberos tickets, cached passphrases) are in no namespace.
+
+    A key in the session keyring peep inherits is the build's to read, in a
+    user namespace too, unless the filter refuses the keyring calls.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)
+    if calls is None:
+        pytest.skip("no seccomp filter on this architecture")
+    add_key, keyctl = calls
+    # A session keyring of this test's own (KEYCTL_JOIN_SESSION_KEYRING), for peep to inherit.
+    if libc.syscall(keyctl, 1, None) < 0 or libc.syscall(
+            add_key, b"user", b"peep-test-secret", b"ticket-1b7e", 11, -3) < 0:  # session
+        pytest.skip("no kernel keyrings here: " + os.strerror(ctypes.get_errno()))
+    code = ATTEMPT + f"""
+def _read_key():
+    key = _libc.syscall({keyctl}, 10, -3, b"user", b"peep-test-secret", 0)  # KEYCTL_SEARCH
+    _check(key)
+    buffer = ctypes.create_string_buffer(64)
+    _check(_libc.syscall({keyctl}, 11, key, buffer, 64))  # KEYCTL_READ
+_attempt("read", _read_key)
+"""
+    assert confined_build(deploy, network, code) == {"read": "EPERM"}
