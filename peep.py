@@ -4871,7 +4871,7 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 # variables, no index, no pip configuration, and proxies that lead to a closed
 # port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
 # and a seccomp filter (no TIOCSTI), and what it leaves running is stopped;
-# --build-network=none adds user, network, mount and PID namespaces: no
+# --build-network=none adds user, network, mount, PID and IPC namespaces: no
 # interfaces, sockets only of the families those isolate, a read-only file
 # system but for the build's own directories and a private /tmp, a /dev of
 # its own, and no process of yours in reach of a signal.
@@ -4904,7 +4904,7 @@ LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536
 
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
-CLONE_NEWPID, PR_SET_CHILD_SUBREAPER = 0x20000000, 36
+CLONE_NEWPID, CLONE_NEWIPC, PR_SET_CHILD_SUBREAPER = 0x20000000, 0x08000000, 36
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
@@ -4917,7 +4917,8 @@ def failed(what):
 def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) != 0:
+    namespaces = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC
+    if libc.unshare(namespaces) != 0:
         return failed("no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),

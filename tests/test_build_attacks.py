@@ -936,3 +936,35 @@ def _read_key():
 _attempt("read", _read_key)
 """
     assert confined_build(deploy, network, code) == {"read": "EPERM"}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_build_network_none_cannot_reach_your_processes_message_queues(deploy: Deploy) -> None:
+    """System V message queues (and shared memory) are the IPC namespace's, not the network's.
+
+    A queue a process of yours reads is a way out, as a Unix socket would be:
+    under none the build has an IPC namespace of its own, and does not find it.
+    """
+    import ctypes
+    import uuid
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = uuid.uuid4().int & 0x3FFFFFFF
+    queue = libc.msgget(key, 0o1000 | 0o600)  # IPC_CREAT
+    if queue < 0:
+        pytest.skip("no System V message queues here: " + os.strerror(ctypes.get_errno()))
+    try:
+        code = ATTEMPT + f"""
+def _send():
+    queue = _libc.msgget({key}, 0)
+    _check(queue)
+    message = ctypes.create_string_buffer(b"\\x01\\0\\0\\0\\0\\0\\0\\0GET /evil/queue")
+    _check(_libc.msgsnd(queue, message, 14, 0o4000))  # IPC_NOWAIT
+_attempt("queue", _send)
+"""
+        found = confined_build(deploy, "none", code)
+        received = ctypes.create_string_buffer(64)
+        arrived = libc.msgrcv(queue, received, 56, 0, 0o4000)  # IPC_NOWAIT
+    finally:
+        libc.msgctl(queue, 0, None)  # IPC_RMID
+    assert found == {"queue": "ENOENT"} and arrived < 0
