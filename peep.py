@@ -4761,13 +4761,15 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 # those and the standard library only. Builds get an allowlist of your
 # variables, no index, no pip configuration, and proxies that lead to a closed
 # port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
-# and a seccomp filter (no TIOCSTI); --build-network=none adds user, network
-# and mount namespaces: no interfaces, sockets only of the families those
-# isolate, and a read-only file system but for the build's own directories and
-# a private /tmp.
+# and a seccomp filter (no TIOCSTI), and what it leaves running is stopped;
+# --build-network=none adds user, network, mount, PID and IPC namespaces: no
+# interfaces, sockets only of the families those isolate, a read-only file
+# system but for the build's own directories and a private /tmp, a /dev of
+# its own, and no process of yours in reach of a signal.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
 # Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
 PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
                      "--disable-pip-version-check")
@@ -4776,7 +4778,7 @@ PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-bina
 # nothing of the environment (its .pth files) runs before the runner has
 # confined itself. Standard library only; every number for the kernel is named.
 _HOOK_RUNNER = r"""
-import ctypes, json, os, struct, sys
+import ctypes, json, os, signal, struct, sys
 
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
@@ -4793,6 +4795,7 @@ LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536
 
 # Linux's names for what the namespaces and mounts below ask for.
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWIPC, PR_SET_CHILD_SUBREAPER = 0x20000000, 0x08000000, 36
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
@@ -4805,7 +4808,8 @@ def failed(what):
 def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
+    namespaces = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC
+    if libc.unshare(namespaces) != 0:
         return failed("no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
@@ -4831,6 +4835,28 @@ def mount(source, target, kind, flags, data=None):
         return failed("cannot mount " + target)
     return None
 
+# The devices builds use; the rest of /dev (disks, consoles, the kernel log) is
+# not there at all: root may open them for writing, read-only mounts or not.
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
+
+def private_devices():
+    handles = [(name, os.open("/dev/" + name, os.O_PATH)) for name in DEVICES
+               if os.path.exists("/dev/" + name)]
+    problem = mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
+    for name, handle in handles:
+        if not problem:
+            open("/dev/" + name, "w").close()
+            problem = mount("/proc/self/fd/%d" % handle, "/dev/" + name, None, MS_BIND)
+        os.close(handle)
+    if not problem:
+        for name, target in DEVICE_LINKS:
+            os.symlink(target, "/dev/" + name)
+        for name in ("pts", "shm"):
+            os.mkdir("/dev/" + name)
+    return problem
+
 def confine_file_system():
     # Everything read-only, a private /tmp and /dev/shm, and the build's own
     # directories (opened before /tmp was covered) mounted again at their own
@@ -4841,7 +4867,7 @@ def confine_file_system():
     keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first
     handles = [(path, writable, os.open(path, os.O_PATH)) for path, writable in keep]
     problem = (mount(None, "/", None, MS_REC | MS_PRIVATE)
-               or set_read_only("/", True, AT_RECURSIVE))
+               or set_read_only("/", True, AT_RECURSIVE) or private_devices())
     for private in ("/tmp", "/dev/shm"):
         if not problem and os.path.isdir(private):
             problem = mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
@@ -4887,9 +4913,9 @@ IO_URING = (425, 426, 427)  # setup, enter, register: the same numbers on both
 PIDFD_GETFD = 438  # take a descriptor from another process: the same on both
 SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
     "x86_64": dict(arch=0xC000003E, ioctl=16, socket=41, socketpair=53, ptrace=101,
-                   process_vm_readv=310, process_vm_writev=311),
+                   process_vm_readv=310, process_vm_writev=311, keyrings=(248, 249, 250)),
     "aarch64": dict(arch=0xC00000B7, ioctl=29, socket=198, socketpair=199, ptrace=117,
-                    process_vm_readv=270, process_vm_writev=271),
+                    process_vm_readv=270, process_vm_writev=271, keyrings=(217, 218, 219)),
 }
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
@@ -4911,7 +4937,9 @@ def filter_steps(calls, no_network):
     # word). --build-network=none also: sockets only of the families the network
     # namespace isolates; stream socketpairs only (a datagram pair can sendto()
     # a path); no reaching into another of your processes, which has the network.
-    refused = IO_URING
+    # Both modes again: no kernel keyrings (add_key, request_key, keyctl): no
+    # namespace holds them, and yours (Kerberos tickets, say) are credentials.
+    refused = IO_URING + calls["keyrings"]
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
                     PIDFD_GETFD)
@@ -4984,9 +5012,46 @@ def confine():
         return None  # the new session alone stops TIOCSTI, unless peep runs as root
     return install_filter(False)
 
+def children():
+    mine = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % entry) as stream:
+                if int(stream.read().rpartition(")")[2].split()[1]) == os.getpid():
+                    mine.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass  # gone
+    return mine
+
+def supervise():
+    # The hook runs in a child; this process waits, then stops whatever the
+    # build left running, even what left the session (setsid): what is
+    # orphaned comes to this process (a subreaper). Under none the child is
+    # the first process of a PID namespace of its own: when it ends, every
+    # process in it ends, and none of them sees this one, or any of yours.
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    child = os.fork()
+    if child == 0:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # peep's interrupt is the hook's to act on
+    status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    for _ in range(1000):  # a round for each generation that forks while it is stopped
+        left = children()
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    os._exit(status if status >= 0 else 128 - status)
+
 problem = confine()
 if problem:
     answer(unavailable=problem, network=spec["network"])
+if libc is not None:
+    supervise()
 import site  # the build environment's site-packages, and its .pth files, now
 site.main()
 if spec["hook"] is None:
@@ -5111,9 +5176,11 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
 
 
 def _log_tail(log_path: str) -> str:
+    """Return the last lines of a build's log, read from its last BUILD_LOG_TAIL_BYTES only."""
     try:
-        with open(log_path, encoding="utf-8", errors="replace") as stream:
-            lines = stream.read().splitlines()
+        with open(log_path, "rb") as stream:
+            stream.seek(max(0, os.fstat(stream.fileno()).st_size - BUILD_LOG_TAIL_BYTES))
+            lines = stream.read(BUILD_LOG_TAIL_BYTES).decode("utf-8", "replace").splitlines()
     except OSError:
         return ""
     return "\n".join(f"        | {line}" for line in lines[-BUILD_LOG_TAIL:])
@@ -5221,7 +5288,8 @@ class Builder:
                             stem + ".log", session=os.name == "posix")  # fmt: skip
         if self.echo is not None and os.path.exists(stem + ".log"):
             with open(stem + ".log", encoding="utf-8", errors="replace") as stream:
-                self.echo(stream.read())
+                for line in iter(lambda: stream.readline(BUILD_LOG_TAIL_BYTES), ""):  # bounded
+                    self.echo(line.rstrip("\n"))
         return _hook_result(hook, backend, status, output, stem + ".log")
 
 
@@ -5351,6 +5419,13 @@ def build_wheel(builder: Builder, build: PendingBuild,
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
 
 
+# pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
+# a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+PIP_OUT_OF_THE_CURRENT_DIRECTORY = (
+    "import runpy, sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
+
+
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
     import shutil
@@ -5388,7 +5463,8 @@ def pip_install_command(
         lines.append(f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}")
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
-    return pip_command() + [
+    return [
+        sys.executable, "-c", PIP_OUT_OF_THE_CURRENT_DIRECTORY,  # python -m pip, less your cwd
         "install", "--find-links", find_links, *PIP_VERIFIED_ONLY,  # pip builds nothing
         *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
         *options.pip_options,

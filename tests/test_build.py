@@ -525,6 +525,21 @@ def test_failing_build_shows_its_output_and_installs_nothing(deploy: Deploy) -> 
     assert deploy.installed() == {}
 
 
+def test_a_failed_builds_output_is_shown_bounded_however_long_its_lines(deploy: Deploy) -> None:
+    """The report shows the last lines of a failed build's output, not a line of 64 MiB.
+
+    A build writes what it likes to its log (up to 4 GiB): peep reads its end only.
+    """
+    code = ("import sys\nsys.stderr.write('x' * (64 << 20))\n"
+            "print('\\ncompiler exploded', file=sys.stderr)\nraise SystemExit(7)\n")
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1
+    assert "        | compiler exploded" in result.stderr
+    assert len(result.stderr) < 64 << 10
+
+
 @pytest.mark.parametrize("pyproject, message", [
     ('[build-system]\nrequires = [\n', "its pyproject.toml is invalid"),
     ('[build-system]\nbuild-backend = "x"\n', "build-system.requires in its pyproject.toml is missing"),

@@ -288,7 +288,10 @@ def test_build_network_none_cannot_be_left_by_a_build_running_as_root(deploy: De
     assert_isolated_build_reaches_nothing(deploy, f"""
 import ctypes
 _libc = ctypes.CDLL(None, use_errno=True)
-_fd = os.open("/proc/%d/ns/net" % os.getppid(), os.O_RDONLY)
+_peep = int(os.readlink("/proc/self"))  # up two: the runner waiting for the hook, then peep
+for _ in range(2):
+    _peep = int(open("/proc/%d/stat" % _peep).read().rpartition(")")[2].split()[1])
+_fd = os.open("/proc/%d/ns/net" % _peep, os.O_RDONLY)
 _libc.setns(_fd, 0x40000000)
 _s = socket.create_connection(("127.0.0.1", {deploy.index.port}), timeout=10)
 _s.sendall(b"GET /evil/setns HTTP/1.0\\r\\n\\r\\n")
@@ -317,6 +320,15 @@ def _attempt(name, action):
 def _check(status):
     if status < 0:
         raise OSError(ctypes.get_errno(), "refused")
+
+
+def _peep():
+    # peep's pid: the hook's grandparent (its parent waits for it), seen from outside any
+    # PID namespace through /proc
+    pid = int(os.readlink("/proc/self"))
+    for _ in range(2):
+        pid = int(open("/proc/%d/stat" % pid).read().rpartition(")")[2].split()[1])
+    return pid
 """.format(report=report("name", "outcome").replace("'name'", "name").strip())
 
 
@@ -453,7 +465,7 @@ _attempt("own_workspace", lambda: _write(os.path.join(os.getcwd(), "written")))
 _attempt("private_home", lambda: _write(os.path.expanduser("~/written")))
 _attempt("environment", lambda: _write(os.path.join(sys.prefix, "written")))
 _outside = os.path.dirname({str(places["outside"])!r})
-_attempt("proc_root", lambda: _write("/proc/%d/root%s/via-proc" % (os.getppid(), _outside)))
+_attempt("proc_root", lambda: _write("/proc/%d/root%s/via-proc" % (_peep(), _outside)))
 # Opened for writing, never written: as root, either would change the host.
 _attempt("proc_sys", lambda: os.close(os.open("/proc/sys/kernel/core_pattern", os.O_WRONLY)))
 _attempt("sysrq", lambda: os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY)))
@@ -542,7 +554,7 @@ def test_a_build_sees_only_the_allowlisted_part_of_your_environment(
     PIP_* or PYTHON* variable, and the proxies stay peep's closed ones.
     """
     code = ATTEMPT + report("environment", "dict(os.environ)") + """
-_attempt("peeps_environment", lambda: open("/proc/%d/environ" % os.getppid(), "rb").read())
+_attempt("peeps_environment", lambda: open("/proc/%d/environ" % _peep(), "rb").read())
 """
     env = dict(SECRETS, LC_ALL="C.UTF-8", CFLAGS="-O1", MY_SETTING="kept",
                PYTHONPATH="/nowhere", PIP_INDEX_URL="http://127.0.0.1:9/",
@@ -779,3 +791,180 @@ _attempt("tempfile", lambda: tempfile.NamedTemporaryFile().close())
                                    resource.getrlimit(resource.RLIMIT_NPROC))
     assert found == {"fork_pool": "reached", "tempfile": "reached",
                      "forkserver_pool": "reached" if network == "closed" else "EPERM"}
+
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_what_a_build_leaves_running_in_a_session_of_its_own_is_stopped_too(
+    deploy: Deploy, network: str
+) -> None:
+    """A daemon that leaves the build's session (setsid, as daemons do) is stopped all the same.
+
+    Stopping the build's process group misses it: a compiler cache's server,
+    or anything a build means to keep, would run on after the hook and peep.
+    """
+    import signal
+
+    code = f"""
+import os, time
+_read, _write = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.write(_write, os.readlink("/proc/self").encode())  # its pid outside any namespace
+        time.sleep(600)
+    os._exit(0)
+os.close(_write)
+{report("daemon", "int(os.read(_read, 20))")}"""
+    pid = confined_build(deploy, network, code)["daemon"]
+    assert isinstance(pid, int)
+    try:
+        assert wait_for(lambda: not _alive(pid), timeout=30), "the build's daemon outlived peep"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_under_none_cannot_signal_your_other_processes(
+    deploy: Deploy, network: str
+) -> None:
+    """Under none a build has processes of its own only: yours it cannot stop or kill.
+
+    Under closed it runs as you, with your other processes in reach, as the README says.
+    """
+    yours = subprocess.Popen(["sleep", "600"])
+    try:
+        code = ATTEMPT + f"""
+import signal
+_attempt("signal", lambda: os.kill({yours.pid}, 0))
+_attempt("stop", lambda: os.kill({yours.pid}, signal.SIGCONT))
+"""
+        found = confined_build(deploy, network, code)
+        assert yours.poll() is None
+    finally:
+        yours.kill()
+        yours.wait()
+    expected = "reached" if network == "closed" else "ESRCH"
+    assert found == {"signal": expected, "stop": expected}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.xfail(strict=True, reason="a read-only mount does not stop writes into a FIFO: "
+                   "it takes Landlock (or the like), which peep does not use yet")
+def test_build_network_none_cannot_write_into_a_fifo_outside(deploy: Deploy, outside: Path) -> None:
+    """A FIFO (a program's control channel, say) carries bytes out as a Unix socket would.
+
+    The file system is read-only under none, but writing into a FIFO changes
+    no file: whatever reads it outside gets what the build writes.
+    """
+    import threading
+
+    fifo = outside / "control"
+    os.mkfifo(fifo)
+    received = []
+
+    def read() -> None:
+        while True:
+            with open(fifo, "rb") as stream:  # a writer's end closing ends one read
+                received.append(stream.read())
+
+    threading.Thread(target=read, daemon=True).start()
+    code = ATTEMPT + f"""
+def _into_fifo():
+    fd = os.open({str(fifo)!r}, os.O_WRONLY | os.O_NONBLOCK)
+    os.write(fd, b"GET /evil/fifo")
+    os.close(fd)
+_attempt("fifo", _into_fifo)
+"""
+    confined_build(deploy, "none", code)
+    assert not wait_for(lambda: any(received), timeout=5), received
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_build_network_none_leaves_the_build_only_the_devices_builds_use(deploy: Deploy) -> None:
+    """A read-only mount does not stop writes to a device: as root, a build could open them all.
+
+    Your disks (writing their blocks is writing the file system), the console
+    and your virtual terminals, the kernel log: under none /dev is one of the
+    build's own, holding what builds use and nothing else.
+    """
+    host = sorted(name for name in os.listdir("/dev") if name not in (
+        "null", "zero", "full", "random", "urandom", "tty", "fd", "stdin", "stdout", "stderr",
+        "ptmx", "pts", "shm"))
+    code = ATTEMPT + f"""
+for _name in {host!r}:
+    _attempt(_name, lambda: os.close(os.open("/dev/" + _name, os.O_WRONLY | os.O_NONBLOCK)))
+for _name in ("null", "zero", "full", "urandom", "stdout"):
+    _attempt(_name, lambda: os.close(os.open("/dev/" + _name, os.O_WRONLY)))
+_attempt("pty", lambda: [os.close(fd) for fd in os.openpty()])
+_attempt("shm", lambda: open("/dev/shm/written", "w").close())
+"""
+    found = confined_build(deploy, "none", code)
+    assert {name: found.pop(name) for name in host} == {name: "ENOENT" for name in host}
+    assert found == {name: "reached" for name in ("null", "zero", "full", "urandom", "stdout",
+                                                   "pty", "shm")}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_cannot_read_your_kernel_keyrings(deploy: Deploy, network: str) -> None:
+    """Kernel keyrings (Kerberos tickets, cached passphrases) are in no namespace.
+
+    A key in the session keyring peep inherits is the build's to read, in a
+    user namespace too, unless the filter refuses the keyring calls.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)
+    if calls is None:
+        pytest.skip("no seccomp filter on this architecture")
+    add_key, keyctl = calls
+    # A session keyring of this test's own (KEYCTL_JOIN_SESSION_KEYRING), for peep to inherit.
+    if libc.syscall(keyctl, 1, None) < 0 or libc.syscall(
+            add_key, b"user", b"peep-test-secret", b"ticket-1b7e", 11, -3) < 0:  # session
+        pytest.skip("no kernel keyrings here: " + os.strerror(ctypes.get_errno()))
+    code = ATTEMPT + f"""
+def _read_key():
+    key = _libc.syscall({keyctl}, 10, -3, b"user", b"peep-test-secret", 0)  # KEYCTL_SEARCH
+    _check(key)
+    buffer = ctypes.create_string_buffer(64)
+    _check(_libc.syscall({keyctl}, 11, key, buffer, 64))  # KEYCTL_READ
+_attempt("read", _read_key)
+"""
+    assert confined_build(deploy, network, code) == {"read": "EPERM"}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_build_network_none_cannot_reach_your_processes_message_queues(deploy: Deploy) -> None:
+    """System V message queues (and shared memory) are the IPC namespace's, not the network's.
+
+    A queue a process of yours reads is a way out, as a Unix socket would be:
+    under none the build has an IPC namespace of its own, and does not find it.
+    """
+    import ctypes
+    import uuid
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = uuid.uuid4().int & 0x3FFFFFFF
+    queue = libc.msgget(key, 0o1000 | 0o600)  # IPC_CREAT
+    if queue < 0:
+        pytest.skip("no System V message queues here: " + os.strerror(ctypes.get_errno()))
+    try:
+        code = ATTEMPT + f"""
+def _send():
+    queue = _libc.msgget({key}, 0)
+    _check(queue)
+    message = ctypes.create_string_buffer(b"\\x01\\0\\0\\0\\0\\0\\0\\0GET /evil/queue")
+    _check(_libc.msgsnd(queue, message, 14, 0o4000))  # IPC_NOWAIT
+_attempt("queue", _send)
+"""
+        found = confined_build(deploy, "none", code)
+        received = ctypes.create_string_buffer(64)
+        arrived = libc.msgrcv(queue, received, 56, 0, 0o4000)  # IPC_NOWAIT
+    finally:
+        libc.msgctl(queue, 0, None)  # IPC_RMID
+    assert found == {"queue": "ENOENT"} and arrived < 0

@@ -709,3 +709,25 @@ def test_files_vetted_only_for_other_platforms_are_not_called_tampered(deploy: D
     assert f"vetted: {vetted.filename}" in result.stderr and command in result.stderr
     assert "DIDN'T MATCH" not in result.stderr
     assert deploy.index.file_requests() == [] and deploy.installed() == {}
+
+
+def test_a_pip_in_the_current_directory_is_not_the_pip_that_installs(
+    deploy: Deploy, tmp_path: Path
+) -> None:
+    """``python -m pip`` imports pip from the current directory first: a pip/ there is not pip.
+
+    peep is run where a project was checked out; a pip/ package in it (anyone's
+    code) would install instead of pip, as you, and peep would report its exit
+    status as pip's.
+    """
+    checkout = tmp_path / "checkout"
+    (checkout / "pip").mkdir(parents=True)
+    (checkout / "pip" / "__init__.py").write_text("")
+    telltale = deploy.telltales / "planted-pip.ran"
+    (checkout / "pip" / "__main__.py").write_text(f"open({str(telltale)!r}, 'w').write('ran')\n")
+    wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0"))
+    result = deploy.install(cwd=checkout)
+    assert result.returncode == 0, result.stderr
+    assert not telltale.exists()
+    assert deploy.installed() == {"alpha": "1.0"}
