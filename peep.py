@@ -331,9 +331,17 @@ class _EarlyExit(Exception):
         self.status = status
 
 
+# pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
+# a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+PIP_OUT_OF_THE_CURRENT_DIRECTORY = (
+    "import runpy, sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
+
+
 def pip_command() -> List[str]:
-    """Return the command that runs the pip of the interpreter running peep."""
-    return [sys.executable, "-m", "pip"]
+    """Return the command that runs the pip of the interpreter running peep, never a pip/ of
+    the current directory: for install, lock's resolver and every command handed to pip."""
+    return [sys.executable, "-c", PIP_OUT_OF_THE_CURRENT_DIRECTORY]
 
 
 # --- Hashes [trust] -----------------------------------------------------------
@@ -622,7 +630,7 @@ def pip_default_index() -> str:
         said = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise PeepError(
             f"pip itself failed (exit status {result.returncode}) when peep ran "
-            f"'{' '.join(pip_command())} install --help' to learn its default index:\n"
+            f"'{sys.executable} -m pip install --help' to learn its default index:\n"
             + "".join(f"    {line}\n" for line in said)
             + "Fix pip, or name an index with --index-url"
         )
@@ -5419,13 +5427,6 @@ def build_wheel(builder: Builder, build: PendingBuild,
 # and `pip freeze` says name==VERSION, never a path of peep's temporary files.
 
 
-# pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
-# a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
-PIP_OUT_OF_THE_CURRENT_DIRECTORY = (
-    "import runpy, sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
-    "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
-
-
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
     import shutil
@@ -5464,8 +5465,8 @@ def pip_install_command(
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
     return [
-        sys.executable, "-c", PIP_OUT_OF_THE_CURRENT_DIRECTORY,  # python -m pip, less your cwd
-        "install", "--find-links", find_links, *PIP_VERIFIED_ONLY,  # pip builds nothing
+        *pip_command(), "install", "--find-links", find_links,
+        *PIP_VERIFIED_ONLY,  # pip builds nothing
         *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
         *options.pip_options,
         "--no-compile",  # last, so it wins: peep compiles afterwards (see below)

@@ -176,7 +176,7 @@ def test_a_broken_pip_is_named_as_the_problem(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(peep.PeepError) as info:
         peep.pip_default_index()
     assert str(info.value) == (
-        f"pip itself failed (exit status 1) when peep ran '{' '.join(broken)} install --help' "
+        f"pip itself failed (exit status 1) when peep ran '{sys.executable} -m pip install --help' "
         "to learn its default index:\n    ImportError: pip is broken\nFix pip, or name an index with --index-url"
     )
 

@@ -731,3 +731,7 @@ def test_a_pip_in_the_current_directory_is_not_the_pip_that_installs(
     assert result.returncode == 0, result.stderr
     assert not telltale.exists()
     assert deploy.installed() == {"alpha": "1.0"}
+    # Nor for a command handed to pip, or lock's resolver (which must run nothing unvetted).
+    assert run_peep("list", "--path", str(deploy.target), cwd=checkout).returncode == 0
+    run_peep("lock", "-r", str(tmp_path / "new.txt"), "alpha", "-i", deploy.index.url, cwd=checkout)
+    assert not telltale.exists()
