@@ -3557,7 +3557,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                         reading.add_zip(raw, archive, info)
                     _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
-            RuntimeError) as exc:  # fmt: skip
+            RuntimeError, UnicodeDecodeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
     for member_path, target, written_as in reading.symlinks:
@@ -3591,13 +3591,28 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
         raise ArchiveError(f"{filename}: member {name!r} has another name in its local "
                            f"header ({local_name!r})")
     local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
-    # A streaming reader goes by the local sizes (zip64's and a data descriptor's are elsewhere).
-    streamed = info.flag_bits & 0x8 or 0xFFFFFFFF in local_sizes
+    # A streaming reader goes by the local sizes (a data descriptor's come after the data), and
+    # by the local zip64 field's where they are 0xFFFFFFFF.
+    if 0xFFFFFFFF in local_sizes[1:]:
+        local_sizes = (local_sizes[0], *_zip64_local_sizes(local_extra))
+    streamed = info.flag_bits & 0x8
     if not streamed and local_sizes != (info.CRC, info.compress_size, info.file_size):
         raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
     return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
+
+
+def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
+    """Return (compressed, uncompressed) as a local header's zip64 field gives them (-1: none)."""
+    offset = 0
+    while offset + 4 <= len(extra):
+        size = int.from_bytes(extra[offset + 2 : offset + 4], "little")
+        if extra[offset : offset + 2] == b"\x01\x00" and size >= 16:
+            body = extra[offset + 4 : offset + 20]  # uncompressed first, then compressed
+            return int.from_bytes(body[8:16], "little"), int.from_bytes(body[:8], "little")
+        offset += 4 + size
+    return -1, -1
 
 
 def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:

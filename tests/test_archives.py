@@ -178,6 +178,29 @@ def _streamed() -> bytes:
     return data
 
 
+def _zip64_local_size(size: int) -> bytes:
+    """A zip64 wheel whose local header's zip64 field gives alpha.py (6 bytes) ``size``: if
+    another, a streaming reader, going by the local header, reads another member there."""
+    files = _wheel_files()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, data in [*files.items(), (f"{DIST_INFO}/RECORD", _record(files))]:
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as sink:
+                sink.write(data)
+    data = bytearray(buffer.getvalue())
+    field = 30 + len("alpha.py")  # alpha.py is the first member; its extra field follows its name
+    assert data[field : field + 2] == b"\x01\x00"  # zip64: uncompressed, then compressed size
+    data[field + 4 : field + 12] = size.to_bytes(8, "little")
+    return bytes(data)
+
+
+def _name_not_utf8() -> bytes:
+    """A wheel whose member name is marked UTF-8 but is not."""
+    name = "alpha/x\u00e9.py"
+    return wheel({name: b""}).replace(name.encode(), b"alpha/x\xff\xfe.py")
+
+
 IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
 
 
@@ -225,6 +248,10 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      f"bytes 0 to {len(IN_FRONT)} are not the members its central directory lists, one after"),
     ("a local header with another size", _local_size_differs(),
      "member 'alpha.py' has other sizes in its local header"),
+    ("a local zip64 field with another size", _zip64_local_size(5),
+     "member 'alpha.py' has other sizes in its local header"),
+    ("a name marked UTF-8 that is not", _name_not_utf8(),
+     "not a readable archive ('utf-8' codec can't decode"),
     ("a member the central directory does not list", _hidden_member(),
      "bytes 44 to 96 are not the members its central directory lists"),  # 30 + 15 + 7 bytes
     # The wheel spec's rules pip applies while it installs.
@@ -305,6 +332,8 @@ GOOD_WHEELS = [
     ("a Unicode Comment field (0x6375): no name in it", wheel(extras=UNICODE_COMMENT)),
     ("NFC name alone, marked UTF-8", wheel({NFC: b""})),
     ("data descriptors after members, as a streaming writer makes them", _streamed()),
+    ("zip64 local fields that agree with the directory",
+     _zip64_local_size(6)),
     ("Requires-Python this Python does not meet: another verdict's question",
      wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: <3\n"})),
     ("Wheel-Version 1.9", wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.9\n"})),
