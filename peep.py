@@ -7563,14 +7563,15 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
         walked.add(os.path.realpath(site_dir))
         for path, relative in _site_code_files(site_dir, unrecorded):
             owner, hashed = recorded.get(_path_key(path), ("", False))
-            if hashed or _virtualenv_file(site_dir, path, seeded):
-                continue  # verify_record checks its hash
+            # A .pyc of vouched-for source is compiled afresh, whatever hash its row was given.
             source = _pyc_source(path) if path.endswith(".pyc") else None
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
                 if source_hashed or _virtualenv_file(site_dir, source[0], []):
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
+            if hashed or _virtualenv_file(site_dir, path, seeded):
+                continue  # verify_record checks its hash
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
     pyc_problems = _pyc_problems([job[2:] for job in compiled])
     problems = [framed("tampered", _about(job[0]), f"{job[0]}: {job[1]} ({why})")

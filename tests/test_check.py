@@ -322,3 +322,17 @@ def test_check_a_record_row_of_another_hash_vouches_for_nothing(tmp_path: Path, 
     result = check_target(tmp_path, target, "--strict")
     assert result.returncode == 1, result.stderr
     assert "extra.py" in result.stderr
+
+
+def test_check_compiles_a_pyc_afresh_though_its_record_row_was_given_a_hash(tmp_path: Path) -> None:
+    """Whoever rewrites a .pyc can give its RECORD row a hash: the .pyc is still its source's."""
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    env = cached(tmp_path, wheel, data)
+    pyc = next((target / "__pycache__").glob("gamma.*.pyc"))
+    evil = pyc.read_bytes()[:16] + marshal.dumps(compile("import os\n", "gamma.py", "exec"))
+    rewrite_with_record(target, str(pyc.relative_to(target)), evil)
+    result = check_target(tmp_path, target, text=text, env=env)
+    assert result.returncode == 1, result.stderr
+    assert f"gamma==1.0: __pycache__/{pyc.name} (not what its recorded source" in result.stderr
