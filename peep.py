@@ -7390,6 +7390,12 @@ class CheckedSite:
         inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
         return located if inside else None
 
+    def interpreter_dirs(self) -> FrozenSet[str]:
+        """Where the interpreter pip names in a script lies: this Python's, or the site's own."""
+        dirs = [os.path.dirname(os.path.abspath(sys.executable))]
+        dirs += [os.path.join(root, name) for root in self.roots for name in ("bin", "Scripts")]
+        return frozenset(os.path.normpath(directory) for directory in dirs)
+
 
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
@@ -7778,7 +7784,7 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
             with archive.open(info) as stream:
                 script = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
                 digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
-            why = _member_problem(site.locate(copy.site_dir, row), digest, script)
+            why = _member_problem(site, site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
     for row in rows:
         if row not in matched and not _pip_generated(row, copy, site, scripts):
@@ -7803,29 +7809,35 @@ def _outside_site(row: str) -> bool:
     return row.startswith("../") or os.path.isabs(row)
 
 
-def _member_problem(located: Optional[str], digest: str, script: bytes) -> str:
+def _member_problem(site: CheckedSite, located: Optional[str], digest: str,
+                    script: bytes) -> str:
     """Compare one installed file with its member: by hash, or a script after its #! line."""
     if located is None:
         return "outside the checked installation, so not read"
     if script.startswith(b"#!python"):  # pip rewrites it to name the interpreter
         data, why = _read_regular(located, CHECK_READ_LIMIT)
-        same = _pip_wrote(data, (script.partition(b"\n")[2],))
+        same = _pip_wrote(site, data, (script.partition(b"\n")[2],))
         return why or ("" if same else "not the vetted wheel's script (its #! line rewritten)")
     found, why = _digest_regular(located)
     return why or ("" if found == digest else "not the vetted wheel's file")
 
 
-def _pip_wrote(data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
-    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote."""
+def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming a
+    Python of this interpreter's or the site's, and nothing else (a shell would run it)."""
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
     if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
         line, _, rest = rest.partition(b"\n")
         closing, _, rest = rest.partition(b"\n")
-        if closing == b"' '''":
-            first = b"#!" + line[len(b"'''exec' "):].split(b' "$0"')[0]
-    return bool(_INTERPRETER_LINE.match(first)) and rest in bodies
+        if closing != b"' '''" or not line.endswith(b' "$0" "$@"'):
+            return False
+        first = b"#!" + line[len(b"'''exec' ") : -len(b' "$0" "$@"')]
+    if not _INTERPRETER_LINE.match(first) or rest not in bodies:
+        return False
+    interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
+    return os.path.dirname(interpreter) in site.interpreter_dirs()
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
@@ -7852,14 +7864,14 @@ def _pip_generated(row: str, copy: Installed, site: CheckedSite,
                    scripts: Mapping[str, Tuple[bytes, ...]]) -> bool:
     """Say whether a RECORD row no wheel member explains is one pip writes, in its form."""
     name = posixpath.basename(row)
-    if row.endswith(".pyc") or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
+    if _pyc_source(row) is not None or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
             name in _PIP_WRITTEN):
-        return True  # .pyc files are compared with their source's compilation
+        return True  # pip's, in __pycache__, compared with their source's compilation
     wrapper = scripts.get(_VERSIONED_SCRIPT.sub(r"\1\2", name)) or scripts.get(name)
     if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
-    return located is not None and _pip_wrote(_read_regular(located)[0], wrapper)
+    return located is not None and _pip_wrote(site, _read_regular(located)[0], wrapper)
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:
