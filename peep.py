@@ -3657,6 +3657,8 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
                            f"not {len(dist_infos)}")
     dist_info = dist_infos[0]
+    if not dist_info.endswith(".dist-info"):  # pip looks for this spelling only
+        raise ArchiveError(f"{filename}: its .dist-info directory is spelled {dist_info!r}")
     dist_name, _, dist_version = dist_info[: -len(".dist-info")].rpartition("-")
     if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
         raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "

@@ -257,6 +257,10 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
     # The wheel spec's rules pip applies while it installs.
     ("a top-level file named like a .dist-info directory", wheel({"beta-1.0.dist-info": b""}),
      "a wheel needs exactly one .dist-info directory, not 2"),
+    (".dist-info in capitals, which pip does not find",
+     _zip([(path.replace(DIST_INFO, "alpha-1.0.DIST-INFO"), data)
+           for path, data in [*_wheel_files().items(), (f"{DIST_INFO}/RECORD", b"")]]),
+     "its .dist-info directory is spelled 'alpha-1.0.DIST-INFO'"),
     ("two .dist-info directories", wheel({"beta-1.0.dist-info/METADATA": b"Name: beta\n"}),
      "a wheel needs exactly one .dist-info directory, not 2"),
     ("no WHEEL", wheel({f"{DIST_INFO}/WHEEL": None}), "its .dist-info directory has no WHEEL"),
