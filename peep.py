@@ -3666,6 +3666,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     metadata = found.get(f"{dist_info}/METADATA")
     if metadata is None:
         raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+    _member_text(filename, f"{dist_info}/METADATA", metadata)  # pip refuses it if not UTF-8
     facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     _check_metadata(facts, filename)
     _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
