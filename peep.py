@@ -3249,9 +3249,11 @@ def _member_path(name: str, archive: str) -> str:
 
 def _name_key(path: str) -> str:
     """Return Unicode's canonical caseless form of a path (NFD, casefold, NFD): macOS and Windows
-    fold case and macOS normalises Unicode, so two members with one key are one file there."""
+    fold case and macOS normalises Unicode, so two members with one key are one file there.
+    Windows also drops the dots and spaces a name ends in: ``x.py.`` is ``x.py`` there."""
     import unicodedata
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+    key = unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+    return "/".join(part.rstrip(". ") or part for part in key.split("/"))
 
 
 class _Tree:
