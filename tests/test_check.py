@@ -392,3 +392,19 @@ def test_check_a_script_runs_only_the_interpreter_pip_named(tmp_path: Path, line
     assert result.returncode == 1, result.stderr
     assert "gamma==1.0: ../../bin/gs (not the vetted wheel's script (its #! line rewritten))" in result.stderr
     assert "gamma==1.0: ../../bin/gam (not in the vetted wheel)" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["removed", "fifo", "link"])
+def test_check_a_dist_info_without_a_readable_record_is_tampered(tmp_path: Path, how: str) -> None:
+    """Without its RECORD no file of a distribution would be compared: that is no clean bill."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    (tmp_path / "elsewhere").write_bytes(record.read_bytes())
+    record.unlink()
+    if how == "fifo":
+        os.mkfifo(record)
+    elif how == "link":
+        record.symlink_to(tmp_path / "elsewhere")
+    result = check_target(tmp_path, target)
+    assert result.returncode == 1, result.stdout
+    assert "gamma==1.0: gamma-1.0.dist-info/RECORD (" in result.stderr
