@@ -3194,7 +3194,6 @@ TAR_MODES = (
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
 WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
-DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
 UNICODE_PATH_EXTRA_FIELD = 0x7075  # Info-ZIP's: a member's name again
 
 
@@ -3468,7 +3467,7 @@ class _Reading:
         self.tree = _Tree(filename, single_top=not wheel)
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
-        self.spans: List[Tuple[int, int, bool]] = []  # a zip's (start, end, descriptor follows)
+        self.spans: List[Tuple[int, int]] = []  # a zip's members: (start, end)
         self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
 
     def wanted(self, path: str) -> Optional[str]:
@@ -3527,7 +3526,7 @@ class _Reading:
     def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
         end = _check_zip_member(raw, info, self.filename)
-        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
+        self.spans.append((info.header_offset, end))
         path = _member_path(info.orig_filename, self.filename)
         if info.is_dir():
             self.directory(path)
@@ -3572,7 +3571,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
     """Refuse what unzip tools disagree on (links, encryption, names read two ways);
-    return where the member's data ends."""
+    return where the member ends (its data, or the data descriptor after it)."""
     name = info.orig_filename
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
@@ -3602,7 +3601,24 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
         raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
-    return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
+    end = info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
+    return end + (_data_descriptor_length(raw, end, info, filename) if streamed else 0)
+
+
+def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, filename: str) -> int:
+    """Return the length of the data descriptor at ``at``: a streaming reader takes a member's
+    CRC and sizes from it, so they must be the central directory's."""
+    raw.seek(at)
+    data = raw.read(24)
+    for signature in (b"PK\x07\x08", b""):  # with its optional signature, or without
+        body = data[len(signature):] if data.startswith(signature) else b""
+        for width in (4, 8):  # zip64's sizes are 8 bytes each
+            fields = (body[:4], body[4 : 4 + width], body[4 + width : 4 + 2 * width])
+            if len(fields[2]) == width and tuple(int.from_bytes(f, "little") for f in fields) == (
+                    info.CRC, info.compress_size, info.file_size):
+                return len(signature) + 4 + 2 * width
+    raise ArchiveError(f"{filename}: member {info.orig_filename!r} has no data descriptor "
+                       "giving the sizes its central directory gives")
 
 
 def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
@@ -3617,16 +3633,16 @@ def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
     return -1, -1
 
 
-def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
+def _check_zip_layout(filename: str, spans: List[Tuple[int, int]], end: int) -> None:
     """Refuse bytes between members that the central directory does not account for: pip reads
     a zip by its central directory, streaming readers by its local headers in order, so a member
     hidden in a gap, an archive in front, or members sharing bytes are seen by one only."""
-    position, descriptor = 0, False
-    for start, stop, has_descriptor in sorted(spans) + [(end, end, False)]:
-        if start - position not in (DATA_DESCRIPTOR_SIZES if descriptor else (0,)):
+    position = 0
+    for start, stop in sorted(spans) + [(end, end)]:
+        if start != position:
             raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
                                "its central directory lists, one after another")
-        position, descriptor = stop, has_descriptor
+        position = stop
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:

@@ -201,6 +201,16 @@ def _name_not_utf8() -> bytes:
     return wheel({name: b""}).replace(name.encode(), b"alpha/x\xff\xfe.py")
 
 
+def _descriptor_differs() -> bytes:
+    """A streamed wheel whose data descriptor after alpha.py gives another uncompressed size."""
+    data = bytearray(_streamed())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("alpha.py")
+    at = info.header_offset + 30 + len("alpha.py") + info.compress_size  # no local extra field
+    assert data[at : at + 4] == b"PK\x07\x08"  # signature, CRC, compressed, uncompressed size
+    data[at + 12 : at + 16] = (info.file_size + 1).to_bytes(4, "little")
+    return bytes(data)
+
+
 IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
 
 
@@ -253,6 +263,8 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      f"bytes 0 to {len(IN_FRONT)} are not the members its central directory lists, one after"),
     ("a local header with another size", _local_size_differs(),
      "member 'alpha.py' has other sizes in its local header"),
+    ("a data descriptor with another size", _descriptor_differs(),
+     "member 'alpha.py' has no data descriptor giving the sizes its central directory gives"),
     ("a local zip64 field with another size", _zip64_local_size(5),
      "member 'alpha.py' has other sizes in its local header"),
     ("a name marked UTF-8 that is not", _name_not_utf8(),
