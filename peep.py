@@ -3557,6 +3557,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                     for info in archive.infolist():
                         reading.add_zip(raw, archive, info)
                     _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
+                    _check_zip_count(raw, len(archive.infolist()), reading.filename)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
             RuntimeError, UnicodeDecodeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
@@ -3643,6 +3644,24 @@ def _check_zip_layout(filename: str, spans: List[Tuple[int, int]], end: int) -> 
             raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
                                "its central directory lists, one after another")
         position = stop
+
+
+def _check_zip_count(raw: IO[bytes], count: int, filename: str) -> None:
+    """Refuse a zip whose end record counts other members than its central directory holds:
+    pip reads every entry there, readers that go by the count list fewer or more."""
+    size = raw.seek(0, os.SEEK_END)
+    raw.seek(max(0, size - 22 - 0xFFFF))
+    tail = raw.read()
+    # The end record zipfile takes: the last 22 bytes if they are one, else the last signature.
+    at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
+    counts = [int.from_bytes(tail[at + i : at + i + 2], "little") for i in (8, 10)]
+    if 0xFFFF in counts and tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64's counts
+        raw.seek(int.from_bytes(tail[at - 12 : at - 4], "little"))
+        record = raw.read(40)
+        counts = [int.from_bytes(record[i : i + 8], "little") for i in (24, 32)]
+    if counts != [count, count]:
+        raise ArchiveError(f"{filename}: its end record counts {counts[-1]} members, but its "
+                           f"central directory lists {count}")
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:

@@ -211,6 +211,16 @@ def _descriptor_differs() -> bytes:
     return bytes(data)
 
 
+def _end_record_counts(change: int) -> bytes:
+    """A wheel whose end record counts ``change`` more members than its central directory lists:
+    zipfile (and pip) read them all, readers that go by the count list fewer or more."""
+    data = bytearray(wheel())
+    at = data.rfind(b"PK\x05\x06")
+    count = int.from_bytes(data[at + 10 : at + 12], "little") + change
+    data[at + 8 : at + 12] = count.to_bytes(2, "little") * 2  # on this disk, and in all
+    return bytes(data)
+
+
 IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
 
 
@@ -265,6 +275,10 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      "member 'alpha.py' has other sizes in its local header"),
     ("a data descriptor with another size", _descriptor_differs(),
      "member 'alpha.py' has no data descriptor giving the sizes its central directory gives"),
+    ("an end record counting fewer members", _end_record_counts(-1),
+     "its end record counts 3 members, but its central directory lists 4"),
+    ("an end record counting more members", _end_record_counts(1),
+     "its end record counts 5 members, but its central directory lists 4"),
     ("a local zip64 field with another size", _zip64_local_size(5),
      "member 'alpha.py' has other sizes in its local header"),
     ("a name marked UTF-8 that is not", _name_not_utf8(),
