@@ -3597,8 +3597,9 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     # by the local zip64 field's where they are 0xFFFFFFFF.
     if 0xFFFFFFFF in local_sizes[1:]:
         local_sizes = (local_sizes[0], *_zip64_local_sizes(local_extra))
-    streamed = info.flag_bits & 0x8
-    if not streamed and local_sizes != (info.CRC, info.compress_size, info.file_size):
+    streamed = info.flag_bits & 0x8  # then they are 0, or the central directory's
+    central = (info.CRC, info.compress_size, info.file_size)
+    if local_sizes != central and not (streamed and local_sizes == (0, 0, 0)):
         raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
