@@ -3093,7 +3093,6 @@ TAR_MODES = (
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
 WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
-DATA_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # with or without its signature; zip64's
 UNICODE_PATH_EXTRA_FIELD = 0x7075  # Info-ZIP's: a member's name again
 
 
@@ -3148,9 +3147,11 @@ def _member_path(name: str, archive: str) -> str:
 
 def _name_key(path: str) -> str:
     """Return Unicode's canonical caseless form of a path (NFD, casefold, NFD): macOS and Windows
-    fold case and macOS normalises Unicode, so two members with one key are one file there."""
+    fold case and macOS normalises Unicode, so two members with one key are one file there.
+    Windows also drops the dots and spaces a name ends in: ``x.py.`` is ``x.py`` there."""
     import unicodedata
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+    key = unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+    return "/".join(part.rstrip(". ") or part for part in key.split("/"))
 
 
 class _Tree:
@@ -3365,7 +3366,7 @@ class _Reading:
         self.tree = _Tree(filename, single_top=not wheel)
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
-        self.spans: List[Tuple[int, int, bool]] = []  # a zip's (start, end, descriptor follows)
+        self.spans: List[Tuple[int, int]] = []  # a zip's members: (start, end)
         self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
 
     def wanted(self, path: str) -> Optional[str]:
@@ -3424,7 +3425,7 @@ class _Reading:
     def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
         end = _check_zip_member(raw, info, self.filename)
-        self.spans.append((info.header_offset, end, bool(info.flag_bits & 0x8)))
+        self.spans.append((info.header_offset, end))
         path = _member_path(info.orig_filename, self.filename)
         if info.is_dir():
             self.directory(path)
@@ -3455,8 +3456,9 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                     for info in archive.infolist():
                         reading.add_zip(raw, archive, info)
                     _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
+                    _check_zip_count(raw, len(archive.infolist()), reading.filename)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
-            RuntimeError) as exc:  # fmt: skip
+            RuntimeError, UnicodeDecodeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
     for member_path, target, written_as in reading.symlinks:
@@ -3469,7 +3471,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
     """Refuse what unzip tools disagree on (links, encryption, names read two ways);
-    return where the member's data ends."""
+    return where the member ends (its data, or the data descriptor after it)."""
     name = info.orig_filename
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
@@ -3490,25 +3492,76 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
         raise ArchiveError(f"{filename}: member {name!r} has another name in its local "
                            f"header ({local_name!r})")
     local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
-    # A streaming reader goes by the local sizes (zip64's and a data descriptor's are elsewhere).
-    streamed = info.flag_bits & 0x8 or 0xFFFFFFFF in local_sizes
-    if not streamed and local_sizes != (info.CRC, info.compress_size, info.file_size):
+    # A streaming reader goes by the local sizes (a data descriptor's come after the data), and
+    # by the local zip64 field's where they are 0xFFFFFFFF.
+    if 0xFFFFFFFF in local_sizes[1:]:
+        local_sizes = (local_sizes[0], *_zip64_local_sizes(local_extra))
+    streamed = info.flag_bits & 0x8  # then they are 0, or the central directory's
+    central = (info.CRC, info.compress_size, info.file_size)
+    if local_sizes != central and not (streamed and local_sizes == (0, 0, 0)):
         raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
-    return info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
+    end = info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
+    return end + (_data_descriptor_length(raw, end, info, filename) if streamed else 0)
 
 
-def _check_zip_layout(filename: str, spans: List[Tuple[int, int, bool]], end: int) -> None:
+def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, filename: str) -> int:
+    """Return the length of the data descriptor at ``at``: a streaming reader takes a member's
+    CRC and sizes from it, so they must be the central directory's."""
+    raw.seek(at)
+    data = raw.read(24)
+    for signature in (b"PK\x07\x08", b""):  # with its optional signature, or without
+        body = data[len(signature):] if data.startswith(signature) else b""
+        for width in (4, 8):  # zip64's sizes are 8 bytes each
+            fields = (body[:4], body[4 : 4 + width], body[4 + width : 4 + 2 * width])
+            if len(fields[2]) == width and tuple(int.from_bytes(f, "little") for f in fields) == (
+                    info.CRC, info.compress_size, info.file_size):
+                return len(signature) + 4 + 2 * width
+    raise ArchiveError(f"{filename}: member {info.orig_filename!r} has no data descriptor "
+                       "giving the sizes its central directory gives")
+
+
+def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
+    """Return (compressed, uncompressed) as a local header's zip64 field gives them (-1: none)."""
+    offset = 0
+    while offset + 4 <= len(extra):
+        size = int.from_bytes(extra[offset + 2 : offset + 4], "little")
+        if extra[offset : offset + 2] == b"\x01\x00" and size >= 16:
+            body = extra[offset + 4 : offset + 20]  # uncompressed first, then compressed
+            return int.from_bytes(body[8:16], "little"), int.from_bytes(body[:8], "little")
+        offset += 4 + size
+    return -1, -1
+
+
+def _check_zip_layout(filename: str, spans: List[Tuple[int, int]], end: int) -> None:
     """Refuse bytes between members that the central directory does not account for: pip reads
     a zip by its central directory, streaming readers by its local headers in order, so a member
     hidden in a gap, an archive in front, or members sharing bytes are seen by one only."""
-    position, descriptor = 0, False
-    for start, stop, has_descriptor in sorted(spans) + [(end, end, False)]:
-        if start - position not in (DATA_DESCRIPTOR_SIZES if descriptor else (0,)):
+    position = 0
+    for start, stop in sorted(spans) + [(end, end)]:
+        if start != position:
             raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
                                "its central directory lists, one after another")
-        position, descriptor = stop, has_descriptor
+        position = stop
+
+
+def _check_zip_count(raw: IO[bytes], count: int, filename: str) -> None:
+    """Refuse a zip whose end record counts other members than its central directory holds:
+    pip reads every entry there, readers that go by the count list fewer or more."""
+    size = raw.seek(0, os.SEEK_END)
+    raw.seek(max(0, size - 22 - 0xFFFF))
+    tail = raw.read()
+    # The end record zipfile takes: the last 22 bytes if they are one, else the last signature.
+    at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
+    counts = [int.from_bytes(tail[at + i : at + i + 2], "little") for i in (8, 10)]
+    if 0xFFFF in counts and tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64's counts
+        raw.seek(int.from_bytes(tail[at - 12 : at - 4], "little"))
+        record = raw.read(40)
+        counts = [int.from_bytes(record[i : i + 8], "little") for i in (24, 32)]
+    if counts != [count, count]:
+        raise ArchiveError(f"{filename}: its end record counts {counts[-1]} members, but its "
+                           f"central directory lists {count}")
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
@@ -3541,6 +3594,8 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
                            f"not {len(dist_infos)}")
     dist_info = dist_infos[0]
+    if not dist_info.endswith(".dist-info"):  # pip looks for this spelling only
+        raise ArchiveError(f"{filename}: its .dist-info directory is spelled {dist_info!r}")
     dist_name, _, dist_version = dist_info[: -len(".dist-info")].rpartition("-")
     if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
         raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "
@@ -3548,6 +3603,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     metadata = found.get(f"{dist_info}/METADATA")
     if metadata is None:
         raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+    _member_text(filename, f"{dist_info}/METADATA", metadata)  # pip refuses it if not UTF-8
     facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     _check_metadata(facts, filename)
     _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
@@ -7321,6 +7377,12 @@ class CheckedSite:
         inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
         return located if inside else None
 
+    def interpreter_dirs(self) -> FrozenSet[str]:
+        """Where the interpreter pip names in a script lies: this Python's, or the site's own."""
+        dirs = [os.path.dirname(os.path.abspath(sys.executable))]
+        dirs += [os.path.join(root, name) for root in self.roots for name in ("bin", "Scripts")]
+        return frozenset(os.path.normpath(directory) for directory in dirs)
+
 
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
@@ -7453,8 +7515,15 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
 
 
 def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
-    """Return (path, problem) for each RECORDed file that is gone or changed."""
+    """Return (path, problem) for each RECORDed file that is gone or changed, and for a .dist-info
+    RECORD that is not a regular file (then no file of it would be compared at all)."""
     problems = []
+    if copy.metadata_dir.endswith(".dist-info"):
+        record, why = _open_regular(os.path.join(copy.metadata_dir, "RECORD"))
+        if record is None:
+            problems.append((posixpath.join(os.path.basename(copy.metadata_dir), "RECORD"), why))
+        else:
+            record.close()
     for path, hash_field in copy.record_rows():
         located = site.locate(copy.site_dir, path)
         if located is None:
@@ -7494,14 +7563,15 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
         walked.add(os.path.realpath(site_dir))
         for path, relative in _site_code_files(site_dir, unrecorded):
             owner, hashed = recorded.get(_path_key(path), ("", False))
-            if hashed or _virtualenv_file(site_dir, path, seeded):
-                continue  # verify_record checks its hash
+            # A .pyc of vouched-for source is compiled afresh, whatever hash its row was given.
             source = _pyc_source(path) if path.endswith(".pyc") else None
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
                 if source_hashed or _virtualenv_file(site_dir, source[0], []):
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
+            if hashed or _virtualenv_file(site_dir, path, seeded):
+                continue  # verify_record checks its hash
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
     pyc_problems = _pyc_problems([job[2:] for job in compiled])
     problems = [framed("tampered", _about(job[0]), f"{job[0]}: {job[1]} ({why})")
@@ -7708,7 +7778,7 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
             with archive.open(info) as stream:
                 script = stream.read(CHECK_READ_LIMIT) if ".data/scripts/" in info.filename else b""
                 digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
-            why = _member_problem(site.locate(copy.site_dir, row), digest, script)
+            why = _member_problem(site, site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
     for row in rows:
         if row not in matched and not _pip_generated(row, copy, site, scripts):
@@ -7733,29 +7803,35 @@ def _outside_site(row: str) -> bool:
     return row.startswith("../") or os.path.isabs(row)
 
 
-def _member_problem(located: Optional[str], digest: str, script: bytes) -> str:
+def _member_problem(site: CheckedSite, located: Optional[str], digest: str,
+                    script: bytes) -> str:
     """Compare one installed file with its member: by hash, or a script after its #! line."""
     if located is None:
         return "outside the checked installation, so not read"
     if script.startswith(b"#!python"):  # pip rewrites it to name the interpreter
         data, why = _read_regular(located, CHECK_READ_LIMIT)
-        same = _pip_wrote(data, (script.partition(b"\n")[2],))
+        same = _pip_wrote(site, data, (script.partition(b"\n")[2],))
         return why or ("" if same else "not the vetted wheel's script (its #! line rewritten)")
     found, why = _digest_regular(located)
     return why or ("" if found == digest else "not the vetted wheel's file")
 
 
-def _pip_wrote(data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
-    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote."""
+def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming a
+    Python of this interpreter's or the site's, and nothing else (a shell would run it)."""
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
     if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
         line, _, rest = rest.partition(b"\n")
         closing, _, rest = rest.partition(b"\n")
-        if closing == b"' '''":
-            first = b"#!" + line[len(b"'''exec' "):].split(b' "$0"')[0]
-    return bool(_INTERPRETER_LINE.match(first)) and rest in bodies
+        if closing != b"' '''" or not line.endswith(b' "$0" "$@"'):
+            return False
+        first = b"#!" + line[len(b"'''exec' ") : -len(b' "$0" "$@"')]
+    if not _INTERPRETER_LINE.match(first) or rest not in bodies:
+        return False
+    interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
+    return os.path.dirname(interpreter) in site.interpreter_dirs()
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
@@ -7782,14 +7858,14 @@ def _pip_generated(row: str, copy: Installed, site: CheckedSite,
                    scripts: Mapping[str, Tuple[bytes, ...]]) -> bool:
     """Say whether a RECORD row no wheel member explains is one pip writes, in its form."""
     name = posixpath.basename(row)
-    if row.endswith(".pyc") or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
+    if _pyc_source(row) is not None or row == f"{os.path.basename(copy.metadata_dir)}/{name}" and (
             name in _PIP_WRITTEN):
-        return True  # .pyc files are compared with their source's compilation
+        return True  # pip's, in __pycache__, compared with their source's compilation
     wrapper = scripts.get(_VERSIONED_SCRIPT.sub(r"\1\2", name)) or scripts.get(name)
     if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
-    return located is not None and _pip_wrote(_read_regular(located)[0], wrapper)
+    return located is not None and _pip_wrote(site, _read_regular(located)[0], wrapper)
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:

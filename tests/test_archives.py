@@ -178,6 +178,49 @@ def _streamed() -> bytes:
     return data
 
 
+def _zip64_local_size(size: int) -> bytes:
+    """A zip64 wheel whose local header's zip64 field gives alpha.py (6 bytes) ``size``: if
+    another, a streaming reader, going by the local header, reads another member there."""
+    files = _wheel_files()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, data in [*files.items(), (f"{DIST_INFO}/RECORD", _record(files))]:
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as sink:
+                sink.write(data)
+    data = bytearray(buffer.getvalue())
+    field = 30 + len("alpha.py")  # alpha.py is the first member; its extra field follows its name
+    assert data[field : field + 2] == b"\x01\x00"  # zip64: uncompressed, then compressed size
+    data[field + 4 : field + 12] = size.to_bytes(8, "little")
+    return bytes(data)
+
+
+def _name_not_utf8() -> bytes:
+    """A wheel whose member name is marked UTF-8 but is not."""
+    name = "alpha/x\u00e9.py"
+    return wheel({name: b""}).replace(name.encode(), b"alpha/x\xff\xfe.py")
+
+
+def _descriptor_differs() -> bytes:
+    """A streamed wheel whose data descriptor after alpha.py gives another uncompressed size."""
+    data = bytearray(_streamed())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("alpha.py")
+    at = info.header_offset + 30 + len("alpha.py") + info.compress_size  # no local extra field
+    assert data[at : at + 4] == b"PK\x07\x08"  # signature, CRC, compressed, uncompressed size
+    data[at + 12 : at + 16] = (info.file_size + 1).to_bytes(4, "little")
+    return bytes(data)
+
+
+def _end_record_counts(change: int) -> bytes:
+    """A wheel whose end record counts ``change`` more members than its central directory lists:
+    zipfile (and pip) read them all, readers that go by the count list fewer or more."""
+    data = bytearray(wheel())
+    at = data.rfind(b"PK\x05\x06")
+    count = int.from_bytes(data[at + 10 : at + 12], "little") + change
+    data[at + 8 : at + 12] = count.to_bytes(2, "little") * 2  # on this disk, and in all
+    return bytes(data)
+
+
 IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
 
 
@@ -214,6 +257,11 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      f"member {NFD!r} appears twice (or differs only in case) as {NFC!r}"),
     ("A.py and a.py", wheel({"alpha/A.py": b"", "alpha/a.py": b""}),
      "member 'alpha/a.py' appears twice (or differs only in case) as 'alpha/A.py'"),
+    ("x.py and x.py., one file on Windows", wheel({"alpha/x.py": b"", "alpha/x.py. ": b""}),
+     "member 'alpha/x.py. ' appears twice (or differs only in case) as 'alpha/x.py'"),
+    ("a directory and its name with a dot, one on Windows",
+     wheel({"alpha/x.py": b"", "alpha./y.py": b""}),
+     "member 'alpha./y.py' appears twice (or differs only in case) as 'alpha'"),
     ("two directories differing in case", wheel({"Alpha/x.py": b"", "alpha/y.py": b""}),
      "member 'alpha/y.py' appears twice (or differs only in case) as 'Alpha'"),
     ("dist-info twice, differing in case", wheel({"Alpha-1.0.dist-info/LICENSE": b""}),
@@ -225,11 +273,28 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      f"bytes 0 to {len(IN_FRONT)} are not the members its central directory lists, one after"),
     ("a local header with another size", _local_size_differs(),
      "member 'alpha.py' has other sizes in its local header"),
+    ("a streamed member whose local header gives sizes after all",
+     _streamed()[:18] + (2).to_bytes(4, "little") + _streamed()[22:],
+     "member 'alpha.py' has other sizes in its local header"),
+    ("a data descriptor with another size", _descriptor_differs(),
+     "member 'alpha.py' has no data descriptor giving the sizes its central directory gives"),
+    ("an end record counting fewer members", _end_record_counts(-1),
+     "its end record counts 3 members, but its central directory lists 4"),
+    ("an end record counting more members", _end_record_counts(1),
+     "its end record counts 5 members, but its central directory lists 4"),
+    ("a local zip64 field with another size", _zip64_local_size(5),
+     "member 'alpha.py' has other sizes in its local header"),
+    ("a name marked UTF-8 that is not", _name_not_utf8(),
+     "not a readable archive ('utf-8' codec can't decode"),
     ("a member the central directory does not list", _hidden_member(),
      "bytes 44 to 96 are not the members its central directory lists"),  # 30 + 15 + 7 bytes
     # The wheel spec's rules pip applies while it installs.
     ("a top-level file named like a .dist-info directory", wheel({"beta-1.0.dist-info": b""}),
      "a wheel needs exactly one .dist-info directory, not 2"),
+    (".dist-info in capitals, which pip does not find",
+     _zip([(path.replace(DIST_INFO, "alpha-1.0.DIST-INFO"), data)
+           for path, data in [*_wheel_files().items(), (f"{DIST_INFO}/RECORD", b"")]]),
+     "its .dist-info directory is spelled 'alpha-1.0.DIST-INFO'"),
     ("two .dist-info directories", wheel({"beta-1.0.dist-info/METADATA": b"Name: beta\n"}),
      "a wheel needs exactly one .dist-info directory, not 2"),
     ("no WHEEL", wheel({f"{DIST_INFO}/WHEEL": None}), "its .dist-info directory has no WHEEL"),
@@ -262,6 +327,9 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
     ("Requires-Python that does not parse",
      wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: >=3.x\n"}),
      f"member '{META}' gives Requires-Python '>=3.x', which is not a version specifier"),
+    ("METADATA not UTF-8, which pip refuses",
+     wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nSummary: caf\xe9\n"}),
+     f"member '{META}' is not UTF-8"),
     ("Requires-Python twice",
      wheel({META: b"Name: alpha\nVersion: 1.0\nRequires-Python: >=3\nRequires-Python: <3\n"}),
      f"member '{META}' gives Requires-Python more than once"),
@@ -305,6 +373,8 @@ GOOD_WHEELS = [
     ("a Unicode Comment field (0x6375): no name in it", wheel(extras=UNICODE_COMMENT)),
     ("NFC name alone, marked UTF-8", wheel({NFC: b""})),
     ("data descriptors after members, as a streaming writer makes them", _streamed()),
+    ("zip64 local fields that agree with the directory",
+     _zip64_local_size(6)),
     ("Requires-Python this Python does not meet: another verdict's question",
      wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: <3\n"})),
     ("Wheel-Version 1.9", wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.9\n"})),

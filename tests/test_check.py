@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Callable, Dict, Tuple
 
 import pytest
 from helpers import LoopbackIndex, hermetic_env, run_peep, sha256_hex, wheel_bytes
@@ -322,3 +322,89 @@ def test_check_a_record_row_of_another_hash_vouches_for_nothing(tmp_path: Path, 
     result = check_target(tmp_path, target, "--strict")
     assert result.returncode == 1, result.stderr
     assert "extra.py" in result.stderr
+
+
+def test_check_compiles_a_pyc_afresh_though_its_record_row_was_given_a_hash(tmp_path: Path) -> None:
+    """Whoever rewrites a .pyc can give its RECORD row a hash: the .pyc is still its source's."""
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    env = cached(tmp_path, wheel, data)
+    pyc = next((target / "__pycache__").glob("gamma.*.pyc"))
+    evil = pyc.read_bytes()[:16] + marshal.dumps(compile("import os\n", "gamma.py", "exec"))
+    rewrite_with_record(target, str(pyc.relative_to(target)), evil)
+    result = check_target(tmp_path, target, text=text, env=env)
+    assert result.returncode == 1, result.stderr
+    assert f"gamma==1.0: __pycache__/{pyc.name} (not what its recorded source" in result.stderr
+
+
+def _check_vetted(tmp_path: Path, tamper: Callable[[Path], None]) -> subprocess.CompletedProcess:
+    """Install gamma, let ``tamper`` change the target (RECORD too), check it against its wheel."""
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    env = cached(tmp_path, wheel, data)
+    assert check_target(tmp_path, target, "--strict", text=text, env=env).returncode == 0
+    tamper(target)
+    return check_target(tmp_path, target, text=text, env=env)
+
+
+def _sourceless_pyc(target: Path) -> None:
+    pyc = target / "__pycache__" / next((target / "__pycache__").glob("gamma.*.pyc")).name
+    evil = pyc.read_bytes()[:16] + marshal.dumps(compile("import os\n", "evil.py", "exec"))
+    with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
+        record.write(_record_row("evil.pyc", evil) + "\n")
+    (target / "evil.pyc").write_bytes(evil)  # `import evil` loads it: no source beside it
+
+
+def _script_line(new: bytes) -> Callable[[Path], None]:
+    """Give both scripts pip wrote another interpreter line, and their RECORD rows its hash."""
+    def tamper(target: Path) -> None:
+        for script in ("gs", "gam"):
+            data = (target / "bin" / script).read_bytes()
+            assert data.startswith(f"#!{sys.executable}\n".encode()), data
+            (target / "bin" / script).write_bytes(new + data.partition(b"\n")[2])
+            record = target / "gamma-1.0.dist-info" / "RECORD"
+            rows = record.read_text().splitlines()
+            row = f"../../bin/{script}"
+            record.write_text("\n".join(_record_row(row, new + data.partition(b"\n")[2])
+                                        if r.startswith(row + ",") else r for r in rows) + "\n")
+    return tamper
+
+
+@pytest.mark.parametrize("case, tamper, message", [
+    ("a sourceless .pyc, which pip never writes", _sourceless_pyc, "evil.pyc (not in the vetted wheel)"),
+])
+def test_check_refuses_what_pip_never_writes(tmp_path: Path, case: str,
+                                             tamper: Callable[[Path], None], message: str) -> None:
+    result = _check_vetted(tmp_path, tamper)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("line", [
+    b"#!/tmp/elsewhere/python3\n",
+    b"#!/bin/sh\n'''exec' " + sys.executable.encode() + b' "$0" "$@" $(touch /tmp/pwned)\n' + b"' '''\n",
+    b"#!/bin/sh\n'''exec' /$(touch${IFS}/tmp/pwned)/python \"$0\" \"$@\"\n' '''\n",
+], ids=["another interpreter", "a command after pip's long form", "a command in its path"])
+def test_check_a_script_runs_only_the_interpreter_pip_named(tmp_path: Path, line: bytes) -> None:
+    result = _check_vetted(tmp_path, _script_line(line))
+    assert result.returncode == 1, result.stderr
+    assert "gamma==1.0: ../../bin/gs (not the vetted wheel's script (its #! line rewritten))" in result.stderr
+    assert "gamma==1.0: ../../bin/gam (not in the vetted wheel)" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["removed", "fifo", "link"])
+def test_check_a_dist_info_without_a_readable_record_is_tampered(tmp_path: Path, how: str) -> None:
+    """Without its RECORD no file of a distribution would be compared: that is no clean bill."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    (tmp_path / "elsewhere").write_bytes(record.read_bytes())
+    record.unlink()
+    if how == "fifo":
+        os.mkfifo(record)
+    elif how == "link":
+        record.symlink_to(tmp_path / "elsewhere")
+    result = check_target(tmp_path, target)
+    assert result.returncode == 1, result.stdout
+    assert "gamma==1.0: gamma-1.0.dist-info/RECORD (" in result.stderr
