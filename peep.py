@@ -4162,13 +4162,9 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Proble
                    config_settings=first.config_settings + second.config_settings)  # fmt: skip
 
 
-def target_site_paths(
-    options: InstallOptions, *, honour_reinstall: bool = True
-) -> Optional[List[str]]:
-    """Return where pip will install to; None (reinstall everything) for --force-reinstall, -I."""
+def target_site_paths(options: InstallOptions) -> List[str]:
+    """Return where pip will install to."""
     import sysconfig
-    if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
-        return None
     target = options.pip_value("-t", "--target")
     if target:
         return [os.path.abspath(target)]
@@ -4186,17 +4182,6 @@ def target_site_paths(
     if root:
         paths = [os.path.join(os.path.abspath(root), p.lstrip(os.sep)) for p in paths]
     return list(dict.fromkeys(paths))
-
-
-def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
-    """Map each distribution installed in ``paths`` to its version (first wins)."""
-    import importlib.metadata
-    found: Dict[str, str] = {}
-    for distribution in importlib.metadata.distributions(path=list(paths)):
-        name = (distribution.metadata.get_all("Name") or [None])[0]
-        if name:
-            found.setdefault(canonicalize_name(name), distribution.version)
-    return found
 
 
 # An archive named after a commit (.../archive/1234567.zip) has no version worth trusting.
@@ -5751,16 +5736,18 @@ def build_all(
 # distribution in place, never install what did not match.
 
 
-def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
-    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
-
-    An earlier peep's record of its own temporary file maps to none: it is reinstalled once.
-    """
+def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str, Dict[str, str]]]:
+    """Map each distribution in ``site_paths`` (first wins) to its version, and to the hashes
+    its direct_url.json holds: none for an earlier peep's temporary file, reinstalled once."""
     import importlib.metadata
     import json
-    found: Dict[str, Dict[str, str]] = {}
+    versions: Dict[str, str] = {}
+    url_hashes: Dict[str, Dict[str, str]] = {}
     for distribution in importlib.metadata.distributions(path=list(site_paths)):
         name = (distribution.metadata.get_all("Name") or [None])[0]
+        if not name:
+            continue
+        versions.setdefault(canonicalize_name(name), distribution.version)
         try:
             recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
             url = str(recorded.get("url", ""))  # an earlier peep's temporary file is gone
@@ -5769,25 +5756,19 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
             hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
         except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue
-        if name:
-            found.setdefault(canonicalize_name(name), hashes)
-    return found
+        url_hashes.setdefault(canonicalize_name(name), hashes)
+    return versions, url_hashes
 
 
-def reinstall_needed(verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]],
-                     site_paths: Sequence[str]) -> bool:  # fmt: skip
-    """Tell whether a wheel to install is at its version already, so pip must replace it.
-
-    It got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it.
-    """
-    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
-    if not urls and not stale:
-        return False
-    installed = installed_versions(site_paths)
+def reinstall_needed(
+    verified: Sequence[Verified], by_url: Set[str], installed: Mapping[str, str]
+) -> bool:
+    """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
+    got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
     for item in verified:
         named = parse_archive_name(item.filename)
         key = item.requirement.key
-        if item.install and (key in urls or key in stale) and named is not None:
+        if item.install and key in by_url and named is not None:
             have = installed.get(key)
             if have is not None and _parse_version(have) == named.version:
                 return True
@@ -5916,6 +5897,9 @@ class InstallRun:
         self.builder = Builder(workdir, network=options.build_network, port=port, say=self.say,
                                echo=echo)  # fmt: skip
         self.markers = marker_environment()
+        self.site_paths = target_site_paths(options)
+        self.installed: Dict[str, str] = {}  # in site_paths, with their versions
+        self.stale: Set[str] = set()  # installed from an earlier peep's temporary file
         self.problems: List[Problem] = []
         self.verified: List[Verified] = []
         self.builds: List[PendingBuild] = []
@@ -5928,16 +5912,16 @@ class InstallRun:
         """Read every requirement; split off what is installed already at its pin."""
         records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
         requirements, self.problems = prepare_requirements(records, self.markers)
-        site_paths = target_site_paths(self.options)
-        installed = installed_versions(site_paths) if site_paths is not None else {}
-        url_hashes = installed_url_hashes(site_paths) if site_paths else {}
+        self.installed, url_hashes = installed_here(self.site_paths)
+        self.stale = {key for key, hashes in url_hashes.items() if not hashes}
+        reinstall = self.options.pip_flag("--force-reinstall", "-I", "--ignore-installed")
         satisfied: List[Satisfied] = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
-            version = satisfied_by(requirement, installed)
+            version = None if reinstall else satisfied_by(requirement, self.installed)
             from_url = requirement.url is not None and not requirement.locked
             recorded = url_hashes.get(requirement.key, {})
-            left_by_peep = requirement.key in url_hashes and not recorded
+            left_by_peep = requirement.key in self.stale
             if left_by_peep or from_url and not requirement.hashes.matches(recorded):
                 version = None  # another archive, or an earlier peep's temporary file, is installed
             if version is not None:
@@ -5972,10 +5956,8 @@ class InstallRun:
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
         provided.update((s.requirement.key, _parse_version(s.version)) for s in satisfied)
         provided.update((v.requirement.key, v.version) for v in self.verified if v.install)
-        installed = installed_versions(target_site_paths(self.options, honour_reinstall=False)
-                                       or [])  # fmt: skip
-        omitted = omitted_dependency_failures(self.verified, provided, installed, self.markers)
-        met = functools.partial(_dependency_met, provided=provided, installed=installed)
+        omitted = omitted_dependency_failures(self.verified, provided, self.installed, self.markers)
+        met = functools.partial(_dependency_met, provided=provided, installed=self.installed)
         asking = Suggesting(fetcher, met, self.markers)
         omitted = with_suggestions(asking, omitted + needs_of_unvetted(asking, self.problems))
         if omitted and self.options.allow_omitted:
@@ -6022,31 +6004,30 @@ class InstallRun:
     def install(self, find_links: str, urls: Mapping[str, Tuple[str, str]]) -> int:
         """Hand the verified wheels to pip once, finish what it left; say what was done."""
         started = time.monotonic()
-        site_paths = target_site_paths(self.options, honour_reinstall=False) or []
         command = pip_install_command(self.verified, self.options, find_links,
                                       os.path.join(self.workdir, "install-requirements.txt"))
-        if reinstall_needed(self.verified, urls, site_paths):
+        if reinstall_needed(self.verified, set(urls) | self.stale, self.installed):
             # It changes nothing for the other wheels: none is installed at its version
             # (else peep would have found it satisfied). (With --target pip ignores what
             # is installed anyway; --upgrade decides there.)
             command[-2:-2] = ["--force-reinstall"]
-        before = snapshot_distributions(site_paths)
+        before = snapshot_distributions(self.site_paths)
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
         try:
             status = run_pip(command, self.err, closed_network_environment(self.port))
-            after = snapshot_distributions(site_paths)
+            after = snapshot_distributions(self.site_paths)
             if status == 0:
                 written = {path for path, state in after.items() if before.get(path) != state}
                 self.finish(find_links, urls, written)
         except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
-            changes = describe_changes(before, snapshot_distributions(site_paths), site_paths)
-            self.err.write(f"\n{changes}\n")
+            after = snapshot_distributions(self.site_paths)
+            self.err.write(f"\n{describe_changes(before, after, self.site_paths)}\n")
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
             self.err.write(f"peep: pip's install step failed (exit status {status}). Every "
                            "archive it was given had been verified; pip's output above says what "
-                           f"went wrong.\n{describe_changes(before, after, site_paths)}\n")
+                           f"went wrong.\n{describe_changes(before, after, self.site_paths)}\n")
             return EXIT_FAILED
         wheels = [item for item in self.verified if item.install]
         names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
