@@ -4246,8 +4246,13 @@ class Fetcher:
     ) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
         lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
-        settings = mirror_settings(self.settings)
-        if settings is None or requirement.url is None:
+        settings = self.settings  # to reach only the indexes and find-links the user set
+        indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+        if settings.no_index or not indexes:
+            settings = replace(settings, no_index=True)
+        else:
+            settings = replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+        if requirement.url is None or settings.no_index and not settings.find_links:
             return None
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
@@ -4277,14 +4282,18 @@ class Fetcher:
     def _settle(self, arrived: Arrived, meta: Dict[str, object]) -> Verdict:
         """Accept a downloaded file and cache it, or keep it aside and remove it."""
         verdict = accept(arrived)
-        if isinstance(verdict, Verified):
+        # One fetched only to suggest its hash is cached under it too, so the run after the user
+        # pastes it needs no network (accept() still decides); read strictly, never run.
+        if isinstance(verdict, Verified) or verdict.kind == "missing":
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
+        if isinstance(verdict, Verified):
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: cached under it, so the run after the user pastes
-            # it needs no network (accept() still decides); read strictly, never run.
-            self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
-            verdict = replace(verdict, facts=_read_quietly(arrived))
+            try:
+                verdict = replace(verdict, facts=read_archive(
+                    arrived.path, arrived.filename, project=arrived.requirement.name))
+            except ArchiveError:
+                pass
         elif verdict.kind == "mismatch" and self.keep_failed:
             self._keep_failed(arrived.path, self.keep_failed, verdict)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
@@ -4414,14 +4423,6 @@ class Fetcher:
                       f"({exc})")  # fmt: skip
 
 
-def _read_quietly(arrived: Arrived) -> Optional[ArchiveFacts]:
-    """Return what peep's strict reading of an unvetted archive finds, or None."""
-    try:
-        return read_archive(arrived.path, arrived.filename, project=arrived.requirement.name)
-    except ArchiveError:
-        return None
-
-
 def vetted_elsewhere(
     requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
     environment: Environment,
@@ -4439,14 +4440,6 @@ def vetted_elsewhere(
                   f"'peep hash{form} {release}' prints a hash for every file of the release")
 
 
-def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
-    """Return settings reaching only the indexes and find-links the user set (not pip's default)."""
-    indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-    if settings.no_index or not indexes:
-        return replace(settings, no_index=True) if settings.find_links else None
-    return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
-
-
 def verify_all(
     fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
 ) -> List[Verdict]:
@@ -4456,18 +4449,16 @@ def verify_all(
         return []
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements)))
-    try:
-        futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
-                   for number, requirement in enumerate(requirements)]  # fmt: skip
-        return [future.result() for future in futures]
-    except BaseException:
-        # Interrupted: stop the downloads in flight, then let cleanup run.
-        fetcher.transport.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements))) as pool:
+        try:
+            futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
+                       for number, requirement in enumerate(requirements)]  # fmt: skip
+            return [future.result() for future in futures]
+        except BaseException:
+            # Interrupted: stop the downloads in flight, then let cleanup run.
+            fetcher.transport.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def hash_suggestions(
@@ -4542,9 +4533,8 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
         raise ArchiveError(f"{filename}: build-system.backend-path is not a list of strings")
     for entry in backend_path:
         if os.path.isabs(entry) or ".." in re.split(r"[\\/]", entry):
-            raise ArchiveError(
-                f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
-            )
+            raise ArchiveError(f"{filename}: build-system.backend-path {entry!r} leaves the "
+                               "source tree")  # fmt: skip
     return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
 
 
@@ -4646,11 +4636,9 @@ def plan_build(
         if not _dependency_applies(needed, extras, markers):
             continue
         if needed.url:
-            plan.refused.append(
-                f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
-                f"unverified; list {needed.name} in your requirements with its hash instead, "
-                "and name it without a URL"
-            )
+            plan.refused.append(f"build requirement {text!r} ({why}) is a direct URL, which would "
+                                f"be fetched unverified; list {needed.name} in your requirements "
+                                "with its hash instead, and name it without a URL")  # fmt: skip
             continue
         chosen = plan.choose_wheel(needed, why, available, sdist_keys)
         if isinstance(chosen, str):
@@ -4766,15 +4754,6 @@ def _unmet_needs(
     return [dependency for dependency in _requires_dist(facts)
             if dependency.url is None and not asking.is_met(dependency)
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
-
-
-def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[Problem]:
-    """Report what files fetched for missing hashes need (read as they arrived, never run)."""
-    return [
-        _omitted(problem.requirement, dependency, problem.pinned_line)
-        for problem in problems if problem.kind == "missing"
-        for dependency in _unmet_needs(asking, problem.facts, set(problem.requirement.extras))
-    ]
 
 
 def _suggestion_blocks(
@@ -5711,28 +5690,13 @@ def start_builds(
     return pending, failures
 
 
-def build_all(
-    builder: Builder, builds: Sequence[PendingBuild], verified: Sequence[Verified],
-    settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Build every planned sdist; return the archives to install, wheels only."""
-    built: Dict[int, Verified] = {}
-    failures: List[Problem] = []
-    for build in builds:
-        outcome = build_wheel(builder, build, config_settings(build.item, settings))
-        if isinstance(outcome, Problem):
-            failures.append(outcome)
-        else:
-            built[id(build.item)] = outcome
-    return [built.get(id(item), item) for item in verified], failures
 
 
 # --- Around pip ---------------------------------------------------------------
 #
-# What is installed already (to find requirements satisfied, and whether
-# pip must replace one), what pip changed, the direct_url.json pip would
-# have written for a URL requirement, install's messages. Nothing here
-# hands pip a file: a bug here can misreport, or leave an installed
+# What is installed already (to find requirements satisfied, and whether pip must replace one),
+# what pip changed, the direct_url.json pip would have written for a URL requirement, install's
+# messages. Nothing here hands pip a file: a bug here can misreport, or leave an installed
 # distribution in place, never install what did not match.
 
 
@@ -5779,10 +5743,8 @@ RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
 
 
 def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
-    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
-
-    The identity tells a reinstall (same content, new file), even if pip stopped halfway.
-    """
+    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity,
+    which tells a reinstall (same content, new file), even if pip stopped halfway."""
     found: Dict[str, RecordState] = {}
     for directory in site_paths:
         try:
@@ -5825,10 +5787,8 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
-
     Like pip: no fragment, keys sorted, credentials dropped unless PEP 610's ``${VAR}`` (pip
-    keeps a ``git`` user too, for VCS URLs, which peep never installs).
-    """
+    keeps a ``git`` user too, for VCS URLs, which peep never installs)."""
     import base64
     import io
     import json
@@ -5883,10 +5843,8 @@ def install_fetcher(
 
 
 class InstallRun:
-    """One ``peep install``, a method per step in the order they run.
-
-    A step whose input has a problem does not run: no backend runs for an install that won't.
-    """
+    """One ``peep install``, a method per step in the order they run. A step whose input has
+    a problem does not run: no backend runs for an install that won't."""
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
         self.options, self.err, self.workdir, self.port = options, err, workdir, port
@@ -5940,10 +5898,8 @@ class InstallRun:
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
-        """Plan each sdist's build from its static requirements; find omitted dependencies.
-
-        All is read from archives, never run: every problem is found before any build runs.
-        """
+        """Plan each sdist's build from its static requirements; find omitted dependencies:
+        read from archives, never run, so every problem is found before any build runs."""
         self.builds, refused = start_builds(self.builder, self.verified)
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
@@ -5959,7 +5915,11 @@ class InstallRun:
         omitted = omitted_dependency_failures(self.verified, provided, self.installed, self.markers)
         met = functools.partial(_dependency_met, provided=provided, installed=self.installed)
         asking = Suggesting(fetcher, met, self.markers)
-        omitted = with_suggestions(asking, omitted + needs_of_unvetted(asking, self.problems))
+        # And what files fetched for missing hashes need (read as they arrived, never run).
+        omitted += [_omitted(p.requirement, dependency, p.pinned_line)
+                    for p in self.problems if p.kind == "missing"
+                    for dependency in _unmet_needs(asking, p.facts, set(p.requirement.extras))]
+        omitted = with_suggestions(asking, omitted)
         if omitted and self.options.allow_omitted:
             self.say("peep: warning (--allow-omitted): " + format_report(omitted, closing=None))
         else:
@@ -5967,9 +5927,7 @@ class InstallRun:
 
     def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
-
-        Build dependencies are always wheels, even under --no-binary: a backend needs a backend.
-        """
+        Build dependencies are always wheels, even under --no-binary: a backend needs a backend."""
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
         self.verified, problems = _plan_with_satisfied(wheels, self.builds, self.verified,
                                                        self.offered, self.markers)
@@ -5980,10 +5938,8 @@ class InstallRun:
         return problems + with_suggestions(asking, missing)
 
     def plan_dynamic(self, fetcher: Fetcher) -> None:
-        """Ask each backend what else it needs, confined, in its static requirements' environment.
-
-        Only once the first round found nothing missing: this runs verified code.
-        """
+        """Ask each backend what else it needs, confined, in its static requirements' environment
+        (only once the first round found nothing missing: this runs verified code)."""
         for build in self.builds:
             settings = config_settings(build.item, self.options.config_settings())
             self.problems += discover_dynamic_requirements(self.builder, build, settings)
@@ -5994,8 +5950,15 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            self.verified, self.problems = build_all(self.builder, self.builds, self.verified,
-                                                     self.options.config_settings())
+            built: Dict[int, Verified] = {}
+            for build in self.builds:
+                settings = config_settings(build.item, self.options.config_settings())
+                outcome = build_wheel(self.builder, build, settings)
+                if isinstance(outcome, Problem):
+                    self.problems.append(outcome)
+                else:
+                    built[id(build.item)] = outcome
+            self.verified = [built.get(id(item), item) for item in self.verified]  # wheels only
             if self.problems:
                 return ""
         find_links, self.problems = stage_verified(self.verified, self.workdir)
@@ -6007,9 +5970,8 @@ class InstallRun:
         command = pip_install_command(self.verified, self.options, find_links,
                                       os.path.join(self.workdir, "install-requirements.txt"))
         if reinstall_needed(self.verified, set(urls) | self.stale, self.installed):
-            # It changes nothing for the other wheels: none is installed at its version
-            # (else peep would have found it satisfied). (With --target pip ignores what
-            # is installed anyway; --upgrade decides there.)
+            # It changes nothing for the other wheels: none is installed at its version (else peep
+            # found it satisfied). (With --target pip ignores what is installed; --upgrade decides.)
             command[-2:-2] = ["--force-reinstall"]
         before = snapshot_distributions(self.site_paths)
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
@@ -6038,10 +6000,8 @@ class InstallRun:
 
     def finish(self, find_links: str, urls: Mapping[str, Tuple[str, str]],
                written: Set[str]) -> None:  # fmt: skip
-        """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only.
-
-        What pip left alone (--target without --upgrade, --dry-run) keeps what it had.
-        """
+        """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only:
+        what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
         scheme = install_scheme(self.options)
         wheels = {}
         for item in self.verified:
