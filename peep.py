@@ -4200,15 +4200,6 @@ def archive_version(requirement: Requirement) -> Optional[Version]:
     return parsed.version if parsed else None
 
 
-def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Optional[str]:
-    """Return the installed version if it is the one the requirement pins."""
-    wanted = archive_version(requirement)
-    have = installed.get(requirement.key)
-    if wanted is None or have is None:
-        return None
-    return have if _parse_version(have) == wanted else None
-
-
 MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
 
 
@@ -4235,11 +4226,9 @@ class Fetcher:
             verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
             if verdict is None and requirement.locked:
                 verdict = self._from_mirrors(directory, requirement, install)
-            if verdict is None:
-                verdict = self._from_network(directory, requirement, install)
+            return verdict or self._from_network(directory, requirement, install)
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
-        return verdict
 
     def _from_mirrors(
         self, directory: str, requirement: Requirement, install: bool
@@ -4504,23 +4493,18 @@ class BuildSystem:
     source: str  # where the requirements came from, for messages
 
 
-def _default_build_system(why: str) -> BuildSystem:
-    """Return what pip builds with when an sdist does not say."""
-    return BuildSystem(DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), f"pip's default, as {why}")
-
-
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
     tomllib = _toml_module()
-    if facts.pyproject is None:
-        return _default_build_system("it has no pyproject.toml")
     try:
-        document = tomllib.loads(facts.pyproject.decode("utf-8"))
+        document = {} if facts.pyproject is None else tomllib.loads(facts.pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
     build_system = document.get("build-system")
-    if build_system is None:
-        return _default_build_system("its pyproject.toml has no [build-system]")
+    if build_system is None:  # pip's default then
+        why = ("it has no pyproject.toml" if facts.pyproject is None
+               else "its pyproject.toml has no [build-system]")
+        return BuildSystem(DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), f"pip's default, as {why}")
     requires = build_system.get("requires") if isinstance(build_system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise ArchiveError(f"{filename}: build-system.requires in its pyproject.toml is missing "
@@ -4579,6 +4563,15 @@ def _dependency_applies(
     return False
 
 
+def fitting_wheels(
+    available: Mapping[str, Sequence[Verified]], needed: PackagingRequirement
+) -> List[Verified]:
+    """Return the verified wheels that satisfy ``needed``: what a build can use."""
+    return [wheel for wheel in available.get(canonicalize_name(needed.name), [])
+            if wheel.facts.version is not None
+            and needed.specifier.contains(wheel.facts.version, prereleases=True)]
+
+
 @dataclass
 class BuildPlan:
     """The verified wheels one sdist's build environment holds, and what is missing."""
@@ -4595,8 +4588,7 @@ class BuildPlan:
         key = canonicalize_name(needed.name)
         chosen = self.wheels.get(key)
         if chosen is None:
-            fitting = [w for w in available.get(key, []) if w.facts.version is not None
-                       and needed.specifier.contains(w.facts.version, prereleases=True)]
+            fitting = fitting_wheels(available, needed)
             if not fitting:
                 return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
             chosen = self.wheels[key] = fitting[-1]
@@ -4727,22 +4719,11 @@ def _missing_key(text: str) -> Optional[str]:
         return None
 
 
-def wheel_fits(
-    available: Mapping[str, Sequence[Verified]], dependency: PackagingRequirement
-) -> bool:
-    """Say whether a verified wheel satisfies ``dependency``: what a build can use."""
-    return any(
-        wheel.facts.version is not None
-        and dependency.specifier.contains(wheel.facts.version, prereleases=True)
-        for wheel in available.get(canonicalize_name(dependency.name), [])
-    )
-
-
 class Suggesting(NamedTuple):
     """What with_suggestions asks of the index: by whom, and what counts as provided."""
 
     fetcher: Fetcher
-    is_met: Callable[[PackagingRequirement], bool]
+    is_met: Callable[[PackagingRequirement], object]  # true if provided
     markers: Mapping[str, str]
     binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
 
@@ -5836,8 +5817,7 @@ def install_fetcher(
     return Fetcher(
         transport=Transport(place.settings, place.network), settings=place.settings,
         environment=Environment.current(), workdir=place.workdir, progress=progress,
-        cache=ArchiveCache(place.network.cache_dir, say), warn=say,
-        keep_failed=options.keep_failed,
+        cache=ArchiveCache(place.network.cache_dir, say), warn=say, keep_failed=options.keep_failed,
         build_pins=load_build_pins(options, place.settings, place.network, os.environ),
     )
 
@@ -5876,14 +5856,15 @@ class InstallRun:
         satisfied: List[Satisfied] = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
-            version = None if reinstall else satisfied_by(requirement, self.installed)
+            have = None if reinstall else self.installed.get(requirement.key)
+            wanted = archive_version(requirement)
             from_url = requirement.url is not None and not requirement.locked
             recorded = url_hashes.get(requirement.key, {})
             left_by_peep = requirement.key in self.stale
             if left_by_peep or from_url and not requirement.hashes.matches(recorded):
-                version = None  # another archive, or an earlier peep's temporary file, is installed
-            if version is not None:
-                satisfied.append(Satisfied(requirement, version))
+                have = None  # another archive, or an earlier peep's temporary file, is installed
+            if have is not None and wanted is not None and _parse_version(have) == wanted:
+                satisfied.append(Satisfied(requirement, have))
             else:
                 to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
@@ -5933,7 +5914,7 @@ class InstallRun:
                                                        self.offered, self.markers)
         missing = [p for build in self.builds for p in plan_failures(build)
                    if _missing_key(p.dependency) not in reported]  # fmt: skip
-        met = functools.partial(wheel_fits, _wheels_by_project(self.verified))
+        met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
 
