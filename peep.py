@@ -4453,8 +4453,7 @@ def verify_all(
 def hash_suggestions(
     fetcher: Fetcher, needer: Requirement, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block for each project wanted (its newest file), in the format of the file
-    that needs it, or why there is none; and what peep read of the file."""
+    """Return a hash block (of its newest file) or why none, and what peep read, per project."""
     requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
                                 name=needed.name, specifier=needed.specifier,
                                 extras=frozenset(needed.extras), hash_style=needer.hash_style)
@@ -4700,9 +4699,7 @@ def omitted_dependency_failures(
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
     wanted_extras = _wanted_extras(verified, parsed, markers)
     failures: List[Problem] = []
-    for item in verified:
-        if not item.install:
-            continue
+    for item in [item for item in verified if item.install]:
         extras = wanted_extras.get(item.requirement.key, set())
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         for dependency in parsed[item.requirement.key]:
@@ -5625,54 +5622,6 @@ def config_settings(
     return merged
 
 
-def plan_failures(build: PendingBuild) -> List[Problem]:
-    """Turn what a build plan could not satisfy into failures for the report."""
-    item = build.item
-    failures = [refused_build(item, reason) for reason in build.plan.refused]
-    for text, why in build.plan.missing:
-        needs = framed("build dependency", item.requirement,
-                       f"{item.filename} needs {text} ({why})")
-        failures.append(replace(needs, dependency=text))
-    return failures
-
-
-def _plan_with_satisfied(
-    fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
-    offered: Dict[str, Requirement], markers: Mapping[str, str],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency ``offered`` (installed requirements and build pins not
-    fetched yet) holds is fetched and verified, not installed, and leaves ``offered``."""
-    failures: List[Problem] = []
-    while True:
-        for build in builds:
-            build.plan = plan_build(build.requires(), verified, markers)
-        wanted = {key for build in builds for text, _ in build.plan.missing
-                  for key in [_missing_key(text)] if key in offered}  # fmt: skip
-        if not wanted:
-            return verified, failures
-        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
-        failures += [v for v in fetched if isinstance(v, Problem)]
-        verified = verified + [v for v in fetched if isinstance(v, Verified)]
-
-
-def start_builds(
-    builder: Builder, verified: Sequence[Verified]
-) -> Tuple[List[PendingBuild], List[Problem]]:
-    """Read each verified sdist's build system; refuse the ones that cannot be used."""
-    pending: List[PendingBuild] = []
-    failures: List[Problem] = []
-    for item in [v for v in verified if v.facts.kind == "sdist"]:
-        try:
-            system = read_build_system(item.facts, item.filename)
-        except ArchiveError as exc:
-            failures.append(refused_build(item, exc.reason()))
-            continue
-        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
-    return pending, failures
-
-
-
-
 # --- Around pip ---------------------------------------------------------------
 #
 # What is installed already (to find requirements satisfied, and whether pip must replace one),
@@ -5767,9 +5716,8 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 
 
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
-    """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
-    Like pip: no fragment, keys sorted, credentials dropped unless PEP 610's ``${VAR}`` (pip
-    keeps a ``git`` user too, for VCS URLs, which peep never installs)."""
+    """Write the direct_url.json pip writes for ``url`` (no fragment, keys sorted, credentials
+    dropped unless PEP 610's ``${VAR}``: peep installs no VCS URL); list it in RECORD."""
     import base64
     import io
     import json
@@ -5843,12 +5791,11 @@ class InstallRun:
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
-    def warn(self, message: str) -> None:
-        self.err.write(printable(f"peep: warning: {message}") + "\n")
-
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
         """Read every requirement; split off what is installed already at its pin."""
-        records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
+        records, settings, network = load_requirements(
+            self.options, os.environ,
+            warn=lambda message: self.err.write(printable(f"peep: warning: {message}") + "\n"))
         requirements, self.problems = prepare_requirements(records, self.markers)
         self.installed, url_hashes = installed_here(self.site_paths)
         self.stale = {key for key, hashes in url_hashes.items() if not hashes}
@@ -5881,7 +5828,14 @@ class InstallRun:
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
         read from archives, never run, so every problem is found before any build runs."""
-        self.builds, refused = start_builds(self.builder, self.verified)
+        refused = []  # sdists whose build system cannot be used
+        for item in [v for v in self.verified if v.facts.kind == "sdist"]:
+            try:
+                system = read_build_system(item.facts, item.filename)
+            except ArchiveError as exc:
+                refused.append(refused_build(item, exc.reason()))
+                continue
+            self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist")))
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         reported = {problem.requirement.key for problem in self.problems}
@@ -5910,10 +5864,27 @@ class InstallRun:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
         Build dependencies are always wheels, even under --no-binary: a backend needs a backend."""
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
-        self.verified, problems = _plan_with_satisfied(wheels, self.builds, self.verified,
-                                                       self.offered, self.markers)
-        missing = [p for build in self.builds for p in plan_failures(build)
-                   if _missing_key(p.dependency) not in reported]  # fmt: skip
+        problems: List[Problem] = []
+        while True:  # what ``offered`` holds is fetched and verified (not installed), then planned
+            for build in self.builds:
+                build.plan = plan_build(build.requires(), self.verified, self.markers)
+            wanted = {key for build in self.builds for text, _ in build.plan.missing
+                      for key in [_missing_key(text)] if key in self.offered}  # fmt: skip
+            if not wanted:
+                break
+            asked = [self.offered.pop(key) for key in sorted(wanted)]
+            fetched = verify_all(wheels, asked, install=False)
+            problems += [v for v in fetched if isinstance(v, Problem)]
+            self.verified = self.verified + [v for v in fetched if isinstance(v, Verified)]
+        missing = []  # what each plan refused, and each build dependency not yet reported
+        for build in self.builds:
+            item = build.item
+            missing += [refused_build(item, reason) for reason in build.plan.refused]
+            for text, why in build.plan.missing:
+                if _missing_key(text) not in reported:
+                    needs = framed("build dependency", item.requirement,
+                                   f"{item.filename} needs {text} ({why})")
+                    missing.append(replace(needs, dependency=text))
         met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
