@@ -5603,9 +5603,9 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 
 # --- Running builds -----------------------------------------------------------
 #
-# The build steps in order: plan each sdist's build, ask its backend what more it needs, build.
-# Every archive here is Verified, every hook runs through the Builder above and every wheel
-# built goes through accept(): a bug here can fail a build, never run or install a mismatch.
+# The build steps (InstallRun's plan, plan_dynamic and build) see only Verified archives, run
+# every hook through the Builder above and send every wheel built through accept(): a bug there
+# can fail a build, never run or install a mismatch.
 
 
 def config_settings(
