@@ -4117,13 +4117,9 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Proble
                    config_settings=first.config_settings + second.config_settings)  # fmt: skip
 
 
-def target_site_paths(
-    options: InstallOptions, *, honour_reinstall: bool = True
-) -> Optional[List[str]]:
-    """Return where pip will install to; None (reinstall everything) for --force-reinstall, -I."""
+def target_site_paths(options: InstallOptions) -> List[str]:
+    """Return where pip will install to."""
     import sysconfig
-    if honour_reinstall and options.pip_flag("--force-reinstall", "-I", "--ignore-installed"):
-        return None
     target = options.pip_value("-t", "--target")
     if target:
         return [os.path.abspath(target)]
@@ -4143,17 +4139,6 @@ def target_site_paths(
     return list(dict.fromkeys(paths))
 
 
-def installed_versions(paths: Sequence[str]) -> Dict[str, str]:
-    """Map each distribution installed in ``paths`` to its version (first wins)."""
-    import importlib.metadata
-    found: Dict[str, str] = {}
-    for distribution in importlib.metadata.distributions(path=list(paths)):
-        name = (distribution.metadata.get_all("Name") or [None])[0]
-        if name:
-            found.setdefault(canonicalize_name(name), distribution.version)
-    return found
-
-
 # An archive named after a commit (.../archive/1234567.zip) has no version worth trusting.
 _COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -4168,15 +4153,6 @@ def archive_version(requirement: Requirement) -> Optional[Version]:
         return None
     parsed = parse_archive_name(filename, requirement.key)
     return parsed.version if parsed else None
-
-
-def satisfied_by(requirement: Requirement, installed: Mapping[str, str]) -> Optional[str]:
-    """Return the installed version if it is the one the requirement pins."""
-    wanted = archive_version(requirement)
-    have = installed.get(requirement.key)
-    if wanted is None or have is None:
-        return None
-    return have if _parse_version(have) == wanted else None
 
 
 MAX_TRIES = 10  # files tried per requirement when the index advertises no hashes
@@ -4205,19 +4181,22 @@ class Fetcher:
             verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
             if verdict is None and requirement.locked:
                 verdict = self._from_mirrors(directory, requirement, install)
-            if verdict is None:
-                verdict = self._from_network(directory, requirement, install)
+            return verdict or self._from_network(directory, requirement, install)
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
-        return verdict
 
     def _from_mirrors(
         self, directory: str, requirement: Requirement, install: bool
     ) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
         lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
-        settings = mirror_settings(self.settings)
-        if settings is None or requirement.url is None:
+        settings = self.settings  # to reach only the indexes and find-links the user set
+        indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
+        if settings.no_index or not indexes:
+            settings = replace(settings, no_index=True)
+        else:
+            settings = replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+        if requirement.url is None or settings.no_index and not settings.find_links:
             return None
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
@@ -4247,14 +4226,18 @@ class Fetcher:
     def _settle(self, arrived: Arrived, meta: Dict[str, object]) -> Verdict:
         """Accept a downloaded file and cache it, or keep it aside and remove it."""
         verdict = accept(arrived)
-        if isinstance(verdict, Verified):
+        # One fetched only to suggest its hash is cached under it too, so the run after the user
+        # pastes it needs no network (accept() still decides); read strictly, never run.
+        if isinstance(verdict, Verified) or verdict.kind == "missing":
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
+        if isinstance(verdict, Verified):
             return verdict
         if verdict.kind == "missing":
-            # Fetched only to suggest its hash: cached under it, so the run after the user pastes
-            # it needs no network (accept() still decides); read strictly, never run.
-            self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
-            verdict = replace(verdict, facts=_read_quietly(arrived))
+            try:
+                verdict = replace(verdict, facts=read_archive(
+                    arrived.path, arrived.filename, project=arrived.requirement.name))
+            except ArchiveError:
+                pass
         elif verdict.kind == "mismatch" and self.keep_failed:
             self._keep_failed(arrived.path, self.keep_failed, verdict)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
@@ -4384,14 +4367,6 @@ class Fetcher:
                       f"({exc})")  # fmt: skip
 
 
-def _read_quietly(arrived: Arrived) -> Optional[ArchiveFacts]:
-    """Return what peep's strict reading of an unvetted archive finds, or None."""
-    try:
-        return read_archive(arrived.path, arrived.filename, project=arrived.requirement.name)
-    except ArchiveError:
-        return None
-
-
 def vetted_elsewhere(
     requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
     environment: Environment,
@@ -4409,14 +4384,6 @@ def vetted_elsewhere(
                   f"'peep hash{form} {release}' prints a hash for every file of the release")
 
 
-def mirror_settings(settings: FinderSettings) -> Optional[FinderSettings]:
-    """Return settings reaching only the indexes and find-links the user set (not pip's default)."""
-    indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-    if settings.no_index or not indexes:
-        return replace(settings, no_index=True) if settings.find_links else None
-    return replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
-
-
 def verify_all(
     fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
 ) -> List[Verdict]:
@@ -4426,25 +4393,22 @@ def verify_all(
         return []
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements)))
-    try:
-        futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
-                   for number, requirement in enumerate(requirements)]  # fmt: skip
-        return [future.result() for future in futures]
-    except BaseException:
-        # Interrupted: stop the downloads in flight, then let cleanup run.
-        fetcher.transport.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements))) as pool:
+        try:
+            futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
+                       for number, requirement in enumerate(requirements)]  # fmt: skip
+            return [future.result() for future in futures]
+        except BaseException:
+            # Interrupted: stop the downloads in flight, then let cleanup run.
+            fetcher.transport.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def hash_suggestions(
     fetcher: Fetcher, needer: Requirement, wanted: Sequence[PackagingRequirement]
 ) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block for each project wanted (its newest file), in the format of the file
-    that needs it, or why there is none; and what peep read of the file."""
+    """Return a hash block (of its newest file) or why none, and what peep read, per project."""
     requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
                                 name=needed.name, specifier=needed.specifier,
                                 extras=frozenset(needed.extras), hash_style=needer.hash_style)
@@ -4483,23 +4447,18 @@ class BuildSystem:
     source: str  # where the requirements came from, for messages
 
 
-def _default_build_system(why: str) -> BuildSystem:
-    """Return what pip builds with when an sdist does not say."""
-    return BuildSystem(DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), f"pip's default, as {why}")
-
-
 def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
     """Return an sdist's build system; raise ArchiveError if it is not usable."""
     tomllib = _toml_module()
-    if facts.pyproject is None:
-        return _default_build_system("it has no pyproject.toml")
     try:
-        document = tomllib.loads(facts.pyproject.decode("utf-8"))
+        document = {} if facts.pyproject is None else tomllib.loads(facts.pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ArchiveError(f"{filename}: its pyproject.toml is invalid ({exc})") from exc
     build_system = document.get("build-system")
-    if build_system is None:
-        return _default_build_system("its pyproject.toml has no [build-system]")
+    if build_system is None:  # pip's default then
+        why = ("it has no pyproject.toml" if facts.pyproject is None
+               else "its pyproject.toml has no [build-system]")
+        return BuildSystem(DEFAULT_BUILD_REQUIRES, LEGACY_BACKEND, (), f"pip's default, as {why}")
     requires = build_system.get("requires") if isinstance(build_system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise ArchiveError(f"{filename}: build-system.requires in its pyproject.toml is missing "
@@ -4512,9 +4471,8 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
         raise ArchiveError(f"{filename}: build-system.backend-path is not a list of strings")
     for entry in backend_path:
         if os.path.isabs(entry) or ".." in re.split(r"[\\/]", entry):
-            raise ArchiveError(
-                f"{filename}: build-system.backend-path {entry!r} leaves the source tree"
-            )
+            raise ArchiveError(f"{filename}: build-system.backend-path {entry!r} leaves the "
+                               "source tree")  # fmt: skip
     return BuildSystem(tuple(requires), backend, tuple(backend_path), "its pyproject.toml")
 
 
@@ -4559,6 +4517,15 @@ def _dependency_applies(
     return False
 
 
+def fitting_wheels(
+    available: Mapping[str, Sequence[Verified]], needed: PackagingRequirement
+) -> List[Verified]:
+    """Return the verified wheels that satisfy ``needed``: what a build can use."""
+    return [wheel for wheel in available.get(canonicalize_name(needed.name), [])
+            if wheel.facts.version is not None
+            and needed.specifier.contains(wheel.facts.version, prereleases=True)]
+
+
 @dataclass
 class BuildPlan:
     """The verified wheels one sdist's build environment holds, and what is missing."""
@@ -4575,8 +4542,7 @@ class BuildPlan:
         key = canonicalize_name(needed.name)
         chosen = self.wheels.get(key)
         if chosen is None:
-            fitting = [w for w in available.get(key, []) if w.facts.version is not None
-                       and needed.specifier.contains(w.facts.version, prereleases=True)]
+            fitting = fitting_wheels(available, needed)
             if not fitting:
                 return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
             chosen = self.wheels[key] = fitting[-1]
@@ -4616,11 +4582,9 @@ def plan_build(
         if not _dependency_applies(needed, extras, markers):
             continue
         if needed.url:
-            plan.refused.append(
-                f"build requirement {text!r} ({why}) is a direct URL, which would be fetched "
-                f"unverified; list {needed.name} in your requirements with its hash instead, "
-                "and name it without a URL"
-            )
+            plan.refused.append(f"build requirement {text!r} ({why}) is a direct URL, which would "
+                                f"be fetched unverified; list {needed.name} in your requirements "
+                                "with its hash instead, and name it without a URL")  # fmt: skip
             continue
         chosen = plan.choose_wheel(needed, why, available, sdist_keys)
         if isinstance(chosen, str):
@@ -4690,9 +4654,7 @@ def omitted_dependency_failures(
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
     wanted_extras = _wanted_extras(verified, parsed, markers)
     failures: List[Problem] = []
-    for item in verified:
-        if not item.install:
-            continue
+    for item in [item for item in verified if item.install]:
         extras = wanted_extras.get(item.requirement.key, set())
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         for dependency in parsed[item.requirement.key]:
@@ -4709,22 +4671,11 @@ def _missing_key(text: str) -> Optional[str]:
         return None
 
 
-def wheel_fits(
-    available: Mapping[str, Sequence[Verified]], dependency: PackagingRequirement
-) -> bool:
-    """Say whether a verified wheel satisfies ``dependency``: what a build can use."""
-    return any(
-        wheel.facts.version is not None
-        and dependency.specifier.contains(wheel.facts.version, prereleases=True)
-        for wheel in available.get(canonicalize_name(dependency.name), [])
-    )
-
-
 class Suggesting(NamedTuple):
     """What with_suggestions asks of the index: by whom, and what counts as provided."""
 
     fetcher: Fetcher
-    is_met: Callable[[PackagingRequirement], bool]
+    is_met: Callable[[PackagingRequirement], object]  # true if provided
     markers: Mapping[str, str]
     binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
 
@@ -4736,15 +4687,6 @@ def _unmet_needs(
     return [dependency for dependency in _requires_dist(facts)
             if dependency.url is None and not asking.is_met(dependency)
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
-
-
-def needs_of_unvetted(asking: Suggesting, problems: Sequence[Problem]) -> List[Problem]:
-    """Report what files fetched for missing hashes need (read as they arrived, never run)."""
-    return [
-        _omitted(problem.requirement, dependency, problem.pinned_line)
-        for problem in problems if problem.kind == "missing"
-        for dependency in _unmet_needs(asking, problem.facts, set(problem.requirement.extras))
-    ]
 
 
 def _suggestion_blocks(
@@ -5685,9 +5627,9 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 
 # --- Running builds -----------------------------------------------------------
 #
-# The build steps in order: plan each sdist's build, ask its backend what more it needs, build.
-# Every archive here is Verified, every hook runs through the Builder above and every wheel
-# built goes through accept(): a bug here can fail a build, never run or install a mismatch.
+# The build steps (InstallRun's plan, plan_dynamic and build) see only Verified archives, run
+# every hook through the Builder above and send every wheel built through accept(): a bug there
+# can fail a build, never run or install a mismatch.
 
 
 def config_settings(
@@ -5704,87 +5646,26 @@ def config_settings(
     return merged
 
 
-def plan_failures(build: PendingBuild) -> List[Problem]:
-    """Turn what a build plan could not satisfy into failures for the report."""
-    item = build.item
-    failures = [refused_build(item, reason) for reason in build.plan.refused]
-    for text, why in build.plan.missing:
-        needs = framed("build dependency", item.requirement,
-                       f"{item.filename} needs {text} ({why})")
-        failures.append(replace(needs, dependency=text))
-    return failures
-
-
-def _plan_with_satisfied(
-    fetcher: Fetcher, builds: Sequence[PendingBuild], verified: List[Verified],
-    offered: Dict[str, Requirement], markers: Mapping[str, str],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Plan builds; a build dependency ``offered`` (installed requirements and build pins not
-    fetched yet) holds is fetched and verified, not installed, and leaves ``offered``."""
-    failures: List[Problem] = []
-    while True:
-        for build in builds:
-            build.plan = plan_build(build.requires(), verified, markers)
-        wanted = {key for build in builds for text, _ in build.plan.missing
-                  for key in [_missing_key(text)] if key in offered}  # fmt: skip
-        if not wanted:
-            return verified, failures
-        fetched = verify_all(fetcher, [offered.pop(key) for key in sorted(wanted)], install=False)
-        failures += [v for v in fetched if isinstance(v, Problem)]
-        verified = verified + [v for v in fetched if isinstance(v, Verified)]
-
-
-def start_builds(
-    builder: Builder, verified: Sequence[Verified]
-) -> Tuple[List[PendingBuild], List[Problem]]:
-    """Read each verified sdist's build system; refuse the ones that cannot be used."""
-    pending: List[PendingBuild] = []
-    failures: List[Problem] = []
-    for item in [v for v in verified if v.facts.kind == "sdist"]:
-        try:
-            system = read_build_system(item.facts, item.filename)
-        except ArchiveError as exc:
-            failures.append(refused_build(item, exc.reason()))
-            continue
-        pending.append(PendingBuild(item, system, builder.new_directory("sdist")))
-    return pending, failures
-
-
-def build_all(
-    builder: Builder, builds: Sequence[PendingBuild], verified: Sequence[Verified],
-    settings: Sequence[Tuple[str, str]],
-) -> Tuple[List[Verified], List[Problem]]:
-    """Build every planned sdist; return the archives to install, wheels only."""
-    built: Dict[int, Verified] = {}
-    failures: List[Problem] = []
-    for build in builds:
-        outcome = build_wheel(builder, build, config_settings(build.item, settings))
-        if isinstance(outcome, Problem):
-            failures.append(outcome)
-        else:
-            built[id(build.item)] = outcome
-    return [built.get(id(item), item) for item in verified], failures
-
-
 # --- Around pip ---------------------------------------------------------------
 #
-# What is installed already (to find requirements satisfied, and whether
-# pip must replace one), what pip changed, the direct_url.json pip would
-# have written for a URL requirement, install's messages. Nothing here
-# hands pip a file: a bug here can misreport, or leave an installed
+# What is installed already (to find requirements satisfied, and whether pip must replace one),
+# what pip changed, the direct_url.json pip would have written for a URL requirement, install's
+# messages. Nothing here hands pip a file: a bug here can misreport, or leave an installed
 # distribution in place, never install what did not match.
 
 
-def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]:
-    """Map each distribution in ``site_paths`` to the archive hashes its direct_url.json holds.
-
-    An earlier peep's record of its own temporary file maps to none: it is reinstalled once.
-    """
+def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str, Dict[str, str]]]:
+    """Map each distribution in ``site_paths`` (first wins) to its version, and to the hashes
+    its direct_url.json holds: none for an earlier peep's temporary file, reinstalled once."""
     import importlib.metadata
     import json
-    found: Dict[str, Dict[str, str]] = {}
+    versions: Dict[str, str] = {}
+    url_hashes: Dict[str, Dict[str, str]] = {}
     for distribution in importlib.metadata.distributions(path=list(site_paths)):
         name = (distribution.metadata.get_all("Name") or [None])[0]
+        if not name:
+            continue
+        versions.setdefault(canonicalize_name(name), distribution.version)
         try:
             recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
             url = str(recorded.get("url", ""))  # an earlier peep's temporary file is gone
@@ -5793,25 +5674,19 @@ def installed_url_hashes(site_paths: Sequence[str]) -> Dict[str, Dict[str, str]]
             hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
         except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue
-        if name:
-            found.setdefault(canonicalize_name(name), hashes)
-    return found
+        url_hashes.setdefault(canonicalize_name(name), hashes)
+    return versions, url_hashes
 
 
-def reinstall_needed(verified: Sequence[Verified], urls: Mapping[str, Tuple[str, str]],
-                     site_paths: Sequence[str]) -> bool:  # fmt: skip
-    """Tell whether a wheel to install is at its version already, so pip must replace it.
-
-    It got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it.
-    """
-    stale = {key for key, hashes in installed_url_hashes(site_paths).items() if not hashes}
-    if not urls and not stale:
-        return False
-    installed = installed_versions(site_paths)
+def reinstall_needed(
+    verified: Sequence[Verified], by_url: Set[str], installed: Mapping[str, str]
+) -> bool:
+    """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
+    got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
     for item in verified:
         named = parse_archive_name(item.filename)
         key = item.requirement.key
-        if item.install and (key in urls or key in stale) and named is not None:
+        if item.install and key in by_url and named is not None:
             have = installed.get(key)
             if have is not None and _parse_version(have) == named.version:
                 return True
@@ -5822,10 +5697,8 @@ RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
 
 
 def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
-    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity.
-
-    The identity tells a reinstall (same content, new file), even if pip stopped halfway.
-    """
+    """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity,
+    which tells a reinstall (same content, new file), even if pip stopped halfway."""
     found: Dict[str, RecordState] = {}
     for directory in site_paths:
         try:
@@ -5867,11 +5740,8 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 
 
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
-    """Write the direct_url.json pip writes for an archive from ``url``; list it in RECORD.
-
-    Like pip: no fragment, keys sorted, credentials dropped unless PEP 610's ``${VAR}`` (pip
-    keeps a ``git`` user too, for VCS URLs, which peep never installs).
-    """
+    """Write the direct_url.json pip writes for ``url`` (no fragment, keys sorted, credentials
+    dropped unless PEP 610's ``${VAR}``: peep installs no VCS URL); list it in RECORD."""
     import base64
     import io
     import json
@@ -5919,17 +5789,14 @@ def install_fetcher(
     return Fetcher(
         transport=Transport(place.settings, place.network), settings=place.settings,
         environment=Environment.current(), workdir=place.workdir, progress=progress,
-        cache=ArchiveCache(place.network.cache_dir, say), warn=say,
-        keep_failed=options.keep_failed,
+        cache=ArchiveCache(place.network.cache_dir, say), warn=say, keep_failed=options.keep_failed,
         build_pins=load_build_pins(options, place.settings, place.network, os.environ),
     )
 
 
 class InstallRun:
-    """One ``peep install``, a method per step in the order they run.
-
-    A step whose input has a problem does not run: no backend runs for an install that won't.
-    """
+    """One ``peep install``, a method per step in the order they run. A step whose input has
+    a problem does not run: no backend runs for an install that won't."""
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
         self.options, self.err, self.workdir, self.port = options, err, workdir, port
@@ -5940,32 +5807,35 @@ class InstallRun:
         self.builder = Builder(workdir, network=options.build_network, port=port, say=self.say,
                                echo=echo)  # fmt: skip
         self.markers = marker_environment()
+        self.site_paths = target_site_paths(options)
+        self.installed: Dict[str, str] = {}  # in site_paths, with their versions
+        self.stale: Set[str] = set()  # installed from an earlier peep's temporary file
         self.problems: List[Problem] = []
         self.verified: List[Verified] = []
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
-    def warn(self, message: str) -> None:
-        self.err.write(printable(f"peep: warning: {message}") + "\n")
-
     def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
         """Read every requirement; split off what is installed already at its pin."""
-        records, settings, network = load_requirements(self.options, os.environ, warn=self.warn)
+        records, settings, network = load_requirements(
+            self.options, os.environ,
+            warn=lambda message: self.err.write(printable(f"peep: warning: {message}") + "\n"))
         requirements, self.problems = prepare_requirements(records, self.markers)
-        site_paths = target_site_paths(self.options)
-        installed = installed_versions(site_paths) if site_paths is not None else {}
-        url_hashes = installed_url_hashes(site_paths) if site_paths else {}
+        self.installed, url_hashes = installed_here(self.site_paths)
+        self.stale = {key for key, hashes in url_hashes.items() if not hashes}
+        reinstall = self.options.pip_flag("--force-reinstall", "-I", "--ignore-installed")
         satisfied: List[Satisfied] = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
-            version = satisfied_by(requirement, installed)
+            have = None if reinstall else self.installed.get(requirement.key)
+            wanted = archive_version(requirement)
             from_url = requirement.url is not None and not requirement.locked
             recorded = url_hashes.get(requirement.key, {})
-            left_by_peep = requirement.key in url_hashes and not recorded
+            left_by_peep = requirement.key in self.stale
             if left_by_peep or from_url and not requirement.hashes.matches(recorded):
-                version = None  # another archive, or an earlier peep's temporary file, is installed
-            if version is not None:
-                satisfied.append(Satisfied(requirement, version))
+                have = None  # another archive, or an earlier peep's temporary file, is installed
+            if have is not None and wanted is not None and _parse_version(have) == wanted:
+                satisfied.append(Satisfied(requirement, have))
             else:
                 to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
@@ -5980,11 +5850,16 @@ class InstallRun:
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
-        """Plan each sdist's build from its static requirements; find omitted dependencies.
-
-        All is read from archives, never run: every problem is found before any build runs.
-        """
-        self.builds, refused = start_builds(self.builder, self.verified)
+        """Plan each sdist's build from its static requirements; find omitted dependencies:
+        read from archives, never run, so every problem is found before any build runs."""
+        refused = []  # sdists whose build system cannot be used
+        for item in [v for v in self.verified if v.facts.kind == "sdist"]:
+            try:
+                system = read_build_system(item.facts, item.filename)
+            except ArchiveError as exc:
+                refused.append(refused_build(item, exc.reason()))
+                continue
+            self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist")))
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         reported = {problem.requirement.key for problem in self.problems}
@@ -5996,12 +5871,14 @@ class InstallRun:
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
         provided.update((s.requirement.key, _parse_version(s.version)) for s in satisfied)
         provided.update((v.requirement.key, v.version) for v in self.verified if v.install)
-        installed = installed_versions(target_site_paths(self.options, honour_reinstall=False)
-                                       or [])  # fmt: skip
-        omitted = omitted_dependency_failures(self.verified, provided, installed, self.markers)
-        met = functools.partial(_dependency_met, provided=provided, installed=installed)
+        omitted = omitted_dependency_failures(self.verified, provided, self.installed, self.markers)
+        met = functools.partial(_dependency_met, provided=provided, installed=self.installed)
         asking = Suggesting(fetcher, met, self.markers)
-        omitted = with_suggestions(asking, omitted + needs_of_unvetted(asking, self.problems))
+        # And what files fetched for missing hashes need (read as they arrived, never run).
+        omitted += [_omitted(p.requirement, dependency, p.pinned_line)
+                    for p in self.problems if p.kind == "missing"
+                    for dependency in _unmet_needs(asking, p.facts, set(p.requirement.extras))]
+        omitted = with_suggestions(asking, omitted)
         if omitted and self.options.allow_omitted:
             self.say("peep: warning (--allow-omitted): " + format_report(omitted, closing=None))
         else:
@@ -6009,23 +5886,36 @@ class InstallRun:
 
     def plan_round(self, fetcher: Fetcher, reported: Set[str]) -> List[Problem]:
         """Choose verified wheels for every build; return what is missing, with blocks to paste.
-
-        Build dependencies are always wheels, even under --no-binary: a backend needs a backend.
-        """
+        Build dependencies are always wheels, even under --no-binary: a backend needs a backend."""
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
-        self.verified, problems = _plan_with_satisfied(wheels, self.builds, self.verified,
-                                                       self.offered, self.markers)
-        missing = [p for build in self.builds for p in plan_failures(build)
-                   if _missing_key(p.dependency) not in reported]  # fmt: skip
-        met = functools.partial(wheel_fits, _wheels_by_project(self.verified))
+        problems: List[Problem] = []
+        while True:  # what ``offered`` holds is fetched and verified (not installed), then planned
+            for build in self.builds:
+                build.plan = plan_build(build.requires(), self.verified, self.markers)
+            wanted = {key for build in self.builds for text, _ in build.plan.missing
+                      for key in [_missing_key(text)] if key in self.offered}  # fmt: skip
+            if not wanted:
+                break
+            asked = [self.offered.pop(key) for key in sorted(wanted)]
+            fetched = verify_all(wheels, asked, install=False)
+            problems += [v for v in fetched if isinstance(v, Problem)]
+            self.verified = self.verified + [v for v in fetched if isinstance(v, Verified)]
+        missing = []  # what each plan refused, and each build dependency not yet reported
+        for build in self.builds:
+            item = build.item
+            missing += [refused_build(item, reason) for reason in build.plan.refused]
+            for text, why in build.plan.missing:
+                if _missing_key(text) not in reported:
+                    needs = framed("build dependency", item.requirement,
+                                   f"{item.filename} needs {text} ({why})")
+                    missing.append(replace(needs, dependency=text))
+        met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
 
     def plan_dynamic(self, fetcher: Fetcher) -> None:
-        """Ask each backend what else it needs, confined, in its static requirements' environment.
-
-        Only once the first round found nothing missing: this runs verified code.
-        """
+        """Ask each backend what else it needs, confined, in its static requirements' environment
+        (only once the first round found nothing missing: this runs verified code)."""
         for build in self.builds:
             settings = config_settings(build.item, self.options.config_settings())
             self.problems += discover_dynamic_requirements(self.builder, build, settings)
@@ -6036,8 +5926,15 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            self.verified, self.problems = build_all(self.builder, self.builds, self.verified,
-                                                     self.options.config_settings())
+            built: Dict[int, Verified] = {}
+            for build in self.builds:
+                settings = config_settings(build.item, self.options.config_settings())
+                outcome = build_wheel(self.builder, build, settings)
+                if isinstance(outcome, Problem):
+                    self.problems.append(outcome)
+                else:
+                    built[id(build.item)] = outcome
+            self.verified = [built.get(id(item), item) for item in self.verified]  # wheels only
             if self.problems:
                 return ""
         find_links, self.problems = stage_verified(self.verified, self.workdir)
@@ -6046,31 +5943,29 @@ class InstallRun:
     def install(self, find_links: str, urls: Mapping[str, Tuple[str, str]]) -> int:
         """Hand the verified wheels to pip once, finish what it left; say what was done."""
         started = time.monotonic()
-        site_paths = target_site_paths(self.options, honour_reinstall=False) or []
         command = pip_install_command(self.verified, self.options, find_links,
                                       os.path.join(self.workdir, "install-requirements.txt"))
-        if reinstall_needed(self.verified, urls, site_paths):
-            # It changes nothing for the other wheels: none is installed at its version
-            # (else peep would have found it satisfied). (With --target pip ignores what
-            # is installed anyway; --upgrade decides there.)
+        if reinstall_needed(self.verified, set(urls) | self.stale, self.installed):
+            # It changes nothing for the other wheels: none is installed at its version (else peep
+            # found it satisfied). (With --target pip ignores what is installed; --upgrade decides.)
             command[-2:-2] = ["--force-reinstall"]
-        before = snapshot_distributions(site_paths)
+        before = snapshot_distributions(self.site_paths)
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
         try:
             status = run_pip(command, self.err, closed_network_environment(self.port))
-            after = snapshot_distributions(site_paths)
+            after = snapshot_distributions(self.site_paths)
             if status == 0:
                 written = {path for path, state in after.items() if before.get(path) != state}
                 self.finish(find_links, urls, written)
         except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
-            changes = describe_changes(before, snapshot_distributions(site_paths), site_paths)
-            self.err.write(f"\n{changes}\n")
+            after = snapshot_distributions(self.site_paths)
+            self.err.write(f"\n{describe_changes(before, after, self.site_paths)}\n")
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
             self.err.write(f"peep: pip's install step failed (exit status {status}). Every "
                            "archive it was given had been verified; pip's output above says what "
-                           f"went wrong.\n{describe_changes(before, after, site_paths)}\n")
+                           f"went wrong.\n{describe_changes(before, after, self.site_paths)}\n")
             return EXIT_FAILED
         wheels = [item for item in self.verified if item.install]
         names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
@@ -6081,10 +5976,8 @@ class InstallRun:
 
     def finish(self, find_links: str, urls: Mapping[str, Tuple[str, str]],
                written: Set[str]) -> None:  # fmt: skip
-        """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only.
-
-        What pip left alone (--target without --upgrade, --dry-run) keeps what it had.
-        """
+        """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only:
+        what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
         scheme = install_scheme(self.options)
         wheels = {}
         for item in self.verified:

@@ -618,7 +618,7 @@ def test_only_a_vanished_file_of_an_earlier_peep_counts_as_its_record(tmp_path: 
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n")
     (dist_info / "direct_url.json").write_text(json.dumps(
         {"url": wheel.as_uri(), "archive_info": {"hashes": {"sha256": "0" * 64}}}))
-    found = peep.installed_url_hashes([str(tmp_path / "site")])
+    _, found = peep.installed_here([str(tmp_path / "site")])
     assert found == {"alpha": {"sha256": "0" * 64} if exists else {}}
 
 
