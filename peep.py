@@ -74,7 +74,6 @@ needs nothing but pip.
 #   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
 #   Installing with pip [trust]          the one pip run over verified wheels
 #   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
-#   Running builds                       the order of the build steps, from plans to wheels
 #   Around pip                           what is installed; what pip changed; direct_url.json
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
@@ -4758,6 +4757,20 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     return shown
 
 
+def config_settings(
+    item: Verified, command_line: Sequence[Tuple[str, str]]
+) -> Dict[str, Union[str, List[str]]]:
+    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
+    merged: Dict[str, Union[str, List[str]]] = {}
+    for key, value in list(command_line) + list(item.requirement.config_settings):
+        if key in merged:
+            previous = merged[key]
+            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            merged[key] = value
+    return merged
+
+
 # --- Building sdists [trust] --------------------------------------------------
 #
 # peep is the build frontend: pip never builds anything. peep extracts each
@@ -5625,27 +5638,6 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
             update_record(wheel.dist_info, rows)
 
 
-# --- Running builds -----------------------------------------------------------
-#
-# The build steps (InstallRun's plan, plan_dynamic and build) see only Verified archives, run
-# every hook through the Builder above and send every wheel built through accept(): a bug there
-# can fail a build, never run or install a mismatch.
-
-
-def config_settings(
-    item: Verified, command_line: Sequence[Tuple[str, str]]
-) -> Dict[str, Union[str, List[str]]]:
-    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
-    merged: Dict[str, Union[str, List[str]]] = {}
-    for key, value in list(command_line) + list(item.requirement.config_settings):
-        if key in merged:
-            previous = merged[key]
-            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            merged[key] = value
-    return merged
-
-
 # --- Around pip ---------------------------------------------------------------
 #
 # What is installed already (to find requirements satisfied, and whether pip must replace one),
@@ -5771,6 +5763,10 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 
 
 # --- Commands: install --------------------------------------------------------
+#
+# InstallRun walks the steps in order. The build steps (plan, plan_dynamic and build) see only
+# Verified archives, run every hook through the Builder and send every wheel built through
+# accept(): a bug there can fail a build, never run or install a mismatch.
 
 
 class FetchPlace(NamedTuple):
