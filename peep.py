@@ -2942,9 +2942,8 @@ class ArchiveCache:
     def _read_entry(self, *names: str) -> Optional[str]:
         """Return the text of the small file ``base/names...``, if it is a safe one."""
         *directories, filename = names
-        if not all(_CACHE_NAME_RE.match(name) for name in directories) or not (
-            filename == "meta.json" or _CACHE_NAME_RE.match(filename)
-        ):
+        named = filename == "meta.json" or _CACHE_NAME_RE.match(filename)
+        if not named or not all(_CACHE_NAME_RE.match(name) for name in directories):
             return None
         try:
             directory = self._directory(*directories, create=False)
@@ -3001,8 +3000,7 @@ class ArchiveCache:
 # The names peep gives below peep-archives: algorithms, two-digit prefixes,
 # hex digests. A name read from the cache is used only if it is one.
 _CACHE_NAME_RE = re.compile(
-    r"(sha256|sha384|sha512|[0-9a-f]{2}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\Z"
-)
+    r"(sha256|sha384|sha512|[0-9a-f]{2}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\Z")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
 MAX_CACHE_META_BYTES = 64 * 1024
 
@@ -3565,10 +3563,9 @@ def _check_zip_count(raw: IO[bytes], count: int, filename: str) -> None:
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
-    """Refuse an extra field that names a member again, or that does not parse: Info-ZIP's
-    Unicode Path field (0x7075) carries a second name, which unzip and Python 3.12+ use and 3.11
-    does not (its Unicode Comment field, 0x6375, nothing installs, so it is let through), and
-    records that do not fill the field exactly are read differently by different readers."""
+    """Refuse an extra field that names a member again (Info-ZIP's Unicode Path, 0x7075, which
+    unzip and Python 3.12+ read and 3.11 does not; its Unicode Comment, 0x6375, nothing installs),
+    or whose records do not fill it exactly (readers differ on those)."""
     offset = 0
     while offset < len(extra):
         if len(extra) - offset < 4:
@@ -5220,23 +5217,19 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
 
 def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str, *,
                session: bool = False) -> int:  # fmt: skip
-    """Run a command, its output to a log file; return its status.
-
-    ``session``: its own, with no terminal to type into (TIOCSTI); what it leaves is stopped.
-    """
+    """Run a command, its output to a log file; return its status. ``session``: its own, with
+    no terminal to type into (TIOCSTI); what it leaves is stopped."""
     import subprocess
     with open(log_path, "ab") as log:
         process = subprocess.Popen(list(command), env=dict(environment), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
         try:
-            status = process.wait()
+            return process.wait()
         except BaseException as exc:
-            _stop(process, group=session)  # nothing is installed before every build is done
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum) from exc
-    if session:
-        _stop(process, group=True)
-    return status
+        finally:  # nothing is installed before every build is done
+            _stop(process, group=session)
 
 
 def _log_tail(log_path: str) -> str:
@@ -5314,9 +5307,8 @@ class Builder:
                  "--no-compile", "-r", listing],
                 build_variables(self.port, _private_directory(directory, "tmp")), log_path)
             if status != 0:
-                raise BuildError(
-                    f"pip could not install the build dependencies (exit status {status})",
-                    _log_tail(log_path))
+                raise BuildError(f"pip could not install the build dependencies (exit status "
+                                 f"{status})", _log_tail(log_path))
         self._environments[key] = python
         return python
 
@@ -5505,9 +5497,8 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     return directory, failures
 
 
-def pip_install_command(
-    verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
-) -> List[str]:
+def pip_install_command(verified: Sequence[Verified], options: InstallOptions, find_links: str,
+                        requirements_file: str) -> List[str]:
     """Build pip's command line: no index, no dependencies, each wheel by name, version, hash."""
     import shlex
     lines = []
@@ -5615,10 +5606,8 @@ class InstalledWheel:
 
 
 def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
-    """Map a verified wheel's .py members to where pip installed them, as pip maps them.
-
-    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/`` to KEY.
-    """
+    """Map a verified wheel's .py members to where pip installed them, as pip maps them:
+    root members to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/`` to KEY."""
     import zipfile
     with zipfile.ZipFile(wheel) as archive:
         members = archive.namelist()
@@ -7377,12 +7366,6 @@ class CheckedSite:
         inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
         return located if inside else None
 
-    def interpreter_dirs(self) -> FrozenSet[str]:
-        """Where the interpreter pip names in a script lies: this Python's, or the site's own."""
-        dirs = [os.path.dirname(os.path.abspath(sys.executable))]
-        dirs += [os.path.join(root, name) for root in self.roots for name in ("bin", "Scripts")]
-        return frozenset(os.path.normpath(directory) for directory in dirs)
-
 
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
@@ -7718,9 +7701,8 @@ def _same_code(loaded: object, fresh: types.CodeType) -> bool:
         return False
     if any(getattr(loaded, name) != getattr(fresh, name) for name in _CODE_FIELDS):
         return False
-    return len(loaded.co_consts) == len(fresh.co_consts) and all(
-        map(_same_constant, loaded.co_consts, fresh.co_consts)
-    )
+    consts = loaded.co_consts, fresh.co_consts
+    return len(consts[0]) == len(consts[1]) and all(map(_same_constant, *consts))
 
 
 def _same_constant(loaded: object, fresh: object) -> bool:
@@ -7830,8 +7812,10 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
         first = b"#!" + line[len(b"'''exec' ") : -len(b' "$0" "$@"')]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
+    dirs = [os.path.dirname(os.path.abspath(sys.executable))]
+    dirs += [os.path.join(root, name) for root in site.roots for name in ("bin", "Scripts")]
     interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
-    return os.path.dirname(interpreter) in site.interpreter_dirs()
+    return os.path.dirname(interpreter) in {os.path.normpath(directory) for directory in dirs}
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
