@@ -5639,18 +5639,19 @@ def _compile_quietly(source: str) -> bool:
         return bool(compileall.compile_file(source, force=True, quiet=1))
 
 
-def compile_sources(sources: Sequence[str]) -> List[bool]:
-    """Compile every file, on every CPU when there are enough files to pay for the workers."""
+def on_every_cpu(work: Callable[[Any], Any], items: Sequence[Any], per_worker: int) -> List[Any]:
+    """Map ``work`` over ``items``: in a forked worker for every ``per_worker`` of them, up to
+    one a CPU, when that makes two or more; else, or if no workers can be had, in this process."""
     affinity = getattr(os, "sched_getaffinity", None)  # the CPUs this process may run on
     cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
     try:
-        pool = forked_workers(min(cpus, len(sources) // 32))
+        pool = forked_workers(min(cpus, len(items) // per_worker))
         if pool is not None:
             with pool:
-                return list(pool.map(_compile_quietly, sources, chunksize=16))
-    except Exception:  # no worker processes here (no /dev/shm, say): compile alone
+                return list(pool.map(work, items, chunksize=max(1, per_worker // 2)))
+    except Exception:  # no worker processes here (no /dev/shm, say): work alone
         pass
-    return [_compile_quietly(source) for source in sources]
+    return list(map(work, items))
 
 
 def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], None]) -> None:
@@ -5660,7 +5661,7 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
     if not sources:
         return
     say(f"peep: byte-compiling {len(sources)} file(s)")
-    compiled = set(itertools.compress(sources, compile_sources(sources)))
+    compiled = set(itertools.compress(sources, on_every_cpu(_compile_quietly, sources, 32)))
     for wheel in wheels:
         library = os.path.dirname(wheel.dist_info)
         rows = {}
@@ -7522,6 +7523,8 @@ def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
     return problems
 
 
+PYC_CHECKS_A_WORKER = 32  # each compiles a module afresh: some 3 ms
+
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
@@ -7556,7 +7559,7 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
             if hashed or _virtualenv_file(site_dir, path, seeded):
                 continue  # verify_record checks its hash
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
-    pyc_problems = _pyc_problems([job[2:] for job in compiled])
+    pyc_problems = on_every_cpu(_pyc_problem, [job[2:] for job in compiled], PYC_CHECKS_A_WORKER)
     problems = [framed("tampered", _about(job[0]), f"{job[0]}: {job[1]} ({why})")
                 for job, why in zip(compiled, pyc_problems) if why]  # noqa: B905 (3.9)
     problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
@@ -7592,24 +7595,6 @@ def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterat
             if name.endswith(_CODE_SUFFIXES):
                 path = os.path.join(directory, name)
                 yield path, os.path.relpath(path, site_dir)
-
-
-def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
-    """Run _pyc_problem over ``jobs``, on every core when there are many (3 ms a module)."""
-    import concurrent.futures
-    workers = min(os.cpu_count() or 1, 8)
-    try:
-        pool = forked_workers(workers) if len(jobs) >= PARALLEL_PYC_CHECKS else None
-        if pool is not None:
-            with pool:
-                chunk = max(1, len(jobs) // (workers * 4))
-                return list(pool.map(_pyc_problem, jobs, chunksize=chunk))
-    except (OSError, concurrent.futures.BrokenExecutor):
-        pass  # no processes to be had here: do it in this one
-    return list(map(_pyc_problem, jobs))
-
-
-PARALLEL_PYC_CHECKS = 64
 
 
 def _path_key(path: str) -> str:
