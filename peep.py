@@ -4815,18 +4815,15 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 
 # --- Building sdists [trust] --------------------------------------------------
 #
-# peep is the build frontend: pip never builds anything. peep extracts each
-# verified sdist as read and calls its PEP 517 hooks with the interpreter of a
-# bare virtual environment (no pip, no system site-packages) holding only the
-# verified wheels the build needs: every Python process the build starts sees
-# those and the standard library only. Builds get an allowlist of your
-# variables, no index, no pip configuration, and proxies that lead to a closed
-# port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
-# and a seccomp filter (no TIOCSTI), and what it leaves running is stopped;
-# --build-network=none adds user, network, mount, PID and IPC namespaces: no
-# interfaces, sockets only of the families those isolate, a read-only file
-# system but for the build's own directories and a private /tmp, a /dev of
-# its own, and no process of yours in reach of a signal.
+# peep is the build frontend: pip never builds anything. peep extracts each verified sdist as read
+# and calls its PEP 517 hooks with the interpreter of a bare virtual environment (no pip, no system
+# site-packages) holding only the verified wheels the build needs: every Python process the build
+# starts sees those and the standard library only. Builds get an allowlist of your variables, no
+# index, no pip configuration, and proxies that lead to a closed port. Every hook runs in a session
+# of its own, stdin /dev/null, under rlimits and a seccomp filter (no TIOCSTI), and what it leaves
+# running is stopped; --build-network=none adds user, network, mount, PID and IPC namespaces: no
+# interfaces, sockets only of the families those isolate, a read-only file system but for the
+# build's directories and a private /tmp, a /dev of its own, and no process of yours to signal.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
@@ -4993,13 +4990,12 @@ def verdict(value):
     return (BPF_RETURN, value, None, None)
 
 def filter_steps(calls, no_network):
-    # Both modes: only this architecture's calls; no io_uring (its requests are
-    # calls the filter never sees); no TIOCSTI or TIOCLINUX (argument 1's low
-    # word). --build-network=none also: sockets only of the families the network
-    # namespace isolates; stream socketpairs only (a datagram pair can sendto()
-    # a path); no reaching into another of your processes, which has the network.
-    # Both modes again: no kernel keyrings (add_key, request_key, keyctl): no
-    # namespace holds them, and yours (Kerberos tickets, say) are credentials.
+    # Both modes: only this architecture's calls; no io_uring (its requests are calls the filter
+    # never sees); no TIOCSTI or TIOCLINUX (argument 1's low word). --build-network=none also:
+    # sockets only of the families the network namespace isolates; stream socketpairs only (a
+    # datagram pair can sendto() a path); no reaching into another of your processes, which has the
+    # network. Both modes again: no kernel keyrings (add_key, request_key, keyctl): no namespace
+    # holds them, and yours (Kerberos tickets, say) are credentials.
     refused = IO_URING + calls["keyrings"]
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
@@ -5085,10 +5081,9 @@ def children():
     return mine
 
 def supervise():
-    # The hook runs in a child; this process waits, then stops whatever the
-    # build left running, even what left the session (setsid): what is
-    # orphaned comes to this process (a subreaper). Under none the child is
-    # the first process of a PID namespace of its own: when it ends, every
+    # The hook runs in a child; this process waits, then stops whatever the build left running,
+    # even what left the session (setsid): what is orphaned comes to this process (a subreaper).
+    # Under none the child is the first process of a PID namespace of its own: when it ends, every
     # process in it ends, and none of them sees this one, or any of yours.
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     child = os.fork()
@@ -5468,11 +5463,10 @@ def build_wheel(builder: Builder, build: PendingBuild,
 
 # --- Installing with pip [trust] ----------------------------------------------
 #
-# pip is handed the verified wheels the way its own index install sees them:
-# one private find-links directory and ``name==VERSION --hash=sha256:HEX``
-# lines, so it records what an index install records: no direct_url.json (for
-# URL requirements peep writes pip's own once pip is done: see "Around pip"),
-# and `pip freeze` says name==VERSION, never a path of peep's temporary files.
+# pip is handed the verified wheels the way its own index install sees them: one private find-links
+# directory and ``name==VERSION --hash=sha256:HEX`` lines, so it records what an index install
+# records: no direct_url.json (for URL requirements peep writes pip's own once pip is done: see
+# "Around pip"), and `pip freeze` says name==VERSION, never a path of peep's temporary files.
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -5556,12 +5550,11 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
 #
-# pip compiles one file after another; peep runs it with --no-compile and then
-# compiles on every CPU, the way pip would (compileall.compile_file with
-# force=True, quiet=1, at the interpreter's own optimisation level, warnings
-# ignored), and lists each .pyc in its RECORD with no hash or size as pip does.
-# What is compiled comes from the verified wheels themselves, mapped through
-# the install scheme: never from a RECORD, which may name any file at all.
+# pip compiles one file after another; peep runs it with --no-compile and then compiles on every
+# CPU, the way pip would (compileall.compile_file with force=True, quiet=1, at the interpreter's
+# own optimisation level, warnings ignored), and lists each .pyc in its RECORD with no hash or size
+# as pip does. What is compiled comes from the verified wheels themselves, mapped through the
+# install scheme: never from a RECORD, which may name any file at all.
 
 
 def pip_would_compile(options: InstallOptions) -> bool:
