@@ -3084,10 +3084,8 @@ MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry
 MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
 MAX_MEMBERS = 500_000  # the largest wheels hold some 100,000 files
 MAX_UNPACKED_BYTES = 16 << 30  # what an archive's members add up to, as it declares them
-TAR_MODES = (
-    (".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
-    (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"),
-)  # fmt: skip
+TAR_MODES = ((".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
+             (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"))  # fmt: skip
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
 WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
@@ -3453,8 +3451,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                 with zipfile.ZipFile(raw) as archive:
                     for info in archive.infolist():
                         reading.add_zip(raw, archive, info)
-                    _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
-                    _check_zip_count(raw, len(archive.infolist()), reading.filename)
+                    _check_zip_directory(raw, reading, archive.start_dir)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
             RuntimeError, UnicodeDecodeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
@@ -3532,21 +3529,18 @@ def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
     return -1, -1
 
 
-def _check_zip_layout(filename: str, spans: List[Tuple[int, int]], end: int) -> None:
-    """Refuse bytes between members that the central directory does not account for: pip reads
-    a zip by its central directory, streaming readers by its local headers in order, so a member
-    hidden in a gap, an archive in front, or members sharing bytes are seen by one only."""
+def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
+    """Refuse bytes the central directory (up to ``end``) does not account for, and an end record
+    counting other members than it lists: pip reads a zip by its central directory, streaming
+    readers by its local headers in order, others by the count; a member hidden in a gap, an
+    archive in front, or members sharing bytes would be seen by one only."""
+    filename, count = reading.filename, len(reading.spans)  # a span for each member listed
     position = 0
-    for start, stop in sorted(spans) + [(end, end)]:
+    for start, stop in sorted(reading.spans) + [(end, end)]:
         if start != position:
             raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
                                "its central directory lists, one after another")
         position = stop
-
-
-def _check_zip_count(raw: IO[bytes], count: int, filename: str) -> None:
-    """Refuse a zip whose end record counts other members than its central directory holds:
-    pip reads every entry there, readers that go by the count list fewer or more."""
     size = raw.seek(0, os.SEEK_END)
     raw.seek(max(0, size - 22 - 0xFFFF))
     tail = raw.read()
@@ -5008,8 +5002,7 @@ def filter_steps(calls, no_network):
         steps += [(BPF_JEQ, calls["socket"], "socket", None),
                   (BPF_JEQ, calls["socketpair"], "socketpair", None)]
     steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
-              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
-              verdict(ALLOW),
+              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX), verdict(ALLOW),
               "socket", load_argument(0),
               *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
               verdict(REFUSE),
@@ -5320,14 +5313,12 @@ class Builder:
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
         backend = system.backend if system else ""
-        spec = {
-            "output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
-            "writable": [workspace],  # source, wheel directory, reply, private tmp and home
-            "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
-            "backend_path": [os.path.join(source, entry) for entry in
-                             (system.backend_path if system else ())],
-            "source": source, "backend": backend,
-        }  # fmt: skip
+        spec = {"output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
+                "writable": [workspace],  # source, wheel directory, reply, private tmp and home
+                "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
+                "backend_path": [os.path.join(source, entry) for entry in
+                                 (system.backend_path if system else ())],
+                "source": source, "backend": backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
         # Under --build-network=none your home is read-only: the build gets one of its own.
@@ -5505,14 +5496,12 @@ def pip_install_command(verified: Sequence[Verified], options: InstallOptions, f
         lines.append(f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}")
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
-    return [
-        *pip_command(), "install", "--find-links", find_links,
-        *PIP_VERIFIED_ONLY,  # pip builds nothing
-        *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
-        *options.pip_options,
-        "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
-        "-r", requirements_file,
-    ]  # fmt: skip
+    return [*pip_command(), "install", "--find-links", find_links,
+            *PIP_VERIFIED_ONLY,  # pip builds nothing
+            *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
+            *options.pip_options,
+            "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
+            "-r", requirements_file]  # fmt: skip
 
 
 def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]) -> int:
@@ -7617,11 +7606,9 @@ def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     parts = name.split(".")
     if os.path.basename(directory) != "__pycache__" or len(parts) not in (3, 4):
         return None
-    level = 0
-    if len(parts) == 4:
-        if parts[2] not in ("opt-1", "opt-2"):
-            return None
-        level = int(parts[2][len("opt-"):])
+    if len(parts) == 4 and parts[2] not in ("opt-1", "opt-2"):
+        return None
+    level = int(parts[2][len("opt-"):]) if len(parts) == 4 else 0
     return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
 
 
@@ -7661,15 +7648,12 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
 # Every field of a code object but co_filename (where it was compiled, which
 # differs under pip --target) and those derived from these; co_lnotab only
 # where co_linetable (its successor, 3.10+) is missing.
-_CODE_FIELDS = tuple(
-    name for name in (
-        "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals",
-        "co_stacksize", "co_flags", "co_firstlineno", "co_code", "_co_code_adaptive",
-        "co_names", "co_varnames", "co_freevars", "co_cellvars", "co_name", "co_qualname",
-        "co_linetable", "co_exceptiontable",
-    ) + (() if hasattr(types.CodeType, "co_linetable") else ("co_lnotab",))
-    if hasattr(types.CodeType, name)
-)  # fmt: skip
+_CODE_FIELDS = tuple(name for name in (
+    "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
+    "co_flags", "co_firstlineno", "co_code", "_co_code_adaptive", "co_names", "co_varnames",
+    "co_freevars", "co_cellvars", "co_name", "co_qualname", "co_linetable", "co_exceptiontable",
+    *(() if hasattr(types.CodeType, "co_linetable") else ("co_lnotab",)),
+) if hasattr(types.CodeType, name))  # fmt: skip
 
 
 def _same_code(loaded: object, fresh: types.CodeType) -> bool:
@@ -7763,8 +7747,7 @@ def _outside_site(row: str) -> bool:
     return row.startswith("../") or os.path.isabs(row)
 
 
-def _member_problem(site: CheckedSite, located: Optional[str], digest: str,
-                    script: bytes) -> str:
+def _member_problem(site: CheckedSite, located: Optional[str], digest: str, script: bytes) -> str:
     """Compare one installed file with its member: by hash, or a script after its #! line."""
     if located is None:
         return "outside the checked installation, so not read"
