@@ -3561,16 +3561,13 @@ def _check_extra_field(extra: bytes, member: str, where: str) -> None:
     unzip and Python 3.12+ read and 3.11 does not; its Unicode Comment, 0x6375, nothing installs),
     or whose records do not fill it exactly (readers differ on those)."""
     offset = 0
-    while offset < len(extra):
-        if len(extra) - offset < 4:
-            raise ArchiveError(f"{member} has a malformed extra field in its {where}")
-        field_id = int.from_bytes(extra[offset : offset + 2], "little")
-        if field_id == UNICODE_PATH_EXTRA_FIELD:
+    while offset + 4 <= len(extra):  # a record: its id, its size, then that many bytes
+        if int.from_bytes(extra[offset : offset + 2], "little") == UNICODE_PATH_EXTRA_FIELD:
             raise ArchiveError(f"{member} carries a second name (a Unicode Path extra field, "
                                f"0x7075) in its {where}")
         offset += 4 + int.from_bytes(extra[offset + 2 : offset + 4], "little")
-        if offset > len(extra):
-            raise ArchiveError(f"{member} has a malformed extra field in its {where}")
+    if offset != len(extra):  # a record cut short, or bytes too few for one
+        raise ArchiveError(f"{member} has a malformed extra field in its {where}")
 
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
