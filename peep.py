@@ -7507,9 +7507,8 @@ PYC_CHECKS_A_WORKER = 32  # each compiles a module afresh: some 3 ms
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
-# What virtualenv writes into a site that no RECORD lists. The .pth is known by
-# its content; _virtualenv.py varies with virtualenv's version, so it is listed
-# apart as unvouched for unless virtualenv is here to say what it writes.
+# What virtualenv writes into a site that no RECORD lists: the .pth is known by its content;
+# _virtualenv.py varies with virtualenv's version, so it is listed apart as unvouched for.
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
@@ -7635,8 +7634,7 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     if data[16:] == marshal.dumps(fresh):
         return ""
     try:
-        # The loader runs marshal on this very file at import; so does this.
-        loaded = marshal.loads(data[16:])
+        loaded = marshal.loads(data[16:])  # as the loader does with this very file at import
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
     return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
