@@ -2941,9 +2941,8 @@ class ArchiveCache:
     def _read_entry(self, *names: str) -> Optional[str]:
         """Return the text of the small file ``base/names...``, if it is a safe one."""
         *directories, filename = names
-        if not all(_CACHE_NAME_RE.match(name) for name in directories) or not (
-            filename == "meta.json" or _CACHE_NAME_RE.match(filename)
-        ):
+        named = filename == "meta.json" or _CACHE_NAME_RE.match(filename)
+        if not named or not all(_CACHE_NAME_RE.match(name) for name in directories):
             return None
         try:
             directory = self._directory(*directories, create=False)
@@ -3000,8 +2999,7 @@ class ArchiveCache:
 # The names peep gives below peep-archives: algorithms, two-digit prefixes,
 # hex digests. A name read from the cache is used only if it is one.
 _CACHE_NAME_RE = re.compile(
-    r"(sha256|sha384|sha512|[0-9a-f]{2}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\Z"
-)
+    r"(sha256|sha384|sha512|[0-9a-f]{2}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\Z")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
 MAX_CACHE_META_BYTES = 64 * 1024
 
@@ -3085,10 +3083,8 @@ MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry
 MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
 MAX_MEMBERS = 500_000  # the largest wheels hold some 100,000 files
 MAX_UNPACKED_BYTES = 16 << 30  # what an archive's members add up to, as it declares them
-TAR_MODES = (
-    (".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
-    (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"),
-)  # fmt: skip
+TAR_MODES = ((".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
+             (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"))  # fmt: skip
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
 WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
@@ -3454,8 +3450,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                 with zipfile.ZipFile(raw) as archive:
                     for info in archive.infolist():
                         reading.add_zip(raw, archive, info)
-                    _check_zip_layout(reading.filename, reading.spans, archive.start_dir)
-                    _check_zip_count(raw, len(archive.infolist()), reading.filename)
+                    _check_zip_directory(raw, reading, archive.start_dir)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
             RuntimeError, UnicodeDecodeError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
@@ -3533,21 +3528,18 @@ def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
     return -1, -1
 
 
-def _check_zip_layout(filename: str, spans: List[Tuple[int, int]], end: int) -> None:
-    """Refuse bytes between members that the central directory does not account for: pip reads
-    a zip by its central directory, streaming readers by its local headers in order, so a member
-    hidden in a gap, an archive in front, or members sharing bytes are seen by one only."""
+def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
+    """Refuse bytes the central directory (up to ``end``) does not account for, and an end record
+    counting other members than it lists: pip reads a zip by its central directory, streaming
+    readers by its local headers in order, others by the count; a member hidden in a gap, an
+    archive in front, or members sharing bytes would be seen by one only."""
+    filename, count = reading.filename, len(reading.spans)  # a span for each member listed
     position = 0
-    for start, stop in sorted(spans) + [(end, end)]:
+    for start, stop in sorted(reading.spans) + [(end, end)]:
         if start != position:
             raise ArchiveError(f"{filename}: bytes {position} to {start} are not the members "
                                "its central directory lists, one after another")
         position = stop
-
-
-def _check_zip_count(raw: IO[bytes], count: int, filename: str) -> None:
-    """Refuse a zip whose end record counts other members than its central directory holds:
-    pip reads every entry there, readers that go by the count list fewer or more."""
     size = raw.seek(0, os.SEEK_END)
     raw.seek(max(0, size - 22 - 0xFFFF))
     tail = raw.read()
@@ -3564,21 +3556,17 @@ def _check_zip_count(raw: IO[bytes], count: int, filename: str) -> None:
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> None:
-    """Refuse an extra field that names a member again, or that does not parse: Info-ZIP's
-    Unicode Path field (0x7075) carries a second name, which unzip and Python 3.12+ use and 3.11
-    does not (its Unicode Comment field, 0x6375, nothing installs, so it is let through), and
-    records that do not fill the field exactly are read differently by different readers."""
+    """Refuse an extra field that names a member again (Info-ZIP's Unicode Path, 0x7075, which
+    unzip and Python 3.12+ read and 3.11 does not; its Unicode Comment, 0x6375, nothing installs),
+    or whose records do not fill it exactly (readers differ on those)."""
     offset = 0
-    while offset < len(extra):
-        if len(extra) - offset < 4:
-            raise ArchiveError(f"{member} has a malformed extra field in its {where}")
-        field_id = int.from_bytes(extra[offset : offset + 2], "little")
-        if field_id == UNICODE_PATH_EXTRA_FIELD:
+    while offset + 4 <= len(extra):  # a record: its id, its size, then that many bytes
+        if int.from_bytes(extra[offset : offset + 2], "little") == UNICODE_PATH_EXTRA_FIELD:
             raise ArchiveError(f"{member} carries a second name (a Unicode Path extra field, "
                                f"0x7075) in its {where}")
         offset += 4 + int.from_bytes(extra[offset + 2 : offset + 4], "little")
-        if offset > len(extra):
-            raise ArchiveError(f"{member} has a malformed extra field in its {where}")
+    if offset != len(extra):  # a record cut short, or bytes too few for one
+        raise ArchiveError(f"{member} has a malformed extra field in its {where}")
 
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
@@ -4773,18 +4761,15 @@ def config_settings(
 
 # --- Building sdists [trust] --------------------------------------------------
 #
-# peep is the build frontend: pip never builds anything. peep extracts each
-# verified sdist as read and calls its PEP 517 hooks with the interpreter of a
-# bare virtual environment (no pip, no system site-packages) holding only the
-# verified wheels the build needs: every Python process the build starts sees
-# those and the standard library only. Builds get an allowlist of your
-# variables, no index, no pip configuration, and proxies that lead to a closed
-# port. Every hook runs in a session of its own, stdin /dev/null, under rlimits
-# and a seccomp filter (no TIOCSTI), and what it leaves running is stopped;
-# --build-network=none adds user, network, mount, PID and IPC namespaces: no
-# interfaces, sockets only of the families those isolate, a read-only file
-# system but for the build's own directories and a private /tmp, a /dev of
-# its own, and no process of yours in reach of a signal.
+# peep is the build frontend: pip never builds anything. peep extracts each verified sdist as read
+# and calls its PEP 517 hooks with the interpreter of a bare virtual environment (no pip, no system
+# site-packages) holding only the verified wheels the build needs: every Python process the build
+# starts sees those and the standard library only. Builds get an allowlist of your variables, no
+# index, no pip configuration, and proxies that lead to a closed port. Every hook runs in a session
+# of its own, stdin /dev/null, under rlimits and a seccomp filter (no TIOCSTI), and what it leaves
+# running is stopped; --build-network=none adds user, network, mount, PID and IPC namespaces: no
+# interfaces, sockets only of the families those isolate, a read-only file system but for the
+# build's directories and a private /tmp, a /dev of its own, and no process of yours to signal.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
@@ -4951,13 +4936,12 @@ def verdict(value):
     return (BPF_RETURN, value, None, None)
 
 def filter_steps(calls, no_network):
-    # Both modes: only this architecture's calls; no io_uring (its requests are
-    # calls the filter never sees); no TIOCSTI or TIOCLINUX (argument 1's low
-    # word). --build-network=none also: sockets only of the families the network
-    # namespace isolates; stream socketpairs only (a datagram pair can sendto()
-    # a path); no reaching into another of your processes, which has the network.
-    # Both modes again: no kernel keyrings (add_key, request_key, keyctl): no
-    # namespace holds them, and yours (Kerberos tickets, say) are credentials.
+    # Both modes: only this architecture's calls; no io_uring (its requests are calls the filter
+    # never sees); no TIOCSTI or TIOCLINUX (argument 1's low word). --build-network=none also:
+    # sockets only of the families the network namespace isolates; stream socketpairs only (a
+    # datagram pair can sendto() a path); no reaching into another of your processes, which has the
+    # network. Both modes again: no kernel keyrings (add_key, request_key, keyctl): no namespace
+    # holds them, and yours (Kerberos tickets, say) are credentials.
     refused = IO_URING + calls["keyrings"]
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
@@ -4970,8 +4954,7 @@ def filter_steps(calls, no_network):
         steps += [(BPF_JEQ, calls["socket"], "socket", None),
                   (BPF_JEQ, calls["socketpair"], "socketpair", None)]
     steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
-              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX),
-              verdict(ALLOW),
+              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX), verdict(ALLOW),
               "socket", load_argument(0),
               *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
               verdict(REFUSE),
@@ -5043,10 +5026,9 @@ def children():
     return mine
 
 def supervise():
-    # The hook runs in a child; this process waits, then stops whatever the
-    # build left running, even what left the session (setsid): what is
-    # orphaned comes to this process (a subreaper). Under none the child is
-    # the first process of a PID namespace of its own: when it ends, every
+    # The hook runs in a child; this process waits, then stops whatever the build left running,
+    # even what left the session (setsid): what is orphaned comes to this process (a subreaper).
+    # Under none the child is the first process of a PID namespace of its own: when it ends, every
     # process in it ends, and none of them sees this one, or any of yours.
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     child = os.fork()
@@ -5175,23 +5157,19 @@ def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
 
 def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str, *,
                session: bool = False) -> int:  # fmt: skip
-    """Run a command, its output to a log file; return its status.
-
-    ``session``: its own, with no terminal to type into (TIOCSTI); what it leaves is stopped.
-    """
+    """Run a command, its output to a log file; return its status. ``session``: its own, with
+    no terminal to type into (TIOCSTI); what it leaves is stopped."""
     import subprocess
     with open(log_path, "ab") as log:
         process = subprocess.Popen(list(command), env=dict(environment), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
         try:
-            status = process.wait()
+            return process.wait()
         except BaseException as exc:
-            _stop(process, group=session)  # nothing is installed before every build is done
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum) from exc
-    if session:
-        _stop(process, group=True)
-    return status
+        finally:  # nothing is installed before every build is done
+            _stop(process, group=session)
 
 
 def _log_tail(log_path: str) -> str:
@@ -5269,9 +5247,8 @@ class Builder:
                  "--no-compile", "-r", listing],
                 build_variables(self.port, _private_directory(directory, "tmp")), log_path)
             if status != 0:
-                raise BuildError(
-                    f"pip could not install the build dependencies (exit status {status})",
-                    _log_tail(log_path))
+                raise BuildError(f"pip could not install the build dependencies (exit status "
+                                 f"{status})", _log_tail(log_path))
         self._environments[key] = python
         return python
 
@@ -5288,14 +5265,12 @@ class Builder:
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
         backend = system.backend if system else ""
-        spec = {
-            "output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
-            "writable": [workspace],  # source, wheel directory, reply, private tmp and home
-            "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
-            "backend_path": [os.path.join(source, entry) for entry in
-                             (system.backend_path if system else ())],
-            "source": source, "backend": backend,
-        }  # fmt: skip
+        spec = {"output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
+                "writable": [workspace],  # source, wheel directory, reply, private tmp and home
+                "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
+                "backend_path": [os.path.join(source, entry) for entry in
+                                 (system.backend_path if system else ())],
+                "source": source, "backend": backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
         # Under --build-network=none your home is read-only: the build gets one of its own.
@@ -5431,11 +5406,10 @@ def build_wheel(builder: Builder, build: PendingBuild,
 
 # --- Installing with pip [trust] ----------------------------------------------
 #
-# pip is handed the verified wheels the way its own index install sees them:
-# one private find-links directory and ``name==VERSION --hash=sha256:HEX``
-# lines, so it records what an index install records: no direct_url.json (for
-# URL requirements peep writes pip's own once pip is done: see "Around pip"),
-# and `pip freeze` says name==VERSION, never a path of peep's temporary files.
+# pip is handed the verified wheels the way its own index install sees them: one private find-links
+# directory and ``name==VERSION --hash=sha256:HEX`` lines, so it records what an index install
+# records: no direct_url.json (for URL requirements peep writes pip's own once pip is done: see
+# "Around pip"), and `pip freeze` says name==VERSION, never a path of peep's temporary files.
 
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
@@ -5460,9 +5434,8 @@ def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, Lis
     return directory, failures
 
 
-def pip_install_command(
-    verified: Sequence[Verified], options: InstallOptions, find_links: str, requirements_file: str
-) -> List[str]:
+def pip_install_command(verified: Sequence[Verified], options: InstallOptions, find_links: str,
+                        requirements_file: str) -> List[str]:
     """Build pip's command line: no index, no dependencies, each wheel by name, version, hash."""
     import shlex
     lines = []
@@ -5475,14 +5448,12 @@ def pip_install_command(
         lines.append(f"{named.name}=={named.version} --hash=sha256:{item.sha256}{settings}")
     with open(requirements_file, "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")
-    return [
-        *pip_command(), "install", "--find-links", find_links,
-        *PIP_VERIFIED_ONLY,  # pip builds nothing
-        *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
-        *options.pip_options,
-        "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
-        "-r", requirements_file,
-    ]  # fmt: skip
+    return [*pip_command(), "install", "--find-links", find_links,
+            *PIP_VERIFIED_ONLY,  # pip builds nothing
+            *(["--quiet"] if options.verbosity() == 0 else []),  # peep's summary line says it
+            *options.pip_options,
+            "--no-compile",  # last, so it wins: peep compiles afterwards (see below)
+            "-r", requirements_file]  # fmt: skip
 
 
 def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]) -> int:
@@ -5520,12 +5491,11 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
 #
-# pip compiles one file after another; peep runs it with --no-compile and then
-# compiles on every CPU, the way pip would (compileall.compile_file with
-# force=True, quiet=1, at the interpreter's own optimisation level, warnings
-# ignored), and lists each .pyc in its RECORD with no hash or size as pip does.
-# What is compiled comes from the verified wheels themselves, mapped through
-# the install scheme: never from a RECORD, which may name any file at all.
+# pip compiles one file after another; peep runs it with --no-compile and then compiles on every
+# CPU, the way pip would (compileall.compile_file with force=True, quiet=1, at the interpreter's
+# own optimisation level, warnings ignored), and lists each .pyc in its RECORD with no hash or size
+# as pip does. What is compiled comes from the verified wheels themselves, mapped through the
+# install scheme: never from a RECORD, which may name any file at all.
 
 
 def pip_would_compile(options: InstallOptions) -> bool:
@@ -5570,10 +5540,8 @@ class InstalledWheel:
 
 
 def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
-    """Map a verified wheel's .py members to where pip installed them, as pip maps them.
-
-    Root members go to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/`` to KEY.
-    """
+    """Map a verified wheel's .py members to where pip installed them, as pip maps them:
+    root members to purelib or platlib (Root-Is-Purelib), ``NAME.data/KEY/`` to KEY."""
     import zipfile
     with zipfile.ZipFile(wheel) as archive:
         members = archive.namelist()
@@ -5605,18 +5573,19 @@ def _compile_quietly(source: str) -> bool:
         return bool(compileall.compile_file(source, force=True, quiet=1))
 
 
-def compile_sources(sources: Sequence[str]) -> List[bool]:
-    """Compile every file, on every CPU when there are enough files to pay for the workers."""
+def on_every_cpu(work: Callable[[Any], Any], items: Sequence[Any], per_worker: int) -> List[Any]:
+    """Map ``work`` over ``items``: in a forked worker for every ``per_worker`` of them, up to
+    one a CPU, when that makes two or more; else, or if no workers can be had, in this process."""
     affinity = getattr(os, "sched_getaffinity", None)  # the CPUs this process may run on
     cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
     try:
-        pool = forked_workers(min(cpus, len(sources) // 32))
+        pool = forked_workers(min(cpus, len(items) // per_worker))
         if pool is not None:
             with pool:
-                return list(pool.map(_compile_quietly, sources, chunksize=16))
-    except Exception:  # no worker processes here (no /dev/shm, say): compile alone
+                return list(pool.map(work, items, chunksize=max(1, per_worker // 2)))
+    except Exception:  # no worker processes here (no /dev/shm, say): work alone
         pass
-    return [_compile_quietly(source) for source in sources]
+    return list(map(work, items))
 
 
 def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], None]) -> None:
@@ -5626,7 +5595,7 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
     if not sources:
         return
     say(f"peep: byte-compiling {len(sources)} file(s)")
-    compiled = set(itertools.compress(sources, compile_sources(sources)))
+    compiled = set(itertools.compress(sources, on_every_cpu(_compile_quietly, sources, 32)))
     for wheel in wheels:
         library = os.path.dirname(wheel.dist_info)
         rows = {}
@@ -7266,12 +7235,6 @@ class CheckedSite:
         inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
         return located if inside else None
 
-    def interpreter_dirs(self) -> FrozenSet[str]:
-        """Where the interpreter pip names in a script lies: this Python's, or the site's own."""
-        dirs = [os.path.dirname(os.path.abspath(sys.executable))]
-        dirs += [os.path.join(root, name) for root in self.roots for name in ("bin", "Scripts")]
-        return frozenset(os.path.normpath(directory) for directory in dirs)
-
 
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
@@ -7428,12 +7391,13 @@ def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
     return problems
 
 
+PYC_CHECKS_A_WORKER = 32  # each compiles a module afresh: some 3 ms
+
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
-# What virtualenv writes into a site that no RECORD lists. The .pth is known by
-# its content; _virtualenv.py varies with virtualenv's version, so it is listed
-# apart as unvouched for unless virtualenv is here to say what it writes.
+# What virtualenv writes into a site that no RECORD lists: the .pth is known by its content;
+# _virtualenv.py varies with virtualenv's version, so it is listed apart as unvouched for.
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
@@ -7462,7 +7426,7 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
             if hashed or _virtualenv_file(site_dir, path, seeded):
                 continue  # verify_record checks its hash
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
-    pyc_problems = _pyc_problems([job[2:] for job in compiled])
+    pyc_problems = on_every_cpu(_pyc_problem, [job[2:] for job in compiled], PYC_CHECKS_A_WORKER)
     problems = [framed("tampered", _about(job[0]), f"{job[0]}: {job[1]} ({why})")
                 for job, why in zip(compiled, pyc_problems) if why]  # noqa: B905 (3.9)
     problems += [framed("unrecorded", _about(path), path + (f" ({why})" if why else ""))
@@ -7500,24 +7464,6 @@ def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterat
                 yield path, os.path.relpath(path, site_dir)
 
 
-def _pyc_problems(jobs: Sequence[Tuple[str, str, int, str]]) -> List[str]:
-    """Run _pyc_problem over ``jobs``, on every core when there are many (3 ms a module)."""
-    import concurrent.futures
-    workers = min(os.cpu_count() or 1, 8)
-    try:
-        pool = forked_workers(workers) if len(jobs) >= PARALLEL_PYC_CHECKS else None
-        if pool is not None:
-            with pool:
-                chunk = max(1, len(jobs) // (workers * 4))
-                return list(pool.map(_pyc_problem, jobs, chunksize=chunk))
-    except (OSError, concurrent.futures.BrokenExecutor):
-        pass  # no processes to be had here: do it in this one
-    return list(map(_pyc_problem, jobs))
-
-
-PARALLEL_PYC_CHECKS = 64
-
-
 def _path_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
@@ -7545,11 +7491,9 @@ def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     parts = name.split(".")
     if os.path.basename(directory) != "__pycache__" or len(parts) not in (3, 4):
         return None
-    level = 0
-    if len(parts) == 4:
-        if parts[2] not in ("opt-1", "opt-2"):
-            return None
-        level = int(parts[2][len("opt-"):])
+    if len(parts) == 4 and parts[2] not in ("opt-1", "opt-2"):
+        return None
+    level = int(parts[2][len("opt-"):]) if len(parts) == 4 else 0
     return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
 
 
@@ -7579,8 +7523,7 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
     if data[16:] == marshal.dumps(fresh):
         return ""
     try:
-        # The loader runs marshal on this very file at import; so does this.
-        loaded = marshal.loads(data[16:])
+        loaded = marshal.loads(data[16:])  # as the loader does with this very file at import
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
     return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
@@ -7589,15 +7532,12 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
 # Every field of a code object but co_filename (where it was compiled, which
 # differs under pip --target) and those derived from these; co_lnotab only
 # where co_linetable (its successor, 3.10+) is missing.
-_CODE_FIELDS = tuple(
-    name for name in (
-        "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals",
-        "co_stacksize", "co_flags", "co_firstlineno", "co_code", "_co_code_adaptive",
-        "co_names", "co_varnames", "co_freevars", "co_cellvars", "co_name", "co_qualname",
-        "co_linetable", "co_exceptiontable",
-    ) + (() if hasattr(types.CodeType, "co_linetable") else ("co_lnotab",))
-    if hasattr(types.CodeType, name)
-)  # fmt: skip
+_CODE_FIELDS = tuple(name for name in (
+    "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
+    "co_flags", "co_firstlineno", "co_code", "_co_code_adaptive", "co_names", "co_varnames",
+    "co_freevars", "co_cellvars", "co_name", "co_qualname", "co_linetable", "co_exceptiontable",
+    *(() if hasattr(types.CodeType, "co_linetable") else ("co_lnotab",)),
+) if hasattr(types.CodeType, name))  # fmt: skip
 
 
 def _same_code(loaded: object, fresh: types.CodeType) -> bool:
@@ -7607,9 +7547,8 @@ def _same_code(loaded: object, fresh: types.CodeType) -> bool:
         return False
     if any(getattr(loaded, name) != getattr(fresh, name) for name in _CODE_FIELDS):
         return False
-    return len(loaded.co_consts) == len(fresh.co_consts) and all(
-        map(_same_constant, loaded.co_consts, fresh.co_consts)
-    )
+    consts = loaded.co_consts, fresh.co_consts
+    return len(consts[0]) == len(consts[1]) and all(map(_same_constant, *consts))
 
 
 def _same_constant(loaded: object, fresh: object) -> bool:
@@ -7692,8 +7631,7 @@ def _outside_site(row: str) -> bool:
     return row.startswith("../") or os.path.isabs(row)
 
 
-def _member_problem(site: CheckedSite, located: Optional[str], digest: str,
-                    script: bytes) -> str:
+def _member_problem(site: CheckedSite, located: Optional[str], digest: str, script: bytes) -> str:
     """Compare one installed file with its member: by hash, or a script after its #! line."""
     if located is None:
         return "outside the checked installation, so not read"
@@ -7719,8 +7657,10 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
         first = b"#!" + line[len(b"'''exec' ") : -len(b' "$0" "$@"')]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
+    dirs = [os.path.dirname(os.path.abspath(sys.executable))]
+    dirs += [os.path.join(root, name) for root in site.roots for name in ("bin", "Scripts")]
     interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
-    return os.path.dirname(interpreter) in site.interpreter_dirs()
+    return os.path.dirname(interpreter) in {os.path.normpath(directory) for directory in dirs}
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:

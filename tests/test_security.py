@@ -483,8 +483,9 @@ def test_check_compares_pyc_files_in_parallel_alike(tmp_path: Path, monkeypatch:
             pools.append(self)
             return super().map(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(peep, "PARALLEL_PYC_CHECKS", 1)
+    monkeypatch.setattr(peep, "PYC_CHECKS_A_WORKER", 1)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     assert run_check(site, strict=False)[0] == serial
     assert len(pools) == 1
