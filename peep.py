@@ -1460,7 +1460,9 @@ def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -
     for line in _join_continuations(_physical_lines(text, source)):
         if isinstance(line, HashComment):
             yield line
-        elif stripped := strip_comment(line.text).strip():
+            continue
+        stripped = strip_comment(line.text).strip()  # (no ":=": Python 3.7 must parse the file)
+        if stripped:
             expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
             yield replace(line, text=expanded)
 
