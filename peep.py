@@ -7370,14 +7370,12 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
 
 def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
     """Return (path, problem) for each RECORDed file that is gone or changed, and for a .dist-info
-    RECORD that is not a regular file (then no file of it would be compared at all)."""
+    RECORD that cannot be read whole (then no file of it would be compared at all)."""
     problems = []
     if copy.metadata_dir.endswith(".dist-info"):
-        record, why = _open_regular(os.path.join(copy.metadata_dir, "RECORD"))
+        record, why = _read_regular(os.path.join(copy.metadata_dir, "RECORD"))
         if record is None:
             problems.append((posixpath.join(os.path.basename(copy.metadata_dir), "RECORD"), why))
-        else:
-            record.close()
     for path, hash_field in copy.record_rows():
         located = site.locate(copy.site_dir, path)
         if located is None:

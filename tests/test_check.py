@@ -394,7 +394,7 @@ def test_check_a_script_runs_only_the_interpreter_pip_named(tmp_path: Path, line
     assert "gamma==1.0: ../../bin/gam (not in the vetted wheel)" in result.stderr
 
 
-@pytest.mark.parametrize("how", ["removed", "fifo", "link"])
+@pytest.mark.parametrize("how", ["removed", "fifo", "link", "padded"])
 def test_check_a_dist_info_without_a_readable_record_is_tampered(tmp_path: Path, how: str) -> None:
     """Without its RECORD no file of a distribution would be compared: that is no clean bill."""
     target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
@@ -405,6 +405,8 @@ def test_check_a_dist_info_without_a_readable_record_is_tampered(tmp_path: Path,
         os.mkfifo(record)
     elif how == "link":
         record.symlink_to(tmp_path / "elsewhere")
+    elif how == "padded":  # past what check reads of a RECORD, so no row of it would be read
+        record.write_bytes((tmp_path / "elsewhere").read_bytes() + b"#" * (16 << 20))
     result = check_target(tmp_path, target)
     assert result.returncode == 1, result.stdout
     assert "gamma==1.0: gamma-1.0.dist-info/RECORD (" in result.stderr
