@@ -3489,13 +3489,15 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
                            f"header ({local_name!r})")
     local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
     # A streaming reader goes by the local sizes (a data descriptor's come after the data), and
-    # by the local zip64 field's where they are 0xFFFFFFFF.
+    # by the local zip64 field's where they are 0xFFFFFFFF: some readers whenever it is there.
+    zip64 = (local_sizes[0], *_zip64_local_sizes(local_extra))
     if 0xFFFFFFFF in local_sizes[1:]:
-        local_sizes = (local_sizes[0], *_zip64_local_sizes(local_extra))
+        local_sizes = zip64
     streamed = info.flag_bits & 0x8  # then they are 0, or the central directory's
     central = (info.CRC, info.compress_size, info.file_size)
-    if local_sizes != central and not (streamed and local_sizes == (0, 0, 0)):
-        raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
+    for sizes in (local_sizes, zip64) if zip64[1:] != (-1, -1) else (local_sizes,):
+        if sizes != central and not (streamed and sizes == (0, 0, 0)):
+            raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
     end = info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
