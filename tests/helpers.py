@@ -589,6 +589,10 @@ class Deploy:
             env=env if env is not None else self.env(), python=python, cwd=cwd,
         )
 
+    def lock(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``peep lock -r FILE`` with the finder options and ``args``."""
+        return run_peep("lock", "-r", str(self.requirements), *args, *self.finder, env=self.env())
+
     def install_first(self, text: str) -> None:
         """Install ``text``, then forget its requests: where a second install starts from."""
         self.write(text)

@@ -6,7 +6,6 @@ code runs); peep writes the closure with '# via' notes and every file's hash.
 
 from __future__ import annotations
 
-import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import List, Tuple
@@ -19,7 +18,6 @@ from helpers import (
     LoopbackIndex,
     block,
     respond,
-    run_peep,
     sdist_bytes,
     sha256_hex,
     wheel_bytes,
@@ -52,15 +50,10 @@ def served(index: LoopbackIndex) -> LoopbackIndex:
     return index
 
 
-def lock(deploy: Deploy, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_peep("lock", "-r", str(deploy.requirements), *args, *deploy.finder,
-                    env=deploy.env())
-
-
 def test_a_fresh_file_gets_the_closure_and_every_platforms_hash(
     deploy: Deploy, served: LoopbackIndex
 ) -> None:
-    result = lock(deploy, "alpha", "gamma")
+    result = deploy.lock("alpha", "gamma")
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == (
         pip_entry(ALPHA, "alpha==1.0")
@@ -74,7 +67,7 @@ def test_a_fresh_file_gets_the_closure_and_every_platforms_hash(
 
 
 def test_the_locked_file_installs_from_the_same_index(deploy: Deploy, served: LoopbackIndex) -> None:
-    assert lock(deploy, "alpha", "gamma").returncode == 0
+    assert deploy.lock("alpha", "gamma").returncode == 0
     result = deploy.install()
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
@@ -83,7 +76,7 @@ def test_the_locked_file_installs_from_the_same_index(deploy: Deploy, served: Lo
 def test_peeps_own_format_is_kept(deploy: Deploy, served: LoopbackIndex) -> None:
     original = "# the app\n" + block(ALPHA[1], "alpha==1.0")
     deploy.write(original)
-    result = lock(deploy, "gamma")
+    result = deploy.lock("gamma")
     assert result.returncode == 0, result.stderr
     gamma = [peep.hex_to_peep(d) for d in sorted(sha256_hex(f[1]) for f in (GAMMA_HERE, GAMMA_THERE))]
     assert deploy.requirements.read_text() == (
@@ -95,7 +88,7 @@ def test_peeps_own_format_is_kept(deploy: Deploy, served: LoopbackIndex) -> None
 def test_pips_format_is_kept(deploy: Deploy, served: LoopbackIndex) -> None:
     original = pip_entry(ALPHA, "alpha==1.0")
     deploy.write(original)
-    assert lock(deploy).returncode == 0
+    assert deploy.lock().returncode == 0
     assert deploy.requirements.read_text() == (
         original + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
     )
@@ -114,7 +107,7 @@ def test_comments_order_and_hashed_entries_stay_byte_for_byte(
         + "# the end\n"
     )
     deploy.write(original)
-    result = lock(deploy, "omega")
+    result = deploy.lock("omega")
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == original + pip_entry(OMEGA, "omega==1.0")
     assert "1 added (omega==1.0)" in result.stderr and "updated" not in result.stderr
@@ -127,7 +120,7 @@ def test_an_orphan_goes_and_unneeded_top_level_stays(deploy: Deploy, served: Loo
         + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
         + pip_entry(GAMMA_HERE, "gamma==1.0", GAMMA_THERE)
     )
-    result = lock(deploy)
+    result = deploy.lock()
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == (
         pip_entry(ALPHA, "alpha==1.0")
@@ -142,14 +135,14 @@ def test_dry_run_prints_a_diff_writes_nothing_and_exits_1_only_on_change(
 ) -> None:
     original = pip_entry(ALPHA, "alpha==1.0")
     deploy.write(original)
-    result = lock(deploy, "--dry-run")
+    result = deploy.lock("--dry-run")
     assert result.returncode == 1, result.stderr
     assert deploy.requirements.read_text() == original
     assert "+beta==1.0 \\\n" in result.stdout
     assert "+    # via alpha\n" in result.stdout
     assert result.stdout.startswith(f"--- {deploy.requirements}\n")
-    assert lock(deploy).returncode == 0
-    again = lock(deploy, "--dry-run")
+    assert deploy.lock().returncode == 0
+    again = deploy.lock("--dry-run")
     assert (again.returncode, again.stdout) == (0, "")
 
 
@@ -158,9 +151,9 @@ def test_upgrade_package_moves_only_that_pin(deploy: Deploy, served: LoopbackInd
     served.add(wheel_bytes("beta", "2.0"))
     original = pip_entry(ALPHA, "alpha==1.0") + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
     deploy.write(original)
-    assert lock(deploy).returncode == 0
+    assert deploy.lock().returncode == 0
     assert deploy.requirements.read_text() == original
-    result = lock(deploy, "--upgrade-package", "alpha")
+    result = deploy.lock("--upgrade-package", "alpha")
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == (
         pip_entry(ALPHA_2, "alpha==2.0") + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
@@ -174,7 +167,7 @@ def test_a_project_with_only_an_sdist_is_reported_and_no_build_code_runs(
 ) -> None:
     served.add(sdist_bytes("sdonly", "1.0"))
     served.add(wheel_bytes("needs-sdonly", "1.0", requires=["sdonly"]), project="needs-sdonly")
-    result = lock(deploy, "alpha", wanted)
+    result = deploy.lock("alpha", wanted)
     assert result.returncode == 1
     assert "sdonly has no wheel, and its sdist does not declare its dependencies" in result.stderr
     assert "peep lock does not build sdists" in result.stderr
@@ -199,7 +192,7 @@ def test_bytes_that_differ_from_the_advertised_digest_fail_the_lock(
     deploy: Deploy, served: LoopbackIndex
 ) -> None:
     _serve_other_bytes_to_peep(served, GAMMA_HERE[0], wheel_bytes("gamma", "1.0", payload="x=1")[1])
-    result = lock(deploy, "gamma")
+    result = deploy.lock("gamma")
     assert result.returncode == 1
     assert f"{GAMMA_HERE[0]}: the index says sha256 {sha256_hex(GAMMA_HERE[1])}" in result.stderr
     assert "nothing was written" in result.stderr
@@ -210,7 +203,7 @@ def test_a_symlink_is_never_written_through(deploy: Deploy, served: LoopbackInde
     real = tmp_path / "real.txt"
     real.write_text("")
     deploy.requirements.symlink_to(real)
-    result = lock(deploy, "alpha")
+    result = deploy.lock("alpha")
     assert result.returncode == 2
     assert "symbolic link" in result.stderr
     assert real.read_text() == ""
@@ -232,13 +225,13 @@ STATIC = sdist_bytes("static", "1.0", pkg_info="Metadata-Version: 2.2\nName: sta
 
 def test_an_sdist_with_static_metadata_is_locked_unbuilt(deploy: Deploy, served: LoopbackIndex) -> None:
     served.add(STATIC)
-    result = lock(deploy, "static")
+    result = deploy.lock("static")
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == (
         pip_entry(BETA, "beta==1.0") + "    # via static\n" + pip_entry(STATIC, "static==1.0")
     )
     served.add(wheel_bytes("needs-static", "1.0", requires=["static"]), project="needs-static")
-    again = lock(deploy, "needs-static", "--dry-run")  # static==1.0 is now a pin to keep
+    again = deploy.lock("needs-static", "--dry-run")  # static==1.0 is now a pin to keep
     assert again.returncode == 1, again.stderr
     assert "1 added (needs-static==1.0)" in again.stderr and "updated" not in again.stderr
     assert again.stdout.count("\n-") == 0 and "+needs-static==1.0" in again.stdout
@@ -251,7 +244,7 @@ def test_an_sdist_pinned_by_hand_is_kept_with_its_dependencies_by_hand(
     served.add(sdist_bytes("sdonly", "1.0"))
     original = pip_entry(sdist_bytes("sdonly", "1.0"), "sdonly==1.0") + pip_entry(BETA, "beta==1.0")
     deploy.write(original)
-    result = lock(deploy, "alpha")
+    result = deploy.lock("alpha")
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == original + pip_entry(ALPHA, "alpha==1.0")
     assert deploy.ran() == []
@@ -261,7 +254,7 @@ def test_a_pin_without_the_hash_of_the_file_installed_here_gets_every_hash(
     deploy: Deploy, served: LoopbackIndex
 ) -> None:
     deploy.write(pip_entry(GAMMA_THERE, "gamma==1.0"))
-    result = lock(deploy)
+    result = deploy.lock()
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == pip_entry(GAMMA_HERE, "gamma==1.0", GAMMA_THERE)
     assert "1 updated (gamma==1.0 (hashes))" in result.stderr
@@ -270,20 +263,20 @@ def test_a_pin_without_the_hash_of_the_file_installed_here_gets_every_hash(
 def test_a_constraints_file_does_not_keep_a_dependency_out(deploy: Deploy, served: LoopbackIndex) -> None:
     (deploy.root / "constraints.txt").write_text("beta==1.0\n")
     deploy.write("-c constraints.txt\n" + pip_entry(ALPHA, "alpha==1.0"))
-    assert lock(deploy).returncode == 0
+    assert deploy.lock().returncode == 0
     assert deploy.requirements.read_text().endswith(pip_entry(BETA, "beta==1.0") + "    # via alpha\n")
 
 
 def test_a_complete_file_without_a_final_newline_is_unchanged(deploy: Deploy, served: LoopbackIndex) -> None:
     deploy.write(pip_entry(OMEGA, "omega==1.0").rstrip("\n"))
-    result = lock(deploy, "--dry-run")
+    result = deploy.lock("--dry-run")
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
     assert "no requirement changed" in result.stderr
 
 
 def test_a_conflict_is_explained_and_nothing_written(deploy: Deploy, served: LoopbackIndex) -> None:
     served.add(wheel_bytes("delta", "1.0", requires=["beta>=2"]))
-    result = lock(deploy, "alpha", "delta", "beta<2")
+    result = deploy.lock("alpha", "delta", "beta<2")
     assert result.returncode == 1
     assert "pip's resolver found no set of wheels that fits; nothing was written" in result.stderr
     assert "The conflict is caused by" in result.stderr
@@ -292,14 +285,14 @@ def test_a_conflict_is_explained_and_nothing_written(deploy: Deploy, served: Loo
 
 def test_an_empty_file_stays_empty(deploy: Deploy, served: LoopbackIndex) -> None:
     deploy.write("# nothing yet\n")
-    result = lock(deploy)
+    result = deploy.lock()
     assert result.returncode == 0, result.stderr
     assert deploy.requirements.read_text() == "# nothing yet\n"
 
 
 def test_a_pylock_file_is_written_read_back_and_installs(tmp_path: Path, served: LoopbackIndex) -> None:
     deploy = Deploy(tmp_path, served, requirements="pylock.toml")
-    result = lock(deploy, "alpha", "gamma")
+    result = deploy.lock("alpha", "gamma")
     assert result.returncode == 0, result.stderr
     assert "3 added (alpha==1.0, beta==1.0, gamma==1.0)" in result.stderr
     text = deploy.requirements.read_text()
@@ -307,7 +300,7 @@ def test_a_pylock_file_is_written_read_back_and_installs(tmp_path: Path, served:
     for _, data in (ALPHA, BETA, GAMMA_HERE, GAMMA_THERE):
         assert f'sha256 = "{sha256_hex(data)}"' in text
     assert 'dependencies = [\n    { name = "beta" },\n]' in text
-    again = lock(deploy, "--dry-run")  # the top-level requirements come from the lock
+    again = deploy.lock("--dry-run")  # the top-level requirements come from the lock
     assert (again.returncode, again.stdout) == (0, ""), again.stderr
     installed = deploy.install()
     assert installed.returncode == 0, installed.stderr
@@ -316,9 +309,9 @@ def test_a_pylock_file_is_written_read_back_and_installs(tmp_path: Path, served:
 
 def test_another_tools_pylock_keeps_every_package(tmp_path: Path, served: LoopbackIndex) -> None:
     deploy = Deploy(tmp_path, served, requirements="pylock.toml")
-    assert lock(deploy, "alpha").returncode == 0
+    assert deploy.lock("alpha").returncode == 0
     text = deploy.requirements.read_text()
     deploy.write(text[: text.index("\n[tool.peep]")] + "\n")  # as a lock from elsewhere
-    result = lock(deploy, "omega")
+    result = deploy.lock("omega")
     assert result.returncode == 0, result.stderr
     assert "1 added (omega==1.0)" in result.stderr and "removed" not in result.stderr

@@ -3,7 +3,6 @@ build dependencies locked into a --build-constraint file, all against a loopback
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -99,23 +98,18 @@ BUILT = sdist_bytes("built", "1.0", build_requires=["buildtool>=1"],
 BUILDTOOL = wheel_bytes("buildtool", "1.0")
 
 
-def lock(deploy: Deploy, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_peep("lock", "-r", str(deploy.requirements), *args, *deploy.finder,
-                    env=deploy.env())
-
-
 def test_lock_pins_the_closures_build_dependencies_into_the_build_constraint_file(
     deploy: Deploy, tmp_path: Path
 ) -> None:
     deploy.index.add(BUILT)
     deploy.index.add(BUILDTOOL)
     pins = tmp_path / "build-constraints.txt"
-    result = lock(deploy, "built", "--build-constraint", str(pins))
+    result = deploy.lock("built", "--build-constraint", str(pins))
     assert result.returncode == 0, result.stderr
     assert pins.read_text().endswith(
         f"buildtool==1.0 \\\n    --hash=sha256:{sha256_hex(BUILDTOOL[1])}\n")
     assert "buildtool" not in deploy.requirements.read_text()
-    assert lock(deploy, "--build-constraint", str(pins), "--dry-run").returncode == 0
+    assert deploy.lock("--build-constraint", str(pins), "--dry-run").returncode == 0
     installed = deploy.install("--build-constraint", str(pins))
     assert installed.returncode == 0, installed.stderr
     assert deploy.ran() == ["built-1.0.ran"]
