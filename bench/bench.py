@@ -36,7 +36,8 @@ pip check, in one virtual environment (--skip-check).
 Then peep lock of the stack's top-level names (bench/requirements.in) into
 an empty file, cold and warm, beside pip's own resolve (pip install
 --dry-run --report, cold and warm) and pip-compile --generate-hashes, from
-pip-tools installed in a throwaway venv (left out if that install fails)
+pip-tools installed in a throwaway venv (left out if that install fails),
+and uv pip compile --generate-hashes, cold, if uv is on PATH (stated, no goal)
 (--skip-lock).
 
 Then five sdists that share one build backend (setuptools, downloaded
@@ -333,6 +334,11 @@ def resolve_benchmark(top_level: Path, rounds: int, work: Path, python: str) -> 
         scenarios["pip-compile --generate-hashes"] = lambda: [
             compile_command, "-q", "--generate-hashes", "--allow-unsafe", "--rebuild",
             "--cache-dir", empty("empty-"), "-o", str(Path(empty("out-")) / "requirements.txt"), str(top_level)]
+    uv = shutil.which("uv")
+    if uv is not None:  # stated beside the others, with no goal: a resolver of its own, not pip's
+        scenarios["uv pip compile --generate-hashes"] = lambda: [
+            uv, "pip", "compile", "-q", "--generate-hashes", "--cache-dir", empty("empty-"),
+            "-o", str(Path(empty("out-")) / "requirements.txt"), str(top_level)]
     print("preparing: filling the warm caches ...", flush=True)
     run_measured(scenarios["pip resolve warm"](), env)
     run_measured(scenarios["peep lock warm"](), env)
@@ -541,6 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "pip-compile --generate-hashes" in r:
                 lines.append(_ratio("lock: cold peep / pip-compile",
                                     r["peep lock cold"] / r["pip-compile --generate-hashes"], 0.50))
+            if "uv pip compile --generate-hashes" in r:
+                lines.append(f"{'lock: cold peep / uv (cold)':<30} "
+                             f"{r['peep lock cold'] / r['uv pip compile --generate-hashes']:8.2f}     no goal")
         if not args.skip_hash:
             small, large = args.hash_size_mb, 5 * args.hash_size_mb
             h = {k: statistics.median(v) for k, v in
