@@ -1716,9 +1716,8 @@ def _path_to_url(path: str) -> str:
     return urllib.parse.urljoin("file:", urllib.request.pathname2url(os.path.abspath(path)))
 
 
-def _named_requirement(
-    text: str, body: str, marker: Optional[Marker], origin: Origin
-) -> Requirement:
+def _named_requirement(text: str, body: str, marker: Optional[Marker],
+                       origin: Origin) -> Requirement:
     try:
         parsed = PackagingRequirement(body)
     except InvalidRequirement as exc:
@@ -1733,10 +1732,8 @@ def _named_requirement(
     return _link_requirement(record) if parsed.url else record
 
 
-def _requirement_from_line(
-    requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment], origin: Origin,
-) -> Requirement:
+def _requirement_from_line(requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
+                           hash_comments: Sequence[HashComment], origin: Origin) -> Requirement:
     """Read a requirement's line: the requirement, its hash comments and its options."""
     for name, _ in options:
         if name not in _PER_REQUIREMENT_OPTIONS:
@@ -1768,9 +1765,8 @@ def _requirement_from_line(
 # Files: reading, nesting, and the records they hold.
 
 
-def read_requirements_source(
-    location: str, transport: Optional[Callable[[], Transport]] = None
-) -> bytes:
+def read_requirements_source(location: str,
+                             transport: Optional[Callable[[], Transport]] = None) -> bytes:
     """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL; it holds the
     hashes, so a URL is fetched under the same rules as archives (see Transport)."""
     is_file_url = location.lower().startswith("file:")
@@ -1829,9 +1825,8 @@ def hash_style(text: str, default: str = "peep") -> str:
     return "peep" if comments > options else "pip"
 
 
-def _read_file(
-    location: str, reading: Reading, included_at: Optional[Origin]
-) -> Iterator[Union[Requirement, FileOption]]:
+def _read_file(location: str, reading: Reading,
+               included_at: Optional[Origin]) -> Iterator[Union[Requirement, FileOption]]:
     """Yield a file's records, refusing one nested too deep or in a cycle."""
     where = included_at or location
     if len(reading.chain) >= MAX_NESTING:
@@ -1877,9 +1872,8 @@ def _read_file(
 _ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
 
 
-def _option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, reading: Reading
-) -> Iterator[Union[Requirement, FileOption]]:
+def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin,
+                 reading: Reading) -> Iterator[Union[Requirement, FileOption]]:
     """Read a line of options; refuse or warn about those pip reads otherwise than they look."""
     names = [name for name, _ in options]
     for name in names:
@@ -2017,9 +2011,8 @@ class LockSelection(NamedTuple):
     settings: FinderSettings = FinderSettings()
 
 
-def _select_one_by_one(
-    location: str, lock: Any, module: Any, options: Mapping[str, Any], first: Exception
-) -> List[LockChoice]:
+def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[str, Any],
+                       first: Exception) -> List[LockChoice]:
     try:  # the lock's own requires-python and environments apply to every package
         list(replace(lock, packages=[]).select(**options))
     except module.PylockSelectError as exc:
@@ -2106,9 +2099,8 @@ def _lock_part(package: Any, source: Any) -> str:
     return "." + type(source).__name__[len("Package"):].lower()
 
 
-def lock_file_requirements(
-    location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
-) -> List[Requirement]:
+def lock_file_requirements(location: str, reader: Callable[[str], bytes],
+                           asked: Optional[LockSelection] = None) -> List[Requirement]:
     """Read a lock file; return a record per file PEP 751's selection takes, or per problem
     (packaging stops at the first problem: on failure, each is selected alone to report all)."""
     lock = read_lock_file(location, reader)
@@ -2222,8 +2214,7 @@ PIP_OPTIONS = (
     PipOption(("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)", "count"),
     # Refused wherever they are set.
     PipOption(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
-        "whatever is installed; peep builds every sdist in an environment of verified "
-        "wheels only"),
+        "whatever is installed; peep builds every sdist in an environment of verified wheels only"),
     PipOption(("--no-use-pep517",), None, "", "inverted", "it makes pip run setup.py itself, "
         "and setuptools then fetches setup_requires on its own; peep builds every sdist through "
         "PEP 517"),
