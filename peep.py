@@ -1313,13 +1313,12 @@ class Requirement:
 
     def pinned_version(self) -> Optional[Version]:
         """Return the version an ``==`` (or ``===``) specifier pins, if one does."""
-        for spec in self.specifier:
-            if spec.operator in ("==", "===") and "*" not in spec.version:
-                try:
-                    return Version(spec.version)
-                except InvalidVersion:
-                    return None
-        return None
+        pins = [spec.version for spec in self.specifier
+                if spec.operator in ("==", "===") and "*" not in spec.version]
+        try:
+            return Version(pins[0]) if pins else None
+        except InvalidVersion:
+            return None
 
 
 @dataclass(frozen=True)
