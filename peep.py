@@ -1876,9 +1876,7 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
     """Read a line of options; refuse or warn about those pip reads otherwise than they look."""
     names = [name for name, _ in options]
     for name in names:
-        others = len(names) - 1
-        if name == "editable":
-            others -= names.count("config-settings")
+        others = len(names) - 1 - (names.count("config-settings") if name == "editable" else 0)
         if name in _ALONE_ON_A_LINE and others:
             raise RequirementsFileError(origin, f"{', '.join(f'--{other}' for other in names)} on "
                                         f"one line: pip would act on --{name} and drop the rest "
