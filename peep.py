@@ -2133,14 +2133,11 @@ class _Collect(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Union[str, Sequence[object], None],
                  option_string: Optional[str] = None) -> None:
-        value = values if isinstance(values, str) else None  # None: a flag
+        words = [values] if isinstance(values, str) else []  # []: a flag
+        pair = (self.dest, words[0] if words else True)
         for into in self.into:
-            collected = list(getattr(namespace, into))
-            if into == "pip_options":
-                collected += [str(option_string)] + ([value] if value is not None else [])
-            else:
-                collected.append((self.dest, True if value is None else value))
-            setattr(namespace, into, collected)
+            added = [str(option_string), *words] if into == "pip_options" else [pair]
+            setattr(namespace, into, [*getattr(namespace, into), *added])
 
 
 class PipOption(NamedTuple):
