@@ -2429,15 +2429,11 @@ def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Ma
     for name, value in args.finder_options:
         finder = finder.with_option(name, value, "the command line")
     for name, value in args.network_options:
-        setting: Any = None  # --no-cache-dir
-        number = _NETWORK_NUMBERS.get(name)
-        if number is not None:
-            try:
-                setting = number(str(value))
-            except ValueError as exc:
-                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        elif name != "no-cache-dir":
-            setting = os.path.expanduser(str(value))
+        convert = _NETWORK_NUMBERS.get(name, os.path.expanduser)  # else a path
+        try:
+            setting: Any = None if name == "no-cache-dir" else convert(str(value))
+        except ValueError as exc:
+            raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
         network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
     return finder, network
 
