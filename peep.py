@@ -1693,32 +1693,18 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
             path, extras_text = body[:bracket], body[bracket + 1 : -1]
     extras = frozenset(e.strip() for e in extras_text.split(",") if e.strip())
     is_directory = _looks_like_path(path) and os.path.isdir(path)
-    if not is_directory and not is_archive_name(path):
-        return _named_requirement(text, body, marker, origin)
-    if not is_directory and not os.path.isfile(path):
-        # "name @ https://.../x.zip" looks like a path too; pip takes it as a PEP 508 URL
-        # requirement when the part before the "@" is no path.
-        before_at, at, _ = body.partition("@")
-        if at and not _looks_like_path(before_at):
-            return _named_requirement(text, body, marker, origin)
-        # pip takes anything named like an archive as a path: a missing file is an error now.
+    if is_directory or (is_archive_name(path) and os.path.isfile(path)):
+        parsed = None if is_directory else parse_archive_name(os.path.basename(path))
+        return _link_requirement(Requirement(text, origin, parsed.name if parsed else None,
+                                             url=_path_to_url(path), extras=extras, marker=marker))
+    # pip takes anything named like an archive as a path, so a missing file is an error now;
+    # but "name @ https://.../x.zip" is a PEP 508 URL requirement when "name" is no path.
+    before_at, at, _ = body.partition("@")
+    if is_archive_name(path) and (not at or _looks_like_path(before_at)):
         raise RequirementsFileError(origin, f"{path!r} looks like an archive file name, but "
                                     f"there is no such file ({os.path.abspath(path)})")
-    parsed = None if is_directory else parse_archive_name(os.path.basename(path))
-    return _link_requirement(Requirement(text, origin, parsed.name if parsed else None,
-                                         url=_path_to_url(path), extras=extras, marker=marker))
-
-
-def _path_to_url(path: str) -> str:
-    import urllib.parse
-    import urllib.request
-    return urllib.parse.urljoin("file:", urllib.request.pathname2url(os.path.abspath(path)))
-
-
-def _named_requirement(text: str, body: str, marker: Optional[Marker],
-                       origin: Origin) -> Requirement:
     try:
-        parsed = PackagingRequirement(body)
+        named = PackagingRequirement(body)
     except InvalidRequirement as exc:
         hint = ""
         if "=" in body and not any(op in body for op in ("==", "!=", "~=", ">=", "<=", "===")):
@@ -1726,9 +1712,15 @@ def _named_requirement(text: str, body: str, marker: Optional[Marker],
         elif _looks_like_path(body):
             hint = f" (it looks like a path, but {body!r} does not exist)"
         raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    record = Requirement(text, origin, parsed.name, parsed.specifier, url=parsed.url,
-                         extras=frozenset(parsed.extras), marker=marker)  # fmt: skip
-    return _link_requirement(record) if parsed.url else record
+    record = Requirement(text, origin, named.name, named.specifier, url=named.url,
+                         extras=frozenset(named.extras), marker=marker)  # fmt: skip
+    return _link_requirement(record) if named.url else record
+
+
+def _path_to_url(path: str) -> str:
+    import urllib.parse
+    import urllib.request
+    return urllib.parse.urljoin("file:", urllib.request.pathname2url(os.path.abspath(path)))
 
 
 def _requirement_from_line(requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
