@@ -1539,8 +1539,7 @@ _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def _is_vcs_url(url: str) -> bool:
-    scheme = url.split(":", 1)[0].lower()
-    return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in ("git", "hg", "svn", "bzr"))
+    return url.split(":", 1)[0].lower().split("+", 1)[0] in ("git", "hg", "svn", "bzr")
 
 
 def _is_url(text: str) -> bool:
