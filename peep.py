@@ -2022,11 +2022,10 @@ def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[s
 def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
     """Honour --no-binary and --only-binary on what selection chose (a problem has no source)."""
     formats = settings.allowed_formats(choice.package.name)
-    sdist = choice.package.sdist
     if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
-        if sdist is None:
+        if choice.package.sdist is None:
             return replace(choice, problem="--no-binary, but the lock has no sdist")
-        return replace(choice, source=sdist)
+        return replace(choice, source=choice.package.sdist)
     if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
         problem = "--only-binary, but the lock has no wheel for this interpreter"
         return replace(choice, problem=problem)
