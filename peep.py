@@ -2043,7 +2043,11 @@ def _lock_file_url(location: str, path: str) -> str:
 def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
     """Make the requirement record for one selected file, as a requirements line would."""
     package, source = choice.package, choice.source
-    origin = Origin(f"{location}: packages[{choice.index}]" + _lock_part(package, source))
+    part = "" if source is None else "." + type(source).__name__[len("Package"):].lower()
+    for index, wheel in enumerate(package.wheels or ()):
+        if wheel is source:  # which wheel, rather than ".wheel"
+            part = f".wheels[{index}]"
+    origin = Origin(f"{location}: packages[{choice.index}]{part}")
     pin = f"=={package.version}" if package.version is not None else ""
     record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
                          specifier=SpecifierSet(pin))  # fmt: skip
@@ -2075,15 +2079,6 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
         return replace(record, unsupported=f"its name {named!r} is not the file its URL or "
                        f"path names ({url_filename(url)!r})")
     return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
-
-
-def _lock_part(package: Any, source: Any) -> str:
-    if source is None:
-        return ""
-    for index, wheel in enumerate(package.wheels or ()):
-        if wheel is source:
-            return f".wheels[{index}]"
-    return "." + type(source).__name__[len("Package"):].lower()
 
 
 def lock_file_requirements(location: str, reader: Callable[[str], bytes],
