@@ -2088,11 +2088,9 @@ def lock_file_requirements(location: str, reader: Callable[[str], bytes],
     lock = read_lock_file(location, reader)
     module = pylock_module()
     environment, extras, groups, settings = asked or LockSelection()
-    options: Dict[str, Any] = {
-        "environment": dict(environment) if environment is not None else None,
-        "extras": [canonicalize_name(e) for e in extras],
-        "dependency_groups": None if groups is None else list(groups),
-    }
+    options: Dict[str, Any] = {"environment": None if environment is None else dict(environment),
+                               "extras": [canonicalize_name(e) for e in extras],
+                               "dependency_groups": None if groups is None else list(groups)}
     where = {id(package): index for index, package in enumerate(lock.packages)}
     try:
         chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
@@ -2368,15 +2366,13 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     chosen = {key: (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])  # the last wins
               for section, key, value in values if key in _PIP_OPTION_NAMED}
     words: List[str] = []
-    files: Dict[str, Tuple[str, ...]] = {}
     for option, value, where in chosen.values():
         if option.refused:
             raise UsageError(f"peep install: {where} ({option.flags[-1]}) is not supported: "
                              f"{option.refused}")
-        if option.name in ("requirement", "constraint", "build-constraint"):
-            files[option.name] = tuple(value.split())
-        elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
+        if option.how != "peep":  # peep's own: files (below), or always on or moot (--no-deps)
             words += _configured_words(option, value, where)
+    files = {key: tuple(value.split()) for key, (_, value, _) in chosen.items()}
     return replace(options, files=files.get("requirement", ()) + options.files,
                    constraints=files.get("constraint", ()) + options.constraints,
                    build_constraints=files.get("build-constraint", ()) + options.build_constraints,
