@@ -1313,13 +1313,12 @@ class Requirement:
 
     def pinned_version(self) -> Optional[Version]:
         """Return the version an ``==`` (or ``===``) specifier pins, if one does."""
-        for spec in self.specifier:
-            if spec.operator in ("==", "===") and "*" not in spec.version:
-                try:
-                    return Version(spec.version)
-                except InvalidVersion:
-                    return None
-        return None
+        pins = [spec.version for spec in self.specifier
+                if spec.operator in ("==", "===") and "*" not in spec.version]
+        try:
+            return Version(pins[0]) if pins else None
+        except InvalidVersion:
+            return None
 
 
 @dataclass(frozen=True)
@@ -1540,8 +1539,7 @@ _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def _is_vcs_url(url: str) -> bool:
-    scheme = url.split(":", 1)[0].lower()
-    return any(scheme.startswith(f"{vcs}+") or scheme == vcs for vcs in ("git", "hg", "svn", "bzr"))
+    return url.split(":", 1)[0].lower().split("+", 1)[0] in ("git", "hg", "svn", "bzr")
 
 
 def _is_url(text: str) -> bool:
@@ -1694,20 +1692,28 @@ def parse_requirement(text: str, origin: Origin) -> Requirement:
             path, extras_text = body[:bracket], body[bracket + 1 : -1]
     extras = frozenset(e.strip() for e in extras_text.split(",") if e.strip())
     is_directory = _looks_like_path(path) and os.path.isdir(path)
-    if not is_directory and not is_archive_name(path):
-        return _named_requirement(text, body, marker, origin)
-    if not is_directory and not os.path.isfile(path):
-        # "name @ https://.../x.zip" looks like a path too; pip takes it as a PEP 508 URL
-        # requirement when the part before the "@" is no path.
-        before_at, at, _ = body.partition("@")
-        if at and not _looks_like_path(before_at):
-            return _named_requirement(text, body, marker, origin)
-        # pip takes anything named like an archive as a path: a missing file is an error now.
+    if is_directory or (is_archive_name(path) and os.path.isfile(path)):
+        parsed = None if is_directory else parse_archive_name(os.path.basename(path))
+        return _link_requirement(Requirement(text, origin, parsed.name if parsed else None,
+                                             url=_path_to_url(path), extras=extras, marker=marker))
+    # pip takes anything named like an archive as a path, so a missing file is an error now;
+    # but "name @ https://.../x.zip" is a PEP 508 URL requirement when "name" is no path.
+    before_at, at, _ = body.partition("@")
+    if is_archive_name(path) and (not at or _looks_like_path(before_at)):
         raise RequirementsFileError(origin, f"{path!r} looks like an archive file name, but "
                                     f"there is no such file ({os.path.abspath(path)})")
-    parsed = None if is_directory else parse_archive_name(os.path.basename(path))
-    return _link_requirement(Requirement(text, origin, parsed.name if parsed else None,
-                                         url=_path_to_url(path), extras=extras, marker=marker))
+    try:
+        named = PackagingRequirement(body)
+    except InvalidRequirement as exc:
+        hint = ""
+        if "=" in body and not any(op in body for op in ("==", "!=", "~=", ">=", "<=", "===")):
+            hint = " (= is not a valid operator; did you mean == ?)"
+        elif _looks_like_path(body):
+            hint = f" (it looks like a path, but {body!r} does not exist)"
+        raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
+    record = Requirement(text, origin, named.name, named.specifier, url=named.url,
+                         extras=frozenset(named.extras), marker=marker)  # fmt: skip
+    return _link_requirement(record) if named.url else record
 
 
 def _path_to_url(path: str) -> str:
@@ -1716,27 +1722,8 @@ def _path_to_url(path: str) -> str:
     return urllib.parse.urljoin("file:", urllib.request.pathname2url(os.path.abspath(path)))
 
 
-def _named_requirement(
-    text: str, body: str, marker: Optional[Marker], origin: Origin
-) -> Requirement:
-    try:
-        parsed = PackagingRequirement(body)
-    except InvalidRequirement as exc:
-        hint = ""
-        if "=" in body and not any(op in body for op in ("==", "!=", "~=", ">=", "<=", "===")):
-            hint = " (= is not a valid operator; did you mean == ?)"
-        elif _looks_like_path(body):
-            hint = f" (it looks like a path, but {body!r} does not exist)"
-        raise RequirementsFileError(origin, f"invalid requirement {body!r}{hint}") from exc
-    record = Requirement(text, origin, parsed.name, parsed.specifier, url=parsed.url,
-                         extras=frozenset(parsed.extras), marker=marker)  # fmt: skip
-    return _link_requirement(record) if parsed.url else record
-
-
-def _requirement_from_line(
-    requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
-    hash_comments: Sequence[HashComment], origin: Origin,
-) -> Requirement:
+def _requirement_from_line(requirement_text: str, options: Sequence[Tuple[str, Union[str, bool]]],
+                           hash_comments: Sequence[HashComment], origin: Origin) -> Requirement:
     """Read a requirement's line: the requirement, its hash comments and its options."""
     for name, _ in options:
         if name not in _PER_REQUIREMENT_OPTIONS:
@@ -1768,9 +1755,8 @@ def _requirement_from_line(
 # Files: reading, nesting, and the records they hold.
 
 
-def read_requirements_source(
-    location: str, transport: Optional[Callable[[], Transport]] = None
-) -> bytes:
+def read_requirements_source(location: str,
+                             transport: Optional[Callable[[], Transport]] = None) -> bytes:
     """Read a requirements file from a path, a ``file:`` URL or an HTTP(S) URL; it holds the
     hashes, so a URL is fetched under the same rules as archives (see Transport)."""
     is_file_url = location.lower().startswith("file:")
@@ -1829,9 +1815,8 @@ def hash_style(text: str, default: str = "peep") -> str:
     return "peep" if comments > options else "pip"
 
 
-def _read_file(
-    location: str, reading: Reading, included_at: Optional[Origin]
-) -> Iterator[Union[Requirement, FileOption]]:
+def _read_file(location: str, reading: Reading,
+               included_at: Optional[Origin]) -> Iterator[Union[Requirement, FileOption]]:
     """Yield a file's records, refusing one nested too deep or in a cycle."""
     where = included_at or location
     if len(reading.chain) >= MAX_NESTING:
@@ -1877,15 +1862,12 @@ def _read_file(
 _ALONE_ON_A_LINE = ("requirement", "constraint", "editable", "find-links")
 
 
-def _option_line(
-    options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin, reading: Reading
-) -> Iterator[Union[Requirement, FileOption]]:
+def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin,
+                 reading: Reading) -> Iterator[Union[Requirement, FileOption]]:
     """Read a line of options; refuse or warn about those pip reads otherwise than they look."""
     names = [name for name, _ in options]
     for name in names:
-        others = len(names) - 1
-        if name == "editable":
-            others -= names.count("config-settings")
+        others = len(names) - 1 - (names.count("config-settings") if name == "editable" else 0)
         if name in _ALONE_ON_A_LINE and others:
             raise RequirementsFileError(origin, f"{', '.join(f'--{other}' for other in names)} on "
                                         f"one line: pip would act on --{name} and drop the rest "
@@ -2017,9 +1999,8 @@ class LockSelection(NamedTuple):
     settings: FinderSettings = FinderSettings()
 
 
-def _select_one_by_one(
-    location: str, lock: Any, module: Any, options: Mapping[str, Any], first: Exception
-) -> List[LockChoice]:
+def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[str, Any],
+                       first: Exception) -> List[LockChoice]:
     try:  # the lock's own requires-python and environments apply to every package
         list(replace(lock, packages=[]).select(**options))
     except module.PylockSelectError as exc:
@@ -2041,11 +2022,10 @@ def _select_one_by_one(
 def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
     """Honour --no-binary and --only-binary on what selection chose (a problem has no source)."""
     formats = settings.allowed_formats(choice.package.name)
-    sdist = choice.package.sdist
     if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
-        if sdist is None:
+        if choice.package.sdist is None:
             return replace(choice, problem="--no-binary, but the lock has no sdist")
-        return replace(choice, source=sdist)
+        return replace(choice, source=choice.package.sdist)
     if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
         problem = "--only-binary, but the lock has no wheel for this interpreter"
         return replace(choice, problem=problem)
@@ -2063,7 +2043,11 @@ def _lock_file_url(location: str, path: str) -> str:
 def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
     """Make the requirement record for one selected file, as a requirements line would."""
     package, source = choice.package, choice.source
-    origin = Origin(f"{location}: packages[{choice.index}]" + _lock_part(package, source))
+    part = "" if source is None else "." + type(source).__name__[len("Package"):].lower()
+    for index, wheel in enumerate(package.wheels or ()):
+        if wheel is source:  # which wheel, rather than ".wheel"
+            part = f".wheels[{index}]"
+    origin = Origin(f"{location}: packages[{choice.index}]{part}")
     pin = f"=={package.version}" if package.version is not None else ""
     record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
                          specifier=SpecifierSet(pin))  # fmt: skip
@@ -2097,28 +2081,16 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
 
 
-def _lock_part(package: Any, source: Any) -> str:
-    if source is None:
-        return ""
-    for index, wheel in enumerate(package.wheels or ()):
-        if wheel is source:
-            return f".wheels[{index}]"
-    return "." + type(source).__name__[len("Package"):].lower()
-
-
-def lock_file_requirements(
-    location: str, reader: Callable[[str], bytes], asked: Optional[LockSelection] = None
-) -> List[Requirement]:
+def lock_file_requirements(location: str, reader: Callable[[str], bytes],
+                           asked: Optional[LockSelection] = None) -> List[Requirement]:
     """Read a lock file; return a record per file PEP 751's selection takes, or per problem
     (packaging stops at the first problem: on failure, each is selected alone to report all)."""
     lock = read_lock_file(location, reader)
     module = pylock_module()
     environment, extras, groups, settings = asked or LockSelection()
-    options: Dict[str, Any] = {
-        "environment": dict(environment) if environment is not None else None,
-        "extras": [canonicalize_name(e) for e in extras],
-        "dependency_groups": None if groups is None else list(groups),
-    }
+    options: Dict[str, Any] = {"environment": None if environment is None else dict(environment),
+                               "extras": [canonicalize_name(e) for e in extras],
+                               "dependency_groups": None if groups is None else list(groups)}
     where = {id(package): index for index, package in enumerate(lock.packages)}
     try:
         chosen = [LockChoice(where[id(p)], p, s) for p, s in lock.select(**options)]
@@ -2144,14 +2116,11 @@ class _Collect(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Union[str, Sequence[object], None],
                  option_string: Optional[str] = None) -> None:
-        value = values if isinstance(values, str) else None  # None: a flag
+        words = [values] if isinstance(values, str) else []  # []: a flag
+        pair = (self.dest, words[0] if words else True)
         for into in self.into:
-            collected = list(getattr(namespace, into))
-            if into == "pip_options":
-                collected += [str(option_string)] + ([value] if value is not None else [])
-            else:
-                collected.append((self.dest, True if value is None else value))
-            setattr(namespace, into, collected)
+            added = [str(option_string), *words] if into == "pip_options" else [pair]
+            setattr(namespace, into, [*getattr(namespace, into), *added])
 
 
 class PipOption(NamedTuple):
@@ -2222,8 +2191,7 @@ PIP_OPTIONS = (
     PipOption(("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)", "count"),
     # Refused wherever they are set.
     PipOption(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
-        "whatever is installed; peep builds every sdist in an environment of verified "
-        "wheels only"),
+        "whatever is installed; peep builds every sdist in an environment of verified wheels only"),
     PipOption(("--no-use-pep517",), None, "", "inverted", "it makes pip run setup.py itself, "
         "and setuptools then fetches setup_requires on its own; peep builds every sdist through "
         "PEP 517"),
@@ -2398,15 +2366,13 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     chosen = {key: (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])  # the last wins
               for section, key, value in values if key in _PIP_OPTION_NAMED}
     words: List[str] = []
-    files: Dict[str, Tuple[str, ...]] = {}
     for option, value, where in chosen.values():
         if option.refused:
             raise UsageError(f"peep install: {where} ({option.flags[-1]}) is not supported: "
                              f"{option.refused}")
-        if option.name in ("requirement", "constraint", "build-constraint"):
-            files[option.name] = tuple(value.split())
-        elif option.how != "peep":  # peep's own (--no-deps, ...) are always on or moot
+        if option.how != "peep":  # peep's own: files (below), or always on or moot (--no-deps)
             words += _configured_words(option, value, where)
+    files = {key: tuple(value.split()) for key, (_, value, _) in chosen.items()}
     return replace(options, files=files.get("requirement", ()) + options.files,
                    constraints=files.get("constraint", ()) + options.constraints,
                    build_constraints=files.get("build-constraint", ()) + options.build_constraints,
@@ -2444,15 +2410,11 @@ def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Ma
     for name, value in args.finder_options:
         finder = finder.with_option(name, value, "the command line")
     for name, value in args.network_options:
-        setting: Any = None  # --no-cache-dir
-        number = _NETWORK_NUMBERS.get(name)
-        if number is not None:
-            try:
-                setting = number(str(value))
-            except ValueError as exc:
-                raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
-        elif name != "no-cache-dir":
-            setting = os.path.expanduser(str(value))
+        convert = _NETWORK_NUMBERS.get(name, os.path.expanduser)  # else a path
+        try:
+            setting: Any = None if name == "no-cache-dir" else convert(str(value))
+        except ValueError as exc:
+            raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
         network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
     return finder, network
 
