@@ -668,8 +668,8 @@ def scrubbed_pip_environment() -> Dict[str, str]:
 CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
 
 
-def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
-    """Return pip's config files by kind, in pip's override order (last wins)."""
+def pip_config_files(environ: Mapping[str, str], *, user: bool) -> List[str]:
+    """Return pip's config files in its override order (last wins); the user's only if ``user``."""
     home = os.path.expanduser("~")
     legacy_dir = os.path.join(home, ".pip")
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -687,11 +687,8 @@ def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
         global_dirs.append("/etc")
         user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
                                 "pip")  # fmt: skip
-    return [
-        ("global", [os.path.join(path, CONFIG_BASENAME) for path in global_dirs]),
-        ("user", [os.path.join(path, CONFIG_BASENAME) for path in (legacy_dir, user_dir)]),
-        ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
-    ]
+    dirs = global_dirs + ([legacy_dir, user_dir] if user else []) + [sys.prefix]
+    return [os.path.join(path, CONFIG_BASENAME) for path in dirs]
 
 
 def load_pip_configuration(environ: Mapping[str, str], *, isolated: bool = False) -> Dict[str, str]:
@@ -707,15 +704,11 @@ def pip_configuration_items(environ: Mapping[str, str], *,
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
     if config_file != os.devnull:
-        skip_user = isolated or bool(config_file and os.path.exists(config_file))
-        env_file = [("env", [config_file] if config_file else [])]
-        for kind, paths in pip_config_files(environ) + env_file:
-            if kind == "user" and skip_user:
-                continue
-            for path in paths:
-                for key, value in _read_config_file(path).items():
-                    section, _, name = key.partition(".")
-                    merged[key] = (value, f"{name!r} in {path} [{section}]")
+        user = not isolated and not (config_file and os.path.exists(config_file))
+        for path in pip_config_files(environ, user=user) + ([config_file] if config_file else []):
+            for key, value in _read_config_file(path).items():
+                section, _, name = key.partition(".")
+                merged[key] = (value, f"{name!r} in {path} [{section}]")
     if not isolated:
         for key, value in environ.items():
             if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
