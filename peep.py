@@ -786,18 +786,14 @@ def settings_from_configuration(
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        if option.kind == "flag" and option.network:  # --no-cache-dir
-            _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            network["cache_dir"] = None
-        elif option.network:
-            network[option.setting] = value
-        elif option.kind == "flag":
-            finder = finder.with_option(option.name, _config_bool(key, value, where), where)
+        given = _config_bool(key, value, where) if option.kind == "flag" else value
+        if option.network:  # --no-cache-dir: pip takes any valid yes/no as turning the cache off
+            network[option.setting] = None if option.kind == "flag" else value
         elif option.kind == "list":  # from configuration, a list replaces the one before
             kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
             finder = replace(finder, **{option.setting: kind(value.split())})
         else:
-            finder = finder.with_option(option.name, value, where)
+            finder = finder.with_option(option.name, given, where)
     for key, number in _NETWORK_NUMBERS.items():
         if key in network:
             try:
