@@ -645,15 +645,12 @@ class Once:
 
     def __init__(self, compute: Callable[[], str]) -> None:
         import threading
-        self._compute = compute
-        self._value: Optional[str] = None
-        self._lock = threading.Lock()
+        self._compute = functools.cache(compute)
+        self._lock = threading.Lock()  # one thread computes while the others wait
 
     def __call__(self) -> str:
         with self._lock:
-            if self._value is None:
-                self._value = self._compute()
-            return self._value
+            return self._compute()
 
 
 def scrubbed_pip_environment() -> Dict[str, str]:
