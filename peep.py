@@ -464,7 +464,7 @@ class FinderOption(NamedTuple):
     @property
     def name(self) -> str:
         """Return the long name, without dashes, that settings and file options go by."""
-        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
+        return self.config[0]
 
     @property
     def config(self) -> Tuple[str, ...]:
