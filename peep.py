@@ -1041,7 +1041,8 @@ class Transport:
         self.cancelled.set()
         self._resolver.abort()
 
-    def _pause(self, seconds: float) -> None:
+    def _pause(self, seconds: float = 0.0) -> None:
+        """Wait ``seconds`` (none: only look), raising FetchError if cancelled meanwhile."""
         if self.cancelled.wait(seconds):
             raise FetchError("cancelled")
 
@@ -1072,8 +1073,7 @@ class Transport:
         import ssl
         import urllib.error
         import urllib.parse
-        if self.cancelled.is_set():
-            raise FetchError("cancelled")
+        self._pause()
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "file":
             try:
@@ -1151,8 +1151,7 @@ class Transport:
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
                 def write(chunk: memoryview) -> None:
-                    if self.cancelled.is_set():
-                        raise FetchError("cancelled")
+                    self._pause()
                     sink.write(chunk)
                     if expected is not None and sink.tell() > expected:
                         raise _BodyError(f"{redact_url(url)}: more bytes than the "
