@@ -909,8 +909,7 @@ class _Resolver:
         """Connect as socket.create_connection does, trying each cached address in turn."""
         import socket
         error: Optional[OSError] = None
-        infos = self._addresses(address[0], address[1], 0, socket.SOCK_STREAM)
-        for family, kind, protocol, _, sockaddr in infos:
+        for family, kind, protocol, _, sockaddr in self._addresses(*address, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, protocol)
             self.track(sock)
             try:
@@ -1124,7 +1123,7 @@ class Transport:
                  max_bytes: Optional[int] = None) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
         is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
-        wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+        wanted = ("sha256", *algorithms)  # hash_stream drops a repeat
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
         for attempt in range(self.network.retries + 1):
             try:
