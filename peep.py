@@ -2640,18 +2640,13 @@ def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
     prereleases = settings.allows_prereleases(requirement.key)
     matching_versions = set(requirement.specifier.filter(
         {c.version for c in all_candidates}, prereleases=prereleases))  # fmt: skip
-    usable: List[Tuple[Candidate, int]] = []
-    rejected: Dict[str, int] = {}
-    for candidate in all_candidates:
-        reason = _rank_or_rejection(candidate, matching_versions, allowed, pinned, environment)
-        if isinstance(reason, str):
-            rejected[reason] = rejected.get(reason, 0) + 1
-        else:
-            usable.append((candidate, reason))
+    ranked = [(c, _rank_or_rejection(c, matching_versions, allowed, pinned, environment))
+              for c in all_candidates]  # fmt: skip
+    usable = [(candidate, rank) for candidate, rank in ranked if isinstance(rank, int)]
+    rejected = [reason for _, reason in ranked if isinstance(reason, str)]
     if not usable:
-        if not all_candidates:
-            return Rejection(("no files at all",))
-        return Rejection(tuple(f"{count} {reason}" for reason, count in sorted(rejected.items())))
+        counts = (f"{rejected.count(reason)} {reason}" for reason in sorted(set(rejected)))
+        return Rejection(tuple(counts) or ("no files at all",))
 
     def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
         candidate, rank = item
