@@ -2540,11 +2540,10 @@ def parse_html_links(html: str, page_url: str,
         url = _link_url(anchor.get("href") or "", base, page_url, wanted)
         if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
-            requires_python = anchor.get("data-requires-python") or None
             # Claims only order the choice and the bytes are always hashed: a malformed
             # digest stays a claim no bytes match, and does not erase the link's others.
             claims = tuple((k, v.lower()) for k, v in url_fragment_fields(url) if k != "egg")
-            links.append(Link(url, requires_python, yanked, claims))
+            links.append(Link(url, anchor.get("data-requires-python") or None, yanked, claims))
     return links
 
 
