@@ -2750,19 +2750,17 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     import datetime
     kept = []
     for link in links:
+        text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
         try:
-            text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
             moment = datetime.datetime.fromisoformat(text)
-            if moment.tzinfo is None:  # PEP 700's times are UTC, never the local time here
-                moment = moment.replace(tzinfo=datetime.timezone.utc)
-            uploaded = moment.timestamp()
         except ValueError as exc:
             raise PeepError(
                 f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
                 "so --uploaded-prior-to cannot be applied (it needs an index that serves "
                 "PEP 691 JSON pages with PEP 700 upload-time)"
             ) from exc
-        if uploaded < cutoff:
+        zone = moment.tzinfo or datetime.timezone.utc  # PEP 700's times are UTC, never local
+        if moment.replace(tzinfo=zone).timestamp() < cutoff:
             kept.append(link)
     return kept
 
