@@ -2772,18 +2772,16 @@ class _MayMatch:
     def __init__(self, requirement: Requirement) -> None:
         self.requirement = requirement
         self.skipped = 0
-        self._verdicts: Dict[Version, bool] = {}
+        self._contains = functools.cache(requirement.specifier.contains)  # by version
 
     def __call__(self, filename: str) -> bool:
         parsed = parse_archive_name(filename, self.requirement.key)
         if parsed is None or parsed.name != self.requirement.key:
             return is_archive_name(filename)  # let the full parse decide
-        version = parsed.version
-        if version not in self._verdicts:
-            self._verdicts[version] = self.requirement.specifier.contains(version, prereleases=True)
-        if not self._verdicts[version]:
+        wanted = self._contains(parsed.version, prereleases=True)
+        if not wanted:
             self.skipped += 1
-        return self._verdicts[version]
+        return wanted
 
 
 @functools.lru_cache(maxsize=4096)
