@@ -3023,14 +3023,12 @@ class Progress:
         """End the live line, if there is one."""
         with self._lock:
             if self.live and self._drawn:
-                self._draw()
-                self.stream.write("\n")
-                self.stream.flush()
+                self._draw(end="\n")
 
-    def _draw(self) -> None:
+    def _draw(self, end: str = "") -> None:
         rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
         self.stream.write(f"\r\x1b[Kpeep: {self.done}/{self.total} files, "
-                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s")  # fmt: skip
+                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s{end}")
         self.stream.flush()
         self._drawn = time.monotonic()
 
