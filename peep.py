@@ -2479,7 +2479,7 @@ class Link:
 # Index pages are read by a scan of their own, not by html.parser: that is quadratic on
 # malformed pages and raises AssertionError on some. Here each character is looked at a
 # bounded number of times. Only start tags matter, and comments (where no link is found).
-_START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
+_START_TAG_RE = re.compile(r"<!--|<([A-Za-z][^\s/>]*)")  # a comment, or a start tag's name
 # A start tag's attributes up to its ">", quoted values kept whole.
 _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
@@ -2490,18 +2490,14 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
     from html import unescape
     position = 0
     while True:
-        start = page.find("<", position)
-        if start < 0:
+        tag = _START_TAG_RE.search(page, position)
+        if tag is None:
             return
-        if page.startswith("<!--", start):
-            end = page.find("-->", start + 4)
+        if tag[1] is None:
+            end = page.find("-->", tag.end())
             if end < 0:
                 return  # an unclosed comment hides the rest, as in a browser
             position = end + 3
-            continue
-        tag = _START_TAG_RE.match(page, start)
-        if tag is None:
-            position = start + 1
             continue
         body = _TAG_BODY_RE.match(page, tag.end())
         if body is None or body.end() >= len(page):
