@@ -1128,13 +1128,10 @@ class Transport:
         for attempt in range(self.network.retries + 1):
             try:
                 return self._download_once(url, destination, wanted, on_bytes, limit)
-            except FetchError:
+            except FetchError as exc:
                 _remove_quietly(destination)
-                raise
-            except _BodyError as exc:
-                _remove_quietly(destination)
-                if attempt == self.network.retries:
-                    raise FetchError(str(exc)) from exc
+                if not isinstance(exc, _BodyError) or attempt == self.network.retries:
+                    raise
                 self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -1176,7 +1173,7 @@ class TooLarge(FetchError):
     """A body longer than any archive, or than the size a lock file records."""
 
 
-class _BodyError(Exception):
+class _BodyError(FetchError):
     """A response body was cut short or overlong; worth one more try."""
 
 
