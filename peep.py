@@ -866,8 +866,7 @@ def _safe_redirects_class() -> Any:
                              msg: str, headers: http.client.HTTPMessage,
                              newurl: str) -> Optional[urllib.request.Request]:
             if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(f"{redact_url(req.full_url)} redirects to "
-                                 f"{redact_url(newurl)}; refused")
+                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
             if not _is_secure_origin(newurl, self.trusted_hosts):
                 raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
                                  f"{redact_url(newurl)}; refused (mark the host with "
