@@ -1202,14 +1202,12 @@ MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     """Read a whole response in chunks, refusing more than ``limit`` bytes."""
-    chunks: List[bytes] = []
-    total = 0
+    data = bytearray()
     for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
-        total += len(chunk)
-        if total > limit:
+        data += chunk
+        if len(data) > limit:
             raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return bytes(data)
 
 
 def configured_transport(environ: Mapping[str, str]) -> Transport:
