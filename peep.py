@@ -464,7 +464,7 @@ class FinderOption(NamedTuple):
     @property
     def name(self) -> str:
         """Return the long name, without dashes, that settings and file options go by."""
-        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
+        return self.config[0]
 
     @property
     def config(self) -> Tuple[str, ...]:
@@ -645,15 +645,12 @@ class Once:
 
     def __init__(self, compute: Callable[[], str]) -> None:
         import threading
-        self._compute = compute
-        self._value: Optional[str] = None
-        self._lock = threading.Lock()
+        self._compute = functools.cache(compute)
+        self._lock = threading.Lock()  # one thread computes while the others wait
 
     def __call__(self) -> str:
         with self._lock:
-            if self._value is None:
-                self._value = self._compute()
-            return self._value
+            return self._compute()
 
 
 def scrubbed_pip_environment() -> Dict[str, str]:
@@ -668,8 +665,8 @@ def scrubbed_pip_environment() -> Dict[str, str]:
 CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
 
 
-def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
-    """Return pip's config files by kind, in pip's override order (last wins)."""
+def pip_config_files(environ: Mapping[str, str], *, user: bool) -> List[str]:
+    """Return pip's config files in its override order (last wins); the user's only if ``user``."""
     home = os.path.expanduser("~")
     legacy_dir = os.path.join(home, ".pip")
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -687,11 +684,8 @@ def pip_config_files(environ: Mapping[str, str]) -> List[Tuple[str, List[str]]]:
         global_dirs.append("/etc")
         user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
                                 "pip")  # fmt: skip
-    return [
-        ("global", [os.path.join(path, CONFIG_BASENAME) for path in global_dirs]),
-        ("user", [os.path.join(path, CONFIG_BASENAME) for path in (legacy_dir, user_dir)]),
-        ("site", [os.path.join(sys.prefix, CONFIG_BASENAME)]),
-    ]
+    dirs = global_dirs + ([legacy_dir, user_dir] if user else []) + [sys.prefix]
+    return [os.path.join(path, CONFIG_BASENAME) for path in dirs]
 
 
 def load_pip_configuration(environ: Mapping[str, str], *, isolated: bool = False) -> Dict[str, str]:
@@ -707,15 +701,11 @@ def pip_configuration_items(environ: Mapping[str, str], *,
     config_file = environ.get("PIP_CONFIG_FILE")
     merged: Dict[str, Tuple[str, str]] = {}
     if config_file != os.devnull:
-        skip_user = isolated or bool(config_file and os.path.exists(config_file))
-        env_file = [("env", [config_file] if config_file else [])]
-        for kind, paths in pip_config_files(environ) + env_file:
-            if kind == "user" and skip_user:
-                continue
-            for path in paths:
-                for key, value in _read_config_file(path).items():
-                    section, _, name = key.partition(".")
-                    merged[key] = (value, f"{name!r} in {path} [{section}]")
+        user = not isolated and not (config_file and os.path.exists(config_file))
+        for path in pip_config_files(environ, user=user) + ([config_file] if config_file else []):
+            for key, value in _read_config_file(path).items():
+                section, _, name = key.partition(".")
+                merged[key] = (value, f"{name!r} in {path} [{section}]")
     if not isolated:
         for key, value in environ.items():
             if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
@@ -793,18 +783,14 @@ def settings_from_configuration(
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        if option.kind == "flag" and option.network:  # --no-cache-dir
-            _config_bool(key, value, where)  # pip: any valid yes/no turns the cache off
-            network["cache_dir"] = None
-        elif option.network:
-            network[option.setting] = value
-        elif option.kind == "flag":
-            finder = finder.with_option(option.name, _config_bool(key, value, where), where)
+        given = _config_bool(key, value, where) if option.kind == "flag" else value
+        if option.network:  # --no-cache-dir: pip takes any valid yes/no as turning the cache off
+            network[option.setting] = None if option.kind == "flag" else value
         elif option.kind == "list":  # from configuration, a list replaces the one before
             kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
             finder = replace(finder, **{option.setting: kind(value.split())})
         else:
-            finder = finder.with_option(option.name, value, where)
+            finder = finder.with_option(option.name, given, where)
     for key, number in _NETWORK_NUMBERS.items():
         if key in network:
             try:
@@ -880,8 +866,7 @@ def _safe_redirects_class() -> Any:
                              msg: str, headers: http.client.HTTPMessage,
                              newurl: str) -> Optional[urllib.request.Request]:
             if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(f"{redact_url(req.full_url)} redirects to "
-                                 f"{redact_url(newurl)}; refused")
+                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
             if not _is_secure_origin(newurl, self.trusted_hosts):
                 raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
                                  f"{redact_url(newurl)}; refused (mark the host with "
@@ -923,8 +908,7 @@ class _Resolver:
         """Connect as socket.create_connection does, trying each cached address in turn."""
         import socket
         error: Optional[OSError] = None
-        infos = self._addresses(address[0], address[1], 0, socket.SOCK_STREAM)
-        for family, kind, protocol, _, sockaddr in infos:
+        for family, kind, protocol, _, sockaddr in self._addresses(*address, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, protocol)
             self.track(sock)
             try:
@@ -1055,7 +1039,8 @@ class Transport:
         self.cancelled.set()
         self._resolver.abort()
 
-    def _pause(self, seconds: float) -> None:
+    def _pause(self, seconds: float = 0.0) -> None:
+        """Wait ``seconds`` (none: only look), raising FetchError if cancelled meanwhile."""
         if self.cancelled.wait(seconds):
             raise FetchError("cancelled")
 
@@ -1086,8 +1071,7 @@ class Transport:
         import ssl
         import urllib.error
         import urllib.parse
-        if self.cancelled.is_set():
-            raise FetchError("cancelled")
+        self._pause()
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "file":
             try:
@@ -1138,18 +1122,15 @@ class Transport:
                  max_bytes: Optional[int] = None) -> Dict[str, str]:
         """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
         is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
-        wanted = tuple(dict.fromkeys(("sha256",) + tuple(algorithms)))
+        wanted = ("sha256", *algorithms)  # hash_stream drops a repeat
         limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
         for attempt in range(self.network.retries + 1):
             try:
                 return self._download_once(url, destination, wanted, on_bytes, limit)
-            except FetchError:
+            except FetchError as exc:
                 _remove_quietly(destination)
-                raise
-            except _BodyError as exc:
-                _remove_quietly(destination)
-                if attempt == self.network.retries:
-                    raise FetchError(str(exc)) from exc
+                if not isinstance(exc, _BodyError) or attempt == self.network.retries:
+                    raise
                 self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -1165,8 +1146,7 @@ class Transport:
             with os.fdopen(os.open(destination, flags, 0o600), "wb") as sink:
 
                 def write(chunk: memoryview) -> None:
-                    if self.cancelled.is_set():
-                        raise FetchError("cancelled")
+                    self._pause()
                     sink.write(chunk)
                     if expected is not None and sink.tell() > expected:
                         raise _BodyError(f"{redact_url(url)}: more bytes than the "
@@ -1192,7 +1172,7 @@ class TooLarge(FetchError):
     """A body longer than any archive, or than the size a lock file records."""
 
 
-class _BodyError(Exception):
+class _BodyError(FetchError):
     """A response body was cut short or overlong; worth one more try."""
 
 
@@ -1222,14 +1202,12 @@ MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     """Read a whole response in chunks, refusing more than ``limit`` bytes."""
-    chunks: List[bytes] = []
-    total = 0
+    data = bytearray()
     for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
-        total += len(chunk)
-        if total > limit:
+        data += chunk
+        if len(data) > limit:
             raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return bytes(data)
 
 
 def configured_transport(environ: Mapping[str, str]) -> Transport:
@@ -2457,7 +2435,7 @@ class Link:
 # Index pages are read by a scan of their own, not by html.parser: that is quadratic on
 # malformed pages and raises AssertionError on some. Here each character is looked at a
 # bounded number of times. Only start tags matter, and comments (where no link is found).
-_START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
+_START_TAG_RE = re.compile(r"<!--|<([A-Za-z][^\s/>]*)")  # a comment, or a start tag's name
 # A start tag's attributes up to its ">", quoted values kept whole.
 _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
@@ -2468,18 +2446,14 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
     from html import unescape
     position = 0
     while True:
-        start = page.find("<", position)
-        if start < 0:
+        tag = _START_TAG_RE.search(page, position)
+        if tag is None:
             return
-        if page.startswith("<!--", start):
-            end = page.find("-->", start + 4)
+        if tag[1] is None:
+            end = page.find("-->", tag.end())
             if end < 0:
                 return  # an unclosed comment hides the rest, as in a browser
             position = end + 3
-            continue
-        tag = _START_TAG_RE.match(page, start)
-        if tag is None:
-            position = start + 1
             continue
         body = _TAG_BODY_RE.match(page, tag.end())
         if body is None or body.end() >= len(page):
@@ -2518,11 +2492,10 @@ def parse_html_links(html: str, page_url: str,
         url = _link_url(anchor.get("href") or "", base, page_url, wanted)
         if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
-            requires_python = anchor.get("data-requires-python") or None
             # Claims only order the choice and the bytes are always hashed: a malformed
             # digest stays a claim no bytes match, and does not erase the link's others.
             claims = tuple((k, v.lower()) for k, v in url_fragment_fields(url) if k != "egg")
-            links.append(Link(url, requires_python, yanked, claims))
+            links.append(Link(url, anchor.get("data-requires-python") or None, yanked, claims))
     return links
 
 
@@ -2618,18 +2591,13 @@ def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
     prereleases = settings.allows_prereleases(requirement.key)
     matching_versions = set(requirement.specifier.filter(
         {c.version for c in all_candidates}, prereleases=prereleases))  # fmt: skip
-    usable: List[Tuple[Candidate, int]] = []
-    rejected: Dict[str, int] = {}
-    for candidate in all_candidates:
-        reason = _rank_or_rejection(candidate, matching_versions, allowed, pinned, environment)
-        if isinstance(reason, str):
-            rejected[reason] = rejected.get(reason, 0) + 1
-        else:
-            usable.append((candidate, reason))
+    ranked = [(c, _rank_or_rejection(c, matching_versions, allowed, pinned, environment))
+              for c in all_candidates]  # fmt: skip
+    usable = [(candidate, rank) for candidate, rank in ranked if isinstance(rank, int)]
+    rejected = [reason for _, reason in ranked if isinstance(reason, str)]
     if not usable:
-        if not all_candidates:
-            return Rejection(("no files at all",))
-        return Rejection(tuple(f"{count} {reason}" for reason, count in sorted(rejected.items())))
+        counts = (f"{rejected.count(reason)} {reason}" for reason in sorted(set(rejected)))
+        return Rejection(tuple(counts) or ("no files at all",))
 
     def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
         candidate, rank = item
@@ -2734,19 +2702,17 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     import datetime
     kept = []
     for link in links:
+        text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
         try:
-            text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
             moment = datetime.datetime.fromisoformat(text)
-            if moment.tzinfo is None:  # PEP 700's times are UTC, never the local time here
-                moment = moment.replace(tzinfo=datetime.timezone.utc)
-            uploaded = moment.timestamp()
         except ValueError as exc:
             raise PeepError(
                 f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
                 "so --uploaded-prior-to cannot be applied (it needs an index that serves "
                 "PEP 691 JSON pages with PEP 700 upload-time)"
             ) from exc
-        if uploaded < cutoff:
+        zone = moment.tzinfo or datetime.timezone.utc  # PEP 700's times are UTC, never local
+        if moment.replace(tzinfo=zone).timestamp() < cutoff:
             kept.append(link)
     return kept
 
@@ -2758,18 +2724,16 @@ class _MayMatch:
     def __init__(self, requirement: Requirement) -> None:
         self.requirement = requirement
         self.skipped = 0
-        self._verdicts: Dict[Version, bool] = {}
+        self._contains = functools.cache(requirement.specifier.contains)  # by version
 
     def __call__(self, filename: str) -> bool:
         parsed = parse_archive_name(filename, self.requirement.key)
         if parsed is None or parsed.name != self.requirement.key:
             return is_archive_name(filename)  # let the full parse decide
-        version = parsed.version
-        if version not in self._verdicts:
-            self._verdicts[version] = self.requirement.specifier.contains(version, prereleases=True)
-        if not self._verdicts[version]:
+        wanted = self._contains(parsed.version, prereleases=True)
+        if not wanted:
             self.skipped += 1
-        return self._verdicts[version]
+        return wanted
 
 
 @functools.lru_cache(maxsize=4096)
@@ -3011,14 +2975,12 @@ class Progress:
         """End the live line, if there is one."""
         with self._lock:
             if self.live and self._drawn:
-                self._draw()
-                self.stream.write("\n")
-                self.stream.flush()
+                self._draw(end="\n")
 
-    def _draw(self) -> None:
+    def _draw(self, end: str = "") -> None:
         rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
         self.stream.write(f"\r\x1b[Kpeep: {self.done}/{self.total} files, "
-                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s")  # fmt: skip
+                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s{end}")
         self.stream.flush()
         self._drawn = time.monotonic()
 
