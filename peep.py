@@ -346,7 +346,6 @@ def pip_command() -> List[str]:
 # --- Hashes [trust] -----------------------------------------------------------
 
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_PEEP_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def hex_to_peep(hexdigest: str) -> str:
@@ -359,7 +358,7 @@ def peep_to_hex(encoded: str) -> str:
     """Decode a peep-style sha256 (urlsafe base64, padding stripped) to hex."""
     import base64
     unpadded = encoded.rstrip("=")
-    if not _PEEP_HASH_RE.fullmatch(unpadded):
+    if not re.fullmatch(r"[A-Za-z0-9_-]{43}", unpadded):
         raise InvalidHash(f"{encoded!r} is not a sha256 hash (expected 43 characters of "
                           "URL-safe base64, as 'peep hash' prints)")  # fmt: skip
     hexdigest = base64.urlsafe_b64decode(unpadded + "=").hex()
@@ -409,10 +408,8 @@ class Hashes:
     def intersection(self, other: Hashes) -> Hashes:
         """Return what both allow, where "no hashes" allows anything: two requirements for one
         project must both accept its one archive. An algorithm one side lacks is dropped, as pip."""
-        if not self:
-            return other
-        if not other:
-            return self
+        if not (self and other):
+            return self or other
         return Hashes(*(self.allowed(a) & other.allowed(a) for a in HASH_ALGORITHMS))
 
     def matches(self, digests: Mapping[str, str]) -> bool:
@@ -428,10 +425,7 @@ def hash_stream(stream: IO[bytes], algorithms: Iterable[str] = ("sha256",), *,
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
     view = memoryview(buffer)
-    while True:
-        count = stream.readinto(buffer)  # type: ignore[attr-defined]
-        if not count:
-            break
+    for count in iter(lambda: stream.readinto(buffer) or 0, 0):  # type: ignore[attr-defined]
         for hasher in hashers.values():
             hasher.update(view[:count])
         if sink is not None:
