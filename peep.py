@@ -2912,14 +2912,10 @@ class ArchiveCache:
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
         import json
-        if self.base is None:
-            return []
-        wanted = set(hashes.sha256)
-        for algorithm in ("sha384", "sha512"):
-            for digest in hashes.allowed(algorithm):
-                named = self._read_entry(algorithm, digest)
-                if named is not None and _SHA256_RE.match(named.strip()):
-                    wanted.add(named.strip())  # a forged alias names no other path
+        named = [(self._read_entry(algorithm, digest) or "").strip()
+                 for algorithm in ("sha384", "sha512") for digest in hashes.allowed(algorithm)]
+        # A forged alias names no other path.
+        wanted = set(hashes.sha256) | {sha256 for sha256 in named if _SHA256_RE.match(sha256)}
         found = []
         for sha256 in sorted(wanted):
             try:
@@ -2955,12 +2951,10 @@ class ArchiveCache:
         """Copy a verified archive into the cache, atomically; never raise."""
         import io
         import json
-        if self.base is None:
-            return
         sha256 = digests["sha256"]
         try:
             directory = self._entry_dir(sha256, create=True)
-            if directory is None:
+            if directory is None:  # no cache, or not a real directory
                 return
             final = os.path.join(directory, filename)
             kept = self.open_file(final)  # a regular file is kept; anything else is replaced
