@@ -3139,90 +3139,6 @@ def _name_key(path: str) -> str:
     return "/".join(part.rstrip(". ") or part for part in key.split("/"))
 
 
-class _Tree:
-    """The members seen so far: refuses duplicates, names a file system merges, paths
-    through links, and more members or bytes than peep reads."""
-
-    def __init__(self, archive: str, *, single_top: bool) -> None:
-        self.archive = archive
-        self.single_top = single_top
-        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
-        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
-        self.top: Optional[str] = None
-        self.members: List[str] = []  # each member's path, in order
-        self.unpacked = 0  # the bytes the members say they hold
-
-    def add(self, path: str, kind: str, size: int = 0) -> None:
-        if not path:
-            if kind == "dir":
-                return  # "./": the archive's own root
-            raise ArchiveError(f"{self.archive}: a member has an empty name")
-        parts = path.split("/")
-        if self.single_top:
-            if self.top is None:
-                self.top = parts[0]
-            elif parts[0] != self.top:
-                raise ArchiveError(f"{self.archive}: members lie outside one top-level "
-                                   f"directory ({self.top!r} and {parts[0]!r})")
-            if len(parts) == 1 and kind != "dir":
-                raise ArchiveError(f"{self.archive}: member {path!r} is not in a directory")
-        self.members.append(path)
-        self.unpacked += size
-        if len(self.members) > MAX_MEMBERS or self.unpacked > MAX_UNPACKED_BYTES:
-            raise ArchiveError(f"{self.archive}: more than {MAX_MEMBERS} members or "
-                               f"{MAX_UNPACKED_BYTES} bytes unpacked, more than peep reads")
-        for depth in range(1, len(parts)):
-            self._note("/".join(parts[:depth]), "dir", path)
-        self._note(path, kind, path)
-
-    def _note(self, path: str, kind: str, member: str) -> None:
-        """Record ``path`` (``member`` or a directory above it) as ``kind``."""
-        key = _name_key(path)
-        seen = self.kinds.get(key)
-        if seen is None:
-            self.kinds[key], self.spelled[key] = kind, path
-        elif self.spelled[key] != path:
-            raise ArchiveError(f"{self.archive}: member {member!r} appears twice (or differs only "
-                               f"in case) as {self.spelled[key]!r}: one file where file systems "
-                               "fold case or normalize Unicode")
-        elif path != member and seen != "dir":
-            raise ArchiveError(f"{self.archive}: member {member!r} lies under a {seen}, "
-                               "not a directory")
-        elif path == member and not (kind == "dir" and seen == "dir"):
-            raise ArchiveError(f"{self.archive}: member {path!r} appears twice")
-
-    def kind(self, path: str) -> Optional[str]:
-        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
-        key = _name_key(path)
-        return self.kinds[key] if self.spelled.get(key) == path else None
-
-
-def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
-    """Return the member a link names, or refuse a link that leaves the archive. No link is made
-    on disk: each is extracted as a copy of the regular file it names (checked once every member
-    is known), so no path resolves through one."""
-    if hard:
-        resolved = _member_path(target, tree.archive)
-        if tree.kind(resolved) != "file":
-            raise ArchiveError(f"{tree.archive}: hard link {path!r} points at {target!r}, "
-                               "which is not an earlier file of the archive")
-        return resolved
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-    inside = tree.top + "/" if tree.single_top and tree.top else ""
-    if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
-            or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
-        raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
-    return resolved
-
-
-def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str,
-                  limit: int) -> bytes:
-    if size > limit:
-        raise ArchiveError(f"{archive}: {path} is {size} bytes, more than peep reads "
-                           f"({limit}); refusing rather than guessing at its contents")
-    return data()
-
-
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
@@ -3315,10 +3231,10 @@ def read_archive(path: str, filename: str, *, project: Optional[str] = None,
         return read_before
     if wheel:
         return _read_wheel(reading, name, version)
-    if reading.tree.top is None:
+    if reading.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
     found = reading.found
-    facts = ArchiveFacts(kind="sdist", name=name, version=version, top=reading.tree.top,
+    facts = ArchiveFacts(kind="sdist", name=name, version=version, top=reading.top,
                          pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
     _check_metadata(facts, filename)
     return facts
@@ -3340,7 +3256,9 @@ def _opens_as_other(path: str, *, tar: bool) -> bool:
 
 
 class _Reading:
-    """What reading an archive's members has found so far, and what it extracted."""
+    """What reading an archive's members has found so far, and what it extracted. It refuses
+    duplicates, names a file system merges, paths through links, and more members or bytes than
+    peep reads."""
 
     def __init__(self, filename: str, wheel: bool, extraction: Optional[_Extraction],
                  collect: bool) -> None:
@@ -3348,32 +3266,83 @@ class _Reading:
         self.wheel = wheel
         self.extraction = extraction
         self.collect = collect  # whether to keep the files peep reads itself
-        self.tree = _Tree(filename, single_top=not wheel)
+        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
+        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
+        self.top: Optional[str] = None  # an sdist's one top-level directory
+        self.members: List[str] = []  # each member's path, in order
+        self.unpacked = 0  # the bytes the members say they hold
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
         self.spans: List[Tuple[int, int]] = []  # a zip's members: (start, end)
         self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
+
+    def add(self, path: str, kind: str, size: int = 0) -> None:
+        if not path:
+            if kind == "dir":
+                return  # "./": the archive's own root
+            raise ArchiveError(f"{self.filename}: a member has an empty name")
+        parts = path.split("/")
+        if not self.wheel:
+            self.top = self.top or parts[0]
+            if parts[0] != self.top:
+                raise ArchiveError(f"{self.filename}: members lie outside one top-level "
+                                   f"directory ({self.top!r} and {parts[0]!r})")
+            if len(parts) == 1 and kind != "dir":
+                raise ArchiveError(f"{self.filename}: member {path!r} is not in a directory")
+        self.members.append(path)
+        self.unpacked += size
+        if len(self.members) > MAX_MEMBERS or self.unpacked > MAX_UNPACKED_BYTES:
+            raise ArchiveError(f"{self.filename}: more than {MAX_MEMBERS} members or "
+                               f"{MAX_UNPACKED_BYTES} bytes unpacked, more than peep reads")
+        for depth in range(1, len(parts)):
+            self._note("/".join(parts[:depth]), "dir", path)
+        self._note(path, kind, path)
+
+    def _note(self, path: str, kind: str, member: str) -> None:
+        """Record ``path`` (``member`` or a directory above it) as ``kind``."""
+        key = _name_key(path)
+        seen = self.kinds.get(key)
+        if seen is None:
+            self.kinds[key], self.spelled[key] = kind, path
+        elif self.spelled[key] != path:
+            raise ArchiveError(f"{self.filename}: member {member!r} appears twice (or differs "
+                               f"only in case) as {self.spelled[key]!r}: one file where file "
+                               "systems fold case or normalize Unicode")
+        elif path != member and seen != "dir":
+            raise ArchiveError(f"{self.filename}: member {member!r} lies under a {seen}, "
+                               "not a directory")
+        elif path == member and not (kind == "dir" and seen == "dir"):
+            raise ArchiveError(f"{self.filename}: member {path!r} appears twice")
+
+    def kind(self, path: str) -> Optional[str]:
+        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
+        key = _name_key(path)
+        return self.kinds[key] if self.spelled.get(key) == path else None
 
     def wanted(self, path: str) -> Optional[str]:
         """Name a file peep reads itself: at an sdist's top, or in a wheel's .dist-info."""
         top, _, rest = path.partition("/")
         if self.wheel:
             return path if top.casefold().endswith(".dist-info") and rest in WHEEL_READS else None
-        return rest if top == (self.tree.top or top) and rest in SDIST_READS else None
+        return rest if top == (self.top or top) and rest in SDIST_READS else None
 
     def directory(self, path: str) -> None:
-        self.tree.add(path, "dir")
+        self.add(path, "dir")
         if self.extraction and path:
             self.extraction.directory(path)
 
     def file(self, path: str, size: int, mode: int, open_member: Callable[[], IO[bytes]]) -> None:
         """Take in a regular file: keep it if peep reads it, hash it for RECORD, extract it."""
-        self.tree.add(path, "file", size)
+        self.add(path, "file", size)
         wanted = self.wanted(path) if self.collect else None
         if wanted:
             limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
             with open_member() as stream:
-                self.found[wanted] = _small_member(stream.read, size, self.filename, wanted, limit)
+                if size > limit:
+                    raise ArchiveError(f"{self.filename}: {wanted} is {size} bytes, more than "
+                                       f"peep reads ({limit}); refusing rather than guessing at "
+                                       "its contents")
+                self.found[wanted] = stream.read()
         if self.wheel and self.collect:  # every file, for RECORD to vouch for
             sizes: List[int] = []
             with open_member() as stream:
@@ -3383,6 +3352,26 @@ class _Reading:
             with open_member() as stream:
                 self.extraction.write(path, stream, mode)
 
+    def link(self, path: str, target: str, *, hard: bool) -> None:
+        """Take in a link, or refuse one that leaves the archive. No link is made on disk: each is
+        extracted as a copy of the regular file it names (a symbolic link's is checked once every
+        member is known), so no path resolves through one."""
+        if hard:
+            resolved = _member_path(target, self.filename)
+            if self.kind(resolved) != "file":
+                raise ArchiveError(f"{self.filename}: hard link {path!r} points at {target!r}, "
+                                   "which is not an earlier file of the archive")
+            if self.extraction:
+                self.extraction.copy(path, resolved)
+            return
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        inside = self.top + "/" if self.top else ""
+        if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
+                or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
+            raise ArchiveError(f"{self.filename}: link {path!r} points outside the archive "
+                               f"({target!r})")
+        self.symlinks.append((path, resolved, target))
+
     def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         """Take in one member: a directory, a link or a regular file, and nothing else."""
         path = _member_path(member.name, self.filename)
@@ -3391,12 +3380,8 @@ class _Reading:
         elif member.issym() or member.islnk():
             if self.wanted(path):
                 raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-            self.tree.add(path, "link" if member.issym() else "file")
-            target = _link_target(self.tree, path, member.linkname, hard=member.islnk())
-            if member.issym():
-                self.symlinks.append((path, target, member.linkname))
-            elif self.extraction:
-                self.extraction.copy(path, target)
+            self.add(path, "link" if member.issym() else "file")
+            self.link(path, member.linkname, hard=member.islnk())
         elif member.isreg():
             def open_member() -> IO[bytes]:
                 stream = archive.extractfile(member)
@@ -3446,7 +3431,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
     for member_path, target, written_as in reading.symlinks:
-        if reading.tree.kind(target) != "file":
+        if reading.kind(target) != "file":
             raise ArchiveError(f"{reading.filename}: link {member_path!r} points at "
                                f"{written_as!r}, which is not a file of the archive")
         if reading.extraction:
@@ -3567,7 +3552,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     filename, found = reading.filename, reading.found
     # One .dist-info, for the name and version the file name gives; a file of that name counts
     # too, as pip counts every top-level name.
-    dist_infos = sorted(path for path in reading.tree.spelled.values()
+    dist_infos = sorted(path for path in reading.spelled.values()
                         if "/" not in path and path.casefold().endswith(".dist-info"))
     if len(dist_infos) != 1:
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
@@ -3586,7 +3571,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     _check_metadata(facts, filename)
     _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
-    _check_wheel_data(reading.tree, filename, dist_info[: -len(".dist-info")] + ".data")
+    _check_wheel_data(reading, filename, dist_info[: -len(".dist-info")] + ".data")
     entry_points = f"{dist_info}/entry_points.txt"
     if entry_points in found:
         _check_entry_points(filename, entry_points, found[entry_points])
@@ -3617,10 +3602,10 @@ def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> Non
                            f"{', '.join(versions) or 'none'}, not one 1.x")
 
 
-def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
+def _check_wheel_data(reading: _Reading, filename: str, data_dir: str) -> None:
     """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's
     (pip stops part way through at an unknown key, and installs another's .data as a package)."""
-    for path in tree.members:
+    for path in reading.members:
         parts = path.split("/")
         if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
             continue
@@ -3630,7 +3615,7 @@ def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
         if parts[1] not in WHEEL_DATA_KEYS:
             keys = ", ".join(data_dir + "/" + key for key in WHEEL_DATA_KEYS)
             raise ArchiveError(f"{filename}: member {path!r} is not under one of {keys}")
-        if len(parts) == 2 and tree.kind(path) != "dir":
+        if len(parts) == 2 and reading.kind(path) != "dir":
             raise ArchiveError(f"{filename}: member {path!r} is a file; pip needs a directory")
 
 
