@@ -3629,17 +3629,14 @@ def _check_entry_points(filename: str, path: str, data: bytes) -> None:
     section = ""
     for line in _member_text(filename, path, data).splitlines():
         line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
         if line.startswith("["):
             section = line.strip("[]").strip()
-            continue
-        if section not in ("console_scripts", "gui_scripts"):
-            continue
-        name, _, value = (part.strip() for part in line.partition("="))
-        if not (_SCRIPT_NAME.fullmatch(name) and name.strip(".") and _ENTRY_POINT.fullmatch(value)):
-            raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
-                               "not 'name = module:attr'")
+        elif line[:1] not in ("", "#", ";") and section in ("console_scripts", "gui_scripts"):
+            name, _, value = (part.strip() for part in line.partition("="))
+            script = _SCRIPT_NAME.fullmatch(name) and name.strip(".")  # not only dots
+            if not (script and _ENTRY_POINT.fullmatch(value)):
+                raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
+                                   "not 'name = module:attr'")
 
 
 def _check_requires_python(filename: str, path: str, data: bytes) -> None:
