@@ -3159,7 +3159,7 @@ class _Extraction:
                                "peep extracts only into a directory it has just made") from exc
 
     def directory(self, path: str) -> None:
-        os.close(self._enter(path.split("/")))
+        os.close(self._open(path))
 
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
@@ -3170,39 +3170,30 @@ class _Extraction:
 
     def copy(self, path: str, source: str) -> None:
         """Extract a link member as a copy of the file it names."""
-        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW, 0), "rb") as stream:
+        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW), "rb") as stream:
             self.write(path, stream, os.fstat(stream.fileno()).st_mode)
 
-    def _open(self, path: str, flags: int, mode: int) -> int:
+    def _open(self, path: str, flags: Optional[int] = None, mode: int = 0) -> int:
+        """Open the directory ``path`` names, making what peep has not made yet; given ``flags``,
+        open its last part as a file, with those flags, instead."""
         parts = path.split("/")
-        parent = self._enter(parts[:-1])
-        try:
-            return os.open(parts[-1], flags, mode, dir_fd=parent)
-        except OSError as exc:
-            raise self._refusal(path, exc) from exc
-        finally:
-            os.close(parent)
-
-    def _enter(self, parts: Sequence[str]) -> int:
-        """Open the directory ``parts`` names, making what peep has not made yet."""
         descriptor = os.dup(self.root)
         for depth, part in enumerate(parts, 1):
             made = "/".join(parts[:depth])
             try:
+                if flags is not None and depth == len(parts):
+                    return os.open(part, flags, mode, dir_fd=descriptor)
                 if made not in self.made:
                     os.mkdir(part, 0o755, dir_fd=descriptor)  # fails if anything is there
                     self.made.add(made)
                 child = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
             except OSError as exc:
-                raise self._refusal(made, exc) from exc
+                raise ArchiveError(f"{self.archive}: cannot extract {made!r} ({exc.strerror}); "
+                                   "refusing to write through anything peep did not make") from exc
             finally:
                 os.close(descriptor)
             descriptor = child
         return descriptor
-
-    def _refusal(self, path: str, exc: OSError) -> ArchiveError:
-        return ArchiveError(f"{self.archive}: cannot extract {path!r} ({exc.strerror}); "
-                            "refusing to write through anything peep did not make")
 
 
 def read_archive(path: str, filename: str, *, project: Optional[str] = None,
