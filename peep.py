@@ -3555,22 +3555,22 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
         raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "
                            f"{dist_version}, not the project and version its file name gives")
-    metadata = found.get(f"{dist_info}/METADATA")
-    if metadata is None:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+
+    def needed(name: str) -> bytes:
+        if f"{dist_info}/{name}" not in found:
+            raise ArchiveError(f"{filename}: its .dist-info directory has no {name}")
+        return found[f"{dist_info}/{name}"]
+
+    metadata = needed("METADATA")
     _member_text(filename, f"{dist_info}/METADATA", metadata)  # pip refuses it if not UTF-8
     facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     _check_metadata(facts, filename)
-    _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
+    _check_wheel_version(filename, f"{dist_info}/WHEEL", needed("WHEEL"))
     _check_wheel_data(reading, filename, dist_info[: -len(".dist-info")] + ".data")
     entry_points = f"{dist_info}/entry_points.txt"
-    if entry_points in found:
-        _check_entry_points(filename, entry_points, found[entry_points])
+    _check_entry_points(filename, entry_points, found.get(entry_points, b""))
     _check_requires_python(filename, f"{dist_info}/METADATA", metadata)
-    record = f"{dist_info}/RECORD"
-    if record not in found:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
-    _check_record(filename, record, found[record], reading.digests)
+    _check_record(filename, f"{dist_info}/RECORD", needed("RECORD"), reading.digests)
     return facts
 
 
@@ -3581,11 +3581,9 @@ def _member_text(filename: str, path: str, data: bytes) -> str:
         raise ArchiveError(f"{filename}: member {path!r} is not UTF-8 ({exc})") from exc
 
 
-def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> None:
-    """Refuse a wheel without WHEEL, or whose Wheel-Version pip does not install (not 1.x)."""
+def _check_wheel_version(filename: str, path: str, data: bytes) -> None:
+    """Refuse a WHEEL whose Wheel-Version pip does not install (not 1.x)."""
     import email.parser
-    if data is None:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no WHEEL")
     message = email.parser.HeaderParser().parsestr(_member_text(filename, path, data))
     versions = [str(value).strip() for value in message.get_all("Wheel-Version") or []]
     if len(versions) != 1 or not re.fullmatch(r"1(\.[0-9]+)*", versions[0]):
