@@ -3942,19 +3942,17 @@ def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Ver
 def _check_archive_is_wanted(arrived: Arrived, facts: ArchiveFacts,
                              built_from: Optional[Verified]) -> None:
     """Refuse an archive of another project or version than the one asked for."""
-    requirement = arrived.requirement
+    requirement, version = arrived.requirement, facts.version
     if built_from is not None:
         sdist = built_from.facts
-        if facts.name != sdist.name or sdist.version not in (None, facts.version):
+        if facts.name != sdist.name or sdist.version not in (None, version):
             raise ArchiveError(f"{arrived.filename} is not {sdist.name} {sdist.version}")
-        return
-    if requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
+    elif requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
         raise ArchiveError(f"{arrived.filename}: it is a file of {facts.name!r}, but was found "
                            f"for {requirement.name!r}")
-    if facts.version is None or requirement.specifier.contains(facts.version, prereleases=True):
-        return
-    raise ArchiveError(f"{arrived.filename}: version {facts.version} does not satisfy "
-                       f"{requirement.text!r}")
+    elif version is not None and not requirement.specifier.contains(version, prereleases=True):
+        raise ArchiveError(f"{arrived.filename}: version {version} does not satisfy "
+                           f"{requirement.text!r}")
 
 
 def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
