@@ -346,7 +346,6 @@ def pip_command() -> List[str]:
 # --- Hashes [trust] -----------------------------------------------------------
 
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_PEEP_HASH_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def hex_to_peep(hexdigest: str) -> str:
@@ -359,7 +358,7 @@ def peep_to_hex(encoded: str) -> str:
     """Decode a peep-style sha256 (urlsafe base64, padding stripped) to hex."""
     import base64
     unpadded = encoded.rstrip("=")
-    if not _PEEP_HASH_RE.fullmatch(unpadded):
+    if not re.fullmatch(r"[A-Za-z0-9_-]{43}", unpadded):
         raise InvalidHash(f"{encoded!r} is not a sha256 hash (expected 43 characters of "
                           "URL-safe base64, as 'peep hash' prints)")  # fmt: skip
     hexdigest = base64.urlsafe_b64decode(unpadded + "=").hex()
@@ -409,10 +408,8 @@ class Hashes:
     def intersection(self, other: Hashes) -> Hashes:
         """Return what both allow, where "no hashes" allows anything: two requirements for one
         project must both accept its one archive. An algorithm one side lacks is dropped, as pip."""
-        if not self:
-            return other
-        if not other:
-            return self
+        if not (self and other):
+            return self or other
         return Hashes(*(self.allowed(a) & other.allowed(a) for a in HASH_ALGORITHMS))
 
     def matches(self, digests: Mapping[str, str]) -> bool:
@@ -428,10 +425,7 @@ def hash_stream(stream: IO[bytes], algorithms: Iterable[str] = ("sha256",), *,
     hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
     buffer = mmap.mmap(-1, CHUNK_SIZE)  # page-aligned: read into 3x faster than a bytearray
     view = memoryview(buffer)
-    while True:
-        count = stream.readinto(buffer)  # type: ignore[attr-defined]
-        if not count:
-            break
+    for count in iter(lambda: stream.readinto(buffer) or 0, 0):  # type: ignore[attr-defined]
         for hasher in hashers.values():
             hasher.update(view[:count])
         if sink is not None:
@@ -2844,14 +2838,10 @@ class ArchiveCache:
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
         import json
-        if self.base is None:
-            return []
-        wanted = set(hashes.sha256)
-        for algorithm in ("sha384", "sha512"):
-            for digest in hashes.allowed(algorithm):
-                named = self._read_entry(algorithm, digest)
-                if named is not None and _SHA256_RE.match(named.strip()):
-                    wanted.add(named.strip())  # a forged alias names no other path
+        named = [(self._read_entry(algorithm, digest) or "").strip()
+                 for algorithm in ("sha384", "sha512") for digest in hashes.allowed(algorithm)]
+        # A forged alias names no other path.
+        wanted = set(hashes.sha256) | {sha256 for sha256 in named if _SHA256_RE.match(sha256)}
         found = []
         for sha256 in sorted(wanted):
             try:
@@ -2887,12 +2877,10 @@ class ArchiveCache:
         """Copy a verified archive into the cache, atomically; never raise."""
         import io
         import json
-        if self.base is None:
-            return
         sha256 = digests["sha256"]
         try:
             directory = self._entry_dir(sha256, create=True)
-            if directory is None:
+            if directory is None:  # no cache, or not a real directory
                 return
             final = os.path.join(directory, filename)
             kept = self.open_file(final)  # a regular file is kept; anything else is replaced
@@ -3075,90 +3063,6 @@ def _name_key(path: str) -> str:
     return "/".join(part.rstrip(". ") or part for part in key.split("/"))
 
 
-class _Tree:
-    """The members seen so far: refuses duplicates, names a file system merges, paths
-    through links, and more members or bytes than peep reads."""
-
-    def __init__(self, archive: str, *, single_top: bool) -> None:
-        self.archive = archive
-        self.single_top = single_top
-        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
-        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
-        self.top: Optional[str] = None
-        self.members: List[str] = []  # each member's path, in order
-        self.unpacked = 0  # the bytes the members say they hold
-
-    def add(self, path: str, kind: str, size: int = 0) -> None:
-        if not path:
-            if kind == "dir":
-                return  # "./": the archive's own root
-            raise ArchiveError(f"{self.archive}: a member has an empty name")
-        parts = path.split("/")
-        if self.single_top:
-            if self.top is None:
-                self.top = parts[0]
-            elif parts[0] != self.top:
-                raise ArchiveError(f"{self.archive}: members lie outside one top-level "
-                                   f"directory ({self.top!r} and {parts[0]!r})")
-            if len(parts) == 1 and kind != "dir":
-                raise ArchiveError(f"{self.archive}: member {path!r} is not in a directory")
-        self.members.append(path)
-        self.unpacked += size
-        if len(self.members) > MAX_MEMBERS or self.unpacked > MAX_UNPACKED_BYTES:
-            raise ArchiveError(f"{self.archive}: more than {MAX_MEMBERS} members or "
-                               f"{MAX_UNPACKED_BYTES} bytes unpacked, more than peep reads")
-        for depth in range(1, len(parts)):
-            self._note("/".join(parts[:depth]), "dir", path)
-        self._note(path, kind, path)
-
-    def _note(self, path: str, kind: str, member: str) -> None:
-        """Record ``path`` (``member`` or a directory above it) as ``kind``."""
-        key = _name_key(path)
-        seen = self.kinds.get(key)
-        if seen is None:
-            self.kinds[key], self.spelled[key] = kind, path
-        elif self.spelled[key] != path:
-            raise ArchiveError(f"{self.archive}: member {member!r} appears twice (or differs only "
-                               f"in case) as {self.spelled[key]!r}: one file where file systems "
-                               "fold case or normalize Unicode")
-        elif path != member and seen != "dir":
-            raise ArchiveError(f"{self.archive}: member {member!r} lies under a {seen}, "
-                               "not a directory")
-        elif path == member and not (kind == "dir" and seen == "dir"):
-            raise ArchiveError(f"{self.archive}: member {path!r} appears twice")
-
-    def kind(self, path: str) -> Optional[str]:
-        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
-        key = _name_key(path)
-        return self.kinds[key] if self.spelled.get(key) == path else None
-
-
-def _link_target(tree: _Tree, path: str, target: str, *, hard: bool) -> str:
-    """Return the member a link names, or refuse a link that leaves the archive. No link is made
-    on disk: each is extracted as a copy of the regular file it names (checked once every member
-    is known), so no path resolves through one."""
-    if hard:
-        resolved = _member_path(target, tree.archive)
-        if tree.kind(resolved) != "file":
-            raise ArchiveError(f"{tree.archive}: hard link {path!r} points at {target!r}, "
-                               "which is not an earlier file of the archive")
-        return resolved
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-    inside = tree.top + "/" if tree.single_top and tree.top else ""
-    if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
-            or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
-        raise ArchiveError(f"{tree.archive}: link {path!r} points outside the archive ({target!r})")
-    return resolved
-
-
-def _small_member(data: Callable[[], bytes], size: int, archive: str, path: str,
-                  limit: int) -> bytes:
-    if size > limit:
-        raise ArchiveError(f"{archive}: {path} is {size} bytes, more than peep reads "
-                           f"({limit}); refusing rather than guessing at its contents")
-    return data()
-
-
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 
@@ -3179,7 +3083,7 @@ class _Extraction:
                                "peep extracts only into a directory it has just made") from exc
 
     def directory(self, path: str) -> None:
-        os.close(self._enter(path.split("/")))
+        os.close(self._open(path))
 
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
@@ -3190,39 +3094,30 @@ class _Extraction:
 
     def copy(self, path: str, source: str) -> None:
         """Extract a link member as a copy of the file it names."""
-        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW, 0), "rb") as stream:
+        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW), "rb") as stream:
             self.write(path, stream, os.fstat(stream.fileno()).st_mode)
 
-    def _open(self, path: str, flags: int, mode: int) -> int:
+    def _open(self, path: str, flags: Optional[int] = None, mode: int = 0) -> int:
+        """Open the directory ``path`` names, making what peep has not made yet; given ``flags``,
+        open its last part as a file, with those flags, instead."""
         parts = path.split("/")
-        parent = self._enter(parts[:-1])
-        try:
-            return os.open(parts[-1], flags, mode, dir_fd=parent)
-        except OSError as exc:
-            raise self._refusal(path, exc) from exc
-        finally:
-            os.close(parent)
-
-    def _enter(self, parts: Sequence[str]) -> int:
-        """Open the directory ``parts`` names, making what peep has not made yet."""
         descriptor = os.dup(self.root)
         for depth, part in enumerate(parts, 1):
             made = "/".join(parts[:depth])
             try:
+                if flags is not None and depth == len(parts):
+                    return os.open(part, flags, mode, dir_fd=descriptor)
                 if made not in self.made:
                     os.mkdir(part, 0o755, dir_fd=descriptor)  # fails if anything is there
                     self.made.add(made)
                 child = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
             except OSError as exc:
-                raise self._refusal(made, exc) from exc
+                raise ArchiveError(f"{self.archive}: cannot extract {made!r} ({exc.strerror}); "
+                                   "refusing to write through anything peep did not make") from exc
             finally:
                 os.close(descriptor)
             descriptor = child
         return descriptor
-
-    def _refusal(self, path: str, exc: OSError) -> ArchiveError:
-        return ArchiveError(f"{self.archive}: cannot extract {path!r} ({exc.strerror}); "
-                            "refusing to write through anything peep did not make")
 
 
 def read_archive(path: str, filename: str, *, project: Optional[str] = None,
@@ -3251,10 +3146,10 @@ def read_archive(path: str, filename: str, *, project: Optional[str] = None,
         return read_before
     if wheel:
         return _read_wheel(reading, name, version)
-    if reading.tree.top is None:
+    if reading.top is None:
         raise ArchiveError(f"{filename}: the archive is empty")
     found = reading.found
-    facts = ArchiveFacts(kind="sdist", name=name, version=version, top=reading.tree.top,
+    facts = ArchiveFacts(kind="sdist", name=name, version=version, top=reading.top,
                          pyproject=found.get("pyproject.toml"), metadata=found.get("PKG-INFO"))
     _check_metadata(facts, filename)
     return facts
@@ -3276,7 +3171,9 @@ def _opens_as_other(path: str, *, tar: bool) -> bool:
 
 
 class _Reading:
-    """What reading an archive's members has found so far, and what it extracted."""
+    """What reading an archive's members has found so far, and what it extracted. It refuses
+    duplicates, names a file system merges, paths through links, and more members or bytes than
+    peep reads."""
 
     def __init__(self, filename: str, wheel: bool, extraction: Optional[_Extraction],
                  collect: bool) -> None:
@@ -3284,32 +3181,83 @@ class _Reading:
         self.wheel = wheel
         self.extraction = extraction
         self.collect = collect  # whether to keep the files peep reads itself
-        self.tree = _Tree(filename, single_top=not wheel)
+        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
+        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
+        self.top: Optional[str] = None  # an sdist's one top-level directory
+        self.members: List[str] = []  # each member's path, in order
+        self.unpacked = 0  # the bytes the members say they hold
         self.found: Dict[str, bytes] = {}  # the files peep reads itself
         self.digests: Dict[str, Tuple[str, int]] = {}  # a wheel's file -> (RECORD's hash, size)
         self.spans: List[Tuple[int, int]] = []  # a zip's members: (start, end)
         self.symlinks: List[Tuple[str, str, str]] = []  # a tar's (member, target, as written)
+
+    def add(self, path: str, kind: str, size: int = 0) -> None:
+        if not path:
+            if kind == "dir":
+                return  # "./": the archive's own root
+            raise ArchiveError(f"{self.filename}: a member has an empty name")
+        parts = path.split("/")
+        if not self.wheel:
+            self.top = self.top or parts[0]
+            if parts[0] != self.top:
+                raise ArchiveError(f"{self.filename}: members lie outside one top-level "
+                                   f"directory ({self.top!r} and {parts[0]!r})")
+            if len(parts) == 1 and kind != "dir":
+                raise ArchiveError(f"{self.filename}: member {path!r} is not in a directory")
+        self.members.append(path)
+        self.unpacked += size
+        if len(self.members) > MAX_MEMBERS or self.unpacked > MAX_UNPACKED_BYTES:
+            raise ArchiveError(f"{self.filename}: more than {MAX_MEMBERS} members or "
+                               f"{MAX_UNPACKED_BYTES} bytes unpacked, more than peep reads")
+        for depth in range(1, len(parts)):
+            self._note("/".join(parts[:depth]), "dir", path)
+        self._note(path, kind, path)
+
+    def _note(self, path: str, kind: str, member: str) -> None:
+        """Record ``path`` (``member`` or a directory above it) as ``kind``."""
+        key = _name_key(path)
+        seen = self.kinds.get(key)
+        if seen is None:
+            self.kinds[key], self.spelled[key] = kind, path
+        elif self.spelled[key] != path:
+            raise ArchiveError(f"{self.filename}: member {member!r} appears twice (or differs "
+                               f"only in case) as {self.spelled[key]!r}: one file where file "
+                               "systems fold case or normalize Unicode")
+        elif path != member and seen != "dir":
+            raise ArchiveError(f"{self.filename}: member {member!r} lies under a {seen}, "
+                               "not a directory")
+        elif path == member and not (kind == "dir" and seen == "dir"):
+            raise ArchiveError(f"{self.filename}: member {path!r} appears twice")
+
+    def kind(self, path: str) -> Optional[str]:
+        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
+        key = _name_key(path)
+        return self.kinds[key] if self.spelled.get(key) == path else None
 
     def wanted(self, path: str) -> Optional[str]:
         """Name a file peep reads itself: at an sdist's top, or in a wheel's .dist-info."""
         top, _, rest = path.partition("/")
         if self.wheel:
             return path if top.casefold().endswith(".dist-info") and rest in WHEEL_READS else None
-        return rest if top == (self.tree.top or top) and rest in SDIST_READS else None
+        return rest if top == (self.top or top) and rest in SDIST_READS else None
 
     def directory(self, path: str) -> None:
-        self.tree.add(path, "dir")
+        self.add(path, "dir")
         if self.extraction and path:
             self.extraction.directory(path)
 
     def file(self, path: str, size: int, mode: int, open_member: Callable[[], IO[bytes]]) -> None:
         """Take in a regular file: keep it if peep reads it, hash it for RECORD, extract it."""
-        self.tree.add(path, "file", size)
+        self.add(path, "file", size)
         wanted = self.wanted(path) if self.collect else None
         if wanted:
             limit = MAX_RECORD_BYTES if wanted.endswith("/RECORD") else MAX_METADATA_BYTES
             with open_member() as stream:
-                self.found[wanted] = _small_member(stream.read, size, self.filename, wanted, limit)
+                if size > limit:
+                    raise ArchiveError(f"{self.filename}: {wanted} is {size} bytes, more than "
+                                       f"peep reads ({limit}); refusing rather than guessing at "
+                                       "its contents")
+                self.found[wanted] = stream.read()
         if self.wheel and self.collect:  # every file, for RECORD to vouch for
             sizes: List[int] = []
             with open_member() as stream:
@@ -3319,6 +3267,26 @@ class _Reading:
             with open_member() as stream:
                 self.extraction.write(path, stream, mode)
 
+    def link(self, path: str, target: str, *, hard: bool) -> None:
+        """Take in a link, or refuse one that leaves the archive. No link is made on disk: each is
+        extracted as a copy of the regular file it names (a symbolic link's is checked once every
+        member is known), so no path resolves through one."""
+        if hard:
+            resolved = _member_path(target, self.filename)
+            if self.kind(resolved) != "file":
+                raise ArchiveError(f"{self.filename}: hard link {path!r} points at {target!r}, "
+                                   "which is not an earlier file of the archive")
+            if self.extraction:
+                self.extraction.copy(path, resolved)
+            return
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        inside = self.top + "/" if self.top else ""
+        if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
+                or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
+            raise ArchiveError(f"{self.filename}: link {path!r} points outside the archive "
+                               f"({target!r})")
+        self.symlinks.append((path, resolved, target))
+
     def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         """Take in one member: a directory, a link or a regular file, and nothing else."""
         path = _member_path(member.name, self.filename)
@@ -3327,12 +3295,8 @@ class _Reading:
         elif member.issym() or member.islnk():
             if self.wanted(path):
                 raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-            self.tree.add(path, "link" if member.issym() else "file")
-            target = _link_target(self.tree, path, member.linkname, hard=member.islnk())
-            if member.issym():
-                self.symlinks.append((path, target, member.linkname))
-            elif self.extraction:
-                self.extraction.copy(path, target)
+            self.add(path, "link" if member.issym() else "file")
+            self.link(path, member.linkname, hard=member.islnk())
         elif member.isreg():
             def open_member() -> IO[bytes]:
                 stream = archive.extractfile(member)
@@ -3382,7 +3346,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
     for member_path, target, written_as in reading.symlinks:
-        if reading.tree.kind(target) != "file":
+        if reading.kind(target) != "file":
             raise ArchiveError(f"{reading.filename}: link {member_path!r} points at "
                                f"{written_as!r}, which is not a file of the archive")
         if reading.extraction:
@@ -3503,7 +3467,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     filename, found = reading.filename, reading.found
     # One .dist-info, for the name and version the file name gives; a file of that name counts
     # too, as pip counts every top-level name.
-    dist_infos = sorted(path for path in reading.tree.spelled.values()
+    dist_infos = sorted(path for path in reading.spelled.values()
                         if "/" not in path and path.casefold().endswith(".dist-info"))
     if len(dist_infos) != 1:
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
@@ -3515,22 +3479,22 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     if canonicalize_name(dist_name) != name or _parse_version(dist_version) != version:
         raise ArchiveError(f"{filename}: its .dist-info directory is for {dist_name} "
                            f"{dist_version}, not the project and version its file name gives")
-    metadata = found.get(f"{dist_info}/METADATA")
-    if metadata is None:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no METADATA")
+
+    def needed(name: str) -> bytes:
+        if f"{dist_info}/{name}" not in found:
+            raise ArchiveError(f"{filename}: its .dist-info directory has no {name}")
+        return found[f"{dist_info}/{name}"]
+
+    metadata = needed("METADATA")
     _member_text(filename, f"{dist_info}/METADATA", metadata)  # pip refuses it if not UTF-8
     facts = ArchiveFacts(kind="wheel", name=name, version=version, top="", metadata=metadata)
     _check_metadata(facts, filename)
-    _check_wheel_version(filename, f"{dist_info}/WHEEL", found.get(f"{dist_info}/WHEEL"))
-    _check_wheel_data(reading.tree, filename, dist_info[: -len(".dist-info")] + ".data")
+    _check_wheel_version(filename, f"{dist_info}/WHEEL", needed("WHEEL"))
+    _check_wheel_data(reading, filename, dist_info[: -len(".dist-info")] + ".data")
     entry_points = f"{dist_info}/entry_points.txt"
-    if entry_points in found:
-        _check_entry_points(filename, entry_points, found[entry_points])
+    _check_entry_points(filename, entry_points, found.get(entry_points, b""))
     _check_requires_python(filename, f"{dist_info}/METADATA", metadata)
-    record = f"{dist_info}/RECORD"
-    if record not in found:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no RECORD")
-    _check_record(filename, record, found[record], reading.digests)
+    _check_record(filename, f"{dist_info}/RECORD", needed("RECORD"), reading.digests)
     return facts
 
 
@@ -3541,11 +3505,9 @@ def _member_text(filename: str, path: str, data: bytes) -> str:
         raise ArchiveError(f"{filename}: member {path!r} is not UTF-8 ({exc})") from exc
 
 
-def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> None:
-    """Refuse a wheel without WHEEL, or whose Wheel-Version pip does not install (not 1.x)."""
+def _check_wheel_version(filename: str, path: str, data: bytes) -> None:
+    """Refuse a WHEEL whose Wheel-Version pip does not install (not 1.x)."""
     import email.parser
-    if data is None:
-        raise ArchiveError(f"{filename}: its .dist-info directory has no WHEEL")
     message = email.parser.HeaderParser().parsestr(_member_text(filename, path, data))
     versions = [str(value).strip() for value in message.get_all("Wheel-Version") or []]
     if len(versions) != 1 or not re.fullmatch(r"1(\.[0-9]+)*", versions[0]):
@@ -3553,10 +3515,10 @@ def _check_wheel_version(filename: str, path: str, data: Optional[bytes]) -> Non
                            f"{', '.join(versions) or 'none'}, not one 1.x")
 
 
-def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
+def _check_wheel_data(reading: _Reading, filename: str, data_dir: str) -> None:
     """Refuse .data members pip cannot place: each goes in ``data_dir/KEY/``, KEY a scheme's
     (pip stops part way through at an unknown key, and installs another's .data as a package)."""
-    for path in tree.members:
+    for path in reading.members:
         parts = path.split("/")
         if len(parts) < 2 or not parts[0].casefold().endswith(".data"):
             continue
@@ -3566,7 +3528,7 @@ def _check_wheel_data(tree: _Tree, filename: str, data_dir: str) -> None:
         if parts[1] not in WHEEL_DATA_KEYS:
             keys = ", ".join(data_dir + "/" + key for key in WHEEL_DATA_KEYS)
             raise ArchiveError(f"{filename}: member {path!r} is not under one of {keys}")
-        if len(parts) == 2 and tree.kind(path) != "dir":
+        if len(parts) == 2 and reading.kind(path) != "dir":
             raise ArchiveError(f"{filename}: member {path!r} is a file; pip needs a directory")
 
 
@@ -3580,17 +3542,14 @@ def _check_entry_points(filename: str, path: str, data: bytes) -> None:
     section = ""
     for line in _member_text(filename, path, data).splitlines():
         line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
         if line.startswith("["):
             section = line.strip("[]").strip()
-            continue
-        if section not in ("console_scripts", "gui_scripts"):
-            continue
-        name, _, value = (part.strip() for part in line.partition("="))
-        if not (_SCRIPT_NAME.fullmatch(name) and name.strip(".") and _ENTRY_POINT.fullmatch(value)):
-            raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
-                               "not 'name = module:attr'")
+        elif line[:1] not in ("", "#", ";") and section in ("console_scripts", "gui_scripts"):
+            name, _, value = (part.strip() for part in line.partition("="))
+            script = _SCRIPT_NAME.fullmatch(name) and name.strip(".")  # not only dots
+            if not (script and _ENTRY_POINT.fullmatch(value)):
+                raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
+                                   "not 'name = module:attr'")
 
 
 def _check_requires_python(filename: str, path: str, data: bytes) -> None:
@@ -3907,19 +3866,17 @@ def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Ver
 def _check_archive_is_wanted(arrived: Arrived, facts: ArchiveFacts,
                              built_from: Optional[Verified]) -> None:
     """Refuse an archive of another project or version than the one asked for."""
-    requirement = arrived.requirement
+    requirement, version = arrived.requirement, facts.version
     if built_from is not None:
         sdist = built_from.facts
-        if facts.name != sdist.name or sdist.version not in (None, facts.version):
+        if facts.name != sdist.name or sdist.version not in (None, version):
             raise ArchiveError(f"{arrived.filename} is not {sdist.name} {sdist.version}")
-        return
-    if requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
+    elif requirement.name is not None and canonicalize_name(requirement.name) != facts.name:
         raise ArchiveError(f"{arrived.filename}: it is a file of {facts.name!r}, but was found "
                            f"for {requirement.name!r}")
-    if facts.version is None or requirement.specifier.contains(facts.version, prereleases=True):
-        return
-    raise ArchiveError(f"{arrived.filename}: version {facts.version} does not satisfy "
-                       f"{requirement.text!r}")
+    elif version is not None and not requirement.specifier.contains(version, prereleases=True):
+        raise ArchiveError(f"{arrived.filename}: version {version} does not satisfy "
+                           f"{requirement.text!r}")
 
 
 def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:

@@ -465,11 +465,10 @@ def test_extracting_reads_pyproject_and_pkg_info_only_once(
     assert facts.pyproject == b"[build-system]\nrequires = []\n"
     read_again: List[str] = []
 
-    def small_member(read: object, size: int, archive: str, member: str) -> bytes:
+    def wanted(self: object, member: str) -> None:
         read_again.append(member)
-        return b""
 
-    monkeypatch.setattr(peep, "_small_member", small_member)
+    monkeypatch.setattr(peep._Reading, "wanted", wanted)
     out = tmp_path / "out"
     assert peep.read_archive(str(path), filename, extract_to=str(out), read_before=facts) is facts
     assert read_again == []
