@@ -3861,22 +3861,19 @@ def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Prob
     name = requirement.name or requirement.text
     pad = " " * len(name)
     hashes = requirement.hashes
-    expected = [(algorithm, digest) for algorithm in hashes.algorithms()
-                for digest in sorted(hashes.allowed(algorithm))]
-    lines = []
-    for index, (algorithm, digest) in enumerate(expected):
-        label = f"{name}: expected" if index == 0 else f"{pad}        or"
-        lines.append(f"    {label} {_show_digest(algorithm, digest)}")
+    expected = [(a, digest) for a in hashes.algorithms() for digest in sorted(hashes.allowed(a))]
     shown = [a for a in hashes.algorithms() if a in got] or ["sha256"]
-    for index, algorithm in enumerate(shown):
-        label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
-        lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
+    lines = (_digest_lines(f"{name}: expected", f"{pad}        or", expected)
+             + _digest_lines(f"{pad}  got     ", f"{pad}    and   ", [(a, got[a]) for a in shown]))
     lines.append(f"    {pad}  ({requirement.origin}; {redact_url(url)})")
     return Problem("mismatch", requirement, "\n".join(lines))
 
 
-def _show_digest(algorithm: str, hexdigest: str) -> str:
-    return hex_to_peep(hexdigest) if algorithm == "sha256" else f"{algorithm}:{hexdigest}"
+def _digest_lines(first: str, then: str, digests: Sequence[Tuple[str, str]]) -> List[str]:
+    """Return a line per (algorithm, hex digest), labelled ``first``, the others ``then``."""
+    return [f"    {then if index else first} "
+            + (hex_to_peep(digest) if algorithm == "sha256" else f"{algorithm}:{digest}")
+            for index, (algorithm, digest) in enumerate(digests)]
 
 
 def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence[str]) -> Problem:
