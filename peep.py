@@ -3913,12 +3913,10 @@ def format_report(
             merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
         entries = []
         for key, firsts in merged.items():
-            if not key.startswith(" " * 8):
-                entries.append(key)  # a whole entry, said once
-            elif len(firsts) == 1:
-                entries.append(f"{firsts[0]}\n{key}")
-            else:
-                entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
+            if len(firsts) > 1:  # one first line names them all
+                firsts = [",\n".join(first.rstrip(":") for first in firsts) + ":"]
+            # A whole entry is said once.
+            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
