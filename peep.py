@@ -4053,33 +4053,23 @@ def load_build_pins(
 
 def marker_environment() -> Dict[str, str]:
     """Return the PEP 508 environment of the running interpreter (no extra)."""
-    environment = {key: str(value) for key, value in default_environment().items()}
-    environment["extra"] = ""
-    return environment
+    return dict({key: str(value) for key, value in default_environment().items()}, extra="")
 
 
 def prepare_requirements(
     records: Sequence[Requirement], environment: Mapping[str, str]
 ) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
-    failures: List[Problem] = []
-    kept: List[Requirement] = []
-    for record in records:
-        if not record.applies(environment):
-            continue
-        if record.unsupported is None:
-            kept.append(record)
-        elif not record.is_constraint:
-            failures.append(framed("unsupported", record, f"{as_written(record)}:",
-                                   str(record.unsupported)))  # fmt: skip
+    applying = [record for record in records if record.applies(environment)]
+    kept = [record for record in applying if record.unsupported is None]
+    failures = [framed("unsupported", r, f"{as_written(r)}:", str(r.unsupported))
+                for r in applying if r.unsupported is not None and not r.is_constraint]
     merged: Dict[str, Requirement] = {}
     # Constraints come last: they narrow what is wanted, but install nothing.
     for record in sorted(kept, key=lambda record: record.is_constraint):
-        if record.key not in merged:
-            if not record.is_constraint:
-                merged[record.key] = record
+        if record.key not in merged and record.is_constraint:
             continue
-        combined = _merge(merged[record.key], record)
+        combined = _merge(merged[record.key], record) if record.key in merged else record
         if isinstance(combined, Problem):
             failures.append(combined)
         else:
