@@ -4230,20 +4230,18 @@ class Fetcher:
                 if os.path.basename(path) == wanted:
                     return sha256, path, wanted, archive_version(requirement)
             return None
-        sources: Dict[str, Tuple[str, str]] = {}
-        found = []
+        found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
         for sha256, path, meta in entries:
             python = meta.get("requires_python")
             link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
                         requires_python=python if isinstance(python, str) else None)
             candidate = candidate_from_link(link, requirement.key)
             if candidate is not None:
-                found.append(candidate)
-                sources[candidate.url] = (sha256, path)
+                found[candidate] = (sha256, path)
         chosen = choose_candidates(requirement, found, self.settings, self.environment)
         if isinstance(chosen, Rejection):
             return None
-        sha256, path = sources[chosen[0].url]
+        sha256, path = found[chosen[0]]
         return sha256, path, chosen[0].filename, chosen[0].version
 
     def _from_cache(
@@ -4293,7 +4291,7 @@ class Fetcher:
             # else: the report then shows what its bytes really hash to.
             tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
                      for c in worth or chosen[:1]]  # fmt: skip
-        first_mismatch: Optional[Problem] = None
+        mismatches = []
         for url, filename, version, candidate in tries[:MAX_TRIES]:
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
@@ -4307,9 +4305,8 @@ class Fetcher:
             verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
-            first_mismatch = first_mismatch or verdict  # another file may be the vetted one
-        assert first_mismatch is not None
-        return first_mismatch
+            mismatches.append(verdict)  # another file may be the vetted one
+        return mismatches[0]
 
     @staticmethod
     def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
