@@ -4378,30 +4378,6 @@ def verify_all(
             raise
 
 
-def hash_suggestions(
-    fetcher: Fetcher, needer: Requirement, wanted: Sequence[PackagingRequirement]
-) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block (of its newest file) or why none, and what peep read, per project."""
-    requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
-                                name=needed.name, specifier=needed.specifier,
-                                extras=frozenset(needed.extras), hash_style=needer.hash_style)
-                    for needed in wanted]  # fmt: skip
-    texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
-    for suggestion in verify_all(fetcher, requirements, install=False):
-        if not isinstance(suggestion, Problem):
-            texts.append(("(it is vetted already)", None))
-        elif suggestion.kind == "missing":
-            block = paste_block(needer.hash_style, suggestion.sha256, suggestion.pinned_line)
-            texts.append((block, suggestion.facts))
-        elif suggestion.kind == "not found":
-            texts.append((f"(no file on the indexes satisfies {suggestion.requirement.text})",
-                          None))
-        else:
-            reason = suggestion.text.splitlines()[-1].strip()
-            texts.append((f"(could not fetch it: {reason})", None))
-    return texts
-
-
 # --- Planning builds ----------------------------------------------------------
 
 # What pip assumes an sdist needs when it says nothing (no [build-system]), and the
@@ -4662,6 +4638,17 @@ def _unmet_needs(
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
 
 
+def _suggested(verdict: Verdict, hash_style: str) -> Tuple[str, Optional[ArchiveFacts]]:
+    """Return the hash block of a file fetched for its hash (or why none), and what peep read."""
+    if not isinstance(verdict, Problem):
+        return "(it is vetted already)", None
+    if verdict.kind == "missing":
+        return paste_block(hash_style, verdict.sha256, verdict.pinned_line), verdict.facts
+    if verdict.kind == "not found":
+        return f"(no file on the indexes satisfies {verdict.requirement.text})", None
+    return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})", None
+
+
 def _suggestion_blocks(
     asking: Suggesting, pending: Dict[str, PackagingRequirement], needer: Requirement
 ) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
@@ -4671,10 +4658,14 @@ def _suggestion_blocks(
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
         keys = sorted(pending)
-        suggested = hash_suggestions(asking.fetcher, needer, [pending[key] for key in keys])
+        asked = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
+                             name=needed.name, specifier=needed.specifier,
+                             extras=frozenset(needed.extras), hash_style=needer.hash_style)
+                 for needed in (pending[key] for key in keys)]  # fmt: skip
+        verdicts = verify_all(asking.fetcher, asked, install=False)
         following: Dict[str, PackagingRequirement] = {}
         for index, key in enumerate(keys):
-            text, facts = suggested[index]
+            text, facts = _suggested(verdicts[index], needer.hash_style)
             settings = asking.binary_from
             if settings is not None and "binary" not in settings.allowed_formats(key):
                 text = f"--only-binary {pending[key].name}\n{text}"
