@@ -4726,14 +4726,10 @@ def config_settings(
     item: Verified, command_line: Sequence[Tuple[str, str]]
 ) -> Dict[str, Union[str, List[str]]]:
     """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
-    merged: Dict[str, Union[str, List[str]]] = {}
+    values: Dict[str, List[str]] = {}
     for key, value in list(command_line) + list(item.requirement.config_settings):
-        if key in merged:
-            previous = merged[key]
-            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            merged[key] = value
-    return merged
+        values.setdefault(key, []).append(value)
+    return {key: found if len(found) > 1 else found[0] for key, found in values.items()}
 
 
 # --- Building sdists [trust] --------------------------------------------------
