@@ -5918,11 +5918,10 @@ class InstallRun:
         what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
         scheme = install_scheme(self.options)
         wheels = {}
-        for item in self.verified:
-            if item.install:
-                wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
-                if wheel.dist_info in written:
-                    wheels[item.requirement.key] = wheel
+        for item in [item for item in self.verified if item.install]:
+            wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
+            if wheel.dist_info in written:
+                wheels[item.requirement.key] = wheel
         for key, (url, sha256) in urls.items():
             if key in wheels:
                 record_direct_url(wheels[key].dist_info, url, sha256)
