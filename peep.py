@@ -4021,9 +4021,8 @@ def load_requirements(
             asked = LockSelection(None, options.lock_extras, options.lock_groups, settings)
             requirements += lock_file_requirements(path, reader, asked)
             continue
-        for record in parse_requirements_file(
-            path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
-        ):
+        for record in parse_requirements_file(path, environ=environ, is_constraint=is_constraint,
+                                              reader=reader, warn=warn):
             if isinstance(record, FileOption):
                 settings = settings.with_option(record.name, record.value)
             else:
@@ -4031,16 +4030,14 @@ def load_requirements(
     return requirements, settings, network
 
 
-def load_build_pins(
-    options: InstallOptions, settings: FinderSettings, network: NetworkSettings,
-    environ: Mapping[str, str],
-) -> Tuple[Requirement, ...]:
+def load_build_pins(options: InstallOptions, settings: FinderSettings,
+                    network: NetworkSettings) -> Tuple[Requirement, ...]:
     """Read --build-constraint files (as in pip 25.3): hashed pins for builds, never installed."""
-    reader = requirements_reader(functools.partial(Transport, settings, network, environ))
+    reader = requirements_reader(functools.partial(Transport, settings, network, os.environ))
     markers = marker_environment()
     pins = []
     for path in options.build_constraints:
-        for record in parse_requirements_file(path, environ=environ, reader=reader):
+        for record in parse_requirements_file(path, environ=os.environ, reader=reader):
             if isinstance(record, FileOption):
                 raise PeepError(f"{record.origin}: --{record.name} in a build-constraint "
                                 "file: peep reads only hashed pins from it")  # fmt: skip
@@ -5728,7 +5725,7 @@ def install_fetcher(
         transport=Transport(place.settings, place.network), settings=place.settings,
         environment=Environment.current(), workdir=place.workdir, progress=progress,
         cache=ArchiveCache(place.network.cache_dir, say), warn=say, keep_failed=options.keep_failed,
-        build_pins=load_build_pins(options, place.settings, place.network, os.environ),
+        build_pins=load_build_pins(options, place.settings, place.network),
     )
 
 
