@@ -4252,7 +4252,7 @@ class Fetcher:
         if stream is None:
             return None
         destination = os.path.join(directory, safe_filename(filename))
-        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        algorithms = ("sha256",) + requirement.hashes.algorithms()
         with stream, open(destination, "wb") as sink:
             digests = hash_stream(stream, algorithms, sink=sink.write)
         if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
