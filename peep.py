@@ -4267,9 +4267,8 @@ class Fetcher:
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
         tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
         if requirement.url is not None:
-            filename = url_filename(requirement.url)
-            url = requirement.url.split("#", 1)[0]
-            tries = [(url, filename, archive_version(requirement), None)]
+            tries = [(requirement.url, url_filename(requirement.url), archive_version(requirement),
+                      None)]
         else:
             found, places, skipped = find_candidates(self.transport, requirement, self.settings,
                                                      self.default_index)  # fmt: skip
@@ -4279,17 +4278,21 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return not_found(requirement, places, sorted(reasons))
-            worth = self._worth_trying(requirement, chosen)
+            # Worth fetching: the files vouched for, then those of unknown hash (every file, if
+            # the requirement has no hash: the first then settles it, as a missing hash).
+            algorithms = requirement.hashes.algorithms()
+            worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
+            worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
             if not worth:
                 elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
                 if elsewhere is not None:
                     return elsewhere
             # Else the best file, though the index says it hashes to something
             # else: the report then shows what its bytes really hash to.
-            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
-                     for c in worth or chosen[:1]]  # fmt: skip
+            tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
         mismatches = []
-        for url, filename, version, candidate in tries[:MAX_TRIES]:
+        for link, filename, version, candidate in tries[:MAX_TRIES]:
+            url = link.split("#", 1)[0]
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
             digests = self.transport.download(url, path, requirement.hashes.algorithms(),
@@ -4304,16 +4307,6 @@ class Fetcher:
                 return verdict
             mismatches.append(verdict)  # another file may be the vetted one
         return mismatches[0]
-
-    @staticmethod
-    def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
-        """Return the files worth fetching: vouched-for ones, then those of unknown hash."""
-        if not requirement.hashes:
-            return [chosen[0]]
-        algorithms = requirement.hashes.algorithms()
-        vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-        unknown = [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
-        return vouched + unknown
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
         """Move an archive that failed verification aside, with a note of why."""
