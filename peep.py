@@ -3845,10 +3845,11 @@ class Problem:
     facts: Optional[ArchiveFacts] = None  # for a missing hash: its archive, read, never run
 
 
-def framed(kind: str, requirement: Requirement, what: str, *below: str) -> Problem:
+def framed(kind: str, requirement: Requirement, what: str, *below: str,
+           dependency: str = "") -> Problem:
     """Return a problem shown as ``what``, with each line of ``below`` indented under it."""
     text = f"    {what}" + "".join(f"\n        {line}" for line in below)
-    return Problem(kind, requirement, text)
+    return Problem(kind, requirement, text, dependency=dependency)
 
 
 def as_written(requirement: Requirement) -> str:
@@ -4582,7 +4583,7 @@ def _omitted(requirement: Requirement, dependency: PackagingRequirement, needed_
     extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
     wanted = f"{dependency.name}{extras}{dependency.specifier}"
     needs = f"{wanted}, needed by {needed_by} ({requirement.origin})"
-    return replace(framed("omitted", requirement, needs), dependency=wanted)
+    return framed("omitted", requirement, needs, dependency=wanted)
 
 
 def omitted_dependency_failures(
@@ -4700,9 +4701,8 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     for needer, dependency, label in found:
         parent = by_key[needer][0]
         wanted = f"{dependency.name}{dependency.specifier}"
-        added = framed(parent.kind, parent.requirement,
-                       f"{wanted}, a dependency of {label} (suggested above)")
-        more.append(replace(added, dependency=wanted))
+        what = f"{wanted}, a dependency of {label} (suggested above)"
+        more.append(framed(parent.kind, parent.requirement, what, dependency=wanted))
         by_key[canonicalize_name(dependency.name)] = [more[-1]]
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
@@ -5832,11 +5832,9 @@ class InstallRun:
         for build in self.builds:
             item = build.item
             missing += [refused_build(item, reason) for reason in build.plan.refused]
-            for text, why in build.plan.missing:
-                if _missing_key(text) not in reported:
-                    needs = framed("build dependency", item.requirement,
-                                   f"{item.filename} needs {text} ({why})")
-                    missing.append(replace(needs, dependency=text))
+            missing += [framed("build dependency", item.requirement,
+                               f"{item.filename} needs {text} ({why})", dependency=text)
+                        for text, why in build.plan.missing if _missing_key(text) not in reported]
         met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
