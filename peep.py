@@ -3898,7 +3898,7 @@ def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
 
-Verdict = Union[Verified, Satisfied, Problem]
+Verdict = Union[Verified, Problem]
 
 
 def format_report(
