@@ -3924,11 +3924,6 @@ def format_report(
     return printable("\n\n".join(blocks) + ending)
 
 
-SATISFIED_NOTE = ("These packages were already installed, so we didn't need to download or build "
-                  "them again. If you installed them with peep in the first place, you should be "
-                  "safe. If not, uninstall them, then re-attempt your install with peep.")
-
-
 # --- Accepting [trust] --------------------------------------------------------
 #
 # The one place a file becomes Verified. Finding, downloading and the cache only propose files;
