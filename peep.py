@@ -3749,14 +3749,6 @@ class Verified:
     install: bool = True  # False: only a build dependency of something else
 
 
-@dataclass(frozen=True)
-class Satisfied:
-    """Installed already at the pinned version: not downloaded, not reinstalled."""
-
-    requirement: Requirement
-    version: str
-
-
 class Kind(NamedTuple):
     """A kind of problem: its place in the report, and its heading, which says what to do."""
 
@@ -4680,11 +4672,9 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         by_key.setdefault(key, []).append(failure)
         if needed.url is not None:
             continue
-        if key in pending:
-            pending[key].specifier &= needed.specifier
-            pending[key].extras |= needed.extras
-        else:
-            pending[key] = needed
+        merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
+        merged.specifier &= needed.specifier
+        merged.extras |= needed.extras
     if not pending:
         return list(failures)
     blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement)
@@ -5602,14 +5592,9 @@ def reinstall_needed(
 ) -> bool:
     """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
     got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
-    for item in verified:
-        named = parse_archive_name(item.filename)
-        key = item.requirement.key
-        if item.install and key in by_url and named is not None:
-            have = installed.get(key)
-            if have is not None and _parse_version(have) == named.version:
-                return True
-    return False
+    return any(_parse_version(installed.get(item.requirement.key, "")) == named.version
+               for item in verified if item.install and item.requirement.key in by_url
+               for named in [parse_archive_name(item.filename)] if named is not None)
 
 
 RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
@@ -5738,8 +5723,9 @@ class InstallRun:
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
-    def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
-        """Read every requirement; split off what is installed already at its pin."""
+    def read(self) -> Tuple[List[Tuple[Requirement, str]], List[Requirement], FetchPlace]:
+        """Read every requirement; split off what is installed already at its pin (with the
+        version installed): not downloaded, not reinstalled."""
         records, settings, network = load_requirements(
             self.options, os.environ,
             warn=lambda message: self.err.write(printable(f"peep: warning: {message}") + "\n"))
@@ -5747,7 +5733,7 @@ class InstallRun:
         self.installed, url_hashes = installed_here(self.site_paths)
         self.stale = {key for key, hashes in url_hashes.items() if not hashes}
         reinstall = self.options.pip_flag("--force-reinstall", "-I", "--ignore-installed")
-        satisfied: List[Satisfied] = []
+        satisfied = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
             have = None if reinstall else self.installed.get(requirement.key)
@@ -5758,7 +5744,7 @@ class InstallRun:
             if left_by_peep or from_url and not requirement.hashes.matches(recorded):
                 have = None  # another archive, or an earlier peep's temporary file, is installed
             if have is not None and wanted is not None and _parse_version(have) == wanted:
-                satisfied.append(Satisfied(requirement, have))
+                satisfied.append((requirement, have))
             else:
                 to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
@@ -5772,7 +5758,7 @@ class InstallRun:
         self.verified = [v for v in verdicts if isinstance(v, Verified)]
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
-    def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
+    def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
         read from archives, never run, so every problem is found before any build runs."""
         refused = []  # sdists whose build system cannot be used
@@ -5786,13 +5772,13 @@ class InstallRun:
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         reported = {problem.requirement.key for problem in self.problems}
-        self.offered = {s.requirement.key: s.requirement for s in satisfied}
+        self.offered = {requirement.key: requirement for requirement, _ in satisfied}
         self.offered.update((pin.key, pin) for pin in fetcher.build_pins)
         self.problems += refused + self.plan_round(fetcher, reported)
         # A requirement with a problem of its own provides its project (its
         # version is not known yet); a build dependency alone provides none.
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
-        provided.update((s.requirement.key, _parse_version(s.version)) for s in satisfied)
+        provided.update((requirement.key, _parse_version(have)) for requirement, have in satisfied)
         provided.update((v.requirement.key, v.version) for v in self.verified if v.install)
         omitted = omitted_dependency_failures(self.verified, provided, self.installed, self.markers)
         met = functools.partial(_dependency_met, provided=provided, installed=self.installed)
@@ -5929,8 +5915,11 @@ class InstallRun:
             self.err.write(format_report(self.problems))
             return EXIT_FAILED
         if satisfied:
-            pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
-            self.say(f"{SATISFIED_NOTE}\n\n{pins}\n")
+            pins = "\n".join(f"    {requirement.name}=={have}" for requirement, have in satisfied)
+            self.say("These packages were already installed, so we didn't need to download or "
+                     "build them again. If you installed them with peep in the first place, you "
+                     "should be safe. If not, uninstall them, then re-attempt your install with "
+                     f"peep.\n\n{pins}\n")
         if not any(item.install for item in self.verified):
             self.say("peep: nothing to install.")
             return EXIT_OK
