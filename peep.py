@@ -4573,11 +4573,18 @@ def _omitted(requirement: Requirement, dependency: PackagingRequirement, needed_
     return framed("omitted", requirement, needs, dependency=wanted)
 
 
-def omitted_dependency_failures(
-    verified: Sequence[Verified], provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str], markers: Mapping[str, str],
-) -> List[Problem]:
-    """Report each dependency that nothing provided or installed satisfies (None: any version)."""
+class Suggesting(NamedTuple):
+    """What counts as provided, and what with_suggestions asks of the index, and by whom."""
+
+    fetcher: Fetcher
+    is_met: Callable[[PackagingRequirement], object]  # true if provided
+    markers: Mapping[str, str]
+    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
+
+
+def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
+    """Report each dependency of what is to be installed that nothing provides."""
+    markers = asking.markers
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
     wanted_extras = _wanted_extras(verified, parsed, markers)
     failures: List[Problem] = []
@@ -4585,8 +4592,7 @@ def omitted_dependency_failures(
         extras = wanted_extras.get(item.requirement.key, set())
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         for dependency in parsed[item.requirement.key]:
-            met = _dependency_met(dependency, provided, installed)
-            if _dependency_applies(dependency, extras, markers) and not met:
+            if _dependency_applies(dependency, extras, markers) and not asking.is_met(dependency):
                 failures.append(_omitted(item.requirement, dependency, needed_by))
     return failures
 
@@ -4596,15 +4602,6 @@ def _missing_key(text: str) -> Optional[str]:
         return canonicalize_name(PackagingRequirement(text).name)
     except InvalidRequirement:
         return None
-
-
-class Suggesting(NamedTuple):
-    """What with_suggestions asks of the index: by whom, and what counts as provided."""
-
-    fetcher: Fetcher
-    is_met: Callable[[PackagingRequirement], object]  # true if provided
-    markers: Mapping[str, str]
-    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
 
 
 def _unmet_needs(
@@ -5780,9 +5777,9 @@ class InstallRun:
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
         provided.update((requirement.key, _parse_version(have)) for requirement, have in satisfied)
         provided.update((v.requirement.key, v.version) for v in self.verified if v.install)
-        omitted = omitted_dependency_failures(self.verified, provided, self.installed, self.markers)
         met = functools.partial(_dependency_met, provided=provided, installed=self.installed)
         asking = Suggesting(fetcher, met, self.markers)
+        omitted = omitted_dependency_failures(self.verified, asking)
         # And what files fetched for missing hashes need (read as they arrived, never run).
         omitted += [_omitted(p.requirement, dependency, p.pinned_line)
                     for p in self.problems if p.kind == "missing"
