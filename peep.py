@@ -4694,12 +4694,11 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     return shown
 
 
-def config_settings(
-    item: Verified, command_line: Sequence[Tuple[str, str]]
-) -> Dict[str, Union[str, List[str]]]:
-    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
+def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[str, List[str]]]:
+    """Merge the command line's -C KEY=VALUE settings and the requirement's as pip does: a
+    repeated key becomes a list."""
     values: Dict[str, List[str]] = {}
-    for key, value in list(command_line) + list(item.requirement.config_settings):
+    for key, value in options.config_settings() + list(item.requirement.config_settings):
         values.setdefault(key, []).append(value)
     return {key: found if len(found) > 1 else found[0] for key, found in values.items()}
 
@@ -5617,9 +5616,9 @@ def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     return found
 
 
-def describe_changes(before: Mapping[str, RecordState], after: Mapping[str, RecordState],
-                     site_paths: Sequence[str]) -> str:  # fmt: skip
-    """Say which distributions pip added, removed or rewrote between two snapshots."""
+def describe_changes(before: Mapping[str, RecordState], site_paths: Sequence[str]) -> str:
+    """Say which distributions pip added, removed or rewrote in ``site_paths`` since ``before``."""
+    after = snapshot_distributions(site_paths)
 
     def label(path: str) -> str:
         name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
@@ -5821,7 +5820,7 @@ class InstallRun:
         """Ask each backend what else it needs, confined, in its static requirements' environment
         (only once the first round found nothing missing: this runs verified code)."""
         for build in self.builds:
-            settings = config_settings(build.item, self.options.config_settings())
+            settings = config_settings(build.item, self.options)
             self.problems += discover_dynamic_requirements(self.builder, build, settings)
         self.problems += self.plan_round(fetcher, set())
 
