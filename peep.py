@@ -5829,14 +5829,11 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            built: Dict[int, Verified] = {}
-            for build in self.builds:
-                settings = config_settings(build.item, self.options.config_settings())
-                outcome = build_wheel(self.builder, build, settings)
-                if isinstance(outcome, Problem):
-                    self.problems.append(outcome)
-                else:
-                    built[id(build.item)] = outcome
+            outcomes = {id(build.item): build_wheel(self.builder, build,
+                                                    config_settings(build.item, self.options))
+                        for build in self.builds}  # fmt: skip
+            self.problems += [found for found in outcomes.values() if isinstance(found, Problem)]
+            built = {key: found for key, found in outcomes.items() if isinstance(found, Verified)}
             self.verified = [built.get(id(item), item) for item in self.verified]  # wheels only
             if self.problems:
                 return ""
@@ -5856,19 +5853,18 @@ class InstallRun:
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
         try:
             status = run_pip(command, self.err, closed_network_environment(self.port))
-            after = snapshot_distributions(self.site_paths)
             if status == 0:
+                after = snapshot_distributions(self.site_paths)
                 written = {path for path, state in after.items() if before.get(path) != state}
                 self.finish(find_links, urls, written)
         except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
-            after = snapshot_distributions(self.site_paths)
-            self.err.write(f"\n{describe_changes(before, after, self.site_paths)}\n")
+            self.err.write(f"\n{describe_changes(before, self.site_paths)}\n")
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
             self.err.write(f"peep: pip's install step failed (exit status {status}). Every "
                            "archive it was given had been verified; pip's output above says what "
-                           f"went wrong.\n{describe_changes(before, after, self.site_paths)}\n")
+                           f"went wrong.\n{describe_changes(before, self.site_paths)}\n")
             return EXIT_FAILED
         wheels = [item for item in self.verified if item.install]
         names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
