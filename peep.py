@@ -4139,10 +4139,9 @@ class Fetcher:
         directory = os.path.join(self.workdir, "downloads", str(number))
         os.makedirs(directory, exist_ok=True)
         try:
-            verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
-            if verdict is None and requirement.locked:
-                verdict = self._from_mirrors(directory, requirement, install)
-            return verdict or self._from_network(directory, requirement, install)
+            return (self._from_cache(directory, requirement, install)
+                    or self._from_mirrors(directory, requirement, install)
+                    or self._from_network(directory, requirement, install))
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
 
@@ -4151,14 +4150,14 @@ class Fetcher:
     ) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
         lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
+        if not requirement.locked or requirement.url is None:
+            return None
         settings = self.settings  # to reach only the indexes and find-links the user set
         indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
         if settings.no_index or not indexes:
             settings = replace(settings, no_index=True)
         else:
             settings = replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
-        if requirement.url is None or settings.no_index and not settings.find_links:
-            return None
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
         try:
