@@ -4472,9 +4472,7 @@ class BuildPlan:
             if not fitting:
                 return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
             chosen = self.wheels[key] = fitting[-1]
-        elif chosen.version is not None and not needed.specifier.contains(
-            chosen.version, prereleases=True
-        ):
+        elif chosen.version and not needed.specifier.contains(chosen.version, prereleases=True):
             return f"{why}; {needed.name} {chosen.version} is chosen already"
         return chosen
 
