@@ -3632,14 +3632,6 @@ class Verified:
     install: bool = True  # False: only a build dependency of something else
 
 
-@dataclass(frozen=True)
-class Satisfied:
-    """Installed already at the pinned version: not downloaded, not reinstalled."""
-
-    requirement: Requirement
-    version: str
-
-
 class Kind(NamedTuple):
     """A kind of problem: its place in the report, and its heading, which says what to do."""
 
@@ -3728,10 +3720,11 @@ class Problem:
     facts: Optional[ArchiveFacts] = None  # for a missing hash: its archive, read, never run
 
 
-def framed(kind: str, requirement: Requirement, what: str, *below: str) -> Problem:
+def framed(kind: str, requirement: Requirement, what: str, *below: str,
+           dependency: str = "") -> Problem:
     """Return a problem shown as ``what``, with each line of ``below`` indented under it."""
     text = f"    {what}" + "".join(f"\n        {line}" for line in below)
-    return Problem(kind, requirement, text)
+    return Problem(kind, requirement, text, dependency=dependency)
 
 
 def as_written(requirement: Requirement) -> str:
@@ -3744,22 +3737,19 @@ def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Prob
     name = requirement.name or requirement.text
     pad = " " * len(name)
     hashes = requirement.hashes
-    expected = [(algorithm, digest) for algorithm in hashes.algorithms()
-                for digest in sorted(hashes.allowed(algorithm))]
-    lines = []
-    for index, (algorithm, digest) in enumerate(expected):
-        label = f"{name}: expected" if index == 0 else f"{pad}        or"
-        lines.append(f"    {label} {_show_digest(algorithm, digest)}")
+    expected = [(a, digest) for a in hashes.algorithms() for digest in sorted(hashes.allowed(a))]
     shown = [a for a in hashes.algorithms() if a in got] or ["sha256"]
-    for index, algorithm in enumerate(shown):
-        label = f"{pad}  got     " if index == 0 else f"{pad}    and   "
-        lines.append(f"    {label} {_show_digest(algorithm, got[algorithm])}")
+    lines = (_digest_lines(f"{name}: expected", f"{pad}        or", expected)
+             + _digest_lines(f"{pad}  got     ", f"{pad}    and   ", [(a, got[a]) for a in shown]))
     lines.append(f"    {pad}  ({requirement.origin}; {redact_url(url)})")
     return Problem("mismatch", requirement, "\n".join(lines))
 
 
-def _show_digest(algorithm: str, hexdigest: str) -> str:
-    return hex_to_peep(hexdigest) if algorithm == "sha256" else f"{algorithm}:{hexdigest}"
+def _digest_lines(first: str, then: str, digests: Sequence[Tuple[str, str]]) -> List[str]:
+    """Return a line per (algorithm, hex digest), labelled ``first``, the others ``then``."""
+    return [f"    {then if index else first} "
+            + (hex_to_peep(digest) if algorithm == "sha256" else f"{algorithm}:{digest}")
+            for index, (algorithm, digest) in enumerate(digests)]
 
 
 def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence[str]) -> Problem:
@@ -3783,7 +3773,7 @@ def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
 
-Verdict = Union[Verified, Satisfied, Problem]
+Verdict = Union[Verified, Problem]
 
 
 def format_report(
@@ -3799,21 +3789,14 @@ def format_report(
             merged.setdefault(below if below.startswith(" " * 8) else text, []).append(first)
         entries = []
         for key, firsts in merged.items():
-            if not key.startswith(" " * 8):
-                entries.append(key)  # a whole entry, said once
-            elif len(firsts) == 1:
-                entries.append(f"{firsts[0]}\n{key}")
-            else:
-                entries.append(",\n".join(first.rstrip(":") for first in firsts) + ":\n" + key)
+            if len(firsts) > 1:  # one first line names them all
+                firsts = [",\n".join(first.rstrip(":") for first in firsts) + ":"]
+            # A whole entry is said once.
+            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
     return printable("\n\n".join(blocks) + ending)
-
-
-SATISFIED_NOTE = ("These packages were already installed, so we didn't need to download or build "
-                  "them again. If you installed them with peep in the first place, you should be "
-                  "safe. If not, uninstall them, then re-attempt your install with peep.")
 
 
 # --- Accepting [trust] --------------------------------------------------------
@@ -3907,9 +3890,8 @@ def load_requirements(
             asked = LockSelection(None, options.lock_extras, options.lock_groups, settings)
             requirements += lock_file_requirements(path, reader, asked)
             continue
-        for record in parse_requirements_file(
-            path, environ=environ, is_constraint=is_constraint, reader=reader, warn=warn
-        ):
+        for record in parse_requirements_file(path, environ=environ, is_constraint=is_constraint,
+                                              reader=reader, warn=warn):
             if isinstance(record, FileOption):
                 settings = settings.with_option(record.name, record.value)
             else:
@@ -3917,16 +3899,14 @@ def load_requirements(
     return requirements, settings, network
 
 
-def load_build_pins(
-    options: InstallOptions, settings: FinderSettings, network: NetworkSettings,
-    environ: Mapping[str, str],
-) -> Tuple[Requirement, ...]:
+def load_build_pins(options: InstallOptions, settings: FinderSettings,
+                    network: NetworkSettings) -> Tuple[Requirement, ...]:
     """Read --build-constraint files (as in pip 25.3): hashed pins for builds, never installed."""
-    reader = requirements_reader(functools.partial(Transport, settings, network, environ))
+    reader = requirements_reader(functools.partial(Transport, settings, network, os.environ))
     markers = marker_environment()
     pins = []
     for path in options.build_constraints:
-        for record in parse_requirements_file(path, environ=environ, reader=reader):
+        for record in parse_requirements_file(path, environ=os.environ, reader=reader):
             if isinstance(record, FileOption):
                 raise PeepError(f"{record.origin}: --{record.name} in a build-constraint "
                                 "file: peep reads only hashed pins from it")  # fmt: skip
@@ -3939,33 +3919,23 @@ def load_build_pins(
 
 def marker_environment() -> Dict[str, str]:
     """Return the PEP 508 environment of the running interpreter (no extra)."""
-    environment = {key: str(value) for key, value in default_environment().items()}
-    environment["extra"] = ""
-    return environment
+    return dict({key: str(value) for key, value in default_environment().items()}, extra="")
 
 
 def prepare_requirements(
     records: Sequence[Requirement], environment: Mapping[str, str]
 ) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
-    failures: List[Problem] = []
-    kept: List[Requirement] = []
-    for record in records:
-        if not record.applies(environment):
-            continue
-        if record.unsupported is None:
-            kept.append(record)
-        elif not record.is_constraint:
-            failures.append(framed("unsupported", record, f"{as_written(record)}:",
-                                   str(record.unsupported)))  # fmt: skip
+    applying = [record for record in records if record.applies(environment)]
+    kept = [record for record in applying if record.unsupported is None]
+    failures = [framed("unsupported", r, f"{as_written(r)}:", str(r.unsupported))
+                for r in applying if r.unsupported is not None and not r.is_constraint]
     merged: Dict[str, Requirement] = {}
     # Constraints come last: they narrow what is wanted, but install nothing.
     for record in sorted(kept, key=lambda record: record.is_constraint):
-        if record.key not in merged:
-            if not record.is_constraint:
-                merged[record.key] = record
+        if record.key not in merged and record.is_constraint:
             continue
-        combined = _merge(merged[record.key], record)
+        combined = _merge(merged[record.key], record) if record.key in merged else record
         if isinstance(combined, Problem):
             failures.append(combined)
         else:
@@ -4050,10 +4020,9 @@ class Fetcher:
         directory = os.path.join(self.workdir, "downloads", str(number))
         os.makedirs(directory, exist_ok=True)
         try:
-            verdict: Optional[Verdict] = self._from_cache(directory, requirement, install)
-            if verdict is None and requirement.locked:
-                verdict = self._from_mirrors(directory, requirement, install)
-            return verdict or self._from_network(directory, requirement, install)
+            return (self._from_cache(directory, requirement, install)
+                    or self._from_mirrors(directory, requirement, install)
+                    or self._from_network(directory, requirement, install))
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
 
@@ -4062,14 +4031,14 @@ class Fetcher:
     ) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
         lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
+        if not requirement.locked or requirement.url is None:
+            return None
         settings = self.settings  # to reach only the indexes and find-links the user set
         indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
         if settings.no_index or not indexes:
             settings = replace(settings, no_index=True)
         else:
             settings = replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
-        if requirement.url is None or settings.no_index and not settings.find_links:
-            return None
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
         try:
@@ -4126,20 +4095,18 @@ class Fetcher:
                 if os.path.basename(path) == wanted:
                     return sha256, path, wanted, archive_version(requirement)
             return None
-        sources: Dict[str, Tuple[str, str]] = {}
-        found = []
+        found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
         for sha256, path, meta in entries:
             python = meta.get("requires_python")
             link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
                         requires_python=python if isinstance(python, str) else None)
             candidate = candidate_from_link(link, requirement.key)
             if candidate is not None:
-                found.append(candidate)
-                sources[candidate.url] = (sha256, path)
+                found[candidate] = (sha256, path)
         chosen = choose_candidates(requirement, found, self.settings, self.environment)
         if isinstance(chosen, Rejection):
             return None
-        sha256, path = sources[chosen[0].url]
+        sha256, path = found[chosen[0]]
         return sha256, path, chosen[0].filename, chosen[0].version
 
     def _from_cache(
@@ -4153,7 +4120,7 @@ class Fetcher:
         if stream is None:
             return None
         destination = os.path.join(directory, safe_filename(filename))
-        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        algorithms = ("sha256",) + requirement.hashes.algorithms()
         with stream, open(destination, "wb") as sink:
             digests = hash_stream(stream, algorithms, sink=sink.write)
         if digests["sha256"] != sha256 or not requirement.hashes.matches(digests):
@@ -4168,9 +4135,8 @@ class Fetcher:
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
         tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
         if requirement.url is not None:
-            filename = url_filename(requirement.url)
-            url = requirement.url.split("#", 1)[0]
-            tries = [(url, filename, archive_version(requirement), None)]
+            tries = [(requirement.url, url_filename(requirement.url), archive_version(requirement),
+                      None)]
         else:
             found, places, skipped = find_candidates(self.transport, requirement, self.settings,
                                                      self.default_index)  # fmt: skip
@@ -4180,17 +4146,21 @@ class Fetcher:
                 if skipped:
                     reasons.append(f"{skipped} version not wanted")
                 return not_found(requirement, places, sorted(reasons))
-            worth = self._worth_trying(requirement, chosen)
+            # Worth fetching: the files vouched for, then those of unknown hash (every file, if
+            # the requirement has no hash: the first then settles it, as a missing hash).
+            algorithms = requirement.hashes.algorithms()
+            worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
+            worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
             if not worth:
                 elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
                 if elsewhere is not None:
                     return elsewhere
             # Else the best file, though the index says it hashes to something
             # else: the report then shows what its bytes really hash to.
-            tries = [(c.url.split("#", 1)[0], c.filename, c.version, c)
-                     for c in worth or chosen[:1]]  # fmt: skip
-        first_mismatch: Optional[Problem] = None
-        for url, filename, version, candidate in tries[:MAX_TRIES]:
+            tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
+        mismatches = []
+        for link, filename, version, candidate in tries[:MAX_TRIES]:
+            url = link.split("#", 1)[0]
             path = os.path.join(directory, safe_filename(filename))
             _remove_quietly(path)
             digests = self.transport.download(url, path, requirement.hashes.algorithms(),
@@ -4203,19 +4173,8 @@ class Fetcher:
             verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
-            first_mismatch = first_mismatch or verdict  # another file may be the vetted one
-        assert first_mismatch is not None
-        return first_mismatch
-
-    @staticmethod
-    def _worth_trying(requirement: Requirement, chosen: Sequence[Candidate]) -> List[Candidate]:
-        """Return the files worth fetching: vouched-for ones, then those of unknown hash."""
-        if not requirement.hashes:
-            return [chosen[0]]
-        algorithms = requirement.hashes.algorithms()
-        vouched = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-        unknown = [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
-        return vouched + unknown
+            mismatches.append(verdict)  # another file may be the vetted one
+        return mismatches[0]
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
         """Move an archive that failed verification aside, with a note of why."""
@@ -4275,30 +4234,6 @@ def verify_all(
             fetcher.transport.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-def hash_suggestions(
-    fetcher: Fetcher, needer: Requirement, wanted: Sequence[PackagingRequirement]
-) -> List[Tuple[str, Optional[ArchiveFacts]]]:
-    """Return a hash block (of its newest file) or why none, and what peep read, per project."""
-    requirements = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
-                                name=needed.name, specifier=needed.specifier,
-                                extras=frozenset(needed.extras), hash_style=needer.hash_style)
-                    for needed in wanted]  # fmt: skip
-    texts: List[Tuple[str, Optional[ArchiveFacts]]] = []
-    for suggestion in verify_all(fetcher, requirements, install=False):
-        if not isinstance(suggestion, Problem):
-            texts.append(("(it is vetted already)", None))
-        elif suggestion.kind == "missing":
-            block = paste_block(needer.hash_style, suggestion.sha256, suggestion.pinned_line)
-            texts.append((block, suggestion.facts))
-        elif suggestion.kind == "not found":
-            texts.append((f"(no file on the indexes satisfies {suggestion.requirement.text})",
-                          None))
-        else:
-            reason = suggestion.text.splitlines()[-1].strip()
-            texts.append((f"(could not fetch it: {reason})", None))
-    return texts
 
 
 # --- Planning builds ----------------------------------------------------------
@@ -4418,9 +4353,7 @@ class BuildPlan:
             if not fitting:
                 return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
             chosen = self.wheels[key] = fitting[-1]
-        elif chosen.version is not None and not needed.specifier.contains(
-            chosen.version, prereleases=True
-        ):
+        elif chosen.version and not needed.specifier.contains(chosen.version, prereleases=True):
             return f"{why}; {needed.name} {chosen.version} is chosen already"
         return chosen
 
@@ -4515,14 +4448,21 @@ def _omitted(requirement: Requirement, dependency: PackagingRequirement, needed_
     extras = f"[{','.join(sorted(dependency.extras))}]" if dependency.extras else ""
     wanted = f"{dependency.name}{extras}{dependency.specifier}"
     needs = f"{wanted}, needed by {needed_by} ({requirement.origin})"
-    return replace(framed("omitted", requirement, needs), dependency=wanted)
+    return framed("omitted", requirement, needs, dependency=wanted)
 
 
-def omitted_dependency_failures(
-    verified: Sequence[Verified], provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str], markers: Mapping[str, str],
-) -> List[Problem]:
-    """Report each dependency that nothing provided or installed satisfies (None: any version)."""
+class Suggesting(NamedTuple):
+    """What counts as provided, and what with_suggestions asks of the index, and by whom."""
+
+    fetcher: Fetcher
+    is_met: Callable[[PackagingRequirement], object]  # true if provided
+    markers: Mapping[str, str]
+    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
+
+
+def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
+    """Report each dependency of what is to be installed that nothing provides."""
+    markers = asking.markers
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
     wanted_extras = _wanted_extras(verified, parsed, markers)
     failures: List[Problem] = []
@@ -4530,8 +4470,7 @@ def omitted_dependency_failures(
         extras = wanted_extras.get(item.requirement.key, set())
         needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
         for dependency in parsed[item.requirement.key]:
-            met = _dependency_met(dependency, provided, installed)
-            if _dependency_applies(dependency, extras, markers) and not met:
+            if _dependency_applies(dependency, extras, markers) and not asking.is_met(dependency):
                 failures.append(_omitted(item.requirement, dependency, needed_by))
     return failures
 
@@ -4543,15 +4482,6 @@ def _missing_key(text: str) -> Optional[str]:
         return None
 
 
-class Suggesting(NamedTuple):
-    """What with_suggestions asks of the index: by whom, and what counts as provided."""
-
-    fetcher: Fetcher
-    is_met: Callable[[PackagingRequirement], object]  # true if provided
-    markers: Mapping[str, str]
-    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
-
-
 def _unmet_needs(
     asking: Suggesting, facts: Optional[ArchiveFacts], extras: Set[str]
 ) -> List[PackagingRequirement]:
@@ -4559,6 +4489,17 @@ def _unmet_needs(
     return [dependency for dependency in _requires_dist(facts)
             if dependency.url is None and not asking.is_met(dependency)
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
+
+
+def _suggested(verdict: Verdict, hash_style: str) -> Tuple[str, Optional[ArchiveFacts]]:
+    """Return the hash block of a file fetched for its hash (or why none), and what peep read."""
+    if not isinstance(verdict, Problem):
+        return "(it is vetted already)", None
+    if verdict.kind == "missing":
+        return paste_block(hash_style, verdict.sha256, verdict.pinned_line), verdict.facts
+    if verdict.kind == "not found":
+        return f"(no file on the indexes satisfies {verdict.requirement.text})", None
+    return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})", None
 
 
 def _suggestion_blocks(
@@ -4570,10 +4511,14 @@ def _suggestion_blocks(
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
         keys = sorted(pending)
-        suggested = hash_suggestions(asking.fetcher, needer, [pending[key] for key in keys])
+        asked = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
+                             name=needed.name, specifier=needed.specifier,
+                             extras=frozenset(needed.extras), hash_style=needer.hash_style)
+                 for needed in (pending[key] for key in keys)]  # fmt: skip
+        verdicts = verify_all(asking.fetcher, asked, install=False)
         following: Dict[str, PackagingRequirement] = {}
         for index, key in enumerate(keys):
-            text, facts = suggested[index]
+            text, facts = _suggested(verdicts[index], needer.hash_style)
             settings = asking.binary_from
             if settings is not None and "binary" not in settings.allowed_formats(key):
                 text = f"--only-binary {pending[key].name}\n{text}"
@@ -4602,11 +4547,9 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         by_key.setdefault(key, []).append(failure)
         if needed.url is not None:
             continue
-        if key in pending:
-            pending[key].specifier &= needed.specifier
-            pending[key].extras |= needed.extras
-        else:
-            pending[key] = needed
+        merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
+        merged.specifier &= needed.specifier
+        merged.extras |= needed.extras
     if not pending:
         return list(failures)
     blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement)
@@ -4618,9 +4561,8 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     for needer, dependency, label in found:
         parent = by_key[needer][0]
         wanted = f"{dependency.name}{dependency.specifier}"
-        added = framed(parent.kind, parent.requirement,
-                       f"{wanted}, a dependency of {label} (suggested above)")
-        more.append(replace(added, dependency=wanted))
+        what = f"{wanted}, a dependency of {label} (suggested above)"
+        more.append(framed(parent.kind, parent.requirement, what, dependency=wanted))
         by_key[canonicalize_name(dependency.name)] = [more[-1]]
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
@@ -4630,18 +4572,13 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     return shown
 
 
-def config_settings(
-    item: Verified, command_line: Sequence[Tuple[str, str]]
-) -> Dict[str, Union[str, List[str]]]:
-    """Merge -C KEY=VALUE settings as pip does: a repeated key becomes a list."""
-    merged: Dict[str, Union[str, List[str]]] = {}
-    for key, value in list(command_line) + list(item.requirement.config_settings):
-        if key in merged:
-            previous = merged[key]
-            merged[key] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            merged[key] = value
-    return merged
+def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[str, List[str]]]:
+    """Merge the command line's -C KEY=VALUE settings and the requirement's as pip does: a
+    repeated key becomes a list."""
+    values: Dict[str, List[str]] = {}
+    for key, value in options.config_settings() + list(item.requirement.config_settings):
+        values.setdefault(key, []).append(value)
+    return {key: found if len(found) > 1 else found[0] for key, found in values.items()}
 
 
 # --- Building sdists [trust] --------------------------------------------------
@@ -5529,14 +5466,9 @@ def reinstall_needed(
 ) -> bool:
     """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
     got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
-    for item in verified:
-        named = parse_archive_name(item.filename)
-        key = item.requirement.key
-        if item.install and key in by_url and named is not None:
-            have = installed.get(key)
-            if have is not None and _parse_version(have) == named.version:
-                return True
-    return False
+    return any(_parse_version(installed.get(item.requirement.key, "")) == named.version
+               for item in verified if item.install and item.requirement.key in by_url
+               for named in [parse_archive_name(item.filename)] if named is not None)
 
 
 RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
@@ -5562,9 +5494,9 @@ def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     return found
 
 
-def describe_changes(before: Mapping[str, RecordState], after: Mapping[str, RecordState],
-                     site_paths: Sequence[str]) -> str:  # fmt: skip
-    """Say which distributions pip added, removed or rewrote between two snapshots."""
+def describe_changes(before: Mapping[str, RecordState], site_paths: Sequence[str]) -> str:
+    """Say which distributions pip added, removed or rewrote in ``site_paths`` since ``before``."""
+    after = snapshot_distributions(site_paths)
 
     def label(path: str) -> str:
         name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
@@ -5640,7 +5572,7 @@ def install_fetcher(
         transport=Transport(place.settings, place.network), settings=place.settings,
         environment=Environment.current(), workdir=place.workdir, progress=progress,
         cache=ArchiveCache(place.network.cache_dir, say), warn=say, keep_failed=options.keep_failed,
-        build_pins=load_build_pins(options, place.settings, place.network, os.environ),
+        build_pins=load_build_pins(options, place.settings, place.network),
     )
 
 
@@ -5665,8 +5597,9 @@ class InstallRun:
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
-    def read(self) -> Tuple[List[Satisfied], List[Requirement], FetchPlace]:
-        """Read every requirement; split off what is installed already at its pin."""
+    def read(self) -> Tuple[List[Tuple[Requirement, str]], List[Requirement], FetchPlace]:
+        """Read every requirement; split off what is installed already at its pin (with the
+        version installed): not downloaded, not reinstalled."""
         records, settings, network = load_requirements(
             self.options, os.environ,
             warn=lambda message: self.err.write(printable(f"peep: warning: {message}") + "\n"))
@@ -5674,7 +5607,7 @@ class InstallRun:
         self.installed, url_hashes = installed_here(self.site_paths)
         self.stale = {key for key, hashes in url_hashes.items() if not hashes}
         reinstall = self.options.pip_flag("--force-reinstall", "-I", "--ignore-installed")
-        satisfied: List[Satisfied] = []
+        satisfied = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
             have = None if reinstall else self.installed.get(requirement.key)
@@ -5685,7 +5618,7 @@ class InstallRun:
             if left_by_peep or from_url and not requirement.hashes.matches(recorded):
                 have = None  # another archive, or an earlier peep's temporary file, is installed
             if have is not None and wanted is not None and _parse_version(have) == wanted:
-                satisfied.append(Satisfied(requirement, have))
+                satisfied.append((requirement, have))
             else:
                 to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
@@ -5699,7 +5632,7 @@ class InstallRun:
         self.verified = [v for v in verdicts if isinstance(v, Verified)]
         self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
-    def plan(self, fetcher: Fetcher, satisfied: Sequence[Satisfied]) -> None:
+    def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
         read from archives, never run, so every problem is found before any build runs."""
         refused = []  # sdists whose build system cannot be used
@@ -5713,17 +5646,17 @@ class InstallRun:
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         reported = {problem.requirement.key for problem in self.problems}
-        self.offered = {s.requirement.key: s.requirement for s in satisfied}
+        self.offered = {requirement.key: requirement for requirement, _ in satisfied}
         self.offered.update((pin.key, pin) for pin in fetcher.build_pins)
         self.problems += refused + self.plan_round(fetcher, reported)
         # A requirement with a problem of its own provides its project (its
         # version is not known yet); a build dependency alone provides none.
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
-        provided.update((s.requirement.key, _parse_version(s.version)) for s in satisfied)
+        provided.update((requirement.key, _parse_version(have)) for requirement, have in satisfied)
         provided.update((v.requirement.key, v.version) for v in self.verified if v.install)
-        omitted = omitted_dependency_failures(self.verified, provided, self.installed, self.markers)
         met = functools.partial(_dependency_met, provided=provided, installed=self.installed)
         asking = Suggesting(fetcher, met, self.markers)
+        omitted = omitted_dependency_failures(self.verified, asking)
         # And what files fetched for missing hashes need (read as they arrived, never run).
         omitted += [_omitted(p.requirement, dependency, p.pinned_line)
                     for p in self.problems if p.kind == "missing"
@@ -5754,11 +5687,9 @@ class InstallRun:
         for build in self.builds:
             item = build.item
             missing += [refused_build(item, reason) for reason in build.plan.refused]
-            for text, why in build.plan.missing:
-                if _missing_key(text) not in reported:
-                    needs = framed("build dependency", item.requirement,
-                                   f"{item.filename} needs {text} ({why})")
-                    missing.append(replace(needs, dependency=text))
+            missing += [framed("build dependency", item.requirement,
+                               f"{item.filename} needs {text} ({why})", dependency=text)
+                        for text, why in build.plan.missing if _missing_key(text) not in reported]
         met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
@@ -5767,7 +5698,7 @@ class InstallRun:
         """Ask each backend what else it needs, confined, in its static requirements' environment
         (only once the first round found nothing missing: this runs verified code)."""
         for build in self.builds:
-            settings = config_settings(build.item, self.options.config_settings())
+            settings = config_settings(build.item, self.options)
             self.problems += discover_dynamic_requirements(self.builder, build, settings)
         self.problems += self.plan_round(fetcher, set())
 
@@ -5776,14 +5707,11 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            built: Dict[int, Verified] = {}
-            for build in self.builds:
-                settings = config_settings(build.item, self.options.config_settings())
-                outcome = build_wheel(self.builder, build, settings)
-                if isinstance(outcome, Problem):
-                    self.problems.append(outcome)
-                else:
-                    built[id(build.item)] = outcome
+            outcomes = {id(build.item): build_wheel(self.builder, build,
+                                                    config_settings(build.item, self.options))
+                        for build in self.builds}  # fmt: skip
+            self.problems += [found for found in outcomes.values() if isinstance(found, Problem)]
+            built = {key: found for key, found in outcomes.items() if isinstance(found, Verified)}
             self.verified = [built.get(id(item), item) for item in self.verified]  # wheels only
             if self.problems:
                 return ""
@@ -5803,19 +5731,18 @@ class InstallRun:
         self.say(f"peep: all {len(self.verified)} archive(s) verified; installing with pip")
         try:
             status = run_pip(command, self.err, closed_network_environment(self.port))
-            after = snapshot_distributions(self.site_paths)
             if status == 0:
+                after = snapshot_distributions(self.site_paths)
                 written = {path for path, state in after.items() if before.get(path) != state}
                 self.finish(find_links, urls, written)
         except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
-            after = snapshot_distributions(self.site_paths)
-            self.err.write(f"\n{describe_changes(before, after, self.site_paths)}\n")
+            self.err.write(f"\n{describe_changes(before, self.site_paths)}\n")
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
             self.err.write(f"peep: pip's install step failed (exit status {status}). Every "
                            "archive it was given had been verified; pip's output above says what "
-                           f"went wrong.\n{describe_changes(before, after, self.site_paths)}\n")
+                           f"went wrong.\n{describe_changes(before, self.site_paths)}\n")
             return EXIT_FAILED
         wheels = [item for item in self.verified if item.install]
         names = ", ".join(f"{item.facts.name} {item.facts.version}" for item in wheels)
@@ -5830,11 +5757,10 @@ class InstallRun:
         what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
         scheme = install_scheme(self.options)
         wheels = {}
-        for item in self.verified:
-            if item.install:
-                wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
-                if wheel.dist_info in written:
-                    wheels[item.requirement.key] = wheel
+        for item in [item for item in self.verified if item.install]:
+            wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
+            if wheel.dist_info in written:
+                wheels[item.requirement.key] = wheel
         for key, (url, sha256) in urls.items():
             if key in wheels:
                 record_direct_url(wheels[key].dist_info, url, sha256)
@@ -5859,8 +5785,11 @@ class InstallRun:
             self.err.write(format_report(self.problems))
             return EXIT_FAILED
         if satisfied:
-            pins = "\n".join(f"    {s.requirement.name}=={s.version}" for s in satisfied)
-            self.say(f"{SATISFIED_NOTE}\n\n{pins}\n")
+            pins = "\n".join(f"    {requirement.name}=={have}" for requirement, have in satisfied)
+            self.say("These packages were already installed, so we didn't need to download or "
+                     "build them again. If you installed them with peep in the first place, you "
+                     "should be safe. If not, uninstall them, then re-attempt your install with "
+                     f"peep.\n\n{pins}\n")
         if not any(item.install for item in self.verified):
             self.say("peep: nothing to install.")
             return EXIT_OK
