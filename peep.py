@@ -4810,38 +4810,36 @@ PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
 CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
 libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
-def failed(what):
-    return what + ": " + os.strerror(ctypes.get_errno())
+class Unavailable(Exception):
+    pass  # this system cannot confine the build as asked: no hook runs
+
+def check(result, what):
+    if result != 0:
+        raise Unavailable(what + ": " + os.strerror(ctypes.get_errno()))
 
 def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
     namespaces = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC
-    if libc.unshare(namespaces) != 0:
-        return failed("no user namespace")
+    check(libc.unshare(namespaces), "no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
                            ("gid_map", "%d %d 1" % (gid, gid))):
             with open("/proc/self/" + name, "w") as stream:
                 stream.write(text)
     except OSError as exc:
-        return "cannot map ids in a user namespace: " + exc.strerror
-    return None
+        raise Unavailable("cannot map ids in a user namespace: " + exc.strerror) from None
 
 def set_read_only(path, read_only, flags):
     attributes = struct.pack("QQQQ", MOUNT_ATTR_RDONLY if read_only else 0,
                              0 if read_only else MOUNT_ATTR_RDONLY, 0, 0)
-    if libc.syscall(MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, attributes,
-                    len(attributes)) != 0:
-        return failed("cannot make %s %s (Linux 5.12 or later is needed)"
-                      % (path, "read-only" if read_only else "writable"))
-    return None
+    check(libc.syscall(MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, attributes, len(attributes)),
+          "cannot make %s %s (Linux 5.12 or later is needed)"
+          % (path, "read-only" if read_only else "writable"))
 
 def mount(source, target, kind, flags, data=None):
-    if libc.mount(source and source.encode(), target.encode(), kind and kind.encode(),
-                  flags, data and data.encode()) != 0:
-        return failed("cannot mount " + target)
-    return None
+    check(libc.mount(source and source.encode(), target.encode(), kind and kind.encode(), flags,
+                     data and data.encode()), "cannot mount " + target)
 
 # The devices builds use; the rest of /dev (disks, consoles, the kernel log) is
 # not there at all: root may open them for writing, read-only mounts or not.
@@ -4852,18 +4850,15 @@ DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
 def private_devices():
     handles = [(name, os.open("/dev/" + name, os.O_PATH)) for name in DEVICES
                if os.path.exists("/dev/" + name)]
-    problem = mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
+    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
     for name, handle in handles:
-        if not problem:
-            open("/dev/" + name, "w").close()
-            problem = mount("/proc/self/fd/%d" % handle, "/dev/" + name, None, MS_BIND)
+        open("/dev/" + name, "w").close()
+        mount("/proc/self/fd/%d" % handle, "/dev/" + name, None, MS_BIND)
         os.close(handle)
-    if not problem:
-        for name, target in DEVICE_LINKS:
-            os.symlink(target, "/dev/" + name)
-        for name in ("pts", "shm"):
-            os.mkdir("/dev/" + name)
-    return problem
+    for name, target in DEVICE_LINKS:
+        os.symlink(target, "/dev/" + name)
+    for name in ("pts", "shm"):
+        os.mkdir("/dev/" + name)
 
 def confine_file_system():
     # Everything read-only, a private /tmp and /dev/shm, and the build's own
@@ -4874,24 +4869,22 @@ def confine_file_system():
     keep += [(path, True) for path in spec["writable"]]
     keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first
     handles = [(path, writable, os.open(path, os.O_PATH)) for path, writable in keep]
-    problem = (mount(None, "/", None, MS_REC | MS_PRIVATE)
-               or set_read_only("/", True, AT_RECURSIVE) or private_devices())
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    set_read_only("/", True, AT_RECURSIVE)
+    private_devices()
     for private in ("/tmp", "/dev/shm"):
-        if not problem and os.path.isdir(private):
-            problem = mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        if os.path.isdir(private):
+            mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it
     # cannot write escape sequences that make your terminal type a reply.
-    if not problem and os.path.isdir("/dev/pts"):
-        problem = mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                        "newinstance,ptmxmode=0666,mode=0620")
+    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+          "newinstance,ptmxmode=0666,mode=0620")
     for path, writable, handle in handles:
-        if not problem:
-            os.makedirs(path, exist_ok=True)
-            problem = mount("/proc/self/fd/%d" % handle, path, None, MS_BIND | MS_REC)
-        if not problem and writable:
-            problem = set_read_only(path, False, 0)
+        os.makedirs(path, exist_ok=True)
+        mount("/proc/self/fd/%d" % handle, path, None, MS_BIND | MS_REC)
+        if writable:
+            set_read_only(path, False, 0)
         os.close(handle)
-    return problem
 
 def drop_capabilities():
     # The user namespace gave this process every capability over its mounts,
@@ -4900,12 +4893,10 @@ def drop_capabilities():
     # namespace the build makes itself has copies of these mounts, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
+    for capability in range(last + 1):
+        check(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "cannot drop capabilities")
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
-    dropped = all(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) == 0
-                  for capability in range(last + 1))
-    if not dropped or libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
-        return failed("cannot drop capabilities")
-    return None
+    check(libc.capset(header, bytes(CAPABILITY_SETS)), "cannot drop capabilities")
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
@@ -4985,14 +4976,13 @@ def assemble(steps):
 def install_filter(no_network):
     calls = SYSTEM_CALLS.get(os.uname().machine)
     if calls is None:
-        return "no seccomp filter for " + os.uname().machine
+        raise Unavailable("no seccomp filter for " + os.uname().machine)
     program = assemble(filter_steps(calls, no_network))
     code = ctypes.create_string_buffer(b"".join(program))
     header = struct.pack("HxxxxxxP", len(program), ctypes.addressof(code))
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(
-            PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0) != 0:
-        return failed("no seccomp filter")
-    return None
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no seccomp filter")
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0),
+          "no seccomp filter")
 
 def confine():
     # peep started this process in a session of its own, stdin /dev/null.
@@ -5005,18 +4995,20 @@ def confine():
             capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
             resource.setrlimit(which, tuple(capped))
     if not sys.platform.startswith("linux"):
-        return "namespaces and seccomp are Linux's" if no_network else None
-    if no_network:
+        if no_network:
+            raise Unavailable("namespaces and seccomp are Linux's")
+    elif no_network:
         # A user namespace always, root included: without one, root keeps the
         # right to setns() back into peep's network namespace.
         try:
-            problem = enter_user_namespace() or confine_file_system() or drop_capabilities()
+            enter_user_namespace()
+            confine_file_system()
+            drop_capabilities()
         except OSError as exc:
-            return "cannot confine the file system: " + str(exc)
-        return problem or install_filter(True)
-    if os.uname().machine not in SYSTEM_CALLS:
-        return None  # the new session alone stops TIOCSTI, unless peep runs as root
-    return install_filter(False)
+            raise Unavailable("cannot confine the file system: " + str(exc)) from None
+        install_filter(True)
+    elif os.uname().machine in SYSTEM_CALLS:
+        install_filter(False)  # else the new session alone stops TIOCSTI, unless peep is root
 
 def children():
     mine = []
@@ -5052,9 +5044,10 @@ def supervise():
                 pass
     os._exit(status if status >= 0 else 128 - status)
 
-problem = confine()
-if problem:
-    answer(unavailable=problem, network=spec["network"])
+try:
+    confine()
+except Unavailable as exc:
+    answer(unavailable=str(exc), network=spec["network"])
 if libc is not None:
     supervise()
 import site  # the build environment's site-packages, and its .pth files, now
