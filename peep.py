@@ -4937,17 +4937,15 @@ def filter_steps(calls, no_network):
     # datagram pair can sendto() a path); no reaching into another of your processes, which has the
     # network. Both modes again: no kernel keyrings (add_key, request_key, keyctl): no namespace
     # holds them, and yours (Kerberos tickets, say) are credentials.
-    refused = IO_URING + calls["keyrings"]
+    refused, checked = IO_URING + calls["keyrings"], ["ioctl"]
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
                     PIDFD_GETFD)
+        checked += ["socket", "socketpair"]
     steps = [load(DATA_ARCH), (BPF_JEQ, calls["arch"], None, "refuse"),
              load(DATA_NR), (BPF_JSET, X32_CALL, "refuse", None)]
     steps += [refuse_if(number) for number in refused]
-    steps += [(BPF_JEQ, calls["ioctl"], "ioctl", None)]
-    if no_network:
-        steps += [(BPF_JEQ, calls["socket"], "socket", None),
-                  (BPF_JEQ, calls["socketpair"], "socketpair", None)]
+    steps += [(BPF_JEQ, calls[name], name, None) for name in checked]
     steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
               "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX), verdict(ALLOW),
               "socket", load_argument(0),
