@@ -4778,6 +4778,7 @@ def config_settings(
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
 BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
+HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
 # Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
 PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
                      "--disable-pip-version-check")
@@ -5186,6 +5187,12 @@ class BuildError(PeepError):
         self.log = log
 
 
+def _private_directory(parent: str, name: str) -> str:
+    directory = os.path.join(parent, name)
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
 # Where a PEP 517 hook runs: its source tree, its build system, its writable workspace.
 HookPlace = Tuple[str, Optional[BuildSystem], str]
 
@@ -5195,8 +5202,7 @@ class Builder:
 
     def __init__(self, workdir: str, *, network: str, port: int, say: Callable[[str], None],
                  echo: Optional[Callable[[str], None]]) -> None:  # fmt: skip
-        self.root = os.path.join(workdir, "build")
-        os.makedirs(self.root, exist_ok=True)
+        self.root = _private_directory(workdir, "build")
         self.network, self.port, self.say = network, port, say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
@@ -5282,15 +5288,6 @@ class Builder:
         return _hook_result(hook, backend, status, output, stem + ".log")
 
 
-def _private_directory(parent: str, name: str) -> str:
-    directory = os.path.join(parent, name)
-    os.makedirs(directory, exist_ok=True)
-    return directory
-
-
-HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
-
-
 def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
                  log_path: str) -> object:  # fmt: skip
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
@@ -5300,8 +5297,7 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
         handle = os.open(output, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(handle, "rb") as stream:
             if stat.S_ISREG(os.fstat(handle).st_mode):
-                text = stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8")
-                reply = json.loads(text)
+                reply = json.loads(stream.read(HOOK_REPLY_LIMIT).decode("utf-8"))
     except (OSError, ValueError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
@@ -5380,8 +5376,7 @@ def build_wheel(builder: Builder, build: PendingBuild,
                 settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
-    output = os.path.join(build.workspace, "wheel")
-    os.makedirs(output, exist_ok=True)
+    output = _private_directory(build.workspace, "wheel")
     try:
         name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
             "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
