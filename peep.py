@@ -5091,8 +5091,7 @@ def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
 
 def closed_network_environment(port: int) -> Dict[str, str]:
     """Return the environment of the pip that installs: yours, its network closed."""
-    yours = scrubbed_pip_environment()
-    return closed_network({key: value for key, value in yours.items()
+    return closed_network({key: value for key, value in scrubbed_pip_environment().items()
                            if key not in ("PYTHONPATH", "PYTHONSTARTUP")}, port)  # fmt: skip
 
 
@@ -5112,33 +5111,28 @@ BUILD_VARIABLES = frozenset((
 ).split())
 
 
-def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
+def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
     """Return the environment of a build, and of the pip that prepares one."""
-    named = set(BUILD_VARIABLES)
-    named.update(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
-    environment = closed_network({  # never pip's or Python's own variables, even if named
+    named = BUILD_VARIABLES | set(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
+    yours = {  # never pip's or Python's own variables, even if named
         key: value for key, value in os.environ.items()
         if (key in named or key.startswith("LC_"))
         and not key.upper().startswith(("PIP_", "PYTHON"))
-    }, port)  # fmt: skip
-    environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
-    if home is not None:
-        environment["HOME"] = home
-    return environment
+    }  # fmt: skip
+    return dict(closed_network(yours, port), TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
 
 
 def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
     """Stop a child and wait for it, so nothing outlives peep; ``group``: its session too."""
+    import contextlib
     import subprocess
 
     def send(signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, group and all
             if group:
                 os.killpg(process.pid, signum)
             else:
                 process.send_signal(signum)
-        except (ProcessLookupError, PermissionError):
-            pass  # gone already, group and all
 
     if process.poll() is None:
         send(signal.SIGINT)
@@ -5274,9 +5268,9 @@ class Builder:
                 "source": source, "backend": backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        # Under --build-network=none your home is read-only: the build gets one of its own.
-        home = _private_directory(workspace, "home") if self.network == "none" else None
-        variables = build_variables(self.port, _private_directory(workspace, "tmp"), home)
+        variables = build_variables(self.port, _private_directory(workspace, "tmp"))
+        if self.network == "none":  # your home is read-only: the build gets one of its own
+            variables["HOME"] = _private_directory(workspace, "home")
         variables["PATH"] = os.path.dirname(python) + os.pathsep + variables.get("PATH", os.defpath)
         # -S: the runner confines itself before site runs anything (see above).
         status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, stem + ".json"], variables,
