@@ -5399,23 +5399,19 @@ def build_wheel(builder: Builder, build: PendingBuild,
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
     import shutil
-    directory = os.path.join(workdir, "verified")
-    os.makedirs(directory, exist_ok=True)
-    failures: List[Problem] = []
-    staged: Dict[str, str] = {}
+    directory = _private_directory(workdir, "verified")
+    staged: Dict[str, str] = {}  # file name: the sha256 of the archive staged under it
     for item in verified:
-        if item.filename in staged:
-            if staged[item.filename] != item.sha256:
-                failures.append(framed("conflict", item.requirement,
-                                       f"two archives differ but are both {item.filename}"))
-            continue
-        destination = os.path.join(directory, item.filename)
-        try:
-            os.link(item.path, destination)
-        except OSError:  # no hard links here: a private copy is as good
-            shutil.copyfile(item.path, destination)
-        staged[item.filename] = item.sha256
-    return directory, failures
+        if item.filename not in staged:
+            destination = os.path.join(directory, item.filename)
+            try:
+                os.link(item.path, destination)
+            except OSError:  # no hard links here: a private copy is as good
+                shutil.copyfile(item.path, destination)
+            staged[item.filename] = item.sha256
+    return directory, [framed("conflict", item.requirement,
+                              f"two archives differ but are both {item.filename}")
+                       for item in verified if staged[item.filename] != item.sha256]
 
 
 def pip_install_command(verified: Sequence[Verified], options: InstallOptions, find_links: str,
@@ -5582,11 +5578,10 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
     compiled = set(itertools.compress(sources, on_every_cpu(_compile_quietly, sources, 32)))
     for wheel in wheels:
         library = os.path.dirname(wheel.dist_info)
-        rows = {}
-        for source in wheel.sources:
-            pyc = importlib.util.cache_from_source(source)
-            if source in compiled and os.path.isfile(pyc):
-                rows[os.path.relpath(pyc, library).replace(os.sep, "/")] = ("", "")
+        pycs = [importlib.util.cache_from_source(source) for source in wheel.sources
+                if source in compiled]  # fmt: skip
+        rows = {os.path.relpath(pyc, library).replace(os.sep, "/"): ("", "")
+                for pyc in pycs if os.path.isfile(pyc)}  # fmt: skip
         if rows:
             update_record(wheel.dist_info, rows)
 
