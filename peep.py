@@ -4596,6 +4596,7 @@ def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
 BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
+HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
 # Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
 PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
                      "--disable-pip-version-check")
@@ -4628,38 +4629,36 @@ PR_CAPBSET_DROP, CAPABILITY_VERSION_3 = 24, 0x20080522
 CAPABILITY_SETS = 2 * 3 * 4  # effective, permitted, inheritable: two 32-bit words each
 libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
-def failed(what):
-    return what + ": " + os.strerror(ctypes.get_errno())
+class Unavailable(Exception):
+    pass  # this system cannot confine the build as asked: no hook runs
+
+def check(result, what):
+    if result != 0:
+        raise Unavailable(what + ": " + os.strerror(ctypes.get_errno()))
 
 def enter_user_namespace():
     # Keep our own ids; without a mapping they would read as nobody.
     uid, gid = os.geteuid(), os.getegid()
     namespaces = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC
-    if libc.unshare(namespaces) != 0:
-        return failed("no user namespace")
+    check(libc.unshare(namespaces), "no user namespace")
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
                            ("gid_map", "%d %d 1" % (gid, gid))):
             with open("/proc/self/" + name, "w") as stream:
                 stream.write(text)
     except OSError as exc:
-        return "cannot map ids in a user namespace: " + exc.strerror
-    return None
+        raise Unavailable("cannot map ids in a user namespace: " + exc.strerror) from None
 
 def set_read_only(path, read_only, flags):
     attributes = struct.pack("QQQQ", MOUNT_ATTR_RDONLY if read_only else 0,
                              0 if read_only else MOUNT_ATTR_RDONLY, 0, 0)
-    if libc.syscall(MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, attributes,
-                    len(attributes)) != 0:
-        return failed("cannot make %s %s (Linux 5.12 or later is needed)"
-                      % (path, "read-only" if read_only else "writable"))
-    return None
+    check(libc.syscall(MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, attributes, len(attributes)),
+          "cannot make %s %s (Linux 5.12 or later is needed)"
+          % (path, "read-only" if read_only else "writable"))
 
 def mount(source, target, kind, flags, data=None):
-    if libc.mount(source and source.encode(), target.encode(), kind and kind.encode(),
-                  flags, data and data.encode()) != 0:
-        return failed("cannot mount " + target)
-    return None
+    check(libc.mount(source and source.encode(), target.encode(), kind and kind.encode(), flags,
+                     data and data.encode()), "cannot mount " + target)
 
 # The devices builds use; the rest of /dev (disks, consoles, the kernel log) is
 # not there at all: root may open them for writing, read-only mounts or not.
@@ -4670,18 +4669,15 @@ DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
 def private_devices():
     handles = [(name, os.open("/dev/" + name, os.O_PATH)) for name in DEVICES
                if os.path.exists("/dev/" + name)]
-    problem = mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
+    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
     for name, handle in handles:
-        if not problem:
-            open("/dev/" + name, "w").close()
-            problem = mount("/proc/self/fd/%d" % handle, "/dev/" + name, None, MS_BIND)
+        open("/dev/" + name, "w").close()
+        mount("/proc/self/fd/%d" % handle, "/dev/" + name, None, MS_BIND)
         os.close(handle)
-    if not problem:
-        for name, target in DEVICE_LINKS:
-            os.symlink(target, "/dev/" + name)
-        for name in ("pts", "shm"):
-            os.mkdir("/dev/" + name)
-    return problem
+    for name, target in DEVICE_LINKS:
+        os.symlink(target, "/dev/" + name)
+    for name in ("pts", "shm"):
+        os.mkdir("/dev/" + name)
 
 def confine_file_system():
     # Everything read-only, a private /tmp and /dev/shm, and the build's own
@@ -4692,24 +4688,22 @@ def confine_file_system():
     keep += [(path, True) for path in spec["writable"]]
     keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first
     handles = [(path, writable, os.open(path, os.O_PATH)) for path, writable in keep]
-    problem = (mount(None, "/", None, MS_REC | MS_PRIVATE)
-               or set_read_only("/", True, AT_RECURSIVE) or private_devices())
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    set_read_only("/", True, AT_RECURSIVE)
+    private_devices()
     for private in ("/tmp", "/dev/shm"):
-        if not problem and os.path.isdir(private):
-            problem = mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        if os.path.isdir(private):
+            mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it
     # cannot write escape sequences that make your terminal type a reply.
-    if not problem and os.path.isdir("/dev/pts"):
-        problem = mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                        "newinstance,ptmxmode=0666,mode=0620")
+    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+          "newinstance,ptmxmode=0666,mode=0620")
     for path, writable, handle in handles:
-        if not problem:
-            os.makedirs(path, exist_ok=True)
-            problem = mount("/proc/self/fd/%d" % handle, path, None, MS_BIND | MS_REC)
-        if not problem and writable:
-            problem = set_read_only(path, False, 0)
+        os.makedirs(path, exist_ok=True)
+        mount("/proc/self/fd/%d" % handle, path, None, MS_BIND | MS_REC)
+        if writable:
+            set_read_only(path, False, 0)
         os.close(handle)
-    return problem
 
 def drop_capabilities():
     # The user namespace gave this process every capability over its mounts,
@@ -4718,12 +4712,10 @@ def drop_capabilities():
     # namespace the build makes itself has copies of these mounts, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
+    for capability in range(last + 1):
+        check(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "cannot drop capabilities")
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
-    dropped = all(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) == 0
-                  for capability in range(last + 1))
-    if not dropped or libc.capset(header, bytes(CAPABILITY_SETS)) != 0:
-        return failed("cannot drop capabilities")
-    return None
+    check(libc.capset(header, bytes(CAPABILITY_SETS)), "cannot drop capabilities")
 
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
@@ -4764,17 +4756,15 @@ def filter_steps(calls, no_network):
     # datagram pair can sendto() a path); no reaching into another of your processes, which has the
     # network. Both modes again: no kernel keyrings (add_key, request_key, keyctl): no namespace
     # holds them, and yours (Kerberos tickets, say) are credentials.
-    refused = IO_URING + calls["keyrings"]
+    refused, checked = IO_URING + calls["keyrings"], ["ioctl"]
     if no_network:
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
                     PIDFD_GETFD)
+        checked += ["socket", "socketpair"]
     steps = [load(DATA_ARCH), (BPF_JEQ, calls["arch"], None, "refuse"),
              load(DATA_NR), (BPF_JSET, X32_CALL, "refuse", None)]
     steps += [refuse_if(number) for number in refused]
-    steps += [(BPF_JEQ, calls["ioctl"], "ioctl", None)]
-    if no_network:
-        steps += [(BPF_JEQ, calls["socket"], "socket", None),
-                  (BPF_JEQ, calls["socketpair"], "socketpair", None)]
+    steps += [(BPF_JEQ, calls[name], name, None) for name in checked]
     steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
               "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX), verdict(ALLOW),
               "socket", load_argument(0),
@@ -4803,14 +4793,13 @@ def assemble(steps):
 def install_filter(no_network):
     calls = SYSTEM_CALLS.get(os.uname().machine)
     if calls is None:
-        return "no seccomp filter for " + os.uname().machine
+        raise Unavailable("no seccomp filter for " + os.uname().machine)
     program = assemble(filter_steps(calls, no_network))
     code = ctypes.create_string_buffer(b"".join(program))
     header = struct.pack("HxxxxxxP", len(program), ctypes.addressof(code))
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(
-            PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0) != 0:
-        return failed("no seccomp filter")
-    return None
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no seccomp filter")
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(header), 0, 0),
+          "no seccomp filter")
 
 def confine():
     # peep started this process in a session of its own, stdin /dev/null.
@@ -4823,18 +4812,20 @@ def confine():
             capped = [cap if v == resource.RLIM_INFINITY else min(v, cap) for v in (soft, hard)]
             resource.setrlimit(which, tuple(capped))
     if not sys.platform.startswith("linux"):
-        return "namespaces and seccomp are Linux's" if no_network else None
-    if no_network:
+        if no_network:
+            raise Unavailable("namespaces and seccomp are Linux's")
+    elif no_network:
         # A user namespace always, root included: without one, root keeps the
         # right to setns() back into peep's network namespace.
         try:
-            problem = enter_user_namespace() or confine_file_system() or drop_capabilities()
+            enter_user_namespace()
+            confine_file_system()
+            drop_capabilities()
         except OSError as exc:
-            return "cannot confine the file system: " + str(exc)
-        return problem or install_filter(True)
-    if os.uname().machine not in SYSTEM_CALLS:
-        return None  # the new session alone stops TIOCSTI, unless peep runs as root
-    return install_filter(False)
+            raise Unavailable("cannot confine the file system: " + str(exc)) from None
+        install_filter(True)
+    elif os.uname().machine in SYSTEM_CALLS:
+        install_filter(False)  # else the new session alone stops TIOCSTI, unless peep is root
 
 def children():
     mine = []
@@ -4870,9 +4861,10 @@ def supervise():
                 pass
     os._exit(status if status >= 0 else 128 - status)
 
-problem = confine()
-if problem:
-    answer(unavailable=problem, network=spec["network"])
+try:
+    confine()
+except Unavailable as exc:
+    answer(unavailable=str(exc), network=spec["network"])
 if libc is not None:
     supervise()
 import site  # the build environment's site-packages, and its .pth files, now
@@ -4917,8 +4909,7 @@ def closed_network(environment: Mapping[str, str], port: int) -> Dict[str, str]:
 
 def closed_network_environment(port: int) -> Dict[str, str]:
     """Return the environment of the pip that installs: yours, its network closed."""
-    yours = scrubbed_pip_environment()
-    return closed_network({key: value for key, value in yours.items()
+    return closed_network({key: value for key, value in scrubbed_pip_environment().items()
                            if key not in ("PYTHONPATH", "PYTHONSTARTUP")}, port)  # fmt: skip
 
 
@@ -4938,33 +4929,28 @@ BUILD_VARIABLES = frozenset((
 ).split())
 
 
-def build_variables(port: int, private_tmp: str, home: Optional[str] = None) -> Dict[str, str]:
+def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
     """Return the environment of a build, and of the pip that prepares one."""
-    named = set(BUILD_VARIABLES)
-    named.update(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
-    environment = closed_network({  # never pip's or Python's own variables, even if named
+    named = BUILD_VARIABLES | set(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
+    yours = {  # never pip's or Python's own variables, even if named
         key: value for key, value in os.environ.items()
         if (key in named or key.startswith("LC_"))
         and not key.upper().startswith(("PIP_", "PYTHON"))
-    }, port)  # fmt: skip
-    environment.update(TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
-    if home is not None:
-        environment["HOME"] = home
-    return environment
+    }  # fmt: skip
+    return dict(closed_network(yours, port), TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
 
 
 def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
     """Stop a child and wait for it, so nothing outlives peep; ``group``: its session too."""
+    import contextlib
     import subprocess
 
     def send(signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, group and all
             if group:
                 os.killpg(process.pid, signum)
             else:
                 process.send_signal(signum)
-        except (ProcessLookupError, PermissionError):
-            pass  # gone already, group and all
 
     if process.poll() is None:
         send(signal.SIGINT)
@@ -5013,6 +4999,12 @@ class BuildError(PeepError):
         self.log = log
 
 
+def _private_directory(parent: str, name: str) -> str:
+    directory = os.path.join(parent, name)
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
 # Where a PEP 517 hook runs: its source tree, its build system, its writable workspace.
 HookPlace = Tuple[str, Optional[BuildSystem], str]
 
@@ -5022,8 +5014,7 @@ class Builder:
 
     def __init__(self, workdir: str, *, network: str, port: int, say: Callable[[str], None],
                  echo: Optional[Callable[[str], None]]) -> None:  # fmt: skip
-        self.root = os.path.join(workdir, "build")
-        os.makedirs(self.root, exist_ok=True)
+        self.root = _private_directory(workdir, "build")
         self.network, self.port, self.say = network, port, say
         self.echo = echo  # where build output goes as it is made (-v), if anywhere
         self._environments: Dict[Tuple[str, ...], str] = {}
@@ -5095,9 +5086,9 @@ class Builder:
                 "source": source, "backend": backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        # Under --build-network=none your home is read-only: the build gets one of its own.
-        home = _private_directory(workspace, "home") if self.network == "none" else None
-        variables = build_variables(self.port, _private_directory(workspace, "tmp"), home)
+        variables = build_variables(self.port, _private_directory(workspace, "tmp"))
+        if self.network == "none":  # your home is read-only: the build gets one of its own
+            variables["HOME"] = _private_directory(workspace, "home")
         variables["PATH"] = os.path.dirname(python) + os.pathsep + variables.get("PATH", os.defpath)
         # -S: the runner confines itself before site runs anything (see above).
         status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, stem + ".json"], variables,
@@ -5109,15 +5100,6 @@ class Builder:
         return _hook_result(hook, backend, status, output, stem + ".log")
 
 
-def _private_directory(parent: str, name: str) -> str:
-    directory = os.path.join(parent, name)
-    os.makedirs(directory, exist_ok=True)
-    return directory
-
-
-HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
-
-
 def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
                  log_path: str) -> object:  # fmt: skip
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
@@ -5127,8 +5109,7 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
         handle = os.open(output, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(handle, "rb") as stream:
             if stat.S_ISREG(os.fstat(handle).st_mode):
-                text = stream.read(HOOK_REPLY_LIMIT + 1)[:HOOK_REPLY_LIMIT].decode("utf-8")
-                reply = json.loads(text)
+                reply = json.loads(stream.read(HOOK_REPLY_LIMIT).decode("utf-8"))
     except (OSError, ValueError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
@@ -5207,8 +5188,7 @@ def build_wheel(builder: Builder, build: PendingBuild,
                 settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
-    output = os.path.join(build.workspace, "wheel")
-    os.makedirs(output, exist_ok=True)
+    output = _private_directory(build.workspace, "wheel")
     try:
         name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
             "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
@@ -5237,23 +5217,19 @@ def build_wheel(builder: Builder, build: PendingBuild,
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
     import shutil
-    directory = os.path.join(workdir, "verified")
-    os.makedirs(directory, exist_ok=True)
-    failures: List[Problem] = []
-    staged: Dict[str, str] = {}
+    directory = _private_directory(workdir, "verified")
+    staged: Dict[str, str] = {}  # file name: the sha256 of the archive staged under it
     for item in verified:
-        if item.filename in staged:
-            if staged[item.filename] != item.sha256:
-                failures.append(framed("conflict", item.requirement,
-                                       f"two archives differ but are both {item.filename}"))
-            continue
-        destination = os.path.join(directory, item.filename)
-        try:
-            os.link(item.path, destination)
-        except OSError:  # no hard links here: a private copy is as good
-            shutil.copyfile(item.path, destination)
-        staged[item.filename] = item.sha256
-    return directory, failures
+        if item.filename not in staged:
+            destination = os.path.join(directory, item.filename)
+            try:
+                os.link(item.path, destination)
+            except OSError:  # no hard links here: a private copy is as good
+                shutil.copyfile(item.path, destination)
+            staged[item.filename] = item.sha256
+    return directory, [framed("conflict", item.requirement,
+                              f"two archives differ but are both {item.filename}")
+                       for item in verified if staged[item.filename] != item.sha256]
 
 
 def pip_install_command(verified: Sequence[Verified], options: InstallOptions, find_links: str,
@@ -5420,11 +5396,10 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
     compiled = set(itertools.compress(sources, on_every_cpu(_compile_quietly, sources, 32)))
     for wheel in wheels:
         library = os.path.dirname(wheel.dist_info)
-        rows = {}
-        for source in wheel.sources:
-            pyc = importlib.util.cache_from_source(source)
-            if source in compiled and os.path.isfile(pyc):
-                rows[os.path.relpath(pyc, library).replace(os.sep, "/")] = ("", "")
+        pycs = [importlib.util.cache_from_source(source) for source in wheel.sources
+                if source in compiled]  # fmt: skip
+        rows = {os.path.relpath(pyc, library).replace(os.sep, "/"): ("", "")
+                for pyc in pycs if os.path.isfile(pyc)}  # fmt: skip
         if rows:
             update_record(wheel.dist_info, rows)
 
