@@ -6012,8 +6012,6 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
-    if not candidate.is_wheel:
-        return True
     major, minor = version
     for tag in candidate.tags:
         if tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"):
@@ -6022,7 +6020,7 @@ def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
             tag_minor = tag.interpreter[len(f"cp{major}") :]
             if tag_minor.isdigit() and int(tag_minor) <= minor:
                 return True
-    return False
+    return not candidate.is_wheel  # an sdist has no tags
 
 
 def select_release_files(
@@ -6030,19 +6028,16 @@ def select_release_files(
     platforms: Sequence[str] = (), compatible: bool = False,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
-    environment = Environment.current()
+    here = Environment.current()
     kept = []
     for candidate in candidates:
         if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
             continue
         if platforms and candidate.is_wheel and not any(
-            tag.platform == "any" or tag.platform in platforms for tag in candidate.tags
-        ):
+                tag.platform in ("any", *platforms) for tag in candidate.tags):
             continue
-        if compatible and (
-            (candidate.is_wheel and environment.tag_rank(candidate.tags) is None)
-            or not _requires_python_allows(candidate.requires_python, environment.python_version)
-        ):
+        if compatible and ((candidate.is_wheel and here.tag_rank(candidate.tags) is None) or not
+                           _requires_python_allows(candidate.requires_python, here.python_version)):
             continue
         kept.append(candidate)
     return kept
@@ -6112,12 +6107,10 @@ def trusted_digests(
     results: Sequence[Outcome], algorithm: str, err: IO[str], command: str = "peep hash"
 ) -> Tuple[List[Tuple[Candidate, str]], int]:
     """Return the files that downloaded and match what the index says, with their digests."""
-    status = EXIT_OK
-    digests_found = []
+    found = []
     for candidate, outcome in results:
         if isinstance(outcome, str):
             err.write(f"{command}: {candidate.filename}: {outcome}\n")
-            status = EXIT_FAILED
             continue
         advertised = candidate.advertised_hashes()
         wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
@@ -6125,10 +6118,9 @@ def trusted_digests(
             err.write(f"{command}: {candidate.filename}: the index says {wrong[0]} "
                       f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
                       "left out (someone may have tampered with it)\n")
-            status = EXIT_FAILED
-            continue
-        digests_found.append((candidate, outcome[algorithm]))
-    return digests_found, status
+        else:
+            found.append((candidate, outcome[algorithm]))
+    return found, EXIT_OK if len(found) == len(results) else EXIT_FAILED
 
 
 def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
@@ -6208,10 +6200,8 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             err.write(f"peep hash: cannot read {path!r}: {exc.strerror or exc}\n")
             status = EXIT_FAILED
             continue
-        if args.format == "pip":
-            out.write(f"--hash={args.algorithm}:{digest}\n")
-        else:
-            out.write(f"# sha256: {hex_to_peep(digest)}\n")
+        out.write(f"--hash={args.algorithm}:{digest}\n" if args.format == "pip"
+                  else f"# sha256: {hex_to_peep(digest)}\n")
     return status
 
 
