@@ -6794,8 +6794,7 @@ class LockPlan:
     removed: List[str] = field(default_factory=list)
 
     def drop(self, entry: LockEntry) -> None:
-        self.deleted.update(entry.hash_lines + entry.via_lines)
-        self.deleted.update(range(entry.first, entry.last + 1))
+        self.deleted |= {*entry.hash_lines, *entry.via_lines, *range(entry.first, entry.last + 1)}
 
     def apply(self, physical: Sequence[str]) -> List[str]:
         """Return the file's lines with the edits made."""
@@ -6839,7 +6838,7 @@ class Locking:
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
         """Resolve with pip; for each project with only sdists, retry with its static metadata."""
         import tempfile
-        stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
+        stubbed: Dict[str, Dict[str, Any]] = {}  # project -> what its pick takes from its sdist
         finder, network = self.transport.finder, self.transport.network
         with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
             stubs = replace(finder, find_links=(*finder.find_links, os.path.join(workdir, "stubs")))
@@ -6847,18 +6846,15 @@ class Locking:
                 picks = resolve_with_pip(wanted, stubs if stubbed else finder, network,
                                          workdir)  # fmt: skip
                 if not isinstance(picks, str):
-                    return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
-                                    build_requires=stubbed[p.key][1]) if p.key in stubbed else p
-                            for p in picks]  # fmt: skip
+                    return [replace(pick, **stubbed.get(pick.key, {})) for pick in picks]
                 missing = [m for m in self._missing_wheels(picks, pinned)
                            if canonicalize_name(m[0].name) not in stubbed]
                 if not missing:
                     said = [f"    {line}" for line in picks.strip().splitlines()[-30:]]
                     raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
                                     "nothing was written. pip said:\n" + "\n".join(said).rstrip())
-                for project in missing:
-                    sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
-                    stubbed[sdist.name] = (sdist, build)
+                stubbed.update(self._stub_sdist_only(project, pinned, by_hand, workdir)
+                               for project in missing)  # fmt: skip
 
     def _missing_wheels(self, pip_said: str, pinned: Mapping[str, Version]
                         ) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
@@ -6886,9 +6882,9 @@ class Locking:
     def _stub_sdist_only(
         self, missing: Tuple[PackagingRequirement, List[Candidate]],
         pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
-    ) -> Tuple[Candidate, Tuple[str, ...]]:
+    ) -> Tuple[str, Dict[str, Any]]:
         """Give pip a metadata-only wheel of an sdist's PKG-INFO 2.2+ dependencies (none if FILE
-        pins and hashes it): the sdist is read, never built. Return it and its build needs."""
+        pins and hashes it): the sdist is read, never built. Return what its pick takes from it."""
         import email.parser
         wanted, found = missing
         key = canonicalize_name(wanted.name)
@@ -6913,7 +6909,8 @@ class Locking:
             raise _no_wheel_error(wanted.name)
         message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
         _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
-        return sdist, read_build_system(facts, sdist.filename).requires
+        build = read_build_system(facts, sdist.filename).requires
+        return key, {"url": sdist.url.split("#", 1)[0], "digest": None, "build_requires": build}
 
     def _release_files(self, pin: Pin) -> List[Candidate]:
         """Return every file of a pinned release, and the one pip chose even if unlisted."""
@@ -6957,13 +6954,11 @@ class Locking:
         """Pin the build needs of the closure's sdists (and theirs) in --build-constraint FILE."""
         requires: Set[str] = set()
         builds: List[Pin] = []
-        sdists = list(picks)
-        while True:
-            more = {text for pin in sdists for text in pin.build_requires} - requires
-            if not more:
-                break
+        more = {text for pin in picks for text in pin.build_requires}
+        while not more <= requires:  # until the builds' own build needs add nothing
             requires |= more
-            builds = sdists = self.resolve((tuple(sorted(requires)), ()), {}, frozenset())
+            builds = self.resolve((tuple(sorted(requires)), ()), {}, frozenset())
+            more = {text for pin in builds for text in pin.build_requires}
         hashes = self.hash_releases(builds)
         path = self.args.build_constraint
         read = _read_lock_target(path)
@@ -7093,15 +7088,15 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             raise UsageError(f"peep lock: {spec.text!r} is not a requirement by name (write NAME "
                              "or NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
     read = _read_lock_target(args.file)
-    if is_lock_file(args.file):
-        return lock_pylock(args, specs, read, (out, err))
-    path = args.file
-    records, finder, network = read_requirement_files([path] if os.path.exists(path) else [], args)
+    files = [args.file] if os.path.exists(args.file) and not is_lock_file(args.file) else []
+    records, finder, network = read_requirement_files(files, args)
     problems = [f"{r.origin}: {r.text!r}: {_lockable(r)}" for r in records if _lockable(r)]
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
             problems))  # fmt: skip
     locking = Locking(args, Transport(finder, network), out, err)
+    if is_lock_file(args.file):
+        return lock_pylock(locking, specs, read)
     return lock_requirements(locking, specs, records, read)
 
 
@@ -7149,24 +7144,20 @@ def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str,
     return packages
 
 
-def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
-                streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
+def lock_pylock(locking: Locking, specs: Sequence[Requirement], read: Tuple[bytes, str]) -> int:
     """Write a PEP 751 lock of the SPECs and the requirements its ``[tool.peep]`` keeps."""
-    finder, network = settle_settings(args, os.environ)
+    args = locking.args
     old = read_lock_file(args.file, lambda _: read[0]) if read[1] else None
-    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
-                           for p in (old.packages if old else ())}  # fmt: skip
-    top: List[str] = []
-    if old is not None:
-        top = [str(t) for t in ((old.tool or {}).get("peep") or {}).get("requirements", [])]
-        if not top:  # another tool's lock: every package is taken as asked for
-            top = [str(canonicalize_name(package.name)) for package in old.packages]
+    packages = old.packages if old else []
+    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version for p in packages}
+    ours = ((old.tool or {}).get("peep") or {}) if old else {}
+    top = [str(t) for t in ours.get("requirements", [])] or [  # another tool's lock: all asked for
+        str(canonicalize_name(p.name)) for p in packages]
     asked = {spec.key for spec in specs}
     top = [_requirement_text(s) for s in specs] + [
         t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
-    locking = Locking(args, Transport(finder, network), *streams)
     picks = locking.resolve((tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
