@@ -6234,10 +6234,8 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
                 notes += _nested_notes(options_text, source, line.origin)
         pending = []
     notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
-    output: List[str] = []
-    for number, original in enumerate(physical, start=1):
-        output.extend(replacements.get(number, [original]))
-    return "".join(line + "\n" for line in output), notes
+    return "".join(f"{new}\n" for number, old in enumerate(physical, start=1)
+                   for new in replacements.get(number, [old])), notes  # fmt: skip
 
 
 def _with_hash_lines(last_line: str, hexdigests: Sequence[str]) -> List[str]:
@@ -6482,8 +6480,7 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             if len(args.files) > 1:
                 out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
             out.write(ported)
-        for note in notes:
-            err.write(printable(f"peep port: {note}\n"))
+        err.writelines(printable(f"peep port: {note}\n") for note in notes)
     return EXIT_OK
 
 
