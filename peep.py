@@ -6720,15 +6720,14 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
 
 def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
     """Map each pinned project to the pinned projects that need it, for '# via' notes."""
-    keys = {pin.key for pin in pins}
     markers = {key: str(value) for key, value in default_environment().items()}
-    parents: Dict[str, List[str]] = {key: [] for key in keys}
+    parents: Dict[str, List[str]] = {pin.key: [] for pin in pins}
     for pin in sorted(pins, key=lambda p: p.key):
         for text in pin.requires:
             dependency = PackagingRequirement(text)
             key = canonicalize_name(dependency.name)
-            if key in keys and key != pin.key and pin.key not in parents[key] and (
-                    _dependency_applies(dependency, set(pin.extras), markers)):
+            if key in parents and key != pin.key and pin.key not in parents[key] and (
+                    _dependency_applies(dependency, pin.extras, markers)):
                 parents[key].append(pin.key)
     return parents
 
@@ -6840,8 +6839,7 @@ class Locking:
         with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
             stubs = replace(finder, find_links=(*finder.find_links, os.path.join(workdir, "stubs")))
             while True:
-                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network,
-                                         workdir)  # fmt: skip
+                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
                 if not isinstance(picks, str):
                     return [replace(pick, **stubbed.get(pick.key, {})) for pick in picks]
                 missing = [m for m in self._missing_wheels(picks, pinned)
@@ -7002,17 +7000,13 @@ def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
         and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
-# What pip picked by project, who needs what, the digests to write, projects nested -r files hold
-Resolution = Tuple[Dict[str, Pin], Dict[str, List[str]], LockHashes, FrozenSet[str]]
-
-
-def plan_lock(
-    entries: Sequence[LockEntry], specs: Sequence[Requirement], resolved: Resolution, style: str
-) -> LockPlan:
+def plan_lock(entries: Sequence[LockEntry], specs: Sequence[Requirement], picks: Sequence[Pin],
+              hashes: LockHashes, style: str) -> LockPlan:  # fmt: skip
     """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
     plan = LockPlan()
     asked = {spec.key: spec for spec in specs}
-    pins, parents, hashes, elsewhere = resolved
+    pins = {pick.key: pick for pick in picks}
+    parents = dependency_parents(picks)
     for entry in entries:
         record = entry.requirement
         pin = pins.get(record.key)
@@ -7034,8 +7028,8 @@ def plan_lock(
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
                                 else f"{record.name} {was} -> {pin.version}")  # fmt: skip
-    written = {entry.requirement.key for entry in entries} | elsewhere
-    for key in sorted(set(pins) - written):
+    # New to FILE: each release hashed (none that a nested file holds) that FILE does not name.
+    for key in sorted(set(hashes.files) - {entry.requirement.key for entry in entries}):
         pin = pins[key]
         head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
             f"{key}=={pin.version}")  # fmt: skip
@@ -7117,8 +7111,7 @@ def lock_requirements(
     moved = [p for p in picks if p.key not in elsewhere
              and not (p.key in written and _kept_as_written(written[p.key], p))]  # fmt: skip
     hashes = locking.hash_releases(moved)
-    resolved = ({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
-    plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
+    plan = plan_lock(entries, specs, picks, hashes, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     edited = plan.deleted or plan.inserts or plan.appended
@@ -7127,17 +7120,14 @@ def lock_requirements(
 
 def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str, Any]]:
     """Describe each pinned release for a lock file: what it needs, every file's hash."""
-    needs: Dict[str, List[str]] = {pin.key: [] for pin in picks}
-    for child, parents in dependency_parents(picks).items():
-        for parent in parents:
-            needs[parent].append(child)
+    parents = dependency_parents(picks)
     packages = []
     for pin in picks:
         files = [pylock_file(c.filename, c.url.split("#", 1)[0], None, {"sha256": digest})
                  for c, digest in hashes.files[pin.key]]  # fmt: skip
-        more = {"dependencies": [{"name": name} for name in sorted(needs[pin.key])]}
-        packages.append(pylock_package(pin.key, str(pin.version), files,
-                                       more if needs[pin.key] else {}))  # fmt: skip
+        needs = sorted(child for child, theirs in parents.items() if pin.key in theirs)
+        more = {"dependencies": [{"name": name} for name in needs]} if needs else {}
+        packages.append(pylock_package(pin.key, str(pin.version), files, more))
     return packages
 
 
