@@ -6211,6 +6211,7 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
     """Move each hash comment onto its requirement as a ``--hash`` line; return notes too."""
     physical = text.splitlines()
+    newline = "\r\n" if "\r\n" in text else "\n"  # the file's own line ending
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
     unfollowed = "kept a '# sha256:' line that no requirement follows (it was not in effect)"
@@ -6234,7 +6235,7 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
                 notes += _nested_notes(options_text, source, line.origin)
         pending = []
     notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
-    return "".join(f"{new}\n" for number, old in enumerate(physical, start=1)
+    return "".join(new + newline for number, old in enumerate(physical, start=1)
                    for new in replacements.get(number, [old])), notes  # fmt: skip
 
 
@@ -6467,8 +6468,6 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
         original = decode_requirements(data, path)
         ported, notes = port_text(original, path)
-        if "\r\n" in original:
-            ported = ported.replace("\n", "\r\n")
         if args.dry_run:
             write_diff(out, path, (original, ported), "ported")
         elif args.write and ported != original:
