@@ -6984,18 +6984,17 @@ class Locking:
         lists = (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
         parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in lists if items]
         changes = "; ".join(parts) or "no requirement changed"
-        dry_run = " (dry run)" if args.dry_run else ""
-        self.err.write(f"peep lock: {args.file}{dry_run}: {changes}; "
+        self.err.write(f"peep lock: {args.file}{' (dry run)' if args.dry_run else ''}: {changes}; "
                        f"{hashes.from_index} hashes taken from the index's digests, "
                        f"{hashes.downloaded} files downloaded and hashed by peep\n")
         return EXIT_FAILED if args.dry_run and (changed or builds_changed) else EXIT_OK
 
 
-def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
+def _kept_as_written(entry: LockEntry, pin: Pin) -> bool:
     """Tell whether an entry stands as written: a URL, or pip's pick with this machine's hash."""
     record = entry.requirement
     return record.url is not None or (
-        pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+        bool(record.hashes) and record.pinned_version() == pin.version
         and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
