@@ -6359,16 +6359,14 @@ class LockWriter:
         else:
             found, places, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                                self.default_index)  # fmt: skip
-            offers = [c for c in found if c.version == version]
-        firsts = _one_per_filename(offers, None)
-        files = [f for f in (self._locked(requirement, c) for c in firsts) if f]
+            offers = _one_per_filename([c for c in found if c.version == version], None)
+        files = [f for f in (self._locked(requirement, c) for c in offers) if f]
         unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
                     for digest in sorted(requirement.hashes.allowed(algorithm))
                     if not any(f["hashes"].get(algorithm) == digest for f in files)]  # fmt: skip
         if unserved:
-            looked = ", ".join(places) or "nowhere"
             return (f"{where}: no index or find-links serves a file with hash "
-                    f"{', '.join(unserved)} (looked in {looked})")  # fmt: skip
+                    f"{', '.join(unserved)} (looked in {', '.join(places) or 'nowhere'})")
         sdists = [f for f in files if not f["name"].endswith(WHEEL_EXTENSION)]
         if len(sdists) > 1:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
