@@ -6539,13 +6539,12 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
     """Replace a UTF-8 file's text atomically (so it reads as before), saving it as FILE.bak."""
     try:
         original.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
-                                    "to stdout instead") from exc  # fmt: skip
-    try:
         refuse_link(path)  # before FILE.bak is written
         write_file_safely(path + ".bak", original, stat.S_IMODE(os.stat(path).st_mode))
         write_text_keeping_mode(path, original, text)
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
+                                    "to stdout instead") from exc  # fmt: skip
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
 
