@@ -6805,12 +6805,11 @@ def _read_lock_target(path: str) -> Tuple[bytes, str]:
                          "through a link (name the file it points to)")  # fmt: skip
     try:
         data = read_requirements_source(os.path.join(os.curdir, path))  # a path, never a URL
+        data.decode("utf-8")
     except FileNotFoundError:
         return b"", ""
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
-    try:
-        data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(path, "is not UTF-8, so peep lock will not rewrite it") from exc
     return data, decode_requirements(data, path)
