@@ -5797,8 +5797,6 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
-    if not candidate.is_wheel:
-        return True
     major, minor = version
     for tag in candidate.tags:
         if tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"):
@@ -5807,7 +5805,7 @@ def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
             tag_minor = tag.interpreter[len(f"cp{major}") :]
             if tag_minor.isdigit() and int(tag_minor) <= minor:
                 return True
-    return False
+    return not candidate.is_wheel  # an sdist has no tags
 
 
 def select_release_files(
@@ -5815,19 +5813,16 @@ def select_release_files(
     platforms: Sequence[str] = (), compatible: bool = False,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
-    environment = Environment.current()
+    here = Environment.current()
     kept = []
     for candidate in candidates:
         if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
             continue
         if platforms and candidate.is_wheel and not any(
-            tag.platform == "any" or tag.platform in platforms for tag in candidate.tags
-        ):
+                tag.platform in ("any", *platforms) for tag in candidate.tags):
             continue
-        if compatible and (
-            (candidate.is_wheel and environment.tag_rank(candidate.tags) is None)
-            or not _requires_python_allows(candidate.requires_python, environment.python_version)
-        ):
+        if compatible and ((candidate.is_wheel and here.tag_rank(candidate.tags) is None) or not
+                           _requires_python_allows(candidate.requires_python, here.python_version)):
             continue
         kept.append(candidate)
     return kept
@@ -5897,12 +5892,10 @@ def trusted_digests(
     results: Sequence[Outcome], algorithm: str, err: IO[str], command: str = "peep hash"
 ) -> Tuple[List[Tuple[Candidate, str]], int]:
     """Return the files that downloaded and match what the index says, with their digests."""
-    status = EXIT_OK
-    digests_found = []
+    found = []
     for candidate, outcome in results:
         if isinstance(outcome, str):
             err.write(f"{command}: {candidate.filename}: {outcome}\n")
-            status = EXIT_FAILED
             continue
         advertised = candidate.advertised_hashes()
         wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
@@ -5910,10 +5903,9 @@ def trusted_digests(
             err.write(f"{command}: {candidate.filename}: the index says {wrong[0]} "
                       f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
                       "left out (someone may have tampered with it)\n")
-            status = EXIT_FAILED
-            continue
-        digests_found.append((candidate, outcome[algorithm]))
-    return digests_found, status
+        else:
+            found.append((candidate, outcome[algorithm]))
+    return found, EXIT_OK if len(found) == len(results) else EXIT_FAILED
 
 
 def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
@@ -5993,10 +5985,8 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             err.write(f"peep hash: cannot read {path!r}: {exc.strerror or exc}\n")
             status = EXIT_FAILED
             continue
-        if args.format == "pip":
-            out.write(f"--hash={args.algorithm}:{digest}\n")
-        else:
-            out.write(f"# sha256: {hex_to_peep(digest)}\n")
+        out.write(f"--hash={args.algorithm}:{digest}\n" if args.format == "pip"
+                  else f"# sha256: {hex_to_peep(digest)}\n")
     return status
 
 
@@ -6006,6 +5996,7 @@ def command_hash(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def port_text(text: str, source: str) -> Tuple[str, List[str]]:
     """Move each hash comment onto its requirement as a ``--hash`` line; return notes too."""
     physical = text.splitlines()
+    newline = "\r\n" if "\r\n" in text else "\n"  # the file's own line ending
     replacements: Dict[int, List[str]] = {}  # 1-based physical line -> new lines
     notes: List[str] = near_miss_hash_lines(text, source)
     unfollowed = "kept a '# sha256:' line that no requirement follows (it was not in effect)"
@@ -6029,10 +6020,8 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
                 notes += _nested_notes(options_text, source, line.origin)
         pending = []
     notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
-    output: List[str] = []
-    for number, original in enumerate(physical, start=1):
-        output.extend(replacements.get(number, [original]))
-    return "".join(line + "\n" for line in output), notes
+    return "".join(new + newline for number, old in enumerate(physical, start=1)
+                   for new in replacements.get(number, [old])), notes  # fmt: skip
 
 
 def _with_hash_lines(last_line: str, hexdigests: Sequence[str]) -> List[str]:
@@ -6155,16 +6144,14 @@ class LockWriter:
         else:
             found, places, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                                self.default_index)  # fmt: skip
-            offers = [c for c in found if c.version == version]
-        firsts = _one_per_filename(offers, None)
-        files = [f for f in (self._locked(requirement, c) for c in firsts) if f]
+            offers = _one_per_filename([c for c in found if c.version == version], None)
+        files = [f for f in (self._locked(requirement, c) for c in offers) if f]
         unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
                     for digest in sorted(requirement.hashes.allowed(algorithm))
                     if not any(f["hashes"].get(algorithm) == digest for f in files)]  # fmt: skip
         if unserved:
-            looked = ", ".join(places) or "nowhere"
             return (f"{where}: no index or find-links serves a file with hash "
-                    f"{', '.join(unserved)} (looked in {looked})")  # fmt: skip
+                    f"{', '.join(unserved)} (looked in {', '.join(places) or 'nowhere'})")
         sdists = [f for f in files if not f["name"].endswith(WHEEL_EXTENSION)]
         if len(sdists) > 1:
             return f"{where}: hashes name {len(sdists)} sdists, and a lock holds one"
@@ -6264,8 +6251,6 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
         original = decode_requirements(data, path)
         ported, notes = port_text(original, path)
-        if "\r\n" in original:
-            ported = ported.replace("\n", "\r\n")
         if args.dry_run:
             write_diff(out, path, (original, ported), "ported")
         elif args.write and ported != original:
@@ -6277,8 +6262,7 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             if len(args.files) > 1:
                 out.write(f"{'' if index == 0 else chr(10)}# peep port: {path}\n")
             out.write(ported)
-        for note in notes:
-            err.write(printable(f"peep port: {note}\n"))
+        err.writelines(printable(f"peep port: {note}\n") for note in notes)
     return EXIT_OK
 
 
@@ -6340,13 +6324,12 @@ def rewrite_in_place(path: str, original: bytes, text: str) -> None:
     """Replace a UTF-8 file's text atomically (so it reads as before), saving it as FILE.bak."""
     try:
         original.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
-                                    "to stdout instead") from exc  # fmt: skip
-    try:
         refuse_link(path)  # before FILE.bak is written
         write_file_safely(path + ".bak", original, stat.S_IMODE(os.stat(path).st_mode))
         write_text_keeping_mode(path, original, text)
+    except UnicodeDecodeError as exc:
+        raise RequirementsFileError(path, "is not UTF-8, so peep will not rewrite it; port it "
+                                    "to stdout instead") from exc  # fmt: skip
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot rewrite it ({exc.strerror or exc})") from exc
 
@@ -6518,15 +6501,14 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
 
 def dependency_parents(pins: Sequence[Pin]) -> Dict[str, List[str]]:
     """Map each pinned project to the pinned projects that need it, for '# via' notes."""
-    keys = {pin.key for pin in pins}
     markers = {key: str(value) for key, value in default_environment().items()}
-    parents: Dict[str, List[str]] = {key: [] for key in keys}
+    parents: Dict[str, List[str]] = {pin.key: [] for pin in pins}
     for pin in sorted(pins, key=lambda p: p.key):
         for text in pin.requires:
             dependency = PackagingRequirement(text)
             key = canonicalize_name(dependency.name)
-            if key in keys and key != pin.key and pin.key not in parents[key] and (
-                    _dependency_applies(dependency, set(pin.extras), markers)):
+            if key in parents and key != pin.key and pin.key not in parents[key] and (
+                    _dependency_applies(dependency, pin.extras, markers)):
                 parents[key].append(pin.key)
     return parents
 
@@ -6589,8 +6571,7 @@ class LockPlan:
     removed: List[str] = field(default_factory=list)
 
     def drop(self, entry: LockEntry) -> None:
-        self.deleted.update(entry.hash_lines + entry.via_lines)
-        self.deleted.update(range(entry.first, entry.last + 1))
+        self.deleted |= {*entry.hash_lines, *entry.via_lines, *range(entry.first, entry.last + 1)}
 
     def apply(self, physical: Sequence[str]) -> List[str]:
         """Return the file's lines with the edits made."""
@@ -6609,12 +6590,11 @@ def _read_lock_target(path: str) -> Tuple[bytes, str]:
                          "through a link (name the file it points to)")  # fmt: skip
     try:
         data = read_requirements_source(os.path.join(os.curdir, path))  # a path, never a URL
+        data.decode("utf-8")
     except FileNotFoundError:
         return b"", ""
     except OSError as exc:
         raise RequirementsFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
-    try:
-        data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(path, "is not UTF-8, so peep lock will not rewrite it") from exc
     return data, decode_requirements(data, path)
@@ -6634,26 +6614,22 @@ class Locking:
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
         """Resolve with pip; for each project with only sdists, retry with its static metadata."""
         import tempfile
-        stubbed: Dict[str, Tuple[Candidate, Tuple[str, ...]]] = {}
+        stubbed: Dict[str, Dict[str, Any]] = {}  # project -> what its pick takes from its sdist
         finder, network = self.transport.finder, self.transport.network
         with tempfile.TemporaryDirectory(prefix="peep-lock-") as workdir:
             stubs = replace(finder, find_links=(*finder.find_links, os.path.join(workdir, "stubs")))
             while True:
-                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network,
-                                         workdir)  # fmt: skip
+                picks = resolve_with_pip(wanted, stubs if stubbed else finder, network, workdir)
                 if not isinstance(picks, str):
-                    return [replace(p, url=stubbed[p.key][0].url.split("#", 1)[0], digest=None,
-                                    build_requires=stubbed[p.key][1]) if p.key in stubbed else p
-                            for p in picks]  # fmt: skip
+                    return [replace(pick, **stubbed.get(pick.key, {})) for pick in picks]
                 missing = [m for m in self._missing_wheels(picks, pinned)
                            if canonicalize_name(m[0].name) not in stubbed]
                 if not missing:
                     said = [f"    {line}" for line in picks.strip().splitlines()[-30:]]
                     raise PeepError("peep lock: pip's resolver found no set of wheels that fits; "
                                     "nothing was written. pip said:\n" + "\n".join(said).rstrip())
-                for project in missing:
-                    sdist, build = self._stub_sdist_only(project, pinned, by_hand, workdir)
-                    stubbed[sdist.name] = (sdist, build)
+                stubbed.update(self._stub_sdist_only(project, pinned, by_hand, workdir)
+                               for project in missing)  # fmt: skip
 
     def _missing_wheels(self, pip_said: str, pinned: Mapping[str, Version]
                         ) -> List[Tuple[PackagingRequirement, List[Candidate]]]:  # fmt: skip
@@ -6681,9 +6657,9 @@ class Locking:
     def _stub_sdist_only(
         self, missing: Tuple[PackagingRequirement, List[Candidate]],
         pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
-    ) -> Tuple[Candidate, Tuple[str, ...]]:
+    ) -> Tuple[str, Dict[str, Any]]:
         """Give pip a metadata-only wheel of an sdist's PKG-INFO 2.2+ dependencies (none if FILE
-        pins and hashes it): the sdist is read, never built. Return it and its build needs."""
+        pins and hashes it): the sdist is read, never built. Return what its pick takes from it."""
         import email.parser
         wanted, found = missing
         key = canonicalize_name(wanted.name)
@@ -6708,7 +6684,8 @@ class Locking:
             raise _no_wheel_error(wanted.name)
         message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
         _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
-        return sdist, read_build_system(facts, sdist.filename).requires
+        build = read_build_system(facts, sdist.filename).requires
+        return key, {"url": sdist.url.split("#", 1)[0], "digest": None, "build_requires": build}
 
     def _release_files(self, pin: Pin) -> List[Candidate]:
         """Return every file of a pinned release, and the one pip chose even if unlisted."""
@@ -6752,13 +6729,11 @@ class Locking:
         """Pin the build needs of the closure's sdists (and theirs) in --build-constraint FILE."""
         requires: Set[str] = set()
         builds: List[Pin] = []
-        sdists = list(picks)
-        while True:
-            more = {text for pin in sdists for text in pin.build_requires} - requires
-            if not more:
-                break
+        more = {text for pin in picks for text in pin.build_requires}
+        while not more <= requires:  # until the builds' own build needs add nothing
             requires |= more
-            builds = sdists = self.resolve((tuple(sorted(requires)), ()), {}, frozenset())
+            builds = self.resolve((tuple(sorted(requires)), ()), {}, frozenset())
+            more = {text for pin in builds for text in pin.build_requires}
         hashes = self.hash_releases(builds)
         path = self.args.build_constraint
         read = _read_lock_target(path)
@@ -6790,32 +6765,27 @@ class Locking:
         lists = (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed))
         parts = [f"{len(items)} {verb} ({', '.join(items)})" for verb, items in lists if items]
         changes = "; ".join(parts) or "no requirement changed"
-        dry_run = " (dry run)" if args.dry_run else ""
-        self.err.write(f"peep lock: {args.file}{dry_run}: {changes}; "
+        self.err.write(f"peep lock: {args.file}{' (dry run)' if args.dry_run else ''}: {changes}; "
                        f"{hashes.from_index} hashes taken from the index's digests, "
                        f"{hashes.downloaded} files downloaded and hashed by peep\n")
         return EXIT_FAILED if args.dry_run and (changed or builds_changed) else EXIT_OK
 
 
-def _kept_as_written(entry: LockEntry, pin: Optional[Pin]) -> bool:
+def _kept_as_written(entry: LockEntry, pin: Pin) -> bool:
     """Tell whether an entry stands as written: a URL, or pip's pick with this machine's hash."""
     record = entry.requirement
     return record.url is not None or (
-        pin is not None and bool(record.hashes) and record.pinned_version() == pin.version
+        bool(record.hashes) and record.pinned_version() == pin.version
         and (pin.digest is None or record.hashes.matches({"sha256": pin.digest})))
 
 
-# What pip picked by project, who needs what, the digests to write, projects nested -r files hold
-Resolution = Tuple[Dict[str, Pin], Dict[str, List[str]], LockHashes, FrozenSet[str]]
-
-
-def plan_lock(
-    entries: Sequence[LockEntry], specs: Sequence[Requirement], resolved: Resolution, style: str
-) -> LockPlan:
+def plan_lock(entries: Sequence[LockEntry], specs: Sequence[Requirement], picks: Sequence[Pin],
+              hashes: LockHashes, style: str) -> LockPlan:  # fmt: skip
     """Decide every edit: pins moved, orphans dropped, new dependencies added at the end."""
     plan = LockPlan()
     asked = {spec.key: spec for spec in specs}
-    pins, parents, hashes, elsewhere = resolved
+    pins = {pick.key: pick for pick in picks}
+    parents = dependency_parents(picks)
     for entry in entries:
         record = entry.requirement
         pin = pins.get(record.key)
@@ -6837,8 +6807,8 @@ def plan_lock(
             was = record.pinned_version() or (record.specifier or "unpinned")
             plan.updated.append(f"{record.name}=={pin.version} (hashes)" if was == pin.version
                                 else f"{record.name} {was} -> {pin.version}")  # fmt: skip
-    written = {entry.requirement.key for entry in entries} | elsewhere
-    for key in sorted(set(pins) - written):
+    # New to FILE: each release hashed (none that a nested file holds) that FILE does not name.
+    for key in sorted(set(hashes.files) - {entry.requirement.key for entry in entries}):
         pin = pins[key]
         head = _requirement_text(asked[key], str(pin.version)) if key in asked else (
             f"{key}=={pin.version}")  # fmt: skip
@@ -6888,15 +6858,15 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             raise UsageError(f"peep lock: {spec.text!r} is not a requirement by name (write NAME "
                              "or NAME>=VERSION, e.g. requests>=2)")  # fmt: skip
     read = _read_lock_target(args.file)
-    if is_lock_file(args.file):
-        return lock_pylock(args, specs, read, (out, err))
-    path = args.file
-    records, finder, network = read_requirement_files([path] if os.path.exists(path) else [], args)
+    files = [args.file] if os.path.exists(args.file) and not is_lock_file(args.file) else []
+    records, finder, network = read_requirement_files(files, args)
     problems = [f"{r.origin}: {r.text!r}: {_lockable(r)}" for r in records if _lockable(r)]
     if problems:
         raise PeepError("peep lock: cannot lock these requirements:\n    " + "\n    ".join(
             problems))  # fmt: skip
     locking = Locking(args, Transport(finder, network), out, err)
+    if is_lock_file(args.file):
+        return lock_pylock(locking, specs, read)
     return lock_requirements(locking, specs, records, read)
 
 
@@ -6920,8 +6890,7 @@ def lock_requirements(
     moved = [p for p in picks if p.key not in elsewhere
              and not (p.key in written and _kept_as_written(written[p.key], p))]  # fmt: skip
     hashes = locking.hash_releases(moved)
-    resolved = ({p.key: p for p in picks}, dependency_parents(picks), hashes, elsewhere)
-    plan = plan_lock(entries, specs, resolved, hash_style(text, default="pip"))
+    plan = plan_lock(entries, specs, picks, hashes, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"
     new_text = "".join(line + newline for line in plan.apply(text.splitlines()))
     edited = plan.deleted or plan.inserts or plan.appended
@@ -6930,38 +6899,31 @@ def lock_requirements(
 
 def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str, Any]]:
     """Describe each pinned release for a lock file: what it needs, every file's hash."""
-    needs: Dict[str, List[str]] = {pin.key: [] for pin in picks}
-    for child, parents in dependency_parents(picks).items():
-        for parent in parents:
-            needs[parent].append(child)
+    parents = dependency_parents(picks)
     packages = []
     for pin in picks:
         files = [pylock_file(c.filename, c.url.split("#", 1)[0], None, {"sha256": digest})
                  for c, digest in hashes.files[pin.key]]  # fmt: skip
-        more = {"dependencies": [{"name": name} for name in sorted(needs[pin.key])]}
-        packages.append(pylock_package(pin.key, str(pin.version), files,
-                                       more if needs[pin.key] else {}))  # fmt: skip
+        needs = sorted(child for child, theirs in parents.items() if pin.key in theirs)
+        more = {"dependencies": [{"name": name} for name in needs]} if needs else {}
+        packages.append(pylock_package(pin.key, str(pin.version), files, more))
     return packages
 
 
-def lock_pylock(args: argparse.Namespace, specs: Sequence[Requirement], read: Tuple[bytes, str],
-                streams: Tuple[IO[str], IO[str]]) -> int:  # fmt: skip
+def lock_pylock(locking: Locking, specs: Sequence[Requirement], read: Tuple[bytes, str]) -> int:
     """Write a PEP 751 lock of the SPECs and the requirements its ``[tool.peep]`` keeps."""
-    finder, network = settle_settings(args, os.environ)
+    args = locking.args
     old = read_lock_file(args.file, lambda _: read[0]) if read[1] else None
-    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version
-                           for p in (old.packages if old else ())}  # fmt: skip
-    top: List[str] = []
-    if old is not None:
-        top = [str(t) for t in ((old.tool or {}).get("peep") or {}).get("requirements", [])]
-        if not top:  # another tool's lock: every package is taken as asked for
-            top = [str(canonicalize_name(package.name)) for package in old.packages]
+    packages = old.packages if old else []
+    was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version for p in packages}
+    ours = ((old.tool or {}).get("peep") or {}) if old else {}
+    top = [str(t) for t in ours.get("requirements", [])] or [  # another tool's lock: all asked for
+        str(canonicalize_name(p.name)) for p in packages]
     asked = {spec.key for spec in specs}
     top = [_requirement_text(s) for s in specs] + [
         t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
-    locking = Locking(args, Transport(finder, network), *streams)
     picks = locking.resolve((tuple(top), keep), {}, frozenset())
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
