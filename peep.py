@@ -7528,7 +7528,7 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
         loaded = marshal.loads(data[16:])  # as the loader does with this very file at import
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
-    return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
+    return "" if _same_constant(loaded, fresh) else "not what its recorded source compiles to"
 
 
 # Every field of a code object but co_filename (where it was compiled, which
@@ -7542,23 +7542,15 @@ _CODE_FIELDS = tuple(name for name in (
 ) if hasattr(types.CodeType, name))  # fmt: skip
 
 
-def _same_code(loaded: object, fresh: types.CodeType) -> bool:
-    """Compare code objects by their raw fields and constants, recursively: == compares
-    deoptimized bytecode on 3.11+, which a .pyc holding a specialized instruction would pass."""
-    if not isinstance(loaded, types.CodeType):
-        return False
-    if any(getattr(loaded, name) != getattr(fresh, name) for name in _CODE_FIELDS):
-        return False
-    consts = loaded.co_consts, fresh.co_consts
-    return len(consts[0]) == len(consts[1]) and all(map(_same_constant, *consts))
-
-
 def _same_constant(loaded: object, fresh: object) -> bool:
-    """Compare constants by type and value (-0.0 is not 0.0, nor 1 True)."""
+    """Compare constants by type and value (-0.0 is not 0.0, nor 1 True), and code objects by
+    their raw fields and constants, recursively: == compares deoptimized bytecode on 3.11+,
+    which a .pyc holding a specialized instruction would pass."""
     if type(loaded) is not type(fresh):
         return False
-    if isinstance(fresh, types.CodeType):
-        return _same_code(loaded, fresh)
+    if isinstance(fresh, types.CodeType) and isinstance(loaded, types.CodeType):
+        same_fields = all(getattr(loaded, name) == getattr(fresh, name) for name in _CODE_FIELDS)
+        return same_fields and _same_constant(loaded.co_consts, fresh.co_consts)
     if isinstance(fresh, tuple) and isinstance(loaded, tuple):
         return len(loaded) == len(fresh) and all(map(_same_constant, loaded, fresh))
     if isinstance(fresh, frozenset) and isinstance(loaded, frozenset):
