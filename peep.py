@@ -7703,11 +7703,9 @@ def bundled_wheels() -> Dict[Tuple[str, str], str]:
     found: Dict[Tuple[str, str], str] = {}
     for place in filter(os.path.isdir, places):
         for filename in sorted(os.listdir(place)):
-            try:
-                name, version, _, _ = parse_wheel_filename(filename)
-            except (ValueError, InvalidWheelFilename):
-                continue
-            found.setdefault((name, str(version)), os.path.join(place, filename))
+            named = parse_archive_name(filename)
+            if named is not None and named.is_wheel:
+                found.setdefault((named.name, str(named.version)), os.path.join(place, filename))
     return found
 
 
