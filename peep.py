@@ -7353,12 +7353,11 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
     found: Dict[str, List[Installed]] = {}
     for site_dir in site_dirs:
         try:
-            entries = sorted(os.listdir(site_dir))
+            entries = [e for e in sorted(os.listdir(site_dir))
+                       if e.endswith((".dist-info", ".egg-info"))]
         except OSError:
             continue
         for entry in entries:
-            if not entry.endswith((".dist-info", ".egg-info")):
-                continue
             path = os.path.join(site_dir, entry)
             text = Installed("", "", "", site_dir, path).read(
                 "METADATA" if entry.endswith(".dist-info") else "PKG-INFO") or ""
