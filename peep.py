@@ -7824,7 +7824,6 @@ def check_argument_parser() -> argparse.ArgumentParser:
 def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Report, without installing anything, how an environment differs from its files."""
     import json
-    import shutil
     import tempfile
     args = check_argument_parser().parse_args(argv)
     options = InstallOptions(
@@ -7835,14 +7834,11 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         options, os.environ,
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, errors = prepare_requirements(records, marker_environment())
-    workdir = tempfile.mkdtemp(prefix="peep-check-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="peep-check-") as workdir:
         fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
                                   Progress(err, quiet=True), message_writer(err, quiet=False))
         found, notes = check_environment([r for r in requirements if r.name],
                                          checked_site(args), strict=args.strict, fetcher=fetcher)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     errors += found
     if args.json:
         findings = [{"kind": p.kind, "error": n < len(errors), "subject": p.requirement.text,
