@@ -7865,14 +7865,11 @@ def pip_version() -> str:
     import importlib.util
     try:
         spec = importlib.util.find_spec("pip")
-    except (ImportError, ValueError) as exc:
-        return f"unknown ({exc})"
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        return f"unknown (no pip for {sys.executable})"
-    try:
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            return f"unknown (no pip for {sys.executable})"
         with open(spec.origin, encoding="utf-8") as stream:
             source = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
+    except (ImportError, OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         return f"unknown ({exc})"
     found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
     if found is None:
