@@ -7947,9 +7947,8 @@ def _raise_interrupted(signum: int, frame: object) -> None:
 
 def interruption_message(exc: BaseException) -> str:
     """Say what an interruption left behind."""
-    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-    name = signal.Signals(signum).name
-    if isinstance(exc, Interrupted) and exc.during_pip:
+    name = signal.Signals(getattr(exc, "signum", signal.SIGINT)).name  # KeyboardInterrupt: SIGINT
+    if getattr(exc, "during_pip", False):
         return (f"peep: interrupted ({name}) in the install step; pip was stopped if it was "
                 "still running. What pip changed is listed above: run peep again to finish.")
     return (f"peep: interrupted ({name}); nothing was installed, temporary files were "
@@ -7973,8 +7972,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
         sys.stderr.write("\n" + interruption_message(exc) + "\n")
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        return 128 + int(signum)
+        return 128 + int(getattr(exc, "signum", signal.SIGINT))
     except Exception:  # a bug: describe it well enough to fix it
         import platform
         import traceback
