@@ -330,17 +330,13 @@ class _EarlyExit(Exception):
         self.status = status
 
 
-# pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
-# a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
-PIP_OUT_OF_THE_CURRENT_DIRECTORY = (
-    "import runpy, sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
-    "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
-
-
 def pip_command() -> List[str]:
     """Return the command that runs the pip of the interpreter running peep, never a pip/ of
     the current directory: for install, lock's resolver and every command handed to pip."""
-    return [sys.executable, "-c", PIP_OUT_OF_THE_CURRENT_DIRECTORY]
+    # pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
+    # a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+    return [sys.executable, "-c", "import runpy, sys; getattr(sys.flags, 'safe_path', False) "
+            "or sys.path.pop(0); runpy.run_module('pip', run_name='__main__', alter_sys=True)"]
 
 
 # --- Hashes [trust] -----------------------------------------------------------
