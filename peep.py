@@ -7485,13 +7485,10 @@ def _recorded_files(distributions: Mapping[str, Sequence[Installed]],
 def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     """Return (source path, optimisation level, cache tag) for ``__pycache__/M.TAG[.opt-N].pyc``."""
     directory, name = os.path.split(path)
-    parts = name.split(".")
-    if os.path.basename(directory) != "__pycache__" or len(parts) not in (3, 4):
+    match = re.fullmatch(r"([^.]*)\.([^.]*)(?:\.opt-([12]))?\.[^.]*", name)
+    if os.path.basename(directory) != "__pycache__" or match is None:
         return None
-    if len(parts) == 4 and parts[2] not in ("opt-1", "opt-2"):
-        return None
-    level = int(parts[2][len("opt-"):]) if len(parts) == 4 else 0
-    return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
+    return os.path.join(os.path.dirname(directory), match[1] + ".py"), int(match[3] or 0), match[2]
 
 
 def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
