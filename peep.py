@@ -7569,6 +7569,8 @@ _SCRIPT_WRAPPERS += tuple("# -*- coding: utf-8 -*-\n" + wrapper for wrapper in _
 # pip names its own scripts, and setuptools', for the Python installing them.
 _VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
 _INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
+# pip's form where the interpreter's path is too long for a #! line.
+_SH_LAUNCHER = re.compile(rb"#!/bin/sh\n'''exec' (.*) \"\$0\" \"\$@\"\n' '''\n")
 
 
 def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> List[Tuple[str, str]]:
@@ -7635,12 +7637,9 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
-    if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
-        line, _, rest = rest.partition(b"\n")
-        closing, _, rest = rest.partition(b"\n")
-        if closing != b"' '''" or not line.endswith(b' "$0" "$@"'):
-            return False
-        first = b"#!" + line[len(b"'''exec' ") : -len(b' "$0" "$@"')]
+    launcher = _SH_LAUNCHER.match(data)
+    if launcher:
+        first, rest = b"#!" + launcher[1], data[launcher.end() :]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
     dirs = [os.path.dirname(os.path.abspath(sys.executable))]
