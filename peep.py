@@ -7968,16 +7968,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception:  # a bug: describe it well enough to fix it
         import platform
         import traceback
-        sys.stderr.write(
-            "peep hit an unexpected error. This is a bug in peep, not in your files: "
-            "please report it, with everything below.\n\n"
-            f"peep: {__version__}\n"
-            f"python: {platform.python_version()} ({sys.executable})\n"
-            f"platform: {platform.platform()}\n"
-            f"pip: {pip_version()}\n"
-            f"argv: {printable(repr(list(argv)))}\n\n"
-            f"{printable(traceback.format_exc())}"
-        )
+        sys.stderr.write("peep hit an unexpected error. This is a bug in peep, not in your files: "
+                         "please report it, with everything below.\n\n"
+                         f"peep: {__version__}\n"
+                         f"python: {platform.python_version()} ({sys.executable})\n"
+                         f"platform: {platform.platform()}\n"
+                         f"pip: {pip_version()}\n"
+                         f"argv: {printable(repr(list(argv)))}\n\n"
+                         f"{printable(traceback.format_exc())}")
         return EXIT_BUG
     finally:
         if previous is not None:
