@@ -7272,9 +7272,8 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
                       if name.endswith(".pth")]  # fmt: skip
     for module in ("sitecustomize", "usercustomize"):
         spec = importlib.machinery.PathFinder.find_spec(module)
-        origin = spec.origin if spec is not None else None
-        if origin and os.path.dirname(os.path.normpath(origin)) not in normal:
-            hooks.append(origin)
+        if spec and spec.origin and os.path.dirname(os.path.normpath(spec.origin)) not in normal:
+            hooks.append(spec.origin)
     return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
                        hook_files=tuple(hooks))  # fmt: skip
 
