@@ -7222,16 +7222,13 @@ class CheckedSite:
 
     def locate(self, site_dir: str, path: str) -> Optional[str]:
         """Return the file a RECORD path in ``site_dir`` names; None if it lies outside."""
-        if self.target is not None:
-            # pip --target installs into a temporary home scheme, then moves its
-            # lib/python and its other directories (bin, share) into the target:
-            # RECORD paths are relative to that lib/python, so bin/x is ../../bin/x.
-            lib = os.path.join(self.target, "lib", "python")
-            located = os.path.normpath(os.path.join(lib, path))
-            if located.startswith(lib + os.sep):
-                located = os.path.join(self.target, located[len(lib) + 1:])
-        else:
-            located = os.path.normpath(os.path.join(site_dir, path))
+        # pip --target installs into a temporary home scheme, then moves its
+        # lib/python and its other directories (bin, share) into the target:
+        # RECORD paths are relative to that lib/python, so bin/x is ../../bin/x.
+        base = site_dir if self.target is None else os.path.join(self.target, "lib", "python")
+        located = os.path.normpath(os.path.join(base, path))
+        if self.target is not None and located.startswith(base + os.sep):
+            located = os.path.join(self.target, located[len(base) + 1 :])
         inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
         return located if inside else None
 
