@@ -7592,10 +7592,8 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
                 digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
             why = _member_problem(site, site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
-    for row in rows:
-        if row not in matched and not _pip_generated(row, copy, site, scripts):
-            problems.append((row, "not in the vetted wheel"))
-    return problems
+    return problems + [(row, "not in the vetted wheel") for row in rows
+                       if row not in matched and not _pip_generated(row, copy, site, scripts)]
 
 
 def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Optional[str]:
