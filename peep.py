@@ -7447,10 +7447,9 @@ def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterat
     """Yield (path, relative path) of each file of code under ``site_dir``; note dir links."""
     for directory, subdirectories, filenames in os.walk(site_dir):
         subdirectories.sort()
-        for name in subdirectories:
-            if os.path.islink(os.path.join(directory, name)):
-                link = os.path.relpath(os.path.join(directory, name), site_dir)
-                unrecorded.append((link, "a link to a directory, not followed"))
+        below = [os.path.join(directory, name) for name in subdirectories]
+        unrecorded.extend((os.path.relpath(path, site_dir), "a link to a directory, not followed")
+                          for path in below if os.path.islink(path))
         for name in sorted(filenames):
             if name.endswith(_CODE_SUFFIXES):
                 path = os.path.join(directory, name)
