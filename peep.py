@@ -7530,9 +7530,8 @@ _CODE_FIELDS = tuple(name for name in (
 
 
 def _same_constant(loaded: object, fresh: object) -> bool:
-    """Compare constants by type and value (-0.0 is not 0.0, nor 1 True), and code objects by
-    their raw fields and constants, recursively: == compares deoptimized bytecode on 3.11+,
-    which a .pyc holding a specialized instruction would pass."""
+    """Compare by type and value (-0.0 is not 0.0, nor 1 True); code objects by raw fields and
+    constants: == compares deoptimized bytecode on 3.11+, which a specialized .pyc would pass."""
     if type(loaded) is not type(fresh):
         return False
     if isinstance(fresh, types.CodeType) and isinstance(loaded, types.CodeType):
