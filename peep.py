@@ -7262,11 +7262,9 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
     normal = tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in paths))
     # The start-up hooks this interpreter runs from elsewhere: the .pth files of every site
     # directory (a venv's system site-packages), the first sitecustomize and usercustomize.
-    hooks = []
-    for directory in site.getsitepackages():
-        if os.path.normpath(directory) not in normal and os.path.isdir(directory):
-            hooks += [os.path.join(directory, name) for name in sorted(os.listdir(directory))
-                      if name.endswith(".pth")]  # fmt: skip
+    hooks = [os.path.join(directory, name) for directory in site.getsitepackages()
+             if os.path.normpath(directory) not in normal and os.path.isdir(directory)
+             for name in sorted(os.listdir(directory)) if name.endswith(".pth")]
     for module in ("sitecustomize", "usercustomize"):
         spec = importlib.machinery.PathFinder.find_spec(module)
         if spec and spec.origin and os.path.dirname(os.path.normpath(spec.origin)) not in normal:
