@@ -7408,7 +7408,7 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
         for path, relative in _site_code_files(site_dir, unrecorded):
             owner, hashed = recorded.get(_path_key(path), ("", False))
             # A .pyc of vouched-for source is compiled afresh, whatever hash its row was given.
-            source = _pyc_source(path) if path.endswith(".pyc") else None
+            source = _pyc_source(path)
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
                 if source_hashed or _virtualenv_file(site_dir, source[0], []):
@@ -7478,7 +7478,7 @@ def _recorded_files(distributions: Mapping[str, Sequence[Installed]],
 def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     """Return (source path, optimisation level, cache tag) for ``__pycache__/M.TAG[.opt-N].pyc``."""
     directory, name = os.path.split(path)
-    match = re.fullmatch(r"([^.]*)\.([^.]*)(?:\.opt-([12]))?\.[^.]*", name)
+    match = re.fullmatch(r"([^.]*)\.([^.]*)(?:\.opt-([12]))?\.pyc", name)
     if os.path.basename(directory) != "__pycache__" or match is None:
         return None
     return os.path.join(os.path.dirname(directory), match[1] + ".py"), int(match[3] or 0), match[2]
