@@ -330,17 +330,13 @@ class _EarlyExit(Exception):
         self.status = status
 
 
-# pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
-# a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
-PIP_OUT_OF_THE_CURRENT_DIRECTORY = (
-    "import runpy, sys; getattr(sys.flags, 'safe_path', False) or sys.path.pop(0); "
-    "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
-
-
 def pip_command() -> List[str]:
     """Return the command that runs the pip of the interpreter running peep, never a pip/ of
     the current directory: for install, lock's resolver and every command handed to pip."""
-    return [sys.executable, "-c", PIP_OUT_OF_THE_CURRENT_DIRECTORY]
+    # pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
+    # a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+    return [sys.executable, "-c", "import runpy, sys; getattr(sys.flags, 'safe_path', False) "
+            "or sys.path.pop(0); runpy.run_module('pip', run_name='__main__', alter_sys=True)"]
 
 
 # --- Hashes [trust] -----------------------------------------------------------
@@ -6973,16 +6969,13 @@ class CheckedSite:
 
     def locate(self, site_dir: str, path: str) -> Optional[str]:
         """Return the file a RECORD path in ``site_dir`` names; None if it lies outside."""
-        if self.target is not None:
-            # pip --target installs into a temporary home scheme, then moves its
-            # lib/python and its other directories (bin, share) into the target:
-            # RECORD paths are relative to that lib/python, so bin/x is ../../bin/x.
-            lib = os.path.join(self.target, "lib", "python")
-            located = os.path.normpath(os.path.join(lib, path))
-            if located.startswith(lib + os.sep):
-                located = os.path.join(self.target, located[len(lib) + 1:])
-        else:
-            located = os.path.normpath(os.path.join(site_dir, path))
+        # pip --target installs into a temporary home scheme, then moves its
+        # lib/python and its other directories (bin, share) into the target:
+        # RECORD paths are relative to that lib/python, so bin/x is ../../bin/x.
+        base = site_dir if self.target is None else os.path.join(self.target, "lib", "python")
+        located = os.path.normpath(os.path.join(base, path))
+        if self.target is not None and located.startswith(base + os.sep):
+            located = os.path.join(self.target, located[len(base) + 1 :])
         inside = any(located.startswith(os.path.join(root, "")) for root in self.roots)
         return located if inside else None
 
@@ -7016,16 +7009,13 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
     normal = tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in paths))
     # The start-up hooks this interpreter runs from elsewhere: the .pth files of every site
     # directory (a venv's system site-packages), the first sitecustomize and usercustomize.
-    hooks = []
-    for directory in site.getsitepackages():
-        if os.path.normpath(directory) not in normal and os.path.isdir(directory):
-            hooks += [os.path.join(directory, name) for name in sorted(os.listdir(directory))
-                      if name.endswith(".pth")]  # fmt: skip
+    hooks = [os.path.join(directory, name) for directory in site.getsitepackages()
+             if os.path.normpath(directory) not in normal and os.path.isdir(directory)
+             for name in sorted(os.listdir(directory)) if name.endswith(".pth")]
     for module in ("sitecustomize", "usercustomize"):
         spec = importlib.machinery.PathFinder.find_spec(module)
-        origin = spec.origin if spec is not None else None
-        if origin and os.path.dirname(os.path.normpath(origin)) not in normal:
-            hooks.append(origin)
+        if spec and spec.origin and os.path.dirname(os.path.normpath(spec.origin)) not in normal:
+            hooks.append(spec.origin)
     return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
                        hook_files=tuple(hooks))  # fmt: skip
 
@@ -7100,12 +7090,11 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
     found: Dict[str, List[Installed]] = {}
     for site_dir in site_dirs:
         try:
-            entries = sorted(os.listdir(site_dir))
+            entries = [e for e in sorted(os.listdir(site_dir))
+                       if e.endswith((".dist-info", ".egg-info"))]
         except OSError:
             continue
         for entry in entries:
-            if not entry.endswith((".dist-info", ".egg-info")):
-                continue
             path = os.path.join(site_dir, entry)
             text = Installed("", "", "", site_dir, path).read(
                 "METADATA" if entry.endswith(".dist-info") else "PKG-INFO") or ""
@@ -7166,7 +7155,7 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
         for path, relative in _site_code_files(site_dir, unrecorded):
             owner, hashed = recorded.get(_path_key(path), ("", False))
             # A .pyc of vouched-for source is compiled afresh, whatever hash its row was given.
-            source = _pyc_source(path) if path.endswith(".pyc") else None
+            source = _pyc_source(path)
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
                 if source_hashed or _virtualenv_file(site_dir, source[0], []):
@@ -7203,10 +7192,9 @@ def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterat
     """Yield (path, relative path) of each file of code under ``site_dir``; note dir links."""
     for directory, subdirectories, filenames in os.walk(site_dir):
         subdirectories.sort()
-        for name in subdirectories:
-            if os.path.islink(os.path.join(directory, name)):
-                link = os.path.relpath(os.path.join(directory, name), site_dir)
-                unrecorded.append((link, "a link to a directory, not followed"))
+        below = [os.path.join(directory, name) for name in subdirectories]
+        unrecorded.extend((os.path.relpath(path, site_dir), "a link to a directory, not followed")
+                          for path in below if os.path.islink(path))
         for name in sorted(filenames):
             if name.endswith(_CODE_SUFFIXES):
                 path = os.path.join(directory, name)
@@ -7237,13 +7225,10 @@ def _recorded_files(distributions: Mapping[str, Sequence[Installed]],
 def _pyc_source(path: str) -> Optional[Tuple[str, int, str]]:
     """Return (source path, optimisation level, cache tag) for ``__pycache__/M.TAG[.opt-N].pyc``."""
     directory, name = os.path.split(path)
-    parts = name.split(".")
-    if os.path.basename(directory) != "__pycache__" or len(parts) not in (3, 4):
+    match = re.fullmatch(r"([^.]*)\.([^.]*)(?:\.opt-([12]))?\.pyc", name)
+    if os.path.basename(directory) != "__pycache__" or match is None:
         return None
-    if len(parts) == 4 and parts[2] not in ("opt-1", "opt-2"):
-        return None
-    level = int(parts[2][len("opt-"):]) if len(parts) == 4 else 0
-    return os.path.join(os.path.dirname(directory), parts[0] + ".py"), level, parts[1]
+    return os.path.join(os.path.dirname(directory), match[1] + ".py"), int(match[3] or 0), match[2]
 
 
 def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
@@ -7275,7 +7260,7 @@ def _pyc_problem(job: Tuple[str, str, int, str]) -> str:
         loaded = marshal.loads(data[16:])  # as the loader does with this very file at import
     except (EOFError, ValueError, TypeError):
         return "not a .pyc file of this interpreter"
-    return "" if _same_code(loaded, fresh) else "not what its recorded source compiles to"
+    return "" if _same_constant(loaded, fresh) else "not what its recorded source compiles to"
 
 
 # Every field of a code object but co_filename (where it was compiled, which
@@ -7289,23 +7274,14 @@ _CODE_FIELDS = tuple(name for name in (
 ) if hasattr(types.CodeType, name))  # fmt: skip
 
 
-def _same_code(loaded: object, fresh: types.CodeType) -> bool:
-    """Compare code objects by their raw fields and constants, recursively: == compares
-    deoptimized bytecode on 3.11+, which a .pyc holding a specialized instruction would pass."""
-    if not isinstance(loaded, types.CodeType):
-        return False
-    if any(getattr(loaded, name) != getattr(fresh, name) for name in _CODE_FIELDS):
-        return False
-    consts = loaded.co_consts, fresh.co_consts
-    return len(consts[0]) == len(consts[1]) and all(map(_same_constant, *consts))
-
-
 def _same_constant(loaded: object, fresh: object) -> bool:
-    """Compare constants by type and value (-0.0 is not 0.0, nor 1 True)."""
+    """Compare by type and value (-0.0 is not 0.0, nor 1 True); code objects by raw fields and
+    constants: == compares deoptimized bytecode on 3.11+, which a specialized .pyc would pass."""
     if type(loaded) is not type(fresh):
         return False
-    if isinstance(fresh, types.CodeType):
-        return _same_code(loaded, fresh)
+    if isinstance(fresh, types.CodeType) and isinstance(loaded, types.CodeType):
+        same_fields = all(getattr(loaded, name) == getattr(fresh, name) for name in _CODE_FIELDS)
+        return same_fields and _same_constant(loaded.co_consts, fresh.co_consts)
     if isinstance(fresh, tuple) and isinstance(loaded, tuple):
         return len(loaded) == len(fresh) and all(map(_same_constant, loaded, fresh))
     if isinstance(fresh, frozenset) and isinstance(loaded, frozenset):
@@ -7332,6 +7308,8 @@ _SCRIPT_WRAPPERS += tuple("# -*- coding: utf-8 -*-\n" + wrapper for wrapper in _
 # pip names its own scripts, and setuptools', for the Python installing them.
 _VERSIONED_SCRIPT = re.compile(r"^(pip)\d+(?:\.\d+)?$|^(easy_install)-\d+\.\d+$")
 _INTERPRETER_LINE = re.compile(rb"#!(/[^\s]*/)?python[\w.]*\s*$")
+# pip's form where the interpreter's path is too long for a #! line.
+_SH_LAUNCHER = re.compile(rb"#!/bin/sh\n'''exec' (.*) \"\$0\" \"\$@\"\n' '''\n")
 
 
 def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> List[Tuple[str, str]]:
@@ -7357,10 +7335,8 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
                 digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
             why = _member_problem(site, site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
-    for row in rows:
-        if row not in matched and not _pip_generated(row, copy, site, scripts):
-            problems.append((row, "not in the vetted wheel"))
-    return problems
+    return problems + [(row, "not in the vetted wheel") for row in rows
+                       if row not in matched and not _pip_generated(row, copy, site, scripts)]
 
 
 def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Optional[str]:
@@ -7398,12 +7374,9 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
-    if first == b"#!/bin/sh" and rest.startswith(b"'''exec' "):  # pip's form for long paths
-        line, _, rest = rest.partition(b"\n")
-        closing, _, rest = rest.partition(b"\n")
-        if closing != b"' '''" or not line.endswith(b' "$0" "$@"'):
-            return False
-        first = b"#!" + line[len(b"'''exec' ") : -len(b' "$0" "$@"')]
+    launcher = _SH_LAUNCHER.match(data)
+    if launcher:
+        first, rest = b"#!" + launcher[1], data[launcher.end() :]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
     dirs = [os.path.dirname(os.path.abspath(sys.executable))]
@@ -7458,11 +7431,9 @@ def bundled_wheels() -> Dict[Tuple[str, str], str]:
     found: Dict[Tuple[str, str], str] = {}
     for place in filter(os.path.isdir, places):
         for filename in sorted(os.listdir(place)):
-            try:
-                name, version, _, _ = parse_wheel_filename(filename)
-            except (ValueError, InvalidWheelFilename):
-                continue
-            found.setdefault((name, str(version)), os.path.join(place, filename))
+            named = parse_archive_name(filename)
+            if named is not None and named.is_wheel:
+                found.setdefault((named.name, str(named.version)), os.path.join(place, filename))
     return found
 
 
@@ -7582,7 +7553,6 @@ def check_argument_parser() -> argparse.ArgumentParser:
 def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     """Report, without installing anything, how an environment differs from its files."""
     import json
-    import shutil
     import tempfile
     args = check_argument_parser().parse_args(argv)
     options = InstallOptions(
@@ -7593,14 +7563,11 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         options, os.environ,
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, errors = prepare_requirements(records, marker_environment())
-    workdir = tempfile.mkdtemp(prefix="peep-check-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="peep-check-") as workdir:
         fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
                                   Progress(err, quiet=True), message_writer(err, quiet=False))
         found, notes = check_environment([r for r in requirements if r.name],
                                          checked_site(args), strict=args.strict, fetcher=fetcher)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     errors += found
     if args.json:
         findings = [{"kind": p.kind, "error": n < len(errors), "subject": p.requirement.text,
@@ -7627,14 +7594,11 @@ def pip_version() -> str:
     import importlib.util
     try:
         spec = importlib.util.find_spec("pip")
-    except (ImportError, ValueError) as exc:
-        return f"unknown ({exc})"
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        return f"unknown (no pip for {sys.executable})"
-    try:
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            return f"unknown (no pip for {sys.executable})"
         with open(spec.origin, encoding="utf-8") as stream:
             source = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
+    except (ImportError, OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         return f"unknown ({exc})"
     found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
     if found is None:
@@ -7712,9 +7676,8 @@ def _raise_interrupted(signum: int, frame: object) -> None:
 
 def interruption_message(exc: BaseException) -> str:
     """Say what an interruption left behind."""
-    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-    name = signal.Signals(signum).name
-    if isinstance(exc, Interrupted) and exc.during_pip:
+    name = signal.Signals(getattr(exc, "signum", signal.SIGINT)).name  # KeyboardInterrupt: SIGINT
+    if getattr(exc, "during_pip", False):
         return (f"peep: interrupted ({name}) in the install step; pip was stopped if it was "
                 "still running. What pip changed is listed above: run peep again to finish.")
     return (f"peep: interrupted ({name}); nothing was installed, temporary files were "
@@ -7738,21 +7701,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
         sys.stderr.write("\n" + interruption_message(exc) + "\n")
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        return 128 + int(signum)
+        return 128 + int(getattr(exc, "signum", signal.SIGINT))
     except Exception:  # a bug: describe it well enough to fix it
         import platform
         import traceback
-        sys.stderr.write(
-            "peep hit an unexpected error. This is a bug in peep, not in your files: "
-            "please report it, with everything below.\n\n"
-            f"peep: {__version__}\n"
-            f"python: {platform.python_version()} ({sys.executable})\n"
-            f"platform: {platform.platform()}\n"
-            f"pip: {pip_version()}\n"
-            f"argv: {printable(repr(list(argv)))}\n\n"
-            f"{printable(traceback.format_exc())}"
-        )
+        sys.stderr.write("peep hit an unexpected error. This is a bug in peep, not in your files: "
+                         "please report it, with everything below.\n\n"
+                         f"peep: {__version__}\n"
+                         f"python: {platform.python_version()} ({sys.executable})\n"
+                         f"platform: {platform.platform()}\n"
+                         f"pip: {pip_version()}\n"
+                         f"argv: {printable(repr(list(argv)))}\n\n"
+                         f"{printable(traceback.format_exc())}")
         return EXIT_BUG
     finally:
         if previous is not None:
