@@ -339,6 +339,25 @@ def pip_command() -> List[str]:
             "or sys.path.pop(0); runpy.run_module('pip', run_name='__main__', alter_sys=True)"]
 
 
+def pip_version() -> str:
+    """Return the line ``pip --version`` prints for pip_command()'s pip, or why there is none.
+    Read from pip's __init__.py as text: running or importing pip would take most of a second."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("pip")
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            return f"unknown (no pip for {sys.executable})"
+        with open(spec.origin, encoding="utf-8") as stream:
+            source = stream.read()
+    except (ImportError, OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        return f"unknown ({exc})"
+    found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
+    if found is None:
+        return f"unknown (no __version__ in {spec.origin})"
+    python = "%d.%d" % sys.version_info[:2]
+    return f"pip {found.group(1)} from {os.path.dirname(spec.origin)} (python {python})"
+
+
 # --- Hashes [trust] -----------------------------------------------------------
 
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -6461,6 +6480,11 @@ def resolve_with_pip(
                         ("--proxy", network.proxy)):  # fmt: skip
         command += [flag, value] if value else []
     command += ["--timeout", str(network.timeout), "--retries", str(network.retries)]
+    pip_release = re.match(r"pip (\d+)\.", pip_version())
+    if finder.uploaded_prior_to is not None and pip_release and int(pip_release[1]) >= 26:
+        # pip 26 keeps later uploads out of its resolve; an older pip's picks are checked after.
+        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(finder.uploaded_prior_to))
+        command += ["--uploaded-prior-to", moment]
     cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
     command += cache + ["--report", report]
     for option, name, lines in (("-r", "requirements", wanted[0]),
@@ -6691,6 +6715,12 @@ class Locking:
         release = [candidate for candidate in found if candidate.version == pin.version]
         release = _one_per_filename(release, self.err, command="peep lock")
         if not any(candidate.filename == url_filename(pin.url) for candidate in release):
+            if self.transport.finder.uploaded_prior_to is not None:  # a cooldown holds in locks too
+                raise PeepError(
+                    f"peep lock: pip's resolver picked {url_filename(pin.url)!r}, which no index "
+                    "lists as uploaded before --uploaded-prior-to; nothing was written. pip "
+                    f"older than 26.0 cannot keep such uploads out: add '{pin.key}<{pin.version}' "
+                    f"to {self.args.file}, or use pip 26 or newer")
             chosen = candidate_from_link(Link(url=pin.url), pin.key)
             release += [chosen] if chosen is not None else []
         return release
@@ -7586,25 +7616,6 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 
 
 # --- main ---------------------------------------------------------------------
-
-
-def pip_version() -> str:
-    """Return the line ``pip --version`` prints for pip_command()'s pip, or why there is none.
-    Read from pip's __init__.py as text: running or importing pip would take most of a second."""
-    import importlib.util
-    try:
-        spec = importlib.util.find_spec("pip")
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            return f"unknown (no pip for {sys.executable})"
-        with open(spec.origin, encoding="utf-8") as stream:
-            source = stream.read()
-    except (ImportError, OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        return f"unknown ({exc})"
-    found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", source, re.MULTILINE)
-    if found is None:
-        return f"unknown (no __version__ in {spec.origin})"
-    python = "%d.%d" % sys.version_info[:2]
-    return f"pip {found.group(1)} from {os.path.dirname(spec.origin)} (python {python})"
 
 
 PEEP_COMMANDS: Dict[str, Callable[[Sequence[str], IO[str], IO[str]], int]] = dict(

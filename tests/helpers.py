@@ -679,3 +679,20 @@ def accepted(directory: Path, filename: str, data: bytes, line: str) -> "peep.Ve
     verdict = peep.accept(peep.Arrived(requirement, str(path), filename, {"sha256": sha256_hex(data)}, None))
     assert isinstance(verdict, peep.Verified), verdict
     return verdict
+
+
+def serve_upload_times(index: LoopbackIndex, times: Dict[str, str]) -> None:
+    """Have the index's PEP 691 pages give each file in ``times`` that upload-time."""
+
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        parts = handler.path.split("/")
+        if len(parts) != 4 or parts[1] != "simple" or JSON_TYPE not in handler.headers.get("Accept", ""):
+            return False
+        page = json.loads(_json_page(parts[2], [f for f in index.files if f.project == parts[2]]))
+        for entry in page["files"]:
+            if entry["filename"] in times:
+                entry["upload-time"] = times[entry["filename"]]
+        respond(handler, 200, json.dumps(page).encode(), {"Content-Type": JSON_TYPE})
+        return True
+
+    index.hook = hook

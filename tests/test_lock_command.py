@@ -18,6 +18,7 @@ from helpers import (
     LoopbackIndex,
     block,
     respond,
+    serve_upload_times,
     sdist_bytes,
     sha256_hex,
     wheel_bytes,
@@ -315,3 +316,25 @@ def test_another_tools_pylock_keeps_every_package(tmp_path: Path, served: Loopba
     result = deploy.lock("omega")
     assert result.returncode == 0, result.stderr
     assert "1 added (omega==1.0)" in result.stderr and "removed" not in result.stderr
+
+
+def test_a_cooldown_keeps_later_uploads_out_of_the_lock(deploy: Deploy, served: LoopbackIndex) -> None:
+    """alpha 2.0 came after --uploaded-prior-to: pip 26 resolves without it; an older pip,
+    which cannot, has its pick refused. Either way no lock names 2.0."""
+    import pip
+
+    served.add(ALPHA_2)
+    serve_upload_times(served, {ALPHA[0]: "2026-01-05T08:00:00Z", BETA[0]: "2026-01-05T08:00:00Z",
+                                ALPHA_2[0]: "2026-03-24T10:39:00Z"})  # fmt: skip
+    result = deploy.lock("alpha", "--uploaded-prior-to", "2026-03-01T00:00:00Z")
+    if int(pip.__version__.split(".")[0]) >= 26:
+        assert result.returncode == 0, result.stderr
+        assert deploy.requirements.read_text() == (
+            pip_entry(ALPHA, "alpha==1.0") + pip_entry(BETA, "beta==1.0") + "    # via alpha\n")
+        assert f"/files/{ALPHA_2[0]}" not in served.file_requests()
+    else:  # the resolver read 2.0's metadata; the file is neither hashed nor written down
+        assert result.returncode == 1
+        assert (f"pip's resolver picked {ALPHA_2[0]!r}, which no index lists as uploaded before "
+                "--uploaded-prior-to; nothing was written") in result.stderr
+        assert f"add 'alpha<2.0' to {deploy.requirements}" in result.stderr
+        assert not deploy.requirements.exists()

@@ -7,26 +7,21 @@ setting came from. None may be dropped without a word.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
 from helpers import (
-    JSON_TYPE,
+    serve_upload_times,
     Deploy,
-    LoopbackIndex,
     Served,
-    _json_page,
     block,
     hermetic_env,
     installed_in,
     peep_hash,
-    respond,
     run_peep,
     sdist_bytes,
     wheel_bytes,
@@ -227,23 +222,6 @@ def test_pip_constraint_from_the_environment_narrows_what_is_installed(deploy: D
 
 
 # --- --uploaded-prior-to ------------------------------------------------------------
-
-
-def serve_upload_times(index: LoopbackIndex, times: Dict[str, str]) -> None:
-    """Have the index's PEP 691 pages give each file in ``times`` that upload-time."""
-
-    def hook(handler: BaseHTTPRequestHandler) -> bool:
-        parts = handler.path.split("/")
-        if len(parts) != 4 or parts[1] != "simple" or JSON_TYPE not in handler.headers.get("Accept", ""):
-            return False
-        page = json.loads(_json_page(parts[2], [f for f in index.files if f.project == parts[2]]))
-        for entry in page["files"]:
-            if entry["filename"] in times:
-                entry["upload-time"] = times[entry["filename"]]
-        respond(handler, 200, json.dumps(page).encode(), {"Content-Type": JSON_TYPE})
-        return True
-
-    index.hook = hook
 
 
 def two_releases(deploy: Deploy) -> Tuple[Served, Served]:
