@@ -6913,8 +6913,9 @@ def lock_requirements(
     picks = locking.resolve(resolution_input(entries, specs, moving, nested), pinned, by_hand)
     elsewhere = frozenset(r.key for r in nested if not r.is_constraint)
     written = {entry.requirement.key: entry for entry in entries}
-    moved = [p for p in picks if p.key not in elsewhere
-             and not (p.key in written and _kept_as_written(written[p.key], p))]  # fmt: skip
+    # What a nested file holds stays there, unless FILE names it too: FILE's entries are its own.
+    moved = [p for p in picks if (not _kept_as_written(written[p.key], p) if p.key in written
+                                  else p.key not in elsewhere)]  # fmt: skip
     hashes = locking.hash_releases(moved)
     plan = plan_lock(entries, specs, picks, hashes, hash_style(text, default="pip"))
     newline = "\r\n" if "\r\n" in text else "\n"

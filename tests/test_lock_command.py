@@ -338,3 +338,18 @@ def test_a_cooldown_keeps_later_uploads_out_of_the_lock(deploy: Deploy, served: 
                 "--uploaded-prior-to; nothing was written") in result.stderr
         assert f"add 'alpha<2.0' to {deploy.requirements}" in result.stderr
         assert not deploy.requirements.exists()
+
+
+def test_a_nested_files_pins_stay_there_and_files_own_entries_are_hashed(
+    deploy: Deploy, served: LoopbackIndex
+) -> None:
+    """FILE includes base.txt, which pins and hashes beta and omega: beta, only there, is not
+    copied into FILE; omega, which FILE names too, gets its hashes in FILE."""
+    base = deploy.requirements.parent / "base.txt"
+    base.write_text(pip_entry(BETA, "beta==1.0") + pip_entry(OMEGA, "omega==1.0"))
+    deploy.write(f"-r {base.name}\nalpha\nomega\n")
+    result = deploy.lock()
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == (
+        f"-r {base.name}\n" + pip_entry(ALPHA, "alpha==1.0") + pip_entry(OMEGA, "omega==1.0"))
+    assert base.read_text() == pip_entry(BETA, "beta==1.0") + pip_entry(OMEGA, "omega==1.0")
