@@ -1564,7 +1564,11 @@ def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
     """Return the ``#egg=`` name and ``#sha256=``-style hashes of a requirement's URL."""
     egg: Optional[str] = None
     hashes = Hashes()
-    for key, value in url_fragment_fields(url):
+    try:
+        fields = url_fragment_fields(url)
+    except ValueError as exc:  # urllib's "Invalid IPv6 URL": the line's fault, not peep's
+        raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({exc})") from exc
+    for key, value in fields:
         if key != "egg":
             try:
                 hashes = hashes.with_digest(key, value)
@@ -1633,6 +1637,7 @@ def _link_requirement(base: Requirement) -> Requirement:
         raise RequirementsFileError(origin, f"{url!r}: peep cannot fetch {url.split(':', 1)[0]}: "
                                     "URLs (only http, https and file; VCS URLs are reported as "
                                     "unhashable)")
+    egg, hashes = read_url_fragment(url, origin)  # first: it refuses a URL that does not split
     _refuse_local_in_remote(url, origin)
     if _is_vcs_url(url):
         return replace(base, unsupported="a VCS checkout has no fixed archive to hash; "
@@ -1640,7 +1645,6 @@ def _link_requirement(base: Requirement) -> Requirement:
     if url.lower().startswith("file:") and os.path.isdir(_file_url_path(url)):
         return replace(base, unsupported="a directory has no fixed archive to hash; "
                        "build an sdist or a wheel and require that")  # fmt: skip
-    egg, hashes = read_url_fragment(url, origin)
     filename = url_filename(url)
     name = base.name or egg
     if filename.endswith(WHEEL_EXTENSION):
@@ -1901,8 +1905,7 @@ LOCK_PACKAGING = "26.1"  # the first packaging whose pylock module can select
 
 def is_lock_file(location: str) -> bool:
     """Tell whether a path or URL names a PEP 751 lock file."""
-    import urllib.parse
-    path = urllib.parse.urlsplit(location).path if _is_url(location) else location
+    path = re.split("[?#]", location, maxsplit=1)[0] if _is_url(location) else location
     return bool(_LOCK_NAME_RE.match(os.path.basename(path.replace("\\", "/"))))
 
 
@@ -1951,11 +1954,11 @@ def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
     toml = _toml_module()
     try:
         text = reader(location).decode("utf-8")
-    except OSError as exc:
-        message = f"Could not open lock file ({exc.strerror or exc})"
-        raise RequirementsFileError(location, message) from exc
     except UnicodeDecodeError as exc:
         raise RequirementsFileError(location, f"is not UTF-8, as TOML must be ({exc})") from exc
+    except (OSError, ValueError) as exc:  # a URL that does not split is a ValueError
+        message = f"Could not open lock file ({getattr(exc, 'strerror', None) or exc})"
+        raise RequirementsFileError(location, message) from exc
     try:
         check_nesting(text)
         document = toml.loads(text)
@@ -1999,6 +2002,9 @@ def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[s
             choices += [LockChoice(index, p, s) for p, s in alone.select(**options)]
         except module.PylockSelectError as exc:
             problem = str(exc).replace("packages[0]", f"packages[{index}]")
+            choices.append(LockChoice(index, package, problem=problem))
+        except Exception as exc:  # noqa: BLE001 - as in lock_file_requirements
+            problem = f"packages[{index}] cannot be evaluated here ({exc})"
             choices.append(LockChoice(index, package, problem=problem))
     if all(choice.problem is None for choice in choices):
         # Each package is fine alone, so the lock selects one project twice.

@@ -94,6 +94,8 @@ def lock(tmp_path: Path, index: LoopbackIndex) -> Deploy:
         ("pylock.toml", True),
         ("deploy/pylock.prod.toml", True),
         ("https://example.invalid/locks/pylock.toml?x=1", True),
+        ("https://example.invalid/locks/pylock.toml#frag", True),
+        ("http://[x/pylock.toml", True),  # then "Could not open lock file", not a crash
         ("pylock.a.b.toml", False),
         ("requirements.txt", False),
         ("pylock.toml.txt", False),
@@ -207,6 +209,12 @@ def test_lock_wide_requirements_stop_everything(tmp_path: Path) -> None:
         selected(tmp_path, [package("a", "1.0", wheels=[wheel("a", "1.0")])], top={"requires-python": "<3"})
     with pytest.raises(peep.RequirementsFileError, match="is ambiguous here"):
         selected(tmp_path, [package("a", "1.0", wheels=[wheel("a", "1.0")]), package("a", "2.0", wheels=[wheel("a", "2.0")])])
+
+
+def test_a_lock_url_that_does_not_split_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    result = run_peep("install", "-r", "http://[x/pylock.toml", "--target", str(tmp_path / "t"), env=hermetic_env())
+    assert result.returncode == 1, result.stderr
+    assert "http://[x/pylock.toml: Could not open lock file (Invalid IPv6 URL)" in result.stderr
 
 
 def test_records_are_like_requirements_lines(tmp_path: Path) -> None:
@@ -633,3 +641,8 @@ def test_hostile_lock_entries_are_reported_not_crashed_on(tmp_path: Path) -> Non
     odd_marker = package("b", "1.0", wheels=[wheel("b", "1.0")], marker='python_version ~= "3"')
     with pytest.raises(peep.RequirementsFileError, match="cannot be evaluated here"):
         selected(tmp_path, [odd_marker])
+    # With another package's problem first, each is selected alone: the odd one is reported too.
+    old_python = package("c", "1.0", wheels=[wheel("c", "1.0")], **{"requires-python": "<3"})
+    found = selected(tmp_path, [old_python, odd_marker])
+    assert "requirement '<3' for package 'c' at packages[0]" in found["c"]
+    assert found["b"].startswith("packages[1] cannot be evaluated here (")

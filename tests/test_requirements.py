@@ -332,6 +332,9 @@ INVALID = [
     ("https://h/foo-1.0.tar.gz#egg=name[extra]", "line 1: '#egg=name[extra]' is not a project name"),
     ("https://h/foo-1.0.tar.gz#egg=name;python_version>'3'", "line 1: '#egg=name;python_version>'3'' is not a project name"),
     ("-e git+https://h/r.git#egg=foo==1.0", "line 1: '#egg=foo==1.0' is not a project name"),
+    ("http://[x/a-1.0.tar.gz", "line 1: 'http://[x/a-1.0.tar.gz' is not a valid URL (Invalid IPv6 URL)"),
+    ("a @ https://[::1/a-1.0.tar.gz", "line 1: 'https://[::1/a-1.0.tar.gz' is not a valid URL (Invalid IPv6 URL)"),
+    ("-e http://[x#egg=y", "line 1: 'http://[x#egg=y' is not a valid URL (Invalid IPv6 URL)"),
     # pip 26's --no-require-hashes has no place in peep.
     ("--no-require-hashes", "line 1: --no-require-hashes is not supported in requirements files (peep always checks hashes; nothing turns that off)"),
     # Lines whose later options pip drops without a word.
