@@ -2254,6 +2254,8 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         "to hash")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
     parser.add_argument("--no-deps", action="store_true", help="always on in peep")
+    parser.add_argument("--resume-retries", metavar="N", help="no effect: pip downloads nothing "
+                        "(peep's own downloads take --retries)")
     parser.add_argument("--allow-omitted", action="store_true", help="warn, instead of "
                         "failing, when a dependency is missing from the requirements")
     parser.add_argument("--keep-failed", metavar="DIR", help="keep archives that fail "
@@ -2407,7 +2409,7 @@ def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Ma
         try:
             setting: Any = None if name == "no-cache-dir" else convert(str(value))
         except ValueError as exc:
-            raise UsageError(f"peep install: --{name} {value!r} is not a number") from exc
+            raise UsageError(f"peep: --{name} {value!r} is not a number") from exc
         network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
     return finder, network
 

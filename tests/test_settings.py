@@ -210,6 +210,15 @@ def test_a_refused_variable_stops_the_install_before_anything_is_fetched(deploy:
     assert deploy.index.requests == [] and deploy.installed() == {}
 
 
+def test_resume_retries_is_taken_and_has_no_effect(deploy: Deploy) -> None:
+    """pip 25.1's option: pip downloads nothing under peep, so it is accepted and unused."""
+    archive = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(archive.data, "alpha==1.0"))
+    result = deploy.install("--resume-retries", "3", env=deploy.env(PIP_RESUME_RETRIES="2"))
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+
+
 def test_pip_constraint_from_the_environment_narrows_what_is_installed(deploy: Deploy, tmp_path: Path) -> None:
     old = deploy.index.add(wheel_bytes("alpha", "1.0"))
     new = deploy.index.add(wheel_bytes("alpha", "2.0"))
@@ -297,6 +306,15 @@ def test_a_bad_uploaded_prior_to_is_a_usage_error(tmp_path: Path, command: str) 
     result = run_peep(command, *words, "--uploaded-prior-to", "last tuesday", "--index-url", "http://127.0.0.1:9/")
     assert result.returncode == peep.EXIT_USAGE, result.stderr
     assert "--uploaded-prior-to 'last tuesday' (from the command line) is not a moment" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["install", "hash", "lock"])
+def test_a_number_option_that_is_not_one_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    words = {"install": ["-r", str(tmp_path / "r.txt")], "hash": ["alpha==1.0"], "lock": ["-r", str(tmp_path / "r.txt")]}
+    (tmp_path / "r.txt").write_text("")
+    result = run_peep(command, *words[command], "--timeout", "soon", "--index-url", "http://127.0.0.1:9/")
+    assert result.returncode == peep.EXIT_USAGE, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "peep: --timeout 'soon' is not a number"
 
 
 @pytest.mark.parametrize("text, expected", [
