@@ -1067,7 +1067,9 @@ class Transport:
         # Credentials from a URL belong to its origin, as a browser's would: not to another
         # port or scheme of the same host. netrc names a machine, and is read as such.
         host = parts.hostname or ""
-        pair = self.credentials.get(_origin(parts)) or _netrc_credentials(host, self.environ)
+        own = parts.username is not None and (urllib.parse.unquote(parts.username),
+                                               urllib.parse.unquote(parts.password or ""))
+        pair = own or self.credentials.get(_origin(parts)) or _netrc_credentials(host, self.environ)
         if pair is not None:
             token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
             request.add_unredirected_header("Authorization", f"Basic {token}")

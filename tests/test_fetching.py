@@ -414,6 +414,18 @@ def test_netrc_credentials(deploy: Deploy, tmp_path: Path, index: LoopbackIndex)
     assert refused.returncode == 1 and "HTTP 401" in refused.stderr
 
 
+def test_a_url_requirements_own_credentials_are_sent(deploy: Deploy, index: LoopbackIndex) -> None:
+    """pip sends the user:password of a URL requirement; so does peep, to that origin only."""
+    index.auth = basic("robot", SECRET)
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    url = f"http://robot:{SECRET}@127.0.0.1:{index.port}/files/{wheel.filename}"
+    deploy.write(block(wheel.data, f"alpha @ {url}"))
+    result = deploy.install(finder=["--no-index"])
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    assert SECRET not in result.stdout + result.stderr
+
+
 def test_credentials_do_not_follow_a_redirect_to_another_host(index: LoopbackIndex) -> None:
     target = LoopbackIndex().start()
     try:

@@ -204,6 +204,8 @@ def test_an_error_naming_a_line_with_a_password_does_not_show_it(tmp_path: Path)
         ("https://u:pw@h/simple/", "http://h:443/files/a.whl", False),
         ("http://u:pw@h/simple/", "https://h/files/a.whl", False),
         ("http://u:pw@h/simple/", "http://h.evil/files/a.whl", False),
+        ("http://h/simple/", "http://u:pw@h2/files/a.whl", True),  # a URL's own, as pip sends
+        ("http://x:y@h/simple/", "http://u:pw@h/files/a.whl", True),
     ],
 )
 def test_credentials_go_only_to_their_origin(given: str, url: str, sent: bool) -> None:
