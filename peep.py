@@ -2872,7 +2872,9 @@ class ArchiveCache:
             try:
                 meta = json.loads(self._read_entry("sha256", sha256[:2], sha256, "meta.json") or "")
                 directory = self._entry_dir(sha256)
-                path = os.path.join(str(directory), safe_filename(str(meta["filename"])))
+                if directory is None:
+                    continue  # a link took the entry's place since meta.json was read
+                path = os.path.join(directory, safe_filename(str(meta["filename"])))
             except (OSError, ValueError, KeyError, TypeError, FetchError):
                 continue
             stream = self.open_file(path)

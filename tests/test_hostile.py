@@ -586,3 +586,20 @@ def test_full_disk_degrades_to_no_cache_with_one_warning(tmp_path: Path, monkeyp
                         "(No space left on device); continuing without a cache"]
     assert not list((tmp_path / "cache").rglob(".partial-*"))
     assert cache.lookup(peep.Hashes(sha256=frozenset({sha256_hex(b"archive")}))) == []
+
+
+def test_a_cache_entry_that_turns_into_a_link_is_not_looked_for_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the entry's directory is swapped for a link after its meta.json is read, the lookup
+    finds nothing: it must not build a path of its own, such as "None/a.whl" here."""
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), lambda message: None)
+    (tmp_path / "a.whl").write_bytes(b"archive")
+    cache.store(str(tmp_path / "a.whl"), "a.whl", {"sha256": sha256_hex(b"archive")}, {})
+    (tmp_path / "None").mkdir()
+    (tmp_path / "None" / "a.whl").write_bytes(b"planted")
+    monkeypatch.chdir(tmp_path)
+    wanted = peep.Hashes(sha256=frozenset({sha256_hex(b"archive")}))
+    assert [path for _, path, _ in cache.lookup(wanted)] != []
+    monkeypatch.setattr(peep.ArchiveCache, "_entry_dir", lambda self, sha256, create=False: None)
+    assert cache.lookup(wanted) == []
