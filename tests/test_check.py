@@ -357,6 +357,13 @@ def _sourceless_pyc(target: Path) -> None:
     (target / "evil.pyc").write_bytes(evil)  # `import evil` loads it: no source beside it
 
 
+def _extension_in_pycache(target: Path) -> None:
+    evil = b"\x7fELF not really, but importable by its name"
+    with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
+        record.write(_record_row("__pycache__/evil.abi3.so", evil) + "\n")
+    (target / "__pycache__" / "evil.abi3.so").write_bytes(evil)  # `import __pycache__.evil`
+
+
 def _script_line(new: bytes) -> Callable[[Path], None]:
     """Give both scripts pip wrote another interpreter line, and their RECORD rows its hash."""
     def tamper(target: Path) -> None:
@@ -374,6 +381,8 @@ def _script_line(new: bytes) -> Callable[[Path], None]:
 
 @pytest.mark.parametrize("case, tamper, message", [
     ("a sourceless .pyc, which pip never writes", _sourceless_pyc, "evil.pyc (not in the vetted wheel)"),
+    ("an extension module in __pycache__, where pip writes .pyc files only", _extension_in_pycache,
+     "__pycache__/evil.abi3.so (not in the vetted wheel)"),
 ])
 def test_check_refuses_what_pip_never_writes(tmp_path: Path, case: str,
                                              tamper: Callable[[Path], None], message: str) -> None:
