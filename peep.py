@@ -4209,12 +4209,16 @@ class Fetcher:
         try:
             os.makedirs(directory, exist_ok=True)
             name = os.path.basename(path)
-            destination = os.path.join(directory, name)
-            number = 1
-            while os.path.lexists(destination):
-                destination = os.path.join(directory, f"{name}.{number}")
-                number += 1
-            shutil.move(path, destination)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            for number in itertools.count():
+                destination = os.path.join(directory, f"{name}.{number}" if number else name)
+                try:  # made anew, never through a link put there (shutil.move would follow it)
+                    kept = os.fdopen(os.open(destination, flags, 0o644), "wb")
+                    break
+                except FileExistsError:
+                    continue
+            with kept, open(path, "rb") as stream:
+                shutil.copyfileobj(stream, kept)
             note = (f"peep {__version__} kept this archive because it failed verification.\n"
                     f"file: {os.path.basename(destination)}\n"
                     f"when: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"

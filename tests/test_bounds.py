@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -373,6 +375,26 @@ def test_keep_failed_note_does_not_follow_a_planted_link(
     assert result.returncode == 1
     assert mine.read_text() == "my own file\n"
     assert deploy.installed() == {}
+
+
+def test_keep_failed_never_writes_through_a_link_that_appears_after_a_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link to another directory, put at the kept name between a look and the move, must
+    not take the archive there: the kept file is made with O_EXCL, so no look can race."""
+    elsewhere, kept = tmp_path / "elsewhere", tmp_path / "kept"
+    elsewhere.mkdir()
+    kept.mkdir()
+    (kept / "alpha-1.0-py3-none-any.whl").symlink_to(elsewhere)
+    monkeypatch.setattr(os.path, "lexists", lambda path: False)  # the look, lost to the race
+    archive = tmp_path / "alpha-1.0-py3-none-any.whl"
+    archive.write_bytes(b"attacker's bytes")
+    requirement = peep.parse_requirement("alpha==1.0", peep.COMMAND_LINE)
+    warnings: List[str] = []
+    fetcher = types.SimpleNamespace(warn=warnings.append)
+    peep.Fetcher._keep_failed(fetcher, str(archive), str(kept), peep.Problem("mismatch", requirement, "x"))
+    assert list(elsewhere.iterdir()) == [] and warnings == []
+    assert (kept / "alpha-1.0-py3-none-any.whl.1").read_bytes() == b"attacker's bytes"
 
 
 # --- A lock's file names ------------------------------------------------------
