@@ -2736,6 +2736,14 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     return kept
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_version(text: str) -> Optional[Version]:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 class _MayMatch:
     """A cheap test of whether a file name could satisfy a requirement, counting the misses:
     large projects list thousands of files, and excluded versions' links are never parsed."""
@@ -2746,21 +2754,18 @@ class _MayMatch:
         self._contains = functools.cache(requirement.specifier.contains)  # by version
 
     def __call__(self, filename: str) -> bool:
-        parsed = parse_archive_name(filename, self.requirement.key)
-        if parsed is None or parsed.name != self.requirement.key:
+        key, (name, _, rest) = self.requirement.key, filename.partition("-")
+        if filename.endswith(WHEEL_EXTENSION) and canonicalize_name(name) == key:
+            version = _parse_version(rest.partition("-")[0])  # its tags are read only if wanted
+        else:
+            parsed = parse_archive_name(filename, key)
+            version = parsed.version if parsed is not None and parsed.name == key else None
+        if version is None:
             return is_archive_name(filename)  # let the full parse decide
-        wanted = self._contains(parsed.version, prereleases=True)
+        wanted = self._contains(version, prereleases=True)
         if not wanted:
             self.skipped += 1
         return wanted
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_version(text: str) -> Optional[Version]:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 # --- The verified cache [trust] -----------------------------------------------
