@@ -530,6 +530,16 @@ _OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
                    "all_releases": "only_final", "only_final": "all_releases"}
 
 
+def url_problem(text: str) -> Optional[str]:
+    """Return why urllib cannot split ``text`` ("Invalid IPv6 URL" for "http://[x/"), or None."""
+    import urllib.parse
+    try:
+        urllib.parse.urlsplit(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 @dataclass(frozen=True)
 class FinderSettings:
     """Where and how to look for archives."""
@@ -555,6 +565,10 @@ class FinderSettings:
         if option is None:
             return self  # --require-hashes is always on; --use-feature is pip's business
         text = value if isinstance(value, str) else ""
+        problem = url_problem(text)
+        if problem:
+            raise UsageError(f"peep: {option.flags[-1]} {redact_url(text)!r} (from "
+                             f"{where or 'a requirements file'}) is not a valid URL ({problem})")
         if name == "index-url" and where is None:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
         if name == "uploaded-prior-to":
@@ -1566,11 +1580,9 @@ def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
     """Return the ``#egg=`` name and ``#sha256=``-style hashes of a requirement's URL."""
     egg: Optional[str] = None
     hashes = Hashes()
-    try:
-        fields = url_fragment_fields(url)
-    except ValueError as exc:  # urllib's "Invalid IPv6 URL": the line's fault, not peep's
-        raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({exc})") from exc
-    for key, value in fields:
+    if url_problem(url):
+        raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({url_problem(url)})")
+    for key, value in url_fragment_fields(url):
         if key != "egg":
             try:
                 hashes = hashes.with_digest(key, value)
@@ -1888,6 +1900,9 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             yield Requirement(f"-e {value}", origin, egg, url=str(value),
                               is_constraint=reading.is_constraint, unsupported="an editable "
                               "install is a live checkout with no archive to hash")
+        elif url_problem(str(value)):
+            raise RequirementsFileError(origin, f"--{name} {redact_url(str(value))!r} is not a "
+                                        f"valid URL ({url_problem(str(value))})")
         else:
             yield FileOption(name, value, origin)
 
@@ -2491,12 +2506,16 @@ def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]
     """Return the absolute URL of a wanted link the page may send peep to, else None: a remote
     page only http(s) ones (never file:, javascript:, data: ...), a local page local files too."""
     import urllib.parse
-    if not href or not wanted(url_filename(href)):
+    try:
+        if not href or not wanted(url_filename(href)):
+            return None
+        url = urllib.parse.urljoin(base, href)
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+    except ValueError:  # "Invalid IPv6 URL": a link no one can follow
         return None
-    url = urllib.parse.urljoin(base, href)
     remote = urllib.parse.urlsplit(page_url).scheme.lower() in ("http", "https")
     allowed = ("http", "https") if remote else ("http", "https", "file")
-    return url if urllib.parse.urlsplit(url).scheme.lower() in allowed else None
+    return url if scheme in allowed else None
 
 
 def parse_html_links(html: str, page_url: str,
@@ -2740,7 +2759,7 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
 def _parse_version(text: str) -> Optional[Version]:
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or int() refusing a part of over 4,300 digits
         return None
 
 
@@ -6504,7 +6523,8 @@ def resolve_with_pip(
     pip_release = re.match(r"pip (\d+)\.", pip_version())
     if finder.uploaded_prior_to is not None and pip_release and int(pip_release[1]) >= 26:
         # pip 26 keeps later uploads out of its resolve; an older pip's picks are checked after.
-        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(finder.uploaded_prior_to))
+        cutoff = max(finder.uploaded_prior_to, 0.0)  # nothing was uploaded before 1970
+        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(cutoff))
         command += ["--uploaded-prior-to", moment]
     cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
     command += cache + ["--report", report]
@@ -6737,11 +6757,13 @@ class Locking:
         release = _one_per_filename(release, self.err, command="peep lock")
         if not any(candidate.filename == url_filename(pin.url) for candidate in release):
             if self.transport.finder.uploaded_prior_to is not None:  # a cooldown holds in locks too
+                # A later file of a release listed in time is no reason to give the release up.
+                instead = "" if release else (
+                    f"add '{pin.key}<{pin.version}' to {self.args.file}, or ")
                 raise PeepError(
                     f"peep lock: pip's resolver picked {url_filename(pin.url)!r}, which no index "
                     "lists as uploaded before --uploaded-prior-to; nothing was written. pip "
-                    f"older than 26.0 cannot keep such uploads out: add '{pin.key}<{pin.version}' "
-                    f"to {self.args.file}, or use pip 26 or newer")
+                    f"older than 26.0 cannot keep such uploads out: {instead}use pip 26 or newer")
             chosen = candidate_from_link(Link(url=pin.url), pin.key)
             release += [chosen] if chosen is not None else []
         return release

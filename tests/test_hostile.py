@@ -24,6 +24,7 @@ import trustme
 from helpers import (
     PEEP,
     TELLTALE_ENV,
+    Deploy,
     LoopbackIndex,
     block,
     hermetic_env,
@@ -137,6 +138,19 @@ def test_hostile_links_are_not_followed(sandbox: Sandbox, index: LoopbackIndex, 
     assert "The following requirements matched no usable file" in result.stderr
     assert installed_in(sandbox.root / "target") == {}
     sandbox.assert_nothing_written_outside()
+
+
+@pytest.mark.parametrize("href", ["http://[x/alpha-1.0-py3-none-any.whl", "http://[zz]/alpha-1.0-py3-none-any.whl",
+                                  f"/files/alpha-{'1' * 5000}-py3-none-any.whl"],
+                         ids=["unclosed-bracket", "bad-ipv6", "5000-digit-version"])
+def test_links_no_one_can_follow_or_parse_are_passed_over(deploy: Deploy, href: str) -> None:
+    """urllib and int() raise ValueError on these: a page that lists one is not a crash."""
+    good = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    serve_page(deploy.index, "alpha", page(href, f"/files/{good.filename}"))
+    deploy.write(block(good.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
 
 
 def test_unsafe_name_in_a_url_requirement_is_refused(sandbox: Sandbox, index: LoopbackIndex) -> None:

@@ -353,3 +353,25 @@ def test_a_nested_files_pins_stay_there_and_files_own_entries_are_hashed(
     assert deploy.requirements.read_text() == (
         f"-r {base.name}\n" + pip_entry(ALPHA, "alpha==1.0") + pip_entry(OMEGA, "omega==1.0"))
     assert base.read_text() == pip_entry(BETA, "beta==1.0") + pip_entry(OMEGA, "omega==1.0")
+
+
+def test_a_cooldown_keeps_a_later_wheel_of_an_old_release_out(deploy: Deploy, served: LoopbackIndex) -> None:
+    """A wheel added to alpha 1.0 after the cutoff: pip 26 leaves it out; an older pip's pick
+    of it is refused without advice to give 1.0 up, since 1.0 itself was uploaded in time."""
+    import pip
+
+    late = wheel_bytes("alpha", "1.0", requires=["beta>=1"], tag=f"py3-none-{_this_platform()}")
+    served.add(late)
+    serve_upload_times(served, {ALPHA[0]: "2026-01-05T08:00:00Z", BETA[0]: "2026-01-05T08:00:00Z",
+                                late[0]: "2026-03-24T10:39:00Z"})  # fmt: skip
+    result = deploy.lock("alpha", "--uploaded-prior-to", "2026-03-01T00:00:00Z")
+    if int(pip.__version__.split(".")[0]) >= 26:
+        assert result.returncode == 0, result.stderr
+        assert sha256_hex(late[1]) not in deploy.requirements.read_text()
+        assert pip_entry(ALPHA, "alpha==1.0") in deploy.requirements.read_text()
+    else:
+        assert result.returncode == 1
+        assert (f"pip's resolver picked {late[0]!r}, which no index lists as uploaded before "
+                "--uploaded-prior-to; nothing was written. pip older than 26.0 cannot keep such "
+                "uploads out: use pip 26 or newer") in result.stderr
+        assert not deploy.requirements.exists()

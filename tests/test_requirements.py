@@ -335,6 +335,8 @@ INVALID = [
     ("http://[x/a-1.0.tar.gz", "line 1: 'http://[x/a-1.0.tar.gz' is not a valid URL (Invalid IPv6 URL)"),
     ("a @ https://[::1/a-1.0.tar.gz", "line 1: 'https://[::1/a-1.0.tar.gz' is not a valid URL (Invalid IPv6 URL)"),
     ("-e http://[x#egg=y", "line 1: 'http://[x#egg=y' is not a valid URL (Invalid IPv6 URL)"),
+    ("-i http://u:pw@[x/simple/", "line 1: --index-url 'http://u:****@[x/simple/' is not a valid URL (Invalid IPv6 URL)"),
+    ("-f http://[x/", "line 1: --find-links 'http://[x/' is not a valid URL (Invalid IPv6 URL)"),
     # pip 26's --no-require-hashes has no place in peep.
     ("--no-require-hashes", "line 1: --no-require-hashes is not supported in requirements files (peep always checks hashes; nothing turns that off)"),
     # Lines whose later options pip drops without a word.

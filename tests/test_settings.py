@@ -317,6 +317,14 @@ def test_a_number_option_that_is_not_one_is_a_usage_error(tmp_path: Path, comman
     assert result.stderr.strip().splitlines()[-1] == "peep: --timeout 'soon' is not a number"
 
 
+@pytest.mark.parametrize("flag", ["--index-url", "--extra-index-url", "--find-links"])
+def test_an_index_url_that_does_not_split_is_a_usage_error(tmp_path: Path, flag: str) -> None:
+    (tmp_path / "r.txt").write_text("")
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), flag, "http://[x/")
+    assert result.returncode == peep.EXIT_USAGE, result.stderr
+    assert f"peep: {flag} 'http://[x/' (from the command line) is not a valid URL (Invalid IPv6 URL)" in result.stderr
+
+
 @pytest.mark.parametrize("text, expected", [
     ("P3D", 1_000_000.0 - 3 * 86400),
     ("P0D", 1_000_000.0),
