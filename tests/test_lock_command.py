@@ -6,6 +6,7 @@ code runs); peep writes the closure with '# via' notes and every file's hash.
 
 from __future__ import annotations
 
+import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import List, Tuple
@@ -318,16 +319,24 @@ def test_another_tools_pylock_keeps_every_package(tmp_path: Path, served: Loopba
     assert "1 added (omega==1.0)" in result.stderr and "removed" not in result.stderr
 
 
+def lock_after_a_late_upload(deploy: Deploy, served: LoopbackIndex,
+                             late: Tuple[str, bytes]) -> Tuple[subprocess.CompletedProcess[str], bool]:
+    """Lock alpha with a cutoff that alpha 1.0 and beta 1.0 meet and ``late`` does not; return
+    the run and whether this pip (26+) applies the cutoff itself."""
+    import pip
+
+    served.add(late)
+    serve_upload_times(served, {ALPHA[0]: "2026-01-05T08:00:00Z", BETA[0]: "2026-01-05T08:00:00Z",
+                                late[0]: "2026-03-24T10:39:00Z"})  # fmt: skip
+    result = deploy.lock("alpha", "--uploaded-prior-to", "2026-03-01T00:00:00Z")
+    return result, int(pip.__version__.split(".")[0]) >= 26
+
+
 def test_a_cooldown_keeps_later_uploads_out_of_the_lock(deploy: Deploy, served: LoopbackIndex) -> None:
     """alpha 2.0 came after --uploaded-prior-to: pip 26 resolves without it; an older pip,
     which cannot, has its pick refused. Either way no lock names 2.0."""
-    import pip
-
-    served.add(ALPHA_2)
-    serve_upload_times(served, {ALPHA[0]: "2026-01-05T08:00:00Z", BETA[0]: "2026-01-05T08:00:00Z",
-                                ALPHA_2[0]: "2026-03-24T10:39:00Z"})  # fmt: skip
-    result = deploy.lock("alpha", "--uploaded-prior-to", "2026-03-01T00:00:00Z")
-    if int(pip.__version__.split(".")[0]) >= 26:
+    result, pip_applies_it = lock_after_a_late_upload(deploy, served, ALPHA_2)
+    if pip_applies_it:
         assert result.returncode == 0, result.stderr
         assert deploy.requirements.read_text() == (
             pip_entry(ALPHA, "alpha==1.0") + pip_entry(BETA, "beta==1.0") + "    # via alpha\n")
@@ -358,14 +367,9 @@ def test_a_nested_files_pins_stay_there_and_files_own_entries_are_hashed(
 def test_a_cooldown_keeps_a_later_wheel_of_an_old_release_out(deploy: Deploy, served: LoopbackIndex) -> None:
     """A wheel added to alpha 1.0 after the cutoff: pip 26 leaves it out; an older pip's pick
     of it is refused without advice to give 1.0 up, since 1.0 itself was uploaded in time."""
-    import pip
-
     late = wheel_bytes("alpha", "1.0", requires=["beta>=1"], tag=f"py3-none-{_this_platform()}")
-    served.add(late)
-    serve_upload_times(served, {ALPHA[0]: "2026-01-05T08:00:00Z", BETA[0]: "2026-01-05T08:00:00Z",
-                                late[0]: "2026-03-24T10:39:00Z"})  # fmt: skip
-    result = deploy.lock("alpha", "--uploaded-prior-to", "2026-03-01T00:00:00Z")
-    if int(pip.__version__.split(".")[0]) >= 26:
+    result, pip_applies_it = lock_after_a_late_upload(deploy, served, late)
+    if pip_applies_it:
         assert result.returncode == 0, result.stderr
         assert sha256_hex(late[1]) not in deploy.requirements.read_text()
         assert pip_entry(ALPHA, "alpha==1.0") in deploy.requirements.read_text()
