@@ -3324,7 +3324,7 @@ class _Reading:
         member is known), so no path resolves through one."""
         if hard:
             resolved = _member_path(target, self.filename)
-            if self.kind(resolved) != "file":
+            if resolved == path or self.kind(resolved) != "file":  # itself: taken in already
                 raise ArchiveError(f"{self.filename}: hard link {path!r} points at {target!r}, "
                                    "which is not an earlier file of the archive")
             if self.extraction:

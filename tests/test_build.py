@@ -365,6 +365,8 @@ BAD_ARCHIVES = [
      "link 'beta-2.0/link' points outside the archive ('/etc/passwd')"),
     ("beta-2.0.tar.gz", _tar(_info("beta-2.0/link", tarfile.LNKTYPE, "etc/passwd")),
      "hard link 'beta-2.0/link' points at 'etc/passwd', which is not an earlier file"),
+    ("beta-2.0.tar.gz", _tar(_info("beta-2.0/setup.py"), _info("beta-2.0/a", tarfile.LNKTYPE, "beta-2.0/a")),
+     "hard link 'beta-2.0/a' points at 'beta-2.0/a', which is not an earlier file"),
     ("beta-2.0.tar.gz", _tar(_info("beta-2.0/dir", tarfile.SYMTYPE, "."), _info("beta-2.0/dir/x")),
      "member 'beta-2.0/dir/x' lies under a link, not a directory"),
     # Links to "." would let a textually harmless path climb out once on disk.
