@@ -4662,6 +4662,9 @@ PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-bina
 _HOOK_RUNNER = r"""
 import ctypes, json, os, signal, struct, sys
 
+# peep stops a hook with SIGINT: one ignored since peep started (a shell's background job) is not.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 

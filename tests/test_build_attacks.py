@@ -724,6 +724,42 @@ def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> Non
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signal dispositions")
+def test_an_interrupted_hook_is_interrupted_even_where_peep_started_with_sigint_ignored(
+    deploy: Deploy,
+) -> None:
+    """A shell's background job starts with SIGINT ignored, and Python keeps ignoring it; peep
+    stops a hook with SIGINT, so the hook must not inherit that, or it is killed 30 s later."""
+    import signal
+
+    started, interrupted = deploy.telltales / "started", deploy.telltales / "interrupted"
+    code = f"""
+import pathlib, time
+pathlib.Path({str(started)!r}).write_text("x")
+try:
+    time.sleep(600)
+except KeyboardInterrupt:
+    pathlib.Path({str(interrupted)!r}).write_text("x")
+    raise
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    process = subprocess.Popen(
+        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
+         str(deploy.target), *deploy.finder],
+        env=deploy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        assert wait_for(started.exists, timeout=120)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 128 + signal.SIGTERM, stderr
+        assert interrupted.exists(), "the hook was killed, never interrupted"
+    finally:
+        process.kill()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
 def test_a_build_under_none_cannot_loosen_the_next_hooks_confinement(deploy: Deploy) -> None:
     """The runner reads its spec (network: none) from a file: the build must not write it.
