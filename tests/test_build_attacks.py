@@ -16,7 +16,7 @@ import sysconfig
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import pytest
 from helpers import (
@@ -674,6 +674,17 @@ os.rename({str(pid_file)!r} + ".part", {str(pid_file)!r})
 """
 
 
+def _install_building(deploy: Deploy, code: str, **popen: Any) -> subprocess.Popen[str]:
+    """Start ``peep install`` of an sdist whose backend runs ``code``, without waiting for it."""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    return subprocess.Popen(
+        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
+         str(deploy.target), *deploy.finder],
+        env=deploy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_what_a_build_leaves_running_is_stopped_when_its_hook_ends(deploy: Deploy) -> None:
     """A daemon a build starts (and does not wait for) does not run on after the hook."""
@@ -702,14 +713,7 @@ def test_interrupting_peep_stops_what_a_build_started_too(deploy: Deploy) -> Non
     import signal
 
     pid_file = deploy.telltales / "child.pid"
-    code = _lingering_child(pid_file) + "import time\ntime.sleep(600)\n"
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    deploy.write(block(sdist.data, "beta==2.0"))
-    process = subprocess.Popen(
-        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
-         str(deploy.target), *deploy.finder],
-        env=deploy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = _install_building(deploy, _lingering_child(pid_file) + "import time\ntime.sleep(600)\n")
     pid = 0
     try:
         assert wait_for(pid_file.exists, timeout=120)
@@ -742,14 +746,7 @@ except KeyboardInterrupt:
     pathlib.Path({str(interrupted)!r}).write_text("x")
     raise
 """
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
-    deploy.write(block(sdist.data, "beta==2.0"))
-    process = subprocess.Popen(
-        [sys.executable, str(PEEP), "install", "-r", str(deploy.requirements), "--target",
-         str(deploy.target), *deploy.finder],
-        env=deploy.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )  # fmt: skip
+    process = _install_building(deploy, code, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         assert wait_for(started.exists, timeout=120)
         process.send_signal(signal.SIGTERM)
