@@ -1580,8 +1580,9 @@ def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
     """Return the ``#egg=`` name and ``#sha256=``-style hashes of a requirement's URL."""
     egg: Optional[str] = None
     hashes = Hashes()
-    if url_problem(url):
-        raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({url_problem(url)})")
+    problem = url_problem(url)
+    if problem:
+        raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({problem})")
     for key, value in url_fragment_fields(url):
         if key != "egg":
             try:
@@ -1900,10 +1901,11 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             yield Requirement(f"-e {value}", origin, egg, url=str(value),
                               is_constraint=reading.is_constraint, unsupported="an editable "
                               "install is a live checkout with no archive to hash")
-        elif url_problem(str(value)):
-            raise RequirementsFileError(origin, f"--{name} {redact_url(str(value))!r} is not a "
-                                        f"valid URL ({url_problem(str(value))})")
         else:
+            problem = url_problem(str(value))
+            if problem:
+                raise RequirementsFileError(origin, f"--{name} {redact_url(str(value))!r} is not "
+                                            f"a valid URL ({problem})")
             yield FileOption(name, value, origin)
 
 
