@@ -310,24 +310,11 @@ def _remove_quietly(path: str) -> None:
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser that raises instead of exiting, so main() decides."""
+    """An argparse parser whose errors are UsageErrors; --help's SystemExit main() catches."""
 
     def error(self, message: str) -> NoReturn:
         # The error comes last, where the eye lands, after a pointer to the usage (not all of it).
         raise UsageError(f"(run '{self.prog} --help' for every option)\n{self.prog}: {message}")
-
-    def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
-        if message:
-            sys.stderr.write(message)
-        raise _EarlyExit(status)
-
-
-class _EarlyExit(Exception):
-    """--help or --version finished the job; carry the status to main()."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 def pip_command() -> List[str]:
@@ -7754,8 +7741,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         previous = None
     try:
         return run(argv, sys.stdout, sys.stderr)
-    except _EarlyExit as exc:
-        return exc.status
+    except SystemExit as exc:  # --help, from argparse: always an int
+        return int(exc.code or EXIT_OK)
     except PeepError as exc:
         sys.stderr.write(f"{printable(str(exc))}\n")
         return exc.exit_code
