@@ -672,9 +672,6 @@ def scrubbed_pip_environment() -> Dict[str, str]:
 
 # pip's configuration is peep's: the same files, sections and PIP_* variables,
 # merged in pip's order, so "peep install" looks where "pip install" would have.
-CONFIG_BASENAME = "pip.ini" if os.name == "nt" else "pip.conf"
-
-
 def pip_config_files(environ: Mapping[str, str], *, user: bool) -> List[str]:
     """Return pip's config files in its override order (last wins); the user's only if ``user``."""
     home = os.path.expanduser("~")
@@ -695,7 +692,8 @@ def pip_config_files(environ: Mapping[str, str], *, user: bool) -> List[str]:
         user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
                                 "pip")  # fmt: skip
     dirs = global_dirs + ([legacy_dir, user_dir] if user else []) + [sys.prefix]
-    return [os.path.join(path, CONFIG_BASENAME) for path in dirs]
+    basename = "pip.ini" if os.name == "nt" else "pip.conf"
+    return [os.path.join(path, basename) for path in dirs]
 
 
 def load_pip_configuration(environ: Mapping[str, str], *, isolated: bool = False) -> Dict[str, str]:
@@ -713,9 +711,8 @@ def pip_configuration_items(environ: Mapping[str, str], *,
     if config_file != os.devnull:
         user = not isolated and not (config_file and os.path.exists(config_file))
         for path in pip_config_files(environ, user=user) + ([config_file] if config_file else []):
-            for key, value in _read_config_file(path).items():
-                section, _, name = key.partition(".")
-                merged[key] = (value, f"{name!r} in {path} [{section}]")
+            for section, name, value in _read_config_file(path):
+                merged[f"{section}.{name}"] = (value, f"{name!r} in {path} [{section}]")
     if not isolated:
         for key, value in environ.items():
             if key.startswith("PIP_") and key[4:].lower() not in ("version", "help"):
@@ -723,18 +720,18 @@ def pip_configuration_items(environ: Mapping[str, str], *,
     return merged
 
 
-def _read_config_file(path: str) -> Dict[str, str]:
+def _read_config_file(path: str) -> List[Tuple[str, str, str]]:
     import configparser
     if not os.path.isfile(path):
-        return {}
+        return []
     parser = configparser.RawConfigParser()
     try:
         with open(path, encoding=locale.getpreferredencoding(False)) as stream:
             parser.read_file(stream)
     except (OSError, UnicodeDecodeError, configparser.Error) as exc:
         raise PeepError(f"{path}: pip's configuration file could not be read ({exc})") from exc
-    return {f"{section}.{key.replace('_', '-')}": value
-            for section in parser.sections() for key, value in parser.items(section)}
+    return [(section, key.replace("_", "-"), value)
+            for section in parser.sections() for key, value in parser.items(section)]
 
 
 def in_pip_order(config: Mapping[str, str]) -> Iterator[Tuple[str, str, str]]:
