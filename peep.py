@@ -2274,9 +2274,7 @@ def install_argument_parser() -> argparse.ArgumentParser:
     add_finder_arguments(parser)
     group = parser.add_argument_group("pip install options (given to pip as written)")
     parser.set_defaults(refused=())
-    for option in PIP_OPTIONS:
-        if option.how == "peep":
-            continue  # defined above
+    for option in [option for option in PIP_OPTIONS if option.how != "peep"]:  # peep's: above
         group.add_argument(*option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
                            into=("refused",) if option.refused else ("pip_options",), default=None,
                            nargs=None if option.metavar else 0,
