@@ -7686,8 +7686,8 @@ Every other command and option is pip's: peep hands it to pip unchanged
 # pip's general options that take a separate value, so that the value is not
 # mistaken for the command in "peep --log x install ...".
 _PIP_GENERAL_OPTIONS_WITH_VALUE = frozenset(
-    "--python --log --log-file --local-log --proxy --retries --timeout "
-    "--exists-action --trusted-host --cert --client-cert --cache-dir "
+    "--python --log --log-file --local-log --proxy --retries --timeout --default-timeout "
+    "--exists-action --trusted-host --cert --client-cert --cache-dir --resume-retries "
     "--use-feature --use-deprecated --keyring-provider".split())
 
 
