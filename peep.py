@@ -2102,19 +2102,15 @@ def lock_file_requirements(location: str, reader: Callable[[str], bytes],
 
 
 class _Collect(argparse.Action):
-    """Collect an option in order into the lists ``into`` names: "pip_options" takes the
+    """Collect an option in order into the lists its ``const`` names: "pip_options" takes the
     words as written, the others (finder, network, refused) ``(name, value)`` pairs."""
-
-    def __init__(self, *args: Any, into: Tuple[str, ...], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.into = into
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Union[str, Sequence[object], None],
                  option_string: Optional[str] = None) -> None:
         words = [values] if isinstance(values, str) else []  # []: a flag
         pair = (self.dest, words[0] if words else True)
-        for into in self.into:
+        for into in self.const:
             added = [str(option_string), *words] if into == "pip_options" else [pair]
             setattr(namespace, into, [*getattr(namespace, into), *added])
 
@@ -2232,7 +2228,7 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
         group.add_argument(*option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
-                           into=into + (("pip_options",) if option.also_pip else ()), default=None,
+                           const=into + (("pip_options",) if option.also_pip else ()), default=None,
                            nargs=0 if option.kind == "flag" else None, help=option.help)
 
 
@@ -2276,7 +2272,7 @@ def install_argument_parser() -> argparse.ArgumentParser:
     parser.set_defaults(refused=())
     for option in [option for option in PIP_OPTIONS if option.how != "peep"]:  # peep's: above
         group.add_argument(*option.flags, action=_Collect, metavar=option.metavar, dest=option.name,
-                           into=("refused",) if option.refused else ("pip_options",), default=None,
+                           const=("refused",) if option.refused else ("pip_options",), default=None,
                            nargs=None if option.metavar else 0,
                            help=argparse.SUPPRESS if option.refused else option.help)
     return parser
