@@ -794,8 +794,9 @@ def settings_from_configuration(
         if option.network:  # --no-cache-dir: pip takes any valid yes/no as turning the cache off
             network[option.setting] = None if option.kind == "flag" else value
         elif option.kind == "list":  # from configuration, a list replaces the one before
-            kind = type(getattr(finder, option.setting))  # a tuple, or a frozenset of hosts
-            finder = replace(finder, **{option.setting: kind(value.split())})
+            finder = replace(finder, **{option.setting: type(getattr(finder, option.setting))()})
+            for item in value.split():  # each checked as a URL, as on the command line
+                finder = finder.with_option(option.name, item, where)
         else:
             finder = finder.with_option(option.name, given, where)
     for key, number in _NETWORK_NUMBERS.items():
