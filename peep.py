@@ -7701,7 +7701,11 @@ def run(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         return EXIT_OK
     index = 0  # of the command word, after pip's general options
     while index < len(argv) and argv[index].startswith("-"):
-        index += 2 if argv[index] in _PIP_GENERAL_OPTIONS_WITH_VALUE else 1
+        # pip takes any unambiguous prefix of a long option ("--cache DIR"); "--" ends them.
+        word = argv[index]
+        takes_value = len(word) > 2 and any(
+            option.startswith(word) for option in _PIP_GENERAL_OPTIONS_WITH_VALUE)
+        index += 2 if takes_value else 1
     if index < len(argv) and argv[index] in PEEP_COMMANDS:
         # pip's general options before the command stay valid after it.
         rest = list(argv[index + 1 :]) + list(argv[:index])
