@@ -872,34 +872,6 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
     return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
-@functools.lru_cache(maxsize=None)
-def _safe_redirects_class() -> Any:
-    """Return the redirect handler class (urllib.request is needed only to fetch)."""
-    import urllib.parse
-    import urllib.request
-
-    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-        """Follow redirects only to places peep would have fetched from anyway."""
-
-        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
-            super().__init__()
-            self.trusted_hosts = trusted_hosts
-
-        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                             msg: str, headers: http.client.HTTPMessage,
-                             newurl: str) -> Optional[urllib.request.Request]:
-            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
-            if not _is_secure_origin(newurl, self.trusted_hosts):
-                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
-                                 f"{redact_url(newurl)}; refused (mark the host with "
-                                 "--trusted-host if you really mean it)")
-            # Authorization was added as an unredirected header: it stays behind.
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    return _SafeRedirects
-
-
 class _Resolver:
     """Resolve each host once per run, and keep every socket for abort(). (urllib looks a host
     up for every connection: with a slow resolver that cost more than all the downloads.)"""
@@ -944,43 +916,53 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
-@functools.lru_cache(maxsize=None)
-def _resolving_handler_class() -> Any:
-    """Return the handler class that opens http and https URLs through a _Resolver."""
+def _build_opener(context: ssl.SSLContext, resolver: _Resolver, trusted_hosts: FrozenSet[str],
+                  proxy: Optional[str]) -> urllib.request.OpenerDirector:
+    """Return an opener for http and https URLs over connections ``resolver`` sets up, through
+    the proxy (or the *_proxy and no_proxy variables, with None)."""
     import http.client
+    import urllib.parse
     import urllib.request
 
-    class _HTTPConnection(http.client.HTTPConnection):
-        """A connection whose sockets come from, and are known to, a _Resolver."""
+    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+        """Follow redirects only to places peep would have fetched from anyway."""
 
-        def __init__(self, host: str, *, resolver: _Resolver, **kwargs: Any) -> None:
+        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                             msg: str, headers: http.client.HTTPMessage,
+                             newurl: str) -> Optional[urllib.request.Request]:
+            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
+            if not _is_secure_origin(newurl, trusted_hosts):
+                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
+                                 f"{redact_url(newurl)}; refused (mark the host with "
+                                 "--trusted-host if you really mean it)")
+            # Authorization was added as an unredirected header: it stays behind.
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    class _HTTPConnection(http.client.HTTPConnection):
+        """A connection whose sockets come from, and are known to, the resolver."""
+
+        def __init__(self, host: str, **kwargs: Any) -> None:
             super().__init__(host, **kwargs)
-            self.resolver = resolver
             self._create_connection = resolver.create_connection
 
         def connect(self) -> None:
             super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
-            self.resolver.track(self.sock)
+            resolver.track(self.sock)
 
     class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
         """The TLS kind: the wrapped socket is tracked too, once made."""
 
     class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-        """Open http and https URLs over connections that a _Resolver sets up."""
-
-        def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
-            super().__init__(context=context)
-            self.context = context
-            self.resolver = resolver
-
         def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(functools.partial(_HTTPConnection, resolver=self.resolver), req)
+            return self.do_open(_HTTPConnection, req)
 
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            connection = functools.partial(_HTTPSConnection, resolver=self.resolver)
-            return self.do_open(connection, req, context=self.context)
+            return self.do_open(_HTTPSConnection, req, context=context)
 
-    return _ResolvingHandler
+    proxies = {"http": proxy, "https": proxy} if proxy else None
+    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies), _ResolvingHandler(),
+                                       _SafeRedirects())
 
 
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -1024,16 +1006,10 @@ class Transport:
         self.unreachable: Dict[str, str] = {}
 
     def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
-        import urllib.request
         with self._lock:
             if verify not in self._openers:
-                proxy = self.network.proxy
-                # With None, ProxyHandler reads *_proxy and no_proxy.
-                self._openers[verify] = urllib.request.build_opener(
-                    urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else None),
-                    _resolving_handler_class()(self._ssl_context(verify), self._resolver),
-                    _safe_redirects_class()(self.finder.trusted_hosts),
-                )
+                self._openers[verify] = _build_opener(self._ssl_context(verify), self._resolver,
+                                                      self.finder.trusted_hosts, self.network.proxy)
             return self._openers[verify]
 
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
