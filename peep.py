@@ -2633,10 +2633,8 @@ def _rank_or_rejection(candidate: Candidate, versions: Set[Version], allowed: Fr
         return "yanked"
     if not _requires_python_allows(candidate.requires_python, environment.python_version):
         return f"needs Python {candidate.requires_python}"
-    if candidate.is_wheel and "binary" not in allowed:
-        return "wheel, and --no-binary"
-    if not candidate.is_wheel and "source" not in allowed:
-        return "sdist, and --only-binary"
+    if ("binary" if candidate.is_wheel else "source") not in allowed:
+        return "wheel, and --no-binary" if candidate.is_wheel else "sdist, and --only-binary"
     rank = environment.tag_rank(candidate.tags) if candidate.is_wheel else 0
     return "wheel for another platform or Python" if rank is None else rank
 
@@ -2658,13 +2656,12 @@ def read_links(transport: Transport, url: str, *, is_index_page: bool,
     import zlib
     if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
         path = _file_url_path(url) if _is_url(url) else url
-        if os.path.isdir(path):
-            index_html = os.path.join(path, "index.html")
-            if is_index_page and os.path.isfile(index_html):
-                path = index_html
-            else:
-                names = [name for name in sorted(os.listdir(path)) if wanted(name)]
-                return [Link(_path_to_url(os.path.join(path, name))) for name in names]
+        index_html = os.path.join(path, "index.html")
+        if is_index_page and os.path.isfile(index_html):
+            path = index_html
+        elif os.path.isdir(path):
+            names = [name for name in sorted(os.listdir(path)) if wanted(name)]
+            return [Link(_path_to_url(os.path.join(path, name))) for name in names]
         if not os.path.exists(path):
             return []  # pip ignores a missing local location too
         url = _path_to_url(path)
