@@ -2447,7 +2447,8 @@ class Link:
 # Index pages are read by a scan of their own, not by html.parser: that is quadratic on
 # malformed pages and raises AssertionError on some. Here each character is looked at a
 # bounded number of times. Only start tags matter, and comments (where no link is found).
-_START_TAG_RE = re.compile(r"<!--|<([A-Za-z][^\s/>]*)")  # a comment, or a start tag's name
+# A whole comment (an unclosed one hides the rest, as in a browser), or a start tag's name.
+_START_TAG_RE = re.compile(r"<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)", re.DOTALL)
 # A start tag's attributes up to its ">", quoted values kept whole.
 _TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
@@ -2462,10 +2463,7 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
         if tag is None:
             return
         if tag[1] is None:
-            end = page.find("-->", tag.end())
-            if end < 0:
-                return  # an unclosed comment hides the rest, as in a browser
-            position = end + 3
+            position = tag.end()
             continue
         body = _TAG_BODY_RE.match(page, tag.end())
         if body is None or body.end() >= len(page):
@@ -2492,8 +2490,7 @@ def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]
     except ValueError:  # "Invalid IPv6 URL": a link no one can follow
         return None
     remote = urllib.parse.urlsplit(page_url).scheme.lower() in ("http", "https")
-    allowed = ("http", "https") if remote else ("http", "https", "file")
-    return url if scheme in allowed else None
+    return url if scheme in ("http", "https") or (scheme == "file" and not remote) else None
 
 
 def parse_html_links(html: str, page_url: str,
