@@ -999,18 +999,14 @@ class Transport:
             if parts.username is not None and parts.hostname:
                 password = urllib.parse.unquote(parts.password or "")
                 self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
-        self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
-        self._lock = threading.Lock()
+        self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # one per verify
         self._resolver = _Resolver()
         # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
 
-    def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
-        with self._lock:
-            if verify not in self._openers:
-                self._openers[verify] = _build_opener(self._ssl_context(verify), self._resolver,
-                                                      self.finder.trusted_hosts, self.network.proxy)
-            return self._openers[verify]
+    def _new_opener(self, verify: bool) -> urllib.request.OpenerDirector:
+        return _build_opener(self._ssl_context(verify), self._resolver, self.finder.trusted_hosts,
+                             self.network.proxy)
 
     def _ssl_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
