@@ -2443,35 +2443,28 @@ class Link:
 # Index pages are read by a scan of their own, not by html.parser: that is quadratic on
 # malformed pages and raises AssertionError on some. Here each character is looked at a
 # bounded number of times. Only start tags matter, and comments (where no link is found).
-# A whole comment (an unclosed one hides the rest, as in a browser), or a start tag's name.
-_START_TAG_RE = re.compile(r"<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)", re.DOTALL)
-# A start tag's attributes up to its ">", quoted values kept whole.
-_TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
+# A whole comment (an unclosed one runs to the end), or a start tag: its name, then its
+# attributes up to its ">" or a quote left open, quoted values kept whole.
+_START_TAG_RE = re.compile(r"""<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)"""
+                           r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)""", re.DOTALL)
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
 def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
     """Yield each start tag's lower-cased name and attributes, in one pass."""
     from html import unescape
-    position = 0
-    while True:
-        tag = _START_TAG_RE.search(page, position)
-        if tag is None:
-            return
+    for tag in _START_TAG_RE.finditer(page):
+        if tag.end() >= len(page):
+            return  # an unclosed comment or tag hides the rest, as in a browser
         if tag[1] is None:
-            position = tag.end()
-            continue
-        body = _TAG_BODY_RE.match(page, tag.end())
-        if body is None or body.end() >= len(page):
-            return  # a tag that never closes ends the page
+            continue  # a comment
         attributes: Dict[str, Optional[str]] = {}
-        for attribute in _ATTRIBUTE_RE.finditer(body[0]):
+        for attribute in _ATTRIBUTE_RE.finditer(tag[2]):
             value = attribute[2]
             if value is not None and value[:1] in ("'", '"'):
                 value = value[1:-1]
             attributes[attribute[1].lower()] = value and unescape(value)
         yield tag[1].lower(), attributes
-        position = body.end() + 1
 
 
 def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
