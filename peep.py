@@ -2674,10 +2674,9 @@ def find_candidates(transport: Transport, requirement: Requirement, settings: Fi
     """Return ``requirement``'s files on every index and find-links location, the places looked
     in, and how many files were passed over for their version."""
     import urllib.parse
-    key = requirement.key
     candidates: List[Candidate] = []
     wanted = _MayMatch(requirement)
-    sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{key}/"), True)
+    sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{requirement.key}/"), True)
                for url in settings.index_urls(default_index)]  # fmt: skip
     sources += [(location, False) for location in settings.find_links]
     for url, is_index_page in sources:
@@ -2690,7 +2689,7 @@ def find_candidates(transport: Transport, requirement: Requirement, settings: Fi
         local = not _is_url(url) or url.lower().startswith("file:")
         if settings.uploaded_prior_to is not None and is_index_page and not local:
             links = uploaded_before(links, settings.uploaded_prior_to, url)
-        found = (candidate_from_link(link, key, url) for link in links)
+        found = (candidate_from_link(link, requirement.key, url) for link in links)
         candidates += [candidate for candidate in found if candidate is not None]
     return candidates, [redact_url(url) for url, _ in sources], wanted.skipped
 
