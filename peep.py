@@ -1005,10 +1005,6 @@ class Transport:
         self.unreachable: Dict[str, str] = {}
 
     def _new_opener(self, verify: bool) -> urllib.request.OpenerDirector:
-        return _build_opener(self._ssl_context(verify), self._resolver, self.finder.trusted_hosts,
-                             self.network.proxy)
-
-    def _ssl_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
         import ssl
         try:
@@ -1027,7 +1023,7 @@ class Transport:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
-        return context
+        return _build_opener(context, self._resolver, self.finder.trusted_hosts, self.network.proxy)
 
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
