@@ -961,8 +961,8 @@ def _build_opener(context: ssl.SSLContext, resolver: _Resolver, trusted_hosts: F
             return self.do_open(_HTTPSConnection, req, context=context)
 
     proxies = {"http": proxy, "https": proxy} if proxy else None
-    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies), _ResolvingHandler(),
-                                       _SafeRedirects())
+    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
+                                       _ResolvingHandler(context=context), _SafeRedirects())
 
 
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
