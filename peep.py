@@ -857,34 +857,6 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
     return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
-@functools.lru_cache(maxsize=None)
-def _safe_redirects_class() -> Any:
-    """Return the redirect handler class (urllib.request is needed only to fetch)."""
-    import urllib.parse
-    import urllib.request
-
-    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-        """Follow redirects only to places peep would have fetched from anyway."""
-
-        def __init__(self, trusted_hosts: FrozenSet[str]) -> None:
-            super().__init__()
-            self.trusted_hosts = trusted_hosts
-
-        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                             msg: str, headers: http.client.HTTPMessage,
-                             newurl: str) -> Optional[urllib.request.Request]:
-            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
-            if not _is_secure_origin(newurl, self.trusted_hosts):
-                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
-                                 f"{redact_url(newurl)}; refused (mark the host with "
-                                 "--trusted-host if you really mean it)")
-            # Authorization was added as an unredirected header: it stays behind.
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    return _SafeRedirects
-
-
 class _Resolver:
     """Resolve each host once per run, and keep every socket for abort(). (urllib looks a host
     up for every connection: with a slow resolver that cost more than all the downloads.)"""
@@ -929,43 +901,53 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
-@functools.lru_cache(maxsize=None)
-def _resolving_handler_class() -> Any:
-    """Return the handler class that opens http and https URLs through a _Resolver."""
+def _build_opener(context: ssl.SSLContext, resolver: _Resolver, trusted_hosts: FrozenSet[str],
+                  proxy: Optional[str]) -> urllib.request.OpenerDirector:
+    """Return an opener for http and https URLs over connections ``resolver`` sets up, through
+    the proxy (or the *_proxy and no_proxy variables, with None)."""
     import http.client
+    import urllib.parse
     import urllib.request
 
-    class _HTTPConnection(http.client.HTTPConnection):
-        """A connection whose sockets come from, and are known to, a _Resolver."""
+    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+        """Follow redirects only to places peep would have fetched from anyway."""
 
-        def __init__(self, host: str, *, resolver: _Resolver, **kwargs: Any) -> None:
+        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                             msg: str, headers: http.client.HTTPMessage,
+                             newurl: str) -> Optional[urllib.request.Request]:
+            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
+            if not _is_secure_origin(newurl, trusted_hosts):
+                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
+                                 f"{redact_url(newurl)}; refused (mark the host with "
+                                 "--trusted-host if you really mean it)")
+            # Authorization was added as an unredirected header: it stays behind.
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    class _HTTPConnection(http.client.HTTPConnection):
+        """A connection whose sockets come from, and are known to, the resolver."""
+
+        def __init__(self, host: str, **kwargs: Any) -> None:
             super().__init__(host, **kwargs)
-            self.resolver = resolver
             self._create_connection = resolver.create_connection
 
         def connect(self) -> None:
             super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
-            self.resolver.track(self.sock)
+            resolver.track(self.sock)
 
     class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
         """The TLS kind: the wrapped socket is tracked too, once made."""
 
     class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-        """Open http and https URLs over connections that a _Resolver sets up."""
-
-        def __init__(self, context: ssl.SSLContext, resolver: _Resolver) -> None:
-            super().__init__(context=context)
-            self.context = context
-            self.resolver = resolver
-
         def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(functools.partial(_HTTPConnection, resolver=self.resolver), req)
+            return self.do_open(_HTTPConnection, req)
 
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            connection = functools.partial(_HTTPSConnection, resolver=self.resolver)
-            return self.do_open(connection, req, context=self.context)
+            return self.do_open(_HTTPSConnection, req, context=context)
 
-    return _ResolvingHandler
+    proxies = {"http": proxy, "https": proxy} if proxy else None
+    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
+                                       _ResolvingHandler(context=context), _SafeRedirects())
 
 
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -1002,26 +984,12 @@ class Transport:
             if parts.username is not None and parts.hostname:
                 password = urllib.parse.unquote(parts.password or "")
                 self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
-        self._openers: Dict[bool, urllib.request.OpenerDirector] = {}
-        self._lock = threading.Lock()
+        self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # one per verify
         self._resolver = _Resolver()
         # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
 
-    def _opener(self, verify: bool) -> urllib.request.OpenerDirector:
-        import urllib.request
-        with self._lock:
-            if verify not in self._openers:
-                proxy = self.network.proxy
-                # With None, ProxyHandler reads *_proxy and no_proxy.
-                self._openers[verify] = urllib.request.build_opener(
-                    urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else None),
-                    _resolving_handler_class()(self._ssl_context(verify), self._resolver),
-                    _safe_redirects_class()(self.finder.trusted_hosts),
-                )
-            return self._openers[verify]
-
-    def _ssl_context(self, verify: bool) -> ssl.SSLContext:
+    def _new_opener(self, verify: bool) -> urllib.request.OpenerDirector:
         import importlib.util
         import ssl
         try:
@@ -1040,7 +1008,7 @@ class Transport:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
-        return context
+        return _build_opener(context, self._resolver, self.finder.trusted_hosts, self.network.proxy)
 
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
@@ -2450,37 +2418,28 @@ class Link:
 # Index pages are read by a scan of their own, not by html.parser: that is quadratic on
 # malformed pages and raises AssertionError on some. Here each character is looked at a
 # bounded number of times. Only start tags matter, and comments (where no link is found).
-_START_TAG_RE = re.compile(r"<!--|<([A-Za-z][^\s/>]*)")  # a comment, or a start tag's name
-# A start tag's attributes up to its ">", quoted values kept whole.
-_TAG_BODY_RE = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*""")
+# A whole comment (an unclosed one runs to the end), or a start tag: its name, then its
+# attributes up to its ">" or a quote left open, quoted values kept whole.
+_START_TAG_RE = re.compile(r"""<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)"""
+                           r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)""", re.DOTALL)
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
 def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
     """Yield each start tag's lower-cased name and attributes, in one pass."""
     from html import unescape
-    position = 0
-    while True:
-        tag = _START_TAG_RE.search(page, position)
-        if tag is None:
-            return
+    for tag in _START_TAG_RE.finditer(page):
+        if tag.end() >= len(page):
+            return  # an unclosed comment or tag hides the rest, as in a browser
         if tag[1] is None:
-            end = page.find("-->", tag.end())
-            if end < 0:
-                return  # an unclosed comment hides the rest, as in a browser
-            position = end + 3
-            continue
-        body = _TAG_BODY_RE.match(page, tag.end())
-        if body is None or body.end() >= len(page):
-            return  # a tag that never closes ends the page
+            continue  # a comment
         attributes: Dict[str, Optional[str]] = {}
-        for attribute in _ATTRIBUTE_RE.finditer(body[0]):
+        for attribute in _ATTRIBUTE_RE.finditer(tag[2]):
             value = attribute[2]
             if value is not None and value[:1] in ("'", '"'):
                 value = value[1:-1]
             attributes[attribute[1].lower()] = value and unescape(value)
         yield tag[1].lower(), attributes
-        position = body.end() + 1
 
 
 def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]) -> Optional[str]:
@@ -2495,8 +2454,7 @@ def _link_url(href: str, base: str, page_url: str, wanted: Callable[[str], bool]
     except ValueError:  # "Invalid IPv6 URL": a link no one can follow
         return None
     remote = urllib.parse.urlsplit(page_url).scheme.lower() in ("http", "https")
-    allowed = ("http", "https") if remote else ("http", "https", "file")
-    return url if scheme in allowed else None
+    return url if scheme in ("http", "https") or (scheme == "file" and not remote) else None
 
 
 def parse_html_links(html: str, page_url: str,
@@ -2636,10 +2594,8 @@ def _rank_or_rejection(candidate: Candidate, versions: Set[Version], allowed: Fr
         return "yanked"
     if not _requires_python_allows(candidate.requires_python, environment.python_version):
         return f"needs Python {candidate.requires_python}"
-    if candidate.is_wheel and "binary" not in allowed:
-        return "wheel, and --no-binary"
-    if not candidate.is_wheel and "source" not in allowed:
-        return "sdist, and --only-binary"
+    if ("binary" if candidate.is_wheel else "source") not in allowed:
+        return "wheel, and --no-binary" if candidate.is_wheel else "sdist, and --only-binary"
     rank = environment.tag_rank(candidate.tags) if candidate.is_wheel else 0
     return "wheel for another platform or Python" if rank is None else rank
 
@@ -2661,13 +2617,12 @@ def read_links(transport: Transport, url: str, *, is_index_page: bool,
     import zlib
     if urllib.parse.urlsplit(url).scheme == "file" or not _is_url(url):
         path = _file_url_path(url) if _is_url(url) else url
-        if os.path.isdir(path):
-            index_html = os.path.join(path, "index.html")
-            if is_index_page and os.path.isfile(index_html):
-                path = index_html
-            else:
-                names = [name for name in sorted(os.listdir(path)) if wanted(name)]
-                return [Link(_path_to_url(os.path.join(path, name))) for name in names]
+        index_html = os.path.join(path, "index.html")
+        if is_index_page and os.path.isfile(index_html):
+            path = index_html
+        elif os.path.isdir(path):
+            names = [name for name in sorted(os.listdir(path)) if wanted(name)]
+            return [Link(_path_to_url(os.path.join(path, name))) for name in names]
         if not os.path.exists(path):
             return []  # pip ignores a missing local location too
         url = _path_to_url(path)
@@ -2694,10 +2649,9 @@ def find_candidates(transport: Transport, requirement: Requirement, settings: Fi
     """Return ``requirement``'s files on every index and find-links location, the places looked
     in, and how many files were passed over for their version."""
     import urllib.parse
-    key = requirement.key
     candidates: List[Candidate] = []
     wanted = _MayMatch(requirement)
-    sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{key}/"), True)
+    sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{requirement.key}/"), True)
                for url in settings.index_urls(default_index)]  # fmt: skip
     sources += [(location, False) for location in settings.find_links]
     for url, is_index_page in sources:
@@ -2710,7 +2664,7 @@ def find_candidates(transport: Transport, requirement: Requirement, settings: Fi
         local = not _is_url(url) or url.lower().startswith("file:")
         if settings.uploaded_prior_to is not None and is_index_page and not local:
             links = uploaded_before(links, settings.uploaded_prior_to, url)
-        found = (candidate_from_link(link, key, url) for link in links)
+        found = (candidate_from_link(link, requirement.key, url) for link in links)
         candidates += [candidate for candidate in found if candidate is not None]
     return candidates, [redact_url(url) for url, _ in sources], wanted.skipped
 
