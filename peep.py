@@ -1342,10 +1342,8 @@ _CODING_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 def decode_requirements(data: bytes, source: str) -> str:
     """Decode a requirements file's bytes the way pip does."""
-    encoding = None
-    for bom, name in _BOMS:
-        if encoding is None and data.startswith(bom):
-            data, encoding = data[len(bom) :], name
+    bom, encoding = next(((b, name) for b, name in _BOMS if data.startswith(b)), (b"", None))
+    data = data[len(bom) :]
     for line in data.split(b"\n")[:2]:
         match = _CODING_RE.search(line)
         if encoding is None and line[:1] == b"#" and match:
@@ -1471,11 +1469,10 @@ def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
     """Split a line into the requirement and the options (only these are shlex-split)."""
-    tokens = line.split(" ")
-    for index, token in enumerate(tokens):
-        if token.startswith("-"):
-            return " ".join(tokens[:index]), " ".join(tokens[index:])
-    return line, ""
+    if line.startswith("-"):
+        return "", line
+    requirement, space, options = line.partition(" -")
+    return requirement, ("-" + options) if space else ""
 
 
 # Step 7: options, with pip's option names and unique-prefix matching: the options only a
@@ -1930,11 +1927,9 @@ def is_lock_file(location: str) -> bool:
 
 def _module_version(name: str) -> str:
     try:
-        return str(importlib.import_module(name).__version__)
+        return str(getattr(importlib.import_module(name), "__version__", "of unknown version"))
     except ImportError:
         return "not installed"
-    except AttributeError:
-        return "of unknown version"
 
 
 def pylock_module() -> Any:
@@ -2019,11 +2014,10 @@ def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[s
         alone = replace(lock, packages=[package])
         try:
             choices += [LockChoice(index, p, s) for p, s in alone.select(**options)]
-        except module.PylockSelectError as exc:
-            problem = str(exc).replace("packages[0]", f"packages[{index}]")
-            choices.append(LockChoice(index, package, problem=problem))
         except Exception as exc:  # noqa: BLE001 - as in lock_file_requirements
             problem = f"packages[{index}] cannot be evaluated here ({exc})"
+            if isinstance(exc, module.PylockSelectError):
+                problem = str(exc).replace("packages[0]", f"packages[{index}]")
             choices.append(LockChoice(index, package, problem=problem))
     if all(choice.problem is None for choice in choices):
         # Each package is fine alone, so the lock selects one project twice.
@@ -2065,12 +2059,10 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
                          specifier=SpecifierSet(pin))  # fmt: skip
     if choice.problem is not None:
         return replace(record, unsupported=choice.problem)
-    if isinstance(source, module.PackageVcs):
-        return replace(record, unsupported="a VCS checkout has no archive to hash "
-                       "(lock entry 'vcs')")  # fmt: skip
-    if isinstance(source, module.PackageDirectory):
-        return replace(record, unsupported="a local directory has no archive to hash "
-                       "(lock entry 'directory')")  # fmt: skip
+    if isinstance(source, (module.PackageVcs, module.PackageDirectory)):
+        what = "a VCS checkout" if isinstance(source, module.PackageVcs) else "a local directory"
+        return replace(record, unsupported=f"{what} has no archive to hash "
+                       f"(lock entry {part[1:]!r})")
     hashes = Hashes()
     try:
         for algorithm, value in source.hashes.items():
