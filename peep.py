@@ -2025,19 +2025,6 @@ def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[s
     return choices
 
 
-def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
-    """Honour --no-binary and --only-binary on what selection chose (a problem has no source)."""
-    formats = settings.allowed_formats(choice.package.name)
-    if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
-        if choice.package.sdist is None:
-            return replace(choice, problem="--no-binary, but the lock has no sdist")
-        return replace(choice, source=choice.package.sdist)
-    if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
-        problem = "--only-binary, but the lock has no wheel for this interpreter"
-        return replace(choice, problem=problem)
-    return choice
-
-
 def _lock_file_url(location: str, path: str) -> str:
     """Resolve a lock entry's ``path``, which is relative to the lock file."""
     import urllib.parse
@@ -2046,9 +2033,19 @@ def _lock_file_url(location: str, path: str) -> str:
     return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
 
 
-def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
-    """Make the requirement record for one selected file, as a requirements line would."""
-    package, source = choice.package, choice.source
+def lock_requirement(location: str, choice: LockChoice, module: Any,
+                     settings: FinderSettings) -> Requirement:
+    """Make the requirement record for one selected file, as a requirements line would, with
+    --no-binary and --only-binary honoured on what selection chose (a problem has no source)."""
+    package, source, problem = choice.package, choice.source, choice.problem
+    formats = settings.allowed_formats(package.name)
+    if isinstance(source, module.PackageWheel) and "binary" not in formats:
+        if package.sdist is None:
+            problem = "--no-binary, but the lock has no sdist"
+        else:
+            source = package.sdist
+    elif isinstance(source, module.PackageSdist) and "source" not in formats:
+        problem = "--only-binary, but the lock has no wheel for this interpreter"
     part = "" if source is None else "." + type(source).__name__[len("Package"):].lower()
     for index, wheel in enumerate(package.wheels or ()):
         if wheel is source:  # which wheel, rather than ".wheel"
@@ -2057,8 +2054,8 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     pin = f"=={package.version}" if package.version is not None else ""
     record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
                          specifier=SpecifierSet(pin))  # fmt: skip
-    if choice.problem is not None:
-        return replace(record, unsupported=choice.problem)
+    if problem is not None:
+        return replace(record, unsupported=problem)
     if isinstance(source, (module.PackageVcs, module.PackageDirectory)):
         what = "a VCS checkout" if isinstance(source, module.PackageVcs) else "a local directory"
         return replace(record, unsupported=f"{what} has no archive to hash "
@@ -2073,9 +2070,9 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     if not hashes:  # then none of them is of an algorithm peep knows
         return replace(record, unsupported=f"its only hashes ({', '.join(source.hashes)}) are "
                        f"of algorithms peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})")
-    url = source.url if source.path is None else _lock_file_url(location, source.path)
-    if source.url is not None and source.path is not None and _is_url(location):
-        url = source.url  # a remote lock's local path means nothing here
+    url = source.url  # a remote lock's local path means nothing here, beside a URL
+    if source.path is not None and (url is None or not _is_url(location)):
+        url = _lock_file_url(location, source.path)
     # Selection read the file's tags from its "name", but pip reads them from the last part
     # of its URL: the two must be one name, or pip would get a file selection did not choose.
     named = getattr(source, "name", None)
@@ -2102,8 +2099,7 @@ def lock_file_requirements(location: str, reader: Callable[[str], bytes],
         chosen = _select_one_by_one(location, lock, module, options, exc)
     except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
         raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
-    chosen = [_apply_format_control(choice, settings, module) for choice in chosen]
-    return [lock_requirement(location, choice, module) for choice in chosen]
+    return [lock_requirement(location, choice, module, settings) for choice in chosen]
 
 
 # --- Command-line options -----------------------------------------------------
