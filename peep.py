@@ -1344,10 +1344,9 @@ def decode_requirements(data: bytes, source: str) -> str:
     """Decode a requirements file's bytes the way pip does."""
     bom, encoding = next(((b, name) for b, name in _BOMS if data.startswith(b)), (b"", None))
     data = data[len(bom) :]
-    for line in data.split(b"\n")[:2]:
-        match = _CODING_RE.search(line)
-        if encoding is None and line[:1] == b"#" and match:
-            encoding = match.group(1).decode("ascii")
+    if encoding is None:  # pip reads a coding comment on the first two lines
+        found = [_CODING_RE.search(line) for line in data.split(b"\n")[:2] if line[:1] == b"#"]
+        encoding = next((match.group(1).decode("ascii") for match in found if match), None)
     if encoding is None:
         try:
             return data.decode("utf-8")
@@ -1505,10 +1504,9 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
         def error(self, msg: str) -> NoReturn:
             # Only a word in an option's place is an option: the parser has already
             # taken "-C '--build-option=x'" as a value, not a flag.
-            unknown = re.fullmatch(r"no such option: (\S+)", msg)
-            if unknown and unknown.group(1) in _REMOVED_OPTIONS:
-                flag = unknown.group(1)
-                msg = f"{flag} is not supported in requirements files ({_REMOVED_OPTIONS[flag]})"
+            for flag, reason in _REMOVED_OPTIONS.items():
+                if msg == f"no such option: {flag}":
+                    msg = f"{flag} is not supported in requirements files ({reason})"
             raise RequirementsFileError(origin, msg)
 
     seen: List[Tuple[str, Union[str, bool]]] = []
