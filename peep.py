@@ -1793,7 +1793,7 @@ class Reading(NamedTuple):
     reader: Callable[[str], bytes]
     warn: Callable[[str], object]
     is_constraint: bool = False
-    chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
+    chain: Mapping[str, str] = {}  # identity: location of each including file (never mutated)
 
 
 def parse_requirements_file(
@@ -1828,17 +1828,16 @@ def _read_file(location: str, reading: Reading,
     if included_at is not None:
         _refuse_local_in_remote(location, included_at)
     identity = location if _is_url(location) else os.path.realpath(location)
-    for previous_identity, previous_location in reading.chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(where, f"{location} is included again while it is "
-                                        f"being read (a cycle through {previous_location})")
+    if identity in reading.chain:
+        raise RequirementsFileError(where, f"{location} is included again while it is being "
+                                    f"read (a cycle through {reading.chain[identity]})")
     try:
         data = reading.reader(location)
     except (OSError, ValueError, PeepError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         message = f"Could not open requirements file {location!r}: {reason}"
         raise RequirementsFileError(where, message) from exc
-    reading = reading._replace(chain=reading.chain + ((identity, location),))
+    reading = reading._replace(chain={**reading.chain, identity: location})
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         reading.warn(warning)
