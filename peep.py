@@ -1487,11 +1487,9 @@ _REMOVED_OPTIONS = {
     "--global-option": "peep cannot pass it through safely; use --config-settings",
     "--build-option": "use --config-settings",
     "--no-use-wheel": "pip removed it; use --no-binary",
-    "--allow-external": "pip removed it",
-    "--allow-unverified": "pip removed it",
-    "--allow-all-external": "pip removed it",
-    "--process-dependency-links": "pip removed it",
     "--no-require-hashes": "peep always checks hashes; nothing turns that off",
+    **dict.fromkeys(("--allow-external", "--allow-unverified", "--allow-all-external",
+                     "--process-dependency-links"), "pip removed it"),
 }
 
 
