@@ -1295,14 +1295,11 @@ _CODING_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 def decode_requirements(data: bytes, source: str) -> str:
     """Decode a requirements file's bytes the way pip does."""
-    encoding = None
-    for bom, name in _BOMS:
-        if encoding is None and data.startswith(bom):
-            data, encoding = data[len(bom) :], name
-    for line in data.split(b"\n")[:2]:
-        match = _CODING_RE.search(line)
-        if encoding is None and line[:1] == b"#" and match:
-            encoding = match.group(1).decode("ascii")
+    bom, encoding = next(((b, name) for b, name in _BOMS if data.startswith(b)), (b"", None))
+    data = data[len(bom) :]
+    if encoding is None:  # pip reads a coding comment on the first two lines
+        found = [_CODING_RE.search(line) for line in data.split(b"\n")[:2] if line[:1] == b"#"]
+        encoding = next((match.group(1).decode("ascii") for match in found if match), None)
     if encoding is None:
         try:
             return data.decode("utf-8")
@@ -1424,11 +1421,10 @@ def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
     """Split a line into the requirement and the options (only these are shlex-split)."""
-    tokens = line.split(" ")
-    for index, token in enumerate(tokens):
-        if token.startswith("-"):
-            return " ".join(tokens[:index]), " ".join(tokens[index:])
-    return line, ""
+    if line.startswith("-"):
+        return "", line
+    requirement, space, options = line.partition(" -")
+    return requirement, ("-" + options) if space else ""
 
 
 # Step 7: options, with pip's option names and unique-prefix matching: the options only a
@@ -1444,11 +1440,9 @@ _REMOVED_OPTIONS = {
     "--global-option": "peep cannot pass it through safely; use --config-settings",
     "--build-option": "use --config-settings",
     "--no-use-wheel": "pip removed it; use --no-binary",
-    "--allow-external": "pip removed it",
-    "--allow-unverified": "pip removed it",
-    "--allow-all-external": "pip removed it",
-    "--process-dependency-links": "pip removed it",
     "--no-require-hashes": "peep always checks hashes; nothing turns that off",
+    **dict.fromkeys(("--allow-external", "--allow-unverified", "--allow-all-external",
+                     "--process-dependency-links"), "pip removed it"),
 }
 
 
@@ -1461,10 +1455,9 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
         def error(self, msg: str) -> NoReturn:
             # Only a word in an option's place is an option: the parser has already
             # taken "-C '--build-option=x'" as a value, not a flag.
-            unknown = re.fullmatch(r"no such option: (\S+)", msg)
-            if unknown and unknown.group(1) in _REMOVED_OPTIONS:
-                flag = unknown.group(1)
-                msg = f"{flag} is not supported in requirements files ({_REMOVED_OPTIONS[flag]})"
+            for flag, reason in _REMOVED_OPTIONS.items():
+                if msg == f"no such option: {flag}":
+                    msg = f"{flag} is not supported in requirements files ({reason})"
             raise RequirementsFileError(origin, msg)
 
     seen: List[Tuple[str, Union[str, bool]]] = []
@@ -1751,7 +1744,7 @@ class Reading(NamedTuple):
     reader: Callable[[str], bytes]
     warn: Callable[[str], object]
     is_constraint: bool = False
-    chain: Tuple[Tuple[str, str], ...] = ()  # (identity, location) of each including file
+    chain: Mapping[str, str] = {}  # identity: location of each including file (never mutated)
 
 
 def parse_requirements_file(
@@ -1786,17 +1779,16 @@ def _read_file(location: str, reading: Reading,
     if included_at is not None:
         _refuse_local_in_remote(location, included_at)
     identity = location if _is_url(location) else os.path.realpath(location)
-    for previous_identity, previous_location in reading.chain:
-        if previous_identity == identity:
-            raise RequirementsFileError(where, f"{location} is included again while it is "
-                                        f"being read (a cycle through {previous_location})")
+    if identity in reading.chain:
+        raise RequirementsFileError(where, f"{location} is included again while it is being "
+                                    f"read (a cycle through {reading.chain[identity]})")
     try:
         data = reading.reader(location)
     except (OSError, ValueError, PeepError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         message = f"Could not open requirements file {location!r}: {reason}"
         raise RequirementsFileError(where, message) from exc
-    reading = reading._replace(chain=reading.chain + ((identity, location),))
+    reading = reading._replace(chain={**reading.chain, identity: location})
     text = decode_requirements(data, location)
     for warning in near_miss_hash_lines(text, location):
         reading.warn(warning)
@@ -1883,11 +1875,9 @@ def is_lock_file(location: str) -> bool:
 
 def _module_version(name: str) -> str:
     try:
-        return str(importlib.import_module(name).__version__)
+        return str(getattr(importlib.import_module(name), "__version__", "of unknown version"))
     except ImportError:
         return "not installed"
-    except AttributeError:
-        return "of unknown version"
 
 
 def pylock_module() -> Any:
@@ -1972,29 +1962,15 @@ def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[s
         alone = replace(lock, packages=[package])
         try:
             choices += [LockChoice(index, p, s) for p, s in alone.select(**options)]
-        except module.PylockSelectError as exc:
-            problem = str(exc).replace("packages[0]", f"packages[{index}]")
-            choices.append(LockChoice(index, package, problem=problem))
         except Exception as exc:  # noqa: BLE001 - as in lock_file_requirements
             problem = f"packages[{index}] cannot be evaluated here ({exc})"
+            if isinstance(exc, module.PylockSelectError):
+                problem = str(exc).replace("packages[0]", f"packages[{index}]")
             choices.append(LockChoice(index, package, problem=problem))
     if all(choice.problem is None for choice in choices):
         # Each package is fine alone, so the lock selects one project twice.
         raise RequirementsFileError(location, f"is ambiguous here: {first}")
     return choices
-
-
-def _apply_format_control(choice: LockChoice, settings: FinderSettings, module: Any) -> LockChoice:
-    """Honour --no-binary and --only-binary on what selection chose (a problem has no source)."""
-    formats = settings.allowed_formats(choice.package.name)
-    if isinstance(choice.source, module.PackageWheel) and "binary" not in formats:
-        if choice.package.sdist is None:
-            return replace(choice, problem="--no-binary, but the lock has no sdist")
-        return replace(choice, source=choice.package.sdist)
-    if isinstance(choice.source, module.PackageSdist) and "source" not in formats:
-        problem = "--only-binary, but the lock has no wheel for this interpreter"
-        return replace(choice, problem=problem)
-    return choice
 
 
 def _lock_file_url(location: str, path: str) -> str:
@@ -2005,9 +1981,19 @@ def _lock_file_url(location: str, path: str) -> str:
     return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
 
 
-def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirement:
-    """Make the requirement record for one selected file, as a requirements line would."""
-    package, source = choice.package, choice.source
+def lock_requirement(location: str, choice: LockChoice, module: Any,
+                     settings: FinderSettings) -> Requirement:
+    """Make the requirement record for one selected file, as a requirements line would, with
+    --no-binary and --only-binary honoured on what selection chose (a problem has no source)."""
+    package, source, problem = choice.package, choice.source, choice.problem
+    formats = settings.allowed_formats(package.name)
+    if isinstance(source, module.PackageWheel) and "binary" not in formats:
+        if package.sdist is None:
+            problem = "--no-binary, but the lock has no sdist"
+        else:
+            source = package.sdist
+    elif isinstance(source, module.PackageSdist) and "source" not in formats:
+        problem = "--only-binary, but the lock has no wheel for this interpreter"
     part = "" if source is None else "." + type(source).__name__[len("Package"):].lower()
     for index, wheel in enumerate(package.wheels or ()):
         if wheel is source:  # which wheel, rather than ".wheel"
@@ -2016,14 +2002,12 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     pin = f"=={package.version}" if package.version is not None else ""
     record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
                          specifier=SpecifierSet(pin))  # fmt: skip
-    if choice.problem is not None:
-        return replace(record, unsupported=choice.problem)
-    if isinstance(source, module.PackageVcs):
-        return replace(record, unsupported="a VCS checkout has no archive to hash "
-                       "(lock entry 'vcs')")  # fmt: skip
-    if isinstance(source, module.PackageDirectory):
-        return replace(record, unsupported="a local directory has no archive to hash "
-                       "(lock entry 'directory')")  # fmt: skip
+    if problem is not None:
+        return replace(record, unsupported=problem)
+    if isinstance(source, (module.PackageVcs, module.PackageDirectory)):
+        what = "a VCS checkout" if isinstance(source, module.PackageVcs) else "a local directory"
+        return replace(record, unsupported=f"{what} has no archive to hash "
+                       f"(lock entry {part[1:]!r})")
     hashes = Hashes()
     try:
         for algorithm, value in source.hashes.items():
@@ -2034,9 +2018,9 @@ def lock_requirement(location: str, choice: LockChoice, module: Any) -> Requirem
     if not hashes:  # then none of them is of an algorithm peep knows
         return replace(record, unsupported=f"its only hashes ({', '.join(source.hashes)}) are "
                        f"of algorithms peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})")
-    url = source.url if source.path is None else _lock_file_url(location, source.path)
-    if source.url is not None and source.path is not None and _is_url(location):
-        url = source.url  # a remote lock's local path means nothing here
+    url = source.url  # a remote lock's local path means nothing here, beside a URL
+    if source.path is not None and (url is None or not _is_url(location)):
+        url = _lock_file_url(location, source.path)
     # Selection read the file's tags from its "name", but pip reads them from the last part
     # of its URL: the two must be one name, or pip would get a file selection did not choose.
     named = getattr(source, "name", None)
@@ -2063,8 +2047,7 @@ def lock_file_requirements(location: str, reader: Callable[[str], bytes],
         chosen = _select_one_by_one(location, lock, module, options, exc)
     except Exception as exc:  # noqa: BLE001 - markers that parse may still not compare
         raise RequirementsFileError(location, f"cannot be evaluated here ({exc})") from exc
-    chosen = [_apply_format_control(choice, settings, module) for choice in chosen]
-    return [lock_requirement(location, choice, module) for choice in chosen]
+    return [lock_requirement(location, choice, module, settings) for choice in chosen]
 
 
 # --- Command-line options -----------------------------------------------------
