@@ -347,9 +347,6 @@ def pip_version() -> str:
 
 # --- Hashes [trust] -----------------------------------------------------------
 
-_DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-
-
 def hex_to_peep(hexdigest: str) -> str:
     """Encode a hex sha256 digest the way peep's comments write it."""
     import base64
@@ -373,10 +370,10 @@ def peep_to_hex(encoded: str) -> str:
 
 def normalize_hex(algorithm: str, value: str) -> str:
     """Check a hex digest of ``algorithm`` and return it lower-cased."""
-    length = _DIGEST_HEX_LENGTHS.get(algorithm)
-    if length is None:
+    if algorithm not in HASH_ALGORITHMS:
         raise InvalidHash(f"{algorithm!r} is not an allowed hash algorithm "
                           f"(use one of {', '.join(HASH_ALGORITHMS)})")  # fmt: skip
+    length = hashlib.new(algorithm).digest_size * 2
     if not re.fullmatch("[0-9a-f]{%d}" % length, value.lower()):
         raise InvalidHash(f"{value!r} is not a {algorithm} hash (expected {length} hex digits)")
     return value.lower()
@@ -2784,35 +2781,33 @@ class ArchiveCache:
     def open_file(self, path: str) -> Optional[IO[bytes]]:
         """Open a cache file for reading if it is a regular file, never through a link."""
         try:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                self._ignore(path, "not a regular file")
-                return None
-            # O_NOFOLLOW and fstat close the gap between lstat and open where
-            # the platform allows; O_NONBLOCK keeps a FIFO from hanging peep.
-            flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-            handle = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                # O_NOFOLLOW and fstat close the gap between lstat and open where
+                # the platform allows; O_NONBLOCK keeps a FIFO from hanging peep.
+                flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+                stream = os.fdopen(os.open(path, flags | getattr(os, "O_NOFOLLOW", 0)), "rb")
+                if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                    return stream
+                stream.close()
         except FileNotFoundError:
             return None
         except OSError as exc:
             self._ignore(path, f"cannot be opened safely ({exc.strerror or exc})")
             return None
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            os.close(handle)
-            self._ignore(path, "not a regular file")
-            return None
-        return os.fdopen(handle, "rb")
+        self._ignore(path, "not a regular file")
+        return None
 
     def lookup(self, hashes: Hashes) -> List[Tuple[str, str, Dict[str, object]]]:
         """Return (sha256, path, metadata) of cached archives ``hashes`` allows."""
         import json
-        named = [(self._read_entry(algorithm, digest) or "").strip()
+        named = [self._read_entry(algorithm, digest).strip()
                  for algorithm in ("sha384", "sha512") for digest in hashes.allowed(algorithm)]
         # A forged alias names no other path.
         wanted = set(hashes.sha256) | {sha256 for sha256 in named if _SHA256_RE.match(sha256)}
         found = []
         for sha256 in sorted(wanted):
             try:
-                meta = json.loads(self._read_entry("sha256", sha256[:2], sha256, "meta.json") or "")
+                meta = json.loads(self._read_entry("sha256", sha256[:2], sha256, "meta.json"))
                 directory = self._entry_dir(sha256)
                 if directory is None:
                     continue  # a link took the entry's place since meta.json was read
@@ -2825,19 +2820,19 @@ class ArchiveCache:
                 found.append((sha256, path, meta))
         return found
 
-    def _read_entry(self, *names: str) -> Optional[str]:
-        """Return the text of the small file ``base/names...``, if it is a safe one."""
+    def _read_entry(self, *names: str) -> str:
+        """Return the text of the small file ``base/names...``, if it is a safe one, else ""."""
         *directories, filename = names
         named = filename == "meta.json" or _CACHE_NAME_RE.match(filename)
         if not named or not all(_CACHE_NAME_RE.match(name) for name in directories):
-            return None
+            return ""
         try:
             directory = self._directory(*directories, create=False)
         except OSError:
-            return None
+            return ""
         stream = None if directory is None else self.open_file(os.path.join(directory, filename))
         if stream is None:
-            return None
+            return ""
         with stream:
             return stream.read(MAX_CACHE_META_BYTES).decode("utf-8", "replace")
 
@@ -2861,11 +2856,11 @@ class ArchiveCache:
             meta_text = json.dumps(dict(meta, filename=filename))
             _write_atomically(os.path.join(directory, "meta.json"), io.BytesIO(meta_text.encode()))
             for algorithm in ("sha384", "sha512"):
-                if algorithm in digests and _CACHE_NAME_RE.match(digests[algorithm]):
-                    aliases = self._directory(algorithm, create=True)
-                    if aliases is not None:
-                        alias = os.path.join(aliases, digests[algorithm])
-                        _write_atomically(alias, io.BytesIO(sha256.encode()))
+                digest = digests.get(algorithm, "")
+                named = _CACHE_NAME_RE.match(digest)
+                aliases = self._directory(algorithm, create=True) if named else None
+                if aliases is not None:
+                    _write_atomically(os.path.join(aliases, digest), io.BytesIO(sha256.encode()))
         except OSError as exc:
             with self._lock:  # warn once, however many threads fail
                 if self.base is not None:
@@ -3181,6 +3176,8 @@ class _Reading:
         for depth in range(1, len(parts)):
             self._note("/".join(parts[:depth]), "dir", path)
         self._note(path, kind, path)
+        if self.extraction and kind == "dir":
+            self.extraction.directory(path)
 
     def _note(self, path: str, kind: str, member: str) -> None:
         """Record ``path`` (``member`` or a directory above it) as ``kind``."""
@@ -3209,11 +3206,6 @@ class _Reading:
         if self.wheel:
             return path if top.casefold().endswith(".dist-info") and rest in WHEEL_READS else None
         return rest if top == (self.top or top) and rest in SDIST_READS else None
-
-    def directory(self, path: str) -> None:
-        self.add(path, "dir")
-        if self.extraction and path:
-            self.extraction.directory(path)
 
     def file(self, path: str, size: int, mode: int, open_member: Callable[[], IO[bytes]]) -> None:
         """Take in a regular file: keep it if peep reads it, hash it for RECORD, extract it."""
@@ -3260,7 +3252,7 @@ class _Reading:
         """Take in one member: a directory, a link or a regular file, and nothing else."""
         path = _member_path(member.name, self.filename)
         if member.isdir():
-            self.directory(path)
+            self.add(path, "dir")
         elif member.issym() or member.islnk():
             if self.wanted(path):
                 raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
@@ -3278,11 +3270,10 @@ class _Reading:
 
     def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
-        end = _check_zip_member(raw, info, self.filename)
-        self.spans.append((info.header_offset, end))
+        self.spans.append((info.header_offset, _check_zip_member(raw, info, self.filename)))
         path = _member_path(info.orig_filename, self.filename)
         if info.is_dir():
-            self.directory(path)
+            self.add(path, "dir")
         else:
             opener = functools.partial(archive.open, info)
             self.file(path, info.file_size, info.external_attr >> 16, opener)
