@@ -4670,9 +4670,13 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 
+# Opened before confine(): a step that fails once / is read-only and /tmp
+# covered can still say why.
+reply_stream = open(spec["output"], "w", encoding="utf-8")
+
 def answer(**reply):
-    with open(spec["output"], "w", encoding="utf-8") as stream:
-        json.dump(reply, stream)
+    json.dump(reply, reply_stream)
+    reply_stream.close()
     sys.exit(0)
 
 # Limits real builds survive: no core files (they would hold the build's
@@ -5173,7 +5177,8 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
     except (OSError, ValueError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
-        raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
+        raise BuildError(f"{hook or 'confining a build'} failed (exit status {status})",
+                         _log_tail(log_path))
     if "unavailable" in reply:
         raise BuildError(f"--build-network={reply.get('network')} cannot isolate builds on this "
                          f"system ({reply['unavailable']})")
