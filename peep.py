@@ -5004,27 +5004,32 @@ def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
     return dict(closed_network(yours, port), TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
 
 
-def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
-    """Stop a child and wait for it, so nothing outlives peep; ``group``: its session too."""
+def _waited(process: subprocess.Popen[Any], wait: Callable[[], int], *, group: bool = False,
+            during_pip: bool = False) -> int:  # fmt: skip
+    """Return ``wait()``, the child's status; if anything interrupts it, stop the child and raise
+    Interrupted. The child is waited for, so nothing outlives peep; ``group``: its session too."""
     import contextlib
     import subprocess
 
     def send(signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, group and all
-            if group:
-                os.killpg(process.pid, signum)
-            else:
-                process.send_signal(signum)
+            (os.killpg if group else os.kill)(process.pid, signum)  # never reaped when sent
 
-    if process.poll() is None:
-        send(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+    try:
+        return wait()
+    except BaseException as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        raise Interrupted(signum, during_pip=during_pip) from exc
+    finally:
+        if process.poll() is None:
+            send(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                send(signal.SIGKILL)
+                process.wait()
+        if group:  # what the build started and left behind, ignoring SIGINT or not
             send(signal.SIGKILL)
-            process.wait()
-    if group:  # what the build started and left behind, ignoring SIGINT or not
-        send(signal.SIGKILL)
 
 
 def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str, *,
@@ -5035,13 +5040,7 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(list(command), env=dict(environment), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
-        try:
-            return process.wait()
-        except BaseException as exc:
-            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-            raise Interrupted(signum) from exc
-        finally:  # nothing is installed before every build is done
-            _stop(process, group=session)
+        return _waited(process, process.wait, group=session)  # all stopped before pip runs
 
 
 def _log_tail(log_path: str) -> str:
@@ -5324,18 +5323,17 @@ def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]
     import subprocess
     process = subprocess.Popen(list(command), stderr=subprocess.PIPE, text=True,
                                errors="replace", env=dict(environment))  # fmt: skip
-    assert process.stderr is not None
-    try:
-        for line in process.stderr:
+    stderr = process.stderr
+    assert stderr is not None
+
+    def stream() -> int:
+        for line in stderr:
             err.write(line)
             err.flush()
         return process.wait()
-    except BaseException as exc:
-        _stop(process)
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        raise Interrupted(signum, during_pip=True) from exc
-    finally:
-        process.stderr.close()
+
+    with stderr:
+        return _waited(process, stream, during_pip=True)
 
 
 def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
