@@ -5069,7 +5069,7 @@ def _private_directory(parent: str, name: str) -> str:
 
 
 # Where a PEP 517 hook runs: its source tree, its build system, its writable workspace.
-HookPlace = Tuple[str, Optional[BuildSystem], str]
+HookPlace = Tuple[str, BuildSystem, str]
 
 
 class Builder:
@@ -5085,13 +5085,14 @@ class Builder:
 
     def new_directory(self, kind: str) -> str:
         directory = os.path.join(self.root, f"{kind}-{next(self._counter)}")
-        os.makedirs(directory)
+        os.makedirs(directory)  # never one that is there already
         return directory
 
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            self.call_hook({}, (self.root, None, self.new_directory("probe")), None, {})
+            probe = (self.root, BuildSystem((), "", (), ""), self.new_directory("probe"))
+            self.call_hook({}, probe, None, {})
         except BuildError as exc:
             return str(exc)
         return None
@@ -5140,13 +5141,11 @@ class Builder:
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
-        backend = system.backend if system else ""
         spec = {"output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
                 "writable": [workspace],  # source, wheel directory, reply, private tmp and home
                 "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
-                "backend_path": [os.path.join(source, entry) for entry in
-                                 (system.backend_path if system else ())],
-                "source": source, "backend": backend}  # fmt: skip
+                "backend_path": [os.path.join(source, entry) for entry in system.backend_path],
+                "source": source, "backend": system.backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
         variables = build_variables(self.port, _private_directory(workspace, "tmp"))
@@ -5160,7 +5159,7 @@ class Builder:
             with open(stem + ".log", encoding="utf-8", errors="replace") as stream:
                 for line in iter(lambda: stream.readline(BUILD_LOG_TAIL_BYTES), ""):  # bounded
                     self.echo(line.rstrip("\n"))
-        return _hook_result(hook, backend, status, output, stem + ".log")
+        return _hook_result(hook, system.backend, status, output, stem + ".log")
 
 
 def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
