@@ -4784,9 +4784,11 @@ def drop_capabilities():
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
 BPF_LOAD, BPF_JEQ, BPF_JSET, BPF_AND, BPF_RETURN = 0x20, 0x15, 0x45, 0x54, 0x06
-DATA_NR, DATA_ARCH = 0, 4  # offsets of the call's number and architecture
-DATA_ARGS, DATA_ARG_SIZE = 16, 8  # 64-bit arguments; low word first (little-endian)
 ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+# Steps (code, value, jump if true, jump if false) that load the call's number, its
+# architecture, the low word of its 64-bit arguments 0 and 1 (little-endian); then verdicts.
+LOAD_NR, LOAD_ARCH, LOAD_ARG_0, LOAD_ARG_1 = [(BPF_LOAD, at, None, None) for at in (0, 4, 16, 24)]
+ALLOWED, REFUSED = (BPF_RETURN, ALLOW, None, None), (BPF_RETURN, REFUSE, None, None)
 X32_CALL = 0x40000000  # x86-64's x32 ABI, another table; no call has it elsewhere
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C  # push input into a terminal; Linux console commands
 AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
@@ -4801,17 +4803,8 @@ SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
 }
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
-def load(offset):
-    return (BPF_LOAD, offset, None, None)
-
-def load_argument(number):
-    return load(DATA_ARGS + DATA_ARG_SIZE * number)  # its low 32 bits
-
 def refuse_if(value):
     return (BPF_JEQ, value, "refuse", None)
-
-def verdict(value):
-    return (BPF_RETURN, value, None, None)
 
 def filter_steps(calls, no_network):
     # Both modes: only this architecture's calls; no io_uring (its requests are calls the filter
@@ -4825,19 +4818,19 @@ def filter_steps(calls, no_network):
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
                     PIDFD_GETFD)
         checked += ["socket", "socketpair"]
-    steps = [load(DATA_ARCH), (BPF_JEQ, calls["arch"], None, "refuse"),
-             load(DATA_NR), (BPF_JSET, X32_CALL, "refuse", None)]
+    steps = [LOAD_ARCH, (BPF_JEQ, calls["arch"], None, "refuse"),
+             LOAD_NR, (BPF_JSET, X32_CALL, "refuse", None)]
     steps += [refuse_if(number) for number in refused]
     steps += [(BPF_JEQ, calls[name], name, None) for name in checked]
-    steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
-              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX), verdict(ALLOW),
-              "socket", load_argument(0),
+    steps += [ALLOWED,  # then the checks of arguments, socket's reached under none only
+              "ioctl", LOAD_ARG_1, refuse_if(TIOCSTI), refuse_if(TIOCLINUX), ALLOWED,
+              "socket", LOAD_ARG_0,
               *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
-              verdict(REFUSE),
-              "socketpair", load_argument(0), (BPF_JEQ, AF_UNIX, None, "refuse"),
-              load_argument(1), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
+              REFUSED,
+              "socketpair", LOAD_ARG_0, (BPF_JEQ, AF_UNIX, None, "refuse"),
+              LOAD_ARG_1, (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
               (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
-              "allow", verdict(ALLOW), "refuse", verdict(REFUSE)]
+              "allow", ALLOWED, "refuse", REFUSED]
     return steps
 
 def assemble(steps):
