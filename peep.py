@@ -5491,9 +5491,8 @@ def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str,
     return versions, url_hashes
 
 
-def reinstall_needed(
-    verified: Sequence[Verified], by_url: Set[str], installed: Mapping[str, str]
-) -> bool:
+def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],
+                     installed: Mapping[str, str]) -> bool:  # fmt: skip
     """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
     got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
     return any(_parse_version(installed.get(item.requirement.key, "")) == named.version
