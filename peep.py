@@ -4577,9 +4577,13 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 
+# Opened before confine(): a step that fails once / is read-only and /tmp
+# covered can still say why.
+reply_stream = open(spec["output"], "w", encoding="utf-8")
+
 def answer(**reply):
-    with open(spec["output"], "w", encoding="utf-8") as stream:
-        json.dump(reply, stream)
+    json.dump(reply, reply_stream)
+    reply_stream.close()
     sys.exit(0)
 
 # Limits real builds survive: no core files (they would hold the build's
@@ -4687,9 +4691,11 @@ def drop_capabilities():
 # The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
 # seccomp data, compare it, jump, return a verdict.
 BPF_LOAD, BPF_JEQ, BPF_JSET, BPF_AND, BPF_RETURN = 0x20, 0x15, 0x45, 0x54, 0x06
-DATA_NR, DATA_ARCH = 0, 4  # offsets of the call's number and architecture
-DATA_ARGS, DATA_ARG_SIZE = 16, 8  # 64-bit arguments; low word first (little-endian)
 ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+# Steps (code, value, jump if true, jump if false) that load the call's number, its
+# architecture, the low word of its 64-bit arguments 0 and 1 (little-endian); then verdicts.
+LOAD_NR, LOAD_ARCH, LOAD_ARG_0, LOAD_ARG_1 = [(BPF_LOAD, at, None, None) for at in (0, 4, 16, 24)]
+ALLOWED, REFUSED = (BPF_RETURN, ALLOW, None, None), (BPF_RETURN, REFUSE, None, None)
 X32_CALL = 0x40000000  # x86-64's x32 ABI, another table; no call has it elsewhere
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C  # push input into a terminal; Linux console commands
 AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
@@ -4704,17 +4710,8 @@ SYSTEM_CALLS = {  # AUDIT_ARCH_*, then the calls numbered per architecture
 }
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
-def load(offset):
-    return (BPF_LOAD, offset, None, None)
-
-def load_argument(number):
-    return load(DATA_ARGS + DATA_ARG_SIZE * number)  # its low 32 bits
-
 def refuse_if(value):
     return (BPF_JEQ, value, "refuse", None)
-
-def verdict(value):
-    return (BPF_RETURN, value, None, None)
 
 def filter_steps(calls, no_network):
     # Both modes: only this architecture's calls; no io_uring (its requests are calls the filter
@@ -4728,19 +4725,19 @@ def filter_steps(calls, no_network):
         refused += (calls["ptrace"], calls["process_vm_readv"], calls["process_vm_writev"],
                     PIDFD_GETFD)
         checked += ["socket", "socketpair"]
-    steps = [load(DATA_ARCH), (BPF_JEQ, calls["arch"], None, "refuse"),
-             load(DATA_NR), (BPF_JSET, X32_CALL, "refuse", None)]
+    steps = [LOAD_ARCH, (BPF_JEQ, calls["arch"], None, "refuse"),
+             LOAD_NR, (BPF_JSET, X32_CALL, "refuse", None)]
     steps += [refuse_if(number) for number in refused]
     steps += [(BPF_JEQ, calls[name], name, None) for name in checked]
-    steps += [verdict(ALLOW),  # then the checks of arguments, socket's reached under none only
-              "ioctl", load_argument(1), refuse_if(TIOCSTI), refuse_if(TIOCLINUX), verdict(ALLOW),
-              "socket", load_argument(0),
+    steps += [ALLOWED,  # then the checks of arguments, socket's reached under none only
+              "ioctl", LOAD_ARG_1, refuse_if(TIOCSTI), refuse_if(TIOCLINUX), ALLOWED,
+              "socket", LOAD_ARG_0,
               *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
-              verdict(REFUSE),
-              "socketpair", load_argument(0), (BPF_JEQ, AF_UNIX, None, "refuse"),
-              load_argument(1), (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
+              REFUSED,
+              "socketpair", LOAD_ARG_0, (BPF_JEQ, AF_UNIX, None, "refuse"),
+              LOAD_ARG_1, (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
               (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
-              "allow", verdict(ALLOW), "refuse", verdict(REFUSE)]
+              "allow", ALLOWED, "refuse", REFUSED]
     return steps
 
 def assemble(steps):
@@ -4907,27 +4904,32 @@ def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
     return dict(closed_network(yours, port), TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
 
 
-def _stop(process: subprocess.Popen[Any], group: bool = False) -> None:
-    """Stop a child and wait for it, so nothing outlives peep; ``group``: its session too."""
+def _waited(process: subprocess.Popen[Any], wait: Callable[[], int], *, group: bool = False,
+            during_pip: bool = False) -> int:  # fmt: skip
+    """Return ``wait()``, the child's status; if anything interrupts it, stop the child and raise
+    Interrupted. The child is waited for, so nothing outlives peep; ``group``: its session too."""
     import contextlib
     import subprocess
 
     def send(signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, group and all
-            if group:
-                os.killpg(process.pid, signum)
-            else:
-                process.send_signal(signum)
+            (os.killpg if group else os.kill)(process.pid, signum)  # never reaped when sent
 
-    if process.poll() is None:
-        send(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+    try:
+        return wait()
+    except BaseException as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        raise Interrupted(signum, during_pip=during_pip) from exc
+    finally:
+        if process.poll() is None:
+            send(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                send(signal.SIGKILL)
+                process.wait()
+        if group:  # what the build started and left behind, ignoring SIGINT or not
             send(signal.SIGKILL)
-            process.wait()
-    if group:  # what the build started and left behind, ignoring SIGINT or not
-        send(signal.SIGKILL)
 
 
 def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path: str, *,
@@ -4938,13 +4940,7 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(list(command), env=dict(environment), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=session)
-        try:
-            return process.wait()
-        except BaseException as exc:
-            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-            raise Interrupted(signum) from exc
-        finally:  # nothing is installed before every build is done
-            _stop(process, group=session)
+        return _waited(process, process.wait, group=session)  # all stopped before pip runs
 
 
 def _log_tail(log_path: str) -> str:
@@ -4973,7 +4969,7 @@ def _private_directory(parent: str, name: str) -> str:
 
 
 # Where a PEP 517 hook runs: its source tree, its build system, its writable workspace.
-HookPlace = Tuple[str, Optional[BuildSystem], str]
+HookPlace = Tuple[str, BuildSystem, str]
 
 
 class Builder:
@@ -4989,13 +4985,14 @@ class Builder:
 
     def new_directory(self, kind: str) -> str:
         directory = os.path.join(self.root, f"{kind}-{next(self._counter)}")
-        os.makedirs(directory)
+        os.makedirs(directory)  # never one that is there already
         return directory
 
     def check_isolation(self) -> Optional[str]:
         """Return why --build-network=none cannot work here, or None if it can."""
         try:
-            self.call_hook({}, (self.root, None, self.new_directory("probe")), None, {})
+            probe = (self.root, BuildSystem((), "", (), ""), self.new_directory("probe"))
+            self.call_hook({}, probe, None, {})
         except BuildError as exc:
             return str(exc)
         return None
@@ -5044,13 +5041,11 @@ class Builder:
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
-        backend = system.backend if system else ""
         spec = {"output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
                 "writable": [workspace],  # source, wheel directory, reply, private tmp and home
                 "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
-                "backend_path": [os.path.join(source, entry) for entry in
-                                 (system.backend_path if system else ())],
-                "source": source, "backend": backend}  # fmt: skip
+                "backend_path": [os.path.join(source, entry) for entry in system.backend_path],
+                "source": source, "backend": system.backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
         variables = build_variables(self.port, _private_directory(workspace, "tmp"))
@@ -5064,7 +5059,7 @@ class Builder:
             with open(stem + ".log", encoding="utf-8", errors="replace") as stream:
                 for line in iter(lambda: stream.readline(BUILD_LOG_TAIL_BYTES), ""):  # bounded
                     self.echo(line.rstrip("\n"))
-        return _hook_result(hook, backend, status, output, stem + ".log")
+        return _hook_result(hook, system.backend, status, output, stem + ".log")
 
 
 def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
@@ -5080,7 +5075,8 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
     except (OSError, ValueError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
-        raise BuildError(f"{hook} failed (exit status {status})", _log_tail(log_path))
+        raise BuildError(f"{hook or 'confining a build'} failed (exit status {status})",
+                         _log_tail(log_path))
     if "unavailable" in reply:
         raise BuildError(f"--build-network={reply.get('network')} cannot isolate builds on this "
                          f"system ({reply['unavailable']})")
@@ -5226,18 +5222,17 @@ def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]
     import subprocess
     process = subprocess.Popen(list(command), stderr=subprocess.PIPE, text=True,
                                errors="replace", env=dict(environment))  # fmt: skip
-    assert process.stderr is not None
-    try:
-        for line in process.stderr:
+    stderr = process.stderr
+    assert stderr is not None
+
+    def stream() -> int:
+        for line in stderr:
             err.write(line)
             err.flush()
         return process.wait()
-    except BaseException as exc:
-        _stop(process)
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        raise Interrupted(signum, during_pip=True) from exc
-    finally:
-        process.stderr.close()
+
+    with stderr:
+        return _waited(process, stream, during_pip=True)
 
 
 def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
@@ -5403,9 +5398,8 @@ def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str,
     return versions, url_hashes
 
 
-def reinstall_needed(
-    verified: Sequence[Verified], by_url: Set[str], installed: Mapping[str, str]
-) -> bool:
+def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],
+                     installed: Mapping[str, str]) -> bool:  # fmt: skip
     """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
     got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
     return any(_parse_version(installed.get(item.requirement.key, "")) == named.version

@@ -1001,3 +1001,39 @@ _attempt("queue", _send)
     finally:
         libc.msgctl(queue, 0, None)  # IPC_RMID
     assert found == {"queue": "ENOENT"} and arrived < 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_a_confinement_step_that_fails_once_root_is_read_only_is_reported(tmp_path: Path) -> None:
+    """A step of the confinement fails after / was made read-only: the runner still says why.
+
+    A regular file named as a writable directory is found wrong only once the
+    mounts are under way, when the reply file (in /tmp, or read-only) could no
+    longer be opened.
+    """
+    import json
+
+    refused = confinement_refused()
+    if refused:
+        pytest.skip(refused)
+    not_a_directory, output, spec = tmp_path / "file", tmp_path / "reply.json", tmp_path / "spec"
+    not_a_directory.write_text("")
+    spec.write_text(json.dumps({
+        "output": str(output), "network": "none", "hook": None, "kwargs": {}, "readable": [],
+        "writable": [str(not_a_directory)], "backend_path": [], "source": str(tmp_path),
+        "backend": "",
+    }))  # fmt: skip
+    status = subprocess.run([sys.executable, "-I", "-S", "-c", peep._HOOK_RUNNER, str(spec)],
+                            stdin=subprocess.DEVNULL, capture_output=True).returncode
+    with pytest.raises(peep.BuildError) as caught:
+        peep._hook_result(None, "", status, str(output), str(tmp_path / "no.log"))
+    message = str(caught.value)
+    assert message.startswith("--build-network=none cannot isolate builds on this system (")
+    assert str(not_a_directory) in message
+
+
+def test_a_failed_hook_run_never_names_its_hook_none(tmp_path: Path) -> None:
+    """The run that only confines (hook None) says so when it fails without a reply."""
+    with pytest.raises(peep.BuildError) as caught:
+        peep._hook_result(None, "", 1, str(tmp_path / "none.json"), str(tmp_path / "no.log"))
+    assert "None" not in str(caught.value) and "(exit status 1)" in str(caught.value)
