@@ -5585,9 +5585,9 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 
 # --- Commands: install --------------------------------------------------------
 #
-# InstallRun walks the steps in order. The build steps (plan, plan_dynamic and build) see only
-# Verified archives, run every hook through the Builder and send every wheel built through
-# accept(): a bug there can fail a build, never run or install a mismatch.
+# InstallRun walks the steps in order. The build steps (plan, the backends' dynamic round, build)
+# see only Verified archives, run every hook through the Builder and send every wheel built
+# through accept(): a bug there can fail a build, never run or install a mismatch.
 
 
 class FetchPlace(NamedTuple):
@@ -5729,14 +5729,6 @@ class InstallRun:
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
 
-    def plan_dynamic(self, fetcher: Fetcher) -> None:
-        """Ask each backend what else it needs, confined, in its static requirements' environment
-        (only once the first round found nothing missing: this runs verified code)."""
-        for build in self.builds:
-            settings = config_settings(build.item, self.options)
-            self.problems += discover_dynamic_requirements(self.builder, build, settings)
-        self.problems += self.plan_round(fetcher, set())
-
     def build(self) -> str:
         """Build the planned sdists; stage every wheel pip is to see; return that directory."""
         if self.builds:
@@ -5808,8 +5800,11 @@ class InstallRun:
         fetcher = install_fetcher(self.options, place, self.progress, self.say)
         self.fetch(fetcher, to_fetch)
         self.plan(fetcher, satisfied)
-        if not self.problems:
-            self.plan_dynamic(fetcher)
+        if not self.problems:  # ask each backend, confined, what else it needs (runs verified code)
+            for build in self.builds:
+                settings = config_settings(build.item, self.options)
+                self.problems += discover_dynamic_requirements(self.builder, build, settings)
+            self.problems += self.plan_round(fetcher, set())
         # Each URL requirement's URL and archive hash, taken before building so that an sdist's
         # own hash is recorded, as pip does. A lock file's entries are index files, however named.
         urls = {item.requirement.key: (item.requirement.url, item.sha256)
