@@ -6061,18 +6061,16 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
             pending.append(line)
             continue
         requirement_text, options_text = split_requirement_and_options(line.text)
-        if requirement_text and pending:
+        if not requirement_text:
+            notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
+            notes += _nested_notes(options_text, source, line.origin)
+        elif pending:
             present = {d.lower() for d in re.findall(r"sha256:([0-9a-fA-F]{64})", options_text)}
             new = list(dict.fromkeys(c.hexdigest for c in pending if c.hexdigest not in present))
-            for comment in pending:
-                kept = comment.trailing_comment
-                replacements[comment.origin.line] = [kept] if kept else []
+            replacements.update((c.origin.line, [c.trailing_comment] if c.trailing_comment else [])
+                                for c in pending)  # fmt: skip
             if new:
                 replacements[line.last] = _with_hash_lines(physical[line.last - 1], new)
-        else:
-            notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
-            if not requirement_text:
-                notes += _nested_notes(options_text, source, line.origin)
         pending = []
     notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
     return "".join(new + newline for number, old in enumerate(physical, start=1)
