@@ -5658,15 +5658,6 @@ class InstallRun:
                 to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
 
-    def fetch(self, fetcher: Fetcher, to_fetch: Sequence[Requirement]) -> None:
-        """Fetch every requirement and accept what matches, whatever else failed."""
-        if to_fetch:
-            self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
-        verdicts = verify_all(fetcher, to_fetch)
-        self.progress.close()
-        self.verified = [v for v in verdicts if isinstance(v, Verified)]
-        self.problems += [v for v in verdicts if isinstance(v, Problem)]
-
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
         read from archives, never run, so every problem is found before any build runs."""
@@ -5798,7 +5789,12 @@ class InstallRun:
         """Walk the steps; report every problem at once, or install."""
         satisfied, to_fetch, place = self.read()
         fetcher = install_fetcher(self.options, place, self.progress, self.say)
-        self.fetch(fetcher, to_fetch)
+        if to_fetch:
+            self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
+        verdicts = verify_all(fetcher, to_fetch)  # what matches is accepted, whatever else failed
+        self.progress.close()
+        self.verified = [v for v in verdicts if isinstance(v, Verified)]
+        self.problems += [v for v in verdicts if isinstance(v, Problem)]
         self.plan(fetcher, satisfied)
         if not self.problems:  # ask each backend, confined, what else it needs (runs verified code)
             for build in self.builds:
