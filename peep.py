@@ -5864,18 +5864,16 @@ def select_release_files(
     platforms: Sequence[str] = (), compatible: bool = False,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
-    here = Environment.current()
-    kept = []
-    for candidate in candidates:
-        if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
-            continue
-        if platforms and candidate.is_wheel and not any(
-                tag.platform in ("any", *platforms) for tag in candidate.tags):
-            continue
-        if compatible and ((candidate.is_wheel and here.tag_rank(candidate.tags) is None) or not
-                           _requires_python_allows(candidate.requires_python, here.python_version)):
-            continue
-        kept.append(candidate)
+    kept = list(candidates)
+    if python_versions:
+        kept = [c for c in kept if any(_tags_fit_python(c, v) for v in python_versions)]
+    if platforms:  # an sdist is for every platform
+        kept = [c for c in kept
+                if not c.is_wheel or any(t.platform in ("any", *platforms) for t in c.tags)]
+    if compatible:
+        here = Environment.current()
+        kept = [c for c in kept if not (c.is_wheel and here.tag_rank(c.tags) is None)
+                and _requires_python_allows(c.requires_python, here.python_version)]
     return kept
 
 
