@@ -5612,8 +5612,8 @@ def install_fetcher(
 
 
 class InstallRun:
-    """One ``peep install``, a method per step in the order they run. A step whose input has
-    a problem does not run: no backend runs for an install that won't."""
+    """One ``peep install``: run() walks its steps in order. A step whose input has a problem
+    does not run: no backend runs for an install that won't."""
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
         self.options, self.err, self.workdir, self.port = options, err, workdir, port
