@@ -5774,16 +5774,15 @@ class InstallRun:
         """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only:
         what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
         scheme = install_scheme(self.options)
-        wheels = {}
+        wheels = []
         for item in [item for item in self.verified if item.install]:
             wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
             if wheel.dist_info in written:
-                wheels[item.requirement.key] = wheel
-        for key, (url, sha256) in urls.items():
-            if key in wheels:
-                record_direct_url(wheels[key].dist_info, url, sha256)
+                wheels.append(wheel)
+                if item.requirement.key in urls:
+                    record_direct_url(wheel.dist_info, *urls[item.requirement.key])
         if pip_would_compile(self.options):
-            compile_installed(list(wheels.values()), self.say)
+            compile_installed(wheels, self.say)
 
     def run(self) -> int:
         """Walk the steps; report every problem at once, or install."""
