@@ -5486,9 +5486,9 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 
 # --- Commands: install --------------------------------------------------------
 #
-# InstallRun walks the steps in order. The build steps (plan, plan_dynamic and build) see only
-# Verified archives, run every hook through the Builder and send every wheel built through
-# accept(): a bug there can fail a build, never run or install a mismatch.
+# InstallRun walks the steps in order. The build steps (plan, the backends' dynamic round, build)
+# see only Verified archives, run every hook through the Builder and send every wheel built
+# through accept(): a bug there can fail a build, never run or install a mismatch.
 
 
 class FetchPlace(NamedTuple):
@@ -5513,8 +5513,8 @@ def install_fetcher(
 
 
 class InstallRun:
-    """One ``peep install``, a method per step in the order they run. A step whose input has
-    a problem does not run: no backend runs for an install that won't."""
+    """One ``peep install``: run() walks its steps in order. A step whose input has a problem
+    does not run: no backend runs for an install that won't."""
 
     def __init__(self, options: InstallOptions, err: IO[str], workdir: str, port: int) -> None:
         self.options, self.err, self.workdir, self.port = options, err, workdir, port
@@ -5558,15 +5558,6 @@ class InstallRun:
             else:
                 to_fetch.append(requirement)
         return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
-
-    def fetch(self, fetcher: Fetcher, to_fetch: Sequence[Requirement]) -> None:
-        """Fetch every requirement and accept what matches, whatever else failed."""
-        if to_fetch:
-            self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
-        verdicts = verify_all(fetcher, to_fetch)
-        self.progress.close()
-        self.verified = [v for v in verdicts if isinstance(v, Verified)]
-        self.problems += [v for v in verdicts if isinstance(v, Problem)]
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
@@ -5630,14 +5621,6 @@ class InstallRun:
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
 
-    def plan_dynamic(self, fetcher: Fetcher) -> None:
-        """Ask each backend what else it needs, confined, in its static requirements' environment
-        (only once the first round found nothing missing: this runs verified code)."""
-        for build in self.builds:
-            settings = config_settings(build.item, self.options)
-            self.problems += discover_dynamic_requirements(self.builder, build, settings)
-        self.problems += self.plan_round(fetcher, set())
-
     def build(self) -> str:
         """Build the planned sdists; stage every wheel pip is to see; return that directory."""
         if self.builds:
@@ -5692,25 +5675,32 @@ class InstallRun:
         """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only:
         what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
         scheme = install_scheme(self.options)
-        wheels = {}
+        wheels = []
         for item in [item for item in self.verified if item.install]:
             wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
             if wheel.dist_info in written:
-                wheels[item.requirement.key] = wheel
-        for key, (url, sha256) in urls.items():
-            if key in wheels:
-                record_direct_url(wheels[key].dist_info, url, sha256)
+                wheels.append(wheel)
+                if item.requirement.key in urls:
+                    record_direct_url(wheel.dist_info, *urls[item.requirement.key])
         if pip_would_compile(self.options):
-            compile_installed(list(wheels.values()), self.say)
+            compile_installed(wheels, self.say)
 
     def run(self) -> int:
         """Walk the steps; report every problem at once, or install."""
         satisfied, to_fetch, place = self.read()
         fetcher = install_fetcher(self.options, place, self.progress, self.say)
-        self.fetch(fetcher, to_fetch)
+        if to_fetch:
+            self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
+        verdicts = verify_all(fetcher, to_fetch)  # what matches is accepted, whatever else failed
+        self.progress.close()
+        self.verified = [v for v in verdicts if isinstance(v, Verified)]
+        self.problems += [v for v in verdicts if isinstance(v, Problem)]
         self.plan(fetcher, satisfied)
-        if not self.problems:
-            self.plan_dynamic(fetcher)
+        if not self.problems:  # ask each backend, confined, what else it needs (runs verified code)
+            for build in self.builds:
+                settings = config_settings(build.item, self.options)
+                self.problems += discover_dynamic_requirements(self.builder, build, settings)
+            self.problems += self.plan_round(fetcher, set())
         # Each URL requirement's URL and archive hash, taken before building so that an sdist's
         # own hash is recorded, as pip does. A lock file's entries are index files, however named.
         urls = {item.requirement.key: (item.requirement.url, item.sha256)
@@ -5774,18 +5764,16 @@ def select_release_files(
     platforms: Sequence[str] = (), compatible: bool = False,
 ) -> List[Candidate]:
     """Keep the files of a release that pass hashin-style filters."""
-    here = Environment.current()
-    kept = []
-    for candidate in candidates:
-        if python_versions and not any(_tags_fit_python(candidate, v) for v in python_versions):
-            continue
-        if platforms and candidate.is_wheel and not any(
-                tag.platform in ("any", *platforms) for tag in candidate.tags):
-            continue
-        if compatible and ((candidate.is_wheel and here.tag_rank(candidate.tags) is None) or not
-                           _requires_python_allows(candidate.requires_python, here.python_version)):
-            continue
-        kept.append(candidate)
+    kept = list(candidates)
+    if python_versions:
+        kept = [c for c in kept if any(_tags_fit_python(c, v) for v in python_versions)]
+    if platforms:  # an sdist is for every platform
+        kept = [c for c in kept
+                if not c.is_wheel or any(t.platform in ("any", *platforms) for t in c.tags)]
+    if compatible:
+        here = Environment.current()
+        kept = [c for c in kept if not (c.is_wheel and here.tag_rank(c.tags) is None)
+                and _requires_python_allows(c.requires_python, here.python_version)]
     return kept
 
 
@@ -5967,18 +5955,16 @@ def port_text(text: str, source: str) -> Tuple[str, List[str]]:
             pending.append(line)
             continue
         requirement_text, options_text = split_requirement_and_options(line.text)
-        if requirement_text and pending:
+        if not requirement_text:
+            notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
+            notes += _nested_notes(options_text, source, line.origin)
+        elif pending:
             present = {d.lower() for d in re.findall(r"sha256:([0-9a-fA-F]{64})", options_text)}
             new = list(dict.fromkeys(c.hexdigest for c in pending if c.hexdigest not in present))
-            for comment in pending:
-                kept = comment.trailing_comment
-                replacements[comment.origin.line] = [kept] if kept else []
+            replacements.update((c.origin.line, [c.trailing_comment] if c.trailing_comment else [])
+                                for c in pending)  # fmt: skip
             if new:
                 replacements[line.last] = _with_hash_lines(physical[line.last - 1], new)
-        else:
-            notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
-            if not requirement_text:
-                notes += _nested_notes(options_text, source, line.origin)
         pending = []
     notes += [f"{comment.origin}: {unfollowed}" for comment in pending]
     return "".join(new + newline for number, old in enumerate(physical, start=1)
