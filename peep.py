@@ -6534,12 +6534,11 @@ def resolve_with_pip(
         command += ["--uploaded-prior-to", moment]
     cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
     command += cache + ["--report", report]
-    for option, name, lines in (("-r", "requirements", wanted[0]),
-                                ("-c", "constraints", wanted[1])):  # fmt: skip
+    for flag, name, lines in (("-r", "requirements", wanted[0]), ("-c", "constraints", wanted[1])):
         path = os.path.join(workdir, f"{name}.txt")
         with open(path, "w", encoding="utf-8") as stream:
             stream.write("".join(f"{line}\n" for line in lines))
-        command += [option, path]
+        command += [flag, path]
     # Index URLs may carry credentials: other users can read a command line, not the environment.
     environment = scrubbed_pip_environment()
     if finder.index_url:  # else pip's own default, as everywhere in peep
@@ -6922,11 +6921,9 @@ def lock_argument_parser() -> argparse.ArgumentParser:
 
 def _lockable(record: Requirement) -> Optional[str]:
     """Say why a requirement cannot be locked, if it cannot."""
-    if record.unsupported is not None:
+    if record.url is None or url_filename(record.url).endswith(WHEEL_EXTENSION):
         return record.unsupported
-    if record.url is not None and not url_filename(record.url).endswith(WHEEL_EXTENSION):
-        return "pip would build this URL's archive to learn its dependencies"
-    return None
+    return record.unsupported or "pip would build this URL's archive to learn its dependencies"
 
 
 def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
