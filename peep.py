@@ -6319,6 +6319,7 @@ class Pin:
     extras: FrozenSet[str]
     requires: Tuple[str, ...]
     digest: Optional[str] = None  # that file's sha256, as the index told pip
+    direct: bool = False  # a direct URL's file: the index's file of its name may differ
     build_requires: Tuple[str, ...] = ()  # an sdist's [build-system] requires
 
 
@@ -6420,12 +6421,11 @@ def resolve_with_pip(
         command += ["--uploaded-prior-to", moment]
     cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
     command += cache + ["--report", report]
-    for option, name, lines in (("-r", "requirements", wanted[0]),
-                                ("-c", "constraints", wanted[1])):  # fmt: skip
+    for flag, name, lines in (("-r", "requirements", wanted[0]), ("-c", "constraints", wanted[1])):
         path = os.path.join(workdir, f"{name}.txt")
         with open(path, "w", encoding="utf-8") as stream:
             stream.write("".join(f"{line}\n" for line in lines))
-        command += [option, path]
+        command += [flag, path]
     # Index URLs may carry credentials: other users can read a command line, not the environment.
     environment = scrubbed_pip_environment()
     if finder.index_url:  # else pip's own default, as everywhere in peep
@@ -6449,6 +6449,7 @@ def _pin_from_report(item: Mapping[str, Any]) -> Pin:
         url=str(item["download_info"]["url"]), extras=frozenset(item.get("requested_extras") or ()),
         requires=tuple(str(text) for text in metadata.get("requires_dist") or ()),
         digest=str(said).rpartition("sha256=")[2].lower() or None,
+        direct=bool(item.get("is_direct")),
     )  # fmt: skip
 
 
@@ -6641,22 +6642,26 @@ class Locking:
         return key, {"url": sdist.url.split("#", 1)[0], "digest": None, "build_requires": build}
 
     def _release_files(self, pin: Pin) -> List[Candidate]:
-        """Return every file of a pinned release, and the one pip chose even if unlisted."""
+        """Return every file of a pinned release, with the one pip chose in place of any listed
+        file of its name."""
         requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
         found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                       self.default_index)  # fmt: skip
         release = [candidate for candidate in found if candidate.version == pin.version]
         release = _one_per_filename(release, self.err, command="peep lock")
-        if not any(candidate.filename == url_filename(pin.url) for candidate in release):
-            if self.transport.finder.uploaded_prior_to is not None:  # a cooldown holds in locks too
-                # A later file of a release listed in time is no reason to give the release up.
-                instead = "" if release else (
-                    f"add '{pin.key}<{pin.version}' to {self.args.file}, or ")
-                raise PeepError(
-                    f"peep lock: pip's resolver picked {url_filename(pin.url)!r}, which no index "
-                    "lists as uploaded before --uploaded-prior-to; nothing was written. pip "
-                    f"older than 26.0 cannot keep such uploads out: {instead}use pip 26 or newer")
+        picked = url_filename(pin.url)
+        listed = any(candidate.filename == picked for candidate in release)
+        # A cooldown holds in locks too, but a later file of a release listed in time is no
+        # reason to give the release up.
+        if not listed and self.transport.finder.uploaded_prior_to is not None:
+            instead = "" if release else f"add '{pin.key}<{pin.version}' to {self.args.file}, or "
+            raise PeepError(
+                f"peep lock: pip's resolver picked {picked!r}, which no index lists as uploaded "
+                "before --uploaded-prior-to; nothing was written. pip older than 26.0 cannot "
+                f"keep such uploads out: {instead}use pip 26 or newer")
+        if pin.direct or not listed:  # a direct URL's file is not the index's, whatever its name
             chosen = candidate_from_link(Link(url=pin.url), pin.key)
+            release = [c for c in release if c.filename != picked]
             release += [chosen] if chosen is not None else []
         return release
 
@@ -6803,11 +6808,9 @@ def lock_argument_parser() -> argparse.ArgumentParser:
 
 def _lockable(record: Requirement) -> Optional[str]:
     """Say why a requirement cannot be locked, if it cannot."""
-    if record.unsupported is not None:
+    if record.url is None or url_filename(record.url).endswith(WHEEL_EXTENSION):
         return record.unsupported
-    if record.url is not None and not url_filename(record.url).endswith(WHEEL_EXTENSION):
-        return "pip would build this URL's archive to learn its dependencies"
-    return None
+    return record.unsupported or "pip would build this URL's archive to learn its dependencies"
 
 
 def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:

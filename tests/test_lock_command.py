@@ -379,3 +379,22 @@ def test_a_cooldown_keeps_a_later_wheel_of_an_old_release_out(deploy: Deploy, se
                 "--uploaded-prior-to; nothing was written. pip older than 26.0 cannot keep such "
                 "uploads out: use pip 26 or newer") in result.stderr
         assert not deploy.requirements.exists()
+
+
+def test_a_nested_url_requirement_is_hashed_from_its_url_not_the_index(
+    deploy: Deploy, served: LoopbackIndex
+) -> None:
+    """base.txt takes omega from a URL whose file name the index lists too, with other bytes:
+    FILE's omega gets the hash of the URL's file, the one pip resolved to and installs."""
+    other = (OMEGA[0], wheel_bytes("omega", "1.0", payload="# not the index's\n")[1])
+    base = deploy.requirements.parent / "base.txt"
+    base.write_text(f"omega @ {served.plant(other)}\n")
+    deploy.write(f"-r {base.name}\nomega\n")
+    result = deploy.lock()
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == f"-r {base.name}\n" + pip_entry(other, "omega==1.0")
+    again = deploy.lock("--dry-run")  # pip's digest of the URL's file matches the lock's
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+    installed = deploy.install()
+    assert installed.returncode == 0, installed.stderr
+    assert deploy.installed() == {"omega": "1.0"}
