@@ -7040,9 +7040,10 @@ class Installed:
 
     def read(self, filename: str) -> Optional[str]:
         """Return the text of a file in the metadata directory, if it is a regular file."""
-        path = self.metadata_dir if os.path.isfile(self.metadata_dir) else os.path.join(
-            self.metadata_dir, filename)  # a bare NAME.egg-info file is PKG-INFO itself
-        data, _ = _read_regular(path)
+        if os.path.isfile(self.metadata_dir):  # a bare NAME.egg-info file is PKG-INFO, no RECORD
+            data = _read_regular(self.metadata_dir)[0] if filename == "PKG-INFO" else None
+        else:
+            data = _read_regular(os.path.join(self.metadata_dir, filename))[0]
         return None if data is None else data.decode("utf-8", "replace")
 
     def record_rows(self) -> Iterator[Tuple[str, str]]:
@@ -7295,7 +7296,7 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
         for info in members:
             row = _row_of_member(info.filename, rows, metadata_name)
             if row is None or row in matched:
-                if not info.filename.endswith("/RECORD"):
+                if info.filename != f"{metadata_name}/RECORD":  # pip writes its own
                     problems.append((info.filename, "in the vetted wheel, not installed"))
                 continue
             matched.add(row)
@@ -7413,8 +7414,10 @@ def vetted_wheel(requirement: Requirement, copy: Installed, fetcher: Fetcher,
     tags = [Tag(*line.partition(":")[2].strip().split("-"))
             for line in (copy.read("WHEEL") or "").splitlines()
             if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
-    if not requirement.hashes or not tags:
+    if not requirement.hashes:
         return None, "no hash to find its vetted wheel by: checked against its RECORD only"
+    if not tags:
+        return None, "its WHEEL names no tag: checked against its RECORD only"
     environment = Environment(fetcher.environment.python_version, tuple(tags))
     finder = replace(fetcher, environment=environment,
                      settings=fetcher.settings.with_option("only-binary", ":all:"))

@@ -419,3 +419,45 @@ def test_check_a_dist_info_without_a_readable_record_is_tampered(tmp_path: Path,
     result = check_target(tmp_path, target)
     assert result.returncode == 1, result.stdout
     assert "gamma==1.0: gamma-1.0.dist-info/RECORD (" in result.stderr
+
+
+def test_check_excuses_only_the_wheels_own_record_as_pips_to_write(tmp_path: Path) -> None:
+    """A member that is merely named RECORD is a file like any other: removing it is a change."""
+    name, data = wheel_bytes("gamma", "1.0", extra_files={"gamma_files/RECORD": b"data\n"})
+    (tmp_path / name).write_bytes(data)
+    target = pip_target(tmp_path, tmp_path / name)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    env = cached(tmp_path, tmp_path / name, data)
+    assert check_target(tmp_path, target, "--strict", text=text, env=env).returncode == 0
+    (target / "gamma_files" / "RECORD").unlink()
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    record.write_text("".join(row + "\n" for row in record.read_text().splitlines()
+                              if not row.startswith("gamma_files/RECORD,")))
+    result = check_target(tmp_path, target, text=text, env=env)
+    assert result.returncode == 1, result.stderr
+    assert "gamma==1.0: gamma_files/RECORD (in the vetted wheel, not installed)" in result.stderr
+
+
+def test_check_a_bare_egg_info_file_has_no_record_to_vouch_with(tmp_path: Path) -> None:
+    """A bare NAME.egg-info file is PKG-INFO alone: its lines are no RECORD rows."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    code = b"import os\n"
+    (target / "delta.py").write_bytes(code)
+    (target / "delta.egg-info").write_text("Metadata-Version: 1.1\nName: delta\nVersion: 2.0\n"
+                                           + _record_row("delta.py", code) + "\n")
+    result = check_target(tmp_path, target, "--strict", text="gamma==1.0\ndelta==2.0\n")
+    assert result.returncode == 1, result.stderr
+    assert "but no installed distribution's RECORD lists them with a hash" in result.stderr
+    assert "\n    delta.py\n" in result.stderr
+
+
+def test_check_says_when_the_installed_wheel_names_no_tag(tmp_path: Path) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    metadata = target / "gamma-1.0.dist-info" / "WHEEL"
+    metadata.write_text("".join(line + "\n" for line in metadata.read_text().splitlines()
+                                if not line.startswith("Tag:")))
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    result = check_target(tmp_path, target, text=text, env=cached(tmp_path, wheel, data))
+    assert "gamma==1.0: its WHEEL names no tag: checked against its RECORD only" in result.stderr
+    assert "no hash to find" not in result.stderr
