@@ -773,7 +773,25 @@ def default_cache_dir(environ: Mapping[str, str]) -> str:
     return os.path.join(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "pip")
 
 
-_NETWORK_NUMBERS: Dict[str, Callable[[str], object]] = {"timeout": float, "retries": int}
+def _seconds(text: str) -> float:
+    """Read a timeout: above 0, and finite (nan, inf and 1e300 overflow the socket's deadline)."""
+    seconds = float(text)
+    if not 0 < seconds <= 1e9:
+        raise ValueError(f"{text!r} is out of range")
+    return seconds
+
+
+def _count(text: str) -> int:
+    """Read a number of retries: 0 or more."""
+    count = int(text)
+    if count < 0:
+        raise ValueError(f"{text!r} is below 0")
+    return count
+
+
+# The numbers among pip's network options, each read as pip would, within what a socket takes.
+_NETWORK_NUMBERS: Dict[str, Tuple[Callable[[str], object], str]] = {
+    "timeout": (_seconds, "a number of seconds above 0"), "retries": (_count, "a count, 0 or more")}
 
 
 def settings_from_configuration(
@@ -796,7 +814,7 @@ def settings_from_configuration(
                 finder = finder.with_option(option.name, item, where)
         else:
             finder = finder.with_option(option.name, given, where)
-    for key, number in _NETWORK_NUMBERS.items():
+    for key, (number, _) in _NETWORK_NUMBERS.items():
         if key in network:
             try:
                 network[key] = number(network[key])
@@ -2351,11 +2369,11 @@ def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Ma
     for name, value in args.finder_options:
         finder = finder.with_option(name, value, "the command line")
     for name, value in args.network_options:
-        convert = _NETWORK_NUMBERS.get(name, os.path.expanduser)  # else a path
+        convert, what = _NETWORK_NUMBERS.get(name, (os.path.expanduser, ""))  # else a path
         try:
             setting: Any = None if name == "no-cache-dir" else convert(str(value))
         except ValueError as exc:
-            raise UsageError(f"peep: --{name} {value!r} is not a number") from exc
+            raise UsageError(f"peep: --{name} {value!r} is not {what}") from exc
         network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
     return finder, network
 

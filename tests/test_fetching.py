@@ -166,6 +166,8 @@ def test_effective_settings(config: Dict[str, str], finder: Dict[str, object], n
     [
         ({"global.no-index": "maybe"}, "'maybe' is not a valid value for no-index in pip's configuration [global] (use yes or no)"),
         ({":env:.timeout": "soon"}, "'soon' is not a valid value for timeout"),
+        ({":env:.timeout": "0"}, "'0' is not a valid value for timeout"),
+        ({"global.retries": "-1"}, "'-1' is not a valid value for retries"),
     ],
 )
 def test_invalid_configuration_values(config: Dict[str, str], message: str) -> None:

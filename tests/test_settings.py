@@ -309,12 +309,20 @@ def test_a_bad_uploaded_prior_to_is_a_usage_error(tmp_path: Path, command: str) 
 
 
 @pytest.mark.parametrize("command", ["install", "hash", "lock"])
-def test_a_number_option_that_is_not_one_is_a_usage_error(tmp_path: Path, command: str) -> None:
+@pytest.mark.parametrize("option, value, what", [
+    ("--timeout", "soon", "a number of seconds above 0"),
+    ("--timeout", "-1", "a number of seconds above 0"),  # these four crashed the socket or the
+    ("--timeout", "nan", "a number of seconds above 0"),  # retry loop (exit 3) once
+    ("--timeout", "inf", "a number of seconds above 0"),
+    ("--retries", "-1", "a count, 0 or more"),
+])
+def test_a_number_option_that_is_not_one_is_a_usage_error(tmp_path: Path, command: str, option: str,
+                                                          value: str, what: str) -> None:
     words = {"install": ["-r", str(tmp_path / "r.txt")], "hash": ["alpha==1.0"], "lock": ["-r", str(tmp_path / "r.txt")]}
     (tmp_path / "r.txt").write_text("")
-    result = run_peep(command, *words[command], "--timeout", "soon", "--index-url", "http://127.0.0.1:9/")
+    result = run_peep(command, *words[command], option, value, "--index-url", "http://127.0.0.1:9/")
     assert result.returncode == peep.EXIT_USAGE, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == "peep: --timeout 'soon' is not a number"
+    assert result.stderr.strip().splitlines()[-1] == f"peep: {option} {value!r} is not {what}"
 
 
 @pytest.mark.parametrize("flag", ["--index-url", "--extra-index-url", "--find-links"])
