@@ -971,11 +971,13 @@ MAX_RETRY_AFTER = 60.0
 
 def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
     """Return seconds to wait before retry ``attempt`` (0-based)."""
-    if retry_after:
-        try:
-            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
-        except ValueError:
-            pass  # an HTTP date: fall back to the usual backoff
+    seconds = -1.0  # none given, or an HTTP date: the usual backoff
+    try:
+        seconds = float(retry_after or "")
+    except ValueError:
+        pass
+    if seconds >= 0:  # not nan, nor below 0: either would make the wait none at all
+        return min(seconds, MAX_RETRY_AFTER)
     return float(min(0.25 * 2.0**attempt, 10.0))
 
 

@@ -466,6 +466,7 @@ def test_retry_after_is_honoured() -> None:
     assert peep._backoff(0, "2") == 2.0
     assert peep._backoff(0, "100000") == peep.MAX_RETRY_AFTER
     assert peep._backoff(3, "Wed, 21 Oct 2015 07:28:00 GMT") == 2.0
+    assert peep._backoff(3, "nan") == peep._backoff(3, "-5") == 2.0  # no wait at all, once
     assert [peep._backoff(n) for n in range(3)] == [0.25, 0.5, 1.0]
 
 
