@@ -916,10 +916,12 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
-def _build_opener(context: ssl.SSLContext, resolver: _Resolver, trusted_hosts: FrozenSet[str],
+def _build_opener(context: Callable[[bool], ssl.SSLContext], resolver: _Resolver,
+                  trusted_hosts: FrozenSet[str],
                   proxy: Optional[str]) -> urllib.request.OpenerDirector:
     """Return an opener for http and https URLs over connections ``resolver`` sets up, through
-    the proxy (or the *_proxy and no_proxy variables, with None)."""
+    the proxy (or the *_proxy and no_proxy variables, with None). ``context(verify)`` gives the
+    TLS context for a host whose certificate is checked, or for a --trusted-host."""
     import http.client
     import urllib.parse
     import urllib.request
@@ -958,11 +960,17 @@ def _build_opener(context: ssl.SSLContext, resolver: _Resolver, trusted_hosts: F
             return self.do_open(_HTTPConnection, req)
 
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(_HTTPSConnection, req, context=context)
+            # Each request's own host decides, a redirect's too: a trusted host does not
+            # lend its unchecked certificate to the host it sends peep on to.
+            try:
+                verify = not _is_trusted_host(urllib.parse.urlsplit(req.full_url), trusted_hosts)
+            except ValueError:
+                verify = True  # a port out of range: the connection fails, checked
+            return self.do_open(_HTTPSConnection, req, context=context(verify))
 
     proxies = {"http": proxy, "https": proxy} if proxy else None
     return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
-                                       _ResolvingHandler(context=context), _SafeRedirects())
+                                       _ResolvingHandler(), _SafeRedirects())
 
 
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -1001,12 +1009,17 @@ class Transport:
             if parts.username is not None and parts.hostname:
                 password = urllib.parse.unquote(parts.password or "")
                 self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
-        self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # one per verify
+        self._context = functools.lru_cache(maxsize=None)(self._new_context)  # one per verify
+        self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # made when first used
         self._resolver = _Resolver()
         # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
 
-    def _new_opener(self, verify: bool) -> urllib.request.OpenerDirector:
+    def _new_opener(self) -> urllib.request.OpenerDirector:
+        return _build_opener(self._context, self._resolver, self.finder.trusted_hosts,
+                             self.network.proxy)
+
+    def _new_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
         import ssl
         try:
@@ -1025,7 +1038,7 @@ class Transport:
                 context.load_cert_chain(self.network.client_cert)
         except (OSError, ssl.SSLError) as exc:
             raise PeepError(f"cannot set up TLS ({exc})") from exc
-        return _build_opener(context, self._resolver, self.finder.trusted_hosts, self.network.proxy)
+        return context
 
     def cancel(self) -> None:
         """Stop every download and retry in progress, now."""
@@ -1076,11 +1089,11 @@ class Transport:
         host = parts.netloc.rpartition("@")[2]  # never the credentials
         if host in self.unreachable:
             raise FetchError(self.unreachable[host])
-        verify = self._verify_certificate(url, parts)
+        self._check_url(url, parts)
         for attempt in range(self.network.retries + 1):
             last = attempt == self.network.retries
             try:
-                return self._opener(verify).open(  # type: ignore[no-any-return]
+                return self._opener().open(  # type: ignore[no-any-return]
                     self._request(parts, wanted), timeout=self.network.timeout
                 )
             except urllib.error.HTTPError as exc:
@@ -1100,15 +1113,15 @@ class Transport:
                 self._pause(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _verify_certificate(self, url: str, parts: urllib.parse.SplitResult) -> bool:
-        """Refuse a URL peep never fetches; say whether its host's certificate is checked."""
+    def _check_url(self, url: str, parts: urllib.parse.SplitResult) -> None:
+        """Refuse a URL peep never fetches."""
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"cannot fetch {redact_url(url)}: unsupported URL scheme")
         if not _is_secure_origin(url, self.finder.trusted_hosts):
             raise FetchError(f"refusing plain-HTTP {redact_url(url)}; use https, or mark the "
                              "host with --trusted-host if you really mean it")
         try:
-            return not _is_trusted_host(parts, self.finder.trusted_hosts)
+            _is_trusted_host(parts, self.finder.trusted_hosts)
         except ValueError as exc:  # out of range, or not a number
             raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
 

@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import urllib.request
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -256,6 +257,29 @@ def test_https_verified_against_the_configured_ca(tmp_path: Path, tls_index: Loo
 
     trusted = deploy.install("--trusted-host", "127.0.0.1", "--force-reinstall")
     assert trusted.returncode == 0, trusted.stderr
+
+
+def test_a_trusted_host_does_not_lend_its_unchecked_certificate_to_a_redirect(
+        tls_index: LoopbackIndex) -> None:
+    """pip checks the certificate of the host a --trusted-host redirects to; so does peep."""
+    def redirect(handler: BaseHTTPRequestHandler) -> bool:
+        if handler.headers["Host"].startswith("localhost:"):
+            return False  # served: the page below
+        handler.send_response(302)
+        handler.send_header("Location", f"https://localhost:{tls_index.port}{handler.path}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
+
+    tls_index.pages["/page"] = b"reached"
+    tls_index.hook = redirect
+    url = f"https://127.0.0.1:{tls_index.port}/page"
+    trusting = peep.FinderSettings(index_url=url, trusted_hosts=frozenset({"127.0.0.1"}))
+    with pytest.raises(peep.FetchError, match="certificate verify failed"):
+        peep.Transport(trusting).open(url).close()
+    both = replace(trusting, trusted_hosts=frozenset({"127.0.0.1", "localhost"}))
+    with peep.Transport(both).open(url) as stream:  # trusted too: followed, unchecked
+        assert stream.read() == b"reached"
 
 
 def test_client_certificate(tmp_path: Path, loopback_ca: trustme.CA) -> None:
@@ -623,7 +647,7 @@ def test_an_unreachable_index_fails_at_once_and_is_reported_once(tmp_path: Path)
         transport = peep.Transport(peep.FinderSettings(index_url=url), peep.NetworkSettings(retries=5))
         attempts = []
         real_opener = transport._opener
-        transport._opener = lambda verify: attempts.append(verify) or real_opener(verify)  # type: ignore[method-assign]
+        transport._opener = lambda: attempts.append(True) or real_opener()  # type: ignore[method-assign]
         for project in ("alpha", "beta"):
             with pytest.raises(peep.FetchError, match=f"cannot reach 127.0.0.1:{port}: "):
                 transport.open(url + project + "/")
