@@ -6149,8 +6149,8 @@ class LockWriter:
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):
-                digests = hash_file(path, algorithms)
-                if digests["sha256"] == sha256:
+                digests = hash_file(path, algorithms)  # as for a download: its hashes decide
+                if digests["sha256"] == sha256 and requirement.hashes.matches(digests):
                     return pylock_file(filename, url, os.path.getsize(path), digests)
         path = os.path.join(self.workdir, safe_filename(filename))
         digests = self.transport.download(url, path, algorithms)

@@ -466,6 +466,27 @@ def test_port_requirements_to_a_lock_that_installs(lock: Deploy, tmp_path: Path)
     assert lock.installed() == {"alpha": "1.0", "beta": "2.0"}
 
 
+def test_port_to_a_lock_takes_from_the_cache_only_files_the_requirement_vouches_for(
+        index: LoopbackIndex, tmp_path: Path) -> None:
+    """A cache entry is re-hashed and held to the requirement's hashes, as a download is: a
+    forged sha512 alias naming an unvetted wheel must not put that wheel in the lock."""
+    wheel = index.add(wheel_bytes("alpha", "1.0"), advertise_hash=False)  # never vetted
+    sdist = index.add(sdist_bytes("alpha", "1.0"), advertise_hash=False)
+    vetted = hashlib.sha512(sdist.data).hexdigest()
+    (tmp_path / wheel.filename).write_bytes(wheel.data)
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), print)
+    cache.store(str(tmp_path / wheel.filename), wheel.filename,
+                {"sha256": sha256_hex(wheel.data), "sha512": vetted}, {})  # the forged alias
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha==1.0 --hash=sha512:{vetted}\n")
+    env = hermetic_env(PIP_CACHE_DIR=str(tmp_path / "cache"))
+    del env["PIP_NO_CACHE_DIR"]
+    result = run_peep("port", "--to", "pylock", str(requirements), "-i", index.url, env=env)
+    assert result.returncode == 0, result.stderr
+    assert sdist.filename in result.stdout
+    assert wheel.filename not in result.stdout and sha256_hex(wheel.data) not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
