@@ -4548,51 +4548,48 @@ def _unmet_needs(
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
 
 
-def _suggested(verdict: Verdict, hash_style: str) -> Tuple[str, Optional[ArchiveFacts]]:
-    """Return the hash block of a file fetched for its hash (or why none), and what peep read."""
+def _suggested(verdict: Verdict, hash_style: str) -> str:
+    """Return the hash block of a file fetched for its hash, in ``hash_style`` (or why none)."""
     if not isinstance(verdict, Problem):
-        return "(it is vetted already)", None
+        return "(it is vetted already)"
     if verdict.kind == "missing":
-        return paste_block(hash_style, verdict.sha256, verdict.pinned_line), verdict.facts
+        return paste_block(hash_style, verdict.sha256, verdict.pinned_line)
     if verdict.kind == "not found":
-        return f"(no file on the indexes satisfies {verdict.requirement.text})", None
-    return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})", None
+        return f"(no file on the indexes satisfies {verdict.requirement.text})"
+    return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})"
 
 
-def _suggestion_blocks(
-    asking: Suggesting, pending: Dict[str, PackagingRequirement], needer: Requirement
-) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a block per project, and each project the suggested files need in turn (rounds of
-    downloads, never runs), as (who needs it, it, the file that needs it)."""
-    blocks: Dict[str, str] = {}
+def _suggestion_verdicts(
+    asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
+) -> Tuple[Dict[str, Verdict], List[Tuple[str, PackagingRequirement, str]]]:
+    """Return a verdict per project, and each project the suggested files need in turn (rounds
+    of downloads, never runs), as (who needs it, it, the file that needs it)."""
+    verdicts: Dict[str, Verdict] = {}
     found: List[Tuple[str, PackagingRequirement, str]] = []
     while pending:
         keys = sorted(pending)
-        asked = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
+        asked = [Requirement(text=f"{needed.name}{needed.specifier}", origin=origin,
                              name=needed.name, specifier=needed.specifier,
-                             extras=frozenset(needed.extras), hash_style=needer.hash_style)
+                             extras=frozenset(needed.extras))
                  for needed in (pending[key] for key in keys)]  # fmt: skip
-        verdicts = verify_all(asking.fetcher, asked, install=False)
         following: Dict[str, PackagingRequirement] = {}
-        for index, key in enumerate(keys):
-            text, facts = _suggested(verdicts[index], needer.hash_style)
-            settings = asking.binary_from
-            if settings is not None and "binary" not in settings.allowed_formats(key):
-                text = f"--only-binary {pending[key].name}\n{text}"
-            blocks[key] = text
+        for key, verdict in zip(keys, verify_all(asking.fetcher, asked, install=False)):  # noqa: B905
+            verdicts[key] = verdict
+            facts = verdict.facts if isinstance(verdict, Problem) else None
             for dependency in _unmet_needs(asking, facts, set(pending[key].extras)):
                 needed = canonicalize_name(dependency.name)
-                if needed not in blocks and needed not in pending and needed not in following:
+                if needed not in verdicts and needed not in pending and needed not in following:
                     following[needed] = dependency
                     label = f"{facts.name} {facts.version}" if facts is not None else key
                     found.append((key, dependency, label))
         pending = following
-    return blocks, found
+    return verdicts, found
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
     """Give each missing project one hash block (of the newest file that fits every failure
-    naming it), and report what its file needs, with blocks."""
+    naming it, in the format of that failure's file), and report what its file needs, with
+    blocks."""
     by_key: Dict[str, List[Problem]] = {}
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
@@ -4609,11 +4606,9 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         merged.extras |= needed.extras
     if not pending:
         return list(failures)
-    blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement)
-    for project, needing in by_key.items():  # builds share one version of a build dependency
-        if len({f.dependency for f in needing}) > 1 and blocks.get(project, "").startswith("(no"):
-            blocks[project] = (f"(no one version fits them all, {pending[project]}: vet a wheel "
-                               "of one of these instead)")
+    verdicts, found = _suggestion_verdicts(asking, pending, failures[0].requirement.origin)
+    # Builds share one version of a build dependency: it may fit none of them all.
+    split = {key for key, needing in by_key.items() if len({f.dependency for f in needing}) > 1}
     more = []
     for needer, dependency, label in found:
         parent = by_key[needer][0]
@@ -4623,9 +4618,19 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         by_key[canonicalize_name(dependency.name)] = [more[-1]]
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
-        block = blocks.get(_missing_key(failure.dependency) or "")
-        below = "".join(f"\n        {line}" for line in (block or "").splitlines())
-        shown.append(failure if block is None else replace(failure, text=f"{failure.text}:{below}"))
+        project = _missing_key(failure.dependency) or ""
+        if project not in verdicts:
+            shown.append(failure)
+            continue
+        block = _suggested(verdicts[project], failure.requirement.hash_style)
+        settings = asking.binary_from
+        if settings is not None and "binary" not in settings.allowed_formats(project):
+            block = f"--only-binary {verdicts[project].requirement.name}\n{block}"
+        elif project in split and block.startswith("(no"):
+            block = (f"(no one version fits them all, {pending[project]}: vet a wheel of one of "
+                     "these instead)")
+        below = "".join(f"\n        {line}" for line in block.splitlines())
+        shown.append(replace(failure, text=f"{failure.text}:{below}"))
     return shown
 
 
