@@ -4398,22 +4398,6 @@ class BuildPlan:
     missing: List[Tuple[str, str]] = field(default_factory=list)  # (requirement, why)
     refused: List[str] = field(default_factory=list)
 
-    def choose_wheel(
-        self, needed: PackagingRequirement, why: str,
-        available: Mapping[str, Sequence[Verified]], sdist_keys: Set[str],
-    ) -> Union[Verified, str]:
-        """Return the newest wheel that serves ``needed`` (chosen once per project), or why not."""
-        key = canonicalize_name(needed.name)
-        chosen = self.wheels.get(key)
-        if chosen is None:
-            fitting = fitting_wheels(available, needed)
-            if not fitting:
-                return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
-            chosen = self.wheels[key] = fitting[-1]
-        elif chosen.version and not needed.specifier.contains(chosen.version, prereleases=True):
-            return f"{why}; {needed.name} {chosen.version} is chosen already"
-        return chosen
-
 
 def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]]:
     """Return the verified wheels of each project, oldest version first."""
@@ -4428,7 +4412,8 @@ def plan_build(
     requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
     """Choose verified wheels for build requirements and all they depend on (installed with
-    --no-deps); a direct URL anywhere in the chain is refused: pip would fetch it unhashed."""
+    --no-deps), the newest that fits, once per project; a direct URL anywhere in the chain is
+    refused: pip would fetch it unhashed."""
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
@@ -4448,11 +4433,19 @@ def plan_build(
                                 f"be fetched unverified; list {needed.name} in your requirements "
                                 "with its hash instead, and name it without a URL")  # fmt: skip
             continue
-        chosen = plan.choose_wheel(needed, why, available, sdist_keys)
-        if isinstance(chosen, str):
-            plan.missing.append((text, chosen))
+        key = canonicalize_name(needed.name)
+        chosen = plan.wheels.get(key)
+        if chosen is None:
+            fitting = fitting_wheels(available, needed)
+            if not fitting:
+                only_sdist = "; only an sdist of it was verified" if key in sdist_keys else ""
+                plan.missing.append((text, why + only_sdist))
+                continue
+            chosen = plan.wheels[key] = fitting[-1]
+        elif chosen.version and not needed.specifier.contains(chosen.version, prereleases=True):
+            plan.missing.append((text, f"{why}; {needed.name} {chosen.version} is chosen already"))
             continue
-        wanted = (canonicalize_name(needed.name), frozenset(needed.extras))
+        wanted = (key, frozenset(needed.extras))
         if wanted not in expanded:
             expanded.add(wanted)
             label = f"a dependency of {needed.name} {chosen.version}"
