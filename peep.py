@@ -4512,17 +4512,14 @@ class Suggesting(NamedTuple):
 
 def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
     """Report each dependency of what is to be installed that nothing provides."""
-    markers = asking.markers
-    parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
-    wanted_extras = _wanted_extras(verified, parsed, markers)
-    failures: List[Problem] = []
-    for item in [item for item in verified if item.install]:
-        extras = wanted_extras.get(item.requirement.key, set())
-        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
-        for dependency in parsed[item.requirement.key]:
-            if _dependency_applies(dependency, extras, markers) and not asking.is_met(dependency):
-                failures.append(_omitted(item.requirement, dependency, needed_by))
-    return failures
+    installing = [item for item in verified if item.install]
+    parsed = {item.requirement.key: _requires_dist(item.facts) for item in installing}
+    extras = _wanted_extras(verified, parsed, asking.markers)
+    return [_omitted(item.requirement, dependency,
+                     f"{item.requirement.name}=={item.version}" if item.version else item.filename)
+            for item in installing for dependency in parsed[item.requirement.key]
+            if _dependency_applies(dependency, extras[item.requirement.key], asking.markers)
+            and not asking.is_met(dependency)]  # fmt: skip
 
 
 def _missing_key(text: str) -> Optional[str]:
@@ -4553,30 +4550,35 @@ def _suggested(verdict: Verdict, hash_style: str) -> str:
 
 
 def _suggestion_verdicts(
-    asking: Suggesting, pending: Dict[str, PackagingRequirement], origin: Origin
-) -> Tuple[Dict[str, Verdict], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a verdict per project, and each project the suggested files need in turn (rounds
-    of downloads, never runs), as (who needs it, it, the file that needs it)."""
+    asking: Suggesting, pending: Dict[str, PackagingRequirement], parents: Dict[str, Problem]
+) -> Tuple[Dict[str, Verdict], List[Problem]]:
+    """Return a verdict per project, and an entry for each project the suggested files need in
+    turn (rounds of downloads, never runs), under the kind and requirement of what led to it."""
     verdicts: Dict[str, Verdict] = {}
-    found: List[Tuple[str, PackagingRequirement, str]] = []
+    more: List[Problem] = []
     while pending:
-        keys = sorted(pending)
-        asked = [Requirement(text=f"{needed.name}{needed.specifier}", origin=origin,
-                             name=needed.name, specifier=needed.specifier,
+        this_round = sorted(pending.items())
+        asked = [Requirement(text=f"{needed.name}{needed.specifier}", name=needed.name,
+                             origin=parents[key].requirement.origin, specifier=needed.specifier,
                              extras=frozenset(needed.extras))
-                 for needed in (pending[key] for key in keys)]  # fmt: skip
+                 for key, needed in this_round]  # fmt: skip
         following: Dict[str, PackagingRequirement] = {}
-        for key, verdict in zip(keys, verify_all(asking.fetcher, asked, install=False)):  # noqa: B905
+        verdicts_now = verify_all(asking.fetcher, asked, install=False)
+        for (key, needed), verdict in zip(this_round, verdicts_now):  # noqa: B905 (3.9)
             verdicts[key] = verdict
             facts = verdict.facts if isinstance(verdict, Problem) else None
-            for dependency in _unmet_needs(asking, facts, set(pending[key].extras)):
-                needed = canonicalize_name(dependency.name)
-                if needed not in verdicts and needed not in pending and needed not in following:
-                    following[needed] = dependency
+            for dependency in _unmet_needs(asking, facts, set(needed.extras)):
+                name = canonicalize_name(dependency.name)
+                if name not in verdicts and name not in pending and name not in following:
+                    following[name] = dependency
                     label = f"{facts.name} {facts.version}" if facts is not None else key
-                    found.append((key, dependency, label))
+                    wanted = f"{dependency.name}{dependency.specifier}"
+                    what = f"{wanted}, a dependency of {label} (suggested above)"
+                    parent = parents[key]
+                    parents[name] = framed(parent.kind, parent.requirement, what, dependency=wanted)
+                    more.append(parents[name])
         pending = following
-    return verdicts, found
+    return verdicts, more
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
@@ -4599,16 +4601,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         merged.extras |= needed.extras
     if not pending:
         return list(failures)
-    verdicts, found = _suggestion_verdicts(asking, pending, failures[0].requirement.origin)
     # Builds share one version of a build dependency: it may fit none of them all.
     split = {key for key, needing in by_key.items() if len({f.dependency for f in needing}) > 1}
-    more = []
-    for needer, dependency, label in found:
-        parent = by_key[needer][0]
-        wanted = f"{dependency.name}{dependency.specifier}"
-        what = f"{wanted}, a dependency of {label} (suggested above)"
-        more.append(framed(parent.kind, parent.requirement, what, dependency=wanted))
-        by_key[canonicalize_name(dependency.name)] = [more[-1]]
+    parents = {key: needing[0] for key, needing in by_key.items()}
+    verdicts, more = _suggestion_verdicts(asking, pending, parents)
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
         project = _missing_key(failure.dependency) or ""
