@@ -4137,38 +4137,32 @@ class Fetcher:
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
 
-    def _choose_cached(
-        self, requirement: Requirement
-    ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
-        """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
-        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
-        if requirement.url is not None:
-            wanted = url_filename(requirement.url)
-            for sha256, path, _ in entries:
-                if os.path.basename(path) == wanted:
-                    return sha256, path, wanted, archive_version(requirement)
-            return None
-        found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
-        for sha256, path, meta in entries:
-            python = meta.get("requires_python")
-            link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
-                        requires_python=python if isinstance(python, str) else None)
-            candidate = candidate_from_link(link, requirement.key)
-            if candidate is not None:
-                found[candidate] = (sha256, path)
-        chosen = choose_candidates(requirement, found, self.settings, self.environment)
-        if isinstance(chosen, Rejection):
-            return None
-        sha256, path = found[chosen[0]]
-        return sha256, path, chosen[0].filename, chosen[0].version
-
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
     ) -> Optional[Verdict]:
-        choice = self._choose_cached(requirement)
-        if choice is None:
-            return None
-        sha256, source, filename, version = choice
+        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it."""
+        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
+        if requirement.url is not None:
+            filename, version = url_filename(requirement.url), archive_version(requirement)
+            named = [(sha256, path) for sha256, path, _ in entries
+                     if os.path.basename(path) == filename]  # fmt: skip
+            if not named:
+                return None
+            sha256, source = named[0]
+        else:
+            found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
+            for sha256, path, meta in entries:
+                python = meta.get("requires_python")
+                link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
+                            requires_python=python if isinstance(python, str) else None)
+                candidate = candidate_from_link(link, requirement.key)
+                if candidate is not None:
+                    found[candidate] = (sha256, path)
+            chosen = choose_candidates(requirement, found, self.settings, self.environment)
+            if isinstance(chosen, Rejection):
+                return None
+            sha256, source = found[chosen[0]]
+            filename, version = chosen[0].filename, chosen[0].version
         stream = self.cache.open_file(source)
         if stream is None:
             return None
