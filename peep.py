@@ -4034,18 +4034,14 @@ def target_site_paths(options: InstallOptions) -> List[str]:
     return list(dict.fromkeys(paths))
 
 
-# An archive named after a commit (.../archive/1234567.zip) has no version worth trusting.
-_COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
-
-
 def archive_version(requirement: Requirement) -> Optional[Version]:
     """Return the version a requirement's archive will install, if peep can tell."""
     if requirement.url is None:
         return requirement.pinned_version()
     filename = url_filename(requirement.url)
     ending = next((ext for ext in ARCHIVE_EXTENSIONS if filename.lower().endswith(ext)), "")
-    if _COMMIT_SHA_RE.match(filename[: len(filename) - len(ending)]):
-        return None
+    if re.match(r"^[0-9a-f]{7,40}$", filename[: len(filename) - len(ending)]):
+        return None  # named after a commit (.../archive/1234567.zip): no version worth trusting
     parsed = parse_archive_name(filename, requirement.key)
     return parsed.version if parsed else None
 
