@@ -4457,17 +4457,13 @@ def _wanted_extras(
         wanted.setdefault(item.requirement.key, set()).update(item.requirement.extras)
     # Extras flow along dependencies that apply, and they in turn make more
     # dependencies apply: repeat until nothing changes (extras are finite).
-    changed = True
-    while changed:
-        changed = False
-        for key, requirements in parsed.items():
-            for dependency in requirements:
-                if dependency.extras and _dependency_applies(dependency, wanted[key], markers):
-                    target = wanted.setdefault(canonicalize_name(dependency.name), set())
-                    if not set(dependency.extras) <= target:
-                        target.update(dependency.extras)
-                        changed = True
-    return wanted
+    while True:
+        flowing = [(canonicalize_name(d.name), set(d.extras)) for key, needs in parsed.items()
+                   for d in needs if d.extras and _dependency_applies(d, wanted[key], markers)]
+        if all(extras <= wanted.get(name, set()) for name, extras in flowing):
+            return wanted
+        for name, extras in flowing:
+            wanted.setdefault(name, set()).update(extras)
 
 
 def _dependency_met(
@@ -4589,8 +4585,6 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
         merged.extras |= needed.extras
-    if not pending:
-        return list(failures)
     # Builds share one version of a build dependency: it may fit none of them all.
     split = {key for key, needing in by_key.items() if len({f.dependency for f in needing}) > 1}
     parents = {key: needing[0] for key, needing in by_key.items()}
