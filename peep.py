@@ -4493,7 +4493,7 @@ class Suggesting(NamedTuple):
     fetcher: Fetcher
     is_met: Callable[[PackagingRequirement], object]  # true if provided
     markers: Mapping[str, str]
-    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
+    binary_from: FinderSettings = FinderSettings()  # the file's settings: --only-binary if needed
 
 
 def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
@@ -4596,8 +4596,7 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
             shown.append(failure)
             continue
         block = _suggested(verdicts[project], failure.requirement.hash_style)
-        settings = asking.binary_from
-        if settings is not None and "binary" not in settings.allowed_formats(project):
+        if "binary" not in asking.binary_from.allowed_formats(project):
             block = f"--only-binary {verdicts[project].requirement.name}\n{block}"
         elif project in split and block.startswith("(no"):
             block = (f"(no one version fits them all, {pending[project]}: vet a wheel of one of "
