@@ -4222,10 +4222,10 @@ class Fetcher:
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
         """Move an archive that failed verification aside, with a note of why."""
         import shutil
+        name = os.path.basename(path)
         try:
             os.makedirs(directory, exist_ok=True)
-            name = os.path.basename(path)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
             for number in itertools.count():
                 destination = os.path.join(directory, f"{name}.{number}" if number else name)
                 try:  # made anew, never through a link put there (shutil.move would follow it)
@@ -4241,8 +4241,7 @@ class Fetcher:
                     f"{KINDS[refused.kind].heading}\n\n{refused.text}\n")  # fmt: skip
             write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
         except OSError as exc:
-            self.warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} "
-                      f"({exc})")  # fmt: skip
+            self.warn(f"peep: warning: could not keep {name} in {directory} ({exc})")
 
 
 def vetted_elsewhere(
