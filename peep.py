@@ -3974,18 +3974,14 @@ def target_site_paths(options: InstallOptions) -> List[str]:
     return list(dict.fromkeys(paths))
 
 
-# An archive named after a commit (.../archive/1234567.zip) has no version worth trusting.
-_COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
-
-
 def archive_version(requirement: Requirement) -> Optional[Version]:
     """Return the version a requirement's archive will install, if peep can tell."""
     if requirement.url is None:
         return requirement.pinned_version()
     filename = url_filename(requirement.url)
     ending = next((ext for ext in ARCHIVE_EXTENSIONS if filename.lower().endswith(ext)), "")
-    if _COMMIT_SHA_RE.match(filename[: len(filename) - len(ending)]):
-        return None
+    if re.match(r"^[0-9a-f]{7,40}$", filename[: len(filename) - len(ending)]):
+        return None  # named after a commit (.../archive/1234567.zip): no version worth trusting
     parsed = parse_archive_name(filename, requirement.key)
     return parsed.version if parsed else None
 
@@ -4077,38 +4073,32 @@ class Fetcher:
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
 
-    def _choose_cached(
-        self, requirement: Requirement
-    ) -> Optional[Tuple[str, str, str, Optional[Version]]]:
-        """Return the cached archive pip would choose: (sha256, cached path, name, version)."""
-        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
-        if requirement.url is not None:
-            wanted = url_filename(requirement.url)
-            for sha256, path, _ in entries:
-                if os.path.basename(path) == wanted:
-                    return sha256, path, wanted, archive_version(requirement)
-            return None
-        found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
-        for sha256, path, meta in entries:
-            python = meta.get("requires_python")
-            link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
-                        requires_python=python if isinstance(python, str) else None)
-            candidate = candidate_from_link(link, requirement.key)
-            if candidate is not None:
-                found[candidate] = (sha256, path)
-        chosen = choose_candidates(requirement, found, self.settings, self.environment)
-        if isinstance(chosen, Rejection):
-            return None
-        sha256, path = found[chosen[0]]
-        return sha256, path, chosen[0].filename, chosen[0].version
-
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
     ) -> Optional[Verdict]:
-        choice = self._choose_cached(requirement)
-        if choice is None:
-            return None
-        sha256, source, filename, version = choice
+        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it."""
+        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
+        if requirement.url is not None:
+            filename, version = url_filename(requirement.url), archive_version(requirement)
+            named = [(sha256, path) for sha256, path, _ in entries
+                     if os.path.basename(path) == filename]  # fmt: skip
+            if not named:
+                return None
+            sha256, source = named[0]
+        else:
+            found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
+            for sha256, path, meta in entries:
+                python = meta.get("requires_python")
+                link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
+                            requires_python=python if isinstance(python, str) else None)
+                candidate = candidate_from_link(link, requirement.key)
+                if candidate is not None:
+                    found[candidate] = (sha256, path)
+            chosen = choose_candidates(requirement, found, self.settings, self.environment)
+            if isinstance(chosen, Rejection):
+                return None
+            sha256, source = found[chosen[0]]
+            filename, version = chosen[0].filename, chosen[0].version
         stream = self.cache.open_file(source)
         if stream is None:
             return None
@@ -4172,10 +4162,10 @@ class Fetcher:
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
         """Move an archive that failed verification aside, with a note of why."""
         import shutil
+        name = os.path.basename(path)
         try:
             os.makedirs(directory, exist_ok=True)
-            name = os.path.basename(path)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
             for number in itertools.count():
                 destination = os.path.join(directory, f"{name}.{number}" if number else name)
                 try:  # made anew, never through a link put there (shutil.move would follow it)
@@ -4191,8 +4181,7 @@ class Fetcher:
                     f"{KINDS[refused.kind].heading}\n\n{refused.text}\n")  # fmt: skip
             write_file_safely(destination + ".peep.txt", note.encode("utf-8"))
         except OSError as exc:
-            self.warn(f"peep: warning: could not keep {os.path.basename(path)} in {directory} "
-                      f"({exc})")  # fmt: skip
+            self.warn(f"peep: warning: could not keep {name} in {directory} ({exc})")
 
 
 def vetted_elsewhere(
@@ -4338,22 +4327,6 @@ class BuildPlan:
     missing: List[Tuple[str, str]] = field(default_factory=list)  # (requirement, why)
     refused: List[str] = field(default_factory=list)
 
-    def choose_wheel(
-        self, needed: PackagingRequirement, why: str,
-        available: Mapping[str, Sequence[Verified]], sdist_keys: Set[str],
-    ) -> Union[Verified, str]:
-        """Return the newest wheel that serves ``needed`` (chosen once per project), or why not."""
-        key = canonicalize_name(needed.name)
-        chosen = self.wheels.get(key)
-        if chosen is None:
-            fitting = fitting_wheels(available, needed)
-            if not fitting:
-                return why + ("; only an sdist of it was verified" if key in sdist_keys else "")
-            chosen = self.wheels[key] = fitting[-1]
-        elif chosen.version and not needed.specifier.contains(chosen.version, prereleases=True):
-            return f"{why}; {needed.name} {chosen.version} is chosen already"
-        return chosen
-
 
 def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]]:
     """Return the verified wheels of each project, oldest version first."""
@@ -4368,7 +4341,8 @@ def plan_build(
     requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
     """Choose verified wheels for build requirements and all they depend on (installed with
-    --no-deps); a direct URL anywhere in the chain is refused: pip would fetch it unhashed."""
+    --no-deps), the newest that fits, once per project; a direct URL anywhere in the chain is
+    refused: pip would fetch it unhashed."""
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
@@ -4388,11 +4362,19 @@ def plan_build(
                                 f"be fetched unverified; list {needed.name} in your requirements "
                                 "with its hash instead, and name it without a URL")  # fmt: skip
             continue
-        chosen = plan.choose_wheel(needed, why, available, sdist_keys)
-        if isinstance(chosen, str):
-            plan.missing.append((text, chosen))
+        key = canonicalize_name(needed.name)
+        chosen = plan.wheels.get(key)
+        if chosen is None:
+            fitting = fitting_wheels(available, needed)
+            if not fitting:
+                only_sdist = "; only an sdist of it was verified" if key in sdist_keys else ""
+                plan.missing.append((text, why + only_sdist))
+                continue
+            chosen = plan.wheels[key] = fitting[-1]
+        elif chosen.version and not needed.specifier.contains(chosen.version, prereleases=True):
+            plan.missing.append((text, f"{why}; {needed.name} {chosen.version} is chosen already"))
             continue
-        wanted = (canonicalize_name(needed.name), frozenset(needed.extras))
+        wanted = (key, frozenset(needed.extras))
         if wanted not in expanded:
             expanded.add(wanted)
             label = f"a dependency of {needed.name} {chosen.version}"
@@ -4414,17 +4396,13 @@ def _wanted_extras(
         wanted.setdefault(item.requirement.key, set()).update(item.requirement.extras)
     # Extras flow along dependencies that apply, and they in turn make more
     # dependencies apply: repeat until nothing changes (extras are finite).
-    changed = True
-    while changed:
-        changed = False
-        for key, requirements in parsed.items():
-            for dependency in requirements:
-                if dependency.extras and _dependency_applies(dependency, wanted[key], markers):
-                    target = wanted.setdefault(canonicalize_name(dependency.name), set())
-                    if not set(dependency.extras) <= target:
-                        target.update(dependency.extras)
-                        changed = True
-    return wanted
+    while True:
+        flowing = [(canonicalize_name(d.name), set(d.extras)) for key, needs in parsed.items()
+                   for d in needs if d.extras and _dependency_applies(d, wanted[key], markers)]
+        if all(extras <= wanted.get(name, set()) for name, extras in flowing):
+            return wanted
+        for name, extras in flowing:
+            wanted.setdefault(name, set()).update(extras)
 
 
 def _dependency_met(
@@ -4454,22 +4432,19 @@ class Suggesting(NamedTuple):
     fetcher: Fetcher
     is_met: Callable[[PackagingRequirement], object]  # true if provided
     markers: Mapping[str, str]
-    binary_from: Optional[FinderSettings] = None  # the file's settings: --only-binary if needed
+    binary_from: FinderSettings = FinderSettings()  # the file's settings: --only-binary if needed
 
 
 def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
     """Report each dependency of what is to be installed that nothing provides."""
-    markers = asking.markers
-    parsed = {item.requirement.key: _requires_dist(item.facts) for item in verified if item.install}
-    wanted_extras = _wanted_extras(verified, parsed, markers)
-    failures: List[Problem] = []
-    for item in [item for item in verified if item.install]:
-        extras = wanted_extras.get(item.requirement.key, set())
-        needed_by = f"{item.requirement.name}=={item.version}" if item.version else item.filename
-        for dependency in parsed[item.requirement.key]:
-            if _dependency_applies(dependency, extras, markers) and not asking.is_met(dependency):
-                failures.append(_omitted(item.requirement, dependency, needed_by))
-    return failures
+    installing = [item for item in verified if item.install]
+    parsed = {item.requirement.key: _requires_dist(item.facts) for item in installing}
+    extras = _wanted_extras(verified, parsed, asking.markers)
+    return [_omitted(item.requirement, dependency,
+                     f"{item.requirement.name}=={item.version}" if item.version else item.filename)
+            for item in installing for dependency in parsed[item.requirement.key]
+            if _dependency_applies(dependency, extras[item.requirement.key], asking.markers)
+            and not asking.is_met(dependency)]  # fmt: skip
 
 
 def _missing_key(text: str) -> Optional[str]:
@@ -4488,51 +4463,53 @@ def _unmet_needs(
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
 
 
-def _suggested(verdict: Verdict, hash_style: str) -> Tuple[str, Optional[ArchiveFacts]]:
-    """Return the hash block of a file fetched for its hash (or why none), and what peep read."""
+def _suggested(verdict: Verdict, hash_style: str) -> str:
+    """Return the hash block of a file fetched for its hash, in ``hash_style`` (or why none)."""
     if not isinstance(verdict, Problem):
-        return "(it is vetted already)", None
+        return "(it is vetted already)"
     if verdict.kind == "missing":
-        return paste_block(hash_style, verdict.sha256, verdict.pinned_line), verdict.facts
+        return paste_block(hash_style, verdict.sha256, verdict.pinned_line)
     if verdict.kind == "not found":
-        return f"(no file on the indexes satisfies {verdict.requirement.text})", None
-    return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})", None
+        return f"(no file on the indexes satisfies {verdict.requirement.text})"
+    return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})"
 
 
-def _suggestion_blocks(
-    asking: Suggesting, pending: Dict[str, PackagingRequirement], needer: Requirement
-) -> Tuple[Dict[str, str], List[Tuple[str, PackagingRequirement, str]]]:
-    """Return a block per project, and each project the suggested files need in turn (rounds of
-    downloads, never runs), as (who needs it, it, the file that needs it)."""
-    blocks: Dict[str, str] = {}
-    found: List[Tuple[str, PackagingRequirement, str]] = []
+def _suggestion_verdicts(
+    asking: Suggesting, pending: Dict[str, PackagingRequirement], parents: Dict[str, Problem]
+) -> Tuple[Dict[str, Verdict], List[Problem]]:
+    """Return a verdict per project, and an entry for each project the suggested files need in
+    turn (rounds of downloads, never runs), under the kind and requirement of what led to it."""
+    verdicts: Dict[str, Verdict] = {}
+    more: List[Problem] = []
     while pending:
-        keys = sorted(pending)
-        asked = [Requirement(text=f"{needed.name}{needed.specifier}", origin=needer.origin,
-                             name=needed.name, specifier=needed.specifier,
-                             extras=frozenset(needed.extras), hash_style=needer.hash_style)
-                 for needed in (pending[key] for key in keys)]  # fmt: skip
-        verdicts = verify_all(asking.fetcher, asked, install=False)
+        this_round = sorted(pending.items())
+        asked = [Requirement(text=f"{needed.name}{needed.specifier}", name=needed.name,
+                             origin=parents[key].requirement.origin, specifier=needed.specifier,
+                             extras=frozenset(needed.extras))
+                 for key, needed in this_round]  # fmt: skip
         following: Dict[str, PackagingRequirement] = {}
-        for index, key in enumerate(keys):
-            text, facts = _suggested(verdicts[index], needer.hash_style)
-            settings = asking.binary_from
-            if settings is not None and "binary" not in settings.allowed_formats(key):
-                text = f"--only-binary {pending[key].name}\n{text}"
-            blocks[key] = text
-            for dependency in _unmet_needs(asking, facts, set(pending[key].extras)):
-                needed = canonicalize_name(dependency.name)
-                if needed not in blocks and needed not in pending and needed not in following:
-                    following[needed] = dependency
+        verdicts_now = verify_all(asking.fetcher, asked, install=False)
+        for (key, needed), verdict in zip(this_round, verdicts_now):  # noqa: B905 (3.9)
+            verdicts[key] = verdict
+            facts = verdict.facts if isinstance(verdict, Problem) else None
+            for dependency in _unmet_needs(asking, facts, set(needed.extras)):
+                name = canonicalize_name(dependency.name)
+                if name not in verdicts and name not in pending and name not in following:
+                    following[name] = dependency
                     label = f"{facts.name} {facts.version}" if facts is not None else key
-                    found.append((key, dependency, label))
+                    wanted = f"{dependency.name}{dependency.specifier}"
+                    what = f"{wanted}, a dependency of {label} (suggested above)"
+                    parent = parents[key]
+                    parents[name] = framed(parent.kind, parent.requirement, what, dependency=wanted)
+                    more.append(parents[name])
         pending = following
-    return blocks, found
+    return verdicts, more
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
     """Give each missing project one hash block (of the newest file that fits every failure
-    naming it), and report what its file needs, with blocks."""
+    naming it, in the format of that failure's file), and report what its file needs, with
+    blocks."""
     by_key: Dict[str, List[Problem]] = {}
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
@@ -4547,25 +4524,24 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
         merged.extras |= needed.extras
-    if not pending:
-        return list(failures)
-    blocks, found = _suggestion_blocks(asking, pending, failures[0].requirement)
-    for project, needing in by_key.items():  # builds share one version of a build dependency
-        if len({f.dependency for f in needing}) > 1 and blocks.get(project, "").startswith("(no"):
-            blocks[project] = (f"(no one version fits them all, {pending[project]}: vet a wheel "
-                               "of one of these instead)")
-    more = []
-    for needer, dependency, label in found:
-        parent = by_key[needer][0]
-        wanted = f"{dependency.name}{dependency.specifier}"
-        what = f"{wanted}, a dependency of {label} (suggested above)"
-        more.append(framed(parent.kind, parent.requirement, what, dependency=wanted))
-        by_key[canonicalize_name(dependency.name)] = [more[-1]]
+    # Builds share one version of a build dependency: it may fit none of them all.
+    split = {key for key, needing in by_key.items() if len({f.dependency for f in needing}) > 1}
+    parents = {key: needing[0] for key, needing in by_key.items()}
+    verdicts, more = _suggestion_verdicts(asking, pending, parents)
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
-        block = blocks.get(_missing_key(failure.dependency) or "")
-        below = "".join(f"\n        {line}" for line in (block or "").splitlines())
-        shown.append(failure if block is None else replace(failure, text=f"{failure.text}:{below}"))
+        project = _missing_key(failure.dependency) or ""
+        if project not in verdicts:
+            shown.append(failure)
+            continue
+        block = _suggested(verdicts[project], failure.requirement.hash_style)
+        if "binary" not in asking.binary_from.allowed_formats(project):
+            block = f"--only-binary {verdicts[project].requirement.name}\n{block}"
+        elif project in split and block.startswith("(no"):
+            block = (f"(no one version fits them all, {pending[project]}: vet a wheel of one of "
+                     "these instead)")
+        below = "".join(f"\n        {line}" for line in block.splitlines())
+        shown.append(replace(failure, text=f"{failure.text}:{below}"))
     return shown
 
 

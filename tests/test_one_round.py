@@ -84,6 +84,33 @@ def test_a_build_dependency_block_is_in_the_format_of_the_file_that_needs_it(dep
     assert "# sha256:" not in result.stderr
 
 
+def test_each_block_is_in_the_format_of_the_file_of_the_requirement_it_is_under(
+    deploy: Deploy,
+) -> None:
+    common = deploy.index.add(wheel_bytes("common", "1.0"))
+    gamma = deploy.index.add(wheel_bytes("gamma", "3.0"))
+    delta = deploy.index.add(wheel_bytes("delta", "4.0"))
+    alpha = deploy.index.add(wheel_bytes("alpha", "1.0", requires=["gamma", "common"]))
+    beta = deploy.index.add(wheel_bytes("beta", "2.0", requires=["delta", "common"]))
+    (deploy.root / "a.txt").write_text(block(alpha.data, "alpha==1.0"))
+    (deploy.root / "b.txt").write_text(f"beta==2.0 --hash=sha256:{sha256_hex(beta.data)}\n")
+    deploy.write("-r a.txt\n-r b.txt\n")
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+
+    def pip_style(data: bytes, line: str) -> str:
+        return f"        {line} \\\n            --hash=sha256:{sha256_hex(data)}\n"
+
+    # a.txt writes peep's comments, b.txt pip's options: each block as its own file does.
+    assert "    gamma, needed by alpha==1.0 (" in result.stderr
+    assert "    delta, needed by beta==2.0 (" in result.stderr
+    assert pasted(gamma.data, "gamma==3.0") in result.stderr
+    assert pasted(common.data, "common==1.0") in result.stderr
+    assert pip_style(delta.data, "delta==4.0") in result.stderr
+    assert pip_style(common.data, "common==1.0") in result.stderr
+    assert pasted(delta.data, "delta==4.0") not in result.stderr
+
+
 def test_build_dependencies_no_one_version_fits_are_named_with_each_need(deploy: Deploy) -> None:
     for version in ("3.0", "4.0"):
         deploy.index.add(wheel_bytes("flitcore", version))
