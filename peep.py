@@ -916,12 +916,11 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
-def _build_opener(context: Callable[[bool], ssl.SSLContext], resolver: _Resolver,
+def _build_opener(context: Callable[[str], ssl.SSLContext], resolver: _Resolver,
                   trusted_hosts: FrozenSet[str],
                   proxy: Optional[str]) -> urllib.request.OpenerDirector:
-    """Return an opener for http and https URLs over connections ``resolver`` sets up, through
-    the proxy (or the *_proxy and no_proxy variables, with None). ``context(verify)`` gives the
-    TLS context for a host whose certificate is checked, or for a --trusted-host."""
+    """Return an opener for http and https URLs over ``resolver``'s connections, through the
+    proxy (None: the *_proxy and no_proxy variables), in ``context(url)``'s TLS context."""
     import http.client
     import urllib.parse
     import urllib.request
@@ -962,11 +961,7 @@ def _build_opener(context: Callable[[bool], ssl.SSLContext], resolver: _Resolver
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
             # Each request's own host decides, a redirect's too: a trusted host does not
             # lend its unchecked certificate to the host it sends peep on to.
-            try:
-                verify = not _is_trusted_host(urllib.parse.urlsplit(req.full_url), trusted_hosts)
-            except ValueError:
-                verify = True  # a port out of range: the connection fails, checked
-            return self.do_open(_HTTPSConnection, req, context=context(verify))
+            return self.do_open(_HTTPSConnection, req, context=context(req.full_url))
 
     proxies = {"http": proxy, "https": proxy} if proxy else None
     return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
@@ -1016,8 +1011,18 @@ class Transport:
         self.unreachable: Dict[str, str] = {}
 
     def _new_opener(self) -> urllib.request.OpenerDirector:
-        return _build_opener(self._context, self._resolver, self.finder.trusted_hosts,
+        return _build_opener(self._context_for, self._resolver, self.finder.trusted_hosts,
                              self.network.proxy)
+
+    def _context_for(self, url: str) -> ssl.SSLContext:
+        """Return the TLS context for ``url``: its certificate checked, unless --trusted-host
+        names its host."""
+        import urllib.parse
+        try:
+            return self._context(not _is_trusted_host(urllib.parse.urlsplit(url),
+                                                      self.finder.trusted_hosts))
+        except ValueError:  # a port out of range: the connection fails, checked
+            return self._context(True)
 
     def _new_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
