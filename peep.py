@@ -257,14 +257,20 @@ def check_nesting(text: str) -> None:
             depth -= 1
 
 
-def open_regular_file(path: str) -> IO[bytes]:
+class NotRegularFile(OSError):
+    """A FIFO, a device or a directory where open_regular_file wants a regular file."""
+
+
+def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
     """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
-    FIFO cannot hang it), then checked with fstat, so what was checked is what is read."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    FIFO cannot hang it), not through a link unless ``follow`` (O_NOFOLLOW, where the platform
+    has it), then checked with fstat, so what was checked is what is read."""
+    nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
     stream = os.fdopen(os.open(path, flags), "rb")
     if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
         stream.close()
-        raise OSError(f"{path!r} is not a regular file")
+        raise NotRegularFile(f"{path!r} is not a regular file")
     return stream
 
 
@@ -2820,15 +2826,12 @@ class ArchiveCache:
         """Open a cache file for reading if it is a regular file, never through a link."""
         try:
             if stat.S_ISREG(os.lstat(path).st_mode):
-                # O_NOFOLLOW and fstat close the gap between lstat and open where
-                # the platform allows; O_NONBLOCK keeps a FIFO from hanging peep.
-                flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-                stream = os.fdopen(os.open(path, flags | getattr(os, "O_NOFOLLOW", 0)), "rb")
-                if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                    return stream
-                stream.close()
+                # O_NOFOLLOW and fstat close the gap between lstat and open.
+                return open_regular_file(path, follow=False)
         except FileNotFoundError:
             return None
+        except NotRegularFile:
+            pass  # replaced since the lstat: said below
         except OSError as exc:
             self._ignore(path, f"cannot be opened safely ({exc.strerror or exc})")
             return None
@@ -7004,23 +7007,21 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
 
 
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
-    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why).
-    O_NONBLOCK: a FIFO would wait for a writer; fstat refuses it and devices before a read."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why)."""
     try:
-        descriptor = os.open(path, flags | getattr(os, "O_BINARY", 0))
+        stream = open_regular_file(path, follow=False)
     except FileNotFoundError:
         return None, "missing"
+    except NotRegularFile:
+        return None, "not a regular file, so not read"
     except OSError as exc:
         if os.path.islink(path):
             return None, "a link, not followed"
         return None, f"unreadable: {exc.strerror or exc}"
-    status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode) or status.st_size > CHECK_READ_LIMIT:
-        os.close(descriptor)
-        what = "not a regular file" if not stat.S_ISREG(status.st_mode) else "too large"
-        return None, f"{what}, so not read"
-    return os.fdopen(descriptor, "rb"), ""
+    if os.fstat(stream.fileno()).st_size > CHECK_READ_LIMIT:
+        stream.close()
+        return None, "too large, so not read"
+    return stream, ""
 
 
 def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:
