@@ -5186,16 +5186,16 @@ def build_wheel(builder: Builder, build: PendingBuild,
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
-    import shutil
     directory = _private_directory(workdir, "verified")
     staged: Dict[str, str] = {}  # file name: the sha256 of the archive staged under it
     for item in verified:
         if item.filename not in staged:
             destination = os.path.join(directory, item.filename)
             try:
-                os.link(item.path, destination)
-            except OSError:  # no hard links here: a private copy is as good
-                shutil.copyfile(item.path, destination)
+                os.link(item.path, destination)  # fails, never follows, if the name is taken
+            except OSError:  # no hard links here, or a foreign entry: a private copy replaces it
+                with open(item.path, "rb") as source:
+                    write_file_safely(destination, source, replace_link=True)
             staged[item.filename] = item.sha256
     return directory, [framed("conflict", item.requirement,
                               f"two archives differ but are both {item.filename}")
