@@ -257,14 +257,20 @@ def check_nesting(text: str) -> None:
             depth -= 1
 
 
-def open_regular_file(path: str) -> IO[bytes]:
+class NotRegularFile(OSError):
+    """A FIFO, a device or a directory where open_regular_file wants a regular file."""
+
+
+def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
     """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
-    FIFO cannot hang it), then checked with fstat, so what was checked is what is read."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    FIFO cannot hang it), not through a link unless ``follow`` (O_NOFOLLOW, where the platform
+    has it), then checked with fstat, so what was checked is what is read."""
+    nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
     stream = os.fdopen(os.open(path, flags), "rb")
     if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
         stream.close()
-        raise OSError(f"{path!r} is not a regular file")
+        raise NotRegularFile(f"{path!r} is not a regular file")
     return stream
 
 
@@ -285,17 +291,24 @@ def refuse_link(path: str) -> None:
         raise OSError(f"{path!r} is a symbolic link, which peep does not write through")
 
 
-def write_file_safely(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` by a new file of ``data`` made beside it (mkstemp: O_EXCL|O_NOFOLLOW) and
-    renamed in place, so a reader sees the old file or the new, never a planted link's target."""
+def write_file_safely(path: str, data: Union[bytes, IO[bytes]], mode: int = 0o644, *,
+                      replace_link: bool = False) -> None:
+    """Replace ``path`` by a new file of ``data`` (bytes or a stream) made beside it (mkstemp:
+    O_EXCL|O_NOFOLLOW) and renamed in place, so a reader sees the old file or the new, never a
+    planted link's target: a link at ``path`` is refused (OSError), or replaced if replace_link."""
+    import shutil
     import tempfile
-    refuse_link(path)
+    if not replace_link:
+        refuse_link(path)
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".peep-")
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-")
     try:
         with os.fdopen(handle, "wb") as stream:
             os.fchmod(stream.fileno(), mode)
-            stream.write(data)
+            if isinstance(data, bytes):
+                stream.write(data)
+            else:
+                shutil.copyfileobj(data, stream, CHUNK_SIZE)
         os.replace(temporary, path)
     except BaseException:
         _remove_quietly(temporary)
@@ -2743,24 +2756,6 @@ class _MayMatch:
 # --- The verified cache [trust] -----------------------------------------------
 
 
-def _write_atomically(path: str, source: IO[bytes], mode_from: Optional[str] = None) -> None:
-    """Write ``source`` beside ``path``, then rename it to ``path`` (``mode_from``: a file whose
-    permissions it takes). mkstemp's O_EXCL and a rename never follow a link: a link planted
-    at ``path`` is replaced, never written through."""
-    import shutil
-    import tempfile
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            shutil.copyfileobj(source, sink, CHUNK_SIZE)
-        if mode_from is not None:
-            shutil.copymode(mode_from, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
-
-
 class ArchiveCache:
     """Archives stored under their SHA-256: verified ones, and those fetched only to suggest a
     hash to paste. One is served only to a requirement that vouches for its hash, re-hashed on
@@ -2820,15 +2815,12 @@ class ArchiveCache:
         """Open a cache file for reading if it is a regular file, never through a link."""
         try:
             if stat.S_ISREG(os.lstat(path).st_mode):
-                # O_NOFOLLOW and fstat close the gap between lstat and open where
-                # the platform allows; O_NONBLOCK keeps a FIFO from hanging peep.
-                flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-                stream = os.fdopen(os.open(path, flags | getattr(os, "O_NOFOLLOW", 0)), "rb")
-                if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                    return stream
-                stream.close()
+                # O_NOFOLLOW and fstat close the gap between lstat and open.
+                return open_regular_file(path, follow=False)
         except FileNotFoundError:
             return None
+        except NotRegularFile:
+            pass  # replaced since the lstat: said below
         except OSError as exc:
             self._ignore(path, f"cannot be opened safely ({exc.strerror or exc})")
             return None
@@ -2877,7 +2869,6 @@ class ArchiveCache:
     def store(self, path: str, filename: str, digests: Mapping[str, str],
               meta: Dict[str, object]) -> None:
         """Copy a verified archive into the cache, atomically; never raise."""
-        import io
         import json
         sha256 = digests["sha256"]
         try:
@@ -2888,17 +2879,19 @@ class ArchiveCache:
             kept = self.open_file(final)  # a regular file is kept; anything else is replaced
             if kept is None:
                 with open(path, "rb") as source:
-                    _write_atomically(final, source)
+                    write_file_safely(final, source, 0o600, replace_link=True)
             else:
                 kept.close()
             meta_text = json.dumps(dict(meta, filename=filename))
-            _write_atomically(os.path.join(directory, "meta.json"), io.BytesIO(meta_text.encode()))
+            meta_path = os.path.join(directory, "meta.json")
+            write_file_safely(meta_path, meta_text.encode(), 0o600, replace_link=True)
             for algorithm in ("sha384", "sha512"):
                 digest = digests.get(algorithm, "")
                 named = _CACHE_NAME_RE.match(digest)
                 aliases = self._directory(algorithm, create=True) if named else None
                 if aliases is not None:
-                    _write_atomically(os.path.join(aliases, digest), io.BytesIO(sha256.encode()))
+                    alias = os.path.join(aliases, digest)
+                    write_file_safely(alias, sha256.encode(), 0o600, replace_link=True)
         except OSError as exc:
             with self._lock:  # warn once, however many threads fail
                 if self.base is not None:
@@ -5193,16 +5186,16 @@ def build_wheel(builder: Builder, build: PendingBuild,
 
 def stage_verified(verified: Sequence[Verified], workdir: str) -> Tuple[str, List[Problem]]:
     """Gather verified archives into the one directory pip may look in."""
-    import shutil
     directory = _private_directory(workdir, "verified")
     staged: Dict[str, str] = {}  # file name: the sha256 of the archive staged under it
     for item in verified:
         if item.filename not in staged:
             destination = os.path.join(directory, item.filename)
             try:
-                os.link(item.path, destination)
-            except OSError:  # no hard links here: a private copy is as good
-                shutil.copyfile(item.path, destination)
+                os.link(item.path, destination)  # fails, never follows, if the name is taken
+            except OSError:  # no hard links here, or a foreign entry: a private copy replaces it
+                with open(item.path, "rb") as source:
+                    write_file_safely(destination, source, replace_link=True)
             staged[item.filename] = item.sha256
     return directory, [framed("conflict", item.requirement,
                               f"two archives differ but are both {item.filename}")
@@ -5260,7 +5253,8 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     new_rows += [(path, digest, size) for path, (digest, size) in rows.items()]
     text = io.StringIO()
     csv.writer(text).writerows(sorted(new_rows))
-    _write_atomically(record, io.BytesIO(text.getvalue().encode("utf-8")), record)
+    mode = stat.S_IMODE(os.stat(record).st_mode)
+    write_file_safely(record, text.getvalue().encode("utf-8"), mode, replace_link=True)
 
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
@@ -5471,7 +5465,6 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     """Write the direct_url.json pip writes for ``url`` (no fragment, keys sorted, credentials
     dropped unless PEP 610's ``${VAR}``: peep installs no VCS URL); list it in RECORD."""
     import base64
-    import io
     import json
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -5481,7 +5474,8 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
     data = json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
     path = os.path.join(dist_info, "direct_url.json")
-    _write_atomically(path, io.BytesIO(data), os.path.join(dist_info, "RECORD"))
+    mode = stat.S_IMODE(os.stat(os.path.join(dist_info, "RECORD")).st_mode)
+    write_file_safely(path, data, mode, replace_link=True)
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
     row = f"{os.path.basename(dist_info)}/direct_url.json"
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
@@ -7004,23 +6998,21 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
 
 
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
-    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why).
-    O_NONBLOCK: a FIFO would wait for a writer; fstat refuses it and devices before a read."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why)."""
     try:
-        descriptor = os.open(path, flags | getattr(os, "O_BINARY", 0))
+        stream = open_regular_file(path, follow=False)
     except FileNotFoundError:
         return None, "missing"
+    except NotRegularFile:
+        return None, "not a regular file, so not read"
     except OSError as exc:
         if os.path.islink(path):
             return None, "a link, not followed"
         return None, f"unreadable: {exc.strerror or exc}"
-    status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode) or status.st_size > CHECK_READ_LIMIT:
-        os.close(descriptor)
-        what = "not a regular file" if not stat.S_ISREG(status.st_mode) else "too large"
-        return None, f"{what}, so not read"
-    return os.fdopen(descriptor, "rb"), ""
+    if os.fstat(stream.fileno()).st_size > CHECK_READ_LIMIT:
+        stream.close()
+        return None, "too large, so not read"
+    return stream, ""
 
 
 def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:

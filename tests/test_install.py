@@ -693,6 +693,21 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
     assert "What pip changed is listed above" in message and "nothing was installed" not in message
 
 
+def test_staging_never_writes_through_a_link_planted_in_the_staging_directory(tmp_path: Path) -> None:
+    """An entry already in peep's private find-links directory is foreign: the verified archive
+    takes its place, and a link planted there is replaced, never written through."""
+    item = accepted(tmp_path, *wheel_bytes("alpha", "1.0"), "alpha==1.0")
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"precious")
+    workdir = tmp_path / "work"
+    (workdir / "verified").mkdir(parents=True)
+    (workdir / "verified" / item.filename).symlink_to(outside)
+    directory, problems = peep.stage_verified([item], str(workdir))
+    staged = Path(directory) / item.filename
+    assert problems == [] and outside.read_bytes() == b"precious"
+    assert not staged.is_symlink() and staged.read_bytes() == Path(item.path).read_bytes()
+
+
 @pytest.mark.parametrize("style", ["peep", "pip"])
 def test_files_vetted_only_for_other_platforms_are_not_called_tampered(deploy: Deploy, style: str) -> None:
     # The user vetted the Windows wheel; this machine would install the pure
