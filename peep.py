@@ -5807,49 +5807,42 @@ def _one_per_filename(
     return list(first.values())
 
 
-Outcome = Tuple[Candidate, Union[Dict[str, str], str]]  # the digests, or why the download failed
-
-
-def download_release(
-    transport: Transport, chosen: Sequence[Candidate], algorithms: Tuple[str, ...],
-    quiet: bool, err: IO[str],
-) -> List[Outcome]:
-    """Download the files at once, hashing as they arrive; a failure is its message."""
+def hash_downloads(
+    transport: Transport, chosen: Sequence[Candidate], algorithm: str, progress: Progress,
+    command: str,
+) -> Tuple[List[Tuple[Candidate, str]], int]:
+    """Download the files at once, hashing as they arrive; return those whose bytes match what
+    the index says, with their digests, and EXIT_FAILED if any did not (said on the progress
+    stream, after ``command``)."""
     import concurrent.futures
     import shutil
     import tempfile
     workdir = tempfile.mkdtemp(prefix="peep-")
-    progress = Progress(err, quiet=quiet)
     progress.begin(len(chosen))
 
-    def fetch(candidate: Candidate) -> Outcome:
+    def fetch(candidate: Candidate) -> Tuple[Candidate, Union[Dict[str, str], str]]:
         # A directory of its own: two files may share a name.
         destination = os.path.join(tempfile.mkdtemp(dir=workdir), safe_filename(candidate.filename))
         try:
             digests = transport.download(candidate.url.split("#", 1)[0], destination,
-                                         algorithms, progress.advance)  # fmt: skip
+                                         (algorithm,), progress.advance)  # fmt: skip
         except FetchError as exc:
-            return candidate, str(exc)
+            return candidate, str(exc)  # why the download failed
         progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
         return candidate, digests
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
             try:
-                return list(pool.map(fetch, chosen))
+                results = list(pool.map(fetch, chosen))
             except BaseException:
                 transport.cancel()  # interrupted: stop the downloads in flight
                 raise
     finally:
         progress.close()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def trusted_digests(
-    results: Sequence[Outcome], algorithm: str, err: IO[str], command: str = "peep hash"
-) -> Tuple[List[Tuple[Candidate, str]], int]:
-    """Return the files that downloaded and match what the index says, with their digests."""
     found = []
+    err = progress.stream  # failures are said where progress is
     for candidate, outcome in results:
         if isinstance(outcome, str):
             err.write(f"{command}: {candidate.filename}: {outcome}\n")
@@ -5894,8 +5887,8 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
         where = ", ".join(places) or "nowhere (--no-index and no --find-links)"
         err.write(f"peep hash: no files of {requirement.name}=={pinned} match; looked in {where}\n")
         return EXIT_FAILED
-    results = download_release(transport, chosen, ("sha256", args.algorithm), args.quiet, err)
-    hashed, status = trusted_digests(results, args.algorithm, err)
+    hashed, status = hash_downloads(transport, chosen, args.algorithm,
+                                    Progress(err, quiet=args.quiet), "peep hash")
     lines = hash_lines(f"{requirement.name}=={pinned}", sorted({d for _, d in hashed}),
                        args.format, args.algorithm)  # fmt: skip
     out.write("".join(line + "\n" for line in lines))
@@ -6689,8 +6682,8 @@ class Locking:
                     hashes.from_index += 1
                 else:
                     fetch.append(candidate)
-        results = download_release(self.transport, fetch, ("sha256",), self.args.quiet, self.err)
-        found, status = trusted_digests(results, "sha256", self.err, command="peep lock")
+        progress = Progress(self.err, quiet=self.args.quiet)
+        found, status = hash_downloads(self.transport, fetch, "sha256", progress, "peep lock")
         if status != EXIT_OK:
             raise PeepError("peep lock: some files could not be hashed (above); "
                             "nothing was written")
