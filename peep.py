@@ -5505,24 +5505,15 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 # through accept(): a bug there can fail a build, never run or install a mismatch.
 
 
-class FetchPlace(NamedTuple):
-    """Where a run's archives come from, and where its downloads go."""
-
-    settings: FinderSettings
-    network: NetworkSettings
-    workdir: str
-
-
-def install_fetcher(
-    options: InstallOptions, place: FetchPlace, progress: Progress, say: Callable[[str], None]
-) -> Fetcher:
-    """Return the fetcher for one install: its downloads go below the place's workdir."""
-    os.makedirs(os.path.join(place.workdir, "downloads"))
+def install_fetcher(options: InstallOptions, transport: Transport, workdir: str,
+                    progress: Progress, say: Callable[[str], None]) -> Fetcher:
+    """Return one install's fetcher: the transport's settings, its downloads below ``workdir``."""
+    settings, network = transport.finder, transport.network
+    os.makedirs(os.path.join(workdir, "downloads"))
     return Fetcher(
-        transport=Transport(place.settings, place.network), settings=place.settings,
-        environment=Environment.current(), workdir=place.workdir, progress=progress,
-        cache=ArchiveCache(place.network.cache_dir, say), warn=say, keep_failed=options.keep_failed,
-        build_pins=load_build_pins(options, place.settings, place.network),
+        transport=transport, settings=settings, environment=Environment.current(),
+        workdir=workdir, progress=progress, cache=ArchiveCache(network.cache_dir, say), warn=say,
+        keep_failed=options.keep_failed, build_pins=load_build_pins(options, settings, network),
     )
 
 
@@ -5547,7 +5538,7 @@ class InstallRun:
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
-    def read(self) -> Tuple[List[Tuple[Requirement, str]], List[Requirement], FetchPlace]:
+    def read(self) -> Tuple[List[Tuple[Requirement, str]], List[Requirement], Transport]:
         """Read every requirement; split off what is installed already at its pin (with the
         version installed): not downloaded, not reinstalled."""
         records, settings, network = load_requirements(
@@ -5571,7 +5562,7 @@ class InstallRun:
                 satisfied.append((requirement, have))
             else:
                 to_fetch.append(requirement)
-        return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
+        return satisfied, to_fetch, Transport(settings, network)
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
@@ -5701,8 +5692,8 @@ class InstallRun:
 
     def run(self) -> int:
         """Walk the steps; report every problem at once, or install."""
-        satisfied, to_fetch, place = self.read()
-        fetcher = install_fetcher(self.options, place, self.progress, self.say)
+        satisfied, to_fetch, transport = self.read()
+        fetcher = install_fetcher(self.options, transport, self.workdir, self.progress, self.say)
         if to_fetch:
             self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
         verdicts = verify_all(fetcher, to_fetch)  # what matches is accepted, whatever else failed
@@ -7550,7 +7541,7 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, errors = prepare_requirements(records, marker_environment())
     with tempfile.TemporaryDirectory(prefix="peep-check-") as workdir:
-        fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
+        fetcher = install_fetcher(options, Transport(settings, network), workdir,
                                   Progress(err, quiet=True), message_writer(err, quiet=False))
         found, notes = check_environment([r for r in requirements if r.name],
                                          checked_site(args), strict=args.strict, fetcher=fetcher)
