@@ -1223,12 +1223,6 @@ def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     return bytes(data)
 
 
-def configured_transport(environ: Mapping[str, str]) -> Transport:
-    """Return a transport set up by pip's configuration alone (files and PIP_*)."""
-    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    return Transport(finder, network, environ)
-
-
 def safe_filename(name: str) -> str:
     """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
     if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
@@ -1748,7 +1742,9 @@ def read_requirements_source(location: str,
     hashes, so a URL is fetched under the same rules as archives (see Transport)."""
     is_file_url = location.lower().startswith("file:")
     if _is_url(location) and not is_file_url:
-        made = transport() if transport is not None else configured_transport(os.environ)
+        # Given no transport: one set up by pip's configuration alone (files and PIP_*).
+        made = transport() if transport is not None else Transport(*settings_from_configuration(
+            load_pip_configuration(os.environ), os.environ))
         with made.open(location, wanted="text/plain, */*") as response:
             return _read_capped(response, MAX_REQUIREMENTS_BYTES, location)
     path = _file_url_path(location) if is_file_url else location
