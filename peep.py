@@ -2531,10 +2531,8 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
                      yanked=link.yanked, page=page)
 
 
-def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
+def false_claims(candidate: Candidate, digests: Mapping[str, str]) -> List[str]:
     """Return a warning (no failure) for each digest advertised for ``candidate`` not its own."""
-    if candidate is None:
-        return []
     advertised = candidate.advertised_hashes()
     return [printable(f"peep: warning: {candidate.page} advertises {algorithm} "
                       f"{advertised[algorithm]} for {candidate.filename}, but the bytes sent "
@@ -4150,8 +4148,9 @@ class Fetcher:
             digests = self.transport.download(url, path, requirement.hashes.algorithms(),
                                               self.progress.advance, max_bytes=requirement.size)
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            for claim in false_claims(candidate, digests):
-                self.warn(claim)
+            if candidate is not None:  # a URL requirement's file has no index to claim a hash
+                for claim in false_claims(candidate, digests):
+                    self.warn(claim)
             arrived = Arrived(requirement, path, filename, digests, version, install, url)
             meta = {"requires_python": getattr(candidate, "requires_python", None)}
             verdict = self._settle(arrived, meta)
