@@ -1236,12 +1236,6 @@ def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     return bytes(data)
 
 
-def configured_transport(environ: Mapping[str, str]) -> Transport:
-    """Return a transport set up by pip's configuration alone (files and PIP_*)."""
-    finder, network = settings_from_configuration(load_pip_configuration(environ), environ)
-    return Transport(finder, network, environ)
-
-
 def safe_filename(name: str) -> str:
     """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
     if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
@@ -1761,7 +1755,9 @@ def read_requirements_source(location: str,
     hashes, so a URL is fetched under the same rules as archives (see Transport)."""
     is_file_url = location.lower().startswith("file:")
     if _is_url(location) and not is_file_url:
-        made = transport() if transport is not None else configured_transport(os.environ)
+        # Given no transport: one set up by pip's configuration alone (files and PIP_*).
+        made = transport() if transport is not None else Transport(*settings_from_configuration(
+            load_pip_configuration(os.environ), os.environ))
         with made.open(location, wanted="text/plain, */*") as response:
             return _read_capped(response, MAX_REQUIREMENTS_BYTES, location)
     path = _file_url_path(location) if is_file_url else location
@@ -2548,10 +2544,8 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
                      yanked=link.yanked, page=page)
 
 
-def false_claims(candidate: Optional[Candidate], digests: Mapping[str, str]) -> List[str]:
+def false_claims(candidate: Candidate, digests: Mapping[str, str]) -> List[str]:
     """Return a warning (no failure) for each digest advertised for ``candidate`` not its own."""
-    if candidate is None:
-        return []
     advertised = candidate.advertised_hashes()
     return [printable(f"peep: warning: {candidate.page} advertises {algorithm} "
                       f"{advertised[algorithm]} for {candidate.filename}, but the bytes sent "
@@ -4147,8 +4141,9 @@ class Fetcher:
             digests = self.transport.download(url, path, requirement.hashes.algorithms(),
                                               self.progress.advance, max_bytes=requirement.size)
             self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            for claim in false_claims(candidate, digests):
-                self.warn(claim)
+            if candidate is not None:  # a URL requirement's file has no index to claim a hash
+                for claim in false_claims(candidate, digests):
+                    self.warn(claim)
             arrived = Arrived(requirement, path, filename, digests, version, install, url)
             meta = {"requires_python": getattr(candidate, "requires_python", None)}
             verdict = self._settle(arrived, meta)
@@ -5499,24 +5494,15 @@ def message_writer(err: IO[str], quiet: bool) -> Callable[[str], None]:
 # through accept(): a bug there can fail a build, never run or install a mismatch.
 
 
-class FetchPlace(NamedTuple):
-    """Where a run's archives come from, and where its downloads go."""
-
-    settings: FinderSettings
-    network: NetworkSettings
-    workdir: str
-
-
-def install_fetcher(
-    options: InstallOptions, place: FetchPlace, progress: Progress, say: Callable[[str], None]
-) -> Fetcher:
-    """Return the fetcher for one install: its downloads go below the place's workdir."""
-    os.makedirs(os.path.join(place.workdir, "downloads"))
+def install_fetcher(options: InstallOptions, transport: Transport, workdir: str,
+                    progress: Progress, say: Callable[[str], None]) -> Fetcher:
+    """Return one install's fetcher: the transport's settings, its downloads below ``workdir``."""
+    settings, network = transport.finder, transport.network
+    os.makedirs(os.path.join(workdir, "downloads"))
     return Fetcher(
-        transport=Transport(place.settings, place.network), settings=place.settings,
-        environment=Environment.current(), workdir=place.workdir, progress=progress,
-        cache=ArchiveCache(place.network.cache_dir, say), warn=say, keep_failed=options.keep_failed,
-        build_pins=load_build_pins(options, place.settings, place.network),
+        transport=transport, settings=settings, environment=Environment.current(),
+        workdir=workdir, progress=progress, cache=ArchiveCache(network.cache_dir, say), warn=say,
+        keep_failed=options.keep_failed, build_pins=load_build_pins(options, settings, network),
     )
 
 
@@ -5541,7 +5527,7 @@ class InstallRun:
         self.builds: List[PendingBuild] = []
         self.offered: Dict[str, Requirement] = {}  # installed or --build-constraint: not fetched
 
-    def read(self) -> Tuple[List[Tuple[Requirement, str]], List[Requirement], FetchPlace]:
+    def read(self) -> Tuple[List[Tuple[Requirement, str]], List[Requirement], Transport]:
         """Read every requirement; split off what is installed already at its pin (with the
         version installed): not downloaded, not reinstalled."""
         records, settings, network = load_requirements(
@@ -5565,7 +5551,7 @@ class InstallRun:
                 satisfied.append((requirement, have))
             else:
                 to_fetch.append(requirement)
-        return satisfied, to_fetch, FetchPlace(settings, network, self.workdir)
+        return satisfied, to_fetch, Transport(settings, network)
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
@@ -5695,8 +5681,8 @@ class InstallRun:
 
     def run(self) -> int:
         """Walk the steps; report every problem at once, or install."""
-        satisfied, to_fetch, place = self.read()
-        fetcher = install_fetcher(self.options, place, self.progress, self.say)
+        satisfied, to_fetch, transport = self.read()
+        fetcher = install_fetcher(self.options, transport, self.workdir, self.progress, self.say)
         if to_fetch:
             self.say(f"peep: verifying {len(to_fetch)} requirement(s)")
         verdicts = verify_all(fetcher, to_fetch)  # what matches is accepted, whatever else failed
@@ -7535,7 +7521,7 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         warn=lambda message: err.write(printable(f"peep check: warning: {message}") + "\n"))
     requirements, errors = prepare_requirements(records, marker_environment())
     with tempfile.TemporaryDirectory(prefix="peep-check-") as workdir:
-        fetcher = install_fetcher(options, FetchPlace(settings, network, workdir),
+        fetcher = install_fetcher(options, Transport(settings, network), workdir,
                                   Progress(err, quiet=True), message_writer(err, quiet=False))
         found, notes = check_environment([r for r in requirements if r.name],
                                          checked_site(args), strict=args.strict, fetcher=fetcher)
