@@ -1839,8 +1839,18 @@ def _read_file(location: str, reading: Reading,
             record = _requirement_from_line(requirement_text, options, pending, line.origin)
             yield replace(record, is_constraint=reading.is_constraint, hash_style=style)
         else:
+            _warn_unfollowed(pending, reading)
             yield from _option_line(options, line.origin, reading)
         pending = []
+    _warn_unfollowed(pending, reading)
+
+
+def _warn_unfollowed(pending: Sequence[HashComment], reading: Reading) -> None:
+    """Warn about hash lines that an option line or the file's end leaves without a
+    requirement: they are not in effect, and a reader of the file might think they are."""
+    if pending:
+        reading.warn(f"{pending[0].origin}: # sha256: line(s) with no requirement after them: "
+                     "ignored")  # fmt: skip
 
 
 # Options after which pip drops the rest of the line without a word: it reads only the first
