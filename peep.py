@@ -4463,10 +4463,13 @@ def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting
 
 
 def _missing_key(text: str) -> Optional[str]:
+    """Return the project a missing requirement asks an index for: None if it is invalid, or
+    names a direct URL (only the file there will do; no index file is a suggestion for it)."""
     try:
-        return canonicalize_name(PackagingRequirement(text).name)
+        needed = PackagingRequirement(text)
     except InvalidRequirement:
         return None
+    return None if needed.url else canonicalize_name(needed.name)
 
 
 def _unmet_needs(
@@ -4532,10 +4535,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
             needed = PackagingRequirement(failure.dependency)
         except InvalidRequirement:
             continue
+        if needed.url is not None:
+            continue  # no block for it (see _missing_key)
         key = canonicalize_name(needed.name)
         by_key.setdefault(key, []).append(failure)
-        if needed.url is not None:
-            continue
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
         merged.extras |= needed.extras
