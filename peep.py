@@ -1848,8 +1848,18 @@ def _read_file(location: str, reading: Reading,
             record = _requirement_from_line(requirement_text, options, pending, line.origin)
             yield replace(record, is_constraint=reading.is_constraint, hash_style=style)
         else:
+            _warn_unfollowed(pending, reading)
             yield from _option_line(options, line.origin, reading)
         pending = []
+    _warn_unfollowed(pending, reading)
+
+
+def _warn_unfollowed(pending: Sequence[HashComment], reading: Reading) -> None:
+    """Warn about hash lines that an option line or the file's end leaves without a
+    requirement: they are not in effect, and a reader of the file might think they are."""
+    if pending:
+        reading.warn(f"{pending[0].origin}: # sha256: line(s) with no requirement after them: "
+                     "ignored")  # fmt: skip
 
 
 # Options after which pip drops the rest of the line without a word: it reads only the first
@@ -4441,10 +4451,13 @@ def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting
 
 
 def _missing_key(text: str) -> Optional[str]:
+    """Return the project a missing requirement asks an index for: None if it is invalid, or
+    names a direct URL (only the file there will do; no index file is a suggestion for it)."""
     try:
-        return canonicalize_name(PackagingRequirement(text).name)
+        needed = PackagingRequirement(text)
     except InvalidRequirement:
         return None
+    return None if needed.url else canonicalize_name(needed.name)
 
 
 def _unmet_needs(
@@ -4510,10 +4523,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
             needed = PackagingRequirement(failure.dependency)
         except InvalidRequirement:
             continue
+        if needed.url is not None:
+            continue  # no block for it (see _missing_key)
         key = canonicalize_name(needed.name)
         by_key.setdefault(key, []).append(failure)
-        if needed.url is not None:
-            continue
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
         merged.extras |= needed.extras

@@ -9,9 +9,13 @@ blocks are cached, so the run after pasting needs no network for them.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from helpers import Deploy, block, sdist_bytes, sha256_hex, wheel_bytes
+import pytest
+
+import peep
+from helpers import Deploy, LoopbackIndex, block, sdist_bytes, sha256_hex, wheel_bytes
 
 BUILD_DEPENDENCY = "The following sdists need build dependencies that are not among the verified files"
 OMITTED = "The following dependencies are needed by packages being installed but are"
@@ -196,3 +200,42 @@ def test_files_fetched_only_for_a_suggestion_are_cached(deploy: Deploy, tmp_path
     assert result.returncode == 0, result.stderr
     assert deploy.index.file_requests() == []  # every pasted file came from the cache
     assert deploy.installed() == {"alpha": "1.0", "beta": "2.0", "gamma": "3.0", "helper": "1.0"}
+
+
+def _suggesting(index: LoopbackIndex, tmp_path: Path) -> peep.Suggesting:
+    """What an install run asks the loopback index for suggestions with; nothing is provided."""
+    settings = peep.FinderSettings(index_url=index.url)
+    (tmp_path / "work" / "downloads").mkdir(parents=True)
+    fetcher = peep.Fetcher(transport=peep.Transport(settings), settings=settings,
+                           environment=peep.Environment.current(), workdir=str(tmp_path / "work"),
+                           progress=peep.Progress(io.StringIO(), quiet=True),
+                           cache=peep.ArchiveCache(str(tmp_path / "cache"), print), warn=print)
+    return peep.Suggesting(fetcher, lambda dependency: False, peep.marker_environment())
+
+
+def _needs(sdist: str, dependency: str) -> peep.Problem:
+    requirement = peep.Requirement(f"{sdist}==1.0", peep.Origin("requirements.txt", 1), sdist)
+    return peep.framed("build dependency", requirement, f"{sdist}-1.0.tar.gz needs {dependency}",
+                       dependency=dependency)
+
+
+@pytest.mark.parametrize("on_the_index", [False, True])
+def test_a_project_named_by_urls_gets_no_index_block_though_a_suggested_file_needs_it(
+    index: LoopbackIndex, tmp_path: Path, on_the_index: bool
+) -> None:
+    foo = index.add(wheel_bytes("foo", "1.0"))
+    if not on_the_index:
+        index.files.remove(foo)
+    index.add(wheel_bytes("flitlike", "1.0", requires=["foo"]))
+    by_url = [_needs("beta", "foo @ https://example.invalid/a/foo-1.0-py3-none-any.whl"),
+              _needs("gamma", "foo @ https://example.invalid/b/foo-2.0-py3-none-any.whl")]
+    shown = peep.with_suggestions(_suggesting(index, tmp_path), by_url + [_needs("beta", "flitlike")])
+    # Only the file at its URL will do for a failure that names one: no block of another.
+    assert [problem.text for problem in shown[:2]] == [problem.text for problem in by_url]
+    # The suggested file's own need of foo, by name, still gets the index's answer.
+    by_name = shown[-1].text
+    assert by_name.startswith("    foo, a dependency of flitlike 1.0 (suggested above):\n")
+    if on_the_index:
+        assert by_name.endswith("\n" + pasted(foo.data, "foo==1.0").rstrip("\n"))
+    else:
+        assert by_name.endswith("(no file on the indexes satisfies foo)")

@@ -78,9 +78,8 @@ VALID = [
     (f"# sha256: {P1}\n\n# a prose comment\n   # sha256: {P2}  # from the index\nfoo==1.0",
      [requirement("foo", "==1.0", sha256=(H1, H2), line=5)]),
     (f"  #   sha256:   {P1}   \nfoo==1.0", [requirement("foo", "==1.0", sha256=(H1,), line=2)]),
-    # A block attaches to the next requirement only; an option line drops it.
+    # A block attaches to the next requirement only (an option line drops it: see below).
     (f"# sha256: {P1}\nfoo==1.0\nbar==2.0", [requirement("foo", "==1.0", sha256=(H1,), line=2), requirement("bar", "==2.0", line=3)]),
-    (f"# sha256: {P1}\n--pre\nfoo==1.0", [("option", "pre", True, 2), requirement("foo", "==1.0", line=3)]),
     # pip's --hash options, mixed with peep's; OR'ed; upper-case hex lowered.
     (f"foo==1.0 --hash=sha256:{H1.upper()} --hash sha256:{H2}", [requirement("foo", "==1.0", sha256=(H1, H2))]),
     (f"# sha256: {P1}\nfoo==1.0 --hash=sha256:{H2}", [requirement("foo", "==1.0", sha256=(H1, H2), line=2)]),
@@ -421,6 +420,32 @@ def test_near_miss_warnings_reach_stderr_by_default(tmp_path: Path, capsys: pyte
     path.write_text(f"# sha256:{P1}\nfoo==1.0\n")
     list(peep.parse_requirements_file(str(path), environ={}))
     assert capsys.readouterr().err.startswith(f"peep: warning: {path} line 1: '# sha256:{P1}' is not a hash line")
+
+
+UNFOLLOWED = "# sha256: line(s) with no requirement after them: ignored"
+
+
+def test_a_hash_block_an_option_line_drops_is_warned_about(tmp_path: Path) -> None:
+    warnings: List[str] = []
+    records = parse(tmp_path, f"# sha256: {P1}\n# sha256: {P2}\n--pre\nfoo==1.0", warnings=warnings)
+    assert [summary(r) for r in records] == [("option", "pre", True, 3), requirement("foo", "==1.0", line=4)]
+    assert warnings == [f"{tmp_path / 'requirements.txt'} line 1: {UNFOLLOWED}"]
+
+
+def test_a_hash_block_at_the_end_of_a_file_is_warned_about(tmp_path: Path) -> None:
+    warnings: List[str] = []
+    records = parse(tmp_path, f"foo==1.0\n# a prose comment\n# sha256: {P1}\n\n", warnings=warnings)
+    assert [summary(r) for r in records] == [requirement("foo", "==1.0")]
+    assert warnings == [f"{tmp_path / 'requirements.txt'} line 3: {UNFOLLOWED}"]
+
+
+def test_a_hash_block_before_a_nested_file_is_warned_about_before_that_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / "more.txt").write_text(f"# sha256: {P2}\n")
+    warnings: List[str] = []
+    records = parse(tmp_path, f"# sha256: {P1}\n-r more.txt\nfoo==1.0\n", warnings=warnings)
+    assert [summary(r) for r in records] == [requirement("foo", "==1.0", line=3)]
+    assert warnings == [f"{tmp_path / 'requirements.txt'} line 1: {UNFOLLOWED}",
+                        f"{tmp_path / 'more.txt'} line 1: {UNFOLLOWED}"]
 
 
 def test_requirement_file_named_by_a_constraints_file_stays_constraints_with_a_warning(tmp_path: Path) -> None:
