@@ -261,11 +261,14 @@ class NotRegularFile(OSError):
     """A FIFO, a device or a directory where open_regular_file wants a regular file."""
 
 
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # where the platform has it
+
+
 def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
     """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
     FIFO cannot hang it), not through a link unless ``follow`` (O_NOFOLLOW, where the platform
     has it), then checked with fstat, so what was checked is what is read."""
-    nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
+    nofollow = 0 if follow else NOFOLLOW
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
     stream = os.fdopen(os.open(path, flags), "rb")
     if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
@@ -2300,7 +2303,7 @@ class InstallOptions:
     lock_extras: Tuple[str, ...] = ()
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
-    isolated: bool = False  # --isolated on the command line: pip's files and PIP_* unread
+    isolated: bool = False  # --isolated on the command line: the user's pip files and PIP_* unread
 
     def pip_values(self, *flags: str) -> List[str]:
         """Return the values given to one of pip's options, in order."""
@@ -3062,8 +3065,7 @@ def _name_key(path: str) -> str:
     return "/".join(part.rstrip(". ") or part for part in key.split("/"))
 
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW
 
 
 class _Extraction:
@@ -3086,14 +3088,14 @@ class _Extraction:
 
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW
         descriptor = self._open(path, flags, 0o755 if mode & 0o111 else 0o644)
         with os.fdopen(descriptor, "wb") as sink:
             shutil.copyfileobj(stream, sink, CHUNK_SIZE)
 
     def copy(self, path: str, source: str) -> None:
         """Extract a link member as a copy of the file it names."""
-        with os.fdopen(self._open(source, os.O_RDONLY | _NOFOLLOW), "rb") as stream:
+        with os.fdopen(self._open(source, os.O_RDONLY | NOFOLLOW), "rb") as stream:
             self.write(path, stream, os.fstat(stream.fileno()).st_mode)
 
     def _open(self, path: str, flags: Optional[int] = None, mode: int = 0) -> int:
@@ -4168,7 +4170,7 @@ class Fetcher:
         name = os.path.basename(path)
         try:
             os.makedirs(directory, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW
             for number in itertools.count():
                 destination = os.path.join(directory, f"{name}.{number}" if number else name)
                 try:  # made anew, never through a link put there (shutil.move would follow it)
@@ -5083,10 +5085,8 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
     import json
     reply: object = None
     try:  # the build could have replaced its reply with a link or a FIFO
-        handle = os.open(output, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(handle, "rb") as stream:
-            if stat.S_ISREG(os.fstat(handle).st_mode):
-                reply = json.loads(stream.read(HOOK_REPLY_LIMIT).decode("utf-8"))
+        with open_regular_file(output, follow=False) as stream:
+            reply = json.loads(stream.read(HOOK_REPLY_LIMIT).decode("utf-8"))
     except (OSError, ValueError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
