@@ -6651,9 +6651,9 @@ class Locking:
         release = _one_per_filename(release, self.err, command="peep lock")
         picked = url_filename(pin.url)
         listed = any(candidate.filename == picked for candidate in release)
-        # A cooldown holds in locks too, but a later file of a release listed in time is no
-        # reason to give the release up.
-        if not listed and self.transport.finder.uploaded_prior_to is not None:
+        # A cooldown holds in locks too, for index files as in pip (a URL you named is yours),
+        # but a later file of a release listed in time is no reason to give the release up.
+        if not listed and not pin.direct and self.transport.finder.uploaded_prior_to is not None:
             instead = "" if release else f"add '{pin.key}<{pin.version}' to {self.args.file}, or "
             raise PeepError(
                 f"peep lock: pip's resolver picked {picked!r}, which no index lists as uploaded "

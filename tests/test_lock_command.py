@@ -381,6 +381,22 @@ def test_a_cooldown_keeps_a_later_wheel_of_an_old_release_out(deploy: Deploy, se
         assert not deploy.requirements.exists()
 
 
+def test_a_cooldown_leaves_a_direct_url_alone_as_pip_does(deploy: Deploy, served: LoopbackIndex) -> None:
+    """--uploaded-prior-to is about index uploads: a URL you named is yours. peep does not
+    refuse an older pip's pick of it (pip 26+ applies the cutoff itself: its resolver decides)."""
+    import pip
+    if int(pip.__version__.split(".")[0]) >= 26:
+        pytest.skip("pip 26+ applies the cutoff in its own resolver")
+    other = (OMEGA[0], wheel_bytes("omega", "1.0", payload="# from a URL\n")[1])
+    serve_upload_times(served, {OMEGA[0]: "2026-03-24T10:39:00Z"})  # the index's copy: late
+    base = deploy.requirements.parent / "base.txt"
+    base.write_text(f"omega @ {served.plant(other)}\n")
+    deploy.write(f"-r {base.name}\nomega\n")
+    result = deploy.lock("--uploaded-prior-to", "2026-03-01T00:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == f"-r {base.name}\n" + pip_entry(other, "omega==1.0")
+
+
 def test_a_nested_url_requirement_is_hashed_from_its_url_not_the_index(
     deploy: Deploy, served: LoopbackIndex
 ) -> None:
