@@ -270,11 +270,14 @@ def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
     has it), then checked with fstat, so what was checked is what is read."""
     nofollow = 0 if follow else NOFOLLOW
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
-    stream = os.fdopen(os.open(path, flags), "rb")
-    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-        stream.close()
-        raise NotRegularFile(f"{path!r} is not a regular file")
-    return stream
+    descriptor = os.open(path, flags)
+    try:  # fstat before fdopen, which refuses a directory before the check could close it
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotRegularFile(f"{path!r} is not a regular file")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def forked_workers(count: int) -> Optional[concurrent.futures.ProcessPoolExecutor]:

@@ -164,18 +164,21 @@ def test_check_virtualenv_files_are_exempt_only_as_virtualenv_writes_them(tmp_pa
     assert "    _virtualenv.pth\n" in result.stderr
 
 
-@pytest.mark.parametrize("row", ["/dev/zero", "fifo", "../../../outside.py", "link"])
+@pytest.mark.parametrize("row", ["/dev/zero", "fifo", "../../../outside.py", "link", "directory"])
 def test_check_reads_only_regular_files_inside_the_site(tmp_path: Path, row: str) -> None:
     target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
     if row == "fifo":
         os.mkfifo(target / "fifo")
+    if row == "directory":
+        (target / "directory").mkdir()
     if row == "link":
         os.symlink("/dev/zero", target / "link")
     with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
         record.write(f"{row},sha256=AAAA,1\n")
     result = check_target(tmp_path, target)
     assert result.returncode == 1
-    why = {"fifo": "not a regular file, so not read", "link": "a link, not followed"}
+    why = {"fifo": "not a regular file, so not read", "link": "a link, not followed",
+           "directory": "not a regular file, so not read"}
     assert f"    gamma==1.0: {row} ({why.get(row, 'outside the checked installation, so not read')})" in result.stderr
 
 
@@ -461,3 +464,21 @@ def test_check_says_when_the_installed_wheel_names_no_tag(tmp_path: Path) -> Non
     result = check_target(tmp_path, target, text=text, env=cached(tmp_path, wheel, data))
     assert "gamma==1.0: its WHEEL names no tag: checked against its RECORD only" in result.stderr
     assert "no hash to find" not in result.stderr
+
+
+def test_check_closes_what_it_opens_whatever_it_finds_there(tmp_path: Path) -> None:
+    """A directory where a file should be is refused with its descriptor closed: enough of them
+    must not run check out of descriptors (which once ended in peep's bug report)."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
+        for number in range(300):
+            (target / f"d{number}.py").mkdir()
+            record.write(f"d{number}.py,sha256=AAAA,1\n")
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
+    result = subprocess.run(
+        [sys.executable, "-c", limit + "import runpy, sys; sys.argv[0] = 'peep'; "
+         f"runpy.run_path({str(Path(peep.__file__))!r}, run_name='__main__')", "check", "-r",
+         requirements(tmp_path, "gamma==1.0\n"), "--target", str(target), "--no-index"],
+        env=hermetic_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "gamma==1.0: d299.py (not a regular file, so not read)" in result.stderr
