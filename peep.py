@@ -7408,18 +7408,25 @@ def bundled_wheels() -> Dict[Tuple[str, str], str]:
     return found
 
 
+class _AnyTag(Environment):
+    """Wheels of every tag, those the installed WHEEL names first: a WHEEL rewritten in the site
+    may choose among the vetted wheels, never choose none (it is a member, so compared too)."""
+
+    def tag_rank(self, tags: Iterable[Tag]) -> Optional[int]:
+        rank = super().tag_rank(tags)
+        return len(self.tags) if rank is None else rank
+
+
 def vetted_wheel(requirement: Requirement, copy: Installed, fetcher: Fetcher,
                  number: int) -> Tuple[Optional[str], str]:
     """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none). Found as
-    install finds it, among wheels only, with a tag the installed WHEEL names."""
+    install finds it, among wheels only, of any tag: those the installed WHEEL names first."""
     tags = [Tag(*line.partition(":")[2].strip().split("-"))
             for line in (copy.read("WHEEL") or "").splitlines()
             if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
     if not requirement.hashes:
         return None, "no hash to find its vetted wheel by: checked against its RECORD only"
-    if not tags:
-        return None, "its WHEEL names no tag: checked against its RECORD only"
-    environment = Environment(fetcher.environment.python_version, tuple(tags))
+    environment = _AnyTag(fetcher.environment.python_version, tuple(tags))
     finder = replace(fetcher, environment=environment,
                      settings=fetcher.settings.with_option("only-binary", ":all:"))
     verdict = finder.verify(number, requirement)

@@ -454,7 +454,7 @@ def test_check_a_bare_egg_info_file_has_no_record_to_vouch_with(tmp_path: Path) 
     assert "\n    delta.py\n" in result.stderr
 
 
-def test_check_says_when_the_installed_wheel_names_no_tag(tmp_path: Path) -> None:
+def test_check_compares_a_wheel_whose_installed_wheel_file_names_no_tag(tmp_path: Path) -> None:
     wheel, data = gamma_wheel(tmp_path)
     target = pip_target(tmp_path, wheel)
     metadata = target / "gamma-1.0.dist-info" / "WHEEL"
@@ -462,7 +462,9 @@ def test_check_says_when_the_installed_wheel_names_no_tag(tmp_path: Path) -> Non
                                 if not line.startswith("Tag:")))
     text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
     result = check_target(tmp_path, target, text=text, env=cached(tmp_path, wheel, data))
-    assert "gamma==1.0: its WHEEL names no tag: checked against its RECORD only" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "RECORD only" not in result.stderr
+    assert "gamma==1.0: gamma-1.0.dist-info/WHEEL (not the vetted wheel's file)" in result.stderr
     assert "no hash to find" not in result.stderr
 
 
@@ -482,3 +484,49 @@ def test_check_closes_what_it_opens_whatever_it_finds_there(tmp_path: Path) -> N
         env=hermetic_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "gamma==1.0: d299.py (not a regular file, so not read)" in result.stderr
+
+
+# --- the installed WHEEL's tags only rank the vetted wheels; an index's other bytes are an error ---
+
+
+def _plant_with_record(target: Path, relative: str, data: bytes) -> None:
+    """Write a file and give it a RECORD row (replacing any), as an attacker would."""
+    (target / relative).write_bytes(data)
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    rows = [row for row in record.read_text().splitlines() if not row.startswith(relative + ",")]
+    record.write_text("\n".join(rows + [_record_row(relative, data)]) + "\n")
+
+
+@pytest.mark.parametrize("tags", ["", "Tag: py3-none-bogus\n", "Tag: py3-none-any-x\n"],
+                         ids=["removed", "bogus", "malformed"])
+def test_check_rewritten_wheel_tags_still_compare_with_the_vetted_wheel(tmp_path: Path, tags: str) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    target = pip_target(tmp_path, wheel)
+    text = f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n"
+    env = cached(tmp_path, wheel, data)
+    metadata = target / "gamma-1.0.dist-info" / "WHEEL"
+    kept = [line for line in metadata.read_text().splitlines() if not line.startswith("Tag:")]
+    _plant_with_record(target, "gamma-1.0.dist-info/WHEEL", ("\n".join(kept) + "\n" + tags).encode())
+    _plant_with_record(target, "gamma.py", b"def main():\n    return 0\nimport os\n")
+    _plant_with_record(target, "evil.pth", b"import os\n")
+    next((target / "__pycache__").glob("gamma.*.pyc")).unlink()
+    result = check_target(tmp_path, target, "--strict", text=text, env=env)
+    assert result.returncode == 1, result.stderr
+    assert "RECORD only" not in result.stderr
+    assert "    gamma==1.0: gamma.py (not the vetted wheel's file)" in result.stderr
+    assert "    gamma==1.0: evil.pth (not in the vetted wheel)" in result.stderr
+    assert "    gamma==1.0: gamma-1.0.dist-info/WHEEL (not the vetted wheel's file)" in result.stderr
+
+
+def test_check_rewritten_wheel_tags_find_the_vetted_wheel_on_the_index(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    index.add((wheel.name, data))
+    target = pip_target(tmp_path, wheel)
+    metadata = target / "gamma-1.0.dist-info" / "WHEEL"
+    _plant_with_record(target, "gamma-1.0.dist-info/WHEEL",
+                       metadata.read_bytes().replace(b"py3-none-any", b"py3-none-bogus"))
+    result = check_target(tmp_path, target, "--strict", "-i", index.url,
+                          text=f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n")
+    assert result.returncode == 1, result.stderr
+    assert "    gamma==1.0: gamma-1.0.dist-info/WHEEL (not the vetted wheel's file)" in result.stderr
+
