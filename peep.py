@@ -7418,9 +7418,10 @@ class _AnyTag(Environment):
 
 
 def vetted_wheel(requirement: Requirement, copy: Installed, fetcher: Fetcher,
-                 number: int) -> Tuple[Optional[str], str]:
-    """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none). Found as
-    install finds it, among wheels only, of any tag: those the installed WHEEL names first."""
+                 number: int) -> Tuple[Optional[str], Union[str, Problem]]:
+    """Return (the vetted wheel installed as ``copy``, "") or (None, why it has none: a Problem if
+    the index sent other bytes). Found as install finds it, among wheels only, of any tag: those
+    the installed WHEEL names first."""
     tags = [Tag(*line.partition(":")[2].strip().split("-"))
             for line in (copy.read("WHEEL") or "").splitlines()
             if line.startswith("Tag:") and line.count("-") == 2]  # fmt: skip
@@ -7434,6 +7435,13 @@ def vetted_wheel(requirement: Requirement, copy: Installed, fetcher: Fetcher,
         return verdict.path, ""
     cached = fetcher.cache.lookup(requirement.hashes)
     if any(not str(meta.get("filename", "")).endswith(".whl") for _, _, meta in cached):
+        return None, "built from an sdist: checked against its RECORD only"
+    if isinstance(verdict, Problem) and verdict.kind == "mismatch":
+        # Bytes that are not the vetted ones: tampering, as install says, unless what install
+        # takes here is a vetted sdist (no wheel was vetted, and the index names no hashes).
+        built = fetcher.verify(number, requirement)
+        if isinstance(built, Problem) or built.filename.endswith(WHEEL_EXTENSION):
+            return None, verdict
         return None, "built from an sdist: checked against its RECORD only"
     why = " ".join(verdict.text.split()) if isinstance(verdict, Problem) else "none found"
     return None, f"no vetted wheel to compare with ({why}): checked against its RECORD only"
@@ -7478,7 +7486,8 @@ def _distribution_problems(requirement: Optional[Requirement], copies: Sequence[
         where = ", ".join(os.path.relpath(c.metadata_dir, c.site_dir) for c in copies)
         problems.append(framed("shadowed", about, f"{first.label}: {where}"))
     differences = [why for copy in copies for why in verify_record(copy, site)]
-    wheel, how = None, "checked against its RECORD only"
+    wheel: Optional[str] = None
+    how: Union[str, Problem] = "checked against its RECORD only"
     fetcher, number = vetting
     if requirement is not None and fetcher is not None:
         wheel, how = vetted_wheel(requirement, first, fetcher, number)
@@ -7493,6 +7502,8 @@ def _distribution_problems(requirement: Optional[Requirement], copies: Sequence[
         problems.append(framed("listed apart", about, f"{first.label}: an installer; {how}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))
+    elif isinstance(how, Problem):
+        problems.append(how)  # the index sent other bytes than the vetted wheel's
     elif wheel is None and fetcher is not None:
         problems.append(framed("record only", about, f"{first.label}: {how}"))
     return problems

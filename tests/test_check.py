@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Dict, Tuple
 
 import pytest
-from helpers import LoopbackIndex, hermetic_env, run_peep, sha256_hex, wheel_bytes
+from helpers import LoopbackIndex, hermetic_env, run_peep, sdist_bytes, sha256_hex, wheel_bytes
 
 import peep
 
@@ -530,3 +530,30 @@ def test_check_rewritten_wheel_tags_find_the_vetted_wheel_on_the_index(tmp_path:
     assert result.returncode == 1, result.stderr
     assert "    gamma==1.0: gamma-1.0.dist-info/WHEEL (not the vetted wheel's file)" in result.stderr
 
+
+def test_check_an_index_serving_other_bytes_is_an_error_not_a_note(tmp_path: Path, index: LoopbackIndex) -> None:
+    wheel, data = gamma_wheel(tmp_path)
+    index.add((wheel.name, data))
+    index.corrupt[wheel.name] = data[:-10] + b"X" * 10
+    target = pip_target(tmp_path, wheel)
+    rewrite_with_record(target, "gamma.py", b"import os\n")
+    next((target / "__pycache__").glob("gamma.*.pyc")).unlink()
+    result = check_target(tmp_path, target, "--strict", "-i", index.url,
+                          text=f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n")
+    assert result.returncode == 1, result.stderr
+    assert "RECORD only" not in result.stderr
+    assert "DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE" in result.stderr
+
+
+def test_check_an_index_with_no_hashes_and_an_unvetted_wheel_is_no_alarm(tmp_path: Path, index: LoopbackIndex) -> None:
+    """Only the sdist was vetted (and built): the index's wheel, which no hash vouches for, is no
+    evidence of tampering, though it hashes to something else."""
+    wheel, data = gamma_wheel(tmp_path)
+    sdist = sdist_bytes("gamma", "1.0")
+    index.add((wheel.name, data), advertise_hash=False)
+    index.add(sdist, advertise_hash=False)
+    target = pip_target(tmp_path, wheel)
+    result = check_target(tmp_path, target, "--strict", "-i", index.url,
+                          text=f"gamma==1.0 --hash=sha256:{sha256_hex(sdist[1])}\n")
+    assert result.returncode == 0, result.stderr
+    assert "gamma==1.0: built from an sdist: checked against its RECORD only" in result.stderr
