@@ -2041,6 +2041,20 @@ def _lock_file_url(location: str, path: str) -> str:
     return _path_to_url(os.path.join(os.path.dirname(os.path.abspath(location)), path))
 
 
+def _lock_entry_url(location: str, source: Any, origin: Origin) -> str:
+    """Return the URL of a lock entry's file; refuse one that does not split, a NUL, and, in a
+    lock fetched over HTTP(S), the local disk, as in a requirements file fetched so."""
+    url = source.url  # a remote lock's local path means nothing here, beside a URL
+    if "\x00" in f"{url}{source.path}":
+        raise RequirementsFileError(origin, "its url or path holds a NUL byte")
+    if source.path is not None and (url is None or not _is_url(location)):
+        url = _lock_file_url(location, source.path)
+    if url_problem(url):
+        raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({url_problem(url)})")
+    _refuse_local_in_remote(url, origin)
+    return str(url)
+
+
 def lock_requirement(location: str, choice: LockChoice, module: Any,
                      settings: FinderSettings) -> Requirement:
     """Make the requirement record for one selected file, as a requirements line would, with
@@ -2078,9 +2092,7 @@ def lock_requirement(location: str, choice: LockChoice, module: Any,
     if not hashes:  # then none of them is of an algorithm peep knows
         return replace(record, unsupported=f"its only hashes ({', '.join(source.hashes)}) are "
                        f"of algorithms peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})")
-    url = source.url  # a remote lock's local path means nothing here, beside a URL
-    if source.path is not None and (url is None or not _is_url(location)):
-        url = _lock_file_url(location, source.path)
+    url = _lock_entry_url(location, source, origin)
     # Selection read the file's tags from its "name", but pip reads them from the last part
     # of its URL: the two must be one name, or pip would get a file selection did not choose.
     named = getattr(source, "name", None)
@@ -6397,6 +6409,21 @@ def resolution_input(
     return tuple(requirements), tuple(constraints)
 
 
+def _refuse_for_pip(lines: Sequence[str]) -> None:
+    """Refuse what pip would act on unconfined: a URL of no wheel (pip builds it to resolve), a
+    path, or a ${VAR} peep left (pip expands it from its environment, which holds the index)."""
+    for line in lines:
+        try:
+            url = PackagingRequirement(line).url
+        except InvalidRequirement:
+            url = ""  # then pip would read it as a path, or fail
+        variable = _ENV_VAR_RE.search(line)
+        if variable or (url is not None and not url_filename(url).endswith(WHEEL_EXTENSION)):
+            why = f"pip would expand {variable[0]}" if variable else "pip would build or read it"
+            raise PeepError(f"peep lock: cannot hand pip's resolver {line.split(' ')[0]!r}: "
+                            f"{why}; nothing was written")
+
+
 def resolve_with_pip(
     wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
 ) -> Union[List[Pin], str]:
@@ -6405,6 +6432,7 @@ def resolve_with_pip(
     import subprocess
     if not wanted[0]:
         return []  # pip refuses to resolve nothing
+    _refuse_for_pip(wanted[0] + wanted[1])
     report = os.path.join(workdir, "report.json")
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
                                ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
@@ -6878,21 +6906,39 @@ def _pylock_packages(picks: Sequence[Pin], hashes: LockHashes) -> List[Dict[str,
     return packages
 
 
+def _pylock_kept(location: str, old: Any) -> List[Requirement]:
+    """Read the requirements a lock's ``[tool.peep]`` keeps (none: every package it lists) as
+    peep lock reads a requirements file's; a lock is data, so pip may not expand '$' in them."""
+    ours = (old.tool or {}).get("peep") or {}
+    kept = ours.get("requirements", []) if isinstance(ours, dict) else None
+    origin = Origin(f"{location}: [tool.peep] requirements")
+    if not isinstance(kept, list) or not all(isinstance(text, str) for text in kept):
+        raise RequirementsFileError(origin, "must be a list of strings")
+    records = [parse_requirement(text, origin) for text in kept]
+    for record in records:
+        problem = "'$' (pip would expand ${VAR} in it)" if "$" in record.text else (
+            _lockable(record) or (None if record.name else "it names no project"))
+        if problem:
+            raise RequirementsFileError(origin, f"{record.text!r}: {problem}")
+    return records or [parse_requirement(str(canonicalize_name(p.name)), origin)
+                       for p in old.packages]  # another tool's lock: all asked for
+
+
 def lock_pylock(locking: Locking, specs: Sequence[Requirement], read: Tuple[bytes, str]) -> int:
     """Write a PEP 751 lock of the SPECs and the requirements its ``[tool.peep]`` keeps."""
     args = locking.args
     old = read_lock_file(args.file, lambda _: read[0]) if read[1] else None
     packages = old.packages if old else []
     was: Dict[str, Any] = {str(canonicalize_name(p.name)): p.version for p in packages}
-    ours = ((old.tool or {}).get("peep") or {}) if old else {}
-    top = [str(t) for t in ours.get("requirements", [])] or [  # another tool's lock: all asked for
-        str(canonicalize_name(p.name)) for p in packages]
     asked = {spec.key for spec in specs}
     top = [_requirement_text(s) for s in specs] + [
-        t for t in top if canonicalize_name(PackagingRequirement(t).name) not in asked]
+        r.text for r in (_pylock_kept(args.file, old) if old else []) if r.key not in asked]
     moving = asked | {canonicalize_name(name) for name in args.upgrade_package}
     keep = tuple(f"{k}=={v}" for k, v in was.items() if v is not None and k not in moving)
     picks = locking.resolve((tuple(top), keep), {}, frozenset())
+    if not picks:  # PEP 751 wants "packages"; an empty lock would lock nothing anyway
+        raise PeepError(f"peep lock: {args.file}: pip's resolver picked nothing to install here "
+                        "(no SPEC, or no requirement whose marker holds here); nothing was written")
     hashes = locking.hash_releases(picks)
     tool = "\n[tool.peep]\nrequirements = " + _toml(top) + "\n"
     here = default_environment()  # a marker that holds where this lock was resolved

@@ -414,3 +414,103 @@ def test_a_nested_url_requirement_is_hashed_from_its_url_not_the_index(
     installed = deploy.install()
     assert installed.returncode == 0, installed.stderr
     assert deploy.installed() == {"omega": "1.0"}
+
+
+# A lock's [tool.peep] requirements are checked as a requirements file's (no URL pip would
+# build, no '$' pip would expand); pip gets no ${VAR} and no buildable URL from any source; a
+# remote lock may not name the local disk; malformed locks are errors naming the file.
+
+from helpers import run_peep  # noqa: E402
+
+
+def _a_lock_of_beta(served: LoopbackIndex, tool: str = "", wheel: str = "") -> str:
+    wheel = wheel or f'url = "{served.plant(BETA)}"'
+    return ('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "beta"\n'
+            f'version = "1.0"\n[[packages.wheels]]\nname = "{BETA[0]}"\n{wheel}\n'
+            f'hashes = {{sha256 = "{sha256_hex(BETA[1])}"}}\n{tool}')
+
+
+@pytest.mark.parametrize("kept", ["sdonly @ {sdist}", "here @ file://{root}"])
+def test_a_locks_requirement_that_pip_would_build_is_refused(
+    tmp_path: Path, served: LoopbackIndex, kept: str
+) -> None:
+    deploy = Deploy(tmp_path, served, requirements="pylock.toml")
+    sdist = served.plant(sdist_bytes("sdonly", "1.0"))
+    requirement = kept.format(sdist=sdist, root=tmp_path)
+    deploy.write(_a_lock_of_beta(served, f'[tool.peep]\nrequirements = ["beta", "{requirement}"]\n'))
+    result = deploy.lock("--dry-run")
+    assert result.returncode == 1
+    assert "pylock.toml: [tool.peep] requirements: " + repr(requirement) in result.stderr
+    assert "Traceback" not in result.stderr and deploy.ran() == []
+
+
+def test_a_locks_requirement_with_a_variable_is_refused_unexpanded(
+    tmp_path: Path, served: LoopbackIndex
+) -> None:
+    deploy = Deploy(tmp_path, served, requirements="pylock.toml")
+    url = f"{served.url}x/${{DEPLOY_TOKEN}}/leak-1.0-py3-none-any.whl"
+    deploy.write(_a_lock_of_beta(served, f'[tool.peep]\nrequirements = ["leak @ {url}"]\n'))
+    result = run_peep("lock", "-r", str(deploy.requirements), "--dry-run", *deploy.finder,
+                      env=deploy.env(DEPLOY_TOKEN="TOPSECRET123"))
+    assert result.returncode == 1 and "'$' (pip would expand" in result.stderr
+    assert "TOPSECRET123" not in result.stdout + result.stderr
+    assert not [path for path in served.requests if "/x/" in path]
+
+
+def test_pip_never_gets_a_variable_peep_left_in_a_requirements_file(
+    deploy: Deploy, served: LoopbackIndex
+) -> None:
+    """pip would expand ${PIP_INDEX_URL} from the environment peep gives it: the index URL."""
+    deploy.write(f"omega @ {served.url}x/${{PIP_INDEX_URL}}/omega-1.0-py3-none-any.whl\n")
+    result = deploy.lock("--dry-run")
+    assert result.returncode == 1 and "pip would expand ${PIP_INDEX_URL}" in result.stderr
+    assert not [path for path in served.requests if "/x/" in path]
+
+
+def test_a_remote_lock_may_not_name_the_local_disk(tmp_path: Path, served: LoopbackIndex) -> None:
+    local = tmp_path / BETA[0]
+    local.write_bytes(BETA[1])
+    served.pages["/remote/pylock.toml"] = _a_lock_of_beta(
+        served, wheel=f'url = "{local.as_uri()}"').encode()
+    deploy = Deploy(tmp_path, served, requirements="unused")
+    result = run_peep("install", "-r", f"{served.url.rsplit('/simple', 1)[0]}/remote/pylock.toml",
+                      "--target", str(deploy.target), *deploy.finder, env=deploy.env())
+    assert result.returncode == 1, result.stderr
+    assert "packages[0].wheels[0]: " + repr(local.as_uri()) + " is on the local disk" in result.stderr
+    assert deploy.installed() == {}
+
+
+@pytest.mark.parametrize("tool, said", [
+    ('[tool.peep]\nrequirements = ["beta", "not a requirement!!"]\n',
+     "[tool.peep] requirements: invalid requirement 'not a requirement!!'"),
+    ('[tool]\npeep = "str"\n', "[tool.peep] requirements: must be a list of strings"),
+    ('[tool.peep]\nrequirements = ["beta ; python_version < \'3\'"]\n',
+     "pip's resolver picked nothing to install here"),
+])
+def test_a_malformed_or_empty_lock_is_an_error_naming_it(
+    tmp_path: Path, served: LoopbackIndex, tool: str, said: str
+) -> None:
+    deploy = Deploy(tmp_path, served, requirements="pylock.toml")
+    deploy.write(_a_lock_of_beta(served, tool))
+    result = deploy.lock("--dry-run")
+    assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
+    assert "pylock.toml" in result.stderr and said in result.stderr
+
+
+def test_no_spec_and_no_lock_is_an_error_not_a_crash(tmp_path: Path, served: LoopbackIndex) -> None:
+    result = Deploy(tmp_path, served, requirements="pylock.toml").lock()
+    assert result.returncode == 1 and "picked nothing to install here" in result.stderr
+
+
+@pytest.mark.parametrize("wheel, said", [
+    ('url = "http://[::1"', "'http://[::1' is not a valid URL"),
+    (f'path = "x\\u0000/{BETA[0]}"', "its url or path holds a NUL byte"),
+])
+def test_a_lock_entry_whose_url_or_path_cannot_be_used_is_an_error(
+    deploy: Deploy, served: LoopbackIndex, wheel: str, said: str, tmp_path: Path
+) -> None:
+    deploy = Deploy(tmp_path, served, requirements="pylock.toml")
+    deploy.write(_a_lock_of_beta(served, wheel=wheel))
+    result = deploy.install("--dry-run")
+    assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
+    assert "pylock.toml: packages[0].wheels[0]: " + said in result.stderr
