@@ -6437,11 +6437,14 @@ def resolve_with_pip(
     command = pip_command() + ["install", "--dry-run", "--ignore-installed", "--only-binary",
                                ":all:", "--disable-pip-version-check", "--no-input"]  # fmt: skip
     command += ["--no-index"] if finder.no_index else []
-    command += [word for location in finder.find_links for word in ("--find-links", location)]
+    # pip reads PIP_FIND_LINKS as words: a location with a space (a path: a URL has none, nor a
+    # password then) stays on the command line; the rest go in the environment, below.
+    spaced = [place for place in finder.find_links if len(place.split()) != 1]
+    plain = [place for place in finder.find_links if place not in spaced]
+    command += [word for location in spaced for word in ("--find-links", location)]
     command += [word for host in sorted(finder.trusted_hosts) for word in ("--trusted-host", host)]
     command += ["--pre"] if finder.pre else []
-    for flag, value in (("--cert", network.cert), ("--client-cert", network.client_cert),
-                        ("--proxy", network.proxy)):  # fmt: skip
+    for flag, value in (("--cert", network.cert), ("--client-cert", network.client_cert)):
         command += [flag, value] if value else []
     command += ["--timeout", str(network.timeout), "--retries", str(network.retries)]
     pip_release = re.match(r"pip (\d+)\.", pip_version())
@@ -6457,12 +6460,14 @@ def resolve_with_pip(
         with open(path, "w", encoding="utf-8") as stream:
             stream.write("".join(f"{line}\n" for line in lines))
         command += [flag, path]
-    # Index URLs may carry credentials: other users can read a command line, not the environment.
+    # URLs may carry credentials: other users can read a command line, not the environment.
     environment = scrubbed_pip_environment()
-    if finder.index_url:  # else pip's own default, as everywhere in peep
-        environment["PIP_INDEX_URL"] = finder.index_url
-    if finder.extra_index_urls:
-        environment["PIP_EXTRA_INDEX_URL"] = " ".join(finder.extra_index_urls)
+    for name, value in (("PIP_INDEX_URL", finder.index_url),  # none: pip's own default
+                        ("PIP_EXTRA_INDEX_URL", " ".join(finder.extra_index_urls)),
+                        ("PIP_FIND_LINKS", " ".join(plain)),
+                        ("PIP_PROXY", network.proxy)):  # fmt: skip
+        if value:
+            environment[name] = value
     result = subprocess.run(command, capture_output=True, text=True, check=False,
                             env=environment, stdin=subprocess.DEVNULL)
     if result.returncode != 0:

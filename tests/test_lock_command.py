@@ -514,3 +514,43 @@ def test_a_lock_entry_whose_url_or_path_cannot_be_used_is_an_error(
     result = deploy.install("--dry-run")
     assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
     assert "pylock.toml: packages[0].wheels[0]: " + said in result.stderr
+
+
+# --- What the resolver's command line shows ---------------------------------------------------
+
+
+def test_the_resolvers_command_line_holds_no_url_a_password_could_be_in(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Other users can read a command line: find-links URLs and the proxy go in pip's
+    environment, as index URLs do; only a path with a space (which holds no password) stays."""
+    seen: List[Tuple[List[str], dict]] = []
+
+    def run(command: List[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append((command, kwargs["env"]))  # type: ignore[arg-type]
+        return subprocess.CompletedProcess(command, 1, "", "refused")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    finder = peep.FinderSettings(index_url="https://u:index-secret@127.0.0.1:1/simple/",
+                                 find_links=("https://u:links-secret@127.0.0.1:1/links/",
+                                             str(tmp_path / "my wheels")))
+    network = peep.NetworkSettings(proxy="http://u:proxy-secret@127.0.0.1:1")
+    assert peep.resolve_with_pip((("alpha",), ()), finder, network, str(tmp_path)) == "refused"
+    (command, environment), = seen
+    assert not [word for word in command if "secret" in word]
+    assert ["--find-links", str(tmp_path / "my wheels")] == command[command.index("--find-links"):][:2]
+    assert environment["PIP_FIND_LINKS"] == "https://u:links-secret@127.0.0.1:1/links/"
+    assert environment["PIP_PROXY"] == "http://u:proxy-secret@127.0.0.1:1"
+    assert environment["PIP_INDEX_URL"] == "https://u:index-secret@127.0.0.1:1/simple/"
+
+
+def test_find_links_in_pips_environment_and_on_its_command_line_both_serve(
+        deploy: Deploy, served: LoopbackIndex, tmp_path: Path) -> None:
+    spaced = tmp_path / "my wheels"
+    spaced.mkdir()
+    (spaced / OMEGA[0]).write_bytes(OMEGA[1])
+    deploy.write("alpha\nomega\n")
+    result = run_peep("lock", "-r", str(deploy.requirements), "--no-index", "-f", str(spaced),
+                      "-f", f"{served.url}alpha/", "-f", f"{served.url}beta/", env=deploy.env())
+    assert result.returncode == 0, result.stderr
+    written = deploy.requirements.read_text()
+    assert "alpha==1.0" in written and "beta==1.0" in written and "omega==1.0" in written
