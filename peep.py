@@ -6114,8 +6114,9 @@ class LockWriter:
         url, filename = offer.url.split("#", 1)[0], offer.filename
         advertised = {a: d for a, d in offer.advertised_hashes().items() if a in HASH_ALGORITHMS}
         if any(a in advertised for a in requirement.hashes.algorithms()):
-            matched = requirement.hashes.matches(advertised)
-            return pylock_file(filename, url, None, advertised) if matched else None
+            # Only the digests the requirement vouches for: the index's others are its word alone.
+            vouched = {a: d for a, d in advertised.items() if d in requirement.hashes.allowed(a)}
+            return pylock_file(filename, url, None, vouched) if vouched else None
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):

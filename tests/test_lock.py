@@ -667,3 +667,31 @@ def test_hostile_lock_entries_are_reported_not_crashed_on(tmp_path: Path) -> Non
     found = selected(tmp_path, [old_python, odd_marker])
     assert "requirement '<3' for package 'c' at packages[0]" in found["c"]
     assert found["b"].startswith("packages[1] cannot be evaluated here (")
+
+
+# --- peep port: only vouched-for digests, no line injection, no credentials in a lock ---------
+
+
+def test_port_to_a_lock_keeps_only_the_digests_the_requirement_vouches_for(index: LoopbackIndex, tmp_path: Path) -> None:
+    """An index advertising the vetted sha256 beside another file's sha512 must not get that
+    sha512 into the lock: an install from the lock accepts any one of a file's hashes."""
+    good_name, good = wheel_bytes("alpha", "1.0")
+    evil = hashlib.sha512(wheel_bytes("alpha", "1.0", payload="EVIL = True\n")[1]).hexdigest()
+    page = {"meta": {"api-version": "1.0"}, "name": "alpha", "files": [{
+        "filename": good_name, "url": f"../../files/{good_name}",
+        "hashes": {"sha256": sha256_hex(good), "sha512": evil}}]}
+
+    def hook(handler: Any) -> bool:
+        if handler.path.split("?")[0] != "/simple/alpha/":
+            return False
+        from helpers import JSON_TYPE, respond
+        respond(handler, 200, json.dumps(page).encode(), {"Content-Type": JSON_TYPE})
+        return True
+
+    index.hook = hook
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha==1.0 --hash=sha256:{sha256_hex(good)}\n")
+    result = run_peep("port", "--to", "pylock", str(requirements), "-i", index.url)
+    assert result.returncode == 0, result.stderr
+    assert sha256_hex(good) in result.stdout
+    assert evil not in result.stdout and "sha512" not in result.stdout
