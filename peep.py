@@ -6003,15 +6003,23 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
     return notes
 
 
-def _unportable(package: Any, hashed: bool) -> Optional[str]:
+def _unportable(package: Any, files: Sequence[Any]) -> Optional[str]:
     """Say why a lock's package cannot be a hashed requirement line, if it cannot."""
     if package.vcs is not None or package.directory is not None:
         return "a VCS checkout or a directory has no archive to hash"
+    url = package.archive.url if package.archive is not None else None
+    if url is not None and re.search(r"[\s#\x00-\x1f\x7f-\x9f]", url):
+        return "its URL holds whitespace, a control character or '#', which a line cannot hold"
+    try:  # each digest goes onto the line as it is written
+        hashes = [normalize_hex(a, d) for f in files for a, d in f.hashes.items()
+                  if a in HASH_ALGORITHMS]  # fmt: skip
+    except InvalidHash as exc:
+        return str(exc)
     marker = str(package.marker) if package.marker is not None else ""
     if re.search(r"\b(extras|dependency_groups)\b", marker):
         return (f"its marker {marker!r} tests extras or dependency groups, which a "
                 "requirements file cannot express")  # fmt: skip
-    return None if hashed else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+    return None if hashes else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
@@ -6026,7 +6034,7 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
         files = [f for f in (*(package.wheels or ()), package.sdist, package.archive) if f]
         options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
                    if a in HASH_ALGORITHMS]  # fmt: skip
-        problem = _unportable(package, bool(options))
+        problem = _unportable(package, files)
         if problem is not None:
             problems.append(f"packages[{index}] ({package.name}): {problem}")
             continue

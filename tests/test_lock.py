@@ -695,3 +695,31 @@ def test_port_to_a_lock_keeps_only_the_digests_the_requirement_vouches_for(index
     assert result.returncode == 0, result.stderr
     assert sha256_hex(good) in result.stdout
     assert evil not in result.stdout and "sha512" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "archive",
+    [
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz --hash=sha256:" + "b" * 64 + "\n-i http://127.0.0.1:2/evil/\n#", "hashes": {"sha256": "a" * 64}},
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz#sha256=" + "b" * 64, "hashes": {"sha256": "a" * 64}},
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz\x1b[2K", "hashes": {"sha256": "a" * 64}},
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz", "hashes": {"sha256": "a" * 64 + "\n-i http://127.0.0.1:2/evil/"}},
+    ],
+)
+def test_port_a_lock_refuses_urls_and_hashes_that_would_add_lines(tmp_path: Path, archive: Dict[str, Any]) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(lock_text([{"name": "demo", "version": "1.0", "archive": archive}]))
+    result = run_peep("port", str(path))
+    assert result.returncode == 1
+    assert "packages[0] (demo): " in result.stderr
+    assert result.stdout == ""
+
+
+def test_port_a_lock_checks_every_wheels_hash(tmp_path: Path) -> None:
+    forged = {**wheel("demo", "1.0"), "hashes": {"sha256": "a" * 64 + "\nextra==6.6 --hash=sha256:" + "b" * 64}}
+    path = tmp_path / "pylock.toml"
+    path.write_text(lock_text([package("demo", "1.0", wheels=[forged])]))
+    result = run_peep("port", str(path))
+    assert result.returncode == 1
+    assert "packages[0] (demo): " in result.stderr and "is not a sha256 hash" in result.stderr
+    assert result.stdout == ""
