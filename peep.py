@@ -6059,8 +6059,11 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
 def pylock_file(filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
                 ) -> Dict[str, Any]:  # fmt: skip
     """Describe one file of a release for a lock file."""
+    import urllib.parse
     sized = {} if size is None else {"size": size}
-    return {"name": filename, "url": url, **sized, "hashes": dict(sorted(digests.items()))}
+    parts = urllib.parse.urlsplit(url)  # no user:password@ (a lock is shared), as Transport sends
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    return {"name": filename, "url": bare, **sized, "hashes": dict(sorted(digests.items()))}
 
 
 def pylock_package(name: str, version: str, files: Sequence[Dict[str, Any]],

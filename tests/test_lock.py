@@ -723,3 +723,17 @@ def test_port_a_lock_checks_every_wheels_hash(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "packages[0] (demo): " in result.stderr and "is not a sha256 hash" in result.stderr
     assert result.stdout == ""
+
+
+def test_port_to_a_lock_writes_no_credentials_of_a_url_requirement(index: LoopbackIndex, tmp_path: Path) -> None:
+    import base64
+    served = index.add(wheel_bytes("alpha", "1.0"))
+    index.auth = "Basic " + base64.b64encode(b"tok:s3cr3tT0ken").decode()  # still sent to fetch it
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha @ http://tok:${{MYTOKEN}}@127.0.0.1:{index.port}/files/{served.filename}"
+                            f" --hash=sha256:{sha256_hex(served.data)}\n")
+    result = run_peep("port", "--to", "pylock", str(requirements), "--no-cache-dir",
+                      env=hermetic_env(MYTOKEN="s3cr3tT0ken"))
+    assert result.returncode == 0, result.stderr
+    assert f'url = "{index.files_url}{served.filename}"' in result.stdout
+    assert "s3cr3tT0ken" not in result.stdout and "tok:" not in result.stdout
