@@ -6015,15 +6015,23 @@ def _nested_notes(options_text: str, source: str, origin: Origin) -> List[str]:
     return notes
 
 
-def _unportable(package: Any, hashed: bool) -> Optional[str]:
+def _unportable(package: Any, files: Sequence[Any]) -> Optional[str]:
     """Say why a lock's package cannot be a hashed requirement line, if it cannot."""
     if package.vcs is not None or package.directory is not None:
         return "a VCS checkout or a directory has no archive to hash"
+    url = package.archive.url if package.archive is not None else None
+    if url is not None and re.search(r"[\s#\x00-\x1f\x7f-\x9f]", url):
+        return "its URL holds whitespace, a control character or '#', which a line cannot hold"
+    try:  # each digest goes onto the line as it is written
+        hashes = [normalize_hex(a, d) for f in files for a, d in f.hashes.items()
+                  if a in HASH_ALGORITHMS]  # fmt: skip
+    except InvalidHash as exc:
+        return str(exc)
     marker = str(package.marker) if package.marker is not None else ""
     if re.search(r"\b(extras|dependency_groups)\b", marker):
         return (f"its marker {marker!r} tests extras or dependency groups, which a "
                 "requirements file cannot express")  # fmt: skip
-    return None if hashed else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
+    return None if hashes else f"none of its hashes is of {', '.join(HASH_ALGORITHMS)}"
 
 
 def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
@@ -6038,7 +6046,7 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
         files = [f for f in (*(package.wheels or ()), package.sdist, package.archive) if f]
         options = [f"--hash={a}:{d.lower()}" for f in files for a, d in sorted(f.hashes.items())
                    if a in HASH_ALGORITHMS]  # fmt: skip
-        problem = _unportable(package, bool(options))
+        problem = _unportable(package, files)
         if problem is not None:
             problems.append(f"packages[{index}] ({package.name}): {problem}")
             continue
@@ -6063,8 +6071,11 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
 def pylock_file(filename: str, url: str, size: Optional[int], digests: Mapping[str, str]
                 ) -> Dict[str, Any]:  # fmt: skip
     """Describe one file of a release for a lock file."""
+    import urllib.parse
     sized = {} if size is None else {"size": size}
-    return {"name": filename, "url": url, **sized, "hashes": dict(sorted(digests.items()))}
+    parts = urllib.parse.urlsplit(url)  # no user:password@ (a lock is shared), as Transport sends
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    return {"name": filename, "url": bare, **sized, "hashes": dict(sorted(digests.items()))}
 
 
 def pylock_package(name: str, version: str, files: Sequence[Dict[str, Any]],
@@ -6126,8 +6137,9 @@ class LockWriter:
         url, filename = offer.url.split("#", 1)[0], offer.filename
         advertised = {a: d for a, d in offer.advertised_hashes().items() if a in HASH_ALGORITHMS}
         if any(a in advertised for a in requirement.hashes.algorithms()):
-            matched = requirement.hashes.matches(advertised)
-            return pylock_file(filename, url, None, advertised) if matched else None
+            # Only the digests the requirement vouches for: the index's others are its word alone.
+            vouched = {a: d for a, d in advertised.items() if d in requirement.hashes.allowed(a)}
+            return pylock_file(filename, url, None, vouched) if vouched else None
         algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):

@@ -667,3 +667,73 @@ def test_hostile_lock_entries_are_reported_not_crashed_on(tmp_path: Path) -> Non
     found = selected(tmp_path, [old_python, odd_marker])
     assert "requirement '<3' for package 'c' at packages[0]" in found["c"]
     assert found["b"].startswith("packages[1] cannot be evaluated here (")
+
+
+# --- peep port: only vouched-for digests, no line injection, no credentials in a lock ---------
+
+
+def test_port_to_a_lock_keeps_only_the_digests_the_requirement_vouches_for(index: LoopbackIndex, tmp_path: Path) -> None:
+    """An index advertising the vetted sha256 beside another file's sha512 must not get that
+    sha512 into the lock: an install from the lock accepts any one of a file's hashes."""
+    good_name, good = wheel_bytes("alpha", "1.0")
+    evil = hashlib.sha512(wheel_bytes("alpha", "1.0", payload="EVIL = True\n")[1]).hexdigest()
+    page = {"meta": {"api-version": "1.0"}, "name": "alpha", "files": [{
+        "filename": good_name, "url": f"../../files/{good_name}",
+        "hashes": {"sha256": sha256_hex(good), "sha512": evil}}]}
+
+    def hook(handler: Any) -> bool:
+        if handler.path.split("?")[0] != "/simple/alpha/":
+            return False
+        from helpers import JSON_TYPE, respond
+        respond(handler, 200, json.dumps(page).encode(), {"Content-Type": JSON_TYPE})
+        return True
+
+    index.hook = hook
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha==1.0 --hash=sha256:{sha256_hex(good)}\n")
+    result = run_peep("port", "--to", "pylock", str(requirements), "-i", index.url)
+    assert result.returncode == 0, result.stderr
+    assert sha256_hex(good) in result.stdout
+    assert evil not in result.stdout and "sha512" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "archive",
+    [
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz --hash=sha256:" + "b" * 64 + "\n-i http://127.0.0.1:2/evil/\n#", "hashes": {"sha256": "a" * 64}},
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz#sha256=" + "b" * 64, "hashes": {"sha256": "a" * 64}},
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz\x1b[2K", "hashes": {"sha256": "a" * 64}},
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz", "hashes": {"sha256": "a" * 64 + "\n-i http://127.0.0.1:2/evil/"}},
+    ],
+)
+def test_port_a_lock_refuses_urls_and_hashes_that_would_add_lines(tmp_path: Path, archive: Dict[str, Any]) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(lock_text([{"name": "demo", "version": "1.0", "archive": archive}]))
+    result = run_peep("port", str(path))
+    assert result.returncode == 1
+    assert "packages[0] (demo): " in result.stderr
+    assert result.stdout == ""
+
+
+def test_port_a_lock_checks_every_wheels_hash(tmp_path: Path) -> None:
+    forged = {**wheel("demo", "1.0"), "hashes": {"sha256": "a" * 64 + "\nextra==6.6 --hash=sha256:" + "b" * 64}}
+    path = tmp_path / "pylock.toml"
+    path.write_text(lock_text([package("demo", "1.0", wheels=[forged])]))
+    result = run_peep("port", str(path))
+    assert result.returncode == 1
+    assert "packages[0] (demo): " in result.stderr and "is not a sha256 hash" in result.stderr
+    assert result.stdout == ""
+
+
+def test_port_to_a_lock_writes_no_credentials_of_a_url_requirement(index: LoopbackIndex, tmp_path: Path) -> None:
+    import base64
+    served = index.add(wheel_bytes("alpha", "1.0"))
+    index.auth = "Basic " + base64.b64encode(b"tok:s3cr3tT0ken").decode()  # still sent to fetch it
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha @ http://tok:${{MYTOKEN}}@127.0.0.1:{index.port}/files/{served.filename}"
+                            f" --hash=sha256:{sha256_hex(served.data)}\n")
+    result = run_peep("port", "--to", "pylock", str(requirements), "--no-cache-dir",
+                      env=hermetic_env(MYTOKEN="s3cr3tT0ken"))
+    assert result.returncode == 0, result.stderr
+    assert f'url = "{index.files_url}{served.filename}"' in result.stdout
+    assert "s3cr3tT0ken" not in result.stdout and "tok:" not in result.stdout
