@@ -7295,7 +7295,7 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
         members = [info for info in archive.infolist() if not info.is_dir()]
         problems, matched = [], set()
         for info in members:
-            row = _row_of_member(info.filename, rows, metadata_name)
+            row = _row_of_member(info.filename, rows, copy, site)
             if row is None or row in matched:
                 if info.filename != f"{metadata_name}/RECORD":  # pip writes its own
                     problems.append((info.filename, "in the vetted wheel, not installed"))
@@ -7310,9 +7310,11 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
                        if row not in matched and not _pip_generated(row, copy, site, scripts)]
 
 
-def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Optional[str]:
-    """Return the RECORD row a wheel member was installed as, if any."""
-    if member == f"{metadata_name}/RECORD":
+def _row_of_member(member: str, rows: Sequence[str], copy: Installed,
+                   site: CheckedSite) -> Optional[str]:
+    """Return the RECORD row a wheel member was installed as, if any: a scripts or data member
+    only as the file at its place in the site's scheme, not as any row merely ending its way."""
+    if member == f"{os.path.basename(copy.metadata_dir)}/RECORD":
         return None
     head, _, rest = member.partition("/")
     if not head.endswith(".data") or "/" not in rest:
@@ -7320,7 +7322,29 @@ def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Opti
     scheme, _, rest = rest.partition("/")
     if scheme in ("purelib", "platlib"):
         return rest if rest in rows else None
-    return next((r for r in rows if _outside_site(r) and r.endswith("/" + rest)), None)
+    if scheme not in ("scripts", "data"):  # headers: a directory named for the project, anywhere
+        return next((r for r in rows if _outside_site(r) and r.endswith("/" + rest)), None)
+    place = _scheme_dir(site, copy.site_dir, scheme)
+    wanted = place and os.path.normpath(os.path.join(place, *rest.split("/")))
+    return next((r for r in rows if _outside_site(r) and site.locate(copy.site_dir, r) == wanted),
+                None)
+
+
+def _scheme_dir(site: CheckedSite, site_dir: str, key: str) -> Optional[str]:
+    """Return where pip puts a wheel's .data/KEY files ("scripts", "data") for ``site_dir``: the
+    KEY path of the install scheme whose purelib or platlib, under a root of the site, it is."""
+    import sysconfig
+    if site.target is not None:  # pip's home scheme, moved there: bin, share beside lib
+        return os.path.join(site.target, "bin") if key == "scripts" else site.target
+    bases: List[Dict[str, str]] = [{}]  # this interpreter's own, then the site's roots
+    bases += [{"base": root, "platbase": root, "userbase": root} for root in site.roots]
+    for scheme in sysconfig.get_scheme_names():
+        for variables in bases:
+            paths = sysconfig.get_paths(scheme, vars=variables)
+            libs = (paths["purelib"], paths["platlib"])
+            if os.path.normpath(site_dir) in map(os.path.normpath, libs):
+                return os.path.normpath(paths[key])
+    return None
 
 
 def _outside_site(row: str) -> bool:

@@ -482,3 +482,50 @@ def test_check_closes_what_it_opens_whatever_it_finds_there(tmp_path: Path) -> N
         env=hermetic_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "gamma==1.0: d299.py (not a regular file, so not read)" in result.stderr
+
+
+# --- scripts at pip's own place, in pip's own form, run by this environment's Python ----------
+
+
+def _script_rows(target: Path, script: str, *rows: str) -> None:
+    """Replace the RECORD row of ``bin/SCRIPT`` by ``rows``."""
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    kept = [row for row in record.read_text().splitlines()
+            if not row.startswith(f"../../bin/{script},")]
+    record.write_text("".join(row + "\n" for row in kept + list(rows)))
+
+
+def _decoy_data_script(target: Path) -> None:
+    """Change bin/gs, and point its RECORD row at a pristine copy elsewhere under the target."""
+    pristine = (target / "bin" / "gs").read_bytes()
+    (target / "share").mkdir()
+    (target / "share" / "gs").write_bytes(pristine)
+    (target / "bin" / "gs").write_bytes(b"#!/bin/sh\necho changed\n")
+    _script_rows(target, "gs", _record_row("../../share/gs", pristine))
+
+
+def _console_script_unrecorded(target: Path) -> None:
+    """Replace the entry point's script bin/gam by a shell script and drop its RECORD row."""
+    (target / "bin" / "gam").write_bytes(b"#!/bin/sh\necho changed\n")
+    _script_rows(target, "gam")
+
+
+def _planted_interpreter(target: Path) -> None:
+    """Point bin/gam's #! line at a shell script named like Python in the same directory."""
+    planted = target / "bin" / "pythonx"
+    planted.write_bytes(b"#!/bin/sh\necho changed\n")
+    planted.chmod(0o755)
+    body = (target / "bin" / "gam").read_bytes().partition(b"\n")[2]
+    script = b"#!" + bytes(planted) + b"\n" + body
+    (target / "bin" / "gam").write_bytes(script)
+    _script_rows(target, "gam", _record_row("../../bin/gam", script))
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
+], ids=["a data script's row elsewhere"])
+def test_check_scripts_are_pips_where_pip_puts_them(tmp_path: Path, tamper: Callable[[Path], None],
+                                                     message: str) -> None:
+    result = _check_vetted(tmp_path, tamper)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
