@@ -7306,8 +7306,20 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
                 digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
             why = _member_problem(site, site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
-    return problems + [(row, "not in the vetted wheel") for row in rows
-                       if row not in matched and not _pip_generated(row, copy, site, scripts)]
+    problems += [(row, "not in the vetted wheel") for row in rows
+                 if row not in matched and not _pip_generated(row, copy, site, scripts)]
+    return problems + _unrecorded_scripts(rows, copy, site, scripts)
+
+
+def _unrecorded_scripts(rows: Sequence[str], copy: Installed, site: CheckedSite,
+                        scripts: Mapping[str, Tuple[bytes, ...]]) -> List[Tuple[str, str]]:
+    """Return (name, problem) for each entry point with no RECORD row at its script's place.
+    pip names its own and setuptools' scripts for the Python installing them (or not at all)."""
+    place = _scheme_dir(site, copy.site_dir, "scripts") or ""
+    installed = {site.locate(copy.site_dir, row) for row in rows}
+    return [(name, "an entry point of the vetted wheel, with no script in RECORD")
+            for name in scripts if _VERSIONED_SCRIPT.sub(r"\1\2", name) not in (
+                "pip", "easy_install") and os.path.join(place, name) not in installed]
 
 
 def _row_of_member(member: str, rows: Sequence[str], copy: Installed,
@@ -7411,7 +7423,10 @@ def _pip_generated(row: str, copy: Installed, site: CheckedSite,
     if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
-    return located is not None and _pip_wrote(site, _read_regular(located)[0], wrapper)
+    place = _scheme_dir(site, copy.site_dir, "scripts")  # where pip writes them, not elsewhere
+    if located is None or place is None or located != os.path.join(place, name):
+        return False
+    return _pip_wrote(site, _read_regular(located)[0], wrapper)
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:

@@ -505,9 +505,13 @@ def _decoy_data_script(target: Path) -> None:
 
 
 def _console_script_unrecorded(target: Path) -> None:
-    """Replace the entry point's script bin/gam by a shell script and drop its RECORD row."""
+    """Replace the entry point's script bin/gam by a shell script; its RECORD row names a
+    pristine copy elsewhere."""
+    pristine = (target / "bin" / "gam").read_bytes()
+    (target / "share").mkdir()
+    (target / "share" / "gam").write_bytes(pristine)
     (target / "bin" / "gam").write_bytes(b"#!/bin/sh\necho changed\n")
-    _script_rows(target, "gam")
+    _script_rows(target, "gam", _record_row("../../share/gam", pristine))
 
 
 def _planted_interpreter(target: Path) -> None:
@@ -523,7 +527,8 @@ def _planted_interpreter(target: Path) -> None:
 
 @pytest.mark.parametrize("tamper, message", [
     (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
-], ids=["a data script's row elsewhere"])
+    (_console_script_unrecorded, "gamma==1.0: gam (an entry point of the vetted wheel"),
+], ids=["a data script's row elsewhere", "a console script unrecorded"])
 def test_check_scripts_are_pips_where_pip_puts_them(tmp_path: Path, tamper: Callable[[Path], None],
                                                      message: str) -> None:
     result = _check_vetted(tmp_path, tamper)
