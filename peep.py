@@ -7376,8 +7376,9 @@ def _member_problem(site: CheckedSite, located: Optional[str], digest: str, scri
 
 
 def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
-    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming a
-    Python of this interpreter's or the site's, and nothing else (a shell would run it)."""
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming this
+    interpreter (pip writes the path of the one running it), or for a site of another root one
+    beside it, and nothing else: a file named python* in the site's own bin could be a shell."""
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
@@ -7386,10 +7387,14 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
         first, rest = b"#!" + launcher[1], data[launcher.end() :]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
-    dirs = [os.path.dirname(os.path.abspath(sys.executable))]
-    dirs += [os.path.join(root, name) for root in site.roots for name in ("bin", "Scripts")]
     interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
-    return os.path.dirname(interpreter) in {os.path.normpath(directory) for directory in dirs}
+    executable = os.path.abspath(sys.executable)
+    if not os.path.isabs(interpreter):
+        return False
+    if os.path.realpath(interpreter) == os.path.realpath(executable):
+        return True
+    own = os.path.normpath(sys.prefix) in site.roots  # then sys.executable's bin is the site's
+    return not own and os.path.dirname(interpreter) == os.path.dirname(executable)
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:

@@ -528,7 +528,8 @@ def _planted_interpreter(target: Path) -> None:
 @pytest.mark.parametrize("tamper, message", [
     (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
     (_console_script_unrecorded, "gamma==1.0: gam (an entry point of the vetted wheel"),
-], ids=["a data script's row elsewhere", "a console script unrecorded"])
+    (_planted_interpreter, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
+], ids=["a data script's row elsewhere", "a console script unrecorded", "a planted interpreter"])
 def test_check_scripts_are_pips_where_pip_puts_them(tmp_path: Path, tamper: Callable[[Path], None],
                                                      message: str) -> None:
     result = _check_vetted(tmp_path, tamper)
