@@ -7358,7 +7358,7 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
         members = [info for info in archive.infolist() if not info.is_dir()]
         problems, matched = [], set()
         for info in members:
-            row = _row_of_member(info.filename, rows, metadata_name)
+            row = _row_of_member(info.filename, rows, copy, site)
             if row is None or row in matched:
                 if info.filename != f"{metadata_name}/RECORD":  # pip writes its own
                     problems.append((info.filename, "in the vetted wheel, not installed"))
@@ -7369,13 +7369,27 @@ def wheel_differences(copy: Installed, site: CheckedSite, wheel_path: str) -> Li
                 digest = hash_stream(io.BytesIO(script) if script else stream)["sha256"]
             why = _member_problem(site, site.locate(copy.site_dir, row), digest, script)
             problems += [(row, why)] if why else []
-    return problems + [(row, "not in the vetted wheel") for row in rows
-                       if row not in matched and not _pip_generated(row, copy, site, scripts)]
+    problems += [(row, "not in the vetted wheel") for row in rows
+                 if row not in matched and not _pip_generated(row, copy, site, scripts)]
+    return problems + _unrecorded_scripts(rows, copy, site, scripts)
 
 
-def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Optional[str]:
-    """Return the RECORD row a wheel member was installed as, if any."""
-    if member == f"{metadata_name}/RECORD":
+def _unrecorded_scripts(rows: Sequence[str], copy: Installed, site: CheckedSite,
+                        scripts: Mapping[str, Tuple[bytes, ...]]) -> List[Tuple[str, str]]:
+    """Return (name, problem) for each entry point with no RECORD row at its script's place.
+    pip names its own and setuptools' scripts for the Python installing them (or not at all)."""
+    place = _scheme_dir(site, copy.site_dir, "scripts") or ""
+    installed = {site.locate(copy.site_dir, row) for row in rows}
+    return [(name, "an entry point of the vetted wheel, with no script in RECORD")
+            for name in scripts if _VERSIONED_SCRIPT.sub(r"\1\2", name) not in (
+                "pip", "easy_install") and os.path.join(place, name) not in installed]
+
+
+def _row_of_member(member: str, rows: Sequence[str], copy: Installed,
+                   site: CheckedSite) -> Optional[str]:
+    """Return the RECORD row a wheel member was installed as, if any: a scripts or data member
+    only as the file at its place in the site's scheme, not as any row merely ending its way."""
+    if member == f"{os.path.basename(copy.metadata_dir)}/RECORD":
         return None
     head, _, rest = member.partition("/")
     if not head.endswith(".data") or "/" not in rest:
@@ -7383,7 +7397,29 @@ def _row_of_member(member: str, rows: Sequence[str], metadata_name: str) -> Opti
     scheme, _, rest = rest.partition("/")
     if scheme in ("purelib", "platlib"):
         return rest if rest in rows else None
-    return next((r for r in rows if _outside_site(r) and r.endswith("/" + rest)), None)
+    if scheme not in ("scripts", "data"):  # headers: a directory named for the project, anywhere
+        return next((r for r in rows if _outside_site(r) and r.endswith("/" + rest)), None)
+    place = _scheme_dir(site, copy.site_dir, scheme)
+    wanted = place and os.path.normpath(os.path.join(place, *rest.split("/")))
+    return next((r for r in rows if _outside_site(r) and site.locate(copy.site_dir, r) == wanted),
+                None)
+
+
+def _scheme_dir(site: CheckedSite, site_dir: str, key: str) -> Optional[str]:
+    """Return where pip puts a wheel's .data/KEY files ("scripts", "data") for ``site_dir``: the
+    KEY path of the install scheme whose purelib or platlib, under a root of the site, it is."""
+    import sysconfig
+    if site.target is not None:  # pip's home scheme, moved there: bin, share beside lib
+        return os.path.join(site.target, "bin") if key == "scripts" else site.target
+    bases: List[Dict[str, str]] = [{}]  # this interpreter's own, then the site's roots
+    bases += [{"base": root, "platbase": root, "userbase": root} for root in site.roots]
+    for scheme in sysconfig.get_scheme_names():
+        for variables in bases:
+            paths = sysconfig.get_paths(scheme, vars=variables)
+            libs = (paths["purelib"], paths["platlib"])
+            if os.path.normpath(site_dir) in map(os.path.normpath, libs):
+                return os.path.normpath(paths[key])
+    return None
 
 
 def _outside_site(row: str) -> bool:
@@ -7403,8 +7439,9 @@ def _member_problem(site: CheckedSite, located: Optional[str], digest: str, scri
 
 
 def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
-    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming a
-    Python of this interpreter's or the site's, and nothing else (a shell would run it)."""
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming this
+    interpreter (pip writes the path of the one running it), or for a site of another root one
+    beside it, and nothing else: a file named python* in the site's own bin could be a shell."""
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
@@ -7413,10 +7450,14 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
         first, rest = b"#!" + launcher[1], data[launcher.end() :]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
-    dirs = [os.path.dirname(os.path.abspath(sys.executable))]
-    dirs += [os.path.join(root, name) for root in site.roots for name in ("bin", "Scripts")]
     interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
-    return os.path.dirname(interpreter) in {os.path.normpath(directory) for directory in dirs}
+    executable = os.path.abspath(sys.executable)
+    if not os.path.isabs(interpreter):
+        return False
+    if os.path.realpath(interpreter) == os.path.realpath(executable):
+        return True
+    own = os.path.normpath(sys.prefix) in site.roots  # then sys.executable's bin is the site's
+    return not own and os.path.dirname(interpreter) == os.path.dirname(executable)
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:
@@ -7450,7 +7491,10 @@ def _pip_generated(row: str, copy: Installed, site: CheckedSite,
     if wrapper is None or not _outside_site(row):
         return False
     located = site.locate(copy.site_dir, row)
-    return located is not None and _pip_wrote(site, _read_regular(located)[0], wrapper)
+    place = _scheme_dir(site, copy.site_dir, "scripts")  # where pip writes them, not elsewhere
+    if located is None or place is None or located != os.path.join(place, name):
+        return False
+    return _pip_wrote(site, _read_regular(located)[0], wrapper)
 
 
 def bundled_wheels() -> Dict[Tuple[str, str], str]:

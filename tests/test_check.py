@@ -557,3 +557,56 @@ def test_check_an_index_with_no_hashes_and_an_unvetted_wheel_is_no_alarm(tmp_pat
                           text=f"gamma==1.0 --hash=sha256:{sha256_hex(sdist[1])}\n")
     assert result.returncode == 0, result.stderr
     assert "gamma==1.0: built from an sdist: checked against its RECORD only" in result.stderr
+
+
+# --- scripts at pip's own place, in pip's own form, run by this environment's Python ----------
+
+
+def _script_rows(target: Path, script: str, *rows: str) -> None:
+    """Replace the RECORD row of ``bin/SCRIPT`` by ``rows``."""
+    record = target / "gamma-1.0.dist-info" / "RECORD"
+    kept = [row for row in record.read_text().splitlines()
+            if not row.startswith(f"../../bin/{script},")]
+    record.write_text("".join(row + "\n" for row in kept + list(rows)))
+
+
+def _decoy_data_script(target: Path) -> None:
+    """Change bin/gs, and point its RECORD row at a pristine copy elsewhere under the target."""
+    pristine = (target / "bin" / "gs").read_bytes()
+    (target / "share").mkdir()
+    (target / "share" / "gs").write_bytes(pristine)
+    (target / "bin" / "gs").write_bytes(b"#!/bin/sh\necho changed\n")
+    _script_rows(target, "gs", _record_row("../../share/gs", pristine))
+
+
+def _console_script_unrecorded(target: Path) -> None:
+    """Replace the entry point's script bin/gam by a shell script; its RECORD row names a
+    pristine copy elsewhere."""
+    pristine = (target / "bin" / "gam").read_bytes()
+    (target / "share").mkdir()
+    (target / "share" / "gam").write_bytes(pristine)
+    (target / "bin" / "gam").write_bytes(b"#!/bin/sh\necho changed\n")
+    _script_rows(target, "gam", _record_row("../../share/gam", pristine))
+
+
+def _planted_interpreter(target: Path) -> None:
+    """Point bin/gam's #! line at a shell script named like Python in the same directory."""
+    planted = target / "bin" / "pythonx"
+    planted.write_bytes(b"#!/bin/sh\necho changed\n")
+    planted.chmod(0o755)
+    body = (target / "bin" / "gam").read_bytes().partition(b"\n")[2]
+    script = b"#!" + bytes(planted) + b"\n" + body
+    (target / "bin" / "gam").write_bytes(script)
+    _script_rows(target, "gam", _record_row("../../bin/gam", script))
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
+    (_console_script_unrecorded, "gamma==1.0: gam (an entry point of the vetted wheel"),
+    (_planted_interpreter, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
+], ids=["a data script's row elsewhere", "a console script unrecorded", "a planted interpreter"])
+def test_check_scripts_are_pips_where_pip_puts_them(tmp_path: Path, tamper: Callable[[Path], None],
+                                                     message: str) -> None:
+    result = _check_vetted(tmp_path, tamper)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
