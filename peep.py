@@ -6917,9 +6917,10 @@ def lock_pylock(locking: Locking, specs: Sequence[Requirement], read: Tuple[byte
 # for by one of these. It reads only regular files, never through a link.
 
 
-# Installers a site holds though no requirement names them: seeded by `python -m
-# venv` (ensurepip) or upgraded in place. Listed apart, not errors (--strict too),
-# unless two copies exist or their files differ from their RECORD or bundled wheel.
+# Installers a site holds though no requirement names them, seeded by `python -m
+# venv` (ensurepip): listed apart, not errors (--strict too), when a wheel this
+# interpreter bundles is theirs, and their files are compared with it. Any other
+# copy (a planted pip==0.1, one upgraded in place) is unlisted, like any project.
 _INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 
 # Findings that only say what check could not vouch for; --strict makes the first two errors.
@@ -7482,7 +7483,7 @@ def _distribution_problems(requirement: Optional[Requirement], copies: Sequence[
         differences += wheel_differences(first, site, wheel)
     problems += [framed("tampered", about, f"{first.label}: {path} ({why})")
                  for path, why in dict.fromkeys(differences)]
-    if requirement is None and first.name in _INSTALLER_TOOLS:
+    if requirement is None and first.name in _INSTALLER_TOOLS and wheel is not None:
         problems.append(framed("listed apart", about, f"{first.label}: an installer; {how}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))

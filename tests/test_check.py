@@ -144,7 +144,10 @@ def test_check_a_planted_pip_is_not_exempt(tmp_path: Path) -> None:
     name, data = wheel_bytes("pip", "0.1", payload="import os\n")
     (tmp_path / name).write_bytes(data)
     target = pip_target(tmp_path, tmp_path / name)
-    assert check_target(tmp_path, target, "--strict", text="").returncode == 0  # listed apart
+    planted = check_target(tmp_path, target, "--strict", text="")
+    assert planted.returncode == 1  # no wheel Python bundles is pip 0.1: unlisted, not apart
+    assert "named by no requirement:\n\n    pip==0.1\n" in planted.stderr, planted.stderr
+    assert "an installer" not in planted.stderr
     (target / "pip.py").write_text("import os  # changed\n")
     result = check_target(tmp_path, target, "--strict", text="")
     assert result.returncode == 1
