@@ -7161,16 +7161,31 @@ def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
 
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
-    """Yield (path, relative path) of each file of code under ``site_dir``; note dir links."""
-    for directory, subdirectories, filenames in os.walk(site_dir):
-        subdirectories.sort()
-        below = [os.path.join(directory, name) for name in subdirectories]
+    """Yield (path, relative path) of each file of code under ``site_dir``, depth first in name
+    order; note dir links. A stack, not recursion: a deep tree must not exhaust Python's."""
+    stack = [site_dir]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        links = [e.path for e in entries if e.is_symlink() and os.path.isdir(e.path)]
         unrecorded.extend((os.path.relpath(path, site_dir), "a link to a directory, not followed")
-                          for path in below if os.path.islink(path))
-        for name in sorted(filenames):
-            if name.endswith(_CODE_SUFFIXES):
-                path = os.path.join(directory, name)
-                yield path, os.path.relpath(path, site_dir)
+                          for path in links)
+        below = [e.path for e in entries if _is_directory(e)]
+        stack.extend(reversed(below))
+        skipped = set(links).union(below)
+        yield from ((e.path, os.path.relpath(e.path, site_dir)) for e in entries
+                    if e.name.endswith(_CODE_SUFFIXES) and e.path not in skipped)
+
+
+def _is_directory(entry: "os.DirEntry[str]") -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:  # as os.walk: an entry that cannot be looked at is no directory
+        return False
 
 
 def _path_key(path: str) -> str:

@@ -485,3 +485,23 @@ def test_check_closes_what_it_opens_whatever_it_finds_there(tmp_path: Path) -> N
         env=hermetic_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "gamma==1.0: d299.py (not a regular file, so not read)" in result.stderr
+
+
+# --- planted installers, deep and unlistable directories, virtualenv's files ---------------
+
+
+def test_check_walks_a_deep_tree_without_recursion(tmp_path: Path) -> None:
+    """More nested directories than Python's recursion limit (os.walk recursed before 3.12)."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    levels = [target / ("a/" * depth) for depth in range(1, 1501)]  # a path far under PATH_MAX
+    for level in levels:
+        level.mkdir()
+    (levels[-1] / "deep.py").write_text("import os\n")
+    try:
+        result = check_target(tmp_path, target, "--strict")
+    finally:
+        (levels[-1] / "deep.py").unlink()
+        for level in reversed(levels):  # as rmtree would not before 3.12
+            level.rmdir()
+    assert result.returncode == 1, result.stderr
+    assert "\n    " + "a/" * 1500 + "deep.py\n" in result.stderr
