@@ -7162,14 +7162,19 @@ def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
     """Yield (path, relative path) of each file of code under ``site_dir``, depth first in name
-    order; note dir links. A stack, not recursion: a deep tree must not exhaust Python's."""
+    order; note dir links and directories it cannot list. A stack, not recursion: a deep tree
+    must not exhaust Python's."""
     stack = [site_dir]
     while stack:
         directory = stack.pop()
         try:
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
-        except OSError:
+        except FileNotFoundError:
+            continue  # a site directory this scheme lacks, or one gone since
+        except OSError:  # mode 0111 stops a listing, not an import
+            unrecorded.append((os.path.relpath(directory, site_dir),
+                               "a directory peep check cannot list, so not read"))
             continue
         links = [e.path for e in entries if e.is_symlink() and os.path.isdir(e.path)]
         unrecorded.extend((os.path.relpath(path, site_dir), "a link to a directory, not followed")

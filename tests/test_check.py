@@ -505,3 +505,23 @@ def test_check_walks_a_deep_tree_without_recursion(tmp_path: Path) -> None:
             level.rmdir()
     assert result.returncode == 1, result.stderr
     assert "\n    " + "a/" * 1500 + "deep.py\n" in result.stderr
+
+
+def test_check_reports_a_directory_it_cannot_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python imports from a directory of mode 0111, which check cannot list: no silent skip.
+    Root reads through any mode, so here the listing is refused by hand, in process."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    (target / "gamma").mkdir()  # shadows gamma.py at import
+    (target / "gamma" / "__init__.py").write_text("import os\n")
+    scandir = os.scandir
+
+    def refuse(path: str) -> object:
+        if os.path.basename(path) == "gamma":
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    site = peep.CheckedSite((str(target),), (str(target),), target=str(target))
+    errors, _ = peep.check_environment([], site, strict=True)
+    assert [p.text for p in errors if p.kind == "unrecorded"] == [
+        "    gamma (a directory peep check cannot list, so not read)"]
