@@ -6939,6 +6939,7 @@ class CheckedSite:
     roots: Tuple[str, ...]  # a RECORD path outside every one of these is not read
     target: Optional[str] = None  # a pip --target directory
     hook_files: Tuple[str, ...] = ()  # start-up hooks elsewhere that Python runs
+    virtualenv: bool = False  # virtualenv made it: the files it writes are its own
 
     def locate(self, site_dir: str, path: str) -> Optional[str]:
         """Return the file a RECORD path in ``site_dir`` names; None if it lies outside."""
@@ -6990,7 +6991,7 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
         if spec and spec.origin and os.path.dirname(os.path.normpath(spec.origin)) not in normal:
             hooks.append(spec.origin)
     return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
-                       hook_files=tuple(hooks))  # fmt: skip
+                       hook_files=tuple(hooks), virtualenv=_made_by_virtualenv())  # fmt: skip
 
 
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
@@ -7106,8 +7107,9 @@ PYC_CHECKS_A_WORKER = 32  # each compiles a module afresh: some 3 ms
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
-# What virtualenv writes into a site that no RECORD lists: the .pth is known by its content;
-# _virtualenv.py varies with virtualenv's version, so it is listed apart as unvouched for.
+# What virtualenv writes into a site that no RECORD lists, exempt only in the environment
+# virtualenv made: the .pth is known by its content; _virtualenv.py varies with virtualenv's
+# version, so it is listed apart as unvouched for.
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
@@ -7130,10 +7132,10 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
             source = _pyc_source(path)
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
-                if source_hashed or _virtualenv_file(site_dir, source[0], []):
+                if source_hashed or site.virtualenv and _virtualenv_file(site_dir, source[0], []):
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
-            if hashed or _virtualenv_file(site_dir, path, seeded):
+            if hashed or site.virtualenv and _virtualenv_file(site_dir, path, seeded):
                 continue  # verify_record checks its hash
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
     pyc_problems = on_every_cpu(_pyc_problem, [job[2:] for job in compiled], PYC_CHECKS_A_WORKER)
@@ -7146,6 +7148,14 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
                         "checked site, so no RECORD peep read vouches for it")
                  for path in site.hook_files]  # fmt: skip
     return problems
+
+
+def _made_by_virtualenv() -> bool:
+    """Say whether virtualenv made this interpreter's environment: it writes a virtualenv key
+    into pyvenv.cfg, which venv does not (read as site.py reads it)."""
+    data = _read_regular(os.path.join(sys.prefix, "pyvenv.cfg"))[0] or b""
+    return "virtualenv" in {line.partition("=")[0].strip().lower() for line in
+                            data.decode("utf-8", "replace").splitlines() if "=" in line}
 
 
 def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
