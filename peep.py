@@ -6980,9 +6980,10 @@ def lock_pylock(locking: Locking, specs: Sequence[Requirement], read: Tuple[byte
 # for by one of these. It reads only regular files, never through a link.
 
 
-# Installers a site holds though no requirement names them: seeded by `python -m
-# venv` (ensurepip) or upgraded in place. Listed apart, not errors (--strict too),
-# unless two copies exist or their files differ from their RECORD or bundled wheel.
+# Installers a site holds though no requirement names them, seeded by `python -m
+# venv` (ensurepip): listed apart, not errors (--strict too), when a wheel this
+# interpreter bundles is theirs, and their files are compared with it. Any other
+# copy (a planted pip==0.1, one upgraded in place) is unlisted, like any project.
 _INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 
 # Findings that only say what check could not vouch for; --strict makes the first two errors.
@@ -7001,6 +7002,7 @@ class CheckedSite:
     roots: Tuple[str, ...]  # a RECORD path outside every one of these is not read
     target: Optional[str] = None  # a pip --target directory
     hook_files: Tuple[str, ...] = ()  # start-up hooks elsewhere that Python runs
+    virtualenv: bool = False  # virtualenv made it: the files it writes are its own
 
     def locate(self, site_dir: str, path: str) -> Optional[str]:
         """Return the file a RECORD path in ``site_dir`` names; None if it lies outside."""
@@ -7052,7 +7054,7 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
         if spec and spec.origin and os.path.dirname(os.path.normpath(spec.origin)) not in normal:
             hooks.append(spec.origin)
     return CheckedSite(normal, tuple(os.path.normpath(r) for r in dict.fromkeys(roots)),
-                       hook_files=tuple(hooks))  # fmt: skip
+                       hook_files=tuple(hooks), virtualenv=_made_by_virtualenv())  # fmt: skip
 
 
 def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
@@ -7168,8 +7170,9 @@ PYC_CHECKS_A_WORKER = 32  # each compiles a module afresh: some 3 ms
 # What Python imports or runs at start-up: where code would be hidden to persist.
 _CODE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 
-# What virtualenv writes into a site that no RECORD lists: the .pth is known by its content;
-# _virtualenv.py varies with virtualenv's version, so it is listed apart as unvouched for.
+# What virtualenv writes into a site that no RECORD lists, exempt only in the environment
+# virtualenv made: the .pth is known by its content; _virtualenv.py varies with virtualenv's
+# version, so it is listed apart as unvouched for.
 _VIRTUALENV_PTH = b"import _virtualenv"
 
 
@@ -7192,10 +7195,10 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
             source = _pyc_source(path)
             if source is not None:
                 source_owner, source_hashed = recorded.get(_path_key(source[0]), ("", False))
-                if source_hashed or _virtualenv_file(site_dir, source[0], []):
+                if source_hashed or site.virtualenv and _virtualenv_file(site_dir, source[0], []):
                     compiled.append((source_owner or owner, relative, path) + source)
                     continue
-            if hashed or _virtualenv_file(site_dir, path, seeded):
+            if hashed or site.virtualenv and _virtualenv_file(site_dir, path, seeded):
                 continue  # verify_record checks its hash
             unrecorded.append((relative, "listed in RECORD without a hash" if owner else ""))
     pyc_problems = on_every_cpu(_pyc_problem, [job[2:] for job in compiled], PYC_CHECKS_A_WORKER)
@@ -7208,6 +7211,14 @@ def _code_problems(distributions: Mapping[str, Sequence[Installed]],
                         "checked site, so no RECORD peep read vouches for it")
                  for path in site.hook_files]  # fmt: skip
     return problems
+
+
+def _made_by_virtualenv() -> bool:
+    """Say whether virtualenv made this interpreter's environment: it writes a virtualenv key
+    into pyvenv.cfg, which venv does not (read as site.py reads it)."""
+    data = _read_regular(os.path.join(sys.prefix, "pyvenv.cfg"))[0] or b""
+    return "virtualenv" in {line.partition("=")[0].strip().lower() for line in
+                            data.decode("utf-8", "replace").splitlines() if "=" in line}
 
 
 def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
@@ -7223,16 +7234,36 @@ def _virtualenv_file(site_dir: str, path: str, seeded: List[str]) -> bool:
 
 
 def _site_code_files(site_dir: str, unrecorded: List[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
-    """Yield (path, relative path) of each file of code under ``site_dir``; note dir links."""
-    for directory, subdirectories, filenames in os.walk(site_dir):
-        subdirectories.sort()
-        below = [os.path.join(directory, name) for name in subdirectories]
+    """Yield (path, relative path) of each file of code under ``site_dir``, depth first in name
+    order; note dir links and directories it cannot list. A stack, not recursion: a deep tree
+    must not exhaust Python's."""
+    stack = [site_dir]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except FileNotFoundError:
+            continue  # a site directory this scheme lacks, or one gone since
+        except OSError:  # mode 0111 stops a listing, not an import
+            unrecorded.append((os.path.relpath(directory, site_dir),
+                               "a directory peep check cannot list, so not read"))
+            continue
+        links = [e.path for e in entries if e.is_symlink() and os.path.isdir(e.path)]
         unrecorded.extend((os.path.relpath(path, site_dir), "a link to a directory, not followed")
-                          for path in below if os.path.islink(path))
-        for name in sorted(filenames):
-            if name.endswith(_CODE_SUFFIXES):
-                path = os.path.join(directory, name)
-                yield path, os.path.relpath(path, site_dir)
+                          for path in links)
+        below = [e.path for e in entries if _is_directory(e)]
+        stack.extend(reversed(below))
+        skipped = set(links).union(below)
+        yield from ((e.path, os.path.relpath(e.path, site_dir)) for e in entries
+                    if e.name.endswith(_CODE_SUFFIXES) and e.path not in skipped)
+
+
+def _is_directory(entry: "os.DirEntry[str]") -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:  # as os.walk: an entry that cannot be looked at is no directory
+        return False
 
 
 def _path_key(path: str) -> str:
@@ -7605,7 +7636,7 @@ def _distribution_problems(requirement: Optional[Requirement], copies: Sequence[
         differences += wheel_differences(first, site, wheel)
     problems += [framed("tampered", about, f"{first.label}: {path} ({why})")
                  for path, why in dict.fromkeys(differences)]
-    if requirement is None and first.name in _INSTALLER_TOOLS:
+    if requirement is None and first.name in _INSTALLER_TOOLS and wheel is not None:
         problems.append(framed("listed apart", about, f"{first.label}: an installer; {how}"))
     elif requirement is None:
         problems.append(framed("unlisted", about, first.label))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Dict, Tuple
 
 import pytest
+from conftest import make_bare_venv, venv_python
 from helpers import LoopbackIndex, hermetic_env, run_peep, sdist_bytes, sha256_hex, wheel_bytes
 
 import peep
@@ -144,24 +145,24 @@ def test_check_a_planted_pip_is_not_exempt(tmp_path: Path) -> None:
     name, data = wheel_bytes("pip", "0.1", payload="import os\n")
     (tmp_path / name).write_bytes(data)
     target = pip_target(tmp_path, tmp_path / name)
-    assert check_target(tmp_path, target, "--strict", text="").returncode == 0  # listed apart
+    planted = check_target(tmp_path, target, "--strict", text="")
+    assert planted.returncode == 1  # no wheel Python bundles is pip 0.1: unlisted, not apart
+    assert "named by no requirement:\n\n    pip==0.1\n" in planted.stderr, planted.stderr
+    assert "an installer" not in planted.stderr
     (target / "pip.py").write_text("import os  # changed\n")
     result = check_target(tmp_path, target, "--strict", text="")
     assert result.returncode == 1
     assert "    pip==0.1: pip.py (sha256 is " in result.stderr
 
 
-def test_check_virtualenv_files_are_exempt_only_as_virtualenv_writes_them(tmp_path: Path) -> None:
+def test_check_virtualenv_files_are_not_exempt_where_no_virtualenv_made_the_site(tmp_path: Path) -> None:
     target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
     (target / "_virtualenv.pth").write_text("import _virtualenv")
     (target / "_virtualenv.py").write_text("print('patched')\n")
     result = check_target(tmp_path, target, "--strict")
-    assert result.returncode == 0, result.stderr
-    assert "    _virtualenv.py: virtualenv's start-up patch, by its name; peep cannot know" in result.stderr
-    (target / "_virtualenv.pth").write_text("import _virtualenv; import os")
-    result = check_target(tmp_path, target, "--strict")
     assert result.returncode == 1
-    assert "    _virtualenv.pth\n" in result.stderr
+    assert "    _virtualenv.pth\n\n    _virtualenv.py\n" in result.stderr
+    assert "virtualenv's start-up patch" not in result.stderr
 
 
 @pytest.mark.parametrize("row", ["/dev/zero", "fifo", "../../../outside.py", "link", "directory"])
@@ -610,3 +611,68 @@ def test_check_scripts_are_pips_where_pip_puts_them(tmp_path: Path, tamper: Call
     result = _check_vetted(tmp_path, tamper)
     assert result.returncode == 1, result.stderr
     assert message in result.stderr
+
+
+# --- planted installers, deep and unlistable directories, virtualenv's files ---------------
+
+
+def test_check_walks_a_deep_tree_without_recursion(tmp_path: Path) -> None:
+    """More nested directories than Python's recursion limit (os.walk recursed before 3.12)."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    levels = [target / ("a/" * depth) for depth in range(1, 1501)]  # a path far under PATH_MAX
+    for level in levels:
+        level.mkdir()
+    (levels[-1] / "deep.py").write_text("import os\n")
+    try:
+        result = check_target(tmp_path, target, "--strict")
+    finally:
+        (levels[-1] / "deep.py").unlink()
+        for level in reversed(levels):  # as rmtree would not before 3.12
+            level.rmdir()
+    assert result.returncode == 1, result.stderr
+    assert "\n    " + "a/" * 1500 + "deep.py\n" in result.stderr
+
+
+def test_check_reports_a_directory_it_cannot_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python imports from a directory of mode 0111, which check cannot list: no silent skip.
+    Root reads through any mode, so here the listing is refused by hand, in process."""
+    target = pip_target(tmp_path, gamma_wheel(tmp_path)[0])
+    (target / "gamma").mkdir()  # shadows gamma.py at import
+    (target / "gamma" / "__init__.py").write_text("import os\n")
+    scandir = os.scandir
+
+    def refuse(path: str) -> object:
+        if os.path.basename(path) == "gamma":
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    site = peep.CheckedSite((str(target),), (str(target),), target=str(target))
+    errors, _ = peep.check_environment([], site, strict=True)
+    assert [p.text for p in errors if p.kind == "unrecorded"] == [
+        "    gamma (a directory peep check cannot list, so not read)"]
+
+
+def test_check_exempts_virtualenv_files_only_where_virtualenv_made_the_environment(tmp_path: Path) -> None:
+    """virtualenv, unlike venv, writes a virtualenv key into pyvenv.cfg; only then are its files
+    exempt, and its .pth only as it writes it."""
+    venv = make_bare_venv(tmp_path / "venv")
+    python = venv_python(venv)
+    purelib = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  check=True, capture_output=True, text=True).stdout.strip())
+    (purelib / "_virtualenv.pth").write_text("import _virtualenv")
+    (purelib / "_virtualenv.py").write_text("PATCHED = True\n")  # it runs at every start
+
+    def findings() -> Dict[str, str]:
+        result = run_peep("check", "-r", requirements(tmp_path, ""), "--json", "--no-index", python=python)
+        return {f["subject"]: f["kind"] for f in json.loads(result.stdout)["findings"]}
+    made = findings()  # by python -m venv
+    assert (made["_virtualenv.pth"], made["_virtualenv.py"]) == ("unrecorded", "unrecorded")
+    with open(venv / "pyvenv.cfg", "a") as config:
+        config.write("virtualenv = 20.26.6\n")
+    made = findings()
+    assert "_virtualenv.pth" not in made
+    assert made["_virtualenv.py: virtualenv's start-up patch, by its name; peep cannot know its "
+                "content, so read it"] == "listed apart"
+    (purelib / "_virtualenv.pth").write_text("import _virtualenv; import os")
+    assert findings()["_virtualenv.pth"] == "unrecorded"
