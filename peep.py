@@ -2392,8 +2392,8 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
         return [word for item in value.split() for word in (flag, item)]
     if option.how == "count":  # yes/no or a number, as pip reads it
         lowered = value.strip().lower()
-        if lowered.isdigit():
-            return [flag] * int(lowered)
+        if re.fullmatch("[0-9]+", lowered):  # ASCII, as int() reads ("²".isdigit() is True)
+            return [flag] * min(int(lowered.lstrip("0")[:2] or "0"), 3)  # pip has 3 levels
         if lowered not in _TRUE + _FALSE:
             raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
         return [flag] if lowered in _TRUE else []
