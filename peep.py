@@ -1893,8 +1893,9 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
                                         "line (end the requirement's line with a backslash to "
                                         "continue it)")
+        if name in ("find-links", "index-url", "extra-index-url") and isinstance(value, str):
+            _refuse_local_in_remote(value, origin)  # each names a place peep reads archives from
         if name == "find-links" and isinstance(value, str):
-            _refuse_local_in_remote(value, origin)
             beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
             if not _is_url(origin.source) and os.path.exists(beside_file):
                 value = beside_file

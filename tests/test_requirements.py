@@ -541,3 +541,20 @@ def test_split_requirement_and_options_keeps_quotes_in_markers() -> None:
         "foo; os_name == 'x y'",
         "--hash=sha256:ab",
     )
+
+
+# --- a requirements file fetched over the network names no local index ------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["--index-url file:///srv/simple/", "-i /srv/simple", "--index-url=/srv/simple",
+     "--extra-index-url file:///srv/simple/", "--extra-index-url /srv/simple"],
+)
+def test_a_remote_file_may_not_name_a_local_index(line: str) -> None:
+    url = "https://127.0.0.1:1/r.txt"
+    pages = {url: f"{line}\nfoo==1.0\n".encode()}
+    with pytest.raises(peep.RequirementsFileError, match="fetched over the network may not name"):
+        list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))
+    pages[url] = b"--index-url https://127.0.0.1:1/simple/\n--extra-index-url https://h/s/\n"
+    assert len(list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))) == 2
