@@ -209,8 +209,12 @@ class InvalidHash(ValueError):
     """A hash is not of the form its algorithm requires."""
 
 
-# The authority part of every URL in a text: scheme "://" then up to the path.
-_URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#\s]*)")
+# The authority part of every URL in a text: scheme "://" then up to the path. A password may
+# hold spaces and tabs: "user:", words, "@" and the host, with no "/?#", quote or line end
+# between; an "@" after a space (as in "name @ URL") is no password's end.
+_URL_AUTHORITY_RE = re.compile(
+    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>"
+    r"[^/?#\s@:]*:[^/?#@\s'\"]+(?:[ \t]+[^/?#@\s'\"]+)*@[^/?#\s]*|[^/?#\s]*)")
 
 
 def redact_url(text: str) -> str:

@@ -558,3 +558,22 @@ def test_a_remote_file_may_not_name_a_local_index(line: str) -> None:
         list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))
     pages[url] = b"--index-url https://127.0.0.1:1/simple/\n--extra-index-url https://h/s/\n"
     assert len(list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))) == 2
+
+
+# --- a URL's password is masked even when it holds spaces or tabs -----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("'https://deploy:my secret@127.0.0.1:1/x'", "'https://deploy:****@127.0.0.1:1/x'"),
+        ("https://deploy:a\tb c@h/x and more", "https://deploy:****@h/x and more"),
+        ("looked in https://h/simple/ and wrote to me@example.com", None),
+        ("looked in https://h and wrote to me@example.com", None),
+        ("(r.txt line 2; https://h:8080) foo @ https://h/x", None),
+        ("'https://h:1' and 'a@b'", None),
+        ("https://u:p@h/x then https://v@h/y", "https://u:****@h/x then https://****@h/y"),
+    ],
+)
+def test_a_password_with_whitespace_is_masked(text: str, shown: Optional[str]) -> None:
+    assert peep.printable(text) == (shown or text)
