@@ -217,8 +217,23 @@ _URL_AUTHORITY_RE = re.compile(
     r"[^/?#\s@:]*:[^/?#@\s'\"]+(?:[ \t]+[^/?#@\s'\"]+)*@[^/?#\s]*|[^/?#\s]*)")
 
 
+# The values requirements files' ${VAR}s were replaced by: printed nowhere (redact_url, so
+# printable, shows each as ****). Those under 4 characters stay: masking "1" would garble.
+EXPANDED_VALUES: Set[str] = set()
+
+
+def never_printed(value: str) -> str:
+    """Return ``value``, added to EXPANDED_VALUES (if 4 characters or more)."""
+    if len(value) >= 4:
+        EXPANDED_VALUES.add(value)
+    return value
+
+
 def redact_url(text: str) -> str:
-    """Hide the password of every URL in ``text``, or its user name if alone (a token)."""
+    """Hide every EXPANDED_VALUES value in ``text`` and the password of every URL, or its
+    user name if alone (a token)."""
+    for value in sorted(EXPANDED_VALUES, key=len, reverse=True):  # the longest first
+        text = text.replace(value, "****")
 
     def hide(match: "re.Match[str]") -> str:
         userinfo, at, host = match["authority"].rpartition("@")
@@ -1467,7 +1482,8 @@ def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -
             continue
         stripped = strip_comment(line.text).strip()  # (no ":=": Python 3.7 must parse the file)
         if stripped:
-            expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
+            expanded = _ENV_VAR_RE.sub(
+                lambda var: never_printed(environ.get(var[1]) or "") or var[0], stripped)
             yield replace(line, text=expanded)
 
 

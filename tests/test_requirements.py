@@ -577,3 +577,33 @@ def test_a_remote_file_may_not_name_a_local_index(line: str) -> None:
 )
 def test_a_password_with_whitespace_is_masked(text: str, shown: Optional[str]) -> None:
     assert peep.printable(text) == (shown or text)
+
+
+# --- a value substituted for ${VAR} is printed nowhere -----------------------------------
+
+
+def test_expanded_values_are_masked_wherever_peep_prints(tmp_path: Path) -> None:
+    environ = {"TOKEN": "tok-Qz7xW1", "SHORT": "ab9"}
+    parse(tmp_path, "--index-url https://h/${TOKEN}/simple/\nfoo @ https://h/foo-1.0-py3-none-any.whl?a=${SHORT}\n", environ)
+    said = peep.printable("looked in https://h/tok-Qz7xW1/simple/foo/ (ab9)")
+    assert said == "looked in https://h/****/simple/foo/ (ab9)"  # under 4 characters: left alone
+    assert peep.redact_url("?auth=tok-Qz7xW1") == "?auth=****"
+
+
+def test_expanded_values_are_masked_in_reports(tmp_path: Path, index: object) -> None:
+    from helpers import LoopbackIndex, hermetic_env, run_peep, wheel_bytes
+
+    assert isinstance(index, LoopbackIndex)
+    filename, data = wheel_bytes("demo", "1.0")
+    index.add((filename, data))
+    base, wrong = f"http://127.0.0.1:{index.port}", "0" * 64
+    lines = {
+        "looked in": f"--index-url {base}/${{TOKEN}}/simple/\nother==1.0 --hash=sha256:{wrong}\n",
+        "got": f"demo @ {base}/files/{filename}?auth=${{TOKEN}} --hash=sha256:{wrong}\n",
+    }
+    for said, text in lines.items():
+        (tmp_path / "r.txt").write_text(f"--trusted-host 127.0.0.1\n{text}")
+        result = run_peep("install", "-r", str(tmp_path / "r.txt"), "--target", str(tmp_path / "t"),
+                          env=hermetic_env(TOKEN="tok-Qz7xW2"))
+        assert result.returncode == 1 and said in result.stderr, result.stderr
+        assert "tok-Qz7xW2" not in result.stdout + result.stderr and "****" in result.stderr
