@@ -209,12 +209,31 @@ class InvalidHash(ValueError):
     """A hash is not of the form its algorithm requires."""
 
 
-# The authority part of every URL in a text: scheme "://" then up to the path.
-_URL_AUTHORITY_RE = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#\s]*)")
+# The authority part of every URL in a text: scheme "://" then up to the path. A password may
+# hold spaces and tabs: "user:", words, "@" and the host, with no "/?#", quote or line end
+# between; an "@" after a space (as in "name @ URL") is no password's end.
+_URL_AUTHORITY_RE = re.compile(
+    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>"
+    r"[^/?#\s@:]*:[^/?#@\s'\"]+(?:[ \t]+[^/?#@\s'\"]+)*@[^/?#\s]*|[^/?#\s]*)")
+
+
+# The values requirements files' ${VAR}s were replaced by: printed nowhere (redact_url, so
+# printable, shows each as ****). Those under 4 characters stay: masking "1" would garble.
+EXPANDED_VALUES: Set[str] = set()
+
+
+def never_printed(value: str) -> str:
+    """Return ``value``, added to EXPANDED_VALUES (if 4 characters or more)."""
+    if len(value) >= 4:
+        EXPANDED_VALUES.add(value)
+    return value
 
 
 def redact_url(text: str) -> str:
-    """Hide the password of every URL in ``text``, or its user name if alone (a token)."""
+    """Hide every EXPANDED_VALUES value in ``text`` and the password of every URL, or its
+    user name if alone (a token)."""
+    for value in sorted(EXPANDED_VALUES, key=len, reverse=True):  # the longest first
+        text = text.replace(value, "****")
 
     def hide(match: "re.Match[str]") -> str:
         userinfo, at, host = match["authority"].rpartition("@")
@@ -1463,7 +1482,8 @@ def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -
             continue
         stripped = strip_comment(line.text).strip()  # (no ":=": Python 3.7 must parse the file)
         if stripped:
-            expanded = _ENV_VAR_RE.sub(lambda var: environ.get(var[1]) or var[0], stripped)
+            expanded = _ENV_VAR_RE.sub(
+                lambda var: never_printed(environ.get(var[1]) or "") or var[0], stripped)
             yield replace(line, text=expanded)
 
 
@@ -1893,8 +1913,9 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
                                         "line (end the requirement's line with a backslash to "
                                         "continue it)")
+        if name in ("find-links", "index-url", "extra-index-url") and isinstance(value, str):
+            _refuse_local_in_remote(value, origin)  # each names a place peep reads archives from
         if name == "find-links" and isinstance(value, str):
-            _refuse_local_in_remote(value, origin)
             beside_file = os.path.join(os.path.dirname(os.path.abspath(origin.source)), value)
             if not _is_url(origin.source) and os.path.exists(beside_file):
                 value = beside_file
@@ -2404,8 +2425,8 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
         return [word for item in value.split() for word in (flag, item)]
     if option.how == "count":  # yes/no or a number, as pip reads it
         lowered = value.strip().lower()
-        if lowered.isdigit():
-            return [flag] * int(lowered)
+        if re.fullmatch("[0-9]+", lowered):  # ASCII, as int() reads ("²".isdigit() is True)
+            return [flag] * min(int(lowered.lstrip("0")[:2] or "0"), 3)  # pip has 3 levels
         if lowered not in _TRUE + _FALSE:
             raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
         return [flag] if lowered in _TRUE else []

@@ -541,3 +541,69 @@ def test_split_requirement_and_options_keeps_quotes_in_markers() -> None:
         "foo; os_name == 'x y'",
         "--hash=sha256:ab",
     )
+
+
+# --- a requirements file fetched over the network names no local index ------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["--index-url file:///srv/simple/", "-i /srv/simple", "--index-url=/srv/simple",
+     "--extra-index-url file:///srv/simple/", "--extra-index-url /srv/simple"],
+)
+def test_a_remote_file_may_not_name_a_local_index(line: str) -> None:
+    url = "https://127.0.0.1:1/r.txt"
+    pages = {url: f"{line}\nfoo==1.0\n".encode()}
+    with pytest.raises(peep.RequirementsFileError, match="fetched over the network may not name"):
+        list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))
+    pages[url] = b"--index-url https://127.0.0.1:1/simple/\n--extra-index-url https://h/s/\n"
+    assert len(list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))) == 2
+
+
+# --- a URL's password is masked even when it holds spaces or tabs -----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("'https://deploy:my secret@127.0.0.1:1/x'", "'https://deploy:****@127.0.0.1:1/x'"),
+        ("https://deploy:a\tb c@h/x and more", "https://deploy:****@h/x and more"),
+        ("looked in https://h/simple/ and wrote to me@example.com", None),
+        ("looked in https://h and wrote to me@example.com", None),
+        ("(r.txt line 2; https://h:8080) foo @ https://h/x", None),
+        ("'https://h:1' and 'a@b'", None),
+        ("https://u:p@h/x then https://v@h/y", "https://u:****@h/x then https://****@h/y"),
+    ],
+)
+def test_a_password_with_whitespace_is_masked(text: str, shown: Optional[str]) -> None:
+    assert peep.printable(text) == (shown or text)
+
+
+# --- a value substituted for ${VAR} is printed nowhere -----------------------------------
+
+
+def test_expanded_values_are_masked_wherever_peep_prints(tmp_path: Path) -> None:
+    environ = {"TOKEN": "tok-Qz7xW1", "SHORT": "ab9"}
+    parse(tmp_path, "--index-url https://h/${TOKEN}/simple/\nfoo @ https://h/foo-1.0-py3-none-any.whl?a=${SHORT}\n", environ)
+    said = peep.printable("looked in https://h/tok-Qz7xW1/simple/foo/ (ab9)")
+    assert said == "looked in https://h/****/simple/foo/ (ab9)"  # under 4 characters: left alone
+    assert peep.redact_url("?auth=tok-Qz7xW1") == "?auth=****"
+
+
+def test_expanded_values_are_masked_in_reports(tmp_path: Path, index: object) -> None:
+    from helpers import LoopbackIndex, hermetic_env, run_peep, wheel_bytes
+
+    assert isinstance(index, LoopbackIndex)
+    filename, data = wheel_bytes("demo", "1.0")
+    index.add((filename, data))
+    base, wrong = f"http://127.0.0.1:{index.port}", "0" * 64
+    lines = {
+        "looked in": f"--index-url {base}/${{TOKEN}}/simple/\nother==1.0 --hash=sha256:{wrong}\n",
+        "got": f"demo @ {base}/files/{filename}?auth=${{TOKEN}} --hash=sha256:{wrong}\n",
+    }
+    for said, text in lines.items():
+        (tmp_path / "r.txt").write_text(f"--trusted-host 127.0.0.1\n{text}")
+        result = run_peep("install", "-r", str(tmp_path / "r.txt"), "--target", str(tmp_path / "t"),
+                          env=hermetic_env(TOKEN="tok-Qz7xW2"))
+        assert result.returncode == 1 and said in result.stderr, result.stderr
+        assert "tok-Qz7xW2" not in result.stdout + result.stderr and "****" in result.stderr

@@ -409,3 +409,22 @@ def test_a_constraints_file_from_pip_constraint_does_not_reach_builds(deploy: De
     assert result.returncode == 1
     assert "beta-2.0.tar.gz needs helper (its pyproject.toml)" in result.stderr
     assert deploy.ran() == [] and deploy.installed() == {}
+
+
+# --- a configured count: ASCII digits, as pip reads them, and at most three words ----------
+
+
+@pytest.mark.parametrize("config, env", [(None, {"PIP_VERBOSE": "²"}), ("[global]\nverbose = ²\n", {})])
+def test_a_count_that_is_not_ascii_digits_is_a_configuration_error(
+    tmp_path: Path, config: Optional[str], env: Dict[str, str]
+) -> None:
+    with pytest.raises(peep.PeepError, match=r"^'²' is not a valid value for .*\(use a number\)$"):
+        settle(tmp_path, config, env)
+
+
+@pytest.mark.parametrize(
+    "count, words", [("10000000", 3), ("0" * 5000 + "2", 2), ("9" * 5000, 3), ("0", 0)],
+    ids=["ten million", "leading zeros", "5000 digits", "zero"],
+)
+def test_a_configured_count_is_capped(tmp_path: Path, count: str, words: int) -> None:
+    assert settle(tmp_path, env={"PIP_QUIET": count}).pip_options == ("--quiet",) * words
