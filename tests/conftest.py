@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import Deploy, LoopbackIndex, hermetic_env  # noqa: E402
-import peep  # noqa: E402,F401 (imported once, before any test imports it)
+import peep  # noqa: E402 (imported once, before any test imports it)
 
 
 @pytest.fixture
@@ -43,6 +43,8 @@ def _no_user_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
         if key.startswith("PIP_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    # The ${VAR} values one in-process test expanded are masked in the output of every later one.
+    monkeypatch.setattr(peep, "EXPANDED_VALUES", set())
 
 
 @pytest.fixture(scope="session")
