@@ -6447,7 +6447,9 @@ def _refuse_for_pip(lines: Sequence[str]) -> None:
     path, or a ${VAR} peep left (pip expands it from its environment, which holds the index)."""
     for line in lines:
         try:
-            url = PackagingRequirement(line).url
+            parsed = PackagingRequirement(line)
+            # pip reads a name that ends as an archive does ("x-1.0.tar.gz[e]") as a file
+            url = "" if parsed.name.lower().endswith(ARCHIVE_EXTENSIONS) else parsed.url
         except InvalidRequirement:
             url = ""  # then pip would read it as a path, or fail
         variable = _ENV_VAR_RE.search(line)
@@ -7491,9 +7493,9 @@ def _member_problem(site: CheckedSite, located: Optional[str], digest: str, scri
 
 
 def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]) -> bool:
-    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming this
-    interpreter (pip writes the path of the one running it), or for a site of another root one
-    beside it, and nothing else: a file named python* in the site's own bin could be a shell."""
+    """Say whether ``data`` is one of ``bodies`` under an interpreter line pip wrote: naming, in
+    this interpreter's directory or the site's bin, this very Python (a file named python* there
+    could be a shell script; a Python elsewhere reads another pyvenv.cfg), and nothing else."""
     if data is None:
         return False
     first, _, rest = data.partition(b"\n")
@@ -7502,14 +7504,22 @@ def _pip_wrote(site: CheckedSite, data: Optional[bytes], bodies: Sequence[bytes]
         first, rest = b"#!" + launcher[1], data[launcher.end() :]
     if not _INTERPRETER_LINE.match(first) or rest not in bodies:
         return False
+    dirs = [os.path.dirname(os.path.abspath(sys.executable))]
+    dirs += [os.path.join(root, name) for root in site.roots for name in ("bin", "Scripts")]
     interpreter = os.path.normpath(os.fsdecode(first[2:].rstrip()))
-    executable = os.path.abspath(sys.executable)
-    if not os.path.isabs(interpreter):
-        return False
-    if os.path.realpath(interpreter) == os.path.realpath(executable):
+    here = os.path.dirname(interpreter) in {os.path.normpath(directory) for directory in dirs}
+    return here and _this_python(interpreter)
+
+
+@functools.lru_cache(maxsize=None)
+def _this_python(path: str) -> bool:
+    """Say whether ``path`` runs the Python that checks: it, a link to it, or a copy of it (as
+    ``python -m venv --copies`` makes one for each name)."""
+    executable = os.path.realpath(sys.executable)
+    if os.path.realpath(path) == executable:
         return True
-    own = os.path.normpath(sys.prefix) in site.roots  # then sys.executable's bin is the site's
-    return not own and os.path.dirname(interpreter) == os.path.dirname(executable)
+    digest = _digest_regular(path)[0]  # a link elsewhere is not followed: not this Python
+    return digest != "" and digest == _digest_regular(executable)[0]
 
 
 def _entry_point_scripts(archive: Any, metadata_name: str) -> Dict[str, Tuple[bytes, ...]]:

@@ -601,11 +601,25 @@ def _planted_interpreter(target: Path) -> None:
     _script_rows(target, "gam", _record_row("../../bin/gam", script))
 
 
+def _linked_interpreter_elsewhere(target: Path) -> None:
+    """Point bin/gam's #! line at a link to this very Python in another directory, where a
+    pyvenv.cfg of the attacker's would choose what that Python imports at start-up."""
+    elsewhere = target / "share" / "x" / "bin"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "python").symlink_to(os.path.realpath(sys.executable))
+    body = (target / "bin" / "gam").read_bytes().partition(b"\n")[2]
+    script = b"#!" + bytes(elsewhere / "python") + b"\n" + body
+    (target / "bin" / "gam").write_bytes(script)
+    _script_rows(target, "gam", _record_row("../../bin/gam", script))
+
+
 @pytest.mark.parametrize("tamper, message", [
     (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
     (_console_script_unrecorded, "gamma==1.0: gam (an entry point of the vetted wheel"),
     (_planted_interpreter, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
-], ids=["a data script's row elsewhere", "a console script unrecorded", "a planted interpreter"])
+    (_linked_interpreter_elsewhere, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
+], ids=["a data script's row elsewhere", "a console script unrecorded", "a planted interpreter",
+        "this Python linked from elsewhere"])
 def test_check_scripts_are_pips_where_pip_puts_them(tmp_path: Path, tamper: Callable[[Path], None],
                                                      message: str) -> None:
     result = _check_vetted(tmp_path, tamper)
@@ -676,3 +690,20 @@ def test_check_exempts_virtualenv_files_only_where_virtualenv_made_the_environme
                 "content, so read it"] == "listed apart"
     (purelib / "_virtualenv.pth").write_text("import _virtualenv; import os")
     assert findings()["_virtualenv.pth"] == "unrecorded"
+
+
+def test_check_a_venv_with_copied_interpreters_raises_no_alarm(tmp_path: Path) -> None:
+    """python -m venv --copies makes python, python3 and python3.X separate files: a script pip
+    wrote for one of them is this Python's when check runs under another."""
+    venv = tmp_path / "copies"
+    subprocess.run([sys.executable, "-m", "venv", "--copies", str(venv)],
+                   check=True, env=hermetic_env(), capture_output=True)
+    names = sorted(p.name for p in (venv / "bin").iterdir() if p.name.startswith("python"))
+    assert len(names) > 1 and not any((venv / "bin" / n).is_symlink() for n in names), names
+    wheel, _ = gamma_wheel(tmp_path)
+    subprocess.run([str(venv / "bin" / names[-1]), "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-index", str(wheel)], env=hermetic_env(), check=True, capture_output=True)
+    assert (venv / "bin" / "gam").read_bytes().startswith(b"#!" + bytes(venv / "bin" / names[-1]))
+    result = run_peep("check", "-r", requirements(tmp_path, "gamma==1.0\n"), "--no-index",
+                      "--strict", python=str(venv / "bin" / names[0]), env=hermetic_env())
+    assert result.returncode == 0, result.stderr

@@ -444,6 +444,22 @@ def test_a_locks_requirement_that_pip_would_build_is_refused(
     assert "Traceback" not in result.stderr and deploy.ran() == []
 
 
+@pytest.mark.parametrize("line", ["evil-1.0.tar.gz[x]", "evil-1.0.zip[x] ; python_version > '3'"])
+def test_a_name_that_pip_reads_as_an_archive_here_is_never_handed_to_it(
+    deploy: Deploy, served: LoopbackIndex, line: str
+) -> None:
+    """pip takes "x-1.0.tar.gz[extra]" for the file of that name in its directory, and builds
+    it, --only-binary or not: peep lock refuses the line before pip runs."""
+    for name in ("evil-1.0.tar.gz", "evil-1.0.zip"):
+        (deploy.requirements.parent / name).write_bytes(sdist_bytes("evil", "1.0")[1])
+    deploy.write(f"{line}\n")
+    result = run_peep("lock", "-r", str(deploy.requirements), *deploy.finder,
+                      cwd=deploy.requirements.parent, env=deploy.env())
+    assert result.returncode == 1, result.stderr
+    assert "pip would build or read it" in result.stderr
+    assert deploy.ran() == []
+
+
 def test_a_locks_requirement_with_a_variable_is_refused_unexpanded(
     tmp_path: Path, served: LoopbackIndex
 ) -> None:
