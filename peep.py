@@ -107,6 +107,7 @@ __version__ = "4.0.0.dev1"
 # each to that), so "peep hash FILE" or a command handed to pip pays nothing for "install".
 import argparse
 import codecs
+import errno
 import functools
 import hashlib
 import importlib
@@ -291,7 +292,10 @@ def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
     descriptor = os.open(path, flags)
     try:  # fstat before fdopen, which refuses a directory before the check could close it
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):  # as open() says it
+            raise NotRegularFile(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
             raise NotRegularFile(f"{path!r} is not a regular file")
         return os.fdopen(descriptor, "rb")
     except BaseException:
