@@ -136,6 +136,7 @@ if TYPE_CHECKING:  # modules that annotations name, for the type checker alone
     import urllib.parse
     import urllib.request
     import zipfile
+    from typing import Self
 
 
 def packaging_modules() -> Tuple[types.ModuleType, ...]:
@@ -3039,6 +3040,7 @@ MAX_METADATA_BYTES = 1 << 20  # pyproject.toml, PKG-INFO, METADATA, WHEEL, entry
 MAX_RECORD_BYTES = 64 << 20  # a RECORD: one row for each of a wheel's files
 MAX_MEMBERS = 500_000  # the largest wheels hold some 100,000 files
 MAX_UNPACKED_BYTES = 16 << 30  # what an archive's members add up to, as it declares them
+MAX_TAR_HEADER_BYTES = 8 << 10  # a tar's long name or pax header: a path of 4,096 bytes, twice
 TAR_MODES = ((".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tbz", "r:bz2"),
              (".tar.xz", "r:xz"), (".txz", "r:xz"), (".tar", "r:"))  # fmt: skip
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
@@ -3173,7 +3175,7 @@ def read_archive(path: str, filename: str, *, project: Optional[str] = None,
     mode = next((m for extension, m in TAR_MODES if lowered.endswith(extension)), None)
     if mode is None and not (wheel or lowered.endswith(".zip")):
         raise ArchiveError(f"{filename}: not a wheel or an sdist peep knows how to read")
-    if _opens_as_other(path, tar=mode is None):
+    if _opens_as_other(path, filename, tar=mode is None):
         other = "a tar archive" if mode is None else "a zip archive"
         raise ArchiveError(f"{filename}: the same bytes are also {other}; refusing a polyglot")
     extraction = _Extraction(extract_to, filename) if extract_to else None
@@ -3196,18 +3198,41 @@ def read_archive(path: str, filename: str, *, project: Optional[str] = None,
     return facts
 
 
-def _opens_as_other(path: str, *, tar: bool) -> bool:
+def _tar_headers(filename: str) -> type[tarfile.TarInfo]:
+    """Return a TarInfo class for one archive that refuses a header before tarfile reads whole
+    the long name or pax records it says follow (and keeps them; before Python 3.11.10, parses
+    pax records in quadratic time), and a sparse member, which no sdist holds."""
+    import tarfile
+
+    class Header(tarfile.TarInfo):
+        read = 0  # the bytes of long names and pax headers so far
+
+        @classmethod
+        def frombuf(cls, buf: Union[bytes, bytearray], encoding: str, errors: str) -> Self:
+            header = super().frombuf(buf, encoding, errors)
+            Header.read += header.size if header.type in b"LKxgX" else 0
+            if header.type == b"S" or header.type in b"LKxgX" and (
+                    header.size > MAX_TAR_HEADER_BYTES or Header.read > MAX_RECORD_BYTES):
+                raise ArchiveError(f"{filename}: a sparse member, or long names or pax headers "
+                                   f"over {MAX_TAR_HEADER_BYTES} bytes, or {MAX_RECORD_BYTES} "
+                                   "in all: more than peep reads")
+            return header
+    return Header
+
+
+def _opens_as_other(path: str, filename: str, *, tar: bool) -> bool:
     """Say whether the bytes also open, with members, as a tar archive (``tar``) or a zip."""
     import tarfile
     import zipfile
     import zlib
     try:
         if tar:
-            with tarfile.open(path) as archive:
+            with tarfile.open(path, tarinfo=_tar_headers(filename)) as archive:
                 return archive.next() is not None
         with zipfile.ZipFile(path) as archive:
             return bool(archive.infolist())
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, ValueError, OverflowError, EOFError,
+            zlib.error):  # fmt: skip
         return False
 
 
@@ -3367,7 +3392,8 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
         LZMAError = zlib.error  # type: ignore[assignment,misc]
     try:
         if mode is not None:
-            with tarfile.open(path, mode) as tar:  # type: ignore[call-overload]
+            headers = _tar_headers(reading.filename)
+            with tarfile.open(path, mode, tarinfo=headers) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     reading.add_tar(tar, member)
         else:
@@ -3379,7 +3405,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
                         reading.add_zip(raw, archive, info)
                     _check_zip_directory(raw, reading, archive.start_dir)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, LZMAError,
-            RuntimeError, UnicodeDecodeError) as exc:  # fmt: skip
+            RuntimeError, ValueError, OverflowError) as exc:  # fmt: skip
         raise ArchiveError(f"{reading.filename}: not a readable archive ({exc})") from exc
     # Only now is every member known: a symbolic link must name a file, and is copied.
     for member_path, target, written_as in reading.symlinks:
@@ -3412,6 +3438,11 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     if local_name != name.encode(encoding, "replace") or local_utf8 != info.flag_bits & 0x800:
         raise ArchiveError(f"{filename}: member {name!r} has another name in its local "
                            f"header ({local_name!r})")
+    # zipfile goes by the central directory's method and flags, unzip by the local header's.
+    local_flags, method = (int.from_bytes(header[at : at + 2], "little") for at in (6, 8))
+    if method != info.compress_type or (local_flags ^ info.flag_bits) & 0x9:
+        raise ArchiveError(f"{filename}: member {name!r} has another compression method, "
+                           "encryption or data descriptor flag in its local header")
     local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
     # A streaming reader goes by the local sizes (a data descriptor's come after the data), and
     # by the local zip64 field's where they are 0xFFFFFFFF: some readers whenever it is there.
@@ -3459,9 +3490,10 @@ def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
 
 def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
     """Refuse bytes the central directory (up to ``end``) does not account for, and an end record
-    counting other members than it lists: pip reads a zip by its central directory, streaming
-    readers by its local headers in order, others by the count; a member hidden in a gap, an
-    archive in front, or members sharing bytes would be seen by one only."""
+    counting other members than it lists, or zip64 records read two ways: pip reads a zip by its
+    central directory, streaming readers by its local headers in order, others by the count; a
+    member hidden in a gap, an archive in front, members sharing bytes, or a second central
+    directory would be seen by one only."""
     filename, count = reading.filename, len(reading.spans)  # a span for each member listed
     position = 0
     for start, stop in sorted(reading.spans) + [(end, end)]:
@@ -3470,17 +3502,24 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
                                "its central directory lists, one after another")
         position = stop
     size = raw.seek(0, os.SEEK_END)
-    raw.seek(max(0, size - 22 - 0xFFFF))
+    raw.seek(max(0, size - 22 - 0xFFFF - 76))  # the end record, and zip64's two before it
     tail = raw.read()
     # The end record zipfile takes: the last 22 bytes if they are one, else the last signature.
     at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
-    counts = [int.from_bytes(tail[at + i : at + i + 2], "little") for i in (8, 10)]
-    if 0xFFFF in counts and tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64's counts
-        raw.seek(int.from_bytes(tail[at - 12 : at - 4], "little"))
-        record = raw.read(40)
-        counts = [int.from_bytes(record[i : i + 8], "little") for i in (24, 32)]
-    if counts != [count, count]:
-        raise ArchiveError(f"{filename}: its end record counts {counts[-1]} members, but its "
+    ends = [int.from_bytes(tail[at + i : at + i + n], "little")
+            for i, n in ((8, 2), (10, 2), (12, 4), (16, 4))]  # counts, size, offset
+    counts = ends[:2]
+    if tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64's: zipfile reads the record before it,
+        record = tail[at - 76 : at - 20]  # not where it points, and ignores the end record's
+        counts = [int.from_bytes(record[i : i + 8], "little") for i in (24, 32, 40, 48)]
+        where = size - len(tail) + at - 76  # others go by the end record unless it says 0xFF..
+        if (record[:4] != b"PK\x06\x06" or int.from_bytes(tail[at - 12 : at - 4], "little") != where
+                or any(ends[i] not in (counts[i], (1 << 8 * n) - 1)
+                       for i, n in enumerate((2, 2, 4, 4)))):
+            raise ArchiveError(f"{filename}: its zip64 end records disagree with each other, "
+                               "so zip readers differ on which central directory is its")
+    if counts[:2] != [count, count]:
+        raise ArchiveError(f"{filename}: its end record counts {counts[1]} members, but its "
                            f"central directory lists {count}")
 
 

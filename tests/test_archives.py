@@ -8,6 +8,7 @@ peep installs neither.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import random
@@ -221,6 +222,91 @@ def _end_record_counts(change: int) -> bytes:
     return bytes(data)
 
 
+def _local_header_says(offset: int, value: bytes) -> bytes:
+    """A good wheel whose local header of alpha.py (the first member) has ``value`` at ``offset``:
+    zipfile goes by the central directory's method and flags, unzip by the local header's."""
+    data = bytearray(wheel())
+    data[offset : offset + len(value)] = value
+    return bytes(data)
+
+
+def _zip64_record(count: int, size: int, offset: int) -> bytes:
+    """A zip64 end record: ``count`` members, a central directory of ``size`` bytes at
+    ``offset``."""
+    head = b"PK\x06\x06" + (44).to_bytes(8, "little") + bytes([45, 0, 45, 0]) + bytes(8)
+    return head + b"".join(value.to_bytes(8, "little") for value in (count, count, size, offset))
+
+
+def _locator(at: int) -> bytes:
+    return b"PK\x06\x07" + bytes(4) + at.to_bytes(8, "little") + (1).to_bytes(4, "little")
+
+
+def _end_record(count: int, size: int, offset: int) -> bytes:
+    return (b"PK\x05\x06" + bytes(4) + count.to_bytes(2, "little") * 2
+            + size.to_bytes(4, "little") + offset.to_bytes(4, "little") + bytes(2))
+
+
+SATURATED = (0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+
+
+def _zip64_ended(ends: Optional[Tuple[int, int, int]] = None) -> bytes:
+    """A good wheel ended as a zip64 writer ends it: its end record gives ``ends`` (by default
+    the zip64 end record's count, size and offset) for the central directory."""
+    data = wheel()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        count, start = len(archive.infolist()), archive.start_dir
+    at = data.rfind(b"PK\x05\x06")
+    zip64 = _zip64_record(count, at - start, start) + _locator(at)
+    return data[:at] + zip64 + _end_record(*(ends or (count, at - start, start)))
+
+
+def _second_central_directory() -> bytes:
+    """A wheel zipfile (so pip) reads as alpha.py 'EVIL', and unzip as alpha.py 'GOOD': zipfile
+    takes the zip64 end record just before the locator, unzip the one the locator points at,
+    which, with a second wheel and its central directory, hides in the last entry's comment."""
+    hidden = wheel({"alpha.py": b"GOOD = 1\n"})
+    with zipfile.ZipFile(io.BytesIO(hidden)) as archive:
+        count, hidden_start = len(archive.infolist()), archive.start_dir
+    hidden = hidden[: hidden.rfind(b"PK\x05\x06")]  # its members and central directory
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        files = _wheel_files(**{"alpha.py": b"EVIL = 1\n"})
+        for path, data in [*files.items(), (f"{DIST_INFO}/RECORD", _record(files))]:
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            archive.writestr(info, data)
+        info.comment = bytes(len(hidden) + 56)  # written with the central directory, at close
+        start = archive.start_dir
+    shown = buffer.getvalue()
+    at = shown.rfind(b"PK\x05\x06")
+    comment_at = at - len(info.comment)
+    moved = bytearray(hidden)
+    entry = hidden_start
+    while entry < len(moved):  # each central entry points at its member, comment_at further on
+        offset = int.from_bytes(moved[entry + 42 : entry + 46], "little") + comment_at
+        moved[entry + 42 : entry + 46] = offset.to_bytes(4, "little")
+        entry += 46 + sum(int.from_bytes(moved[entry + i : entry + i + 2], "little")
+                          for i in (28, 30, 32))
+    second = _zip64_record(count, len(hidden) - hidden_start, comment_at + hidden_start)
+    first = _zip64_record(count, at - start, start)
+    return (shown[:comment_at] + moved + second + first + _locator(comment_at + len(hidden))
+            + _end_record(*SATURATED))
+
+
+def _tar_header_in_front(kind: bytes, size: int) -> bytes:
+    """A good wheel whose first 512 bytes, with alpha.py's local extra field, are also a tar
+    header of ``kind`` saying ``size`` bytes follow: what peep's polyglot check reads first."""
+    data = bytearray(wheel(extras={"alpha.py": b"\x99\x99" + (512 - 42).to_bytes(2, "little")
+                                   + bytes(512 - 42)}))
+    header = tarfile.TarInfo("x")
+    header.type, header.size = kind, size
+    block = bytearray(header.tobuf(tarfile.USTAR_FORMAT))
+    block[:42] = data[:42]  # the local header, alpha.py's name, its extra field's id and size
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    data[:512] = block
+    return bytes(data)
+
+
 IN_FRONT = _zip([("alpha/evil.py", b"evil()\n")])
 
 
@@ -288,6 +374,17 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      "not a readable archive ('utf-8' codec can't decode"),
     ("a member the central directory does not list", _hidden_member(),
      "bytes 44 to 96 are not the members its central directory lists"),  # 30 + 15 + 7 bytes
+    ("a local header with another compression method", _local_header_says(8, b"\x08"),
+     "member 'alpha.py' has another compression method, encryption or data descriptor flag"),
+    ("a local header flagged encrypted", _local_header_says(6, b"\x01"),
+     "member 'alpha.py' has another compression method, encryption or data descriptor flag"),
+    ("a second central directory, where the zip64 locator points", _second_central_directory(),
+     "its zip64 end records disagree with each other, so zip readers differ on which central"),
+    ("an end record giving another central directory than zip64's", _zip64_ended((4, 1, 0)),
+     "its zip64 end records disagree with each other"),
+    ("bytes a tar reader takes for a pax header too long to read",
+     _tar_header_in_front(tarfile.XHDTYPE, 1 << 30),
+     "a sparse member, or long names or pax headers over 8192 bytes"),
     # The wheel spec's rules pip applies while it installs.
     ("a top-level file named like a .dist-info directory", wheel({"beta-1.0.dist-info": b""}),
      "a wheel needs exactly one .dist-info directory, not 2"),
@@ -375,6 +472,8 @@ GOOD_WHEELS = [
     ("data descriptors after members, as a streaming writer makes them", _streamed()),
     ("zip64 local fields that agree with the directory",
      _zip64_local_size(6)),
+    ("zip64 end records as a zip64 writer makes them", _zip64_ended()),
+    ("zip64 end records, the end record's values all 0xFF..", _zip64_ended(SATURATED)),
     ("Requires-Python this Python does not meet: another verdict's question",
      wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: <3\n"})),
     ("Wheel-Version 1.9", wheel({f"{DIST_INFO}/WHEEL": b"Wheel-Version: 1.9\n"})),
@@ -413,7 +512,7 @@ END_TO_END = [
     "not list", "no WHEEL", "Wheel-Version 2.0",
     "unknown .data key", "'..' inside .data", "console script without ':'",
     "Requires-Python that does not parse", "a member not in RECORD", "RECORD with another hash",
-    "duplicate RECORD rows",
+    "duplicate RECORD rows", "a second central directory, where the zip64 locator points",
 ]
 
 
@@ -460,6 +559,31 @@ def _damaged(compression: str) -> bytes:
     return bytes(data)
 
 
+def _headed(kind: bytes, body: bytes) -> bytes:
+    """An uncompressed sdist whose one file, beta-2.0/x.py, a header of ``kind`` holding ``body``
+    comes before (a GNU sparse member ``kind`` is the file itself)."""
+    info = tarfile.TarInfo("beta-2.0/x.py" if kind == tarfile.GNUTYPE_SPARSE else "././@Header")
+    info.type, info.size = kind, len(body)
+    member = tarfile.TarInfo("beta-2.0/x.py").tobuf(tarfile.GNU_FORMAT)
+    head = info.tobuf(tarfile.GNU_FORMAT) + body + bytes(-len(body) % 512)
+    return head + (b"" if kind == tarfile.GNUTYPE_SPARSE else member) + bytes(1024)
+
+
+
+def _many_headed() -> bytes:
+    """A .tar.gz of files each with a pax header of the most bytes peep reads, one too many."""
+    body = b"#" * peep.MAX_TAR_HEADER_BYTES
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, len(body)
+    head = header.tobuf(tarfile.GNU_FORMAT) + body
+    count = peep.MAX_RECORD_BYTES // len(body) + 1
+    members = (head + tarfile.TarInfo(f"beta-2.0/x{n}.py").tobuf(tarfile.GNU_FORMAT)
+               for n in range(count))
+    return gzip.compress(b"".join(members) + bytes(1024), compresslevel=1)
+
+
+LONG_HEADER = "a sparse member, or long names or pax headers over 8192 bytes, or 67108864 in all"
+
 BAD_SDISTS = [
     ("beta-2.0.tar.gz", _tar("beta-2.0/x.py", "beta-2.0/x.py"),
      "member 'beta-2.0/x.py' appears twice"),
@@ -478,6 +602,21 @@ BAD_SDISTS = [
                  id="damaged-xz"),
     pytest.param("beta-2.0.tar.bz2", _damaged("bz2"), "beta-2.0.tar.bz2: not a readable archive",
                  id="damaged-bz2"),
+    # tarfile's own errors, from numbers in pax records, are an archive peep will not read.
+    pytest.param("beta-2.0.tar", _headed(tarfile.XHDTYPE, b"1" * 5000 + b" path=x\n"),
+                 "beta-2.0.tar: not a readable archive (Exceeds the limit", id="pax-length-digits"),
+    pytest.param("beta-2.0.tar", _headed(tarfile.XHDTYPE, b"30 GNU.sparse.size=1\n"
+                                                           b"30 GNU.sparse.offset=x\n"),
+                 "beta-2.0.tar: not a readable archive (invalid literal", id="pax-sparse-map"),
+    # What tarfile reads whole (and before 3.11.10 parses in quadratic time) is bounded.
+    pytest.param("beta-2.0.tar", _headed(tarfile.XHDTYPE, b"1" * (peep.MAX_TAR_HEADER_BYTES + 1)),
+                 LONG_HEADER, id="pax-header-over-the-limit"),
+    pytest.param("beta-2.0.tar", _headed(tarfile.GNUTYPE_LONGNAME, b"beta-2.0/" + b"x" * 9000),
+                 LONG_HEADER, id="long-name-over-the-limit"),
+    pytest.param("beta-2.0.tar.gz", _many_headed(), LONG_HEADER,
+                 id="pax-headers-over-the-limit-in-all"),
+    pytest.param("beta-2.0.tar", _headed(tarfile.GNUTYPE_SPARSE, b""), LONG_HEADER,
+                 id="gnu-sparse-member"),
 ]
 
 
@@ -488,6 +627,23 @@ def test_bad_sdists_are_refused(tmp_path: Path, filename: str, data: bytes, mess
     with pytest.raises(peep.ArchiveError) as caught:
         peep.read_archive(str(path), filename)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("form", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_long_names_within_the_limit_are_read(tmp_path: Path, form: int) -> None:
+    """A path or link of 4,096 bytes, as GNU tar and pax write it, is no header too long."""
+    long = "beta-2.0/" + "/".join("d" * 199 for _ in range(20))  # 4,008 bytes
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=form) as archive:
+        info = tarfile.TarInfo(long)
+        archive.addfile(info, io.BytesIO())
+        link = tarfile.TarInfo("beta-2.0/" + "l" * 200)
+        link.type, link.linkname, link.mtime = tarfile.SYMTYPE, long[9:], 1.5
+        archive.addfile(link)
+    path = tmp_path / "beta-2.0.tar"
+    path.write_bytes(buffer.getvalue())
+    peep.read_archive(str(path), path.name, extract_to=str(tmp_path / "out"))
+    assert (tmp_path / "out" / long).exists()
 
 
 # --- Sdists: extracting into a directory peep makes, never through a link ------------------
