@@ -45,9 +45,16 @@ def block(data: bytes, line: str) -> str:
     return f"# sha256: {peep_hash(data)}\n{line}\n"
 
 
-def _record_line(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path},sha256={digest},{len(data)}"
+def record_row(path: str, data: Optional[bytes]) -> str:
+    """A wheel RECORD row for ``data`` at ``path``; for no data, a row with no hash or size."""
+    if data is None:
+        return f"{path},,"
+    return f"{path},sha256={peep_hash(data)},{len(data)}"
+
+
+def basic(user: str, password: str) -> str:
+    """The Authorization header of HTTP Basic authentication."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def wheel_bytes(
@@ -75,7 +82,7 @@ def wheel_bytes(
         ).encode(),
     }
     files.update(extra_files or {})
-    record = [_record_line(path, data) for path, data in files.items()]
+    record = [record_row(path, data) for path, data in files.items()]
     record.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     buffer = io.BytesIO()

@@ -12,9 +12,7 @@ objects (import replaces it with the real one).
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import marshal
 import os
@@ -27,16 +25,11 @@ from typing import Dict, List, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
-from helpers import LoopbackIndex, block, hermetic_env, run_peep
+from helpers import LoopbackIndex, block, hermetic_env, record_row, run_peep
 
 import peep
 
 # --- Fixture wheels -------------------------------------------------------------
-
-
-def _record_row(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path},sha256={digest},{len(data)}"
 
 
 def wheel_with(
@@ -51,7 +44,7 @@ def wheel_with(
         "Tag: py3-none-any\n"
     ).encode()
     files[f"{dist_info}/entry_points.txt"] = f"[console_scripts]\n{name}-cli = {name}:main\n".encode()
-    rows = [_record_row(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,", *extra_rows]
+    rows = [record_row(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,", *extra_rows]
     files[f"{dist_info}/RECORD"] = ("\n".join(rows) + "\n").encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -3,7 +3,6 @@ cache, parallel downloads and progress: all against loopback servers."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pty
@@ -26,6 +25,7 @@ from helpers import (
     PEEP,
     Deploy,
     LoopbackIndex,
+    basic,
     block,
     hermetic_env,
     peep_hash,
@@ -396,10 +396,6 @@ def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: Loo
 # --- Credentials ---------------------------------------------------------------------
 
 SECRET = "s3cret-never-shown"
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:

@@ -7,9 +7,7 @@ installed, and the index's request log proves what was fetched.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import http.server
 import json
 import subprocess
@@ -29,6 +27,7 @@ from helpers import (
     hermetic_env,
     installed_in,
     peep_hash,
+    record_row,
     run_peep,
     sdist_bytes,
     sha256_hex,
@@ -538,12 +537,6 @@ def test_installed_files_and_freeze_are_pips_own(deploy: Deploy) -> None:
     assert _freeze(deploy.target)[0] == "alpha==1.0"
 
 
-def _record_row(path: Path, root: Path) -> str:
-    data = path.read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}"
-
-
 def test_url_sdist_records_its_url_and_its_own_hash(deploy: Deploy) -> None:
     sdist = deploy.index.add(sdist_bytes("beta", "2.0"))
     url = f"{deploy.index.files_url}beta-2.0.tar.gz"
@@ -557,7 +550,8 @@ def test_url_sdist_records_its_url_and_its_own_hash(deploy: Deploy) -> None:
         "url": url,
     }
     record = (deploy.target / "beta-2.0.dist-info" / "RECORD").read_text()
-    assert _record_row(direct_url, deploy.target) in record.splitlines()
+    row = record_row("beta-2.0.dist-info/direct_url.json", direct_url.read_bytes())
+    assert row in record.splitlines()
 
 
 def test_url_archive_with_new_content_at_the_same_version_is_reinstalled(tmp_path: Path, index: LoopbackIndex) -> None:

@@ -23,6 +23,7 @@ from helpers import (
     Deploy,
     LoopbackIndex,
     Served,
+    basic,
     block,
     hermetic_env,
     installed_in,
@@ -726,9 +727,8 @@ def test_port_a_lock_checks_every_wheels_hash(tmp_path: Path) -> None:
 
 
 def test_port_to_a_lock_writes_no_credentials_of_a_url_requirement(index: LoopbackIndex, tmp_path: Path) -> None:
-    import base64
     served = index.add(wheel_bytes("alpha", "1.0"))
-    index.auth = "Basic " + base64.b64encode(b"tok:s3cr3tT0ken").decode()  # still sent to fetch it
+    index.auth = basic("tok", "s3cr3tT0ken")  # still sent to fetch it
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"alpha @ http://tok:${{MYTOKEN}}@127.0.0.1:{index.port}/files/{served.filename}"
                             f" --hash=sha256:{sha256_hex(served.data)}\n")

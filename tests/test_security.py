@@ -4,7 +4,6 @@ links planted in the cache, and what ``peep check`` sees in site-packages."""
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import hashlib
 import importlib.machinery
@@ -17,14 +16,16 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List
 
 import pytest
 from helpers import (
     LoopbackIndex,
+    basic,
     block,
     hermetic_env,
     installed_in,
+    record_row,
     respond,
     run_peep,
     serve_http,
@@ -36,10 +37,6 @@ from helpers import (
 import peep
 
 SECRET = "s3cret-never-shown"
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 # --- Loopback is decided by address, not by spelling ---------------------------------------
@@ -329,13 +326,6 @@ def test_install_with_a_link_planted_in_the_cache(tmp_path: Path, index: Loopbac
 # --- peep check: what no RECORD lists, and .pyc files ---------------------------------------
 
 
-def _record_row(relative: str, data: Optional[bytes]) -> str:
-    if data is None:
-        return f"{relative},,"
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{relative},sha256={digest},{len(data)}"
-
-
 SOURCE = b'"""Docstring."""\nVERSION = "1.0"\nassert VERSION\n\ndef f():\n    return 1\n'
 
 
@@ -353,13 +343,13 @@ def make_site(site: Path, *, levels: tuple = (0, 1, 2), invalidation: str = "TIM
     for relative, data in files.items():
         (site / relative).parent.mkdir(parents=True, exist_ok=True)
         (site / relative).write_bytes(data)
-    rows = [_record_row(relative, data) for relative, data in files.items()]
+    rows = [record_row(relative, data) for relative, data in files.items()]
     source = site / "alpha" / "__init__.py"
     for level in levels:
         cached = importlib.util.cache_from_source(str(source), optimization="" if level == 0 else level)
         py_compile.compile(str(source), cfile=cached, optimize=level, doraise=True,
                            invalidation_mode=py_compile.PycInvalidationMode[invalidation])
-        rows.append(_record_row(os.path.relpath(cached, site), None))
+        rows.append(record_row(os.path.relpath(cached, site), None))
     rows.append(f"{dist_info}/RECORD,,")
     (site / dist_info / "RECORD").write_text("\n".join(rows) + "\n")
     return site
