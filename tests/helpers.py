@@ -688,6 +688,16 @@ def accepted(directory: Path, filename: str, data: bytes, line: str) -> "peep.Ve
     return verdict
 
 
+def settings_after(*options: Tuple[str, object]) -> "peep.FinderSettings":  # noqa: F821
+    """The finder settings after pip's options ``(name, value)``, applied in order."""
+    import peep
+
+    settings = peep.FinderSettings()
+    for name, value in options:
+        settings = settings.with_option(name, value)
+    return settings
+
+
 def serve_upload_times(index: LoopbackIndex, times: Dict[str, str]) -> None:
     """Have the index's PEP 691 pages give each file in ``times`` that upload-time."""
 

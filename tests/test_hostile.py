@@ -33,6 +33,7 @@ from helpers import (
     run_peep,
     sdist_bytes,
     sha256_hex,
+    wait_for,
     wheel_bytes,
 )
 from hypothesis import HealthCheck, example, given, settings
@@ -489,13 +490,6 @@ def start_peep(sandbox: Sandbox, index: LoopbackIndex, **env: str) -> subprocess
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("stage", ["download", "streaming", "build"])
 def test_interruption_leaves_nothing_behind(sandbox: Sandbox, index: LoopbackIndex, signum: int, stage: str) -> None:
@@ -527,9 +521,9 @@ def test_interruption_leaves_nothing_behind(sandbox: Sandbox, index: LoopbackInd
     process = start_peep(sandbox, index, **env)
     try:
         if stage == "build":
-            wait_until(lambda: (sandbox.root / "home" / "slow-1.0.ran").exists())
+            assert wait_for(lambda: (sandbox.root / "home" / "slow-1.0.ran").exists(), timeout=60)
         else:
-            wait_until(lambda: "/files/big-1.0-py3-none-any.whl" in index.requests)
+            assert wait_for(lambda: "/files/big-1.0-py3-none-any.whl" in index.requests, timeout=60)
             time.sleep(0.5)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
