@@ -78,6 +78,14 @@ def make_bare_venv(location: Path) -> Path:
     return location
 
 
+def site_venv(location: Path) -> str:
+    """Make a virtual environment at ``location`` that sees this Python's site-packages, pip
+    among them; return its Python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
+                    str(location)], check=True)
+    return venv_python(location)
+
+
 def venv_python(venv: Path) -> str:
     if os.name == "nt":  # pragma: no cover
         return str(venv / "Scripts" / "python.exe")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import pytest
-from conftest import venv_python
+from conftest import site_venv
 from helpers import LoopbackIndex, block, hermetic_env, record_row, run_peep
 
 import peep
@@ -136,8 +136,7 @@ class Installs:
         """Return the tree's root, the Python to run and the location options."""
         root = self.tmp_path / f"{label:-<5}installed"  # one length: scripts' #! lines name it
         if self.location == "venv":
-            subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(root)], check=True)
-            return root, venv_python(root), []
+            return root, site_venv(root), []
         return root, sys.executable, [self.location, str(root)]
 
     def by_pip(self, env: Dict[str, str]) -> Tuple[Path, List[str]]:
