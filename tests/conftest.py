@@ -20,14 +20,24 @@ from helpers import Deploy, LoopbackIndex, hermetic_env  # noqa: E402
 import peep  # noqa: E402 (imported once, before any test imports it)
 
 
-@pytest.fixture
-def index() -> Iterator[LoopbackIndex]:
-    """A fresh loopback index for one test."""
+def _serving() -> Iterator[LoopbackIndex]:
     server = LoopbackIndex().start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def index() -> Iterator[LoopbackIndex]:
+    """A fresh loopback index for one test."""
+    yield from _serving()
+
+
+@pytest.fixture
+def other_index() -> Iterator[LoopbackIndex]:
+    """A second loopback index, on a port of its own: another host, a mirror's origin."""
+    yield from _serving()
 
 
 @pytest.fixture

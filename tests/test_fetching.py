@@ -206,18 +206,16 @@ def test_isolated_only_from_the_command_line_keeps_pip_configuration_out(tmp_pat
     assert peep.load_requirements(isolated, env)[1].index_url is None
 
 
-def test_install_uses_the_index_from_pip_config_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
+def test_install_uses_the_index_from_pip_config_and_environment(
+    deploy: Deploy, tmp_path: Path, index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
-    other = LoopbackIndex().start()
-    try:
-        extra = other.add(wheel_bytes("beta", "1.0"))
-        config = tmp_path / "pip.conf"
-        config.write_text(f"[install]\nindex-url = {index.url}\n")
-        deploy.write(block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
-        env = deploy.env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other.url)
-        result = deploy.install(finder=(), env=env)
-    finally:
-        other.stop()
+    extra = other_index.add(wheel_bytes("beta", "1.0"))
+    config = tmp_path / "pip.conf"
+    config.write_text(f"[install]\nindex-url = {index.url}\n")
+    deploy.write(block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
+    env = deploy.env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other_index.url)
+    result = deploy.install(finder=(), env=env)
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0", "beta": "1.0"}
 
@@ -398,28 +396,26 @@ def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: Loo
 SECRET = "s3cret-never-shown"
 
 
-def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
+def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(
+    deploy: Deploy, index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
     index.auth = basic("deploy", SECRET)
-    elsewhere = LoopbackIndex().start()
-    try:
-        hosted = elsewhere.add(wheel_bytes("beta", "1.0"))
-        wheel = index.add(wheel_bytes("alpha", "1.0"))
-        deploy.write(block(wheel.data, "alpha==1.0") + block(hosted.data, f"{elsewhere.files_url}beta-1.0-py3-none-any.whl")
-        )
-        authed = index.url.replace("http://", f"http://deploy:{SECRET}@")
-        result = deploy.install(finder=["-i", authed])
-        assert result.returncode == 0, result.stderr
-        assert all("Authorization" not in headers for _, headers in elsewhere.headers_seen)
-        assert SECRET not in result.stdout + result.stderr
+    hosted = other_index.add(wheel_bytes("beta", "1.0"))
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0")
+                 + block(hosted.data, f"{other_index.files_url}beta-1.0-py3-none-any.whl"))
+    authed = index.url.replace("http://", f"http://deploy:{SECRET}@")
+    result = deploy.install(finder=["-i", authed])
+    assert result.returncode == 0, result.stderr
+    assert all("Authorization" not in headers for _, headers in other_index.headers_seen)
+    assert SECRET not in result.stdout + result.stderr
 
-        wrong = index.url.replace("http://", "http://deploy:wrong-password@")
-        failed = deploy.install("--force-reinstall", finder=["-i", wrong])
-        assert failed.returncode == 1
-        assert "HTTP 401" in failed.stderr
-        assert "http://deploy:****@127.0.0.1" in failed.stderr
-        assert "wrong-password" not in failed.stdout + failed.stderr
-    finally:
-        elsewhere.stop()
+    wrong = index.url.replace("http://", "http://deploy:wrong-password@")
+    failed = deploy.install("--force-reinstall", finder=["-i", wrong])
+    assert failed.returncode == 1
+    assert "HTTP 401" in failed.stderr
+    assert "http://deploy:****@127.0.0.1" in failed.stderr
+    assert "wrong-password" not in failed.stdout + failed.stderr
 
 
 def test_netrc_credentials(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
@@ -448,24 +444,22 @@ def test_a_url_requirements_own_credentials_are_sent(deploy: Deploy, index: Loop
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_credentials_do_not_follow_a_redirect_to_another_host(index: LoopbackIndex) -> None:
-    target = LoopbackIndex().start()
-    try:
-        def redirect(handler: BaseHTTPRequestHandler) -> bool:
-            handler.send_response(302)
-            handler.send_header("Location", f"http://localhost:{target.port}/files/x.whl")
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-            return True
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
+    def redirect(handler: BaseHTTPRequestHandler) -> bool:
+        handler.send_response(302)
+        handler.send_header("Location", f"http://localhost:{other_index.port}/files/x.whl")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
 
-        index.hook = redirect
-        transport = peep.Transport(peep.FinderSettings(index_url=f"http://u:{SECRET}@127.0.0.1:{index.port}/simple/"))
-        with pytest.raises(peep.FetchError):
-            transport.open(f"http://u:{SECRET}@127.0.0.1:{index.port}/files/x.whl").close()
-        assert index.headers_seen[0][1]["Authorization"] == basic("u", SECRET)
-        assert target.headers_seen and all("Authorization" not in h for _, h in target.headers_seen)
-    finally:
-        target.stop()
+    index.hook = redirect
+    transport = peep.Transport(peep.FinderSettings(index_url=f"http://u:{SECRET}@127.0.0.1:{index.port}/simple/"))
+    with pytest.raises(peep.FetchError):
+        transport.open(f"http://u:{SECRET}@127.0.0.1:{index.port}/files/x.whl").close()
+    assert index.headers_seen[0][1]["Authorization"] == basic("u", SECRET)
+    assert other_index.headers_seen and all("Authorization" not in h for _, h in other_index.headers_seen)
 
 
 # --- Retries and short bodies -------------------------------------------------------------

@@ -192,16 +192,14 @@ def redirect_files_to(index: LoopbackIndex, location: Callable[[str], str]) -> N
     on_files(index, lambda handler: respond(handler, 302, headers={"Location": location(handler.path)}))
 
 
-def test_redirect_to_another_host_is_followed(sandbox: Sandbox, index: LoopbackIndex) -> None:
-    other = LoopbackIndex().start()
-    try:
-        served = other.add(wheel_bytes("alpha", "1.0"))
-        index.add(wheel_bytes("alpha", "1.0"))
-        redirect_files_to(index, lambda path: f"http://localhost:{other.port}{path}")
-        sandbox.requirements.write_text(block(served.data, "alpha==1.0"))
-        result = sandbox.install(index)
-    finally:
-        other.stop()
+def test_redirect_to_another_host_is_followed(
+    sandbox: Sandbox, index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
+    served = other_index.add(wheel_bytes("alpha", "1.0"))
+    index.add(wheel_bytes("alpha", "1.0"))
+    redirect_files_to(index, lambda path: f"http://localhost:{other_index.port}{path}")
+    sandbox.requirements.write_text(block(served.data, "alpha==1.0"))
+    result = sandbox.install(index)
     assert result.returncode == 0, result.stderr
     sandbox.assert_nothing_written_outside()
 
