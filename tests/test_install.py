@@ -21,6 +21,7 @@ from conftest import site_venv, venv_python
 from helpers import (
     ROOT,
     accepted,
+    JSON_TYPE,
     Deploy,
     LoopbackIndex,
     block,
@@ -118,12 +119,17 @@ def test_index_url_inside_the_requirements_file(deploy: Deploy) -> None:
     assert deploy.installed() == {"alpha": "1.0"}
 
 
-def test_json_and_html_pages_both_work(deploy: Deploy) -> None:
-    deploy.index.json_api = False
+@pytest.mark.parametrize("json_api", [True, False], ids=["json", "html"])
+def test_json_and_html_pages_both_work(deploy: Deploy, json_api: bool) -> None:
+    deploy.index.json_api = json_api  # without it, the index answers every request with HTML
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
     deploy.write(block(wheel.data, "alpha==1.0"))
     result = deploy.install()
     assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    asked = [headers.get("Accept", "") for path, headers in deploy.index.headers_seen
+             if path == "/simple/alpha/"]
+    assert asked and all(JSON_TYPE in accept for accept in asked)  # so JSON, where the index has it
 
 
 def test_false_marker_needs_no_hash_and_is_skipped(deploy: Deploy) -> None:
