@@ -18,6 +18,9 @@ import sys
 import tarfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -310,6 +313,37 @@ def serve_http(answer: Callable[[BaseHTTPRequestHandler], None],
 def stop_http(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
+
+
+class LoopbackProxy:
+    """An HTTP proxy on 127.0.0.1 that records what it is asked for and relays it.
+
+    With ``only_to``, it relays every request to that loopback index, whatever host it names.
+    """
+
+    def __init__(self, only_to: Optional["LoopbackIndex"] = None) -> None:
+        self.seen: List[str] = []
+        self.only_to = only_to
+        self.server = serve_http(self._relay)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
+        self.seen.append(handler.path)
+        url = handler.path
+        if self.only_to is not None:
+            url = f"http://127.0.0.1:{self.only_to.port}{urllib.parse.urlsplit(url).path}"
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        request = urllib.request.Request(url, headers={"Accept": handler.headers.get("Accept", "*/*")})
+        try:
+            with direct.open(request, timeout=10) as upstream:
+                body = upstream.read()
+                status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            body, status, content_type = exc.read(), exc.code, "text/plain"
+        respond(handler, status, body, {"Content-Type": content_type})
+
+    def stop(self) -> None:
+        stop_http(self.server)
 
 
 def _json_page(project: str, entries: Sequence[Served]) -> bytes:

@@ -12,11 +12,10 @@ import socket
 import ssl
 import subprocess
 import sys
-import urllib.request
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, Tuple
 
 import pytest
 import trustme
@@ -25,14 +24,12 @@ from helpers import (
     PEEP,
     Deploy,
     LoopbackIndex,
+    LoopbackProxy,
     basic,
     block,
     hermetic_env,
     peep_hash,
-    respond,
     run_peep,
-    serve_http,
-    stop_http,
     wheel_bytes,
 )
 
@@ -338,38 +335,14 @@ def test_plain_http_refused_unless_trusted() -> None:
 # --- Proxies -------------------------------------------------------------------------
 
 
-class _Proxy:
-    """A forwarding HTTP proxy on loopback that records what it relayed."""
-
-    def __init__(self) -> None:
-        self.seen: List[str] = []
-        self.server = serve_http(self._relay)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
-        self.seen.append(handler.path)
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(handler.path, headers={"Accept": handler.headers.get("Accept", "*/*")})
-        try:
-            with direct.open(request, timeout=10) as upstream:
-                body = upstream.read()
-                status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as exc:
-            body, status, content_type = exc.read(), exc.code, "text/plain"
-        respond(handler, status, body, {"Content-Type": content_type})
-
-    def stop(self) -> None:
-        stop_http(self.server)
-
-
 @pytest.fixture
-def proxy() -> Iterator[_Proxy]:
-    server = _Proxy()
+def proxy() -> Iterator[LoopbackProxy]:
+    server = LoopbackProxy()
     yield server
     server.stop()
 
 
-def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex, proxy: _Proxy) -> None:
+def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex, proxy: LoopbackProxy) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     deploy.write(block(wheel.data, "alpha==1.0"))
     result = deploy.install("--proxy", proxy.url)

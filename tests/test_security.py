@@ -14,23 +14,20 @@ import py_compile
 import sys
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
 from helpers import (
     LoopbackIndex,
+    LoopbackProxy,
     basic,
     block,
     hermetic_env,
     installed_in,
     record_row,
-    respond,
     run_peep,
-    serve_http,
     sha256_hex,
-    stop_http,
     wheel_bytes,
 )
 
@@ -65,32 +62,10 @@ def test_loopback_is_an_address_not_a_spelling(url: str, secure: bool) -> None:
     assert peep._is_secure_origin(url, frozenset()) is secure
 
 
-class _AnyHostProxy:
-    """An HTTP proxy that answers every request from one loopback index, whatever its host."""
-
-    def __init__(self, index: LoopbackIndex) -> None:
-        self.seen: List[str] = []
-        self.index = index
-        self.server = serve_http(self._relay)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
-        self.seen.append(handler.path)
-        path = urllib.parse.urlsplit(handler.path).path
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"http://127.0.0.1:{self.index.port}{path}", timeout=10
-        ) as upstream:
-            body, content_type = upstream.read(), upstream.headers.get("Content-Type", "")
-        respond(handler, 200, body, {"Content-Type": content_type})
-
-    def stop(self) -> None:
-        stop_http(self.server)
-
-
 def test_a_host_named_like_loopback_gets_no_plain_http(tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     index.pages["/reqs/r.txt"] = block(wheel.data, "alpha==1.0").encode()
-    proxy = _AnyHostProxy(index)
+    proxy = LoopbackProxy(only_to=index)
     try:
         result = run_peep(
             "install", "-r", f"http://127.example.net:{index.port}/reqs/r.txt", "-i", index.url,
