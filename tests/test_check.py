@@ -557,23 +557,18 @@ def _script_rows(target: Path, script: str, *rows: str) -> None:
     record.write_text("".join(row + "\n" for row in kept + list(rows)))
 
 
-def _decoy_data_script(target: Path) -> None:
-    """Change bin/gs, and point its RECORD row at a pristine copy elsewhere under the target."""
-    pristine = (target / "bin" / "gs").read_bytes()
-    (target / "share").mkdir()
-    (target / "share" / "gs").write_bytes(pristine)
-    (target / "bin" / "gs").write_bytes(b"#!/bin/sh\necho changed\n")
-    _script_rows(target, "gs", record_row("../../share/gs", pristine))
+def _row_elsewhere(script: str) -> Callable[[Path], None]:
+    """Replace bin/SCRIPT by a shell script, and point its RECORD row at a pristine copy
+    elsewhere under the target."""
 
+    def tamper(target: Path) -> None:
+        pristine = (target / "bin" / script).read_bytes()
+        (target / "share").mkdir()
+        (target / "share" / script).write_bytes(pristine)
+        (target / "bin" / script).write_bytes(b"#!/bin/sh\necho changed\n")
+        _script_rows(target, script, record_row(f"../../share/{script}", pristine))
 
-def _console_script_unrecorded(target: Path) -> None:
-    """Replace the entry point's script bin/gam by a shell script; its RECORD row names a
-    pristine copy elsewhere."""
-    pristine = (target / "bin" / "gam").read_bytes()
-    (target / "share").mkdir()
-    (target / "share" / "gam").write_bytes(pristine)
-    (target / "bin" / "gam").write_bytes(b"#!/bin/sh\necho changed\n")
-    _script_rows(target, "gam", record_row("../../share/gam", pristine))
+    return tamper
 
 
 def _planted_interpreter(target: Path) -> None:
@@ -600,8 +595,8 @@ def _linked_interpreter_elsewhere(target: Path) -> None:
 
 
 @pytest.mark.parametrize("tamper, message", [
-    (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
-    (_console_script_unrecorded, "gamma==1.0: gam (an entry point of the vetted wheel"),
+    (_row_elsewhere("gs"), "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
+    (_row_elsewhere("gam"), "gamma==1.0: gam (an entry point of the vetted wheel"),
     (_planted_interpreter, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
     (_linked_interpreter_elsewhere, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
 ], ids=["a data script's row elsewhere", "a console script unrecorded", "a planted interpreter",
