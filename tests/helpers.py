@@ -732,6 +732,20 @@ def settings_after(*options: Tuple[str, object]) -> "peep.FinderSettings":  # no
     return settings
 
 
+def refusal(directory: Path, filename: str, data: bytes) -> str:
+    """Write ``data`` as ``filename``; return why peep.read_archive refuses it, naming it first."""
+    import peep
+
+    path = directory / filename
+    path.write_bytes(data)
+    try:
+        peep.read_archive(str(path), filename)
+    except peep.ArchiveError as error:
+        assert str(error).startswith(f"{filename}: "), error
+        return str(error)
+    raise AssertionError(f"{filename} was read, not refused")
+
+
 def serve_upload_times(index: LoopbackIndex, times: Dict[str, str]) -> None:
     """Have the index's PEP 691 pages give each file in ``times`` that upload-time."""
 
