@@ -20,14 +20,24 @@ from helpers import Deploy, LoopbackIndex, hermetic_env  # noqa: E402
 import peep  # noqa: E402 (imported once, before any test imports it)
 
 
-@pytest.fixture
-def index() -> Iterator[LoopbackIndex]:
-    """A fresh loopback index for one test."""
+def _serving() -> Iterator[LoopbackIndex]:
     server = LoopbackIndex().start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def index() -> Iterator[LoopbackIndex]:
+    """A fresh loopback index for one test."""
+    yield from _serving()
+
+
+@pytest.fixture
+def other_index() -> Iterator[LoopbackIndex]:
+    """A second loopback index, on a port of its own: another host, a mirror's origin."""
+    yield from _serving()
 
 
 @pytest.fixture
@@ -76,6 +86,14 @@ def make_bare_venv(location: Path) -> Path:
     (only_pip / "pip").symlink_to(Path(pip.__file__).parent, target_is_directory=True)
     Path(purelib, "only-pip.pth").write_text(str(only_pip) + "\n")
     return location
+
+
+def site_venv(location: Path) -> str:
+    """Make a virtual environment at ``location`` that sees this Python's site-packages, pip
+    among them; return its Python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
+                    str(location)], check=True)
+    return venv_python(location)
 
 
 def venv_python(venv: Path) -> str:

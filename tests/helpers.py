@@ -18,6 +18,9 @@ import sys
 import tarfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,9 +48,16 @@ def block(data: bytes, line: str) -> str:
     return f"# sha256: {peep_hash(data)}\n{line}\n"
 
 
-def _record_line(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path},sha256={digest},{len(data)}"
+def record_row(path: str, data: Optional[bytes]) -> str:
+    """A wheel RECORD row for ``data`` at ``path``; for no data, a row with no hash or size."""
+    if data is None:
+        return f"{path},,"
+    return f"{path},sha256={peep_hash(data)},{len(data)}"
+
+
+def basic(user: str, password: str) -> str:
+    """The Authorization header of HTTP Basic authentication."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def wheel_bytes(
@@ -75,7 +85,7 @@ def wheel_bytes(
         ).encode(),
     }
     files.update(extra_files or {})
-    record = [_record_line(path, data) for path, data in files.items()]
+    record = [record_row(path, data) for path, data in files.items()]
     record.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     buffer = io.BytesIO()
@@ -303,6 +313,37 @@ def serve_http(answer: Callable[[BaseHTTPRequestHandler], None],
 def stop_http(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
+
+
+class LoopbackProxy:
+    """An HTTP proxy on 127.0.0.1 that records what it is asked for and relays it.
+
+    With ``only_to``, it relays every request to that loopback index, whatever host it names.
+    """
+
+    def __init__(self, only_to: Optional["LoopbackIndex"] = None) -> None:
+        self.seen: List[str] = []
+        self.only_to = only_to
+        self.server = serve_http(self._relay)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
+        self.seen.append(handler.path)
+        url = handler.path
+        if self.only_to is not None:
+            url = f"http://127.0.0.1:{self.only_to.port}{urllib.parse.urlsplit(url).path}"
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        request = urllib.request.Request(url, headers={"Accept": handler.headers.get("Accept", "*/*")})
+        try:
+            with direct.open(request, timeout=10) as upstream:
+                body = upstream.read()
+                status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            body, status, content_type = exc.read(), exc.code, "text/plain"
+        respond(handler, status, body, {"Content-Type": content_type})
+
+    def stop(self) -> None:
+        stop_http(self.server)
 
 
 def _json_page(project: str, entries: Sequence[Served]) -> bytes:
@@ -679,6 +720,30 @@ def accepted(directory: Path, filename: str, data: bytes, line: str) -> "peep.Ve
     verdict = peep.accept(peep.Arrived(requirement, str(path), filename, {"sha256": sha256_hex(data)}, None))
     assert isinstance(verdict, peep.Verified), verdict
     return verdict
+
+
+def settings_after(*options: Tuple[str, object]) -> "peep.FinderSettings":  # noqa: F821
+    """The finder settings after pip's options ``(name, value)``, applied in order."""
+    import peep
+
+    settings = peep.FinderSettings()
+    for name, value in options:
+        settings = settings.with_option(name, value)
+    return settings
+
+
+def refusal(directory: Path, filename: str, data: bytes) -> str:
+    """Write ``data`` as ``filename``; return why peep.read_archive refuses it, naming it first."""
+    import peep
+
+    path = directory / filename
+    path.write_bytes(data)
+    try:
+        peep.read_archive(str(path), filename)
+    except peep.ArchiveError as error:
+        assert str(error).startswith(f"{filename}: "), error
+        return str(error)
+    raise AssertionError(f"{filename} was read, not refused")
 
 
 def serve_upload_times(index: LoopbackIndex, times: Dict[str, str]) -> None:

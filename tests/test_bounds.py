@@ -95,13 +95,6 @@ def test_page_scan_reads_tags_like_html() -> None:
 # --- Depth, and values of the wrong type --------------------------------------
 
 
-@pytest.fixture
-def index():
-    served = LoopbackIndex().start()
-    yield served
-    served.stop()
-
-
 def _json_page_hook(path: str, body: bytes):
     def hook(handler) -> bool:
         if handler.path != path:

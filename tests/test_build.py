@@ -26,6 +26,7 @@ from helpers import (
     block,
     confinement_refused,
     report,
+    refusal,
     reports,
     sdist_bytes,
     tar_gz_bytes,
@@ -288,10 +289,11 @@ _a.sendall(b"ok")
     deploy.write(block(sdist.data, "beta==2.0"))
     # The telltale dir is outside the build's directories: not passed on.
     result = deploy.install("--build-network=none", "-v", env=deploy.env(PEEP_BUILD_ENV=""))
-    if confinement_refused():
+    refused = confinement_refused()
+    if refused:
         assert result.returncode == 1
         assert "--build-network=none cannot isolate builds on this system" in result.stderr
-        return
+        pytest.skip(f"{refused}: checked only that peep refuses --build-network=none")
     assert result.returncode == 0, result.stderr
     assert reports(result.stderr) == {"socket": "blocked", "pair": b"ok"}
     assert deploy.index.evil_requests() == []
@@ -411,12 +413,7 @@ BAD_ARCHIVES = [
 def test_archives_two_tools_could_read_differently_are_refused(
     tmp_path: Path, filename: str, data: bytes, message: str
 ) -> None:
-    path = tmp_path / filename
-    path.write_bytes(data)
-    with pytest.raises(peep.ArchiveError) as caught:
-        peep.read_archive(str(path), filename)
-    assert str(caught.value).startswith(f"{filename}: ")
-    assert message in str(caught.value)
+    assert message in refusal(tmp_path, filename, data)
 
 
 def test_a_well_formed_sdist_extracts_exactly_what_was_read(tmp_path: Path) -> None:

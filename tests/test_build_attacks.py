@@ -76,6 +76,11 @@ def _outer_environment(tmp_path: Path) -> str:
     return str(python)
 
 
+# What a build's child Python saw of pytest: a child that failed for another reason says why.
+_SEEN = ('"visible" if _child.returncode == 0 else '
+         '"hidden" if "No module named \'pytest\'" in _child.stderr else _child.stderr')
+
+
 def test_child_interpreters_of_a_build_do_not_run_the_outer_environments_pth_files(
     deploy: Deploy, tmp_path: Path
 ) -> None:
@@ -91,9 +96,10 @@ import os, subprocess, sys
 _child = subprocess.run(
     [sys.executable, "-c", "import pytest"],
     env=dict(os.environ, PEEP_TEST_BUILD_CHILD=os.environ[{TELLTALE_ENV!r}]),
+    capture_output=True, text=True,
 )
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "child-imports.txt"), "w") as f:
-    f.write("visible" if _child.returncode == 0 else "hidden")
+    f.write({_SEEN})
 """
     sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
     deploy.write(block(sdist.data, "beta==2.0"))
@@ -264,9 +270,9 @@ def test_child_interpreters_started_with_isolation_flags_still_see_only_the_buil
     """
     code = f"""
 import os, subprocess, sys
-_child = subprocess.run([sys.executable, {flag!r}, "-c", "import pytest"])
+_child = subprocess.run([sys.executable, {flag!r}, "-c", "import pytest"], capture_output=True, text=True)
 with open(os.path.join(os.environ[{TELLTALE_ENV!r}], "child-imports.txt"), "w") as f:
-    f.write("visible" if _child.returncode == 0 else "hidden")
+    f.write({_SEEN})
 """
     sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
     deploy.write(block(sdist.data, "beta==2.0"))

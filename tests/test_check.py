@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import dis
-import hashlib
 import json
 import marshal
 import os
@@ -15,7 +13,9 @@ from typing import Callable, Dict, Tuple
 
 import pytest
 from conftest import make_bare_venv, venv_python
-from helpers import LoopbackIndex, hermetic_env, run_peep, sdist_bytes, sha256_hex, wheel_bytes
+from helpers import (
+    LoopbackIndex, hermetic_env, record_row, run_peep, sdist_bytes, sha256_hex, wheel_bytes,
+)
 
 import peep
 
@@ -54,18 +54,12 @@ def check_target(tmp_path: Path, target: Path, *args: str, text: str = "gamma==1
                     *offline, env=hermetic_env(**env), timeout=120)
 
 
-def _record_row(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path},sha256={digest},{len(data)}"
-
-
 def rewrite_with_record(target: Path, relative: str, data: bytes) -> None:
-    """Change an installed file and its RECORD row together, as an attacker would."""
+    """Write a file and give it a RECORD row (replacing any), as an attacker would."""
     (target / relative).write_bytes(data)
     record = target / "gamma-1.0.dist-info" / "RECORD"
-    rows = [_record_row(relative, data) if row.startswith(relative + ",") else row
-            for row in record.read_text().splitlines()]
-    record.write_text("\n".join(rows) + "\n")
+    rows = [row for row in record.read_text().splitlines() if not row.startswith(relative + ",")]
+    record.write_text("\n".join(rows + [record_row(relative, data)]) + "\n")
 
 
 # --- no false alarms ---------------------------------------------------------------------
@@ -357,14 +351,14 @@ def _sourceless_pyc(target: Path) -> None:
     pyc = target / "__pycache__" / next((target / "__pycache__").glob("gamma.*.pyc")).name
     evil = pyc.read_bytes()[:16] + marshal.dumps(compile("import os\n", "evil.py", "exec"))
     with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
-        record.write(_record_row("evil.pyc", evil) + "\n")
+        record.write(record_row("evil.pyc", evil) + "\n")
     (target / "evil.pyc").write_bytes(evil)  # `import evil` loads it: no source beside it
 
 
 def _extension_in_pycache(target: Path) -> None:
     evil = b"\x7fELF not really, but importable by its name"
     with open(target / "gamma-1.0.dist-info" / "RECORD", "a") as record:
-        record.write(_record_row("__pycache__/evil.abi3.so", evil) + "\n")
+        record.write(record_row("__pycache__/evil.abi3.so", evil) + "\n")
     (target / "__pycache__" / "evil.abi3.so").write_bytes(evil)  # `import __pycache__.evil`
 
 
@@ -378,7 +372,7 @@ def _script_line(new: bytes) -> Callable[[Path], None]:
             record = target / "gamma-1.0.dist-info" / "RECORD"
             rows = record.read_text().splitlines()
             row = f"../../bin/{script}"
-            record.write_text("\n".join(_record_row(row, new + data.partition(b"\n")[2])
+            record.write_text("\n".join(record_row(row, new + data.partition(b"\n")[2])
                                         if r.startswith(row + ",") else r for r in rows) + "\n")
     return tamper
 
@@ -448,7 +442,7 @@ def test_check_a_bare_egg_info_file_has_no_record_to_vouch_with(tmp_path: Path) 
     code = b"import os\n"
     (target / "delta.py").write_bytes(code)
     (target / "delta.egg-info").write_text("Metadata-Version: 1.1\nName: delta\nVersion: 2.0\n"
-                                           + _record_row("delta.py", code) + "\n")
+                                           + record_row("delta.py", code) + "\n")
     result = check_target(tmp_path, target, "--strict", text="gamma==1.0\ndelta==2.0\n")
     assert result.returncode == 1, result.stderr
     assert "but no installed distribution's RECORD lists them with a hash" in result.stderr
@@ -490,14 +484,6 @@ def test_check_closes_what_it_opens_whatever_it_finds_there(tmp_path: Path) -> N
 # --- the installed WHEEL's tags only rank the vetted wheels; an index's other bytes are an error ---
 
 
-def _plant_with_record(target: Path, relative: str, data: bytes) -> None:
-    """Write a file and give it a RECORD row (replacing any), as an attacker would."""
-    (target / relative).write_bytes(data)
-    record = target / "gamma-1.0.dist-info" / "RECORD"
-    rows = [row for row in record.read_text().splitlines() if not row.startswith(relative + ",")]
-    record.write_text("\n".join(rows + [_record_row(relative, data)]) + "\n")
-
-
 @pytest.mark.parametrize("tags", ["", "Tag: py3-none-bogus\n", "Tag: py3-none-any-x\n"],
                          ids=["removed", "bogus", "malformed"])
 def test_check_rewritten_wheel_tags_still_compare_with_the_vetted_wheel(tmp_path: Path, tags: str) -> None:
@@ -507,9 +493,9 @@ def test_check_rewritten_wheel_tags_still_compare_with_the_vetted_wheel(tmp_path
     env = cached(tmp_path, wheel, data)
     metadata = target / "gamma-1.0.dist-info" / "WHEEL"
     kept = [line for line in metadata.read_text().splitlines() if not line.startswith("Tag:")]
-    _plant_with_record(target, "gamma-1.0.dist-info/WHEEL", ("\n".join(kept) + "\n" + tags).encode())
-    _plant_with_record(target, "gamma.py", b"def main():\n    return 0\nimport os\n")
-    _plant_with_record(target, "evil.pth", b"import os\n")
+    rewrite_with_record(target, "gamma-1.0.dist-info/WHEEL", ("\n".join(kept) + "\n" + tags).encode())
+    rewrite_with_record(target, "gamma.py", b"def main():\n    return 0\nimport os\n")
+    rewrite_with_record(target, "evil.pth", b"import os\n")
     next((target / "__pycache__").glob("gamma.*.pyc")).unlink()
     result = check_target(tmp_path, target, "--strict", text=text, env=env)
     assert result.returncode == 1, result.stderr
@@ -524,8 +510,8 @@ def test_check_rewritten_wheel_tags_find_the_vetted_wheel_on_the_index(tmp_path:
     index.add((wheel.name, data))
     target = pip_target(tmp_path, wheel)
     metadata = target / "gamma-1.0.dist-info" / "WHEEL"
-    _plant_with_record(target, "gamma-1.0.dist-info/WHEEL",
-                       metadata.read_bytes().replace(b"py3-none-any", b"py3-none-bogus"))
+    rewrite_with_record(target, "gamma-1.0.dist-info/WHEEL",
+                        metadata.read_bytes().replace(b"py3-none-any", b"py3-none-bogus"))
     result = check_target(tmp_path, target, "--strict", "-i", index.url,
                           text=f"gamma==1.0 --hash=sha256:{sha256_hex(data)}\n")
     assert result.returncode == 1, result.stderr
@@ -571,23 +557,18 @@ def _script_rows(target: Path, script: str, *rows: str) -> None:
     record.write_text("".join(row + "\n" for row in kept + list(rows)))
 
 
-def _decoy_data_script(target: Path) -> None:
-    """Change bin/gs, and point its RECORD row at a pristine copy elsewhere under the target."""
-    pristine = (target / "bin" / "gs").read_bytes()
-    (target / "share").mkdir()
-    (target / "share" / "gs").write_bytes(pristine)
-    (target / "bin" / "gs").write_bytes(b"#!/bin/sh\necho changed\n")
-    _script_rows(target, "gs", _record_row("../../share/gs", pristine))
+def _row_elsewhere(script: str) -> Callable[[Path], None]:
+    """Replace bin/SCRIPT by a shell script, and point its RECORD row at a pristine copy
+    elsewhere under the target."""
 
+    def tamper(target: Path) -> None:
+        pristine = (target / "bin" / script).read_bytes()
+        (target / "share").mkdir()
+        (target / "share" / script).write_bytes(pristine)
+        (target / "bin" / script).write_bytes(b"#!/bin/sh\necho changed\n")
+        _script_rows(target, script, record_row(f"../../share/{script}", pristine))
 
-def _console_script_unrecorded(target: Path) -> None:
-    """Replace the entry point's script bin/gam by a shell script; its RECORD row names a
-    pristine copy elsewhere."""
-    pristine = (target / "bin" / "gam").read_bytes()
-    (target / "share").mkdir()
-    (target / "share" / "gam").write_bytes(pristine)
-    (target / "bin" / "gam").write_bytes(b"#!/bin/sh\necho changed\n")
-    _script_rows(target, "gam", _record_row("../../share/gam", pristine))
+    return tamper
 
 
 def _planted_interpreter(target: Path) -> None:
@@ -598,7 +579,7 @@ def _planted_interpreter(target: Path) -> None:
     body = (target / "bin" / "gam").read_bytes().partition(b"\n")[2]
     script = b"#!" + bytes(planted) + b"\n" + body
     (target / "bin" / "gam").write_bytes(script)
-    _script_rows(target, "gam", _record_row("../../bin/gam", script))
+    _script_rows(target, "gam", record_row("../../bin/gam", script))
 
 
 def _linked_interpreter_elsewhere(target: Path) -> None:
@@ -610,12 +591,12 @@ def _linked_interpreter_elsewhere(target: Path) -> None:
     body = (target / "bin" / "gam").read_bytes().partition(b"\n")[2]
     script = b"#!" + bytes(elsewhere / "python") + b"\n" + body
     (target / "bin" / "gam").write_bytes(script)
-    _script_rows(target, "gam", _record_row("../../bin/gam", script))
+    _script_rows(target, "gam", record_row("../../bin/gam", script))
 
 
 @pytest.mark.parametrize("tamper, message", [
-    (_decoy_data_script, "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
-    (_console_script_unrecorded, "gamma==1.0: gam (an entry point of the vetted wheel"),
+    (_row_elsewhere("gs"), "gamma==1.0: gamma-1.0.data/scripts/gs (in the vetted wheel, not installed)"),
+    (_row_elsewhere("gam"), "gamma==1.0: gam (an entry point of the vetted wheel"),
     (_planted_interpreter, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
     (_linked_interpreter_elsewhere, "gamma==1.0: ../../bin/gam (not in the vetted wheel)"),
 ], ids=["a data script's row elsewhere", "a console script unrecorded", "a planted interpreter",

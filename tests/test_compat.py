@@ -138,19 +138,17 @@ def test_run_pip_closes_its_stderr_pipe() -> None:
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
-def test_hash_release_fetches_a_file_two_indexes_serve_once(index: LoopbackIndex) -> None:
-    second = LoopbackIndex().start()
-    try:
-        wheel = wheel_bytes("alpha", "1.0")
-        index.add(wheel)
-        second.add(wheel)
-        result = run_peep("hash", "alpha==1.0", "-i", index.url, "--extra-index-url", second.url)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout == block(wheel[1], "alpha==1.0")
-        assert result.stderr.count("alpha-1.0-py3-none-any.whl") == 1, result.stderr
-        assert (index.file_requests(), second.file_requests()) == (["/files/alpha-1.0-py3-none-any.whl"], [])
-    finally:
-        second.stop()
+def test_hash_release_fetches_a_file_two_indexes_serve_once(
+    index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
+    wheel = wheel_bytes("alpha", "1.0")
+    index.add(wheel)
+    other_index.add(wheel)
+    result = run_peep("hash", "alpha==1.0", "-i", index.url, "--extra-index-url", other_index.url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == block(wheel[1], "alpha==1.0")
+    assert result.stderr.count("alpha-1.0-py3-none-any.whl") == 1, result.stderr
+    assert (index.file_requests(), other_index.file_requests()) == (["/files/alpha-1.0-py3-none-any.whl"], [])
 
 
 def test_two_indexes_advertising_different_bytes_for_one_file_are_named() -> None:

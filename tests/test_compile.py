@@ -12,9 +12,7 @@ objects (import replaces it with the real one).
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import marshal
 import os
@@ -26,17 +24,12 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import pytest
-from conftest import venv_python
-from helpers import LoopbackIndex, block, hermetic_env, run_peep
+from conftest import site_venv
+from helpers import LoopbackIndex, block, hermetic_env, record_row, run_peep
 
 import peep
 
 # --- Fixture wheels -------------------------------------------------------------
-
-
-def _record_row(path: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path},sha256={digest},{len(data)}"
 
 
 def wheel_with(
@@ -51,7 +44,7 @@ def wheel_with(
         "Tag: py3-none-any\n"
     ).encode()
     files[f"{dist_info}/entry_points.txt"] = f"[console_scripts]\n{name}-cli = {name}:main\n".encode()
-    rows = [_record_row(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,", *extra_rows]
+    rows = [record_row(path, data) for path, data in files.items()] + [f"{dist_info}/RECORD,,", *extra_rows]
     files[f"{dist_info}/RECORD"] = ("\n".join(rows) + "\n").encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -143,8 +136,7 @@ class Installs:
         """Return the tree's root, the Python to run and the location options."""
         root = self.tmp_path / f"{label:-<5}installed"  # one length: scripts' #! lines name it
         if self.location == "venv":
-            subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(root)], check=True)
-            return root, venv_python(root), []
+            return root, site_venv(root), []
         return root, sys.executable, [self.location, str(root)]
 
     def by_pip(self, env: Dict[str, str]) -> Tuple[Path, List[str]]:
@@ -202,7 +194,9 @@ def test_installed_tree_is_what_pip_compiling_leaves(
     assert sorted(got) == sorted(expected)
     for path in expected:
         assert got[path] == expected[path], path
-    for record in peep_root.rglob("*.dist-info/RECORD"):  # every .pyc row names its file
+    records = list(peep_root.rglob("*.dist-info/RECORD"))
+    assert len(records) == 2  # alpha's and beta's
+    for record in records:  # every .pyc row names its file
         pycs = [row[0] for row in csv.reader(io.StringIO(record.read_text())) if row[0].endswith(".pyc")]
         assert pycs and all((record.parent.parent / pyc).is_file() for pyc in pycs), record
 

@@ -3,7 +3,6 @@ cache, parallel downloads and progress: all against loopback servers."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pty
@@ -13,11 +12,10 @@ import socket
 import ssl
 import subprocess
 import sys
-import urllib.request
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, Tuple
 
 import pytest
 import trustme
@@ -26,13 +24,12 @@ from helpers import (
     PEEP,
     Deploy,
     LoopbackIndex,
+    LoopbackProxy,
+    basic,
     block,
     hermetic_env,
     peep_hash,
-    respond,
     run_peep,
-    serve_http,
-    stop_http,
     wheel_bytes,
 )
 
@@ -154,12 +151,10 @@ def test_configuration_matches_pip_config_list(case: str, config_home: Tuple[Pat
 )
 def test_effective_settings(config: Dict[str, str], finder: Dict[str, object], network: Dict[str, object]) -> None:
     settings, net = peep.settings_from_configuration(config, {"XDG_CACHE_HOME": "/xdg"})
-    for key, value in finder.items():
-        assert getattr(settings, key) == value
-    for key, value in network.items():
-        assert getattr(net, key) == value
-    if "cache_dir" not in network:
-        assert net.cache_dir == "/xdg/pip"
+    default, default_net = peep.settings_from_configuration({}, {"XDG_CACHE_HOME": "/xdg"})
+    assert default_net.cache_dir == "/xdg/pip"
+    # The settings named change, and no other: an unknown key or another command's changes none.
+    assert (settings, net) == (replace(default, **finder), replace(default_net, **network))
 
 
 @pytest.mark.parametrize(
@@ -206,18 +201,16 @@ def test_isolated_only_from_the_command_line_keeps_pip_configuration_out(tmp_pat
     assert peep.load_requirements(isolated, env)[1].index_url is None
 
 
-def test_install_uses_the_index_from_pip_config_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
+def test_install_uses_the_index_from_pip_config_and_environment(
+    deploy: Deploy, tmp_path: Path, index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
-    other = LoopbackIndex().start()
-    try:
-        extra = other.add(wheel_bytes("beta", "1.0"))
-        config = tmp_path / "pip.conf"
-        config.write_text(f"[install]\nindex-url = {index.url}\n")
-        deploy.write(block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
-        env = deploy.env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other.url)
-        result = deploy.install(finder=(), env=env)
-    finally:
-        other.stop()
+    extra = other_index.add(wheel_bytes("beta", "1.0"))
+    config = tmp_path / "pip.conf"
+    config.write_text(f"[install]\nindex-url = {index.url}\n")
+    deploy.write(block(wheel.data, "alpha==1.0") + block(extra.data, "beta==1.0"))
+    env = deploy.env(PIP_CONFIG_FILE=str(config), PIP_EXTRA_INDEX_URL=other_index.url)
+    result = deploy.install(finder=(), env=env)
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0", "beta": "1.0"}
 
@@ -342,38 +335,14 @@ def test_plain_http_refused_unless_trusted() -> None:
 # --- Proxies -------------------------------------------------------------------------
 
 
-class _Proxy:
-    """A forwarding HTTP proxy on loopback that records what it relayed."""
-
-    def __init__(self) -> None:
-        self.seen: List[str] = []
-        self.server = serve_http(self._relay)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
-        self.seen.append(handler.path)
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(handler.path, headers={"Accept": handler.headers.get("Accept", "*/*")})
-        try:
-            with direct.open(request, timeout=10) as upstream:
-                body = upstream.read()
-                status, content_type = upstream.status, upstream.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as exc:
-            body, status, content_type = exc.read(), exc.code, "text/plain"
-        respond(handler, status, body, {"Content-Type": content_type})
-
-    def stop(self) -> None:
-        stop_http(self.server)
-
-
 @pytest.fixture
-def proxy() -> Iterator[_Proxy]:
-    server = _Proxy()
+def proxy() -> Iterator[LoopbackProxy]:
+    server = LoopbackProxy()
     yield server
     server.stop()
 
 
-def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex, proxy: _Proxy) -> None:
+def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: LoopbackIndex, proxy: LoopbackProxy) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     deploy.write(block(wheel.data, "alpha==1.0"))
     result = deploy.install("--proxy", proxy.url)
@@ -398,32 +367,26 @@ def test_proxy_option_and_environment(deploy: Deploy, tmp_path: Path, index: Loo
 SECRET = "s3cret-never-shown"
 
 
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
+def test_userinfo_credentials_are_sent_only_to_their_host_and_never_shown(
+    deploy: Deploy, index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
     index.auth = basic("deploy", SECRET)
-    elsewhere = LoopbackIndex().start()
-    try:
-        hosted = elsewhere.add(wheel_bytes("beta", "1.0"))
-        wheel = index.add(wheel_bytes("alpha", "1.0"))
-        deploy.write(block(wheel.data, "alpha==1.0") + block(hosted.data, f"{elsewhere.files_url}beta-1.0-py3-none-any.whl")
-        )
-        authed = index.url.replace("http://", f"http://deploy:{SECRET}@")
-        result = deploy.install(finder=["-i", authed])
-        assert result.returncode == 0, result.stderr
-        assert all("Authorization" not in headers for _, headers in elsewhere.headers_seen)
-        assert SECRET not in result.stdout + result.stderr
+    hosted = other_index.add(wheel_bytes("beta", "1.0"))
+    wheel = index.add(wheel_bytes("alpha", "1.0"))
+    deploy.write(block(wheel.data, "alpha==1.0")
+                 + block(hosted.data, f"{other_index.files_url}beta-1.0-py3-none-any.whl"))
+    authed = index.url.replace("http://", f"http://deploy:{SECRET}@")
+    result = deploy.install(finder=["-i", authed])
+    assert result.returncode == 0, result.stderr
+    assert all("Authorization" not in headers for _, headers in other_index.headers_seen)
+    assert SECRET not in result.stdout + result.stderr
 
-        wrong = index.url.replace("http://", "http://deploy:wrong-password@")
-        failed = deploy.install("--force-reinstall", finder=["-i", wrong])
-        assert failed.returncode == 1
-        assert "HTTP 401" in failed.stderr
-        assert "http://deploy:****@127.0.0.1" in failed.stderr
-        assert "wrong-password" not in failed.stdout + failed.stderr
-    finally:
-        elsewhere.stop()
+    wrong = index.url.replace("http://", "http://deploy:wrong-password@")
+    failed = deploy.install("--force-reinstall", finder=["-i", wrong])
+    assert failed.returncode == 1
+    assert "HTTP 401" in failed.stderr
+    assert "http://deploy:****@127.0.0.1" in failed.stderr
+    assert "wrong-password" not in failed.stdout + failed.stderr
 
 
 def test_netrc_credentials(deploy: Deploy, tmp_path: Path, index: LoopbackIndex) -> None:
@@ -452,24 +415,22 @@ def test_a_url_requirements_own_credentials_are_sent(deploy: Deploy, index: Loop
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_credentials_do_not_follow_a_redirect_to_another_host(index: LoopbackIndex) -> None:
-    target = LoopbackIndex().start()
-    try:
-        def redirect(handler: BaseHTTPRequestHandler) -> bool:
-            handler.send_response(302)
-            handler.send_header("Location", f"http://localhost:{target.port}/files/x.whl")
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-            return True
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
+    def redirect(handler: BaseHTTPRequestHandler) -> bool:
+        handler.send_response(302)
+        handler.send_header("Location", f"http://localhost:{other_index.port}/files/x.whl")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
 
-        index.hook = redirect
-        transport = peep.Transport(peep.FinderSettings(index_url=f"http://u:{SECRET}@127.0.0.1:{index.port}/simple/"))
-        with pytest.raises(peep.FetchError):
-            transport.open(f"http://u:{SECRET}@127.0.0.1:{index.port}/files/x.whl").close()
-        assert index.headers_seen[0][1]["Authorization"] == basic("u", SECRET)
-        assert target.headers_seen and all("Authorization" not in h for _, h in target.headers_seen)
-    finally:
-        target.stop()
+    index.hook = redirect
+    transport = peep.Transport(peep.FinderSettings(index_url=f"http://u:{SECRET}@127.0.0.1:{index.port}/simple/"))
+    with pytest.raises(peep.FetchError):
+        transport.open(f"http://u:{SECRET}@127.0.0.1:{index.port}/files/x.whl").close()
+    assert index.headers_seen[0][1]["Authorization"] == basic("u", SECRET)
+    assert other_index.headers_seen and all("Authorization" not in h for _, h in other_index.headers_seen)
 
 
 # --- Retries and short bodies -------------------------------------------------------------

@@ -12,18 +12,11 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pytest
-from helpers import accepted, sdist_bytes
+from helpers import accepted, sdist_bytes, settings_after
 
 import peep
 
 # --- Finder settings ------------------------------------------------------------------
-
-
-def settings_after(*options: tuple) -> peep.FinderSettings:
-    settings = peep.FinderSettings()
-    for name, value in options:
-        settings = settings.with_option(name, value)
-    return settings
 
 
 def test_index_options_apply_like_pips() -> None:

@@ -33,6 +33,7 @@ from helpers import (
     run_peep,
     sdist_bytes,
     sha256_hex,
+    wait_for,
     wheel_bytes,
 )
 from hypothesis import HealthCheck, example, given, settings
@@ -191,16 +192,14 @@ def redirect_files_to(index: LoopbackIndex, location: Callable[[str], str]) -> N
     on_files(index, lambda handler: respond(handler, 302, headers={"Location": location(handler.path)}))
 
 
-def test_redirect_to_another_host_is_followed(sandbox: Sandbox, index: LoopbackIndex) -> None:
-    other = LoopbackIndex().start()
-    try:
-        served = other.add(wheel_bytes("alpha", "1.0"))
-        index.add(wheel_bytes("alpha", "1.0"))
-        redirect_files_to(index, lambda path: f"http://localhost:{other.port}{path}")
-        sandbox.requirements.write_text(block(served.data, "alpha==1.0"))
-        result = sandbox.install(index)
-    finally:
-        other.stop()
+def test_redirect_to_another_host_is_followed(
+    sandbox: Sandbox, index: LoopbackIndex, other_index: LoopbackIndex
+) -> None:
+    served = other_index.add(wheel_bytes("alpha", "1.0"))
+    index.add(wheel_bytes("alpha", "1.0"))
+    redirect_files_to(index, lambda path: f"http://localhost:{other_index.port}{path}")
+    sandbox.requirements.write_text(block(served.data, "alpha==1.0"))
+    result = sandbox.install(index)
     assert result.returncode == 0, result.stderr
     sandbox.assert_nothing_written_outside()
 
@@ -489,13 +488,6 @@ def start_peep(sandbox: Sandbox, index: LoopbackIndex, **env: str) -> subprocess
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("stage", ["download", "streaming", "build"])
 def test_interruption_leaves_nothing_behind(sandbox: Sandbox, index: LoopbackIndex, signum: int, stage: str) -> None:
@@ -527,9 +519,9 @@ def test_interruption_leaves_nothing_behind(sandbox: Sandbox, index: LoopbackInd
     process = start_peep(sandbox, index, **env)
     try:
         if stage == "build":
-            wait_until(lambda: (sandbox.root / "home" / "slow-1.0.ran").exists())
+            assert wait_for(lambda: (sandbox.root / "home" / "slow-1.0.ran").exists(), timeout=60)
         else:
-            wait_until(lambda: "/files/big-1.0-py3-none-any.whl" in index.requests)
+            assert wait_for(lambda: "/files/big-1.0-py3-none-any.whl" in index.requests, timeout=60)
             time.sleep(0.5)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)

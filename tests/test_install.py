@@ -7,9 +7,7 @@ installed, and the index's request log proves what was fetched.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import http.server
 import json
 import subprocess
@@ -19,16 +17,18 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import pytest
-from conftest import venv_python
+from conftest import site_venv, venv_python
 from helpers import (
     ROOT,
     accepted,
+    JSON_TYPE,
     Deploy,
     LoopbackIndex,
     block,
     hermetic_env,
     installed_in,
     peep_hash,
+    record_row,
     run_peep,
     sdist_bytes,
     sha256_hex,
@@ -119,12 +119,17 @@ def test_index_url_inside_the_requirements_file(deploy: Deploy) -> None:
     assert deploy.installed() == {"alpha": "1.0"}
 
 
-def test_json_and_html_pages_both_work(deploy: Deploy) -> None:
-    deploy.index.json_api = False
+@pytest.mark.parametrize("json_api", [True, False], ids=["json", "html"])
+def test_json_and_html_pages_both_work(deploy: Deploy, json_api: bool) -> None:
+    deploy.index.json_api = json_api  # without it, the index answers every request with HTML
     wheel = deploy.index.add(wheel_bytes("alpha", "1.0"))
     deploy.write(block(wheel.data, "alpha==1.0"))
     result = deploy.install()
     assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
+    asked = [headers.get("Accept", "") for path, headers in deploy.index.headers_seen
+             if path == "/simple/alpha/"]
+    assert asked and all(JSON_TYPE in accept for accept in asked)  # so JSON, where the index has it
 
 
 def test_false_marker_needs_no_hash_and_is_skipped(deploy: Deploy) -> None:
@@ -158,16 +163,14 @@ def test_force_reinstall_fetches_and_verifies_again(deploy: Deploy) -> None:
 
 
 def test_installs_into_a_venv(tmp_path: Path, index: LoopbackIndex) -> None:
-    import sys
-
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    python = site_venv(venv)
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     (tmp_path / "r.txt").write_text(block(wheel.data, "alpha==1.0"))
     # peep runs under the venv's Python; pip is found through system site-packages.
-    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", index.url, python=venv_python(venv))
+    result = run_peep("install", "-r", str(tmp_path / "r.txt"), "-i", index.url, python=python)
     assert result.returncode == 0, result.stderr
-    check = subprocess.run([venv_python(venv), "-c", "import alpha; print(alpha.__file__)"], capture_output=True, text=True)
+    check = subprocess.run([python, "-c", "import alpha; print(alpha.__file__)"], capture_output=True, text=True)
     assert str(venv) in check.stdout
 
 
@@ -538,12 +541,6 @@ def test_installed_files_and_freeze_are_pips_own(deploy: Deploy) -> None:
     assert _freeze(deploy.target)[0] == "alpha==1.0"
 
 
-def _record_row(path: Path, root: Path) -> str:
-    data = path.read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}"
-
-
 def test_url_sdist_records_its_url_and_its_own_hash(deploy: Deploy) -> None:
     sdist = deploy.index.add(sdist_bytes("beta", "2.0"))
     url = f"{deploy.index.files_url}beta-2.0.tar.gz"
@@ -557,24 +554,24 @@ def test_url_sdist_records_its_url_and_its_own_hash(deploy: Deploy) -> None:
         "url": url,
     }
     record = (deploy.target / "beta-2.0.dist-info" / "RECORD").read_text()
-    assert _record_row(direct_url, deploy.target) in record.splitlines()
+    row = record_row("beta-2.0.dist-info/direct_url.json", direct_url.read_bytes())
+    assert row in record.splitlines()
 
 
 def test_url_archive_with_new_content_at_the_same_version_is_reinstalled(tmp_path: Path, index: LoopbackIndex) -> None:
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    python = site_venv(tmp_path / "venv")
     first = index.add(wheel_bytes("alpha", "1.0", payload="FLAVOR = 'first'\n"))
     second = index.add(wheel_bytes("alpha", "1.0", tag="py2.py3-none-any", payload="FLAVOR = 'second'\n"))
     requirements = tmp_path / "r.txt"
-    check = [venv_python(venv), "-c", "import alpha; print(alpha.FLAVOR)"]
+    check = [python, "-c", "import alpha; print(alpha.FLAVOR)"]
     for served, flavor in ((first, "first"), (second, "second")):
         requirements.write_text(block(served.data, f"alpha @ {index.files_url}{served.filename}"))
-        result = run_peep("install", "-r", str(requirements), python=venv_python(venv))
+        result = run_peep("install", "-r", str(requirements), python=python)
         assert result.returncode == 0, result.stderr
         assert "already installed" not in result.stderr
         assert subprocess.run(check, capture_output=True, text=True).stdout == f"{flavor}\n"
     # And once more: now it is the one installed, recorded by its hash.
-    result = run_peep("install", "-r", str(requirements), python=venv_python(venv))
+    result = run_peep("install", "-r", str(requirements), python=python)
     assert result.returncode == 0, result.stderr
     assert "These packages were already installed" in result.stderr
 
@@ -583,14 +580,13 @@ def test_a_record_an_earlier_peep_left_is_repaired_by_reinstalling(tmp_path: Pat
     # Earlier peeps handed pip file URLs, so pip recorded peep's deleted
     # temporary file as where a distribution came from. The next install
     # fetches, verifies and reinstalls it, and pip records an index install.
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    python = site_venv(tmp_path / "venv")
     alpha = index.add(wheel_bytes("alpha", "1.0"))
     requirements = tmp_path / "r.txt"
     requirements.write_text(block(alpha.data, "alpha==1.0"))
     install = ["install", "-r", str(requirements), "-i", index.url]
-    assert run_peep(*install, python=venv_python(venv)).returncode == 0
-    purelib = subprocess.run([venv_python(venv), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+    assert run_peep(*install, python=python).returncode == 0
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                              capture_output=True, text=True, check=True).stdout.strip()
     record = Path(purelib, "alpha-1.0.dist-info", "direct_url.json")
     stale = {"url": "file:///tmp/peep-k2j4h1/verified/alpha-1.0-py3-none-any.whl",
@@ -598,11 +594,11 @@ def test_a_record_an_earlier_peep_left_is_repaired_by_reinstalling(tmp_path: Pat
     record.write_text(json.dumps(stale))
     with open(record.parent / "RECORD", "a") as rows:  # as the pip that wrote it listed it
         rows.write("alpha-1.0.dist-info/direct_url.json,,\n")
-    result = run_peep(*install, python=venv_python(venv))
+    result = run_peep(*install, python=python)
     assert result.returncode == 0, result.stderr
     assert "These packages were already installed" not in result.stderr
     assert not record.exists()  # an index install, as pip records one
-    again = run_peep(*install, python=venv_python(venv))
+    again = run_peep(*install, python=python)
     assert "These packages were already installed" in again.stderr  # repaired once, then kept
 
 

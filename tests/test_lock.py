@@ -23,6 +23,7 @@ from helpers import (
     Deploy,
     LoopbackIndex,
     Served,
+    basic,
     block,
     hermetic_env,
     installed_in,
@@ -539,31 +540,23 @@ def test_find_links_serve_as_a_mirror_too(lock: Deploy, tmp_path: Path) -> None:
     assert lock.installed() == {"alpha": "1.0"}
 
 
-def test_a_mirror_serving_other_bytes_fails_the_install(lock: Deploy, index: LoopbackIndex) -> None:
-    origin = LoopbackIndex().start()
-    try:
-        alpha = origin.add(wheel_bytes("alpha", "1.0"))
-        lock.index.add((alpha.filename, wheel_bytes("alpha", "1.0", payload="# evil")[1]), advertise_hash=False)
-        lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])]))
-        result = lock.install("-i", lock.index.url, finder=())
-        assert result.returncode == 1
-        assert "larger than" in result.stderr and lock.installed() == {}  # than the lock's size
-        assert origin.file_requests() == []  # tampering is reported, not routed around
-    finally:
-        origin.stop()
+def test_a_mirror_serving_other_bytes_fails_the_install(lock: Deploy, other_index: LoopbackIndex) -> None:
+    alpha = other_index.add(wheel_bytes("alpha", "1.0"))
+    lock.index.add((alpha.filename, wheel_bytes("alpha", "1.0", payload="# evil")[1]), advertise_hash=False)
+    lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(other_index, alpha)])]))
+    result = lock.install("-i", lock.index.url, finder=())
+    assert result.returncode == 1
+    assert "larger than" in result.stderr and lock.installed() == {}  # than the lock's size
+    assert other_index.file_requests() == []  # tampering is reported, not routed around
 
 
-def test_a_mirror_without_the_file_leaves_the_lock_url(lock: Deploy) -> None:
-    origin = LoopbackIndex().start()
-    try:
-        alpha = origin.add(wheel_bytes("alpha", "1.0"))
-        lock.index.add(wheel_bytes("alpha", "1.0", tag="py2-none-any"))  # another file only
-        lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(origin, alpha)])]))
-        result = lock.install("-i", lock.index.url, finder=())
-        assert result.returncode == 0, result.stderr
-        assert lock.index.file_requests() == [] and origin.file_requests() == [f"/files/{alpha.filename}"]
-    finally:
-        origin.stop()
+def test_a_mirror_without_the_file_leaves_the_lock_url(lock: Deploy, other_index: LoopbackIndex) -> None:
+    alpha = other_index.add(wheel_bytes("alpha", "1.0"))
+    lock.index.add(wheel_bytes("alpha", "1.0", tag="py2-none-any"))  # another file only
+    lock.write(lock_text([package("alpha", "1.0", wheels=[file_entry(other_index, alpha)])]))
+    result = lock.install("-i", lock.index.url, finder=())
+    assert result.returncode == 0, result.stderr
+    assert lock.index.file_requests() == [] and other_index.file_requests() == [f"/files/{alpha.filename}"]
 
 
 # --- Real lock files: pip lock and uv, compared with pip's own install ----------------------
@@ -726,9 +719,8 @@ def test_port_a_lock_checks_every_wheels_hash(tmp_path: Path) -> None:
 
 
 def test_port_to_a_lock_writes_no_credentials_of_a_url_requirement(index: LoopbackIndex, tmp_path: Path) -> None:
-    import base64
     served = index.add(wheel_bytes("alpha", "1.0"))
-    index.auth = "Basic " + base64.b64encode(b"tok:s3cr3tT0ken").decode()  # still sent to fetch it
+    index.auth = basic("tok", "s3cr3tT0ken")  # still sent to fetch it
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"alpha @ http://tok:${{MYTOKEN}}@127.0.0.1:{index.port}/files/{served.filename}"
                             f" --hash=sha256:{sha256_hex(served.data)}\n")

@@ -45,6 +45,12 @@ def pip_entry(filename_and_bytes: Tuple[str, bytes], line: str, *more: Tuple[str
     return line + "".join(f" \\\n    --hash=sha256:{digest}" for digest in digests) + "\n"
 
 
+# What locking alpha and gamma writes: alpha's dependency beta, and both of gamma's wheels.
+ALPHA_AND_GAMMA = (pip_entry(ALPHA, "alpha==1.0")
+                   + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
+                   + pip_entry(GAMMA_HERE, "gamma==1.0", GAMMA_THERE))
+
+
 @pytest.fixture
 def served(index: LoopbackIndex) -> LoopbackIndex:
     for archive in (ALPHA, BETA, GAMMA_HERE, GAMMA_THERE, OMEGA):
@@ -57,11 +63,7 @@ def test_a_fresh_file_gets_the_closure_and_every_platforms_hash(
 ) -> None:
     result = deploy.lock("alpha", "gamma")
     assert result.returncode == 0, result.stderr
-    assert deploy.requirements.read_text() == (
-        pip_entry(ALPHA, "alpha==1.0")
-        + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
-        + pip_entry(GAMMA_HERE, "gamma==1.0", GAMMA_THERE)
-    )
+    assert deploy.requirements.read_text() == ALPHA_AND_GAMMA
     assert "3 added (alpha==1.0, beta==1.0, gamma==1.0)" in result.stderr
     # gamma's other-platform wheel is taken on the index's word; the rest downloaded
     assert "1 hashes taken from the index's digests, 3 files downloaded" in result.stderr
@@ -124,11 +126,7 @@ def test_an_orphan_goes_and_unneeded_top_level_stays(deploy: Deploy, served: Loo
     )
     result = deploy.lock()
     assert result.returncode == 0, result.stderr
-    assert deploy.requirements.read_text() == (
-        pip_entry(ALPHA, "alpha==1.0")
-        + pip_entry(BETA, "beta==1.0") + "    # via alpha\n"
-        + pip_entry(GAMMA_HERE, "gamma==1.0", GAMMA_THERE)
-    )
+    assert deploy.requirements.read_text() == ALPHA_AND_GAMMA
     assert "1 removed (omega==1.0)" in result.stderr
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import pytest
+from helpers import settings_after
 
 import peep
 
@@ -461,13 +462,6 @@ def test_requirement_file_named_by_a_constraints_file_stays_constraints_with_a_w
 
 
 # --- Finder settings from file options ----------------------------------------------------
-
-
-def settings_after(*options: Tuple[str, Union[str, bool]]) -> peep.FinderSettings:
-    settings = peep.FinderSettings()
-    for name, value in options:
-        settings = settings.with_option(name, value)
-    return settings
 
 
 @pytest.mark.parametrize(

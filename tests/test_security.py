@@ -4,7 +4,6 @@ links planted in the cache, and what ``peep check`` sees in site-packages."""
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import hashlib
 import importlib.machinery
@@ -15,31 +14,26 @@ import py_compile
 import sys
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List
 
 import pytest
 from helpers import (
     LoopbackIndex,
+    LoopbackProxy,
+    basic,
     block,
     hermetic_env,
     installed_in,
-    respond,
+    record_row,
     run_peep,
-    serve_http,
     sha256_hex,
-    stop_http,
     wheel_bytes,
 )
 
 import peep
 
 SECRET = "s3cret-never-shown"
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 # --- Loopback is decided by address, not by spelling ---------------------------------------
@@ -68,32 +62,10 @@ def test_loopback_is_an_address_not_a_spelling(url: str, secure: bool) -> None:
     assert peep._is_secure_origin(url, frozenset()) is secure
 
 
-class _AnyHostProxy:
-    """An HTTP proxy that answers every request from one loopback index, whatever its host."""
-
-    def __init__(self, index: LoopbackIndex) -> None:
-        self.seen: List[str] = []
-        self.index = index
-        self.server = serve_http(self._relay)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def _relay(self, handler: BaseHTTPRequestHandler) -> None:
-        self.seen.append(handler.path)
-        path = urllib.parse.urlsplit(handler.path).path
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"http://127.0.0.1:{self.index.port}{path}", timeout=10
-        ) as upstream:
-            body, content_type = upstream.read(), upstream.headers.get("Content-Type", "")
-        respond(handler, 200, body, {"Content-Type": content_type})
-
-    def stop(self) -> None:
-        stop_http(self.server)
-
-
 def test_a_host_named_like_loopback_gets_no_plain_http(tmp_path: Path, index: LoopbackIndex) -> None:
     wheel = index.add(wheel_bytes("alpha", "1.0"))
     index.pages["/reqs/r.txt"] = block(wheel.data, "alpha==1.0").encode()
-    proxy = _AnyHostProxy(index)
+    proxy = LoopbackProxy(only_to=index)
     try:
         result = run_peep(
             "install", "-r", f"http://127.example.net:{index.port}/reqs/r.txt", "-i", index.url,
@@ -329,13 +301,6 @@ def test_install_with_a_link_planted_in_the_cache(tmp_path: Path, index: Loopbac
 # --- peep check: what no RECORD lists, and .pyc files ---------------------------------------
 
 
-def _record_row(relative: str, data: Optional[bytes]) -> str:
-    if data is None:
-        return f"{relative},,"
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-    return f"{relative},sha256={digest},{len(data)}"
-
-
 SOURCE = b'"""Docstring."""\nVERSION = "1.0"\nassert VERSION\n\ndef f():\n    return 1\n'
 
 
@@ -353,13 +318,13 @@ def make_site(site: Path, *, levels: tuple = (0, 1, 2), invalidation: str = "TIM
     for relative, data in files.items():
         (site / relative).parent.mkdir(parents=True, exist_ok=True)
         (site / relative).write_bytes(data)
-    rows = [_record_row(relative, data) for relative, data in files.items()]
+    rows = [record_row(relative, data) for relative, data in files.items()]
     source = site / "alpha" / "__init__.py"
     for level in levels:
         cached = importlib.util.cache_from_source(str(source), optimization="" if level == 0 else level)
         py_compile.compile(str(source), cfile=cached, optimize=level, doraise=True,
                            invalidation_mode=py_compile.PycInvalidationMode[invalidation])
-        rows.append(_record_row(os.path.relpath(cached, site), None))
+        rows.append(record_row(os.path.relpath(cached, site), None))
     rows.append(f"{dist_info}/RECORD,,")
     (site / dist_info / "RECORD").write_text("\n".join(rows) + "\n")
     return site
