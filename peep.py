@@ -5124,10 +5124,10 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
     import json
     reply: object = None
-    try:  # the build could have replaced its reply with a link or a FIFO
+    try:  # the build could have replaced its reply with a link, a FIFO or endless nesting
         with open_regular_file(output, follow=False) as stream:
             reply = json.loads(stream.read(HOOK_REPLY_LIMIT).decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook or 'confining a build'} failed (exit status {status})",

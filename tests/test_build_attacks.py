@@ -792,6 +792,25 @@ os._exit(0)
     assert "get_requires_for_build_wheel failed" in result.stderr
 
 
+def test_a_build_whose_reply_nests_without_end_fails_and_peep_does_not_crash(
+    deploy: Deploy,
+) -> None:
+    """A reply is JSON the build writes: nested deep enough, json's parser ends in RecursionError,
+    which must be the hook's failure, not a bug in peep (exit status 3)."""
+    code = """
+import os
+_reply = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), "hook-output.json")
+with open(_reply, "w") as stream:
+    stream.write("[" * 200000)
+os._exit(0)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "get_requires_for_build_wheel failed" in result.stderr
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
 @pytest.mark.parametrize("network", ["closed", "none"])
 def test_what_real_builds_need_still_works_and_what_none_costs(
