@@ -4712,6 +4712,7 @@ def confine_file_system():
     # directories (opened before /tmp was covered) mounted again at their own
     # paths: its workspace writable; its environment and stdlib read-only.
     readable = spec["readable"] + [sys.base_prefix, sys.base_exec_prefix]
+    os.chdir("/")  # not peep's directory, maybe in your /tmp: reached through /proc/PID/cwd
     keep = [(path, False) for path in readable if path != "/"]
     keep += [(path, True) for path in spec["writable"]]
     keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first

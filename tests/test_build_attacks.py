@@ -812,6 +812,36 @@ os._exit(0)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_build_network_none_hides_your_tmp_where_peep_runs_in_it(deploy: Deploy) -> None:
+    """Under none the build's /tmp is its own, even when peep was started in yours.
+
+    The runner that waits for the hook kept peep's working directory: through its
+    /proc/PID/cwd, below the private /tmp, the build read your /tmp, and could write into
+    its FIFOs.
+    """
+    import shutil
+
+    refused = confinement_refused()
+    if refused:
+        pytest.skip(refused)
+    yours = Path(tempfile.mkdtemp(prefix="peep-test-", dir="/tmp"))
+    try:
+        (yours / "yours.txt").write_text("in your /tmp")
+        code = ATTEMPT + """
+_parent = int(open("/proc/self/stat").read().rpartition(")")[2].split()[1])
+_attempt("through_cwd", lambda: open("/proc/%d/cwd/yours.txt" % _parent).read())
+"""
+        sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+        deploy.write(block(sdist.data, "beta==2.0"))
+        result = deploy.install("--build-network=none", "-v", cwd=yours,
+                                env=deploy.env(PEEP_BUILD_ENV=""))
+    finally:
+        shutil.rmtree(yours, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    assert reports(result.stderr) == {"through_cwd": "ENOENT"}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
 @pytest.mark.parametrize("network", ["closed", "none"])
 def test_what_real_builds_need_still_works_and_what_none_costs(
     deploy: Deploy, network: str
