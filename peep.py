@@ -5106,9 +5106,13 @@ class Builder:
                 "source": source, "backend": system.backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        variables = build_variables(self.port, _private_directory(workspace, "tmp"))
+        try:  # the build's own directories, where its hooks before may have left anything
+            tmp, home, _ = [_private_directory(workspace, sub) for sub in ("tmp", "home", "wheel")]
+        except OSError as exc:
+            raise BuildError(f"its workspace is unusable ({exc})") from exc
+        variables = build_variables(self.port, tmp)
         if self.network == "none":  # your home is read-only: the build gets one of its own
-            variables["HOME"] = _private_directory(workspace, "home")
+            variables["HOME"] = home
         variables["PATH"] = os.path.dirname(python) + os.pathsep + variables.get("PATH", os.defpath)
         # -S: the runner confines itself before site runs anything (see above).
         status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, stem + ".json"], variables,
@@ -5207,7 +5211,7 @@ def build_wheel(builder: Builder, build: PendingBuild,
                 settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
-    output = _private_directory(build.workspace, "wheel")
+    output = os.path.join(build.workspace, "wheel")  # made by call_hook
     try:
         name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
             "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None

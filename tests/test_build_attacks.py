@@ -811,6 +811,26 @@ os._exit(0)
     assert "get_requires_for_build_wheel failed" in result.stderr
 
 
+@pytest.mark.parametrize("place", ["tmp", "wheel"])
+def test_a_build_that_leaves_a_link_for_its_own_directory_fails_and_peep_does_not_crash(
+    deploy: Deploy, place: str
+) -> None:
+    """The workspace is the build's to rearrange: a dangling link where peep makes the next
+    hook's temporary or wheel directory is that build's failure, not a bug in peep."""
+    code = f"""
+import os, shutil
+_place = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), {place!r})
+if not os.path.islink(_place):
+    shutil.rmtree(_place, ignore_errors=True)
+    os.symlink("/nonexistent/peep-test", _place)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "beta-2.0.tar.gz: its workspace is unusable ([Errno 17] File exists: " in result.stderr
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
 def test_build_network_none_hides_your_tmp_where_peep_runs_in_it(deploy: Deploy) -> None:
     """Under none the build's /tmp is its own, even when peep was started in yours.
