@@ -5219,10 +5219,15 @@ def build_wheel(builder: Builder, build: PendingBuild,
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
-            and name.endswith(WHEEL_EXTENSION) and os.path.isfile(os.path.join(output, name))):
+            and name.endswith(WHEEL_EXTENSION)):
         return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
-    built = Arrived(item.requirement, path, name, hash_file(path), item.version, item.install)
+    try:  # a regular file it made there, never read through a link (to /proc/self/mem, say)
+        with open_regular_file(path, follow=False) as stream:
+            digests = hash_stream(stream)
+    except OSError as exc:
+        return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made ({exc})")
+    built = Arrived(item.requirement, path, name, digests, item.version, item.install)
     verdict = accept(built, built_from=item)
     if isinstance(verdict, Problem):
         return build_failed(item, "it built a bad wheel: " + verdict.text.splitlines()[0].strip())
