@@ -378,6 +378,53 @@ _attempt("pth_connect", _phone_home)
         assert deploy.index.evil_requests() == []
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_dependencys_pth_never_runs_while_its_environment_is_prepared(
+    deploy: Deploy, network: str
+) -> None:
+    """pip installs the verified build dependencies unconfined: no .pth of theirs may run then.
+
+    Each run of the .pth leaves a file named by its Seccomp mode, where it can: under closed
+    every run must be a confined one (2); under none a confined run cannot write there at all.
+    """
+    probe = f"""
+import os
+_mode = [line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")]
+try:
+    open(os.path.join({str(deploy.telltales)!r}, "pth-%d-seccomp-%s" % (os.getpid(), _mode[0])),
+         "w").close()
+except OSError:
+    pass  # out of sight: a confined run under none
+"""
+    helper = deploy.index.add(wheel_bytes("helper", "1.0", extra_files={
+        "helper_probe.pth": b"import helper_probe\n", "helper_probe.py": probe.encode(),
+    }))
+    confined_build(deploy, network, "", helper)
+    runs = [name for name in deploy.ran() if name.startswith("pth-")]
+    if network == "closed":
+        assert runs and all(name.endswith("-seccomp-2") for name in runs), runs
+    else:
+        assert runs == []
+
+
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_inherits_no_descriptor_of_peeps(deploy: Deploy, network: str) -> None:
+    """A hook holds stdin (/dev/null), its log, its reply: no socket or file of peep's besides."""
+    code = """
+_descriptors = {}
+for _fd in os.listdir("/proc/self/fd"):
+    try:
+        _descriptors[int(_fd)] = os.readlink("/proc/self/fd/" + _fd)
+    except OSError:
+        pass  # the listing's own, closed
+""" + report("descriptors", "_descriptors")
+    found = confined_build(deploy, network, code)["descriptors"]
+    assert isinstance(found, dict) and sorted(found) == [0, 1, 2, 3], found
+    assert found[0] == os.devnull and found[1] == found[2] and found[1].endswith(".log")
+    assert found[3].endswith(os.sep + "hook-output.json")
+
+
 def _socket_attempts(outside: Path) -> str:
     """Code that tries every way this test knows to a Unix socket outside, or past the filter."""
     stream, datagram = outside / "stream.sock", outside / "datagram.sock"
