@@ -408,6 +408,7 @@ except OSError:
         assert runs == []
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 @pytest.mark.parametrize("network", ["closed", "none"])
 def test_a_build_inherits_no_descriptor_of_peeps(deploy: Deploy, network: str) -> None:
     """A hook holds stdin (/dev/null), its log, its reply: no socket or file of peep's besides."""
@@ -858,6 +859,7 @@ os._exit(0)
     assert "get_requires_for_build_wheel failed" in result.stderr
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
 @pytest.mark.parametrize("place", ["tmp", "wheel"])
 def test_a_build_that_leaves_a_link_for_its_own_directory_fails_and_peep_does_not_crash(
     deploy: Deploy, place: str
