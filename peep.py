@@ -5219,7 +5219,7 @@ def build_wheel(builder: Builder, build: PendingBuild,
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
-            and name.endswith(WHEEL_EXTENSION)):
+            and name.endswith(WHEEL_EXTENSION) and not os.path.islink(output)):
         return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
     try:  # a regular file it made there, never read through a link (to /proc/self/mem, say)

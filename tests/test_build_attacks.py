@@ -880,7 +880,7 @@ if not os.path.islink(_place):
     assert "beta-2.0.tar.gz: its workspace is unusable ([Errno 17] File exists: " in result.stderr
 
 
-# A backend whose build_wheel replaces the wheel it made with a link to ``target``.
+# A backend whose build_wheel replaces the wheel it made (or its directory) with a link.
 _LINKING_BACKEND = """
 class linking:
     get_requires_for_build_wheel = staticmethod(lambda config_settings=None: [])
@@ -888,19 +888,28 @@ class linking:
     @staticmethod
     def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         name = build_wheel(wheel_directory)
-        os.remove(os.path.join(wheel_directory, name))
-        os.symlink({target!r}, os.path.join(wheel_directory, name))
+        if {directory!r}:
+            import shutil
+            shutil.rmtree(wheel_directory)
+            os.symlink(os.path.dirname({target!r}), wheel_directory)
+        else:
+            os.remove(os.path.join(wheel_directory, name))
+            os.symlink({target!r}, os.path.join(wheel_directory, name))
         return name
 """
 
 
 @pytest.mark.skipif(os.name != "posix", reason="symbolic links")
-@pytest.mark.parametrize("target", ["/proc/self/mem", "elsewhere"])
-def test_a_built_wheel_is_never_read_through_a_link(deploy: Deploy, target: str) -> None:
+@pytest.mark.parametrize("target, directory", [
+    ("/proc/self/mem", False), ("elsewhere", False), ("elsewhere", True)])
+def test_a_built_wheel_is_never_read_through_a_link(
+    deploy: Deploy, target: str, directory: bool
+) -> None:
     """The wheel a build names is read as the regular file it made, never through a link.
 
     peep resolves a link where the build cannot look (its own /proc/self/mem: a read error, which
-    was a bug in peep), or to a file of the right name that the build did not make.
+    was a bug in peep), or to a file of the right name that the build did not make, by a link
+    in its place or in place of the directory it was made in.
     """
     if target == "elsewhere":
         name, data = wheel_bytes("beta", "2.0")
@@ -908,13 +917,13 @@ def test_a_built_wheel_is_never_read_through_a_link(deploy: Deploy, target: str)
         Path(target).write_bytes(data)
     pyproject = ('[build-system]\nrequires = []\nbuild-backend = "fixture_backend:linking"\n'
                  'backend-path = ["."]\n')
-    sdist = deploy.index.add(sdist_bytes("beta", "2.0", pyproject=pyproject,
-                                         backend_code=_LINKING_BACKEND.format(target=target)))
+    code = _LINKING_BACKEND.format(target=target, directory=directory)
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", pyproject=pyproject, backend_code=code))
     deploy.write(block(sdist.data, "beta==2.0"))
     result = deploy.install()
     assert result.returncode == 1, result.stderr
     assert ("beta-2.0.tar.gz: build_wheel returned 'beta-2.0-py3-none-any.whl', not a wheel it "
-            "made ([Errno ") in result.stderr  # ELOOP: O_NOFOLLOW met a link
+            "made") in result.stderr
     assert deploy.installed() == {}
 
 
