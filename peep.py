@@ -4751,6 +4751,7 @@ def confine_file_system():
     # directories (opened before /tmp was covered) mounted again at their own
     # paths: its workspace writable; its environment and stdlib read-only.
     readable = spec["readable"] + [sys.base_prefix, sys.base_exec_prefix]
+    os.chdir("/")  # not peep's directory, maybe in your /tmp: reached through /proc/PID/cwd
     keep = [(path, False) for path in readable if path != "/"]
     keep += [(path, True) for path in spec["writable"]]
     keep.sort(key=lambda item: (len(item[0]), item[1]))  # parents first
@@ -5144,9 +5145,13 @@ class Builder:
                 "source": source, "backend": system.backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
             json.dump(spec, stream)
-        variables = build_variables(self.port, _private_directory(workspace, "tmp"))
+        try:  # the build's own directories, where its hooks before may have left anything
+            tmp, home, _ = [_private_directory(workspace, sub) for sub in ("tmp", "home", "wheel")]
+        except OSError as exc:
+            raise BuildError(f"its workspace is unusable ({exc})") from exc
+        variables = build_variables(self.port, tmp)
         if self.network == "none":  # your home is read-only: the build gets one of its own
-            variables["HOME"] = _private_directory(workspace, "home")
+            variables["HOME"] = home
         variables["PATH"] = os.path.dirname(python) + os.pathsep + variables.get("PATH", os.defpath)
         # -S: the runner confines itself before site runs anything (see above).
         status = run_logged([python, "-I", "-S", "-c", _HOOK_RUNNER, stem + ".json"], variables,
@@ -5163,10 +5168,10 @@ def _hook_result(hook: Optional[str], backend: str, status: int, output: str,
     """Return what a hook's run answered, or raise BuildError saying why it did not."""
     import json
     reply: object = None
-    try:  # the build could have replaced its reply with a link or a FIFO
+    try:  # the build could have replaced its reply with a link, a FIFO or endless nesting
         with open_regular_file(output, follow=False) as stream:
             reply = json.loads(stream.read(HOOK_REPLY_LIMIT).decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass  # no reply: the hook failed
     if status != 0 or not isinstance(reply, dict):
         raise BuildError(f"{hook or 'confining a build'} failed (exit status {status})",
@@ -5245,7 +5250,7 @@ def build_wheel(builder: Builder, build: PendingBuild,
                 settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
-    output = _private_directory(build.workspace, "wheel")
+    output = os.path.join(build.workspace, "wheel")  # made by call_hook
     try:
         name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
             "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
@@ -5253,10 +5258,15 @@ def build_wheel(builder: Builder, build: PendingBuild,
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
-            and name.endswith(WHEEL_EXTENSION) and os.path.isfile(os.path.join(output, name))):
+            and name.endswith(WHEEL_EXTENSION) and not os.path.islink(output)):
         return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made")
     path = os.path.join(output, name)
-    built = Arrived(item.requirement, path, name, hash_file(path), item.version, item.install)
+    try:  # a regular file it made there, never read through a link (to /proc/self/mem, say)
+        with open_regular_file(path, follow=False) as stream:
+            digests = hash_stream(stream)
+    except OSError as exc:
+        return build_failed(item, f"build_wheel returned {name!r}, not a wheel it made ({exc})")
+    built = Arrived(item.requirement, path, name, digests, item.version, item.install)
     verdict = accept(built, built_from=item)
     if isinstance(verdict, Problem):
         return build_failed(item, "it built a bad wheel: " + verdict.text.splitlines()[0].strip())

@@ -384,6 +384,54 @@ _attempt("pth_connect", _phone_home)
         assert deploy.index.evil_requests() == []
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_dependencys_pth_never_runs_while_its_environment_is_prepared(
+    deploy: Deploy, network: str
+) -> None:
+    """pip installs the verified build dependencies unconfined: no .pth of theirs may run then.
+
+    Each run of the .pth leaves a file named by its Seccomp mode, where it can: under closed
+    every run must be a confined one (2); under none a confined run cannot write there at all.
+    """
+    probe = f"""
+import os
+_mode = [line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")]
+try:
+    open(os.path.join({str(deploy.telltales)!r}, "pth-%d-seccomp-%s" % (os.getpid(), _mode[0])),
+         "w").close()
+except OSError:
+    pass  # out of sight: a confined run under none
+"""
+    helper = deploy.index.add(wheel_bytes("helper", "1.0", extra_files={
+        "helper_probe.pth": b"import helper_probe\n", "helper_probe.py": probe.encode(),
+    }))
+    confined_build(deploy, network, "", helper)
+    runs = [name for name in deploy.ran() if name.startswith("pth-")]
+    if network == "closed":
+        assert runs and all(name.endswith("-seccomp-2") for name in runs), runs
+    else:
+        assert runs == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("network", ["closed", "none"])
+def test_a_build_inherits_no_descriptor_of_peeps(deploy: Deploy, network: str) -> None:
+    """A hook holds stdin (/dev/null), its log, its reply: no socket or file of peep's besides."""
+    code = """
+_descriptors = {}
+for _fd in os.listdir("/proc/self/fd"):
+    try:
+        _descriptors[int(_fd)] = os.readlink("/proc/self/fd/" + _fd)
+    except OSError:
+        pass  # the listing's own, closed
+""" + report("descriptors", "_descriptors")
+    found = confined_build(deploy, network, code)["descriptors"]
+    assert isinstance(found, dict) and sorted(found) == [0, 1, 2, 3], found
+    assert found[0] == os.devnull and found[1] == found[2] and found[1].endswith(".log")
+    assert found[3].endswith(os.sep + "hook-output.json")
+
+
 def _socket_attempts(outside: Path) -> str:
     """Code that tries every way this test knows to a Unix socket outside, or past the filter."""
     stream, datagram = outside / "stream.sock", outside / "datagram.sock"
@@ -796,6 +844,123 @@ os._exit(0)
     result = deploy.install()
     assert result.returncode == 1
     assert "get_requires_for_build_wheel failed" in result.stderr
+
+
+def test_a_build_whose_reply_nests_without_end_fails_and_peep_does_not_crash(
+    deploy: Deploy,
+) -> None:
+    """A reply is JSON the build writes: nested deep enough, json's parser ends in RecursionError,
+    which must be the hook's failure, not a bug in peep (exit status 3)."""
+    code = """
+import os
+_reply = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), "hook-output.json")
+with open(_reply, "w") as stream:
+    stream.write("[" * 200000)
+os._exit(0)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "get_requires_for_build_wheel failed" in result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+@pytest.mark.parametrize("place", ["tmp", "wheel"])
+def test_a_build_that_leaves_a_link_for_its_own_directory_fails_and_peep_does_not_crash(
+    deploy: Deploy, place: str
+) -> None:
+    """The workspace is the build's to rearrange: a dangling link where peep makes the next
+    hook's temporary or wheel directory is that build's failure, not a bug in peep."""
+    code = f"""
+import os, shutil
+_place = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), {place!r})
+if not os.path.islink(_place):
+    shutil.rmtree(_place, ignore_errors=True)
+    os.symlink("/nonexistent/peep-test", _place)
+"""
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "beta-2.0.tar.gz: its workspace is unusable ([Errno 17] File exists: " in result.stderr
+
+
+# A backend whose build_wheel replaces the wheel it made (or its directory) with a link.
+_LINKING_BACKEND = """
+class linking:
+    get_requires_for_build_wheel = staticmethod(lambda config_settings=None: [])
+
+    @staticmethod
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        name = build_wheel(wheel_directory)
+        if {directory!r}:
+            import shutil
+            shutil.rmtree(wheel_directory)
+            os.symlink(os.path.dirname({target!r}), wheel_directory)
+        else:
+            os.remove(os.path.join(wheel_directory, name))
+            os.symlink({target!r}, os.path.join(wheel_directory, name))
+        return name
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+@pytest.mark.parametrize("target, directory", [
+    ("/proc/self/mem", False), ("elsewhere", False), ("elsewhere", True)])
+def test_a_built_wheel_is_never_read_through_a_link(
+    deploy: Deploy, target: str, directory: bool
+) -> None:
+    """The wheel a build names is read as the regular file it made, never through a link.
+
+    peep resolves a link where the build cannot look (its own /proc/self/mem: a read error, which
+    was a bug in peep), or to a file of the right name that the build did not make, by a link
+    in its place or in place of the directory it was made in.
+    """
+    if target == "elsewhere":
+        name, data = wheel_bytes("beta", "2.0")
+        target = str(deploy.telltales / name)
+        Path(target).write_bytes(data)
+    pyproject = ('[build-system]\nrequires = []\nbuild-backend = "fixture_backend:linking"\n'
+                 'backend-path = ["."]\n')
+    code = _LINKING_BACKEND.format(target=target, directory=directory)
+    sdist = deploy.index.add(sdist_bytes("beta", "2.0", pyproject=pyproject, backend_code=code))
+    deploy.write(block(sdist.data, "beta==2.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert ("beta-2.0.tar.gz: build_wheel returned 'beta-2.0-py3-none-any.whl', not a wheel it "
+            "made") in result.stderr
+    assert deploy.installed() == {}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
+def test_build_network_none_hides_your_tmp_where_peep_runs_in_it(deploy: Deploy) -> None:
+    """Under none the build's /tmp is its own, even when peep was started in yours.
+
+    The runner that waits for the hook kept peep's working directory: through its
+    /proc/PID/cwd, below the private /tmp, the build read your /tmp, and could write into
+    its FIFOs.
+    """
+    import shutil
+
+    refused = confinement_refused()
+    if refused:
+        pytest.skip(refused)
+    yours = Path(tempfile.mkdtemp(prefix="peep-test-", dir="/tmp"))
+    try:
+        (yours / "yours.txt").write_text("in your /tmp")
+        code = ATTEMPT + """
+_parent = int(open("/proc/self/stat").read().rpartition(")")[2].split()[1])
+_attempt("through_cwd", lambda: open("/proc/%d/cwd/yours.txt" % _parent).read())
+"""
+        sdist = deploy.index.add(sdist_bytes("beta", "2.0", backend_code=code))
+        deploy.write(block(sdist.data, "beta==2.0"))
+        result = deploy.install("--build-network=none", "-v", cwd=yours,
+                                env=deploy.env(PEEP_BUILD_ENV=""))
+    finally:
+        shutil.rmtree(yours, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    assert reports(result.stderr) == {"through_cwd": "ENOENT"}
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the confinement under test is Linux's")
