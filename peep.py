@@ -4641,6 +4641,34 @@ def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[
     return {key: found if len(found) > 1 else found[0] for key, found in values.items()}
 
 
+# What a build's report says: why peep refused it, or how it failed and what it printed last.
+BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
+BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
+
+
+def _log_tail(log_path: str) -> str:
+    """Return the last lines of a build's log, read from its last BUILD_LOG_TAIL_BYTES only."""
+    try:
+        with open(log_path, "rb") as stream:
+            stream.seek(max(0, os.fstat(stream.fileno()).st_size - BUILD_LOG_TAIL_BYTES))
+            lines = stream.read(BUILD_LOG_TAIL_BYTES).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(f"        | {line}" for line in lines[-BUILD_LOG_TAIL:])
+
+
+def refused_build(item: Verified, reason: str) -> Problem:
+    """Return why peep will not build a verified sdist: its build could reach unverified code."""
+    return framed("refused build", item.requirement, f"{item.filename}: {reason}",
+                  f"({item.requirement.origin})")
+
+
+def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
+    """Return a verified sdist's failed build, with the tail of what it printed."""
+    text = f"    {item.filename}: {reason}" + (f"\n{log}" if log else "")
+    return Problem("build failed", item.requirement, text)
+
+
 # --- Building sdists [trust] --------------------------------------------------
 #
 # peep is the build frontend: pip never builds anything. peep extracts each verified sdist as read
@@ -4654,8 +4682,6 @@ def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[
 # build's directories and a private /tmp, a /dev of its own, and no process of yours to signal.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
-BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
-BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
 HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
 # Every pip peep runs takes only the files it is handed, by their hashes, as wheels.
 PIP_VERIFIED_ONLY = ("--no-deps", "--no-index", "--require-hashes", "--only-binary", ":all:",
@@ -5040,17 +5066,6 @@ def run_logged(command: Sequence[str], environment: Mapping[str, str], log_path:
         return _waited(process, process.wait, group=session)  # all stopped before pip runs
 
 
-def _log_tail(log_path: str) -> str:
-    """Return the last lines of a build's log, read from its last BUILD_LOG_TAIL_BYTES only."""
-    try:
-        with open(log_path, "rb") as stream:
-            stream.seek(max(0, os.fstat(stream.fileno()).st_size - BUILD_LOG_TAIL_BYTES))
-            lines = stream.read(BUILD_LOG_TAIL_BYTES).decode("utf-8", "replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(f"        | {line}" for line in lines[-BUILD_LOG_TAIL:])
-
-
 class BuildError(PeepError):
     """A build step failed; ``log`` holds what it printed."""
 
@@ -5204,18 +5219,6 @@ class PendingBuild:
 
     def place(self) -> HookPlace:
         return self.source, self.system, self.workspace
-
-
-def refused_build(item: Verified, reason: str) -> Problem:
-    """Return why peep will not build a verified sdist: its build could reach unverified code."""
-    return framed("refused build", item.requirement, f"{item.filename}: {reason}",
-                  f"({item.requirement.origin})")
-
-
-def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
-    """Return a verified sdist's failed build, with the tail of what it printed."""
-    text = f"    {item.filename}: {reason}" + (f"\n{log}" if log else "")
-    return Problem("build failed", item.requirement, text)
 
 
 def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
