@@ -1257,11 +1257,15 @@ MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     """Read a whole response in chunks, refusing more than ``limit`` bytes."""
+    import http.client
     data = bytearray()
-    for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
-        data += chunk
-        if len(data) > limit:
-            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+    try:
+        for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
+            data += chunk
+            if len(data) > limit:
+                raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+    except (OSError, http.client.HTTPException) as exc:  # a timeout, a broken chunk
+        raise FetchError(f"{redact_url(url)}: download failed ({exc})") from exc
     return bytes(data)
 
 

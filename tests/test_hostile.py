@@ -344,6 +344,37 @@ def test_huge_index_page_and_thousands_of_files(sandbox: Sandbox, index: Loopbac
     assert index.file_requests() == [f"/files/{served.filename}"]
 
 
+def _page_that_breaks_off(how: str) -> Callable[[BaseHTTPRequestHandler], bool]:
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        if how == "stalls":  # half a page, then silence past --timeout
+            handler.send_header("Content-Length", "1000")
+            handler.end_headers()
+            handler.wfile.write(b"<html>")
+            handler.wfile.flush()
+            time.sleep(3)
+        else:  # a chunk whose size is not a number
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            handler.wfile.write(b"zz\r\n<html>")
+        handler.close_connection = True
+        return True
+    return hook
+
+
+@pytest.mark.parametrize("how, reason", [("stalls", "timed out"), ("bad-chunk", "IncompleteRead")])
+def test_a_page_that_breaks_off_is_a_download_error(deploy: Deploy, how: str, reason: str) -> None:
+    """A page's body, not only its headers: a timeout or a broken chunk was a crash (exit 3)."""
+    served = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.index.hook = _page_that_breaks_off(how)
+    deploy.write(block(served.data, "alpha==1.0"))
+    result = deploy.install("--timeout", "0.5", "--retries", "0")
+    assert result.returncode == 1, result.stderr
+    assert f"{deploy.index.url}alpha/: download failed ({reason}" in result.stderr
+    assert deploy.installed() == {}
+
+
 # --- Bad input ------------------------------------------------------------------------------
 
 TOKENS = st.sampled_from([
