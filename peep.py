@@ -2565,8 +2565,9 @@ def parse_json_links(data: bytes, page_url: str,
     """Return the links of a PEP 691 JSON project page."""
     import json
     try:
-        check_nesting(data.decode("utf-8", "replace"))
-        document = json.loads(data)
+        decoded = data.decode(json.detect_encoding(data))  # as json.loads reads bytes: UTF-16 too
+        check_nesting(decoded)  # the text json reads: a UTF-8 view of UTF-16 could hide brackets
+        document = json.loads(decoded)
         files = document["files"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PeepError(f"{redact_url(page_url)} is not a valid PEP 691 page ({exc})") from exc

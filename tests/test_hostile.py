@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import pytest
 import trustme
 from helpers import (
+    JSON_TYPE,
     PEEP,
     TELLTALE_ENV,
     Deploy,
@@ -342,6 +343,18 @@ def test_huge_index_page_and_thousands_of_files(sandbox: Sandbox, index: Loopbac
     result = sandbox.install(index)
     assert result.returncode == 0, result.stderr
     assert index.file_requests() == [f"/files/{served.filename}"]
+
+
+def test_a_utf16_json_page_cannot_hide_its_depth(deploy: Deploy) -> None:
+    """json.loads reads UTF-16 too; the depth check read the same bytes as UTF-8, where the
+    0x22 of a U+4E22 looked like a quote and hid the brackets after it (RecursionError, exit 3)."""
+    served = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    body = '{"x": "\u4e22", "files": ' + "[" * 5000 + "]" * 5000 + ', "y": "\u4e22"}'
+    serve_page(deploy.index, "alpha", body.encode("utf-16-le"), {"Content-Type": JSON_TYPE})
+    deploy.write(block(served.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "/alpha/ is not a valid PEP 691 page (nested deeper than 64 levels)" in result.stderr
 
 
 def _page_that_breaks_off(how: str) -> Callable[[BaseHTTPRequestHandler], bool]:
