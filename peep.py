@@ -1270,8 +1270,10 @@ def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
 
 
 def safe_filename(name: str) -> str:
-    """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
-    if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
+    """Return ``name`` if it is safe to create in a directory of peep's, else raise. A control
+    character is not: other tools print a name as it is (pip -v)."""
+    unsafe = name in ("", ".", "..") or os.path.isabs(name)
+    if unsafe or re.search(r"[/\\\x00-\x1f\x7f-\x9f]", name):
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
 

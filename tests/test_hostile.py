@@ -388,6 +388,20 @@ def test_a_page_that_breaks_off_is_a_download_error(deploy: Deploy, how: str, re
     assert deploy.installed() == {}
 
 
+def test_a_file_name_with_control_characters_is_refused(deploy: Deploy) -> None:
+    """The vetted bytes under a name that retitles the terminal: pip -v printed the name as it
+    was, where peep escapes it."""
+    filename, data = wheel_bytes("alpha", "1.0")
+    on_files(deploy.index, lambda handler: respond(handler, 200, data))
+    serve_page(deploy.index, "alpha", page("/files/alpha-1.0-py3-none-any.x%1b]0;owned%07.whl"))
+    deploy.write(block(data, "alpha==1.0"))
+    result = deploy.install("-v")
+    assert result.returncode == 1, result.stderr
+    assert "unsafe file name 'alpha-1.0-py3-none-any.x\\x1b]0;owned\\x07.whl'" in result.stderr
+    assert "\x1b" not in result.stdout + result.stderr
+    assert deploy.installed() == {}
+
+
 # --- Bad input ------------------------------------------------------------------------------
 
 TOKENS = st.sampled_from([
