@@ -2547,11 +2547,11 @@ def parse_html_links(html: str, page_url: str,
                      wanted: Callable[[str], bool] = lambda filename: True) -> List[Link]:
     """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
     import urllib.parse
-    tags = list(_start_tags(html))
-    base_href = next((attrs.get("href") for tag, attrs in tags if tag == "base"), None)
+    # Two scans, never a list of every tag: a page of "<a>" would take 60 times its size.
+    base_href = next((attrs.get("href") for tag, attrs in _start_tags(html) if tag == "base"), None)
     base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
-    for anchor in (attrs for tag, attrs in tags if tag == "a"):
+    for anchor in (attrs for tag, attrs in _start_tags(html) if tag == "a"):
         url = _link_url(anchor.get("href") or "", base, page_url, wanted)
         if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None

@@ -402,6 +402,21 @@ def test_a_file_name_with_control_characters_is_refused(deploy: Deploy) -> None:
     assert deploy.installed() == {}
 
 
+def test_a_page_of_empty_tags_takes_memory_in_proportion_to_its_links() -> None:
+    """Every start tag was kept, with its attributes, until the page ended: sixty times the
+    page's size in memory (4 GB for a 64 MB page of '<a>')."""
+    import tracemalloc
+    body = "<a>" * (1 << 18) + '<a href="alpha-1.0.tar.gz">'
+    tracemalloc.start()
+    try:
+        links = peep.parse_html_links(body, "https://127.0.0.1:9/simple/alpha/")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [link.url for link in links] == ["https://127.0.0.1:9/simple/alpha/alpha-1.0.tar.gz"]
+    assert peak < 4 * len(body)
+
+
 # --- Bad input ------------------------------------------------------------------------------
 
 TOKENS = st.sampled_from([
