@@ -4127,8 +4127,10 @@ class Fetcher:
     def _from_cache(
         self, directory: str, requirement: Requirement, install: bool
     ) -> Optional[Verdict]:
-        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it."""
-        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
+        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it.
+        Not for an index file under --uploaded-prior-to: only the index knows when it came."""
+        cooling = self.settings.uploaded_prior_to is not None and requirement.url is None
+        entries = [] if cooling or not requirement.hashes else self.cache.lookup(requirement.hashes)
         if requirement.url is not None:
             filename, version = url_filename(requirement.url), archive_version(requirement)
             named = [(sha256, path) for sha256, path, _ in entries

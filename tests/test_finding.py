@@ -7,12 +7,13 @@ import dataclasses
 import io
 import json
 import re
+import shutil
 import tarfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pytest
-from helpers import accepted, sdist_bytes
+from helpers import Deploy, accepted, peep_hash, sdist_bytes, serve_upload_times, wheel_bytes
 
 import peep
 
@@ -253,6 +254,22 @@ def test_rejection_counts_reasons() -> None:
     result = peep.choose_candidates(requirement, found, peep.FinderSettings(), ENV)
     assert result == peep.Rejection(("1 version not wanted", "1 wheel for another platform or Python"))
     assert peep.choose_candidates(requirement, [], peep.FinderSettings(), ENV) == peep.Rejection(("no files at all",))
+
+
+def test_a_warm_cache_does_not_outrun_uploaded_prior_to(deploy: Deploy) -> None:
+    """The cache cannot say when a file was uploaded: under a cooldown the index decides, so a
+    machine whose cache holds the newer release installs what a fresh machine does."""
+    old = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    new = deploy.index.add(wheel_bytes("alpha", "2.0"))
+    deploy.write(f"# sha256: {peep_hash(old.data)}\n# sha256: {peep_hash(new.data)}\nalpha\n")
+    serve_upload_times(deploy.index, {old.filename: "2000-01-01T00:00:00Z",
+                                      new.filename: "2999-01-01T00:00:00Z"})
+    cache = ("--cache-dir", str(deploy.cache))
+    assert deploy.install(*cache).returncode == 0  # alpha 2.0, now in the cache
+    shutil.rmtree(deploy.target)
+    result = deploy.install(*cache, "--uploaded-prior-to", "P3D")
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
 
 
 # --- Merging requirements ------------------------------------------------------------
