@@ -1272,8 +1272,7 @@ def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
 def safe_filename(name: str) -> str:
     """Return ``name`` if it is safe to create in a directory of peep's, else raise. A control
     character is not: other tools print a name as it is (pip -v)."""
-    unsafe = name in ("", ".", "..") or os.path.isabs(name)
-    if unsafe or re.search(r"[/\\\x00-\x1f\x7f-\x9f]", name):
+    if name in ("", ".", "..") or re.search(r"[/\\\x00-\x1f\x7f-\x9f]", name):  # "/": absolute too
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
 
@@ -3966,9 +3965,8 @@ def marker_environment() -> Dict[str, str]:
     return dict({key: str(value) for key, value in default_environment().items()}, extra="")
 
 
-def prepare_requirements(
-    records: Sequence[Requirement], environment: Mapping[str, str]
-) -> Tuple[List[Requirement], List[Problem]]:
+def prepare_requirements(records: Sequence[Requirement], environment: Mapping[str, str]
+                         ) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
     applying = [record for record in records if record.applies(environment)]
     kept = [record for record in applying if record.unsupported is None]
@@ -4066,19 +4064,16 @@ class Fetcher:
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
 
-    def _from_mirrors(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verdict]:
+    def _from_mirrors(self, directory: str, requirement: Requirement,
+                      install: bool) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
         lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
         if not requirement.locked or requirement.url is None:
             return None
         settings = self.settings  # to reach only the indexes and find-links the user set
         indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-        if settings.no_index or not indexes:
-            settings = replace(settings, no_index=True)
-        else:
-            settings = replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+        settings = (replace(settings, no_index=True) if settings.no_index or not indexes
+                    else replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:]))
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
         try:
@@ -4124,13 +4119,11 @@ class Fetcher:
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
 
-    def _from_cache(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verdict]:
-        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it.
-        Not for an index file under --uploaded-prior-to: only the index knows when it came."""
-        cooling = self.settings.uploaded_prior_to is not None and requirement.url is None
-        entries = [] if cooling or not requirement.hashes else self.cache.lookup(requirement.hashes)
+    def _from_cache(self, directory: str, requirement: Requirement,
+                    install: bool) -> Optional[Verdict]:
+        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it;
+        never an index file under --uploaded-prior-to: only the index knows when it came."""
+        entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
         if requirement.url is not None:
             filename, version = url_filename(requirement.url), archive_version(requirement)
             named = [(sha256, path) for sha256, path, _ in entries
@@ -4148,7 +4141,7 @@ class Fetcher:
                 if candidate is not None:
                     found[candidate] = (sha256, path)
             chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
+            if isinstance(chosen, Rejection) or self.settings.uploaded_prior_to is not None:
                 return None
             sha256, source = found[chosen[0]]
             filename, version = chosen[0].filename, chosen[0].version
@@ -4238,10 +4231,8 @@ class Fetcher:
             self.warn(f"peep: warning: could not keep {name} in {directory} ({exc})")
 
 
-def vetted_elsewhere(
-    requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
-    environment: Environment,
-) -> Optional[Problem]:
+def vetted_elsewhere(requirement: Requirement, found: Sequence[Candidate],
+                     chosen: Sequence[Candidate], environment: Environment) -> Optional[Problem]:
     """Say so when the vetted files are all for other platforms, rather than "tampered": asked
     when every file that fits here advertises an unvetted digest, said if another advertises one."""
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
@@ -4255,9 +4246,8 @@ def vetted_elsewhere(
                   f"'peep hash{form} {release}' prints a hash for every file of the release")
 
 
-def verify_all(
-    fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
-) -> List[Verdict]:
+def verify_all(fetcher: Fetcher, requirements: Sequence[Requirement], *,
+               install: bool = True) -> List[Verdict]:
     """Verify requirements in parallel; return verdicts in requirement order."""
     import concurrent.futures
     if not requirements:
