@@ -2655,9 +2655,9 @@ def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
     ranked = [(c, _rank_or_rejection(c, matching_versions, allowed, pinned, environment))
               for c in all_candidates]  # fmt: skip
     usable = [(candidate, rank) for candidate, rank in ranked if isinstance(rank, int)]
-    rejected = [reason for _, reason in ranked if isinstance(reason, str)]
-    if not usable:
-        counts = (f"{rejected.count(reason)} {reason}" for reason in sorted(set(rejected)))
+    if not usable:  # counted in one pass: a page may give every file a reason of its own
+        rejected = sorted(reason for _, reason in ranked if isinstance(reason, str))
+        counts = (f"{len(list(same))} {reason}" for reason, same in itertools.groupby(rejected))
         return Rejection(tuple(counts) or ("no files at all",))
 
     def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
