@@ -210,11 +210,11 @@ class InvalidHash(ValueError):
     """A hash is not of the form its algorithm requires."""
 
 
-# The authority part of every URL in a text: scheme "://" then up to the path. A password may
-# hold spaces and tabs: "user:", words, "@" and the host, with no "/?#", quote or line end
-# between; an "@" after a space (as in "name @ URL") is no password's end.
+# The authority of every URL in a text: a short scheme (a long one was sought from every word
+# of "a.a.a...": quadratic), "://", up to the path. A password may hold spaces and tabs: "user:",
+# words, "@", the host, with no "/?#", quote or line end between ("name @ URL" ends none).
 _URL_AUTHORITY_RE = re.compile(
-    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>"
+    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)(?P<authority>"
     r"[^/?#\s@:]*:[^/?#@\s'\"]+(?:[ \t]+[^/?#@\s'\"]+)*@[^/?#\s]*|[^/?#\s]*)")
 
 

@@ -417,6 +417,17 @@ def test_a_page_of_empty_tags_takes_memory_in_proportion_to_its_links() -> None:
     assert peak < 4 * len(body)
 
 
+def test_a_long_url_is_redacted_in_linear_time() -> None:
+    """A page's link can be megabytes long, and a report shows it: finding each URL's scheme was
+    tried at every word boundary to the end of the run ("a.a.a..."), minutes for 1 MB. The
+    bound is a hundred times what one pass takes."""
+    code = 'import peep; print(len(peep.printable("a." * 500000 + " https://u:p@h/x")))'
+    result = subprocess.run([sys.executable, "-c", code], cwd=PEEP.parent, capture_output=True,
+                            text=True, timeout=60, env={"PYTHONPATH": str(PEEP.parent), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{1000001 + len('https://u:****@h/x')}\n"
+
+
 # --- Bad input ------------------------------------------------------------------------------
 
 TOKENS = st.sampled_from([
