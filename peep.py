@@ -260,21 +260,21 @@ def printable(text: str) -> str:
 # JSON index pages and TOML lock files nest a few levels deep; their parsers recurse once a
 # level, so ten thousand "[" would end in RecursionError: deeper is refused before parsing.
 MAX_BRACKET_DEPTH = 64
-# A string (on one line: JSON's and TOML's basic and literal strings are),
-# a TOML comment, or a bracket. Brackets in strings and comments do not nest.
-_NESTING_TOKEN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'|#[^\n]*|[\[\]{}]""")
+# A string (one line long in JSON and TOML), a TOML comment, or a bracket: only brackets nest. A '"'
+# left open is ordinary, as is every later one on its line (each is open too): read once, unquoted.
+_NESTING_TOKEN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*("?)|'[^'\n]*'|#[^\n]*|[\[\]{}]""")
+_UNQUOTED_TOKEN_RE = re.compile(r"""'[^'\n]*'|#[^\n]*|[\[\]{}]""")
 
 
 def check_nesting(text: str) -> None:
     """Raise ValueError if ``text`` nests brackets deeper than MAX_BRACKET_DEPTH (one pass)."""
     depth = 0
     for token in _NESTING_TOKEN_RE.finditer(text):
-        if token[0] in "[{":
-            depth += 1
+        left_open = token[0][:1] == '"' and not token[1]
+        for found in _UNQUOTED_TOKEN_RE.finditer(token[0], 1) if left_open else [token]:
+            depth += (found[0] in "[{") - (found[0] in "]}")
             if depth > MAX_BRACKET_DEPTH:
                 raise ValueError(f"nested deeper than {MAX_BRACKET_DEPTH} levels")
-        elif token[0] in "]}":
-            depth -= 1
 
 
 class NotRegularFile(OSError):

@@ -428,6 +428,26 @@ def test_a_long_url_is_redacted_in_linear_time() -> None:
     assert result.stdout == f"{1000001 + len('https://u:****@h/x')}\n"
 
 
+_UNCLOSED_STRINGS = """
+import peep
+try:
+    peep.parse_json_links(b'"' + b'\\\\"' * 500000, "https://127.0.0.1:9/simple/alpha/")
+except peep.PeepError as exc:
+    print(str(exc)[:66])
+"""
+
+
+def test_a_json_page_of_unclosed_strings_is_checked_in_linear_time() -> None:
+    """Each escaped quote of '"\\"\\"\\"...' began a string that ran to the end of the line
+    unclosed, and the depth check read it again from each: an hour for 1 MB. The bound is a
+    hundred times what one pass takes."""
+    result = subprocess.run([sys.executable, "-c", _UNCLOSED_STRINGS], cwd=PEEP.parent,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(PEEP.parent), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "https://127.0.0.1:9/simple/alpha/ is not a valid PEP 691 page (Unt\n"
+
+
 # --- Bad input ------------------------------------------------------------------------------
 
 TOKENS = st.sampled_from([
