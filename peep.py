@@ -211,11 +211,11 @@ class InvalidHash(ValueError):
     """A hash is not of the form its algorithm requires."""
 
 
-# The authority part of every URL in a text: scheme "://" then up to the path. A password may
-# hold spaces and tabs: "user:", words, "@" and the host, with no "/?#", quote or line end
-# between; an "@" after a space (as in "name @ URL") is no password's end.
+# The authority of every URL in a text: a short scheme (a long one was sought from every word
+# of "a.a.a...": quadratic), "://", up to the path. A password may hold spaces and tabs: "user:",
+# words, "@", the host, with no "/?#", quote or line end between ("name @ URL" ends none).
 _URL_AUTHORITY_RE = re.compile(
-    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>"
+    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)(?P<authority>"
     r"[^/?#\s@:]*:[^/?#@\s'\"]+(?:[ \t]+[^/?#@\s'\"]+)*@[^/?#\s]*|[^/?#\s]*)")
 
 
@@ -261,21 +261,21 @@ def printable(text: str) -> str:
 # JSON index pages and TOML lock files nest a few levels deep; their parsers recurse once a
 # level, so ten thousand "[" would end in RecursionError: deeper is refused before parsing.
 MAX_BRACKET_DEPTH = 64
-# A string (on one line: JSON's and TOML's basic and literal strings are),
-# a TOML comment, or a bracket. Brackets in strings and comments do not nest.
-_NESTING_TOKEN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'|#[^\n]*|[\[\]{}]""")
+# A string (one line long in JSON and TOML), a TOML comment, or a bracket: only brackets nest. A '"'
+# left open is ordinary, as is every later one on its line (each is open too): read once, unquoted.
+_NESTING_TOKEN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*("?)|'[^'\n]*'|#[^\n]*|[\[\]{}]""")
+_UNQUOTED_TOKEN_RE = re.compile(r"""'[^'\n]*'|#[^\n]*|[\[\]{}]""")
 
 
 def check_nesting(text: str) -> None:
     """Raise ValueError if ``text`` nests brackets deeper than MAX_BRACKET_DEPTH (one pass)."""
     depth = 0
     for token in _NESTING_TOKEN_RE.finditer(text):
-        if token[0] in "[{":
-            depth += 1
+        left_open = token[0][:1] == '"' and not token[1]
+        for found in _UNQUOTED_TOKEN_RE.finditer(token[0], 1) if left_open else [token]:
+            depth += (found[0] in "[{") - (found[0] in "]}")
             if depth > MAX_BRACKET_DEPTH:
                 raise ValueError(f"nested deeper than {MAX_BRACKET_DEPTH} levels")
-        elif token[0] in "]}":
-            depth -= 1
 
 
 class NotRegularFile(OSError):
@@ -1258,17 +1258,22 @@ MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
     """Read a whole response in chunks, refusing more than ``limit`` bytes."""
+    import http.client
     data = bytearray()
-    for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
-        data += chunk
-        if len(data) > limit:
-            raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+    try:
+        for chunk in iter(functools.partial(response.read, CHUNK_SIZE), b""):
+            data += chunk
+            if len(data) > limit:
+                raise FetchError(f"{redact_url(url)} is larger than {limit} bytes")
+    except (OSError, http.client.HTTPException) as exc:  # a timeout, a broken chunk
+        raise FetchError(f"{redact_url(url)}: download failed ({exc})") from exc
     return bytes(data)
 
 
 def safe_filename(name: str) -> str:
-    """Return ``name`` if it is safe to create in a directory of peep's, else raise."""
-    if name in ("", ".", "..") or os.path.isabs(name) or any(c in name for c in "/\\\x00"):
+    """Return ``name`` if it is safe to create in a directory of peep's, else raise. A control
+    character is not: other tools print a name as it is (pip -v)."""
+    if name in ("", ".", "..") or re.search(r"[/\\\x00-\x1f\x7f-\x9f]", name):  # "/": absolute too
         raise FetchError(f"refusing the unsafe file name {name!r}")
     return name
 
@@ -2542,11 +2547,11 @@ def parse_html_links(html: str, page_url: str,
                      wanted: Callable[[str], bool] = lambda filename: True) -> List[Link]:
     """Return the links of a PEP 503 HTML page (or a plain directory listing)."""
     import urllib.parse
-    tags = list(_start_tags(html))
-    base_href = next((attrs.get("href") for tag, attrs in tags if tag == "base"), None)
+    # Two scans, never a list of every tag: a page of "<a>" would take 60 times its size.
+    base_href = next((attrs.get("href") for tag, attrs in _start_tags(html) if tag == "base"), None)
     base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
-    for anchor in (attrs for tag, attrs in tags if tag == "a"):
+    for anchor in (attrs for tag, attrs in _start_tags(html) if tag == "a"):
         url = _link_url(anchor.get("href") or "", base, page_url, wanted)
         if url is not None:
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
@@ -2562,8 +2567,9 @@ def parse_json_links(data: bytes, page_url: str,
     """Return the links of a PEP 691 JSON project page."""
     import json
     try:
-        check_nesting(data.decode("utf-8", "replace"))
-        document = json.loads(data)
+        decoded = data.decode(json.detect_encoding(data))  # as json.loads reads bytes: UTF-16 too
+        check_nesting(decoded)  # the text json reads: a UTF-8 view of UTF-16 could hide brackets
+        document = json.loads(decoded)
         files = document["files"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PeepError(f"{redact_url(page_url)} is not a valid PEP 691 page ({exc})") from exc
@@ -2650,9 +2656,9 @@ def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
     ranked = [(c, _rank_or_rejection(c, matching_versions, allowed, pinned, environment))
               for c in all_candidates]  # fmt: skip
     usable = [(candidate, rank) for candidate, rank in ranked if isinstance(rank, int)]
-    rejected = [reason for _, reason in ranked if isinstance(reason, str)]
-    if not usable:
-        counts = (f"{rejected.count(reason)} {reason}" for reason in sorted(set(rejected)))
+    if not usable:  # counted in one pass: a page may give every file a reason of its own
+        rejected = sorted(reason for _, reason in ranked if isinstance(reason, str))
+        counts = (f"{len(list(same))} {reason}" for reason, same in itertools.groupby(rejected))
         return Rejection(tuple(counts) or ("no files at all",))
 
     def preference(item: Tuple[Candidate, int]) -> Tuple[object, ...]:
@@ -3998,9 +4004,8 @@ def marker_environment() -> Dict[str, str]:
     return dict({key: str(value) for key, value in default_environment().items()}, extra="")
 
 
-def prepare_requirements(
-    records: Sequence[Requirement], environment: Mapping[str, str]
-) -> Tuple[List[Requirement], List[Problem]]:
+def prepare_requirements(records: Sequence[Requirement], environment: Mapping[str, str]
+                         ) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
     applying = [record for record in records if record.applies(environment)]
     kept = [record for record in applying if record.unsupported is None]
@@ -4098,19 +4103,16 @@ class Fetcher:
         except FetchError as exc:
             return framed("download", requirement, f"{as_written(requirement)}:", str(exc))
 
-    def _from_mirrors(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verdict]:
+    def _from_mirrors(self, directory: str, requirement: Requirement,
+                      install: bool) -> Optional[Verdict]:
         """Fetch a lock file's file from the configured indexes, by its file name. A mirror that
         lacks it leaves the lock's URL to try; one serving other bytes fails, as tampering must."""
         if not requirement.locked or requirement.url is None:
             return None
         settings = self.settings  # to reach only the indexes and find-links the user set
         indexes = ((settings.index_url,) if settings.index_url else ()) + settings.extra_index_urls
-        if settings.no_index or not indexes:
-            settings = replace(settings, no_index=True)
-        else:
-            settings = replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:])
+        settings = (replace(settings, no_index=True) if settings.no_index or not indexes
+                    else replace(settings, index_url=indexes[0], extra_index_urls=indexes[1:]))
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
         try:
@@ -4156,10 +4158,10 @@ class Fetcher:
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
 
-    def _from_cache(
-        self, directory: str, requirement: Requirement, install: bool
-    ) -> Optional[Verdict]:
-        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it."""
+    def _from_cache(self, directory: str, requirement: Requirement,
+                    install: bool) -> Optional[Verdict]:
+        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it;
+        never an index file under --uploaded-prior-to: only the index knows when it came."""
         entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
         if requirement.url is not None:
             filename, version = url_filename(requirement.url), archive_version(requirement)
@@ -4178,7 +4180,7 @@ class Fetcher:
                 if candidate is not None:
                     found[candidate] = (sha256, path)
             chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
+            if isinstance(chosen, Rejection) or self.settings.uploaded_prior_to is not None:
                 return None
             sha256, source = found[chosen[0]]
             filename, version = chosen[0].filename, chosen[0].version
@@ -4268,10 +4270,8 @@ class Fetcher:
             self.warn(f"peep: warning: could not keep {name} in {directory} ({exc})")
 
 
-def vetted_elsewhere(
-    requirement: Requirement, found: Sequence[Candidate], chosen: Sequence[Candidate],
-    environment: Environment,
-) -> Optional[Problem]:
+def vetted_elsewhere(requirement: Requirement, found: Sequence[Candidate],
+                     chosen: Sequence[Candidate], environment: Environment) -> Optional[Problem]:
     """Say so when the vetted files are all for other platforms, rather than "tampered": asked
     when every file that fits here advertises an unvetted digest, said if another advertises one."""
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
@@ -4285,9 +4285,8 @@ def vetted_elsewhere(
                   f"'peep hash{form} {release}' prints a hash for every file of the release")
 
 
-def verify_all(
-    fetcher: Fetcher, requirements: Sequence[Requirement], *, install: bool = True
-) -> List[Verdict]:
+def verify_all(fetcher: Fetcher, requirements: Sequence[Requirement], *,
+               install: bool = True) -> List[Verdict]:
     """Verify requirements in parallel; return verdicts in requirement order."""
     import concurrent.futures
     if not requirements:

@@ -7,12 +7,16 @@ import dataclasses
 import io
 import json
 import re
+import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pytest
-from helpers import accepted, sdist_bytes, settings_after
+from helpers import (ROOT, Deploy, accepted, peep_hash, sdist_bytes, serve_upload_times, settings_after,
+                     wheel_bytes)
 
 import peep
 
@@ -73,6 +77,14 @@ def test_html_links_with_base_attributes_and_fragments() -> None:
         peep.Link("https://files.example/foo-2.0-py3-none-any.whl", ">=3.8", "", ()),
         peep.Link("https://files.example/root/foo-3.0.zip", None, "bad build", ()),
     ]
+
+
+@pytest.mark.parametrize("base", ["file:///etc/", "FILE:/etc/", " file:///etc/", "javascript:x/",
+                                  "data:text/html,"])
+def test_a_remote_pages_base_leads_only_to_http_links(base: str) -> None:
+    html = f'<base href="{base}"><a href="alpha-1.0.tar.gz">a</a><a href="https://h/alpha-2.0.tar.gz">b'
+    links = peep.parse_html_links(html, "https://index.example/simple/alpha/")
+    assert [link.url for link in links] == ["https://h/alpha-2.0.tar.gz"]
 
 
 H64 = "0123456789abcdef" * 4
@@ -246,6 +258,42 @@ def test_rejection_counts_reasons() -> None:
     result = peep.choose_candidates(requirement, found, peep.FinderSettings(), ENV)
     assert result == peep.Rejection(("1 version not wanted", "1 wheel for another platform or Python"))
     assert peep.choose_candidates(requirement, [], peep.FinderSettings(), ENV) == peep.Rejection(("no files at all",))
+
+
+_MANY_REASONS = """
+import peep
+found = [peep.Candidate("foo-1.0.tar.gz", "https://i/foo-1.0.tar.gz", "foo", peep.Version("1.0"),
+                        False, requires_python=f"<0.{n}") for n in range(200000)]
+rejection = peep.choose_candidates(peep.parse_requirement("foo==1.0", peep.COMMAND_LINE), found,
+                                   peep.FinderSettings(), peep.Environment("3.11.4", ()))
+print(len(rejection.reasons), rejection.reasons[0])
+"""
+
+
+def test_rejection_counts_reasons_in_one_pass() -> None:
+    """A page can give each file a Requires-Python of its own: counting each reason over the
+    whole list was quadratic (minutes for 200,000 files). The bound is twenty times what a
+    single pass takes."""
+    result = subprocess.run([sys.executable, "-c", _MANY_REASONS], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "200000 1 needs Python <0.0\n"
+
+
+def test_a_warm_cache_does_not_outrun_uploaded_prior_to(deploy: Deploy) -> None:
+    """The cache cannot say when a file was uploaded: under a cooldown the index decides, so a
+    machine whose cache holds the newer release installs what a fresh machine does."""
+    old = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    new = deploy.index.add(wheel_bytes("alpha", "2.0"))
+    deploy.write(f"# sha256: {peep_hash(old.data)}\n# sha256: {peep_hash(new.data)}\nalpha\n")
+    serve_upload_times(deploy.index, {old.filename: "2000-01-01T00:00:00Z",
+                                      new.filename: "2999-01-01T00:00:00Z"})
+    cache = ("--cache-dir", str(deploy.cache))
+    assert deploy.install(*cache).returncode == 0  # alpha 2.0, now in the cache
+    shutil.rmtree(deploy.target)
+    result = deploy.install(*cache, "--uploaded-prior-to", "P3D")
+    assert result.returncode == 0, result.stderr
+    assert deploy.installed() == {"alpha": "1.0"}
 
 
 # --- Merging requirements ------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import pytest
 import trustme
 from helpers import (
+    JSON_TYPE,
     PEEP,
     TELLTALE_ENV,
     Deploy,
@@ -342,6 +343,109 @@ def test_huge_index_page_and_thousands_of_files(sandbox: Sandbox, index: Loopbac
     result = sandbox.install(index)
     assert result.returncode == 0, result.stderr
     assert index.file_requests() == [f"/files/{served.filename}"]
+
+
+def test_a_utf16_json_page_cannot_hide_its_depth(deploy: Deploy) -> None:
+    """json.loads reads UTF-16 too; the depth check read the same bytes as UTF-8, where the
+    0x22 of a U+4E22 looked like a quote and hid the brackets after it (RecursionError, exit 3)."""
+    served = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    body = '{"x": "\u4e22", "files": ' + "[" * 5000 + "]" * 5000 + ', "y": "\u4e22"}'
+    serve_page(deploy.index, "alpha", body.encode("utf-16-le"), {"Content-Type": JSON_TYPE})
+    deploy.write(block(served.data, "alpha==1.0"))
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert "/alpha/ is not a valid PEP 691 page (nested deeper than 64 levels)" in result.stderr
+
+
+def _page_that_breaks_off(how: str) -> Callable[[BaseHTTPRequestHandler], bool]:
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        if how == "stalls":  # half a page, then silence past --timeout
+            handler.send_header("Content-Length", "1000")
+            handler.end_headers()
+            handler.wfile.write(b"<html>")
+            handler.wfile.flush()
+            time.sleep(3)
+        else:  # a chunk whose size is not a number
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            handler.wfile.write(b"zz\r\n<html>")
+        handler.close_connection = True
+        return True
+    return hook
+
+
+@pytest.mark.parametrize("how, reason", [("stalls", "timed out"), ("bad-chunk", "IncompleteRead")])
+def test_a_page_that_breaks_off_is_a_download_error(deploy: Deploy, how: str, reason: str) -> None:
+    """A page's body, not only its headers: a timeout or a broken chunk was a crash (exit 3)."""
+    served = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    deploy.index.hook = _page_that_breaks_off(how)
+    deploy.write(block(served.data, "alpha==1.0"))
+    result = deploy.install("--timeout", "0.5", "--retries", "0")
+    assert result.returncode == 1, result.stderr
+    assert f"{deploy.index.url}alpha/: download failed ({reason}" in result.stderr
+    assert deploy.installed() == {}
+
+
+def test_a_file_name_with_control_characters_is_refused(deploy: Deploy) -> None:
+    """The vetted bytes under a name that retitles the terminal: pip -v printed the name as it
+    was, where peep escapes it."""
+    filename, data = wheel_bytes("alpha", "1.0")
+    on_files(deploy.index, lambda handler: respond(handler, 200, data))
+    serve_page(deploy.index, "alpha", page("/files/alpha-1.0-py3-none-any.x%1b]0;owned%07.whl"))
+    deploy.write(block(data, "alpha==1.0"))
+    result = deploy.install("-v")
+    assert result.returncode == 1, result.stderr
+    assert "unsafe file name 'alpha-1.0-py3-none-any.x\\x1b]0;owned\\x07.whl'" in result.stderr
+    assert "\x1b" not in result.stdout + result.stderr
+    assert deploy.installed() == {}
+
+
+def test_a_page_of_empty_tags_takes_memory_in_proportion_to_its_links() -> None:
+    """Every start tag was kept, with its attributes, until the page ended: sixty times the
+    page's size in memory (4 GB for a 64 MB page of '<a>')."""
+    import tracemalloc
+    body = "<a>" * (1 << 18) + '<a href="alpha-1.0.tar.gz">'
+    tracemalloc.start()
+    try:
+        links = peep.parse_html_links(body, "https://127.0.0.1:9/simple/alpha/")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [link.url for link in links] == ["https://127.0.0.1:9/simple/alpha/alpha-1.0.tar.gz"]
+    assert peak < 4 * len(body)
+
+
+def test_a_long_url_is_redacted_in_linear_time() -> None:
+    """A page's link can be megabytes long, and a report shows it: finding each URL's scheme was
+    tried at every word boundary to the end of the run ("a.a.a..."), minutes for 1 MB. The
+    bound is a hundred times what one pass takes."""
+    code = 'import peep; print(len(peep.printable("a." * 500000 + " https://u:p@h/x")))'
+    result = subprocess.run([sys.executable, "-c", code], cwd=PEEP.parent, capture_output=True,
+                            text=True, timeout=60, env={"PYTHONPATH": str(PEEP.parent), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{1000001 + len('https://u:****@h/x')}\n"
+
+
+_UNCLOSED_STRINGS = """
+import peep
+try:
+    peep.parse_json_links(b'"' + b'\\\\"' * 500000, "https://127.0.0.1:9/simple/alpha/")
+except peep.PeepError as exc:
+    print(str(exc)[:66])
+"""
+
+
+def test_a_json_page_of_unclosed_strings_is_checked_in_linear_time() -> None:
+    """Each escaped quote of '"\\"\\"\\"...' began a string that ran to the end of the line
+    unclosed, and the depth check read it again from each: an hour for 1 MB. The bound is a
+    hundred times what one pass takes."""
+    result = subprocess.run([sys.executable, "-c", _UNCLOSED_STRINGS], cwd=PEEP.parent,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(PEEP.parent), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "https://127.0.0.1:9/simple/alpha/ is not a valid PEP 691 page (Unt\n"
 
 
 # --- Bad input ------------------------------------------------------------------------------
