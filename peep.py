@@ -2484,6 +2484,7 @@ class Candidate:
     requires_python: Optional[str] = None
     yanked: Optional[str] = None  # None: not yanked; else the reason ("" if none given)
     page: str = ""  # the index or find-links location that listed it
+    upload_time: Optional[str] = None  # as the index says it (kept with a cached file)
 
     def advertised_hashes(self) -> Dict[str, str]:
         """Return the digests the index claims, by algorithm (never trusted alone)."""
@@ -2601,7 +2602,7 @@ def candidate_from_link(link: Link, project: str, page: str = "") -> Optional[Ca
     return Candidate(filename=filename, url=link.url, name=key, version=parsed.version,
                      is_wheel=parsed.is_wheel, tags=parsed.tags, build=parsed.build,
                      advertised=link.hashes, requires_python=link.requires_python,
-                     yanked=link.yanked, page=page)
+                     yanked=link.yanked, page=page, upload_time=link.upload_time)
 
 
 def false_claims(candidate: Candidate, digests: Mapping[str, str]) -> List[str]:
@@ -2757,22 +2758,29 @@ def find_candidates(transport: Transport, requirement: Requirement, settings: Fi
 def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List[Link]:
     """Keep the links an index says were uploaded before ``cutoff`` (--uploaded-prior-to). No
     upload time (as on HTML pages) is an error, not a guess: the option keeps fresh uploads out."""
-    import datetime
     kept = []
     for link in links:
-        text = re.sub(r"[zZ]$", "+00:00", link.upload_time or "")
-        try:
-            moment = datetime.datetime.fromisoformat(text)
-        except ValueError as exc:
+        moment = upload_moment(link.upload_time)
+        if moment is None:
             raise PeepError(
                 f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
                 "so --uploaded-prior-to cannot be applied (it needs an index that serves "
                 "PEP 691 JSON pages with PEP 700 upload-time)"
-            ) from exc
-        zone = moment.tzinfo or datetime.timezone.utc  # PEP 700's times are UTC, never local
-        if moment.replace(tzinfo=zone).timestamp() < cutoff:
+            )
+        if moment < cutoff:
             kept.append(link)
     return kept
+
+
+def upload_moment(text: Optional[str]) -> Optional[float]:
+    """Return a PEP 700 upload-time as POSIX time, or None if there is none or it is not one."""
+    import datetime
+    try:
+        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text or ""))
+    except ValueError:
+        return None
+    zone = moment.tzinfo or datetime.timezone.utc  # PEP 700's times are UTC, never local
+    return moment.replace(tzinfo=zone).timestamp()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -4160,8 +4168,8 @@ class Fetcher:
 
     def _from_cache(self, directory: str, requirement: Requirement,
                     install: bool) -> Optional[Verdict]:
-        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it;
-        never an index file under --uploaded-prior-to: only the index knows when it came."""
+        """Copy the cached archive pip would choose, hashing it again as it goes, and accept it.
+        Under --uploaded-prior-to, an index file only if the index said it came before then."""
         entries = self.cache.lookup(requirement.hashes) if requirement.hashes else []
         if requirement.url is not None:
             filename, version = url_filename(requirement.url), archive_version(requirement)
@@ -4172,15 +4180,19 @@ class Fetcher:
             sha256, source = named[0]
         else:
             found: Dict[Candidate, Tuple[str, str]] = {}  # each with its (sha256, cached path)
+            cutoff = self.settings.uploaded_prior_to
             for sha256, path, meta in entries:
-                python = meta.get("requires_python")
+                python, uploaded = meta.get("requires_python"), meta.get("upload_time")
+                moment = upload_moment(uploaded if isinstance(uploaded, str) else None)
+                if cutoff is not None and (moment is None or moment >= cutoff):
+                    continue  # too new, or from where no upload time is given
                 link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
                             requires_python=python if isinstance(python, str) else None)
                 candidate = candidate_from_link(link, requirement.key)
                 if candidate is not None:
                     found[candidate] = (sha256, path)
             chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection) or self.settings.uploaded_prior_to is not None:
+            if isinstance(chosen, Rejection):
                 return None
             sha256, source = found[chosen[0]]
             filename, version = chosen[0].filename, chosen[0].version
@@ -4238,7 +4250,8 @@ class Fetcher:
                 for claim in false_claims(candidate, digests):
                     self.warn(claim)
             arrived = Arrived(requirement, path, filename, digests, version, install, url)
-            meta = {"requires_python": getattr(candidate, "requires_python", None)}
+            meta = {key: getattr(candidate, key, None)
+                    for key in ("requires_python", "upload_time")}  # fmt: skip
             verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
