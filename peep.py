@@ -1383,12 +1383,16 @@ def decode_requirements(data: bytes, source: str) -> str:
         except UnicodeDecodeError:
             encoding = locale.getpreferredencoding(False)
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except LookupError as exc:
         raise RequirementsFileError(source, f"unknown encoding {encoding!r}") from exc
-    except UnicodeDecodeError as exc:
-        message = f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})"
-        raise RequirementsFileError(source, message) from exc
+    except UnicodeError as exc:  # not only UnicodeDecodeError: "undefined" and punycode
+        raise RequirementsFileError(source, f"cannot be decoded as {encoding} ({exc})") from exc
+    # UTF-7's "+AAo-" and unicode_escape's "\\n" are newlines a reader of the bytes does not see.
+    if not bom and text.encode("ascii", "ignore") != data.translate(None, bytes(range(128, 256))):
+        raise RequirementsFileError(source, f"{encoding} reads ASCII bytes as other text, so the "
+                                    "file says other than it shows; save it as UTF-8")
+    return text
 
 
 # Steps 2-6: split, collect peep's hash comments, join, strip, expand.

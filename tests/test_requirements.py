@@ -601,3 +601,26 @@ def test_expanded_values_are_masked_in_reports(tmp_path: Path, index: object) ->
                           env=hermetic_env(TOKEN="tok-Qz7xW2"))
         assert result.returncode == 1 and said in result.stderr, result.stderr
         assert "tok-Qz7xW2" not in result.stdout + result.stderr and "****" in result.stderr
+
+
+# --- a file says to pip and peep what it shows a reader -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"# coding: utf-7\nfoo==1.0 # pinned+AAo-evil==6.6\n",  # "+AAo-" is a newline in UTF-7
+        b"# coding: unicode_escape\nfoo==1.0 # pinned\\nevil==6.6\n",
+        b"# coding: cp037\n" + "foo==1.0\n".encode("cp037"),
+        b"# coding: shift_jis\nfoo==1.0 # " + "\u8868".encode("shift_jis") + b"\nbar==2.0\n",  # ends in b"\\"
+    ],
+)
+def test_an_encoding_that_reads_ascii_bytes_as_other_text_is_refused(tmp_path: Path, data: bytes) -> None:
+    with pytest.raises(peep.RequirementsFileError, match="reads ASCII bytes as other text"):
+        parse(tmp_path, data)
+
+
+@pytest.mark.parametrize("data", [b"# coding: undefined\nfoo==1.0\n", b"# coding: punycode\nfoo==1.0\n"])
+def test_a_codec_that_raises_unicode_error_itself_is_an_error_not_a_crash(data: bytes) -> None:
+    with pytest.raises(peep.RequirementsFileError, match="^r.txt: cannot be decoded as "):
+        peep.decode_requirements(data, "r.txt")
