@@ -1445,8 +1445,19 @@ class LogicalLine:
 Line = Union[HashComment, LogicalLine]  # what the line pipeline yields
 
 
+# Line breaks pip (str.splitlines) makes that a browser or a terminal may not show; marks that
+# reorder what a line shows. A reviewer would read "# pinned\x1eevil==6.6" as one comment.
+_UNSEEN_RE = re.compile(
+    "\r(?![\r\n])|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def _physical_lines(text: str, source: str) -> Iterator[Line]:
     """Number the lines and pick out peep's hash comments (before comments go)."""
+    unseen = _UNSEEN_RE.search(text)
+    if unseen:
+        raise RequirementsFileError(Origin(source, len(text[: unseen.end()].splitlines())),
+                                    f"{ascii(unseen[0])} breaks or reorders the line where a "
+                                    "reader of the file may not see it; remove it")
     for number, line in enumerate(text.splitlines(), start=1):
         origin = Origin(source, number)
         match = _HASH_COMMENT_RE.match(line)

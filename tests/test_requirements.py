@@ -93,9 +93,6 @@ VALID = [
     # Comments need whitespace (or line start) before the '#'.
     ("foo==1.0 # pinned", [requirement("foo", "==1.0")]),
     ("https://h/foo-1.0.tar.gz#egg=foo", [requirement("foo", url="https://h/foo-1.0.tar.gz#egg=foo")]),
-    # Splitting on \x0c, \x85, \u2028 as str.splitlines() does.
-    ("foo==1.0\x0cbar==2.0", [requirement("foo", "==1.0"), requirement("bar", "==2.0", line=2)]),
-    ("foo==1.0\u2028bar==2.0", [requirement("foo", "==1.0"), requirement("bar", "==2.0", line=2)]),
     # URLs: egg names, wheel names, fragment hashes, name @ URL.
     (f"https://h/p/foo-1.0.tar.gz#egg=foo&sha256={H1}",
      [requirement("foo", url=f"https://h/p/foo-1.0.tar.gz#egg=foo&sha256={H1}", sha256=(H1,))]),
@@ -624,3 +621,29 @@ def test_an_encoding_that_reads_ascii_bytes_as_other_text_is_refused(tmp_path: P
 def test_a_codec_that_raises_unicode_error_itself_is_an_error_not_a_crash(data: bytes) -> None:
     with pytest.raises(peep.RequirementsFileError, match="^r.txt: cannot be decoded as "):
         peep.decode_requirements(data, "r.txt")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # A line break a browser or a terminal does not show: pip (str.splitlines) starts a
+        # new requirement there, in what a reviewer reads as a comment.
+        ("foo==1.0 # pinned\x1eevil==6.6\n", 1),
+        ("foo==1.0 # pinned\x85evil==6.6\n", 1),
+        ("foo==1.0 # pinned\u2028evil==6.6\n", 1),
+        ("foo==1.0\n# pinned\x0cevil==6.6\n", 2),
+        ("foo==1.0\n# pinned\x0bevil==6.6\n", 2),
+        ("foo==1.0 # pinned\revil==6.6\n", 1),  # a terminal prints the second over the first
+        ("foo==1.0\n\nevil==6.6 # \u202eenod\n", 3),  # a mark that reorders what a line shows
+    ],
+)
+def test_a_line_break_or_mark_a_reader_may_not_see_is_refused(tmp_path: Path, text: str, line: int) -> None:
+    with pytest.raises(peep.RequirementsFileError) as info:
+        parse(tmp_path, text)
+    assert str(info.value).startswith(f"{tmp_path / 'requirements.txt'} line {line}: ")
+    assert "a reader of the file may not see" in str(info.value)
+
+
+def test_windows_line_endings_are_still_read(tmp_path: Path) -> None:
+    records = parse(tmp_path, f"foo==1.0 \\\r\n  --hash=sha256:{H1}\r\r\nbar==2.0\r\n")
+    assert [summary(r) for r in records] == [requirement("foo", "==1.0", sha256=(H1,)), requirement("bar", "==2.0", line=4)]
