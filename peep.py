@@ -1607,34 +1607,32 @@ def url_filename(url: str) -> str:
     return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
 
 
-def url_fragment_fields(url: str) -> List[Tuple[str, str]]:
-    """Return the ``egg`` and hash fields of a URL's fragment, in order, as written."""
-    import urllib.parse
-    fragment = urllib.parse.urlsplit(url).fragment
-    return [(key, value) for key, value in urllib.parse.parse_qsl(fragment)
-            if key == "egg" or key in HASH_ALGORITHMS]  # fmt: skip
+# pip takes a URL's project and hash from the first "#egg=" or "&egg=" (and "#sha256=", ...
+# md5 too) anywhere in it, query included, and passes over any later one without a word.
+_URL_FIELD_RE = re.compile(r"[#&](egg|sha512|sha384|sha256|sha224|sha1|md5)=([^&]*)")
 
 
 def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and ``#sha256=``-style hashes of a requirement's URL."""
-    egg: Optional[str] = None
-    hashes = Hashes()
+    """Return the ``#egg=`` name and the ``#sha256=``-style hash of a requirement's URL, as pip
+    reads them; a second of either, which pip would pass over, is refused."""
     problem = url_problem(url)
     if problem:
         raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({problem})")
-    for key, value in url_fragment_fields(url):
-        if key != "egg":
-            try:
-                hashes = hashes.with_digest(key, value)
-            except InvalidHash as exc:
-                raise RequirementsFileError(origin, str(exc)) from exc
-        elif _EGG_NAME_RE.match(value):
-            egg = value
-        else:
-            raise RequirementsFileError(origin, f"'#egg={value}' is not a project name; only the "
-                                        "name may follow '#egg=' (write 'NAME[extras] @ URL ; "
-                                        "marker' for more, as pip 26 requires)")
-    return egg, hashes
+    fields = _URL_FIELD_RE.findall(url)
+    eggs = [value for key, value in fields if key == "egg"]
+    digests = [(key, value) for key, value in fields if key != "egg"]
+    if len(eggs) > 1 or len(digests) > 1:
+        raise RequirementsFileError(origin, "the URL names more than one " + ("project (#egg=)" if
+                                    len(eggs) > 1 else "hash; pip checks only the first: give "
+                                    "the others as --hash options"))  # fmt: skip
+    if eggs and not _EGG_NAME_RE.match(eggs[0]):
+        raise RequirementsFileError(origin, f"'#egg={eggs[0]}' is not a project name; only the "
+                                    "name may follow '#egg=' (write 'NAME[extras] @ URL ; "
+                                    "marker' for more, as pip 26 requires)")
+    try:
+        return (eggs or [None])[0], Hashes().with_digest(*digests[0]) if digests else Hashes()
+    except InvalidHash as exc:
+        raise RequirementsFileError(origin, str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -2573,7 +2571,8 @@ def parse_html_links(html: str, page_url: str,
             yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             # Claims only order the choice and the bytes are always hashed: a malformed
             # digest stays a claim no bytes match, and does not erase the link's others.
-            claims = tuple((k, v.lower()) for k, v in url_fragment_fields(url) if k != "egg")
+            claims = tuple((k, v.lower()) for k, v in _URL_FIELD_RE.findall(url)
+                           if k in HASH_ALGORITHMS)  # fmt: skip
             links.append(Link(url, anchor.get("data-requires-python") or None, yanked, claims))
     return links
 

@@ -647,3 +647,24 @@ def test_a_line_break_or_mark_a_reader_may_not_see_is_refused(tmp_path: Path, te
 def test_windows_line_endings_are_still_read(tmp_path: Path) -> None:
     records = parse(tmp_path, f"foo==1.0 \\\r\n  --hash=sha256:{H1}\r\r\nbar==2.0\r\n")
     assert [summary(r) for r in records] == [requirement("foo", "==1.0", sha256=(H1,)), requirement("bar", "==2.0", line=4)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # pip reads the first of each and drops the rest without a word.
+        ("https://h/p/foo-1.0.tar.gz#egg=foo&egg=bar", "the URL names more than one project"),
+        (f"https://h/p/foo-1.0.tar.gz#egg=foo&sha256={H1}&sha256={H2}", "the URL names more than one hash"),
+        (f"https://h/p/foo-1.0.tar.gz#egg=foo&sha256={H1}&sha512={S512}", "the URL names more than one hash"),
+        # pip reads them in the query too, ahead of the fragment's.
+        (f"https://h/p/foo-1.0.tar.gz?dl=1&sha256={H1}#egg=foo&sha256={H2}", "the URL names more than one hash"),
+        ("https://h/p/dl?f=1&egg=bar&x=1#egg=foo", "the URL names more than one project"),
+        # pip checks an md5 from a URL; peep does not drop it without a word.
+        (f"https://h/p/foo-1.0.tar.gz#egg=foo&md5={H1[:32]}", "'md5' is not an allowed hash algorithm"),
+        ("https://h/p/foo-1.0.tar.gz#egg=foo%2Dbar", "'#egg=foo%2Dbar' is not a project name"),
+    ],
+)
+def test_url_fields_pip_reads_otherwise_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(peep.RequirementsFileError) as info:
+        parse(tmp_path, text)
+    assert str(info.value).startswith(f"{tmp_path / 'requirements.txt'} line 1: ") and message in str(info.value)
