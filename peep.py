@@ -511,7 +511,7 @@ class FinderOption(NamedTuple):
 _NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
 FINDER_OPTIONS = (
     FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
-        "the main package index (default: pip's own)", ("index",), in_file=True),
+        "the main package index (default: pip's own)", ("pypi-url",), in_file=True),
     FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
         "another index, searched after the main one (repeatable)", in_file=True),
     FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
@@ -2213,14 +2213,15 @@ PIP_OPTIONS = (
     PipOption(("-t", "--target"), "DIR", "install into DIR"),
     PipOption(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
     PipOption(("--root",), "DIR", "install relative to this root directory"),
-    PipOption(("--src",), "DIR", "where pip checks out editables (peep refuses editables)"),
+    PipOption(("--src", "--source", "--source-dir", "--source-directory"), "DIR",
+        "where pip checks out editables (peep refuses editables)"),
     PipOption(("-C", "--config-settings"), "KEY=VALUE",
         "a setting for every sdist's build backend (peep's builds take it; repeatable)", "list"),
     PipOption(("--upgrade-strategy",), "STRATEGY",
         "pip's upgrade strategy (eager, only-if-needed)"),
     PipOption(("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
     PipOption(("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
-    PipOption(("--log",), "PATH", "append pip's verbose log to PATH"),
+    PipOption(("--log", "--log-file", "--local-log"), "PATH", "append pip's verbose log to PATH"),
     PipOption(("--report",), "PATH", "write pip's JSON installation report to PATH"),
     PipOption(("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
     PipOption(("--use-feature",), "FEATURE", "turn on an experimental pip feature", "list"),
@@ -2239,7 +2240,7 @@ PIP_OPTIONS = (
         "no warning for scripts installed outside PATH", "inverted"),
     PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies", "inverted"),
     PipOption(("--no-clean",), None, "keep pip's temporary build directories"),
-    PipOption(("--require-virtualenv",), None,
+    PipOption(("--require-virtualenv", "--require-venv"), None,
         "have pip refuse to run outside a virtual environment"),
     PipOption(("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
     PipOption(("--no-color",), None, "no colours in pip's output"),
@@ -2268,7 +2269,7 @@ PIP_OPTIONS = (
     PipOption(("-r", "--requirement"), "FILE", "", "peep"),
     PipOption(("-c", "--constraint"), "FILE", "", "peep"),
     PipOption(("--build-constraint",), "FILE", "", "peep"),
-    PipOption(("--no-deps",), None, "", "peep"),  # always on
+    PipOption(("--no-deps", "--no-dependencies"), None, "", "peep"),  # always on
     PipOption(("--require-hashes",), None, "", "peep"),  # always on
     PipOption(("--resume-retries",), "N", "", "peep"),  # peep downloads, pip does not
     PipOption(("-e", "--editable"), "PATH|URL", "", "peep",
@@ -2276,7 +2277,8 @@ PIP_OPTIONS = (
     PipOption(("--group",), "GROUP", "", "peep", "peep reads dependency groups from lock "
         "files only, named with --group on its command line"),
 )  # fmt: skip
-_PIP_OPTION_NAMED = {option.name: option for option in PIP_OPTIONS}
+# By every long flag: pip reads a configuration key as the flag of that name ("log-file": --log).
+_PIP_OPTION_NAMED = {flag[2:]: row for row in PIP_OPTIONS for flag in row.flags if flag[1] == "-"}
 
 
 def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
@@ -2423,8 +2425,9 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     The command line comes last: it wins wherever pip's last word wins; lists add up, as in pip."""
     items = pip_configuration_items(environ, isolated=options.isolated)
     values = in_pip_order({key: value for key, (value, _) in items.items()})
-    chosen = {key: (_PIP_OPTION_NAMED[key], value, items[f"{section}.{key}"][1])  # the last wins
-              for section, key, value in values if key in _PIP_OPTION_NAMED}
+    rows = _PIP_OPTION_NAMED
+    chosen = {rows[key].name: (rows[key], value, items[f"{section}.{key}"][1])  # the last wins
+              for section, key, value in values if key in rows}
     words: List[str] = []
     for option, value, where in chosen.values():
         if option.refused:

@@ -170,7 +170,7 @@ def test_every_pip_install_option_is_honoured_or_refused_from_everywhere(
     elif place == "file":
         call = lambda: settle(tmp_path, f"[install]\n{option.name} = {value}\n")  # noqa: E731
     else:
-        call = lambda: settle(tmp_path, argv=[option.flags[-1]] + ([value] if option.metavar else []))  # noqa: E731
+        call = lambda: settle(tmp_path, argv=["--" + option.name] + ([value] if option.metavar else []))  # noqa: E731
     if option.refused:
         with pytest.raises(peep.UsageError, match=f"is not supported: {option.refused[:20]}"):
             call()
@@ -428,3 +428,26 @@ def test_a_count_that_is_not_ascii_digits_is_a_configuration_error(
 )
 def test_a_configured_count_is_capped(tmp_path: Path, count: str, words: int) -> None:
     assert settle(tmp_path, env={"PIP_QUIET": count}).pip_options == ("--quiet",) * words
+
+
+# --- pip's other names for a setting: each a configuration key in pip too -----------------
+
+
+@pytest.mark.parametrize("config, env, words", [
+    (None, {"PIP_REQUIRE_VENV": "yes"}, ("--require-virtualenv",)),
+    (None, {"PIP_LOG_FILE": "/l"}, ("--log", "/l")),
+    ("[global]\nlocal-log = /l\n", {}, ("--log", "/l")),
+    ("[install]\nsource-dir = /s\n", {}, ("--src", "/s")),
+    ("[install]\nlog = /a\n", {"PIP_LOG_FILE": "/b"}, ("--log", "/b")),  # one setting: the last wins
+])
+def test_an_install_setting_under_another_of_its_names_reaches_pip(
+    tmp_path: Path, config: Optional[str], env: Dict[str, str], words: Tuple[str, ...]
+) -> None:
+    assert settle(tmp_path, config, env).pip_options == words
+
+
+@pytest.mark.parametrize("key, index", [("pypi-url", "https://mirror/simple/"), ("index", None)])
+def test_the_index_is_read_from_pips_names_for_it_only(key: str, index: Optional[str]) -> None:
+    # pip install reads --pypi-url's key as --index-url's; "index" is pip search's, not install's.
+    finder, _ = peep.settings_from_configuration({f":env:.{key}": "https://mirror/simple/"}, {})
+    assert finder.index_url == index
