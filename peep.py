@@ -646,9 +646,7 @@ class FinderSettings:
 
     def index_urls(self, default_index: Callable[[], str]) -> Tuple[str, ...]:
         """Return the indexes to search, in order; ``default_index`` gives pip's."""
-        if self.no_index:
-            return ()
-        return (self.index_url or default_index(),) + self.extra_index_urls
+        return () if self.no_index else (self.index_url or default_index(),) + self.extra_index_urls
 
 
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
@@ -662,11 +660,9 @@ def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
         # Python before 3.11 reads no "Z"; it means what "+00:00" means.
         moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))
     except ValueError as exc:
-        raise UsageError(
-            f"peep: --uploaded-prior-to {text!r} (from {where}) is not a moment: give an "
-            "ISO 8601 date-time such as 2026-03-01T12:00:00Z (without a zone: local time) "
-            "or P<n>D for n days ago"
-        ) from exc
+        raise UsageError(f"peep: --uploaded-prior-to {text!r} (from {where}) is not a moment: "
+                         "give an ISO 8601 date-time such as 2026-03-01T12:00:00Z (without a "
+                         "zone: local time) or P<n>D for n days ago") from exc
     return moment.timestamp()  # a naive moment is taken as local time
 
 
@@ -677,12 +673,10 @@ def pip_default_index() -> str:
                             text=True, env=scrubbed_pip_environment(), check=False)
     if result.returncode != 0:
         said = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise PeepError(
-            f"pip itself failed (exit status {result.returncode}) when peep ran "
-            f"'{sys.executable} -m pip install --help' to learn its default index:\n"
-            + "".join(f"    {line}\n" for line in said)
-            + "Fix pip, or name an index with --index-url"
-        )
+        raise PeepError(f"pip itself failed (exit status {result.returncode}) when peep ran "
+                        f"'{sys.executable} -m pip install --help' to learn its default index:\n"
+                        + "".join(f"    {line}\n" for line in said)
+                        + "Fix pip, or name an index with --index-url")
     match = re.search(r"--index-url.*?\(default\s+(\S+?)\)", result.stdout, re.DOTALL)
     if match is None:
         raise PeepError("peep could not learn pip's default index from 'pip install --help'; "
@@ -837,9 +831,8 @@ _NETWORK_NUMBERS: Dict[str, Tuple[Callable[[str], object], str]] = {
     "timeout": (_seconds, "a number of seconds above 0"), "retries": (_count, "a count, 0 or more")}
 
 
-def settings_from_configuration(
-    config: Mapping[str, str], environ: Mapping[str, str]
-) -> Tuple[FinderSettings, NetworkSettings]:
+def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str, str]
+                                ) -> Tuple[FinderSettings, NetworkSettings]:
     """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
     finder = FinderSettings()
     network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}  # read at the end
@@ -1447,8 +1440,7 @@ Line = Union[HashComment, LogicalLine]  # what the line pipeline yields
 
 # Line breaks pip (str.splitlines) makes that a browser or a terminal may not show; marks that
 # reorder what a line shows. A reviewer would read "# pinned\x1eevil==6.6" as one comment.
-_UNSEEN_RE = re.compile(
-    "\r(?![\r\n])|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSEEN_RE = re.compile("\r(?![\r\n])|[\x0b\x0c\x1c-\x1e\x85\u2028-\u202e\u2066-\u2069]")
 
 
 def _physical_lines(text: str, source: str) -> Iterator[Line]:
@@ -1507,17 +1499,14 @@ def scan_requirements_text(text: str, source: str, environ: Mapping[str, str]) -
             continue
         stripped = strip_comment(line.text).strip()  # (no ":=": Python 3.7 must parse the file)
         if stripped:
-            expanded = _ENV_VAR_RE.sub(
-                lambda var: never_printed(environ.get(var[1]) or "") or var[0], stripped)
-            yield replace(line, text=expanded)
+            yield replace(line, text=_ENV_VAR_RE.sub(
+                lambda var: never_printed(environ.get(var[1]) or "") or var[0], stripped))
 
 
 def split_requirement_and_options(line: str) -> Tuple[str, str]:
     """Split a line into the requirement and the options (only these are shlex-split)."""
-    if line.startswith("-"):
-        return "", line
-    requirement, space, options = line.partition(" -")
-    return requirement, ("-" + options) if space else ""
+    requirement, space, options = (" " + line).partition(" -")  # a line may start with "-"
+    return requirement[1:], ("-" + options) if space else ""
 
 
 # Step 7: options, with pip's option names and unique-prefix matching: the options only a
@@ -1560,8 +1549,8 @@ def parse_line_options(options_text: str, origin: Origin) -> List[Tuple[str, Uni
 
     parser = LineOptionParser(add_help_option=False)
     for flags, takes_value in _LINE_OPTIONS:
-        kind = "string" if takes_value else None
-        parser.add_option(*flags, action="callback", callback=record, type=kind)
+        parser.add_option(*flags, action="callback", callback=record,
+                          type="string" if takes_value else None)
     try:
         words = shlex.split(options_text)
     except ValueError as exc:
@@ -1675,9 +1664,8 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     """Refuse a local path a requirements file fetched over HTTP(S) names: a file from the
     network must not make peep read this host's disk (pip 26 does; see README)."""
     import urllib.parse
-    if urllib.parse.urlsplit(origin.source).scheme.lower() not in ("http", "https"):
-        return
-    if urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target):
+    remote = urllib.parse.urlsplit(origin.source).scheme.lower() in ("http", "https")
+    if remote and (urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target)):
         raise RequirementsFileError(origin, f"{target!r} is on the local disk, which a "
                                     "requirements file fetched over the network may not name")
 
@@ -1823,11 +1811,9 @@ MAX_NESTING = 100  # -r/-c levels; far beyond real use, well within Python's sta
 def _nested_location(including: str, name: str) -> str:
     """Resolve a ``-r``/``-c`` argument relative to the file that names it."""
     import urllib.parse
-    if _is_url(name):
-        return name
-    if _is_url(including):
+    if _is_url(including):  # urljoin leaves a whole URL as it is
         return urllib.parse.urljoin(including, name)
-    return os.path.join(os.path.dirname(including), name)
+    return name if _is_url(name) else os.path.join(os.path.dirname(including), name)
 
 
 class Reading(NamedTuple):
@@ -1855,9 +1841,7 @@ def hash_style(text: str, default: str = "peep") -> str:
     """Return the hash form a file uses more: "peep" comments or "pip" options (else default)."""
     comments = sum(1 for line in text.splitlines() if _HASH_COMMENT_RE.match(line))
     options = text.count("--hash=")
-    if comments == options:
-        return default
-    return "peep" if comments > options else "pip"
+    return default if comments == options else "peep" if comments > options else "pip"
 
 
 def _read_file(location: str, reading: Reading,
@@ -2378,8 +2362,7 @@ class InstallOptions:
 
     def pip_value(self, *flags: str) -> Optional[str]:
         """Return the last value given to one of pip's options, if any."""
-        values = self.pip_values(*flags)
-        return values[-1] if values else None
+        return next(reversed(self.pip_values(*flags)), None)
 
     def pip_flag(self, *flags: str) -> bool:
         """Tell whether one of pip's flags was given."""
