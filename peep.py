@@ -3211,12 +3211,18 @@ def _tar_headers(filename: str) -> type[tarfile.TarInfo]:
         def frombuf(cls, buf: Union[bytes, bytearray], encoding: str, errors: str) -> Self:
             header = super().frombuf(buf, encoding, errors)
             Header.read += header.size if header.type in b"LKxgX" else 0
-            if header.type == b"S" or header.type in b"LKxgX" and (
+            if header.type in b"LKxgX" and (
                     header.size > MAX_TAR_HEADER_BYTES or Header.read > MAX_RECORD_BYTES):
-                raise ArchiveError(f"{filename}: a sparse member, or long names or pax headers "
-                                   f"over {MAX_TAR_HEADER_BYTES} bytes, or {MAX_RECORD_BYTES} "
-                                   "in all: more than peep reads")
+                header.refuse()
             return header
+
+        def refuse(self, *_: object) -> NoReturn:
+            raise ArchiveError(f"{filename}: a sparse member, or long names or pax headers "
+                               f"over {MAX_TAR_HEADER_BYTES} bytes, or {MAX_RECORD_BYTES} "
+                               "in all: more than peep reads")
+
+        # A sparse member's map, in GNU's header or in any of pax's three forms.
+        _proc_sparse = _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = refuse
     return Header
 
 
