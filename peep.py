@@ -3205,14 +3205,15 @@ def _tar_headers(filename: str) -> type[tarfile.TarInfo]:
     import tarfile
 
     class Header(tarfile.TarInfo):
-        read = 0  # the bytes of long names and pax headers so far
+        read = kept = 0  # bytes of names and pax headers read; of global ones, which members copy
 
         @classmethod
         def frombuf(cls, buf: Union[bytes, bytearray], encoding: str, errors: str) -> Self:
             header = super().frombuf(buf, encoding, errors)
-            Header.read += header.size if header.type in b"LKxgX" else 0
-            if header.type in b"LKxgX" and (
-                    header.size > MAX_TAR_HEADER_BYTES or Header.read > MAX_RECORD_BYTES):
+            Header.read += header.size if header.type in b"LKxgX" else Header.kept
+            Header.kept += header.size if header.type == b"g" else 0
+            if header.type in b"LKxgX" and header.size > MAX_TAR_HEADER_BYTES or (
+                    Header.read > MAX_RECORD_BYTES):
                 header.refuse()
             return header
 

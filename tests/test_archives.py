@@ -585,6 +585,19 @@ def _sparse(pax: Dict[str, str], data: bytes) -> bytes:
     return tar_gz_bytes([(info, data)])
 
 
+def _global_headed() -> bytes:
+    """A .tar.gz whose global pax header, of the most bytes peep reads, comes before more
+    members than peep reads that many bytes for: tarfile keeps a copy of every global record
+    with each member after it (and members are what a compressed tar holds most cheaply)."""
+    body = b"8192 comment=" + b"x" * 8178 + b"\n"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XGLTYPE, len(body)
+    count = peep.MAX_RECORD_BYTES // len(body) + 1
+    members = b"".join(tarfile.TarInfo(f"beta-2.0/x{n}.py").tobuf(tarfile.GNU_FORMAT)
+                       for n in range(count))
+    return gzip.compress(header.tobuf(tarfile.GNU_FORMAT) + body + members + bytes(1024), 1)
+
+
 LONG_HEADER = "a sparse member, or long names or pax headers over 8192 bytes, or 67108864 in all"
 
 BAD_SDISTS = [
@@ -626,6 +639,8 @@ BAD_SDISTS = [
                  LONG_HEADER, id="pax-sparse-member-1.0"),
     pytest.param("beta-2.0.tar.gz", _sparse({"GNU.sparse.map": "0,2", "GNU.sparse.size": "2"},
                                             b"x\n"), LONG_HEADER, id="pax-sparse-member-0.1"),
+    pytest.param("beta-2.0.tar.gz", _global_headed(), LONG_HEADER,
+                 id="a-global-pax-header-copied-to-members-over-the-limit"),
 ]
 
 
@@ -649,6 +664,21 @@ def test_long_names_within_the_limit_are_read(tmp_path: Path, form: int) -> None
     path.write_bytes(buffer.getvalue())
     peep.read_archive(str(path), path.name, extract_to=str(tmp_path / "out"))
     assert (tmp_path / "out" / long).exists()
+
+
+def test_a_global_pax_header_as_git_archive_writes_it_is_read(tmp_path: Path) -> None:
+    """git archive starts with a global pax header naming the commit: each member's copy of it
+    counts, and the most members peep reads stay far below the limit."""
+    assert 52 * peep.MAX_MEMBERS < peep.MAX_RECORD_BYTES
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT,
+                      pax_headers={"comment": "0" * 40}) as archive:
+        for n in range(100):
+            archive.addfile(tarfile.TarInfo(f"beta-2.0/x{n}.py"), io.BytesIO())
+    assert b" comment=" + b"0" * 40 in gzip.decompress(buffer.getvalue())[:1024]
+    path = tmp_path / "beta-2.0.tar.gz"
+    path.write_bytes(buffer.getvalue())
+    assert peep.read_archive(str(path), path.name).top == "beta-2.0"
 
 
 # --- Sdists: extracting into a directory peep makes, never through a link ------------------
