@@ -3514,7 +3514,10 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
     # The end record zipfile takes: the last 22 bytes if they are one, else the last signature.
     at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
     ends = [int.from_bytes(tail[at + i : at + i + n], "little")
-            for i, n in ((8, 2), (10, 2), (12, 4), (16, 4))]  # counts, size, offset
+            for i, n in ((8, 2), (10, 2), (12, 4), (16, 4), (20, 2))]  # counts, size, offset, and
+    if at + 22 + ends[4] > len(tail):  # its comment's length: many take the last that fits
+        raise ArchiveError(f"{filename}: its end record's comment runs past the end of the "
+                           "file, so zip readers differ on which end record is its")
     counts = ends[:2]
     if tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64's: zipfile reads the record before it,
         record = tail[at - 76 : at - 20]  # not where it points, and ignores the end record's

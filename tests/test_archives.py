@@ -241,9 +241,27 @@ def _locator(at: int) -> bytes:
     return b"PK\x06\x07" + bytes(4) + at.to_bytes(8, "little") + (1).to_bytes(4, "little")
 
 
-def _end_record(count: int, size: int, offset: int) -> bytes:
+def _end_record(count: int, size: int, offset: int, comment: int = 0) -> bytes:
+    """An end record; ``comment``, the length it gives its comment (written after it, if at all)."""
     return (b"PK\x05\x06" + bytes(4) + count.to_bytes(2, "little") * 2
-            + size.to_bytes(4, "little") + offset.to_bytes(4, "little") + bytes(2))
+            + size.to_bytes(4, "little") + offset.to_bytes(4, "little")
+            + comment.to_bytes(2, "little"))
+
+
+def _end_record_in_a_comment() -> bytes:
+    """A wheel zipfile (so pip) reads as it is, and Go's archive/zip as one file, _evil.py:
+    zipfile takes the last end record whatever length it gives its comment, Go the last whose
+    comment fits in the file: here one hidden, after a central directory of its own, in the
+    last entry's comment, while the last end record's comment would run past the end."""
+    data = bytearray(wheel())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        count, start = len(archive.infolist()), archive.start_dir
+    at, last = data.rfind(b"PK\x05\x06"), data.rfind(b"PK\x01\x02")
+    hidden = data[start : data.index(b"PK\x01\x02", start + 4)]  # alpha.py's entry, the first
+    hidden[46:54] = b"_evil.py"  # the same member, by another name
+    comment = hidden + _end_record(1, len(hidden), at, comment=22)  # its comment: the last one
+    data[last + 32 : last + 34] = len(comment).to_bytes(2, "little")
+    return bytes(data[:at] + comment + _end_record(count, at + len(comment) - start, start, 1))
 
 
 SATURATED = (0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
@@ -382,6 +400,8 @@ BAD_WHEELS: List[Tuple[str, bytes, str]] = [
      "its zip64 end records disagree with each other, so zip readers differ on which central"),
     ("an end record giving another central directory than zip64's", _zip64_ended((4, 1, 0)),
      "its zip64 end records disagree with each other"),
+    ("an end record whose comment runs past the end, another hidden before it",
+     _end_record_in_a_comment(), "its end record's comment runs past the end of the file"),
     ("bytes a tar reader takes for a pax header too long to read",
      _tar_header_in_front(tarfile.XHDTYPE, 1 << 30),
      "a sparse member, or long names or pax headers over 8192 bytes"),
@@ -468,6 +488,10 @@ GOOD_WHEELS = [
     ("zip64 local fields that agree with the directory",
      _zip64_local_size(6)),
     ("zip64 end records as a zip64 writer makes them", _zip64_ended()),
+    ("a comment at the end, as zip -z writes it",
+     wheel()[:-2] + (12).to_bytes(2, "little") + b"PK a comment"),
+    ("zeros after the end record, as bsdtar writing to a pipe pads its last block",
+     wheel() + bytes(2032)),
     ("zip64 end records, the end record's values all 0xFF..", _zip64_ended(SATURATED)),
     ("Requires-Python this Python does not meet: another verdict's question",
      wheel({META: b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: <3\n"})),
