@@ -3456,10 +3456,10 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     zip64 = (local_sizes[0], *_zip64_local_sizes(local_extra))
     if 0xFFFFFFFF in local_sizes[1:]:
         local_sizes = zip64
-    streamed = info.flag_bits & 0x8  # then they are 0, or the central directory's
+    streamed = info.flag_bits & 0x8  # then each is 0, or the central directory's
     central = (info.CRC, info.compress_size, info.file_size)
     for sizes in (local_sizes, zip64) if zip64[1:] != (-1, -1) else (local_sizes,):
-        if sizes != central and not (streamed and sizes == (0, 0, 0)):
+        if any(sizes[i] not in (central[i], 0 if streamed else central[i]) for i in range(3)):
             raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")

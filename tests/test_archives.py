@@ -179,6 +179,17 @@ def _streamed() -> bytes:
     return data
 
 
+def _streamed_sizes_given(*fields: int) -> bytes:
+    """A streamed wheel whose local headers give what the writer knew before the data after all:
+    the uncompressed size (at 22; zip to a pipe), and the compressed one (at 18; bsdtar)."""
+    data = bytearray(_streamed())
+    for info in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist():
+        for at in fields:
+            size = info.compress_size if at == 18 else info.file_size
+            data[info.header_offset + at : info.header_offset + at + 4] = size.to_bytes(4, "little")
+    return bytes(data)
+
+
 def _zip64_local_size(size: int) -> bytes:
     """A zip64 wheel whose local header's zip64 field gives alpha.py (6 bytes) ``size``: if
     another, a streaming reader, going by the local header, reads another member there."""
@@ -485,6 +496,10 @@ GOOD_WHEELS = [
     ("a Unicode Comment field (0x6375): no name in it", wheel(extras=UNICODE_COMMENT)),
     ("NFC name alone, marked UTF-8", wheel({NFC: b""})),
     ("data descriptors after members, as a streaming writer makes them", _streamed()),
+    ("data descriptors, local headers giving uncompressed sizes, as zip to a pipe writes them",
+     _streamed_sizes_given(22)),
+    ("data descriptors, local headers giving both sizes, as bsdtar writes them",
+     _streamed_sizes_given(18, 22)),
     ("zip64 local fields that agree with the directory",
      _zip64_local_size(6)),
     ("zip64 end records as a zip64 writer makes them", _zip64_ended()),
