@@ -604,9 +604,13 @@ def _headed(kind: bytes, body: bytes) -> bytes:
 
 
 
+# One pax record, of the most bytes peep reads in one header: a record Python 3.13 parses too.
+PAX_RECORD = b"8192 comment=" + b"x" * 8178 + b"\n"
+
+
 def _many_headed() -> bytes:
     """A .tar.gz of files each with a pax header of the most bytes peep reads, one too many."""
-    body = b"#" * peep.MAX_TAR_HEADER_BYTES
+    body = PAX_RECORD
     header = tarfile.TarInfo("././@PaxHeader")
     header.type, header.size = tarfile.XHDTYPE, len(body)
     head = header.tobuf(tarfile.GNU_FORMAT) + body
@@ -628,7 +632,7 @@ def _global_headed() -> bytes:
     """A .tar.gz whose global pax header, of the most bytes peep reads, comes before more
     members than peep reads that many bytes for: tarfile keeps a copy of every global record
     with each member after it (and members are what a compressed tar holds most cheaply)."""
-    body = b"8192 comment=" + b"x" * 8178 + b"\n"
+    body = PAX_RECORD
     header = tarfile.TarInfo("././@PaxHeader")
     header.type, header.size = tarfile.XGLTYPE, len(body)
     count = peep.MAX_RECORD_BYTES // len(body) + 1
