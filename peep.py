@@ -3219,18 +3219,25 @@ def _tar_headers(filename: str) -> type[tarfile.TarInfo]:
     import tarfile
 
     class Header(tarfile.TarInfo):
-        read = 0  # the bytes of long names and pax headers so far
+        read = kept = 0  # bytes of names and pax headers read; of global ones, which members copy
 
         @classmethod
         def frombuf(cls, buf: Union[bytes, bytearray], encoding: str, errors: str) -> Self:
             header = super().frombuf(buf, encoding, errors)
-            Header.read += header.size if header.type in b"LKxgX" else 0
-            if header.type == b"S" or header.type in b"LKxgX" and (
-                    header.size > MAX_TAR_HEADER_BYTES or Header.read > MAX_RECORD_BYTES):
-                raise ArchiveError(f"{filename}: a sparse member, or long names or pax headers "
-                                   f"over {MAX_TAR_HEADER_BYTES} bytes, or {MAX_RECORD_BYTES} "
-                                   "in all: more than peep reads")
+            Header.read += header.size if header.type in b"LKxgX" else Header.kept
+            Header.kept += header.size if header.type == b"g" else 0
+            if header.type in b"LKxgX" and header.size > MAX_TAR_HEADER_BYTES or (
+                    Header.read > MAX_RECORD_BYTES):
+                header.refuse()
             return header
+
+        def refuse(self, *_: object) -> NoReturn:
+            raise ArchiveError(f"{filename}: a sparse member, or long names or pax headers "
+                               f"over {MAX_TAR_HEADER_BYTES} bytes, or {MAX_RECORD_BYTES} "
+                               "in all: more than peep reads")
+
+        # A sparse member's map, in GNU's header or in any of pax's three forms.
+        _proc_sparse = _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = refuse
     return Header
 
 
@@ -3463,10 +3470,10 @@ def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> i
     zip64 = (local_sizes[0], *_zip64_local_sizes(local_extra))
     if 0xFFFFFFFF in local_sizes[1:]:
         local_sizes = zip64
-    streamed = info.flag_bits & 0x8  # then they are 0, or the central directory's
+    streamed = info.flag_bits & 0x8  # then each is 0, or the central directory's
     central = (info.CRC, info.compress_size, info.file_size)
     for sizes in (local_sizes, zip64) if zip64[1:] != (-1, -1) else (local_sizes,):
-        if sizes != central and not (streamed and sizes == (0, 0, 0)):
+        if any(sizes[i] not in (central[i], 0 if streamed else central[i]) for i in range(3)):
             raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
     _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
     _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
@@ -3521,7 +3528,10 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
     # The end record zipfile takes: the last 22 bytes if they are one, else the last signature.
     at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
     ends = [int.from_bytes(tail[at + i : at + i + n], "little")
-            for i, n in ((8, 2), (10, 2), (12, 4), (16, 4))]  # counts, size, offset
+            for i, n in ((8, 2), (10, 2), (12, 4), (16, 4), (20, 2))]  # counts, size, offset, and
+    if at + 22 + ends[4] > len(tail):  # its comment's length: many take the last that fits
+        raise ArchiveError(f"{filename}: its end record's comment runs past the end of the "
+                           "file, so zip readers differ on which end record is its")
     counts = ends[:2]
     if tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64's: zipfile reads the record before it,
         record = tail[at - 76 : at - 20]  # not where it points, and ignores the end record's
