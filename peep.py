@@ -1179,7 +1179,7 @@ class Transport:
         """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
         is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
         wanted = ("sha256", *algorithms)  # hash_stream drops a repeat
-        limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
+        limit = MAX_ARCHIVE_BYTES if max_bytes is None else min(max_bytes, MAX_ARCHIVE_BYTES)
         for attempt in range(self.network.retries + 1):
             try:
                 return self._download_once(url, destination, wanted, on_bytes, limit)

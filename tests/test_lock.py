@@ -298,6 +298,15 @@ def test_a_wrong_size_in_the_lock_is_reported(lock: Deploy) -> None:
     assert lock.installed() == {}
 
 
+def test_a_locks_size_never_lifts_the_download_cap(lock: Deploy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A size caps a lock file's download below the cap on every archive, never above it."""
+    monkeypatch.setattr(peep, "MAX_ARCHIVE_BYTES", 1000)
+    alpha = lock.index.add(("alpha-1.0-py3-none-any.whl", b"x" * 5000))
+    transport = peep.Transport(peep.FinderSettings(), peep.NetworkSettings(retries=0))
+    with pytest.raises(peep.TooLarge, match="larger than 1000 bytes"):
+        transport.download(lock.index.files_url + alpha.filename, str(lock.root / "a.whl"), (), max_bytes=10**30)
+
+
 def test_warm_lock_install_makes_no_request(lock: Deploy, tmp_path: Path) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0"))
