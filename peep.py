@@ -5700,9 +5700,11 @@ class InstallRun:
         Build dependencies are always wheels, even under --no-binary: a backend needs a backend."""
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
         problems: List[Problem] = []
+        pinned = {pin.key: pin for pin in fetcher.build_pins}.get  # pinned: the pin's file only
         while True:  # what ``offered`` holds is fetched and verified (not installed), then planned
+            pool = [v for v in self.verified if pinned(v.requirement.key) in (None, v.requirement)]
             for build in self.builds:
-                build.plan = plan_build(build.requires(), self.verified, self.markers)
+                build.plan = plan_build(build.requires(), pool, self.markers)
             wanted = {key for build in self.builds for text, _ in build.plan.missing
                       for key in [_missing_key(text)] if key in self.offered}  # fmt: skip
             if not wanted:
@@ -5718,7 +5720,7 @@ class InstallRun:
             missing += [framed("build dependency", item.requirement,
                                f"{item.filename} needs {text} ({why})", dependency=text)
                         for text, why in build.plan.missing if _missing_key(text) not in reported]
-        met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
+        met = functools.partial(fitting_wheels, _wheels_by_project(pool))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
 
