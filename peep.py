@@ -2106,6 +2106,9 @@ def lock_requirement(location: str, choice: LockChoice, module: Any,
         what = "a VCS checkout" if isinstance(source, module.PackageVcs) else "a local directory"
         return replace(record, unsupported=f"{what} has no archive to hash "
                        f"(lock entry {part[1:]!r})")
+    if getattr(source, "subdirectory", None):  # pip and uv build that: maybe another project
+        return replace(record, unsupported="peep builds an archive from its root, not from its "
+                       f"subdirectory {source.subdirectory!r}")
     try:  # the digests of algorithms peep knows
         hashes = Hashes(**{a: frozenset({normalize_hex(a, d)}) for a, d in source.hashes.items()
                            if a in HASH_ALGORITHMS})  # fmt: skip

@@ -335,6 +335,20 @@ def test_paths_are_relative_to_the_lock_file(tmp_path: Path, index: LoopbackInde
     assert deploy.installed() == {"alpha": "1.0"}
 
 
+def test_an_archive_subdirectory_is_refused_not_built_from_the_archive_root(lock: Deploy) -> None:
+    """pip and uv build the project in an archive's subdirectory; peep would build its root."""
+    inner = b'[project]\nname = "alpha"\nversion = "1.0"\n'
+    monorepo = lock.index.add(sdist_bytes("alpha", "1.0", extra_files={"sub/pyproject.toml": inner}))
+    archive = {**file_entry(lock.index, monorepo), "subdirectory": "sub"}
+    del archive["name"]
+    lock.write(lock_text([{"name": "alpha", "version": "1.0", "archive": archive}]))
+    result = lock.install()
+    assert result.returncode == 1
+    assert "pylock.toml: packages[0].archive" in result.stderr
+    assert "peep builds an archive from its root, not from its subdirectory 'sub'" in result.stderr
+    assert lock.ran() == [] and lock.installed() == {}
+
+
 def test_a_lock_and_a_requirements_file_together(lock: Deploy, tmp_path: Path) -> None:
     # The lock holds an sdist; its build dependency is vetted in a requirements file.
     tool = lock.index.add(wheel_bytes("buildtool", "1.0"))
