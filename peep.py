@@ -2123,7 +2123,8 @@ def lock_requirement(location: str, choice: LockChoice, module: Any,
     if named is not None and url_filename(url) != named:
         return replace(record, unsupported=f"its name {named!r} is not the file its URL or "
                        f"path names ({url_filename(url)!r})")
-    return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
+    locked = not isinstance(source, module.PackageArchive)  # an archive: a URL requirement's
+    return replace(record, url=url, hashes=hashes, size=source.size, locked=locked)
 
 
 def lock_file_requirements(location: str, reader: Callable[[str], bytes],

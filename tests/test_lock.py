@@ -335,6 +335,24 @@ def test_paths_are_relative_to_the_lock_file(tmp_path: Path, index: LoopbackInde
     assert deploy.installed() == {"alpha": "1.0"}
 
 
+def test_an_archive_entry_installs_as_a_url_requirement_does(lock: Deploy) -> None:
+    """pip records a lock's archive entry as the URL it came from, and peep reinstalls a URL
+    archive with new content at the same version: an archive is no index file."""
+    first = lock.index.add(wheel_bytes("alpha", "1.0", payload="FLAVOR = 'first'\n"))
+    second = lock.index.add(wheel_bytes("alpha", "1.0", tag="py2.py3-none-any", payload="FLAVOR = 'second'\n"))
+    for served in (first, second):
+        entry = {k: v for k, v in file_entry(lock.index, served).items() if k != "name"}
+        lock.write(lock_text([{"name": "alpha", "version": "1.0", "archive": entry}]))
+        result = lock.install("--upgrade")  # (under --target, what pip replaces)
+        assert result.returncode == 0, result.stderr
+        assert "already installed" not in result.stderr
+    assert "FLAVOR = 'second'" in (lock.target / "alpha.py").read_text()
+    digest = sha256_hex(second.data)
+    assert json.loads((lock.target / "alpha-1.0.dist-info" / "direct_url.json").read_text()) == {
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+        "url": f"{lock.index.files_url}{second.filename}"}
+
+
 def test_an_archive_subdirectory_is_refused_not_built_from_the_archive_root(lock: Deploy) -> None:
     """pip and uv build the project in an archive's subdirectory; peep would build its root."""
     inner = b'[project]\nname = "alpha"\nversion = "1.0"\n'
