@@ -2123,7 +2123,11 @@ def lock_requirement(location: str, choice: LockChoice, module: Any,
     if named is not None and url_filename(url) != named:
         return replace(record, unsupported=f"its name {named!r} is not the file its URL or "
                        f"path names ({url_filename(url)!r})")
-    locked = not isinstance(source, module.PackageArchive)  # an archive: a URL requirement's
+    locked, cutoff = not isinstance(source, module.PackageArchive), settings.uploaded_prior_to
+    if locked and cutoff is not None and not url.startswith("file:"):  # an index's file, as pip 26
+        if source.upload_time is None or source.upload_time.timestamp() >= cutoff:
+            why = f"upload-time {source.upload_time or '(none in the lock)'} is not before"
+            return replace(record, unsupported=f"{why} --uploaded-prior-to")
     return replace(record, url=url, hashes=hashes, size=source.size, locked=locked)
 
 

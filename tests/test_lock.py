@@ -7,6 +7,7 @@ skip when those are not installed.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -40,6 +41,8 @@ import peep
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -305,6 +308,31 @@ def test_a_locks_size_never_lifts_the_download_cap(lock: Deploy, monkeypatch: py
     transport = peep.Transport(peep.FinderSettings(), peep.NetworkSettings(retries=0))
     with pytest.raises(peep.TooLarge, match="larger than 1000 bytes"):
         transport.download(lock.index.files_url + alpha.filename, str(lock.root / "a.whl"), (), max_bytes=10**30)
+
+
+def test_a_cooldown_holds_back_a_locks_files_by_the_upload_time_the_lock_gives(lock: Deploy) -> None:
+    """As in pip 26: under --uploaded-prior-to a lock's wheel or sdist installs only if the lock
+    says it was uploaded before then (a hash pins a hijacked upload as faithfully as a good one)."""
+    utc = datetime.timezone.utc
+    alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
+    beta = lock.index.add(sdist_bytes("beta", "2.0"))
+    gamma = lock.index.add(wheel_bytes("gamma", "3.0"))
+    lock.write(lock_text([
+        package("alpha", "1.0", wheels=[file_entry(lock.index, alpha, **{"upload-time": datetime.datetime(2026, 3, 1, tzinfo=utc)})]),
+        package("beta", "2.0", sdist=file_entry(lock.index, beta, **{"upload-time": datetime.datetime(2026, 3, 24, 10, 39, tzinfo=utc)})),
+        package("gamma", "3.0", wheels=[file_entry(lock.index, gamma)]),
+    ]))
+    result = lock.install("--uploaded-prior-to", "2026-03-10T00:00:00Z")
+    assert result.returncode == 1
+    assert "packages[1].sdist):\n        upload-time 2026-03-24 10:39:00+00:00 is not before --uploaded-prior-to" in result.stderr
+    assert "packages[2].wheels[0]):\n        upload-time (none in the lock) is not before --uploaded-prior-to" in result.stderr
+    assert "packages[0]" not in result.stderr
+    assert lock.ran() == [] and lock.installed() == {}
+    python = pip_with_locks()
+    if python is not None:  # pip 26 refuses the lock too (at the first of those two files)
+        pip = subprocess.run([python, "-m", "pip", "install", "-r", str(lock.requirements), "--target", str(lock.root / "by-pip"),
+                              "--no-index", "--uploaded-prior-to", "2026-03-10T00:00:00Z"], capture_output=True, text=True, env=hermetic_env(), check=False)
+        assert pip.returncode == 1 and re.search("not prior to|does not provide upload-time", pip.stderr), pip.stderr
 
 
 def test_warm_lock_install_makes_no_request(lock: Deploy, tmp_path: Path) -> None:
