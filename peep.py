@@ -1172,7 +1172,7 @@ class Transport:
         """Stream ``url`` into the new file ``destination``, hashing as it goes. A body cut short
         is fetched again; one longer than ``max_bytes`` or any archive is refused at once."""
         wanted = ("sha256", *algorithms)  # hash_stream drops a repeat
-        limit = MAX_ARCHIVE_BYTES if max_bytes is None else max_bytes
+        limit = MAX_ARCHIVE_BYTES if max_bytes is None else min(max_bytes, MAX_ARCHIVE_BYTES)
         for attempt in range(self.network.retries + 1):
             try:
                 return self._download_once(url, destination, wanted, on_bytes, limit)
@@ -1979,9 +1979,8 @@ def pylock_module() -> Any:
             return module
     packaging = f"'python -m pip install --upgrade \"packaging>={LOCK_PACKAGING}\"'"
     pip = f"'python -m pip install --upgrade \"pip>={LOCK_PACKAGING}\"'"
-    upgrade = f"packaging: {packaging}."
-    if sys.version_info >= (3, 10):  # pip 26.1 and later need Python 3.10
-        upgrade = f"one of them: {pip} or {packaging}."
+    upgrade = (f"one of them: {pip} or {packaging}." if sys.version_info >= (3, 10)
+               else f"packaging: {packaging}.")  # pip 26.1 and later need Python 3.10
     raise PeepError(f"peep: reading a PEP 751 lock file needs packaging {LOCK_PACKAGING} or "
                     "newer (its pylock module selects what to install), and there is none here: "
                     f"packaging is {_module_version('packaging')}, and pip "
@@ -1990,11 +1989,10 @@ def pylock_module() -> Any:
 
 
 def _toml_module() -> Any:
+    import contextlib
     for name in ("tomllib", "tomli", "pip._vendor.tomli"):  # 3.11+, then the backport
-        try:
+        with contextlib.suppress(ImportError):
             return importlib.import_module(name)
-        except ImportError:
-            continue
     raise PeepError("peep: reading a lock file needs tomllib (Python 3.11+) or tomli")
 
 
@@ -2020,11 +2018,10 @@ def read_lock_file(location: str, reader: Callable[[str], bytes]) -> Any:
         raise RequirementsFileError(location, f"is not a valid PEP 751 lock file: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class LockChoice:
+class LockChoice(NamedTuple):
     """What selection made of one package of a lock: a file, or why there is none."""
 
-    index: int
+    number: int  # in packages
     package: Any  # packaging.pylock.Package
     source: Any = None  # PackageWheel, PackageSdist, PackageArchive, PackageVcs, ...
     problem: Optional[str] = None
@@ -2055,8 +2052,7 @@ def _select_one_by_one(location: str, lock: Any, module: Any, options: Mapping[s
             if isinstance(exc, module.PylockSelectError):
                 problem = str(exc).replace("packages[0]", f"packages[{index}]")
             choices.append(LockChoice(index, package, problem=problem))
-    if all(choice.problem is None for choice in choices):
-        # Each package is fine alone, so the lock selects one project twice.
+    if all(choice.problem is None for choice in choices):  # so it selects one project twice
         raise RequirementsFileError(location, f"is ambiguous here: {first}")
     return choices
 
@@ -2070,8 +2066,7 @@ def _lock_file_url(location: str, path: str) -> str:
 
 
 def _lock_entry_url(location: str, source: Any, origin: Origin) -> str:
-    """Return the URL of a lock entry's file; refuse one that does not split, a NUL, and, in a
-    lock fetched over HTTP(S), the local disk, as in a requirements file fetched so."""
+    """Return a lock entry's URL: without a NUL, one that splits, in a remote lock not on disk."""
     url = source.url  # a remote lock's local path means nothing here, beside a URL
     if "\x00" in f"{url}{source.path}":
         raise RequirementsFileError(origin, "its url or path holds a NUL byte")
@@ -2090,17 +2085,15 @@ def lock_requirement(location: str, choice: LockChoice, module: Any,
     package, source, problem = choice.package, choice.source, choice.problem
     formats = settings.allowed_formats(package.name)
     if isinstance(source, module.PackageWheel) and "binary" not in formats:
-        if package.sdist is None:
-            problem = "--no-binary, but the lock has no sdist"
-        else:
-            source = package.sdist
+        problem = None if package.sdist else "--no-binary, but the lock has no sdist"
+        source = package.sdist or source
     elif isinstance(source, module.PackageSdist) and "source" not in formats:
         problem = "--only-binary, but the lock has no wheel for this interpreter"
     part = "" if source is None else "." + type(source).__name__[len("Package"):].lower()
     for index, wheel in enumerate(package.wheels or ()):
         if wheel is source:  # which wheel, rather than ".wheel"
             part = f".wheels[{index}]"
-    origin = Origin(f"{location}: packages[{choice.index}]{part}")
+    origin = Origin(f"{location}: packages[{choice.number}]{part}")
     pin = f"=={package.version}" if package.version is not None else ""
     record = Requirement(text=f"{package.name}{pin}", origin=origin, name=str(package.name),
                          specifier=SpecifierSet(pin))  # fmt: skip
@@ -2110,24 +2103,29 @@ def lock_requirement(location: str, choice: LockChoice, module: Any,
         what = "a VCS checkout" if isinstance(source, module.PackageVcs) else "a local directory"
         return replace(record, unsupported=f"{what} has no archive to hash "
                        f"(lock entry {part[1:]!r})")
-    hashes = Hashes()
-    try:
-        for algorithm, value in source.hashes.items():
-            if algorithm in HASH_ALGORITHMS:
-                hashes = hashes.with_digest(algorithm, value)
+    if getattr(source, "subdirectory", None):  # pip and uv build that: maybe another project
+        return replace(record, unsupported="peep builds an archive from its root, not from its "
+                       f"subdirectory {source.subdirectory!r}")
+    try:  # the digests of algorithms peep knows
+        hashes = Hashes(**{a: frozenset({normalize_hex(a, d)}) for a, d in source.hashes.items()
+                           if a in HASH_ALGORITHMS})  # fmt: skip
     except InvalidHash as exc:
         return replace(record, unsupported=f"hashes: {exc}")
     if not hashes:  # then none of them is of an algorithm peep knows
         return replace(record, unsupported=f"its only hashes ({', '.join(source.hashes)}) are "
                        f"of algorithms peep cannot check (it checks {', '.join(HASH_ALGORITHMS)})")
     url = _lock_entry_url(location, source, origin)
-    # Selection read the file's tags from its "name", but pip reads them from the last part
-    # of its URL: the two must be one name, or pip would get a file selection did not choose.
+    # Selection reads a file's tags from its "name", pip from its URL: they must name one file.
     named = getattr(source, "name", None)
     if named is not None and url_filename(url) != named:
         return replace(record, unsupported=f"its name {named!r} is not the file its URL or "
                        f"path names ({url_filename(url)!r})")
-    return replace(record, url=url, hashes=hashes, size=source.size, locked=True)
+    locked, cutoff = not isinstance(source, module.PackageArchive), settings.uploaded_prior_to
+    if locked and cutoff is not None and not url.startswith("file:"):  # an index's file, as pip 26
+        if source.upload_time is None or source.upload_time.timestamp() >= cutoff:
+            why = f"upload-time {source.upload_time or '(none in the lock)'} is not before"
+            return replace(record, unsupported=f"{why} --uploaded-prior-to")
+    return replace(record, url=url, hashes=hashes, size=source.size, locked=locked)
 
 
 def lock_file_requirements(location: str, reader: Callable[[str], bytes],
@@ -5720,9 +5718,11 @@ class InstallRun:
         Build dependencies are always wheels, even under --no-binary: a backend needs a backend."""
         wheels = replace(fetcher, settings=fetcher.settings.with_option("only-binary", ":all:"))
         problems: List[Problem] = []
+        pinned = {pin.key: pin for pin in fetcher.build_pins}.get  # pinned: the pin's file only
         while True:  # what ``offered`` holds is fetched and verified (not installed), then planned
+            pool = [v for v in self.verified if pinned(v.requirement.key) in (None, v.requirement)]
             for build in self.builds:
-                build.plan = plan_build(build.requires(), self.verified, self.markers)
+                build.plan = plan_build(build.requires(), pool, self.markers)
             wanted = {key for build in self.builds for text, _ in build.plan.missing
                       for key in [_missing_key(text)] if key in self.offered}  # fmt: skip
             if not wanted:
@@ -5738,7 +5738,7 @@ class InstallRun:
             missing += [framed("build dependency", item.requirement,
                                f"{item.filename} needs {text} ({why})", dependency=text)
                         for text, why in build.plan.missing if _missing_key(text) not in reported]
-        met = functools.partial(fitting_wheels, _wheels_by_project(self.verified))
+        met = functools.partial(fitting_wheels, _wheels_by_project(pool))
         asking = Suggesting(wheels, met, self.markers, fetcher.settings)
         return problems + with_suggestions(asking, missing)
 

@@ -233,6 +233,21 @@ def test_two_sdists_share_one_build_environment(deploy: Deploy) -> None:
     assert deploy.installed() == {"beta": "2.0", "gamma": "3.0", "helper": "1.0"}
 
 
+def test_a_build_uses_the_pinned_build_dependency_though_the_install_has_another(deploy: Deploy, tmp_path: Path) -> None:
+    """As in pip's build environments: a project pinned in --build-constraint is the pin's file
+    in every build, whatever version of it the requirements install."""
+    old = deploy.index.add(wheel_bytes("helper", "1.0"))
+    new = deploy.index.add(wheel_bytes("helper", "2.0"))
+    beta = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["helper"]))
+    deploy.write(block(beta.data, "beta==2.0") + block(new.data, "helper==2.0"))
+    pins = tmp_path / "build-constraints.txt"
+    pins.write_text(block(old.data, "helper==1.0"))
+    result = deploy.install("--build-constraint", str(pins))
+    assert result.returncode == 0, result.stderr
+    assert "peep: preparing a build environment with helper 1.0" in result.stderr
+    assert deploy.installed() == {"beta": "2.0", "helper": "2.0"}
+
+
 def test_build_sees_only_its_environment_not_the_interpreters_packages(deploy: Deploy) -> None:
     """The build interpreter cannot import what peep's own Python has installed."""
     code = """

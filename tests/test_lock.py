@@ -7,6 +7,7 @@ skip when those are not installed.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -40,6 +41,8 @@ import peep
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -298,6 +301,40 @@ def test_a_wrong_size_in_the_lock_is_reported(lock: Deploy) -> None:
     assert lock.installed() == {}
 
 
+def test_a_locks_size_never_lifts_the_download_cap(lock: Deploy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A size caps a lock file's download below the cap on every archive, never above it."""
+    monkeypatch.setattr(peep, "MAX_ARCHIVE_BYTES", 1000)
+    alpha = lock.index.add(("alpha-1.0-py3-none-any.whl", b"x" * 5000))
+    transport = peep.Transport(peep.FinderSettings(), peep.NetworkSettings(retries=0))
+    with pytest.raises(peep.TooLarge, match="larger than 1000 bytes"):
+        transport.download(lock.index.files_url + alpha.filename, str(lock.root / "a.whl"), (), max_bytes=10**30)
+
+
+def test_a_cooldown_holds_back_a_locks_files_by_the_upload_time_the_lock_gives(lock: Deploy) -> None:
+    """As in pip 26: under --uploaded-prior-to a lock's wheel or sdist installs only if the lock
+    says it was uploaded before then (a hash pins a hijacked upload as faithfully as a good one)."""
+    utc = datetime.timezone.utc
+    alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
+    beta = lock.index.add(sdist_bytes("beta", "2.0"))
+    gamma = lock.index.add(wheel_bytes("gamma", "3.0"))
+    lock.write(lock_text([
+        package("alpha", "1.0", wheels=[file_entry(lock.index, alpha, **{"upload-time": datetime.datetime(2026, 3, 1, tzinfo=utc)})]),
+        package("beta", "2.0", sdist=file_entry(lock.index, beta, **{"upload-time": datetime.datetime(2026, 3, 24, 10, 39, tzinfo=utc)})),
+        package("gamma", "3.0", wheels=[file_entry(lock.index, gamma)]),
+    ]))
+    result = lock.install("--uploaded-prior-to", "2026-03-10T00:00:00Z")
+    assert result.returncode == 1
+    assert "packages[1].sdist):\n        upload-time 2026-03-24 10:39:00+00:00 is not before --uploaded-prior-to" in result.stderr
+    assert "packages[2].wheels[0]):\n        upload-time (none in the lock) is not before --uploaded-prior-to" in result.stderr
+    assert "packages[0]" not in result.stderr
+    assert lock.ran() == [] and lock.installed() == {}
+    python = pip_with_locks()
+    if python is not None:  # pip 26 refuses the lock too (at the first of those two files)
+        pip = subprocess.run([python, "-m", "pip", "install", "-r", str(lock.requirements), "--target", str(lock.root / "by-pip"),
+                              "--no-index", "--uploaded-prior-to", "2026-03-10T00:00:00Z"], capture_output=True, text=True, env=hermetic_env(), check=False)
+        assert pip.returncode == 1 and re.search("not prior to|does not provide upload-time", pip.stderr), pip.stderr
+
+
 def test_warm_lock_install_makes_no_request(lock: Deploy, tmp_path: Path) -> None:
     alpha = lock.index.add(wheel_bytes("alpha", "1.0"))
     beta = lock.index.add(sdist_bytes("beta", "2.0"))
@@ -324,6 +361,38 @@ def test_paths_are_relative_to_the_lock_file(tmp_path: Path, index: LoopbackInde
     result = run_peep("install", "-r", "deploy/pylock.prod.toml", "--target", str(deploy.target), "--no-index", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert deploy.installed() == {"alpha": "1.0"}
+
+
+def test_an_archive_entry_installs_as_a_url_requirement_does(lock: Deploy) -> None:
+    """pip records a lock's archive entry as the URL it came from, and peep reinstalls a URL
+    archive with new content at the same version: an archive is no index file."""
+    first = lock.index.add(wheel_bytes("alpha", "1.0", payload="FLAVOR = 'first'\n"))
+    second = lock.index.add(wheel_bytes("alpha", "1.0", tag="py2.py3-none-any", payload="FLAVOR = 'second'\n"))
+    for served in (first, second):
+        entry = {k: v for k, v in file_entry(lock.index, served).items() if k != "name"}
+        lock.write(lock_text([{"name": "alpha", "version": "1.0", "archive": entry}]))
+        result = lock.install("--upgrade")  # (under --target, what pip replaces)
+        assert result.returncode == 0, result.stderr
+        assert "already installed" not in result.stderr
+    assert "FLAVOR = 'second'" in (lock.target / "alpha.py").read_text()
+    digest = sha256_hex(second.data)
+    assert json.loads((lock.target / "alpha-1.0.dist-info" / "direct_url.json").read_text()) == {
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+        "url": f"{lock.index.files_url}{second.filename}"}
+
+
+def test_an_archive_subdirectory_is_refused_not_built_from_the_archive_root(lock: Deploy) -> None:
+    """pip and uv build the project in an archive's subdirectory; peep would build its root."""
+    inner = b'[project]\nname = "alpha"\nversion = "1.0"\n'
+    monorepo = lock.index.add(sdist_bytes("alpha", "1.0", extra_files={"sub/pyproject.toml": inner}))
+    archive = {**file_entry(lock.index, monorepo), "subdirectory": "sub"}
+    del archive["name"]
+    lock.write(lock_text([{"name": "alpha", "version": "1.0", "archive": archive}]))
+    result = lock.install()
+    assert result.returncode == 1
+    assert "pylock.toml: packages[0].archive" in result.stderr
+    assert "peep builds an archive from its root, not from its subdirectory 'sub'" in result.stderr
+    assert lock.ran() == [] and lock.installed() == {}
 
 
 def test_a_lock_and_a_requirements_file_together(lock: Deploy, tmp_path: Path) -> None:
