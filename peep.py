@@ -1598,7 +1598,7 @@ def url_filename(url: str) -> str:
 
 # pip takes a URL's project and hash from the first "#egg=" or "&egg=" (and "#sha256=", ...
 # md5 too) anywhere in it, query included, and passes over any later one without a word.
-_URL_FIELD_RE = re.compile(r"[#&](egg|sha512|sha384|sha256|sha224|sha1|md5)=([^&]*)")
+_URL_FIELD_RE = re.compile(r"[#&](egg|subdirectory|sha512|sha384|sha256|sha224|sha1|md5)=([^&]*)")
 
 
 def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
@@ -1608,6 +1608,10 @@ def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
     if problem:
         raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({problem})")
     fields = _URL_FIELD_RE.findall(url)
+    for key, value in fields:  # pip builds that directory of the archive: maybe another project
+        if key == "subdirectory":
+            raise RequirementsFileError(origin, "peep builds an archive from its root, not from "
+                                        f"its subdirectory {value!r}")
     eggs = [value for key, value in fields if key == "egg"]
     digests = [(key, value) for key, value in fields if key != "egg"]
     if len(eggs) > 1 or len(digests) > 1:
@@ -6119,6 +6123,8 @@ def _unportable(package: Any, files: Sequence[Any]) -> Optional[str]:
     if package.vcs is not None or package.directory is not None:
         return "a VCS checkout or a directory has no archive to hash"
     url = package.archive.url if package.archive is not None else None
+    if getattr(package.archive, "subdirectory", None):
+        return "peep builds an archive from its root, not from its subdirectory"
     if url is not None and re.search(r"[\s#\x00-\x1f\x7f-\x9f]", url):
         return "its URL holds whitespace, a control character or '#', which a line cannot hold"
     try:  # each digest goes onto the line as it is written

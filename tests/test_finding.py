@@ -98,8 +98,8 @@ H64 = "0123456789abcdef" * 4
         (f"https://h/foo-1.0.tar.gz#egg=foo&sha256={H64}", "foo", (H64,), ()),
         (f"https://h/foo-1.0.tar.gz#sha256={H64}&egg=foo", "foo", (H64,), ()),
         (f"https://h/f.zip#sha512={'e' * 128}", None, (), ("e" * 128,)),
-        # Keys peep does not read: subdirectory, an empty fragment.
-        ("https://h/f.zip#subdirectory=x", None, (), ()),
+        # A key peep does not read, an empty fragment.
+        ("https://h/f.zip#x=y", None, (), ()),
         ("https://h/f.zip#", None, (), ()),
     ],
 )
@@ -120,6 +120,7 @@ def test_url_fragment(url: str, egg: object, sha256: tuple, sha512: tuple) -> No
         (f"https://h/f.zip#sha256={H64}&sha256={'f' * 64}", "the URL names more than one hash"),
         ("https://h/f.zip#md5=d41d8cd98f00b204e9800998ecf8427e", "'md5' is not an allowed hash algorithm"),
         (f"https://h/f.zip#egg=foo==1.0&sha256={H64}", "'#egg=foo==1.0' is not a project name"),
+        ("https://h/f.zip#subdirectory=x", "not from its subdirectory 'x'"),
     ],
 )
 def test_url_fragment_refused(url: str, message: str) -> None:

@@ -766,6 +766,8 @@ def test_port_to_a_lock_keeps_only_the_digests_the_requirement_vouches_for(index
         {"url": "http://127.0.0.1:1/demo-1.0.tar.gz#sha256=" + "b" * 64, "hashes": {"sha256": "a" * 64}},
         {"url": "http://127.0.0.1:1/demo-1.0.tar.gz\x1b[2K", "hashes": {"sha256": "a" * 64}},
         {"url": "http://127.0.0.1:1/demo-1.0.tar.gz", "hashes": {"sha256": "a" * 64 + "\n-i http://127.0.0.1:2/evil/"}},
+        # Not a line too many, but a line that would install the archive's root, not "sub".
+        {"url": "http://127.0.0.1:1/demo-1.0.tar.gz", "hashes": {"sha256": "a" * 64}, "subdirectory": "sub"},
     ],
 )
 def test_port_a_lock_refuses_urls_and_hashes_that_would_add_lines(tmp_path: Path, archive: Dict[str, Any]) -> None:

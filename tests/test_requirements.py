@@ -662,6 +662,9 @@ def test_windows_line_endings_are_still_read(tmp_path: Path) -> None:
         # pip checks an md5 from a URL; peep does not drop it without a word.
         (f"https://h/p/foo-1.0.tar.gz#egg=foo&md5={H1[:32]}", "'md5' is not an allowed hash algorithm"),
         ("https://h/p/foo-1.0.tar.gz#egg=foo%2Dbar", "'#egg=foo%2Dbar' is not a project name"),
+        # pip builds that directory of the archive, maybe another project; peep builds its root.
+        ("foo @ https://h/p/mono-1.0.tar.gz#subdirectory=foo", "not from its subdirectory 'foo'"),
+        ("https://h/p/mono-1.0.tar.gz#egg=foo&subdirectory=foo", "not from its subdirectory 'foo'"),
     ],
 )
 def test_url_fields_pip_reads_otherwise_are_refused(tmp_path: Path, text: str, message: str) -> None:
