@@ -7814,7 +7814,8 @@ def command_check(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                                          checked_site(args), strict=args.strict, fetcher=fetcher)
     errors += found
     if args.json:
-        findings = [{"kind": p.kind, "error": n < len(errors), "subject": p.requirement.text,
+        findings = [{"kind": p.kind, "error": n < len(errors),
+                     "subject": redact_url(p.requirement.text),
                      "text": redact_url(" ".join(p.text.split()))}
                     for n, p in enumerate([*errors, *notes])]
         out.write(json.dumps({"ok": not errors, "findings": findings}, indent=1) + "\n")

@@ -14,6 +14,7 @@ import py_compile
 import sys
 import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -474,3 +475,21 @@ def test_check_reports_a_module_recorded_with_a_made_up_algorithm(tmp_path: Path
     record.write_text(record.read_text().replace("alpha/__init__.py,sha256=", "alpha/__init__.py,nohash="))
     errors, _ = run_check(site, strict=True)
     assert "alpha/__init__.py (listed in RECORD without a hash)" in errors
+
+
+# --- What peep prints: every secret masked, every control character escaped -----------------
+
+
+def test_check_json_never_shows_a_requirements_password_or_variable(tmp_path: Path) -> None:
+    """A finding's "subject" was the requirement's line as written, password and ${VAR}'s value
+    in it, where its "text" was masked."""
+    zeros = "0" * 64
+    (tmp_path / "r.txt").write_text(
+        f"alpha @ https://deploy:{SECRET}@127.0.0.1:1/alpha-1.0.tar.gz --hash=sha256:{zeros}\n"
+        f"beta @ https://127.0.0.1:1/${{TOKEN}}/beta-1.0.tar.gz --hash=sha256:{zeros}\n")
+    result = run_peep("check", "--json", "-r", str(tmp_path / "r.txt"), "--target",
+                      str(tmp_path / "target"), env=hermetic_env(TOKEN="tok-" + SECRET))
+    assert result.returncode == 1, result.stderr
+    assert '"subject": "alpha @ https://deploy:****@127.0.0.1:1/' in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
