@@ -5962,7 +5962,7 @@ def hash_downloads(
     err = progress.stream  # failures are said where progress is
     for candidate, outcome in results:
         if isinstance(outcome, str):
-            err.write(f"{command}: {candidate.filename}: {outcome}\n")
+            err.write(printable(f"{command}: {candidate.filename}: {outcome}") + "\n")
             continue
         advertised = candidate.advertised_hashes()
         wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]

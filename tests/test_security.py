@@ -493,3 +493,21 @@ def test_check_json_never_shows_a_requirements_password_or_variable(tmp_path: Pa
     assert '"subject": "alpha @ https://deploy:****@127.0.0.1:1/' in result.stdout
     assert SECRET not in result.stdout + result.stderr
 
+
+def test_peep_hash_escapes_a_servers_reason_phrase(index: LoopbackIndex) -> None:
+    """A failed download's "HTTP 500 <reason>" went to the terminal as the server wrote it."""
+    index.add(wheel_bytes("alpha", "1.0"))
+
+    def hook(handler: BaseHTTPRequestHandler) -> bool:
+        if not handler.path.startswith("/files/"):
+            return False
+        handler.send_response(500, "bad \x1b]0;owned\x07")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
+
+    index.hook = hook
+    result = run_peep("hash", "alpha==1.0", "--index-url", index.url, "--retries", "0")
+    assert result.returncode == 1, result.stderr
+    assert "HTTP 500 bad \\x1b]0;owned\\x07" in result.stderr
+    assert "\x1b" not in result.stdout + result.stderr
