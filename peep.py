@@ -7935,13 +7935,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception:  # a bug: describe it well enough to fix it
         import platform
         import traceback
+        # --proxy takes [user:password@]host:port: no scheme for redact_url to find it by.
+        shown = re.sub(r"(?<=[\"'=])[^\s\"'/@:=]*:[^\s/@]*@", "****@", repr(list(argv)))
         sys.stderr.write("peep hit an unexpected error. This is a bug in peep, not in your files: "
                          "please report it, with everything below.\n\n"
                          f"peep: {__version__}\n"
                          f"python: {platform.python_version()} ({sys.executable})\n"
                          f"platform: {platform.platform()}\n"
                          f"pip: {pip_version()}\n"
-                         f"argv: {printable(repr(list(argv)))}\n\n"
+                         f"argv: {printable(shown)}\n\n"
                          f"{printable(traceback.format_exc())}")
         return EXIT_BUG
     finally:

@@ -511,3 +511,21 @@ def test_peep_hash_escapes_a_servers_reason_phrase(index: LoopbackIndex) -> None
     assert result.returncode == 1, result.stderr
     assert "HTTP 500 bad \\x1b]0;owned\\x07" in result.stderr
     assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_the_bug_report_hides_a_proxy_password_given_without_a_scheme(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--proxy takes [user:password@]host:port, with no "scheme://" for redact_url to find: the
+    report of a crash printed the password with the rest of the command line."""
+    def explode(argv, out, err):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(peep, "run", explode)
+    argv = ["install", "--proxy", f"deploy:{SECRET}@127.0.0.1:1", f"--proxy=me:{SECRET}@h:1",
+            "-i", f"https://deploy:{SECRET}@127.0.0.1:1/simple/", "-r", "r.txt"]
+    assert peep.main(argv) == peep.EXIT_BUG
+    err = capsys.readouterr().err
+    assert "'--proxy', '****@127.0.0.1:1', '--proxy=****@h:1'" in err
+    assert "'https://deploy:****@127.0.0.1:1/simple/'" in err
+    assert SECRET not in err
