@@ -6180,6 +6180,8 @@ def pylock_file(filename: str, url: str, size: Optional[int], digests: Mapping[s
     sized = {} if size is None else {"size": size}
     parts = urllib.parse.urlsplit(url)  # no user:password@ (a lock is shared), as Transport sends
     bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    if redact_url(bare) != bare:  # a ${VAR}'s value in its path or query: a lock expands none
+        raise PeepError(f"{redact_url(bare)}: a lock file would show everyone its ${{VAR}}'s value")
     return {"name": filename, "url": bare, **sized, "hashes": dict(sorted(digests.items()))}
 
 

@@ -529,3 +529,17 @@ def test_the_bug_report_hides_a_proxy_password_given_without_a_scheme(
     assert "'--proxy', '****@127.0.0.1:1', '--proxy=****@h:1'" in err
     assert "'https://deploy:****@127.0.0.1:1/simple/'" in err
     assert SECRET not in err
+
+
+def test_a_lock_file_never_holds_a_variables_value(index: LoopbackIndex, tmp_path: Path) -> None:
+    """A URL's ${TOKEN} in its query (or path) was written expanded into the lock file, which is
+    shared and committed; a lock expands no variable, so port refuses to write it."""
+    served = index.add(wheel_bytes("alpha", "1.0"))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha @ {index.files_url}{served.filename}?token=${{MYTOKEN}}"
+                            f" --hash=sha256:{sha256_hex(served.data)}\n")
+    result = run_peep("port", "--to", "pylock", str(requirements), "--no-cache-dir",
+                      env=hermetic_env(MYTOKEN=SECRET))
+    assert result.returncode == 1, result.stderr
+    assert f"{served.filename}?token=****: a lock file would show everyone" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
