@@ -5357,8 +5357,8 @@ def run_pip(command: Sequence[str], err: IO[str], environment: Mapping[str, str]
     assert stderr is not None
 
     def stream() -> int:
-        for line in stderr:
-            err.write(line)
+        for line in stderr:  # naming the archives' files, as pip's warnings do
+            err.write(printable(line))
             err.flush()
         return process.wait()
 

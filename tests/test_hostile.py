@@ -715,3 +715,16 @@ def test_a_cache_entry_that_turns_into_a_link_is_not_looked_for_elsewhere(
     assert [path for _, path, _ in cache.lookup(wanted)] != []
     monkeypatch.setattr(peep.ArchiveCache, "_entry_dir", lambda self, sha256, create=False: None)
     assert cache.lookup(wanted) == []
+
+
+def test_pips_messages_are_escaped_as_they_are_relayed(deploy: Deploy) -> None:
+    """pip names an archive's files in its warnings: a directory a vetted wheel installs, named
+    to retitle the terminal, already in --target (another project's) was sent on raw."""
+    evil = "evil\x1b]0;owned\x07"
+    for name in ("alpha", "beta"):
+        served = deploy.index.add(wheel_bytes(name, "1.0", extra_files={f"{evil}/__init__.py": b""}))
+        deploy.write(block(served.data, f"{name}==1.0"))
+        result = deploy.install()
+        assert result.returncode == 0, result.stderr
+    assert "target/evil\\x1b]0;owned" in result.stderr  # pip's "already exists" warning
+    assert "\x1b" not in result.stdout + result.stderr
