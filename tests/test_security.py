@@ -20,6 +20,7 @@ from typing import Dict, Iterator, List
 
 import pytest
 from helpers import (
+    Deploy,
     LoopbackIndex,
     LoopbackProxy,
     basic,
@@ -543,3 +544,17 @@ def test_a_lock_file_never_holds_a_variables_value(index: LoopbackIndex, tmp_pat
     assert result.returncode == 1, result.stderr
     assert f"{served.filename}?token=****: a lock file would show everyone" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+
+def test_a_keep_failed_note_never_shows_a_password_or_variable(deploy: Deploy, tmp_path: Path) -> None:
+    """The note beside an archive --keep-failed kept is read by people, like the report."""
+    served = deploy.index.add(wheel_bytes("alpha", "1.0"))
+    url = f"{deploy.index.files_url}{served.filename}".replace("http://", f"http://deploy:{SECRET}@")
+    deploy.write(block(b"what we vetted", f"alpha @ {url}?t=${{TOKEN}}"))
+    result = deploy.install("--keep-failed", str(tmp_path / "kept"),
+                            env=deploy.env(TOKEN="tok-" + SECRET))
+    assert result.returncode == 1, result.stderr
+    note = (tmp_path / "kept" / f"{served.filename}.peep.txt").read_text()
+    assert f"line 2; http://deploy:****@127.0.0.1:{deploy.index.port}/files/{served.filename}?t=****)" in note
+    assert SECRET not in note + result.stdout + result.stderr
