@@ -5918,8 +5918,8 @@ def _one_per_filename(
         kept = first.setdefault(candidate.filename, candidate)
         theirs, ours = candidate.advertised_hashes(), kept.advertised_hashes()
         if err is not None and any(theirs[a] != ours[a] for a in theirs.keys() & ours.keys()):
-            err.write(f"{command}: {redact_url(candidate.url)} advertises other bytes for "
-                      f"{candidate.filename} than {redact_url(kept.url)}; only the latter is "
+            err.write(f"{command}: {printable(candidate.url)} advertises other bytes for "
+                      f"{candidate.filename} than {printable(kept.url)}; only the latter is "
                       "hashed\n")
     return list(first.values())
 

@@ -722,9 +722,23 @@ def test_pips_messages_are_escaped_as_they_are_relayed(deploy: Deploy) -> None:
     to retitle the terminal, already in --target (another project's) was sent on raw."""
     evil = "evil\x1b]0;owned\x07"
     for name in ("alpha", "beta"):
-        served = deploy.index.add(wheel_bytes(name, "1.0", extra_files={f"{evil}/__init__.py": b""}))
+        served = deploy.index.add(wheel_bytes(name, "1.0",
+                                              extra_files={f"{evil}/__init__.py": b""}))
         deploy.write(block(served.data, f"{name}==1.0"))
         result = deploy.install()
         assert result.returncode == 0, result.stderr
     assert "target/evil\\x1b]0;owned" in result.stderr  # pip's "already exists" warning
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_peep_hash_escapes_the_urls_of_files_an_index_lists_twice(index: LoopbackIndex) -> None:
+    """Two links to one file name with other digests: the warning gave each URL as the page
+    wrote it, an escape sequence in its query too."""
+    name, data = wheel_bytes("alpha", "1.0")
+    index.add((name, data))
+    serve_page(index, "alpha", page(f"/files/{name}#sha256={sha256_hex(data)}",
+                                    f"/files/{name}?\x1b]0;owned\x07#sha256={'1' * 64}"))
+    result = run_peep("hash", "alpha==1.0", "--index-url", index.url)
+    assert result.returncode == 0, result.stderr
+    assert f"/files/{name}?\\x1b]0;owned\\x07#sha256=" in result.stderr
     assert "\x1b" not in result.stdout + result.stderr
