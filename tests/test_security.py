@@ -547,7 +547,8 @@ def test_a_lock_file_never_holds_a_variables_value(index: LoopbackIndex, tmp_pat
 
 
 
-def test_a_keep_failed_note_never_shows_a_password_or_variable(deploy: Deploy, tmp_path: Path) -> None:
+def test_a_keep_failed_note_never_shows_a_password_or_variable(deploy: Deploy,
+                                                              tmp_path: Path) -> None:
     """The note beside an archive --keep-failed kept is read by people, like the report."""
     served = deploy.index.add(wheel_bytes("alpha", "1.0"))
     url = f"{deploy.index.files_url}{served.filename}".replace("http://", f"http://deploy:{SECRET}@")
@@ -556,5 +557,6 @@ def test_a_keep_failed_note_never_shows_a_password_or_variable(deploy: Deploy, t
                             env=deploy.env(TOKEN="tok-" + SECRET))
     assert result.returncode == 1, result.stderr
     note = (tmp_path / "kept" / f"{served.filename}.peep.txt").read_text()
-    assert f"line 2; http://deploy:****@127.0.0.1:{deploy.index.port}/files/{served.filename}?t=****)" in note
+    where = f"http://deploy:****@127.0.0.1:{deploy.index.port}/files/{served.filename}?t=****"
+    assert f"line 2; {where})" in note
     assert SECRET not in note + result.stdout + result.stderr
