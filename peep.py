@@ -3861,16 +3861,18 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
     return framed("not found", requirement, f"{as_written(requirement)}:", *reasons)
 
 
-def paste_block(hash_style: str, sha256: str, pinned_line: str) -> str:
-    """Return the lines that vouch for one file, in a file's format: peep's or pip's."""
-    if hash_style == "pip":
-        return f"{pinned_line} \\\n    --hash=sha256:{sha256}"
-    return f"# sha256: {hex_to_peep(sha256)}\n{pinned_line}"
+def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
+               ) -> List[str]:  # fmt: skip
+    """Write a requirement with its hashes: "peep" comment lines above it, or "pip" options."""
+    if style == "peep":
+        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
+    lines = [head] + [f"    --hash={algorithm}:{digest}" for digest in digests]
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
     """Return the paste-ready hash block for a requirement with no hash, in its file's format."""
-    lines = paste_block(requirement.hash_style, sha256, pinned_line).splitlines()
+    lines = hash_lines(pinned_line, [sha256], requirement.hash_style)
     text = "".join(f"    {line}\n" for line in lines) + f"    (for {requirement.origin})"
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
@@ -4579,7 +4581,7 @@ def _suggested(verdict: Verdict, hash_style: str) -> str:
     if not isinstance(verdict, Problem):
         return "(it is vetted already)"
     if verdict.kind == "missing":
-        return paste_block(hash_style, verdict.sha256, verdict.pinned_line)
+        return "\n".join(hash_lines(verdict.pinned_line, [verdict.sha256], hash_style))
     if verdict.kind == "not found":
         return f"(no file on the indexes satisfies {verdict.requirement.text})"
     return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})"
@@ -5973,15 +5975,6 @@ def hash_downloads(
         else:
             found.append((candidate, outcome[algorithm]))
     return found, EXIT_OK if len(found) == len(results) else EXIT_FAILED
-
-
-def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
-               ) -> List[str]:  # fmt: skip
-    """Write a requirement with its hashes: "peep" comment lines above it, or "pip" options."""
-    if style == "peep":
-        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
-    lines = [head] + [f"    --hash={algorithm}:{digest}" for digest in digests]
-    return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
 def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
