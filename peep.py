@@ -6280,16 +6280,9 @@ def read_requirement_files(
     paths: Sequence[str], args: argparse.Namespace
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read requirements files (and nested ones), their finder options on top of peep's."""
-    finder, network = settle_settings(args, os.environ)
-    records: List[Requirement] = []
-    reader = requirements_reader(functools.partial(Transport, finder, network))
-    for path in paths:
-        for record in parse_requirements_file(path, reader=reader):
-            if isinstance(record, FileOption):
-                finder = finder.with_option(record.name, record.value)
-            else:
-                records.append(record)
-    return records, finder, network
+    options = InstallOptions(tuple(paths), (), (), tuple(args.finder_options), (),
+                             network_options=tuple(args.network_options))
+    return load_requirements(options, os.environ)
 
 
 def port_argument_parser() -> argparse.ArgumentParser:
