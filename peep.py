@@ -4316,11 +4316,9 @@ def verify_all(fetcher: Fetcher, requirements: Sequence[Requirement], *,
                install: bool = True) -> List[Verdict]:
     """Verify requirements in parallel; return verdicts in requirement order."""
     import concurrent.futures
-    if not requirements:
-        return []
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements))) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         try:
             futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
                        for number, requirement in enumerate(requirements)]  # fmt: skip
@@ -5951,7 +5949,7 @@ def hash_downloads(
         return candidate, digests
 
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             try:
                 results = list(pool.map(fetch, chosen))
             except BaseException:
@@ -6746,7 +6744,7 @@ class Locking:
             fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
             return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             return [found for found in pool.map(sdists_only, asked) if found is not None]
 
     def _stub_sdist_only(
@@ -6810,7 +6808,7 @@ class Locking:
         """Hash every file of each release: the index's digests where it gives them, else
         a download; the file this machine installs is always downloaded and checked."""
         import concurrent.futures
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(pins)))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             releases = list(pool.map(lambda pin: (pin, self._release_files(pin)), pins))
         hashes = LockHashes({pin.key: [] for pin in pins})
         fetch: List[Candidate] = []
