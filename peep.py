@@ -4624,13 +4624,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     by_key: Dict[str, List[Problem]] = {}
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
-        try:
-            needed = PackagingRequirement(failure.dependency)
-        except InvalidRequirement:
-            continue
-        if needed.url is not None:
-            continue  # no block for it (see _missing_key)
-        key = canonicalize_name(needed.name)
+        key = _missing_key(failure.dependency)
+        if key is None:
+            continue  # invalid, or a direct URL: no block for it
+        needed = PackagingRequirement(failure.dependency)
         by_key.setdefault(key, []).append(failure)
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
