@@ -3861,16 +3861,18 @@ def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence
     return framed("not found", requirement, f"{as_written(requirement)}:", *reasons)
 
 
-def paste_block(hash_style: str, sha256: str, pinned_line: str) -> str:
-    """Return the lines that vouch for one file, in a file's format: peep's or pip's."""
-    if hash_style == "pip":
-        return f"{pinned_line} \\\n    --hash=sha256:{sha256}"
-    return f"# sha256: {hex_to_peep(sha256)}\n{pinned_line}"
+def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
+               ) -> List[str]:  # fmt: skip
+    """Write a requirement with its hashes: "peep" comment lines above it, or "pip" options."""
+    if style == "peep":
+        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
+    lines = [head] + [f"    --hash={algorithm}:{digest}" for digest in digests]
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
 def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
     """Return the paste-ready hash block for a requirement with no hash, in its file's format."""
-    lines = paste_block(requirement.hash_style, sha256, pinned_line).splitlines()
+    lines = hash_lines(pinned_line, [sha256], requirement.hash_style)
     text = "".join(f"    {line}\n" for line in lines) + f"    (for {requirement.origin})"
     return Problem("missing", requirement, text, sha256=sha256, pinned_line=pinned_line)
 
@@ -4314,11 +4316,9 @@ def verify_all(fetcher: Fetcher, requirements: Sequence[Requirement], *,
                install: bool = True) -> List[Verdict]:
     """Verify requirements in parallel; return verdicts in requirement order."""
     import concurrent.futures
-    if not requirements:
-        return []
     fetcher.progress.begin(len(requirements))
     offset = len(os.listdir(os.path.join(fetcher.workdir, "downloads")))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(requirements))) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         try:
             futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
                        for number, requirement in enumerate(requirements)]  # fmt: skip
@@ -4579,7 +4579,7 @@ def _suggested(verdict: Verdict, hash_style: str) -> str:
     if not isinstance(verdict, Problem):
         return "(it is vetted already)"
     if verdict.kind == "missing":
-        return paste_block(hash_style, verdict.sha256, verdict.pinned_line)
+        return "\n".join(hash_lines(verdict.pinned_line, [verdict.sha256], hash_style))
     if verdict.kind == "not found":
         return f"(no file on the indexes satisfies {verdict.requirement.text})"
     return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})"
@@ -4624,13 +4624,10 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
     by_key: Dict[str, List[Problem]] = {}
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
-        try:
-            needed = PackagingRequirement(failure.dependency)
-        except InvalidRequirement:
-            continue
-        if needed.url is not None:
-            continue  # no block for it (see _missing_key)
-        key = canonicalize_name(needed.name)
+        key = _missing_key(failure.dependency)
+        if key is None:
+            continue  # invalid, or a direct URL: no block for it
+        needed = PackagingRequirement(failure.dependency)
         by_key.setdefault(key, []).append(failure)
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
@@ -5949,7 +5946,7 @@ def hash_downloads(
         return candidate, digests
 
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             try:
                 results = list(pool.map(fetch, chosen))
             except BaseException:
@@ -5973,15 +5970,6 @@ def hash_downloads(
         else:
             found.append((candidate, outcome[algorithm]))
     return found, EXIT_OK if len(found) == len(results) else EXIT_FAILED
-
-
-def hash_lines(head: str, digests: Sequence[str], style: str, algorithm: str = "sha256"
-               ) -> List[str]:  # fmt: skip
-    """Write a requirement with its hashes: "peep" comment lines above it, or "pip" options."""
-    if style == "peep":
-        return [f"# sha256: {hex_to_peep(digest)}" for digest in digests] + [head]
-    lines = [head] + [f"    --hash={algorithm}:{digest}" for digest in digests]
-    return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
 def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -6289,16 +6277,9 @@ def read_requirement_files(
     paths: Sequence[str], args: argparse.Namespace
 ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read requirements files (and nested ones), their finder options on top of peep's."""
-    finder, network = settle_settings(args, os.environ)
-    records: List[Requirement] = []
-    reader = requirements_reader(functools.partial(Transport, finder, network))
-    for path in paths:
-        for record in parse_requirements_file(path, reader=reader):
-            if isinstance(record, FileOption):
-                finder = finder.with_option(record.name, record.value)
-            else:
-                records.append(record)
-    return records, finder, network
+    options = InstallOptions(tuple(paths), (), (), tuple(args.finder_options), (),
+                             network_options=tuple(args.network_options))
+    return load_requirements(options, os.environ)
 
 
 def port_argument_parser() -> argparse.ArgumentParser:
@@ -6762,7 +6743,7 @@ class Locking:
             fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
             return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             return [found for found in pool.map(sdists_only, asked) if found is not None]
 
     def _stub_sdist_only(
@@ -6826,7 +6807,7 @@ class Locking:
         """Hash every file of each release: the index's digests where it gives them, else
         a download; the file this machine installs is always downloaded and checked."""
         import concurrent.futures
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(8, len(pins)))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             releases = list(pool.map(lambda pin: (pin, self._release_files(pin)), pins))
         hashes = LockHashes({pin.key: [] for pin in pins})
         fetch: List[Candidate] = []
