@@ -661,9 +661,10 @@ BAD_SDISTS = [
                  id="damaged-xz"),
     pytest.param("beta-2.0.tar.bz2", _damaged("bz2"), "beta-2.0.tar.bz2: not a readable archive",
                  id="damaged-bz2"),
-    # tarfile's own errors, from a number in a pax record, are an archive peep will not read.
+    # tarfile's own errors, from a number in a pax record, are an archive peep will not read
+    # (a ValueError for 5,000 digits before Python 3.13, an invalid header since).
     pytest.param("beta-2.0.tar", _headed(tarfile.XHDTYPE, b"1" * 5000 + b" path=x\n"),
-                 "beta-2.0.tar: not a readable archive (Exceeds the limit", id="pax-length-digits"),
+                 "beta-2.0.tar: not a readable archive (", id="pax-length-digits"),
     # What tarfile reads whole (and before 3.11.10 parses in quadratic time) is bounded.
     pytest.param("beta-2.0.tar", _headed(tarfile.XHDTYPE, b"1" * (peep.MAX_TAR_HEADER_BYTES + 1)),
                  LONG_HEADER, id="pax-header-over-the-limit"),

@@ -993,8 +993,11 @@ _attempt("tempfile", lambda: tempfile.NamedTemporaryFile().close())
     import resource
     assert (memory, processes) == (resource.getrlimit(resource.RLIMIT_AS),
                                    resource.getrlimit(resource.RLIMIT_NPROC))
-    assert found == {"fork_pool": "reached", "tempfile": "reached",
-                     "forkserver_pool": "reached" if network == "closed" else "EPERM"}
+    # Under none, forkserver's socket is refused (EPERM); on Python 3.9 the resource tracker it
+    # starts first is at times found dead (EPIPE), as a run under load shows. It never works.
+    forkserver = found.pop("forkserver_pool")
+    assert forkserver == "reached" if network == "closed" else forkserver in ("EPERM", "EPIPE")
+    assert found == {"fork_pool": "reached", "tempfile": "reached"}
 
 
 
