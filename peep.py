@@ -5172,11 +5172,15 @@ class Builder:
         # write: a process it left behind cannot loosen the next hook's
         # confinement, nor make peep's reading of the log hang on a FIFO.
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
+        readable, link = [os.path.dirname(os.path.dirname(python))], python  # its environment
+        while os.path.islink(link) and len(readable) < 40:  # and each place its python links to
+            link = os.path.join(os.path.dirname(link), os.readlink(link))  # (peep's, on 3.9)
+            readable.append(os.path.dirname(link))
         output = os.path.join(workspace, "hook-output.json")
         _remove_quietly(output)
         spec = {"output": output, "network": self.network, "hook": hook, "kwargs": dict(kwargs),
                 "writable": [workspace],  # source, wheel directory, reply, private tmp and home
-                "readable": [os.path.dirname(os.path.dirname(python))],  # the build environment
+                "readable": readable,  # under none, all else of /tmp is out of sight
                 "backend_path": [os.path.join(source, entry) for entry in system.backend_path],
                 "source": source, "backend": system.backend}  # fmt: skip
         with open(stem + ".json", "w", encoding="utf-8") as stream:
