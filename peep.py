@@ -1669,6 +1669,9 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     network must not make peep read this host's disk (pip 26 does; see README)."""
     import urllib.parse
     remote = urllib.parse.urlsplit(origin.source).scheme.lower() in ("http", "https")
+    why = remote and url_problem(target)
+    if why:
+        raise RequirementsFileError(origin, f"{target!r}: {why}")
     if remote and (urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target)):
         raise RequirementsFileError(origin, f"{target!r} is on the local disk, which a "
                                     "requirements file fetched over the network may not name")
@@ -1931,6 +1934,8 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             if not _is_url(origin.source) and os.path.exists(beside_file):
                 value = beside_file
         if name in ("requirement", "constraint"):
+            if url_problem(str(value)):  # urljoin, for a file fetched over HTTP(S), would raise
+                raise RequirementsFileError(origin, f"{value!r}: {url_problem(str(value))}")
             nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
         elif name == "editable":

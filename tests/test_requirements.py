@@ -551,6 +551,15 @@ def test_a_remote_file_may_not_name_a_local_index(line: str) -> None:
     assert len(list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))) == 2
 
 
+@pytest.mark.parametrize("line", ["--index-url http://[x/", "--find-links http://[x/",
+                                  "-r http://[x/r.txt", "--extra-index-url=https://[::1/"])
+def test_a_remote_file_naming_a_url_that_does_not_split_is_an_error(line: str) -> None:
+    url = "https://127.0.0.1:1/r.txt"
+    pages = {url: f"{line}\nfoo==1.0\n".encode()}
+    with pytest.raises(peep.RequirementsFileError, match="line 1.*Invalid IPv6 URL"):
+        list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))
+
+
 # --- a URL's password is masked even when it holds spaces or tabs -----------------------
 
 
