@@ -2556,7 +2556,10 @@ def parse_html_links(html: str, page_url: str,
     import urllib.parse
     # Two scans, never a list of every tag: a page of "<a>" would take 60 times its size.
     base_href = next((attrs.get("href") for tag, attrs in _start_tags(html) if tag == "base"), None)
-    base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
+    try:
+        base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
+    except ValueError:  # "Invalid IPv6 URL": relative links lead nowhere, absolute ones stay
+        base = ""
     links = []
     for anchor in (attrs for tag, attrs in _start_tags(html) if tag == "a"):
         url = _link_url(anchor.get("href") or "", base, page_url, wanted)

@@ -80,7 +80,7 @@ def test_html_links_with_base_attributes_and_fragments() -> None:
 
 
 @pytest.mark.parametrize("base", ["file:///etc/", "FILE:/etc/", " file:///etc/", "javascript:x/",
-                                  "data:text/html,"])
+                                  "data:text/html,", "http://[x/"])
 def test_a_remote_pages_base_leads_only_to_http_links(base: str) -> None:
     html = f'<base href="{base}"><a href="alpha-1.0.tar.gz">a</a><a href="https://h/alpha-2.0.tar.gz">b'
     links = peep.parse_html_links(html, "https://index.example/simple/alpha/")
