@@ -3265,6 +3265,8 @@ def _opens_as_other(path: str, filename: str, *, tar: bool) -> bool:
     except (tarfile.TarError, zipfile.BadZipFile, OSError, ValueError, OverflowError, EOFError,
             zlib.error):  # fmt: skip
         return False
+    except RecursionError:  # tarfile nests chained long-name headers; tar reads them in a loop
+        return True
 
 
 class _Reading:

@@ -693,6 +693,15 @@ def test_bad_sdists_are_refused(tmp_path: Path, filename: str, data: bytes, mess
     assert message in refusal(tmp_path, filename, data)
 
 
+@pytest.mark.parametrize("filename", ["beta-2.0.tar", "beta-2.0-py3-none-any.whl", "beta-2.0.zip"])
+def test_chained_long_name_headers_are_refused_not_a_crash(tmp_path: Path, filename: str) -> None:
+    """tarfile reads empty GNU long-name headers one inside another: 3,000 exhaust its stack."""
+    empty = tarfile.TarInfo("././@LongLink")
+    empty.type = tarfile.GNUTYPE_LONGNAME
+    data = empty.tobuf(tarfile.GNU_FORMAT) * 3000 + _headed(tarfile.GNUTYPE_LONGNAME, b"")
+    assert "beta-2.0" in refusal(tmp_path, filename, data)
+
+
 @pytest.mark.parametrize("form", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
 def test_long_names_within_the_limit_are_read(tmp_path: Path, form: int) -> None:
     """A path or link of 4,096 bytes, as GNU tar and pax write it, is no header too long."""
