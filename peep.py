@@ -289,9 +289,8 @@ def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
     """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
     FIFO cannot hang it), not through a link unless ``follow`` (O_NOFOLLOW, where the platform
     has it), then checked with fstat, so what was checked is what is read."""
-    nofollow = 0 if follow else NOFOLLOW
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
-    descriptor = os.open(path, flags)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags | (0 if follow else NOFOLLOW))
     try:  # fstat before fdopen, which refuses a directory before the check could close it
         mode = os.fstat(descriptor).st_mode
         if stat.S_ISDIR(mode):  # as open() says it
@@ -361,10 +360,9 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def pip_command() -> List[str]:
-    """Return the command that runs the pip of the interpreter running peep, never a pip/ of
-    the current directory: for install, lock's resolver and every command handed to pip."""
-    # pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
-    # a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+    """Return the command that runs this interpreter's pip as ``python -m pip`` does, but without
+    the current directory that -m puts first on the path: a pip/ there (in a repository you
+    checked out, say) would run in pip's place, as you."""
     return [sys.executable, "-c", "import runpy, sys; getattr(sys.flags, 'safe_path', False) "
             "or sys.path.pop(0); runpy.run_module('pip', run_name='__main__', alter_sys=True)"]
 
