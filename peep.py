@@ -513,8 +513,7 @@ FINDER_OPTIONS = (
     FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
         "another index, searched after the main one (repeatable)", in_file=True),
     FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
-        "also look for archives on this HTML page or in this directory (repeatable)",
-        in_file=True),
+        "also look for archives on this HTML page or in this directory (repeatable)", in_file=True),
     FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
         "let this host use plain HTTP or an unverified certificate (repeatable)", in_file=True),
     FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
@@ -549,8 +548,7 @@ FINDER_OPTIONS = (
     FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
         "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
-_FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
-_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
+_FINDER_OPTION_NAMED = {key: option for option in FINDER_OPTIONS for key in option.config}
 _OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
                    "all_releases": "only_final", "only_final": "all_releases"}
 
@@ -594,9 +592,9 @@ class FinderSettings:
         if problem:
             raise UsageError(f"peep: {option.flags[-1]} {redact_url(text)!r} (from "
                              f"{where or 'a requirements file'}) is not a valid URL ({problem})")
-        if name == "index-url" and where is None:
+        if option.name == "index-url" and where is None:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
-        if name == "uploaded-prior-to":
+        if option.name == "uploaded-prior-to":
             return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
         if option.kind == "names":
             return self._with_names(option.setting, text)
@@ -718,9 +716,8 @@ def pip_config_files(environ: Mapping[str, str], *, user: bool) -> List[str]:
         if not os.path.isdir(user_dir):
             user_dir = os.path.join(home, ".config", "pip")
     else:
-        xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_dirs = [os.path.join(path, "pip") for path in xdg_dirs.split(os.pathsep) if path]
-        global_dirs.append("/etc")
+        xdg_dirs = (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+        global_dirs = [os.path.join(path, "pip") for path in xdg_dirs if path] + ["/etc"]
         user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
                                 "pip")  # fmt: skip
     dirs = global_dirs + ([legacy_dir, user_dir] if user else []) + [sys.prefix]
@@ -835,7 +832,7 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
     finder = FinderSettings()
     network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}  # read at the end
     for section, key, value in in_pip_order(config):
-        option = _CONFIG_KEYS.get(key)
+        option = _FINDER_OPTION_NAMED.get(key)
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
