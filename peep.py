@@ -232,8 +232,7 @@ def never_printed(value: str) -> str:
 
 
 def redact_url(text: str) -> str:
-    """Hide every EXPANDED_VALUES value in ``text`` and the password of every URL, or its
-    user name if alone (a token)."""
+    """Hide EXPANDED_VALUES in ``text``, and each URL's password or lone user name (a token)."""
     for value in sorted(EXPANDED_VALUES, key=len, reverse=True):  # the longest first
         text = text.replace(value, "****")
 
@@ -286,9 +285,8 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # where the platform has it
 
 
 def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
-    """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
-    FIFO cannot hang it), not through a link unless ``follow`` (O_NOFOLLOW, where the platform
-    has it), then checked with fstat, so what was checked is what is read."""
+    """Open ``path`` if it is a regular file, else raise OSError: without blocking (a FIFO cannot
+    hang it), through no link unless ``follow``, then checked by fstat: what is checked is read."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     descriptor = os.open(path, flags | (0 if follow else NOFOLLOW))
     try:  # fstat before fdopen, which refuses a directory before the check could close it
