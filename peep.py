@@ -232,8 +232,7 @@ def never_printed(value: str) -> str:
 
 
 def redact_url(text: str) -> str:
-    """Hide every EXPANDED_VALUES value in ``text`` and the password of every URL, or its
-    user name if alone (a token)."""
+    """Hide EXPANDED_VALUES in ``text``, and each URL's password or lone user name (a token)."""
     for value in sorted(EXPANDED_VALUES, key=len, reverse=True):  # the longest first
         text = text.replace(value, "****")
 
@@ -286,12 +285,10 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # where the platform has it
 
 
 def open_regular_file(path: str, *, follow: bool = True) -> IO[bytes]:
-    """Open ``path`` if it is a regular file, else raise OSError: opened without blocking (a
-    FIFO cannot hang it), not through a link unless ``follow`` (O_NOFOLLOW, where the platform
-    has it), then checked with fstat, so what was checked is what is read."""
-    nofollow = 0 if follow else NOFOLLOW
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
-    descriptor = os.open(path, flags)
+    """Open ``path`` if it is a regular file, else raise OSError: without blocking (a FIFO cannot
+    hang it), through no link unless ``follow``, then checked by fstat: what is checked is read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags | (0 if follow else NOFOLLOW))
     try:  # fstat before fdopen, which refuses a directory before the check could close it
         mode = os.fstat(descriptor).st_mode
         if stat.S_ISDIR(mode):  # as open() says it
@@ -361,10 +358,9 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def pip_command() -> List[str]:
-    """Return the command that runs the pip of the interpreter running peep, never a pip/ of
-    the current directory: for install, lock's resolver and every command handed to pip."""
-    # pip as ``python -m pip`` runs it, without the current directory -m puts first on the path:
-    # a pip/ there (in a repository you checked out, say) would run in pip's place, as you.
+    """Return the command that runs this interpreter's pip as ``python -m pip`` does, but without
+    the current directory that -m puts first on the path: a pip/ there (in a repository you
+    checked out, say) would run in pip's place, as you."""
     return [sys.executable, "-c", "import runpy, sys; getattr(sys.flags, 'safe_path', False) "
             "or sys.path.pop(0); runpy.run_module('pip', run_name='__main__', alter_sys=True)"]
 
@@ -515,8 +511,7 @@ FINDER_OPTIONS = (
     FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
         "another index, searched after the main one (repeatable)", in_file=True),
     FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
-        "also look for archives on this HTML page or in this directory (repeatable)",
-        in_file=True),
+        "also look for archives on this HTML page or in this directory (repeatable)", in_file=True),
     FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
         "let this host use plain HTTP or an unverified certificate (repeatable)", in_file=True),
     FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
@@ -551,8 +546,7 @@ FINDER_OPTIONS = (
     FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
         "use no cache (given to pip too)", network=True, also_pip=True),
 )  # fmt: skip
-_FINDER_OPTION_NAMED = {option.name: option for option in FINDER_OPTIONS}
-_CONFIG_KEYS = {key: option for option in FINDER_OPTIONS for key in option.config}
+_FINDER_OPTION_NAMED = {key: option for option in FINDER_OPTIONS for key in option.config}
 _OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
                    "all_releases": "only_final", "only_final": "all_releases"}
 
@@ -596,9 +590,9 @@ class FinderSettings:
         if problem:
             raise UsageError(f"peep: {option.flags[-1]} {redact_url(text)!r} (from "
                              f"{where or 'a requirements file'}) is not a valid URL ({problem})")
-        if name == "index-url" and where is None:
+        if option.name == "index-url" and where is None:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
-        if name == "uploaded-prior-to":
+        if option.name == "uploaded-prior-to":
             return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
         if option.kind == "names":
             return self._with_names(option.setting, text)
@@ -720,9 +714,8 @@ def pip_config_files(environ: Mapping[str, str], *, user: bool) -> List[str]:
         if not os.path.isdir(user_dir):
             user_dir = os.path.join(home, ".config", "pip")
     else:
-        xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        global_dirs = [os.path.join(path, "pip") for path in xdg_dirs.split(os.pathsep) if path]
-        global_dirs.append("/etc")
+        xdg_dirs = (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+        global_dirs = [os.path.join(path, "pip") for path in xdg_dirs if path] + ["/etc"]
         user_dir = os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
                                 "pip")  # fmt: skip
     dirs = global_dirs + ([legacy_dir, user_dir] if user else []) + [sys.prefix]
@@ -837,7 +830,7 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
     finder = FinderSettings()
     network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}  # read at the end
     for section, key, value in in_pip_order(config):
-        option = _CONFIG_KEYS.get(key)
+        option = _FINDER_OPTION_NAMED.get(key)
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
