@@ -1300,8 +1300,7 @@ def marker_applies(marker: Marker, environment: Optional[Mapping[str, str]]) -> 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One requirement as written; ``unsupported`` (why peep cannot hash it) is kept, not
-    raised, so that every problem is reported at once."""
+    """A requirement as written; ``unsupported`` (why peep cannot hash it) is kept, not raised."""
 
     text: str
     origin: Origin
@@ -1595,8 +1594,7 @@ _URL_FIELD_RE = re.compile(r"[#&](egg|subdirectory|sha512|sha384|sha256|sha224|s
 
 
 def read_url_fragment(url: str, origin: Origin) -> Tuple[Optional[str], Hashes]:
-    """Return the ``#egg=`` name and the ``#sha256=``-style hash of a requirement's URL, as pip
-    reads them; a second of either, which pip would pass over, is refused."""
+    """Return a URL's ``#egg=`` name and ``#sha256=``-style hash as pip reads them (one each)."""
     problem = url_problem(url)
     if problem:
         raise RequirementsFileError(origin, f"{url!r} is not a valid URL ({problem})")
@@ -1658,8 +1656,7 @@ def parse_archive_name(filename: str, project: Optional[str] = None) -> Optional
 
 
 def _refuse_local_in_remote(target: str, origin: Origin) -> None:
-    """Refuse a local path a requirements file fetched over HTTP(S) names: a file from the
-    network must not make peep read this host's disk (pip 26 does; see README)."""
+    """Refuse a local path named in a file fetched over HTTP(S): it must not read this disk."""
     import urllib.parse
     remote = urllib.parse.urlsplit(origin.source).scheme.lower() in ("http", "https")
     why = remote and url_problem(target)
