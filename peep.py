@@ -2442,12 +2442,10 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
             raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
         return [flag] if lowered in _TRUE else []
     enabled = _config_bool(flag, value, where)
-    if option.how == "inverted":  # pip reads PIP_NO_X's yes/no as X's (see PipOption)
-        if not enabled:
-            return [flag]
+    if option.how == "inverted" and enabled:  # pip reads PIP_NO_X's yes/no as X's (PipOption)
         positive = _PIP_OPTION_NAMED.get(option.name[len("no-"):])
         return ["--" + positive.name] if positive else []
-    return [flag] if enabled else []
+    return [flag] if enabled or option.how == "inverted" else []
 
 
 def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str],
