@@ -2511,7 +2511,7 @@ _START_TAG_RE = re.compile(r"""<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)"""
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
-def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
+def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, str]]]:
     """Yield each start tag's lower-cased name and attributes, in one pass."""
     from html import unescape
     for tag in _START_TAG_RE.finditer(page):
@@ -2519,12 +2519,10 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
             return  # an unclosed comment or tag hides the rest, as in a browser
         if tag[1] is None:
             continue  # a comment
-        attributes: Dict[str, Optional[str]] = {}
-        for attribute in _ATTRIBUTE_RE.finditer(tag[2]):
-            value = attribute[2]
-            if value is not None and value[:1] in ("'", '"'):
-                value = value[1:-1]
-            attributes[attribute[1].lower()] = value and unescape(value)
+        attributes = {}
+        for name, value in _ATTRIBUTE_RE.findall(tag[2]):  # no value: ""
+            quoted = value[:1] in ("'", '"')
+            attributes[name.lower()] = unescape(value[1:-1] if quoted else value)
         yield tag[1].lower(), attributes
 
 
@@ -2552,14 +2550,14 @@ def parse_html_links(html: str, page_url: str,
     base = urllib.parse.urljoin(page_url, base_href) if base_href else page_url
     links = []
     for anchor in (attrs for tag, attrs in _start_tags(html) if tag == "a"):
-        url = _link_url(anchor.get("href") or "", base, page_url, wanted)
+        url = _link_url(anchor.get("href", ""), base, page_url, wanted)
         if url is not None:
-            yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             # Claims only order the choice and the bytes are always hashed: a malformed
             # digest stays a claim no bytes match, and does not erase the link's others.
             claims = tuple((k, v.lower()) for k, v in _URL_FIELD_RE.findall(url)
                            if k in HASH_ALGORITHMS)  # fmt: skip
-            links.append(Link(url, anchor.get("data-requires-python") or None, yanked, claims))
+            links.append(Link(url, anchor.get("data-requires-python") or None,
+                              anchor.get("data-yanked"), claims))
     return links
 
 
