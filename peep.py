@@ -2568,8 +2568,7 @@ def parse_json_links(data: bytes, page_url: str,
     try:
         decoded = data.decode(json.detect_encoding(data))  # as json.loads reads bytes: UTF-16 too
         check_nesting(decoded)  # the text json reads: a UTF-8 view of UTF-16 could hide brackets
-        document = json.loads(decoded)
-        files = document["files"]
+        files = json.loads(decoded)["files"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PeepError(f"{redact_url(page_url)} is not a valid PEP 691 page ({exc})") from exc
     links = []
@@ -2646,14 +2645,12 @@ def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
                       environment: Environment) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none. One whose
     advertised hash is vouched for comes first: a wheel added later must not displace it."""
+    mine = [c for c in candidates if c.name == requirement.key]
+    versions = set(requirement.specifier.filter(
+        {c.version for c in mine}, prereleases=settings.allows_prereleases(requirement.key)))
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
-    all_candidates = [c for c in candidates if c.name == requirement.key]
-    prereleases = settings.allows_prereleases(requirement.key)
-    matching_versions = set(requirement.specifier.filter(
-        {c.version for c in all_candidates}, prereleases=prereleases))  # fmt: skip
-    ranked = [(c, _rank_or_rejection(c, matching_versions, allowed, pinned, environment))
-              for c in all_candidates]  # fmt: skip
+    ranked = [(c, _rank_or_rejection(c, versions, allowed, pinned, environment)) for c in mine]
     usable = [(candidate, rank) for candidate, rank in ranked if isinstance(rank, int)]
     if not usable:  # counted in one pass: a page may give every file a reason of its own
         rejected = sorted(reason for _, reason in ranked if isinstance(reason, str))
