@@ -2501,11 +2501,10 @@ class Link:
     upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
-# Index pages are read by a scan of their own, not by html.parser: that is quadratic on
-# malformed pages and raises AssertionError on some. Here each character is looked at a
-# bounded number of times. Only start tags matter, and comments (where no link is found).
-# A whole comment (an unclosed one runs to the end), or a start tag: its name, then its
-# attributes up to its ">" or a quote left open, quoted values kept whole.
+# Index pages are scanned here, not by html.parser, which is quadratic on malformed pages and
+# raises AssertionError on some: each character is looked at a bounded number of times. Only
+# start tags matter, and whole comments (an unclosed one runs to the end), where no link is
+# found; a tag's attributes run to its ">" or a quote left open, quoted values kept whole.
 _START_TAG_RE = re.compile(r"""<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)"""
                            r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)""", re.DOTALL)
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
@@ -2757,11 +2756,10 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     for link in links:
         moment = upload_moment(link.upload_time)
         if moment is None:
-            raise PeepError(
-                f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
-                "so --uploaded-prior-to cannot be applied (it needs an index that serves "
-                "PEP 691 JSON pages with PEP 700 upload-time)"
-            )
+            raise PeepError(f"{redact_url(page_url)} gives no upload time for "
+                            f"{url_filename(link.url)!r}, so --uploaded-prior-to cannot be "
+                            "applied (it needs an index that serves PEP 691 JSON pages with "
+                            "PEP 700 upload-time)")
         if moment < cutoff:
             kept.append(link)
     return kept
@@ -2805,8 +2803,7 @@ class _MayMatch:
         if version is None:
             return is_archive_name(filename)  # let the full parse decide
         wanted = self._contains(version, prereleases=True)
-        if not wanted:
-            self.skipped += 1
+        self.skipped += not wanted
         return wanted
 
 
