@@ -2172,8 +2172,7 @@ class _Collect(argparse.Action):
 class PipOption(NamedTuple):
     """One of pip install's options (its long name is also the config key, as in pip). ``kind``:
     how a configured value becomes pip's words: "value"; "list" (each its own option); "flag";
-    "count" (-v, -q); "peep" (peep's, never pip's); "inverted" (``--no-X``, whose yes/no pip
-    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling)."""
+    "count" (-v, -q); "peep" (peep's, never pip's); "inverted" (PIP_NO_COMPILE=0: compile none)."""
 
     flags: Tuple[str, ...]
     metavar: Optional[str]  # None for a flag
@@ -2442,7 +2441,7 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
             raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
         return [flag] if lowered in _TRUE else []
     enabled = _config_bool(flag, value, where)
-    if option.how == "inverted" and enabled:  # pip reads PIP_NO_X's yes/no as X's (PipOption)
+    if option.how == "inverted" and enabled:  # pip reads PIP_NO_X's yes/no as X's
         positive = _PIP_OPTION_NAMED.get(option.name[len("no-"):])
         return ["--" + positive.name] if positive else []
     return [flag] if enabled or option.how == "inverted" else []
