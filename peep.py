@@ -2167,8 +2167,7 @@ class _Collect(argparse.Action):
 class PipOption(NamedTuple):
     """One of pip install's options (its long name is also the config key, as in pip). ``kind``:
     how a configured value becomes pip's words: "value"; "list" (each its own option); "flag";
-    "count" (-v, -q); "peep" (peep's, never pip's); "inverted" (``--no-X``, whose yes/no pip
-    reads as X's: ``PIP_NO_COMPILE=0`` means no compiling)."""
+    "count" (-v, -q); "peep" (peep's, never pip's); "inverted" (PIP_NO_COMPILE=0: compile none)."""
 
     flags: Tuple[str, ...]
     metavar: Optional[str]  # None for a flag
@@ -2437,12 +2436,10 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
             raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
         return [flag] if lowered in _TRUE else []
     enabled = _config_bool(flag, value, where)
-    if option.how == "inverted":  # pip reads PIP_NO_X's yes/no as X's (see PipOption)
-        if not enabled:
-            return [flag]
+    if option.how == "inverted" and enabled:  # pip reads PIP_NO_X's yes/no as X's
         positive = _PIP_OPTION_NAMED.get(option.name[len("no-"):])
         return ["--" + positive.name] if positive else []
-    return [flag] if enabled else []
+    return [flag] if enabled or option.how == "inverted" else []
 
 
 def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str],
@@ -2498,17 +2495,16 @@ class Link:
     upload_time: Optional[str] = None  # PEP 700's, as a PEP 691 page gives it
 
 
-# Index pages are read by a scan of their own, not by html.parser: that is quadratic on
-# malformed pages and raises AssertionError on some. Here each character is looked at a
-# bounded number of times. Only start tags matter, and comments (where no link is found).
-# A whole comment (an unclosed one runs to the end), or a start tag: its name, then its
-# attributes up to its ">" or a quote left open, quoted values kept whole.
+# Index pages are scanned here, not by html.parser, which is quadratic on malformed pages and
+# raises AssertionError on some: each character is looked at a bounded number of times. Only
+# start tags matter, and whole comments (an unclosed one runs to the end), where no link is
+# found; a tag's attributes run to its ">" or a quote left open, quoted values kept whole.
 _START_TAG_RE = re.compile(r"""<!--.*?(?:-->|\Z)|<([A-Za-z][^\s/>]*)"""
                            r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)""", re.DOTALL)
 _ATTRIBUTE_RE = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
-def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
+def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, str]]]:
     """Yield each start tag's lower-cased name and attributes, in one pass."""
     from html import unescape
     for tag in _START_TAG_RE.finditer(page):
@@ -2516,12 +2512,10 @@ def _start_tags(page: str) -> Iterator[Tuple[str, Dict[str, Optional[str]]]]:
             return  # an unclosed comment or tag hides the rest, as in a browser
         if tag[1] is None:
             continue  # a comment
-        attributes: Dict[str, Optional[str]] = {}
-        for attribute in _ATTRIBUTE_RE.finditer(tag[2]):
-            value = attribute[2]
-            if value is not None and value[:1] in ("'", '"'):
-                value = value[1:-1]
-            attributes[attribute[1].lower()] = value and unescape(value)
+        attributes = {}
+        for name, value in _ATTRIBUTE_RE.findall(tag[2]):  # no value: ""
+            quoted = value[:1] in ("'", '"')
+            attributes[name.lower()] = unescape(value[1:-1] if quoted else value)
         yield tag[1].lower(), attributes
 
 
@@ -2552,14 +2546,14 @@ def parse_html_links(html: str, page_url: str,
         base = ""
     links = []
     for anchor in (attrs for tag, attrs in _start_tags(html) if tag == "a"):
-        url = _link_url(anchor.get("href") or "", base, page_url, wanted)
+        url = _link_url(anchor.get("href", ""), base, page_url, wanted)
         if url is not None:
-            yanked = (anchor.get("data-yanked") or "") if "data-yanked" in anchor else None
             # Claims only order the choice and the bytes are always hashed: a malformed
             # digest stays a claim no bytes match, and does not erase the link's others.
             claims = tuple((k, v.lower()) for k, v in _URL_FIELD_RE.findall(url)
                            if k in HASH_ALGORITHMS)  # fmt: skip
-            links.append(Link(url, anchor.get("data-requires-python") or None, yanked, claims))
+            links.append(Link(url, anchor.get("data-requires-python") or None,
+                              anchor.get("data-yanked"), claims))
     return links
 
 
@@ -2570,8 +2564,7 @@ def parse_json_links(data: bytes, page_url: str,
     try:
         decoded = data.decode(json.detect_encoding(data))  # as json.loads reads bytes: UTF-16 too
         check_nesting(decoded)  # the text json reads: a UTF-8 view of UTF-16 could hide brackets
-        document = json.loads(decoded)
-        files = document["files"]
+        files = json.loads(decoded)["files"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PeepError(f"{redact_url(page_url)} is not a valid PEP 691 page ({exc})") from exc
     links = []
@@ -2648,14 +2641,12 @@ def choose_candidates(requirement: Requirement, candidates: Iterable[Candidate],
                       environment: Environment) -> Union[List[Candidate], Rejection]:
     """Return the usable files for ``requirement``, best first, or why there are none. One whose
     advertised hash is vouched for comes first: a wheel added later must not displace it."""
+    mine = [c for c in candidates if c.name == requirement.key]
+    versions = set(requirement.specifier.filter(
+        {c.version for c in mine}, prereleases=settings.allows_prereleases(requirement.key)))
     allowed = settings.allowed_formats(requirement.key)
     pinned = requirement.pinned_version() is not None
-    all_candidates = [c for c in candidates if c.name == requirement.key]
-    prereleases = settings.allows_prereleases(requirement.key)
-    matching_versions = set(requirement.specifier.filter(
-        {c.version for c in all_candidates}, prereleases=prereleases))  # fmt: skip
-    ranked = [(c, _rank_or_rejection(c, matching_versions, allowed, pinned, environment))
-              for c in all_candidates]  # fmt: skip
+    ranked = [(c, _rank_or_rejection(c, versions, allowed, pinned, environment)) for c in mine]
     usable = [(candidate, rank) for candidate, rank in ranked if isinstance(rank, int)]
     if not usable:  # counted in one pass: a page may give every file a reason of its own
         rejected = sorted(reason for _, reason in ranked if isinstance(reason, str))
@@ -2762,11 +2753,10 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     for link in links:
         moment = upload_moment(link.upload_time)
         if moment is None:
-            raise PeepError(
-                f"{redact_url(page_url)} gives no upload time for {url_filename(link.url)!r}, "
-                "so --uploaded-prior-to cannot be applied (it needs an index that serves "
-                "PEP 691 JSON pages with PEP 700 upload-time)"
-            )
+            raise PeepError(f"{redact_url(page_url)} gives no upload time for "
+                            f"{url_filename(link.url)!r}, so --uploaded-prior-to cannot be "
+                            "applied (it needs an index that serves PEP 691 JSON pages with "
+                            "PEP 700 upload-time)")
         if moment < cutoff:
             kept.append(link)
     return kept
@@ -2810,8 +2800,7 @@ class _MayMatch:
         if version is None:
             return is_archive_name(filename)  # let the full parse decide
         wanted = self._contains(version, prereleases=True)
-        if not wanted:
-            self.skipped += 1
+        self.skipped += not wanted
         return wanted
 
 
