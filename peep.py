@@ -3062,7 +3062,6 @@ TAR_MODES = ((".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tb
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
 WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
-UNICODE_PATH_EXTRA_FIELD = 0x7075  # Info-ZIP's: a member's name again
 
 
 class ArchiveError(PeepError):
@@ -3442,73 +3441,60 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
     """Refuse what unzip tools disagree on (links, encryption, names read two ways);
     return where the member ends (its data, or the data descriptor after it)."""
-    name = info.orig_filename
+    import struct
+    name, flags = info.orig_filename, info.flag_bits
+    member = f"{filename}: member {name!r}"
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
-        raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
-    if info.flag_bits & 0x1:
-        raise ArchiveError(f"{filename}: member {name!r} is encrypted")
-    if not info.flag_bits & 0x800 and not name.isascii():
+        raise ArchiveError(f"{member} is a symbolic link")
+    if flags & 0x1:
+        raise ArchiveError(f"{member} is encrypted")
+    if not flags & 0x800 and not name.isascii():
         # Without the UTF-8 flag Python reads the name as cp437, unzip in the locale's charset.
-        raise ArchiveError(f"{filename}: member {name!r} has a non-ASCII name not marked UTF-8")
+        raise ArchiveError(f"{member} has a non-ASCII name not marked UTF-8")
     raw.seek(info.header_offset)
     header = raw.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ArchiveError(f"{filename}: member {name!r} has no local header")
-    local_name = raw.read(int.from_bytes(header[26:28], "little"))
-    local_extra = raw.read(int.from_bytes(header[28:30], "little"))
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    local_utf8 = int.from_bytes(header[6:8], "little") & 0x800
-    if local_name != name.encode(encoding, "replace") or local_utf8 != info.flag_bits & 0x800:
-        raise ArchiveError(f"{filename}: member {name!r} has another name in its local "
-                           f"header ({local_name!r})")
+        raise ArchiveError(f"{member} has no local header")
+    # After the signature: version, flags, method, time, date, CRC, sizes, name and extra lengths.
+    _, local_flags, method, _, _, crc, compressed, size, name_length, extra_length = (
+        struct.unpack("<4x5H3I2H", header))
+    local_name, local_extra = raw.read(name_length), raw.read(extra_length)
+    if local_name != name.encode("utf-8" if flags & 0x800 else "cp437", "replace") or (
+            (local_flags ^ flags) & 0x800):
+        raise ArchiveError(f"{member} has another name in its local header ({local_name!r})")
     # zipfile goes by the central directory's method and flags, unzip by the local header's.
-    local_flags, method = (int.from_bytes(header[at : at + 2], "little") for at in (6, 8))
-    if method != info.compress_type or (local_flags ^ info.flag_bits) & 0x9:
-        raise ArchiveError(f"{filename}: member {name!r} has another compression method, "
-                           "encryption or data descriptor flag in its local header")
-    local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
+    if method != info.compress_type or (local_flags ^ flags) & 0x9:
+        raise ArchiveError(f"{member} has another compression method, encryption or data "
+                           "descriptor flag in its local header")
+    _check_extra_field(info.extra, member, "central directory")
+    zip64 = (crc, *_check_extra_field(local_extra, member, "local header"))
     # A streaming reader goes by the local sizes (a data descriptor's come after the data), and
     # by the local zip64 field's where they are 0xFFFFFFFF: some readers whenever it is there.
-    zip64 = (local_sizes[0], *_zip64_local_sizes(local_extra))
-    if 0xFFFFFFFF in local_sizes[1:]:
-        local_sizes = zip64
-    streamed = info.flag_bits & 0x8  # then each is 0, or the central directory's
+    local = zip64 if 0xFFFFFFFF in (compressed, size) else (crc, compressed, size)
+    streamed = flags & 0x8  # then each is 0, or the central directory's
     central = (info.CRC, info.compress_size, info.file_size)
-    for sizes in (local_sizes, zip64) if zip64[1:] != (-1, -1) else (local_sizes,):
+    for sizes in (local, zip64) if zip64[1:] != (-1, -1) else (local,):
         if any(sizes[i] not in (central[i], 0 if streamed else central[i]) for i in range(3)):
-            raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
-    _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
-    _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
+            raise ArchiveError(f"{member} has other sizes in its local header")
     end = info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
-    return end + (_data_descriptor_length(raw, end, info, filename) if streamed else 0)
+    return end + (_data_descriptor_length(raw, end, info, member) if streamed else 0)
 
 
-def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, filename: str) -> int:
+def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, member: str) -> int:
     """Return the length of the data descriptor at ``at``: a streaming reader takes a member's
     CRC and sizes from it, so they must be the central directory's."""
+    import struct
     raw.seek(at)
     data = raw.read(24)
     for signature in (b"PK\x07\x08", b""):  # with its optional signature, or without
         body = data[len(signature):] if data.startswith(signature) else b""
-        for width in (4, 8):  # zip64's sizes are 8 bytes each
-            fields = (body[:4], body[4 : 4 + width], body[4 + width : 4 + 2 * width])
-            if len(fields[2]) == width and tuple(int.from_bytes(f, "little") for f in fields) == (
+        for layout in ("<3I", "<IQQ"):  # zip64's sizes are 8 bytes each
+            length = struct.calcsize(layout)
+            if len(body) >= length and struct.unpack_from(layout, body) == (
                     info.CRC, info.compress_size, info.file_size):
-                return len(signature) + 4 + 2 * width
-    raise ArchiveError(f"{filename}: member {info.orig_filename!r} has no data descriptor "
-                       "giving the sizes its central directory gives")
-
-
-def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
-    """Return (compressed, uncompressed) as a local header's zip64 field gives them (-1: none)."""
-    offset = 0
-    while offset + 4 <= len(extra):
-        size = int.from_bytes(extra[offset + 2 : offset + 4], "little")
-        if extra[offset : offset + 2] == b"\x01\x00" and size >= 16:
-            body = extra[offset + 4 : offset + 20]  # uncompressed first, then compressed
-            return int.from_bytes(body[8:16], "little"), int.from_bytes(body[:8], "little")
-        offset += 4 + size
-    return -1, -1
+                return len(signature) + length
+    raise ArchiveError(f"{member} has no data descriptor giving the sizes its central "
+                       "directory gives")
 
 
 def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
@@ -3549,18 +3535,26 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
                            f"central directory lists {count}")
 
 
-def _check_extra_field(extra: bytes, member: str, where: str) -> None:
+def _check_extra_field(extra: bytes, member: str, where: str) -> Tuple[int, int]:
     """Refuse an extra field that names a member again (Info-ZIP's Unicode Path, 0x7075, which
     unzip and Python 3.12+ read and 3.11 does not; its Unicode Comment, 0x6375, nothing installs),
-    or whose records do not fill it exactly (readers differ on those)."""
+    or whose records do not fill it exactly (readers differ on those). Return the (compressed,
+    uncompressed) sizes its first zip64 record gives ((-1, -1): none)."""
+    import struct
+    zip64: List[Tuple[int, int]] = []
     offset = 0
     while offset + 4 <= len(extra):  # a record: its id, its size, then that many bytes
-        if int.from_bytes(extra[offset : offset + 2], "little") == UNICODE_PATH_EXTRA_FIELD:
+        kind, size = struct.unpack_from("<2H", extra, offset)
+        if kind == 0x7075:
             raise ArchiveError(f"{member} carries a second name (a Unicode Path extra field, "
                                f"0x7075) in its {where}")
-        offset += 4 + int.from_bytes(extra[offset + 2 : offset + 4], "little")
+        if kind == 1 and size >= 16:  # zip64's: the uncompressed size first, then compressed
+            body = extra[offset + 4 : offset + 20]
+            zip64.append((int.from_bytes(body[8:], "little"), int.from_bytes(body[:8], "little")))
+        offset += 4 + size
     if offset != len(extra):  # a record cut short, or bytes too few for one
         raise ArchiveError(f"{member} has a malformed extra field in its {where}")
+    return zip64[0] if zip64 else (-1, -1)
 
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
