@@ -3352,45 +3352,38 @@ class _Reading:
             with open_member() as stream:
                 self.extraction.write(path, stream, mode)
 
-    def link(self, path: str, target: str, *, hard: bool) -> None:
-        """Take in a link, or refuse one that leaves the archive. No link is made on disk: each is
-        extracted as a copy of the regular file it names (a symbolic link's is checked once every
-        member is known), so no path resolves through one."""
-        if hard:
+    def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        """Take in one member: a directory, a link or a regular file, and nothing else. No link
+        is made on disk: each is extracted as a copy of the regular file it names (a symbolic
+        link's is checked once every member is known), so no path resolves through one."""
+        path, target = _member_path(member.name, self.filename), member.linkname
+        if member.isdir():
+            self.add(path, "dir")
+        elif member.isreg():  # extractfile gives a regular file's stream, never None
+            opener = functools.partial(archive.extractfile, member)
+            self.file(path, member.size, member.mode, opener)  # type: ignore[arg-type]
+        elif not (member.issym() or member.islnk()):
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is not a file, "
+                               "directory or link")
+        elif self.wanted(path):
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
+        elif member.islnk():
+            self.add(path, "file")
             resolved = _member_path(target, self.filename)
             if resolved == path or self.kind(resolved) != "file":  # itself: taken in already
                 raise ArchiveError(f"{self.filename}: hard link {path!r} points at {target!r}, "
                                    "which is not an earlier file of the archive")
             if self.extraction:
                 self.extraction.copy(path, resolved)
-            return
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-        inside = self.top + "/" if self.top else ""
-        if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
-                or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
-            raise ArchiveError(f"{self.filename}: link {path!r} points outside the archive "
-                               f"({target!r})")
-        self.symlinks.append((path, resolved, target))
-
-    def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        """Take in one member: a directory, a link or a regular file, and nothing else."""
-        path = _member_path(member.name, self.filename)
-        if member.isdir():
-            self.add(path, "dir")
-        elif member.issym() or member.islnk():
-            if self.wanted(path):
-                raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-            self.add(path, "link" if member.issym() else "file")
-            self.link(path, member.linkname, hard=member.islnk())
-        elif member.isreg():
-            def open_member() -> IO[bytes]:
-                stream = archive.extractfile(member)
-                assert stream is not None  # a regular file always has data
-                return stream
-            self.file(path, member.size, member.mode, open_member)
         else:
-            raise ArchiveError(f"{self.filename}: member {member.name!r} is not a file, "
-                               "directory or link")
+            self.add(path, "link")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            inside = self.top + "/" if self.top else ""
+            if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
+                    or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
+                raise ArchiveError(f"{self.filename}: link {path!r} points outside the archive "
+                                   f"({target!r})")
+            self.symlinks.append((path, resolved, target))
 
     def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
