@@ -3146,8 +3146,7 @@ class _Extraction:
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW
-        descriptor = self._open(path, flags, 0o755 if mode & 0o111 else 0o644)
-        with os.fdopen(descriptor, "wb") as sink:
+        with os.fdopen(self._open(path, flags, 0o755 if mode & 0o111 else 0o644), "wb") as sink:
             shutil.copyfileobj(stream, sink, CHUNK_SIZE)
 
     def copy(self, path: str, source: str) -> None:
@@ -3259,9 +3258,8 @@ def _opens_as_other(path: str, filename: str, *, tar: bool) -> bool:
 
 
 class _Reading:
-    """What reading an archive's members has found so far, and what it extracted. It refuses
-    duplicates, names a file system merges, paths through links, and more members or bytes than
-    peep reads."""
+    """What reading an archive's members has found and extracted so far. It refuses duplicates,
+    names a file system merges, paths through links, and more members or bytes than peep reads."""
 
     def __init__(self, filename: str, wheel: bool, extraction: Optional[_Extraction],
                  collect: bool) -> None:
@@ -3491,11 +3489,10 @@ def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, memb
 
 
 def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
-    """Refuse bytes the central directory (up to ``end``) does not account for, and an end record
-    counting other members than it lists, or zip64 records read two ways: pip reads a zip by its
-    central directory, streaming readers by its local headers in order, others by the count; a
-    member hidden in a gap, an archive in front, members sharing bytes, or a second central
-    directory would be seen by one only."""
+    """Refuse bytes the central directory (up to ``end``) does not account for, an end record
+    counting other members than it lists, or zip64 records read two ways: pip goes by the central
+    directory, streaming readers by local headers in order, others by the count, so a member in a
+    gap, an archive in front, shared bytes or a second central directory would fool one only."""
     filename, count = reading.filename, len(reading.spans)  # a span for each member listed
     position = 0
     for start, stop in sorted(reading.spans) + [(end, end)]:
@@ -3529,10 +3526,9 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
 
 
 def _check_extra_field(extra: bytes, member: str, where: str) -> Tuple[int, int]:
-    """Refuse an extra field that names a member again (Info-ZIP's Unicode Path, 0x7075, which
-    unzip and Python 3.12+ read and 3.11 does not; its Unicode Comment, 0x6375, nothing installs),
-    or whose records do not fill it exactly (readers differ on those). Return the (compressed,
-    uncompressed) sizes its first zip64 record gives ((-1, -1): none)."""
+    """Refuse an extra field naming a member again (Info-ZIP's Unicode Path, 0x7075: unzip and
+    Python 3.12+ read it, 3.11 not; its Unicode Comment, 0x6375, nothing installs) or whose records
+    do not fill it exactly (readers differ); return its first zip64 sizes, compressed first."""
     import struct
     zip64: List[Tuple[int, int]] = []
     offset = 0
