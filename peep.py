@@ -3430,8 +3430,7 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
 
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
-    """Refuse what unzip tools disagree on (links, encryption, names read two ways);
-    return where the member ends (its data, or the data descriptor after it)."""
+    """Refuse what zip readers read two ways; return where the member ends (data descriptor too)."""
     import struct
     name, flags = info.orig_filename, info.flag_bits
     member = f"{filename}: member {name!r}"
@@ -3617,10 +3616,6 @@ def _check_wheel_data(reading: _Reading, filename: str, data_dir: str) -> None:
             raise ArchiveError(f"{filename}: member {path!r} is a file; pip needs a directory")
 
 
-_SCRIPT_NAME = re.compile(r"[\w.+-]+")
-_ENTRY_POINT = re.compile(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?")
-
-
 def _check_entry_points(filename: str, path: str, data: bytes) -> None:
     """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr' (pip stops
     part way through at an entry without ':'); a name, a file in the scripts dir, has no '/'."""
@@ -3631,8 +3626,9 @@ def _check_entry_points(filename: str, path: str, data: bytes) -> None:
             section = line.strip("[]").strip()
         elif line[:1] not in ("", "#", ";") and section in ("console_scripts", "gui_scripts"):
             name, _, value = (part.strip() for part in line.partition("="))
-            script = _SCRIPT_NAME.fullmatch(name) and name.strip(".")  # not only dots
-            if not (script and _ENTRY_POINT.fullmatch(value)):
+            script = re.fullmatch(r"[\w.+-]+", name) and name.strip(".")  # not only dots
+            entry = re.fullmatch(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?", value)
+            if not (script and entry):
                 raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
                                    "not 'name = module:attr'")
 
