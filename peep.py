@@ -3267,8 +3267,7 @@ class _Reading:
         self.wheel = wheel
         self.extraction = extraction
         self.collect = collect  # whether to keep the files peep reads itself
-        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
-        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
+        self.names: Dict[str, Tuple[str, str]] = {}  # _name_key(path) -> (path as spelled, kind)
         self.top: Optional[str] = None  # an sdist's one top-level directory
         self.members: List[str] = []  # each member's path, in order
         self.unpacked = 0  # the bytes the members say they hold
@@ -3304,12 +3303,12 @@ class _Reading:
     def _note(self, path: str, kind: str, member: str) -> None:
         """Record ``path`` (``member`` or a directory above it) as ``kind``."""
         key = _name_key(path)
-        seen = self.kinds.get(key)
-        if seen is None:
-            self.kinds[key], self.spelled[key] = kind, path
-        elif self.spelled[key] != path:
+        spelled, seen = self.names.get(key, (path, ""))
+        if not seen:
+            self.names[key] = (path, kind)
+        elif spelled != path:
             raise ArchiveError(f"{self.filename}: member {member!r} appears twice (or differs "
-                               f"only in case) as {self.spelled[key]!r}: one file where file "
+                               f"only in case) as {spelled!r}: one file where file "
                                "systems fold case or normalize Unicode")
         elif path != member and seen != "dir":
             raise ArchiveError(f"{self.filename}: member {member!r} lies under a {seen}, "
@@ -3317,10 +3316,10 @@ class _Reading:
         elif path == member and not (kind == "dir" and seen == "dir"):
             raise ArchiveError(f"{self.filename}: member {path!r} appears twice")
 
-    def kind(self, path: str) -> Optional[str]:
-        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
-        key = _name_key(path)
-        return self.kinds[key] if self.spelled.get(key) == path else None
+    def kind(self, path: str) -> str:
+        """Return what ``path``, spelled exactly so, is in the archive ("": nothing)."""
+        spelled, kind = self.names.get(_name_key(path), (path, ""))
+        return kind if spelled == path else ""
 
     def wanted(self, path: str) -> Optional[str]:
         """Name a file peep reads itself: at an sdist's top, or in a wheel's .dist-info."""
@@ -3551,7 +3550,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     filename, found = reading.filename, reading.found
     # One .dist-info, for the name and version the file name gives; a file of that name counts
     # too, as pip counts every top-level name.
-    dist_infos = sorted(path for path in reading.spelled.values()
+    dist_infos = sorted(path for path, _ in reading.names.values()
                         if "/" not in path and path.casefold().endswith(".dist-info"))
     if len(dist_infos) != 1:
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
