@@ -3049,7 +3049,6 @@ TAR_MODES = ((".tar.gz", "r:gz"), (".tgz", "r:gz"), (".tar.bz2", "r:bz2"), (".tb
 SDIST_READS = ("pyproject.toml", "PKG-INFO")  # the files peep reads at an sdist's top
 WHEEL_READS = ("METADATA", "WHEEL", "RECORD", "entry_points.txt")  # in a wheel's .dist-info
 WHEEL_DATA_KEYS = ("purelib", "platlib", "headers", "scripts", "data")  # KEY in NAME.data/KEY/
-UNICODE_PATH_EXTRA_FIELD = 0x7075  # Info-ZIP's: a member's name again
 
 
 class ArchiveError(PeepError):
@@ -3134,8 +3133,7 @@ class _Extraction:
     def write(self, path: str, stream: IO[bytes], mode: int) -> None:
         import shutil
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW
-        descriptor = self._open(path, flags, 0o755 if mode & 0o111 else 0o644)
-        with os.fdopen(descriptor, "wb") as sink:
+        with os.fdopen(self._open(path, flags, 0o755 if mode & 0o111 else 0o644), "wb") as sink:
             shutil.copyfileobj(stream, sink, CHUNK_SIZE)
 
     def copy(self, path: str, source: str) -> None:
@@ -3249,9 +3247,8 @@ def _opens_as_other(path: str, filename: str, *, tar: bool) -> bool:
 
 
 class _Reading:
-    """What reading an archive's members has found so far, and what it extracted. It refuses
-    duplicates, names a file system merges, paths through links, and more members or bytes than
-    peep reads."""
+    """What reading an archive's members has found and extracted so far. It refuses duplicates,
+    names a file system merges, paths through links, and more members or bytes than peep reads."""
 
     def __init__(self, filename: str, wheel: bool, extraction: Optional[_Extraction],
                  collect: bool) -> None:
@@ -3259,8 +3256,7 @@ class _Reading:
         self.wheel = wheel
         self.extraction = extraction
         self.collect = collect  # whether to keep the files peep reads itself
-        self.kinds: Dict[str, str] = {}  # _name_key(path) -> "dir", "file" or "link"
-        self.spelled: Dict[str, str] = {}  # _name_key(path) -> the path as the archive has it
+        self.names: Dict[str, Tuple[str, str]] = {}  # _name_key(path) -> (path as spelled, kind)
         self.top: Optional[str] = None  # an sdist's one top-level directory
         self.members: List[str] = []  # each member's path, in order
         self.unpacked = 0  # the bytes the members say they hold
@@ -3296,12 +3292,12 @@ class _Reading:
     def _note(self, path: str, kind: str, member: str) -> None:
         """Record ``path`` (``member`` or a directory above it) as ``kind``."""
         key = _name_key(path)
-        seen = self.kinds.get(key)
-        if seen is None:
-            self.kinds[key], self.spelled[key] = kind, path
-        elif self.spelled[key] != path:
+        spelled, seen = self.names.get(key, (path, ""))
+        if not seen:
+            self.names[key] = (path, kind)
+        elif spelled != path:
             raise ArchiveError(f"{self.filename}: member {member!r} appears twice (or differs "
-                               f"only in case) as {self.spelled[key]!r}: one file where file "
+                               f"only in case) as {spelled!r}: one file where file "
                                "systems fold case or normalize Unicode")
         elif path != member and seen != "dir":
             raise ArchiveError(f"{self.filename}: member {member!r} lies under a {seen}, "
@@ -3309,10 +3305,10 @@ class _Reading:
         elif path == member and not (kind == "dir" and seen == "dir"):
             raise ArchiveError(f"{self.filename}: member {path!r} appears twice")
 
-    def kind(self, path: str) -> Optional[str]:
-        """Return what ``path``, spelled exactly so, is in the archive (None: nothing)."""
-        key = _name_key(path)
-        return self.kinds[key] if self.spelled.get(key) == path else None
+    def kind(self, path: str) -> str:
+        """Return what ``path``, spelled exactly so, is in the archive ("": nothing)."""
+        spelled, kind = self.names.get(_name_key(path), (path, ""))
+        return kind if spelled == path else ""
 
     def wanted(self, path: str) -> Optional[str]:
         """Name a file peep reads itself: at an sdist's top, or in a wheel's .dist-info."""
@@ -3342,45 +3338,38 @@ class _Reading:
             with open_member() as stream:
                 self.extraction.write(path, stream, mode)
 
-    def link(self, path: str, target: str, *, hard: bool) -> None:
-        """Take in a link, or refuse one that leaves the archive. No link is made on disk: each is
-        extracted as a copy of the regular file it names (a symbolic link's is checked once every
-        member is known), so no path resolves through one."""
-        if hard:
+    def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        """Take in one member: a directory, a link or a regular file, and nothing else. No link
+        is made on disk: each is extracted as a copy of the regular file it names (a symbolic
+        link's is checked once every member is known), so no path resolves through one."""
+        path, target = _member_path(member.name, self.filename), member.linkname
+        if member.isdir():
+            self.add(path, "dir")
+        elif member.isreg():  # extractfile gives a regular file's stream, never None
+            opener = functools.partial(archive.extractfile, member)
+            self.file(path, member.size, member.mode, opener)  # type: ignore[arg-type]
+        elif not (member.issym() or member.islnk()):
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is not a file, "
+                               "directory or link")
+        elif self.wanted(path):
+            raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
+        elif member.islnk():
+            self.add(path, "file")
             resolved = _member_path(target, self.filename)
             if resolved == path or self.kind(resolved) != "file":  # itself: taken in already
                 raise ArchiveError(f"{self.filename}: hard link {path!r} points at {target!r}, "
                                    "which is not an earlier file of the archive")
             if self.extraction:
                 self.extraction.copy(path, resolved)
-            return
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-        inside = self.top + "/" if self.top else ""
-        if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
-                or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
-            raise ArchiveError(f"{self.filename}: link {path!r} points outside the archive "
-                               f"({target!r})")
-        self.symlinks.append((path, resolved, target))
-
-    def add_tar(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        """Take in one member: a directory, a link or a regular file, and nothing else."""
-        path = _member_path(member.name, self.filename)
-        if member.isdir():
-            self.add(path, "dir")
-        elif member.issym() or member.islnk():
-            if self.wanted(path):
-                raise ArchiveError(f"{self.filename}: member {member.name!r} is a link")
-            self.add(path, "link" if member.issym() else "file")
-            self.link(path, member.linkname, hard=member.islnk())
-        elif member.isreg():
-            def open_member() -> IO[bytes]:
-                stream = archive.extractfile(member)
-                assert stream is not None  # a regular file always has data
-                return stream
-            self.file(path, member.size, member.mode, open_member)
         else:
-            raise ArchiveError(f"{self.filename}: member {member.name!r} is not a file, "
-                               "directory or link")
+            self.add(path, "link")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            inside = self.top + "/" if self.top else ""
+            if (target.startswith("/") or "\x00" in target or "\\" in target or resolved == ".."
+                    or resolved.startswith("../") or not (resolved + "/").startswith(inside)):
+                raise ArchiveError(f"{self.filename}: link {path!r} points outside the archive "
+                                   f"({target!r})")
+            self.symlinks.append((path, resolved, target))
 
     def add_zip(self, raw: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """Take in one member: a directory or a regular file, and nothing else."""
@@ -3429,83 +3418,68 @@ def _read_members(path: str, mode: Optional[str], reading: _Reading) -> None:
 
 
 def _check_zip_member(raw: IO[bytes], info: zipfile.ZipInfo, filename: str) -> int:
-    """Refuse what unzip tools disagree on (links, encryption, names read two ways);
-    return where the member ends (its data, or the data descriptor after it)."""
-    name = info.orig_filename
+    """Refuse what zip readers read two ways; return where the member ends (data descriptor too)."""
+    import struct
+    name, flags = info.orig_filename, info.flag_bits
+    member = f"{filename}: member {name!r}"
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
-        raise ArchiveError(f"{filename}: member {name!r} is a symbolic link")
-    if info.flag_bits & 0x1:
-        raise ArchiveError(f"{filename}: member {name!r} is encrypted")
-    if not info.flag_bits & 0x800 and not name.isascii():
+        raise ArchiveError(f"{member} is a symbolic link")
+    if flags & 0x1:
+        raise ArchiveError(f"{member} is encrypted")
+    if not flags & 0x800 and not name.isascii():
         # Without the UTF-8 flag Python reads the name as cp437, unzip in the locale's charset.
-        raise ArchiveError(f"{filename}: member {name!r} has a non-ASCII name not marked UTF-8")
+        raise ArchiveError(f"{member} has a non-ASCII name not marked UTF-8")
     raw.seek(info.header_offset)
     header = raw.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ArchiveError(f"{filename}: member {name!r} has no local header")
-    local_name = raw.read(int.from_bytes(header[26:28], "little"))
-    local_extra = raw.read(int.from_bytes(header[28:30], "little"))
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    local_utf8 = int.from_bytes(header[6:8], "little") & 0x800
-    if local_name != name.encode(encoding, "replace") or local_utf8 != info.flag_bits & 0x800:
-        raise ArchiveError(f"{filename}: member {name!r} has another name in its local "
-                           f"header ({local_name!r})")
+        raise ArchiveError(f"{member} has no local header")
+    # After the signature: version, flags, method, time, date, CRC, sizes, name and extra lengths.
+    _, local_flags, method, _, _, crc, compressed, size, name_length, extra_length = (
+        struct.unpack("<4x5H3I2H", header))
+    local_name, local_extra = raw.read(name_length), raw.read(extra_length)
+    if local_name != name.encode("utf-8" if flags & 0x800 else "cp437", "replace") or (
+            (local_flags ^ flags) & 0x800):
+        raise ArchiveError(f"{member} has another name in its local header ({local_name!r})")
     # zipfile goes by the central directory's method and flags, unzip by the local header's.
-    local_flags, method = (int.from_bytes(header[at : at + 2], "little") for at in (6, 8))
-    if method != info.compress_type or (local_flags ^ info.flag_bits) & 0x9:
-        raise ArchiveError(f"{filename}: member {name!r} has another compression method, "
-                           "encryption or data descriptor flag in its local header")
-    local_sizes = tuple(int.from_bytes(header[at : at + 4], "little") for at in (14, 18, 22))
+    if method != info.compress_type or (local_flags ^ flags) & 0x9:
+        raise ArchiveError(f"{member} has another compression method, encryption or data "
+                           "descriptor flag in its local header")
+    _check_extra_field(info.extra, member, "central directory")
+    zip64 = (crc, *_check_extra_field(local_extra, member, "local header"))
     # A streaming reader goes by the local sizes (a data descriptor's come after the data), and
     # by the local zip64 field's where they are 0xFFFFFFFF: some readers whenever it is there.
-    zip64 = (local_sizes[0], *_zip64_local_sizes(local_extra))
-    if 0xFFFFFFFF in local_sizes[1:]:
-        local_sizes = zip64
-    streamed = info.flag_bits & 0x8  # then each is 0, or the central directory's
+    local = zip64 if 0xFFFFFFFF in (compressed, size) else (crc, compressed, size)
+    streamed = flags & 0x8  # then each is 0, or the central directory's
     central = (info.CRC, info.compress_size, info.file_size)
-    for sizes in (local_sizes, zip64) if zip64[1:] != (-1, -1) else (local_sizes,):
+    for sizes in (local, zip64) if zip64[1:] != (-1, -1) else (local,):
         if any(sizes[i] not in (central[i], 0 if streamed else central[i]) for i in range(3)):
-            raise ArchiveError(f"{filename}: member {name!r} has other sizes in its local header")
-    _check_extra_field(info.extra, f"{filename}: member {name!r}", "central directory")
-    _check_extra_field(local_extra, f"{filename}: member {name!r}", "local header")
+            raise ArchiveError(f"{member} has other sizes in its local header")
     end = info.header_offset + 30 + len(local_name) + len(local_extra) + info.compress_size
-    return end + (_data_descriptor_length(raw, end, info, filename) if streamed else 0)
+    return end + (_data_descriptor_length(raw, end, info, member) if streamed else 0)
 
 
-def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, filename: str) -> int:
+def _data_descriptor_length(raw: IO[bytes], at: int, info: zipfile.ZipInfo, member: str) -> int:
     """Return the length of the data descriptor at ``at``: a streaming reader takes a member's
     CRC and sizes from it, so they must be the central directory's."""
+    import struct
     raw.seek(at)
     data = raw.read(24)
     for signature in (b"PK\x07\x08", b""):  # with its optional signature, or without
         body = data[len(signature):] if data.startswith(signature) else b""
-        for width in (4, 8):  # zip64's sizes are 8 bytes each
-            fields = (body[:4], body[4 : 4 + width], body[4 + width : 4 + 2 * width])
-            if len(fields[2]) == width and tuple(int.from_bytes(f, "little") for f in fields) == (
+        for layout in ("<3I", "<IQQ"):  # zip64's sizes are 8 bytes each
+            length = struct.calcsize(layout)
+            if len(body) >= length and struct.unpack_from(layout, body) == (
                     info.CRC, info.compress_size, info.file_size):
-                return len(signature) + 4 + 2 * width
-    raise ArchiveError(f"{filename}: member {info.orig_filename!r} has no data descriptor "
-                       "giving the sizes its central directory gives")
-
-
-def _zip64_local_sizes(extra: bytes) -> Tuple[int, int]:
-    """Return (compressed, uncompressed) as a local header's zip64 field gives them (-1: none)."""
-    offset = 0
-    while offset + 4 <= len(extra):
-        size = int.from_bytes(extra[offset + 2 : offset + 4], "little")
-        if extra[offset : offset + 2] == b"\x01\x00" and size >= 16:
-            body = extra[offset + 4 : offset + 20]  # uncompressed first, then compressed
-            return int.from_bytes(body[8:16], "little"), int.from_bytes(body[:8], "little")
-        offset += 4 + size
-    return -1, -1
+                return len(signature) + length
+    raise ArchiveError(f"{member} has no data descriptor giving the sizes its central "
+                       "directory gives")
 
 
 def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
-    """Refuse bytes the central directory (up to ``end``) does not account for, and an end record
-    counting other members than it lists, or zip64 records read two ways: pip reads a zip by its
-    central directory, streaming readers by its local headers in order, others by the count; a
-    member hidden in a gap, an archive in front, members sharing bytes, or a second central
-    directory would be seen by one only."""
+    """Refuse bytes the central directory (up to ``end``) does not account for, an end record
+    counting other members than it lists, or zip64 records read two ways: pip goes by the central
+    directory, streaming readers by local headers in order, others by the count, so a member in a
+    gap, an archive in front, shared bytes or a second central directory would fool one only."""
     filename, count = reading.filename, len(reading.spans)  # a span for each member listed
     position = 0
     for start, stop in sorted(reading.spans) + [(end, end)]:
@@ -3538,18 +3512,25 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
                            f"central directory lists {count}")
 
 
-def _check_extra_field(extra: bytes, member: str, where: str) -> None:
-    """Refuse an extra field that names a member again (Info-ZIP's Unicode Path, 0x7075, which
-    unzip and Python 3.12+ read and 3.11 does not; its Unicode Comment, 0x6375, nothing installs),
-    or whose records do not fill it exactly (readers differ on those)."""
+def _check_extra_field(extra: bytes, member: str, where: str) -> Tuple[int, int]:
+    """Refuse an extra field naming a member again (Info-ZIP's Unicode Path, 0x7075: unzip and
+    Python 3.12+ read it, 3.11 not; its Unicode Comment, 0x6375, nothing installs) or whose records
+    do not fill it exactly (readers differ); return its first zip64 sizes, compressed first."""
+    import struct
+    zip64: List[Tuple[int, int]] = []
     offset = 0
     while offset + 4 <= len(extra):  # a record: its id, its size, then that many bytes
-        if int.from_bytes(extra[offset : offset + 2], "little") == UNICODE_PATH_EXTRA_FIELD:
+        kind, size = struct.unpack_from("<2H", extra, offset)
+        if kind == 0x7075:
             raise ArchiveError(f"{member} carries a second name (a Unicode Path extra field, "
                                f"0x7075) in its {where}")
-        offset += 4 + int.from_bytes(extra[offset + 2 : offset + 4], "little")
+        if kind == 1 and size >= 16:  # zip64's: the uncompressed size first, then compressed
+            body = extra[offset + 4 : offset + 20]
+            zip64.append((int.from_bytes(body[8:], "little"), int.from_bytes(body[:8], "little")))
+        offset += 4 + size
     if offset != len(extra):  # a record cut short, or bytes too few for one
         raise ArchiveError(f"{member} has a malformed extra field in its {where}")
+    return zip64[0] if zip64 else (-1, -1)
 
 
 def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> ArchiveFacts:
@@ -3558,7 +3539,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     filename, found = reading.filename, reading.found
     # One .dist-info, for the name and version the file name gives; a file of that name counts
     # too, as pip counts every top-level name.
-    dist_infos = sorted(path for path in reading.spelled.values()
+    dist_infos = sorted(path for path, _ in reading.names.values()
                         if "/" not in path and path.casefold().endswith(".dist-info"))
     if len(dist_infos) != 1:
         raise ArchiveError(f"{filename}: a wheel needs exactly one .dist-info directory, "
@@ -3623,10 +3604,6 @@ def _check_wheel_data(reading: _Reading, filename: str, data_dir: str) -> None:
             raise ArchiveError(f"{filename}: member {path!r} is a file; pip needs a directory")
 
 
-_SCRIPT_NAME = re.compile(r"[\w.+-]+")
-_ENTRY_POINT = re.compile(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?")
-
-
 def _check_entry_points(filename: str, path: str, data: bytes) -> None:
     """Refuse console and GUI scripts pip cannot make: each is 'name = module:attr' (pip stops
     part way through at an entry without ':'); a name, a file in the scripts dir, has no '/'."""
@@ -3637,8 +3614,9 @@ def _check_entry_points(filename: str, path: str, data: bytes) -> None:
             section = line.strip("[]").strip()
         elif line[:1] not in ("", "#", ";") and section in ("console_scripts", "gui_scripts"):
             name, _, value = (part.strip() for part in line.partition("="))
-            script = _SCRIPT_NAME.fullmatch(name) and name.strip(".")  # not only dots
-            if not (script and _ENTRY_POINT.fullmatch(value)):
+            script = re.fullmatch(r"[\w.+-]+", name) and name.strip(".")  # not only dots
+            entry = re.fullmatch(r"\w+(\.\w+)*\s*:\s*\w+(\.\w+)*\s*(\[[\w\s,.-]*\])?", value)
+            if not (script and entry):
                 raise ArchiveError(f"{filename}: member {path!r} has {section} entry {line!r}, "
                                    "not 'name = module:attr'")
 
