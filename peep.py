@@ -3744,68 +3744,56 @@ class Kind(NamedTuple):
 # Every kind of problem peep reports, each defined here once. Install's are all reported before
 # anything installs; check's once it has looked at everything. Each makes peep exit EXIT_FAILED.
 KINDS: Dict[str, Kind] = {
-    "mismatch": Kind(1,
-        "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
-        "If you have updated the package versions, update the hashes. If not, freak out, "
-        "because someone has tampered with the packages."),
-    "wrong size": Kind(2,
-        "The following files matched their hashes but not the sizes their lock file "
-        "records, so the lock file contradicts itself; regenerate it or find out who "
+    "mismatch": Kind(1, "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE "
+        "REQUIREMENTS FILE. If you have updated the package versions, update the hashes. If "
+        "not, freak out, because someone has tampered with the packages."),
+    "wrong size": Kind(2, "The following files matched their hashes but not the sizes their "
+        "lock file records, so the lock file contradicts itself; regenerate it or find out who "
         "edited it:"),
-    "other platforms": Kind(13,
-        "The following requirements were vetted only as files for other platforms or "
-        "Pythons; no vetted file installs here (nothing was tampered with). Vet a file "
-        "that fits this one too, and add its hash:"),
-    "missing": Kind(3,
-        'The following packages had no hashes specified in the requirements file, which '
-        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
-        'these "sha256" lines like so:'),
-    "unsupported": Kind(4,
-        "The following requirements can't be verified by hash, so peep won't install them:"),
-    "not found": Kind(5,
-        "The following requirements matched no usable file on any index or find-links:"),
+    "other platforms": Kind(13, "The following requirements were vetted only as files for other "
+        "platforms or Pythons; no vetted file installs here (nothing was tampered with). Vet a "
+        "file that fits this one too, and add its hash:"),
+    "missing": Kind(3, 'The following packages had no hashes specified in the requirements '
+        'file, which leaves them open to tampering. Vet these packages to your satisfaction, '
+        'then add these "sha256" lines like so:'),
+    "unsupported": Kind(4, "The following requirements can't be verified by hash, so peep won't "
+        "install them:"),
+    "not found": Kind(5, "The following requirements matched no usable file on any index or "
+        "find-links:"),
     "download": Kind(6, "The following requirements could not be fetched:"),
     "conflict": Kind(7, "The following requirements contradict each other:"),
-    "refused archive": Kind(8,
-        "The following archives matched their hashes, but peep refuses them because "
-        "they are not well-formed, or could be read differently by different tools:"),
-    "build dependency": Kind(9,
-        "The following sdists need build dependencies that are not among the verified "
-        "files (build dependencies must be wheels). Vet them, then add lines like these "
-        "(they will be installed too), or install a wheel of the package instead:"),
-    "refused build": Kind(10,
-        "The following sdists can't be built safely, so peep won't build them:"),
-    "omitted": Kind(11,
-        "The following dependencies are needed by packages being installed but are "
-        "missing from the requirements files, or pinned there to a version that does not "
-        "satisfy them (peep installs with --no-deps, so nothing else would install them). "
-        "Vet them, then add lines like these:"),
+    "refused archive": Kind(8, "The following archives matched their hashes, but peep refuses "
+        "them because they are not well-formed, or could be read differently by different tools:"),
+    "build dependency": Kind(9, "The following sdists need build dependencies that are not "
+        "among the verified files (build dependencies must be wheels). Vet them, then add lines "
+        "like these (they will be installed too), or install a wheel of the package instead:"),
+    "refused build": Kind(10, "The following sdists can't be built safely, so peep won't build "
+        "them:"),
+    "omitted": Kind(11, "The following dependencies are needed by packages being installed but "
+        "are missing from the requirements files, or pinned there to a version that does not "
+        "satisfy them (peep installs with --no-deps, so nothing else would install them). Vet "
+        "them, then add lines like these:"),
     "build failed": Kind(12, "The following sdists failed to build:"),
     # peep check
     "not installed": Kind(21, "The following requirements are not installed:"),
-    "wrong version": Kind(22,
-        "The following requirements are installed at a version they don't allow:"),
+    "wrong version": Kind(22, "The following requirements are installed at a version they don't "
+        "allow:"),
     "unlisted": Kind(23, "The following installed distributions are named by no requirement:"),
-    "tampered": Kind(24,
-        "The following installed files no longer match the hashes their distribution "
-        "recorded at install time (RECORD). Something changed them after installation: "
-        "find out what before trusting this environment:"),
-    "unrecorded": Kind(25,
-        "The following files in the checked site-packages can run code (.pth files at "
-        "every start, modules when imported), but no installed distribution's RECORD "
+    "tampered": Kind(24, "The following installed files no longer match the hashes their "
+        "distribution recorded at install time (RECORD). Something changed them after "
+        "installation: find out what before trusting this environment:"),
+    "unrecorded": Kind(25, "The following files in the checked site-packages can run code (.pth "
+        "files at every start, modules when imported), but no installed distribution's RECORD "
         "lists them with a hash. Find out where they came from:"),
-    "shadowed": Kind(26,
-        "The following distributions are installed more than once (a second .dist-info "
-        "or .egg-info beside the first): tools and imports may see either, so remove the "
-        "one that should not be there:"),
-    "listed apart": Kind(27,
-        "The following are listed apart, not errors (--strict or not): installers no "
-        "requirement names, files the tool that made this environment wrote, and "
+    "shadowed": Kind(26, "The following distributions are installed more than once (a second "
+        ".dist-info or .egg-info beside the first): tools and imports may see either, so remove "
+        "the one that should not be there:"),
+    "listed apart": Kind(27, "The following are listed apart, not errors (--strict or not): "
+        "installers no requirement names, files the tool that made this environment wrote, and "
         "start-up hooks outside the checked site. Each says what peep checked:"),
-    "record only": Kind(28,
-        "The following were compared with their installed RECORD only, which whoever "
-        "changed a file could have rewritten too; peep check compares with the vetted "
-        "wheel itself when it is in peep's verified cache:"),
+    "record only": Kind(28, "The following were compared with their installed RECORD only, "
+        "which whoever changed a file could have rewritten too; peep check compares with the "
+        "vetted wheel itself when it is in peep's verified cache:"),
 }  # fmt: skip
 
 
@@ -3880,9 +3868,8 @@ def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
 Verdict = Union[Verified, Problem]
 
 
-def format_report(
-    problems: Sequence[Problem], closing: Optional[str] = "Not proceeding to installation."
-) -> str:
+def format_report(problems: Sequence[Problem],
+                  closing: Optional[str] = "Not proceeding to installation.") -> str:
     """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
@@ -3895,8 +3882,7 @@ def format_report(
         for key, firsts in merged.items():
             if len(firsts) > 1:  # one first line names them all
                 firsts = [",\n".join(first.rstrip(":") for first in firsts) + ":"]
-            # A whole entry is said once.
-            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)
+            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)  # whole: once
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
@@ -4142,23 +4128,18 @@ class Fetcher:
         except FetchError as exc:
             self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
             return None
-        for candidate in [c for c in found if c.filename == filename][:1]:
-            url = candidate.url.split("#", 1)[0]
-            path = os.path.join(directory, safe_filename(filename))
-            try:
-                digests = self.transport.download(url, path, requirement.hashes.algorithms(),
-                                                  self.progress.advance, max_bytes=requirement.size)
-            except TooLarge:
-                raise  # other bytes than the lock's: tampering, not to be routed around
-            except FetchError as exc:
-                self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
-                          "using the lock's URL")  # fmt: skip
-                return None
-            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            arrived = Arrived(requirement, path, filename, digests,
-                              archive_version(requirement), install, url)  # fmt: skip
-            return self._settle(arrived, {})
-        return None
+        version = archive_version(requirement)
+        served = [(c.url, filename, version, None) for c in found if c.filename == filename]
+        if not served:
+            return None
+        try:
+            return self._download(directory, requirement, install, served[:1])
+        except TooLarge:
+            raise  # other bytes than the lock's: tampering, not to be routed around
+        except FetchError as exc:
+            self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
+                      "using the lock's URL")  # fmt: skip
+            return None
 
     def _settle(self, arrived: Arrived, meta: Dict[str, object]) -> Verdict:
         """Accept a downloaded file and cache it, or keep it aside and remove it."""
@@ -4227,31 +4208,37 @@ class Fetcher:
         return accept(Arrived(requirement, destination, filename, digests, version, install))
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
-        tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
         if requirement.url is not None:
-            tries = [(requirement.url, url_filename(requirement.url), archive_version(requirement),
-                      None)]
-        else:
-            found, places, skipped = find_candidates(self.transport, requirement, self.settings,
-                                                     self.default_index)  # fmt: skip
-            chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
-                reasons = [r for r in chosen.reasons if r != "no files at all"]
-                if skipped:
-                    reasons.append(f"{skipped} version not wanted")
-                return not_found(requirement, places, sorted(reasons))
-            # Worth fetching: the files vouched for, then those of unknown hash (every file, if
-            # the requirement has no hash: the first then settles it, as a missing hash).
-            algorithms = requirement.hashes.algorithms()
-            worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-            worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
-            if not worth:
-                elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
-                if elsewhere is not None:
-                    return elsewhere
-            # Else the best file, though the index says it hashes to something
-            # else: the report then shows what its bytes really hash to.
-            tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
+            url = requirement.url
+            return self._download(directory, requirement, install,
+                                  [(url, url_filename(url), archive_version(requirement), None)])
+        found, places, skipped = find_candidates(self.transport, requirement, self.settings,
+                                                 self.default_index)  # fmt: skip
+        chosen = choose_candidates(requirement, found, self.settings, self.environment)
+        if isinstance(chosen, Rejection):
+            reasons = [r for r in chosen.reasons if r != "no files at all"]
+            if skipped:
+                reasons.append(f"{skipped} version not wanted")
+            return not_found(requirement, places, sorted(reasons))
+        # Worth fetching: the files vouched for, then those of unknown hash (every file, if
+        # the requirement has no hash: the first then settles it, as a missing hash).
+        algorithms = requirement.hashes.algorithms()
+        worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
+        worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
+        if not worth:
+            elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
+            if elsewhere is not None:
+                return elsewhere
+        # Else the best file, though the index says it hashes to something
+        # else: the report then shows what its bytes really hash to.
+        tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
+        return self._download(directory, requirement, install, tries)
+
+    def _download(self, directory: str, requirement: Requirement, install: bool,
+                  tries: Sequence[Tuple[str, str, Optional[Version], Optional[Candidate]]]
+                  ) -> Verdict:  # fmt: skip
+        """Download (url, filename, version, candidate) files in turn, hashing as they arrive,
+        until one is not a mismatch: another file may be the vetted one."""
         mismatches = []
         for link, filename, version, candidate in tries[:MAX_TRIES]:
             url = link.split("#", 1)[0]
@@ -4269,7 +4256,7 @@ class Fetcher:
             verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
-            mismatches.append(verdict)  # another file may be the vetted one
+            mismatches.append(verdict)
         return mismatches[0]
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
