@@ -3829,17 +3829,14 @@ def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Prob
     hashes = requirement.hashes
     expected = [(a, digest) for a in hashes.algorithms() for digest in sorted(hashes.allowed(a))]
     shown = [a for a in hashes.algorithms() if a in got] or ["sha256"]
-    lines = (_digest_lines(f"{name}: expected", f"{pad}        or", expected)
-             + _digest_lines(f"{pad}  got     ", f"{pad}    and   ", [(a, got[a]) for a in shown]))
+    labelled = [(f"{name}: expected", f"{pad}        or", expected),  # the first line, the others
+                (f"{pad}  got     ", f"{pad}    and   ", [(a, got[a]) for a in shown])]
+    lines = [f"    {then if index else first} "
+             + (hex_to_peep(digest) if algorithm == "sha256" else f"{algorithm}:{digest}")
+             for first, then, digests in labelled
+             for index, (algorithm, digest) in enumerate(digests)]
     lines.append(f"    {pad}  ({requirement.origin}; {redact_url(url)})")
     return Problem("mismatch", requirement, "\n".join(lines))
-
-
-def _digest_lines(first: str, then: str, digests: Sequence[Tuple[str, str]]) -> List[str]:
-    """Return a line per (algorithm, hex digest), labelled ``first``, the others ``then``."""
-    return [f"    {then if index else first} "
-            + (hex_to_peep(digest) if algorithm == "sha256" else f"{algorithm}:{digest}")
-            for index, (algorithm, digest) in enumerate(digests)]
 
 
 def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence[str]) -> Problem:
@@ -3973,8 +3970,7 @@ def load_requirements(
     # Requirements files named by URL: the same TLS, proxy, trusted-host and credential rules.
     reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     requirements = list(options.requirements)
-    sources = [(path, False) for path in options.files]
-    sources += [(path, True) for path in options.constraints]
+    sources = [(path, False) for path in options.files] + [(p, True) for p in options.constraints]
     for path, is_constraint in sources:
         if is_lock_file(path) and not is_constraint:
             asked = LockSelection(None, options.lock_extras, options.lock_groups, settings)
