@@ -4477,25 +4477,6 @@ def plan_build(
 # break the environment silently. Each verified archive's metadata is read (never run) instead.
 
 
-def _wanted_extras(
-    verified: Sequence[Verified], parsed: Mapping[str, Sequence[PackagingRequirement]],
-    markers: Mapping[str, str],
-) -> Dict[str, Set[str]]:
-    """Return the extras asked of each project, by requirements or by dependents."""
-    wanted: Dict[str, Set[str]] = {key: set() for key in parsed}
-    for item in verified:
-        wanted.setdefault(item.requirement.key, set()).update(item.requirement.extras)
-    # Extras flow along dependencies that apply, and they in turn make more
-    # dependencies apply: repeat until nothing changes (extras are finite).
-    while True:
-        flowing = [(canonicalize_name(d.name), set(d.extras)) for key, needs in parsed.items()
-                   for d in needs if d.extras and _dependency_applies(d, wanted[key], markers)]
-        if all(extras <= wanted.get(name, set()) for name, extras in flowing):
-            return wanted
-        for name, extras in flowing:
-            wanted.setdefault(name, set()).update(extras)
-
-
 def _dependency_met(
     dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
     installed: Mapping[str, str],
@@ -4528,13 +4509,25 @@ class Suggesting(NamedTuple):
 
 def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
     """Report each dependency of what is to be installed that nothing provides."""
+    markers = asking.markers
     installing = [item for item in verified if item.install]
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in installing}
-    extras = _wanted_extras(verified, parsed, asking.markers)
+    extras: Dict[str, Set[str]] = {key: set() for key in parsed}  # asked, of each project
+    for item in verified:
+        extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
+    # Extras flow along dependencies that apply, and they in turn make more
+    # dependencies apply: repeat until nothing changes (extras are finite).
+    while True:
+        flowing = [(canonicalize_name(d.name), set(d.extras)) for key, needs in parsed.items()
+                   for d in needs if d.extras and _dependency_applies(d, extras[key], markers)]
+        if all(wanted <= extras.get(name, set()) for name, wanted in flowing):
+            break
+        for name, wanted in flowing:
+            extras.setdefault(name, set()).update(wanted)
     return [_omitted(item.requirement, dependency,
                      f"{item.requirement.name}=={item.version}" if item.version else item.filename)
             for item in installing for dependency in parsed[item.requirement.key]
-            if _dependency_applies(dependency, extras[item.requirement.key], asking.markers)
+            if _dependency_applies(dependency, extras[item.requirement.key], markers)
             and not asking.is_met(dependency)]  # fmt: skip
 
 
