@@ -4233,8 +4233,7 @@ class Fetcher:
     def _download(self, directory: str, requirement: Requirement, install: bool,
                   tries: Sequence[Tuple[str, str, Optional[Version], Optional[Candidate]]]
                   ) -> Verdict:  # fmt: skip
-        """Download (url, filename, version, candidate) files in turn, hashing as they arrive,
-        until one is not a mismatch: another file may be the vetted one."""
+        """Download and settle each file in turn until one is not a mismatch."""
         mismatches = []
         for link, filename, version, candidate in tries[:MAX_TRIES]:
             url = link.split("#", 1)[0]
@@ -4252,7 +4251,7 @@ class Fetcher:
             verdict = self._settle(arrived, meta)
             if not isinstance(verdict, Problem) or verdict.kind != "mismatch":
                 return verdict
-            mismatches.append(verdict)
+            mismatches.append(verdict)  # another file may be the vetted one
         return mismatches[0]
 
     def _keep_failed(self, path: str, directory: str, refused: Problem) -> None:
@@ -4282,8 +4281,7 @@ class Fetcher:
 
 def vetted_elsewhere(requirement: Requirement, found: Sequence[Candidate],
                      chosen: Sequence[Candidate], environment: Environment) -> Optional[Problem]:
-    """Say so when the vetted files are all for other platforms, rather than "tampered": asked
-    when every file that fits here advertises an unvetted digest, said if another advertises one."""
+    """Say so when only files for other platforms advertise a vetted digest, not "tampered"."""
     vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
     if not vetted:
         return None
@@ -4306,8 +4304,7 @@ def verify_all(fetcher: Fetcher, requirements: Sequence[Requirement], *,
             futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
                        for number, requirement in enumerate(requirements)]  # fmt: skip
             return [future.result() for future in futures]
-        except BaseException:
-            # Interrupted: stop the downloads in flight, then let cleanup run.
+        except BaseException:  # interrupted: stop the downloads in flight, then let cleanup run
             fetcher.transport.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -4361,8 +4358,7 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
 
 
 def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
-    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt: an sdist's
-    PKG-INFO counts from Metadata-Version 2.2 on, unless it is declared Dynamic (PEP 643)."""
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt (PEP 643)."""
     import email.parser
     if facts is None or facts.metadata is None:
         return None
@@ -4431,9 +4427,8 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
 def plan_build(
     requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
 ) -> BuildPlan:
-    """Choose verified wheels for build requirements and all they depend on (installed with
-    --no-deps), the newest that fits, once per project; a direct URL anywhere in the chain is
-    refused: pip would fetch it unhashed."""
+    """Choose the newest verified wheel that fits, once per project, for build requirements and
+    all they depend on (installed with --no-deps); refuse a direct URL anywhere in the chain."""
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
@@ -4532,13 +4527,12 @@ def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting
 
 
 def _missing_key(text: str) -> Optional[str]:
-    """Return the project a missing requirement asks an index for: None if it is invalid, or
-    names a direct URL (only the file there will do; no index file is a suggestion for it)."""
+    """Return the project a missing requirement asks an index for: None if invalid or a URL."""
     try:
         needed = PackagingRequirement(text)
     except InvalidRequirement:
         return None
-    return None if needed.url else canonicalize_name(needed.name)
+    return None if needed.url else canonicalize_name(needed.name)  # only a URL's file will do
 
 
 def _unmet_needs(
@@ -4594,9 +4588,8 @@ def _suggestion_verdicts(
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing project one hash block (of the newest file that fits every failure
-    naming it, in the format of that failure's file), and report what its file needs, with
-    blocks."""
+    """Give each missing project one hash block (of the newest file that fits every failure naming
+    it, in that failure's file's format); report what its file needs, with blocks."""
     by_key: Dict[str, List[Problem]] = {}
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
     for failure in failures:
@@ -4630,8 +4623,7 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 
 
 def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[str, List[str]]]:
-    """Merge the command line's -C KEY=VALUE settings and the requirement's as pip does: a
-    repeated key becomes a list."""
+    """Merge the command line's -C KEY=VALUE settings and the requirement's as pip does."""
     values: Dict[str, List[str]] = {}
     for key, value in options.config_settings() + list(item.requirement.config_settings):
         values.setdefault(key, []).append(value)
