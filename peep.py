@@ -4382,9 +4382,8 @@ def _requires_dist(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
     return found
 
 
-def _dependency_applies(
-    dependency: PackagingRequirement, extras: Iterable[str], markers: Mapping[str, str]
-) -> bool:
+def _dependency_applies(dependency: PackagingRequirement, extras: Iterable[str],
+                        markers: Mapping[str, str]) -> bool:
     """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
     if dependency.marker is None:
         return True
@@ -4397,9 +4396,8 @@ def _dependency_applies(
     return False
 
 
-def fitting_wheels(
-    available: Mapping[str, Sequence[Verified]], needed: PackagingRequirement
-) -> List[Verified]:
+def fitting_wheels(available: Mapping[str, Sequence[Verified]],
+                   needed: PackagingRequirement) -> List[Verified]:
     """Return the verified wheels that satisfy ``needed``: what a build can use."""
     return [wheel for wheel in available.get(canonicalize_name(needed.name), [])
             if wheel.facts.version is not None
@@ -4424,9 +4422,8 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
     return by_key
 
 
-def plan_build(
-    requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
-) -> BuildPlan:
+def plan_build(requires: Iterable[Tuple[str, str]], verified: Sequence[Verified],
+               markers: Mapping[str, str]) -> BuildPlan:
     """Choose the newest verified wheel that fits, once per project, for build requirements and
     all they depend on (installed with --no-deps); refuse a direct URL anywhere in the chain."""
     available = _wheels_by_project(verified)
@@ -4472,10 +4469,8 @@ def plan_build(
 # break the environment silently. Each verified archive's metadata is read (never run) instead.
 
 
-def _dependency_met(
-    dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str],
-) -> bool:
+def _dependency_met(dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
+                    installed: Mapping[str, str]) -> bool:
     """Say whether what is provided, or else installed, satisfies a dependency."""
     key = canonicalize_name(dependency.name)
     if key in provided:  # what the requirements provide replaces what is installed
@@ -4535,9 +4530,8 @@ def _missing_key(text: str) -> Optional[str]:
     return None if needed.url else canonicalize_name(needed.name)  # only a URL's file will do
 
 
-def _unmet_needs(
-    asking: Suggesting, facts: Optional[ArchiveFacts], extras: Set[str]
-) -> List[PackagingRequirement]:
+def _unmet_needs(asking: Suggesting, facts: Optional[ArchiveFacts],
+                 extras: Set[str]) -> List[PackagingRequirement]:
     """Return what an unvetted file's own metadata needs that nothing provides."""
     return [dependency for dependency in _requires_dist(facts)
             if dependency.url is None and not asking.is_met(dependency)
@@ -4555,9 +4549,8 @@ def _suggested(verdict: Verdict, hash_style: str) -> str:
     return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})"
 
 
-def _suggestion_verdicts(
-    asking: Suggesting, pending: Dict[str, PackagingRequirement], parents: Dict[str, Problem]
-) -> Tuple[Dict[str, Verdict], List[Problem]]:
+def _suggestion_verdicts(asking: Suggesting, pending: Dict[str, PackagingRequirement],
+                         parents: Dict[str, Problem]) -> Tuple[Dict[str, Verdict], List[Problem]]:
     """Return a verdict per project, and an entry for each project the suggested files need in
     turn (rounds of downloads, never runs), under the kind and requirement of what led to it."""
     verdicts: Dict[str, Verdict] = {}
