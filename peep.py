@@ -3961,10 +3961,9 @@ def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
 # --- Verifying ----------------------------------------------------------------
 
 
-def load_requirements(
-    options: InstallOptions, environ: Mapping[str, str],
-    warn: Optional[Callable[[str], object]] = None,
-) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+def load_requirements(options: InstallOptions, environ: Mapping[str, str],
+                      warn: Optional[Callable[[str], object]] = None
+                      ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:  # fmt: skip
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
     settings, network = settle_settings(options, environ, isolated=options.isolated)
     # Requirements files named by URL: the same TLS, proxy, trusted-host and credential rules.
@@ -4012,13 +4011,12 @@ def prepare_requirements(records: Sequence[Requirement], environment: Mapping[st
                          ) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
     applying = [record for record in records if record.applies(environment)]
-    kept = [record for record in applying if record.unsupported is None]
     failures = [framed("unsupported", r, f"{as_written(r)}:", str(r.unsupported))
                 for r in applying if r.unsupported is not None and not r.is_constraint]
     merged: Dict[str, Requirement] = {}
     # Constraints come last: they narrow what is wanted, but install nothing.
-    for record in sorted(kept, key=lambda record: record.is_constraint):
-        if record.key not in merged and record.is_constraint:
+    for record in sorted(applying, key=lambda record: record.is_constraint):
+        if record.unsupported is not None or (record.is_constraint and record.key not in merged):
             continue
         combined = _merge(merged[record.key], record) if record.key in merged else record
         if isinstance(combined, Problem):
