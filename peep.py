@@ -4219,10 +4219,9 @@ class Fetcher:
         algorithms = requirement.hashes.algorithms()
         worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
         worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
-        if not worth:
-            elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
-            if elsewhere is not None:
-                return elsewhere
+        vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
+        if vetted and not worth:  # what fits here is unvetted: say so rather than "tampered"
+            return vetted_elsewhere(requirement, vetted, chosen[0].version, self.environment)
         # Else the best file, though the index says it hashes to something
         # else: the report then shows what its bytes really hash to.
         tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
@@ -4277,15 +4276,12 @@ class Fetcher:
             self.warn(f"peep: warning: could not keep {name} in {directory} ({exc})")
 
 
-def vetted_elsewhere(requirement: Requirement, found: Sequence[Candidate],
-                     chosen: Sequence[Candidate], environment: Environment) -> Optional[Problem]:
-    """Say so when only files for other platforms advertise a vetted digest, not "tampered"."""
-    vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
-    if not vetted:
-        return None
+def vetted_elsewhere(requirement: Requirement, vetted: Sequence[str], version: Version,
+                     environment: Environment) -> Problem:
+    """Return the entry for a requirement whose vetted files are all for other platforms."""
     here = ", ".join([f"Python {environment.python_version}", *map(str, environment.tags[:1])])
     form = " --format pip" if requirement.hash_style == "pip" else ""  # the file's own form
-    release = f"{requirement.name}=={chosen[0].version}"
+    release = f"{requirement.name}=={version}"
     return framed("other platforms", requirement, f"{as_written(requirement)}:",
                   f"vetted: {', '.join(sorted(vetted))}", f"none of them installs on {here}",
                   f"'peep hash{form} {release}' prints a hash for every file of the release")
@@ -4621,7 +4617,6 @@ def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[
     return {key: found if len(found) > 1 else found[0] for key, found in values.items()}
 
 
-# What a build's report says: why peep refused it, or how it failed and what it printed last.
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
 BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
 
