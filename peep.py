@@ -4577,20 +4577,19 @@ def _suggestion_verdicts(asking: Suggesting, pending: Dict[str, PackagingRequire
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
     """Give each missing project one hash block (of the newest file that fits every failure naming
     it, in that failure's file's format); report what its file needs, with blocks."""
-    by_key: Dict[str, List[Problem]] = {}
+    parents: Dict[str, Problem] = {}  # the first failure naming each project
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
+    split = set()  # builds share one version of a build dependency: it may fit none of them all
     for failure in failures:
         key = _missing_key(failure.dependency)
         if key is None:
             continue  # invalid, or a direct URL: no block for it
         needed = PackagingRequirement(failure.dependency)
-        by_key.setdefault(key, []).append(failure)
+        if parents.setdefault(key, failure).dependency != failure.dependency:
+            split.add(key)
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
         merged.extras |= needed.extras
-    # Builds share one version of a build dependency: it may fit none of them all.
-    split = {key for key, needing in by_key.items() if len({f.dependency for f in needing}) > 1}
-    parents = {key: needing[0] for key, needing in by_key.items()}
     verdicts, more = _suggestion_verdicts(asking, pending, parents)
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
