@@ -3879,7 +3879,7 @@ def format_report(problems: Sequence[Problem],
         for key, firsts in merged.items():
             if len(firsts) > 1:  # one first line names them all
                 firsts = [",\n".join(first.rstrip(":") for first in firsts) + ":"]
-            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)  # whole: once
+            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)  # whole: said once
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
@@ -4496,7 +4496,7 @@ def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting
     markers = asking.markers
     installing = [item for item in verified if item.install]
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in installing}
-    extras: Dict[str, Set[str]] = {key: set() for key in parsed}  # asked, of each project
+    extras: Dict[str, Set[str]] = {key: set() for key in parsed}  # asked of each project
     for item in verified:
         extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
     # Extras flow along dependencies that apply, and they in turn make more
