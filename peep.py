@@ -3870,7 +3870,8 @@ def format_report(problems: Sequence[Problem],
     """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
-        # Entries that give the same reason under them merge: one unreachable index, one entry.
+        # Entries that give the same reason under them merge (one unreachable index, one entry);
+        # a whole entry given twice is said once.
         merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
         for text in [p.text for p in problems if p.kind == kind]:
             first, _, below = text.partition("\n")
@@ -3879,7 +3880,7 @@ def format_report(problems: Sequence[Problem],
         for key, firsts in merged.items():
             if len(firsts) > 1:  # one first line names them all
                 firsts = [",\n".join(first.rstrip(":") for first in firsts) + ":"]
-            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)  # whole: said once
+            entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
     ending = "\n" if closing is None else f"\n\n{closing}\n"
