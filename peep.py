@@ -3711,68 +3711,56 @@ class Kind(NamedTuple):
 # Every kind of problem peep reports, each defined here once. Install's are all reported before
 # anything installs; check's once it has looked at everything. Each makes peep exit EXIT_FAILED.
 KINDS: Dict[str, Kind] = {
-    "mismatch": Kind(1,
-        "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
-        "If you have updated the package versions, update the hashes. If not, freak out, "
-        "because someone has tampered with the packages."),
-    "wrong size": Kind(2,
-        "The following files matched their hashes but not the sizes their lock file "
-        "records, so the lock file contradicts itself; regenerate it or find out who "
+    "mismatch": Kind(1, "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE "
+        "REQUIREMENTS FILE. If you have updated the package versions, update the hashes. If "
+        "not, freak out, because someone has tampered with the packages."),
+    "wrong size": Kind(2, "The following files matched their hashes but not the sizes their "
+        "lock file records, so the lock file contradicts itself; regenerate it or find out who "
         "edited it:"),
-    "other platforms": Kind(13,
-        "The following requirements were vetted only as files for other platforms or "
-        "Pythons; no vetted file installs here (nothing was tampered with). Vet a file "
-        "that fits this one too, and add its hash:"),
-    "missing": Kind(3,
-        'The following packages had no hashes specified in the requirements file, which '
-        'leaves them open to tampering. Vet these packages to your satisfaction, then add '
-        'these "sha256" lines like so:'),
-    "unsupported": Kind(4,
-        "The following requirements can't be verified by hash, so peep won't install them:"),
-    "not found": Kind(5,
-        "The following requirements matched no usable file on any index or find-links:"),
+    "other platforms": Kind(13, "The following requirements were vetted only as files for other "
+        "platforms or Pythons; no vetted file installs here (nothing was tampered with). Vet a "
+        "file that fits this one too, and add its hash:"),
+    "missing": Kind(3, 'The following packages had no hashes specified in the requirements '
+        'file, which leaves them open to tampering. Vet these packages to your satisfaction, '
+        'then add these "sha256" lines like so:'),
+    "unsupported": Kind(4, "The following requirements can't be verified by hash, so peep won't "
+        "install them:"),
+    "not found": Kind(5, "The following requirements matched no usable file on any index or "
+        "find-links:"),
     "download": Kind(6, "The following requirements could not be fetched:"),
     "conflict": Kind(7, "The following requirements contradict each other:"),
-    "refused archive": Kind(8,
-        "The following archives matched their hashes, but peep refuses them because "
-        "they are not well-formed, or could be read differently by different tools:"),
-    "build dependency": Kind(9,
-        "The following sdists need build dependencies that are not among the verified "
-        "files (build dependencies must be wheels). Vet them, then add lines like these "
-        "(they will be installed too), or install a wheel of the package instead:"),
-    "refused build": Kind(10,
-        "The following sdists can't be built safely, so peep won't build them:"),
-    "omitted": Kind(11,
-        "The following dependencies are needed by packages being installed but are "
-        "missing from the requirements files, or pinned there to a version that does not "
-        "satisfy them (peep installs with --no-deps, so nothing else would install them). "
-        "Vet them, then add lines like these:"),
+    "refused archive": Kind(8, "The following archives matched their hashes, but peep refuses "
+        "them because they are not well-formed, or could be read differently by different tools:"),
+    "build dependency": Kind(9, "The following sdists need build dependencies that are not "
+        "among the verified files (build dependencies must be wheels). Vet them, then add lines "
+        "like these (they will be installed too), or install a wheel of the package instead:"),
+    "refused build": Kind(10, "The following sdists can't be built safely, so peep won't build "
+        "them:"),
+    "omitted": Kind(11, "The following dependencies are needed by packages being installed but "
+        "are missing from the requirements files, or pinned there to a version that does not "
+        "satisfy them (peep installs with --no-deps, so nothing else would install them). Vet "
+        "them, then add lines like these:"),
     "build failed": Kind(12, "The following sdists failed to build:"),
     # peep check
     "not installed": Kind(21, "The following requirements are not installed:"),
-    "wrong version": Kind(22,
-        "The following requirements are installed at a version they don't allow:"),
+    "wrong version": Kind(22, "The following requirements are installed at a version they don't "
+        "allow:"),
     "unlisted": Kind(23, "The following installed distributions are named by no requirement:"),
-    "tampered": Kind(24,
-        "The following installed files no longer match the hashes their distribution "
-        "recorded at install time (RECORD). Something changed them after installation: "
-        "find out what before trusting this environment:"),
-    "unrecorded": Kind(25,
-        "The following files in the checked site-packages can run code (.pth files at "
-        "every start, modules when imported), but no installed distribution's RECORD "
+    "tampered": Kind(24, "The following installed files no longer match the hashes their "
+        "distribution recorded at install time (RECORD). Something changed them after "
+        "installation: find out what before trusting this environment:"),
+    "unrecorded": Kind(25, "The following files in the checked site-packages can run code (.pth "
+        "files at every start, modules when imported), but no installed distribution's RECORD "
         "lists them with a hash. Find out where they came from:"),
-    "shadowed": Kind(26,
-        "The following distributions are installed more than once (a second .dist-info "
-        "or .egg-info beside the first): tools and imports may see either, so remove the "
-        "one that should not be there:"),
-    "listed apart": Kind(27,
-        "The following are listed apart, not errors (--strict or not): installers no "
-        "requirement names, files the tool that made this environment wrote, and "
+    "shadowed": Kind(26, "The following distributions are installed more than once (a second "
+        ".dist-info or .egg-info beside the first): tools and imports may see either, so remove "
+        "the one that should not be there:"),
+    "listed apart": Kind(27, "The following are listed apart, not errors (--strict or not): "
+        "installers no requirement names, files the tool that made this environment wrote, and "
         "start-up hooks outside the checked site. Each says what peep checked:"),
-    "record only": Kind(28,
-        "The following were compared with their installed RECORD only, which whoever "
-        "changed a file could have rewritten too; peep check compares with the vetted "
-        "wheel itself when it is in peep's verified cache:"),
+    "record only": Kind(28, "The following were compared with their installed RECORD only, "
+        "which whoever changed a file could have rewritten too; peep check compares with the "
+        "vetted wheel itself when it is in peep's verified cache:"),
 }  # fmt: skip
 
 
@@ -3808,17 +3796,14 @@ def mismatch(requirement: Requirement, url: str, got: Mapping[str, str]) -> Prob
     hashes = requirement.hashes
     expected = [(a, digest) for a in hashes.algorithms() for digest in sorted(hashes.allowed(a))]
     shown = [a for a in hashes.algorithms() if a in got] or ["sha256"]
-    lines = (_digest_lines(f"{name}: expected", f"{pad}        or", expected)
-             + _digest_lines(f"{pad}  got     ", f"{pad}    and   ", [(a, got[a]) for a in shown]))
+    labelled = [(f"{name}: expected", f"{pad}        or", expected),  # the first line, the others
+                (f"{pad}  got     ", f"{pad}    and   ", [(a, got[a]) for a in shown])]
+    lines = [f"    {then if index else first} "
+             + (hex_to_peep(digest) if algorithm == "sha256" else f"{algorithm}:{digest}")
+             for first, then, digests in labelled
+             for index, (algorithm, digest) in enumerate(digests)]
     lines.append(f"    {pad}  ({requirement.origin}; {redact_url(url)})")
     return Problem("mismatch", requirement, "\n".join(lines))
-
-
-def _digest_lines(first: str, then: str, digests: Sequence[Tuple[str, str]]) -> List[str]:
-    """Return a line per (algorithm, hex digest), labelled ``first``, the others ``then``."""
-    return [f"    {then if index else first} "
-            + (hex_to_peep(digest) if algorithm == "sha256" else f"{algorithm}:{digest}")
-            for index, (algorithm, digest) in enumerate(digests)]
 
 
 def not_found(requirement: Requirement, places: Sequence[str], skipped: Sequence[str]) -> Problem:
@@ -3847,13 +3832,13 @@ def missing(requirement: Requirement, sha256: str, pinned_line: str) -> Problem:
 Verdict = Union[Verified, Problem]
 
 
-def format_report(
-    problems: Sequence[Problem], closing: Optional[str] = "Not proceeding to installation."
-) -> str:
+def format_report(problems: Sequence[Problem],
+                  closing: Optional[str] = "Not proceeding to installation.") -> str:
     """Group problems by kind, each heading once, in KINDS' order, then ``closing``."""
     blocks = []
     for kind in sorted({p.kind for p in problems}, key=lambda kind: KINDS[kind].order):
-        # Entries that give the same reason under them merge: one unreachable index, one entry.
+        # Entries that give the same reason under them merge (one unreachable index, one entry);
+        # a whole entry given twice is said once.
         merged: Dict[str, List[str]] = {}  # a reason under entries (or a whole entry): first lines
         for text in [p.text for p in problems if p.kind == kind]:
             first, _, below = text.partition("\n")
@@ -3862,7 +3847,6 @@ def format_report(
         for key, firsts in merged.items():
             if len(firsts) > 1:  # one first line names them all
                 firsts = [",\n".join(first.rstrip(":") for first in firsts) + ":"]
-            # A whole entry is said once.
             entries.append(f"{firsts[0]}\n{key}" if key.startswith(" " * 8) else key)
         blocks.append(KINDS[kind].heading + "\n\n" + "\n\n".join(entries))
     # Entries quote requirement lines, URLs and names from pages and archives.
@@ -3945,17 +3929,15 @@ def _pinned_line(requirement: Requirement, version: Optional[Version]) -> str:
 # --- Verifying ----------------------------------------------------------------
 
 
-def load_requirements(
-    options: InstallOptions, environ: Mapping[str, str],
-    warn: Optional[Callable[[str], object]] = None,
-) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+def load_requirements(options: InstallOptions, environ: Mapping[str, str],
+                      warn: Optional[Callable[[str], object]] = None
+                      ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:  # fmt: skip
     """Read every requirement; settings from pip's files, PIP_*, the command line, then files."""
     settings, network = settle_settings(options, environ, isolated=options.isolated)
     # Requirements files named by URL: the same TLS, proxy, trusted-host and credential rules.
     reader = requirements_reader(functools.partial(Transport, settings, network, environ))
     requirements = list(options.requirements)
-    sources = [(path, False) for path in options.files]
-    sources += [(path, True) for path in options.constraints]
+    sources = [(path, False) for path in options.files] + [(p, True) for p in options.constraints]
     for path, is_constraint in sources:
         if is_lock_file(path) and not is_constraint:
             asked = LockSelection(None, options.lock_extras, options.lock_groups, settings)
@@ -3997,13 +3979,12 @@ def prepare_requirements(records: Sequence[Requirement], environment: Mapping[st
                          ) -> Tuple[List[Requirement], List[Problem]]:
     """Drop what does not apply here, refuse what cannot be hashed, merge duplicates."""
     applying = [record for record in records if record.applies(environment)]
-    kept = [record for record in applying if record.unsupported is None]
     failures = [framed("unsupported", r, f"{as_written(r)}:", str(r.unsupported))
                 for r in applying if r.unsupported is not None and not r.is_constraint]
     merged: Dict[str, Requirement] = {}
     # Constraints come last: they narrow what is wanted, but install nothing.
-    for record in sorted(kept, key=lambda record: record.is_constraint):
-        if record.key not in merged and record.is_constraint:
+    for record in sorted(applying, key=lambda record: record.is_constraint):
+        if record.unsupported is not None or (record.is_constraint and record.key not in merged):
             continue
         combined = _merge(merged[record.key], record) if record.key in merged else record
         if isinstance(combined, Problem):
@@ -4109,23 +4090,18 @@ class Fetcher:
         except FetchError as exc:
             self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
             return None
-        for candidate in [c for c in found if c.filename == filename][:1]:
-            url = candidate.url.split("#", 1)[0]
-            path = os.path.join(directory, safe_filename(filename))
-            try:
-                digests = self.transport.download(url, path, requirement.hashes.algorithms(),
-                                                  self.progress.advance, max_bytes=requirement.size)
-            except TooLarge:
-                raise  # other bytes than the lock's: tampering, not to be routed around
-            except FetchError as exc:
-                self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
-                          "using the lock's URL")  # fmt: skip
-                return None
-            self.progress.file_done(filename, os.path.getsize(path), "downloaded")
-            arrived = Arrived(requirement, path, filename, digests,
-                              archive_version(requirement), install, url)  # fmt: skip
-            return self._settle(arrived, {})
-        return None
+        version = archive_version(requirement)
+        served = [(c.url, filename, version, None) for c in found if c.filename == filename]
+        if not served:
+            return None
+        try:
+            return self._download(directory, requirement, install, served[:1])
+        except TooLarge:
+            raise  # other bytes than the lock's: tampering, not to be routed around
+        except FetchError as exc:
+            self.warn(f"peep: warning: mirror failed for {filename} ({exc}); "
+                      "using the lock's URL")  # fmt: skip
+            return None
 
     def _settle(self, arrived: Arrived, meta: Dict[str, object]) -> Verdict:
         """Accept a downloaded file and cache it, or keep it aside and remove it."""
@@ -4194,31 +4170,35 @@ class Fetcher:
         return accept(Arrived(requirement, destination, filename, digests, version, install))
 
     def _from_network(self, directory: str, requirement: Requirement, install: bool) -> Verdict:
-        tries: List[Tuple[str, str, Optional[Version], Optional[Candidate]]]
         if requirement.url is not None:
-            tries = [(requirement.url, url_filename(requirement.url), archive_version(requirement),
-                      None)]
-        else:
-            found, places, skipped = find_candidates(self.transport, requirement, self.settings,
-                                                     self.default_index)  # fmt: skip
-            chosen = choose_candidates(requirement, found, self.settings, self.environment)
-            if isinstance(chosen, Rejection):
-                reasons = [r for r in chosen.reasons if r != "no files at all"]
-                if skipped:
-                    reasons.append(f"{skipped} version not wanted")
-                return not_found(requirement, places, sorted(reasons))
-            # Worth fetching: the files vouched for, then those of unknown hash (every file, if
-            # the requirement has no hash: the first then settles it, as a missing hash).
-            algorithms = requirement.hashes.algorithms()
-            worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
-            worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
-            if not worth:
-                elsewhere = vetted_elsewhere(requirement, found, chosen, self.environment)
-                if elsewhere is not None:
-                    return elsewhere
-            # Else the best file, though the index says it hashes to something
-            # else: the report then shows what its bytes really hash to.
-            tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
+            url = requirement.url
+            return self._download(directory, requirement, install,
+                                  [(url, url_filename(url), archive_version(requirement), None)])
+        found, places, skipped = find_candidates(self.transport, requirement, self.settings,
+                                                 self.default_index)  # fmt: skip
+        chosen = choose_candidates(requirement, found, self.settings, self.environment)
+        if isinstance(chosen, Rejection):
+            reasons = [r for r in chosen.reasons if r != "no files at all"]
+            if skipped:
+                reasons.append(f"{skipped} version not wanted")
+            return not_found(requirement, places, sorted(reasons))
+        # Worth fetching: the files vouched for, then those of unknown hash (every file, if
+        # the requirement has no hash: the first then settles it, as a missing hash).
+        algorithms = requirement.hashes.algorithms()
+        worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
+        worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
+        vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
+        if vetted and not worth:  # what fits here is unvetted: say so rather than "tampered"
+            return vetted_elsewhere(requirement, vetted, chosen[0].version, self.environment)
+        # Else the best file, though the index says it hashes to something
+        # else: the report then shows what its bytes really hash to.
+        tries = [(c.url, c.filename, c.version, c) for c in worth or chosen[:1]]
+        return self._download(directory, requirement, install, tries)
+
+    def _download(self, directory: str, requirement: Requirement, install: bool,
+                  tries: Sequence[Tuple[str, str, Optional[Version], Optional[Candidate]]]
+                  ) -> Verdict:  # fmt: skip
+        """Download and settle each file in turn until one is not a mismatch."""
         mismatches = []
         for link, filename, version, candidate in tries[:MAX_TRIES]:
             url = link.split("#", 1)[0]
@@ -4264,16 +4244,12 @@ class Fetcher:
             self.warn(f"peep: warning: could not keep {name} in {directory} ({exc})")
 
 
-def vetted_elsewhere(requirement: Requirement, found: Sequence[Candidate],
-                     chosen: Sequence[Candidate], environment: Environment) -> Optional[Problem]:
-    """Say so when the vetted files are all for other platforms, rather than "tampered": asked
-    when every file that fits here advertises an unvetted digest, said if another advertises one."""
-    vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
-    if not vetted:
-        return None
+def vetted_elsewhere(requirement: Requirement, vetted: Sequence[str], version: Version,
+                     environment: Environment) -> Problem:
+    """Return the entry for a requirement whose vetted files are all for other platforms."""
     here = ", ".join([f"Python {environment.python_version}", *map(str, environment.tags[:1])])
     form = " --format pip" if requirement.hash_style == "pip" else ""  # the file's own form
-    release = f"{requirement.name}=={chosen[0].version}"
+    release = f"{requirement.name}=={version}"
     return framed("other platforms", requirement, f"{as_written(requirement)}:",
                   f"vetted: {', '.join(sorted(vetted))}", f"none of them installs on {here}",
                   f"'peep hash{form} {release}' prints a hash for every file of the release")
@@ -4290,8 +4266,7 @@ def verify_all(fetcher: Fetcher, requirements: Sequence[Requirement], *,
             futures = [pool.submit(fetcher.verify, offset + number, requirement, install=install)
                        for number, requirement in enumerate(requirements)]  # fmt: skip
             return [future.result() for future in futures]
-        except BaseException:
-            # Interrupted: stop the downloads in flight, then let cleanup run.
+        except BaseException:  # interrupted: stop the downloads in flight, then let cleanup run
             fetcher.transport.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -4345,8 +4320,7 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
 
 
 def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
-    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt: an sdist's
-    PKG-INFO counts from Metadata-Version 2.2 on, unless it is declared Dynamic (PEP 643)."""
+    """Return an archive's Requires-Dist, or None if it cannot be known unbuilt (PEP 643)."""
     import email.parser
     if facts is None or facts.metadata is None:
         return None
@@ -4370,9 +4344,8 @@ def _requires_dist(facts: Optional[ArchiveFacts]) -> List[PackagingRequirement]:
     return found
 
 
-def _dependency_applies(
-    dependency: PackagingRequirement, extras: Iterable[str], markers: Mapping[str, str]
-) -> bool:
+def _dependency_applies(dependency: PackagingRequirement, extras: Iterable[str],
+                        markers: Mapping[str, str]) -> bool:
     """Say whether a dependency's marker holds here, with any of ``extras`` asked for."""
     if dependency.marker is None:
         return True
@@ -4385,9 +4358,8 @@ def _dependency_applies(
     return False
 
 
-def fitting_wheels(
-    available: Mapping[str, Sequence[Verified]], needed: PackagingRequirement
-) -> List[Verified]:
+def fitting_wheels(available: Mapping[str, Sequence[Verified]],
+                   needed: PackagingRequirement) -> List[Verified]:
     """Return the verified wheels that satisfy ``needed``: what a build can use."""
     return [wheel for wheel in available.get(canonicalize_name(needed.name), [])
             if wheel.facts.version is not None
@@ -4412,12 +4384,10 @@ def _wheels_by_project(verified: Sequence[Verified]) -> Dict[str, List[Verified]
     return by_key
 
 
-def plan_build(
-    requires: Iterable[Tuple[str, str]], verified: Sequence[Verified], markers: Mapping[str, str]
-) -> BuildPlan:
-    """Choose verified wheels for build requirements and all they depend on (installed with
-    --no-deps), the newest that fits, once per project; a direct URL anywhere in the chain is
-    refused: pip would fetch it unhashed."""
+def plan_build(requires: Iterable[Tuple[str, str]], verified: Sequence[Verified],
+               markers: Mapping[str, str]) -> BuildPlan:
+    """Choose the newest verified wheel that fits, once per project, for build requirements and
+    all they depend on (installed with --no-deps); refuse a direct URL anywhere in the chain."""
     available = _wheels_by_project(verified)
     sdist_keys = {v.requirement.key for v in verified if v.facts.kind == "sdist"}
     plan = BuildPlan()
@@ -4461,29 +4431,8 @@ def plan_build(
 # break the environment silently. Each verified archive's metadata is read (never run) instead.
 
 
-def _wanted_extras(
-    verified: Sequence[Verified], parsed: Mapping[str, Sequence[PackagingRequirement]],
-    markers: Mapping[str, str],
-) -> Dict[str, Set[str]]:
-    """Return the extras asked of each project, by requirements or by dependents."""
-    wanted: Dict[str, Set[str]] = {key: set() for key in parsed}
-    for item in verified:
-        wanted.setdefault(item.requirement.key, set()).update(item.requirement.extras)
-    # Extras flow along dependencies that apply, and they in turn make more
-    # dependencies apply: repeat until nothing changes (extras are finite).
-    while True:
-        flowing = [(canonicalize_name(d.name), set(d.extras)) for key, needs in parsed.items()
-                   for d in needs if d.extras and _dependency_applies(d, wanted[key], markers)]
-        if all(extras <= wanted.get(name, set()) for name, extras in flowing):
-            return wanted
-        for name, extras in flowing:
-            wanted.setdefault(name, set()).update(extras)
-
-
-def _dependency_met(
-    dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
-    installed: Mapping[str, str],
-) -> bool:
+def _dependency_met(dependency: PackagingRequirement, provided: Mapping[str, Optional[Version]],
+                    installed: Mapping[str, str]) -> bool:
     """Say whether what is provided, or else installed, satisfies a dependency."""
     key = canonicalize_name(dependency.name)
     if key in provided:  # what the requirements provide replaces what is installed
@@ -4512,29 +4461,39 @@ class Suggesting(NamedTuple):
 
 def omitted_dependency_failures(verified: Sequence[Verified], asking: Suggesting) -> List[Problem]:
     """Report each dependency of what is to be installed that nothing provides."""
+    markers = asking.markers
     installing = [item for item in verified if item.install]
     parsed = {item.requirement.key: _requires_dist(item.facts) for item in installing}
-    extras = _wanted_extras(verified, parsed, asking.markers)
+    extras: Dict[str, Set[str]] = {key: set() for key in parsed}  # asked of each project
+    for item in verified:
+        extras.setdefault(item.requirement.key, set()).update(item.requirement.extras)
+    # Extras flow along dependencies that apply, and they in turn make more
+    # dependencies apply: repeat until nothing changes (extras are finite).
+    while True:
+        flowing = [(canonicalize_name(d.name), set(d.extras)) for key, needs in parsed.items()
+                   for d in needs if d.extras and _dependency_applies(d, extras[key], markers)]
+        if all(wanted <= extras.get(name, set()) for name, wanted in flowing):
+            break
+        for name, wanted in flowing:
+            extras.setdefault(name, set()).update(wanted)
     return [_omitted(item.requirement, dependency,
                      f"{item.requirement.name}=={item.version}" if item.version else item.filename)
             for item in installing for dependency in parsed[item.requirement.key]
-            if _dependency_applies(dependency, extras[item.requirement.key], asking.markers)
+            if _dependency_applies(dependency, extras[item.requirement.key], markers)
             and not asking.is_met(dependency)]  # fmt: skip
 
 
 def _missing_key(text: str) -> Optional[str]:
-    """Return the project a missing requirement asks an index for: None if it is invalid, or
-    names a direct URL (only the file there will do; no index file is a suggestion for it)."""
+    """Return the project a missing requirement asks an index for: None if invalid or a URL."""
     try:
         needed = PackagingRequirement(text)
     except InvalidRequirement:
         return None
-    return None if needed.url else canonicalize_name(needed.name)
+    return None if needed.url else canonicalize_name(needed.name)  # only a URL's file will do
 
 
-def _unmet_needs(
-    asking: Suggesting, facts: Optional[ArchiveFacts], extras: Set[str]
-) -> List[PackagingRequirement]:
+def _unmet_needs(asking: Suggesting, facts: Optional[ArchiveFacts],
+                 extras: Set[str]) -> List[PackagingRequirement]:
     """Return what an unvetted file's own metadata needs that nothing provides."""
     return [dependency for dependency in _requires_dist(facts)
             if dependency.url is None and not asking.is_met(dependency)
@@ -4552,9 +4511,8 @@ def _suggested(verdict: Verdict, hash_style: str) -> str:
     return f"(could not fetch it: {verdict.text.splitlines()[-1].strip()})"
 
 
-def _suggestion_verdicts(
-    asking: Suggesting, pending: Dict[str, PackagingRequirement], parents: Dict[str, Problem]
-) -> Tuple[Dict[str, Verdict], List[Problem]]:
+def _suggestion_verdicts(asking: Suggesting, pending: Dict[str, PackagingRequirement],
+                         parents: Dict[str, Problem]) -> Tuple[Dict[str, Verdict], List[Problem]]:
     """Return a verdict per project, and an entry for each project the suggested files need in
     turn (rounds of downloads, never runs), under the kind and requirement of what led to it."""
     verdicts: Dict[str, Verdict] = {}
@@ -4585,23 +4543,21 @@ def _suggestion_verdicts(
 
 
 def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Problem]:
-    """Give each missing project one hash block (of the newest file that fits every failure
-    naming it, in the format of that failure's file), and report what its file needs, with
-    blocks."""
-    by_key: Dict[str, List[Problem]] = {}
+    """Give each missing project one hash block (of the newest file that fits every failure naming
+    it, in that failure's file's format); report what its file needs, with blocks."""
+    parents: Dict[str, Problem] = {}  # the first failure naming each project
     pending: Dict[str, PackagingRequirement] = {}  # one allowing what every failure allows
+    split = set()  # builds share one version of a build dependency: it may fit none of them all
     for failure in failures:
         key = _missing_key(failure.dependency)
         if key is None:
             continue  # invalid, or a direct URL: no block for it
         needed = PackagingRequirement(failure.dependency)
-        by_key.setdefault(key, []).append(failure)
+        if parents.setdefault(key, failure).dependency != failure.dependency:
+            split.add(key)
         merged = pending.setdefault(key, needed)  # the first, then narrowed by each other
         merged.specifier &= needed.specifier
         merged.extras |= needed.extras
-    # Builds share one version of a build dependency: it may fit none of them all.
-    split = {key for key, needing in by_key.items() if len({f.dependency for f in needing}) > 1}
-    parents = {key: needing[0] for key, needing in by_key.items()}
     verdicts, more = _suggestion_verdicts(asking, pending, parents)
     shown = []  # each with its project's block to paste indented under it
     for failure in list(failures) + more:
@@ -4621,15 +4577,13 @@ def with_suggestions(asking: Suggesting, failures: Sequence[Problem]) -> List[Pr
 
 
 def config_settings(item: Verified, options: InstallOptions) -> Dict[str, Union[str, List[str]]]:
-    """Merge the command line's -C KEY=VALUE settings and the requirement's as pip does: a
-    repeated key becomes a list."""
+    """Merge the command line's -C KEY=VALUE settings and the requirement's as pip does."""
     values: Dict[str, List[str]] = {}
     for key, value in options.config_settings() + list(item.requirement.config_settings):
         values.setdefault(key, []).append(value)
     return {key: found if len(found) > 1 else found[0] for key, found in values.items()}
 
 
-# What a build's report says: why peep refused it, or how it failed and what it printed last.
 BUILD_LOG_TAIL = 30  # lines of a failed build's output shown in the report
 BUILD_LOG_TAIL_BYTES = 8 << 10  # at most, however long its lines (a build writes up to 4 GiB)
 
