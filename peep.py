@@ -4720,8 +4720,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 
-# Opened before confine(): a step that fails once / is read-only and /tmp
-# covered can still say why.
+# Opened before confine(): a step that fails once / is read-only and /tmp covered can say why.
 reply_stream = open(spec["output"], "w", encoding="utf-8")
 
 def answer(**reply):
@@ -4729,9 +4728,8 @@ def answer(**reply):
     reply_stream.close()
     sys.exit(0)
 
-# Limits real builds survive: no core files (they would hold the build's
-# memory), no file over 4 GiB, a sane number of open files. No memory or
-# process caps: compilers and parallel builds legitimately use both.
+# Limits real builds survive: no core files (holding the build's memory), no file over 4 GiB, a
+# sane number of open files. No memory or process caps: compilers and parallel builds use both.
 LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
 
 # Linux's names for what the namespaces and mounts below ask for.
@@ -4774,8 +4772,8 @@ def mount(source, target, kind, flags, data=None):
     check(libc.mount(source and source.encode(), target.encode(), kind and kind.encode(), flags,
                      data and data.encode()), "cannot mount " + target)
 
-# The devices builds use; the rest of /dev (disks, consoles, the kernel log) is
-# not there at all: root may open them for writing, read-only mounts or not.
+# The devices builds use; the rest of /dev (disks, consoles, the kernel log) is not there at
+# all: root may open them for writing, read-only mounts or not.
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                 ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
@@ -4809,8 +4807,8 @@ def confine_file_system():
     for private in ("/tmp", "/dev/shm"):
         if os.path.isdir(private):
             mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it
-    # cannot write escape sequences that make your terminal type a reply.
+    # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it cannot write escape
+    # sequences that make your terminal type a reply.
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
           "newinstance,ptmxmode=0666,mode=0620")
     for path, writable, handle in handles:
@@ -4821,14 +4819,12 @@ def confine_file_system():
         os.close(handle)
 
 def drop_capabilities():
-    # The user namespace gave this process every capability over its mounts,
-    # enough to make them writable again. The bounding set goes too, so that
-    # nothing it runs (as root, when peep runs as root) gets them back; a
-    # namespace the build makes itself has copies of these mounts, locked.
+    # The user namespace gave this process every capability over its mounts, enough to make them
+    # writable again. The bounding set goes too, so that nothing it runs (as root, when peep runs
+    # as root) gets them back; a namespace the build makes itself has copies of them, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
-        last = int(stream.read())
-    for capability in range(last + 1):
-        check(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "cannot drop capabilities")
+        for capability in range(int(stream.read()) + 1):
+            check(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "cannot drop capabilities")
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
     check(libc.capset(header, bytes(CAPABILITY_SETS)), "cannot drop capabilities")
 
@@ -4873,16 +4869,15 @@ def filter_steps(calls, no_network):
              LOAD_NR, (BPF_JSET, X32_CALL, "refuse", None)]
     steps += [refuse_if(number) for number in refused]
     steps += [(BPF_JEQ, calls[name], name, None) for name in checked]
-    steps += [ALLOWED,  # then the checks of arguments, socket's reached under none only
-              "ioctl", LOAD_ARG_1, refuse_if(TIOCSTI), refuse_if(TIOCLINUX), ALLOWED,
-              "socket", LOAD_ARG_0,
-              *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
-              REFUSED,
-              "socketpair", LOAD_ARG_0, (BPF_JEQ, AF_UNIX, None, "refuse"),
-              LOAD_ARG_1, (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
-              (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
-              "allow", ALLOWED, "refuse", REFUSED]
-    return steps
+    return steps + [
+        ALLOWED,  # then the checks of arguments, socket's reached under none only
+        "ioctl", LOAD_ARG_1, refuse_if(TIOCSTI), refuse_if(TIOCLINUX), ALLOWED,
+        "socket", LOAD_ARG_0,
+        *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)], REFUSED,
+        "socketpair", LOAD_ARG_0, (BPF_JEQ, AF_UNIX, None, "refuse"),
+        LOAD_ARG_1, (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
+        (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
+        "allow", ALLOWED, "refuse", REFUSED]
 
 def assemble(steps):
     # A string names the next step; a jump names a step, or None: the next.
@@ -5168,9 +5163,8 @@ class Builder:
         import json
         python = self.build_environment(wheels)
         source, system, workspace = place
-        # The spec and the log are outside the workspace, which the build may
-        # write: a process it left behind cannot loosen the next hook's
-        # confinement, nor make peep's reading of the log hang on a FIFO.
+        # The spec and the log lie outside the workspace, which the build may write: a process it
+        # left behind cannot loosen the next hook's confinement, nor hang peep's reading on a FIFO.
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
         readable, link = [os.path.dirname(os.path.dirname(python))], python  # its environment
         while os.path.islink(link) and len(readable) < 40:  # and each place its python links to
