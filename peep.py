@@ -5367,11 +5367,9 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     import io
     record = os.path.join(dist_info, "RECORD")
     with open(record, encoding="utf-8", newline="") as stream:
-        kept = [row for row in csv.reader(stream) if row and row[0] not in rows]
-    new_rows = [tuple((row + ["", ""])[:3]) for row in kept]
-    new_rows += [(path, digest, size) for path, (digest, size) in rows.items()]
+        kept = [(row + ["", ""])[:3] for row in csv.reader(stream) if row and row[0] not in rows]
     text = io.StringIO()
-    csv.writer(text).writerows(sorted(new_rows))
+    csv.writer(text).writerows(sorted(kept + [[path, *entry] for path, entry in rows.items()]))
     mode = stat.S_IMODE(os.stat(record).st_mode)
     write_file_safely(record, text.getvalue().encode("utf-8"), mode, replace_link=True)
 
@@ -5387,10 +5385,8 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
 
 def pip_would_compile(options: InstallOptions) -> bool:
     """Tell whether pip would byte-compile: the last of --compile/--no-compile wins."""
-    if options.pip_flag("--dry-run"):
-        return False
     chosen = [word for word in options.pip_options if word in ("--compile", "--no-compile")]
-    return not chosen or chosen[-1] == "--compile"
+    return (not chosen or chosen[-1] == "--compile") and not options.pip_flag("--dry-run")
 
 
 def install_scheme(options: InstallOptions) -> Dict[str, str]:
@@ -5399,8 +5395,7 @@ def install_scheme(options: InstallOptions) -> Dict[str, str]:
     target = options.pip_value("-t", "--target")
     if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
         base = os.path.abspath(target)
-        return {"purelib": base, "platlib": base, "scripts": os.path.join(base, "bin"),
-                "data": base}  # fmt: skip
+        return dict(purelib=base, platlib=base, scripts=os.path.join(base, "bin"), data=base)
     prefix = options.pip_value("--prefix")
     kind = "user" if options.pip_flag("--user") and not prefix else "prefix"
     preferred = getattr(sysconfig, "get_preferred_scheme", None)
@@ -5412,18 +5407,12 @@ def install_scheme(options: InstallOptions) -> Dict[str, str]:
     bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
     paths = sysconfig.get_paths(scheme, vars=bases)
     root = options.pip_value("--root")
-    keys = ("purelib", "platlib", "scripts", "data")
-    if root:
-        return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) for key in keys}
-    return {key: paths[key] for key in keys}
+    return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) if root
+            else paths[key] for key in ("purelib", "platlib", "scripts", "data")}
 
 
-@dataclass(frozen=True)
-class InstalledWheel:
-    """Where pip put one verified wheel: its .dist-info directory and its .py files."""
-
-    dist_info: str
-    sources: Tuple[str, ...]
+# Where pip put one verified wheel: its .dist-info directory and its .py files.
+InstalledWheel = NamedTuple("InstalledWheel", [("dist_info", str), ("sources", Tuple[str, ...])])
 
 
 def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
@@ -5485,8 +5474,7 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
     compiled = set(itertools.compress(sources, on_every_cpu(_compile_quietly, sources, 32)))
     for wheel in wheels:
         library = os.path.dirname(wheel.dist_info)
-        pycs = [importlib.util.cache_from_source(source) for source in wheel.sources
-                if source in compiled]  # fmt: skip
+        pycs = map(importlib.util.cache_from_source, compiled.intersection(wheel.sources))
         rows = {os.path.relpath(pyc, library).replace(os.sep, "/"): ("", "")
                 for pyc in pycs if os.path.isfile(pyc)}  # fmt: skip
         if rows:
