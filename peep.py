@@ -5517,9 +5517,8 @@ def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],
                      installed: Mapping[str, str]) -> bool:  # fmt: skip
     """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
     got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
-    return any(_parse_version(installed.get(item.requirement.key, "")) == named.version
-               for item in verified if item.install and item.requirement.key in by_url
-               for named in [parse_archive_name(item.filename)] if named is not None)
+    return any(_parse_version(installed.get(item.requirement.key, "")) == item.facts.version
+               for item in verified if item.install and item.requirement.key in by_url)
 
 
 RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
@@ -5553,11 +5552,9 @@ def describe_changes(before: Mapping[str, RecordState], site_paths: Sequence[str
         name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
         return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
 
-    groups = (
-        ("added", [label(p) for p in after if p not in before]),
-        ("removed", [label(p) for p in before if p not in after]),
-        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
-    )
+    groups = (("added", [label(p) for p in after if p not in before]),
+              ("removed", [label(p) for p in before if p not in after]),
+              ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]))
     parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
     if not parts:
         return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
@@ -5571,7 +5568,6 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     """Write the direct_url.json pip writes for ``url`` (no fragment, keys sorted, credentials
     dropped unless PEP 610's ``${VAR}``: peep installs no VCS URL); list it in RECORD."""
-    import base64
     import json
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -5583,7 +5579,7 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     path = os.path.join(dist_info, "direct_url.json")
     mode = stat.S_IMODE(os.stat(os.path.join(dist_info, "RECORD")).st_mode)
     write_file_safely(path, data, mode, replace_link=True)
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    digest = hex_to_peep(hashlib.sha256(data).hexdigest())  # RECORD's form: urlsafe, unpadded
     row = f"{os.path.basename(dist_info)}/direct_url.json"
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
