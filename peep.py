@@ -5607,11 +5607,10 @@ def install_fetcher(options: InstallOptions, transport: Transport, workdir: str,
     """Return one install's fetcher: the transport's settings, its downloads below ``workdir``."""
     settings, network = transport.finder, transport.network
     os.makedirs(os.path.join(workdir, "downloads"))
-    return Fetcher(
-        transport=transport, settings=settings, environment=Environment.current(),
-        workdir=workdir, progress=progress, cache=ArchiveCache(network.cache_dir, say), warn=say,
-        keep_failed=options.keep_failed, build_pins=load_build_pins(options, settings, network),
-    )
+    return Fetcher(transport=transport, settings=settings, environment=Environment.current(),
+                   workdir=workdir, progress=progress, cache=ArchiveCache(network.cache_dir, say),
+                   warn=say, keep_failed=options.keep_failed,
+                   build_pins=load_build_pins(options, settings, network))
 
 
 class InstallRun:
@@ -5648,36 +5647,33 @@ class InstallRun:
         satisfied = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
-            have = None if reinstall else self.installed.get(requirement.key)
-            wanted = archive_version(requirement)
+            key, wanted = requirement.key, archive_version(requirement)
+            have = self.installed.get(key, "")
             from_url = requirement.url is not None and not requirement.locked
-            recorded = url_hashes.get(requirement.key, {})
-            left_by_peep = requirement.key in self.stale
-            if left_by_peep or from_url and not requirement.hashes.matches(recorded):
-                have = None  # another archive, or an earlier peep's temporary file, is installed
-            if have is not None and wanted is not None and _parse_version(have) == wanted:
-                satisfied.append((requirement, have))
-            else:
+            # Another archive, or an earlier peep's temporary file, may be what is installed.
+            if (reinstall or key in self.stale or wanted is None or _parse_version(have) != wanted
+                    or from_url and not requirement.hashes.matches(url_hashes.get(key, {}))):
                 to_fetch.append(requirement)
+            else:
+                satisfied.append((requirement, have))
         return satisfied, to_fetch, Transport(settings, network)
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
         read from archives, never run, so every problem is found before any build runs."""
-        refused = []  # sdists whose build system cannot be used
+        reported = {problem.requirement.key for problem in self.problems}
         for item in [v for v in self.verified if v.facts.kind == "sdist"]:
             try:
                 system = read_build_system(item.facts, item.filename)
-            except ArchiveError as exc:
-                refused.append(refused_build(item, exc.reason()))
-                continue
-            self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist")))
+            except ArchiveError as exc:  # its build system cannot be used
+                self.problems.append(refused_build(item, exc.reason()))
+            else:
+                self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist")))
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
-        reported = {problem.requirement.key for problem in self.problems}
         self.offered = {requirement.key: requirement for requirement, _ in satisfied}
         self.offered.update((pin.key, pin) for pin in fetcher.build_pins)
-        self.problems += refused + self.plan_round(fetcher, reported)
+        self.problems += self.plan_round(fetcher, reported)
         # A requirement with a problem of its own provides its project (its
         # version is not known yet); a build dependency alone provides none.
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
