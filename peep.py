@@ -4696,11 +4696,9 @@ def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
 # and calls its PEP 517 hooks with the interpreter of a bare virtual environment (no pip, no system
 # site-packages) holding only the verified wheels the build needs: every Python process the build
 # starts sees those and the standard library only. Builds get an allowlist of your variables, no
-# index, no pip configuration, and proxies that lead to a closed port. Every hook runs in a session
-# of its own, stdin /dev/null, under rlimits and a seccomp filter (no TIOCSTI), and what it leaves
-# running is stopped; --build-network=none adds user, network, mount, PID and IPC namespaces: no
-# interfaces, sockets only of the families those isolate, a read-only file system but for the
-# build's directories and a private /tmp, a /dev of its own, and no process of yours to signal.
+# index, no pip configuration, and proxies that lead to a closed port. _HOOK_RUNNER confines each
+# hook before anything of its environment runs (a session of its own, rlimits, seccomp; under
+# --build-network=none namespaces and a read-only file system), and stops what it leaves running.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
@@ -4828,8 +4826,7 @@ def drop_capabilities():
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
     check(libc.capset(header, bytes(CAPABILITY_SETS)), "cannot drop capabilities")
 
-# The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
-# seccomp data, compare it, jump, return a verdict.
+# The seccomp filter, in BPF: load a 32-bit word of the seccomp data, compare it, jump, return.
 BPF_LOAD, BPF_JEQ, BPF_JSET, BPF_AND, BPF_RETURN = 0x20, 0x15, 0x45, 0x54, 0x06
 ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
 # Steps (code, value, jump if true, jump if false) that load the call's number, its
@@ -4918,8 +4915,7 @@ def confine():
         if no_network:
             raise Unavailable("namespaces and seccomp are Linux's")
     elif no_network:
-        # A user namespace always, root included: without one, root keeps the
-        # right to setns() back into peep's network namespace.
+        # A user namespace even for root, who could otherwise setns() back into peep's network.
         try:
             enter_user_namespace()
             confine_file_system()
@@ -5035,11 +5031,9 @@ BUILD_VARIABLES = frozenset((
 def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
     """Return the environment of a build, and of the pip that prepares one."""
     named = BUILD_VARIABLES | set(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
-    yours = {  # never pip's or Python's own variables, even if named
-        key: value for key, value in os.environ.items()
-        if (key in named or key.startswith("LC_"))
-        and not key.upper().startswith(("PIP_", "PYTHON"))
-    }  # fmt: skip
+    yours = {key: value for key, value in os.environ.items()
+             if (key in named or key.startswith("LC_"))
+             and not key.upper().startswith(("PIP_", "PYTHON"))}  # never, even if named
     return dict(closed_network(yours, port), TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
 
 
