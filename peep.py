@@ -5221,6 +5221,7 @@ class PendingBuild:
     item: Verified
     system: BuildSystem
     workspace: str
+    settings: Mapping[str, object]  # -C KEY=VALUE, for every hook
     source: str = ""
     dynamic: Tuple[str, ...] = ()
     plan: BuildPlan = field(default_factory=BuildPlan)
@@ -5234,8 +5235,7 @@ class PendingBuild:
         return self.source, self.system, self.workspace
 
 
-def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
-                                  settings: Mapping[str, object]) -> List[Problem]:  # fmt: skip
+def discover_dynamic_requirements(builder: Builder, build: PendingBuild) -> List[Problem]:
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
@@ -5250,7 +5250,7 @@ def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
                 raise ArchiveError(f"{item.filename}: build-system.backend-path {entry!r} "
                                    "leaves the source tree")
         found = builder.call_hook(build.plan.wheels, build.place(), "get_requires_for_build_wheel",
-                                  {"config_settings": dict(settings)})  # fmt: skip
+                                  {"config_settings": dict(build.settings)})  # fmt: skip
     except ArchiveError as exc:
         return [refused_build(item, exc.reason())]
     except BuildError as exc:
@@ -5262,15 +5262,14 @@ def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
     return []
 
 
-def build_wheel(builder: Builder, build: PendingBuild,
-                settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
+def build_wheel(builder: Builder, build: PendingBuild) -> Union[Verified, Problem]:
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
     output = os.path.join(build.workspace, "wheel")  # made by call_hook
     try:
         name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
-            "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
-        })  # fmt: skip
+            "wheel_directory": output, "config_settings": dict(build.settings),
+            "metadata_directory": None})  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
@@ -5662,7 +5661,8 @@ class InstallRun:
             except ArchiveError as exc:  # its build system cannot be used
                 self.problems.append(refused_build(item, exc.reason()))
             else:
-                self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist")))
+                self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist"),
+                                                config_settings(item, self.options)))
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
         self.offered = {requirement.key: requirement for requirement, _ in satisfied}
@@ -5720,9 +5720,7 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            outcomes = {id(build.item): build_wheel(self.builder, build,
-                                                    config_settings(build.item, self.options))
-                        for build in self.builds}  # fmt: skip
+            outcomes = {id(build.item): build_wheel(self.builder, build) for build in self.builds}
             self.problems += [found for found in outcomes.values() if isinstance(found, Problem)]
             built = {key: found for key, found in outcomes.items() if isinstance(found, Verified)}
             self.verified = [built.get(id(item), item) for item in self.verified]  # wheels only
@@ -5792,8 +5790,7 @@ class InstallRun:
         self.plan(fetcher, satisfied)
         if not self.problems:  # ask each backend, confined, what else it needs (runs verified code)
             for build in self.builds:
-                settings = config_settings(build.item, self.options)
-                self.problems += discover_dynamic_requirements(self.builder, build, settings)
+                self.problems += discover_dynamic_requirements(self.builder, build)
             self.problems += self.plan_round(fetcher, set())
         # Each URL requirement's URL and archive hash, taken before building so that an sdist's
         # own hash is recorded, as pip does. A lock file's entries are index files, however named.
