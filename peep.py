@@ -5369,11 +5369,10 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
 #
-# pip compiles one file after another; peep runs it with --no-compile and then compiles on every
-# CPU, the way pip would (compileall.compile_file with force=True, quiet=1, at the interpreter's
-# own optimisation level, warnings ignored), and lists each .pyc in its RECORD with no hash or size
-# as pip does. What is compiled comes from the verified wheels themselves, mapped through the
-# install scheme: never from a RECORD, which may name any file at all.
+# pip compiles one file after another; peep runs it with --no-compile, then compiles on every CPU
+# as pip would (_compile_quietly), and lists each .pyc in its RECORD with no hash or size, as pip
+# does. What is compiled comes from the verified wheels themselves, mapped through the install
+# scheme: never from a RECORD, which may name any file at all.
 
 
 def pip_would_compile(options: InstallOptions) -> bool:
@@ -5569,9 +5568,8 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
     data = json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
-    path = os.path.join(dist_info, "direct_url.json")
     mode = stat.S_IMODE(os.stat(os.path.join(dist_info, "RECORD")).st_mode)
-    write_file_safely(path, data, mode, replace_link=True)
+    write_file_safely(os.path.join(dist_info, "direct_url.json"), data, mode, replace_link=True)
     digest = hex_to_peep(hashlib.sha256(data).hexdigest())  # RECORD's form: urlsafe, unpadded
     row = f"{os.path.basename(dist_info)}/direct_url.json"
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
