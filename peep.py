@@ -4617,11 +4617,9 @@ def build_failed(item: Verified, reason: str, log: str = "") -> Problem:
 # and calls its PEP 517 hooks with the interpreter of a bare virtual environment (no pip, no system
 # site-packages) holding only the verified wheels the build needs: every Python process the build
 # starts sees those and the standard library only. Builds get an allowlist of your variables, no
-# index, no pip configuration, and proxies that lead to a closed port. Every hook runs in a session
-# of its own, stdin /dev/null, under rlimits and a seccomp filter (no TIOCSTI), and what it leaves
-# running is stopped; --build-network=none adds user, network, mount, PID and IPC namespaces: no
-# interfaces, sockets only of the families those isolate, a read-only file system but for the
-# build's directories and a private /tmp, a /dev of its own, and no process of yours to signal.
+# index, no pip configuration, and proxies that lead to a closed port. _HOOK_RUNNER confines each
+# hook before anything of its environment runs (a session of its own, rlimits, seccomp; under
+# --build-network=none namespaces and a read-only file system), and stops what it leaves running.
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 HOOK_REPLY_LIMIT = 16 << 20  # bytes: a list of requirements, a file name
@@ -4641,8 +4639,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 with open(sys.argv[1], encoding="utf-8") as stream:
     spec = json.load(stream)
 
-# Opened before confine(): a step that fails once / is read-only and /tmp
-# covered can still say why.
+# Opened before confine(): a step that fails once / is read-only and /tmp covered can say why.
 reply_stream = open(spec["output"], "w", encoding="utf-8")
 
 def answer(**reply):
@@ -4650,9 +4647,8 @@ def answer(**reply):
     reply_stream.close()
     sys.exit(0)
 
-# Limits real builds survive: no core files (they would hold the build's
-# memory), no file over 4 GiB, a sane number of open files. No memory or
-# process caps: compilers and parallel builds legitimately use both.
+# Limits real builds survive: no core files (holding the build's memory), no file over 4 GiB, a
+# sane number of open files. No memory or process caps: compilers and parallel builds use both.
 LIMITS = (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", 4 << 30), ("RLIMIT_NOFILE", 65536))
 
 # Linux's names for what the namespaces and mounts below ask for.
@@ -4695,8 +4691,8 @@ def mount(source, target, kind, flags, data=None):
     check(libc.mount(source and source.encode(), target.encode(), kind and kind.encode(), flags,
                      data and data.encode()), "cannot mount " + target)
 
-# The devices builds use; the rest of /dev (disks, consoles, the kernel log) is
-# not there at all: root may open them for writing, read-only mounts or not.
+# The devices builds use; the rest of /dev (disks, consoles, the kernel log) is not there at
+# all: root may open them for writing, read-only mounts or not.
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                 ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
@@ -4730,8 +4726,8 @@ def confine_file_system():
     for private in ("/tmp", "/dev/shm"):
         if os.path.isdir(private):
             mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it
-    # cannot write escape sequences that make your terminal type a reply.
+    # Terminals of its own: yours (/dev/pts/N) are out of its sight, so it cannot write escape
+    # sequences that make your terminal type a reply.
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
           "newinstance,ptmxmode=0666,mode=0620")
     for path, writable, handle in handles:
@@ -4742,19 +4738,16 @@ def confine_file_system():
         os.close(handle)
 
 def drop_capabilities():
-    # The user namespace gave this process every capability over its mounts,
-    # enough to make them writable again. The bounding set goes too, so that
-    # nothing it runs (as root, when peep runs as root) gets them back; a
-    # namespace the build makes itself has copies of these mounts, locked.
+    # The user namespace gave this process every capability over its mounts, enough to make them
+    # writable again. The bounding set goes too, so that nothing it runs (as root, when peep runs
+    # as root) gets them back; a namespace the build makes itself has copies of them, locked.
     with open("/proc/sys/kernel/cap_last_cap") as stream:
-        last = int(stream.read())
-    for capability in range(last + 1):
-        check(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "cannot drop capabilities")
+        for capability in range(int(stream.read()) + 1):
+            check(libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "cannot drop capabilities")
     header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)  # this process
     check(libc.capset(header, bytes(CAPABILITY_SETS)), "cannot drop capabilities")
 
-# The seccomp filter. BPF, as the kernel runs it: load a 32-bit word of the
-# seccomp data, compare it, jump, return a verdict.
+# The seccomp filter, in BPF: load a 32-bit word of the seccomp data, compare it, jump, return.
 BPF_LOAD, BPF_JEQ, BPF_JSET, BPF_AND, BPF_RETURN = 0x20, 0x15, 0x45, 0x54, 0x06
 ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
 # Steps (code, value, jump if true, jump if false) that load the call's number, its
@@ -4794,16 +4787,15 @@ def filter_steps(calls, no_network):
              LOAD_NR, (BPF_JSET, X32_CALL, "refuse", None)]
     steps += [refuse_if(number) for number in refused]
     steps += [(BPF_JEQ, calls[name], name, None) for name in checked]
-    steps += [ALLOWED,  # then the checks of arguments, socket's reached under none only
-              "ioctl", LOAD_ARG_1, refuse_if(TIOCSTI), refuse_if(TIOCLINUX), ALLOWED,
-              "socket", LOAD_ARG_0,
-              *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)],
-              REFUSED,
-              "socketpair", LOAD_ARG_0, (BPF_JEQ, AF_UNIX, None, "refuse"),
-              LOAD_ARG_1, (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
-              (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
-              "allow", ALLOWED, "refuse", REFUSED]
-    return steps
+    return steps + [
+        ALLOWED,  # then the checks of arguments, socket's reached under none only
+        "ioctl", LOAD_ARG_1, refuse_if(TIOCSTI), refuse_if(TIOCLINUX), ALLOWED,
+        "socket", LOAD_ARG_0,
+        *[(BPF_JEQ, family, "allow", None) for family in (AF_INET, AF_INET6, AF_NETLINK)], REFUSED,
+        "socketpair", LOAD_ARG_0, (BPF_JEQ, AF_UNIX, None, "refuse"),
+        LOAD_ARG_1, (BPF_AND, 0xFFFFFFFF & ~SOCK_FLAGS, None, None),
+        (BPF_JEQ, SOCK_STREAM, "allow", "refuse"),
+        "allow", ALLOWED, "refuse", REFUSED]
 
 def assemble(steps):
     # A string names the next step; a jump names a step, or None: the next.
@@ -4844,8 +4836,7 @@ def confine():
         if no_network:
             raise Unavailable("namespaces and seccomp are Linux's")
     elif no_network:
-        # A user namespace always, root included: without one, root keeps the
-        # right to setns() back into peep's network namespace.
+        # A user namespace even for root, who could otherwise setns() back into peep's network.
         try:
             enter_user_namespace()
             confine_file_system()
@@ -4961,11 +4952,9 @@ BUILD_VARIABLES = frozenset((
 def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
     """Return the environment of a build, and of the pip that prepares one."""
     named = BUILD_VARIABLES | set(os.environ.get("PEEP_BUILD_ENV", "").replace(",", " ").split())
-    yours = {  # never pip's or Python's own variables, even if named
-        key: value for key, value in os.environ.items()
-        if (key in named or key.startswith("LC_"))
-        and not key.upper().startswith(("PIP_", "PYTHON"))
-    }  # fmt: skip
+    yours = {key: value for key, value in os.environ.items()
+             if (key in named or key.startswith("LC_"))
+             and not key.upper().startswith(("PIP_", "PYTHON"))}  # never, even if named
     return dict(closed_network(yours, port), TMPDIR=private_tmp, TEMP=private_tmp, TMP=private_tmp)
 
 
@@ -5089,9 +5078,8 @@ class Builder:
         import json
         python = self.build_environment(wheels)
         source, system, workspace = place
-        # The spec and the log are outside the workspace, which the build may
-        # write: a process it left behind cannot loosen the next hook's
-        # confinement, nor make peep's reading of the log hang on a FIFO.
+        # The spec and the log lie outside the workspace, which the build may write: a process it
+        # left behind cannot loosen the next hook's confinement, nor hang peep's reading on a FIFO.
         stem = os.path.join(self.root, f"hook-{next(self._counter)}")
         readable, link = [os.path.dirname(os.path.dirname(python))], python  # its environment
         while os.path.islink(link) and len(readable) < 40:  # and each place its python links to
@@ -5154,6 +5142,7 @@ class PendingBuild:
     item: Verified
     system: BuildSystem
     workspace: str
+    settings: Mapping[str, object]  # -C KEY=VALUE, for every hook
     source: str = ""
     dynamic: Tuple[str, ...] = ()
     plan: BuildPlan = field(default_factory=BuildPlan)
@@ -5167,8 +5156,7 @@ class PendingBuild:
         return self.source, self.system, self.workspace
 
 
-def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
-                                  settings: Mapping[str, object]) -> List[Problem]:  # fmt: skip
+def discover_dynamic_requirements(builder: Builder, build: PendingBuild) -> List[Problem]:
     """Extract the sdist and ask its backend what else it needs (PEP 517)."""
     item = build.item
     try:
@@ -5183,7 +5171,7 @@ def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
                 raise ArchiveError(f"{item.filename}: build-system.backend-path {entry!r} "
                                    "leaves the source tree")
         found = builder.call_hook(build.plan.wheels, build.place(), "get_requires_for_build_wheel",
-                                  {"config_settings": dict(settings)})  # fmt: skip
+                                  {"config_settings": dict(build.settings)})  # fmt: skip
     except ArchiveError as exc:
         return [refused_build(item, exc.reason())]
     except BuildError as exc:
@@ -5195,15 +5183,14 @@ def discover_dynamic_requirements(builder: Builder, build: PendingBuild,
     return []
 
 
-def build_wheel(builder: Builder, build: PendingBuild,
-                settings: Mapping[str, object]) -> Union[Verified, Problem]:  # fmt: skip
+def build_wheel(builder: Builder, build: PendingBuild) -> Union[Verified, Problem]:
     """Build one sdist into a wheel; check it is the project and version asked for."""
     item = build.item
     output = os.path.join(build.workspace, "wheel")  # made by call_hook
     try:
         name = builder.call_hook(build.plan.wheels, build.place(), "build_wheel", {
-            "wheel_directory": output, "config_settings": dict(settings), "metadata_directory": None
-        })  # fmt: skip
+            "wheel_directory": output, "config_settings": dict(build.settings),
+            "metadata_directory": None})  # fmt: skip
     except BuildError as exc:
         return build_failed(item, str(exc), exc.log)
     if not (isinstance(name, str) and os.path.basename(name) == name
@@ -5294,30 +5281,25 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     import io
     record = os.path.join(dist_info, "RECORD")
     with open(record, encoding="utf-8", newline="") as stream:
-        kept = [row for row in csv.reader(stream) if row and row[0] not in rows]
-    new_rows = [tuple((row + ["", ""])[:3]) for row in kept]
-    new_rows += [(path, digest, size) for path, (digest, size) in rows.items()]
+        kept = [(row + ["", ""])[:3] for row in csv.reader(stream) if row and row[0] not in rows]
     text = io.StringIO()
-    csv.writer(text).writerows(sorted(new_rows))
+    csv.writer(text).writerows(sorted(kept + [[path, *entry] for path, entry in rows.items()]))
     mode = stat.S_IMODE(os.stat(record).st_mode)
     write_file_safely(record, text.getvalue().encode("utf-8"), mode, replace_link=True)
 
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
 #
-# pip compiles one file after another; peep runs it with --no-compile and then compiles on every
-# CPU, the way pip would (compileall.compile_file with force=True, quiet=1, at the interpreter's
-# own optimisation level, warnings ignored), and lists each .pyc in its RECORD with no hash or size
-# as pip does. What is compiled comes from the verified wheels themselves, mapped through the
-# install scheme: never from a RECORD, which may name any file at all.
+# pip compiles one file after another; peep runs it with --no-compile, then compiles on every CPU
+# as pip would (_compile_quietly), and lists each .pyc in its RECORD with no hash or size, as pip
+# does. What is compiled comes from the verified wheels themselves, mapped through the install
+# scheme: never from a RECORD, which may name any file at all.
 
 
 def pip_would_compile(options: InstallOptions) -> bool:
     """Tell whether pip would byte-compile: the last of --compile/--no-compile wins."""
-    if options.pip_flag("--dry-run"):
-        return False
     chosen = [word for word in options.pip_options if word in ("--compile", "--no-compile")]
-    return not chosen or chosen[-1] == "--compile"
+    return (not chosen or chosen[-1] == "--compile") and not options.pip_flag("--dry-run")
 
 
 def install_scheme(options: InstallOptions) -> Dict[str, str]:
@@ -5326,8 +5308,7 @@ def install_scheme(options: InstallOptions) -> Dict[str, str]:
     target = options.pip_value("-t", "--target")
     if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
         base = os.path.abspath(target)
-        return {"purelib": base, "platlib": base, "scripts": os.path.join(base, "bin"),
-                "data": base}  # fmt: skip
+        return dict(purelib=base, platlib=base, scripts=os.path.join(base, "bin"), data=base)
     prefix = options.pip_value("--prefix")
     kind = "user" if options.pip_flag("--user") and not prefix else "prefix"
     preferred = getattr(sysconfig, "get_preferred_scheme", None)
@@ -5339,18 +5320,12 @@ def install_scheme(options: InstallOptions) -> Dict[str, str]:
     bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
     paths = sysconfig.get_paths(scheme, vars=bases)
     root = options.pip_value("--root")
-    keys = ("purelib", "platlib", "scripts", "data")
-    if root:
-        return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) for key in keys}
-    return {key: paths[key] for key in keys}
+    return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) if root
+            else paths[key] for key in ("purelib", "platlib", "scripts", "data")}
 
 
-@dataclass(frozen=True)
-class InstalledWheel:
-    """Where pip put one verified wheel: its .dist-info directory and its .py files."""
-
-    dist_info: str
-    sources: Tuple[str, ...]
+# Where pip put one verified wheel: its .dist-info directory and its .py files.
+InstalledWheel = NamedTuple("InstalledWheel", [("dist_info", str), ("sources", Tuple[str, ...])])
 
 
 def installed_wheel(wheel: str, scheme: Mapping[str, str]) -> InstalledWheel:
@@ -5412,8 +5387,7 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
     compiled = set(itertools.compress(sources, on_every_cpu(_compile_quietly, sources, 32)))
     for wheel in wheels:
         library = os.path.dirname(wheel.dist_info)
-        pycs = [importlib.util.cache_from_source(source) for source in wheel.sources
-                if source in compiled]  # fmt: skip
+        pycs = map(importlib.util.cache_from_source, compiled.intersection(wheel.sources))
         rows = {os.path.relpath(pyc, library).replace(os.sep, "/"): ("", "")
                 for pyc in pycs if os.path.isfile(pyc)}  # fmt: skip
         if rows:
@@ -5456,9 +5430,8 @@ def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],
                      installed: Mapping[str, str]) -> bool:  # fmt: skip
     """Tell whether a wheel of ``by_url`` is at its version already, so pip must replace it: it
     got this far by its direct_url.json alone; pip, handed ``name==VERSION``, would keep it."""
-    return any(_parse_version(installed.get(item.requirement.key, "")) == named.version
-               for item in verified if item.install and item.requirement.key in by_url
-               for named in [parse_archive_name(item.filename)] if named is not None)
+    return any(_parse_version(installed.get(item.requirement.key, "")) == item.facts.version
+               for item in verified if item.install and item.requirement.key in by_url)
 
 
 RecordState = Tuple[str, int, int]  # a RECORD's sha256, inode and mtime
@@ -5492,11 +5465,9 @@ def describe_changes(before: Mapping[str, RecordState], site_paths: Sequence[str
         name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
         return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
 
-    groups = (
-        ("added", [label(p) for p in after if p not in before]),
-        ("removed", [label(p) for p in before if p not in after]),
-        ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]),
-    )
+    groups = (("added", [label(p) for p in after if p not in before]),
+              ("removed", [label(p) for p in before if p not in after]),
+              ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]))
     parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
     if not parts:
         return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
@@ -5510,7 +5481,6 @@ _ENV_VAR_USERINFO_RE = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})
 def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     """Write the direct_url.json pip writes for ``url`` (no fragment, keys sorted, credentials
     dropped unless PEP 610's ``${VAR}``: peep installs no VCS URL); list it in RECORD."""
-    import base64
     import json
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
@@ -5519,10 +5489,9 @@ def record_direct_url(dist_info: str, url: str, sha256: str) -> None:
     clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     info = {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}
     data = json.dumps({"archive_info": info, "url": clean}, sort_keys=True).encode()
-    path = os.path.join(dist_info, "direct_url.json")
     mode = stat.S_IMODE(os.stat(os.path.join(dist_info, "RECORD")).st_mode)
-    write_file_safely(path, data, mode, replace_link=True)
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    write_file_safely(os.path.join(dist_info, "direct_url.json"), data, mode, replace_link=True)
+    digest = hex_to_peep(hashlib.sha256(data).hexdigest())  # RECORD's form: urlsafe, unpadded
     row = f"{os.path.basename(dist_info)}/direct_url.json"
     update_record(dist_info, {row: (f"sha256={digest}", str(len(data)))})
 
@@ -5550,11 +5519,10 @@ def install_fetcher(options: InstallOptions, transport: Transport, workdir: str,
     """Return one install's fetcher: the transport's settings, its downloads below ``workdir``."""
     settings, network = transport.finder, transport.network
     os.makedirs(os.path.join(workdir, "downloads"))
-    return Fetcher(
-        transport=transport, settings=settings, environment=Environment.current(),
-        workdir=workdir, progress=progress, cache=ArchiveCache(network.cache_dir, say), warn=say,
-        keep_failed=options.keep_failed, build_pins=load_build_pins(options, settings, network),
-    )
+    return Fetcher(transport=transport, settings=settings, environment=Environment.current(),
+                   workdir=workdir, progress=progress, cache=ArchiveCache(network.cache_dir, say),
+                   warn=say, keep_failed=options.keep_failed,
+                   build_pins=load_build_pins(options, settings, network))
 
 
 class InstallRun:
@@ -5591,36 +5559,34 @@ class InstallRun:
         satisfied = []
         to_fetch: List[Requirement] = []
         for requirement in requirements:
-            have = None if reinstall else self.installed.get(requirement.key)
-            wanted = archive_version(requirement)
+            key, wanted = requirement.key, archive_version(requirement)
+            have = self.installed.get(key, "")
             from_url = requirement.url is not None and not requirement.locked
-            recorded = url_hashes.get(requirement.key, {})
-            left_by_peep = requirement.key in self.stale
-            if left_by_peep or from_url and not requirement.hashes.matches(recorded):
-                have = None  # another archive, or an earlier peep's temporary file, is installed
-            if have is not None and wanted is not None and _parse_version(have) == wanted:
-                satisfied.append((requirement, have))
-            else:
+            # Another archive, or an earlier peep's temporary file, may be what is installed.
+            if (reinstall or key in self.stale or wanted is None or _parse_version(have) != wanted
+                    or from_url and not requirement.hashes.matches(url_hashes.get(key, {}))):
                 to_fetch.append(requirement)
+            else:
+                satisfied.append((requirement, have))
         return satisfied, to_fetch, Transport(settings, network)
 
     def plan(self, fetcher: Fetcher, satisfied: Sequence[Tuple[Requirement, str]]) -> None:
         """Plan each sdist's build from its static requirements; find omitted dependencies:
         read from archives, never run, so every problem is found before any build runs."""
-        refused = []  # sdists whose build system cannot be used
+        reported = {problem.requirement.key for problem in self.problems}
         for item in [v for v in self.verified if v.facts.kind == "sdist"]:
             try:
                 system = read_build_system(item.facts, item.filename)
-            except ArchiveError as exc:
-                refused.append(refused_build(item, exc.reason()))
-                continue
-            self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist")))
+            except ArchiveError as exc:  # its build system cannot be used
+                self.problems.append(refused_build(item, exc.reason()))
+            else:
+                self.builds.append(PendingBuild(item, system, self.builder.new_directory("sdist"),
+                                                config_settings(item, self.options)))
         if self.builds and fetcher.settings.no_binary:
             self.say("peep: build dependencies are taken as wheels even under --no-binary")
-        reported = {problem.requirement.key for problem in self.problems}
         self.offered = {requirement.key: requirement for requirement, _ in satisfied}
         self.offered.update((pin.key, pin) for pin in fetcher.build_pins)
-        self.problems += refused + self.plan_round(fetcher, reported)
+        self.problems += self.plan_round(fetcher, reported)
         # A requirement with a problem of its own provides its project (its
         # version is not known yet); a build dependency alone provides none.
         provided: Dict[str, Optional[Version]] = dict.fromkeys(reported)
@@ -5673,9 +5639,7 @@ class InstallRun:
         if self.builds:
             self.say(f"peep: building {len(self.builds)} sdist(s) "
                      "with verified build dependencies only")  # fmt: skip
-            outcomes = {id(build.item): build_wheel(self.builder, build,
-                                                    config_settings(build.item, self.options))
-                        for build in self.builds}  # fmt: skip
+            outcomes = {id(build.item): build_wheel(self.builder, build) for build in self.builds}
             self.problems += [found for found in outcomes.values() if isinstance(found, Problem)]
             built = {key: found for key, found in outcomes.items() if isinstance(found, Verified)}
             self.verified = [built.get(id(item), item) for item in self.verified]  # wheels only
@@ -5745,8 +5709,7 @@ class InstallRun:
         self.plan(fetcher, satisfied)
         if not self.problems:  # ask each backend, confined, what else it needs (runs verified code)
             for build in self.builds:
-                settings = config_settings(build.item, self.options)
-                self.problems += discover_dynamic_requirements(self.builder, build, settings)
+                self.problems += discover_dynamic_requirements(self.builder, build)
             self.problems += self.plan_round(fetcher, set())
         # Each URL requirement's URL and archive hash, taken before building so that an sdist's
         # own hash is recorded, as pip does. A lock file's entries are index files, however named.
