@@ -867,15 +867,34 @@ USER_AGENT = f"peep/{__version__}"
 INDEX_ACCEPT = ("application/vnd.pypi.simple.v1+json, "
                 "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01")  # fmt: skip
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 60.0
+MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
+# Requirements and lock files: ten times the largest real one seen, little enough to hold.
+MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 
 class FetchError(PeepError):
     """A page or an archive could not be fetched."""
 
 
-def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
-    """Tell whether --trusted-host names the URL's host (ValueError for a bad port)."""
-    host, port = parts.hostname or "", parts.port
+class TooLarge(FetchError):
+    """A body longer than any archive, or than the size a lock file records."""
+
+
+class _BodyError(FetchError):
+    """A response body was cut short or overlong; worth one more try."""
+
+
+def _is_trusted_host(url: str, trusted_hosts: FrozenSet[str]) -> bool:
+    """Tell whether --trusted-host names the URL's host; a bad URL or port names none."""
+    import urllib.parse
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return False
     return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
 
 
@@ -892,20 +911,17 @@ def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
             return True
     except ValueError:
         pass  # a name, or no host at all
-    try:
-        return bool(parts.hostname) and _is_trusted_host(parts, trusted_hosts)
-    except ValueError:
-        return False
+    return bool(parts.hostname) and _is_trusted_host(url, trusted_hosts)
 
 
 def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
     """Return a URL's scheme, host and port, the scheme's default port filled in."""
-    scheme = parts.scheme.lower()
     try:
         port = parts.port
     except ValueError:
         port = None
-    return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    return parts.scheme, parts.hostname or "", default if port is None else port
 
 
 class _Resolver:
@@ -925,14 +941,12 @@ class _Resolver:
 
     def abort(self) -> None:
         """Shut down every socket still open, waking any thread blocked on one."""
+        import contextlib
         import socket
         with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def create_connection(self, address: Tuple[str, int], timeout: float,
                           _source_address: object = None) -> socket.socket:
@@ -952,11 +966,11 @@ class _Resolver:
         raise error or OSError(f"cannot resolve {address[0]}")
 
 
-def _build_opener(context: Callable[[str], ssl.SSLContext], resolver: _Resolver,
+def _build_opener(context: Callable[[bool], ssl.SSLContext], resolver: _Resolver,
                   trusted_hosts: FrozenSet[str],
                   proxy: Optional[str]) -> urllib.request.OpenerDirector:
     """Return an opener for http and https URLs over ``resolver``'s connections, through the
-    proxy (None: the *_proxy and no_proxy variables), in ``context(url)``'s TLS context."""
+    proxy (None: the *_proxy and no_proxy variables), in ``context(verify)``'s TLS context."""
     import http.client
     import urllib.parse
     import urllib.request
@@ -979,11 +993,8 @@ def _build_opener(context: Callable[[str], ssl.SSLContext], resolver: _Resolver,
     class _HTTPConnection(http.client.HTTPConnection):
         """A connection whose sockets come from, and are known to, the resolver."""
 
-        def __init__(self, host: str, **kwargs: Any) -> None:
-            super().__init__(host, **kwargs)
-            self._create_connection = resolver.create_connection
-
         def connect(self) -> None:
+            self._create_connection = resolver.create_connection
             super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
             resolver.track(self.sock)
 
@@ -997,27 +1008,22 @@ def _build_opener(context: Callable[[str], ssl.SSLContext], resolver: _Resolver,
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
             # Each request's own host decides, a redirect's too: a trusted host does not
             # lend its unchecked certificate to the host it sends peep on to.
-            return self.do_open(_HTTPSConnection, req, context=context(req.full_url))
+            verify = not _is_trusted_host(req.full_url, trusted_hosts)
+            return self.do_open(_HTTPSConnection, req, context=context(verify))
 
     proxies = {"http": proxy, "https": proxy} if proxy else None
     return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
                                        _ResolvingHandler(), _SafeRedirects())
 
 
-_RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_RETRY_AFTER = 60.0
-
-
 def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
     """Return seconds to wait before retry ``attempt`` (0-based)."""
-    seconds = -1.0  # none given, or an HTTP date: the usual backoff
     try:
         seconds = float(retry_after or "")
-    except ValueError:
-        pass
-    if seconds >= 0:  # not nan, nor below 0: either would make the wait none at all
-        return min(seconds, MAX_RETRY_AFTER)
-    return float(min(0.25 * 2.0**attempt, 10.0))
+    except ValueError:  # none given, or an HTTP date: the usual backoff
+        seconds = -1.0
+    # Not nan, nor below 0: either would make the wait none at all.
+    return min(seconds, MAX_RETRY_AFTER) if seconds >= 0 else min(0.25 * 2.0**attempt, 10.0)
 
 
 class Transport:
@@ -1040,25 +1046,12 @@ class Transport:
             if parts.username is not None and parts.hostname:
                 password = urllib.parse.unquote(parts.password or "")
                 self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
-        self._context = functools.lru_cache(maxsize=None)(self._new_context)  # one per verify
-        self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # made when first used
         self._resolver = _Resolver()
+        self._context = functools.lru_cache(maxsize=None)(self._new_context)  # one per verify
+        self._opener = functools.lru_cache(maxsize=None)(functools.partial(  # made when first used
+            _build_opener, self._context, self._resolver, finder.trusted_hosts, self.network.proxy))
         # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
-
-    def _new_opener(self) -> urllib.request.OpenerDirector:
-        return _build_opener(self._context_for, self._resolver, self.finder.trusted_hosts,
-                             self.network.proxy)
-
-    def _context_for(self, url: str) -> ssl.SSLContext:
-        """Return the TLS context for ``url``: its certificate checked, unless --trusted-host
-        names its host."""
-        import urllib.parse
-        try:
-            return self._context(not _is_trusted_host(urllib.parse.urlsplit(url),
-                                                      self.finder.trusted_hosts))
-        except ValueError:  # a port out of range: the connection fails, checked
-            return self._context(True)
 
     def _new_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
@@ -1162,7 +1155,7 @@ class Transport:
             raise FetchError(f"refusing plain-HTTP {redact_url(url)}; use https, or mark the "
                              "host with --trusted-host if you really mean it")
         try:
-            _is_trusted_host(parts, self.finder.trusted_hosts)
+            _ = parts.port
         except ValueError as exc:  # out of range, or not a number
             raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
 
@@ -1214,25 +1207,12 @@ class Transport:
         return digests
 
 
-MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
-
-
-class TooLarge(FetchError):
-    """A body longer than any archive, or than the size a lock file records."""
-
-
-class _BodyError(FetchError):
-    """A response body was cut short or overlong; worth one more try."""
-
-
 def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
     """Return the netrc login for ``host``, if the user has one."""
     import netrc
     path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    if not os.path.isfile(path):
-        return None
     try:
-        entry = netrc.netrc(path).authenticators(host)
+        entry = netrc.netrc(path).authenticators(host) if os.path.isfile(path) else None
     except (OSError, netrc.NetrcParseError):
         return None
     return None if entry is None else (entry[0] or "", entry[2] or "")
@@ -1242,11 +1222,6 @@ def _file_url_path(url: str) -> str:
     import urllib.parse
     import urllib.request
     return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
-
-
-# Requirements and lock files: ten times the largest real one seen, little enough to hold.
-MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
-MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
