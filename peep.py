@@ -904,13 +904,12 @@ def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     import ipaddress
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("https", "file") or parts.hostname == "localhost":
-        return True
     try:
-        if ipaddress.ip_address(parts.hostname or "").is_loopback:
-            return True
-    except ValueError:
-        pass  # a name, or no host at all
+        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:  # a name, or no host at all
+        loopback = parts.hostname == "localhost"
+    if parts.scheme in ("https", "file") or loopback:
+        return True
     return bool(parts.hostname) and _is_trusted_host(url, trusted_hosts)
 
 
@@ -922,98 +921,6 @@ def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
         port = None
     default = _DEFAULT_PORTS.get(parts.scheme)
     return parts.scheme, parts.hostname or "", default if port is None else port
-
-
-class _Resolver:
-    """Resolve each host once per run, and keep every socket for abort(). (urllib looks a host
-    up for every connection: with a slow resolver that cost more than all the downloads.)"""
-
-    def __init__(self) -> None:
-        import socket
-        import threading
-        self._addresses = functools.lru_cache(maxsize=None)(socket.getaddrinfo)
-        self._lock = threading.Lock()
-        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
-
-    def track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.add(sock)
-
-    def abort(self) -> None:
-        """Shut down every socket still open, waking any thread blocked on one."""
-        import contextlib
-        import socket
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):  # already closed
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def create_connection(self, address: Tuple[str, int], timeout: float,
-                          _source_address: object = None) -> socket.socket:
-        """Connect as socket.create_connection does, trying each cached address in turn."""
-        import socket
-        error: Optional[OSError] = None
-        for family, kind, protocol, _, sockaddr in self._addresses(*address, 0, socket.SOCK_STREAM):
-            sock = socket.socket(family, kind, protocol)
-            self.track(sock)
-            try:
-                sock.settimeout(timeout)  # Transport.open always gives one
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                error = exc
-                sock.close()
-        raise error or OSError(f"cannot resolve {address[0]}")
-
-
-def _build_opener(context: Callable[[bool], ssl.SSLContext], resolver: _Resolver,
-                  trusted_hosts: FrozenSet[str],
-                  proxy: Optional[str]) -> urllib.request.OpenerDirector:
-    """Return an opener for http and https URLs over ``resolver``'s connections, through the
-    proxy (None: the *_proxy and no_proxy variables), in ``context(verify)``'s TLS context."""
-    import http.client
-    import urllib.parse
-    import urllib.request
-
-    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-        """Follow redirects only to places peep would have fetched from anyway."""
-
-        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                             msg: str, headers: http.client.HTTPMessage,
-                             newurl: str) -> Optional[urllib.request.Request]:
-            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
-            if not _is_secure_origin(newurl, trusted_hosts):
-                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
-                                 f"{redact_url(newurl)}; refused (mark the host with "
-                                 "--trusted-host if you really mean it)")
-            # Authorization was added as an unredirected header: it stays behind.
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    class _HTTPConnection(http.client.HTTPConnection):
-        """A connection whose sockets come from, and are known to, the resolver."""
-
-        def connect(self) -> None:
-            self._create_connection = resolver.create_connection
-            super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
-            resolver.track(self.sock)
-
-    class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
-        """The TLS kind: the wrapped socket is tracked too, once made."""
-
-    class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(_HTTPConnection, req)
-
-        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            # Each request's own host decides, a redirect's too: a trusted host does not
-            # lend its unchecked certificate to the host it sends peep on to.
-            verify = not _is_trusted_host(req.full_url, trusted_hosts)
-            return self.do_open(_HTTPSConnection, req, context=context(verify))
-
-    proxies = {"http": proxy, "https": proxy} if proxy else None
-    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
-                                       _ResolvingHandler(), _SafeRedirects())
 
 
 def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
@@ -1033,6 +940,7 @@ class Transport:
 
     def __init__(self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
                  environ: Optional[Mapping[str, str]] = None) -> None:
+        import socket
         import threading
         import urllib.parse
         self.finder = finder
@@ -1046,12 +954,85 @@ class Transport:
             if parts.username is not None and parts.hostname:
                 password = urllib.parse.unquote(parts.password or "")
                 self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
-        self._resolver = _Resolver()
         self._context = functools.lru_cache(maxsize=None)(self._new_context)  # one per verify
-        self._opener = functools.lru_cache(maxsize=None)(functools.partial(  # made when first used
-            _build_opener, self._context, self._resolver, finder.trusted_hosts, self.network.proxy))
+        self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # made when first used
+        # Each host is resolved once per run (urllib looks a host up for every connection: with a
+        # slow resolver that cost more than all the downloads); every socket is kept for cancel().
+        self._addresses = functools.lru_cache(maxsize=None)(socket.getaddrinfo)
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+        self._sockets_lock = threading.Lock()
         # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
+
+    def _new_opener(self) -> urllib.request.OpenerDirector:
+        """Return an opener for http and https URLs over this transport's connections and TLS
+        contexts, through its proxy (None: the *_proxy and no_proxy variables)."""
+        import http.client
+        import urllib.parse
+        import urllib.request
+        transport, trusted_hosts = self, self.finder.trusted_hosts
+
+        class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+            """Follow redirects only to places peep would have fetched from anyway."""
+
+            def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                                 msg: str, headers: http.client.HTTPMessage,
+                                 newurl: str) -> Optional[urllib.request.Request]:
+                if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+                    raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
+                if not _is_secure_origin(newurl, trusted_hosts):
+                    raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
+                                     f"{redact_url(newurl)}; refused (mark the host with "
+                                     "--trusted-host if you really mean it)")
+                # Authorization was added as an unredirected header: it stays behind.
+                return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+        class _HTTPConnection(http.client.HTTPConnection):
+            """A connection whose sockets come from, and are known to, the transport."""
+
+            def connect(self) -> None:
+                self._create_connection = transport._connect
+                super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
+                transport._track(self.sock)
+
+        class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
+            """The TLS kind: the wrapped socket is tracked too, once made."""
+
+        class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+            def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(_HTTPConnection, req)
+
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                # Each request's own host decides, a redirect's too: a trusted host does not
+                # lend its unchecked certificate to the host it sends peep on to.
+                verify = not _is_trusted_host(req.full_url, trusted_hosts)
+                return self.do_open(_HTTPSConnection, req, context=transport._context(verify))
+
+        proxy = self.network.proxy
+        proxies = {"http": proxy, "https": proxy} if proxy else None
+        return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
+                                           _ResolvingHandler(), _SafeRedirects())
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._sockets.add(sock)
+
+    def _connect(self, address: Tuple[str, int], timeout: float,
+                 _source_address: object = None) -> socket.socket:
+        """Connect as socket.create_connection does, trying each cached address in turn."""
+        import socket
+        error: Optional[OSError] = None
+        for family, kind, protocol, _, sockaddr in self._addresses(*address, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, protocol)
+            self._track(sock)
+            try:
+                sock.settimeout(timeout)  # open() always gives one
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"cannot resolve {address[0]}")
 
     def _new_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
@@ -1075,9 +1056,15 @@ class Transport:
         return context
 
     def cancel(self) -> None:
-        """Stop every download and retry in progress, now."""
+        """Stop every download and retry in progress, now: shut down every socket still open,
+        waking any thread blocked on one."""
+        import contextlib
+        import socket
         self.cancelled.set()
-        self._resolver.abort()
+        with self._sockets_lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def _pause(self, seconds: float = 0.0) -> None:
         """Wait ``seconds`` (none: only look), raising FetchError if cancelled meanwhile."""
@@ -1090,8 +1077,7 @@ class Transport:
         import urllib.parse
         import urllib.request
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-        # Archives are hashed exactly as sent (as pip does): never ask for
-        # them compressed. Index pages may come gzipped; read_links decodes.
+        # Archives are hashed as sent (as pip does), so never compressed; read_links un-gzips pages.
         encoding = "gzip" if wanted == INDEX_ACCEPT else "identity"
         headers = {"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding}
         request = urllib.request.Request(bare_url, headers=headers)
