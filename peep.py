@@ -2800,9 +2800,11 @@ class ArchiveCache:
         self._lock = threading.Lock()
 
     def _directory(self, *names: str, create: bool) -> Optional[str]:
-        """Return ``base/names...`` if each step below ROOT is a real directory, else None;
-        ``create`` makes missing ones: os.mkdir never follows a link, and lstat checks each step."""
-        if self.base is None or self.root is None:
+        """Return ``base/names...`` if each name is one peep gives and each step below ROOT is a
+        real directory, else None; ``create`` makes missing ones: os.mkdir never follows a link,
+        and lstat checks each step."""
+        import contextlib
+        if self.base is None or self.root is None or not all(map(_CACHE_NAME_RE.match, names)):
             return None
         if create:
             os.makedirs(self.root, exist_ok=True)
@@ -2814,10 +2816,8 @@ class ArchiveCache:
             except FileNotFoundError:
                 if not create:
                     return None
-                try:
+                with contextlib.suppress(FileExistsError):  # made by a concurrent run, or planted
                     os.mkdir(path)
-                except FileExistsError:
-                    pass  # made by a concurrent run, or planted: looked at below
                 mode = os.lstat(path).st_mode
             if not stat.S_ISDIR(mode):
                 self._ignore(path, "not a real directory")
@@ -2879,10 +2879,8 @@ class ArchiveCache:
         """Return the text of the small file ``base/names...``, if it is a safe one, else ""."""
         *directories, filename = names
         named = filename == "meta.json" or _CACHE_NAME_RE.match(filename)
-        if not named or not all(_CACHE_NAME_RE.match(name) for name in directories):
-            return ""
         try:
-            directory = self._directory(*directories, create=False)
+            directory = self._directory(*directories, create=False) if named else None
         except OSError:
             return ""
         stream = None if directory is None else self.open_file(os.path.join(directory, filename))
@@ -2896,6 +2894,7 @@ class ArchiveCache:
         """Copy a verified archive into the cache, atomically; never raise."""
         import json
         sha256 = digests["sha256"]
+        put = functools.partial(write_file_safely, mode=0o600, replace_link=True)
         try:
             directory = self._entry_dir(sha256, create=True)
             if directory is None:  # no cache, or not a real directory
@@ -2904,19 +2903,17 @@ class ArchiveCache:
             kept = self.open_file(final)  # a regular file is kept; anything else is replaced
             if kept is None:
                 with open(path, "rb") as source:
-                    write_file_safely(final, source, 0o600, replace_link=True)
+                    put(final, source)
             else:
                 kept.close()
             meta_text = json.dumps(dict(meta, filename=filename))
-            meta_path = os.path.join(directory, "meta.json")
-            write_file_safely(meta_path, meta_text.encode(), 0o600, replace_link=True)
+            put(os.path.join(directory, "meta.json"), meta_text.encode())
             for algorithm in ("sha384", "sha512"):
                 digest = digests.get(algorithm, "")
                 named = _CACHE_NAME_RE.match(digest)
                 aliases = self._directory(algorithm, create=True) if named else None
                 if aliases is not None:
-                    alias = os.path.join(aliases, digest)
-                    write_file_safely(alias, sha256.encode(), 0o600, replace_link=True)
+                    put(os.path.join(aliases, digest), sha256.encode())
         except OSError as exc:
             with self._lock:  # warn once, however many threads fail
                 if self.base is not None:
@@ -2994,14 +2991,10 @@ class Progress:
 
 
 def _human_bytes(count: int) -> str:
-    if count < 1000:
-        return f"{count} bytes"
-    size = count / 1000
-    for unit in ("kB", "MB"):
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
+    size, units = count / 1000, ["kB", "MB", "GB"]
+    while size >= 1000 and len(units) > 1:
+        size, units = size / 1000, units[1:]
+    return f"{count} bytes" if count < 1000 else f"{size:.1f} {units[0]}"
 
 
 # --- Reading archives [trust] -------------------------------------------------
