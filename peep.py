@@ -2840,8 +2840,7 @@ class ArchiveCache:
         """Open a cache file for reading if it is a regular file, never through a link."""
         try:
             if stat.S_ISREG(os.lstat(path).st_mode):
-                # O_NOFOLLOW and fstat close the gap between lstat and open.
-                return open_regular_file(path, follow=False)
+                return open_regular_file(path, follow=False)  # O_NOFOLLOW and fstat close the gap
         except FileNotFoundError:
             return None
         except NotRegularFile:
@@ -2972,9 +2971,8 @@ class Progress:
             if self.live:
                 self._draw()
             elif not self.quiet:
-                self.stream.write(f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
-                                  f"[{self.done}/{self.total}]\n")  # fmt: skip
-                self.stream.flush()
+                print(f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
+                      f"[{self.done}/{self.total}]", file=self.stream, flush=True)
 
     def close(self) -> None:
         """End the live line, if there is one."""
@@ -2984,9 +2982,8 @@ class Progress:
 
     def _draw(self, end: str = "") -> None:
         rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
-        self.stream.write(f"\r\x1b[Kpeep: {self.done}/{self.total} files, "
-                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s{end}")
-        self.stream.flush()
+        print(f"\r\x1b[Kpeep: {self.done}/{self.total} files, {_human_bytes(self.bytes)} at "
+              f"{_human_bytes(int(rate))}/s", end=end, file=self.stream, flush=True)
         self._drawn = time.monotonic()
 
 
