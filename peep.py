@@ -1056,8 +1056,7 @@ class Transport:
         return context
 
     def cancel(self) -> None:
-        """Stop every download and retry in progress, now: shut down every socket still open,
-        waking any thread blocked on one."""
+        """Stop every download and retry now, shutting down each socket a thread may wait on."""
         import contextlib
         import socket
         self.cancelled.set()
@@ -2800,9 +2799,8 @@ class ArchiveCache:
         self._lock = threading.Lock()
 
     def _directory(self, *names: str, create: bool) -> Optional[str]:
-        """Return ``base/names...`` if each name is one peep gives and each step below ROOT is a
-        real directory, else None; ``create`` makes missing ones: os.mkdir never follows a link,
-        and lstat checks each step."""
+        """Return ``base/names...`` if every name is one peep gives and every step below ROOT is a
+        real directory (lstat), else None; ``create`` makes missing ones (mkdir follows no link)."""
         import contextlib
         if self.base is None or self.root is None or not all(map(_CACHE_NAME_RE.match, names)):
             return None
