@@ -947,13 +947,12 @@ class Transport:
         self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
-        # user:password pairs given in index and find-links URLs, by origin
-        self.credentials: Dict[Tuple[str, str, Optional[int]], Tuple[str, str]] = {}
+        # the index and find-links URLs that give a user (and password), by origin
+        self.credentials: Dict[Tuple[str, str, Optional[int]], urllib.parse.SplitResult] = {}
         for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
             parts = urllib.parse.urlsplit(url)
             if parts.username is not None and parts.hostname:
-                password = urllib.parse.unquote(parts.password or "")
-                self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
+                self.credentials[_origin(parts)] = parts
         self._context = functools.lru_cache(maxsize=None)(self._new_context)  # one per verify
         self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # made when first used
         # Each host is resolved once per run (urllib looks a host up for every connection: with a
@@ -1082,10 +1081,9 @@ class Transport:
         request = urllib.request.Request(bare_url, headers=headers)
         # Credentials from a URL belong to its origin, as a browser's would: not to another
         # port or scheme of the same host. netrc names a machine, and is read as such.
-        host = parts.hostname or ""
-        own = parts.username is not None and (urllib.parse.unquote(parts.username),
-                                               urllib.parse.unquote(parts.password or ""))
-        pair = own or self.credentials.get(_origin(parts)) or _netrc_credentials(host, self.environ)
+        given = parts if parts.username is not None else self.credentials.get(_origin(parts))
+        pair = _netrc_credentials(parts.hostname or "", self.environ) if given is None else (
+            urllib.parse.unquote(given.username or ""), urllib.parse.unquote(given.password or ""))
         if pair is not None:
             token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
             request.add_unredirected_header("Authorization", f"Basic {token}")
