@@ -860,15 +860,34 @@ USER_AGENT = f"peep/{__version__}"
 INDEX_ACCEPT = ("application/vnd.pypi.simple.v1+json, "
                 "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01")  # fmt: skip
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 60.0
+MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
+# Requirements and lock files: ten times the largest real one seen, little enough to hold.
+MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
+MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 
 class FetchError(PeepError):
     """A page or an archive could not be fetched."""
 
 
-def _is_trusted_host(parts: urllib.parse.SplitResult, trusted_hosts: FrozenSet[str]) -> bool:
-    """Tell whether --trusted-host names the URL's host (ValueError for a bad port)."""
-    host, port = parts.hostname or "", parts.port
+class TooLarge(FetchError):
+    """A body longer than any archive, or than the size a lock file records."""
+
+
+class _BodyError(FetchError):
+    """A response body was cut short or overlong; worth one more try."""
+
+
+def _is_trusted_host(url: str, trusted_hosts: FrozenSet[str]) -> bool:
+    """Tell whether --trusted-host names the URL's host; a bad URL or port names none."""
+    import urllib.parse
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return False
     return host in trusted_hosts or (port is not None and f"{host}:{port}" in trusted_hosts)
 
 
@@ -878,139 +897,33 @@ def _is_secure_origin(url: str, trusted_hosts: FrozenSet[str]) -> bool:
     import ipaddress
     import urllib.parse
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("https", "file") or parts.hostname == "localhost":
+    try:
+        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:  # a name, or no host at all
+        loopback = parts.hostname == "localhost"
+    if parts.scheme in ("https", "file") or loopback:
         return True
-    try:
-        if ipaddress.ip_address(parts.hostname or "").is_loopback:
-            return True
-    except ValueError:
-        pass  # a name, or no host at all
-    try:
-        return bool(parts.hostname) and _is_trusted_host(parts, trusted_hosts)
-    except ValueError:
-        return False
+    return bool(parts.hostname) and _is_trusted_host(url, trusted_hosts)
 
 
 def _origin(parts: urllib.parse.SplitResult) -> Tuple[str, str, Optional[int]]:
     """Return a URL's scheme, host and port, the scheme's default port filled in."""
-    scheme = parts.scheme.lower()
     try:
         port = parts.port
     except ValueError:
         port = None
-    return scheme, parts.hostname or "", port if port is not None else _DEFAULT_PORTS.get(scheme)
-
-
-class _Resolver:
-    """Resolve each host once per run, and keep every socket for abort(). (urllib looks a host
-    up for every connection: with a slow resolver that cost more than all the downloads.)"""
-
-    def __init__(self) -> None:
-        import socket
-        import threading
-        self._addresses = functools.lru_cache(maxsize=None)(socket.getaddrinfo)
-        self._lock = threading.Lock()
-        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
-
-    def track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.add(sock)
-
-    def abort(self) -> None:
-        """Shut down every socket still open, waking any thread blocked on one."""
-        import socket
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
-
-    def create_connection(self, address: Tuple[str, int], timeout: float,
-                          _source_address: object = None) -> socket.socket:
-        """Connect as socket.create_connection does, trying each cached address in turn."""
-        import socket
-        error: Optional[OSError] = None
-        for family, kind, protocol, _, sockaddr in self._addresses(*address, 0, socket.SOCK_STREAM):
-            sock = socket.socket(family, kind, protocol)
-            self.track(sock)
-            try:
-                sock.settimeout(timeout)  # Transport.open always gives one
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                error = exc
-                sock.close()
-        raise error or OSError(f"cannot resolve {address[0]}")
-
-
-def _build_opener(context: Callable[[str], ssl.SSLContext], resolver: _Resolver,
-                  trusted_hosts: FrozenSet[str],
-                  proxy: Optional[str]) -> urllib.request.OpenerDirector:
-    """Return an opener for http and https URLs over ``resolver``'s connections, through the
-    proxy (None: the *_proxy and no_proxy variables), in ``context(url)``'s TLS context."""
-    import http.client
-    import urllib.parse
-    import urllib.request
-
-    class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-        """Follow redirects only to places peep would have fetched from anyway."""
-
-        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                             msg: str, headers: http.client.HTTPMessage,
-                             newurl: str) -> Optional[urllib.request.Request]:
-            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-                raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
-            if not _is_secure_origin(newurl, trusted_hosts):
-                raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
-                                 f"{redact_url(newurl)}; refused (mark the host with "
-                                 "--trusted-host if you really mean it)")
-            # Authorization was added as an unredirected header: it stays behind.
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    class _HTTPConnection(http.client.HTTPConnection):
-        """A connection whose sockets come from, and are known to, the resolver."""
-
-        def __init__(self, host: str, **kwargs: Any) -> None:
-            super().__init__(host, **kwargs)
-            self._create_connection = resolver.create_connection
-
-        def connect(self) -> None:
-            super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
-            resolver.track(self.sock)
-
-    class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
-        """The TLS kind: the wrapped socket is tracked too, once made."""
-
-    class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(_HTTPConnection, req)
-
-        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            # Each request's own host decides, a redirect's too: a trusted host does not
-            # lend its unchecked certificate to the host it sends peep on to.
-            return self.do_open(_HTTPSConnection, req, context=context(req.full_url))
-
-    proxies = {"http": proxy, "https": proxy} if proxy else None
-    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
-                                       _ResolvingHandler(), _SafeRedirects())
-
-
-_RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_RETRY_AFTER = 60.0
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    return parts.scheme, parts.hostname or "", default if port is None else port
 
 
 def _backoff(attempt: int, retry_after: Optional[str] = None) -> float:
     """Return seconds to wait before retry ``attempt`` (0-based)."""
-    seconds = -1.0  # none given, or an HTTP date: the usual backoff
     try:
         seconds = float(retry_after or "")
-    except ValueError:
-        pass
-    if seconds >= 0:  # not nan, nor below 0: either would make the wait none at all
-        return min(seconds, MAX_RETRY_AFTER)
-    return float(min(0.25 * 2.0**attempt, 10.0))
+    except ValueError:  # none given, or an HTTP date: the usual backoff
+        seconds = -1.0
+    # Not nan, nor below 0: either would make the wait none at all.
+    return min(seconds, MAX_RETRY_AFTER) if seconds >= 0 else min(0.25 * 2.0**attempt, 10.0)
 
 
 class Transport:
@@ -1020,38 +933,98 @@ class Transport:
 
     def __init__(self, finder: FinderSettings, network: Optional[NetworkSettings] = None,
                  environ: Optional[Mapping[str, str]] = None) -> None:
+        import socket
         import threading
         import urllib.parse
         self.finder = finder
         self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
         self.cancelled = threading.Event()
-        # user:password pairs given in index and find-links URLs, by origin
-        self.credentials: Dict[Tuple[str, str, Optional[int]], Tuple[str, str]] = {}
+        # the index and find-links URLs that give a user (and password), by origin
+        self.credentials: Dict[Tuple[str, str, Optional[int]], urllib.parse.SplitResult] = {}
         for url in [finder.index_url or "", *finder.extra_index_urls, *finder.find_links]:
             parts = urllib.parse.urlsplit(url)
             if parts.username is not None and parts.hostname:
-                password = urllib.parse.unquote(parts.password or "")
-                self.credentials[_origin(parts)] = (urllib.parse.unquote(parts.username), password)
+                self.credentials[_origin(parts)] = parts
         self._context = functools.lru_cache(maxsize=None)(self._new_context)  # one per verify
         self._opener = functools.lru_cache(maxsize=None)(self._new_opener)  # made when first used
-        self._resolver = _Resolver()
+        # Each host is resolved once per run (urllib looks a host up for every connection: with a
+        # slow resolver that cost more than all the downloads); every socket is kept for cancel().
+        self._addresses = functools.lru_cache(maxsize=None)(socket.getaddrinfo)
+        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+        self._sockets_lock = threading.Lock()
         # Hosts that refused a connection or have no address fail at once, never after retries.
         self.unreachable: Dict[str, str] = {}
 
     def _new_opener(self) -> urllib.request.OpenerDirector:
-        return _build_opener(self._context_for, self._resolver, self.finder.trusted_hosts,
-                             self.network.proxy)
-
-    def _context_for(self, url: str) -> ssl.SSLContext:
-        """Return the TLS context for ``url``: its certificate checked, unless --trusted-host
-        names its host."""
+        """Return an opener for http and https URLs over this transport's connections and TLS
+        contexts, through its proxy (None: the *_proxy and no_proxy variables)."""
+        import http.client
         import urllib.parse
-        try:
-            return self._context(not _is_trusted_host(urllib.parse.urlsplit(url),
-                                                      self.finder.trusted_hosts))
-        except ValueError:  # a port out of range: the connection fails, checked
-            return self._context(True)
+        import urllib.request
+        transport, trusted_hosts = self, self.finder.trusted_hosts
+
+        class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+            """Follow redirects only to places peep would have fetched from anyway."""
+
+            def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                                 msg: str, headers: http.client.HTTPMessage,
+                                 newurl: str) -> Optional[urllib.request.Request]:
+                if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+                    raise FetchError(redact_url(f"{req.full_url} redirects to {newurl}; refused"))
+                if not _is_secure_origin(newurl, trusted_hosts):
+                    raise FetchError(f"{redact_url(req.full_url)} redirects to plain-HTTP "
+                                     f"{redact_url(newurl)}; refused (mark the host with "
+                                     "--trusted-host if you really mean it)")
+                # Authorization was added as an unredirected header: it stays behind.
+                return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+        class _HTTPConnection(http.client.HTTPConnection):
+            """A connection whose sockets come from, and are known to, the transport."""
+
+            def connect(self) -> None:
+                self._create_connection = transport._connect
+                super().connect()  # for TLS, HTTPSConnection.connect wraps the socket here
+                transport._track(self.sock)
+
+        class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
+            """The TLS kind: the wrapped socket is tracked too, once made."""
+
+        class _ResolvingHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+            def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(_HTTPConnection, req)
+
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                # Each request's own host decides, a redirect's too: a trusted host does not
+                # lend its unchecked certificate to the host it sends peep on to.
+                verify = not _is_trusted_host(req.full_url, trusted_hosts)
+                return self.do_open(_HTTPSConnection, req, context=transport._context(verify))
+
+        proxy = self.network.proxy
+        proxies = {"http": proxy, "https": proxy} if proxy else None
+        return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
+                                           _ResolvingHandler(), _SafeRedirects())
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._sockets.add(sock)
+
+    def _connect(self, address: Tuple[str, int], timeout: float,
+                 _source_address: object = None) -> socket.socket:
+        """Connect as socket.create_connection does, trying each cached address in turn."""
+        import socket
+        error: Optional[OSError] = None
+        for family, kind, protocol, _, sockaddr in self._addresses(*address, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, protocol)
+            self._track(sock)
+            try:
+                sock.settimeout(timeout)  # open() always gives one
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"cannot resolve {address[0]}")
 
     def _new_context(self, verify: bool) -> ssl.SSLContext:
         import importlib.util
@@ -1075,9 +1048,14 @@ class Transport:
         return context
 
     def cancel(self) -> None:
-        """Stop every download and retry in progress, now."""
+        """Stop every download and retry now, shutting down each socket a thread may wait on."""
+        import contextlib
+        import socket
         self.cancelled.set()
-        self._resolver.abort()
+        with self._sockets_lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def _pause(self, seconds: float = 0.0) -> None:
         """Wait ``seconds`` (none: only look), raising FetchError if cancelled meanwhile."""
@@ -1090,17 +1068,15 @@ class Transport:
         import urllib.parse
         import urllib.request
         bare_url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-        # Archives are hashed exactly as sent (as pip does): never ask for
-        # them compressed. Index pages may come gzipped; read_links decodes.
+        # Archives are hashed as sent (as pip does), so never compressed; read_links un-gzips pages.
         encoding = "gzip" if wanted == INDEX_ACCEPT else "identity"
         headers = {"User-Agent": USER_AGENT, "Accept": wanted, "Accept-Encoding": encoding}
         request = urllib.request.Request(bare_url, headers=headers)
         # Credentials from a URL belong to its origin, as a browser's would: not to another
         # port or scheme of the same host. netrc names a machine, and is read as such.
-        host = parts.hostname or ""
-        own = parts.username is not None and (urllib.parse.unquote(parts.username),
-                                               urllib.parse.unquote(parts.password or ""))
-        pair = own or self.credentials.get(_origin(parts)) or _netrc_credentials(host, self.environ)
+        given = parts if parts.username is not None else self.credentials.get(_origin(parts))
+        pair = _netrc_credentials(parts.hostname or "", self.environ) if given is None else (
+            urllib.parse.unquote(given.username or ""), urllib.parse.unquote(given.password or ""))
         if pair is not None:
             token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
             request.add_unredirected_header("Authorization", f"Basic {token}")
@@ -1155,7 +1131,7 @@ class Transport:
             raise FetchError(f"refusing plain-HTTP {redact_url(url)}; use https, or mark the "
                              "host with --trusted-host if you really mean it")
         try:
-            _is_trusted_host(parts, self.finder.trusted_hosts)
+            _ = parts.port
         except ValueError as exc:  # out of range, or not a number
             raise FetchError(f"cannot fetch {redact_url(url)}: {exc}") from exc
 
@@ -1207,25 +1183,12 @@ class Transport:
         return digests
 
 
-MAX_ARCHIVE_BYTES = 16 * 1024**3  # a cap on endless bodies, far above any real archive
-
-
-class TooLarge(FetchError):
-    """A body longer than any archive, or than the size a lock file records."""
-
-
-class _BodyError(FetchError):
-    """A response body was cut short or overlong; worth one more try."""
-
-
 def _netrc_credentials(host: str, environ: Mapping[str, str]) -> Optional[Tuple[str, str]]:
     """Return the netrc login for ``host``, if the user has one."""
     import netrc
     path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    if not os.path.isfile(path):
-        return None
     try:
-        entry = netrc.netrc(path).authenticators(host)
+        entry = netrc.netrc(path).authenticators(host) if os.path.isfile(path) else None
     except (OSError, netrc.NetrcParseError):
         return None
     return None if entry is None else (entry[0] or "", entry[2] or "")
@@ -1235,11 +1198,6 @@ def _file_url_path(url: str) -> str:
     import urllib.parse
     import urllib.request
     return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
-
-
-# Requirements and lock files: ten times the largest real one seen, little enough to hold.
-MAX_REQUIREMENTS_BYTES = 10 * 1024 * 1024
-MAX_PAGE_BYTES = 64 * 1024 * 1024
 
 
 def _read_capped(response: IO[bytes], limit: int, url: str) -> bytes:
@@ -2826,9 +2784,10 @@ class ArchiveCache:
         self._lock = threading.Lock()
 
     def _directory(self, *names: str, create: bool) -> Optional[str]:
-        """Return ``base/names...`` if each step below ROOT is a real directory, else None;
-        ``create`` makes missing ones: os.mkdir never follows a link, and lstat checks each step."""
-        if self.base is None or self.root is None:
+        """Return ``base/names...`` if every name is one peep gives and every step below ROOT is a
+        real directory (lstat), else None; ``create`` makes missing ones (mkdir follows no link)."""
+        import contextlib
+        if self.base is None or self.root is None or not all(map(_CACHE_NAME_RE.match, names)):
             return None
         if create:
             os.makedirs(self.root, exist_ok=True)
@@ -2840,10 +2799,8 @@ class ArchiveCache:
             except FileNotFoundError:
                 if not create:
                     return None
-                try:
+                with contextlib.suppress(FileExistsError):  # made by a concurrent run, or planted
                     os.mkdir(path)
-                except FileExistsError:
-                    pass  # made by a concurrent run, or planted: looked at below
                 mode = os.lstat(path).st_mode
             if not stat.S_ISDIR(mode):
                 self._ignore(path, "not a real directory")
@@ -2866,8 +2823,7 @@ class ArchiveCache:
         """Open a cache file for reading if it is a regular file, never through a link."""
         try:
             if stat.S_ISREG(os.lstat(path).st_mode):
-                # O_NOFOLLOW and fstat close the gap between lstat and open.
-                return open_regular_file(path, follow=False)
+                return open_regular_file(path, follow=False)  # O_NOFOLLOW and fstat close the gap
         except FileNotFoundError:
             return None
         except NotRegularFile:
@@ -2905,10 +2861,8 @@ class ArchiveCache:
         """Return the text of the small file ``base/names...``, if it is a safe one, else ""."""
         *directories, filename = names
         named = filename == "meta.json" or _CACHE_NAME_RE.match(filename)
-        if not named or not all(_CACHE_NAME_RE.match(name) for name in directories):
-            return ""
         try:
-            directory = self._directory(*directories, create=False)
+            directory = self._directory(*directories, create=False) if named else None
         except OSError:
             return ""
         stream = None if directory is None else self.open_file(os.path.join(directory, filename))
@@ -2922,6 +2876,7 @@ class ArchiveCache:
         """Copy a verified archive into the cache, atomically; never raise."""
         import json
         sha256 = digests["sha256"]
+        put = functools.partial(write_file_safely, mode=0o600, replace_link=True)
         try:
             directory = self._entry_dir(sha256, create=True)
             if directory is None:  # no cache, or not a real directory
@@ -2930,19 +2885,17 @@ class ArchiveCache:
             kept = self.open_file(final)  # a regular file is kept; anything else is replaced
             if kept is None:
                 with open(path, "rb") as source:
-                    write_file_safely(final, source, 0o600, replace_link=True)
+                    put(final, source)
             else:
                 kept.close()
             meta_text = json.dumps(dict(meta, filename=filename))
-            meta_path = os.path.join(directory, "meta.json")
-            write_file_safely(meta_path, meta_text.encode(), 0o600, replace_link=True)
+            put(os.path.join(directory, "meta.json"), meta_text.encode())
             for algorithm in ("sha384", "sha512"):
                 digest = digests.get(algorithm, "")
                 named = _CACHE_NAME_RE.match(digest)
                 aliases = self._directory(algorithm, create=True) if named else None
                 if aliases is not None:
-                    alias = os.path.join(aliases, digest)
-                    write_file_safely(alias, sha256.encode(), 0o600, replace_link=True)
+                    put(os.path.join(aliases, digest), sha256.encode())
         except OSError as exc:
             with self._lock:  # warn once, however many threads fail
                 if self.base is not None:
@@ -3001,9 +2954,8 @@ class Progress:
             if self.live:
                 self._draw()
             elif not self.quiet:
-                self.stream.write(f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
-                                  f"[{self.done}/{self.total}]\n")  # fmt: skip
-                self.stream.flush()
+                print(f"peep: {source} {printable(filename)} ({_human_bytes(size)}) "
+                      f"[{self.done}/{self.total}]", file=self.stream, flush=True)
 
     def close(self) -> None:
         """End the live line, if there is one."""
@@ -3013,21 +2965,16 @@ class Progress:
 
     def _draw(self, end: str = "") -> None:
         rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
-        self.stream.write(f"\r\x1b[Kpeep: {self.done}/{self.total} files, "
-                          f"{_human_bytes(self.bytes)} at {_human_bytes(int(rate))}/s{end}")
-        self.stream.flush()
+        print(f"\r\x1b[Kpeep: {self.done}/{self.total} files, {_human_bytes(self.bytes)} at "
+              f"{_human_bytes(int(rate))}/s", end=end, file=self.stream, flush=True)
         self._drawn = time.monotonic()
 
 
 def _human_bytes(count: int) -> str:
-    if count < 1000:
-        return f"{count} bytes"
-    size = count / 1000
-    for unit in ("kB", "MB"):
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
+    size, units = count / 1000, ["kB", "MB", "GB"]
+    while size >= 1000 and len(units) > 1:
+        size, units = size / 1000, units[1:]
+    return f"{count} bytes" if count < 1000 else f"{size:.1f} {units[0]}"
 
 
 # --- Reading archives [trust] -------------------------------------------------
