@@ -152,7 +152,7 @@ def test_a_bad_yes_or_no_names_the_variable(tmp_path: Path) -> None:
 SAMPLE = {"value": "/x", "list": "a=1", "flag": "yes", "inverted": "no", "count": "1", "peep": "f.txt"}
 
 
-def _expected_words(option: peep.PipOption) -> Tuple[str, ...]:
+def _expected_words(option: peep.Option) -> Tuple[str, ...]:
     flag = "--" + option.name
     return () if option.how == "peep" else (flag,) if option.metavar is None else (flag, SAMPLE[option.how])
 
@@ -162,7 +162,7 @@ def _expected_words(option: peep.PipOption) -> Tuple[str, ...]:
     if place != "command line" or option.how != "peep"  # there, peep's own options
 ], ids=lambda value: getattr(value, "name", value))
 def test_every_pip_install_option_is_honoured_or_refused_from_everywhere(
-    tmp_path: Path, option: peep.PipOption, place: str
+    tmp_path: Path, option: peep.Option, place: str
 ) -> None:
     value = SAMPLE[option.how]
     if place == "env":
