@@ -784,10 +784,11 @@ _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
 
 
-def _config_bool(key: str, value: str, where: str) -> bool:
+def _config_bool(value: str, where: str, use: str = "yes or no") -> bool:
+    """Read a yes or no of pip's configuration as pip does; ``where`` names the setting."""
     lowered = value.strip().lower()
     if lowered not in _TRUE + _FALSE:
-        raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+        raise PeepError(f"{value!r} is not a valid value for {where} (use {use})")
     return lowered in _TRUE
 
 
@@ -844,7 +845,7 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        given = _config_bool(key, value, where) if option.how == "flag" else value
+        given = _config_bool(value, f"{key} in {where}") if option.how == "flag" else value
         if option.network:  # --no-cache-dir: pip takes any valid yes/no as turning the cache off
             network[option.setting] = None if option.how == "flag" else value
         elif option.how == "list":  # from configuration, a list replaces the one before
@@ -2417,13 +2418,10 @@ def _configured_words(option: Option, value: str, where: str) -> List[str]:
     if option.how == "list":
         return [word for item in value.split() for word in (flag, item)]
     if option.how == "count":  # yes/no or a number, as pip reads it
-        lowered = value.strip().lower()
-        if re.fullmatch("[0-9]+", lowered):  # ASCII, as int() reads ("²".isdigit() is True)
-            return [flag] * min(int(lowered.lstrip("0")[:2] or "0"), 3)  # pip has 3 levels
-        if lowered not in _TRUE + _FALSE:
-            raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
-        return [flag] if lowered in _TRUE else []
-    enabled = _config_bool(flag, value, where)
+        if re.fullmatch("[0-9]+", value.strip()):  # ASCII, as int() reads ("²".isdigit() is True)
+            return [flag] * min(int(value.strip().lstrip("0")[:2] or "0"), 3)  # pip has 3 levels
+        return [flag] if _config_bool(value, where, "a number") else []
+    enabled = _config_bool(value, f"{flag} in {where}")
     if option.how == "inverted" and enabled:  # pip reads PIP_NO_X's yes/no as X's
         positive = _PIP_OPTION_NAMED.get(option.name[len("no-"):])
         return ["--" + positive.name] if positive else []
