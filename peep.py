@@ -653,21 +653,31 @@ class FinderSettings:
         return () if self.no_index else (self.index_url or default_index(),) + self.extra_index_urls
 
 
+def iso_moment(text: Optional[str], *, utc: bool) -> Optional[float]:
+    """Return an ISO 8601 date-time as POSIX time, or None if there is none or it is not one.
+    One without a zone is UTC if ``utc``, else local time."""
+    import datetime
+    try:  # Python before 3.11 reads no "Z"; it means what "+00:00" means
+        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text or ""))
+    except ValueError:
+        return None
+    if utc and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     """Return --uploaded-prior-to's moment (ISO 8601 or ``P<n>D``) as POSIX time, as pip 26 does.
     Waiting out the days in which most hijacked releases are found is the point."""
-    import datetime
     days = re.fullmatch(r"P([0-9]{1,6})D", text.strip())
     if days:
         return (time.time() if now is None else now) - int(days.group(1)) * 86400
-    try:
-        # Python before 3.11 reads no "Z"; it means what "+00:00" means.
-        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))
-    except ValueError as exc:
+    moment = iso_moment(text.strip(), utc=False)  # without a zone: local time
+    if moment is None:
         raise UsageError(f"peep: --uploaded-prior-to {text!r} (from {where}) is not a moment: "
                          "give an ISO 8601 date-time such as 2026-03-01T12:00:00Z (without a "
-                         "zone: local time) or P<n>D for n days ago") from exc
-    return moment.timestamp()  # a naive moment is taken as local time
+                         "zone: local time) or P<n>D for n days ago")
+    return moment
 
 
 def pip_default_index() -> str:
@@ -2737,7 +2747,7 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     upload time (as on HTML pages) is an error, not a guess: the option keeps fresh uploads out."""
     kept = []
     for link in links:
-        moment = upload_moment(link.upload_time)
+        moment = iso_moment(link.upload_time, utc=True)  # PEP 700's times are UTC, never local
         if moment is None:
             raise PeepError(f"{redact_url(page_url)} gives no upload time for "
                             f"{url_filename(link.url)!r}, so --uploaded-prior-to cannot be "
@@ -2746,17 +2756,6 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
         if moment < cutoff:
             kept.append(link)
     return kept
-
-
-def upload_moment(text: Optional[str]) -> Optional[float]:
-    """Return a PEP 700 upload-time as POSIX time, or None if there is none or it is not one."""
-    import datetime
-    try:
-        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text or ""))
-    except ValueError:
-        return None
-    zone = moment.tzinfo or datetime.timezone.utc  # PEP 700's times are UTC, never local
-    return moment.replace(tzinfo=zone).timestamp()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -4126,7 +4125,7 @@ class Fetcher:
             cutoff = self.settings.uploaded_prior_to
             for sha256, path, meta in entries:
                 python, uploaded = meta.get("requires_python"), meta.get("upload_time")
-                moment = upload_moment(uploaded if isinstance(uploaded, str) else None)
+                moment = iso_moment(uploaded if isinstance(uploaded, str) else None, utc=True)
                 if cutoff is not None and (moment is None or moment >= cutoff):
                     continue  # too new, or from where no upload time is given
                 link = Link(_path_to_url(path), hashes=(("sha256", sha256),),
