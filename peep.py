@@ -840,9 +840,11 @@ def _count(text: str) -> int:
     return count
 
 
-# The numbers among pip's network options, each read as pip would, within what a socket takes.
-_NETWORK_NUMBERS: Dict[str, Tuple[Callable[[str], object], str]] = {
-    "timeout": (_seconds, "a number of seconds above 0"), "retries": (_count, "a count, 0 or more")}
+# pip's network settings that are not taken as written, each read as pip reads it: numbers
+# within what a socket takes, paths with "~" expanded (a proxy is not a path).
+_NETWORK_VALUES: Dict[str, Tuple[Callable[[str], object], str]] = {
+    "timeout": (_seconds, "a number of seconds above 0"), "retries": (_count, "a count, 0 or more"),
+    **dict.fromkeys(("cache_dir", "cert", "client_cert"), (os.path.expanduser, "a path"))}
 
 
 def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str, str]
@@ -864,14 +866,12 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
                 finder = finder.with_option(option.name, item, where)
         else:
             finder = finder.with_option(option.name, given, where)
-    for key, (number, _) in _NETWORK_NUMBERS.items():
-        if key in network:
+    for key, (read, _) in _NETWORK_VALUES.items():
+        if network.get(key):  # set, and not turned off by --no-cache-dir
             try:
-                network[key] = number(network[key])
+                network[key] = read(network[key])
             except ValueError as exc:
                 raise PeepError(f"{network[key]!r} is not a valid value for {key}") from exc
-    for key in ("cache_dir", "cert", "client_cert"):  # paths: pip expands "~" in them
-        network[key] = os.path.expanduser(network[key]) if network.get(key) else None
     return finder, NetworkSettings(**network)
 
 
@@ -2446,12 +2446,13 @@ def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Ma
     for name, value in args.finder_options:
         finder = finder.with_option(name, value, "the command line")
     for name, value in args.network_options:
-        convert, what = _NETWORK_NUMBERS.get(name, (os.path.expanduser, ""))  # else a path
+        key = _FINDER_OPTION_NAMED[name].setting
+        read, what = _NETWORK_VALUES.get(key, (str, ""))  # a proxy: as written
         try:
-            setting: Any = None if name == "no-cache-dir" else convert(str(value))
+            setting: Any = None if name == "no-cache-dir" else read(str(value))
         except ValueError as exc:
             raise UsageError(f"peep: --{name} {value!r} is not {what}") from exc
-        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+        network = replace(network, **{key: setting})
     return finder, network
 
 

@@ -325,6 +325,21 @@ def test_a_number_option_that_is_not_one_is_a_usage_error(tmp_path: Path, comman
     assert result.stderr.strip().splitlines()[-1] == f"peep: {option} {value!r} is not {what}"
 
 
+@pytest.mark.parametrize("place", ["command line", "env"])
+def test_a_proxy_is_not_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, place: str) -> None:
+    """pip expands "~" in --cert, --client-cert and --cache-dir only: a proxy stays as written."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    given = {"proxy": "~/p:3128", "cert": "~/ca.pem"}
+    environ = {"PIP_CONFIG_FILE": os.devnull}
+    argv = ["-r", "r.txt"]
+    if place == "env":
+        environ.update({f"PIP_{key.upper()}": value for key, value in given.items()})
+    else:
+        argv += [word for key, value in given.items() for word in (f"--{key}", value)]
+    _, network = peep.settle_settings(peep.parse_install_arguments(argv, environ), environ)
+    assert (network.proxy, network.cert) == ("~/p:3128", str(tmp_path / "ca.pem"))
+
+
 @pytest.mark.parametrize("flag", ["--index-url", "--extra-index-url", "--find-links"])
 def test_an_index_url_that_does_not_split_is_a_usage_error(tmp_path: Path, flag: str) -> None:
     (tmp_path / "r.txt").write_text("")
