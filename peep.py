@@ -2301,7 +2301,8 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         metavar="PATH|URL", help="refused: an editable install has no archive "
                         "to hash")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
-    parser.add_argument("--no-deps", action="store_true", help="always on in peep")
+    parser.add_argument("--no-deps", "--no-dependencies", action="store_true",
+                        help="always on in peep")
     parser.add_argument("--resume-retries", metavar="N", help="no effect: pip downloads nothing "
                         "(peep's own downloads take --retries)")
     parser.add_argument("--allow-omitted", action="store_true", help="warn, instead of "

@@ -178,6 +178,15 @@ def test_every_pip_install_option_is_honoured_or_refused_from_everywhere(
         assert call().pip_options == _expected_words(option)
 
 
+@pytest.mark.parametrize("flag, metavar", [
+    (flag, option.metavar) for option in peep.PIP_OPTIONS if option.how == "peep" for flag in option.flags
+])
+def test_every_name_of_peeps_own_options_is_taken_on_the_command_line(flag: str, metavar: Optional[str]) -> None:
+    """Under each of pip's names for it, as from pip's configuration: --no-dependencies is --no-deps."""
+    options = peep.parse_install_arguments(["-r", "r.txt", flag] + (["x"] if metavar else []))
+    assert options.pip_options == ()  # peep's own, never pip's
+
+
 # --- end to end: the real pip gets the setting ---------------------------------------
 
 
