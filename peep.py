@@ -2273,7 +2273,7 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     """Add peep's finder and network options (as ``peep install`` takes them)."""
     group = parser.add_argument_group(
         "finder and network options (peep's own: pip never reaches an index)")
-    parser.set_defaults(finder_options=(), network_options=(), pip_options=())
+    parser.set_defaults(finder_options=(), network_options=(), pip_options=(), pip_config=None)
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
         group.add_argument(*option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
@@ -2345,6 +2345,7 @@ class InstallOptions:
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
     isolated: bool = False  # --isolated on the command line: the user's pip files and PIP_* unread
+    pip_config: Optional[Mapping[str, str]] = None  # pip's files and PIP_*, once read (see below)
 
     def pip_values(self, *flags: str) -> List[str]:
         """Return the values given to one of pip's options, in order."""
@@ -2403,10 +2404,10 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
     The command line comes last: it wins wherever pip's last word wins; lists add up, as in pip."""
     items = pip_configuration_items(environ, isolated=options.isolated)
-    values = in_pip_order({key: value for key, (value, _) in items.items()})
+    config = {key: value for key, (value, _) in items.items()}  # kept for settle_settings
     rows = _PIP_OPTION_NAMED
     chosen = {rows[key].name: (rows[key], value, items[f"{section}.{key}"][1])  # the last wins
-              for section, key, value in values if key in rows}
+              for section, key, value in in_pip_order(config) if key in rows}
     words: List[str] = []
     for option, value, where in chosen.values():
         if option.refused:
@@ -2418,7 +2419,7 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     return replace(options, files=files.get("requirement", ()) + options.files,
                    constraints=files.get("constraint", ()) + options.constraints,
                    build_constraints=files.get("build-constraint", ()) + options.build_constraints,
-                   pip_options=tuple(words) + options.pip_options)
+                   pip_options=tuple(words) + options.pip_options, pip_config=config)
 
 
 def _configured_words(option: Option, value: str, where: str) -> List[str]:
@@ -2442,7 +2443,9 @@ def _configured_words(option: Option, value: str, where: str) -> List[str]:
 def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str],
                     *, isolated: bool = False) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's files, PIP_*, then the command line."""
-    config = load_pip_configuration(environ, isolated=isolated)
+    config = args.pip_config  # read with an install's command line: pip's files are read once
+    if config is None:
+        config = load_pip_configuration(environ, isolated=isolated)
     finder, network = settings_from_configuration(config, environ)
     for name, value in args.finder_options:
         finder = finder.with_option(name, value, "the command line")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
@@ -107,6 +107,20 @@ def test_constraint_and_build_constraint_files_are_read_by_peep(tmp_path: Path) 
     assert options.constraints == ("f1.txt", "f2.txt", "c.txt")
     assert options.build_constraints == ("b2.txt", "b3.txt")
     assert options.pip_options == ()  # neither reaches pip
+
+
+def test_pip_configuration_is_read_once_per_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip's install settings and peep's finder settings come from one reading of its files."""
+    (tmp_path / "r.txt").write_text("")
+    (tmp_path / "pip.conf").write_text("[install]\ntarget = /f\nindex-url = https://i.invalid/\n")
+    environ = {"HOME": str(tmp_path), "PIP_CONFIG_FILE": str(tmp_path / "pip.conf")}
+    read: List[str] = []
+    real = peep._read_config_file
+    monkeypatch.setattr(peep, "_read_config_file", lambda path: read.append(path) or real(path))
+    options = peep.parse_install_arguments(["-r", str(tmp_path / "r.txt")], environ)
+    _, finder, _ = peep.load_requirements(options, environ)
+    assert (options.pip_options, finder.index_url) == (("--target", "/f"), "https://i.invalid/")
+    assert read.count(str(tmp_path / "pip.conf")) == 1
 
 
 # --- refused, saying where ----------------------------------------------------------
