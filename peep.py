@@ -2345,7 +2345,7 @@ class InstallOptions:
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
     isolated: bool = False  # --isolated on the command line: the user's pip files and PIP_* unread
-    pip_config: Optional[Mapping[str, str]] = None  # pip's files and PIP_*, once read (see below)
+    pip_config: Optional[Mapping[str, str]] = None  # pip's files and PIP_*, if read with argv
 
     def pip_values(self, *flags: str) -> List[str]:
         """Return the values given to one of pip's options, in order."""
@@ -2443,7 +2443,7 @@ def _configured_words(option: Option, value: str, where: str) -> List[str]:
 def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str],
                     *, isolated: bool = False) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's files, PIP_*, then the command line."""
-    config = args.pip_config  # read with an install's command line: pip's files are read once
+    config = args.pip_config  # read once: with an install's command line if it was
     if config is None:
         config = load_pip_configuration(environ, isolated=isolated)
     finder, network = settings_from_configuration(config, environ)
