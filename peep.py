@@ -480,14 +480,19 @@ def hash_file(path: str, algorithms: Iterable[str] = ("sha256",)) -> Dict[str, s
 # --- Configuration ------------------------------------------------------------
 
 
-class FinderOption(NamedTuple):
-    """One of pip's finder or network options: a row serves files, command lines and config."""
+class Option(NamedTuple):
+    """One of pip install's options, a row of FINDER_OPTIONS (peep's own settings) or PIP_OPTIONS
+    (pip's): a row serves command lines, pip's configuration and requirements files. ``kind``:
+    how a value is read: "value" (the last wins); "list" (each adds; pip gets each as an option);
+    "names" (projects); "flag"; "count" (-v, -q); "inverted" (PIP_NO_COMPILE=0: compile none);
+    "peep" (peep's, never pip's)."""
 
     flags: Tuple[str, ...]
-    setting: str  # the field of FinderSettings, or of NetworkSettings when ``network``
-    kind: str  # "value" (last wins), "list" (each adds), "names" (projects) or "flag"
     metavar: Optional[str]  # None for a flag
     help: str
+    kind: str = ""  # "" means "value" with a metavar, else "flag"
+    refused: Optional[str] = None  # why peep takes it from nowhere ("peep" rows: from no config)
+    setting: str = ""  # the field of FinderSettings, or of NetworkSettings when ``network``
     aliases: Tuple[str, ...] = ()  # configuration keys besides the long flags' names
     in_file: bool = False  # allowed on a requirements file's option line
     network: bool = False  # a NetworkSettings value rather than a FinderSettings one
@@ -503,48 +508,53 @@ class FinderOption(NamedTuple):
         """Return the configuration keys read (also as PIP_* variables): pip's, as flags."""
         return tuple(flag[2:] for flag in self.flags if flag.startswith("--")) + self.aliases
 
+    @property
+    def how(self) -> str:
+        """Return the kind, "value" or "flag" when the row leaves it to the metavar."""
+        return self.kind or ("value" if self.metavar else "flag")
+
 
 _NAMES_HELP = "comma-separated project names, :all: or :none:; repeatable"
 FINDER_OPTIONS = (
-    FinderOption(("-i", "--index-url"), "index_url", "value", "URL",
-        "the main package index (default: pip's own)", ("pypi-url",), in_file=True),
-    FinderOption(("--extra-index-url",), "extra_index_urls", "list", "URL",
-        "another index, searched after the main one (repeatable)", in_file=True),
-    FinderOption(("-f", "--find-links"), "find_links", "list", "URL|DIR",
-        "also look for archives on this HTML page or in this directory (repeatable)", in_file=True),
-    FinderOption(("--trusted-host",), "trusted_hosts", "list", "HOST[:PORT]",
-        "let this host use plain HTTP or an unverified certificate (repeatable)", in_file=True),
-    FinderOption(("--no-binary",), "no_binary", "names", "PROJECTS",
-        f"take no wheels of these projects ({_NAMES_HELP})", in_file=True),
-    FinderOption(("--only-binary",), "only_binary", "names", "PROJECTS",
-        f"take no sdists of these projects ({_NAMES_HELP})", in_file=True),
-    FinderOption(("--all-releases",), "all_releases", "names", "PROJECTS",
-        f"allow pre-releases of these projects ({_NAMES_HELP})", in_file=True),
-    FinderOption(("--only-final",), "only_final", "names", "PROJECTS",
-        f"allow only final releases of these projects ({_NAMES_HELP})", in_file=True),
-    FinderOption(("--uploaded-prior-to",), "uploaded_prior_to", "value", "WHEN",
-        "take only index files uploaded before WHEN: an ISO 8601 date-time (without a zone: "
-        "local time) or PnD, n days ago"),
-    FinderOption(("--no-index",), "no_index", "flag", None,
-        "search no index, only --find-links places", in_file=True),
-    FinderOption(("--pre",), "pre", "flag", None,
-        "allow pre-releases and development releases", in_file=True),
-    FinderOption(("--prefer-binary",), "prefer_binary", "flag", None,
-        "prefer an older version's wheel to a newer version's sdist", in_file=True),
-    FinderOption(("--cert",), "cert", "value", "PATH",
-        "verify HTTPS against this CA bundle", network=True),
-    FinderOption(("--client-cert",), "client_cert", "value", "PATH",
-        "present this client certificate (one PEM file with its key)", network=True),
-    FinderOption(("--proxy",), "proxy", "value", "URL",
-        "reach indexes through this proxy ([user:password@]host:port)", network=True),
-    FinderOption(("--timeout", "--default-timeout"), "timeout", "value", "SECONDS",
-        "give up on a silent connection after SECONDS (default 15)", network=True),
-    FinderOption(("--retries",), "retries", "value", "N",
-        "retry a failed request up to N times (default 5)", network=True),
-    FinderOption(("--cache-dir",), "cache_dir", "value", "DIR",
-        "keep verified archives in DIR (given to pip too)", network=True, also_pip=True),
-    FinderOption(("--no-cache-dir",), "cache_dir", "flag", None,
-        "use no cache (given to pip too)", network=True, also_pip=True),
+    Option(("-i", "--index-url"), "URL", "the main package index (default: pip's own)",
+        setting="index_url", aliases=("pypi-url",), in_file=True),
+    Option(("--extra-index-url",), "URL", "another index, searched after the main one "
+        "(repeatable)", "list", setting="extra_index_urls", in_file=True),
+    Option(("-f", "--find-links"), "URL|DIR", "also look for archives on this HTML page or in "
+        "this directory (repeatable)", "list", setting="find_links", in_file=True),
+    Option(("--trusted-host",), "HOST[:PORT]", "let this host use plain HTTP or an unverified "
+        "certificate (repeatable)", "list", setting="trusted_hosts", in_file=True),
+    Option(("--no-binary",), "PROJECTS", f"take no wheels of these projects ({_NAMES_HELP})",
+        "names", setting="no_binary", in_file=True),
+    Option(("--only-binary",), "PROJECTS", f"take no sdists of these projects ({_NAMES_HELP})",
+        "names", setting="only_binary", in_file=True),
+    Option(("--all-releases",), "PROJECTS", f"allow pre-releases of these projects "
+        f"({_NAMES_HELP})", "names", setting="all_releases", in_file=True),
+    Option(("--only-final",), "PROJECTS", f"allow only final releases of these projects "
+        f"({_NAMES_HELP})", "names", setting="only_final", in_file=True),
+    Option(("--uploaded-prior-to",), "WHEN", "take only index files uploaded before WHEN: an ISO "
+        "8601 date-time (without a zone: local time) or PnD, n days ago",
+        setting="uploaded_prior_to"),
+    Option(("--no-index",), None, "search no index, only --find-links places",
+        setting="no_index", in_file=True),
+    Option(("--pre",), None, "allow pre-releases and development releases",
+        setting="pre", in_file=True),
+    Option(("--prefer-binary",), None, "prefer an older version's wheel to a newer version's "
+        "sdist", setting="prefer_binary", in_file=True),
+    Option(("--cert",), "PATH", "verify HTTPS against this CA bundle",
+        setting="cert", network=True),
+    Option(("--client-cert",), "PATH", "present this client certificate (one PEM file with its "
+        "key)", setting="client_cert", network=True),
+    Option(("--proxy",), "URL", "reach indexes through this proxy ([user:password@]host:port)",
+        setting="proxy", network=True),
+    Option(("--timeout", "--default-timeout"), "SECONDS", "give up on a silent connection after "
+        "SECONDS (default 15)", setting="timeout", network=True),
+    Option(("--retries",), "N", "retry a failed request up to N times (default 5)",
+        setting="retries", network=True),
+    Option(("--cache-dir",), "DIR", "keep verified archives in DIR (given to pip too)",
+        setting="cache_dir", network=True, also_pip=True),
+    Option(("--no-cache-dir",), None, "use no cache (given to pip too)",
+        setting="cache_dir", network=True, also_pip=True),
 )  # fmt: skip
 _FINDER_OPTION_NAMED = {key: option for option in FINDER_OPTIONS for key in option.config}
 _OPPOSITE_NAMES = {"no_binary": "only_binary", "only_binary": "no_binary",
@@ -594,12 +604,12 @@ class FinderSettings:
             return replace(self, index_url=text, extra_index_urls=()) if text else self
         if option.name == "uploaded-prior-to":
             return replace(self, uploaded_prior_to=upload_cutoff(text, str(where)))
-        if option.kind == "names":
+        if option.how == "names":
             return self._with_names(option.setting, text)
         setting: Any = text
-        if option.kind == "flag":
+        if option.how == "flag":
             setting = value is not False  # False: pip's configuration said no
-        if option.kind == "list":  # each adds, to a tuple or to the frozenset of hosts
+        if option.how == "list":  # each adds, to a tuple or to the frozenset of hosts
             current = getattr(self, option.setting)
             setting = current | {text} if isinstance(current, frozenset) else current + (text,)
         return replace(self, **{option.setting: setting})
@@ -643,21 +653,31 @@ class FinderSettings:
         return () if self.no_index else (self.index_url or default_index(),) + self.extra_index_urls
 
 
+def iso_moment(text: Optional[str], *, utc: bool) -> Optional[float]:
+    """Return an ISO 8601 date-time as POSIX time, or None if there is none or it is not one.
+    One without a zone is UTC if ``utc``, else local time."""
+    import datetime
+    try:  # Python before 3.11 reads no "Z"; it means what "+00:00" means
+        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text or ""))
+    except ValueError:
+        return None
+    if utc and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:
     """Return --uploaded-prior-to's moment (ISO 8601 or ``P<n>D``) as POSIX time, as pip 26 does.
     Waiting out the days in which most hijacked releases are found is the point."""
-    import datetime
     days = re.fullmatch(r"P([0-9]{1,6})D", text.strip())
     if days:
         return (time.time() if now is None else now) - int(days.group(1)) * 86400
-    try:
-        # Python before 3.11 reads no "Z"; it means what "+00:00" means.
-        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))
-    except ValueError as exc:
+    moment = iso_moment(text.strip(), utc=False)  # without a zone: local time
+    if moment is None:
         raise UsageError(f"peep: --uploaded-prior-to {text!r} (from {where}) is not a moment: "
                          "give an ISO 8601 date-time such as 2026-03-01T12:00:00Z (without a "
-                         "zone: local time) or P<n>D for n days ago") from exc
-    return moment.timestamp()  # a naive moment is taken as local time
+                         "zone: local time) or P<n>D for n days ago")
+    return moment
 
 
 def pip_default_index() -> str:
@@ -774,10 +794,11 @@ _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
 
 
-def _config_bool(key: str, value: str, where: str) -> bool:
+def _config_bool(value: str, where: str, use: str = "yes or no") -> bool:
+    """Read a yes or no of pip's configuration as pip does; ``where`` names the setting."""
     lowered = value.strip().lower()
     if lowered not in _TRUE + _FALSE:
-        raise PeepError(f"{value!r} is not a valid value for {key} in {where} (use yes or no)")
+        raise PeepError(f"{value!r} is not a valid value for {where} (use {use})")
     return lowered in _TRUE
 
 
@@ -819,9 +840,11 @@ def _count(text: str) -> int:
     return count
 
 
-# The numbers among pip's network options, each read as pip would, within what a socket takes.
-_NETWORK_NUMBERS: Dict[str, Tuple[Callable[[str], object], str]] = {
-    "timeout": (_seconds, "a number of seconds above 0"), "retries": (_count, "a count, 0 or more")}
+# pip's network settings that are not taken as written, each read as pip reads it: numbers
+# within what a socket takes, paths with "~" expanded (a proxy is not a path).
+_NETWORK_VALUES: Dict[str, Tuple[Callable[[str], object], str]] = {
+    "timeout": (_seconds, "a number of seconds above 0"), "retries": (_count, "a count, 0 or more"),
+    **dict.fromkeys(("cache_dir", "cert", "client_cert"), (os.path.expanduser, "a path"))}
 
 
 def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str, str]
@@ -834,23 +857,21 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
         if option is None:
             continue  # pip's business (or unknown to pip too): ignored, as pip does
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
-        given = _config_bool(key, value, where) if option.kind == "flag" else value
+        given = _config_bool(value, f"{key} in {where}") if option.how == "flag" else value
         if option.network:  # --no-cache-dir: pip takes any valid yes/no as turning the cache off
-            network[option.setting] = None if option.kind == "flag" else value
-        elif option.kind == "list":  # from configuration, a list replaces the one before
+            network[option.setting] = None if option.how == "flag" else value
+        elif option.how == "list":  # from configuration, a list replaces the one before
             finder = replace(finder, **{option.setting: type(getattr(finder, option.setting))()})
             for item in value.split():  # each checked as a URL, as on the command line
                 finder = finder.with_option(option.name, item, where)
         else:
             finder = finder.with_option(option.name, given, where)
-    for key, (number, _) in _NETWORK_NUMBERS.items():
-        if key in network:
+    for key, (read, _) in _NETWORK_VALUES.items():
+        if network.get(key):  # set, and not turned off by --no-cache-dir
             try:
-                network[key] = number(network[key])
+                network[key] = read(network[key])
             except ValueError as exc:
                 raise PeepError(f"{network[key]!r} is not a valid value for {key}") from exc
-    for key in ("cache_dir", "cert", "client_cert"):  # paths: pip expands "~" in them
-        network[key] = os.path.expanduser(network[key]) if network.get(key) else None
     return finder, NetworkSettings(**network)
 
 
@@ -1465,7 +1486,7 @@ _LINE_OPTIONS = (
     (("-c", "--constraint"), True), (("-r", "--requirement"), True),
     (("-e", "--editable"), True), (("--require-hashes",), False), (("--use-feature",), True),
     (("--hash",), True), (("-C", "--config-settings"), True),
-) + tuple((option.flags, option.kind != "flag") for option in FINDER_OPTIONS if option.in_file)
+) + tuple((option.flags, option.how != "flag") for option in FINDER_OPTIONS if option.in_file)
 _PER_REQUIREMENT_OPTIONS = ("hash", "config-settings")
 _REMOVED_OPTIONS = {
     "--install-option": "pip removed it in 23.1",
@@ -2122,101 +2143,79 @@ class _Collect(argparse.Action):
             setattr(namespace, into, [*getattr(namespace, into), *added])
 
 
-class PipOption(NamedTuple):
-    """One of pip install's options (its long name is also the config key, as in pip). ``kind``:
-    how a configured value becomes pip's words: "value"; "list" (each its own option); "flag";
-    "count" (-v, -q); "peep" (peep's, never pip's); "inverted" (PIP_NO_COMPILE=0: compile none)."""
-
-    flags: Tuple[str, ...]
-    metavar: Optional[str]  # None for a flag
-    help: str
-    kind: str = ""  # "" means "value" with a metavar, else "flag"
-    refused: Optional[str] = None  # why peep takes it from nowhere ("peep" rows: from no config)
-
-    @property
-    def name(self) -> str:
-        """Return the long name without dashes: the config key."""
-        return next(flag for flag in self.flags if flag.startswith("--"))[2:]
-
-    @property
-    def how(self) -> str:
-        """Return the kind, "value" or "flag" when the row leaves it to the metavar."""
-        return self.kind or ("value" if self.metavar else "flag")
-
-
 _OTHER_PYTHON = "peep chooses and verifies files for the Python that runs it"
 _SETUP_PY_OPTIONS = ("it is for setup.py, which peep never runs; give the build backend "
                      "-C KEY=VALUE instead")  # fmt: skip
 PIP_OPTIONS = (
-    PipOption(("-t", "--target"), "DIR", "install into DIR"),
-    PipOption(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
-    PipOption(("--root",), "DIR", "install relative to this root directory"),
-    PipOption(("--src", "--source", "--source-dir", "--source-directory"), "DIR",
+    Option(("-t", "--target"), "DIR", "install into DIR"),
+    Option(("--prefix",), "DIR", "install under this prefix (bin/, lib/, ...)"),
+    Option(("--root",), "DIR", "install relative to this root directory"),
+    Option(("--src", "--source", "--source-dir", "--source-directory"), "DIR",
         "where pip checks out editables (peep refuses editables)"),
-    PipOption(("-C", "--config-settings"), "KEY=VALUE",
+    Option(("-C", "--config-settings"), "KEY=VALUE",
         "a setting for every sdist's build backend (peep's builds take it; repeatable)", "list"),
-    PipOption(("--upgrade-strategy",), "STRATEGY",
+    Option(("--upgrade-strategy",), "STRATEGY",
         "pip's upgrade strategy (eager, only-if-needed)"),
-    PipOption(("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
-    PipOption(("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
-    PipOption(("--log", "--log-file", "--local-log"), "PATH", "append pip's verbose log to PATH"),
-    PipOption(("--report",), "PATH", "write pip's JSON installation report to PATH"),
-    PipOption(("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
-    PipOption(("--use-feature",), "FEATURE", "turn on an experimental pip feature", "list"),
-    PipOption(("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour", "list"),
-    PipOption(("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
-    PipOption(("--force-reinstall",), None, "reinstall even what is already up to date"),
-    PipOption(("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
-    PipOption(("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
-    PipOption(("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
-    PipOption(("--check-build-dependencies",), None, "have pip check build dependencies"),
-    PipOption(("--break-system-packages",), None, "let pip change an externally managed Python"),
-    PipOption(("--user",), None, "install into your user site-packages"),
-    PipOption(("--no-compile",), None, "byte-compile nothing", "inverted"),
-    PipOption(("--compile",), None, "byte-compile what is installed (the default)"),
-    PipOption(("--no-warn-script-location",), None,
+    Option(("--progress-bar",), "MODE", "pip's progress bar (on, off, raw)"),
+    Option(("--root-user-action",), "ACTION", "what pip does when run as root (warn, ignore)"),
+    Option(("--log", "--log-file", "--local-log"), "PATH", "append pip's verbose log to PATH"),
+    Option(("--report",), "PATH", "write pip's JSON installation report to PATH"),
+    Option(("--exists-action",), "ACTION", "what pip does when a path exists (s, i, w, b, a)"),
+    Option(("--use-feature",), "FEATURE", "turn on an experimental pip feature", "list"),
+    Option(("--use-deprecated",), "FEATURE", "keep a deprecated pip behaviour", "list"),
+    Option(("-U", "--upgrade"), None, "upgrade what is installed to the versions asked for"),
+    Option(("--force-reinstall",), None, "reinstall even what is already up to date"),
+    Option(("-I", "--ignore-installed"), None, "install over what is installed, ignoring it"),
+    Option(("--ignore-requires-python",), None, "have pip ignore Requires-Python"),
+    Option(("--use-pep517",), None, "build sdists through PEP 517 (peep always does)"),
+    Option(("--check-build-dependencies",), None, "have pip check build dependencies"),
+    Option(("--break-system-packages",), None, "let pip change an externally managed Python"),
+    Option(("--user",), None, "install into your user site-packages"),
+    Option(("--no-compile",), None, "byte-compile nothing", "inverted"),
+    Option(("--compile",), None, "byte-compile what is installed (the default)"),
+    Option(("--no-warn-script-location",), None,
         "no warning for scripts installed outside PATH", "inverted"),
-    PipOption(("--no-warn-conflicts",), None, "no warning about broken dependencies", "inverted"),
-    PipOption(("--no-clean",), None, "keep pip's temporary build directories"),
-    PipOption(("--require-virtualenv", "--require-venv"), None,
+    Option(("--no-warn-conflicts",), None, "no warning about broken dependencies", "inverted"),
+    Option(("--no-clean",), None, "keep pip's temporary build directories"),
+    Option(("--require-virtualenv", "--require-venv"), None,
         "have pip refuse to run outside a virtual environment"),
-    PipOption(("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
-    PipOption(("--no-color",), None, "no colours in pip's output"),
-    PipOption(("--no-input",), None, "have pip never prompt"),
-    PipOption(("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
-    PipOption(("--debug",), None, "let pip's unhandled exceptions propagate"),
-    PipOption(("--dry-run",), None, "verify everything, then have pip install nothing"),
-    PipOption(("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)", "count"),
-    PipOption(("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)", "count"),
+    Option(("--isolated",), None, "ignore PIP_* variables and the user's pip configuration"),
+    Option(("--no-color",), None, "no colours in pip's output"),
+    Option(("--no-input",), None, "have pip never prompt"),
+    Option(("--disable-pip-version-check",), None, "have pip not check for a newer pip"),
+    Option(("--debug",), None, "let pip's unhandled exceptions propagate"),
+    Option(("--dry-run",), None, "verify everything, then have pip install nothing"),
+    Option(("-q", "--quiet"), None, "less output, peep's and pip's (repeatable)", "count"),
+    Option(("-v", "--verbose"), None, "more output, peep's and pip's (repeatable)", "count"),
     # Refused wherever they are set.
-    PipOption(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
+    Option(("--no-build-isolation",), None, "", "inverted", "it lets a build import "
         "whatever is installed; peep builds every sdist in an environment of verified wheels only"),
-    PipOption(("--no-use-pep517",), None, "", "inverted", "it makes pip run setup.py itself, "
+    Option(("--no-use-pep517",), None, "", "inverted", "it makes pip run setup.py itself, "
         "and setuptools then fetches setup_requires on its own; peep builds every sdist through "
         "PEP 517"),
-    PipOption(("--global-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
-    PipOption(("--build-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
-    PipOption(("--platform",), "PLATFORM", "", "list", _OTHER_PYTHON),
-    PipOption(("--python-version",), "VERSION", "", refused=_OTHER_PYTHON),
-    PipOption(("--implementation",), "IMPL", "", refused=_OTHER_PYTHON),
-    PipOption(("--abi",), "ABI", "", "list", _OTHER_PYTHON),
-    PipOption(("--python",), "PYTHON", "", refused="run peep with that Python instead"),
-    PipOption(("--keyring-provider",), "PROVIDER", "", refused="peep asks no keyring for "
+    Option(("--global-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
+    Option(("--build-option",), "OPTION", "", "list", _SETUP_PY_OPTIONS),
+    Option(("--platform",), "PLATFORM", "", "list", _OTHER_PYTHON),
+    Option(("--python-version",), "VERSION", "", refused=_OTHER_PYTHON),
+    Option(("--implementation",), "IMPL", "", refused=_OTHER_PYTHON),
+    Option(("--abi",), "ABI", "", "list", _OTHER_PYTHON),
+    Option(("--python",), "PYTHON", "", refused="run peep with that Python instead"),
+    Option(("--keyring-provider",), "PROVIDER", "", refused="peep asks no keyring for "
         "credentials; give them in a .netrc file or as ${VARIABLES} in the index URL"),
     # Read by peep itself; on its command line they are peep's own options.
-    PipOption(("-r", "--requirement"), "FILE", "", "peep"),
-    PipOption(("-c", "--constraint"), "FILE", "", "peep"),
-    PipOption(("--build-constraint",), "FILE", "", "peep"),
-    PipOption(("--no-deps", "--no-dependencies"), None, "", "peep"),  # always on
-    PipOption(("--require-hashes",), None, "", "peep"),  # always on
-    PipOption(("--resume-retries",), "N", "", "peep"),  # peep downloads, pip does not
-    PipOption(("-e", "--editable"), "PATH|URL", "", "peep",
+    Option(("-r", "--requirement"), "FILE", "", "peep"),
+    Option(("-c", "--constraint"), "FILE", "", "peep"),
+    Option(("--build-constraint",), "FILE", "", "peep"),
+    Option(("--no-deps", "--no-dependencies"), None, "", "peep"),  # always on
+    Option(("--require-hashes",), None, "", "peep"),  # always on
+    Option(("--resume-retries",), "N", "", "peep"),  # peep downloads, pip does not
+    Option(("-e", "--editable"), "PATH|URL", "", "peep",
         "an editable install is a live checkout with no archive to hash"),
-    PipOption(("--group",), "GROUP", "", "peep", "peep reads dependency groups from lock "
+    Option(("--group",), "GROUP", "", "peep", "peep reads dependency groups from lock "
         "files only, named with --group on its command line"),
 )  # fmt: skip
 # By every long flag: pip reads a configuration key as the flag of that name ("log-file": --log).
-_PIP_OPTION_NAMED = {flag[2:]: row for row in PIP_OPTIONS for flag in row.flags if flag[1] == "-"}
+_PIP_OPTION_NAMED = {key: option for option in PIP_OPTIONS for key in option.config}
 
 
 def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
@@ -2232,12 +2231,12 @@ def add_finder_arguments(parser: argparse.ArgumentParser) -> None:
     """Add peep's finder and network options (as ``peep install`` takes them)."""
     group = parser.add_argument_group(
         "finder and network options (peep's own: pip never reaches an index)")
-    parser.set_defaults(finder_options=(), network_options=(), pip_options=())
+    parser.set_defaults(finder_options=(), network_options=(), pip_options=(), pip_config=None)
     for option in FINDER_OPTIONS:
         into = ("network_options",) if option.network else ("finder_options",)
         group.add_argument(*option.flags, action=_Collect, dest=option.name, metavar=option.metavar,
                            const=into + (("pip_options",) if option.also_pip else ()), default=None,
-                           nargs=0 if option.kind == "flag" else None, help=option.help)
+                           nargs=None if option.metavar else 0, help=option.help)
 
 
 def install_argument_parser() -> argparse.ArgumentParser:
@@ -2260,7 +2259,8 @@ def install_argument_parser() -> argparse.ArgumentParser:
                         metavar="PATH|URL", help="refused: an editable install has no archive "
                         "to hash")
     parser.add_argument("--require-hashes", action="store_true", help="always on in peep")
-    parser.add_argument("--no-deps", action="store_true", help="always on in peep")
+    parser.add_argument("--no-deps", "--no-dependencies", action="store_true",
+                        help="always on in peep")
     parser.add_argument("--resume-retries", metavar="N", help="no effect: pip downloads nothing "
                         "(peep's own downloads take --retries)")
     parser.add_argument("--allow-omitted", action="store_true", help="warn, instead of "
@@ -2303,6 +2303,7 @@ class InstallOptions:
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
     isolated: bool = False  # --isolated on the command line: the user's pip files and PIP_* unread
+    pip_config: Optional[Mapping[str, str]] = None  # pip's files and PIP_*, if read with argv
 
     def pip_values(self, *flags: str) -> List[str]:
         """Return the values given to one of pip's options, in order."""
@@ -2361,10 +2362,10 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     """Return ``options`` with pip's install settings from its files and PIP_* beneath them.
     The command line comes last: it wins wherever pip's last word wins; lists add up, as in pip."""
     items = pip_configuration_items(environ, isolated=options.isolated)
-    values = in_pip_order({key: value for key, (value, _) in items.items()})
+    config = {key: value for key, (value, _) in items.items()}  # kept for settle_settings
     rows = _PIP_OPTION_NAMED
     chosen = {rows[key].name: (rows[key], value, items[f"{section}.{key}"][1])  # the last wins
-              for section, key, value in values if key in rows}
+              for section, key, value in in_pip_order(config) if key in rows}
     words: List[str] = []
     for option, value, where in chosen.values():
         if option.refused:
@@ -2376,10 +2377,10 @@ def with_pip_configuration(options: InstallOptions, environ: Mapping[str, str]) 
     return replace(options, files=files.get("requirement", ()) + options.files,
                    constraints=files.get("constraint", ()) + options.constraints,
                    build_constraints=files.get("build-constraint", ()) + options.build_constraints,
-                   pip_options=tuple(words) + options.pip_options)
+                   pip_options=tuple(words) + options.pip_options, pip_config=config)
 
 
-def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
+def _configured_words(option: Option, value: str, where: str) -> List[str]:
     """Return the words that give pip a setting from its configuration."""
     flag = "--" + option.name
     if option.how == "value":
@@ -2387,13 +2388,10 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
     if option.how == "list":
         return [word for item in value.split() for word in (flag, item)]
     if option.how == "count":  # yes/no or a number, as pip reads it
-        lowered = value.strip().lower()
-        if re.fullmatch("[0-9]+", lowered):  # ASCII, as int() reads ("²".isdigit() is True)
-            return [flag] * min(int(lowered.lstrip("0")[:2] or "0"), 3)  # pip has 3 levels
-        if lowered not in _TRUE + _FALSE:
-            raise PeepError(f"{value!r} is not a valid value for {where} (use a number)")
-        return [flag] if lowered in _TRUE else []
-    enabled = _config_bool(flag, value, where)
+        if re.fullmatch("[0-9]+", value.strip()):  # ASCII, as int() reads ("²".isdigit() is True)
+            return [flag] * min(int(value.strip().lstrip("0")[:2] or "0"), 3)  # pip has 3 levels
+        return [flag] if _config_bool(value, where, "a number") else []
+    enabled = _config_bool(value, f"{flag} in {where}")
     if option.how == "inverted" and enabled:  # pip reads PIP_NO_X's yes/no as X's
         positive = _PIP_OPTION_NAMED.get(option.name[len("no-"):])
         return ["--" + positive.name] if positive else []
@@ -2403,17 +2401,20 @@ def _configured_words(option: PipOption, value: str, where: str) -> List[str]:
 def settle_settings(args: Union[argparse.Namespace, InstallOptions], environ: Mapping[str, str],
                     *, isolated: bool = False) -> Tuple[FinderSettings, NetworkSettings]:
     """Settle finder and network settings: pip's files, PIP_*, then the command line."""
-    config = load_pip_configuration(environ, isolated=isolated)
+    config = args.pip_config  # read once: with an install's command line if it was
+    if config is None:
+        config = load_pip_configuration(environ, isolated=isolated)
     finder, network = settings_from_configuration(config, environ)
     for name, value in args.finder_options:
         finder = finder.with_option(name, value, "the command line")
     for name, value in args.network_options:
-        convert, what = _NETWORK_NUMBERS.get(name, (os.path.expanduser, ""))  # else a path
+        key = _FINDER_OPTION_NAMED[name].setting
+        read, what = _NETWORK_VALUES.get(key, (str, ""))  # a proxy: as written
         try:
-            setting: Any = None if name == "no-cache-dir" else convert(str(value))
+            setting: Any = None if name == "no-cache-dir" else read(str(value))
         except ValueError as exc:
             raise UsageError(f"peep: --{name} {value!r} is not {what}") from exc
-        network = replace(network, **{_FINDER_OPTION_NAMED[name].setting: setting})
+        network = replace(network, **{key: setting})
     return finder, network
 
 
@@ -2709,7 +2710,7 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
     upload time (as on HTML pages) is an error, not a guess: the option keeps fresh uploads out."""
     kept = []
     for link in links:
-        moment = upload_moment(link.upload_time)
+        moment = iso_moment(link.upload_time, utc=True)  # PEP 700's times are UTC, never local
         if moment is None:
             raise PeepError(f"{redact_url(page_url)} gives no upload time for "
                             f"{url_filename(link.url)!r}, so --uploaded-prior-to cannot be "
@@ -2718,17 +2719,6 @@ def uploaded_before(links: Sequence[Link], cutoff: float, page_url: str) -> List
         if moment < cutoff:
             kept.append(link)
     return kept
-
-
-def upload_moment(text: Optional[str]) -> Optional[float]:
-    """Return a PEP 700 upload-time as POSIX time, or None if there is none or it is not one."""
-    import datetime
-    try:
-        moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text or ""))
-    except ValueError:
-        return None
-    zone = moment.tzinfo or datetime.timezone.utc  # PEP 700's times are UTC, never local
-    return moment.replace(tzinfo=zone).timestamp()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -4087,7 +4077,7 @@ class Fetcher:
             cutoff = self.settings.uploaded_prior_to
             for sha256, path, meta in entries:
                 python, uploaded = meta.get("requires_python"), meta.get("upload_time")
-                moment = upload_moment(uploaded if isinstance(uploaded, str) else None)
+                moment = iso_moment(uploaded if isinstance(uploaded, str) else None, utc=True)
                 if cutoff is not None and (moment is None or moment >= cutoff):
                     continue  # too new, or from where no upload time is given
                 link = Link(_path_to_url(path), hashes=(("sha256", sha256),),

@@ -115,12 +115,12 @@ NUMERIC = {"timeout": "7", "retries": "3", "uploaded-prior-to": "P3D"}
 
 @pytest.mark.parametrize("option", peep.FINDER_OPTIONS, ids=lambda option: option.name)
 def test_each_finder_option_reaches_its_setting_from_the_command_line(
-    option: peep.FinderOption,
+    option: peep.Option,
 ) -> None:
     value = NUMERIC.get(option.name, "x.invalid")
-    words = [option.flags[-1]] + ([] if option.kind == "flag" else [value])
+    words = [option.flags[-1]] + ([] if option.how == "flag" else [value])
     parsed = peep.parse_install_arguments(["-r", "requirements.txt"] + words)
-    expected = (option.name, True if option.kind == "flag" else value)
+    expected = (option.name, True if option.how == "flag" else value)
     collected = parsed.network_options if option.network else parsed.finder_options
     assert collected == (expected,)
     assert parsed.pip_options == (tuple(words) if option.also_pip else ())
@@ -130,10 +130,10 @@ def test_each_finder_option_reaches_its_setting_from_the_command_line(
     "option", [option for option in peep.FINDER_OPTIONS if option.config],
     ids=lambda option: option.name,
 )
-def test_each_configuration_key_changes_its_setting(option: peep.FinderOption) -> None:
+def test_each_configuration_key_changes_its_setting(option: peep.Option) -> None:
     default = peep.settings_from_configuration({}, {})
     for key in option.config:
-        value = NUMERIC.get(option.name, SAMPLE_VALUES[option.kind])
+        value = NUMERIC.get(option.name, SAMPLE_VALUES[option.how])
         if option.name == "cert" or option.name == "client-cert" or option.name == "cache-dir":
             value = "/nowhere"
         finder, network = peep.settings_from_configuration({f"global.{key}": value}, {})
@@ -157,17 +157,17 @@ def test_unknown_configuration_keys_are_ignored() -> None:
     "option", [option for option in peep.FINDER_OPTIONS if option.in_file],
     ids=lambda option: option.name,
 )
-def test_each_file_option_is_read_from_a_requirements_file(option: peep.FinderOption) -> None:
-    words = option.flags[0] + ("" if option.kind == "flag" else " x.invalid")
+def test_each_file_option_is_read_from_a_requirements_file(option: peep.Option) -> None:
+    words = option.flags[0] + ("" if option.how == "flag" else " x.invalid")
     parsed = peep.parse_line_options(words, peep.Origin("requirements.txt", 1))
-    assert parsed == [(option.name, True if option.kind == "flag" else "x.invalid")]
+    assert parsed == [(option.name, True if option.how == "flag" else "x.invalid")]
 
 
 @pytest.mark.parametrize(
     "option", [option for option in peep.FINDER_OPTIONS if not option.in_file],
     ids=lambda option: option.name,
 )
-def test_network_options_are_not_requirements_file_options(option: peep.FinderOption) -> None:
+def test_network_options_are_not_requirements_file_options(option: peep.Option) -> None:
     with pytest.raises(peep.RequirementsFileError, match="no such option"):
         peep.parse_line_options(f"{option.flags[0]} x", peep.Origin("requirements.txt", 1))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 from conftest import venv_python
@@ -109,6 +109,20 @@ def test_constraint_and_build_constraint_files_are_read_by_peep(tmp_path: Path) 
     assert options.pip_options == ()  # neither reaches pip
 
 
+def test_pip_configuration_is_read_once_per_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip's install settings and peep's finder settings come from one reading of its files."""
+    (tmp_path / "r.txt").write_text("")
+    (tmp_path / "pip.conf").write_text("[install]\ntarget = /f\nindex-url = https://i.invalid/\n")
+    environ = {"HOME": str(tmp_path), "PIP_CONFIG_FILE": str(tmp_path / "pip.conf")}
+    read: List[str] = []
+    real = peep._read_config_file
+    monkeypatch.setattr(peep, "_read_config_file", lambda path: read.append(path) or real(path))
+    options = peep.parse_install_arguments(["-r", str(tmp_path / "r.txt")], environ)
+    _, finder, _ = peep.load_requirements(options, environ)
+    assert (options.pip_options, finder.index_url) == (("--target", "/f"), "https://i.invalid/")
+    assert read.count(str(tmp_path / "pip.conf")) == 1
+
+
 # --- refused, saying where ----------------------------------------------------------
 
 BUILD_ISOLATION = "it lets a build import whatever is installed"
@@ -152,7 +166,7 @@ def test_a_bad_yes_or_no_names_the_variable(tmp_path: Path) -> None:
 SAMPLE = {"value": "/x", "list": "a=1", "flag": "yes", "inverted": "no", "count": "1", "peep": "f.txt"}
 
 
-def _expected_words(option: peep.PipOption) -> Tuple[str, ...]:
+def _expected_words(option: peep.Option) -> Tuple[str, ...]:
     flag = "--" + option.name
     return () if option.how == "peep" else (flag,) if option.metavar is None else (flag, SAMPLE[option.how])
 
@@ -162,7 +176,7 @@ def _expected_words(option: peep.PipOption) -> Tuple[str, ...]:
     if place != "command line" or option.how != "peep"  # there, peep's own options
 ], ids=lambda value: getattr(value, "name", value))
 def test_every_pip_install_option_is_honoured_or_refused_from_everywhere(
-    tmp_path: Path, option: peep.PipOption, place: str
+    tmp_path: Path, option: peep.Option, place: str
 ) -> None:
     value = SAMPLE[option.how]
     if place == "env":
@@ -176,6 +190,15 @@ def test_every_pip_install_option_is_honoured_or_refused_from_everywhere(
             call()
     else:
         assert call().pip_options == _expected_words(option)
+
+
+@pytest.mark.parametrize("flag, metavar", [
+    (flag, option.metavar) for option in peep.PIP_OPTIONS if option.how == "peep" for flag in option.flags
+])
+def test_every_name_of_peeps_own_options_is_taken_on_the_command_line(flag: str, metavar: Optional[str]) -> None:
+    """Under each of pip's names for it, as from pip's configuration: --no-dependencies is --no-deps."""
+    options = peep.parse_install_arguments(["-r", "r.txt", flag] + (["x"] if metavar else []))
+    assert options.pip_options == ()  # peep's own, never pip's
 
 
 # --- end to end: the real pip gets the setting ---------------------------------------
@@ -323,6 +346,21 @@ def test_a_number_option_that_is_not_one_is_a_usage_error(tmp_path: Path, comman
     result = run_peep(command, *words[command], option, value, "--index-url", "http://127.0.0.1:9/")
     assert result.returncode == peep.EXIT_USAGE, result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"peep: {option} {value!r} is not {what}"
+
+
+@pytest.mark.parametrize("place", ["command line", "env"])
+def test_a_proxy_is_not_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, place: str) -> None:
+    """pip expands "~" in --cert, --client-cert and --cache-dir only: a proxy stays as written."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    given = {"proxy": "~/p:3128", "cert": "~/ca.pem"}
+    environ = {"PIP_CONFIG_FILE": os.devnull}
+    argv = ["-r", "r.txt"]
+    if place == "env":
+        environ.update({f"PIP_{key.upper()}": value for key, value in given.items()})
+    else:
+        argv += [word for key, value in given.items() for word in (f"--{key}", value)]
+    _, network = peep.settle_settings(peep.parse_install_arguments(argv, environ), environ)
+    assert (network.proxy, network.cert) == ("~/p:3128", str(tmp_path / "ca.pem"))
 
 
 @pytest.mark.parametrize("flag", ["--index-url", "--extra-index-url", "--find-links"])
