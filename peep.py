@@ -659,11 +659,11 @@ def iso_moment(text: Optional[str], *, utc: bool) -> Optional[float]:
     import datetime
     try:  # Python before 3.11 reads no "Z"; it means what "+00:00" means
         moment = datetime.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text or ""))
-    except ValueError:
+        if utc and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        return moment.timestamp()  # local time near year 1 has no POSIX time
+    except (ValueError, OverflowError, OSError):
         return None
-    if utc and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
 
 
 def upload_cutoff(text: str, where: str, now: Optional[float] = None) -> float:

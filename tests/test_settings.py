@@ -386,7 +386,8 @@ def test_a_naive_uploaded_prior_to_is_local_time() -> None:
     assert peep.upload_cutoff("2026-03-24T10:39:00", "x") == datetime.datetime(2026, 3, 24, 10, 39).timestamp()
 
 
-@pytest.mark.parametrize("text", ["", "P3", "3D", "P-1D", "PT3H", "2026-13-01", "yesterday"])
+@pytest.mark.parametrize("text", ["", "P3", "3D", "P-1D", "PT3H", "2026-13-01", "yesterday",
+                                  "0001-01-01T00:00:00"])
 def test_upload_cutoff_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(peep.UsageError, match="is not a moment"):
         peep.upload_cutoff(text, "x")
