@@ -5875,14 +5875,11 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
     major, minor = version
-    for tag in candidate.tags:
-        if tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"):
-            return True
-        if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}"):
-            tag_minor = tag.interpreter[len(f"cp{major}") :]
-            if tag_minor.isdigit() and int(tag_minor) <= minor:
-                return True
-    return not candidate.is_wheel  # an sdist has no tags
+    exact = (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}")
+    abi3_minors = [tag.interpreter[len(f"cp{major}") :] for tag in candidate.tags
+                   if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}")]
+    return (not candidate.is_wheel or any(tag.interpreter in exact for tag in candidate.tags)
+            or any(text.isdigit() and int(text) <= minor for text in abi3_minors))
 
 
 def select_release_files(
@@ -5910,9 +5907,8 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _one_per_filename(
-    candidates: Sequence[Candidate], err: Optional[IO[str]], command: str = "peep hash"
-) -> List[Candidate]:
+def _one_per_filename(candidates: Sequence[Candidate], err: Optional[IO[str]],
+                      command: str = "peep hash") -> List[Candidate]:
     """Keep each name's first file, as pip would; warn ``err`` of indexes that disagree."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
@@ -5925,29 +5921,34 @@ def _one_per_filename(
     return list(first.values())
 
 
-def hash_downloads(
-    transport: Transport, chosen: Sequence[Candidate], algorithm: str, progress: Progress,
-    command: str,
-) -> Tuple[List[Tuple[Candidate, str]], int]:
+def hash_downloads(transport: Transport, chosen: Sequence[Candidate], algorithm: str,
+                   progress: Progress, command: str) -> Tuple[List[Tuple[Candidate, str]], int]:
     """Download the files at once, hashing as they arrive; return those whose bytes match what
-    the index says, with their digests, and EXIT_FAILED if any did not (said on the progress
-    stream, after ``command``)."""
+    the index says, with their digests, and EXIT_FAILED if any did not (said on progress.stream)."""
     import concurrent.futures
     import shutil
     import tempfile
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress.begin(len(chosen))
 
-    def fetch(candidate: Candidate) -> Tuple[Candidate, Union[Dict[str, str], str]]:
+    def fetch(candidate: Candidate) -> Tuple[Candidate, str, str]:
+        """Return the file, its digest or "", and why it is left out or ""."""
         # A directory of its own: two files may share a name.
         destination = os.path.join(tempfile.mkdtemp(dir=workdir), safe_filename(candidate.filename))
         try:
             digests = transport.download(candidate.url.split("#", 1)[0], destination,
                                          (algorithm,), progress.advance)  # fmt: skip
         except FetchError as exc:
-            return candidate, str(exc)  # why the download failed
+            return candidate, "", printable(f"{command}: {candidate.filename}: {exc}")
         progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
-        return candidate, digests
+        advertised = candidate.advertised_hashes()
+        wrong = [a for a in advertised if a in digests and advertised[a] != digests[a]]
+        if wrong:
+            return candidate, "", (f"{command}: {candidate.filename}: the index says {wrong[0]} "
+                                   f"{advertised[wrong[0]]}, but its bytes hash to "
+                                   f"{digests[wrong[0]]}; left out (someone may have tampered "
+                                   "with it)")
+        return candidate, digests[algorithm], ""
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
@@ -5959,20 +5960,9 @@ def hash_downloads(
     finally:
         progress.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    found = []
-    err = progress.stream  # failures are said where progress is
-    for candidate, outcome in results:
-        if isinstance(outcome, str):
-            err.write(printable(f"{command}: {candidate.filename}: {outcome}") + "\n")
-            continue
-        advertised = candidate.advertised_hashes()
-        wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
-        if wrong:
-            err.write(f"{command}: {candidate.filename}: the index says {wrong[0]} "
-                      f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
-                      "left out (someone may have tampered with it)\n")
-        else:
-            found.append((candidate, outcome[algorithm]))
+    # Failures are said where progress is, in the files' order, once every download is done.
+    progress.stream.writelines(problem + "\n" for _, _, problem in results if problem)
+    found = [(candidate, digest) for candidate, digest, problem in results if not problem]
     return found, EXIT_OK if len(found) == len(results) else EXIT_FAILED
 
 
