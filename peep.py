@@ -6648,11 +6648,8 @@ class LockPlan:
 
     def apply(self, physical: Sequence[str]) -> List[str]:
         """Return the file's lines with the edits made."""
-        lines: List[str] = []
-        for number, line in enumerate(physical, start=1):
-            lines.extend(self.inserts.get(number, []))
-            if number not in self.deleted:
-                lines.append(line)
+        lines = [new for number, line in enumerate(physical, start=1) for new in
+                 self.inserts.get(number, []) + ([] if number in self.deleted else [line])]
         return lines + self.inserts.get(len(physical) + 1, []) + self.appended
 
 
