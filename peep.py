@@ -5696,14 +5696,11 @@ def command_install(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def _tags_fit_python(candidate: Candidate, version: Tuple[int, int]) -> bool:
     """Tell whether a file could install on Python ``version`` (sdists always could)."""
     major, minor = version
-    for tag in candidate.tags:
-        if tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"):
-            return True
-        if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}"):
-            tag_minor = tag.interpreter[len(f"cp{major}") :]
-            if tag_minor.isdigit() and int(tag_minor) <= minor:
-                return True
-    return not candidate.is_wheel  # an sdist has no tags
+    exact = (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}")
+    abi3_minors = [tag.interpreter[len(f"cp{major}") :] for tag in candidate.tags
+                   if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}")]
+    return (not candidate.is_wheel or any(tag.interpreter in exact for tag in candidate.tags)
+            or any(text.isdigit() and int(text) <= minor for text in abi3_minors))
 
 
 def select_release_files(
@@ -5731,9 +5728,8 @@ def _python_version_argument(text: str) -> Tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _one_per_filename(
-    candidates: Sequence[Candidate], err: Optional[IO[str]], command: str = "peep hash"
-) -> List[Candidate]:
+def _one_per_filename(candidates: Sequence[Candidate], err: Optional[IO[str]],
+                      command: str = "peep hash") -> List[Candidate]:
     """Keep each name's first file, as pip would; warn ``err`` of indexes that disagree."""
     first: Dict[str, Candidate] = {}
     for candidate in candidates:
@@ -5746,29 +5742,34 @@ def _one_per_filename(
     return list(first.values())
 
 
-def hash_downloads(
-    transport: Transport, chosen: Sequence[Candidate], algorithm: str, progress: Progress,
-    command: str,
-) -> Tuple[List[Tuple[Candidate, str]], int]:
+def hash_downloads(transport: Transport, chosen: Sequence[Candidate], algorithm: str,
+                   progress: Progress, command: str) -> Tuple[List[Tuple[Candidate, str]], int]:
     """Download the files at once, hashing as they arrive; return those whose bytes match what
-    the index says, with their digests, and EXIT_FAILED if any did not (said on the progress
-    stream, after ``command``)."""
+    the index says, with their digests, and EXIT_FAILED if any did not (said on progress.stream)."""
     import concurrent.futures
     import shutil
     import tempfile
     workdir = tempfile.mkdtemp(prefix="peep-")
     progress.begin(len(chosen))
 
-    def fetch(candidate: Candidate) -> Tuple[Candidate, Union[Dict[str, str], str]]:
+    def fetch(candidate: Candidate) -> Tuple[Candidate, str, str]:
+        """Return the file, its digest or "", and why it is left out or ""."""
         # A directory of its own: two files may share a name.
         destination = os.path.join(tempfile.mkdtemp(dir=workdir), safe_filename(candidate.filename))
         try:
             digests = transport.download(candidate.url.split("#", 1)[0], destination,
                                          (algorithm,), progress.advance)  # fmt: skip
         except FetchError as exc:
-            return candidate, str(exc)  # why the download failed
+            return candidate, "", printable(f"{command}: {candidate.filename}: {exc}")
         progress.file_done(candidate.filename, os.path.getsize(destination), "downloaded")
-        return candidate, digests
+        advertised = candidate.advertised_hashes()
+        wrong = [a for a in advertised if a in digests and advertised[a] != digests[a]]
+        if wrong:
+            return candidate, "", (f"{command}: {candidate.filename}: the index says {wrong[0]} "
+                                   f"{advertised[wrong[0]]}, but its bytes hash to "
+                                   f"{digests[wrong[0]]}; left out (someone may have tampered "
+                                   "with it)")
+        return candidate, digests[algorithm], ""
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
@@ -5780,20 +5781,9 @@ def hash_downloads(
     finally:
         progress.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    found = []
-    err = progress.stream  # failures are said where progress is
-    for candidate, outcome in results:
-        if isinstance(outcome, str):
-            err.write(printable(f"{command}: {candidate.filename}: {outcome}") + "\n")
-            continue
-        advertised = candidate.advertised_hashes()
-        wrong = [a for a in advertised if a in outcome and advertised[a] != outcome[a]]
-        if wrong:
-            err.write(f"{command}: {candidate.filename}: the index says {wrong[0]} "
-                      f"{advertised[wrong[0]]}, but its bytes hash to {outcome[wrong[0]]}; "
-                      "left out (someone may have tampered with it)\n")
-        else:
-            found.append((candidate, outcome[algorithm]))
+    # Failures are said where progress is, in the files' order, once every download is done.
+    progress.stream.writelines(problem + "\n" for _, _, problem in results if problem)
+    found = [(candidate, digest) for candidate, digest, problem in results if not problem]
     return found, EXIT_OK if len(found) == len(results) else EXIT_FAILED
 
 
@@ -5977,8 +5967,7 @@ def lock_to_requirements(location: str, reader: Callable[[str], bytes]) -> str:
             parsed = parse_archive_name(files[0].filename)
             version = parsed.version if parsed else parse_sdist_filename(files[0].filename)[1]
             head = f"{package.name}=={version}"
-        if package.marker is not None:
-            head += f" ; {package.marker}"
+        head += f" ; {package.marker}" if package.marker is not None else ""
         lines.append(" \\\n    ".join([head] + list(dict.fromkeys(options))))
     if problems:
         raise RequirementsFileError(location, "cannot be written as a requirements file:\n    "
@@ -6016,7 +6005,6 @@ class LockWriter:
 
     transport: Transport
     cache: ArchiveCache
-    workdir: str
     default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
 
     def package(self, requirement: Requirement) -> Union[Dict[str, Any], str]:
@@ -6054,27 +6042,26 @@ class LockWriter:
     def _locked(self, requirement: Requirement, offer: Candidate) -> Optional[Dict[str, Any]]:
         """Describe one file if it is vouched for: by the index's digests when they
         settle it, else by its bytes (cache first). Every install checks them again."""
+        import tempfile
         url, filename = offer.url.split("#", 1)[0], offer.filename
         advertised = {a: d for a, d in offer.advertised_hashes().items() if a in HASH_ALGORITHMS}
         if any(a in advertised for a in requirement.hashes.algorithms()):
             # Only the digests the requirement vouches for: the index's others are its word alone.
             vouched = {a: d for a, d in advertised.items() if d in requirement.hashes.allowed(a)}
             return pylock_file(filename, url, None, vouched) if vouched else None
-        algorithms = tuple(dict.fromkeys(("sha256",) + requirement.hashes.algorithms()))
+        algorithms = ("sha256",) + requirement.hashes.algorithms()  # hashing drops a repeat
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
             if os.path.basename(path) == safe_filename(filename):
                 digests = hash_file(path, algorithms)  # as for a download: its hashes decide
                 if digests["sha256"] == sha256 and requirement.hashes.matches(digests):
                     return pylock_file(filename, url, os.path.getsize(path), digests)
-        path = os.path.join(self.workdir, safe_filename(filename))
-        digests = self.transport.download(url, path, algorithms)
-        try:
+        with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
+            path = os.path.join(workdir, safe_filename(filename))
+            digests = self.transport.download(url, path, algorithms)
             if not requirement.hashes.matches(digests):
                 return None
             self.cache.store(path, filename, digests, {})
             return pylock_file(filename, url, os.path.getsize(path), digests)
-        finally:
-            _remove_quietly(path)
 
 
 def _toml(value: Any) -> str:
@@ -6098,9 +6085,8 @@ def format_lock(packages: Sequence[Mapping[str, Any]], header: Mapping[str, Any]
     return text
 
 
-def read_requirement_files(
-    paths: Sequence[str], args: argparse.Namespace
-) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
+def read_requirement_files(paths: Sequence[str], args: argparse.Namespace
+                           ) -> Tuple[List[Requirement], FinderSettings, NetworkSettings]:
     """Read requirements files (and nested ones), their finder options on top of peep's."""
     options = InstallOptions(tuple(paths), (), (), tuple(args.finder_options), (),
                              network_options=tuple(args.network_options))
@@ -6156,7 +6142,6 @@ def command_port(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
 def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[str],
               err: IO[str]) -> int:  # fmt: skip
     """Convert between lock files and requirements files, one way or the other."""
-    import tempfile
     if args.write or args.dry_run:
         raise UsageError("peep port: --write and --dry-run are for requirements files only")
     if args.to == "pylock":  # find each file of the requirements by its hash
@@ -6164,17 +6149,16 @@ def port_lock(args: argparse.Namespace, reader: Callable[[str], bytes], out: IO[
             raise UsageError("peep port --to pylock: give requirements files, not lock files")
         pylock_module()  # fail early, before any download, if the output cannot be checked
         records, finder, network = read_requirement_files(args.files, args)
-        with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
-            cache = ArchiveCache(network.cache_dir, lambda m: print(m, file=err))
-            writer = LockWriter(Transport(finder, network), cache, workdir)
-            results = [writer.package(record) for record in records if not record.is_constraint]
+        cache = ArchiveCache(network.cache_dir, lambda m: print(m, file=err))
+        writer = LockWriter(Transport(finder, network), cache)
+        results = [writer.package(record) for record in records if not record.is_constraint]
         problems = [r for r in results if isinstance(r, str)]
         if problems:
             raise PeepError("peep port: cannot write a lock file:\n    " + "\n    ".join(problems))
         text = format_lock([r for r in results if not isinstance(r, str)])
+    elif len(args.files) > 1:  # and one of them is a lock file
+        raise UsageError("peep port: give one lock file, or requirements files only")
     else:
-        if not all(is_lock_file(path) for path in args.files) or len(args.files) > 1:
-            raise UsageError("peep port: give one lock file, or requirements files only")
         text = lock_to_requirements(args.files[0], reader)
     if args.output:
         try:
@@ -6300,22 +6284,17 @@ def lock_entries(text: str, path: str, records: Sequence[Requirement]) -> List[L
 def _requirement_text(record: Requirement, pinned: Optional[str] = None) -> str:
     """Write a requirement for pip or for the file: name, extras, version or URL, marker."""
     extras = f"[{','.join(sorted(record.extras))}]" if record.extras else ""
-    if record.url is not None:
-        head = f"{record.name}{extras} @ {record.url}"
-    elif pinned is not None:
-        head = f"{record.name}{extras}=={pinned}"
-    else:
-        head = f"{record.name}{extras}{record.specifier}"
-    return head + (f" ; {record.marker}" if record.marker is not None else "")
+    version = f" @ {record.url}" if record.url is not None else (
+        str(record.specifier) if pinned is None else f"=={pinned}")
+    marker = f" ; {record.marker}" if record.marker is not None else ""
+    return f"{record.name}{extras}{version}{marker}"
 
 
 LockInput = Tuple[Tuple[str, ...], Tuple[str, ...]]  # what pip must install, and pins to keep
 
 
-def resolution_input(
-    entries: Sequence[LockEntry], specs: Sequence[Requirement], moving: FrozenSet[str],
-    elsewhere: Sequence[Requirement],
-) -> LockInput:
+def resolution_input(entries: Sequence[LockEntry], specs: Sequence[Requirement],
+                     moving: FrozenSet[str], elsewhere: Sequence[Requirement]) -> LockInput:
     """Ask for every top-level requirement and SPEC; keep every pin that is not ``moving``."""
     asked = {spec.key for spec in specs}
     requirements = [_requirement_text(spec) for spec in specs]
@@ -6351,9 +6330,8 @@ def _refuse_for_pip(lines: Sequence[str]) -> None:
                             f"{why}; nothing was written")
 
 
-def resolve_with_pip(
-    wanted: LockInput, finder: FinderSettings, network: NetworkSettings, workdir: str
-) -> Union[List[Pin], str]:
+def resolve_with_pip(wanted: LockInput, finder: FinderSettings, network: NetworkSettings,
+                     workdir: str) -> Union[List[Pin], str]:
     """Ask pip's resolver what it would install here; return its picks, or what pip said."""
     import json
     import subprocess
@@ -6377,9 +6355,8 @@ def resolve_with_pip(
     pip_release = re.match(r"pip (\d+)\.", pip_version())
     if finder.uploaded_prior_to is not None and pip_release and int(pip_release[1]) >= 26:
         # pip 26 keeps later uploads out of its resolve; an older pip's picks are checked after.
-        cutoff = max(finder.uploaded_prior_to, 0.0)  # nothing was uploaded before 1970
-        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(cutoff))
-        command += ["--uploaded-prior-to", moment]
+        cutoff = time.gmtime(max(finder.uploaded_prior_to, 0.0))  # none were uploaded before 1970
+        command += ["--uploaded-prior-to", time.strftime("%Y-%m-%dT%H:%M:%SZ", cutoff)]
     cache = ["--no-cache-dir"] if network.cache_dir is None else ["--cache-dir", network.cache_dir]
     command += cache + ["--report", report]
     for flag, name, lines in (("-r", "requirements", wanted[0]), ("-c", "constraints", wanted[1])):
@@ -6492,11 +6469,8 @@ class LockPlan:
 
     def apply(self, physical: Sequence[str]) -> List[str]:
         """Return the file's lines with the edits made."""
-        lines: List[str] = []
-        for number, line in enumerate(physical, start=1):
-            lines.extend(self.inserts.get(number, []))
-            if number not in self.deleted:
-                lines.append(line)
+        lines = [new for number, line in enumerate(physical, start=1) for new in
+                 self.inserts.get(number, []) + ([] if number in self.deleted else [line])]
         return lines + self.inserts.get(len(physical) + 1, []) + self.appended
 
 
@@ -6571,10 +6545,9 @@ class Locking:
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             return [found for found in pool.map(sdists_only, asked) if found is not None]
 
-    def _stub_sdist_only(
-        self, missing: Tuple[PackagingRequirement, List[Candidate]],
-        pinned: Mapping[str, Version], by_hand: FrozenSet[str], workdir: str,
-    ) -> Tuple[str, Dict[str, Any]]:
+    def _stub_sdist_only(self, missing: Tuple[PackagingRequirement, List[Candidate]],
+                         pinned: Mapping[str, Version], by_hand: FrozenSet[str],
+                         workdir: str) -> Tuple[str, Dict[str, Any]]:
         """Give pip a metadata-only wheel of an sdist's PKG-INFO 2.2+ dependencies (none if FILE
         pins and hashes it): the sdist is read, never built. Return what its pick takes from it."""
         import email.parser
@@ -6605,8 +6578,7 @@ class Locking:
         return key, {"url": sdist.url.split("#", 1)[0], "digest": None, "build_requires": build}
 
     def _release_files(self, pin: Pin) -> List[Candidate]:
-        """Return every file of a pinned release, with the one pip chose in place of any listed
-        file of its name."""
+        """Return a pinned release's files, with the one pip chose in place of any of its name."""
         requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
         found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
                                       self.default_index)  # fmt: skip
@@ -6797,10 +6769,8 @@ def command_lock(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     return lock_requirements(locking, specs, records, read)
 
 
-def lock_requirements(
-    locking: Locking, specs: Sequence[Requirement], records: Sequence[Requirement],
-    read: Tuple[bytes, str],
-) -> int:
+def lock_requirements(locking: Locking, specs: Sequence[Requirement],
+                      records: Sequence[Requirement], read: Tuple[bytes, str]) -> int:
     """Pin what pip picks, add the dependency closure, hash each moved pin's release."""
     path, text = locking.args.file, read[1]
     entries = lock_entries(text, path, records)
