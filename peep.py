@@ -6051,10 +6051,14 @@ class LockWriter:
             return pylock_file(filename, url, None, vouched) if vouched else None
         algorithms = ("sha256",) + requirement.hashes.algorithms()  # hashing drops a repeat
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
-            if os.path.basename(path) == safe_filename(filename):
-                digests = hash_file(path, algorithms)  # as for a download: its hashes decide
-                if digests["sha256"] == sha256 and requirement.hashes.matches(digests):
-                    return pylock_file(filename, url, os.path.getsize(path), digests)
+            stream = self.cache.open_file(path)  # never through a link put there since
+            if stream is None or os.path.basename(path) != safe_filename(filename):
+                continue
+            with stream:  # as for a download: its hashes decide
+                digests = hash_stream(stream, algorithms)
+                size = os.fstat(stream.fileno()).st_size
+            if digests["sha256"] == sha256 and requirement.hashes.matches(digests):
+                return pylock_file(filename, url, size, digests)
         with tempfile.TemporaryDirectory(prefix="peep-port-") as workdir:
             path = os.path.join(workdir, safe_filename(filename))
             digests = self.transport.download(url, path, algorithms)

@@ -557,6 +557,41 @@ def test_port_to_a_lock_takes_from_the_cache_only_files_the_requirement_vouches_
     assert wheel.filename not in result.stdout and sha256_hex(wheel.data) not in result.stdout
 
 
+@pytest.mark.parametrize("linked", [False, True])
+def test_port_to_a_lock_reads_a_cached_file_never_through_a_link(
+        index: LoopbackIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], linked: bool) -> None:
+    """The cache's lookup found a regular file; a link put in its place since is not read: the
+    file is fetched again instead (a link could lead anywhere, and reading it is not peep's)."""
+    sdist = index.add(sdist_bytes("alpha", "1.0"), advertise_hash=False)
+    (tmp_path / sdist.filename).write_bytes(sdist.data)
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), print)
+    cache.store(str(tmp_path / sdist.filename), sdist.filename,
+                {"sha256": sha256_hex(sdist.data)}, {})
+    outside = tmp_path / "outside"
+    outside.write_bytes(sdist.data)
+    lookup = peep.ArchiveCache.lookup
+
+    def swapped(self: peep.ArchiveCache, hashes: peep.Hashes) -> Any:
+        found = lookup(self, hashes)
+        for _, path, _ in found if linked else ():
+            os.remove(path)
+            os.symlink(outside, path)
+        return found
+
+    monkeypatch.setattr(peep.ArchiveCache, "lookup", swapped)
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "cache"))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha==1.0 --hash=sha256:{sha256_hex(sdist.data)}\n")
+    assert peep.main(["port", "--to", "pylock", str(requirements), "-i", index.url]) == 0
+    assert f"size = {len(sdist.data)}" in capsys.readouterr().out
+    assert index.file_requests() == (["/files/" + sdist.filename] if linked else [])
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
