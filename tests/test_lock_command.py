@@ -130,6 +130,18 @@ def test_an_orphan_goes_and_unneeded_top_level_stays(deploy: Deploy, served: Loo
     assert "1 removed (omega==1.0)" in result.stderr
 
 
+def test_a_kept_pins_via_notes_follow_its_parents(deploy: Deploy, served: LoopbackIndex) -> None:
+    """beta stays as written, hashes and all; only its notes change, to the parent it has now."""
+    around = pip_entry(ALPHA, "alpha==1.0") + "# kept\n", "# the end\n"
+    deploy.write(around[0] + pip_entry(BETA, "beta==1.0") + "    # via\n    #   alpha\n"
+                 "    #   gone\n" + around[1])
+    result = deploy.lock()
+    assert result.returncode == 0, result.stderr
+    assert deploy.requirements.read_text() == (
+        around[0] + pip_entry(BETA, "beta==1.0") + "    # via alpha\n" + around[1])
+    assert "updated" not in result.stderr and "removed" not in result.stderr
+
+
 def test_dry_run_prints_a_diff_writes_nothing_and_exits_1_only_on_change(
     deploy: Deploy, served: LoopbackIndex
 ) -> None:
