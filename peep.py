@@ -4960,8 +4960,8 @@ def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
 
 def _waited(process: subprocess.Popen[Any], wait: Callable[[], int], *, group: bool = False,
             during_pip: bool = False) -> int:  # fmt: skip
-    """Return ``wait()``, the child's status; if anything interrupts it, stop the child and raise
-    Interrupted. The child is waited for, so nothing outlives peep; ``group``: its session too."""
+    """Return ``wait()``, the child's status. A signal raises Interrupted, any other error itself,
+    once the child is stopped and waited for: nothing outlives peep (``group``: its session too)."""
     import contextlib
     import subprocess
 
@@ -4971,7 +4971,7 @@ def _waited(process: subprocess.Popen[Any], wait: Callable[[], int], *, group: b
 
     try:
         return wait()
-    except BaseException as exc:
+    except (Interrupted, KeyboardInterrupt) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         raise Interrupted(signum, during_pip=during_pip) from exc
     finally:
