@@ -4010,28 +4010,6 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Proble
                    config_settings=first.config_settings + second.config_settings)  # fmt: skip
 
 
-def target_site_paths(options: InstallOptions) -> List[str]:
-    """Return where pip will install to."""
-    import sysconfig
-    target = options.pip_value("-t", "--target")
-    if target:
-        return [os.path.abspath(target)]
-    prefix = options.pip_value("--prefix")
-    if prefix:
-        base = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)}
-        paths = [sysconfig.get_path(key, vars=base) for key in ("purelib", "platlib")]
-    elif options.pip_flag("--user"):
-        paths = [site.getusersitepackages()]
-    else:
-        paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
-        if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
-            paths.append(site.getusersitepackages())
-    root = options.pip_value("--root")
-    if root:
-        paths = [os.path.join(os.path.abspath(root), p.lstrip(os.sep)) for p in paths]
-    return list(dict.fromkeys(paths))
-
-
 def archive_version(requirement: Requirement) -> Optional[Version]:
     """Return the version a requirement's archive will install, if peep can tell."""
     if requirement.url is None:
@@ -5288,6 +5266,36 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     write_file_safely(record, text.getvalue().encode("utf-8"), mode, replace_link=True)
 
 
+def install_scheme(target: Optional[str], prefix: Optional[str], user: bool,
+                   root: Optional[str] = None) -> Tuple[Dict[str, str], List[str]]:
+    """Return the directory pip installs each part of a wheel into (headers left out), and the
+    site directories whose distributions count as installed: the scheme's, or the user's site as
+    site.py names it, which outside a virtual environment is imported beside the default's."""
+    import sysconfig
+    if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
+        base = os.path.abspath(target)
+        home = dict(purelib=base, platlib=base, scripts=os.path.join(base, "bin"), data=base)
+        return home, [base]
+    kind = "user" if user and not prefix else "prefix"
+    preferred = getattr(sysconfig, "get_preferred_scheme", None)
+    if preferred is not None:
+        scheme = preferred(kind)
+    else:  # Python 3.9, whose sysconfig names its default schemes only privately
+        scheme = f"{os.name}_user" if kind == "user" else (
+            "posix_prefix" if os.name == "posix" else os.name)
+    bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
+    paths = sysconfig.get_paths(scheme, vars=bases)
+    sites = [paths["purelib"], paths["platlib"]] if kind == "prefix" else []
+    if kind == "user" or (not prefix and site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix):
+        sites.append(site.getusersitepackages())
+
+    def rooted(path: str) -> str:
+        return os.path.join(os.path.abspath(root), path.lstrip(os.sep)) if root else path
+
+    return ({key: rooted(paths[key]) for key in ("purelib", "platlib", "scripts", "data")},
+            list(dict.fromkeys(map(rooted, sites))))
+
+
 # --- Byte-compiling after pip [trust] -----------------------------------------
 #
 # pip compiles one file after another; peep runs it with --no-compile, then compiles on every CPU
@@ -5300,28 +5308,6 @@ def pip_would_compile(options: InstallOptions) -> bool:
     """Tell whether pip would byte-compile: the last of --compile/--no-compile wins."""
     chosen = [word for word in options.pip_options if word in ("--compile", "--no-compile")]
     return (not chosen or chosen[-1] == "--compile") and not options.pip_flag("--dry-run")
-
-
-def install_scheme(options: InstallOptions) -> Dict[str, str]:
-    """Return the directory pip installs each part of a wheel into (headers left out)."""
-    import sysconfig
-    target = options.pip_value("-t", "--target")
-    if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
-        base = os.path.abspath(target)
-        return dict(purelib=base, platlib=base, scripts=os.path.join(base, "bin"), data=base)
-    prefix = options.pip_value("--prefix")
-    kind = "user" if options.pip_flag("--user") and not prefix else "prefix"
-    preferred = getattr(sysconfig, "get_preferred_scheme", None)
-    if preferred is not None:
-        scheme = preferred(kind)
-    else:  # Python 3.9, whose sysconfig names its default schemes only privately
-        scheme = f"{os.name}_user" if kind == "user" else (
-            "posix_prefix" if os.name == "posix" else os.name)
-    bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
-    paths = sysconfig.get_paths(scheme, vars=bases)
-    root = options.pip_value("--root")
-    return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) if root
-            else paths[key] for key in ("purelib", "platlib", "scripts", "data")}
 
 
 # Where pip put one verified wheel: its .dist-info directory and its .py files.
@@ -5538,7 +5524,9 @@ class InstallRun:
         self.builder = Builder(workdir, network=options.build_network, port=port, say=self.say,
                                echo=echo)  # fmt: skip
         self.markers = marker_environment()
-        self.site_paths = target_site_paths(options)
+        self.scheme, self.site_paths = install_scheme(
+            options.pip_value("-t", "--target"), options.pip_value("--prefix"),
+            options.pip_flag("--user"), options.pip_value("--root"))
         self.installed: Dict[str, str] = {}  # in site_paths, with their versions
         self.stale: Set[str] = set()  # installed from an earlier peep's temporary file
         self.problems: List[Problem] = []
@@ -5685,10 +5673,9 @@ class InstallRun:
                written: Set[str]) -> None:  # fmt: skip
         """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only:
         what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
-        scheme = install_scheme(self.options)
         wheels = []
         for item in [item for item in self.verified if item.install]:
-            wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
+            wheel = installed_wheel(os.path.join(find_links, item.filename), self.scheme)
             if wheel.dist_info in written:
                 wheels.append(wheel)
                 if item.requirement.key in urls:
@@ -6998,10 +6985,6 @@ class CheckedSite:
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
     import importlib.machinery
-    import sysconfig
-    if args.target:
-        target = os.path.abspath(args.target)
-        return CheckedSite((target,), (target,), target=target)
     if args.path:
         directory = os.path.abspath(args.path)
         parts = directory.split(os.sep)  # to the prefix above .../lib/pythonX.Y/site-packages
@@ -7009,17 +6992,15 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
                 "site-packages", "dist-packages", "lib", "lib64", "Lib")):
             parts.pop()
         return CheckedSite((directory,), (os.sep.join(parts) or os.sep,))
+    paths = tuple(install_scheme(args.target, args.prefix, args.user)[1])
+    if args.target:
+        return CheckedSite(paths, paths, target=paths[0])
     if args.prefix:
-        prefix = os.path.abspath(args.prefix)
-        variables = {"base": prefix, "platbase": prefix}
-        paths = [sysconfig.get_path(key, vars=variables) for key in ("purelib", "platlib")]
-        return CheckedSite(tuple(dict.fromkeys(paths)), (prefix,))
+        return CheckedSite(paths, (os.path.abspath(args.prefix),))
     if args.user:
-        return CheckedSite((site.getusersitepackages(),), (site.getuserbase(),))
-    paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
+        return CheckedSite(paths, (site.getuserbase(),))
     roots = [sys.prefix, sys.exec_prefix]
     if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
-        paths.append(site.getusersitepackages())
         roots.append(site.getuserbase())
     normal = tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in paths))
     # The start-up hooks this interpreter runs from elsewhere: the .pth files of every site
