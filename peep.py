@@ -5266,6 +5266,10 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     write_file_safely(record, text.getvalue().encode("utf-8"), mode, replace_link=True)
 
 
+# Where pip installs, and what is installed there: install reads it to skip what is satisfied and
+# to say what pip changed, check to audit it. Only regular files are read, never through a link.
+
+
 def install_scheme(target: Optional[str], prefix: Optional[str], user: bool,
                    root: Optional[str] = None) -> Tuple[Dict[str, str], List[str]]:
     """Return the directory pip installs each part of a wheel into (headers left out), and the
@@ -5294,6 +5298,90 @@ def install_scheme(target: Optional[str], prefix: Optional[str], user: bool,
 
     return ({key: rooted(paths[key]) for key in ("purelib", "platlib", "scripts", "data")},
             list(dict.fromkeys(map(rooted, sites))))
+
+
+CHECK_READ_LIMIT = 1 << 31  # no installed file peep reads is larger
+_METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
+
+
+def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
+    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why)."""
+    try:
+        stream = open_regular_file(path, follow=False)
+    except FileNotFoundError:
+        return None, "missing"
+    except NotRegularFile:
+        return None, "not a regular file, so not read"
+    except OSError as exc:
+        if os.path.islink(path):
+            return None, "a link, not followed"
+        return None, f"unreadable: {exc.strerror or exc}"
+    if os.fstat(stream.fileno()).st_size > CHECK_READ_LIMIT:
+        stream.close()
+        return None, "too large, so not read"
+    return stream, ""
+
+
+def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:
+    """Return the bytes of a small regular file, or (None, why not)."""
+    stream, why = _open_regular(path)
+    if stream is None:
+        return None, why
+    with stream:
+        data = stream.read(limit + 1)
+    return (None, "too large, so not read") if len(data) > limit else (data, "")
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One installed distribution's metadata directory (.dist-info or .egg-info)."""
+
+    name: str  # canonical
+    label: str  # NAME==VERSION as its metadata says
+    version: str
+    site_dir: str
+    metadata_dir: str
+
+    def read(self, filename: str) -> Optional[str]:
+        """Return the text of a file in the metadata directory, if it is a regular file."""
+        if os.path.isfile(self.metadata_dir):  # a bare NAME.egg-info file is PKG-INFO, no RECORD
+            data = _read_regular(self.metadata_dir)[0] if filename == "PKG-INFO" else None
+        else:
+            data = _read_regular(os.path.join(self.metadata_dir, filename))[0]
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def record_rows(self) -> Iterator[Tuple[str, str]]:
+        """Yield (path, hash field) for each row of RECORD."""
+        import csv
+        for row in csv.reader((self.read("RECORD") or "").splitlines()):
+            if row and row[0]:
+                yield row[0], (row + [""])[1]
+
+
+def metadata_dirs(site_dirs: Sequence[str]) -> Iterator[Tuple[str, str]]:
+    """Yield (site directory, path) of each .dist-info and .egg-info in ``site_dirs``, in order."""
+    for site_dir in site_dirs:
+        try:
+            names = sorted(os.listdir(site_dir))
+        except OSError:
+            continue
+        yield from ((site_dir, os.path.join(site_dir, name)) for name in names
+                    if name.endswith((".dist-info", ".egg-info")))
+
+
+def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
+    """Map each project to every copy of its metadata in ``site_dirs``, first the one imported."""
+    import email.parser
+    found: Dict[str, List[Installed]] = {}
+    for site_dir, path in metadata_dirs(site_dirs):
+        text = Installed("", "", "", site_dir, path).read(
+            "METADATA" if path.endswith(".dist-info") else "PKG-INFO") or ""
+        headers = email.parser.HeaderParser().parsestr(text)
+        name = headers.get("Name") or os.path.basename(path).rsplit(".", 1)[0].split("-")[0]
+        version = headers.get("Version") or "?"
+        copy = Installed(canonicalize_name(name), f"{name}=={version}", version, site_dir, path)
+        found.setdefault(copy.name, []).append(copy)
+    return found
 
 
 # --- Byte-compiling after pip [trust] -----------------------------------------
@@ -5391,25 +5479,19 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str, Dict[str, str]]]:
     """Map each distribution in ``site_paths`` (first wins) to its version, and to the hashes
     its direct_url.json holds: none for an earlier peep's temporary file, reinstalled once."""
-    import importlib.metadata
     import json
-    versions: Dict[str, str] = {}
+    distributions = installed_distributions(site_paths)
     url_hashes: Dict[str, Dict[str, str]] = {}
-    for distribution in importlib.metadata.distributions(path=list(site_paths)):
-        name = (distribution.metadata.get_all("Name") or [None])[0]
-        if not name:
-            continue
-        versions.setdefault(canonicalize_name(name), distribution.version)
+    for name, copies in distributions.items():
         try:
-            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
+            recorded = json.loads(copies[0].read("direct_url.json") or "{}")
             url = str(recorded.get("url", ""))  # an earlier peep's temporary file is gone
             left_by_peep = re.match(r"file:///.*/peep-[^/]+/", url) and not os.path.exists(
                 _file_url_path(url))
-            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
+            url_hashes[name] = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
         except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue
-        url_hashes.setdefault(canonicalize_name(name), hashes)
-    return versions, url_hashes
+    return {name: copies[0].version for name, copies in distributions.items()}, url_hashes
 
 
 def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],
@@ -5427,13 +5509,8 @@ def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity,
     which tells a reinstall (same content, new file), even if pip stopped halfway."""
     found: Dict[str, RecordState] = {}
-    for directory in site_paths:
-        try:
-            names = sorted(name for name in os.listdir(directory) if name.endswith(".dist-info"))
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(directory, name)
+    for _, path in metadata_dirs(site_paths):
+        if path.endswith(".dist-info"):
             record = os.path.join(path, "RECORD")
             try:
                 status = os.stat(record)
@@ -6955,10 +7032,6 @@ _INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 _STRICT_KINDS = frozenset({"unlisted", "unrecorded"})
 _NOTE_KINDS = _STRICT_KINDS | {"listed apart", "record only"}
 
-CHECK_READ_LIMIT = 1 << 31  # no installed file check reads is larger
-_METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
-
-
 @dataclass(frozen=True)
 class CheckedSite:
     """Where check looks, and where the files a RECORD names may lie."""
@@ -7016,34 +7089,6 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
                        hook_files=tuple(hooks), virtualenv=_made_by_virtualenv())  # fmt: skip
 
 
-def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
-    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why)."""
-    try:
-        stream = open_regular_file(path, follow=False)
-    except FileNotFoundError:
-        return None, "missing"
-    except NotRegularFile:
-        return None, "not a regular file, so not read"
-    except OSError as exc:
-        if os.path.islink(path):
-            return None, "a link, not followed"
-        return None, f"unreadable: {exc.strerror or exc}"
-    if os.fstat(stream.fileno()).st_size > CHECK_READ_LIMIT:
-        stream.close()
-        return None, "too large, so not read"
-    return stream, ""
-
-
-def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:
-    """Return the bytes of a small regular file, or (None, why not)."""
-    stream, why = _open_regular(path)
-    if stream is None:
-        return None, why
-    with stream:
-        data = stream.read(limit + 1)
-    return (None, "too large, so not read") if len(data) > limit else (data, "")
-
-
 def _digest_regular(path: str, algorithm: str = "sha256") -> Tuple[str, str]:
     """Return (hex digest, "") of a regular file, or ("", why not)."""
     stream, why = _open_regular(path)
@@ -7051,54 +7096,6 @@ def _digest_regular(path: str, algorithm: str = "sha256") -> Tuple[str, str]:
         return "", why
     with stream:
         return hash_stream(stream, (algorithm,))[algorithm], ""
-
-
-@dataclass(frozen=True)
-class Installed:
-    """One installed distribution's metadata directory (.dist-info or .egg-info)."""
-
-    name: str  # canonical
-    label: str  # NAME==VERSION as its metadata says
-    version: str
-    site_dir: str
-    metadata_dir: str
-
-    def read(self, filename: str) -> Optional[str]:
-        """Return the text of a file in the metadata directory, if it is a regular file."""
-        if os.path.isfile(self.metadata_dir):  # a bare NAME.egg-info file is PKG-INFO, no RECORD
-            data = _read_regular(self.metadata_dir)[0] if filename == "PKG-INFO" else None
-        else:
-            data = _read_regular(os.path.join(self.metadata_dir, filename))[0]
-        return None if data is None else data.decode("utf-8", "replace")
-
-    def record_rows(self) -> Iterator[Tuple[str, str]]:
-        """Yield (path, hash field) for each row of RECORD."""
-        import csv
-        for row in csv.reader((self.read("RECORD") or "").splitlines()):
-            if row and row[0]:
-                yield row[0], (row + [""])[1]
-
-
-def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
-    """Map each project to every copy of its metadata in ``site_dirs``, first the one imported."""
-    import email.parser
-    found: Dict[str, List[Installed]] = {}
-    for site_dir in site_dirs:
-        try:
-            entries = [e for e in sorted(os.listdir(site_dir))
-                       if e.endswith((".dist-info", ".egg-info"))]
-        except OSError:
-            continue
-        for entry in entries:
-            path = os.path.join(site_dir, entry)
-            text = Installed("", "", "", site_dir, path).read(
-                "METADATA" if entry.endswith(".dist-info") else "PKG-INFO") or ""
-            headers = email.parser.HeaderParser().parsestr(text)
-            name = headers.get("Name") or entry.rsplit(".", 1)[0].split("-")[0]
-            version = headers.get("Version") or "?"
-            copy = Installed(canonicalize_name(name), f"{name}=={version}", version, site_dir, path)
-            found.setdefault(copy.name, []).append(copy)
-    return found
 
 
 def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:
