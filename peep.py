@@ -3947,28 +3947,6 @@ def _merge(first: Requirement, second: Requirement) -> Union[Requirement, Proble
                    config_settings=first.config_settings + second.config_settings)  # fmt: skip
 
 
-def target_site_paths(options: InstallOptions) -> List[str]:
-    """Return where pip will install to."""
-    import sysconfig
-    target = options.pip_value("-t", "--target")
-    if target:
-        return [os.path.abspath(target)]
-    prefix = options.pip_value("--prefix")
-    if prefix:
-        base = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)}
-        paths = [sysconfig.get_path(key, vars=base) for key in ("purelib", "platlib")]
-    elif options.pip_flag("--user"):
-        paths = [site.getusersitepackages()]
-    else:
-        paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
-        if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
-            paths.append(site.getusersitepackages())
-    root = options.pip_value("--root")
-    if root:
-        paths = [os.path.join(os.path.abspath(root), p.lstrip(os.sep)) for p in paths]
-    return list(dict.fromkeys(paths))
-
-
 def archive_version(requirement: Requirement) -> Optional[Version]:
     """Return the version a requirement's archive will install, if peep can tell."""
     if requirement.url is None:
@@ -4897,8 +4875,8 @@ def build_variables(port: int, private_tmp: str) -> Dict[str, str]:
 
 def _waited(process: subprocess.Popen[Any], wait: Callable[[], int], *, group: bool = False,
             during_pip: bool = False) -> int:  # fmt: skip
-    """Return ``wait()``, the child's status; if anything interrupts it, stop the child and raise
-    Interrupted. The child is waited for, so nothing outlives peep; ``group``: its session too."""
+    """Return ``wait()``, the child's status. A signal raises Interrupted, any other error itself,
+    once the child is stopped and waited for: nothing outlives peep (``group``: its session too)."""
     import contextlib
     import subprocess
 
@@ -4908,7 +4886,7 @@ def _waited(process: subprocess.Popen[Any], wait: Callable[[], int], *, group: b
 
     try:
         return wait()
-    except BaseException as exc:
+    except (Interrupted, KeyboardInterrupt) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         raise Interrupted(signum, during_pip=during_pip) from exc
     finally:
@@ -5225,6 +5203,124 @@ def update_record(dist_info: str, rows: Mapping[str, Tuple[str, str]]) -> None:
     write_file_safely(record, text.getvalue().encode("utf-8"), mode, replace_link=True)
 
 
+# Where pip installs, and what is installed there: install reads it to skip what is satisfied and
+# to say what pip changed, check to audit it. Only regular files are read, never through a link.
+
+
+def install_scheme(target: Optional[str], prefix: Optional[str], user: bool,
+                   root: Optional[str] = None) -> Tuple[Dict[str, str], List[str]]:
+    """Return the directory pip installs each part of a wheel into (headers left out), and the
+    site directories whose distributions count as installed: the scheme's, or the user's site as
+    site.py names it, which outside a virtual environment is imported beside the default's."""
+    import sysconfig
+    if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
+        base = os.path.abspath(target)
+        home = dict(purelib=base, platlib=base, scripts=os.path.join(base, "bin"), data=base)
+        return home, [base]
+    kind = "user" if user and not prefix else "prefix"
+    preferred = getattr(sysconfig, "get_preferred_scheme", None)
+    if preferred is not None:
+        scheme = preferred(kind)
+    else:  # Python 3.9, whose sysconfig names its default schemes only privately
+        scheme = f"{os.name}_user" if kind == "user" else (
+            "posix_prefix" if os.name == "posix" else os.name)
+    bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
+    paths = sysconfig.get_paths(scheme, vars=bases)
+    sites = [paths["purelib"], paths["platlib"]] if kind == "prefix" else []
+    if kind == "user" or (not prefix and site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix):
+        sites.append(site.getusersitepackages())
+
+    def rooted(path: str) -> str:
+        return os.path.join(os.path.abspath(root), path.lstrip(os.sep)) if root else path
+
+    return ({key: rooted(paths[key]) for key in ("purelib", "platlib", "scripts", "data")},
+            list(dict.fromkeys(map(rooted, sites))))
+
+
+CHECK_READ_LIMIT = 1 << 31  # no installed file peep reads is larger
+_METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
+
+
+def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
+    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why)."""
+    try:
+        stream = open_regular_file(path, follow=False)
+    except FileNotFoundError:
+        return None, "missing"
+    except NotRegularFile:
+        return None, "not a regular file, so not read"
+    except OSError as exc:
+        if os.path.islink(path):
+            return None, "a link, not followed"
+        return None, f"unreadable: {exc.strerror or exc}"
+    if os.fstat(stream.fileno()).st_size > CHECK_READ_LIMIT:
+        stream.close()
+        return None, "too large, so not read"
+    return stream, ""
+
+
+def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:
+    """Return the bytes of a small regular file, or (None, why not)."""
+    stream, why = _open_regular(path)
+    if stream is None:
+        return None, why
+    with stream:
+        data = stream.read(limit + 1)
+    return (None, "too large, so not read") if len(data) > limit else (data, "")
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One installed distribution's metadata directory (.dist-info or .egg-info)."""
+
+    name: str  # canonical
+    label: str  # NAME==VERSION as its metadata says
+    version: str
+    site_dir: str
+    metadata_dir: str
+
+    def read(self, filename: str) -> Optional[str]:
+        """Return the text of a file in the metadata directory, if it is a regular file."""
+        if os.path.isfile(self.metadata_dir):  # a bare NAME.egg-info file is PKG-INFO, no RECORD
+            data = _read_regular(self.metadata_dir)[0] if filename == "PKG-INFO" else None
+        else:
+            data = _read_regular(os.path.join(self.metadata_dir, filename))[0]
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def record_rows(self) -> Iterator[Tuple[str, str]]:
+        """Yield (path, hash field) for each row of RECORD."""
+        import csv
+        for row in csv.reader((self.read("RECORD") or "").splitlines()):
+            if row and row[0]:
+                yield row[0], (row + [""])[1]
+
+
+def metadata_dirs(site_dirs: Sequence[str]) -> Iterator[Tuple[str, str]]:
+    """Yield (site directory, path) of each .dist-info and .egg-info in ``site_dirs``, in order."""
+    for site_dir in site_dirs:
+        try:
+            names = sorted(os.listdir(site_dir))
+        except OSError:
+            continue
+        yield from ((site_dir, os.path.join(site_dir, name)) for name in names
+                    if name.endswith((".dist-info", ".egg-info")))
+
+
+def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
+    """Map each project to every copy of its metadata in ``site_dirs``, first the one imported."""
+    import email.parser
+    found: Dict[str, List[Installed]] = {}
+    for site_dir, path in metadata_dirs(site_dirs):
+        text = Installed("", "", "", site_dir, path).read(
+            "METADATA" if path.endswith(".dist-info") else "PKG-INFO") or ""
+        headers = email.parser.HeaderParser().parsestr(text)
+        name = headers.get("Name") or os.path.basename(path).rsplit(".", 1)[0].split("-")[0]
+        version = headers.get("Version") or "?"
+        copy = Installed(canonicalize_name(name), f"{name}=={version}", version, site_dir, path)
+        found.setdefault(copy.name, []).append(copy)
+    return found
+
+
 # --- Byte-compiling after pip [trust] -----------------------------------------
 #
 # pip compiles one file after another; peep runs it with --no-compile, then compiles on every CPU
@@ -5237,28 +5333,6 @@ def pip_would_compile(options: InstallOptions) -> bool:
     """Tell whether pip would byte-compile: the last of --compile/--no-compile wins."""
     chosen = [word for word in options.pip_options if word in ("--compile", "--no-compile")]
     return (not chosen or chosen[-1] == "--compile") and not options.pip_flag("--dry-run")
-
-
-def install_scheme(options: InstallOptions) -> Dict[str, str]:
-    """Return the directory pip installs each part of a wheel into (headers left out)."""
-    import sysconfig
-    target = options.pip_value("-t", "--target")
-    if target:  # pip installs into a "home" scheme, then moves lib, bin and the rest here
-        base = os.path.abspath(target)
-        return dict(purelib=base, platlib=base, scripts=os.path.join(base, "bin"), data=base)
-    prefix = options.pip_value("--prefix")
-    kind = "user" if options.pip_flag("--user") and not prefix else "prefix"
-    preferred = getattr(sysconfig, "get_preferred_scheme", None)
-    if preferred is not None:
-        scheme = preferred(kind)
-    else:  # Python 3.9, whose sysconfig names its default schemes only privately
-        scheme = f"{os.name}_user" if kind == "user" else (
-            "posix_prefix" if os.name == "posix" else os.name)
-    bases = {"base": os.path.abspath(prefix), "platbase": os.path.abspath(prefix)} if prefix else {}
-    paths = sysconfig.get_paths(scheme, vars=bases)
-    root = options.pip_value("--root")
-    return {key: os.path.join(os.path.abspath(root), paths[key].lstrip(os.sep)) if root
-            else paths[key] for key in ("purelib", "platlib", "scripts", "data")}
 
 
 # Where pip put one verified wheel: its .dist-info directory and its .py files.
@@ -5342,25 +5416,19 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str, Dict[str, str]]]:
     """Map each distribution in ``site_paths`` (first wins) to its version, and to the hashes
     its direct_url.json holds: none for an earlier peep's temporary file, reinstalled once."""
-    import importlib.metadata
     import json
-    versions: Dict[str, str] = {}
+    distributions = installed_distributions(site_paths)
     url_hashes: Dict[str, Dict[str, str]] = {}
-    for distribution in importlib.metadata.distributions(path=list(site_paths)):
-        name = (distribution.metadata.get_all("Name") or [None])[0]
-        if not name:
-            continue
-        versions.setdefault(canonicalize_name(name), distribution.version)
+    for name, copies in distributions.items():
         try:
-            recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
+            recorded = json.loads(copies[0].read("direct_url.json") or "{}")
             url = str(recorded.get("url", ""))  # an earlier peep's temporary file is gone
             left_by_peep = re.match(r"file:///.*/peep-[^/]+/", url) and not os.path.exists(
                 _file_url_path(url))
-            hashes = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
+            url_hashes[name] = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
         except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue
-        url_hashes.setdefault(canonicalize_name(name), hashes)
-    return versions, url_hashes
+    return {name: copies[0].version for name, copies in distributions.items()}, url_hashes
 
 
 def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],
@@ -5378,13 +5446,8 @@ def snapshot_distributions(site_paths: Sequence[str]) -> Dict[str, RecordState]:
     """Map each .dist-info directory in ``site_paths`` to its RECORD's content and identity,
     which tells a reinstall (same content, new file), even if pip stopped halfway."""
     found: Dict[str, RecordState] = {}
-    for directory in site_paths:
-        try:
-            names = sorted(name for name in os.listdir(directory) if name.endswith(".dist-info"))
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(directory, name)
+    for _, path in metadata_dirs(site_paths):
+        if path.endswith(".dist-info"):
             record = os.path.join(path, "RECORD")
             try:
                 status = os.stat(record)
@@ -5475,7 +5538,9 @@ class InstallRun:
         self.builder = Builder(workdir, network=options.build_network, port=port, say=self.say,
                                echo=echo)  # fmt: skip
         self.markers = marker_environment()
-        self.site_paths = target_site_paths(options)
+        self.scheme, self.site_paths = install_scheme(
+            options.pip_value("-t", "--target"), options.pip_value("--prefix"),
+            options.pip_flag("--user"), options.pip_value("--root"))
         self.installed: Dict[str, str] = {}  # in site_paths, with their versions
         self.stale: Set[str] = set()  # installed from an earlier peep's temporary file
         self.problems: List[Problem] = []
@@ -5622,10 +5687,9 @@ class InstallRun:
                written: Set[str]) -> None:  # fmt: skip
         """Record URL requirements' direct_url.json and byte-compile, in what pip wrote only:
         what pip left alone (--target without --upgrade, --dry-run) keeps what it had."""
-        scheme = install_scheme(self.options)
         wheels = []
         for item in [item for item in self.verified if item.install]:
-            wheel = installed_wheel(os.path.join(find_links, item.filename), scheme)
+            wheel = installed_wheel(os.path.join(find_links, item.filename), self.scheme)
             if wheel.dist_info in written:
                 wheels.append(wheel)
                 if item.requirement.key in urls:
@@ -6879,10 +6943,6 @@ _INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 _STRICT_KINDS = frozenset({"unlisted", "unrecorded"})
 _NOTE_KINDS = _STRICT_KINDS | {"listed apart", "record only"}
 
-CHECK_READ_LIMIT = 1 << 31  # no installed file check reads is larger
-_METADATA_LIMIT = 16 << 20  # METADATA, RECORD, .pth, .py and .pyc files
-
-
 @dataclass(frozen=True)
 class CheckedSite:
     """Where check looks, and where the files a RECORD names may lie."""
@@ -6909,10 +6969,6 @@ class CheckedSite:
 def checked_site(args: argparse.Namespace) -> CheckedSite:
     """Return the site the options name: --target, --path, --prefix, --user, else this one."""
     import importlib.machinery
-    import sysconfig
-    if args.target:
-        target = os.path.abspath(args.target)
-        return CheckedSite((target,), (target,), target=target)
     if args.path:
         directory = os.path.abspath(args.path)
         parts = directory.split(os.sep)  # to the prefix above .../lib/pythonX.Y/site-packages
@@ -6920,17 +6976,15 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
                 "site-packages", "dist-packages", "lib", "lib64", "Lib")):
             parts.pop()
         return CheckedSite((directory,), (os.sep.join(parts) or os.sep,))
+    paths = tuple(install_scheme(args.target, args.prefix, args.user)[1])
+    if args.target:
+        return CheckedSite(paths, paths, target=paths[0])
     if args.prefix:
-        prefix = os.path.abspath(args.prefix)
-        variables = {"base": prefix, "platbase": prefix}
-        paths = [sysconfig.get_path(key, vars=variables) for key in ("purelib", "platlib")]
-        return CheckedSite(tuple(dict.fromkeys(paths)), (prefix,))
+        return CheckedSite(paths, (os.path.abspath(args.prefix),))
     if args.user:
-        return CheckedSite((site.getusersitepackages(),), (site.getuserbase(),))
-    paths = [sysconfig.get_path(key) for key in ("purelib", "platlib")]
+        return CheckedSite(paths, (site.getuserbase(),))
     roots = [sys.prefix, sys.exec_prefix]
     if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
-        paths.append(site.getusersitepackages())
         roots.append(site.getuserbase())
     normal = tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in paths))
     # The start-up hooks this interpreter runs from elsewhere: the .pth files of every site
@@ -6946,34 +7000,6 @@ def checked_site(args: argparse.Namespace) -> CheckedSite:
                        hook_files=tuple(hooks), virtualenv=_made_by_virtualenv())  # fmt: skip
 
 
-def _open_regular(path: str) -> Tuple[Optional[IO[bytes]], str]:
-    """Open ``path`` if it is a regular file, not through a link: (stream, "") or (None, why)."""
-    try:
-        stream = open_regular_file(path, follow=False)
-    except FileNotFoundError:
-        return None, "missing"
-    except NotRegularFile:
-        return None, "not a regular file, so not read"
-    except OSError as exc:
-        if os.path.islink(path):
-            return None, "a link, not followed"
-        return None, f"unreadable: {exc.strerror or exc}"
-    if os.fstat(stream.fileno()).st_size > CHECK_READ_LIMIT:
-        stream.close()
-        return None, "too large, so not read"
-    return stream, ""
-
-
-def _read_regular(path: str, limit: int = _METADATA_LIMIT) -> Tuple[Optional[bytes], str]:
-    """Return the bytes of a small regular file, or (None, why not)."""
-    stream, why = _open_regular(path)
-    if stream is None:
-        return None, why
-    with stream:
-        data = stream.read(limit + 1)
-    return (None, "too large, so not read") if len(data) > limit else (data, "")
-
-
 def _digest_regular(path: str, algorithm: str = "sha256") -> Tuple[str, str]:
     """Return (hex digest, "") of a regular file, or ("", why not)."""
     stream, why = _open_regular(path)
@@ -6981,54 +7007,6 @@ def _digest_regular(path: str, algorithm: str = "sha256") -> Tuple[str, str]:
         return "", why
     with stream:
         return hash_stream(stream, (algorithm,))[algorithm], ""
-
-
-@dataclass(frozen=True)
-class Installed:
-    """One installed distribution's metadata directory (.dist-info or .egg-info)."""
-
-    name: str  # canonical
-    label: str  # NAME==VERSION as its metadata says
-    version: str
-    site_dir: str
-    metadata_dir: str
-
-    def read(self, filename: str) -> Optional[str]:
-        """Return the text of a file in the metadata directory, if it is a regular file."""
-        if os.path.isfile(self.metadata_dir):  # a bare NAME.egg-info file is PKG-INFO, no RECORD
-            data = _read_regular(self.metadata_dir)[0] if filename == "PKG-INFO" else None
-        else:
-            data = _read_regular(os.path.join(self.metadata_dir, filename))[0]
-        return None if data is None else data.decode("utf-8", "replace")
-
-    def record_rows(self) -> Iterator[Tuple[str, str]]:
-        """Yield (path, hash field) for each row of RECORD."""
-        import csv
-        for row in csv.reader((self.read("RECORD") or "").splitlines()):
-            if row and row[0]:
-                yield row[0], (row + [""])[1]
-
-
-def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installed]]:
-    """Map each project to every copy of its metadata in ``site_dirs``, first the one imported."""
-    import email.parser
-    found: Dict[str, List[Installed]] = {}
-    for site_dir in site_dirs:
-        try:
-            entries = [e for e in sorted(os.listdir(site_dir))
-                       if e.endswith((".dist-info", ".egg-info"))]
-        except OSError:
-            continue
-        for entry in entries:
-            path = os.path.join(site_dir, entry)
-            text = Installed("", "", "", site_dir, path).read(
-                "METADATA" if entry.endswith(".dist-info") else "PKG-INFO") or ""
-            headers = email.parser.HeaderParser().parsestr(text)
-            name = headers.get("Name") or entry.rsplit(".", 1)[0].split("-")[0]
-            version = headers.get("Version") or "?"
-            copy = Installed(canonicalize_name(name), f"{name}=={version}", version, site_dir, path)
-            found.setdefault(copy.name, []).append(copy)
-    return found
 
 
 def verify_record(copy: Installed, site: CheckedSite) -> List[Tuple[str, str]]:

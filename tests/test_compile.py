@@ -297,7 +297,8 @@ def test_python_uses_the_pyc_files_as_written(tmp_path: Path, index: LoopbackInd
 )
 def test_install_scheme(words: Tuple[str, ...], keys: Dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    scheme = peep.install_scheme(peep.parse_install_arguments(["-r", "r.txt", *words]))
+    options = peep.parse_install_arguments(["-r", "r.txt", *words])
+    scheme = peep.InstallRun(options, io.StringIO(), str(tmp_path), 9).scheme
     library = os.path.relpath(sysconfig.get_path("purelib"), sysconfig.get_path("data"))
     for key, expected in keys.items():
         expected = expected.replace("ABS", str(tmp_path).lstrip(os.sep)).replace("LIB", library)

@@ -689,6 +689,26 @@ def test_an_interrupted_install_step_says_exactly_what_pip_changed(
     assert "What pip changed is listed above" in message and "nothing was installed" not in message
 
 
+def test_an_error_relaying_pips_output_is_no_interruption() -> None:
+    """An OSError while pip's stderr is passed on is itself, never reported as an interruption;
+    pip is stopped first all the same."""
+    import errno
+    import io
+    import os
+    import time
+
+    class ClosedStream(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.EPIPE, "Broken pipe")
+
+    pip = "import sys, time; sys.stderr.write('said\\n'); sys.stderr.flush(); time.sleep(60)"
+    started = time.monotonic()
+    with pytest.raises(OSError) as raised:
+        peep.run_pip([sys.executable, "-c", pip], ClosedStream(), dict(os.environ))
+    assert raised.value.errno == errno.EPIPE
+    assert time.monotonic() - started < 30  # stopped, not waited out
+
+
 def test_staging_never_writes_through_a_link_planted_in_the_staging_directory(tmp_path: Path) -> None:
     """An entry already in peep's private find-links directory is foreign: the verified archive
     takes its place, and a link planted there is replaced, never written through."""
