@@ -72,7 +72,7 @@ needs nothing but pip.
 #   Verifying                            requirements into accepted archives, all or nothing
 #   Planning builds                      build systems, build dependencies, omitted dependencies
 #   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
-#   Installing with pip [trust]          the one pip run over verified wheels
+#   Installing with pip [trust]          where pip installs, what is installed; the one pip run
 #   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
 #   Around pip                           what is installed; what pip changed; direct_url.json
 #   Commands: install                    peep install
