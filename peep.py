@@ -1903,7 +1903,7 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             if not _is_url(origin.source) and os.path.exists(beside_file):
                 value = beside_file
         if name in ("requirement", "constraint"):
-            if url_problem(str(value)):  # urljoin, for a file fetched over HTTP(S), would raise
+            if _is_url(origin.source) and url_problem(str(value)):  # urljoin would raise
                 raise RequirementsFileError(origin, f"{value!r}: {url_problem(str(value))}")
             nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)

@@ -12,10 +12,11 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import trustme
@@ -30,6 +31,8 @@ from helpers import (
     hermetic_env,
     peep_hash,
     run_peep,
+    serve_http,
+    stop_http,
     wheel_bytes,
 )
 
@@ -622,3 +625,66 @@ def test_an_unreachable_index_fails_at_once_and_is_reported_once(tmp_path: Path)
     assert result.stderr.count(f"cannot reach 127.0.0.1:{port}") == 1, result.stderr
     for name in ("alpha", "beta", "gamma"):
         assert f"{name}==1.0 ({requirements} line" in result.stderr
+
+
+# --- cancelling wakes a download that waits on a silent server ---------------------------
+
+
+def _stalling_server(tls: Optional[ssl.SSLContext], sent: threading.Event,
+                     release: threading.Event) -> ThreadingHTTPServer:
+    """Announce 100 bytes, send 10, then say nothing until released."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100")
+        handler.end_headers()
+        handler.wfile.write(b"0123456789")
+        handler.wfile.flush()
+        sent.set()
+        release.wait(30)
+        handler.close_connection = True
+
+    return serve_http(answer, tls)
+
+
+def _cancel_wakes(url: str, network: peep.NetworkSettings, sent: threading.Event,
+                  tmp_path: Path) -> None:
+    transport = peep.Transport(peep.FinderSettings(trusted_hosts=frozenset()), network)
+    outcome: List[BaseException] = []
+
+    def download() -> None:
+        try:
+            transport.download(url, str(tmp_path / "file.whl"), ())
+        except BaseException as exc:  # noqa: B036 (recorded, asserted on below)
+            outcome.append(exc)
+
+    worker = threading.Thread(target=download, daemon=True)
+    worker.start()
+    assert sent.wait(10)
+    worker.join(0.5)  # blocked in recv on a silent body: the server sends no more
+    assert worker.is_alive()
+    transport.cancel()
+    worker.join(20)  # far less than the 30 s timeout: shutdown() woke it
+    assert not worker.is_alive()
+    assert outcome and isinstance(outcome[0], peep.FetchError), outcome
+    assert not (tmp_path / "file.whl").exists()
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_cancel_shuts_down_the_socket_a_download_waits_on(tmp_path: Path, tls: bool) -> None:
+    context, network = None, peep.NetworkSettings(timeout=30, retries=0)
+    if tls:
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        network = replace(network, cert=str(tmp_path / "ca.pem"))
+    sent, release = threading.Event(), threading.Event()
+    server = _stalling_server(context, sent, release)
+    try:
+        port = server.server_address[1]
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/files/alpha-1.0-py3-none-any.whl"
+        _cancel_wakes(url, network, sent, tmp_path)
+    finally:
+        release.set()
+        stop_http(server)

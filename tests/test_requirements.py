@@ -560,6 +560,23 @@ def test_a_remote_file_naming_a_url_that_does_not_split_is_an_error(line: str) -
         list(peep.parse_requirements_file(url, environ={}, reader=pages.__getitem__))
 
 
+def test_a_local_file_may_nest_a_relative_path_that_urllib_cannot_split(tmp_path: Path) -> None:
+    """'-r foo://x[/r.txt' in a local file is the relative path foo:/x[/r.txt, not a URL."""
+    nested = tmp_path / "foo:" / "x["
+    nested.mkdir(parents=True)
+    (nested / "r.txt").write_text("six==1.0\n")
+    (tmp_path / "requirements.txt").write_text("-r foo://x[/r.txt\n")
+    records = list(peep.parse_requirements_file(str(tmp_path / "requirements.txt"), environ={}))
+    assert [record.text for record in records] == ["six==1.0"]
+
+
+def test_a_local_file_nesting_an_unsplittable_url_cannot_open_it(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-r https://[bad/r.txt\n")
+    with pytest.raises(peep.RequirementsFileError) as raised:
+        list(peep.parse_requirements_file(str(tmp_path / "requirements.txt"), environ={}))
+    assert "Could not open requirements file 'https://[bad/r.txt'" in str(raised.value)
+
+
 # --- a URL's password is masked even when it holds spaces or tabs -----------------------
 
 
