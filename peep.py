@@ -3007,6 +3007,11 @@ class ArchiveFacts:
     pyproject: Optional[bytes] = None  # an sdist's top-level pyproject.toml
     metadata: Optional[bytes] = None  # a wheel's METADATA, an sdist's PKG-INFO
 
+    def headers(self) -> Any:
+        """Return the metadata's headers (none for an sdist without PKG-INFO)."""
+        import email.parser
+        return email.parser.BytesHeaderParser().parsebytes(self.metadata or b"")
+
 
 def archive_name_version(filename: str, project: Optional[str]) -> Tuple[str, Optional[Version]]:
     """Return the canonical name and version a wheel's or sdist's file name gives; for an sdist
@@ -3502,7 +3507,7 @@ def _read_wheel(reading: _Reading, name: str, version: Optional[Version]) -> Arc
     _check_wheel_data(reading, filename, dist_info[: -len(".dist-info")] + ".data")
     entry_points = f"{dist_info}/entry_points.txt"
     _check_entry_points(filename, entry_points, found.get(entry_points, b""))
-    _check_requires_python(filename, f"{dist_info}/METADATA", metadata)
+    _check_requires_python(filename, f"{dist_info}/METADATA", facts.headers())
     _check_record(filename, f"{dist_info}/RECORD", needed("RECORD"), reading.digests)
     return facts
 
@@ -3558,11 +3563,9 @@ def _check_entry_points(filename: str, path: str, data: bytes) -> None:
                                    "not 'name = module:attr'")
 
 
-def _check_requires_python(filename: str, path: str, data: bytes) -> None:
+def _check_requires_python(filename: str, path: str, message: Any) -> None:
     """Refuse a Requires-Python that is not one version specifier: tools differ on what
     they do with one they cannot parse (whether it admits this Python is asked elsewhere)."""
-    import email.parser
-    message = email.parser.BytesHeaderParser().parsebytes(data)
     values = [str(value).strip() for value in message.get_all("Requires-Python") or []]
     if len(values) > 1:
         raise ArchiveError(f"{filename}: member {path!r} gives Requires-Python more than once")
@@ -3605,10 +3608,9 @@ def _check_record(filename: str, record: str, data: bytes,
 
 def _check_metadata(facts: ArchiveFacts, filename: str) -> None:
     """Refuse metadata whose Name or Version disagrees with the file name."""
-    import email.parser
     if facts.metadata is None:
         return  # an sdist without PKG-INFO: nothing to disagree with
-    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    message = facts.headers()
     label = "METADATA" if facts.kind == "wheel" else "PKG-INFO"
     if message.get("Name") is None or message.get("Version") is None:
         raise ArchiveError(f"{filename}: its {label} has no Name or no Version")
@@ -4236,10 +4238,9 @@ def read_build_system(facts: ArchiveFacts, filename: str) -> BuildSystem:
 
 def static_dependencies(facts: Optional[ArchiveFacts]) -> Optional[Tuple[str, ...]]:
     """Return an archive's Requires-Dist, or None if it cannot be known unbuilt (PEP 643)."""
-    import email.parser
-    if facts is None or facts.metadata is None:
+    if facts is None:
         return None
-    message = email.parser.BytesHeaderParser().parsebytes(facts.metadata)
+    message = facts.headers()  # no PKG-INFO: no headers, so Metadata-Version "0" below
     if facts.kind == "sdist":
         version = _parse_version(str(message.get("Metadata-Version", "0")))
         dynamic = [str(field).strip().lower() for field in message.get_all("Dynamic") or []]
@@ -6618,7 +6619,6 @@ class Locking:
                          workdir: str) -> Tuple[str, Dict[str, Any]]:
         """Give pip a metadata-only wheel of an sdist's PKG-INFO 2.2+ dependencies (none if FILE
         pins and hashes it): the sdist is read, never built. Return what its pick takes from it."""
-        import email.parser
         wanted, found = missing
         key = canonicalize_name(wanted.name)
         pin = pinned.get(key)
@@ -6640,8 +6640,8 @@ class Locking:
         requires = static_dependencies(facts)
         if requires is None and key not in by_hand:
             raise _no_wheel_error(wanted.name)
-        message = email.parser.BytesHeaderParser().parsebytes(facts.metadata or b"")
-        _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, message, requires or ())
+        _metadata_stub(os.path.join(workdir, "stubs"), key, sdist.version, facts.headers(),
+                       requires or ())
         build = read_build_system(facts, sdist.filename).requires
         return key, {"url": sdist.url.split("#", 1)[0], "digest": None, "build_requires": build}
 
