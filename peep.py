@@ -3819,9 +3819,14 @@ def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Ver
     requirement = arrived.requirement
     if built_from is not None:
         provenance = f"built from verified {built_from.filename} ({built_from.provenance})"
-    elif not requirement.hashes:
-        pinned = _pinned_line(requirement, arrived.version)
-        return missing(requirement, arrived.digests["sha256"], pinned)
+    elif not requirement.hashes:  # read all the same (strictly, never run) to tell what it needs
+        problem = missing(requirement, arrived.digests["sha256"],
+                          _pinned_line(requirement, arrived.version))
+        try:
+            return replace(problem, facts=read_archive(arrived.path, arrived.filename,
+                                                       project=requirement.name))
+        except ArchiveError:
+            return problem
     elif not requirement.hashes.matches(arrived.digests):
         return mismatch(requirement, arrived.url, arrived.digests)
     else:
@@ -4044,18 +4049,12 @@ class Fetcher:
         """Accept a downloaded file and cache it, or keep it aside and remove it."""
         verdict = accept(arrived)
         # One fetched only to suggest its hash is cached under it too, so the run after the user
-        # pastes it needs no network (accept() still decides); read strictly, never run.
+        # pastes it needs no network (accept() still decides).
         if isinstance(verdict, Verified) or verdict.kind == "missing":
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
         if isinstance(verdict, Verified):
             return verdict
-        if verdict.kind == "missing":
-            try:
-                verdict = replace(verdict, facts=read_archive(
-                    arrived.path, arrived.filename, project=arrived.requirement.name))
-            except ArchiveError:
-                pass
-        elif verdict.kind == "mismatch" and self.keep_failed:
+        if verdict.kind == "mismatch" and self.keep_failed:
             self._keep_failed(arrived.path, self.keep_failed, verdict)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
