@@ -960,6 +960,7 @@ class Transport:
         self.finder = finder
         self.network = network or NetworkSettings()
         self.environ = os.environ if environ is None else environ
+        self.default_index = Once(pip_default_index)  # pip's, asked on first use only
         self.cancelled = threading.Event()
         # the index and find-links URLs that give a user (and password), by origin
         self.credentials: Dict[Tuple[str, str, Optional[int]], urllib.parse.SplitResult] = {}
@@ -2680,15 +2681,15 @@ def read_links(transport: Transport, url: str, *, is_index_page: bool,
     return parse_html_links(data.decode("utf-8", "replace"), final_url, wanted)
 
 
-def find_candidates(transport: Transport, requirement: Requirement, settings: FinderSettings,
-                    default_index: Callable[[], str]) -> Tuple[List[Candidate], List[str], int]:
+def find_candidates(transport: Transport, requirement: Requirement, settings: FinderSettings
+                    ) -> Tuple[List[Candidate], List[str], int]:  # fmt: skip
     """Return ``requirement``'s files on every index and find-links location, the places looked
     in, and how many files were passed over for their version."""
     import urllib.parse
     candidates: List[Candidate] = []
     wanted = _MayMatch(requirement)
     sources = [(urllib.parse.urljoin(url.rstrip("/") + "/", f"{requirement.key}/"), True)
-               for url in settings.index_urls(default_index)]  # fmt: skip
+               for url in settings.index_urls(transport.default_index)]  # fmt: skip
     sources += [(location, False) for location in settings.find_links]
     for url, is_index_page in sources:
         try:
@@ -3820,9 +3821,14 @@ def accept(arrived: Arrived, built_from: Optional[Verified] = None) -> Union[Ver
     requirement = arrived.requirement
     if built_from is not None:
         provenance = f"built from verified {built_from.filename} ({built_from.provenance})"
-    elif not requirement.hashes:
-        pinned = _pinned_line(requirement, arrived.version)
-        return missing(requirement, arrived.digests["sha256"], pinned)
+    elif not requirement.hashes:  # read all the same (strictly, never run) to tell what it needs
+        problem = missing(requirement, arrived.digests["sha256"],
+                          _pinned_line(requirement, arrived.version))
+        try:
+            return replace(problem, facts=read_archive(arrived.path, arrived.filename,
+                                                       project=requirement.name))
+        except ArchiveError:
+            return problem
     elif not requirement.hashes.matches(arrived.digests):
         return mismatch(requirement, arrived.url, arrived.digests)
     else:
@@ -3975,7 +3981,6 @@ class Fetcher:
     progress: Progress
     cache: ArchiveCache
     warn: Callable[[str], None]
-    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
     keep_failed: Optional[str] = None
     build_pins: Tuple[Requirement, ...] = ()  # --build-constraint: for builds, never installed
 
@@ -4003,7 +4008,7 @@ class Fetcher:
         filename = url_filename(requirement.url)
         unpinned = replace(requirement, url=None)
         try:
-            found, _, _ = find_candidates(self.transport, unpinned, settings, self.default_index)
+            found, _, _ = find_candidates(self.transport, unpinned, settings)
         except FetchError as exc:
             self.warn(f"peep: warning: no mirror for {filename} ({exc}); using the lock's URL")
             return None
@@ -4024,18 +4029,12 @@ class Fetcher:
         """Accept a downloaded file and cache it, or keep it aside and remove it."""
         verdict = accept(arrived)
         # One fetched only to suggest its hash is cached under it too, so the run after the user
-        # pastes it needs no network (accept() still decides); read strictly, never run.
+        # pastes it needs no network (accept() still decides).
         if isinstance(verdict, Verified) or verdict.kind == "missing":
             self.cache.store(arrived.path, arrived.filename, arrived.digests, meta)
         if isinstance(verdict, Verified):
             return verdict
-        if verdict.kind == "missing":
-            try:
-                verdict = replace(verdict, facts=read_archive(
-                    arrived.path, arrived.filename, project=arrived.requirement.name))
-            except ArchiveError:
-                pass
-        elif verdict.kind == "mismatch" and self.keep_failed:
+        if verdict.kind == "mismatch" and self.keep_failed:
             self._keep_failed(arrived.path, self.keep_failed, verdict)
         _remove_quietly(arrived.path)  # never leave unverified bytes where pip could see them
         return verdict
@@ -4091,8 +4090,7 @@ class Fetcher:
             url = requirement.url
             return self._download(directory, requirement, install,
                                   [(url, url_filename(url), archive_version(requirement), None)])
-        found, places, skipped = find_candidates(self.transport, requirement, self.settings,
-                                                 self.default_index)  # fmt: skip
+        found, places, skipped = find_candidates(self.transport, requirement, self.settings)
         chosen = choose_candidates(requirement, found, self.settings, self.environment)
         if isinstance(chosen, Rejection):
             reasons = [r for r in chosen.reasons if r != "no files at all"]
@@ -5864,7 +5862,7 @@ def hash_release(text: str, args: argparse.Namespace, out: IO[str], err: IO[str]
                          "(write NAME==VERSION, e.g. requests==2.32.3)")  # fmt: skip
     finder, network = settle_settings(args, os.environ)
     transport = Transport(finder, network)
-    found, places, _ = find_candidates(transport, requirement, finder, Once(pip_default_index))
+    found, places, _ = find_candidates(transport, requirement, finder)
     chosen = _one_per_filename(select_release_files(
         [c for c in found if c.version == pinned], python_versions=args.python_version or (),
         platforms=args.platform or (), compatible=args.compatible), err)  # fmt: skip
@@ -6070,7 +6068,6 @@ class LockWriter:
 
     transport: Transport
     cache: ArchiveCache
-    default_index: Callable[[], str] = field(default_factory=lambda: Once(pip_default_index))
 
     def package(self, requirement: Requirement) -> Union[Dict[str, Any], str]:
         """Return the lock entry for one requirement, or what is wrong with it."""
@@ -6088,8 +6085,7 @@ class LockWriter:
             offers = [Candidate(filename, url, "", version, filename.endswith(WHEEL_EXTENSION))]
             places = [redact_url(url)]
         else:
-            found, places, _ = find_candidates(self.transport, requirement, self.transport.finder,
-                                               self.default_index)  # fmt: skip
+            found, places, _ = find_candidates(self.transport, requirement, self.transport.finder)
             offers = _one_per_filename([c for c in found if c.version == version], None)
         files = [f for f in (self._locked(requirement, c) for c in offers) if f]
         unserved = [f"{algorithm}:{digest}" for algorithm in requirement.hashes.algorithms()
@@ -6568,7 +6564,6 @@ class Locking:
     transport: Transport
     out: IO[str]
     err: IO[str]
-    default_index: Once = field(default_factory=lambda: Once(pip_default_index))  # asked once
 
     def resolve(self, wanted: LockInput, pinned: Mapping[str, Version],
                 by_hand: FrozenSet[str]) -> List[Pin]:  # fmt: skip
@@ -6606,8 +6601,7 @@ class Locking:
             except InvalidRequirement:
                 return None
             requirement = parse_requirement(wanted.name, COMMAND_LINE)
-            found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
-                                          self.default_index)  # fmt: skip
+            found, _, _ = find_candidates(self.transport, requirement, self.transport.finder)
             fits = [c for c in found if wanted.specifier.contains(c.version, prereleases=True)]
             return (wanted, found) if fits and not any(c.is_wheel for c in fits) else None
 
@@ -6648,8 +6642,7 @@ class Locking:
     def _release_files(self, pin: Pin) -> List[Candidate]:
         """Return a pinned release's files, with the one pip chose in place of any of its name."""
         requirement = parse_requirement(f"{pin.key}=={pin.version}", COMMAND_LINE)
-        found, _, _ = find_candidates(self.transport, requirement, self.transport.finder,
-                                      self.default_index)  # fmt: skip
+        found, _, _ = find_candidates(self.transport, requirement, self.transport.finder)
         release = [candidate for candidate in found if candidate.version == pin.version]
         release = _one_per_filename(release, self.err, command="peep lock")
         picked = url_filename(pin.url)
