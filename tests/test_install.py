@@ -709,6 +709,37 @@ def test_an_error_relaying_pips_output_is_no_interruption() -> None:
     assert time.monotonic() - started < 30  # stopped, not waited out
 
 
+def test_pip_stopped_because_its_output_cannot_be_passed_on_still_gets_an_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip stopped part way, because a line of its stderr could not be written (a non-blocking
+    stream that is full), is still followed by what pip changed."""
+    import errno
+    import io
+
+    target = tmp_path / "target"
+    target.mkdir()
+    added = target / "alpha-1.0.dist-info"
+    pip = (f"import os, sys, time; os.mkdir({str(added)!r}); sys.stderr.write('WARNING: pip said\\n'); "
+           "sys.stderr.flush(); time.sleep(60)")
+    monkeypatch.setattr(peep, "pip_command", lambda: [sys.executable, "-c", pip])
+
+    class FullStream(io.StringIO):
+        def write(self, text: str) -> int:
+            if "pip said" in text:
+                raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+            return super().write(text)
+
+    item = accepted(tmp_path, *wheel_bytes("alpha", "1.0"), "alpha==1.0")
+    options = peep.parse_install_arguments(["-r", "r.txt", "--target", str(target)])
+    err = FullStream()
+    run = peep.InstallRun(options, err, str(tmp_path), 9)
+    run.verified = [item]
+    with pytest.raises(BaseException):
+        run.install(str(tmp_path), {})
+    assert "peep: pip changed: added alpha 1.0 (no RECORD)" in err.getvalue()
+
+
 def test_staging_never_writes_through_a_link_planted_in_the_staging_directory(tmp_path: Path) -> None:
     """An entry already in peep's private find-links directory is foreign: the verified archive
     takes its place, and a link planted there is replaced, never written through."""

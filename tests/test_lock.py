@@ -592,6 +592,36 @@ def test_port_to_a_lock_reads_a_cached_file_never_through_a_link(
     assert index.file_requests() == (["/files/" + sdist.filename] if linked else [])
 
 
+def test_port_to_a_lock_leaves_no_cached_file_open(
+        index: LoopbackIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A cached archive of the right hash but under another file name is not the one locked:
+    it is passed over, and closed, and the file is fetched by its own name."""
+    import gc
+    import warnings
+
+    sdist = index.add(sdist_bytes("alpha", "1.0"), advertise_hash=False)
+    (tmp_path / "elsewhere.tar.gz").write_bytes(sdist.data)
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), print)
+    cache.store(str(tmp_path / "elsewhere.tar.gz"), "elsewhere.tar.gz",
+                {"sha256": sha256_hex(sdist.data)}, {})
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "cache"))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha==1.0 --hash=sha256:{sha256_hex(sdist.data)}\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert peep.main(["port", "--to", "pylock", str(requirements), "-i", index.url]) == 0
+        gc.collect()
+    assert f"size = {len(sdist.data)}" in capsys.readouterr().out
+    assert index.file_requests() == ["/files/" + sdist.filename]
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not [text for text in unclosed if "unclosed file" in text], unclosed
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

@@ -29,6 +29,7 @@ from helpers import (
     installed_in,
     record_row,
     run_peep,
+    sdist_bytes,
     sha256_hex,
     wheel_bytes,
 )
@@ -560,3 +561,28 @@ def test_a_keep_failed_note_never_shows_a_password_or_variable(deploy: Deploy,
     where = f"http://deploy:****@127.0.0.1:{deploy.index.port}/files/{served.filename}?t=****"
     assert f"line 2; {where})" in note
     assert SECRET not in note + result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist", "not an archive"])
+def test_a_file_with_no_hash_is_never_verified_and_nothing_in_it_runs(tmp_path: Path, kind: str) -> None:
+    """accept() reads a file fetched for a requirement with no hash only to say what it needs:
+    its verdict is the paste-ready 'missing' entry, whatever the file holds, and no code runs."""
+    telltales = tmp_path / "telltales"
+    telltales.mkdir()
+    if kind == "wheel":
+        filename, data = wheel_bytes("alpha", "1.0", payload="import os\nopen('/nonexistent/x', 'w')\n")
+    elif kind == "sdist":
+        filename, data = sdist_bytes("alpha", "1.0", backend_code=(
+            f"open({str(telltales / 'imported')!r}, 'w').close()\n"))
+    else:
+        filename, data = "alpha-1.0.tar.gz", b"not an archive at all"
+    path = tmp_path / filename
+    path.write_bytes(data)
+    requirement = peep.parse_requirement("alpha==1.0", peep.Origin("r.txt", 1))
+    assert not requirement.hashes
+    verdict = peep.accept(peep.Arrived(requirement, str(path), filename, {"sha256": sha256_hex(data)}, None))
+    assert isinstance(verdict, peep.Problem) and verdict.kind == "missing"
+    assert verdict.sha256 == sha256_hex(data)
+    assert "alpha==1.0" in verdict.pinned_line
+    assert list(telltales.iterdir()) == []
+    assert path.read_bytes() == data  # read, not changed

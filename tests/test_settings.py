@@ -490,3 +490,37 @@ def test_the_index_is_read_from_pips_names_for_it_only(key: str, index: Optional
     # pip install reads --pypi-url's key as --index-url's; "index" is pip search's, not install's.
     finder, _ = peep.settings_from_configuration({f":env:.{key}": "https://mirror/simple/"}, {})
     assert finder.index_url == index
+
+
+def test_install_options_read_with_pip_configuration_are_a_value(tmp_path: Path) -> None:
+    """InstallOptions is a frozen record: hashable and comparable, whatever pip's files hold."""
+    options = settle(tmp_path, "[install]\ntarget = /f\n", {"PIP_INDEX_URL": "https://i.invalid/"})
+    again = settle(tmp_path, "[install]\ntarget = /f\n", {"PIP_INDEX_URL": "https://i.invalid/"})
+    assert hash(options) == hash(again) and options == again
+    assert options in {options}
+
+
+@pytest.mark.parametrize("isolated, config_file, index", [
+    (False, "file", "https://env.invalid/"),
+    (True, "file", "https://global.invalid/"),  # --isolated: no PIP_*, no user files
+    (False, "devnull", "https://env.invalid/"),
+    (True, "devnull", None),  # PIP_CONFIG_FILE=os.devnull: no file at all
+])
+def test_finder_settings_follow_isolated_and_a_devnull_config_file(
+    tmp_path: Path, isolated: bool, config_file: str, index: Optional[str]
+) -> None:
+    (tmp_path / "r.txt").write_text("")
+    xdg = tmp_path / "xdg" / "pip"
+    xdg.mkdir(parents=True)
+    (xdg / "pip.conf").write_text("[global]\nindex-url = https://global.invalid/\n")
+    user = tmp_path / ".config" / "pip"
+    user.mkdir(parents=True)
+    (user / "pip.conf").write_text("[global]\nindex-url = https://user.invalid/\n")
+    environ = {"HOME": str(tmp_path), "XDG_CONFIG_DIRS": str(tmp_path / "xdg"),
+               "XDG_CONFIG_HOME": str(tmp_path / ".config"), "PIP_INDEX_URL": "https://env.invalid/"}
+    if config_file == "devnull":
+        environ["PIP_CONFIG_FILE"] = os.devnull
+    argv = ["-r", str(tmp_path / "r.txt"), *(["--isolated"] if isolated else [])]
+    options = peep.parse_install_arguments(argv, environ)
+    _, finder, _ = peep.load_requirements(options, environ)
+    assert finder.index_url == index
