@@ -2304,7 +2304,7 @@ class InstallOptions:
     lock_groups: Optional[Tuple[str, ...]] = None  # None: the lock's default groups
     build_constraints: Tuple[str, ...] = ()  # hashed pins for builds only
     isolated: bool = False  # --isolated on the command line: the user's pip files and PIP_* unread
-    pip_config: Optional[Mapping[str, str]] = None  # pip's files and PIP_*, if read with argv
+    pip_config: Optional[Mapping[str, str]] = field(default=None, compare=False)  # pip's, if read
 
     def pip_values(self, *flags: str) -> List[str]:
         """Return the values given to one of pip's options, in order."""
@@ -5295,10 +5295,11 @@ class Installed:
 
 
 def metadata_dirs(site_dirs: Sequence[str]) -> Iterator[Tuple[str, str]]:
-    """Yield (site directory, path) of each .dist-info and .egg-info in ``site_dirs``, in order."""
+    """Yield (site directory, path) of each .dist-info and .egg-info in ``site_dirs``, in order:
+    a directory's in the order it lists them, as importlib.metadata finds the one imported."""
     for site_dir in site_dirs:
         try:
-            names = sorted(os.listdir(site_dir))
+            names = os.listdir(site_dir)
         except OSError:
             continue
         yield from ((site_dir, os.path.join(site_dir, name)) for name in names
@@ -5313,8 +5314,9 @@ def installed_distributions(site_dirs: Sequence[str]) -> Dict[str, List[Installe
         text = Installed("", "", "", site_dir, path).read(
             "METADATA" if path.endswith(".dist-info") else "PKG-INFO") or ""
         headers = email.parser.HeaderParser().parsestr(text)
-        name = headers.get("Name") or os.path.basename(path).rsplit(".", 1)[0].split("-")[0]
-        version = headers.get("Version") or "?"
+        name, version = headers.get("Name"), headers.get("Version") or "?"
+        if not name:
+            continue  # no distribution to Python's importlib or to pip: it provides nothing
         copy = Installed(canonicalize_name(name), f"{name}=={version}", version, site_dir, path)
         found.setdefault(copy.name, []).append(copy)
     return found
@@ -5464,9 +5466,10 @@ def describe_changes(before: Mapping[str, RecordState], site_paths: Sequence[str
         name, _, version = os.path.basename(path)[: -len(".dist-info")].rpartition("-")
         return f"{name} {version}" + (" (no RECORD)" if after.get(path, "x")[0] == "" else "")
 
-    groups = (("added", [label(p) for p in after if p not in before]),
-              ("removed", [label(p) for p in before if p not in after]),
-              ("reinstalled", [label(p) for p in after if p in before and before[p] != after[p]]))
+    groups = (("added", [label(p) for p in sorted(after) if p not in before]),
+              ("removed", [label(p) for p in sorted(before) if p not in after]),
+              ("reinstalled", [label(p) for p in sorted(after) if p in before
+                               and before[p] != after[p]]))
     parts = [f"{word} {', '.join(labels)}" for word, labels in groups if labels]
     if not parts:
         return f"peep: pip changed no installed distribution (checked {', '.join(site_paths)})"
@@ -5666,8 +5669,10 @@ class InstallRun:
                 after = snapshot_distributions(self.site_paths)
                 written = {path for path, state in after.items() if before.get(path) != state}
                 self.finish(find_links, urls, written)
-        except (Interrupted, KeyboardInterrupt) as exc:  # pip ran: never "nothing installed"
+        except BaseException as exc:  # pip ran, and may be stopped: never "nothing installed"
             self.err.write(f"\n{describe_changes(before, self.site_paths)}\n")
+            if not isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                raise
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(signum, during_pip=True) from exc
         if status != 0:
@@ -6112,8 +6117,10 @@ class LockWriter:
             return pylock_file(filename, url, None, vouched) if vouched else None
         algorithms = ("sha256",) + requirement.hashes.algorithms()  # hashing drops a repeat
         for sha256, path, _ in self.cache.lookup(requirement.hashes):
+            if os.path.basename(path) != safe_filename(filename):
+                continue
             stream = self.cache.open_file(path)  # never through a link put there since
-            if stream is None or os.path.basename(path) != safe_filename(filename):
+            if stream is None:
                 continue
             with stream:  # as for a download: its hashes decide
                 digests = hash_stream(stream, algorithms)

@@ -735,7 +735,7 @@ def test_pip_stopped_because_its_output_cannot_be_passed_on_still_gets_an_accoun
     err = FullStream()
     run = peep.InstallRun(options, err, str(tmp_path), 9)
     run.verified = [item]
-    with pytest.raises(BaseException):
+    with pytest.raises(BlockingIOError):
         run.install(str(tmp_path), {})
     assert "peep: pip changed: added alpha 1.0 (no RECORD)" in err.getvalue()
 
