@@ -5295,11 +5295,10 @@ class Installed:
 
 
 def metadata_dirs(site_dirs: Sequence[str]) -> Iterator[Tuple[str, str]]:
-    """Yield (site directory, path) of each .dist-info and .egg-info in ``site_dirs``, in order:
-    a directory's in the order it lists them, as importlib.metadata finds the one imported."""
+    """Yield (site directory, path) of each .dist-info and .egg-info in ``site_dirs``, in order."""
     for site_dir in site_dirs:
         try:
-            names = os.listdir(site_dir)
+            names = sorted(os.listdir(site_dir))
         except OSError:
             continue
         yield from ((site_dir, os.path.join(site_dir, name)) for name in names
@@ -5429,7 +5428,9 @@ def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str,
             url_hashes[name] = {} if left_by_peep else dict(recorded["archive_info"]["hashes"])
         except (ValueError, KeyError, TypeError, OSError, AttributeError):
             continue
-    return {name: copies[0].version for name, copies in distributions.items()}, url_hashes
+    # Two copies in one directory: which one tools see depends on how it lists them, so neither.
+    return {name: copies[0].version for name, copies in distributions.items()
+            if [copy.site_dir for copy in copies].count(copies[0].site_dir) == 1}, url_hashes
 
 
 def reinstall_needed(verified: Sequence[Verified], by_url: Set[str],

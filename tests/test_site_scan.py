@@ -2,15 +2,17 @@
 
 A metadata directory pip itself would not take for a distribution (no Name in its METADATA)
 provides nothing: not the requirement it looks like, not a dependency. Of two copies of one
-project's metadata, install counts the one importlib.metadata (and so pip) finds first.
+project's metadata in one directory, install counts neither: which one a tool sees depends
+on the order the directory lists them in.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import functools
 import os
+import shutil
 from pathlib import Path
-from typing import List
+from typing import Callable, List
 
 import pytest
 from helpers import Deploy, block, wheel_bytes
@@ -76,24 +78,24 @@ def test_a_nameless_copy_does_not_hide_the_version_installed(tmp_path: Path) -> 
     assert versions == {"alpha": "2.0"}
 
 
-def test_of_two_copies_install_counts_the_one_importlib_finds_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("listed", [sorted, functools.partial(sorted, reverse=True)])
+def test_of_two_copies_in_one_directory_install_counts_neither(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed: Callable[[List[str]], List[str]]
 ) -> None:
-    """The order a directory lists its entries in decides, for peep as for pip."""
+    """Which copy importlib (and so pip) finds first is the order the directory lists them in,
+    which differs between file systems: either may be the one seen, so neither satisfies."""
     site = tmp_path / "site"
     (site / "alpha-2.0.dist-info").mkdir(parents=True)
     (site / "alpha-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 2.0\n")
     (site / "alpha-1.0-py3.egg-info").mkdir()
     (site / "alpha-1.0-py3.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: alpha\nVersion: 1.0\n")
+    (site / "beta-1.0.dist-info").mkdir()
+    (site / "beta-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: beta\nVersion: 1.0\n")
     listdir = os.listdir
-
-    def listed_newest_first(path: object = ".") -> List[str]:
-        names = listdir(path)  # type: ignore[arg-type]
-        return sorted(names, reverse=True) if os.fspath(path) == str(site) else names  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "listdir", listed_newest_first)
-    first = next(d for d in importlib.metadata.distributions(path=[str(site)])
-                 if d.metadata["Name"] == "alpha")
-    assert first.version == "2.0"
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed(listdir(path)))
     versions, _ = peep.installed_here([str(site)])
-    assert versions == {"alpha": first.version}
+    assert versions == {"beta": "1.0"}
+    other = tmp_path / "other"  # a copy in a later directory is shadowed by the first: it counts
+    other.mkdir()
+    shutil.move(str(site / "alpha-1.0-py3.egg-info"), str(other / "alpha-1.0-py3.egg-info"))
+    assert peep.installed_here([str(site), str(other)])[0] == {"alpha": "2.0", "beta": "1.0"}
