@@ -4409,8 +4409,7 @@ def _missing_key(text: str) -> Optional[str]:
 def _unmet_needs(asking: Suggesting, facts: Optional[ArchiveFacts],
                  extras: Set[str]) -> List[PackagingRequirement]:
     """Return what an unvetted file's own metadata needs that nothing provides."""
-    return [dependency for dependency in _requires_dist(facts)
-            if dependency.url is None and not asking.is_met(dependency)
+    return [dependency for dependency in _requires_dist(facts) if not asking.is_met(dependency)
             and _dependency_applies(dependency, extras, asking.markers)]  # fmt: skip
 
 

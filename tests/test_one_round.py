@@ -76,6 +76,22 @@ def test_what_a_suggested_file_needs_is_suggested_in_the_same_run(deploy: Deploy
     assert deploy.installed() == {"beta": "2.0", "flitlike": "1.0", "helper": "1.0"}
 
 
+@pytest.mark.parametrize("hashed", [True, False])
+def test_a_url_dependency_is_reported_in_the_same_run_hashed_or_not(deploy: Deploy,
+                                                                    hashed: bool) -> None:
+    """A dependency named by URL is omitted like any other, whether its dependent was verified
+    or fetched only for its missing hash; the URL itself is never fetched."""
+    url = deploy.index.plant(wheel_bytes("helper", "1.0"))
+    helper = deploy.index.add(wheel_bytes("helper", "1.0"))
+    app = deploy.index.add(wheel_bytes("app", "1.0", requires=[f"helper @ {url}"]))
+    deploy.write(block(app.data, "app==1.0") if hashed else "app==1.0\n")
+    result = deploy.install()
+    assert result.returncode == 1, result.stderr
+    assert OMITTED in result.stderr and "    helper, needed by app==1.0 (" in result.stderr
+    assert pasted(helper.data, "helper==1.0") in result.stderr
+    assert not [path for path in deploy.index.requests if path.startswith("/evil/")]
+
+
 def test_a_build_dependency_block_is_in_the_format_of_the_file_that_needs_it(deploy: Deploy) -> None:
     flitlike = deploy.index.add(wheel_bytes("flitlike", "1.0"))
     beta = deploy.index.add(sdist_bytes("beta", "2.0", build_requires=["flitlike"]))
