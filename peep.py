@@ -851,7 +851,7 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
                                 ) -> Tuple[FinderSettings, NetworkSettings]:
     """Resolve pip's configuration: [global], then [install], then PIP_* (last wins)."""
     finder = FinderSettings()
-    network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}  # read at the end
+    network: Dict[str, Any] = {"cache_dir": default_cache_dir(environ)}
     for section, key, value in in_pip_order(config):
         option = _FINDER_OPTION_NAMED.get(key)
         if option is None:
@@ -859,19 +859,17 @@ def settings_from_configuration(config: Mapping[str, str], environ: Mapping[str,
         where = "the environment" if section == ":env:" else f"pip's configuration [{section}]"
         given = _config_bool(value, f"{key} in {where}") if option.how == "flag" else value
         if option.network:  # --no-cache-dir: pip takes any valid yes/no as turning the cache off
-            network[option.setting] = None if option.how == "flag" else value
+            read = _NETWORK_VALUES.get(option.setting, (str, ""))[0]
+            try:  # each value as it is read, as pip checks it, though a later one wins
+                network[option.setting] = None if option.how == "flag" else read(value)
+            except ValueError as exc:
+                raise PeepError(f"{value!r} is not a valid value for {key} in {where}") from exc
         elif option.how == "list":  # from configuration, a list replaces the one before
             finder = replace(finder, **{option.setting: type(getattr(finder, option.setting))()})
             for item in value.split():  # each checked as a URL, as on the command line
                 finder = finder.with_option(option.name, item, where)
         else:
             finder = finder.with_option(option.name, given, where)
-    for key, (read, _) in _NETWORK_VALUES.items():
-        if network.get(key):  # set, and not turned off by --no-cache-dir
-            try:
-                network[key] = read(network[key])
-            except ValueError as exc:
-                raise PeepError(f"{network[key]!r} is not a valid value for {key}") from exc
     return finder, NetworkSettings(**network)
 
 

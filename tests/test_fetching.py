@@ -164,9 +164,12 @@ def test_effective_settings(config: Dict[str, str], finder: Dict[str, object], n
     ("config", "message"),
     [
         ({"global.no-index": "maybe"}, "'maybe' is not a valid value for no-index in pip's configuration [global] (use yes or no)"),
-        ({":env:.timeout": "soon"}, "'soon' is not a valid value for timeout"),
-        ({":env:.timeout": "0"}, "'0' is not a valid value for timeout"),
-        ({"global.retries": "-1"}, "'-1' is not a valid value for retries"),
+        ({":env:.timeout": "soon"}, "'soon' is not a valid value for timeout in the environment"),
+        ({":env:.timeout": "0"}, "'0' is not a valid value for timeout in the environment"),
+        ({"global.retries": "-1"}, "'-1' is not a valid value for retries in pip's configuration [global]"),
+        # Each value is checked as it is read, as pip checks it, though a later one wins.
+        ({"global.timeout": "soon", ":env:.timeout": "5"},
+         "'soon' is not a valid value for timeout in pip's configuration [global]"),
     ],
 )
 def test_invalid_configuration_values(config: Dict[str, str], message: str) -> None:
