@@ -2893,9 +2893,13 @@ class ArchiveCache:
                 self.base = None
 
     def discard(self, sha256: str) -> None:
-        """Remove an entry whose bytes no longer match its name."""
+        """Remove an entry whose bytes no longer match its name (one it cannot look at stays:
+        every use hashes it again)."""
         import shutil
-        directory = self._entry_dir(sha256)
+        try:
+            directory = self._entry_dir(sha256)
+        except OSError:
+            return
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)  # rmtree does not follow links within
 

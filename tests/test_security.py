@@ -268,6 +268,26 @@ def test_a_forged_alias_cannot_point_outside_the_cache(tmp_path: Path) -> None:
     assert (victim / "precious").is_dir()
 
 
+def test_discarding_an_entry_the_cache_cannot_look_at_is_no_crash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry whose directory cannot be looked at (EACCES, or changed under the run) stays: a
+    later run hashes it again before any use, so leaving it is safe, and crashing is not."""
+    path, _, digests = _archive(tmp_path)
+    cache = peep.ArchiveCache(str(tmp_path / "cache"), lambda message: None)
+    cache.store(str(path), path.name, digests, {})
+    lstat = os.lstat
+
+    def refused(name: "os.PathLike[str] | str", *args: object, **kwargs: object) -> os.stat_result:
+        if digests["sha256"] in os.fspath(name):
+            raise PermissionError(13, "Permission denied", os.fspath(name))
+        return lstat(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "lstat", refused)
+    cache.discard(digests["sha256"])
+    monkeypatch.setattr(os, "lstat", lstat)
+    assert [sha256 for sha256, _, _ in cache.lookup(peep.Hashes(sha256=frozenset({digests["sha256"]})))] == [digests["sha256"]]
+
+
 def test_a_forged_alias_of_the_wrong_length_names_no_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
