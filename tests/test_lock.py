@@ -557,6 +557,15 @@ def test_port_to_a_lock_takes_from_the_cache_only_files_the_requirement_vouches_
     assert wheel.filename not in result.stdout and sha256_hex(wheel.data) not in result.stdout
 
 
+def cache_only_from_the_environment(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """For peep run in this process: no pip configuration or PIP_* but this cache directory."""
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(cache))
+
+
 @pytest.mark.parametrize("linked", [False, True])
 def test_port_to_a_lock_reads_a_cached_file_never_through_a_link(
         index: LoopbackIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -580,11 +589,7 @@ def test_port_to_a_lock_reads_a_cached_file_never_through_a_link(
         return found
 
     monkeypatch.setattr(peep.ArchiveCache, "lookup", swapped)
-    for key in list(os.environ):
-        if key.startswith("PIP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "cache"))
+    cache_only_from_the_environment(monkeypatch, tmp_path / "cache")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"alpha==1.0 --hash=sha256:{sha256_hex(sdist.data)}\n")
     assert peep.main(["port", "--to", "pylock", str(requirements), "-i", index.url]) == 0
@@ -605,11 +610,7 @@ def test_port_to_a_lock_leaves_no_cached_file_open(
     cache = peep.ArchiveCache(str(tmp_path / "cache"), print)
     cache.store(str(tmp_path / "elsewhere.tar.gz"), "elsewhere.tar.gz",
                 {"sha256": sha256_hex(sdist.data)}, {})
-    for key in list(os.environ):
-        if key.startswith("PIP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "cache"))
+    cache_only_from_the_environment(monkeypatch, tmp_path / "cache")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"alpha==1.0 --hash=sha256:{sha256_hex(sdist.data)}\n")
     with warnings.catch_warnings(record=True) as caught:
