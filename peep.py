@@ -74,7 +74,7 @@ needs nothing but pip.
 #   Building sdists [trust]              PEP 517 hooks, confined, in environments of verified wheels
 #   Installing with pip [trust]          where pip installs, what is installed; the one pip run
 #   Byte-compiling after pip [trust]     compiling the verified wheels' own .py files
-#   Around pip                           what is installed; what pip changed; direct_url.json
+#   Around pip                           installed versions; what pip changed; direct_url.json
 #   Commands: install                    peep install
 #   Commands: hash                       peep hash
 #   Commands: port                       peep port
@@ -1637,9 +1637,6 @@ def _refuse_local_in_remote(target: str, origin: Origin) -> None:
     """Refuse a local path named in a file fetched over HTTP(S): it must not read this disk."""
     import urllib.parse
     remote = urllib.parse.urlsplit(origin.source).scheme.lower() in ("http", "https")
-    why = remote and url_problem(target)
-    if why:
-        raise RequirementsFileError(origin, f"{target!r}: {why}")
     if remote and (urllib.parse.urlsplit(target).scheme.lower() == "file" or not _is_url(target)):
         raise RequirementsFileError(origin, f"{target!r} is on the local disk, which a "
                                     "requirements file fetched over the network may not name")
@@ -1895,6 +1892,11 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             raise RequirementsFileError(origin, f"--{name} must follow a requirement on the same "
                                         "line (end the requirement's line with a backslash to "
                                         "continue it)")
+        problem = url_problem(str(value))  # paths too, where a remote file's URL joins them
+        if problem and (name not in ("requirement", "constraint", "editable")
+                        or _is_url(origin.source)):
+            raise RequirementsFileError(origin, f"--{name} {redact_url(str(value))!r} is not "
+                                        f"a valid URL ({problem})")
         if name in ("find-links", "index-url", "extra-index-url") and isinstance(value, str):
             _refuse_local_in_remote(value, origin)  # each names a place peep reads archives from
         if name == "find-links" and isinstance(value, str):
@@ -1902,8 +1904,6 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
             if not _is_url(origin.source) and os.path.exists(beside_file):
                 value = beside_file
         if name in ("requirement", "constraint"):
-            if _is_url(origin.source) and url_problem(str(value)):  # urljoin would raise
-                raise RequirementsFileError(origin, f"{value!r}: {url_problem(str(value))}")
             nested = reading._replace(is_constraint=reading.is_constraint or name == "constraint")
             yield from _read_file(_nested_location(origin.source, str(value)), nested, origin)
         elif name == "editable":
@@ -1912,10 +1912,6 @@ def _option_line(options: Sequence[Tuple[str, Union[str, bool]]], origin: Origin
                               is_constraint=reading.is_constraint, unsupported="an editable "
                               "install is a live checkout with no archive to hash")
         else:
-            problem = url_problem(str(value))
-            if problem:
-                raise RequirementsFileError(origin, f"--{name} {redact_url(str(value))!r} is not "
-                                            f"a valid URL ({problem})")
             yield FileOption(name, value, origin)
 
 
@@ -3460,7 +3456,8 @@ def _check_zip_directory(raw: IO[bytes], reading: _Reading, end: int) -> None:
 def _check_extra_field(extra: bytes, member: str, where: str) -> Tuple[int, int]:
     """Refuse an extra field naming a member again (Info-ZIP's Unicode Path, 0x7075: unzip and
     Python 3.12+ read it, 3.11 not; its Unicode Comment, 0x6375, nothing installs) or whose records
-    do not fill it exactly (readers differ); return its first zip64 sizes, compressed first."""
+    do not fill it exactly (readers differ); return its first zip64 sizes, compressed first
+    ((-1, -1): none)."""
     import struct
     zip64: List[Tuple[int, int]] = []
     offset = 0
@@ -4104,8 +4101,9 @@ class Fetcher:
         algorithms = requirement.hashes.algorithms()
         worth = [c for c in chosen if requirement.hashes.matches(c.advertised_hashes())]
         worth += [c for c in chosen if not any(a in c.advertised_hashes() for a in algorithms)]
-        vetted = [c.filename for c in found if requirement.hashes.matches(c.advertised_hashes())]
-        if vetted and not worth:  # what fits here is unvetted: say so rather than "tampered"
+        vetted = [] if worth else [c.filename for c in found
+                                   if requirement.hashes.matches(c.advertised_hashes())]
+        if vetted:  # what fits here is unvetted: say so rather than "tampered"
             return vetted_elsewhere(requirement, vetted, chosen[0].version, self.environment)
         # Else the best file, though the index says it hashes to something
         # else: the report then shows what its bytes really hash to.
@@ -5415,8 +5413,9 @@ def compile_installed(wheels: Sequence[InstalledWheel], say: Callable[[str], Non
 
 
 def installed_here(site_paths: Sequence[str]) -> Tuple[Dict[str, str], Dict[str, Dict[str, str]]]:
-    """Map each distribution in ``site_paths`` (first wins) to its version, and to the hashes
-    its direct_url.json holds: none for an earlier peep's temporary file, reinstalled once."""
+    """Map each distribution in ``site_paths`` (the first directory's copy wins; two in one
+    directory give none) to its version, and to the hashes its direct_url.json holds: none for
+    an earlier peep's temporary file, reinstalled once."""
     import json
     distributions = installed_distributions(site_paths)
     url_hashes: Dict[str, Dict[str, str]] = {}
